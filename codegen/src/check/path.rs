@@ -1,0 +1,399 @@
+//! Key specifiers (`Key`, `DeepKey`, `KeyPath`, `Enrichment`) and what is built from them:
+//! `AlertTitle` templates, `GroupBy` and `AlertContext`.
+//!
+//! Owns the `KeyPath` grammar (`a.b[2].c`, `[*]`, negative indexes) and its error positions.
+//! Must not: interpret conditions; `expr` decides what is done with a path.
+
+use std::ops::Range;
+
+use super::{Ctx, Mapping};
+use crate::diag::Span;
+use crate::ir::{ContextEntry, Path, Segment, Template, TemplatePart};
+use crate::yaml::{Node, Value};
+
+pub(crate) const SPECIFIER_KEYS: [&str; 4] = ["Key", "DeepKey", "KeyPath", "Enrichment"];
+
+/// A `KeyPath` error: where in the text, what, and how to fix it.
+#[derive(Debug, PartialEq)]
+pub struct PathError {
+    pub at: Range<usize>,
+    pub message: String,
+    pub help: &'static str,
+}
+
+const PATH_HELP: &str = "a KeyPath is keys separated by `.`, each optionally followed by `[n]` or `[*]`, e.g. `requestParameters.items[0].name`";
+
+/// Parses `a.b[2].c[*].d`: keys separated by dots, each followed by any number of `[n]`
+/// (a list index, negative from the end) or `[*]` (every element).
+pub fn parse_key_path(text: &str) -> Result<Vec<Segment>, PathError> {
+    let err = |at: Range<usize>, message: String| PathError { at, message, help: PATH_HELP };
+    if text.is_empty() {
+        return Err(err(0..0, "empty KeyPath".into()));
+    }
+    let mut segments = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    loop {
+        // A key: everything up to `.`, `[` or the end.
+        let start = i;
+        while i < bytes.len() && !matches!(bytes[i], b'.' | b'[' | b']') {
+            i += 1;
+        }
+        if i == start {
+            let what = match bytes.get(i) {
+                None if i > 0 => "KeyPath ends with `.`".to_string(),
+                Some(b'[') if i == 0 => "KeyPath starts with an index; it must start with a key".to_string(),
+                Some(b']') => "`]` without a matching `[`".to_string(),
+                _ => "empty key in KeyPath".to_string(),
+            };
+            return Err(err(i..(i + 1).min(text.len()).max(i), what));
+        }
+        segments.push(Segment::Key(text[start..i].to_string()));
+        // Indexes after the key.
+        while i < bytes.len() && bytes[i] == b'[' {
+            let open = i;
+            let Some(close) = text[open..].find(']').map(|c| open + c) else {
+                return Err(err(open..text.len(), "`[` is never closed".into()));
+            };
+            let inner = &text[open + 1..close];
+            if inner == "*" {
+                segments.push(Segment::Each);
+            } else {
+                match inner.parse::<i64>() {
+                    Ok(n) if !inner.starts_with('+') => segments.push(Segment::Index(n)),
+                    _ => {
+                        return Err(err(
+                            open..close + 1,
+                            format!("`[{inner}]` is not a list index; use `[0]`, `[-1]` or `[*]`"),
+                        ));
+                    }
+                }
+            }
+            i = close + 1;
+        }
+        match bytes.get(i) {
+            None => return Ok(segments),
+            Some(b'.') => i += 1,
+            Some(b']') => return Err(err(i..i + 1, "`]` without a matching `[`".into())),
+            Some(_) => {
+                return Err(err(i..i + 1, "expected `.` or `[` after an index".into()));
+            }
+        }
+    }
+}
+
+/// How a path is shown in generated docs and messages.
+pub fn path_text(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for seg in segments {
+        match seg {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+            Segment::Each => out.push_str("[*]"),
+        }
+    }
+    out
+}
+
+impl Ctx<'_> {
+    /// The span of bytes `range` of a string scalar's value, when the source spells the value
+    /// out as it is (plain, or quoted without escapes); else the whole scalar.
+    pub fn inner_span(&self, node: &Node, range: Range<usize>) -> Span {
+        let Value::Str(value) = &node.value else { return node.span };
+        let raw = &self.file.text[node.span.start..node.span.end.min(self.file.text.len())];
+        let offset = if raw == value {
+            0
+        } else if raw.len() == value.len() + 2 && &raw[1..raw.len() - 1] == value {
+            1
+        } else {
+            return node.span;
+        };
+        let start = node.span.start + offset + range.start;
+        Span::new(start, (node.span.start + offset + range.end).max(start + 1))
+    }
+
+    /// The path named by the single key specifier among `m`'s keys: `Ok(None)` when there is
+    /// none, `Err(())` when it was reported as malformed.
+    pub fn specifier(&mut self, m: &Mapping) -> Result<Option<Path>, ()> {
+        let present: Vec<&Node> = SPECIFIER_KEYS.iter().filter_map(|k| m.key(k)).collect();
+        if present.len() > 1 {
+            let names: Vec<String> = present.iter().map(|k| format!("`{}`", k.key_text())).collect();
+            self.report(
+                self.error(
+                    present[1].span,
+                    format!("two key specifiers ({}) in one expression", names.join(" and ")),
+                )
+                .label("second specifier")
+                .related(&self.file.path.clone(), present[0].span, "first specifier")
+                .help("use exactly one of `Key`, `DeepKey`, `KeyPath` or `Enrichment`"),
+            );
+            return Err(());
+        }
+        let Some(key) = present.first() else { return Ok(None) };
+        let name = key.key_text();
+        let node = m.get(&name).expect("key present");
+        let path = match name.as_str() {
+            "Key" => self
+                .string(node, "Key")
+                .map(|k| Path { segments: vec![Segment::Key(k.into())], text: k.into() }),
+            "DeepKey" => self.deep_key(node),
+            "KeyPath" => self.key_path(node),
+            _ => self.enrichment(node),
+        };
+        if let Some(p) = &path {
+            if matches!(p.segments.first(), Some(Segment::Key(k)) if k.is_empty()) {
+                self.report(self.error(node.span, format!("`{name}` is empty")).label("empty key"));
+                return Err(());
+            }
+        }
+        path.map(Some).ok_or(())
+    }
+
+    /// A mapping that is nothing but a key specifier (`GroupBy` items, `AlertContext` values,
+    /// the operands of a multi-key expression).
+    pub fn specifier_node(&mut self, node: &Node, what: &str) -> Option<Path> {
+        let m = self.mapping(node, what, &SPECIFIER_KEYS)?;
+        match self.specifier(&m) {
+            Ok(Some(path)) => Some(path),
+            Ok(None) => {
+                self.report(
+                    self.error(node.span, format!("{what} names no key"))
+                        .label("expected `Key`, `DeepKey`, `KeyPath` or `Enrichment`")
+                        .help("e.g. `KeyPath: userIdentity.arn`"),
+                );
+                None
+            }
+            Err(()) => None,
+        }
+    }
+
+    pub fn key_path(&mut self, node: &Node) -> Option<Path> {
+        let text = self.string(node, "KeyPath")?;
+        match parse_key_path(text) {
+            Ok(segments) => Some(Path { segments, text: text.to_string() }),
+            Err(e) => {
+                let span = self.inner_span(node, e.at);
+                self.report(
+                    self.error(span, format!("bad KeyPath `{text}`: {}", e.message))
+                        .label("here")
+                        .help(e.help),
+                );
+                None
+            }
+        }
+    }
+
+    fn deep_key(&mut self, node: &Node) -> Option<Path> {
+        let Some(items) = node.as_seq() else {
+            self.report(
+                self.error(node.span, format!("`DeepKey` must be a list of keys, found {}", node.kind()))
+                    .label("expected a list")
+                    .help("write `DeepKey: [userIdentity, type]`, or use `KeyPath: userIdentity.type`"),
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.report(
+                self.error(node.span, "`DeepKey` is empty").label("no keys").help("name at least one key"),
+            );
+            return None;
+        }
+        let mut segments = Vec::new();
+        for item in items {
+            match &item.value {
+                Value::Str(s) => segments.push(Segment::Key(s.clone())),
+                Value::Int(i) => match i64::try_from(*i) {
+                    Ok(i) => segments.push(Segment::Index(i)),
+                    Err(_) => {
+                        self.report(self.error(item.span, "list index out of range").label("too large"));
+                        return None;
+                    }
+                },
+                _ => {
+                    self.report(
+                        self.error(
+                            item.span,
+                            format!("`DeepKey` items are keys or list indexes, found {}", item.kind()),
+                        )
+                        .label("expected a string or an integer"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let text = path_text(&segments);
+        Some(Path { segments, text })
+    }
+
+    /// `Enrichment: {Table, Selector, FieldPath}` is the path `p_enrichment.Table.Selector.FieldPath`.
+    fn enrichment(&mut self, node: &Node) -> Option<Path> {
+        let m = self.mapping(node, "Enrichment", &["Table", "Selector", "FieldPath"])?;
+        let help = "write `Enrichment: {Table: tor_exit_nodes, Selector: p_any_ip_addresses, FieldPath: ip}`";
+        let table = self.required(&m, "Table", "Enrichment", help).and_then(|n| self.string(n, "Table"));
+        let selector =
+            self.required(&m, "Selector", "Enrichment", help).and_then(|n| self.string(n, "Selector"));
+        let field = self.required(&m, "FieldPath", "Enrichment", help).and_then(|n| self.key_path(n));
+        let (table, selector, field) = (table?, selector?, field?);
+        let mut segments = vec![
+            Segment::Key("p_enrichment".into()),
+            Segment::Key(table.into()),
+            Segment::Key(selector.into()),
+        ];
+        segments.extend(field.segments);
+        let text = path_text(&segments);
+        Some(Path { segments, text })
+    }
+
+    /// `AlertTitle`: text with `{key.path}` placeholders; `{{` and `}}` stand for braces.
+    pub fn template(&mut self, node: &Node) -> Option<Template> {
+        let text = self.string(node, "AlertTitle")?;
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text.char_indices().peekable();
+        while let Some((i, c)) = rest.next() {
+            match c {
+                '{' if rest.peek().is_some_and(|&(_, n)| n == '{') => {
+                    rest.next();
+                    literal.push('{');
+                }
+                '}' if rest.peek().is_some_and(|&(_, n)| n == '}') => {
+                    rest.next();
+                    literal.push('}');
+                }
+                '{' => {
+                    let Some(close) = text[i..].find('}').map(|c| i + c) else {
+                        self.report(
+                            self.error(
+                                self.inner_span(node, i..text.len()),
+                                "`{` in AlertTitle is never closed",
+                            )
+                            .label("unclosed placeholder")
+                            .help("close it with `}`, or write `{{` for a literal brace"),
+                        );
+                        return None;
+                    };
+                    let inner = text[i + 1..close].trim();
+                    let segments = match parse_key_path(inner) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let message = if inner.is_empty() {
+                                "empty placeholder `{}` in AlertTitle".to_string()
+                            } else {
+                                format!("bad placeholder `{{{inner}}}` in AlertTitle: {}", e.message)
+                            };
+                            self.report(
+                                self.error(self.inner_span(node, i..close + 1), message)
+                                    .label("here")
+                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`; write `{{` for a literal brace"),
+                            );
+                            return None;
+                        }
+                    };
+                    if !literal.is_empty() {
+                        parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
+                    }
+                    parts.push(TemplatePart::Field(Path { segments, text: inner.to_string() }));
+                    while rest.peek().is_some_and(|&(j, _)| j <= close) {
+                        rest.next();
+                    }
+                }
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(TemplatePart::Text(literal));
+        }
+        Some(Template { text: text.to_string(), parts })
+    }
+
+    pub fn group_by(&mut self, node: &Node) -> Option<Vec<Path>> {
+        let items = self.list(node, "GroupBy")?;
+        let paths: Vec<Option<Path>> =
+            items.iter().map(|item| self.specifier_node(item, "GroupBy item")).collect();
+        paths.into_iter().collect()
+    }
+
+    pub fn alert_context(&mut self, node: &Node) -> Option<Vec<ContextEntry>> {
+        let items = self.list(node, "AlertContext")?;
+        let mut out: Vec<ContextEntry> = Vec::new();
+        let mut seen: Vec<(String, Span)> = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let Some(m) = self.mapping(item, "AlertContext entry", &["KeyName", "KeyValue"]) else {
+                ok = false;
+                continue;
+            };
+            let help = "write `- KeyName: actor` with `KeyValue: {KeyPath: userIdentity.arn}`";
+            let name_node = self.required(&m, "KeyName", "AlertContext entry", help);
+            let name = name_node.and_then(|n| self.string(n, "KeyName"));
+            let path = self
+                .required(&m, "KeyValue", "AlertContext entry", help)
+                .and_then(|n| self.specifier_node(n, "KeyValue"));
+            if let (Some(name), Some(node)) = (name, name_node) {
+                if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
+                    self.report(
+                        self.error(node.span, format!("duplicate AlertContext key `{name}`"))
+                            .label("used again here")
+                            .related(&self.file.path.clone(), *first, "first used here")
+                            .help("each KeyName appears once in the alert context"),
+                    );
+                    ok = false;
+                }
+                seen.push((name.to_string(), node.span));
+            }
+            match (name, path) {
+                (Some(name), Some(path)) => out.push(ContextEntry { name: name.to_string(), path }),
+                _ => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> Segment {
+        Segment::Key(k.into())
+    }
+
+    #[test]
+    fn key_paths() {
+        assert_eq!(parse_key_path("eventName").unwrap(), vec![key("eventName")]);
+        assert_eq!(
+            parse_key_path("a.b[2].c[*].d").unwrap(),
+            vec![key("a"), key("b"), Segment::Index(2), key("c"), Segment::Each, key("d")]
+        );
+        assert_eq!(parse_key_path("a[-1]").unwrap(), vec![key("a"), Segment::Index(-1)]);
+        assert_eq!(parse_key_path("a[0][1]").unwrap(), vec![key("a"), Segment::Index(0), Segment::Index(1)]);
+        assert_eq!(
+            parse_key_path("PantherFlow Investigation").unwrap(),
+            vec![key("PantherFlow Investigation")]
+        );
+    }
+
+    #[test]
+    fn bad_key_paths() {
+        let msg = |t: &str| parse_key_path(t).unwrap_err().message;
+        assert_eq!(msg("a..b"), "empty key in KeyPath");
+        assert_eq!(msg("a."), "KeyPath ends with `.`");
+        assert_eq!(msg(".a"), "empty key in KeyPath");
+        assert_eq!(msg("a[1"), "`[` is never closed");
+        assert_eq!(msg("a[x]"), "`[x]` is not a list index; use `[0]`, `[-1]` or `[*]`");
+        assert_eq!(msg("a]"), "`]` without a matching `[`");
+        assert_eq!(msg("[0].a"), "KeyPath starts with an index; it must start with a key");
+        assert_eq!(msg("a[0]b"), "expected `.` or `[` after an index");
+        assert_eq!(parse_key_path("a[x]").unwrap_err().at, 1..4);
+    }
+
+    #[test]
+    fn path_texts() {
+        assert_eq!(path_text(&[key("a"), Segment::Index(0), Segment::Each, key("b")]), "a[0][*].b");
+    }
+}

@@ -1,0 +1,405 @@
+//! Match expressions to Rust boolean expressions, and key paths to named constants.
+//!
+//! Every condition becomes one method call on the value the path finds
+//! (`event.field(&EVENT_NAME).equals("StopInstances")`); combinators become `&&`, `||` and `!`;
+//! list comprehensions become closures over the elements. Constants are prepared here:
+//! lower-cased strings are already in the IR, string sets are sorted, CIDRs become `Cidr`s.
+//! Must not: decide semantics; the runtime methods carry them.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use super::str_lit;
+use crate::ir::{Cidr, CompareOp, Expr, IpKind, Lit, Num, Ordering, Path, Quantifier, Segment, Test};
+use crate::names;
+
+/// The named path constants of one rule module.
+pub(crate) struct Paths {
+    names: BTreeMap<Path, Ident>,
+    order: Vec<Path>,
+}
+
+impl Paths {
+    /// Names every path, in the order given (first use first): the last key in
+    /// SCREAMING_SNAKE_CASE, with more of the path in front when two paths would share a name.
+    pub fn new(paths: impl IntoIterator<Item = Path>) -> Paths {
+        let mut order: Vec<Path> = Vec::new();
+        for p in paths {
+            if !order.contains(&p) {
+                order.push(p);
+            }
+        }
+        let keys = |p: &Path| -> Vec<String> {
+            p.segments
+                .iter()
+                .filter_map(|s| if let Segment::Key(k) = s { Some(k.clone()) } else { None })
+                .collect()
+        };
+        let name_with = |p: &Path, n: usize| -> String {
+            let k = keys(p);
+            let start = k.len().saturating_sub(n);
+            let mut name = names::constant_case(&k[start..].join("_"));
+            if matches!(name.as_str(), "RULE") {
+                name.push_str("_FIELD");
+            }
+            name
+        };
+        let mut names = BTreeMap::new();
+        let mut taken: Vec<String> = Vec::new();
+        for p in &order {
+            let depth = keys(p).len().max(1);
+            // The shortest suffix of keys that no other path of the rule shares.
+            let mut chosen = None;
+            for n in 1..=depth {
+                let candidate = name_with(p, n);
+                let clash =
+                    order.iter().any(|q| q != p && name_with(q, n.min(keys(q).len().max(1))) == candidate);
+                if !clash && !taken.contains(&candidate) {
+                    chosen = Some(candidate);
+                    break;
+                }
+            }
+            // Paths that differ only in indexes: number them.
+            let name = chosen.unwrap_or_else(|| {
+                let base = name_with(p, depth);
+                (1..).map(|i| format!("{base}_{i}")).find(|c| !taken.contains(c)).expect("unbounded")
+            });
+            taken.push(name.clone());
+            names.insert(p.clone(), Ident::new(&name, Span::call_site()));
+        }
+        Paths { names, order }
+    }
+
+    pub fn ident(&self, path: &Path) -> &Ident {
+        &self.names[path]
+    }
+
+    /// `/// \`a.b[*].c\`` + `const C: Path = Path(&[Key("a"), Key("b"), Each, Key("c")]);`
+    pub fn constants(&self) -> TokenStream {
+        let consts = self.order.iter().map(|p| {
+            let name = &self.names[p];
+            let doc = format!(" `{}`", p.text);
+            let segs = p.segments.iter().map(|s| match s {
+                Segment::Key(k) => {
+                    let k = str_lit(k);
+                    quote!(Key(#k))
+                }
+                Segment::Index(i) => {
+                    let i = Literal::i64_unsuffixed(*i);
+                    quote!(Index(#i))
+                }
+                Segment::Each => quote!(Each),
+            });
+            quote! {
+                #[doc = #doc]
+                const #name: Path = Path(&[#(#segs),*]);
+            }
+        });
+        quote!(#(#consts)*)
+    }
+}
+
+/// Every path an expression reads, in order of appearance.
+pub(crate) fn paths_of(expr: &Expr, out: &mut Vec<Path>) {
+    match expr {
+        Expr::Always(_) => {}
+        Expr::All(xs) | Expr::Any(xs) | Expr::OnlyOne(xs) | Expr::None(xs) => {
+            xs.iter().for_each(|x| paths_of(x, out))
+        }
+        Expr::Test { path, .. } => out.push(path.clone()),
+        Expr::Compare { left, right, .. } => out.extend([left.clone(), right.clone()]),
+        Expr::Elements { path, body, .. } => {
+            out.push(path.clone());
+            body.iter().for_each(|x| paths_of(x, out));
+        }
+    }
+}
+
+/// A boolean expression under construction, so that negations and parentheses come out minimal.
+#[derive(Clone)]
+pub(crate) enum Code {
+    Atom(TokenStream),
+    Not(Box<Code>),
+    And(Vec<Code>),
+    Or(Vec<Code>),
+}
+
+impl Code {
+    pub fn not(self) -> Code {
+        match self {
+            Code::Not(inner) => *inner,
+            other => Code::Not(Box::new(other)),
+        }
+    }
+
+    fn and(mut parts: Vec<Code>) -> Code {
+        match parts.len() {
+            0 => Code::Atom(quote!(true)),
+            1 => parts.pop().expect("one"),
+            _ => Code::And(parts),
+        }
+    }
+
+    fn or(mut parts: Vec<Code>) -> Code {
+        match parts.len() {
+            0 => Code::Atom(quote!(false)),
+            1 => parts.pop().expect("one"),
+            _ => Code::Or(parts),
+        }
+    }
+
+    pub fn tokens(&self) -> TokenStream {
+        match self {
+            Code::Atom(t) => t.clone(),
+            Code::Not(inner) => match &**inner {
+                Code::Atom(t) => quote!(!#t),
+                other => {
+                    let t = other.tokens();
+                    quote!(!(#t))
+                }
+            },
+            // `||` inside `&&` (and, for the reader, `&&` inside `||`) gets parentheses.
+            Code::And(parts) => {
+                let parts =
+                    parts.iter().map(|p| if matches!(p, Code::Or(_)) { p.paren() } else { p.tokens() });
+                quote!(#(#parts)&&*)
+            }
+            Code::Or(parts) => {
+                let parts =
+                    parts.iter().map(|p| if matches!(p, Code::And(_)) { p.paren() } else { p.tokens() });
+                quote!(#(#parts)||*)
+            }
+        }
+    }
+
+    fn paren(&self) -> TokenStream {
+        let t = self.tokens();
+        quote!((#t))
+    }
+}
+
+/// Translates expressions over one event variable.
+pub(crate) struct Emitter<'p> {
+    pub paths: &'p Paths,
+}
+
+impl Emitter<'_> {
+    /// `expr` evaluated against the value named `subject` (`event`, or a list element).
+    /// `filter` applies the InlineFilters rules to every leaf.
+    pub fn expr(&self, expr: &Expr, subject: &Ident, filter: bool) -> Code {
+        match expr {
+            Expr::Always(b) => Code::Atom(quote!(#b)),
+            Expr::All(xs) => Code::and(xs.iter().map(|x| self.expr(x, subject, filter)).collect()),
+            Expr::Any(xs) => Code::or(xs.iter().map(|x| self.expr(x, subject, filter)).collect()),
+            Expr::None(xs) => Code::or(xs.iter().map(|x| self.expr(x, subject, filter)).collect()).not(),
+            Expr::OnlyOne(xs) => {
+                let parts = xs.iter().map(|x| self.expr(x, subject, filter).tokens());
+                Code::Atom(quote!(exactly_one([#(#parts),*])))
+            }
+            Expr::Test { path, test, negated } => {
+                let name = self.paths.ident(path);
+                let value = quote!(#subject.field(&#name));
+                if filter {
+                    let v = format_ident!("value");
+                    let holds = test_call(&quote!(#v), test);
+                    Code::Atom(quote!(filter(#value, #negated, |#v| #holds)))
+                } else {
+                    let call = Code::Atom(test_call(&value, test));
+                    if *negated { call.not() } else { call }
+                }
+            }
+            Expr::Compare { left, op, right, negated } => {
+                let (l, r) = (self.paths.ident(left), self.paths.ident(right));
+                let (l, r) = (quote!(#subject.field(&#l)), quote!(#subject.field(&#r)));
+                let call = Code::Atom(match op {
+                    CompareOp::Equals => quote!(#l.same_as(&#r)),
+                    CompareOp::Ordering(o) => {
+                        let pattern = match o {
+                            Ordering::Greater => quote!(Some(Ordering::Greater)),
+                            Ordering::GreaterOrEqual => quote!(Some(Ordering::Greater | Ordering::Equal)),
+                            Ordering::Less => quote!(Some(Ordering::Less)),
+                            Ordering::LessOrEqual => quote!(Some(Ordering::Less | Ordering::Equal)),
+                        };
+                        quote!(matches!(#l.compare_with(&#r), #pattern))
+                    }
+                });
+                if *negated { call.not() } else { call }
+            }
+            Expr::Elements { path, quantifier, body } => {
+                let name = self.paths.ident(path);
+                let element = element_name(subject);
+                let body = Code::and(body.iter().map(|x| self.expr(x, &element, false)).collect()).tokens();
+                let method = match quantifier {
+                    Quantifier::Any => quote!(any_element),
+                    Quantifier::All => quote!(all_elements),
+                    Quantifier::None => quote!(no_element),
+                    Quantifier::OnlyOne => quote!(only_one_element),
+                };
+                Code::Atom(quote!(#subject.field(&#name).#method(|#element| #body)))
+            }
+        }
+    }
+}
+
+/// `element` inside the first list comprehension, `element2` inside one nested in it, …
+fn element_name(subject: &Ident) -> Ident {
+    let s = subject.to_string();
+    match s.strip_prefix("element") {
+        None => format_ident!("element"),
+        Some("") => format_ident!("element2"),
+        Some(n) => format_ident!("element{}", n.parse::<u32>().unwrap_or(1) + 1),
+    }
+}
+
+/// The method call that tests `value` for the positive form of `test`.
+fn test_call(value: &TokenStream, test: &Test) -> TokenStream {
+    match test {
+        Test::Equals(l) => {
+            let l = lit(l);
+            quote!(#value.equals(#l))
+        }
+        Test::IEquals(s) => {
+            let s = str_lit(s);
+            quote!(#value.iequals(#s))
+        }
+        Test::StartsWith(s) => {
+            let s = str_lit(s);
+            quote!(#value.starts_with(#s))
+        }
+        Test::IStartsWith(s) => {
+            let s = str_lit(s);
+            quote!(#value.istarts_with(#s))
+        }
+        Test::EndsWith(s) => {
+            let s = str_lit(s);
+            quote!(#value.ends_with(#s))
+        }
+        Test::IEndsWith(s) => {
+            let s = str_lit(s);
+            quote!(#value.iends_with(#s))
+        }
+        Test::Contains(l) => {
+            let l = lit(l);
+            quote!(#value.contains(#l))
+        }
+        Test::IContains(s) => {
+            let s = str_lit(s);
+            quote!(#value.icontains(#s))
+        }
+        Test::Has(l) => {
+            let l = lit(l);
+            quote!(#value.has(#l))
+        }
+        Test::Compare(o, n) => {
+            let n = num(n);
+            match o {
+                Ordering::Greater => quote!(#value.greater_than(#n)),
+                Ordering::GreaterOrEqual => quote!(#value.at_least(#n)),
+                Ordering::Less => quote!(#value.less_than(#n)),
+                Ordering::LessOrEqual => quote!(#value.at_most(#n)),
+            }
+        }
+        Test::IsIn(set) => {
+            let set = lit_set(set);
+            quote!(#value.is_in(&[#(#set),*]))
+        }
+        Test::Exists => quote!(#value.exists()),
+        Test::IsNull => quote!(#value.is_null()),
+        Test::IsNullOrEmpty => quote!(#value.is_null_or_empty()),
+        Test::IsIp(kind) => match kind {
+            IpKind::Any => quote!(#value.is_ip()),
+            IpKind::V4 => quote!(#value.is_ipv4()),
+            IpKind::V6 => quote!(#value.is_ipv6()),
+            IpKind::Public => quote!(#value.is_public_ip()),
+            IpKind::Private => quote!(#value.is_private_ip()),
+        },
+        Test::InCidr(cidrs) => {
+            let cidrs = cidrs.iter().map(cidr);
+            quote!(#value.in_cidr(&[#(#cidrs),*]))
+        }
+        Test::CidrContains(addrs) => {
+            let hosts =
+                addrs.iter().map(|a| cidr(&Cidr { addr: *a, prefix: if a.is_ipv4() { 32 } else { 128 } }));
+            quote!(#value.cidr_contains(&[#(#hosts),*]))
+        }
+    }
+}
+
+/// The set of an `IsIn`: plain literals when they share a type (sorted strings read well and
+/// are stable), `Lit::…` values when they mix types.
+fn lit_set(set: &[Lit]) -> Vec<TokenStream> {
+    let all_str = set.iter().all(|l| matches!(l, Lit::Str(_)));
+    let all_num = set.iter().all(|l| matches!(l, Lit::Num(_)));
+    let all_bool = set.iter().all(|l| matches!(l, Lit::Bool(_)));
+    if all_str {
+        let mut strs: Vec<&str> =
+            set.iter().map(|l| if let Lit::Str(s) = l { s.as_str() } else { unreachable!() }).collect();
+        strs.sort_unstable();
+        strs.dedup();
+        strs.into_iter().map(str_lit).collect()
+    } else if all_bool {
+        set.iter().map(lit).collect()
+    } else if all_num && set.iter().all(|l| matches!(l, Lit::Num(Num::Int(_)))) {
+        set.iter().map(lit).collect()
+    } else {
+        set.iter()
+            .map(|l| match l {
+                Lit::Str(s) => {
+                    let s = str_lit(s);
+                    quote!(Lit::Str(#s))
+                }
+                Lit::Num(n) => {
+                    let n = num(n);
+                    quote!(Lit::Num(Num::from(#n)))
+                }
+                Lit::Bool(b) => quote!(Lit::Bool(#b)),
+            })
+            .collect()
+    }
+}
+
+fn lit(l: &Lit) -> TokenStream {
+    match l {
+        Lit::Str(s) => str_lit(s),
+        Lit::Num(n) => num(n),
+        Lit::Bool(b) => quote!(#b),
+    }
+}
+
+/// A typed number literal: `443i64`, `1.5f64`, `18446744073709551615u64`.
+fn num(n: &Num) -> TokenStream {
+    match n {
+        Num::Int(i) => {
+            let l = Literal::i64_suffixed(*i);
+            quote!(#l)
+        }
+        Num::UInt(u) => {
+            let l = Literal::u64_suffixed(*u);
+            quote!(#l)
+        }
+        Num::Float(f) if f.is_infinite() && *f > 0.0 => quote!(f64::INFINITY),
+        Num::Float(f) if f.is_infinite() => quote!(f64::NEG_INFINITY),
+        Num::Float(f) => {
+            let l = Literal::f64_suffixed(*f);
+            quote!(#l)
+        }
+    }
+}
+
+fn cidr(c: &Cidr) -> TokenStream {
+    let prefix = Literal::u8_unsuffixed(c.prefix);
+    match c.addr {
+        IpAddr::V4(a) => {
+            let octets = a.octets().map(Literal::u8_unsuffixed);
+            quote!(Cidr::v4([#(#octets),*], #prefix))
+        }
+        IpAddr::V6(a) => {
+            let segments =
+                a.segments().map(|s| format!("{s:#x}").parse::<TokenStream>().expect("hex literal"));
+            quote!(Cidr::v6([#(#segments),*], #prefix))
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The module generated for one rule: its docs, `RULE` (metadata plus compiled functions), its
+//! path constants, `decide`, and the alert outputs the YAML asks for.
+//!
+//! Must not: emit anything the YAML does not say; a rule without `AlertTitle` gets no `alert_title`
+//! function (the runtime supplies Panther's defaults).
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::expr::{Code, Emitter, Paths, paths_of};
+use super::{doc_lines, str_lit};
+use crate::ir::{Rule, Severity, TemplatePart};
+
+pub(super) fn module(rule: &Rule) -> TokenStream {
+    let paths = Paths::new(all_paths(rule));
+    let emitter = Emitter { paths: &paths };
+    let docs = module_docs(rule).into_iter().map(|line| quote!(#![doc = #line]));
+    let constants = paths.constants();
+    let decide = decide(rule, &emitter);
+    let title = rule.title.as_ref().map(|t| {
+        let body = format_call(&t.parts, &paths);
+        let doc = format!(" `AlertTitle`: {}", code_doc(&t.text));
+        quote! {
+            #[doc = #doc]
+            pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+                #body
+            }
+        }
+    });
+    let group_by = (!rule.group_by.is_empty()).then(|| {
+        let parts: Vec<TemplatePart> = rule
+            .group_by
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                let sep = (i > 0).then(|| TemplatePart::Text(":".into()));
+                sep.into_iter().chain([TemplatePart::Field(p.clone())])
+            })
+            .collect();
+        let body = format_call(&parts, &paths);
+        let doc = format!(
+            " `GroupBy`: the dedup string, {} joined with `:`.",
+            rule.group_by.iter().map(|p| format!("`{}`", p.text)).collect::<Vec<_>>().join(", ")
+        );
+        quote! {
+            #[doc = #doc]
+            pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+                #body
+            }
+        }
+    });
+    let context = (!rule.context.is_empty()).then(|| {
+        let entries = rule.context.iter().map(|e| {
+            let name = str_lit(&e.name);
+            let path = paths.ident(&e.path);
+            quote!((#name, event.field(&#path).to_json()))
+        });
+        quote! {
+            /// `AlertContext`: each key with the value found (`null` when missing).
+            pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+                context([#(#entries),*])
+            }
+        }
+    });
+    let severity = dynamic_severity(rule, &emitter);
+    let function = |present: bool, name: &str| -> TokenStream {
+        let ident = format_ident!("{}", name);
+        if present { quote!(Some(|event| #ident(event))) } else { quote!(None) }
+    };
+    let title_fn = function(rule.title.is_some(), "alert_title");
+    let group_by_fn = function(!rule.group_by.is_empty(), "group_by");
+    let context_fn = function(!rule.context.is_empty(), "alert_context");
+    let severity_fn = function(!rule.dynamic_severities.is_empty(), "dynamic_severity");
+    let meta = meta(rule);
+    let rule_doc = format!(" The rule `{}`: its metadata and compiled functions.", rule.id);
+    quote! {
+        #(#docs)*
+
+        use ::detections::prelude::*;
+
+        #[doc = #rule_doc]
+        pub static RULE: Rule = Rule {
+            meta: #meta,
+            decide: |event| decide(event),
+            title: #title_fn,
+            group_by: #group_by_fn,
+            context: #context_fn,
+            severity: #severity_fn,
+        };
+
+        #constants
+        #decide
+        #title
+        #group_by
+        #context
+        #severity
+    }
+}
+
+fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
+    let mut out = Vec::new();
+    for step in rule.filters.iter().chain(&rule.detection) {
+        paths_of(&step.expr, &mut out);
+    }
+    if let Some(t) = &rule.title {
+        out.extend(
+            t.parts
+                .iter()
+                .filter_map(|p| if let TemplatePart::Field(f) = p { Some(f.clone()) } else { None }),
+        );
+    }
+    out.extend(rule.group_by.iter().cloned());
+    out.extend(rule.context.iter().map(|c| c.path.clone()));
+    for d in &rule.dynamic_severities {
+        d.conditions.iter().for_each(|c| paths_of(c, &mut out));
+    }
+    out
+}
+
+fn module_docs(rule: &Rule) -> Vec<String> {
+    let mut lines = vec![match &rule.display_name {
+        Some(name) => format!(" `{}`: {}.", rule.id, quote_doc(name).trim_end_matches('.')),
+        None => format!(" `{}`.", rule.id),
+    }];
+    if let Some(d) = &rule.description {
+        lines.push(String::new());
+        lines.extend(doc_lines(d));
+    }
+    let sources = rule.log_types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+    let mut facts = format!(
+        " Severity {}; {} {sources}.",
+        rule.severity.name(),
+        if rule.scheduled { "scheduled queries" } else { "log types" }
+    );
+    if !rule.create_alert {
+        facts.push_str(" A signal: matches are recorded, no alert is raised.");
+    }
+    if rule.threshold > 1 {
+        facts.push_str(&format!(
+            " Alerts after {} matches within {} minutes.",
+            rule.threshold, rule.dedup_period_minutes
+        ));
+    }
+    if !rule.enabled {
+        facts.push_str(" Disabled: compiled and tested, not run.");
+    }
+    lines.push(String::new());
+    lines.push(facts);
+    if let Some(r) = &rule.reference {
+        lines.push(String::new());
+        lines.extend(doc_lines(&format!("Reference: {r}")));
+    }
+    lines
+}
+
+/// User text shown as code in a doc sentence (no escaping needed), unless it holds a backtick.
+fn code_doc(text: &str) -> String {
+    if text.contains('`') || text.contains('\n') { quote_doc(text) } else { format!("`{text}`") }
+}
+
+/// User text inside a doc sentence: escaped like other doc text, on one line.
+fn quote_doc(text: &str) -> String {
+    doc_lines(&text.replace('\n', " ")).concat().trim().to_string()
+}
+
+fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
+    let event = format_ident!("event");
+    let filters = rule.filters.iter().map(|s| (s, true));
+    let steps = filters.chain(rule.detection.iter().map(|s| (s, false))).map(|(step, filter)| {
+        let fails = emitter.expr(&step.expr, &event, filter).not().tokens();
+        let line = Literal::u32_unsuffixed(step.line);
+        quote! {
+            if #fails {
+                return Some(#line);
+            }
+        }
+    });
+    let doc = if rule.filters.is_empty() {
+        " `Detection`: `None` when `event` matches, else the YAML line of the first top-level\n expression that does not hold."
+    } else {
+        " `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the\n first top-level expression that does not hold."
+    };
+    let doc = doc.lines().map(|l| quote!(#[doc = #l]));
+    quote! {
+        #(#doc)*
+        pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+            #(#steps)*
+            None
+        }
+    }
+}
+
+fn dynamic_severity(rule: &Rule, emitter: &Emitter) -> Option<TokenStream> {
+    if rule.dynamic_severities.is_empty() {
+        return None;
+    }
+    let event = format_ident!("event");
+    let mut branches = Vec::new();
+    let mut fallback = severity(rule.severity);
+    for d in &rule.dynamic_severities {
+        let target = severity(d.severity);
+        if d.conditions.is_empty() {
+            // Always holds: it decides, and any later entry is dead.
+            fallback = target;
+            break;
+        }
+        let parts = d.conditions.iter().map(|c| emitter.expr(c, &event, false));
+        let holds = Code::And(parts.collect()).tokens();
+        branches.push(quote! {
+            if #holds {
+                return #target;
+            }
+        });
+    }
+    Some(quote! {
+        /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+        pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+            #(#branches)*
+            #fallback
+        }
+    })
+}
+
+fn severity(s: Severity) -> TokenStream {
+    let ident = format_ident!("{}", s.name());
+    quote!(Severity::#ident)
+}
+
+/// `format!("text {field} more {other}")` after a `let` per field, or a plain string
+/// without fields. The format string reads like the YAML template.
+fn format_call(parts: &[TemplatePart], paths: &Paths) -> TokenStream {
+    let mut fmt = String::new();
+    let mut lets: Vec<TokenStream> = Vec::new();
+    let mut bound: Vec<String> = Vec::new();
+    for part in parts {
+        match part {
+            TemplatePart::Text(t) => fmt.push_str(&t.replace('{', "{{").replace('}', "}}")),
+            TemplatePart::Field(p) => {
+                let constant = paths.ident(p);
+                let var = local_name(constant);
+                fmt.push_str(&format!("{{{var}}}"));
+                if !bound.contains(&var.to_string()) {
+                    bound.push(var.to_string());
+                    lets.push(quote!(let #var = event.field(&#constant);));
+                }
+            }
+        }
+    }
+    if lets.is_empty() {
+        let text: String =
+            parts.iter().map(|p| if let TemplatePart::Text(t) = p { t.as_str() } else { "" }).collect();
+        let text = str_lit(&text);
+        return quote!(String::from(#text));
+    }
+    let fmt = str_lit(&fmt);
+    quote! {
+        #(#lets)*
+        format!(#fmt)
+    }
+}
+
+/// The local variable for a path constant: `INSTANCE_ID` becomes `instance_id`; never `event`
+/// (the function's parameter) nor a keyword.
+fn local_name(constant: &proc_macro2::Ident) -> proc_macro2::Ident {
+    let lower = constant.to_string().to_lowercase();
+    let name = match crate::names::snake_case(&lower, "field_") {
+        Some(n) if n != "event" => n,
+        _ => format!("{lower}_field"),
+    };
+    format_ident!("{}", name)
+}
+
+fn meta(rule: &Rule) -> TokenStream {
+    let opt = |s: &Option<String>| match s {
+        Some(s) => {
+            let s = str_lit(s);
+            quote!(Some(#s))
+        }
+        None => quote!(None),
+    };
+    let strs = |v: &[String]| {
+        let v = v.iter().map(|s| str_lit(s));
+        quote!(&[#(#v),*])
+    };
+    let id = str_lit(&rule.id);
+    let display_name = opt(&rule.display_name);
+    let source = str_lit(&rule.source);
+    let enabled = rule.enabled;
+    let scheduled = rule.scheduled;
+    let log_types = strs(&rule.log_types);
+    let severity = severity(rule.severity);
+    let create_alert = rule.create_alert;
+    let dedup = Literal::u32_unsuffixed(rule.dedup_period_minutes);
+    let threshold = Literal::u32_unsuffixed(rule.threshold);
+    let tags = strs(&rule.tags);
+    let reports = rule.reports.iter().map(|(k, v)| {
+        let k = str_lit(k);
+        let v = strs(v);
+        quote!((#k, #v))
+    });
+    let description = opt(&rule.description);
+    let reference = opt(&rule.reference);
+    let runbook = opt(&rule.runbook);
+    let summary = strs(&rule.summary_attributes);
+    let outputs = strs(&rule.output_ids);
+    let alert_title = opt(&rule.title.as_ref().map(|t| t.text.clone()));
+    quote! {
+        RuleMeta {
+            id: #id,
+            display_name: #display_name,
+            source: #source,
+            enabled: #enabled,
+            scheduled: #scheduled,
+            log_types: #log_types,
+            severity: #severity,
+            create_alert: #create_alert,
+            dedup_period_minutes: #dedup,
+            threshold: #threshold,
+            tags: #tags,
+            reports: &[#(#reports),*],
+            description: #description,
+            reference: #reference,
+            runbook: #runbook,
+            summary_attributes: #summary,
+            output_ids: #outputs,
+            alert_title: #alert_title,
+        }
+    }
+}

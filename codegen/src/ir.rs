@@ -1,0 +1,255 @@
+//! The checked intermediate representation of a rule.
+//!
+//! Owns the typed, validated form of everything a rule says: metadata, key paths, match
+//! expressions with their conditions, alert outputs and test cases. Every string here is already
+//! validated; every constant is already prepared (lower-cased for `I…` conditions, CIDRs parsed).
+//! Must not: refer to YAML syntax or to Rust syntax. A front end other than Panther YAML can
+//! produce it, and `emit` (or an interpreter) consumes it.
+
+use std::net::IpAddr;
+
+/// One rule file, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// The YAML file, relative to the workspace root, with `/` separators.
+    pub source: String,
+    /// The Rust module name, derived from the file stem.
+    pub module: String,
+    pub id: String,
+    pub display_name: Option<String>,
+    pub enabled: bool,
+    pub scheduled: bool,
+    /// `LogTypes`, or the `ScheduledQueries` of a scheduled rule.
+    pub log_types: Vec<String>,
+    pub severity: Severity,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub runbook: Option<String>,
+    pub tags: Vec<String>,
+    pub reports: Vec<(String, Vec<String>)>,
+    pub dedup_period_minutes: u32,
+    pub threshold: u32,
+    pub create_alert: bool,
+    pub summary_attributes: Vec<String>,
+    pub output_ids: Vec<String>,
+    /// `InlineFilters`: run before the detection, with the missing/null rules of §4.3.
+    pub filters: Vec<Step>,
+    /// `Detection`: all steps must hold.
+    pub detection: Vec<Step>,
+    pub title: Option<Template>,
+    pub group_by: Vec<Path>,
+    pub context: Vec<ContextEntry>,
+    pub dynamic_severities: Vec<DynamicSeverity>,
+    pub tests: Vec<TestCase>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] =
+        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "Info",
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
+}
+
+/// A top-level expression of `Detection` or `InlineFilters`, with the YAML line it starts on:
+/// a failing test names the step that decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub line: u32,
+    pub expr: Expr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// `AlwaysTrue` / `AlwaysFalse`.
+    Always(bool),
+    All(Vec<Expr>),
+    Any(Vec<Expr>),
+    OnlyOne(Vec<Expr>),
+    None(Vec<Expr>),
+    /// A condition on one field. `negated` is the `DoesNot…`/`IsNot…` form (or `Value: false` on
+    /// a predicate): kept apart from `Not` because inline filters treat a null field differently
+    /// for negated conditions.
+    Test {
+        path: Path,
+        test: Test,
+        negated: bool,
+    },
+    /// Multi-key: a condition between two fields of the event.
+    Compare {
+        left: Path,
+        op: CompareOp,
+        right: Path,
+        negated: bool,
+    },
+    /// List comprehension: `body` (all of it) tested against each element of the list at `path`.
+    Elements {
+        path: Path,
+        quantifier: Quantifier,
+        body: Vec<Expr>,
+    },
+}
+
+/// The positive form of a single-field condition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Test {
+    Equals(Lit),
+    /// Case-insensitive; the constant is already lower-cased (Unicode, as Python's `str.lower`).
+    IEquals(String),
+    StartsWith(String),
+    IStartsWith(String),
+    EndsWith(String),
+    IEndsWith(String),
+    Contains(Lit),
+    IContains(String),
+    Has(Lit),
+    Compare(Ordering, Num),
+    IsIn(Vec<Lit>),
+    Exists,
+    IsNull,
+    IsNullOrEmpty,
+    IsIp(IpKind),
+    InCidr(Vec<Cidr>),
+    CidrContains(Vec<IpAddr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ordering {
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpKind {
+    Any,
+    V4,
+    V6,
+    Public,
+    Private,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CompareOp {
+    Equals,
+    Ordering(Ordering),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantifier {
+    Any,
+    All,
+    None,
+    OnlyOne,
+}
+
+/// A constant from the rule, with the type it was written with (`443` is not `"443"`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lit {
+    Str(String),
+    Num(Num),
+    Bool(bool),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Num {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+/// A network with its host bits cleared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+/// A key specifier resolved to one path. `text` is how the rule wrote it, for docs and messages.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Path {
+    pub segments: Vec<Segment>,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Segment {
+    /// A map key, looked up exactly first, then ASCII case-insensitively.
+    Key(String),
+    /// A list index; negative counts from the end, as in Python.
+    Index(i64),
+    /// `[*]`: the rest of the path under every element.
+    Each,
+}
+
+/// `AlertTitle`: literal text and `{key.path}` placeholders.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    pub text: String,
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplatePart {
+    Text(String),
+    Field(Path),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContextEntry {
+    pub name: String,
+    pub path: Path,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynamicSeverity {
+    pub severity: Severity,
+    pub conditions: Vec<Expr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestCase {
+    pub name: String,
+    /// The Rust test function name (snake case, unique within the rule).
+    pub function: String,
+    /// Line of the test case in the YAML file.
+    pub line: u32,
+    pub expected: bool,
+    /// The event, as compact JSON.
+    pub log: String,
+    /// Extensions beyond Panther's format: expected alert outputs.
+    pub expect: Expectations,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expectations {
+    pub title: Option<String>,
+    pub dedup: Option<String>,
+    pub severity: Option<Severity>,
+    /// Compact JSON of the expected alert context object.
+    pub context: Option<String>,
+}
+
+impl Rule {
+    /// The title when the rule has no `AlertTitle`.
+    pub fn default_title(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.id)
+    }
+}

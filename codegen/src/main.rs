@@ -1,0 +1,118 @@
+//! `codegen`: the rule compiler on the command line.
+//!
+//! ```text
+//! codegen check [PATH...]     validate rule files (default: rules/); exit 1 on any error
+//! codegen expand RULE.yml     print the Rust generated for one rule
+//! codegen generate [--check]  regenerate the committed code of the detections crate
+//! ```
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use codegen::diag::render;
+use codegen::{Layout, load};
+
+const USAGE: &str = "usage:
+  codegen check [PATH...]     validate rule files (default: rules/); exit status 1 on any error
+  codegen expand RULE.yml     print the Rust code generated for one rule
+  codegen generate [--check]  regenerate the committed generated code of the detections crate;
+                              with --check, only report whether it is stale";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("check") => check(&args[1..]),
+        Some("expand") if args.len() == 2 => expand(Path::new(&args[1])),
+        Some("generate") if args.len() == 1 => generate(false),
+        Some("generate") if args.len() == 2 && args[1] == "--check" => generate(true),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprint!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn cwd() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// The workspace root: the nearest folder up from here with a `Cargo.toml` and a `rules/`.
+fn workspace_root() -> Result<PathBuf, String> {
+    let start = cwd();
+    start
+        .ancestors()
+        .find(|d| d.join("Cargo.toml").is_file() && d.join("rules").is_dir())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("error: no workspace with a `rules/` folder above {}\n", start.display()))
+}
+
+fn check(paths: &[String]) -> Result<(), String> {
+    let base = cwd();
+    let roots: Vec<PathBuf> = if paths.is_empty() {
+        vec![workspace_root()?.join("rules")]
+    } else {
+        paths.iter().map(PathBuf::from).collect()
+    };
+    let mut files = Vec::new();
+    for root in &roots {
+        files.extend(load::find(root).map_err(|e| format!("error: cannot read {}: {e}\n", root.display()))?);
+    }
+    let (sources, mut diags) = load::read(&files, &base);
+    let (rules, more) = codegen::check::check_all(&sources);
+    diags.extend(more);
+    if !diags.is_empty() {
+        eprint!("{}", render(&diags, &sources, color()));
+    }
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(String::new());
+    }
+    let tests: usize = rules.iter().map(|r| r.tests.len()).sum();
+    eprintln!("checked {} rule files: {} rules, {} test cases, no errors", files.len(), rules.len(), tests);
+    Ok(())
+}
+
+fn expand(path: &Path) -> Result<(), String> {
+    let (sources, mut diags) = load::read(&[path.to_path_buf()], &cwd());
+    let (rules, more) = codegen::check::check_all(&sources);
+    diags.extend(more);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(render(&diags, &sources, color()));
+    }
+    let rule = rules.first().ok_or_else(|| format!("error: {} holds no rule\n", path.display()))?;
+    print!("{}", codegen::emit::rule_module(rule));
+    Ok(())
+}
+
+fn generate(check_only: bool) -> Result<(), String> {
+    let root = workspace_root()?;
+    let (report, warnings) = codegen::build::generate(&root, &Layout::detections(), check_only)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    for f in &report.changed {
+        eprintln!("wrote {f}");
+    }
+    for f in &report.removed {
+        eprintln!("removed {f}");
+    }
+    if report.is_clean() {
+        eprintln!("the generated code is up to date");
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! How compiled rules read events: the [`Event`] trait, key [`Path`]s, and the lookup rules of
+//! rule-format.md §2 (exact key first, then ASCII case-insensitive in document order; `[n]`
+//! indexes, negative from the end; `[*]` projects).
+//!
+//! Generated matchers read fields only through [`Event::field`], so a faster event representation
+//! can implement it without any change to the generated code.
+//! Must not: evaluate conditions (see `value`).
+
+use serde_json::{Map, Value};
+
+use crate::value::Val;
+
+/// One step of a key path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Seg {
+    /// A map key: exact match first, else the first key equal ignoring ASCII case.
+    Key(&'static str),
+    /// A list index; negative counts from the end.
+    Index(i64),
+    /// `[*]`: the rest of the path under every element of a list.
+    Each,
+}
+
+/// A key path, as compiled from `Key`, `DeepKey`, `KeyPath` or `Enrichment`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Path(pub &'static [Seg]);
+
+/// Anything compiled rules can read fields from.
+pub trait Event {
+    /// The value at `path`, or [`Val::Missing`].
+    fn field(&self, path: &Path) -> Val<'_>;
+}
+
+impl Event for Value {
+    fn field(&self, path: &Path) -> Val<'_> {
+        Val::from(self).field(path)
+    }
+}
+
+impl Event for Map<String, Value> {
+    fn field(&self, path: &Path) -> Val<'_> {
+        Val::Map(self).field(path)
+    }
+}
+
+impl Event for Val<'_> {
+    fn field(&self, path: &Path) -> Val<'_> {
+        Val::field(self, path)
+    }
+}
+
+impl<'a> Val<'a> {
+    /// The value at `path` below this one (list comprehensions read element fields this way).
+    pub fn field(&self, path: &Path) -> Val<'a> {
+        walk(self.clone(), path.0)
+    }
+}
+
+fn walk<'a>(mut value: Val<'a>, segs: &[Seg]) -> Val<'a> {
+    for (i, seg) in segs.iter().enumerate() {
+        value = match (seg, &value) {
+            (Seg::Key(key), Val::Map(map)) => lookup(map, key).map_or(Val::Missing, Val::from),
+            (Seg::Index(n), Val::List(items)) => {
+                index(items.len(), *n).map_or(Val::Missing, |i| Val::from(&items[i]))
+            }
+            (Seg::Index(n), Val::Each(items)) => {
+                index(items.len(), *n).map_or(Val::Missing, |i| items[i].clone())
+            }
+            (Seg::Each, _) => {
+                let rest = &segs[i + 1..];
+                return match value.elements() {
+                    Some(elements) => Val::Each(
+                        elements.map(|e| walk(e, rest)).filter(|v| !matches!(v, Val::Missing)).collect(),
+                    ),
+                    None => Val::Missing,
+                };
+            }
+            _ => Val::Missing,
+        };
+        if matches!(value, Val::Missing) {
+            break;
+        }
+    }
+    value
+}
+
+fn index(len: usize, n: i64) -> Option<usize> {
+    let i = if n < 0 { i64::try_from(len).ok()? + n } else { n };
+    usize::try_from(i).ok().filter(|&i| i < len)
+}
+
+/// Looks `key` up as Panther does: the exact key first, then the first key (in document order)
+/// that equals it ignoring ASCII case.
+pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Num;
+    use serde_json::json;
+
+    const EVENT_NAME: Path = Path(&[Seg::Key("eventName")]);
+    const ITEMS_IDS: Path = Path(&[Seg::Key("items"), Seg::Each, Seg::Key("id")]);
+
+    #[test]
+    fn keys_are_case_insensitive_exact_first() {
+        let ev = json!({"EVENTNAME": "upper", "eventname": "lower"});
+        assert_eq!(ev.field(&EVENT_NAME), Val::Str("upper"));
+        let ev = json!({"EVENTNAME": "upper", "eventName": "exact"});
+        assert_eq!(ev.field(&EVENT_NAME), Val::Str("exact"));
+        let ev = json!({"other": 1});
+        assert_eq!(ev.field(&EVENT_NAME), Val::Missing);
+    }
+
+    #[test]
+    fn null_is_present() {
+        let ev = json!({"eventName": null});
+        assert_eq!(ev.field(&EVENT_NAME), Val::Null);
+    }
+
+    #[test]
+    fn indexes_and_projections() {
+        let ev = json!({"items": [{"id": 1}, {"name": "x"}, {"id": null}, {"ID": 4}], "l": [10, 20, 30]});
+        assert_eq!(
+            ev.field(&ITEMS_IDS),
+            Val::Each(vec![Val::Num(Num::Int(1)), Val::Null, Val::Num(Num::Int(4))])
+        );
+        let last = Path(&[Seg::Key("l"), Seg::Index(-1)]);
+        assert_eq!(ev.field(&last), Val::Num(Num::Int(30)));
+        let out = Path(&[Seg::Key("l"), Seg::Index(3)]);
+        assert_eq!(ev.field(&out), Val::Missing);
+        let too_negative = Path(&[Seg::Key("l"), Seg::Index(-4)]);
+        assert_eq!(ev.field(&too_negative), Val::Missing);
+        // A projection that finds nothing is an empty list; one over a non-list is missing.
+        assert_eq!(json!({"items": [{"a": 1}]}).field(&ITEMS_IDS), Val::Each(vec![]));
+        assert_eq!(json!({"items": {"id": 1}}).field(&ITEMS_IDS), Val::Missing);
+        assert_eq!(json!({}).field(&ITEMS_IDS), Val::Missing);
+    }
+
+    #[test]
+    fn nested_projections_nest() {
+        let ev = json!({"a": [{"b": [1, 2]}, {"b": [3]}, {"c": 0}]});
+        let path = Path(&[Seg::Key("a"), Seg::Each, Seg::Key("b"), Seg::Each]);
+        let one = |i| Val::Num(Num::Int(i));
+        assert_eq!(
+            ev.field(&path),
+            Val::Each(vec![Val::Each(vec![one(1), one(2)]), Val::Each(vec![one(3)])])
+        );
+    }
+
+    #[test]
+    fn scalars_have_no_fields() {
+        let ev = json!({"eventName": "x"});
+        let deeper = Path(&[Seg::Key("eventName"), Seg::Key("y")]);
+        assert_eq!(ev.field(&deeper), Val::Missing);
+        let idx = Path(&[Seg::Key("eventName"), Seg::Index(0)]);
+        assert_eq!(ev.field(&idx), Val::Missing);
+    }
+}

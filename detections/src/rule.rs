@@ -1,0 +1,259 @@
+//! A compiled rule: its metadata and its compiled functions, and the alert outputs of a match
+//! with Panther's defaults and limits (rule-format.md §4.4).
+//!
+//! Owns the [`Rule`] type the generated modules instantiate, [`Severity`], and how the title,
+//! dedup string, context and severity of a match are completed when the YAML leaves them out.
+//! Must not: hold state across events (alert grouping belongs to the engine).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use crate::event::Event;
+
+/// The alert context: `KeyName` to the value found (`null` when missing).
+pub type Context = Map<String, Value>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] =
+        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "Info",
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    /// Accepts `Info` and `INFO` (and any other case).
+    fn from_str(s: &str) -> Result<Severity, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown severity `{s}` (expected Info, Low, Medium, High or Critical)"))
+    }
+}
+
+/// What a rule file says about the rule, apart from its logic.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub display_name: Option<&'static str>,
+    /// The YAML file, relative to the workspace root.
+    pub source: &'static str,
+    pub enabled: bool,
+    /// A `scheduled_rule`: it sees the rows of `log_types` (its `ScheduledQueries`).
+    pub scheduled: bool,
+    pub log_types: &'static [&'static str],
+    pub severity: Severity,
+    /// `false` makes the rule a signal: matches are recorded, no alert is raised.
+    pub create_alert: bool,
+    pub dedup_period_minutes: u32,
+    pub threshold: u32,
+    pub tags: &'static [&'static str],
+    pub reports: &'static [(&'static str, &'static [&'static str])],
+    pub description: Option<&'static str>,
+    pub reference: Option<&'static str>,
+    pub runbook: Option<&'static str>,
+    pub summary_attributes: &'static [&'static str],
+    pub output_ids: &'static [&'static str],
+    /// The `AlertTitle` template, as written.
+    pub alert_title: Option<&'static str>,
+}
+
+/// A compiled rule. Generated code builds one `static RULE: Rule` per rule file; the functions
+/// are the generated ones, instantiated for `dyn Event`.
+pub struct Rule {
+    pub meta: RuleMeta,
+    /// `None` when the event matches, else the YAML line of the first top-level expression of
+    /// `InlineFilters` or `Detection` that does not hold.
+    pub decide: fn(&dyn Event) -> Option<u32>,
+    /// `AlertTitle`, when the rule has one.
+    pub title: Option<fn(&dyn Event) -> String>,
+    /// `GroupBy`, when the rule has one.
+    pub group_by: Option<fn(&dyn Event) -> String>,
+    /// `AlertContext`, when the rule has one.
+    pub context: Option<fn(&dyn Event) -> Context>,
+    /// `DynamicSeverities`, when the rule has them.
+    pub severity: Option<fn(&dyn Event) -> Severity>,
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rule").field("meta", &self.meta).finish_non_exhaustive()
+    }
+}
+
+/// Longest title and dedup string; longer ones are cut and marked, as Panther does.
+pub const MAX_OUTPUT_CHARS: usize = 1000;
+const TRUNCATED: &str = "... (truncated)";
+
+/// The outputs of a match (rule-format.md §4.4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outputs {
+    pub title: String,
+    pub dedup: String,
+    pub context: Context,
+    pub severity: Severity,
+}
+
+impl Rule {
+    pub fn matches(&self, event: &dyn Event) -> bool {
+        (self.decide)(event).is_none()
+    }
+
+    /// `AlertTitle` rendered; without one (or when it renders empty) the `DisplayName`, else the
+    /// `RuleID`.
+    pub fn title(&self, event: &dyn Event) -> String {
+        let rendered = self.title.map(|f| f(event)).filter(|t| !t.is_empty());
+        truncate(rendered.unwrap_or_else(|| self.meta.display_name.unwrap_or(self.meta.id).to_string()))
+    }
+
+    /// The `GroupBy` values joined with `:`; else the title when the rule has an `AlertTitle`;
+    /// else `defaultDedupString:<RuleID>`. An empty result also falls back to the default.
+    pub fn dedup(&self, event: &dyn Event) -> String {
+        let key = match (self.group_by, self.title) {
+            (Some(group_by), _) => group_by(event),
+            (None, Some(title)) => title(event),
+            (None, None) => String::new(),
+        };
+        if key.is_empty() { format!("defaultDedupString:{}", self.meta.id) } else { truncate(key) }
+    }
+
+    pub fn context(&self, event: &dyn Event) -> Context {
+        self.context.map(|f| f(event)).unwrap_or_default()
+    }
+
+    /// The first `DynamicSeverities` entry whose conditions hold, else `Severity`.
+    pub fn severity(&self, event: &dyn Event) -> Severity {
+        self.severity.map_or(self.meta.severity, |f| f(event))
+    }
+
+    pub fn outputs(&self, event: &dyn Event) -> Outputs {
+        Outputs {
+            title: self.title(event),
+            dedup: self.dedup(event),
+            context: self.context(event),
+            severity: self.severity(event),
+        }
+    }
+}
+
+fn truncate(text: String) -> String {
+    if text.chars().count() <= MAX_OUTPUT_CHARS {
+        return text;
+    }
+    let keep: String = text.chars().take(MAX_OUTPUT_CHARS - TRUNCATED.chars().count()).collect();
+    keep + TRUNCATED
+}
+
+/// Builds an alert context from its entries, in order.
+pub fn context<const N: usize>(entries: [(&str, Value); N]) -> Context {
+    entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Path, Seg};
+    use serde_json::json;
+
+    const USER: Path = Path(&[Seg::Key("user")]);
+
+    fn rule(title: Option<fn(&dyn Event) -> String>, group_by: Option<fn(&dyn Event) -> String>) -> Rule {
+        Rule {
+            meta: RuleMeta {
+                id: "Test.Rule",
+                display_name: Some("Test rule"),
+                source: "rules/test.yml",
+                enabled: true,
+                scheduled: false,
+                log_types: &["Test.Log"],
+                severity: Severity::High,
+                create_alert: true,
+                dedup_period_minutes: 60,
+                threshold: 1,
+                tags: &[],
+                reports: &[],
+                description: None,
+                reference: None,
+                runbook: None,
+                summary_attributes: &[],
+                output_ids: &[],
+                alert_title: None,
+            },
+            decide: |_| None,
+            title,
+            group_by,
+            context: None,
+            severity: None,
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let ev = json!({"user": "alice"});
+        let r = rule(None, None);
+        assert_eq!(r.title(&ev), "Test rule");
+        assert_eq!(r.dedup(&ev), "defaultDedupString:Test.Rule");
+        assert_eq!(r.severity(&ev), Severity::High);
+        assert!(r.context(&ev).is_empty());
+    }
+
+    #[test]
+    fn title_is_the_dedup_without_group_by() {
+        let ev = json!({"user": "alice"});
+        let r = rule(Some(|e| format!("user {}", e.field(&USER))), None);
+        assert_eq!(r.title(&ev), "user alice");
+        assert_eq!(r.dedup(&ev), "user alice");
+        let r = rule(Some(|e| format!("user {}", e.field(&USER))), Some(|e| e.field(&USER).to_string()));
+        assert_eq!(r.dedup(&ev), "alice");
+    }
+
+    #[test]
+    fn empty_outputs_fall_back() {
+        let ev = json!({});
+        let r = rule(Some(|e| e.field(&USER).to_string()), Some(|e| e.field(&USER).to_string()));
+        assert_eq!(r.title(&ev), "Test rule");
+        assert_eq!(r.dedup(&ev), "defaultDedupString:Test.Rule");
+    }
+
+    #[test]
+    fn long_outputs_are_truncated_like_panther() {
+        let ev = json!({"user": "é".repeat(1500)});
+        let r = rule(Some(|e| e.field(&USER).to_string()), None);
+        let title = r.title(&ev);
+        assert_eq!(title.chars().count(), MAX_OUTPUT_CHARS);
+        assert!(title.ends_with("é... (truncated)"));
+    }
+
+    #[test]
+    fn severities_parse_in_any_case() {
+        assert_eq!("CRITICAL".parse::<Severity>(), Ok(Severity::Critical));
+        assert_eq!("info".parse::<Severity>(), Ok(Severity::Info));
+        assert!("Severe".parse::<Severity>().is_err());
+    }
+}

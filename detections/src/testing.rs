@@ -1,0 +1,106 @@
+//! Runs one YAML test case against a compiled rule: the helper every generated `#[test]` calls.
+//!
+//! Owns the failure report a detection engineer reads: the YAML file and line of the test case,
+//! the test name, expected and actual verdicts, and the line of the top-level expression that
+//! decided. Must not: be used on a hot path (it parses the event and may read the YAML file).
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::rule::{Rule, Severity};
+
+/// One `Tests:` entry, as the generated test passes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Case<'a> {
+    pub name: &'a str,
+    /// Line of the test case in the rule file.
+    pub line: u32,
+    /// `ExpectedResult`.
+    pub expected: bool,
+    /// The event, as JSON.
+    pub log: &'a str,
+    /// Extension `ExpectedTitle`.
+    pub title: Option<&'a str>,
+    /// Extension `ExpectedDedup`.
+    pub dedup: Option<&'a str>,
+    /// Extension `ExpectedSeverity`.
+    pub severity: Option<Severity>,
+    /// Extension `ExpectedAlertContext`, as JSON.
+    pub context: Option<&'a str>,
+}
+
+impl<'a> Case<'a> {
+    pub const fn new(name: &'a str, line: u32, expected: bool, log: &'a str) -> Case<'a> {
+        Case { name, line, expected, log, title: None, dedup: None, severity: None, context: None }
+    }
+
+    /// Runs the case against `rule` and panics with a report pointing at the YAML if it fails.
+    #[track_caller]
+    pub fn check(self, rule: &Rule) {
+        if let Err(report) = run(rule, &self) {
+            panic!("{report}");
+        }
+    }
+}
+
+/// The verdict of `case`, or the failure report.
+pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
+    let source = rule.meta.source;
+    let head = format!("{source}:{}: test `{}` of rule `{}` failed", case.line, case.name, rule.meta.id);
+    let event: Value = serde_json::from_str(case.log)
+        .map_err(|e| format!("{head}\n  the test log is not valid JSON: {e}"))?;
+    let decision = (rule.decide)(&event);
+    let matched = decision.is_none();
+    if matched != case.expected {
+        let mut report = head;
+        let verdict = |m: bool| if m { "match" } else { "no match" };
+        let _ =
+            writeln!(report, "\n  expected: {} (ExpectedResult: {})", verdict(case.expected), case.expected);
+        let _ = writeln!(report, "  actual:   {}", verdict(matched));
+        match decision {
+            Some(line) => {
+                let _ = write!(report, "  decided by the expression at {source}:{line}, which does not hold");
+                if let Some(text) = yaml_line(source, line) {
+                    let _ = write!(report, ":\n    {line} | {text}");
+                }
+            }
+            None => {
+                let _ = write!(report, "  decided by: every expression of InlineFilters and Detection holds");
+            }
+        }
+        return Err(report);
+    }
+    if !matched {
+        return Ok(());
+    }
+    // An expected match must also produce its alert outputs, and the extensions pin them.
+    let outputs = rule.outputs(&event);
+    let mut mismatches = Vec::new();
+    let mut expect = |what: &str, expected: Option<String>, actual: String| {
+        if let Some(expected) = expected {
+            if expected != actual {
+                mismatches.push(format!("  {what}:\n    expected: {expected}\n    actual:   {actual}"));
+            }
+        }
+    };
+    expect("ExpectedTitle", case.title.map(str::to_string), outputs.title);
+    expect("ExpectedDedup", case.dedup.map(str::to_string), outputs.dedup);
+    expect("ExpectedSeverity", case.severity.map(|s| s.to_string()), outputs.severity.to_string());
+    if let Some(expected) = case.context {
+        // Compared as JSON values: key order does not matter.
+        let actual = Value::Object(outputs.context);
+        if serde_json::from_str::<Value>(expected).ok().as_ref() != Some(&actual) {
+            mismatches
+                .push(format!("  ExpectedAlertContext:\n    expected: {expected}\n    actual:   {actual}"));
+        }
+    }
+    if mismatches.is_empty() { Ok(()) } else { Err(format!("{head}\n{}", mismatches.join("\n"))) }
+}
+
+/// Line `line` of the rule file, read from the workspace, for the report.
+fn yaml_line(source: &str, line: u32) -> Option<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let text = std::fs::read_to_string(root.join(source)).ok()?;
+    text.lines().nth(usize::try_from(line).ok()?.checked_sub(1)?).map(|l| l.trim_end().to_string())
+}

@@ -1,0 +1,617 @@
+//! Values read from events, and every condition of rule-format.md §3.1 as a method on them.
+//!
+//! Owns the semantics the compiled matchers share (§4.1): Python-style numeric equality
+//! (`1 == 1.0`, exact between integers and floats), strings never equal numbers, booleans equal
+//! only booleans, structural equality of lists and maps, Unicode-aware case-insensitive matching,
+//! and how a value renders into a title.
+//! Must not: know where a value came from (see `event`) or which rule asked.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// A value found in an event (or not found). Borrows from the event; cheap to clone except for
+/// the result of a `[*]` projection.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Val<'a> {
+    /// The path does not resolve.
+    #[default]
+    Missing,
+    Null,
+    Bool(bool),
+    Num(Num),
+    Str(&'a str),
+    List(&'a [Value]),
+    Map(&'a Map<String, Value>),
+    /// What a `[*]` projection found: one value per element that has the rest of the path.
+    Each(Vec<Val<'a>>),
+}
+
+/// A JSON number, kept as exact as it was parsed.
+#[derive(Clone, Copy, Debug)]
+pub enum Num {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+/// A constant from a rule, with the type the rule wrote.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Lit<'l> {
+    Str(&'l str),
+    Num(Num),
+    Bool(bool),
+}
+
+impl<'l> From<&'l str> for Lit<'l> {
+    fn from(s: &'l str) -> Self {
+        Lit::Str(s)
+    }
+}
+impl From<bool> for Lit<'_> {
+    fn from(b: bool) -> Self {
+        Lit::Bool(b)
+    }
+}
+impl<T: Into<Num>> From<T> for Lit<'_> {
+    fn from(n: T) -> Self {
+        Lit::Num(n.into())
+    }
+}
+impl From<i64> for Num {
+    fn from(i: i64) -> Self {
+        Num::Int(i)
+    }
+}
+impl From<u64> for Num {
+    fn from(u: u64) -> Self {
+        Num::UInt(u)
+    }
+}
+impl From<f64> for Num {
+    fn from(f: f64) -> Self {
+        Num::Float(f)
+    }
+}
+
+impl Num {
+    /// Exact comparison, as Python compares `int` with `float`: no rounding of large integers.
+    /// `None` when a NaN is involved.
+    pub fn compare(self, other: Num) -> Option<Ordering> {
+        match (self.as_int(), other.as_int()) {
+            (Some(a), Some(b)) => Some(a.cmp(&b)),
+            (Some(a), None) => int_float(a, other.float()),
+            (None, Some(b)) => int_float(b, self.float()).map(Ordering::reverse),
+            (None, None) => self.float().partial_cmp(&other.float()),
+        }
+    }
+
+    fn as_int(self) -> Option<i128> {
+        match self {
+            Num::Int(i) => Some(i.into()),
+            Num::UInt(u) => Some(u.into()),
+            Num::Float(_) => None,
+        }
+    }
+
+    fn float(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::UInt(u) => u as f64,
+            Num::Float(f) => f,
+        }
+    }
+
+    fn to_json(self) -> Value {
+        match self {
+            Num::Int(i) => i.into(),
+            Num::UInt(u) => u.into(),
+            Num::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        }
+    }
+}
+
+impl PartialEq for Num {
+    fn eq(&self, other: &Num) -> bool {
+        self.compare(*other) == Some(Ordering::Equal)
+    }
+}
+
+/// `i` compared with `f`, exactly.
+fn int_float(i: i128, f: f64) -> Option<Ordering> {
+    if f.is_nan() {
+        return None;
+    }
+    // 2^127: every float at or beyond it is larger than any i128 (and the same below).
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if f >= LIMIT {
+        return Some(Ordering::Less);
+    }
+    if f < -LIMIT {
+        return Some(Ordering::Greater);
+    }
+    let whole = f.trunc();
+    match i.cmp(&(whole as i128)) {
+        Ordering::Equal => 0.0f64.partial_cmp(&(f - whole)),
+        unequal => Some(unequal),
+    }
+}
+
+impl<'a> From<&'a Value> for Val<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Number(n) => Val::Num(if let Some(i) = n.as_i64() {
+                Num::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Num::UInt(u)
+            } else {
+                Num::Float(n.as_f64().unwrap_or(f64::NAN))
+            }),
+            Value::String(s) => Val::Str(s),
+            Value::Array(items) => Val::List(items),
+            Value::Object(map) => Val::Map(map),
+        }
+    }
+}
+
+/// The elements of a list value: a JSON array or a projection.
+pub enum Elements<'v, 'a> {
+    Json(std::slice::Iter<'a, Value>),
+    Each(std::slice::Iter<'v, Val<'a>>),
+}
+
+impl<'a> Iterator for Elements<'_, 'a> {
+    type Item = Val<'a>;
+
+    fn next(&mut self) -> Option<Val<'a>> {
+        match self {
+            Elements::Json(it) => it.next().map(Val::from),
+            Elements::Each(it) => it.next().cloned(),
+        }
+    }
+}
+
+impl<'a> Val<'a> {
+    /// The elements, if this is a list.
+    pub fn elements(&self) -> Option<Elements<'_, 'a>> {
+        match self {
+            Val::List(items) => Some(Elements::Json(items.iter())),
+            Val::Each(items) => Some(Elements::Each(items.iter())),
+            _ => None,
+        }
+    }
+
+    // ----- existence -----
+
+    /// `Exists`: the path resolves; a `null` counts as existing.
+    pub fn exists(&self) -> bool {
+        !matches!(self, Val::Missing)
+    }
+
+    /// `IsNull`: missing, or `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Missing | Val::Null)
+    }
+
+    /// `IsNullOrEmpty`: missing, or a value Python treats as false.
+    pub fn is_null_or_empty(&self) -> bool {
+        match self {
+            Val::Missing | Val::Null => true,
+            Val::Bool(b) => !b,
+            Val::Num(n) => *n == Num::Int(0),
+            Val::Str(s) => s.is_empty(),
+            Val::List(items) => items.is_empty(),
+            Val::Map(map) => map.is_empty(),
+            Val::Each(items) => items.is_empty(),
+        }
+    }
+
+    // ----- equality -----
+
+    /// `Equals`: same type and value; numbers by value (`1 == 1.0`).
+    #[inline]
+    pub fn equals<'l>(&self, lit: impl Into<Lit<'l>>) -> bool {
+        match (self, lit.into()) {
+            (Val::Str(s), Lit::Str(l)) => *s == l,
+            (Val::Num(n), Lit::Num(l)) => *n == l,
+            (Val::Bool(b), Lit::Bool(l)) => *b == l,
+            _ => false,
+        }
+    }
+
+    /// `IsIn`: equals one of `set`.
+    #[inline]
+    pub fn is_in<'l, T: Copy + Into<Lit<'l>>>(&self, set: &[T]) -> bool {
+        set.iter().any(|&l| self.equals(l))
+    }
+
+    /// `IEquals`: strings equal after lower-casing; `lower` is already lower-case.
+    pub fn iequals(&self, lower: &str) -> bool {
+        self.str_lower(|s| s == lower)
+    }
+
+    /// Multi-key `Equals`: JSON equality of two event values. A missing value equals nothing.
+    pub fn same_as(&self, other: &Val<'_>) -> bool {
+        match (self, other) {
+            (Val::Missing, _) | (_, Val::Missing) => false,
+            (Val::Null, Val::Null) => true,
+            (Val::Bool(a), Val::Bool(b)) => a == b,
+            (Val::Num(a), Val::Num(b)) => a == b,
+            (Val::Str(a), Val::Str(b)) => a == b,
+            (Val::Map(a), Val::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| Val::from(v).same_as(&Val::from(w))))
+            }
+            (a, b) => match (a.elements(), b.elements()) {
+                (Some(xs), Some(ys)) => {
+                    let (xs, ys): (Vec<Val>, Vec<Val>) = (xs.collect(), ys.collect());
+                    xs.len() == ys.len() && xs.iter().zip(&ys).all(|(x, y)| x.same_as(y))
+                }
+                _ => false,
+            },
+        }
+    }
+
+    // ----- strings -----
+
+    /// `StartsWith`: a string field with this prefix.
+    pub fn starts_with(&self, prefix: &str) -> bool {
+        matches!(self, Val::Str(s) if s.starts_with(prefix))
+    }
+
+    /// `EndsWith`: a string field with this suffix.
+    pub fn ends_with(&self, suffix: &str) -> bool {
+        matches!(self, Val::Str(s) if s.ends_with(suffix))
+    }
+
+    /// `IStartsWith`; `lower` is already lower-case.
+    pub fn istarts_with(&self, lower: &str) -> bool {
+        self.str_lower(|s| s.starts_with(lower))
+    }
+
+    /// `IEndsWith`; `lower` is already lower-case.
+    pub fn iends_with(&self, lower: &str) -> bool {
+        self.str_lower(|s| s.ends_with(lower))
+    }
+
+    /// `Contains`: a string field containing `Value`, or a list with an element equal to
+    /// `Value` or (for a string `Value`) a string element containing it.
+    pub fn contains<'l>(&self, lit: impl Into<Lit<'l>>) -> bool {
+        let lit = lit.into();
+        match (self, lit) {
+            (Val::Str(s), Lit::Str(l)) => s.contains(l),
+            (Val::List(_) | Val::Each(_), _) => {
+                self.elements().into_iter().flatten().any(|e| match (&e, lit) {
+                    (Val::Str(s), Lit::Str(l)) => s.contains(l),
+                    _ => e.equals(lit),
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// `IContains`: as `Contains`, case-insensitively; `lower` is already lower-case.
+    pub fn icontains(&self, lower: &str) -> bool {
+        match self {
+            Val::Str(_) => self.str_lower(|s| s.contains(lower)),
+            Val::List(_) | Val::Each(_) => {
+                self.elements().into_iter().flatten().any(|e| e.str_lower(|s| s.contains(lower)))
+            }
+            _ => false,
+        }
+    }
+
+    /// `Has`: Python's `Value in field`: a list element equal to it, a substring of a string,
+    /// a key of a map (looked up as event keys are: exact, then case-insensitive).
+    pub fn has<'l>(&self, lit: impl Into<Lit<'l>>) -> bool {
+        let lit = lit.into();
+        match (self, lit) {
+            (Val::Str(s), Lit::Str(l)) => s.contains(l),
+            (Val::Map(m), Lit::Str(l)) => crate::event::lookup(m, l).is_some(),
+            (Val::List(_) | Val::Each(_), _) => self.elements().into_iter().flatten().any(|e| e.equals(lit)),
+            _ => false,
+        }
+    }
+
+    /// Applies `test` to the lower-cased string; false for anything that is not a string.
+    /// ASCII text is lower-cased without allocating.
+    fn str_lower(&self, test: impl FnOnce(&str) -> bool) -> bool {
+        match self {
+            Val::Str(s) => test(&lower(s)),
+            _ => false,
+        }
+    }
+
+    // ----- numbers -----
+
+    /// `IsGreaterThan` and friends: both numbers, compared exactly; anything else is false.
+    pub fn compare(&self, other: impl Into<Num>) -> Option<Ordering> {
+        match self {
+            Val::Num(n) => n.compare(other.into()),
+            _ => None,
+        }
+    }
+
+    pub fn greater_than(&self, n: impl Into<Num>) -> bool {
+        self.compare(n) == Some(Ordering::Greater)
+    }
+
+    pub fn at_least(&self, n: impl Into<Num>) -> bool {
+        matches!(self.compare(n), Some(Ordering::Greater | Ordering::Equal))
+    }
+
+    pub fn less_than(&self, n: impl Into<Num>) -> bool {
+        self.compare(n) == Some(Ordering::Less)
+    }
+
+    pub fn at_most(&self, n: impl Into<Num>) -> bool {
+        matches!(self.compare(n), Some(Ordering::Less | Ordering::Equal))
+    }
+
+    /// Multi-key ordering: both numbers, compared exactly.
+    pub fn compare_with(&self, other: &Val<'_>) -> Option<Ordering> {
+        match other {
+            Val::Num(n) => self.compare(*n),
+            _ => None,
+        }
+    }
+
+    // ----- list comprehensions -----
+
+    /// `AnyElement`: a list with an element for which `test` holds.
+    pub fn any_element(&self, mut test: impl FnMut(&Val<'a>) -> bool) -> bool {
+        self.elements().is_some_and(|mut it| it.any(|e| test(&e)))
+    }
+
+    /// `AllElements`: a list (possibly empty) whose every element passes `test`.
+    pub fn all_elements(&self, mut test: impl FnMut(&Val<'a>) -> bool) -> bool {
+        self.elements().is_some_and(|mut it| it.all(|e| test(&e)))
+    }
+
+    /// `NoElement`: no element passes `test`; true for anything that is not a list.
+    pub fn no_element(&self, test: impl FnMut(&Val<'a>) -> bool) -> bool {
+        !self.any_element(test)
+    }
+
+    /// `OnlyOneElement`: a list with exactly one element passing `test`.
+    pub fn only_one_element(&self, mut test: impl FnMut(&Val<'a>) -> bool) -> bool {
+        self.elements().is_some_and(|it| it.filter(|e| test(e)).take(2).count() == 1)
+    }
+
+    // ----- output -----
+
+    /// The value as JSON, for the alert context; missing becomes `null`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Val::Missing | Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Num(n) => n.to_json(),
+            Val::Str(s) => Value::String((*s).to_string()),
+            Val::List(items) => Value::Array(items.to_vec()),
+            Val::Map(map) => Value::Object((*map).clone()),
+            Val::Each(items) => Value::Array(items.iter().map(Val::to_json).collect()),
+        }
+    }
+}
+
+/// How a value appears in a title or dedup string (rule-format.md §4.4): strings as they are,
+/// missing and null as nothing, anything else as compact JSON.
+impl fmt::Display for Val<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Missing | Val::Null => Ok(()),
+            Val::Str(s) => f.write_str(s),
+            other => write!(f, "{}", other.to_json()),
+        }
+    }
+}
+
+/// Lower-cases as Python's `str.lower` does; borrows when there is nothing to change.
+pub fn lower(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// `OnlyOne`: exactly one of the conditions holds.
+pub fn exactly_one<const N: usize>(conditions: [bool; N]) -> bool {
+    conditions.iter().filter(|&&c| c).count() == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn with<R>(v: Value, f: impl FnOnce(Val) -> R) -> R {
+        f(Val::from(&v))
+    }
+
+    #[test]
+    fn numbers_compare_exactly_across_int_and_float() {
+        assert_eq!(Num::Int(1), Num::Float(1.0));
+        assert_ne!(Num::Int(1), Num::Float(1.5));
+        // 2^53 + 1 is not representable as f64: Python says 9007199254740993 != 9007199254740992.0.
+        assert_ne!(Num::Int(9_007_199_254_740_993), Num::Float(9_007_199_254_740_992.0));
+        assert_eq!(Num::Int(9_007_199_254_740_992), Num::Float(9_007_199_254_740_992.0));
+        assert_eq!(Num::UInt(u64::MAX), Num::UInt(u64::MAX));
+        assert_ne!(Num::UInt(u64::MAX), Num::Int(-1));
+        assert_eq!(Num::Int(-3).compare(Num::Float(-2.5)), Some(Ordering::Less));
+        assert_eq!(Num::Int(-2).compare(Num::Float(-2.5)), Some(Ordering::Greater));
+        assert_eq!(Num::Int(5).compare(Num::Float(f64::INFINITY)), Some(Ordering::Less));
+        assert_eq!(Num::Int(5).compare(Num::Float(f64::NAN)), None);
+        assert_eq!(Num::Float(1e300).compare(Num::UInt(u64::MAX)), Some(Ordering::Greater));
+    }
+
+    #[test]
+    fn equality_keeps_types_apart() {
+        with(json!(443), |v| {
+            assert!(v.equals(443i64));
+            assert!(v.equals(443.0f64));
+            assert!(!v.equals("443"));
+        });
+        with(json!("443"), |v| {
+            assert!(v.equals("443"));
+            assert!(!v.equals(443i64));
+        });
+        with(json!(true), |v| {
+            assert!(v.equals(true));
+            assert!(!v.equals(1i64));
+        });
+        with(json!(1), |v| assert!(!v.equals(true)));
+        with(json!(null), |v| assert!(!v.equals("null")));
+        assert!(!Val::Missing.equals(""));
+        with(json!(["a"]), |v| assert!(!v.equals("a")));
+    }
+
+    #[test]
+    fn existence_and_emptiness() {
+        assert!(!Val::Missing.exists());
+        assert!(Val::Null.exists());
+        assert!(Val::Missing.is_null() && Val::Null.is_null());
+        for empty in [json!(null), json!(false), json!(0), json!(0.0), json!(""), json!([]), json!({})] {
+            with(empty.clone(), |v| assert!(v.is_null_or_empty(), "{empty}"));
+        }
+        for full in [json!(true), json!(1), json!(-0.5), json!(" "), json!([0]), json!({"a": null})] {
+            with(full.clone(), |v| assert!(!v.is_null_or_empty(), "{full}"));
+        }
+        assert!(Val::Missing.is_null_or_empty());
+        assert!(Val::Each(vec![]).is_null_or_empty());
+    }
+
+    #[test]
+    fn strings_and_lists() {
+        with(json!("arn:aws:iam::123:root"), |v| {
+            assert!(v.starts_with("arn:"));
+            assert!(v.ends_with(":root"));
+            assert!(v.contains("iam"));
+            assert!(!v.contains(true));
+            assert!(v.has("iam"));
+        });
+        with(json!(["alpha", "beta", 7, true]), |v| {
+            assert!(v.contains("alp"));
+            assert!(v.contains(7i64));
+            assert!(v.contains(7.0f64));
+            assert!(v.contains(true));
+            assert!(!v.contains(false));
+            assert!(v.has("alpha"));
+            assert!(!v.has("alp"));
+            assert!(!v.starts_with("alpha"));
+        });
+        with(json!({"Admin": 1}), |v| {
+            assert!(v.has("Admin"));
+            assert!(v.has("admin"));
+            assert!(!v.has("adm"));
+            assert!(!v.contains("Admin"));
+        });
+        with(json!(42), |v| assert!(!v.contains("4") && !v.starts_with("4")));
+    }
+
+    #[test]
+    fn case_insensitive_is_unicode_aware() {
+        with(json!("ÄDMIN User"), |v| {
+            assert!(v.iequals("ädmin user"));
+            assert!(v.istarts_with("ädmin"));
+            assert!(v.iends_with("user"));
+            assert!(v.icontains("n u"));
+        });
+        // Python: 'ΟΔΟΣ'.lower() == 'οδος' with a final sigma.
+        with(json!("\u{39f}\u{394}\u{39f}\u{3a3}"), |v| assert!(v.iequals("\u{3bf}\u{3b4}\u{3bf}\u{3c2}")));
+        with(json!(["StopInstances", 1]), |v| assert!(v.icontains("stop")));
+        with(json!(1), |v| assert!(!v.iequals("1")));
+        assert_eq!(lower("İ"), "i\u{307}");
+    }
+
+    #[test]
+    fn comparisons() {
+        with(json!(10), |v| {
+            assert!(v.greater_than(9i64) && !v.greater_than(10i64));
+            assert!(v.at_least(10i64) && v.at_least(9.5f64));
+            assert!(v.less_than(10.5f64) && v.at_most(10i64));
+        });
+        with(json!("10"), |v| assert!(!v.greater_than(1i64) && !v.less_than(100i64)));
+        with(json!(true), |v| assert!(!v.greater_than(0i64)));
+        assert!(!Val::Missing.less_than(0i64));
+    }
+
+    #[test]
+    fn membership() {
+        with(json!("b"), |v| {
+            assert!(v.is_in(&["a", "b"]));
+            assert!(!v.is_in(&["A", "B"]));
+        });
+        with(json!(2), |v| {
+            assert!(v.is_in(&[1i64, 2i64]));
+            assert!(v.is_in(&[Lit::Str("2"), Lit::Num(Num::Float(2.0))]));
+            assert!(!v.is_in(&["2"]));
+        });
+    }
+
+    #[test]
+    fn comprehensions_on_missing_and_empty_lists() {
+        let always = |_: &Val| true;
+        assert!(!Val::Missing.any_element(always));
+        assert!(!Val::Missing.all_elements(always));
+        assert!(Val::Missing.no_element(always));
+        assert!(!Val::Missing.only_one_element(always));
+        assert!(!Val::Null.all_elements(always));
+        with(json!([]), |v| {
+            assert!(!v.any_element(always));
+            assert!(v.all_elements(always));
+            assert!(v.no_element(always));
+            assert!(!v.only_one_element(always));
+        });
+        with(json!([1, 2, 3]), |v| {
+            assert!(v.any_element(|e| e.equals(2i64)));
+            assert!(v.all_elements(|e| e.greater_than(0i64)));
+            assert!(v.no_element(|e| e.equals(4i64)));
+            assert!(v.only_one_element(|e| e.equals(3i64)));
+            assert!(!v.only_one_element(|e| e.greater_than(1i64)));
+        });
+        with(json!("abc"), |v| assert!(!v.any_element(always)));
+    }
+
+    #[test]
+    fn multi_key_equality_is_structural() {
+        let a = json!({"x": [1, {"y": "z"}], "n": 1});
+        let b = json!({"n": 1.0, "x": [1.0, {"y": "z"}]});
+        assert!(Val::from(&a).same_as(&Val::from(&b)));
+        assert!(!Val::from(&json!([1, 2])).same_as(&Val::from(&json!([2, 1]))));
+        assert!(!Val::Missing.same_as(&Val::Missing));
+        assert!(Val::Null.same_as(&Val::Null));
+        assert!(!Val::from(&json!("1")).same_as(&Val::from(&json!(1))));
+        let proj = Val::Each(vec![Val::Num(Num::Int(1)), Val::Num(Num::Int(2))]);
+        assert!(proj.same_as(&Val::from(&json!([1, 2]))));
+        assert_eq!(Val::from(&json!(3)).compare_with(&Val::from(&json!(2.5))), Some(Ordering::Greater));
+        assert_eq!(Val::from(&json!("3")).compare_with(&Val::from(&json!(2))), None);
+    }
+
+    #[test]
+    fn display_for_titles() {
+        assert_eq!(Val::Missing.to_string(), "");
+        assert_eq!(Val::Null.to_string(), "");
+        assert_eq!(Val::Str("x y").to_string(), "x y");
+        with(json!(1.5), |v| assert_eq!(v.to_string(), "1.5"));
+        with(json!(false), |v| assert_eq!(v.to_string(), "false"));
+        with(json!({"b": 1, "a": [true, null]}), |v| assert_eq!(v.to_string(), r#"{"b":1,"a":[true,null]}"#));
+        let proj = Val::Each(vec![Val::Str("i-1"), Val::Str("i-2")]);
+        assert_eq!(proj.to_string(), r#"["i-1","i-2"]"#);
+    }
+
+    #[test]
+    fn only_one() {
+        assert!(exactly_one([false, true, false]));
+        assert!(!exactly_one([true, true]));
+        assert!(!exactly_one([]));
+    }
+}
