@@ -63,22 +63,27 @@ fn words(text: &str, prefix: &str, split_camel: bool) -> Option<String> {
     Some(out)
 }
 
-/// The candidate nearest to `wrong`: an exact match ignoring case, else the one within a small
-/// edit distance (a typo, not a different word).
+/// The candidate nearest to `wrong`: an exact match ignoring case, else the first that `wrong`
+/// abbreviates (`Expected` for `ExpectedResult`), else the one within a small edit distance
+/// (a typo, not a different word).
 pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let wrong_lower = wrong.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
+    let mut prefix_of: Option<&str> = None;
     for c in candidates {
         let c_lower = c.to_lowercase();
         if c_lower == wrong_lower {
             return Some(c);
+        }
+        if wrong.len() >= 4 && c_lower.starts_with(&wrong_lower) && prefix_of.is_none() {
+            prefix_of = Some(c);
         }
         let d = distance(&wrong_lower, &c_lower);
         if d <= (c.len().max(wrong.len()) / 3).max(1) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
-    best.map(|(_, c)| c)
+    prefix_of.or(best.map(|(_, c)| c))
 }
 
 /// Optimal string alignment distance: Levenshtein plus transposition of neighbours.
@@ -133,6 +138,7 @@ mod tests {
         assert_eq!(nearest("Equal", conditions), Some("Equals"));
         assert_eq!(nearest("Contians", conditions), Some("Contains"));
         assert_eq!(nearest("Frobnicate", conditions), None);
+        assert_eq!(nearest("Expected", ["Name", "ExpectedResult", "ExpectedTitle"]), Some("ExpectedResult"));
     }
 
     #[test]

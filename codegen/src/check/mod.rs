@@ -174,6 +174,14 @@ impl<'n> Mapping<'n> {
         self.entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k)
     }
 
+    /// Whether another key of the mapping looks like a misspelling of `key` (it is reported as
+    /// unknown, with `key` as the suggestion; reporting `key` missing too would be noise).
+    pub fn misspelt(&self, key: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|(k, _)| k.as_str().is_some_and(|k| k != key && names::nearest(k, [key]).is_some()))
+    }
+
     /// Where to point when the mapping lacks a key: its first key, else the mapping itself.
     pub fn head(&self) -> Span {
         self.entries.first().map_or(self.node.span, |(k, _)| k.span)
@@ -237,10 +245,11 @@ impl<'s> Ctx<'s> {
         }
     }
 
-    /// The value of a required key, or an error at the mapping's head.
+    /// The value of a required key, or an error at the mapping's head (unless a misspelt key
+    /// already reported as unknown was meant to be this one).
     pub fn required<'n>(&mut self, m: &Mapping<'n>, key: &str, what: &str, help: &str) -> Option<&'n Node> {
         let value = m.get(key);
-        if value.is_none() {
+        if value.is_none() && !m.misspelt(key) {
             self.report(
                 self.error(m.head(), format!("{what} has no `{key}`"))
                     .label(format!("this {what} needs `{key}`"))
@@ -539,6 +548,7 @@ impl<'s> Ctx<'s> {
                 );
                 return None;
             }
+            (None, None) if m.misspelt("LogTypes") || m.misspelt("ScheduledQueries") => return None,
             (None, None) => {
                 self.report(
                     self.error(m.head(), "rule has no `LogTypes`")
@@ -581,6 +591,7 @@ impl<'s> Ctx<'s> {
                 None
             }
             (Some(node), None) => self.steps(node, "Detection", false),
+            (None, None) if m.misspelt("Detection") => None,
             (None, None) => {
                 self.report(
                     self.error(m.head(), "rule has no `Detection`")
