@@ -32,12 +32,25 @@ impl Paths {
                 order.push(p);
             }
         }
-        let keys = |p: &Path| -> Vec<String> {
-            p.segments
-                .iter()
-                .filter_map(|s| if let Segment::Key(k) = s { Some(k.clone()) } else { None })
-                .collect()
+        // The words of a path: its keys, each with the indexes that follow it
+        // (`flags[0]` is `flags_0`, `items[*]` is `items_each`).
+        let words = |p: &Path| -> Vec<String> {
+            let mut words: Vec<String> = Vec::new();
+            for seg in &p.segments {
+                match (seg, words.last_mut()) {
+                    (Segment::Key(k), _) => words.push(k.clone()),
+                    (Segment::Index(i), Some(w)) if *i < 0 => {
+                        w.push_str(&format!("_last{}", (-i - 1).max(0)))
+                    }
+                    (Segment::Index(i), Some(w)) => w.push_str(&format!("_{i}")),
+                    (Segment::Each, Some(w)) => w.push_str("_each"),
+                    (_, None) => {}
+                }
+            }
+            words.iter_mut().for_each(|w| *w = w.replace("_last0", "_last"));
+            words
         };
+        let keys = words;
         let name_with = |p: &Path, n: usize| -> String {
             let k = keys(p);
             let start = k.len().saturating_sub(n);
@@ -217,13 +230,13 @@ impl Emitter<'_> {
                 let call = Code::Atom(match op {
                     CompareOp::Equals => quote!(#l.same_as(&#r)),
                     CompareOp::Ordering(o) => {
-                        let pattern = match o {
-                            Ordering::Greater => quote!(Some(Ordering::Greater)),
-                            Ordering::GreaterOrEqual => quote!(Some(Ordering::Greater | Ordering::Equal)),
-                            Ordering::Less => quote!(Some(Ordering::Less)),
-                            Ordering::LessOrEqual => quote!(Some(Ordering::Less | Ordering::Equal)),
+                        let test = match o {
+                            Ordering::Greater => quote!(is_gt),
+                            Ordering::GreaterOrEqual => quote!(is_ge),
+                            Ordering::Less => quote!(is_lt),
+                            Ordering::LessOrEqual => quote!(is_le),
                         };
-                        quote!(matches!(#l.compare_with(&#r), #pattern))
+                        quote!(#l.compare_with(&#r).is_some_and(Ordering::#test))
                     }
                 });
                 if *negated { call.not() } else { call }
@@ -353,7 +366,7 @@ fn lit_set(set: &[Lit]) -> Vec<TokenStream> {
                 }
                 Lit::Num(n) => {
                     let n = num(n);
-                    quote!(Lit::Num(Num::from(#n)))
+                    quote!(Lit::from(#n))
                 }
                 Lit::Bool(b) => quote!(Lit::Bool(#b)),
             })

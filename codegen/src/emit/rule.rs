@@ -165,6 +165,10 @@ fn quote_doc(text: &str) -> String {
 
 fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
     let event = format_ident!("event");
+    let mut read = Vec::new();
+    rule.filters.iter().chain(&rule.detection).for_each(|s| paths_of(&s.expr, &mut read));
+    // A detection of constants (`AlwaysTrue`) reads no field.
+    let param = if read.is_empty() { format_ident!("_event") } else { event.clone() };
     let filters = rule.filters.iter().map(|s| (s, true));
     let steps = filters.chain(rule.detection.iter().map(|s| (s, false))).map(|(step, filter)| {
         let fails = emitter.expr(&step.expr, &event, filter).not().tokens();
@@ -183,7 +187,7 @@ fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
     let doc = doc.lines().map(|l| quote!(#[doc = #l]));
     quote! {
         #(#doc)*
-        pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+        pub fn decide<E: Event + ?Sized>(#param: &E) -> Option<u32> {
             #(#steps)*
             None
         }

@@ -47,7 +47,9 @@ pub static RULE: Rule = Rule {
 };
 
 /// `supporting_data.data_values[0]`
-const DATA_VALUES: Path = Path(&[Key("supporting_data"), Key("data_values"), Index(0)]);
+const DATA_VALUES_0: Path = Path(
+    &[Key("supporting_data"), Key("data_values"), Index(0)],
+);
 
 /// `user`
 const USER: Path = Path(&[Key("user")]);
@@ -55,7 +57,7 @@ const USER: Path = Path(&[Key("user")]);
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&DATA_VALUES).equals(403i64) {
+    if !event.field(&DATA_VALUES_0).equals(403i64) {
         return Some(7);
     }
     None
