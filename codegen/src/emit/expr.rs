@@ -68,8 +68,10 @@ impl Paths {
             let mut chosen = None;
             for n in 1..=depth {
                 let candidate = name_with(p, n);
-                let clash =
-                    order.iter().any(|q| q != p && name_with(q, n.min(keys(q).len().max(1))) == candidate);
+                // Another path could want this name too, unless this is our last option (the
+                // others can grow longer names).
+                let clash = n < depth
+                    && order.iter().any(|q| q != p && name_with(q, n.min(keys(q).len().max(1))) == candidate);
                 if !clash && !taken.contains(&candidate) {
                     chosen = Some(candidate);
                     break;

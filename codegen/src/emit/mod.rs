@@ -115,7 +115,8 @@ fn doc_lines(text: &str) -> Vec<String> {
         .map(|line| {
             let words = line.trim_end().split(' ').map(|word| {
                 if word.starts_with("https://") || word.starts_with("http://") {
-                    format!("<{word}>")
+                    let url = word.trim_end_matches(['.', ',', ';', ':', ')']);
+                    format!("<{url}>{}", &word[url.len()..])
                 } else {
                     word.chars().fold(String::new(), |mut out, c| {
                         if matches!(c, '[' | ']' | '<' | '>') {
@@ -171,8 +172,8 @@ mod unit {
     #[test]
     fn docs_escape_links() {
         assert_eq!(
-            doc_lines("See [x] <y>\nRead https://example.com/a now"),
-            vec![" See \\[x\\] \\<y\\>", " Read <https://example.com/a> now"]
+            doc_lines("See [x] <y>\nRead https://example.com/a now, or https://example.com/b."),
+            vec![" See \\[x\\] \\<y\\>", " Read <https://example.com/a> now, or <https://example.com/b>."]
         );
     }
 }

@@ -127,25 +127,24 @@ fn module_docs(rule: &Rule) -> Vec<String> {
         lines.extend(doc_lines(d));
     }
     let sources = rule.log_types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
-    let mut facts = format!(
+    lines.push(String::new());
+    lines.push(format!(
         " Severity {}; {} {sources}.",
         rule.severity.name(),
         if rule.scheduled { "scheduled queries" } else { "log types" }
-    );
+    ));
     if !rule.create_alert {
-        facts.push_str(" A signal: matches are recorded, no alert is raised.");
+        lines.push(" A signal: matches are recorded, no alert is raised.".into());
     }
     if rule.threshold > 1 {
-        facts.push_str(&format!(
+        lines.push(format!(
             " Alerts after {} matches within {} minutes.",
             rule.threshold, rule.dedup_period_minutes
         ));
     }
     if !rule.enabled {
-        facts.push_str(" Disabled: compiled and tested, not run.");
+        lines.push(" Disabled: compiled and tested, not run.".into());
     }
-    lines.push(String::new());
-    lines.push(facts);
     if let Some(r) = &rule.reference {
         lines.push(String::new());
         lines.extend(doc_lines(&format!("Reference: {r}")));
@@ -249,6 +248,10 @@ fn format_call(parts: &[TemplatePart], paths: &Paths) -> TokenStream {
                 }
             }
         }
+    }
+    if let ([TemplatePart::Field(p)], [_]) = (parts, lets.as_slice()) {
+        let constant = paths.ident(p);
+        return quote!(event.field(&#constant).to_string());
     }
     if lets.is_empty() {
         let text: String =

@@ -5,7 +5,8 @@
 //!
 //! A CloudTrail instances were stopped. It makes further changes of instances possible
 //!
-//! Severity Info; log types `AWS.CloudTrail`. A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `AWS.CloudTrail`.
+//! A signal: matches are recorded, no alert is raised.
 //!
 //! Reference: <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-examples.html>
 

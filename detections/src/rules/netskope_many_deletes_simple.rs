@@ -5,7 +5,8 @@
 //!
 //! A user deleted a large number of objects in a short period of time.
 //!
-//! Severity High; log types `Netskope.Audit`. Alerts after 10 matches within 60 minutes.
+//! Severity High; log types `Netskope.Audit`.
+//! Alerts after 10 matches within 60 minutes.
 //!
 //! Reference: <https://docs.netskope.com/en/netskope-help/admin-console/administration/audit-log/>
 

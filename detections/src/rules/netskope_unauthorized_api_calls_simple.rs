@@ -5,7 +5,8 @@
 //!
 //! Many unauthorized API calls were observed for a user in a short period of time.
 //!
-//! Severity High; log types `Netskope.Audit`. Alerts after 10 matches within 60 minutes.
+//! Severity High; log types `Netskope.Audit`.
+//! Alerts after 10 matches within 60 minutes.
 //!
 //! Reference: <https://docs.netskope.com/en/netskope-help/data-security/netskope-private-access/private-access-rest-apis/>
 

@@ -3,7 +3,8 @@
 
 //! `Semantics.DisabledRule`.
 //!
-//! Severity Low; log types `Test.Semantics`. Disabled: compiled and tested, not run.
+//! Severity Low; log types `Test.Semantics`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 

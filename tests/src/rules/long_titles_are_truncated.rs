@@ -50,6 +50,5 @@ pub fn decide<E: Event + ?Sized>(_event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S);
-    format!("{s}")
+    event.field(&S).to_string()
 }

@@ -50,6 +50,5 @@ pub fn decide<E: Event + ?Sized>(_event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{bucket}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let bucket = event.field(&BUCKET);
-    format!("{bucket}")
+    event.field(&BUCKET).to_string()
 }
