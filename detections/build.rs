@@ -2,6 +2,6 @@
 //! with `CI=true`, fails if those files are stale. See the `codegen` crate.
 
 fn main() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    codegen::build::run(&root, &codegen::Layout::detections());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("crate in a workspace");
+    codegen::build::run(root, &codegen::Layout::detections());
 }

@@ -3,7 +3,7 @@
 //! A pipeline of pure functions with I/O at its edges:
 //!
 //! ```text
-//! load (files) -> yaml (spanned tree) -> check (IR + diagnostics) -> emit (Rust text) -> sync (files)
+//! load (files) -> yaml (spanned tree) -> check (IR + diagnostics) -> optimise -> emit (Rust text) -> sync (files)
 //! ```
 //!
 //! [`compile`] is the pure middle; [`build::run`] drives it from a `build.rs`; the `codegen`
@@ -16,6 +16,7 @@ pub mod emit;
 pub mod ir;
 pub mod load;
 pub mod names;
+pub mod optimise;
 pub mod sync;
 pub mod yaml;
 

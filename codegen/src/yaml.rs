@@ -370,10 +370,10 @@ pub fn resolve_plain(text: &str) -> Value {
     if let Some(int) = resolve_int(text) {
         return int;
     }
-    if is_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(text.to_string())
 }

@@ -24,8 +24,9 @@ fn rules_compile_to_their_golden_rust() {
             text: fs::read_to_string(&case).unwrap(),
         };
         let (rule, diags) = codegen::check::check_file(&file);
-        let rule =
-            rule.unwrap_or_else(|| panic!("{}", codegen::diag::render(&diags, &[file.clone()], false)));
+        let rule = rule.unwrap_or_else(|| {
+            panic!("{}", codegen::diag::render(&diags, std::slice::from_ref(&file), false))
+        });
         let actual = codegen::emit::rule_module(&rule);
         let golden = case.with_extension("rs");
         if bless {

@@ -78,10 +78,10 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     let outputs = rule.outputs(&event);
     let mut mismatches = Vec::new();
     let mut expect = |what: &str, expected: Option<String>, actual: String| {
-        if let Some(expected) = expected {
-            if expected != actual {
-                mismatches.push(format!("  {what}:\n    expected: {expected}\n    actual:   {actual}"));
-            }
+        if let Some(expected) = expected
+            && expected != actual
+        {
+            mismatches.push(format!("  {what}:\n    expected: {expected}\n    actual:   {actual}"));
         }
     };
     expect("ExpectedTitle", case.title.map(str::to_string), outputs.title);

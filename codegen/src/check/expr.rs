@@ -134,11 +134,12 @@ impl Ctx<'_> {
 
     fn flatten(&mut self, items: &[Node], place: Place, steps: &mut Vec<Step>, ok: &mut bool) {
         for item in items {
-            if let Some([(k, v)]) = item.as_map() {
-                if k.as_str() == Some("All") && v.as_seq().is_some_and(|s| !s.is_empty()) {
-                    self.flatten(v.as_seq().unwrap_or_default(), place, steps, ok);
-                    continue;
-                }
+            if let Some([(k, v)]) = item.as_map()
+                && k.as_str() == Some("All")
+                && v.as_seq().is_some_and(|s| !s.is_empty())
+            {
+                self.flatten(v.as_seq().unwrap_or_default(), place, steps, ok);
+                continue;
             }
             match self.expr(item, place) {
                 Some(expr) => steps.push(Step { line: self.line(item.span), expr }),

@@ -286,12 +286,10 @@ impl<'s> Ctx<'s> {
                 let mut d = self
                     .error(node.span, format!("`{key}` must be true or false, found {}", node.kind()))
                     .label("expected a boolean");
-                if let Value::Str(s) = other {
-                    if ["yes", "no", "on", "off", "y", "n"].contains(&s.to_ascii_lowercase().as_str()) {
-                        d = d.help(format!(
-                            "YAML 1.2: only `true` and `false` are booleans; `{s}` is a string"
-                        ));
-                    }
+                if let Value::Str(s) = other
+                    && ["yes", "no", "on", "off", "y", "n"].contains(&s.to_ascii_lowercase().as_str())
+                {
+                    d = d.help(format!("YAML 1.2: only `true` and `false` are booleans; `{s}` is a string"));
                 }
                 self.report(d);
                 None

@@ -145,11 +145,11 @@ impl Ctx<'_> {
             "KeyPath" => self.key_path(node),
             _ => self.enrichment(node),
         };
-        if let Some(p) = &path {
-            if matches!(p.segments.first(), Some(Segment::Key(k)) if k.is_empty()) {
-                self.report(self.error(node.span, format!("`{name}` is empty")).label("empty key"));
-                return Err(());
-            }
+        if let Some(p) = &path
+            && matches!(p.segments.first(), Some(Segment::Key(k)) if k.is_empty())
+        {
+            self.report(self.error(node.span, format!("`{name}` is empty")).label("empty key"));
+            return Err(());
         }
         path.map(Some).ok_or(())
     }

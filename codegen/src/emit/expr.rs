@@ -143,9 +143,14 @@ pub(crate) enum Code {
 }
 
 impl Code {
+    /// The negation, with De Morgan applied when a part is already negated, so that the code
+    /// never reads `!(!a || b)`.
     pub fn not(self) -> Code {
+        let has_not = |parts: &[Code]| parts.iter().any(|p| matches!(p, Code::Not(_)));
         match self {
             Code::Not(inner) => *inner,
+            Code::And(parts) if has_not(&parts) => Code::Or(parts.into_iter().map(Code::not).collect()),
+            Code::Or(parts) if has_not(&parts) => Code::And(parts.into_iter().map(Code::not).collect()),
             other => Code::Not(Box::new(other)),
         }
     }
@@ -246,6 +251,8 @@ impl Emitter<'_> {
             Expr::Elements { path, quantifier, body } => {
                 let name = self.paths.ident(path);
                 let element = element_name(subject);
+                // An empty body (folded constants) holds for every element and reads nothing.
+                let param = if body.is_empty() { quote!(_) } else { quote!(#element) };
                 let body = Code::and(body.iter().map(|x| self.expr(x, &element, false)).collect()).tokens();
                 let method = match quantifier {
                     Quantifier::Any => quote!(any_element),
@@ -253,7 +260,7 @@ impl Emitter<'_> {
                     Quantifier::None => quote!(no_element),
                     Quantifier::OnlyOne => quote!(only_one_element),
                 };
-                Code::Atom(quote!(#subject.field(&#name).#method(|#element| #body)))
+                Code::Atom(quote!(#subject.field(&#name).#method(|#param| #body)))
             }
         }
     }
@@ -355,9 +362,7 @@ fn lit_set(set: &[Lit]) -> Vec<TokenStream> {
         strs.sort_unstable();
         strs.dedup();
         strs.into_iter().map(str_lit).collect()
-    } else if all_bool {
-        set.iter().map(lit).collect()
-    } else if all_num && set.iter().all(|l| matches!(l, Lit::Num(Num::Int(_)))) {
+    } else if all_bool || (all_num && set.iter().all(|l| matches!(l, Lit::Num(Num::Int(_))))) {
         set.iter().map(lit).collect()
     } else {
         set.iter()
@@ -412,8 +417,9 @@ fn cidr(c: &Cidr) -> TokenStream {
             quote!(Cidr::v4([#(#octets),*], #prefix))
         }
         IpAddr::V6(a) => {
-            let segments =
-                a.segments().map(|s| format!("{s:#x}").parse::<TokenStream>().expect("hex literal"));
+            let segments = a
+                .segments()
+                .map(|s| if s == 0 { quote!(0) } else { format!("{s:#x}").parse().expect("hex literal") });
             quote!(Cidr::v6([#(#segments),*], #prefix))
         }
     }

@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 
 use super::expr::{Code, Emitter, Paths, paths_of};
 use super::{doc_lines, str_lit};
-use crate::ir::{Rule, Severity, TemplatePart};
+use crate::ir::{Expr, Rule, Severity, Step, TemplatePart};
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
     let paths = Paths::new(all_paths(rule));
@@ -168,9 +168,19 @@ fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
     rule.filters.iter().chain(&rule.detection).for_each(|s| paths_of(&s.expr, &mut read));
     // A detection of constants (`AlwaysTrue`) reads no field.
     let param = if read.is_empty() { format_ident!("_event") } else { event.clone() };
-    let filters = rule.filters.iter().map(|s| (s, true));
-    let steps = filters.chain(rule.detection.iter().map(|s| (s, false))).map(|(step, filter)| {
-        let fails = emitter.expr(&step.expr, &event, filter).not().tokens();
+    let all: Vec<(&Step, bool)> =
+        rule.filters.iter().map(|s| (s, true)).chain(rule.detection.iter().map(|s| (s, false))).collect();
+    // After `optimise`, only the last step can be a constant: one that never holds, deciding
+    // every event that gets that far.
+    let (end, checked) = match all.split_last() {
+        Some(((step, _), before)) if step.expr == Expr::Always(false) => {
+            let line = Literal::u32_unsuffixed(step.line);
+            (quote!(Some(#line)), before)
+        }
+        _ => (quote!(None), all.as_slice()),
+    };
+    let steps = checked.iter().map(|(step, filter)| {
+        let fails = emitter.expr(&step.expr, &event, *filter).not().tokens();
         let line = Literal::u32_unsuffixed(step.line);
         quote! {
             if #fails {
@@ -188,7 +198,7 @@ fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
         #(#doc)*
         pub fn decide<E: Event + ?Sized>(#param: &E) -> Option<u32> {
             #(#steps)*
-            None
+            #end
         }
     }
 }

@@ -112,9 +112,6 @@ const BUCKET_NAME: Path = Path(&[Key("requestParameters"), Key("bucketName")]);
 /// `resources[*].ARN`
 const RESOURCES_EACH_ARN: Path = Path(&[Key("resources"), Each, Key("ARN")]);
 
-/// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
-
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
@@ -136,14 +133,11 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if event.field(&USER_IDENTITY_TYPE).equals("AWSService") {
         return Some(28);
     }
-    if !(!event
+    if event
         .field(&SOURCE_IP_ADDRESS)
         .in_cidr(
-            &[
-                Cidr::v4([10, 0, 0, 0], 8),
-                Cidr::v6([0xfd00, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0], 8),
-            ],
-        ) || event.field(&PORTS_LAST).at_least(1024i64))
+            &[Cidr::v4([10, 0, 0, 0], 8), Cidr::v6([0xfd00, 0, 0, 0, 0, 0, 0, 0], 8)],
+        ) && !event.field(&PORTS_LAST).at_least(1024i64)
     {
         return Some(29);
     }

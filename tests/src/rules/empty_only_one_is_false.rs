@@ -39,8 +39,5 @@ pub static RULE: Rule = Rule {
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(_event: &E) -> Option<u32> {
-    if !exactly_one([]) {
-        return Some(7);
-    }
-    None
+    Some(7)
 }

@@ -49,8 +49,5 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     ) {
         return Some(7);
     }
-    if !true {
-        return Some(11);
-    }
     None
 }

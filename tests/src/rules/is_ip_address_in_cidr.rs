@@ -47,7 +47,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         .in_cidr(
             &[
                 Cidr::v4([10, 0, 0, 0], 8),
-                Cidr::v6([0x2001, 0xdb8, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0], 32),
+                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
             ],
         )
     {

@@ -48,9 +48,9 @@ const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !((event.field(&EVENT_SOURCE).equals("iam.amazonaws.com")
+    if !(event.field(&EVENT_SOURCE).equals("iam.amazonaws.com")
         && event.field(&EVENT_NAME).starts_with("Delete"))
-        || !event.field(&USER_IDENTITY).exists())
+        && event.field(&USER_IDENTITY).exists()
     {
         return Some(7);
     }
