@@ -278,76 +278,54 @@ fn element_name(subject: &Ident) -> Ident {
 
 /// The method call that tests `value` for the positive form of `test`.
 fn test_call(value: &TokenStream, test: &Test) -> TokenStream {
-    match test {
-        Test::Equals(l) => {
-            let l = lit(l);
-            quote!(#value.equals(#l))
-        }
-        Test::IEquals(s) => {
-            let s = str_lit(s);
-            quote!(#value.iequals(#s))
-        }
-        Test::StartsWith(s) => {
-            let s = str_lit(s);
-            quote!(#value.starts_with(#s))
-        }
-        Test::IStartsWith(s) => {
-            let s = str_lit(s);
-            quote!(#value.istarts_with(#s))
-        }
-        Test::EndsWith(s) => {
-            let s = str_lit(s);
-            quote!(#value.ends_with(#s))
-        }
-        Test::IEndsWith(s) => {
-            let s = str_lit(s);
-            quote!(#value.iends_with(#s))
-        }
-        Test::Contains(l) => {
-            let l = lit(l);
-            quote!(#value.contains(#l))
-        }
-        Test::IContains(s) => {
-            let s = str_lit(s);
-            quote!(#value.icontains(#s))
-        }
-        Test::Has(l) => {
-            let l = lit(l);
-            quote!(#value.has(#l))
-        }
+    let (method, arg) = match test {
+        Test::Equals(l) => ("equals", lit(l)),
+        Test::IEquals(s) => ("iequals", str_lit(s)),
+        Test::StartsWith(s) => ("starts_with", str_lit(s)),
+        Test::IStartsWith(s) => ("istarts_with", str_lit(s)),
+        Test::EndsWith(s) => ("ends_with", str_lit(s)),
+        Test::IEndsWith(s) => ("iends_with", str_lit(s)),
+        Test::Contains(l) => ("contains", lit(l)),
+        Test::IContains(s) => ("icontains", str_lit(s)),
+        Test::Has(l) => ("has", lit(l)),
         Test::Compare(o, n) => {
-            let n = num(n);
-            match o {
-                Ordering::Greater => quote!(#value.greater_than(#n)),
-                Ordering::GreaterOrEqual => quote!(#value.at_least(#n)),
-                Ordering::Less => quote!(#value.less_than(#n)),
-                Ordering::LessOrEqual => quote!(#value.at_most(#n)),
-            }
+            let method = match o {
+                Ordering::Greater => "greater_than",
+                Ordering::GreaterOrEqual => "at_least",
+                Ordering::Less => "less_than",
+                Ordering::LessOrEqual => "at_most",
+            };
+            (method, num(n))
         }
         Test::IsIn(set) => {
             let set = lit_set(set);
-            quote!(#value.is_in(&[#(#set),*]))
+            ("is_in", quote!(&[#(#set),*]))
         }
-        Test::Exists => quote!(#value.exists()),
-        Test::IsNull => quote!(#value.is_null()),
-        Test::IsNullOrEmpty => quote!(#value.is_null_or_empty()),
-        Test::IsIp(kind) => match kind {
-            IpKind::Any => quote!(#value.is_ip()),
-            IpKind::V4 => quote!(#value.is_ipv4()),
-            IpKind::V6 => quote!(#value.is_ipv6()),
-            IpKind::Public => quote!(#value.is_public_ip()),
-            IpKind::Private => quote!(#value.is_private_ip()),
-        },
+        Test::Exists => ("exists", quote!()),
+        Test::IsNull => ("is_null", quote!()),
+        Test::IsNullOrEmpty => ("is_null_or_empty", quote!()),
+        Test::IsIp(kind) => {
+            let method = match kind {
+                IpKind::Any => "is_ip",
+                IpKind::V4 => "is_ipv4",
+                IpKind::V6 => "is_ipv6",
+                IpKind::Public => "is_public_ip",
+                IpKind::Private => "is_private_ip",
+            };
+            (method, quote!())
+        }
         Test::InCidr(cidrs) => {
             let cidrs = cidrs.iter().map(cidr);
-            quote!(#value.in_cidr(&[#(#cidrs),*]))
+            ("in_cidr", quote!(&[#(#cidrs),*]))
         }
         Test::CidrContains(addrs) => {
             let hosts =
                 addrs.iter().map(|a| cidr(&Cidr { addr: *a, prefix: if a.is_ipv4() { 32 } else { 128 } }));
-            quote!(#value.cidr_contains(&[#(#hosts),*]))
+            ("cidr_contains", quote!(&[#(#hosts),*]))
         }
-    }
+    };
+    let method = format_ident!("{}", method);
+    quote!(#value.#method(#arg))
 }
 
 /// The set of an `IsIn`: plain literals when they share a type (sorted strings read well and
