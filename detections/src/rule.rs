@@ -101,6 +101,13 @@ pub struct Rule {
     pub severity: Option<fn(&dyn Event) -> Severity>,
 }
 
+/// Rules are identified by their `RuleID` (unique across a rule set).
+impl PartialEq for Rule {
+    fn eq(&self, other: &Rule) -> bool {
+        self.meta.id == other.meta.id
+    }
+}
+
 impl fmt::Debug for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rule").field("meta", &self.meta).finish_non_exhaustive()

@@ -1,0 +1,499 @@
+//! `detect scan`: lines in, alerts (or matches) out, and a summary of what happened.
+//!
+//! Owns the pipeline: one reader cuts the inputs into numbered batches of lines, workers
+//! evaluate them (parse, dispatch, match, outputs), and one collector takes the batches back in
+//! input order, so that the alerting state and the output are the same for any number of
+//! threads. Nothing is lost: every line read is either evaluated or rejected with its reason,
+//! and a broken input (unreadable, truncated) stops only itself.
+//! Must not: know rule semantics (the engine does) or argument syntax (see `main`).
+
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use detections::time::{Millis, event_time};
+use detections::{Alerter, Engine, Kind, Match};
+use serde_json::Value;
+
+use crate::input::{self, Line, Lines};
+use crate::output;
+
+/// Where events come from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    fn name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub inputs: Vec<Input>,
+    /// Every event's log type; else each event's `p_log_type`.
+    pub log_type: Option<String>,
+    pub threads: usize,
+    /// One record per (event, rule) instead of alerts.
+    pub matches: bool,
+    /// Report signals (`CreateAlert: false`) as well as alerts.
+    pub signals: bool,
+    pub max_line_bytes: usize,
+}
+
+/// A line that could not be evaluated.
+#[derive(Clone, Debug)]
+pub struct Rejection {
+    pub source: Arc<str>,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What a scan did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub files: usize,
+    pub lines: u64,
+    pub bytes: u64,
+    pub evaluated: u64,
+    pub rejected: u64,
+    /// The first few rejections, for the report.
+    pub rejections: Vec<Rejection>,
+    pub matched_events: u64,
+    pub matches: u64,
+    pub per_rule: BTreeMap<&'static str, u64>,
+    pub alerts: u64,
+    pub signals: u64,
+    /// Inputs that could not be opened.
+    pub io_errors: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// How many rejections the summary lists.
+const SHOWN_REJECTIONS: usize = 10;
+const BATCH_LINES: usize = 512;
+const BATCH_BYTES: u64 = 1 << 20;
+
+struct Batch {
+    index: u64,
+    source: Arc<str>,
+    lines: Vec<(u64, Line)>,
+    bytes: u64,
+}
+
+/// What evaluating one line gave. The event is kept only when something matched.
+enum Outcome {
+    Evaluated { matches: Vec<Match>, event: Option<(Value, String, Option<Millis>)> },
+    Rejected(String),
+}
+
+struct Done {
+    index: u64,
+    source: Arc<str>,
+    outcomes: Vec<(u64, Outcome)>,
+    bytes: u64,
+}
+
+/// Scans `options.inputs`, writing records to `out`; returns the summary.
+pub fn scan(engine: &Engine, options: &Options, out: &mut dyn Write) -> io::Result<Summary> {
+    let started = Instant::now();
+    let mut collector = Collector::new(options, out);
+    let progress = Progress::new(options);
+    if options.threads <= 1 {
+        let mut reader = Reader::new(options, progress);
+        while let Some(batch) = reader.next_batch() {
+            let done = evaluate(engine, options.log_type.as_deref(), batch);
+            collector.take(done)?;
+        }
+        collector.summary.io_errors = std::mem::take(&mut reader.io_errors);
+        collector.summary.files = reader.files;
+    } else {
+        let (batches_tx, batches_rx) = sync_channel::<Batch>(options.threads * 2);
+        let (done_tx, done_rx) = sync_channel::<Done>(options.threads * 2);
+        let batches_rx = Arc::new(Mutex::new(batches_rx));
+        let reader_result = std::thread::scope(|s| {
+            for _ in 0..options.threads {
+                let rx = Arc::clone(&batches_rx);
+                let tx = done_tx.clone();
+                s.spawn(move || worker(engine, options.log_type.as_deref(), &rx, &tx));
+            }
+            drop(done_tx);
+            let reader = s.spawn(move || read_all(Reader::new(options, progress), &batches_tx));
+            let collected = collect_in_order(&mut collector, &done_rx);
+            let (io_errors, files) = reader.join().expect("reader thread");
+            collected.map(|()| (io_errors, files))
+        })?;
+        collector.summary.io_errors = reader_result.0;
+        collector.summary.files = reader_result.1;
+    }
+    collector.finish()?;
+    let mut summary = collector.summary;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn read_all(mut reader: Reader, tx: &SyncSender<Batch>) -> (Vec<String>, usize) {
+    while let Some(batch) = reader.next_batch() {
+        if tx.send(batch).is_err() {
+            break;
+        }
+    }
+    (std::mem::take(&mut reader.io_errors), reader.files)
+}
+
+fn worker(engine: &Engine, log_type: Option<&str>, rx: &Mutex<Receiver<Batch>>, tx: &SyncSender<Done>) {
+    loop {
+        let batch = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(batch) = batch else { return };
+        if tx.send(evaluate(engine, log_type, batch)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands finished batches to the collector in input order, whatever order they finish in.
+fn collect_in_order(collector: &mut Collector, rx: &Receiver<Done>) -> io::Result<()> {
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0;
+    for done in rx {
+        pending.insert(done.index, done);
+        while let Some(done) = pending.remove(&next) {
+            collector.take(done)?;
+            next += 1;
+        }
+    }
+    Ok(())
+}
+
+fn evaluate(engine: &Engine, log_type: Option<&str>, batch: Batch) -> Done {
+    let outcomes = batch
+        .lines
+        .into_iter()
+        .map(|(number, line)| {
+            let outcome = match line {
+                Line::Text(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+                    Outcome::Rejected("empty line".into())
+                }
+                Line::Text(bytes) => match engine.evaluate_bytes(&bytes, log_type) {
+                    Ok(ev) if ev.matches.is_empty() => {
+                        Outcome::Evaluated { matches: Vec::new(), event: None }
+                    }
+                    Ok(ev) => {
+                        let time = event_time(&ev.event, &ev.log_type);
+                        Outcome::Evaluated { matches: ev.matches, event: Some((ev.event, ev.log_type, time)) }
+                    }
+                    Err(e) => Outcome::Rejected(e.to_string()),
+                },
+                Line::TooLong(len) => {
+                    Outcome::Rejected(format!("line of {len} bytes is longer than the limit"))
+                }
+                Line::Broken(reason) => Outcome::Rejected(reason),
+            };
+            (number, outcome)
+        })
+        .collect();
+    Done { index: batch.index, source: batch.source, outcomes, bytes: batch.bytes }
+}
+
+/// Cuts the inputs into batches of numbered lines.
+struct Reader {
+    inputs: std::vec::IntoIter<Input>,
+    current: Option<(Arc<str>, Lines)>,
+    max_line: usize,
+    index: u64,
+    io_errors: Vec<String>,
+    files: usize,
+    progress: Progress,
+}
+
+impl Reader {
+    fn new(options: &Options, progress: Progress) -> Reader {
+        Reader {
+            inputs: options.inputs.clone().into_iter(),
+            current: None,
+            max_line: options.max_line_bytes,
+            index: 0,
+            io_errors: Vec::new(),
+            files: 0,
+            progress,
+        }
+    }
+
+    fn next_batch(&mut self) -> Option<Batch> {
+        loop {
+            if self.current.is_none() {
+                let input = self.inputs.next()?;
+                let opened = match &input {
+                    Input::File(path) => Lines::open(path, self.max_line),
+                    Input::Stdin => Lines::stdin(self.max_line),
+                };
+                match opened {
+                    Ok(lines) => {
+                        self.files += 1;
+                        self.current = Some((input.name().into(), lines));
+                    }
+                    Err(e) => {
+                        self.io_errors.push(format!("{}: {e}", input.name()));
+                        continue;
+                    }
+                }
+            }
+            let (source, lines) = self.current.as_mut().expect("an open input");
+            let mut batch = Vec::with_capacity(BATCH_LINES);
+            let mut bytes = 0u64;
+            while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
+                let Some((number, line)) = lines.next_line() else { break };
+                bytes += match &line {
+                    Line::Text(b) => b.len() as u64 + 1,
+                    Line::TooLong(n) => *n as u64 + 1,
+                    Line::Broken(_) => 0,
+                };
+                batch.push((number, line));
+            }
+            self.progress.advance(bytes, batch.len() as u64);
+            if batch.is_empty() {
+                self.current = None;
+                continue;
+            }
+            let source = Arc::clone(source);
+            self.index += 1;
+            return Some(Batch { index: self.index - 1, source, lines: batch, bytes });
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.progress.clear();
+    }
+}
+
+/// Takes evaluated batches in order: counts, alerting, output.
+struct Collector<'o> {
+    out: &'o mut dyn Write,
+    alerter: Alerter,
+    matches_mode: bool,
+    signals: bool,
+    summary: Summary,
+}
+
+impl<'o> Collector<'o> {
+    fn new(options: &Options, out: &'o mut dyn Write) -> Collector<'o> {
+        Collector {
+            out,
+            alerter: Alerter::new(),
+            matches_mode: options.matches,
+            signals: options.signals,
+            summary: Summary::default(),
+        }
+    }
+
+    fn take(&mut self, done: Done) -> io::Result<()> {
+        self.summary.bytes += done.bytes;
+        for (line, outcome) in done.outcomes {
+            self.summary.lines += 1;
+            match outcome {
+                Outcome::Rejected(reason) => {
+                    self.summary.rejected += 1;
+                    if self.summary.rejections.len() < SHOWN_REJECTIONS {
+                        let source = Arc::clone(&done.source);
+                        self.summary.rejections.push(Rejection { source, line, reason });
+                    }
+                }
+                Outcome::Evaluated { matches, event } => {
+                    self.summary.evaluated += 1;
+                    let Some((event, log_type, time)) = event else { continue };
+                    self.summary.matched_events += 1;
+                    for m in &matches {
+                        self.summary.matches += 1;
+                        *self.summary.per_rule.entry(m.rule.meta.id).or_default() += 1;
+                        if self.matches_mode {
+                            writeln!(self.out, "{}", output::matched(&done.source, line, m))?;
+                        } else {
+                            let closed = self.alerter.observe(m, time, &event, &log_type);
+                            self.report(closed)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn report(&mut self, alerts: Vec<detections::Alert>) -> io::Result<()> {
+        for a in alerts {
+            match a.kind {
+                Kind::Alert => self.summary.alerts += 1,
+                Kind::Signal => self.summary.signals += 1,
+            }
+            if a.kind == Kind::Alert || self.signals {
+                writeln!(self.out, "{}", output::alert(&a))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let rest = self.alerter.flush();
+        self.report(rest)?;
+        self.out.flush()
+    }
+}
+
+impl Summary {
+    /// The report for standard error.
+    pub fn render(&self, matches_mode: bool, signals: bool) -> String {
+        let mut s = String::new();
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        s.push_str(&format!(
+            "scanned {} lines ({}) from {} in {:.2} s: {} events evaluated, {} lines rejected\n",
+            thousands(self.lines),
+            megabytes(self.bytes),
+            plural(self.files as u64, "input", "inputs"),
+            secs,
+            thousands(self.evaluated),
+            thousands(self.rejected),
+        ));
+        let outputs = if matches_mode {
+            "(matches mode: no alerting)".to_string()
+        } else {
+            format!(
+                "{}, {}{}",
+                plural(self.alerts, "alert", "alerts"),
+                plural(self.signals, "signal", "signals"),
+                if signals || self.signals == 0 { "" } else { " (not shown: add --signals)" }
+            )
+        };
+        s.push_str(&format!(
+            "{} events matched ({} matches); {outputs}\n",
+            thousands(self.matched_events),
+            thousands(self.matches)
+        ));
+        s.push_str(&format!(
+            "throughput: {} events/s, {:.1} MB/s\n",
+            thousands((self.lines as f64 / secs) as u64),
+            self.bytes as f64 / 1e6 / secs
+        ));
+        if !self.per_rule.is_empty() {
+            s.push_str("matches per rule:\n");
+            let width = self.per_rule.keys().map(|k| k.len()).max().unwrap_or(0);
+            for (rule, n) in &self.per_rule {
+                s.push_str(&format!("  {rule:<width$}  {}\n", thousands(*n)));
+            }
+        }
+        if self.rejected > 0 {
+            s.push_str(&format!("rejected lines (first {}):\n", self.rejections.len()));
+            for r in &self.rejections {
+                s.push_str(&format!("  {}:{}: {}\n", r.source, r.line, r.reason));
+            }
+        }
+        for e in &self.io_errors {
+            s.push_str(&format!("error: cannot read {e}\n"));
+        }
+        s
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A progress line on standard error, only when it is a terminal and the input is large.
+struct Progress {
+    enabled: bool,
+    total: Option<u64>,
+    bytes: u64,
+    lines: u64,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    /// Inputs smaller than this finish too fast for a progress line to help.
+    const LARGE: u64 = 64 << 20;
+
+    fn new(options: &Options) -> Progress {
+        let sizes: Option<Vec<u64>> = options
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Input::File(p) => input::size(p),
+                Input::Stdin => None,
+            })
+            .collect();
+        let total = sizes.map(|s| s.iter().sum::<u64>());
+        let large = total.is_none_or(|t| t >= Self::LARGE);
+        let now = Instant::now();
+        Progress {
+            enabled: io::stderr().is_terminal() && large,
+            total,
+            bytes: 0,
+            lines: 0,
+            started: now,
+            last: now,
+        }
+    }
+
+    fn advance(&mut self, bytes: u64, lines: u64) {
+        self.bytes += bytes;
+        self.lines += lines;
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last = Instant::now();
+        let rate = self.lines as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        let done = match self.total {
+            Some(t) if t > 0 => format!(" ({:.0}%)", (self.bytes as f64 / t as f64 * 100.0).min(100.0)),
+            _ => String::new(),
+        };
+        eprint!("\rscanning: {}{done}, {} events/s   ", megabytes(self.bytes), thousands(rate as u64));
+    }
+
+    fn clear(&mut self) {
+        if self.enabled {
+            eprint!("\r{:60}\r", "");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

@@ -1,0 +1,203 @@
+//! Event time: when an event happened, for dedup windows (rule-format.md §4.4).
+//!
+//! Owns which field holds the time (`p_event_time`, else the log type's own field, e.g.
+//! CloudTrail `eventTime`) and the parsing of the timestamp forms logs use: RFC 3339
+//! (`2023-07-19T21:14:20Z`, offsets, fractions), Panther's `2023-07-19 21:14:20.000000000`, and
+//! epoch seconds or milliseconds as numbers.
+//! Must not: use the clock; an event without a time is the caller's to place.
+
+use serde_json::Value;
+
+use crate::event::lookup;
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+pub type Millis = i64;
+
+/// The time field of log types that have one, besides `p_event_time`.
+const TIME_FIELDS: &[(&str, &str)] = &[
+    ("AWS.CloudTrail", "eventTime"),
+    ("AWS.CloudTrailDigest", "digestEndTime"),
+    ("AWS.GuardDuty", "updatedAt"),
+    ("AWS.S3ServerAccess", "time"),
+    ("AWS.VPCFlow", "start"),
+    ("Asana.Audit", "created_at"),
+    ("GCP.AuditLog", "timestamp"),
+    ("GitHub.Audit", "created_at"),
+    ("GSuite.ActivityEvent", "id.time"),
+    ("Netskope.Audit", "timestamp"),
+    ("Okta.SystemLog", "published"),
+    ("OneLogin.Events", "created_at"),
+    ("Slack.AuditLogs", "date_create"),
+    ("Zoom.Operation", "time"),
+];
+
+/// When `event` happened: `p_event_time`, else the log type's time field, else `None`.
+pub fn event_time(event: &Value, log_type: &str) -> Option<Millis> {
+    let Value::Object(map) = event else { return None };
+    if let Some(t) = lookup(map, "p_event_time").and_then(parse) {
+        return Some(t);
+    }
+    let (_, field) = TIME_FIELDS.iter().find(|(t, _)| *t == log_type)?;
+    let mut value = event;
+    for key in field.split('.') {
+        value = lookup(value.as_object()?, key)?;
+    }
+    parse(value)
+}
+
+/// A timestamp as a string (RFC 3339 or Panther's form) or as epoch seconds or milliseconds.
+pub fn parse(value: &Value) -> Option<Millis> {
+    match value {
+        Value::String(s) => parse_text(s),
+        Value::Number(n) => {
+            let f = n.as_f64()?;
+            // Numbers beyond 1e11 are milliseconds (1e11 seconds is the year 5138).
+            let millis = if f.abs() >= 1e11 { f } else { f * 1000.0 };
+            millis.is_finite().then_some(millis as Millis)
+        }
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM|±HHMM]`; without a zone, UTC.
+pub fn parse_text(s: &str) -> Option<Millis> {
+    let b = s.trim().as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = b.get(range)?;
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let frac = &b[start..i];
+        if frac.is_empty() {
+            return None;
+        }
+        millis = frac.iter().take(3).fold(0, |acc, d| acc * 10 + i64::from(d - b'0'));
+        millis *= 10_i64.pow(3 - frac.len().min(3) as u32);
+    }
+    let offset_minutes = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) => {
+            let hours = num(i + 1..i + 3)?;
+            let rest = &b[i + 3..];
+            let minutes = match rest {
+                [] => 0,
+                [b':', m1, m2] | [m1, m2] if m1.is_ascii_digit() && m2.is_ascii_digit() => {
+                    i64::from(m1 - b'0') * 10 + i64::from(m2 - b'0')
+                }
+                _ => return None,
+            };
+            let total = hours * 60 + minutes;
+            if *sign == b'+' { total } else { -total }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1000 + millis)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// RFC 3339 in UTC with milliseconds: `2023-07-19T21:14:20.000Z`.
+pub fn format(millis: Millis) -> String {
+    let seconds = millis.div_euclid(1000);
+    let ms = millis.rem_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let rem = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_forms_logs_use() {
+        let t = 1_689_801_260_000; // 2023-07-19T21:14:20Z
+        assert_eq!(parse_text("2023-07-19T21:14:20Z"), Some(t));
+        assert_eq!(parse_text("2023-07-19T21:14:20.5Z"), Some(t + 500));
+        assert_eq!(parse_text("2023-07-19T21:14:20.123456789Z"), Some(t + 123));
+        assert_eq!(parse_text("2023-07-19 21:14:20.000000000"), Some(t));
+        assert_eq!(parse_text("2023-07-19T23:14:20+02:00"), Some(t));
+        assert_eq!(parse_text("2023-07-19T20:14:20-0100"), Some(t));
+        assert_eq!(parse_text("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_text("2000-02-29T00:00:00Z"), Some(951_782_400_000));
+        for bad in [
+            "",
+            "2023-07-19",
+            "2023-13-01T00:00:00Z",
+            "2023-07-19T21:14Z",
+            "yesterday",
+            "2023-07-19T21:14:20Zx",
+        ] {
+            assert_eq!(parse_text(bad), None, "{bad}");
+        }
+        assert_eq!(parse(&json!(1_689_801_260)), Some(t));
+        assert_eq!(parse(&json!(1_689_801_260_000i64)), Some(t));
+        assert_eq!(parse(&json!(true)), None);
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for t in [0, 1_689_801_260_123, 951_782_400_000, -86_400_000, 4_102_444_800_000] {
+            assert_eq!(parse_text(&format(t)), Some(t), "{}", format(t));
+        }
+        assert_eq!(format(1_689_801_260_000), "2023-07-19T21:14:20.000Z");
+    }
+
+    #[test]
+    fn event_time_prefers_p_event_time() {
+        let ev = json!({"eventTime": "2023-07-19T21:14:20Z"});
+        assert_eq!(event_time(&ev, "AWS.CloudTrail"), Some(1_689_801_260_000));
+        assert_eq!(event_time(&ev, "Other.Log"), None);
+        let ev = json!({"eventTime": "2023-07-19T21:14:20Z", "p_event_time": "2023-07-19 21:14:21.000"});
+        assert_eq!(event_time(&ev, "AWS.CloudTrail"), Some(1_689_801_261_000));
+        let ev = json!({"id": {"time": "2023-07-19T21:14:20Z"}});
+        assert_eq!(event_time(&ev, "GSuite.ActivityEvent"), Some(1_689_801_260_000));
+    }
+}
