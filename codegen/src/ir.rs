@@ -121,6 +121,8 @@ pub enum Test {
     Has(Lit),
     Compare(Ordering, Num),
     IsIn(Vec<Lit>),
+    /// Extension: the string field matches one of these shell-style globs (Python's `fnmatch`).
+    MatchesGlob(Vec<String>),
     Exists,
     IsNull,
     IsNullOrEmpty,
@@ -209,7 +211,21 @@ pub struct Template {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TemplatePart {
     Text(String),
-    Field(Path),
+    Field(Placeholder),
+}
+
+/// `{a.b}`, or with fallbacks (an extension): `{a.b|c.d|'default'}` renders the first path
+/// whose value is present and not null, else the default text (else nothing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placeholder {
+    pub paths: Vec<Path>,
+    pub default: Option<String>,
+}
+
+impl Placeholder {
+    pub fn path(path: Path) -> Placeholder {
+        Placeholder { paths: vec![path], default: None }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

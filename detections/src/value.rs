@@ -317,6 +317,18 @@ impl<'a> Val<'a> {
         }
     }
 
+    /// `MatchesGlob` (an extension): a string field that one of `globs` matches whole, with
+    /// Python's `fnmatch` rules: `*` any run, `?` any character, `[seq]`, `[!seq]`; case-sensitive.
+    pub fn matches_glob(&self, globs: &[&str]) -> bool {
+        matches!(self, Val::Str(s) if globs.iter().any(|g| glob_match(g, s)))
+    }
+
+    /// For a title placeholder with fallbacks with fallbacks: this value unless it is missing or
+    /// null, else `other`.
+    pub fn or(self, other: Val<'a>) -> Val<'a> {
+        if self.is_null() { other } else { self }
+    }
+
     /// Applies `test` to the lower-cased string; false for anything that is not a string.
     /// ASCII text is lower-cased without allocating.
     fn str_lower(&self, test: impl FnOnce(&str) -> bool) -> bool {
@@ -421,6 +433,68 @@ pub fn lower(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(s.to_lowercase())
     }
+}
+
+/// Whether `glob` matches all of `text` (Python's `fnmatch.fnmatchcase`).
+fn glob_match(glob: &str, text: &str) -> bool {
+    let p: Vec<char> = glob.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    // Where to resume after the last `*`: (pattern index after it, text index it stands for).
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        let step = match p.get(pi) {
+            Some('*') => {
+                star = Some((pi + 1, ti));
+                pi += 1;
+                continue;
+            }
+            Some('?') => Some(pi + 1),
+            Some('[') => match class(&p, pi, t[ti]) {
+                Some((true, next)) => Some(next),
+                Some((false, _)) => None,
+                // No closing `]`: a literal `[`.
+                None => (t[ti] == '[').then_some(pi + 1),
+            },
+            Some(&c) => (c == t[ti]).then_some(pi + 1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(next), _) => {
+                pi = next;
+                ti += 1;
+            }
+            (None, Some((after_star, from))) => {
+                pi = after_star;
+                ti = from + 1;
+                star = Some((after_star, from + 1));
+            }
+            (None, None) => return false,
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// The `[...]` at `p[open]` tested against `c`: whether it matches, and the index after it;
+/// `None` when there is no closing `]`.
+fn class(p: &[char], open: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = open + 1;
+    let negated = p.get(i) == Some(&'!');
+    if negated {
+        i += 1;
+    }
+    let first = i;
+    let mut matched = false;
+    while i < p.len() && (p[i] != ']' || i == first) {
+        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
+            matched |= p[i] <= c && c <= p[i + 2];
+            i += 3;
+        } else {
+            matched |= p[i] == c;
+            i += 1;
+        }
+    }
+    (i < p.len()).then_some((matched != negated, i + 1))
 }
 
 /// `OnlyOne`: exactly one of the conditions holds.
@@ -606,6 +680,32 @@ mod tests {
         with(json!({"b": 1, "a": [true, null]}), |v| assert_eq!(v.to_string(), r#"{"b":1,"a":[true,null]}"#));
         let proj = Val::Each(vec![Val::Str("i-1"), Val::Str("i-2")]);
         assert_eq!(proj.to_string(), r#"["i-1","i-2"]"#);
+    }
+
+    #[test]
+    fn globs_follow_fnmatch() {
+        let m = |g: &str, t: &str| glob_match(g, t);
+        assert!(m("arn:aws:iam::*:role/Admin*", "arn:aws:iam::123:role/AdminRole"));
+        assert!(!m("arn:aws:iam::*:role/Admin*", "arn:aws:iam::123:role/admin"));
+        assert!(m("*", "") && m("*", "anything/at:all"));
+        assert!(m("a?c", "abc") && !m("a?c", "ac"));
+        assert!(m("[abc]x", "bx") && !m("[abc]x", "dx"));
+        assert!(m("[!abc]x", "dx") && !m("[!abc]x", "ax"));
+        assert!(m("[a-c]", "b") && !m("[a-c]", "d"));
+        assert!(m("[]]", "]") && m("[!]]", "a"));
+        assert!(m("[a", "[a"), "an unclosed class is a literal");
+        assert!(m("*.exe", "setup.exe") && !m("*.exe", "setup.exe.txt"));
+        assert!(m("a*b*c", "aXXbYYc") && !m("a*b*c", "aXXbYY"));
+        assert!(m("ü*", "über"));
+        with(json!("x.exe"), |v| assert!(v.matches_glob(&["*.dll", "*.exe"])));
+        with(json!(["x.exe"]), |v| assert!(!v.matches_glob(&["*"])));
+    }
+
+    #[test]
+    fn fallbacks() {
+        assert_eq!(Val::Missing.or(Val::Str("b")), Val::Str("b"));
+        assert_eq!(Val::Null.or(Val::Str("b")), Val::Str("b"));
+        assert_eq!(Val::Str("").or(Val::Str("b")), Val::Str(""));
     }
 
     #[test]

@@ -32,6 +32,7 @@ enum Kind {
     IsIp(IpKind),
     InCidr,
     CidrContains,
+    Glob,
     Elements(Quantifier),
 }
 
@@ -78,6 +79,9 @@ const CONDITIONS: &[(&str, Kind, bool)] = &[
     ("IsIPAddressNotInCIDR", Kind::InCidr, true),
     ("CIDRContainsIPAddresses", Kind::CidrContains, false),
     ("CIDRDoesNotContainIPAddresses", Kind::CidrContains, true),
+    // Extension: Python `fnmatch` globs (`*`, `?`, `[seq]`, `[!seq]`), case-sensitive.
+    ("MatchesGlob", Kind::Glob, false),
+    ("DoesNotMatchGlob", Kind::Glob, true),
     ("AnyElement", Kind::Elements(Quantifier::Any), false),
     ("AllElements", Kind::Elements(Quantifier::All), false),
     ("NoElement", Kind::Elements(Quantifier::None), false),
@@ -280,6 +284,13 @@ impl Ctx<'_> {
                 let path = self.need_path(path, &op)?;
                 let lits = self.values_list(&op)?;
                 Some(Expr::Test { path, test: Test::IsIn(lits), negated })
+            }
+            Kind::Glob => {
+                let path = self.need_path(path, &op)?;
+                let nodes = self.one_or_many(&op)?;
+                let globs: Option<Vec<String>> =
+                    nodes.iter().map(|n| self.string(n, "Value").map(str::to_string)).collect();
+                Some(Expr::Test { path, test: Test::MatchesGlob(globs?), negated })
             }
             Kind::InCidr | Kind::CidrContains => {
                 let path = self.need_path(path, &op)?;

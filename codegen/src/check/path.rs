@@ -8,7 +8,8 @@ use std::ops::Range;
 
 use super::{Ctx, Mapping};
 use crate::diag::Span;
-use crate::ir::{ContextEntry, Path, Segment, Template, TemplatePart};
+use crate::ir::{ContextEntry, Path, Placeholder, Segment, Template, TemplatePart};
+use crate::names;
 use crate::yaml::{Node, Value};
 
 pub(crate) const SPECIFIER_KEYS: [&str; 4] = ["Key", "DeepKey", "KeyPath", "Enrichment"];
@@ -99,6 +100,52 @@ pub fn path_text(segments: &[Segment]) -> String {
     }
     out
 }
+
+/// The inside of `{...}`: KeyPaths separated by `|`, optionally ending in a quoted default.
+fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
+    let mut paths = Vec::new();
+    let mut default = None;
+    let alternatives: Vec<&str> = inner.split('|').map(str::trim).collect();
+    for (i, alt) in alternatives.iter().enumerate() {
+        let quoted = alt.len() >= 2
+            && ((alt.starts_with('\'') && alt.ends_with('\''))
+                || (alt.starts_with('"') && alt.ends_with('"')));
+        if quoted {
+            if i + 1 != alternatives.len() {
+                return Err("a quoted default must come last".into());
+            }
+            default = Some(alt[1..alt.len() - 1].to_string());
+        } else if alt.is_empty() {
+            return Err(if inner.trim().is_empty() {
+                "empty placeholder".into()
+            } else {
+                "empty alternative".into()
+            });
+        } else {
+            let segments = parse_key_path(alt).map_err(|e| e.message)?;
+            paths.push(Path { segments, text: alt.to_string() });
+        }
+    }
+    if paths.is_empty() {
+        return Err("no KeyPath before the default".into());
+    }
+    Ok(Placeholder { paths, default })
+}
+
+/// Extension: named sets of `AlertContext` entries (`- Preset: aws_rule_context`), as
+/// (KeyName, KeyPath) pairs.
+pub const CONTEXT_PRESETS: &[(&str, &[(&str, &str)])] = &[(
+    "aws_rule_context",
+    &[
+        ("eventName", "eventName"),
+        ("eventSource", "eventSource"),
+        ("awsRegion", "awsRegion"),
+        ("recipientAccountId", "recipientAccountId"),
+        ("sourceIPAddress", "sourceIPAddress"),
+        ("userAgent", "userAgent"),
+        ("userIdentity", "userIdentity"),
+    ],
+)];
 
 impl Ctx<'_> {
     /// The span of bytes `range` of a string scalar's value, when the source spells the value
@@ -277,19 +324,14 @@ impl Ctx<'_> {
                         );
                         return None;
                     };
-                    let inner = text[i + 1..close].trim();
-                    let segments = match parse_key_path(inner) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            let message = if inner.is_empty() {
-                                "empty placeholder `{}` in AlertTitle".to_string()
-                            } else {
-                                format!("bad placeholder `{{{inner}}}` in AlertTitle: {}", e.message)
-                            };
+                    let inner = &text[i + 1..close];
+                    let placeholder = match parse_placeholder(inner) {
+                        Ok(p) => p,
+                        Err(why) => {
                             self.report(
-                                self.error(self.inner_span(node, i..close + 1), message)
+                                self.error(self.inner_span(node, i..close + 1), format!("bad placeholder `{{{inner}}}` in AlertTitle: {why}"))
                                     .label("here")
-                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`; write `{{` for a literal brace"),
+                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks: `{a.b|c.d|'default'}`; write `{{` for a literal brace"),
                             );
                             return None;
                         }
@@ -297,7 +339,7 @@ impl Ctx<'_> {
                     if !literal.is_empty() {
                         parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
                     }
-                    parts.push(TemplatePart::Field(Path { segments, text: inner.to_string() }));
+                    parts.push(TemplatePart::Field(placeholder));
                     while rest.peek().is_some_and(|&(j, _)| j <= close) {
                         rest.next();
                     }
@@ -318,16 +360,73 @@ impl Ctx<'_> {
         paths.into_iter().collect()
     }
 
+    /// `Preset: name`: the entries of a built-in AlertContext preset.
+    fn context_preset(&mut self, node: &Node) -> Option<Vec<ContextEntry>> {
+        let name = self.string(node, "Preset")?;
+        let Some((_, entries)) = CONTEXT_PRESETS.iter().find(|(n, _)| *n == name) else {
+            let known = CONTEXT_PRESETS.iter().map(|(n, _)| *n);
+            let help = match names::nearest(name, known.clone()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("the presets are: {}", known.collect::<Vec<_>>().join(", ")),
+            };
+            self.report(
+                self.error(node.span, format!("unknown AlertContext preset `{name}`"))
+                    .label("no such preset")
+                    .help(help),
+            );
+            return None;
+        };
+        let entries = entries.iter().map(|(key, path)| {
+            let segments = parse_key_path(path).expect("presets hold valid paths");
+            ContextEntry { name: (*key).to_string(), path: Path { segments, text: (*path).to_string() } }
+        });
+        Some(entries.collect())
+    }
+
     pub fn alert_context(&mut self, node: &Node) -> Option<Vec<ContextEntry>> {
         let items = self.list(node, "AlertContext")?;
         let mut out: Vec<ContextEntry> = Vec::new();
         let mut seen: Vec<(String, Span)> = Vec::new();
         let mut ok = true;
         for item in items {
-            let Some(m) = self.mapping(item, "AlertContext entry", &["KeyName", "KeyValue"]) else {
+            if let Some([(k, v)]) = item.as_map() {
+                if k.as_str() == Some("Preset") {
+                    match self.context_preset(v) {
+                        Some(entries) => {
+                            for e in entries {
+                                if seen.iter().any(|(n, _)| *n == e.name) {
+                                    self.report(
+                                        self.error(
+                                            v.span,
+                                            format!("duplicate AlertContext key `{}`", e.name),
+                                        )
+                                        .label("the preset holds it too")
+                                        .help("each KeyName appears once in the alert context"),
+                                    );
+                                    ok = false;
+                                }
+                                seen.push((e.name.clone(), v.span));
+                                out.push(e);
+                            }
+                        }
+                        None => ok = false,
+                    }
+                    continue;
+                }
+            }
+            let Some(m) = self.mapping(item, "AlertContext entry", &["KeyName", "KeyValue", "Preset"]) else {
                 ok = false;
                 continue;
             };
+            if let Some(preset) = m.key("Preset") {
+                self.report(
+                    self.error(preset.span, "`Preset` stands alone in its AlertContext entry")
+                        .label("beside KeyName or KeyValue")
+                        .help("write the preset as its own entry: `- Preset: aws_rule_context`"),
+                );
+                ok = false;
+                continue;
+            }
             let help = "write `- KeyName: actor` with `KeyValue: {KeyPath: userIdentity.arn}`";
             let name_node = self.required(&m, "KeyName", "AlertContext entry", help);
             let name = name_node.and_then(|n| self.string(n, "KeyName"));

@@ -301,6 +301,10 @@ fn test_call(value: &TokenStream, test: &Test) -> TokenStream {
             let set = lit_set(set);
             ("is_in", quote!(&[#(#set),*]))
         }
+        Test::MatchesGlob(globs) => {
+            let globs = globs.iter().map(|g| str_lit(g));
+            ("matches_glob", quote!(&[#(#globs),*]))
+        }
         Test::Exists => ("exists", quote!()),
         Test::IsNull => ("is_null", quote!()),
         Test::IsNullOrEmpty => ("is_null_or_empty", quote!()),

@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 
 use super::expr::{Code, Emitter, Paths, paths_of};
 use super::{doc_lines, str_lit};
-use crate::ir::{Expr, Rule, Severity, Step, TemplatePart};
+use crate::ir::{Expr, Placeholder, Rule, Severity, Step, TemplatePart};
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
     let paths = Paths::new(all_paths(rule));
@@ -34,7 +34,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
             .enumerate()
             .flat_map(|(i, p)| {
                 let sep = (i > 0).then(|| TemplatePart::Text(":".into()));
-                sep.into_iter().chain([TemplatePart::Field(p.clone())])
+                sep.into_iter().chain([TemplatePart::Field(Placeholder::path(p.clone()))])
             })
             .collect();
         let body = format_call(&parts, &paths);
@@ -106,7 +106,8 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
         out.extend(
             t.parts
                 .iter()
-                .filter_map(|p| if let TemplatePart::Field(f) = p { Some(f.clone()) } else { None }),
+                .filter_map(|p| if let TemplatePart::Field(f) = p { Some(f.paths.clone()) } else { None })
+                .flatten(),
         );
     }
     out.extend(rule.group_by.iter().cloned());
@@ -248,20 +249,31 @@ fn format_call(parts: &[TemplatePart], paths: &Paths) -> TokenStream {
     for part in parts {
         match part {
             TemplatePart::Text(t) => fmt.push_str(&t.replace('{', "{{").replace('}', "}}")),
-            TemplatePart::Field(p) => {
-                let constant = paths.ident(p);
+            TemplatePart::Field(placeholder) => {
+                let constant = paths.ident(&placeholder.paths[0]);
                 let var = local_name(constant);
                 fmt.push_str(&format!("{{{var}}}"));
                 if !bound.contains(&var.to_string()) {
                     bound.push(var.to_string());
-                    lets.push(quote!(let #var = event.field(&#constant);));
+                    let mut value = quote!(event.field(&#constant));
+                    for fallback in &placeholder.paths[1..] {
+                        let constant = paths.ident(fallback);
+                        value = quote!(#value.or(event.field(&#constant)));
+                    }
+                    if let Some(default) = &placeholder.default {
+                        let default = str_lit(default);
+                        value = quote!(#value.or(Val::Str(#default)));
+                    }
+                    lets.push(quote!(let #var = #value;));
                 }
             }
         }
     }
     if let ([TemplatePart::Field(p)], [_]) = (parts, lets.as_slice()) {
-        let constant = paths.ident(p);
-        return quote!(event.field(&#constant).to_string());
+        if p.paths.len() == 1 && p.default.is_none() {
+            let constant = paths.ident(&p.paths[0]);
+            return quote!(event.field(&#constant).to_string());
+        }
     }
     if lets.is_empty() {
         let text: String =

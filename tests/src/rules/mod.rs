@@ -57,6 +57,9 @@ pub mod does_not_exist;
 /// `Semantics.DoesNotHave`, from `tests/rules/semantics/does_not_have.yml`.
 pub mod does_not_have;
 
+/// `Semantics.DoesNotMatchGlob`, from `tests/rules/semantics/does_not_match_glob.yml`.
+pub mod does_not_match_glob;
+
 /// `Semantics.DoesNotStartWith`, from `tests/rules/semantics/does_not_start_with.yml`.
 pub mod does_not_start_with;
 
@@ -210,6 +213,9 @@ pub mod key_with_a_dot_is_literal;
 /// `Semantics.LongTitlesAreTruncated`, from `tests/rules/semantics/long_titles_are_truncated.yml`.
 pub mod long_titles_are_truncated;
 
+/// `Semantics.MatchesGlob`, from `tests/rules/semantics/matches_glob.yml`.
+pub mod matches_glob;
+
 /// `Semantics.MultiKeyDoesNotEqual`, from `tests/rules/semantics/multi_key_does_not_equal.yml`.
 pub mod multi_key_does_not_equal;
 
@@ -255,6 +261,9 @@ pub mod scheduled_rule;
 /// `Semantics.StartsWith`, from `tests/rules/semantics/starts_with.yml`.
 pub mod starts_with;
 
+/// `Semantics.TitleFallbacksAndContextPreset`, from `tests/rules/semantics/title_fallbacks_and_context_preset.yml`.
+pub mod title_fallbacks_and_context_preset;
+
 /// `Semantics.TitleIsTheDedupString`, from `tests/rules/semantics/title_is_the_dedup_string.yml`.
 pub mod title_is_the_dedup_string;
 
@@ -281,6 +290,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &does_not_equal::RULE,
     &does_not_exist::RULE,
     &does_not_have::RULE,
+    &does_not_match_glob::RULE,
     &does_not_start_with::RULE,
     &empty_all_is_true::RULE,
     &empty_any_is_false::RULE,
@@ -332,6 +342,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &key_path_indexes::RULE,
     &key_with_a_dot_is_literal::RULE,
     &long_titles_are_truncated::RULE,
+    &matches_glob::RULE,
     &multi_key_does_not_equal::RULE,
     &multi_key_equals::RULE,
     &multi_key_greater_than::RULE,
@@ -347,6 +358,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &projection_of_nothing_is_empty::RULE,
     &scheduled_rule::RULE,
     &starts_with::RULE,
+    &title_fallbacks_and_context_preset::RULE,
     &title_is_the_dedup_string::RULE,
     &title_without_display_name::RULE,
 ];

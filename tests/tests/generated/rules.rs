@@ -479,6 +479,24 @@ mod does_not_have {
     }
 }
 
+/// `Semantics.DoesNotMatchGlob` (tests/rules/semantics/does_not_match_glob.yml)
+mod does_not_match_glob {
+    use super::Case;
+    use ::integration_tests::rules::does_not_match_glob::RULE;
+    #[test]
+    fn other_suffix() {
+        Case::new("other suffix", 11, true, r#"{"file":"a.dll"}"#).check(&RULE);
+    }
+    #[test]
+    fn matches() {
+        Case::new("matches", 14, false, r#"{"file":"a.exe"}"#).check(&RULE);
+    }
+    #[test]
+    fn missing() {
+        Case::new("missing", 17, true, "{}").check(&RULE);
+    }
+}
+
 /// `Semantics.DoesNotStartWith` (tests/rules/semantics/does_not_start_with.yml)
 mod does_not_start_with {
     use super::Case;
@@ -1721,6 +1739,66 @@ mod long_titles_are_truncated {
     }
 }
 
+/// `Semantics.MatchesGlob` (tests/rules/semantics/matches_glob.yml)
+mod matches_glob {
+    use super::Case;
+    use ::integration_tests::rules::matches_glob::RULE;
+    #[test]
+    fn role_glob() {
+        Case::new(
+                "role glob",
+                11,
+                true,
+                r#"{"userIdentity":{"arn":"arn:aws:iam::123:role/AdminRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn case_sensitive() {
+        Case::new(
+                "case-sensitive",
+                14,
+                false,
+                r#"{"userIdentity":{"arn":"arn:aws:iam::123:role/adminrole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn character_class_and_single_character() {
+        Case::new(
+                "character class and single character",
+                17,
+                true,
+                r#"{"userIdentity":{"arn":"arn:aws:sts::1:assumed-role/breakglass/alice"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn whole_string_only() {
+        Case::new(
+                "whole string only",
+                20,
+                false,
+                r#"{"userIdentity":{"arn":"x-arn:aws:iam::123:role/Admin"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_a_string() {
+        Case::new(
+                "not a string",
+                23,
+                false,
+                r#"{"userIdentity":{"arn":["arn:aws:iam::123:role/Admin"]}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn missing() {
+        Case::new("missing", 26, false, "{}").check(&RULE);
+    }
+}
+
 /// `Semantics.MultiKeyDoesNotEqual` (tests/rules/semantics/multi_key_does_not_equal.yml)
 mod multi_key_does_not_equal {
     use super::Case;
@@ -2082,6 +2160,67 @@ mod starts_with {
     #[test]
     fn missing() {
         Case::new("missing", 20, false, "{}").check(&RULE);
+    }
+}
+
+/// `Semantics.TitleFallbacksAndContextPreset` (tests/rules/semantics/title_fallbacks_and_context_preset.yml)
+mod title_fallbacks_and_context_preset {
+    use super::Case;
+    use ::integration_tests::rules::title_fallbacks_and_context_preset::RULE;
+    #[test]
+    fn first_alternative() {
+        Case {
+            title: Some("alice did X"),
+            context: Some(
+                r#"{"eventName":"X","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":{"userName":"alice","arn":"arn:a"},"bucket":null}"#,
+            ),
+            ..Case::new(
+                "first alternative",
+                14,
+                true,
+                r#"{"userIdentity":{"userName":"alice","arn":"arn:a"},"eventName":"X"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn second_alternative_when_the_first_is_null() {
+        Case {
+            title: Some("arn:a did X"),
+            ..Case::new(
+                "second alternative when the first is null",
+                19,
+                true,
+                r#"{"userIdentity":{"userName":null,"arn":"arn:a"},"eventName":"X"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn the_default_when_none_is_present() {
+        Case {
+            title: Some("<UNKNOWN> did X"),
+            ..Case::new(
+                "the default when none is present",
+                23,
+                true,
+                r#"{"eventName":"X"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_empty_string_is_present() {
+        Case {
+            title: Some(" did X"),
+            ..Case::new(
+                "an empty string is present",
+                27,
+                true,
+                r#"{"userIdentity":{"userName":""},"eventName":"X"}"#,
+            )
+        }
+            .check(&RULE);
     }
 }
 
