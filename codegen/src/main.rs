@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! codegen check [PATH...]     validate rule files (default: rules/); exit 1 on any error
+//! codegen test [PATH...]      run the rules' `Tests:` with the reference interpreter (no build)
 //! codegen expand RULE.yml     print the Rust generated for one rule
 //! codegen generate [--check]  regenerate the committed code of the detections crate
 //! ```
@@ -15,6 +16,9 @@ use codegen::{Layout, load};
 
 const USAGE: &str = "usage:
   codegen check [PATH...]     validate rule files (default: rules/); exit status 1 on any error
+  codegen test [PATH...]      check rule files and run their Tests: with the reference
+                              interpreter, without building anything (`cargo test` runs the
+                              compiled code)
   codegen expand RULE.yml     print the Rust code generated for one rule
   codegen generate [--check]  regenerate the committed generated code of the detections crate;
                               with --check, only report whether it is stale";
@@ -22,7 +26,8 @@ const USAGE: &str = "usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("check") => check(&args[1..]),
+        Some("check") => check(&args[1..], false),
+        Some("test") => check(&args[1..], true),
         Some("expand") if args.len() == 2 => expand(Path::new(&args[1])),
         Some("generate") if args.len() == 1 => generate(false),
         Some("generate") if args.len() == 2 && args[1] == "--check" => generate(true),
@@ -62,7 +67,8 @@ fn workspace_root() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("error: no workspace with a `rules/` folder above {}\n", start.display()))
 }
 
-fn check(paths: &[String]) -> Result<(), String> {
+/// Checks rule files; with `run_tests`, also runs their test cases with the reference interpreter.
+fn check(paths: &[String], run_tests: bool) -> Result<(), String> {
     let base = cwd();
     let roots: Vec<PathBuf> = if paths.is_empty() {
         vec![workspace_root()?.join("rules")]
@@ -83,8 +89,29 @@ fn check(paths: &[String]) -> Result<(), String> {
         return Err(String::new());
     }
     let tests: usize = rules.iter().map(|r| r.tests.len()).sum();
-    eprintln!("checked {} rule files: {} rules, {} test cases, no errors", files.len(), rules.len(), tests);
-    Ok(())
+    if !run_tests {
+        eprintln!(
+            "checked {} rule files: {} rules, {} test cases, no errors",
+            files.len(),
+            rules.len(),
+            tests
+        );
+        return Ok(());
+    }
+    let mut failed = 0;
+    for rule in &rules {
+        for case in &rule.tests {
+            if let Err(why) = codegen::reference::run_test(rule, case) {
+                failed += 1;
+                eprintln!(
+                    "{}:{}: test `{}` of rule `{}` failed\n  {why}\n",
+                    rule.source, case.line, case.name, rule.id
+                );
+            }
+        }
+    }
+    eprintln!("{} rules, {tests} test cases: {} passed, {failed} failed", rules.len(), tests - failed);
+    if failed > 0 { Err(String::new()) } else { Ok(()) }
 }
 
 fn expand(path: &Path) -> Result<(), String> {

@@ -7,6 +7,7 @@
 //! Must not: read files or print; inputs are [`SourceFile`]s, outputs are IR and diagnostics.
 
 mod expr;
+pub use expr::parse_cidr;
 mod path;
 mod testcase;
 

@@ -1,0 +1,528 @@
+//! The reference interpreter: the checked IR evaluated directly against a JSON event, written
+//! for clarity rather than speed, straight from rule-format.md.
+//!
+//! It serves two purposes. `codegen test` runs a rule's `Tests:` with it in milliseconds,
+//! without building anything; and the differential tests compare it with the generated code on
+//! many events, so it shares no code with the runtime (`detections`): a mistake would have to
+//! be made twice, in two different ways, to go unnoticed.
+//! Must not: be used on a hot path; it clones values freely.
+
+use std::cmp::Ordering as Cmp;
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+use crate::check::parse_cidr;
+use crate::ir::{
+    Cidr, CompareOp, Expr, IpKind, Lit, Num, Ordering, Path, Placeholder, Quantifier, Rule, Segment,
+    Severity, Template, TemplatePart, Test, TestCase,
+};
+
+/// The value at `path`, or `None` when it does not resolve (§2).
+pub fn resolve(event: &Value, path: &[Segment]) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else { return Some(event.clone()) };
+    match (first, event) {
+        (Segment::Key(key), Value::Object(map)) => resolve(lookup(map, key)?, rest),
+        (Segment::Index(i), Value::Array(items)) => {
+            let len = items.len() as i64;
+            let i = if *i < 0 { len + i } else { *i };
+            if i < 0 || i >= len { None } else { resolve(&items[i as usize], rest) }
+        }
+        (Segment::Each, Value::Array(items)) => {
+            Some(Value::Array(items.iter().filter_map(|item| resolve(item, rest)).collect()))
+        }
+        _ => None,
+    }
+}
+
+/// The exact key, else the first key equal to it ignoring ASCII case.
+fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
+/// `None` when `event` matches `rule`, else the YAML line of the first step that fails.
+pub fn decide(rule: &Rule, event: &Value) -> Option<u32> {
+    for step in &rule.filters {
+        if !holds(&step.expr, event, true) {
+            return Some(step.line);
+        }
+    }
+    for step in &rule.detection {
+        if !holds(&step.expr, event, false) {
+            return Some(step.line);
+        }
+    }
+    None
+}
+
+/// Whether `expr` holds for `subject`; `filter` applies the InlineFilters rules (§4.3).
+pub fn holds(expr: &Expr, subject: &Value, filter: bool) -> bool {
+    match expr {
+        Expr::Always(b) => *b,
+        Expr::All(xs) => xs.iter().all(|x| holds(x, subject, filter)),
+        Expr::Any(xs) => xs.iter().any(|x| holds(x, subject, filter)),
+        Expr::None(xs) => !xs.iter().any(|x| holds(x, subject, filter)),
+        Expr::OnlyOne(xs) => xs.iter().filter(|x| holds(x, subject, filter)).count() == 1,
+        Expr::Test { path, test, negated } => {
+            let value = resolve(subject, &path.segments);
+            if filter {
+                match value {
+                    None => return true,
+                    Some(Value::Null) => return *negated,
+                    Some(_) => {}
+                }
+            }
+            test_holds(test, value.as_ref()) != *negated
+        }
+        Expr::Compare { left, op, right, negated } => {
+            let (l, r) = (resolve(subject, &left.segments), resolve(subject, &right.segments));
+            let result = match (l, r, op) {
+                (Some(l), Some(r), CompareOp::Equals) => json_equal(&l, &r),
+                (Some(Value::Number(l)), Some(Value::Number(r)), CompareOp::Ordering(o)) => {
+                    ordering_holds(*o, compare_numbers(&number(&l), &number(&r)))
+                }
+                _ => false,
+            };
+            result != *negated
+        }
+        Expr::Elements { path, quantifier, body } => {
+            let Some(Value::Array(items)) = resolve(subject, &path.segments) else {
+                return *quantifier == Quantifier::None;
+            };
+            let passing = items.iter().filter(|item| body.iter().all(|x| holds(x, item, false))).count();
+            match quantifier {
+                Quantifier::Any => passing > 0,
+                Quantifier::All => passing == items.len(),
+                Quantifier::None => passing == 0,
+                Quantifier::OnlyOne => passing == 1,
+            }
+        }
+    }
+}
+
+/// The positive form of `test` on a value (`None`: missing).
+fn test_holds(test: &Test, value: Option<&Value>) -> bool {
+    match test {
+        Test::Exists => value.is_some(),
+        Test::IsNull => matches!(value, None | Some(Value::Null)),
+        Test::IsNullOrEmpty => value.is_none_or(python_false),
+        _ => match value {
+            None => false,
+            Some(v) => value_test_holds(test, v),
+        },
+    }
+}
+
+fn value_test_holds(test: &Test, v: &Value) -> bool {
+    let text = v.as_str();
+    let lower = text.map(str::to_lowercase);
+    match test {
+        Test::Equals(lit) => lit_equal(v, lit),
+        Test::IsIn(set) => set.iter().any(|lit| lit_equal(v, lit)),
+        Test::IEquals(s) => lower.is_some_and(|t| t == *s),
+        Test::StartsWith(s) => text.is_some_and(|t| t.starts_with(s.as_str())),
+        Test::IStartsWith(s) => lower.is_some_and(|t| t.starts_with(s.as_str())),
+        Test::EndsWith(s) => text.is_some_and(|t| t.ends_with(s.as_str())),
+        Test::IEndsWith(s) => lower.is_some_and(|t| t.ends_with(s.as_str())),
+        Test::Contains(lit) => match (v, lit) {
+            (Value::String(t), Lit::Str(s)) => t.contains(s.as_str()),
+            (Value::Array(items), Lit::Str(s)) => {
+                items.iter().any(|e| e.as_str().is_some_and(|t| t.contains(s.as_str())))
+            }
+            (Value::Array(items), lit) => items.iter().any(|e| lit_equal(e, lit)),
+            _ => false,
+        },
+        Test::IContains(s) => match v {
+            Value::String(t) => t.to_lowercase().contains(s.as_str()),
+            Value::Array(items) => {
+                items.iter().any(|e| e.as_str().is_some_and(|t| t.to_lowercase().contains(s.as_str())))
+            }
+            _ => false,
+        },
+        Test::Has(lit) => match (v, lit) {
+            (Value::Array(items), lit) => items.iter().any(|e| lit_equal(e, lit)),
+            (Value::String(t), Lit::Str(s)) => t.contains(s.as_str()),
+            (Value::Object(map), Lit::Str(s)) => lookup(map, s).is_some(),
+            _ => false,
+        },
+        Test::Compare(o, n) => match v {
+            Value::Number(x) => ordering_holds(*o, compare_numbers(&number(x), n)),
+            _ => false,
+        },
+        Test::MatchesGlob(globs) => text.is_some_and(|t| globs.iter().any(|g| fnmatch(g, t))),
+        Test::IsIp(kind) => text.and_then(|t| t.parse::<IpAddr>().ok()).is_some_and(|ip| match kind {
+            IpKind::Any => true,
+            IpKind::V4 => ip.is_ipv4(),
+            IpKind::V6 => ip.is_ipv6(),
+            IpKind::Public => is_global(ip),
+            IpKind::Private => is_private(ip),
+        }),
+        Test::InCidr(cidrs) => {
+            text.and_then(|t| parse_cidr(t).ok()).is_some_and(|net| cidrs.iter().any(|c| overlap(c, &net)))
+        }
+        Test::CidrContains(addrs) => text.and_then(|t| parse_cidr(t).ok()).is_some_and(|net| {
+            addrs
+                .iter()
+                .any(|a| overlap(&net, &Cidr { addr: *a, prefix: if a.is_ipv4() { 32 } else { 128 } }))
+        }),
+        Test::Exists | Test::IsNull | Test::IsNullOrEmpty => unreachable!("handled before"),
+    }
+}
+
+/// Python's truth: `null`, `false`, `0`, `""`, `[]` and `{}` are false.
+fn python_false(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+fn lit_equal(v: &Value, lit: &Lit) -> bool {
+    match (v, lit) {
+        (Value::String(s), Lit::Str(l)) => s == l,
+        (Value::Bool(b), Lit::Bool(l)) => b == l,
+        (Value::Number(n), Lit::Num(l)) => compare_numbers(&number(n), l) == Some(Cmp::Equal),
+        _ => false,
+    }
+}
+
+/// JSON equality with numbers by value (§4.1).
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => compare_numbers(&number(x), &number(y)) == Some(Cmp::Equal),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn number(n: &serde_json::Number) -> Num {
+    if let Some(i) = n.as_i64() {
+        Num::Int(i)
+    } else if let Some(u) = n.as_u64() {
+        Num::UInt(u)
+    } else {
+        Num::Float(n.as_f64().unwrap_or(f64::NAN))
+    }
+}
+
+/// Exact numeric comparison, as Python compares ints and floats.
+fn compare_numbers(a: &Num, b: &Num) -> Option<Cmp> {
+    let int = |n: &Num| match n {
+        Num::Int(i) => Some(i128::from(*i)),
+        Num::UInt(u) => Some(i128::from(*u)),
+        Num::Float(_) => None,
+    };
+    let float = |n: &Num| match n {
+        Num::Int(i) => *i as f64,
+        Num::UInt(u) => *u as f64,
+        Num::Float(f) => *f,
+    };
+    match (int(a), int(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        (Some(x), None) => int_vs_float(x, float(b)),
+        (None, Some(y)) => int_vs_float(y, float(a)).map(Cmp::reverse),
+        (None, None) => float(a).partial_cmp(&float(b)),
+    }
+}
+
+fn int_vs_float(i: i128, f: f64) -> Option<Cmp> {
+    if f.is_nan() {
+        None
+    } else if f.is_infinite() || f.abs() >= 1.0e38 {
+        Some(if f > 0.0 { Cmp::Less } else { Cmp::Greater })
+    } else {
+        // Compare with the whole part exactly, then let the fraction decide a tie.
+        let whole = f.trunc();
+        Some(i.cmp(&(whole as i128)).then_with(|| 0.0f64.partial_cmp(&(f - whole)).unwrap_or(Cmp::Equal)))
+    }
+}
+
+fn ordering_holds(o: Ordering, cmp: Option<Cmp>) -> bool {
+    match (o, cmp) {
+        (Ordering::Greater, Some(Cmp::Greater)) => true,
+        (Ordering::GreaterOrEqual, Some(Cmp::Greater | Cmp::Equal)) => true,
+        (Ordering::Less, Some(Cmp::Less)) => true,
+        (Ordering::LessOrEqual, Some(Cmp::Less | Cmp::Equal)) => true,
+        _ => false,
+    }
+}
+
+/// Python's `fnmatch.fnmatchcase`, by recursion on the pattern.
+fn fnmatch(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len()).any(|skip| go(&p[1..], &t[skip..])),
+            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some('[') => {
+                // Find the closing bracket; a `]` right after `[` or `[!` is a member.
+                let start = if p.get(1) == Some(&'!') { 2 } else { 1 };
+                let close = p.iter().skip(start + 1).position(|&c| c == ']').map(|i| i + start + 1);
+                match (close, t.first()) {
+                    (None, Some('[')) => go(&p[1..], &t[1..]),
+                    (None, _) => false,
+                    (Some(_), None) => false,
+                    (Some(close), Some(&c)) => {
+                        let members = &p[start..close];
+                        let mut found = false;
+                        let mut i = 0;
+                        while i < members.len() {
+                            if i + 2 < members.len() && members[i + 1] == '-' {
+                                found |= members[i] <= c && c <= members[i + 2];
+                                i += 3;
+                            } else {
+                                found |= members[i] == c;
+                                i += 1;
+                            }
+                        }
+                        found != (start == 2) && go(&p[close + 1..], &t[1..])
+                    }
+                }
+            }
+            Some(&c) => t.first() == Some(&c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
+}
+
+fn overlap(a: &Cidr, b: &Cidr) -> bool {
+    let bits = |ip: IpAddr| match ip {
+        IpAddr::V4(v) => u128::from(u32::from(v)) << 96,
+        IpAddr::V6(v) => u128::from(v),
+    };
+    if a.addr.is_ipv4() != b.addr.is_ipv4() {
+        return false;
+    }
+    // Both addresses sit in the top bits, so the prefix counts from the top for either version.
+    let prefix = u32::from(a.prefix.min(b.prefix));
+    let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+    bits(a.addr) & mask == bits(b.addr) & mask
+}
+
+/// CPython 3.13 `ipaddress`: the networks `is_private` covers, and the exceptions.
+const PRIVATE: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.0.170/31",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "::1/128",
+    "::/128",
+    "::ffff:0:0/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001::/23",
+    "2001:db8::/32",
+    "2002::/16",
+    "3fff::/20",
+    "fc00::/7",
+    "fe80::/10",
+];
+const NOT_PRIVATE: &[&str] = &[
+    "192.0.0.9/32",
+    "192.0.0.10/32",
+    "2001:1::1/128",
+    "2001:1::2/128",
+    "2001:3::/32",
+    "2001:4:112::/48",
+    "2001:20::/28",
+    "2001:30::/28",
+];
+
+fn in_any(ip: IpAddr, nets: &[&str]) -> bool {
+    let host = Cidr { addr: ip, prefix: if ip.is_ipv4() { 32 } else { 128 } };
+    nets.iter().any(|n| overlap(&parse_cidr(n).expect("valid table"), &host))
+}
+
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+            is_private(IpAddr::V4(v6.to_ipv4_mapped().expect("mapped")))
+        }
+        _ => in_any(ip, PRIVATE) && !in_any(ip, NOT_PRIVATE),
+    }
+}
+
+fn is_global(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(_) => !in_any(ip, &["100.64.0.0/10"]) && !is_private(ip),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_global(IpAddr::V4(v4)),
+            None => !is_private(ip),
+        },
+    }
+}
+
+/// The alert outputs of a match (§4.4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outputs {
+    pub title: String,
+    pub dedup: String,
+    pub context: Map<String, Value>,
+    pub severity: Severity,
+}
+
+pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
+    let rendered_title = rule.title.as_ref().map(|t| render(t, event));
+    let title = truncate(match &rendered_title {
+        Some(t) if !t.is_empty() => t.clone(),
+        _ => rule.default_title().to_string(),
+    });
+    let dedup = if !rule.group_by.is_empty() {
+        rule.group_by
+            .iter()
+            .map(|p| display(resolve(event, &p.segments).as_ref()))
+            .collect::<Vec<_>>()
+            .join(":")
+    } else {
+        rendered_title.unwrap_or_default()
+    };
+    let dedup = if dedup.is_empty() { format!("defaultDedupString:{}", rule.id) } else { truncate(dedup) };
+    let context = rule
+        .context
+        .iter()
+        .map(|c| (c.name.clone(), resolve(event, &c.path.segments).unwrap_or(Value::Null)))
+        .collect();
+    let severity = rule
+        .dynamic_severities
+        .iter()
+        .find(|d| d.conditions.iter().all(|c| holds(c, event, false)))
+        .map_or(rule.severity, |d| d.severity);
+    Outputs { title, dedup, context, severity }
+}
+
+fn render(template: &Template, event: &Value) -> String {
+    template
+        .parts
+        .iter()
+        .map(|part| match part {
+            TemplatePart::Text(t) => t.clone(),
+            TemplatePart::Field(p) => placeholder(p, event),
+        })
+        .collect()
+}
+
+fn placeholder(p: &Placeholder, event: &Value) -> String {
+    let found =
+        p.paths.iter().filter_map(|path: &Path| resolve(event, &path.segments)).find(|v| !v.is_null());
+    match (found, &p.default) {
+        (Some(v), _) => display(Some(&v)),
+        (None, Some(default)) => default.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+/// Strings as they are, missing and null as nothing, anything else as compact JSON.
+fn display(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn truncate(s: String) -> String {
+    const SUFFIX: &str = "... (truncated)";
+    if s.chars().count() <= 1000 {
+        s
+    } else {
+        s.chars().take(1000 - SUFFIX.len()).collect::<String>() + SUFFIX
+    }
+}
+
+/// Runs one test case; `Err` holds what went wrong, in the words of the generated tests.
+pub fn run_test(rule: &Rule, case: &TestCase) -> Result<(), String> {
+    let event: Value = serde_json::from_str(&case.log).map_err(|e| format!("the log is not JSON: {e}"))?;
+    let decision = decide(rule, &event);
+    let matched = decision.is_none();
+    if matched != case.expected {
+        let verdict = |m: bool| if m { "match" } else { "no match" };
+        let why = match decision {
+            Some(line) => format!("decided by the expression at {}:{line}, which does not hold", rule.source),
+            None => "every expression of InlineFilters and Detection holds".into(),
+        };
+        return Err(format!(
+            "expected: {} (ExpectedResult: {})\n  actual:   {}\n  {why}",
+            verdict(case.expected),
+            case.expected,
+            verdict(matched)
+        ));
+    }
+    if !matched {
+        return Ok(());
+    }
+    let out = outputs(rule, &event);
+    let mut wrong = Vec::new();
+    let mut expect = |what: &str, expected: &Option<String>, actual: String| {
+        if let Some(e) = expected {
+            if *e != actual {
+                wrong.push(format!("{what}:\n    expected: {e}\n    actual:   {actual}"));
+            }
+        }
+    };
+    expect("ExpectedTitle", &case.expect.title, out.title);
+    expect("ExpectedDedup", &case.expect.dedup, out.dedup);
+    expect(
+        "ExpectedSeverity",
+        &case.expect.severity.map(|s| s.name().to_string()),
+        out.severity.name().into(),
+    );
+    if let Some(c) = &case.expect.context {
+        let expected: Value = serde_json::from_str(c).unwrap_or(Value::Null);
+        if expected != Value::Object(out.context.clone()) {
+            wrong.push(format!(
+                "ExpectedAlertContext:\n    expected: {c}\n    actual:   {}",
+                Value::Object(out.context)
+            ));
+        }
+    }
+    if wrong.is_empty() { Ok(()) } else { Err(wrong.join("\n  ")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resolves_like_the_spec() {
+        let ev = json!({"A": {"b": [1, {"c": 2}, {"c": null}]}});
+        let key = |k: &str| Segment::Key(k.into());
+        assert_eq!(resolve(&ev, &[key("a"), key("b"), Segment::Index(-2), key("c")]), Some(json!(2)));
+        assert_eq!(resolve(&ev, &[key("a"), key("b"), Segment::Each, key("c")]), Some(json!([2, null])));
+        assert_eq!(resolve(&ev, &[key("a"), key("x")]), None);
+    }
+
+    #[test]
+    fn numbers_and_globs() {
+        assert_eq!(
+            compare_numbers(&Num::Int(9_007_199_254_740_993), &Num::Float(9_007_199_254_740_992.0)),
+            Some(Cmp::Greater)
+        );
+        assert!(lit_equal(&json!(1.0), &Lit::Num(Num::Int(1))));
+        assert!(!lit_equal(&json!("1"), &Lit::Num(Num::Int(1))));
+        assert!(fnmatch("a*[!x]?", "abcyz") && !fnmatch("a*[!x]?", "abxz") && fnmatch("[a", "[a"));
+        assert!(is_global("8.8.8.8".parse().unwrap()) && is_private("10.0.0.1".parse().unwrap()));
+        assert!(!is_global("100.64.0.1".parse().unwrap()) && !is_private("100.64.0.1".parse().unwrap()));
+    }
+}
