@@ -358,13 +358,13 @@ impl Summary {
         let mut s = String::new();
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         s.push_str(&format!(
-            "scanned {} lines ({}) from {} in {:.2} s: {} events evaluated, {} lines rejected\n",
-            thousands(self.lines),
+            "scanned {} ({}) from {} in {:.2} s: {} evaluated, {} rejected\n",
+            plural(self.lines, "line", "lines"),
             megabytes(self.bytes),
             plural(self.files as u64, "input", "inputs"),
             secs,
-            thousands(self.evaluated),
-            thousands(self.rejected),
+            plural(self.evaluated, "event", "events"),
+            plural(self.rejected, "line", "lines"),
         ));
         let outputs = if matches_mode {
             "(matches mode: no alerting)".to_string()
@@ -377,9 +377,9 @@ impl Summary {
             )
         };
         s.push_str(&format!(
-            "{} events matched ({} matches); {outputs}\n",
-            thousands(self.matched_events),
-            thousands(self.matches)
+            "{} matched ({}); {outputs}\n",
+            plural(self.matched_events, "event", "events"),
+            plural(self.matches, "match", "matches")
         ));
         s.push_str(&format!(
             "throughput: {} events/s, {:.1} MB/s\n",
