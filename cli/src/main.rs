@@ -3,11 +3,13 @@
 //! ```text
 //! detect scan [FILES...]   newline-delimited JSON events in, alerts (or matches) out
 //! detect rules             the compiled rules, as a table or JSON
+//! detect sample            seeded, realistic CloudTrail events (the shipped sample, benchmarks)
 //! ```
 //!
 //! Exit status: 0 when done (even if lines were rejected: they are reported), 2 on a usage
 //! error or an input that cannot be read.
 
+mod corpus;
 mod input;
 mod list;
 mod output;
@@ -84,6 +86,20 @@ fn cli() -> Command {
                 .args(selection.clone()),
         )
         .subcommand(
+            Command::new("sample")
+                .about("Writes seeded, realistic CloudTrail events as NDJSON (examples/cloudtrail.jsonl is `--events 3000 --seed 1`)")
+                .arg(Arg::new("events").long("events").value_name("N").value_parser(value_parser!(u64)).default_value("3000"))
+                .arg(Arg::new("seed").long("seed").value_name("SEED").value_parser(value_parser!(u64)).default_value("1"))
+                .arg(
+                    Arg::new("attack-share")
+                        .long("attack-share")
+                        .value_name("FRACTION")
+                        .value_parser(value_parser!(f64))
+                        .default_value("0.01")
+                        .help("The share of events that are positive test logs of shipped rules"),
+                ),
+        )
+        .subcommand(
             Command::new("rules")
                 .about("Lists the compiled rules")
                 .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("As a JSON array"))
@@ -96,6 +112,7 @@ fn main() -> ExitCode {
     let result = match matches.subcommand() {
         Some(("scan", m)) => scan(m),
         Some(("rules", m)) => list_rules(m),
+        Some(("sample", m)) => sample(m),
         _ => unreachable!("a subcommand is required"),
     };
     match result {
@@ -180,4 +197,20 @@ fn list_rules(m: &ArgMatches) -> Result<ExitCode, String> {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write the output: {e}")),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn sample(m: &ArgMatches) -> Result<ExitCode, String> {
+    let get = |name: &str| *m.get_one::<u64>(name).expect("has a default");
+    let share = *m.get_one::<f64>("attack-share").expect("has a default");
+    let mut generator = corpus::Generator::new(get("seed"), share);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for _ in 0..get("events") {
+        match writeln!(out, "{}", generator.next_event()) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            Err(e) => return Err(format!("cannot write the output: {e}")),
+            Ok(()) => {}
+        }
+    }
+    out.flush().map_err(|e| format!("cannot write the output: {e}"))?;
+    Ok(ExitCode::SUCCESS)
 }
