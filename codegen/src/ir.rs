@@ -231,7 +231,15 @@ impl Placeholder {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContextEntry {
     pub name: String,
-    pub path: Path,
+    pub value: ContextValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ContextValue {
+    /// `KeyValue`: the value at a path, as it is (`null` when missing).
+    Path(Path),
+    /// `KeyTemplate` (an extension): a string rendered as `AlertTitle` is.
+    Template(Template),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::check::parse_cidr;
 use crate::ir::{
-    Cidr, CompareOp, Expr, IpKind, Lit, Num, Ordering, Path, Placeholder, Quantifier, Rule, Segment,
-    Severity, Template, TemplatePart, Test, TestCase,
+    Cidr, CompareOp, ContextValue, Expr, IpKind, Lit, Num, Ordering, Path, Placeholder, Quantifier, Rule,
+    Segment, Severity, Template, TemplatePart, Test, TestCase,
 };
 
 /// The value at `path`, or `None` when it does not resolve (§2).
@@ -401,7 +401,13 @@ pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
     let context = rule
         .context
         .iter()
-        .map(|c| (c.name.clone(), resolve(event, &c.path.segments).unwrap_or(Value::Null)))
+        .map(|c| {
+            let value = match &c.value {
+                ContextValue::Path(p) => resolve(event, &p.segments).unwrap_or(Value::Null),
+                ContextValue::Template(t) => Value::String(render(t, event)),
+            };
+            (c.name.clone(), value)
+        })
         .collect();
     let severity = rule
         .dynamic_severities

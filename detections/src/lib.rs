@@ -75,6 +75,7 @@ pub mod prelude {
     pub use crate::ip::Cidr;
     pub use crate::rule::{Context, Rule, RuleMeta, Severity, context};
     pub use crate::value::{Lit, Num, Val, exactly_one};
+    pub use serde_json::Value as Json;
     pub use std::cmp::Ordering;
 }
 

@@ -484,7 +484,7 @@ impl<'s> Ctx<'s> {
         }
         let filters =
             m.get("InlineFilters").map(|n| self.steps(n, "InlineFilters", true)).unwrap_or(Some(Vec::new()));
-        let title = m.get("AlertTitle").and_then(|n| self.template(n));
+        let title = m.get("AlertTitle").and_then(|n| self.template(n, "AlertTitle"));
         let group_by = m.get("GroupBy").map(|n| self.group_by(n)).unwrap_or(Some(Vec::new()));
         let context = m.get("AlertContext").map(|n| self.alert_context(n)).unwrap_or(Some(Vec::new()));
         let dynamic_severities =

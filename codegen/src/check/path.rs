@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use super::{Ctx, Mapping};
 use crate::diag::Span;
-use crate::ir::{ContextEntry, Path, Placeholder, Segment, Template, TemplatePart};
+use crate::ir::{ContextEntry, ContextValue, Path, Placeholder, Segment, Template, TemplatePart};
 use crate::names;
 use crate::yaml::{Node, Value};
 
@@ -296,9 +296,10 @@ impl Ctx<'_> {
         Some(Path { segments, text })
     }
 
-    /// `AlertTitle`: text with `{key.path}` placeholders; `{{` and `}}` stand for braces.
-    pub fn template(&mut self, node: &Node) -> Option<Template> {
-        let text = self.string(node, "AlertTitle")?;
+    /// `AlertTitle` (or `KeyTemplate`, named `key`): text with `{key.path}` placeholders;
+    /// `{{` and `}}` stand for braces.
+    pub fn template(&mut self, node: &Node, key: &str) -> Option<Template> {
+        let text = self.string(node, key)?;
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut rest = text.char_indices().peekable();
@@ -329,7 +330,7 @@ impl Ctx<'_> {
                         Ok(p) => p,
                         Err(why) => {
                             self.report(
-                                self.error(self.inner_span(node, i..close + 1), format!("bad placeholder `{{{inner}}}` in AlertTitle: {why}"))
+                                self.error(self.inner_span(node, i..close + 1), format!("bad placeholder `{{{inner}}}` in {key}: {why}"))
                                     .label("here")
                                     .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks: `{a.b|c.d|'default'}`; write `{{` for a literal brace"),
                             );
@@ -378,7 +379,8 @@ impl Ctx<'_> {
         };
         let entries = entries.iter().map(|(key, path)| {
             let segments = parse_key_path(path).expect("presets hold valid paths");
-            ContextEntry { name: (*key).to_string(), path: Path { segments, text: (*path).to_string() } }
+            let path = Path { segments, text: (*path).to_string() };
+            ContextEntry { name: (*key).to_string(), value: ContextValue::Path(path) }
         });
         Some(entries.collect())
     }
@@ -414,7 +416,8 @@ impl Ctx<'_> {
                     continue;
                 }
             }
-            let Some(m) = self.mapping(item, "AlertContext entry", &["KeyName", "KeyValue", "Preset"]) else {
+            let known = ["KeyName", "KeyValue", "KeyTemplate", "Preset"];
+            let Some(m) = self.mapping(item, "AlertContext entry", &known) else {
                 ok = false;
                 continue;
             };
@@ -427,12 +430,30 @@ impl Ctx<'_> {
                 ok = false;
                 continue;
             }
-            let help = "write `- KeyName: actor` with `KeyValue: {KeyPath: userIdentity.arn}`";
+            let help = "write `- KeyName: actor` with `KeyValue: {KeyPath: userIdentity.arn}` (or `KeyTemplate: \"{a}:{b}\"`)";
             let name_node = self.required(&m, "KeyName", "AlertContext entry", help);
             let name = name_node.and_then(|n| self.string(n, "KeyName"));
-            let path = self
-                .required(&m, "KeyValue", "AlertContext entry", help)
-                .and_then(|n| self.specifier_node(n, "KeyValue"));
+            let value = match (m.get("KeyValue"), m.get("KeyTemplate")) {
+                (Some(n), None) => self.specifier_node(n, "KeyValue").map(ContextValue::Path),
+                (None, Some(n)) => self.template(n, "KeyTemplate").map(ContextValue::Template),
+                (Some(_), Some(_)) => {
+                    let at = m.key("KeyTemplate").map_or(m.head(), |k| k.span);
+                    self.report(
+                        self.error(at, "an AlertContext entry has `KeyValue` or `KeyTemplate`, not both")
+                            .label("second value")
+                            .help("`KeyValue` takes a field as it is; `KeyTemplate` renders a string like AlertTitle"),
+                    );
+                    None
+                }
+                (None, None) => {
+                    self.report(
+                        self.error(m.head(), "AlertContext entry has no `KeyValue`")
+                            .label("which value?")
+                            .help(help),
+                    );
+                    None
+                }
+            };
             if let (Some(name), Some(node)) = (name, name_node) {
                 if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
                     self.report(
@@ -445,8 +466,8 @@ impl Ctx<'_> {
                 }
                 seen.push((name.to_string(), node.span));
             }
-            match (name, path) {
-                (Some(name), Some(path)) => out.push(ContextEntry { name: name.to_string(), path }),
+            match (name, value) {
+                (Some(name), Some(value)) => out.push(ContextEntry { name: name.to_string(), value }),
                 _ => ok = false,
             }
         }

@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 
 use super::expr::{Code, Emitter, Paths, paths_of};
 use super::{doc_lines, str_lit};
-use crate::ir::{Expr, Placeholder, Rule, Severity, Step, TemplatePart};
+use crate::ir::{ContextValue, Expr, Placeholder, Rule, Severity, Step, Template, TemplatePart};
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
     let paths = Paths::new(all_paths(rule));
@@ -52,8 +52,16 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     let context = (!rule.context.is_empty()).then(|| {
         let entries = rule.context.iter().map(|e| {
             let name = str_lit(&e.name);
-            let path = paths.ident(&e.path);
-            quote!((#name, event.field(&#path).to_json()))
+            match &e.value {
+                ContextValue::Path(path) => {
+                    let path = paths.ident(path);
+                    quote!((#name, event.field(&#path).to_json()))
+                }
+                ContextValue::Template(t) => {
+                    let body = format_call(&t.parts, &paths);
+                    quote!((#name, Json::String({ #body })))
+                }
+            }
         });
         quote! {
             /// `AlertContext`: each key with the value found (`null` when missing).
@@ -102,16 +110,23 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
     for step in rule.filters.iter().chain(&rule.detection) {
         paths_of(&step.expr, &mut out);
     }
+    let template_paths = |t: &Template| -> Vec<crate::ir::Path> {
+        t.parts
+            .iter()
+            .filter_map(|p| if let TemplatePart::Field(f) = p { Some(f.paths.clone()) } else { None })
+            .flatten()
+            .collect()
+    };
     if let Some(t) = &rule.title {
-        out.extend(
-            t.parts
-                .iter()
-                .filter_map(|p| if let TemplatePart::Field(f) = p { Some(f.paths.clone()) } else { None })
-                .flatten(),
-        );
+        out.extend(template_paths(t));
     }
     out.extend(rule.group_by.iter().cloned());
-    out.extend(rule.context.iter().map(|c| c.path.clone()));
+    for c in &rule.context {
+        match &c.value {
+            ContextValue::Path(p) => out.push(p.clone()),
+            ContextValue::Template(t) => out.extend(template_paths(t)),
+        }
+    }
     for d in &rule.dynamic_severities {
         d.conditions.iter().for_each(|c| paths_of(c, &mut out));
     }

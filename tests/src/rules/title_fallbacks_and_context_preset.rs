@@ -95,5 +95,13 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
         ("userAgent", event.field(&USER_AGENT).to_json()),
         ("userIdentity", event.field(&USER_IDENTITY).to_json()),
         ("bucket", event.field(&BUCKET_NAME).to_json()),
+        (
+            "who",
+            Json::String({
+                let user_name = event.field(&USER_NAME);
+                let aws_region = event.field(&AWS_REGION).or(Val::Str("<no region>"));
+                format!("{user_name}@{aws_region}")
+            }),
+        ),
     ])
 }

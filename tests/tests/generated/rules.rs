@@ -2172,11 +2172,11 @@ mod title_fallbacks_and_context_preset {
         Case {
             title: Some("alice did X"),
             context: Some(
-                r#"{"eventName":"X","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":{"userName":"alice","arn":"arn:a"},"bucket":null}"#,
+                r#"{"eventName":"X","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":{"userName":"alice","arn":"arn:a"},"bucket":null,"who":"alice@<no region>"}"#,
             ),
             ..Case::new(
                 "first alternative",
-                14,
+                16,
                 true,
                 r#"{"userIdentity":{"userName":"alice","arn":"arn:a"},"eventName":"X"}"#,
             )
@@ -2189,7 +2189,7 @@ mod title_fallbacks_and_context_preset {
             title: Some("arn:a did X"),
             ..Case::new(
                 "second alternative when the first is null",
-                19,
+                21,
                 true,
                 r#"{"userIdentity":{"userName":null,"arn":"arn:a"},"eventName":"X"}"#,
             )
@@ -2202,7 +2202,7 @@ mod title_fallbacks_and_context_preset {
             title: Some("<UNKNOWN> did X"),
             ..Case::new(
                 "the default when none is present",
-                23,
+                25,
                 true,
                 r#"{"eventName":"X"}"#,
             )
@@ -2215,7 +2215,7 @@ mod title_fallbacks_and_context_preset {
             title: Some(" did X"),
             ..Case::new(
                 "an empty string is present",
-                27,
+                29,
                 true,
                 r#"{"userIdentity":{"userName":""},"eventName":"X"}"#,
             )
