@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use super::{Ctx, Mapping};
-use crate::diag::Span;
+use crate::diag::{Diagnostic, Span};
 use crate::ir::{ContextEntry, ContextValue, Path, Placeholder, Segment, Template, TemplatePart};
 use crate::names;
 use crate::yaml::{Node, Value};
@@ -221,6 +221,17 @@ impl Ctx<'_> {
 
     pub fn key_path(&mut self, node: &Node) -> Option<Path> {
         let text = self.string(node, "KeyPath")?;
+        if text.contains(" | ") {
+            self.report(
+                Diagnostic::warning(
+                    &self.file.path,
+                    node.span,
+                    format!("KeyPath `{text}` names one key containing ` | `"),
+                )
+                .label("read as a single key")
+                .help("`|` fallbacks work only inside `{...}` placeholders of AlertTitle and KeyTemplate"),
+            );
+        }
         match parse_key_path(text) {
             Ok(segments) => Some(Path { segments, text: text.to_string() }),
             Err(e) => {
