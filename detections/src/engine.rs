@@ -225,25 +225,22 @@ mod tests {
     #[test]
     fn selections_narrow_the_rules() {
         let all = crate::rules::ALL;
-        let by = |s: Selection| Engine::new(all, &s).rules().iter().map(|r| r.meta.id).collect::<Vec<_>>();
-        assert_eq!(
-            by(Selection { rule_ids: vec!["AWS.EC2.StopInstances".into()], ..Default::default() }),
-            ["AWS.EC2.StopInstances"]
-        );
+        let select = |s: Selection| Engine::new(all, &s).rules().to_vec();
+        let one = select(Selection { rule_ids: vec!["AWS.EC2.StopInstances".into()], ..Default::default() });
+        assert_eq!(one.iter().map(|r| r.meta.id).collect::<Vec<_>>(), ["AWS.EC2.StopInstances"]);
+        let high = select(Selection { min_severity: Some(Severity::High), ..Default::default() });
+        assert!(!high.is_empty() && high.iter().all(|r| r.meta.severity >= Severity::High && r.meta.enabled));
+        let netskope = select(Selection { log_types: vec!["Netskope.Audit".into()], ..Default::default() });
         assert!(
-            by(Selection { min_severity: Some(Severity::High), ..Default::default() })
-                .iter()
-                .all(|id| id.starts_with("GCP") || id.starts_with("Netskope"))
+            !netskope.is_empty() && netskope.iter().all(|r| r.meta.log_types.contains(&"Netskope.Audit"))
         );
-        assert!(
-            by(Selection { log_types: vec!["Netskope.Audit".into()], ..Default::default() })
-                .iter()
-                .all(|id| id.starts_with("Netskope"))
-        );
-        assert!(
-            by(Selection { tags: vec!["panther-signal".into()], ..Default::default() })
-                == ["AWS.EC2.StopInstances"]
-        );
+        let tagged = select(Selection { tags: vec!["PANTHER-SIGNAL".into()], ..Default::default() });
+        assert!(tagged.iter().any(|r| r.meta.id == "AWS.EC2.StopInstances"));
+        assert!(tagged.iter().all(|r| r.meta.tags.iter().any(|t| t.eq_ignore_ascii_case("panther-signal"))));
+        let enabled = select(Selection::default());
+        let everything = select(Selection { include_disabled: true, ..Default::default() });
+        assert_eq!(everything.len(), all.len());
+        assert!(enabled.iter().all(|r| r.meta.enabled));
         let selection = Selection { rule_ids: vec!["No.Such.Rule".into()], ..Default::default() };
         assert_eq!(selection.unknown_ids(all), ["No.Such.Rule"]);
     }

@@ -6,8 +6,317 @@
 /// `Asana.Workspace.Password.Requirements.Simple`, from `rules/asana/asana_workspace_password_requirements_simple.yml`.
 pub mod asana_workspace_password_requirements_simple;
 
+/// `AWS.Lambda.UpdateFunctionConfiguration`, from `rules/aws_cloudtrail/aws_add_malicious_lambda_extension.yml`.
+pub mod aws_add_malicious_lambda_extension;
+
+/// `AWS.Potential.Backdoor.Lambda`, from `rules/aws_cloudtrail/aws_backdoor_lambda_function.yml`.
+pub mod aws_backdoor_lambda_function;
+
+/// `AWS.Bedrock.DeleteModelInvocationLoggingConfiguration`, from `rules/aws_cloudtrail/aws_bedrock_deletemodelinvocationloggingconfiguration.yml`.
+pub mod aws_bedrock_deletemodelinvocationloggingconfiguration;
+
+/// `AWS.Bedrock.GuardrailUpdateDelete`, from `rules/aws_cloudtrail/aws_bedrock_guardrail_update_delete.yml`.
+pub mod aws_bedrock_guardrail_update_delete;
+
+/// `AWS.CloudTrail.Account.Discovery`, from `rules/aws_cloudtrail/aws_cloudtrail_account_discovery.yml`.
+pub mod aws_cloudtrail_account_discovery;
+
+/// `AWS.CloudTrail.AttemptToLeaveOrg`, from `rules/aws_cloudtrail/aws_cloudtrail_attempt_to_leave_org.yml`.
+pub mod aws_cloudtrail_attempt_to_leave_org;
+
+/// `AWS.CloudTrail.Created`, from `rules/aws_cloudtrail/aws_cloudtrail_created.yml`.
+pub mod aws_cloudtrail_created;
+
+/// `AWS.CloudTrail.EventSelectorsDisabled`, from `rules/aws_cloudtrail/aws_cloudtrail_event_selectors_disabled.yml`.
+pub mod aws_cloudtrail_event_selectors_disabled;
+
+/// `AWS.CloudTrail.Password.Policy.Discovery`, from `rules/aws_cloudtrail/aws_cloudtrail_password_policy_discovery.yml`.
+pub mod aws_cloudtrail_password_policy_discovery;
+
+/// `AWS.CloudTrail.EnableRegion`, from `rules/aws_cloudtrail/aws_cloudtrail_region_enabled.yml`.
+pub mod aws_cloudtrail_region_enabled;
+
+/// `AWS.CloudTrail.ShortLifecycle`, from `rules/aws_cloudtrail/aws_cloudtrail_short_lifecycle.yml`.
+pub mod aws_cloudtrail_short_lifecycle;
+
+/// `AWS.CloudTrail.Stopped`, from `rules/aws_cloudtrail/aws_cloudtrail_stopped.yml`.
+pub mod aws_cloudtrail_stopped;
+
+/// `AWS.Unsuccessful.MFA.attempt`, from `rules/aws_cloudtrail/aws_cloudtrail_unsuccessful_mfa_attempt.yml`.
+pub mod aws_cloudtrail_unsuccessful_mfa_attempt;
+
+/// `AWS.CloudTrail.CodebuildProjectMadePublic`, from `rules/aws_cloudtrail/aws_codebuild_made_public.yml`.
+pub mod aws_codebuild_made_public;
+
+/// `AWS.ConfigService.Created`, from `rules/aws_cloudtrail/aws_config_service_created.yml`.
+pub mod aws_config_service_created;
+
+/// `AWS.ConfigService.DisabledDeleted`, from `rules/aws_cloudtrail/aws_config_service_disabled_deleted.yml`.
+pub mod aws_config_service_disabled_deleted;
+
+/// `AWS.Console.GetSigninToken.Abuse`, from `rules/aws_cloudtrail/aws_console_getsignintoken.yml`.
+pub mod aws_console_getsignintoken;
+
+/// `AWS.Console.LoginWithoutSAML`, from `rules/aws_cloudtrail/aws_console_login_without_saml.yml`.
+pub mod aws_console_login_without_saml;
+
+/// `AWS.Console.RootLogin`, from `rules/aws_cloudtrail/aws_console_root_login.yml`.
+pub mod aws_console_root_login;
+
+/// `AWS.Console.RootLoginFailed`, from `rules/aws_cloudtrail/aws_console_root_login_failed.yml`.
+pub mod aws_console_root_login_failed;
+
+/// `AWS.Console.Sign-In`, from `rules/aws_cloudtrail/aws_console_signin.yml`.
+pub mod aws_console_signin;
+
+/// `AWS.CloudTrail.DNSLogsDeleted`, from `rules/aws_cloudtrail/aws_dns_logs_deleted.yml`.
+pub mod aws_dns_logs_deleted;
+
+/// `AWS.EC2.EBS.Encryption.Disabled`, from `rules/aws_cloudtrail/aws_ec2_ebs_encryption_disabled.yml`.
+pub mod aws_ec2_ebs_encryption_disabled;
+
+/// `AWS.EC2.GatewayModified`, from `rules/aws_cloudtrail/aws_ec2_gateway_modified.yml`.
+pub mod aws_ec2_gateway_modified;
+
+/// `AWS.EC2.LaunchUnusualEC2Instances`, from `rules/aws_cloudtrail/aws_ec2_launch_unusual_ec2_instances.yml`.
+pub mod aws_ec2_launch_unusual_ec2_instances;
+
+/// `AWS.EC2.ManualSecurityGroupChange`, from `rules/aws_cloudtrail/aws_ec2_manual_security_group_changes.yml`.
+pub mod aws_ec2_manual_security_group_changes;
+
+/// `AWS.EC2.ManyPasswordReadAttempts`, from `rules/aws_cloudtrail/aws_ec2_many_passwors_read_attempts.yml`.
+pub mod aws_ec2_many_passwors_read_attempts;
+
+/// `AWS.EC2.Monitoring`, from `rules/aws_cloudtrail/aws_ec2_monitoring.yml`.
+pub mod aws_ec2_monitoring;
+
+/// `AWS.EC2.NetworkACLModified`, from `rules/aws_cloudtrail/aws_ec2_network_acl_modified.yml`.
+pub mod aws_ec2_network_acl_modified;
+
+/// `AWS.EC2.RouteTableModified`, from `rules/aws_cloudtrail/aws_ec2_route_table_modified.yml`.
+pub mod aws_ec2_route_table_modified;
+
+/// `AWS.EC2.SecurityGroupModified`, from `rules/aws_cloudtrail/aws_ec2_security_group_modified.yml`.
+pub mod aws_ec2_security_group_modified;
+
+/// `AWS.EC2.Startup.Script.Change`, from `rules/aws_cloudtrail/aws_ec2_startup_script_change.yml`.
+pub mod aws_ec2_startup_script_change;
+
 /// `AWS.EC2.StopInstances`, from `rules/aws_cloudtrail/aws_ec2_stopinstances.yml`.
 pub mod aws_ec2_stopinstances;
+
+/// `AWS.EC2.Traffic.Mirroring`, from `rules/aws_cloudtrail/aws_ec2_traffic_mirroring.yml`.
+pub mod aws_ec2_traffic_mirroring;
+
+/// `AWS.EC2.VPCModified`, from `rules/aws_cloudtrail/aws_ec2_vpc_modified.yml`.
+pub mod aws_ec2_vpc_modified;
+
+/// `AWS.EC2.Vulnerable.XZ.Image.Launched`, from `rules/aws_cloudtrail/aws_ec2_vulnerable_xz_image_launched.yml`.
+pub mod aws_ec2_vulnerable_xz_image_launched;
+
+/// `AWS.ECR.CRUD`, from `rules/aws_cloudtrail/aws_ecr_crud.yml`.
+pub mod aws_ecr_crud;
+
+/// `AWS.ECR.EVENTS`, from `rules/aws_cloudtrail/aws_ecr_events.yml`.
+pub mod aws_ecr_events;
+
+/// `AWS.CloudTrail.IAMAnythingChanged`, from `rules/aws_cloudtrail/aws_iam_anything_changed.yml`.
+pub mod aws_iam_anything_changed;
+
+/// `AWS.CloudTrail.IAMAssumeRoleBlacklistIgnored`, from `rules/aws_cloudtrail/aws_iam_assume_role_blocklist_ignored.yml`.
+pub mod aws_iam_assume_role_blocklist_ignored;
+
+/// `AWS.IAM.AttachAdminRolePolicy`, from `rules/aws_cloudtrail/aws_iam_attach_admin_role_policy.yml`.
+pub mod aws_iam_attach_admin_role_policy;
+
+/// `AWS.IAM.AttachAdminUserPolicy`, from `rules/aws_cloudtrail/aws_iam_attach_admin_user_policy.yml`.
+pub mod aws_iam_attach_admin_user_policy;
+
+/// `AWS.CloudTrail.IAMCompromisedKeyQuarantine`, from `rules/aws_cloudtrail/aws_iam_compromised_key_quarantine.yml`.
+pub mod aws_iam_compromised_key_quarantine;
+
+/// `AWS.IAM.CreateRole`, from `rules/aws_cloudtrail/aws_iam_create_role.yml`.
+pub mod aws_iam_create_role;
+
+/// `AWS.IAM.CreateUser`, from `rules/aws_cloudtrail/aws_iam_create_user.yml`.
+pub mod aws_iam_create_user;
+
+/// `AWS.IAM.Group.Read.Only.Events`, from `rules/aws_cloudtrail/aws_iam_group_read_only_events.yml`.
+pub mod aws_iam_group_read_only_events;
+
+/// `AWS.IAM.PolicyModified`, from `rules/aws_cloudtrail/aws_iam_policy_modified.yml`.
+pub mod aws_iam_policy_modified;
+
+/// `AWS.IAMUser.ReconAccessDenied`, from `rules/aws_cloudtrail/aws_iam_user_recon_denied.yml`.
+pub mod aws_iam_user_recon_denied;
+
+/// `AWS.IPSet.Modified`, from `rules/aws_cloudtrail/aws_ipset_modified.yml`.
+pub mod aws_ipset_modified;
+
+/// `AWS.IAM.AccessKeyCompromised`, from `rules/aws_cloudtrail/aws_key_compromised.yml`.
+pub mod aws_key_compromised;
+
+/// `AWS.KMS.CustomerManagedKeyLoss`, from `rules/aws_cloudtrail/aws_kms_cmk_loss.yml`.
+pub mod aws_kms_cmk_loss;
+
+/// `AWS.LAMBDA.CRUD`, from `rules/aws_cloudtrail/aws_lambda_crud.yml`.
+pub mod aws_lambda_crud;
+
+/// `AWS.Macie.Evasion`, from `rules/aws_cloudtrail/aws_macie_evasion.yml`.
+pub mod aws_macie_evasion;
+
+/// `AWS.Modify.Cloud.Compute.Infrastructure`, from `rules/aws_cloudtrail/aws_modify_cloud_compute_infrastructure.yml`.
+pub mod aws_modify_cloud_compute_infrastructure;
+
+/// `AWS.CloudTrail.NetworkACLPermissiveEntry`, from `rules/aws_cloudtrail/aws_network_acl_permissive_entry.yml`.
+pub mod aws_network_acl_permissive_entry;
+
+/// `AWS.RDS.ActivityStreamStopped`, from `rules/aws_cloudtrail/aws_rds_activity_stream_stopped.yml`.
+pub mod aws_rds_activity_stream_stopped;
+
+/// `AWS.RDS.AutomatedBackupDeleted`, from `rules/aws_cloudtrail/aws_rds_automated_backup_deleted.yml`.
+pub mod aws_rds_automated_backup_deleted;
+
+/// `AWS.RDS.ClusterFailover`, from `rules/aws_cloudtrail/aws_rds_cluster_failover.yml`.
+pub mod aws_rds_cluster_failover;
+
+/// `AWS.RDS.DeletionProtectionDisabled`, from `rules/aws_cloudtrail/aws_rds_deletion_protection_disabled.yml`.
+pub mod aws_rds_deletion_protection_disabled;
+
+/// `AWS.RDS.IAMRoleAdded`, from `rules/aws_cloudtrail/aws_rds_iam_role_added.yml`.
+pub mod aws_rds_iam_role_added;
+
+/// `AWS.RDS.InstanceDeletion`, from `rules/aws_cloudtrail/aws_rds_instance_deletion.yml`.
+pub mod aws_rds_instance_deletion;
+
+/// `AWS.RDS.InstanceMadePublic`, from `rules/aws_cloudtrail/aws_rds_instance_made_public.yml`.
+pub mod aws_rds_instance_made_public;
+
+/// `AWS.RDS.InstanceRebooted`, from `rules/aws_cloudtrail/aws_rds_instance_rebooted.yml`.
+pub mod aws_rds_instance_rebooted;
+
+/// `AWS.RDS.LogFileDownloaded`, from `rules/aws_cloudtrail/aws_rds_log_file_downloaded.yml`.
+pub mod aws_rds_log_file_downloaded;
+
+/// `AWS.RDS.ManualSnapshotCreated`, from `rules/aws_cloudtrail/aws_rds_manual_snapshot_created.yml`.
+pub mod aws_rds_manual_snapshot_created;
+
+/// `AWS.RDS.MasterPasswordUpdated`, from `rules/aws_cloudtrail/aws_rds_master_pass_updated.yml`.
+pub mod aws_rds_master_pass_updated;
+
+/// `AWS.RDS.PublicRestore`, from `rules/aws_cloudtrail/aws_rds_publicrestore.yml`.
+pub mod aws_rds_publicrestore;
+
+/// `AWS.RDS.SecurityGroupIngressAuthorized`, from `rules/aws_cloudtrail/aws_rds_security_group_ingress_authorized.yml`.
+pub mod aws_rds_security_group_ingress_authorized;
+
+/// `AWS.RDS.SnapshotCopiedCrossRegion`, from `rules/aws_cloudtrail/aws_rds_snapshot_copied_cross_region.yml`.
+pub mod aws_rds_snapshot_copied_cross_region;
+
+/// `AWS.RDS.SnapshotDeleted`, from `rules/aws_cloudtrail/aws_rds_snapshot_deleted.yml`.
+pub mod aws_rds_snapshot_deleted;
+
+/// `AWS.RDS.SnapshotEnumeration`, from `rules/aws_cloudtrail/aws_rds_snapshot_enumeration.yml`.
+pub mod aws_rds_snapshot_enumeration;
+
+/// `AWS.RDS.SnapshotExport`, from `rules/aws_cloudtrail/aws_rds_snapshot_export.yml`.
+pub mod aws_rds_snapshot_export;
+
+/// `AWS.CloudTrail.RootAccessKeyCreated`, from `rules/aws_cloudtrail/aws_root_access_key_created.yml`.
+pub mod aws_root_access_key_created;
+
+/// `AWS.CloudTrail.RootPasswordChanged`, from `rules/aws_cloudtrail/aws_root_password_changed.yml`.
+pub mod aws_root_password_changed;
+
+/// `AWS.S3.BucketDeleted`, from `rules/aws_cloudtrail/aws_s3_bucket_deleted.yml`.
+pub mod aws_s3_bucket_deleted;
+
+/// `AWS.S3.BucketPolicyModified`, from `rules/aws_cloudtrail/aws_s3_bucket_policy_modified.yml`.
+pub mod aws_s3_bucket_policy_modified;
+
+/// `AWS.S3.CopyObjectWithClientSideEncryption`, from `rules/aws_cloudtrail/aws_s3_copy_object_with_client_side_encryption.yml`.
+pub mod aws_s3_copy_object_with_client_side_encryption;
+
+/// `AWS.S3.DeleteBucketEncryption`, from `rules/aws_cloudtrail/aws_s3_delete_bucket_encryption.yml`.
+pub mod aws_s3_delete_bucket_encryption;
+
+/// `AWS.S3.DeleteBucketReplication`, from `rules/aws_cloudtrail/aws_s3_delete_bucket_replication.yml`.
+pub mod aws_s3_delete_bucket_replication;
+
+/// `AWS.S3.DeleteObject`, from `rules/aws_cloudtrail/aws_s3_delete_object.yml`.
+pub mod aws_s3_delete_object;
+
+/// `AWS.S3.DeleteObjects`, from `rules/aws_cloudtrail/aws_s3_delete_objects.yml`.
+pub mod aws_s3_delete_objects;
+
+/// `AWS.S3.DeletePublicAccessBlock`, from `rules/aws_cloudtrail/aws_s3_delete_public_access_block.yml`.
+pub mod aws_s3_delete_public_access_block;
+
+/// `AWS.S3.DisableBucketLogging`, from `rules/aws_cloudtrail/aws_s3_disable_bucket_logging.yml`.
+pub mod aws_s3_disable_bucket_logging;
+
+/// `AWS.S3.DisableMfaDelete`, from `rules/aws_cloudtrail/aws_s3_disable_mfa_delete.yml`.
+pub mod aws_s3_disable_mfa_delete;
+
+/// `AWS.S3.SuspendVersioning`, from `rules/aws_cloudtrail/aws_s3_suspend_versioning.yml`.
+pub mod aws_s3_suspend_versioning;
+
+/// `AWS.Suspicious.SAML.Activity`, from `rules/aws_cloudtrail/aws_saml_activity.yml`.
+pub mod aws_saml_activity;
+
+/// `AWS.SecretsManager.RetrieveSecrets`, from `rules/aws_cloudtrail/aws_secretsmanager_retrieve_secrets.yml`.
+pub mod aws_secretsmanager_retrieve_secrets;
+
+/// `AWS.SecretsManager.BatchRetrieveSecrets`, from `rules/aws_cloudtrail/aws_secretsmanager_retrieve_secrets_batch.yml`.
+pub mod aws_secretsmanager_retrieve_secrets_batch;
+
+/// `AWS.SecurityHub.Finding.Evasion`, from `rules/aws_cloudtrail/aws_securityhub_finding_evasion.yml`.
+pub mod aws_securityhub_finding_evasion;
+
+/// `AWS.Software.Discovery`, from `rules/aws_cloudtrail/aws_software_discovery.yml`.
+pub mod aws_software_discovery;
+
+/// `AWS.STS.GetCallerIdentity.TruffleHog`, from `rules/aws_cloudtrail/aws_sts_getcalleridentity_trufflehog.yml`.
+pub mod aws_sts_getcalleridentity_trufflehog;
+
+/// `AWS.STS.GetSessionToken.Misuse`, from `rules/aws_cloudtrail/aws_sts_getsessiontoken_misuse.yml`.
+pub mod aws_sts_getsessiontoken_misuse;
+
+/// `AWS.UnusedRegion`, from `rules/aws_cloudtrail/aws_unused_region.yml`.
+pub mod aws_unused_region;
+
+/// `AWS.IAM.CredentialsUpdated`, from `rules/aws_cloudtrail/aws_update_credentials.yml`.
+pub mod aws_update_credentials;
+
+/// `AWS.VPCFlow.LogsDeleted`, from `rules/aws_cloudtrail/aws_vpc_flow_logs_deleted.yml`.
+pub mod aws_vpc_flow_logs_deleted;
+
+/// `AWS.CloudTrail.VPCE.AccessDenied`, from `rules/aws_cloudtrail/aws_vpce_access_denied.yml`.
+pub mod aws_vpce_access_denied;
+
+/// `AWS.CloudTrail.VPCE.ExternalPrincipal`, from `rules/aws_cloudtrail/aws_vpce_external_principal.yml`.
+pub mod aws_vpce_external_principal;
+
+/// `AWS.CloudTrail.VPCE.S3ExternalIP`, from `rules/aws_cloudtrail/aws_vpce_s3_external_ip.yml`.
+pub mod aws_vpce_s3_external_ip;
+
+/// `AWS.CloudTrail.VPCE.SensitiveAPICalls`, from `rules/aws_cloudtrail/aws_vpce_sensitive_api_calls.yml`.
+pub mod aws_vpce_sensitive_api_calls;
+
+/// `AWS.WAF.Disassociation`, from `rules/aws_cloudtrail/aws_waf_disassociation.yml`.
+pub mod aws_waf_disassociation;
+
+/// `Retrieve.SSO.access.token`, from `rules/aws_cloudtrail/retrieve_sso_access_token.yml`.
+pub mod retrieve_sso_access_token;
+
+/// `Role.Assumed.by.AWS.Service`, from `rules/aws_cloudtrail/role_assumed_by_aws_service.yml`.
+pub mod role_assumed_by_aws_service;
+
+/// `Role.Assumed.by.User`, from `rules/aws_cloudtrail/role_assumed_by_user.yml`.
+pub mod role_assumed_by_user;
+
+/// `Sign-in.with.AWS.CLI.prompt`, from `rules/aws_cloudtrail/signin_with_aws_cli_prompt.yml`.
+pub mod signin_with_aws_cli_prompt;
 
 /// `GCP.CloudBuild.Potential.Privilege.Escalation.Simple`, from `rules/gcp_audit/gcp_cloudbuild_potential_privilege_escalation_simple.yml`.
 pub mod gcp_cloudbuild_potential_privilege_escalation_simple;
@@ -66,7 +375,110 @@ pub mod netskope_unauthorized_api_calls_simple;
 /// Every rule, in the order of their files.
 pub static ALL: &[&::detections::Rule] = &[
     &asana_workspace_password_requirements_simple::RULE,
+    &aws_add_malicious_lambda_extension::RULE,
+    &aws_backdoor_lambda_function::RULE,
+    &aws_bedrock_deletemodelinvocationloggingconfiguration::RULE,
+    &aws_bedrock_guardrail_update_delete::RULE,
+    &aws_cloudtrail_account_discovery::RULE,
+    &aws_cloudtrail_attempt_to_leave_org::RULE,
+    &aws_cloudtrail_created::RULE,
+    &aws_cloudtrail_event_selectors_disabled::RULE,
+    &aws_cloudtrail_password_policy_discovery::RULE,
+    &aws_cloudtrail_region_enabled::RULE,
+    &aws_cloudtrail_short_lifecycle::RULE,
+    &aws_cloudtrail_stopped::RULE,
+    &aws_cloudtrail_unsuccessful_mfa_attempt::RULE,
+    &aws_codebuild_made_public::RULE,
+    &aws_config_service_created::RULE,
+    &aws_config_service_disabled_deleted::RULE,
+    &aws_console_getsignintoken::RULE,
+    &aws_console_login_without_saml::RULE,
+    &aws_console_root_login::RULE,
+    &aws_console_root_login_failed::RULE,
+    &aws_console_signin::RULE,
+    &aws_dns_logs_deleted::RULE,
+    &aws_ec2_ebs_encryption_disabled::RULE,
+    &aws_ec2_gateway_modified::RULE,
+    &aws_ec2_launch_unusual_ec2_instances::RULE,
+    &aws_ec2_manual_security_group_changes::RULE,
+    &aws_ec2_many_passwors_read_attempts::RULE,
+    &aws_ec2_monitoring::RULE,
+    &aws_ec2_network_acl_modified::RULE,
+    &aws_ec2_route_table_modified::RULE,
+    &aws_ec2_security_group_modified::RULE,
+    &aws_ec2_startup_script_change::RULE,
     &aws_ec2_stopinstances::RULE,
+    &aws_ec2_traffic_mirroring::RULE,
+    &aws_ec2_vpc_modified::RULE,
+    &aws_ec2_vulnerable_xz_image_launched::RULE,
+    &aws_ecr_crud::RULE,
+    &aws_ecr_events::RULE,
+    &aws_iam_anything_changed::RULE,
+    &aws_iam_assume_role_blocklist_ignored::RULE,
+    &aws_iam_attach_admin_role_policy::RULE,
+    &aws_iam_attach_admin_user_policy::RULE,
+    &aws_iam_compromised_key_quarantine::RULE,
+    &aws_iam_create_role::RULE,
+    &aws_iam_create_user::RULE,
+    &aws_iam_group_read_only_events::RULE,
+    &aws_iam_policy_modified::RULE,
+    &aws_iam_user_recon_denied::RULE,
+    &aws_ipset_modified::RULE,
+    &aws_key_compromised::RULE,
+    &aws_kms_cmk_loss::RULE,
+    &aws_lambda_crud::RULE,
+    &aws_macie_evasion::RULE,
+    &aws_modify_cloud_compute_infrastructure::RULE,
+    &aws_network_acl_permissive_entry::RULE,
+    &aws_rds_activity_stream_stopped::RULE,
+    &aws_rds_automated_backup_deleted::RULE,
+    &aws_rds_cluster_failover::RULE,
+    &aws_rds_deletion_protection_disabled::RULE,
+    &aws_rds_iam_role_added::RULE,
+    &aws_rds_instance_deletion::RULE,
+    &aws_rds_instance_made_public::RULE,
+    &aws_rds_instance_rebooted::RULE,
+    &aws_rds_log_file_downloaded::RULE,
+    &aws_rds_manual_snapshot_created::RULE,
+    &aws_rds_master_pass_updated::RULE,
+    &aws_rds_publicrestore::RULE,
+    &aws_rds_security_group_ingress_authorized::RULE,
+    &aws_rds_snapshot_copied_cross_region::RULE,
+    &aws_rds_snapshot_deleted::RULE,
+    &aws_rds_snapshot_enumeration::RULE,
+    &aws_rds_snapshot_export::RULE,
+    &aws_root_access_key_created::RULE,
+    &aws_root_password_changed::RULE,
+    &aws_s3_bucket_deleted::RULE,
+    &aws_s3_bucket_policy_modified::RULE,
+    &aws_s3_copy_object_with_client_side_encryption::RULE,
+    &aws_s3_delete_bucket_encryption::RULE,
+    &aws_s3_delete_bucket_replication::RULE,
+    &aws_s3_delete_object::RULE,
+    &aws_s3_delete_objects::RULE,
+    &aws_s3_delete_public_access_block::RULE,
+    &aws_s3_disable_bucket_logging::RULE,
+    &aws_s3_disable_mfa_delete::RULE,
+    &aws_s3_suspend_versioning::RULE,
+    &aws_saml_activity::RULE,
+    &aws_secretsmanager_retrieve_secrets::RULE,
+    &aws_secretsmanager_retrieve_secrets_batch::RULE,
+    &aws_securityhub_finding_evasion::RULE,
+    &aws_software_discovery::RULE,
+    &aws_sts_getcalleridentity_trufflehog::RULE,
+    &aws_sts_getsessiontoken_misuse::RULE,
+    &aws_unused_region::RULE,
+    &aws_update_credentials::RULE,
+    &aws_vpc_flow_logs_deleted::RULE,
+    &aws_vpce_access_denied::RULE,
+    &aws_vpce_external_principal::RULE,
+    &aws_vpce_s3_external_ip::RULE,
+    &aws_vpce_sensitive_api_calls::RULE,
+    &aws_waf_disassociation::RULE,
+    &retrieve_sso_access_token::RULE,
+    &role_assumed_by_aws_service::RULE,
+    &role_assumed_by_user::RULE,
+    &signin_with_aws_cli_prompt::RULE,
     &gcp_cloudbuild_potential_privilege_escalation_simple::RULE,
     &gcp_cloudfunctions_functions_create_simple::RULE,
     &gcp_cloudfunctions_functions_update_simple::RULE,

@@ -29,6 +29,1108 @@ mod asana_workspace_password_requirements_simple {
     }
 }
 
+/// `AWS.Lambda.UpdateFunctionConfiguration` (rules/aws_cloudtrail/aws_add_malicious_lambda_extension.yml)
+mod aws_add_malicious_lambda_extension {
+    use super::Case;
+    use ::detections::rules::aws_add_malicious_lambda_extension::RULE;
+    #[test]
+    fn iam_user_updates_lambda_configuration_with_layers() {
+        Case::new(
+                "IAM User Updates Lambda Configuration with Layers",
+                66,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AIDAI123456789EXAMPLE","arn":"arn:aws:iam::123456789012:user/john.developer","accountId":"123456789012","accessKeyId":"AKIAI123456789EXAMPLE","userName":"john.developer"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:malicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn assumedrole_updates_lambda_configuration_with_layers_normal_ci_cd() {
+        Case::new(
+                "AssumedRole Updates Lambda Configuration with Layers (Normal CI/CD)",
+                103,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{"layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:my-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn sso_assumedrole_updates_lambda_configuration_with_layers() {
+        Case::new(
+                "SSO AssumedRole Updates Lambda Configuration with Layers",
+                152,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROA123456789EXAMPLE:bob.ross","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DevAdmin_abc123/bob.ross","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA123456789EXAMPLE","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_abc123","accountId":"123456789012","userName":"AWSReservedSSO_DevAdmin_abc123"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:suspicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn federateduser_updates_lambda_configuration_with_layers() {
+        Case::new(
+                "FederatedUser Updates Lambda Configuration with Layers",
+                202,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"FederatedUser","principalId":"123456789012:federated-user","arn":"arn:aws:sts::123456789012:federated-user/federated-user","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:some-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_update_function_configuration_without_layers() {
+        Case::new(
+                "Lambda Update Function Configuration without Layers",
+                238,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Potential.Backdoor.Lambda` (rules/aws_cloudtrail/aws_backdoor_lambda_function.yml)
+mod aws_backdoor_lambda_function {
+    use super::Case;
+    use ::detections::rules::aws_backdoor_lambda_function::RULE;
+    #[test]
+    fn lambda_add_permission_event() {
+        Case::new(
+                "Lambda Add Permission Event",
+                35,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_add_permission_event_v2() {
+        Case::new(
+                "Lambda Add Permission Event v2",
+                78,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_remove_permission_event() {
+        Case::new(
+                "Lambda Remove Permission Event",
+                121,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"RemovePermission","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Bedrock.DeleteModelInvocationLoggingConfiguration` (rules/aws_cloudtrail/aws_bedrock_deletemodelinvocationloggingconfiguration.yml)
+mod aws_bedrock_deletemodelinvocationloggingconfiguration {
+    use super::Case;
+    use ::detections::rules::aws_bedrock_deletemodelinvocationloggingconfiguration::RULE;
+    #[test]
+    fn model_invocation_logging_configuration_deleted() {
+        Case::new(
+                "Model Invocation Logging Configuration Deleted",
+                45,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"28773860-a4fd-47c7-a215-6f0e6e6e532f","eventName":"DeleteModelInvocationLoggingConfiguration","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 17:49:47.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123123123123","requestID":"7b9b25ca-be2d-4428-9793-0a677c32b823","sessionCredentialFromConsole":true,"sourceIPAddress":"161.97.249.211","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn list_guardrails() {
+        Case::new(
+                "List Guardrails",
+                90,
+                false,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"906c4056-df1e-4565-a40b-2ba216a0c849","eventName":"ListGuardrails","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 18:12:33.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":true,"recipientAccountId":"123123123123","requestID":"9219ab18-cddf-4376-afc6-cc4edf2c2f0f","requestParameters":{"maxResults":1000},"sessionCredentialFromConsole":true,"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Bedrock.GuardrailUpdateDelete` (rules/aws_cloudtrail/aws_bedrock_guardrail_update_delete.yml)
+mod aws_bedrock_guardrail_update_delete {
+    use super::Case;
+    use ::detections::rules::aws_bedrock_guardrail_update_delete::RULE;
+    #[test]
+    fn guardrail_updated() {
+        Case::new(
+                "Guardrail Updated",
+                57,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"4d482238-d0c5-4337-800f-d1ed79957fd4","eventName":"UpdateGuardrail","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 17:39:10.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123123123123","requestID":"4ebcfaab-52e6-4027-9307-dbfe671b1cdb","requestParameters":{"guardrailIdentifier":"cmy5azq5koeo","name":"HIDDEN_DUE_TO_SECURITY_REASONS"},"responseElements":{"guardrailArn":"arn:aws:bedrock:us-west-2:123123123123:guardrail/cmy5azq5koeo","guardrailId":"cmy5azq5koeo","updatedAt":"2025-01-21T17:39:10.379877250Z","version":"DRAFT"},"sessionCredentialFromConsole":true,"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn guardrail_deleted() {
+        Case::new(
+                "Guardrail Deleted",
+                112,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"3105145b-d0ca-41ab-a0fd-73f4f31ccbd1","eventName":"DeleteGuardrail","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 18:12:33.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123123123123","requestID":"6e6cadb2-ad15-4c46-9900-fd1888e01ee1","requestParameters":{"guardrailIdentifier":"cmy5azq5koeo"},"sessionCredentialFromConsole":true,"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn list_guardrails() {
+        Case::new(
+                "List Guardrails",
+                160,
+                false,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"906c4056-df1e-4565-a40b-2ba216a0c849","eventName":"ListGuardrails","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 18:12:33.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":true,"recipientAccountId":"123123123123","requestID":"9219ab18-cddf-4376-afc6-cc4edf2c2f0f","requestParameters":{"maxResults":1000},"sessionCredentialFromConsole":true,"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.Account.Discovery` (rules/aws_cloudtrail/aws_cloudtrail_account_discovery.yml)
+mod aws_cloudtrail_account_discovery {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_account_discovery::RULE;
+    #[test]
+    fn describeaccount() {
+        Case::new(
+                "DescribeAccount",
+                23,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0b51d284-19f7-42cf-a103-276602aeada5","eventName":"DescribeAccount","eventSource":"organizations.amazonaws.com","eventTime":"2022-11-21 18:06:52","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789123"],"p_any_aws_arns":["arn:aws:iam::123456789123:role/TestUser","arn:aws:sts::123456789123:assumed-role/TestUser/test_123456789123"],"p_any_ip_addresses":["1.1.1.1"],"p_any_trace_ids":["ASIA3JHVJH35KB7LJHV2"],"p_any_usernames":["TestUser"],"p_event_time":"2022-11-21 18:06:52","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-21 18:07:38.9","p_row_id":"824956f0377f98908684d8de14d3d612","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"Cloudtrail","readOnly":true,"recipientAccountId":"123456789123","requestID":"1c40241b-c59c-4d4a-8301-b612545f9c5c","requestParameters":{"accountId":"123456789123"},"sourceIPAddress":"1.1.1.1","tlsDetails":{"cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"organizations.us-east-1.amazonaws.com","tlsVersion":"TLSv1.2"},"userAgent":"Boto3/1.26.2 Python/3.10.8 Linux/4.14.294-220.533.amzn2.x86_64 exec-env/AWS_ECS_FARGATE Botocore/1.29.2","userIdentity":{"accessKeyId":"ASIA3JHVJH35KB7LJHV2","accountId":"123456789123","arn":"arn:aws:sts::123456789123:assumed-role/TestUser/test_123456789123","principalId":"AR0A354LKJXC87G9XC89V:test_123456789123","sessionContext":{"attributes":{"creationDate":"2022-11-21T18:06:36Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789123","arn":"arn:aws:iam::123456789123:role/TestUser","principalId":"AR0A354LKJXC87G9XC89V","type":"Role","userName":"TestUser"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn getalternatecontact() {
+        Case::new(
+                "GetAlternateContact",
+                80,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"cd05c51d-fee2-4003-b9c5-385f28ad5b29","eventName":"GetAlternateContact","eventSource":"billingconsole.amazonaws.com","eventTime":"2022-11-23 21:06:45","eventType":"AwsConsoleAction","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789123"],"p_any_aws_arns":["arn:aws:sts::123456789123:assumed-role/DevAdministrator/test_user"],"p_any_ip_addresses":["1.1.1.1"],"p_any_trace_ids":["ASIA3JHVJH35KB7LJHV2"],"p_event_time":"2022-11-23 21:06:45","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-23 21:08:20.503","p_row_id":"be1f79935716d5c6faf68be41493e410","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"CloudTrail","readOnly":true,"recipientAccountId":"123456789123","requestParameters":{"map":{}},"sourceIPAddress":"1.1.1.1","tlsDetails":{"cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"us-east-1.console.aws.amazon.com","tlsVersion":"TLSv1.2"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/107.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIA3JHVJH35KB7LJHV2","accountId":"123456789123","arn":"arn:aws:sts::123456789123:assumed-role/DevAdministrator/test_user","principalId":"AR0A354LKJXC87G9XC89V:test_user","type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn getcontactinformation() {
+        Case::new(
+                "GetContactInformation",
+                122,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"743a109a-3bce-4298-8828-114c11339119","eventName":"GetContactInformation","eventSource":"billingconsole.amazonaws.com","eventTime":"2022-11-23 21:06:46","eventType":"AwsConsoleAction","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789123"],"p_any_aws_arns":["arn:aws:sts::123456789123:assumed-role/DevAdministrator/test_user"],"p_any_ip_addresses":["1.1.1.1"],"p_any_trace_ids":["ASIA3JHVJH35KB7LJHV2"],"p_event_time":"2022-11-23 21:06:46","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-23 21:08:20.502","p_row_id":"be1f79935716d5c6faf68be4148ce410","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":true,"recipientAccountId":"123456789123","requestParameters":{"map":{"type":"CONTACT"}},"sourceIPAddress":"1.1.1.1","tlsDetails":{"cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"us-east-1.console.aws.amazon.com","tlsVersion":"TLSv1.2"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/107.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIA3JHVJH35KB7LJHV2","accountId":"123456789123","arn":"arn:aws:sts::123456789123:assumed-role/DevAdministrator/test_user","principalId":"AR0A354LKJXC87G9XC89V:test_user","type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.AttemptToLeaveOrg` (rules/aws_cloudtrail/aws_cloudtrail_attempt_to_leave_org.yml)
+mod aws_cloudtrail_attempt_to_leave_org {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_attempt_to_leave_org::RULE;
+    #[test]
+    fn failed_attempt_to_leave_org() {
+        Case::new(
+                "Failed Attempt to Leave Org",
+                53,
+                true,
+                r#"{"p_event_time":"2025-01-20 15:59:33.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2025-01-20 16:05:54.322564138","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/SampleRole/SampleSession is not authorized to perform: organizations:LeaveOrganization on resource: * because no identity-based policy allows the organizations:LeaveOrganization action","eventCategory":"Management","eventID":"f52c1358-4ddb-4453-a676-3f4dbc64d713","eventName":"LeaveOrganization","eventSource":"organizations.amazonaws.com","eventTime":"2025-01-20 15:59:33.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"67dce4b9-c7d1-4c91-a686-d34bbd5365eb","sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"organizations.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"example-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/SampleSession","principalId":"SAMPLE_PRINCIPAL_ID:SampleSession","sessionContext":{"attributes":{"creationDate":"2025-01-20T15:59:30Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.Created` (rules/aws_cloudtrail/aws_cloudtrail_created.yml)
+mod aws_cloudtrail_created {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_created::RULE;
+    #[test]
+    fn cloudtrail_was_created() {
+        Case::new(
+                "CloudTrail Was Created",
+                43,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"CreateTrail","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"name":"arn:aws:cloudtrail:us-west-2:123456789012:trail/example-trail"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_decrypt_event() {
+        Case::new(
+                "KMS Decrypt Event",
+                90,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"111:panther-snapshot-scheduler","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:test-function"}},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_creating_cloudtrail() {
+        Case::new(
+                "Error Creating CloudTrail",
+                147,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"CloudTrailInvalidClientTokenIdException","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"CreateTrail","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"name":"arn:aws:cloudtrail:us-west-2:123456789012:trail/example-trail"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.EventSelectorsDisabled` (rules/aws_cloudtrail/aws_cloudtrail_event_selectors_disabled.yml)
+mod aws_cloudtrail_event_selectors_disabled {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_event_selectors_disabled::RULE;
+    #[test]
+    fn event_selector_disabled() {
+        Case::new(
+                "Event Selector Disabled",
+                58,
+                true,
+                r#"{"p_event_time":"2024-11-25 17:51:21.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 17:55:54.253083422","awsRegion":"us-west-2","eventCategory":"Management","eventID":"4ca1cb25-7633-496b-8f92-6de876228c3f","eventName":"PutEventSelectors","eventSource":"cloudtrail.amazonaws.com","eventTime":"2024-11-25 17:51:21.000000000","eventType":"AwsApiCall","eventVersion":"1.11","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"a8c6184a-89b1-4fc1-a6fa-324748d48b64","requestParameters":{"eventSelectors":[{"dataResources":[{"type":"AWS::S3::Object","values":[]},{"type":"AWS::Lambda::Function","values":[]}],"excludeManagementEventSources":[],"includeManagementEvents":false,"readWriteType":"ReadOnly"}],"trailName":"sample-cloudtrail-name"},"responseElements":{"eventSelectors":[{"dataResources":[{"type":"AWS::S3::Object","values":[]},{"type":"AWS::Lambda::Function","values":[]}],"excludeManagementEventSources":[],"includeManagementEvents":false,"readWriteType":"ReadOnly"}],"trailARN":"arn:aws:cloudtrail:us-west-2:111122223333:trail/sample-cloudtrail-name"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"cloudtrail.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"sample-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY_ID","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"EXAMPLEPRINCIPLEID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"EXAMPLEPRINCIPLEID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn event_selector_enabled() {
+        Case::new(
+                "Event Selector Enabled",
+                144,
+                false,
+                r#"{"p_event_time":"2024-11-25 17:51:21.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 17:55:54.253083422","awsRegion":"us-west-2","eventCategory":"Management","eventID":"4ca1cb25-7633-496b-8f92-6de876228c3f","eventName":"PutEventSelectors","eventSource":"cloudtrail.amazonaws.com","eventTime":"2024-11-25 17:51:21.000000000","eventType":"AwsApiCall","eventVersion":"1.11","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"a8c6184a-89b1-4fc1-a6fa-324748d48b64","requestParameters":{"eventSelectors":[{"dataResources":[],"excludeManagementEventSources":[],"includeManagementEvents":true,"readWriteType":"All"}],"trailName":"sample-cloudtrail-name"},"responseElements":{"eventSelectors":[{"dataResources":[],"excludeManagementEventSources":[],"includeManagementEvents":true,"readWriteType":"All"}],"trailARN":"arn:aws:cloudtrail:us-west-2:111122223333:trail/sample-cloudtrail-name"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"cloudtrail.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"sample-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY_ID","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"EXAMPLEPRINCIPLEID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"EXAMPLEPRINCIPLEID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn uninteresting_event_type() {
+        Case::new(
+                "Uninteresting Event Type",
+                212,
+                false,
+                r#"{"p_event_time":"2024-11-25 17:50:24.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 17:55:54.172592534","awsRegion":"us-west-2","eventCategory":"Management","eventID":"63fb143a-c494-4510-8e9e-34172e4872c3","eventName":"GetEventSelectors","eventSource":"cloudtrail.amazonaws.com","eventTime":"2024-11-25 17:50:24.000000000","eventType":"AwsApiCall","eventVersion":"1.11","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"cad6aff4-1558-49c5-ae4a-c512058751f1","requestParameters":{"trailName":"sample-cloudtrail-name"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"cloudtrail.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) stratus-red-team_83c9a458-ffab-4d43-8b02-9691311e8c0a HashiCorp-terraform-exec/0.17.3","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY_ID","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"EXAMPLEPRINCIPLEID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"EXAMPLEPRINCIPLEID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.Password.Policy.Discovery` (rules/aws_cloudtrail/aws_cloudtrail_password_policy_discovery.yml)
+mod aws_cloudtrail_password_policy_discovery {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_password_policy_discovery::RULE;
+    #[test]
+    fn non_discovery_event() {
+        Case::new(
+                "Non-Discovery Event",
+                22,
+                false,
+                r#"{"apiversion":"2012-08-10","awsregion":"eu-west-1","eventcategory":"Data","eventid":"5d4b45ed-a15c-41b6-80e9-031729fa060d","eventname":"GetRecords","eventsource":"dynamodb.amazonaws.com","eventtime":"2023-01-10 21:04:02","eventtype":"AwsApiCall","eventversion":"1.08","managementevent":false,"useridentity":{"arn":"arn:aws:test_arn"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn password_discovery_arn() {
+        Case::new(
+                "Password Discovery ARN",
+                37,
+                true,
+                r#"{"awsregion":"us-east-1","eventcategory":"Management","eventid":"1808ca3b-4311-4b48-9d1f-21061acb2329","eventname":"GetAccountPasswordPolicy","eventsource":"iam.amazonaws.com","eventtime":"2023-01-10 23:10:06","eventtype":"AwsApiCall","eventversion":"1.08","managementevent":true,"useridentity":{"arn":"arn:aws:test_arn"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn password_discovery_service() {
+        Case::new(
+                "Password Discovery Service",
+                51,
+                false,
+                r#"{"awsregion":"us-east-1","eventType":"AwsServiceEvent","eventcategory":"Management","eventid":"1808ca3b-4311-4b48-9d1f-21061acb2329","eventname":"GetAccountPasswordPolicy","eventsource":"iam.amazonaws.com","eventtime":"2023-01-10 23:10:06","eventversion":"1.08","managementevent":true}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.EnableRegion` (rules/aws_cloudtrail/aws_cloudtrail_region_enabled.yml)
+mod aws_cloudtrail_region_enabled {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_region_enabled::RULE;
+    #[test]
+    fn enableregion() {
+        Case::new(
+                "EnableRegion",
+                35,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"cloudtrail.amazonaws.com","eventName":"EnableRegion","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"RegionName":"us-west-2"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn other_event() {
+        Case::new(
+                "Other Event",
+                75,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"ListBucket","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":true,"resources":[{"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::example-bucket"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.ShortLifecycle` (rules/aws_cloudtrail/aws_cloudtrail_short_lifecycle.yml)
+mod aws_cloudtrail_short_lifecycle {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_short_lifecycle::RULE;
+    #[test]
+    fn case_1_day_lifecycle_rule_on_known_ct_bucket() {
+        Case::new(
+                "1-Day Lifecycle Rule on Known CT Bucket",
+                72,
+                true,
+                r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn case_1_day_lifecycle_rule_on_assumed_ct_bucket() {
+        Case::new(
+                "1-Day Lifecycle Rule on Assumed CT Bucket",
+                155,
+                true,
+                r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn disabled_1_day_lifecycle_rule_on_known_ct_bucket() {
+        Case::new(
+                "Disabled 1-Day Lifecycle Rule on Known CT Bucket",
+                238,
+                false,
+                r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Disabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn case_730_day_lifecycle_rule_on_known_ct_bucket() {
+        Case::new(
+                "730-Day Lifecycle Rule on Known CT Bucket",
+                321,
+                false,
+                r#"{"p_event_time":"2024-11-26 17:26:06.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.113261939","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":309,"bytesTransferredOut":0,"x-amz-id-2":"xdjFGuP5MOmtnO6PCaHFNtvmnmUjGLngYLZlKRtdDAihd76he3U1M1QVXbs0q5vZr4Pv7ipRNUU="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"a8cfbde4-3b77-430a-b2f3-388d5bb75eb3","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:26:06.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"HAKZ6Z7PDPHET3TQ","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":730},"Filter":"","ID":"nuke-cloudtrail-logs-after-730-days","NoncurrentVersionExpiration":{"NoncurrentDays":730},"Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn completely_unrelated_event() {
+        Case::new(
+                "Completely Unrelated Event",
+                405,
+                false,
+                r#"{"p_event_time":"2024-11-26 17:23:59.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.112906272","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":0,"bytesTransferredOut":313,"x-amz-id-2":"CaKGcLO+fHGAWCSQD7+2dEACPcs+Az44FEQT3c5iu+YlJ8sFA++rPcYTr5xGx5/iwaxNWzWWaWQ="},"awsRegion":"us-west-2","errorCode":"NoSuchLifecycleConfiguration","errorMessage":"The lifecycle configuration does not exist","eventCategory":"Management","eventID":"41fd8553-6e3c-4942-ad03-aba324ec109e","eventName":"GetBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:23:59.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"BTYKZ7VY1EKRSMZM","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.Stopped` (rules/aws_cloudtrail/aws_cloudtrail_stopped.yml)
+mod aws_cloudtrail_stopped {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_stopped::RULE;
+    #[test]
+    fn cloudtrail_was_stopped() {
+        Case::new(
+                "CloudTrail Was Stopped",
+                46,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"name":"arn:aws:cloudtrail:us-west-2:123456789012:trail/example-trail"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cloudtrail_was_started() {
+        Case::new(
+                "CloudTrail Was Started",
+                93,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"111:panther-snapshot-scheduler","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StartLogging","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:test-function"}},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_stopping_cloudtrail() {
+        Case::new(
+                "Error Stopping CloudTrail",
+                150,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"InvalidTrailNameException","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"name":"arn:aws:cloudtrail:us-west-2:123456789012:trail/example-trail"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Unsuccessful.MFA.attempt` (rules/aws_cloudtrail/aws_cloudtrail_unsuccessful_mfa_attempt.yml)
+mod aws_cloudtrail_unsuccessful_mfa_attempt {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_unsuccessful_mfa_attempt::RULE;
+    #[test]
+    fn successful_login_w_mfa() {
+        Case::new(
+                "Successful Login w/ MFA",
+                33,
+                false,
+                r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true","MFAIdentifier":"arn:aws:iam::111122223333:u2f/user/anaya/default-AAAAAAAABBBBBBBBCCCCCCCCDD","MFAUsed":"Yes","MobileVersion":"No"},"awsRegion":"us-east-1","eventID":"fed06f42-cb12-4764-8c69-121063dc79b9","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2022-11-10T16:24:34Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"111122223333","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"192.0.2.0","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36","userIdentity":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:user/anaya","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"anaya"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unsuccessful_login_w_mfa() {
+        Case::new(
+                "Unsuccessful Login w/ MFA",
+                60,
+                true,
+                r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true","MFAUsed":"Yes","MobileVersion":"No"},"awsRegion":"us-east-1","errorMessage":"Failed authentication","eventID":"d38ce1b3-4575-4cb8-a632-611b8243bfc3","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2022-11-10T16:24:34Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"111122223333","requestParameters":null,"responseElements":{"ConsoleLogin":"Failure"},"sourceIPAddress":"192.0.2.0","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36","userIdentity":{"accessKeyId":"","accountId":"111122223333","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"anaya"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.CodebuildProjectMadePublic` (rules/aws_cloudtrail/aws_codebuild_made_public.yml)
+mod aws_codebuild_made_public {
+    use super::Case;
+    use ::detections::rules::aws_codebuild_made_public::RULE;
+    #[test]
+    fn codebuild_project_made_public() {
+        Case::new(
+                "CodeBuild Project Made Public",
+                37,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"111111111111","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","accountId":"111122223333","accessKeyId":"ASIAXXXXXXXXXXXX","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"}}},"eventTime":"2021-08-18T14:54:53Z","eventSource":"codebuild.amazonaws.com","eventName":"UpdateProjectVisibility","awsRegion":"us-east-1","sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","requestParameters":{"projectVisibility":"PUBLIC_READ","projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn codebuild_project_made_private() {
+        Case::new(
+                "CodeBuild Project Made Private",
+                81,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"111111111111","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","accountId":"111122223333","accessKeyId":"ASIAXXXXXXXXXXXX","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"}}},"eventTime":"2021-08-18T14:54:53Z","eventSource":"codebuild.amazonaws.com","eventName":"UpdateProjectVisibility","awsRegion":"us-east-1","sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","requestParameters":{"projectVisibility":"PRIVATE","projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_a_updateprojectvisibility_event() {
+        Case::new(
+                "Not a UpdateProjectVisibility event",
+                125,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"111111111111","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","accountId":"111122223333","accessKeyId":"ASIAXXXXXXXXXXXX","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"}}},"eventTime":"2021-08-18T14:54:53Z","eventSource":"codebuild.amazonaws.com","eventName":"CreateProject","awsRegion":"us-east-1","sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","responseElements":null,"requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.ConfigService.Created` (rules/aws_cloudtrail/aws_config_service_created.yml)
+mod aws_config_service_created {
+    use super::Case;
+    use ::detections::rules::aws_config_service_created::RULE;
+    #[test]
+    fn config_recorder_delivery_channel_created() {
+        Case::new(
+                "Config Recorder Delivery Channel Created",
+                40,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"PutDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn config_recorder_deleted() {
+        Case::new(
+                "Config Recorder Deleted",
+                83,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"DeleteDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_creating_config_recorder_delivery_channel() {
+        Case::new(
+                "Error Creating Config Recorder Delivery Channel",
+                126,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"InvalidDeliveryChannelNameException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"PutDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.ConfigService.DisabledDeleted` (rules/aws_cloudtrail/aws_config_service_disabled_deleted.yml)
+mod aws_config_service_disabled_deleted {
+    use super::Case;
+    use ::detections::rules::aws_config_service_disabled_deleted::RULE;
+    #[test]
+    fn config_recorder_delivery_channel_created() {
+        Case::new(
+                "Config Recorder Delivery Channel Created",
+                40,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"PutDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn config_recorder_deleted() {
+        Case::new(
+                "Config Recorder Deleted",
+                83,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"DeleteDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_deleting_config_recorder() {
+        Case::new(
+                "Error Deleting Config Recorder",
+                126,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"NoSuchDeliveryChannelException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"DeleteDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Console.GetSigninToken.Abuse` (rules/aws_cloudtrail/aws_console_getsignintoken.yml)
+mod aws_console_getsignintoken {
+    use super::Case;
+    use ::detections::rules::aws_console_getsignintoken::RULE;
+    #[test]
+    fn suspicious_getsignintoken() {
+        Case::new(
+                "Suspicious GetSigninToken",
+                55,
+                true,
+                r#"{"awsRegion":"us-east-1","eventName":"GetSigninToken","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userAgent":"python-requests/2.28.0","userIdentity":{"accessKeyId":"ASIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/MyRole/session","type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn legitimate_sso_portal_getsignintoken() {
+        Case::new(
+                "Legitimate SSO Portal GetSigninToken",
+                74,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"GetSigninToken","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userAgent":"Jersey/${project.version}","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin/user@example.com"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unrelated_signin_event() {
+        Case::new(
+                "Unrelated Signin Event",
+                91,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userAgent":"Mozilla/5.0","userIdentity":{"type":"IAMUser","userName":"admin"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Console.LoginWithoutSAML` (rules/aws_cloudtrail/aws_console_login_without_saml.yml)
+mod aws_console_login_without_saml {
+    use super::Case;
+    use ::detections::rules::aws_console_login_without_saml::RULE;
+    #[test]
+    fn login_with_saml() {
+        Case::new(
+                "Login with SAML",
+                40,
+                false,
+                r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home","MobileVersion":"No","MFAUsed":"No","SamlProviderArn":"arn:aws:iam::123456789012:saml-provider/Okta"},"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111","arn":"arn:aws:iam::123456789012:assumed-role/okta/tester@domain.tld","accountId":"123456789012","userName":"tester"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn normal_login() {
+        Case::new(
+                "Normal Login",
+                72,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","userName":"tester"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/","MobileVersion":"No","MFAUsed":"Yes"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Console.RootLogin` (rules/aws_cloudtrail/aws_console_root_login.yml)
+mod aws_console_root_login {
+    use super::Case;
+    use ::detections::rules::aws_console_root_login::RULE;
+    #[test]
+    fn successful_root_login() {
+        Case::new(
+                "Successful Root Login",
+                67,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"Root","principalId":"1111","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012","userName":"root"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/","MobileVersion":"No","MFAUsed":"No"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_login_event() {
+        Case::new(
+                "Non-Login Event",
+                101,
+                false,
+                r#"{"eventVersion":"1.06","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","userName":"tester"},"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"DescribeTable","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"tableName":"table"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"accountId":"123456789012","type":"AWS::DynamoDB::Table","ARN":"arn::::table/table"}],"eventType":"AwsApiCall","apiVersion":"2012-08-10","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Console.RootLoginFailed` (rules/aws_cloudtrail/aws_console_root_login_failed.yml)
+mod aws_console_root_login_failed {
+    use super::Case;
+    use ::detections::rules::aws_console_root_login_failed::RULE;
+    #[test]
+    fn failed_root_login() {
+        Case::new(
+                "Failed Root Login",
+                44,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"Root","principalId":"1111","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012","userName":"root"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/","MobileVersion":"No","MFAUsed":"No"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn successful_login() {
+        Case::new(
+                "Successful Login",
+                75,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"Root","principalId":"1111","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012","userName":"root"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/","MobileVersion":"No","MFAUsed":"No"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_login_event() {
+        Case::new(
+                "Non-Login Event",
+                106,
+                false,
+                r#"{"eventVersion":"1.06","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","userName":"tester"},"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"DescribeTable","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"tableName":"table"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"accountId":"123456789012","type":"AWS::DynamoDB::Table","ARN":"arn::::table/table"}],"eventType":"AwsApiCall","apiVersion":"2012-08-10","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Console.Sign-In` (rules/aws_cloudtrail/aws_console_signin.yml)
+mod aws_console_signin {
+    use super::Case;
+    use ::detections::rules::aws_console_signin::RULE;
+    #[test]
+    fn test_94439c() {
+        Case::new(
+                "Test-94439c",
+                20,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"8cb05708-9764-4774-a048-59a4c8e1684d","eventName":"Authenticate","eventSource":"sso.amazonaws.com","eventTime":"2024-06-03 15:23:22.000000000","eventType":"AwsServiceEvent","eventVersion":"1.08","managementEvent":true}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.DNSLogsDeleted` (rules/aws_cloudtrail/aws_dns_logs_deleted.yml)
+mod aws_dns_logs_deleted {
+    use super::Case;
+    use ::detections::rules::aws_dns_logs_deleted::RULE;
+    #[test]
+    fn logs_deleted() {
+        Case::new(
+                "Logs Deleted",
+                44,
+                true,
+                r#"{"p_event_time":"2024-11-27 18:18:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-27 18:25:54.213480847","awsRegion":"us-west-2","eventCategory":"Management","eventID":"27e6be30-7c86-4544-b0e0-a60b0c927887","eventName":"DeleteResolverQueryLogConfig","eventSource":"route53resolver.amazonaws.com","eventTime":"2024-11-27 18:18:58.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"a45a0f04-8911-4c95-a9d7-3fead8a9bc45","requestParameters":{"originSequenceNumber":0,"resolverQueryLogConfigId":"rqlc-5aa596fe3bd84ec6"},"responseElements":{"resolverQueryLogConfig":{"arn":"arn:aws:route53resolver:us-west-2:111122223333:resolver-query-log-config/rqlc-5aa596fe3bd84ec6","associationCount":0,"creationTime":"2024-11-27T18:18:56.881520365Z","creatorRequestId":"tf-r53-resolver-query-log-config-20241127181856499800000001","destinationArn":"arn:aws:s3:::sample-bucket-name","id":"rqlc-5aa596fe3bd84ec6","name":"sample-config-name","ownerId":"111122223333","shareStatus":"NOT_SHARED","status":"DELETING"}},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"route53resolver.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"stratus-red-team_dbac929e-ae11-4539-8753-35dbcbbc3256","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-27T18:17:21Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.EBS.Encryption.Disabled` (rules/aws_cloudtrail/aws_ec2_ebs_encryption_disabled.yml)
+mod aws_ec2_ebs_encryption_disabled {
+    use super::Case;
+    use ::detections::rules::aws_ec2_ebs_encryption_disabled::RULE;
+    #[test]
+    fn disableebsencryptionbydefault_event() {
+        Case::new(
+                "DisableEbsEncryptionByDefault Event",
+                24,
+                true,
+                r#"{"awsRegion":"us-east-1","eventName":"DisableEbsEncryptionByDefault","eventSource":"ec2.amazonaws.com","recipientAccountId":"123456789","sourceIPAddress":"1.2.3.4","userAgent":"Chrome Browser"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_matching_event() {
+        Case::new(
+                "Non Matching Event",
+                33,
+                false,
+                r#"{"awsRegion":"ap-northeast-1","eventName":"DescribeInstanceStatus","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-25 16:16:37","eventType":"AwsApiCall","readOnly":true,"sourceIPAddress":"1.2.3.4","userAgent":"Datadog"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.GatewayModified` (rules/aws_cloudtrail/aws_ec2_gateway_modified.yml)
+mod aws_ec2_gateway_modified {
+    use super::Case;
+    use ::detections::rules::aws_ec2_gateway_modified::RULE;
+    #[test]
+    fn network_gateway_modified() {
+        Case::new(
+                "Network Gateway Modified",
+                46,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"AttachInternetGateway","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"internetGatewayId":"igw-1","vpcId":"vpc-1"},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn network_gateway_not_modified() {
+        Case::new(
+                "Network Gateway Not Modified",
+                88,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:2222","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeRouteTables","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"routeTableIdSet":{},"filterSet":{"items":[{"name":"resource-id","valueSet":{"items":[{"value":"vpc-1"}]}}]}},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_modifying_network_gateway() {
+        Case::new(
+                "Error Modifying Network Gateway",
+                144,
+                false,
+                r#"{"errorCode":"RequestExpired","eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"AttachInternetGateway","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"internetGatewayId":"igw-1","vpcId":"vpc-1"},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.LaunchUnusualEC2Instances` (rules/aws_cloudtrail/aws_ec2_launch_unusual_ec2_instances.yml)
+mod aws_ec2_launch_unusual_ec2_instances {
+    use super::Case;
+    use ::detections::rules::aws_ec2_launch_unusual_ec2_instances::RULE;
+    #[test]
+    fn successful_unusual_ec2() {
+        Case::new(
+                "Successful Unusual EC2",
+                70,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"41fab871-150b-43ad-b42a-39fff3f2ca4e","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-12-16 18:41:07.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"95cdbe4d-8ff7-4111-8f08-44f510371035","requestParameters":{"availabilityZone":"us-west-2a","blockDeviceMapping":{},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","disableApiStop":false,"disableApiTermination":false,"instanceType":"p2.xlarge","instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"subnetId":"subnet-083e5906ef2809ac2"},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"arm64","blockDeviceMapping":{},"bootMode":"uefi","capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","cpuOptions":{"coreCount":2,"threadsPerCore":1},"currentInstanceBootMode":"uefi","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"my-group"}]},"hypervisor":"xen","iamInstanceProfile":{"arn":"arn:aws:iam::111122223333:instance-profile/profile-id","id":"PROFILE_ID"},"imageId":"ami-013e7d3a6659f358d","instanceId":"i-07d06021b0da55115","instanceState":{"code":0,"name":"pending"},"instanceType":"p2.xlarge","launchTime":1734374467000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":2,"httpTokens":"required","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1734374467000,"attachmentId":"eni-attach-022e4a3077e096442","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"eks-cluster-sg-k8s-goat-cluster-816437967"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"02:fc:9a:8a:db:c3","networkInterfaceId":"eni-03ac9043f76fab96c","operator":{"managed":false},"ownerId":"111122223333","privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-083e5906ef2809ac2","tagSet":{},"vpcId":"vpc-0330bfd33da75b36e"}]},"operator":{"managed":false},"placement":{"availabilityZone":"us-west-2a","tenancy":"default"},"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"192.168.1.95","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-083e5906ef2809ac2","tagSet":{"items":[{"key":"k8s.io/cluster-autoscaler/enabled","value":"true"},{"key":"aws:autoscaling:groupName","value":"eks-ng-0ca246e9-cac9e862-bfd9-a821-c9fd-9916df5654eb"},{"key":"aws:ec2:fleet-id","value":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa"},{"key":"eks:cluster-name","value":"k8s-goat-cluster"},{"key":"eks:nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-type","value":"managed"},{"key":"k8s.io/cluster-autoscaler/k8s-goat-cluster","value":"owned"},{"key":"aws:ec2launchtemplate:id","value":"lt-07a0b5cea4ece8ffd"},{"key":"aws:ec2launchtemplate:version","value":"1"},{"key":"Name","value":"k8s-goat-cluster-ng-0ca246e9-Node"},{"key":"kubernetes.io/cluster/k8s-goat-cluster","value":"owned"}]},"virtualizationType":"hvm","vpcId":"vpc-0330bfd33da75b36e"}]},"ownerId":"111122223333","requestId":"95cdbe4d-8ff7-4111-8f08-44f510371035","requesterId":"414886084714","reservationId":"r-0ff0b006325a10345"},"sourceIPAddress":"autoscaling.amazonaws.com","userAgent":"autoscaling.amazonaws.com","userIdentity":{"accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling","invokedBy":"autoscaling.amazonaws.com","principalId":"PRINCIPAL_ID:AutoScaling","sessionContext":{"attributes":{"creationDate":"2024-12-16T18:41:05Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","principalId":"PRINCIPAL_ID","type":"Role","userName":"AWSServiceRoleForAutoScaling"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn failed_unusual_ec2() {
+        Case::new(
+                "Failed Unusual EC2",
+                322,
+                true,
+                r#"{"awsRegion":"ca-south-3r","errorCode":"Client.UnauthorizedOperation","errorMessage":"You are not authorized to perform this operation. User: arn:aws:sts::751353041310:assumed-role/stratus-red-team-ec2lui-role-idtzskbvtd/aws-go-sdk-1722511821294449000 is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:ca-south-3r:751353041310:instance/* because no identity-based policy allows the ec2:RunInstances action. Encoded authorization failure message: T-kSWIRFn32_fxSgyNzoE36avE5lRaRniAjDs-OdhlNgyecEbeTN_dCroUmnEqAbDOrevkgWv8iyUzs0XJxEDlAcgDztlJ-QPNokwAE1JUrWPZcLqpsuM6kK46d5jCUvmzpU_Egq-fML4ed58JHxMdyU4Iz1WGOb6S3W3FB5jghu3JqyDR1B8S8qHryW-e8H1ukHarLt7Ogr4rvYezZ3sf_DNCPDjCGLOSI75x4W0X4Wcl9B9eAuhG-hRbB8KG3e-15CmtpWvw5brndvmrK0sAKwOdcyI47AXNV1DKVLKBNjxwNSQB4knWTX00TASAtGZYroYLyadRTdjZO_CwPGIkcI7wiuAPwSJTrri9xF8zPb5ZJ-Zt4-fQRZoge3sWBFv_wRNOcdGXu8MidJV1ev4CJOpwygM9bO68S_ueU2u_MvKE_zRYrMzTYSMiBKpZGZBDiIZGOGOSzJK8aZ5_F0g5CzhI0IzBxBQh2QFLF0eZe6prRdYEnOZ33EDlaD68PhuyM5xFYzNATqG8UlMtNG7eE1XCMpAmLRAv8ZSnE0PUMrg-Z7RhLyIb3p37VxzKKQHVTdEarNtE22jp38CJ0uRZy5eiNmu-O3JMLeB-AuSYFFoGPtH6h2dH2uV4Fj27vJ4...","eventCategory":"Management","eventID":"1a4debbb-12e9-4bde-b8c7-ea29002bb2a7","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-08-01T11:30:23Z","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"900138736586","requestID":"b663854b-4ebf-4be3-8de0-9c5471904762","requestParameters":{"blockDeviceMapping":{},"clientToken":"5dd59182-3917-421c-9b2c-7c92954b66ee","disableApiStop":false,"disableApiTermination":false,"instanceType":"p2.xlarge","instancesSet":{"items":[{"imageId":"ami-aCBbfd13bdb1d1E4b","maxCount":10,"minCount":1}]},"monitoring":{"enabled":false},"subnetId":"subnet-0e540f0c7ffb48ae9"},"responseElements":null,"sourceIPAddress":"06.237.252.245","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.ca-south-3r.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"stratus-red-team_c8ff220a-7e52-429b-868f-d979123ed2d3","userIdentity":{"accessKeyId":"ASIA9F6MXE9HSYOXYQOS","accountId":"900138736586","arn":"arn:aws:sts::900138736586:assumed-role/stratus-red-team-ec2lui-role-idtzskbvtd/aws-go-sdk-1722511821294449000","principalId":"AROA13YEHY3VAS32TD341:aws-go-sdk-1722511821294449000","sessionContext":{"attributes":{"creationDate":"2024-08-01T11:30:22Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"900138736586","arn":"arn:aws:iam::900138736586:role/stratus-red-team-ec2lui-role-idtzskbvtd","principalId":"AROA13YEHY3VAS32TD341","type":"Role","userName":"stratus-red-team-ec2lui-role-idtzskbvtd"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn successful_unusual_ec2_dictionary() {
+        Case::new(
+                "Successful Unusual EC2 (Dictionary)",
+                392,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"41fab871-150b-43ad-b42a-39fff3f2ca4e","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-12-16 18:41:07.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"95cdbe4d-8ff7-4111-8f08-44f510371035","requestParameters":{"availabilityZone":"us-west-2a","blockDeviceMapping":{},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","disableApiStop":false,"disableApiTermination":false,"instanceType":{"value":"p2.xlarge"},"instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"subnetId":"subnet-083e5906ef2809ac2"},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"arm64","blockDeviceMapping":{},"bootMode":"uefi","capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","cpuOptions":{"coreCount":2,"threadsPerCore":1},"currentInstanceBootMode":"uefi","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"my-group"}]},"hypervisor":"xen","iamInstanceProfile":{"arn":"arn:aws:iam::111122223333:instance-profile/profile-id","id":"PROFILE_ID"},"imageId":"ami-013e7d3a6659f358d","instanceId":"i-07d06021b0da55115","instanceState":{"code":0,"name":"pending"},"instanceType":"p2.xlarge","launchTime":1734374467000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":2,"httpTokens":"required","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1734374467000,"attachmentId":"eni-attach-022e4a3077e096442","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"eks-cluster-sg-k8s-goat-cluster-816437967"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"02:fc:9a:8a:db:c3","networkInterfaceId":"eni-03ac9043f76fab96c","operator":{"managed":false},"ownerId":"111122223333","privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-083e5906ef2809ac2","tagSet":{},"vpcId":"vpc-0330bfd33da75b36e"}]},"operator":{"managed":false},"placement":{"availabilityZone":"us-west-2a","tenancy":"default"},"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"192.168.1.95","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-083e5906ef2809ac2","tagSet":{"items":[{"key":"k8s.io/cluster-autoscaler/enabled","value":"true"},{"key":"aws:autoscaling:groupName","value":"eks-ng-0ca246e9-cac9e862-bfd9-a821-c9fd-9916df5654eb"},{"key":"aws:ec2:fleet-id","value":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa"},{"key":"eks:cluster-name","value":"k8s-goat-cluster"},{"key":"eks:nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-type","value":"managed"},{"key":"k8s.io/cluster-autoscaler/k8s-goat-cluster","value":"owned"},{"key":"aws:ec2launchtemplate:id","value":"lt-07a0b5cea4ece8ffd"},{"key":"aws:ec2launchtemplate:version","value":"1"},{"key":"Name","value":"k8s-goat-cluster-ng-0ca246e9-Node"},{"key":"kubernetes.io/cluster/k8s-goat-cluster","value":"owned"}]},"virtualizationType":"hvm","vpcId":"vpc-0330bfd33da75b36e"}]},"ownerId":"111122223333","requestId":"95cdbe4d-8ff7-4111-8f08-44f510371035","requesterId":"414886084714","reservationId":"r-0ff0b006325a10345"},"sourceIPAddress":"autoscaling.amazonaws.com","userAgent":"autoscaling.amazonaws.com","userIdentity":{"accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling","invokedBy":"autoscaling.amazonaws.com","principalId":"PRINCIPAL_ID:AutoScaling","sessionContext":{"attributes":{"creationDate":"2024-12-16T18:41:05Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","principalId":"PRINCIPAL_ID","type":"Role","userName":"AWSServiceRoleForAutoScaling"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.ManualSecurityGroupChange` (rules/aws_cloudtrail/aws_ec2_manual_security_group_changes.yml)
+mod aws_ec2_manual_security_group_changes {
+    use super::Case;
+    use ::detections::rules::aws_ec2_manual_security_group_changes::RULE;
+    #[test]
+    fn aws_console_ingress_sg_authorization() {
+        Case::new(
+                "AWS Console - Ingress SG Authorization",
+                65,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn terraform_security_group_creation() {
+        Case::new(
+                "Terraform Security Group Creation",
+                145,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU6XXXX:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:06Z","eventSource":"ec2.amazonaws.com","eventName":"CreateSecurityGroup","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupName":"prod-webapp-webserver-security","groupDescription":"prod-webapp-webserver Security SG","vpcId":"vpc-a1a044c7"},"responseElements":{"requestId":"594fe3e3-0f74-4085-9336-189b36a1cd8c","_return":true,"groupId":"sg-04d018d184a18f647"},"requestID":"594fe3e3-0f74-4085-9336-189b36a1cd8c","eventID":"52601748-2659-4ed8-b5fd-c530547b07ec","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn terraform_security_group_authorize_egress() {
+        Case::new(
+                "Terraform Security Group Authorize Egress",
+                199,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/ContinousDeployment/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:08Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupEgress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupId":"sg-03eee825d6bb78f54","ipPermissions":{"items":[{"ipProtocol":"-1","groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0","description":"Allow egress to the internet. Required for now until we land ECS/ECR endpoints in the VPC"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","_return":true},"requestID":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","eventID":"1a593035-e072-49c4-8c72-4ff35e195330","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn go_script_authorize_ingress() {
+        Case::new(
+                "Go Script Authorize Ingress",
+                272,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3QPXQXXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T04:37:13Z"}}},"eventTime":"2020-04-30T04:40:52Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.24.1 (go1.14; darwin; amd64)","requestParameters":{"groupId":"sg-0d921df5d84f7270a","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"2be70b99-4937-4a76-b7d9-390b6d0eda73","_return":true},"requestID":"2be70b99-4937-4a76-b7d9-390b6d0eda73","eventID":"42155429-7e8e-43b5-9b5e-6953f80d51d5","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn aws_console_ingress_sg_authorization_error() {
+        Case::new(
+                "AWS Console - Ingress SG Authorization Error",
+                338,
+                false,
+                r#"{"awsRegion":"us-west-2","errorCode":"UnauthorizedOperation","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.ManyPasswordReadAttempts` (rules/aws_cloudtrail/aws_ec2_many_passwors_read_attempts.yml)
+mod aws_ec2_many_passwors_read_attempts {
+    use super::Case;
+    use ::detections::rules::aws_ec2_many_passwors_read_attempts::RULE;
+    #[test]
+    fn unsuccessful_attempt() {
+        Case::new(
+                "Unsuccessful Attempt",
+                47,
+                true,
+                r#"{"p_event_time":"2024-12-11 21:45:56.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-12-11 21:50:54.495464364","awsRegion":"us-west-2","errorCode":"Client.UnauthorizedOperation","errorMessage":"You are not authorized to perform this operation. User: arn:aws:sts::111111111111:assumed-role/sample-role-nostalgic-merkle/sample-role-quizzical-goldstine.jenkins is not authorized to perform: ec2:GetPasswordData on resource: arn:aws:ec2:us-west-2:111111111111:instance/* because no identity-based policy allows the ec2:GetPasswordData action. Encoded authorization failure message: VbdJrM7j1Czq6HEj1lZpnU-AWGICaaPZQs1K_-9U3hQcFpXimBHYHwvg4SOc36ACu0GUYqWoSeX6_wI7ke3QxC0d1_Wv2XYLI96rYdMY2aWzdzwkIp__hUQQi-XqaHmp-QHOHiiJ31xqEkDZvyZXaO0BHhCpf8m7mIMeMaAB2CPtKhPj5NPGGkPc1f6rNFx0grhDkKZ3MrWBo65U4nRjzJrThuyK3146B1k1tWuQfI2_H-QMCuOl_aTIZ93xIeWFoIqKUWnD6-F68V8hhxHHXl0EhiFL9p7LAGvYTPXtJ1wEH1ve8iOW1S9ptI8CuFVP-Q7E7-NS45tIaheVJusaq3JtS03XAnKYC2NuVXnXBwbPNbNiQWH8LfSdgl43MZ5Q9Kin-tqCoA_Yskz0F_JNokjmIB2PKegJ5kANzHcb09u9sSqvgqKqpVHpfIDtjcI8LPzWjZyUNExaymEWOkE4HhtF19t1zyBvuoO6xgZtCyAx-6fsDSO8jpBZbLz9MsPmjhJLfp_yQPOF9ROIrBhvNCY_2tC7hyDDwdl11iNzHQvBaCjiLjE5PcoEchYWTHqlVHZ-yMA3","eventCategory":"Management","eventID":"9e2b3bf0-8f58-4d50-83af-b3175b68c2f8","eventName":"GetPasswordData","eventSource":"ec2.amazonaws.com","eventTime":"2024-12-11 21:45:56.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111111111111","requestID":"b22ce7ac-297f-41b4-a92e-f4aa38668c6d","requestParameters":{"instanceId":"i-abcdef1234567890"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"SampleUserAgent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111111111111","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-nostalgic-merkle/sample-role-quizzical-goldstine.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-12-11T21:45:52Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111111111111","arn":"arn:aws:iam::111111111111:role/sample-role-nostalgic-merkle","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn successful_attempt() {
+        Case::new(
+                "Successful Attempt",
+                99,
+                true,
+                r#"{"p_event_time":"2024-11-21 22:46:18.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-21 22:50:54.241713629","awsRegion":"us-west-2","eventCategory":"Management","eventID":"73076737-1a1e-418b-94fd-cbde95a5859d","eventName":"GetPasswordData","eventSource":"ec2.amazonaws.com","eventTime":"2024-11-21 22:46:18.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"6ed17b60-a576-4b71-91d3-b59a37b3c6f9","requestParameters":{"instanceId":"i-abcdef1234567890"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"SampleUserAgent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-21T22:42:44Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unrelated_event() {
+        Case::new(
+                "Unrelated Event",
+                150,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"044e210e-6c5e-3f3e-8f04-2311a826f287","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-12-12 16:04:32.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":"True","readOnly":"True","recipientAccountId":"111122223333","requestID":"82c13187-0cc9-445e-9862-65d3ee2c6b7d","requestParameters":{"durationSeconds":"900","roleArn":"arn:aws:iam::111122223333:role/SampleRole","roleSessionName":"SampleSession"},"resources":["{'accountId': '111122223333', 'arn': 'arn:aws:iam::111122223333:role/SampleRole', 'type': 'AWS::IAM::Role'}"],"responseElements":{"assumedRoleUser":{"arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/SampleSession","assumedRoleId":"SAMPLE_PRINCIPAL_ID:SampleSession"},"credentials":{"accessKeyId":"SAMPLE_ACCESS_KEY","expiration":"Dec 12, 2024, 4:19:32 PM","sessionToken":"SampleSessionToken"}},"sharedEventID":"fe4784a8-b3b8-4dac-a763-0476f4bef6e3","sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sts.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"SampleUserAgent","userIdentity":{"accountId":"111122223333","principalId":"SAMPLE_PRINCIPAL_ID:lambda-name","type":"AWSAccount"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.Monitoring` (rules/aws_cloudtrail/aws_ec2_monitoring.yml)
+mod aws_ec2_monitoring {
+    use super::Case;
+    use ::detections::rules::aws_ec2_monitoring::RULE;
+    #[test]
+    fn copyimage() {
+        Case::new(
+                "CopyImage",
+                48,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789101"],"p_any_aws_arns":["arn:aws:iam::123456789101:role/DevAdministrator","arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user"],"p_any_aws_instance_ids":["i-0381a3817f72a949d"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA5PZQZ5QHE2FUNXHR"],"p_event_time":"2022-09-29 22:25:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 22:27:25.748","p_row_id":"66011977ec1fd0cf9dacf7d913f08d06","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"CloudTrail Logs","readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-9ea34793cf25","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn runinstance() {
+        Case::new(
+                "RunInstance",
+                113,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"015c585b-cbc2-4f9e-9c52-a2f22f3c09f4","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-20 14:16:43","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/DevAdministrator","arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user"],"p_any_aws_instance_ids":["i-0d7e4b9be8a0de6ea"],"p_any_aws_tags":["Name:test2"],"p_any_domain_names":["AWS Internal","ip-111.111.111.111.ec2.internal"],"p_any_ip_addresses":["111.111.111.111"],"p_any_trace_ids":["ASIA5PZQZ5QHAW6RFPO5"],"p_any_usernames":["DevAdministrator"],"p_event_time":"2022-10-20 14:16:43","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-20 14:21:06.845","p_row_id":"be7b3bed9bb891e4a8b9f38d149909","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"25c95576-a825-44fd-971d-5a52c1e3b2be","requestParameters":{"blockDeviceMapping":{},"disableApiStop":false,"disableApiTermination":false,"ebsOptimized":false,"instanceType":"t1.micro","instancesSet":{"items":[{"imageId":"ami-026b57f3c383c2eec","keyName":"kp1","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9"}]}}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test2"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"cpuOptions":{"coreCount":1,"threadsPerCore":1},"currentInstanceBootMode":"bios","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"hypervisor":"xen","imageId":"ami-026b57f3c383c2eec","instanceId":"i-0d7e4b9be8a0de6ea","instanceState":{"code":0,"name":"pending"},"instanceType":"t1.micro","keyName":"kp1","launchTime":1666275403000.0,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1666275403000.0,"attachmentId":"eni-attach-0f01abecb268392c1","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"0a:47:b4:21:fe:8d","networkInterfaceId":"eni-08b298299ee7c922c","ownerId":"123123123123","privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-0ae6d533cb0b18193","tagSet":{},"vpcId":"vpc-0f59e8f1222b0de6a"}]},"placement":{"availabilityZone":"us-east-1a","tenancy":"default"},"privateDnsName":"ip-111.111.111.111.ec2.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"privateIpAddress":"111.111.111.111","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-0ae6d533cb0b18193","tagSet":{"items":[{"key":"Name","value":"test2"}]},"virtualizationType":"hvm","vpcId":"vpc-0f59e8f1222b0de6a"}]},"ownerId":"123123123123","requestId":"25c95576-a825-44fd-971d-5a52c1e3b2be","reservationId":"r-02debcf2c4878bc7f"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHAW6RFPO5","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user","principalId":"AROA5PZQZ5QHBULW27VAC:temp_user","sessionContext":{"attributes":{"creationDate":"2022-10-20T14:14:22Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn runinstance_dry_run() {
+        Case::new(
+                "RunInstance - Dry Run ",
+                301,
+                false,
+                r#"{"awsRegion":"us-west-2","errorCode":"Client.DryRunOperation","errorMessage":"Request would have succeeded, but DryRun flag is set.","eventCategory":"Management","eventID":"ab804e72-7237-49c6-8f20-c3ef09859e78","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-13 16:35:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS"],"p_any_domain_names":["eks-nodegroup.amazonaws.com"],"p_any_usernames":["AWSServiceRoleForAmazonEKSNodegroup"],"p_event_time":"2022-10-13 16:35:33","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-13 16:42:16.583","p_row_id":"464736612772b0bd8dd8c5fc1384d209","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"5e7636b9-d5b5-4bb1-8e37-f98ae7c04e52","requestParameters":{"availabilityZone":"us-west-2b","blockDeviceMapping":{},"clientToken":"27bec563-7673-4b80-8e00-3537e3b7ad6b","disableApiStop":false,"disableApiTermination":false,"instanceType":"m5.xlarge","instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"launchTemplate":{"launchTemplateId":"lt-0622a7ff26539376a","version":"4"},"monitoring":{"enabled":false},"subnetId":"subnet-0d465e7cad854a993"},"sourceIPAddress":"eks-nodegroup.amazonaws.com","userAgent":"eks-nodegroup.amazonaws.com","userIdentity":{"accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS","invokedBy":"eks-nodegroup.amazonaws.com","principalId":"AROAZBD2CNPWD5DHZ366F:EKS","sessionContext":{"attributes":{"creationDate":"2022-10-13T16:35:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","principalId":"AROAZBD2CNPWD5DHZ366F","type":"Role","userName":"AWSServiceRoleForAmazonEKSNodegroup"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn copyimage_useridentity_null() {
+        Case::new(
+                "CopyImage - UserIdentity Null",
+                369,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-ffffffffffff","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","invokedBy":null,"sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.NetworkACLModified` (rules/aws_cloudtrail/aws_ec2_network_acl_modified.yml)
+mod aws_ec2_network_acl_modified {
+    use super::Case;
+    use ::detections::rules::aws_ec2_network_acl_modified::RULE;
+    #[test]
+    fn network_acl_modified() {
+        Case::new(
+                "Network ACL Modified",
+                46,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateNetworkAclEntry","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"networkAclId":"acl-1","ruleNumber":500,"egress":true,"ruleAction":"allow","icmpTypeCode":{},"portRange":{},"aclProtocol":"-1","cidrBlock":"0.0.0.0/0"},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn network_acl_not_modified() {
+        Case::new(
+                "Network ACL Not Modified",
+                98,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeNetworkAcls","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"networkAclIdSet":{},"filterSet":{"items":[{"name":"vpc-id","valueSet":{"items":[{"value":"vpc-1"}]}}]}},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_modifying_network_acl() {
+        Case::new(
+                "Error Modifying Network ACL",
+                154,
+                false,
+                r#"{"errorCode":"InvalidCharacter","eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateNetworkAclEntry","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"networkAclId":"acl-1","ruleNumber":500,"egress":true,"ruleAction":"allow","icmpTypeCode":{},"portRange":{},"aclProtocol":"-1","cidrBlock":"0.0.0.0/0"},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.RouteTableModified` (rules/aws_cloudtrail/aws_ec2_route_table_modified.yml)
+mod aws_ec2_route_table_modified {
+    use super::Case;
+    use ::detections::rules::aws_ec2_route_table_modified::RULE;
+    #[test]
+    fn route_table_modified() {
+        Case::new(
+                "Route Table Modified",
+                46,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateRoute","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"routeTableId":"rtb-1","destinationCidrBlock":"0.0.0.0/0","gatewayId":"igw-1"},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn route_table_not_modified() {
+        Case::new(
+                "Route Table Not Modified",
+                93,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeRouteTables","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"routeTableIdSet":{},"filterSet":{"items":[{"name":"resource-id","valueSet":{"items":[{"value":"vpc-1"}]}}]}},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_modifying_route_table() {
+        Case::new(
+                "Error Modifying Route Table",
+                149,
+                false,
+                r#"{"errorCode":"Blocked","eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateRoute","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"routeTableId":"rtb-1","destinationCidrBlock":"0.0.0.0/0","gatewayId":"igw-1"},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.SecurityGroupModified` (rules/aws_cloudtrail/aws_ec2_security_group_modified.yml)
+mod aws_ec2_security_group_modified {
+    use super::Case;
+    use ::detections::rules::aws_ec2_security_group_modified::RULE;
+    #[test]
+    fn security_group_modified() {
+        Case::new(
+                "Security Group Modified",
+                51,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"groups":{},"ipRanges":{"items":[{"cidrIp":"127.0.0.1/32","description":"SSH for me"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn security_group_not_modified() {
+        Case::new(
+                "Security Group Not Modified",
+                121,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeSecurityGroups","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"securityGroupSet":{},"securityGroupIdSet":{},"filterSet":{"items":[{"name":"vpc-id","valueSet":{"items":[{"value":"vpc-1"}]}}]}},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_mofidying_security_group() {
+        Case::new(
+                "Error Mofidying Security Group",
+                178,
+                false,
+                r#"{"errorCode":"RequestExpired","eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"groups":{},"ipRanges":{"items":[{"cidrIp":"127.0.0.1/32","description":"SSH for me"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestID":"1","_return":true},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.Startup.Script.Change` (rules/aws_cloudtrail/aws_ec2_startup_script_change.yml)
+mod aws_ec2_startup_script_change {
+    use super::Case;
+    use ::detections::rules::aws_ec2_startup_script_change::RULE;
+    #[test]
+    fn modifyinstanceattribute_nouserdata() {
+        Case::new(
+                "ModifyInstanceAttribute-NoUserData",
+                31,
+                false,
+                r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyInstanceAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn modifyinstanceattributeuserdata() {
+        Case::new(
+                "ModifyInstanceAttributeUserdata",
+                50,
+                true,
+                r#"{"awsRegion":"us-east-2","eventCategory":"Management","eventName":"ModifyInstanceAttribute","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-30 15:11:25.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"0123456789","requestID":"example-id","requestParameters":{"instanceId":"i-012345abcde","userData":"<sensitiveDataRemoved>"},"responseElements":{"_return":true,"requestId":"012345abcdef"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-2.amazonaws.com","tlsVersion":"TLSv1.2"},"userAgent":"aws sdk","userIdentity":{"accessKeyId":"ABCDEXAMPLE123","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/Role-us-1/CodeBuild","principalId":"ABCDEXAMPLE:CodeBuild","sessionContext":{"attributes":{"creationDate":"2022-09-30T14:52:26Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/CodeBuild-US-East","principalId":"AROAQUW22FGSKBTQ7R5HP","type":"Role","userName":"CodeBuild-US-East"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn nomodifyinstanceattribute() {
+        Case::new(
+                "NoModifyInstanceAttribute",
+                93,
+                false,
+                r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyImageAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `AWS.EC2.StopInstances` (rules/aws_cloudtrail/aws_ec2_stopinstances.yml)
 mod aws_ec2_stopinstances {
     use super::Case;
@@ -60,6 +1162,2752 @@ mod aws_ec2_stopinstances {
                 219,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"SomeErrorCode","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.Traffic.Mirroring` (rules/aws_cloudtrail/aws_ec2_traffic_mirroring.yml)
+mod aws_ec2_traffic_mirroring {
+    use super::Case;
+    use ::detections::rules::aws_ec2_traffic_mirroring::RULE;
+    #[test]
+    fn createtrafficmirrorfilter() {
+        Case::new(
+                "CreateTrafficMirrorFilter",
+                48,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"a3c6297b-3320-4d32-b224-cc45ee75d561","eventName":"CreateTrafficMirrorFilter","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234513"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.355","p_row_id":"82670d2e7575bbd0e8fc97d014b5a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234515","requestID":"200a9157-dff7-4578-87d6-205b01d90a56","requestParameters":{"CreateTrafficMirrorFilterRequest":{"ClientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa"}},"responseElements":{"CreateTrafficMirrorFilterResponse":{"clientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa","requestId":"200a9157-dff7-4578-87d6-205b01d90a56","trafficMirrorFilter":{"egressFilterRuleSet":"","ingressFilterRuleSet":"","networkServiceSet":"","tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123451234516","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn createtrafficmirrorfilterrule() {
+        Case::new(
+                "CreateTrafficMirrorFilterRule",
+                114,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"61b6e2d6-788c-4b8d-9b6f-1ce17539e05e","eventName":"CreateTrafficMirrorFilterRule","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234512"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014b6a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234566","requestID":"92220f15-633f-4b9c-a544-57b9b8228ec3","requestParameters":{"CreateTrafficMirrorFilterRuleRequest":{"ClientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","DestinationCidrBlock":"0.0.0.0/0","Protocol":6,"RuleAction":"accept","RuleNumber":100,"SourceCidrBlock":"0.0.0.0/0","TrafficDirection":"egress","TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d"}},"responseElements":{"CreateTrafficMirrorFilterRuleResponse":{"clientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","requestId":"92220f15-633f-4b9c-a544-57b9b8228ec3","trafficMirrorFilterRule":{"destinationCidrBlock":"0.0.0.0/0","protocol":6,"ruleAction":"accept","ruleNumber":100,"sourceCidrBlock":"0.0.0.0/0","trafficDirection":"egress","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorFilterRuleId":"tmfr-01669e70d44b9705a"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn createtrafficmirrorsession() {
+        Case::new(
+                "CreateTrafficMirrorSession",
+                190,
+                true,
+                r#"{"awsRegion":"us-east-1","errorCode":"Client.NetworkInterfaceNotSupported","errorMessage":"eni-0c61fbc84fca4138f must be attached to a supported instance","eventCategory":"Management","eventID":"5298b707-aa6b-4e4d-86c6-761ee19bb095","eventName":"CreateTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014bba80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"6eda0d2f-6688-4877-ae3d-0d982d7e7aaf","requestParameters":{"CreateTrafficMirrorSessionRequest":{"ClientToken":"c773e3fd-0611-4fb0-a436-67fbef29031e","NetworkInterfaceId":"eni-0c61fbc84fca4138f","SessionNumber":1,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn createtrafficmirrortarget() {
+        Case::new(
+                "CreateTrafficMirrorTarget",
+                251,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"1ca9056c-efe7-4415-bb35-bbee893b9bd0","eventName":"CreateTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:21","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:21","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014ba931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"4698f691-c987-412d-b11d-e4aa285394d1","requestParameters":{"CreateTrafficMirrorTargetRequest":{"ClientToken":"fc50f178-783d-4420-b788-345988244b83","NetworkInterfaceId":"eni-0fd6cc8547555878f"}},"responseElements":{"CreateTrafficMirrorTargetResponse":{"clientToken":"fc50f178-783d-4420-b788-345988244b83","requestId":"4698f691-c987-412d-b11d-e4aa285394d1","trafficMirrorTarget":{"networkInterfaceId":"eni-0fd6cc8547555878f","ownerId":123123123123.0,"tagSet":"","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","type":"network-interface"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn deletetrafficmirrortarget() {
+        Case::new(
+                "DeleteTrafficMirrorTarget",
+                318,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"2212e8b1-b053-4388-9d3a-1bf963b1f075","eventName":"DeleteTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:38","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:38","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014bf931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"b56e2421-1fed-4052-b3ac-82daf374964c","requestParameters":{"DeleteTrafficMirrorTargetRequest":{"TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"responseElements":{"DeleteTrafficMirrorTargetResponse":{"requestId":"b56e2421-1fed-4052-b3ac-82daf374964c","trafficMirrorTargetId":"tmt-0fd4b591901182794","xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn describetrafficmirrortargets() {
+        Case::new(
+                "DescribeTrafficMirrorTargets",
+                378,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"43b5d650-dfdf-41a7-9b57-831e5cf1d190","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:39","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:39","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014c0931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":true,"recipientAccountId":"123123123123","requestID":"6aa42f9d-b623-4d7e-b1b5-1647ac4d7f8e","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn modifytrafficmirrorsession() {
+        Case::new(
+                "ModifyTrafficMirrorSession",
+                433,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"66c0fb61-804e-4cee-9f2e-c1d23c406a78","eventName":"ModifyTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:10:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:10:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:13:49.967","p_row_id":"9a217340fc13a7ff8b9b9ad014e0e205","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"a39291d0-81b6-470f-ae0d-0f028d5676ce","requestParameters":{"ModifyTrafficMirrorSessionRequest":{"RemoveField":[{"content":"description","tag":1},{"content":"packet-length","tag":2}],"SessionNumber":2,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorSessionId":"tms-05e1e21760419ecb6","TrafficMirrorTargetId":"tmt-0a45c694b91bcea54","VirtualNetworkId":12348395.0}},"responseElements":{"ModifyTrafficMirrorSessionResponse":{"requestId":"a39291d0-81b6-470f-ae0d-0f028d5676ce","trafficMirrorSession":{"networkInterfaceId":"eni-08dd7ebbda3b01770","ownerId":123123123123.0,"sessionNumber":2,"tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorSessionId":"tms-05e1e21760419ecb6","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","virtualNetworkId":12348395.0},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unrelatedevent() {
+        Case::new(
+                "UnrelatedEvent",
+                510,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","eventName":"UpdateProjectVisibility","eventSource":"codebuild.amazonaws.com","eventTime":"2021-08-18T14:54:53Z","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","requestParameters":{"projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","projectVisibility":"PUBLIC_READ","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","userIdentity":{"accessKeyId":"ASIAXXXXXXXXXXXX","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","principalId":"111111111111","sessionContext":{"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"},"sessionIssuer":{},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn aws_config_runs_describetrafficmirrortargets() {
+        Case::new(
+                "AWS Config Runs DescribeTrafficMirrorTargets",
+                544,
+                false,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"c98e81a7-15ee-4888-bbbb-cccccccccccc","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2023-02-10 18:08:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1531eeee-5ddd-4fff-8111-844444444444","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sourceIPAddress":"config.amazonaws.com","userAgent":"config.amazonaws.com","userIdentity":{"accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/SomeAWSConfig/ConfigResourceCompositionSession","invokedBy":"config.amazonaws.com","principalId":"AROAAAAAAAAAAAAAAAAAA:ConfigResourceCompositionSession","sessionContext":{"attributes":{"creationDate":"2023-02-13T18:08:33Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/PantherAWSConfig","principalId":"AROAAAAAAAAAAAAAAAAAA","type":"Role","userName":"PantherAWSConfig"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.VPCModified` (rules/aws_cloudtrail/aws_ec2_vpc_modified.yml)
+mod aws_ec2_vpc_modified {
+    use super::Case;
+    use ::detections::rules::aws_ec2_vpc_modified::RULE;
+    #[test]
+    fn vpc_modified() {
+        Case::new(
+                "VPC Modified",
+                52,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateVpc","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"cidrBlock":"0.0.0.0/26","instanceTenancy":"default","amazonProvidedIpv6CidrBlock":false},"responseElements":{"requestID":"1","vpc":{"vpcId":"vpc-1","state":"pending","ownerId":"123456789012","cidrBlock":"0.0.0.0/26","cidrBlockAssociationSet":{"items":[{"cidrBlock":"0.0.0.0/26","associationId":"vpc-cidr-assoc-1","cidrBlockState":{"state":"associated"}}]},"ipv6CidrBlockAssociationSet":{},"dhcpOptionsId":"dopt-1","instanceTenancy":"default","tagSet":{},"isDefault":false}},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn vpc_not_modified() {
+        Case::new(
+                "VPC Not Modified",
+                126,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeVpcs","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"vpcSet":{},"filterSet":{}},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_modifying_vpc() {
+        Case::new(
+                "Error Modifying VPC",
+                169,
+                false,
+                r#"{"errorCode":"UnknownParameter","eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateVpc","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"cidrBlock":"0.0.0.0/26","instanceTenancy":"default","amazonProvidedIpv6CidrBlock":false},"responseElements":{"requestID":"1","vpc":{"vpcId":"vpc-1","state":"pending","ownerId":"123456789012","cidrBlock":"0.0.0.0/26","cidrBlockAssociationSet":{"items":[{"cidrBlock":"0.0.0.0/26","associationId":"vpc-cidr-assoc-1","cidrBlockState":{"state":"associated"}}]},"ipv6CidrBlockAssociationSet":{},"dhcpOptionsId":"dopt-1","instanceTenancy":"default","tagSet":{},"isDefault":false}},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.Vulnerable.XZ.Image.Launched` (rules/aws_cloudtrail/aws_ec2_vulnerable_xz_image_launched.yml)
+mod aws_ec2_vulnerable_xz_image_launched {
+    use super::Case;
+    use ::detections::rules::aws_ec2_vulnerable_xz_image_launched::RULE;
+    #[test]
+    fn single_vulnerable_ami_launched() {
+        Case::new(
+                "Single vulnerable AMI Launched",
+                296,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"cd7919fe-34a2-4d26-b038-23a2556a79fb","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-04-02 15:13:06.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"439a7e66-d8b6-4bad-98d9-214c20161939","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/sda1","ebs":{"deleteOnTermination":true,"encrypted":false,"iops":3000,"snapshotId":"snap-00000000000000000","throughput":125,"volumeSize":10,"volumeType":"gp3"}}]},"clientToken":"00000000-0000-0000-0000-000000000000","disableApiStop":false,"disableApiTermination":false,"ebsOptimized":true,"instanceType":"t3a.micro","instancesSet":{"items":[{"imageId":"ami-020a359780bc6f835","keyName":"a-key","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-00000000000000000"}]},"subnetId":"subnet-00000000000000000"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8cda61da-eea9-495c-b178-e7014d9bc212","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-020a359780bc6f835","instanceId":"i-00000000000000000","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.micro","keyName":"a-key","launchTime":1712070786000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712070786000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:71:c7:76:de:4f","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.3","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"}]},"ownerId":"123456789012","requestId":"439a7e66-d8b6-4bad-98d9-214c20161939","reservationId":"r-00000000000000000"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:124.0) Gecko/20100101 Firefox/124.0","userIdentity":{"accessKeyId":"ASIASXP6SDP2MXGX4MYC","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ARole/user.name","principalId":"AROAVKVYIOO7JN7TN7NSA:user.name","sessionContext":{"attributes":{"creationDate":"2024-04-02T14:45:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"ARole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn multiple_vulnerable_amis_launched() {
+        Case::new(
+                "Multiple vulnerable AMIs Launched",
+                544,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"762b9172-6148-4c76-aee4-f6fc0fd140af","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-04-02 16:46:24.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"a71ca9b3-be94-4e22-95c5-e93b2280306c","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/sda1","ebs":{"deleteOnTermination":true,"encrypted":false,"iops":3000,"snapshotId":"snap-00000000000000000","throughput":125,"volumeSize":6,"volumeType":"gp3"}}]},"clientToken":"8945829d-0ef6-470d-bbfd-ea5bb2d82fdb","disableApiStop":false,"disableApiTermination":false,"ebsOptimized":true,"instanceType":"t3a.nano","instancesSet":{"items":[{"imageId":"ami-092e3b17e435e5e58","keyName":"a-key","maxCount":2,"minCount":2}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-00000000000000000"}]},"subnetId":"subnet-00000000000000000"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8945829d-0ef6-470d-bbfd-ea5bb2d82fdb","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-092e3b17e435e5e58","instanceId":"i-00000000000000000","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.nano","keyName":"a-key","launchTime":1712076384000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712076384000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:18:9b:64:05:2b","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-4.us-west-2.compute.internal","privateIpAddress":"10.0.0.4","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-4.us-west-2.compute.internal","privateIpAddress":"10.0.0.4"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-4.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.4","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"},{"amiLaunchIndex":1,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8945829d-0ef6-470d-bbfd-ea5bb2d82fdb","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-020a359780bc6f835","instanceId":"i-00000000000000001","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.nano","keyName":"a-key","launchTime":1712076384000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712076384000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:b3:32:47:a8:c5","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-5.us-west-2.compute.internal","privateIpAddress":"10.0.0.5","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-5.us-west-2.compute.internal","privateIpAddress":"10.0.0.5"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-5.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.5","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"}]},"ownerId":"123456789012","requestId":"a71ca9b3-be94-4e22-95c5-e93b2280306c","reservationId":"r-00000000000000000"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:124.0) Gecko/20100101 Firefox/124.0","userIdentity":{"accessKeyId":"ASIASXP6SDP2MBQCDGHR","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ARole/user.name","principalId":"00000000000000000:user.name","sessionContext":{"attributes":{"creationDate":"2024-04-02T16:09:04Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","principalId":"00000000000000000","type":"Role","userName":"ARole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_vulnerable_ami_launched() {
+        Case::new(
+                "Non-vulnerable AMI Launched",
+                908,
+                false,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"cd7919fe-34a2-4d26-b038-23a2556a79fb","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-04-02 15:13:06.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"439a7e66-d8b6-4bad-98d9-214c20161939","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/sda1","ebs":{"deleteOnTermination":true,"encrypted":false,"iops":3000,"snapshotId":"snap-00000000000000000","throughput":125,"volumeSize":10,"volumeType":"gp3"}}]},"clientToken":"00000000-0000-0000-0000-000000000000","disableApiStop":false,"disableApiTermination":false,"ebsOptimized":true,"instanceType":"t3a.micro","instancesSet":{"items":[{"imageId":"ami-08038de0f4f90a9f0","keyName":"a-key","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-00000000000000000"}]},"subnetId":"subnet-00000000000000000"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8cda61da-eea9-495c-b178-e7014d9bc212","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-08038de0f4f90a9f0","instanceId":"i-00000000000000000","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.micro","keyName":"a-key","launchTime":1712070786000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712070786000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:71:c7:76:de:4f","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.3","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"}]},"ownerId":"123456789012","requestId":"439a7e66-d8b6-4bad-98d9-214c20161939","reservationId":"r-00000000000000000"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:124.0) Gecko/20100101 Firefox/124.0","userIdentity":{"accessKeyId":"ASIASXP6SDP2MXGX4MYC","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ARole/user.name","principalId":"AROAVKVYIOO7JN7TN7NSA:user.name","sessionContext":{"attributes":{"creationDate":"2024-04-02T14:45:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"ARole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.ECR.CRUD` (rules/aws_cloudtrail/aws_ecr_crud.yml)
+mod aws_ecr_crud {
+    use super::Case;
+    use ::detections::rules::aws_ecr_crud::RULE;
+    #[test]
+    fn authorized_account_unauthorized_region() {
+        Case::new(
+                "Authorized account, unauthorized region",
+                61,
+                true,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn authorized_account() {
+        Case::new(
+                "Authorized account",
+                122,
+                false,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789000:user/DeployRole","accountId":"123456789000","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789000","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789000","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789000:repository/testrepo","accountId":"123456789000"}],"eventType":"AwsApiCall","recipientAccountId":"123456789000"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_account() {
+        Case::new(
+                "Unauthorized Account",
+                183,
+                true,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.ECR.EVENTS` (rules/aws_cloudtrail/aws_ecr_events.yml)
+mod aws_ecr_events {
+    use super::Case;
+    use ::detections::rules::aws_ecr_events::RULE;
+    #[test]
+    fn authorized_account_unauthorized_region() {
+        Case::new(
+                "Authorized account, unauthorized region",
+                60,
+                true,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_account() {
+        Case::new(
+                "Unauthorized account",
+                121,
+                true,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789000:user/Mary_Major","accountId":"123456789000","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789000","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789000","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789000:repository/testrepo","accountId":"123456789000"}],"eventType":"AwsApiCall","recipientAccountId":"123456789000"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn authorized_account() {
+        Case::new(
+                "Authorized account",
+                182,
+                false,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.IAMAnythingChanged` (rules/aws_cloudtrail/aws_iam_anything_changed.yml)
+mod aws_iam_anything_changed {
+    use super::Case;
+    use ::detections::rules::aws_iam_anything_changed::RULE;
+    #[test]
+    fn iam_change() {
+        Case::new(
+                "IAM Change",
+                58,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"AttachRolePolicy","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/example-policy","roleName":"LambdaFunctionRole-1111"},"responseElements":null,"sourceIPAddress":"111.111.111.111","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","invokedBy":"cloudformation.amazonaws.com","principalId":"1111:example-user","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-user"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_read_only_activity() {
+        Case::new(
+                "IAM Read Only Activity",
+                106,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"DescribePolicy","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"roleName":"LambdaFunctionRole-1111"},"responseElements":null,"sourceIPAddress":"111.111.111.111","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","invokedBy":"cloudformation.amazonaws.com","principalId":"1111:example-user","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-user"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_making_iam_change() {
+        Case::new(
+                "Error Making IAM Change",
+                150,
+                false,
+                r#"{"awsRegion":"us-east-1","errorCode":"NoSuchEntity","eventID":"1111","eventName":"AttachRolePolicy","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/example-policy","roleName":"LambdaFunctionRole-1111"},"responseElements":null,"sourceIPAddress":"111.111.111.111","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","invokedBy":"cloudformation.amazonaws.com","principalId":"1111:example-user","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-user"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.IAMAssumeRoleBlacklistIgnored` (rules/aws_cloudtrail/aws_iam_assume_role_blocklist_ignored.yml)
+mod aws_iam_assume_role_blocklist_ignored {
+    use super::Case;
+    use ::detections::rules::aws_iam_assume_role_blocklist_ignored::RULE;
+    #[test]
+    fn iam_blocklisted_role_assumed() {
+        Case::new(
+                "IAM Blocklisted Role Assumed",
+                49,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"durationSeconds":900,"roleArn":"arn:aws:iam::123456789012:role/FullAdminRole","roleSessionName":"1111"},"resources":[{"ARN":"arn:aws:iam::123456789012:role/FullAdminRole","accountId":"123456789012","type":"AWS::IAM::Role"}],"responseElements":{"assumedRoleUser":{"arn":"arn:aws:sts::123456789012:assumed-role/FullAdminRole/1111","assumedRoleId":"ABCD:1111"},"credentials":{"accessKeyId":"1111","expiration":"Jan 01, 2019 0:00:00 PM","sessionToken":"1111"}},"sharedEventID":"1111","sourceIPAddress":"111.111.111.111","userAgent":"aws-sdk-go/1.4.14 (go1.11.4; darwin; amd64)","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}},"type":"IAMUser","userName":"example-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_non_blocklisted_role_assumed() {
+        Case::new(
+                "IAM Non Blocklisted Role Assumed",
+                112,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"durationSeconds":900,"roleArn":"arn:aws:iam::123456789012:role/example-role","roleSessionName":"1111"},"resources":[{"ARN":"arn:aws:iam::123456789012:role/example-role","accountId":"123456789012","type":"AWS::IAM::Role"}],"responseElements":{"assumedRoleUser":{"arn":"arn:aws:sts::123456789012:assumed-role/example-role/1111","assumedRoleId":"ABCD:1111"},"credentials":{"accessKeyId":"1111","expiration":"Jan 01, 2019 0:00:00 PM","sessionToken":"1111"}},"sharedEventID":"1111","sourceIPAddress":"111.111.111.111","userAgent":"aws-sdk-go/1.4.14 (go1.11.4; darwin; amd64)","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}},"type":"IAMUser","userName":"example-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_assuming_iam_blocked_role() {
+        Case::new(
+                "Error Assuming IAM Blocked Role",
+                175,
+                false,
+                r#"{"awsRegion":"us-east-1","errorCode":"ExpiredToken","eventID":"1111","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"durationSeconds":900,"roleArn":"arn:aws:iam::123456789012:role/FullAdminRole","roleSessionName":"1111"},"resources":[{"ARN":"arn:aws:iam::123456789012:role/FullAdminRole","accountId":"123456789012","type":"AWS::IAM::Role"}],"responseElements":{"assumedRoleUser":{"arn":"arn:aws:sts::123456789012:assumed-role/FullAdminRole/1111","assumedRoleId":"ABCD:1111"},"credentials":{"accessKeyId":"1111","expiration":"Jan 01, 2019 0:00:00 PM","sessionToken":"1111"}},"sharedEventID":"1111","sourceIPAddress":"111.111.111.111","userAgent":"aws-sdk-go/1.4.14 (go1.11.4; darwin; amd64)","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}},"type":"IAMUser","userName":"example-user"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.AttachAdminRolePolicy` (rules/aws_cloudtrail/aws_iam_attach_admin_role_policy.yml)
+mod aws_iam_attach_admin_role_policy {
+    use super::Case;
+    use ::detections::rules::aws_iam_attach_admin_role_policy::RULE;
+    #[test]
+    fn iam_role_policy_attached_with_administrator_access() {
+        Case::new(
+                "IAM Role Policy Attached with Administrator Access",
+                37,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/AdministratorAccess","roleName":"new-role"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_role_policy_attached_without_administrator_access() {
+        Case::new(
+                "IAM Role Policy Attached without Administrator Access",
+                85,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess","roleName":"new-role"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.AttachAdminUserPolicy` (rules/aws_cloudtrail/aws_iam_attach_admin_user_policy.yml)
+mod aws_iam_attach_admin_user_policy {
+    use super::Case;
+    use ::detections::rules::aws_iam_attach_admin_user_policy::RULE;
+    #[test]
+    fn iam_user_policy_attached_with_administrator_access() {
+        Case::new(
+                "IAM User Policy Attached with Administrator Access",
+                37,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/AdministratorAccess","userName":"new-user"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_user_policy_attached_without_administrator_access() {
+        Case::new(
+                "IAM User Policy Attached without Administrator Access",
+                85,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess","userName":"new-user"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.IAMCompromisedKeyQuarantine` (rules/aws_cloudtrail/aws_iam_compromised_key_quarantine.yml)
+mod aws_iam_compromised_key_quarantine {
+    use super::Case;
+    use ::detections::rules::aws_iam_compromised_key_quarantine::RULE;
+    #[test]
+    fn attachuserpolicy_awscompromisedkeyquarantinev2_true() {
+        Case::new(
+                "AttachUserPolicy AWSCompromisedKeyQuarantineV2-true",
+                40,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"FAKE_PRINCIPAL:user.name","arn":"arn:aws:sts::123456789012:assumed-role/a-role/user.name","accountId":"123456789012","accessKeyId":"FAKE_ACCESS_KEY","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"FAKE_PRINCIPAL","arn":"arn:aws:iam::123456789012:role/a-role","accountId":"123456789012","userName":"a-role"},"webIdFederationData":{},"attributes":{"creationDate":"2023-11-21T22:28:31Z","mfaAuthenticated":"false"}}},"eventTime":"2023-11-21T23:23:52Z","eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"AWS Internal","requestParameters":{"userName":"test-user","policyArn":"arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"},"responseElements":null,"requestID":"a2468e00-2b3c-4696-8056-327a624b5887","eventID":"e7bb4b23-66e1-4656-b607-f575fde3b790","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","sessionCredentialFromConsole":"true"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn putuserpolicy_false() {
+        Case::new(
+                "PutUserPolicy-false",
+                91,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"FAKE_PRINCIPAL:evan.gibler","arn":"arn:aws:sts::123456789012:assumed-role/a-role/user.name","accountId":"123456789012","accessKeyId":"FAKE_ACCESS_KEY","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"FAKE_PRINCIPAL","arn":"arn:aws:iam::123456789012:role/a-role","accountId":"123456789012","userName":"a-role"},"webIdFederationData":{},"attributes":{"creationDate":"2023-11-21T22:28:31Z","mfaAuthenticated":"false"}}},"eventTime":"2023-11-21T23:31:17Z","eventSource":"iam.amazonaws.com","eventName":"PutUserPolicy","awsRegion":"us-east-1","sourceIPAddress":"136.32.237.81","userAgent":"AWS Internal","requestParameters":{"userName":"test-user","policyName":"TestUserDenyAll","policyDocument":"{\n\t\"Version\": \"2012-10-17\",\n\t\"Statement\": [\n\t\t{\n\t\t\t\"Sid\": \"TestUserDenyAll\",\n\t\t\t\"Effect\": \"Deny\",\n\t\t\t\"Action\": [\"*\"],\n\t\t\t\"Resource\": [\"*\"]\n\t\t}\n\t]\n}"},"responseElements":null,"requestID":"2f59fa44-615c-40b7-a31f-01401e523663","eventID":"7ee6ba6e-1943-417a-a6a3-3a2b0292cdac","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","sessionCredentialFromConsole":"true"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.CreateRole` (rules/aws_cloudtrail/aws_iam_create_role.yml)
+mod aws_iam_create_role {
+    use super::Case;
+    use ::detections::rules::aws_iam_create_role::RULE;
+    #[test]
+    fn iam_role_created() {
+        Case::new(
+                "IAM Role Created",
+                34,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"roleName":"new-role"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_role_not_created() {
+        Case::new(
+                "IAM Role Not Created",
+                81,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/AdministratorAccess","userName":"new-user"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.CreateUser` (rules/aws_cloudtrail/aws_iam_create_user.yml)
+mod aws_iam_create_user {
+    use super::Case;
+    use ::detections::rules::aws_iam_create_user::RULE;
+    #[test]
+    fn iam_user_created() {
+        Case::new(
+                "IAM User Created",
+                34,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"userName":"new-user"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_user_not_created() {
+        Case::new(
+                "IAM User Not Created",
+                81,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/AdministratorAccess","userName":"new-user"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.Group.Read.Only.Events` (rules/aws_cloudtrail/aws_iam_group_read_only_events.yml)
+mod aws_iam_group_read_only_events {
+    use super::Case;
+    use ::detections::rules::aws_iam_group_read_only_events::RULE;
+    #[test]
+    fn get_group() {
+        Case::new(
+                "Get Group",
+                38,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"GetGroup","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn get_group_policy() {
+        Case::new(
+                "Get Group Policy",
+                76,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"GetGroupPolicy","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn list_attached_group_policies() {
+        Case::new(
+                "List Attached Group Policies",
+                114,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"ListAttachedGroupPolicies","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn list_groups() {
+        Case::new(
+                "List Groups",
+                152,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"ListGroups","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn list_groups_for_user() {
+        Case::new(
+                "List Groups for User",
+                190,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"ListGroupsForUser","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn detach_user_group() {
+        Case::new(
+                "Detach User Group",
+                228,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"DetachUserGroup","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.PolicyModified` (rules/aws_cloudtrail/aws_iam_policy_modified.yml)
+mod aws_iam_policy_modified {
+    use super::Case;
+    use ::detections::rules::aws_iam_policy_modified::RULE;
+    #[test]
+    fn iam_policy_change() {
+        Case::new(
+                "IAM Policy Change",
+                62,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"DeleteGroupPolicy","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyName":"policy","groupName":"group"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_iam_policy_change() {
+        Case::new(
+                "Not IAM Policy Change",
+                104,
+                false,
+                r#"{"eventVersion":"1.06","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"DescribeTable","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"tableName":"table"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"accountId":"123456789012","type":"AWS::DynamoDB::Table","ARN":"arn:aws:dynamodb:us-west-2:123456789012:table/table"}],"eventType":"AwsApiCall","apiVersion":"2012-08-10","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_policy_change_error() {
+        Case::new(
+                "IAM Policy Change Error",
+                157,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"NoSuchEntity","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"DeleteGroupPolicy","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyName":"policy","groupName":"group"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAMUser.ReconAccessDenied` (rules/aws_cloudtrail/aws_iam_user_recon_denied.yml)
+mod aws_iam_user_recon_denied {
+    use super::Case;
+    use ::detections::rules::aws_iam_user_recon_denied::RULE;
+    #[test]
+    fn unauthorized_api_call() {
+        Case::new(
+                "Unauthorized API Call",
+                76,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-sdk-go/1.32.7 (go1.14.6; linux; amd64) exec-env/AWS_Lambda_go1.x","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_api_call_from_within_aws_fqdn() {
+        Case::new(
+                "Unauthorized API Call from Within AWS (FQDN)",
+                115,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"sqs.amazonaws.com","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:Action on resource: arn:aws:iam::123456789012:resource","userAgent":"sqs.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn authorized_api_call() {
+        Case::new(
+                "Authorized API Call",
+                153,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_api_call_from_aws_console() {
+        Case::new(
+                "Unauthorized API Call - From AWS console",
+                189,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-internal/3 aws-sdk-java/1.12.124 Linux/4.9.273-0.1.ac.226.84.332.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.312-b07 java/1.8.0_312 vendor/Oracle_Corporation cfg/retry-mode/standard","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IPSet.Modified` (rules/aws_cloudtrail/aws_ipset_modified.yml)
+mod aws_ipset_modified {
+    use super::Case;
+    use ::detections::rules::aws_ipset_modified::RULE;
+    #[test]
+    fn createipset_event() {
+        Case::new(
+                "CreateIPSet Event",
+                26,
+                true,
+                r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"CreateIPSet","eventsource":"guardduty.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn updateipset() {
+        Case::new(
+                "UpdateIPSet",
+                42,
+                true,
+                r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"CreateIPSet","eventsource":"guardduty.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn notipset() {
+        Case::new(
+                "NotIPSet",
+                58,
+                false,
+                r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyInstanceAttributes","eventsource":"guardduty.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.AccessKeyCompromised` (rules/aws_cloudtrail/aws_key_compromised.yml)
+mod aws_key_compromised {
+    use super::Case;
+    use ::detections::rules::aws_key_compromised::RULE;
+    #[test]
+    fn an_aws_iam_access_key_was_compromised() {
+        Case::new(
+                "An AWS IAM Access Key was Compromised",
+                34,
+                true,
+                r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":{"policyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Stmt1538161409\",\"Effect\":\"Deny\",\"Action\":[\"lambda:CreateFunction\",\"iam:AttachUserPolicy\",\"iam:PutUserPolicy\",\"organizations:InviteAccountToOrganization\",\"ec2:RunInstances\",\"iam:DetachUserPolicy\",\"iam:CreateUser\",\"lightsail:Create*\",\"lightsail:Update*\",\"ec2:StartInstances\",\"ec2:RequestSpotInstances\",\"iam:ChangePassword\",\"iam:CreateLoginProfile\",\"organizations:CreateOrganization\",\"organizations:CreateAccount\",\"lightsail:Delete*\",\"iam:AttachGroupPolicy\",\"iam:CreateAccessKey\",\"iam:UpdateUser\",\"iam:UpdateAccountPasswordPolicy\",\"iam:DeleteUserPolicy\",\"iam:PutUserPermissionsBoundary\",\"iam:UpdateAccessKey\",\"lightsail:DownloadDefaultKeyPair\",\"iam:CreateInstanceProfile\",\"lightsail:Start*\",\"lightsail:GetInstanceAccessDetails\",\"iam:CreateRole\",\"iam:PutGroupPolicy\",\"iam:AttachRolePolicy\"],\"Resource\":[\"*\"]}]}","userName":"compromised_user","policyName":"AWSCompromisedKeyQuarantineV3"},"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn request_param_is_null() {
+        Case::new(
+                "Request Param is null",
+                66,
+                false,
+                r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":null,"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.KMS.CustomerManagedKeyLoss` (rules/aws_cloudtrail/aws_kms_cmk_loss.yml)
+mod aws_kms_cmk_loss {
+    use super::Case;
+    use ::detections::rules::aws_kms_cmk_loss::RULE;
+    #[test]
+    fn kms_key_disabled() {
+        Case::new(
+                "KMS Key Disabled",
+                40,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_key_scheduled_for_deletion() {
+        Case::new(
+                "KMS Key Scheduled For Deletion",
+                91,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_key_non_deletion_event() {
+        Case::new(
+                "KMS Key Non Deletion Event",
+                151,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:function"}},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_key_scheduled_for_deletion_missing_resources() {
+        Case::new(
+                "KMS Key Scheduled For Deletion - missing resources",
+                208,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":null,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_row_id":"ABCDEFGHIJKLMNOPQRSTUVWXYZ1234"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_disable_key_error() {
+        Case::new(
+                "KMS Disable Key Error",
+                262,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"NotFoundException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.LAMBDA.CRUD` (rules/aws_cloudtrail/aws_lambda_crud.yml)
+mod aws_lambda_crud {
+    use super::Case;
+    use ::detections::rules::aws_lambda_crud::RULE;
+    #[test]
+    fn lambda_deletefunction_unauthorized_account() {
+        Case::new(
+                "Lambda DeleteFunction Unauthorized Account",
+                53,
+                true,
+                r#"{"eventVersion":"1.03","userIdentity":{"type":"IAMUser","principalId":"A1B2C3D4E5F6G7EXAMPLE","arn":"arn:aws:iam::999999999999:user/myUserName","accountId":"999999999999","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"myUserName"},"eventTime":"2015-03-18T19:04:42Z","eventSource":"lambda.amazonaws.com","eventName":"DeleteFunction","awsRegion":"us-east-1","sourceIPAddress":"127.0.0.1","userAgent":"Python-httplib2/0.8 (gzip)","requestParameters":{"functionName":"basic-node-task"},"responseElements":null,"requestID":"a2198ecc-cda1-11e4-aaa2-e356da31e4ff","eventID":"20b84ce5-730f-482e-b2b2-e8fcc87ceb22","eventType":"AwsApiCall","recipientAccountId":"999999999999"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_deletefunction_unauthorized_user() {
+        Case::new(
+                "Lambda DeleteFunction Unauthorized User",
+                80,
+                true,
+                r#"{"eventVersion":"1.03","userIdentity":{"type":"IAMUser","principalId":"A1B2C3D4E5F6G7EXAMPLE","arn":"arn:aws:iam::123456789012:user/myUserName","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"myUserName"},"eventTime":"2015-03-18T19:04:42Z","eventSource":"lambda.amazonaws.com","eventName":"DeleteFunction","awsRegion":"us-east-1","sourceIPAddress":"127.0.0.1","userAgent":"Python-httplib2/0.8 (gzip)","requestParameters":{"functionName":"basic-node-task"},"responseElements":null,"requestID":"a2198ecc-cda1-11e4-aaa2-e356da31e4ff","eventID":"20b84ce5-730f-482e-b2b2-e8fcc87ceb22","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_deletefunction_authorized_account() {
+        Case::new(
+                "Lambda DeleteFunction Authorized Account",
+                107,
+                false,
+                r#"{"eventVersion":"1.03","userIdentity":{"type":"IAMUser","principalId":"A1B2C3D4E5F6G7EXAMPLE","arn":"arn:aws:iam::123456789012:user/DeployRole","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"myUserName"},"eventTime":"2015-03-18T19:04:42Z","eventSource":"lambda.amazonaws.com","eventName":"DeleteFunction","awsRegion":"us-west-1","sourceIPAddress":"127.0.0.1","userAgent":"Python-httplib2/0.8 (gzip)","requestParameters":{"functionName":"basic-node-task"},"responseElements":null,"requestID":"a2198ecc-cda1-11e4-aaa2-e356da31e4ff","eventID":"20b84ce5-730f-482e-b2b2-e8fcc87ceb22","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Macie.Evasion` (rules/aws_cloudtrail/aws_macie_evasion.yml)
+mod aws_macie_evasion {
+    use super::Case;
+    use ::detections::rules::aws_macie_evasion::RULE;
+    #[test]
+    fn listmembers() {
+        Case::new(
+                "ListMembers",
+                47,
+                false,
+                r#"{"awsRegion":"us-west-1","eventCategory":"Management","eventID":"5b3e4cf6-c37d-4c8c-9016-b8444a37ceaa","eventName":"ListMembers","eventSource":"macie2.amazonaws.com","eventTime":"2022-09-27 18:11:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789012"],"p_any_aws_arns":["arn:aws:iam::123456789012:role/Admin","arn:aws:sts::123456789012:assumed-role/Admin/Jack"],"p_any_ip_addresses":["178.253.78.209"],"p_any_trace_ids":["AAAASSSST64ZTHFY7777"],"p_event_time":"2022-09-27 18:11:33","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-27 18:16:43.428","p_row_id":"665d45a409cad7d68ff7bbd4138d02","p_source_id":"b00eb354-da7a-49dd-9cc6-32535e32096a","p_source_label":"CloudTrail Test","readOnly":true,"recipientAccountId":"123456789012","requestID":"2164bbea-3eb0-444b-8e10-8ba53b3460b6","requestParameters":{"maxResults":"1","onlyAssociated":"true"},"sourceIPAddress":"178.253.78.209","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/105.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"AAAASSSST64ZTHFY7777","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/Admin/Jack","principalId":"AAAAA44444LE6DYFKKKKK:Jack","sessionContext":{"attributes":{"creationDate":"2022-09-27T17:56:01Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/Admin","principalId":"AAAAA44444LE6DYFKKKKK","type":"Role","userName":"Admin"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn updatesession() {
+        Case::new(
+                "UpdateSession",
+                106,
+                true,
+                r#"{"awsRegion":"us-east-2","eventCategory":"Management","eventID":"63033dfd-08c9-42f3-80ae-dca45e86ae84","eventName":"UpdateMacieSession","eventSource":"macie2.amazonaws.com","eventTime":"2022-09-27 19:59:08","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789012"],"p_any_aws_arns":["arn:aws:iam::123456789012:role/Admin","arn:aws:sts::123456789012:assumed-role/Admin/Jack"],"p_any_ip_addresses":["46.91.25.204"],"p_any_trace_ids":["ASIASWJRT64Z42HFV6QX"],"p_event_time":"2022-09-27 19:59:08","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-27 20:02:43.816","p_row_id":"665d45a409cad7d68ff7bbd4138123","p_source_id":"b00eb354-da7a-49dd-9cc6-32535e32096a","p_source_label":"CloudTrail Test","readOnly":false,"recipientAccountId":"123456789012","requestID":"1b9981dc-21d2-4f77-92b0-69e23c8a40de","requestParameters":{"findingPublishingFrequency":"SIX_HOURS"},"sourceIPAddress":"46.91.25.204","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/105.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIASWJRT64Z42HFV6QX","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/Admin/Jack","principalId":"AAAAA44444LE6DYFKKKKK:Jack","sessionContext":{"attributes":{"creationDate":"2022-09-27T17:56:01Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/Admin","principalId":"AAAAA44444LE6DYFKKKKK","type":"Role","userName":"Admin"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn updatesession_macie_v1_event() {
+        Case::new(
+                "UpdateSession (Macie v1 event)",
+                165,
+                true,
+                r#"{"awsRegion":"us-east-2","eventCategory":"Management","eventID":"63033dfd-08c9-42f3-80ae-dca45e86ae84","eventName":"UpdateMacieSession","eventSource":"macie.amazonaws.com","eventTime":"2022-09-27 19:59:08","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789012"],"p_any_aws_arns":["arn:aws:iam::123456789012:role/Admin","arn:aws:sts::123456789012:assumed-role/Admin/Jack"],"p_any_ip_addresses":["46.91.25.204"],"p_any_trace_ids":["ASIASWJRT64Z42HFV6QX"],"p_event_time":"2022-09-27 19:59:08","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-27 20:02:43.816","p_row_id":"665d45a409cad7d68ff7bbd4138123","p_source_id":"b00eb354-da7a-49dd-9cc6-32535e32096a","p_source_label":"CloudTrail Test","readOnly":false,"recipientAccountId":"123456789012","requestID":"1b9981dc-21d2-4f77-92b0-69e23c8a40de","requestParameters":{"findingPublishingFrequency":"SIX_HOURS"},"sourceIPAddress":"46.91.25.204","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/105.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIASWJRT64Z42HFV6QX","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/Admin/Jack","principalId":"AAAAA44444LE6DYFKKKKK:Jack","sessionContext":{"attributes":{"creationDate":"2022-09-27T17:56:01Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/Admin","principalId":"AAAAA44444LE6DYFKKKKK","type":"Role","userName":"Admin"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Modify.Cloud.Compute.Infrastructure` (rules/aws_cloudtrail/aws_modify_cloud_compute_infrastructure.yml)
+mod aws_modify_cloud_compute_infrastructure {
+    use super::Case;
+    use ::detections::rules::aws_modify_cloud_compute_infrastructure::RULE;
+    #[test]
+    fn terminate_instance_from_assumedrole() {
+        Case::new(
+                "Terminate Instance from AssumedRole",
+                80,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"59e8d6b8-de7b-43ca-961f-0c6f4531fcf0","eventName":"TerminateInstances","eventSource":"ec2.amazonaws.com","eventTime":"2021-10-29 23:50:09","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["111222333444"],"p_any_aws_arns":["arn:aws:iam::111222333444:role/FakeRole"],"p_any_aws_instance_ids":["i-0d9853f67e40ab80b"],"p_any_domain_names":["ec2.amazonaws.com"],"p_event_time":"2021-10-29 23:50:09","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-29 23:54:06.45","p_row_id":"e6f7bd65083bfeb7feced38f0da18a01","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"111222333444","requestID":"a520eeaf-c258-4260-954e-b4a976e6c72b","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-0d9853f67e40ab80b"}]}},"responseElements":{"instancesSet":{"items":[{"currentState":{"code":32,"name":"shutting-down"},"instanceId":"i-0d9853f67e40ab80b","previousState":{"code":16,"name":"running"}}],"requestId":"a520eeaf-c258-4260-954e-b4a976e6c72b"}},"userIdentity":{"accountId":"111222333444","arn":"arn:aws:sts::111222333444:assumed-role/SomeRole/AThing","sessionContext":{"attributes":{"creationDate":"2021-10-29T23:50:08Z","mfaAuthenticated":"false"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn terminate_instance_from_autoscaling() {
+        Case::new(
+                "Terminate Instance from autoscaling",
+                132,
+                false,
+                r#"{"awsRegion":"us-west-2","eventID":"59e8d6b8-de7b-43ca-961f-0c6f4531fcf0","eventName":"TerminateInstances","eventSource":"ec2.amazonaws.com","eventTime":"2021-10-29 23:50:09","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["111222333444"],"p_any_aws_arns":["arn:aws:iam::111222333444:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","arn:aws:sts::111222333444:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling"],"p_any_aws_instance_ids":["i-0d9853f67e40ab80b"],"p_any_domain_names":["autoscaling.amazonaws.com"],"p_event_time":"2021-10-29 23:50:09","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-29 23:54:06.45","p_row_id":"e6f7bd65083bfeb7feced38f0da18a01","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"111222333444","requestID":"a520eeaf-c258-4260-954e-b4a976e6c72b","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-0d9853f67e40ab80b"}]}},"responseElements":{"instancesSet":{"items":[{"currentState":{"code":32,"name":"shutting-down"},"instanceId":"i-0d9853f67e40ab80b","previousState":{"code":16,"name":"running"}}]},"requestId":"a520eeaf-c258-4260-954e-b4a976e6c72b"},"sourceIPAddress":"autoscaling.amazonaws.com","userAgent":"autoscaling.amazonaws.com","userIdentity":{"accountId":"111222333444","arn":"arn:aws:sts::111222333444:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling","invokedBy":"autoscaling.amazonaws.com","principalId":"AROATSZWD7TDLUEWEUXXI:AutoScaling","sessionContext":{"attributes":{"creationDate":"2021-10-29T23:50:08Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111222333444","arn":"arn:aws:iam::111222333444:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","principalId":"AROATSZWD7TDLUEWEUXXI","type":"Role","userName":"AWSServiceRoleForAutoScaling"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn get_partition() {
+        Case::new(
+                "Get Partition",
+                195,
+                false,
+                r#"{"additionalEventData":{"insufficientLakeFormationPermissions":["panther_rule_errors:gsuite_activityevent"],"lakeFormationPrincipal":"arn:aws:iam::111222333444:role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S"},"awsRegion":"us-east-1","errorCode":"EntityNotFoundException","errorMessage":"Cannot find partition.","eventID":"8780fc6b-7742-4a45-b757-c351a54c79b8","eventName":"GetPartition","eventSource":"glue.amazonaws.com","eventTime":"2021-10-14 14:21:22","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["111222333444"],"p_any_aws_arns":["arn:aws:iam::111222333444:role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S","arn:aws:sts::111222333444:assumed-role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S/panther-datacatalog-compactor"],"p_any_ip_addresses":["54.90.94.136"],"p_event_time":"2021-10-14 14:21:22","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-14 14:27:06.54","p_row_id":"7235e51c49e780a5a4e281e90c850c","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"SomeCloudTrail","readOnly":true,"recipientAccountId":"111222333444","requestID":"cdb450f7-1cd8-463b-8449-71274d95a5a3","requestParameters":{"databaseName":"panther_rule_errors","partitionValues":["2021","10","13","19","1634151600"],"tableName":"gsuite_activityevent"},"sourceIPAddress":"54.90.94.136","userAgent":"aws-sdk-go/1.40.21 (go1.17; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"ASIAJMVY5WC5K4TDFNFA","accountId":"111222333444","arn":"arn:aws:sts::111222333444:assumed-role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S/panther-datacatalog-compactor","principalId":"AROA4UN2W2PXWZMJ2L3PC:panther-datacatalog-compactor","sessionContext":{"attributes":{"creationDate":"2021-10-14T14:20:28Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111222333444","arn":"arn:aws:iam::111222333444:role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S","principalId":"AROA4UN2W2PXWZMJ2L3PC","type":"Role","userName":"panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn terminate_instance_from_webui_with_assumedrole() {
+        Case::new(
+                "Terminate instance From WebUI with assumedRole",
+                256,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"01f39d3b-4a26-4045-bb36-1e57b7d07997","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-14 00:35:36","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123412341234"],"p_any_aws_arns":["arn:aws:iam::123412341234:role/SomeRole","arn:aws:sts::123412341234:assumed-role/SomeRole/person"],"p_any_aws_instance_ids":["i-0690cd354a0c3850c"],"p_any_aws_tags":["Name:fake thing whatever"],"p_any_domain_names":["AWS Internal","ip-10-1-0-14.us-west-2.compute.internal"],"p_any_ip_addresses":["10.1.0.14"],"p_any_trace_ids":["ASIARLIVEKVNGOY5UABO"],"p_any_usernames":["SomeRole"],"p_event_time":"2022-10-14 00:35:36","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-14 00:38:26.875","p_row_id":"76663c86299fc3f2fa94acfd13f29311","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"123412341234","requestID":"557e2d68-904a-4fe7-81d4-33c056444a13","requestParameters":{"blockDeviceMapping":{},"disableApiStop":false,"disableApiTermination":false,"ebsOptimized":false,"instanceType":"t2.micro","instancesSet":{"items":[{"imageId":"ami-08e2d37b6a0129927","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":false,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-0077c778d7ad1f5f2"}]},"subnetId":"subnet-0e3a508e43776c435"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"fake thing whatever"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"cpuOptions":{"coreCount":1,"threadsPerCore":1},"ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-0077c778d7ad1f5f2","groupName":"launch-wizard-1"}]},"hypervisor":"xen","imageId":"ami-08e2d37b6a0129927","instanceId":"i-0690cd354a0c3850c","instanceState":{"code":0,"name":"pending"},"instanceType":"t2.micro","launchTime":1665707736000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1665707736000,"attachmentId":"eni-attach-0b2f21743e26b7c8a","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-0077c778d7ad1f5f2","groupName":"launch-wizard-1"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"02:50:9d:da:61:79","networkInterfaceId":"eni-0f4e4d2d71627dd38","ownerId":"123412341234","privateDnsName":"ip-10-1-0-14.us-west-2.compute.internal","privateIpAddress":"10.1.0.14","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-1-0-14.us-west-2.compute.internal","privateIpAddress":"10.1.0.14"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-0e3a508e43776c435","tagSet":{},"vpcId":"vpc-04fe895571b367c47"}]},"placement":{"availabilityZone":"us-west-2a","tenancy":"default"},"privateDnsName":"ip-10-1-0-14.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"privateIpAddress":"10.1.0.14","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-0e3a508e43776c435","tagSet":{"items":[{"key":"Name","value":"fake thing whatever"}]},"virtualizationType":"hvm","vpcId":"vpc-04fe895571b367c47"}]},"ownerId":"123412341234","requestId":"557e2d68-904a-4fe7-81d4-33c056444a13","reservationId":"r-0de81af4b677c0252"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIARLIVEKVNGOY5UABO","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/SomeRole/person","principalId":"AROARLIVEKVNIRVGDLJWJ:person","sessionContext":{"attributes":{"creationDate":"2022-10-14T00:34:59Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/SomeRole","principalId":"AROARLIVEKVNIRVGDLJWJ","type":"Role","userName":"SomeRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn weird_aws_internal_message() {
+        Case::new(
+                "Weird AWS Internal Message",
+                499,
+                false,
+                r#"{"awsRegion":"us-west-2","errorCode":"Client.DryRunOperation","errorMessage":"Request would have succeeded, but DryRun flag is set.","eventCategory":"Management","eventID":"b32f82e6-7375-4487-85f3-442face5eab4","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-13 16:34:53","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123412341234"],"p_any_aws_arns":["arn:aws:iam::123412341234:role/funky-role-doing-dryrun","arn:aws:sts::123412341234:assumed-role/funky-role-doing-dryrun/1665678811"],"p_any_domain_names":["AWS Internal"],"p_any_usernames":["funky-role-doing-dryrun"],"p_event_time":"2022-10-13 16:34:53","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-13 16:35:54.489","p_row_id":"6650c5fe395984e0fdb7c1fc138ef507","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"123412341234","requestID":"99288e91-d3a5-494b-9fe6-9fdc02646a16","requestParameters":{"blockDeviceMapping":{},"clientToken":"80a552a2-30ee-419e-bd73-3ee36b1242d6","disableApiStop":false,"disableApiTermination":false,"instanceType":"m5.xlarge","instancesSet":{"items":[{"imageId":"ami-05074c40f29040248","maxCount":1,"minCount":1}]},"launchTemplate":{"launchTemplateId":"lt-064c1a4dbc97b01fc","version":"5"},"monitoring":{"enabled":false},"subnetId":"subnet-00559b970d3a60983"},"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/funky-role-doing-dryrun/astronomer-managed-1665678811","invokedBy":"AWS Internal","principalId":"AROAZBD2CNPWEWKWTLX67:astronomer-managed-1665678811","sessionContext":{"attributes":{"creationDate":"2022-10-13T16:33:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/funky-role-doing-dryrun","principalId":"AROAZBD2CNPWEWKWTLX67","type":"Role","userName":"funky-role-doing-dryrun"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.NetworkACLPermissiveEntry` (rules/aws_cloudtrail/aws_network_acl_permissive_entry.yml)
+mod aws_network_acl_permissive_entry {
+    use super::Case;
+    use ::detections::rules::aws_network_acl_permissive_entry::RULE;
+    #[test]
+    fn overly_permissive_entry_added() {
+        Case::new(
+                "Overly Permissive Entry Added",
+                36,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"CreateNetworkAclEntry","eventSource":"ec2.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"aclProtocol":"6","cidrBlock":"0.0.0.0/0","egress":false,"icmpTypeCode":{},"networkAclId":"acl-1111","portRange":{"from":700,"to":702},"ruleAction":"allow","ruleNumber":12},"responseElements":{"_return":true,"requestId":"1111"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/2.0 (compatible; NEWT ActiveX; Win32)","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_overly_permissive_entry_added() {
+        Case::new(
+                "Not Overly Permissive Entry Added",
+                89,
+                false,
+                r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"CreateNetworkAclEntry","eventSource":"ec2.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"aclProtocol":"6","cidrBlock":"111.111.111.111/32","egress":false,"icmpTypeCode":{},"networkAclId":"acl-1111","portRange":{"from":700,"to":702},"ruleAction":"allow","ruleNumber":12},"responseElements":{"_return":true,"requestId":"1111"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/2.0 (compatible; NEWT ActiveX; Win32)","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_adding_overly_permissive_entry() {
+        Case::new(
+                "Error Adding Overly Permissive Entry",
+                142,
+                false,
+                r#"{"awsRegion":"us-west-2","errorCode":"ValidationError","eventID":"1111","eventName":"CreateNetworkAclEntry","eventSource":"ec2.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"aclProtocol":"6","cidrBlock":"0.0.0.0/0","egress":false,"icmpTypeCode":{},"networkAclId":"acl-1111","portRange":{"from":700,"to":702},"ruleAction":"allow","ruleNumber":12},"responseElements":{"_return":true,"requestId":"1111"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/2.0 (compatible; NEWT ActiveX; Win32)","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.ActivityStreamStopped` (rules/aws_cloudtrail/aws_rds_activity_stream_stopped.yml)
+mod aws_rds_activity_stream_stopped {
+    use super::Case;
+    use ::detections::rules::aws_rds_activity_stream_stopped::RULE;
+    #[test]
+    fn activity_stream_stopped_successfully() {
+        Case::new(
+                "Activity Stream Stopped Successfully",
+                54,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DeveloperRole","accountId":"123456789012","userName":"DeveloperRole"}}},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora","applyImmediately":true},"responseElements":{"kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","status":"stopping"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn activity_stream_stop_failed() {
+        Case::new(
+                "Activity Stream Stop Failed",
+                91,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:StopActivityStream","requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                120,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.AutomatedBackupDeleted` (rules/aws_cloudtrail/aws_rds_automated_backup_deleted.yml)
+mod aws_rds_automated_backup_deleted {
+    use super::Case;
+    use ::detections::rules::aws_rds_automated_backup_deleted::RULE;
+    #[test]
+    fn automated_backup_deleted() {
+        Case::new(
+                "Automated Backup Deleted",
+                67,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:attacker","arn":"arn:aws:sts::123456789012:assumed-role/CompromisedRole/attacker","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstanceAutomatedBackup","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.50","userAgent":"python-requests/2.28.0","requestParameters":{"dbiResourceId":"db-ABCDEF1234567890"},"responseElements":{"dBInstanceAutomatedBackupArn":"arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1234567890abcdef","dbiResourceId":"db-ABCDEF1234567890","status":"deleting","allocatedStorage":100,"engine":"mysql","engineVersion":"8.0.35"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cluster_automated_backup_deleted() {
+        Case::new(
+                "Cluster Automated Backup Deleted",
+                100,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/malicious-user","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"malicious-user"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBClusterAutomatedBackup","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.200","userAgent":"aws-cli/2.13.0","requestParameters":{"dbClusterResourceId":"cluster-GHIJKL9876543210"},"responseElements":{"dBClusterAutomatedBackupArn":"arn:aws:rds:us-west-2:123456789012:cluster-auto-backup:cab-9876543210fedcba","dbClusterResourceId":"cluster-GHIJKL9876543210","status":"deleting","engine":"aurora-mysql","engineVersion":"8.0.mysql_aurora.3.04.0"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn automated_backup_deletion_failed() {
+        Case::new(
+                "Automated Backup Deletion Failed",
+                133,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstanceAutomatedBackup","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dbiResourceId":"db-ABCDEF1234567890"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:DeleteDBInstanceAutomatedBackup","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                162,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBInstanceReadReplica","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"replica-instance","sourceDBInstanceIdentifier":"primary-instance"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.ClusterFailover` (rules/aws_cloudtrail/aws_rds_cluster_failover.yml)
+mod aws_rds_cluster_failover {
+    use super::Case;
+    use ::detections::rules::aws_rds_cluster_failover::RULE;
+    #[test]
+    fn db_cluster_failover_initiated() {
+        Case::new(
+                "DB Cluster Failover Initiated",
+                55,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"FailoverDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","targetDBInstanceIdentifier":"aurora-instance-2"},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"failing-over"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn global_cluster_failover() {
+        Case::new(
+                "Global Cluster Failover",
+                85,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/dr-coordinator","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"dr-coordinator"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"FailoverGlobalCluster","awsRegion":"us-west-2","sourceIPAddress":"10.0.5.50","userAgent":"console.amazonaws.com","requestParameters":{"globalClusterIdentifier":"global-aurora-cluster","targetDbClusterIdentifier":"arn:aws:rds:eu-west-1:123456789012:cluster:aurora-eu-secondary"},"responseElements":{"globalClusterIdentifier":"global-aurora-cluster","status":"failing-over"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn failover_failed() {
+        Case::new(
+                "Failover Failed",
+                116,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"FailoverDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:FailoverDBCluster","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                145,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBClusterIdentifier":"aurora-cluster","engineVersion":"8.0.mysql_aurora.3.04.0"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.DeletionProtectionDisabled` (rules/aws_cloudtrail/aws_rds_deletion_protection_disabled.yml)
+mod aws_rds_deletion_protection_disabled {
+    use super::Case;
+    use ::detections::rules::aws_rds_deletion_protection_disabled::RULE;
+    #[test]
+    fn rds_instance_deletion_protection_disabled() {
+        Case::new(
+                "RDS Instance Deletion Protection Disabled",
+                72,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/PowerUserRole","accountId":"123456789012","userName":"PowerUserRole"}}},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql","deletionProtection":false,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"modifying","deletionProtection":false,"pendingModifiedValues":{"deletionProtection":false}},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_cluster_deletion_protection_disabled_with_backup_changes_critical() {
+        Case::new(
+                "RDS Cluster Deletion Protection Disabled with Backup Changes - Critical",
+                113,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.50","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterIdentifier":"aurora-production","deletionProtection":false,"backupRetentionPeriod":0,"applyImmediately":true},"responseElements":{"dBClusterIdentifier":"aurora-production","status":"modifying","deletionProtection":false,"backupRetentionPeriod":0},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_deletion_protection_disabled_and_made_public_critical() {
+        Case::new(
+                "RDS Deletion Protection Disabled and Made Public - Critical",
+                148,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:attacker","arn":"arn:aws:sts::123456789012:assumed-role/CompromisedRole/attacker","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.50","userAgent":"python-requests/2.28.0","requestParameters":{"dBInstanceIdentifier":"customer-database","deletionProtection":false,"publiclyAccessible":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"customer-database","dBInstanceStatus":"modifying","deletionProtection":false,"publiclyAccessible":true},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_deletion_protection_enabled_no_alert() {
+        Case::new(
+                "RDS Deletion Protection Enabled - No Alert",
+                182,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","deletionProtection":true},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_modification_without_deletion_protection_change() {
+        Case::new(
+                "RDS Modification Without Deletion Protection Change",
+                214,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:dba","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/dba","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","allocatedStorage":500,"applyImmediately":false},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","allocatedStorage":500},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_modification_failed() {
+        Case::new(
+                "RDS Modification Failed",
+                246,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":false},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:ModifyDBInstance","requestID":"f6a7b8c9-d0e1-2345-f012-34567890bcde","eventID":"k6j7i8h9-g0f1-2345-6789-012345fghijk","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.IAMRoleAdded` (rules/aws_cloudtrail/aws_rds_iam_role_added.yml)
+mod aws_rds_iam_role_added {
+    use super::Case;
+    use ::detections::rules::aws_rds_iam_role_added::RULE;
+    #[test]
+    fn role_added_to_db_instance() {
+        Case::new(
+                "Role Added to DB Instance",
+                63,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T13:00:00Z","eventSource":"rds.amazonaws.com","eventName":"AddRoleToDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-postgres","roleArn":"arn:aws:iam::123456789012:role/RDS-S3-Import-Role","featureName":"s3Import"},"responseElements":{"dBInstanceIdentifier":"production-postgres","associatedRoles":[{"roleArn":"arn:aws:iam::123456789012:role/RDS-S3-Import-Role","featureName":"s3Import","status":"PENDING"}]},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn role_added_to_db_cluster() {
+        Case::new(
+                "Role Added to DB Cluster",
+                97,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-17T13:00:00Z","eventSource":"rds.amazonaws.com","eventName":"AddRoleToDBCluster","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.75","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","roleArn":"arn:aws:iam::123456789012:role/RDS-Lambda-Access","featureName":"Lambda"},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","associatedRoles":[{"roleArn":"arn:aws:iam::123456789012:role/RDS-Lambda-Access","featureName":"Lambda","status":"PENDING"}]},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn role_addition_failed() {
+        Case::new(
+                "Role Addition Failed",
+                132,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-17T13:00:00Z","eventSource":"rds.amazonaws.com","eventName":"AddRoleToDBInstance","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","roleArn":"arn:aws:iam::123456789012:role/Admin-Role"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:AddRoleToDBInstance","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                162,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-17T13:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RemoveRoleFromDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"production-db","roleArn":"arn:aws:iam::123456789012:role/OldRole"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.InstanceDeletion` (rules/aws_cloudtrail/aws_rds_instance_deletion.yml)
+mod aws_rds_instance_deletion {
+    use super::Case;
+    use ::detections::rules::aws_rds_instance_deletion::RULE;
+    #[test]
+    fn rds_instance_deleted_with_final_snapshot() {
+        Case::new(
+                "RDS Instance Deleted With Final Snapshot",
+                74,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DBARole","accountId":"123456789012","userName":"DBARole"}}},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql-db","skipFinalSnapshot":false,"finalDBSnapshotIdentifier":"production-mysql-db-final-snapshot-2024-01-15","deleteAutomatedBackups":false},"responseElements":{"dBInstanceIdentifier":"production-mysql-db","dBInstanceStatus":"deleting","dBInstanceArn":"arn:aws:rds:us-east-1:123456789012:db:production-mysql-db"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_instance_deleted_without_final_snapshot_critical() {
+        Case::new(
+                "RDS Instance Deleted Without Final Snapshot - Critical",
+                114,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstance","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.45","userAgent":"Boto3/1.26.0","requestParameters":{"dBInstanceIdentifier":"customer-data-db","skipFinalSnapshot":true,"deleteAutomatedBackups":true},"responseElements":{"dBInstanceIdentifier":"customer-data-db","dBInstanceStatus":"deleting"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_cluster_deleted() {
+        Case::new(
+                "RDS Cluster Deleted",
+                146,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T15:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"console.amazonaws.com","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","skipFinalSnapshot":false,"finalDBClusterSnapshotIdentifier":"aurora-cluster-prod-final-2024-01-15"},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"deleting","dBClusterArn":"arn:aws:rds:us-east-1:123456789012:cluster:aurora-cluster-prod"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_deletion_failed_access_denied() {
+        Case::new(
+                "RDS Deletion Failed - Access Denied",
+                178,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","skipFinalSnapshot":true},"errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/developer is not authorized to perform: rds:DeleteDBInstance","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                208,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"my-db","allocatedStorage":100},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.InstanceMadePublic` (rules/aws_cloudtrail/aws_rds_instance_made_public.yml)
+mod aws_rds_instance_made_public {
+    use super::Case;
+    use ::detections::rules::aws_rds_instance_made_public::RULE;
+    #[test]
+    fn rds_instance_made_public() {
+        Case::new(
+                "RDS Instance Made Public",
+                71,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:developer","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/developer","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DeveloperRole","accountId":"123456789012","userName":"DeveloperRole"}}},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","publiclyAccessible":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","publiclyAccessible":true,"pendingModifiedValues":{"publiclyAccessible":true}},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_cluster_made_public_with_security_group_changes() {
+        Case::new(
+                "RDS Cluster Made Public with Security Group Changes",
+                112,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.10","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster","publiclyAccessible":true,"vPCSecurityGroupIds":["sg-0123456789abcdef0"],"applyImmediately":true},"responseElements":{"dBClusterIdentifier":"aurora-cluster","status":"modifying","publiclyAccessible":true},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_instance_made_private_no_alert() {
+        Case::new(
+                "RDS Instance Made Private - No Alert",
+                147,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-db","publiclyAccessible":false,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","publiclyAccessible":false},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_modification_without_public_access_change() {
+        Case::new(
+                "RDS Modification Without Public Access Change",
+                179,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","allocatedStorage":200,"applyImmediately":false},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","allocatedStorage":200},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_modification_failed() {
+        Case::new(
+                "RDS Modification Failed",
+                211,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","publiclyAccessible":true},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:ModifyDBInstance","requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.InstanceRebooted` (rules/aws_cloudtrail/aws_rds_instance_rebooted.yml)
+mod aws_rds_instance_rebooted {
+    use super::Case;
+    use ::detections::rules::aws_rds_instance_rebooted::RULE;
+    #[test]
+    fn db_instance_rebooted() {
+        Case::new(
+                "DB Instance Rebooted",
+                50,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-mysql","forceFailover":false},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"rebooting"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn db_cluster_rebooted_with_failover() {
+        Case::new(
+                "DB Cluster Rebooted with Failover",
+                80,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/operator","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"operator"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBCluster","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","forceFailover":true},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"rebooting"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn reboot_failed() {
+        Case::new(
+                "Reboot Failed",
+                111,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db"},"errorCode":"InvalidDBInstanceState","errorMessage":"Cannot reboot DB instance in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                140,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"StartDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"dev-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.LogFileDownloaded` (rules/aws_cloudtrail/aws_rds_log_file_downloaded.yml)
+mod aws_rds_log_file_downloaded {
+    use super::Case;
+    use ::detections::rules::aws_rds_log_file_downloaded::RULE;
+    #[test]
+    fn error_log_downloaded() {
+        Case::new(
+                "Error Log Downloaded",
+                63,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:dba","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/dba","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DownloadDBLogFilePortion","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql","logFileName":"error/mysql-error.log","numberOfLines":1000,"marker":"0"},"responseElements":{"logFileData":"[REDACTED]","marker":"1000","additionalDataPending":true},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn audit_log_downloaded_from_external_ip() {
+        Case::new(
+                "Audit Log Downloaded from External IP",
+                96,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DownloadDBLogFilePortion","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.200","userAgent":"Boto3/1.26.0","requestParameters":{"dBInstanceIdentifier":"customer-database","logFileName":"audit/server_audit.log","numberOfLines":5000},"responseElements":{"logFileData":"[REDACTED]","marker":"5000","additionalDataPending":false},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn download_failed() {
+        Case::new(
+                "Download Failed",
+                129,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DownloadDBLogFilePortion","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","logFileName":"error/mysql-error.log"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:DownloadDBLogFilePortion","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                159,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBLogFiles","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"production-db"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.ManualSnapshotCreated` (rules/aws_cloudtrail/aws_rds_manual_snapshot_created.yml)
+mod aws_rds_manual_snapshot_created {
+    use super::Case;
+    use ::detections::rules::aws_rds_manual_snapshot_created::RULE;
+    #[test]
+    fn manual_snapshot_created() {
+        Case::new(
+                "Manual Snapshot Created",
+                35,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA2DFDF0C1FDFCAD2B2:fake.user","arn":"arn:aws:sts::123456789012:assumed-role/ARole/fake.user","accountId":"123456789012","accessKeyId":"ASIAFFA5AFEC02FFCD8ED","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA2DFDF0C1FDFCAD2B2","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","accountId":"123456789012","userName":"ARole"},"webIdFederationData":{},"attributes":{"creationDate":"2023-12-08T13:53:48Z","mfaAuthenticated":"false"}}},"eventTime":"2023-12-08T14:55:19Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) 68319f60-9dec-43b2-9702-de3a08c9d8a3 HashiCorp-terraform-exec/0.17.3","requestParameters":{"dBInstanceIdentifier":"terraform-20231208145149286600000001","dBSnapshotIdentifier":"exfiltration"},"responseElements":{"allocatedStorage":10,"instanceCreateTime":"Dec 8, 2023 2:55:17 PM","dBSnapshotIdentifier":"exfiltration","dbiResourceId":"db-TYZSSMTWIABIR6QKKFGI55XKJQ","port":3306,"availabilityZone":"us-west-2b","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:exfiltration","processorFeatures":[],"encrypted":false,"percentProgress":0,"optionGroupName":"default:mysql-8-0","dBInstanceIdentifier":"terraform-20231208145149286600000001","storageType":"gp2","iAMDatabaseAuthenticationEnabled":false,"vpcId":"vpc-0c9c141888d129377","storageThroughput":0,"dedicatedLogVolume":false,"status":"creating","masterUsername":"admin","engine":"mysql","snapshotType":"manual","engineVersion":"8.0.33","licenseModel":"general-public-license","snapshotTarget":"region"},"requestID":"e5fd8d41-db7c-45df-a21a-f9cff8c19755","eventID":"c665b42c-89b4-4072-ad71-0f9c8d50f649","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"rds.us-west-2.amazonaws.com"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn public_snapshot_created() {
+        Case::new(
+                "Public Snapshot Created",
+                117,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA2DFDF0C1FDFCAD2B2:fake.user","arn":"arn:aws:sts::123456789012:assumed-role/ARole/fake.user","accountId":"123456789012","accessKeyId":"ASIAFFA5AFEC02FFCD8ED","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA2DFDF0C1FDFCAD2B2","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","accountId":"123456789012","userName":"ARole"},"webIdFederationData":{},"attributes":{"creationDate":"2023-12-08T13:53:48Z","mfaAuthenticated":"false"}}},"eventTime":"2023-12-08T14:55:19Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) 68319f60-9dec-43b2-9702-de3a08c9d8a3 HashiCorp-terraform-exec/0.17.3","requestParameters":{"dBInstanceIdentifier":"terraform-20231208145149286600000001","dBSnapshotIdentifier":"exfiltration"},"responseElements":{"allocatedStorage":10,"instanceCreateTime":"Dec 8, 2023 2:55:17 PM","dBSnapshotIdentifier":"exfiltration","dbiResourceId":"db-TYZSSMTWIABIR6QKKFGI55XKJQ","port":3306,"availabilityZone":"us-west-2b","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:exfiltration","processorFeatures":[],"encrypted":false,"percentProgress":0,"optionGroupName":"default:mysql-8-0","dBInstanceIdentifier":"terraform-20231208145149286600000001","storageType":"gp2","iAMDatabaseAuthenticationEnabled":false,"vpcId":"vpc-0c9c141888d129377","storageThroughput":0,"dedicatedLogVolume":false,"status":"creating","masterUsername":"admin","engine":"mysql","snapshotType":"public","engineVersion":"8.0.33","licenseModel":"general-public-license","snapshotTarget":"region"},"requestID":"e5fd8d41-db7c-45df-a21a-f9cff8c19755","eventID":"c665b42c-89b4-4072-ad71-0f9c8d50f649","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"rds.us-west-2.amazonaws.com"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn automated_snapshot_created() {
+        Case::new(
+                "Automated Snapshot Created",
+                199,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA2DFDF0C1FDFCAD2B2:fake.user","arn":"arn:aws:sts::123456789012:assumed-role/ARole/fake.user","accountId":"123456789012","accessKeyId":"ASIAFFA5AFEC02FFCD8ED","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA2DFDF0C1FDFCAD2B2","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","accountId":"123456789012","userName":"ARole"},"webIdFederationData":{},"attributes":{"creationDate":"2023-12-08T13:53:48Z","mfaAuthenticated":"false"}}},"eventTime":"2023-12-08T14:55:19Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) 68319f60-9dec-43b2-9702-de3a08c9d8a3 HashiCorp-terraform-exec/0.17.3","requestParameters":{"dBInstanceIdentifier":"terraform-20231208145149286600000001","dBSnapshotIdentifier":"exfiltration"},"responseElements":{"allocatedStorage":10,"instanceCreateTime":"Dec 8, 2023 2:55:17 PM","dBSnapshotIdentifier":"exfiltration","dbiResourceId":"db-TYZSSMTWIABIR6QKKFGI55XKJQ","port":3306,"availabilityZone":"us-west-2b","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:exfiltration","processorFeatures":[],"encrypted":false,"percentProgress":0,"optionGroupName":"default:mysql-8-0","dBInstanceIdentifier":"terraform-20231208145149286600000001","storageType":"gp2","iAMDatabaseAuthenticationEnabled":false,"vpcId":"vpc-0c9c141888d129377","storageThroughput":0,"dedicatedLogVolume":false,"status":"creating","masterUsername":"admin","engine":"mysql","snapshotType":"automated","engineVersion":"8.0.33","licenseModel":"general-public-license","snapshotTarget":"region"},"requestID":"e5fd8d41-db7c-45df-a21a-f9cff8c19755","eventID":"c665b42c-89b4-4072-ad71-0f9c8d50f649","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"rds.us-west-2.amazonaws.com"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn awsbackup_snapshot_created() {
+        Case::new(
+                "Awsbackup Snapshot Created",
+                281,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA2DFDF0C1FDFCAD2B2:fake.user","arn":"arn:aws:sts::123456789012:assumed-role/ARole/fake.user","accountId":"123456789012","accessKeyId":"ASIAFFA5AFEC02FFCD8ED","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA2DFDF0C1FDFCAD2B2","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","accountId":"123456789012","userName":"ARole"},"webIdFederationData":{},"attributes":{"creationDate":"2023-12-08T13:53:48Z","mfaAuthenticated":"false"}}},"eventTime":"2023-12-08T14:55:19Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) 68319f60-9dec-43b2-9702-de3a08c9d8a3 HashiCorp-terraform-exec/0.17.3","requestParameters":{"dBInstanceIdentifier":"terraform-20231208145149286600000001","dBSnapshotIdentifier":"exfiltration"},"responseElements":{"allocatedStorage":10,"instanceCreateTime":"Dec 8, 2023 2:55:17 PM","dBSnapshotIdentifier":"exfiltration","dbiResourceId":"db-TYZSSMTWIABIR6QKKFGI55XKJQ","port":3306,"availabilityZone":"us-west-2b","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:exfiltration","processorFeatures":[],"encrypted":false,"percentProgress":0,"optionGroupName":"default:mysql-8-0","dBInstanceIdentifier":"terraform-20231208145149286600000001","storageType":"gp2","iAMDatabaseAuthenticationEnabled":false,"vpcId":"vpc-0c9c141888d129377","storageThroughput":0,"dedicatedLogVolume":false,"status":"creating","masterUsername":"admin","engine":"mysql","snapshotType":"awsbackup","engineVersion":"8.0.33","licenseModel":"general-public-license","snapshotTarget":"region"},"requestID":"e5fd8d41-db7c-45df-a21a-f9cff8c19755","eventID":"c665b42c-89b4-4072-ad71-0f9c8d50f649","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"rds.us-west-2.amazonaws.com"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.MasterPasswordUpdated` (rules/aws_cloudtrail/aws_rds_master_pass_updated.yml)
+mod aws_rds_master_pass_updated {
+    use super::Case;
+    use ::detections::rules::aws_rds_master_pass_updated::RULE;
+    #[test]
+    fn allocated_storage_modified() {
+        Case::new(
+                "Allocated storage modified",
+                28,
+                false,
+                r#"{"awsRegion":"us-west-1","eventCategory":"Management","eventID":"cb82857f-302d-4d6c-b516-589ec39dee7c","eventName":"ModifyDBInstance","eventSource":"rds.amazonaws.com","eventTime":"2022-09-24 00:38:26","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789012"],"p_any_aws_arns":["arn:aws:iam::123456789012:role/Admin","arn:aws:kms:us-west-1:123456789012:key/e2c16323-1c31-45fb-adda-07e5c9f78997","arn:aws:rds:us-west-1:123456789012:db:my-database","arn:aws:sts::123456789012:assumed-role/Admin/Jack"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIASWJRT64ZWCAMGCWI"],"p_event_time":"2022-09-24 00:38:26","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-24 00:42:44.436","p_row_id":"da110a31e6a4cfa7c8a888cb13f59305","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"CloudTrail","readOnly":false,"recipientAccountId":"123456789012","requestID":"bd420698-bbb7-4ec3-b109-190e03adc1f4","requestParameters":{"allocatedStorage":22,"allowMajorVersionUpgrade":false,"applyImmediately":true,"dBInstanceIdentifier":"my-database","maxAllocatedStorage":1000},"responseElements":{"allocatedStorage":20,"associatedRoles":[],"autoMinorVersionUpgrade":true,"availabilityZone":"us-west-1b","backupRetentionPeriod":0,"backupTarget":"region","cACertificateIdentifier":"rds-ca-2019","copyTagsToSnapshot":true,"customerOwnedIpEnabled":false,"dBInstanceArn":"arn:aws:rds:us-west-1:123456789012:db:my-database","dBInstanceClass":"db.t3.micro","dBInstanceIdentifier":"my-database","dBInstanceStatus":"available","dBName":"test","dBParameterGroups":[{"dBParameterGroupName":"default.mysql8.0","parameterApplyStatus":"in-sync"}],"dBSecurityGroups":[],"dBSubnetGroup":{"dBSubnetGroupDescription":"Created from the RDS Management Console","dBSubnetGroupName":"default-vpc-f9999999","subnetGroupStatus":"Complete","subnets":[{"subnetAvailabilityZone":{"name":"us-west-1c"},"subnetIdentifier":"subnet-8cb458ea","subnetOutpost":{},"subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-west-1b"},"subnetIdentifier":"subnet-8382bbd8","subnetOutpost":{},"subnetStatus":"Active"}],"vpcId":"vpc-f9999999"},"dbInstancePort":0,"dbiResourceId":"db-FEVDSUCWJ43PXONVT6ZU2TK4WY","deletionProtection":false,"domainMemberships":[],"enabledCloudwatchLogsExports":["audit","error","general"],"endpoint":{"address":"my-database.cbsugyyyyyyy.us-west-1.rds.amazonaws.com","hostedZoneId":"Z10WI91S59XXQN","port":3306},"engine":"mysql","engineVersion":"8.0.28","httpEndpointEnabled":false,"iAMDatabaseAuthenticationEnabled":false,"instanceCreateTime":"Sep 23, 2022 11:25:46 PM","kmsKeyId":"arn:aws:kms:us-west-1:123456789012:key/e2c16323-1c31-45fb-adda-07e5c9f78997","licenseModel":"general-public-license","masterUsername":"admin","maxAllocatedStorage":1000,"monitoringInterval":0,"multiAZ":false,"networkType":"IPV4","optionGroupMemberships":[{"optionGroupName":"default:mysql-8-0","status":"in-sync"}],"pendingModifiedValues":{"allocatedStorage":22},"performanceInsightsEnabled":false,"preferredBackupWindow":"11:52-12:22","preferredMaintenanceWindow":"tue:13:03-tue:13:33","publiclyAccessible":true,"readReplicaDBInstanceIdentifiers":[],"storageEncrypted":true,"storageThroughput":0,"storageType":"gp2","tagList":[],"vpcSecurityGroups":[{"status":"active","vpcSecurityGroupId":"sg-d963a5a4"}]},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIASWJRT64ZWCAMGCWI","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/Admin/Jack","principalId":"AROAJ4ULUNLE6DYF4PCOK:jack","sessionContext":{"attributes":{"creationDate":"2022-09-23T23:17:13Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/Admin","principalId":"AROAJ4ULUNLE6DYF4PCOK","type":"Role","userName":"Admin"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn master_pass_modified() {
+        Case::new(
+                "Master pass modified",
+                162,
+                true,
+                r#"{"awsRegion":"us-west-1","eventCategory":"Management","eventID":"09191e37-4632-4722-82bf-50288436cf47","eventName":"ModifyDBInstance","eventSource":"rds.amazonaws.com","eventTime":"2022-09-24 00:28:15","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789012"],"p_any_aws_arns":["arn:aws:iam::123456789012:role/Admin","arn:aws:kms:us-west-1:123456789012:key/e2c16323-1c31-45fb-adda-07e5c9f78997","arn:aws:rds:us-west-1:123456789012:db:my-database","arn:aws:sts::123456789012:assumed-role/Admin/Jack"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIASWJRT64ZWCAMGCWI"],"p_event_time":"2022-09-24 00:28:15","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-24 00:32:43.679","p_row_id":"eea2890fafffb7b88fae80cb138a08","p_source_id":"b00eb354-da7a-49dd-9cc6-32535e32096a","p_source_label":"CloudTrail","readOnly":false,"recipientAccountId":"123456789012","requestID":"93fba047-0282-4c53-b3a6-1c3bb684f563","requestParameters":{"allowMajorVersionUpgrade":false,"applyImmediately":true,"dBInstanceIdentifier":"my-database","masterUserPassword":"****","maxAllocatedStorage":1000},"responseElements":{"allocatedStorage":20,"associatedRoles":[],"autoMinorVersionUpgrade":true,"availabilityZone":"us-west-1b","backupRetentionPeriod":0,"backupTarget":"region","cACertificateIdentifier":"rds-ca-2019","copyTagsToSnapshot":true,"customerOwnedIpEnabled":false,"dBInstanceArn":"arn:aws:rds:us-west-1:123456789012:db:my-database","dBInstanceClass":"db.t3.micro","dBInstanceIdentifier":"my-database","dBInstanceStatus":"available","dBName":"test","dBParameterGroups":[{"dBParameterGroupName":"default.mysql8.0","parameterApplyStatus":"in-sync"}],"dBSecurityGroups":[],"dBSubnetGroup":{"dBSubnetGroupDescription":"Created from the RDS Management Console","dBSubnetGroupName":"default-vpc-f9999999","subnetGroupStatus":"Complete","subnets":[{"subnetAvailabilityZone":{"name":"us-west-1c"},"subnetIdentifier":"subnet-8cb458ea","subnetOutpost":{},"subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-west-1b"},"subnetIdentifier":"subnet-8382bbd8","subnetOutpost":{},"subnetStatus":"Active"}],"vpcId":"vpc-f9999999"},"dbInstancePort":0,"dbiResourceId":"db-FEVDSUCWJ43PXONVT6ZU2TK4WY","deletionProtection":false,"domainMemberships":[],"enabledCloudwatchLogsExports":["audit","error","general"],"endpoint":{"address":"my-database.cbsugyyyyyyy.us-west-1.rds.amazonaws.com","hostedZoneId":"Z10WI91S59XXQN","port":3306},"engine":"mysql","engineVersion":"8.0.28","httpEndpointEnabled":false,"iAMDatabaseAuthenticationEnabled":false,"instanceCreateTime":"Sep 23, 2022 11:25:46 PM","kmsKeyId":"arn:aws:kms:us-west-1:123456789012:key/e2c16323-1c31-45fb-adda-07e5c9f78997","licenseModel":"general-public-license","masterUsername":"admin","maxAllocatedStorage":1000,"monitoringInterval":0,"multiAZ":false,"networkType":"IPV4","optionGroupMemberships":[{"optionGroupName":"default:mysql-8-0","status":"in-sync"}],"pendingModifiedValues":{"masterUserPassword":"****"},"performanceInsightsEnabled":false,"preferredBackupWindow":"11:52-12:22","preferredMaintenanceWindow":"tue:13:03-tue:13:33","publiclyAccessible":true,"readReplicaDBInstanceIdentifiers":[],"storageEncrypted":true,"storageThroughput":0,"storageType":"gp2","tagList":[],"vpcSecurityGroups":[{"status":"active","vpcSecurityGroupId":"sg-d963a5a4"}]},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIASWJRT64ZWCAMGCWI","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/Admin/Jack","principalId":"AROAJ4ULUNLE6DYF4PCOK:jack","sessionContext":{"attributes":{"creationDate":"2022-09-23T23:17:13Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/Admin","principalId":"AROAJ4ULUNLE6DYF4PCOK","type":"Role","userName":"Admin"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.PublicRestore` (rules/aws_cloudtrail/aws_rds_publicrestore.yml)
+mod aws_rds_publicrestore {
+    use super::Case;
+    use ::detections::rules::aws_rds_publicrestore::RULE;
+    #[test]
+    fn not_restore_rds_request() {
+        Case::new(
+                "Not-Restore-RDS-Request",
+                19,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"797163d3-5726-441d-80a7-6eeb7464acd4","eventName":"CreateDBInstance","eventSource":"rds.amazonaws.com","eventTime":"2018-07-30T22:14:06Z","eventType":"AwsApiCall","eventVersion":"1.04","recipientAccountId":"123456789012","requestID":"daf2e3f5-96a3-4df7-a026-863f96db793e","requestParameters":{"allocatedStorage":20,"dBInstanceClass":"db.m1.small","dBInstanceIdentifier":"test-instance","enableCloudwatchLogsExports":["audit","error","general","slowquery"],"engine":"mysql","masterUserPassword":"****","masterUsername":"myawsuser"},"responseElements":{"allocatedStorage":20,"autoMinorVersionUpgrade":true,"backupRetentionPeriod":1,"cACertificateIdentifier":"rds-ca-2015","copyTagsToSnapshot":false,"dBInstanceArn":"arn:aws:rds:us-east-1:123456789012:db:test-instance","dBInstanceClass":"db.m1.small","dBInstanceIdentifier":"test-instance","dBInstanceStatus":"creating","dBParameterGroups":[{"dBParameterGroupName":"default.mysql8.0","parameterApplyStatus":"in-sync"}],"dBSecurityGroups":[],"dBSubnetGroup":{"dBSubnetGroupDescription":"default","dBSubnetGroupName":"default","subnetGroupStatus":"Complete","subnets":[{"subnetAvailabilityZone":{"name":"us-east-1b"},"subnetIdentifier":"subnet-cbfff283","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1e"},"subnetIdentifier":"subnet-d7c825e8","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1f"},"subnetIdentifier":"subnet-6746046b","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1c"},"subnetIdentifier":"subnet-bac383e0","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1d"},"subnetIdentifier":"subnet-42599426","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1a"},"subnetIdentifier":"subnet-da327bf6","subnetStatus":"Active"}],"vpcId":"vpc-136a4c6a"},"dbInstancePort":0,"dbiResourceId":"db-ETDZIIXHEWY5N7GXVC4SH7H5IA","domainMemberships":[],"engine":"mysql","engineVersion":"8.0.28","iAMDatabaseAuthenticationEnabled":false,"licenseModel":"general-public-license","masterUsername":"myawsuser","monitoringInterval":0,"multiAZ":false,"optionGroupMemberships":[{"optionGroupName":"default:mysql-8-0","status":"in-sync"}],"pendingModifiedValues":{"masterUserPassword":"****","pendingCloudwatchLogsExports":{"logTypesToEnable":["audit","error","general","slowquery"]}},"performanceInsightsEnabled":false,"preferredBackupWindow":"10:27-10:57","preferredMaintenanceWindow":"sat:05:47-sat:06:17","publiclyAccessible":true,"readReplicaDBInstanceIdentifiers":[],"storageEncrypted":false,"storageType":"standard","vpcSecurityGroups":[{"status":"active","vpcSecurityGroupId":"sg-f839b688"}]},"sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/1.15.42 Python/3.6.1 Darwin/17.7.0 botocore/1.10.42","userIdentity":{"accessKeyId":"AKIAI44QH8DHBEXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/johndoe","principalId":"AKIAIOSFODNN7EXAMPLE","type":"IAMUser","userName":"johndoe"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_restore_not_public() {
+        Case::new(
+                "RDS-Restore-Not-Public",
+                127,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"797163d3-5726-441d-80a7-6eeb7464acd4","eventName":"RestoreDBInstanceFromDBSnapshot","eventSource":"rds.amazonaws.com","eventTime":"2018-07-30T22:14:06Z","eventType":"AwsApiCall","eventVersion":"1.04","recipientAccountId":"123456789012","requestID":"daf2e3f5-96a3-4df7-a026-863f96db793e","requestParameters":{"allocatedStorage":20,"dBInstanceClass":"db.m1.small","dBInstanceIdentifier":"test-instance","enableCloudwatchLogsExports":["audit","error","general","slowquery"],"engine":"mysql","masterUserPassword":"****","masterUsername":"myawsuser"},"responseElements":{"allocatedStorage":20,"autoMinorVersionUpgrade":true,"backupRetentionPeriod":1,"cACertificateIdentifier":"rds-ca-2015","copyTagsToSnapshot":false,"dBInstanceArn":"arn:aws:rds:us-east-1:123456789012:db:test-instance","dBInstanceClass":"db.m1.small","dBInstanceIdentifier":"test-instance","dBInstanceStatus":"creating","dBParameterGroups":[{"dBParameterGroupName":"default.mysql8.0","parameterApplyStatus":"in-sync"}],"dBSecurityGroups":[],"dBSubnetGroup":{"dBSubnetGroupDescription":"default","dBSubnetGroupName":"default","subnetGroupStatus":"Complete","subnets":[{"subnetAvailabilityZone":{"name":"us-east-1b"},"subnetIdentifier":"subnet-cbfff283","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1e"},"subnetIdentifier":"subnet-d7c825e8","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1f"},"subnetIdentifier":"subnet-6746046b","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1c"},"subnetIdentifier":"subnet-bac383e0","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1d"},"subnetIdentifier":"subnet-42599426","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1a"},"subnetIdentifier":"subnet-da327bf6","subnetStatus":"Active"}],"vpcId":"vpc-136a4c6a"},"dbInstancePort":0,"dbiResourceId":"db-ETDZIIXHEWY5N7GXVC4SH7H5IA","domainMemberships":[],"engine":"mysql","engineVersion":"8.0.28","iAMDatabaseAuthenticationEnabled":false,"licenseModel":"general-public-license","masterUsername":"myawsuser","monitoringInterval":0,"multiAZ":false,"optionGroupMemberships":[{"optionGroupName":"default:mysql-8-0","status":"in-sync"}],"pendingModifiedValues":{"masterUserPassword":"****","pendingCloudwatchLogsExports":{"logTypesToEnable":["audit","error","general","slowquery"]}},"performanceInsightsEnabled":false,"preferredBackupWindow":"10:27-10:57","preferredMaintenanceWindow":"sat:05:47-sat:06:17","publiclyAccessible":false,"readReplicaDBInstanceIdentifiers":[],"storageEncrypted":false,"storageType":"standard","vpcSecurityGroups":[{"status":"active","vpcSecurityGroupId":"sg-f839b688"}]},"sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/1.15.42 Python/3.6.1 Darwin/17.7.0 botocore/1.10.42","userIdentity":{"accessKeyId":"AKIAI44QH8DHBEXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/johndoe","principalId":"AKIAIOSFODNN7EXAMPLE","type":"IAMUser","userName":"johndoe"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_restore_public() {
+        Case::new(
+                "RDS-Restore-Public",
+                235,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"797163d3-5726-441d-80a7-6eeb7464acd4","eventName":"RestoreDBInstanceFromDBSnapshot","eventSource":"rds.amazonaws.com","eventTime":"2018-07-30T22:14:06Z","eventType":"AwsApiCall","eventVersion":"1.04","recipientAccountId":"123456789012","requestID":"daf2e3f5-96a3-4df7-a026-863f96db793e","requestParameters":{"allocatedStorage":20,"dBInstanceClass":"db.m1.small","dBInstanceIdentifier":"test-instance","enableCloudwatchLogsExports":["audit","error","general","slowquery"],"engine":"mysql","masterUserPassword":"****","masterUsername":"myawsuser"},"responseElements":{"allocatedStorage":20,"autoMinorVersionUpgrade":true,"backupRetentionPeriod":1,"cACertificateIdentifier":"rds-ca-2015","copyTagsToSnapshot":false,"dBInstanceArn":"arn:aws:rds:us-east-1:123456789012:db:test-instance","dBInstanceClass":"db.m1.small","dBInstanceIdentifier":"test-instance","dBInstanceStatus":"creating","dBParameterGroups":[{"dBParameterGroupName":"default.mysql8.0","parameterApplyStatus":"in-sync"}],"dBSecurityGroups":[],"dBSubnetGroup":{"dBSubnetGroupDescription":"default","dBSubnetGroupName":"default","subnetGroupStatus":"Complete","subnets":[{"subnetAvailabilityZone":{"name":"us-east-1b"},"subnetIdentifier":"subnet-cbfff283","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1e"},"subnetIdentifier":"subnet-d7c825e8","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1f"},"subnetIdentifier":"subnet-6746046b","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1c"},"subnetIdentifier":"subnet-bac383e0","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1d"},"subnetIdentifier":"subnet-42599426","subnetStatus":"Active"},{"subnetAvailabilityZone":{"name":"us-east-1a"},"subnetIdentifier":"subnet-da327bf6","subnetStatus":"Active"}],"vpcId":"vpc-136a4c6a"},"dbInstancePort":0,"dbiResourceId":"db-ETDZIIXHEWY5N7GXVC4SH7H5IA","domainMemberships":[],"engine":"mysql","engineVersion":"8.0.28","iAMDatabaseAuthenticationEnabled":false,"licenseModel":"general-public-license","masterUsername":"myawsuser","monitoringInterval":0,"multiAZ":false,"optionGroupMemberships":[{"optionGroupName":"default:mysql-8-0","status":"in-sync"}],"pendingModifiedValues":{"masterUserPassword":"****","pendingCloudwatchLogsExports":{"logTypesToEnable":["audit","error","general","slowquery"]}},"performanceInsightsEnabled":false,"preferredBackupWindow":"10:27-10:57","preferredMaintenanceWindow":"sat:05:47-sat:06:17","publiclyAccessible":true,"readReplicaDBInstanceIdentifiers":[],"storageEncrypted":false,"storageType":"standard","vpcSecurityGroups":[{"status":"active","vpcSecurityGroupId":"sg-f839b688"}]},"sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/1.15.42 Python/3.6.1 Darwin/17.7.0 botocore/1.10.42","userIdentity":{"accessKeyId":"AKIAI44QH8DHBEXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/johndoe","principalId":"AKIAIOSFODNN7EXAMPLE","type":"IAMUser","userName":"johndoe"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.SecurityGroupIngressAuthorized` (rules/aws_cloudtrail/aws_rds_security_group_ingress_authorized.yml)
+mod aws_rds_security_group_ingress_authorized {
+    use super::Case;
+    use ::detections::rules::aws_rds_security_group_ingress_authorized::RULE;
+    #[test]
+    fn ingress_authorized_from_specific_cidr() {
+        Case::new(
+                "Ingress Authorized from Specific CIDR",
+                71,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/NetworkAdmin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSecurityGroupName":"production-db-sg","cIDRIP":"203.0.113.0/24"},"responseElements":{"dBSecurityGroupName":"production-db-sg","iPRanges":[{"cIDRIP":"203.0.113.0/24","status":"authorizing"}]},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn ingress_authorized_from_public_internet_critical() {
+        Case::new(
+                "Ingress Authorized from Public Internet - Critical",
+                103,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.50","userAgent":"Boto3/1.26.0","requestParameters":{"dBSecurityGroupName":"database-sg","cIDRIP":"0.0.0.0/0"},"responseElements":{"dBSecurityGroupName":"database-sg","iPRanges":[{"cIDRIP":"0.0.0.0/0","status":"authorizing"}]},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn ingress_authorized_from_ec2_security_group() {
+        Case::new(
+                "Ingress Authorized from EC2 Security Group",
+                136,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"console.amazonaws.com","requestParameters":{"dBSecurityGroupName":"app-db-sg","eC2SecurityGroupName":"app-servers-sg","eC2SecurityGroupId":"sg-0123456789abcdef0","eC2SecurityGroupOwnerId":"123456789012"},"responseElements":{"dBSecurityGroupName":"app-db-sg","eC2SecurityGroups":[{"eC2SecurityGroupName":"app-servers-sg","eC2SecurityGroupId":"sg-0123456789abcdef0","eC2SecurityGroupOwnerId":"123456789012","status":"authorizing"}]},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn authorization_failed() {
+        Case::new(
+                "Authorization Failed",
+                172,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSecurityGroupName":"production-db-sg","cIDRIP":"0.0.0.0/0"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:AuthorizeDBSecurityGroupIngress","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                202,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"RevokeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBSecurityGroupName":"production-db-sg","cIDRIP":"0.0.0.0/0"},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.SnapshotCopiedCrossRegion` (rules/aws_cloudtrail/aws_rds_snapshot_copied_cross_region.yml)
+mod aws_rds_snapshot_copied_cross_region {
+    use super::Case;
+    use ::detections::rules::aws_rds_snapshot_copied_cross_region::RULE;
+    #[test]
+    fn snapshot_copied_cross_region() {
+        Case::new(
+                "Snapshot Copied Cross-Region",
+                76,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceDBSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:snapshot:prod-backup-2024","targetDBSnapshotIdentifier":"prod-backup-2024-copy","sourceRegion":"us-east-1","kmsKeyId":"arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","copyTags":true},"responseElements":{"dBSnapshotIdentifier":"prod-backup-2024-copy","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:prod-backup-2024-copy","status":"copying","sourceRegion":"us-east-1","sourceDBSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:snapshot:prod-backup-2024"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cluster_snapshot_copied_cross_region() {
+        Case::new(
+                "Cluster Snapshot Copied Cross-Region",
+                112,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBClusterSnapshot","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.100","userAgent":"Boto3/1.26.0","requestParameters":{"sourceDBClusterSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:aurora-prod-backup","targetDBClusterSnapshotIdentifier":"aurora-prod-backup-eu","sourceRegion":"us-east-1","kmsKeyId":"arn:aws:kms:eu-west-1:123456789012:key/abcd1234-ab12-cd34-ef56-1234567890ab"},"responseElements":{"dBClusterSnapshotIdentifier":"aurora-prod-backup-eu","dBClusterSnapshotArn":"arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:aurora-prod-backup-eu","status":"copying","sourceRegion":"us-east-1"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn snapshot_copied_within_same_region_no_alert() {
+        Case::new(
+                "Snapshot Copied Within Same Region - No Alert",
+                147,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBSnapshot","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"sourceDBSnapshotIdentifier":"original-snapshot","targetDBSnapshotIdentifier":"copy-of-snapshot"},"responseElements":{"dBSnapshotIdentifier":"copy-of-snapshot","status":"copying"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn copy_failed() {
+        Case::new(
+                "Copy Failed",
+                177,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceDBSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:snapshot:prod-backup","targetDBSnapshotIdentifier":"prod-backup-copy","sourceRegion":"us-east-1"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:CopyDBSnapshot","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.SnapshotDeleted` (rules/aws_cloudtrail/aws_rds_snapshot_deleted.yml)
+mod aws_rds_snapshot_deleted {
+    use super::Case;
+    use ::detections::rules::aws_rds_snapshot_deleted::RULE;
+    #[test]
+    fn db_snapshot_deleted() {
+        Case::new(
+                "DB Snapshot Deleted",
+                66,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.25","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"responseElements":{"dBSnapshotIdentifier":"backup-2024-01-15","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:backup-2024-01-15","status":"deleted","snapshotType":"manual"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn db_cluster_snapshot_deleted() {
+        Case::new(
+                "DB Cluster Snapshot Deleted",
+                97,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBClusterSnapshot","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.100","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024"},"responseElements":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024","dBClusterSnapshotArn":"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:aurora-cluster-backup-2024","status":"deleted","snapshotType":"manual"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn snapshot_deletion_failed() {
+        Case::new(
+                "Snapshot Deletion Failed",
+                129,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"errorCode":"InvalidDBSnapshotState","errorMessage":"Cannot delete snapshot in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                158,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.100","requestParameters":{"dBSnapshotIdentifier":"new-backup","dBInstanceIdentifier":"my-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.SnapshotEnumeration` (rules/aws_cloudtrail/aws_rds_snapshot_enumeration.yml)
+mod aws_rds_snapshot_enumeration {
+    use super::Case;
+    use ::detections::rules::aws_rds_snapshot_enumeration::RULE;
+    #[test]
+    fn snapshot_enumeration_with_public_flag() {
+        Case::new(
+                "Snapshot Enumeration with Public Flag",
+                61,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/researcher","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"researcher"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBSnapshots","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.75","userAgent":"Boto3/1.26.0 Python/3.9.0","requestParameters":{"includePublic":true,"maxRecords":100},"responseElements":null,"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cluster_snapshot_enumeration_with_shared_flag() {
+        Case::new(
+                "Cluster Snapshot Enumeration with Shared Flag",
+                90,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/SecurityAuditor/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBClusterSnapshots","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.150","userAgent":"aws-cli/2.13.0","requestParameters":{"includeShared":true,"maxRecords":50},"responseElements":null,"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn normal_snapshot_query_no_public_or_shared_flag() {
+        Case::new(
+                "Normal Snapshot Query - No Public or Shared Flag",
+                118,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBSnapshots","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"my-database","maxRecords":20},"responseElements":null,"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn query_failed() {
+        Case::new(
+                "Query Failed",
+                146,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBSnapshots","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"includePublic":true},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:DescribeDBSnapshots","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.SnapshotExport` (rules/aws_cloudtrail/aws_rds_snapshot_export.yml)
+mod aws_rds_snapshot_export {
+    use super::Case;
+    use ::detections::rules::aws_rds_snapshot_export::RULE;
+    #[test]
+    fn rds_snapshot_export_started() {
+        Case::new(
+                "RDS Snapshot Export Started",
+                68,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartExportTask","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:my-db-snapshot","s3BucketName":"my-export-bucket","s3Prefix":"exports/2024-01-15/","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole","kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","exportOnly":["schema1.table1","schema1.table2"]},"responseElements":{"exportTaskIdentifier":"export-snapshot-2024-01-15-103000","sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:my-db-snapshot","snapshotTime":"2024-01-14T00:00:00Z","taskStartTime":"2024-01-15T10:30:00Z","s3Bucket":"my-export-bucket","s3Prefix":"exports/2024-01-15/","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole","kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","status":"STARTING","percentProgress":0,"totalExtractedDataInGB":0},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_snapshot_export_to_suspicious_bucket() {
+        Case::new(
+                "RDS Snapshot Export to Suspicious Bucket",
+                113,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartExportTask","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:production-db-snapshot","s3BucketName":"temp-export-external-bucket","s3Prefix":"tmp/","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole","kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"responseElements":{"exportTaskIdentifier":"export-snapshot-2024-01-15-103000","sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:production-db-snapshot","s3Bucket":"temp-export-external-bucket","status":"STARTING"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_snapshot_export_failed() {
+        Case::new(
+                "RDS Snapshot Export Failed",
+                149,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartExportTask","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:my-db-snapshot","s3BucketName":"my-export-bucket","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:StartExportTask","requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                179,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","requestParameters":{"dBSnapshotIdentifier":"my-snapshot","dBInstanceIdentifier":"my-db-instance"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.RootAccessKeyCreated` (rules/aws_cloudtrail/aws_root_access_key_created.yml)
+mod aws_root_access_key_created {
+    use super::Case;
+    use ::detections::rules::aws_root_access_key_created::RULE;
+    #[test]
+    fn root_access_key_created() {
+        Case::new(
+                "Root Access Key Created",
+                36,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"CreateAccessKey","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":null,"responseElements":{"accessKey":{"accessKeyId":"1111","createDate":"Jan 01, 2019 0:00:00 PM","status":"Active"}},"sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","invokedBy":"signin.amazonaws.com","principalId":"123456789012","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}},"type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn root_created_access_key_for_user() {
+        Case::new(
+                "Root Created Access Key For User",
+                79,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"CreateAccessKey","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"userName":"example-user"},"responseElements":{"accessKey":{"accessKeyId":"1111","createDate":"Jan 01, 2019 0:00:00 PM","status":"Active","userName":"example-user"}},"sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","invokedBy":"signin.amazonaws.com","principalId":"123456789012","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}},"type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.RootPasswordChanged` (rules/aws_cloudtrail/aws_root_password_changed.yml)
+mod aws_root_password_changed {
+    use super::Case;
+    use ::detections::rules::aws_root_password_changed::RULE;
+    #[test]
+    fn root_password_changed() {
+        Case::new(
+                "Root Password Changed",
+                33,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"PasswordUpdated","eventSource":"signin.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":null,"responseElements":{"PasswordUpdated":"Success"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/77.0.3865.120 Safari/537.36","userIdentity":{"accesKeyId":"1111","accessKeyId":"","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","principalId":"123456789012","type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn root_password_change_failed() {
+        Case::new(
+                "Root Password Change Failed",
+                60,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"PasswordUpdated","eventSource":"signin.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":null,"responseElements":{"PasswordUpdated":"Failure"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/77.0.3865.120 Safari/537.36","userIdentity":{"accesKeyId":"1111","accessKeyId":"","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","principalId":"123456789012","type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.BucketDeleted` (rules/aws_cloudtrail/aws_s3_bucket_deleted.yml)
+mod aws_s3_bucket_deleted {
+    use super::Case;
+    use ::detections::rules::aws_s3_bucket_deleted::RULE;
+    #[test]
+    fn an_s3_bucket_was_deleted() {
+        Case::new(
+                "An S3 Bucket was deleted",
+                41,
+                true,
+                r#"{"eventVersion":"1.05","errorCode":"","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/BucketAdministrator/user_name","accountId":"123456789012","accessKeyId":"AAAAAAAAAAAAAAAAAAAAA","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2020-02-14T00:11:28Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::123456789012:role/BucketAdministrator","accountId":"123456789012","userName":"BucketAdministrator"}}},"eventTime":"2020-02-14T00:43:54Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","requestParameters":{"host":["s3-us-east-2.amazonaws.com"],"bucketName":"secrets"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-SHA","AuthenticationMethod":"AuthHeader","vpcEndpointId":"vpce-aaa333c9"},"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn s3_bucket_deletion_failed() {
+        Case::new(
+                "S3 Bucket Deletion Failed",
+                93,
+                false,
+                r#"{"eventName":"DeleteBucket","errorCode":"BucketNotEmpty","errorMessage":"The bucket you tried to delete is not empty","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","userIdentity":{},"eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn an_s3_object_deleted() {
+        Case::new(
+                "An S3 Object Deleted",
+                111,
+                false,
+                r#"{"eventName":"DeleteObject","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","userIdentity":{},"eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.BucketPolicyModified` (rules/aws_cloudtrail/aws_s3_bucket_policy_modified.yml)
+mod aws_s3_bucket_policy_modified {
+    use super::Case;
+    use ::detections::rules::aws_s3_bucket_policy_modified::RULE;
+    #[test]
+    fn s3_bucket_policy_modified() {
+        Case::new(
+                "S3 Bucket Policy Modified",
+                51,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn s3_bucket_policy_modified_error_response() {
+        Case::new(
+                "S3 Bucket Policy Modified Error Response",
+                105,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","errorCode":"AccessDenied","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn s3_bucket_policy_not_modified() {
+        Case::new(
+                "S3 Bucket Policy Not Modified",
+                160,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetBucketPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","policy":[""]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.CopyObjectWithClientSideEncryption` (rules/aws_cloudtrail/aws_s3_copy_object_with_client_side_encryption.yml)
+mod aws_s3_copy_object_with_client_side_encryption {
+    use super::Case;
+    use ::detections::rules::aws_s3_copy_object_with_client_side_encryption::RULE;
+    #[test]
+    fn copyobject_with_client_side_encryption() {
+        Case::new(
+                "CopyObject with client-side encryption",
+                40,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object","x-amz-server-side-encryption-customer-algorithm":"AES256"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn copyobject_without_client_side_encryption() {
+        Case::new(
+                "CopyObject without client-side encryption",
+                87,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.DeleteBucketEncryption` (rules/aws_cloudtrail/aws_s3_delete_bucket_encryption.yml)
+mod aws_s3_delete_bucket_encryption {
+    use super::Case;
+    use ::detections::rules::aws_s3_delete_bucket_encryption::RULE;
+    #[test]
+    fn bucket_encryption_deleted_successfully() {
+        Case::new(
+                "Bucket Encryption Deleted Successfully",
+                39,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"sensitive-data-bucket","host":"sample-bucket-pensive-jones.s3.amazonaws.com","encryption":""},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn bucket_encryption_deletion_failed() {
+        Case::new(
+                "Bucket Encryption Deletion Failed",
+                89,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"sensitive-data-bucket","host":"sample-bucket-pensive-jones.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_s3_event() {
+        Case::new(
+                "Different S3 Event",
+                123,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"sensitive-data-bucket","host":"sample-bucket-pensive-jones.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_s3_event() {
+        Case::new(
+                "Non-S3 Event",
+                155,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.DeleteBucketReplication` (rules/aws_cloudtrail/aws_s3_delete_bucket_replication.yml)
+mod aws_s3_delete_bucket_replication {
+    use super::Case;
+    use ::detections::rules::aws_s3_delete_bucket_replication::RULE;
+    #[test]
+    fn bucket_replication_deleted_successfully() {
+        Case::new(
+                "Bucket Replication Deleted Successfully",
+                37,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketReplication","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"production-backup-bucket","host":"sample-bucket-serene-pike.s3.amazonaws.com","replication":""},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn bucket_replication_deletion_failed() {
+        Case::new(
+                "Bucket Replication Deletion Failed",
+                87,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketReplication","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"production-backup-bucket","host":"sample-bucket-serene-pike.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_s3_event() {
+        Case::new(
+                "Different S3 Event",
+                121,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketReplication","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"production-backup-bucket","host":"sample-bucket-serene-pike.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_s3_event() {
+        Case::new(
+                "Non-S3 Event",
+                153,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"DeleteBucketReplication","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.DeleteObject` (rules/aws_cloudtrail/aws_s3_delete_object.yml)
+mod aws_s3_delete_object {
+    use super::Case;
+    use ::detections::rules::aws_s3_delete_object::RULE;
+    #[test]
+    fn deleteobject() {
+        Case::new(
+                "DeleteObject",
+                46,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"DeleteObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn other_event() {
+        Case::new(
+                "Other Event",
+                92,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"ListBucket","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":true,"resources":[{"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::example-bucket"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.DeleteObjects` (rules/aws_cloudtrail/aws_s3_delete_objects.yml)
+mod aws_s3_delete_objects {
+    use super::Case;
+    use ::detections::rules::aws_s3_delete_objects::RULE;
+    #[test]
+    fn deleteobjects() {
+        Case::new(
+                "DeleteObjects",
+                52,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"DeleteObjects","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn other_event() {
+        Case::new(
+                "Other Event",
+                98,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"ListBucket","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":true,"resources":[{"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::example-bucket"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.DeletePublicAccessBlock` (rules/aws_cloudtrail/aws_s3_delete_public_access_block.yml)
+mod aws_s3_delete_public_access_block {
+    use super::Case;
+    use ::detections::rules::aws_s3_delete_public_access_block::RULE;
+    #[test]
+    fn public_access_block_deleted_successfully() {
+        Case::new(
+                "Public Access Block Deleted Successfully",
+                45,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"corporate-documents","host":"sample-bucket-sweet-kepler.s3.amazonaws.com","publicAccessBlock":""},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn public_access_block_deletion_failed() {
+        Case::new(
+                "Public Access Block Deletion Failed",
+                95,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"corporate-documents","host":"sample-bucket-sweet-kepler.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_s3_event() {
+        Case::new(
+                "Different S3 Event",
+                129,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"corporate-documents","host":"sample-bucket-sweet-kepler.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_s3_event() {
+        Case::new(
+                "Non-S3 Event",
+                161,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"DeleteBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.DisableBucketLogging` (rules/aws_cloudtrail/aws_s3_disable_bucket_logging.yml)
+mod aws_s3_disable_bucket_logging {
+    use super::Case;
+    use ::detections::rules::aws_s3_disable_bucket_logging::RULE;
+    #[test]
+    fn bucket_logging_disabled_successfully() {
+        Case::new(
+                "Bucket Logging Disabled Successfully",
+                48,
+                true,
+                r#"{"eventVersion":"1.11","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-quirky-greider/sso.amazonaws.com/us-west-2/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"},"attributes":{"creationDate":"2024-01-15T10:30:00Z","mfaAuthenticated":"false"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/1.2.3.4 Safari/537.36]","requestParameters":{"logging":"","bucketName":"critical-data-bucket","BucketLoggingStatus":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"Host":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","bytesTransferredIn":108,"AuthenticationMethod":"AuthHeader","x-amz-id-2":"abcdefghijklmnopqrstuvwxyz1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ12345678901234567890==","bytesTransferredOut":0},"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"resources":[{"accountId":"111111111111","type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::sample-bucket-great-proskuriakova"}],"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn bucket_logging_disabled_failed() {
+        Case::new(
+                "Bucket Logging Disabled - Failed",
+                125,
+                false,
+                r#"{"eventVersion":"1.11","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/1.2.3.4 Safari/537.36]","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"logging":"","bucketName":"critical-data-bucket","BucketLoggingStatus":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"Host":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn bucket_logging_enabled() {
+        Case::new(
+                "Bucket Logging Enabled",
+                164,
+                false,
+                r#"{"eventVersion":"1.11","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/1.2.3.4 Safari/537.36]","requestParameters":{"logging":[{"targetBucket":"logging-bucket","targetPrefix":"logs/"}],"bucketName":"critical-data-bucket","BucketLoggingStatus":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/","LoggingEnabled":{"TargetBucket":"logging-bucket","TargetPrefix":"logs/"}},"Host":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn logging_field_missing() {
+        Case::new(
+                "Logging Field Missing",
+                212,
+                false,
+                r#"{"eventVersion":"1.11","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/AdminRole/user_name","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"critical-data-bucket","Host":"critical-data-bucket.s3.us-west-2.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.DisableMfaDelete` (rules/aws_cloudtrail/aws_s3_disable_mfa_delete.yml)
+mod aws_s3_disable_mfa_delete {
+    use super::Case;
+    use ::detections::rules::aws_s3_disable_mfa_delete::RULE;
+    #[test]
+    fn mfa_delete_disabled_successfully() {
+        Case::new(
+                "MFA Delete Disabled Successfully",
+                51,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"critical-data-bucket","host":"sample-bucket-lucid-kowalevski.s3.amazonaws.com","VersioningConfiguration":{"Status":"Enabled","MfaDelete":"Disabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn mfa_delete_disabled_failed() {
+        Case::new(
+                "MFA Delete Disabled - Failed",
+                105,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"critical-data-bucket","host":"sample-bucket-lucid-kowalevski.s3.amazonaws.com","VersioningConfiguration":{"Status":"Enabled","MfaDelete":"Disabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn mfa_delete_enabled() {
+        Case::new(
+                "MFA Delete Enabled",
+                144,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"critical-data-bucket","host":"sample-bucket-lucid-kowalevski.s3.amazonaws.com","VersioningConfiguration":{"Status":"Enabled","MfaDelete":"Enabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_s3_event() {
+        Case::new(
+                "Different S3 Event",
+                181,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"critical-data-bucket","host":"sample-bucket-lucid-kowalevski.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_s3_event() {
+        Case::new(
+                "Non-S3 Event",
+                213,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn mfa_delete_field_missing() {
+        Case::new(
+                "MFA Delete Field Missing",
+                241,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"critical-data-bucket","host":"critical-data-bucket.s3.amazonaws.com","VersioningConfiguration":{"Status":"Enabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.SuspendVersioning` (rules/aws_cloudtrail/aws_s3_suspend_versioning.yml)
+mod aws_s3_suspend_versioning {
+    use super::Case;
+    use ::detections::rules::aws_s3_suspend_versioning::RULE;
+    #[test]
+    fn versioning_suspended_successfully() {
+        Case::new(
+                "Versioning Suspended Successfully",
+                54,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Suspended"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn versioning_disabled_successfully() {
+        Case::new(
+                "Versioning Disabled Successfully",
+                107,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Disabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn versioning_change_failed() {
+        Case::new(
+                "Versioning Change Failed",
+                160,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Suspended"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn versioning_enabled() {
+        Case::new(
+                "Versioning Enabled",
+                198,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Enabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_s3_event() {
+        Case::new(
+                "Different S3 Event",
+                234,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_s3_event() {
+        Case::new(
+                "Non-S3 Event",
+                266,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Suspicious.SAML.Activity` (rules/aws_cloudtrail/aws_saml_activity.yml)
+mod aws_saml_activity {
+    use super::Case;
+    use ::detections::rules::aws_saml_activity::RULE;
+    #[test]
+    fn createsamlprovider() {
+        Case::new(
+                "CreateSAMLProvider",
+                29,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn deletesamlprovider() {
+        Case::new(
+                "DeleteSAMLProvider",
+                62,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"DeleteSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_target_event() {
+        Case::new(
+                "Non Target Event",
+                95,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"ListAccessKeys","eventSource":"iam.amazonaws.com","eventTime":"2021-10-13 18:35:08","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"0123456789","requestID":"requestID12345","sourceIPAddress":"1.2.3.4","userAgent":"console.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJKLMNOP","accountId":"0123456789","arn":"arn:aws:iam::0123456789:user/bob","principalId":"ABCDEF012345","sessionContext":{"attributes":{"creationDate":"2021-10-13T18:35:02Z","mfaAuthenticated":"true"},"sessionIssuer":{},"webIdFederationData":{}},"type":"IAMUser","userName":"bob"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn updatesamlprovider() {
+        Case::new(
+                "UpdateSAMLProvider",
+                124,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"UpdateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn activity_from_awssso_service_managed_role() {
+        Case::new(
+                "Activity from AWSSSO Service Managed Role",
+                157,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2022-12-12 21:46:17.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_alert_context":{"awsRegion":"us-east-1","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","recipientAccountId":"123412341234","sourceIPAddress":"sso.amazonaws.com","userAgent":"sso.amazonaws.com","userIdentity":{"accessKeyId":"ASIAXXXXNLMHSP3MFXX","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO","invokedBy":"sso.amazonaws.com","principalId":"AROAT7BCMNLMONMOFFFFF:AWS-SSO","sessionContext":{"attributes":{"creationDate":"2022-12-12T21:46:16Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","principalId":"AROAT7BCMNLMONMOFFFFF","type":"Role","userName":"AWSServiceRoleForSSO"},"webIdFederationData":{}},"type":"AssumedRole"}},"p_alert_creation_time":"2022-12-12 21:51:37.115853000","p_alert_update_time":"2022-12-12 21:51:37.115853000","p_any_aws_account_ids":["123412341234"],"p_any_aws_arns":["arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","arn:aws:iam::123412341234:saml-provider/AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE","arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO"],"p_any_domain_names":["sso.amazonaws.com"],"p_any_trace_ids":["ASIAXXXXNLMHSP3MFXX"],"p_any_usernames":["AWSServiceRoleForSSO"],"p_event_time":"2022-12-12 21:46:17.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-12-12 21:49:13.694384486","p_rule_id":"AWS.Suspicious.SAML.Activity","p_source_label":"YourOrg - Cloudtrail - Label","readOnly":false,"recipientAccountId":"123412341234","requestID":"cb89df1f-6019-427f-9a69-00b8b904ce0d","requestParameters":{"name":"AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE","sAMLMetadataDocument":"<?xml version=\"1.0\" encoding=\"UTF-8\"?></xml>"},"responseElements":{"sAMLProviderArn":"arn:aws:iam::123412341234:saml-provider/AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE"},"sourceIPAddress":"sso.amazonaws.com","userAgent":"sso.amazonaws.com","userIdentity":{"accessKeyId":"ASIAXXXXNLMHSP3MFXX","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO","invokedBy":"sso.amazonaws.com","principalId":"AROAT7BCMNLMONMOFFFFF:AWS-SSO","sessionContext":{"attributes":{"creationDate":"2022-12-12T21:46:16Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","principalId":"AROAT7BCMNLMONMOFFFFF","type":"Role","userName":"AWSServiceRoleForSSO"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.SecretsManager.RetrieveSecrets` (rules/aws_cloudtrail/aws_secretsmanager_retrieve_secrets.yml)
+mod aws_secretsmanager_retrieve_secrets {
+    use super::Case;
+    use ::detections::rules::aws_secretsmanager_retrieve_secrets::RULE;
+    #[test]
+    fn getsecretvalue_denied() {
+        Case::new(
+                "GetSecretValue Denied",
+                52,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"dfd6d93a-2ce6-4dbe-8939-86b8ba67c868","eventName":"GetSecretValue","errorCode":"AccessDenied","eventSource":"secretsmanager.amazonaws.com","eventTime":"2024-10-17 21:48:45.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":true,"recipientAccountId":"123123123123","requestID":"5128b35f-0daf-4c5e-948a-21a1c507968c","requestParameters":{"secretId":"arn:aws:secretsmanager:us-west-2:123123123123:secret:stratus-red-team-retrieve-secret-3-gscOm8","versionId":"7DC59E8B-63AE-454D-B7A4-8A7D64AB05E7"},"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"secretsmanager.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) HashiCorp-terraform-exec/0.17.3","userIdentity":{"accessKeyId":"ASIASXP6SDP2LKLKYYC4","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/evil.genius","principalId":"AROASXP6SDP2F4WLQVARB:evil.genius","sessionContext":{"attributes":{"creationDate":"2024-10-17T21:48:13Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6","principalId":"AROASXP6SDP2F4WLQVARB","type":"Role","userName":"AWSReservedSSO_DevAdmin_635426549a280cc6"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.SecretsManager.BatchRetrieveSecrets` (rules/aws_cloudtrail/aws_secretsmanager_retrieve_secrets_batch.yml)
+mod aws_secretsmanager_retrieve_secrets_batch {
+    use super::Case;
+    use ::detections::rules::aws_secretsmanager_retrieve_secrets_batch::RULE;
+    #[test]
+    fn batchgetsecretvalue() {
+        Case::new(
+                "BatchGetSecretValue",
+                41,
+                true,
+                r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["StratusRedTeam"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.SecurityHub.Finding.Evasion` (rules/aws_cloudtrail/aws_securityhub_finding_evasion.yml)
+mod aws_securityhub_finding_evasion {
+    use super::Case;
+    use ::detections::rules::aws_securityhub_finding_evasion::RULE;
+    #[test]
+    fn createinsight() {
+        Case::new(
+                "CreateInsight",
+                26,
+                false,
+                r#"{"awsRegion":"us-west-2","eventID":"3dabcebf-35b0-443f-a1a2-26e186ce23bf","eventName":"CreateInsight","eventSource":"securityhub.amazonaws.com","eventTime":"2018-11-25T01:02:18Z","eventType":"AwsApiCall","eventVersion":"1.05","readOnly":false,"recipientAccountId":"012345678901","requestID":"c0fffccd-f04d-11e8-93fc-ddcd14710066","requestParameters":{"Filters":{},"Name":"Test Insight","ResultField":"ResourceId"},"responseElements":{"InsightArn":"arn:aws:securityhub:us-west-2:0123456789010:insight/custom/f4c4890b-ac6b-4c26-95f9-e62cc46f3055"},"sourceIPAddress":"205.251.233.179","userAgent":"aws-cli/1.11.76 Python/2.7.10 Darwin/17.7.0 botocore/1.5.39","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"012345678901","arn":"arn:aws:iam::012345678901:user/TestUser","principalId":"AIDAJK6U5DS22IAVUI7BW","type":"IAMUser","userName":"TestUser"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn deleteinsight() {
+        Case::new(
+                "DeleteInsight",
+                54,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"3dabcebf-35b0-443f-a1a2-26e186ce23bf","eventName":"DeleteInsight","eventSource":"securityhub.amazonaws.com","eventTime":"2018-11-25T01:02:18Z","eventType":"AwsApiCall","eventVersion":"1.05","readOnly":false,"recipientAccountId":"012345678901","requestID":"c0fffccd-f04d-11e8-93fc-ddcd14710066","requestParameters":{"Filters":{},"Name":"Test Insight","ResultField":"ResourceId"},"responseElements":{"InsightArn":"arn:aws:securityhub:us-west-2:0123456789010:insight/custom/f4c4890b-ac6b-4c26-95f9-e62cc46f3055"},"sourceIPAddress":"205.251.233.179","userAgent":"aws-cli/1.11.76 Python/2.7.10 Darwin/17.7.0 botocore/1.5.39","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"012345678901","arn":"arn:aws:iam::012345678901:user/TestUser","principalId":"AIDAJK6U5DS22IAVUI7BW","type":"IAMUser","userName":"TestUser"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn updatefindings() {
+        Case::new(
+                "UpdateFindings",
+                82,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"3dabcebf-35b0-443f-a1a2-26e186ce23bf","eventName":"UpdateFindings","eventSource":"securityhub.amazonaws.com","eventTime":"2018-11-25T01:02:18Z","eventType":"AwsApiCall","eventVersion":"1.05","readOnly":false,"recipientAccountId":"012345678901","requestID":"c0fffccd-f04d-11e8-93fc-ddcd14710066","requestParameters":{"Filters":{},"Name":"Test Insight","ResultField":"ResourceId"},"responseElements":{"InsightArn":"arn:aws:securityhub:us-west-2:0123456789010:insight/custom/f4c4890b-ac6b-4c26-95f9-e62cc46f3055"},"sourceIPAddress":"205.251.233.179","userAgent":"aws-cli/1.11.76 Python/2.7.10 Darwin/17.7.0 botocore/1.5.39","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"012345678901","arn":"arn:aws:iam::012345678901:user/TestUser","principalId":"AIDAJK6U5DS22IAVUI7BW","type":"IAMUser","userName":"TestUser"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Software.Discovery` (rules/aws_cloudtrail/aws_software_discovery.yml)
+mod aws_software_discovery {
+    use super::Case;
+    use ::detections::rules::aws_software_discovery::RULE;
+    #[test]
+    fn discovery_event_names() {
+        Case::new(
+                "Discovery Event Names",
+                45,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"6faccad9-b6ae-4549-8e39-03430cbce2aa","eventName":"DescribeSecurityGroups","eventSource":"ec2.amazonaws.com","eventTime":"2021-10-19 01:06:59","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789012"],"p_any_aws_arns":["arn:aws:iam::123456789012:role/ExampleRole-us-east-2","arn:aws:sts::123456789012:assumed-role/ExampleRole-us-east-2/153151351351351"],"p_any_ip_addresses":["12.34.56.78"],"p_event_time":"2021-10-19 01:06:59","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-19 01:11:10.412","p_row_id":"eabaceda7842c2b2e7a398f40cc150","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"Hosted - Cloudtrail - XYZ","readOnly":true,"recipientAccountId":"123456789012","requestID":"43efad11-bb40-43df-ad25-c8e7f0bfdc7a","requestParameters":{"filterSet":{},"securityGroupIdSet":{"items":[{"groupId":"sg-01e29ae063f5f63a0"}]},"securityGroupSet":{}},"sourceIPAddress":"12.34.56.78","userAgent":"aws-sdk-go/1.40.21 (go1.17; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"ASIA153151351351351","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ExampleRole-us-east-2/153151351351351","principalId":"AROA4NOI7P47OHH3NQORX:153151351351351","sessionContext":{"attributes":{"creationDate":"2021-10-19T01:05:18Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/ExampleRole-us-east-2","principalId":"AROA153151351351351","type":"Role","userName":"ExampleRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_discovery_event_names() {
+        Case::new(
+                "Non Discovery Event Names",
+                97,
+                false,
+                r#"{"apiVersion":"2012-08-10","awsRegion":"us-east-1","eventCategory":"Data","eventID":"9b666120-d5f9-4ca8-b158-3cd53e4c48bd","eventName":"GetRecords","eventSource":"dynamodb.amazonaws.com","eventTime":"2023-01-09 16:01:21","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":false}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.STS.GetCallerIdentity.TruffleHog` (rules/aws_cloudtrail/aws_sts_getcalleridentity_trufflehog.yml)
+mod aws_sts_getcalleridentity_trufflehog {
+    use super::Case;
+    use ::detections::rules::aws_sts_getcalleridentity_trufflehog::RULE;
+    #[test]
+    fn trufflehog_getcalleridentity() {
+        Case::new(
+                "TruffleHog GetCallerIdentity",
+                49,
+                true,
+                r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"TruffleHog","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/compromised-user","type":"IAMUser","userName":"compromised-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn trufflehog_user_agent_variant() {
+        Case::new(
+                "TruffleHog User Agent Variant",
+                69,
+                true,
+                r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"trufflehog/3.63.0","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/compromised-user","type":"IAMUser","userName":"compromised-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn normal_getcalleridentity() {
+        Case::new(
+                "Normal GetCallerIdentity",
+                89,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userAgent":"aws-cli/2.15.0","userIdentity":{"type":"IAMUser","userName":"admin-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_sts_event_with_trufflehog_agent() {
+        Case::new(
+                "Different STS Event with TruffleHog Agent",
+                106,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"TruffleHog","userIdentity":{"type":"IAMUser","userName":"compromised-user"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.STS.GetSessionToken.Misuse` (rules/aws_cloudtrail/aws_sts_getsessiontoken_misuse.yml)
+mod aws_sts_getsessiontoken_misuse {
+    use super::Case;
+    use ::detections::rules::aws_sts_getsessiontoken_misuse::RULE;
+    #[test]
+    fn getsessiontoken_by_iam_user() {
+        Case::new(
+                "GetSessionToken by IAM User",
+                54,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"abc-123","eventName":"GetSessionToken","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","eventVersion":"1.08","recipientAccountId":"123456789012","requestID":"req-123","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.15.0","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/example-user","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"example-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn getsessiontoken_failed() {
+        Case::new(
+                "GetSessionToken Failed",
+                78,
+                false,
+                r#"{"awsRegion":"us-east-1","errorCode":"AccessDenied","eventName":"GetSessionToken","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userIdentity":{"type":"IAMUser","userName":"example-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn getsessiontoken_by_assumed_role() {
+        Case::new(
+                "GetSessionToken by Assumed Role",
+                95,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"GetSessionToken","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/MyRole/session"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unrelated_sts_event() {
+        Case::new(
+                "Unrelated STS Event",
+                111,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","userName":"example-user"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.UnusedRegion` (rules/aws_cloudtrail/aws_unused_region.yml)
+mod aws_unused_region {
+    use super::Case;
+    use ::detections::rules::aws_unused_region::RULE;
+    #[test]
+    fn authorized_region() {
+        Case::new(
+                "Authorized region",
+                40,
+                false,
+                r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"StartQueryExecution","eventSource":"athena.amazonaws.com","eventTime":"2021-10-19 04:50:27","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"clientRequestToken":"1111","queryExecutionContext":{"database":"1111"},"queryString":"-- Query 2 different time windows for comparison, return sources that have events over the past time window but not within the current time window.\n-- Past time windows: 2 hours\n-- Current time window: 1 hour\n\nWITH PastCount as\n(\nselect p_source_label, count(*)  as PastTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '7200' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '7200' second))\n    group by p_source_label\n),\nCurrentCount as \n(\nselect  p_source_label, count(*)  as CurrentTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '3600' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '3600' second))\n    group by p_source_label\n)\nSELECT PastCount.*, coalesce(CurrentCount.CurrentTotal, 0) AS CurrentTotal \nFROM CurrentCount \nRIGHT OUTER JOIN PastCount ON PastCount.p_source_label = CurrentCount.p_source_label\nWHERE CurrentTotal IS NULL","resultConfiguration":{},"workGroup":"Panther"},"responseElements":{"queryExecutionId":"fc62d701-d474-46a4-b6cf-de6bafdbdb3c"},"sourceIPAddress":"111.111.111.111","userAgent":"aws-sdk-go/1.38.37 (go1.16; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T04:01:27Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_region_read_only() {
+        Case::new(
+                "Unauthorized region, read-only",
+                93,
+                false,
+                r#"{"awsRegion":"ap-east-1","eventID":"1111","eventName":"Decrypt","eventSource":"kms.amazonaws.com","eventTime":"2021-10-19 00:56:05","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"aws:s3:arn":"arn:aws:s3:::1111"}},"resources":[{"accountId":"123456789012","arn":"arn:aws:kms:us-west-2:123456789012:key/1111","type":"AWS::KMS::Key"}],"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T00:31:41Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_region() {
+        Case::new(
+                "Unauthorized region",
+                149,
+                true,
+                r#"{"apiVersion":"20140328","awsRegion":"eu-central-1","eventID":"1111","eventName":"CreateLogStream","eventSource":"logs.amazonaws.com","eventTime":"2021-10-21 22:29:06","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"logGroupName":"/aws/lambda/panther-analysis-api","logStreamName":"2021/10/21/[$LATEST]1111"},"sourceIPAddress":"111.111.111.111","userAgent":"awslambda-worker/1.0 rusoto/0.47.0 rust/1.55.0 linux","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-21T22:29:02Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.CredentialsUpdated` (rules/aws_cloudtrail/aws_update_credentials.yml)
+mod aws_update_credentials {
+    use super::Case;
+    use ::detections::rules::aws_update_credentials::RULE;
+    #[test]
+    fn user_password_was_changed() {
+        Case::new(
+                "User Password Was Changed",
+                49,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn mfa_device_was_created() {
+        Case::new(
+                "MFA Device Was Created",
+                86,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"CreateVirtualMFADevice","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn user_password_change_error() {
+        Case::new(
+                "User Password Change Error",
+                123,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"PasswordPolicyViolation","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.VPCFlow.LogsDeleted` (rules/aws_cloudtrail/aws_vpc_flow_logs_deleted.yml)
+mod aws_vpc_flow_logs_deleted {
+    use super::Case;
+    use ::detections::rules::aws_vpc_flow_logs_deleted::RULE;
+    #[test]
+    fn logs_deleted() {
+        Case::new(
+                "Logs Deleted",
+                40,
+                true,
+                r#"{"p_event_time":"2024-11-26 19:29:38.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 19:35:54.358700257","awsRegion":"us-west-2","eventCategory":"Management","eventID":"d5e6d49c-0be9-4c53-ab8a-c7ca86edd130","eventName":"DeleteFlowLogs","eventSource":"ec2.amazonaws.com","eventTime":"2024-11-26 19:29:38.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"1dcd7d36-72be-4aad-9e9d-93b88e0135ea","requestParameters":{"DeleteFlowLogsRequest":{"FlowLogId":{"content":"fl-0ef673ef70c4f07cc","tag":1}}},"responseElements":{"DeleteFlowLogsResponse":{"requestId":"1dcd7d36-72be-4aad-9e9d-93b88e0135ea","unsuccessful":"","xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"sample-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:05:50Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.VPCE.AccessDenied` (rules/aws_cloudtrail/aws_vpce_access_denied.yml)
+mod aws_vpce_access_denied {
+    use super::Case;
+    use ::detections::rules::aws_vpce_access_denied::RULE;
+    #[test]
+    fn vpc_endpoint_access_denied() {
+        Case::new(
+                "VPC Endpoint Access Denied",
+                76,
+                true,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","errorCode":"VpceAccessDenied","errorMessage":"The request was denied due to a VPC endpoint policy","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_vpc_endpoint_event() {
+        Case::new(
+                "Not VPC Endpoint Event",
+                104,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","errorCode":"AccessDenied","errorMessage":"Access Denied","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn vpc_endpoint_event_without_error() {
+        Case::new(
+                "VPC Endpoint Event Without Error",
+                130,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.VPCE.ExternalPrincipal` (rules/aws_cloudtrail/aws_vpce_external_principal.yml)
+mod aws_vpce_external_principal {
+    use super::Case;
+    use ::detections::rules::aws_vpce_external_principal::RULE;
+    #[test]
+    fn external_principal_access() {
+        Case::new(
+                "External Principal Access",
+                92,
+                true,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn same_account_access() {
+        Case::new(
+                "Same Account Access",
+                119,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"222222222222","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_vpc_event() {
+        Case::new(
+                "Non-VPC Event",
+                146,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.VPCE.S3ExternalIP` (rules/aws_cloudtrail/aws_vpce_s3_external_ip.yml)
+mod aws_vpce_s3_external_ip {
+    use super::Case;
+    use ::detections::rules::aws_vpce_s3_external_ip::RULE;
+    #[test]
+    fn external_ip_access() {
+        Case::new(
+                "External IP Access",
+                94,
+                true,
+                r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn internal_ip_access() {
+        Case::new(
+                "Internal IP Access",
+                123,
+                false,
+                r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"10.0.0.1","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_s3_service() {
+        Case::new(
+                "Not S3 Service",
+                152,
+                false,
+                r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.VPCE.SensitiveAPICalls` (rules/aws_cloudtrail/aws_vpce_sensitive_api_calls.yml)
+mod aws_vpce_sensitive_api_calls {
+    use super::Case;
+    use ::detections::rules::aws_vpce_sensitive_api_calls::RULE;
+    #[test]
+    fn cloudtrail_api_call_via_vpc_endpoint() {
+        Case::new(
+                "CloudTrail API Call Via VPC Endpoint",
+                115,
+                true,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"name":"management-events","isMultiRegionTrail":false},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn regular_s3_api_call_not_sensitive() {
+        Case::new(
+                "Regular S3 API Call (Not Sensitive)",
+                141,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"bucketName":"example-bucket","key":"example-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn api_call_without_vpc_endpoint() {
+        Case::new(
+                "API Call Without VPC Endpoint",
+                167,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"ListAllMyBuckets","sourceIPAddress":"203.0.113.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{},"responseElements":null}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.WAF.Disassociation` (rules/aws_cloudtrail/aws_waf_disassociation.yml)
+mod aws_waf_disassociation {
+    use super::Case;
+    use ::detections::rules::aws_waf_disassociation::RULE;
+    #[test]
+    fn waf_disassociate() {
+        Case::new(
+                "WAF-Disassociate",
+                48,
+                true,
+                r#"{"apiVersion":"2019-04-23","awsRegion":"us-west-2","eventCategory":"Management","eventID":"94678efc-2176-462c-b0c9-a612881a39ed","eventName":"DisassociateWebACL","eventSource":"wafv2.amazonaws.com","eventTime":"2022-09-29 23:04:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["012345678910"],"p_any_aws_arns":["arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5","arn:aws:iam::012345678910:role/DevAdministrator","arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIARLIVEKVNJNSTUSF6"],"p_event_time":"2022-09-29 23:04:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 23:08:26.172","p_row_id":"5ad3a83ca88f938cbff8fdd913d1ce1d","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"012345678910","requestID":"e4d47992-90f1-47f0-bff7-de18a8277005","requestParameters":{"resourceArn":"arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIARLIVEKVNJNSTUSF6","accountId":"012345678910","arn":"arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user","principalId":"AROARLIVEKVNIRVGDLJWJ:example_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:51:13Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"012345678910","arn":"arn:aws:iam::012345678910:role/DevAdministrator","principalId":"AROARLIVEKVNIRVGDLJWJ","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn waf_list_webacls() {
+        Case::new(
+                "WAF - List WebACLs",
+                102,
+                false,
+                r#"{"apiVersion":"2019-04-23","awsRegion":"us-west-2","eventCategory":"Management","eventID":"94678efc-2176-462c-b0c9-a612881a39ed","eventName":"ListWebACLs","eventSource":"wafv2.amazonaws.com","eventTime":"2022-09-29 23:04:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["012345678910"],"p_any_aws_arns":["arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5","arn:aws:iam::012345678910:role/DevAdministrator","arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIARLIVEKVNJNSTUSF6"],"p_event_time":"2022-09-29 23:04:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 23:08:26.172","p_row_id":"5ad3a83ca88f938cbff8fdd913d1ce1d","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"012345678910","requestID":"e4d47992-90f1-47f0-bff7-de18a8277005","requestParameters":{"resourceArn":"arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIARLIVEKVNJNSTUSF6","accountId":"012345678910","arn":"arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user","principalId":"AROARLIVEKVNIRVGDLJWJ:example_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:51:13Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"012345678910","arn":"arn:aws:iam::012345678910:role/DevAdministrator","principalId":"AROARLIVEKVNIRVGDLJWJ","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Retrieve.SSO.access.token` (rules/aws_cloudtrail/retrieve_sso_access_token.yml)
+mod retrieve_sso_access_token {
+    use super::Case;
+    use ::detections::rules::retrieve_sso_access_token::RULE;
+    #[test]
+    fn retrieve_sso_access_token() {
+        Case::new(
+                "Retrieve SSO access token",
+                20,
+                true,
+                r#"{"eventName":"CreateToken","eventSource":"sso.amazonaws.com","eventVersion":"1.08","recipientAccountId":"<organization master account ID>","requestParameters":{"clientId":"...","clientSecret":"HIDDEN_DUE_TO_SECURITY_REASONS","deviceCode":"...","grantType":"urn:ietf:params:oauth:grant-type:device_code"},"responseElements":{"accessToken":"HIDDEN_DUE_TO_SECURITY_REASONS","expiresIn":28800,"idToken":"HIDDEN_DUE_TO_SECURITY_REASONS","refreshToken":"HIDDEN_DUE_TO_SECURITY_REASONS","tokenType":"Bearer"},"sourceIPAddress":"<Attacker source IP>","userAgent":"<Attacker user agent (here: Boto3/1.17.80 Python/3.9.5 Darwin/20.3.0 Botocore/1.20.80)>","userIdentity":{"accountId":"<organization master account ID>","principalId":"<internal victim user id>","type":"Unknown","userName":"<victim display name>"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Role.Assumed.by.AWS.Service` (rules/aws_cloudtrail/role_assumed_by_aws_service.yml)
+mod role_assumed_by_aws_service {
+    use super::Case;
+    use ::detections::rules::role_assumed_by_aws_service::RULE;
+    #[test]
+    fn role_assumed_by_aws_service() {
+        Case::new(
+                "Role Assumed by AWS Service",
+                22,
+                true,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"1f3d7d49-6637-3304-b959-9be15f20215d","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-06-02 20:27:12","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789123","requestID":"a0dda101-6e27-4f88-8250-f3d475f88b56","requestParameters":{"roleArn":"arn:aws:iam::123456789123:role/my_role_arn","roleSessionName":"awslambda_55_20240602202712548"},"resources":[{"accountId":"123456789123","arn":"arn:aws:iam::123456789123:role/my_role_arn","type":"AWS::IAM::Role"}],"responseElements":{"credentials":{"accessKeyId":"REDACTED","expiration":"Jun 2, 2024, 10:37:12 PM","sessionToken":"REDACTED"}},"sharedEventID":"95e84e79-100a-40a6-985e-3c9c4b41f622","sourceIPAddress":"lambda.amazonaws.com","userAgent":"lambda.amazonaws.com","userIdentity":{"invokedBy":"lambda.amazonaws.com","type":"AWSService"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Role.Assumed.by.User` (rules/aws_cloudtrail/role_assumed_by_user.yml)
+mod role_assumed_by_user {
+    use super::Case;
+    use ::detections::rules::role_assumed_by_user::RULE;
+    #[test]
+    fn role_assumed_by_service() {
+        Case::new(
+                "Role Assumed by Service",
+                22,
+                false,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"1f3d7d49-6637-3304-b959-9be15f20215d","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-06-02 20:27:12","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789123","requestID":"a0dda101-6e27-4f88-8250-f3d475f88b56","requestParameters":{"roleArn":"arn:aws:iam::123456789123:role/my_role_arn","roleSessionName":"awslambda_55_20240602202712548"},"resources":[{"accountId":"123456789123","arn":"arn:aws:iam::123456789123:role/my_role_arn","type":"AWS::IAM::Role"}],"responseElements":{"credentials":{"accessKeyId":"REDACTED","expiration":"Jun 2, 2024, 10:37:12 PM","sessionToken":"REDACTED"}},"sharedEventID":"95e84e79-100a-40a6-985e-3c9c4b41f622","sourceIPAddress":"lambda.amazonaws.com","userAgent":"lambda.amazonaws.com","userIdentity":{"invokedBy":"lambda.amazonaws.com","type":"AWSService"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Sign-in.with.AWS.CLI.prompt` (rules/aws_cloudtrail/signin_with_aws_cli_prompt.yml)
+mod signin_with_aws_cli_prompt {
+    use super::Case;
+    use ::detections::rules::signin_with_aws_cli_prompt::RULE;
+    #[test]
+    fn test_291327() {
+        Case::new(
+                "Test-291327",
+                20,
+                true,
+                r#"{"eventName":"ListApplications","eventSource":"sso.amazonaws.com","eventTime":"...","eventVersion":"1.08","sourceIPAddress":"<Victim source IP>","userAgent":"<Victim browser user agent>","userIdentity":{"accountId":"<organization master account ID>","principalId":"<internal victim user id>","type":"Unknown","userName":"<victim display name>"}}"#,
             )
             .check(&RULE);
     }
