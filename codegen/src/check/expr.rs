@@ -114,6 +114,9 @@ pub(crate) enum Place {
     Detection,
     /// `InlineFilters`: no list comprehensions, no multi-key expressions (§4.3).
     Filter,
+    /// The `Expressions` of a list comprehension: an expression without a key tests the
+    /// element itself (an extension, for lists of strings or numbers).
+    Element,
 }
 
 impl Ctx<'_> {
@@ -152,10 +155,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// A list of match expressions (all must hold): `Conditions`, `Expressions`, combinators.
+    /// A list of match expressions (all must hold): `Conditions`, combinators.
     pub fn expressions(&mut self, node: &Node, key: &str, filter: bool) -> Option<Vec<Expr>> {
+        self.expressions_in(node, key, if filter { Place::Filter } else { Place::Detection })
+    }
+
+    fn expressions_in(&mut self, node: &Node, key: &str, place: Place) -> Option<Vec<Expr>> {
         let items = self.list(node, key)?;
-        let place = if filter { Place::Filter } else { Place::Detection };
         let exprs: Vec<Option<Expr>> = items.iter().map(|item| self.expr(item, place)).collect();
         exprs.into_iter().collect()
     }
@@ -184,7 +190,7 @@ impl Ctx<'_> {
                 return None;
             }
             let name = first.key_text();
-            let children = self.expressions(m.get(&name)?, &name, place == Place::Filter)?;
+            let children = self.expressions_in(m.get(&name)?, &name, place)?;
             return Some(match name.as_str() {
                 "All" => Expr::All(children),
                 "Any" => Expr::Any(children),
@@ -215,7 +221,8 @@ impl Ctx<'_> {
         if unknown {
             return None;
         }
-        let op = Operands { cond: cond_name, cond_node, m, value: m.get("Value"), values: m.get("Values") };
+        let op =
+            Operands { place, cond: cond_name, cond_node, m, value: m.get("Value"), values: m.get("Values") };
         let expressions = m.key("Expressions");
         if let (Some(e), false) = (expressions, matches!(kind, Kind::Elements(_))) {
             self.report(
@@ -264,7 +271,7 @@ impl Ctx<'_> {
                     "list comprehension",
                     "add `Expressions:` with the match expressions each element is tested against",
                 )?;
-                let body = self.expressions(body_node, "Expressions", false)?;
+                let body = self.expressions_in(body_node, "Expressions", Place::Element)?;
                 Some(Expr::Elements { path, quantifier, body })
             }
             _ if path.is_none() && is_multi_key(op.values) => self.multi_key(kind, negated, &op, place),
@@ -314,6 +321,9 @@ impl Ctx<'_> {
     }
 
     fn need_path(&mut self, path: Option<Path>, op: &Operands) -> Option<Path> {
+        if path.is_none() && op.place == Place::Element {
+            return Some(Path { segments: Vec::new(), text: "the element".into() });
+        }
         if path.is_none() {
             self.report(
                 self.error(op.cond_node.span, format!("`{}` needs a key to test", op.cond))
@@ -634,6 +644,7 @@ impl Ctx<'_> {
 
 /// The operands of one condition, for building messages.
 struct Operands<'n> {
+    place: Place,
     cond: &'n str,
     cond_node: &'n Node,
     m: Mapping<'n>,

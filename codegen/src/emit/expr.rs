@@ -124,6 +124,7 @@ pub(crate) fn paths_of(expr: &Expr, out: &mut Vec<Path>) {
         Expr::All(xs) | Expr::Any(xs) | Expr::OnlyOne(xs) | Expr::None(xs) => {
             xs.iter().for_each(|x| paths_of(x, out))
         }
+        Expr::Test { path, .. } if path.segments.is_empty() => {}
         Expr::Test { path, .. } => out.push(path.clone()),
         Expr::Compare { left, right, .. } => out.extend([left.clone(), right.clone()]),
         Expr::Elements { path, body, .. } => {
@@ -220,8 +221,13 @@ impl Emitter<'_> {
                 Code::Atom(quote!(exactly_one([#(#parts),*])))
             }
             Expr::Test { path, test, negated } => {
-                let name = self.paths.ident(path);
-                let value = quote!(#subject.field(&#name));
+                // An empty path is the list element itself.
+                let value = if path.segments.is_empty() {
+                    quote!(#subject)
+                } else {
+                    let name = self.paths.ident(path);
+                    quote!(#subject.field(&#name))
+                };
                 if filter {
                     let v = format_ident!("value");
                     let holds = test_call(&quote!(#v), test);

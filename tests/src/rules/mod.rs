@@ -63,6 +63,9 @@ pub mod does_not_match_glob;
 /// `Semantics.DoesNotStartWith`, from `tests/rules/semantics/does_not_start_with.yml`.
 pub mod does_not_start_with;
 
+/// `Semantics.ElementItself`, from `tests/rules/semantics/element_itself.yml`.
+pub mod element_itself;
+
 /// `Semantics.EmptyAllIsTrue`, from `tests/rules/semantics/empty_all_is_true.yml`.
 pub mod empty_all_is_true;
 
@@ -292,6 +295,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &does_not_have::RULE,
     &does_not_match_glob::RULE,
     &does_not_start_with::RULE,
+    &element_itself::RULE,
     &empty_all_is_true::RULE,
     &empty_any_is_false::RULE,
     &empty_none_is_true::RULE,

@@ -515,6 +515,42 @@ mod does_not_start_with {
     }
 }
 
+/// `Semantics.ElementItself` (tests/rules/semantics/element_itself.yml)
+mod element_itself {
+    use super::Case;
+    use ::integration_tests::rules::element_itself::RULE;
+    #[test]
+    fn one_secret_from_another_region() {
+        Case::new(
+                "one secret from another region",
+                13,
+                true,
+                r#"{"requestParameters":{"secretIdList":["arn:aws:secretsmanager:us-east-1:1:secret:a","arn:aws:secretsmanager:eu-west-1:1:secret:b"]}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn all_from_us_east_1() {
+        Case::new(
+                "all from us-east-1",
+                16,
+                false,
+                r#"{"requestParameters":{"secretIdList":["arn:aws:secretsmanager:us-east-1:1:secret:a"]}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn a_number_element_does_not_start_with_anything() {
+        Case::new(
+                "a number element does not start with anything",
+                19,
+                true,
+                r#"{"requestParameters":{"secretIdList":[7]}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `Semantics.EmptyAllIsTrue` (tests/rules/semantics/empty_all_is_true.yml)
 mod empty_all_is_true {
     use super::Case;
