@@ -9,7 +9,6 @@
 //! Exit status: 0 when done (even if lines were rejected: they are reported), 2 on a usage
 //! error or an input that cannot be read.
 
-mod corpus;
 mod input;
 mod list;
 mod output;
@@ -202,7 +201,7 @@ fn list_rules(m: &ArgMatches) -> Result<ExitCode, String> {
 fn sample(m: &ArgMatches) -> Result<ExitCode, String> {
     let get = |name: &str| *m.get_one::<u64>(name).expect("has a default");
     let share = *m.get_one::<f64>("attack-share").expect("has a default");
-    let mut generator = corpus::Generator::new(get("seed"), share);
+    let mut generator = detect::corpus::Generator::new(get("seed"), share);
     let mut out = io::BufWriter::new(io::stdout().lock());
     for _ in 0..get("events") {
         match writeln!(out, "{}", generator.next_event()) {

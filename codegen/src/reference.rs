@@ -247,12 +247,12 @@ fn int_vs_float(i: i128, f: f64) -> Option<Cmp> {
 }
 
 fn ordering_holds(o: Ordering, cmp: Option<Cmp>) -> bool {
-    match (o, cmp) {
-        (Ordering::Greater, Some(Cmp::Greater)) => true,
-        (Ordering::GreaterOrEqual, Some(Cmp::Greater | Cmp::Equal)) => true,
-        (Ordering::Less, Some(Cmp::Less)) => true,
-        (Ordering::LessOrEqual, Some(Cmp::Less | Cmp::Equal)) => true,
-        _ => false,
+    let Some(cmp) = cmp else { return false };
+    match o {
+        Ordering::Greater => cmp == Cmp::Greater,
+        Ordering::GreaterOrEqual => cmp != Cmp::Less,
+        Ordering::Less => cmp == Cmp::Less,
+        Ordering::LessOrEqual => cmp != Cmp::Greater,
     }
 }
 
@@ -480,10 +480,10 @@ pub fn run_test(rule: &Rule, case: &TestCase) -> Result<(), String> {
     let out = outputs(rule, &event);
     let mut wrong = Vec::new();
     let mut expect = |what: &str, expected: &Option<String>, actual: String| {
-        if let Some(e) = expected {
-            if *e != actual {
-                wrong.push(format!("{what}:\n    expected: {e}\n    actual:   {actual}"));
-            }
+        if let Some(e) = expected
+            && *e != actual
+        {
+            wrong.push(format!("{what}:\n    expected: {e}\n    actual:   {actual}"));
         }
     };
     expect("ExpectedTitle", &case.expect.title, out.title);

@@ -118,10 +118,10 @@ impl Alerter {
                 break;
             }
             let key = entry.remove();
-            if let Some(alert) = self.windows.remove(&key) {
-                if alert.match_count >= u64::from(alert.rule.meta.threshold) {
-                    alerts.push(alert);
-                }
+            if let Some(alert) = self.windows.remove(&key)
+                && alert.match_count >= u64::from(alert.rule.meta.threshold)
+            {
+                alerts.push(alert);
             }
         }
         alerts

@@ -402,30 +402,27 @@ impl Ctx<'_> {
         let mut seen: Vec<(String, Span)> = Vec::new();
         let mut ok = true;
         for item in items {
-            if let Some([(k, v)]) = item.as_map() {
-                if k.as_str() == Some("Preset") {
-                    match self.context_preset(v) {
-                        Some(entries) => {
-                            for e in entries {
-                                if seen.iter().any(|(n, _)| *n == e.name) {
-                                    self.report(
-                                        self.error(
-                                            v.span,
-                                            format!("duplicate AlertContext key `{}`", e.name),
-                                        )
+            if let Some([(k, v)]) = item.as_map()
+                && k.as_str() == Some("Preset")
+            {
+                match self.context_preset(v) {
+                    Some(entries) => {
+                        for e in entries {
+                            if seen.iter().any(|(n, _)| *n == e.name) {
+                                self.report(
+                                    self.error(v.span, format!("duplicate AlertContext key `{}`", e.name))
                                         .label("the preset holds it too")
                                         .help("each KeyName appears once in the alert context"),
-                                    );
-                                    ok = false;
-                                }
-                                seen.push((e.name.clone(), v.span));
-                                out.push(e);
+                                );
+                                ok = false;
                             }
+                            seen.push((e.name.clone(), v.span));
+                            out.push(e);
                         }
-                        None => ok = false,
                     }
-                    continue;
+                    None => ok = false,
                 }
+                continue;
             }
             let known = ["KeyName", "KeyValue", "KeyTemplate", "Preset"];
             let Some(m) = self.mapping(item, "AlertContext entry", &known) else {

@@ -156,7 +156,7 @@ impl Code {
         }
     }
 
-    fn and(mut parts: Vec<Code>) -> Code {
+    pub fn and(mut parts: Vec<Code>) -> Code {
         match parts.len() {
             0 => Code::Atom(quote!(true)),
             1 => parts.pop().expect("one"),

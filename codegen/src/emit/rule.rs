@@ -234,7 +234,7 @@ fn dynamic_severity(rule: &Rule, emitter: &Emitter) -> Option<TokenStream> {
             break;
         }
         let parts = d.conditions.iter().map(|c| emitter.expr(c, &event, false));
-        let holds = Code::And(parts.collect()).tokens();
+        let holds = Code::and(parts.collect()).tokens();
         branches.push(quote! {
             if #holds {
                 return #target;
@@ -284,11 +284,12 @@ fn format_call(parts: &[TemplatePart], paths: &Paths) -> TokenStream {
             }
         }
     }
-    if let ([TemplatePart::Field(p)], [_]) = (parts, lets.as_slice()) {
-        if p.paths.len() == 1 && p.default.is_none() {
-            let constant = paths.ident(&p.paths[0]);
-            return quote!(event.field(&#constant).to_string());
-        }
+    if let ([TemplatePart::Field(p)], [_]) = (parts, lets.as_slice())
+        && p.paths.len() == 1
+        && p.default.is_none()
+    {
+        let constant = paths.ident(&p.paths[0]);
+        return quote!(event.field(&#constant).to_string());
     }
     if lets.is_empty() {
         let text: String =

@@ -131,8 +131,8 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if (!event.field(&ERROR_CODE).is_null_or_empty()
-        || !event.field(&ERROR_MESSAGE).is_null_or_empty())
+    if !event.field(&ERROR_CODE).is_null_or_empty()
+        || !event.field(&ERROR_MESSAGE).is_null_or_empty()
     {
         return Severity::High;
     }

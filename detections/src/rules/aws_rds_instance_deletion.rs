@@ -175,8 +175,8 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if (!event.field(&SKIP_FINAL_SNAPSHOT).is_null_or_empty()
-        || !event.field(&DELETE_AUTOMATED_BACKUPS).is_null_or_empty())
+    if !event.field(&SKIP_FINAL_SNAPSHOT).is_null_or_empty()
+        || !event.field(&DELETE_AUTOMATED_BACKUPS).is_null_or_empty()
     {
         return Severity::Critical;
     }
