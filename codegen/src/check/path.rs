@@ -101,16 +101,47 @@ pub fn path_text(segments: &[Segment]) -> String {
     out
 }
 
-/// The inside of `{...}`: KeyPaths separated by `|`, optionally ending in a quoted default.
+/// The `}` that closes the placeholder opened at `open`: the first one outside quotes (a quoted
+/// default may hold braces).
+fn closing_brace(text: &str, open: usize) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in text[open + 1..].char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '}') => return Some(open + 1 + i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The inside of `{...}`: KeyPaths separated by `|`, optionally ending in a quoted default
+/// (which may hold `|`, `{` and `}`).
 fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
+    let mut alternatives = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, c) in inner.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '|') => {
+                alternatives.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    alternatives.push(inner[start..].trim());
     let mut paths = Vec::new();
     let mut default = None;
-    let alternatives: Vec<&str> = inner.split('|').map(str::trim).collect();
     for (i, alt) in alternatives.iter().enumerate() {
-        let quoted = alt.len() >= 2
-            && ((alt.starts_with('\'') && alt.ends_with('\''))
-                || (alt.starts_with('"') && alt.ends_with('"')));
-        if quoted {
+        let opens_quote = alt.starts_with(['\'', '"']);
+        if opens_quote {
+            if alt.len() < 2 || !alt.ends_with(&alt[..1]) {
+                return Err(format!("the quoted default {alt} is never closed"));
+            }
             if i + 1 != alternatives.len() {
                 return Err("a quoted default must come last".into());
             }
@@ -325,7 +356,7 @@ impl Ctx<'_> {
                     literal.push('}');
                 }
                 '{' => {
-                    let Some(close) = text[i..].find('}').map(|c| i + c) else {
+                    let Some(close) = closing_brace(text, i) else {
                         self.report(
                             self.error(
                                 self.inner_span(node, i..text.len()),
@@ -518,6 +549,16 @@ mod tests {
         assert_eq!(msg("[0].a"), "KeyPath starts with an index; it must start with a key");
         assert_eq!(msg("a[0]b"), "expected `.` or `[` after an index");
         assert_eq!(parse_key_path("a[x]").unwrap_err().at, 1..4);
+    }
+
+    #[test]
+    fn placeholders() {
+        let p = parse_placeholder("a.b | c | '{not | found}'").unwrap();
+        assert_eq!(p.paths.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["a.b", "c"]);
+        assert_eq!(p.default.as_deref(), Some("{not | found}"));
+        assert_eq!(parse_placeholder("a | 'open").unwrap_err(), "the quoted default 'open is never closed");
+        assert_eq!(parse_placeholder("'x' | a").unwrap_err(), "a quoted default must come last");
+        assert_eq!(closing_brace("{a | '}'} rest", 0), Some(8));
     }
 
     #[test]

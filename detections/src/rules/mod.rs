@@ -36,6 +36,18 @@ pub mod aws_cloudtrail_password_policy_discovery;
 /// `AWS.CloudTrail.EnableRegion`, from `rules/aws_cloudtrail/aws_cloudtrail_region_enabled.yml`.
 pub mod aws_cloudtrail_region_enabled;
 
+/// `AWS.CloudTrail.SES.CheckIdentityVerifications`, from `rules/aws_cloudtrail/aws_cloudtrail_ses_check_identity_verifications.yml`.
+pub mod aws_cloudtrail_ses_check_identity_verifications;
+
+/// `AWS.CloudTrail.SES.CheckSendQuota`, from `rules/aws_cloudtrail/aws_cloudtrail_ses_check_send_quota.yml`.
+pub mod aws_cloudtrail_ses_check_send_quota;
+
+/// `AWS.CloudTrail.SES.CheckSESSendingEnabled`, from `rules/aws_cloudtrail/aws_cloudtrail_ses_check_ses_sending_enabled.yml`.
+pub mod aws_cloudtrail_ses_check_ses_sending_enabled;
+
+/// `AWS.CloudTrail.SES.ListIdentities`, from `rules/aws_cloudtrail/aws_cloudtrail_ses_list_identities.yml`.
+pub mod aws_cloudtrail_ses_list_identities;
+
 /// `AWS.CloudTrail.ShortLifecycle`, from `rules/aws_cloudtrail/aws_cloudtrail_short_lifecycle.yml`.
 pub mod aws_cloudtrail_short_lifecycle;
 
@@ -44,6 +56,9 @@ pub mod aws_cloudtrail_stopped;
 
 /// `AWS.Unsuccessful.MFA.attempt`, from `rules/aws_cloudtrail/aws_cloudtrail_unsuccessful_mfa_attempt.yml`.
 pub mod aws_cloudtrail_unsuccessful_mfa_attempt;
+
+/// `AWS.CloudTrail.UserAccessKeyAuth`, from `rules/aws_cloudtrail/aws_cloudtrail_useraccesskeyauth.yml`.
+pub mod aws_cloudtrail_useraccesskeyauth;
 
 /// `AWS.CloudTrail.CodebuildProjectMadePublic`, from `rules/aws_cloudtrail/aws_codebuild_made_public.yml`.
 pub mod aws_codebuild_made_public;
@@ -56,6 +71,9 @@ pub mod aws_config_service_disabled_deleted;
 
 /// `AWS.Console.GetSigninToken.Abuse`, from `rules/aws_cloudtrail/aws_console_getsignintoken.yml`.
 pub mod aws_console_getsignintoken;
+
+/// `AWS.Console.Login`, from `rules/aws_cloudtrail/aws_console_login.yml`.
+pub mod aws_console_login;
 
 /// `AWS.Console.LoginWithoutSAML`, from `rules/aws_cloudtrail/aws_console_login_without_saml.yml`.
 pub mod aws_console_login_without_saml;
@@ -270,6 +288,9 @@ pub mod aws_secretsmanager_retrieve_secrets;
 /// `AWS.SecretsManager.BatchRetrieveSecrets`, from `rules/aws_cloudtrail/aws_secretsmanager_retrieve_secrets_batch.yml`.
 pub mod aws_secretsmanager_retrieve_secrets_batch;
 
+/// `AWS.SecretsManager.BatchRetrieveSecretsCatchAll`, from `rules/aws_cloudtrail/aws_secretsmanager_retrieve_secrets_catchall.yml`.
+pub mod aws_secretsmanager_retrieve_secrets_catchall;
+
 /// `AWS.SecurityHub.Finding.Evasion`, from `rules/aws_cloudtrail/aws_securityhub_finding_evasion.yml`.
 pub mod aws_securityhub_finding_evasion;
 
@@ -385,13 +406,19 @@ pub static ALL: &[&::detections::Rule] = &[
     &aws_cloudtrail_event_selectors_disabled::RULE,
     &aws_cloudtrail_password_policy_discovery::RULE,
     &aws_cloudtrail_region_enabled::RULE,
+    &aws_cloudtrail_ses_check_identity_verifications::RULE,
+    &aws_cloudtrail_ses_check_send_quota::RULE,
+    &aws_cloudtrail_ses_check_ses_sending_enabled::RULE,
+    &aws_cloudtrail_ses_list_identities::RULE,
     &aws_cloudtrail_short_lifecycle::RULE,
     &aws_cloudtrail_stopped::RULE,
     &aws_cloudtrail_unsuccessful_mfa_attempt::RULE,
+    &aws_cloudtrail_useraccesskeyauth::RULE,
     &aws_codebuild_made_public::RULE,
     &aws_config_service_created::RULE,
     &aws_config_service_disabled_deleted::RULE,
     &aws_console_getsignintoken::RULE,
+    &aws_console_login::RULE,
     &aws_console_login_without_saml::RULE,
     &aws_console_root_login::RULE,
     &aws_console_root_login_failed::RULE,
@@ -463,6 +490,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &aws_saml_activity::RULE,
     &aws_secretsmanager_retrieve_secrets::RULE,
     &aws_secretsmanager_retrieve_secrets_batch::RULE,
+    &aws_secretsmanager_retrieve_secrets_catchall::RULE,
     &aws_securityhub_finding_evasion::RULE,
     &aws_software_discovery::RULE,
     &aws_sts_getcalleridentity_trufflehog::RULE,

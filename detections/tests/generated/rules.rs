@@ -369,6 +369,80 @@ mod aws_cloudtrail_region_enabled {
     }
 }
 
+/// `AWS.CloudTrail.SES.CheckIdentityVerifications` (rules/aws_cloudtrail/aws_cloudtrail_ses_check_identity_verifications.yml)
+mod aws_cloudtrail_ses_check_identity_verifications {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_ses_check_identity_verifications::RULE;
+    #[test]
+    fn getidentityverificationstatus_event() {
+        Case::new(
+                "GetIdentityVerificationStatus Event",
+                25,
+                true,
+                r#"{"p_event_time":"2025-01-20 16:52:14.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2025-01-20 17:00:54.142940079","additionalEventData":{"SignatureVersion":"4"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"05197e93-992f-4476-899a-a6f53c9a462c","eventName":"GetIdentityVerificationAttributes","eventSource":"ses.amazonaws.com","eventTime":"2025-01-20 16:52:14.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"e3b6e034-97ce-4d43-a7d2-1e718f3ebf32","requestParameters":{"identities":["acme.com","bobson.dugnutt@acme.com","sleve.mcdichael@yahoo.com"]},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"email.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"example-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/bobson.dugnutt","principalId":"SAMPLE_PRINCIPAL_ID:bobson.dugnutt","sessionContext":{"attributes":{"creationDate":"2025-01-20T15:58:59Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.SES.CheckSendQuota` (rules/aws_cloudtrail/aws_cloudtrail_ses_check_send_quota.yml)
+mod aws_cloudtrail_ses_check_send_quota {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_ses_check_send_quota::RULE;
+    #[test]
+    fn getsendquota_event() {
+        Case::new(
+                "GetSendQuota Event",
+                33,
+                true,
+                r#"{"p_event_time":"2025-01-20 16:52:14.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2025-01-20 17:00:54.217261818","additionalEventData":{"SignatureVersion":"4"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"141c7b0f-3ec3-40bd-b551-5a33d1a794b4","eventName":"GetSendQuota","eventSource":"ses.amazonaws.com","eventTime":"2025-01-20 16:52:14.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"6495a102-3900-47fc-a8b4-88e4b4e56442","sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"email.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"example-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/bobson.dugnutt","principalId":"SAMPLE_PRINCIPAL_ID:bobson.dugnutt","sessionContext":{"attributes":{"creationDate":"2025-01-20T15:58:59Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn getsendquota_from_trusted_advisor_should_not_alert() {
+        Case::new(
+                "GetSendQuota from Trusted Advisor (Should Not Alert)",
+                83,
+                false,
+                r#"{"p_event_time":"2026-01-11 22:54:56.000000000","p_log_type":"AWS.CloudTrail","awsRegion":"us-east-1","eventCategory":"Management","eventID":"test-event-id","eventName":"GetSendQuota","eventSource":"ses.amazonaws.com","eventTime":"2026-01-11 22:54:56.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"187901811700","sourceIPAddress":"trustedadvisor.amazonaws.com","userAgent":"trustedadvisor.amazonaws.com","userIdentity":{"type":"AssumedRole","principalId":"AROASXP6SDP2MIDOVDS5K:TrustedAdvisor_187901811700_7472a099-2df6-4080-b339-9681aa0a066a","arn":"arn:aws:sts::187901811700:assumed-role/AWSServiceRoleForTrustedAdvisor/TrustedAdvisor_187901811700_7472a099-2df6-4080-b339-9681aa0a066a","accountId":"187901811700","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROASXP6SDP2MIDOVDS5K","arn":"arn:aws:iam::187901811700:role/aws-service-role/trustedadvisor.amazonaws.com/AWSServiceRoleForTrustedAdvisor","accountId":"187901811700","userName":"AWSServiceRoleForTrustedAdvisor"},"attributes":{"creationDate":"2026-01-11T22:54:56Z","mfaAuthenticated":"false"}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.SES.CheckSESSendingEnabled` (rules/aws_cloudtrail/aws_cloudtrail_ses_check_ses_sending_enabled.yml)
+mod aws_cloudtrail_ses_check_ses_sending_enabled {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_ses_check_ses_sending_enabled::RULE;
+    #[test]
+    fn checksendingenabled_event() {
+        Case::new(
+                "CheckSendingEnabled Event",
+                28,
+                true,
+                r#"{"p_event_time":"2025-01-20 16:52:14.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2025-01-20 17:00:54.143061055","awsRegion":"us-west-2","eventCategory":"Management","eventID":"910326f5-5c2c-49b4-a963-702280f29208","eventName":"GetAccountSendingEnabled","eventSource":"ses.amazonaws.com","eventTime":"2025-01-20 16:52:14.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"b88b794d-b419-47b0-9805-5af1de78a1e7","sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"email.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"example-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/bobson.dugnutt","principalId":"SAMPLE_PRINCIPAL_ID:bobson.dugnutt","sessionContext":{"attributes":{"creationDate":"2025-01-20T15:58:59Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.SES.ListIdentities` (rules/aws_cloudtrail/aws_cloudtrail_ses_list_identities.yml)
+mod aws_cloudtrail_ses_list_identities {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_ses_list_identities::RULE;
+    #[test]
+    fn listidentities_event() {
+        Case::new(
+                "ListIdentities Event",
+                26,
+                true,
+                r#"{"p_event_time":"2025-01-20 16:52:14.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2025-01-20 17:00:54.217385551","additionalEventData":{"SignatureVersion":"4"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"7c41bbec-52c5-49cb-80aa-88f295d490fd","eventName":"ListIdentities","eventSource":"ses.amazonaws.com","eventTime":"2025-01-20 16:52:14.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"7bdf32e1-6e53-4752-b745-2cb37788a23c","sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"email.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"example-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/bobson.dugnutt","principalId":"SAMPLE_PRINCIPAL_ID:bobson.dugnutt","sessionContext":{"attributes":{"creationDate":"2025-01-20T15:58:59Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `AWS.CloudTrail.ShortLifecycle` (rules/aws_cloudtrail/aws_cloudtrail_short_lifecycle.yml)
 mod aws_cloudtrail_short_lifecycle {
     use super::Case;
@@ -482,6 +556,52 @@ mod aws_cloudtrail_unsuccessful_mfa_attempt {
                 60,
                 true,
                 r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true","MFAUsed":"Yes","MobileVersion":"No"},"awsRegion":"us-east-1","errorMessage":"Failed authentication","eventID":"d38ce1b3-4575-4cb8-a632-611b8243bfc3","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2022-11-10T16:24:34Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"111122223333","requestParameters":null,"responseElements":{"ConsoleLogin":"Failure"},"sourceIPAddress":"192.0.2.0","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36","userIdentity":{"accessKeyId":"","accountId":"111122223333","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"anaya"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.UserAccessKeyAuth` (rules/aws_cloudtrail/aws_cloudtrail_useraccesskeyauth.yml)
+mod aws_cloudtrail_useraccesskeyauth {
+    use super::Case;
+    use ::detections::rules::aws_cloudtrail_useraccesskeyauth::RULE;
+    #[test]
+    fn access_key_action_failed() {
+        Case::new(
+                "Access Key Action Failed",
+                29,
+                false,
+                r#"{"awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::187901811700:user/exposed.user is not authorized to perform: lambda:ListFunctions on resource: * because no identity-based policy allows the lambda:ListFunctions action","eventCategory":"Management","eventID":"57b719ad-f2fa-4d18-bd84-29fee11799b1","eventName":"ListFunctions20150331","eventSource":"lambda.amazonaws.com","eventTime":"2024-06-02 20:16:32.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:32.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.290533382","p_row_id":"f26228572e3f9acd88e0cadc1fcc8e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"ea7dbdf9-6c03-421e-abf4-f201919f9f26","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"lambda.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#lambda.list-functions","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn access_key_action_success() {
+        Case::new(
+                "Access Key Action Success",
+                81,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"4c24450d-007e-4849-9e1b-4954622dbb08","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-06-02 20:16:22.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:22.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.289981899","p_row_id":"f26228572e3f9acd88e0cadc1fc88e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"c77ed3ee-8480-41df-98cb-9cf52ce04a1c","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sts.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#sts.get-caller-identity","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn console_login() {
+        Case::new(
+                "Console Login",
+                131,
+                false,
+                r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["AWSReservedSSO_DevAdmin_635426549a280cc6","nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIASXP6SDP2HUZY3TOB","accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"187901811700","arn":"arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6","principalId":"AROASXP6SDP2F4WLQVARB","type":"Role","userName":"AWSReservedSSO_DevAdmin_635426549a280cc6"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_access_key() {
+        Case::new(
+                "No Access Key",
+                199,
+                false,
+                r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"AssumeRole","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"type":"lambda"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
             .check(&RULE);
     }
@@ -3432,6 +3552,32 @@ mod aws_secretsmanager_retrieve_secrets_batch {
                 41,
                 true,
                 r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["StratusRedTeam"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.SecretsManager.BatchRetrieveSecretsCatchAll` (rules/aws_cloudtrail/aws_secretsmanager_retrieve_secrets_catchall.yml)
+mod aws_secretsmanager_retrieve_secrets_catchall {
+    use super::Case;
+    use ::detections::rules::aws_secretsmanager_retrieve_secrets_catchall::RULE;
+    #[test]
+    fn batchgetsecretvalue_catch_all() {
+        Case::new(
+                "BatchGetSecretValue Catch-All",
+                55,
+                true,
+                r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn batchgetsecretvalue_catch_all_with_other_filters() {
+        Case::new(
+                "BatchGetSecretValue Catch-All with other filters",
+                76,
+                false,
+                r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]},{"key":"tag-key","values":["tagThatExists"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
             )
             .check(&RULE);
     }
