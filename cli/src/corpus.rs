@@ -121,6 +121,7 @@ pub struct Generator {
     time_ms: i64,
     /// The share of events that are attacks (positive test logs of shipped rules).
     attack_share: f64,
+    attacks: Vec<Value>,
     total_weight: u32,
 }
 
@@ -133,19 +134,32 @@ impl Generator {
             rng: Rng::new(seed),
             time_ms: START_MS,
             attack_share,
+            attacks: attacks().into_iter().map(|(_, event)| event).collect(),
             total_weight: FAMILIES.iter().map(|f| f.2).sum(),
         }
     }
 
-    /// The next event, as one line of JSON (no newline).
+    /// The next event, as one line of JSON (no newline), as Panther stores it: with
+    /// `p_log_type` and `p_event_time`.
     pub fn next_event(&mut self) -> String {
         // About 20 events a second, bursty.
         self.time_ms += self.rng.below(100) as i64 * if self.rng.chance(0.05) { 20 } else { 1 };
-        let time = detections::time::format(self.time_ms);
-        let time = format!("{}Z", &time[..19]);
-        if self.rng.chance(self.attack_share) {
-            return self.attack(&time);
+        let rfc3339 = detections::time::format(self.time_ms);
+        let time = format!("{}Z", &rfc3339[..19]);
+        let panther_time = format!("{} {}.000000000", &rfc3339[..10], &rfc3339[11..19]);
+        let mut event = if self.rng.chance(self.attack_share) {
+            self.attack(&time)
+        } else {
+            self.background_event(&time)
+        };
+        if let Some(map) = event.as_object_mut() {
+            map.insert("p_log_type".into(), json!("AWS.CloudTrail"));
+            map.insert("p_event_time".into(), json!(panther_time));
         }
+        event.to_string()
+    }
+
+    fn background_event(&mut self, time: &str) -> Value {
         let mut pick = self.rng.below(u64::from(self.total_weight)) as u32;
         let family = FAMILIES
             .iter()
@@ -158,13 +172,13 @@ impl Generator {
                 }
             })
             .expect("weights sum up");
-        self.background(family, &time).to_string()
+        self.background(family, time)
     }
 
     fn identity(&mut self, account: &str) -> Value {
         let r = self.rng.below(100);
         let access_key = format!("ASIA{}", self.rng.upper(16));
-        if r < 32 {
+        if r < 28 {
             let role = *self.rng.pick(ROLES);
             let session = format!("{}-{}", self.rng.pick(USERS), self.rng.hex(6));
             let principal = format!("AROA{}", self.rng.upper(17));
@@ -193,7 +207,8 @@ impl Generator {
                 "principalId": format!("AIDA{}", self.rng.upper(17)),
                 "arn": format!("arn:aws:iam::{account}:user/{user}"),
                 "accountId": account,
-                "accessKeyId": format!("AKIA{}", self.rng.upper(16)),
+                // Long-term keys (AKIA) are rare: most IAM user calls come from console sessions.
+                "accessKeyId": format!("{}{}", if self.rng.chance(0.01) { "AKIA" } else { "ASIA" }, self.rng.upper(16)),
                 "userName": user,
             })
         } else if r < 99 {
@@ -378,25 +393,35 @@ impl Generator {
     }
 
     /// One attack: a positive test log of a shipped rule, with a fresh time and ids.
-    fn attack(&mut self, time: &str) -> String {
-        let (_, template) = *self.rng.pick(ATTACKS);
-        let mut event: Value = serde_json::from_str(template).expect("attack templates are JSON");
+    fn attack(&mut self, time: &str) -> Value {
+        let mut event = self.rng.pick(&self.attacks).clone();
         if let Some(map) = event.as_object_mut() {
             map.insert("eventTime".into(), json!(time));
             if map.contains_key("eventID") {
                 map.insert("eventID".into(), json!(self.rng.uuid()));
             }
         }
-        event.to_string()
+        event
     }
 }
 
 /// (rule id, positive test log) of shipped rules: the attacks the generator injects.
 /// The logs are upstream test cases (panther-analysis, Apache-2.0).
-pub const ATTACKS: &[(&str, &str)] = &[(
-    "AWS.EC2.StopInstances",
-    r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"responseElements":{"requestId":"c308a950-e43e-444e-afc1-EXAMPLE73e49","instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}},{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}}]}},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
-)];
+/// The attacks the generator injects: one positive test log each of some shipped rules
+/// (upstream test cases of panther-analysis, Apache-2.0), as `{"rule", "source", "log"}` lines.
+const ATTACKS: &str = include_str!("attacks.jsonl");
+
+/// (rule id, event) of every attack template.
+pub fn attacks() -> Vec<(String, Value)> {
+    ATTACKS
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).expect("attacks.jsonl holds JSON lines");
+            let rule = record["rule"].as_str().expect("a rule id").to_string();
+            (rule, record["log"].take())
+        })
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {
@@ -436,12 +461,11 @@ mod tests {
             detections::rules::ALL,
             &detections::Selection { include_disabled: true, ..Default::default() },
         );
-        for (rule_id, log) in ATTACKS {
-            let ev = engine.evaluate_bytes(log.as_bytes(), Some("AWS.CloudTrail")).expect("a valid event");
-            assert!(
-                ev.matches.iter().any(|m| m.rule.meta.id == *rule_id),
-                "{rule_id} does not match its template"
-            );
+        let attacks = attacks();
+        assert!(attacks.len() >= 20);
+        for (rule_id, log) in attacks {
+            let found = engine.evaluate(&log, Some("AWS.CloudTrail")).expect("a valid event");
+            assert!(found.iter().any(|m| m.rule.meta.id == rule_id), "{rule_id} does not match its template");
         }
     }
 }

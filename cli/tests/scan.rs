@@ -236,3 +236,29 @@ fn rules_are_listed_as_a_table_and_as_json() {
     assert_eq!(json[0]["create_alert"], false);
     assert_eq!(json[0]["log_types"], json!(["AWS.CloudTrail"]));
 }
+
+#[test]
+fn the_shipped_sample_is_what_the_generator_makes() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cloudtrail.jsonl");
+    let committed = fs::read(&sample).expect("examples/cloudtrail.jsonl");
+    let generated = detect(&["sample"], None);
+    assert_eq!(generated.status.code(), Some(0));
+    assert!(
+        committed == generated.stdout,
+        "examples/cloudtrail.jsonl is stale: regenerate it with `cargo run -p detect -- sample > examples/cloudtrail.jsonl`"
+    );
+}
+
+#[test]
+fn the_shipped_sample_raises_alerts_of_several_rules() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cloudtrail.jsonl");
+    let out = detect(&["scan", sample.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let rules: std::collections::BTreeSet<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(rules.len() >= 10, "{rules:?}");
+    let (lines, evaluated, rejected) = counts(&text(&out.stderr));
+    assert_eq!((lines, evaluated, rejected), (3000, 3000, 0));
+}
