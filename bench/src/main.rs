@@ -85,7 +85,7 @@ fn main() {
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
     let values: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).expect("generated JSON")).collect();
     let all = Selection { include_disabled: true, log_types: vec![LOG_TYPE.into()], ..Default::default() };
-    let engine = Engine::new(rules::ALL, &all);
+    let engine = Engine::new(rules::by_log_type::ALL, &all);
     let ir = load_ir(engine.rules().iter().map(|r| r.meta.source));
     eprintln!(
         "corpus: {} CloudTrail events, {:.1} MB (median {} bytes), seed {}; {} rules; {} rounds each",
@@ -125,7 +125,11 @@ fn main() {
             .sum()
     });
     for n in [10, 100] {
-        let some = Engine::new(&engine.rules()[..n.min(engine.rules().len())], &Selection::default());
+        let ids = engine.rules().iter().take(n).map(|r| r.meta.id.to_string()).collect();
+        let some = Engine::new(
+            rules::by_log_type::ALL,
+            &Selection { rule_ids: ids, include_disabled: true, ..Default::default() },
+        );
         run(&format!("engine: bytes → verdicts, {n} rules"), &mut || {
             lines
                 .iter()

@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn attack_templates_are_events_of_their_rules() {
         let engine = detections::Engine::new(
-            detections::rules::ALL,
+            detections::rules::by_log_type::ALL,
             &detections::Selection { include_disabled: true, ..Default::default() },
         );
         let attacks = attacks();

@@ -137,7 +137,7 @@ fn engine(m: &ArgMatches, log_type: Option<&str>) -> Result<Engine, String> {
     if !unknown.is_empty() {
         return Err(format!("no rule has the id {} (see `detect rules --all`)", unknown.join(", ")));
     }
-    Ok(Engine::new(rules::ALL, &selection))
+    Ok(Engine::new(rules::by_log_type::ALL, &selection))
 }
 
 fn scan(m: &ArgMatches) -> Result<ExitCode, String> {

@@ -187,12 +187,13 @@ fn evaluate(engine: &Engine, log_type: Option<&str>, batch: Batch) -> Done {
                     Outcome::Rejected("empty line".into())
                 }
                 Line::Text(bytes) => match engine.evaluate_bytes(&bytes, log_type) {
-                    Ok(ev) if ev.matches.is_empty() => {
-                        Outcome::Evaluated { matches: Vec::new(), event: None }
-                    }
                     Ok(ev) => {
-                        let time = event_time(&ev.event, &ev.log_type);
-                        Outcome::Evaluated { matches: ev.matches, event: Some((ev.event, ev.log_type, time)) }
+                        // The event comes parsed only when a rule matched.
+                        let event = ev.event.map(|event| {
+                            let time = event_time(&event, &ev.log_type);
+                            (event, ev.log_type, time)
+                        });
+                        Outcome::Evaluated { matches: ev.matches, event }
                     }
                     Err(e) => Outcome::Rejected(e.to_string()),
                 },

@@ -42,25 +42,29 @@ pub fn sync(root: &Path, layout: &Layout, files: &[GeneratedFile], check_only: b
             }
         }
     }
-    let module_dir = root.join(&layout.module_dir);
-    if module_dir.is_dir() {
-        let mut leftovers = Vec::new();
-        for entry in fs::read_dir(&module_dir)? {
+    let mut leftovers = Vec::new();
+    let mut dirs = vec![root.join(&layout.module_dir)];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries {
             let path = entry?.path();
-            let shown =
-                format!("{}/{}", layout.module_dir, path.file_name().unwrap_or_default().to_string_lossy());
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let shown = crate::load::display_path(&path, root);
             let generated = fs::read_to_string(&path).is_ok_and(|t| t.starts_with(MARKER));
             if generated && !files.iter().any(|f| f.path == shown) {
                 leftovers.push((path, shown));
             }
         }
-        leftovers.sort();
-        for (path, shown) in leftovers {
-            if !check_only {
-                fs::remove_file(&path)?;
-            }
-            report.removed.push(shown);
+    }
+    leftovers.sort();
+    for (path, shown) in leftovers {
+        if !check_only {
+            fs::remove_file(&path)?;
         }
+        report.removed.push(shown);
     }
     Ok(report)
 }

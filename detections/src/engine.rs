@@ -6,13 +6,17 @@
 //! cheap to share across threads by reference.
 //! Must not: keep state across events (see `alerts`), or print.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde_json::Value;
 
 use crate::event::Event;
-use crate::rule::{Outputs, Rule, Severity};
+use crate::json::DocumentError;
+use crate::rule::{LogType, Outputs, Rule, Severity};
+use crate::value::Val;
+use crate::view::{FieldTable, Scratch, View};
 
 /// Why an event could not be evaluated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,10 +54,11 @@ pub struct Match {
     pub outputs: Outputs,
 }
 
-/// An event parsed from bytes, its log type, and the rules it matched.
+/// What evaluating an event's bytes gave: its log type, the rules it matched with their
+/// outputs, and (only when something matched) the event as a `serde_json::Value`.
 #[derive(Clone, Debug)]
 pub struct Evaluated {
-    pub event: Value,
+    pub event: Option<Value>,
     pub log_type: String,
     pub matches: Vec<Match>,
 }
@@ -96,30 +101,98 @@ impl Selection {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<&'static Rule>,
-    by_log_type: BTreeMap<&'static str, Vec<&'static Rule>>,
+    by_log_type: BTreeMap<&'static str, Dispatch>,
+}
+
+/// One log type's selected rules, and the field table of its event views.
+#[derive(Debug)]
+struct Dispatch {
+    log_type: &'static LogType,
+    table: FieldTable,
+    always: Vec<&'static Rule>,
+    /// `None` when every rule of the log type is selected.
+    selected: Option<HashSet<&'static str>>,
+}
+
+impl Dispatch {
+    fn admits(&self, rule: &Rule) -> bool {
+        self.selected.as_ref().is_none_or(|s| s.contains(rule.meta.id))
+    }
+
+    /// Runs the rules that can match `event` (as `decide` says), pushing those that do.
+    fn run<E: Event + ?Sized>(
+        &self,
+        event: &E,
+        decide: impl Fn(&'static Rule) -> bool,
+        out: &mut Vec<&'static Rule>,
+    ) {
+        let start = out.len();
+        let candidates = match &self.log_type.discriminator {
+            Some(path) => match event.field(path) {
+                Val::Str(value) => (self.log_type.candidates)(value),
+                _ => &[],
+            },
+            None => &[],
+        };
+        for &rule in candidates {
+            if self.admits(rule) && decide(rule) {
+                out.push(rule);
+            }
+        }
+        for &rule in &self.always {
+            if decide(rule) {
+                out.push(rule);
+            }
+        }
+        // In the order of the rule files, whichever list a rule came from.
+        if out.len() - start > 1 {
+            out[start..].sort_by_key(|r| r.meta.source);
+        }
+    }
+}
+
+thread_local! {
+    /// Each thread's buffers for reading events, reused from event to event.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
 }
 
 impl Default for Engine {
     /// Every enabled rule of the registry.
     fn default() -> Engine {
-        Engine::new(crate::rules::ALL, &Selection::default())
+        Engine::new(crate::rules::by_log_type::ALL, &Selection::default())
     }
 }
 
 impl Engine {
-    /// The rules of `registry` that `selection` admits.
-    pub fn new(registry: &[&'static Rule], selection: &Selection) -> Engine {
-        let rules: Vec<&'static Rule> = registry.iter().copied().filter(|r| selection.admits(r)).collect();
-        let mut by_log_type: BTreeMap<&'static str, Vec<&'static Rule>> = BTreeMap::new();
-        for rule in &rules {
-            for log_type in rule.meta.log_types {
-                by_log_type.entry(log_type).or_default().push(rule);
+    /// The rules of `log_types` (a registry's `by_log_type::ALL`) that `selection` admits.
+    pub fn new(log_types: &[&'static LogType], selection: &Selection) -> Engine {
+        let mut rules: Vec<&'static Rule> = Vec::new();
+        let mut by_log_type = BTreeMap::new();
+        for &log_type in log_types {
+            if !selection.log_types.is_empty() && !selection.log_types.iter().any(|t| t == log_type.name) {
+                continue;
             }
+            let admitted: Vec<&'static Rule> =
+                log_type.rules.iter().copied().filter(|r| selection.admits(r)).collect();
+            if admitted.is_empty() {
+                continue;
+            }
+            let selected = (admitted.len() < log_type.rules.len())
+                .then(|| admitted.iter().map(|r| r.meta.id).collect::<HashSet<_>>());
+            let always = log_type.always.iter().copied().filter(|r| selection.admits(r)).collect();
+            for rule in &admitted {
+                if !rules.iter().any(|r| r.meta.id == rule.meta.id) {
+                    rules.push(rule);
+                }
+            }
+            let table = FieldTable::new(admitted.iter().flat_map(|r| r.fields));
+            by_log_type.insert(log_type.name, Dispatch { log_type, table, always, selected });
         }
+        rules.sort_by_key(|r| r.meta.source);
         Engine { rules, by_log_type }
     }
 
-    /// The selected rules, in registry order.
+    /// The selected rules, in the order of their files.
     pub fn rules(&self) -> &[&'static Rule] {
         &self.rules
     }
@@ -129,43 +202,94 @@ impl Engine {
         self.by_log_type.keys().copied()
     }
 
-    /// The rules that see `log_type`.
-    pub fn rules_for(&self, log_type: &str) -> &[&'static Rule] {
-        self.by_log_type.get(log_type).map_or(&[], Vec::as_slice)
+    fn dispatch(&self, log_type: &str) -> Result<&Dispatch, EventError> {
+        self.by_log_type
+            .get(log_type)
+            .ok_or_else(|| EventError::UnknownLogType { log_type: log_type.to_string() })
     }
 
-    /// Runs every rule of the event's log type (`log_type`, else the event's `p_log_type`) on
+    /// Runs the rules of the event's log type (`log_type`, else the event's `p_log_type`) on
     /// an already parsed event; returns the matches with their alert outputs.
     pub fn evaluate(&self, event: &Value, log_type: Option<&str>) -> Result<Vec<Match>, EventError> {
         let Value::Object(_) = event else {
             return Err(EventError::NotAnObject { found: kind(event) });
         };
-        let log_type = resolve_log_type(event, log_type)?;
-        let rules = self
-            .by_log_type
-            .get(log_type)
-            .ok_or_else(|| EventError::UnknownLogType { log_type: log_type.to_string() })?;
-        Ok(matches(rules, event))
+        let dispatch = self.dispatch(resolve_log_type(event, log_type)?)?;
+        let mut matched = Vec::new();
+        dispatch.run(event, |rule| rule.matches(event), &mut matched);
+        Ok(matched.into_iter().map(|rule| Match { rule, outputs: rule.outputs(event) }).collect())
     }
 
-    /// Parses `bytes` (one JSON object) and evaluates it.
+    /// Parses `bytes` (one JSON object) and evaluates it. Reading the event costs one pass over
+    /// the bytes and, unless a rule matches, no allocation.
     pub fn evaluate_bytes(&self, bytes: &[u8], log_type: Option<&str>) -> Result<Evaluated, EventError> {
+        let mut evaluated = None;
+        self.with_view(bytes, log_type, |view, log_type, rules| {
+            let matches: Vec<Match> =
+                rules.iter().map(|&rule| Match { rule, outputs: rule.outputs(view) }).collect();
+            let event = (!matches.is_empty()).then(|| view.value().clone());
+            evaluated = Some(Evaluated { event, log_type: log_type.to_string(), matches });
+        })?;
+        Ok(evaluated.expect("with_view calls back on success"))
+    }
+
+    /// The rules `bytes` (one JSON object) matches, pushed onto `out`: verdicts only, no
+    /// outputs, and no allocation once `out` and the thread's buffers have grown.
+    pub fn matching(
+        &self,
+        bytes: &[u8],
+        log_type: Option<&str>,
+        out: &mut Vec<&'static Rule>,
+    ) -> Result<(), EventError> {
+        self.with_view(bytes, log_type, |_, _, rules| out.extend_from_slice(rules))
+    }
+
+    fn with_view(
+        &self,
+        bytes: &[u8],
+        log_type: Option<&str>,
+        then: impl FnOnce(&View<'_>, &str, &[&'static Rule]),
+    ) -> Result<(), EventError> {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| EventError::InvalidUtf8 { valid_up_to: e.valid_up_to() })?;
-        let event: Value =
-            serde_json::from_str(text).map_err(|e| EventError::InvalidJson { message: e.to_string() })?;
-        let matches = self.evaluate(&event, log_type)?;
-        let log_type = resolve_log_type(&event, log_type)?.to_string();
-        Ok(Evaluated { event, log_type, matches })
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            scratch.scan(text).map_err(|e| match e {
+                DocumentError::Json(e) => EventError::InvalidJson { message: describe(text, &e) },
+                DocumentError::NotAnObject(k) => EventError::NotAnObject { found: json_kind(k) },
+            })?;
+            let log_type = match log_type {
+                Some(t) => t,
+                None => scratch.top_level_str(text, "p_log_type").ok_or(EventError::NoLogType)?,
+            };
+            let dispatch = self.dispatch(log_type)?;
+            let view = View::new(text, &dispatch.table, &mut scratch);
+            let mut matched = Vec::new();
+            dispatch.run(&view, |rule| (rule.decide_view)(&view).is_none(), &mut matched);
+            then(&view, log_type, &matched);
+            Ok(())
+        })
     }
 }
 
-fn matches(rules: &[&'static Rule], event: &dyn Event) -> Vec<Match> {
-    rules
-        .iter()
-        .filter(|rule| rule.matches(event))
-        .map(|rule| Match { rule, outputs: rule.outputs(event) })
-        .collect()
+/// `serde_json`-style: the message, with the line and column.
+fn describe(text: &str, e: &crate::json::Error) -> String {
+    let before = &text[..e.offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!("{} at line {line} column {column}", e.message)
+}
+
+fn json_kind(kind: crate::json::Kind) -> &'static str {
+    use crate::json::Kind;
+    match kind {
+        Kind::Null => "null",
+        Kind::Bool(_) => "a boolean",
+        Kind::Number => "a number",
+        Kind::String { .. } => "a string",
+        Kind::Array => "an array",
+        Kind::Object => "an object",
+    }
 }
 
 fn resolve_log_type<'a>(event: &'a Value, given: Option<&'a str>) -> Result<&'a str, EventError> {
@@ -220,12 +344,20 @@ mod tests {
         let ok = engine.evaluate_bytes(br#"{"eventName": "StopInstances"}"#, Some("AWS.CloudTrail")).unwrap();
         assert_eq!(ok.matches.len(), 1);
         assert_eq!(ok.log_type, "AWS.CloudTrail");
+        assert!(ok.event.is_some());
+        let none =
+            engine.evaluate_bytes(br#"{"eventName": "DescribeInstances"}"#, Some("AWS.CloudTrail")).unwrap();
+        assert!(none.matches.is_empty() && none.event.is_none());
+        let embedded =
+            engine.evaluate_bytes(br#"{"eventName": "StopInstances", "p_log_type": "AWS.CloudTrail"}"#, None);
+        assert_eq!(embedded.unwrap().matches.len(), 1);
+        assert_eq!(engine.evaluate_bytes(br#"{"eventName": "x"}"#, None).unwrap_err(), EventError::NoLogType);
     }
 
     #[test]
     fn selections_narrow_the_rules() {
         let all = crate::rules::ALL;
-        let select = |s: Selection| Engine::new(all, &s).rules().to_vec();
+        let select = |s: Selection| Engine::new(crate::rules::by_log_type::ALL, &s).rules().to_vec();
         let one = select(Selection { rule_ids: vec!["AWS.EC2.StopInstances".into()], ..Default::default() });
         assert_eq!(one.iter().map(|r| r.meta.id).collect::<Vec<_>>(), ["AWS.EC2.StopInstances"]);
         let high = select(Selection { min_severity: Some(Severity::High), ..Default::default() });

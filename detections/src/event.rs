@@ -21,9 +21,46 @@ pub enum Seg {
     Each,
 }
 
-/// A key path, as compiled from `Key`, `DeepKey`, `KeyPath` or `Enrichment`.
+/// A key path, as compiled from `Key`, `DeepKey`, `KeyPath` or `Enrichment`, with a hash of its
+/// segments (computed at compile time) by which event views find their slot for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Path(pub &'static [Seg]);
+pub struct Path {
+    pub segs: &'static [Seg],
+    pub hash: u64,
+}
+
+impl Path {
+    pub const fn new(segs: &'static [Seg]) -> Path {
+        // FNV-1a over the segments, each tagged, keys terminated.
+        const PRIME: u64 = 0x0000_0100_0000_01B3;
+        let mut hash: u64 = 0xCBF2_9CE4_8422_2325;
+        let mut i = 0;
+        while i < segs.len() {
+            let (tag, bytes): (u8, &[u8]) = match &segs[i] {
+                Seg::Key(k) => (1, k.as_bytes()),
+                Seg::Index(_) => (2, &[]),
+                Seg::Each => (3, &[]),
+            };
+            hash = (hash ^ tag as u64).wrapping_mul(PRIME);
+            let mut j = 0;
+            while j < bytes.len() {
+                hash = (hash ^ bytes[j] as u64).wrapping_mul(PRIME);
+                j += 1;
+            }
+            if let Seg::Index(n) = segs[i] {
+                let le = n.to_le_bytes();
+                let mut j = 0;
+                while j < 8 {
+                    hash = (hash ^ le[j] as u64).wrapping_mul(PRIME);
+                    j += 1;
+                }
+            }
+            hash = (hash ^ 0xFF).wrapping_mul(PRIME);
+            i += 1;
+        }
+        Path { segs, hash }
+    }
+}
 
 /// Anything compiled rules can read fields from.
 pub trait Event {
@@ -52,11 +89,12 @@ impl Event for Val<'_> {
 impl<'a> Val<'a> {
     /// The value at `path` below this one (list comprehensions read element fields this way).
     pub fn field(&self, path: &Path) -> Val<'a> {
-        walk(self.clone(), path.0)
+        walk(self.clone(), path.segs)
     }
 }
 
-fn walk<'a>(mut value: Val<'a>, segs: &[Seg]) -> Val<'a> {
+/// The value at `segs` below `value`.
+pub(crate) fn walk<'a>(mut value: Val<'a>, segs: &[Seg]) -> Val<'a> {
     for (i, seg) in segs.iter().enumerate() {
         value = match (seg, &value) {
             (Seg::Key(key), Val::Map(map)) => lookup(map, key).map_or(Val::Missing, Val::from),
@@ -101,8 +139,8 @@ mod tests {
     use crate::value::Num;
     use serde_json::json;
 
-    const EVENT_NAME: Path = Path(&[Seg::Key("eventName")]);
-    const ITEMS_IDS: Path = Path(&[Seg::Key("items"), Seg::Each, Seg::Key("id")]);
+    const EVENT_NAME: Path = Path::new(&[Seg::Key("eventName")]);
+    const ITEMS_IDS: Path = Path::new(&[Seg::Key("items"), Seg::Each, Seg::Key("id")]);
 
     #[test]
     fn keys_are_case_insensitive_exact_first() {
@@ -127,11 +165,11 @@ mod tests {
             ev.field(&ITEMS_IDS),
             Val::Each(vec![Val::Num(Num::Int(1)), Val::Null, Val::Num(Num::Int(4))])
         );
-        let last = Path(&[Seg::Key("l"), Seg::Index(-1)]);
+        let last = Path::new(&[Seg::Key("l"), Seg::Index(-1)]);
         assert_eq!(ev.field(&last), Val::Num(Num::Int(30)));
-        let out = Path(&[Seg::Key("l"), Seg::Index(3)]);
+        let out = Path::new(&[Seg::Key("l"), Seg::Index(3)]);
         assert_eq!(ev.field(&out), Val::Missing);
-        let too_negative = Path(&[Seg::Key("l"), Seg::Index(-4)]);
+        let too_negative = Path::new(&[Seg::Key("l"), Seg::Index(-4)]);
         assert_eq!(ev.field(&too_negative), Val::Missing);
         // A projection that finds nothing is an empty list; one over a non-list is missing.
         assert_eq!(json!({"items": [{"a": 1}]}).field(&ITEMS_IDS), Val::Each(vec![]));
@@ -142,7 +180,7 @@ mod tests {
     #[test]
     fn nested_projections_nest() {
         let ev = json!({"a": [{"b": [1, 2]}, {"b": [3]}, {"c": 0}]});
-        let path = Path(&[Seg::Key("a"), Seg::Each, Seg::Key("b"), Seg::Each]);
+        let path = Path::new(&[Seg::Key("a"), Seg::Each, Seg::Key("b"), Seg::Each]);
         let one = |i| Val::Num(Num::Int(i));
         assert_eq!(
             ev.field(&path),
@@ -153,9 +191,9 @@ mod tests {
     #[test]
     fn scalars_have_no_fields() {
         let ev = json!({"eventName": "x"});
-        let deeper = Path(&[Seg::Key("eventName"), Seg::Key("y")]);
+        let deeper = Path::new(&[Seg::Key("eventName"), Seg::Key("y")]);
         assert_eq!(ev.field(&deeper), Val::Missing);
-        let idx = Path(&[Seg::Key("eventName"), Seg::Index(0)]);
+        let idx = Path::new(&[Seg::Key("eventName"), Seg::Index(0)]);
         assert_eq!(ev.field(&idx), Val::Missing);
     }
 }

@@ -10,7 +10,8 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
-use crate::event::Event;
+use crate::event::{Event, Path};
+use crate::view::View;
 
 /// The alert context: `KeyName` to the value found (`null` when missing).
 pub type Context = Map<String, Value>;
@@ -88,9 +89,13 @@ pub struct RuleMeta {
 /// are the generated ones, instantiated for `dyn Event`.
 pub struct Rule {
     pub meta: RuleMeta,
+    /// Every field the rule reads (conditions and outputs): what an event view prepares.
+    pub fields: &'static [Path],
     /// `None` when the event matches, else the YAML line of the first top-level expression of
     /// `InlineFilters` or `Detection` that does not hold.
     pub decide: fn(&dyn Event) -> Option<u32>,
+    /// The same, compiled for the fast event view (no dynamic dispatch per field).
+    pub decide_view: for<'v> fn(&View<'v>) -> Option<u32>,
     /// `AlertTitle`, when the rule has one.
     pub title: Option<fn(&dyn Event) -> String>,
     /// `GroupBy`, when the rule has one.
@@ -111,6 +116,28 @@ impl PartialEq for Rule {
 impl fmt::Debug for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rule").field("meta", &self.meta).finish_non_exhaustive()
+    }
+}
+
+/// The rules of one log type, and which of them an event can match (generated per log type).
+pub struct LogType {
+    pub name: &'static str,
+    /// Every rule that sees this log type.
+    pub rules: &'static [&'static Rule],
+    /// The field whose value narrows the rules (for CloudTrail, `eventName`), if any.
+    pub discriminator: Option<Path>,
+    /// The rules that can match an event whose discriminator is this string.
+    pub candidates: fn(&str) -> &'static [&'static Rule],
+    /// The rules that can match whatever the discriminator.
+    pub always: &'static [&'static Rule],
+}
+
+impl fmt::Debug for LogType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogType")
+            .field("name", &self.name)
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -188,7 +215,7 @@ mod tests {
     use crate::event::{Path, Seg};
     use serde_json::json;
 
-    const USER: Path = Path(&[Seg::Key("user")]);
+    const USER: Path = Path::new(&[Seg::Key("user")]);
 
     fn rule(title: Option<fn(&dyn Event) -> String>, group_by: Option<fn(&dyn Event) -> String>) -> Rule {
         Rule {
@@ -212,7 +239,9 @@ mod tests {
                 output_ids: &[],
                 alert_title: None,
             },
+            fields: &[],
             decide: |_| None,
+            decide_view: |_| None,
             title,
             group_by,
             context: None,

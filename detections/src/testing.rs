@@ -2,13 +2,14 @@
 //!
 //! Owns the failure report a detection engineer reads: the YAML file and line of the test case,
 //! the test name, expected and actual verdicts, and the line of the top-level expression that
-//! decided. Must not: be used on a hot path (it parses the event and may read the YAML file).
+//! decided. Every case also runs through the fast event view, which must agree. Must not: be used on a hot path (it parses the event and may read the YAML file).
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
 use crate::rule::{Rule, Severity};
+use crate::view::{FieldTable, Scratch, View};
 
 /// One `Tests:` entry, as the generated test passes it.
 #[derive(Clone, Copy, Debug)]
@@ -52,6 +53,22 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
         .map_err(|e| format!("{head}\n  the test log is not valid JSON: {e}"))?;
     let decision = (rule.decide)(&event);
     let matched = decision.is_none();
+    // The fast path (one pass over the bytes) must decide exactly as the `Value` path.
+    let table = FieldTable::new(rule.fields);
+    let mut scratch = Scratch::new();
+    scratch.scan(case.log).map_err(|e| format!("{head}\n  the fast path rejects the test log: {e:?}"))?;
+    let view = View::new(case.log, &table, &mut scratch);
+    let fast = (rule.decide_view)(&view);
+    if fast != decision {
+        return Err(format!(
+            "{head}\n  the fast path decided {fast:?}, the Value path {decision:?}: a bug in detections"
+        ));
+    }
+    if matched && rule.outputs(&view) != rule.outputs(&event) {
+        return Err(format!(
+            "{head}\n  the fast path gives other alert outputs than the Value path: a bug in detections"
+        ));
+    }
     if matched != case.expected {
         let mut report = head;
         let verdict = |m: bool| if m { "match" } else { "no match" };

@@ -82,6 +82,12 @@ fn cross_file(files: &[SourceFile], rules: &[Rule]) -> Vec<Diagnostic> {
             );
             by_id.insert(&first.id, first);
         }
+        if rule.module == "by_log_type" {
+            diags.push(
+                Diagnostic::error(&rule.source, Span::default(), "the file name `by_log_type` is reserved")
+                    .help("generated code uses a module of that name: rename the rule file"),
+            );
+        }
         if let Some(first) = by_module.insert(&rule.module, rule) {
             diags.push(
                 Diagnostic::error(

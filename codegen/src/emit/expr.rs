@@ -88,33 +88,44 @@ impl Paths {
         Paths { names, order }
     }
 
+    /// Every constant, in order.
+    pub fn idents(&self) -> impl Iterator<Item = &Ident> {
+        self.order.iter().map(|p| &self.names[p])
+    }
+
     pub fn ident(&self, path: &Path) -> &Ident {
         &self.names[path]
     }
 
-    /// `/// \`a.b[*].c\`` + `const C: Path = Path(&[Key("a"), Key("b"), Each, Key("c")]);`
+    /// `/// \`a.b[*].c\`` + `const C: Path = Path::new(&[Key("a"), Key("b"), Each, Key("c")]);`
     pub fn constants(&self) -> TokenStream {
         let consts = self.order.iter().map(|p| {
             let name = &self.names[p];
             let doc = format!(" `{}`", p.text);
-            let segs = p.segments.iter().map(|s| match s {
-                Segment::Key(k) => {
-                    let k = str_lit(k);
-                    quote!(Key(#k))
-                }
-                Segment::Index(i) => {
-                    let i = Literal::i64_unsuffixed(*i);
-                    quote!(Index(#i))
-                }
-                Segment::Each => quote!(Each),
-            });
+            let value = path_tokens(p);
             quote! {
                 #[doc = #doc]
-                const #name: Path = Path(&[#(#segs),*]);
+                const #name: Path = #value;
             }
         });
         quote!(#(#consts)*)
     }
+}
+
+/// `Path::new(&[Key("a"), Index(0), Each])`: a path as a constant expression.
+pub(crate) fn path_tokens(path: &Path) -> TokenStream {
+    let segs = path.segments.iter().map(|s| match s {
+        Segment::Key(k) => {
+            let k = str_lit(k);
+            quote!(Key(#k))
+        }
+        Segment::Index(i) => {
+            let i = Literal::i64_unsuffixed(*i);
+            quote!(Index(#i))
+        }
+        Segment::Each => quote!(Each),
+    });
+    quote!(Path::new(&[#(#segs),*]))
 }
 
 /// Every path an expression reads, in order of appearance.

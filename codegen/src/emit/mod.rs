@@ -6,6 +6,7 @@
 //! function of the IR: the same rules give byte-identical files.
 //! Must not: write files (see `sync`) or re-check the rules (the IR is valid by construction).
 
+mod dispatch;
 mod expr;
 mod registry;
 mod rule;
@@ -63,6 +64,7 @@ pub fn emit(rules: &[Rule], layout: &Layout) -> Vec<GeneratedFile> {
         path: format!("{}/mod.rs", layout.module_dir),
         contents: registry::registry(rules, layout),
     });
+    files.extend(dispatch::files(rules, layout));
     files.push(GeneratedFile { path: layout.tests_file.clone(), contents: tests::tests_file(rules, layout) });
     files
 }

@@ -20,6 +20,8 @@ pub(super) fn registry(rules: &[Rule], layout: &Layout) -> String {
     let tokens: TokenStream = quote! {
         #![doc = #doc]
 
+        pub mod by_log_type;
+
         #(
             #[doc = #docs]
             pub mod #modules;

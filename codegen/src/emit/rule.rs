@@ -80,6 +80,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     let context_fn = function(!rule.context.is_empty(), "alert_context");
     let severity_fn = function(!rule.dynamic_severities.is_empty(), "dynamic_severity");
     let meta = meta(rule);
+    let fields = paths.idents();
     let rule_doc = format!(" The rule `{}`: its metadata and compiled functions.", rule.id);
     quote! {
         #(#docs)*
@@ -89,7 +90,9 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
         #[doc = #rule_doc]
         pub static RULE: Rule = Rule {
             meta: #meta,
+            fields: &[#(#fields),*],
             decide: |event| decide(event),
+            decide_view: |event| decide(event),
             title: #title_fn,
             group_by: #group_by_fn,
             context: #context_fn,

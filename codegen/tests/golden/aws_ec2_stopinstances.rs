@@ -40,7 +40,20 @@ pub static RULE: Rule = Rule {
             "EC2 instances {requestParameters.instancesSet.items[*].instanceId} stopped in account {recipientAccountId}.",
         ),
     },
+    fields: &[
+        ERROR_CODE,
+        ERROR_MESSAGE,
+        EVENT_NAME,
+        INSTANCE_ID,
+        RECIPIENT_ACCOUNT_ID,
+        EVENT_SOURCE,
+        AWS_REGION,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -48,16 +61,16 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path(&[Key("errorMessage")]);
+const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.instancesSet.items[*].instanceId`
-const INSTANCE_ID: Path = Path(
+const INSTANCE_ID: Path = Path::new(
     &[
         Key("requestParameters"),
         Key("instancesSet"),
@@ -68,22 +81,22 @@ const INSTANCE_ID: Path = Path(
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -41,7 +41,29 @@ pub static RULE: Rule = Rule {
             "{userIdentity.arn} deleted {requestParameters.bucketName} {{{eventName}}}",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        ERROR_CODE,
+        READ_ONLY,
+        EVENT_NAME,
+        USER_IDENTITY_TYPE,
+        SOURCE_IP_ADDRESS,
+        PORTS_LAST,
+        USER_AGENT,
+        TLS_DETAILS,
+        VPC_ENDPOINT_ID,
+        RESOURCES,
+        TYPE,
+        ARN,
+        MINUTES,
+        MAX_MINUTES,
+        COUNTRY,
+        USER_IDENTITY_ARN,
+        BUCKET_NAME,
+        RESOURCES_EACH_ARN,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -49,52 +71,52 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `readOnly`
-const READ_ONLY: Path = Path(&[Key("readOnly")]);
+const READ_ONLY: Path = Path::new(&[Key("readOnly")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.type`
-const USER_IDENTITY_TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const USER_IDENTITY_TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `requestParameters.ports[-1]`
-const PORTS_LAST: Path = Path(&[Key("requestParameters"), Key("ports"), Index(-1)]);
+const PORTS_LAST: Path = Path::new(&[Key("requestParameters"), Key("ports"), Index(-1)]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `tlsDetails`
-const TLS_DETAILS: Path = Path(&[Key("tlsDetails")]);
+const TLS_DETAILS: Path = Path::new(&[Key("tlsDetails")]);
 
 /// `vpcEndpointId`
-const VPC_ENDPOINT_ID: Path = Path(&[Key("vpcEndpointId")]);
+const VPC_ENDPOINT_ID: Path = Path::new(&[Key("vpcEndpointId")]);
 
 /// `resources`
-const RESOURCES: Path = Path(&[Key("resources")]);
+const RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `type`
-const TYPE: Path = Path(&[Key("type")]);
+const TYPE: Path = Path::new(&[Key("type")]);
 
 /// `ARN`
-const ARN: Path = Path(&[Key("ARN")]);
+const ARN: Path = Path::new(&[Key("ARN")]);
 
 /// `requestParameters.minutes`
-const MINUTES: Path = Path(&[Key("requestParameters"), Key("minutes")]);
+const MINUTES: Path = Path::new(&[Key("requestParameters"), Key("minutes")]);
 
 /// `requestParameters.maxMinutes`
-const MAX_MINUTES: Path = Path(&[Key("requestParameters"), Key("maxMinutes")]);
+const MAX_MINUTES: Path = Path::new(&[Key("requestParameters"), Key("maxMinutes")]);
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.country`
-const COUNTRY: Path = Path(
+const COUNTRY: Path = Path::new(
     &[
         Key("p_enrichment"),
         Key("ipinfo_location"),
@@ -104,13 +126,13 @@ const COUNTRY: Path = Path(
 );
 
 /// `userIdentity.arn`
-const USER_IDENTITY_ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const USER_IDENTITY_ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `requestParameters.bucketName`
-const BUCKET_NAME: Path = Path(&[Key("requestParameters"), Key("bucketName")]);
+const BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
 
 /// `resources[*].ARN`
-const RESOURCES_EACH_ARN: Path = Path(&[Key("resources"), Each, Key("ARN")]);
+const RESOURCES_EACH_ARN: Path = Path::new(&[Key("resources"), Each, Key("ARN")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.

@@ -41,7 +41,9 @@ pub static RULE: Rule = Rule {
             "Asana user [{actor.email}] changed your organization's password requirements from [{details.old_value}] to [{details.new_value}].",
         ),
     },
+    fields: &[EVENT_TYPE, NEW_VALUE, EMAIL, OLD_VALUE],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
@@ -49,16 +51,16 @@ pub static RULE: Rule = Rule {
 };
 
 /// `event_type`
-const EVENT_TYPE: Path = Path(&[Key("event_type")]);
+const EVENT_TYPE: Path = Path::new(&[Key("event_type")]);
 
 /// `details.new_value`
-const NEW_VALUE: Path = Path(&[Key("details"), Key("new_value")]);
+const NEW_VALUE: Path = Path::new(&[Key("details"), Key("new_value")]);
 
 /// `actor.email`
-const EMAIL: Path = Path(&[Key("actor"), Key("email")]);
+const EMAIL: Path = Path::new(&[Key("actor"), Key("email")]);
 
 /// `details.old_value`
-const OLD_VALUE: Path = Path(&[Key("details"), Key("old_value")]);
+const OLD_VALUE: Path = Path::new(&[Key("details"), Key("old_value")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

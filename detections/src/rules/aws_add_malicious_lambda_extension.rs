@@ -41,7 +41,26 @@ pub static RULE: Rule = Rule {
             "[AWS.CloudTrail] User [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] updated Lambda function configuration with layers for [{responseElements.functionName | 'LAMBDA_NAME_NOT_FOUND'}]",
         ),
     },
+    fields: &[
+        ERROR_CODE,
+        ERROR_MESSAGE,
+        EVENT_SOURCE,
+        EVENT_NAME,
+        LAYERS,
+        TYPE,
+        SESSION_ISSUER_USER_NAME,
+        USER_IDENTITY_USER_NAME,
+        USER_IDENTITY_ARN,
+        FUNCTION_NAME,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        LAYERS_EACH_ARN,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -49,54 +68,54 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path(&[Key("errorMessage")]);
+const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `responseElements.layers`
-const LAYERS: Path = Path(&[Key("responseElements"), Key("layers")]);
+const LAYERS: Path = Path::new(&[Key("responseElements"), Key("layers")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const SESSION_ISSUER_USER_NAME: Path = Path(
+const SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `userIdentity.userName`
-const USER_IDENTITY_USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_IDENTITY_USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.arn`
-const USER_IDENTITY_ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const USER_IDENTITY_ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `responseElements.functionName`
-const FUNCTION_NAME: Path = Path(&[Key("responseElements"), Key("functionName")]);
+const FUNCTION_NAME: Path = Path::new(&[Key("responseElements"), Key("functionName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `responseElements.layers[*].arn`
-const LAYERS_EACH_ARN: Path = Path(
+const LAYERS_EACH_ARN: Path = Path::new(
     &[Key("responseElements"), Key("layers"), Each, Key("arn")],
 );
 

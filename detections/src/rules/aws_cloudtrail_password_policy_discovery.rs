@@ -40,7 +40,19 @@ pub static RULE: Rule = Rule {
             "Password Policy Discovery detected in AWS CloudTrail from [{useridentity.arn | '<MISSING_ARN>'}]",
         ),
     },
+    fields: &[
+        EVENT_NAME,
+        EVENT_TYPE,
+        ARN,
+        EVENT_SOURCE,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -48,31 +60,31 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventType`
-const EVENT_TYPE: Path = Path(&[Key("eventType")]);
+const EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 
 /// `useridentity.arn`
-const ARN: Path = Path(&[Key("useridentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("useridentity"), Key("arn")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -49,7 +49,24 @@ pub static RULE: Rule = Rule {
             "S3 Bucket {requestParameters.bucketName | '<UNKNOWN S3 BUCKET>'} in account {userIdentity.accountId | '<UNKNOWN_AWS_ACCOUNT>'} has new rule {requestParameters.LifecycleConfiguration.Rule.ID | '<UNKNOWN RULE ID>'} set to delete CloudTrail logs after {requestParameters.LifecycleConfiguration.Rule.Expiration.Days | '0'} day(s)",
         ),
     },
+    fields: &[
+        ERROR_CODE,
+        ERROR_MESSAGE,
+        EVENT_NAME,
+        BUCKET_NAME,
+        STATUS,
+        DAYS,
+        ACCOUNT_ID,
+        ID,
+        EVENT_SOURCE,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -57,19 +74,19 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path(&[Key("errorMessage")]);
+const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.bucketName`
-const BUCKET_NAME: Path = Path(&[Key("requestParameters"), Key("bucketName")]);
+const BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
 
 /// `requestParameters.LifecycleConfiguration.Rule.Status`
-const STATUS: Path = Path(
+const STATUS: Path = Path::new(
     &[
         Key("requestParameters"),
         Key("LifecycleConfiguration"),
@@ -79,7 +96,7 @@ const STATUS: Path = Path(
 );
 
 /// `requestParameters.LifecycleConfiguration.Rule.Expiration.Days`
-const DAYS: Path = Path(
+const DAYS: Path = Path::new(
     &[
         Key("requestParameters"),
         Key("LifecycleConfiguration"),
@@ -90,30 +107,30 @@ const DAYS: Path = Path(
 );
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path(&[Key("userIdentity"), Key("accountId")]);
+const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `requestParameters.LifecycleConfiguration.Rule.ID`
-const ID: Path = Path(
+const ID: Path = Path::new(
     &[Key("requestParameters"), Key("LifecycleConfiguration"), Key("Rule"), Key("ID")],
 );
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

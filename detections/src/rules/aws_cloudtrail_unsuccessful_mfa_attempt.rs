@@ -39,7 +39,21 @@ pub static RULE: Rule = Rule {
             "Failed MFA login from [{userIdenity.arn | 'No ARN'}] [{userIdentity.userName | 'No Username'}]",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        EVENT_NAME,
+        MFA_USED,
+        CONSOLE_LOGIN,
+        ARN,
+        USER_NAME,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -47,37 +61,37 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `additionalEventData.MFAUsed`
-const MFA_USED: Path = Path(&[Key("additionalEventData"), Key("MFAUsed")]);
+const MFA_USED: Path = Path::new(&[Key("additionalEventData"), Key("MFAUsed")]);
 
 /// `responseElements.ConsoleLogin`
-const CONSOLE_LOGIN: Path = Path(&[Key("responseElements"), Key("ConsoleLogin")]);
+const CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
 
 /// `userIdenity.arn`
-const ARN: Path = Path(&[Key("userIdenity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdenity"), Key("arn")]);
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

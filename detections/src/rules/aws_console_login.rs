@@ -30,7 +30,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[EVENT_NAME, SOURCE_IP_ADDRESS, USER_NAME],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -38,13 +40,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `additionalEventData.UserName`
-const USER_NAME: Path = Path(&[Key("additionalEventData"), Key("UserName")]);
+const USER_NAME: Path = Path::new(&[Key("additionalEventData"), Key("UserName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

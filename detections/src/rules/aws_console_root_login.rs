@@ -50,7 +50,22 @@ pub static RULE: Rule = Rule {
             "AWS root login detected from ({sourceIPAddress} in {p_enrichment.ipinfo_location.sourceIPAddress.city}, {p_enrichment.ipinfo_location.sourceIPAddress.region} in {p_enrichment.ipinfo_location.sourceIPAddress.country}) in account [{recipientAccountId}]",
         ),
     },
+    fields: &[
+        EVENT_NAME,
+        TYPE,
+        CONSOLE_LOGIN,
+        SOURCE_IP_ADDRESS,
+        CITY,
+        REGION,
+        COUNTRY,
+        RECIPIENT_ACCOUNT_ID,
+        EVENT_TIME,
+        ACCOUNT_ID,
+        ARN,
+        MFA_USED,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -58,29 +73,29 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `responseElements.ConsoleLogin`
-const CONSOLE_LOGIN: Path = Path(&[Key("responseElements"), Key("ConsoleLogin")]);
+const CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.city`
-const CITY: Path = Path(
+const CITY: Path = Path::new(
     &[Key("p_enrichment"), Key("ipinfo_location"), Key("sourceIPAddress"), Key("city")],
 );
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.region`
-const REGION: Path = Path(
+const REGION: Path = Path::new(
     &[Key("p_enrichment"), Key("ipinfo_location"), Key("sourceIPAddress"), Key("region")],
 );
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.country`
-const COUNTRY: Path = Path(
+const COUNTRY: Path = Path::new(
     &[
         Key("p_enrichment"),
         Key("ipinfo_location"),
@@ -90,19 +105,19 @@ const COUNTRY: Path = Path(
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `eventTime`
-const EVENT_TIME: Path = Path(&[Key("eventTime")]);
+const EVENT_TIME: Path = Path::new(&[Key("eventTime")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path(&[Key("userIdentity"), Key("accountId")]);
+const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `additionalEventData.MFAUsed`
-const MFA_USED: Path = Path(&[Key("additionalEventData"), Key("MFAUsed")]);
+const MFA_USED: Path = Path::new(&[Key("additionalEventData"), Key("MFAUsed")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -49,7 +49,19 @@ pub static RULE: Rule = Rule {
             "AWS root login failed from [{sourceIPAddress}] in account [{recipientAccountId}]",
         ),
     },
+    fields: &[
+        EVENT_NAME,
+        TYPE,
+        CONSOLE_LOGIN,
+        SOURCE_IP_ADDRESS,
+        RECIPIENT_ACCOUNT_ID,
+        EVENT_SOURCE,
+        AWS_REGION,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -57,31 +69,31 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `responseElements.ConsoleLogin`
-const CONSOLE_LOGIN: Path = Path(&[Key("responseElements"), Key("ConsoleLogin")]);
+const CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

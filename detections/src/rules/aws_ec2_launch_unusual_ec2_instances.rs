@@ -56,7 +56,21 @@ pub static RULE: Rule = Rule {
             "EC2 instance with a suspicious type '{requestParameters.instanceType.value | requestParameters.instanceType}' was launched in in {recipientAccountId}",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        EVENT_NAME,
+        INSTANCE_TYPE,
+        VALUE,
+        RECIPIENT_ACCOUNT_ID,
+        AWS_REGION,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        ERROR_CODE,
+        ERROR_MESSAGE,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -64,37 +78,39 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.instanceType`
-const INSTANCE_TYPE: Path = Path(&[Key("requestParameters"), Key("instanceType")]);
+const INSTANCE_TYPE: Path = Path::new(&[Key("requestParameters"), Key("instanceType")]);
 
 /// `requestParameters.instanceType.value`
-const VALUE: Path = Path(&[Key("requestParameters"), Key("instanceType"), Key("value")]);
+const VALUE: Path = Path::new(
+    &[Key("requestParameters"), Key("instanceType"), Key("value")],
+);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path(&[Key("errorMessage")]);
+const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -47,7 +47,23 @@ pub static RULE: Rule = Rule {
             "User {userIdentity.arn | '<UNKNOWN_USER>'} has updated security group [{requestParameters.groupId | '<UNKNOWN_FIELD>'}]",
         ),
     },
+    fields: &[
+        ERROR_CODE,
+        ERROR_MESSAGE,
+        EVENT_NAME,
+        RECIPIENT_ACCOUNT_ID,
+        USER_AGENT,
+        ARN,
+        GROUP_ID,
+        GROUP_NAME,
+        VPC_ID,
+        EVENT_SOURCE,
+        AWS_REGION,
+        SOURCE_IP_ADDRESS,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -55,43 +71,43 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path(&[Key("errorMessage")]);
+const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `requestParameters.groupId`
-const GROUP_ID: Path = Path(&[Key("requestParameters"), Key("groupId")]);
+const GROUP_ID: Path = Path::new(&[Key("requestParameters"), Key("groupId")]);
 
 /// `requestParameters.groupName`
-const GROUP_NAME: Path = Path(&[Key("requestParameters"), Key("groupName")]);
+const GROUP_NAME: Path = Path::new(&[Key("requestParameters"), Key("groupName")]);
 
 /// `requestParameters.vpcId`
-const VPC_ID: Path = Path(&[Key("requestParameters"), Key("vpcId")]);
+const VPC_ID: Path = Path::new(&[Key("requestParameters"), Key("vpcId")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

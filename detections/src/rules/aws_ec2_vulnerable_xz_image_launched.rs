@@ -39,7 +39,23 @@ pub static RULE: Rule = Rule {
             "Instance {responseElements.instancesSet.items[*].instanceId} launched with vulnerable AMI: {responseElements.instancesSet.items[*].imageId}",
         ),
     },
+    fields: &[
+        ERROR_CODE,
+        ERROR_MESSAGE,
+        EVENT_NAME,
+        ITEMS,
+        IMAGE_ID,
+        INSTANCE_ID,
+        ITEMS_EACH_IMAGE_ID,
+        EVENT_SOURCE,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -47,22 +63,24 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path(&[Key("errorMessage")]);
+const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `responseElements.instancesSet.items`
-const ITEMS: Path = Path(&[Key("responseElements"), Key("instancesSet"), Key("items")]);
+const ITEMS: Path = Path::new(
+    &[Key("responseElements"), Key("instancesSet"), Key("items")],
+);
 
 /// `imageId`
-const IMAGE_ID: Path = Path(&[Key("imageId")]);
+const IMAGE_ID: Path = Path::new(&[Key("imageId")]);
 
 /// `responseElements.instancesSet.items[*].instanceId`
-const INSTANCE_ID: Path = Path(
+const INSTANCE_ID: Path = Path::new(
     &[
         Key("responseElements"),
         Key("instancesSet"),
@@ -73,27 +91,27 @@ const INSTANCE_ID: Path = Path(
 );
 
 /// `responseElements.instancesSet.items[*].imageId`
-const ITEMS_EACH_IMAGE_ID: Path = Path(
+const ITEMS_EACH_IMAGE_ID: Path = Path::new(
     &[Key("responseElements"), Key("instancesSet"), Key("items"), Each, Key("imageId")],
 );
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

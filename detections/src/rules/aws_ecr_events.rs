@@ -46,7 +46,18 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[
+        EVENT_SOURCE,
+        ACCOUNT_ID,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        EVENT_NAME,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -54,28 +65,28 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path(&[Key("userIdentity"), Key("accountId")]);
+const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

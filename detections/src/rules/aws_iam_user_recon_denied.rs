@@ -47,7 +47,21 @@ pub static RULE: Rule = Rule {
             "Reconnaissance activity denied to user [{userIdentity.userName}] in account [{recipientAccountId}]",
         ),
     },
+    fields: &[
+        ERROR_CODE,
+        TYPE,
+        USER_AGENT,
+        SOURCE_IP_ADDRESS,
+        EVENT_SOURCE,
+        EVENT_NAME,
+        USER_NAME,
+        RECIPIENT_ACCOUNT_ID,
+        ARN,
+        AWS_REGION,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -55,37 +69,37 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -40,7 +40,20 @@ pub static RULE: Rule = Rule {
             "AWS Event [{eventName}] Instance ID [{requestParameters.instancesSet.items[0].instanceId | 'none'}] AWS Account ID [{recipientAccountId}]",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        READ_ONLY,
+        SOURCE_IP_ADDRESS,
+        TYPE,
+        INVOKED_BY,
+        ERROR_CODE,
+        EVENT_NAME,
+        INSTANCE_ID,
+        RECIPIENT_ACCOUNT_ID,
+        AWS_REGION,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -48,28 +61,28 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `readOnly`
-const READ_ONLY: Path = Path(&[Key("readOnly")]);
+const READ_ONLY: Path = Path::new(&[Key("readOnly")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.invokedBy`
-const INVOKED_BY: Path = Path(&[Key("userIdentity"), Key("invokedBy")]);
+const INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.instancesSet.items[0].instanceId`
-const INSTANCE_ID: Path = Path(
+const INSTANCE_ID: Path = Path::new(
     &[
         Key("requestParameters"),
         Key("instancesSet"),
@@ -80,10 +93,10 @@ const INSTANCE_ID: Path = Path(
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -48,7 +48,26 @@ pub static RULE: Rule = Rule {
             "RDS Instance Deleted: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        EVENT_NAME,
+        ERROR_CODE,
+        D_B_INSTANCE_IDENTIFIER,
+        D_B_CLUSTER_IDENTIFIER,
+        USER_NAME,
+        PRINCIPAL_ID,
+        RECIPIENT_ACCOUNT_ID,
+        AWS_REGION,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        D_B_INSTANCE_ARN,
+        SKIP_FINAL_SNAPSHOT,
+        FINAL_DB_SNAPSHOT_IDENTIFIER,
+        DELETE_AUTOMATED_BACKUPS,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -56,60 +75,62 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path(
+const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `requestParameters.dBClusterIdentifier`
-const D_B_CLUSTER_IDENTIFIER: Path = Path(
+const D_B_CLUSTER_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBClusterIdentifier")],
 );
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path(&[Key("responseElements"), Key("dBInstanceArn")]);
+const D_B_INSTANCE_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBInstanceArn")],
+);
 
 /// `requestParameters.skipFinalSnapshot`
-const SKIP_FINAL_SNAPSHOT: Path = Path(
+const SKIP_FINAL_SNAPSHOT: Path = Path::new(
     &[Key("requestParameters"), Key("skipFinalSnapshot")],
 );
 
 /// `requestParameters.finalDBSnapshotIdentifier`
-const FINAL_DB_SNAPSHOT_IDENTIFIER: Path = Path(
+const FINAL_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("finalDBSnapshotIdentifier")],
 );
 
 /// `requestParameters.deleteAutomatedBackups`
-const DELETE_AUTOMATED_BACKUPS: Path = Path(
+const DELETE_AUTOMATED_BACKUPS: Path = Path::new(
     &[Key("requestParameters"), Key("deleteAutomatedBackups")],
 );
 

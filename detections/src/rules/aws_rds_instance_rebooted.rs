@@ -47,7 +47,24 @@ pub static RULE: Rule = Rule {
             "RDS Instance Rebooted: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | requestParameters.dBShardGroupIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        EVENT_NAME,
+        ERROR_CODE,
+        D_B_INSTANCE_IDENTIFIER,
+        D_B_CLUSTER_IDENTIFIER,
+        D_B_SHARD_GROUP_IDENTIFIER,
+        USER_NAME,
+        PRINCIPAL_ID,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        FORCE_FAILOVER,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -55,52 +72,54 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path(
+const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `requestParameters.dBClusterIdentifier`
-const D_B_CLUSTER_IDENTIFIER: Path = Path(
+const D_B_CLUSTER_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBClusterIdentifier")],
 );
 
 /// `requestParameters.dBShardGroupIdentifier`
-const D_B_SHARD_GROUP_IDENTIFIER: Path = Path(
+const D_B_SHARD_GROUP_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBShardGroupIdentifier")],
 );
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.forceFailover`
-const FORCE_FAILOVER: Path = Path(&[Key("requestParameters"), Key("forceFailover")]);
+const FORCE_FAILOVER: Path = Path::new(
+    &[Key("requestParameters"), Key("forceFailover")],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

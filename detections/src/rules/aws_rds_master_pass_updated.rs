@@ -45,7 +45,9 @@ pub static RULE: Rule = Rule {
             "RDS Master Password Updated on [{responseElements.dBInstanceArn}]",
         ),
     },
+    fields: &[EVENT_NAME, EVENT_SOURCE, MASTER_USER_PASSWORD, D_B_INSTANCE_ARN],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
@@ -53,18 +55,20 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `responseElements.pendingModifiedValues.masterUserPassword`
-const MASTER_USER_PASSWORD: Path = Path(
+const MASTER_USER_PASSWORD: Path = Path::new(
     &[Key("responseElements"), Key("pendingModifiedValues"), Key("masterUserPassword")],
 );
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path(&[Key("responseElements"), Key("dBInstanceArn")]);
+const D_B_INSTANCE_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBInstanceArn")],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

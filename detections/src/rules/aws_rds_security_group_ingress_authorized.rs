@@ -54,7 +54,27 @@ pub static RULE: Rule = Rule {
             "RDS Security Group Ingress Authorized: [{requestParameters.dBSecurityGroupName | '<UNKNOWN>'}] from [{requestParameters.cIDRIP | requestParameters.eC2SecurityGroupName | '<UNKNOWN_SOURCE>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        EVENT_NAME,
+        ERROR_CODE,
+        D_B_SECURITY_GROUP_NAME,
+        C_IDRIP,
+        E_C2_SECURITY_GROUP_NAME,
+        USER_NAME,
+        PRINCIPAL_ID,
+        RECIPIENT_ACCOUNT_ID,
+        AWS_REGION,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        D_B_INSTANCE_IDENTIFIER,
+        D_B_INSTANCE_ARN,
+        E_C2_SECURITY_GROUP_ID,
+        E_C2_SECURITY_GROUP_OWNER_ID,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -62,63 +82,65 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.dBSecurityGroupName`
-const D_B_SECURITY_GROUP_NAME: Path = Path(
+const D_B_SECURITY_GROUP_NAME: Path = Path::new(
     &[Key("requestParameters"), Key("dBSecurityGroupName")],
 );
 
 /// `requestParameters.cIDRIP`
-const C_IDRIP: Path = Path(&[Key("requestParameters"), Key("cIDRIP")]);
+const C_IDRIP: Path = Path::new(&[Key("requestParameters"), Key("cIDRIP")]);
 
 /// `requestParameters.eC2SecurityGroupName`
-const E_C2_SECURITY_GROUP_NAME: Path = Path(
+const E_C2_SECURITY_GROUP_NAME: Path = Path::new(
     &[Key("requestParameters"), Key("eC2SecurityGroupName")],
 );
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path(
+const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path(&[Key("responseElements"), Key("dBInstanceArn")]);
+const D_B_INSTANCE_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBInstanceArn")],
+);
 
 /// `requestParameters.eC2SecurityGroupId`
-const E_C2_SECURITY_GROUP_ID: Path = Path(
+const E_C2_SECURITY_GROUP_ID: Path = Path::new(
     &[Key("requestParameters"), Key("eC2SecurityGroupId")],
 );
 
 /// `requestParameters.eC2SecurityGroupOwnerId`
-const E_C2_SECURITY_GROUP_OWNER_ID: Path = Path(
+const E_C2_SECURITY_GROUP_OWNER_ID: Path = Path::new(
     &[Key("requestParameters"), Key("eC2SecurityGroupOwnerId")],
 );
 

@@ -48,7 +48,27 @@ pub static RULE: Rule = Rule {
             "RDS Snapshot Copied Cross-Region: [{requestParameters.sourceDBSnapshotIdentifier | requestParameters.sourceDBClusterSnapshotIdentifier | '<UNKNOWN>'}] from [{requestParameters.sourceRegion | '<UNKNOWN>'}] to [{awsRegion | '<UNKNOWN>'}]",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        EVENT_NAME,
+        ERROR_CODE,
+        SOURCE_REGION,
+        AWS_REGION,
+        SOURCE_DB_SNAPSHOT_IDENTIFIER,
+        SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
+        RECIPIENT_ACCOUNT_ID,
+        TARGET_DB_SNAPSHOT_IDENTIFIER,
+        TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        D_B_INSTANCE_IDENTIFIER,
+        D_B_INSTANCE_ARN,
+        KMS_KEY_ID,
+        COPY_TAGS,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -56,65 +76,67 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.sourceRegion`
-const SOURCE_REGION: Path = Path(&[Key("requestParameters"), Key("sourceRegion")]);
+const SOURCE_REGION: Path = Path::new(&[Key("requestParameters"), Key("sourceRegion")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `requestParameters.sourceDBSnapshotIdentifier`
-const SOURCE_DB_SNAPSHOT_IDENTIFIER: Path = Path(
+const SOURCE_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("sourceDBSnapshotIdentifier")],
 );
 
 /// `requestParameters.sourceDBClusterSnapshotIdentifier`
-const SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path(
+const SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("sourceDBClusterSnapshotIdentifier")],
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `requestParameters.targetDBSnapshotIdentifier`
-const TARGET_DB_SNAPSHOT_IDENTIFIER: Path = Path(
+const TARGET_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("targetDBSnapshotIdentifier")],
 );
 
 /// `requestParameters.targetDBClusterSnapshotIdentifier`
-const TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path(
+const TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("targetDBClusterSnapshotIdentifier")],
 );
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path(
+const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path(&[Key("responseElements"), Key("dBInstanceArn")]);
+const D_B_INSTANCE_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBInstanceArn")],
+);
 
 /// `requestParameters.kmsKeyId`
-const KMS_KEY_ID: Path = Path(&[Key("requestParameters"), Key("kmsKeyId")]);
+const KMS_KEY_ID: Path = Path::new(&[Key("requestParameters"), Key("kmsKeyId")]);
 
 /// `requestParameters.copyTags`
-const COPY_TAGS: Path = Path(&[Key("requestParameters"), Key("copyTags")]);
+const COPY_TAGS: Path = Path::new(&[Key("requestParameters"), Key("copyTags")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -54,7 +54,24 @@ pub static RULE: Rule = Rule {
             "RDS Snapshots Enumeration: Public snapshots queried by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
         ),
     },
+    fields: &[
+        EVENT_SOURCE,
+        EVENT_NAME,
+        ERROR_CODE,
+        INCLUDE_PUBLIC,
+        INCLUDE_SHARED,
+        USER_NAME,
+        PRINCIPAL_ID,
+        RECIPIENT_ACCOUNT_ID,
+        AWS_REGION,
+        ARN,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        MAX_RECORDS,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
@@ -62,46 +79,50 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.includePublic`
-const INCLUDE_PUBLIC: Path = Path(&[Key("requestParameters"), Key("includePublic")]);
+const INCLUDE_PUBLIC: Path = Path::new(
+    &[Key("requestParameters"), Key("includePublic")],
+);
 
 /// `requestParameters.includeShared`
-const INCLUDE_SHARED: Path = Path(&[Key("requestParameters"), Key("includeShared")]);
+const INCLUDE_SHARED: Path = Path::new(
+    &[Key("requestParameters"), Key("includeShared")],
+);
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.maxRecords`
-const MAX_RECORDS: Path = Path(&[Key("requestParameters"), Key("maxRecords")]);
+const MAX_RECORDS: Path = Path::new(&[Key("requestParameters"), Key("maxRecords")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -46,7 +46,19 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[
+        EVENT_NAME,
+        TYPE,
+        PASSWORD_UPDATED,
+        EVENT_SOURCE,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -54,31 +66,33 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `responseElements.PasswordUpdated`
-const PASSWORD_UPDATED: Path = Path(&[Key("responseElements"), Key("PasswordUpdated")]);
+const PASSWORD_UPDATED: Path = Path::new(
+    &[Key("responseElements"), Key("PasswordUpdated")],
+);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -54,7 +54,27 @@ pub static RULE: Rule = Rule {
             "VPC Endpoint Access Denied for [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] from [{sourceIPAddress | 'unknown'}] to [{eventSource | 'unknown'}]",
         ),
     },
+    fields: &[
+        EVENT_TYPE,
+        EVENT_CATEGORY,
+        ERROR_CODE,
+        USER_IDENTITY_USER_NAME,
+        SESSION_ISSUER_USER_NAME,
+        ARN,
+        SOURCE_IP_ADDRESS,
+        EVENT_SOURCE,
+        EVENT_NAME,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        USER_AGENT,
+        USER_IDENTITY,
+        ACCOUNT_ID,
+        PRINCIPAL_ID,
+        ERROR_MESSAGE,
+        RESOURCES,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -62,57 +82,57 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventType`
-const EVENT_TYPE: Path = Path(&[Key("eventType")]);
+const EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 
 /// `eventCategory`
-const EVENT_CATEGORY: Path = Path(&[Key("eventCategory")]);
+const EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path(&[Key("errorCode")]);
+const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `userIdentity.userName`
-const USER_IDENTITY_USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_IDENTITY_USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const SESSION_ISSUER_USER_NAME: Path = Path(
+const SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `userIdentity.arn`
-const ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path(&[Key("userIdentity"), Key("accountId")]);
+const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path(&[Key("errorMessage")]);
+const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `resources`
-const RESOURCES: Path = Path(&[Key("resources")]);
+const RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

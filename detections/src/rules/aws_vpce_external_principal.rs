@@ -48,7 +48,25 @@ pub static RULE: Rule = Rule {
             "External Principal [{sourceIdentity | 'UnknownAWSAccount'}] from account [{userIdentity.accountId | 'unknown'}] accessing resources in account [{recipientAccountId | 'unknown'}]",
         ),
     },
+    fields: &[
+        EVENT_TYPE,
+        EVENT_CATEGORY,
+        TYPE,
+        ARN,
+        PRINCIPAL_ID,
+        RECIPIENT_ACCOUNT_ID,
+        ACCOUNT_ID,
+        SOURCE_IDENTITY,
+        EVENT_NAME,
+        EVENT_SOURCE,
+        AWS_REGION,
+        SOURCE_IP_ADDRESS,
+        USER_AGENT,
+        USER_IDENTITY,
+        RESOURCES,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -56,49 +74,49 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventType`
-const EVENT_TYPE: Path = Path(&[Key("eventType")]);
+const EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 
 /// `eventCategory`
-const EVENT_CATEGORY: Path = Path(&[Key("eventCategory")]);
+const EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path(&[Key("userIdentity"), Key("type")]);
+const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path(&[Key("userIdentity"), Key("accountId")]);
+const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `sourceIdentity`
-const SOURCE_IDENTITY: Path = Path(&[Key("sourceIdentity")]);
+const SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `resources`
-const RESOURCES: Path = Path(&[Key("resources")]);
+const RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -57,7 +57,27 @@ pub static RULE: Rule = Rule {
             "S3 Access via VPC Endpoint from External IP: [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] from [{sourceIPAddress | 'unknown'}] to bucket [{requestParameters.bucketName | 'unknown'}]",
         ),
     },
+    fields: &[
+        EVENT_TYPE,
+        EVENT_CATEGORY,
+        EVENT_SOURCE,
+        EVENT_NAME,
+        SOURCE_IP_ADDRESS,
+        USER_IDENTITY_USER_NAME,
+        SESSION_ISSUER_USER_NAME,
+        ARN,
+        BUCKET_NAME,
+        AWS_REGION,
+        RECIPIENT_ACCOUNT_ID,
+        USER_AGENT,
+        USER_IDENTITY,
+        ACCOUNT_ID,
+        PRINCIPAL_ID,
+        RESOURCES,
+        REQUEST_PARAMETERS,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -65,57 +85,57 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventType`
-const EVENT_TYPE: Path = Path(&[Key("eventType")]);
+const EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 
 /// `eventCategory`
-const EVENT_CATEGORY: Path = Path(&[Key("eventCategory")]);
+const EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path(&[Key("eventSource")]);
+const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path(&[Key("sourceIPAddress")]);
+const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userIdentity.userName`
-const USER_IDENTITY_USER_NAME: Path = Path(&[Key("userIdentity"), Key("userName")]);
+const USER_IDENTITY_USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const SESSION_ISSUER_USER_NAME: Path = Path(
+const SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `userIdentity.arn`
-const ARN: Path = Path(&[Key("userIdentity"), Key("arn")]);
+const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `requestParameters.bucketName`
-const BUCKET_NAME: Path = Path(&[Key("requestParameters"), Key("bucketName")]);
+const BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path(&[Key("userAgent")]);
+const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path(&[Key("userIdentity")]);
+const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path(&[Key("userIdentity"), Key("accountId")]);
+const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `resources`
-const RESOURCES: Path = Path(&[Key("resources")]);
+const RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `requestParameters`
-const REQUEST_PARAMETERS: Path = Path(&[Key("requestParameters")]);
+const REQUEST_PARAMETERS: Path = Path::new(&[Key("requestParameters")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -47,7 +47,16 @@ pub static RULE: Rule = Rule {
             "AWS Account ID [{recipientAccountId}] disassociated WebACL [{requestParameters.resourceArn}]",
         ),
     },
+    fields: &[
+        EVENT_NAME,
+        RECIPIENT_ACCOUNT_ID,
+        RESOURCE_ARN,
+        AWS_REGION,
+        REQUEST_ID,
+        PRINCIPAL_ID,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -55,22 +64,22 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path(&[Key("eventName")]);
+const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path(&[Key("recipientAccountId")]);
+const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `requestParameters.resourceArn`
-const RESOURCE_ARN: Path = Path(&[Key("requestParameters"), Key("resourceArn")]);
+const RESOURCE_ARN: Path = Path::new(&[Key("requestParameters"), Key("resourceArn")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path(&[Key("awsRegion")]);
+const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `requestID`
-const REQUEST_ID: Path = Path(&[Key("requestID")]);
+const REQUEST_ID: Path = Path::new(&[Key("requestID")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path(&[Key("userIdentity"), Key("principalId")]);
+const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

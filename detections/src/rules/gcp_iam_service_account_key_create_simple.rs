@@ -41,7 +41,18 @@ pub static RULE: Rule = Rule {
             "[GCP]: [{protoPayload.authenticationInfo.principalEmail}] performed [{protoPayload.methodName}] on project [{resource.labels.project_id}]",
         ),
     },
+    fields: &[
+        GRANTED,
+        PERMISSION,
+        PRINCIPAL_EMAIL,
+        METHOD_NAME,
+        PROJECT_ID,
+        CALLER_IP,
+        RESOURCE_NAME,
+        SERVICE_NAME,
+    ],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
@@ -49,36 +60,36 @@ pub static RULE: Rule = Rule {
 };
 
 /// `protoPayload.authorizationInfo[*].granted`
-const GRANTED: Path = Path(
+const GRANTED: Path = Path::new(
     &[Key("protoPayload"), Key("authorizationInfo"), Each, Key("granted")],
 );
 
 /// `protoPayload.authorizationInfo[*].permission`
-const PERMISSION: Path = Path(
+const PERMISSION: Path = Path::new(
     &[Key("protoPayload"), Key("authorizationInfo"), Each, Key("permission")],
 );
 
 /// `protoPayload.authenticationInfo.principalEmail`
-const PRINCIPAL_EMAIL: Path = Path(
+const PRINCIPAL_EMAIL: Path = Path::new(
     &[Key("protoPayload"), Key("authenticationInfo"), Key("principalEmail")],
 );
 
 /// `protoPayload.methodName`
-const METHOD_NAME: Path = Path(&[Key("protoPayload"), Key("methodName")]);
+const METHOD_NAME: Path = Path::new(&[Key("protoPayload"), Key("methodName")]);
 
 /// `resource.labels.project_id`
-const PROJECT_ID: Path = Path(&[Key("resource"), Key("labels"), Key("project_id")]);
+const PROJECT_ID: Path = Path::new(&[Key("resource"), Key("labels"), Key("project_id")]);
 
 /// `protoPayload.requestMetadata.callerIP`
-const CALLER_IP: Path = Path(
+const CALLER_IP: Path = Path::new(
     &[Key("protoPayload"), Key("requestMetadata"), Key("callerIP")],
 );
 
 /// `protoPayload.resourceName`
-const RESOURCE_NAME: Path = Path(&[Key("protoPayload"), Key("resourceName")]);
+const RESOURCE_NAME: Path = Path::new(&[Key("protoPayload"), Key("resourceName")]);
 
 /// `protoPayload.serviceName`
-const SERVICE_NAME: Path = Path(&[Key("protoPayload"), Key("serviceName")]);
+const SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -3,6 +3,8 @@
 
 //! Every compiled rule: one module per rule file under `rules/`.
 
+pub mod by_log_type;
+
 /// `Asana.Workspace.Password.Requirements.Simple`, from `rules/asana/asana_workspace_password_requirements_simple.yml`.
 pub mod asana_workspace_password_requirements_simple;
 

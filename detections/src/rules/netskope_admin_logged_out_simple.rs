@@ -41,7 +41,9 @@ pub static RULE: Rule = Rule {
             "Admin [{user}] was logged out because of successive login failures",
         ),
     },
+    fields: &[AUDIT_LOG_EVENT, USER],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
@@ -49,10 +51,10 @@ pub static RULE: Rule = Rule {
 };
 
 /// `audit_log_event`
-const AUDIT_LOG_EVENT: Path = Path(&[Key("audit_log_event")]);
+const AUDIT_LOG_EVENT: Path = Path::new(&[Key("audit_log_event")]);
 
 /// `user`
-const USER: Path = Path(&[Key("user")]);
+const USER: Path = Path::new(&[Key("user")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -40,7 +40,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: Some("[{user}] deleted many objects in a short time"),
     },
+    fields: &[AUDIT_LOG_EVENT, USER],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
@@ -48,10 +50,10 @@ pub static RULE: Rule = Rule {
 };
 
 /// `audit_log_event`
-const AUDIT_LOG_EVENT: Path = Path(&[Key("audit_log_event")]);
+const AUDIT_LOG_EVENT: Path = Path::new(&[Key("audit_log_event")]);
 
 /// `user`
-const USER: Path = Path(&[Key("user")]);
+const USER: Path = Path::new(&[Key("user")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

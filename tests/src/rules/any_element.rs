@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[RESOURCES, TYPE, ARN],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -37,13 +39,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `resources`
-const RESOURCES: Path = Path(&[Key("resources")]);
+const RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `type`
-const TYPE: Path = Path(&[Key("type")]);
+const TYPE: Path = Path::new(&[Key("type")]);
 
 /// `ARN`
-const ARN: Path = Path(&[Key("ARN")]);
+const ARN: Path = Path::new(&[Key("ARN")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[GRANTED],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -37,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `protoPayload.authorizationInfo[*].granted`
-const GRANTED: Path = Path(
+const GRANTED: Path = Path::new(
     &[Key("protoPayload"), Key("authorizationInfo"), Each, Key("granted")],
 );
 

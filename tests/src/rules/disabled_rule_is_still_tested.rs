@@ -30,7 +30,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[A],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -38,7 +40,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `a`
-const A: Path = Path(&[Key("a")]);
+const A: Path = Path::new(&[Key("a")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

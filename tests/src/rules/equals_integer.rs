@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[PORT],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -37,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `port`
-const PORT: Path = Path(&[Key("port")]);
+const PORT: Path = Path::new(&[Key("port")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

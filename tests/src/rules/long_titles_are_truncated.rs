@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: Some("{s}"),
     },
+    fields: &[S],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
@@ -37,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `s`
-const S: Path = Path(&[Key("s")]);
+const S: Path = Path::new(&[Key("s")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

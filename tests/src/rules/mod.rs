@@ -3,6 +3,8 @@
 
 //! Every compiled rule: one module per rule file under `tests/rules/`.
 
+pub mod by_log_type;
+
 /// `Semantics.AlertOutputs`, from `tests/rules/semantics/alert_outputs.yml`.
 pub mod alert_outputs;
 

@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[A, B],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -37,10 +39,10 @@ pub static RULE: Rule = Rule {
 };
 
 /// `a`
-const A: Path = Path(&[Key("a")]);
+const A: Path = Path::new(&[Key("a")]);
 
 /// `b`
-const B: Path = Path(&[Key("b")]);
+const B: Path = Path::new(&[Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[GROUPS, MEMBERS, ADMIN],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -37,13 +39,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `groups`
-const GROUPS: Path = Path(&[Key("groups")]);
+const GROUPS: Path = Path::new(&[Key("groups")]);
 
 /// `members`
-const MEMBERS: Path = Path(&[Key("members")]);
+const MEMBERS: Path = Path::new(&[Key("members")]);
 
 /// `admin`
-const ADMIN: Path = Path(&[Key("admin")]);
+const ADMIN: Path = Path::new(&[Key("admin")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

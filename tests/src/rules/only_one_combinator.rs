@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
+    fields: &[A, B, C],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -37,13 +39,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `a`
-const A: Path = Path(&[Key("a")]);
+const A: Path = Path::new(&[Key("a")]);
 
 /// `b`
-const B: Path = Path(&[Key("b")]);
+const B: Path = Path::new(&[Key("b")]);
 
 /// `c`
-const C: Path = Path(&[Key("c")]);
+const C: Path = Path::new(&[Key("c")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

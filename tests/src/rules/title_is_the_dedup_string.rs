@@ -29,7 +29,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: Some("{bucket}"),
     },
+    fields: &[BUCKET],
     decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
@@ -37,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `bucket`
-const BUCKET: Path = Path(&[Key("bucket")]);
+const BUCKET: Path = Path::new(&[Key("bucket")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
