@@ -263,10 +263,12 @@ impl Engine {
                 None => scratch.top_level_str(text, "p_log_type").ok_or(EventError::NoLogType)?,
             };
             let dispatch = self.dispatch(log_type)?;
+            let mut matched = std::mem::take(&mut scratch.matched);
+            matched.clear();
             let view = View::new(text, &dispatch.table, &mut scratch);
-            let mut matched = Vec::new();
             dispatch.run(&view, |rule| (rule.decide_view)(&view).is_none(), &mut matched);
             then(&view, log_type, &matched);
+            scratch.matched = matched;
             Ok(())
         })
     }

@@ -35,6 +35,32 @@ pub enum Kind {
 /// `serde_json`'s limit: the 128th nested container is an error.
 const MAX_DEPTH: usize = 127;
 
+/// The length of the run of string characters that need no attention (not `"`, `\\` or a
+/// control character) at the start of `bytes`; `None` when the run reaches the end.
+/// Eight bytes at a time: the scanning of strings is most of the work of reading an event.
+#[inline]
+fn plain_run(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let special = |word: u64| {
+        let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+        let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+        let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+        let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        quote | backslash | control
+    };
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let found = special(word);
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|n| i + n)
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
@@ -149,9 +175,7 @@ impl<'a> Scanner<'a> {
         let mut escaped = false;
         loop {
             // The common case: a run of plain characters.
-            let rest = &self.b[self.i..];
-            let plain = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
-            let Some(n) = plain else {
+            let Some(n) = plain_run(&self.b[self.i..]) else {
                 self.i = self.b.len();
                 return self.err("EOF while parsing a string");
             };
@@ -526,6 +550,22 @@ mod tests {
             );
         }
         assert_eq!(number("1e400"), None);
+    }
+
+    #[test]
+    fn plain_runs_stop_at_quotes_backslashes_and_control_characters() {
+        for text in ["", "abc", "abcdefgh", "abcdefghi\"", "ab\"cd", "0123456789\\x", "é ü \u{1}x", "abcdefg\u{7f}\u{80}\u{1f}"] {
+            let expected = text.bytes().position(|c| c == b'"' || c == b'\\' || c < 0x20);
+            assert_eq!(plain_run(text.as_bytes()), expected, "{text:?}");
+        }
+        // Every position in a long run, for every kind of stop.
+        for stop in [b'"', b'\\', 0x00, 0x1f] {
+            for at in 0..40 {
+                let mut bytes = vec![b'x'; 40];
+                bytes[at] = stop;
+                assert_eq!(plain_run(&bytes), Some(at));
+            }
+        }
     }
 
     #[test]
