@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use codegen::ir::Rule as IrRule;
+use detections::view::{FieldTable, Scratch};
 use detections::{Engine, Selection, rules};
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -28,12 +29,15 @@ struct Args {
     seed: u64,
     rounds: usize,
     attack_share: f64,
-    /// Only the measurements whose name contains this (the floor always runs).
+    /// Only the rows whose name contains this (the floor always runs).
     only: Option<String>,
+    /// Instead of the table: each rule's cost per call.
+    per_rule: bool,
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { events: 200_000, seed: 1, rounds: 7, attack_share: 0.002, only: None };
+    let mut a =
+        Args { events: 200_000, seed: 1, rounds: 7, attack_share: 0.002, only: None, per_rule: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -45,8 +49,9 @@ fn args() -> Result<Args, String> {
                 a.attack_share = value()?.parse().map_err(|e| format!("--attack-share: {e}"))?
             }
             "--only" => a.only = Some(value()?),
+            "--per-rule" => a.per_rule = true,
             "-h" | "--help" => {
-                return Err("usage: bench [--events N] [--seed S] [--rounds R] [--attack-share F] [--only NAME]".into());
+                return Err("usage: bench [--events N] [--seed S] [--rounds R] [--attack-share F] [--only NAME] [--per-rule]".into());
             }
             other => return Err(format!("unknown argument {other}")),
         }
@@ -54,25 +59,29 @@ fn args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Times `f` over the corpus `rounds` times; the median duration.
-fn measure(rounds: usize, mut f: impl FnMut() -> usize) -> (Duration, usize) {
-    let mut times = Vec::with_capacity(rounds);
-    let mut result = 0;
-    f(); // warm-up
-    for _ in 0..rounds {
-        let start = Instant::now();
-        result = black_box(f());
-        times.push(start.elapsed());
-    }
-    times.sort();
-    (times[times.len() / 2], result)
+/// One row of the table: a closure that processes the whole corpus once and returns a checksum.
+struct Row<'a> {
+    name: String,
+    f: Box<dyn FnMut() -> usize + 'a>,
+    times: Vec<Duration>,
+    checksum: usize,
 }
 
-struct Row {
-    name: String,
-    time: Duration,
-    /// What the measurement computed (matches, or events), as a sanity check.
-    checksum: usize,
+/// Adds a row unless `--only` leaves it out (never the first, the floor).
+fn add_row<'a>(
+    rows: &mut Vec<Row<'a>>,
+    only: &Option<String>,
+    name: &str,
+    f: Box<dyn FnMut() -> usize + 'a>,
+) {
+    if rows.is_empty() || only.as_ref().is_none_or(|only| name.contains(only.as_str())) {
+        rows.push(Row { name: name.to_string(), f, times: Vec::new(), checksum: 0 });
+    }
+}
+
+fn median<T: PartialOrd + Copy>(mut xs: Vec<T>) -> T {
+    xs.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
+    xs[xs.len() / 2]
 }
 
 fn main() {
@@ -90,66 +99,138 @@ fn main() {
     let all = Selection { include_disabled: true, log_types: vec![LOG_TYPE.into()], ..Default::default() };
     let engine = Engine::new(rules::by_log_type::ALL, &all);
     let ir = load_ir(engine.rules().iter().map(|r| r.meta.source));
+    let table = FieldTable::new(engine.rules().iter().flat_map(|r| r.fields.iter().copied()));
+    let subsets: Vec<(usize, Engine)> = [10, 100]
+        .into_iter()
+        .map(|n| {
+            let ids = engine.rules().iter().take(n).map(|r| r.meta.id.to_string()).collect();
+            let selection = Selection { rule_ids: ids, include_disabled: true, ..Default::default() };
+            (n, Engine::new(rules::by_log_type::ALL, &selection))
+        })
+        .collect();
     eprintln!(
-        "corpus: {} CloudTrail events, {:.1} MB (median {} bytes), seed {}; {} rules; {} rounds each",
+        "corpus: {} CloudTrail events, {:.1} MB (median {} bytes), seed {}, attack share {}; {} rules; {} rounds",
         lines.len(),
         bytes as f64 / 1e6,
-        median_len(&lines),
+        median(lines.iter().map(String::len).collect()),
         a.seed,
+        a.attack_share,
         engine.rules().len(),
         a.rounds
     );
 
-    let mut rows = Vec::new();
-    let mut run = |name: &str, f: &mut dyn FnMut() -> usize| {
-        if !rows.is_empty() && a.only.as_ref().is_some_and(|only| !name.contains(only.as_str())) {
-            return;
-        }
-        let (time, checksum) = measure(a.rounds, f);
-        eprintln!("  {name}: {:.0} ns/event", time.as_nanos() as f64 / lines.len() as f64);
-        rows.push(Row { name: name.to_string(), time, checksum });
-    };
-    run("floor: serde_json → IgnoredAny", &mut || {
-        lines.iter().filter(|l| serde_json::from_str::<IgnoredAny>(l).is_ok()).count()
-    });
-    let mut scratch = detections::view::Scratch::new();
-    run("view: one validating pass", &mut || lines.iter().filter(|l| scratch.scan(l).is_ok()).count());
-    run("engine: bytes → verdicts", &mut || verdicts(&engine, &lines));
-    run("engine: parsed Value → verdicts", &mut || {
-        values.iter().map(|v| engine.evaluate(v, Some(LOG_TYPE)).map_or(0, |m| m.len())).sum()
-    });
-    run("naive: Value + reference interpreter", &mut || {
-        lines
-            .iter()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).expect("JSON");
-                ir.iter().filter(|r| codegen::reference::decide(r, &v).is_none()).count()
-            })
-            .sum()
-    });
-    for n in [10, 100] {
-        let ids = engine.rules().iter().take(n).map(|r| r.meta.id.to_string()).collect();
-        let some = Engine::new(
-            rules::by_log_type::ALL,
-            &Selection { rule_ids: ids, include_disabled: true, ..Default::default() },
+    let lines = &lines;
+    if a.per_rule {
+        per_rule(&engine, &table, lines);
+        return;
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let add = |rows: &mut Vec<_>, name: &str, f| add_row(rows, &a.only, name, f);
+    add(
+        &mut rows,
+        "floor: serde_json → IgnoredAny",
+        Box::new(|| {
+            lines.iter().filter(|l| serde_json::from_slice::<IgnoredAny>(l.as_bytes()).is_ok()).count()
+        }),
+    );
+    add(
+        &mut rows,
+        "scanner: validation only",
+        Box::new(|| {
+            lines.iter().filter(|l| detections::json::document(l.as_bytes(), &mut ()).is_ok()).count()
+        }),
+    );
+    let mut scratch = Scratch::new();
+    add(
+        &mut rows,
+        "view: validation + the rules' fields found",
+        Box::new(move || lines.iter().filter(|l| scratch.read(l.as_bytes(), &table).is_ok()).count()),
+    );
+    add(&mut rows, "engine: bytes → verdicts", Box::new(|| verdicts(&engine, lines)));
+    add(
+        &mut rows,
+        "engine: parsed Value → verdicts",
+        Box::new(|| values.iter().map(|v| engine.evaluate(v, Some(LOG_TYPE)).map_or(0, |m| m.len())).sum()),
+    );
+    add(
+        &mut rows,
+        "naive: Value + reference interpreter",
+        Box::new(|| {
+            lines
+                .iter()
+                .map(|l| {
+                    let v: Value = serde_json::from_str(l).expect("JSON");
+                    ir.iter().filter(|r| codegen::reference::decide(r, &v).is_none()).count()
+                })
+                .sum()
+        }),
+    );
+    for (n, some) in &subsets {
+        add(
+            &mut rows,
+            &format!("engine: bytes → verdicts, {n} rules"),
+            Box::new(move || verdicts(some, lines)),
         );
-        run(&format!("engine: bytes → verdicts, {n} rules"), &mut || verdicts(&some, &lines));
     }
 
-    let floor = rows[0].time;
+    // Rounds interleave the rows, so that the machine's drift touches every row alike.
+    for round in 0..=a.rounds {
+        for row in &mut rows {
+            let start = Instant::now();
+            let checksum = black_box((row.f)());
+            if round > 0 {
+                row.times.push(start.elapsed()); // round 0 warms up
+            }
+            row.checksum = checksum;
+        }
+        eprint!("\rround {round}/{}", a.rounds);
+    }
+    eprintln!();
+
+    let floor = rows[0].times.clone();
     println!("| measurement | ns/event | events/s | MB/s | × floor | checksum |");
     println!("|---|---:|---:|---:|---:|---:|");
     for r in &rows {
-        let secs = r.time.as_secs_f64();
+        let secs = median(r.times.clone()).as_secs_f64();
+        // The median of the per-round ratios: each against the floor of the same round.
+        let ratio =
+            median(r.times.iter().zip(&floor).map(|(t, f)| t.as_secs_f64() / f.as_secs_f64()).collect());
         println!(
             "| {} | {:.0} | {:.0} | {:.1} | {:.2} | {} |",
             r.name,
-            r.time.as_nanos() as f64 / lines.len() as f64,
+            secs * 1e9 / lines.len() as f64,
             lines.len() as f64 / secs,
             bytes as f64 / 1e6 / secs,
-            secs / floor.as_secs_f64(),
+            ratio,
             r.checksum
         );
+    }
+}
+
+/// The cost of one call of each rule's matcher on every event (dispatch aside), slowest first:
+/// where the time of evaluation goes.
+fn per_rule(engine: &Engine, table: &FieldTable, lines: &[String]) {
+    const REPEAT: u32 = 10;
+    let mut scratch = Scratch::new();
+    let mut totals = vec![(Duration::ZERO, 0usize); engine.rules().len()];
+    for line in lines {
+        let view = scratch.read(line.as_bytes(), table).expect("generated JSON");
+        for (total, rule) in totals.iter_mut().zip(engine.rules()) {
+            let start = Instant::now();
+            for _ in 0..REPEAT {
+                black_box((rule.decide_view)(black_box(&view)));
+            }
+            total.0 += start.elapsed();
+            total.1 += usize::from((rule.decide_view)(&view).is_none());
+        }
+    }
+    let mut rows: Vec<_> = engine.rules().iter().zip(&totals).collect();
+    rows.sort_by_key(|(_, total)| std::cmp::Reverse(total.0));
+    println!("| rule | ns per call | matches |");
+    println!("|---|---:|---:|");
+    for (rule, (time, matches)) in rows {
+        let ns = time.as_nanos() as f64 / (f64::from(REPEAT) * lines.len() as f64);
+        println!("| {} | {ns:.1} | {matches} |", rule.meta.id);
     }
 }
 
@@ -164,12 +245,6 @@ fn verdicts(engine: &Engine, lines: &[String]) -> usize {
         }
     }
     count
-}
-
-fn median_len(lines: &[String]) -> usize {
-    let mut lens: Vec<usize> = lines.iter().map(String::len).collect();
-    lens.sort_unstable();
-    lens[lens.len() / 2]
 }
 
 /// The IR of the rules the engine runs, for the naive interpreter.

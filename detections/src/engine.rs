@@ -12,9 +12,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::event::Event;
+use crate::event::{Event, Path, Seg};
 use crate::json::DocumentError;
-use crate::rule::{LogType, Outputs, Rule, Severity};
+use crate::rule::{Discriminator, LogType, Outputs, Rule, Severity};
 use crate::value::Val;
 use crate::view::{FieldTable, Scratch, View};
 
@@ -31,6 +31,8 @@ pub enum EventError {
     NoLogType,
     /// No selected rule handles this log type.
     UnknownLogType { log_type: String },
+    /// 4 GiB or more: beyond what the event reader addresses.
+    TooLarge { bytes: usize },
 }
 
 impl fmt::Display for EventError {
@@ -41,6 +43,9 @@ impl fmt::Display for EventError {
             EventError::NotAnObject { found } => write!(f, "not a JSON object (found {found})"),
             EventError::NoLogType => f.write_str("no log type: give one, or set `p_log_type` in the event"),
             EventError::UnknownLogType { log_type } => write!(f, "no rule for log type `{log_type}`"),
+            EventError::TooLarge { bytes } => {
+                write!(f, "event of {bytes} bytes is too large (the limit is 4 GiB)")
+            }
         }
     }
 }
@@ -102,23 +107,83 @@ impl Selection {
 pub struct Engine {
     rules: Vec<&'static Rule>,
     by_log_type: BTreeMap<&'static str, Dispatch>,
+    /// The fields any selected rule reads, and `p_log_type`: what the pass over an event finds.
+    table: FieldTable,
 }
 
-/// One log type's selected rules, and the field table of its event views.
+/// One log type's selected rules: those dispatched on a field's value, and the others.
 #[derive(Debug)]
 struct Dispatch {
-    log_type: &'static LogType,
-    table: FieldTable,
+    narrowings: Vec<Narrowing>,
     always: Vec<&'static Rule>,
-    /// `None` when every rule of the log type is selected.
-    selected: Option<HashSet<&'static str>>,
 }
 
-impl Dispatch {
-    fn admits(&self, rule: &Rule) -> bool {
-        self.selected.as_ref().is_none_or(|s| s.contains(rule.meta.id))
+/// A discriminating field and, by its value, the selected rules that can match (the others
+/// require another value): an open-addressing table, so that an `eventName` costs one hash.
+#[derive(Debug)]
+struct Narrowing {
+    field: &'static Path,
+    slots: Vec<Option<ValueRules>>,
+}
+
+/// A value of a discriminating field (with its hash) and the rules it can match.
+type ValueRules = (u64, &'static str, Box<[&'static Rule]>);
+
+impl Narrowing {
+    fn new(discriminator: &'static Discriminator, admits: impl Fn(&Rule) -> bool) -> Narrowing {
+        let values: Vec<_> = discriminator
+            .values
+            .iter()
+            .map(|&(value, rules)| (value, rules.iter().copied().filter(|r| admits(r)).collect::<Box<[_]>>()))
+            .filter(|(_, rules)| !rules.is_empty())
+            .collect();
+        let mut slots = vec![None; (values.len() * 2).next_power_of_two().max(8)];
+        let mask = slots.len() - 1;
+        for (value, rules) in values {
+            let hash = hash(value.as_bytes());
+            let mut i = hash as usize & mask;
+            while slots[i].is_some() {
+                i = (i + 1) & mask;
+            }
+            slots[i] = Some((hash, value, rules));
+        }
+        Narrowing { field: &discriminator.field, slots }
     }
 
+    #[inline]
+    fn candidates(&self, value: &str) -> &[&'static Rule] {
+        let hash = hash(value.as_bytes());
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            match &self.slots[i] {
+                None => return &[],
+                Some((h, v, rules)) if *h == hash && *v == value => return rules,
+                Some(_) => i = (i + 1) & mask,
+            }
+        }
+    }
+}
+
+/// A quick hash of a short string, eight bytes at a time.
+#[inline]
+fn hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        h = (h ^ u64::from_le_bytes(chunk.try_into().expect("eight bytes"))).wrapping_mul(K).rotate_left(31);
+    }
+    let mut tail = [0; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    h ^ (h >> 32)
+}
+
+/// Where the log type is when the caller does not say.
+static P_LOG_TYPE: Path = Path::new(&[Seg::Key("p_log_type")]);
+
+impl Dispatch {
     /// Runs the rules that can match `event` (as `decide` says), pushing those that do.
     fn run<E: Event + ?Sized>(
         &self,
@@ -127,16 +192,12 @@ impl Dispatch {
         out: &mut Vec<&'static Rule>,
     ) {
         let start = out.len();
-        let candidates = match &self.log_type.discriminator {
-            Some(path) => match event.field(path) {
-                Val::Str(value) => (self.log_type.candidates)(value),
-                _ => &[],
-            },
-            None => &[],
-        };
-        for &rule in candidates {
-            if self.admits(rule) && decide(rule) {
-                out.push(rule);
+        for narrowing in &self.narrowings {
+            let Val::Str(value) = event.field(narrowing.field) else { continue };
+            for &rule in narrowing.candidates(value) {
+                if decide(rule) {
+                    out.push(rule);
+                }
             }
         }
         for &rule in &self.always {
@@ -177,19 +238,23 @@ impl Engine {
             if admitted.is_empty() {
                 continue;
             }
-            let selected = (admitted.len() < log_type.rules.len())
-                .then(|| admitted.iter().map(|r| r.meta.id).collect::<HashSet<_>>());
+            let narrowings =
+                log_type.dispatch.iter().map(|d| Narrowing::new(d, |r| selection.admits(r))).collect();
             let always = log_type.always.iter().copied().filter(|r| selection.admits(r)).collect();
             for rule in &admitted {
                 if !rules.iter().any(|r| r.meta.id == rule.meta.id) {
                     rules.push(rule);
                 }
             }
-            let table = FieldTable::new(admitted.iter().flat_map(|r| r.fields));
-            by_log_type.insert(log_type.name, Dispatch { log_type, table, always, selected });
+            by_log_type.insert(log_type.name, Dispatch { narrowings, always });
         }
         rules.sort_by_key(|r| r.meta.source);
-        Engine { rules, by_log_type }
+        let discriminators =
+            by_log_type.values().flat_map(|d: &Dispatch| d.narrowings.iter().map(|n| n.field));
+        let table = FieldTable::new(
+            rules.iter().flat_map(|r| r.fields.iter().copied()).chain(discriminators).chain([&P_LOG_TYPE]),
+        );
+        Engine { rules, by_log_type, table }
     }
 
     /// The selected rules, in the order of their files.
@@ -250,22 +315,24 @@ impl Engine {
         log_type: Option<&str>,
         then: impl FnOnce(&View<'_>, &str, &[&'static Rule]),
     ) -> Result<(), EventError> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| EventError::InvalidUtf8 { valid_up_to: e.valid_up_to() })?;
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            scratch.scan(text).map_err(|e| match e {
-                DocumentError::Json(e) => EventError::InvalidJson { message: describe(text, &e) },
+            let mut matched = std::mem::take(&mut scratch.matched);
+            matched.clear();
+            let view = scratch.read(bytes, &self.table).map_err(|e| match e {
+                DocumentError::Json(e) => EventError::InvalidJson { message: describe(bytes, &e) },
+                DocumentError::InvalidUtf8 { valid_up_to } => EventError::InvalidUtf8 { valid_up_to },
                 DocumentError::NotAnObject(k) => EventError::NotAnObject { found: json_kind(k) },
+                DocumentError::TooLarge => EventError::TooLarge { bytes: bytes.len() },
             })?;
             let log_type = match log_type {
                 Some(t) => t,
-                None => scratch.top_level_str(text, "p_log_type").ok_or(EventError::NoLogType)?,
+                None => match view.field(&P_LOG_TYPE) {
+                    Val::Str(t) => t,
+                    _ => return Err(EventError::NoLogType),
+                },
             };
             let dispatch = self.dispatch(log_type)?;
-            let mut matched = std::mem::take(&mut scratch.matched);
-            matched.clear();
-            let view = View::new(text, &dispatch.table, &mut scratch);
             dispatch.run(&view, |rule| (rule.decide_view)(&view).is_none(), &mut matched);
             then(&view, log_type, &matched);
             scratch.matched = matched;
@@ -275,10 +342,10 @@ impl Engine {
 }
 
 /// `serde_json`-style: the message, with the line and column.
-fn describe(text: &str, e: &crate::json::Error) -> String {
+fn describe(text: &[u8], e: &crate::json::Error) -> String {
     let before = &text[..e.offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
+    let column = before.len() - before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1) + 1;
     format!("{} at line {line} column {column}", e.message)
 }
 

@@ -8,6 +8,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::json;
 use crate::value::Val;
 
 /// One step of a key path.
@@ -98,8 +99,16 @@ pub(crate) fn walk<'a>(mut value: Val<'a>, segs: &[Seg]) -> Val<'a> {
     for (i, seg) in segs.iter().enumerate() {
         value = match (seg, &value) {
             (Seg::Key(key), Val::Map(map)) => lookup(map, key).map_or(Val::Missing, Val::from),
+            (Seg::Key(key), Val::Raw(text)) => raw_lookup(text, key),
             (Seg::Index(n), Val::List(items)) => {
                 index(items.len(), *n).map_or(Val::Missing, |i| Val::from(&items[i]))
+            }
+            (Seg::Index(n), Val::Raw(text)) if text.trim_start().starts_with('[') => {
+                let len = if *n < 0 { json::elements(text).count() } else { usize::MAX };
+                match index(len, *n).and_then(|i| json::elements(text).nth(i)) {
+                    Some((range, kind)) => Val::in_text(&text[range], kind),
+                    None => Val::Missing,
+                }
             }
             (Seg::Index(n), Val::Each(items)) => {
                 index(items.len(), *n).map_or(Val::Missing, |i| items[i].clone())
@@ -131,6 +140,30 @@ fn index(len: usize, n: i64) -> Option<usize> {
 /// that equals it ignoring ASCII case.
 pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
+/// [`lookup`] in an object still in the text (validated, without backslashes): the exact key
+/// (its last occurrence), else the first key equal ignoring ASCII case (its last occurrence).
+pub(crate) fn raw_lookup<'a>(text: &'a str, key: &str) -> Val<'a> {
+    if text.trim_start().starts_with('[') {
+        return Val::Missing;
+    }
+    let (mut exact, mut folded): (Option<_>, Option<(&str, _)>) = (None, None);
+    for (k, _, value, kind) in json::members(text) {
+        let k = &text[k];
+        if k == key {
+            exact = Some((value, kind));
+        } else if exact.is_none() && k.eq_ignore_ascii_case(key) {
+            match folded {
+                Some((first, _)) if first != k => {}
+                _ => folded = Some((k, (value, kind))),
+            }
+        }
+    }
+    match exact.or(folded.map(|(_, v)| v)) {
+        Some((range, kind)) => Val::in_text(&text[range], kind),
+        None => Val::Missing,
+    }
 }
 
 #[cfg(test)]

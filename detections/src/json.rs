@@ -1,11 +1,12 @@
 //! A validating JSON scanner that finds values without building them.
 //!
 //! Owns the JSON grammar as `serde_json` accepts it (the same inputs are accepted and
-//! rejected: strict numbers, no control characters in strings, valid escapes and surrogate
-//! pairs, at most 127 nested containers, nothing after the value), decoding of single scalars
-//! (strings, numbers exactly as `serde_json` reads them), and the walk over an object's members.
-//! Must not: allocate while scanning; only [`unescape`] builds a string, for the rare escaped
-//! string a rule reads.
+//! rejected: UTF-8, strict numbers, no control characters in strings, valid escapes and
+//! surrogate pairs, at most 127 nested containers, nothing after the value), the [`Fill`]
+//! interface through which a reader picks the members it wants during that one pass, and
+//! decoding of single scalars (strings, numbers exactly as `serde_json` reads them).
+//! Must not: allocate, or know which members are wanted (see `view`); only [`unescape`] builds a
+//! string, for the rare escaped string a rule reads.
 
 use std::ops::Range;
 
@@ -35,9 +36,54 @@ pub enum Kind {
 /// `serde_json`'s limit: the 128th nested container is an error.
 const MAX_DEPTH: usize = 127;
 
-/// The length of the run of string characters that need no attention (not `"`, `\\` or a
-/// control character) at the start of `bytes`; `None` when the run reaches the end.
-/// Eight bytes at a time: the scanning of strings is most of the work of reading an event.
+/// What a reader of the document wants from the one pass over it.
+pub trait Fill {
+    /// A member of an object this reader asked for (`object` is [`EVENT`] for the document
+    /// itself): `Some((target, descend))` to be told its value (as `target`) and, with
+    /// `descend`, to be asked about its members too if it is an object.
+    fn member(
+        &mut self,
+        text: &[u8],
+        object: u32,
+        key: Range<usize>,
+        key_escaped: bool,
+    ) -> Option<(u32, bool)>;
+
+    /// The value of a member that [`Fill::member`] chose (its range, quotes included).
+    fn value(&mut self, target: u32, value: Range<usize>, kind: Kind);
+}
+
+/// The document's own object, for [`Fill::member`].
+pub const EVENT: u32 = u32::MAX;
+
+impl<F: Fill> Fill for &mut F {
+    fn member(
+        &mut self,
+        text: &[u8],
+        object: u32,
+        key: Range<usize>,
+        key_escaped: bool,
+    ) -> Option<(u32, bool)> {
+        (**self).member(text, object, key, key_escaped)
+    }
+
+    fn value(&mut self, target: u32, value: Range<usize>, kind: Kind) {
+        (**self).value(target, value, kind)
+    }
+}
+
+/// Validation only.
+impl Fill for () {
+    fn member(&mut self, _: &[u8], _: u32, _: Range<usize>, _: bool) -> Option<(u32, bool)> {
+        None
+    }
+
+    fn value(&mut self, _: u32, _: Range<usize>, _: Kind) {}
+}
+
+/// The length of the run of string characters that need no attention (not `"`, `\\`, a
+/// control character or a non-ASCII byte) at the start of `bytes`; `None` when the run reaches
+/// the end. Eight bytes at a time: the scanning of strings is most of the work of reading an event.
 #[inline]
 fn plain_run(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -47,7 +93,7 @@ fn plain_run(bytes: &[u8]) -> Option<usize> {
         let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
         let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
         let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        quote | backslash | control
+        quote | backslash | control | (word & HIGHS)
     };
     let mut i = 0;
     while let Some(chunk) = bytes.get(i..i + 8) {
@@ -58,15 +104,21 @@ fn plain_run(bytes: &[u8]) -> Option<usize> {
         }
         i += 8;
     }
-    bytes[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|n| i + n)
+    bytes[i..].iter().position(|&c| special_byte(c)).map(|n| i + n)
 }
 
-struct Scanner<'a> {
+#[inline]
+fn special_byte(c: u8) -> bool {
+    c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c)
+}
+
+struct Scanner<'a, F> {
     b: &'a [u8],
     i: usize,
+    fill: F,
 }
 
-impl<'a> Scanner<'a> {
+impl<F: Fill> Scanner<'_, F> {
     fn err<T>(&self, message: &'static str) -> Result<T, Error> {
         Err(Error { message, offset: self.i })
     }
@@ -88,7 +140,7 @@ impl<'a> Scanner<'a> {
         match self.peek() {
             Some(b'"') => self.string().map(|escaped| Kind::String { escaped }),
             Some(b'{') => {
-                self.object(depth + 1, |_, _, _, _| {})?;
+                self.object(depth + 1, None)?;
                 Ok(Kind::Object)
             }
             Some(b'[') => {
@@ -120,7 +172,7 @@ impl<'a> Scanner<'a> {
         let text = &self.b[start..self.i];
         // Short integers always fit; anything else might overflow a float.
         if text.len() > 19 || text.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-            let text = std::str::from_utf8(text).unwrap_or_default();
+            let text = std::str::from_utf8(text).unwrap_or_default(); // digits, signs, `.`, `e`: ASCII
             if number(text).is_none() {
                 return self.err("number out of range");
             }
@@ -188,6 +240,16 @@ impl<'a> Scanner<'a> {
                 b'\\' => {
                     escaped = true;
                     self.escape()?;
+                }
+                c if c >= 0x80 => {
+                    // Valid UTF-8 never mixes ASCII into a multi-byte character: the run of
+                    // non-ASCII bytes must be valid on its own.
+                    let run =
+                        self.b[self.i..].iter().position(|&c| c < 0x80).unwrap_or(self.b.len() - self.i);
+                    if std::str::from_utf8(&self.b[self.i..self.i + run]).is_err() {
+                        return self.err("invalid unicode code point");
+                    }
+                    self.i += run;
                 }
                 _ => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
             }
@@ -272,13 +334,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The object at the current `{`, calling `member(key, key_escaped, value, kind)` for each
-    /// member (ranges into the text; a key range excludes its quotes).
-    fn object(
-        &mut self,
-        depth: usize,
-        mut member: impl FnMut(Range<usize>, bool, Range<usize>, Kind),
-    ) -> Result<(), Error> {
+    /// The object at the current `{`; with a `target`, [`Fill`] chooses among its members.
+    fn object(&mut self, depth: usize, target: Option<u32>) -> Result<(), Error> {
         if depth > MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -297,7 +354,8 @@ impl<'a> Scanner<'a> {
             }
             let key_start = self.i + 1;
             let key_escaped = self.string()?;
-            let key = key_start..self.i - 1;
+            let chosen = target
+                .and_then(|object| self.fill.member(self.b, object, key_start..self.i - 1, key_escaped));
             self.ws();
             match self.peek() {
                 Some(b':') => self.i += 1,
@@ -305,9 +363,21 @@ impl<'a> Scanner<'a> {
                 None => return self.err("EOF while parsing an object"),
             }
             self.ws();
-            let value_start = self.i;
-            let kind = self.value(depth)?;
-            member(key, key_escaped, value_start..self.i, kind);
+            match chosen {
+                None => {
+                    self.value(depth)?;
+                }
+                Some((node, descend)) => {
+                    let start = self.i;
+                    let kind = if descend && self.peek() == Some(b'{') {
+                        self.object(depth + 1, Some(node))?;
+                        Kind::Object
+                    } else {
+                        self.value(depth)?
+                    };
+                    self.fill.value(node, start..self.i, kind);
+                }
+            }
             self.ws();
             match self.peek() {
                 Some(b',') => {
@@ -328,50 +398,67 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Scans a whole document that must be one object, calling `member` for each top-level member.
-/// Nested values are validated and skipped.
-pub fn top_level(
-    text: &str,
-    member: impl FnMut(Range<usize>, bool, Range<usize>, Kind),
-) -> Result<(), DocumentError> {
-    let mut s = Scanner { b: text.as_bytes(), i: 0 };
-    s.ws();
-    match s.peek() {
-        Some(b'{') => {}
-        Some(_) => {
-            let found = match s.value(0) {
-                Ok(kind) => kind,
-                Err(e) => return Err(DocumentError::Json(e)),
-            };
-            s.ws();
-            if s.i < s.b.len() {
-                return Err(DocumentError::Json(Error { message: "trailing characters", offset: s.i }));
+/// Scans a whole document that must be one object, offering its members to `fill`; returns
+/// the text, now known to be UTF-8.
+pub fn document<'t>(bytes: &'t [u8], fill: &mut impl Fill) -> Result<&'t str, DocumentError> {
+    if bytes.len() >= u32::MAX as usize {
+        return Err(DocumentError::TooLarge);
+    }
+    let mut s = Scanner { b: bytes, i: 0, fill };
+    s.document().map_err(|e| match std::str::from_utf8(bytes) {
+        // Bytes that are not UTF-8 are the more useful complaint, wherever the scan stopped.
+        Err(utf8) => DocumentError::InvalidUtf8 { valid_up_to: utf8.valid_up_to() },
+        Ok(_) => e,
+    })?;
+    // The scanner accepts only ASCII outside strings, and inside strings checks every run of
+    // non-ASCII bytes with `from_utf8`: the whole text is UTF-8.
+    debug_assert!(std::str::from_utf8(bytes).is_ok());
+    // SAFETY: validated above, as the scan accepted the text.
+    #[allow(unsafe_code)]
+    Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
+impl<F: Fill> Scanner<'_, F> {
+    fn document(&mut self) -> Result<(), DocumentError> {
+        self.ws();
+        match self.peek() {
+            Some(b'{') => {}
+            Some(_) => {
+                let found = self.value(0).map_err(DocumentError::Json)?;
+                self.ws();
+                if self.i < self.b.len() {
+                    return Err(DocumentError::Json(Error {
+                        message: "trailing characters",
+                        offset: self.i,
+                    }));
+                }
+                return Err(DocumentError::NotAnObject(found));
             }
-            return Err(DocumentError::NotAnObject(found));
+            None => {
+                return Err(DocumentError::Json(Error { message: "EOF while parsing a value", offset: 0 }));
+            }
         }
-        None => return Err(DocumentError::Json(Error { message: "EOF while parsing a value", offset: 0 })),
+        self.object(1, Some(EVENT)).map_err(DocumentError::Json)?;
+        self.ws();
+        if self.i < self.b.len() {
+            return Err(DocumentError::Json(Error { message: "trailing characters", offset: self.i }));
+        }
+        Ok(())
     }
-    s.object(1, member).map_err(DocumentError::Json)?;
-    s.ws();
-    if s.i < s.b.len() {
-        return Err(DocumentError::Json(Error { message: "trailing characters", offset: s.i }));
-    }
-    Ok(())
 }
 
 /// Why a document is not an object of members.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DocumentError {
     Json(Error),
+    /// Not UTF-8 (the bytes before `valid_up_to` are).
+    InvalidUtf8 {
+        valid_up_to: usize,
+    },
     /// Valid JSON, but not an object.
     NotAnObject(Kind),
-}
-
-/// The members of the object in `text[range]` (already validated).
-pub fn members(text: &str, range: Range<usize>, member: impl FnMut(Range<usize>, bool, Range<usize>, Kind)) {
-    let mut s = Scanner { b: &text.as_bytes()[..range.end], i: range.start };
-    // The text was validated when the document was scanned: this cannot fail.
-    let _ = s.object(1, member);
+    /// 4 GiB or more.
+    TooLarge,
 }
 
 /// The number in `text`, as `serde_json` reads it: an integer when it has no fraction or
@@ -431,6 +518,85 @@ pub fn unescape(text: &str) -> String {
     out
 }
 
+/// The elements of the array `text` (validated JSON, e.g. a value the scan found): each one's
+/// range in `text` and kind.
+pub fn elements(text: &str) -> Elements<'_> {
+    let mut s = Scanner { b: text.as_bytes(), i: 0, fill: () };
+    s.ws();
+    s.i += 1; // `[`
+    Elements { s, first: true }
+}
+
+/// See [`elements`].
+pub struct Elements<'a> {
+    s: Scanner<'a, ()>,
+    first: bool,
+}
+
+impl Iterator for Elements<'_> {
+    type Item = (Range<usize>, Kind);
+
+    fn next(&mut self) -> Option<(Range<usize>, Kind)> {
+        let s = &mut self.s;
+        s.ws();
+        match s.peek()? {
+            b']' => return None,
+            b',' if !self.first => {
+                s.i += 1;
+                s.ws();
+            }
+            _ => {}
+        }
+        self.first = false;
+        let start = s.i;
+        // Validated text: the scan cannot fail (depth was checked when it was validated).
+        let kind = s.value(0).ok()?;
+        Some((start..s.i, kind))
+    }
+}
+
+/// The members of the object `text` (validated JSON): each key's range (inside the quotes),
+/// whether it holds escapes, the value's range and kind.
+pub fn members(text: &str) -> Members<'_> {
+    let mut s = Scanner { b: text.as_bytes(), i: 0, fill: () };
+    s.ws();
+    s.i += 1; // `{`
+    Members { s, first: true }
+}
+
+/// See [`members`].
+pub struct Members<'a> {
+    s: Scanner<'a, ()>,
+    first: bool,
+}
+
+impl Iterator for Members<'_> {
+    type Item = (Range<usize>, bool, Range<usize>, Kind);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = &mut self.s;
+        s.ws();
+        match s.peek()? {
+            b'}' => return None,
+            b',' if !self.first => {
+                s.i += 1;
+                s.ws();
+            }
+            _ => {}
+        }
+        self.first = false;
+        let key_start = s.i + 1;
+        let key_escaped = s.string().ok()?;
+        let key = key_start..s.i - 1;
+        s.ws();
+        s.i += 1; // `:`
+        s.ws();
+        let start = s.i;
+        let kind = s.value(0).ok()?;
+        Some((key, key_escaped, start..s.i, kind))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,10 +650,10 @@ mod tests {
         ];
         for case in cases {
             let serde = serde_json::from_str::<Value>(case).map(|v| v.is_object());
-            let ours = match top_level(case, |_, _, _, _| {}) {
-                Ok(()) => Ok(true),
+            let ours = match document(case.as_bytes(), &mut ()) {
+                Ok(_) => Ok(true),
                 Err(DocumentError::NotAnObject(_)) => Ok(false),
-                Err(DocumentError::Json(e)) => Err(e),
+                Err(e) => Err(e),
             };
             assert_eq!(serde.is_ok(), ours.is_ok(), "{case:?}: serde {serde:?}, ours {ours:?}");
             if let (Ok(a), Ok(b)) = (&serde, &ours) {
@@ -497,19 +663,81 @@ mod tests {
     }
 
     #[test]
-    fn members_and_kinds() {
-        let text = r#"{"a": 1, "b\"c": "x\ty", "d": {"e": [1]}, "f": null}"#;
-        let mut seen = Vec::new();
-        top_level(text, |k, esc, v, kind| seen.push((text[k].to_string(), esc, text[v].to_string(), kind)))
-            .unwrap();
-        assert_eq!(seen[0], ("a".into(), false, "1".into(), Kind::Number));
-        assert_eq!(seen[1], (r#"b\"c"#.into(), true, r#""x\ty""#.into(), Kind::String { escaped: true }));
-        assert_eq!(seen[2], ("d".into(), false, r#"{"e": [1]}"#.into(), Kind::Object));
-        assert_eq!(seen[3].3, Kind::Null);
-        let mut inner = Vec::new();
-        let d = text.find(r#"{"e""#).unwrap();
-        members(text, d..d + 10, |k, _, v, _| inner.push((text[k].to_string(), text[v].to_string())));
-        assert_eq!(inner, [("e".to_string(), "[1]".to_string())]);
+    fn rejects_bytes_that_are_not_utf8_like_serde_json() {
+        let cases: [&[u8]; 8] = [
+            b"{\"a\": \"\xff\"}",
+            b"{\"a\": \"\xc3\"}",
+            b"{\"a\": \"\xc3\xa9\xe4\xb8\xad\"}",
+            b"{\"\xed\xa0\x80\": 1}",
+            b"{\"a\": \xff}",
+            b"{\"a\": 1}\xff",
+            b"{\"a\": \"\xf0\x9f\x98\x80\"}",
+            b"{\"a\": \"\xe4\xb8\"}",
+        ];
+        for case in cases {
+            let serde = serde_json::from_slice::<Value>(case);
+            let ours = document(case, &mut ());
+            assert_eq!(serde.is_ok(), ours.is_ok(), "{case:?}: serde {serde:?}, ours {ours:?}");
+            if ours.is_err() {
+                assert!(matches!(ours, Err(DocumentError::InvalidUtf8 { .. })), "{case:?}: {ours:?}");
+            }
+        }
+    }
+
+    /// Records what it is offered, and asks for the members of `d` only.
+    #[derive(Default)]
+    struct Record(Vec<(u32, String, bool)>, Vec<(u32, String, Kind)>);
+
+    impl Fill for Record {
+        fn member(
+            &mut self,
+            text: &[u8],
+            object: u32,
+            key: Range<usize>,
+            escaped: bool,
+        ) -> Option<(u32, bool)> {
+            let key = String::from_utf8(text[key].to_vec()).unwrap();
+            let target = self.0.len() as u32;
+            let descend = key == "d";
+            self.0.push((object, key, escaped));
+            Some((target, descend))
+        }
+
+        fn value(&mut self, target: u32, value: Range<usize>, kind: Kind) {
+            self.1.push((target, format!("{value:?}"), kind));
+        }
+    }
+
+    #[test]
+    fn offers_members_and_their_values() {
+        let text = r#"{"a": 1, "b\"c": "x\ty", "d": {"e": [{"not": "offered"}], "f": {"g": null}}, "h": {}}"#;
+        let mut record = Record::default();
+        document(text.as_bytes(), &mut record).unwrap();
+        let keys: Vec<_> = record.0.iter().map(|(o, k, e)| (*o, k.as_str(), *e)).collect();
+        assert_eq!(
+            keys,
+            [
+                (EVENT, "a", false),
+                (EVENT, r#"b\"c"#, true),
+                (EVENT, "d", false),
+                (2, "e", false),
+                (2, "f", false),
+                (EVENT, "h", false)
+            ]
+        );
+        let kinds: Vec<_> = record.1.iter().map(|(t, _, k)| (*t, *k)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (0, Kind::Number),
+                (1, Kind::String { escaped: true }),
+                (3, Kind::Array),
+                (4, Kind::Object),
+                (2, Kind::Object),
+                (5, Kind::Object)
+            ]
+        );
+        assert_eq!(record.1[0].1, "6..7");
     }
 
     #[test]
@@ -554,12 +782,21 @@ mod tests {
 
     #[test]
     fn plain_runs_stop_at_quotes_backslashes_and_control_characters() {
-        for text in ["", "abc", "abcdefgh", "abcdefghi\"", "ab\"cd", "0123456789\\x", "é ü \u{1}x", "abcdefg\u{7f}\u{80}\u{1f}"] {
-            let expected = text.bytes().position(|c| c == b'"' || c == b'\\' || c < 0x20);
+        for text in [
+            "",
+            "abc",
+            "abcdefgh",
+            "abcdefghi\"",
+            "ab\"cd",
+            "0123456789\\x",
+            "é ü \u{1}x",
+            "abcdefg\u{7f}\u{80}\u{1f}",
+        ] {
+            let expected = text.bytes().position(special_byte);
             assert_eq!(plain_run(text.as_bytes()), expected, "{text:?}");
         }
         // Every position in a long run, for every kind of stop.
-        for stop in [b'"', b'\\', 0x00, 0x1f] {
+        for stop in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
             for at in 0..40 {
                 let mut bytes = vec![b'x'; 40];
                 bytes[at] = stop;

@@ -90,7 +90,7 @@ pub struct RuleMeta {
 pub struct Rule {
     pub meta: RuleMeta,
     /// Every field the rule reads (conditions and outputs): what an event view prepares.
-    pub fields: &'static [Path],
+    pub fields: &'static [&'static Path],
     /// `None` when the event matches, else the YAML line of the first top-level expression of
     /// `InlineFilters` or `Detection` that does not hold.
     pub decide: fn(&dyn Event) -> Option<u32>,
@@ -124,12 +124,19 @@ pub struct LogType {
     pub name: &'static str,
     /// Every rule that sees this log type.
     pub rules: &'static [&'static Rule],
-    /// The field whose value narrows the rules (for CloudTrail, `eventName`), if any.
-    pub discriminator: Option<Path>,
-    /// The rules that can match an event whose discriminator is this string.
-    pub candidates: fn(&str) -> &'static [&'static Rule],
-    /// The rules that can match whatever the discriminator.
+    /// Fields whose values narrow the rules (for CloudTrail, `eventName` first): each rule is
+    /// dispatched on one of them, or is in `always`.
+    pub dispatch: &'static [Discriminator],
+    /// The rules that run on every event of the log type.
     pub always: &'static [&'static Rule],
+}
+
+/// A field, and by value the rules dispatched on it that can match an event where the field is
+/// that string (any other value rules them out).
+#[derive(Debug)]
+pub struct Discriminator {
+    pub field: Path,
+    pub values: &'static [(&'static str, &'static [&'static Rule])],
 }
 
 impl fmt::Debug for LogType {

@@ -12,9 +12,11 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::json::{self, Kind};
+
 /// A value found in an event (or not found). Borrows from the event; cheap to clone except for
 /// the result of a `[*]` projection.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub enum Val<'a> {
     /// The path does not resolve.
     #[default]
@@ -25,6 +27,9 @@ pub enum Val<'a> {
     Str(&'a str),
     List(&'a [Value]),
     Map(&'a Map<String, Value>),
+    /// An array or object still in an event's text, read without building it: validated JSON
+    /// holding no backslash (so that every string in it is its own text).
+    Raw(&'a str),
     /// What a `[*]` projection found: one value per element that has the rest of the path.
     Each(Vec<Val<'a>>),
 }
@@ -158,9 +163,31 @@ impl<'a> From<&'a Value> for Val<'a> {
     }
 }
 
-/// The elements of a list value: a JSON array or a projection.
+/// The same value, however it is held (an object in the text equals the same object parsed).
+impl PartialEq for Val<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Val::Raw(_), _) | (_, Val::Raw(_)) => {
+                !matches!(self, Val::Missing)
+                    && !matches!(other, Val::Missing)
+                    && self.to_json() == other.to_json()
+            }
+            (Val::Missing, Val::Missing) | (Val::Null, Val::Null) => true,
+            (Val::Bool(a), Val::Bool(b)) => a == b,
+            (Val::Num(a), Val::Num(b)) => a == b,
+            (Val::Str(a), Val::Str(b)) => a == b,
+            (Val::List(a), Val::List(b)) => a == b,
+            (Val::Map(a), Val::Map(b)) => a == b,
+            (Val::Each(a), Val::Each(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The elements of a list value: a JSON array, one in the text, or a projection.
 pub enum Elements<'v, 'a> {
     Json(std::slice::Iter<'a, Value>),
+    Raw(&'a str, json::Elements<'a>),
     Each(std::slice::Iter<'v, Val<'a>>),
 }
 
@@ -170,18 +197,40 @@ impl<'a> Iterator for Elements<'_, 'a> {
     fn next(&mut self) -> Option<Val<'a>> {
         match self {
             Elements::Json(it) => it.next().map(Val::from),
+            Elements::Raw(text, it) => it.next().map(|(range, kind)| Val::in_text(&text[range], kind)),
             Elements::Each(it) => it.next().cloned(),
         }
     }
 }
 
 impl<'a> Val<'a> {
+    /// The value of `kind` that is all of `text`, validated JSON without backslashes.
+    pub(crate) fn in_text(text: &'a str, kind: Kind) -> Val<'a> {
+        match kind {
+            Kind::Null => Val::Null,
+            Kind::Bool(b) => Val::Bool(b),
+            Kind::Number => json::number(text).map_or(Val::Missing, Val::Num),
+            Kind::String { .. } => Val::Str(&text[1..text.len() - 1]),
+            Kind::Array | Kind::Object => Val::Raw(text),
+        }
+    }
+
     /// The elements, if this is a list.
     pub fn elements(&self) -> Option<Elements<'_, 'a>> {
         match self {
             Val::List(items) => Some(Elements::Json(items.iter())),
+            Val::Raw(text) if raw_array(text) => Some(Elements::Raw(text, json::elements(text))),
             Val::Each(items) => Some(Elements::Each(items.iter())),
             _ => None,
+        }
+    }
+
+    /// Whether this is a list of any kind.
+    fn is_list(&self) -> bool {
+        match self {
+            Val::List(_) | Val::Each(_) => true,
+            Val::Raw(text) => raw_array(text),
+            _ => false,
         }
     }
 
@@ -206,6 +255,8 @@ impl<'a> Val<'a> {
             Val::Str(s) => s.is_empty(),
             Val::List(items) => items.is_empty(),
             Val::Map(map) => map.is_empty(),
+            // `[]` or `{}`, perhaps with blanks inside.
+            Val::Raw(text) => text.trim_start()[1..].trim_start().starts_with([']', '}']),
             Val::Each(items) => items.is_empty(),
         }
     }
@@ -231,7 +282,7 @@ impl<'a> Val<'a> {
 
     /// `IEquals`: strings equal after lower-casing; `lower` is already lower-case.
     pub fn iequals(&self, lower: &str) -> bool {
-        self.str_lower(|s| s == lower)
+        self.str_lower(|s| s.eq_ignore_ascii_case(lower.as_bytes()), |s| s == lower)
     }
 
     /// Multi-key `Equals`: JSON equality of two event values. A missing value equals nothing.
@@ -245,6 +296,11 @@ impl<'a> Val<'a> {
             (Val::Map(a), Val::Map(b)) => {
                 a.len() == b.len()
                     && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| Val::from(v).same_as(&Val::from(w))))
+            }
+            (Val::Raw(_), _) | (_, Val::Raw(_)) => {
+                // Rare (a multi-key `Equals` of whole objects or lists): build them.
+                let (a, b) = (self.to_json(), other.to_json());
+                Val::from(&a).same_as(&Val::from(&b))
             }
             (a, b) => match (a.elements(), b.elements()) {
                 (Some(xs), Some(ys)) => {
@@ -270,12 +326,20 @@ impl<'a> Val<'a> {
 
     /// `IStartsWith`; `lower` is already lower-case.
     pub fn istarts_with(&self, lower: &str) -> bool {
-        self.str_lower(|s| s.starts_with(lower))
+        let n = lower.len();
+        self.str_lower(
+            |s| s.get(..n).is_some_and(|head| head.eq_ignore_ascii_case(lower.as_bytes())),
+            |s| s.starts_with(lower),
+        )
     }
 
     /// `IEndsWith`; `lower` is already lower-case.
     pub fn iends_with(&self, lower: &str) -> bool {
-        self.str_lower(|s| s.ends_with(lower))
+        let n = lower.len();
+        self.str_lower(
+            |s| s.len() >= n && s[s.len() - n..].eq_ignore_ascii_case(lower.as_bytes()),
+            |s| s.ends_with(lower),
+        )
     }
 
     /// `Contains`: a string field containing `Value`, or a list with an element equal to
@@ -284,12 +348,10 @@ impl<'a> Val<'a> {
         let lit = lit.into();
         match (self, lit) {
             (Val::Str(s), Lit::Str(l)) => s.contains(l),
-            (Val::List(_) | Val::Each(_), _) => {
-                self.elements().into_iter().flatten().any(|e| match (&e, lit) {
-                    (Val::Str(s), Lit::Str(l)) => s.contains(l),
-                    _ => e.equals(lit),
-                })
-            }
+            (list, _) if list.is_list() => self.elements().into_iter().flatten().any(|e| match (&e, lit) {
+                (Val::Str(s), Lit::Str(l)) => s.contains(l),
+                _ => e.equals(lit),
+            }),
             _ => false,
         }
     }
@@ -297,9 +359,13 @@ impl<'a> Val<'a> {
     /// `IContains`: as `Contains`, case-insensitively; `lower` is already lower-case.
     pub fn icontains(&self, lower: &str) -> bool {
         match self {
-            Val::Str(_) => self.str_lower(|s| s.contains(lower)),
-            Val::List(_) | Val::Each(_) => {
-                self.elements().into_iter().flatten().any(|e| e.str_lower(|s| s.contains(lower)))
+            Val::Str(_) => {
+                self.str_lower(|s| contains_ascii_folded(s, lower.as_bytes()), |s| s.contains(lower))
+            }
+            list if list.is_list() => {
+                self.elements().into_iter().flatten().any(|e| {
+                    e.str_lower(|s| contains_ascii_folded(s, lower.as_bytes()), |s| s.contains(lower))
+                })
             }
             _ => false,
         }
@@ -312,7 +378,8 @@ impl<'a> Val<'a> {
         match (self, lit) {
             (Val::Str(s), Lit::Str(l)) => s.contains(l),
             (Val::Map(m), Lit::Str(l)) => crate::event::lookup(m, l).is_some(),
-            (Val::List(_) | Val::Each(_), _) => self.elements().into_iter().flatten().any(|e| e.equals(lit)),
+            (Val::Raw(text), Lit::Str(l)) if !raw_array(text) => crate::event::raw_lookup(text, l).exists(),
+            (list, _) if list.is_list() => self.elements().into_iter().flatten().any(|e| e.equals(lit)),
             _ => false,
         }
     }
@@ -329,11 +396,13 @@ impl<'a> Val<'a> {
         if self.is_null() { other } else { self }
     }
 
-    /// Applies `test` to the lower-cased string; false for anything that is not a string.
-    /// ASCII text is lower-cased without allocating.
-    fn str_lower(&self, test: impl FnOnce(&str) -> bool) -> bool {
+    /// Tests the lower-cased string; false for anything that is not a string. ASCII text is
+    /// not lower-cased at all: `ascii` compares it ignoring ASCII case (which is what Python's
+    /// `lower` does to ASCII), against a constant that is already lower-case.
+    fn str_lower(&self, ascii: impl FnOnce(&[u8]) -> bool, unicode: impl FnOnce(&str) -> bool) -> bool {
         match self {
-            Val::Str(s) => test(&lower(s)),
+            Val::Str(s) if s.is_ascii() => ascii(s.as_bytes()),
+            Val::Str(s) => unicode(&lower(s)),
             _ => false,
         }
     }
@@ -405,6 +474,7 @@ impl<'a> Val<'a> {
             Val::Str(s) => Value::String((*s).to_string()),
             Val::List(items) => Value::Array(items.to_vec()),
             Val::Map(map) => Value::Object((*map).clone()),
+            Val::Raw(text) => serde_json::from_str(text).unwrap_or(Value::Null),
             Val::Each(items) => Value::Array(items.iter().map(Val::to_json).collect()),
         }
     }
@@ -420,6 +490,20 @@ impl fmt::Display for Val<'_> {
             other => write!(f, "{}", other.to_json()),
         }
     }
+}
+
+/// Whether raw JSON `text` is an array (else it is an object).
+fn raw_array(text: &str) -> bool {
+    text.trim_start().starts_with('[')
+}
+
+/// Whether ASCII `text`, lower-cased, contains `lower` (already lower-case).
+fn contains_ascii_folded(text: &[u8], lower: &[u8]) -> bool {
+    let Some((&first, rest)) = lower.split_first() else { return true };
+    text.len() >= lower.len()
+        && (0..=text.len() - lower.len()).any(|i| {
+            text[i].to_ascii_lowercase() == first && text[i + 1..i + lower.len()].eq_ignore_ascii_case(rest)
+        })
 }
 
 /// Lower-cases as Python's `str.lower` does; borrows when there is nothing to change.
@@ -509,6 +593,24 @@ mod tests {
 
     fn with<R>(v: Value, f: impl FnOnce(Val) -> R) -> R {
         f(Val::from(&v))
+    }
+
+    /// The ASCII fast paths of the `I…` conditions agree with lower-casing first.
+    #[test]
+    fn case_insensitive_conditions_without_lowercasing() {
+        let texts =
+            ["TruffleHog/3.1", "trufflehog", "xTRUFFLEHOGx", "", "a", "ÀB", "Kelvin \u{212A}", "AB_ab[]{}@`"];
+        let needles = ["trufflehog", "", "a", "ab", "_ab[", "ab_ab[]{}@`", "k", "àb", "x"];
+        for text in texts {
+            let folded = lower(text);
+            for needle in needles {
+                let v = Val::Str(text);
+                assert_eq!(v.icontains(needle), folded.contains(needle), "{text:?} icontains {needle:?}");
+                assert_eq!(v.istarts_with(needle), folded.starts_with(needle), "{text:?} istarts {needle:?}");
+                assert_eq!(v.iends_with(needle), folded.ends_with(needle), "{text:?} iends {needle:?}");
+                assert_eq!(v.iequals(needle), *folded == *needle, "{text:?} iequals {needle:?}");
+            }
+        }
     }
 
     #[test]

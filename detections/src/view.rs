@@ -1,126 +1,334 @@
-//! The fast event representation: one validating pass over the bytes, and only the fields rules
-//! ask for decoded, lazily, without allocating.
+//! The fast event representation: one validating pass over the bytes that picks out the fields
+//! the rules read, and decodes them only when read, without allocating.
 //!
-//! Owns [`FieldTable`] (the key paths the rules of a log type read, as a trie of keys), the
-//! per-thread [`Scratch`] that is reused from event to event, and [`View`], which implements
-//! [`Event`] by finding a field in the raw text the first time it is read: members are matched
-//! exact key first, then ASCII case-insensitively in document order, and a repeated key keeps its
-//! last value, exactly as the `serde_json::Value` path does (the tests compare the two).
+//! Owns [`FieldTable`] (the key paths the rules read, as a trie of keys), the per-thread
+//! [`Scratch`] reused from event to event, and [`View`], which implements [`Event`] over what
+//! the pass found. During the pass each member's key is matched against the trie: exact key
+//! first, else the first key equal ignoring ASCII case; a repeated key keeps its last value,
+//! exactly as the `serde_json::Value` path does (the tests compare the two).
 //! Objects and arrays a rule reads as a whole (list comprehensions, `[*]`, alert context) are
-//! parsed into a `serde_json::Value` on demand, as are paths no rule declared.
+//! read in place ([`Val::Raw`]), or parsed into a `serde_json::Value` on demand when they hold
+//! escapes, as are paths no rule declared.
 //! Must not: evaluate conditions (see `value`) or choose rules (see `engine`).
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
 use std::ops::Range;
 
 use serde_json::Value;
 
 use crate::event::{Event, Path, Seg, walk};
-use crate::json::{self, Kind};
+use crate::json::{self, EVENT, Fill, Kind};
 use crate::value::Val;
 
-/// Keys longer than this share one bucket (key lengths index the buckets).
-const LONG_KEY: usize = 48;
-
-/// The children of one object node (or of the event itself), by key length.
-#[derive(Debug, Default)]
-struct Children {
-    nodes: Vec<u32>,
-    by_len: Vec<Vec<u32>>,
+#[inline]
+fn address_hash(path: &Path) -> usize {
+    ((path as *const Path as usize as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize
 }
 
-impl Children {
-    fn add(&mut self, node: u32, key: &str) {
-        self.nodes.push(node);
-        let len = key.len().min(LONG_KEY);
-        if self.by_len.len() <= len {
-            self.by_len.resize_with(len + 1, Vec::new);
-        }
-        self.by_len[len].push(node);
-    }
-
-    /// The child with exactly this key.
-    #[inline]
-    fn exact(&self, nodes: &[Node], key: &str) -> Option<u32> {
-        let bucket = self.by_len.get(key.len().min(LONG_KEY))?;
-        bucket.iter().copied().find(|&n| nodes[n as usize].key == key)
-    }
-}
-
+/// One key of a declared path: a node of the trie.
 #[derive(Debug)]
 struct Node {
     key: &'static str,
-    parent: Option<u32>,
-    children: Children,
-}
-
-/// The key paths a log type's rules read, as a trie of keys, and a table from path hash to the
-/// node of its longest all-keys prefix.
-#[derive(Debug)]
-pub struct FieldTable {
-    nodes: Vec<Node>,
-    root: Children,
-    /// Open addressing on the path hash: (hash, node, how many leading segments the node covers).
-    paths: Vec<(u64, u32, u32)>,
+    /// [`NO_NODE`] at the top.
+    parent: u32,
+    children: Vec<u32>,
 }
 
 const NO_NODE: u32 = u32::MAX;
 
+/// The nodes one member of an object may feed: the keys equal ignoring ASCII case at one place
+/// in the trie (`userIdentity` and `useridentity` are two nodes, since exact keys win, but one
+/// group). Group 0 is the event itself.
+#[derive(Debug, Default)]
+struct Group {
+    /// The first key (they are all equal ignoring case).
+    key: &'static str,
+    nodes: Vec<u32>,
+    /// The groups one level down.
+    children: Vec<u32>,
+}
+
+/// Where a group's children are in [`FieldTable::entries`]: a small open-addressing table whose
+/// multiplier was chosen (among a few) for fewest collisions, so that one probe usually settles
+/// a member's key.
+#[derive(Clone, Copy, Debug, Default)]
+struct Index {
+    seed: u64,
+    shift: u32,
+    start: u32,
+    /// A power of two, or 0 for a group without children.
+    len: u32,
+}
+
+/// A slot of a group's index: what the pass needs to settle a member, in one place.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    ends: Ends,
+    folded: Ends,
+    /// The key's length, or [`EMPTY`].
+    len: u32,
+    group: u32,
+    /// The group's only node, or [`NO_NODE`] when it has several spellings.
+    node: u32,
+    /// That node's parent.
+    parent: u32,
+    /// Whether some node of the group has children: then an object value is entered.
+    descend: bool,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl Index {
+    #[inline]
+    fn home(self, folded: Ends, len: usize) -> usize {
+        let mixed = folded.head ^ folded.tail.rotate_left(29) ^ len as u64;
+        (mixed.wrapping_mul(self.seed) >> self.shift) as usize
+    }
+}
+
+/// A key's first and last eight bytes (overlapping, or zero-padded when shorter) as words: two
+/// compares tell whether a key of up to 16 bytes is another.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Ends {
+    head: u64,
+    tail: u64,
+}
+
+impl Ends {
+    #[inline]
+    fn of(key: &[u8]) -> Ends {
+        match (key.first_chunk::<8>(), key.last_chunk::<8>()) {
+            (Some(head), Some(tail)) => {
+                Ends { head: u64::from_le_bytes(*head), tail: u64::from_le_bytes(*tail) }
+            }
+            _ => {
+                let mut buf = [0; 8];
+                buf[..key.len()].copy_from_slice(key);
+                let word = u64::from_le_bytes(buf);
+                Ends { head: word, tail: word }
+            }
+        }
+    }
+
+    /// Every byte's 0x20 bit set: equal for keys equal ignoring ASCII case (and for a few
+    /// others, which a full comparison then rules out).
+    #[inline]
+    fn folded(self, len: usize) -> Ends {
+        let mask = if len >= 8 { u64::MAX } else { (1 << (8 * len)) - 1 };
+        let case = 0x2020_2020_2020_2020 & mask;
+        Ends { head: self.head | case, tail: self.tail | case }
+    }
+}
+
+/// The key paths some rules read, as a trie of keys grouped by case-folded key, with a flat
+/// index from (group, member key) to the next group, and a table from path to the node of its
+/// longest all-keys prefix.
+#[derive(Debug)]
+pub struct FieldTable {
+    nodes: Vec<Node>,
+    groups: Vec<Group>,
+    /// Per group: where its children are in `entries`.
+    indexes: Vec<Index>,
+    entries: Vec<Entry>,
+    /// Every declared path by its address (generated paths are statics), then by its keys:
+    /// (path, node, how many leading segments the node covers). Open addressing.
+    by_address: Vec<Option<(&'static Path, u32, u32)>>,
+    by_segs: Vec<Option<(&'static Path, u32, u32)>>,
+}
+
 impl FieldTable {
-    pub fn new<'p>(paths: impl IntoIterator<Item = &'p Path>) -> FieldTable {
-        let mut table = FieldTable { nodes: Vec::new(), root: Children::default(), paths: Vec::new() };
-        let mut entries = Vec::new();
+    pub fn new(paths: impl IntoIterator<Item = &'static Path>) -> FieldTable {
+        let mut table = FieldTable {
+            nodes: Vec::new(),
+            groups: vec![Group::default()],
+            indexes: Vec::new(),
+            entries: Vec::new(),
+            by_address: Vec::new(),
+            by_segs: Vec::new(),
+        };
+        let mut declared = Vec::new();
         for path in paths {
-            let mut parent: Option<u32> = None;
+            let (mut group, mut parent) = (0, NO_NODE);
             let mut covered = 0;
             for seg in path.segs {
                 let Seg::Key(key) = seg else { break };
-                let siblings = match parent {
-                    None => &table.root,
-                    Some(p) => &table.nodes[p as usize].children,
-                };
-                let node = match siblings.exact(&table.nodes, key) {
-                    Some(n) => n,
-                    None => {
-                        let n = table.nodes.len() as u32;
-                        table.nodes.push(Node { key, parent, children: Children::default() });
-                        match parent {
-                            None => table.root.add(n, key),
-                            Some(p) => table.nodes[p as usize].children.add(n, key),
-                        }
-                        n
-                    }
-                };
-                parent = Some(node);
+                group = table.group_below(group, key);
+                parent = table.node_in(group, parent, key);
                 covered += 1;
             }
-            if let Some(node) = parent {
-                entries.push((path.hash, node, covered));
+            if parent != NO_NODE {
+                declared.push((path, parent, covered));
             }
         }
-        let capacity = (entries.len() * 2).next_power_of_two().max(8);
-        table.paths = vec![(0, NO_NODE, 0); capacity];
-        for (hash, node, covered) in entries {
-            let mut i = hash as usize & (capacity - 1);
-            while table.paths[i].1 != NO_NODE && table.paths[i].0 != hash {
+        table.index_groups();
+        let capacity = (declared.len() * 2).next_power_of_two().max(8);
+        table.by_address = vec![None; capacity];
+        table.by_segs = vec![None; capacity];
+        for (path, node, covered) in declared {
+            let entry = Some((path, node, covered));
+            let mut i = address_hash(path) & (capacity - 1);
+            while let Some((other, ..)) = table.by_address[i] {
+                if std::ptr::eq(other, path) {
+                    break;
+                }
                 i = (i + 1) & (capacity - 1);
             }
-            table.paths[i] = (hash, node, covered);
+            table.by_address[i] = entry;
+            let mut i = path.hash as usize & (capacity - 1);
+            while let Some((other, ..)) = table.by_segs[i] {
+                if other.segs == path.segs {
+                    break;
+                }
+                i = (i + 1) & (capacity - 1);
+            }
+            table.by_segs[i] = entry;
         }
         table
     }
 
-    /// The node for `path`'s longest all-keys prefix, and how many segments it covers.
+    /// The group for `key` one level below `group`, created if new.
+    fn group_below(&mut self, group: usize, key: &'static str) -> usize {
+        let groups = &self.groups;
+        let existing =
+            groups[group].children.iter().find(|&&g| groups[g as usize].key.eq_ignore_ascii_case(key));
+        if let Some(&g) = existing {
+            return g as usize;
+        }
+        let g = self.groups.len();
+        self.groups.push(Group { key, ..Group::default() });
+        self.groups[group].children.push(g as u32);
+        g
+    }
+
+    /// The node of `group` with exactly `key` under `parent`, created if new.
+    fn node_in(&mut self, group: usize, parent: u32, key: &'static str) -> u32 {
+        let nodes = &self.nodes;
+        let existing = self.groups[group]
+            .nodes
+            .iter()
+            .find(|&&n| nodes[n as usize].parent == parent && nodes[n as usize].key == key);
+        if let Some(&n) = existing {
+            return n;
+        }
+        let n = self.nodes.len() as u32;
+        self.nodes.push(Node { key, parent, children: Vec::new() });
+        self.groups[group].nodes.push(n);
+        if parent != NO_NODE {
+            self.nodes[parent as usize].children.push(n);
+        }
+        n
+    }
+
+    /// Builds every group's index of its children.
+    fn index_groups(&mut self) {
+        const SEEDS: [u64; 4] =
+            [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0xD6E8_FEB8_6659_FD93];
+        let empty = Entry {
+            ends: Ends::default(),
+            folded: Ends::default(),
+            len: EMPTY,
+            group: 0,
+            node: NO_NODE,
+            parent: NO_NODE,
+            descend: false,
+        };
+        for g in 0..self.groups.len() {
+            let children: Vec<Entry> = self.groups[g].children.iter().map(|&c| self.entry(c)).collect();
+            if children.is_empty() {
+                self.indexes.push(Index::default());
+                continue;
+            }
+            let bits = (children.len() * 4).next_power_of_two().trailing_zeros().max(3);
+            let mut best: Option<(usize, Index, Vec<Entry>)> = None;
+            for seed in SEEDS {
+                let index =
+                    Index { seed, shift: 64 - bits, start: self.entries.len() as u32, len: 1 << bits };
+                let mut slots = vec![empty; 1 << bits];
+                let mut collisions = 0;
+                for child in &children {
+                    let mut i = index.home(child.folded, child.len as usize);
+                    while slots[i].len != EMPTY {
+                        collisions += 1;
+                        i = (i + 1) & (slots.len() - 1);
+                    }
+                    slots[i] = *child;
+                }
+                if best.as_ref().is_none_or(|(c, ..)| collisions < *c) {
+                    best = Some((collisions, index, slots));
+                }
+            }
+            let (_, index, slots) = best.expect("seeds were tried");
+            self.indexes.push(index);
+            self.entries.extend(slots);
+        }
+    }
+
+    fn entry(&self, group: u32) -> Entry {
+        let g = &self.groups[group as usize];
+        let ends = Ends::of(g.key.as_bytes());
+        let (node, parent) = match g.nodes[..] {
+            [n] => (n, self.nodes[n as usize].parent),
+            _ => (NO_NODE, NO_NODE),
+        };
+        Entry {
+            ends,
+            folded: ends.folded(g.key.len()),
+            len: g.key.len() as u32,
+            group,
+            node,
+            parent,
+            descend: !g.children.is_empty(),
+        }
+    }
+
+    /// The entry of the group one level below `group` whose key equals `key` ignoring ASCII
+    /// case, and whether `key` is spelt exactly as the group's first key.
     #[inline]
-    fn lookup(&self, path: &Path) -> Option<(u32, usize)> {
-        let mask = self.paths.len() - 1;
-        let mut i = path.hash as usize & mask;
+    fn child(&self, group: u32, key: &[u8]) -> Option<(u32, bool)> {
+        let index = self.indexes[group as usize];
+        if index.len == 0 {
+            return None;
+        }
+        let ends = Ends::of(key);
+        let folded = ends.folded(key.len());
+        let mut i = index.home(folded, key.len());
         loop {
-            let (hash, node, covered) = self.paths[i];
-            if node == NO_NODE {
+            let at = index.start + i as u32;
+            let entry = &self.entries[at as usize];
+            if entry.len == EMPTY {
                 return None;
             }
-            if hash == path.hash {
+            if entry.folded == folded && entry.len as usize == key.len() {
+                let first = self.groups[entry.group as usize].key.as_bytes();
+                if entry.ends == ends && (key.len() <= 16 || key == first) {
+                    return Some((at, true));
+                }
+                if key.eq_ignore_ascii_case(first) {
+                    return Some((at, false));
+                }
+            }
+            i = (i + 1) & (index.len as usize - 1);
+        }
+    }
+
+    /// The node for `path`'s longest all-keys prefix, and how many segments it covers. A
+    /// declared path is found by its address, without comparing keys; an equal path from
+    /// elsewhere, by its keys.
+    #[inline]
+    fn lookup(&self, path: &Path) -> Option<(u32, usize)> {
+        let mask = self.by_address.len() - 1;
+        let mut i = address_hash(path) & mask;
+        while let Some((known, node, covered)) = self.by_address[i] {
+            if std::ptr::eq(known, path) {
+                return Some((node, covered as usize));
+            }
+            i = (i + 1) & mask;
+        }
+        let mut i = path.hash as usize & mask;
+        loop {
+            let (known, node, covered) = self.by_segs[i]?;
+            if known.hash == path.hash && known.segs == path.segs {
                 return Some((node, covered as usize));
             }
             i = (i + 1) & mask;
@@ -137,40 +345,44 @@ impl FieldTable {
     }
 }
 
-/// A node's value in the text, once found.
+/// A node's value in the text (quotes included).
 #[derive(Clone, Copy, Debug)]
-enum Slot {
-    Unresolved,
-    Missing,
-    Null,
-    Bool(bool),
-    Number { start: u32, end: u32 },
-    /// The inside of a string (without quotes).
-    Str { start: u32, end: u32, escaped: bool },
-    Object { start: u32, end: u32 },
-    Array { start: u32, end: u32 },
+struct Slot {
+    kind: Kind,
+    start: u32,
+    end: u32,
 }
 
-/// A member of an object in the text.
-#[derive(Clone, Debug)]
-struct Member {
-    key: Range<u32>,
+/// The member the pass chose for a node so far: its key, and whether it equals the node's
+/// exactly or only ignoring case.
+#[derive(Clone, Copy, Debug)]
+struct Pick {
+    key: (u32, u32),
     key_escaped: bool,
-    value: Range<u32>,
-    kind: Kind,
+    exact: bool,
+}
+
+/// A node's state in one event; stale (from an earlier event) unless `generation` is current.
+#[derive(Clone, Copy, Debug)]
+struct Found {
+    generation: u32,
+    pick: Pick,
+    slot: Option<Slot>,
+    /// Whether the member being read is this node's (its value is being scanned, or was last).
+    chose_last: bool,
+}
+
+impl Found {
+    fn picked(generation: u32, pick: Pick) -> Found {
+        Found { generation, pick, slot: None, chose_last: true }
+    }
 }
 
 /// Buffers a thread reuses from event to event, so that evaluating an event allocates nothing
 /// (unless a rule reads an escaped string, a whole object or list, or a path no rule declared).
 #[derive(Default)]
 pub struct Scratch {
-    /// The event's members, then the members of each object node whose children were needed.
-    members: RefCell<Vec<Member>>,
-    top_members: usize,
-    /// Per node: the generation its slot belongs to, and the slot.
-    slots: Vec<Cell<(u32, Slot)>>,
-    /// Per node: the generation in which its children were matched, and where its members are.
-    scanned: Vec<Cell<(u32, u32, u32)>>,
+    found: Vec<Found>,
     generation: u32,
     strings: Vec<OnceCell<String>>,
     values: Vec<OnceCell<Value>>,
@@ -186,69 +398,182 @@ impl Scratch {
         Scratch::default()
     }
 
-    /// Validates `text` (one JSON object) and records its top-level members: the first step of
-    /// reading an event, before [`View::new`].
-    pub fn scan(&mut self, text: &str) -> Result<(), json::DocumentError> {
-        let members = self.members.get_mut();
-        members.clear();
-        let result = json::top_level(text, |key, key_escaped, value, kind| {
-            members.push(Member { key: narrow(key), key_escaped, value: narrow(value), kind });
-        });
-        self.top_members = members.len();
-        result
+    /// Validates `bytes` (one JSON object) and finds the fields of `table` in one pass.
+    pub fn read<'a>(
+        &'a mut self,
+        bytes: &'a [u8],
+        table: &'a FieldTable,
+    ) -> Result<View<'a>, json::DocumentError> {
+        let n = table.len();
+        // A new generation makes every node stale at once.
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 || self.found.len() < n {
+            self.generation = 1;
+            self.found.clear();
+            self.found.resize(n, Found::picked(0, Pick { key: (0, 0), key_escaped: false, exact: false }));
+        }
+        for i in self.touched.get_mut().drain(..) {
+            drop(self.strings.get_mut(i as usize).and_then(OnceCell::take));
+            drop(self.values.get_mut(i as usize).and_then(OnceCell::take));
+        }
+        if self.strings.len() < n {
+            self.strings.resize_with(n, OnceCell::new);
+            self.values.resize_with(n, OnceCell::new);
+        }
+        drop(self.whole.take());
+        let mut pass = Pass { table, found: &mut self.found, generation: self.generation };
+        let text = json::document(bytes, &mut pass)?;
+        Ok(View { text, table, scratch: self })
+    }
+}
+
+/// The matching of keys against the trie during the pass. The targets it hands the scanner are
+/// entries of [`FieldTable::entries`] (or [`EVENT`]).
+struct Pass<'a> {
+    table: &'a FieldTable,
+    found: &'a mut [Found],
+    generation: u32,
+}
+
+impl Pass<'_> {
+    /// Forgets what was found under `node`: a later member replaces the one it came from.
+    fn forget_below(&mut self, node: u32) {
+        for &child in &self.table.nodes[node as usize].children {
+            self.found[child as usize].generation = 0;
+            self.forget_below(child);
+        }
     }
 
-    /// The string at a top-level key of the text last scanned (e.g. `p_log_type`).
-    pub fn top_level_str<'t>(&self, text: &'t str, key: &str) -> Option<&'t str> {
-        let members = self.members.borrow();
-        let m = choose(text, &members[..self.top_members], key)?;
-        match m.kind {
-            Kind::String { escaped: false } => Some(&text[m.value.start as usize + 1..m.value.end as usize - 1]),
-            _ => None,
+    /// Whether the member being read is the one `parent`'s value came from.
+    #[inline]
+    fn inside(&self, parent: u32) -> bool {
+        parent == NO_NODE || {
+            let p = &self.found[parent as usize];
+            p.generation == self.generation && p.chose_last
+        }
+    }
+
+    /// Offers the member with `key` (at `span`) to every node of the entry's group: the general
+    /// case, for groups with several spellings, keys not spelt as the group's first, repeated
+    /// keys and escaped keys.
+    fn offer(
+        &mut self,
+        text: &[u8],
+        entry: u32,
+        key: &[u8],
+        span: (u32, u32),
+        key_escaped: bool,
+    ) -> Option<(u32, bool)> {
+        let table = self.table;
+        let group = &table.groups[table.entries[entry as usize].group as usize];
+        let mut chosen = false;
+        for &node in &group.nodes {
+            if self.take(node, span, key_escaped, text, key) {
+                chosen = true;
+            }
+        }
+        chosen.then_some((entry, table.entries[entry as usize].descend))
+    }
+
+    /// Whether `node` takes the member with `key` (at `span`), by Panther's lookup: the exact key
+    /// wins (its last occurrence), else the first key equal ignoring case (its last occurrence).
+    fn take(&mut self, node: u32, span: (u32, u32), key_escaped: bool, text: &[u8], key: &[u8]) -> bool {
+        let n = &self.table.nodes[node as usize];
+        let exact = *key == *n.key.as_bytes();
+        let inside = self.inside(n.parent);
+        let found = &self.found[node as usize];
+        let current = found.generation == self.generation;
+        let takes = inside
+            && (!current
+                || exact
+                || (!found.pick.exact && *name(text, found.pick.key, found.pick.key_escaped) == *key));
+        if takes {
+            if current {
+                self.forget_below(node);
+            }
+            self.found[node as usize] =
+                Found::picked(self.generation, Pick { key: span, key_escaped, exact });
+        } else if current {
+            self.found[node as usize].chose_last = false;
+        }
+        takes
+    }
+
+    /// Rare: a key with escapes, decoded (allocating) to compare.
+    #[cold]
+    fn escaped_member(&mut self, text: &[u8], group: u32, span: (u32, u32)) -> Option<(u32, bool)> {
+        let key = name(text, span, true);
+        let (entry, _) = self.table.child(group, &key)?;
+        self.offer(text, entry, &key, span, true)
+    }
+}
+
+fn name<'t>(text: &'t [u8], key: (u32, u32), escaped: bool) -> Cow<'t, [u8]> {
+    let raw = &text[key.0 as usize..key.1 as usize];
+    if escaped {
+        Cow::Owned(json::unescape(std::str::from_utf8(raw).unwrap_or_default()).into_bytes())
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+impl Fill for Pass<'_> {
+    #[inline]
+    fn member(
+        &mut self,
+        text: &[u8],
+        object: u32,
+        key: Range<usize>,
+        key_escaped: bool,
+    ) -> Option<(u32, bool)> {
+        let table = self.table;
+        let group = if object == EVENT { 0 } else { table.entries[object as usize].group };
+        let span = (key.start as u32, key.end as u32);
+        if key_escaped {
+            return self.escaped_member(text, group, span);
+        }
+        let key = &text[key];
+        let (at, exact) = table.child(group, key)?;
+        let entry = &table.entries[at as usize];
+        let node = entry.node;
+        // The common case: the group's only node, spelt exactly, seen for the first time.
+        if exact && node != NO_NODE && self.found[node as usize].generation != self.generation {
+            if !self.inside(entry.parent) {
+                return None;
+            }
+            let pick = Pick { key: span, key_escaped: false, exact: true };
+            self.found[node as usize] = Found::picked(self.generation, pick);
+            return Some((at, entry.descend));
+        }
+        self.offer(text, at, key, span, false)
+    }
+
+    #[inline]
+    fn value(&mut self, target: u32, value: Range<usize>, kind: Kind) {
+        let slot = Slot { kind, start: value.start as u32, end: value.end as u32 };
+        let table = self.table;
+        let entry = &table.entries[target as usize];
+        if entry.node != NO_NODE {
+            self.found[entry.node as usize].slot = Some(slot);
+            return;
+        }
+        for &node in &table.groups[entry.group as usize].nodes {
+            let found = &mut self.found[node as usize];
+            if found.generation == self.generation && found.chose_last {
+                found.slot = Some(slot);
+            }
         }
     }
 }
 
-fn narrow(r: Range<usize>) -> Range<u32> {
-    r.start as u32..r.end as u32
-}
-
-/// One event's text, read through a [`FieldTable`].
+/// One event's text and the fields the pass found in it.
 pub struct View<'a> {
     text: &'a str,
     table: &'a FieldTable,
     scratch: &'a Scratch,
-    generation: u32,
 }
 
 impl<'a> View<'a> {
-    /// A view of `text`, which was just [`Scratch::scan`]ned into `scratch`.
-    pub fn new(text: &'a str, table: &'a FieldTable, scratch: &'a mut Scratch) -> View<'a> {
-        assert!(text.len() < u32::MAX as usize, "events are smaller than 4 GiB");
-        let n = table.len();
-        // A new generation invalidates every slot at once.
-        scratch.generation = scratch.generation.wrapping_add(1);
-        if scratch.generation == 0 || scratch.slots.len() < n {
-            scratch.generation = 1;
-            scratch.slots.clear();
-            scratch.slots.resize_with(n, || Cell::new((0, Slot::Unresolved)));
-            scratch.scanned.clear();
-            scratch.scanned.resize_with(n + 1, || Cell::new((0, 0, 0)));
-        }
-        for i in scratch.touched.get_mut().drain(..) {
-            drop(scratch.strings.get_mut(i as usize).and_then(OnceCell::take));
-            drop(scratch.values.get_mut(i as usize).and_then(OnceCell::take));
-        }
-        if scratch.strings.len() < n {
-            scratch.strings.resize_with(n, OnceCell::new);
-            scratch.values.resize_with(n, OnceCell::new);
-        }
-        drop(scratch.whole.take());
-        let top = scratch.top_members;
-        scratch.members.get_mut().truncate(top);
-        View { text, table, generation: scratch.generation, scratch }
-    }
-
     /// The text of the event.
     pub fn text(&self) -> &'a str {
         self.text
@@ -259,107 +584,36 @@ impl<'a> View<'a> {
         self.scratch.whole.get_or_init(|| serde_json::from_str(self.text).expect("validated JSON"))
     }
 
-    /// The members of the object at `node` (`None`: the event), scanned once per event.
-    fn members_of(&self, node: Option<u32>) -> Option<Range<usize>> {
-        let Some(node) = node else { return Some(0..self.scratch.top_members) };
-        let cell = &self.scratch.scanned[node as usize];
-        let (generation, start, end) = cell.get();
-        if generation == self.generation {
-            return Some(start as usize..end as usize);
-        }
-        let Slot::Object { start, end } = self.resolve(node) else { return None };
-        let mut members = self.scratch.members.borrow_mut();
-        let from = members.len();
-        json::members(self.text, start as usize..end as usize, |key, key_escaped, value, kind| {
-            members.push(Member { key: narrow(key), key_escaped, value: narrow(value), kind });
-        });
-        cell.set((self.generation, from as u32, members.len() as u32));
-        Some(from..members.len())
-    }
-
-    fn resolve(&self, node: u32) -> Slot {
-        let cell = &self.scratch.slots[node as usize];
-        let (generation, known) = cell.get();
-        if generation == self.generation {
-            return known;
-        }
-        let n = &self.table.nodes[node as usize];
-        let slot = match self.members_of(n.parent) {
-            None => Slot::Missing,
-            Some(range) => {
-                let members = self.scratch.members.borrow();
-                choose(self.text, &members[range], n.key).map_or(Slot::Missing, |m| slot_of(m.value.clone(), m.kind))
-            }
-        };
-        cell.set((self.generation, slot));
-        slot
+    fn slot(&self, node: u32) -> Option<Slot> {
+        let found = &self.scratch.found[node as usize];
+        if found.generation == self.scratch.generation { found.slot } else { None }
     }
 
     fn val(&self, node: u32) -> Val<'a> {
-        let range = |start: u32, end: u32| &self.text[start as usize..end as usize];
-        match self.resolve(node) {
-            Slot::Unresolved | Slot::Missing => Val::Missing,
-            Slot::Null => Val::Null,
-            Slot::Bool(b) => Val::Bool(b),
-            Slot::Number { start, end } => json::number(range(start, end)).map_or(Val::Missing, Val::Num),
-            Slot::Str { start, end, escaped: false } => Val::Str(range(start, end)),
-            Slot::Str { start, end, escaped: true } => {
+        let Some(Slot { kind, start, end }) = self.slot(node) else { return Val::Missing };
+        let text = &self.text[start as usize..end as usize];
+        match kind {
+            Kind::Null => Val::Null,
+            Kind::Bool(b) => Val::Bool(b),
+            Kind::Number => json::number(text).map_or(Val::Missing, Val::Num),
+            Kind::String { escaped: false } => Val::Str(&text[1..text.len() - 1]),
+            Kind::String { escaped: true } => {
                 let cell = &self.scratch.strings[node as usize];
                 if cell.get().is_none() {
                     self.scratch.touched.borrow_mut().push(node);
                 }
-                Val::Str(cell.get_or_init(|| json::unescape(range(start, end))))
+                Val::Str(cell.get_or_init(|| json::unescape(&text[1..text.len() - 1])))
             }
-            Slot::Object { start, end } | Slot::Array { start, end } => {
+            // Read in place unless a backslash means some string in it must be decoded.
+            Kind::Object | Kind::Array if !text.contains('\\') => Val::Raw(text),
+            Kind::Object | Kind::Array => {
                 let cell = &self.scratch.values[node as usize];
                 if cell.get().is_none() {
                     self.scratch.touched.borrow_mut().push(node);
                 }
-                Val::from(cell.get_or_init(|| serde_json::from_str(range(start, end)).expect("validated JSON")))
+                Val::from(cell.get_or_init(|| serde_json::from_str(text).expect("validated JSON")))
             }
         }
-    }
-}
-
-/// The member named `key`: the exact key (its last occurrence), else the first key equal to it
-/// ignoring ASCII case (with that key's last occurrence), as a `serde_json` map looks it up.
-fn choose<'m>(text: &str, members: &'m [Member], key: &str) -> Option<&'m Member> {
-    let mut exact = None;
-    let mut folded: Option<&Member> = None;
-    for m in members {
-        // Escapes make a key shorter, never longer: a longer key cannot be this one.
-        let len = (m.key.end - m.key.start) as usize;
-        if len < key.len() || (!m.key_escaped && len != key.len()) {
-            continue;
-        }
-        let name = name_of(text, m);
-        if *name == *key {
-            exact = Some(m);
-        } else if exact.is_none() && name.eq_ignore_ascii_case(key) {
-            match folded {
-                None => folded = Some(m),
-                Some(first) if name == name_of(text, first) => folded = Some(m),
-                Some(_) => {}
-            }
-        }
-    }
-    exact.or(folded)
-}
-
-fn name_of<'t>(text: &'t str, m: &Member) -> std::borrow::Cow<'t, str> {
-    let raw = &text[m.key.start as usize..m.key.end as usize];
-    if m.key_escaped { json::unescape(raw).into() } else { raw.into() }
-}
-
-fn slot_of(value: Range<u32>, kind: Kind) -> Slot {
-    let (start, end) = (value.start, value.end);
-    match kind {
-        Kind::Null => Slot::Null,
-        Kind::Bool(b) => Slot::Bool(b),
-        Kind::Number => Slot::Number { start, end },
-        Kind::String { escaped } => Slot::Str { start: start + 1, end: end - 1, escaped },
-        Kind::Object => Slot::Object { start, end },
-        Kind::Array => Slot::Array { start, end },
     }
 }
 
@@ -394,8 +648,7 @@ mod tests {
     fn agree(text: &str, extra: &[Path]) {
         let table = FieldTable::new(PATHS);
         let mut scratch = Scratch::new();
-        scratch.scan(text).expect("valid");
-        let view = View::new(text, &table, &mut scratch);
+        let view = scratch.read(text.as_bytes(), &table).expect("valid");
         let value: Value = serde_json::from_str(text).unwrap();
         for path in PATHS.iter().chain(extra) {
             assert_eq!(view.field(path), value.field(path), "{text}: {:?}", path.segs);
@@ -411,23 +664,109 @@ mod tests {
         agree(r#"{"eventName": "first", "eventName": "last"}"#, &[]);
         agree(r#"{"userIdentity": {"type": "x"}, "userIdentity": {"arn": "y"}}"#, &[]);
         agree(r#"{"userIdentity": "not an object", "items": {"id": 1}}"#, &[]);
-        agree(r#"{"items": [{"id": 1}, {"x": 2}, {"ID": "three"}], "requestParameters": {"a": [1, {"b": null}]}}"#, &[]);
+        agree(
+            r#"{"items": [{"id": 1}, {"x": 2}, {"ID": "three"}], "requestParameters": {"a": [1, {"b": null}]}}"#,
+            &[],
+        );
         agree(r#"{"eventName": "esc\"aped\u00e9", "us\u0065rIdentity": {"type": "e"}}"#, &[]);
         agree(r#"{"eventN\u0061me": "escaped key", "eventName": "plain"}"#, &[]);
-        agree(r#"{"n": -0, "eventName": null, "userIdentity": {"sessionContext": {"sessionIssuer": {"userName": "r"}}}}"#, &[]);
+        agree(
+            r#"{"n": -0, "eventName": null, "userIdentity": {"sessionContext": {"sessionIssuer": {"userName": "r"}}}}"#,
+            &[],
+        );
         agree(r#"{"n": 18446744073709551615}"#, &[]);
+        // A later member replaces an earlier one with everything found below it.
+        agree(
+            r#"{"userIdentity": {"sessionContext": {"sessionIssuer": {"userName": "a"}}}, "userIdentity": {"type": "b"}}"#,
+            &[],
+        );
+        agree(r#"{"userIdentity": {"type": "x"}, "USERIDENTITY": {"type": "y"}}"#, &[]);
+        agree(
+            r#"{"USERIDENTITY": {"type": "y"}, "useridentity": {"type": "z"}, "USERIDENTITY": {"TYPE": "w"}}"#,
+            &[],
+        );
+        agree(r#"{"userIdentity": {"type": "x"}, "userIdentity": "now a string"}"#, &[]);
+        agree(r#"{"userIdentity": {"Type": "folded", "type": "exact", "TYPE": "later"}}"#, &[]);
+        agree(r#"{"eventNam\u0065": "escaped exact", "EVENTNAME": "folded"}"#, &[]);
+        agree(r#"{"EVENTNAM\u0045": "escaped folded", "EVENTNAME": "same spelling, later"}"#, &[]);
+        agree(r#"{"": 1, "n": {}, "items": []}"#, &[]);
         let undeclared = Path::new(&[Key("other"), Key("deep")]);
         agree(r#"{"other": {"deep": true}}"#, &[undeclared]);
+    }
+
+    /// Rules may spell one key differently: each spelling is looked up on its own.
+    #[test]
+    fn spellings_of_one_key_are_looked_up_separately() {
+        const VARIANTS: &[Path] = &[
+            Path::new(&[Key("userIdentity"), Key("arn")]),
+            Path::new(&[Key("useridentity"), Key("arn")]),
+            Path::new(&[Key("USERIDENTITY"), Key("ARN")]),
+            Path::new(&[Key("userIdentity")]),
+            Path::new(&[Key("useridentity")]),
+        ];
+        let table = FieldTable::new(VARIANTS);
+        for text in [
+            r#"{"useridentity": {"arn": "a"}}"#,
+            r#"{"userIdentity": {"arn": "a"}, "useridentity": {"arn": "b", "ARN": "c"}}"#,
+            r#"{"USERIDENTITY": {"Arn": "x"}, "userIdentity": {"aRN": "a"}, "UserIdentity": {"arn": "z"}}"#,
+            r#"{"UserIdentity": {"arn": "1"}, "USERIDENTITY": {"arn": "2"}, "UserIdentity": {"ARN": "3"}}"#,
+            r#"{"useridentity": 5, "userIdentity": {"arn": "a"}}"#,
+        ] {
+            let mut scratch = Scratch::new();
+            let view = scratch.read(text.as_bytes(), &table).unwrap();
+            let value: Value = serde_json::from_str(text).unwrap();
+            for path in VARIANTS {
+                assert_eq!(view.field(path), value.field(path), "{text}: {:?}", path.segs);
+            }
+        }
+    }
+
+    /// Objects and lists read in place behave as the same values parsed.
+    #[test]
+    fn containers_read_in_place_behave_as_parsed_ones() {
+        const DEEP: &[Path] = &[
+            Path::new(&[Key("requestParameters"), Key("a"), Index(1), Key("b")]),
+            Path::new(&[Key("requestParameters"), Key("a"), Index(-1)]),
+            Path::new(&[Key("requestParameters"), Key("a"), Index(-9)]),
+            Path::new(&[Key("requestParameters"), Key("A")]),
+            Path::new(&[Key("requestParameters"), Key("m"), Key("K")]),
+            Path::new(&[Key("requestParameters"), Key("l"), Each, Key("id")]),
+        ];
+        let texts = [
+            r#"{"requestParameters": {"a": [1, {"b": null}, "x"], "A": {}, "m": {"k": 1, "K": 2, "k": 3}}}"#,
+            r#"{"requestParameters": {"a": [], "A": [ ], "m": {"k": 1, "kk": 2, "k": [3]}, "l": [{"id": 1}, {"ID": 2}, 3]}}"#,
+            r#"{"requestParameters": {"a": [{"b": "q"}, {"B": "r", "b": "s"}], "m": {"K ": 0}, "l": []}}"#,
+            r#"{"requestParameters": {"A": [1], "a": {"1": 2}, "m": {"k": "esc\"aped"}}}"#,
+        ];
+        let table = FieldTable::new(PATHS.iter().chain(DEEP));
+        for text in texts {
+            let mut scratch = Scratch::new();
+            let view = scratch.read(text.as_bytes(), &table).unwrap();
+            let value: Value = serde_json::from_str(text).unwrap();
+            for path in PATHS.iter().chain(DEEP) {
+                let (fast, slow) = (view.field(path), value.field(path));
+                assert_eq!(fast, slow, "{text}: {:?}", path.segs);
+                assert_eq!(fast.is_null_or_empty(), slow.is_null_or_empty(), "{text}: {:?}", path.segs);
+                assert_eq!(fast.contains(1_i64), slow.contains(1_i64), "{text}: {:?}", path.segs);
+                assert_eq!(fast.contains("x"), slow.contains("x"), "{text}: {:?}", path.segs);
+                assert_eq!(fast.has("k"), slow.has("k"), "{text}: {:?}", path.segs);
+                assert_eq!(fast.has(1_i64), slow.has(1_i64), "{text}: {:?}", path.segs);
+                assert_eq!(fast.icontains("x"), slow.icontains("x"), "{text}: {:?}", path.segs);
+                let is_q = |e: &Val| e.field(&Path::new(&[Key("b")])).equals("q");
+                assert_eq!(fast.any_element(is_q), slow.any_element(is_q), "{text}: {:?}", path.segs);
+                assert_eq!(fast.all_elements(is_q), slow.all_elements(is_q), "{text}: {:?}", path.segs);
+                assert_eq!(fast.same_as(&slow), slow.same_as(&slow), "{text}: {:?}", path.segs);
+                assert_eq!(fast.to_string(), slow.to_string(), "{text}: {:?}", path.segs);
+            }
+        }
     }
 
     #[test]
     fn rejects_what_serde_json_rejects() {
         let mut scratch = Scratch::new();
-        assert!(scratch.scan(r#"{"a": 1,}"#).is_err());
-        assert!(matches!(scratch.scan("[1]"), Err(json::DocumentError::NotAnObject(Kind::Array))));
-        let text = r#"{"p_log_type": "AWS.CloudTrail", "P_LOG_TYPE": "x"}"#;
-        scratch.scan(text).unwrap();
-        assert_eq!(scratch.top_level_str(text, "p_log_type"), Some("AWS.CloudTrail"));
+        let table = FieldTable::new(PATHS);
+        assert!(scratch.read(br#"{"a": 1,}"#, &table).is_err());
+        assert!(matches!(scratch.read(b"[1]", &table), Err(json::DocumentError::NotAnObject(Kind::Array))));
     }
 
     #[test]
@@ -435,9 +774,10 @@ mod tests {
         let table = FieldTable::new(PATHS);
         let mut scratch = Scratch::new();
         for name in ["a", "b", "c", "d\\n"] {
-            let text = format!(r#"{{"eventName": "{name}", "requestParameters": {{"k": "{name}"}}, "userIdentity": {{"type": "{name}"}}}}"#);
-            scratch.scan(&text).unwrap();
-            let view = View::new(&text, &table, &mut scratch);
+            let text = format!(
+                r#"{{"eventName": "{name}", "requestParameters": {{"k": "{name}"}}, "userIdentity": {{"type": "{name}"}}}}"#
+            );
+            let view = scratch.read(text.as_bytes(), &table).unwrap();
             let expected: Value = serde_json::from_str(&format!(r#""{name}""#)).unwrap();
             assert_eq!(view.field(&PATHS[0]).to_json(), expected);
             assert_eq!(view.field(&PATHS[1]).to_json(), expected);

@@ -1,9 +1,12 @@
 //! One module per log type: its rules, and a dispatch that names, for each value of a
-//! discriminating field (for CloudTrail, `eventName`), the only rules that can match.
+//! discriminating field (for CloudTrail, `eventName`, then `eventSource`, …), the only rules
+//! that can match.
 //!
-//! The discriminator of a log type is the field that most of its rules require, in a top-level
-//! `Detection` expression, to equal one of a few strings (`Equals`, `IsIn`, or an `Any` of
-//! those). A rule without such a requirement runs on every event of the log type.
+//! A discriminator is a field that rules require, in a top-level `Detection` expression, to
+//! equal one of a few strings (`Equals`, `IsIn`, or an `Any` of those). The first is the field
+//! most rules require; each next one, the field most of the remaining rules require (at least
+//! two of them; at most [`MAX_DISCRIMINATORS`] in all). Each rule is dispatched on one field; a
+//! rule that requires none runs on every event of the log type.
 //! Must not: change which events a rule matches; dispatch only skips rules that cannot.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +21,9 @@ use crate::names;
 
 /// The folder, inside the module folder, of the log type modules.
 pub const FOLDER: &str = "by_log_type";
+
+/// More fields would read more of each event than the rules they spare.
+const MAX_DISCRIMINATORS: usize = 4;
 
 pub(super) fn files(rules: &[Rule], layout: &Layout) -> Vec<GeneratedFile> {
     let mut groups: BTreeMap<&str, Vec<&Rule>> = BTreeMap::new();
@@ -77,34 +83,23 @@ fn index(modules: &[(String, &str)], layout: &Layout) -> String {
 
 fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
     let registry: TokenStream = layout.registry_path.parse().expect("a Rust path");
-    let discriminator = choose_discriminator(rules);
-    let mut arms: BTreeMap<BTreeSet<String>, Vec<&Rule>> = BTreeMap::new();
-    let mut by_value: BTreeMap<String, Vec<&Rule>> = BTreeMap::new();
-    let mut always = Vec::new();
-    for rule in rules {
-        match discriminator.as_ref().and_then(|d| required_values(rule, d)) {
-            Some(values) => values.into_iter().for_each(|v| by_value.entry(v).or_default().push(rule)),
-            None => always.push(*rule),
+    let mut remaining: Vec<&Rule> = rules.to_vec();
+    let mut dispatchers = Vec::new();
+    while dispatchers.len() < MAX_DISCRIMINATORS {
+        let Some((field, count)) = choose_discriminator(&remaining) else { break };
+        if count < 2 && !dispatchers.is_empty() {
+            break;
         }
-    }
-    // Values with the same rules share an arm.
-    for (value, group) in by_value {
-        let key: BTreeSet<String> = [value].into();
-        let existing = arms.iter().find(|(_, g)| same(g, &group)).map(|(k, _)| k.clone());
-        match existing {
-            Some(k) => {
-                let mut merged = k.clone();
-                merged.extend(key);
-                let g = arms.remove(&k).expect("present");
-                arms.insert(merged, g);
+        let mut by_value: BTreeMap<String, Vec<&Rule>> = BTreeMap::new();
+        remaining.retain(|rule| match required_values(rule, &field) {
+            Some(values) => {
+                values.into_iter().for_each(|v| by_value.entry(v).or_default().push(rule));
+                false
             }
-            None => {
-                arms.insert(key, group);
-            }
-        }
+            None => true,
+        });
+        dispatchers.push((field, by_value));
     }
-    let mut arms: Vec<(BTreeSet<String>, Vec<&Rule>)> = arms.into_iter().collect();
-    arms.sort_by(|a, b| a.0.iter().next().cmp(&b.0.iter().next()));
     let rule_ref = |r: &Rule| {
         let m = format_ident!("{}", r.module);
         quote!(&#m::RULE)
@@ -112,44 +107,37 @@ fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
     let modules: BTreeSet<&str> = rules.iter().map(|r| r.module.as_str()).collect();
     let modules = modules.into_iter().map(|m| format_ident!("{}", m));
     let all = rules.iter().map(|r| rule_ref(r));
-    let always_refs = always.iter().map(|r| rule_ref(r));
+    let always_refs = remaining.iter().map(|r| rule_ref(r));
     let name = str_lit(log_type);
-    let (discriminator_tokens, candidates) = match &discriminator {
-        Some(d) => {
-            let arms = arms.iter().map(|(values, group)| {
-                let values = values.iter().map(|v| str_lit(v));
-                let refs = group.iter().map(|r| rule_ref(r));
-                // `const`: a reference to a static is not promoted to `'static` by itself.
-                quote!(#(#values)|* => const { &[#(#refs),*] },)
-            });
-            let doc = format!(
-                " The rules that can match an event whose `{}` is `value`: no other rule requires it.",
-                d.text
-            );
-            let path = path_tokens(d);
-            (
-                quote!(Some(#path)),
-                quote! {
-                    #[doc = #doc]
-                    fn candidates(value: &str) -> &'static [&'static Rule] {
-                        match value {
-                            #(#arms)*
-                            _ => &[],
-                        }
-                    }
-                },
-            )
-        }
-        None => (
-            quote!(None),
-            quote! {
-                /// No field narrows the rules of this log type: every rule runs on every event.
-                fn candidates(_value: &str) -> &'static [&'static Rule] {
-                    &[]
-                }
-            },
-        ),
-    };
+    let mut static_names: Vec<String> = Vec::new();
+    let mut entries = Vec::new();
+    let mut tables = Vec::new();
+    for (field, by_value) in &dispatchers {
+        let base = format!("BY_{}", names::constant_case(&field.text));
+        let name = (1..)
+            .map(|i| if i == 1 { base.clone() } else { format!("{base}_{i}") })
+            .find(|n| !static_names.contains(n))
+            .expect("a free name");
+        static_names.push(name.clone());
+        let ident = format_ident!("{}", name);
+        let path = path_tokens(field);
+        entries.push(quote!(Discriminator { field: #path, values: #ident }));
+        let rows = by_value.iter().map(|(value, group)| {
+            let value = str_lit(value);
+            let refs = group.iter().map(|r| rule_ref(r));
+            quote!((#value, &[#(#refs),*]),)
+        });
+        let doc = format!(
+            " The rules dispatched on `{}`, by its value: an event with another value runs none of them.",
+            field.text
+        );
+        tables.push(quote! {
+            #[doc = #doc]
+            static #ident: &[(&str, &[&Rule])] = &[
+                #(#rows)*
+            ];
+        });
+    }
     let doc = format!(" `{log_type}`: its rules, and which of them can match an event.");
     let tokens = quote! {
         #![doc = #doc]
@@ -161,22 +149,17 @@ fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
         pub static LOG_TYPE: LogType = LogType {
             name: #name,
             rules: &[#(#all),*],
-            discriminator: #discriminator_tokens,
-            candidates,
+            dispatch: &[#(#entries),*],
             always: &[#(#always_refs),*],
         };
 
-        #candidates
+        #(#tables)*
     };
     format_file(&header(layout), tokens)
 }
 
-fn same(a: &[&Rule], b: &[&Rule]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.id == y.id)
-}
-
-/// The path that most rules require to equal one of a few strings.
-fn choose_discriminator(rules: &[&Rule]) -> Option<Path> {
+/// The path that most rules require to equal one of a few strings, and how many do.
+fn choose_discriminator(rules: &[&Rule]) -> Option<(Path, usize)> {
     let mut counts: BTreeMap<Path, usize> = BTreeMap::new();
     for rule in rules {
         let mut seen = BTreeSet::new();
@@ -187,17 +170,17 @@ fn choose_discriminator(rules: &[&Rule]) -> Option<Path> {
             *counts.entry(p).or_default() += 1;
         }
     }
-    counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0))).map(|(p, _)| p)
+    counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
 }
 
 fn candidate_paths(expr: &Expr, out: &mut BTreeSet<Path>) {
     match expr {
         Expr::Test { path, negated: false, test: Test::Equals(Lit::Str(_)) | Test::IsIn(_), .. }
-            if path.segments.iter().all(|s| matches!(s, Segment::Key(_))) && !path.segments.is_empty() =>
+            if path.segments.iter().all(|s| matches!(s, Segment::Key(_)))
+                && !path.segments.is_empty()
+                && values_of(expr, path).is_some() =>
         {
-            if values_of(expr, path).is_some() {
-                out.insert(path.clone());
-            }
+            out.insert(path.clone());
         }
         Expr::Any(children) => {
             let mut common: Option<BTreeSet<Path>> = None;

@@ -97,7 +97,8 @@ impl Paths {
         &self.names[path]
     }
 
-    /// `/// \`a.b[*].c\`` + `const C: Path = Path::new(&[Key("a"), Key("b"), Each, Key("c")]);`
+    /// `/// \`a.b[*].c\`` + `static C: Path = Path::new(&[Key("a"), Key("b"), Each, Key("c")]);`
+    /// (`static`: one address per path, which the event view recognises without comparing keys).
     pub fn constants(&self) -> TokenStream {
         let consts = self.order.iter().map(|p| {
             let name = &self.names[p];
@@ -105,7 +106,7 @@ impl Paths {
             let value = path_tokens(p);
             quote! {
                 #[doc = #doc]
-                const #name: Path = #value;
+                static #name: Path = #value;
             }
         });
         quote!(#(#consts)*)

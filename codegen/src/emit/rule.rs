@@ -90,7 +90,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
         #[doc = #rule_doc]
         pub static RULE: Rule = Rule {
             meta: #meta,
-            fields: &[#(#fields),*],
+            fields: &[#(&#fields),*],
             decide: |event| decide(event),
             decide_view: |event| decide(event),
             title: #title_fn,

@@ -42,25 +42,25 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        ERROR_CODE,
-        READ_ONLY,
-        EVENT_NAME,
-        USER_IDENTITY_TYPE,
-        SOURCE_IP_ADDRESS,
-        PORTS_LAST,
-        USER_AGENT,
-        TLS_DETAILS,
-        VPC_ENDPOINT_ID,
-        RESOURCES,
-        TYPE,
-        ARN,
-        MINUTES,
-        MAX_MINUTES,
-        COUNTRY,
-        USER_IDENTITY_ARN,
-        BUCKET_NAME,
-        RESOURCES_EACH_ARN,
+        &EVENT_SOURCE,
+        &ERROR_CODE,
+        &READ_ONLY,
+        &EVENT_NAME,
+        &USER_IDENTITY_TYPE,
+        &SOURCE_IP_ADDRESS,
+        &PORTS_LAST,
+        &USER_AGENT,
+        &TLS_DETAILS,
+        &VPC_ENDPOINT_ID,
+        &RESOURCES,
+        &TYPE,
+        &ARN,
+        &MINUTES,
+        &MAX_MINUTES,
+        &COUNTRY,
+        &USER_IDENTITY_ARN,
+        &BUCKET_NAME,
+        &RESOURCES_EACH_ARN,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -71,52 +71,54 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `readOnly`
-const READ_ONLY: Path = Path::new(&[Key("readOnly")]);
+static READ_ONLY: Path = Path::new(&[Key("readOnly")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.type`
-const USER_IDENTITY_TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static USER_IDENTITY_TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `requestParameters.ports[-1]`
-const PORTS_LAST: Path = Path::new(&[Key("requestParameters"), Key("ports"), Index(-1)]);
+static PORTS_LAST: Path = Path::new(
+    &[Key("requestParameters"), Key("ports"), Index(-1)],
+);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `tlsDetails`
-const TLS_DETAILS: Path = Path::new(&[Key("tlsDetails")]);
+static TLS_DETAILS: Path = Path::new(&[Key("tlsDetails")]);
 
 /// `vpcEndpointId`
-const VPC_ENDPOINT_ID: Path = Path::new(&[Key("vpcEndpointId")]);
+static VPC_ENDPOINT_ID: Path = Path::new(&[Key("vpcEndpointId")]);
 
 /// `resources`
-const RESOURCES: Path = Path::new(&[Key("resources")]);
+static RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `type`
-const TYPE: Path = Path::new(&[Key("type")]);
+static TYPE: Path = Path::new(&[Key("type")]);
 
 /// `ARN`
-const ARN: Path = Path::new(&[Key("ARN")]);
+static ARN: Path = Path::new(&[Key("ARN")]);
 
 /// `requestParameters.minutes`
-const MINUTES: Path = Path::new(&[Key("requestParameters"), Key("minutes")]);
+static MINUTES: Path = Path::new(&[Key("requestParameters"), Key("minutes")]);
 
 /// `requestParameters.maxMinutes`
-const MAX_MINUTES: Path = Path::new(&[Key("requestParameters"), Key("maxMinutes")]);
+static MAX_MINUTES: Path = Path::new(&[Key("requestParameters"), Key("maxMinutes")]);
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.country`
-const COUNTRY: Path = Path::new(
+static COUNTRY: Path = Path::new(
     &[
         Key("p_enrichment"),
         Key("ipinfo_location"),
@@ -126,13 +128,13 @@ const COUNTRY: Path = Path::new(
 );
 
 /// `userIdentity.arn`
-const USER_IDENTITY_ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static USER_IDENTITY_ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `requestParameters.bucketName`
-const BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
+static BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
 
 /// `resources[*].ARN`
-const RESOURCES_EACH_ARN: Path = Path::new(&[Key("resources"), Each, Key("ARN")]);
+static RESOURCES_EACH_ARN: Path = Path::new(&[Key("resources"), Each, Key("ARN")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.

@@ -41,7 +41,7 @@ pub static RULE: Rule = Rule {
             "Asana user [{actor.email}] changed your organization's password requirements from [{details.old_value}] to [{details.new_value}].",
         ),
     },
-    fields: &[EVENT_TYPE, NEW_VALUE, EMAIL, OLD_VALUE],
+    fields: &[&EVENT_TYPE, &NEW_VALUE, &EMAIL, &OLD_VALUE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -51,16 +51,16 @@ pub static RULE: Rule = Rule {
 };
 
 /// `event_type`
-const EVENT_TYPE: Path = Path::new(&[Key("event_type")]);
+static EVENT_TYPE: Path = Path::new(&[Key("event_type")]);
 
 /// `details.new_value`
-const NEW_VALUE: Path = Path::new(&[Key("details"), Key("new_value")]);
+static NEW_VALUE: Path = Path::new(&[Key("details"), Key("new_value")]);
 
 /// `actor.email`
-const EMAIL: Path = Path::new(&[Key("actor"), Key("email")]);
+static EMAIL: Path = Path::new(&[Key("actor"), Key("email")]);
 
 /// `details.old_value`
-const OLD_VALUE: Path = Path::new(&[Key("details"), Key("old_value")]);
+static OLD_VALUE: Path = Path::new(&[Key("details"), Key("old_value")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -42,22 +42,22 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        ERROR_CODE,
-        ERROR_MESSAGE,
-        EVENT_SOURCE,
-        EVENT_NAME,
-        LAYERS,
-        TYPE,
-        SESSION_ISSUER_USER_NAME,
-        USER_IDENTITY_USER_NAME,
-        USER_IDENTITY_ARN,
-        FUNCTION_NAME,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        LAYERS_EACH_ARN,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &LAYERS,
+        &TYPE,
+        &SESSION_ISSUER_USER_NAME,
+        &USER_IDENTITY_USER_NAME,
+        &USER_IDENTITY_ARN,
+        &FUNCTION_NAME,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &LAYERS_EACH_ARN,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -68,54 +68,56 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `responseElements.layers`
-const LAYERS: Path = Path::new(&[Key("responseElements"), Key("layers")]);
+static LAYERS: Path = Path::new(&[Key("responseElements"), Key("layers")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const SESSION_ISSUER_USER_NAME: Path = Path::new(
+static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `userIdentity.userName`
-const USER_IDENTITY_USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_IDENTITY_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("userName")],
+);
 
 /// `userIdentity.arn`
-const USER_IDENTITY_ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static USER_IDENTITY_ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `responseElements.functionName`
-const FUNCTION_NAME: Path = Path::new(&[Key("responseElements"), Key("functionName")]);
+static FUNCTION_NAME: Path = Path::new(&[Key("responseElements"), Key("functionName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `responseElements.layers[*].arn`
-const LAYERS_EACH_ARN: Path = Path::new(
+static LAYERS_EACH_ARN: Path = Path::new(
     &[Key("responseElements"), Key("layers"), Each, Key("arn")],
 );
 

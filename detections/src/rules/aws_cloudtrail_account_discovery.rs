@@ -38,7 +38,7 @@ pub static RULE: Rule = Rule {
             "User [{userIdentity.arn}]performed a [{eventName}] action in AWS account [{recipientAccountId}].",
         ),
     },
-    fields: &[EVENT_NAME, ARN, RECIPIENT_ACCOUNT_ID],
+    fields: &[&EVENT_NAME, &ARN, &RECIPIENT_ACCOUNT_ID],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -48,13 +48,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

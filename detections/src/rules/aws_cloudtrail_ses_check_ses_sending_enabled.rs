@@ -39,14 +39,14 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        EVENT_NAME,
-        EVENT_SOURCE,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        EVENT_REGION,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &EVENT_REGION,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -57,28 +57,28 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `eventRegion`
-const EVENT_REGION: Path = Path::new(&[Key("eventRegion")]);
+static EVENT_REGION: Path = Path::new(&[Key("eventRegion")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

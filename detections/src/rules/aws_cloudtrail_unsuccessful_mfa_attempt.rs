@@ -40,17 +40,17 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        MFA_USED,
-        CONSOLE_LOGIN,
-        ARN,
-        USER_NAME,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &MFA_USED,
+        &CONSOLE_LOGIN,
+        &ARN,
+        &USER_NAME,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -61,37 +61,37 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `additionalEventData.MFAUsed`
-const MFA_USED: Path = Path::new(&[Key("additionalEventData"), Key("MFAUsed")]);
+static MFA_USED: Path = Path::new(&[Key("additionalEventData"), Key("MFAUsed")]);
 
 /// `responseElements.ConsoleLogin`
-const CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
+static CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
 
 /// `userIdenity.arn`
-const ARN: Path = Path::new(&[Key("userIdenity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdenity"), Key("arn")]);
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -32,7 +32,7 @@ pub static RULE: Rule = Rule {
             "User {userIdentity.arn | 'None'} signed in with access key {userIdentity.accessKeyId | 'None'}",
         ),
     },
-    fields: &[ERROR_CODE, ERROR_MESSAGE, ACCESS_KEY_ID, ARN, SOURCE_IP_ADDRESS],
+    fields: &[&ERROR_CODE, &ERROR_MESSAGE, &ACCESS_KEY_ID, &ARN, &SOURCE_IP_ADDRESS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -42,19 +42,19 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `userIdentity.accessKeyId`
-const ACCESS_KEY_ID: Path = Path::new(&[Key("userIdentity"), Key("accessKeyId")]);
+static ACCESS_KEY_ID: Path = Path::new(&[Key("userIdentity"), Key("accessKeyId")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `sourceIpAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIpAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIpAddress")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

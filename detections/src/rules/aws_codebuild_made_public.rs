@@ -44,15 +44,15 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_NAME,
-        PROJECT_VISIBILITY,
-        ARN,
-        RECIPIENT_ACCOUNT_ID,
-        EVENT_SOURCE,
-        AWS_REGION,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
+        &EVENT_NAME,
+        &PROJECT_VISIBILITY,
+        &ARN,
+        &RECIPIENT_ACCOUNT_ID,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -63,33 +63,33 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.projectVisibility`
-const PROJECT_VISIBILITY: Path = Path::new(
+static PROJECT_VISIBILITY: Path = Path::new(
     &[Key("requestParameters"), Key("projectVisibility")],
 );
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

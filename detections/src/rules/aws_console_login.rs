@@ -30,7 +30,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[EVENT_NAME, SOURCE_IP_ADDRESS, USER_NAME],
+    fields: &[&EVENT_NAME, &SOURCE_IP_ADDRESS, &USER_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -40,13 +40,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `additionalEventData.UserName`
-const USER_NAME: Path = Path::new(&[Key("additionalEventData"), Key("UserName")]);
+static USER_NAME: Path = Path::new(&[Key("additionalEventData"), Key("UserName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -51,18 +51,18 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_NAME,
-        TYPE,
-        CONSOLE_LOGIN,
-        SOURCE_IP_ADDRESS,
-        CITY,
-        REGION,
-        COUNTRY,
-        RECIPIENT_ACCOUNT_ID,
-        EVENT_TIME,
-        ACCOUNT_ID,
-        ARN,
-        MFA_USED,
+        &EVENT_NAME,
+        &TYPE,
+        &CONSOLE_LOGIN,
+        &SOURCE_IP_ADDRESS,
+        &CITY,
+        &REGION,
+        &COUNTRY,
+        &RECIPIENT_ACCOUNT_ID,
+        &EVENT_TIME,
+        &ACCOUNT_ID,
+        &ARN,
+        &MFA_USED,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -73,29 +73,29 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `responseElements.ConsoleLogin`
-const CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
+static CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.city`
-const CITY: Path = Path::new(
+static CITY: Path = Path::new(
     &[Key("p_enrichment"), Key("ipinfo_location"), Key("sourceIPAddress"), Key("city")],
 );
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.region`
-const REGION: Path = Path::new(
+static REGION: Path = Path::new(
     &[Key("p_enrichment"), Key("ipinfo_location"), Key("sourceIPAddress"), Key("region")],
 );
 
 /// `p_enrichment.ipinfo_location.sourceIPAddress.country`
-const COUNTRY: Path = Path::new(
+static COUNTRY: Path = Path::new(
     &[
         Key("p_enrichment"),
         Key("ipinfo_location"),
@@ -105,19 +105,19 @@ const COUNTRY: Path = Path::new(
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `eventTime`
-const EVENT_TIME: Path = Path::new(&[Key("eventTime")]);
+static EVENT_TIME: Path = Path::new(&[Key("eventTime")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `additionalEventData.MFAUsed`
-const MFA_USED: Path = Path::new(&[Key("additionalEventData"), Key("MFAUsed")]);
+static MFA_USED: Path = Path::new(&[Key("additionalEventData"), Key("MFAUsed")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

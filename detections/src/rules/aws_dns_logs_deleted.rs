@@ -49,17 +49,17 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        ERROR_CODE,
-        ERROR_MESSAGE,
-        EVENT_NAME,
-        ACCOUNT_ID,
-        AWS_REGION,
-        EVENT_SOURCE,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        UNKNOWN_LOG_ID,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
+        &EVENT_NAME,
+        &ACCOUNT_ID,
+        &AWS_REGION,
+        &EVENT_SOURCE,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &UNKNOWN_LOG_ID,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -70,37 +70,37 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.resolverQueryLogConfigId.<UNKNOWN LOG ID>`
-const UNKNOWN_LOG_ID: Path = Path::new(
+static UNKNOWN_LOG_ID: Path = Path::new(
     &[Key("requestParameters"), Key("resolverQueryLogConfigId"), Key("<UNKNOWN LOG ID>")],
 );
 

@@ -57,17 +57,17 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        INSTANCE_TYPE,
-        VALUE,
-        RECIPIENT_ACCOUNT_ID,
-        AWS_REGION,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        ERROR_CODE,
-        ERROR_MESSAGE,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &INSTANCE_TYPE,
+        &VALUE,
+        &RECIPIENT_ACCOUNT_ID,
+        &AWS_REGION,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -78,39 +78,39 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.instanceType`
-const INSTANCE_TYPE: Path = Path::new(&[Key("requestParameters"), Key("instanceType")]);
+static INSTANCE_TYPE: Path = Path::new(&[Key("requestParameters"), Key("instanceType")]);
 
 /// `requestParameters.instanceType.value`
-const VALUE: Path = Path::new(
+static VALUE: Path = Path::new(
     &[Key("requestParameters"), Key("instanceType"), Key("value")],
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -48,19 +48,19 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        ERROR_CODE,
-        ERROR_MESSAGE,
-        EVENT_NAME,
-        RECIPIENT_ACCOUNT_ID,
-        USER_AGENT,
-        ARN,
-        GROUP_ID,
-        GROUP_NAME,
-        VPC_ID,
-        EVENT_SOURCE,
-        AWS_REGION,
-        SOURCE_IP_ADDRESS,
-        USER_IDENTITY,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
+        &EVENT_NAME,
+        &RECIPIENT_ACCOUNT_ID,
+        &USER_AGENT,
+        &ARN,
+        &GROUP_ID,
+        &GROUP_NAME,
+        &VPC_ID,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &SOURCE_IP_ADDRESS,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -71,43 +71,43 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `requestParameters.groupId`
-const GROUP_ID: Path = Path::new(&[Key("requestParameters"), Key("groupId")]);
+static GROUP_ID: Path = Path::new(&[Key("requestParameters"), Key("groupId")]);
 
 /// `requestParameters.groupName`
-const GROUP_NAME: Path = Path::new(&[Key("requestParameters"), Key("groupName")]);
+static GROUP_NAME: Path = Path::new(&[Key("requestParameters"), Key("groupName")]);
 
 /// `requestParameters.vpcId`
-const VPC_ID: Path = Path::new(&[Key("requestParameters"), Key("vpcId")]);
+static VPC_ID: Path = Path::new(&[Key("requestParameters"), Key("vpcId")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

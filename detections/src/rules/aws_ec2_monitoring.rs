@@ -38,14 +38,14 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        SOURCE_IP_ADDRESS,
-        TYPE,
-        INVOKED_BY,
-        ERROR_CODE,
-        EVENT_NAME,
-        USER_NAME,
-        RECIPIENT_ACCOUNT_ID,
+        &EVENT_SOURCE,
+        &SOURCE_IP_ADDRESS,
+        &TYPE,
+        &INVOKED_BY,
+        &ERROR_CODE,
+        &EVENT_NAME,
+        &USER_NAME,
+        &RECIPIENT_ACCOUNT_ID,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -56,30 +56,30 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.invokedBy`
-const INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const USER_NAME: Path = Path::new(
+static USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -40,19 +40,19 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        ERROR_CODE,
-        ERROR_MESSAGE,
-        EVENT_NAME,
-        ITEMS,
-        IMAGE_ID,
-        INSTANCE_ID,
-        ITEMS_EACH_IMAGE_ID,
-        EVENT_SOURCE,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
+        &EVENT_NAME,
+        &ITEMS,
+        &IMAGE_ID,
+        &INSTANCE_ID,
+        &ITEMS_EACH_IMAGE_ID,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -63,24 +63,24 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `responseElements.instancesSet.items`
-const ITEMS: Path = Path::new(
+static ITEMS: Path = Path::new(
     &[Key("responseElements"), Key("instancesSet"), Key("items")],
 );
 
 /// `imageId`
-const IMAGE_ID: Path = Path::new(&[Key("imageId")]);
+static IMAGE_ID: Path = Path::new(&[Key("imageId")]);
 
 /// `responseElements.instancesSet.items[*].instanceId`
-const INSTANCE_ID: Path = Path::new(
+static INSTANCE_ID: Path = Path::new(
     &[
         Key("responseElements"),
         Key("instancesSet"),
@@ -91,27 +91,27 @@ const INSTANCE_ID: Path = Path::new(
 );
 
 /// `responseElements.instancesSet.items[*].imageId`
-const ITEMS_EACH_IMAGE_ID: Path = Path::new(
+static ITEMS_EACH_IMAGE_ID: Path = Path::new(
     &[Key("responseElements"), Key("instancesSet"), Key("items"), Each, Key("imageId")],
 );
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

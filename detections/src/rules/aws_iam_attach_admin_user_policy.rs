@@ -41,17 +41,17 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        ERROR_CODE,
-        ERROR_MESSAGE,
-        EVENT_NAME,
-        POLICY_ARN,
-        EVENT_SOURCE,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        USER_NAME,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
+        &EVENT_NAME,
+        &POLICY_ARN,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &USER_NAME,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -62,37 +62,37 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.policyArn`
-const POLICY_ARN: Path = Path::new(&[Key("requestParameters"), Key("policyArn")]);
+static POLICY_ARN: Path = Path::new(&[Key("requestParameters"), Key("policyArn")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.userName`
-const USER_NAME: Path = Path::new(&[Key("requestParameters"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("requestParameters"), Key("userName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

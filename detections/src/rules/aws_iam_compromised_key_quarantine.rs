@@ -46,7 +46,13 @@ pub static RULE: Rule = Rule {
             "Compromised Key quarantined for [{requestParameters.userName | '<USER_NAME_NOT_FOUND>'}] in AWS Account [{recipientAccountId | '<ACCOUNT_ID_NOT_FOUND>'}]",
         ),
     },
-    fields: &[EVENT_SOURCE, EVENT_NAME, POLICY_ARN, USER_NAME, RECIPIENT_ACCOUNT_ID],
+    fields: &[
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &POLICY_ARN,
+        &USER_NAME,
+        &RECIPIENT_ACCOUNT_ID,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -56,19 +62,19 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.policyArn`
-const POLICY_ARN: Path = Path::new(&[Key("requestParameters"), Key("policyArn")]);
+static POLICY_ARN: Path = Path::new(&[Key("requestParameters"), Key("policyArn")]);
 
 /// `requestParameters.userName`
-const USER_NAME: Path = Path::new(&[Key("requestParameters"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("requestParameters"), Key("userName")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -48,17 +48,17 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        ERROR_CODE,
-        TYPE,
-        USER_AGENT,
-        SOURCE_IP_ADDRESS,
-        EVENT_SOURCE,
-        EVENT_NAME,
-        USER_NAME,
-        RECIPIENT_ACCOUNT_ID,
-        ARN,
-        AWS_REGION,
-        USER_IDENTITY,
+        &ERROR_CODE,
+        &TYPE,
+        &USER_AGENT,
+        &SOURCE_IP_ADDRESS,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &USER_NAME,
+        &RECIPIENT_ACCOUNT_ID,
+        &ARN,
+        &AWS_REGION,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -69,37 +69,37 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -42,16 +42,16 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_NAME,
-        POLICY_NAME,
-        USER_NAME,
-        ACCESS_KEY_ID,
-        EVENT_SOURCE,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
+        &EVENT_NAME,
+        &POLICY_NAME,
+        &USER_NAME,
+        &ACCESS_KEY_ID,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -62,34 +62,34 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.policyName`
-const POLICY_NAME: Path = Path::new(&[Key("requestParameters"), Key("policyName")]);
+static POLICY_NAME: Path = Path::new(&[Key("requestParameters"), Key("policyName")]);
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.accessKeyId`
-const ACCESS_KEY_ID: Path = Path::new(&[Key("userIdentity"), Key("accessKeyId")]);
+static ACCESS_KEY_ID: Path = Path::new(&[Key("userIdentity"), Key("accessKeyId")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

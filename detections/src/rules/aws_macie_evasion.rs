@@ -47,7 +47,7 @@ pub static RULE: Rule = Rule {
             "AWS Macie in AWS Account [{recipientAccountId}] Disabled/Updated by [{userIdentity.arn}]",
         ),
     },
-    fields: &[EVENT_NAME, EVENT_SOURCE, RECIPIENT_ACCOUNT_ID, ARN],
+    fields: &[&EVENT_NAME, &EVENT_SOURCE, &RECIPIENT_ACCOUNT_ID, &ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -57,16 +57,16 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -41,16 +41,16 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        READ_ONLY,
-        SOURCE_IP_ADDRESS,
-        TYPE,
-        INVOKED_BY,
-        ERROR_CODE,
-        EVENT_NAME,
-        INSTANCE_ID,
-        RECIPIENT_ACCOUNT_ID,
-        AWS_REGION,
+        &EVENT_SOURCE,
+        &READ_ONLY,
+        &SOURCE_IP_ADDRESS,
+        &TYPE,
+        &INVOKED_BY,
+        &ERROR_CODE,
+        &EVENT_NAME,
+        &INSTANCE_ID,
+        &RECIPIENT_ACCOUNT_ID,
+        &AWS_REGION,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -61,28 +61,28 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `readOnly`
-const READ_ONLY: Path = Path::new(&[Key("readOnly")]);
+static READ_ONLY: Path = Path::new(&[Key("readOnly")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.invokedBy`
-const INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.instancesSet.items[0].instanceId`
-const INSTANCE_ID: Path = Path::new(
+static INSTANCE_ID: Path = Path::new(
     &[
         Key("requestParameters"),
         Key("instancesSet"),
@@ -93,10 +93,10 @@ const INSTANCE_ID: Path = Path::new(
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

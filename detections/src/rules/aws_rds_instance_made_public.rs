@@ -60,23 +60,23 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        ERROR_CODE,
-        PUBLICLY_ACCESSIBLE,
-        D_B_INSTANCE_IDENTIFIER,
-        D_B_CLUSTER_IDENTIFIER,
-        USER_NAME,
-        PRINCIPAL_ID,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        D_B_INSTANCE_ARN,
-        APPLY_IMMEDIATELY,
-        V_PC_SECURITY_GROUP_IDS,
-        D_B_SUBNET_GROUP_NAME,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &ERROR_CODE,
+        &PUBLICLY_ACCESSIBLE,
+        &D_B_INSTANCE_IDENTIFIER,
+        &D_B_CLUSTER_IDENTIFIER,
+        &USER_NAME,
+        &PRINCIPAL_ID,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &D_B_INSTANCE_ARN,
+        &APPLY_IMMEDIATELY,
+        &V_PC_SECURITY_GROUP_IDS,
+        &D_B_SUBNET_GROUP_NAME,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -87,67 +87,67 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.publiclyAccessible`
-const PUBLICLY_ACCESSIBLE: Path = Path::new(
+static PUBLICLY_ACCESSIBLE: Path = Path::new(
     &[Key("requestParameters"), Key("publiclyAccessible")],
 );
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
+static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `requestParameters.dBClusterIdentifier`
-const D_B_CLUSTER_IDENTIFIER: Path = Path::new(
+static D_B_CLUSTER_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBClusterIdentifier")],
 );
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path::new(
+static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
 /// `requestParameters.applyImmediately`
-const APPLY_IMMEDIATELY: Path = Path::new(
+static APPLY_IMMEDIATELY: Path = Path::new(
     &[Key("requestParameters"), Key("applyImmediately")],
 );
 
 /// `requestParameters.vPCSecurityGroupIds`
-const V_PC_SECURITY_GROUP_IDS: Path = Path::new(
+static V_PC_SECURITY_GROUP_IDS: Path = Path::new(
     &[Key("requestParameters"), Key("vPCSecurityGroupIds")],
 );
 
 /// `requestParameters.dBSubnetGroupName`
-const D_B_SUBNET_GROUP_NAME: Path = Path::new(
+static D_B_SUBNET_GROUP_NAME: Path = Path::new(
     &[Key("requestParameters"), Key("dBSubnetGroupName")],
 );
 

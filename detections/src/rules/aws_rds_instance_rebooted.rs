@@ -48,20 +48,20 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        ERROR_CODE,
-        D_B_INSTANCE_IDENTIFIER,
-        D_B_CLUSTER_IDENTIFIER,
-        D_B_SHARD_GROUP_IDENTIFIER,
-        USER_NAME,
-        PRINCIPAL_ID,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        FORCE_FAILOVER,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &ERROR_CODE,
+        &D_B_INSTANCE_IDENTIFIER,
+        &D_B_CLUSTER_IDENTIFIER,
+        &D_B_SHARD_GROUP_IDENTIFIER,
+        &USER_NAME,
+        &PRINCIPAL_ID,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &FORCE_FAILOVER,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -72,52 +72,52 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
+static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `requestParameters.dBClusterIdentifier`
-const D_B_CLUSTER_IDENTIFIER: Path = Path::new(
+static D_B_CLUSTER_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBClusterIdentifier")],
 );
 
 /// `requestParameters.dBShardGroupIdentifier`
-const D_B_SHARD_GROUP_IDENTIFIER: Path = Path::new(
+static D_B_SHARD_GROUP_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBShardGroupIdentifier")],
 );
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.forceFailover`
-const FORCE_FAILOVER: Path = Path::new(
+static FORCE_FAILOVER: Path = Path::new(
     &[Key("requestParameters"), Key("forceFailover")],
 );
 

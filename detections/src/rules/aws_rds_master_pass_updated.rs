@@ -45,7 +45,7 @@ pub static RULE: Rule = Rule {
             "RDS Master Password Updated on [{responseElements.dBInstanceArn}]",
         ),
     },
-    fields: &[EVENT_NAME, EVENT_SOURCE, MASTER_USER_PASSWORD, D_B_INSTANCE_ARN],
+    fields: &[&EVENT_NAME, &EVENT_SOURCE, &MASTER_USER_PASSWORD, &D_B_INSTANCE_ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -55,18 +55,18 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `responseElements.pendingModifiedValues.masterUserPassword`
-const MASTER_USER_PASSWORD: Path = Path::new(
+static MASTER_USER_PASSWORD: Path = Path::new(
     &[Key("responseElements"), Key("pendingModifiedValues"), Key("masterUserPassword")],
 );
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path::new(
+static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 

@@ -55,23 +55,23 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        ERROR_CODE,
-        D_B_SECURITY_GROUP_NAME,
-        C_IDRIP,
-        E_C2_SECURITY_GROUP_NAME,
-        USER_NAME,
-        PRINCIPAL_ID,
-        RECIPIENT_ACCOUNT_ID,
-        AWS_REGION,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        D_B_INSTANCE_IDENTIFIER,
-        D_B_INSTANCE_ARN,
-        E_C2_SECURITY_GROUP_ID,
-        E_C2_SECURITY_GROUP_OWNER_ID,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &ERROR_CODE,
+        &D_B_SECURITY_GROUP_NAME,
+        &C_IDRIP,
+        &E_C2_SECURITY_GROUP_NAME,
+        &USER_NAME,
+        &PRINCIPAL_ID,
+        &RECIPIENT_ACCOUNT_ID,
+        &AWS_REGION,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &D_B_INSTANCE_IDENTIFIER,
+        &D_B_INSTANCE_ARN,
+        &E_C2_SECURITY_GROUP_ID,
+        &E_C2_SECURITY_GROUP_OWNER_ID,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -82,65 +82,65 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.dBSecurityGroupName`
-const D_B_SECURITY_GROUP_NAME: Path = Path::new(
+static D_B_SECURITY_GROUP_NAME: Path = Path::new(
     &[Key("requestParameters"), Key("dBSecurityGroupName")],
 );
 
 /// `requestParameters.cIDRIP`
-const C_IDRIP: Path = Path::new(&[Key("requestParameters"), Key("cIDRIP")]);
+static C_IDRIP: Path = Path::new(&[Key("requestParameters"), Key("cIDRIP")]);
 
 /// `requestParameters.eC2SecurityGroupName`
-const E_C2_SECURITY_GROUP_NAME: Path = Path::new(
+static E_C2_SECURITY_GROUP_NAME: Path = Path::new(
     &[Key("requestParameters"), Key("eC2SecurityGroupName")],
 );
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
+static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path::new(
+static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
 /// `requestParameters.eC2SecurityGroupId`
-const E_C2_SECURITY_GROUP_ID: Path = Path::new(
+static E_C2_SECURITY_GROUP_ID: Path = Path::new(
     &[Key("requestParameters"), Key("eC2SecurityGroupId")],
 );
 
 /// `requestParameters.eC2SecurityGroupOwnerId`
-const E_C2_SECURITY_GROUP_OWNER_ID: Path = Path::new(
+static E_C2_SECURITY_GROUP_OWNER_ID: Path = Path::new(
     &[Key("requestParameters"), Key("eC2SecurityGroupOwnerId")],
 );
 

@@ -49,23 +49,23 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        ERROR_CODE,
-        SOURCE_REGION,
-        AWS_REGION,
-        SOURCE_DB_SNAPSHOT_IDENTIFIER,
-        SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
-        RECIPIENT_ACCOUNT_ID,
-        TARGET_DB_SNAPSHOT_IDENTIFIER,
-        TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        D_B_INSTANCE_IDENTIFIER,
-        D_B_INSTANCE_ARN,
-        KMS_KEY_ID,
-        COPY_TAGS,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &ERROR_CODE,
+        &SOURCE_REGION,
+        &AWS_REGION,
+        &SOURCE_DB_SNAPSHOT_IDENTIFIER,
+        &SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
+        &RECIPIENT_ACCOUNT_ID,
+        &TARGET_DB_SNAPSHOT_IDENTIFIER,
+        &TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &D_B_INSTANCE_IDENTIFIER,
+        &D_B_INSTANCE_ARN,
+        &KMS_KEY_ID,
+        &COPY_TAGS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -76,67 +76,67 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.sourceRegion`
-const SOURCE_REGION: Path = Path::new(&[Key("requestParameters"), Key("sourceRegion")]);
+static SOURCE_REGION: Path = Path::new(&[Key("requestParameters"), Key("sourceRegion")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `requestParameters.sourceDBSnapshotIdentifier`
-const SOURCE_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
+static SOURCE_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("sourceDBSnapshotIdentifier")],
 );
 
 /// `requestParameters.sourceDBClusterSnapshotIdentifier`
-const SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path::new(
+static SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("sourceDBClusterSnapshotIdentifier")],
 );
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `requestParameters.targetDBSnapshotIdentifier`
-const TARGET_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
+static TARGET_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("targetDBSnapshotIdentifier")],
 );
 
 /// `requestParameters.targetDBClusterSnapshotIdentifier`
-const TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path::new(
+static TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("targetDBClusterSnapshotIdentifier")],
 );
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
+static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path::new(
+static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
 /// `requestParameters.kmsKeyId`
-const KMS_KEY_ID: Path = Path::new(&[Key("requestParameters"), Key("kmsKeyId")]);
+static KMS_KEY_ID: Path = Path::new(&[Key("requestParameters"), Key("kmsKeyId")]);
 
 /// `requestParameters.copyTags`
-const COPY_TAGS: Path = Path::new(&[Key("requestParameters"), Key("copyTags")]);
+static COPY_TAGS: Path = Path::new(&[Key("requestParameters"), Key("copyTags")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -55,20 +55,20 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        ERROR_CODE,
-        INCLUDE_PUBLIC,
-        INCLUDE_SHARED,
-        USER_NAME,
-        PRINCIPAL_ID,
-        RECIPIENT_ACCOUNT_ID,
-        AWS_REGION,
-        ARN,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        MAX_RECORDS,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &ERROR_CODE,
+        &INCLUDE_PUBLIC,
+        &INCLUDE_SHARED,
+        &USER_NAME,
+        &PRINCIPAL_ID,
+        &RECIPIENT_ACCOUNT_ID,
+        &AWS_REGION,
+        &ARN,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &MAX_RECORDS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -79,50 +79,50 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.includePublic`
-const INCLUDE_PUBLIC: Path = Path::new(
+static INCLUDE_PUBLIC: Path = Path::new(
     &[Key("requestParameters"), Key("includePublic")],
 );
 
 /// `requestParameters.includeShared`
-const INCLUDE_SHARED: Path = Path::new(
+static INCLUDE_SHARED: Path = Path::new(
     &[Key("requestParameters"), Key("includeShared")],
 );
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.maxRecords`
-const MAX_RECORDS: Path = Path::new(&[Key("requestParameters"), Key("maxRecords")]);
+static MAX_RECORDS: Path = Path::new(&[Key("requestParameters"), Key("maxRecords")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -48,24 +48,24 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_SOURCE,
-        EVENT_NAME,
-        ERROR_CODE,
-        SOURCE_ARN,
-        S3_BUCKET_NAME,
-        USER_NAME,
-        PRINCIPAL_ID,
-        RECIPIENT_ACCOUNT_ID,
-        AWS_REGION,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        D_B_INSTANCE_IDENTIFIER,
-        D_B_INSTANCE_ARN,
-        EXPORT_TASK_IDENTIFIER,
-        S3_PREFIX,
-        KMS_KEY_ID,
-        IAM_ROLE_ARN,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &ERROR_CODE,
+        &SOURCE_ARN,
+        &S3_BUCKET_NAME,
+        &USER_NAME,
+        &PRINCIPAL_ID,
+        &RECIPIENT_ACCOUNT_ID,
+        &AWS_REGION,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &D_B_INSTANCE_IDENTIFIER,
+        &D_B_INSTANCE_ARN,
+        &EXPORT_TASK_IDENTIFIER,
+        &S3_PREFIX,
+        &KMS_KEY_ID,
+        &IAM_ROLE_ARN,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -76,64 +76,66 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `requestParameters.sourceArn`
-const SOURCE_ARN: Path = Path::new(&[Key("requestParameters"), Key("sourceArn")]);
+static SOURCE_ARN: Path = Path::new(&[Key("requestParameters"), Key("sourceArn")]);
 
 /// `requestParameters.s3BucketName`
-const S3_BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("s3BucketName")]);
+static S3_BUCKET_NAME: Path = Path::new(
+    &[Key("requestParameters"), Key("s3BucketName")],
+);
 
 /// `userIdentity.userName`
-const USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `requestParameters.dBInstanceIdentifier`
-const D_B_INSTANCE_IDENTIFIER: Path = Path::new(
+static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("dBInstanceIdentifier")],
 );
 
 /// `responseElements.dBInstanceArn`
-const D_B_INSTANCE_ARN: Path = Path::new(
+static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
 /// `responseElements.exportTaskIdentifier`
-const EXPORT_TASK_IDENTIFIER: Path = Path::new(
+static EXPORT_TASK_IDENTIFIER: Path = Path::new(
     &[Key("responseElements"), Key("exportTaskIdentifier")],
 );
 
 /// `requestParameters.s3Prefix`
-const S3_PREFIX: Path = Path::new(&[Key("requestParameters"), Key("s3Prefix")]);
+static S3_PREFIX: Path = Path::new(&[Key("requestParameters"), Key("s3Prefix")]);
 
 /// `requestParameters.kmsKeyId`
-const KMS_KEY_ID: Path = Path::new(&[Key("requestParameters"), Key("kmsKeyId")]);
+static KMS_KEY_ID: Path = Path::new(&[Key("requestParameters"), Key("kmsKeyId")]);
 
 /// `requestParameters.iamRoleArn`
-const IAM_ROLE_ARN: Path = Path::new(&[Key("requestParameters"), Key("iamRoleArn")]);
+static IAM_ROLE_ARN: Path = Path::new(&[Key("requestParameters"), Key("iamRoleArn")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

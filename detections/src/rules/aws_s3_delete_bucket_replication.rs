@@ -47,19 +47,19 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        ERROR_CODE,
-        ERROR_MESSAGE,
-        EVENT_SOURCE,
-        EVENT_NAME,
-        USER_IDENTITY_USER_NAME,
-        SESSION_ISSUER_USER_NAME,
-        ARN,
-        BUCKET_NAME,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &USER_IDENTITY_USER_NAME,
+        &SESSION_ISSUER_USER_NAME,
+        &ARN,
+        &BUCKET_NAME,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -70,45 +70,47 @@ pub static RULE: Rule = Rule {
 };
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.userName`
-const USER_IDENTITY_USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_IDENTITY_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("userName")],
+);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const SESSION_ISSUER_USER_NAME: Path = Path::new(
+static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `requestParameters.bucketName`
-const BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
+static BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

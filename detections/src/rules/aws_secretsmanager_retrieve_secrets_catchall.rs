@@ -48,19 +48,19 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_NAME,
-        FILTERS,
-        KEY,
-        VALUES,
-        USER_IDENTITY_USER_NAME,
-        SESSION_ISSUER_USER_NAME,
-        ARN,
-        EVENT_SOURCE,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
+        &EVENT_NAME,
+        &FILTERS,
+        &KEY,
+        &VALUES,
+        &USER_IDENTITY_USER_NAME,
+        &SESSION_ISSUER_USER_NAME,
+        &ARN,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -71,45 +71,47 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.filters`
-const FILTERS: Path = Path::new(&[Key("requestParameters"), Key("filters")]);
+static FILTERS: Path = Path::new(&[Key("requestParameters"), Key("filters")]);
 
 /// `key`
-const KEY: Path = Path::new(&[Key("key")]);
+static KEY: Path = Path::new(&[Key("key")]);
 
 /// `values`
-const VALUES: Path = Path::new(&[Key("values")]);
+static VALUES: Path = Path::new(&[Key("values")]);
 
 /// `userIdentity.userName`
-const USER_IDENTITY_USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_IDENTITY_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("userName")],
+);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const SESSION_ISSUER_USER_NAME: Path = Path::new(
+static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

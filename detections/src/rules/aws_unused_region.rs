@@ -51,15 +51,15 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        AWS_REGION,
-        READ_ONLY,
-        USER_NAME,
-        EVENT_NAME,
-        EVENT_SOURCE,
-        RECIPIENT_ACCOUNT_ID,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
+        &AWS_REGION,
+        &READ_ONLY,
+        &USER_NAME,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -70,33 +70,33 @@ pub static RULE: Rule = Rule {
 };
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `readOnly`
-const READ_ONLY: Path = Path::new(&[Key("readOnly")]);
+static READ_ONLY: Path = Path::new(&[Key("readOnly")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const USER_NAME: Path = Path::new(
+static USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

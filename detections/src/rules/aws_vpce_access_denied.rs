@@ -55,23 +55,23 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_TYPE,
-        EVENT_CATEGORY,
-        ERROR_CODE,
-        USER_IDENTITY_USER_NAME,
-        SESSION_ISSUER_USER_NAME,
-        ARN,
-        SOURCE_IP_ADDRESS,
-        EVENT_SOURCE,
-        EVENT_NAME,
-        AWS_REGION,
-        RECIPIENT_ACCOUNT_ID,
-        USER_AGENT,
-        USER_IDENTITY,
-        ACCOUNT_ID,
-        PRINCIPAL_ID,
-        ERROR_MESSAGE,
-        RESOURCES,
+        &EVENT_TYPE,
+        &EVENT_CATEGORY,
+        &ERROR_CODE,
+        &USER_IDENTITY_USER_NAME,
+        &SESSION_ISSUER_USER_NAME,
+        &ARN,
+        &SOURCE_IP_ADDRESS,
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &ACCOUNT_ID,
+        &PRINCIPAL_ID,
+        &ERROR_MESSAGE,
+        &RESOURCES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -82,57 +82,59 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventType`
-const EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 
 /// `eventCategory`
-const EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
+static EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
 
 /// `errorCode`
-const ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
 /// `userIdentity.userName`
-const USER_IDENTITY_USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+static USER_IDENTITY_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("userName")],
+);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-const SESSION_ISSUER_USER_NAME: Path = Path::new(
+static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `errorMessage`
-const ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
 /// `resources`
-const RESOURCES: Path = Path::new(&[Key("resources")]);
+static RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

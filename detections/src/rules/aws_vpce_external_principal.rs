@@ -49,21 +49,21 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_TYPE,
-        EVENT_CATEGORY,
-        TYPE,
-        ARN,
-        PRINCIPAL_ID,
-        RECIPIENT_ACCOUNT_ID,
-        ACCOUNT_ID,
-        SOURCE_IDENTITY,
-        EVENT_NAME,
-        EVENT_SOURCE,
-        AWS_REGION,
-        SOURCE_IP_ADDRESS,
-        USER_AGENT,
-        USER_IDENTITY,
-        RESOURCES,
+        &EVENT_TYPE,
+        &EVENT_CATEGORY,
+        &TYPE,
+        &ARN,
+        &PRINCIPAL_ID,
+        &RECIPIENT_ACCOUNT_ID,
+        &ACCOUNT_ID,
+        &SOURCE_IDENTITY,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &RESOURCES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -74,49 +74,49 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventType`
-const EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 
 /// `eventCategory`
-const EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
+static EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.arn`
-const ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `userIdentity.accountId`
-const ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `sourceIdentity`
-const SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `sourceIPAddress`
-const SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
 /// `userAgent`
-const USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
 /// `userIdentity`
-const USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `resources`
-const RESOURCES: Path = Path::new(&[Key("resources")]);
+static RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -48,12 +48,12 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        EVENT_NAME,
-        RECIPIENT_ACCOUNT_ID,
-        RESOURCE_ARN,
-        AWS_REGION,
-        REQUEST_ID,
-        PRINCIPAL_ID,
+        &EVENT_NAME,
+        &RECIPIENT_ACCOUNT_ID,
+        &RESOURCE_ARN,
+        &AWS_REGION,
+        &REQUEST_ID,
+        &PRINCIPAL_ID,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -64,22 +64,22 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `recipientAccountId`
-const RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `requestParameters.resourceArn`
-const RESOURCE_ARN: Path = Path::new(&[Key("requestParameters"), Key("resourceArn")]);
+static RESOURCE_ARN: Path = Path::new(&[Key("requestParameters"), Key("resourceArn")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `requestID`
-const REQUEST_ID: Path = Path::new(&[Key("requestID")]);
+static REQUEST_ID: Path = Path::new(&[Key("requestID")]);
 
 /// `userIdentity.principalId`
-const PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

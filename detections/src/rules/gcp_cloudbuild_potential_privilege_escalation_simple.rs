@@ -42,14 +42,14 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        GRANTED,
-        PERMISSION,
-        METHOD_NAME,
-        PRINCIPAL_EMAIL,
-        PROJECT_ID,
-        CALLER_IP,
-        RESOURCE_NAME,
-        SERVICE_NAME,
+        &GRANTED,
+        &PERMISSION,
+        &METHOD_NAME,
+        &PRINCIPAL_EMAIL,
+        &PROJECT_ID,
+        &CALLER_IP,
+        &RESOURCE_NAME,
+        &SERVICE_NAME,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -60,36 +60,38 @@ pub static RULE: Rule = Rule {
 };
 
 /// `protoPayload.authorizationInfo[*].granted`
-const GRANTED: Path = Path::new(
+static GRANTED: Path = Path::new(
     &[Key("protoPayload"), Key("authorizationInfo"), Each, Key("granted")],
 );
 
 /// `protoPayload.authorizationInfo[*].permission`
-const PERMISSION: Path = Path::new(
+static PERMISSION: Path = Path::new(
     &[Key("protoPayload"), Key("authorizationInfo"), Each, Key("permission")],
 );
 
 /// `protoPayload.methodName`
-const METHOD_NAME: Path = Path::new(&[Key("protoPayload"), Key("methodName")]);
+static METHOD_NAME: Path = Path::new(&[Key("protoPayload"), Key("methodName")]);
 
 /// `protoPayload.authenticationInfo.principalEmail`
-const PRINCIPAL_EMAIL: Path = Path::new(
+static PRINCIPAL_EMAIL: Path = Path::new(
     &[Key("protoPayload"), Key("authenticationInfo"), Key("principalEmail")],
 );
 
 /// `resource.labels.project_id`
-const PROJECT_ID: Path = Path::new(&[Key("resource"), Key("labels"), Key("project_id")]);
+static PROJECT_ID: Path = Path::new(
+    &[Key("resource"), Key("labels"), Key("project_id")],
+);
 
 /// `protoPayload.requestMetadata.callerIP`
-const CALLER_IP: Path = Path::new(
+static CALLER_IP: Path = Path::new(
     &[Key("protoPayload"), Key("requestMetadata"), Key("callerIP")],
 );
 
 /// `protoPayload.resourceName`
-const RESOURCE_NAME: Path = Path::new(&[Key("protoPayload"), Key("resourceName")]);
+static RESOURCE_NAME: Path = Path::new(&[Key("protoPayload"), Key("resourceName")]);
 
 /// `protoPayload.serviceName`
-const SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]);
+static SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

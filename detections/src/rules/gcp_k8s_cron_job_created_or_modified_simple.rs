@@ -42,13 +42,13 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        PERMISSION,
-        PRINCIPAL_EMAIL,
-        METHOD_NAME,
-        PROJECT_ID,
-        CALLER_IP,
-        RESOURCE_NAME,
-        SERVICE_NAME,
+        &PERMISSION,
+        &PRINCIPAL_EMAIL,
+        &METHOD_NAME,
+        &PROJECT_ID,
+        &CALLER_IP,
+        &RESOURCE_NAME,
+        &SERVICE_NAME,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -59,31 +59,33 @@ pub static RULE: Rule = Rule {
 };
 
 /// `protoPayload.authorizationInfo[*].permission`
-const PERMISSION: Path = Path::new(
+static PERMISSION: Path = Path::new(
     &[Key("protoPayload"), Key("authorizationInfo"), Each, Key("permission")],
 );
 
 /// `protoPayload.authenticationInfo.principalEmail`
-const PRINCIPAL_EMAIL: Path = Path::new(
+static PRINCIPAL_EMAIL: Path = Path::new(
     &[Key("protoPayload"), Key("authenticationInfo"), Key("principalEmail")],
 );
 
 /// `protoPayload.methodName`
-const METHOD_NAME: Path = Path::new(&[Key("protoPayload"), Key("methodName")]);
+static METHOD_NAME: Path = Path::new(&[Key("protoPayload"), Key("methodName")]);
 
 /// `resource.labels.project_id`
-const PROJECT_ID: Path = Path::new(&[Key("resource"), Key("labels"), Key("project_id")]);
+static PROJECT_ID: Path = Path::new(
+    &[Key("resource"), Key("labels"), Key("project_id")],
+);
 
 /// `protoPayload.requestMetadata.callerIP`
-const CALLER_IP: Path = Path::new(
+static CALLER_IP: Path = Path::new(
     &[Key("protoPayload"), Key("requestMetadata"), Key("callerIP")],
 );
 
 /// `protoPayload.resourceName`
-const RESOURCE_NAME: Path = Path::new(&[Key("protoPayload"), Key("resourceName")]);
+static RESOURCE_NAME: Path = Path::new(&[Key("protoPayload"), Key("resourceName")]);
 
 /// `protoPayload.serviceName`
-const SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]);
+static SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

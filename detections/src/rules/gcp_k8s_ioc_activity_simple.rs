@@ -42,15 +42,15 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[
-        PRODUCER,
-        TOR_EXIT_NODES,
-        PRINCIPAL_EMAIL,
-        METHOD_NAME,
-        PROJECT_ID,
-        CALLER_IP,
-        RESOURCE_NAME,
-        SERVICE_NAME,
-        OPERATION,
+        &PRODUCER,
+        &TOR_EXIT_NODES,
+        &PRINCIPAL_EMAIL,
+        &METHOD_NAME,
+        &PROJECT_ID,
+        &CALLER_IP,
+        &RESOURCE_NAME,
+        &SERVICE_NAME,
+        &OPERATION,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -61,35 +61,37 @@ pub static RULE: Rule = Rule {
 };
 
 /// `operation.producer`
-const PRODUCER: Path = Path::new(&[Key("operation"), Key("producer")]);
+static PRODUCER: Path = Path::new(&[Key("operation"), Key("producer")]);
 
 /// `p_enrichment.tor_exit_nodes`
-const TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
 
 /// `protoPayload.authenticationInfo.principalEmail`
-const PRINCIPAL_EMAIL: Path = Path::new(
+static PRINCIPAL_EMAIL: Path = Path::new(
     &[Key("protoPayload"), Key("authenticationInfo"), Key("principalEmail")],
 );
 
 /// `protoPayload.methodName`
-const METHOD_NAME: Path = Path::new(&[Key("protoPayload"), Key("methodName")]);
+static METHOD_NAME: Path = Path::new(&[Key("protoPayload"), Key("methodName")]);
 
 /// `resource.labels.project_id`
-const PROJECT_ID: Path = Path::new(&[Key("resource"), Key("labels"), Key("project_id")]);
+static PROJECT_ID: Path = Path::new(
+    &[Key("resource"), Key("labels"), Key("project_id")],
+);
 
 /// `protoPayload.requestMetadata.callerIP`
-const CALLER_IP: Path = Path::new(
+static CALLER_IP: Path = Path::new(
     &[Key("protoPayload"), Key("requestMetadata"), Key("callerIP")],
 );
 
 /// `protoPayload.resourceName`
-const RESOURCE_NAME: Path = Path::new(&[Key("protoPayload"), Key("resourceName")]);
+static RESOURCE_NAME: Path = Path::new(&[Key("protoPayload"), Key("resourceName")]);
 
 /// `protoPayload.serviceName`
-const SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]);
+static SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]);
 
 /// `operation`
-const OPERATION: Path = Path::new(&[Key("operation")]);
+static OPERATION: Path = Path::new(&[Key("operation")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: Some("User [{user}] performed [{audit_log_event}]"),
     },
-    fields: &[AUDIT_LOG_EVENT, USER],
+    fields: &[&AUDIT_LOG_EVENT, &USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -49,10 +49,10 @@ pub static RULE: Rule = Rule {
 };
 
 /// `audit_log_event`
-const AUDIT_LOG_EVENT: Path = Path::new(&[Key("audit_log_event")]);
+static AUDIT_LOG_EVENT: Path = Path::new(&[Key("audit_log_event")]);
 
 /// `user`
-const USER: Path = Path::new(&[Key("user")]);
+static USER: Path = Path::new(&[Key("user")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

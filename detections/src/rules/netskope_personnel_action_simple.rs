@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
             "Action [{audit_log_event}] performed by Netskope personnel [{user}]",
         ),
     },
-    fields: &[IS_NETSKOPE_PERSONNEL, AUDIT_LOG_EVENT, USER],
+    fields: &[&IS_NETSKOPE_PERSONNEL, &AUDIT_LOG_EVENT, &USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -49,13 +49,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `is_netskope_personnel`
-const IS_NETSKOPE_PERSONNEL: Path = Path::new(&[Key("is_netskope_personnel")]);
+static IS_NETSKOPE_PERSONNEL: Path = Path::new(&[Key("is_netskope_personnel")]);
 
 /// `audit_log_event`
-const AUDIT_LOG_EVENT: Path = Path::new(&[Key("audit_log_event")]);
+static AUDIT_LOG_EVENT: Path = Path::new(&[Key("audit_log_event")]);
 
 /// `user`
-const USER: Path = Path::new(&[Key("user")]);
+static USER: Path = Path::new(&[Key("user")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

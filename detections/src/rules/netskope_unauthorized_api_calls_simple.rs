@@ -40,7 +40,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: Some("Many unauthorized API calls from user [{user}]"),
     },
-    fields: &[DATA_VALUES_0, USER],
+    fields: &[&DATA_VALUES_0, &USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -50,12 +50,12 @@ pub static RULE: Rule = Rule {
 };
 
 /// `supporting_data.data_values[0]`
-const DATA_VALUES_0: Path = Path::new(
+static DATA_VALUES_0: Path = Path::new(
     &[Key("supporting_data"), Key("data_values"), Index(0)],
 );
 
 /// `user`
-const USER: Path = Path::new(&[Key("user")]);
+static USER: Path = Path::new(&[Key("user")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

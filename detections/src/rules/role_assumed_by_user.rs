@@ -31,7 +31,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[EVENT_NAME, ROLE_ARN, TYPE],
+    fields: &[&EVENT_NAME, &ROLE_ARN, &TYPE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -41,13 +41,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `requestParameters.roleArn`
-const ROLE_ARN: Path = Path::new(&[Key("requestParameters"), Key("roleArn")]);
+static ROLE_ARN: Path = Path::new(&[Key("requestParameters"), Key("roleArn")]);
 
 /// `userIdentity.type`
-const TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -31,7 +31,7 @@ pub static RULE: Rule = Rule {
             "User {user.name} ({user.id}) from {ip} flags {flags} in {missing.key}{{literal}}",
         ),
     },
-    fields: &[USER, NAME, ID, IP, FLAGS, KEY, HERE, FLAGS_0, ADMIN],
+    fields: &[&USER, &NAME, &ID, &IP, &FLAGS, &KEY, &HERE, &FLAGS_0, &ADMIN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -41,31 +41,31 @@ pub static RULE: Rule = Rule {
 };
 
 /// `user`
-const USER: Path = Path::new(&[Key("user")]);
+static USER: Path = Path::new(&[Key("user")]);
 
 /// `user.name`
-const NAME: Path = Path::new(&[Key("user"), Key("name")]);
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
 /// `user.id`
-const ID: Path = Path::new(&[Key("user"), Key("id")]);
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
 /// `ip`
-const IP: Path = Path::new(&[Key("ip")]);
+static IP: Path = Path::new(&[Key("ip")]);
 
 /// `flags`
-const FLAGS: Path = Path::new(&[Key("flags")]);
+static FLAGS: Path = Path::new(&[Key("flags")]);
 
 /// `missing.key`
-const KEY: Path = Path::new(&[Key("missing"), Key("key")]);
+static KEY: Path = Path::new(&[Key("missing"), Key("key")]);
 
 /// `nothing.here`
-const HERE: Path = Path::new(&[Key("nothing"), Key("here")]);
+static HERE: Path = Path::new(&[Key("nothing"), Key("here")]);
 
 /// `flags[0]`
-const FLAGS_0: Path = Path::new(&[Key("flags"), Index(0)]);
+static FLAGS_0: Path = Path::new(&[Key("flags"), Index(0)]);
 
 /// `user.admin`
-const ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

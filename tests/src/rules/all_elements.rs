@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[RESOURCES, TYPE, ARN],
+    fields: &[&RESOURCES, &TYPE, &ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,13 +39,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `resources`
-const RESOURCES: Path = Path::new(&[Key("resources")]);
+static RESOURCES: Path = Path::new(&[Key("resources")]);
 
 /// `type`
-const TYPE: Path = Path::new(&[Key("type")]);
+static TYPE: Path = Path::new(&[Key("type")]);
 
 /// `ARN`
-const ARN: Path = Path::new(&[Key("ARN")]);
+static ARN: Path = Path::new(&[Key("ARN")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[GRANTED],
+    fields: &[&GRANTED],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `protoPayload.authorizationInfo[*].granted`
-const GRANTED: Path = Path::new(
+static GRANTED: Path = Path::new(
     &[Key("protoPayload"), Key("authorizationInfo"), Each, Key("granted")],
 );
 

@@ -30,7 +30,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[A],
+    fields: &[&A],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -40,7 +40,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `a`
-const A: Path = Path::new(&[Key("a")]);
+static A: Path = Path::new(&[Key("a")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

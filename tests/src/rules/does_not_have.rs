@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[GROUPS],
+    fields: &[&GROUPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `groups`
-const GROUPS: Path = Path::new(&[Key("groups")]);
+static GROUPS: Path = Path::new(&[Key("groups")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

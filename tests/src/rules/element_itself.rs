@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[SECRET_ID_LIST],
+    fields: &[&SECRET_ID_LIST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,7 +39,9 @@ pub static RULE: Rule = Rule {
 };
 
 /// `requestParameters.secretIdList`
-const SECRET_ID_LIST: Path = Path::new(&[Key("requestParameters"), Key("secretIdList")]);
+static SECRET_ID_LIST: Path = Path::new(
+    &[Key("requestParameters"), Key("secretIdList")],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[COUNTRY],
+    fields: &[&COUNTRY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-const COUNTRY: Path = Path::new(
+static COUNTRY: Path = Path::new(
     &[
         Key("p_enrichment"),
         Key("tor_exit_nodes"),

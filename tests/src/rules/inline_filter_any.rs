@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[EVENT_SOURCE, AWS_REGION, EVENT_NAME],
+    fields: &[&EVENT_SOURCE, &AWS_REGION, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,13 +39,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `eventSource`
-const EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `awsRegion`
-const AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
 /// `eventName`
-const EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.

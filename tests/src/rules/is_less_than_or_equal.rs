@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[DELTA],
+    fields: &[&DELTA],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `delta`
-const DELTA: Path = Path::new(&[Key("delta")]);
+static DELTA: Path = Path::new(&[Key("delta")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

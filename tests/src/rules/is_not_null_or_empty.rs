@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[TOR_EXIT_NODES],
+    fields: &[&TOR_EXIT_NODES],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `p_enrichment.tor_exit_nodes`
-const TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

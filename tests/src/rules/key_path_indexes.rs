@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[B_LAST],
+    fields: &[&B_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `a[1].b[-1]`
-const B_LAST: Path = Path::new(&[Key("a"), Index(1), Key("b"), Index(-1)]);
+static B_LAST: Path = Path::new(&[Key("a"), Index(1), Key("b"), Index(-1)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: Some("{s}"),
     },
-    fields: &[S],
+    fields: &[&S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `s`
-const S: Path = Path::new(&[Key("s")]);
+static S: Path = Path::new(&[Key("s")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[A, B],
+    fields: &[&A, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,10 +39,10 @@ pub static RULE: Rule = Rule {
 };
 
 /// `a`
-const A: Path = Path::new(&[Key("a")]);
+static A: Path = Path::new(&[Key("a")]);
 
 /// `b`
-const B: Path = Path::new(&[Key("b")]);
+static B: Path = Path::new(&[Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

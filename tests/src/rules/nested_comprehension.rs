@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[GROUPS, MEMBERS, ADMIN],
+    fields: &[&GROUPS, &MEMBERS, &ADMIN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,13 +39,13 @@ pub static RULE: Rule = Rule {
 };
 
 /// `groups`
-const GROUPS: Path = Path::new(&[Key("groups")]);
+static GROUPS: Path = Path::new(&[Key("groups")]);
 
 /// `members`
-const MEMBERS: Path = Path::new(&[Key("members")]);
+static MEMBERS: Path = Path::new(&[Key("members")]);
 
 /// `admin`
-const ADMIN: Path = Path::new(&[Key("admin")]);
+static ADMIN: Path = Path::new(&[Key("admin")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

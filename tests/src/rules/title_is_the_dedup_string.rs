@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: Some("{bucket}"),
     },
-    fields: &[BUCKET],
+    fields: &[&BUCKET],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -39,7 +39,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// `bucket`
-const BUCKET: Path = Path::new(&[Key("bucket")]);
+static BUCKET: Path = Path::new(&[Key("bucket")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.

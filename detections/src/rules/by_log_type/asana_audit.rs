@@ -11,15 +11,16 @@ use ::detections::rules::asana_workspace_password_requirements_simple;
 pub static LOG_TYPE: LogType = LogType {
     name: "Asana.Audit",
     rules: &[&asana_workspace_password_requirements_simple::RULE],
-    discriminator: Some(Path::new(&[Key("details"), Key("new_value")])),
-    candidates,
+    dispatch: &[
+        Discriminator {
+            field: Path::new(&[Key("details"), Key("new_value")]),
+            values: BY_DETAILS_NEW_VALUE,
+        },
+    ],
     always: &[],
 };
 
-/// The rules that can match an event whose `details.new_value` is `value`: no other rule requires it.
-fn candidates(value: &str) -> &'static [&'static Rule] {
-    match value {
-        "simple" => const { &[&asana_workspace_password_requirements_simple::RULE] }
-        _ => &[],
-    }
-}
+/// The rules dispatched on `details.new_value`, by its value: an event with another value runs none of them.
+static BY_DETAILS_NEW_VALUE: &[(&str, &[&Rule])] = &[
+    ("simple", &[&asana_workspace_password_requirements_simple::RULE]),
+];

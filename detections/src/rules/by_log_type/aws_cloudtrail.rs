@@ -172,406 +172,496 @@ pub static LOG_TYPE: LogType = LogType {
         &role_assumed_by_user::RULE,
         &signin_with_aws_cli_prompt::RULE,
     ],
-    discriminator: Some(Path::new(&[Key("eventName")])),
-    candidates,
+    dispatch: &[
+        Discriminator {
+            field: Path::new(&[Key("eventName")]),
+            values: BY_EVENT_NAME,
+        },
+        Discriminator {
+            field: Path::new(&[Key("errorCode")]),
+            values: BY_ERROR_CODE,
+        },
+        Discriminator {
+            field: Path::new(&[Key("eventSource")]),
+            values: BY_EVENT_SOURCE,
+        },
+    ],
     always: &[
         &aws_cloudtrail_unsuccessful_mfa_attempt::RULE,
         &aws_cloudtrail_useraccesskeyauth::RULE,
-        &aws_ecr_events::RULE,
-        &aws_iam_anything_changed::RULE,
-        &aws_iam_user_recon_denied::RULE,
         &aws_s3_bucket_deleted::RULE,
         &aws_unused_region::RULE,
-        &aws_vpce_access_denied::RULE,
         &aws_vpce_external_principal::RULE,
     ],
 };
 
-/// The rules that can match an event whose `eventName` is `value`: no other rule requires it.
-fn candidates(value: &str) -> &'static [&'static Rule] {
-    match value {
-        "AcceptVpcPeeringConnection" | "AttachClassicLinkVpc" | "CreateVpc"
-        | "CreateVpcPeeringConnection" | "DeleteVpc" | "DeleteVpcPeeringConnection"
-        | "DetachClassicLinkVpc" | "DisableVpcClassicLink" | "EnableVpcClassicLink"
-        | "ModifyVpcAttribute" | "RejectVpcPeeringConnection" => {
-            const { &[&aws_ec2_vpc_modified::RULE] }
-        }
-        "AddPermission" | "CreateAlias" | "CreateEventSourceMapping" | "CreateFunction"
-        | "DeleteAlias" | "DeleteEventSourceMapping" | "DeleteFunction"
-        | "PublishVersion" | "RemovePermission" | "UpdateAlias"
-        | "UpdateEventSourceMapping" | "UpdateFunctionCode"
-        | "UpdateFunctionConfiguration" => const { &[&aws_lambda_crud::RULE] }
-        "AddPermission20150331" | "AddPermission20150331v2" => {
-            const { &[&aws_backdoor_lambda_function::RULE] }
-        }
-        "AddRoleToDBCluster" | "AddRoleToDBInstance" => {
-            const { &[&aws_rds_iam_role_added::RULE] }
-        }
-        "ArchiveFindings" | "CreateFindingsFilter" | "DeleteMember" | "DisableMacie"
-        | "DisableOrganizationAdminAccount" | "DisassociateFromMasterAccount"
-        | "DisassociateMember" | "UpdateClassificationJob" | "UpdateFindingsFilter"
-        | "UpdateMacieSession" | "UpdateMemberSession" => {
-            const { &[&aws_macie_evasion::RULE] }
-        }
-        "AssociateIamInstanceProfile" | "AssociateInstanceEventWindow" | "BundleInstance"
-        | "CancelSpotInstanceRequests" | "ConfirmProductInstance"
-        | "CreateInstanceEventWindow" | "CreateInstanceExportTask"
-        | "DeleteInstanceEventWindow" | "DeregisterInstanceEventNotificationAttributes"
-        | "DisassociateIamInstanceProfile" | "DisassociateInstanceEventWindow"
-        | "ImportInstance" | "ModifyInstanceCapacityReservationAttributes"
-        | "ModifyInstanceCreditSpecification" | "ModifyInstanceEventStartTime"
-        | "ModifyInstanceEventWindow" | "ModifyInstanceMaintenanceOptions"
-        | "ModifyInstanceMetadataOptions" | "ModifyInstancePlacement"
-        | "MonitorInstances" | "RegisterInstanceEventNotificationAttributes"
-        | "ReportInstanceStatus" | "RequestSpotInstances" | "ResetInstanceAttribute"
-        | "RunScheduledInstances" | "StartInstances" | "TerminateInstances"
-        | "UnmonitorInstances" => {
-            const { &[&aws_modify_cloud_compute_infrastructure::RULE] }
-        }
-        "AssumeRole" => {
-            const {
-                &[
-                    &aws_iam_assume_role_blocklist_ignored::RULE,
-                    &role_assumed_by_aws_service::RULE,
-                    &role_assumed_by_user::RULE,
-                ]
-            }
-        }
-        "AttachGroupPolicy" => {
-            const {
-                &[
-                    &aws_iam_compromised_key_quarantine::RULE,
-                    &aws_iam_policy_modified::RULE,
-                ]
-            }
-        }
-        "AttachInternetGateway" | "CreateCustomerGateway" | "CreateInternetGateway"
-        | "DeleteCustomerGateway" | "DeleteInternetGateway" | "DetachInternetGateway" => {
-            const { &[&aws_ec2_gateway_modified::RULE] }
-        }
-        "AttachRolePolicy" => {
-            const {
-                &[
-                    &aws_iam_attach_admin_role_policy::RULE,
-                    &aws_iam_compromised_key_quarantine::RULE,
-                    &aws_iam_policy_modified::RULE,
-                ]
-            }
-        }
-        "AttachUserPolicy" => {
-            const {
-                &[
-                    &aws_iam_attach_admin_user_policy::RULE,
-                    &aws_iam_compromised_key_quarantine::RULE,
-                    &aws_iam_policy_modified::RULE,
-                ]
-            }
-        }
-        "Authenticate" => const { &[&aws_console_signin::RULE] }
-        "AuthorizeDBSecurityGroupIngress" => {
-            const { &[&aws_rds_security_group_ingress_authorized::RULE] }
-        }
-        "AuthorizeSecurityGroupEgress" | "AuthorizeSecurityGroupIngress"
-        | "CreateSecurityGroup" => {
-            const {
-                &[
-                    &aws_ec2_manual_security_group_changes::RULE,
-                    &aws_ec2_security_group_modified::RULE,
-                ]
-            }
-        }
-        "BatchCheckLayerAvailability" | "BatchDeleteImage" | "BatchGetImage"
-        | "CompleteLayerUpload" | "CreateRepository" | "DeleteRepository"
-        | "DeleteRepositoryPolicy" | "GetAuthorizationToken" | "GetDownloadUrlForLayer"
-        | "GetRepositoryPolicy" | "InitiateLayerUpload" | "PutImage"
-        | "SetRepositoryPolicy" | "UploadLayerPart" => const { &[&aws_ecr_crud::RULE] }
-        "BatchGetSecretValue" => {
-            const {
-                &[
-                    &aws_secretsmanager_retrieve_secrets_batch::RULE,
-                    &aws_secretsmanager_retrieve_secrets_catchall::RULE,
-                ]
-            }
-        }
-        "BatchUpdateFindings" | "DeleteInsight" | "UpdateFindings" | "UpdateInsight" => {
-            const { &[&aws_securityhub_finding_evasion::RULE] }
-        }
-        "ChangePassword" | "CreateLoginProfile" => {
-            const { &[&aws_update_credentials::RULE] }
-        }
-        "ConsoleLogin" => {
-            const {
-                &[
-                    &aws_console_login::RULE,
-                    &aws_console_login_without_saml::RULE,
-                    &aws_console_root_login::RULE,
-                    &aws_console_root_login_failed::RULE,
-                ]
-            }
-        }
-        "CopyDBClusterSnapshot" | "CopyDBSnapshot" => {
-            const { &[&aws_rds_snapshot_copied_cross_region::RULE] }
-        }
-        "CopyFpgaImage" | "CopyImage" | "CreateFpgaImage" | "CreateImage"
-        | "CreateRestoreImageTask" | "CreateStoreImageTask" | "ImportImage" => {
-            const { &[&aws_ec2_monitoring::RULE] }
-        }
-        "CopyObject" => {
-            const {
-                &[
-                    &aws_s3_copy_object_with_client_side_encryption::RULE,
-                    &aws_vpce_s3_external_ip::RULE,
-                ]
-            }
-        }
-        "CreateAccessKey" => {
-            const {
-                &[&aws_root_access_key_created::RULE, &aws_update_credentials::RULE]
-            }
-        }
-        "CreateDBSnapshot" => const { &[&aws_rds_manual_snapshot_created::RULE] }
-        "CreateIPSet" | "UpdateIPSet" => const { &[&aws_ipset_modified::RULE] }
-        "CreateKey" | "CreateKeyPair" | "CreateSecret" | "Decrypt" | "DeleteSecret"
-        | "DescribeInstances" | "DescribeNetworkInterfaces" | "GenerateDataKey"
-        | "ImportKeyPair" | "ListAllMyBuckets" | "PutSecretValue" => {
-            const { &[&aws_vpce_sensitive_api_calls::RULE] }
-        }
-        "CreateNetworkAcl" | "DeleteNetworkAcl" | "DeleteNetworkAclEntry"
-        | "ReplaceNetworkAclAssociation" | "ReplaceNetworkAclEntry" => {
-            const { &[&aws_ec2_network_acl_modified::RULE] }
-        }
-        "CreateNetworkAclEntry" => {
-            const {
-                &[
-                    &aws_ec2_network_acl_modified::RULE,
-                    &aws_network_acl_permissive_entry::RULE,
-                ]
-            }
-        }
-        "CreatePolicy" | "CreatePolicyVersion" | "DeleteGroupPolicy" | "DeletePolicy"
-        | "DeletePolicyVersion" | "DeleteRolePolicy" | "DeleteUserPolicy"
-        | "DetachGroupPolicy" | "DetachRolePolicy" | "DetachUserPolicy"
-        | "PutGroupPolicy" | "PutRolePolicy" => {
-            const { &[&aws_iam_policy_modified::RULE] }
-        }
-        "CreateRole" => const { &[&aws_iam_create_role::RULE] }
-        "CreateRoute" | "CreateRouteTable" | "DeleteRoute" | "DeleteRouteTable"
-        | "DisassociateRouteTable" | "ReplaceRoute" | "ReplaceRouteTableAssociation" => {
-            const { &[&aws_ec2_route_table_modified::RULE] }
-        }
-        "CreateSAMLProvider" | "DeleteSAMLProvider" | "UpdateSAMLProvider" => {
-            const { &[&aws_saml_activity::RULE] }
-        }
-        "CreateToken" => const { &[&retrieve_sso_access_token::RULE] }
-        "CreateTrafficMirrorFilter" | "CreateTrafficMirrorFilterRule"
-        | "CreateTrafficMirrorSession" | "CreateTrafficMirrorTarget"
-        | "DeleteTrafficMirrorFilter" | "DeleteTrafficMirrorFilterRule"
-        | "DeleteTrafficMirrorSession" | "DeleteTrafficMirrorTarget"
-        | "ModifyTrafficMirrorFilterNetworkServices" | "ModifyTrafficMirrorFilterRule"
-        | "ModifyTrafficMirrorSession" => const { &[&aws_ec2_traffic_mirroring::RULE] }
-        "CreateTrail" | "StartLogging" => const { &[&aws_cloudtrail_created::RULE] }
-        "CreateUser" => {
-            const { &[&aws_iam_create_user::RULE, &aws_update_credentials::RULE] }
-        }
-        "DeleteBucketCors" | "DeleteBucketLifecycle" | "PutBucketAcl" | "PutBucketCors"
-        | "PutBucketReplication" => const { &[&aws_s3_bucket_policy_modified::RULE] }
-        "DeleteBucketEncryption" => const { &[&aws_s3_delete_bucket_encryption::RULE] }
-        "DeleteBucketPolicy" | "PutBucketPolicy" => {
-            const {
-                &[
-                    &aws_s3_bucket_policy_modified::RULE,
-                    &aws_vpce_sensitive_api_calls::RULE,
-                ]
-            }
-        }
-        "DeleteBucketPublicAccessBlock" => {
-            const { &[&aws_s3_delete_public_access_block::RULE] }
-        }
-        "DeleteBucketReplication" => {
-            const {
-                &[
-                    &aws_s3_bucket_policy_modified::RULE,
-                    &aws_s3_delete_bucket_replication::RULE,
-                ]
-            }
-        }
-        "DeleteDBCluster" | "DeleteDBInstance" => {
-            const { &[&aws_rds_instance_deletion::RULE] }
-        }
-        "DeleteDBClusterAutomatedBackup" | "DeleteDBInstanceAutomatedBackup" => {
-            const { &[&aws_rds_automated_backup_deleted::RULE] }
-        }
-        "DeleteDBClusterSnapshot" | "DeleteDBSnapshot" => {
-            const { &[&aws_rds_snapshot_deleted::RULE] }
-        }
-        "DeleteDeliveryChannel" | "StopConfigurationRecorder" => {
-            const { &[&aws_config_service_disabled_deleted::RULE] }
-        }
-        "DeleteFlowLogs" => const { &[&aws_vpc_flow_logs_deleted::RULE] }
-        "DeleteGuardrail" | "UpdateGuardrail" => {
-            const { &[&aws_bedrock_guardrail_update_delete::RULE] }
-        }
-        "DeleteModelInvocationLoggingConfiguration" => {
-            const { &[&aws_bedrock_deletemodelinvocationloggingconfiguration::RULE] }
-        }
-        "DeleteObject" => {
-            const { &[&aws_s3_delete_object::RULE, &aws_vpce_s3_external_ip::RULE] }
-        }
-        "DeleteObjectVersion" | "DeleteObjects" => {
-            const { &[&aws_s3_delete_objects::RULE, &aws_vpce_s3_external_ip::RULE] }
-        }
-        "DeleteResolverQueryLogConfig" => const { &[&aws_dns_logs_deleted::RULE] }
-        "DeleteSecurityGroup" | "RevokeSecurityGroupEgress"
-        | "RevokeSecurityGroupIngress" => {
-            const { &[&aws_ec2_security_group_modified::RULE] }
-        }
-        "DeleteTrail" | "StopLogging" => {
-            const {
-                &[&aws_cloudtrail_stopped::RULE, &aws_vpce_sensitive_api_calls::RULE]
-            }
-        }
-        "DescribeAccount" | "GetAlternateContact" | "GetContactInformation"
-        | "PutAlternateContact" | "PutContactInformation" => {
-            const { &[&aws_cloudtrail_account_discovery::RULE] }
-        }
-        "DescribeDBClusterSnapshots" | "DescribeDBSnapshots" => {
-            const { &[&aws_rds_snapshot_enumeration::RULE] }
-        }
-        "DescribeFirewall" | "DescribeFirewallPolicy" | "DescribeHub"
-        | "DescribeInstanceInformation" | "DescribeLoggingConfiguration"
-        | "DescribeProducts" | "DescribeResourcePolicy" | "DescribeRuleGroup"
-        | "DescribeSecurityGroupReferences" | "DescribeSecurityGroupRules"
-        | "DescribeSecurityGroups" | "DescribeStandards" | "DescribeStandardsControls"
-        | "DescribeSubnets" | "ListDocuments" | "ListFirewallPolicies" | "ListFirewalls"
-        | "ListMembers" | "ListRuleGroups" => const { &[&aws_software_discovery::RULE] }
-        "DisableEbsEncryptionByDefault" => {
-            const { &[&aws_ec2_ebs_encryption_disabled::RULE] }
-        }
-        "DisableKey" => const { &[&aws_kms_cmk_loss::RULE] }
-        "DisassociateWebACL" => const { &[&aws_waf_disassociation::RULE] }
-        "DownloadDBLogFilePortion" => const { &[&aws_rds_log_file_downloaded::RULE] }
-        "EnableRegion" => const { &[&aws_cloudtrail_region_enabled::RULE] }
-        "FailoverDBCluster" | "FailoverGlobalCluster" => {
-            const { &[&aws_rds_cluster_failover::RULE] }
-        }
-        "GetAccountPasswordPolicy" | "PutAccountPasswordPolicy"
-        | "UpdateAccountPasswordPolicy" => {
-            const { &[&aws_cloudtrail_password_policy_discovery::RULE] }
-        }
-        "GetAccountSendingEnabled" => {
-            const { &[&aws_cloudtrail_ses_check_ses_sending_enabled::RULE] }
-        }
-        "GetCallerIdentity" => const { &[&aws_sts_getcalleridentity_trufflehog::RULE] }
-        "GetGroup" | "GetGroupPolicy" | "ListAttachedGroupPolicies" | "ListGroupPolicies"
-        | "ListGroups" | "ListGroupsForUser" => {
-            const { &[&aws_iam_group_read_only_events::RULE] }
-        }
-        "GetIdentityVerificationAttributes" => {
-            const { &[&aws_cloudtrail_ses_check_identity_verifications::RULE] }
-        }
-        "GetObject" | "GetObjectAcl" | "GetObjectVersion" | "GetObjectVersionAcl"
-        | "PutObject" | "PutObjectAcl" | "PutObjectVersionAcl" => {
-            const { &[&aws_vpce_s3_external_ip::RULE] }
-        }
-        "GetPasswordData" => const { &[&aws_ec2_many_passwors_read_attempts::RULE] }
-        "GetSecretValue" => {
-            const {
-                &[
-                    &aws_secretsmanager_retrieve_secrets::RULE,
-                    &aws_vpce_sensitive_api_calls::RULE,
-                ]
-            }
-        }
-        "GetSendQuota" => const { &[&aws_cloudtrail_ses_check_send_quota::RULE] }
-        "GetSessionToken" => const { &[&aws_sts_getsessiontoken_misuse::RULE] }
-        "GetSigninToken" => const { &[&aws_console_getsignintoken::RULE] }
-        "LeaveOrganization" => const { &[&aws_cloudtrail_attempt_to_leave_org::RULE] }
-        "ListApplications" => const { &[&signin_with_aws_cli_prompt::RULE] }
-        "ListIdentities" => const { &[&aws_cloudtrail_ses_list_identities::RULE] }
-        "ModifyDBCluster" => {
-            const {
-                &[
-                    &aws_rds_deletion_protection_disabled::RULE,
-                    &aws_rds_instance_made_public::RULE,
-                ]
-            }
-        }
-        "ModifyDBInstance" => {
-            const {
-                &[
-                    &aws_rds_deletion_protection_disabled::RULE,
-                    &aws_rds_instance_made_public::RULE,
-                    &aws_rds_master_pass_updated::RULE,
-                ]
-            }
-        }
-        "ModifyInstanceAttribute" => {
-            const {
-                &[
-                    &aws_ec2_startup_script_change::RULE,
-                    &aws_modify_cloud_compute_infrastructure::RULE,
-                ]
-            }
-        }
-        "PasswordUpdated" => const { &[&aws_root_password_changed::RULE] }
-        "PutBucketLifecycle" => {
-            const {
-                &[
-                    &aws_cloudtrail_short_lifecycle::RULE,
-                    &aws_s3_bucket_policy_modified::RULE,
-                ]
-            }
-        }
-        "PutBucketLogging" => const { &[&aws_s3_disable_bucket_logging::RULE] }
-        "PutBucketVersioning" => {
-            const {
-                &[&aws_s3_disable_mfa_delete::RULE, &aws_s3_suspend_versioning::RULE]
-            }
-        }
-        "PutConfigurationRecorder" | "PutDeliveryChannel"
-        | "StartConfigurationRecorder" => const { &[&aws_config_service_created::RULE] }
-        "PutEventSelectors" => {
-            const { &[&aws_cloudtrail_event_selectors_disabled::RULE] }
-        }
-        "PutUserPolicy" => {
-            const { &[&aws_iam_policy_modified::RULE, &aws_key_compromised::RULE] }
-        }
-        "RebootDBCluster" | "RebootDBInstance" | "RebootDBShardGroup" => {
-            const { &[&aws_rds_instance_rebooted::RULE] }
-        }
-        "RestoreDBInstanceFromDBSnapshot" => const { &[&aws_rds_publicrestore::RULE] }
-        "RunInstances" => {
-            const {
-                &[
-                    &aws_ec2_launch_unusual_ec2_instances::RULE,
-                    &aws_ec2_vulnerable_xz_image_launched::RULE,
-                    &aws_modify_cloud_compute_infrastructure::RULE,
-                    &aws_vpce_sensitive_api_calls::RULE,
-                ]
-            }
-        }
-        "ScheduleKeyDeletion" => {
-            const { &[&aws_kms_cmk_loss::RULE, &aws_vpce_sensitive_api_calls::RULE] }
-        }
-        "StartExportTask" => const { &[&aws_rds_snapshot_export::RULE] }
-        "StopActivityStream" => const { &[&aws_rds_activity_stream_stopped::RULE] }
-        "StopInstances" => {
-            const {
-                &[
-                    &aws_ec2_stopinstances::RULE,
-                    &aws_modify_cloud_compute_infrastructure::RULE,
-                ]
-            }
-        }
-        "UpdateFunctionConfiguration20150331v2" => {
-            const { &[&aws_add_malicious_lambda_extension::RULE] }
-        }
-        "UpdateProjectVisibility" => const { &[&aws_codebuild_made_public::RULE] }
-        "UpdateTrail" => {
-            const {
-                &[&aws_cloudtrail_created::RULE, &aws_vpce_sensitive_api_calls::RULE]
-            }
-        }
-        _ => &[],
-    }
-}
+/// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
+static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
+    ("AcceptVpcPeeringConnection", &[&aws_ec2_vpc_modified::RULE]),
+    ("AddPermission", &[&aws_lambda_crud::RULE]),
+    ("AddPermission20150331", &[&aws_backdoor_lambda_function::RULE]),
+    ("AddPermission20150331v2", &[&aws_backdoor_lambda_function::RULE]),
+    ("AddRoleToDBCluster", &[&aws_rds_iam_role_added::RULE]),
+    ("AddRoleToDBInstance", &[&aws_rds_iam_role_added::RULE]),
+    ("ArchiveFindings", &[&aws_macie_evasion::RULE]),
+    ("AssociateIamInstanceProfile", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("AssociateInstanceEventWindow", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    (
+        "AssumeRole",
+        &[
+            &aws_iam_assume_role_blocklist_ignored::RULE,
+            &role_assumed_by_aws_service::RULE,
+            &role_assumed_by_user::RULE,
+        ],
+    ),
+    ("AttachClassicLinkVpc", &[&aws_ec2_vpc_modified::RULE]),
+    (
+        "AttachGroupPolicy",
+        &[&aws_iam_compromised_key_quarantine::RULE, &aws_iam_policy_modified::RULE],
+    ),
+    ("AttachInternetGateway", &[&aws_ec2_gateway_modified::RULE]),
+    (
+        "AttachRolePolicy",
+        &[
+            &aws_iam_attach_admin_role_policy::RULE,
+            &aws_iam_compromised_key_quarantine::RULE,
+            &aws_iam_policy_modified::RULE,
+        ],
+    ),
+    (
+        "AttachUserPolicy",
+        &[
+            &aws_iam_attach_admin_user_policy::RULE,
+            &aws_iam_compromised_key_quarantine::RULE,
+            &aws_iam_policy_modified::RULE,
+        ],
+    ),
+    ("Authenticate", &[&aws_console_signin::RULE]),
+    (
+        "AuthorizeDBSecurityGroupIngress",
+        &[&aws_rds_security_group_ingress_authorized::RULE],
+    ),
+    (
+        "AuthorizeSecurityGroupEgress",
+        &[
+            &aws_ec2_manual_security_group_changes::RULE,
+            &aws_ec2_security_group_modified::RULE,
+        ],
+    ),
+    (
+        "AuthorizeSecurityGroupIngress",
+        &[
+            &aws_ec2_manual_security_group_changes::RULE,
+            &aws_ec2_security_group_modified::RULE,
+        ],
+    ),
+    ("BatchCheckLayerAvailability", &[&aws_ecr_crud::RULE]),
+    ("BatchDeleteImage", &[&aws_ecr_crud::RULE]),
+    ("BatchGetImage", &[&aws_ecr_crud::RULE]),
+    (
+        "BatchGetSecretValue",
+        &[
+            &aws_secretsmanager_retrieve_secrets_batch::RULE,
+            &aws_secretsmanager_retrieve_secrets_catchall::RULE,
+        ],
+    ),
+    ("BatchUpdateFindings", &[&aws_securityhub_finding_evasion::RULE]),
+    ("BundleInstance", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("CancelSpotInstanceRequests", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("ChangePassword", &[&aws_update_credentials::RULE]),
+    ("CompleteLayerUpload", &[&aws_ecr_crud::RULE]),
+    ("ConfirmProductInstance", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    (
+        "ConsoleLogin",
+        &[
+            &aws_console_login::RULE,
+            &aws_console_login_without_saml::RULE,
+            &aws_console_root_login::RULE,
+            &aws_console_root_login_failed::RULE,
+        ],
+    ),
+    ("CopyDBClusterSnapshot", &[&aws_rds_snapshot_copied_cross_region::RULE]),
+    ("CopyDBSnapshot", &[&aws_rds_snapshot_copied_cross_region::RULE]),
+    ("CopyFpgaImage", &[&aws_ec2_monitoring::RULE]),
+    ("CopyImage", &[&aws_ec2_monitoring::RULE]),
+    (
+        "CopyObject",
+        &[
+            &aws_s3_copy_object_with_client_side_encryption::RULE,
+            &aws_vpce_s3_external_ip::RULE,
+        ],
+    ),
+    (
+        "CreateAccessKey",
+        &[&aws_root_access_key_created::RULE, &aws_update_credentials::RULE],
+    ),
+    ("CreateAlias", &[&aws_lambda_crud::RULE]),
+    ("CreateCustomerGateway", &[&aws_ec2_gateway_modified::RULE]),
+    ("CreateDBSnapshot", &[&aws_rds_manual_snapshot_created::RULE]),
+    ("CreateEventSourceMapping", &[&aws_lambda_crud::RULE]),
+    ("CreateFindingsFilter", &[&aws_macie_evasion::RULE]),
+    ("CreateFpgaImage", &[&aws_ec2_monitoring::RULE]),
+    ("CreateFunction", &[&aws_lambda_crud::RULE]),
+    ("CreateIPSet", &[&aws_ipset_modified::RULE]),
+    ("CreateImage", &[&aws_ec2_monitoring::RULE]),
+    ("CreateInstanceEventWindow", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("CreateInstanceExportTask", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("CreateInternetGateway", &[&aws_ec2_gateway_modified::RULE]),
+    ("CreateKey", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("CreateKeyPair", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("CreateLoginProfile", &[&aws_update_credentials::RULE]),
+    ("CreateNetworkAcl", &[&aws_ec2_network_acl_modified::RULE]),
+    (
+        "CreateNetworkAclEntry",
+        &[&aws_ec2_network_acl_modified::RULE, &aws_network_acl_permissive_entry::RULE],
+    ),
+    ("CreatePolicy", &[&aws_iam_policy_modified::RULE]),
+    ("CreatePolicyVersion", &[&aws_iam_policy_modified::RULE]),
+    ("CreateRepository", &[&aws_ecr_crud::RULE]),
+    ("CreateRestoreImageTask", &[&aws_ec2_monitoring::RULE]),
+    ("CreateRole", &[&aws_iam_create_role::RULE]),
+    ("CreateRoute", &[&aws_ec2_route_table_modified::RULE]),
+    ("CreateRouteTable", &[&aws_ec2_route_table_modified::RULE]),
+    ("CreateSAMLProvider", &[&aws_saml_activity::RULE]),
+    ("CreateSecret", &[&aws_vpce_sensitive_api_calls::RULE]),
+    (
+        "CreateSecurityGroup",
+        &[
+            &aws_ec2_manual_security_group_changes::RULE,
+            &aws_ec2_security_group_modified::RULE,
+        ],
+    ),
+    ("CreateStoreImageTask", &[&aws_ec2_monitoring::RULE]),
+    ("CreateToken", &[&retrieve_sso_access_token::RULE]),
+    ("CreateTrafficMirrorFilter", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("CreateTrafficMirrorFilterRule", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("CreateTrafficMirrorSession", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("CreateTrafficMirrorTarget", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("CreateTrail", &[&aws_cloudtrail_created::RULE]),
+    ("CreateUser", &[&aws_iam_create_user::RULE, &aws_update_credentials::RULE]),
+    ("CreateVpc", &[&aws_ec2_vpc_modified::RULE]),
+    ("CreateVpcPeeringConnection", &[&aws_ec2_vpc_modified::RULE]),
+    ("Decrypt", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("DeleteAlias", &[&aws_lambda_crud::RULE]),
+    ("DeleteBucketCors", &[&aws_s3_bucket_policy_modified::RULE]),
+    ("DeleteBucketEncryption", &[&aws_s3_delete_bucket_encryption::RULE]),
+    ("DeleteBucketLifecycle", &[&aws_s3_bucket_policy_modified::RULE]),
+    (
+        "DeleteBucketPolicy",
+        &[&aws_s3_bucket_policy_modified::RULE, &aws_vpce_sensitive_api_calls::RULE],
+    ),
+    ("DeleteBucketPublicAccessBlock", &[&aws_s3_delete_public_access_block::RULE]),
+    (
+        "DeleteBucketReplication",
+        &[&aws_s3_bucket_policy_modified::RULE, &aws_s3_delete_bucket_replication::RULE],
+    ),
+    ("DeleteCustomerGateway", &[&aws_ec2_gateway_modified::RULE]),
+    ("DeleteDBCluster", &[&aws_rds_instance_deletion::RULE]),
+    ("DeleteDBClusterAutomatedBackup", &[&aws_rds_automated_backup_deleted::RULE]),
+    ("DeleteDBClusterSnapshot", &[&aws_rds_snapshot_deleted::RULE]),
+    ("DeleteDBInstance", &[&aws_rds_instance_deletion::RULE]),
+    ("DeleteDBInstanceAutomatedBackup", &[&aws_rds_automated_backup_deleted::RULE]),
+    ("DeleteDBSnapshot", &[&aws_rds_snapshot_deleted::RULE]),
+    ("DeleteDeliveryChannel", &[&aws_config_service_disabled_deleted::RULE]),
+    ("DeleteEventSourceMapping", &[&aws_lambda_crud::RULE]),
+    ("DeleteFlowLogs", &[&aws_vpc_flow_logs_deleted::RULE]),
+    ("DeleteFunction", &[&aws_lambda_crud::RULE]),
+    ("DeleteGroupPolicy", &[&aws_iam_policy_modified::RULE]),
+    ("DeleteGuardrail", &[&aws_bedrock_guardrail_update_delete::RULE]),
+    ("DeleteInsight", &[&aws_securityhub_finding_evasion::RULE]),
+    ("DeleteInstanceEventWindow", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("DeleteInternetGateway", &[&aws_ec2_gateway_modified::RULE]),
+    ("DeleteMember", &[&aws_macie_evasion::RULE]),
+    (
+        "DeleteModelInvocationLoggingConfiguration",
+        &[&aws_bedrock_deletemodelinvocationloggingconfiguration::RULE],
+    ),
+    ("DeleteNetworkAcl", &[&aws_ec2_network_acl_modified::RULE]),
+    ("DeleteNetworkAclEntry", &[&aws_ec2_network_acl_modified::RULE]),
+    ("DeleteObject", &[&aws_s3_delete_object::RULE, &aws_vpce_s3_external_ip::RULE]),
+    (
+        "DeleteObjectVersion",
+        &[&aws_s3_delete_objects::RULE, &aws_vpce_s3_external_ip::RULE],
+    ),
+    ("DeleteObjects", &[&aws_s3_delete_objects::RULE, &aws_vpce_s3_external_ip::RULE]),
+    ("DeletePolicy", &[&aws_iam_policy_modified::RULE]),
+    ("DeletePolicyVersion", &[&aws_iam_policy_modified::RULE]),
+    ("DeleteRepository", &[&aws_ecr_crud::RULE]),
+    ("DeleteRepositoryPolicy", &[&aws_ecr_crud::RULE]),
+    ("DeleteResolverQueryLogConfig", &[&aws_dns_logs_deleted::RULE]),
+    ("DeleteRolePolicy", &[&aws_iam_policy_modified::RULE]),
+    ("DeleteRoute", &[&aws_ec2_route_table_modified::RULE]),
+    ("DeleteRouteTable", &[&aws_ec2_route_table_modified::RULE]),
+    ("DeleteSAMLProvider", &[&aws_saml_activity::RULE]),
+    ("DeleteSecret", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("DeleteSecurityGroup", &[&aws_ec2_security_group_modified::RULE]),
+    ("DeleteTrafficMirrorFilter", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("DeleteTrafficMirrorFilterRule", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("DeleteTrafficMirrorSession", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("DeleteTrafficMirrorTarget", &[&aws_ec2_traffic_mirroring::RULE]),
+    (
+        "DeleteTrail",
+        &[&aws_cloudtrail_stopped::RULE, &aws_vpce_sensitive_api_calls::RULE],
+    ),
+    ("DeleteUserPolicy", &[&aws_iam_policy_modified::RULE]),
+    ("DeleteVpc", &[&aws_ec2_vpc_modified::RULE]),
+    ("DeleteVpcPeeringConnection", &[&aws_ec2_vpc_modified::RULE]),
+    (
+        "DeregisterInstanceEventNotificationAttributes",
+        &[&aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    ("DescribeAccount", &[&aws_cloudtrail_account_discovery::RULE]),
+    ("DescribeDBClusterSnapshots", &[&aws_rds_snapshot_enumeration::RULE]),
+    ("DescribeDBSnapshots", &[&aws_rds_snapshot_enumeration::RULE]),
+    ("DescribeFirewall", &[&aws_software_discovery::RULE]),
+    ("DescribeFirewallPolicy", &[&aws_software_discovery::RULE]),
+    ("DescribeHub", &[&aws_software_discovery::RULE]),
+    ("DescribeInstanceInformation", &[&aws_software_discovery::RULE]),
+    ("DescribeInstances", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("DescribeLoggingConfiguration", &[&aws_software_discovery::RULE]),
+    ("DescribeNetworkInterfaces", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("DescribeProducts", &[&aws_software_discovery::RULE]),
+    ("DescribeResourcePolicy", &[&aws_software_discovery::RULE]),
+    ("DescribeRuleGroup", &[&aws_software_discovery::RULE]),
+    ("DescribeSecurityGroupReferences", &[&aws_software_discovery::RULE]),
+    ("DescribeSecurityGroupRules", &[&aws_software_discovery::RULE]),
+    ("DescribeSecurityGroups", &[&aws_software_discovery::RULE]),
+    ("DescribeStandards", &[&aws_software_discovery::RULE]),
+    ("DescribeStandardsControls", &[&aws_software_discovery::RULE]),
+    ("DescribeSubnets", &[&aws_software_discovery::RULE]),
+    ("DetachClassicLinkVpc", &[&aws_ec2_vpc_modified::RULE]),
+    ("DetachGroupPolicy", &[&aws_iam_policy_modified::RULE]),
+    ("DetachInternetGateway", &[&aws_ec2_gateway_modified::RULE]),
+    ("DetachRolePolicy", &[&aws_iam_policy_modified::RULE]),
+    ("DetachUserPolicy", &[&aws_iam_policy_modified::RULE]),
+    ("DisableEbsEncryptionByDefault", &[&aws_ec2_ebs_encryption_disabled::RULE]),
+    ("DisableKey", &[&aws_kms_cmk_loss::RULE]),
+    ("DisableMacie", &[&aws_macie_evasion::RULE]),
+    ("DisableOrganizationAdminAccount", &[&aws_macie_evasion::RULE]),
+    ("DisableVpcClassicLink", &[&aws_ec2_vpc_modified::RULE]),
+    ("DisassociateFromMasterAccount", &[&aws_macie_evasion::RULE]),
+    (
+        "DisassociateIamInstanceProfile",
+        &[&aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    (
+        "DisassociateInstanceEventWindow",
+        &[&aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    ("DisassociateMember", &[&aws_macie_evasion::RULE]),
+    ("DisassociateRouteTable", &[&aws_ec2_route_table_modified::RULE]),
+    ("DisassociateWebACL", &[&aws_waf_disassociation::RULE]),
+    ("DownloadDBLogFilePortion", &[&aws_rds_log_file_downloaded::RULE]),
+    ("EnableRegion", &[&aws_cloudtrail_region_enabled::RULE]),
+    ("EnableVpcClassicLink", &[&aws_ec2_vpc_modified::RULE]),
+    ("FailoverDBCluster", &[&aws_rds_cluster_failover::RULE]),
+    ("FailoverGlobalCluster", &[&aws_rds_cluster_failover::RULE]),
+    ("GenerateDataKey", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("GetAccountPasswordPolicy", &[&aws_cloudtrail_password_policy_discovery::RULE]),
+    ("GetAccountSendingEnabled", &[&aws_cloudtrail_ses_check_ses_sending_enabled::RULE]),
+    ("GetAlternateContact", &[&aws_cloudtrail_account_discovery::RULE]),
+    ("GetAuthorizationToken", &[&aws_ecr_crud::RULE]),
+    ("GetCallerIdentity", &[&aws_sts_getcalleridentity_trufflehog::RULE]),
+    ("GetContactInformation", &[&aws_cloudtrail_account_discovery::RULE]),
+    ("GetDownloadUrlForLayer", &[&aws_ecr_crud::RULE]),
+    ("GetGroup", &[&aws_iam_group_read_only_events::RULE]),
+    ("GetGroupPolicy", &[&aws_iam_group_read_only_events::RULE]),
+    (
+        "GetIdentityVerificationAttributes",
+        &[&aws_cloudtrail_ses_check_identity_verifications::RULE],
+    ),
+    ("GetObject", &[&aws_vpce_s3_external_ip::RULE]),
+    ("GetObjectAcl", &[&aws_vpce_s3_external_ip::RULE]),
+    ("GetObjectVersion", &[&aws_vpce_s3_external_ip::RULE]),
+    ("GetObjectVersionAcl", &[&aws_vpce_s3_external_ip::RULE]),
+    ("GetPasswordData", &[&aws_ec2_many_passwors_read_attempts::RULE]),
+    ("GetRepositoryPolicy", &[&aws_ecr_crud::RULE]),
+    (
+        "GetSecretValue",
+        &[
+            &aws_secretsmanager_retrieve_secrets::RULE,
+            &aws_vpce_sensitive_api_calls::RULE,
+        ],
+    ),
+    ("GetSendQuota", &[&aws_cloudtrail_ses_check_send_quota::RULE]),
+    ("GetSessionToken", &[&aws_sts_getsessiontoken_misuse::RULE]),
+    ("GetSigninToken", &[&aws_console_getsignintoken::RULE]),
+    ("ImportImage", &[&aws_ec2_monitoring::RULE]),
+    ("ImportInstance", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("ImportKeyPair", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("InitiateLayerUpload", &[&aws_ecr_crud::RULE]),
+    ("LeaveOrganization", &[&aws_cloudtrail_attempt_to_leave_org::RULE]),
+    ("ListAllMyBuckets", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("ListApplications", &[&signin_with_aws_cli_prompt::RULE]),
+    ("ListAttachedGroupPolicies", &[&aws_iam_group_read_only_events::RULE]),
+    ("ListDocuments", &[&aws_software_discovery::RULE]),
+    ("ListFirewallPolicies", &[&aws_software_discovery::RULE]),
+    ("ListFirewalls", &[&aws_software_discovery::RULE]),
+    ("ListGroupPolicies", &[&aws_iam_group_read_only_events::RULE]),
+    ("ListGroups", &[&aws_iam_group_read_only_events::RULE]),
+    ("ListGroupsForUser", &[&aws_iam_group_read_only_events::RULE]),
+    ("ListIdentities", &[&aws_cloudtrail_ses_list_identities::RULE]),
+    ("ListMembers", &[&aws_software_discovery::RULE]),
+    ("ListRuleGroups", &[&aws_software_discovery::RULE]),
+    (
+        "ModifyDBCluster",
+        &[
+            &aws_rds_deletion_protection_disabled::RULE,
+            &aws_rds_instance_made_public::RULE,
+        ],
+    ),
+    (
+        "ModifyDBInstance",
+        &[
+            &aws_rds_deletion_protection_disabled::RULE,
+            &aws_rds_instance_made_public::RULE,
+            &aws_rds_master_pass_updated::RULE,
+        ],
+    ),
+    (
+        "ModifyInstanceAttribute",
+        &[
+            &aws_ec2_startup_script_change::RULE,
+            &aws_modify_cloud_compute_infrastructure::RULE,
+        ],
+    ),
+    (
+        "ModifyInstanceCapacityReservationAttributes",
+        &[&aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    (
+        "ModifyInstanceCreditSpecification",
+        &[&aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    ("ModifyInstanceEventStartTime", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("ModifyInstanceEventWindow", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    (
+        "ModifyInstanceMaintenanceOptions",
+        &[&aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    ("ModifyInstanceMetadataOptions", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("ModifyInstancePlacement", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("ModifyTrafficMirrorFilterNetworkServices", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("ModifyTrafficMirrorFilterRule", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("ModifyTrafficMirrorSession", &[&aws_ec2_traffic_mirroring::RULE]),
+    ("ModifyVpcAttribute", &[&aws_ec2_vpc_modified::RULE]),
+    ("MonitorInstances", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("PasswordUpdated", &[&aws_root_password_changed::RULE]),
+    ("PublishVersion", &[&aws_lambda_crud::RULE]),
+    ("PutAccountPasswordPolicy", &[&aws_cloudtrail_password_policy_discovery::RULE]),
+    ("PutAlternateContact", &[&aws_cloudtrail_account_discovery::RULE]),
+    ("PutBucketAcl", &[&aws_s3_bucket_policy_modified::RULE]),
+    ("PutBucketCors", &[&aws_s3_bucket_policy_modified::RULE]),
+    (
+        "PutBucketLifecycle",
+        &[&aws_cloudtrail_short_lifecycle::RULE, &aws_s3_bucket_policy_modified::RULE],
+    ),
+    ("PutBucketLogging", &[&aws_s3_disable_bucket_logging::RULE]),
+    (
+        "PutBucketPolicy",
+        &[&aws_s3_bucket_policy_modified::RULE, &aws_vpce_sensitive_api_calls::RULE],
+    ),
+    ("PutBucketReplication", &[&aws_s3_bucket_policy_modified::RULE]),
+    (
+        "PutBucketVersioning",
+        &[&aws_s3_disable_mfa_delete::RULE, &aws_s3_suspend_versioning::RULE],
+    ),
+    ("PutConfigurationRecorder", &[&aws_config_service_created::RULE]),
+    ("PutContactInformation", &[&aws_cloudtrail_account_discovery::RULE]),
+    ("PutDeliveryChannel", &[&aws_config_service_created::RULE]),
+    ("PutEventSelectors", &[&aws_cloudtrail_event_selectors_disabled::RULE]),
+    ("PutGroupPolicy", &[&aws_iam_policy_modified::RULE]),
+    ("PutImage", &[&aws_ecr_crud::RULE]),
+    ("PutObject", &[&aws_vpce_s3_external_ip::RULE]),
+    ("PutObjectAcl", &[&aws_vpce_s3_external_ip::RULE]),
+    ("PutObjectVersionAcl", &[&aws_vpce_s3_external_ip::RULE]),
+    ("PutRolePolicy", &[&aws_iam_policy_modified::RULE]),
+    ("PutSecretValue", &[&aws_vpce_sensitive_api_calls::RULE]),
+    ("PutUserPolicy", &[&aws_iam_policy_modified::RULE, &aws_key_compromised::RULE]),
+    ("RebootDBCluster", &[&aws_rds_instance_rebooted::RULE]),
+    ("RebootDBInstance", &[&aws_rds_instance_rebooted::RULE]),
+    ("RebootDBShardGroup", &[&aws_rds_instance_rebooted::RULE]),
+    (
+        "RegisterInstanceEventNotificationAttributes",
+        &[&aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    ("RejectVpcPeeringConnection", &[&aws_ec2_vpc_modified::RULE]),
+    ("RemovePermission", &[&aws_lambda_crud::RULE]),
+    ("ReplaceNetworkAclAssociation", &[&aws_ec2_network_acl_modified::RULE]),
+    ("ReplaceNetworkAclEntry", &[&aws_ec2_network_acl_modified::RULE]),
+    ("ReplaceRoute", &[&aws_ec2_route_table_modified::RULE]),
+    ("ReplaceRouteTableAssociation", &[&aws_ec2_route_table_modified::RULE]),
+    ("ReportInstanceStatus", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("RequestSpotInstances", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("ResetInstanceAttribute", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("RestoreDBInstanceFromDBSnapshot", &[&aws_rds_publicrestore::RULE]),
+    ("RevokeSecurityGroupEgress", &[&aws_ec2_security_group_modified::RULE]),
+    ("RevokeSecurityGroupIngress", &[&aws_ec2_security_group_modified::RULE]),
+    (
+        "RunInstances",
+        &[
+            &aws_ec2_launch_unusual_ec2_instances::RULE,
+            &aws_ec2_vulnerable_xz_image_launched::RULE,
+            &aws_modify_cloud_compute_infrastructure::RULE,
+            &aws_vpce_sensitive_api_calls::RULE,
+        ],
+    ),
+    ("RunScheduledInstances", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    (
+        "ScheduleKeyDeletion",
+        &[&aws_kms_cmk_loss::RULE, &aws_vpce_sensitive_api_calls::RULE],
+    ),
+    ("SetRepositoryPolicy", &[&aws_ecr_crud::RULE]),
+    ("StartConfigurationRecorder", &[&aws_config_service_created::RULE]),
+    ("StartExportTask", &[&aws_rds_snapshot_export::RULE]),
+    ("StartInstances", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("StartLogging", &[&aws_cloudtrail_created::RULE]),
+    ("StopActivityStream", &[&aws_rds_activity_stream_stopped::RULE]),
+    ("StopConfigurationRecorder", &[&aws_config_service_disabled_deleted::RULE]),
+    (
+        "StopInstances",
+        &[&aws_ec2_stopinstances::RULE, &aws_modify_cloud_compute_infrastructure::RULE],
+    ),
+    (
+        "StopLogging",
+        &[&aws_cloudtrail_stopped::RULE, &aws_vpce_sensitive_api_calls::RULE],
+    ),
+    ("TerminateInstances", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("UnmonitorInstances", &[&aws_modify_cloud_compute_infrastructure::RULE]),
+    ("UpdateAccountPasswordPolicy", &[&aws_cloudtrail_password_policy_discovery::RULE]),
+    ("UpdateAlias", &[&aws_lambda_crud::RULE]),
+    ("UpdateClassificationJob", &[&aws_macie_evasion::RULE]),
+    ("UpdateEventSourceMapping", &[&aws_lambda_crud::RULE]),
+    ("UpdateFindings", &[&aws_securityhub_finding_evasion::RULE]),
+    ("UpdateFindingsFilter", &[&aws_macie_evasion::RULE]),
+    ("UpdateFunctionCode", &[&aws_lambda_crud::RULE]),
+    ("UpdateFunctionConfiguration", &[&aws_lambda_crud::RULE]),
+    (
+        "UpdateFunctionConfiguration20150331v2",
+        &[&aws_add_malicious_lambda_extension::RULE],
+    ),
+    ("UpdateGuardrail", &[&aws_bedrock_guardrail_update_delete::RULE]),
+    ("UpdateIPSet", &[&aws_ipset_modified::RULE]),
+    ("UpdateInsight", &[&aws_securityhub_finding_evasion::RULE]),
+    ("UpdateMacieSession", &[&aws_macie_evasion::RULE]),
+    ("UpdateMemberSession", &[&aws_macie_evasion::RULE]),
+    ("UpdateProjectVisibility", &[&aws_codebuild_made_public::RULE]),
+    ("UpdateSAMLProvider", &[&aws_saml_activity::RULE]),
+    (
+        "UpdateTrail",
+        &[&aws_cloudtrail_created::RULE, &aws_vpce_sensitive_api_calls::RULE],
+    ),
+    ("UploadLayerPart", &[&aws_ecr_crud::RULE]),
+];
+
+/// The rules dispatched on `errorCode`, by its value: an event with another value runs none of them.
+static BY_ERROR_CODE: &[(&str, &[&Rule])] = &[
+    ("AccessDenied", &[&aws_iam_user_recon_denied::RULE]),
+    ("VpceAccessDenied", &[&aws_vpce_access_denied::RULE]),
+];
+
+/// The rules dispatched on `eventSource`, by its value: an event with another value runs none of them.
+static BY_EVENT_SOURCE: &[(&str, &[&Rule])] = &[
+    ("ecr.amazonaws.com", &[&aws_ecr_events::RULE]),
+    ("iam.amazonaws.com", &[&aws_iam_anything_changed::RULE]),
+];

@@ -38,8 +38,12 @@ pub static LOG_TYPE: LogType = LogType {
         &gcp_privilege_escalation_by_deployments_create_simple::RULE,
         &gcp_serviceusage_apikeys_create_privilege_escalation_simple::RULE,
     ],
-    discriminator: Some(Path::new(&[Key("protoPayload"), Key("methodName")])),
-    candidates,
+    dispatch: &[
+        Discriminator {
+            field: Path::new(&[Key("protoPayload"), Key("methodName")]),
+            values: BY_PROTO_PAYLOAD_METHOD_NAME,
+        },
+    ],
     always: &[
         &gcp_cloudbuild_potential_privilege_escalation_simple::RULE,
         &gcp_cloudfunctions_functions_create_simple::RULE,
@@ -55,18 +59,27 @@ pub static LOG_TYPE: LogType = LogType {
     ],
 };
 
-/// The rules that can match an event whose `protoPayload.methodName` is `value`: no other rule requires it.
-fn candidates(value: &str) -> &'static [&'static Rule] {
-    match value {
-        "io.k8s.core.v1.pods.create" | "io.k8s.core.v1.pods.patch"
-        | "io.k8s.core.v1.pods.update" => {
-            const {
-                &[
-                    &gcp_k8s_pod_attached_to_node_host_network_simple::RULE,
-                    &gcp_k8s_pod_using_host_pid_namespace_simple::RULE,
-                ]
-            }
-        }
-        _ => &[],
-    }
-}
+/// The rules dispatched on `protoPayload.methodName`, by its value: an event with another value runs none of them.
+static BY_PROTO_PAYLOAD_METHOD_NAME: &[(&str, &[&Rule])] = &[
+    (
+        "io.k8s.core.v1.pods.create",
+        &[
+            &gcp_k8s_pod_attached_to_node_host_network_simple::RULE,
+            &gcp_k8s_pod_using_host_pid_namespace_simple::RULE,
+        ],
+    ),
+    (
+        "io.k8s.core.v1.pods.patch",
+        &[
+            &gcp_k8s_pod_attached_to_node_host_network_simple::RULE,
+            &gcp_k8s_pod_using_host_pid_namespace_simple::RULE,
+        ],
+    ),
+    (
+        "io.k8s.core.v1.pods.update",
+        &[
+            &gcp_k8s_pod_attached_to_node_host_network_simple::RULE,
+            &gcp_k8s_pod_using_host_pid_namespace_simple::RULE,
+        ],
+    ),
+];

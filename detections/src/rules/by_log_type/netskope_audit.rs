@@ -21,8 +21,12 @@ pub static LOG_TYPE: LogType = LogType {
         &netskope_personnel_action_simple::RULE,
         &netskope_unauthorized_api_calls_simple::RULE,
     ],
-    discriminator: Some(Path::new(&[Key("audit_log_event")])),
-    candidates,
+    dispatch: &[
+        Discriminator {
+            field: Path::new(&[Key("audit_log_event")]),
+            values: BY_AUDIT_LOG_EVENT,
+        },
+    ],
     always: &[
         &netskope_many_deletes_simple::RULE,
         &netskope_personnel_action_simple::RULE,
@@ -30,18 +34,21 @@ pub static LOG_TYPE: LogType = LogType {
     ],
 };
 
-/// The rules that can match an event whose `audit_log_event` is `value`: no other rule requires it.
-fn candidates(value: &str) -> &'static [&'static Rule] {
-    match value {
-        "Added SSO Admin" | "Created new admin" | "Created new support admin"
-        | "Deleted Netskope SSO admin" | "Deleted admin" | "Disabled admin"
-        | "Edit admin record" | "Edited SSO Admin Record" | "Enabled admin"
-        | "Unlocked admin" | "Updated admin settings" => {
-            const { &[&netskope_admin_user_change_simple::RULE] }
-        }
-        "Admin logged out because of successive login failures" => {
-            const { &[&netskope_admin_logged_out_simple::RULE] }
-        }
-        _ => &[],
-    }
-}
+/// The rules dispatched on `audit_log_event`, by its value: an event with another value runs none of them.
+static BY_AUDIT_LOG_EVENT: &[(&str, &[&Rule])] = &[
+    ("Added SSO Admin", &[&netskope_admin_user_change_simple::RULE]),
+    (
+        "Admin logged out because of successive login failures",
+        &[&netskope_admin_logged_out_simple::RULE],
+    ),
+    ("Created new admin", &[&netskope_admin_user_change_simple::RULE]),
+    ("Created new support admin", &[&netskope_admin_user_change_simple::RULE]),
+    ("Deleted Netskope SSO admin", &[&netskope_admin_user_change_simple::RULE]),
+    ("Deleted admin", &[&netskope_admin_user_change_simple::RULE]),
+    ("Disabled admin", &[&netskope_admin_user_change_simple::RULE]),
+    ("Edit admin record", &[&netskope_admin_user_change_simple::RULE]),
+    ("Edited SSO Admin Record", &[&netskope_admin_user_change_simple::RULE]),
+    ("Enabled admin", &[&netskope_admin_user_change_simple::RULE]),
+    ("Unlocked admin", &[&netskope_admin_user_change_simple::RULE]),
+    ("Updated admin settings", &[&netskope_admin_user_change_simple::RULE]),
+];

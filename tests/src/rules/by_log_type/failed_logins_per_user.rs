@@ -11,12 +11,6 @@ use ::integration_tests::rules::scheduled_rule;
 pub static LOG_TYPE: LogType = LogType {
     name: "Failed logins per user",
     rules: &[&scheduled_rule::RULE],
-    discriminator: None,
-    candidates,
+    dispatch: &[],
     always: &[&scheduled_rule::RULE],
 };
-
-/// No field narrows the rules of this log type: every rule runs on every event.
-fn candidates(_value: &str) -> &'static [&'static Rule] {
-    &[]
-}

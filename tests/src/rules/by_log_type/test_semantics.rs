@@ -125,8 +125,12 @@ pub static LOG_TYPE: LogType = LogType {
         &title_is_the_dedup_string::RULE,
         &title_without_display_name::RULE,
     ],
-    discriminator: Some(Path::new(&[Key("eventName")])),
-    candidates,
+    dispatch: &[
+        Discriminator {
+            field: Path::new(&[Key("eventName")]),
+            values: BY_EVENT_NAME,
+        },
+    ],
     always: &[
         &alert_outputs::RULE,
         &all_elements::RULE,
@@ -217,12 +221,10 @@ pub static LOG_TYPE: LogType = LogType {
     ],
 };
 
-/// The rules that can match an event whose `eventName` is `value`: no other rule requires it.
-fn candidates(value: &str) -> &'static [&'static Rule] {
-    match value {
-        "GetObject" => const { &[&inline_filter_any::RULE] }
-        "StartInstances" | "TerminateInstances" => const { &[&is_in_strings::RULE] }
-        "StopInstances" => const { &[&equals_string::RULE, &is_in_strings::RULE] }
-        _ => &[],
-    }
-}
+/// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
+static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
+    ("GetObject", &[&inline_filter_any::RULE]),
+    ("StartInstances", &[&is_in_strings::RULE]),
+    ("StopInstances", &[&equals_string::RULE, &is_in_strings::RULE]),
+    ("TerminateInstances", &[&is_in_strings::RULE]),
+];
