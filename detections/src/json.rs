@@ -116,11 +116,26 @@ struct Scanner<'a, F> {
     b: &'a [u8],
     i: usize,
     fill: F,
+    /// Why the scan stopped, once it has: the methods return only [`Stop`], which costs nothing
+    /// to pass around.
+    error: Option<Error>,
 }
 
+/// The scan failed: see [`Scanner::error`].
+#[derive(Debug)]
+struct Stop;
+
 impl<F: Fill> Scanner<'_, F> {
-    fn err<T>(&self, message: &'static str) -> Result<T, Error> {
-        Err(Error { message, offset: self.i })
+    #[cold]
+    #[inline(never)]
+    fn err<T>(&mut self, message: &'static str) -> Result<T, Stop> {
+        self.error = Some(Error { message, offset: self.i });
+        Err(Stop)
+    }
+
+    /// The error the scan stopped on.
+    fn stopped(&mut self, _: Stop) -> Error {
+        self.error.take().unwrap_or(Error { message: "invalid JSON", offset: self.i })
     }
 
     #[inline]
@@ -136,7 +151,7 @@ impl<F: Fill> Scanner<'_, F> {
     }
 
     /// A value at the current position; returns its kind. `depth` counts open containers.
-    fn value(&mut self, depth: usize) -> Result<Kind, Error> {
+    fn value(&mut self, depth: usize) -> Result<Kind, Stop> {
         match self.peek() {
             Some(b'"') => self.string().map(|escaped| Kind::String { escaped }),
             Some(b'{') => {
@@ -156,7 +171,7 @@ impl<F: Fill> Scanner<'_, F> {
         }
     }
 
-    fn literal(&mut self, word: &[u8], kind: Kind) -> Result<Kind, Error> {
+    fn literal(&mut self, word: &[u8], kind: Kind) -> Result<Kind, Stop> {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
             Ok(kind)
@@ -166,7 +181,7 @@ impl<F: Fill> Scanner<'_, F> {
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, within the range of a float.
-    fn number(&mut self) -> Result<(), Error> {
+    fn number(&mut self) -> Result<(), Stop> {
         let start = self.i;
         self.number_grammar()?;
         let text = &self.b[start..self.i];
@@ -180,7 +195,7 @@ impl<F: Fill> Scanner<'_, F> {
         Ok(())
     }
 
-    fn number_grammar(&mut self) -> Result<(), Error> {
+    fn number_grammar(&mut self) -> Result<(), Stop> {
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
@@ -222,7 +237,7 @@ impl<F: Fill> Scanner<'_, F> {
     }
 
     /// A string at the current `"`; returns whether it holds escapes.
-    fn string(&mut self) -> Result<bool, Error> {
+    fn string(&mut self) -> Result<bool, Stop> {
         self.i += 1;
         let mut escaped = false;
         loop {
@@ -257,7 +272,7 @@ impl<F: Fill> Scanner<'_, F> {
     }
 
     /// The escape at the current `\`.
-    fn escape(&mut self) -> Result<(), Error> {
+    fn escape(&mut self) -> Result<(), Stop> {
         self.i += 1;
         match self.peek() {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
@@ -288,7 +303,7 @@ impl<F: Fill> Scanner<'_, F> {
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, Error> {
+    fn hex4(&mut self) -> Result<u32, Stop> {
         let Some(digits) = self.b.get(self.i..self.i + 4) else {
             return self.err("EOF while parsing a string");
         };
@@ -302,7 +317,7 @@ impl<F: Fill> Scanner<'_, F> {
         Ok(unit)
     }
 
-    fn array(&mut self, depth: usize) -> Result<(), Error> {
+    fn array(&mut self, depth: usize) -> Result<(), Stop> {
         if depth > MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -335,7 +350,7 @@ impl<F: Fill> Scanner<'_, F> {
     }
 
     /// The object at the current `{`; with a `target`, [`Fill`] chooses among its members.
-    fn object(&mut self, depth: usize, target: Option<u32>) -> Result<(), Error> {
+    fn object(&mut self, depth: usize, target: Option<u32>) -> Result<(), Stop> {
         if depth > MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -404,7 +419,7 @@ pub fn document<'t>(bytes: &'t [u8], fill: &mut impl Fill) -> Result<&'t str, Do
     if bytes.len() >= u32::MAX as usize {
         return Err(DocumentError::TooLarge);
     }
-    let mut s = Scanner { b: bytes, i: 0, fill };
+    let mut s = Scanner { b: bytes, i: 0, fill, error: None };
     s.document().map_err(|e| match std::str::from_utf8(bytes) {
         // Bytes that are not UTF-8 are the more useful complaint, wherever the scan stopped.
         Err(utf8) => DocumentError::InvalidUtf8 { valid_up_to: utf8.valid_up_to() },
@@ -424,7 +439,7 @@ impl<F: Fill> Scanner<'_, F> {
         match self.peek() {
             Some(b'{') => {}
             Some(_) => {
-                let found = self.value(0).map_err(DocumentError::Json)?;
+                let found = self.value(0).map_err(|stop| DocumentError::Json(self.stopped(stop)))?;
                 self.ws();
                 if self.i < self.b.len() {
                     return Err(DocumentError::Json(Error {
@@ -438,7 +453,7 @@ impl<F: Fill> Scanner<'_, F> {
                 return Err(DocumentError::Json(Error { message: "EOF while parsing a value", offset: 0 }));
             }
         }
-        self.object(1, Some(EVENT)).map_err(DocumentError::Json)?;
+        self.object(1, Some(EVENT)).map_err(|stop| DocumentError::Json(self.stopped(stop)))?;
         self.ws();
         if self.i < self.b.len() {
             return Err(DocumentError::Json(Error { message: "trailing characters", offset: self.i }));
@@ -521,7 +536,7 @@ pub fn unescape(text: &str) -> String {
 /// The elements of the array `text` (validated JSON, e.g. a value the scan found): each one's
 /// range in `text` and kind.
 pub fn elements(text: &str) -> Elements<'_> {
-    let mut s = Scanner { b: text.as_bytes(), i: 0, fill: () };
+    let mut s = Scanner { b: text.as_bytes(), i: 0, fill: (), error: None };
     s.ws();
     s.i += 1; // `[`
     Elements { s, first: true }
@@ -558,7 +573,7 @@ impl Iterator for Elements<'_> {
 /// The members of the object `text` (validated JSON): each key's range (inside the quotes),
 /// whether it holds escapes, the value's range and kind.
 pub fn members(text: &str) -> Members<'_> {
-    let mut s = Scanner { b: text.as_bytes(), i: 0, fill: () };
+    let mut s = Scanner { b: text.as_bytes(), i: 0, fill: (), error: None };
     s.ws();
     s.i += 1; // `{`
     Members { s, first: true }

@@ -217,9 +217,40 @@ impl Code {
 /// Translates expressions over one event variable.
 pub(crate) struct Emitter<'p> {
     pub paths: &'p Paths,
+    /// Fields of the event already read into locals (a step that reads a field more than once
+    /// reads it once, before its test).
+    pub locals: BTreeMap<Path, Ident>,
+}
+
+/// How many times `expr` reads each path of its own subject (not of list elements).
+pub(crate) fn reads(expr: &Expr, out: &mut BTreeMap<Path, usize>) {
+    match expr {
+        Expr::Always(_) => {}
+        Expr::All(xs) | Expr::Any(xs) | Expr::None(xs) | Expr::OnlyOne(xs) => {
+            xs.iter().for_each(|x| reads(x, out))
+        }
+        Expr::Test { path, .. } if !path.segments.is_empty() => *out.entry(path.clone()).or_default() += 1,
+        Expr::Test { .. } => {}
+        Expr::Compare { left, right, .. } => {
+            *out.entry(left.clone()).or_default() += 1;
+            *out.entry(right.clone()).or_default() += 1;
+        }
+        Expr::Elements { path, .. } => *out.entry(path.clone()).or_default() += 1,
+    }
 }
 
 impl Emitter<'_> {
+    /// `subject.field(&PATH)`, or the local that already holds it.
+    fn read(&self, subject: &Ident, path: &Path) -> TokenStream {
+        match self.locals.get(path) {
+            Some(local) if subject == "event" => quote!(#local),
+            _ => {
+                let name = self.paths.ident(path);
+                quote!(#subject.field(&#name))
+            }
+        }
+    }
+
     /// `expr` evaluated against the value named `subject` (`event`, or a list element).
     /// `filter` applies the InlineFilters rules to every leaf.
     pub fn expr(&self, expr: &Expr, subject: &Ident, filter: bool) -> Code {
@@ -234,12 +265,8 @@ impl Emitter<'_> {
             }
             Expr::Test { path, test, negated } => {
                 // An empty path is the list element itself.
-                let value = if path.segments.is_empty() {
-                    quote!(#subject)
-                } else {
-                    let name = self.paths.ident(path);
-                    quote!(#subject.field(&#name))
-                };
+                let value =
+                    if path.segments.is_empty() { quote!(#subject) } else { self.read(subject, path) };
                 if filter {
                     let v = format_ident!("value");
                     let holds = test_call(&quote!(#v), test);
@@ -250,8 +277,7 @@ impl Emitter<'_> {
                 }
             }
             Expr::Compare { left, op, right, negated } => {
-                let (l, r) = (self.paths.ident(left), self.paths.ident(right));
-                let (l, r) = (quote!(#subject.field(&#l)), quote!(#subject.field(&#r)));
+                let (l, r) = (self.read(subject, left), self.read(subject, right));
                 let call = Code::Atom(match op {
                     CompareOp::Equals => quote!(#l.same_as(&#r)),
                     CompareOp::Ordering(o) => {
@@ -267,7 +293,7 @@ impl Emitter<'_> {
                 if *negated { call.not() } else { call }
             }
             Expr::Elements { path, quantifier, body } => {
-                let name = self.paths.ident(path);
+                let list = self.read(subject, path);
                 let element = element_name(subject);
                 // An empty body (folded constants) holds for every element and reads nothing.
                 let param = if body.is_empty() { quote!(_) } else { quote!(#element) };
@@ -278,7 +304,7 @@ impl Emitter<'_> {
                     Quantifier::None => quote!(no_element),
                     Quantifier::OnlyOne => quote!(only_one_element),
                 };
-                Code::Atom(quote!(#subject.field(&#name).#method(|#param| #body)))
+                Code::Atom(quote!(#list.#method(|#param| #body)))
             }
         }
     }
@@ -293,6 +319,9 @@ fn element_name(subject: &Ident) -> Ident {
         Some(n) => format_ident!("element{}", n.parse::<u32>().unwrap_or(1) + 1),
     }
 }
+
+/// An `IsIn` of more strings than this searches a sorted list.
+const SCAN_AT_MOST: usize = 8;
 
 /// The method call that tests `value` for the positive form of `test`.
 fn test_call(value: &TokenStream, test: &Test) -> TokenStream {
@@ -316,8 +345,14 @@ fn test_call(value: &TokenStream, test: &Test) -> TokenStream {
             (method, num(n))
         }
         Test::IsIn(set) => {
+            // Many strings (sorted by `lit_set`) are searched, not scanned.
+            let method = if set.len() > SCAN_AT_MOST && set.iter().all(|l| matches!(l, Lit::Str(_))) {
+                "is_in_sorted"
+            } else {
+                "is_in"
+            };
             let set = lit_set(set);
-            ("is_in", quote!(&[#(#set),*]))
+            (method, quote!(&[#(#set),*]))
         }
         Test::MatchesGlob(globs) => {
             let globs = globs.iter().map(|g| str_lit(g));

@@ -4,16 +4,18 @@
 //! Must not: emit anything the YAML does not say; a rule without `AlertTitle` gets no `alert_title`
 //! function (the runtime supplies Panther's defaults).
 
-use proc_macro2::{Literal, TokenStream};
+use std::collections::BTreeMap;
+
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::expr::{Code, Emitter, Paths, paths_of};
+use super::expr::{Code, Emitter, Paths, paths_of, reads};
 use super::{doc_lines, str_lit};
-use crate::ir::{ContextValue, Expr, Placeholder, Rule, Severity, Step, Template, TemplatePart};
+use crate::ir::{ContextValue, Expr, Path, Placeholder, Rule, Severity, Step, Template, TemplatePart};
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
     let paths = Paths::new(all_paths(rule));
-    let emitter = Emitter { paths: &paths };
+    let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
     let docs = module_docs(rule).into_iter().map(|line| quote!(#![doc = #line]));
     let constants = paths.constants();
     let decide = decide(rule, &emitter);
@@ -199,9 +201,32 @@ fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
         _ => (quote!(None), all.as_slice()),
     };
     let steps = checked.iter().map(|(step, filter)| {
-        let fails = emitter.expr(&step.expr, &event, *filter).not().tokens();
+        // A field the test reads more than once is read once, into a local named for it
+        // (InlineFilters hand each value over, so they read their own).
+        let mut counts = BTreeMap::new();
+        if !filter {
+            reads(&step.expr, &mut counts);
+        }
+        let locals: BTreeMap<Path, Ident> = counts
+            .into_iter()
+            .filter(|&(_, n)| n > 1)
+            .map(|(path, _)| {
+                let constant = emitter.paths.ident(&path).to_string();
+                let name = crate::names::snake_case(&constant, "field_").unwrap_or_else(|| "field".into());
+                let reserved = ["event", "_event", "value", "filter"].contains(&name.as_str())
+                    || name.starts_with("element");
+                (path, format_ident!("{}", if reserved { format!("{name}_field") } else { name }))
+            })
+            .collect();
+        let reads = locals.iter().map(|(path, local)| {
+            let name = emitter.paths.ident(path);
+            quote!(let #local = #event.field(&#name);)
+        });
+        let step_emitter = Emitter { paths: emitter.paths, locals: locals.clone() };
+        let fails = step_emitter.expr(&step.expr, &event, *filter).not().tokens();
         let line = Literal::u32_unsuffixed(step.line);
         quote! {
+            #(#reads)*
             if #fails {
                 return Some(#line);
             }

@@ -139,8 +139,9 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if event.field(&LAYERS).is_null_or_empty() {
         return Some(16);
     }
-    if !(event.field(&TYPE).is_in(&["FederatedUser", "IAMUser"])
-        || (event.field(&TYPE).equals("AssumedRole")
+    let type_ = event.field(&TYPE);
+    if !(type_.is_in(&["FederatedUser", "IAMUser"])
+        || (type_.equals("AssumedRole")
             && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")))
     {
         return Some(18);

@@ -147,15 +147,17 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if event.field(&BUCKET_NAME).is_null_or_empty() {
         return Some(13);
     }
-    if !(event.field(&BUCKET_NAME).is_in(&["example_cloudtrail_bucket_name"])
-        || event.field(&BUCKET_NAME).icontains("trail"))
+    let bucket_name = event.field(&BUCKET_NAME);
+    if !(bucket_name.is_in(&["example_cloudtrail_bucket_name"])
+        || bucket_name.icontains("trail"))
     {
         return Some(15);
     }
     if !event.field(&STATUS).equals("Enabled") {
         return Some(22);
     }
-    if !(event.field(&DAYS).is_null() || event.field(&DAYS).less_than(7i64)) {
+    let days = event.field(&DAYS);
+    if !(days.is_null() || days.less_than(7i64)) {
         return Some(25);
     }
     None

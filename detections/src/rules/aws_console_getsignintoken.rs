@@ -102,8 +102,9 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("GetSigninToken") {
         return Some(7);
     }
-    if event.field(&USER_AGENT).contains("Jersey/${project.version}")
-        || event.field(&USER_AGENT).contains("Go-http-client/2.0")
+    let user_agent = event.field(&USER_AGENT);
+    if user_agent.contains("Jersey/${project.version}")
+        || user_agent.contains("Go-http-client/2.0")
     {
         return Some(11);
     }

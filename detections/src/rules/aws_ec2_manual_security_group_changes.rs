@@ -133,9 +133,9 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&RECIPIENT_ACCOUNT_ID).is_in(&["11111111111111", "112233445566"]) {
         return Some(16);
     }
+    let arn = event.field(&ARN);
     if event.field(&USER_AGENT).matches_glob(&["* HashiCorp/?.0 Terraform/*"])
-        && (event.field(&ARN).has("Operator")
-            || event.field(&ARN).has("ContinousDeployment"))
+        && (arn.has("Operator") || arn.has("ContinousDeployment"))
     {
         return Some(21);
     }

@@ -87,10 +87,10 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("ec2.amazonaws.com") {
         return Some(7);
     }
+    let invoked_by = event.field(&INVOKED_BY);
     if event.field(&SOURCE_IP_ADDRESS).ends_with(".amazonaws.com")
-        || event.field(&TYPE).equals("AWSService")
-        || event.field(&INVOKED_BY).equals("AWS Internal")
-        || event.field(&INVOKED_BY).ends_with(".amazonaws.com")
+        || event.field(&TYPE).equals("AWSService") || invoked_by.equals("AWS Internal")
+        || invoked_by.ends_with(".amazonaws.com")
     {
         return Some(11);
     }

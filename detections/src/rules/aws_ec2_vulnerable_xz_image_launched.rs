@@ -130,7 +130,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         .any_element(|element| {
             element
                 .field(&IMAGE_ID)
-                .is_in(
+                .is_in_sorted(
                     &[
                         "ami-0011fd6bde84052e0",
                         "ami-0026b58ba1ae7e8fc",

@@ -94,11 +94,13 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("ecr.amazonaws.com") {
         return Some(6);
     }
-    if event.field(&ACCOUNT_ID).is_in(&["103456789012", "123456789012"])
-        && (!event.field(&ACCOUNT_ID).equals("123456789012")
-            || event.field(&AWS_REGION).is_in(&["us-west-1", "us-west-2"]))
-        && (!event.field(&ACCOUNT_ID).equals("103456789012")
-            || event.field(&AWS_REGION).is_in(&["us-east-1", "us-east-2"]))
+    let aws_region = event.field(&AWS_REGION);
+    let account_id = event.field(&ACCOUNT_ID);
+    if account_id.is_in(&["103456789012", "123456789012"])
+        && (!account_id.equals("123456789012")
+            || aws_region.is_in(&["us-west-1", "us-west-2"]))
+        && (!account_id.equals("103456789012")
+            || aws_region.is_in(&["us-east-1", "us-east-2"]))
     {
         return Some(9);
     }

@@ -113,19 +113,14 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("iam.amazonaws.com") {
         return Some(8);
     }
-    if !(event.field(&EVENT_NAME).starts_with("Add")
-        || event.field(&EVENT_NAME).starts_with("Attach")
-        || event.field(&EVENT_NAME).starts_with("Change")
-        || event.field(&EVENT_NAME).starts_with("Create")
-        || event.field(&EVENT_NAME).starts_with("Deactivate")
-        || event.field(&EVENT_NAME).starts_with("Delete")
-        || event.field(&EVENT_NAME).starts_with("Detach")
-        || event.field(&EVENT_NAME).starts_with("Enable")
-        || event.field(&EVENT_NAME).starts_with("Put")
-        || event.field(&EVENT_NAME).starts_with("Remove")
-        || event.field(&EVENT_NAME).starts_with("Set")
-        || event.field(&EVENT_NAME).starts_with("Update")
-        || event.field(&EVENT_NAME).starts_with("Upload"))
+    let event_name = event.field(&EVENT_NAME);
+    if !(event_name.starts_with("Add") || event_name.starts_with("Attach")
+        || event_name.starts_with("Change") || event_name.starts_with("Create")
+        || event_name.starts_with("Deactivate") || event_name.starts_with("Delete")
+        || event_name.starts_with("Detach") || event_name.starts_with("Enable")
+        || event_name.starts_with("Put") || event_name.starts_with("Remove")
+        || event_name.starts_with("Set") || event_name.starts_with("Update")
+        || event_name.starts_with("Upload"))
     {
         return Some(12);
     }

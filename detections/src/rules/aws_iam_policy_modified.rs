@@ -114,7 +114,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     }
     if !event
         .field(&EVENT_NAME)
-        .is_in(
+        .is_in_sorted(
             &[
                 "AttachGroupPolicy",
                 "AttachRolePolicy",

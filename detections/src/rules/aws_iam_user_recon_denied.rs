@@ -116,22 +116,19 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&SOURCE_IP_ADDRESS).is_ip() {
         return Some(15);
     }
-    if !((event.field(&EVENT_SOURCE).starts_with("dynamodb")
-        && (event.field(&EVENT_NAME).starts_with("List")
-            || event.field(&EVENT_NAME).starts_with("Describe")
-            || event.field(&EVENT_NAME).starts_with("Get")))
-        || (event.field(&EVENT_SOURCE).starts_with("ec2")
-            && (event.field(&EVENT_NAME).starts_with("Describe")
-                || event.field(&EVENT_NAME).starts_with("Get")))
-        || (event.field(&EVENT_SOURCE).starts_with("iam")
-            && (event.field(&EVENT_NAME).starts_with("List")
-                || event.field(&EVENT_NAME).starts_with("Get")))
-        || (event.field(&EVENT_SOURCE).starts_with("s3")
-            && (event.field(&EVENT_NAME).starts_with("List")
-                || event.field(&EVENT_NAME).starts_with("Get")))
-        || (event.field(&EVENT_SOURCE).starts_with("rds")
-            && (event.field(&EVENT_NAME).starts_with("Describe")
-                || event.field(&EVENT_NAME).starts_with("List"))))
+    let event_name = event.field(&EVENT_NAME);
+    let event_source = event.field(&EVENT_SOURCE);
+    if !((event_source.starts_with("dynamodb")
+        && (event_name.starts_with("List") || event_name.starts_with("Describe")
+            || event_name.starts_with("Get")))
+        || (event_source.starts_with("ec2")
+            && (event_name.starts_with("Describe") || event_name.starts_with("Get")))
+        || (event_source.starts_with("iam")
+            && (event_name.starts_with("List") || event_name.starts_with("Get")))
+        || (event_source.starts_with("s3")
+            && (event_name.starts_with("List") || event_name.starts_with("Get")))
+        || (event_source.starts_with("rds")
+            && (event_name.starts_with("Describe") || event_name.starts_with("List"))))
     {
         return Some(18);
     }

@@ -73,7 +73,7 @@ static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event
         .field(&EVENT_NAME)
-        .is_in(
+        .is_in_sorted(
             &[
                 "ArchiveFindings",
                 "CreateFindingsFilter",

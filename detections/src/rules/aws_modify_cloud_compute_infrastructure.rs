@@ -107,10 +107,10 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&READ_ONLY).is_null_or_empty() {
         return Some(8);
     }
+    let invoked_by = event.field(&INVOKED_BY);
     if event.field(&SOURCE_IP_ADDRESS).ends_with(".amazonaws.com")
-        || event.field(&TYPE).equals("AWSService")
-        || event.field(&INVOKED_BY).equals("AWS Internal")
-        || event.field(&INVOKED_BY).ends_with(".amazonaws.com")
+        || event.field(&TYPE).equals("AWSService") || invoked_by.equals("AWS Internal")
+        || invoked_by.ends_with(".amazonaws.com")
     {
         return Some(10);
     }
@@ -119,7 +119,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     }
     if !event
         .field(&EVENT_NAME)
-        .is_in(
+        .is_in_sorted(
             &[
                 "AssociateIamInstanceProfile",
                 "AssociateInstanceEventWindow",

@@ -99,7 +99,7 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event
         .field(&EVENT_NAME)
-        .is_in(
+        .is_in_sorted(
             &[
                 "DescribeFirewall",
                 "DescribeFirewallPolicy",

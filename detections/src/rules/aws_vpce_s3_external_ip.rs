@@ -153,7 +153,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     }
     if !event
         .field(&EVENT_NAME)
-        .is_in(
+        .is_in_sorted(
             &[
                 "CopyObject",
                 "DeleteObject",

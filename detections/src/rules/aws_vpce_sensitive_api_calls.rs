@@ -149,9 +149,10 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_CATEGORY).equals("NetworkActivity") {
         return Some(7);
     }
-    if !((event.field(&EVENT_SOURCE).equals("ec2.amazonaws.com")
-        && event
-            .field(&EVENT_NAME)
+    let event_name = event.field(&EVENT_NAME);
+    let event_source = event.field(&EVENT_SOURCE);
+    if !((event_source.equals("ec2.amazonaws.com")
+        && event_name
             .is_in(
                 &[
                     "CreateKeyPair",
@@ -161,26 +162,21 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
                     "RunInstances",
                 ],
             ))
-        || (event.field(&EVENT_SOURCE).equals("kms.amazonaws.com")
-            && event
-                .field(&EVENT_NAME)
+        || (event_source.equals("kms.amazonaws.com")
+            && event_name
                 .is_in(
                     &["CreateKey", "Decrypt", "GenerateDataKey", "ScheduleKeyDeletion"],
                 ))
-        || (event.field(&EVENT_SOURCE).equals("secretsmanager.amazonaws.com")
-            && event
-                .field(&EVENT_NAME)
+        || (event_source.equals("secretsmanager.amazonaws.com")
+            && event_name
                 .is_in(
                     &["CreateSecret", "DeleteSecret", "GetSecretValue", "PutSecretValue"],
                 ))
-        || (event.field(&EVENT_SOURCE).equals("s3.amazonaws.com")
-            && event
-                .field(&EVENT_NAME)
+        || (event_source.equals("s3.amazonaws.com")
+            && event_name
                 .is_in(&["DeleteBucketPolicy", "ListAllMyBuckets", "PutBucketPolicy"]))
-        || (event.field(&EVENT_SOURCE).equals("cloudtrail.amazonaws.com")
-            && event
-                .field(&EVENT_NAME)
-                .is_in(&["DeleteTrail", "StopLogging", "UpdateTrail"])))
+        || (event_source.equals("cloudtrail.amazonaws.com")
+            && event_name.is_in(&["DeleteTrail", "StopLogging", "UpdateTrail"])))
     {
         return Some(11);
     }

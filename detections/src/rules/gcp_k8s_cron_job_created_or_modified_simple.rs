@@ -90,8 +90,9 @@ static SERVICE_NAME: Path = Path::new(&[Key("protoPayload"), Key("serviceName")]
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !(event.field(&PERMISSION).contains("io.k8s.batch.v1.cronjobs.create")
-        || event.field(&PERMISSION).contains("io.k8s.batch.v1.cronjobs.update"))
+    let permission = event.field(&PERMISSION);
+    if !(permission.contains("io.k8s.batch.v1.cronjobs.create")
+        || permission.contains("io.k8s.batch.v1.cronjobs.update"))
     {
         return Some(18);
     }

@@ -59,7 +59,7 @@ static USER: Path = Path::new(&[Key("user")]);
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event
         .field(&AUDIT_LOG_EVENT)
-        .is_in(
+        .is_in_sorted(
             &[
                 "Added SSO Admin",
                 "Created new admin",
