@@ -29,7 +29,7 @@ struct Args {
     seed: u64,
     rounds: usize,
     attack_share: f64,
-    /// Only the rows whose name contains this (the floor always runs).
+    /// Only the rows whose name contains this, or is this if it ends in `$` (the floor always runs).
     only: Option<String>,
     /// Instead of the table: each rule's cost per call.
     per_rule: bool,
@@ -74,7 +74,12 @@ fn add_row<'a>(
     name: &str,
     f: Box<dyn FnMut() -> usize + 'a>,
 ) {
-    if rows.is_empty() || only.as_ref().is_none_or(|only| name.contains(only.as_str())) {
+    // `--only NAME$` wants that row alone.
+    let wanted = |only: &String| match only.strip_suffix('$') {
+        Some(exact) => name == exact,
+        None => name.contains(only.as_str()),
+    };
+    if rows.is_empty() || only.as_ref().is_none_or(wanted) {
         rows.push(Row { name: name.to_string(), f, times: Vec::new(), checksum: 0 });
     }
 }

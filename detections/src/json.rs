@@ -57,6 +57,7 @@ pub trait Fill {
 pub const EVENT: u32 = u32::MAX;
 
 impl<F: Fill> Fill for &mut F {
+    #[inline(always)]
     fn member(
         &mut self,
         text: &[u8],
@@ -67,6 +68,7 @@ impl<F: Fill> Fill for &mut F {
         (**self).member(text, object, key, key_escaped)
     }
 
+    #[inline(always)]
     fn value(&mut self, target: u32, value: Range<usize>, kind: Kind) {
         (**self).value(target, value, kind)
     }
@@ -183,10 +185,10 @@ impl<F: Fill> Scanner<'_, F> {
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, within the range of a float.
     fn number(&mut self) -> Result<(), Stop> {
         let start = self.i;
-        self.number_grammar()?;
+        let fraction_or_exponent = self.number_grammar()?;
         let text = &self.b[start..self.i];
         // Short integers always fit; anything else might overflow a float.
-        if text.len() > 19 || text.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+        if fraction_or_exponent || text.len() > 19 {
             let text = std::str::from_utf8(text).unwrap_or_default(); // digits, signs, `.`, `e`: ASCII
             if number(text).is_none() {
                 return self.err("number out of range");
@@ -195,7 +197,8 @@ impl<F: Fill> Scanner<'_, F> {
         Ok(())
     }
 
-    fn number_grammar(&mut self) -> Result<(), Stop> {
+    /// Returns whether the number has a fraction or an exponent.
+    fn number_grammar(&mut self) -> Result<bool, Stop> {
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
@@ -209,7 +212,9 @@ impl<F: Fill> Scanner<'_, F> {
             Some(b'1'..=b'9') => self.digits(),
             _ => return self.err("invalid number"),
         }
+        let mut float = false;
         if self.peek() == Some(b'.') {
+            float = true;
             self.i += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
                 return self.err("invalid number");
@@ -217,6 +222,7 @@ impl<F: Fill> Scanner<'_, F> {
             self.digits();
         }
         if let Some(b'e' | b'E') = self.peek() {
+            float = true;
             self.i += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.i += 1;
@@ -226,7 +232,7 @@ impl<F: Fill> Scanner<'_, F> {
             }
             self.digits();
         }
-        Ok(())
+        Ok(float)
     }
 
     #[inline]
@@ -237,6 +243,7 @@ impl<F: Fill> Scanner<'_, F> {
     }
 
     /// A string at the current `"`; returns whether it holds escapes.
+    #[inline(always)]
     fn string(&mut self) -> Result<bool, Stop> {
         self.i += 1;
         let mut escaped = false;
@@ -256,22 +263,26 @@ impl<F: Fill> Scanner<'_, F> {
                     escaped = true;
                     self.escape()?;
                 }
-                c if c >= 0x80 => {
-                    // Valid UTF-8 never mixes ASCII into a multi-byte character: the run of
-                    // non-ASCII bytes must be valid on its own.
-                    let run =
-                        self.b[self.i..].iter().position(|&c| c < 0x80).unwrap_or(self.b.len() - self.i);
-                    if std::str::from_utf8(&self.b[self.i..self.i + run]).is_err() {
-                        return self.err("invalid unicode code point");
-                    }
-                    self.i += run;
-                }
+                c if c >= 0x80 => self.non_ascii()?,
                 _ => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
             }
         }
     }
 
+    /// The run of non-ASCII bytes at the current position, in a string: valid UTF-8 never mixes
+    /// ASCII into a multi-byte character, so the run must be valid on its own.
+    #[inline(never)]
+    fn non_ascii(&mut self) -> Result<(), Stop> {
+        let run = self.b[self.i..].iter().position(|&c| c < 0x80).unwrap_or(self.b.len() - self.i);
+        if std::str::from_utf8(&self.b[self.i..self.i + run]).is_err() {
+            return self.err("invalid unicode code point");
+        }
+        self.i += run;
+        Ok(())
+    }
+
     /// The escape at the current `\`.
+    #[inline(never)]
     fn escape(&mut self) -> Result<(), Stop> {
         self.i += 1;
         match self.peek() {

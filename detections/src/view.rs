@@ -115,8 +115,17 @@ impl Ends {
     /// others, which a full comparison then rules out).
     #[inline]
     fn folded(self, len: usize) -> Ends {
-        let mask = if len >= 8 { u64::MAX } else { (1 << (8 * len)) - 1 };
-        let case = 0x2020_2020_2020_2020 & mask;
+        // The 0x20 bit of each of the key's bytes (of all eight when it has as many).
+        const CASE: [u64; 9] = {
+            let mut case = [0; 9];
+            let mut n = 1;
+            while n <= 8 {
+                case[n] = 0x2020_2020_2020_2020 >> (8 * (8 - n));
+                n += 1;
+            }
+            case
+        };
+        let case = CASE[if len < 8 { len } else { 8 }];
         Ends { head: self.head | case, tail: self.tail | case }
     }
 }
@@ -284,7 +293,7 @@ impl FieldTable {
 
     /// The entry of the group one level below `group` whose key equals `key` ignoring ASCII
     /// case, and whether `key` is spelt exactly as the group's first key.
-    #[inline]
+    #[inline(always)]
     fn child(&self, group: u32, key: &[u8]) -> Option<(u32, bool)> {
         let index = self.indexes[group as usize];
         if index.len == 0 {
@@ -518,7 +527,7 @@ fn name<'t>(text: &'t [u8], key: (u32, u32), escaped: bool) -> Cow<'t, [u8]> {
 }
 
 impl Fill for Pass<'_> {
-    #[inline]
+    #[inline(always)]
     fn member(
         &mut self,
         text: &[u8],
@@ -548,7 +557,7 @@ impl Fill for Pass<'_> {
         self.offer(text, at, key, span, false)
     }
 
-    #[inline]
+    #[inline(always)]
     fn value(&mut self, target: u32, value: Range<usize>, kind: Kind) {
         let slot = Slot { kind, start: value.start as u32, end: value.end as u32 };
         let table = self.table;
