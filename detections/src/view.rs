@@ -598,15 +598,22 @@ impl<'a> View<'a> {
         if found.generation == self.scratch.generation { found.slot } else { None }
     }
 
+    /// The value of `node`: strings, numbers and literals here, the rest out of line.
+    #[inline]
     fn val(&self, node: u32) -> Val<'a> {
         let Some(Slot { kind, start, end }) = self.slot(node) else { return Val::Missing };
-        let text = &self.text[start as usize..end as usize];
         match kind {
+            Kind::String { escaped: false } => Val::Str(&self.text[start as usize + 1..end as usize - 1]),
             Kind::Null => Val::Null,
             Kind::Bool(b) => Val::Bool(b),
+            _ => self.decoded(node, kind, &self.text[start as usize..end as usize]),
+        }
+    }
+
+    fn decoded(&self, node: u32, kind: Kind, text: &'a str) -> Val<'a> {
+        match kind {
             Kind::Number => json::number(text).map_or(Val::Missing, Val::Num),
-            Kind::String { escaped: false } => Val::Str(&text[1..text.len() - 1]),
-            Kind::String { escaped: true } => {
+            Kind::String { .. } => {
                 let cell = &self.scratch.strings[node as usize];
                 if cell.get().is_none() {
                     self.scratch.touched.borrow_mut().push(node);
@@ -615,7 +622,7 @@ impl<'a> View<'a> {
             }
             // Read in place unless a backslash means some string in it must be decoded.
             Kind::Object | Kind::Array if !text.contains('\\') => Val::Raw(text),
-            Kind::Object | Kind::Array => {
+            _ => {
                 let cell = &self.scratch.values[node as usize];
                 if cell.get().is_none() {
                     self.scratch.touched.borrow_mut().push(node);
