@@ -309,11 +309,11 @@ impl FieldTable {
                 return None;
             }
             if entry.folded == folded && entry.len as usize == key.len() {
-                let first = self.groups[entry.group as usize].key.as_bytes();
-                if entry.ends == ends && (key.len() <= 16 || key == first) {
+                let first = || self.groups[entry.group as usize].key.as_bytes();
+                if entry.ends == ends && (key.len() <= 16 || key == first()) {
                     return Some((at, true));
                 }
-                if key.eq_ignore_ascii_case(first) {
+                if key.eq_ignore_ascii_case(first()) {
                     return Some((at, false));
                 }
             }
