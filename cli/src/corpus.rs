@@ -86,32 +86,33 @@ const AGENTS: &[&str] = &[
     "terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.2",
 ];
 
-/// (eventName, eventSource, weight, readOnly): the background, most frequent first.
+/// (eventName, eventSource, weight, readOnly): the background, most frequent first. As in real
+/// trails, read-only calls from automation dominate; console logins and IAM changes are rare.
 const FAMILIES: &[(&str, &str, u32, bool)] = &[
-    ("AssumeRole", "sts.amazonaws.com", 70, true),
-    ("Decrypt", "kms.amazonaws.com", 70, true),
-    ("GenerateDataKey", "kms.amazonaws.com", 30, true),
-    ("DescribeInstances", "ec2.amazonaws.com", 60, true),
-    ("GetParameter", "ssm.amazonaws.com", 45, true),
-    ("CreateLogStream", "logs.amazonaws.com", 50, false),
-    ("GetCallerIdentity", "sts.amazonaws.com", 50, true),
-    ("DescribeSecurityGroups", "ec2.amazonaws.com", 30, true),
-    ("GetBucketAcl", "s3.amazonaws.com", 30, true),
-    ("ListBuckets", "s3.amazonaws.com", 20, true),
-    ("GetSecretValue", "secretsmanager.amazonaws.com", 20, true),
-    ("DescribeVolumes", "ec2.amazonaws.com", 18, true),
-    ("GetRole", "iam.amazonaws.com", 15, true),
-    ("ListRoles", "iam.amazonaws.com", 12, true),
-    ("DescribeDBInstances", "rds.amazonaws.com", 10, true),
-    ("ListFunctions20150331", "lambda.amazonaws.com", 10, true),
-    ("GetFunction20150331v2", "lambda.amazonaws.com", 8, true),
-    ("PutObject", "s3.amazonaws.com", 8, false),
-    ("ConsoleLogin", "signin.amazonaws.com", 6, false),
-    ("CreateTags", "ec2.amazonaws.com", 5, false),
+    ("AssumeRole", "sts.amazonaws.com", 210, true),
+    ("Decrypt", "kms.amazonaws.com", 210, true),
+    ("DescribeInstances", "ec2.amazonaws.com", 180, true),
+    ("CreateLogStream", "logs.amazonaws.com", 150, false),
+    ("GetCallerIdentity", "sts.amazonaws.com", 150, true),
+    ("GetParameter", "ssm.amazonaws.com", 135, true),
+    ("GenerateDataKey", "kms.amazonaws.com", 90, true),
+    ("DescribeSecurityGroups", "ec2.amazonaws.com", 90, true),
+    ("GetBucketAcl", "s3.amazonaws.com", 90, true),
+    ("ListBuckets", "s3.amazonaws.com", 60, true),
+    ("DescribeVolumes", "ec2.amazonaws.com", 54, true),
+    ("GetRole", "iam.amazonaws.com", 45, true),
+    ("ListRoles", "iam.amazonaws.com", 36, true),
+    ("DescribeDBInstances", "rds.amazonaws.com", 30, true),
+    ("ListFunctions20150331", "lambda.amazonaws.com", 30, true),
+    ("GetFunction20150331v2", "lambda.amazonaws.com", 24, true),
+    ("PutObject", "s3.amazonaws.com", 24, false),
+    ("GetSecretValue", "secretsmanager.amazonaws.com", 15, true),
+    ("CreateTags", "ec2.amazonaws.com", 15, false),
+    ("UpdateItem", "dynamodb.amazonaws.com", 12, false),
     ("RunInstances", "ec2.amazonaws.com", 10, false),
-    ("UpdateItem", "dynamodb.amazonaws.com", 4, false),
     ("StartInstances", "ec2.amazonaws.com", 3, false),
-    ("PutRolePolicy", "iam.amazonaws.com", 2, false),
+    ("ConsoleLogin", "signin.amazonaws.com", 2, false),
+    ("PutRolePolicy", "iam.amazonaws.com", 1, false),
     ("CreateAccessKey", "iam.amazonaws.com", 1, false),
 ];
 
@@ -208,7 +209,7 @@ impl Generator {
                 "arn": format!("arn:aws:iam::{account}:user/{user}"),
                 "accountId": account,
                 // Long-term keys (AKIA) are rare: most IAM user calls come from console sessions.
-                "accessKeyId": format!("{}{}", if self.rng.chance(0.01) { "AKIA" } else { "ASIA" }, self.rng.upper(16)),
+                "accessKeyId": format!("{}{}", if self.rng.chance(0.002) { "AKIA" } else { "ASIA" }, self.rng.upper(16)),
                 "userName": user,
             })
         } else if r < 99 {
@@ -242,7 +243,7 @@ impl Generator {
         };
         let agent = if service { ip.clone() } else { (*self.rng.pick(AGENTS)).to_string() };
         let (request, response, resources) = self.payload(name, account, region);
-        let failed = !service && self.rng.chance(0.04);
+        let failed = !service && self.rng.chance(0.02);
         let mut event = json!({
             "eventVersion": "1.09",
             "userIdentity": identity,
