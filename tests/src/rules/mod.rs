@@ -5,6 +5,666 @@
 
 pub mod by_log_type;
 
+/// `Generated.R000`, from `tests/rules/generated/gen_000.yml`.
+pub mod gen_000;
+
+/// `Generated.R001`, from `tests/rules/generated/gen_001.yml`.
+pub mod gen_001;
+
+/// `Generated.R002`, from `tests/rules/generated/gen_002.yml`.
+pub mod gen_002;
+
+/// `Generated.R003`, from `tests/rules/generated/gen_003.yml`.
+pub mod gen_003;
+
+/// `Generated.R004`, from `tests/rules/generated/gen_004.yml`.
+pub mod gen_004;
+
+/// `Generated.R005`, from `tests/rules/generated/gen_005.yml`.
+pub mod gen_005;
+
+/// `Generated.R006`, from `tests/rules/generated/gen_006.yml`.
+pub mod gen_006;
+
+/// `Generated.R007`, from `tests/rules/generated/gen_007.yml`.
+pub mod gen_007;
+
+/// `Generated.R008`, from `tests/rules/generated/gen_008.yml`.
+pub mod gen_008;
+
+/// `Generated.R009`, from `tests/rules/generated/gen_009.yml`.
+pub mod gen_009;
+
+/// `Generated.R010`, from `tests/rules/generated/gen_010.yml`.
+pub mod gen_010;
+
+/// `Generated.R011`, from `tests/rules/generated/gen_011.yml`.
+pub mod gen_011;
+
+/// `Generated.R012`, from `tests/rules/generated/gen_012.yml`.
+pub mod gen_012;
+
+/// `Generated.R013`, from `tests/rules/generated/gen_013.yml`.
+pub mod gen_013;
+
+/// `Generated.R014`, from `tests/rules/generated/gen_014.yml`.
+pub mod gen_014;
+
+/// `Generated.R015`, from `tests/rules/generated/gen_015.yml`.
+pub mod gen_015;
+
+/// `Generated.R016`, from `tests/rules/generated/gen_016.yml`.
+pub mod gen_016;
+
+/// `Generated.R017`, from `tests/rules/generated/gen_017.yml`.
+pub mod gen_017;
+
+/// `Generated.R018`, from `tests/rules/generated/gen_018.yml`.
+pub mod gen_018;
+
+/// `Generated.R019`, from `tests/rules/generated/gen_019.yml`.
+pub mod gen_019;
+
+/// `Generated.R020`, from `tests/rules/generated/gen_020.yml`.
+pub mod gen_020;
+
+/// `Generated.R021`, from `tests/rules/generated/gen_021.yml`.
+pub mod gen_021;
+
+/// `Generated.R022`, from `tests/rules/generated/gen_022.yml`.
+pub mod gen_022;
+
+/// `Generated.R023`, from `tests/rules/generated/gen_023.yml`.
+pub mod gen_023;
+
+/// `Generated.R024`, from `tests/rules/generated/gen_024.yml`.
+pub mod gen_024;
+
+/// `Generated.R025`, from `tests/rules/generated/gen_025.yml`.
+pub mod gen_025;
+
+/// `Generated.R026`, from `tests/rules/generated/gen_026.yml`.
+pub mod gen_026;
+
+/// `Generated.R027`, from `tests/rules/generated/gen_027.yml`.
+pub mod gen_027;
+
+/// `Generated.R028`, from `tests/rules/generated/gen_028.yml`.
+pub mod gen_028;
+
+/// `Generated.R029`, from `tests/rules/generated/gen_029.yml`.
+pub mod gen_029;
+
+/// `Generated.R030`, from `tests/rules/generated/gen_030.yml`.
+pub mod gen_030;
+
+/// `Generated.R031`, from `tests/rules/generated/gen_031.yml`.
+pub mod gen_031;
+
+/// `Generated.R032`, from `tests/rules/generated/gen_032.yml`.
+pub mod gen_032;
+
+/// `Generated.R033`, from `tests/rules/generated/gen_033.yml`.
+pub mod gen_033;
+
+/// `Generated.R034`, from `tests/rules/generated/gen_034.yml`.
+pub mod gen_034;
+
+/// `Generated.R035`, from `tests/rules/generated/gen_035.yml`.
+pub mod gen_035;
+
+/// `Generated.R036`, from `tests/rules/generated/gen_036.yml`.
+pub mod gen_036;
+
+/// `Generated.R037`, from `tests/rules/generated/gen_037.yml`.
+pub mod gen_037;
+
+/// `Generated.R038`, from `tests/rules/generated/gen_038.yml`.
+pub mod gen_038;
+
+/// `Generated.R039`, from `tests/rules/generated/gen_039.yml`.
+pub mod gen_039;
+
+/// `Generated.R040`, from `tests/rules/generated/gen_040.yml`.
+pub mod gen_040;
+
+/// `Generated.R041`, from `tests/rules/generated/gen_041.yml`.
+pub mod gen_041;
+
+/// `Generated.R042`, from `tests/rules/generated/gen_042.yml`.
+pub mod gen_042;
+
+/// `Generated.R043`, from `tests/rules/generated/gen_043.yml`.
+pub mod gen_043;
+
+/// `Generated.R044`, from `tests/rules/generated/gen_044.yml`.
+pub mod gen_044;
+
+/// `Generated.R045`, from `tests/rules/generated/gen_045.yml`.
+pub mod gen_045;
+
+/// `Generated.R046`, from `tests/rules/generated/gen_046.yml`.
+pub mod gen_046;
+
+/// `Generated.R047`, from `tests/rules/generated/gen_047.yml`.
+pub mod gen_047;
+
+/// `Generated.R048`, from `tests/rules/generated/gen_048.yml`.
+pub mod gen_048;
+
+/// `Generated.R049`, from `tests/rules/generated/gen_049.yml`.
+pub mod gen_049;
+
+/// `Generated.R050`, from `tests/rules/generated/gen_050.yml`.
+pub mod gen_050;
+
+/// `Generated.R051`, from `tests/rules/generated/gen_051.yml`.
+pub mod gen_051;
+
+/// `Generated.R052`, from `tests/rules/generated/gen_052.yml`.
+pub mod gen_052;
+
+/// `Generated.R053`, from `tests/rules/generated/gen_053.yml`.
+pub mod gen_053;
+
+/// `Generated.R054`, from `tests/rules/generated/gen_054.yml`.
+pub mod gen_054;
+
+/// `Generated.R055`, from `tests/rules/generated/gen_055.yml`.
+pub mod gen_055;
+
+/// `Generated.R056`, from `tests/rules/generated/gen_056.yml`.
+pub mod gen_056;
+
+/// `Generated.R057`, from `tests/rules/generated/gen_057.yml`.
+pub mod gen_057;
+
+/// `Generated.R058`, from `tests/rules/generated/gen_058.yml`.
+pub mod gen_058;
+
+/// `Generated.R059`, from `tests/rules/generated/gen_059.yml`.
+pub mod gen_059;
+
+/// `Generated.R060`, from `tests/rules/generated/gen_060.yml`.
+pub mod gen_060;
+
+/// `Generated.R061`, from `tests/rules/generated/gen_061.yml`.
+pub mod gen_061;
+
+/// `Generated.R062`, from `tests/rules/generated/gen_062.yml`.
+pub mod gen_062;
+
+/// `Generated.R063`, from `tests/rules/generated/gen_063.yml`.
+pub mod gen_063;
+
+/// `Generated.R064`, from `tests/rules/generated/gen_064.yml`.
+pub mod gen_064;
+
+/// `Generated.R065`, from `tests/rules/generated/gen_065.yml`.
+pub mod gen_065;
+
+/// `Generated.R066`, from `tests/rules/generated/gen_066.yml`.
+pub mod gen_066;
+
+/// `Generated.R067`, from `tests/rules/generated/gen_067.yml`.
+pub mod gen_067;
+
+/// `Generated.R068`, from `tests/rules/generated/gen_068.yml`.
+pub mod gen_068;
+
+/// `Generated.R069`, from `tests/rules/generated/gen_069.yml`.
+pub mod gen_069;
+
+/// `Generated.R070`, from `tests/rules/generated/gen_070.yml`.
+pub mod gen_070;
+
+/// `Generated.R071`, from `tests/rules/generated/gen_071.yml`.
+pub mod gen_071;
+
+/// `Generated.R072`, from `tests/rules/generated/gen_072.yml`.
+pub mod gen_072;
+
+/// `Generated.R073`, from `tests/rules/generated/gen_073.yml`.
+pub mod gen_073;
+
+/// `Generated.R074`, from `tests/rules/generated/gen_074.yml`.
+pub mod gen_074;
+
+/// `Generated.R075`, from `tests/rules/generated/gen_075.yml`.
+pub mod gen_075;
+
+/// `Generated.R076`, from `tests/rules/generated/gen_076.yml`.
+pub mod gen_076;
+
+/// `Generated.R077`, from `tests/rules/generated/gen_077.yml`.
+pub mod gen_077;
+
+/// `Generated.R078`, from `tests/rules/generated/gen_078.yml`.
+pub mod gen_078;
+
+/// `Generated.R079`, from `tests/rules/generated/gen_079.yml`.
+pub mod gen_079;
+
+/// `Generated.R080`, from `tests/rules/generated/gen_080.yml`.
+pub mod gen_080;
+
+/// `Generated.R081`, from `tests/rules/generated/gen_081.yml`.
+pub mod gen_081;
+
+/// `Generated.R082`, from `tests/rules/generated/gen_082.yml`.
+pub mod gen_082;
+
+/// `Generated.R083`, from `tests/rules/generated/gen_083.yml`.
+pub mod gen_083;
+
+/// `Generated.R084`, from `tests/rules/generated/gen_084.yml`.
+pub mod gen_084;
+
+/// `Generated.R085`, from `tests/rules/generated/gen_085.yml`.
+pub mod gen_085;
+
+/// `Generated.R086`, from `tests/rules/generated/gen_086.yml`.
+pub mod gen_086;
+
+/// `Generated.R087`, from `tests/rules/generated/gen_087.yml`.
+pub mod gen_087;
+
+/// `Generated.R088`, from `tests/rules/generated/gen_088.yml`.
+pub mod gen_088;
+
+/// `Generated.R089`, from `tests/rules/generated/gen_089.yml`.
+pub mod gen_089;
+
+/// `Generated.R090`, from `tests/rules/generated/gen_090.yml`.
+pub mod gen_090;
+
+/// `Generated.R091`, from `tests/rules/generated/gen_091.yml`.
+pub mod gen_091;
+
+/// `Generated.R092`, from `tests/rules/generated/gen_092.yml`.
+pub mod gen_092;
+
+/// `Generated.R093`, from `tests/rules/generated/gen_093.yml`.
+pub mod gen_093;
+
+/// `Generated.R094`, from `tests/rules/generated/gen_094.yml`.
+pub mod gen_094;
+
+/// `Generated.R095`, from `tests/rules/generated/gen_095.yml`.
+pub mod gen_095;
+
+/// `Generated.R096`, from `tests/rules/generated/gen_096.yml`.
+pub mod gen_096;
+
+/// `Generated.R097`, from `tests/rules/generated/gen_097.yml`.
+pub mod gen_097;
+
+/// `Generated.R098`, from `tests/rules/generated/gen_098.yml`.
+pub mod gen_098;
+
+/// `Generated.R099`, from `tests/rules/generated/gen_099.yml`.
+pub mod gen_099;
+
+/// `Generated.R100`, from `tests/rules/generated/gen_100.yml`.
+pub mod gen_100;
+
+/// `Generated.R101`, from `tests/rules/generated/gen_101.yml`.
+pub mod gen_101;
+
+/// `Generated.R102`, from `tests/rules/generated/gen_102.yml`.
+pub mod gen_102;
+
+/// `Generated.R103`, from `tests/rules/generated/gen_103.yml`.
+pub mod gen_103;
+
+/// `Generated.R104`, from `tests/rules/generated/gen_104.yml`.
+pub mod gen_104;
+
+/// `Generated.R105`, from `tests/rules/generated/gen_105.yml`.
+pub mod gen_105;
+
+/// `Generated.R106`, from `tests/rules/generated/gen_106.yml`.
+pub mod gen_106;
+
+/// `Generated.R107`, from `tests/rules/generated/gen_107.yml`.
+pub mod gen_107;
+
+/// `Generated.R108`, from `tests/rules/generated/gen_108.yml`.
+pub mod gen_108;
+
+/// `Generated.R109`, from `tests/rules/generated/gen_109.yml`.
+pub mod gen_109;
+
+/// `Generated.R110`, from `tests/rules/generated/gen_110.yml`.
+pub mod gen_110;
+
+/// `Generated.R111`, from `tests/rules/generated/gen_111.yml`.
+pub mod gen_111;
+
+/// `Generated.R112`, from `tests/rules/generated/gen_112.yml`.
+pub mod gen_112;
+
+/// `Generated.R113`, from `tests/rules/generated/gen_113.yml`.
+pub mod gen_113;
+
+/// `Generated.R114`, from `tests/rules/generated/gen_114.yml`.
+pub mod gen_114;
+
+/// `Generated.R115`, from `tests/rules/generated/gen_115.yml`.
+pub mod gen_115;
+
+/// `Generated.R116`, from `tests/rules/generated/gen_116.yml`.
+pub mod gen_116;
+
+/// `Generated.R117`, from `tests/rules/generated/gen_117.yml`.
+pub mod gen_117;
+
+/// `Generated.R118`, from `tests/rules/generated/gen_118.yml`.
+pub mod gen_118;
+
+/// `Generated.R119`, from `tests/rules/generated/gen_119.yml`.
+pub mod gen_119;
+
+/// `Generated.R120`, from `tests/rules/generated/gen_120.yml`.
+pub mod gen_120;
+
+/// `Generated.R121`, from `tests/rules/generated/gen_121.yml`.
+pub mod gen_121;
+
+/// `Generated.R122`, from `tests/rules/generated/gen_122.yml`.
+pub mod gen_122;
+
+/// `Generated.R123`, from `tests/rules/generated/gen_123.yml`.
+pub mod gen_123;
+
+/// `Generated.R124`, from `tests/rules/generated/gen_124.yml`.
+pub mod gen_124;
+
+/// `Generated.R125`, from `tests/rules/generated/gen_125.yml`.
+pub mod gen_125;
+
+/// `Generated.R126`, from `tests/rules/generated/gen_126.yml`.
+pub mod gen_126;
+
+/// `Generated.R127`, from `tests/rules/generated/gen_127.yml`.
+pub mod gen_127;
+
+/// `Generated.R128`, from `tests/rules/generated/gen_128.yml`.
+pub mod gen_128;
+
+/// `Generated.R129`, from `tests/rules/generated/gen_129.yml`.
+pub mod gen_129;
+
+/// `Generated.R130`, from `tests/rules/generated/gen_130.yml`.
+pub mod gen_130;
+
+/// `Generated.R131`, from `tests/rules/generated/gen_131.yml`.
+pub mod gen_131;
+
+/// `Generated.R132`, from `tests/rules/generated/gen_132.yml`.
+pub mod gen_132;
+
+/// `Generated.R133`, from `tests/rules/generated/gen_133.yml`.
+pub mod gen_133;
+
+/// `Generated.R134`, from `tests/rules/generated/gen_134.yml`.
+pub mod gen_134;
+
+/// `Generated.R135`, from `tests/rules/generated/gen_135.yml`.
+pub mod gen_135;
+
+/// `Generated.R136`, from `tests/rules/generated/gen_136.yml`.
+pub mod gen_136;
+
+/// `Generated.R137`, from `tests/rules/generated/gen_137.yml`.
+pub mod gen_137;
+
+/// `Generated.R138`, from `tests/rules/generated/gen_138.yml`.
+pub mod gen_138;
+
+/// `Generated.R139`, from `tests/rules/generated/gen_139.yml`.
+pub mod gen_139;
+
+/// `Generated.R140`, from `tests/rules/generated/gen_140.yml`.
+pub mod gen_140;
+
+/// `Generated.R141`, from `tests/rules/generated/gen_141.yml`.
+pub mod gen_141;
+
+/// `Generated.R142`, from `tests/rules/generated/gen_142.yml`.
+pub mod gen_142;
+
+/// `Generated.R143`, from `tests/rules/generated/gen_143.yml`.
+pub mod gen_143;
+
+/// `Generated.R144`, from `tests/rules/generated/gen_144.yml`.
+pub mod gen_144;
+
+/// `Generated.R145`, from `tests/rules/generated/gen_145.yml`.
+pub mod gen_145;
+
+/// `Generated.R146`, from `tests/rules/generated/gen_146.yml`.
+pub mod gen_146;
+
+/// `Generated.R147`, from `tests/rules/generated/gen_147.yml`.
+pub mod gen_147;
+
+/// `Generated.R148`, from `tests/rules/generated/gen_148.yml`.
+pub mod gen_148;
+
+/// `Generated.R149`, from `tests/rules/generated/gen_149.yml`.
+pub mod gen_149;
+
+/// `Generated.R150`, from `tests/rules/generated/gen_150.yml`.
+pub mod gen_150;
+
+/// `Generated.R151`, from `tests/rules/generated/gen_151.yml`.
+pub mod gen_151;
+
+/// `Generated.R152`, from `tests/rules/generated/gen_152.yml`.
+pub mod gen_152;
+
+/// `Generated.R153`, from `tests/rules/generated/gen_153.yml`.
+pub mod gen_153;
+
+/// `Generated.R154`, from `tests/rules/generated/gen_154.yml`.
+pub mod gen_154;
+
+/// `Generated.R155`, from `tests/rules/generated/gen_155.yml`.
+pub mod gen_155;
+
+/// `Generated.R156`, from `tests/rules/generated/gen_156.yml`.
+pub mod gen_156;
+
+/// `Generated.R157`, from `tests/rules/generated/gen_157.yml`.
+pub mod gen_157;
+
+/// `Generated.R158`, from `tests/rules/generated/gen_158.yml`.
+pub mod gen_158;
+
+/// `Generated.R159`, from `tests/rules/generated/gen_159.yml`.
+pub mod gen_159;
+
+/// `Generated.R160`, from `tests/rules/generated/gen_160.yml`.
+pub mod gen_160;
+
+/// `Generated.R161`, from `tests/rules/generated/gen_161.yml`.
+pub mod gen_161;
+
+/// `Generated.R162`, from `tests/rules/generated/gen_162.yml`.
+pub mod gen_162;
+
+/// `Generated.R163`, from `tests/rules/generated/gen_163.yml`.
+pub mod gen_163;
+
+/// `Generated.R164`, from `tests/rules/generated/gen_164.yml`.
+pub mod gen_164;
+
+/// `Generated.R165`, from `tests/rules/generated/gen_165.yml`.
+pub mod gen_165;
+
+/// `Generated.R166`, from `tests/rules/generated/gen_166.yml`.
+pub mod gen_166;
+
+/// `Generated.R167`, from `tests/rules/generated/gen_167.yml`.
+pub mod gen_167;
+
+/// `Generated.R168`, from `tests/rules/generated/gen_168.yml`.
+pub mod gen_168;
+
+/// `Generated.R169`, from `tests/rules/generated/gen_169.yml`.
+pub mod gen_169;
+
+/// `Generated.R170`, from `tests/rules/generated/gen_170.yml`.
+pub mod gen_170;
+
+/// `Generated.R171`, from `tests/rules/generated/gen_171.yml`.
+pub mod gen_171;
+
+/// `Generated.R172`, from `tests/rules/generated/gen_172.yml`.
+pub mod gen_172;
+
+/// `Generated.R173`, from `tests/rules/generated/gen_173.yml`.
+pub mod gen_173;
+
+/// `Generated.R174`, from `tests/rules/generated/gen_174.yml`.
+pub mod gen_174;
+
+/// `Generated.R175`, from `tests/rules/generated/gen_175.yml`.
+pub mod gen_175;
+
+/// `Generated.R176`, from `tests/rules/generated/gen_176.yml`.
+pub mod gen_176;
+
+/// `Generated.R177`, from `tests/rules/generated/gen_177.yml`.
+pub mod gen_177;
+
+/// `Generated.R178`, from `tests/rules/generated/gen_178.yml`.
+pub mod gen_178;
+
+/// `Generated.R179`, from `tests/rules/generated/gen_179.yml`.
+pub mod gen_179;
+
+/// `Generated.R180`, from `tests/rules/generated/gen_180.yml`.
+pub mod gen_180;
+
+/// `Generated.R181`, from `tests/rules/generated/gen_181.yml`.
+pub mod gen_181;
+
+/// `Generated.R182`, from `tests/rules/generated/gen_182.yml`.
+pub mod gen_182;
+
+/// `Generated.R183`, from `tests/rules/generated/gen_183.yml`.
+pub mod gen_183;
+
+/// `Generated.R184`, from `tests/rules/generated/gen_184.yml`.
+pub mod gen_184;
+
+/// `Generated.R185`, from `tests/rules/generated/gen_185.yml`.
+pub mod gen_185;
+
+/// `Generated.R186`, from `tests/rules/generated/gen_186.yml`.
+pub mod gen_186;
+
+/// `Generated.R187`, from `tests/rules/generated/gen_187.yml`.
+pub mod gen_187;
+
+/// `Generated.R188`, from `tests/rules/generated/gen_188.yml`.
+pub mod gen_188;
+
+/// `Generated.R189`, from `tests/rules/generated/gen_189.yml`.
+pub mod gen_189;
+
+/// `Generated.R190`, from `tests/rules/generated/gen_190.yml`.
+pub mod gen_190;
+
+/// `Generated.R191`, from `tests/rules/generated/gen_191.yml`.
+pub mod gen_191;
+
+/// `Generated.R192`, from `tests/rules/generated/gen_192.yml`.
+pub mod gen_192;
+
+/// `Generated.R193`, from `tests/rules/generated/gen_193.yml`.
+pub mod gen_193;
+
+/// `Generated.R194`, from `tests/rules/generated/gen_194.yml`.
+pub mod gen_194;
+
+/// `Generated.R195`, from `tests/rules/generated/gen_195.yml`.
+pub mod gen_195;
+
+/// `Generated.R196`, from `tests/rules/generated/gen_196.yml`.
+pub mod gen_196;
+
+/// `Generated.R197`, from `tests/rules/generated/gen_197.yml`.
+pub mod gen_197;
+
+/// `Generated.R198`, from `tests/rules/generated/gen_198.yml`.
+pub mod gen_198;
+
+/// `Generated.R199`, from `tests/rules/generated/gen_199.yml`.
+pub mod gen_199;
+
+/// `Generated.R200`, from `tests/rules/generated/gen_200.yml`.
+pub mod gen_200;
+
+/// `Generated.R201`, from `tests/rules/generated/gen_201.yml`.
+pub mod gen_201;
+
+/// `Generated.R202`, from `tests/rules/generated/gen_202.yml`.
+pub mod gen_202;
+
+/// `Generated.R203`, from `tests/rules/generated/gen_203.yml`.
+pub mod gen_203;
+
+/// `Generated.R204`, from `tests/rules/generated/gen_204.yml`.
+pub mod gen_204;
+
+/// `Generated.R205`, from `tests/rules/generated/gen_205.yml`.
+pub mod gen_205;
+
+/// `Generated.R206`, from `tests/rules/generated/gen_206.yml`.
+pub mod gen_206;
+
+/// `Generated.R207`, from `tests/rules/generated/gen_207.yml`.
+pub mod gen_207;
+
+/// `Generated.R208`, from `tests/rules/generated/gen_208.yml`.
+pub mod gen_208;
+
+/// `Generated.R209`, from `tests/rules/generated/gen_209.yml`.
+pub mod gen_209;
+
+/// `Generated.R210`, from `tests/rules/generated/gen_210.yml`.
+pub mod gen_210;
+
+/// `Generated.R211`, from `tests/rules/generated/gen_211.yml`.
+pub mod gen_211;
+
+/// `Generated.R212`, from `tests/rules/generated/gen_212.yml`.
+pub mod gen_212;
+
+/// `Generated.R213`, from `tests/rules/generated/gen_213.yml`.
+pub mod gen_213;
+
+/// `Generated.R214`, from `tests/rules/generated/gen_214.yml`.
+pub mod gen_214;
+
+/// `Generated.R215`, from `tests/rules/generated/gen_215.yml`.
+pub mod gen_215;
+
+/// `Generated.R216`, from `tests/rules/generated/gen_216.yml`.
+pub mod gen_216;
+
+/// `Generated.R217`, from `tests/rules/generated/gen_217.yml`.
+pub mod gen_217;
+
+/// `Generated.R218`, from `tests/rules/generated/gen_218.yml`.
+pub mod gen_218;
+
+/// `Generated.R219`, from `tests/rules/generated/gen_219.yml`.
+pub mod gen_219;
+
 /// `Semantics.AlertOutputs`, from `tests/rules/semantics/alert_outputs.yml`.
 pub mod alert_outputs;
 
@@ -277,6 +937,226 @@ pub mod title_without_display_name;
 
 /// Every rule, in the order of their files.
 pub static ALL: &[&::detections::Rule] = &[
+    &gen_000::RULE,
+    &gen_001::RULE,
+    &gen_002::RULE,
+    &gen_003::RULE,
+    &gen_004::RULE,
+    &gen_005::RULE,
+    &gen_006::RULE,
+    &gen_007::RULE,
+    &gen_008::RULE,
+    &gen_009::RULE,
+    &gen_010::RULE,
+    &gen_011::RULE,
+    &gen_012::RULE,
+    &gen_013::RULE,
+    &gen_014::RULE,
+    &gen_015::RULE,
+    &gen_016::RULE,
+    &gen_017::RULE,
+    &gen_018::RULE,
+    &gen_019::RULE,
+    &gen_020::RULE,
+    &gen_021::RULE,
+    &gen_022::RULE,
+    &gen_023::RULE,
+    &gen_024::RULE,
+    &gen_025::RULE,
+    &gen_026::RULE,
+    &gen_027::RULE,
+    &gen_028::RULE,
+    &gen_029::RULE,
+    &gen_030::RULE,
+    &gen_031::RULE,
+    &gen_032::RULE,
+    &gen_033::RULE,
+    &gen_034::RULE,
+    &gen_035::RULE,
+    &gen_036::RULE,
+    &gen_037::RULE,
+    &gen_038::RULE,
+    &gen_039::RULE,
+    &gen_040::RULE,
+    &gen_041::RULE,
+    &gen_042::RULE,
+    &gen_043::RULE,
+    &gen_044::RULE,
+    &gen_045::RULE,
+    &gen_046::RULE,
+    &gen_047::RULE,
+    &gen_048::RULE,
+    &gen_049::RULE,
+    &gen_050::RULE,
+    &gen_051::RULE,
+    &gen_052::RULE,
+    &gen_053::RULE,
+    &gen_054::RULE,
+    &gen_055::RULE,
+    &gen_056::RULE,
+    &gen_057::RULE,
+    &gen_058::RULE,
+    &gen_059::RULE,
+    &gen_060::RULE,
+    &gen_061::RULE,
+    &gen_062::RULE,
+    &gen_063::RULE,
+    &gen_064::RULE,
+    &gen_065::RULE,
+    &gen_066::RULE,
+    &gen_067::RULE,
+    &gen_068::RULE,
+    &gen_069::RULE,
+    &gen_070::RULE,
+    &gen_071::RULE,
+    &gen_072::RULE,
+    &gen_073::RULE,
+    &gen_074::RULE,
+    &gen_075::RULE,
+    &gen_076::RULE,
+    &gen_077::RULE,
+    &gen_078::RULE,
+    &gen_079::RULE,
+    &gen_080::RULE,
+    &gen_081::RULE,
+    &gen_082::RULE,
+    &gen_083::RULE,
+    &gen_084::RULE,
+    &gen_085::RULE,
+    &gen_086::RULE,
+    &gen_087::RULE,
+    &gen_088::RULE,
+    &gen_089::RULE,
+    &gen_090::RULE,
+    &gen_091::RULE,
+    &gen_092::RULE,
+    &gen_093::RULE,
+    &gen_094::RULE,
+    &gen_095::RULE,
+    &gen_096::RULE,
+    &gen_097::RULE,
+    &gen_098::RULE,
+    &gen_099::RULE,
+    &gen_100::RULE,
+    &gen_101::RULE,
+    &gen_102::RULE,
+    &gen_103::RULE,
+    &gen_104::RULE,
+    &gen_105::RULE,
+    &gen_106::RULE,
+    &gen_107::RULE,
+    &gen_108::RULE,
+    &gen_109::RULE,
+    &gen_110::RULE,
+    &gen_111::RULE,
+    &gen_112::RULE,
+    &gen_113::RULE,
+    &gen_114::RULE,
+    &gen_115::RULE,
+    &gen_116::RULE,
+    &gen_117::RULE,
+    &gen_118::RULE,
+    &gen_119::RULE,
+    &gen_120::RULE,
+    &gen_121::RULE,
+    &gen_122::RULE,
+    &gen_123::RULE,
+    &gen_124::RULE,
+    &gen_125::RULE,
+    &gen_126::RULE,
+    &gen_127::RULE,
+    &gen_128::RULE,
+    &gen_129::RULE,
+    &gen_130::RULE,
+    &gen_131::RULE,
+    &gen_132::RULE,
+    &gen_133::RULE,
+    &gen_134::RULE,
+    &gen_135::RULE,
+    &gen_136::RULE,
+    &gen_137::RULE,
+    &gen_138::RULE,
+    &gen_139::RULE,
+    &gen_140::RULE,
+    &gen_141::RULE,
+    &gen_142::RULE,
+    &gen_143::RULE,
+    &gen_144::RULE,
+    &gen_145::RULE,
+    &gen_146::RULE,
+    &gen_147::RULE,
+    &gen_148::RULE,
+    &gen_149::RULE,
+    &gen_150::RULE,
+    &gen_151::RULE,
+    &gen_152::RULE,
+    &gen_153::RULE,
+    &gen_154::RULE,
+    &gen_155::RULE,
+    &gen_156::RULE,
+    &gen_157::RULE,
+    &gen_158::RULE,
+    &gen_159::RULE,
+    &gen_160::RULE,
+    &gen_161::RULE,
+    &gen_162::RULE,
+    &gen_163::RULE,
+    &gen_164::RULE,
+    &gen_165::RULE,
+    &gen_166::RULE,
+    &gen_167::RULE,
+    &gen_168::RULE,
+    &gen_169::RULE,
+    &gen_170::RULE,
+    &gen_171::RULE,
+    &gen_172::RULE,
+    &gen_173::RULE,
+    &gen_174::RULE,
+    &gen_175::RULE,
+    &gen_176::RULE,
+    &gen_177::RULE,
+    &gen_178::RULE,
+    &gen_179::RULE,
+    &gen_180::RULE,
+    &gen_181::RULE,
+    &gen_182::RULE,
+    &gen_183::RULE,
+    &gen_184::RULE,
+    &gen_185::RULE,
+    &gen_186::RULE,
+    &gen_187::RULE,
+    &gen_188::RULE,
+    &gen_189::RULE,
+    &gen_190::RULE,
+    &gen_191::RULE,
+    &gen_192::RULE,
+    &gen_193::RULE,
+    &gen_194::RULE,
+    &gen_195::RULE,
+    &gen_196::RULE,
+    &gen_197::RULE,
+    &gen_198::RULE,
+    &gen_199::RULE,
+    &gen_200::RULE,
+    &gen_201::RULE,
+    &gen_202::RULE,
+    &gen_203::RULE,
+    &gen_204::RULE,
+    &gen_205::RULE,
+    &gen_206::RULE,
+    &gen_207::RULE,
+    &gen_208::RULE,
+    &gen_209::RULE,
+    &gen_210::RULE,
+    &gen_211::RULE,
+    &gen_212::RULE,
+    &gen_213::RULE,
+    &gen_214::RULE,
+    &gen_215::RULE,
+    &gen_216::RULE,
+    &gen_217::RULE,
+    &gen_218::RULE,
+    &gen_219::RULE,
     &alert_outputs::RULE,
     &all_elements::RULE,
     &always_false::RULE,

@@ -3,6 +3,7014 @@
 
 use ::detections::testing::Case;
 
+/// `Generated.R000` (tests/rules/generated/gen_000.yml)
+mod gen_000 {
+    use super::Case;
+    use ::integration_tests::rules::gen_000::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 0"),
+            dedup: Some("defaultDedupString:Generated.R000"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                46,
+                true,
+                r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","items":[{"n":2,"v":-2,"ok":true}],"nums":[],"words":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                52,
+                false,
+                r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","nums":[],"words":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R001` (tests/rules/generated/gen_001.yml)
+mod gen_001 {
+    use super::Case;
+    use ::integration_tests::rules::gen_001::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[10]"),
+            dedup: Some("[10]"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                47,
+                true,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":-413,"b":false,"z":null,"e":{},"ip":"10.1.2.3","net":"192.168.0.0/16","big":9007199254740993,"ключ":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":71,"tags":["x y-3","w-4","w-5"],"Role":"x"},"items":[{"n":6,"name":"path/to/file.txt","tags":["w-7"]},{"n":8,"name":"Straße","ok":true},{"n":9,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":10,"x":"quote\" and back\\slash"},{"n":11,"x":4}]}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":26.5,"hi":27.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                53,
+                false,
+                r#"{"s":"UPPER lower 123","n":-413,"b":false,"z":null,"e":{},"ip":"10.1.2.3","net":"192.168.0.0/16","big":9007199254740993,"ключ":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":71,"tags":["x y-3","w-4","w-5"],"Role":"x"},"items":[{"n":6,"name":"path/to/file.txt","tags":["w-7"]},{"n":8,"name":"Straße","ok":true},{"n":9,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":10,"x":"quote\" and back\\slash"},{"n":11,"x":4}]}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":26.5,"hi":27.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R002` (tests/rules/generated/gen_002.yml)
+mod gen_002 {
+    use super::Case;
+    use ::integration_tests::rules::gen_002::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R002"),
+            dedup: Some("false"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                47,
+                true,
+                r#"{"eventName":"Zeta","s":"x","n":641,"f":33.75,"b":false,"z":null,"ip":"10.1.2.3","dotted":{"key":"alpha"},"user":{"name":"{braces} and {{double}}","id":97},"ips":["2001:db8::1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                53,
+                false,
+                r#"{"s":"x","n":641,"f":33.75,"b":false,"z":null,"ip":"10.1.2.3","dotted":{"key":"alpha"},"user":{"name":"{braces} and {{double}}","id":97},"ips":["2001:db8::1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R003` (tests/rules/generated/gen_003.yml)
+mod gen_003 {
+    use super::Case;
+    use ::integration_tests::rules::gen_003::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 3"),
+            dedup: Some("defaultDedupString:Generated.R003"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Beta","s":"","t":"tab\tand\nnewline","n":-21,"f":35.75,"b":true,"ip":"10.1.2.3","dotted.key":"日本語のテキスト","with space":"日本語のテキスト","ключ":"{braces} and {{double}}","user":{"name":"Admin","id":42,"admin":false,"tags":[],"Role":"svc-deploy"},"items":[{"n":12,"name":"svc-deploy","v":11,"sub":[{"n":13,"x":"a*b?c[d]e"}]},{"n":14,"name":"a*b?c[d]e","v":2,"sub":[{"n":15,"x":0}]}],"nums":[1016]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                23,
+                false,
+                r#"{"s":"","t":"tab\tand\nnewline","n":-21,"f":35.75,"b":true,"ip":"10.1.2.3","dotted.key":"日本語のテキスト","with space":"日本語のテキスト","ключ":"{braces} and {{double}}","user":{"name":"Admin","id":42,"admin":false,"tags":[],"Role":"svc-deploy"},"items":[{"n":12,"name":"svc-deploy","v":11,"sub":[{"n":13,"x":"a*b?c[d]e"}]},{"n":14,"name":"a*b?c[d]e","v":2,"sub":[{"n":15,"x":0}]}],"nums":[1016]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R004` (tests/rules/generated/gen_004.yml)
+mod gen_004 {
+    use super::Case;
+    use ::integration_tests::rules::gen_004::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}[]false"#),
+            dedup: Some(r#"{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}[]false"#),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Alpha","t":"svc-deploy","n":37,"f":-5.5,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","nums":[1017],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                23,
+                false,
+                r#"{"t":"svc-deploy","n":37,"f":-5.5,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","nums":[1017],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R005` (tests/rules/generated/gen_005.yml)
+mod gen_005 {
+    use super::Case;
+    use ::integration_tests::rules::gen_005::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R005"),
+            dedup: Some(r#"{"key":"quote\" and back\\slash"}"#),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Gamma","s":"","n":-372,"e":false,"ip":"","net":"192.168.0.0/16","big":-0.0,"dotted.key":"quote\" and back\\slash","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123","id":55,"admin":false},"items":[{"n":18},{"n":19,"name":"UPPER lower 123","v":-5}],"nums":[1020,1021,1022,1023],"words":["w-24"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                26,
+                false,
+                r#"{"eventName":"Gamma","s":"","n":-372,"e":false,"net":"192.168.0.0/16","big":-0.0,"dotted.key":"quote\" and back\\slash","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123","id":55,"admin":false},"items":[{"n":18},{"n":19,"name":"UPPER lower 123","v":-5}],"nums":[1020,1021,1022,1023],"words":["w-24"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R006` (tests/rules/generated/gen_006.yml)
+mod gen_006 {
+    use super::Case;
+    use ::integration_tests::rules::gen_006::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R006"),
+            dedup: Some("defaultDedupString:Generated.R006"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":25,"name":"İstanbul","v":2,"ok":false,"tags":["w-26","Wort-27"],"sub":[{"n":28,"x":2}]}],"nums":[1029,1030,1031],"words":["x y-32","x y-33","ü-34","x y-35"],"matrix":[[36,37],[38,39,40]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                43,
+                false,
+                r#"{"s":"path/to/file.txt","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":25,"name":"İstanbul","v":2,"ok":false,"tags":["w-26","Wort-27"],"sub":[{"n":28,"x":2}]}],"nums":[1029,1030,1031],"words":["x y-32","x y-33","ü-34","x y-35"],"matrix":[[36,37],[38,39,40]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R007` (tests/rules/generated/gen_007.yml)
+mod gen_007 {
+    use super::Case;
+    use ::integration_tests::rules::gen_007::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"} [{"n":41,"name":"x","v":-2,"ok":true,"tags":["x y-42"],"sub":[{"n":43,"x":"ǅungla"},{"n":44,"x":6}]},{"n":45,"name":"tab\tand\nnewline","v":3,"tags":["w-46"],"sub":[{"n":47,"x":"UPPER lower 123"},{"n":48,"x":8}]},{"n":49,"v":-1,"tags":["Wort-50","x y-51","w-52"],"sub":[]}]"#,
+            ),
+            dedup: Some(
+                r#"} [{"n":41,"name":"x","v":-2,"ok":true,"tags":["x y-42"],"sub":[{"n":43,"x":"ǅungla"},{"n":44,"x":6}]},{"n":45,"name":"tab\tand\nnewline","v":3,"tags":["w-46"],"sub":[{"n":47,"x":"UPPER lower 123"},{"n":48,"x":8}]},{"n":49,"v":-1,"tags":["Wort-50","x y-51","w-52"],"sub":[]}]"#,
+            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"t0":"ctx []","k1":-2}"#),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"alpha","n":483,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":-9223372036854775808,"user":{"name":"alpha","id":53},"items":[{"n":41,"name":"x","v":-2,"ok":true,"tags":["x y-42"],"sub":[{"n":43,"x":"ǅungla"},{"n":44,"x":6}]},{"n":45,"name":"tab\tand\nnewline","v":3,"tags":["w-46"],"sub":[{"n":47,"x":"UPPER lower 123"},{"n":48,"x":8}]},{"n":49,"v":-1,"tags":["Wort-50","x y-51","w-52"],"sub":[]}]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                32,
+                false,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"alpha","n":483,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":-9223372036854775808,"user":{"name":"alpha","id":53}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R008` (tests/rules/generated/gen_008.yml)
+mod gen_008 {
+    use super::Case;
+    use ::integration_tests::rules::gen_008::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" back\slash {31} "#),
+            dedup: Some(r#" back\slash {31} "#),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":30,"k1":null,"k2":[55,58]}"#),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"svc-deploy","n":-128,"ip":"","net":"192.168.0.0/16","dotted.key":"","ключ":"x","items":[],"nums":[1053],"matrix":[[54,55],[56,57,58]],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"svc-deploy","n":-128,"ip":"","net":"192.168.0.0/16","dotted.key":"","items":[],"nums":[1053],"matrix":[[54,55],[56,57,58]],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R009` (tests/rules/generated/gen_009.yml)
+mod gen_009 {
+    use super::Case;
+    use ::integration_tests::rules::gen_009::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R009"),
+            dedup: Some("defaultDedupString:Generated.R009"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":null,"k1":[]}"#),
+            ..Case::new(
+                "witness matches",
+                26,
+                true,
+                r#"{"eventName":"Gamma","t":"x","n":1135,"f":-43.5,"e":[],"ip":"not-an-ip","dotted.key":"x","dotted":{"key":"emoji 😀 inside"},"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[{"n":59,"name":"path/to/file.txt","v":1,"tags":["w-60","Wort-61","x y-62"],"sub":[]},{"n":63,"name":"quote\" and back\\slash","v":2,"sub":[{"n":64,"x":"quote\" and back\\slash"},{"n":65,"x":"tab\tand\nnewline"}]},{"n":66,"name":"","v":13,"tags":["Wort-67","w-68"]}],"nums":[1069,1070,1071,1072],"ips":["2001:db8::1"],"pair":{"a":41,"b":41.0,"c":42,"lo":25.5,"hi":26.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                33,
+                false,
+                r#"{"eventName":"Gamma","t":"x","n":1135,"f":-43.5,"e":[],"ip":"not-an-ip","dotted.key":"x","dotted":{"key":"emoji 😀 inside"},"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[{"n":59,"name":"path/to/file.txt","v":1,"tags":["w-60","Wort-61","x y-62"],"sub":[]},{"n":63,"name":"quote\" and back\\slash","v":2,"sub":[{"n":64,"x":"quote\" and back\\slash"},{"n":65,"x":"tab\tand\nnewline"}]},{"n":66,"name":"","v":13,"tags":["Wort-67","w-68"]}],"ips":["2001:db8::1"],"pair":{"a":41,"b":41.0,"c":42,"lo":25.5,"hi":26.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R010` (tests/rules/generated/gen_010.yml)
+mod gen_010 {
+    use super::Case;
+    use ::integration_tests::rules::gen_010::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 10"),
+            dedup: Some(
+                r#"[["Wort-76","x y-77"],["w-82","Wort-83","x y-84"]]:[{"n":85,"x":"İstanbul"},{"n":86,"x":"a*b?c[d]e"}]"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                39,
+                true,
+                r#"{"eventName":"Zeta","s":"Admin","n":1197,"f":41.25,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"ǅungla"},"with space":"alpha","ключ":"UPPER lower 123","user":{"name":"Admin","id":89,"tags":["ü-73","x y-74"]},"items":[{"n":75,"v":-1,"tags":["Wort-76","x y-77"],"sub":[]},{"n":78,"name":"tab\tand\nnewline","v":2,"sub":[{"n":79,"x":2},{"n":80,"x":"naïve café"}]},{"n":81,"tags":["w-82","Wort-83","x y-84"],"sub":[{"n":85,"x":"İstanbul"},{"n":86,"x":"a*b?c[d]e"}]}],"nums":[1087,1088,1089,1090],"ips":["127.0.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                45,
+                false,
+                r#"{"eventName":"Zeta","s":"Admin","n":1197,"f":41.25,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"ǅungla"},"with space":"alpha","ключ":"UPPER lower 123","items":[{"n":75,"v":-1,"tags":["Wort-76","x y-77"],"sub":[]},{"n":78,"name":"tab\tand\nnewline","v":2,"sub":[{"n":79,"x":2},{"n":80,"x":"naïve café"}]},{"n":81,"tags":["w-82","Wort-83","x y-84"],"sub":[{"n":85,"x":"İstanbul"},{"n":86,"x":"a*b?c[d]e"}]}],"nums":[1087,1088,1089,1090],"ips":["127.0.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R011` (tests/rules/generated/gen_011.yml)
+mod gen_011 {
+    use super::Case;
+    use ::integration_tests::rules::gen_011::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R011"),
+            dedup: Some("defaultDedupString:Generated.R011"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[14,10]}"#),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Epsilon","s":"Admin","n":1417,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":18446744073709551615,"with space":"Beta-Gamma","items":[{"n":91,"v":14,"sub":[]},{"n":92,"name":"quote\" and back\\slash","v":10,"sub":[]}],"matrix":[[93,94],[95,96,97]],"pair":{"a":28,"b":28.0,"c":29,"lo":15.5,"hi":16.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"s":"Admin","n":1417,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":18446744073709551615,"with space":"Beta-Gamma","items":[{"n":91,"v":14,"sub":[]},{"n":92,"name":"quote\" and back\\slash","v":10,"sub":[]}],"matrix":[[93,94],[95,96,97]],"pair":{"a":28,"b":28.0,"c":29,"lo":15.5,"hi":16.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R012` (tests/rules/generated/gen_012.yml)
+mod gen_012 {
+    use super::Case;
+    use ::integration_tests::rules::gen_012::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 12"),
+            dedup: Some(r#"104:[]:[["Wort-105"]]"#),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                55,
+                true,
+                r#"{"eventName":"Epsilon","t":"","n":298,"f":34.5,"b":false,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","with space":"Admin","ключ":"emoji 😀 inside","user":{"name":"x","id":29,"tags":["Wort-98","Wort-99","Wort-100"]},"items":[{"n":101,"v":-2,"sub":[{"n":102,"x":0},{"n":103,"x":2}]},{"n":104,"name":"日本語のテキスト","v":13,"ok":false,"tags":["Wort-105"]}],"nums":[],"words":[],"ips":["2606:4700:4700::1111"],"matrix":[[106,107],[108,109,110]],"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                61,
+                false,
+                r#"{"eventName":"Epsilon","t":"","n":298,"f":34.5,"b":false,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","with space":"Admin","ключ":"emoji 😀 inside","user":{"name":"x","id":29,"tags":["Wort-98","Wort-99","Wort-100"]},"nums":[],"words":[],"ips":["2606:4700:4700::1111"],"matrix":[[106,107],[108,109,110]],"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R013` (tests/rules/generated/gen_013.yml)
+mod gen_013 {
+    use super::Case;
+    use ::integration_tests::rules::gen_013::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R013"),
+            dedup: Some("111::"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","n":417,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted":{"key":"Straße"},"ключ":"日本語のテキスト","items":[{"n":111,"name":"a*b?c[d]e","v":9,"ok":true}],"nums":[1112,1113,1114,1115],"words":["x y-116","x y-117","w-118","x y-119"],"ips":["2001:db8::1","fe80::1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                43,
+                false,
+                r#"{"s":"{braces} and {{double}}","n":417,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted":{"key":"Straße"},"ключ":"日本語のテキスト","items":[{"n":111,"name":"a*b?c[d]e","v":9,"ok":true}],"nums":[1112,1113,1114,1115],"words":["x y-116","x y-117","w-118","x y-119"],"ips":["2001:db8::1","fe80::1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R014` (tests/rules/generated/gen_014.yml)
+mod gen_014 {
+    use super::Case;
+    use ::integration_tests::rules::gen_014::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R014"),
+            dedup: Some(
+                r#"Admin:{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":"ü-124"}"#),
+            ..Case::new(
+                "witness matches",
+                33,
+                true,
+                r#"{"eventName":"Epsilon","s":"ǅungla","f":2.5,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"with space":"a*b?c[d]e","ключ":"svc-deploy","user":{"name":"path/to/file.txt","admin":true,"tags":["Wort-120","w-121","ü-122"]},"items":[{"n":123,"name":"UPPER lower 123","v":0,"tags":["ü-124","Wort-125"],"sub":[{"n":126,"x":"Admin"},{"n":127,"x":0}]},{"n":128,"name":"Straße","ok":true,"tags":[]},{"n":129,"name":"quote\" and back\\slash","v":13,"sub":[]}],"words":["Wort-130","w-131","x y-132"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                40,
+                false,
+                r#"{"s":"ǅungla","f":2.5,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"with space":"a*b?c[d]e","ключ":"svc-deploy","user":{"name":"path/to/file.txt","admin":true,"tags":["Wort-120","w-121","ü-122"]},"items":[{"n":123,"name":"UPPER lower 123","v":0,"tags":["ü-124","Wort-125"],"sub":[{"n":126,"x":"Admin"},{"n":127,"x":0}]},{"n":128,"name":"Straße","ok":true,"tags":[]},{"n":129,"name":"quote\" and back\\slash","v":13,"sub":[]}],"words":["Wort-130","w-131","x y-132"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R015` (tests/rules/generated/gen_015.yml)
+mod gen_015 {
+    use super::Case;
+    use ::integration_tests::rules::gen_015::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"{"a":42,"b":42.0,"c":43,"lo":5.5,"hi":6.5}"#),
+            dedup: Some("[]:ǅungla:"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                28,
+                true,
+                r#"{"eventName":"Gamma","s":"ǅungla","n":183,"f":-13.0,"b":false,"z":null,"e":{},"dotted.key":"emoji 😀 inside","ключ":"tab\tand\nnewline","words":[],"pair":{"a":42,"b":42.0,"c":43,"lo":5.5,"hi":6.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                34,
+                false,
+                r#"{"s":"ǅungla","n":183,"f":-13.0,"b":false,"z":null,"e":{},"dotted.key":"emoji 😀 inside","ключ":"tab\tand\nnewline","words":[],"pair":{"a":42,"b":42.0,"c":43,"lo":5.5,"hi":6.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R016` (tests/rules/generated/gen_016.yml)
+mod gen_016 {
+    use super::Case;
+    use ::integration_tests::rules::gen_016::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("true"),
+            dedup: Some("true"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":[{"n":133,"ok":true},{"n":134,"name":"İstanbul","v":1,"tags":["Wort-135","x y-136"]}]}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Gamma","t":"","n":286,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","items":[{"n":133,"ok":true},{"n":134,"name":"İstanbul","v":1,"tags":["Wort-135","x y-136"]}],"nums":[],"words":["Wort-137","Wort-138","x y-139","ü-140"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":35.5,"hi":36.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"eventName":"Gamma","n":286,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","items":[{"n":133,"ok":true},{"n":134,"name":"İstanbul","v":1,"tags":["Wort-135","x y-136"]}],"nums":[],"words":["Wort-137","Wort-138","x y-139","ü-140"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":35.5,"hi":36.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R017` (tests/rules/generated/gen_017.yml)
+mod gen_017 {
+    use super::Case;
+    use ::integration_tests::rules::gen_017::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 17"),
+            dedup: Some("defaultDedupString:Generated.R017"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Alpha","s":"İstanbul","f":27.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"quote\" and back\\slash","user":{"name":"","tags":["x y-141","w-142","Wort-143"],"Role":"İstanbul"},"items":[],"nums":[],"words":["ü-144"],"ips":["::ffff:10.0.0.1"],"pair":{"a":4,"b":4.0,"c":5,"lo":17.5,"hi":18.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                43,
+                false,
+                r#"{"s":"İstanbul","f":27.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"quote\" and back\\slash","user":{"name":"","tags":["x y-141","w-142","Wort-143"],"Role":"İstanbul"},"items":[],"nums":[],"words":["ü-144"],"ips":["::ffff:10.0.0.1"],"pair":{"a":4,"b":4.0,"c":5,"lo":17.5,"hi":18.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R018` (tests/rules/generated/gen_018.yml)
+mod gen_018 {
+    use super::Case;
+    use ::integration_tests::rules::gen_018::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("153 ünïcödé } -19.75"),
+            dedup: Some("153 ünïcödé } -19.75"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                18,
+                true,
+                r#"{"eventName":"Zeta","t":"alpha","n":-164,"f":-19.75,"b":false,"z":null,"ключ":"Beta-Gamma","user":{"name":"日本語のテキスト","admin":true,"tags":["ü-145","w-146"]},"items":[{"n":147,"name":"alpha","v":14,"ok":true},{"n":148}],"matrix":[[149,150],[151,152,153]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                24,
+                false,
+                r#"{"t":"alpha","n":-164,"f":-19.75,"b":false,"z":null,"ключ":"Beta-Gamma","user":{"name":"日本語のテキスト","admin":true,"tags":["ü-145","w-146"]},"items":[{"n":147,"name":"alpha","v":14,"ok":true},{"n":148}],"matrix":[[149,150],[151,152,153]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R019` (tests/rules/generated/gen_019.yml)
+mod gen_019 {
+    use super::Case;
+    use ::integration_tests::rules::gen_019::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R019"),
+            dedup: Some(
+                r#":164:[{"n":157,"name":"Beta-Gamma","v":14,"sub":[{"n":158,"x":3},{"n":159,"x":5}]},{"n":160,"name":"alpha","ok":true,"sub":[]}]"#,
+            ),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"t0":"ctx  back\\slash } 159} "}"#),
+            ..Case::new(
+                "witness matches",
+                51,
+                true,
+                r#"{"eventName":"Zeta","s":"Admin","t":"UPPER lower 123","n":1265,"b":false,"e":[],"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"path/to/file.txt","dotted":{"key":"x"},"ключ":"","user":{"name":"emoji 😀 inside","id":91,"admin":false,"tags":["Wort-154","Wort-155","ü-156"],"Role":"naïve café"},"items":[{"n":157,"name":"Beta-Gamma","v":14,"sub":[{"n":158,"x":3},{"n":159,"x":5}]},{"n":160,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[161,162],[163,164,165]],"pair":{"a":16,"b":16.0,"c":17,"lo":17.5,"hi":18.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                58,
+                false,
+                r#"{"eventName":"Zeta","s":"Admin","t":"UPPER lower 123","n":1265,"b":false,"e":[],"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"path/to/file.txt","dotted":{"key":"x"},"ключ":"","user":{"name":"emoji 😀 inside","id":91,"admin":false,"tags":["Wort-154","Wort-155","ü-156"],"Role":"naïve café"},"items":[{"n":157,"name":"Beta-Gamma","v":14,"sub":[{"n":158,"x":3},{"n":159,"x":5}]},{"n":160,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[161,162],[163,164,165]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R020` (tests/rules/generated/gen_020.yml)
+mod gen_020 {
+    use super::Case;
+    use ::integration_tests::rules::gen_020::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" in {"n":172,"x":2}"#),
+            dedup: Some(r#" in {"n":172,"x":2}"#),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                28,
+                true,
+                r#"{"eventName":"Gamma","s":"","t":"{braces} and {{double}}","n":1280,"f":24.5,"b":false,"e":false,"dotted":{"key":"quote\" and back\\slash"},"items":[{"n":166,"name":"Beta-Gamma","v":10},{"n":167,"name":""},{"n":168,"name":"İstanbul","v":-5,"ok":false,"tags":["ü-169","ü-170"],"sub":[{"n":171,"x":"path/to/file.txt"},{"n":172,"x":2}]}],"ips":["127.0.0.1","100.64.0.1","10.1.2.3"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                34,
+                false,
+                r#"{"s":"","t":"{braces} and {{double}}","n":1280,"f":24.5,"b":false,"e":false,"dotted":{"key":"quote\" and back\\slash"},"items":[{"n":166,"name":"Beta-Gamma","v":10},{"n":167,"name":""},{"n":168,"name":"İstanbul","v":-5,"ok":false,"tags":["ü-169","ü-170"],"sub":[{"n":171,"x":"path/to/file.txt"},{"n":172,"x":2}]}],"ips":["127.0.0.1","100.64.0.1","10.1.2.3"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R021` (tests/rules/generated/gen_021.yml)
+mod gen_021 {
+    use super::Case;
+    use ::integration_tests::rules::gen_021::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 21"),
+            dedup: Some(r#"[6,"naïve café"]:176:["Wort-174"]"#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Delta","s":"Admin","t":"{braces} and {{double}}","z":null,"e":[],"dotted":{"key":"emoji 😀 inside"},"with space":"a*b?c[d]e","items":[{"n":173,"name":"quote\" and back\\slash","ok":false,"tags":["Wort-174"],"sub":[{"n":175,"x":6},{"n":176,"x":"naïve café"}]},{"n":177,"name":"{braces} and {{double}}","v":8,"tags":[]},{"n":178,"name":"a*b?c[d]e","v":-3}],"nums":[],"words":[],"ips":["127.0.0.1","192.168.1.20"],"matrix":[[179,180],[181,182,183]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                26,
+                false,
+                r#"{"eventName":"Delta","t":"{braces} and {{double}}","z":null,"e":[],"dotted":{"key":"emoji 😀 inside"},"with space":"a*b?c[d]e","items":[{"n":173,"name":"quote\" and back\\slash","ok":false,"tags":["Wort-174"],"sub":[{"n":175,"x":6},{"n":176,"x":"naïve café"}]},{"n":177,"name":"{braces} and {{double}}","v":8,"tags":[]},{"n":178,"name":"a*b?c[d]e","v":-3}],"nums":[],"words":[],"ips":["127.0.0.1","192.168.1.20"],"matrix":[[179,180],[181,182,183]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R022` (tests/rules/generated/gen_022.yml)
+mod gen_022 {
+    use super::Case;
+    use ::integration_tests::rules::gen_022::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"x} [["w-186","Wort-187"],[]]"#),
+            dedup: Some(r#"x} [["w-186","Wort-187"],[]]"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[["w-186","Wort-187"],[]]}"#),
+            ..Case::new(
+                "witness matches",
+                88,
+                true,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":184,"name":"Straße","v":5},{"n":185,"name":"alpha","v":7,"ok":false,"tags":["w-186","Wort-187"],"sub":[{"n":188,"x":5}]},{"n":189,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1190],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                95,
+                false,
+                r#"{"s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":184,"name":"Straße","v":5},{"n":185,"name":"alpha","v":7,"ok":false,"tags":["w-186","Wort-187"],"sub":[{"n":188,"x":5}]},{"n":189,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1190],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R023` (tests/rules/generated/gen_023.yml)
+mod gen_023 {
+    use super::Case;
+    use ::integration_tests::rules::gen_023::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 23"),
+            dedup: Some(
+                r#"[{"n":194,"name":"ǅungla","v":10,"tags":["Wort-195","w-196","ü-197"]},{"n":198,"ok":false,"tags":["w-199","ü-200","x y-201"]},{"n":202,"name":"a*b?c[d]e","v":-4,"ok":false}]:{"name":"","id":95,"admin":true,"tags":["x y-191","Wort-192","Wort-193"],"Role":"UPPER lower 123"}:false"#,
+            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":"a*b?c[d]e","k1":["w-196","ü-200"]}"#),
+            ..Case::new(
+                "witness matches",
+                27,
+                true,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","t":"quote\" and back\\slash","f":28.0,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"","with space":"path/to/file.txt","user":{"name":"","id":95,"admin":true,"tags":["x y-191","Wort-192","Wort-193"],"Role":"UPPER lower 123"},"items":[{"n":194,"name":"ǅungla","v":10,"tags":["Wort-195","w-196","ü-197"]},{"n":198,"ok":false,"tags":["w-199","ü-200","x y-201"]},{"n":202,"name":"a*b?c[d]e","v":-4,"ok":false}],"words":["x y-203","ü-204"],"ips":["192.168.1.20","fe80::1","::ffff:10.0.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                34,
+                false,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","t":"quote\" and back\\slash","f":28.0,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"","with space":"path/to/file.txt","user":{"name":"","id":95,"admin":true,"tags":["x y-191","Wort-192","Wort-193"],"Role":"UPPER lower 123"},"words":["x y-203","ü-204"],"ips":["192.168.1.20","fe80::1","::ffff:10.0.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R024` (tests/rules/generated/gen_024.yml)
+mod gen_024 {
+    use super::Case;
+    use ::integration_tests::rules::gen_024::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("211"),
+            dedup: Some("211"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":"10.0.0.0/8","k1":null,"k2":null}"#),
+            ..Case::new(
+                "witness matches",
+                43,
+                true,
+                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"ǅungla","f":-27.75,"e":false,"net":"10.0.0.0/8","dotted":{"key":"naïve café"},"with space":"svc-deploy","user":{"name":"emoji 😀 inside","id":82,"tags":["ü-205"]},"items":[{"n":206,"name":"quote\" and back\\slash"},{"n":207,"name":"a*b?c[d]e","tags":["ü-208","w-209","x y-210"]},{"n":211,"name":"Straße","v":7,"ok":true}],"nums":[],"ips":[],"matrix":[[212,213],[214,215,216]],"pair":{"a":39,"b":39.0,"c":40,"lo":18.5,"hi":19.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                50,
+                false,
+                r#"{"s":"{braces} and {{double}}","t":"ǅungla","f":-27.75,"e":false,"net":"10.0.0.0/8","dotted":{"key":"naïve café"},"with space":"svc-deploy","user":{"name":"emoji 😀 inside","id":82,"tags":["ü-205"]},"items":[{"n":206,"name":"quote\" and back\\slash"},{"n":207,"name":"a*b?c[d]e","tags":["ü-208","w-209","x y-210"]},{"n":211,"name":"Straße","v":7,"ok":true}],"nums":[],"ips":[],"matrix":[[212,213],[214,215,216]],"pair":{"a":39,"b":39.0,"c":40,"lo":18.5,"hi":19.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R025` (tests/rules/generated/gen_025.yml)
+mod gen_025 {
+    use super::Case;
+    use ::integration_tests::rules::gen_025::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Gamma","s":"path/to/file.txt","z":null,"e":[],"ip":"not-an-ip","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"日本語のテキスト","dotted":{"key":"emoji 😀 inside"},"user":{"name":"quote\" and back\\slash","id":23,"admin":true,"tags":["Wort-217"],"Role":"Admin"},"items":[{"n":218,"v":0,"ok":true,"sub":[]},{"n":219,"v":12,"ok":true,"tags":["w-220"],"sub":[]}],"ips":["192.168.1.20"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"s":"path/to/file.txt","z":null,"e":[],"ip":"not-an-ip","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"日本語のテキスト","dotted":{"key":"emoji 😀 inside"},"user":{"name":"quote\" and back\\slash","id":23,"admin":true,"tags":["Wort-217"],"Role":"Admin"},"items":[{"n":218,"v":0,"ok":true,"sub":[]},{"n":219,"v":12,"ok":true,"tags":["w-220"],"sub":[]}],"ips":["192.168.1.20"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R026` (tests/rules/generated/gen_026.yml)
+mod gen_026 {
+    use super::Case;
+    use ::integration_tests::rules::gen_026::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R026"),
+            dedup: Some("defaultDedupString:Generated.R026"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                30,
+                true,
+                r#"{"eventName":"Zeta","n":1490,"b":true,"e":[],"ip":"8.8.8.8","net":"10.1.2.3","with space":"Admin","items":[{"n":221,"name":"Beta-Gamma","ok":true,"tags":["w-222","x y-223"],"sub":[{"n":224,"x":1}]}],"nums":[1225,1226,1227,1228],"words":["x y-229","w-230"],"ips":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                36,
+                false,
+                r#"{"n":1490,"b":true,"e":[],"ip":"8.8.8.8","net":"10.1.2.3","with space":"Admin","items":[{"n":221,"name":"Beta-Gamma","ok":true,"tags":["w-222","x y-223"],"sub":[{"n":224,"x":1}]}],"nums":[1225,1226,1227,1228],"words":["x y-229","w-230"],"ips":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R027` (tests/rules/generated/gen_027.yml)
+mod gen_027 {
+    use super::Case;
+    use ::integration_tests::rules::gen_027::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R027"),
+            dedup: Some("defaultDedupString:Generated.R027"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                57,
+                true,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1306,"b":true,"e":false,"net":"10.1.2.3","big":-9223372036854775808,"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"items":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                63,
+                false,
+                r#"{"s":"path/to/file.txt","n":1306,"b":true,"e":false,"net":"10.1.2.3","big":-9223372036854775808,"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"items":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R028` (tests/rules/generated/gen_028.yml)
+mod gen_028 {
+    use super::Case;
+    use ::integration_tests::rules::gen_028::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"} none back\slash  # "#),
+            dedup: Some("a*b?c[d]e:false:a*b?c[d]e"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":"a*b?c[d]e","eventName":"Beta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k2":false}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                32,
+                true,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","t":"quote\" and back\\slash","n":-231,"f":48.25,"b":false,"e":0,"ip":"8.8.8.8","dotted.key":"a*b?c[d]e","dotted":{"key":"a*b?c[d]e"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"s":"quote\" and back\\slash","t":"quote\" and back\\slash","n":-231,"f":48.25,"b":false,"e":0,"ip":"8.8.8.8","dotted.key":"a*b?c[d]e","dotted":{"key":"a*b?c[d]e"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R029` (tests/rules/generated/gen_029.yml)
+mod gen_029 {
+    use super::Case;
+    use ::integration_tests::rules::gen_029::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R029"),
+            dedup: Some(r#"{"n":232,"sub":[{"n":233,"x":""}]}"#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1002,"f":24.5,"b":true,"z":null,"e":"","ip":"256.1.1.1","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"svc-deploy","id":20,"tags":["Wort-231"],"Role":"Straße"},"items":[{"n":232,"sub":[{"n":233,"x":""}]},{"n":234,"v":14,"tags":["ü-235"]},{"n":236,"v":14}],"nums":[1237],"matrix":[[238,239],[240,241,242]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1002,"f":24.5,"b":true,"z":null,"e":"","ip":"256.1.1.1","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"svc-deploy","id":20,"tags":["Wort-231"],"Role":"Straße"},"nums":[1237],"matrix":[[238,239],[240,241,242]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R030` (tests/rules/generated/gen_030.yml)
+mod gen_030 {
+    use super::Case;
+    use ::integration_tests::rules::gen_030::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("svc-deploy"),
+            dedup: Some("svc-deploy"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":null}"#),
+            ..Case::new(
+                "witness matches",
+                35,
+                true,
+                r#"{"eventName":"Zeta","s":"x","t":"svc-deploy","n":412,"f":23.25,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"with space":"path/to/file.txt","items":[{"n":243,"name":"svc-deploy","v":9,"ok":false,"sub":[{"n":244,"x":"svc-deploy"}]}],"nums":[1245],"words":["x y-246","ü-247","w-248"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":42.5,"hi":43.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                42,
+                false,
+                r#"{"eventName":"Zeta","s":"x","t":"svc-deploy","n":412,"f":23.25,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"with space":"path/to/file.txt","nums":[1245],"words":["x y-246","ü-247","w-248"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":42.5,"hi":43.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R031` (tests/rules/generated/gen_031.yml)
+mod gen_031 {
+    use super::Case;
+    use ::integration_tests::rules::gen_031::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{184467440737095516151492"),
+            dedup: Some("emoji 😀 inside:[]:İstanbul"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                31,
+                true,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"tab\tand\nnewline","n":1492,"f":28.0,"e":0,"ip":"10.1.2.3","big":18446744073709551615,"dotted.key":"Admin","user":{"name":"path/to/file.txt","id":69,"admin":true,"tags":["w-249","ü-250"],"Role":"emoji 😀 inside"},"items":[],"nums":[1251],"words":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                37,
+                false,
+                r#"{"s":"İstanbul","t":"tab\tand\nnewline","n":1492,"f":28.0,"e":0,"ip":"10.1.2.3","big":18446744073709551615,"dotted.key":"Admin","user":{"name":"path/to/file.txt","id":69,"admin":true,"tags":["w-249","ü-250"],"Role":"emoji 😀 inside"},"items":[],"nums":[1251],"words":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R032` (tests/rules/generated/gen_032.yml)
+mod gen_032 {
+    use super::Case;
+    use ::integration_tests::rules::gen_032::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"[] #  in ["w-252"]"#),
+            dedup: Some("naïve café:47.5"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                53,
+                true,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"quote\" and back\\slash","n":495,"b":false,"z":null,"e":{},"ip":"256.1.1.1","big":18446744073709551615,"dotted":{"key":"ǅungla"},"with space":"naïve café","items":[],"words":["w-252"],"ips":["2606:4700:4700::1111","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":46.5,"hi":47.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                59,
+                false,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"quote\" and back\\slash","n":495,"b":false,"z":null,"e":{},"ip":"256.1.1.1","big":18446744073709551615,"dotted":{"key":"ǅungla"},"with space":"naïve café","items":[],"words":["w-252"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":46.5,"hi":47.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R033` (tests/rules/generated/gen_033.yml)
+mod gen_033 {
+    use super::Case;
+    use ::integration_tests::rules::gen_033::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R033"),
+            dedup: Some("defaultDedupString:Generated.R033"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":{"n":256,"sub":[{"n":257,"x":""}]},"k1":["Wort-261","x y-262"]}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                27,
+                true,
+                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"path/to/file.txt","n":1101,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"Admin","with space":"x","user":{"name":"日本語のテキスト","id":4,"tags":["x y-253"]},"items":[{"n":254,"name":"tab\tand\nnewline","v":13},{"n":255,"name":"x","ok":false,"sub":[]},{"n":256,"sub":[{"n":257,"x":""}]}],"nums":[1258,1259,1260],"words":["Wort-261","x y-262"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                34,
+                false,
+                r#"{"s":"path/to/file.txt","t":"path/to/file.txt","n":1101,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"Admin","with space":"x","user":{"name":"日本語のテキスト","id":4,"tags":["x y-253"]},"items":[{"n":254,"name":"tab\tand\nnewline","v":13},{"n":255,"name":"x","ok":false,"sub":[]},{"n":256,"sub":[{"n":257,"x":""}]}],"nums":[1258,1259,1260],"words":["Wort-261","x y-262"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R034` (tests/rules/generated/gen_034.yml)
+mod gen_034 {
+    use super::Case;
+    use ::integration_tests::rules::gen_034::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R034"),
+            dedup: Some("1327"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                73,
+                true,
+                r#"{"eventName":"Zeta","s":"Straße","n":1327,"f":44.75,"b":false,"e":0.0,"ip":"8.8.8.8","dotted.key":"Beta-Gamma","user":{"name":"a*b?c[d]e","id":85,"admin":false},"nums":[1263,1264,1265],"words":[],"ips":["8.8.8.8"],"matrix":[[266,267],[268,269,270]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                79,
+                false,
+                r#"{"eventName":"Zeta","s":"Straße","n":1327,"f":44.75,"b":false,"e":0.0,"dotted.key":"Beta-Gamma","user":{"name":"a*b?c[d]e","id":85,"admin":false},"nums":[1263,1264,1265],"words":[],"ips":["8.8.8.8"],"matrix":[[266,267],[268,269,270]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R035` (tests/rules/generated/gen_035.yml)
+mod gen_035 {
+    use super::Case;
+    use ::integration_tests::rules::gen_035::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"[277]["2001:db8::1","192.168.1.20"]2001:db8::1"#),
+            dedup: Some(r#"[277]["2001:db8::1","192.168.1.20"]2001:db8::1"#),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                41,
+                true,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"a*b?c[d]e","f":33.25,"b":false,"dotted.key":"svc-deploy","dotted":{"key":"path/to/file.txt"},"with space":"a*b?c[d]e","user":{"name":"İstanbul","admin":false,"tags":["Wort-271","Wort-272","x y-273"]},"items":[{"n":274,"tags":["w-275"]},{"n":276,"name":"naïve café","ok":false,"sub":[{"n":277,"x":3}]},{"n":278,"name":"UPPER lower 123"}],"nums":[1279,1280],"words":["x y-281","Wort-282"],"ips":["2001:db8::1","192.168.1.20"],"pair":{"a":49,"b":49.0,"c":50,"lo":31.5,"hi":32.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                47,
+                false,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"a*b?c[d]e","f":33.25,"b":false,"dotted.key":"svc-deploy","dotted":{"key":"path/to/file.txt"},"with space":"a*b?c[d]e","user":{"name":"İstanbul","admin":false,"tags":["Wort-271","Wort-272","x y-273"]},"nums":[1279,1280],"words":["x y-281","Wort-282"],"ips":["2001:db8::1","192.168.1.20"],"pair":{"a":49,"b":49.0,"c":50,"lo":31.5,"hi":32.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R036` (tests/rules/generated/gen_036.yml)
+mod gen_036 {
+    use super::Case;
+    use ::integration_tests::rules::gen_036::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("false # emoji 😀 inside"),
+            dedup: Some("w-285:"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"日本語のテキスト","n":-494,"f":2.25,"b":false,"z":null,"e":[],"ip":"192.168.1.20","ключ":"Admin","user":{"name":"a*b?c[d]e","id":83},"items":[{"n":283,"name":"emoji 😀 inside","v":3,"ok":true,"tags":["x y-284","w-285"]}],"pair":{"a":40,"b":40.0,"c":41,"lo":21.5,"hi":22.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                43,
+                false,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"日本語のテキスト","n":-494,"f":2.25,"b":false,"z":null,"e":[],"ip":"192.168.1.20","ключ":"Admin","user":{"name":"a*b?c[d]e","id":83},"items":[{"n":283,"name":"emoji 😀 inside","v":3,"ok":true,"tags":["x y-284","w-285"]}]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R037` (tests/rules/generated/gen_037.yml)
+mod gen_037 {
+    use super::Case;
+    use ::integration_tests::rules::gen_037::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R037"),
+            dedup: Some("defaultDedupString:Generated.R037"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"t1":"ctx 20.5 # {\"n\":287,\"x\":\"x\"}{","t2":"ctx [{\"n\":287,\"x\":\"x\"},{\"n\":288,\"x\":\"İstanbul\"}]{Gamma{"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                44,
+                true,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","f":-49.5,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"naïve café","ключ":"日本語のテキスト","items":[{"n":286,"name":"x","tags":[],"sub":[{"n":287,"x":"x"},{"n":288,"x":"İstanbul"}]}],"nums":[1289,1290,1291],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":20.5,"hi":21.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                51,
+                false,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","f":-49.5,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"naïve café","ключ":"日本語のテキスト","nums":[1289,1290,1291],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":20.5,"hi":21.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R038` (tests/rules/generated/gen_038.yml)
+mod gen_038 {
+    use super::Case;
+    use ::integration_tests::rules::gen_038::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(" # [[294],[]] in "),
+            dedup: Some(" # [[294],[]] in "),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[301],"k1":{"key":"alpha"},"k2":[301]}"#),
+            ..Case::new(
+                "witness matches",
+                33,
+                true,
+                r#"{"eventName":"Gamma","t":"ǅungla","n":456,"f":-33.75,"b":true,"dotted":{"key":"alpha"},"ключ":"x","items":[{"n":292,"v":-3,"ok":true},{"n":293,"name":"","sub":[{"n":294,"x":"x"}]},{"n":295,"name":"日本語のテキスト","sub":[]}],"words":["x y-296"],"matrix":[[297,298],[299,300,301]],"pair":{"a":8,"b":8.0,"c":9,"lo":15.5,"hi":16.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                40,
+                false,
+                r#"{"eventName":"Gamma","t":"ǅungla","n":456,"f":-33.75,"b":true,"dotted":{"key":"alpha"},"ключ":"x","words":["x y-296"],"matrix":[[297,298],[299,300,301]],"pair":{"a":8,"b":8.0,"c":9,"lo":15.5,"hi":16.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R039` (tests/rules/generated/gen_039.yml)
+mod gen_039 {
+    use super::Case;
+    use ::integration_tests::rules::gen_039::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(" in [1302,1303]"),
+            dedup: Some(
+                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}"#,
+            ),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":["x y-304","ü-305","w-306","ü-307"]}"#),
+            ..Case::new(
+                "witness matches",
+                65,
+                true,
+                r#"{"eventName":"Delta","t":"日本語のテキスト","n":715,"b":true,"z":null,"e":0.0,"dotted.key":"UPPER lower 123","with space":"","items":[],"nums":[1302,1303],"words":["x y-304","ü-305","w-306","ü-307"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                72,
+                false,
+                r#"{"t":"日本語のテキスト","n":715,"b":true,"z":null,"e":0.0,"dotted.key":"UPPER lower 123","with space":"","items":[],"nums":[1302,1303],"words":["x y-304","ü-305","w-306","ü-307"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R040` (tests/rules/generated/gen_040.yml)
+mod gen_040 {
+    use super::Case;
+    use ::integration_tests::rules::gen_040::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                27,
+                true,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","n":-55,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"ключ":"","user":{"name":"Beta-Gamma","id":63,"admin":false,"tags":["ü-308","Wort-309","Wort-310"],"Role":"Straße"},"items":[{"n":311,"name":"path/to/file.txt","ok":false,"sub":[{"n":312,"x":"path/to/file.txt"},{"n":313,"x":"naïve café"}]},{"n":314,"name":"Straße","sub":[]},{"n":315,"name":"Beta-Gamma","v":-2,"tags":["Wort-316","x y-317"],"sub":[{"n":318,"x":4}]}],"nums":[1319,1320,1321],"words":["ü-322","x y-323"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                33,
+                false,
+                r#"{"s":"a*b?c[d]e","n":-55,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"ключ":"","user":{"name":"Beta-Gamma","id":63,"admin":false,"tags":["ü-308","Wort-309","Wort-310"],"Role":"Straße"},"items":[{"n":311,"name":"path/to/file.txt","ok":false,"sub":[{"n":312,"x":"path/to/file.txt"},{"n":313,"x":"naïve café"}]},{"n":314,"name":"Straße","sub":[]},{"n":315,"name":"Beta-Gamma","v":-2,"tags":["Wort-316","x y-317"],"sub":[{"n":318,"x":4}]}],"nums":[1319,1320,1321],"words":["ü-322","x y-323"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R041` (tests/rules/generated/gen_041.yml)
+mod gen_041 {
+    use super::Case;
+    use ::integration_tests::rules::gen_041::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} {336"),
+            dedup: Some("} {336"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":[[334,335],[336,337,338]],"t1":"ctx 77Wort-324{x|y}[\"emoji 😀 inside\"]"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":972,"b":true,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"alpha"},"ключ":"alpha","user":{"name":"emoji 😀 inside","id":77,"admin":true,"tags":["Wort-324"]},"items":[{"n":325,"name":"emoji 😀 inside","v":7,"tags":["x y-326","x y-327"],"sub":[{"n":328,"x":0}]}],"nums":[1329,1330,1331,1332],"words":["ü-333"],"ips":["2001:db8::1"],"matrix":[[334,335],[336,337,338]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":972,"b":true,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"alpha"},"ключ":"alpha","items":[{"n":325,"name":"emoji 😀 inside","v":7,"tags":["x y-326","x y-327"],"sub":[{"n":328,"x":0}]}],"nums":[1329,1330,1331,1332],"words":["ü-333"],"ips":["2001:db8::1"],"matrix":[[334,335],[336,337,338]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R042` (tests/rules/generated/gen_042.yml)
+mod gen_042 {
+    use super::Case;
+    use ::integration_tests::rules::gen_042::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R042"),
+            dedup: Some("defaultDedupString:Generated.R042"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                43,
+                true,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"path/to/file.txt","n":-81,"f":1.5,"e":0,"big":-9223372036854775808,"user":{"name":"UPPER lower 123","id":71,"admin":true},"items":[],"words":["Wort-339","Wort-340","Wort-341"],"ips":["8.8.8.8","127.0.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                49,
+                false,
+                r#"{"s":"UPPER lower 123","t":"path/to/file.txt","n":-81,"f":1.5,"e":0,"big":-9223372036854775808,"user":{"name":"UPPER lower 123","id":71,"admin":true},"items":[],"words":["Wort-339","Wort-340","Wort-341"],"ips":["8.8.8.8","127.0.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R043` (tests/rules/generated/gen_043.yml)
+mod gen_043 {
+    use super::Case;
+    use ::integration_tests::rules::gen_043::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"[[{"n":343,"x":5}]]} "#),
+            dedup: Some(r#"[[{"n":343,"x":5}]]} "#),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                75,
+                true,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","t":"Admin","n":475,"b":false,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","big":-0.0,"dotted":{"key":"UPPER lower 123"},"ключ":"tab\tand\nnewline","items":[{"n":342,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":343,"x":5}]}],"nums":[1344,1345,1346]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                81,
+                false,
+                r#"{"s":"Beta-Gamma","t":"Admin","n":475,"b":false,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","big":-0.0,"dotted":{"key":"UPPER lower 123"},"ключ":"tab\tand\nnewline","items":[{"n":342,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":343,"x":5}]}],"nums":[1344,1345,1346]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R044` (tests/rules/generated/gen_044.yml)
+mod gen_044 {
+    use super::Case;
+    use ::integration_tests::rules::gen_044::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("348path/to/file.txtAlert: "),
+            dedup: Some("348path/to/file.txtAlert: "),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                41,
+                true,
+                r#"{"eventName":"Epsilon","s":"x","t":"naïve café","n":692,"f":-43.25,"b":true,"e":"","ip":"fe80::1","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"alpha","tags":[]},"items":[{"n":347,"name":"{braces} and {{double}}","v":-5},{"n":348,"ok":true,"sub":[]},{"n":349,"name":"path/to/file.txt","ok":true,"tags":["ü-350","x y-351"],"sub":[]}],"nums":[1352,1353,1354,1355],"matrix":[[356,357],[358,359,360]],"pair":{"a":4,"b":4.0,"c":5,"lo":23.5,"hi":24.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                47,
+                false,
+                r#"{"s":"x","t":"naïve café","n":692,"f":-43.25,"b":true,"e":"","ip":"fe80::1","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"alpha","tags":[]},"items":[{"n":347,"name":"{braces} and {{double}}","v":-5},{"n":348,"ok":true,"sub":[]},{"n":349,"name":"path/to/file.txt","ok":true,"tags":["ü-350","x y-351"],"sub":[]}],"nums":[1352,1353,1354,1355],"matrix":[[356,357],[358,359,360]],"pair":{"a":4,"b":4.0,"c":5,"lo":23.5,"hi":24.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R045` (tests/rules/generated/gen_045.yml)
+mod gen_045 {
+    use super::Case;
+    use ::integration_tests::rules::gen_045::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[[367,368],[369,370,371]] # "),
+            dedup: Some("[[367,368],[369,370,371]] # "),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[367,368]}"#),
+            ..Case::new(
+                "witness matches",
+                42,
+                true,
+                r#"{"eventName":"Zeta","s":"İstanbul","n":144,"f":-4.25,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-361","Wort-362"]},"items":[{"n":363,"name":"{braces} and {{double}}"}],"nums":[1364,1365,1366],"words":[],"matrix":[[367,368],[369,370,371]],"pair":{"a":32,"b":32.0,"c":33,"lo":5.5,"hi":6.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                49,
+                false,
+                r#"{"eventName":"Zeta","s":"İstanbul","n":144,"f":-4.25,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-361","Wort-362"]},"nums":[1364,1365,1366],"words":[],"matrix":[[367,368],[369,370,371]],"pair":{"a":32,"b":32.0,"c":33,"lo":5.5,"hi":6.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R046` (tests/rules/generated/gen_046.yml)
+mod gen_046 {
+    use super::Case;
+    use ::integration_tests::rules::gen_046::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{true"),
+            dedup: Some("{true"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":652,"b":true,"e":[],"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"Straße","user":{"name":"","id":23,"admin":true,"Role":"a*b?c[d]e"},"items":[{"n":372,"name":"alpha","v":8,"ok":true,"tags":[],"sub":[{"n":373,"x":"ǅungla"},{"n":374,"x":"UPPER lower 123"}]},{"n":375,"name":"{braces} and {{double}}","v":11,"ok":false,"tags":["ü-376","x y-377"],"sub":[]},{"n":378,"name":"path/to/file.txt","ok":false,"sub":[{"n":379,"x":"ǅungla"}]}],"words":["ü-380","w-381","w-382","x y-383"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":652,"b":true,"e":[],"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"Straße","user":{"name":"","id":23,"admin":true,"Role":"a*b?c[d]e"},"words":["ü-380","w-381","w-382","x y-383"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R047` (tests/rules/generated/gen_047.yml)
+mod gen_047 {
+    use super::Case;
+    use ::integration_tests::rules::gen_047::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R047"),
+            dedup: Some("defaultDedupString:Generated.R047"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":true,"k1":null}"#),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","n":834,"b":true,"items":[{"n":384,"name":"Admin","v":5},{"n":385,"sub":[{"n":386,"x":"x"}]}],"pair":{"a":31,"b":31.0,"c":32,"lo":46.5,"hi":47.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","n":834,"b":true,"pair":{"a":31,"b":31.0,"c":32,"lo":46.5,"hi":47.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R048` (tests/rules/generated/gen_048.yml)
+mod gen_048 {
+    use super::Case;
+    use ::integration_tests::rules::gen_048::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("path/to/file.txt"),
+            dedup: Some("path/to/file.txt"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                50,
+                true,
+                r#"{"eventName":"Gamma","s":"path/to/file.txt","n":542,"b":true,"e":false,"ключ":"","user":{"name":"tab\tand\nnewline"},"items":[{"n":387,"ok":false},{"n":388,"name":"","v":14}],"ips":[],"matrix":[[389,390],[391,392,393]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                56,
+                false,
+                r#"{"s":"path/to/file.txt","n":542,"b":true,"e":false,"ключ":"","user":{"name":"tab\tand\nnewline"},"items":[{"n":387,"ok":false},{"n":388,"name":"","v":14}],"ips":[],"matrix":[[389,390],[391,392,393]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R049` (tests/rules/generated/gen_049.yml)
+mod gen_049 {
+    use super::Case;
+    use ::integration_tests::rules::gen_049::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R049"),
+            dedup: Some(r#":["Wort-394","ü-395"]:Gamma"#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                51,
+                true,
+                r#"{"eventName":"Gamma","s":"Straße","n":502,"b":true,"ip":"127.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","user":{"name":"naïve café","tags":["Wort-394","ü-395"],"Role":"Straße"},"items":[{"n":396,"v":2,"sub":[{"n":397,"x":"日本語のテキスト"}]},{"n":398,"ok":true,"tags":[],"sub":[]}],"nums":[1399],"ips":["8.8.8.8"],"matrix":[[400,401],[402,403,404]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                57,
+                false,
+                r#"{"eventName":"Gamma","s":"Straße","n":502,"b":true,"ip":"127.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","user":{"name":"naïve café","tags":["Wort-394","ü-395"],"Role":"Straße"},"nums":[1399],"ips":["8.8.8.8"],"matrix":[[400,401],[402,403,404]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R050` (tests/rules/generated/gen_050.yml)
+mod gen_050 {
+    use super::Case;
+    use ::integration_tests::rules::gen_050::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" back\slash ["Wort-405","Wort-406"]"#),
+            dedup: Some("[]"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                50,
+                true,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"quote\" and back\\slash","n":-338,"b":true,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"admin":false,"tags":[]},"items":[],"words":["Wort-405","Wort-406"],"pair":{"a":9,"b":9.0,"c":10,"lo":30.5,"hi":31.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                56,
+                false,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":-338,"b":true,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"admin":false,"tags":[]},"items":[],"words":["Wort-405","Wort-406"],"pair":{"a":9,"b":9.0,"c":10,"lo":30.5,"hi":31.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R051` (tests/rules/generated/gen_051.yml)
+mod gen_051 {
+    use super::Case;
+    use ::integration_tests::rules::gen_051::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R051"),
+            dedup: Some("defaultDedupString:Generated.R051"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                18,
+                true,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"İstanbul","f":-5.5,"b":false,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","user":{"name":"日本語のテキスト","id":96,"admin":true},"items":[],"words":["Wort-407","ü-408","w-409","x y-410"],"matrix":[[411,412],[413,414,415]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                24,
+                false,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"İstanbul","f":-5.5,"b":false,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","user":{"name":"日本語のテキスト","id":96,"admin":true},"items":[],"words":["Wort-407","ü-408","w-409","x y-410"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R052` (tests/rules/generated/gen_052.yml)
+mod gen_052 {
+    use super::Case;
+    use ::integration_tests::rules::gen_052::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R052"),
+            dedup: Some("defaultDedupString:Generated.R052"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":true,"k1":"Delta"}"#),
+            ..Case::new(
+                "witness matches",
+                28,
+                true,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","n":-451,"b":true,"e":0,"net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"path/to/file.txt","user":{"name":"日本語のテキスト","id":69,"admin":true,"tags":["Wort-416","x y-417"],"Role":"{braces} and {{double}}"},"items":[{"n":418}],"ips":["8.8.8.8"],"pair":{"a":6,"b":6.0,"c":7,"lo":0.5,"hi":1.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                35,
+                false,
+                r#"{"s":"{braces} and {{double}}","n":-451,"b":true,"e":0,"net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"path/to/file.txt","user":{"name":"日本語のテキスト","id":69,"admin":true,"tags":["Wort-416","x y-417"],"Role":"{braces} and {{double}}"},"items":[{"n":418}],"ips":["8.8.8.8"],"pair":{"a":6,"b":6.0,"c":7,"lo":0.5,"hi":1.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R053` (tests/rules/generated/gen_053.yml)
+mod gen_053 {
+    use super::Case;
+    use ::integration_tests::rules::gen_053::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{} [426,427]"),
+            dedup: Some("429"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"Beta-Gamma","n":1474,"f":-7.5,"b":true,"z":null,"e":0,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"ǅungla","items":[{"n":419,"name":"ǅungla","v":7}],"nums":[1420,1421],"words":["x y-422","ü-423","Wort-424","ü-425"],"matrix":[[426,427],[428,429,430]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"s":"emoji 😀 inside","t":"Beta-Gamma","n":1474,"f":-7.5,"b":true,"z":null,"e":0,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"ǅungla","items":[{"n":419,"name":"ǅungla","v":7}],"nums":[1420,1421],"words":["x y-422","ü-423","Wort-424","ü-425"],"matrix":[[426,427],[428,429,430]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R054` (tests/rules/generated/gen_054.yml)
+mod gen_054 {
+    use super::Case;
+    use ::integration_tests::rules::gen_054::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R054"),
+            dedup: Some(":fe80::1:-4.25"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":-4.25,"k1":[]}"#),
+            ..Case::new(
+                "witness matches",
+                28,
+                true,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","n":-83,"f":-4.25,"b":false,"z":null,"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","items":[],"nums":[1431,1432],"words":[],"ips":["fe80::1","100.64.0.1"],"pair":{"a":29,"b":29.0,"c":30,"lo":33.5,"hi":34.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                35,
+                false,
+                r#"{"eventName":"Delta","n":-83,"f":-4.25,"b":false,"z":null,"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","items":[],"nums":[1431,1432],"words":[],"ips":["fe80::1","100.64.0.1"],"pair":{"a":29,"b":29.0,"c":30,"lo":33.5,"hi":34.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R055` (tests/rules/generated/gen_055.yml)
+mod gen_055 {
+    use super::Case;
+    use ::integration_tests::rules::gen_055::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 55"),
+            dedup: Some(":"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Zeta","s":"Straße","t":"path/to/file.txt","n":359,"b":true,"z":null,"ip":"10.1.2.3","ключ":"quote\" and back\\slash","items":[{"n":433,"name":"{braces} and {{double}}","ok":true,"sub":[{"n":434,"x":"日本語のテキスト"},{"n":435,"x":7}]},{"n":436,"name":"svc-deploy","ok":false,"sub":[{"n":437,"x":6},{"n":438,"x":"UPPER lower 123"}]}],"nums":[1439,1440,1441],"words":["ü-442"],"ips":["10.1.2.3"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"s":"Straße","t":"path/to/file.txt","n":359,"b":true,"z":null,"ip":"10.1.2.3","ключ":"quote\" and back\\slash","items":[{"n":433,"name":"{braces} and {{double}}","ok":true,"sub":[{"n":434,"x":"日本語のテキスト"},{"n":435,"x":7}]},{"n":436,"name":"svc-deploy","ok":false,"sub":[{"n":437,"x":6},{"n":438,"x":"UPPER lower 123"}]}],"nums":[1439,1440,1441],"words":["ü-442"],"ips":["10.1.2.3"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R056` (tests/rules/generated/gen_056.yml)
+mod gen_056 {
+    use super::Case;
+    use ::integration_tests::rules::gen_056::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" ünïcödé [{"n":445,"x":5}]"#),
+            dedup: Some(r#" ünïcödé [{"n":445,"x":5}]"#),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":true,"k1":"UPPER lower 123","t2":"ctx false"}"#),
+            ..Case::new(
+                "witness matches",
+                50,
+                true,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","f":48.25,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Admin","user":{"name":"{braces} and {{double}}","id":79,"admin":true,"tags":["w-443"],"Role":"emoji 😀 inside"},"items":[{"n":444,"name":"UPPER lower 123","ok":false,"sub":[{"n":445,"x":5},{"n":446,"x":"UPPER lower 123"}]}],"nums":[1447,1448,1449]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                57,
+                false,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","f":48.25,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Admin","user":{"name":"{braces} and {{double}}","id":79,"admin":true,"tags":["w-443"],"Role":"emoji 😀 inside"},"items":[{"n":444,"name":"UPPER lower 123","ok":false,"sub":[{"n":445,"x":5},{"n":446,"x":"UPPER lower 123"}]}]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R057` (tests/rules/generated/gen_057.yml)
+mod gen_057 {
+    use super::Case;
+    use ::integration_tests::rules::gen_057::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"false{none["Wort-452"]"#),
+            dedup: Some(r#"false{none["Wort-452"]"#),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Epsilon","s":"ǅungla","t":"quote\" and back\\slash","b":false,"e":"","ip":"8.8.8.8","dotted":{"key":"Admin"},"items":[{"n":450,"v":6,"ok":true},{"n":451,"name":"日本語のテキスト","v":12,"tags":["Wort-452"]}],"nums":[1453,1454,1455,1456],"words":["w-457"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Epsilon","s":"ǅungla","t":"quote\" and back\\slash","b":false,"e":"","ip":"8.8.8.8","dotted":{"key":"Admin"},"nums":[1453,1454,1455,1456],"words":["w-457"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R058` (tests/rules/generated/gen_058.yml)
+mod gen_058 {
+    use super::Case;
+    use ::integration_tests::rules::gen_058::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R058"),
+            dedup: Some(r#"["svc-deploy"]:[[]]"#),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                33,
+                true,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"日本語のテキスト","n":31,"z":null,"ip":"fe80::1","user":{"name":"İstanbul","id":19,"admin":false,"tags":["Wort-458","ü-459","ü-460"]},"items":[{"n":461,"name":"svc-deploy","v":5,"tags":[],"sub":[{"n":462,"x":6}]}],"nums":[1463],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":49,"b":49.0,"c":50,"lo":30.5,"hi":31.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"s":"日本語のテキスト","t":"日本語のテキスト","n":31,"z":null,"ip":"fe80::1","user":{"name":"İstanbul","id":19,"admin":false,"tags":["Wort-458","ü-459","ü-460"]},"items":[{"n":461,"name":"svc-deploy","v":5,"tags":[],"sub":[{"n":462,"x":6}]}],"nums":[1463],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":49,"b":49.0,"c":50,"lo":30.5,"hi":31.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R059` (tests/rules/generated/gen_059.yml)
+mod gen_059 {
+    use super::Case;
+    use ::integration_tests::rules::gen_059::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("11.0"),
+            dedup: Some("11.0"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","f":-42.5,"z":null,"ip":"10.1.2.3","big":18446744073709551615,"dotted.key":"alpha","ключ":"{braces} and {{double}}","items":[{"n":464,"v":-4,"tags":["w-465","Wort-466","Wort-467"],"sub":[]}],"ips":["100.64.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":39.5,"hi":40.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                23,
+                false,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","f":-42.5,"z":null,"big":18446744073709551615,"dotted.key":"alpha","ключ":"{braces} and {{double}}","items":[{"n":464,"v":-4,"tags":["w-465","Wort-466","Wort-467"],"sub":[]}],"ips":["100.64.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":39.5,"hi":40.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R060` (tests/rules/generated/gen_060.yml)
+mod gen_060 {
+    use super::Case;
+    use ::integration_tests::rules::gen_060::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 60"),
+            dedup: Some(r#"svc-deploy::["{braces} and {{double}}"]"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":null,"t1":"ctx [471,472]","eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                60,
+                true,
+                r#"{"eventName":"Alpha","s":"svc-deploy","t":"alpha","n":920,"f":29.0,"b":false,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"emoji 😀 inside"},"user":{"name":""},"items":[{"n":468,"name":"{braces} and {{double}}","tags":["w-469","x y-470"],"sub":[{"n":471,"x":0},{"n":472,"x":0}]}],"nums":[1473,1474,1475,1476],"ips":["2001:db8::1","2606:4700:4700::1111","8.8.8.8"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                67,
+                false,
+                r#"{"eventName":"Alpha","s":"svc-deploy","t":"alpha","n":920,"f":29.0,"b":false,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"emoji 😀 inside"},"user":{"name":""},"nums":[1473,1474,1475,1476],"ips":["2001:db8::1","2606:4700:4700::1111","8.8.8.8"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R061` (tests/rules/generated/gen_061.yml)
+mod gen_061 {
+    use super::Case;
+    use ::integration_tests::rules::gen_061::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R061"),
+            dedup: Some("defaultDedupString:Generated.R061"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                41,
+                true,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"quote\" and back\\slash","n":803,"f":-24.75,"b":true,"z":null,"e":[],"net":"192.168.0.0/16","big":-0.0,"dotted.key":"UPPER lower 123","dotted":{"key":"emoji 😀 inside"},"user":{"name":"ǅungla","id":43,"admin":true},"items":[],"matrix":[[477,478],[479,480,481]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                47,
+                false,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"quote\" and back\\slash","n":803,"f":-24.75,"b":true,"z":null,"e":[],"net":"192.168.0.0/16","big":-0.0,"dotted.key":"UPPER lower 123","dotted":{"key":"emoji 😀 inside"},"user":{"name":"ǅungla","id":43,"admin":true},"items":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R062` (tests/rules/generated/gen_062.yml)
+mod gen_062 {
+    use super::Case;
+    use ::integration_tests::rules::gen_062::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 62"),
+            dedup: Some("defaultDedupString:Generated.R062"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"日本語のテキスト","n":1432,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.1.2.3","dotted.key":"","with space":"UPPER lower 123","ключ":"","items":[{"n":482,"name":"tab\tand\nnewline","v":-5,"tags":["w-483","x y-484","Wort-485"],"sub":[{"n":486,"x":2},{"n":487,"x":5}]}],"nums":[1488],"words":["ü-489","ü-490","w-491","Wort-492"],"matrix":[[493,494],[495,496,497]],"pair":{"a":5,"b":5.0,"c":6,"lo":16.5,"hi":17.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"日本語のテキスト","n":1432,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.1.2.3","dotted.key":"","with space":"UPPER lower 123","ключ":"","items":[{"n":482,"name":"tab\tand\nnewline","v":-5,"tags":["w-483","x y-484","Wort-485"],"sub":[{"n":486,"x":2},{"n":487,"x":5}]}],"nums":[1488],"matrix":[[493,494],[495,496,497]],"pair":{"a":5,"b":5.0,"c":6,"lo":16.5,"hi":17.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R063` (tests/rules/generated/gen_063.yml)
+mod gen_063 {
+    use super::Case;
+    use ::integration_tests::rules::gen_063::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"Alert: {[[{"n":509,"x":5}]]} "#),
+            dedup: Some(r#"Alert: {[[{"n":509,"x":5}]]} "#),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"t0":"ctx {Wort-504","k1":509,"t2":"ctx } 30.0} Wort-503"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                46,
+                true,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"Admin","f":-6.25,"b":false,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","big":-0.0,"dotted.key":"Beta-Gamma","with space":"日本語のテキスト","ключ":"Straße","user":{"name":"alpha","id":75,"admin":true,"tags":["ü-498","ü-499","x y-500"],"Role":"{braces} and {{double}}"},"items":[{"n":501,"name":"quote\" and back\\slash","ok":true,"tags":["w-502","Wort-503","Wort-504"]},{"n":505,"name":"","ok":true,"tags":["x y-506","w-507","x y-508"],"sub":[{"n":509,"x":5}]},{"n":510,"name":"Admin"}],"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                53,
+                false,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"Admin","f":-6.25,"b":false,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","big":-0.0,"dotted.key":"Beta-Gamma","with space":"日本語のテキスト","ключ":"Straße","user":{"name":"alpha","id":75,"admin":true,"tags":["ü-498","ü-499","x y-500"],"Role":"{braces} and {{double}}"},"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R064` (tests/rules/generated/gen_064.yml)
+mod gen_064 {
+    use super::Case;
+    use ::integration_tests::rules::gen_064::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"["x"]{{} "#),
+            dedup: Some(r#"["x"]{{} "#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[[517]]}"#),
+            ..Case::new(
+                "witness matches",
+                32,
+                true,
+                r#"{"eventName":"Beta","s":"Straße","n":516,"f":-43.75,"b":false,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside","user":{"name":"{braces} and {{double}}","id":60,"admin":false,"tags":["w-511","ü-512","w-513"],"Role":"emoji 😀 inside"},"items":[{"n":514,"name":"Admin","ok":true,"tags":["x y-515"]},{"n":516,"ok":false,"sub":[{"n":517,"x":"x"}]},{"n":518,"name":"emoji 😀 inside","ok":true,"tags":[]}],"words":[],"pair":{"a":48,"b":48.0,"c":49,"lo":4.5,"hi":5.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"eventName":"Beta","s":"Straße","n":516,"f":-43.75,"b":false,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside","user":{"name":"{braces} and {{double}}","id":60,"admin":false,"tags":["w-511","ü-512","w-513"],"Role":"emoji 😀 inside"},"items":[{"n":514,"name":"Admin","ok":true,"tags":["x y-515"]},{"n":516,"ok":false,"sub":[{"n":517,"x":"x"}]},{"n":518,"name":"emoji 😀 inside","ok":true,"tags":[]}],"words":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R065` (tests/rules/generated/gen_065.yml)
+mod gen_065 {
+    use super::Case;
+    use ::integration_tests::rules::gen_065::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R065"),
+            dedup: Some("defaultDedupString:Generated.R065"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"a*b?c[d]e","n":545,"ip":"8.8.8.8","net":"192.168.0.0/16","nums":[1519,1520,1521,1522],"words":["ü-523","Wort-524","ü-525"],"matrix":[[526,527],[528,529,530]],"pair":{"a":24,"b":24.0,"c":25,"lo":6.5,"hi":7.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                43,
+                false,
+                r#"{"s":"Beta-Gamma","t":"a*b?c[d]e","n":545,"ip":"8.8.8.8","net":"192.168.0.0/16","nums":[1519,1520,1521,1522],"words":["ü-523","Wort-524","ü-525"],"matrix":[[526,527],[528,529,530]],"pair":{"a":24,"b":24.0,"c":25,"lo":6.5,"hi":7.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R066` (tests/rules/generated/gen_066.yml)
+mod gen_066 {
+    use super::Case;
+    use ::integration_tests::rules::gen_066::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}{ # [532,534]"#,
+            ),
+            dedup: Some("[532,533]"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[534,535,536],"k1":[[532,533],[534,535,536]]}"#),
+            ..Case::new(
+                "witness matches",
+                30,
+                true,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"emoji 😀 inside","n":-391,"b":true,"z":null,"e":[],"net":"10.1.2.3","ключ":"日本語のテキスト","user":{"name":"Beta-Gamma","id":14},"nums":[1531],"ips":["2001:db8::1","127.0.0.1"],"matrix":[[532,533],[534,535,536]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                37,
+                false,
+                r#"{"s":"{braces} and {{double}}","t":"emoji 😀 inside","n":-391,"b":true,"z":null,"e":[],"net":"10.1.2.3","ключ":"日本語のテキスト","user":{"name":"Beta-Gamma","id":14},"nums":[1531],"ips":["2001:db8::1","127.0.0.1"],"matrix":[[532,533],[534,535,536]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R067` (tests/rules/generated/gen_067.yml)
+mod gen_067 {
+    use super::Case;
+    use ::integration_tests::rules::gen_067::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R067"),
+            dedup: Some("defaultDedupString:Generated.R067"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":["x y-538","Wort-539","x y-540"],"k1":[[],[{"n":544,"x":"quote\" and back\\slash"},{"n":545,"x":"Straße"}]]}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                47,
+                true,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"quote\" and back\\slash","n":506,"b":true,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","big":9007199254740993,"dotted.key":"","ключ":"İstanbul","user":{"name":"a*b?c[d]e","id":26},"items":[{"n":537,"name":"Straße","v":5,"tags":["x y-538","Wort-539","x y-540"],"sub":[]},{"n":541,"name":"path/to/file.txt"},{"n":542,"name":"x","v":6,"tags":["x y-543"],"sub":[{"n":544,"x":"quote\" and back\\slash"},{"n":545,"x":"Straße"}]}],"nums":[],"words":[],"ips":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                54,
+                false,
+                r#"{"s":"a*b?c[d]e","t":"quote\" and back\\slash","n":506,"b":true,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","big":9007199254740993,"dotted.key":"","ключ":"İstanbul","user":{"name":"a*b?c[d]e","id":26},"items":[{"n":537,"name":"Straße","v":5,"tags":["x y-538","Wort-539","x y-540"],"sub":[]},{"n":541,"name":"path/to/file.txt"},{"n":542,"name":"x","v":6,"tags":["x y-543"],"sub":[{"n":544,"x":"quote\" and back\\slash"},{"n":545,"x":"Straße"}]}],"nums":[],"words":[],"ips":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R068` (tests/rules/generated/gen_068.yml)
+mod gen_068 {
+    use super::Case;
+    use ::integration_tests::rules::gen_068::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("40.5} "),
+            dedup: Some("40.5} "),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                26,
+                true,
+                r#"{"eventName":"Alpha","s":"Straße","n":-228,"f":-22.25,"b":true,"user":{"name":"Beta-Gamma","id":72,"admin":false,"Role":"Beta-Gamma"},"items":[{"n":546,"name":"UPPER lower 123","v":2,"ok":false,"sub":[{"n":547,"x":"svc-deploy"}]},{"n":548,"name":"quote\" and back\\slash","tags":["ü-549"]},{"n":550,"name":"svc-deploy","v":8,"ok":true,"tags":[],"sub":[{"n":551,"x":"a*b?c[d]e"},{"n":552,"x":"quote\" and back\\slash"}]}],"nums":[1553,1554],"words":["ü-555","Wort-556","x y-557","w-558"],"ips":["192.168.1.20"],"matrix":[[559,560],[561,562,563]],"pair":{"a":7,"b":7.0,"c":8,"lo":40.5,"hi":41.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                32,
+                false,
+                r#"{"s":"Straße","n":-228,"f":-22.25,"b":true,"user":{"name":"Beta-Gamma","id":72,"admin":false,"Role":"Beta-Gamma"},"items":[{"n":546,"name":"UPPER lower 123","v":2,"ok":false,"sub":[{"n":547,"x":"svc-deploy"}]},{"n":548,"name":"quote\" and back\\slash","tags":["ü-549"]},{"n":550,"name":"svc-deploy","v":8,"ok":true,"tags":[],"sub":[{"n":551,"x":"a*b?c[d]e"},{"n":552,"x":"quote\" and back\\slash"}]}],"nums":[1553,1554],"words":["ü-555","Wort-556","x y-557","w-558"],"ips":["192.168.1.20"],"matrix":[[559,560],[561,562,563]],"pair":{"a":7,"b":7.0,"c":8,"lo":40.5,"hi":41.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R069` (tests/rules/generated/gen_069.yml)
+mod gen_069 {
+    use super::Case;
+    use ::integration_tests::rules::gen_069::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R069"),
+            dedup: Some("defaultDedupString:Generated.R069"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"svc-deploy","n":752,"f":-4.0,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"items":[],"words":["Wort-564","w-565","x y-566"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"s":"UPPER lower 123","t":"svc-deploy","n":752,"f":-4.0,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"items":[],"words":["Wort-564","w-565","x y-566"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R070` (tests/rules/generated/gen_070.yml)
+mod gen_070 {
+    use super::Case;
+    use ::integration_tests::rules::gen_070::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R070"),
+            dedup: Some("[581,582]"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                61,
+                true,
+                r#"{"eventName":"Gamma","s":"ǅungla","n":501,"f":-11.5,"ip":"192.168.1.20","ключ":"日本語のテキスト","items":[{"n":567,"name":"","ok":false,"tags":["Wort-568","x y-569"]},{"n":570,"name":"日本語のテキスト","ok":false,"sub":[]},{"n":571,"tags":["ü-572","x y-573"]}],"nums":[1574,1575,1576],"words":["ü-577","ü-578","Wort-579","Wort-580"],"matrix":[[581,582],[583,584,585]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                67,
+                false,
+                r#"{"s":"ǅungla","n":501,"f":-11.5,"ip":"192.168.1.20","ключ":"日本語のテキスト","items":[{"n":567,"name":"","ok":false,"tags":["Wort-568","x y-569"]},{"n":570,"name":"日本語のテキスト","ok":false,"sub":[]},{"n":571,"tags":["ü-572","x y-573"]}],"nums":[1574,1575,1576],"words":["ü-577","ü-578","Wort-579","Wort-580"],"matrix":[[581,582],[583,584,585]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R071` (tests/rules/generated/gen_071.yml)
+mod gen_071 {
+    use super::Case;
+    use ::integration_tests::rules::gen_071::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R071"),
+            dedup: Some("defaultDedupString:Generated.R071"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":"DE","k1":null}"#),
+            ..Case::new(
+                "witness matches",
+                44,
+                true,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-83,"f":-21.5,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"x","admin":false},"items":[{"n":586,"name":"a*b?c[d]e","v":14,"tags":["x y-587"]}],"nums":[1588],"words":["Wort-589","x y-590","Wort-591","ü-592"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                51,
+                false,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-83,"f":-21.5,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"x","admin":false},"nums":[1588],"words":["Wort-589","x y-590","Wort-591","ü-592"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R072` (tests/rules/generated/gen_072.yml)
+mod gen_072 {
+    use super::Case;
+    use ::integration_tests::rules::gen_072::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("22.5[[598,599],[600,601,602]][[598,599],[600,601,602]]{"),
+            dedup: Some("22.5[[598,599],[600,601,602]][[598,599],[600,601,602]]{"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                39,
+                true,
+                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"svc-deploy","n":-155,"f":22.5,"z":null,"e":{},"net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"with space":"UPPER lower 123","user":{"name":"x","id":56,"admin":false,"tags":[]},"items":[{"n":593,"name":"quote\" and back\\slash","tags":["w-594","x y-595"]}],"words":["w-596","ü-597"],"ips":[],"matrix":[[598,599],[600,601,602]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                45,
+                false,
+                r#"{"s":"UPPER lower 123","t":"svc-deploy","n":-155,"f":22.5,"z":null,"e":{},"net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"with space":"UPPER lower 123","user":{"name":"x","id":56,"admin":false,"tags":[]},"items":[{"n":593,"name":"quote\" and back\\slash","tags":["w-594","x y-595"]}],"words":["w-596","ü-597"],"ips":[],"matrix":[[598,599],[600,601,602]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R073` (tests/rules/generated/gen_073.yml)
+mod gen_073 {
+    use super::Case;
+    use ::integration_tests::rules::gen_073::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R073"),
+            dedup: Some("US"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                31,
+                true,
+                r#"{"eventName":"Zeta","s":"svc-deploy","t":"Beta-Gamma","n":-428,"f":22.25,"b":true,"z":null,"ip":"8.8.8.8","dotted.key":"svc-deploy","user":{"name":"x","admin":true,"Role":"ǅungla"},"items":[{"n":603,"name":"alpha","tags":[],"sub":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                37,
+                false,
+                r#"{"s":"svc-deploy","t":"Beta-Gamma","n":-428,"f":22.25,"b":true,"z":null,"ip":"8.8.8.8","dotted.key":"svc-deploy","user":{"name":"x","admin":true,"Role":"ǅungla"},"items":[{"n":603,"name":"alpha","tags":[],"sub":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R074` (tests/rules/generated/gen_074.yml)
+mod gen_074 {
+    use super::Case;
+    use ::integration_tests::rules::gen_074::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R074"),
+            dedup: Some("defaultDedupString:Generated.R074"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                33,
+                true,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"naïve café","n":46,"f":-16.75,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"","user":{"name":"path/to/file.txt","admin":false},"items":[],"nums":[1604,1605,1606,1607],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"s":"{braces} and {{double}}","t":"naïve café","n":46,"f":-16.75,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"","user":{"name":"path/to/file.txt","admin":false},"items":[],"nums":[1604,1605,1606,1607],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R075` (tests/rules/generated/gen_075.yml)
+mod gen_075 {
+    use super::Case;
+    use ::integration_tests::rules::gen_075::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{[]"),
+            dedup: Some("[]:[608]"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"emoji 😀 inside","n":97,"b":true,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"path/to/file.txt","user":{"name":"","id":2,"admin":false},"items":[{"n":608,"sub":[]}],"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                28,
+                false,
+                r#"{"eventName":"Beta","t":"emoji 😀 inside","n":97,"b":true,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"path/to/file.txt","user":{"name":"","id":2,"admin":false},"items":[{"n":608,"sub":[]}],"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R076` (tests/rules/generated/gen_076.yml)
+mod gen_076 {
+    use super::Case;
+    use ::integration_tests::rules::gen_076::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R076"),
+            dedup: Some("[617,618,619]:14:"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"t0":"ctx Alert: [[615,616],[617,618,619]]"}"#),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":609,"name":"a*b?c[d]e","ok":false,"sub":[{"n":610,"x":"quote\" and back\\slash"}]},{"n":611,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":612,"x":3},{"n":613,"x":4}]},{"n":614,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[615,616],[617,618,619]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                44,
+                false,
+                r#"{"s":"tab\tand\nnewline","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":609,"name":"a*b?c[d]e","ok":false,"sub":[{"n":610,"x":"quote\" and back\\slash"}]},{"n":611,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":612,"x":3},{"n":613,"x":4}]},{"n":614,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[615,616],[617,618,619]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R077` (tests/rules/generated/gen_077.yml)
+mod gen_077 {
+    use super::Case;
+    use ::integration_tests::rules::gen_077::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"[{"n":625,"x":""},{"n":631,"x":"naïve café"},{"n":634,"x":1}]"#,
+            ),
+            dedup: Some(r#"[{"n":633,"x":2},{"n":634,"x":1}]:[]:9007199254740993"#),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                56,
+                true,
+                r#"{"eventName":"Epsilon","t":"emoji 😀 inside","n":-185,"f":-29.25,"b":false,"z":null,"net":"192.168.0.0/16","big":9007199254740993,"user":{"name":"Straße","admin":false,"tags":["ü-620","w-621"]},"items":[{"n":622,"name":"alpha","ok":false,"tags":["ü-623","w-624"],"sub":[{"n":625,"x":""}]},{"n":626,"name":"ǅungla","v":14,"tags":["Wort-627","x y-628","x y-629"],"sub":[{"n":630,"x":2},{"n":631,"x":"naïve café"}]},{"n":632,"name":"alpha","tags":[],"sub":[{"n":633,"x":2},{"n":634,"x":1}]}],"nums":[1635],"ips":["127.0.0.1","::ffff:10.0.0.1","8.8.8.8"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                62,
+                false,
+                r#"{"eventName":"Epsilon","t":"emoji 😀 inside","n":-185,"f":-29.25,"b":false,"z":null,"net":"192.168.0.0/16","big":9007199254740993,"user":{"name":"Straße","admin":false,"tags":["ü-620","w-621"]},"nums":[1635],"ips":["127.0.0.1","::ffff:10.0.0.1","8.8.8.8"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R078` (tests/rules/generated/gen_078.yml)
+mod gen_078 {
+    use super::Case;
+    use ::integration_tests::rules::gen_078::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Admin"),
+            dedup: Some("Admin"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":"Admin","t1":"ctx [] back\\slash "}"#),
+            ..Case::new(
+                "witness matches",
+                58,
+                true,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","n":345,"b":true,"e":{},"ip":"","dotted.key":"Admin","with space":"naïve café","user":{"name":"Admin","id":85},"items":[],"nums":[1636,1637],"words":[],"ips":["fe80::1"],"matrix":[[638,639],[640,641,642]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                65,
+                false,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","n":345,"b":true,"e":{},"ip":"","dotted.key":"Admin","with space":"naïve café","user":{"name":"Admin","id":85},"items":[],"nums":[1636,1637],"words":[],"matrix":[[638,639],[640,641,642]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R079` (tests/rules/generated/gen_079.yml)
+mod gen_079 {
+    use super::Case;
+    use ::integration_tests::rules::gen_079::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"{647} [{"n":643,"name":"Beta-Gamma","ok":false,"tags":["Wort-644","x y-645","ü-646"],"sub":[{"n":647,"x":6},{"n":648,"x":"Admin"}]},{"n":649,"name":"ǅungla","v":0,"tags":["Wort-650","x y-651"]}]"#,
+            ),
+            dedup: Some("[]"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                52,
+                true,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"日本語のテキスト","b":false,"z":null,"ip":"1.2.3","dotted.key":"{braces} and {{double}}","user":{"name":"alpha","id":36,"tags":[]},"items":[{"n":643,"name":"Beta-Gamma","ok":false,"tags":["Wort-644","x y-645","ü-646"],"sub":[{"n":647,"x":6},{"n":648,"x":"Admin"}]},{"n":649,"name":"ǅungla","v":0,"tags":["Wort-650","x y-651"]}],"words":[],"ips":[],"matrix":[[652,653],[654,655,656]],"pair":{"a":19,"b":19.0,"c":20,"lo":39.5,"hi":40.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                58,
+                false,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"日本語のテキスト","b":false,"z":null,"ip":"1.2.3","dotted.key":"{braces} and {{double}}","user":{"name":"alpha","id":36,"tags":[]},"words":[],"ips":[],"matrix":[[652,653],[654,655,656]],"pair":{"a":19,"b":19.0,"c":20,"lo":39.5,"hi":40.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R080` (tests/rules/generated/gen_080.yml)
+mod gen_080 {
+    use super::Case;
+    use ::integration_tests::rules::gen_080::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"ü-658{["ü-658"]"#),
+            dedup: Some(r#"ü-658{["ü-658"]"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[]}"#),
+            ..Case::new(
+                "witness matches",
+                59,
+                true,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","n":-489,"b":false,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","dotted.key":"Admin","user":{"name":"alpha","id":25,"tags":["x y-657"],"Role":"quote\" and back\\slash"},"nums":[],"words":["ü-658"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":17,"b":17.0,"c":18,"lo":11.5,"hi":12.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                66,
+                false,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","n":-489,"b":false,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","user":{"name":"alpha","id":25,"tags":["x y-657"],"Role":"quote\" and back\\slash"},"nums":[],"words":["ü-658"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":17,"b":17.0,"c":18,"lo":11.5,"hi":12.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R081` (tests/rules/generated/gen_081.yml)
+mod gen_081 {
+    use super::Case;
+    use ::integration_tests::rules::gen_081::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 81"),
+            dedup: Some("10.1.2.3:[]"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"t0":"ctx 93","k1":30.0,"k2":[]}"#),
+            ..Case::new(
+                "witness matches",
+                69,
+                true,
+                r#"{"eventName":"Gamma","s":"","n":469,"f":-28.25,"b":false,"e":0.0,"ip":"2001:db8::1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"日本語のテキスト","id":93,"admin":false,"tags":["Wort-659","ü-660"],"Role":"tab\tand\nnewline"},"items":[],"words":[],"pair":{"a":30,"b":30.0,"c":31,"lo":9.5,"hi":10.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                76,
+                false,
+                r#"{"s":"","n":469,"f":-28.25,"b":false,"e":0.0,"ip":"2001:db8::1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"日本語のテキスト","id":93,"admin":false,"tags":["Wort-659","ü-660"],"Role":"tab\tand\nnewline"},"items":[],"words":[],"pair":{"a":30,"b":30.0,"c":31,"lo":9.5,"hi":10.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R082` (tests/rules/generated/gen_082.yml)
+mod gen_082 {
+    use super::Case;
+    use ::integration_tests::rules::gen_082::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{} 1665"),
+            dedup: Some("{} 1665"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":[["ü-662"]]}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                63,
+                true,
+                r#"{"eventName":"Gamma","s":"Straße","n":18,"f":16.0,"z":null,"e":false,"ip":"127.0.0.1","with space":"UPPER lower 123","ключ":"Beta-Gamma","user":{"name":"{braces} and {{double}}","tags":[]},"items":[{"n":661,"name":"日本語のテキスト","ok":false,"tags":["ü-662"]}],"nums":[1663,1664,1665],"ips":["fe80::1","127.0.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                70,
+                false,
+                r#"{"eventName":"Gamma","s":"Straße","n":18,"f":16.0,"z":null,"e":false,"ip":"127.0.0.1","ключ":"Beta-Gamma","user":{"name":"{braces} and {{double}}","tags":[]},"items":[{"n":661,"name":"日本語のテキスト","ok":false,"tags":["ü-662"]}],"nums":[1663,1664,1665],"ips":["fe80::1","127.0.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R083` (tests/rules/generated/gen_083.yml)
+mod gen_083 {
+    use super::Case;
+    use ::integration_tests::rules::gen_083::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("DEtrue"),
+            dedup: Some("DEtrue"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":19}"#),
+            ..Case::new(
+                "witness matches",
+                68,
+                true,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","n":19,"f":32.5,"e":{},"net":"10.1.2.3","big":18446744073709551615,"with space":"Straße","ключ":"ǅungla","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-666","x y-667","ü-668"]},"items":[{"n":669,"v":2,"ok":true},{"n":670,"name":"日本語のテキスト","ok":true,"tags":["w-671","w-672"]}],"nums":[],"words":["ü-673","Wort-674","w-675"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                75,
+                false,
+                r#"{"s":"naïve café","t":"Beta-Gamma","n":19,"f":32.5,"e":{},"net":"10.1.2.3","big":18446744073709551615,"with space":"Straße","ключ":"ǅungla","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-666","x y-667","ü-668"]},"items":[{"n":669,"v":2,"ok":true},{"n":670,"name":"日本語のテキスト","ok":true,"tags":["w-671","w-672"]}],"nums":[],"words":["ü-673","Wort-674","w-675"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R084` (tests/rules/generated/gen_084.yml)
+mod gen_084 {
+    use super::Case;
+    use ::integration_tests::rules::gen_084::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"["Wort-676","ü-677","w-678"]["w-681"]Epsilon"#),
+            dedup: Some(r#"["Wort-676","ü-677","w-678"]["w-681"]Epsilon"#),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Epsilon","s":"x","n":657,"z":null,"e":0.0,"ip":"192.168.1.20","net":"2001:db8::/32","with space":"naïve café","user":{"name":"alpha","id":77,"tags":["Wort-676","ü-677","w-678"],"Role":"Admin"},"items":[{"n":679,"name":"日本語のテキスト","ok":false,"tags":["x y-680","w-681"]},{"n":682,"name":"quote\" and back\\slash"},{"n":683,"name":"Straße","v":9,"sub":[{"n":684,"x":5},{"n":685,"x":"quote\" and back\\slash"}]}]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                22,
+                false,
+                r#"{"eventName":"Epsilon","s":"x","n":657,"z":null,"e":0.0,"ip":"192.168.1.20","net":"2001:db8::/32","with space":"naïve café","user":{"name":"alpha","id":77,"tags":["Wort-676","ü-677","w-678"],"Role":"Admin"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R085` (tests/rules/generated/gen_085.yml)
+mod gen_085 {
+    use super::Case;
+    use ::integration_tests::rules::gen_085::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("-5[686,687]{"),
+            dedup: Some("{braces} and {{double}}"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"w-688","k1":[693,695],"k2":[-5]}"#),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"{braces} and {{double}}","ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"","user":{"name":"alpha"},"items":[{"n":686,"name":"alpha","v":-5},{"n":687,"tags":["w-688"],"sub":[{"n":689,"x":6}]}],"words":["w-690","ü-691","Wort-692"],"matrix":[[693,694],[695,696,697]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"{braces} and {{double}}","ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"","user":{"name":"alpha"},"words":["w-690","ü-691","Wort-692"],"matrix":[[693,694],[695,696,697]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R086` (tests/rules/generated/gen_086.yml)
+mod gen_086 {
+    use super::Case;
+    use ::integration_tests::rules::gen_086::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("10.1.2.3"),
+            dedup: Some("10.1.2.3"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                40,
+                true,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":565,"f":-9.0,"b":false,"z":null,"e":[],"net":"10.1.2.3","user":{"name":"Beta-Gamma","id":14,"admin":true},"nums":[],"ips":["8.8.8.8","10.1.2.3"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                46,
+                false,
+                r#"{"s":"path/to/file.txt","n":565,"f":-9.0,"b":false,"z":null,"e":[],"net":"10.1.2.3","user":{"name":"Beta-Gamma","id":14,"admin":true},"nums":[],"ips":["8.8.8.8","10.1.2.3"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R087` (tests/rules/generated/gen_087.yml)
+mod gen_087 {
+    use super::Case;
+    use ::integration_tests::rules::gen_087::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} Alert: path/to/file.txt"),
+            dedup: Some("} Alert: path/to/file.txt"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":null}"#),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Gamma","s":"Admin","n":1297,"b":true,"e":false,"ip":"::ffff:10.0.0.1","user":{"name":"path/to/file.txt","admin":false,"tags":["w-698"],"Role":"emoji 😀 inside"},"items":[{"n":699,"name":"ǅungla","ok":false,"sub":[{"n":700,"x":8},{"n":701,"x":"alpha"}]},{"n":702,"name":"path/to/file.txt","v":9,"ok":true,"tags":["x y-703","ü-704"]},{"n":705,"v":8,"sub":[]}],"nums":[1706,1707,1708],"ips":[],"pair":{"a":2,"b":2.0,"c":3,"lo":2.5,"hi":3.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Gamma","s":"Admin","n":1297,"b":true,"e":false,"ip":"::ffff:10.0.0.1","user":{"name":"path/to/file.txt","admin":false,"tags":["w-698"],"Role":"emoji 😀 inside"},"nums":[1706,1707,1708],"ips":[],"pair":{"a":2,"b":2.0,"c":3,"lo":2.5,"hi":3.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R088` (tests/rules/generated/gen_088.yml)
+mod gen_088 {
+    use super::Case;
+    use ::integration_tests::rules::gen_088::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("-43.0"),
+            dedup: Some("-43.0"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"eventName":"Epsilon","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":"Epsilon"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Epsilon","s":"İstanbul","f":-43.0,"z":null,"net":"2001:db8::/32","dotted.key":"a*b?c[d]e","ключ":"Beta-Gamma","items":[],"nums":[1709,1710],"pair":{"a":46,"b":46.0,"c":47,"lo":0.5,"hi":1.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Epsilon","s":"İstanbul","f":-43.0,"z":null,"net":"2001:db8::/32","ключ":"Beta-Gamma","items":[],"nums":[1709,1710],"pair":{"a":46,"b":46.0,"c":47,"lo":0.5,"hi":1.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R089` (tests/rules/generated/gen_089.yml)
+mod gen_089 {
+    use super::Case;
+    use ::integration_tests::rules::gen_089::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 89"),
+            dedup: Some("defaultDedupString:Generated.R089"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"{braces} and {{double}}","n":901,"f":-48.0,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"İstanbul","nums":[1711,1712,1713],"ips":["::ffff:10.0.0.1","8.8.8.8"],"matrix":[[714,715],[716,717,718]],"pair":{"a":48,"b":48.0,"c":49,"lo":19.5,"hi":20.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"{braces} and {{double}}","n":901,"f":-48.0,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"İstanbul","nums":[1711,1712,1713],"matrix":[[714,715],[716,717,718]],"pair":{"a":48,"b":48.0,"c":49,"lo":19.5,"hi":20.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R090` (tests/rules/generated/gen_090.yml)
+mod gen_090 {
+    use super::Case;
+    use ::integration_tests::rules::gen_090::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R090"),
+            dedup: Some("defaultDedupString:Generated.R090"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                47,
+                true,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","n":838,"f":-26.75,"b":false,"ip":"192.168.1.20","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"Beta-Gamma","Role":"tab\tand\nnewline"},"items":[{"n":719,"ok":false,"tags":["w-720"]}],"nums":[1721,1722,1723,1724],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                53,
+                false,
+                r#"{"s":"a*b?c[d]e","n":838,"f":-26.75,"b":false,"ip":"192.168.1.20","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"Beta-Gamma","Role":"tab\tand\nnewline"},"items":[{"n":719,"ok":false,"tags":["w-720"]}],"nums":[1721,1722,1723,1724],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R091` (tests/rules/generated/gen_091.yml)
+mod gen_091 {
+    use super::Case;
+    use ::integration_tests::rules::gen_091::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("w-726"),
+            dedup: Some("w-726"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                27,
+                true,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"alpha","n":1345,"f":-24.25,"z":null,"e":{},"ip":"2001:db8::1","dotted":{"key":"Straße"},"ключ":"{braces} and {{double}}","items":[{"n":725,"v":1}],"words":["w-726"],"pair":{"a":35,"b":35.0,"c":36,"lo":9.5,"hi":10.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                33,
+                false,
+                r#"{"s":"quote\" and back\\slash","t":"alpha","n":1345,"f":-24.25,"z":null,"e":{},"ip":"2001:db8::1","dotted":{"key":"Straße"},"ключ":"{braces} and {{double}}","items":[{"n":725,"v":1}],"words":["w-726"],"pair":{"a":35,"b":35.0,"c":36,"lo":9.5,"hi":10.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R092` (tests/rules/generated/gen_092.yml)
+mod gen_092 {
+    use super::Case;
+    use ::integration_tests::rules::gen_092::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 92"),
+            dedup: Some(":1731"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Alpha","s":"Straße","t":"quote\" and back\\slash","n":260,"f":-46.5,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"tab\tand\nnewline","with space":"ǅungla","user":{"name":"tab\tand\nnewline","admin":true,"tags":["ü-727","x y-728"]},"nums":[1729,1730,1731],"words":["x y-732","Wort-733","ü-734","ü-735"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":44.5,"hi":45.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                22,
+                false,
+                r#"{"s":"Straße","t":"quote\" and back\\slash","n":260,"f":-46.5,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"tab\tand\nnewline","with space":"ǅungla","user":{"name":"tab\tand\nnewline","admin":true,"tags":["ü-727","x y-728"]},"nums":[1729,1730,1731],"words":["x y-732","Wort-733","ü-734","ü-735"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":44.5,"hi":45.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R093` (tests/rules/generated/gen_093.yml)
+mod gen_093 {
+    use super::Case;
+    use ::integration_tests::rules::gen_093::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R093"),
+            dedup: Some("[8,3]"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Beta","n":-174,"ip":"10.1.2.3","big":9007199254740993,"dotted.key":"ǅungla","items":[{"n":736},{"n":737,"name":"Straße","v":-1,"sub":[{"n":738,"x":8},{"n":739,"x":3}]},{"n":740,"name":"ǅungla","ok":true,"tags":["Wort-741"],"sub":[{"n":742,"x":6}]}],"nums":[1743,1744,1745]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"n":-174,"ip":"10.1.2.3","big":9007199254740993,"dotted.key":"ǅungla","items":[{"n":736},{"n":737,"name":"Straße","v":-1,"sub":[{"n":738,"x":8},{"n":739,"x":3}]},{"n":740,"name":"ǅungla","ok":true,"tags":["Wort-741"],"sub":[{"n":742,"x":6}]}],"nums":[1743,1744,1745]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R094` (tests/rules/generated/gen_094.yml)
+mod gen_094 {
+    use super::Case;
+    use ::integration_tests::rules::gen_094::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R094"),
+            dedup: Some("defaultDedupString:Generated.R094"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":null,"t1":"ctx  in [\"w-748\",\"ü-749\"][{\"n\":755,\"x\":\"quote\\\" and back\\\\slash\"}]{\"country\":\"DE\",\"ip\":\"192.168.1.20\"}"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                30,
+                true,
+                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","t":"İstanbul","n":13,"f":16.75,"b":true,"z":null,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"İstanbul"},"user":{"name":"svc-deploy","tags":["x y-746"],"Role":"Beta-Gamma"},"items":[{"n":747,"name":"svc-deploy","v":-4,"ok":false,"tags":["w-748","ü-749"]},{"n":750,"v":-3,"ok":true,"tags":["w-751","x y-752","ü-753"]},{"n":754,"name":"","ok":true,"sub":[{"n":755,"x":"quote\" and back\\slash"}]}],"words":["Wort-756","ü-757","x y-758","w-759"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                37,
+                false,
+                r#"{"s":"quote\" and back\\slash","t":"İstanbul","n":13,"f":16.75,"b":true,"z":null,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"İstanbul"},"user":{"name":"svc-deploy","tags":["x y-746"],"Role":"Beta-Gamma"},"items":[{"n":747,"name":"svc-deploy","v":-4,"ok":false,"tags":["w-748","ü-749"]},{"n":750,"v":-3,"ok":true,"tags":["w-751","x y-752","ü-753"]},{"n":754,"name":"","ok":true,"sub":[{"n":755,"x":"quote\" and back\\slash"}]}],"words":["Wort-756","ü-757","x y-758","w-759"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R095` (tests/rules/generated/gen_095.yml)
+mod gen_095 {
+    use super::Case;
+    use ::integration_tests::rules::gen_095::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"[761,762]} Alert: ["2606:4700:4700::1111","192.168.1.20"]"#),
+            dedup: Some("defaultDedupString:Generated.R095"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[{"n":762,"x":8}]}"#),
+            ..Case::new(
+                "witness matches",
+                51,
+                true,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","n":1280,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"path/to/file.txt","dotted":{"key":"naïve café"},"user":{"name":"emoji 😀 inside","tags":[],"Role":"path/to/file.txt"},"items":[{"n":760,"name":"Straße","v":1,"ok":true,"sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":8}]},{"n":763,"name":"tab\tand\nnewline","ok":true,"tags":["ü-764"]}],"ips":["2606:4700:4700::1111","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                58,
+                false,
+                r#"{"s":"Beta-Gamma","n":1280,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"path/to/file.txt","dotted":{"key":"naïve café"},"user":{"name":"emoji 😀 inside","tags":[],"Role":"path/to/file.txt"},"items":[{"n":760,"name":"Straße","v":1,"ok":true,"sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":8}]},{"n":763,"name":"tab\tand\nnewline","ok":true,"tags":["ü-764"]}],"ips":["2606:4700:4700::1111","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R096` (tests/rules/generated/gen_096.yml)
+mod gen_096 {
+    use super::Case;
+    use ::integration_tests::rules::gen_096::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[774,775]} {{"),
+            dedup: Some("[774,775]} {{"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Alpha","s":"x","t":"日本語のテキスト","n":166,"z":null,"dotted.key":"{braces} and {{double}}","ключ":"naïve café","items":[{"n":765,"name":"Admin","v":-2},{"n":766,"name":"","sub":[{"n":767,"x":2},{"n":768,"x":"naïve café"}]}],"nums":[1769,1770,1771],"words":["w-772","w-773"],"ips":["8.8.8.8","192.168.1.20","fe80::1"],"matrix":[[774,775],[776,777,778]],"pair":{"a":4,"b":4.0,"c":5,"lo":35.5,"hi":36.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                28,
+                false,
+                r#"{"s":"x","t":"日本語のテキスト","n":166,"z":null,"dotted.key":"{braces} and {{double}}","ключ":"naïve café","items":[{"n":765,"name":"Admin","v":-2},{"n":766,"name":"","sub":[{"n":767,"x":2},{"n":768,"x":"naïve café"}]}],"nums":[1769,1770,1771],"words":["w-772","w-773"],"ips":["8.8.8.8","192.168.1.20","fe80::1"],"matrix":[[774,775],[776,777,778]],"pair":{"a":4,"b":4.0,"c":5,"lo":35.5,"hi":36.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R097` (tests/rules/generated/gen_097.yml)
+mod gen_097 {
+    use super::Case;
+    use ::integration_tests::rules::gen_097::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R097"),
+            dedup: Some("defaultDedupString:Generated.R097"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                36,
+                true,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"日本語のテキスト","n":207,"b":false,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":779,"v":12},{"n":780,"name":"tab\tand\nnewline","tags":[]},{"n":781,"name":"a*b?c[d]e","ok":false,"tags":["ü-782","w-783","ü-784"],"sub":[{"n":785,"x":2},{"n":786,"x":"path/to/file.txt"}]}],"matrix":[[787,788],[789,790,791]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                42,
+                false,
+                r#"{"s":"ǅungla","t":"日本語のテキスト","n":207,"b":false,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":779,"v":12},{"n":780,"name":"tab\tand\nnewline","tags":[]},{"n":781,"name":"a*b?c[d]e","ok":false,"tags":["ü-782","w-783","ü-784"],"sub":[{"n":785,"x":2},{"n":786,"x":"path/to/file.txt"}]}],"matrix":[[787,788],[789,790,791]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R098` (tests/rules/generated/gen_098.yml)
+mod gen_098 {
+    use super::Case;
+    use ::integration_tests::rules::gen_098::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 98"),
+            dedup: Some("defaultDedupString:Generated.R098"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                15,
+                true,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":-280,"f":-39.25,"e":{},"ip":"","net":"2001:db8::/32","dotted":{"key":"UPPER lower 123"},"user":{"name":"{braces} and {{double}}","id":25,"tags":["Wort-792","ü-793","ü-794"],"Role":""},"items":[{"n":795,"name":"{braces} and {{double}}","v":-3,"ok":false,"tags":[]},{"n":796,"v":8,"ok":true}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                21,
+                false,
+                r#"{"s":"Beta-Gamma","n":-280,"f":-39.25,"e":{},"ip":"","net":"2001:db8::/32","dotted":{"key":"UPPER lower 123"},"user":{"name":"{braces} and {{double}}","id":25,"tags":["Wort-792","ü-793","ü-794"],"Role":""},"items":[{"n":795,"name":"{braces} and {{double}}","v":-3,"ok":false,"tags":[]},{"n":796,"v":8,"ok":true}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R099` (tests/rules/generated/gen_099.yml)
+mod gen_099 {
+    use super::Case;
+    use ::integration_tests::rules::gen_099::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R099"),
+            dedup: Some("24.5:[802,803]"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":800}"#),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"İstanbul","n":1315,"f":-39.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","big":18446744073709551615,"with space":"x","user":{"name":"Straße","id":87,"admin":true,"tags":["ü-797","Wort-798","ü-799"]},"items":[{"n":800,"name":"path/to/file.txt","v":-3,"ok":false,"sub":[]}],"nums":[1801],"ips":[],"matrix":[[802,803],[804,805,806]],"pair":{"a":13,"b":13.0,"c":14,"lo":23.5,"hi":24.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                32,
+                false,
+                r#"{"eventName":"Zeta","t":"İstanbul","n":1315,"f":-39.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","big":18446744073709551615,"with space":"x","user":{"name":"Straße","id":87,"admin":true,"tags":["ü-797","Wort-798","ü-799"]},"items":[{"n":800,"name":"path/to/file.txt","v":-3,"ok":false,"sub":[]}],"nums":[1801],"ips":[],"matrix":[[802,803],[804,805,806]],"pair":{"a":13,"b":13.0,"c":14,"lo":23.5,"hi":24.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R100` (tests/rules/generated/gen_100.yml)
+mod gen_100 {
+    use super::Case;
+    use ::integration_tests::rules::gen_100::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 100"),
+            dedup: Some("defaultDedupString:Generated.R100"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                30,
+                true,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"naïve café","n":266,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"tab\tand\nnewline","with space":"x","ключ":"{braces} and {{double}}","user":{"name":"alpha","admin":true},"items":[],"matrix":[[807,808],[809,810,811]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                36,
+                false,
+                r#"{"s":"日本語のテキスト","t":"naïve café","n":266,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"tab\tand\nnewline","with space":"x","ключ":"{braces} and {{double}}","user":{"name":"alpha","admin":true},"items":[],"matrix":[[807,808],[809,810,811]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R101` (tests/rules/generated/gen_101.yml)
+mod gen_101 {
+    use super::Case;
+    use ::integration_tests::rules::gen_101::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}"#,
+            ),
+            dedup: Some(
+                r#"{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":57,"k1":["8.8.8.8"]}"#),
+            ..Case::new(
+                "witness matches",
+                55,
+                true,
+                r#"{"eventName":"Zeta","s":"x","t":"quote\" and back\\slash","n":500,"f":4.0,"e":{},"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","user":{"name":"Beta-Gamma","id":57},"items":[{"n":812,"name":"UPPER lower 123"}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                62,
+                false,
+                r#"{"eventName":"Zeta","s":"x","t":"quote\" and back\\slash","n":500,"f":4.0,"e":{},"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","user":{"name":"Beta-Gamma","id":57},"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R102` (tests/rules/generated/gen_102.yml)
+mod gen_102 {
+    use super::Case;
+    use ::integration_tests::rules::gen_102::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{{{[]"),
+            dedup: Some("{braces} and {{double}}:{braces} and {{double}}"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                42,
+                true,
+                r#"{"eventName":"Gamma","t":"{braces} and {{double}}","f":30.5,"b":false,"ключ":"alpha","items":[],"nums":[1813,1814]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                48,
+                false,
+                r#"{"eventName":"Gamma","t":"{braces} and {{double}}","f":30.5,"b":false,"items":[],"nums":[1813,1814]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R103` (tests/rules/generated/gen_103.yml)
+mod gen_103 {
+    use super::Case;
+    use ::integration_tests::rules::gen_103::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R103"),
+            dedup: Some("defaultDedupString:Generated.R103"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Zeta","s":"path/to/file.txt","f":15.5,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","with space":"alpha","user":{"name":"path/to/file.txt","id":44,"admin":true,"Role":"emoji 😀 inside"},"items":[{"n":815,"name":"ǅungla","sub":[{"n":816,"x":"svc-deploy"}]}],"words":["Wort-817"],"pair":{"a":35,"b":35.0,"c":36,"lo":15.5,"hi":16.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"s":"path/to/file.txt","f":15.5,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","with space":"alpha","user":{"name":"path/to/file.txt","id":44,"admin":true,"Role":"emoji 😀 inside"},"items":[{"n":815,"name":"ǅungla","sub":[{"n":816,"x":"svc-deploy"}]}],"words":["Wort-817"],"pair":{"a":35,"b":35.0,"c":36,"lo":15.5,"hi":16.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R104` (tests/rules/generated/gen_104.yml)
+mod gen_104 {
+    use super::Case;
+    use ::integration_tests::rules::gen_104::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[[]]"),
+            dedup: Some("24:[818,819,820]:[[]]"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                40,
+                true,
+                r#"{"eventName":"Alpha","s":"ǅungla","t":"tab\tand\nnewline","n":1445,"f":36.75,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","ключ":"x","user":{"name":"日本語のテキスト","id":48},"items":[{"n":818,"name":"x","v":0,"ok":true},{"n":819,"name":"a*b?c[d]e","v":-1},{"n":820,"name":"Admin","v":7,"sub":[]}],"nums":[],"words":["x y-821","ü-822","w-823","x y-824"],"ips":["fe80::1","192.168.1.20"],"pair":{"a":24,"b":24.0,"c":25,"lo":30.5,"hi":31.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                46,
+                false,
+                r#"{"s":"ǅungla","t":"tab\tand\nnewline","n":1445,"f":36.75,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","ключ":"x","user":{"name":"日本語のテキスト","id":48},"items":[{"n":818,"name":"x","v":0,"ok":true},{"n":819,"name":"a*b?c[d]e","v":-1},{"n":820,"name":"Admin","v":7,"sub":[]}],"nums":[],"words":["x y-821","ü-822","w-823","x y-824"],"ips":["fe80::1","192.168.1.20"],"pair":{"a":24,"b":24.0,"c":25,"lo":30.5,"hi":31.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R105` (tests/rules/generated/gen_105.yml)
+mod gen_105 {
+    use super::Case;
+    use ::integration_tests::rules::gen_105::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R105"),
+            dedup: Some("defaultDedupString:Generated.R105"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                39,
+                true,
+                r#"{"eventName":"Zeta","n":598,"b":true,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":825,"name":"path/to/file.txt","v":8,"tags":["Wort-826","ü-827","Wort-828"]},{"n":829,"name":"{braces} and {{double}}","v":13,"tags":["x y-830","w-831","w-832"],"sub":[]},{"n":833,"v":2,"ok":false,"tags":[],"sub":[{"n":834,"x":"tab\tand\nnewline"},{"n":835,"x":1}]}],"nums":[1836],"words":["x y-837","x y-838","w-839"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                45,
+                false,
+                r#"{"eventName":"Zeta","n":598,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":825,"name":"path/to/file.txt","v":8,"tags":["Wort-826","ü-827","Wort-828"]},{"n":829,"name":"{braces} and {{double}}","v":13,"tags":["x y-830","w-831","w-832"],"sub":[]},{"n":833,"v":2,"ok":false,"tags":[],"sub":[{"n":834,"x":"tab\tand\nnewline"},{"n":835,"x":1}]}],"nums":[1836],"words":["x y-837","x y-838","w-839"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R106` (tests/rules/generated/gen_106.yml)
+mod gen_106 {
+    use super::Case;
+    use ::integration_tests::rules::gen_106::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R106"),
+            dedup: Some("defaultDedupString:Generated.R106"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                40,
+                true,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":840,"name":"{braces} and {{double}}","v":11},{"n":841,"name":"a*b?c[d]e","ok":true,"tags":["ü-842","w-843","ü-844"]}],"nums":[1845,1846,1847,1848],"words":["w-849","ü-850","Wort-851"],"matrix":[[852,853],[854,855,856]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                46,
+                false,
+                r#"{"s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":840,"name":"{braces} and {{double}}","v":11},{"n":841,"name":"a*b?c[d]e","ok":true,"tags":["ü-842","w-843","ü-844"]}],"nums":[1845,1846,1847,1848],"words":["w-849","ü-850","Wort-851"],"matrix":[[852,853],[854,855,856]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R107` (tests/rules/generated/gen_107.yml)
+mod gen_107 {
+    use super::Case;
+    use ::integration_tests::rules::gen_107::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 107"),
+            dedup: Some("defaultDedupString:Generated.R107"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":[[862,863],[864,865,866]],"t1":"ctx  # []"}"#),
+            ..Case::new(
+                "witness matches",
+                54,
+                true,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"quote\" and back\\slash","n":25,"b":false,"e":0.0,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"svc-deploy","items":[{"n":857,"v":-1},{"n":858,"name":"x","ok":true,"tags":[]},{"n":859,"name":"quote\" and back\\slash","ok":false,"tags":["x y-860","x y-861"]}],"words":[],"ips":["100.64.0.1","192.168.1.20"],"matrix":[[862,863],[864,865,866]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                61,
+                false,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"quote\" and back\\slash","n":25,"b":false,"e":0.0,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"svc-deploy","words":[],"ips":["100.64.0.1","192.168.1.20"],"matrix":[[862,863],[864,865,866]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R108` (tests/rules/generated/gen_108.yml)
+mod gen_108 {
+    use super::Case;
+    use ::integration_tests::rules::gen_108::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 108"),
+            dedup: Some(r#"US:{"n":870,"v":6,"ok":true,"sub":[{"n":871,"x":7}]}"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":{"n":871,"x":7},"k1":"Beta-Gamma","k2":"quote\" and back\\slash"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                63,
+                true,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","t":"emoji 😀 inside","n":1153,"z":null,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"svc-deploy","user":{"name":"UPPER lower 123","id":31,"admin":false,"tags":["ü-867","x y-868"]},"items":[{"n":869,"name":"quote\" and back\\slash","ok":true},{"n":870,"v":6,"ok":true,"sub":[{"n":871,"x":7}]},{"n":872,"v":-5}],"words":["ü-873"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":21.5,"hi":22.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                70,
+                false,
+                r#"{"s":"Beta-Gamma","t":"emoji 😀 inside","n":1153,"z":null,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"svc-deploy","user":{"name":"UPPER lower 123","id":31,"admin":false,"tags":["ü-867","x y-868"]},"items":[{"n":869,"name":"quote\" and back\\slash","ok":true},{"n":870,"v":6,"ok":true,"sub":[{"n":871,"x":7}]},{"n":872,"v":-5}],"words":["ü-873"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":21.5,"hi":22.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R109` (tests/rules/generated/gen_109.yml)
+mod gen_109 {
+    use super::Case;
+    use ::integration_tests::rules::gen_109::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 109"),
+            dedup: Some("defaultDedupString:Generated.R109"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":[["w-876","x y-877"]]}"#),
+            ..Case::new(
+                "witness matches",
+                41,
+                true,
+                r#"{"eventName":"Gamma","s":"x","n":383,"f":16.0,"b":true,"z":null,"e":0.0,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"UPPER lower 123","user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-874"],"Role":"ǅungla"},"items":[{"n":875,"name":"{braces} and {{double}}","v":-4,"ok":true,"tags":["w-876","x y-877"]}],"nums":[1878,1879,1880,1881],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":41.5,"hi":42.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                48,
+                false,
+                r#"{"s":"x","n":383,"f":16.0,"b":true,"z":null,"e":0.0,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"UPPER lower 123","user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-874"],"Role":"ǅungla"},"items":[{"n":875,"name":"{braces} and {{double}}","v":-4,"ok":true,"tags":["w-876","x y-877"]}],"nums":[1878,1879,1880,1881],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":41.5,"hi":42.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R110` (tests/rules/generated/gen_110.yml)
+mod gen_110 {
+    use super::Case;
+    use ::integration_tests::rules::gen_110::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"43.5["tab\tand\nnewline",4]"#),
+            dedup: Some(r#"43.5["tab\tand\nnewline",4]"#),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                57,
+                true,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"UPPER lower 123","n":1082,"f":-32.5,"e":"","ip":"","net":"10.1.2.3","big":1e+300,"with space":"quote\" and back\\slash","user":{"name":"İstanbul","id":10,"admin":true},"items":[{"n":882,"name":"ǅungla","v":2,"ok":true,"tags":["x y-883","x y-884","w-885"],"sub":[{"n":886,"x":"tab\tand\nnewline"},{"n":887,"x":4}]},{"n":888,"name":"UPPER lower 123","sub":[{"n":889,"x":"Straße"}]}],"ips":["8.8.8.8","100.64.0.1","10.1.2.3"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":42.5,"hi":43.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                63,
+                false,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"UPPER lower 123","n":1082,"f":-32.5,"e":"","ip":"","net":"10.1.2.3","big":1e+300,"with space":"quote\" and back\\slash","user":{"name":"İstanbul","id":10,"admin":true},"ips":["8.8.8.8","100.64.0.1","10.1.2.3"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":42.5,"hi":43.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R111` (tests/rules/generated/gen_111.yml)
+mod gen_111 {
+    use super::Case;
+    use ::integration_tests::rules::gen_111::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 111"),
+            dedup: Some("defaultDedupString:Generated.R111"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                14,
+                true,
+                r#"{"eventName":"Beta","s":"svc-deploy","t":"İstanbul","n":570,"f":-45.0,"ip":"10.1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","items":[],"nums":[1890,1891,1892],"ips":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                20,
+                false,
+                r#"{"s":"svc-deploy","t":"İstanbul","n":570,"f":-45.0,"ip":"10.1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","items":[],"nums":[1890,1891,1892],"ips":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R112` (tests/rules/generated/gen_112.yml)
+mod gen_112 {
+    use super::Case;
+    use ::integration_tests::rules::gen_112::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R112"),
+            dedup: Some("defaultDedupString:Generated.R112"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                18,
+                true,
+                r#"{"eventName":"Beta","s":"","t":"svc-deploy","n":-239,"z":null,"ip":"","net":"10.0.0.0/8","with space":"日本語のテキスト","user":{"name":"{braces} and {{double}}","id":94,"admin":true,"tags":["Wort-893","x y-894"]},"items":[{"n":895,"v":8,"tags":[],"sub":[]}],"nums":[],"words":["ü-896","w-897"],"pair":{"a":32,"b":32.0,"c":33,"lo":34.5,"hi":35.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                24,
+                false,
+                r#"{"eventName":"Beta","s":"","t":"svc-deploy","n":-239,"z":null,"ip":"","net":"10.0.0.0/8","with space":"日本語のテキスト","user":{"name":"{braces} and {{double}}","id":94,"admin":true,"tags":["Wort-893","x y-894"]},"items":[{"n":895,"v":8,"tags":[],"sub":[]}],"nums":[],"words":["ü-896","w-897"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R113` (tests/rules/generated/gen_113.yml)
+mod gen_113 {
+    use super::Case;
+    use ::integration_tests::rules::gen_113::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("905} {"),
+            dedup: Some("905} {"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                38,
+                true,
+                r#"{"eventName":"Delta","s":"İstanbul","n":117,"f":-35.75,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted":{"key":"ǅungla"},"user":{"name":"Admin","admin":true,"tags":["ü-898","w-899"]},"words":["w-900"],"ips":[],"matrix":[[901,902],[903,904,905]],"pair":{"a":46,"b":46.0,"c":47,"lo":35.5,"hi":36.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                44,
+                false,
+                r#"{"eventName":"Delta","s":"İstanbul","n":117,"f":-35.75,"z":null,"ip":"fe80::1","dotted":{"key":"ǅungla"},"user":{"name":"Admin","admin":true,"tags":["ü-898","w-899"]},"words":["w-900"],"ips":[],"matrix":[[901,902],[903,904,905]],"pair":{"a":46,"b":46.0,"c":47,"lo":35.5,"hi":36.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R114` (tests/rules/generated/gen_114.yml)
+mod gen_114 {
+    use super::Case;
+    use ::integration_tests::rules::gen_114::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("true in [[909,910],[911,912,913]]"),
+            dedup: Some("true in [[909,910],[911,912,913]]"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Zeta","s":"svc-deploy","f":7.5,"b":true,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"ǅungla"},"items":[],"words":["ü-906","ü-907","x y-908"],"ips":[],"matrix":[[909,910],[911,912,913]],"pair":{"a":33,"b":33.0,"c":34,"lo":22.5,"hi":23.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"s":"svc-deploy","f":7.5,"b":true,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"ǅungla"},"items":[],"words":["ü-906","ü-907","x y-908"],"ips":[],"matrix":[[909,910],[911,912,913]],"pair":{"a":33,"b":33.0,"c":34,"lo":22.5,"hi":23.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R115` (tests/rules/generated/gen_115.yml)
+mod gen_115 {
+    use super::Case;
+    use ::integration_tests::rules::gen_115::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} 1917} "),
+            dedup: Some("915"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Beta","t":"{braces} and {{double}}","n":771,"f":29.25,"z":null,"ip":"fe80::1","big":9007199254740993,"items":[{"n":914,"name":"path/to/file.txt","v":12},{"n":915,"name":"{braces} and {{double}}","v":7,"sub":[]}],"nums":[1916,1917,1918,1919],"words":["ü-920","Wort-921"],"matrix":[[922,923],[924,925,926]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"eventName":"Beta","t":"{braces} and {{double}}","n":771,"z":null,"ip":"fe80::1","big":9007199254740993,"items":[{"n":914,"name":"path/to/file.txt","v":12},{"n":915,"name":"{braces} and {{double}}","v":7,"sub":[]}],"nums":[1916,1917,1918,1919],"words":["ü-920","Wort-921"],"matrix":[[922,923],[924,925,926]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R116` (tests/rules/generated/gen_116.yml)
+mod gen_116 {
+    use super::Case;
+    use ::integration_tests::rules::gen_116::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"930937{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}Alert: "#,
+            ),
+            dedup: Some(
+                r#"930937{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}Alert: "#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                28,
+                true,
+                r#"{"eventName":"Zeta","s":"Admin","f":-37.5,"b":true,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","with space":"path/to/file.txt","user":{"name":"tab\tand\nnewline","id":88,"tags":["w-927","w-928"],"Role":"quote\" and back\\slash"},"items":[{"n":929,"v":0},{"n":930,"name":"日本語のテキスト","v":7,"sub":[{"n":931,"x":"日本語のテキスト"},{"n":932,"x":"alpha"}]},{"n":933,"name":"İstanbul","v":-1,"ok":true,"tags":["Wort-934"]}],"words":[],"matrix":[[935,936],[937,938,939]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                34,
+                false,
+                r#"{"eventName":"Zeta","s":"Admin","b":true,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","with space":"path/to/file.txt","user":{"name":"tab\tand\nnewline","id":88,"tags":["w-927","w-928"],"Role":"quote\" and back\\slash"},"items":[{"n":929,"v":0},{"n":930,"name":"日本語のテキスト","v":7,"sub":[{"n":931,"x":"日本語のテキスト"},{"n":932,"x":"alpha"}]},{"n":933,"name":"İstanbul","v":-1,"ok":true,"tags":["Wort-934"]}],"words":[],"matrix":[[935,936],[937,938,939]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R117` (tests/rules/generated/gen_117.yml)
+mod gen_117 {
+    use super::Case;
+    use ::integration_tests::rules::gen_117::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[]"),
+            dedup: Some("[]"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"a*b?c[d]e","f":21.25,"z":null,"e":{},"ip":"","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"emoji 😀 inside","user":{"name":"İstanbul","id":25,"admin":true,"tags":["ü-940","w-941","x y-942"],"Role":"Admin"},"items":[],"words":["Wort-943","ü-944","w-945"],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                22,
+                false,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"a*b?c[d]e","f":21.25,"z":null,"e":{},"big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"emoji 😀 inside","user":{"name":"İstanbul","id":25,"admin":true,"tags":["ü-940","w-941","x y-942"],"Role":"Admin"},"items":[],"words":["Wort-943","ü-944","w-945"],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R118` (tests/rules/generated/gen_118.yml)
+mod gen_118 {
+    use super::Case;
+    use ::integration_tests::rules::gen_118::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#" in [{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}][1952] "quoted" "#,
+            ),
+            dedup: Some(
+                r#" in [{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}][1952] "quoted" "#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                46,
+                true,
+                r#"{"eventName":"Zeta","s":"Straße","t":"a*b?c[d]e","n":585,"b":true,"ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"items":[{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}],"nums":[1952],"words":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                52,
+                false,
+                r#"{"s":"Straße","t":"a*b?c[d]e","n":585,"b":true,"ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"items":[{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}],"nums":[1952],"words":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R119` (tests/rules/generated/gen_119.yml)
+mod gen_119 {
+    use super::Case;
+    use ::integration_tests::rules::gen_119::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} [956,959]"),
+            dedup: Some("} [956,959]"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                27,
+                true,
+                r#"{"eventName":"Beta","s":"alpha","n":186,"f":40.75,"b":true,"z":null,"e":"","dotted":{"key":"alpha"},"ключ":"Admin","nums":[1953,1954,1955],"matrix":[[956,957],[958,959,960]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                33,
+                false,
+                r#"{"s":"alpha","n":186,"f":40.75,"b":true,"z":null,"e":"","dotted":{"key":"alpha"},"ключ":"Admin","nums":[1953,1954,1955],"matrix":[[956,957],[958,959,960]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R120` (tests/rules/generated/gen_120.yml)
+mod gen_120 {
+    use super::Case;
+    use ::integration_tests::rules::gen_120::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[1961,1962,1963]"),
+            dedup: Some(r#":1961:{"a":33,"b":33.0,"c":34,"lo":19.5,"hi":20.5}"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[967,970],"k1":"Beta-Gamma","k2":null}"#),
+            ..Case::new(
+                "witness matches",
+                32,
+                true,
+                r#"{"eventName":"Beta","s":"Straße","n":275,"f":-40.0,"b":true,"z":null,"user":{"name":"Beta-Gamma","admin":false,"Role":"a*b?c[d]e"},"items":[],"nums":[1961,1962,1963],"words":["w-964","Wort-965","ü-966"],"matrix":[[967,968],[969,970,971]],"pair":{"a":33,"b":33.0,"c":34,"lo":19.5,"hi":20.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"s":"Straße","n":275,"f":-40.0,"b":true,"z":null,"user":{"name":"Beta-Gamma","admin":false,"Role":"a*b?c[d]e"},"items":[],"nums":[1961,1962,1963],"words":["w-964","Wort-965","ü-966"],"matrix":[[967,968],[969,970,971]],"pair":{"a":33,"b":33.0,"c":34,"lo":19.5,"hi":20.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R121` (tests/rules/generated/gen_121.yml)
+mod gen_121 {
+    use super::Case;
+    use ::integration_tests::rules::gen_121::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R121"),
+            dedup: Some("979"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                26,
+                true,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"İstanbul","n":1079,"z":null,"e":"","user":{"name":"quote\" and back\\slash","tags":["Wort-972","w-973","Wort-974"]},"items":[{"n":975,"name":"","v":8,"tags":["x y-976"],"sub":[]},{"n":977,"name":"{braces} and {{double}}","ok":false,"tags":["x y-978"],"sub":[]},{"n":979}],"nums":[],"words":["Wort-980","ü-981","w-982"],"pair":{"a":27,"b":27.0,"c":28,"lo":41.5,"hi":42.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                32,
+                false,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"İstanbul","n":1079,"z":null,"e":"","user":{"name":"quote\" and back\\slash","tags":["Wort-972","w-973","Wort-974"]},"items":[{"n":975,"name":"","v":8,"tags":["x y-976"],"sub":[]},{"n":977,"name":"{braces} and {{double}}","ok":false,"tags":["x y-978"],"sub":[]},{"n":979}],"nums":[],"words":["Wort-980","ü-981","w-982"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R122` (tests/rules/generated/gen_122.yml)
+mod gen_122 {
+    use super::Case;
+    use ::integration_tests::rules::gen_122::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R122"),
+            dedup: Some("defaultDedupString:Generated.R122"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                28,
+                true,
+                r#"{"eventName":"Delta","s":"İstanbul","n":-465,"f":-28.5,"b":false,"e":false,"ip":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"naïve café","with space":"tab\tand\nnewline","ключ":"path/to/file.txt","user":{"name":"{braces} and {{double}}","id":81,"admin":false},"items":[{"n":983,"name":"Beta-Gamma","v":13,"ok":true,"tags":["Wort-984"],"sub":[]},{"n":985,"name":"","v":-3,"ok":true,"tags":["w-986","ü-987"],"sub":[]},{"n":988,"name":"Beta-Gamma","sub":[{"n":989,"x":0}]}],"nums":[],"words":[],"pair":{"a":48,"b":48.0,"c":49,"lo":8.5,"hi":9.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                34,
+                false,
+                r#"{"s":"İstanbul","n":-465,"f":-28.5,"b":false,"e":false,"ip":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"naïve café","with space":"tab\tand\nnewline","ключ":"path/to/file.txt","user":{"name":"{braces} and {{double}}","id":81,"admin":false},"items":[{"n":983,"name":"Beta-Gamma","v":13,"ok":true,"tags":["Wort-984"],"sub":[]},{"n":985,"name":"","v":-3,"ok":true,"tags":["w-986","ü-987"],"sub":[]},{"n":988,"name":"Beta-Gamma","sub":[{"n":989,"x":0}]}],"nums":[],"words":[],"pair":{"a":48,"b":48.0,"c":49,"lo":8.5,"hi":9.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R123` (tests/rules/generated/gen_123.yml)
+mod gen_123 {
+    use super::Case;
+    use ::integration_tests::rules::gen_123::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R123"),
+            dedup: Some("İstanbul:ü-995"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"eventName":"Delta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":"2001:db8::1","k2":"w-994"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                34,
+                true,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"quote\" and back\\slash","n":521,"b":false,"e":{},"ip":"100.64.0.1","dotted.key":"日本語のテキスト","ключ":"x","user":{"name":"quote\" and back\\slash","admin":true},"items":[{"n":990,"ok":false,"tags":["x y-991","Wort-992","Wort-993"]}],"words":["w-994","ü-995"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                41,
+                false,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"quote\" and back\\slash","n":521,"b":false,"e":{},"ip":"100.64.0.1","dotted.key":"日本語のテキスト","ключ":"x","user":{"name":"quote\" and back\\slash","admin":true},"words":["w-994","ü-995"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R124` (tests/rules/generated/gen_124.yml)
+mod gen_124 {
+    use super::Case;
+    use ::integration_tests::rules::gen_124::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"1998{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"}{"n":996,"ok":false,"sub":[]}"#,
+            ),
+            dedup: Some(
+                r#"1998{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"}{"n":996,"ok":false,"sub":[]}"#,
+            ),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                14,
+                true,
+                r#"{"eventName":"Gamma","s":"ǅungla","t":"UPPER lower 123","b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"Admin","ключ":"","user":{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"},"items":[{"n":996,"ok":false,"sub":[]}],"nums":[1997,1998,1999],"pair":{"a":0,"b":0.0,"c":1,"lo":34.5,"hi":35.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                20,
+                false,
+                r#"{"s":"ǅungla","t":"UPPER lower 123","b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"Admin","ключ":"","user":{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"},"items":[{"n":996,"ok":false,"sub":[]}],"nums":[1997,1998,1999],"pair":{"a":0,"b":0.0,"c":1,"lo":34.5,"hi":35.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R125` (tests/rules/generated/gen_125.yml)
+mod gen_125 {
+    use super::Case;
+    use ::integration_tests::rules::gen_125::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R125"),
+            dedup: Some("defaultDedupString:Generated.R125"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","t":"tab\tand\nnewline","n":1312,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","with space":"naïve café","ключ":"ǅungla","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-1000","x y-1001","ü-1002"]},"items":[],"nums":[2003],"words":["w-1004","x y-1005"],"ips":["10.1.2.3","100.64.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"s":"UPPER lower 123","t":"tab\tand\nnewline","n":1312,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","with space":"naïve café","ключ":"ǅungla","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-1000","x y-1001","ü-1002"]},"items":[],"nums":[2003],"words":["w-1004","x y-1005"],"ips":["10.1.2.3","100.64.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R126` (tests/rules/generated/gen_126.yml)
+mod gen_126 {
+    use super::Case;
+    use ::integration_tests::rules::gen_126::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"x y-1015 "quoted"  back\slash 41.0"#),
+            dedup: Some(r#"x y-1015 "quoted"  back\slash 41.0"#),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":"ǅungla","eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                18,
+                true,
+                r#"{"eventName":"Zeta","s":"Straße","t":"quote\" and back\\slash","n":902,"f":41.0,"e":[],"ip":"1.2.3","net":"10.1.2.3","big":-0.0,"dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"Admin","admin":false},"items":[{"n":1006,"v":-3,"tags":["ü-1007","x y-1008","w-1009"],"sub":[]},{"n":1010,"name":"ǅungla","v":9,"sub":[{"n":1011,"x":5}]}],"nums":[2012,2013,2014],"words":["x y-1015","Wort-1016"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":31,"b":31.0,"c":32,"lo":0.5,"hi":1.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                25,
+                false,
+                r#"{"eventName":"Zeta","s":"Straße","t":"quote\" and back\\slash","n":902,"f":41.0,"e":[],"ip":"1.2.3","net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"Admin","admin":false},"items":[{"n":1006,"v":-3,"tags":["ü-1007","x y-1008","w-1009"],"sub":[]},{"n":1010,"name":"ǅungla","v":9,"sub":[{"n":1011,"x":5}]}],"nums":[2012,2013,2014],"words":["x y-1015","Wort-1016"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":31,"b":31.0,"c":32,"lo":0.5,"hi":1.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R127` (tests/rules/generated/gen_127.yml)
+mod gen_127 {
+    use super::Case;
+    use ::integration_tests::rules::gen_127::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 127"),
+            dedup: Some("defaultDedupString:Generated.R127"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Alpha","s":"x","n":-401,"f":41.0,"e":[],"ip":"10.1.2.3","user":{"name":"UPPER lower 123","id":90,"tags":["Wort-1017","ü-1018"]},"items":[{"n":1019,"name":"İstanbul","v":8,"tags":["Wort-1020","ü-1021"]},{"n":1022,"name":"日本語のテキスト","v":3,"ok":false,"tags":[],"sub":[{"n":1023,"x":"tab\tand\nnewline"},{"n":1024,"x":0}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":41,"b":41.0,"c":42,"lo":49.5,"hi":50.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"eventName":"Alpha","s":"x","n":-401,"f":41.0,"e":[],"ip":"10.1.2.3","user":{"name":"UPPER lower 123","id":90,"tags":["Wort-1017","ü-1018"]},"items":[{"n":1019,"name":"İstanbul","v":8,"tags":["Wort-1020","ü-1021"]},{"n":1022,"name":"日本語のテキスト","v":3,"ok":false,"tags":[],"sub":[{"n":1023,"x":"tab\tand\nnewline"},{"n":1024,"x":0}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R128` (tests/rules/generated/gen_128.yml)
+mod gen_128 {
+    use super::Case;
+    use ::integration_tests::rules::gen_128::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"["10.1.2.3","::ffff:10.0.0.1"]} "#),
+            dedup: Some(r#"["10.1.2.3","::ffff:10.0.0.1"]} "#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"path/to/file.txt","f":-1.5,"z":null,"e":0.0,"ip":"","net":"2001:db8::/32","dotted.key":"UPPER lower 123","items":[{"n":1025,"name":"naïve café","v":2,"sub":[{"n":1026,"x":"svc-deploy"},{"n":1027,"x":"Admin"}]}],"nums":[2028,2029,2030,2031],"words":["ü-1032"],"ips":["10.1.2.3","::ffff:10.0.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                26,
+                false,
+                r#"{"s":"ǅungla","t":"path/to/file.txt","f":-1.5,"z":null,"e":0.0,"ip":"","net":"2001:db8::/32","dotted.key":"UPPER lower 123","items":[{"n":1025,"name":"naïve café","v":2,"sub":[{"n":1026,"x":"svc-deploy"},{"n":1027,"x":"Admin"}]}],"nums":[2028,2029,2030,2031],"words":["ü-1032"],"ips":["10.1.2.3","::ffff:10.0.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R129` (tests/rules/generated/gen_129.yml)
+mod gen_129 {
+    use super::Case;
+    use ::integration_tests::rules::gen_129::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"{"name":"İstanbul","id":80,"tags":["ü-1033"]}"#),
+            dedup: Some(r#"{"name":"İstanbul","id":80,"tags":["ü-1033"]}"#),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                19,
+                true,
+                r#"{"eventName":"Gamma","t":"naïve café","n":-426,"f":31.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":80,"tags":["ü-1033"]}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                25,
+                false,
+                r#"{"eventName":"Gamma","t":"naïve café","n":-426,"f":31.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R130` (tests/rules/generated/gen_130.yml)
+mod gen_130 {
+    use super::Case;
+    use ::integration_tests::rules::gen_130::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("nonew-1042svc-deploy"),
+            dedup: Some("nonew-1042svc-deploy"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                33,
+                true,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"ǅungla","f":48.75,"z":null,"ip":"not-an-ip","dotted":{"key":"svc-deploy"},"user":{"name":"Beta-Gamma","id":83,"admin":true},"items":[{"n":1034,"v":13,"ok":true},{"n":1035,"v":0,"sub":[{"n":1036,"x":4}]},{"n":1037,"name":"ǅungla","ok":false,"tags":["Wort-1038"]}],"words":["ü-1039","ü-1040","x y-1041","w-1042"],"ips":["100.64.0.1","fe80::1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"s":"a*b?c[d]e","t":"ǅungla","f":48.75,"z":null,"ip":"not-an-ip","dotted":{"key":"svc-deploy"},"user":{"name":"Beta-Gamma","id":83,"admin":true},"items":[{"n":1034,"v":13,"ok":true},{"n":1035,"v":0,"sub":[{"n":1036,"x":4}]},{"n":1037,"name":"ǅungla","ok":false,"tags":["Wort-1038"]}],"words":["ü-1039","ü-1040","x y-1041","w-1042"],"ips":["100.64.0.1","fe80::1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R131` (tests/rules/generated/gen_131.yml)
+mod gen_131 {
+    use super::Case;
+    use ::integration_tests::rules::gen_131::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R131"),
+            dedup: Some("defaultDedupString:Generated.R131"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":14,"f":-9.25,"z":null,"e":0.0,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"x","user":{"name":"svc-deploy","id":63,"tags":["Wort-1043","Wort-1044","ü-1045"]},"items":[{"n":1046,"ok":true,"tags":["x y-1047"],"sub":[]},{"n":1048,"v":0,"sub":[{"n":1049,"x":"path/to/file.txt"}]},{"n":1050,"name":"{braces} and {{double}}","v":1,"tags":["x y-1051","x y-1052","w-1053"]}],"nums":[2054],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":14,"f":-9.25,"z":null,"e":0.0,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"x","user":{"name":"svc-deploy","id":63,"tags":["Wort-1043","Wort-1044","ü-1045"]},"nums":[2054],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R132` (tests/rules/generated/gen_132.yml)
+mod gen_132 {
+    use super::Case;
+    use ::integration_tests::rules::gen_132::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("ü-1056"),
+            dedup: Some("ü-1056"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":false,"k1":false}"#),
+            ..Case::new(
+                "witness matches",
+                60,
+                true,
+                r#"{"eventName":"Gamma","s":"svc-deploy","t":"svc-deploy","f":2.25,"b":false,"e":false,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"Straße","id":71},"items":[],"words":["x y-1055","ü-1056","x y-1057","x y-1058"],"ips":["10.1.2.3","8.8.8.8","192.168.1.20"],"pair":{"a":27,"b":27.0,"c":28,"lo":21.5,"hi":22.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                67,
+                false,
+                r#"{"s":"svc-deploy","t":"svc-deploy","f":2.25,"b":false,"e":false,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"Straße","id":71},"items":[],"words":["x y-1055","ü-1056","x y-1057","x y-1058"],"ips":["10.1.2.3","8.8.8.8","192.168.1.20"],"pair":{"a":27,"b":27.0,"c":28,"lo":21.5,"hi":22.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R133` (tests/rules/generated/gen_133.yml)
+mod gen_133 {
+    use super::Case;
+    use ::integration_tests::rules::gen_133::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(" #  ünïcödé "),
+            dedup: Some(" #  ünïcödé "),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","n":1099,"z":null,"e":"","ip":"10.1.2.3","dotted.key":"alpha","items":[],"words":["Wort-1059","ü-1060","w-1061"],"ips":["::ffff:10.0.0.1","100.64.0.1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                22,
+                false,
+                r#"{"s":"Beta-Gamma","n":1099,"z":null,"e":"","ip":"10.1.2.3","dotted.key":"alpha","items":[],"words":["Wort-1059","ü-1060","w-1061"],"ips":["::ffff:10.0.0.1","100.64.0.1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R134` (tests/rules/generated/gen_134.yml)
+mod gen_134 {
+    use super::Case;
+    use ::integration_tests::rules::gen_134::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{w-1068"),
+            dedup: Some(r#"3.5:["ü-1065","ü-1066","Wort-1067","w-1068"]:"#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"","n":1493,"ip":"100.64.0.1","net":"10.1.2.3","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"İstanbul"},"with space":"","user":{"name":"quote\" and back\\slash","id":93,"admin":true,"tags":["x y-1062"]},"items":[{"n":1063,"v":-4,"ok":true,"sub":[]},{"n":1064,"ok":false}],"words":["ü-1065","ü-1066","Wort-1067","w-1068"],"pair":{"a":14,"b":14.0,"c":15,"lo":2.5,"hi":3.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"","n":1493,"ip":"100.64.0.1","net":"10.1.2.3","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"İstanbul"},"with space":"","user":{"name":"quote\" and back\\slash","id":93,"admin":true,"tags":["x y-1062"]},"items":[{"n":1063,"v":-4,"ok":true,"sub":[]},{"n":1064,"ok":false}],"words":["ü-1065","ü-1066","Wort-1067","w-1068"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R135` (tests/rules/generated/gen_135.yml)
+mod gen_135 {
+    use super::Case;
+    use ::integration_tests::rules::gen_135::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("100.64.0.1Alert: } } "),
+            dedup: Some("emoji 😀 inside:[]"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                59,
+                true,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","t":"path/to/file.txt","n":-222,"f":15.75,"e":0,"net":"10.1.2.3","dotted.key":"Straße","with space":"emoji 😀 inside","user":{"name":"Beta-Gamma","id":35,"admin":true,"tags":["x y-1069"]},"items":[],"nums":[2070,2071,2072,2073],"ips":["::ffff:10.0.0.1","192.168.1.20","100.64.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                65,
+                false,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","t":"path/to/file.txt","n":-222,"f":15.75,"e":0,"net":"10.1.2.3","dotted.key":"Straße","with space":"emoji 😀 inside","items":[],"nums":[2070,2071,2072,2073],"ips":["::ffff:10.0.0.1","192.168.1.20","100.64.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R136` (tests/rules/generated/gen_136.yml)
+mod gen_136 {
+    use super::Case;
+    use ::integration_tests::rules::gen_136::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"}  ünïcödé ["a*b?c[d]e"]"#),
+            dedup: Some("{braces} and {{double}}"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":799,"f":24.75,"b":false,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","items":[{"n":1074,"v":-2,"sub":[{"n":1075,"x":"a*b?c[d]e"}]}],"words":["ü-1076","w-1077"],"matrix":[[1078,1079],[1080,1081,1082]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                28,
+                false,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":799,"f":24.75,"b":false,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","words":["ü-1076","w-1077"],"matrix":[[1078,1079],[1080,1081,1082]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R137` (tests/rules/generated/gen_137.yml)
+mod gen_137 {
+    use super::Case;
+    use ::integration_tests::rules::gen_137::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{braces} and {{double}}13.5} "),
+            dedup: Some("{braces} and {{double}}13.5} "),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"{braces} and {{double}}","f":-44.25,"b":false,"z":null,"e":false,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"x","items":[],"nums":[2083,2084,2085],"pair":{"a":35,"b":35.0,"c":36,"lo":12.5,"hi":13.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                26,
+                false,
+                r#"{"eventName":"Gamma","t":"{braces} and {{double}}","f":-44.25,"b":false,"z":null,"e":false,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"x","items":[],"nums":[2083,2084,2085],"pair":{"a":35,"b":35.0,"c":36,"lo":12.5,"hi":13.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R138` (tests/rules/generated/gen_138.yml)
+mod gen_138 {
+    use super::Case;
+    use ::integration_tests::rules::gen_138::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R138"),
+            dedup: Some(r#"["x y-1089"]:["Wort-1086"]:x y-1089"#),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Gamma","s":"","t":"x","n":1375,"f":13.25,"e":"","ip":"100.64.0.1","with space":"svc-deploy","ключ":"","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1086"]},"items":[{"n":1087,"v":6,"ok":false,"tags":["w-1088","x y-1089","w-1090"]}],"words":["Wort-1091","Wort-1092"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"s":"","t":"x","n":1375,"f":13.25,"e":"","ip":"100.64.0.1","with space":"svc-deploy","ключ":"","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1086"]},"items":[{"n":1087,"v":6,"ok":false,"tags":["w-1088","x y-1089","w-1090"]}],"words":["Wort-1091","Wort-1092"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R139` (tests/rules/generated/gen_139.yml)
+mod gen_139 {
+    use super::Case;
+    use ::integration_tests::rules::gen_139::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("ü-1099"),
+            dedup: Some("ü-1099"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"Beta-Gamma","f":-49.0,"b":true,"e":false,"dotted.key":"naïve café","dotted":{"key":""},"user":{"name":"a*b?c[d]e","id":85,"admin":true,"tags":["x y-1093","Wort-1094","Wort-1095"]},"items":[{"n":1096,"name":"Beta-Gamma","v":9,"ok":true}],"nums":[2097,2098],"words":["ü-1099","Wort-1100","Wort-1101"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"Beta-Gamma","f":-49.0,"b":true,"e":false,"dotted":{"key":""},"user":{"name":"a*b?c[d]e","id":85,"admin":true,"tags":["x y-1093","Wort-1094","Wort-1095"]},"items":[{"n":1096,"name":"Beta-Gamma","v":9,"ok":true}],"nums":[2097,2098],"words":["ü-1099","Wort-1100","Wort-1101"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R140` (tests/rules/generated/gen_140.yml)
+mod gen_140 {
+    use super::Case;
+    use ::integration_tests::rules::gen_140::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 140"),
+            dedup: Some("defaultDedupString:Generated.R140"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                29,
+                true,
+                r#"{"eventName":"Delta","s":"naïve café","n":-55,"z":null,"e":0.0,"ip":"8.8.8.8","net":"10.1.2.3","user":{"name":"Admin","id":91,"Role":"Straße"},"items":[{"n":1102,"name":"Admin","v":9,"sub":[{"n":1103,"x":2}]},{"n":1104,"name":"path/to/file.txt","v":2,"tags":["w-1105","ü-1106"],"sub":[{"n":1107,"x":1}]},{"n":1108,"name":"","v":1,"ok":true,"tags":["w-1109","x y-1110","w-1111"],"sub":[]}],"nums":[2112,2113,2114,2115],"words":["Wort-1116","ü-1117","Wort-1118"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                35,
+                false,
+                r#"{"eventName":"Delta","s":"naïve café","n":-55,"z":null,"e":0.0,"ip":"8.8.8.8","net":"10.1.2.3","user":{"name":"Admin","id":91,"Role":"Straße"},"nums":[2112,2113,2114,2115],"words":["Wort-1116","ü-1117","Wort-1118"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R141` (tests/rules/generated/gen_141.yml)
+mod gen_141 {
+    use super::Case;
+    use ::integration_tests::rules::gen_141::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 141"),
+            dedup: Some("defaultDedupString:Generated.R141"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":1093}"#),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"","n":1093,"f":7.5,"e":0,"dotted":{"key":"emoji 😀 inside"},"items":[],"nums":[2119,2120],"words":["w-1121","ü-1122","x y-1123","w-1124"],"matrix":[[1125,1126],[1127,1128,1129]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                28,
+                false,
+                r#"{"s":"a*b?c[d]e","t":"","n":1093,"f":7.5,"e":0,"dotted":{"key":"emoji 😀 inside"},"items":[],"nums":[2119,2120],"words":["w-1121","ü-1122","x y-1123","w-1124"],"matrix":[[1125,1126],[1127,1128,1129]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R142` (tests/rules/generated/gen_142.yml)
+mod gen_142 {
+    use super::Case;
+    use ::integration_tests::rules::gen_142::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"["x y-1133","ü-1134","Wort-1135"]} none[2137,2138]"#),
+            dedup: Some(r#"["x y-1133","ü-1134","Wort-1135"]} none[2137,2138]"#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":435,"b":false,"e":"","ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"path/to/file.txt"},"ключ":"{braces} and {{double}}","items":[{"n":1130,"name":"Straße","tags":["Wort-1131"]},{"n":1132,"name":"alpha","v":9,"tags":["x y-1133","ü-1134","Wort-1135"]},{"n":1136,"name":"ǅungla","v":7}],"nums":[2137,2138]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                23,
+                false,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":435,"b":false,"e":"","ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"path/to/file.txt"},"ключ":"{braces} and {{double}}","nums":[2137,2138]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R143` (tests/rules/generated/gen_143.yml)
+mod gen_143 {
+    use super::Case;
+    use ::integration_tests::rules::gen_143::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"Alert: } {{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}"#),
+            dedup: Some(r#"Alert: } {{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}"#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                14,
+                true,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","n":-227,"f":-1.0,"b":true,"z":null,"ip":"fe80::1","net":"2001:db8::/32","dotted.key":"","user":{"name":"İstanbul","id":62,"admin":false},"items":[{"n":1139,"name":"Straße","v":11,"sub":[]}],"words":["w-1140"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                20,
+                false,
+                r#"{"s":"UPPER lower 123","n":-227,"f":-1.0,"b":true,"z":null,"ip":"fe80::1","net":"2001:db8::/32","dotted.key":"","user":{"name":"İstanbul","id":62,"admin":false},"items":[{"n":1139,"name":"Straße","v":11,"sub":[]}],"words":["w-1140"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R144` (tests/rules/generated/gen_144.yml)
+mod gen_144 {
+    use super::Case;
+    use ::integration_tests::rules::gen_144::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 144"),
+            dedup: Some("defaultDedupString:Generated.R144"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Beta","s":"Straße","t":"İstanbul","n":1361,"f":20.75,"b":false,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"x","id":85,"Role":"Straße"},"items":[],"nums":[],"words":["Wort-1141","Wort-1142","x y-1143"],"ips":["10.1.2.3","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":47.5,"hi":48.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"eventName":"Beta","s":"Straße","t":"İstanbul","n":1361,"f":20.75,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"x","id":85,"Role":"Straße"},"items":[],"nums":[],"words":["Wort-1141","Wort-1142","x y-1143"],"ips":["10.1.2.3","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":47.5,"hi":48.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R145` (tests/rules/generated/gen_145.yml)
+mod gen_145 {
+    use super::Case;
+    use ::integration_tests::rules::gen_145::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[]emoji 😀 inside7"),
+            dedup: Some("Alpha:"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                69,
+                true,
+                r#"{"eventName":"Alpha","s":"emoji 😀 inside","n":7,"f":28.0,"b":true,"z":null,"e":false,"big":9007199254740993,"dotted.key":"Beta-Gamma","user":{"name":"naïve café","id":1,"admin":true,"Role":"Admin"},"nums":[2144],"words":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                75,
+                false,
+                r#"{"s":"emoji 😀 inside","n":7,"f":28.0,"b":true,"z":null,"e":false,"big":9007199254740993,"dotted.key":"Beta-Gamma","user":{"name":"naïve café","id":1,"admin":true,"Role":"Admin"},"nums":[2144],"words":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R146` (tests/rules/generated/gen_146.yml)
+mod gen_146 {
+    use super::Case;
+    use ::integration_tests::rules::gen_146::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R146"),
+            dedup: Some("defaultDedupString:Generated.R146"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":null}"#),
+            ..Case::new(
+                "witness matches",
+                30,
+                true,
+                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"ǅungla","n":825,"z":null,"ip":"not-an-ip","dotted.key":"alpha","user":{"name":"Straße","id":48,"admin":true,"tags":["Wort-1145","Wort-1146","x y-1147"]},"items":[{"n":1148,"v":-3,"tags":[],"sub":[{"n":1149,"x":"alpha"},{"n":1150,"x":"Straße"}]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1151,1152],[1153,1154,1155]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                37,
+                false,
+                r#"{"s":"path/to/file.txt","t":"ǅungla","n":825,"z":null,"ip":"not-an-ip","dotted.key":"alpha","user":{"name":"Straße","id":48,"admin":true,"tags":["Wort-1145","Wort-1146","x y-1147"]},"items":[{"n":1148,"v":-3,"tags":[],"sub":[{"n":1149,"x":"alpha"},{"n":1150,"x":"Straße"}]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1151,1152],[1153,1154,1155]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R147` (tests/rules/generated/gen_147.yml)
+mod gen_147 {
+    use super::Case;
+    use ::integration_tests::rules::gen_147::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{{"),
+            dedup: Some("{{"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":null,"k1":"x y-1158","eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Gamma","t":"İstanbul","n":1373,"b":true,"e":{},"big":18446744073709551615,"dotted":{"key":"a*b?c[d]e"},"with space":"","ключ":"","words":["x y-1156","x y-1157","x y-1158","Wort-1159"],"pair":{"a":38,"b":38.0,"c":39,"lo":38.5,"hi":39.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"eventName":"Gamma","t":"İstanbul","n":1373,"b":true,"e":{},"big":18446744073709551615,"dotted":{"key":"a*b?c[d]e"},"ключ":"","words":["x y-1156","x y-1157","x y-1158","Wort-1159"],"pair":{"a":38,"b":38.0,"c":39,"lo":38.5,"hi":39.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R148` (tests/rules/generated/gen_148.yml)
+mod gen_148 {
+    use super::Case;
+    use ::integration_tests::rules::gen_148::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 148"),
+            dedup: Some("defaultDedupString:Generated.R148"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                41,
+                true,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","t":"Beta-Gamma","n":554,"f":19.75,"z":null,"e":[],"words":["x y-1160","w-1161","w-1162","Wort-1163"],"ips":["::ffff:10.0.0.1","8.8.8.8","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                47,
+                false,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","t":"Beta-Gamma","n":554,"z":null,"e":[],"words":["x y-1160","w-1161","w-1162","Wort-1163"],"ips":["::ffff:10.0.0.1","8.8.8.8","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R149` (tests/rules/generated/gen_149.yml)
+mod gen_149 {
+    use super::Case;
+    use ::integration_tests::rules::gen_149::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Alert: } ü-1168"),
+            dedup: Some(":1164"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                32,
+                true,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":-160,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","items":[{"n":1164,"v":8,"ok":true},{"n":1165,"name":"{braces} and {{double}}","v":-4},{"n":1166,"name":"ǅungla","v":10,"ok":false,"sub":[{"n":1167,"x":"Straße"}]}],"words":["ü-1168"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                38,
+                false,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":-160,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","words":["ü-1168"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R150` (tests/rules/generated/gen_150.yml)
+mod gen_150 {
+    use super::Case;
+    use ::integration_tests::rules::gen_150::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R150"),
+            dedup: Some("defaultDedupString:Generated.R150"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Epsilon","s":"İstanbul","n":653,"f":29.75,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted":{"key":"Admin"},"user":{"name":"Straße","admin":true,"tags":["ü-1169"],"Role":""},"items":[],"nums":[2170,2171,2172,2173],"words":["ü-1174"],"ips":["100.64.0.1","2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":41,"b":41.0,"c":42,"lo":35.5,"hi":36.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                22,
+                false,
+                r#"{"eventName":"Epsilon","s":"İstanbul","n":653,"f":29.75,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted":{"key":"Admin"},"items":[],"nums":[2170,2171,2172,2173],"words":["ü-1174"],"ips":["100.64.0.1","2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":41,"b":41.0,"c":42,"lo":35.5,"hi":36.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R151` (tests/rules/generated/gen_151.yml)
+mod gen_151 {
+    use super::Case;
+    use ::integration_tests::rules::gen_151::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[-5,12] # 日本語のテキスト"),
+            dedup: Some("[-5,12] # 日本語のテキスト"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                29,
+                true,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"Admin","n":397,"f":-8.25,"b":false,"ip":"2001:db8::1","dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","items":[{"n":1175,"name":"x","v":-5,"ok":false},{"n":1176,"v":12,"ok":true,"tags":["x y-1177","w-1178","x y-1179"]}],"nums":[2180],"ips":["10.1.2.3","fe80::1","2001:db8::1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                35,
+                false,
+                r#"{"s":"日本語のテキスト","t":"Admin","n":397,"f":-8.25,"b":false,"ip":"2001:db8::1","dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","items":[{"n":1175,"name":"x","v":-5,"ok":false},{"n":1176,"v":12,"ok":true,"tags":["x y-1177","w-1178","x y-1179"]}],"nums":[2180],"ips":["10.1.2.3","fe80::1","2001:db8::1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R152` (tests/rules/generated/gen_152.yml)
+mod gen_152 {
+    use super::Case;
+    use ::integration_tests::rules::gen_152::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" "quoted" ["Wort-1181","x y-1182"]"#),
+            dedup: Some(r#" "quoted" ["Wort-1181","x y-1182"]"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":"fe80::1"}"#),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"UPPER lower 123","n":-285,"b":true,"z":null,"ip":"100.64.0.1","user":{"name":"","id":57,"tags":["Wort-1181","x y-1182"]},"items":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":43,"b":43.0,"c":44,"lo":45.5,"hi":46.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                24,
+                false,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"UPPER lower 123","n":-285,"b":true,"z":null,"ip":"100.64.0.1","user":{"name":"","id":57,"tags":["Wort-1181","x y-1182"]},"items":[],"ips":[],"pair":{"a":43,"b":43.0,"c":44,"lo":45.5,"hi":46.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R153` (tests/rules/generated/gen_153.yml)
+mod gen_153 {
+    use super::Case;
+    use ::integration_tests::rules::gen_153::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 153"),
+            dedup: Some(r#"["w-1183","x y-1184","Wort-1185","Wort-1186"]"#),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":{"name":"path/to/file.txt","admin":false,"tags":[]}}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                19,
+                true,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"naïve café","n":758,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"Straße","with space":"a*b?c[d]e","ключ":"日本語のテキスト","user":{"name":"path/to/file.txt","admin":false,"tags":[]},"items":[],"nums":[],"words":["w-1183","x y-1184","Wort-1185","Wort-1186"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":15.5,"hi":16.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                26,
+                false,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"naïve café","n":758,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"Straße","with space":"a*b?c[d]e","ключ":"日本語のテキスト","user":{"name":"path/to/file.txt","admin":false,"tags":[]},"items":[],"nums":[],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":15.5,"hi":16.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R154` (tests/rules/generated/gen_154.yml)
+mod gen_154 {
+    use super::Case;
+    use ::integration_tests::rules::gen_154::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 154"),
+            dedup: Some("x y-1188:a*b?c[d]e"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Delta","s":"alpha","f":-2.25,"b":true,"e":false,"net":"10.1.2.3","dotted.key":"","items":[{"n":1187,"name":"a*b?c[d]e","ok":false,"sub":[]}],"nums":[],"words":["x y-1188"],"ips":["2001:db8::1","100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                22,
+                false,
+                r#"{"eventName":"Delta","s":"alpha","f":-2.25,"b":true,"e":false,"net":"10.1.2.3","dotted.key":"","items":[{"n":1187,"name":"a*b?c[d]e","ok":false,"sub":[]}],"nums":[],"words":["x y-1188"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R155` (tests/rules/generated/gen_155.yml)
+mod gen_155 {
+    use super::Case;
+    use ::integration_tests::rules::gen_155::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                13,
+                true,
+                r#"{"eventName":"Beta","s":"日本語のテキスト","t":"Straße","n":802,"f":16.75,"b":false,"z":null,"e":0.0,"ip":"fe80::1","net":"192.168.0.0/16","user":{"name":"Admin","admin":false,"tags":["Wort-1189","Wort-1190"]},"items":[],"nums":[2191],"ips":["fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":26.5,"hi":27.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                19,
+                false,
+                r#"{"s":"日本語のテキスト","t":"Straße","n":802,"f":16.75,"b":false,"z":null,"e":0.0,"ip":"fe80::1","net":"192.168.0.0/16","user":{"name":"Admin","admin":false,"tags":["Wort-1189","Wort-1190"]},"items":[],"nums":[2191],"ips":["fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":26.5,"hi":27.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R156` (tests/rules/generated/gen_156.yml)
+mod gen_156 {
+    use super::Case;
+    use ::integration_tests::rules::gen_156::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R156"),
+            dedup: Some("defaultDedupString:Generated.R156"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                12,
+                true,
+                r#"{"eventName":"Epsilon","s":"naïve café","n":507,"b":true,"ip":"100.64.0.1","big":18446744073709551615,"dotted.key":"Beta-Gamma","dotted":{"key":"quote\" and back\\slash"},"with space":"naïve café","user":{"name":"svc-deploy","id":12,"admin":false,"tags":["x y-1192"]},"items":[],"nums":[2193,2194,2195],"words":["w-1196","w-1197"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                18,
+                false,
+                r#"{"eventName":"Epsilon","s":"naïve café","n":507,"b":true,"ip":"100.64.0.1","big":18446744073709551615,"dotted.key":"Beta-Gamma","dotted":{"key":"quote\" and back\\slash"},"with space":"naïve café","user":{"name":"svc-deploy","id":12,"admin":false,"tags":["x y-1192"]},"items":[],"words":["w-1196","w-1197"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R157` (tests/rules/generated/gen_157.yml)
+mod gen_157 {
+    use super::Case;
+    use ::integration_tests::rules::gen_157::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 157"),
+            dedup: Some(
+                r#"İstanbul:{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}:"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Zeta","s":"İstanbul","n":156,"f":-42.75,"b":true,"e":false,"big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","ключ":"tab\tand\nnewline","user":{"name":"x","id":22,"admin":false,"tags":["Wort-1198"]},"words":["x y-1199","Wort-1200","ü-1201","x y-1202"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":9.5,"hi":10.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                28,
+                false,
+                r#"{"s":"İstanbul","n":156,"f":-42.75,"b":true,"e":false,"big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","ключ":"tab\tand\nnewline","user":{"name":"x","id":22,"admin":false,"tags":["Wort-1198"]},"words":["x y-1199","Wort-1200","ü-1201","x y-1202"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":9.5,"hi":10.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R158` (tests/rules/generated/gen_158.yml)
+mod gen_158 {
+    use super::Case;
+    use ::integration_tests::rules::gen_158::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 158"),
+            dedup: Some("alpha"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                46,
+                true,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","n":-494,"f":-28.75,"b":true,"z":null,"ip":"fe80::1","dotted.key":"quote\" and back\\slash","with space":"","ключ":"x","user":{"name":"x","id":86,"admin":false},"items":[{"n":1203,"name":"emoji 😀 inside","v":-4,"tags":["ü-1204","ü-1205","x y-1206"],"sub":[{"n":1207,"x":"path/to/file.txt"}]},{"n":1208,"name":"UPPER lower 123","v":1,"sub":[{"n":1209,"x":"alpha"}]}],"words":[],"ips":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                52,
+                false,
+                r#"{"s":"a*b?c[d]e","n":-494,"f":-28.75,"b":true,"z":null,"ip":"fe80::1","dotted.key":"quote\" and back\\slash","with space":"","ключ":"x","user":{"name":"x","id":86,"admin":false},"items":[{"n":1203,"name":"emoji 😀 inside","v":-4,"tags":["ü-1204","ü-1205","x y-1206"],"sub":[{"n":1207,"x":"path/to/file.txt"}]},{"n":1208,"name":"UPPER lower 123","v":1,"sub":[{"n":1209,"x":"alpha"}]}],"words":[],"ips":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R159` (tests/rules/generated/gen_159.yml)
+mod gen_159 {
+    use super::Case;
+    use ::integration_tests::rules::gen_159::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"["naïve café","UPPER lower 123","path/to/file.txt"]"#),
+            dedup: Some(r#"["ü-1218"]"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[]}"#),
+            ..Case::new(
+                "witness matches",
+                44,
+                true,
+                r#"{"eventName":"Epsilon","t":"Beta-Gamma","n":203,"z":null,"e":[],"big":1.2345678901234568e+29,"dotted.key":"alpha","user":{"name":"İstanbul","id":70,"tags":["x y-1210"]},"items":[{"n":1211,"name":"naïve café","v":-1,"sub":[]},{"n":1212,"name":"UPPER lower 123","v":12,"ok":true,"tags":["x y-1213","Wort-1214","ü-1215"]},{"n":1216,"name":"path/to/file.txt","tags":["ü-1217"],"sub":[]}],"words":["ü-1218"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","100.64.0.1"],"matrix":[[1219,1220],[1221,1222,1223]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                51,
+                false,
+                r#"{"t":"Beta-Gamma","n":203,"z":null,"e":[],"big":1.2345678901234568e+29,"dotted.key":"alpha","user":{"name":"İstanbul","id":70,"tags":["x y-1210"]},"items":[{"n":1211,"name":"naïve café","v":-1,"sub":[]},{"n":1212,"name":"UPPER lower 123","v":12,"ok":true,"tags":["x y-1213","Wort-1214","ü-1215"]},{"n":1216,"name":"path/to/file.txt","tags":["ü-1217"],"sub":[]}],"words":["ü-1218"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","100.64.0.1"],"matrix":[[1219,1220],[1221,1222,1223]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R160` (tests/rules/generated/gen_160.yml)
+mod gen_160 {
+    use super::Case;
+    use ::integration_tests::rules::gen_160::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"} } {"name":"alpha","admin":true,"tags":["ü-1224","ü-1225","w-1226"]} back\slash "#,
+            ),
+            dedup: Some("[1227,1228]"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":{"n":1227,"name":"emoji 😀 inside","ok":true,"tags":[]}}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                49,
+                true,
+                r#"{"eventName":"Zeta","s":"UPPER lower 123","n":674,"b":false,"net":"192.168.0.0/16","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"alpha","admin":true,"tags":["ü-1224","ü-1225","w-1226"]},"items":[{"n":1227,"name":"emoji 😀 inside","ok":true,"tags":[]},{"n":1228,"name":"path/to/file.txt","ok":true,"tags":["ü-1229"]}],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":1,"b":1.0,"c":2,"lo":16.5,"hi":17.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                56,
+                false,
+                r#"{"eventName":"Zeta","s":"UPPER lower 123","n":674,"b":false,"net":"192.168.0.0/16","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"alpha","admin":true,"tags":["ü-1224","ü-1225","w-1226"]},"items":[{"n":1227,"name":"emoji 😀 inside","ok":true,"tags":[]},{"n":1228,"name":"path/to/file.txt","ok":true,"tags":["ü-1229"]}],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R161` (tests/rules/generated/gen_161.yml)
+mod gen_161 {
+    use super::Case;
+    use ::integration_tests::rules::gen_161::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R161"),
+            dedup: Some("defaultDedupString:Generated.R161"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":[[1231,1232],[1233,1234,1235]],"k1":null}"#),
+            ..Case::new(
+                "witness matches",
+                39,
+                true,
+                r#"{"eventName":"Alpha","s":"svc-deploy","n":880,"f":25.75,"big":1e+300,"dotted.key":"quote\" and back\\slash","nums":[2230],"matrix":[[1231,1232],[1233,1234,1235]],"pair":{"a":37,"b":37.0,"c":38,"lo":37.5,"hi":38.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                46,
+                false,
+                r#"{"s":"svc-deploy","n":880,"f":25.75,"big":1e+300,"dotted.key":"quote\" and back\\slash","nums":[2230],"matrix":[[1231,1232],[1233,1234,1235]],"pair":{"a":37,"b":37.0,"c":38,"lo":37.5,"hi":38.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R162` (tests/rules/generated/gen_162.yml)
+mod gen_162 {
+    use super::Case;
+    use ::integration_tests::rules::gen_162::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 162"),
+            dedup: Some("defaultDedupString:Generated.R162"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Zeta","s":"ǅungla","n":229,"f":34.25,"e":0,"dotted.key":"naïve café","with space":"{braces} and {{double}}","ключ":"x","user":{"name":"Straße","id":9,"admin":false},"items":[{"n":1236,"name":"UPPER lower 123","ok":false,"sub":[{"n":1237,"x":0}]},{"n":1238,"name":"quote\" and back\\slash","v":7,"ok":false,"tags":["ü-1239","w-1240","x y-1241"],"sub":[]}],"nums":[],"words":["Wort-1242","Wort-1243","Wort-1244"],"matrix":[[1245,1246],[1247,1248,1249]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"eventName":"Zeta","s":"ǅungla","n":229,"f":34.25,"e":0,"dotted.key":"naïve café","with space":"{braces} and {{double}}","ключ":"x","items":[{"n":1236,"name":"UPPER lower 123","ok":false,"sub":[{"n":1237,"x":0}]},{"n":1238,"name":"quote\" and back\\slash","v":7,"ok":false,"tags":["ü-1239","w-1240","x y-1241"],"sub":[]}],"nums":[],"words":["Wort-1242","Wort-1243","Wort-1244"],"matrix":[[1245,1246],[1247,1248,1249]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R163` (tests/rules/generated/gen_163.yml)
+mod gen_163 {
+    use super::Case;
+    use ::integration_tests::rules::gen_163::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" back\slash {} "#),
+            dedup: Some(r#" back\slash {} "#),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"tab\tand\nnewline","n":981,"f":-26.5,"z":null,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","id":0,"admin":true,"tags":["w-1250","ü-1251","x y-1252"]},"items":[],"nums":[2253,2254,2255],"words":["Wort-1256"],"ips":["127.0.0.1","10.1.2.3","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":28.5,"hi":29.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"s":"日本語のテキスト","t":"tab\tand\nnewline","n":981,"f":-26.5,"z":null,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","id":0,"admin":true,"tags":["w-1250","ü-1251","x y-1252"]},"items":[],"nums":[2253,2254,2255],"words":["Wort-1256"],"ips":["127.0.0.1","10.1.2.3","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":28.5,"hi":29.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R164` (tests/rules/generated/gen_164.yml)
+mod gen_164 {
+    use super::Case;
+    use ::integration_tests::rules::gen_164::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[1260,1262]"),
+            dedup: Some("[1260,1262]"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                18,
+                true,
+                r#"{"eventName":"Alpha","s":"svc-deploy","f":1.5,"b":false,"e":0.0,"ip":"1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","user":{"name":"path/to/file.txt","id":62},"nums":[2257],"words":["x y-1258","ü-1259"],"matrix":[[1260,1261],[1262,1263,1264]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                24,
+                false,
+                r#"{"s":"svc-deploy","f":1.5,"b":false,"e":0.0,"ip":"1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","user":{"name":"path/to/file.txt","id":62},"nums":[2257],"words":["x y-1258","ü-1259"],"matrix":[[1260,1261],[1262,1263,1264]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R165` (tests/rules/generated/gen_165.yml)
+mod gen_165 {
+    use super::Case;
+    use ::integration_tests::rules::gen_165::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 165"),
+            dedup: Some("defaultDedupString:Generated.R165"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Epsilon","s":"path/to/file.txt","n":-252,"b":false,"z":null,"big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"with space":"emoji 😀 inside","user":{"name":"a*b?c[d]e","id":40,"admin":false,"tags":[]},"nums":[2265,2266,2267,2268],"words":["ü-1269","Wort-1270"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":11.5,"hi":12.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                23,
+                false,
+                r#"{"s":"path/to/file.txt","n":-252,"b":false,"z":null,"big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"with space":"emoji 😀 inside","user":{"name":"a*b?c[d]e","id":40,"admin":false,"tags":[]},"nums":[2265,2266,2267,2268],"words":["ü-1269","Wort-1270"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":11.5,"hi":12.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R166` (tests/rules/generated/gen_166.yml)
+mod gen_166 {
+    use super::Case;
+    use ::integration_tests::rules::gen_166::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(
+                r#"{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}"#,
+            ),
+            dedup: Some("UPPER lower 123:Zeta"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                35,
+                true,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":269,"f":43.0,"ip":"127.0.0.1","net":"10.0.0.0/8","with space":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":44,"admin":false,"tags":["w-1271","x y-1272","w-1273"]},"ips":["::ffff:10.0.0.1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":49.5,"hi":50.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                42,
+                false,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":269,"f":43.0,"ip":"127.0.0.1","net":"10.0.0.0/8","with space":"tab\tand\nnewline","ips":["::ffff:10.0.0.1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":49.5,"hi":50.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R167` (tests/rules/generated/gen_167.yml)
+mod gen_167 {
+    use super::Case;
+    use ::integration_tests::rules::gen_167::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[1282,1284]-9223372036854775808"),
+            dedup: Some(r#"[[{"n":1275,"x":"naïve café"}]]::[2276,2277]"#),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Delta","n":807,"f":-21.0,"b":false,"z":null,"ip":"10.0.0.0/8","big":-9223372036854775808,"ключ":"svc-deploy","items":[{"n":1274,"name":"svc-deploy","ok":true,"sub":[{"n":1275,"x":"naïve café"}]}],"nums":[2276,2277],"words":["Wort-1278","ü-1279","x y-1280","w-1281"],"ips":["127.0.0.1","8.8.8.8"],"matrix":[[1282,1283],[1284,1285,1286]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"eventName":"Delta","n":807,"f":-21.0,"b":false,"z":null,"ip":"10.0.0.0/8","big":-9223372036854775808,"ключ":"svc-deploy","nums":[2276,2277],"words":["Wort-1278","ü-1279","x y-1280","w-1281"],"ips":["127.0.0.1","8.8.8.8"],"matrix":[[1282,1283],[1284,1285,1286]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R168` (tests/rules/generated/gen_168.yml)
+mod gen_168 {
+    use super::Case;
+    use ::integration_tests::rules::gen_168::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[2288,2289,2290,2291]{43.5"),
+            dedup: Some("[2288,2289,2290,2291]{43.5"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                40,
+                true,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"x","n":333,"f":-35.25,"e":[],"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":-9223372036854775808,"dotted":{"key":"Beta-Gamma"},"user":{"name":"x","id":19},"items":[{"n":1287,"name":"İstanbul"}],"nums":[2288,2289,2290,2291],"words":["x y-1292","Wort-1293","x y-1294","ü-1295"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":43.5,"hi":44.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                46,
+                false,
+                r#"{"s":"{braces} and {{double}}","t":"x","n":333,"f":-35.25,"e":[],"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":-9223372036854775808,"dotted":{"key":"Beta-Gamma"},"user":{"name":"x","id":19},"items":[{"n":1287,"name":"İstanbul"}],"nums":[2288,2289,2290,2291],"words":["x y-1292","Wort-1293","x y-1294","ü-1295"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":43.5,"hi":44.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R169` (tests/rules/generated/gen_169.yml)
+mod gen_169 {
+    use super::Case;
+    use ::integration_tests::rules::gen_169::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"["w-1309","x y-1310"]"#),
+            dedup: Some(
+                r#"[{"n":1298,"name":"path/to/file.txt","v":4,"sub":[{"n":1299,"x":5},{"n":1300,"x":"Straße"}]},{"n":1301,"sub":[{"n":1302,"x":1}]},{"n":1303,"name":"","v":10,"ok":true,"tags":["Wort-1304","x y-1305","x y-1306"]}]"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Beta","s":"alpha","n":222,"z":null,"e":0,"ip":"fe80::1","big":18446744073709551615,"with space":"Beta-Gamma","user":{"name":"Straße","id":61,"admin":false,"tags":["Wort-1296","w-1297"],"Role":"a*b?c[d]e"},"items":[{"n":1298,"name":"path/to/file.txt","v":4,"sub":[{"n":1299,"x":5},{"n":1300,"x":"Straße"}]},{"n":1301,"sub":[{"n":1302,"x":1}]},{"n":1303,"name":"","v":10,"ok":true,"tags":["Wort-1304","x y-1305","x y-1306"]}],"nums":[2307,2308],"words":["w-1309","x y-1310"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":27.5,"hi":28.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"eventName":"Beta","s":"alpha","n":222,"z":null,"e":0,"ip":"fe80::1","big":18446744073709551615,"user":{"name":"Straße","id":61,"admin":false,"tags":["Wort-1296","w-1297"],"Role":"a*b?c[d]e"},"items":[{"n":1298,"name":"path/to/file.txt","v":4,"sub":[{"n":1299,"x":5},{"n":1300,"x":"Straße"}]},{"n":1301,"sub":[{"n":1302,"x":1}]},{"n":1303,"name":"","v":10,"ok":true,"tags":["Wort-1304","x y-1305","x y-1306"]}],"nums":[2307,2308],"words":["w-1309","x y-1310"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":27.5,"hi":28.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R170` (tests/rules/generated/gen_170.yml)
+mod gen_170 {
+    use super::Case;
+    use ::integration_tests::rules::gen_170::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{Beta"),
+            dedup: Some(
+                r#"{"n":1314,"name":"日本語のテキスト","tags":["ü-1315","x y-1316","x y-1317"]}:192.168.1.20:["ü-1315","x y-1316","x y-1317"]"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":"ü-1315","k1":[-1]}"#),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"quote\" and back\\slash","n":350,"f":32.0,"b":true,"e":{},"ip":"10.0.0.0/8","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"İstanbul","id":70,"admin":false,"tags":["w-1311","ü-1312","w-1313"]},"items":[{"n":1314,"name":"日本語のテキスト","tags":["ü-1315","x y-1316","x y-1317"]},{"n":1318,"name":"tab\tand\nnewline","v":-1,"sub":[]}],"nums":[2319,2320],"words":["Wort-1321","x y-1322","Wort-1323","ü-1324"],"ips":["fe80::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"s":"İstanbul","t":"quote\" and back\\slash","n":350,"f":32.0,"b":true,"e":{},"ip":"10.0.0.0/8","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"İstanbul","id":70,"admin":false,"tags":["w-1311","ü-1312","w-1313"]},"items":[{"n":1314,"name":"日本語のテキスト","tags":["ü-1315","x y-1316","x y-1317"]},{"n":1318,"name":"tab\tand\nnewline","v":-1,"sub":[]}],"nums":[2319,2320],"words":["Wort-1321","x y-1322","Wort-1323","ü-1324"],"ips":["fe80::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R171` (tests/rules/generated/gen_171.yml)
+mod gen_171 {
+    use super::Case;
+    use ::integration_tests::rules::gen_171::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":[["Wort-1327","Wort-1328","Wort-1329"]],"k1":1340}"#),
+            ..Case::new(
+                "witness matches",
+                31,
+                true,
+                r#"{"eventName":"Beta","n":468,"b":false,"z":null,"ip":"1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","items":[{"n":1325,"name":"UPPER lower 123","v":6,"ok":false,"sub":[]},{"n":1326,"v":10,"tags":["Wort-1327","Wort-1328","Wort-1329"]},{"n":1330,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":1331,"x":4}]}],"nums":[2332,2333,2334,2335],"words":["x y-1336","ü-1337","Wort-1338","x y-1339"],"matrix":[[1340,1341],[1342,1343,1344]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                38,
+                false,
+                r#"{"n":468,"b":false,"z":null,"ip":"1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","items":[{"n":1325,"name":"UPPER lower 123","v":6,"ok":false,"sub":[]},{"n":1326,"v":10,"tags":["Wort-1327","Wort-1328","Wort-1329"]},{"n":1330,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":1331,"x":4}]}],"nums":[2332,2333,2334,2335],"words":["x y-1336","ü-1337","Wort-1338","x y-1339"],"matrix":[[1340,1341],[1342,1343,1344]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R172` (tests/rules/generated/gen_172.yml)
+mod gen_172 {
+    use super::Case;
+    use ::integration_tests::rules::gen_172::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R172"),
+            dedup: Some("defaultDedupString:Generated.R172"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Beta-Gamma","n":1196,"b":false,"z":null,"net":"192.168.0.0/16","dotted.key":"UPPER lower 123","nums":[2345,2346],"words":[],"matrix":[[1347,1348],[1349,1350,1351]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                43,
+                false,
+                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Beta-Gamma","n":1196,"b":false,"z":null,"dotted.key":"UPPER lower 123","nums":[2345,2346],"words":[],"matrix":[[1347,1348],[1349,1350,1351]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R173` (tests/rules/generated/gen_173.yml)
+mod gen_173 {
+    use super::Case;
+    use ::integration_tests::rules::gen_173::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]"#),
+            dedup: Some(r#"[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]"#),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                26,
+                true,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":1328,"z":null,"e":[],"dotted.key":"日本語のテキスト","items":[{"n":1352,"name":"emoji 😀 inside","v":-5,"sub":[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]},{"n":1355,"ok":true,"tags":[]},{"n":1356,"name":"a*b?c[d]e","tags":["ü-1357","Wort-1358"]}],"nums":[],"words":["x y-1359","w-1360","Wort-1361","Wort-1362"],"matrix":[[1363,1364],[1365,1366,1367]],"pair":{"a":45,"b":45.0,"c":46,"lo":1.5,"hi":2.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                32,
+                false,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":1328,"z":null,"e":[],"dotted.key":"日本語のテキスト","items":[{"n":1352,"name":"emoji 😀 inside","v":-5,"sub":[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]},{"n":1355,"ok":true,"tags":[]},{"n":1356,"name":"a*b?c[d]e","tags":["ü-1357","Wort-1358"]}],"nums":[],"matrix":[[1363,1364],[1365,1366,1367]],"pair":{"a":45,"b":45.0,"c":46,"lo":1.5,"hi":2.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R174` (tests/rules/generated/gen_174.yml)
+mod gen_174 {
+    use super::Case;
+    use ::integration_tests::rules::gen_174::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("11.5"),
+            dedup: Some("11.5"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":{"a":29,"b":29.0,"c":30,"lo":11.5,"hi":12.5},"k1":38.75,"k2":[1368]}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                31,
+                true,
+                r#"{"eventName":"Gamma","t":"x","n":471,"f":38.75,"b":true,"e":0.0,"ip":"127.0.0.1","dotted.key":"İstanbul","dotted":{"key":"Admin"},"with space":"","ключ":"İstanbul","items":[{"n":1368,"ok":true}],"nums":[2369],"words":["ü-1370","Wort-1371"],"pair":{"a":29,"b":29.0,"c":30,"lo":11.5,"hi":12.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                38,
+                false,
+                r#"{"t":"x","n":471,"f":38.75,"b":true,"e":0.0,"ip":"127.0.0.1","dotted.key":"İstanbul","dotted":{"key":"Admin"},"with space":"","ключ":"İstanbul","items":[{"n":1368,"ok":true}],"nums":[2369],"words":["ü-1370","Wort-1371"],"pair":{"a":29,"b":29.0,"c":30,"lo":11.5,"hi":12.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R175` (tests/rules/generated/gen_175.yml)
+mod gen_175 {
+    use super::Case;
+    use ::integration_tests::rules::gen_175::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R175"),
+            dedup: Some("defaultDedupString:Generated.R175"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"path/to/file.txt","n":339,"f":-37.0,"b":true,"z":null,"e":"","ip":"10.1.2.3","big":18446744073709551615,"user":{"name":"alpha"},"items":[{"n":1372,"name":"tab\tand\nnewline","v":9},{"n":1373,"name":"ǅungla","tags":[]},{"n":1374,"ok":true,"sub":[{"n":1375,"x":3},{"n":1376,"x":"quote\" and back\\slash"}]}],"nums":[2377,2378],"words":["Wort-1379","Wort-1380","Wort-1381","w-1382"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":8.5,"hi":9.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                23,
+                false,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":339,"f":-37.0,"b":true,"z":null,"e":"","ip":"10.1.2.3","big":18446744073709551615,"user":{"name":"alpha"},"items":[{"n":1372,"name":"tab\tand\nnewline","v":9},{"n":1373,"name":"ǅungla","tags":[]},{"n":1374,"ok":true,"sub":[{"n":1375,"x":3},{"n":1376,"x":"quote\" and back\\slash"}]}],"nums":[2377,2378],"words":["Wort-1379","Wort-1380","Wort-1381","w-1382"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":8.5,"hi":9.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R176` (tests/rules/generated/gen_176.yml)
+mod gen_176 {
+    use super::Case;
+    use ::integration_tests::rules::gen_176::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R176"),
+            dedup: Some("defaultDedupString:Generated.R176"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                33,
+                true,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"tab\tand\nnewline","n":-73,"f":-47.0,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","big":1e+300,"dotted.key":"日本語のテキスト","user":{"name":"emoji 😀 inside","admin":false,"Role":""},"words":["x y-1383","ü-1384","ü-1385","Wort-1386"],"matrix":[[1387,1388],[1389,1390,1391]],"pair":{"a":8,"b":8.0,"c":9,"lo":4.5,"hi":5.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"tab\tand\nnewline","n":-73,"f":-47.0,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","big":1e+300,"dotted.key":"日本語のテキスト","user":{"name":"emoji 😀 inside","admin":false,"Role":""},"matrix":[[1387,1388],[1389,1390,1391]],"pair":{"a":8,"b":8.0,"c":9,"lo":4.5,"hi":5.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R177` (tests/rules/generated/gen_177.yml)
+mod gen_177 {
+    use super::Case;
+    use ::integration_tests::rules::gen_177::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R177"),
+            dedup: Some("defaultDedupString:Generated.R177"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                13,
+                true,
+                r#"{"eventName":"Delta","s":"Straße","t":"x","n":224,"f":4.25,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"quote\" and back\\slash","id":65,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1392,"name":"naïve café","v":-4,"ok":false,"tags":["w-1393","w-1394","Wort-1395"],"sub":[{"n":1396,"x":"a*b?c[d]e"}]}],"nums":[2397,2398,2399,2400],"ips":["127.0.0.1"],"matrix":[[1401,1402],[1403,1404,1405]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                19,
+                false,
+                r#"{"s":"Straße","t":"x","n":224,"f":4.25,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"quote\" and back\\slash","id":65,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1392,"name":"naïve café","v":-4,"ok":false,"tags":["w-1393","w-1394","Wort-1395"],"sub":[{"n":1396,"x":"a*b?c[d]e"}]}],"nums":[2397,2398,2399,2400],"ips":["127.0.0.1"],"matrix":[[1401,1402],[1403,1404,1405]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R178` (tests/rules/generated/gen_178.yml)
+mod gen_178 {
+    use super::Case;
+    use ::integration_tests::rules::gen_178::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} [1407]"),
+            dedup: Some("2413"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Gamma","s":"Admin","n":1140,"b":true,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"a*b?c[d]e","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","admin":true},"items":[{"n":1406,"name":"日本語のテキスト","v":8,"ok":false,"sub":[{"n":1407,"x":"{braces} and {{double}}"}]},{"n":1408,"name":"Admin","v":-4},{"n":1409,"name":"","ok":true}],"nums":[2410,2411,2412,2413],"matrix":[[1414,1415],[1416,1417,1418]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":43,"b":43.0,"c":44,"lo":37.5,"hi":38.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                26,
+                false,
+                r#"{"eventName":"Gamma","s":"Admin","n":1140,"b":true,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"a*b?c[d]e","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","admin":true},"items":[{"n":1406,"name":"日本語のテキスト","v":8,"ok":false,"sub":[{"n":1407,"x":"{braces} and {{double}}"}]},{"n":1408,"name":"Admin","v":-4},{"n":1409,"name":"","ok":true}],"nums":[2410,2411,2412,2413],"matrix":[[1414,1415],[1416,1417,1418]],"pair":{"a":43,"b":43.0,"c":44,"lo":37.5,"hi":38.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R179` (tests/rules/generated/gen_179.yml)
+mod gen_179 {
+    use super::Case;
+    use ::integration_tests::rules::gen_179::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("none"),
+            dedup: Some("none"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                42,
+                true,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"tab\tand\nnewline","f":28.75,"z":null,"e":0.0,"ip":"not-an-ip","net":"2001:db8::/32","dotted.key":"","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1419,"name":"alpha","v":11,"tags":["w-1420"]}],"words":["ü-1421"],"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                48,
+                false,
+                r#"{"s":"{braces} and {{double}}","t":"tab\tand\nnewline","f":28.75,"z":null,"e":0.0,"ip":"not-an-ip","net":"2001:db8::/32","dotted.key":"","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1419,"name":"alpha","v":11,"tags":["w-1420"]}],"words":["ü-1421"],"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R180` (tests/rules/generated/gen_180.yml)
+mod gen_180 {
+    use super::Case;
+    use ::integration_tests::rules::gen_180::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("17.5"),
+            dedup: Some("17.5"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":1061,"z":null,"e":"","with space":"UPPER lower 123","ключ":"tab\tand\nnewline","nums":[2422,2423,2424],"words":["w-1425"],"ips":["::ffff:10.0.0.1"],"matrix":[[1426,1427],[1428,1429,1430]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":16.5,"hi":17.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"s":"日本語のテキスト","n":1061,"z":null,"e":"","with space":"UPPER lower 123","ключ":"tab\tand\nnewline","nums":[2422,2423,2424],"words":["w-1425"],"ips":["::ffff:10.0.0.1"],"matrix":[[1426,1427],[1428,1429,1430]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":16.5,"hi":17.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R181` (tests/rules/generated/gen_181.yml)
+mod gen_181 {
+    use super::Case;
+    use ::integration_tests::rules::gen_181::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 181"),
+            dedup: Some("2431:x y-1433"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":null}"#),
+            ..Case::new(
+                "witness matches",
+                30,
+                true,
+                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"日本語のテキスト","n":1034,"z":null,"e":"","ip":"2001:db8::1","nums":[2431],"words":["x y-1432","x y-1433"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                37,
+                false,
+                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"日本語のテキスト","n":1034,"z":null,"e":"","ip":"2001:db8::1","nums":[2431],"words":["x y-1432","x y-1433"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R182` (tests/rules/generated/gen_182.yml)
+mod gen_182 {
+    use super::Case;
+    use ::integration_tests::rules::gen_182::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 182"),
+            dedup: Some("[]:Admin"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"t0":"ctx { \"quoted\" [1436,1437]} ","k1":null,"k2":null}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                38,
+                true,
+                r#"{"eventName":"Delta","s":"Admin","b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"emoji 😀 inside","user":{"name":"naïve café","id":69,"admin":true,"Role":"Straße"},"items":[{"n":1434,"v":0,"ok":true,"tags":["w-1435"],"sub":[{"n":1436,"x":"Beta-Gamma"},{"n":1437,"x":"UPPER lower 123"}]},{"n":1438,"name":"x","v":14,"sub":[]}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":30.5,"hi":31.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                45,
+                false,
+                r#"{"eventName":"Delta","s":"Admin","b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"emoji 😀 inside","user":{"name":"naïve café","id":69,"admin":true,"Role":"Straße"},"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":30.5,"hi":31.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R183` (tests/rules/generated/gen_183.yml)
+mod gen_183 {
+    use super::Case;
+    use ::integration_tests::rules::gen_183::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[]"),
+            dedup: Some("[]"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":"a*b?c[d]e","k1":"Delta","k2":{"name":"a*b?c[d]e","id":46,"tags":[],"Role":""}}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                66,
+                true,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"a*b?c[d]e","n":-83,"b":true,"z":null,"e":[],"big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":46,"tags":[],"Role":""},"items":[{"n":1439,"name":"日本語のテキスト","v":0,"ok":false},{"n":1440,"name":"path/to/file.txt","ok":false},{"n":1441,"name":"日本語のテキスト","sub":[]}],"nums":[2442,2443,2444,2445],"words":["ü-1446"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                73,
+                false,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"a*b?c[d]e","n":-83,"b":true,"z":null,"e":[],"big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":46,"tags":[],"Role":""},"items":[{"n":1439,"name":"日本語のテキスト","v":0,"ok":false},{"n":1440,"name":"path/to/file.txt","ok":false},{"n":1441,"name":"日本語のテキスト","sub":[]}],"words":["ü-1446"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R184` (tests/rules/generated/gen_184.yml)
+mod gen_184 {
+    use super::Case;
+    use ::integration_tests::rules::gen_184::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R184"),
+            dedup: Some("defaultDedupString:Generated.R184"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                13,
+                true,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","n":423,"f":49.75,"b":false,"z":null,"e":{},"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"a*b?c[d]e","with space":"","user":{"name":"İstanbul","id":63,"admin":true,"tags":[]},"items":[{"n":1447,"v":9,"tags":["ü-1448","w-1449"]}],"nums":[2450]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                19,
+                false,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","n":423,"f":49.75,"b":false,"z":null,"e":{},"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"a*b?c[d]e","with space":"","user":{"name":"İstanbul","id":63,"admin":true,"tags":[]},"nums":[2450]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R185` (tests/rules/generated/gen_185.yml)
+mod gen_185 {
+    use super::Case;
+    use ::integration_tests::rules::gen_185::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"8.5svc-deployWort-1451 "quoted" "#),
+            dedup: Some("33.0:94"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"svc-deploy","n":650,"f":33.0,"b":true,"z":null,"with space":"emoji 😀 inside","user":{"name":"Admin","id":94},"items":[],"words":["Wort-1451","ü-1452"],"pair":{"a":38,"b":38.0,"c":39,"lo":7.5,"hi":8.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                22,
+                false,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"svc-deploy","n":650,"b":true,"z":null,"with space":"emoji 😀 inside","user":{"name":"Admin","id":94},"items":[],"words":["Wort-1451","ü-1452"],"pair":{"a":38,"b":38.0,"c":39,"lo":7.5,"hi":8.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R186` (tests/rules/generated/gen_186.yml)
+mod gen_186 {
+    use super::Case;
+    use ::integration_tests::rules::gen_186::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("BetaBeta-Gamma"),
+            dedup: Some("defaultDedupString:Generated.R186"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                15,
+                true,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"a*b?c[d]e","n":258,"f":-50.0,"e":false,"ip":"192.168.1.20","dotted":{"key":"{braces} and {{double}}"},"with space":"Straße","words":["Wort-1453"],"pair":{"a":9,"b":9.0,"c":10,"lo":46.5,"hi":47.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                21,
+                false,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"a*b?c[d]e","n":258,"f":-50.0,"e":false,"dotted":{"key":"{braces} and {{double}}"},"with space":"Straße","words":["Wort-1453"],"pair":{"a":9,"b":9.0,"c":10,"lo":46.5,"hi":47.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R187` (tests/rules/generated/gen_187.yml)
+mod gen_187 {
+    use super::Case;
+    use ::integration_tests::rules::gen_187::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 187"),
+            dedup: Some("defaultDedupString:Generated.R187"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":"Wort-1468"}"#),
+            ..Case::new(
+                "witness matches",
+                17,
+                true,
+                r#"{"eventName":"Beta","s":"Straße","n":1448,"e":[],"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"{braces} and {{double}}","dotted":{"key":"Straße"},"user":{"name":"x","Role":"alpha"},"items":[{"n":1454,"name":"İstanbul","v":2,"ok":false,"tags":["ü-1455","w-1456"],"sub":[]},{"n":1457,"name":"Admin","v":6,"tags":["x y-1458"],"sub":[{"n":1459,"x":"x"},{"n":1460,"x":5}]},{"n":1461,"name":"a*b?c[d]e","tags":["Wort-1462"],"sub":[{"n":1463,"x":"tab\tand\nnewline"},{"n":1464,"x":"Admin"}]}],"words":["w-1465","x y-1466","ü-1467","Wort-1468"],"ips":["::ffff:10.0.0.1"],"matrix":[[1469,1470],[1471,1472,1473]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                24,
+                false,
+                r#"{"s":"Straße","n":1448,"e":[],"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"{braces} and {{double}}","dotted":{"key":"Straße"},"user":{"name":"x","Role":"alpha"},"items":[{"n":1454,"name":"İstanbul","v":2,"ok":false,"tags":["ü-1455","w-1456"],"sub":[]},{"n":1457,"name":"Admin","v":6,"tags":["x y-1458"],"sub":[{"n":1459,"x":"x"},{"n":1460,"x":5}]},{"n":1461,"name":"a*b?c[d]e","tags":["Wort-1462"],"sub":[{"n":1463,"x":"tab\tand\nnewline"},{"n":1464,"x":"Admin"}]}],"words":["w-1465","x y-1466","ü-1467","Wort-1468"],"ips":["::ffff:10.0.0.1"],"matrix":[[1469,1470],[1471,1472,1473]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R188` (tests/rules/generated/gen_188.yml)
+mod gen_188 {
+    use super::Case;
+    use ::integration_tests::rules::gen_188::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 188"),
+            dedup: Some("defaultDedupString:Generated.R188"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                13,
+                true,
+                r#"{"eventName":"Beta","t":"a*b?c[d]e","n":-73,"f":-47.5,"e":[],"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","ключ":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":54,"admin":true,"tags":["Wort-1474","ü-1475","ü-1476"],"Role":"a*b?c[d]e"},"items":[{"n":1477,"name":"Beta-Gamma","sub":[]},{"n":1478,"name":"a*b?c[d]e","ok":true,"tags":[],"sub":[{"n":1479,"x":"svc-deploy"}]},{"n":1480,"name":"İstanbul","v":9,"ok":false,"tags":["x y-1481","w-1482"],"sub":[]}],"nums":[],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":42.5,"hi":43.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                19,
+                false,
+                r#"{"t":"a*b?c[d]e","n":-73,"f":-47.5,"e":[],"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","ключ":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":54,"admin":true,"tags":["Wort-1474","ü-1475","ü-1476"],"Role":"a*b?c[d]e"},"items":[{"n":1477,"name":"Beta-Gamma","sub":[]},{"n":1478,"name":"a*b?c[d]e","ok":true,"tags":[],"sub":[{"n":1479,"x":"svc-deploy"}]},{"n":1480,"name":"İstanbul","v":9,"ok":false,"tags":["x y-1481","w-1482"],"sub":[]}],"nums":[],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":42.5,"hi":43.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R189` (tests/rules/generated/gen_189.yml)
+mod gen_189 {
+    use super::Case;
+    use ::integration_tests::rules::gen_189::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[2483,2484,2485]{} "),
+            dedup: Some("Wort-1489"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"t0":"ctx 37.5"}"#),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Gamma","s":"İstanbul","f":-15.75,"b":false,"z":null,"e":0,"net":"192.168.0.0/16","user":{"name":"{braces} and {{double}}","admin":true},"items":[],"nums":[2483,2484,2485],"words":["Wort-1486","x y-1487","x y-1488","Wort-1489"],"pair":{"a":20,"b":20.0,"c":21,"lo":37.5,"hi":38.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"eventName":"Gamma","s":"İstanbul","f":-15.75,"b":false,"z":null,"e":0,"net":"192.168.0.0/16","items":[],"nums":[2483,2484,2485],"words":["Wort-1486","x y-1487","x y-1488","Wort-1489"],"pair":{"a":20,"b":20.0,"c":21,"lo":37.5,"hi":38.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R190` (tests/rules/generated/gen_190.yml)
+mod gen_190 {
+    use super::Case;
+    use ::integration_tests::rules::gen_190::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 190"),
+            dedup: Some("defaultDedupString:Generated.R190"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                21,
+                true,
+                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"Admin","n":659,"f":38.25,"e":"","ip":"192.168.1.20","dotted.key":"{braces} and {{double}}","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"Beta-Gamma","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":1490,"name":"Admin","v":5,"ok":true,"tags":["ü-1491"]},{"n":1492,"name":"{braces} and {{double}}","v":4,"tags":["Wort-1493"],"sub":[{"n":1494,"x":1}]}]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"s":"UPPER lower 123","t":"Admin","n":659,"f":38.25,"e":"","ip":"192.168.1.20","dotted.key":"{braces} and {{double}}","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"Beta-Gamma","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":1490,"name":"Admin","v":5,"ok":true,"tags":["ü-1491"]},{"n":1492,"name":"{braces} and {{double}}","v":4,"tags":["Wort-1493"],"sub":[{"n":1494,"x":1}]}]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R191` (tests/rules/generated/gen_191.yml)
+mod gen_191 {
+    use super::Case;
+    use ::integration_tests::rules::gen_191::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("10.1.2.3"),
+            dedup: Some("10.1.2.3"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                46,
+                true,
+                r#"{"eventName":"Gamma","n":-95,"b":true,"net":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-1495","Wort-1496","x y-1497"],"Role":"a*b?c[d]e"},"items":[],"nums":[2498],"words":["Wort-1499","ü-1500"],"pair":{"a":14,"b":14.0,"c":15,"lo":27.5,"hi":28.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                52,
+                false,
+                r#"{"eventName":"Gamma","b":true,"net":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-1495","Wort-1496","x y-1497"],"Role":"a*b?c[d]e"},"items":[],"nums":[2498],"words":["Wort-1499","ü-1500"],"pair":{"a":14,"b":14.0,"c":15,"lo":27.5,"hi":28.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R192` (tests/rules/generated/gen_192.yml)
+mod gen_192 {
+    use super::Case;
+    use ::integration_tests::rules::gen_192::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{} []"),
+            dedup: Some(r#"["w-1503"]"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":{"key":"İstanbul"},"k1":20.0,"k2":""}"#),
+            ..Case::new(
+                "witness matches",
+                22,
+                true,
+                r#"{"eventName":"Delta","s":"","t":"tab\tand\nnewline","n":-64,"f":20.0,"e":{},"ip":"100.64.0.1","dotted":{"key":"İstanbul"},"items":[],"nums":[2501,2502],"words":["w-1503"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"s":"","t":"tab\tand\nnewline","n":-64,"f":20.0,"e":{},"ip":"100.64.0.1","dotted":{"key":"İstanbul"},"items":[],"nums":[2501,2502],"words":["w-1503"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R193` (tests/rules/generated/gen_193.yml)
+mod gen_193 {
+    use super::Case;
+    use ::integration_tests::rules::gen_193::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R193"),
+            dedup: Some("defaultDedupString:Generated.R193"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                15,
+                true,
+                r#"{"eventName":"Zeta","t":"naïve café","b":true,"z":null,"e":0.0,"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"x","id":54,"admin":true,"tags":[]},"items":[{"n":1504,"name":"emoji 😀 inside","v":3,"tags":["x y-1505","x y-1506","w-1507"],"sub":[{"n":1508,"x":"Straße"},{"n":1509,"x":"UPPER lower 123"}]},{"n":1510,"name":"Admin","ok":true}],"nums":[2511,2512],"pair":{"a":17,"b":17.0,"c":18,"lo":47.5,"hi":48.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                21,
+                false,
+                r#"{"eventName":"Zeta","t":"naïve café","b":true,"z":null,"e":0.0,"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"x","id":54,"admin":true,"tags":[]},"nums":[2511,2512],"pair":{"a":17,"b":17.0,"c":18,"lo":47.5,"hi":48.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R194` (tests/rules/generated/gen_194.yml)
+mod gen_194 {
+    use super::Case;
+    use ::integration_tests::rules::gen_194::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R194"),
+            dedup: Some("defaultDedupString:Generated.R194"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                15,
+                true,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","b":false,"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"","dotted":{"key":"Straße"},"ключ":"naïve café","items":[{"n":1513,"name":"","v":5}],"ips":["127.0.0.1"],"matrix":[[1514,1515],[1516,1517,1518]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                21,
+                false,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","b":false,"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"","dotted":{"key":"Straße"},"ключ":"naïve café","ips":["127.0.0.1"],"matrix":[[1514,1515],[1516,1517,1518]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R195` (tests/rules/generated/gen_195.yml)
+mod gen_195 {
+    use super::Case;
+    use ::integration_tests::rules::gen_195::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R195"),
+            dedup: Some(
+                r#"[{"n":1519,"name":"ǅungla","v":-1,"tags":[]},{"n":1520,"name":"Straße"},{"n":1521,"name":"alpha","v":12,"ok":true,"tags":["Wort-1522","w-1523","w-1524"],"sub":[{"n":1525,"x":1}]}]:{"n":1520,"name":"Straße"}:İstanbul"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":"UPPER lower 123","k1":["Wort-1522"],"k2":"ǅungla"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"{braces} and {{double}}","n":782,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"Beta-Gamma","with space":"naïve café","user":{"name":"naïve café","admin":true,"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"ǅungla","v":-1,"tags":[]},{"n":1520,"name":"Straße"},{"n":1521,"name":"alpha","v":12,"ok":true,"tags":["Wort-1522","w-1523","w-1524"],"sub":[{"n":1525,"x":1}]}],"nums":[2526]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"{braces} and {{double}}","n":782,"b":false,"z":null,"e":{},"ip":"127.0.0.1","dotted.key":"Beta-Gamma","with space":"naïve café","user":{"name":"naïve café","admin":true,"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"ǅungla","v":-1,"tags":[]},{"n":1520,"name":"Straße"},{"n":1521,"name":"alpha","v":12,"ok":true,"tags":["Wort-1522","w-1523","w-1524"],"sub":[{"n":1525,"x":1}]}],"nums":[2526]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R196` (tests/rules/generated/gen_196.yml)
+mod gen_196 {
+    use super::Case;
+    use ::integration_tests::rules::gen_196::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("22"),
+            dedup: Some(r#"[[{"n":1531,"x":0},{"n":1532,"x":0}],[{"n":1536,"x":4}]]:"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":["Wort-1535"]}"#),
+            ..Case::new(
+                "witness matches",
+                26,
+                true,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":1018,"f":-16.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"İstanbul"},"user":{"name":"Admin","tags":["x y-1527","w-1528","ü-1529"],"Role":"İstanbul"},"items":[{"n":1530,"name":"UPPER lower 123","v":8,"sub":[{"n":1531,"x":0},{"n":1532,"x":0}]},{"n":1533,"name":"x","v":9},{"n":1534,"name":"{braces} and {{double}}","tags":["Wort-1535"],"sub":[{"n":1536,"x":4}]}],"nums":[2537],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":21,"b":21.0,"c":22,"lo":29.5,"hi":30.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                33,
+                false,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":1018,"f":-16.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"İstanbul"},"user":{"name":"Admin","tags":["x y-1527","w-1528","ü-1529"],"Role":"İstanbul"},"items":[{"n":1530,"name":"UPPER lower 123","v":8,"sub":[{"n":1531,"x":0},{"n":1532,"x":0}]},{"n":1533,"name":"x","v":9},{"n":1534,"name":"{braces} and {{double}}","tags":["Wort-1535"],"sub":[{"n":1536,"x":4}]}],"nums":[2537],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R197` (tests/rules/generated/gen_197.yml)
+mod gen_197 {
+    use super::Case;
+    use ::integration_tests::rules::gen_197::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("none[1541,1544]Alert: "),
+            dedup: Some("none[1541,1544]Alert: "),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":[7,"naïve café"],"k1":["ü-1539"],"k2":"Wort-1540"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"日本語のテキスト","n":836,"b":false,"z":null,"ip":"","dotted":{"key":"ǅungla"},"items":[{"n":1538,"name":"{braces} and {{double}}","tags":["ü-1539","Wort-1540"],"sub":[{"n":1541,"x":7},{"n":1542,"x":0}]},{"n":1543,"name":"UPPER lower 123","sub":[{"n":1544,"x":"naïve café"},{"n":1545,"x":2}]}],"nums":[2546,2547,2548],"ips":["fe80::1"],"matrix":[[1549,1550],[1551,1552,1553]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"日本語のテキスト","n":836,"b":false,"z":null,"dotted":{"key":"ǅungla"},"items":[{"n":1538,"name":"{braces} and {{double}}","tags":["ü-1539","Wort-1540"],"sub":[{"n":1541,"x":7},{"n":1542,"x":0}]},{"n":1543,"name":"UPPER lower 123","sub":[{"n":1544,"x":"naïve café"},{"n":1545,"x":2}]}],"nums":[2546,2547,2548],"ips":["fe80::1"],"matrix":[[1549,1550],[1551,1552,1553]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R198` (tests/rules/generated/gen_198.yml)
+mod gen_198 {
+    use super::Case;
+    use ::integration_tests::rules::gen_198::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R198"),
+            dedup: Some(
+                r#"{"a":26,"b":26.0,"c":27,"lo":1.5,"hi":2.5}:{"exit":{"country":"US","ip":"192.168.1.20"}}:{"key":"emoji 😀 inside"}"#,
+            ),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                37,
+                true,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","n":-184,"f":-47.5,"z":null,"ip":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"日本語のテキスト","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"words":[],"ips":["8.8.8.8"],"matrix":[[1554,1555],[1556,1557,1558]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":1.5,"hi":2.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                43,
+                false,
+                r#"{"s":"svc-deploy","n":-184,"f":-47.5,"z":null,"ip":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"日本語のテキスト","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"words":[],"ips":["8.8.8.8"],"matrix":[[1554,1555],[1556,1557,1558]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":1.5,"hi":2.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R199` (tests/rules/generated/gen_199.yml)
+mod gen_199 {
+    use super::Case;
+    use ::integration_tests::rules::gen_199::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Wort-1561"),
+            dedup: Some("Wort-1561"),
+            severity: Some(::detections::Severity::High),
+            ..Case::new(
+                "witness matches",
+                33,
+                true,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"a*b?c[d]e","n":1430,"f":-7.25,"b":true,"z":null,"e":{},"ip":"100.64.0.1","net":"10.1.2.3","user":{"name":"Beta-Gamma","tags":["x y-1559","w-1560","Wort-1561"],"Role":"tab\tand\nnewline"},"nums":[],"words":["Wort-1562","x y-1563"],"ips":["fe80::1","2606:4700:4700::1111","192.168.1.20"],"matrix":[[1564,1565],[1566,1567,1568]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                39,
+                false,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"a*b?c[d]e","n":1430,"f":-7.25,"b":true,"z":null,"e":{},"net":"10.1.2.3","user":{"name":"Beta-Gamma","tags":["x y-1559","w-1560","Wort-1561"],"Role":"tab\tand\nnewline"},"nums":[],"words":["Wort-1562","x y-1563"],"ips":["fe80::1","2606:4700:4700::1111","192.168.1.20"],"matrix":[[1564,1565],[1566,1567,1568]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R200` (tests/rules/generated/gen_200.yml)
+mod gen_200 {
+    use super::Case;
+    use ::integration_tests::rules::gen_200::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[]"),
+            dedup: Some(
+                r#"true:{"name":"svc-deploy","id":47,"admin":true,"tags":["ü-1569"],"Role":"ǅungla"}"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                35,
+                true,
+                r#"{"eventName":"Zeta","s":"","t":"x","n":972,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"Admin"},"user":{"name":"svc-deploy","id":47,"admin":true,"tags":["ü-1569"],"Role":"ǅungla"},"items":[{"n":1570,"name":"alpha","ok":false},{"n":1571,"name":"ǅungla","ok":false,"tags":[]},{"n":1572,"name":"UPPER lower 123","ok":true}],"ips":["fe80::1","100.64.0.1"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                41,
+                false,
+                r#"{"eventName":"Zeta","s":"","t":"x","n":972,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"Admin"},"items":[{"n":1570,"name":"alpha","ok":false},{"n":1571,"name":"ǅungla","ok":false,"tags":[]},{"n":1572,"name":"UPPER lower 123","ok":true}],"ips":["fe80::1","100.64.0.1"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R201` (tests/rules/generated/gen_201.yml)
+mod gen_201 {
+    use super::Case;
+    use ::integration_tests::rules::gen_201::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("x y-1574"),
+            dedup: Some("x y-1574"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"192.168.1.20"}"#),
+            ..Case::new(
+                "witness matches",
+                16,
+                true,
+                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-293,"b":true,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"a*b?c[d]e","id":11},"items":[{"n":1573}],"words":["x y-1574"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":38.5,"hi":39.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                23,
+                false,
+                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-293,"b":true,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":1573}],"words":["x y-1574"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":38.5,"hi":39.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R202` (tests/rules/generated/gen_202.yml)
+mod gen_202 {
+    use super::Case;
+    use ::integration_tests::rules::gen_202::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 202"),
+            dedup: Some("defaultDedupString:Generated.R202"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                53,
+                true,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"Beta-Gamma","n":506,"b":true,"z":null,"e":{},"ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"Admin","with space":"path/to/file.txt","items":[],"nums":[],"matrix":[[1575,1576],[1577,1578,1579]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                59,
+                false,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"Beta-Gamma","n":506,"b":true,"z":null,"e":{},"ip":"8.8.8.8","dotted.key":"Admin","with space":"path/to/file.txt","items":[],"nums":[],"matrix":[[1575,1576],[1577,1578,1579]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R203` (tests/rules/generated/gen_203.yml)
+mod gen_203 {
+    use super::Case;
+    use ::integration_tests::rules::gen_203::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#"{"n":1585,"x":"tab\tand\nnewline"} in "#),
+            dedup: Some(
+                r#":{"n":1581,"v":2,"ok":false,"tags":["ü-1582","w-1583","x y-1584"],"sub":[{"n":1585,"x":"tab\tand\nnewline"}]}:x y-1584"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                57,
+                true,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"naïve café","n":945,"f":41.0,"b":false,"z":null,"e":{},"net":"10.0.0.0/8","big":-0.0,"with space":"tab\tand\nnewline","items":[{"n":1580,"name":"svc-deploy","v":-5,"ok":true,"tags":[]},{"n":1581,"v":2,"ok":false,"tags":["ü-1582","w-1583","x y-1584"],"sub":[{"n":1585,"x":"tab\tand\nnewline"}]}],"pair":{"a":29,"b":29.0,"c":30,"lo":18.5,"hi":19.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                63,
+                false,
+                r#"{"s":"Straße","t":"naïve café","n":945,"f":41.0,"b":false,"z":null,"e":{},"net":"10.0.0.0/8","big":-0.0,"with space":"tab\tand\nnewline","items":[{"n":1580,"name":"svc-deploy","v":-5,"ok":true,"tags":[]},{"n":1581,"v":2,"ok":false,"tags":["ü-1582","w-1583","x y-1584"],"sub":[{"n":1585,"x":"tab\tand\nnewline"}]}],"pair":{"a":29,"b":29.0,"c":30,"lo":18.5,"hi":19.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R204` (tests/rules/generated/gen_204.yml)
+mod gen_204 {
+    use super::Case;
+    use ::integration_tests::rules::gen_204::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" # } [["Wort-1587","w-1588"],["x y-1592"],[]]"#),
+            dedup: Some(r#" # } [["Wort-1587","w-1588"],["x y-1592"],[]]"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":{"exit":{"country":"DE","ip":"fe80::1"}},"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                44,
+                true,
+                r#"{"eventName":"Alpha","s":"","t":"x","n":247,"f":2.5,"z":null,"e":"","ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"naïve café","ключ":"ǅungla","items":[{"n":1586,"name":"naïve café","v":9,"tags":["Wort-1587","w-1588"],"sub":[{"n":1589,"x":"path/to/file.txt"},{"n":1590,"x":4}]},{"n":1591,"v":8,"ok":false,"tags":["x y-1592"]},{"n":1593,"tags":[]}],"words":["x y-1594","ü-1595"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":14.5,"hi":15.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                51,
+                false,
+                r#"{"s":"","t":"x","n":247,"f":2.5,"z":null,"e":"","ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"naïve café","ключ":"ǅungla","items":[{"n":1586,"name":"naïve café","v":9,"tags":["Wort-1587","w-1588"],"sub":[{"n":1589,"x":"path/to/file.txt"},{"n":1590,"x":4}]},{"n":1591,"v":8,"ok":false,"tags":["x y-1592"]},{"n":1593,"tags":[]}],"words":["x y-1594","ü-1595"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":14.5,"hi":15.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R205` (tests/rules/generated/gen_205.yml)
+mod gen_205 {
+    use super::Case;
+    use ::integration_tests::rules::gen_205::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} false"),
+            dedup: Some("} false"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                55,
+                true,
+                r#"{"eventName":"Delta","s":"svc-deploy","t":"svc-deploy","n":1331,"f":-11.0,"b":true,"ip":"2001:db8::1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"ǅungla"},"user":{"name":"x","id":91,"admin":false,"Role":"İstanbul"},"items":[{"n":1596,"name":"quote\" and back\\slash","v":0},{"n":1597,"ok":false,"tags":[]},{"n":1598,"name":"UPPER lower 123","v":-1,"ok":true,"sub":[{"n":1599,"x":0}]}],"words":["Wort-1600"],"pair":{"a":24,"b":24.0,"c":25,"lo":12.5,"hi":13.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                61,
+                false,
+                r#"{"eventName":"Delta","s":"svc-deploy","t":"svc-deploy","n":1331,"f":-11.0,"b":true,"ip":"2001:db8::1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"ǅungla"},"user":{"name":"x","id":91,"admin":false,"Role":"İstanbul"},"words":["Wort-1600"],"pair":{"a":24,"b":24.0,"c":25,"lo":12.5,"hi":13.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R206` (tests/rules/generated/gen_206.yml)
+mod gen_206 {
+    use super::Case;
+    use ::integration_tests::rules::gen_206::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("{"),
+            dedup: Some(
+                r#"[{"n":1604,"x":"{braces} and {{double}}"},{"n":1605,"x":"emoji 😀 inside"}]:1605"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                23,
+                true,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"x","n":-415,"f":22.25,"ip":"1.2.3","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","with space":"ǅungla","ключ":"naïve café","items":[{"n":1601,"name":"Beta-Gamma","tags":["ü-1602"],"sub":[]},{"n":1603,"name":"{braces} and {{double}}","v":11,"ok":false,"sub":[{"n":1604,"x":"{braces} and {{double}}"},{"n":1605,"x":"emoji 😀 inside"}]},{"n":1606,"v":-2,"ok":true,"sub":[{"n":1607,"x":"Straße"}]}],"ips":["fe80::1"],"matrix":[[1608,1609],[1610,1611,1612]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                29,
+                false,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"x","n":-415,"f":22.25,"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","with space":"ǅungla","ключ":"naïve café","items":[{"n":1601,"name":"Beta-Gamma","tags":["ü-1602"],"sub":[]},{"n":1603,"name":"{braces} and {{double}}","v":11,"ok":false,"sub":[{"n":1604,"x":"{braces} and {{double}}"},{"n":1605,"x":"emoji 😀 inside"}]},{"n":1606,"v":-2,"ok":true,"sub":[{"n":1607,"x":"Straße"}]}],"ips":["fe80::1"],"matrix":[[1608,1609],[1610,1611,1612]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R207` (tests/rules/generated/gen_207.yml)
+mod gen_207 {
+    use super::Case;
+    use ::integration_tests::rules::gen_207::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 207"),
+            dedup: Some("defaultDedupString:Generated.R207"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":[{"n":1613,"name":"naïve café","v":6,"tags":[],"sub":[{"n":1614,"x":"tab\tand\nnewline"},{"n":1615,"x":"path/to/file.txt"}]}],"eventName":"Delta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"t2":"ctx  back\\slash }  in 44"}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1099,"f":-34.5,"z":null,"big":9007199254740993,"user":{"name":"naïve café","id":25,"admin":true,"tags":[],"Role":"svc-deploy"},"items":[{"n":1613,"name":"naïve café","v":6,"tags":[],"sub":[{"n":1614,"x":"tab\tand\nnewline"},{"n":1615,"x":"path/to/file.txt"}]}],"words":[],"pair":{"a":43,"b":43.0,"c":44,"lo":12.5,"hi":13.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                27,
+                false,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1099,"f":-34.5,"z":null,"big":9007199254740993,"user":{"name":"naïve café","id":25,"admin":true,"tags":[],"Role":"svc-deploy"},"words":[],"pair":{"a":43,"b":43.0,"c":44,"lo":12.5,"hi":13.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R208` (tests/rules/generated/gen_208.yml)
+mod gen_208 {
+    use super::Case;
+    use ::integration_tests::rules::gen_208::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R208"),
+            dedup: Some("defaultDedupString:Generated.R208"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":null,"k1":26,"t2":"ctx 18446744073709551615"}"#),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Zeta","s":"Admin","t":"x","n":-294,"f":-40.25,"e":"","big":18446744073709551615,"ключ":"svc-deploy","items":[],"pair":{"a":25,"b":25.0,"c":26,"lo":44.5,"hi":45.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Zeta","s":"Admin","t":"x","n":-294,"f":-40.25,"e":"","big":18446744073709551615,"ключ":"svc-deploy","items":[]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R209` (tests/rules/generated/gen_209.yml)
+mod gen_209 {
+    use super::Case;
+    use ::integration_tests::rules::gen_209::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R209"),
+            dedup: Some("defaultDedupString:Generated.R209"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Beta","s":"svc-deploy","t":"Admin","n":948,"f":15.5,"b":false,"ip":"1.2.3","big":1e+300,"dotted.key":"İstanbul","items":[],"nums":[2616,2617],"pair":{"a":36,"b":36.0,"c":37,"lo":20.5,"hi":21.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"s":"svc-deploy","t":"Admin","n":948,"f":15.5,"b":false,"ip":"1.2.3","big":1e+300,"dotted.key":"İstanbul","items":[],"nums":[2616,2617],"pair":{"a":36,"b":36.0,"c":37,"lo":20.5,"hi":21.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R210` (tests/rules/generated/gen_210.yml)
+mod gen_210 {
+    use super::Case;
+    use ::integration_tests::rules::gen_210::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R210"),
+            dedup: Some("12.5"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":["x y-1618"],"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k2":{"a":4,"b":4.0,"c":5,"lo":11.5,"hi":12.5}}"#,
+            ),
+            ..Case::new(
+                "witness matches",
+                30,
+                true,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"alpha","n":1132,"e":false,"dotted.key":"日本語のテキスト","dotted":{"key":""},"user":{"name":"ǅungla","id":65,"tags":["x y-1618"],"Role":"emoji 😀 inside"},"items":[],"nums":[2619],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":11.5,"hi":12.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                37,
+                false,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"alpha","n":1132,"e":false,"dotted.key":"日本語のテキスト","dotted":{"key":""},"user":{"name":"ǅungla","id":65,"tags":["x y-1618"],"Role":"emoji 😀 inside"},"items":[],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":11.5,"hi":12.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R211` (tests/rules/generated/gen_211.yml)
+mod gen_211 {
+    use super::Case;
+    use ::integration_tests::rules::gen_211::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 211"),
+            dedup: Some(
+                r#"{"exit":{"country":"DE","ip":"8.8.8.8"}}::{"country":"DE","ip":"8.8.8.8"}"#,
+            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":null,"k1":[[]],"k2":[]}"#),
+            ..Case::new(
+                "witness matches",
+                26,
+                true,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"UPPER lower 123","n":1486,"f":-22.75,"b":false,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","items":[{"n":1620,"name":"path/to/file.txt","v":12},{"n":1621,"name":"svc-deploy","ok":true,"tags":[]}],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":22.5,"hi":23.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                33,
+                false,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"UPPER lower 123","n":1486,"f":-22.75,"b":false,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":22.5,"hi":23.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R212` (tests/rules/generated/gen_212.yml)
+mod gen_212 {
+    use super::Case;
+    use ::integration_tests::rules::gen_212::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 212"),
+            dedup: Some("defaultDedupString:Generated.R212"),
+            severity: Some(::detections::Severity::Medium),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Zeta","s":"svc-deploy","t":"UPPER lower 123","n":1372,"b":true,"z":null,"e":"","ip":"1.2.3","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"a*b?c[d]e","id":70,"admin":true,"tags":["Wort-1622"],"Role":"tab\tand\nnewline"},"items":[{"n":1623,"name":"日本語のテキスト","v":3,"ok":false,"sub":[{"n":1624,"x":5},{"n":1625,"x":"svc-deploy"}]},{"n":1626,"name":"path/to/file.txt","v":11,"tags":["ü-1627"],"sub":[]},{"n":1628,"name":"quote\" and back\\slash","v":6,"sub":[]}],"nums":[],"ips":["192.168.1.20","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":8,"b":8.0,"c":9,"lo":18.5,"hi":19.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                30,
+                false,
+                r#"{"s":"svc-deploy","t":"UPPER lower 123","n":1372,"b":true,"z":null,"e":"","ip":"1.2.3","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"a*b?c[d]e","id":70,"admin":true,"tags":["Wort-1622"],"Role":"tab\tand\nnewline"},"items":[{"n":1623,"name":"日本語のテキスト","v":3,"ok":false,"sub":[{"n":1624,"x":5},{"n":1625,"x":"svc-deploy"}]},{"n":1626,"name":"path/to/file.txt","v":11,"tags":["ü-1627"],"sub":[]},{"n":1628,"name":"quote\" and back\\slash","v":6,"sub":[]}],"nums":[],"ips":["192.168.1.20","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":8,"b":8.0,"c":9,"lo":18.5,"hi":19.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R213` (tests/rules/generated/gen_213.yml)
+mod gen_213 {
+    use super::Case;
+    use ::integration_tests::rules::gen_213::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" ünïcödé ["x y-1632","Wort-1633","x y-1634"]"#),
+            dedup: Some(r#" ünïcödé ["x y-1632","Wort-1633","x y-1634"]"#),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Beta","s":"alpha","t":"İstanbul","n":1084,"f":-25.5,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","tags":["x y-1629","Wort-1630"]},"items":[{"n":1631,"v":2,"ok":false,"tags":["x y-1632","Wort-1633","x y-1634"],"sub":[{"n":1635,"x":2}]},{"n":1636,"name":"svc-deploy","v":0,"tags":["w-1637","x y-1638"],"sub":[]},{"n":1639,"name":"","ok":false,"sub":[{"n":1640,"x":"Straße"},{"n":1641,"x":"path/to/file.txt"}]}],"nums":[2642,2643,2644],"matrix":[[1645,1646],[1647,1648,1649]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Beta","s":"alpha","t":"İstanbul","n":1084,"f":-25.5,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","tags":["x y-1629","Wort-1630"]},"nums":[2642,2643,2644],"matrix":[[1645,1646],[1647,1648,1649]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R214` (tests/rules/generated/gen_214.yml)
+mod gen_214 {
+    use super::Case;
+    use ::integration_tests::rules::gen_214::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R214"),
+            dedup: Some("defaultDedupString:Generated.R214"),
+            severity: Some(::detections::Severity::Low),
+            ..Case::new(
+                "witness matches",
+                36,
+                true,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","t":"","n":1387,"f":-40.5,"b":true,"net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"a*b?c[d]e"},"with space":"Admin","items":[{"n":1650,"name":"a*b?c[d]e","ok":true,"tags":["ü-1651"],"sub":[{"n":1652,"x":"İstanbul"}]}],"nums":[],"words":["Wort-1653","w-1654","ü-1655"],"matrix":[[1656,1657],[1658,1659,1660]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                42,
+                false,
+                r#"{"s":"quote\" and back\\slash","t":"","n":1387,"f":-40.5,"b":true,"net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"a*b?c[d]e"},"with space":"Admin","items":[{"n":1650,"name":"a*b?c[d]e","ok":true,"tags":["ü-1651"],"sub":[{"n":1652,"x":"İstanbul"}]}],"nums":[],"words":["Wort-1653","w-1654","ü-1655"],"matrix":[[1656,1657],[1658,1659,1660]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R215` (tests/rules/generated/gen_215.yml)
+mod gen_215 {
+    use super::Case;
+    use ::integration_tests::rules::gen_215::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated rule 215"),
+            dedup: Some("defaultDedupString:Generated.R215"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                39,
+                true,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":1346,"f":-26.25,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"items":[{"n":1661,"name":"","tags":["x y-1662","Wort-1663","x y-1664"]},{"n":1665,"name":"Beta-Gamma","v":5,"tags":["Wort-1666"]}],"words":["Wort-1667","w-1668","x y-1669","x y-1670"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                45,
+                false,
+                r#"{"s":"UPPER lower 123","n":1346,"f":-26.25,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"items":[{"n":1661,"name":"","tags":["x y-1662","Wort-1663","x y-1664"]},{"n":1665,"name":"Beta-Gamma","v":5,"tags":["Wort-1666"]}],"words":["Wort-1667","w-1668","x y-1669","x y-1670"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R216` (tests/rules/generated/gen_216.yml)
+mod gen_216 {
+    use super::Case;
+    use ::integration_tests::rules::gen_216::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some(r#" back\slash  "quoted" 1671"#),
+            dedup: Some(r#" back\slash  "quoted" 1671"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[-4],"k1":"日本語のテキスト"}"#),
+            ..Case::new(
+                "witness matches",
+                24,
+                true,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"日本語のテキスト","b":false,"z":null,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"","id":74,"admin":false,"Role":"a*b?c[d]e"},"items":[{"n":1671,"name":"tab\tand\nnewline","v":-4,"ok":true}],"words":[],"pair":{"a":32,"b":32.0,"c":33,"lo":29.5,"hi":30.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"s":"{braces} and {{double}}","t":"日本語のテキスト","b":false,"z":null,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"","id":74,"admin":false,"Role":"a*b?c[d]e"},"items":[{"n":1671,"name":"tab\tand\nnewline","v":-4,"ok":true}],"words":[],"pair":{"a":32,"b":32.0,"c":33,"lo":29.5,"hi":30.5}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R217` (tests/rules/generated/gen_217.yml)
+mod gen_217 {
+    use super::Case;
+    use ::integration_tests::rules::gen_217::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("Generated.R217"),
+            dedup: Some("defaultDedupString:Generated.R217"),
+            severity: Some(::detections::Severity::Info),
+            ..Case::new(
+                "witness matches",
+                12,
+                true,
+                r#"{"eventName":"Zeta","s":"Straße","t":"a*b?c[d]e","n":-248,"b":true,"ip":"","big":-0.0,"user":{"name":"svc-deploy","id":59,"admin":false,"tags":["w-1672"]},"words":["x y-1673"],"matrix":[[1674,1675],[1676,1677,1678]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                18,
+                false,
+                r#"{"s":"Straße","t":"a*b?c[d]e","n":-248,"b":true,"ip":"","big":-0.0,"user":{"name":"svc-deploy","id":59,"admin":false,"tags":["w-1672"]},"words":["x y-1673"],"matrix":[[1674,1675],[1676,1677,1678]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R218` (tests/rules/generated/gen_218.yml)
+mod gen_218 {
+    use super::Case;
+    use ::integration_tests::rules::gen_218::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("} } [1687] # "),
+            dedup: Some(":naïve café"),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                25,
+                true,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"Admin","n":932,"f":-27.0,"b":true,"e":{},"ip":"not-an-ip","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"İstanbul","tags":["Wort-1679","x y-1680"]},"items":[{"n":1681,"name":""}],"nums":[2682],"matrix":[[1683,1684],[1685,1686,1687]],"pair":{"a":12,"b":12.0,"c":13,"lo":15.5,"hi":16.5}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                31,
+                false,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"Admin","n":932,"f":-27.0,"b":true,"e":{},"ip":"not-an-ip","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"İstanbul","tags":["Wort-1679","x y-1680"]},"items":[{"n":1681,"name":""}],"nums":[2682],"matrix":[[1683,1684],[1685,1686,1687]]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Generated.R219` (tests/rules/generated/gen_219.yml)
+mod gen_219 {
+    use super::Case;
+    use ::integration_tests::rules::gen_219::RULE;
+    #[test]
+    fn witness_matches() {
+        Case {
+            title: Some("[[7],[]]"),
+            dedup: Some(
+                r#":[{"n":1688,"name":"tab\tand\nnewline","v":9,"sub":[{"n":1689,"x":7}]},{"n":1690,"v":-2,"sub":[]}]"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            ..Case::new(
+                "witness matches",
+                20,
+                true,
+                r#"{"eventName":"Beta","t":"","n":38,"f":-1.25,"b":false,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","dotted":{"key":"ǅungla"},"items":[{"n":1688,"name":"tab\tand\nnewline","v":9,"sub":[{"n":1689,"x":7}]},{"n":1690,"v":-2,"sub":[]}],"nums":[2691],"words":["x y-1692"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn witness_without_the_first_field() {
+        Case::new(
+                "witness without the first field",
+                26,
+                false,
+                r#"{"eventName":"Beta","t":"","n":38,"f":-1.25,"b":false,"e":"","ip":"192.168.1.20","dotted":{"key":"ǅungla"},"items":[{"n":1688,"name":"tab\tand\nnewline","v":9,"sub":[{"n":1689,"x":7}]},{"n":1690,"v":-2,"sub":[]}],"nums":[2691],"words":["x y-1692"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `Semantics.AlertOutputs` (tests/rules/semantics/alert_outputs.yml)
 mod alert_outputs {
     use super::Case;

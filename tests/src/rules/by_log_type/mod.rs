@@ -7,11 +7,23 @@
 /// `Failed logins per user`
 pub mod failed_logins_per_user;
 
+/// `Generated.Alpha`
+pub mod generated_alpha;
+
+/// `Generated.Beta`
+pub mod generated_beta;
+
+/// `Generated.Gamma`
+pub mod generated_gamma;
+
 /// `Test.Semantics`
 pub mod test_semantics;
 
 /// Every log type some rule sees.
 pub static ALL: &[&::detections::LogType] = &[
     &failed_logins_per_user::LOG_TYPE,
+    &generated_alpha::LOG_TYPE,
+    &generated_beta::LOG_TYPE,
+    &generated_gamma::LOG_TYPE,
     &test_semantics::LOG_TYPE,
 ];
