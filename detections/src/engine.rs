@@ -285,6 +285,22 @@ impl Engine {
         Ok(matched.into_iter().map(|rule| Match { rule, outputs: rule.outputs(event) }).collect())
     }
 
+    /// The rules an already parsed event matches, pushed onto `out`: verdicts only, as
+    /// [`Engine::matching`] gives for bytes.
+    pub fn matching_value(
+        &self,
+        event: &Value,
+        log_type: Option<&str>,
+        out: &mut Vec<&'static Rule>,
+    ) -> Result<(), EventError> {
+        let Value::Object(_) = event else {
+            return Err(EventError::NotAnObject { found: kind(event) });
+        };
+        let dispatch = self.dispatch(resolve_log_type(event, log_type)?)?;
+        dispatch.run(event, |rule| rule.matches(event), out);
+        Ok(())
+    }
+
     /// Parses `bytes` (one JSON object) and evaluates it. Reading the event costs one pass over
     /// the bytes and, unless a rule matches, no allocation.
     pub fn evaluate_bytes(&self, bytes: &[u8], log_type: Option<&str>) -> Result<Evaluated, EventError> {

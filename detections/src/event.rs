@@ -139,7 +139,24 @@ fn index(len: usize, n: i64) -> Option<usize> {
 /// Looks `key` up as Panther does: the exact key first, then the first key (in document order)
 /// that equals it ignoring ASCII case.
 pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    // Events' objects are small: one pass over the keys beats hashing the key.
+    if map.len() > 16 {
+        return map
+            .get(key)
+            .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v));
+    }
+    let mut folded = None;
+    for (k, v) in map {
+        if k.len() == key.len() {
+            if k == key {
+                return Some(v);
+            }
+            if folded.is_none() && k.eq_ignore_ascii_case(key) {
+                folded = Some(v);
+            }
+        }
+    }
+    folded
 }
 
 /// [`lookup`] in an object still in the text (validated, without backslashes): the exact key
