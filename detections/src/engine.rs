@@ -377,8 +377,14 @@ fn json_kind(kind: crate::json::Kind) -> &'static str {
     }
 }
 
+/// The log type given, else the event's `p_log_type`, looked up as rules look up fields (exact
+/// key first, then ignoring ASCII case), as the fast path does.
 fn resolve_log_type<'a>(event: &'a Value, given: Option<&'a str>) -> Result<&'a str, EventError> {
-    given.or_else(|| event.get("p_log_type").and_then(Value::as_str)).ok_or(EventError::NoLogType)
+    let field = || match event {
+        Value::Object(map) => crate::event::lookup(map, "p_log_type").and_then(Value::as_str),
+        _ => None,
+    };
+    given.or_else(field).ok_or(EventError::NoLogType)
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -437,6 +443,26 @@ mod tests {
             engine.evaluate_bytes(br#"{"eventName": "StopInstances", "p_log_type": "AWS.CloudTrail"}"#, None);
         assert_eq!(embedded.unwrap().matches.len(), 1);
         assert_eq!(engine.evaluate_bytes(br#"{"eventName": "x"}"#, None).unwrap_err(), EventError::NoLogType);
+    }
+
+    /// `p_log_type` is read as rules read fields, by both paths: exact key first, then ignoring
+    /// ASCII case (found by fuzzing: the generic path once read it exactly only).
+    #[test]
+    fn both_paths_find_the_log_type_alike() {
+        let engine = Engine::default();
+        for text in [
+            r#"{"P_LOG_TYPE": "x"}"#,
+            r#"{"P_Log_Type": "AWS.CloudTrail", "eventName": "StopInstances"}"#,
+            r#"{"P_LOG_TYPE": "x", "p_log_type": "AWS.CloudTrail", "eventName": "StopInstances"}"#,
+            r#"{"p_log_type": 7}"#,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let fast = engine.evaluate_bytes(text.as_bytes(), None).map(|e| (e.log_type, e.matches.len()));
+            let generic = engine
+                .evaluate(&value, None)
+                .map(|m| (resolve_log_type(&value, None).unwrap().to_string(), m.len()));
+            assert_eq!(fast, generic, "{text}");
+        }
     }
 
     #[test]
