@@ -163,6 +163,9 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     Ok(Placeholder { paths, default })
 }
 
+/// The longest key a path may name, in bytes.
+const MAX_KEY_BYTES: usize = 4096;
+
 /// Extension: named sets of `AlertContext` entries (`- Preset: aws_rule_context`), as
 /// (KeyName, KeyPath) pairs.
 pub const CONTEXT_PRESETS: &[(&str, &[(&str, &str)])] = &[(
@@ -229,7 +232,32 @@ impl Ctx<'_> {
             self.report(self.error(node.span, format!("`{name}` is empty")).label("empty key"));
             return Err(());
         }
+        if let Some(p) = &path
+            && !self.keys_fit(node, p)
+        {
+            return Err(());
+        }
         path.map(Some).ok_or(())
+    }
+
+    /// Whether every key of `path` is of a reasonable length; reports the first that is not.
+    /// (A key is hashed at compile time; a key of megabytes would stall the Rust compiler.)
+    fn keys_fit(&mut self, node: &Node, path: &Path) -> bool {
+        let long = path.segments.iter().find_map(|s| match s {
+            Segment::Key(k) if k.len() > MAX_KEY_BYTES => Some(k.len()),
+            _ => None,
+        });
+        if let Some(len) = long {
+            self.report(
+                self.error(
+                    node.span,
+                    format!("a key of {len} bytes is longer than the limit of {MAX_KEY_BYTES}"),
+                )
+                .label("key too long")
+                .help("event keys are short names; check that a value has not ended up in the key"),
+            );
+        }
+        long.is_none()
     }
 
     /// A mapping that is nothing but a key specifier (`GroupBy` items, `AlertContext` values,
@@ -379,6 +407,9 @@ impl Ctx<'_> {
                             return None;
                         }
                     };
+                    if !placeholder.paths.iter().all(|p| self.keys_fit(node, p)) {
+                        return None;
+                    }
                     if !literal.is_empty() {
                         parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
                     }

@@ -15,7 +15,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::expr::path_tokens;
-use super::{GeneratedFile, Layout, format_file, str_lit};
+use super::{GeneratedFile, Layout, doc_safe, format_file, str_lit};
 use crate::ir::{Expr, Lit, Path, Rule, Segment, Test};
 use crate::names;
 
@@ -65,7 +65,7 @@ fn header(layout: &Layout) -> String {
 
 fn index(modules: &[(String, &str)], layout: &Layout) -> String {
     let idents: Vec<_> = modules.iter().map(|(m, _)| format_ident!("{}", m)).collect();
-    let docs = modules.iter().map(|(_, t)| format!(" `{t}`"));
+    let docs = modules.iter().map(|(_, t)| doc_safe(&format!(" `{t}`")));
     let tokens = quote! {
         //! The compiled rules by log type: the fields each log type's rules read, and which rules
         //! can match an event.
@@ -127,10 +127,10 @@ fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
             let refs = group.iter().map(|r| rule_ref(r));
             quote!((#value, &[#(#refs),*]),)
         });
-        let doc = format!(
+        let doc = doc_safe(&format!(
             " The rules dispatched on `{}`, by its value: an event with another value runs none of them.",
             field.text
-        );
+        ));
         tables.push(quote! {
             #[doc = #doc]
             static #ident: &[(&str, &[&Rule])] = &[
@@ -138,7 +138,7 @@ fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
             ];
         });
     }
-    let doc = format!(" `{log_type}`: its rules, and which of them can match an event.");
+    let doc = doc_safe(&format!(" `{log_type}`: its rules, and which of them can match an event."));
     let tokens = quote! {
         #![doc = #doc]
 

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use super::str_lit;
+use super::{doc_safe, str_lit};
 use crate::ir::{Cidr, CompareOp, Expr, IpKind, Lit, Num, Ordering, Path, Quantifier, Segment, Test};
 use crate::names;
 
@@ -39,9 +39,8 @@ impl Paths {
             for seg in &p.segments {
                 match (seg, words.last_mut()) {
                     (Segment::Key(k), _) => words.push(k.clone()),
-                    (Segment::Index(i), Some(w)) if *i < 0 => {
-                        w.push_str(&format!("_last{}", (-i - 1).max(0)))
-                    }
+                    // `[-1]` is `_last`, `[-2]` `_last1`, … (`-(i + 1)` cannot overflow).
+                    (Segment::Index(i), Some(w)) if *i < 0 => w.push_str(&format!("_last{}", -(i + 1))),
                     (Segment::Index(i), Some(w)) => w.push_str(&format!("_{i}")),
                     (Segment::Each, Some(w)) => w.push_str("_each"),
                     (_, None) => {}
@@ -102,7 +101,7 @@ impl Paths {
     pub fn constants(&self) -> TokenStream {
         let consts = self.order.iter().map(|p| {
             let name = &self.names[p];
-            let doc = format!(" `{}`", p.text);
+            let doc = doc_safe(&format!(" `{}`", p.text));
             let value = path_tokens(p);
             quote! {
                 #[doc = #doc]
@@ -295,9 +294,9 @@ impl Emitter<'_> {
             Expr::Elements { path, quantifier, body } => {
                 let list = self.read(subject, path);
                 let element = element_name(subject);
-                // An empty body (folded constants) holds for every element and reads nothing.
-                let param = if body.is_empty() { quote!(_) } else { quote!(#element) };
                 let body = Code::and(body.iter().map(|x| self.expr(x, &element, false)).collect()).tokens();
+                // A body of constants (after folding) reads no element.
+                let param = if mentions(&body, &element) { quote!(#element) } else { quote!(_) };
                 let method = match quantifier {
                     Quantifier::Any => quote!(any_element),
                     Quantifier::All => quote!(all_elements),
@@ -308,6 +307,15 @@ impl Emitter<'_> {
             }
         }
     }
+}
+
+/// Whether `tokens` use the variable `name` (so that an unused parameter can be `_`).
+pub(crate) fn mentions(tokens: &TokenStream, name: &Ident) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == *name,
+        proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), name),
+        _ => false,
+    })
 }
 
 /// `element` inside the first list comprehension, `element2` inside one nested in it, …

@@ -118,8 +118,10 @@ fn space_items(text: &str) -> String {
 /// Doc-comment text from user prose: one attribute per line, with the characters that rustdoc
 /// would take for links or HTML escaped, and bare URLs made links.
 fn doc_lines(text: &str) -> Vec<String> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     text.trim()
         .lines()
+        .map(doc_safe)
         .map(|line| {
             let words = line.trim_end().split(' ').map(|word| {
                 if word.starts_with("https://") || word.starts_with("http://") {
@@ -140,12 +142,47 @@ fn doc_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Text from a rule made safe for a doc comment: control characters (a bare carriage return is
+/// an error there) and text-direction controls (denied by `rustc`) written as `\u{…}` escapes.
+pub(crate) fn doc_safe(text: &str) -> String {
+    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
+        if (c.is_control() && c != '\t') || is_direction_control(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+        out
+    })
+}
+
+/// The characters that change the visible direction of text, which `rustc` rejects in
+/// comments and literals (`text_direction_codepoint_in_comment`/`…_in_literal`).
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A string literal token, raw when that reads better (JSON logs, quotes, backslashes).
 fn str_lit(s: &str) -> TokenStream {
-    if s.contains(['"', '\\']) && !s.chars().any(char::is_control) {
+    if s.contains(['"', '\\']) && !s.chars().any(|c| c.is_control() || is_direction_control(c)) {
         let hashes = "#".repeat(raw_hashes_needed(s));
         let raw = format!("r{hashes}\"{s}\"{hashes}");
         if let Ok(tokens) = raw.parse::<TokenStream>() {
+            return tokens;
+        }
+    }
+    if s.chars().any(is_direction_control) {
+        // `Literal::string` keeps these as they are; escape them by hand.
+        let escaped: String = s
+            .chars()
+            .map(|c| {
+                if is_direction_control(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.escape_debug().to_string()
+                }
+            })
+            .collect();
+        if let Ok(tokens) = format!("\"{escaped}\"").parse::<TokenStream>() {
             return tokens;
         }
     }

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Layout, format_file};
+use super::{Layout, doc_safe, format_file};
 use crate::ir::Rule;
 
 pub(super) fn registry(rules: &[Rule], layout: &Layout) -> String {
@@ -16,7 +16,7 @@ pub(super) fn registry(rules: &[Rule], layout: &Layout) -> String {
     );
     let doc = format!(" Every compiled rule: one module per rule file under `{}/`.", layout.rules_dir);
     let modules: Vec<_> = rules.iter().map(|r| format_ident!("{}", r.module)).collect();
-    let docs = rules.iter().map(|r| format!(" `{}`, from `{}`.", r.id, r.source));
+    let docs = rules.iter().map(|r| doc_safe(&format!(" `{}`, from `{}`.", r.id, r.source)));
     let tokens: TokenStream = quote! {
         #![doc = #doc]
 

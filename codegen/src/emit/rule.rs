@@ -9,22 +9,29 @@ use std::collections::BTreeMap;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::expr::{Code, Emitter, Paths, paths_of, reads};
-use super::{doc_lines, str_lit};
+use super::expr::{Code, Emitter, Paths, mentions, paths_of, reads};
+use super::{doc_lines, doc_safe, str_lit};
 use crate::ir::{ContextValue, Expr, Path, Placeholder, Rule, Severity, Step, Template, TemplatePart};
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
     let paths = Paths::new(all_paths(rule));
     let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
-    let docs = module_docs(rule).into_iter().map(|line| quote!(#![doc = #line]));
+    let docs = module_docs(rule).into_iter().map(|line| {
+        let line = doc_safe(&line);
+        quote!(#![doc = #line])
+    });
     let constants = paths.constants();
     let decide = decide(rule, &emitter);
+    let event = format_ident!("event");
+    // A parameter the body does not read is `_event`.
+    let param = |body: &TokenStream| if mentions(body, &event) { quote!(event) } else { quote!(_event) };
     let title = rule.title.as_ref().map(|t| {
-        let body = format_call(&t.parts, &paths);
-        let doc = format!(" `AlertTitle`: {}", code_doc(&t.text));
+        let body = format_call(&t.parts, &paths).block();
+        let doc = doc_safe(&format!(" `AlertTitle`: {}", code_doc(&t.text)));
+        let event = param(&body);
         quote! {
             #[doc = #doc]
-            pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+            pub fn alert_title<E: Event + ?Sized>(#event: &E) -> String {
                 #body
             }
         }
@@ -39,11 +46,11 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
                 sep.into_iter().chain([TemplatePart::Field(Placeholder::path(p.clone()))])
             })
             .collect();
-        let body = format_call(&parts, &paths);
-        let doc = format!(
+        let body = format_call(&parts, &paths).block();
+        let doc = doc_safe(&format!(
             " `GroupBy`: the dedup string, {} joined with `:`.",
             rule.group_by.iter().map(|p| format!("`{}`", p.text)).collect::<Vec<_>>().join(", ")
-        );
+        ));
         quote! {
             #[doc = #doc]
             pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
@@ -60,15 +67,17 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
                     quote!((#name, event.field(&#path).to_json()))
                 }
                 ContextValue::Template(t) => {
-                    let body = format_call(&t.parts, &paths);
-                    quote!((#name, Json::String({ #body })))
+                    let value = format_call(&t.parts, &paths).expression();
+                    quote!((#name, Json::String(#value)))
                 }
             }
         });
+        let body = quote!(context([#(#entries),*]));
+        let event = param(&body);
         quote! {
             /// `AlertContext`: each key with the value found (`null` when missing).
-            pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-                context([#(#entries),*])
+            pub fn alert_context<E: Event + ?Sized>(#event: &E) -> Context {
+                #body
             }
         }
     });
@@ -83,7 +92,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     let severity_fn = function(!rule.dynamic_severities.is_empty(), "dynamic_severity");
     let meta = meta(rule);
     let fields = paths.idents();
-    let rule_doc = format!(" The rule `{}`: its metadata and compiled functions.", rule.id);
+    let rule_doc = doc_safe(&format!(" The rule `{}`: its metadata and compiled functions.", rule.id));
     quote! {
         #(#docs)*
 
@@ -211,11 +220,8 @@ fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
             .into_iter()
             .filter(|&(_, n)| n > 1)
             .map(|(path, _)| {
-                let constant = emitter.paths.ident(&path).to_string();
-                let name = crate::names::snake_case(&constant, "field_").unwrap_or_else(|| "field".into());
-                let reserved = ["event", "_event", "value", "filter"].contains(&name.as_str())
-                    || name.starts_with("element");
-                (path, format_ident!("{}", if reserved { format!("{name}_field") } else { name }))
+                let local = local_name(emitter.paths.ident(&path));
+                (path, local)
             })
             .collect();
         let reads = locals.iter().map(|(path, local)| {
@@ -269,11 +275,15 @@ fn dynamic_severity(rule: &Rule, emitter: &Emitter) -> Option<TokenStream> {
             }
         });
     }
+    let body = quote! {
+        #(#branches)*
+        #fallback
+    };
+    let param = if mentions(&body, &event) { event } else { format_ident!("_event") };
     Some(quote! {
         /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-        pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-            #(#branches)*
-            #fallback
+        pub fn dynamic_severity<E: Event + ?Sized>(#param: &E) -> Severity {
+            #body
         }
     })
 }
@@ -283,21 +293,55 @@ fn severity(s: Severity) -> TokenStream {
     quote!(Severity::#ident)
 }
 
+/// A rendered template: `let` statements, then the expression that builds the string.
+struct Rendered {
+    lets: Vec<TokenStream>,
+    value: TokenStream,
+}
+
+impl Rendered {
+    /// As a function body.
+    fn block(self) -> TokenStream {
+        let Rendered { lets, value } = self;
+        quote!(#(#lets)* #value)
+    }
+
+    /// As one expression: a block only when there are statements.
+    fn expression(self) -> TokenStream {
+        if self.lets.is_empty() { self.value } else { self.block_braced() }
+    }
+
+    fn block_braced(self) -> TokenStream {
+        let body = self.block();
+        quote!({ #body })
+    }
+}
+
 /// `format!("text {field} more {other}")` after a `let` per field, or a plain string
 /// without fields. The format string reads like the YAML template.
-fn format_call(parts: &[TemplatePart], paths: &Paths) -> TokenStream {
+fn format_call(parts: &[TemplatePart], paths: &Paths) -> Rendered {
     let mut fmt = String::new();
     let mut lets: Vec<TokenStream> = Vec::new();
-    let mut bound: Vec<String> = Vec::new();
+    // One local per distinct placeholder: the same field with other fallbacks is another.
+    let mut bound: Vec<(&Placeholder, String)> = Vec::new();
     for part in parts {
         match part {
             TemplatePart::Text(t) => fmt.push_str(&t.replace('{', "{{").replace('}', "}}")),
             TemplatePart::Field(placeholder) => {
                 let constant = paths.ident(&placeholder.paths[0]);
-                let var = local_name(constant);
+                if let Some((_, var)) = bound.iter().find(|(p, _)| *p == placeholder) {
+                    fmt.push_str(&format!("{{{var}}}"));
+                    continue;
+                }
+                let base = local_name(constant).to_string();
+                let var = (1..)
+                    .map(|i| if i == 1 { base.clone() } else { format!("{base}_{i}") })
+                    .find(|v| bound.iter().all(|(_, b)| b != v))
+                    .expect("a free name");
                 fmt.push_str(&format!("{{{var}}}"));
-                if !bound.contains(&var.to_string()) {
-                    bound.push(var.to_string());
+                bound.push((placeholder, var.clone()));
+                let var = format_ident!("{}", var);
+                {
                     let mut value = quote!(event.field(&#constant));
                     for fallback in &placeholder.paths[1..] {
                         let constant = paths.ident(fallback);
@@ -317,27 +361,26 @@ fn format_call(parts: &[TemplatePart], paths: &Paths) -> TokenStream {
         && p.default.is_none()
     {
         let constant = paths.ident(&p.paths[0]);
-        return quote!(event.field(&#constant).to_string());
+        return Rendered { lets: Vec::new(), value: quote!(event.field(&#constant).to_string()) };
     }
     if lets.is_empty() {
         let text: String =
             parts.iter().map(|p| if let TemplatePart::Text(t) = p { t.as_str() } else { "" }).collect();
         let text = str_lit(&text);
-        return quote!(String::from(#text));
+        return Rendered { lets: Vec::new(), value: quote!(String::from(#text)) };
     }
     let fmt = str_lit(&fmt);
-    quote! {
-        #(#lets)*
-        format!(#fmt)
-    }
+    Rendered { lets, value: quote!(format!(#fmt)) }
 }
 
-/// The local variable for a path constant: `INSTANCE_ID` becomes `instance_id`; never `event`
-/// (the function's parameter) nor a keyword.
+/// The local variable for a path constant: `INSTANCE_ID` becomes `instance_id`; never a
+/// keyword, nor a name the generated code uses otherwise (the `event` parameter, list elements,
+/// closure parameters, functions of the prelude).
 fn local_name(constant: &proc_macro2::Ident) -> proc_macro2::Ident {
+    const TAKEN: &[&str] = &["event", "value", "filter", "exactly_one", "context", "walk"];
     let lower = constant.to_string().to_lowercase();
     let name = match crate::names::snake_case(&lower, "field_") {
-        Some(n) if n != "event" => n,
+        Some(n) if !TAKEN.contains(&n.as_str()) && !n.starts_with("element") && !n.starts_with('_') => n,
         _ => format!("{lower}_field"),
     };
     format_ident!("{}", name)

@@ -6,7 +6,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{Layout, format_file, str_lit};
+use super::{Layout, doc_safe, format_file, str_lit};
 use crate::ir::{Rule, TestCase};
 
 pub(super) fn tests_file(rules: &[Rule], layout: &Layout) -> String {
@@ -18,7 +18,7 @@ pub(super) fn tests_file(rules: &[Rule], layout: &Layout) -> String {
     let registry: TokenStream = layout.registry_path.parse().expect("registry path is a Rust path");
     let modules = rules.iter().filter(|r| !r.tests.is_empty()).map(|rule| {
         let module = format_ident!("{}", rule.module);
-        let doc = format!(" `{}` ({})", rule.id, rule.source);
+        let doc = doc_safe(&format!(" `{}` ({})", rule.id, rule.source));
         let tests = rule.tests.iter().map(test_fn);
         quote! {
             #[doc = #doc]

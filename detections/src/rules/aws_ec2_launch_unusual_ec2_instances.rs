@@ -131,10 +131,10 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `EC2 instance with a suspicious type '{requestParameters.instanceType.value | requestParameters.instanceType}' was launched in in {recipientAccountId}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let value = event.field(&VALUE).or(event.field(&INSTANCE_TYPE));
+    let value_field = event.field(&VALUE).or(event.field(&INSTANCE_TYPE));
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
     format!(
-        "EC2 instance with a suspicious type '{value}' was launched in in {recipient_account_id}"
+        "EC2 instance with a suspicious type '{value_field}' was launched in in {recipient_account_id}"
     )
 }
 
