@@ -216,6 +216,7 @@ const FEATURES: &[&str] = &[
     "filters",
     "title",
     "title:fallback",
+    "title:repeated",
     "group_by",
     "context:KeyValue",
     "context:KeyTemplate",
@@ -288,24 +289,12 @@ struct Gen {
     used: BTreeSet<String>,
     /// The feature the rule being built must use, until it does.
     force: Option<String>,
-    /// Whether constant expressions (`AlwaysTrue`, `Any: []`, …) may be built here. Not in list
-    /// comprehension bodies and `DynamicSeverities`: codegen folds them, and then emits code
-    /// with unused variables (a known codegen wart that `hostile_rules.rs` pins), which would
-    /// make every build of this crate warn.
-    constants: bool,
 }
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("crate in a workspace").to_path_buf();
     let out = root.join("tests/rules/generated");
-    let mut g = Gen {
-        rng: Rng::new(SEED),
-        next_id: 1,
-        fresh: 1,
-        used: BTreeSet::new(),
-        force: None,
-        constants: true,
-    };
+    let mut g = Gen { rng: Rng::new(SEED), next_id: 1, fresh: 1, used: BTreeSet::new(), force: None };
     let mut forced: Vec<String> = CONDITIONS.iter().map(|c| c.0.to_string()).collect();
     forced.extend(FEATURES.iter().map(|f| f.to_string()));
     let mut files = Vec::new();
@@ -661,9 +650,7 @@ impl Gen {
                     }
                 } else if choice == 1 {
                     self.use_feature("context:KeyTemplate");
-                    // Not a lone placeholder: codegen wraps that in needless braces (a warning).
                     let (template, rendered) = self.title(&w);
-                    let (template, rendered) = (format!("ctx {template}"), format!("ctx {rendered}"));
                     let _ = writeln!(
                         y,
                         "  - KeyName: {}\n    KeyTemplate: {}",
@@ -687,8 +674,7 @@ impl Gen {
             for _ in 0..1 + self.rng.below(3) {
                 let target = *self.rng.pick(&["Info", "Low", "Medium", "High", "Critical"]);
                 let holds = self.rng.chance(0.5);
-                // No empty `Conditions` first: codegen's function would not read its event.
-                let n = self.rng.below(3) + u64::from(entries.is_empty());
+                let n = self.rng.below(3);
                 // Conditions hold together, or one of them fails (so there is at least one).
                 let Some(truths) = truth_vector(&mut self.rng, "All", holds, n as usize) else { continue };
                 let _ = writeln!(entries, "  - ChangeTo: {target}");
@@ -697,9 +683,7 @@ impl Gen {
                 } else {
                     let _ = writeln!(entries, "    Conditions:");
                     for t in truths {
-                        self.constants = false;
                         let e = self.make(&[(&w, t)], 1, Place::Detection);
-                        self.constants = true;
                         write_expr(&mut entries, 6, &e);
                     }
                 }
@@ -779,15 +763,10 @@ impl Gen {
     fn title(&mut self, w: &Value) -> (String, String) {
         let mut template = String::new();
         let mut rendered = String::new();
-        let parts = 1 + self.rng.below(4);
-        let mut placeholders = 0;
-        // At least one placeholder: a template of text only compiles to a function that does
-        // not read its event (the codegen wart that `constants` avoids).
-        for i in 0.. {
-            if i >= parts && placeholders > 0 {
-                break;
-            }
-            match if i + 1 >= parts && placeholders == 0 { 5 } else { self.rng.below(6) } {
+        // Placeholders so far: a later one may repeat a path with other fallbacks.
+        let mut earlier: Vec<Vec<Seg>> = Vec::new();
+        for _ in 0..1 + self.rng.below(4) {
+            match self.rng.below(6) {
                 0 => {
                     template.push_str("{{");
                     rendered.push('{');
@@ -809,22 +788,29 @@ impl Gen {
                     rendered.push_str(t);
                 }
                 _ => {
-                    // A placeholder: a path, maybe with fallbacks and a default.
+                    // A placeholder: a path (maybe one used before), maybe with fallbacks and a
+                    // default; the first that is present and not null renders.
                     let mut alternatives = Vec::new();
                     let mut found = None;
                     let n = if self.rng.chance(0.3) { 2 } else { 1 };
-                    for _ in 0..n {
-                        let segs = self.pick_path(w);
+                    for k in 0..n {
+                        let segs = match earlier.first() {
+                            Some(first) if k == 0 && self.rng.chance(0.3) => {
+                                self.use_feature("title:repeated");
+                                first.clone()
+                            }
+                            _ => self.pick_path(w),
+                        };
                         let Some(text) = key_path_text(&segs, true) else { continue };
                         if found.is_none() {
                             found = resolve(w, &segs).filter(|v| !v.is_null());
                         }
                         alternatives.push(text);
+                        earlier.push(segs);
                     }
                     if alternatives.is_empty() {
                         continue;
                     }
-                    placeholders += 1;
                     let default = self.rng.chance(0.3).then(|| *self.rng.pick(&["none", "{x|y}", ""]));
                     if alternatives.len() > 1 || default.is_some() {
                         self.use_feature("title:fallback");
@@ -853,10 +839,7 @@ impl Gen {
         let single = targets.len() == 1;
         let forced = self.force.clone();
         let forced = forced.as_deref().unwrap_or("");
-        let constant_owed = forced.starts_with("always:") || forced.ends_with("[]");
-        let choice = if (forced.starts_with("comb:") || forced.starts_with("always:"))
-            && (self.constants || !constant_owed)
-        {
+        let choice = if forced.starts_with("comb:") || forced.starts_with("always:") {
             1
         } else if forced.starts_with("elements:") && place != Place::Filter {
             2
@@ -885,7 +868,7 @@ impl Gen {
     }
 
     fn combinator(&mut self, targets: &[(&Value, bool)], depth: u32, place: Place) -> Option<Expr> {
-        if let Some(f) = self.forced("always:").filter(|_| self.constants) {
+        if let Some(f) = self.forced("always:") {
             let want = f == "always:AlwaysTrue";
             self.use_feature(f.to_string().as_str());
             return Some(self.embed(Expr::Always(want), want, targets, depth, place));
@@ -900,7 +883,6 @@ impl Gen {
                 f.ends_with("[]"),
             ),
         };
-        let empty = empty && self.constants;
         if empty {
             // `All: []` and `None: []` hold, `Any: []` and `OnlyOne: []` fail, for every subject.
             let holds = matches!(name, "All" | "None");
@@ -1026,7 +1008,6 @@ impl Gen {
                 .map(|t| truth_vector(&mut self.rng, "All", t.1, n).expect("n >= 1"))
                 .collect();
             let dummy = if scalars { json!("w-0") } else { json!({"n": 0, "tags": [], "sub": []}) };
-            let constants = std::mem::replace(&mut self.constants, false);
             let body = (0..n)
                 .map(|j| {
                     let child: Vec<(&Value, bool)> = if body_targets.is_empty() {
@@ -1037,7 +1018,6 @@ impl Gen {
                     self.make(&child, depth + 1, Place::Element)
                 })
                 .collect();
-            self.constants = constants;
             return Some(Expr::Elements { spec, cond: leak(name), body });
         }
         None
@@ -1101,7 +1081,7 @@ impl Gen {
         let want_all = targets[0].1;
         if targets.iter().all(|t| t.1 == want_all) {
             let uniform = match self.rng.below(4) {
-                0 if self.constants => Some(Expr::Always(want_all)),
+                0 => Some(Expr::Always(want_all)),
                 1 => {
                     // A fresh constant equals none of them.
                     let spec = targets[0].0.is_object().then(|| Spec::Key("n".into()));
@@ -1210,13 +1190,7 @@ impl Gen {
             self.use_feature(name);
             return Expr::Leaf { spec, cond: name, operand };
         }
-        if self.constants {
-            return Expr::Always(want);
-        }
-        // A list element exists; an absent key does not.
-        let spec = subject.is_object().then(|| Spec::Key("absent".into()));
-        let cond = if want == spec.is_none() { "Exists" } else { "DoesNotExist" };
-        Expr::Leaf { spec, cond, operand: Operand::None }
+        Expr::Always(want)
     }
 
     /// The operand that makes the positive form of `kind` hold on `v` (or fail), if any.

@@ -29,24 +29,13 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &V,
-        &NUMS,
-        &ABSENT_LAST6,
-        &EVENT_NAME,
-        &ITEMS,
-        &NUMS_EACH,
-        &NUM_S,
-        &T,
-        &ITEMS_0,
-        &WORDS,
-    ],
+    fields: &[&V, &NUMS, &ABSENT_LAST6, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
 /// `iTeMs[*].v`
@@ -60,24 +49,6 @@ static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
-
-/// `numS`
-static NUM_S: Path = Path::new(&[Key("numS")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
@@ -100,26 +71,4 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         return Some(19);
     }
     None
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event
-        .field(&ITEMS)
-        .compare_with(&event.field(&NUMS_EACH))
-        .is_some_and(Ordering::is_le)
-    {
-        return Severity::High;
-    }
-    if !event.field(&NUM_S).icontains("~nope-3")
-        && exactly_one([
-            !event.field(&NUMS).is_private_ip()
-                && !event.field(&T).matches_glob(&["?[s]t?nbu*"])
-                && event.field(&ITEMS_0).iequals("~nope-4"),
-            !event.field(&WORDS).icontains("~nope-5"),
-        ])
-    {
-        return Severity::Critical;
-    }
-    Severity::Info
 }

@@ -3,7 +3,10 @@
 
 //! `Generated.R001`.
 //!
-//! Severity Critical; scheduled queries `Generated.Alpha`.
+//! Built around a random event (1).
+//!
+//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Alerts after 3 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -14,121 +17,62 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_001.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Critical,
+        scheduled: false,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 80,
-        threshold: 1,
-        tags: &["generated", "batch-1"],
+        dedup_period_minutes: 60,
+        threshold: 3,
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (1)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[*].sub[0].n}"),
+        alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &AB_SE_NT,
-        &EXIT,
-        &AB_SE_NT_LAST6,
-        &IPS,
-        &ABSENT,
-        &ABSENT_LAST6,
-        &A_BSE_NT_LAST6,
-        &N,
-        &IP,
-    ],
+    fields: &[&WORDS, &TAGS_LAST, &EVENT_NAME, &SUB, &KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `items[0].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-1)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `AbSeNT`
-static AB_SE_NT: Path = Path::new(&[Key("AbSeNT")]);
+/// `items[-2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
-);
+/// `dotted.KEY`
+static KEY: Path = Path::new(&[Key("dotted"), Key("KEY")]);
 
-/// `abSENt[-7]`
-static AB_SE_NT_LAST6: Path = Path::new(&[Key("abSENt"), Index(-7)]);
-
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `aBSENt[-7]`
-static A_BSE_NT_LAST6: Path = Path::new(&[Key("aBSENt"), Index(-7)]);
-
-/// `items[*].sub[0].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("n")]);
-
-/// `p_enrichment.Tor_EXIt_noDES.p_any_ip_addresses.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("Tor_EXIt_noDES"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
+    if !filter(event.field(&WORDS), true, |value| value.equals(987654.25f64)) {
         return Some(10);
     }
-    if event.field(&AB_SE_NT).same_as(&event.field(&EXIT)) {
+    if !filter(event.field(&TAGS_LAST), false, |value| value.istarts_with("x")) {
         return Some(13);
     }
-    if event.field(&AB_SE_NT_LAST6).equals(-31337000i64) {
-        return Some(15);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
+        return Some(17);
     }
-    if !event
-        .field(&IPS)
-        .only_one_element(|element| {
-            element.has("8.8.")
-                && element
-                    .in_cidr(&[Cidr::v4([8, 8, 4, 0], 24), Cidr::v4([8, 8, 8, 8], 32)])
-                && element.is_ipv4() && !element.equals(987654.25f64)
-                && !element.field(&ABSENT).same_as(&element.field(&ABSENT_LAST6))
-                && !element
-                    .field(&ABSENT_LAST6)
-                    .compare_with(&element.field(&A_BSE_NT_LAST6))
-                    .is_some_and(Ordering::is_le) && element.icontains("8.8")
-        })
-    {
-        return Some(18);
+    if event.field(&SUB).matches_glob(&["~nope-3*"]) {
+        return Some(20);
+    }
+    if event.field(&KEY).iequals("~nope-4") {
+        return Some(23);
     }
     None
-}
-
-/// `AlertTitle`: `{items[*].sub[0].n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&N).to_string()
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&IP).istarts_with("") {
-        return Severity::Low;
-    }
-    Severity::High
 }

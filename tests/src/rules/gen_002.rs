@@ -3,8 +3,8 @@
 
 //! `Generated.R002`.
 //!
-//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
-//! Disabled: compiled and tested, not run.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -14,11 +14,11 @@ pub static RULE: Rule = Rule {
         id: "Generated.R002",
         display_name: None,
         source: "tests/rules/generated/gen_002.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
         severity: Severity::Medium,
-        create_alert: true,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -30,76 +30,98 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENTNAME, &IPS, &DOTT_ED, &K_EY, &B, &F, &I_PS],
+    fields: &[
+        &TAGS_0,
+        &I_TEMS_0_SUB_LAST_X,
+        &ITEMS_0_SUB_LAST_X,
+        &NAME,
+        &F,
+        &SUB_0_X,
+        &SUB_LAST,
+        &ITEMS_EACH_SUB_LAST_X,
+        &EVENT_NAME,
+        &ABSENT_LAST6,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    group_by: None,
+    context: Some(|event| alert_context(event)),
+    severity: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `iTEMS[0].sub[-1].x`
+static I_TEMS_0_SUB_LAST_X: Path = Path::new(
+    &[Key("iTEMS"), Index(0), Key("sub"), Index(-1), Key("x")],
+);
 
-/// `DOTTEd`
-static DOTT_ED: Path = Path::new(&[Key("DOTTEd")]);
+/// `items[0].sub[-1].x`
+static ITEMS_0_SUB_LAST_X: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(-1), Key("x")],
+);
 
-/// `dotted.KEy`
-static K_EY: Path = Path::new(&[Key("dotted"), Key("KEy")]);
-
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `ITems[-1].name`
+static NAME: Path = Path::new(&[Key("ITems"), Index(-1), Key("name")]);
 
 /// `f`
 static F: Path = Path::new(&[Key("f")]);
 
-/// `IPs`
-static I_PS: Path = Path::new(&[Key("IPs")]);
+/// `items[0].sub[0].x`
+static SUB_0_X: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(0), Key("x")],
+);
+
+/// `items[0].sub[-1]`
+static SUB_LAST: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(-1)]);
+
+/// `items[*].sub[-1].x`
+static ITEMS_EACH_SUB_LAST_X: Path = Path::new(
+    &[Key("items"), Each, Key("sub"), Index(-1), Key("x")],
+);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Beta", "Gamma", "Zeta"]) {
-        return Some(8);
+    if !event.field(&TAGS_0).equals("Wort-10") {
+        return Some(9);
     }
     if !event
-        .field(&IPS)
-        .no_element(|element| {
-            !element.iequals("2001:db8::1") && element.equals("2001:db8::1")
-                && !element.equals("~nope-6")
-        })
+        .field(&I_TEMS_0_SUB_LAST_X)
+        .compare_with(&event.field(&ITEMS_0_SUB_LAST_X))
+        .is_some_and(Ordering::is_le)
     {
         return Some(12);
     }
-    if event.field(&DOTT_ED).iends_with("~nope-7") {
-        return Some(22);
-    }
-    if !event.field(&K_EY).contains("ph") {
-        return Some(25);
+    if !exactly_one([
+        event.field(&NAME).iequals("{braces} and {{double}}"),
+        exactly_one([
+            event
+                .field(&F)
+                .compare_with(&event.field(&SUB_0_X))
+                .is_some_and(Ordering::is_le),
+            !event.field(&SUB_LAST).contains("~nope-5")
+                && !event.field(&ITEMS_EACH_SUB_LAST_X).icontains("~nope-6"),
+        ]),
+    ]) {
+        return Some(14);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `b` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&B).to_string()
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&F).has(-31337000i64)
-        && !event.field(&F).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        && event
-            .field(&I_PS)
-            .any_element(|element| {
-                element.ends_with("8::1") && element.equals("2001:db8::1")
-            })
-    {
-        return Severity::Medium;
-    }
-    Severity::Medium
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&EVENT_NAME).to_json()),
+        ("k1", event.field(&ABSENT_LAST6).to_json()),
+        ("k2", event.field(&EVENT_NAME).to_json()),
+    ])
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R004`.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Built around a random event (4).
+//!
+//! Severity Info; scheduled queries `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,22 +16,22 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_004.yml",
         enabled: true,
-        scheduled: false,
+        scheduled: true,
         log_types: &["Generated.Beta"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-4"],
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (4)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{pair}{words[*]}{b | nums|'{x|y}'}"),
+        alert_title: Some("}} {pair.c|'none'}"),
     },
-    fields: &[&EVENT_NAME, &IP, &PAIR, &WORDS_EACH, &B, &NUMS],
+    fields: &[&N_AME, &ROLE, &C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -38,40 +40,29 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.nAme`
+static N_AME: Path = Path::new(&[Key("user"), Key("nAme")]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
 
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
-
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
-
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
-
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Gamma"]) {
+    if !event.field(&N_AME).iends_with(".txt") {
         return Some(9);
     }
-    if !event.field(&IP).starts_with("fe80::") {
+    if !event.field(&ROLE).starts_with("path/to/") {
         return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{pair}{words[*]}{b | nums|'{x|y}'}`
+/// `AlertTitle`: `}} {pair.c|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let pair = event.field(&PAIR);
-    let words_each = event.field(&WORDS_EACH);
-    let b = event.field(&B).or(event.field(&NUMS)).or(Val::Str("{x|y}"));
-    format!("{pair}{words_each}{b}")
+    let c = event.field(&C).or(Val::Str("none"));
+    format!("}} {c}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R008`.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_008.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 106,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,58 +27,31 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" back\slash {{{pair.c}}} "#),
+        alert_title: None,
     },
-    fields: &[&FIELD, &ITEMS_EACH, &C, &A, &ABSENT, &MATRIX_EACH_LAST],
+    fields: &[&EVENT_NAME, &TAGS_LAST1],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
 };
 
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
-
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `Pair.a`
-static A: Path = Path::new(&[Key("Pair"), Key("a")]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `matrix[*][-1]`
-static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
+/// `items[0].tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&FIELD).ends_with("") {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
+        return Some(9);
     }
-    if !event.field(&ITEMS_EACH).is_null_or_empty() {
-        return Some(11);
+    if !event.field(&TAGS_LAST1).ends_with("57") {
+        return Some(12);
     }
     None
-}
-
-/// `AlertTitle`: ` back\slash {{{pair.c}}} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let c = event.field(&C);
-    format!(r#" back\slash {{{c}}} "#)
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&A).to_json()),
-        ("k1", event.field(&ABSENT).to_json()),
-        ("k2", event.field(&MATRIX_EACH_LAST).to_json()),
-    ])
 }

@@ -5,8 +5,7 @@
 //!
 //! Built around a random event (11).
 //!
-//! Severity Critical; log types `Generated.Alpha`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -18,10 +17,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_011.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Critical,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
+        create_alert: true,
+        dedup_period_minutes: 16,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -30,46 +29,58 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{eventName}{nums[0]|''}{{"),
     },
-    fields: &[&EVENT_NAME, &NAME, &W_ITH_SP_ACE, &V],
+    fields: &[&IP, &N, &MA_TR_IX_EACH_LAST1, &EVENT_NAME, &NUMS_0, &Z],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
     severity: None,
 };
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `maTrIX[*][-2]`
+static MA_TR_IX_EACH_LAST1: Path = Path::new(&[Key("maTrIX"), Each, Index(-2)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `wITH SPAce`
-static W_ITH_SP_ACE: Path = Path::new(&[Key("wITH SPAce")]);
-
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
+    if !event.field(&IP).contains(".0") {
         return Some(10);
     }
-    let name = event.field(&NAME);
-    if !name.same_as(&name) {
+    if event.field(&N).iends_with("~nope-15") {
         return Some(13);
     }
-    if event.field(&W_ITH_SP_ACE).iends_with("~nope-18") {
-        return Some(15);
+    if !event.field(&MA_TR_IX_EACH_LAST1).contains(86i64) {
+        return Some(16);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&V).to_json())])
+/// `AlertTitle`: `{eventName}{nums[0]|''}{{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let event_name = event.field(&EVENT_NAME);
+    let nums_0 = event.field(&NUMS_0).or(Val::Str(""));
+    format!("{event_name}{nums_0}{{")
+}
+
+/// `GroupBy`: the dedup string, `z` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&Z).to_string()
 }

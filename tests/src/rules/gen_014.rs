@@ -3,8 +3,7 @@
 
 //! `Generated.R014`.
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
-//! Alerts after 2 matches within 60 minutes.
+//! Severity Critical; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_014.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 2,
-        tags: &["generated", "batch-0"],
+        threshold: 1,
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -30,77 +29,49 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &NET,
-        &I_P,
-        &USER,
-        &ITEMS_EACH_SUB_0_X,
-        &ITEMS_0_SUB_0_X,
-        &P_ENR_IC_HME_NT,
-        &TAGS_0,
-    ],
+    fields: &[&S, &WITH_SPACE, &SUB_0, &TAGS_0, &TAGS_LAST1],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `with space`
+static WITH_SPACE: Path = Path::new(&[Key("with space")]);
 
-/// `iP`
-static I_P: Path = Path::new(&[Key("iP")]);
+/// `items[*].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `items[*].sub[0].x`
-static ITEMS_EACH_SUB_0_X: Path = Path::new(
-    &[Key("items"), Each, Key("sub"), Index(0), Key("x")],
-);
-
-/// `items[0].sub[0].x`
-static ITEMS_0_SUB_0_X: Path = Path::new(
-    &[Key("items"), Index(0), Key("sub"), Index(0), Key("x")],
-);
-
-/// `p_enrIcHmeNT`
-static P_ENR_IC_HME_NT: Path = Path::new(&[Key("p_enrIcHmeNT")]);
-
-/// `items[0].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(0)]);
+/// `user.tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("tags"), Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma"]) {
-        return Some(10);
+    if !event.field(&S).istarts_with("emoji 😀 insid") {
+        return Some(8);
     }
-    if !event.field(&NET).icontains("") && event.field(&I_P).iends_with("~nope-23")
-        && !event.field(&USER).exists()
-    {
-        return Some(13);
+    if !exactly_one([
+        !event.field(&WITH_SPACE).icontains("~nope-20"),
+        event.field(&SUB_0).has(-31337000i64),
+    ]) {
+        return Some(11);
     }
-    if event.field(&ITEMS_EACH_SUB_0_X).matches_glob(&["~nope-24*"]) {
-        return Some(23);
+    if !event.field(&TAGS_0).exists() {
+        return Some(20);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[0].sub[0].x`, `p_enrIcHmeNT` joined with `:`.
+/// `GroupBy`: the dedup string, `user.tags[-2]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let items_0_sub_0_x = event.field(&ITEMS_0_SUB_0_X);
-    let p_enr_ic_hme_nt = event.field(&P_ENR_IC_HME_NT);
-    format!("{items_0_sub_0_x}:{p_enr_ic_hme_nt}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&TAGS_0).to_json())])
+    event.field(&TAGS_LAST1).to_string()
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R016`.
 //!
-//! Severity Low; log types `Generated.Beta`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,65 +16,116 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
-        tags: &[],
+        threshold: 1,
+        tags: &["generated", "batch-2"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[0].ok|'none'}"),
+        alert_title: None,
     },
-    fields: &[&T, &WORDS_LAST, &ABSENT_LAST6, &OK, &ITEMS],
+    fields: &[
+        &ABSENT,
+        &EVENTNAME,
+        &EVENT_NAME,
+        &ID,
+        &IPS,
+        &I_PS_0,
+        &IP_S,
+        &WORDS,
+        &NET,
+        &HI,
+        &TAGS_EACH,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[0].ok`
-static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `iPs[0]`
+static I_PS_0: Path = Path::new(&[Key("iPs"), Index(0)]);
+
+/// `ipS`
+static IP_S: Path = Path::new(&[Key("ipS")]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
+
+/// `Pair.hi`
+static HI: Path = Path::new(&[Key("Pair"), Key("hi")]);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&T).has("") {
+    if !filter(event.field(&ABSENT), false, |value| value.has(-31337000i64)) {
         return Some(9);
     }
-    if event.field(&WORDS_LAST).iequals("~nope-26") {
-        return Some(12);
+    if !event.field(&EVENTNAME).equals("Epsilon") {
+        return Some(13);
     }
-    if event.field(&ABSENT_LAST6).matches_glob(&["~nope-27*"]) {
-        return Some(15);
+    if event
+        .field(&EVENT_NAME)
+        .compare_with(&event.field(&ID))
+        .is_some_and(Ordering::is_le)
+        || event.field(&IPS).any_element(|element| element.matches_glob(&["~nope-23*"]))
+        || event.field(&I_PS_0).iends_with("~nope-24")
+    {
+        return Some(16);
+    }
+    if event
+        .field(&IP_S)
+        .only_one_element(|element| {
+            element.iends_with("~nope-25") && element.less_than(3i64)
+        }) || event.field(&ID).at_least(18i64)
+    {
+        return Some(27);
     }
     None
 }
 
-/// `AlertTitle`: `{items[0].ok|'none'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ok = event.field(&OK).or(Val::Str("none"));
-    format!("{ok}")
-}
-
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&ITEMS).to_json())])
+    context([("k0", event.field(&WORDS).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&NET).starts_with("~nope-26")
+        && event.field(&HI).icontains("~nope-27")
+    {
+        return Severity::Critical;
+    }
+    if !event.field(&TAGS_EACH).starts_with("~nope-28") {
+        return Severity::Critical;
+    }
+    Severity::Medium
 }

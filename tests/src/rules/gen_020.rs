@@ -3,7 +3,7 @@
 
 //! `Generated.R020`.
 //!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_020.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,48 +27,71 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in {items[2].sub[-1]}"),
+        alert_title: Some(r#"{matrix[*]} back\slash "#),
     },
-    fields: &[&F, &EVENT_NAME, &T_A_GS, &SUB_LAST],
+    fields: &[&V, &N, &MAT_R_IX_LAST_LAST1, &ID, &MATRIX_EACH, &ITEMS_0, &OK],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[0].sub[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("n")]);
 
-/// `items[2].tAGs`
-static T_A_GS: Path = Path::new(&[Key("items"), Index(2), Key("tAGs")]);
+/// `matRIx[-1][-2]`
+static MAT_R_IX_LAST_LAST1: Path = Path::new(&[Key("matRIx"), Index(-1), Index(-2)]);
 
-/// `items[2].sub[-1]`
-static SUB_LAST: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Index(-1)]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
+
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+
+/// `items[*].ok`
+static OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&F), false, |value| value.at_least(24i64)) {
-        return Some(10);
+    if !event.field(&V).at_most(9i64) {
+        return Some(8);
     }
-    if !event.field(&EVENT_NAME).equals("Gamma") {
+    if !event.field(&N).at_least(153f64) {
+        return Some(11);
+    }
+    if !event.field(&MAT_R_IX_LAST_LAST1).exists() {
         return Some(14);
     }
-    if !event.field(&T_A_GS).only_one_element(|element| element.is_in(&["ü-170"]))
-        && event.field(&EVENT_NAME).starts_with("~nope-34")
-    {
-        return Some(17);
+    if !event.field(&ID).equals(74i64) {
+        return Some(16);
     }
     None
 }
 
-/// `AlertTitle`: ` in {items[2].sub[-1]}`
+/// `AlertTitle`: `{matrix[*]} back\slash `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub_last = event.field(&SUB_LAST);
-    format!(" in {sub_last}")
+    let matrix_each = event.field(&MATRIX_EACH);
+    format!(r#"{matrix_each} back\slash "#)
+}
+
+/// `GroupBy`: the dedup string, `items[0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ITEMS_0).to_string()
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&OK).is_private_ip() {
+        return Severity::Info;
+    }
+    Severity::Low
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R022`: Generated rule 22.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_022.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 107,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,149 +27,66 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{t | items[2].ok}}} {items[*].tags[*]}"),
+        alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &C,
-        &T,
-        &ITEMS_2_OK,
-        &TAGS_EACH,
-        &ITEMS,
-        &N,
-        &NAME,
-        &S,
-        &L_O,
-        &ABSENT,
-        &KEY,
-        &ID,
-        &ITEMS_EACH_OK,
-        &ITEMS_EACH_N,
-        &TAGS,
-        &FIELD,
-        &SUB_0_N,
-    ],
+    fields: &[&EVENTNAME, &ADMIN, &WORDS, &N_UMS_2, &S, &NU_MS_2, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
     severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `items[2].ok`
-static ITEMS_2_OK: Path = Path::new(&[Key("items"), Index(2), Key("ok")]);
-
-/// `items[*].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `items[-2].name`
-static NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
+/// `nUms[2]`
+static N_UMS_2: Path = Path::new(&[Key("nUms"), Index(2)]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
-/// `pair.lO`
-static L_O: Path = Path::new(&[Key("pair"), Key("lO")]);
+/// `nuMs[2]`
+static NU_MS_2: Path = Path::new(&[Key("nuMs"), Index(2)]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
-
-/// `user.Id`
-static ID: Path = Path::new(&[Key("user"), Key("Id")]);
-
-/// `items[*].ok`
-static ITEMS_EACH_OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
-
-/// `items[*].N`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("N")]);
-
-/// `items[2].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
-
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
-
-/// `items[-2].sub[0].n`
-static SUB_0_N: Path = Path::new(
-    &[Key("items"), Index(-2), Key("sub"), Index(0), Key("n")],
-);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(9);
+    if !event.field(&EVENTNAME).equals("Epsilon") {
+        return Some(10);
     }
-    if !event.field(&C).at_most(9f64) {
-        return Some(12);
+    let s = event.field(&S);
+    let words = event.field(&WORDS);
+    if event.field(&ADMIN).at_most(8i64)
+        || ((words.is_in(&["~nope-33", "~nope-34"])
+            || event.field(&N_UMS_2).istarts_with("~nope-35") || !s.at_most(1i64))
+            && !words.in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)])
+            && s.same_as(&event.field(&NU_MS_2))) || words.is_ipv4()
+    {
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `{t | items[2].ok}}} {items[*].tags[*]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let t = event.field(&T).or(event.field(&ITEMS_2_OK));
-    let tags_each = event.field(&TAGS_EACH);
-    format!("{t}}} {tags_each}")
-}
-
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&TAGS_EACH).to_json())])
+    context([
+        ("k0", event.field(&ABSENT).to_json()),
+        ("k1", event.field(&ABSENT).to_json()),
+    ])
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event
-        .field(&ITEMS)
-        .only_one_element(|element| !element.field(&N).is_in(&[184i64, 185i64]))
-        && exactly_one([
-            !event.field(&NAME).ends_with("alpha"),
-            event.field(&S).icontains("~nope-36"),
-            !event.field(&L_O).icontains("~nope-37"),
-        ])
-        && (event.field(&ABSENT).iequals("~nope-38")
-            || event.field(&KEY).istarts_with("日本語")
-            || event.field(&ID).at_least(32i64))
-        && !event.field(&ABSENT).has(987654.25f64)
-        && !event.field(&ITEMS_EACH_OK).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-    {
-        return Severity::Critical;
-    }
-    if event.field(&ITEMS_EACH_N).iends_with("~nope-39") {
-        return Severity::Low;
-    }
-    if !(exactly_one([
-        event.field(&ITEMS).exists(),
-        event.field(&TAGS).has(987654.25f64),
-        event.field(&FIELD).at_least(4i64),
-    ]) || !event.field(&SUB_0_N).is_null() || !event.field(&KEY).starts_with("日")
-        || event
-            .field(&ITEMS)
-            .any_element(|element| {
-                !element.field(&N).is_in(&[189i64]) && element.field(&N).is_in(&[189i64])
-            }))
-    {
-        return Severity::Low;
-    }
-    Severity::Medium
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Low
 }

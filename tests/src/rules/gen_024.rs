@@ -3,7 +3,9 @@
 
 //! `Generated.R024`.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Built around a random event (24).
+//!
+//! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,96 +17,78 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_024.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (24)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[2].n}"),
+        alert_title: None,
     },
-    fields: &[
-        &EVENTNAME,
-        &TAGS_LAST1,
-        &LO,
-        &MATRIX_EACH_0,
-        &MATRIX_0,
-        &N,
-        &NET,
-        &ABSENT,
-        &ABSENT_LAST6,
-    ],
+    fields: &[&EVENT_NAME, &NUMS_2, &T_AGS_0, &I_TEMS, &LO, &TAGS_0, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-2].tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(-2)]);
+/// `nums[2]`
+static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `user.TAgs[0]`
+static T_AGS_0: Path = Path::new(&[Key("user"), Key("TAgs"), Index(0)]);
 
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
+/// `iTEMS`
+static I_TEMS: Path = Path::new(&[Key("iTEMS")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `PaIR.lo`
+static LO: Path = Path::new(&[Key("PaIR"), Key("lo")]);
 
-/// `items[2].n`
-static N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Epsilon") {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(10);
     }
-    let tags_last1 = event.field(&TAGS_LAST1);
-    let matrix_0 = event.field(&MATRIX_0);
-    if (tags_last1.is_in(&[-31337000i64]) || event.field(&LO).is_private_ip()
-        || event.field(&MATRIX_EACH_0).is_ipv6()) && !tags_last1.at_least(2i64)
-        && !matrix_0
-            .no_element(|element| {
-                !element.is_in(&["~nope-40"]) && !element.is_in(&[212i64, 213i64])
-            }) && matrix_0.icontains("~nope-41")
+    if !((event
+        .field(&NUMS_2)
+        .is_in(&[Lit::Str("~nope-37"), Lit::from(1195i64), Lit::from(987654.25f64)])
+        || event.field(&T_AGS_0).matches_glob(&["[ü]*1[9]2"]))
+        && event.field(&I_TEMS).exists())
     {
-        return Some(11);
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `{items[2].n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&N).to_string()
+/// `GroupBy`: the dedup string, `PaIR.lo` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&LO).to_string()
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&NET).to_json()),
-        ("k1", event.field(&ABSENT).to_json()),
-        ("k2", event.field(&ABSENT_LAST6).to_json()),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&TAGS_0).contains("2")
+        && event.field(&NUMS).all_elements(|element| !element.equals("~nope-38"))
+    {
+        return Severity::Critical;
+    }
+    Severity::Critical
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R026`.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_026.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,50 +27,48 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{"),
     },
-    fields: &[&EVENT_NAME, &ITEMS, &N, &IPS_EACH, &WITH_SPACE],
+    fields: &[&BIG, &ITEMS_EACH, &KEY, &IT_EM_S_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
-/// `sub[0].n`
-static N: Path = Path::new(&[Key("sub"), Index(0), Key("n")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
-
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `itEmS[*]`
+static IT_EM_S_EACH: Path = Path::new(&[Key("itEmS"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).iequals("zeta") {
-        return Some(9);
+    if !event.field(&BIG).at_most(-9223372036854776000f64) {
+        return Some(8);
     }
-    if event.field(&ITEMS).only_one_element(|element| !element.field(&N).exists()) {
-        return Some(12);
+    if !event.field(&ITEMS_EACH).exists() {
+        return Some(11);
+    }
+    if !event.field(&KEY).matches_glob(&["t*b*e"]) {
+        return Some(14);
+    }
+    if event.field(&IT_EM_S_EACH).contains("~nope-43") {
+        return Some(17);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&IPS_EACH).matches_glob(&["~nope-43*"])
-        && !event.field(&WITH_SPACE).is_null()
-    {
-        return Severity::Info;
-    }
-    Severity::Low
+/// `AlertTitle`: `{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
 }

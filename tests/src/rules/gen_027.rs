@@ -3,8 +3,7 @@
 
 //! `Generated.R027`.
 //!
-//! Severity Low; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,36 +15,38 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_027.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Beta", "Generated.Alpha"],
         severity: Severity::Low,
-        create_alert: false,
-        dedup_period_minutes: 70,
+        create_alert: true,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{"),
     },
     fields: &[
         &EVENT_NAME,
         &TAGS,
-        &E,
-        &FIELD,
+        &DOTTED_KEY,
         &ITEMS_EACH,
-        &S,
-        &TAGS_EACH,
-        &ABSENT_LAST6,
+        &ADMIN,
+        &IPS,
+        &USER,
+        &IP,
+        &ABSENT,
+        &KEY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
 };
 
 /// `eventName`
@@ -54,59 +55,77 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 /// `user.tags`
 static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
 
 /// `items[*]`
 static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `user.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(11);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Epsilon"]) {
+        return Some(8);
     }
     if !event
         .field(&TAGS)
-        .all_elements(|element| {
-            !(element.exists() && element.less_than(2i64)) && element.equals("w-0")
+        .only_one_element(|element| {
+            element.is_in(&["ü-211"]) && element.is_in(&["ü-211"])
+                && !element.is_in(&["ü-210"])
         })
     {
-        return Some(14);
+        return Some(12);
     }
-    if event.field(&E).istarts_with("~nope-44") || event.field(&FIELD).at_most(9i64)
-        || event.field(&ITEMS_EACH).is_null()
-    {
-        return Some(25);
+    if !exactly_one([
+        !event.field(&DOTTED_KEY).exists(),
+        !event.field(&ITEMS_EACH).iequals("~nope-44"),
+        !event.field(&EVENT_NAME).matches_glob(&["[B]*"]),
+    ]) {
+        return Some(22);
     }
-    if !event.field(&S).starts_with("") {
-        return Some(37);
+    if event.field(&EVENT_NAME).same_as(&event.field(&ADMIN)) {
+        return Some(31);
+    }
+    if !event.field(&IPS).all_elements(|element| !element.iends_with("~nope-45")) {
+        return Some(33);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&TAGS).has("~nope-45")
-        && event.field(&TAGS_EACH).istarts_with("~nope-46")
-        && event.field(&EVENT_NAME).ends_with("ta")
-    {
-        return Severity::Low;
-    }
-    if event.field(&ABSENT_LAST6).is_private_ip() {
-        return Severity::Info;
-    }
-    Severity::Low
+/// `AlertTitle`: `{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let user = event.field(&USER);
+                let ip = event.field(&IP);
+                let absent = event.field(&ABSENT).or(event.field(&KEY));
+                format!("{user}{ip}{absent}}} ")
+            }),
+        ),
+    ])
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R028`.
 //!
-//! Severity Low; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Built around a random event (28).
+//!
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,129 +17,52 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_028.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 76,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (28)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"}} {absent[-7]|'none'} back\slash  # "#),
+        alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &F,
-        &E,
-        &ABSENT_LAST6,
-        &KEY,
-        &B,
-        &DOTTED_KEY,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &B_1,
-    ],
+    fields: &[&TAGS_LAST1, &ABSENT, &ABSENT_LAST6, &A_BSEN_T_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: None,
+    group_by: None,
+    context: None,
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[*].tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-2)]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
+/// `aBsenT[-7]`
+static A_BSEN_T_LAST6: Path = Path::new(&[Key("aBsenT"), Index(-7)]);
 
-/// `B`
-static B: Path = Path::new(&[Key("B")]);
-
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `b`
-static B_1: Path = Path::new(&[Key("b")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&EVENT_NAME), true, |value| value.is_null()) {
+    if !event.field(&TAGS_LAST1).exists() {
         return Some(9);
     }
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "~nope-47"]) {
+    if !event.field(&ABSENT).is_null() {
+        return Some(11);
+    }
+    if event.field(&ABSENT_LAST6).same_as(&event.field(&A_BSEN_T_LAST6)) {
         return Some(13);
     }
-    if event.field(&F).is_null_or_empty() {
-        return Some(16);
-    }
-    if event.field(&EVENT_NAME).same_as(&event.field(&E)) {
-        return Some(18);
-    }
     None
-}
-
-/// `AlertTitle`: `}} {absent[-7]|'none'} back\slash  # `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent_last6 = event.field(&ABSENT_LAST6).or(Val::Str("none"));
-    format!(r#"}} {absent_last6} back\slash  # "#)
-}
-
-/// `GroupBy`: the dedup string, `dotted.key`, `B`, `dotted.key` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let key = event.field(&KEY);
-    let b = event.field(&B);
-    let dotted_key = event.field(&DOTTED_KEY);
-    format!("{key}:{b}:{dotted_key}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&KEY).to_json()),
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
-        ("userAgent", event.field(&USER_AGENT).to_json()),
-        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
-        ("k2", event.field(&B_1).to_json()),
-    ])
 }

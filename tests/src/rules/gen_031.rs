@@ -3,7 +3,8 @@
 
 //! `Generated.R031`: Generated rule 31.
 //!
-//! Severity Medium; log types `Generated.Alpha`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,12 +14,12 @@ pub static RULE: Rule = Rule {
         id: "Generated.R031",
         display_name: Some("Generated rule 31"),
         source: "tests/rules/generated/gen_031.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 92,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,78 +28,92 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{big}{n}"),
+        alert_title: Some("{nums[*] | ips|'none'}"),
     },
-    fields: &[&EVENT_NAME, &ROLE, &NUMS_0, &IP, &ABSENT, &BIG, &N, &R_OLE, &ITEMS, &S],
+    fields: &[
+        &EVENT_NAME,
+        &MA_T_RI_X_LAST_0,
+        &TAGS_0,
+        &WITH_SPACE,
+        &TAGS_EACH,
+        &ABSENT_LAST6,
+        &NUMS_EACH,
+        &IPS,
+        &TAGS,
+        &MATRIX_EACH_LAST,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+/// `maTRiX[-1][0]`
+static MA_T_RI_X_LAST_0: Path = Path::new(&[Key("maTRiX"), Index(-1), Index(0)]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `with space`
+static WITH_SPACE: Path = Path::new(&[Key("with space")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `user.ROle`
-static R_OLE: Path = Path::new(&[Key("user"), Key("ROle")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Delta"]) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Alpha") {
+        return Some(10);
     }
-    if event.field(&ROLE).is_null_or_empty() {
-        return Some(12);
+    if event.field(&MA_T_RI_X_LAST_0).is_null_or_empty() {
+        return Some(13);
     }
-    if !event.field(&NUMS_0).less_than(1252i64) {
-        return Some(15);
-    }
-    if !event.field(&IP).is_in(&[Lit::from(987654.25f64)])
-        && event.field(&ABSENT).iequals("~nope-50")
+    if !((!event.field(&TAGS_0).is_null_or_empty()
+        && !event.field(&EVENT_NAME).same_as(&event.field(&WITH_SPACE)))
+        || event.field(&TAGS_EACH).is_private_ip()
+        || event.field(&ABSENT_LAST6).is_ipv6())
     {
-        return Some(18);
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `{{{big}{n}`
+/// `AlertTitle`: `{nums[*] | ips|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let big = event.field(&BIG);
-    let n = event.field(&N);
-    format!("{{{big}{n}")
+    let nums_each = event.field(&NUMS_EACH).or(event.field(&IPS)).or(Val::Str("none"));
+    format!("{nums_each}")
 }
 
-/// `GroupBy`: the dedup string, `user.ROle`, `items`, `s` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let r_ole = event.field(&R_OLE);
-    let items = event.field(&ITEMS);
-    let s = event.field(&S);
-    format!("{r_ole}:{items}:{s}")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&TAGS)
+        .any_element(|element| {
+            element.is_in(&["Wort-251"]) && element.is_in(&["x y-250"])
+        }) && event.field(&MATRIX_EACH_LAST).equals("~nope-47")
+    {
+        return Severity::High;
+    }
+    Severity::Medium
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R035`.
 //!
-//! Built around a random event (35).
-//!
-//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,120 +15,72 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_035.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (35)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[-2].sub[*].n}{ips[*] | s}{ips[0]}"),
+        alert_title: Some("{{}} "),
     },
-    fields: &[
-        &ITEMS_LAST1_SUB_EACH_X,
-        &AB_SENT_LAST6,
-        &SUB_0_X,
-        &SUB_EACH,
-        &ITEMS_2,
-        &ABSENT_LAST6,
-        &IPS,
-        &ITEMS_EACH_SUB_EACH_X,
-        &IT_EMS_LAST1,
-        &IPS_0,
-        &N,
-        &IPS_EACH,
-        &S,
-    ],
+    fields: &[&NET, &MATRIX, &B, &ABSENT, &NUMS, &BIG],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `items[-2].sub[*].x`
-static ITEMS_LAST1_SUB_EACH_X: Path = Path::new(
-    &[Key("items"), Index(-2), Key("sub"), Each, Key("x")],
-);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `abSENT[-7]`
-static AB_SENT_LAST6: Path = Path::new(&[Key("abSENT"), Index(-7)]);
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
 
-/// `items[*].sub[0].x`
-static SUB_0_X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `items[-2].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Each]);
+/// `eVeNtNAME.absent`
+static ABSENT: Path = Path::new(&[Key("eVeNtNAME"), Key("absent")]);
 
-/// `items[2]`
-static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
-
-/// `items[*].sub[*].x`
-static ITEMS_EACH_SUB_EACH_X: Path = Path::new(
-    &[Key("items"), Each, Key("sub"), Each, Key("x")],
-);
-
-/// `ItEms[-2]`
-static IT_EMS_LAST1: Path = Path::new(&[Key("ItEms"), Index(-2)]);
-
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
-
-/// `items[-2].sub[*].n`
-static N: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Each, Key("n")]);
-
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
-
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ITEMS_LAST1_SUB_EACH_X).has(3f64) {
-        return Some(9);
+    if !event.field(&NET).has("/1") {
+        return Some(8);
     }
-    if !exactly_one([
-        !(event.field(&AB_SENT_LAST6).is_public_ip()
-            || event
-                .field(&SUB_0_X)
-                .compare_with(&event.field(&SUB_EACH))
-                .is_some_and(Ordering::is_ge)
-            || event.field(&ITEMS_2).is_in(&["~nope-54"])),
-        event.field(&ABSENT_LAST6).is_private_ip(),
-        event
-            .field(&IPS)
-            .only_one_element(|element| {
-                !element.is_in(&[Lit::from(987654.25f64)])
-                    && !element.is_in(&[Lit::from(987654.25f64)])
-            }) && event.field(&ITEMS_EACH_SUB_EACH_X).iequals("~nope-55")
-            && event.field(&IT_EMS_LAST1).is_public_ip(),
-    ]) {
-        return Some(12);
+    if event.field(&MATRIX).is_public_ip() {
+        return Some(11);
     }
-    if !event.field(&IPS_0).equals("2001:db8::1") {
-        return Some(36);
+    if event.field(&B).same_as(&event.field(&ABSENT)) {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `{items[-2].sub[*].n}{ips[*] | s}{ips[0]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    let ips_each = event.field(&IPS_EACH).or(event.field(&S));
-    let ips_0 = event.field(&IPS_0);
-    format!("{n}{ips_each}{ips_0}")
+/// `AlertTitle`: `{{}} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{} ")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&NUMS).to_json()),
+        ("k1", event.field(&BIG).to_json()),
+        ("k2", event.field(&B).to_json()),
+    ])
 }

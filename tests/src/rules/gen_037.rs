@@ -3,7 +3,9 @@
 
 //! `Generated.R037`.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Built around a random event (37).
+//!
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,13 +18,13 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 80,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-2"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (37)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
@@ -30,154 +32,119 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &NAME,
-        &I_P,
-        &P_EN_RICH_MEN_T_TOR_EXIT_NODES_P_ANY_IP_ADDRESSES,
-        &P_ENRICHMENT_TOR_EXIT_NODES_P_ANY_IP_ADDRESSES,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &LO,
-        &SUB_0,
-        &SUB_EACH,
-        &ITEMS_EACH,
         &X,
-        &TA_GS,
+        &ABSENT,
+        &ITEMS_0_SUB,
+        &ITEMS,
+        &N,
+        &SUB_0,
+        &C,
+        &I_T_EM_S,
+        &SUB,
+        &ABSENT_LAST6,
+        &ABSEN_T,
+        &EVENT_NAME_ABSENT,
+        &HI,
+        &ABSENT_1,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
     severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `ITems[0].sub[*].x`
+static X: Path = Path::new(&[Key("ITems"), Index(0), Key("sub"), Each, Key("x")]);
 
-/// `iP`
-static I_P: Path = Path::new(&[Key("iP")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `p_enRichMenT.tor_exit_nodes.p_any_ip_addresses`
-static P_EN_RICH_MEN_T_TOR_EXIT_NODES_P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enRichMenT"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
-);
+/// `items[0].sub`
+static ITEMS_0_SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
-static P_ENRICHMENT_TOR_EXIT_NODES_P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
-);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `sub[*].n`
+static N: Path = Path::new(&[Key("sub"), Each, Key("n")]);
 
 /// `items[0].sub[0]`
 static SUB_0: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0)]);
 
-/// `items[0].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `iTEmS`
+static I_T_EM_S: Path = Path::new(&[Key("iTEmS")]);
 
-/// `items[*].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
+/// `sub`
+static SUB: Path = Path::new(&[Key("sub")]);
 
-/// `items[0].taGS`
-static TA_GS: Path = Path::new(&[Key("items"), Index(0), Key("taGS")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `absenT`
+static ABSEN_T: Path = Path::new(&[Key("absenT")]);
+
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
+/// `ABSENT`
+static ABSENT_1: Path = Path::new(&[Key("ABSENT")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).ends_with("x") {
-        return Some(8);
-    }
-    if !event
-        .field(&I_P)
-        .in_cidr(
-            &[Cidr::v4([10, 0, 0, 0], 8), Cidr::v6([0, 0, 0, 0, 0, 0xffff, 0, 0], 96)],
-        )
-    {
+    if !event.field(&X).has(7i64) {
         return Some(11);
     }
-    if !event
-        .field(&P_EN_RICH_MEN_T_TOR_EXIT_NODES_P_ANY_IP_ADDRESSES)
-        .same_as(&event.field(&P_ENRICHMENT_TOR_EXIT_NODES_P_ANY_IP_ADDRESSES))
-    {
+    if !exactly_one([
+        event.field(&ABSENT).in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]),
+        !event.field(&ITEMS_0_SUB).istarts_with("~nope-51"),
+        event
+            .field(&ITEMS)
+            .any_element(|element| !element.field(&N).icontains("~nope-52"))
+            && event.field(&SUB_0).iequals("~nope-53")
+            && event.field(&C).contains(-31337001.5f64),
+    ]) {
         return Some(14);
+    }
+    if event
+        .field(&I_T_EM_S)
+        .no_element(|element| {
+            element
+                .field(&SUB)
+                .all_elements(|element2| {
+                    !element2.field(&ABSENT_LAST6).icontains("~nope-54")
+                })
+        })
+    {
+        return Some(34);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
-        ("userAgent", event.field(&USER_AGENT).to_json()),
-        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
-        (
-            "t1",
-            Json::String({
-                let lo = event.field(&LO);
-                let sub_0 = event.field(&SUB_0).or(Val::Str(""));
-                format!("ctx {lo} # {sub_0}{{")
-            }),
-        ),
-        (
-            "t2",
-            Json::String({
-                let sub_each = event.field(&SUB_EACH);
-                let event_name = event.field(&EVENT_NAME);
-                format!("ctx {sub_each}{{{event_name}{{")
-            }),
-        ),
-    ])
+/// `GroupBy`: the dedup string, `absenT` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ABSEN_T).to_string()
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ITEMS_EACH).equals(987654.25f64) {
-        return Severity::Info;
-    }
-    if event.field(&X).icontains("x")
-        && event
-            .field(&TA_GS)
-            .any_element(|element| {
-                element.contains("") && element.ends_with("w-0")
-                    && !element
-                        .in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)])
-            })
+    if !event.field(&EVENT_NAME_ABSENT).icontains("~nope-55")
+        && !event
+            .field(&HI)
+            .in_cidr(&[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0), Cidr::v4([0, 0, 0, 0], 0)])
     {
-        return Severity::Low;
+        return Severity::Medium;
     }
-    Severity::Low
+    if !event.field(&ABSENT_1).has("~nope-56") {
+        return Severity::Critical;
+    }
+    Severity::Critical
 }

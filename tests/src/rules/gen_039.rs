@@ -3,7 +3,7 @@
 
 //! `Generated.R039`.
 //!
-//! Severity High; log types `Generated.Alpha`.
+//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_039.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 49,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,128 +27,68 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in {nums | nums[-1]|'none'}"),
+        alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &WORDS_2,
-        &WO_RDS_LAST2,
-        &WORDS,
-        &WITH_SPACE,
-        &ITEMS,
-        &N,
-        &SUB_EACH,
-        &AB_SENT_LAST6,
-        &NUMS,
-        &NUMS_LAST,
-        &P_ENRICHMENT,
-        &W_ORDS,
-    ],
+    fields: &[&LO, &WORDS, &F, &HI, &PAIR, &S, &E, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: None,
+    group_by: None,
+    context: None,
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
-
-/// `WORds[-3]`
-static WO_RDS_LAST2: Path = Path::new(&[Key("WORds"), Index(-3)]);
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
 
 /// `words`
 static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `pair`
+static PAIR: Path = Path::new(&[Key("pair")]);
 
-/// `sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `abSENT[-7]`
-static AB_SENT_LAST6: Path = Path::new(&[Key("abSENT"), Index(-7)]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
-
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
-
-/// `p_enrichment`
-static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
-
-/// `wORDS`
-static W_ORDS: Path = Path::new(&[Key("wORDS")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(8);
+    if !event.field(&LO).at_least(28.5f64) {
+        return Some(9);
     }
-    if event.field(&WORDS_2).starts_with("~nope-60") {
-        return Some(11);
-    }
-    if !event.field(&WO_RDS_LAST2).ends_with("05") {
-        return Some(14);
-    }
-    if !event
-        .field(&WORDS)
-        .only_one_element(|element| {
-            !element.is_in(&["x y-304", "ü-307"])
-                && exactly_one([
-                    !element.is_in(&["w-306", "x y-304", "ü-305"]),
-                    element.is_in(&["w-306", "x y-304"]),
-                ])
-        })
+    let f = event.field(&F);
+    let words = event.field(&WORDS);
+    if !(words.no_element(|element| !element.is_ipv4()) || !f.is_null()
+        || f.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+        || (event.field(&LO).starts_with("~nope-58") && !words.contains(""))
+        || event.field(&HI).is_public_ip())
     {
-        return Some(17);
+        return Some(12);
     }
-    if event.field(&WITH_SPACE).iequals("~nope-61") {
-        return Some(28);
+    if !exactly_one([
+        event.field(&F).is_in(&[Lit::from(9f64)]),
+        exactly_one([
+            !event.field(&PAIR).contains(-31337000i64),
+            !event.field(&S).contains(987654.25f64),
+            !event.field(&E).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+        ]),
+    ]) {
+        return Some(34);
     }
-    if !event
-        .field(&ITEMS)
-        .no_element(|element| {
-            (exactly_one([
-                !element.field(&N).is_public_ip(),
-                !element.field(&N).icontains("~nope-62"),
-                !element.field(&SUB_EACH).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
-            ]) || element.field(&SUB_EACH).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-                || exactly_one([
-                    !element.field(&N).matches_glob(&["~nope-63*"]),
-                    !element.field(&N).ends_with("~nope-64"),
-                ])) && !element.field(&AB_SENT_LAST6).icontains("~nope-65")
-        })
-    {
-        return Some(31);
+    if event.field(&ABSENT).has(987654.25f64) {
+        return Some(50);
     }
     None
-}
-
-/// `AlertTitle`: ` in {nums | nums[-1]|'none'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums = event.field(&NUMS).or(event.field(&NUMS_LAST)).or(Val::Str("none"));
-    format!(" in {nums}")
-}
-
-/// `GroupBy`: the dedup string, `p_enrichment` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&P_ENRICHMENT).to_string()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&W_ORDS).to_json())])
 }

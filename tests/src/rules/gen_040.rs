@@ -3,10 +3,7 @@
 
 //! `Generated.R040`.
 //!
-//! Built around a random event (40).
-//!
-//! Severity Medium; log types `Generated.Alpha`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -18,21 +15,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_040.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Beta"],
         severity: Severity::Medium,
-        create_alert: false,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (40)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {e|'none'}"),
+        alert_title: Some(" in }} {{"),
     },
-    fields: &[&EVENT_NAME, &N, &ABSENT, &S_UB, &SUB, &E],
+    fields: &[&MA_TR_IX_LAST_LAST1, &Z, &MATRIX_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -41,47 +38,31 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `MATrIX[-1][-2]`
+static MA_TR_IX_LAST_LAST1: Path = Path::new(&[Key("MATrIX"), Index(-1), Index(-2)]);
 
-/// `items[*].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[0].sUb`
-static S_UB: Path = Path::new(&[Key("items"), Index(0), Key("sUb")]);
-
-/// `items[0].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Zeta"]) {
-        return Some(10);
+    if !event.field(&MA_TR_IX_LAST_LAST1).at_most(312f64) {
+        return Some(8);
     }
-    if event.field(&N).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Some(13);
+    if event.field(&Z).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(11);
     }
-    if !event.field(&ABSENT).is_null_or_empty() {
-        return Some(16);
-    }
-    if !event.field(&S_UB).same_as(&event.field(&SUB)) {
-        return Some(20);
-    }
-    if event.field(&SUB).matches_glob(&["~nope-66*"]) {
-        return Some(22);
+    if event.field(&MATRIX_0).is_null() {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `}} {e|'none'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let e = event.field(&E).or(Val::Str("none"));
-    format!("}} {e}")
+/// `AlertTitle`: ` in }} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(" in } {")
 }

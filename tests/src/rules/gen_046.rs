@@ -3,7 +3,8 @@
 
 //! `Generated.R046`.
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,9 +16,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_046.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Medium,
-        create_alert: true,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -27,9 +28,9 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{user.admin|'none'}"),
+        alert_title: Some("{{{ips[*]|'none'}{{"),
     },
-    fields: &[&SUB, &N, &ABSENT_LAST6, &OK, &IP, &ADMIN],
+    fields: &[&EVENT_NAME, &WORDS_2, &C, &IPS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -38,52 +39,35 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[0].sub[*].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("n")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `items[2].ok`
-static OK: Path = Path::new(&[Key("items"), Index(2), Key("ok")]);
-
-/// `p_enrichment.tor_exit_nodes.p_Any_ip_adDrESsES.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_Any_ip_adDrESsES"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
-
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&SUB).exists() {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma"]) {
+        return Some(9);
     }
-    if event.field(&N).iends_with("~nope-79")
-        && event.field(&ABSENT_LAST6).same_as(&event.field(&OK))
-        && event.field(&IP).ends_with("~nope-80")
+    let words_2 = event.field(&WORDS_2);
+    if words_2.compare_with(&words_2).is_some_and(Ordering::is_gt)
+        || event.field(&C).is_ip()
     {
-        return Some(10);
-    }
-    if event.field(&N).starts_with("~nope-83") {
-        return Some(19);
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{{{user.admin|'none'}`
+/// `AlertTitle`: `{{{ips[*]|'none'}{{`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let admin = event.field(&ADMIN).or(Val::Str("none"));
-    format!("{{{admin}")
+    let ips_each = event.field(&IPS_EACH).or(Val::Str("none"));
+    format!("{{{ips_each}{{")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R047`.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_047.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Beta", "Generated.Alpha"],
         severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -29,49 +29,98 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N, &EVE_N_TNA_ME, &V, &NA_ME, &B, &ABSENT],
+    fields: &[&TAGS_LAST, &E, &ABS_ENT, &TAGS, &ID, &US_ER, &T_AGS, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `items[-1].sub[0].n`
-static N: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0), Key("n")]);
+/// `user.tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("user"), Key("tags"), Index(-1)]);
 
-/// `eveNTnaME`
-static EVE_N_TNA_ME: Path = Path::new(&[Key("eveNTnaME")]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `absEnt`
+static ABS_ENT: Path = Path::new(&[Key("absEnt")]);
 
-/// `items[*].naME`
-static NA_ME: Path = Path::new(&[Key("items"), Each, Key("naME")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `user.Id`
+static ID: Path = Path::new(&[Key("user"), Key("Id")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `usER`
+static US_ER: Path = Path::new(&[Key("usER")]);
+
+/// `user.TAgs`
+static T_AGS: Path = Path::new(&[Key("user"), Key("TAgs")]);
+
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).at_most(386.5f64) {
+    if !event.field(&TAGS_LAST).iends_with("-354") {
         return Some(8);
     }
-    if event.field(&EVE_N_TNA_ME).same_as(&event.field(&V)) {
-        return Some(11);
+    if !event
+        .field(&E)
+        .all_elements(|element| {
+            element.is_null_or_empty()
+                && (element.iequals("~nope-64")
+                    || element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+                    || !element.equals("~nope-65"))
+        })
+    {
+        return Some(12);
     }
-    if !event.field(&NA_ME).contains("Adm") {
-        return Some(13);
+    if !event
+        .field(&E)
+        .all_elements(|element| exactly_one([
+            !element.starts_with(""),
+            element.has(""),
+            !element.equals("w-0"),
+        ]))
+    {
+        return Some(23);
     }
     None
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&B).to_json()), ("k1", event.field(&ABSENT).to_json())])
+    context([("k0", event.field(&ABS_ENT).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if exactly_one([
+        !(event.field(&TAGS).starts_with("~nope-66")
+            || event
+                .field(&ID)
+                .in_cidr(
+                    &[Cidr::v4([0, 0, 0, 0], 0), Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)],
+                )),
+        !event.field(&US_ER).contains("~nope-67"),
+        event.field(&T_AGS).any_element(|element| !element.is_in(&["w-353"])),
+    ]) {
+        return Severity::Medium;
+    }
+    if event.field(&TAGS).any_element(|element| !element.is_in(&["Wort-354"]))
+        && !event.field(&TAGS_LAST).contains("Wort-")
+    {
+        return Severity::Medium;
+    }
+    if !event
+        .field(&B)
+        .is_in(&[Lit::from(987654.25f64), Lit::from(-31337001.5f64), Lit::from(23f64)])
+    {
+        return Severity::Info;
+    }
+    Severity::Medium
 }

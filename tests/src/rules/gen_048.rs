@@ -3,7 +3,7 @@
 
 //! `Generated.R048`: Generated rule 48.
 //!
-//! Severity High; scheduled queries `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,91 +14,43 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 48"),
         source: "tests/rules/generated/gen_048.yml",
         enabled: true,
-        scheduled: true,
+        scheduled: false,
         log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::High,
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 68,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{s|''}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &ABSENT, &MATRIX_LAST, &ITEMS_LAST_N, &ITEMS, &N, &S],
+    fields: &[&WOR_DS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
-
-/// `items[-1].n`
-static ITEMS_LAST_N: Path = Path::new(&[Key("items"), Index(-1), Key("n")]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `worDs`
+static WOR_DS: Path = Path::new(&[Key("worDs")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Gamma") {
-        return Some(9);
-    }
-    if !event.field(&ABSENT).is_null_or_empty() {
-        return Some(12);
-    }
-    if event.field(&MATRIX_LAST).matches_glob(&["~nope-84*"]) {
-        return Some(15);
-    }
-    if !event.field(&ITEMS_LAST_N).less_than(389i64) {
-        return Some(18);
-    }
-    if !event
-        .field(&ITEMS)
-        .all_elements(|element| {
-            !element.field(&N).is_in(&[-31337000i64])
-                && element.field(&N).is_in(&[387i64, 388i64])
-                && !element.field(&N).equals("~nope-85")
-                && element.field(&N).is_in(&[387i64, 388i64])
-        })
-    {
-        return Some(21);
-    }
-    if event.field(&ITEMS).all_elements(|element| !element.field(&N).is_in(&[387i64]))
-        || event
-            .field(&MATRIX_LAST)
-            .in_cidr(
-                &[Cidr::v4([10, 0, 0, 0], 8), Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)],
-            )
-    {
-        return Some(37);
+    if !event.field(&WOR_DS).has("w-364") {
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `{s|''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S).or(Val::Str(""));
-    format!("{s}")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Critical
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R049`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_049.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 58,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -30,111 +30,105 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &ITEMS_0_SUB_0_N,
-        &MATRIX_EACH_LAST,
-        &B,
-        &ITEMS_EACH_SUB_0_N,
-        &MATRIX_0,
-        &X,
-        &MATRIX_EACH_2,
-        &SUB_EACH,
-        &MATR_IX_EACH_LAST,
-        &RO_LE,
-        &V,
-        &A_BS_EN_T,
-        &TAGS_EACH,
         &EVENT_NAME,
+        &ITEMS_0,
+        &ITEMS_0_TAGS_0,
+        &ITEMS,
+        &TAGS_0,
+        &NAME,
+        &MATRIX_0,
+        &MATRIX_0_0,
+        &ABS_EN_T,
+        &MATRIX_EACH_2,
+        &T,
+        &TAGS_EACH,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
-
-/// `items[0].sub[0].n`
-static ITEMS_0_SUB_0_N: Path = Path::new(
-    &[Key("items"), Index(0), Key("sub"), Index(0), Key("n")],
-);
-
-/// `matrix[*][-1]`
-static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
-
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
-
-/// `items[*].sub[0].n`
-static ITEMS_EACH_SUB_0_N: Path = Path::new(
-    &[Key("items"), Each, Key("sub"), Index(0), Key("n")],
-);
-
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
-
-/// `items[*].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
-
-/// `matrix[*][2]`
-static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
-
-/// `items[0].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
-
-/// `MatrIX[*][-1]`
-static MATR_IX_EACH_LAST: Path = Path::new(&[Key("MatrIX"), Each, Index(-1)]);
-
-/// `USEr.ROLe`
-static RO_LE: Path = Path::new(&[Key("USEr"), Key("ROLe")]);
-
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
-
-/// `ABsEnT`
-static A_BS_EN_T: Path = Path::new(&[Key("ABsEnT")]);
-
-/// `UseR.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("UseR"), Key("tags"), Each]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+
+/// `items[0].tags[0]`
+static ITEMS_0_TAGS_0: Path = Path::new(
+    &[Key("items"), Index(0), Key("tags"), Index(0)],
+);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `tags[0]`
+static TAGS_0: Path = Path::new(&[Key("tags"), Index(0)]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+
+/// `matrix[0][0]`
+static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
+
+/// `eventName.ABSEnT`
+static ABS_EN_T: Path = Path::new(&[Key("eventName"), Key("ABSEnT")]);
+
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ITEMS_0_SUB_0_N).at_least(397f64) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma"]) {
+        return Some(8);
     }
-    if event.field(&MATRIX_EACH_LAST).is_null_or_empty() {
+    if event.field(&ITEMS_0).is_in(&[Lit::from(987654.25f64)]) {
         return Some(12);
     }
-    if event.field(&B).iequals("~nope-86") {
-        return Some(14);
-    }
-    if event.field(&ITEMS_EACH_SUB_0_N).istarts_with("~nope-87") {
-        return Some(17);
-    }
-    if !(event.field(&MATRIX_0).all_elements(|element| !element.equals(-31337000i64))
-        || !event.field(&X).ends_with("~nope-88")
-        || event.field(&MATRIX_EACH_2).icontains("~nope-89")
-        || !event.field(&SUB_EACH).is_in(&["~nope-90"])
-        || !event.field(&MATR_IX_EACH_LAST).contains("~nope-91"))
+    let items_0_tags_0 = event.field(&ITEMS_0_TAGS_0);
+    if items_0_tags_0.greater_than(9i64) || items_0_tags_0.at_most(6i64)
+        || event
+            .field(&ITEMS)
+            .any_element(|element| element.field(&TAGS_0).greater_than(9i64))
     {
-        return Some(20);
+        return Some(15);
     }
-    if !event.field(&RO_LE).iends_with("aße") {
+    if !event.field(&NAME).equals("UPPER lower 123") {
+        return Some(30);
+    }
+    if !event.field(&MATRIX_0).any_element(|element| !element.equals("~nope-68")) {
+        return Some(33);
+    }
+    if event.field(&MATRIX_0_0).in_cidr(&[Cidr::v4([0, 0, 0, 0], 0)]) {
+        return Some(38);
+    }
+    if !event.field(&MATRIX_0_0).at_least(368i64) {
         return Some(41);
     }
-    if event.field(&V).is_null_or_empty() {
+    if event.field(&ABS_EN_T).istarts_with("~nope-70") {
         return Some(44);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `ABsEnT`, `UseR.tags[*]`, `eventName` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let a_bs_en_t = event.field(&A_BS_EN_T);
-    let tags_each = event.field(&TAGS_EACH);
-    let event_name = event.field(&EVENT_NAME);
-    format!("{a_bs_en_t}:{tags_each}:{event_name}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&MATRIX_EACH_2).to_json()),
+        ("k1", event.field(&T).to_json()),
+        ("k2", event.field(&TAGS_EACH).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R050`: Generated rule 50.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity High; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_050.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 97,
+        dedup_period_minutes: 67,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,109 +27,99 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" back\slash {words}"#),
+        alert_title: Some("{nums|'{x|y}'}Alert: "),
     },
-    fields: &[
-        &T,
-        &WORDS_LAST,
-        &PAIR,
-        &ADMIN,
-        &C,
-        &A,
-        &IP,
-        &WORDS,
-        &TAGS_EACH,
-        &LO,
-        &W_OR_DS_0,
-    ],
+    fields: &[&EVENT_NAME, &NAME, &TAGS_2, &NUMS, &ABSENT_LAST6, &F, &T, &NET],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: Some(|event| dynamic_severity(event)),
 };
 
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `user.tags[2]`
+static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
 /// `t`
 static T: Path = Path::new(&[Key("t")]);
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
-
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
-
-/// `uSeR.admin`
-static ADMIN: Path = Path::new(&[Key("uSeR"), Key("admin")]);
-
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `user.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
-
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
-
-/// `WOrDs[0]`
-static W_OR_DS_0: Path = Path::new(&[Key("WOrDs"), Index(0)]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&T).has("te") {
+    if !event.field(&EVENT_NAME).equals("Alpha") {
         return Some(10);
     }
-    if !event.field(&WORDS_LAST).is_in(&["Wort-406"]) {
+    if !event.field(&NAME).starts_with("Straß") {
         return Some(13);
     }
-    if event.field(&PAIR).matches_glob(&["~nope-92*"]) {
+    if !event.field(&TAGS_2).iequals("ü-375") {
         return Some(16);
     }
-    if event.field(&ADMIN).iequals("~nope-93") {
+    if !event
+        .field(&NUMS)
+        .only_one_element(|element| {
+            !element.is_in(&[Lit::from(-31337001.5f64)])
+                && (element.is_in(&[Lit::from(-31337001.5f64)])
+                    || element.at_most(1377i64)) && !element.icontains("~nope-71")
+        })
+    {
         return Some(19);
     }
-    if event.field(&C).is_in(&[Lit::from(987654.25f64)]) {
-        return Some(22);
-    }
-    if !event.field(&A).istarts_with("~nope-94")
-        && event.field(&IP).icontains("~nope-95")
+    if !event
+        .field(&NUMS)
+        .no_element(|element| exactly_one([
+            !element
+                .is_in(
+                    &[
+                        Lit::from(-31337001.5f64),
+                        Lit::from(1376i64),
+                        Lit::Str("~nope-72"),
+                    ],
+                ),
+            !(element.istarts_with("~nope-73") || element.is_ipv4()
+                || element.at_least(1375.5f64)),
+        ]))
     {
-        return Some(25);
-    }
-    if event.field(&PAIR).is_ipv4() {
         return Some(32);
+    }
+    if event.field(&ABSENT_LAST6).is_in(&[Lit::from(987654.25f64)]) {
+        return Some(46);
+    }
+    if event.field(&F).same_as(&event.field(&T)) {
+        return Some(49);
     }
     None
 }
 
-/// `AlertTitle`: ` back\slash {words}`
+/// `AlertTitle`: `{nums|'{x|y}'}Alert: `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words = event.field(&WORDS);
-    format!(r#" back\slash {words}"#)
-}
-
-/// `GroupBy`: the dedup string, `user.tags[*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&TAGS_EACH).to_string()
+    let nums = event.field(&NUMS).or(Val::Str("{x|y}"));
+    format!("{nums}Alert: ")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&LO).ends_with("~nope-96") {
-        return Severity::High;
+    if !event.field(&NET).in_cidr(&[Cidr::v4([172, 16, 0, 0], 12)]) {
+        return Severity::Critical;
     }
-    if event.field(&W_OR_DS_0).istarts_with("wort-") {
-        return Severity::Info;
-    }
-    Severity::Critical
+    Severity::High
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (51).
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,8 +17,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_051.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,40 +29,80 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{pair}{pair}"),
     },
-    fields: &[&M_ATRI_X_0, &MATRIX_LAST_2, &S, &ABSENT],
+    fields: &[&USER, &LO, &NUMS, &B, &MATRIX_EACH_EACH, &S, &C, &PAIR, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `MAtriX[0]`
-static M_ATRI_X_0: Path = Path::new(&[Key("MAtriX"), Index(0)]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `matrix[-1][2]`
-static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
+/// `matrix[*][*]`
+static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
+/// `pair`
+static PAIR: Path = Path::new(&[Key("pair")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&M_ATRI_X_0).exists() {
+    if !event.field(&USER).has("name") {
         return Some(10);
     }
-    if !event.field(&MATRIX_LAST_2).at_most(415i64) {
-        return Some(12);
+    if event.field(&LO).contains(-31337001.5f64) {
+        return Some(13);
     }
-    if event.field(&S).same_as(&event.field(&ABSENT)) {
-        return Some(15);
+    if !event.field(&NUMS).any_element(|element| !element.is_null() && element.exists())
+    {
+        return Some(18);
+    }
+    if event.field(&B).in_cidr(&[Cidr::v4([10, 0, 0, 0], 8), Cidr::v4([0, 0, 0, 0], 0)])
+    {
+        return Some(25);
+    }
+    if event.field(&MATRIX_EACH_EACH).is_null_or_empty() {
+        return Some(29);
+    }
+    if !event.field(&S).iends_with("min") {
+        return Some(31);
+    }
+    if event.field(&C).starts_with("~nope-74") {
+        return Some(34);
     }
     None
+}
+
+/// `AlertTitle`: `{pair}{pair}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let pair = event.field(&PAIR);
+    format!("{pair}{pair}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&ABSENT_LAST6).to_json())])
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R054`.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,76 +14,86 @@ pub static RULE: Rule = Rule {
         id: "Generated.R054",
         display_name: None,
         source: "tests/rules/generated/gen_054.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{absent[-7]|''}{absent[-7] | nums[0]|'none'}{{"),
     },
-    fields: &[&S, &LO, &IP, &ABSENT, &IPS_0, &F, &ITEMS],
+    fields: &[&EVENTNAME, &EX_IT, &NUMS_0, &WORDS, &USER, &ABSENT_LAST6, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `PaIR.lo`
-static LO: Path = Path::new(&[Key("PaIR"), Key("lo")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exIt`
+static EX_IT: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exIt")],
+);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&S).icontains("123") {
-        return Some(8);
+    if !event.field(&EVENTNAME).is_in(&["Delta", "Epsilon", "Zeta"]) {
+        return Some(9);
     }
-    if !exactly_one([
-        event.field(&LO).iequals("~nope-102"),
-        event.field(&IP).equals("100.64.0.1"),
-    ]) {
-        return Some(11);
+    if !(event.field(&EX_IT).has("country") && event.field(&NUMS_0).equals(1408i64)) {
+        return Some(12);
+    }
+    if !event
+        .field(&WORDS)
+        .no_element(|element| element.at_least(2i64) && element.is_public_ip())
+    {
+        return Some(19);
+    }
+    if !event.field(&USER).has("id") {
+        return Some(25);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `absent`, `ips[0]`, `f` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let ips_0 = event.field(&IPS_0);
-    let f = event.field(&F);
-    format!("{absent}:{ips_0}:{f}")
+/// `AlertTitle`: `{absent[-7]|''}{absent[-7] | nums[0]|'none'}{{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent_last6 = event.field(&ABSENT_LAST6).or(Val::Str(""));
+    let absent_last6_2 = event
+        .field(&ABSENT_LAST6)
+        .or(event.field(&NUMS_0))
+        .or(Val::Str("none"));
+    format!("{absent_last6}{absent_last6_2}{{")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&F).to_json()), ("k1", event.field(&ITEMS).to_json())])
+    context([("k0", event.field(&EVENT_NAME).to_json())])
 }

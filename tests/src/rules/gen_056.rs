@@ -3,7 +3,7 @@
 
 //! `Generated.R056`: Generated rule 56.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_056.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,117 +27,64 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" ünïcödé {items[*].sub[0] | items[*].sub[-1].x}"),
+        alert_title: Some("}} {s}{s}Alert: "),
     },
-    fields: &[
-        &NUMS_LAST1,
-        &SUB_0,
-        &SUB_LAST_X,
-        &ADMIN,
-        &ITEMS_0_NAME,
-        &OK,
-        &I_TEMS_0_NAME,
-        &SUB_EACH_X,
-        &SUB_EACH,
-        &U_SE_R_TAGS,
-        &ITEMS_EACH_NAME,
-        &NA_ME,
-        &USER_TAGS,
-    ],
+    fields: &[&EVENT_NAME, &P_ENRICHMENT, &B, &S, &IP, &C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
+    severity: None,
 };
 
-/// `nums[-2]`
-static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+/// `p_enrichment`
+static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
 
-/// `items[*].sub[-1].x`
-static SUB_LAST_X: Path = Path::new(
-    &[Key("items"), Each, Key("sub"), Index(-1), Key("x")],
+/// `PaIr.b`
+static B: Path = Path::new(&[Key("PaIr"), Key("b")]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
 );
 
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
-
-/// `items[0].name`
-static ITEMS_0_NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
-
-/// `items[0].ok`
-static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
-
-/// `iTems[0].name`
-static I_TEMS_0_NAME: Path = Path::new(&[Key("iTems"), Index(0), Key("name")]);
-
-/// `items[*].sub[*].x`
-static SUB_EACH_X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
-
-/// `items[0].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
-
-/// `USeR.tags`
-static U_SE_R_TAGS: Path = Path::new(&[Key("USeR"), Key("tags")]);
-
-/// `items[*].name`
-static ITEMS_EACH_NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `ItEmS[*].NaME`
-static NA_ME: Path = Path::new(&[Key("ItEmS"), Each, Key("NaME")]);
-
-/// `user.tags`
-static USER_TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NUMS_LAST1).greater_than(1447.5f64) {
+    if !event.field(&EVENT_NAME).equals("Zeta") {
         return Some(9);
+    }
+    if !(event.field(&P_ENRICHMENT).is_ip() || event.field(&B).at_least(14i64)) {
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: ` ünïcödé {items[*].sub[0] | items[*].sub[-1].x}`
+/// `AlertTitle`: `}} {s}{s}Alert: `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub_0 = event.field(&SUB_0).or(event.field(&SUB_LAST_X));
-    format!(" ünïcödé {sub_0}")
+    let s = event.field(&S);
+    format!("}} {s}{s}Alert: ")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&ADMIN).to_json()),
-        ("k1", event.field(&ITEMS_0_NAME).to_json()),
-        (
-            "t2",
-            Json::String({
-                let ok = event.field(&OK);
-                format!("ctx {ok}")
-            }),
-        ),
-    ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !(event.field(&I_TEMS_0_NAME).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        || (!event.field(&SUB_EACH_X).is_ipv6()
-            && event.field(&SUB_EACH).is_null_or_empty()
-            && !event.field(&NUMS_LAST1).at_most(1449f64))
-        || event.field(&U_SE_R_TAGS).only_one_element(|element| element.at_least(1i64)))
-        && event.field(&ITEMS_EACH_NAME).same_as(&event.field(&NA_ME))
-        && event
-            .field(&USER_TAGS)
-            .all_elements(|element| {
-                element.matches_glob(&["~nope-103*"]) && !element.exists()
-            })
-    {
-        return Severity::Critical;
-    }
-    Severity::Low
+/// `GroupBy`: the dedup string, `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`, `pair.c` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let ip = event.field(&IP);
+    let c = event.field(&C);
+    format!("{ip}:{c}")
 }

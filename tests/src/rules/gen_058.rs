@@ -3,7 +3,7 @@
 
 //! `Generated.R058`.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_058.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 12,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,89 +27,40 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{{matrix[-1][-2]}}} {{"),
     },
-    fields: &[
-        &EVENT_NAME,
-        &USER_TAGS,
-        &X,
-        &COUNTRY,
-        &IP,
-        &N,
-        &SUB_0,
-        &NAME,
-        &ITEMS_EACH_TAGS,
-    ],
+    fields: &[&S, &B, &MATRIX_LAST_LAST1],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `user.tags`
-static USER_TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `PAiR.b`
+static B: Path = Path::new(&[Key("PAiR"), Key("b")]);
 
-/// `ItEmS[*].sub[*].x`
-static X: Path = Path::new(&[Key("ItEmS"), Each, Key("sub"), Each, Key("x")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
-/// `items[0].N`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("N")]);
-
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
-
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `items[*].tags`
-static ITEMS_EACH_TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Epsilon", "Gamma", "Zeta"]) {
-        return Some(9);
+    if !event.field(&S).iends_with("]e") {
+        return Some(8);
     }
-    if event.field(&USER_TAGS).iends_with("~nope-104") {
-        return Some(12);
-    }
-    if !event.field(&X).exists() {
-        return Some(19);
-    }
-    if event.field(&COUNTRY).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Some(21);
-    }
-    if event.field(&IP).same_as(&event.field(&N)) {
-        return Some(24);
-    }
-    if event.field(&SUB_0).ends_with("~nope-105") {
-        return Some(26);
+    if event.field(&B).in_cidr(&[Cidr::v4([0, 0, 0, 0], 0)]) {
+        return Some(11);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[*].name`, `items[*].tags` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let items_each_tags = event.field(&ITEMS_EACH_TAGS);
-    format!("{name}:{items_each_tags}")
+/// `AlertTitle`: `{{{matrix[-1][-2]}}} {{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1);
+    format!("{{{matrix_last_last1}}} {{")
 }

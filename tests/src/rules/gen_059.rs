@@ -3,7 +3,7 @@
 
 //! `Generated.R059`: Generated rule 59.
 //!
-//! Severity Medium; log types `Generated.Alpha`.
+//! Severity High; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha"],
-        severity: Severity::Medium,
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,40 +27,53 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{pair.b|''}"),
+        alert_title: Some("}} {nums|''}"),
     },
-    fields: &[&IP, &ITEMS, &B],
+    fields: &[&EV_E_NTNAME, &ITEMS, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `evENtname`
+static EV_E_NTNAME: Path = Path::new(&[Key("evENtname")]);
 
 /// `items`
 static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).is_private_ip() {
+    if !event.field(&EV_E_NTNAME).iends_with("lta") {
         return Some(9);
     }
-    if event.field(&ITEMS).has("~nope-106") {
-        return Some(12);
+    if event.field(&ITEMS).is_null() {
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `{pair.b|''}`
+/// `AlertTitle`: `}} {nums|''}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let b = event.field(&B).or(Val::Str(""));
-    format!("{b}")
+    let nums = event.field(&NUMS).or(Val::Str(""));
+    format!("}} {nums}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let nums = event.field(&NUMS).or(Val::Str("{x|y}"));
+                format!("{{}} {nums}")
+            }),
+        ),
+    ])
 }

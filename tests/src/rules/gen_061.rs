@@ -5,8 +5,7 @@
 //!
 //! Built around a random event (61).
 //!
-//! Severity Low; log types `Generated.Alpha`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity High; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -18,9 +17,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_061.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
-        create_alert: false,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -32,70 +31,35 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &MATRIX_EACH_0,
-        &DOTTED_KEY,
-        &MATRIX_LAST,
-        &MATRIX_0_LAST,
-        &ID,
-        &NET,
-        &ITEMS_EACH,
-        &N,
-    ],
+    fields: &[&EVENT_NAME, &ABSENT, &X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
-/// `MATRIX[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("MATRIX"), Each, Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
-
-/// `matrix[0][-1]`
-static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
-
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
-
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
-
-/// `N`
-static N: Path = Path::new(&[Key("N")]);
+/// `items[*].sub[0].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&MATRIX_EACH_0).contains(477i64) {
-        return Some(10);
+    if !event.field(&EVENT_NAME).is_in(&["Epsilon", "Zeta"]) {
+        return Some(9);
     }
-    if !(!event.field(&DOTTED_KEY).starts_with("UPPER lower ")
-        || event.field(&MATRIX_LAST).is_private_ip()
-        || event.field(&MATRIX_0_LAST).at_most(478.5f64)
-        || event.field(&ID).at_least(43i64) || !event.field(&NET).iends_with("/16"))
-    {
-        return Some(14);
+    if !event.field(&ABSENT).is_null_or_empty() {
+        return Some(12);
+    }
+    if event.field(&X).iequals("~nope-92") {
+        return Some(16);
     }
     None
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ITEMS_EACH).iends_with("~nope-109")
-        && !event.field(&N).is_null_or_empty()
-    {
-        return Severity::Medium;
-    }
-    Severity::Low
 }

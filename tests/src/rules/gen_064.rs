@@ -3,9 +3,7 @@
 
 //! `Generated.R064`.
 //!
-//! Severity High; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,84 +15,57 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_064.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
-        create_alert: false,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
+        create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
-        tags: &[],
+        threshold: 1,
+        tags: &["generated", "batch-1"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[-2].sub[*].x}{{{{}} "),
+        alert_title: None,
     },
-    fields: &[&B, &I_TEMS, &N, &N_1, &ABSENT, &SUB_EACH, &X, &SUB_EACH_N],
+    fields: &[&B, &PAIR_B, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
 };
 
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
 /// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+static PAIR_B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `iTems`
-static I_TEMS: Path = Path::new(&[Key("iTems")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `N`
-static N: Path = Path::new(&[Key("N")]);
-
-/// `n`
-static N_1: Path = Path::new(&[Key("n")]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[*].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
-
-/// `items[-2].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Each, Key("x")]);
-
-/// `items[*].sub[*].n`
-static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&B).less_than(49f64) {
+    if !filter(
+        event.field(&B),
+        true,
+        |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+    ) {
         return Some(10);
     }
-    if !event
-        .field(&I_TEMS)
-        .all_elements(|element| {
-            element.field(&N).exists()
-                && !element.field(&N_1).is_in(&[Lit::from(987654.25f64)])
-        })
-    {
-        return Some(13);
+    if !filter(
+        event.field(&PAIR_B),
+        true,
+        |value| value.in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)]),
+    ) {
+        return Some(15);
     }
-    if event.field(&ABSENT).contains(987654.25f64) {
-        return Some(21);
-    }
-    if event.field(&SUB_EACH).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Some(24);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma"]) {
+        return Some(19);
     }
     None
-}
-
-/// `AlertTitle`: `{items[-2].sub[*].x}{{{{}} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let x = event.field(&X);
-    format!("{x}{{{{}} ")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&SUB_EACH_N).to_json())])
 }

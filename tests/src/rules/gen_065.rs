@@ -3,7 +3,10 @@
 
 //! `Generated.R065`.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
+//! Built around a random event (65).
+//!
+//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,86 +18,67 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_065.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Medium,
-        create_alert: true,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Info,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (65)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &MATRIX_0_LAST,
-        &B,
-        &WORDS_LAST1,
-        &EVENTNAME,
-        &MATRIX_0,
-        &T,
-        &M_ATR_IX_LAST,
-    ],
+    fields: &[&EVENT_NAME, &V, &WORDS, &IPS_LAST, &IPS_LAST_1, &TA_GS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `matrix[0][-1]`
-static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `words[-2]`
-static WORDS_LAST1: Path = Path::new(&[Key("words"), Index(-2)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `Ips[-1]`
+static IPS_LAST: Path = Path::new(&[Key("Ips"), Index(-1)]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `ips[-1]`
+static IPS_LAST_1: Path = Path::new(&[Key("ips"), Index(-1)]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `user.TaGS`
+static TA_GS: Path = Path::new(&[Key("user"), Key("TaGS")]);
 
-/// `mAtrIX[-1]`
-static M_ATR_IX_LAST: Path = Path::new(&[Key("mAtrIX"), Index(-1)]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(10);
+    }
+    if event.field(&V).icontains("~nope-96") {
+        return Some(13);
+    }
     if !exactly_one([
-        !filter(event.field(&MATRIX_0_LAST), false, |value| value.equals(527f64)),
-        filter(event.field(&B), true, |value| value.iends_with("~nope-113")),
+        event.field(&WORDS).starts_with("~nope-97"),
+        !event.field(&IPS_LAST).has(-31337000i64),
+        event.field(&IPS_LAST_1).has(-31337000i64),
     ]) {
-        return Some(8);
-    }
-    if !filter(event.field(&WORDS_LAST1), false, |value| value.has("")) {
-        return Some(16);
-    }
-    if !event.field(&EVENTNAME).equals("Epsilon") {
-        return Some(20);
-    }
-    if !event
-        .field(&MATRIX_0)
-        .no_element(|element| {
-            element.equals("~nope-114") && !element.is_in(&[-31337000i64])
-        })
-    {
-        return Some(23);
-    }
-    if event.field(&T).icontains("~nope-115") {
-        return Some(30);
-    }
-    if !event.field(&M_ATR_IX_LAST).has(529f64) {
-        return Some(33);
+        return Some(18);
     }
     None
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&TA_GS).to_json())])
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R066`.
 //!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,12 +14,12 @@ pub static RULE: Rule = Rule {
         id: "Generated.R066",
         display_name: None,
         source: "tests/rules/generated/gen_066.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 122,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,93 +28,104 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{p_enrichment}{{ # {matrix[*][0] | user|''}"),
+        alert_title: None,
     },
     fields: &[
-        &EVENTNAME,
-        &IPS,
-        &NAME,
-        &P_ENRICHMENT,
-        &MATRIX_EACH_0,
-        &USER,
-        &MATRIX_0_EACH,
-        &MATRIX_LAST_EACH,
-        &M_A_TRI_X,
+        &EVENT_NAME,
+        &ITEMS_LAST1_SUB,
+        &ABSENT,
+        &X,
+        &ITEMS_2,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &I_TE_MS_LAST1_SUB,
+        &P_ANY_IP_ADDRESSES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `items[-2].sub`
+static ITEMS_LAST1_SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `n.absent`
+static ABSENT: Path = Path::new(&[Key("n"), Key("absent")]);
 
-/// `p_enrichment`
-static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+/// `x`
+static X: Path = Path::new(&[Key("x")]);
 
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
+/// `items[2]`
+static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `matrix[-1][*]`
-static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `mATriX`
-static M_A_TRI_X: Path = Path::new(&[Key("mATriX")]);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `iTeMS[-2].sub`
+static I_TE_MS_LAST1_SUB: Path = Path::new(&[Key("iTeMS"), Index(-2), Key("sub")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Beta", "Delta"]) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
+        return Some(9);
     }
     if !event
-        .field(&IPS)
-        .only_one_element(|element| {
-            !element.is_in(&["127.0.0.1"]) && !element.equals("~nope-116")
+        .field(&ITEMS_LAST1_SUB)
+        .any_element(|element| {
+            !element.field(&ABSENT).iends_with("~nope-98")
+                && !element.field(&X).has(-31337000i64)
         })
     {
-        return Some(11);
+        return Some(12);
     }
-    if !event.field(&NAME).equals("Beta-Gamma") {
-        return Some(18);
+    if event.field(&ITEMS_2).contains(987654.25f64) {
+        return Some(21);
     }
     None
-}
-
-/// `AlertTitle`: `{p_enrichment}{{ # {matrix[*][0] | user|''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let p_enrichment = event.field(&P_ENRICHMENT);
-    let matrix_each_0 = event
-        .field(&MATRIX_EACH_0)
-        .or(event.field(&USER))
-        .or(Val::Str(""));
-    format!("{p_enrichment}{{ # {matrix_each_0}")
-}
-
-/// `GroupBy`: the dedup string, `matrix[0][*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&MATRIX_0_EACH).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&MATRIX_LAST_EACH).to_json()),
-        ("k1", event.field(&M_A_TRI_X).to_json()),
+        ("eventName", event.field(&EVENT_NAME).to_json()),
+        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
+        ("awsRegion", event.field(&AWS_REGION).to_json()),
+        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
+        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
+        ("userAgent", event.field(&USER_AGENT).to_json()),
+        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
+        ("k1", event.field(&I_TE_MS_LAST1_SUB).to_json()),
+        ("k2", event.field(&P_ANY_IP_ADDRESSES).to_json()),
     ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R072`: Generated rule 72.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_072.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 49,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,97 +27,146 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{f | n}{matrix[*]}{matrix | absent[-7]}{{"),
+        alert_title: Some(
+            "{items[2].n|'none'}{user.admin | items[0].sub[*]} ünïcödé ",
+        ),
     },
     fields: &[
-        &EVENT_NAME,
-        &MATRIX_LAST_0,
-        &ID,
-        &WORDS,
-        &MATRIX_0,
-        &F,
+        &ITEMS_0_NAME,
+        &TAGS_EACH,
+        &ITEMS,
         &N,
-        &MATRIX_EACH,
-        &MATRIX,
         &ABSENT_LAST6,
+        &U_SER_ADMIN,
+        &ITEMS_2,
+        &SU_B,
+        &N_1,
+        &ITEMS_LAST1_NAME,
+        &ITEMS_2_N,
+        &USER_ADMIN,
+        &SUB_EACH,
+        &TAG_S,
+        &SUB_EACH_N,
+        &X,
+        &SUB_0_N,
+        &OK,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[0].name`
+static ITEMS_0_NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
-/// `matrix[-1][0]`
-static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
+/// `items[*].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
 
-/// `user.ID`
-static ID: Path = Path::new(&[Key("user"), Key("ID")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `matrix[*]`
-static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
-
-/// `matrix`
-static MATRIX: Path = Path::new(&[Key("matrix")]);
-
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `uSer.admin`
+static U_SER_ADMIN: Path = Path::new(&[Key("uSer"), Key("admin")]);
+
+/// `items[2]`
+static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
+
+/// `suB`
+static SU_B: Path = Path::new(&[Key("suB")]);
+
+/// `N`
+static N_1: Path = Path::new(&[Key("N")]);
+
+/// `items[-2].name`
+static ITEMS_LAST1_NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
+
+/// `items[2].n`
+static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+
+/// `user.admin`
+static USER_ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+
+/// `items[0].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
+
+/// `items[-2].tagS`
+static TAG_S: Path = Path::new(&[Key("items"), Index(-2), Key("tagS")]);
+
+/// `items[0].sub[*].N`
+static SUB_EACH_N: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Each, Key("N")],
+);
+
+/// `items[-2].SUb[0].x`
+static X: Path = Path::new(&[Key("items"), Index(-2), Key("SUb"), Index(0), Key("x")]);
+
+/// `items[*].sub[0].n`
+static SUB_0_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("n")]);
+
+/// `items[-2].ok`
+static OK: Path = Path::new(&[Key("items"), Index(-2), Key("ok")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Zeta"]) {
-        return Some(9);
+    if !event.field(&ITEMS_0_NAME).exists() {
+        return Some(10);
     }
-    if !event
-        .field(&MATRIX_LAST_0)
-        .compare_with(&event.field(&ID))
-        .is_some_and(Ordering::is_ge)
-    {
+    let tags_each = event.field(&TAGS_EACH);
+    if !tags_each.same_as(&tags_each) {
         return Some(12);
     }
     if !event
-        .field(&WORDS)
-        .only_one_element(|element| {
-            element.is_in(&["w-596"])
-                && !((!element.is_in(&["ü-597"]) && element.is_in(&["ü-597"])
-                    && !element.equals(987654.25f64))
-                    || element.is_in(&[Lit::from(987654.25f64)]))
-        })
+        .field(&ITEMS)
+        .only_one_element(|element| element.field(&N).is_in(&[513i64]))
     {
-        return Some(14);
+        return Some(15);
+    }
+    if event.field(&ABSENT_LAST6).exists() || event.field(&U_SER_ADMIN).less_than(4i64)
+        || event.field(&ITEMS_2).is_ipv4()
+    {
+        return Some(22);
     }
     if !event
-        .field(&MATRIX_0)
-        .any_element(|element| {
-            !element.is_in(&[599i64]) && !element.is_in(&[Lit::from(987654.25f64)])
-        })
+        .field(&ITEMS)
+        .all_elements(|element| {
+            element.field(&SU_B).no_element(|element2| !element2.field(&N_1).exists())
+                && element.field(&N).is_in(&[511i64, 513i64, 517i64])
+        }) && event.field(&ITEMS_LAST1_NAME).equals("Admin")
     {
         return Some(30);
     }
     None
 }
 
-/// `AlertTitle`: `{f | n}{matrix[*]}{matrix | absent[-7]}{{`
+/// `AlertTitle`: `{items[2].n|'none'}{user.admin | items[0].sub[*]} ünïcödé `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let f = event.field(&F).or(event.field(&N));
-    let matrix_each = event.field(&MATRIX_EACH);
-    let matrix = event.field(&MATRIX).or(event.field(&ABSENT_LAST6));
-    format!("{f}{matrix_each}{matrix}{{")
+    let items_2_n = event.field(&ITEMS_2_N).or(Val::Str("none"));
+    let user_admin = event.field(&USER_ADMIN).or(event.field(&SUB_EACH));
+    format!("{items_2_n}{user_admin} ünïcödé ")
+}
+
+/// `GroupBy`: the dedup string, `items[-2].tagS`, `items[0].sub[*].N` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let tag_s = event.field(&TAG_S);
+    let sub_each_n = event.field(&SUB_EACH_N);
+    format!("{tag_s}:{sub_each_n}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&X).to_json()),
+        ("k1", event.field(&SUB_0_N).to_json()),
+        ("k2", event.field(&OK).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R073`.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_073.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -30,91 +30,82 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &EVENT_NAME,
-        &TAGS_EACH,
+        &ITEMS,
+        &EV_EN_TNAM_E,
+        &ROLE,
+        &WITH_SPACE,
         &NAME,
-        &ITEMS_EACH,
-        &IT_E_MS,
-        &S,
+        &ABSENT,
+        &NU_MS_0,
         &N,
-        &ITEMS_0_N,
-        &C_O_UNT_RY,
+        &F,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `items[*].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
+/// `evEnTnamE`
+static EV_EN_TNAM_E: Path = Path::new(&[Key("evEnTnamE")]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `with space`
+static WITH_SPACE: Path = Path::new(&[Key("with space")]);
 
-/// `itEMs`
-static IT_E_MS: Path = Path::new(&[Key("itEMs")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `nuMS[0]`
+static NU_MS_0: Path = Path::new(&[Key("nuMS"), Index(0)]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `items[0].N`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("N")]);
-
-/// `P_EnrIchMENT.toR_Exit_NOdeS.p_any_ip_addresses.exit.cOUntRy`
-static C_O_UNT_RY: Path = Path::new(
-    &[
-        Key("P_EnrIchMENT"),
-        Key("toR_Exit_NOdeS"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("cOUntRy"),
-    ],
-);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
+    if !event.field(&ITEMS).exists() {
         return Some(8);
     }
-    if event.field(&TAGS_EACH).istarts_with("~nope-131") {
-        return Some(11);
+    if event.field(&EV_EN_TNAM_E).same_as(&event.field(&ROLE)) {
+        return Some(10);
     }
-    if event.field(&NAME).is_null_or_empty() {
-        return Some(14);
+    if event.field(&WITH_SPACE).istarts_with("~nope-104") {
+        return Some(12);
     }
-    if event.field(&ITEMS_EACH).istarts_with("~nope-132") {
-        return Some(17);
-    }
-    if event.field(&IT_E_MS).is_null_or_empty() {
-        return Some(20);
-    }
-    if !event.field(&S).contains("e") {
-        return Some(23);
-    }
-    if !event
-        .field(&N)
-        .compare_with(&event.field(&ITEMS_0_N))
-        .is_some_and(Ordering::is_lt)
-    {
-        return Some(26);
+    if event.field(&NAME).same_as(&event.field(&ABSENT)) {
+        return Some(15);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `P_EnrIchMENT.toR_Exit_NOdeS.p_any_ip_addresses.exit.cOUntRy` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&C_O_UNT_RY).to_string()
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&NU_MS_0).icontains("~nope-105")
+        && !event.field(&N).ends_with("~nope-106")
+    {
+        return Severity::Medium;
+    }
+    if exactly_one([
+        !event.field(&F).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+        event.field(&NAME).iequals("~nope-107"),
+    ]) && !event.field(&F).is_ipv4()
+    {
+        return Severity::Critical;
+    }
+    Severity::Critical
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R074`.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma"],
-        severity: Severity::High,
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,61 +29,80 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&BIG, &F, &EVENT_NAME, &NUMS_LAST2, &NUMS_LAST, &WORDS],
+    fields: &[
+        &EVENTNAME,
+        &MATRIX_LAST_LAST1,
+        &MATRIX_LAST_0,
+        &IPS_2,
+        &AB_SEN_T_LAST6,
+        &MAT_RIX_0_EACH,
+        &ABSENT,
+        &DOTTED_KEY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
-    context: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `nums[-3]`
-static NUMS_LAST2: Path = Path::new(&[Key("nums"), Index(-3)]);
+/// `ips[2]`
+static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
 
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
+/// `abSenT[-7]`
+static AB_SEN_T_LAST6: Path = Path::new(&[Key("abSenT"), Index(-7)]);
 
-/// `WORDS`
-static WORDS: Path = Path::new(&[Key("WORDS")]);
+/// `MatRix[0][*]`
+static MAT_RIX_0_EACH: Path = Path::new(&[Key("MatRix"), Index(0), Each]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if filter(event.field(&BIG), false, |value| value.has("~nope-133"))
-        || filter(event.field(&F), false, |value| value.at_most(-17.75f64))
-        || filter(
-            event.field(&BIG),
-            false,
-            |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
-        )
-    {
+    if !event.field(&EVENTNAME).is_in(&["Delta", "Epsilon"]) {
         return Some(8);
     }
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Epsilon"]) {
-        return Some(20);
-    }
     if !event
-        .field(&NUMS_LAST2)
-        .compare_with(&event.field(&NUMS_LAST))
-        .is_some_and(Ordering::is_le)
+        .field(&MATRIX_LAST_LAST1)
+        .compare_with(&event.field(&MATRIX_LAST_0))
+        .is_some_and(Ordering::is_gt)
     {
-        return Some(23);
+        return Some(11);
     }
-    if !event
-        .field(&WORDS)
-        .no_element(|element| !element.starts_with("~nope-134") && element.ends_with(""))
-    {
-        return Some(25);
+    if !event.field(&IPS_2).has("0") {
+        return Some(13);
+    }
+    if event.field(&AB_SEN_T_LAST6).matches_glob(&["~nope-108*"]) {
+        return Some(16);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `MatRix[0][*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&MAT_RIX_0_EACH).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&ABSENT).to_json()),
+        ("k1", event.field(&MATRIX_LAST_LAST1).to_json()),
+        ("k2", event.field(&DOTTED_KEY).to_json()),
+    ])
 }

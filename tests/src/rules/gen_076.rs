@@ -3,9 +3,7 @@
 
 //! `Generated.R076`.
 //!
-//! Built around a random event (76).
-//!
-//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Low; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,105 +15,128 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_076.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (76)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} {z|'none'}{z|'none'}{eventName}"),
     },
     fields: &[
-        &EVENT_NAME_ABSENT,
-        &EVENT_NAME_ABSENT_1,
+        &WO_RDS_2,
+        &DOTTED_KEY,
+        &WORDS_0,
+        &NET,
+        &WORDS,
+        &FIELD,
+        &EVEN_TN_AME,
+        &Z,
         &EVENT_NAME,
-        &MATRIX_LAST,
-        &N,
-        &ID,
-        &MATRIX_EACH,
+        &W_OR_DS,
+        &NUMS_EACH,
+        &NUMS_0,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `eventName.Absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("Absent")]);
+/// `WoRds[2]`
+static WO_RDS_2: Path = Path::new(&[Key("WoRds"), Index(2)]);
 
-/// `eventName.absent`
-static EVENT_NAME_ABSENT_1: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
+
+/// `evenTnAme`
+static EVEN_TN_AME: Path = Path::new(&[Key("evenTnAme")]);
+
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `wORDs`
+static W_OR_DS: Path = Path::new(&[Key("wORDs")]);
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `matrix[*]`
-static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&EVENT_NAME_ABSENT), false, |value| value.has(987654.25f64)) {
-        return Some(9);
+    if !event.field(&WO_RDS_2).iequals("wort-539") {
+        return Some(8);
     }
-    if !filter(
-        event.field(&EVENT_NAME_ABSENT_1),
-        false,
-        |value| value.matches_glob(&["~nope-135*"]),
-    ) {
-        return Some(12);
+    if !event.field(&DOTTED_KEY).istarts_with("{br") {
+        return Some(11);
     }
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(16);
+    if !event.field(&WORDS_0).icontains("") {
+        return Some(14);
     }
-    if !event
-        .field(&MATRIX_LAST)
-        .all_elements(|element| {
-            !element.is_in(&[-31337000i64]) && !element.is_in(&["~nope-136"])
-        })
-    {
-        return Some(19);
+    if !event.field(&NET).ends_with("2.3") {
+        return Some(17);
     }
-    if !event.field(&N).exists() {
+    if !event.field(&WORDS_0).iends_with("-537") {
+        return Some(20);
+    }
+    if !event.field(&WORDS).contains("or") {
+        return Some(23);
+    }
+    if event.field(&FIELD).matches_glob(&["~nope-109*"]) {
         return Some(26);
+    }
+    if !event.field(&EVEN_TN_AME).matches_glob(&["[E]psi?*n"]) {
+        return Some(29);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `matrix[-1]`, `user.id`, `eventName.absent` joined with `:`.
+/// `AlertTitle`: `}} {z|'none'}{z|'none'}{eventName}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let z = event.field(&Z).or(Val::Str("none"));
+    let event_name = event.field(&EVENT_NAME);
+    format!("}} {z}{z}{event_name}")
+}
+
+/// `GroupBy`: the dedup string, `wORDs`, `nums[*]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_last = event.field(&MATRIX_LAST);
-    let id = event.field(&ID);
-    let event_name_absent_1 = event.field(&EVENT_NAME_ABSENT_1);
-    format!("{matrix_last}:{id}:{event_name_absent_1}")
+    let w_or_ds = event.field(&W_OR_DS);
+    let nums_each = event.field(&NUMS_EACH);
+    format!("{w_or_ds}:{nums_each}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "t0",
-            Json::String({
-                let matrix_each = event.field(&MATRIX_EACH).or(Val::Str("{x|y}"));
-                format!("ctx Alert: {matrix_each}")
-            }),
-        ),
-    ])
+    context([("k0", event.field(&NUMS_0).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Critical
 }

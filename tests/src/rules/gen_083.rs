@@ -3,7 +3,7 @@
 
 //! `Generated.R083`.
 //!
-//! Severity Low; log types `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_083.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,140 +27,88 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country | items[*].ok|''}{items[0].ok | absent[-7]}",
-        ),
+        alert_title: Some("{nums}"),
     },
-    fields: &[
-        &EVENTNAME,
-        &ABSENT_LAST6,
-        &ABSENT,
-        &I_TE_MS_LAST_NAME,
-        &ITEMS_LAST_NAME,
-        &ITEMS,
-        &WORDS_LAST1,
-        &IT_EM_S,
-        &N,
-        &E,
-        &WORD_S_EACH,
-        &COUNTRY,
-        &ITEMS_EACH_OK,
-        &ITEMS_0_OK,
-        &WORDS,
-    ],
+    fields: &[&NET, &TAGS, &IPS, &IPS_0, &TAG_S_EACH, &ID, &ABSENT, &T, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    context: None,
+    severity: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `ips[0]`
+static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
+
+/// `user.tagS[*]`
+static TAG_S_EACH: Path = Path::new(&[Key("user"), Key("tagS"), Each]);
+
+/// `USEr.id`
+static ID: Path = Path::new(&[Key("USEr"), Key("id")]);
 
 /// `absent`
 static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `iTeMS[-1].name`
-static I_TE_MS_LAST_NAME: Path = Path::new(&[Key("iTeMS"), Index(-1), Key("name")]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `items[-1].name`
-static ITEMS_LAST_NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `words[-2]`
-static WORDS_LAST1: Path = Path::new(&[Key("words"), Index(-2)]);
-
-/// `ItEmS`
-static IT_EM_S: Path = Path::new(&[Key("ItEmS")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `WordS[*]`
-static WORD_S_EACH: Path = Path::new(&[Key("WordS"), Each]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
-
-/// `items[*].ok`
-static ITEMS_EACH_OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
-
-/// `items[0].ok`
-static ITEMS_0_OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Delta", "Epsilon"]) {
+    if !event.field(&NET).iequals("10.0.0.0/8") {
         return Some(8);
     }
-    if event.field(&ABSENT_LAST6).ends_with("~nope-161") {
+    if !event
+        .field(&TAGS)
+        .no_element(|element| {
+            element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) && element.is_ip()
+        })
+    {
         return Some(11);
     }
-    if event.field(&ABSENT).iends_with("~nope-162") {
-        return Some(14);
-    }
-    if !event.field(&I_TE_MS_LAST_NAME).same_as(&event.field(&ITEMS_LAST_NAME)) {
+    if event.field(&IPS).istarts_with("~nope-123") {
         return Some(17);
     }
-    if event.field(&ITEMS).has(-31337000i64) {
-        return Some(19);
+    if event.field(&IPS_0).icontains("~nope-124") {
+        return Some(21);
     }
-    if !event.field(&WORDS_LAST1).istarts_with("wort-67")
-        || event
-            .field(&IT_EM_S)
-            .only_one_element(|element| {
-                !element.field(&N).is_in(&["~nope-163"])
-                    && (!element.field(&N).is_in(&[670i64])
-                        || !element.field(&N).is_in(&[669i64])
-                        || !element.field(&N).is_in(&[669i64, 670i64]))
-            }) || event.field(&E).equals(987654.25f64)
+    if event
+        .field(&TAG_S_EACH)
+        .in_cidr(
+            &[
+                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
+            ],
+        )
     {
-        return Some(22);
+        return Some(24);
     }
-    if event.field(&WORD_S_EACH).ends_with("~nope-164") {
-        return Some(45);
+    if event.field(&ID).same_as(&event.field(&ABSENT)) {
+        return Some(27);
+    }
+    if event.field(&NET).equals("~nope-125") {
+        return Some(29);
+    }
+    if event.field(&T).icontains("~nope-126") {
+        return Some(32);
     }
     None
 }
 
-/// `AlertTitle`: `{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country | items[*].ok|''}{items[0].ok | absent[-7]}`
+/// `AlertTitle`: `{nums}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let country = event.field(&COUNTRY).or(event.field(&ITEMS_EACH_OK)).or(Val::Str(""));
-    let items_0_ok = event.field(&ITEMS_0_OK).or(event.field(&ABSENT_LAST6));
-    format!("{country}{items_0_ok}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&N).to_json())])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&WORDS).no_element(|element| element.is_in(&["w-675"])) {
-        return Severity::Info;
-    }
-    Severity::High
+    event.field(&NUMS).to_string()
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R084`: Generated rule 84.
 //!
-//! Severity Medium; scheduled queries `Generated.Beta`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 84"),
         source: "tests/rules/generated/gen_084.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        scheduled: false,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,11 +27,9 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{user.tags|'{x|y}'}{items[*].tags[-1]}{eventName | items[2].sub[-1].x}",
-        ),
+        alert_title: Some("{absent[-7]|'none'}{eventName}{absent[-7]}"),
     },
-    fields: &[&SUB, &USER, &TAGS, &TAGS_LAST, &EVENT_NAME, &X],
+    fields: &[&EVENT_NAME, &IPS, &TAGS, &E, &TA_GS, &NAME, &E_1, &E_EACH, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -40,40 +38,81 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
 /// `user.tags`
 static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `items[*].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-1)]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.taGs`
+static TA_GS: Path = Path::new(&[Key("user"), Key("taGs")]);
 
-/// `items[2].sub[-1].x`
-static X: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Index(-1), Key("x")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `E`
+static E_1: Path = Path::new(&[Key("E")]);
+
+/// `e[*]`
+static E_EACH: Path = Path::new(&[Key("e"), Each]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&SUB).exists() {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon"]) {
+        return Some(10);
     }
-    if event.field(&USER).icontains("~nope-166") {
-        return Some(11);
+    if !event
+        .field(&IPS)
+        .only_one_element(|element| {
+            element.is_in(&["fe80::1"]) && element.is_in(&["fe80::1"])
+        })
+    {
+        return Some(13);
+    }
+    if event.field(&TAGS).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(21);
+    }
+    if event.field(&IPS).istarts_with("~nope-127") {
+        return Some(24);
+    }
+    if event
+        .field(&E)
+        .any_element(|element| element.ends_with("~nope-128") && !element.equals("w-0"))
+        || event
+            .field(&TA_GS)
+            .all_elements(|element| {
+                element.has("~nope-129") && element.istarts_with("ü-59")
+            })
+        || exactly_one([
+            event.field(&NAME).equals("Beta-Gamma"),
+            !event.field(&E_1).starts_with("~nope-130"),
+        ])
+    {
+        return Some(27);
+    }
+    if event.field(&NAME).starts_with("~nope-131") {
+        return Some(49);
+    }
+    if event.field(&E_EACH).icontains("~nope-132") {
+        return Some(52);
     }
     None
 }
 
-/// `AlertTitle`: `{user.tags|'{x|y}'}{items[*].tags[-1]}{eventName | items[2].sub[-1].x}`
+/// `AlertTitle`: `{absent[-7]|'none'}{eventName}{absent[-7]}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tags = event.field(&TAGS).or(Val::Str("{x|y}"));
-    let tags_last = event.field(&TAGS_LAST);
-    let event_name = event.field(&EVENT_NAME).or(event.field(&X));
-    format!("{tags}{tags_last}{event_name}")
+    let absent_last6 = event.field(&ABSENT_LAST6).or(Val::Str("none"));
+    let event_name = event.field(&EVENT_NAME);
+    let absent_last6_2 = event.field(&ABSENT_LAST6);
+    format!("{absent_last6}{event_name}{absent_last6_2}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R087`.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_087.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,57 +27,168 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} Alert: {user.name}"),
+        alert_title: Some("}} {words|'{x|y}'}{matrix[*][*]}"),
     },
-    fields: &[&V, &B, &X, &NAME, &ABSENT_LAST6],
+    fields: &[
+        &NAME,
+        &MATRIX_0,
+        &MATRIX_EACH,
+        &S,
+        &ITEMS,
+        &ABSENT_LAST6,
+        &N,
+        &SUB,
+        &S_UB_EACH,
+        &SUB_EACH,
+        &WORDS,
+        &MATRIX_EACH_EACH,
+        &TOR_EXIT_NODES,
+        &WORDS_LAST2,
+        &ABS_EN_T,
+        &EVENT_NAME,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
-
-/// `items[2].v`
-static V: Path = Path::new(&[Key("items"), Index(2), Key("v")]);
-
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
-
-/// `items[0].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("x")]);
 
 /// `user.name`
 static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `sub`
+static SUB: Path = Path::new(&[Key("sub")]);
+
+/// `SUb[*]`
+static S_UB_EACH: Path = Path::new(&[Key("SUb"), Each]);
+
+/// `sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `matrix[*][*]`
+static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
+
+/// `p_enrichment.tor_exit_nodes`
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+
+/// `words[-3]`
+static WORDS_LAST2: Path = Path::new(&[Key("words"), Index(-3)]);
+
+/// `eventName.AbsEnT`
+static ABS_EN_T: Path = Path::new(&[Key("eventName"), Key("AbsEnT")]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&V).greater_than(7.5f64) {
+    if !event
+        .field(&NAME)
+        .is_in(
+            &[
+                Lit::Str("~nope-139"),
+                Lit::from(987654.25f64),
+                Lit::Str(r#"quote" and back\slash"#),
+            ],
+        )
+    {
         return Some(8);
     }
-    if !event
-        .field(&B)
-        .is_in(&[Lit::Bool(true), Lit::from(987654.25f64), Lit::Bool(false)])
-    {
+    if !event.field(&MATRIX_0).no_element(|element| element.is_in(&["~nope-140"])) {
         return Some(11);
     }
-    if event.field(&X).equals(987654.25f64) {
-        return Some(14);
+    if event.field(&MATRIX_EACH).iequals("~nope-141") {
+        return Some(16);
+    }
+    if !event.field(&MATRIX_0).all_elements(|element| !element.equals(-31337000i64)) {
+        return Some(19);
+    }
+    if !event.field(&S).equals("tab\tand\nnewline") {
+        return Some(24);
+    }
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| {
+            element
+                .field(&ABSENT_LAST6)
+                .compare_with(&element.field(&N))
+                .is_some_and(Ordering::is_le) && element.field(&N).equals(0i64)
+                && (!element.field(&SUB).icontains("~nope-142")
+                    || element.field(&S_UB_EACH).is_null()
+                    || element.field(&SUB_EACH).matches_glob(&["~nope-143*"]))
+                && !element
+                    .field(&S_UB_EACH)
+                    .in_cidr(
+                        &[
+                            Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
+                            Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
+                        ],
+                    )
+        })
+    {
+        return Some(27);
     }
     None
 }
 
-/// `AlertTitle`: `}} Alert: {user.name}`
+/// `AlertTitle`: `}} {words|'{x|y}'}{matrix[*][*]}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    format!("}} Alert: {name}")
+    let words = event.field(&WORDS).or(Val::Str("{x|y}"));
+    let matrix_each_each = event.field(&MATRIX_EACH_EACH);
+    format!("}} {words}{matrix_each_each}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&ABSENT_LAST6).to_json())])
+    context([
+        (
+            "t0",
+            Json::String({
+                let tor_exit_nodes = event.field(&TOR_EXIT_NODES);
+                format!("}} {tor_exit_nodes}{tor_exit_nodes}}} ")
+            }),
+        ),
+        ("k1", event.field(&WORDS_LAST2).to_json()),
+        ("k2", event.field(&ABS_EN_T).to_json()),
+    ])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&EVENT_NAME).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Severity::Info;
+    }
+    if event
+        .field(&WORDS)
+        .any_element(|element| {
+            element.is_in(&["x y-603", "x y-605"]) && element.is_in(&[-31337000i64])
+        })
+    {
+        return Severity::Low;
+    }
+    Severity::High
 }

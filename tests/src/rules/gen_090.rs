@@ -3,7 +3,8 @@
 
 //! `Generated.R090`.
 //!
-//! Severity High; log types `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
+//! Alerts after 2 matches within 58 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,11 +16,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_090.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Gamma", "Generated.Beta"],
         severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
-        threshold: 1,
+        dedup_period_minutes: 58,
+        threshold: 2,
         tags: &[],
         reports: &[],
         description: None,
@@ -30,82 +31,146 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &EVENT_NAME,
-        &DOTTED_KEY,
-        &N_UM_S,
-        &TAGS_0,
-        &ITEMS_EACH_N,
-        &U_SER,
-        &ABSENT_LAST6,
-        &P_ANY_IP_ADDRESSES,
-        &BIG,
+        &W_ORD_S_0,
+        &TAGS_2,
+        &ITEMS_EACH_TAGS,
+        &USER_TAGS,
+        &WORDS,
+        &WORDS_2,
+        &ITEMS,
+        &TAGS,
+        &N,
+        &F,
+        &TAGS_LAST,
+        &IT_EMS_LAST1_TAGS,
+        &ABSENT,
+        &OK,
+        &NAME,
+        &NUMS_EACH,
+        &AB_SENT_LAST6,
         &ITEMS_0_N,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `wOrdS[0]`
+static W_ORD_S_0: Path = Path::new(&[Key("wOrdS"), Index(0)]);
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `user.tags[2]`
+static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
 
-/// `nUmS`
-static N_UM_S: Path = Path::new(&[Key("nUmS")]);
+/// `items[*].tags`
+static ITEMS_EACH_TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
 
-/// `items[0].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(0)]);
+/// `user.tags`
+static USER_TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `uSer`
-static U_SER: Path = Path::new(&[Key("uSer")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
-static P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
-);
+/// `tags`
+static TAGS: Path = Path::new(&[Key("tags")]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `items[-2].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(-1)]);
+
+/// `ITEms[-2].tags`
+static IT_EMS_LAST1_TAGS: Path = Path::new(&[Key("ITEms"), Index(-2), Key("tags")]);
+
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `items[0].ok`
+static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
+
+/// `items[2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
+
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+
+/// `abSENT[-7]`
+static AB_SENT_LAST6: Path = Path::new(&[Key("abSENT"), Index(-7)]);
 
 /// `items[0].n`
 static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Gamma", "Zeta"]) {
-        return Some(8);
+    if !filter(event.field(&W_ORD_S_0), true, |value| value.is_null()) {
+        return Some(10);
+    }
+    if !event.field(&TAGS_2).istarts_with("") {
+        return Some(14);
+    }
+    if event.field(&ITEMS_EACH_TAGS).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(17);
+    }
+    if !event.field(&USER_TAGS).no_element(|element| element.equals("~nope-156")) {
+        return Some(20);
+    }
+    if !event
+        .field(&WORDS)
+        .only_one_element(|element| {
+            !element.is_in(&["w-641", "x y-640"]) && !element.is_in(&["w-641"])
+        })
+    {
+        return Some(25);
+    }
+    if event.field(&WORDS_2).istarts_with("~nope-157") {
+        return Some(36);
+    }
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| {
+            element.field(&TAGS).no_element(|element2| element2.is_in(&["~nope-158"]))
+                && !element.field(&N).equals(987654.25f64)
+        })
+    {
+        return Some(39);
+    }
+    if event.field(&F).same_as(&event.field(&TAGS_LAST)) {
+        return Some(52);
+    }
+    if event.field(&IT_EMS_LAST1_TAGS).iequals("~nope-159")
+        && event.field(&ABSENT).same_as(&event.field(&OK))
+        && !event.field(&NAME).matches_glob(&["~nope-160*"])
+    {
+        return Some(55);
+    }
+    if event.field(&NUMS_EACH).same_as(&event.field(&AB_SENT_LAST6)) {
+        return Some(64);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if (event.field(&DOTTED_KEY).greater_than(1i64)
-        || (event.field(&N_UM_S).equals(-31337000i64) && event.field(&TAGS_0).is_ip()))
-        && !event.field(&ITEMS_EACH_N).istarts_with("~nope-173")
-    {
-        return Severity::High;
-    }
-    if !(event.field(&U_SER).is_ipv6()
-        || event.field(&ABSENT_LAST6).contains("~nope-174")
-        || exactly_one([
-            !event.field(&P_ANY_IP_ADDRESSES).matches_glob(&["~nope-175*"]),
-            event.field(&BIG).at_most(18446744073709551615u64),
-        ])) && event.field(&ITEMS_0_N).at_most(719f64)
-    {
-        return Severity::Critical;
-    }
-    Severity::High
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let items_0_n = event.field(&ITEMS_0_N).or(event.field(&TAGS_LAST));
+                format!(r#" "quoted" {items_0_n}"#)
+            }),
+        ),
+    ])
 }

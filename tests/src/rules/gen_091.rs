@@ -3,8 +3,7 @@
 
 //! `Generated.R091`.
 //!
-//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,69 +15,137 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_091.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Info,
-        create_alert: false,
-        dedup_period_minutes: 75,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
+        create_alert: true,
+        dedup_period_minutes: 41,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-0"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{words[0] | n}"),
+        alert_title: Some(
+            "{eventName.absent}{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}{{{words | words[2]}",
+        ),
     },
-    fields: &[&EVENTNAME, &T, &ITEMS, &N, &V, &WORDS_0],
+    fields: &[
+        &MATRIX_LAST_0,
+        &WORDS_EACH,
+        &MATRIX_EACH_EACH,
+        &WORDS,
+        &ABSENT,
+        &COUNTRY,
+        &WORDS_2,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `matrix[*][*]`
+static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `v`
-static V: Path = Path::new(&[Key("v")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
+
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Epsilon") {
-        return Some(10);
+    if !event.field(&MATRIX_LAST_0).exists() {
+        return Some(18);
     }
-    if !event.field(&T).contains("") {
-        return Some(13);
+    if !event.field(&WORDS_EACH).icontains("") {
+        return Some(20);
     }
-    if !event
-        .field(&ITEMS)
-        .all_elements(|element| {
-            !element.field(&N).is_null_or_empty() && element.field(&V).at_least(0i64)
-        })
-    {
-        return Some(16);
+    if event.field(&MATRIX_LAST_0).is_ipv6() {
+        return Some(23);
+    }
+    if event.field(&MATRIX_EACH_EACH).equals(987654.25f64) {
+        return Some(26);
+    }
+    if event.field(&WORDS).starts_with("~nope-162") {
+        return Some(29);
+    }
+    if event.field(&WORDS).equals(987654.25f64) {
+        return Some(32);
     }
     None
 }
 
-/// `AlertTitle`: `{words[0] | n}`
+/// `AlertTitle`: `{eventName.absent}{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}{{{words | words[2]}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_0 = event.field(&WORDS_0).or(event.field(&N));
-    format!("{words_0}")
+    let absent = event.field(&ABSENT);
+    let country = event.field(&COUNTRY);
+    let words = event.field(&WORDS).or(event.field(&WORDS_2));
+    format!("{absent}{country}{{{words}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("eventName", event.field(&EVENT_NAME).to_json()),
+        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
+        ("awsRegion", event.field(&AWS_REGION).to_json()),
+        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
+        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
+        ("userAgent", event.field(&USER_AGENT).to_json()),
+        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R093`.
 //!
-//! Severity Critical; scheduled queries `Generated.Gamma`, `Generated.Beta`.
+//! Severity Medium; scheduled queries `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_093.yml",
         enabled: true,
         scheduled: true,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,47 +29,89 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &SUB, &SUB_0_X, &SUB_EACH_X],
+    fields: &[
+        &ITEMS_2_NAME,
+        &WORDS,
+        &ABSENT,
+        &ABSENT_LAST6,
+        &ITEMS_2,
+        &T,
+        &MATRIX_0,
+        &I_T_EM_S_EACH_NAME,
+        &KEY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[2].name`
+static ITEMS_2_NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
 
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `items[2].sub[0].x`
-static SUB_0_X: Path = Path::new(
-    &[Key("items"), Index(2), Key("sub"), Index(0), Key("x")],
-);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `items[-2].sub[*].x`
-static SUB_EACH_X: Path = Path::new(
-    &[Key("items"), Index(-2), Key("sub"), Each, Key("x")],
-);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `items[2]`
+static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+
+/// `iTEmS[*].name`
+static I_T_EM_S_EACH_NAME: Path = Path::new(&[Key("iTEmS"), Each, Key("name")]);
+
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
-        return Some(9);
+    if !event.field(&ITEMS_2_NAME).iequals("naïve café") {
+        return Some(8);
     }
-    if event.field(&SUB).starts_with("~nope-176") {
-        return Some(12);
-    }
-    if !event.field(&SUB_0_X).at_least(5i64) {
-        return Some(15);
+    if !event
+        .field(&WORDS)
+        .only_one_element(|element| {
+            !element.is_null_or_empty()
+                && !element.field(&ABSENT).same_as(&element.field(&ABSENT_LAST6))
+        })
+    {
+        return Some(11);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[-2].sub[*].x` joined with `:`.
+/// `GroupBy`: the dedup string, `items[2]`, `t` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&SUB_EACH_X).to_string()
+    let items_2 = event.field(&ITEMS_2);
+    let t = event.field(&T);
+    format!("{items_2}:{t}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&MATRIX_0).contains(-31337000i64)
+        && !event.field(&I_T_EM_S_EACH_NAME).iends_with("~nope-166")
+    {
+        return Severity::Info;
+    }
+    if event
+        .field(&KEY)
+        .in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)])
+    {
+        return Severity::Critical;
+    }
+    Severity::Medium
 }

@@ -3,8 +3,8 @@
 
 //! `Generated.R094`.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Low; log types `Generated.Beta`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -14,11 +14,11 @@ pub static RULE: Rule = Rule {
         id: "Generated.R094",
         display_name: None,
         source: "tests/rules/generated/gen_094.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Info,
-        create_alert: false,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -28,89 +28,38 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(r#" back\slash {eventName.absent}{b}"#),
     },
-    fields: &[
-        &EVENT_NAME,
-        &TA_GS_0,
-        &TAGS,
-        &Z,
-        &TAGS_EACH,
-        &ABSENT_LAST6,
-        &SUB,
-        &EXIT,
-        &TAGS_LAST1,
-    ],
+    fields: &[&EVENTNAME, &ABSENT, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `items[-2].TAGs[0]`
-static TA_GS_0: Path = Path::new(&[Key("items"), Index(-2), Key("TAGs"), Index(0)]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `iteMS[0].tags`
-static TAGS: Path = Path::new(&[Key("iteMS"), Index(0), Key("tags")]);
-
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
-
-/// `items[0].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
-);
-
-/// `items[-2].tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(-2)]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha"]) {
-        return Some(9);
-    }
-    if !event.field(&TA_GS_0).contains("75")
-        || event
-            .field(&TAGS)
-            .no_element(|element| {
-                !element.is_in(&["~nope-177"]) && !element.is_in(&["~nope-178"])
-            })
-    {
-        return Some(12);
+    if !event.field(&EVENTNAME).equals("Alpha") {
+        return Some(8);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&Z).to_json()),
-        (
-            "t1",
-            Json::String({
-                let tags_each = event.field(&TAGS_EACH).or(event.field(&ABSENT_LAST6));
-                let sub = event.field(&SUB);
-                let exit = event
-                    .field(&EXIT)
-                    .or(event.field(&TAGS_LAST1))
-                    .or(Val::Str(""));
-                format!("ctx  in {tags_each}{sub}{exit}")
-            }),
-        ),
-    ])
+/// `AlertTitle`: ` back\slash {eventName.absent}{b}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT);
+    let b = event.field(&B);
+    format!(r#" back\slash {absent}{b}"#)
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R096`.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_096.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 13,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,53 +27,94 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{matrix[0] | items[0].name}}} {{{{"),
+        alert_title: Some(" in  in {items[-2].n}"),
     },
-    fields: &[&EVENT_NAME, &SUB, &MATRIX_LAST, &LO, &MATRIX_0, &NAME],
+    fields: &[
+        &EVENT_NAME,
+        &N,
+        &EVENT_NAME_AB_SENT,
+        &TAGS,
+        &ABSENT,
+        &AB_SENT,
+        &X,
+        &EVENT_NAME_ABSENT,
+        &ITEMS_0,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
-    severity: None,
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-1].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(-1), Key("sub")]);
+/// `items[-2].n`
+static N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `eventName.AbSent`
+static EVENT_NAME_AB_SENT: Path = Path::new(&[Key("eventName"), Key("AbSent")]);
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `ItEms[-2].tags`
+static TAGS: Path = Path::new(&[Key("ItEms"), Index(-2), Key("tags")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `AbSENT`
+static AB_SENT: Path = Path::new(&[Key("AbSENT")]);
+
+/// `items[0].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("x")]);
+
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(8);
-    }
-    if !exactly_one([
-        !event.field(&SUB).matches_glob(&["~nope-180*"]),
-        event.field(&MATRIX_LAST).is_null(),
-        event.field(&LO).equals(-31337001.5f64),
-    ]) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `{matrix[0] | items[0].name}}} {{{{`
+/// `AlertTitle`: ` in  in {items[-2].n}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_0 = event.field(&MATRIX_0).or(event.field(&NAME));
-    format!("{matrix_0}}} {{{{")
+    let n = event.field(&N);
+    format!(" in  in {n}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&EVENT_NAME_AB_SENT).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&TAGS)
+        .any_element(|element| {
+            !element.icontains("0")
+                && !element.field(&ABSENT).same_as(&element.field(&AB_SENT))
+        })
+    {
+        return Severity::Info;
+    }
+    if event.field(&X).is_null_or_empty() {
+        return Severity::Info;
+    }
+    if !event
+        .field(&EVENT_NAME_ABSENT)
+        .is_in(&[Lit::Str("~nope-167"), Lit::from(-31337000i64)])
+        && !event.field(&ITEMS_0).contains(987654.25f64)
+    {
+        return Severity::Critical;
+    }
+    Severity::Info
 }

@@ -5,8 +5,7 @@
 //!
 //! Built around a random event (98).
 //!
-//! Severity High; log types `Generated.Beta`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -18,11 +17,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_098.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: Some("Built around a random event (98)."),
@@ -30,25 +29,41 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" ünïcödé "),
     },
-    fields: &[&EVENT_NAME],
+    fields: &[&EVENT_NAME, &X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `items[2].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Each, Key("x")]);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(11);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Delta", "Epsilon"]) {
+        return Some(10);
     }
     None
+}
+
+/// `AlertTitle`: ` ünïcödé `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(" ünïcödé ")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&X).to_json()),
+        ("t1", Json::String(String::from("Alert: "))),
+    ])
 }

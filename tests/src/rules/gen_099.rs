@@ -3,9 +3,9 @@
 
 //! `Generated.R099`.
 //!
-//! Built around a random event (99).
-//!
-//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity High; log types `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -15,72 +15,77 @@ pub static RULE: Rule = Rule {
         id: "Generated.R099",
         display_name: None,
         source: "tests/rules/generated/gen_099.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Info,
-        create_alert: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (99)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{matrix[*][-2]}"),
     },
-    fields: &[&S, &C, &NAME, &HI, &MATRIX_0, &N],
+    fields: &[
+        &EVENT_NAME,
+        &Z,
+        &NAME,
+        &MATRIX_LAST,
+        &MATRIX_0_EACH,
+        &ABSENT_LAST6,
+        &MATRIX_EACH_LAST1,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
+    context: None,
     severity: None,
 };
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pAIR.c`
-static C: Path = Path::new(&[Key("pAIR"), Key("c")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `matrix[*][-2]`
+static MATRIX_EACH_LAST1: Path = Path::new(&[Key("matrix"), Each, Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&S).istarts_with("i\u{307}stanbu") {
+    if !event.field(&EVENT_NAME).equals("Gamma") {
         return Some(9);
     }
-    if event.field(&C).is_null_or_empty() {
-        return Some(13);
-    }
-    if event.field(&NAME).starts_with("~nope-183") {
-        return Some(15);
+    if event.field(&Z).is_null() && !event.field(&NAME).is_in(&["Beta-Gamma"])
+        && (event.field(&MATRIX_LAST).any_element(|_| false)
+            || event.field(&MATRIX_0_EACH).iequals("~nope-168")
+            || event.field(&ABSENT_LAST6).is_in(&["~nope-169", "~nope-170"]))
+    {
+        return Some(12);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `pair.hi`, `matrix[0]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let hi = event.field(&HI);
-    let matrix_0 = event.field(&MATRIX_0);
-    format!("{hi}:{matrix_0}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&N).to_json())])
+/// `AlertTitle`: `{matrix[*][-2]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&MATRIX_EACH_LAST1).to_string()
 }

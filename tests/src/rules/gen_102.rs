@@ -4,6 +4,7 @@
 //! `Generated.R102`.
 //!
 //! Severity High; log types `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,88 +18,64 @@ pub static RULE: Rule = Rule {
         scheduled: false,
         log_types: &["Generated.Gamma"],
         severity: Severity::High,
-        create_alert: true,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-4"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{{{{{items|''}"),
+        alert_title: None,
     },
-    fields: &[&FIELD, &I_TEMS, &SUB_EACH, &ABSENT_LAST6, &NU_MS_LAST, &ITEMS, &T],
+    fields: &[&EVENT_NAME, &T, &N, &NUMS_EACH, &ROLE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
-
-/// `ITems`
-static I_TEMS: Path = Path::new(&[Key("ITems")]);
-
-/// `sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `nuMS[-1]`
-static NU_MS_LAST: Path = Path::new(&[Key("nuMS"), Index(-1)]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `t`
 static T: Path = Path::new(&[Key("t")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `items[-2].n`
+static N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if filter(event.field(&FIELD), false, |value| value.greater_than(6i64)) {
+    if !event.field(&EVENT_NAME).equals("Alpha") {
         return Some(9);
     }
-    if !event.field(&FIELD).contains("") {
+    let t = event.field(&T);
+    if !t.same_as(&t) {
+        return Some(12);
+    }
+    if event.field(&N).iends_with("~nope-177") {
         return Some(14);
-    }
-    if !event
-        .field(&I_TEMS)
-        .all_elements(|element| {
-            element
-                .field(&SUB_EACH)
-                .in_cidr(
-                    &[
-                        Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                        Cidr::v4([0, 0, 0, 0], 0),
-                    ],
-                ) && !element.field(&ABSENT_LAST6).is_ipv4()
-                && (element.field(&SUB_EACH).at_most(6i64)
-                    || element.field(&SUB_EACH).ends_with("~nope-186"))
-        })
-    {
-        return Some(17);
-    }
-    if event.field(&NU_MS_LAST).contains(-31337001.5f64) {
-        return Some(34);
     }
     None
 }
 
-/// `AlertTitle`: `{{{{{{{items|''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let items = event.field(&ITEMS).or(Val::Str(""));
-    format!("{{{{{{{items}")
-}
-
-/// `GroupBy`: the dedup string, `t`, `t` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let t = event.field(&T);
-    format!("{t}:{t}")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&NUMS_EACH).has("~nope-178")
+        && !event.field(&ROLE).contains(-31337000i64)
+    {
+        return Severity::Critical;
+    }
+    Severity::High
 }

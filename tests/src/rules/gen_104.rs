@@ -3,7 +3,8 @@
 
 //! `Generated.R104`.
 //!
-//! Severity Critical; log types `Generated.Beta`.
+//! Severity High; log types `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,10 +16,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_104.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
-        create_alert: true,
-        dedup_period_minutes: 60,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
+        create_alert: false,
+        dedup_period_minutes: 36,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,69 +28,45 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[*].sub}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &WORDS, &SUB, &A, &N, &SUB_EACH],
+    fields: &[&IP, &ABSENT, &EXIT, &ITEMS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    title: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `items[*].sub`
-static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+/// `p_eNriCHMENt.tor_exit_nodes.p_any_ip_addresses.exit`
+static EXIT: Path = Path::new(
+    &[Key("p_eNriCHMENt"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
+);
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
-
-/// `items[*].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `items[*].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(8);
-    }
-    if !event
-        .field(&WORDS)
-        .any_element(|element| {
-            element.is_in(&["w-823", "x y-824"])
-                && (exactly_one([
-                    !element.is_in(&["w-823"]),
-                    element.is_in(&["x y-821"]),
-                    !element.is_in(&["ü-822"]),
-                ])
-                    || !(element.is_in(&["x y-821", "x y-824", "ü-822"])
-                        || element.is_in(&["x y-824", "ü-822"]))
-                    || element.is_in(&["~nope-189"]) || element.is_in(&[-31337000i64]))
-        })
-    {
-        return Some(11);
+    if !event.field(&IP).ends_with("::1") {
+        return Some(10);
     }
     None
 }
 
-/// `AlertTitle`: `{items[*].sub}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&SUB).to_string()
-}
-
-/// `GroupBy`: the dedup string, `pair.a`, `items[*].n`, `items[*].sub[*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let a = event.field(&A);
-    let n = event.field(&N);
-    let sub_each = event.field(&SUB_EACH);
-    format!("{a}:{n}:{sub_each}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&ABSENT).to_json()),
+        ("k1", event.field(&EXIT).to_json()),
+        ("k2", event.field(&ITEMS_EACH).to_json()),
+    ])
 }

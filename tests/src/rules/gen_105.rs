@@ -3,7 +3,7 @@
 
 //! `Generated.R105`.
 //!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_105.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,86 +27,47 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(r#"{p_enrichment.tor_exit_nodes|'none'} "quoted" {{{{"#),
     },
-    fields: &[
-        &B,
-        &TAG_S,
-        &ABSENT_LAST6,
-        &EV_E_NT_NAME_ABSENT,
-        &EVENT_NAME_ABSENT,
-        &ITEMS_2,
-        &TAGS_EACH,
-        &Z,
-        &TAGS,
-    ],
+    fields: &[&EVENT_NAME, &TOR_EXIT_NODES, &P_ANY_IP_ADDRESSES],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[2].TagS`
-static TAG_S: Path = Path::new(&[Key("items"), Index(2), Key("TagS")]);
+/// `p_enrichment.tor_exit_nodes`
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `evENtNAME.absent`
-static EV_E_NT_NAME_ABSENT: Path = Path::new(&[Key("evENtNAME"), Key("absent")]);
-
-/// `eventName.absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[2]`
-static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
-
-/// `IteMs[2].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("IteMs"), Index(2), Key("tags"), Each]);
-
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
-
-/// `items[-2].TAGS`
-static TAGS: Path = Path::new(&[Key("items"), Index(-2), Key("TAGS")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&B).equals(true) {
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
         return Some(8);
     }
-    if !event
-        .field(&TAG_S)
-        .no_element(|element| {
-            !(element.iequals("~nope-190")
-                || element
-                    .in_cidr(
-                        &[
-                            Cidr::v4([10, 0, 0, 0], 8),
-                            Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                        ],
-                    ))
-                && !element.field(&ABSENT_LAST6).same_as(&element.field(&ABSENT_LAST6))
-        })
-        && !event
-            .field(&EV_E_NT_NAME_ABSENT)
-            .compare_with(&event.field(&EVENT_NAME_ABSENT))
-            .is_some_and(Ordering::is_ge) && event.field(&ITEMS_2).is_null_or_empty()
-    {
-        return Some(11);
-    }
-    if !exactly_one([
-        !event.field(&TAGS_EACH).is_null_or_empty(),
-        !event.field(&Z).starts_with("~nope-191"),
-        event.field(&TAGS).only_one_element(|element| !element.equals(987654.25f64)),
-    ]) {
-        return Some(26);
-    }
     None
+}
+
+/// `AlertTitle`: `{p_enrichment.tor_exit_nodes|'none'} "quoted" {{{{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let tor_exit_nodes = event.field(&TOR_EXIT_NODES).or(Val::Str("none"));
+    format!(r#"{tor_exit_nodes} "quoted" {{{{"#)
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&P_ANY_IP_ADDRESSES).to_json()),
+        ("k1", event.field(&TOR_EXIT_NODES).to_json()),
+    ])
 }

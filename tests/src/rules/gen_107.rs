@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (107).
 //!
-//! Severity Low; log types `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -18,11 +18,11 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 91,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
         description: Some("Built around a random event (107)."),
         reference: None,
@@ -31,50 +31,35 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N, &V, &MATRIX, &WORDS, &M_A_TR_IX_LAST, &NAME, &B, &MATRIX_0],
+    fields: &[&EVENTNAME, &C, &T, &HI, &SUB],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `matrix`
-static MATRIX: Path = Path::new(&[Key("matrix")]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
-/// `mATrIX[-1]`
-static M_A_TR_IX_LAST: Path = Path::new(&[Key("mATrIX"), Index(-1)]);
-
-/// `ItEms[-2].name`
-static NAME: Path = Path::new(&[Key("ItEms"), Index(-2), Key("name")]);
-
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
-
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `items[0].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).at_most(857i64) {
-        return Some(12);
-    }
-    if event.field(&V).contains(-31337001.5f64) {
-        return Some(15);
-    }
-    if event.field(&MATRIX).iequals("~nope-193") {
-        return Some(18);
+    if !event.field(&EVENTNAME).is_in(&["Delta", "Gamma", "Zeta"]) {
+        return Some(10);
     }
     None
 }
@@ -82,33 +67,14 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&MATRIX).to_json()),
         (
-            "t1",
+            "t0",
             Json::String({
-                let words = event.field(&WORDS);
-                format!("ctx  # {words}")
+                let c = event.field(&C).or(event.field(&T)).or(Val::Str("none"));
+                format!("{c}")
             }),
         ),
+        ("k1", event.field(&HI).to_json()),
+        ("k2", event.field(&SUB).to_json()),
     ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event
-        .field(&M_A_TR_IX_LAST)
-        .all_elements(|element| {
-            (element.is_in(&[865i64, 866i64]) || !element.is_in(&[864i64])
-                || element.is_in(&[864i64, 865i64]))
-                && element.is_in(&[864i64, 865i64, 866i64])
-        })
-        && exactly_one([
-            !event.field(&NAME).is_null(),
-            !event.field(&B).icontains("~nope-194"),
-            event.field(&MATRIX_0).any_element(|element| !element.equals(-31337000i64)),
-        ])
-    {
-        return Severity::High;
-    }
-    Severity::Low
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R113`.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_113.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Beta"],
         severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 99,
+        dedup_period_minutes: 97,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,65 +27,33 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{matrix[-1][2]|''}}} {{"),
+        alert_title: None,
     },
-    fields: &[&ABSENT_LAST6, &BIG, &F, &USER, &MATRIX_0_EACH, &IPS, &MATRIX_LAST_2],
+    fields: &[&EVENT_NAME, &NUMS_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
 };
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
-
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
-
-/// `matrix[-1][2]`
-static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ABSENT_LAST6), true, |value| value.has(987654.25f64)) {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma", "Zeta"]) {
         return Some(9);
-    }
-    if !event.field(&BIG).at_least(123456789012345680000000000000f64) {
-        return Some(13);
-    }
-    if !((!event.field(&F).has("~nope-203")
-        && !event.field(&USER).matches_glob(&["~nope-204*"])
-        && event.field(&MATRIX_0_EACH).matches_glob(&["~nope-205*"]))
-        || event
-            .field(&IPS)
-            .all_elements(|element| {
-                !element.equals("w-0")
-                    && element
-                        .in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([0, 0, 0, 0], 0)])
-            }))
-    {
-        return Some(16);
     }
     None
 }
 
-/// `AlertTitle`: `{matrix[-1][2]|''}}} {{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_last_2 = event.field(&MATRIX_LAST_2).or(Val::Str(""));
-    format!("{matrix_last_2}}} {{")
+/// `GroupBy`: the dedup string, `nums[0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&NUMS_0).to_string()
 }

@@ -3,9 +3,8 @@
 
 //! `Generated.R118`.
 //!
-//! Built around a random event (118).
-//!
-//! Severity Low; log types `Generated.Alpha`.
+//! Severity High; log types `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,105 +16,155 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_118.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
-        create_alert: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (118)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" in {items[*]}{nums[*]} "quoted" "#),
+        alert_title: Some("{nums|'{x|y}'}{e}"),
     },
     fields: &[
+        &S,
         &EVENT_NAME,
-        &ITEMS_EACH,
-        &NUMS_EACH,
-        &T,
-        &OK,
-        &N,
-        &ABSENT,
-        &ITEMS_EACH_N,
-        &N_1,
-        &ITEMS_LAST1,
-        &V,
+        &TOR_EX_IT_NOD_ES_P_ANY_IP_ADDRESSES_EXIT,
+        &COUNTRY,
+        &DOTTED_KEY,
+        &EVENT_NAME_ABSENT,
+        &EVE_NTN_AM_E_ABSENT,
+        &NUMS,
+        &E,
+        &USER,
+        &TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: Some(|event| dynamic_severity(event)),
 };
 
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `P_enrIChmEnt.TOR_exIT_NodES.p_any_ip_addresses.exit`
+static TOR_EX_IT_NOD_ES_P_ANY_IP_ADDRESSES_EXIT: Path = Path::new(
+    &[Key("P_enrIChmEnt"), Key("TOR_exIT_NodES"), Key("p_any_ip_addresses"), Key("exit")],
+);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `p_enrichment.TOr_ExIT_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("TOr_ExIT_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
-
-/// `items[-2].ok`
-static OK: Path = Path::new(&[Key("items"), Index(-2), Key("ok")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
 
 /// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `eveNTNAmE.absent`
+static EVE_NTN_AM_E_ABSENT: Path = Path::new(&[Key("eveNTNAmE"), Key("absent")]);
 
-/// `N`
-static N_1: Path = Path::new(&[Key("N")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `items[-2]`
-static ITEMS_LAST1: Path = Path::new(&[Key("items"), Index(-2)]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
+static TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
+);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
+    if !filter(
+        event.field(&S),
+        false,
+        |value| {
+            value
+                .is_in(
+                    &[
+                        Lit::Str("~nope-196"),
+                        Lit::from(-31337000i64),
+                        Lit::Str("svc-deploy"),
+                    ],
+                )
+        },
+    ) {
         return Some(9);
+    }
+    if !filter(event.field(&EVENT_NAME), true, |value| value.iends_with("~nope-197")) {
+        return Some(12);
+    }
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(16);
+    }
+    if event.field(&EVENT_NAME).iends_with("~nope-198") {
+        return Some(19);
+    }
+    if !event.field(&TOR_EX_IT_NOD_ES_P_ANY_IP_ADDRESSES_EXIT).starts_with("~nope-199")
+        && event.field(&COUNTRY).iequals("~nope-200")
+    {
+        return Some(23);
+    }
+    if event.field(&DOTTED_KEY).same_as(&event.field(&EVENT_NAME_ABSENT)) {
+        return Some(30);
+    }
+    if event.field(&EVE_NTN_AM_E_ABSENT).icontains("~nope-201") {
+        return Some(32);
     }
     None
 }
 
-/// `AlertTitle`: ` in {items[*]}{nums[*]} "quoted" `
+/// `AlertTitle`: `{nums|'{x|y}'}{e}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let items_each = event.field(&ITEMS_EACH);
-    let nums_each = event.field(&NUMS_EACH);
-    format!(r#" in {items_each}{nums_each} "quoted" "#)
+    let nums = event.field(&NUMS).or(Val::Str("{x|y}"));
+    let e = event.field(&E);
+    format!("{nums}{e}")
+}
+
+/// `GroupBy`: the dedup string, `user`, `eventName.absent` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let user = event.field(&USER);
+    let event_name_absent = event.field(&EVENT_NAME_ABSENT);
+    format!("{user}:{event_name_absent}")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&T).contains("~nope-206") && !event.field(&OK).contains(-31337000i64)
-        && !event.field(&N).equals(-31337001.5f64)
+    if !event.field(&EVENT_NAME).iequals("~nope-202")
+        || event.field(&E).all_elements(|element| element.ends_with("w-0"))
+        || event.field(&DOTTED_KEY).icontains("~nope-203")
+    {
+        return Severity::Critical;
+    }
+    if !event
+        .field(&TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT)
+        .is_in(&[Lit::from(987654.25f64)])
     {
         return Severity::Medium;
     }
-    if exactly_one([
-        !event.field(&ABSENT).is_in(&[Lit::Str("~nope-207"), Lit::from(987654.25f64)]),
-        event.field(&ITEMS_EACH_N).exists() && !event.field(&EVENT_NAME).is_ipv4()
-            && !event.field(&N_1).less_than(586f64),
-        event.field(&ITEMS_LAST1).iends_with("~nope-208"),
-    ]) && event.field(&V).at_most(8.5f64)
-    {
-        return Severity::Medium;
-    }
-    Severity::Low
+    Severity::High
 }

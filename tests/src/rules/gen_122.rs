@@ -3,7 +3,7 @@
 
 //! `Generated.R122`.
 //!
-//! Severity Medium; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_122.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
         severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 120,
         threshold: 1,
-        tags: &["generated", "batch-3"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,58 +29,80 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &TAGS_LAST, &B, &WORDS, &ABSENT_LAST6, &ID],
+    fields: &[
+        &NAME,
+        &IP,
+        &N,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `items[2].n`
+static N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-2].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(-1)]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Delta"]) {
+    if !event.field(&NAME).ends_with("sh") {
         return Some(9);
     }
-    if event.field(&TAGS_LAST).iequals("~nope-211") {
-        return Some(13);
+    if !event.field(&IP).iends_with("0.1.2.3") {
+        return Some(12);
     }
-    if event.field(&B).icontains("~nope-212") {
+    if !event.field(&N).equals(863f64) {
         return Some(16);
     }
-    if !event
-        .field(&WORDS)
-        .all_elements(|element| {
-            element
-                .field(&ABSENT_LAST6)
-                .compare_with(&element.field(&ABSENT_LAST6))
-                .is_some_and(Ordering::is_lt)
-        })
-    {
-        return Some(19);
-    }
-    if !event.field(&ID).equals(81f64) {
-        return Some(24);
-    }
     None
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("eventName", event.field(&EVENT_NAME).to_json()),
+        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
+        ("awsRegion", event.field(&AWS_REGION).to_json()),
+        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
+        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
+        ("userAgent", event.field(&USER_AGENT).to_json()),
+        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
+    ])
 }

@@ -3,10 +3,7 @@
 
 //! `Generated.R123`.
 //!
-//! Built around a random event (123).
-//!
-//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
-//! Alerts after 2 matches within 60 minutes.
+//! Severity Info; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -18,126 +15,37 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_123.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 2,
+        threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (123)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &ITEMS_0,
-        &TAGS,
-        &S,
-        &WO_RD_S_LAST,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &IP,
-        &WORDS_0,
-    ],
+    fields: &[&WORDS_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    group_by: None,
+    context: None,
     severity: None,
 };
 
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
-
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `WoRdS[-1]`
-static WO_RD_S_LAST: Path = Path::new(&[Key("WoRdS"), Index(-1)]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ITEMS_0).has("ok") {
-        return Some(10);
-    }
-    if event
-        .field(&TAGS)
-        .no_element(|element| {
-            element.is_in(&["x y-991"]) && element.is_in(&["x y-991"])
-                && element.is_in(&["x y-991"])
-        })
-    {
-        return Some(13);
+    if !event.field(&WORDS_2).istarts_with("w-879") {
+        return Some(8);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `s`, `WoRdS[-1]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S);
-    let wo_rd_s_last = event.field(&WO_RD_S_LAST);
-    format!("{s}:{wo_rd_s_last}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
-        ("userAgent", event.field(&USER_AGENT).to_json()),
-        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
-        ("k1", event.field(&IP).to_json()),
-        ("k2", event.field(&WORDS_0).to_json()),
-    ])
 }

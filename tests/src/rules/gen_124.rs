@@ -3,7 +3,7 @@
 
 //! `Generated.R124`: Generated rule 124.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_124.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
         severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,12 +27,12 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{nums[-2] | s}{absent[-7] | user}{items[0]}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &NUMS_LAST1, &S, &ABSENT_LAST6, &USER, &ITEMS_0],
+    fields: &[&EVENT_NAME, &IT_EM_S, &N, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
     severity: None,
@@ -41,34 +41,29 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums[-2]`
-static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
+/// `ITEmS`
+static IT_EM_S: Path = Path::new(&[Key("ITEmS")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Gamma") {
+    if !event.field(&EVENT_NAME).equals("Beta") {
         return Some(9);
     }
+    if !event
+        .field(&IT_EM_S)
+        .only_one_element(|element| !element.field(&N).is_in(&[882i64]))
+    {
+        return Some(12);
+    }
+    if event.field(&WORDS).is_ipv4() {
+        return Some(18);
+    }
     None
-}
-
-/// `AlertTitle`: `{nums[-2] | s}{absent[-7] | user}{items[0]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums_last1 = event.field(&NUMS_LAST1).or(event.field(&S));
-    let absent_last6 = event.field(&ABSENT_LAST6).or(event.field(&USER));
-    let items_0 = event.field(&ITEMS_0);
-    format!("{nums_last1}{absent_last6}{items_0}")
 }

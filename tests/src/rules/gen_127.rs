@@ -3,7 +3,7 @@
 
 //! `Generated.R127`: Generated rule 127.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_127.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,35 +29,43 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N, &TAGS_LAST, &C],
+    fields: &[&ID, &EVENT_NAME, &ABSENT, &SUB],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
 };
 
-/// `ItemS[-1].sub[0].n`
-static N: Path = Path::new(&[Key("ItemS"), Index(-1), Key("sub"), Index(0), Key("n")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `items[0].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-1)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `items[0].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&N), false, |value| value.at_least(1023f64)) {
-        return Some(9);
+    if !filter(event.field(&ID), true, |value| value.has("~nope-209")) {
+        return Some(10);
     }
-    if !filter(event.field(&TAGS_LAST), false, |value| value.equals("ü-1021")) {
-        return Some(13);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Zeta"]) {
+        return Some(14);
     }
-    if !event.field(&C).less_than(42.5f64) {
+    if event.field(&ABSENT).istarts_with("~nope-210") {
         return Some(17);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `items[0].sub` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&SUB).to_string()
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (134).
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,75 +17,49 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_134.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-1"],
+        tags: &[],
         reports: &[],
         description: Some("Built around a random event (134)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{words[-1]}"),
+        alert_title: Some("{{{net | matrix[-1][*]|'none'}"),
     },
-    fields: &[&LO, &KEY, &BIG, &WORDS_LAST, &HI, &WORDS, &ABSENT_LAST6],
+    fields: &[&EVENT_NAME, &NET, &MATRIX_LAST_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
 };
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
-
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
-
-/// `PaiR.hi`
-static HI: Path = Path::new(&[Key("PaiR"), Key("hi")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `matrix[-1][*]`
+static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&LO).is_in(&[Lit::from(987654.25f64), Lit::from(2.5f64)]) {
-        return Some(10);
-    }
-    if !event.field(&KEY).istarts_with("i\u{307}st") {
-        return Some(13);
-    }
-    if event.field(&BIG).is_null() {
-        return Some(16);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha"]) {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `{{{words[-1]}`
+/// `AlertTitle`: `{{{net | matrix[-1][*]|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_last = event.field(&WORDS_LAST);
-    format!("{{{words_last}")
-}
-
-/// `GroupBy`: the dedup string, `PaiR.hi`, `words`, `absent[-7]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let hi = event.field(&HI);
-    let words = event.field(&WORDS);
-    let absent_last6 = event.field(&ABSENT_LAST6);
-    format!("{hi}:{words}:{absent_last6}")
+    let net = event.field(&NET).or(event.field(&MATRIX_LAST_EACH)).or(Val::Str("none"));
+    format!("{{{net}")
 }

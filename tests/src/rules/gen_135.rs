@@ -3,7 +3,7 @@
 
 //! `Generated.R135`: Generated rule 135.
 //!
-//! Severity Info; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_135.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 67,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,127 +27,67 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{ips[2] | s}Alert: }} }} "),
+        alert_title: Some("{absent|'none'}"),
     },
-    fields: &[
-        &NA_ME,
-        &ITEMS,
-        &SUB,
-        &NUMS_LAST2,
-        &NUMS,
-        &NUMS_EACH,
-        &DOTTED_KEY,
-        &NUMS_0,
-        &E,
-        &IPS_2,
-        &S,
-        &WITH_SPACE,
-        &TAGS_0,
-    ],
+    fields: &[&EVENT_NAME, &ID, &ROLE, &ABSENT, &B, &T],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `user.NaME`
-static NA_ME: Path = Path::new(&[Key("user"), Key("NaME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `sub`
-static SUB: Path = Path::new(&[Key("sub")]);
+/// `UseR.Role`
+static ROLE: Path = Path::new(&[Key("UseR"), Key("Role")]);
 
-/// `nums[-3]`
-static NUMS_LAST2: Path = Path::new(&[Key("nums"), Index(-3)]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
-
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
-
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `ips[2]`
-static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
-
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
-
-/// `USER.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("USER"), Key("tags"), Index(0)]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NA_ME).matches_glob(&["?**mm*"]) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Zeta"]) {
+        return Some(10);
     }
-    if !exactly_one([
-        event.field(&ITEMS).any_element(|element| element.field(&SUB).is_private_ip()),
-        exactly_one([
-            event.field(&NUMS_LAST2).is_ip(),
-            event
-                .field(&NUMS)
-                .any_element(|element| {
-                    element.is_in(&[2071i64, 2072i64, 2073i64])
-                        && element.is_in(&[2070i64, 2072i64, 2073i64])
-                }),
-        ]),
-    ]) {
-        return Some(12);
+    if event.field(&ID).contains(-31337001.5f64) {
+        return Some(13);
     }
-    if (event.field(&NUMS_EACH).at_most(0i64)
-        && exactly_one([
-            !event.field(&DOTTED_KEY).ends_with("e"),
-            !event
-                .field(&NUMS_0)
-                .is_in(
-                    &[
-                        Lit::from(2070f64),
-                        Lit::from(-31337000i64),
-                        Lit::from(-31337000i64),
-                    ],
-                ),
-            !event.field(&ITEMS).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
-        ])) || !event.field(&E).is_in(&[0i64])
-    {
-        return Some(29);
+    if event.field(&ROLE).ends_with("~nope-214") {
+        return Some(16);
     }
     None
 }
 
-/// `AlertTitle`: `{ips[2] | s}Alert: }} }} `
+/// `AlertTitle`: `{absent|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ips_2 = event.field(&IPS_2).or(event.field(&S));
-    format!("{ips_2}Alert: }} }} ")
+    let absent = event.field(&ABSENT).or(Val::Str("none"));
+    format!("{absent}")
 }
 
-/// `GroupBy`: the dedup string, `with space`, `items` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let with_space = event.field(&WITH_SPACE);
-    let items = event.field(&ITEMS);
-    format!("{with_space}:{items}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&B).to_json())])
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&TAGS_0).iequals("~nope-221") {
-        return Severity::High;
+    if !event.field(&T).starts_with("日本語のテ")
+        && !event.field(&ABSENT).is_in(&["~nope-215"])
+    {
+        return Severity::Medium;
     }
-    Severity::Info
+    Severity::Medium
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R136`: Generated rule 136.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,67 +15,58 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_136.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
         severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 119,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-3"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}}  ünïcödé {eventName.absent}{items[0].sub[*].x}"),
+        alert_title: None,
     },
-    fields: &[&N, &MATRIX_0_0, &DOTTED_KEY, &ABSENT, &X],
+    fields: &[&X, &SUB_EACH, &SUB_0, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `items[-1].Sub[*].x`
+static X: Path = Path::new(&[Key("items"), Index(-1), Key("Sub"), Each, Key("x")]);
 
-/// `matrix[0][0]`
-static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
+/// `items[-1].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Each]);
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `items[-1].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0)]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[0].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("x")]);
+/// `iTEMs[0].n`
+static N: Path = Path::new(&[Key("iTEMs"), Index(0), Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).equals(1074i64) {
-        return Some(9);
-    }
-    if event.field(&MATRIX_0_0).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Some(13);
-    }
-    if !event.field(&DOTTED_KEY).exists() {
-        return Some(16);
+    if !event.field(&X).exists() {
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `}}  ünïcödé {eventName.absent}{items[0].sub[*].x}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let x = event.field(&X);
-    format!("}}  ünïcödé {absent}{x}")
+/// `GroupBy`: the dedup string, `items[-1].sub[*]`, `items[-1].sub[0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let sub_each = event.field(&SUB_EACH);
+    let sub_0 = event.field(&SUB_0);
+    format!("{sub_each}:{sub_0}")
 }
 
-/// `GroupBy`: the dedup string, `dotted.key` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&DOTTED_KEY).to_string()
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&N).to_json())])
 }

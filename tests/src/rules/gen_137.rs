@@ -3,7 +3,8 @@
 
 //! `Generated.R137`.
 //!
-//! Severity Info; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,62 +16,75 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_137.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Info,
-        create_alert: true,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Critical,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-4"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{t|''}{pair.hi}}} "),
+        alert_title: None,
     },
-    fields: &[&S, &NUMS_2, &PAIR, &T, &HI],
+    fields: &[&C, &HI, &IP, &LO, &ITEMS, &NAME, &OK],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `nums[2]`
-static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
-
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `pAIr.c`
+static C: Path = Path::new(&[Key("pAIr"), Key("c")]);
 
 /// `pair.hi`
 static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `name`
+static NAME: Path = Path::new(&[Key("name")]);
+
+/// `ok`
+static OK: Path = Path::new(&[Key("ok")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&S).matches_glob(&["*{d*?}}"]) {
+    if !filter(event.field(&C), false, |value| value.greater_than(7i64)) {
         return Some(9);
     }
-    if event.field(&NUMS_2).contains(-31337001.5f64) {
-        return Some(12);
-    }
-    if event.field(&PAIR).iequals("~nope-222") {
-        return Some(15);
+    if !event.field(&HI).is_in(&[Lit::from(38.5f64)]) {
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `{t|''}{pair.hi}}} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let t = event.field(&T).or(Val::Str(""));
-    let hi = event.field(&HI);
-    format!("{t}{hi}}} ")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if exactly_one([
+        event.field(&IP).icontains("1"),
+        !event.field(&LO).is_null_or_empty(),
+        event
+            .field(&ITEMS)
+            .no_element(|element| {
+                element.field(&NAME).icontains("~nope-216")
+                    && !element.field(&OK).is_ipv4()
+            }),
+    ]) {
+        return Severity::Info;
+    }
+    Severity::Critical
 }

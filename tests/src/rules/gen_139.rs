@@ -3,9 +3,8 @@
 
 //! `Generated.R139`.
 //!
-//! Built around a random event (139).
-//!
-//! Severity Medium; log types `Generated.Alpha`.
+//! Severity High; log types `Generated.Beta`.
+//! Alerts after 4 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -17,58 +16,112 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_139.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 4,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (139)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{words[0] | user.tags[0]}"),
+        alert_title: Some(r#"{user.admin|'none'}{t} "quoted" }} "#),
     },
-    fields: &[&TAGS_0, &ITE_MS_EACH, &DOTTED_KEY, &WORDS_0],
+    fields: &[
+        &EVENT_NAME,
+        &WORDS,
+        &ADMIN,
+        &T,
+        &S,
+        &NUMS_0,
+        &A_BS_ENT,
+        &B,
+        &TAGS_LAST1,
+        &F,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `ITEMs[*]`
-static ITE_MS_EACH: Path = Path::new(&[Key("ITEMs"), Each]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+
+/// `ABsENT`
+static A_BS_ENT: Path = Path::new(&[Key("ABsENT")]);
+
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
+/// `user.tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("tags"), Index(-2)]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&TAGS_0), false, |value| value.istarts_with("x")) {
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Gamma"]) {
         return Some(9);
     }
-    if !filter(event.field(&ITE_MS_EACH), true, |value| value.is_public_ip()) {
+    if !event
+        .field(&WORDS)
+        .all_elements(|element| element.is_in(&["x y-963"]) && element.iends_with("63"))
+    {
         return Some(12);
-    }
-    if !event.field(&DOTTED_KEY).is_in(&["naïve café", "~nope-224"]) {
-        return Some(16);
     }
     None
 }
 
-/// `AlertTitle`: `{words[0] | user.tags[0]}`
+/// `AlertTitle`: `{user.admin|'none'}{t} "quoted" }} `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_0 = event.field(&WORDS_0).or(event.field(&TAGS_0));
-    format!("{words_0}")
+    let admin = event.field(&ADMIN).or(Val::Str("none"));
+    let t = event.field(&T);
+    format!(r#"{admin}{t} "quoted" }} "#)
+}
+
+/// `GroupBy`: the dedup string, `s`, `nums[0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let s = event.field(&S);
+    let nums_0 = event.field(&NUMS_0);
+    format!("{s}:{nums_0}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&A_BS_ENT).iequals("~nope-220") {
+        return Severity::Info;
+    }
+    if !event.field(&B).equals(987654.25f64)
+        && exactly_one([
+            event.field(&TAGS_LAST1).iends_with("958"),
+            !event.field(&ADMIN).in_cidr(&[Cidr::v4([0, 0, 0, 0], 0)]),
+            !event.field(&F).has(-31337001.5f64),
+        ])
+    {
+        return Severity::Medium;
+    }
+    Severity::High
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R143`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_143.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,34 +27,152 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: }} {{{pair}"),
+        alert_title: None,
     },
-    fields: &[&EVENTNAME, &PAIR],
+    fields: &[
+        &B,
+        &ABSENT,
+        &EVENT_NAME,
+        &TAGS_LAST,
+        &NUMS,
+        &TAGS_EACH,
+        &NAME,
+        &ABSENT_LAST6,
+        &C,
+        &N_UMS_EACH,
+        &N,
+        &O_K,
+        &N_AM_E,
+        &OK,
+        &ITEMS_EACH_N,
+        &N_UM_S,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: None,
-    severity: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `items[*].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-1)]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `items[-1].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Each]);
+
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
+/// `nUMS[*]`
+static N_UMS_EACH: Path = Path::new(&[Key("nUMS"), Each]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `items[*].oK`
+static O_K: Path = Path::new(&[Key("items"), Each, Key("oK")]);
+
+/// `items[*].nAmE`
+static N_AM_E: Path = Path::new(&[Key("items"), Each, Key("nAmE")]);
+
+/// `items[0].ok`
+static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
+
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `nUmS`
+static N_UM_S: Path = Path::new(&[Key("nUmS")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Delta") {
+    if filter(event.field(&B), false, |value| value.is_null()) {
         return Some(9);
+    }
+    if !filter(event.field(&ABSENT), false, |value| value.iequals("~nope-222")) {
+        return Some(12);
+    }
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon", "Zeta"]) {
+        return Some(16);
+    }
+    if event.field(&TAGS_LAST).in_cidr(&[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)]) {
+        return Some(20);
+    }
+    if !event
+        .field(&NUMS)
+        .any_element(|element| {
+            exactly_one([element.is_in(&[1996i64]), element.is_in(&[1996i64, 1997i64])])
+                && !element.is_in(&[1996i64, 1998i64])
+        })
+    {
+        return Some(23);
+    }
+    if event.field(&TAGS_EACH).istarts_with("~nope-223") {
+        return Some(34);
+    }
+    if event.field(&NAME).iequals("~nope-224") {
+        return Some(37);
     }
     None
 }
 
-/// `AlertTitle`: `Alert: }} {{{pair}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let pair = event.field(&PAIR);
-    format!("Alert: }} {{{pair}")
+/// `GroupBy`: the dedup string, `absent[-7]`, `pair.c` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let absent_last6 = event.field(&ABSENT_LAST6);
+    let c = event.field(&C);
+    format!("{absent_last6}:{c}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&N_UMS_EACH).to_json()),
+        ("k1", event.field(&N).to_json()),
+    ])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if exactly_one([
+        !event
+            .field(&O_K)
+            .in_cidr(
+                &[
+                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                ],
+            ),
+        event.field(&N_AM_E).contains(-31337000i64) || event.field(&OK).at_least(2i64)
+            || !event.field(&ITEMS_EACH_N).has(992i64),
+        event
+            .field(&N_UM_S)
+            .only_one_element(|element| {
+                !element.equals(987654.25f64)
+                    && !element.is_in(&[1996i64, 1997i64, 1998i64])
+            }),
+    ]) && !event.field(&ABSENT_LAST6).iends_with("~nope-225")
+    {
+        return Severity::Low;
+    }
+    Severity::Critical
 }

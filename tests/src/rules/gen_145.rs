@@ -3,7 +3,7 @@
 
 //! `Generated.R145`.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_145.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,121 +27,80 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{words | user.id|'none'}{s | n|'none'}{n}"),
+        alert_title: None,
     },
     fields: &[
-        &ABSENT_LAST6,
-        &EVENT_NAME,
-        &BIG,
-        &S,
-        &WORDS,
-        &ID,
-        &N,
-        &AB_SENT,
-        &E,
-        &NUMS,
+        &B,
+        &ABSENT,
+        &MATRIX_LAST,
+        &MATRIX_LAST_EACH,
+        &MATRIX_0,
+        &WORDS_0,
+        &I_T_EMS_EACH_N,
+        &ITEMS_EACH_N,
+        &A,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
     severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `pair.B`
+static B: Path = Path::new(&[Key("pair"), Key("B")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `matrix[-1][*]`
+static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `iTEms[*].n`
+static I_T_EMS_EACH_N: Path = Path::new(&[Key("iTEms"), Each, Key("n")]);
 
-/// `eventName.AbSent`
-static AB_SENT: Path = Path::new(&[Key("eventName"), Key("AbSent")]);
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&ABSENT_LAST6),
-        true,
-        |value| value.is_in(&[Lit::from(987654.25f64)]),
-    ) {
+    if !event.field(&B).at_most(1i64) {
         return Some(9);
-    }
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(13);
-    }
-    if !event.field(&BIG).greater_than(9007199254740992f64) {
-        return Some(16);
-    }
-    if event.field(&S).ends_with("~nope-229") {
-        return Some(19);
     }
     None
 }
 
-/// `AlertTitle`: `{words | user.id|'none'}{s | n|'none'}{n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words = event.field(&WORDS).or(event.field(&ID)).or(Val::Str("none"));
-    let s = event.field(&S).or(event.field(&N)).or(Val::Str("none"));
-    let n = event.field(&N);
-    format!("{words}{s}{n}")
-}
-
-/// `GroupBy`: the dedup string, `eventName`, `eventName.AbSent` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let event_name = event.field(&EVENT_NAME);
-    let ab_sent = event.field(&AB_SENT);
-    format!("{event_name}:{ab_sent}")
-}
-
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&E).icontains("~nope-230")
-        && event
-            .field(&WORDS)
-            .no_element(|element| element.exists() && !element.is_null_or_empty())
-        && event
-            .field(&NUMS)
-            .only_one_element(|element| {
-                !element.starts_with("~nope-231") && !element.equals(987654.25f64)
-            })
-    {
-        return Severity::Critical;
+    if exactly_one([
+        !event.field(&ABSENT).iends_with("~nope-231"),
+        event.field(&MATRIX_LAST).all_elements(|element| element.is_in(&[1022i64])),
+    ]) {
+        return Severity::Medium;
     }
-    if event.field(&E).matches_glob(&["~nope-232*"])
-        && !event.field(&S).matches_glob(&["*id*"])
+    if !event.field(&MATRIX_LAST_EACH).has("~nope-232")
+        && !event.field(&MATRIX_0).any_element(|_| false)
+        && !event.field(&WORDS_0).at_most(2i64)
+        && event.field(&I_T_EMS_EACH_N).same_as(&event.field(&ITEMS_EACH_N))
     {
-        return Severity::Critical;
+        return Severity::High;
     }
-    if event
-        .field(&WORDS)
-        .only_one_element(|element| {
-            !element.at_least(0i64) && element.ends_with("0") && !element.at_least(9i64)
-        })
-    {
-        return Severity::Low;
+    if event.field(&A).is_in(&[1i64]) {
+        return Severity::High;
     }
-    Severity::Low
+    Severity::Medium
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R146`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::High,
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,53 +27,101 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{nums[0]}"),
     },
-    fields: &[&EVENT_NAME, &ABSENT, &ITEMS_0, &V, &MATRIX_0],
+    fields: &[
+        &USER,
+        &NUMS_0,
+        &WORDS_EACH,
+        &NAME,
+        &EVENT_NAME,
+        &IPS,
+        &Z,
+        &C,
+        &F,
+        &WORDS_0,
+        &B,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
+    severity: None,
 };
+
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
+
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+/// `Z`
+static Z: Path = Path::new(&[Key("Z")]);
 
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
+    if !event.field(&USER).exists() {
         return Some(8);
+    }
+    if !event.field(&NUMS_0).greater_than(2024i64) {
+        return Some(10);
+    }
+    if event.field(&WORDS_EACH).is_null() {
+        return Some(14);
+    }
+    let name = event.field(&NAME);
+    if name.compare_with(&name).is_some_and(Ordering::is_lt)
+        || event.field(&EVENT_NAME).iequals("~nope-233")
+    {
+        return Some(16);
+    }
+    if !exactly_one([
+        event.field(&IPS).contains("~nope-234"),
+        event.field(&Z).is_null(),
+    ]) {
+        return Some(24);
+    }
+    if !event.field(&C).equals(12i64) {
+        return Some(31);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&ABSENT).to_json())])
+/// `AlertTitle`: `{nums[0]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&NUMS_0).to_string()
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ITEMS_0).is_in(&[Lit::from(-31337000i64), Lit::from(987654.25f64)])
-        && !event.field(&V).matches_glob(&["~nope-233*"])
-        && event.field(&MATRIX_0).no_element(|element| element.is_in(&[1152i64]))
-    {
-        return Severity::High;
-    }
-    Severity::High
+/// `GroupBy`: the dedup string, `f`, `words[0]`, `pair.b` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let f = event.field(&F);
+    let words_0 = event.field(&WORDS_0);
+    let b = event.field(&B);
+    format!("{f}:{words_0}:{b}")
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R148`: Generated rule 148.
 //!
-//! Built around a random event (148).
-//!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,83 +15,114 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_148.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (148)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(
+            "{words[*] | p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}{items[*].sub}",
+        ),
     },
-    fields: &[&T, &IP, &F, &I_PS_EACH, &ABSENT_LAST6, &E],
+    fields: &[
+        &IP,
+        &ABSENT,
+        &BIG,
+        &WORD_S_EACH,
+        &WORDS_EACH,
+        &COUNTRY,
+        &SUB,
+        &N,
+        &TAG_S_0,
+        &EVENT_NAME_ABSENT,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
 };
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.eXIT.ip`
+/// `p_enrichment.tOR_exiT_NoDeS.p_aNY_iP_aDdrESSES.exit.ip`
 static IP: Path = Path::new(
     &[
         Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("eXIT"),
+        Key("tOR_exiT_NoDeS"),
+        Key("p_aNY_iP_aDdrESSES"),
+        Key("exit"),
         Key("ip"),
     ],
 );
 
-/// `F`
-static F: Path = Path::new(&[Key("F")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `IPs[*]`
-static I_PS_EACH: Path = Path::new(&[Key("IPs"), Each]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `wordS[*]`
+static WORD_S_EACH: Path = Path::new(&[Key("wordS"), Each]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
+
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `items[*].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `items[2].TagS[0]`
+static TAG_S_0: Path = Path::new(&[Key("items"), Index(2), Key("TagS"), Index(0)]);
+
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&T), true, |value| value.starts_with("~nope-234")) {
-        return Some(10);
+    if !event.field(&IP).is_ip() {
+        return Some(9);
     }
-    if !filter(event.field(&IP), false, |value| value.is_private_ip()) {
-        return Some(13);
-    }
-    if !event.field(&F).exists() {
-        return Some(16);
-    }
-    if !event.field(&I_PS_EACH).has("::ffff:10.0.0.1") {
-        return Some(26);
+    if event.field(&ABSENT).starts_with("~nope-235") && event.field(&BIG).exists()
+        && !event.field(&WORD_S_EACH).is_ipv6()
+    {
+        return Some(11);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ABSENT_LAST6).contains("~nope-237")
-        && event
-            .field(&E)
-            .any_element(|element| {
-                !element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-            })
-    {
-        return Severity::Low;
-    }
-    Severity::Info
+/// `AlertTitle`: `{words[*] | p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}{items[*].sub}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let words_each = event.field(&WORDS_EACH).or(event.field(&COUNTRY));
+    let sub = event.field(&SUB);
+    format!("{words_each}{sub}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&N).to_json()),
+        ("k1", event.field(&TAG_S_0).to_json()),
+        ("k2", event.field(&EVENT_NAME_ABSENT).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R149`: Generated rule 149.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,107 +16,104 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma"],
-        severity: Severity::High,
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-2"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: }} {words[0] | items[2].sub[0].x|'none'}"),
+        alert_title: Some(r#"{t | p_enrichment}{pair.a} back\slash {{"#),
     },
     fields: &[
-        &SUB_EACH_N,
-        &ITEMS_2_N,
         &V,
+        &NET,
+        &T,
+        &P_ENRICHMENT,
+        &A,
+        &SUB_LAST_N,
+        &HI,
         &ITEMS_0,
-        &WORDS_0,
-        &X,
-        &AB_S_EN_T,
-        &ITEMS_0_N,
+        &SU_B_EACH_N,
+        &LO,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `items[*].sub[*].n`
-static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
 
-/// `items[2].n`
-static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `items[2].v`
-static V: Path = Path::new(&[Key("items"), Index(2), Key("v")]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `p_enrichment`
+static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
+
+/// `iTEmS[*].sub[-1].n`
+static SUB_LAST_N: Path = Path::new(
+    &[Key("iTEmS"), Each, Key("sub"), Index(-1), Key("n")],
+);
+
+/// `Pair.hi`
+static HI: Path = Path::new(&[Key("Pair"), Key("hi")]);
 
 /// `items[0]`
 static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `items[-1].suB[*].N`
+static SU_B_EACH_N: Path = Path::new(
+    &[Key("items"), Index(-1), Key("suB"), Each, Key("N")],
+);
 
-/// `items[2].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Index(0), Key("x")]);
-
-/// `eventName.abSEnT`
-static AB_S_EN_T: Path = Path::new(&[Key("eventName"), Key("abSEnT")]);
-
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `pair.LO`
+static LO: Path = Path::new(&[Key("pair"), Key("LO")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&SUB_EACH_N),
-        true,
-        |value| {
-            value
-                .in_cidr(
-                    &[
-                        Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                        Cidr::v4([0, 0, 0, 0], 0),
-                    ],
-                )
-        },
-    ) {
+    if !filter(event.field(&V), true, |value| value.contains("~nope-236")) {
         return Some(10);
     }
-    if filter(event.field(&ITEMS_2_N), false, |value| value.is_ip()) {
-        return Some(13);
-    }
-    if !filter(
-        event.field(&V),
-        true,
-        |value| value.is_in(&[Lit::from(-31337001.5f64), Lit::from(987654.25f64)]),
-    ) {
-        return Some(17);
-    }
-    if !filter(event.field(&ITEMS_0), true, |value| value.istarts_with("~nope-238")) {
-        return Some(20);
-    }
-    if !event.field(&ITEMS_2_N).at_most(1166.5f64) {
-        return Some(24);
+    if !event.field(&NET).is_in(&["10.1.2.3", "~nope-237", "~nope-238"]) {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `Alert: }} {words[0] | items[2].sub[0].x|'none'}`
+/// `AlertTitle`: `{t | p_enrichment}{pair.a} back\slash {{`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_0 = event.field(&WORDS_0).or(event.field(&X)).or(Val::Str("none"));
-    format!("Alert: }} {words_0}")
+    let t = event.field(&T).or(event.field(&P_ENRICHMENT));
+    let a = event.field(&A);
+    format!(r#"{t}{a} back\slash {{"#)
 }
 
-/// `GroupBy`: the dedup string, `eventName.abSEnT`, `items[0].n` joined with `:`.
+/// `GroupBy`: the dedup string, `iTEmS[*].sub[-1].n`, `Pair.hi`, `items[0]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let ab_s_en_t = event.field(&AB_S_EN_T);
-    let items_0_n = event.field(&ITEMS_0_N);
-    format!("{ab_s_en_t}:{items_0_n}")
+    let sub_last_n = event.field(&SUB_LAST_N);
+    let hi = event.field(&HI);
+    let items_0 = event.field(&ITEMS_0);
+    format!("{sub_last_n}:{hi}:{items_0}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&SU_B_EACH_N).to_json()),
+        ("k1", event.field(&LO).to_json()),
+    ])
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R150`.
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,43 +16,59 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_150.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
+        log_types: &["Generated.Beta", "Generated.Gamma"],
         severity: Severity::Medium,
-        create_alert: true,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-3"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[0].sub[0] | user.name}{user}"),
     },
-    fields: &[&ADMIN, &ABSENT],
+    fields: &[&ITEMS_0, &TAGS_LAST, &SUB_0, &NAME, &USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
     severity: None,
 };
 
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `items[0].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-1)]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `items[0].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0)]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ADMIN).equals(true) {
-        return Some(9);
+    if !filter(event.field(&ITEMS_0), true, |value| value.iequals("~nope-239")) {
+        return Some(11);
     }
-    if event.field(&ABSENT).equals(-31337000i64) {
-        return Some(12);
+    if !event.field(&TAGS_LAST).is_in(&[Lit::Str("w-1047"), Lit::from(-31337000i64)]) {
+        return Some(15);
     }
     None
+}
+
+/// `AlertTitle`: `{items[0].sub[0] | user.name}{user}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let sub_0 = event.field(&SUB_0).or(event.field(&NAME));
+    let user = event.field(&USER);
+    format!("{sub_0}{user}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R154`: Generated rule 154.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_154.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,7 +29,18 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&IPS_2, &WOR_DS_0, &NAME],
+    fields: &[
+        &A,
+        &COUNTRY,
+        &W_ITH_S_PACE,
+        &PAIR,
+        &EVENT_NAME,
+        &P_ANY_IP_ADDRESSES,
+        &Z,
+        &IP,
+        &S,
+        &B,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -38,27 +49,81 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `ips[2]`
-static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
+/// `pair.A`
+static A: Path = Path::new(&[Key("pair"), Key("A")]);
 
-/// `worDS[0]`
-static WOR_DS_0: Path = Path::new(&[Key("worDS"), Index(0)]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `wIth sPACE`
+static W_ITH_S_PACE: Path = Path::new(&[Key("wIth sPACE")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `pair`
+static PAIR: Path = Path::new(&[Key("pair")]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
+
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IPS_2).istarts_with("192.168.1.2") {
-        return Some(9);
+    if !filter(event.field(&A), true, |value| value.is_null_or_empty()) {
+        return Some(10);
+    }
+    if !filter(event.field(&COUNTRY), true, |value| value.starts_with("~nope-241")) {
+        return Some(13);
+    }
+    if !filter(
+        event.field(&W_ITH_S_PACE),
+        true,
+        |value| value.starts_with("~nope-242"),
+    ) {
+        return Some(16);
+    }
+    if !filter(event.field(&PAIR), true, |value| value.icontains("~nope-243")) {
+        return Some(19);
+    }
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(23);
+    }
+    if event.field(&P_ANY_IP_ADDRESSES).iequals("~nope-244")
+        && !event.field(&Z).greater_than(4i64)
+        && !event.field(&IP).compare_with(&event.field(&S)).is_some_and(Ordering::is_gt)
+    {
+        return Some(26);
+    }
+    if event.field(&S).istarts_with("~nope-245") {
+        return Some(37);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `worDS[0]`, `items[0].name` joined with `:`.
+/// `GroupBy`: the dedup string, `b` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let wor_ds_0 = event.field(&WOR_DS_0);
-    let name = event.field(&NAME);
-    format!("{wor_ds_0}:{name}")
+    event.field(&B).to_string()
 }

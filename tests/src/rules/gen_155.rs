@@ -3,7 +3,10 @@
 
 //! `Generated.R155`.
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Built around a random event (155).
+//!
+//! Severity Info; log types `Generated.Beta`.
+//! Alerts after 3 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -16,48 +19,83 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 3,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (155)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {absent | z}"),
+        alert_title: None,
     },
-    fields: &[&EVENTNAME, &ABSENT, &Z],
+    fields: &[&T_AGS_LAST, &TAGS_0, &WORDS_0, &TAGS_LAST, &TAGS_EACH, &MATRIX_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: None,
-    severity: None,
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `usER.tAGS[-1]`
+static T_AGS_LAST: Path = Path::new(&[Key("usER"), Key("tAGS"), Index(-1)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+
+/// `user.tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("user"), Key("tags"), Index(-1)]);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Alpha", "Beta", "Zeta"]) {
-        return Some(8);
+    if !event.field(&T_AGS_LAST).icontains("0") {
+        return Some(10);
+    }
+    if event.field(&TAGS_0).starts_with("~nope-246") {
+        return Some(13);
+    }
+    if event.field(&WORDS_0).iends_with("~nope-247") {
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: `}} {absent | z}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT).or(event.field(&Z));
-    format!("}} {absent}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&TAGS_LAST).to_json()),
+        (
+            "t1",
+            Json::String({
+                let tags_each = event.field(&TAGS_EACH);
+                format!(r#" back\slash {tags_each}"#)
+            }),
+        ),
+    ])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&TAGS_LAST).istarts_with("~nope-248")
+        && event
+            .field(&MATRIX_LAST)
+            .all_elements(|element| !element.equals(-31337000i64))
+    {
+        return Severity::Critical;
+    }
+    Severity::Info
 }

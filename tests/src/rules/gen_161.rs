@@ -3,7 +3,7 @@
 
 //! `Generated.R161`.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Critical; scheduled queries `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,11 +14,11 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_161.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Info,
+        scheduled: true,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 114,
+        dedup_period_minutes: 42,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,90 +27,37 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[*].sub[0].n | items[*].tags|'none'}{{}} "),
     },
-    fields: &[
-        &EVENTNAME,
-        &HI,
-        &MATRIX_EACH_EACH,
-        &ABSENT,
-        &MATRIX,
-        &MATRIX_EACH_0,
-        &MATRIX_0_EACH,
-        &B,
-        &C,
-        &F,
-    ],
+    fields: &[&EVENT_NAME, &N, &TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    context: None,
+    severity: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `Pair.Hi`
-static HI: Path = Path::new(&[Key("Pair"), Key("Hi")]);
+/// `items[*].sub[0].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("n")]);
 
-/// `matrix[*][*]`
-static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `matrix`
-static MATRIX: Path = Path::new(&[Key("matrix")]);
-
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
-
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
-
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
-
-/// `PaIr.c`
-static C: Path = Path::new(&[Key("PaIr"), Key("c")]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `items[*].tags`
+static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Alpha") {
+    if !event.field(&EVENT_NAME).equals("Alpha") {
         return Some(9);
-    }
-    if event.field(&HI).contains(-31337001.5f64) {
-        return Some(12);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&MATRIX_EACH_EACH).to_json()),
-        ("k1", event.field(&ABSENT).to_json()),
-    ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !(event
-        .field(&MATRIX)
-        .compare_with(&event.field(&MATRIX_EACH_0))
-        .is_some_and(Ordering::is_ge)
-        || event.field(&MATRIX_0_EACH).matches_glob(&["~nope-244*"])
-        || event.field(&B).starts_with("~nope-245"))
-        && !event.field(&C).has(-31337001.5f64)
-        && !event.field(&F).iends_with("~nope-246")
-    {
-        return Severity::Medium;
-    }
-    Severity::Info
+/// `AlertTitle`: `{items[*].sub[0].n | items[*].tags|'none'}{{}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let n = event.field(&N).or(event.field(&TAGS)).or(Val::Str("none"));
+    format!("{n}{{}} ")
 }

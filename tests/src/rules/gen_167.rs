@@ -3,7 +3,7 @@
 
 //! `Generated.R167`.
 //!
-//! Severity Low; log types `Generated.Alpha`.
+//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_167.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,76 +27,25 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{matrix[*][0]|'{x|y}'}{big}"),
+        alert_title: None,
     },
-    fields: &[
-        &NAME,
-        &MATRIX_0_0,
-        &ITEMS_EACH,
-        &MATRIX_EACH_0,
-        &BIG,
-        &SUB_EACH,
-        &ABSENT,
-        &NUMS_EACH,
-    ],
+    fields: &[&NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
     severity: None,
 };
 
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `matrix[0][0]`
-static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
-
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
-
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
-
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
-
-/// `items[*].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).exists() {
+    if !event.field(&NAME).starts_with("") {
         return Some(8);
     }
-    if event.field(&MATRIX_0_0).equals("~nope-250") {
-        return Some(11);
-    }
-    if event.field(&ITEMS_EACH).greater_than(4i64) {
-        return Some(14);
-    }
     None
-}
-
-/// `AlertTitle`: `{matrix[*][0]|'{x|y}'}{big}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_each_0 = event.field(&MATRIX_EACH_0).or(Val::Str("{x|y}"));
-    let big = event.field(&BIG);
-    format!("{matrix_each_0}{big}")
-}
-
-/// `GroupBy`: the dedup string, `items[*].sub[*]`, `absent`, `nums[*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_each = event.field(&SUB_EACH);
-    let absent = event.field(&ABSENT);
-    let nums_each = event.field(&NUMS_EACH);
-    format!("{sub_each}:{absent}:{nums_each}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R168`: Generated rule 168.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_168.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,103 +27,34 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{nums[*]|'{x|y}'}{{{absent[-7]|''}{eventName.absent | pair.lo}",
-        ),
+        alert_title: Some("{items[*].sub[-1].x|'none'}"),
     },
-    fields: &[
-        &EVENT_NAME,
-        &NUMS,
-        &WORDS_0,
-        &NAME,
-        &BIG,
-        &WORDS,
-        &NUMS_EACH,
-        &ABSENT_LAST6,
-        &ABSENT,
-        &LO,
-        &IPS_LAST1,
-    ],
+    fields: &[&EVENT_NAME, &X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
-
-/// `ips[-2]`
-static IPS_LAST1: Path = Path::new(&[Key("ips"), Index(-2)]);
+/// `items[*].sub[-1].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1), Key("x")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Gamma") {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Gamma", "Zeta"]) {
         return Some(9);
-    }
-    if !exactly_one([
-        event
-            .field(&NUMS)
-            .no_element(|element| element.is_in(&[2288i64, 2289i64, 2291i64])),
-        event.field(&WORDS_0).is_in(&["x y-1292"]),
-        event.field(&NAME).compare_with(&event.field(&BIG)).is_some_and(Ordering::is_gt),
-    ]) {
-        return Some(12);
-    }
-    if !event
-        .field(&WORDS)
-        .only_one_element(|element| {
-            !element.is_in(&["Wort-1293", "x y-1294"])
-                && element.is_in(&["Wort-1293", "x y-1292"])
-        })
-    {
-        return Some(25);
     }
     None
 }
 
-/// `AlertTitle`: `{nums[*]|'{x|y}'}{{{absent[-7]|''}{eventName.absent | pair.lo}`
+/// `AlertTitle`: `{items[*].sub[-1].x|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums_each = event.field(&NUMS_EACH).or(Val::Str("{x|y}"));
-    let absent_last6 = event.field(&ABSENT_LAST6).or(Val::Str(""));
-    let absent = event.field(&ABSENT).or(event.field(&LO));
-    format!("{nums_each}{{{absent_last6}{absent}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&IPS_LAST1).starts_with("::ff") {
-        return Severity::Medium;
-    }
-    Severity::High
+    let x = event.field(&X).or(Val::Str("none"));
+    format!("{x}")
 }

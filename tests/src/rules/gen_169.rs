@@ -3,7 +3,7 @@
 
 //! `Generated.R169`.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_169.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,44 +27,72 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{words}"),
+        alert_title: Some("{{{{{pair.c}"),
     },
-    fields: &[&WITH_SPACE, &WORDS, &ITEMS],
+    fields: &[&EVENT_NAME, &C, &ITEMS_EACH, &ABSENT, &IPS_EACH, &IPS_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+
+/// `ips[0]`
+static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WITH_SPACE).ends_with("-Gamma") {
+    if !event.field(&EVENT_NAME).equals("Beta") {
         return Some(8);
-    }
-    if !event.field(&WITH_SPACE).starts_with("Be") {
-        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `{words}`
+/// `AlertTitle`: `{{{{{pair.c}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&WORDS).to_string()
+    let c = event.field(&C);
+    format!("{{{{{c}")
 }
 
-/// `GroupBy`: the dedup string, `items` joined with `:`.
+/// `GroupBy`: the dedup string, `items[*]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ITEMS).to_string()
+    event.field(&ITEMS_EACH).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let absent = event
+                    .field(&ABSENT)
+                    .or(event.field(&IPS_EACH))
+                    .or(Val::Str(""));
+                let absent_2 = event
+                    .field(&ABSENT)
+                    .or(event.field(&IPS_EACH))
+                    .or(Val::Str("{x|y}"));
+                format!("{absent}{absent_2}")
+            }),
+        ),
+        ("k1", event.field(&IPS_0).to_json()),
+    ])
 }

@@ -3,10 +3,8 @@
 
 //! `Generated.R171`.
 //!
-//! Built around a random event (171).
-//!
-//! Severity Low; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Critical; log types `Generated.Alpha`.
+//! Alerts after 2 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -18,32 +16,34 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_171.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
-        create_alert: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
+        create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
-        tags: &[],
+        threshold: 2,
+        tags: &["generated", "batch-3"],
         reports: &[],
-        description: Some("Built around a random event (171)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{absent | absent}"),
+        alert_title: None,
     },
     fields: &[
         &EVENT_NAME,
-        &ITEMS,
-        &N,
-        &MATRIX_EACH_EACH,
-        &ABSENT,
-        &TAGS_EACH,
-        &MATRIX_0_0,
+        &WORDS_EACH,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &X,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
@@ -52,50 +52,52 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `matrix[*][*]`
-static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `iTeMS[*].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("iTeMS"), Each, Key("tags"), Each]);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `matrix[0][0]`
-static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `iTems[*].sub[*].x`
+static X: Path = Path::new(&[Key("iTems"), Each, Key("sub"), Each, Key("x")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Zeta"]) {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma", "Zeta"]) {
         return Some(10);
     }
-    if !event
-        .field(&ITEMS)
-        .any_element(|element| !element.field(&N).is_in(&[Lit::from(987654.25f64)]))
-        || event.field(&MATRIX_EACH_EACH).greater_than(0i64)
-    {
+    if event.field(&WORDS_EACH).is_null_or_empty() {
         return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `{{{absent | absent}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT).or(event.field(&ABSENT));
-    format!("{{{absent}")
-}
-
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&TAGS_EACH).to_json()),
-        ("k1", event.field(&MATRIX_0_0).to_json()),
+        ("eventName", event.field(&EVENT_NAME).to_json()),
+        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
+        ("awsRegion", event.field(&AWS_REGION).to_json()),
+        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
+        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
+        ("userAgent", event.field(&USER_AGENT).to_json()),
+        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
+        ("k1", event.field(&X).to_json()),
     ])
 }

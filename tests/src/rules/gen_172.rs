@@ -3,7 +3,7 @@
 
 //! `Generated.R172`.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,85 +27,48 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} {words[0]}}} "),
     },
-    fields: &[
-        &MATRIX_LAST_0,
-        &ABSENT,
-        &DOTTED_KEY,
-        &MATRIX_0_LAST,
-        &MATRIX_LAST_EACH,
-        &NET,
-        &EVENT_NAME,
-        &B,
-    ],
+    fields: &[&EVENT_NAME, &V, &N, &N_AME, &WORDS_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
     severity: None,
 };
 
-/// `matrix[-1][0]`
-static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
-
-/// `matrix[0][-1]`
-static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
-
-/// `matrix[-1][*]`
-static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
-
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `ITEMS[*].n`
+static N: Path = Path::new(&[Key("ITEMS"), Each, Key("n")]);
+
+/// `ITeMs[*].nAme`
+static N_AME: Path = Path::new(&[Key("ITeMs"), Each, Key("nAme")]);
+
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !(filter(event.field(&MATRIX_LAST_0), true, |value| value.icontains("~nope-253"))
-        || filter(event.field(&ABSENT), true, |value| value.exists())
-        || filter(event.field(&DOTTED_KEY), false, |value| value.iends_with("ower 123"))
-        || filter(event.field(&MATRIX_0_LAST), false, |value| value.at_least(1347.5f64))
-        || filter(
-            event.field(&MATRIX_LAST_EACH),
-            false,
-            |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
-        ))
-    {
+    if !event.field(&EVENT_NAME).ends_with("lta") {
         return Some(8);
     }
-    if !filter(event.field(&MATRIX_LAST_0), false, |value| value.at_most(1349i64)) {
-        return Some(24);
-    }
-    if !event
-        .field(&NET)
-        .is_in(
-            &[
-                Lit::from(-31337000i64),
-                Lit::from(-31337000i64),
-                Lit::Str("192.168.0.0/16"),
-            ],
-        )
+    if event.field(&V).in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)])
+        || event.field(&N).is_null() || event.field(&N_AME).at_least(7i64)
     {
-        return Some(28);
-    }
-    if event.field(&EVENT_NAME).is_null() {
-        return Some(31);
-    }
-    if event.field(&B).contains(-31337000i64) {
-        return Some(33);
+        return Some(11);
     }
     None
+}
+
+/// `AlertTitle`: `}} {words[0]}}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let words_0 = event.field(&WORDS_0);
+    format!("}} {words_0}}} ")
 }

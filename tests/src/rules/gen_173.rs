@@ -3,8 +3,7 @@
 
 //! `Generated.R173`.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_173.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Beta"],
         severity: Severity::Medium,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        create_alert: true,
+        dedup_period_minutes: 22,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -28,59 +27,39 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[0].sub | items[*].name|''}"),
+        alert_title: Some(r#" back\slash {{{absent[-7]}"#),
     },
-    fields: &[&WORDS_0, &MATRIX_LAST_LAST1, &SUB, &NAME, &WORDS_EACH, &N],
+    fields: &[&V, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
-
-/// `items[0].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
-
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
-
-/// `items[2].n`
-static N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WORDS_0).equals("x y-1359") {
+    if !event.field(&V).at_most(7i64) {
         return Some(9);
-    }
-    if !event.field(&MATRIX_LAST_LAST1).at_least(1366i64) {
-        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{items[0].sub | items[*].name|''}`
+/// `AlertTitle`: ` back\slash {{{absent[-7]}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub = event.field(&SUB).or(event.field(&NAME)).or(Val::Str(""));
-    format!("{sub}")
+    let absent_last6 = event.field(&ABSENT_LAST6);
+    format!(r#" back\slash {{{absent_last6}"#)
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&WORDS_EACH).ends_with("~nope-255")
-        && event.field(&N).at_most(1356f64)
-    {
-        return Severity::High;
-    }
-    Severity::Medium
+/// `GroupBy`: the dedup string, `absent[-7]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ABSENT_LAST6).to_string()
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R174`.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,79 +15,49 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_174.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 28,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{pair.lo|''}"),
+        alert_title: None,
     },
-    fields: &[&LO, &EVENTNAME, &NUMS, &E, &PAIR, &F, &N],
+    fields: &[&KEY, &N, &S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
 };
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `S`
+static S: Path = Path::new(&[Key("S")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `items[*].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&LO), false, |value| value.equals(11.5f64)) {
+    if !event.field(&KEY).matches_glob(&["a[*]b[?][c][[]d*e"]) {
         return Some(9);
     }
-    if !event.field(&EVENTNAME).equals("Gamma") {
-        return Some(13);
+    if event.field(&N).is_null_or_empty() {
+        return Some(12);
     }
-    if event.field(&NUMS).istarts_with("~nope-256") {
-        return Some(16);
-    }
-    if event.field(&E).istarts_with("~nope-257") {
-        return Some(19);
+    if event.field(&S).iends_with("~nope-260") {
+        return Some(14);
     }
     None
-}
-
-/// `AlertTitle`: `{pair.lo|''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let lo = event.field(&LO).or(Val::Str(""));
-    format!("{lo}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&PAIR).to_json()),
-        ("k1", event.field(&F).to_json()),
-        ("k2", event.field(&N).to_json()),
-    ])
 }

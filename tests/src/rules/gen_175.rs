@@ -3,7 +3,9 @@
 
 //! `Generated.R175`.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Built around a random event (175).
+//!
+//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,21 +17,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_175.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 11,
+        dedup_period_minutes: 112,
         threshold: 1,
-        tags: &["generated", "batch-0"],
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (175)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&T, &B],
+    fields: &[&EVENT_NAME, &IPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -38,19 +40,19 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `PaIR.b`
-static B: Path = Path::new(&[Key("PaIR"), Key("b")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&T).has("e.txt") {
+    if !event.field(&EVENT_NAME).equals("Alpha") {
         return Some(10);
     }
-    if event.field(&B).is_ip() {
+    if !event.field(&IPS).only_one_element(|element| !element.contains("~nope-261")) {
         return Some(13);
     }
     None

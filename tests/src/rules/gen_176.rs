@@ -3,7 +3,8 @@
 
 //! `Generated.R176`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,65 +14,67 @@ pub static RULE: Rule = Rule {
         id: "Generated.R176",
         display_name: None,
         source: "tests/rules/generated/gen_176.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 96,
         threshold: 1,
-        tags: &["generated", "batch-1"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{pair.hi | t}{n}"),
     },
-    fields: &[&MATRIX_0_LAST, &WO_RDS_2, &ABSENT, &MATRIX_LAST],
+    fields: &[&EVENT_NAME, &ITEMS_0_N, &WORDS_LAST, &HI, &T, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
     severity: None,
 };
 
-/// `matrix[0][-1]`
-static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `WoRds[2]`
-static WO_RDS_2: Path = Path::new(&[Key("WoRds"), Index(2)]);
+/// `items[0].n`
+static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&MATRIX_0_LAST),
-        true,
-        |value| value.istarts_with("~nope-258"),
-    ) {
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon", "Gamma", "Zeta"]) {
         return Some(9);
     }
-    if !event.field(&WO_RDS_2).matches_glob(&["ü?1385"]) {
-        return Some(13);
+    if event.field(&ITEMS_0_N).contains("~nope-262") {
+        return Some(12);
     }
-    let absent = event.field(&ABSENT);
-    if absent.contains(-31337000i64)
-        && !event
-            .field(&MATRIX_LAST)
-            .all_elements(|element| {
-                element.is_in(&[1389i64, 1390i64]) && !element.is_in(&["~nope-259"])
-            }) && absent.iends_with("~nope-260")
-    {
-        return Some(16);
+    if !event.field(&WORDS_LAST).is_in(&["w-1296"]) {
+        return Some(15);
     }
     None
+}
+
+/// `AlertTitle`: `{pair.hi | t}{n}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let hi = event.field(&HI).or(event.field(&T));
+    let n = event.field(&N);
+    format!("{hi}{n}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R177`.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_177.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENTNAME],
+    fields: &[&EVENT_NAME, &HI, &NAME, &N_ET, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -38,14 +38,34 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `NEt`
+static N_ET: Path = Path::new(&[Key("NEt")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Delta") {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(8);
+    }
+    if !event.field(&HI).equals(26.5f64) {
+        return Some(11);
+    }
+    if event.field(&NAME).at_most(7i64) || event.field(&N_ET).has(-31337000i64)
+        || event.field(&ABSENT_LAST6).ends_with("~nope-263")
+    {
+        return Some(14);
     }
     None
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R178`: Generated rule 178.
 //!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
-//! Alerts after 2 matches within 60 minutes.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +15,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_178.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 2,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -28,56 +27,31 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {items[0].sub[*].n}"),
+        alert_title: None,
     },
-    fields: &[&COUNTRY, &V, &N, &NUMS_LAST],
+    fields: &[&EVENT_NAME, &A],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
     severity: None,
 };
 
-/// `P_ENRIChmenT.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("P_ENRIChmenT"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-2].v`
-static V: Path = Path::new(&[Key("items"), Index(-2), Key("v")]);
-
-/// `items[0].sub[*].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("n")]);
-
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
+/// `PAIr.a`
+static A: Path = Path::new(&[Key("PAIr"), Key("a")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&COUNTRY).iequals("de") {
-        return Some(10);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Epsilon", "Gamma"]) {
+        return Some(9);
     }
-    if event.field(&V).equals(-31337001.5f64) {
-        return Some(13);
+    if event.field(&A).iends_with("~nope-264") {
+        return Some(12);
     }
     None
-}
-
-/// `AlertTitle`: `}} {items[0].sub[*].n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    format!("}} {n}")
-}
-
-/// `GroupBy`: the dedup string, `nums[-1]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&NUMS_LAST).to_string()
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R183`.
 //!
-//! Severity High; scheduled queries `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_183.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        scheduled: false,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,135 +27,52 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[2].sub | items[0].n}"),
+        alert_title: Some("{pair.c}{pair.c}"),
     },
-    fields: &[
-        &ITEMS_2_NAME,
-        &I_TEM_S_0_N,
-        &NUMS_2,
-        &ITEMS,
-        &N,
-        &ITEMS_2,
-        &SUB,
-        &ITEMS_0_N,
-        &USER_NAME,
-        &EVENT_NAME,
-        &USER,
-        &E,
-        &ITEMS_LAST1_N,
-        &WORDS_0,
-    ],
+    fields: &[&MA_TR_IX_LAST_EACH, &C, &TAGS_EACH, &N, &OK],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
-/// `items[2].name`
-static ITEMS_2_NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
+/// `MaTrIX[-1][*]`
+static MA_TR_IX_LAST_EACH: Path = Path::new(&[Key("MaTrIX"), Index(-1), Each]);
 
-/// `ITemS[0].n`
-static I_TEM_S_0_N: Path = Path::new(&[Key("ITemS"), Index(0), Key("n")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `nums[2]`
-static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `items[-1].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Each]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `Items[2]`
-static ITEMS_2: Path = Path::new(&[Key("Items"), Index(2)]);
+/// `items[0].ok`
+static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
 
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
-
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
-
-/// `user.name`
-static USER_NAME: Path = Path::new(&[Key("user"), Key("name")]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `items[-2].n`
-static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ITEMS_2_NAME), false, |value| value.ends_with("スト")) {
+    if !event.field(&MA_TR_IX_LAST_EACH).contains(1337i64) {
         return Some(8);
-    }
-    if !filter(event.field(&I_TEM_S_0_N), true, |value| value.icontains("~nope-267")) {
-        return Some(11);
-    }
-    if !event
-        .field(&NUMS_2)
-        .is_in(
-            &[Lit::from(2444i64), Lit::from(-31337001.5f64), Lit::from(-31337001.5f64)],
-        )
-    {
-        return Some(15);
-    }
-    if event.field(&ITEMS).is_in(&["~nope-268", "~nope-269"]) {
-        return Some(18);
-    }
-    if !event
-        .field(&ITEMS)
-        .any_element(|element| element.field(&N).is_in(&["~nope-270"]))
-        && event.field(&ITEMS_2).is_null()
-    {
-        return Some(21);
     }
     None
 }
 
-/// `AlertTitle`: `{items[2].sub | items[0].n}`
+/// `AlertTitle`: `{pair.c}{pair.c}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub = event.field(&SUB).or(event.field(&ITEMS_0_N));
-    format!("{sub}")
+    let c = event.field(&C);
+    format!("{c}{c}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&USER_NAME).to_json()),
-        ("k1", event.field(&EVENT_NAME).to_json()),
-        ("k2", event.field(&USER).to_json()),
+        ("k0", event.field(&TAGS_EACH).to_json()),
+        ("k1", event.field(&N).to_json()),
+        ("k2", event.field(&OK).to_json()),
     ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&E).starts_with("~nope-271")
-        || exactly_one([
-            !event.field(&ITEMS_LAST1_N).is_in(&["~nope-272"]),
-            event.field(&ITEMS).starts_with("~nope-273"),
-            event.field(&WORDS_0).has(""),
-        ])
-    {
-        return Severity::Info;
-    }
-    if event
-        .field(&ITEMS)
-        .only_one_element(|element| !element.field(&N).is_in(&[1440i64, 1441i64]))
-    {
-        return Severity::High;
-    }
-    Severity::High
 }

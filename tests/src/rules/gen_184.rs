@@ -3,7 +3,7 @@
 
 //! `Generated.R184`.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_184.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 50,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N],
+    fields: &[&NUMS_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -38,14 +38,14 @@ pub static RULE: Rule = Rule {
     severity: None,
 };
 
-/// `ItemS[0].n`
-static N: Path = Path::new(&[Key("ItemS"), Index(0), Key("n")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).is_in(&[Lit::from(1447f64), Lit::from(-31337000i64)]) {
-        return Some(9);
+    if !event.field(&NUMS_0).at_least(2344f64) {
+        return Some(8);
     }
     None
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R185`.
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Built around a random event (185).
+//!
+//! Severity Medium; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,70 +17,72 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_185.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Beta", "Generated.Gamma"],
         severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-3"],
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (185)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{pair.hi|'none'}{t}{z | words[0]} "quoted" "#),
+        alert_title: None,
     },
-    fields: &[&F, &HI, &T, &Z, &WORDS_0, &F_1, &ID],
+    fields: &[&EVENTNAME, &B, &USER_NAME, &EVENT_NAME, &ABSENT, &US_ER_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
-    severity: None,
+    title: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `F`
-static F: Path = Path::new(&[Key("F")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `PAIr.b`
+static B: Path = Path::new(&[Key("PAIr"), Key("b")]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `user.name`
+static USER_NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `f`
-static F_1: Path = Path::new(&[Key("f")]);
-
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `usER.name`
+static US_ER_NAME: Path = Path::new(&[Key("usER"), Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&F).exists() {
+    if !event.field(&EVENTNAME).is_in(&["Beta"]) {
         return Some(9);
+    }
+    if event.field(&B).istarts_with("~nope-270") {
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{pair.hi|'none'}{t}{z | words[0]} "quoted" `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let hi = event.field(&HI).or(Val::Str("none"));
-    let t = event.field(&T);
-    let z = event.field(&Z).or(event.field(&WORDS_0));
-    format!(r#"{hi}{t}{z} "quoted" "#)
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&USER_NAME).to_json()),
+        ("k1", event.field(&EVENT_NAME).to_json()),
+        ("k2", event.field(&ABSENT).to_json()),
+    ])
 }
 
-/// `GroupBy`: the dedup string, `f`, `user.id` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let f_1 = event.field(&F_1);
-    let id = event.field(&ID);
-    format!("{f_1}:{id}")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&US_ER_NAME).equals(987654.25f64) {
+        return Severity::High;
+    }
+    Severity::Medium
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R186`.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
 //! Alerts after 5 matches within 60 minutes.
 
 use ::detections::prelude::*;
@@ -16,64 +16,75 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_186.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 5,
-        tags: &[],
+        tags: &["generated", "batch-4"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{eventName.absent | eventName|'none'}{s}"),
+        alert_title: None,
     },
-    fields: &[&IP, &EVENT_NAME_ABSENT, &EVENT_NAME, &S, &ABSENT],
+    fields: &[&BIG, &EVENT_NAME, &PAIR_B, &P_A_IR_B, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
-/// `eventName.absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `pair.b`
+static PAIR_B: Path = Path::new(&[Key("pair"), Key("b")]);
+
+/// `pAIr.b`
+static P_A_IR_B: Path = Path::new(&[Key("pAIr"), Key("b")]);
 
 /// `absent`
 static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).is_private_ip() {
-        return Some(9);
+    if !filter(event.field(&BIG), true, |value| value.istarts_with("~nope-271")) {
+        return Some(10);
+    }
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(15);
+    }
+    if event.field(&PAIR_B).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: `{eventName.absent | eventName|'none'}{s}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let event_name_absent = event
-        .field(&EVENT_NAME_ABSENT)
-        .or(event.field(&EVENT_NAME))
-        .or(Val::Str("none"));
-    let s = event.field(&S);
-    format!("{event_name_absent}{s}")
+/// `GroupBy`: the dedup string, `pAIr.b`, `big` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let p_a_ir_b = event.field(&P_A_IR_B);
+    let big = event.field(&BIG);
+    format!("{p_a_ir_b}:{big}")
 }
 
-/// `GroupBy`: the dedup string, `absent` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ABSENT).to_string()
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let absent = event.field(&ABSENT).or(Val::Str("{x|y}"));
+                format!("{absent}{{{{")
+            }),
+        ),
+    ])
 }

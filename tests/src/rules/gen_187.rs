@@ -3,7 +3,9 @@
 
 //! `Generated.R187`: Generated rule 187.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Built around a random event (187).
+//!
+//! Severity High; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,25 +17,25 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_187.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 109,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (187)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &WORDS_LAST],
+    fields: &[&EVENT_NAME, &T, &TAGS_0, &IPS, &ITEMS_0, &NUMS, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
     severity: None,
 };
@@ -41,19 +43,46 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `items[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Delta"]) {
+    if !event.field(&EVENT_NAME).is_in(&["Alpha"]) {
         return Some(10);
     }
     None
 }
 
+/// `GroupBy`: the dedup string, `t`, `items[*].tags[0]`, `ips` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let t = event.field(&T);
+    let tags_0 = event.field(&TAGS_0);
+    let ips = event.field(&IPS);
+    format!("{t}:{tags_0}:{ips}")
+}
+
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&WORDS_LAST).to_json())])
+    context([
+        ("k0", event.field(&ITEMS_0).to_json()),
+        ("k1", event.field(&NUMS).to_json()),
+        ("k2", event.field(&E).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R189`.
 //!
-//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Low,
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,70 +27,64 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{eventName.absent | nums}{{}} "),
+        alert_title: None,
     },
-    fields: &[&NAME, &B, &WORDS_2, &ABSENT, &NUMS, &WORDS_LAST, &LO],
+    fields: &[
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).iends_with("ces} and {{double}}") {
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Delta", "Gamma", "Zeta"]) {
         return Some(8);
     }
-    if event.field(&B).same_as(&event.field(&WORDS_2)) {
-        return Some(11);
-    }
     None
-}
-
-/// `AlertTitle`: `{eventName.absent | nums}{{}} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT).or(event.field(&NUMS));
-    format!("{absent}{{}} ")
-}
-
-/// `GroupBy`: the dedup string, `words[-1]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&WORDS_LAST).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        (
-            "t0",
-            Json::String({
-                let lo = event.field(&LO);
-                format!("ctx {lo}")
-            }),
-        ),
+        ("eventName", event.field(&EVENT_NAME).to_json()),
+        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
+        ("awsRegion", event.field(&AWS_REGION).to_json()),
+        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
+        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
+        ("userAgent", event.field(&USER_AGENT).to_json()),
+        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
     ])
 }

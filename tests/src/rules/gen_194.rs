@@ -3,7 +3,7 @@
 
 //! `Generated.R194`.
 //!
-//! Severity Low; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +16,11 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma"],
-        severity: Severity::Low,
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-5"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,31 +29,23 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N, &N_A_ME],
+    fields: &[&NA_ME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
 };
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
-
-/// `items[0].nAMe`
-static N_A_ME: Path = Path::new(&[Key("items"), Index(0), Key("nAMe")]);
+/// `user.NaME`
+static NA_ME: Path = Path::new(&[Key("user"), Key("NaME")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).at_most(1513f64) {
-        return Some(9);
+    if !event.field(&NA_ME).iends_with("ïve café") {
+        return Some(8);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `items[0].nAMe` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&N_A_ME).to_string()
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R197`.
 //!
-//! Built around a random event (197).
-//!
-//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,74 +15,93 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_197.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (197)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{eventName.absent|'none'}{items[*].sub[0].n|'none'}Alert: "),
+        alert_title: None,
     },
-    fields: &[&IP, &SUB_LAST, &ABSENT, &N, &X, &TAGS_0, &TAGS_LAST],
+    fields: &[
+        &NAME,
+        &TA_GS_EACH,
+        &TAGS,
+        &MATRIX_LAST,
+        &MATRIX_0,
+        &MATRIX_LAST_2,
+        &MATRIX_0_LAST,
+        &M_AT_RIX_EACH_LAST1,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `items[-1].sub[-1]`
-static SUB_LAST: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(-1)]);
+/// `items[2].taGS[*]`
+static TA_GS_EACH: Path = Path::new(&[Key("items"), Index(2), Key("taGS"), Each]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `ItEMs[*].tags`
+static TAGS: Path = Path::new(&[Key("ItEMs"), Each, Key("tags")]);
 
-/// `items[*].sub[0].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("n")]);
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
 
-/// `items[*].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `items[*].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
 
-/// `items[0].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-1)]);
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
+
+/// `mATRix[*][-2]`
+static M_AT_RIX_EACH_LAST1: Path = Path::new(&[Key("mATRix"), Each, Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).istarts_with("") {
-        return Some(9);
+    if !event.field(&NAME).icontains("es") {
+        return Some(8);
     }
-    if event.field(&SUB_LAST).has("~nope-278") {
-        return Some(12);
+    if !event.field(&TA_GS_EACH).has("Wort-1445") {
+        return Some(11);
+    }
+    if !event.field(&TAGS).exists()
+        || event
+            .field(&MATRIX_LAST)
+            .all_elements(|element| element.is_in(&[1450i64, 1452i64]))
+        || event.field(&MATRIX_0).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+    {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `{eventName.absent|'none'}{items[*].sub[0].n|'none'}Alert: `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT).or(Val::Str("none"));
-    let n = event.field(&N).or(Val::Str("none"));
-    format!("{absent}{n}Alert: ")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&X).to_json()),
-        ("k1", event.field(&TAGS_0).to_json()),
-        ("k2", event.field(&TAGS_LAST).to_json()),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&MATRIX_LAST_2).greater_than(1453i64) {
+        return Severity::Info;
+    }
+    if event.field(&MATRIX_0_LAST).iequals("~nope-273")
+        || !event
+            .field(&M_AT_RIX_EACH_LAST1)
+            .is_in(&[Lit::from(987654.25f64), Lit::from(987654.25f64)])
+    {
+        return Severity::High;
+    }
+    Severity::Critical
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R198`.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_198.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 22,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -30,90 +30,71 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &EVENT_NAME,
-        &B,
-        &COUNTRY,
-        &MATRIX_0,
-        &PAIR,
-        &P_ANY_IP_ADDRESSES,
-        &DOTTED,
-        &IPS_0,
+        &IP,
+        &T_AG_S_0,
+        &N,
+        &WORDS_0,
+        &TAGS_0,
+        &TOR_EXIT_NODES_P_ANY_IP_ADDRESSES,
+        &TOR_EX_IT_NO_DES_P_ANY_IP_ADDRESSES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: Some(|event| group_by(event)),
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `user.TAgS[0]`
+static T_AG_S_0: Path = Path::new(&[Key("user"), Key("TAgS"), Index(0)]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
 /// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
-static P_ANY_IP_ADDRESSES: Path = Path::new(
+static TOR_EXIT_NODES_P_ANY_IP_ADDRESSES: Path = Path::new(
     &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
 );
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `p_enriCHmenT.TOR_ExIt_noDes.p_any_ip_addresses`
+static TOR_EX_IT_NO_DES_P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enriCHmenT"), Key("TOR_ExIt_noDes"), Key("p_any_ip_addresses")],
+);
 
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
-        return Some(8);
+    if !filter(event.field(&IP), false, |value| value.matches_glob(&["[8].[8].8.8"])) {
+        return Some(9);
     }
-    if !event.field(&B).greater_than(25.5f64) {
-        return Some(11);
+    if !event.field(&T_AG_S_0).exists() {
+        return Some(13);
     }
-    if event.field(&COUNTRY).icontains("~nope-279")
-        || event
-            .field(&MATRIX_0)
-            .all_elements(|element| {
-                !element.is_in(&[1554i64]) && !element.equals("~nope-280")
-            })
-    {
-        return Some(14);
+    if event.field(&N).icontains("~nope-274") {
+        return Some(15);
+    }
+    if !(event.field(&WORDS_0).exists() || event.field(&TAGS_0).at_least(2i64)) {
+        return Some(18);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `pair`, `p_enrichment.tor_exit_nodes.p_any_ip_addresses`, `dotted` joined with `:`.
+/// `GroupBy`: the dedup string, `p_enrichment.tor_exit_nodes.p_any_ip_addresses` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let pair = event.field(&PAIR);
-    let p_any_ip_addresses = event.field(&P_ANY_IP_ADDRESSES);
-    let dotted = event.field(&DOTTED);
-    format!("{pair}:{p_any_ip_addresses}:{dotted}")
+    event.field(&TOR_EXIT_NODES_P_ANY_IP_ADDRESSES).to_string()
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&IPS_0).is_null_or_empty() {
-        return Severity::Info;
-    }
-    Severity::Info
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&TOR_EX_IT_NO_DES_P_ANY_IP_ADDRESSES).to_json())])
 }

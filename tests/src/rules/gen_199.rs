@@ -3,7 +3,7 @@
 
 //! `Generated.R199`.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,95 +16,36 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma"],
-        severity: Severity::High,
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-3"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{user.tags[2]}"),
+        alert_title: None,
     },
-    fields: &[
-        &IP,
-        &TAGS_2,
-        &WORDS,
-        &S,
-        &TAGS_LAST1,
-        &IPS_2,
-        &M_ATRIX_LAST_LAST1,
-        &E_XIT,
-        &EXIT,
-    ],
+    fields: &[&N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
-/// `IP`
-static IP: Path = Path::new(&[Key("IP")]);
-
-/// `user.tags[2]`
-static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `user.tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("tags"), Index(-2)]);
-
-/// `ips[2]`
-static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
-
-/// `mATRIX[-1][-2]`
-static M_ATRIX_LAST_LAST1: Path = Path::new(&[Key("mATRIX"), Index(-1), Index(-2)]);
-
-/// `p_eNRiCHMeNt.tor_exit_nodes.p_any_ip_addresses.eXit`
-static E_XIT: Path = Path::new(
-    &[Key("p_eNRiCHMeNt"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("eXit")],
-);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
-);
+/// `itemS[0].n`
+static N: Path = Path::new(&[Key("itemS"), Index(0), Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).contains("0.64.") {
-        return Some(8);
+    if !event.field(&N).at_most(1457i64) {
+        return Some(9);
     }
     None
-}
-
-/// `AlertTitle`: `{user.tags[2]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&TAGS_2).to_string()
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&WORDS).any_element(|element| element.is_in(&["Wort-1562"]))
-        && !event.field(&S).is_in(&[-31337000i64])
-        && event.field(&TAGS_LAST1).at_most(9i64)
-    {
-        return Severity::Low;
-    }
-    if event.field(&IPS_2).same_as(&event.field(&M_ATRIX_LAST_LAST1))
-        && event.field(&E_XIT).same_as(&event.field(&EXIT))
-    {
-        return Severity::Critical;
-    }
-    Severity::High
 }

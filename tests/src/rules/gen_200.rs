@@ -3,7 +3,7 @@
 
 //! `Generated.R200`.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_200.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 67,
+        dedup_period_minutes: 90,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,84 +27,86 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[-2].tags[*]}"),
+        alert_title: Some("Alert:  ünïcödé "),
     },
     fields: &[
-        &RO_LE,
-        &A_BS_ENT_LAST6,
-        &IPS_0,
-        &TAGS,
-        &ITEMS_EACH_TAGS_EACH,
-        &ITEMS_LAST1_TAGS_EACH,
-        &ADMIN,
-        &USER,
+        &EVENT_NAME,
+        &ABSENT,
+        &MATRIX_0_LAST,
+        &B,
+        &ITEMS,
+        &SUB_EACH,
+        &N_ABSENT,
+        &M_AT_RIX_0,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `user.roLe`
-static RO_LE: Path = Path::new(&[Key("user"), Key("roLe")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `aBsEnt[-7]`
-static A_BS_ENT_LAST6: Path = Path::new(&[Key("aBsEnt"), Index(-7)]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `items[*].tags[*]`
-static ITEMS_EACH_TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `items[-2].tags[*]`
-static ITEMS_LAST1_TAGS_EACH: Path = Path::new(
-    &[Key("items"), Index(-2), Key("tags"), Each],
-);
+/// `sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
 
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+/// `n.absent`
+static N_ABSENT: Path = Path::new(&[Key("n"), Key("absent")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `MAtRix[0]`
+static M_AT_RIX_0: Path = Path::new(&[Key("MAtRix"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&RO_LE).icontains("la") {
+    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
         return Some(9);
     }
-    if event.field(&A_BS_ENT_LAST6).is_in(&["~nope-281"]) {
+    if event.field(&ABSENT).istarts_with("~nope-275") {
         return Some(12);
     }
-    if (event.field(&IPS_0).has(987654.25f64)
-        && !event
-            .field(&TAGS)
-            .in_cidr(
-                &[
-                    Cidr::v4([0, 0, 0, 0], 0),
-                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                ],
-            )) || event.field(&ITEMS_EACH_TAGS_EACH).at_most(8i64)
-    {
+    if event.field(&MATRIX_0_LAST).is_null_or_empty() {
         return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `{items[-2].tags[*]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ITEMS_LAST1_TAGS_EACH).to_string()
+/// `AlertTitle`: `Alert:  ünïcödé `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("Alert:  ünïcödé ")
 }
 
-/// `GroupBy`: the dedup string, `user.admin`, `user` joined with `:`.
+/// `GroupBy`: the dedup string, `b` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let admin = event.field(&ADMIN);
-    let user = event.field(&USER);
-    format!("{admin}:{user}")
+    event.field(&B).to_string()
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&ITEMS)
+        .no_element(|element| {
+            !element.field(&ABSENT).starts_with("~nope-276")
+                && !element.field(&SUB_EACH).is_in(&["~nope-277"])
+                && !element.field(&N_ABSENT).iequals("~nope-278")
+        }) && !event.field(&M_AT_RIX_0).istarts_with("~nope-279")
+    {
+        return Severity::Low;
+    }
+    Severity::High
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R201`.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_201.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 72,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,50 +27,31 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{words[0]|''}"),
+        alert_title: None,
     },
-    fields: &[&ID, &WORDS_0, &IP],
+    fields: &[&EVENT_NAME, &TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
 };
 
-/// `user.Id`
-static ID: Path = Path::new(&[Key("user"), Key("Id")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ID).at_least(10i64) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
+        return Some(9);
+    }
+    if !event.field(&TAGS).no_element(|_| false) {
+        return Some(12);
     }
     None
-}
-
-/// `AlertTitle`: `{words[0]|''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_0 = event.field(&WORDS_0).or(Val::Str(""));
-    format!("{words_0}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&IP).to_json())])
 }

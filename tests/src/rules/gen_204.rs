@@ -3,9 +3,8 @@
 
 //! `Generated.R204`: Generated rule 204.
 //!
-//! Built around a random event (204).
-//!
-//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -15,145 +14,79 @@ pub static RULE: Rule = Rule {
         id: "Generated.R204",
         display_name: Some("Generated rule 204"),
         source: "tests/rules/generated/gen_204.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 56,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (204)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" # }} {items[*].tags[*]}"),
+        alert_title: None,
     },
-    fields: &[
-        &SUB_0,
-        &EVENT_NAME,
-        &TAGS_EACH,
-        &P_ANY_IP_ADDRESSES,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &ABSENT,
-        &WORDS_EACH,
-        &F,
-        &B,
-        &NAME,
-    ],
+    fields: &[&EVENT_NAME, &S, &P_ENRICHMENT, &I_PS, &IP, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
-
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `p_enrichment.tOR_exIt_NODES.p_any_ip_addresses`
-static P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enrichment"), Key("tOR_exIt_NODES"), Key("p_any_ip_addresses")],
+/// `p_enrichment`
+static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+
+/// `iPS`
+static I_PS: Path = Path::new(&[Key("iPS")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
 );
 
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
-
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&SUB_0),
-        true,
-        |value| {
-            value
-                .in_cidr(
-                    &[Cidr::v4([0, 0, 0, 0], 0), Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)],
-                )
-        },
-    ) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Delta", "Epsilon", "Gamma"]) {
+        return Some(9);
     }
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Gamma", "Zeta"]) {
-        return Some(15);
+    if !event.field(&S).icontains("") {
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: ` # }} {items[*].tags[*]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tags_each = event.field(&TAGS_EACH);
-    format!(" # }} {tags_each}")
+/// `GroupBy`: the dedup string, `p_enrichment` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&P_ENRICHMENT).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&P_ANY_IP_ADDRESSES).to_json()),
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
-        ("userAgent", event.field(&USER_AGENT).to_json()),
-        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
+        ("k0", event.field(&I_PS).to_json()),
+        ("k1", event.field(&IP).to_json()),
+        ("k2", event.field(&N).to_json()),
     ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if exactly_one([
-        event.field(&ABSENT).icontains("~nope-294")
-            || !event.field(&WORDS_EACH).contains("x y-1594")
-            || !event.field(&F).is_ip(),
-        event.field(&B).equals(40f64),
-    ]) && !event.field(&NAME).icontains("~nope-295")
-    {
-        return Severity::Info;
-    }
-    Severity::High
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R205`.
 //!
-//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,32 +15,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_205.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-2"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {items[-2].ok | items[-2].n}"),
+        alert_title: Some("Alert: }} {{{p_enrichment}"),
     },
-    fields: &[
-        &X,
-        &NAME,
-        &ITEMS_2_N,
-        &WORDS,
-        &OK,
-        &ITEMS_LAST1_N,
-        &W_O_RD_S,
-        &NET,
-        &ABSENT,
-        &ITEMS_0_N,
-    ],
+    fields: &[&EVENTNAME, &P_ENRICHMENT, &COUNTRY, &WORDS, &IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -49,90 +38,59 @@ pub static RULE: Rule = Rule {
     severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `items[2].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Each, Key("x")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `p_enrichment`
+static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
 
-/// `items[2].n`
-static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
 
 /// `words`
 static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `items[-2].ok`
-static OK: Path = Path::new(&[Key("items"), Index(-2), Key("ok")]);
-
-/// `items[-2].n`
-static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
-
-/// `wORdS`
-static W_O_RD_S: Path = Path::new(&[Key("wORdS")]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
-
-/// `eventNAME.absent`
-static ABSENT: Path = Path::new(&[Key("eventNAME"), Key("absent")]);
-
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&X).contains(0f64) {
-        return Some(8);
-    }
-    if event.field(&NAME).ends_with("~nope-296") {
-        return Some(11);
-    }
-    if !exactly_one([
-        !event
-            .field(&ITEMS_2_N)
-            .in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)]),
-        event
-            .field(&WORDS)
-            .all_elements(|element| {
-                !element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-                    && !element.matches_glob(&["[W]*00"])
-                    && !element.is_in(&["~nope-297"])
-                    && !(element
-                        .in_cidr(
-                            &[
-                                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                            ],
-                        ) || element.is_null())
-            }),
-    ]) {
-        return Some(14);
+    if !event.field(&EVENTNAME).equals("Alpha") {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `}} {items[-2].ok | items[-2].n}`
+/// `AlertTitle`: `Alert: }} {{{p_enrichment}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ok = event.field(&OK).or(event.field(&ITEMS_LAST1_N));
-    format!("}} {ok}")
+    let p_enrichment = event.field(&P_ENRICHMENT);
+    format!("Alert: }} {{{p_enrichment}")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !(event
-        .field(&W_O_RD_S)
-        .no_element(|element| {
-            element.equals("Wort-1600") && element.istarts_with("~nope-298")
-        }) || event.field(&NET).contains(987654.25f64)
-        || event.field(&ABSENT).ends_with("~nope-299"))
-        && event
-            .field(&ITEMS_0_N)
-            .is_in(
-                &[Lit::from(1596i64), Lit::from(987654.25f64), Lit::from(-31337001.5f64)],
-            )
+    if event.field(&COUNTRY).ends_with("~nope-280")
+        && !event.field(&WORDS).only_one_element(|element| !element.starts_with("w"))
+        && !event.field(&IP).equals("~nope-281")
     {
-        return Severity::Critical;
+        return Severity::Medium;
     }
-    Severity::Critical
+    Severity::Info
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R206`.
 //!
-//! Severity Critical; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Alerts after 2 matches within 20 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,71 +16,54 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_206.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
         severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
-        threshold: 1,
-        tags: &[],
+        dedup_period_minutes: 20,
+        threshold: 2,
+        tags: &["generated", "batch-3"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{eventName.absent}"),
+        alert_title: Some("{user.name}"),
     },
-    fields: &[&I_P, &A_BS_ENT, &TAGS, &ABSENT, &SUB_EACH, &N],
+    fields: &[&V, &N, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
 };
 
-/// `iP`
-static I_P: Path = Path::new(&[Key("iP")]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `eventName.aBSEnt`
-static A_BS_ENT: Path = Path::new(&[Key("eventName"), Key("aBSEnt")]);
+/// `items[-1].sub[0].n`
+static N: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0), Key("n")]);
 
-/// `ItEmS[0].tags`
-static TAGS: Path = Path::new(&[Key("ItEmS"), Index(0), Key("tags")]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[-2].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Each]);
-
-/// `items[-2].sub[-1].N`
-static N: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Index(-1), Key("N")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&I_P).matches_glob(&["1.2.3"]) {
-        return Some(8);
-    }
-    if event.field(&A_BS_ENT).contains(987654.25f64) {
+    if !event.field(&V).exists() {
         return Some(11);
     }
-    if !event.field(&TAGS).no_element(|element| element.is_null_or_empty()) {
-        return Some(14);
+    if !event.field(&N).exists() {
+        return Some(13);
+    }
+    if event.field(&V).contains(-31337001.5f64) {
+        return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `{{{eventName.absent}`
+/// `AlertTitle`: `{user.name}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    format!("{{{absent}")
-}
-
-/// `GroupBy`: the dedup string, `items[-2].sub[*]`, `items[-2].sub[-1].N` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_each = event.field(&SUB_EACH);
-    let n = event.field(&N);
-    format!("{sub_each}:{n}")
+    event.field(&NAME).to_string()
 }

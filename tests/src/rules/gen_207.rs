@@ -3,7 +3,10 @@
 
 //! `Generated.R207`: Generated rule 207.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Built around a random event (207).
+//!
+//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,100 +18,54 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_207.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        log_types: &["Generated.Beta", "Generated.Gamma"],
         severity: Severity::High,
-        create_alert: true,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-4"],
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (207)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &NAME,
-        &ITEMS_EACH,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &C,
-        &USER,
-    ],
+    fields: &[&X, &NAME, &IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `ITEMS[0].name`
-static NAME: Path = Path::new(&[Key("ITEMS"), Index(0), Key("name")]);
+/// `items[0].sub[0].x`
+static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("x")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `items[-1].name`
+static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).iequals("naïve café") {
-        return Some(10);
+    if !event.field(&X).at_least(4i64) {
+        return Some(11);
+    }
+    if !event.field(&NAME).is_in(&["~nope-282", "~nope-283", "ǅungla"]) {
+        return Some(14);
+    }
+    if !event.field(&IP).is_ipv6() {
+        return Some(17);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&ITEMS_EACH).to_json()),
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
-        ("userAgent", event.field(&USER_AGENT).to_json()),
-        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
-        (
-            "t2",
-            Json::String({
-                let c = event.field(&C).or(event.field(&USER));
-                format!(r#"ctx  back\slash }}  in {c}"#)
-            }),
-        ),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Info
 }

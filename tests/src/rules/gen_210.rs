@@ -3,7 +3,9 @@
 
 //! `Generated.R210`.
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Built around a random event (210).
+//!
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,123 +18,54 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (210)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &N_AME,
-        &NUMS_0,
-        &NUMS,
-        &DOTTED,
-        &HI,
-        &TAGS,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &PAIR,
-    ],
+    fields: &[&MATRIX_EACH_2, &ITEMS_0, &TAGS_0, &NUMS, &IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    group_by: None,
+    context: None,
     severity: None,
 };
 
-/// `user.nAme`
-static N_AME: Path = Path::new(&[Key("user"), Key("nAme")]);
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+
+/// `UsER.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("UsER"), Key("tags"), Index(0)]);
 
 /// `nums`
 static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
-
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&N_AME),
-        true,
-        |value| value.in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]),
-    ) {
-        return Some(8);
+    if !event.field(&MATRIX_EACH_2).has(1533f64) {
+        return Some(9);
     }
-    if !filter(event.field(&NUMS_0), true, |value| value.equals("~nope-302")) {
-        return Some(11);
-    }
-    if !event.field(&NUMS).contains(2619i64) {
-        return Some(15);
-    }
-    if event.field(&DOTTED).contains(987654.25f64) {
-        return Some(18);
+    if event.field(&ITEMS_0).iends_with("~nope-285")
+        || (event.field(&TAGS_0).contains("") && event.field(&NUMS).is_null())
+        || event.field(&IP).equals("~nope-286")
+    {
+        return Some(12);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `pair.hi` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&HI).to_string()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&TAGS).to_json()),
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
-        ("userAgent", event.field(&USER_AGENT).to_json()),
-        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
-        ("k2", event.field(&PAIR).to_json()),
-    ])
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R211`: Generated rule 211.
 //!
-//! Severity Low; log types `Generated.Beta`.
-//! Alerts after 3 matches within 26 minutes.
+//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +15,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_211.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Alpha", "Generated.Beta"],
         severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 26,
-        threshold: 3,
+        dedup_period_minutes: 60,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -28,72 +27,47 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} }} {{"),
     },
-    fields: &[
-        &I_T_EMS_LAST,
-        &P_ANY_IP_ADDRESSES,
-        &AB_S_ENT,
-        &EXIT,
-        &ABSENT_LAST6,
-        &TAGS,
-        &WORDS,
-    ],
+    fields: &[&EVENT_NAME, &NUMS, &KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
+    context: None,
     severity: None,
 };
 
-/// `iTEms[-1]`
-static I_T_EMS_LAST: Path = Path::new(&[Key("iTEms"), Index(-1)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `p_eNRICHMENT.tor_exit_nodes.p_any_ip_addresses`
-static P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_eNRICHMENT"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
-);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `eventName.AbSEnt`
-static AB_S_ENT: Path = Path::new(&[Key("eventName"), Key("AbSEnt")]);
-
-/// `p_enrichment.tor_exit_nodes.p_anY_iP_AdDRESSes.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_anY_iP_AdDRESSes"), Key("exit")],
-);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `items[*].tags`
-static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&I_T_EMS_LAST).has("tags") {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(9);
+    }
+    if !event
+        .field(&NUMS)
+        .only_one_element(|element| {
+            element.at_most(2534f64) && !element.has("~nope-287")
+        })
+    {
+        return Some(12);
+    }
+    if event.field(&KEY).is_null_or_empty() {
+        return Some(21);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `p_eNRICHMENT.tor_exit_nodes.p_any_ip_addresses`, `eventName.AbSEnt`, `p_enrichment.tor_exit_nodes.p_anY_iP_AdDRESSes.exit` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let p_any_ip_addresses = event.field(&P_ANY_IP_ADDRESSES);
-    let ab_s_ent = event.field(&AB_S_ENT);
-    let exit = event.field(&EXIT);
-    format!("{p_any_ip_addresses}:{ab_s_ent}:{exit}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&ABSENT_LAST6).to_json()),
-        ("k1", event.field(&TAGS).to_json()),
-        ("k2", event.field(&WORDS).to_json()),
-    ])
+/// `AlertTitle`: `}} }} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} } {")
 }

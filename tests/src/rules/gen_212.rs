@@ -3,8 +3,9 @@
 
 //! `Generated.R212`: Generated rule 212.
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Built around a random event (212).
+//!
+//! Severity Low; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,55 +17,63 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_212.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Medium,
-        create_alert: false,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Low,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (212)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} {pair.lo|'{x|y}'}}} "),
     },
-    fields: &[&EVENT_NAME, &TAGS, &NET],
+    fields: &[&EVENT_NAME, &MATRIX_EACH_EACH, &NUMS_0, &LO],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `matrix[*][*]`
+static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
+    if !event.field(&EVENT_NAME).equals("Gamma") {
         return Some(10);
     }
-    if !event
-        .field(&TAGS)
-        .no_element(|element| {
-            !element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-                && !element.istarts_with("wort-1622")
-        })
-    {
+    if event.field(&MATRIX_EACH_EACH).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
         return Some(13);
     }
-    if !event.field(&NET).starts_with("192.1") {
-        return Some(20);
+    if event.field(&NUMS_0).is_in(&[Lit::from(-31337001.5f64)]) {
+        return Some(16);
     }
     None
+}
+
+/// `AlertTitle`: `}} {pair.lo|'{x|y}'}}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let lo = event.field(&LO).or(Val::Str("{x|y}"));
+    format!("}} {lo}}} ")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Critical
 }

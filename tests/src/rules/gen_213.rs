@@ -3,7 +3,7 @@
 
 //! `Generated.R213`.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_213.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,53 +27,47 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" ünïcödé {items[0].tags[*] | items[*].v}"),
+        alert_title: Some("{{}} "),
     },
-    fields: &[&N, &SUB_LAST, &FIELD, &SUB, &TAGS_EACH, &V],
+    fields: &[&EVENT_NAME, &Z, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `items[2].n`
-static N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[2].sub[-1]`
-static SUB_LAST: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Index(-1)]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
-
-/// `items[*].sub`
-static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
-
-/// `items[0].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
-
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).at_least(1639f64) {
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Delta", "Gamma"]) {
         return Some(8);
     }
-    if !exactly_one([
-        !event.field(&SUB_LAST).contains("~nope-303"),
-        !event.field(&FIELD).is_in(&["path/to/file.txt"]),
-        event.field(&SUB).greater_than(8i64),
-    ]) {
+    if event.field(&Z).istarts_with("~nope-288") {
         return Some(11);
+    }
+    if event.field(&B).matches_glob(&["~nope-289*"]) {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: ` ünïcödé {items[0].tags[*] | items[*].v}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tags_each = event.field(&TAGS_EACH).or(event.field(&V));
-    format!(" ünïcödé {tags_each}")
+/// `AlertTitle`: `{{}} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{} ")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Info
 }

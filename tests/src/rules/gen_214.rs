@@ -3,7 +3,7 @@
 
 //! `Generated.R214`.
 //!
-//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_214.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,64 +27,56 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" in "),
     },
-    fields: &[&EVENTNAME, &ITEMS_0, &N, &F, &MATRIX_LAST, &NUMS],
+    fields: &[&NET, &B, &MATRIX_LAST_2, &MATRIX_EACH_0, &M_ATRIX],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `ITems[0].sub[*].n`
-static N: Path = Path::new(&[Key("ITems"), Index(0), Key("sub"), Each, Key("n")]);
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
 
-/// `F`
-static F: Path = Path::new(&[Key("F")]);
+/// `matrix[*][0]`
+static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
-
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `MAtrix`
+static M_ATRIX: Path = Path::new(&[Key("MAtrix")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Beta"]) {
+    if !event.field(&NET).exists() {
         return Some(8);
     }
-    if event.field(&ITEMS_0).is_in(&["~nope-304"]) {
-        return Some(11);
-    }
-    if !exactly_one([
-        event.field(&N).ends_with("~nope-305") && !event.field(&F).equals(-40.5f64),
-        event
-            .field(&MATRIX_LAST)
-            .only_one_element(|element| {
-                !element.is_in(&[1660i64]) && element.is_in(&[1658i64])
-            }),
-        event
-            .field(&NUMS)
-            .any_element(|element| {
-                element
-                    .in_cidr(
-                        &[
-                            Cidr::v4([0, 0, 0, 0], 0),
-                            Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
-                        ],
-                    )
-            }),
-    ]) {
-        return Some(14);
-    }
     None
+}
+
+/// `AlertTitle`: ` in `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(" in ")
+}
+
+/// `GroupBy`: the dedup string, `b` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&B).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&MATRIX_LAST_2).to_json()),
+        ("k1", event.field(&MATRIX_EACH_0).to_json()),
+        ("k2", event.field(&M_ATRIX).to_json()),
+    ])
 }

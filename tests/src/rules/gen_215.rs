@@ -3,7 +3,7 @@
 
 //! `Generated.R215`: Generated rule 215.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_215.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 65,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -29,57 +29,29 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &TAGS, &WORDS_LAST, &BIG, &TAGS_0, &WORDS_2, &WORDS_LAST2],
+    fields: &[&EVENT_NAME, &ITEMS_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].tags`
-static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
-
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
-
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
-
-/// `items[*].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
-
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
-
-/// `words[-3]`
-static WORDS_LAST2: Path = Path::new(&[Key("words"), Index(-3)]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(9);
     }
-    if event.field(&TAGS).iequals("~nope-306") {
-        return Some(14);
-    }
-    if event.field(&WORDS_LAST).icontains("~nope-307") {
-        return Some(17);
+    if event.field(&ITEMS_0).starts_with("~nope-290") {
+        return Some(12);
     }
     None
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&BIG).iequals("~nope-308") && !event.field(&TAGS_0).has(987654.25f64)
-        && event.field(&WORDS_2).has("69") && event.field(&WORDS_LAST2).has("w-16")
-    {
-        return Severity::Critical;
-    }
-    Severity::Low
 }

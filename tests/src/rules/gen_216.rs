@@ -3,7 +3,9 @@
 
 //! `Generated.R216`.
 //!
-//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
+//! Built around a random event (216).
+//!
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,69 +17,66 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_216.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 104,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (216)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" back\slash  "quoted" {items[0].n}"#),
+        alert_title: Some("}} }} {{"),
     },
-    fields: &[&EVENT_NAME, &B, &C, &N, &V, &T],
+    fields: &[&BIG, &NA_ME, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `B`
-static B: Path = Path::new(&[Key("B")]);
+/// `items[-2].NaMe`
+static NA_ME: Path = Path::new(&[Key("items"), Index(-2), Key("NaMe")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
-
-/// `items[*].V`
-static V: Path = Path::new(&[Key("items"), Each, Key("V")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(9);
-    }
-    if !event.field(&B).is_null_or_empty() {
-        return Some(12);
-    }
-    if event.field(&C).in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]) {
-        return Some(14);
+    if !event.field(&BIG).is_in(&[Lit::from(-31337001.5f64), Lit::from(-0f64)]) {
+        return Some(10);
     }
     None
 }
 
-/// `AlertTitle`: ` back\slash  "quoted" {items[0].n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    format!(r#" back\slash  "quoted" {n}"#)
+/// `AlertTitle`: `}} }} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} } {")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&V).to_json()), ("k1", event.field(&T).to_json())])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&NA_ME).starts_with("~nope-291")
+        && event
+            .field(&NUMS)
+            .any_element(|element| {
+                !element.is_in(&[2568i64])
+                    && exactly_one([
+                        !element.is_in(&[2568i64]),
+                        !element.is_in(&[2568i64, 2569i64]),
+                    ])
+            })
+    {
+        return Severity::Info;
+    }
+    Severity::Info
 }

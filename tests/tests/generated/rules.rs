@@ -12,10 +12,10 @@ mod gen_000 {
         Case {
             title: Some("Generated rule 0"),
             dedup: Some("defaultDedupString:Generated.R000"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                46,
+                23,
                 true,
                 r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","items":[{"n":2,"v":-2,"ok":true}],"nums":[],"words":[]}"#,
             )
@@ -26,7 +26,7 @@ mod gen_000 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                29,
                 false,
                 r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","nums":[],"words":[]}"#,
             )
@@ -41,14 +41,14 @@ mod gen_001 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[10]"),
-            dedup: Some("[10]"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R001"),
+            dedup: Some("defaultDedupString:Generated.R001"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                47,
+                27,
                 true,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":-413,"b":false,"z":null,"e":{},"ip":"10.1.2.3","net":"192.168.0.0/16","big":9007199254740993,"ключ":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":71,"tags":["x y-3","w-4","w-5"],"Role":"x"},"items":[{"n":6,"name":"path/to/file.txt","tags":["w-7"]},{"n":8,"name":"Straße","ok":true},{"n":9,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":10,"x":"quote\" and back\\slash"},{"n":11,"x":4}]}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":26.5,"hi":27.5}}"#,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"tab\tand\nnewline","n":769,"f":9.25,"z":null,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"日本語のテキスト"},"with space":"path/to/file.txt","items":[{"n":3,"v":0,"ok":false,"tags":["x y-4","x y-5"],"sub":[]},{"n":6,"v":-1,"ok":false,"sub":[]},{"n":7,"v":12}],"nums":[1008],"words":["ü-9"],"ips":["2606:4700:4700::1111","fe80::1","8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -57,9 +57,9 @@ mod gen_001 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                33,
                 false,
-                r#"{"s":"UPPER lower 123","n":-413,"b":false,"z":null,"e":{},"ip":"10.1.2.3","net":"192.168.0.0/16","big":9007199254740993,"ключ":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":71,"tags":["x y-3","w-4","w-5"],"Role":"x"},"items":[{"n":6,"name":"path/to/file.txt","tags":["w-7"]},{"n":8,"name":"Straße","ok":true},{"n":9,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":10,"x":"quote\" and back\\slash"},{"n":11,"x":4}]}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":26.5,"hi":27.5}}"#,
+                r#"{"s":"a*b?c[d]e","t":"tab\tand\nnewline","n":769,"f":9.25,"z":null,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"日本語のテキスト"},"with space":"path/to/file.txt","items":[{"n":3,"v":0,"ok":false,"tags":["x y-4","x y-5"],"sub":[]},{"n":6,"v":-1,"ok":false,"sub":[]},{"n":7,"v":12}],"nums":[1008],"words":["ü-9"],"ips":["2606:4700:4700::1111","fe80::1","8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -73,13 +73,14 @@ mod gen_002 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R002"),
-            dedup: Some("false"),
+            dedup: Some("defaultDedupString:Generated.R002"),
             severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":"Alpha","k1":null,"k2":"Alpha"}"#),
             ..Case::new(
                 "witness matches",
-                47,
+                37,
                 true,
-                r#"{"eventName":"Zeta","s":"x","n":641,"f":33.75,"b":false,"z":null,"ip":"10.1.2.3","dotted":{"key":"alpha"},"user":{"name":"{braces} and {{double}}","id":97},"ips":["2001:db8::1"]}"#,
+                r#"{"eventName":"Alpha","s":"ǅungla","n":-193,"f":-34.75,"e":"","ip":"1.2.3","dotted.key":"x","user":{"name":"","id":46,"admin":true,"tags":["Wort-10","w-11","x y-12"]},"items":[{"n":13,"name":"tab\tand\nnewline","v":-5,"ok":false,"sub":[{"n":14,"x":8},{"n":15,"x":5}]},{"n":16,"name":"{braces} and {{double}}","tags":["w-17"],"sub":[{"n":18,"x":4},{"n":19,"x":"quote\" and back\\slash"}]}]}"#,
             )
         }
             .check(&RULE);
@@ -88,9 +89,9 @@ mod gen_002 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                44,
                 false,
-                r#"{"s":"x","n":641,"f":33.75,"b":false,"z":null,"ip":"10.1.2.3","dotted":{"key":"alpha"},"user":{"name":"{braces} and {{double}}","id":97},"ips":["2001:db8::1"]}"#,
+                r#"{"eventName":"Alpha","s":"ǅungla","n":-193,"f":-34.75,"e":"","ip":"1.2.3","dotted.key":"x","items":[{"n":13,"name":"tab\tand\nnewline","v":-5,"ok":false,"sub":[{"n":14,"x":8},{"n":15,"x":5}]},{"n":16,"name":"{braces} and {{double}}","tags":["w-17"],"sub":[{"n":18,"x":4},{"n":19,"x":"quote\" and back\\slash"}]}]}"#,
             )
             .check(&RULE);
     }
@@ -103,14 +104,16 @@ mod gen_003 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 3"),
-            dedup: Some("defaultDedupString:Generated.R003"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R003"),
+            dedup: Some(
+                r#"{"name":"emoji 😀 inside","tags":["ü-20"]}:İstanbul:18.0"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                17,
+                25,
                 true,
-                r#"{"eventName":"Beta","s":"","t":"tab\tand\nnewline","n":-21,"f":35.75,"b":true,"ip":"10.1.2.3","dotted.key":"日本語のテキスト","with space":"日本語のテキスト","ключ":"{braces} and {{double}}","user":{"name":"Admin","id":42,"admin":false,"tags":[],"Role":"svc-deploy"},"items":[{"n":12,"name":"svc-deploy","v":11,"sub":[{"n":13,"x":"a*b?c[d]e"}]},{"n":14,"name":"a*b?c[d]e","v":2,"sub":[{"n":15,"x":0}]}],"nums":[1016]}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"path/to/file.txt","ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"UPPER lower 123","dotted":{"key":"İstanbul"},"ключ":"emoji 😀 inside","user":{"name":"emoji 😀 inside","tags":["ü-20"]},"words":[],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -119,9 +122,9 @@ mod gen_003 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                31,
                 false,
-                r#"{"s":"","t":"tab\tand\nnewline","n":-21,"f":35.75,"b":true,"ip":"10.1.2.3","dotted.key":"日本語のテキスト","with space":"日本語のテキスト","ключ":"{braces} and {{double}}","user":{"name":"Admin","id":42,"admin":false,"tags":[],"Role":"svc-deploy"},"items":[{"n":12,"name":"svc-deploy","v":11,"sub":[{"n":13,"x":"a*b?c[d]e"}]},{"n":14,"name":"a*b?c[d]e","v":2,"sub":[{"n":15,"x":0}]}],"nums":[1016]}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"path/to/file.txt","ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted":{"key":"İstanbul"},"ключ":"emoji 😀 inside","user":{"name":"emoji 😀 inside","tags":["ü-20"]},"words":[],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -134,14 +137,14 @@ mod gen_004 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}[]false"#),
-            dedup: Some(r#"{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}[]false"#),
+            title: Some("} 49"),
+            dedup: Some("} 49"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
                 17,
                 true,
-                r#"{"eventName":"Alpha","t":"svc-deploy","n":37,"f":-5.5,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","nums":[1017],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Epsilon","t":"{braces} and {{double}}","n":74,"f":37.5,"b":false,"with space":"Admin","user":{"name":"path/to/file.txt","id":36,"tags":["w-21"],"Role":"path/to/file.txt"},"items":[{"n":22,"name":"Straße","v":12,"tags":["w-23","Wort-24","Wort-25"],"sub":[{"n":26,"x":"path/to/file.txt"}]},{"n":27,"v":13,"ok":true,"tags":["Wort-28","x y-29","x y-30"],"sub":[]},{"n":31,"v":0,"tags":["ü-32","ü-33","Wort-34"]}],"ips":[],"matrix":[[35,36],[37,38,39]],"pair":{"a":48,"b":48.0,"c":49,"lo":25.5,"hi":26.5}}"#,
             )
         }
             .check(&RULE);
@@ -152,7 +155,7 @@ mod gen_004 {
                 "witness without the first field",
                 23,
                 false,
-                r#"{"t":"svc-deploy","n":37,"f":-5.5,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","nums":[1017],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Epsilon","t":"{braces} and {{double}}","n":74,"f":37.5,"b":false,"with space":"Admin","items":[{"n":22,"name":"Straße","v":12,"tags":["w-23","Wort-24","Wort-25"],"sub":[{"n":26,"x":"path/to/file.txt"}]},{"n":27,"v":13,"ok":true,"tags":["Wort-28","x y-29","x y-30"],"sub":[]},{"n":31,"v":0,"tags":["ü-32","ü-33","Wort-34"]}],"ips":[],"matrix":[[35,36],[37,38,39]],"pair":{"a":48,"b":48.0,"c":49,"lo":25.5,"hi":26.5}}"#,
             )
             .check(&RULE);
     }
@@ -165,14 +168,19 @@ mod gen_005 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R005"),
-            dedup: Some(r#"{"key":"quote\" and back\\slash"}"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated rule 5"),
+            dedup: Some(
+                r#":[{"n":40,"name":"{braces} and {{double}}","v":-4,"ok":false,"sub":[]}]:["8.8.8.8","10.1.2.3","fe80::1"]"#,
+            ),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":40,"eventName":"Delta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                20,
+                27,
                 true,
-                r#"{"eventName":"Gamma","s":"","n":-372,"e":false,"ip":"","net":"192.168.0.0/16","big":-0.0,"dotted.key":"quote\" and back\\slash","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123","id":55,"admin":false},"items":[{"n":18},{"n":19,"name":"UPPER lower 123","v":-5}],"nums":[1020,1021,1022,1023],"words":["w-24"]}"#,
+                r#"{"eventName":"Delta","s":"alpha","n":848,"f":-47.5,"with space":"naïve café","items":[{"n":40,"name":"{braces} and {{double}}","v":-4,"ok":false,"sub":[]}],"words":[],"ips":["8.8.8.8","10.1.2.3","fe80::1"]}"#,
             )
         }
             .check(&RULE);
@@ -181,9 +189,9 @@ mod gen_005 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                34,
                 false,
-                r#"{"eventName":"Gamma","s":"","n":-372,"e":false,"net":"192.168.0.0/16","big":-0.0,"dotted.key":"quote\" and back\\slash","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123","id":55,"admin":false},"items":[{"n":18},{"n":19,"name":"UPPER lower 123","v":-5}],"nums":[1020,1021,1022,1023],"words":["w-24"]}"#,
+                r#"{"s":"alpha","n":848,"f":-47.5,"with space":"naïve café","items":[{"n":40,"name":"{braces} and {{double}}","v":-4,"ok":false,"sub":[]}],"words":[],"ips":["8.8.8.8","10.1.2.3","fe80::1"]}"#,
             )
             .check(&RULE);
     }
@@ -196,14 +204,14 @@ mod gen_006 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R006"),
-            dedup: Some("defaultDedupString:Generated.R006"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("{1045"),
+            dedup: Some("{1045"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                37,
+                23,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":25,"name":"İstanbul","v":2,"ok":false,"tags":["w-26","Wort-27"],"sub":[{"n":28,"x":2}]}],"nums":[1029,1030,1031],"words":["x y-32","x y-33","ü-34","x y-35"],"matrix":[[36,37],[38,39,40]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Alpha","t":"İstanbul","n":137,"f":40.0,"b":true,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"Beta-Gamma","id":97,"admin":false},"items":[{"n":41,"name":"UPPER lower 123","v":-4}],"nums":[1042,1043,1044,1045],"words":["ü-46","x y-47","x y-48","ü-49"],"pair":{"a":14,"b":14.0,"c":15,"lo":11.5,"hi":12.5}}"#,
             )
         }
             .check(&RULE);
@@ -212,9 +220,9 @@ mod gen_006 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                29,
                 false,
-                r#"{"s":"path/to/file.txt","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":25,"name":"İstanbul","v":2,"ok":false,"tags":["w-26","Wort-27"],"sub":[{"n":28,"x":2}]}],"nums":[1029,1030,1031],"words":["x y-32","x y-33","ü-34","x y-35"],"matrix":[[36,37],[38,39,40]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
+                r#"{"t":"İstanbul","n":137,"f":40.0,"b":true,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"Beta-Gamma","id":97,"admin":false},"items":[{"n":41,"name":"UPPER lower 123","v":-4}],"nums":[1042,1043,1044,1045],"words":["ü-46","x y-47","x y-48","ü-49"],"pair":{"a":14,"b":14.0,"c":15,"lo":11.5,"hi":12.5}}"#,
             )
             .check(&RULE);
     }
@@ -227,19 +235,14 @@ mod gen_007 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"} [{"n":41,"name":"x","v":-2,"ok":true,"tags":["x y-42"],"sub":[{"n":43,"x":"ǅungla"},{"n":44,"x":6}]},{"n":45,"name":"tab\tand\nnewline","v":3,"tags":["w-46"],"sub":[{"n":47,"x":"UPPER lower 123"},{"n":48,"x":8}]},{"n":49,"v":-1,"tags":["Wort-50","x y-51","w-52"],"sub":[]}]"#,
-            ),
-            dedup: Some(
-                r#"} [{"n":41,"name":"x","v":-2,"ok":true,"tags":["x y-42"],"sub":[{"n":43,"x":"ǅungla"},{"n":44,"x":6}]},{"n":45,"name":"tab\tand\nnewline","v":3,"tags":["w-46"],"sub":[{"n":47,"x":"UPPER lower 123"},{"n":48,"x":8}]},{"n":49,"v":-1,"tags":["Wort-50","x y-51","w-52"],"sub":[]}]"#,
-            ),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"t0":"ctx []","k1":-2}"#),
+            title: Some("Generated.R007"),
+            dedup: Some("defaultDedupString:Generated.R007"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                25,
+                18,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"alpha","n":483,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":-9223372036854775808,"user":{"name":"alpha","id":53},"items":[{"n":41,"name":"x","v":-2,"ok":true,"tags":["x y-42"],"sub":[{"n":43,"x":"ǅungla"},{"n":44,"x":6}]},{"n":45,"name":"tab\tand\nnewline","v":3,"tags":["w-46"],"sub":[{"n":47,"x":"UPPER lower 123"},{"n":48,"x":8}]},{"n":49,"v":-1,"tags":["Wort-50","x y-51","w-52"],"sub":[]}]}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"x","n":610,"f":-16.25,"b":false,"z":null,"e":false,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"日本語のテキスト","id":43,"admin":false},"items":[],"nums":[1050,1051,1052,1053],"words":["x y-54"],"ips":["192.168.1.20","100.64.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -248,9 +251,9 @@ mod gen_007 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                24,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"alpha","n":483,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":-9223372036854775808,"user":{"name":"alpha","id":53}}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"x","n":610,"f":-16.25,"b":false,"z":null,"e":false,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":18446744073709551615,"items":[],"nums":[1050,1051,1052,1053],"words":["x y-54"],"ips":["192.168.1.20","100.64.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -263,15 +266,14 @@ mod gen_008 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash {31} "#),
-            dedup: Some(r#" back\slash {31} "#),
+            title: Some("Generated.R008"),
+            dedup: Some("defaultDedupString:Generated.R008"),
             severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":30,"k1":null,"k2":[55,58]}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                16,
                 true,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"svc-deploy","n":-128,"ip":"","net":"192.168.0.0/16","dotted.key":"","ключ":"x","items":[],"nums":[1053],"matrix":[[54,55],[56,57,58]],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"İstanbul","f":28.75,"b":true,"e":0,"big":18446744073709551615,"user":{"name":"","admin":false,"Role":"quote\" and back\\slash"},"items":[{"n":55,"name":"quote\" and back\\slash","v":3,"ok":true,"tags":["Wort-56","ü-57","ü-58"]},{"n":59,"v":11,"tags":["ü-60"]},{"n":61}],"nums":[1062],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":15,"b":15.0,"c":16,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -280,9 +282,9 @@ mod gen_008 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                22,
                 false,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"svc-deploy","n":-128,"ip":"","net":"192.168.0.0/16","dotted.key":"","items":[],"nums":[1053],"matrix":[[54,55],[56,57,58]],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
+                r#"{"s":"İstanbul","t":"İstanbul","f":28.75,"b":true,"e":0,"big":18446744073709551615,"user":{"name":"","admin":false,"Role":"quote\" and back\\slash"},"items":[{"n":55,"name":"quote\" and back\\slash","v":3,"ok":true,"tags":["Wort-56","ü-57","ü-58"]},{"n":59,"v":11,"tags":["ü-60"]},{"n":61}],"nums":[1062],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":15,"b":15.0,"c":16,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -295,15 +297,14 @@ mod gen_009 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R009"),
-            dedup: Some("defaultDedupString:Generated.R009"),
+            title: Some("} Alert: } {"),
+            dedup: Some("} Alert: } {"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":null,"k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                26,
+                29,
                 true,
-                r#"{"eventName":"Gamma","t":"x","n":1135,"f":-43.5,"e":[],"ip":"not-an-ip","dotted.key":"x","dotted":{"key":"emoji 😀 inside"},"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[{"n":59,"name":"path/to/file.txt","v":1,"tags":["w-60","Wort-61","x y-62"],"sub":[]},{"n":63,"name":"quote\" and back\\slash","v":2,"sub":[{"n":64,"x":"quote\" and back\\slash"},{"n":65,"x":"tab\tand\nnewline"}]},{"n":66,"name":"","v":13,"tags":["Wort-67","w-68"]}],"nums":[1069,1070,1071,1072],"ips":["2001:db8::1"],"pair":{"a":41,"b":41.0,"c":42,"lo":25.5,"hi":26.5}}"#,
+                r#"{"eventName":"Epsilon","s":"ǅungla","t":"naïve café","n":1468,"b":true,"z":null,"e":[],"dotted.key":"İstanbul","user":{"name":"Straße","id":72,"admin":false},"items":[{"n":63,"name":"tab\tand\nnewline","v":11}]}"#,
             )
         }
             .check(&RULE);
@@ -312,9 +313,9 @@ mod gen_009 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                35,
                 false,
-                r#"{"eventName":"Gamma","t":"x","n":1135,"f":-43.5,"e":[],"ip":"not-an-ip","dotted.key":"x","dotted":{"key":"emoji 😀 inside"},"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[{"n":59,"name":"path/to/file.txt","v":1,"tags":["w-60","Wort-61","x y-62"],"sub":[]},{"n":63,"name":"quote\" and back\\slash","v":2,"sub":[{"n":64,"x":"quote\" and back\\slash"},{"n":65,"x":"tab\tand\nnewline"}]},{"n":66,"name":"","v":13,"tags":["Wort-67","w-68"]}],"ips":["2001:db8::1"],"pair":{"a":41,"b":41.0,"c":42,"lo":25.5,"hi":26.5}}"#,
+                r#"{"s":"ǅungla","t":"naïve café","n":1468,"b":true,"z":null,"e":[],"dotted.key":"İstanbul","user":{"name":"Straße","id":72,"admin":false},"items":[{"n":63,"name":"tab\tand\nnewline","v":11}]}"#,
             )
             .check(&RULE);
     }
@@ -327,16 +328,15 @@ mod gen_010 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 10"),
-            dedup: Some(
-                r#"[["Wort-76","x y-77"],["w-82","Wort-83","x y-84"]]:[{"n":85,"x":"İstanbul"},{"n":86,"x":"a*b?c[d]e"}]"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("x y-74x y-74{"),
+            dedup: Some(r#"["İstanbul"]:[[{"n":67,"x":2}]]"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":null,"k1":2}"#),
             ..Case::new(
                 "witness matches",
                 39,
                 true,
-                r#"{"eventName":"Zeta","s":"Admin","n":1197,"f":41.25,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"ǅungla"},"with space":"alpha","ключ":"UPPER lower 123","user":{"name":"Admin","id":89,"tags":["ü-73","x y-74"]},"items":[{"n":75,"v":-1,"tags":["Wort-76","x y-77"],"sub":[]},{"n":78,"name":"tab\tand\nnewline","v":2,"sub":[{"n":79,"x":2},{"n":80,"x":"naïve café"}]},{"n":81,"tags":["w-82","Wort-83","x y-84"],"sub":[{"n":85,"x":"İstanbul"},{"n":86,"x":"a*b?c[d]e"}]}],"nums":[1087,1088,1089,1090],"ips":["127.0.0.1"]}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"Beta-Gamma","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":64,"name":"İstanbul","v":2,"ok":false,"tags":["w-65","Wort-66"],"sub":[{"n":67,"x":2}]}],"nums":[1068,1069,1070],"words":["x y-71","x y-72","ü-73","x y-74"],"matrix":[[75,76],[77,78,79]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -345,9 +345,9 @@ mod gen_010 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                46,
                 false,
-                r#"{"eventName":"Zeta","s":"Admin","n":1197,"f":41.25,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"ǅungla"},"with space":"alpha","ключ":"UPPER lower 123","items":[{"n":75,"v":-1,"tags":["Wort-76","x y-77"],"sub":[]},{"n":78,"name":"tab\tand\nnewline","v":2,"sub":[{"n":79,"x":2},{"n":80,"x":"naïve café"}]},{"n":81,"tags":["w-82","Wort-83","x y-84"],"sub":[{"n":85,"x":"İstanbul"},{"n":86,"x":"a*b?c[d]e"}]}],"nums":[1087,1088,1089,1090],"ips":["127.0.0.1"]}"#,
+                r#"{"s":"Straße","t":"Beta-Gamma","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":64,"name":"İstanbul","v":2,"ok":false,"tags":["w-65","Wort-66"],"sub":[{"n":67,"x":2}]}],"nums":[1068,1069,1070],"words":["x y-71","x y-72","ü-73","x y-74"],"matrix":[[75,76],[77,78,79]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -360,15 +360,14 @@ mod gen_011 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R011"),
+            title: Some("Beta1080{"),
             dedup: Some("defaultDedupString:Generated.R011"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[14,10]}"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                22,
+                23,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","n":1417,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":18446744073709551615,"with space":"Beta-Gamma","items":[{"n":91,"v":14,"sub":[]},{"n":92,"name":"quote\" and back\\slash","v":10,"sub":[]}],"matrix":[[93,94],[95,96,97]],"pair":{"a":28,"b":28.0,"c":29,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","n":955,"f":-13.25,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1080,1081,1082],"matrix":[[83,84],[85,86,87]]}"#,
             )
         }
             .check(&RULE);
@@ -379,7 +378,7 @@ mod gen_011 {
                 "witness without the first field",
                 29,
                 false,
-                r#"{"s":"Admin","n":1417,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":18446744073709551615,"with space":"Beta-Gamma","items":[{"n":91,"v":14,"sub":[]},{"n":92,"name":"quote\" and back\\slash","v":10,"sub":[]}],"matrix":[[93,94],[95,96,97]],"pair":{"a":28,"b":28.0,"c":29,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","n":955,"f":-13.25,"b":false,"z":null,"net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1080,1081,1082],"matrix":[[83,84],[85,86,87]]}"#,
             )
             .check(&RULE);
     }
@@ -392,14 +391,15 @@ mod gen_012 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 12"),
-            dedup: Some(r#"104:[]:[["Wort-105"]]"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R012"),
+            dedup: Some("defaultDedupString:Generated.R012"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"t0":" in ","k1":true}"#),
             ..Case::new(
                 "witness matches",
-                55,
+                46,
                 true,
-                r#"{"eventName":"Epsilon","t":"","n":298,"f":34.5,"b":false,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","with space":"Admin","ключ":"emoji 😀 inside","user":{"name":"x","id":29,"tags":["Wort-98","Wort-99","Wort-100"]},"items":[{"n":101,"v":-2,"sub":[{"n":102,"x":0},{"n":103,"x":2}]},{"n":104,"name":"日本語のテキスト","v":13,"ok":false,"tags":["Wort-105"]}],"nums":[],"words":[],"ips":["2606:4700:4700::1111"],"matrix":[[106,107],[108,109,110]],"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","t":"naïve café","f":-19.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","with space":"UPPER lower 123","user":{"name":"a*b?c[d]e","admin":false,"tags":["Wort-88","ü-89"]},"nums":[1090,1091,1092]}"#,
             )
         }
             .check(&RULE);
@@ -408,9 +408,9 @@ mod gen_012 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                61,
+                53,
                 false,
-                r#"{"eventName":"Epsilon","t":"","n":298,"f":34.5,"b":false,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","with space":"Admin","ключ":"emoji 😀 inside","user":{"name":"x","id":29,"tags":["Wort-98","Wort-99","Wort-100"]},"nums":[],"words":[],"ips":["2606:4700:4700::1111"],"matrix":[[106,107],[108,109,110]],"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
+                r#"{"s":"ǅungla","t":"naïve café","f":-19.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","with space":"UPPER lower 123","user":{"name":"a*b?c[d]e","admin":false,"tags":["Wort-88","ü-89"]},"nums":[1090,1091,1092]}"#,
             )
             .check(&RULE);
     }
@@ -423,14 +423,14 @@ mod gen_013 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R013"),
-            dedup: Some("111::"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 13"),
+            dedup: Some("defaultDedupString:Generated.R013"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                37,
+                23,
                 true,
-                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","n":417,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted":{"key":"Straße"},"ключ":"日本語のテキスト","items":[{"n":111,"name":"a*b?c[d]e","v":9,"ok":true}],"nums":[1112,1113,1114,1115],"words":["x y-116","x y-117","w-118","x y-119"],"ips":["2001:db8::1","fe80::1"]}"#,
+                r#"{"eventName":"Delta","s":"naïve café","n":471,"f":4.75,"b":true,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"a*b?c[d]e","user":{"name":"Admin","id":48,"admin":false,"Role":"naïve café"},"items":[{"n":93,"name":"Beta-Gamma","ok":true,"sub":[]}],"nums":[1094,1095,1096,1097],"words":["Wort-98","ü-99"],"matrix":[[100,101],[102,103,104]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -439,9 +439,9 @@ mod gen_013 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                29,
                 false,
-                r#"{"s":"{braces} and {{double}}","n":417,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted":{"key":"Straße"},"ключ":"日本語のテキスト","items":[{"n":111,"name":"a*b?c[d]e","v":9,"ok":true}],"nums":[1112,1113,1114,1115],"words":["x y-116","x y-117","w-118","x y-119"],"ips":["2001:db8::1","fe80::1"]}"#,
+                r#"{"s":"naïve café","n":471,"f":4.75,"b":true,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"a*b?c[d]e","user":{"name":"Admin","id":48,"admin":false,"Role":"naïve café"},"items":[{"n":93,"name":"Beta-Gamma","ok":true,"sub":[]}],"nums":[1094,1095,1096,1097],"words":["Wort-98","ü-99"],"matrix":[[100,101],[102,103,104]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -455,16 +455,13 @@ mod gen_014 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R014"),
-            dedup: Some(
-                r#"Admin:{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":"ü-124"}"#),
+            dedup: Some("w-106"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                33,
+                26,
                 true,
-                r#"{"eventName":"Epsilon","s":"ǅungla","f":2.5,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"with space":"a*b?c[d]e","ключ":"svc-deploy","user":{"name":"path/to/file.txt","admin":true,"tags":["Wort-120","w-121","ü-122"]},"items":[{"n":123,"name":"UPPER lower 123","v":0,"tags":["ü-124","Wort-125"],"sub":[{"n":126,"x":"Admin"},{"n":127,"x":0}]},{"n":128,"name":"Straße","ok":true,"tags":[]},{"n":129,"name":"quote\" and back\\slash","v":13,"sub":[]}],"words":["Wort-130","w-131","x y-132"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"","e":false,"dotted.key":"svc-deploy","with space":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":45,"tags":["ü-105","w-106","w-107"],"Role":"ǅungla"},"items":[{"n":108,"tags":["Wort-109","w-110"],"sub":[{"n":111,"x":2}]}],"nums":[1112],"words":["w-113","ü-114"]}"#,
             )
         }
             .check(&RULE);
@@ -473,9 +470,9 @@ mod gen_014 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                32,
                 false,
-                r#"{"s":"ǅungla","f":2.5,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"with space":"a*b?c[d]e","ключ":"svc-deploy","user":{"name":"path/to/file.txt","admin":true,"tags":["Wort-120","w-121","ü-122"]},"items":[{"n":123,"name":"UPPER lower 123","v":0,"tags":["ü-124","Wort-125"],"sub":[{"n":126,"x":"Admin"},{"n":127,"x":0}]},{"n":128,"name":"Straße","ok":true,"tags":[]},{"n":129,"name":"quote\" and back\\slash","v":13,"sub":[]}],"words":["Wort-130","w-131","x y-132"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Beta","t":"","e":false,"dotted.key":"svc-deploy","with space":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":45,"tags":["ü-105","w-106","w-107"],"Role":"ǅungla"},"items":[{"n":108,"tags":["Wort-109","w-110"],"sub":[{"n":111,"x":2}]}],"nums":[1112],"words":["w-113","ü-114"]}"#,
             )
             .check(&RULE);
     }
@@ -488,14 +485,15 @@ mod gen_015 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"a":42,"b":42.0,"c":43,"lo":5.5,"hi":6.5}"#),
-            dedup: Some("[]:ǅungla:"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R015"),
+            dedup: Some("true"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":{"key":"x"}}"#),
             ..Case::new(
                 "witness matches",
-                28,
+                31,
                 true,
-                r#"{"eventName":"Gamma","s":"ǅungla","n":183,"f":-13.0,"b":false,"z":null,"e":{},"dotted.key":"emoji 😀 inside","ключ":"tab\tand\nnewline","words":[],"pair":{"a":42,"b":42.0,"c":43,"lo":5.5,"hi":6.5}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","b":true,"z":null,"e":false,"ip":"2001:db8::1","big":-9223372036854775808,"dotted":{"key":"x"},"user":{"name":"alpha","tags":["w-115"],"Role":"emoji 😀 inside"},"items":[],"nums":[1116,1117,1118,1119]}"#,
             )
         }
             .check(&RULE);
@@ -504,9 +502,9 @@ mod gen_015 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                38,
                 false,
-                r#"{"s":"ǅungla","n":183,"f":-13.0,"b":false,"z":null,"e":{},"dotted.key":"emoji 😀 inside","ключ":"tab\tand\nnewline","words":[],"pair":{"a":42,"b":42.0,"c":43,"lo":5.5,"hi":6.5}}"#,
+                r#"{"s":"İstanbul","b":true,"z":null,"e":false,"ip":"2001:db8::1","big":-9223372036854775808,"dotted":{"key":"x"},"user":{"name":"alpha","tags":["w-115"],"Role":"emoji 😀 inside"},"items":[],"nums":[1116,1117,1118,1119]}"#,
             )
             .check(&RULE);
     }
@@ -519,17 +517,15 @@ mod gen_016 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("true"),
-            dedup: Some("true"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":[{"n":133,"ok":true},{"n":134,"name":"İstanbul","v":1,"tags":["Wort-135","x y-136"]}]}"#,
-            ),
+            title: Some("Generated.R016"),
+            dedup: Some("defaultDedupString:Generated.R016"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":["x y-121","ü-122","w-123","Wort-124"]}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                58,
                 true,
-                r#"{"eventName":"Gamma","t":"","n":286,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","items":[{"n":133,"ok":true},{"n":134,"name":"İstanbul","v":1,"tags":["Wort-135","x y-136"]}],"nums":[],"words":["Wort-137","Wort-138","x y-139","ü-140"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Epsilon","s":"x","n":885,"f":-36.5,"e":0.0,"net":"192.168.0.0/16","with space":"Straße","ключ":"Beta-Gamma","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-120"]},"words":["x y-121","ü-122","w-123","Wort-124"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":17.5,"hi":18.5}}"#,
             )
         }
             .check(&RULE);
@@ -538,9 +534,9 @@ mod gen_016 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                65,
                 false,
-                r#"{"eventName":"Gamma","n":286,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","items":[{"n":133,"ok":true},{"n":134,"name":"İstanbul","v":1,"tags":["Wort-135","x y-136"]}],"nums":[],"words":["Wort-137","Wort-138","x y-139","ü-140"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":35.5,"hi":36.5}}"#,
+                r#"{"s":"x","n":885,"f":-36.5,"e":0.0,"net":"192.168.0.0/16","with space":"Straße","ключ":"Beta-Gamma","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-120"]},"words":["x y-121","ü-122","w-123","Wort-124"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":17.5,"hi":18.5}}"#,
             )
             .check(&RULE);
     }
@@ -553,14 +549,14 @@ mod gen_017 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 17"),
-            dedup: Some("defaultDedupString:Generated.R017"),
+            title: Some("{"),
+            dedup: Some("{"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                37,
+                28,
                 true,
-                r#"{"eventName":"Alpha","s":"İstanbul","f":27.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"quote\" and back\\slash","user":{"name":"","tags":["x y-141","w-142","Wort-143"],"Role":"İstanbul"},"items":[],"nums":[],"words":["ü-144"],"ips":["::ffff:10.0.0.1"],"pair":{"a":4,"b":4.0,"c":5,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Admin","n":800,"f":25.25,"b":false,"z":null,"e":false,"ip":"2001:db8::1","ключ":"","user":{"name":"quote\" and back\\slash","admin":false,"tags":["w-125"]},"items":[],"nums":[1126,1127,1128],"words":["w-129","w-130","w-131"],"matrix":[[132,133],[134,135,136]],"pair":{"a":7,"b":7.0,"c":8,"lo":0.5,"hi":1.5}}"#,
             )
         }
             .check(&RULE);
@@ -569,9 +565,9 @@ mod gen_017 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                34,
                 false,
-                r#"{"s":"İstanbul","f":27.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"quote\" and back\\slash","user":{"name":"","tags":["x y-141","w-142","Wort-143"],"Role":"İstanbul"},"items":[],"nums":[],"words":["ü-144"],"ips":["::ffff:10.0.0.1"],"pair":{"a":4,"b":4.0,"c":5,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Admin","n":800,"f":25.25,"b":false,"z":null,"e":false,"ip":"2001:db8::1","ключ":"","user":{"name":"quote\" and back\\slash","admin":false,"tags":["w-125"]},"items":[],"nums":[1126,1127,1128],"words":["w-129","w-130","w-131"],"matrix":[[132,133],[134,135,136]]}"#,
             )
             .check(&RULE);
     }
@@ -584,14 +580,14 @@ mod gen_018 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("153 ünïcödé } -19.75"),
-            dedup: Some("153 ünïcödé } -19.75"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"{"n":137,"sub":[{"n":138,"x":8}]} "quoted" "#),
+            dedup: Some(r#"{"n":137,"sub":[{"n":138,"x":8}]} "quoted" "#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                18,
+                24,
                 true,
-                r#"{"eventName":"Zeta","t":"alpha","n":-164,"f":-19.75,"b":false,"z":null,"ключ":"Beta-Gamma","user":{"name":"日本語のテキスト","admin":true,"tags":["ü-145","w-146"]},"items":[{"n":147,"name":"alpha","v":14,"ok":true},{"n":148}],"matrix":[[149,150],[151,152,153]]}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","b":true,"z":null,"ip":"10.0.0.0/8","big":1e+300,"dotted.key":"a*b?c[d]e","items":[{"n":137,"sub":[{"n":138,"x":8}]},{"n":139,"name":"x","ok":false,"tags":["ü-140","x y-141","x y-142"],"sub":[]},{"n":143,"name":"Straße","v":7,"ok":false,"sub":[{"n":144,"x":"Admin"},{"n":145,"x":"x"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -600,9 +596,9 @@ mod gen_018 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                30,
                 false,
-                r#"{"t":"alpha","n":-164,"f":-19.75,"b":false,"z":null,"ключ":"Beta-Gamma","user":{"name":"日本語のテキスト","admin":true,"tags":["ü-145","w-146"]},"items":[{"n":147,"name":"alpha","v":14,"ok":true},{"n":148}],"matrix":[[149,150],[151,152,153]]}"#,
+                r#"{"s":"a*b?c[d]e","b":true,"z":null,"ip":"10.0.0.0/8","big":1e+300,"dotted.key":"a*b?c[d]e","items":[{"n":137,"sub":[{"n":138,"x":8}]},{"n":139,"name":"x","ok":false,"tags":["ü-140","x y-141","x y-142"],"sub":[]},{"n":143,"name":"Straße","v":7,"ok":false,"sub":[{"n":144,"x":"Admin"},{"n":145,"x":"x"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -615,17 +611,14 @@ mod gen_019 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R019"),
-            dedup: Some(
-                r#":164:[{"n":157,"name":"Beta-Gamma","v":14,"sub":[{"n":158,"x":3},{"n":159,"x":5}]},{"n":160,"name":"alpha","ok":true,"sub":[]}]"#,
-            ),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"t0":"ctx  back\\slash } 159} "}"#),
+            title: Some("noneü-147"),
+            dedup: Some(r#"ü-147::["Wort-146","ü-147","x y-148"]"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                51,
+                25,
                 true,
-                r#"{"eventName":"Zeta","s":"Admin","t":"UPPER lower 123","n":1265,"b":false,"e":[],"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"path/to/file.txt","dotted":{"key":"x"},"ключ":"","user":{"name":"emoji 😀 inside","id":91,"admin":false,"tags":["Wort-154","Wort-155","ü-156"],"Role":"naïve café"},"items":[{"n":157,"name":"Beta-Gamma","v":14,"sub":[{"n":158,"x":3},{"n":159,"x":5}]},{"n":160,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[161,162],[163,164,165]],"pair":{"a":16,"b":16.0,"c":17,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Delta","s":"alpha","t":"","f":46.25,"z":null,"net":"10.0.0.0/8","dotted.key":"UPPER lower 123","user":{"name":"","id":43,"admin":true,"tags":["Wort-146","ü-147","x y-148"],"Role":"UPPER lower 123"},"items":[],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -634,9 +627,9 @@ mod gen_019 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                58,
+                31,
                 false,
-                r#"{"eventName":"Zeta","s":"Admin","t":"UPPER lower 123","n":1265,"b":false,"e":[],"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"path/to/file.txt","dotted":{"key":"x"},"ключ":"","user":{"name":"emoji 😀 inside","id":91,"admin":false,"tags":["Wort-154","Wort-155","ü-156"],"Role":"naïve café"},"items":[{"n":157,"name":"Beta-Gamma","v":14,"sub":[{"n":158,"x":3},{"n":159,"x":5}]},{"n":160,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[161,162],[163,164,165]]}"#,
+                r#"{"s":"alpha","t":"","f":46.25,"z":null,"net":"10.0.0.0/8","dotted.key":"UPPER lower 123","user":{"name":"","id":43,"admin":true,"tags":["Wort-146","ü-147","x y-148"],"Role":"UPPER lower 123"},"items":[],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -649,14 +642,14 @@ mod gen_020 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" in {"n":172,"x":2}"#),
-            dedup: Some(r#" in {"n":172,"x":2}"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"[[162,163],[164,165,166]] back\slash "#),
+            dedup: Some(r#"{"n":152,"v":9,"ok":false,"sub":[{"n":153,"x":7}]}"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
                 28,
                 true,
-                r#"{"eventName":"Gamma","s":"","t":"{braces} and {{double}}","n":1280,"f":24.5,"b":false,"e":false,"dotted":{"key":"quote\" and back\\slash"},"items":[{"n":166,"name":"Beta-Gamma","v":10},{"n":167,"name":""},{"n":168,"name":"İstanbul","v":-5,"ok":false,"tags":["ü-169","ü-170"],"sub":[{"n":171,"x":"path/to/file.txt"},{"n":172,"x":2}]}],"ips":["127.0.0.1","100.64.0.1","10.1.2.3"]}"#,
+                r#"{"eventName":"Delta","s":"","n":867,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":74,"tags":["x y-149","Wort-150","x y-151"]},"items":[{"n":152,"v":9,"ok":false,"sub":[{"n":153,"x":7}]}],"nums":[1154,1155,1156,1157],"words":["ü-158","Wort-159","ü-160","w-161"],"matrix":[[162,163],[164,165,166]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -667,7 +660,7 @@ mod gen_020 {
                 "witness without the first field",
                 34,
                 false,
-                r#"{"s":"","t":"{braces} and {{double}}","n":1280,"f":24.5,"b":false,"e":false,"dotted":{"key":"quote\" and back\\slash"},"items":[{"n":166,"name":"Beta-Gamma","v":10},{"n":167,"name":""},{"n":168,"name":"İstanbul","v":-5,"ok":false,"tags":["ü-169","ü-170"],"sub":[{"n":171,"x":"path/to/file.txt"},{"n":172,"x":2}]}],"ips":["127.0.0.1","100.64.0.1","10.1.2.3"]}"#,
+                r#"{"eventName":"Delta","s":"","n":867,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":74,"tags":["x y-149","Wort-150","x y-151"]},"nums":[1154,1155,1156,1157],"words":["ü-158","Wort-159","ü-160","w-161"],"matrix":[[162,163],[164,165,166]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -680,14 +673,14 @@ mod gen_021 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 21"),
-            dedup: Some(r#"[6,"naïve café"]:176:["Wort-174"]"#),
+            title: Some("} }  # "),
+            dedup: Some("} }  # "),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                20,
+                18,
                 true,
-                r#"{"eventName":"Delta","s":"Admin","t":"{braces} and {{double}}","z":null,"e":[],"dotted":{"key":"emoji 😀 inside"},"with space":"a*b?c[d]e","items":[{"n":173,"name":"quote\" and back\\slash","ok":false,"tags":["Wort-174"],"sub":[{"n":175,"x":6},{"n":176,"x":"naïve café"}]},{"n":177,"name":"{braces} and {{double}}","v":8,"tags":[]},{"n":178,"name":"a*b?c[d]e","v":-3}],"nums":[],"words":[],"ips":["127.0.0.1","192.168.1.20"],"matrix":[[179,180],[181,182,183]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"naïve café","n":686,"f":30.0,"z":null,"ip":"not-an-ip","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":false,"tags":["Wort-167","w-168","w-169"],"Role":"İstanbul"},"items":[{"n":170,"name":"quote\" and back\\slash","tags":["ü-171","x y-172"]},{"n":173,"ok":false,"tags":["x y-174","w-175","x y-176"]},{"n":177,"name":"日本語のテキスト"}]}"#,
             )
         }
             .check(&RULE);
@@ -696,9 +689,9 @@ mod gen_021 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                24,
                 false,
-                r#"{"eventName":"Delta","t":"{braces} and {{double}}","z":null,"e":[],"dotted":{"key":"emoji 😀 inside"},"with space":"a*b?c[d]e","items":[{"n":173,"name":"quote\" and back\\slash","ok":false,"tags":["Wort-174"],"sub":[{"n":175,"x":6},{"n":176,"x":"naïve café"}]},{"n":177,"name":"{braces} and {{double}}","v":8,"tags":[]},{"n":178,"name":"a*b?c[d]e","v":-3}],"nums":[],"words":[],"ips":["127.0.0.1","192.168.1.20"],"matrix":[[179,180],[181,182,183]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"naïve café","n":686,"z":null,"ip":"not-an-ip","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":false,"tags":["Wort-167","w-168","w-169"],"Role":"İstanbul"},"items":[{"n":170,"name":"quote\" and back\\slash","tags":["ü-171","x y-172"]},{"n":173,"ok":false,"tags":["x y-174","w-175","x y-176"]},{"n":177,"name":"日本語のテキスト"}]}"#,
             )
             .check(&RULE);
     }
@@ -711,15 +704,15 @@ mod gen_022 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"x} [["w-186","Wort-187"],[]]"#),
-            dedup: Some(r#"x} [["w-186","Wort-187"],[]]"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[["w-186","Wort-187"],[]]}"#),
+            title: Some("Generated rule 22"),
+            dedup: Some("defaultDedupString:Generated.R022"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":null,"k1":null}"#),
             ..Case::new(
                 "witness matches",
-                88,
+                46,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":184,"name":"Straße","v":5},{"n":185,"name":"alpha","v":7,"ok":false,"tags":["w-186","Wort-187"],"sub":[{"n":188,"x":5}]},{"n":189,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1190],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":701,"b":true,"e":"","user":{"name":"UPPER lower 123","id":37,"admin":true,"Role":"quote\" and back\\slash"},"nums":[1178,1179,1180],"words":["ü-181","Wort-182"]}"#,
             )
         }
             .check(&RULE);
@@ -728,9 +721,9 @@ mod gen_022 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                95,
+                53,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":184,"name":"Straße","v":5},{"n":185,"name":"alpha","v":7,"ok":false,"tags":["w-186","Wort-187"],"sub":[{"n":188,"x":5}]},{"n":189,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1190],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
+                r#"{"s":"a*b?c[d]e","n":701,"b":true,"e":"","user":{"name":"UPPER lower 123","id":37,"admin":true,"Role":"quote\" and back\\slash"},"nums":[1178,1179,1180],"words":["ü-181","Wort-182"]}"#,
             )
             .check(&RULE);
     }
@@ -743,17 +736,14 @@ mod gen_023 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 23"),
-            dedup: Some(
-                r#"[{"n":194,"name":"ǅungla","v":10,"tags":["Wort-195","w-196","ü-197"]},{"n":198,"ok":false,"tags":["w-199","ü-200","x y-201"]},{"n":202,"name":"a*b?c[d]e","v":-4,"ok":false}]:{"name":"","id":95,"admin":true,"tags":["x y-191","Wort-192","Wort-193"],"Role":"UPPER lower 123"}:false"#,
-            ),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":"a*b?c[d]e","k1":["w-196","ü-200"]}"#),
+            title: Some("Generated.R023"),
+            dedup: Some("a*b?c[d]e:13.5"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                27,
+                29,
                 true,
-                r#"{"eventName":"Delta","s":"emoji 😀 inside","t":"quote\" and back\\slash","f":28.0,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"","with space":"path/to/file.txt","user":{"name":"","id":95,"admin":true,"tags":["x y-191","Wort-192","Wort-193"],"Role":"UPPER lower 123"},"items":[{"n":194,"name":"ǅungla","v":10,"tags":["Wort-195","w-196","ü-197"]},{"n":198,"ok":false,"tags":["w-199","ü-200","x y-201"]},{"n":202,"name":"a*b?c[d]e","v":-4,"ok":false}],"words":["x y-203","ü-204"],"ips":["192.168.1.20","fe80::1","::ffff:10.0.0.1"]}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","n":1263,"f":13.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"x","with space":"日本語のテキスト","ключ":"ǅungla","items":[{"n":183,"name":"{braces} and {{double}}","v":12,"tags":["ü-184","ü-185"],"sub":[]},{"n":186,"name":"a*b?c[d]e"}],"nums":[1187,1188,1189,1190],"words":["x y-191"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":33.5,"hi":34.5}}"#,
             )
         }
             .check(&RULE);
@@ -762,9 +752,9 @@ mod gen_023 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                35,
                 false,
-                r#"{"eventName":"Delta","s":"emoji 😀 inside","t":"quote\" and back\\slash","f":28.0,"b":false,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"","with space":"path/to/file.txt","user":{"name":"","id":95,"admin":true,"tags":["x y-191","Wort-192","Wort-193"],"Role":"UPPER lower 123"},"words":["x y-203","ü-204"],"ips":["192.168.1.20","fe80::1","::ffff:10.0.0.1"]}"#,
+                r#"{"s":"Straße","n":1263,"f":13.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"x","with space":"日本語のテキスト","ключ":"ǅungla","items":[{"n":183,"name":"{braces} and {{double}}","v":12,"tags":["ü-184","ü-185"],"sub":[]},{"n":186,"name":"a*b?c[d]e"}],"nums":[1187,1188,1189,1190],"words":["x y-191"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":33.5,"hi":34.5}}"#,
             )
             .check(&RULE);
     }
@@ -777,15 +767,14 @@ mod gen_024 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("211"),
-            dedup: Some("211"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":"10.0.0.0/8","k1":null,"k2":null}"#),
+            title: Some("Generated.R024"),
+            dedup: Some("5.5"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                43,
+                39,
                 true,
-                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"ǅungla","f":-27.75,"e":false,"net":"10.0.0.0/8","dotted":{"key":"naïve café"},"with space":"svc-deploy","user":{"name":"emoji 😀 inside","id":82,"tags":["ü-205"]},"items":[{"n":206,"name":"quote\" and back\\slash"},{"n":207,"name":"a*b?c[d]e","tags":["ü-208","w-209","x y-210"]},{"n":211,"name":"Straße","v":7,"ok":true}],"nums":[],"ips":[],"matrix":[[212,213],[214,215,216]],"pair":{"a":39,"b":39.0,"c":40,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":746,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"ǅungla","dotted":{"key":"UPPER lower 123"},"user":{"name":"İstanbul","tags":["ü-192"],"Role":"naïve café"},"items":[],"nums":[1193,1194,1195,1196],"ips":[],"matrix":[[197,198],[199,200,201]],"pair":{"a":19,"b":19.0,"c":20,"lo":5.5,"hi":6.5}}"#,
             )
         }
             .check(&RULE);
@@ -794,9 +783,9 @@ mod gen_024 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                50,
+                45,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"ǅungla","f":-27.75,"e":false,"net":"10.0.0.0/8","dotted":{"key":"naïve café"},"with space":"svc-deploy","user":{"name":"emoji 😀 inside","id":82,"tags":["ü-205"]},"items":[{"n":206,"name":"quote\" and back\\slash"},{"n":207,"name":"a*b?c[d]e","tags":["ü-208","w-209","x y-210"]},{"n":211,"name":"Straße","v":7,"ok":true}],"nums":[],"ips":[],"matrix":[[212,213],[214,215,216]],"pair":{"a":39,"b":39.0,"c":40,"lo":18.5,"hi":19.5}}"#,
+                r#"{"s":"quote\" and back\\slash","n":746,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"ǅungla","dotted":{"key":"UPPER lower 123"},"user":{"name":"İstanbul","tags":["ü-192"],"Role":"naïve café"},"items":[],"nums":[1193,1194,1195,1196],"ips":[],"matrix":[[197,198],[199,200,201]],"pair":{"a":19,"b":19.0,"c":20,"lo":5.5,"hi":6.5}}"#,
             )
             .check(&RULE);
     }
@@ -809,14 +798,15 @@ mod gen_025 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 25"),
+            dedup: Some("defaultDedupString:Generated.R025"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[1202,1203]}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                46,
                 true,
-                r#"{"eventName":"Gamma","s":"path/to/file.txt","z":null,"e":[],"ip":"not-an-ip","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"日本語のテキスト","dotted":{"key":"emoji 😀 inside"},"user":{"name":"quote\" and back\\slash","id":23,"admin":true,"tags":["Wort-217"],"Role":"Admin"},"items":[{"n":218,"v":0,"ok":true,"sub":[]},{"n":219,"v":12,"ok":true,"tags":["w-220"],"sub":[]}],"ips":["192.168.1.20"]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","n":794,"f":32.0,"ip":"8.8.8.8","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","nums":[1202,1203],"matrix":[[204,205],[206,207,208]]}"#,
             )
         }
             .check(&RULE);
@@ -825,9 +815,9 @@ mod gen_025 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                53,
                 false,
-                r#"{"s":"path/to/file.txt","z":null,"e":[],"ip":"not-an-ip","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"日本語のテキスト","dotted":{"key":"emoji 😀 inside"},"user":{"name":"quote\" and back\\slash","id":23,"admin":true,"tags":["Wort-217"],"Role":"Admin"},"items":[{"n":218,"v":0,"ok":true,"sub":[]},{"n":219,"v":12,"ok":true,"tags":["w-220"],"sub":[]}],"ips":["192.168.1.20"]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","n":794,"f":32.0,"ip":"8.8.8.8","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","nums":[1202,1203]}"#,
             )
             .check(&RULE);
     }
@@ -840,14 +830,14 @@ mod gen_026 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R026"),
-            dedup: Some("defaultDedupString:Generated.R026"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                30,
+                22,
                 true,
-                r#"{"eventName":"Zeta","n":1490,"b":true,"e":[],"ip":"8.8.8.8","net":"10.1.2.3","with space":"Admin","items":[{"n":221,"name":"Beta-Gamma","ok":true,"tags":["w-222","x y-223"],"sub":[{"n":224,"x":1}]}],"nums":[1225,1226,1227,1228],"words":["x y-229","w-230"],"ips":[]}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","f":46.25,"z":null,"ip":"192.168.1.20","big":-9223372036854775808,"dotted":{"key":"tab\tand\nnewline"},"items":[{"n":209,"name":"Beta-Gamma","v":0,"ok":true}],"ips":["127.0.0.1","8.8.8.8","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -856,9 +846,9 @@ mod gen_026 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                28,
                 false,
-                r#"{"n":1490,"b":true,"e":[],"ip":"8.8.8.8","net":"10.1.2.3","with space":"Admin","items":[{"n":221,"name":"Beta-Gamma","ok":true,"tags":["w-222","x y-223"],"sub":[{"n":224,"x":1}]}],"nums":[1225,1226,1227,1228],"words":["x y-229","w-230"],"ips":[]}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","f":46.25,"z":null,"ip":"192.168.1.20","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":209,"name":"Beta-Gamma","v":0,"ok":true}],"ips":["127.0.0.1","8.8.8.8","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -871,14 +861,17 @@ mod gen_027 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R027"),
-            dedup: Some("defaultDedupString:Generated.R027"),
+            title: Some("{"),
+            dedup: Some("{"),
             severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"t0":"{\"name\":\"tab\\tand\\nnewline\",\"id\":48,\"admin\":true,\"tags\":[\"ü-210\",\"ü-211\"],\"Role\":\"emoji 😀 inside\"}fe80::1ǅungla} "}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                57,
+                44,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1306,"b":true,"e":false,"net":"10.1.2.3","big":-9223372036854775808,"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"items":[]}"#,
+                r#"{"eventName":"Beta","s":"naïve café","t":"İstanbul","n":982,"ip":"fe80::1","dotted.key":"","dotted":{"key":"ǅungla"},"user":{"name":"tab\tand\nnewline","id":48,"admin":true,"tags":["ü-210","ü-211"],"Role":"emoji 😀 inside"},"items":[],"ips":["100.64.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -887,9 +880,9 @@ mod gen_027 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                63,
+                51,
                 false,
-                r#"{"s":"path/to/file.txt","n":1306,"b":true,"e":false,"net":"10.1.2.3","big":-9223372036854775808,"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"items":[]}"#,
+                r#"{"s":"naïve café","t":"İstanbul","n":982,"ip":"fe80::1","dotted.key":"","dotted":{"key":"ǅungla"},"user":{"name":"tab\tand\nnewline","id":48,"admin":true,"tags":["ü-210","ü-211"],"Role":"emoji 😀 inside"},"items":[],"ips":["100.64.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -902,17 +895,14 @@ mod gen_028 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"} none back\slash  # "#),
-            dedup: Some("a*b?c[d]e:false:a*b?c[d]e"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":"a*b?c[d]e","eventName":"Beta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k2":false}"#,
-            ),
+            title: Some("Generated.R028"),
+            dedup: Some("defaultDedupString:Generated.R028"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                32,
+                17,
                 true,
-                r#"{"eventName":"Beta","s":"quote\" and back\\slash","t":"quote\" and back\\slash","n":-231,"f":48.25,"b":false,"e":0,"ip":"8.8.8.8","dotted.key":"a*b?c[d]e","dotted":{"key":"a*b?c[d]e"}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"naïve café","n":327,"b":false,"z":null,"ip":"not-an-ip","big":18446744073709551615,"items":[{"n":212,"v":13,"ok":false,"tags":["w-213","w-214"]},{"n":215,"ok":true,"tags":["ü-216","w-217","x y-218"]},{"n":219,"ok":true}],"nums":[1220,1221],"ips":["::ffff:10.0.0.1","127.0.0.1"],"matrix":[[222,223],[224,225,226]],"pair":{"a":19,"b":19.0,"c":20,"lo":3.5,"hi":4.5}}"#,
             )
         }
             .check(&RULE);
@@ -921,9 +911,9 @@ mod gen_028 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                23,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"quote\" and back\\slash","n":-231,"f":48.25,"b":false,"e":0,"ip":"8.8.8.8","dotted.key":"a*b?c[d]e","dotted":{"key":"a*b?c[d]e"}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"naïve café","n":327,"b":false,"z":null,"ip":"not-an-ip","big":18446744073709551615,"nums":[1220,1221],"ips":["::ffff:10.0.0.1","127.0.0.1"],"matrix":[[222,223],[224,225,226]],"pair":{"a":19,"b":19.0,"c":20,"lo":3.5,"hi":4.5}}"#,
             )
             .check(&RULE);
     }
@@ -936,14 +926,14 @@ mod gen_029 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R029"),
-            dedup: Some(r#"{"n":232,"sub":[{"n":233,"x":""}]}"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("{[234,235]"),
+            dedup: Some("2001:db8::1"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                23,
+                30,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1002,"f":24.5,"b":true,"z":null,"e":"","ip":"256.1.1.1","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"svc-deploy","id":20,"tags":["Wort-231"],"Role":"Straße"},"items":[{"n":232,"sub":[{"n":233,"x":""}]},{"n":234,"v":14,"tags":["ü-235"]},{"n":236,"v":14}],"nums":[1237],"matrix":[[238,239],[240,241,242]]}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"x","f":31.75,"z":null,"e":[],"ip":"127.0.0.1","big":1.2345678901234568e+29,"items":[{"n":227,"name":"","v":2,"tags":[],"sub":[]},{"n":228,"name":"UPPER lower 123","sub":[{"n":229,"x":"UPPER lower 123"},{"n":230,"x":"x"}]},{"n":231,"name":"ǅungla","tags":["x y-232","ü-233"],"sub":[{"n":234,"x":6},{"n":235,"x":3}]}],"nums":[],"words":["Wort-236","w-237","w-238"],"ips":["::ffff:10.0.0.1","2001:db8::1","fe80::1"],"pair":{"a":46,"b":46.0,"c":47,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -952,9 +942,9 @@ mod gen_029 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                36,
                 false,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1002,"f":24.5,"b":true,"z":null,"e":"","ip":"256.1.1.1","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"svc-deploy","id":20,"tags":["Wort-231"],"Role":"Straße"},"nums":[1237],"matrix":[[238,239],[240,241,242]]}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"x","f":31.75,"z":null,"e":[],"ip":"127.0.0.1","items":[{"n":227,"name":"","v":2,"tags":[],"sub":[]},{"n":228,"name":"UPPER lower 123","sub":[{"n":229,"x":"UPPER lower 123"},{"n":230,"x":"x"}]},{"n":231,"name":"ǅungla","tags":["x y-232","ü-233"],"sub":[{"n":234,"x":6},{"n":235,"x":3}]}],"nums":[],"words":["Wort-236","w-237","w-238"],"ips":["::ffff:10.0.0.1","2001:db8::1","fe80::1"],"pair":{"a":46,"b":46.0,"c":47,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -967,15 +957,14 @@ mod gen_030 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("svc-deploy"),
-            dedup: Some("svc-deploy"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":null}"#),
+            title: Some(r#"[7,"Admin"]Admin[7,"Admin"]{"#),
+            dedup: Some(r#"[7,"Admin"]Admin[7,"Admin"]{"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                35,
+                32,
                 true,
-                r#"{"eventName":"Zeta","s":"x","t":"svc-deploy","n":412,"f":23.25,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"with space":"path/to/file.txt","items":[{"n":243,"name":"svc-deploy","v":9,"ok":false,"sub":[{"n":244,"x":"svc-deploy"}]}],"nums":[1245],"words":["x y-246","ü-247","w-248"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"Admin","n":968,"f":44.5,"b":true,"z":null,"e":[],"ip":"8.8.8.8","big":18446744073709551615,"dotted":{"key":"日本語のテキスト"},"ключ":"emoji 😀 inside","items":[{"n":239,"name":"Admin","v":-1,"ok":true,"tags":["ü-240"],"sub":[{"n":241,"x":7},{"n":242,"x":"Admin"}]},{"n":243,"name":"UPPER lower 123","v":5,"ok":true,"tags":["x y-244","Wort-245","ü-246"],"sub":[{"n":247,"x":8},{"n":248,"x":0}]}],"nums":[1249],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":14.5,"hi":15.5}}"#,
             )
         }
             .check(&RULE);
@@ -984,9 +973,9 @@ mod gen_030 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                38,
                 false,
-                r#"{"eventName":"Zeta","s":"x","t":"svc-deploy","n":412,"f":23.25,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"with space":"path/to/file.txt","nums":[1245],"words":["x y-246","ü-247","w-248"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","n":968,"f":44.5,"b":true,"z":null,"e":[],"ip":"8.8.8.8","big":18446744073709551615,"dotted":{"key":"日本語のテキスト"},"ключ":"emoji 😀 inside","items":[{"n":239,"name":"Admin","v":-1,"ok":true,"tags":["ü-240"],"sub":[{"n":241,"x":7},{"n":242,"x":"Admin"}]},{"n":243,"name":"UPPER lower 123","v":5,"ok":true,"tags":["x y-244","Wort-245","ü-246"],"sub":[{"n":247,"x":8},{"n":248,"x":0}]}],"nums":[1249],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":14.5,"hi":15.5}}"#,
             )
             .check(&RULE);
     }
@@ -999,14 +988,14 @@ mod gen_031 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{184467440737095516151492"),
-            dedup: Some("emoji 😀 inside:[]:İstanbul"),
+            title: Some("[1252,1253]"),
+            dedup: Some("[1252,1253]"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                31,
+                42,
                 true,
-                r#"{"eventName":"Beta","s":"İstanbul","t":"tab\tand\nnewline","n":1492,"f":28.0,"e":0,"ip":"10.1.2.3","big":18446744073709551615,"dotted.key":"Admin","user":{"name":"path/to/file.txt","id":69,"admin":true,"tags":["w-249","ü-250"],"Role":"emoji 😀 inside"},"items":[],"nums":[1251],"words":[]}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"Admin","n":536,"b":true,"z":null,"e":"","ip":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"with space":"","ключ":"naïve café","user":{"name":"Straße","id":66,"tags":["x y-250","Wort-251"]},"items":[],"nums":[1252,1253],"ips":["192.168.1.20","2001:db8::1","127.0.0.1"],"matrix":[[254,255],[256,257,258]],"pair":{"a":7,"b":7.0,"c":8,"lo":21.5,"hi":22.5}}"#,
             )
         }
             .check(&RULE);
@@ -1015,9 +1004,9 @@ mod gen_031 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                48,
                 false,
-                r#"{"s":"İstanbul","t":"tab\tand\nnewline","n":1492,"f":28.0,"e":0,"ip":"10.1.2.3","big":18446744073709551615,"dotted.key":"Admin","user":{"name":"path/to/file.txt","id":69,"admin":true,"tags":["w-249","ü-250"],"Role":"emoji 😀 inside"},"items":[],"nums":[1251],"words":[]}"#,
+                r#"{"s":"Straße","t":"Admin","n":536,"b":true,"z":null,"e":"","ip":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"with space":"","ключ":"naïve café","user":{"name":"Straße","id":66,"tags":["x y-250","Wort-251"]},"items":[],"nums":[1252,1253],"ips":["192.168.1.20","2001:db8::1","127.0.0.1"],"matrix":[[254,255],[256,257,258]],"pair":{"a":7,"b":7.0,"c":8,"lo":21.5,"hi":22.5}}"#,
             )
             .check(&RULE);
     }
@@ -1030,14 +1019,14 @@ mod gen_032 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[] #  in ["w-252"]"#),
-            dedup: Some("naïve café:47.5"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated rule 32"),
+            dedup: Some("defaultDedupString:Generated.R032"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                53,
+                24,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"quote\" and back\\slash","n":495,"b":false,"z":null,"e":{},"ip":"256.1.1.1","big":18446744073709551615,"dotted":{"key":"ǅungla"},"with space":"naïve café","items":[],"words":["w-252"],"ips":["2606:4700:4700::1111","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"Beta-Gamma","b":true,"z":null,"e":"","ip":"10.1.2.3","net":"2001:db8::/32","dotted.key":"naïve café","user":{"name":"Beta-Gamma","admin":false,"tags":["Wort-259"],"Role":"Straße"},"items":[{"n":260,"name":"{braces} and {{double}}","v":2},{"n":261,"name":"İstanbul","v":12,"ok":true,"tags":[]}],"nums":[],"words":["w-262","ü-263","ü-264","ü-265"],"ips":["100.64.0.1","2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -1046,9 +1035,9 @@ mod gen_032 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                59,
+                30,
                 false,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"quote\" and back\\slash","n":495,"b":false,"z":null,"e":{},"ip":"256.1.1.1","big":18446744073709551615,"dotted":{"key":"ǅungla"},"with space":"naïve café","items":[],"words":["w-252"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"Beta-Gamma","b":true,"z":null,"e":"","ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"Beta-Gamma","admin":false,"tags":["Wort-259"],"Role":"Straße"},"items":[{"n":260,"name":"{braces} and {{double}}","v":2},{"n":261,"name":"İstanbul","v":12,"ok":true,"tags":[]}],"nums":[],"words":["w-262","ü-263","ü-264","ü-265"],"ips":["100.64.0.1","2606:4700:4700::1111"]}"#,
             )
             .check(&RULE);
     }
@@ -1061,17 +1050,14 @@ mod gen_033 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R033"),
-            dedup: Some("defaultDedupString:Generated.R033"),
+            title: Some("x y-274"),
+            dedup: Some("x y-274"),
             severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":{"n":256,"sub":[{"n":257,"x":""}]},"k1":["Wort-261","x y-262"]}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                27,
+                17,
                 true,
-                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"path/to/file.txt","n":1101,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"Admin","with space":"x","user":{"name":"日本語のテキスト","id":4,"tags":["x y-253"]},"items":[{"n":254,"name":"tab\tand\nnewline","v":13},{"n":255,"name":"x","ok":false,"sub":[]},{"n":256,"sub":[{"n":257,"x":""}]}],"nums":[1258,1259,1260],"words":["Wort-261","x y-262"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":167,"f":-35.25,"ip":"100.64.0.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"Straße"},"items":[{"n":266,"name":"quote\" and back\\slash"},{"n":267,"name":"a*b?c[d]e","v":8,"ok":false,"sub":[{"n":268,"x":3},{"n":269,"x":2}]}],"nums":[1270],"words":["ü-271","x y-272","x y-273","x y-274"]}"#,
             )
         }
             .check(&RULE);
@@ -1080,9 +1066,9 @@ mod gen_033 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                23,
                 false,
-                r#"{"s":"path/to/file.txt","t":"path/to/file.txt","n":1101,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"Admin","with space":"x","user":{"name":"日本語のテキスト","id":4,"tags":["x y-253"]},"items":[{"n":254,"name":"tab\tand\nnewline","v":13},{"n":255,"name":"x","ok":false,"sub":[]},{"n":256,"sub":[{"n":257,"x":""}]}],"nums":[1258,1259,1260],"words":["Wort-261","x y-262"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Zeta","n":167,"f":-35.25,"ip":"100.64.0.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"Straße"},"items":[{"n":266,"name":"quote\" and back\\slash"},{"n":267,"name":"a*b?c[d]e","v":8,"ok":false,"sub":[{"n":268,"x":3},{"n":269,"x":2}]}],"nums":[1270],"words":["ü-271","x y-272","x y-273","x y-274"]}"#,
             )
             .check(&RULE);
     }
@@ -1095,14 +1081,14 @@ mod gen_034 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R034"),
-            dedup: Some("1327"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated rule 34"),
+            dedup: Some("a*b?c[d]e:[0]:100.64.0.1"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                73,
+                31,
                 true,
-                r#"{"eventName":"Zeta","s":"Straße","n":1327,"f":44.75,"b":false,"e":0.0,"ip":"8.8.8.8","dotted.key":"Beta-Gamma","user":{"name":"a*b?c[d]e","id":85,"admin":false},"nums":[1263,1264,1265],"words":[],"ips":["8.8.8.8"],"matrix":[[266,267],[268,269,270]]}"#,
+                r#"{"eventName":"Alpha","t":"emoji 😀 inside","n":-31,"f":43.0,"b":true,"e":0,"big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","dotted":{"key":"svc-deploy"},"items":[{"n":275,"name":"tab\tand\nnewline","v":0,"ok":false},{"n":276,"ok":false,"sub":[]}],"words":["ü-277"],"ips":["8.8.8.8","fe80::1","100.64.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":8.5,"hi":9.5}}"#,
             )
         }
             .check(&RULE);
@@ -1111,9 +1097,9 @@ mod gen_034 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                79,
+                37,
                 false,
-                r#"{"eventName":"Zeta","s":"Straße","n":1327,"f":44.75,"b":false,"e":0.0,"dotted.key":"Beta-Gamma","user":{"name":"a*b?c[d]e","id":85,"admin":false},"nums":[1263,1264,1265],"words":[],"ips":["8.8.8.8"],"matrix":[[266,267],[268,269,270]]}"#,
+                r#"{"t":"emoji 😀 inside","n":-31,"f":43.0,"b":true,"e":0,"big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","dotted":{"key":"svc-deploy"},"items":[{"n":275,"name":"tab\tand\nnewline","v":0,"ok":false},{"n":276,"ok":false,"sub":[]}],"words":["ü-277"],"ips":["8.8.8.8","fe80::1","100.64.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":8.5,"hi":9.5}}"#,
             )
             .check(&RULE);
     }
@@ -1126,14 +1112,15 @@ mod gen_035 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[277]["2001:db8::1","192.168.1.20"]2001:db8::1"#),
-            dedup: Some(r#"[277]["2001:db8::1","192.168.1.20"]2001:db8::1"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("{} "),
+            dedup: Some("{} "),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[],"k1":1.2345678901234568e+29,"k2":true}"#),
             ..Case::new(
                 "witness matches",
-                41,
+                25,
                 true,
-                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"a*b?c[d]e","f":33.25,"b":false,"dotted.key":"svc-deploy","dotted":{"key":"path/to/file.txt"},"with space":"a*b?c[d]e","user":{"name":"İstanbul","admin":false,"tags":["Wort-271","Wort-272","x y-273"]},"items":[{"n":274,"tags":["w-275"]},{"n":276,"name":"naïve café","ok":false,"sub":[{"n":277,"x":3}]},{"n":278,"name":"UPPER lower 123"}],"nums":[1279,1280],"words":["x y-281","Wort-282"],"ips":["2001:db8::1","192.168.1.20"],"pair":{"a":49,"b":49.0,"c":50,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Delta","f":-11.5,"b":true,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"","ключ":"ǅungla","nums":[],"words":["x y-278","w-279"],"matrix":[[280,281],[282,283,284]]}"#,
             )
         }
             .check(&RULE);
@@ -1142,9 +1129,9 @@ mod gen_035 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                32,
                 false,
-                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"a*b?c[d]e","f":33.25,"b":false,"dotted.key":"svc-deploy","dotted":{"key":"path/to/file.txt"},"with space":"a*b?c[d]e","user":{"name":"İstanbul","admin":false,"tags":["Wort-271","Wort-272","x y-273"]},"nums":[1279,1280],"words":["x y-281","Wort-282"],"ips":["2001:db8::1","192.168.1.20"],"pair":{"a":49,"b":49.0,"c":50,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Delta","f":-11.5,"b":true,"big":1.2345678901234568e+29,"with space":"","ключ":"ǅungla","nums":[],"words":["x y-278","w-279"],"matrix":[[280,281],[282,283,284]]}"#,
             )
             .check(&RULE);
     }
@@ -1157,14 +1144,14 @@ mod gen_036 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("false # emoji 😀 inside"),
-            dedup: Some("w-285:"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("1288{"),
+            dedup: Some("10.0.0.0/8:1286:Alpha"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                37,
+                28,
                 true,
-                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"日本語のテキスト","n":-494,"f":2.25,"b":false,"z":null,"e":[],"ip":"192.168.1.20","ключ":"Admin","user":{"name":"a*b?c[d]e","id":83},"items":[{"n":283,"name":"emoji 😀 inside","v":3,"ok":true,"tags":["x y-284","w-285"]}],"pair":{"a":40,"b":40.0,"c":41,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"UPPER lower 123","n":203,"b":true,"z":null,"e":{},"ip":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":86,"admin":true,"Role":"svc-deploy"},"nums":[1285,1286,1287,1288],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -1173,9 +1160,9 @@ mod gen_036 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                34,
                 false,
-                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"日本語のテキスト","n":-494,"f":2.25,"b":false,"z":null,"e":[],"ip":"192.168.1.20","ключ":"Admin","user":{"name":"a*b?c[d]e","id":83},"items":[{"n":283,"name":"emoji 😀 inside","v":3,"ok":true,"tags":["x y-284","w-285"]}]}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"UPPER lower 123","n":203,"b":true,"z":null,"e":{},"ip":"10.0.0.0/8","nums":[1285,1286,1287,1288],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -1190,15 +1177,12 @@ mod gen_037 {
         Case {
             title: Some("Generated.R037"),
             dedup: Some("defaultDedupString:Generated.R037"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"t1":"ctx 20.5 # {\"n\":287,\"x\":\"x\"}{","t2":"ctx [{\"n\":287,\"x\":\"x\"},{\"n\":288,\"x\":\"İstanbul\"}]{Gamma{"}"#,
-            ),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                44,
+                62,
                 true,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","f":-49.5,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"naïve café","ключ":"日本語のテキスト","items":[{"n":286,"name":"x","tags":[],"sub":[{"n":287,"x":"x"},{"n":288,"x":"İstanbul"}]}],"nums":[1289,1290,1291],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":20.5,"hi":21.5}}"#,
+                r#"{"eventName":"Epsilon","t":"naïve café","n":627,"b":true,"z":null,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","items":[{"n":289,"name":"ǅungla","v":-3,"sub":[{"n":290,"x":7}]}],"nums":[1291,1292,1293,1294],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -1207,9 +1191,9 @@ mod gen_037 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                68,
                 false,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","f":-49.5,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"naïve café","ключ":"日本語のテキスト","nums":[1289,1290,1291],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":20.5,"hi":21.5}}"#,
+                r#"{"eventName":"Epsilon","t":"naïve café","n":627,"b":true,"z":null,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","nums":[1291,1292,1293,1294],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -1222,15 +1206,14 @@ mod gen_038 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" # [[294],[]] in "),
-            dedup: Some(" # [[294],[]] in "),
+            title: Some("Generated rule 38"),
+            dedup: Some("defaultDedupString:Generated.R038"),
             severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[301],"k1":{"key":"alpha"},"k2":[301]}"#),
             ..Case::new(
                 "witness matches",
-                33,
+                28,
                 true,
-                r#"{"eventName":"Gamma","t":"ǅungla","n":456,"f":-33.75,"b":true,"dotted":{"key":"alpha"},"ключ":"x","items":[{"n":292,"v":-3,"ok":true},{"n":293,"name":"","sub":[{"n":294,"x":"x"}]},{"n":295,"name":"日本語のテキスト","sub":[]}],"words":["x y-296"],"matrix":[[297,298],[299,300,301]],"pair":{"a":8,"b":8.0,"c":9,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Gamma","s":"x","n":639,"f":1.0,"b":false,"e":0,"ip":"2001:db8::1","user":{"name":"svc-deploy","id":13,"admin":true},"items":[],"words":["w-295"],"matrix":[[296,297],[298,299,300]],"pair":{"a":5,"b":5.0,"c":6,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -1239,9 +1222,9 @@ mod gen_038 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                34,
                 false,
-                r#"{"eventName":"Gamma","t":"ǅungla","n":456,"f":-33.75,"b":true,"dotted":{"key":"alpha"},"ключ":"x","words":["x y-296"],"matrix":[[297,298],[299,300,301]],"pair":{"a":8,"b":8.0,"c":9,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Gamma","s":"x","n":639,"f":1.0,"b":false,"e":0,"ip":"2001:db8::1","user":{"name":"svc-deploy","id":13,"admin":true},"items":[],"words":["w-295"],"pair":{"a":5,"b":5.0,"c":6,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -1254,17 +1237,14 @@ mod gen_039 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in [1302,1303]"),
-            dedup: Some(
-                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}"#,
-            ),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":["x y-304","ü-305","w-306","ü-307"]}"#),
+            title: Some("Generated.R039"),
+            dedup: Some("defaultDedupString:Generated.R039"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                65,
+                54,
                 true,
-                r#"{"eventName":"Delta","t":"日本語のテキスト","n":715,"b":true,"z":null,"e":0.0,"dotted.key":"UPPER lower 123","with space":"","items":[],"nums":[1302,1303],"words":["x y-304","ü-305","w-306","ü-307"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":0,"f":9.0,"e":[],"with space":"emoji 😀 inside","ключ":"a*b?c[d]e","items":[],"words":["w-301"],"pair":{"a":31,"b":31.0,"c":32,"lo":29.5,"hi":30.5}}"#,
             )
         }
             .check(&RULE);
@@ -1273,9 +1253,9 @@ mod gen_039 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                72,
+                60,
                 false,
-                r#"{"t":"日本語のテキスト","n":715,"b":true,"z":null,"e":0.0,"dotted.key":"UPPER lower 123","with space":"","items":[],"nums":[1302,1303],"words":["x y-304","ü-305","w-306","ü-307"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":0,"f":9.0,"e":[],"with space":"emoji 😀 inside","ключ":"a*b?c[d]e","items":[],"words":["w-301"]}"#,
             )
             .check(&RULE);
     }
@@ -1288,14 +1268,14 @@ mod gen_040 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("} "),
+            title: Some(" in } {"),
+            dedup: Some(" in } {"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                27,
+                18,
                 true,
-                r#"{"eventName":"Alpha","s":"a*b?c[d]e","n":-55,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"ключ":"","user":{"name":"Beta-Gamma","id":63,"admin":false,"tags":["ü-308","Wort-309","Wort-310"],"Role":"Straße"},"items":[{"n":311,"name":"path/to/file.txt","ok":false,"sub":[{"n":312,"x":"path/to/file.txt"},{"n":313,"x":"naïve café"}]},{"n":314,"name":"Straße","sub":[]},{"n":315,"name":"Beta-Gamma","v":-2,"tags":["Wort-316","x y-317"],"sub":[{"n":318,"x":4}]}],"nums":[1319,1320,1321],"words":["ü-322","x y-323"]}"#,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":90,"b":false,"z":null,"ip":"","net":"10.0.0.0/8","dotted.key":"path/to/file.txt","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"İstanbul","admin":true,"tags":["ü-302","Wort-303","w-304"]},"items":[],"nums":[1305,1306,1307],"words":[],"ips":["::ffff:10.0.0.1"],"matrix":[[308,309],[310,311,312]]}"#,
             )
         }
             .check(&RULE);
@@ -1304,9 +1284,9 @@ mod gen_040 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                24,
                 false,
-                r#"{"s":"a*b?c[d]e","n":-55,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"ключ":"","user":{"name":"Beta-Gamma","id":63,"admin":false,"tags":["ü-308","Wort-309","Wort-310"],"Role":"Straße"},"items":[{"n":311,"name":"path/to/file.txt","ok":false,"sub":[{"n":312,"x":"path/to/file.txt"},{"n":313,"x":"naïve café"}]},{"n":314,"name":"Straße","sub":[]},{"n":315,"name":"Beta-Gamma","v":-2,"tags":["Wort-316","x y-317"],"sub":[{"n":318,"x":4}]}],"nums":[1319,1320,1321],"words":["ü-322","x y-323"]}"#,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":90,"b":false,"z":null,"ip":"","net":"10.0.0.0/8","dotted.key":"path/to/file.txt","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"İstanbul","admin":true,"tags":["ü-302","Wort-303","w-304"]},"items":[],"nums":[1305,1306,1307],"words":[],"ips":["::ffff:10.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -1319,17 +1299,14 @@ mod gen_041 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} {336"),
-            dedup: Some("} {336"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":[[334,335],[336,337,338]],"t1":"ctx 77Wort-324{x|y}[\"emoji 😀 inside\"]"}"#,
-            ),
+            title: Some("Generated rule 41"),
+            dedup: Some("defaultDedupString:Generated.R041"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                22,
+                29,
                 true,
-                r#"{"eventName":"Beta","s":"svc-deploy","n":972,"b":true,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"alpha"},"ключ":"alpha","user":{"name":"emoji 😀 inside","id":77,"admin":true,"tags":["Wort-324"]},"items":[{"n":325,"name":"emoji 😀 inside","v":7,"tags":["x y-326","x y-327"],"sub":[{"n":328,"x":0}]}],"nums":[1329,1330,1331,1332],"words":["ü-333"],"ips":["2001:db8::1"],"matrix":[[334,335],[336,337,338]]}"#,
+                r#"{"eventName":"Epsilon","s":"x","t":"svc-deploy","n":-133,"z":null,"ip":"10.1.2.3","dotted.key":"","dotted":{"key":"a*b?c[d]e"},"user":{"name":"日本語のテキスト","id":78,"admin":false,"tags":["ü-313","x y-314"]},"items":[{"n":315,"v":7}],"words":["ü-316","x y-317","w-318"],"ips":["8.8.8.8","127.0.0.1"],"pair":{"a":41,"b":41.0,"c":42,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -1338,9 +1315,9 @@ mod gen_041 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                35,
                 false,
-                r#"{"eventName":"Beta","s":"svc-deploy","n":972,"b":true,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"alpha"},"ключ":"alpha","items":[{"n":325,"name":"emoji 😀 inside","v":7,"tags":["x y-326","x y-327"],"sub":[{"n":328,"x":0}]}],"nums":[1329,1330,1331,1332],"words":["ü-333"],"ips":["2001:db8::1"],"matrix":[[334,335],[336,337,338]]}"#,
+                r#"{"eventName":"Epsilon","s":"x","t":"svc-deploy","n":-133,"z":null,"ip":"10.1.2.3","dotted.key":"","dotted":{"key":"a*b?c[d]e"},"items":[{"n":315,"v":7}],"words":["ü-316","x y-317","w-318"],"ips":["8.8.8.8","127.0.0.1"],"pair":{"a":41,"b":41.0,"c":42,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -1353,14 +1330,14 @@ mod gen_042 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R042"),
+            title: Some("Generated rule 42"),
             dedup: Some("defaultDedupString:Generated.R042"),
-            severity: Some(::detections::Severity::Low),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                43,
+                18,
                 true,
-                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"path/to/file.txt","n":-81,"f":1.5,"e":0,"big":-9223372036854775808,"user":{"name":"UPPER lower 123","id":71,"admin":true},"items":[],"words":["Wort-339","Wort-340","Wort-341"],"ips":["8.8.8.8","127.0.0.1"]}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"Straße","n":1053,"f":25.75,"z":null,"ip":"1.2.3","net":"2001:db8::/32","big":1e+300,"dotted.key":"svc-deploy","dotted":{"key":"naïve café"},"user":{"name":"svc-deploy","id":45,"admin":true,"tags":[],"Role":"UPPER lower 123"},"items":[],"words":[],"pair":{"a":27,"b":27.0,"c":28,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -1369,9 +1346,9 @@ mod gen_042 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                24,
                 false,
-                r#"{"s":"UPPER lower 123","t":"path/to/file.txt","n":-81,"f":1.5,"e":0,"big":-9223372036854775808,"user":{"name":"UPPER lower 123","id":71,"admin":true},"items":[],"words":["Wort-339","Wort-340","Wort-341"],"ips":["8.8.8.8","127.0.0.1"]}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"Straße","n":1053,"f":25.75,"z":null,"ip":"1.2.3","net":"2001:db8::/32","big":1e+300,"dotted":{"key":"naïve café"},"user":{"name":"svc-deploy","id":45,"admin":true,"tags":[],"Role":"UPPER lower 123"},"items":[],"words":[],"pair":{"a":27,"b":27.0,"c":28,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -1384,14 +1361,14 @@ mod gen_043 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[[{"n":343,"x":5}]]} "#),
-            dedup: Some(r#"[[{"n":343,"x":5}]]} "#),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R043"),
+            dedup: Some("defaultDedupString:Generated.R043"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                75,
+                36,
                 true,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","t":"Admin","n":475,"b":false,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","big":-0.0,"dotted":{"key":"UPPER lower 123"},"ключ":"tab\tand\nnewline","items":[{"n":342,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":343,"x":5}]}],"nums":[1344,1345,1346]}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":-306,"f":27.25,"b":true,"e":{},"big":-9223372036854775808,"dotted":{"key":"x"},"nums":[1319,1320]}"#,
             )
         }
             .check(&RULE);
@@ -1400,9 +1377,9 @@ mod gen_043 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                81,
+                42,
                 false,
-                r#"{"s":"Beta-Gamma","t":"Admin","n":475,"b":false,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","big":-0.0,"dotted":{"key":"UPPER lower 123"},"ключ":"tab\tand\nnewline","items":[{"n":342,"name":"UPPER lower 123","ok":false,"tags":[],"sub":[{"n":343,"x":5}]}],"nums":[1344,1345,1346]}"#,
+                r#"{"s":"Admin","n":-306,"f":27.25,"b":true,"e":{},"big":-9223372036854775808,"dotted":{"key":"x"},"nums":[1319,1320]}"#,
             )
             .check(&RULE);
     }
@@ -1415,14 +1392,14 @@ mod gen_044 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("348path/to/file.txtAlert: "),
-            dedup: Some("348path/to/file.txtAlert: "),
+            title: Some("Generated.R044"),
+            dedup: Some("Beta-Gamma::ü-323"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                41,
+                40,
                 true,
-                r#"{"eventName":"Epsilon","s":"x","t":"naïve café","n":692,"f":-43.25,"b":true,"e":"","ip":"fe80::1","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"alpha","tags":[]},"items":[{"n":347,"name":"{braces} and {{double}}","v":-5},{"n":348,"ok":true,"sub":[]},{"n":349,"name":"path/to/file.txt","ok":true,"tags":["ü-350","x y-351"],"sub":[]}],"nums":[1352,1353,1354,1355],"matrix":[[356,357],[358,359,360]],"pair":{"a":4,"b":4.0,"c":5,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Alpha","s":"","t":"svc-deploy","n":1107,"b":true,"z":null,"e":false,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"with space":"日本語のテキスト","user":{"name":"Beta-Gamma","admin":true,"tags":["x y-321","w-322","ü-323"],"Role":"path/to/file.txt"},"items":[{"n":324,"name":"alpha","v":9,"ok":false,"tags":["w-325"],"sub":[{"n":326,"x":"path/to/file.txt"}]}],"nums":[1327],"words":["Wort-328","w-329","ü-330","Wort-331"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -1431,9 +1408,9 @@ mod gen_044 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                46,
                 false,
-                r#"{"s":"x","t":"naïve café","n":692,"f":-43.25,"b":true,"e":"","ip":"fe80::1","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"alpha","tags":[]},"items":[{"n":347,"name":"{braces} and {{double}}","v":-5},{"n":348,"ok":true,"sub":[]},{"n":349,"name":"path/to/file.txt","ok":true,"tags":["ü-350","x y-351"],"sub":[]}],"nums":[1352,1353,1354,1355],"matrix":[[356,357],[358,359,360]],"pair":{"a":4,"b":4.0,"c":5,"lo":23.5,"hi":24.5}}"#,
+                r#"{"s":"","t":"svc-deploy","n":1107,"b":true,"z":null,"e":false,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"with space":"日本語のテキスト","user":{"name":"Beta-Gamma","admin":true,"tags":["x y-321","w-322","ü-323"],"Role":"path/to/file.txt"},"items":[{"n":324,"name":"alpha","v":9,"ok":false,"tags":["w-325"],"sub":[{"n":326,"x":"path/to/file.txt"}]}],"nums":[1327],"words":["Wort-328","w-329","ü-330","Wort-331"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -1446,15 +1423,17 @@ mod gen_045 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[[367,368],[369,370,371]] # "),
-            dedup: Some("[[367,368],[369,370,371]] # "),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[367,368]}"#),
+            title: Some(r#"Straße{{"key":"tab\tand\nnewline"}"#),
+            dedup: Some("{braces} and {{double}}:1341"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"t0":" # {","k1":{"n":336,"v":3,"tags":["w-337","w-338"]},"k2":"x y-332"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                42,
+                31,
                 true,
-                r#"{"eventName":"Zeta","s":"İstanbul","n":144,"f":-4.25,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-361","Wort-362"]},"items":[{"n":363,"name":"{braces} and {{double}}"}],"nums":[1364,1365,1366],"words":[],"matrix":[[367,368],[369,370,371]],"pair":{"a":32,"b":32.0,"c":33,"lo":5.5,"hi":6.5}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","t":"Beta-Gamma","n":611,"f":-3.0,"b":true,"e":0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"emoji 😀 inside","dotted":{"key":"tab\tand\nnewline"},"with space":"日本語のテキスト","user":{"name":"Straße","id":61,"tags":["x y-332","w-333"],"Role":"svc-deploy"},"items":[{"n":334,"name":"{braces} and {{double}}","v":6,"ok":true,"sub":[{"n":335,"x":2}]},{"n":336,"v":3,"tags":["w-337","w-338"]},{"n":339,"name":"x","v":11,"ok":false,"sub":[{"n":340,"x":"a*b?c[d]e"}]}],"nums":[1341,1342,1343],"words":["Wort-344","x y-345"]}"#,
             )
         }
             .check(&RULE);
@@ -1463,9 +1442,9 @@ mod gen_045 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                38,
                 false,
-                r#"{"eventName":"Zeta","s":"İstanbul","n":144,"f":-4.25,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-361","Wort-362"]},"nums":[1364,1365,1366],"words":[],"matrix":[[367,368],[369,370,371]],"pair":{"a":32,"b":32.0,"c":33,"lo":5.5,"hi":6.5}}"#,
+                r#"{"s":"alpha","t":"Beta-Gamma","n":611,"f":-3.0,"b":true,"e":0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"emoji 😀 inside","dotted":{"key":"tab\tand\nnewline"},"with space":"日本語のテキスト","user":{"name":"Straße","id":61,"tags":["x y-332","w-333"],"Role":"svc-deploy"},"items":[{"n":334,"name":"{braces} and {{double}}","v":6,"ok":true,"sub":[{"n":335,"x":2}]},{"n":336,"v":3,"tags":["w-337","w-338"]},{"n":339,"name":"x","v":11,"ok":false,"sub":[{"n":340,"x":"a*b?c[d]e"}]}],"nums":[1341,1342,1343],"words":["Wort-344","x y-345"]}"#,
             )
             .check(&RULE);
     }
@@ -1478,14 +1457,14 @@ mod gen_046 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{true"),
-            dedup: Some("{true"),
+            title: Some(r#"{["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"]{"#),
+            dedup: Some(r#"{["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"]{"#),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                25,
+                19,
                 true,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":652,"b":true,"e":[],"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"Straße","user":{"name":"","id":23,"admin":true,"Role":"a*b?c[d]e"},"items":[{"n":372,"name":"alpha","v":8,"ok":true,"tags":[],"sub":[{"n":373,"x":"ǅungla"},{"n":374,"x":"UPPER lower 123"}]},{"n":375,"name":"{braces} and {{double}}","v":11,"ok":false,"tags":["ü-376","x y-377"],"sub":[]},{"n":378,"name":"path/to/file.txt","ok":false,"sub":[{"n":379,"x":"ǅungla"}]}],"words":["ü-380","w-381","w-382","x y-383"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Beta","s":"","n":1075,"b":true,"ip":"8.8.8.8","dotted":{"key":"x"},"ключ":"","user":{"name":"日本語のテキスト","tags":["ü-346","w-347"]},"nums":[1348,1349],"words":["ü-350","x y-351","x y-352"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"],"pair":{"a":20,"b":20.0,"c":21,"lo":15.5,"hi":16.5}}"#,
             )
         }
             .check(&RULE);
@@ -1494,9 +1473,9 @@ mod gen_046 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                25,
                 false,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":652,"b":true,"e":[],"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"Straße","user":{"name":"","id":23,"admin":true,"Role":"a*b?c[d]e"},"words":["ü-380","w-381","w-382","x y-383"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"s":"","n":1075,"b":true,"ip":"8.8.8.8","dotted":{"key":"x"},"ключ":"","user":{"name":"日本語のテキスト","tags":["ü-346","w-347"]},"nums":[1348,1349],"words":["ü-350","x y-351","x y-352"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"],"pair":{"a":20,"b":20.0,"c":21,"lo":15.5,"hi":16.5}}"#,
             )
             .check(&RULE);
     }
@@ -1512,12 +1491,12 @@ mod gen_047 {
             title: Some("Generated.R047"),
             dedup: Some("defaultDedupString:Generated.R047"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":true,"k1":null}"#),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                75,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","n":834,"b":true,"items":[{"n":384,"name":"Admin","v":5},{"n":385,"sub":[{"n":386,"x":"x"}]}],"pair":{"a":31,"b":31.0,"c":32,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":257,"b":true,"e":[],"big":-0.0,"user":{"name":"x","id":64,"admin":true,"tags":["w-353","Wort-354"]},"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":38.5,"hi":39.5}}"#,
             )
         }
             .check(&RULE);
@@ -1526,9 +1505,9 @@ mod gen_047 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                82,
                 false,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","n":834,"b":true,"pair":{"a":31,"b":31.0,"c":32,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":257,"b":true,"e":[],"big":-0.0,"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":38.5,"hi":39.5}}"#,
             )
             .check(&RULE);
     }
@@ -1541,14 +1520,14 @@ mod gen_048 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("path/to/file.txt"),
-            dedup: Some("path/to/file.txt"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated rule 48"),
+            dedup: Some("defaultDedupString:Generated.R048"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                50,
+                22,
                 true,
-                r#"{"eventName":"Gamma","s":"path/to/file.txt","n":542,"b":true,"e":false,"ключ":"","user":{"name":"tab\tand\nnewline"},"items":[{"n":387,"ok":false},{"n":388,"name":"","v":14}],"ips":[],"matrix":[[389,390],[391,392,393]]}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-169,"z":null,"e":[],"dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","user":{"name":"emoji 😀 inside","id":18,"admin":false,"Role":"path/to/file.txt"},"items":[{"n":355,"v":12,"ok":true,"tags":["ü-356","ü-357","x y-358"],"sub":[]},{"n":359,"name":"x"},{"n":360,"ok":true,"sub":[{"n":361,"x":"quote\" and back\\slash"}]}],"nums":[1362],"words":["Wort-363","w-364"],"ips":["2001:db8::1"]}"#,
             )
         }
             .check(&RULE);
@@ -1557,9 +1536,9 @@ mod gen_048 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                56,
+                28,
                 false,
-                r#"{"s":"path/to/file.txt","n":542,"b":true,"e":false,"ключ":"","user":{"name":"tab\tand\nnewline"},"items":[{"n":387,"ok":false},{"n":388,"name":"","v":14}],"ips":[],"matrix":[[389,390],[391,392,393]]}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-169,"z":null,"e":[],"dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","user":{"name":"emoji 😀 inside","id":18,"admin":false,"Role":"path/to/file.txt"},"items":[{"n":355,"v":12,"ok":true,"tags":["ü-356","ü-357","x y-358"],"sub":[]},{"n":359,"name":"x"},{"n":360,"ok":true,"sub":[{"n":361,"x":"quote\" and back\\slash"}]}],"nums":[1362],"ips":["2001:db8::1"]}"#,
             )
             .check(&RULE);
     }
@@ -1573,13 +1552,14 @@ mod gen_049 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R049"),
-            dedup: Some(r#":["Wort-394","ü-395"]:Gamma"#),
-            severity: Some(::detections::Severity::High),
+            dedup: Some("defaultDedupString:Generated.R049"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":[372],"k1":"a*b?c[d]e","k2":[]}"#),
             ..Case::new(
                 "witness matches",
-                51,
+                55,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","n":502,"b":true,"ip":"127.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","user":{"name":"naïve café","tags":["Wort-394","ü-395"],"Role":"Straße"},"items":[{"n":396,"v":2,"sub":[{"n":397,"x":"日本語のテキスト"}]},{"n":398,"ok":true,"tags":[],"sub":[]}],"nums":[1399],"ips":["8.8.8.8"],"matrix":[[400,401],[402,403,404]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"a*b?c[d]e","e":"","ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"Admin"},"user":{"name":"UPPER lower 123","id":9,"admin":false,"tags":[]},"items":[{"n":365,"tags":["x y-366"]}],"words":["Wort-367"],"matrix":[[368,369],[370,371,372]]}"#,
             )
         }
             .check(&RULE);
@@ -1588,9 +1568,9 @@ mod gen_049 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                57,
+                62,
                 false,
-                r#"{"eventName":"Gamma","s":"Straße","n":502,"b":true,"ip":"127.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","user":{"name":"naïve café","tags":["Wort-394","ü-395"],"Role":"Straße"},"nums":[1399],"ips":["8.8.8.8"],"matrix":[[400,401],[402,403,404]]}"#,
+                r#"{"s":"naïve café","t":"a*b?c[d]e","e":"","ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"Admin"},"user":{"name":"UPPER lower 123","id":9,"admin":false,"tags":[]},"items":[{"n":365,"tags":["x y-366"]}],"words":["Wort-367"],"matrix":[[368,369],[370,371,372]]}"#,
             )
             .check(&RULE);
     }
@@ -1603,14 +1583,14 @@ mod gen_050 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash ["Wort-405","Wort-406"]"#),
-            dedup: Some("[]"),
-            severity: Some(::detections::Severity::High),
+            title: Some("[1376]Alert: "),
+            dedup: Some("[1376]Alert: "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                50,
+                59,
                 true,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"quote\" and back\\slash","n":-338,"b":true,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"admin":false,"tags":[]},"items":[],"words":["Wort-405","Wort-406"],"pair":{"a":9,"b":9.0,"c":10,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"naïve café","f":30.5,"e":[],"ip":"100.64.0.1","net":"10.0.0.0/8","ключ":"日本語のテキスト","user":{"name":"Straße","tags":["x y-373","w-374","ü-375"]},"nums":[1376]}"#,
             )
         }
             .check(&RULE);
@@ -1619,9 +1599,9 @@ mod gen_050 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                56,
+                65,
                 false,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":-338,"b":true,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"admin":false,"tags":[]},"items":[],"words":["Wort-405","Wort-406"],"pair":{"a":9,"b":9.0,"c":10,"lo":30.5,"hi":31.5}}"#,
+                r#"{"s":"x","t":"naïve café","f":30.5,"e":[],"ip":"100.64.0.1","net":"10.0.0.0/8","ключ":"日本語のテキスト","user":{"name":"Straße","tags":["x y-373","w-374","ü-375"]},"nums":[1376]}"#,
             )
             .check(&RULE);
     }
@@ -1634,14 +1614,19 @@ mod gen_051 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R051"),
-            dedup: Some("defaultDedupString:Generated.R051"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(
+                r#"{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}"#,
+            ),
+            dedup: Some(
+                r#"{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}"#,
+            ),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                18,
+                42,
                 true,
-                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"İstanbul","f":-5.5,"b":false,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","user":{"name":"日本語のテキスト","id":96,"admin":true},"items":[],"words":["Wort-407","ü-408","w-409","x y-410"],"matrix":[[411,412],[413,414,415]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","t":"UPPER lower 123","f":29.5,"b":false,"z":null,"e":false,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"quote\" and back\\slash","user":{"name":"svc-deploy","admin":true,"tags":["ü-377"],"Role":"a*b?c[d]e"},"nums":[1378],"matrix":[[379,380],[381,382,383]],"pair":{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}}"#,
             )
         }
             .check(&RULE);
@@ -1650,9 +1635,9 @@ mod gen_051 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                49,
                 false,
-                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"İstanbul","f":-5.5,"b":false,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","user":{"name":"日本語のテキスト","id":96,"admin":true},"items":[],"words":["Wort-407","ü-408","w-409","x y-410"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","t":"UPPER lower 123","f":29.5,"b":false,"z":null,"e":false,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"quote\" and back\\slash","nums":[1378],"matrix":[[379,380],[381,382,383]],"pair":{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}}"#,
             )
             .check(&RULE);
     }
@@ -1665,15 +1650,14 @@ mod gen_052 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R052"),
-            dedup: Some("defaultDedupString:Generated.R052"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":true,"k1":"Delta"}"#),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                28,
+                41,
                 true,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","n":-451,"b":true,"e":0,"net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"path/to/file.txt","user":{"name":"日本語のテキスト","id":69,"admin":true,"tags":["Wort-416","x y-417"],"Role":"{braces} and {{double}}"},"items":[{"n":418}],"ips":["8.8.8.8"],"pair":{"a":6,"b":6.0,"c":7,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","t":"","n":22,"f":37.5,"b":false,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","dotted.key":"quote\" and back\\slash","ключ":"path/to/file.txt","user":{"name":"alpha","id":77},"items":[{"n":384,"v":13,"ok":true,"sub":[{"n":385,"x":"naïve café"},{"n":386,"x":8}]},{"n":387,"name":"emoji 😀 inside","v":11,"ok":true,"tags":[]},{"n":388,"name":"","v":6,"tags":[],"sub":[]}],"words":["Wort-389","w-390","Wort-391"],"matrix":[[392,393],[394,395,396]]}"#,
             )
         }
             .check(&RULE);
@@ -1682,9 +1666,9 @@ mod gen_052 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                47,
                 false,
-                r#"{"s":"{braces} and {{double}}","n":-451,"b":true,"e":0,"net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"path/to/file.txt","user":{"name":"日本語のテキスト","id":69,"admin":true,"tags":["Wort-416","x y-417"],"Role":"{braces} and {{double}}"},"items":[{"n":418}],"ips":["8.8.8.8"],"pair":{"a":6,"b":6.0,"c":7,"lo":0.5,"hi":1.5}}"#,
+                r#"{"s":"emoji 😀 inside","t":"","n":22,"f":37.5,"b":false,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","dotted.key":"quote\" and back\\slash","ключ":"path/to/file.txt","user":{"name":"alpha","id":77},"items":[{"n":384,"v":13,"ok":true,"sub":[{"n":385,"x":"naïve café"},{"n":386,"x":8}]},{"n":387,"name":"emoji 😀 inside","v":11,"ok":true,"tags":[]},{"n":388,"name":"","v":6,"tags":[],"sub":[]}],"words":["Wort-389","w-390","Wort-391"],"matrix":[[392,393],[394,395,396]]}"#,
             )
             .check(&RULE);
     }
@@ -1697,14 +1681,14 @@ mod gen_053 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{} [426,427]"),
-            dedup: Some("429"),
+            title: Some("{"),
+            dedup: Some(r#"398:["Wort-397"]"#),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                24,
+                60,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"Beta-Gamma","n":1474,"f":-7.5,"b":true,"z":null,"e":0,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"ǅungla","items":[{"n":419,"name":"ǅungla","v":7}],"nums":[1420,1421],"words":["x y-422","ü-423","Wort-424","ü-425"],"matrix":[[426,427],[428,429,430]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
+                r#"{"eventName":"Beta","s":"Admin","n":-121,"f":8.5,"z":null,"e":0.0,"ip":"192.168.1.20","dotted":{"key":"a*b?c[d]e"},"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":63,"tags":["Wort-397"],"Role":""},"items":[{"n":398,"name":"x","v":9,"ok":false,"tags":[]},{"n":399,"name":"emoji 😀 inside","v":12,"tags":["Wort-400","x y-401"],"sub":[{"n":402,"x":"{braces} and {{double}}"}]}],"matrix":[[403,404],[405,406,407]]}"#,
             )
         }
             .check(&RULE);
@@ -1713,9 +1697,9 @@ mod gen_053 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                66,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"Beta-Gamma","n":1474,"f":-7.5,"b":true,"z":null,"e":0,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"ǅungla","items":[{"n":419,"name":"ǅungla","v":7}],"nums":[1420,1421],"words":["x y-422","ü-423","Wort-424","ü-425"],"matrix":[[426,427],[428,429,430]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
+                r#"{"eventName":"Beta","s":"Admin","n":-121,"f":8.5,"z":null,"e":0.0,"ip":"192.168.1.20","dotted":{"key":"a*b?c[d]e"},"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":63,"tags":["Wort-397"],"Role":""},"matrix":[[403,404],[405,406,407]]}"#,
             )
             .check(&RULE);
     }
@@ -1728,15 +1712,15 @@ mod gen_054 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R054"),
-            dedup: Some(":fe80::1:-4.25"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":-4.25,"k1":[]}"#),
+            title: Some("1408{"),
+            dedup: Some("1408{"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"Delta"}"#),
             ..Case::new(
                 "witness matches",
-                28,
+                33,
                 true,
-                r#"{"eventName":"Delta","s":"UPPER lower 123","n":-83,"f":-4.25,"b":false,"z":null,"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","items":[],"nums":[1431,1432],"words":[],"ips":["fe80::1","100.64.0.1"],"pair":{"a":29,"b":29.0,"c":30,"lo":33.5,"hi":34.5}}"#,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"ǅungla","n":785,"b":true,"ip":"not-an-ip","net":"192.168.0.0/16","dotted.key":"UPPER lower 123","with space":"{braces} and {{double}}","user":{"name":"quote\" and back\\slash","id":58,"admin":false},"items":[],"nums":[1408,1409,1410,1411],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -1745,9 +1729,9 @@ mod gen_054 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                40,
                 false,
-                r#"{"eventName":"Delta","n":-83,"f":-4.25,"b":false,"z":null,"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","items":[],"nums":[1431,1432],"words":[],"ips":["fe80::1","100.64.0.1"],"pair":{"a":29,"b":29.0,"c":30,"lo":33.5,"hi":34.5}}"#,
+                r#"{"s":"{braces} and {{double}}","t":"ǅungla","n":785,"b":true,"ip":"not-an-ip","net":"192.168.0.0/16","dotted.key":"UPPER lower 123","with space":"{braces} and {{double}}","user":{"name":"quote\" and back\\slash","id":58,"admin":false},"items":[],"nums":[1408,1409,1410,1411],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -1760,14 +1744,14 @@ mod gen_055 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 55"),
-            dedup: Some(":"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R055"),
+            dedup: Some("defaultDedupString:Generated.R055"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                24,
+                26,
                 true,
-                r#"{"eventName":"Zeta","s":"Straße","t":"path/to/file.txt","n":359,"b":true,"z":null,"ip":"10.1.2.3","ключ":"quote\" and back\\slash","items":[{"n":433,"name":"{braces} and {{double}}","ok":true,"sub":[{"n":434,"x":"日本語のテキスト"},{"n":435,"x":7}]},{"n":436,"name":"svc-deploy","ok":false,"sub":[{"n":437,"x":6},{"n":438,"x":"UPPER lower 123"}]}],"nums":[1439,1440,1441],"words":["ü-442"],"ips":["10.1.2.3"]}"#,
+                r#"{"eventName":"Zeta","s":"path/to/file.txt","t":"UPPER lower 123","f":31.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"svc-deploy","ключ":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":16,"admin":true,"Role":"ǅungla"},"items":[{"n":412,"name":"a*b?c[d]e","v":4}],"nums":[],"words":["Wort-413","w-414","w-415"],"ips":[],"pair":{"a":19,"b":19.0,"c":20,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -1776,9 +1760,9 @@ mod gen_055 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                32,
                 false,
-                r#"{"s":"Straße","t":"path/to/file.txt","n":359,"b":true,"z":null,"ip":"10.1.2.3","ключ":"quote\" and back\\slash","items":[{"n":433,"name":"{braces} and {{double}}","ok":true,"sub":[{"n":434,"x":"日本語のテキスト"},{"n":435,"x":7}]},{"n":436,"name":"svc-deploy","ok":false,"sub":[{"n":437,"x":6},{"n":438,"x":"UPPER lower 123"}]}],"nums":[1439,1440,1441],"words":["ü-442"],"ips":["10.1.2.3"]}"#,
+                r#"{"s":"path/to/file.txt","t":"UPPER lower 123","f":31.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"svc-deploy","ключ":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":16,"admin":true,"Role":"ǅungla"},"items":[{"n":412,"name":"a*b?c[d]e","v":4}],"nums":[],"words":["Wort-413","w-414","w-415"],"ips":[],"pair":{"a":19,"b":19.0,"c":20,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -1791,15 +1775,14 @@ mod gen_056 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" ünïcödé [{"n":445,"x":5}]"#),
-            dedup: Some(r#" ünïcödé [{"n":445,"x":5}]"#),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":true,"k1":"UPPER lower 123","t2":"ctx false"}"#),
+            title: Some("} 日本語のテキスト日本語のテキストAlert: "),
+            dedup: Some("8.8.8.8:15"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                50,
+                23,
                 true,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","f":48.25,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Admin","user":{"name":"{braces} and {{double}}","id":79,"admin":true,"tags":["w-443"],"Role":"emoji 😀 inside"},"items":[{"n":444,"name":"UPPER lower 123","ok":false,"sub":[{"n":445,"x":5},{"n":446,"x":"UPPER lower 123"}]}],"nums":[1447,1448,1449]}"#,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","ip":"8.8.8.8","net":"10.0.0.0/8","items":[],"nums":[1416],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -1808,9 +1791,9 @@ mod gen_056 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                57,
+                29,
                 false,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","f":48.25,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"Admin","user":{"name":"{braces} and {{double}}","id":79,"admin":true,"tags":["w-443"],"Role":"emoji 😀 inside"},"items":[{"n":444,"name":"UPPER lower 123","ok":false,"sub":[{"n":445,"x":5},{"n":446,"x":"UPPER lower 123"}]}]}"#,
+                r#"{"s":"日本語のテキスト","ip":"8.8.8.8","net":"10.0.0.0/8","items":[],"nums":[1416],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -1823,14 +1806,14 @@ mod gen_057 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"false{none["Wort-452"]"#),
-            dedup: Some(r#"false{none["Wort-452"]"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated rule 57"),
+            dedup: Some("defaultDedupString:Generated.R057"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                23,
+                49,
                 true,
-                r#"{"eventName":"Epsilon","s":"ǅungla","t":"quote\" and back\\slash","b":false,"e":"","ip":"8.8.8.8","dotted":{"key":"Admin"},"items":[{"n":450,"v":6,"ok":true},{"n":451,"name":"日本語のテキスト","v":12,"tags":["Wort-452"]}],"nums":[1453,1454,1455,1456],"words":["w-457"]}"#,
+                r#"{"eventName":"Gamma","s":"Admin","n":1279,"f":43.75,"b":true,"e":false,"big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"alpha"},"with space":"path/to/file.txt","items":[],"nums":[1417,1418,1419,1420],"words":["Wort-421","Wort-422","Wort-423","Wort-424"]}"#,
             )
         }
             .check(&RULE);
@@ -1839,9 +1822,9 @@ mod gen_057 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                55,
                 false,
-                r#"{"eventName":"Epsilon","s":"ǅungla","t":"quote\" and back\\slash","b":false,"e":"","ip":"8.8.8.8","dotted":{"key":"Admin"},"nums":[1453,1454,1455,1456],"words":["w-457"]}"#,
+                r#"{"eventName":"Gamma","s":"Admin","n":1279,"f":43.75,"b":true,"e":false,"big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"alpha"},"with space":"path/to/file.txt","items":[],"nums":[1417,1418,1419,1420]}"#,
             )
             .check(&RULE);
     }
@@ -1854,14 +1837,14 @@ mod gen_058 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R058"),
-            dedup: Some(r#"["svc-deploy"]:[[]]"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("{430} {"),
+            dedup: Some("{430} {"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                33,
+                17,
                 true,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"日本語のテキスト","n":31,"z":null,"ip":"fe80::1","user":{"name":"İstanbul","id":19,"admin":false,"tags":["Wort-458","ü-459","ü-460"]},"items":[{"n":461,"name":"svc-deploy","v":5,"tags":[],"sub":[{"n":462,"x":6}]}],"nums":[1463],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":49,"b":49.0,"c":50,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"svc-deploy","f":-21.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"İstanbul"},"ключ":"x","items":[],"nums":[1425],"words":["ü-426"],"matrix":[[427,428],[429,430,431]],"pair":{"a":11,"b":11.0,"c":12,"lo":13.5,"hi":14.5}}"#,
             )
         }
             .check(&RULE);
@@ -1870,9 +1853,9 @@ mod gen_058 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                23,
                 false,
-                r#"{"s":"日本語のテキスト","t":"日本語のテキスト","n":31,"z":null,"ip":"fe80::1","user":{"name":"İstanbul","id":19,"admin":false,"tags":["Wort-458","ü-459","ü-460"]},"items":[{"n":461,"name":"svc-deploy","v":5,"tags":[],"sub":[{"n":462,"x":6}]}],"nums":[1463],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":49,"b":49.0,"c":50,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Gamma","t":"svc-deploy","f":-21.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"İstanbul"},"ключ":"x","items":[],"nums":[1425],"words":["ü-426"],"matrix":[[427,428],[429,430,431]],"pair":{"a":11,"b":11.0,"c":12,"lo":13.5,"hi":14.5}}"#,
             )
             .check(&RULE);
     }
@@ -1885,14 +1868,15 @@ mod gen_059 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("11.0"),
-            dedup: Some("11.0"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("} [1433,1434,1435,1436]"),
+            dedup: Some("} [1433,1434,1435,1436]"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"t0":"{} [1433,1434,1435,1436]"}"#),
             ..Case::new(
                 "witness matches",
-                17,
+                21,
                 true,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","f":-42.5,"z":null,"ip":"10.1.2.3","big":18446744073709551615,"dotted.key":"alpha","ключ":"{braces} and {{double}}","items":[{"n":464,"v":-4,"tags":["w-465","Wort-466","Wort-467"],"sub":[]}],"ips":["100.64.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Delta","n":1404,"f":26.75,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"quote\" and back\\slash","with space":"Admin","user":{"name":"a*b?c[d]e","id":47,"admin":true,"Role":"path/to/file.txt"},"items":[{"n":432,"name":"UPPER lower 123","v":0}],"nums":[1433,1434,1435,1436],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -1901,9 +1885,9 @@ mod gen_059 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                28,
                 false,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","f":-42.5,"z":null,"big":18446744073709551615,"dotted.key":"alpha","ключ":"{braces} and {{double}}","items":[{"n":464,"v":-4,"tags":["w-465","Wort-466","Wort-467"],"sub":[]}],"ips":["100.64.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":39.5,"hi":40.5}}"#,
+                r#"{"n":1404,"f":26.75,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"quote\" and back\\slash","with space":"Admin","user":{"name":"a*b?c[d]e","id":47,"admin":true,"Role":"path/to/file.txt"},"items":[{"n":432,"name":"UPPER lower 123","v":0}],"nums":[1433,1434,1435,1436],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -1916,17 +1900,14 @@ mod gen_060 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 60"),
-            dedup: Some(r#"svc-deploy::["{braces} and {{double}}"]"#),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":null,"t1":"ctx [471,472]","eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
-            ),
+            title: Some("Generated.R060"),
+            dedup: Some("defaultDedupString:Generated.R060"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                60,
+                30,
                 true,
-                r#"{"eventName":"Alpha","s":"svc-deploy","t":"alpha","n":920,"f":29.0,"b":false,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"emoji 😀 inside"},"user":{"name":""},"items":[{"n":468,"name":"{braces} and {{double}}","tags":["w-469","x y-470"],"sub":[{"n":471,"x":0},{"n":472,"x":0}]}],"nums":[1473,1474,1475,1476],"ips":["2001:db8::1","2606:4700:4700::1111","8.8.8.8"]}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"tab\tand\nnewline","n":899,"f":35.25,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"emoji 😀 inside","items":[],"nums":[],"pair":{"a":0,"b":0.0,"c":1,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -1935,9 +1916,9 @@ mod gen_060 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                67,
+                36,
                 false,
-                r#"{"eventName":"Alpha","s":"svc-deploy","t":"alpha","n":920,"f":29.0,"b":false,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"emoji 😀 inside"},"user":{"name":""},"nums":[1473,1474,1475,1476],"ips":["2001:db8::1","2606:4700:4700::1111","8.8.8.8"]}"#,
+                r#"{"s":"quote\" and back\\slash","t":"tab\tand\nnewline","n":899,"f":35.25,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"emoji 😀 inside","items":[],"nums":[],"pair":{"a":0,"b":0.0,"c":1,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -1952,12 +1933,12 @@ mod gen_061 {
         Case {
             title: Some("Generated.R061"),
             dedup: Some("defaultDedupString:Generated.R061"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                41,
+                20,
                 true,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"quote\" and back\\slash","n":803,"f":-24.75,"b":true,"z":null,"e":[],"net":"192.168.0.0/16","big":-0.0,"dotted.key":"UPPER lower 123","dotted":{"key":"emoji 😀 inside"},"user":{"name":"ǅungla","id":43,"admin":true},"items":[],"matrix":[[477,478],[479,480,481]]}"#,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","t":"ǅungla","f":27.0,"b":true,"z":null,"e":{},"ip":"10.1.2.3","big":18446744073709551615,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"{braces} and {{double}}","id":50,"Role":"UPPER lower 123"},"items":[{"n":437,"name":"tab\tand\nnewline","sub":[{"n":438,"x":0},{"n":439,"x":7}]},{"n":440,"name":"Admin","v":2},{"n":441,"name":"{braces} and {{double}}","v":9,"tags":["x y-442","w-443","w-444"],"sub":[{"n":445,"x":"Straße"}]}],"nums":[],"matrix":[[446,447],[448,449,450]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -1966,9 +1947,9 @@ mod gen_061 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                26,
                 false,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"quote\" and back\\slash","n":803,"f":-24.75,"b":true,"z":null,"e":[],"net":"192.168.0.0/16","big":-0.0,"dotted.key":"UPPER lower 123","dotted":{"key":"emoji 😀 inside"},"user":{"name":"ǅungla","id":43,"admin":true},"items":[]}"#,
+                r#"{"s":"日本語のテキスト","t":"ǅungla","f":27.0,"b":true,"z":null,"e":{},"ip":"10.1.2.3","big":18446744073709551615,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"{braces} and {{double}}","id":50,"Role":"UPPER lower 123"},"items":[{"n":437,"name":"tab\tand\nnewline","sub":[{"n":438,"x":0},{"n":439,"x":7}]},{"n":440,"name":"Admin","v":2},{"n":441,"name":"{braces} and {{double}}","v":9,"tags":["x y-442","w-443","w-444"],"sub":[{"n":445,"x":"Straße"}]}],"nums":[],"matrix":[[446,447],[448,449,450]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -1981,14 +1962,14 @@ mod gen_062 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 62"),
-            dedup: Some("defaultDedupString:Generated.R062"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("[]{636[]"),
+            dedup: Some("[]{636[]"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                25,
+                20,
                 true,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"日本語のテキスト","n":1432,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.1.2.3","dotted.key":"","with space":"UPPER lower 123","ключ":"","items":[{"n":482,"name":"tab\tand\nnewline","v":-5,"tags":["w-483","x y-484","Wort-485"],"sub":[{"n":486,"x":2},{"n":487,"x":5}]}],"nums":[1488],"words":["ü-489","ü-490","w-491","Wort-492"],"matrix":[[493,494],[495,496,497]],"pair":{"a":5,"b":5.0,"c":6,"lo":16.5,"hi":17.5}}"#,
+                r#"{"eventName":"Zeta","s":"","t":"Beta-Gamma","n":636,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"Straße","items":[{"n":451,"v":7,"ok":true,"tags":[],"sub":[]}],"nums":[1452,1453],"words":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -1997,9 +1978,9 @@ mod gen_062 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                26,
                 false,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"日本語のテキスト","n":1432,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.1.2.3","dotted.key":"","with space":"UPPER lower 123","ключ":"","items":[{"n":482,"name":"tab\tand\nnewline","v":-5,"tags":["w-483","x y-484","Wort-485"],"sub":[{"n":486,"x":2},{"n":487,"x":5}]}],"nums":[1488],"matrix":[[493,494],[495,496,497]],"pair":{"a":5,"b":5.0,"c":6,"lo":16.5,"hi":17.5}}"#,
+                r#"{"s":"","t":"Beta-Gamma","n":636,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"Straße","items":[{"n":451,"v":7,"ok":true,"tags":[],"sub":[]}],"nums":[1452,1453],"words":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -2012,17 +1993,14 @@ mod gen_063 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"Alert: {[[{"n":509,"x":5}]]} "#),
-            dedup: Some(r#"Alert: {[[{"n":509,"x":5}]]} "#),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"t0":"ctx {Wort-504","k1":509,"t2":"ctx } 30.0} Wort-503"}"#,
-            ),
+            title: Some("Generated rule 63"),
+            dedup: Some("defaultDedupString:Generated.R063"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                46,
+                26,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"Admin","f":-6.25,"b":false,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","big":-0.0,"dotted.key":"Beta-Gamma","with space":"日本語のテキスト","ключ":"Straße","user":{"name":"alpha","id":75,"admin":true,"tags":["ü-498","ü-499","x y-500"],"Role":"{braces} and {{double}}"},"items":[{"n":501,"name":"quote\" and back\\slash","ok":true,"tags":["w-502","Wort-503","Wort-504"]},{"n":505,"name":"","ok":true,"tags":["x y-506","w-507","x y-508"],"sub":[{"n":509,"x":5}]},{"n":510,"name":"Admin"}],"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","n":-466,"f":25.0,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"a*b?c[d]e"},"user":{"name":"quote\" and back\\slash","id":15,"tags":["ü-454","Wort-455","w-456"]},"items":[{"n":457,"name":"svc-deploy","v":0,"ok":true,"sub":[]},{"n":458,"name":"a*b?c[d]e","ok":false,"sub":[{"n":459,"x":5},{"n":460,"x":3}]},{"n":461,"tags":["ü-462","x y-463","x y-464"]}]}"#,
             )
         }
             .check(&RULE);
@@ -2031,9 +2009,9 @@ mod gen_063 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                32,
                 false,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"Admin","f":-6.25,"b":false,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","big":-0.0,"dotted.key":"Beta-Gamma","with space":"日本語のテキスト","ключ":"Straße","user":{"name":"alpha","id":75,"admin":true,"tags":["ü-498","ü-499","x y-500"],"Role":"{braces} and {{double}}"},"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","n":-466,"f":25.0,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"a*b?c[d]e"},"user":{"name":"quote\" and back\\slash","id":15,"tags":["ü-454","Wort-455","w-456"]}}"#,
             )
             .check(&RULE);
     }
@@ -2046,15 +2024,14 @@ mod gen_064 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["x"]{{} "#),
-            dedup: Some(r#"["x"]{{} "#),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[[517]]}"#),
+            title: Some("Generated.R064"),
+            dedup: Some("defaultDedupString:Generated.R064"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                32,
+                23,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","n":516,"f":-43.75,"b":false,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside","user":{"name":"{braces} and {{double}}","id":60,"admin":false,"tags":["w-511","ü-512","w-513"],"Role":"emoji 😀 inside"},"items":[{"n":514,"name":"Admin","ok":true,"tags":["x y-515"]},{"n":516,"ok":false,"sub":[{"n":517,"x":"x"}]},{"n":518,"name":"emoji 😀 inside","ok":true,"tags":[]}],"words":[],"pair":{"a":48,"b":48.0,"c":49,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Epsilon","s":"path/to/file.txt","n":304,"f":24.5,"b":true,"z":null,"e":{},"ip":"127.0.0.1","dotted":{"key":""},"with space":"path/to/file.txt","items":[],"nums":[1465],"ips":["192.168.1.20"],"pair":{"a":41,"b":41.0,"c":42,"lo":19.5,"hi":20.5}}"#,
             )
         }
             .check(&RULE);
@@ -2063,9 +2040,9 @@ mod gen_064 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                29,
                 false,
-                r#"{"eventName":"Beta","s":"Straße","n":516,"f":-43.75,"b":false,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside","user":{"name":"{braces} and {{double}}","id":60,"admin":false,"tags":["w-511","ü-512","w-513"],"Role":"emoji 😀 inside"},"items":[{"n":514,"name":"Admin","ok":true,"tags":["x y-515"]},{"n":516,"ok":false,"sub":[{"n":517,"x":"x"}]},{"n":518,"name":"emoji 😀 inside","ok":true,"tags":[]}],"words":[]}"#,
+                r#"{"s":"path/to/file.txt","n":304,"f":24.5,"b":true,"z":null,"e":{},"ip":"127.0.0.1","dotted":{"key":""},"with space":"path/to/file.txt","items":[],"nums":[1465],"ips":["192.168.1.20"],"pair":{"a":41,"b":41.0,"c":42,"lo":19.5,"hi":20.5}}"#,
             )
             .check(&RULE);
     }
@@ -2080,12 +2057,13 @@ mod gen_065 {
         Case {
             title: Some("Generated.R065"),
             dedup: Some("defaultDedupString:Generated.R065"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[]}"#),
             ..Case::new(
                 "witness matches",
-                37,
+                32,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"a*b?c[d]e","n":545,"ip":"8.8.8.8","net":"192.168.0.0/16","nums":[1519,1520,1521,1522],"words":["ü-523","Wort-524","ü-525"],"matrix":[[526,527],[528,529,530]],"pair":{"a":24,"b":24.0,"c":25,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":466,"name":"ǅungla","v":-1},{"n":467,"name":"alpha","v":1,"tags":["x y-468","Wort-469","w-470"]},{"n":471,"v":13,"ok":false}],"words":["x y-472"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -2094,9 +2072,9 @@ mod gen_065 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                39,
                 false,
-                r#"{"s":"Beta-Gamma","t":"a*b?c[d]e","n":545,"ip":"8.8.8.8","net":"192.168.0.0/16","nums":[1519,1520,1521,1522],"words":["ü-523","Wort-524","ü-525"],"matrix":[[526,527],[528,529,530]],"pair":{"a":24,"b":24.0,"c":25,"lo":6.5,"hi":7.5}}"#,
+                r#"{"s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":466,"name":"ǅungla","v":-1},{"n":467,"name":"alpha","v":1,"tags":["x y-468","Wort-469","w-470"]},{"n":471,"v":13,"ok":false}],"words":["x y-472"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -2109,17 +2087,17 @@ mod gen_066 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}{ # [532,534]"#,
+            title: Some("Generated.R066"),
+            dedup: Some("defaultDedupString:Generated.R066"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":[{"n":477,"x":"alpha"}],"k2":{"exit":{"country":"DE","ip":"10.1.2.3"}}}"#,
             ),
-            dedup: Some("[532,533]"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[534,535,536],"k1":[[532,533],[534,535,536]]}"#),
             ..Case::new(
                 "witness matches",
-                30,
+                31,
                 true,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"emoji 😀 inside","n":-391,"b":true,"z":null,"e":[],"net":"10.1.2.3","ключ":"日本語のテキスト","user":{"name":"Beta-Gamma","id":14},"nums":[1531],"ips":["2001:db8::1","127.0.0.1"],"matrix":[[532,533],[534,535,536]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","t":"quote\" and back\\slash","n":373,"b":true,"z":null,"dotted":{"key":"日本語のテキスト"},"with space":"naïve café","ключ":"naïve café","user":{"name":"emoji 😀 inside","id":74,"admin":true,"tags":[]},"items":[{"n":473,"name":"{braces} and {{double}}","v":3,"ok":false,"tags":["x y-474","w-475"]},{"n":476,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":477,"x":"alpha"}]},{"n":478,"name":"Straße","sub":[{"n":479,"x":0},{"n":480,"x":"{braces} and {{double}}"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2128,9 +2106,9 @@ mod gen_066 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                38,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"emoji 😀 inside","n":-391,"b":true,"z":null,"e":[],"net":"10.1.2.3","ключ":"日本語のテキスト","user":{"name":"Beta-Gamma","id":14},"nums":[1531],"ips":["2001:db8::1","127.0.0.1"],"matrix":[[532,533],[534,535,536]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"ǅungla","t":"quote\" and back\\slash","n":373,"b":true,"z":null,"dotted":{"key":"日本語のテキスト"},"with space":"naïve café","ключ":"naïve café","user":{"name":"emoji 😀 inside","id":74,"admin":true,"tags":[]},"items":[{"n":473,"name":"{braces} and {{double}}","v":3,"ok":false,"tags":["x y-474","w-475"]},{"n":476,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":477,"x":"alpha"}]},{"n":478,"name":"Straße","sub":[{"n":479,"x":0},{"n":480,"x":"{braces} and {{double}}"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2143,17 +2121,14 @@ mod gen_067 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R067"),
-            dedup: Some("defaultDedupString:Generated.R067"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"k0":["x y-538","Wort-539","x y-540"],"k1":[[],[{"n":544,"x":"quote\" and back\\slash"},{"n":545,"x":"Straße"}]]}"#,
-            ),
+            title: Some(r#" ünïcödé  "quoted" [{"n":484,"x":2}]"#),
+            dedup: Some(r#" ünïcödé  "quoted" [{"n":484,"x":2}]"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                47,
+                38,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"quote\" and back\\slash","n":506,"b":true,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","big":9007199254740993,"dotted.key":"","ключ":"İstanbul","user":{"name":"a*b?c[d]e","id":26},"items":[{"n":537,"name":"Straße","v":5,"tags":["x y-538","Wort-539","x y-540"],"sub":[]},{"n":541,"name":"path/to/file.txt"},{"n":542,"name":"x","v":6,"tags":["x y-543"],"sub":[{"n":544,"x":"quote\" and back\\slash"},{"n":545,"x":"Straße"}]}],"nums":[],"words":[],"ips":[]}"#,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"a*b?c[d]e","f":32.75,"b":false,"z":null,"e":{},"big":18446744073709551615,"dotted.key":"emoji 😀 inside","dotted":{"key":""},"with space":"Straße","items":[{"n":481,"name":"tab\tand\nnewline","v":9,"tags":["Wort-482","x y-483"],"sub":[{"n":484,"x":2}]}],"nums":[],"words":[],"matrix":[[485,486],[487,488,489]]}"#,
             )
         }
             .check(&RULE);
@@ -2162,9 +2137,9 @@ mod gen_067 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                54,
+                44,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"quote\" and back\\slash","n":506,"b":true,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","big":9007199254740993,"dotted.key":"","ключ":"İstanbul","user":{"name":"a*b?c[d]e","id":26},"items":[{"n":537,"name":"Straße","v":5,"tags":["x y-538","Wort-539","x y-540"],"sub":[]},{"n":541,"name":"path/to/file.txt"},{"n":542,"name":"x","v":6,"tags":["x y-543"],"sub":[{"n":544,"x":"quote\" and back\\slash"},{"n":545,"x":"Straße"}]}],"nums":[],"words":[],"ips":[]}"#,
+                r#"{"s":"a*b?c[d]e","t":"a*b?c[d]e","f":32.75,"b":false,"z":null,"e":{},"big":18446744073709551615,"dotted.key":"emoji 😀 inside","dotted":{"key":""},"with space":"Straße","items":[{"n":481,"name":"tab\tand\nnewline","v":9,"tags":["Wort-482","x y-483"],"sub":[{"n":484,"x":2}]}],"nums":[],"words":[],"matrix":[[485,486],[487,488,489]]}"#,
             )
             .check(&RULE);
     }
@@ -2177,14 +2152,14 @@ mod gen_068 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("40.5} "),
-            dedup: Some("40.5} "),
+            title: Some("Generated.R068"),
+            dedup: Some(":[-5]:[491,492]"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                26,
+                32,
                 true,
-                r#"{"eventName":"Alpha","s":"Straße","n":-228,"f":-22.25,"b":true,"user":{"name":"Beta-Gamma","id":72,"admin":false,"Role":"Beta-Gamma"},"items":[{"n":546,"name":"UPPER lower 123","v":2,"ok":false,"sub":[{"n":547,"x":"svc-deploy"}]},{"n":548,"name":"quote\" and back\\slash","tags":["ü-549"]},{"n":550,"name":"svc-deploy","v":8,"ok":true,"tags":[],"sub":[{"n":551,"x":"a*b?c[d]e"},{"n":552,"x":"quote\" and back\\slash"}]}],"nums":[1553,1554],"words":["ü-555","Wort-556","x y-557","w-558"],"ips":["192.168.1.20"],"matrix":[[559,560],[561,562,563]],"pair":{"a":7,"b":7.0,"c":8,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":889,"f":-46.0,"e":"","ip":"","with space":"Beta-Gamma","ключ":"ǅungla","items":[{"n":490,"name":"emoji 😀 inside","v":-5,"ok":false}],"matrix":[[491,492],[493,494,495]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":10.5,"hi":11.5}}"#,
             )
         }
             .check(&RULE);
@@ -2193,9 +2168,9 @@ mod gen_068 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                38,
                 false,
-                r#"{"s":"Straße","n":-228,"f":-22.25,"b":true,"user":{"name":"Beta-Gamma","id":72,"admin":false,"Role":"Beta-Gamma"},"items":[{"n":546,"name":"UPPER lower 123","v":2,"ok":false,"sub":[{"n":547,"x":"svc-deploy"}]},{"n":548,"name":"quote\" and back\\slash","tags":["ü-549"]},{"n":550,"name":"svc-deploy","v":8,"ok":true,"tags":[],"sub":[{"n":551,"x":"a*b?c[d]e"},{"n":552,"x":"quote\" and back\\slash"}]}],"nums":[1553,1554],"words":["ü-555","Wort-556","x y-557","w-558"],"ips":["192.168.1.20"],"matrix":[[559,560],[561,562,563]],"pair":{"a":7,"b":7.0,"c":8,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":889,"f":-46.0,"e":"","ip":"","with space":"Beta-Gamma","ключ":"ǅungla","items":[{"n":490,"name":"emoji 😀 inside","v":-5,"ok":false}],"matrix":[[491,492],[493,494,495]],"pair":{"a":28,"b":28.0,"c":29,"lo":10.5,"hi":11.5}}"#,
             )
             .check(&RULE);
     }
@@ -2208,14 +2183,15 @@ mod gen_069 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R069"),
+            title: Some("Generated rule 69"),
             dedup: Some("defaultDedupString:Generated.R069"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":"Gamma","k1":null}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                27,
                 true,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"svc-deploy","n":752,"f":-4.0,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"items":[],"words":["Wort-564","w-565","x y-566"]}"#,
+                r#"{"eventName":"Gamma","s":"","n":-481,"b":true,"ip":"10.0.0.0/8","dotted":{"key":"{braces} and {{double}}"},"with space":"quote\" and back\\slash","items":[{"n":496,"v":4,"sub":[]},{"n":497,"name":"日本語のテキスト","v":1}],"pair":{"a":41,"b":41.0,"c":42,"lo":29.5,"hi":30.5}}"#,
             )
         }
             .check(&RULE);
@@ -2224,9 +2200,9 @@ mod gen_069 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                34,
                 false,
-                r#"{"s":"UPPER lower 123","t":"svc-deploy","n":752,"f":-4.0,"e":false,"ip":"100.64.0.1","big":18446744073709551615,"items":[],"words":["Wort-564","w-565","x y-566"]}"#,
+                r#"{"eventName":"Gamma","s":"","n":-481,"b":true,"ip":"10.0.0.0/8","dotted":{"key":"{braces} and {{double}}"},"with space":"quote\" and back\\slash","pair":{"a":41,"b":41.0,"c":42,"lo":29.5,"hi":30.5}}"#,
             )
             .check(&RULE);
     }
@@ -2239,14 +2215,14 @@ mod gen_070 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R070"),
-            dedup: Some("[581,582]"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(r#"[{"n":500,"x":1}]} 1502Alert: "#),
+            dedup: Some(r#"[{"n":500,"x":1}]} 1502Alert: "#),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                61,
+                38,
                 true,
-                r#"{"eventName":"Gamma","s":"ǅungla","n":501,"f":-11.5,"ip":"192.168.1.20","ключ":"日本語のテキスト","items":[{"n":567,"name":"","ok":false,"tags":["Wort-568","x y-569"]},{"n":570,"name":"日本語のテキスト","ok":false,"sub":[]},{"n":571,"tags":["ü-572","x y-573"]}],"nums":[1574,1575,1576],"words":["ü-577","ü-578","Wort-579","Wort-580"],"matrix":[[581,582],[583,584,585]]}"#,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"emoji 😀 inside","n":661,"e":0,"ip":"10.0.0.0/8","net":"2001:db8::/32","with space":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":50,"tags":["w-498"]},"items":[{"n":499,"name":"{braces} and {{double}}","ok":true,"tags":[],"sub":[{"n":500,"x":1}]},{"n":501,"name":"tab\tand\nnewline","v":12,"tags":[]}],"nums":[1502,1503],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2255,9 +2231,9 @@ mod gen_070 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                67,
+                44,
                 false,
-                r#"{"s":"ǅungla","n":501,"f":-11.5,"ip":"192.168.1.20","ключ":"日本語のテキスト","items":[{"n":567,"name":"","ok":false,"tags":["Wort-568","x y-569"]},{"n":570,"name":"日本語のテキスト","ok":false,"sub":[]},{"n":571,"tags":["ü-572","x y-573"]}],"nums":[1574,1575,1576],"words":["ü-577","ü-578","Wort-579","Wort-580"],"matrix":[[581,582],[583,584,585]]}"#,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"emoji 😀 inside","n":661,"e":0,"ip":"10.0.0.0/8","net":"2001:db8::/32","with space":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":50,"tags":["w-498"]},"items":[{"n":499,"name":"{braces} and {{double}}","ok":true,"tags":[],"sub":[{"n":500,"x":1}]},{"n":501,"name":"tab\tand\nnewline","v":12,"tags":[]}],"nums":[1502,1503]}"#,
             )
             .check(&RULE);
     }
@@ -2270,15 +2246,17 @@ mod gen_071 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R071"),
+            title: Some("Generated rule 71"),
             dedup: Some("defaultDedupString:Generated.R071"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":"DE","k1":null}"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":{"n":509,"x":"日本語のテキスト"},"k1":["alpha"]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                44,
+                30,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-83,"f":-21.5,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"x","admin":false},"items":[{"n":586,"name":"a*b?c[d]e","v":14,"tags":["x y-587"]}],"nums":[1588],"words":["Wort-589","x y-590","Wort-591","ü-592"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"alpha","f":-29.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"Admin","dotted":{"key":"ǅungla"},"with space":"Admin","user":{"name":"naïve café","id":99,"admin":false,"Role":"İstanbul"},"items":[{"n":504,"tags":[],"sub":[{"n":505,"x":6},{"n":506,"x":"tab\tand\nnewline"}]},{"n":507,"name":"alpha","tags":["x y-508"],"sub":[{"n":509,"x":"日本語のテキスト"}]}],"nums":[1510],"pair":{"a":35,"b":35.0,"c":36,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -2287,9 +2265,9 @@ mod gen_071 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                37,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-83,"f":-21.5,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"x","admin":false},"nums":[1588],"words":["Wort-589","x y-590","Wort-591","ü-592"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"s":"alpha","f":-29.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"Admin","dotted":{"key":"ǅungla"},"with space":"Admin","user":{"name":"naïve café","id":99,"admin":false,"Role":"İstanbul"},"items":[{"n":504,"tags":[],"sub":[{"n":505,"x":6},{"n":506,"x":"tab\tand\nnewline"}]},{"n":507,"name":"alpha","tags":["x y-508"],"sub":[{"n":509,"x":"日本語のテキスト"}]}],"nums":[1510],"pair":{"a":35,"b":35.0,"c":36,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -2302,14 +2280,15 @@ mod gen_072 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("22.5[[598,599],[600,601,602]][[598,599],[600,601,602]]{"),
-            dedup: Some("22.5[[598,599],[600,601,602]][[598,599],[600,601,602]]{"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("517true ünïcödé "),
+            dedup: Some(r#"["w-514","w-515"]:[512]"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"path/to/file.txt","k1":[512,516],"k2":false}"#),
             ..Case::new(
                 "witness matches",
-                39,
+                57,
                 true,
-                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"svc-deploy","n":-155,"f":22.5,"z":null,"e":{},"net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"with space":"UPPER lower 123","user":{"name":"x","id":56,"admin":false,"tags":[]},"items":[{"n":593,"name":"quote\" and back\\slash","tags":["w-594","x y-595"]}],"words":["w-596","ü-597"],"ips":[],"matrix":[[598,599],[600,601,602]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"naïve café","n":1428,"f":-1.75,"e":"","ip":"2001:db8::1","user":{"name":"Beta-Gamma","admin":true},"items":[{"n":511,"name":"emoji 😀 inside","v":14,"ok":true,"sub":[{"n":512,"x":6}]},{"n":513,"name":"Admin","v":-1,"ok":false,"tags":["w-514","w-515"],"sub":[{"n":516,"x":"path/to/file.txt"}]},{"n":517,"name":"{braces} and {{double}}","ok":false}],"pair":{"a":9,"b":9.0,"c":10,"lo":15.5,"hi":16.5}}"#,
             )
         }
             .check(&RULE);
@@ -2318,9 +2297,9 @@ mod gen_072 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                64,
                 false,
-                r#"{"s":"UPPER lower 123","t":"svc-deploy","n":-155,"f":22.5,"z":null,"e":{},"net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"with space":"UPPER lower 123","user":{"name":"x","id":56,"admin":false,"tags":[]},"items":[{"n":593,"name":"quote\" and back\\slash","tags":["w-594","x y-595"]}],"words":["w-596","ü-597"],"ips":[],"matrix":[[598,599],[600,601,602]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"naïve café","n":1428,"f":-1.75,"e":"","ip":"2001:db8::1","user":{"name":"Beta-Gamma","admin":true},"pair":{"a":9,"b":9.0,"c":10,"lo":15.5,"hi":16.5}}"#,
             )
             .check(&RULE);
     }
@@ -2334,13 +2313,13 @@ mod gen_073 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R073"),
-            dedup: Some("US"),
-            severity: Some(::detections::Severity::High),
+            dedup: Some("defaultDedupString:Generated.R073"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                31,
+                40,
                 true,
-                r#"{"eventName":"Zeta","s":"svc-deploy","t":"Beta-Gamma","n":-428,"f":22.25,"b":true,"z":null,"ip":"8.8.8.8","dotted.key":"svc-deploy","user":{"name":"x","admin":true,"Role":"ǅungla"},"items":[{"n":603,"name":"alpha","tags":[],"sub":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"items":[],"nums":[1518]}"#,
             )
         }
             .check(&RULE);
@@ -2349,9 +2328,9 @@ mod gen_073 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                46,
                 false,
-                r#"{"s":"svc-deploy","t":"Beta-Gamma","n":-428,"f":22.25,"b":true,"z":null,"ip":"8.8.8.8","dotted.key":"svc-deploy","user":{"name":"x","admin":true,"Role":"ǅungla"},"items":[{"n":603,"name":"alpha","tags":[],"sub":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"nums":[1518]}"#,
             )
             .check(&RULE);
     }
@@ -2365,13 +2344,14 @@ mod gen_074 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R074"),
-            dedup: Some("defaultDedupString:Generated.R074"),
-            severity: Some(::detections::Severity::High),
+            dedup: Some("[519,520]"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":null,"k1":522,"k2":"quote\" and back\\slash"}"#),
             ..Case::new(
                 "witness matches",
-                33,
+                29,
                 true,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"naïve café","n":46,"f":-16.75,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"","user":{"name":"path/to/file.txt","admin":false},"items":[],"nums":[1604,1605,1606,1607],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Delta","s":"x","n":-462,"b":false,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"naïve café"},"user":{"name":"x","admin":true},"items":[],"nums":[],"words":[],"ips":["100.64.0.1","2001:db8::1","10.1.2.3"],"matrix":[[519,520],[521,522,523]]}"#,
             )
         }
             .check(&RULE);
@@ -2380,9 +2360,9 @@ mod gen_074 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                36,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"naïve café","n":46,"f":-16.75,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"","user":{"name":"path/to/file.txt","admin":false},"items":[],"nums":[1604,1605,1606,1607],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"s":"x","n":-462,"b":false,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"naïve café"},"user":{"name":"x","admin":true},"items":[],"nums":[],"words":[],"ips":["100.64.0.1","2001:db8::1","10.1.2.3"],"matrix":[[519,520],[521,522,523]]}"#,
             )
             .check(&RULE);
     }
@@ -2395,14 +2375,15 @@ mod gen_075 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{[]"),
-            dedup: Some("[]:[608]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#" in [true]{["ü-535"]"#),
+            dedup: Some("[524,528,532]"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":16.75,"k1":null}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                46,
                 true,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"emoji 😀 inside","n":97,"b":true,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"path/to/file.txt","user":{"name":"","id":2,"admin":false},"items":[{"n":608,"sub":[]}],"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Gamma","f":16.75,"b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted.key":"naïve café","dotted":{"key":"x"},"user":{"name":"日本語のテキスト","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":524,"name":"naïve café","v":11,"tags":["ü-525","x y-526","w-527"]},{"n":528,"v":2,"tags":["ü-529","x y-530","w-531"]},{"n":532,"v":3,"ok":true,"tags":["ü-533","x y-534"]}],"words":["ü-535"],"pair":{"a":0,"b":0.0,"c":1,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -2411,9 +2392,9 @@ mod gen_075 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                53,
                 false,
-                r#"{"eventName":"Beta","t":"emoji 😀 inside","n":97,"b":true,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"path/to/file.txt","user":{"name":"","id":2,"admin":false},"items":[{"n":608,"sub":[]}],"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"f":16.75,"b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted.key":"naïve café","dotted":{"key":"x"},"user":{"name":"日本語のテキスト","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":524,"name":"naïve café","v":11,"tags":["ü-525","x y-526","w-527"]},{"n":528,"v":2,"tags":["ü-529","x y-530","w-531"]},{"n":532,"v":3,"ok":true,"tags":["ü-533","x y-534"]}],"words":["ü-535"],"pair":{"a":0,"b":0.0,"c":1,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -2426,15 +2407,15 @@ mod gen_076 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R076"),
-            dedup: Some("[617,618,619]:14:"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"t0":"ctx Alert: [[615,616],[617,618,619]]"}"#),
+            title: Some("} nonenoneEpsilon"),
+            dedup: Some(r#"["w-537","x y-538","Wort-539"]:[1536]"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":1536}"#),
             ..Case::new(
                 "witness matches",
-                37,
+                45,
                 true,
-                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":609,"name":"a*b?c[d]e","ok":false,"sub":[{"n":610,"x":"quote\" and back\\slash"}]},{"n":611,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":612,"x":3},{"n":613,"x":4}]},{"n":614,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[615,616],[617,618,619]]}"#,
+                r#"{"eventName":"Epsilon","s":"x","b":true,"z":null,"e":"","net":"10.1.2.3","dotted.key":"{braces} and {{double}}","ключ":"x","nums":[1536],"words":["w-537","x y-538","Wort-539"]}"#,
             )
         }
             .check(&RULE);
@@ -2443,9 +2424,9 @@ mod gen_076 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                52,
                 false,
-                r#"{"s":"tab\tand\nnewline","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":609,"name":"a*b?c[d]e","ok":false,"sub":[{"n":610,"x":"quote\" and back\\slash"}]},{"n":611,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":612,"x":3},{"n":613,"x":4}]},{"n":614,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[615,616],[617,618,619]]}"#,
+                r#"{"eventName":"Epsilon","s":"x","b":true,"z":null,"e":"","net":"10.1.2.3","dotted.key":"{braces} and {{double}}","ключ":"x","nums":[1536]}"#,
             )
             .check(&RULE);
     }
@@ -2458,16 +2439,14 @@ mod gen_077 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"[{"n":625,"x":""},{"n":631,"x":"naïve café"},{"n":634,"x":1}]"#,
-            ),
-            dedup: Some(r#"[{"n":633,"x":2},{"n":634,"x":1}]:[]:9007199254740993"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some("[]} "),
+            dedup: Some("[]} "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                56,
+                32,
                 true,
-                r#"{"eventName":"Epsilon","t":"emoji 😀 inside","n":-185,"f":-29.25,"b":false,"z":null,"net":"192.168.0.0/16","big":9007199254740993,"user":{"name":"Straße","admin":false,"tags":["ü-620","w-621"]},"items":[{"n":622,"name":"alpha","ok":false,"tags":["ü-623","w-624"],"sub":[{"n":625,"x":""}]},{"n":626,"name":"ǅungla","v":14,"tags":["Wort-627","x y-628","x y-629"],"sub":[{"n":630,"x":2},{"n":631,"x":"naïve café"}]},{"n":632,"name":"alpha","tags":[],"sub":[{"n":633,"x":2},{"n":634,"x":1}]}],"nums":[1635],"ips":["127.0.0.1","::ffff:10.0.0.1","8.8.8.8"]}"#,
+                r#"{"eventName":"Epsilon","s":"ǅungla","t":"x","z":null,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Beta-Gamma","nums":[],"words":["w-540","Wort-541","ü-542","ü-543"],"ips":["127.0.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -2476,9 +2455,9 @@ mod gen_077 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                62,
+                38,
                 false,
-                r#"{"eventName":"Epsilon","t":"emoji 😀 inside","n":-185,"f":-29.25,"b":false,"z":null,"net":"192.168.0.0/16","big":9007199254740993,"user":{"name":"Straße","admin":false,"tags":["ü-620","w-621"]},"nums":[1635],"ips":["127.0.0.1","::ffff:10.0.0.1","8.8.8.8"]}"#,
+                r#"{"s":"ǅungla","t":"x","z":null,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Beta-Gamma","nums":[],"words":["w-540","Wort-541","ü-542","ü-543"],"ips":["127.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -2491,15 +2470,19 @@ mod gen_078 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Admin"),
-            dedup: Some("Admin"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":"Admin","t1":"ctx [] back\\slash "}"#),
+            title: Some(
+                r#"["Wort-546","ü-547"][{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}] # "#,
+            ),
+            dedup: Some(
+                r#"["Wort-546","ü-547"][{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}] # "#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":{"n":550,"name":"Beta-Gamma"}}"#),
             ..Case::new(
                 "witness matches",
-                58,
+                42,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","n":345,"b":true,"e":{},"ip":"","dotted.key":"Admin","with space":"naïve café","user":{"name":"Admin","id":85},"items":[],"nums":[1636,1637],"words":[],"ips":["fe80::1"],"matrix":[[638,639],[640,641,642]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Delta","s":"","t":"Admin","n":228,"f":-32.25,"b":false,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted":{"key":"İstanbul"},"with space":"İstanbul","ключ":"a*b?c[d]e","user":{"name":"naïve café","admin":false},"items":[{"n":544,"name":"ǅungla","v":-2},{"n":545,"ok":true,"tags":["Wort-546","ü-547"],"sub":[{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}]},{"n":550,"name":"Beta-Gamma"}]}"#,
             )
         }
             .check(&RULE);
@@ -2508,9 +2491,9 @@ mod gen_078 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                65,
+                49,
                 false,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","n":345,"b":true,"e":{},"ip":"","dotted.key":"Admin","with space":"naïve café","user":{"name":"Admin","id":85},"items":[],"nums":[1636,1637],"words":[],"matrix":[[638,639],[640,641,642]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"","t":"Admin","n":228,"f":-32.25,"b":false,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted":{"key":"İstanbul"},"with space":"İstanbul","ключ":"a*b?c[d]e","user":{"name":"naïve café","admin":false},"items":[{"n":544,"name":"ǅungla","v":-2},{"n":545,"ok":true,"tags":["Wort-546","ü-547"],"sub":[{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}]},{"n":550,"name":"Beta-Gamma"}]}"#,
             )
             .check(&RULE);
     }
@@ -2523,16 +2506,15 @@ mod gen_079 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{647} [{"n":643,"name":"Beta-Gamma","ok":false,"tags":["Wort-644","x y-645","ü-646"],"sub":[{"n":647,"x":6},{"n":648,"x":"Admin"}]},{"n":649,"name":"ǅungla","v":0,"tags":["Wort-650","x y-651"]}]"#,
-            ),
-            dedup: Some("[]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(" # false"),
+            dedup: Some(" # false"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[1559,1560],"k1":["Straße","x"]}"#),
             ..Case::new(
                 "witness matches",
-                52,
+                21,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"日本語のテキスト","b":false,"z":null,"ip":"1.2.3","dotted.key":"{braces} and {{double}}","user":{"name":"alpha","id":36,"tags":[]},"items":[{"n":643,"name":"Beta-Gamma","ok":false,"tags":["Wort-644","x y-645","ü-646"],"sub":[{"n":647,"x":6},{"n":648,"x":"Admin"}]},{"n":649,"name":"ǅungla","v":0,"tags":["Wort-650","x y-651"]}],"words":[],"ips":[],"matrix":[[652,653],[654,655,656]],"pair":{"a":19,"b":19.0,"c":20,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":-418,"f":18.25,"b":false,"z":null,"e":0,"net":"10.1.2.3","ключ":"日本語のテキスト","user":{"name":"a*b?c[d]e","id":17,"admin":true,"tags":["Wort-551","x y-552","ü-553"]},"items":[{"n":554,"name":"Straße","ok":false},{"n":555,"v":9,"ok":true,"tags":["Wort-556"]},{"n":557,"name":"x","v":-2,"sub":[{"n":558,"x":1}]}],"nums":[1559,1560],"words":[],"ips":["10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -2541,9 +2523,9 @@ mod gen_079 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                58,
+                28,
                 false,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"日本語のテキスト","b":false,"z":null,"ip":"1.2.3","dotted.key":"{braces} and {{double}}","user":{"name":"alpha","id":36,"tags":[]},"words":[],"ips":[],"matrix":[[652,653],[654,655,656]],"pair":{"a":19,"b":19.0,"c":20,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":-418,"f":18.25,"b":false,"z":null,"e":0,"net":"10.1.2.3","ключ":"日本語のテキスト","items":[{"n":554,"name":"Straße","ok":false},{"n":555,"v":9,"ok":true,"tags":["Wort-556"]},{"n":557,"name":"x","v":-2,"sub":[{"n":558,"x":1}]}],"nums":[1559,1560],"words":[],"ips":["10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -2556,15 +2538,18 @@ mod gen_080 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"ü-658{["ü-658"]"#),
-            dedup: Some(r#"ü-658{["ü-658"]"#),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":[]}"#),
+            title: Some(
+                r#" in {"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}} 6"#,
+            ),
+            dedup: Some(
+                r#" in {"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}} 6"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                59,
+                32,
                 true,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","n":-489,"b":false,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","dotted.key":"Admin","user":{"name":"alpha","id":25,"tags":["x y-657"],"Role":"quote\" and back\\slash"},"nums":[],"words":["ü-658"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":17,"b":17.0,"c":18,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"İstanbul","n":385,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"with space":"a*b?c[d]e","user":{"name":"a*b?c[d]e","id":65,"tags":["ü-561"]},"nums":[1562,1563,1564,1565],"ips":["::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":12.5,"hi":13.5}}"#,
             )
         }
             .check(&RULE);
@@ -2573,9 +2558,9 @@ mod gen_080 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                66,
+                38,
                 false,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","n":-489,"b":false,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","user":{"name":"alpha","id":25,"tags":["x y-657"],"Role":"quote\" and back\\slash"},"nums":[],"words":["ü-658"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":17,"b":17.0,"c":18,"lo":11.5,"hi":12.5}}"#,
+                r#"{"s":"{braces} and {{double}}","t":"İstanbul","n":385,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"with space":"a*b?c[d]e","user":{"name":"a*b?c[d]e","id":65,"tags":["ü-561"]},"nums":[1562,1563,1564,1565],"ips":["::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":12.5,"hi":13.5}}"#,
             )
             .check(&RULE);
     }
@@ -2588,15 +2573,14 @@ mod gen_081 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 81"),
-            dedup: Some("10.1.2.3:[]"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"t0":"ctx 93","k1":30.0,"k2":[]}"#),
+            title: Some(r#"} ["{braces} and {{double}}","ǅungla"]{"#),
+            dedup: Some(r#"} ["{braces} and {{double}}","ǅungla"]{"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                69,
+                31,
                 true,
-                r#"{"eventName":"Gamma","s":"","n":469,"f":-28.25,"b":false,"e":0.0,"ip":"2001:db8::1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"日本語のテキスト","id":93,"admin":false,"tags":["Wort-659","ü-660"],"Role":"tab\tand\nnewline"},"items":[],"words":[],"pair":{"a":30,"b":30.0,"c":31,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"{braces} and {{double}}","n":934,"b":true,"z":null,"ip":"2001:db8::1","net":"2001:db8::/32","big":-9223372036854775808,"user":{"name":"Straße","admin":false,"Role":"tab\tand\nnewline"},"items":[{"n":566,"name":"{braces} and {{double}}","v":-2,"tags":["Wort-567"],"sub":[{"n":568,"x":"{braces} and {{double}}"},{"n":569,"x":5}]},{"n":570,"name":"ǅungla","v":13,"ok":false,"tags":["Wort-571"]}],"nums":[1572,1573,1574,1575],"ips":["fe80::1","::ffff:10.0.0.1","8.8.8.8"],"matrix":[[576,577],[578,579,580]]}"#,
             )
         }
             .check(&RULE);
@@ -2605,9 +2589,9 @@ mod gen_081 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                76,
+                37,
                 false,
-                r#"{"s":"","n":469,"f":-28.25,"b":false,"e":0.0,"ip":"2001:db8::1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"日本語のテキスト","id":93,"admin":false,"tags":["Wort-659","ü-660"],"Role":"tab\tand\nnewline"},"items":[],"words":[],"pair":{"a":30,"b":30.0,"c":31,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"{braces} and {{double}}","n":934,"b":true,"z":null,"ip":"2001:db8::1","net":"2001:db8::/32","user":{"name":"Straße","admin":false,"Role":"tab\tand\nnewline"},"items":[{"n":566,"name":"{braces} and {{double}}","v":-2,"tags":["Wort-567"],"sub":[{"n":568,"x":"{braces} and {{double}}"},{"n":569,"x":5}]},{"n":570,"name":"ǅungla","v":13,"ok":false,"tags":["Wort-571"]}],"nums":[1572,1573,1574,1575],"ips":["fe80::1","::ffff:10.0.0.1","8.8.8.8"],"matrix":[[576,577],[578,579,580]]}"#,
             )
             .check(&RULE);
     }
@@ -2620,17 +2604,14 @@ mod gen_082 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{} 1665"),
-            dedup: Some("{} 1665"),
+            title: Some(r#"{"country":"US","ip":"2606:4700:4700::1111"} in {Straße"#),
+            dedup: Some(r#"{"country":"US","ip":"2606:4700:4700::1111"} in {Straße"#),
             severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":[["ü-662"]]}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                63,
+                59,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","n":18,"f":16.0,"z":null,"e":false,"ip":"127.0.0.1","with space":"UPPER lower 123","ключ":"Beta-Gamma","user":{"name":"{braces} and {{double}}","tags":[]},"items":[{"n":661,"name":"日本語のテキスト","ok":false,"tags":["ü-662"]}],"nums":[1663,1664,1665],"ips":["fe80::1","127.0.0.1"]}"#,
+                r#"{"eventName":"Beta","s":"Admin","n":1353,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","ключ":"Straße","nums":[1581],"words":["Wort-582","w-583","ü-584"],"ips":[],"matrix":[[585,586],[587,588,589]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2639,9 +2620,9 @@ mod gen_082 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                70,
+                65,
                 false,
-                r#"{"eventName":"Gamma","s":"Straße","n":18,"f":16.0,"z":null,"e":false,"ip":"127.0.0.1","ключ":"Beta-Gamma","user":{"name":"{braces} and {{double}}","tags":[]},"items":[{"n":661,"name":"日本語のテキスト","ok":false,"tags":["ü-662"]}],"nums":[1663,1664,1665],"ips":["fe80::1","127.0.0.1"]}"#,
+                r#"{"s":"Admin","n":1353,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","ключ":"Straße","nums":[1581],"words":["Wort-582","w-583","ü-584"],"ips":[],"matrix":[[585,586],[587,588,589]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2654,15 +2635,14 @@ mod gen_083 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("DEtrue"),
-            dedup: Some("DEtrue"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":19}"#),
+            title: Some("[1590,1591]"),
+            dedup: Some("[1590,1591]"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                68,
+                37,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","n":19,"f":32.5,"e":{},"net":"10.1.2.3","big":18446744073709551615,"with space":"Straße","ключ":"ǅungla","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-666","x y-667","ü-668"]},"items":[{"n":669,"v":2,"ok":true},{"n":670,"name":"日本語のテキスト","ok":true,"tags":["w-671","w-672"]}],"nums":[],"words":["ü-673","Wort-674","w-675"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"","t":"日本語のテキスト","n":-199,"f":-24.75,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"Beta-Gamma"},"with space":"a*b?c[d]e","user":{"name":"Admin","id":39,"admin":false,"tags":[]},"nums":[1590,1591],"ips":["2001:db8::1","fe80::1","2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -2671,9 +2651,9 @@ mod gen_083 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                75,
+                43,
                 false,
-                r#"{"s":"naïve café","t":"Beta-Gamma","n":19,"f":32.5,"e":{},"net":"10.1.2.3","big":18446744073709551615,"with space":"Straße","ключ":"ǅungla","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-666","x y-667","ü-668"]},"items":[{"n":669,"v":2,"ok":true},{"n":670,"name":"日本語のテキスト","ok":true,"tags":["w-671","w-672"]}],"nums":[],"words":["ü-673","Wort-674","w-675"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"","t":"日本語のテキスト","n":-199,"f":-24.75,"b":false,"ip":"1.2.3","big":-0.0,"dotted":{"key":"Beta-Gamma"},"with space":"a*b?c[d]e","user":{"name":"Admin","id":39,"admin":false,"tags":[]},"nums":[1590,1591],"ips":["2001:db8::1","fe80::1","2606:4700:4700::1111"]}"#,
             )
             .check(&RULE);
     }
@@ -2686,14 +2666,14 @@ mod gen_084 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["Wort-676","ü-677","w-678"]["w-681"]Epsilon"#),
-            dedup: Some(r#"["Wort-676","ü-677","w-678"]["w-681"]Epsilon"#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("noneEpsilon"),
+            dedup: Some("noneEpsilon"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                16,
+                57,
                 true,
-                r#"{"eventName":"Epsilon","s":"x","n":657,"z":null,"e":0.0,"ip":"192.168.1.20","net":"2001:db8::/32","with space":"naïve café","user":{"name":"alpha","id":77,"tags":["Wort-676","ü-677","w-678"],"Role":"Admin"},"items":[{"n":679,"name":"日本語のテキスト","ok":false,"tags":["x y-680","w-681"]},{"n":682,"name":"quote\" and back\\slash"},{"n":683,"name":"Straße","v":9,"sub":[{"n":684,"x":5},{"n":685,"x":"quote\" and back\\slash"}]}]}"#,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"path/to/file.txt","n":1374,"f":-10.25,"b":false,"z":null,"e":[],"big":1e+300,"dotted.key":"UPPER lower 123","user":{"name":"Beta-Gamma","id":22,"admin":true,"tags":["ü-592"]},"ips":["::ffff:10.0.0.1","fe80::1"]}"#,
             )
         }
             .check(&RULE);
@@ -2702,9 +2682,9 @@ mod gen_084 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                63,
                 false,
-                r#"{"eventName":"Epsilon","s":"x","n":657,"z":null,"e":0.0,"ip":"192.168.1.20","net":"2001:db8::/32","with space":"naïve café","user":{"name":"alpha","id":77,"tags":["Wort-676","ü-677","w-678"],"Role":"Admin"}}"#,
+                r#"{"s":"Beta-Gamma","t":"path/to/file.txt","n":1374,"f":-10.25,"b":false,"z":null,"e":[],"big":1e+300,"dotted.key":"UPPER lower 123","user":{"name":"Beta-Gamma","id":22,"admin":true,"tags":["ü-592"]},"ips":["::ffff:10.0.0.1","fe80::1"]}"#,
             )
             .check(&RULE);
     }
@@ -2717,15 +2697,17 @@ mod gen_085 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("-5[686,687]{"),
-            dedup: Some("{braces} and {{double}}"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":"w-688","k1":[693,695],"k2":[-5]}"#),
+            title: Some(r#" back\slash Straße"#),
+            dedup: Some(r#" back\slash Straße"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":"w-595"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                23,
+                41,
                 true,
-                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"{braces} and {{double}}","ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"","user":{"name":"alpha"},"items":[{"n":686,"name":"alpha","v":-5},{"n":687,"tags":["w-688"],"sub":[{"n":689,"x":6}]}],"words":["w-690","ü-691","Wort-692"],"matrix":[[693,694],[695,696,697]]}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"svc-deploy","n":620,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":18446744073709551615,"words":["Wort-593","Wort-594","w-595","x y-596"],"ips":["192.168.1.20","fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2734,9 +2716,9 @@ mod gen_085 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                48,
                 false,
-                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"{braces} and {{double}}","ip":"fe80::1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"","user":{"name":"alpha"},"words":["w-690","ü-691","Wort-692"],"matrix":[[693,694],[695,696,697]]}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"svc-deploy","n":620,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":18446744073709551615,"ips":["192.168.1.20","fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2749,14 +2731,18 @@ mod gen_086 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("10.1.2.3"),
-            dedup: Some("10.1.2.3"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(
+                r#"[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}]"#,
+            ),
+            dedup: Some(
+                r#"[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}]"#,
+            ),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                40,
+                42,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":565,"f":-9.0,"b":false,"z":null,"e":[],"net":"10.1.2.3","user":{"name":"Beta-Gamma","id":14,"admin":true},"nums":[],"ips":["8.8.8.8","10.1.2.3"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","z":null,"ip":"10.0.0.0/8","net":"192.168.0.0/16","with space":"path/to/file.txt","items":[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}],"nums":[],"ips":["127.0.0.1","8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -2765,9 +2751,9 @@ mod gen_086 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                48,
                 false,
-                r#"{"s":"path/to/file.txt","n":565,"f":-9.0,"b":false,"z":null,"e":[],"net":"10.1.2.3","user":{"name":"Beta-Gamma","id":14,"admin":true},"nums":[],"ips":["8.8.8.8","10.1.2.3"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+                r#"{"s":"a*b?c[d]e","z":null,"ip":"10.0.0.0/8","net":"192.168.0.0/16","with space":"path/to/file.txt","items":[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}],"nums":[],"ips":["127.0.0.1","8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -2780,15 +2766,21 @@ mod gen_087 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} Alert: path/to/file.txt"),
-            dedup: Some("} Alert: path/to/file.txt"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":null}"#),
+            title: Some(
+                r#"} ["x y-603","w-604","x y-605","Wort-606"][[607,608],[609,610,611]]"#,
+            ),
+            dedup: Some(
+                r#"} ["x y-603","w-604","x y-605","Wort-606"][[607,608],[609,610,611]]"#,
+            ),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"t0":"} {\"p_any_ip_addresses\":{\"exit\":{\"country\":\"US\",\"ip\":\"fe80::1\"}}}{\"p_any_ip_addresses\":{\"exit\":{\"country\":\"US\",\"ip\":\"fe80::1\"}}}} ","k1":"w-604","k2":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                22,
+                75,
                 true,
-                r#"{"eventName":"Gamma","s":"Admin","n":1297,"b":true,"e":false,"ip":"::ffff:10.0.0.1","user":{"name":"path/to/file.txt","admin":false,"tags":["w-698"],"Role":"emoji 😀 inside"},"items":[{"n":699,"name":"ǅungla","ok":false,"sub":[{"n":700,"x":8},{"n":701,"x":"alpha"}]},{"n":702,"name":"path/to/file.txt","v":9,"ok":true,"tags":["x y-703","ü-704"]},{"n":705,"v":8,"sub":[]}],"nums":[1706,1707,1708],"ips":[],"pair":{"a":2,"b":2.0,"c":3,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"alpha","n":-160,"b":false,"e":0,"ip":"100.64.0.1","net":"2001:db8::/32","user":{"name":"quote\" and back\\slash","id":38,"admin":false},"items":[],"words":["x y-603","w-604","x y-605","Wort-606"],"matrix":[[607,608],[609,610,611]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2797,9 +2789,9 @@ mod gen_087 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                82,
                 false,
-                r#"{"eventName":"Gamma","s":"Admin","n":1297,"b":true,"e":false,"ip":"::ffff:10.0.0.1","user":{"name":"path/to/file.txt","admin":false,"tags":["w-698"],"Role":"emoji 😀 inside"},"nums":[1706,1707,1708],"ips":[],"pair":{"a":2,"b":2.0,"c":3,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"alpha","n":-160,"b":false,"e":0,"ip":"100.64.0.1","net":"2001:db8::/32","items":[],"words":["x y-603","w-604","x y-605","Wort-606"],"matrix":[[607,608],[609,610,611]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2812,17 +2804,15 @@ mod gen_088 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("-43.0"),
-            dedup: Some("-43.0"),
+            title: Some("Generated rule 88"),
+            dedup: Some("defaultDedupString:Generated.R088"),
             severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"eventName":"Epsilon","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":"Epsilon"}"#,
-            ),
+            context: Some(r#"{"t0":"x y-618","t1":"{ ünïcödé "}"#),
             ..Case::new(
                 "witness matches",
-                24,
+                63,
                 true,
-                r#"{"eventName":"Epsilon","s":"İstanbul","f":-43.0,"z":null,"net":"2001:db8::/32","dotted.key":"a*b?c[d]e","ключ":"Beta-Gamma","items":[],"nums":[1709,1710],"pair":{"a":46,"b":46.0,"c":47,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Delta","s":"Straße","t":"svc-deploy","n":919,"f":36.75,"b":false,"e":{},"ip":"2606:4700:4700::1111","big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"items":[{"n":612,"v":10,"ok":false,"tags":["x y-613","x y-614","w-615"],"sub":[{"n":616,"x":"Beta-Gamma"},{"n":617,"x":3}]}],"words":["x y-618"],"pair":{"a":2,"b":2.0,"c":3,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -2831,9 +2821,9 @@ mod gen_088 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                70,
                 false,
-                r#"{"eventName":"Epsilon","s":"İstanbul","f":-43.0,"z":null,"net":"2001:db8::/32","ключ":"Beta-Gamma","items":[],"nums":[1709,1710],"pair":{"a":46,"b":46.0,"c":47,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Delta","s":"Straße","t":"svc-deploy","n":919,"f":36.75,"b":false,"e":{},"ip":"2606:4700:4700::1111","big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"words":["x y-618"],"pair":{"a":2,"b":2.0,"c":3,"lo":4.5,"hi":5.5}}"#,
             )
             .check(&RULE);
     }
@@ -2846,14 +2836,17 @@ mod gen_089 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 89"),
+            title: Some("Generated.R089"),
             dedup: Some("defaultDedupString:Generated.R089"),
-            severity: Some(::detections::Severity::Low),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                24,
+                50,
                 true,
-                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"{braces} and {{double}}","n":901,"f":-48.0,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"İstanbul","nums":[1711,1712,1713],"ips":["::ffff:10.0.0.1","8.8.8.8"],"matrix":[[714,715],[716,717,718]],"pair":{"a":48,"b":48.0,"c":49,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Gamma","t":"path/to/file.txt","n":-75,"b":true,"z":null,"ip":"192.168.1.20","big":-0.0,"ключ":"UPPER lower 123","user":{"name":"svc-deploy","id":49,"admin":false,"tags":["Wort-619","Wort-620"]},"items":[{"n":621,"name":"İstanbul","v":7,"ok":false,"tags":["Wort-622","w-623","Wort-624"]},{"n":625,"name":"Beta-Gamma","ok":true,"tags":[]},{"n":626,"name":"svc-deploy","v":13,"ok":false,"tags":[],"sub":[{"n":627,"x":3}]}],"words":["ü-628"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":21,"b":21.0,"c":22,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -2862,9 +2855,9 @@ mod gen_089 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                57,
                 false,
-                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"{braces} and {{double}}","n":901,"f":-48.0,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"İstanbul","nums":[1711,1712,1713],"matrix":[[714,715],[716,717,718]],"pair":{"a":48,"b":48.0,"c":49,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Gamma","t":"path/to/file.txt","n":-75,"b":true,"z":null,"ip":"192.168.1.20","big":-0.0,"ключ":"UPPER lower 123","items":[{"n":621,"name":"İstanbul","v":7,"ok":false,"tags":["Wort-622","w-623","Wort-624"]},{"n":625,"name":"Beta-Gamma","ok":true,"tags":[]},{"n":626,"name":"svc-deploy","v":13,"ok":false,"tags":[],"sub":[{"n":627,"x":3}]}],"words":["ü-628"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":21,"b":21.0,"c":22,"lo":39.5,"hi":40.5}}"#,
             )
             .check(&RULE);
     }
@@ -2879,12 +2872,13 @@ mod gen_090 {
         Case {
             title: Some("Generated.R090"),
             dedup: Some("defaultDedupString:Generated.R090"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"t0":" \"quoted\" 632"}"#),
             ..Case::new(
                 "witness matches",
-                47,
+                70,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","n":838,"f":-26.75,"b":false,"ip":"192.168.1.20","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"Beta-Gamma","Role":"tab\tand\nnewline"},"items":[{"n":719,"ok":false,"tags":["w-720"]}],"nums":[1721,1722,1723,1724],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Gamma","t":"alpha","f":-32.75,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"UPPER lower 123"},"user":{"name":"emoji 😀 inside","id":24,"tags":["ü-629","x y-630","x y-631"]},"items":[{"n":632,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["Wort-633","x y-634"]},{"n":635,"tags":["w-636","w-637"]},{"n":638,"name":"x","v":0}],"nums":[],"words":["ü-639","x y-640","w-641"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2893,9 +2887,9 @@ mod gen_090 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                77,
                 false,
-                r#"{"s":"a*b?c[d]e","n":838,"f":-26.75,"b":false,"ip":"192.168.1.20","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"Beta-Gamma","Role":"tab\tand\nnewline"},"items":[{"n":719,"ok":false,"tags":["w-720"]}],"nums":[1721,1722,1723,1724],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Gamma","t":"alpha","f":-32.75,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"UPPER lower 123"},"items":[{"n":632,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["Wort-633","x y-634"]},{"n":635,"tags":["w-636","w-637"]},{"n":638,"name":"x","v":0}],"nums":[],"words":["ü-639","x y-640","w-641"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2908,14 +2902,17 @@ mod gen_091 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("w-726"),
-            dedup: Some("w-726"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"US{["x y-642","x y-643","w-644"]"#),
+            dedup: Some(r#"US{["x y-642","x y-643","w-644"]"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                27,
+                39,
                 true,
-                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"alpha","n":1345,"f":-24.25,"z":null,"e":{},"ip":"2001:db8::1","dotted":{"key":"Straße"},"ключ":"{braces} and {{double}}","items":[{"n":725,"v":1}],"words":["w-726"],"pair":{"a":35,"b":35.0,"c":36,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Zeta","s":"Admin","t":"svc-deploy","n":275,"f":-49.5,"b":true,"z":null,"items":[],"words":["x y-642","x y-643","w-644"],"matrix":[[645,646],[647,648,649]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2924,9 +2921,9 @@ mod gen_091 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                46,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"alpha","n":1345,"f":-24.25,"z":null,"e":{},"ip":"2001:db8::1","dotted":{"key":"Straße"},"ключ":"{braces} and {{double}}","items":[{"n":725,"v":1}],"words":["w-726"],"pair":{"a":35,"b":35.0,"c":36,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Zeta","s":"Admin","t":"svc-deploy","n":275,"f":-49.5,"b":true,"z":null,"items":[],"words":["x y-642","x y-643","w-644"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2939,14 +2936,14 @@ mod gen_092 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 92"),
-            dedup: Some(":1731"),
-            severity: Some(::detections::Severity::High),
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                16,
+                75,
                 true,
-                r#"{"eventName":"Alpha","s":"Straße","t":"quote\" and back\\slash","n":260,"f":-46.5,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"tab\tand\nnewline","with space":"ǅungla","user":{"name":"tab\tand\nnewline","admin":true,"tags":["ü-727","x y-728"]},"nums":[1729,1730,1731],"words":["x y-732","Wort-733","ü-734","ü-735"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":44.5,"hi":45.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":187,"f":-43.75,"b":true,"ip":"2001:db8::1","net":"2001:db8::/32","big":18446744073709551615,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"ǅungla","id":78,"admin":true},"nums":[1650,1651],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -2955,9 +2952,9 @@ mod gen_092 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                81,
                 false,
-                r#"{"s":"Straße","t":"quote\" and back\\slash","n":260,"f":-46.5,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"2001:db8::/32","dotted.key":"tab\tand\nnewline","with space":"ǅungla","user":{"name":"tab\tand\nnewline","admin":true,"tags":["ü-727","x y-728"]},"nums":[1729,1730,1731],"words":["x y-732","Wort-733","ü-734","ü-735"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":44.5,"hi":45.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":187,"f":-43.75,"b":true,"ip":"2001:db8::1","net":"2001:db8::/32","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"ǅungla","id":78,"admin":true},"nums":[1650,1651],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -2971,13 +2968,15 @@ mod gen_093 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R093"),
-            dedup: Some("[8,3]"),
-            severity: Some(::detections::Severity::Critical),
+            dedup: Some(
+                r#"{"n":657,"name":"naïve café","v":5,"ok":true,"sub":[{"n":658,"x":8},{"n":659,"x":4}]}:alpha"#,
+            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                21,
+                36,
                 true,
-                r#"{"eventName":"Beta","n":-174,"ip":"10.1.2.3","big":9007199254740993,"dotted.key":"ǅungla","items":[{"n":736},{"n":737,"name":"Straße","v":-1,"sub":[{"n":738,"x":8},{"n":739,"x":3}]},{"n":740,"name":"ǅungla","ok":true,"tags":["Wort-741"],"sub":[{"n":742,"x":6}]}],"nums":[1743,1744,1745]}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"alpha","n":-427,"z":null,"ip":"fe80::1","dotted":{"key":"Beta-Gamma"},"user":{"name":"Admin","id":76,"tags":["Wort-652","w-653"],"Role":"Admin"},"items":[{"n":654,"name":"tab\tand\nnewline","v":10,"sub":[]},{"n":655,"name":"Admin","v":1,"tags":["ü-656"]},{"n":657,"name":"naïve café","v":5,"ok":true,"sub":[{"n":658,"x":8},{"n":659,"x":4}]}],"nums":[1660,1661],"words":["x y-662"],"matrix":[[663,664],[665,666,667]]}"#,
             )
         }
             .check(&RULE);
@@ -2986,9 +2985,9 @@ mod gen_093 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                42,
                 false,
-                r#"{"n":-174,"ip":"10.1.2.3","big":9007199254740993,"dotted.key":"ǅungla","items":[{"n":736},{"n":737,"name":"Straße","v":-1,"sub":[{"n":738,"x":8},{"n":739,"x":3}]},{"n":740,"name":"ǅungla","ok":true,"tags":["Wort-741"],"sub":[{"n":742,"x":6}]}],"nums":[1743,1744,1745]}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"alpha","n":-427,"z":null,"ip":"fe80::1","dotted":{"key":"Beta-Gamma"},"user":{"name":"Admin","id":76,"tags":["Wort-652","w-653"],"Role":"Admin"},"nums":[1660,1661],"words":["x y-662"],"matrix":[[663,664],[665,666,667]]}"#,
             )
             .check(&RULE);
     }
@@ -3001,17 +3000,14 @@ mod gen_094 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R094"),
-            dedup: Some("defaultDedupString:Generated.R094"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":null,"t1":"ctx  in [\"w-748\",\"ü-749\"][{\"n\":755,\"x\":\"quote\\\" and back\\\\slash\"}]{\"country\":\"DE\",\"ip\":\"192.168.1.20\"}"}"#,
-            ),
+            title: Some(r#" back\slash false"#),
+            dedup: Some(r#" back\slash false"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                30,
+                13,
                 true,
-                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","t":"İstanbul","n":13,"f":16.75,"b":true,"z":null,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"İstanbul"},"user":{"name":"svc-deploy","tags":["x y-746"],"Role":"Beta-Gamma"},"items":[{"n":747,"name":"svc-deploy","v":-4,"ok":false,"tags":["w-748","ü-749"]},{"n":750,"v":-3,"ok":true,"tags":["w-751","x y-752","ü-753"]},{"n":754,"name":"","ok":true,"sub":[{"n":755,"x":"quote\" and back\\slash"}]}],"words":["Wort-756","ü-757","x y-758","w-759"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"","t":"quote\" and back\\slash","b":false,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","user":{"name":"ǅungla","admin":false},"words":["ü-668","ü-669","x y-670"],"matrix":[[671,672],[673,674,675]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3020,9 +3016,9 @@ mod gen_094 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                19,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"İstanbul","n":13,"f":16.75,"b":true,"z":null,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"İstanbul"},"user":{"name":"svc-deploy","tags":["x y-746"],"Role":"Beta-Gamma"},"items":[{"n":747,"name":"svc-deploy","v":-4,"ok":false,"tags":["w-748","ü-749"]},{"n":750,"v":-3,"ok":true,"tags":["w-751","x y-752","ü-753"]},{"n":754,"name":"","ok":true,"sub":[{"n":755,"x":"quote\" and back\\slash"}]}],"words":["Wort-756","ü-757","x y-758","w-759"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"s":"","t":"quote\" and back\\slash","b":false,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","user":{"name":"ǅungla","admin":false},"words":["ü-668","ü-669","x y-670"],"matrix":[[671,672],[673,674,675]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3035,15 +3031,15 @@ mod gen_095 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[761,762]} Alert: ["2606:4700:4700::1111","192.168.1.20"]"#),
-            dedup: Some("defaultDedupString:Generated.R095"),
+            title: Some("9{"),
+            dedup: Some("9{"),
             severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[{"n":762,"x":8}]}"#),
+            context: Some(r#"{"k0":-470,"k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                51,
+                20,
                 true,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","n":1280,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"path/to/file.txt","dotted":{"key":"naïve café"},"user":{"name":"emoji 😀 inside","tags":[],"Role":"path/to/file.txt"},"items":[{"n":760,"name":"Straße","v":1,"ok":true,"sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":8}]},{"n":763,"name":"tab\tand\nnewline","ok":true,"tags":["ü-764"]}],"ips":["2606:4700:4700::1111","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"Beta-Gamma","n":-470,"f":-30.5,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","ключ":"ǅungla","items":[],"words":["ü-676"],"matrix":[[677,678],[679,680,681]],"pair":{"a":9,"b":9.0,"c":10,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -3052,9 +3048,9 @@ mod gen_095 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                58,
+                27,
                 false,
-                r#"{"s":"Beta-Gamma","n":1280,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"path/to/file.txt","dotted":{"key":"naïve café"},"user":{"name":"emoji 😀 inside","tags":[],"Role":"path/to/file.txt"},"items":[{"n":760,"name":"Straße","v":1,"ok":true,"sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":8}]},{"n":763,"name":"tab\tand\nnewline","ok":true,"tags":["ü-764"]}],"ips":["2606:4700:4700::1111","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"s":"UPPER lower 123","t":"Beta-Gamma","n":-470,"f":-30.5,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","ключ":"ǅungla","items":[],"words":["ü-676"],"matrix":[[677,678],[679,680,681]],"pair":{"a":9,"b":9.0,"c":10,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -3067,14 +3063,15 @@ mod gen_096 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[774,775]} {{"),
-            dedup: Some("[774,775]} {{"),
+            title: Some(" in  in 685"),
+            dedup: Some(" in  in 685"),
             severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                40,
                 true,
-                r#"{"eventName":"Alpha","s":"x","t":"日本語のテキスト","n":166,"z":null,"dotted.key":"{braces} and {{double}}","ключ":"naïve café","items":[{"n":765,"name":"Admin","v":-2},{"n":766,"name":"","sub":[{"n":767,"x":2},{"n":768,"x":"naïve café"}]}],"nums":[1769,1770,1771],"words":["w-772","w-773"],"ips":["8.8.8.8","192.168.1.20","fe80::1"],"matrix":[[774,775],[776,777,778]],"pair":{"a":4,"b":4.0,"c":5,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"{braces} and {{double}}","n":71,"b":true,"z":null,"big":1.2345678901234568e+29,"user":{"name":"Beta-Gamma"},"items":[{"n":682,"v":-2,"tags":["Wort-683"],"sub":[{"n":684,"x":"İstanbul"}]},{"n":685,"v":-3,"ok":false,"tags":[],"sub":[{"n":686,"x":"Beta-Gamma"}]},{"n":687,"name":"path/to/file.txt"}],"pair":{"a":20,"b":20.0,"c":21,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -3083,9 +3080,9 @@ mod gen_096 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                47,
                 false,
-                r#"{"s":"x","t":"日本語のテキスト","n":166,"z":null,"dotted.key":"{braces} and {{double}}","ключ":"naïve café","items":[{"n":765,"name":"Admin","v":-2},{"n":766,"name":"","sub":[{"n":767,"x":2},{"n":768,"x":"naïve café"}]}],"nums":[1769,1770,1771],"words":["w-772","w-773"],"ips":["8.8.8.8","192.168.1.20","fe80::1"],"matrix":[[774,775],[776,777,778]],"pair":{"a":4,"b":4.0,"c":5,"lo":35.5,"hi":36.5}}"#,
+                r#"{"s":"a*b?c[d]e","t":"{braces} and {{double}}","n":71,"b":true,"z":null,"big":1.2345678901234568e+29,"user":{"name":"Beta-Gamma"},"items":[{"n":682,"v":-2,"tags":["Wort-683"],"sub":[{"n":684,"x":"İstanbul"}]},{"n":685,"v":-3,"ok":false,"tags":[],"sub":[{"n":686,"x":"Beta-Gamma"}]},{"n":687,"name":"path/to/file.txt"}],"pair":{"a":20,"b":20.0,"c":21,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -3098,14 +3095,14 @@ mod gen_097 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R097"),
-            dedup: Some("defaultDedupString:Generated.R097"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"x y-689 back\slash path/to/file.txt in "#),
+            dedup: Some(r#"x y-689 back\slash path/to/file.txt in "#),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                36,
+                16,
                 true,
-                r#"{"eventName":"Delta","s":"ǅungla","t":"日本語のテキスト","n":207,"b":false,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":779,"v":12},{"n":780,"name":"tab\tand\nnewline","tags":[]},{"n":781,"name":"a*b?c[d]e","ok":false,"tags":["ü-782","w-783","ü-784"],"sub":[{"n":785,"x":2},{"n":786,"x":"path/to/file.txt"}]}],"matrix":[[787,788],[789,790,791]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":476,"e":false,"ip":"::ffff:10.0.0.1","with space":"Straße","ключ":"path/to/file.txt","user":{"name":"quote\" and back\\slash","id":96,"admin":true},"items":[{"n":688,"name":"tab\tand\nnewline","v":4,"ok":true,"tags":["x y-689","w-690"]}],"words":["x y-691","x y-692"],"matrix":[[693,694],[695,696,697]]}"#,
             )
         }
             .check(&RULE);
@@ -3114,9 +3111,9 @@ mod gen_097 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                22,
                 false,
-                r#"{"s":"ǅungla","t":"日本語のテキスト","n":207,"b":false,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":779,"v":12},{"n":780,"name":"tab\tand\nnewline","tags":[]},{"n":781,"name":"a*b?c[d]e","ok":false,"tags":["ü-782","w-783","ü-784"],"sub":[{"n":785,"x":2},{"n":786,"x":"path/to/file.txt"}]}],"matrix":[[787,788],[789,790,791]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":476,"e":false,"with space":"Straße","ключ":"path/to/file.txt","user":{"name":"quote\" and back\\slash","id":96,"admin":true},"items":[{"n":688,"name":"tab\tand\nnewline","v":4,"ok":true,"tags":["x y-689","w-690"]}],"words":["x y-691","x y-692"],"matrix":[[693,694],[695,696,697]]}"#,
             )
             .check(&RULE);
     }
@@ -3129,14 +3126,15 @@ mod gen_098 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 98"),
-            dedup: Some("defaultDedupString:Generated.R098"),
-            severity: Some(::detections::Severity::High),
+            title: Some(" ünïcödé "),
+            dedup: Some(" ünïcödé "),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":[1,8],"t1":"Alert: "}"#),
             ..Case::new(
                 "witness matches",
-                15,
+                20,
                 true,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":-280,"f":-39.25,"e":{},"ip":"","net":"2001:db8::/32","dotted":{"key":"UPPER lower 123"},"user":{"name":"{braces} and {{double}}","id":25,"tags":["Wort-792","ü-793","ü-794"],"Role":""},"items":[{"n":795,"name":"{braces} and {{double}}","v":-3,"ok":false,"tags":[]},{"n":796,"v":8,"ok":true}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Delta","s":"alpha","t":"{braces} and {{double}}","n":463,"f":-28.5,"b":false,"big":18446744073709551615,"dotted.key":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"naïve café","admin":false,"Role":"x"},"items":[{"n":698,"name":"naïve café","tags":["ü-699","w-700"]},{"n":701,"name":"ǅungla","v":13,"sub":[{"n":702,"x":4}]},{"n":703,"tags":["Wort-704","ü-705","x y-706"],"sub":[{"n":707,"x":1},{"n":708,"x":8}]}],"pair":{"a":16,"b":16.0,"c":17,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -3145,9 +3143,9 @@ mod gen_098 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                27,
                 false,
-                r#"{"s":"Beta-Gamma","n":-280,"f":-39.25,"e":{},"ip":"","net":"2001:db8::/32","dotted":{"key":"UPPER lower 123"},"user":{"name":"{braces} and {{double}}","id":25,"tags":["Wort-792","ü-793","ü-794"],"Role":""},"items":[{"n":795,"name":"{braces} and {{double}}","v":-3,"ok":false,"tags":[]},{"n":796,"v":8,"ok":true}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+                r#"{"s":"alpha","t":"{braces} and {{double}}","n":463,"f":-28.5,"b":false,"big":18446744073709551615,"dotted.key":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"naïve café","admin":false,"Role":"x"},"items":[{"n":698,"name":"naïve café","tags":["ü-699","w-700"]},{"n":701,"name":"ǅungla","v":13,"sub":[{"n":702,"x":4}]},{"n":703,"tags":["Wort-704","ü-705","x y-706"],"sub":[{"n":707,"x":1},{"n":708,"x":8}]}],"pair":{"a":16,"b":16.0,"c":17,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -3160,15 +3158,14 @@ mod gen_099 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R099"),
-            dedup: Some("24.5:[802,803]"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":800}"#),
+            title: Some("[715,718]"),
+            dedup: Some("[715,718]"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                25,
+                34,
                 true,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"İstanbul","n":1315,"f":-39.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","big":18446744073709551615,"with space":"x","user":{"name":"Straße","id":87,"admin":true,"tags":["ü-797","Wort-798","ü-799"]},"items":[{"n":800,"name":"path/to/file.txt","v":-3,"ok":false,"sub":[]}],"nums":[1801],"ips":[],"matrix":[[802,803],[804,805,806]],"pair":{"a":13,"b":13.0,"c":14,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":1417,"b":false,"z":null,"net":"10.0.0.0/8","user":{"name":"x","admin":true,"Role":"Beta-Gamma"},"items":[{"n":709,"name":"Beta-Gamma","v":-4,"ok":true,"sub":[]},{"n":710,"name":"svc-deploy","v":1}],"nums":[1711,1712,1713,1714],"ips":["::ffff:10.0.0.1","2001:db8::1"],"matrix":[[715,716],[717,718,719]],"pair":{"a":1,"b":1.0,"c":2,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -3177,9 +3174,9 @@ mod gen_099 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                40,
                 false,
-                r#"{"eventName":"Zeta","t":"İstanbul","n":1315,"f":-39.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","big":18446744073709551615,"with space":"x","user":{"name":"Straße","id":87,"admin":true,"tags":["ü-797","Wort-798","ü-799"]},"items":[{"n":800,"name":"path/to/file.txt","v":-3,"ok":false,"sub":[]}],"nums":[1801],"ips":[],"matrix":[[802,803],[804,805,806]],"pair":{"a":13,"b":13.0,"c":14,"lo":23.5,"hi":24.5}}"#,
+                r#"{"s":"svc-deploy","n":1417,"b":false,"z":null,"net":"10.0.0.0/8","user":{"name":"x","admin":true,"Role":"Beta-Gamma"},"items":[{"n":709,"name":"Beta-Gamma","v":-4,"ok":true,"sub":[]},{"n":710,"name":"svc-deploy","v":1}],"nums":[1711,1712,1713,1714],"ips":["::ffff:10.0.0.1","2001:db8::1"],"matrix":[[715,716],[717,718,719]],"pair":{"a":1,"b":1.0,"c":2,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -3192,14 +3189,14 @@ mod gen_100 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 100"),
+            title: Some("Generated.R100"),
             dedup: Some("defaultDedupString:Generated.R100"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                30,
+                19,
                 true,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"naïve café","n":266,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"tab\tand\nnewline","with space":"x","ключ":"{braces} and {{double}}","user":{"name":"alpha","admin":true},"items":[],"matrix":[[807,808],[809,810,811]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"svc-deploy","n":251,"b":false,"e":0.0,"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","dotted":{"key":"Admin"},"nums":[1720,1721],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -3208,9 +3205,9 @@ mod gen_100 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                25,
                 false,
-                r#"{"s":"日本語のテキスト","t":"naïve café","n":266,"z":null,"e":{},"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"tab\tand\nnewline","with space":"x","ключ":"{braces} and {{double}}","user":{"name":"alpha","admin":true},"items":[],"matrix":[[807,808],[809,810,811]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"s":"a*b?c[d]e","t":"svc-deploy","n":251,"b":false,"e":0.0,"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","dotted":{"key":"Admin"},"nums":[1720,1721],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -3223,19 +3220,14 @@ mod gen_101 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}"#,
-            ),
-            dedup: Some(
-                r#"{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}"#,
-            ),
+            title: Some("{"),
+            dedup: Some("{"),
             severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":57,"k1":["8.8.8.8"]}"#),
             ..Case::new(
                 "witness matches",
-                55,
+                52,
                 true,
-                r#"{"eventName":"Zeta","s":"x","t":"quote\" and back\\slash","n":500,"f":4.0,"e":{},"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","user":{"name":"Beta-Gamma","id":57},"items":[{"n":812,"name":"UPPER lower 123"}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","n":1056,"f":-35.0,"b":true,"z":null,"ip":"fe80::1","user":{"name":"svc-deploy","id":13,"admin":false,"tags":["x y-722","ü-723"],"Role":"{braces} and {{double}}"},"items":[{"n":724,"name":"alpha","tags":["ü-725"]}],"words":["Wort-726"]}"#,
             )
         }
             .check(&RULE);
@@ -3244,9 +3236,9 @@ mod gen_101 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                62,
+                58,
                 false,
-                r#"{"eventName":"Zeta","s":"x","t":"quote\" and back\\slash","n":500,"f":4.0,"e":{},"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","user":{"name":"Beta-Gamma","id":57},"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","n":1056,"f":-35.0,"b":true,"z":null,"ip":"fe80::1","user":{"name":"svc-deploy","id":13,"admin":false,"tags":["x y-722","ü-723"],"Role":"{braces} and {{double}}"},"items":[{"n":724,"name":"alpha","tags":["ü-725"]}]}"#,
             )
             .check(&RULE);
     }
@@ -3259,14 +3251,14 @@ mod gen_102 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{{{[]"),
-            dedup: Some("{braces} and {{double}}:{braces} and {{double}}"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R102"),
+            dedup: Some("defaultDedupString:Generated.R102"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                42,
+                27,
                 true,
-                r#"{"eventName":"Gamma","t":"{braces} and {{double}}","f":30.5,"b":false,"ключ":"alpha","items":[],"nums":[1813,1814]}"#,
+                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"UPPER lower 123","n":997,"f":47.25,"z":null,"e":"","ip":"192.168.1.20","big":18446744073709551615,"with space":"quote\" and back\\slash","user":{"name":"path/to/file.txt","tags":["x y-727","w-728"],"Role":"x"},"items":[{"n":729,"v":-1,"ok":true,"tags":[]},{"n":730,"name":"{braces} and {{double}}","tags":[]},{"n":731,"v":10,"tags":[]}],"nums":[1732,1733],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
             )
         }
             .check(&RULE);
@@ -3275,9 +3267,9 @@ mod gen_102 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                33,
                 false,
-                r#"{"eventName":"Gamma","t":"{braces} and {{double}}","f":30.5,"b":false,"items":[],"nums":[1813,1814]}"#,
+                r#"{"s":"emoji 😀 inside","t":"UPPER lower 123","n":997,"f":47.25,"z":null,"e":"","ip":"192.168.1.20","big":18446744073709551615,"with space":"quote\" and back\\slash","user":{"name":"path/to/file.txt","tags":["x y-727","w-728"],"Role":"x"},"items":[{"n":729,"v":-1,"ok":true,"tags":[]},{"n":730,"name":"{braces} and {{double}}","tags":[]},{"n":731,"v":10,"tags":[]}],"nums":[1732,1733],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
             )
             .check(&RULE);
     }
@@ -3290,14 +3282,15 @@ mod gen_103 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R103"),
-            dedup: Some("defaultDedupString:Generated.R103"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 103"),
+            dedup: Some("false"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":736,"t1":"[1734][]"}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                21,
                 true,
-                r#"{"eventName":"Zeta","s":"path/to/file.txt","f":15.5,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","with space":"alpha","user":{"name":"path/to/file.txt","id":44,"admin":true,"Role":"emoji 😀 inside"},"items":[{"n":815,"name":"ǅungla","sub":[{"n":816,"x":"svc-deploy"}]}],"words":["Wort-817"],"pair":{"a":35,"b":35.0,"c":36,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Beta","s":"Straße","t":"Admin","n":1064,"b":false,"z":null,"e":0,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"svc-deploy"},"items":[],"nums":[1734],"matrix":[[735,736],[737,738,739]],"pair":{"a":32,"b":32.0,"c":33,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -3306,9 +3299,9 @@ mod gen_103 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                28,
                 false,
-                r#"{"s":"path/to/file.txt","f":15.5,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","with space":"alpha","user":{"name":"path/to/file.txt","id":44,"admin":true,"Role":"emoji 😀 inside"},"items":[{"n":815,"name":"ǅungla","sub":[{"n":816,"x":"svc-deploy"}]}],"words":["Wort-817"],"pair":{"a":35,"b":35.0,"c":36,"lo":15.5,"hi":16.5}}"#,
+                r#"{"s":"Straße","t":"Admin","n":1064,"b":false,"z":null,"e":0,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"svc-deploy"},"items":[],"nums":[1734],"matrix":[[735,736],[737,738,739]],"pair":{"a":32,"b":32.0,"c":33,"lo":4.5,"hi":5.5}}"#,
             )
             .check(&RULE);
     }
@@ -3321,14 +3314,17 @@ mod gen_104 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[[]]"),
-            dedup: Some("24:[818,819,820]:[[]]"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R104"),
+            dedup: Some("defaultDedupString:Generated.R104"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":null,"k1":{"country":"US","ip":"192.168.1.20"},"k2":[{"n":740,"tags":["x y-741"]}]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                40,
+                21,
                 true,
-                r#"{"eventName":"Alpha","s":"ǅungla","t":"tab\tand\nnewline","n":1445,"f":36.75,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","ключ":"x","user":{"name":"日本語のテキスト","id":48},"items":[{"n":818,"name":"x","v":0,"ok":true},{"n":819,"name":"a*b?c[d]e","v":-1},{"n":820,"name":"Admin","v":7,"sub":[]}],"nums":[],"words":["x y-821","ü-822","w-823","x y-824"],"ips":["fe80::1","192.168.1.20"],"pair":{"a":24,"b":24.0,"c":25,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"","n":128,"f":-26.25,"b":true,"z":null,"ip":"2001:db8::1","with space":"Straße","items":[{"n":740,"tags":["x y-741"]}],"nums":[],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3337,9 +3333,9 @@ mod gen_104 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                28,
                 false,
-                r#"{"s":"ǅungla","t":"tab\tand\nnewline","n":1445,"f":36.75,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","ключ":"x","user":{"name":"日本語のテキスト","id":48},"items":[{"n":818,"name":"x","v":0,"ok":true},{"n":819,"name":"a*b?c[d]e","v":-1},{"n":820,"name":"Admin","v":7,"sub":[]}],"nums":[],"words":["x y-821","ü-822","w-823","x y-824"],"ips":["fe80::1","192.168.1.20"],"pair":{"a":24,"b":24.0,"c":25,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"","n":128,"f":-26.25,"b":true,"z":null,"with space":"Straße","items":[{"n":740,"tags":["x y-741"]}],"nums":[],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3352,14 +3348,21 @@ mod gen_105 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R105"),
-            dedup: Some("defaultDedupString:Generated.R105"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(
+                r#"{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}} "quoted" {{"#,
+            ),
+            dedup: Some(
+                r#"{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}} "quoted" {{"#,
+            ),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":{"exit":{"country":"DE","ip":"8.8.8.8"}},"k1":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                39,
+                18,
                 true,
-                r#"{"eventName":"Zeta","n":598,"b":true,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":825,"name":"path/to/file.txt","v":8,"tags":["Wort-826","ü-827","Wort-828"]},{"n":829,"name":"{braces} and {{double}}","v":13,"tags":["x y-830","w-831","w-832"],"sub":[]},{"n":833,"v":2,"ok":false,"tags":[],"sub":[{"n":834,"x":"tab\tand\nnewline"},{"n":835,"x":1}]}],"nums":[1836],"words":["x y-837","x y-838","w-839"]}"#,
+                r#"{"eventName":"Epsilon","n":480,"f":-12.75,"b":false,"z":null,"ip":"100.64.0.1","ключ":"UPPER lower 123","nums":[1742,1743,1744],"words":["Wort-745","Wort-746"],"ips":["2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3368,9 +3371,9 @@ mod gen_105 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                25,
                 false,
-                r#"{"eventName":"Zeta","n":598,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":825,"name":"path/to/file.txt","v":8,"tags":["Wort-826","ü-827","Wort-828"]},{"n":829,"name":"{braces} and {{double}}","v":13,"tags":["x y-830","w-831","w-832"],"sub":[]},{"n":833,"v":2,"ok":false,"tags":[],"sub":[{"n":834,"x":"tab\tand\nnewline"},{"n":835,"x":1}]}],"nums":[1836],"words":["x y-837","x y-838","w-839"]}"#,
+                r#"{"n":480,"f":-12.75,"b":false,"z":null,"ip":"100.64.0.1","ключ":"UPPER lower 123","nums":[1742,1743,1744],"words":["Wort-745","Wort-746"],"ips":["2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3383,14 +3386,14 @@ mod gen_106 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R106"),
-            dedup: Some("defaultDedupString:Generated.R106"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("163.516"),
+            dedup: Some(r#"["x y-750","w-751"]"#),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                40,
+                20,
                 true,
-                r#"{"eventName":"Alpha","s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":840,"name":"{braces} and {{double}}","v":11},{"n":841,"name":"a*b?c[d]e","ok":true,"tags":["ü-842","w-843","ü-844"]}],"nums":[1845,1846,1847,1848],"words":["w-849","ü-850","Wort-851"],"matrix":[[852,853],[854,855,856]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"İstanbul","e":false,"dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","ключ":"{braces} and {{double}}","user":{"name":"İstanbul","id":16,"admin":true,"tags":["Wort-747"],"Role":"İstanbul"},"items":[{"n":748,"ok":false,"tags":[]},{"n":749,"name":"UPPER lower 123","tags":["x y-750","w-751"],"sub":[{"n":752,"x":5}]}],"words":[],"pair":{"a":46,"b":46.0,"c":47,"lo":3.5,"hi":4.5}}"#,
             )
         }
             .check(&RULE);
@@ -3399,9 +3402,9 @@ mod gen_106 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                26,
                 false,
-                r#"{"s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":840,"name":"{braces} and {{double}}","v":11},{"n":841,"name":"a*b?c[d]e","ok":true,"tags":["ü-842","w-843","ü-844"]}],"nums":[1845,1846,1847,1848],"words":["w-849","ü-850","Wort-851"],"matrix":[[852,853],[854,855,856]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"İstanbul","e":false,"dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","ключ":"{braces} and {{double}}","user":{"name":"İstanbul","id":16,"admin":true,"tags":["Wort-747"],"Role":"İstanbul"},"words":[],"pair":{"a":46,"b":46.0,"c":47,"lo":3.5,"hi":4.5}}"#,
             )
             .check(&RULE);
     }
@@ -3416,13 +3419,13 @@ mod gen_107 {
         Case {
             title: Some("Generated rule 107"),
             dedup: Some("defaultDedupString:Generated.R107"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":[[862,863],[864,865,866]],"t1":"ctx  # []"}"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"t0":"19","k1":19.5,"k2":[]}"#),
             ..Case::new(
                 "witness matches",
-                54,
+                21,
                 true,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"quote\" and back\\slash","n":25,"b":false,"e":0.0,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"svc-deploy","items":[{"n":857,"v":-1},{"n":858,"name":"x","ok":true,"tags":[]},{"n":859,"name":"quote\" and back\\slash","ok":false,"tags":["x y-860","x y-861"]}],"words":[],"ips":["100.64.0.1","192.168.1.20"],"matrix":[[862,863],[864,865,866]]}"#,
+                r#"{"eventName":"Gamma","t":"quote\" and back\\slash","n":-381,"f":46.25,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"user":{"name":"naïve café","id":14,"admin":false,"tags":["ü-753","w-754"]},"items":[{"n":755,"name":"Admin","v":2,"ok":true,"tags":["x y-756","x y-757"],"sub":[]},{"n":758,"name":"{braces} and {{double}}","v":6,"tags":["ü-759"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -3431,9 +3434,9 @@ mod gen_107 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                61,
+                28,
                 false,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"quote\" and back\\slash","n":25,"b":false,"e":0.0,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"svc-deploy","words":[],"ips":["100.64.0.1","192.168.1.20"],"matrix":[[862,863],[864,865,866]]}"#,
+                r#"{"t":"quote\" and back\\slash","n":-381,"f":46.25,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"user":{"name":"naïve café","id":14,"admin":false,"tags":["ü-753","w-754"]},"items":[{"n":755,"name":"Admin","v":2,"ok":true,"tags":["x y-756","x y-757"],"sub":[]},{"n":758,"name":"{braces} and {{double}}","v":6,"tags":["ü-759"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -3446,17 +3449,14 @@ mod gen_108 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 108"),
-            dedup: Some(r#"US:{"n":870,"v":6,"ok":true,"sub":[{"n":871,"x":7}]}"#),
+            title: Some(r#"} } [{"n":761,"x":"İstanbul"},{"n":762,"x":""}]} "#),
+            dedup: Some(r#"} } [{"n":761,"x":"İstanbul"},{"n":762,"x":""}]} "#),
             severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"k0":{"n":871,"x":7},"k1":"Beta-Gamma","k2":"quote\" and back\\slash"}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                63,
+                39,
                 true,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","t":"emoji 😀 inside","n":1153,"z":null,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"svc-deploy","user":{"name":"UPPER lower 123","id":31,"admin":false,"tags":["ü-867","x y-868"]},"items":[{"n":869,"name":"quote\" and back\\slash","ok":true},{"n":870,"v":6,"ok":true,"sub":[{"n":871,"x":7}]},{"n":872,"v":-5}],"words":["ü-873"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"svc-deploy","f":-29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","items":[{"n":760,"name":"{braces} and {{double}}","sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":""}]},{"n":763,"name":"ǅungla","ok":true,"tags":["ü-764"]}],"nums":[1765,1766,1767,1768],"words":["Wort-769","x y-770","Wort-771","ü-772"],"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
             )
         }
             .check(&RULE);
@@ -3465,9 +3465,9 @@ mod gen_108 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                70,
+                45,
                 false,
-                r#"{"s":"Beta-Gamma","t":"emoji 😀 inside","n":1153,"z":null,"e":0,"ip":"2606:4700:4700::1111","dotted.key":"svc-deploy","user":{"name":"UPPER lower 123","id":31,"admin":false,"tags":["ü-867","x y-868"]},"items":[{"n":869,"name":"quote\" and back\\slash","ok":true},{"n":870,"v":6,"ok":true,"sub":[{"n":871,"x":7}]},{"n":872,"v":-5}],"words":["ü-873"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"svc-deploy","f":-29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","items":[{"n":760,"name":"{braces} and {{double}}","sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":""}]},{"n":763,"name":"ǅungla","ok":true,"tags":["ü-764"]}],"nums":[1765,1766,1767,1768],"words":["Wort-769","x y-770","Wort-771","ü-772"]}"#,
             )
             .check(&RULE);
     }
@@ -3480,15 +3480,17 @@ mod gen_109 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 109"),
-            dedup: Some("defaultDedupString:Generated.R109"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":[["w-876","x y-877"]]}"#),
+            title: Some("Generated.R109"),
+            dedup: Some("1780:1779:[776]"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":[1777,1778,1779,1780],"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k2":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                41,
+                33,
                 true,
-                r#"{"eventName":"Gamma","s":"x","n":383,"f":16.0,"b":true,"z":null,"e":0.0,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"UPPER lower 123","user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-874"],"Role":"ǅungla"},"items":[{"n":875,"name":"{braces} and {{double}}","v":-4,"ok":true,"tags":["w-876","x y-877"]}],"nums":[1878,1879,1880,1881],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":41.5,"hi":42.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"{braces} and {{double}}","n":-390,"f":25.75,"b":false,"e":"","net":"10.1.2.3","big":9007199254740993,"dotted.key":"quote\" and back\\slash","user":{"name":"svc-deploy","id":86,"tags":["x y-773","w-774","w-775"],"Role":"alpha"},"items":[{"n":776,"v":13,"ok":true}],"nums":[1777,1778,1779,1780],"words":["w-781","x y-782"],"pair":{"a":6,"b":6.0,"c":7,"lo":11.5,"hi":12.5}}"#,
             )
         }
             .check(&RULE);
@@ -3497,9 +3499,9 @@ mod gen_109 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                40,
                 false,
-                r#"{"s":"x","n":383,"f":16.0,"b":true,"z":null,"e":0.0,"ip":"8.8.8.8","big":-9223372036854775808,"with space":"UPPER lower 123","user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-874"],"Role":"ǅungla"},"items":[{"n":875,"name":"{braces} and {{double}}","v":-4,"ok":true,"tags":["w-876","x y-877"]}],"nums":[1878,1879,1880,1881],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":41.5,"hi":42.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"{braces} and {{double}}","n":-390,"f":25.75,"b":false,"e":"","net":"10.1.2.3","big":9007199254740993,"dotted.key":"quote\" and back\\slash","user":{"name":"svc-deploy","id":86,"tags":["x y-773","w-774","w-775"],"Role":"alpha"},"items":[{"n":776,"v":13,"ok":true}],"nums":[1777,1778,1779,1780],"words":["w-781","x y-782"],"pair":{"a":6,"b":6.0,"c":7,"lo":11.5,"hi":12.5}}"#,
             )
             .check(&RULE);
     }
@@ -3512,14 +3514,15 @@ mod gen_110 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"43.5["tab\tand\nnewline",4]"#),
-            dedup: Some(r#"43.5["tab\tand\nnewline",4]"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Alert: UPPER lower 123{"),
+            dedup: Some("2001:db8::/32:1"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":9007199254740993}"#),
             ..Case::new(
                 "witness matches",
-                57,
+                67,
                 true,
-                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"UPPER lower 123","n":1082,"f":-32.5,"e":"","ip":"","net":"10.1.2.3","big":1e+300,"with space":"quote\" and back\\slash","user":{"name":"İstanbul","id":10,"admin":true},"items":[{"n":882,"name":"ǅungla","v":2,"ok":true,"tags":["x y-883","x y-884","w-885"],"sub":[{"n":886,"x":"tab\tand\nnewline"},{"n":887,"x":4}]},{"n":888,"name":"UPPER lower 123","sub":[{"n":889,"x":"Straße"}]}],"ips":["8.8.8.8","100.64.0.1","10.1.2.3"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","f":-13.0,"b":true,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","big":9007199254740993,"dotted":{"key":"ǅungla"},"with space":"Straße","user":{"name":"x","id":1,"admin":false,"Role":"tab\tand\nnewline"},"nums":[1783,1784,1785,1786],"words":["Wort-787","Wort-788","w-789","w-790"]}"#,
             )
         }
             .check(&RULE);
@@ -3528,9 +3531,9 @@ mod gen_110 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                63,
+                74,
                 false,
-                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"UPPER lower 123","n":1082,"f":-32.5,"e":"","ip":"","net":"10.1.2.3","big":1e+300,"with space":"quote\" and back\\slash","user":{"name":"İstanbul","id":10,"admin":true},"ips":["8.8.8.8","100.64.0.1","10.1.2.3"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","b":true,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","big":9007199254740993,"dotted":{"key":"ǅungla"},"with space":"Straße","user":{"name":"x","id":1,"admin":false,"Role":"tab\tand\nnewline"},"nums":[1783,1784,1785,1786],"words":["Wort-787","Wort-788","w-789","w-790"]}"#,
             )
             .check(&RULE);
     }
@@ -3543,14 +3546,18 @@ mod gen_111 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 111"),
-            dedup: Some("defaultDedupString:Generated.R111"),
+            title: Some(
+                r#"["x y-791","w-792","Wort-793"]["x y-791","w-792","Wort-793"]x y-791"#,
+            ),
+            dedup: Some(
+                r#"["x y-791","w-792","Wort-793"]["x y-791","w-792","Wort-793"]x y-791"#,
+            ),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                14,
+                42,
                 true,
-                r#"{"eventName":"Beta","s":"svc-deploy","t":"İstanbul","n":570,"f":-45.0,"ip":"10.1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","items":[],"nums":[1890,1891,1892],"ips":[]}"#,
+                r#"{"eventName":"Alpha","s":"İstanbul","t":"İstanbul","n":733,"f":42.5,"b":true,"z":null,"ip":"10.1.2.3","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-791","w-792","Wort-793"],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"ips":[],"pair":{"a":38,"b":38.0,"c":39,"lo":12.5,"hi":13.5}}"#,
             )
         }
             .check(&RULE);
@@ -3559,9 +3566,9 @@ mod gen_111 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                48,
                 false,
-                r#"{"s":"svc-deploy","t":"İstanbul","n":570,"f":-45.0,"ip":"10.1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","items":[],"nums":[1890,1891,1892],"ips":[]}"#,
+                r#"{"s":"İstanbul","t":"İstanbul","n":733,"f":42.5,"b":true,"z":null,"ip":"10.1.2.3","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-791","w-792","Wort-793"],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"ips":[],"pair":{"a":38,"b":38.0,"c":39,"lo":12.5,"hi":13.5}}"#,
             )
             .check(&RULE);
     }
@@ -3574,14 +3581,14 @@ mod gen_112 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R112"),
-            dedup: Some("defaultDedupString:Generated.R112"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("{804"),
+            dedup: Some("41:41:40"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                18,
+                38,
                 true,
-                r#"{"eventName":"Beta","s":"","t":"svc-deploy","n":-239,"z":null,"ip":"","net":"10.0.0.0/8","with space":"日本語のテキスト","user":{"name":"{braces} and {{double}}","id":94,"admin":true,"tags":["Wort-893","x y-894"]},"items":[{"n":895,"v":8,"tags":[],"sub":[]}],"nums":[],"words":["ü-896","w-897"],"pair":{"a":32,"b":32.0,"c":33,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":244,"f":-18.5,"ip":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"svc-deploy","with space":"emoji 😀 inside","user":{"name":"quote\" and back\\slash","id":15,"admin":true,"tags":["Wort-794","ü-795"]},"items":[{"n":796,"v":-4,"ok":false},{"n":797,"name":"{braces} and {{double}}"},{"n":798,"name":"Straße","v":-2,"tags":["x y-799","ü-800","x y-801"]}],"matrix":[[802,803],[804,805,806]],"pair":{"a":40,"b":40.0,"c":41,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -3590,9 +3597,9 @@ mod gen_112 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                44,
                 false,
-                r#"{"eventName":"Beta","s":"","t":"svc-deploy","n":-239,"z":null,"ip":"","net":"10.0.0.0/8","with space":"日本語のテキスト","user":{"name":"{braces} and {{double}}","id":94,"admin":true,"tags":["Wort-893","x y-894"]},"items":[{"n":895,"v":8,"tags":[],"sub":[]}],"nums":[],"words":["ü-896","w-897"]}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":244,"f":-18.5,"ip":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"svc-deploy","with space":"emoji 😀 inside","user":{"name":"quote\" and back\\slash","id":15,"admin":true,"tags":["Wort-794","ü-795"]},"items":[{"n":796,"v":-4,"ok":false},{"n":797,"name":"{braces} and {{double}}"},{"n":798,"name":"Straße","v":-2,"tags":["x y-799","ü-800","x y-801"]}],"pair":{"a":40,"b":40.0,"c":41,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -3605,14 +3612,14 @@ mod gen_113 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("905} {"),
-            dedup: Some("905} {"),
+            title: Some("Generated.R113"),
+            dedup: Some("1807"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                38,
+                15,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","n":117,"f":-35.75,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted":{"key":"ǅungla"},"user":{"name":"Admin","admin":true,"tags":["ü-898","w-899"]},"words":["w-900"],"ips":[],"matrix":[[901,902],[903,904,905]],"pair":{"a":46,"b":46.0,"c":47,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Gamma","s":"path/to/file.txt","t":"{braces} and {{double}}","n":-250,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"ǅungla","nums":[1807,1808,1809],"words":["x y-810"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
             )
         }
             .check(&RULE);
@@ -3621,9 +3628,9 @@ mod gen_113 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                21,
                 false,
-                r#"{"eventName":"Delta","s":"İstanbul","n":117,"f":-35.75,"z":null,"ip":"fe80::1","dotted":{"key":"ǅungla"},"user":{"name":"Admin","admin":true,"tags":["ü-898","w-899"]},"words":["w-900"],"ips":[],"matrix":[[901,902],[903,904,905]],"pair":{"a":46,"b":46.0,"c":47,"lo":35.5,"hi":36.5}}"#,
+                r#"{"s":"path/to/file.txt","t":"{braces} and {{double}}","n":-250,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"ǅungla","nums":[1807,1808,1809],"words":["x y-810"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
             )
             .check(&RULE);
     }
@@ -3636,14 +3643,14 @@ mod gen_114 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("true in [[909,910],[911,912,913]]"),
-            dedup: Some("true in [[909,910],[911,912,913]]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R114"),
+            dedup: Some("defaultDedupString:Generated.R114"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
                 21,
                 true,
-                r#"{"eventName":"Zeta","s":"svc-deploy","f":7.5,"b":true,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"ǅungla"},"items":[],"words":["ü-906","ü-907","x y-908"],"ips":[],"matrix":[[909,910],[911,912,913]],"pair":{"a":33,"b":33.0,"c":34,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"Straße","n":248,"f":-11.0,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","items":[{"n":811,"v":4,"tags":["ü-812"]},{"n":813,"name":"quote\" and back\\slash","v":9,"tags":[]},{"n":814,"name":"naïve café","ok":true}],"words":["w-815","ü-816","ü-817"]}"#,
             )
         }
             .check(&RULE);
@@ -3654,7 +3661,7 @@ mod gen_114 {
                 "witness without the first field",
                 27,
                 false,
-                r#"{"s":"svc-deploy","f":7.5,"b":true,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"ǅungla"},"items":[],"words":["ü-906","ü-907","x y-908"],"ips":[],"matrix":[[909,910],[911,912,913]],"pair":{"a":33,"b":33.0,"c":34,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"Straße","n":248,"f":-11.0,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","words":["w-815","ü-816","ü-817"]}"#,
             )
             .check(&RULE);
     }
@@ -3667,14 +3674,14 @@ mod gen_115 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} 1917} "),
-            dedup: Some("915"),
+            title: Some("Generated.R115"),
+            dedup: Some("defaultDedupString:Generated.R115"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                24,
+                49,
                 true,
-                r#"{"eventName":"Beta","t":"{braces} and {{double}}","n":771,"f":29.25,"z":null,"ip":"fe80::1","big":9007199254740993,"items":[{"n":914,"name":"path/to/file.txt","v":12},{"n":915,"name":"{braces} and {{double}}","v":7,"sub":[]}],"nums":[1916,1917,1918,1919],"words":["ü-920","Wort-921"],"matrix":[[922,923],[924,925,926]]}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"Admin","n":-438,"f":40.75,"e":{},"big":-9223372036854775808,"dotted.key":"emoji 😀 inside","with space":"quote\" and back\\slash","user":{"name":"Beta-Gamma","id":53,"admin":true,"tags":["x y-818"],"Role":"Straße"},"items":[{"n":819,"name":"a*b?c[d]e","v":1,"ok":true,"tags":["x y-820","x y-821","Wort-822"]}],"words":["w-823","ü-824","w-825"],"pair":{"a":4,"b":4.0,"c":5,"lo":21.5,"hi":22.5}}"#,
             )
         }
             .check(&RULE);
@@ -3683,9 +3690,9 @@ mod gen_115 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                55,
                 false,
-                r#"{"eventName":"Beta","t":"{braces} and {{double}}","n":771,"z":null,"ip":"fe80::1","big":9007199254740993,"items":[{"n":914,"name":"path/to/file.txt","v":12},{"n":915,"name":"{braces} and {{double}}","v":7,"sub":[]}],"nums":[1916,1917,1918,1919],"words":["ü-920","Wort-921"],"matrix":[[922,923],[924,925,926]]}"#,
+                r#"{"s":"ǅungla","t":"Admin","n":-438,"f":40.75,"e":{},"big":-9223372036854775808,"dotted.key":"emoji 😀 inside","with space":"quote\" and back\\slash","user":{"name":"Beta-Gamma","id":53,"admin":true,"tags":["x y-818"],"Role":"Straße"},"items":[{"n":819,"name":"a*b?c[d]e","v":1,"ok":true,"tags":["x y-820","x y-821","Wort-822"]}],"words":["w-823","ü-824","w-825"],"pair":{"a":4,"b":4.0,"c":5,"lo":21.5,"hi":22.5}}"#,
             )
             .check(&RULE);
     }
@@ -3698,18 +3705,14 @@ mod gen_116 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"930937{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}Alert: "#,
-            ),
-            dedup: Some(
-                r#"930937{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}Alert: "#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R116"),
+            dedup: Some("ü-830:İstanbul:[1826,1827,1828,1829]"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                28,
+                26,
                 true,
-                r#"{"eventName":"Zeta","s":"Admin","f":-37.5,"b":true,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","with space":"path/to/file.txt","user":{"name":"tab\tand\nnewline","id":88,"tags":["w-927","w-928"],"Role":"quote\" and back\\slash"},"items":[{"n":929,"v":0},{"n":930,"name":"日本語のテキスト","v":7,"sub":[{"n":931,"x":"日本語のテキスト"},{"n":932,"x":"alpha"}]},{"n":933,"name":"İstanbul","v":-1,"ok":true,"tags":["Wort-934"]}],"words":[],"matrix":[[935,936],[937,938,939]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","t":"x","b":true,"z":null,"ip":"100.64.0.1","net":"10.0.0.0/8","big":-0.0,"dotted.key":"alpha","ключ":"日本語のテキスト","nums":[1826,1827,1828,1829],"words":["ü-830","Wort-831"],"ips":["8.8.8.8"],"matrix":[[832,833],[834,835,836]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3718,9 +3721,9 @@ mod gen_116 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                32,
                 false,
-                r#"{"eventName":"Zeta","s":"Admin","b":true,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","with space":"path/to/file.txt","user":{"name":"tab\tand\nnewline","id":88,"tags":["w-927","w-928"],"Role":"quote\" and back\\slash"},"items":[{"n":929,"v":0},{"n":930,"name":"日本語のテキスト","v":7,"sub":[{"n":931,"x":"日本語のテキスト"},{"n":932,"x":"alpha"}]},{"n":933,"name":"İstanbul","v":-1,"ok":true,"tags":["Wort-934"]}],"words":[],"matrix":[[935,936],[937,938,939]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
+                r#"{"s":"İstanbul","t":"x","b":true,"z":null,"ip":"100.64.0.1","net":"10.0.0.0/8","big":-0.0,"dotted.key":"alpha","ключ":"日本語のテキスト","nums":[1826,1827,1828,1829],"words":["ü-830","Wort-831"],"ips":["8.8.8.8"],"matrix":[[832,833],[834,835,836]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3733,14 +3736,14 @@ mod gen_117 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]"),
-            dedup: Some("[]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("} []"),
+            dedup: Some("} []"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                27,
                 true,
-                r#"{"eventName":"Gamma","s":"naïve café","t":"a*b?c[d]e","f":21.25,"z":null,"e":{},"ip":"","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"emoji 😀 inside","user":{"name":"İstanbul","id":25,"admin":true,"tags":["ü-940","w-941","x y-942"],"Role":"Admin"},"items":[],"words":["Wort-943","ü-944","w-945"],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"Admin","n":713,"f":35.75,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"İstanbul","ключ":"tab\tand\nnewline","user":{"name":"naïve café","tags":[]},"items":[{"n":837,"name":"svc-deploy","v":1,"ok":true},{"n":838,"name":"","ok":true,"sub":[]},{"n":839,"v":9,"ok":false,"tags":["ü-840","x y-841"],"sub":[]}],"nums":[1842,1843,1844],"words":["w-845","x y-846","x y-847","x y-848"]}"#,
             )
         }
             .check(&RULE);
@@ -3749,9 +3752,9 @@ mod gen_117 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                33,
                 false,
-                r#"{"eventName":"Gamma","s":"naïve café","t":"a*b?c[d]e","f":21.25,"z":null,"e":{},"big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"emoji 😀 inside","user":{"name":"İstanbul","id":25,"admin":true,"tags":["ü-940","w-941","x y-942"],"Role":"Admin"},"items":[],"words":["Wort-943","ü-944","w-945"],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
+                r#"{"s":"UPPER lower 123","t":"Admin","n":713,"f":35.75,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"İstanbul","ключ":"tab\tand\nnewline","user":{"name":"naïve café","tags":[]},"items":[{"n":837,"name":"svc-deploy","v":1,"ok":true},{"n":838,"name":"","ok":true,"sub":[]},{"n":839,"v":9,"ok":false,"tags":["ü-840","x y-841"],"sub":[]}],"nums":[1842,1843,1844],"words":["w-845","x y-846","x y-847","x y-848"]}"#,
             )
             .check(&RULE);
     }
@@ -3764,18 +3767,14 @@ mod gen_118 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#" in [{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}][1952] "quoted" "#,
-            ),
-            dedup: Some(
-                r#" in [{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}][1952] "quoted" "#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("[][]"),
+            dedup: Some(r#"{"name":"naïve café","id":8}:"#),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                46,
+                62,
                 true,
-                r#"{"eventName":"Zeta","s":"Straße","t":"a*b?c[d]e","n":585,"b":true,"ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"items":[{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}],"nums":[1952],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","n":-491,"z":null,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","user":{"name":"naïve café","id":8},"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3784,9 +3783,9 @@ mod gen_118 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                68,
                 false,
-                r#"{"s":"Straße","t":"a*b?c[d]e","n":585,"b":true,"ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"items":[{"n":946,"v":8,"ok":false,"tags":["ü-947"]},{"n":948,"name":"ǅungla","v":-4,"ok":true,"tags":["Wort-949","Wort-950"]},{"n":951,"name":"emoji 😀 inside","v":10}],"nums":[1952],"words":[]}"#,
+                r#"{"s":"svc-deploy","n":-491,"z":null,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","user":{"name":"naïve café","id":8},"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3799,14 +3798,17 @@ mod gen_119 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} [956,959]"),
-            dedup: Some("} [956,959]"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 119"),
+            dedup: Some("defaultDedupString:Generated.R119"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"eventName":"Beta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                27,
+                15,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","n":186,"f":40.75,"b":true,"z":null,"e":"","dotted":{"key":"alpha"},"ключ":"Admin","nums":[1953,1954,1955],"matrix":[[956,957],[958,959,960]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":-359,"f":-48.0,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"x","user":{"name":"ǅungla"},"items":[],"nums":[1849],"pair":{"a":6,"b":6.0,"c":7,"lo":23.5,"hi":24.5}}"#,
             )
         }
             .check(&RULE);
@@ -3815,9 +3817,9 @@ mod gen_119 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                22,
                 false,
-                r#"{"s":"alpha","n":186,"f":40.75,"b":true,"z":null,"e":"","dotted":{"key":"alpha"},"ключ":"Admin","nums":[1953,1954,1955],"matrix":[[956,957],[958,959,960]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"quote\" and back\\slash","n":-359,"f":-48.0,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"x","user":{"name":"ǅungla"},"items":[],"nums":[1849],"pair":{"a":6,"b":6.0,"c":7,"lo":23.5,"hi":24.5}}"#,
             )
             .check(&RULE);
     }
@@ -3830,15 +3832,14 @@ mod gen_120 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1961,1962,1963]"),
-            dedup: Some(r#":1961:{"a":33,"b":33.0,"c":34,"lo":19.5,"hi":20.5}"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[967,970],"k1":"Beta-Gamma","k2":null}"#),
+            title: Some("Alert: {} "),
+            dedup: Some("16.0:"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                32,
+                24,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","n":275,"f":-40.0,"b":true,"z":null,"user":{"name":"Beta-Gamma","admin":false,"Role":"a*b?c[d]e"},"items":[],"nums":[1961,1962,1963],"words":["w-964","Wort-965","ü-966"],"matrix":[[967,968],[969,970,971]],"pair":{"a":33,"b":33.0,"c":34,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","n":-335,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"emoji 😀 inside","ключ":"x","words":["w-850"],"ips":["2001:db8::1"],"matrix":[[851,852],[853,854,855]],"pair":{"a":16,"b":16.0,"c":17,"lo":38.5,"hi":39.5}}"#,
             )
         }
             .check(&RULE);
@@ -3847,9 +3848,9 @@ mod gen_120 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                30,
                 false,
-                r#"{"s":"Straße","n":275,"f":-40.0,"b":true,"z":null,"user":{"name":"Beta-Gamma","admin":false,"Role":"a*b?c[d]e"},"items":[],"nums":[1961,1962,1963],"words":["w-964","Wort-965","ü-966"],"matrix":[[967,968],[969,970,971]],"pair":{"a":33,"b":33.0,"c":34,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","n":-335,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"emoji 😀 inside","ключ":"x","words":["w-850"],"ips":["2001:db8::1"],"pair":{"a":16,"b":16.0,"c":17,"lo":38.5,"hi":39.5}}"#,
             )
             .check(&RULE);
     }
@@ -3862,14 +3863,15 @@ mod gen_121 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R121"),
-            dedup: Some("979"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 121"),
+            dedup: Some("defaultDedupString:Generated.R121"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}"#),
             ..Case::new(
                 "witness matches",
-                26,
+                19,
                 true,
-                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"İstanbul","n":1079,"z":null,"e":"","user":{"name":"quote\" and back\\slash","tags":["Wort-972","w-973","Wort-974"]},"items":[{"n":975,"name":"","v":8,"tags":["x y-976"],"sub":[]},{"n":977,"name":"{braces} and {{double}}","ok":false,"tags":["x y-978"],"sub":[]},{"n":979}],"nums":[],"words":["Wort-980","ü-981","w-982"],"pair":{"a":27,"b":27.0,"c":28,"lo":41.5,"hi":42.5}}"#,
+                r#"{"eventName":"Delta","s":"alpha","n":1295,"f":-23.75,"b":false,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"a*b?c[d]e"},"user":{"name":"emoji 😀 inside","tags":["w-856"]},"items":[],"words":["w-857","Wort-858","w-859"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3878,9 +3880,9 @@ mod gen_121 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                26,
                 false,
-                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"İstanbul","n":1079,"z":null,"e":"","user":{"name":"quote\" and back\\slash","tags":["Wort-972","w-973","Wort-974"]},"items":[{"n":975,"name":"","v":8,"tags":["x y-976"],"sub":[]},{"n":977,"name":"{braces} and {{double}}","ok":false,"tags":["x y-978"],"sub":[]},{"n":979}],"nums":[],"words":["Wort-980","ü-981","w-982"]}"#,
+                r#"{"s":"alpha","n":1295,"f":-23.75,"b":false,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"a*b?c[d]e"},"user":{"name":"emoji 😀 inside","tags":["w-856"]},"items":[],"words":["w-857","Wort-858","w-859"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3896,11 +3898,14 @@ mod gen_122 {
             title: Some("Generated.R122"),
             dedup: Some("defaultDedupString:Generated.R122"),
             severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                28,
+                22,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","n":-465,"f":-28.5,"b":false,"e":false,"ip":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"naïve café","with space":"tab\tand\nnewline","ключ":"path/to/file.txt","user":{"name":"{braces} and {{double}}","id":81,"admin":false},"items":[{"n":983,"name":"Beta-Gamma","v":13,"ok":true,"tags":["Wort-984"],"sub":[]},{"n":985,"name":"","v":-3,"ok":true,"tags":["w-986","ü-987"],"sub":[]},{"n":988,"name":"Beta-Gamma","sub":[{"n":989,"x":0}]}],"nums":[],"words":[],"pair":{"a":48,"b":48.0,"c":49,"lo":8.5,"hi":9.5}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"path/to/file.txt","n":1151,"f":-19.0,"z":null,"e":0.0,"ip":"10.1.2.3","net":"2001:db8::/32","user":{"name":"quote\" and back\\slash","id":90,"tags":[]},"items":[{"n":860,"name":"","ok":true},{"n":861,"name":"alpha","ok":true,"sub":[{"n":862,"x":4}]},{"n":863,"name":"quote\" and back\\slash","ok":true,"sub":[{"n":864,"x":"x"}]}],"words":["x y-865","w-866"],"ips":["fe80::1"],"matrix":[[867,868],[869,870,871]]}"#,
             )
         }
             .check(&RULE);
@@ -3909,9 +3914,9 @@ mod gen_122 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                29,
                 false,
-                r#"{"s":"İstanbul","n":-465,"f":-28.5,"b":false,"e":false,"ip":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"naïve café","with space":"tab\tand\nnewline","ключ":"path/to/file.txt","user":{"name":"{braces} and {{double}}","id":81,"admin":false},"items":[{"n":983,"name":"Beta-Gamma","v":13,"ok":true,"tags":["Wort-984"],"sub":[]},{"n":985,"name":"","v":-3,"ok":true,"tags":["w-986","ü-987"],"sub":[]},{"n":988,"name":"Beta-Gamma","sub":[{"n":989,"x":0}]}],"nums":[],"words":[],"pair":{"a":48,"b":48.0,"c":49,"lo":8.5,"hi":9.5}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"path/to/file.txt","n":1151,"f":-19.0,"z":null,"e":0.0,"ip":"10.1.2.3","net":"2001:db8::/32","items":[{"n":860,"name":"","ok":true},{"n":861,"name":"alpha","ok":true,"sub":[{"n":862,"x":4}]},{"n":863,"name":"quote\" and back\\slash","ok":true,"sub":[{"n":864,"x":"x"}]}],"words":["x y-865","w-866"],"ips":["fe80::1"],"matrix":[[867,868],[869,870,871]]}"#,
             )
             .check(&RULE);
     }
@@ -3925,16 +3930,13 @@ mod gen_123 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R123"),
-            dedup: Some("İstanbul:ü-995"),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"eventName":"Delta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":"2001:db8::1","k2":"w-994"}"#,
-            ),
+            dedup: Some("defaultDedupString:Generated.R123"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                34,
+                12,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"quote\" and back\\slash","n":521,"b":false,"e":{},"ip":"100.64.0.1","dotted.key":"日本語のテキスト","ключ":"x","user":{"name":"quote\" and back\\slash","admin":true},"items":[{"n":990,"ok":false,"tags":["x y-991","Wort-992","Wort-993"]}],"words":["w-994","ü-995"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"x","t":"İstanbul","n":428,"f":36.25,"b":false,"e":[],"big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"naïve café","user":{"name":"Admin","id":20,"admin":false,"tags":[]},"items":[{"n":872,"name":"alpha","v":1,"ok":true,"sub":[]},{"n":873,"name":"Straße","ok":false,"sub":[{"n":874,"x":3}]},{"n":875,"name":"x","v":9,"sub":[{"n":876,"x":"{braces} and {{double}}"}]}],"words":["ü-877","Wort-878","w-879"],"ips":[],"pair":{"a":0,"b":0.0,"c":1,"lo":22.5,"hi":23.5}}"#,
             )
         }
             .check(&RULE);
@@ -3943,9 +3945,9 @@ mod gen_123 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                41,
+                18,
                 false,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"quote\" and back\\slash","n":521,"b":false,"e":{},"ip":"100.64.0.1","dotted.key":"日本語のテキスト","ключ":"x","user":{"name":"quote\" and back\\slash","admin":true},"words":["w-994","ü-995"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"x","t":"İstanbul","n":428,"f":36.25,"b":false,"e":[],"big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"naïve café","user":{"name":"Admin","id":20,"admin":false,"tags":[]},"items":[{"n":872,"name":"alpha","v":1,"ok":true,"sub":[]},{"n":873,"name":"Straße","ok":false,"sub":[{"n":874,"x":3}]},{"n":875,"name":"x","v":9,"sub":[{"n":876,"x":"{braces} and {{double}}"}]}],"ips":[],"pair":{"a":0,"b":0.0,"c":1,"lo":22.5,"hi":23.5}}"#,
             )
             .check(&RULE);
     }
@@ -3958,18 +3960,14 @@ mod gen_124 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"1998{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"}{"n":996,"ok":false,"sub":[]}"#,
-            ),
-            dedup: Some(
-                r#"1998{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"}{"n":996,"ok":false,"sub":[]}"#,
-            ),
+            title: Some("Generated rule 124"),
+            dedup: Some("defaultDedupString:Generated.R124"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                14,
+                22,
                 true,
-                r#"{"eventName":"Gamma","s":"ǅungla","t":"UPPER lower 123","b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"Admin","ключ":"","user":{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"},"items":[{"n":996,"ok":false,"sub":[]}],"nums":[1997,1998,1999],"pair":{"a":0,"b":0.0,"c":1,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Beta","s":"alpha","t":"quote\" and back\\slash","n":-176,"f":17.25,"b":false,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"Straße","ключ":"alpha","items":[{"n":880,"v":4,"tags":["ü-881"]},{"n":882,"name":"quote\" and back\\slash","v":3,"sub":[{"n":883,"x":"ǅungla"},{"n":884,"x":"naïve café"}]}],"words":["Wort-885"],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -3978,9 +3976,9 @@ mod gen_124 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                28,
                 false,
-                r#"{"s":"ǅungla","t":"UPPER lower 123","b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"Admin","ключ":"","user":{"name":"alpha","id":27,"tags":[],"Role":"svc-deploy"},"items":[{"n":996,"ok":false,"sub":[]}],"nums":[1997,1998,1999],"pair":{"a":0,"b":0.0,"c":1,"lo":34.5,"hi":35.5}}"#,
+                r#"{"s":"alpha","t":"quote\" and back\\slash","n":-176,"f":17.25,"b":false,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"Straße","ключ":"alpha","items":[{"n":880,"v":4,"tags":["ü-881"]},{"n":882,"name":"quote\" and back\\slash","v":3,"sub":[{"n":883,"x":"ǅungla"},{"n":884,"x":"naïve café"}]}],"words":["Wort-885"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -3993,14 +3991,14 @@ mod gen_125 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R125"),
+            title: Some("Generated rule 125"),
             dedup: Some("defaultDedupString:Generated.R125"),
-            severity: Some(::detections::Severity::Low),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                23,
+                26,
                 true,
-                r#"{"eventName":"Delta","s":"UPPER lower 123","t":"tab\tand\nnewline","n":1312,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","with space":"naïve café","ключ":"ǅungla","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-1000","x y-1001","ü-1002"]},"items":[],"nums":[2003],"words":["w-1004","x y-1005"],"ips":["10.1.2.3","100.64.0.1"]}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","n":183,"b":false,"z":null,"e":false,"net":"192.168.0.0/16","user":{"name":"UPPER lower 123","id":77,"admin":true,"tags":["x y-886"],"Role":"quote\" and back\\slash"},"items":[{"n":887,"name":"Admin","ok":true},{"n":888,"v":8,"ok":false,"tags":[]}],"nums":[1889,1890,1891,1892],"pair":{"a":10,"b":10.0,"c":11,"lo":23.5,"hi":24.5}}"#,
             )
         }
             .check(&RULE);
@@ -4009,9 +4007,9 @@ mod gen_125 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                32,
                 false,
-                r#"{"s":"UPPER lower 123","t":"tab\tand\nnewline","n":1312,"z":null,"ip":"2001:db8::1","net":"10.1.2.3","with space":"naïve café","ключ":"ǅungla","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-1000","x y-1001","ü-1002"]},"items":[],"nums":[2003],"words":["w-1004","x y-1005"],"ips":["10.1.2.3","100.64.0.1"]}"#,
+                r#"{"s":"quote\" and back\\slash","n":183,"b":false,"z":null,"e":false,"net":"192.168.0.0/16","user":{"name":"UPPER lower 123","id":77,"admin":true,"tags":["x y-886"],"Role":"quote\" and back\\slash"},"items":[{"n":887,"name":"Admin","ok":true},{"n":888,"v":8,"ok":false,"tags":[]}],"nums":[1889,1890,1891,1892],"pair":{"a":10,"b":10.0,"c":11,"lo":23.5,"hi":24.5}}"#,
             )
             .check(&RULE);
     }
@@ -4024,17 +4022,15 @@ mod gen_126 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"x y-1015 "quoted"  back\slash 41.0"#),
-            dedup: Some(r#"x y-1015 "quoted"  back\slash 41.0"#),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":"ǅungla","eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
-            ),
+            title: Some("Generated rule 126"),
+            dedup: Some("defaultDedupString:Generated.R126"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":false}"#),
             ..Case::new(
                 "witness matches",
-                18,
+                56,
                 true,
-                r#"{"eventName":"Zeta","s":"Straße","t":"quote\" and back\\slash","n":902,"f":41.0,"e":[],"ip":"1.2.3","net":"10.1.2.3","big":-0.0,"dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"Admin","admin":false},"items":[{"n":1006,"v":-3,"tags":["ü-1007","x y-1008","w-1009"],"sub":[]},{"n":1010,"name":"ǅungla","v":9,"sub":[{"n":1011,"x":5}]}],"nums":[2012,2013,2014],"words":["x y-1015","Wort-1016"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":31,"b":31.0,"c":32,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Alpha","s":"İstanbul","t":"tab\tand\nnewline","n":231,"f":23.25,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","admin":false,"Role":""},"items":[],"ips":["::ffff:10.0.0.1","10.1.2.3"],"matrix":[[893,894],[895,896,897]],"pair":{"a":31,"b":31.0,"c":32,"lo":45.5,"hi":46.5}}"#,
             )
         }
             .check(&RULE);
@@ -4043,9 +4039,9 @@ mod gen_126 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                63,
                 false,
-                r#"{"eventName":"Zeta","s":"Straße","t":"quote\" and back\\slash","n":902,"f":41.0,"e":[],"ip":"1.2.3","net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"Admin","admin":false},"items":[{"n":1006,"v":-3,"tags":["ü-1007","x y-1008","w-1009"],"sub":[]},{"n":1010,"name":"ǅungla","v":9,"sub":[{"n":1011,"x":5}]}],"nums":[2012,2013,2014],"words":["x y-1015","Wort-1016"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":31,"b":31.0,"c":32,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Alpha","s":"İstanbul","t":"tab\tand\nnewline","n":231,"f":23.25,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","admin":false,"Role":""},"items":[],"ips":["::ffff:10.0.0.1","10.1.2.3"],"matrix":[[893,894],[895,896,897]]}"#,
             )
             .check(&RULE);
     }
@@ -4059,13 +4055,15 @@ mod gen_127 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 127"),
-            dedup: Some("defaultDedupString:Generated.R127"),
-            severity: Some(::detections::Severity::Low),
+            dedup: Some(
+                r#"[{"n":899,"x":"Admin"},{"n":900,"x":"日本語のテキスト"}]"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                21,
+                23,
                 true,
-                r#"{"eventName":"Alpha","s":"x","n":-401,"f":41.0,"e":[],"ip":"10.1.2.3","user":{"name":"UPPER lower 123","id":90,"tags":["Wort-1017","ü-1018"]},"items":[{"n":1019,"name":"İstanbul","v":8,"tags":["Wort-1020","ü-1021"]},{"n":1022,"name":"日本語のテキスト","v":3,"ok":false,"tags":[],"sub":[{"n":1023,"x":"tab\tand\nnewline"},{"n":1024,"x":0}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":41,"b":41.0,"c":42,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","t":"Beta-Gamma","n":260,"f":-28.75,"e":false,"net":"2001:db8::/32","dotted":{"key":"alpha"},"with space":"naïve café","ключ":"Admin","user":{"name":"emoji 😀 inside","id":68,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":898,"name":"{braces} and {{double}}","v":3,"ok":false,"sub":[{"n":899,"x":"Admin"},{"n":900,"x":"日本語のテキスト"}]}],"nums":[1901],"pair":{"a":3,"b":3.0,"c":4,"lo":28.5,"hi":29.5}}"#,
             )
         }
             .check(&RULE);
@@ -4074,9 +4072,9 @@ mod gen_127 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                29,
                 false,
-                r#"{"eventName":"Alpha","s":"x","n":-401,"f":41.0,"e":[],"ip":"10.1.2.3","user":{"name":"UPPER lower 123","id":90,"tags":["Wort-1017","ü-1018"]},"items":[{"n":1019,"name":"İstanbul","v":8,"tags":["Wort-1020","ü-1021"]},{"n":1022,"name":"日本語のテキスト","v":3,"ok":false,"tags":[],"sub":[{"n":1023,"x":"tab\tand\nnewline"},{"n":1024,"x":0}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"{braces} and {{double}}","t":"Beta-Gamma","n":260,"f":-28.75,"e":false,"net":"2001:db8::/32","dotted":{"key":"alpha"},"with space":"naïve café","ключ":"Admin","user":{"name":"emoji 😀 inside","id":68,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":898,"name":"{braces} and {{double}}","v":3,"ok":false,"sub":[{"n":899,"x":"Admin"},{"n":900,"x":"日本語のテキスト"}]}],"nums":[1901],"pair":{"a":3,"b":3.0,"c":4,"lo":28.5,"hi":29.5}}"#,
             )
             .check(&RULE);
     }
@@ -4089,14 +4087,14 @@ mod gen_128 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["10.1.2.3","::ffff:10.0.0.1"]} "#),
-            dedup: Some(r#"["10.1.2.3","::ffff:10.0.0.1"]} "#),
+            title: Some("{Beta} UPPER lower 123"),
+            dedup: Some("{Beta} UPPER lower 123"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                20,
+                18,
                 true,
-                r#"{"eventName":"Delta","s":"ǅungla","t":"path/to/file.txt","f":-1.5,"z":null,"e":0.0,"ip":"","net":"2001:db8::/32","dotted.key":"UPPER lower 123","items":[{"n":1025,"name":"naïve café","v":2,"sub":[{"n":1026,"x":"svc-deploy"},{"n":1027,"x":"Admin"}]}],"nums":[2028,2029,2030,2031],"words":["ü-1032"],"ips":["10.1.2.3","::ffff:10.0.0.1"]}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","t":"UPPER lower 123","n":-397,"f":45.0,"b":false,"z":null,"ip":"fe80::1","items":[],"ips":["fe80::1","100.64.0.1","10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -4105,9 +4103,9 @@ mod gen_128 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                24,
                 false,
-                r#"{"s":"ǅungla","t":"path/to/file.txt","f":-1.5,"z":null,"e":0.0,"ip":"","net":"2001:db8::/32","dotted.key":"UPPER lower 123","items":[{"n":1025,"name":"naïve café","v":2,"sub":[{"n":1026,"x":"svc-deploy"},{"n":1027,"x":"Admin"}]}],"nums":[2028,2029,2030,2031],"words":["ü-1032"],"ips":["10.1.2.3","::ffff:10.0.0.1"]}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","t":"UPPER lower 123","n":-397,"f":45.0,"z":null,"ip":"fe80::1","items":[],"ips":["fe80::1","100.64.0.1","10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -4120,14 +4118,18 @@ mod gen_129 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"name":"İstanbul","id":80,"tags":["ü-1033"]}"#),
-            dedup: Some(r#"{"name":"İstanbul","id":80,"tags":["ü-1033"]}"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some(
+                r#"{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]}[11]}  back\slash "#,
+            ),
+            dedup: Some(
+                r#"{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]}[11]}  back\slash "#,
+            ),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                19,
+                17,
                 true,
-                r#"{"eventName":"Gamma","t":"naïve café","n":-426,"f":31.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":80,"tags":["ü-1033"]}}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"ǅungla","f":-45.0,"b":true,"z":null,"e":"","ip":"10.0.0.0/8","with space":"Admin","user":{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]},"items":[{"n":904,"name":"a*b?c[d]e","v":11,"sub":[]}],"nums":[1905,1906,1907,1908],"words":["w-909","x y-910"],"pair":{"a":39,"b":39.0,"c":40,"lo":19.5,"hi":20.5}}"#,
             )
         }
             .check(&RULE);
@@ -4136,9 +4138,9 @@ mod gen_129 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                23,
                 false,
-                r#"{"eventName":"Gamma","t":"naïve café","n":-426,"f":31.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"ключ":"emoji 😀 inside"}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"ǅungla","f":-45.0,"b":true,"z":null,"e":"","ip":"10.0.0.0/8","with space":"Admin","user":{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]},"nums":[1905,1906,1907,1908],"words":["w-909","x y-910"],"pair":{"a":39,"b":39.0,"c":40,"lo":19.5,"hi":20.5}}"#,
             )
             .check(&RULE);
     }
@@ -4151,14 +4153,14 @@ mod gen_130 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("nonew-1042svc-deploy"),
-            dedup: Some("nonew-1042svc-deploy"),
-            severity: Some(::detections::Severity::High),
+            title: Some(" ünïcödé emoji 😀 inside"),
+            dedup: Some(r#"{"country":"DE","ip":"fe80::1"}"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                33,
+                16,
                 true,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"ǅungla","f":48.75,"z":null,"ip":"not-an-ip","dotted":{"key":"svc-deploy"},"user":{"name":"Beta-Gamma","id":83,"admin":true},"items":[{"n":1034,"v":13,"ok":true},{"n":1035,"v":0,"sub":[{"n":1036,"x":4}]},{"n":1037,"name":"ǅungla","ok":false,"tags":["Wort-1038"]}],"words":["ü-1039","ü-1040","x y-1041","w-1042"],"ips":["100.64.0.1","fe80::1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"emoji 😀 inside","n":-2,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","admin":false,"tags":[]},"nums":[1911,1912],"words":["x y-913"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4167,9 +4169,9 @@ mod gen_130 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                22,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"ǅungla","f":48.75,"z":null,"ip":"not-an-ip","dotted":{"key":"svc-deploy"},"user":{"name":"Beta-Gamma","id":83,"admin":true},"items":[{"n":1034,"v":13,"ok":true},{"n":1035,"v":0,"sub":[{"n":1036,"x":4}]},{"n":1037,"name":"ǅungla","ok":false,"tags":["Wort-1038"]}],"words":["ü-1039","ü-1040","x y-1041","w-1042"],"ips":["100.64.0.1","fe80::1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"s":"emoji 😀 inside","t":"emoji 😀 inside","n":-2,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","admin":false,"tags":[]},"nums":[1911,1912],"words":["x y-913"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4182,14 +4184,14 @@ mod gen_131 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R131"),
+            title: Some("Generated rule 131"),
             dedup: Some("defaultDedupString:Generated.R131"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                23,
+                17,
                 true,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":14,"f":-9.25,"z":null,"e":0.0,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"x","user":{"name":"svc-deploy","id":63,"tags":["Wort-1043","Wort-1044","ü-1045"]},"items":[{"n":1046,"ok":true,"tags":["x y-1047"],"sub":[]},{"n":1048,"v":0,"sub":[{"n":1049,"x":"path/to/file.txt"}]},{"n":1050,"name":"{braces} and {{double}}","v":1,"tags":["x y-1051","x y-1052","w-1053"]}],"nums":[2054],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"{braces} and {{double}}","b":true,"e":{},"ip":"256.1.1.1","with space":"a*b?c[d]e","items":[],"nums":[],"words":["w-914"],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -4198,9 +4200,9 @@ mod gen_131 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                23,
                 false,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":14,"f":-9.25,"z":null,"e":0.0,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"x","user":{"name":"svc-deploy","id":63,"tags":["Wort-1043","Wort-1044","ü-1045"]},"nums":[2054],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"{braces} and {{double}}","b":true,"e":{},"ip":"256.1.1.1","items":[],"nums":[],"words":["w-914"],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -4213,15 +4215,14 @@ mod gen_132 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("ü-1056"),
-            dedup: Some("ü-1056"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":false,"k1":false}"#),
+            title: Some("Generated.R132"),
+            dedup: Some("defaultDedupString:Generated.R132"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                60,
+                22,
                 true,
-                r#"{"eventName":"Gamma","s":"svc-deploy","t":"svc-deploy","f":2.25,"b":false,"e":false,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"Straße","id":71},"items":[],"words":["x y-1055","ü-1056","x y-1057","x y-1058"],"ips":["10.1.2.3","8.8.8.8","192.168.1.20"],"pair":{"a":27,"b":27.0,"c":28,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":51,"f":33.0,"e":{},"items":[{"n":915,"name":"Admin","v":1,"ok":false,"tags":["ü-916","Wort-917"]}],"nums":[1918,1919]}"#,
             )
         }
             .check(&RULE);
@@ -4230,9 +4231,9 @@ mod gen_132 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                67,
+                28,
                 false,
-                r#"{"s":"svc-deploy","t":"svc-deploy","f":2.25,"b":false,"e":false,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"svc-deploy"},"with space":"{braces} and {{double}}","user":{"name":"Straße","id":71},"items":[],"words":["x y-1055","ü-1056","x y-1057","x y-1058"],"ips":["10.1.2.3","8.8.8.8","192.168.1.20"],"pair":{"a":27,"b":27.0,"c":28,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":51,"f":33.0,"e":{},"nums":[1918,1919]}"#,
             )
             .check(&RULE);
     }
@@ -4245,14 +4246,14 @@ mod gen_133 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" #  ünïcödé "),
-            dedup: Some(" #  ünïcödé "),
+            title: Some("Alert: "),
+            dedup: Some("Alert: "),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                16,
+                33,
                 true,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","n":1099,"z":null,"e":"","ip":"10.1.2.3","dotted.key":"alpha","items":[],"words":["Wort-1059","ü-1060","w-1061"],"ips":["::ffff:10.0.0.1","100.64.0.1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","n":-392,"f":6.5,"z":null,"e":0.0,"ip":"8.8.8.8","net":"2001:db8::/32","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":920,"v":-5,"tags":["Wort-921","ü-922","x y-923"]},{"n":924,"name":"ǅungla","v":-4,"ok":true}],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -4261,9 +4262,9 @@ mod gen_133 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                39,
                 false,
-                r#"{"s":"Beta-Gamma","n":1099,"z":null,"e":"","ip":"10.1.2.3","dotted.key":"alpha","items":[],"words":["Wort-1059","ü-1060","w-1061"],"ips":["::ffff:10.0.0.1","100.64.0.1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"s":"quote\" and back\\slash","n":-392,"f":6.5,"z":null,"e":0.0,"ip":"8.8.8.8","net":"2001:db8::/32","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":920,"v":-5,"tags":["Wort-921","ü-922","x y-923"]},{"n":924,"name":"ǅungla","v":-4,"ok":true}],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -4276,14 +4277,14 @@ mod gen_134 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{w-1068"),
-            dedup: Some(r#"3.5:["ü-1065","ü-1066","Wort-1067","w-1068"]:"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("{10.0.0.0/8"),
+            dedup: Some("{10.0.0.0/8"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                25,
+                14,
                 true,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"","n":1493,"ip":"100.64.0.1","net":"10.1.2.3","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"İstanbul"},"with space":"","user":{"name":"quote\" and back\\slash","id":93,"admin":true,"tags":["x y-1062"]},"items":[{"n":1063,"v":-4,"ok":true,"sub":[]},{"n":1064,"ok":false}],"words":["ü-1065","ü-1066","Wort-1067","w-1068"],"pair":{"a":14,"b":14.0,"c":15,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","n":1140,"f":28.0,"b":true,"ip":"8.8.8.8","net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","user":{"name":"{braces} and {{double}}","id":43,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":925,"name":"ǅungla","v":5,"ok":false,"tags":["Wort-926","w-927","Wort-928"],"sub":[]}],"ips":["100.64.0.1","2606:4700:4700::1111","fe80::1"],"matrix":[[929,930],[931,932,933]]}"#,
             )
         }
             .check(&RULE);
@@ -4292,9 +4293,9 @@ mod gen_134 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                20,
                 false,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"","n":1493,"ip":"100.64.0.1","net":"10.1.2.3","big":-9223372036854775808,"dotted.key":"naïve café","dotted":{"key":"İstanbul"},"with space":"","user":{"name":"quote\" and back\\slash","id":93,"admin":true,"tags":["x y-1062"]},"items":[{"n":1063,"v":-4,"ok":true,"sub":[]},{"n":1064,"ok":false}],"words":["ü-1065","ü-1066","Wort-1067","w-1068"]}"#,
+                r#"{"s":"tab\tand\nnewline","n":1140,"f":28.0,"b":true,"ip":"8.8.8.8","net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","user":{"name":"{braces} and {{double}}","id":43,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":925,"name":"ǅungla","v":5,"ok":false,"tags":["Wort-926","w-927","Wort-928"],"sub":[]}],"ips":["100.64.0.1","2606:4700:4700::1111","fe80::1"],"matrix":[[929,930],[931,932,933]]}"#,
             )
             .check(&RULE);
     }
@@ -4307,14 +4308,15 @@ mod gen_135 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("100.64.0.1Alert: } } "),
-            dedup: Some("emoji 😀 inside:[]"),
-            severity: Some(::detections::Severity::High),
+            title: Some("none"),
+            dedup: Some("none"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":36.0}"#),
             ..Case::new(
                 "witness matches",
-                59,
+                35,
                 true,
-                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","t":"path/to/file.txt","n":-222,"f":15.75,"e":0,"net":"10.1.2.3","dotted.key":"Straße","with space":"emoji 😀 inside","user":{"name":"Beta-Gamma","id":35,"admin":true,"tags":["x y-1069"]},"items":[],"nums":[2070,2071,2072,2073],"ips":["::ffff:10.0.0.1","192.168.1.20","100.64.0.1"]}"#,
+                r#"{"eventName":"Zeta","s":"x","t":"日本語のテキスト","z":null,"e":[],"ip":"","dotted.key":"UPPER lower 123","dotted":{"key":"UPPER lower 123"},"user":{"name":"path/to/file.txt","id":13,"admin":false,"Role":"Beta-Gamma"},"items":[],"nums":[1934],"words":["ü-935","ü-936"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -4323,9 +4325,9 @@ mod gen_135 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                65,
+                42,
                 false,
-                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","t":"path/to/file.txt","n":-222,"f":15.75,"e":0,"net":"10.1.2.3","dotted.key":"Straße","with space":"emoji 😀 inside","items":[],"nums":[2070,2071,2072,2073],"ips":["::ffff:10.0.0.1","192.168.1.20","100.64.0.1"]}"#,
+                r#"{"s":"x","t":"日本語のテキスト","z":null,"e":[],"ip":"","dotted.key":"UPPER lower 123","dotted":{"key":"UPPER lower 123"},"user":{"name":"path/to/file.txt","id":13,"admin":false,"Role":"Beta-Gamma"},"items":[],"nums":[1934],"words":["ü-935","ü-936"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -4338,14 +4340,17 @@ mod gen_136 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"}  ünïcödé ["a*b?c[d]e"]"#),
-            dedup: Some("{braces} and {{double}}"),
+            title: Some("Generated rule 136"),
+            dedup: Some(
+                r#"[{"n":942,"x":"{braces} and {{double}}"}]:{"n":942,"x":"{braces} and {{double}}"}"#,
+            ),
             severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":939}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                20,
                 true,
-                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":799,"f":24.75,"b":false,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","items":[{"n":1074,"v":-2,"sub":[{"n":1075,"x":"a*b?c[d]e"}]}],"words":["ü-1076","w-1077"],"matrix":[[1078,1079],[1080,1081,1082]]}"#,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","b":false,"big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"x"},"user":{"name":"Beta-Gamma","id":29,"tags":["ü-937","ü-938"],"Role":"日本語のテキスト"},"items":[{"n":939,"name":"naïve café","ok":true,"tags":["ü-940"]},{"n":941,"name":"emoji 😀 inside","tags":[],"sub":[{"n":942,"x":"{braces} and {{double}}"}]}]}"#,
             )
         }
             .check(&RULE);
@@ -4354,9 +4359,9 @@ mod gen_136 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                27,
                 false,
-                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":799,"f":24.75,"b":false,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","words":["ü-1076","w-1077"],"matrix":[[1078,1079],[1080,1081,1082]]}"#,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","b":false,"big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"x"},"user":{"name":"Beta-Gamma","id":29,"tags":["ü-937","ü-938"],"Role":"日本語のテキスト"}}"#,
             )
             .check(&RULE);
     }
@@ -4369,14 +4374,14 @@ mod gen_137 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{braces} and {{double}}13.5} "),
-            dedup: Some("{braces} and {{double}}13.5} "),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R137"),
+            dedup: Some("defaultDedupString:Generated.R137"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                20,
+                35,
                 true,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"{braces} and {{double}}","f":-44.25,"b":false,"z":null,"e":false,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"x","items":[],"nums":[2083,2084,2085],"pair":{"a":35,"b":35.0,"c":36,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Epsilon","f":-34.5,"b":false,"e":0,"ip":"2001:db8::1","big":1e+300,"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline"},"items":[{"n":943,"name":"{braces} and {{double}}","v":0,"ok":true}],"nums":[1944,1945],"words":["ü-946","x y-947","x y-948"],"pair":{"a":7,"b":7.0,"c":8,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -4385,9 +4390,9 @@ mod gen_137 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                41,
                 false,
-                r#"{"eventName":"Gamma","t":"{braces} and {{double}}","f":-44.25,"b":false,"z":null,"e":false,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"x","items":[],"nums":[2083,2084,2085],"pair":{"a":35,"b":35.0,"c":36,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Epsilon","f":-34.5,"b":false,"e":0,"ip":"2001:db8::1","big":1e+300,"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline"},"items":[{"n":943,"name":"{braces} and {{double}}","v":0,"ok":true}],"nums":[1944,1945],"words":["ü-946","x y-947","x y-948"]}"#,
             )
             .check(&RULE);
     }
@@ -4400,14 +4405,19 @@ mod gen_138 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R138"),
-            dedup: Some(r#"["x y-1089"]:["Wort-1086"]:x y-1089"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some(
+                r#"[1953,1954,1955,1956]{"n":951,"name":"quote\" and back\\slash","ok":true}[][true,false]"#,
+            ),
+            dedup: Some(
+                r#"[1953,1954,1955,1956]{"n":951,"name":"quote\" and back\\slash","ok":true}[][true,false]"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":{"country":"DE","ip":"192.168.1.20"},"k1":[6]}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                56,
                 true,
-                r#"{"eventName":"Gamma","s":"","t":"x","n":1375,"f":13.25,"e":"","ip":"100.64.0.1","with space":"svc-deploy","ключ":"","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1086"]},"items":[{"n":1087,"v":6,"ok":false,"tags":["w-1088","x y-1089","w-1090"]}],"words":["Wort-1091","Wort-1092"]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","b":true,"z":null,"e":[],"net":"10.1.2.3","big":18446744073709551615,"items":[{"n":949,"name":"{braces} and {{double}}","tags":["Wort-950"]},{"n":951,"name":"quote\" and back\\slash","ok":true},{"n":952,"name":"tab\tand\nnewline","v":6,"ok":false,"sub":[]}],"nums":[1953,1954,1955,1956],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -4416,9 +4426,9 @@ mod gen_138 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                63,
                 false,
-                r#"{"s":"","t":"x","n":1375,"f":13.25,"e":"","ip":"100.64.0.1","with space":"svc-deploy","ключ":"","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1086"]},"items":[{"n":1087,"v":6,"ok":false,"tags":["w-1088","x y-1089","w-1090"]}],"words":["Wort-1091","Wort-1092"]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","b":true,"z":null,"e":[],"net":"10.1.2.3","big":18446744073709551615,"items":[{"n":949,"name":"{braces} and {{double}}","tags":["Wort-950"]},{"n":951,"name":"quote\" and back\\slash","ok":true},{"n":952,"name":"tab\tand\nnewline","v":6,"ok":false,"sub":[]}],"nums":[1953,1954,1955,1956],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":4.5,"hi":5.5}}"#,
             )
             .check(&RULE);
     }
@@ -4431,14 +4441,14 @@ mod gen_139 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("ü-1099"),
-            dedup: Some("ü-1099"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#"falseAdmin "quoted" } "#),
+            dedup: Some("x:1960"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                21,
+                49,
                 true,
-                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"Beta-Gamma","f":-49.0,"b":true,"e":false,"dotted.key":"naïve café","dotted":{"key":""},"user":{"name":"a*b?c[d]e","id":85,"admin":true,"tags":["x y-1093","Wort-1094","Wort-1095"]},"items":[{"n":1096,"name":"Beta-Gamma","v":9,"ok":true}],"nums":[2097,2098],"words":["ü-1099","Wort-1100","Wort-1101"]}"#,
+                r#"{"eventName":"Delta","s":"x","t":"Admin","n":-229,"f":-45.25,"b":true,"user":{"name":"ǅungla","admin":false,"tags":["Wort-957","ü-958","w-959"]},"items":[],"nums":[1960,1961,1962],"words":["x y-963"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4447,9 +4457,9 @@ mod gen_139 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                55,
                 false,
-                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"Beta-Gamma","f":-49.0,"b":true,"e":false,"dotted":{"key":""},"user":{"name":"a*b?c[d]e","id":85,"admin":true,"tags":["x y-1093","Wort-1094","Wort-1095"]},"items":[{"n":1096,"name":"Beta-Gamma","v":9,"ok":true}],"nums":[2097,2098],"words":["ü-1099","Wort-1100","Wort-1101"]}"#,
+                r#"{"s":"x","t":"Admin","n":-229,"f":-45.25,"b":true,"user":{"name":"ǅungla","admin":false,"tags":["Wort-957","ü-958","w-959"]},"items":[],"nums":[1960,1961,1962],"words":["x y-963"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4462,14 +4472,14 @@ mod gen_140 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 140"),
+            title: Some("Generated.R140"),
             dedup: Some("defaultDedupString:Generated.R140"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                29,
+                12,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","n":-55,"z":null,"e":0.0,"ip":"8.8.8.8","net":"10.1.2.3","user":{"name":"Admin","id":91,"Role":"Straße"},"items":[{"n":1102,"name":"Admin","v":9,"sub":[{"n":1103,"x":2}]},{"n":1104,"name":"path/to/file.txt","v":2,"tags":["w-1105","ü-1106"],"sub":[{"n":1107,"x":1}]},{"n":1108,"name":"","v":1,"ok":true,"tags":["w-1109","x y-1110","w-1111"],"sub":[]}],"nums":[2112,2113,2114,2115],"words":["Wort-1116","ü-1117","Wort-1118"]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"tab\tand\nnewline","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":90,"admin":false,"tags":["ü-964","w-965"]},"items":[{"n":966,"v":5,"tags":["x y-967"]},{"n":968,"name":"{braces} and {{double}}","v":-2,"tags":[],"sub":[]}],"nums":[1969,1970,1971],"words":[],"matrix":[[972,973],[974,975,976]],"pair":{"a":34,"b":34.0,"c":35,"lo":3.5,"hi":4.5}}"#,
             )
         }
             .check(&RULE);
@@ -4478,9 +4488,9 @@ mod gen_140 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                18,
                 false,
-                r#"{"eventName":"Delta","s":"naïve café","n":-55,"z":null,"e":0.0,"ip":"8.8.8.8","net":"10.1.2.3","user":{"name":"Admin","id":91,"Role":"Straße"},"nums":[2112,2113,2114,2115],"words":["Wort-1116","ü-1117","Wort-1118"]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"tab\tand\nnewline","net":"10.0.0.0/8","items":[{"n":966,"v":5,"tags":["x y-967"]},{"n":968,"name":"{braces} and {{double}}","v":-2,"tags":[],"sub":[]}],"nums":[1969,1970,1971],"words":[],"matrix":[[972,973],[974,975,976]],"pair":{"a":34,"b":34.0,"c":35,"lo":3.5,"hi":4.5}}"#,
             )
             .check(&RULE);
     }
@@ -4493,15 +4503,14 @@ mod gen_141 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 141"),
-            dedup: Some("defaultDedupString:Generated.R141"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":1093}"#),
+            title: Some("w-982trueUPPER lower 123"),
+            dedup: Some("89"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                21,
+                18,
                 true,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"","n":1093,"f":7.5,"e":0,"dotted":{"key":"emoji 😀 inside"},"items":[],"nums":[2119,2120],"words":["w-1121","ü-1122","x y-1123","w-1124"],"matrix":[[1125,1126],[1127,1128,1129]]}"#,
+                r#"{"eventName":"Epsilon","b":false,"z":null,"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"path/to/file.txt","user":{"name":"UPPER lower 123","id":89,"admin":true,"tags":["Wort-977","ü-978","ü-979"]},"items":[],"words":["Wort-980","x y-981","w-982","w-983"]}"#,
             )
         }
             .check(&RULE);
@@ -4510,9 +4519,9 @@ mod gen_141 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                24,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"","n":1093,"f":7.5,"e":0,"dotted":{"key":"emoji 😀 inside"},"items":[],"nums":[2119,2120],"words":["w-1121","ü-1122","x y-1123","w-1124"],"matrix":[[1125,1126],[1127,1128,1129]]}"#,
+                r#"{"eventName":"Epsilon","b":false,"z":null,"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"path/to/file.txt","items":[],"words":["Wort-980","x y-981","w-982","w-983"]}"#,
             )
             .check(&RULE);
     }
@@ -4525,14 +4534,14 @@ mod gen_142 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["x y-1133","ü-1134","Wort-1135"]} none[2137,2138]"#),
-            dedup: Some(r#"["x y-1133","ü-1134","Wort-1135"]} none[2137,2138]"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("} []Alert: 58"),
+            dedup: Some("} []Alert: 58"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
                 17,
                 true,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":435,"b":false,"e":"","ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"path/to/file.txt"},"ключ":"{braces} and {{double}}","items":[{"n":1130,"name":"Straße","tags":["Wort-1131"]},{"n":1132,"name":"alpha","v":9,"tags":["x y-1133","ü-1134","Wort-1135"]},{"n":1136,"name":"ǅungla","v":7}],"nums":[2137,2138]}"#,
+                r#"{"eventName":"Beta","f":-2.5,"b":false,"z":null,"ip":"2001:db8::1","big":1.2345678901234568e+29,"ключ":"quote\" and back\\slash","user":{"name":"{braces} and {{double}}","id":58,"admin":true},"items":[{"n":984,"sub":[{"n":985,"x":2},{"n":986,"x":"svc-deploy"}]}],"nums":[],"matrix":[[987,988],[989,990,991]],"pair":{"a":31,"b":31.0,"c":32,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -4543,7 +4552,7 @@ mod gen_142 {
                 "witness without the first field",
                 23,
                 false,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":435,"b":false,"e":"","ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"path/to/file.txt"},"ключ":"{braces} and {{double}}","nums":[2137,2138]}"#,
+                r#"{"eventName":"Beta","f":-2.5,"b":false,"z":null,"ip":"2001:db8::1","big":1.2345678901234568e+29,"ключ":"quote\" and back\\slash","items":[{"n":984,"sub":[{"n":985,"x":2},{"n":986,"x":"svc-deploy"}]}],"nums":[],"matrix":[[987,988],[989,990,991]],"pair":{"a":31,"b":31.0,"c":32,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -4556,14 +4565,15 @@ mod gen_143 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"Alert: } {{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}"#),
-            dedup: Some(r#"Alert: } {{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R143"),
+            dedup: Some(":2"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":[1996,1997,1998],"k1":3}"#),
             ..Case::new(
                 "witness matches",
-                14,
+                76,
                 true,
-                r#"{"eventName":"Delta","s":"UPPER lower 123","n":-227,"f":-1.0,"b":true,"z":null,"ip":"fe80::1","net":"2001:db8::/32","dotted.key":"","user":{"name":"İstanbul","id":62,"admin":false},"items":[{"n":1139,"name":"Straße","v":11,"sub":[]}],"words":["w-1140"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","n":3,"f":-7.5,"z":null,"net":"192.168.0.0/16","items":[{"n":992,"name":"alpha","v":9,"ok":true},{"n":993,"name":"a*b?c[d]e","tags":["ü-994","ü-995"]}],"nums":[1996,1997,1998],"words":["x y-999"],"ips":["::ffff:10.0.0.1","100.64.0.1"],"pair":{"a":1,"b":1.0,"c":2,"lo":17.5,"hi":18.5}}"#,
             )
         }
             .check(&RULE);
@@ -4572,9 +4582,9 @@ mod gen_143 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                83,
                 false,
-                r#"{"s":"UPPER lower 123","n":-227,"f":-1.0,"b":true,"z":null,"ip":"fe80::1","net":"2001:db8::/32","dotted.key":"","user":{"name":"İstanbul","id":62,"admin":false},"items":[{"n":1139,"name":"Straße","v":11,"sub":[]}],"words":["w-1140"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
+                r#"{"s":"Beta-Gamma","n":3,"f":-7.5,"z":null,"net":"192.168.0.0/16","items":[{"n":992,"name":"alpha","v":9,"ok":true},{"n":993,"name":"a*b?c[d]e","tags":["ü-994","ü-995"]}],"nums":[1996,1997,1998],"words":["x y-999"],"ips":["::ffff:10.0.0.1","100.64.0.1"],"pair":{"a":1,"b":1.0,"c":2,"lo":17.5,"hi":18.5}}"#,
             )
             .check(&RULE);
     }
@@ -4587,14 +4597,14 @@ mod gen_144 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 144"),
-            dedup: Some("defaultDedupString:Generated.R144"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("tab\tand\nnewline{} [[1008,1009],[1010,1011,1012]]"),
+            dedup: Some("tab\tand\nnewline{} [[1008,1009],[1010,1011,1012]]"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                21,
+                20,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","t":"İstanbul","n":1361,"f":20.75,"b":false,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"x","id":85,"Role":"Straße"},"items":[],"nums":[],"words":["Wort-1141","Wort-1142","x y-1143"],"ips":["10.1.2.3","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"alpha","n":204,"ip":"100.64.0.1","big":-9223372036854775808,"user":{"name":"a*b?c[d]e","admin":true},"items":[{"n":1000,"name":"tab\tand\nnewline","v":11},{"n":1001,"name":"svc-deploy","v":13,"tags":["w-1002","ü-1003","w-1004"]},{"n":1005,"name":"tab\tand\nnewline","ok":true,"tags":["Wort-1006","w-1007"]}],"ips":["192.168.1.20","100.64.0.1"],"matrix":[[1008,1009],[1010,1011,1012]],"pair":{"a":23,"b":23.0,"c":24,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -4603,9 +4613,9 @@ mod gen_144 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                26,
                 false,
-                r#"{"eventName":"Beta","s":"Straße","t":"İstanbul","n":1361,"f":20.75,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"x","id":85,"Role":"Straße"},"items":[],"nums":[],"words":["Wort-1141","Wort-1142","x y-1143"],"ips":["10.1.2.3","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Delta","t":"alpha","n":204,"ip":"100.64.0.1","big":-9223372036854775808,"user":{"name":"a*b?c[d]e","admin":true},"items":[{"n":1000,"name":"tab\tand\nnewline","v":11},{"n":1001,"name":"svc-deploy","v":13,"tags":["w-1002","ü-1003","w-1004"]},{"n":1005,"name":"tab\tand\nnewline","ok":true,"tags":["Wort-1006","w-1007"]}],"ips":["192.168.1.20","100.64.0.1"],"matrix":[[1008,1009],[1010,1011,1012]],"pair":{"a":23,"b":23.0,"c":24,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -4618,14 +4628,14 @@ mod gen_145 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]emoji 😀 inside7"),
-            dedup: Some("Alpha:"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R145"),
+            dedup: Some("defaultDedupString:Generated.R145"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                69,
+                48,
                 true,
-                r#"{"eventName":"Alpha","s":"emoji 😀 inside","n":7,"f":28.0,"b":true,"z":null,"e":false,"big":9007199254740993,"dotted.key":"Beta-Gamma","user":{"name":"naïve café","id":1,"admin":true,"Role":"Admin"},"nums":[2144],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"Admin","b":true,"z":null,"e":0,"big":18446744073709551615,"user":{"name":"tab\tand\nnewline","admin":false,"tags":[]},"items":[{"n":1013,"v":-4,"ok":true,"tags":[]},{"n":1014,"name":"alpha","ok":true}],"nums":[2015,2016],"words":["w-1017","Wort-1018","Wort-1019"],"matrix":[[1020,1021],[1022,1023,1024]],"pair":{"a":1,"b":1.0,"c":2,"lo":46.5,"hi":47.5}}"#,
             )
         }
             .check(&RULE);
@@ -4634,9 +4644,9 @@ mod gen_145 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                75,
+                54,
                 false,
-                r#"{"s":"emoji 😀 inside","n":7,"f":28.0,"b":true,"z":null,"e":false,"big":9007199254740993,"dotted.key":"Beta-Gamma","user":{"name":"naïve café","id":1,"admin":true,"Role":"Admin"},"nums":[2144],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"Admin","b":true,"z":null,"e":0,"big":18446744073709551615,"user":{"name":"tab\tand\nnewline","admin":false,"tags":[]},"items":[{"n":1013,"v":-4,"ok":true,"tags":[]},{"n":1014,"name":"alpha","ok":true}],"nums":[2015,2016],"words":["w-1017","Wort-1018","Wort-1019"],"matrix":[[1020,1021],[1022,1023,1024]]}"#,
             )
             .check(&RULE);
     }
@@ -4649,15 +4659,14 @@ mod gen_146 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R146"),
-            dedup: Some("defaultDedupString:Generated.R146"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":null}"#),
+            title: Some("2025"),
+            dedup: Some("-39.0:ü-1026:11.0"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                30,
+                41,
                 true,
-                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"ǅungla","n":825,"z":null,"ip":"not-an-ip","dotted.key":"alpha","user":{"name":"Straße","id":48,"admin":true,"tags":["Wort-1145","Wort-1146","x y-1147"]},"items":[{"n":1148,"v":-3,"tags":[],"sub":[{"n":1149,"x":"alpha"},{"n":1150,"x":"Straße"}]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1151,1152],[1153,1154,1155]]}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"path/to/file.txt","n":1273,"f":-39.0,"b":true,"z":null,"big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"UPPER lower 123","ключ":"日本語のテキスト","user":{"name":"alpha","id":26,"admin":true,"Role":"naïve café"},"items":[],"nums":[2025],"words":["ü-1026"],"ips":[],"pair":{"a":11,"b":11.0,"c":12,"lo":17.5,"hi":18.5}}"#,
             )
         }
             .check(&RULE);
@@ -4666,9 +4675,9 @@ mod gen_146 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                47,
                 false,
-                r#"{"s":"path/to/file.txt","t":"ǅungla","n":825,"z":null,"ip":"not-an-ip","dotted.key":"alpha","user":{"name":"Straße","id":48,"admin":true,"tags":["Wort-1145","Wort-1146","x y-1147"]},"items":[{"n":1148,"v":-3,"tags":[],"sub":[{"n":1149,"x":"alpha"},{"n":1150,"x":"Straße"}]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1151,1152],[1153,1154,1155]]}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"path/to/file.txt","n":1273,"f":-39.0,"b":true,"z":null,"big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"UPPER lower 123","ключ":"日本語のテキスト","items":[],"nums":[2025],"words":["ü-1026"],"ips":[],"pair":{"a":11,"b":11.0,"c":12,"lo":17.5,"hi":18.5}}"#,
             )
             .check(&RULE);
     }
@@ -4681,17 +4690,14 @@ mod gen_147 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{{"),
-            dedup: Some("{{"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":null,"k1":"x y-1158","eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
-            ),
+            title: Some(r#"} quote" and back\slash{x|y}"#),
+            dedup: Some(r#"} quote" and back\slash{x|y}"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                25,
                 true,
-                r#"{"eventName":"Gamma","t":"İstanbul","n":1373,"b":true,"e":{},"big":18446744073709551615,"dotted":{"key":"a*b?c[d]e"},"with space":"","ключ":"","words":["x y-1156","x y-1157","x y-1158","Wort-1159"],"pair":{"a":38,"b":38.0,"c":39,"lo":38.5,"hi":39.5}}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","n":1001,"b":false,"e":0.0,"ip":"10.1.2.3","user":{"name":"Admin","admin":false,"Role":"naïve café"},"items":[{"n":1027,"name":"İstanbul","v":-1,"ok":true},{"n":1028,"v":1,"tags":["Wort-1029","ü-1030"]}],"nums":[2031,2032],"words":["ü-1033"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -4700,9 +4706,9 @@ mod gen_147 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                31,
                 false,
-                r#"{"eventName":"Gamma","t":"İstanbul","n":1373,"b":true,"e":{},"big":18446744073709551615,"dotted":{"key":"a*b?c[d]e"},"ключ":"","words":["x y-1156","x y-1157","x y-1158","Wort-1159"],"pair":{"a":38,"b":38.0,"c":39,"lo":38.5,"hi":39.5}}"#,
+                r#"{"s":"quote\" and back\\slash","n":1001,"b":false,"e":0.0,"ip":"10.1.2.3","user":{"name":"Admin","admin":false,"Role":"naïve café"},"items":[{"n":1027,"name":"İstanbul","v":-1,"ok":true},{"n":1028,"v":1,"tags":["Wort-1029","ü-1030"]}],"nums":[2031,2032],"words":["ü-1033"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -4715,14 +4721,15 @@ mod gen_148 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 148"),
-            dedup: Some("defaultDedupString:Generated.R148"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"["x y-1038","Wort-1039"][[]]"#),
+            dedup: Some(r#"["x y-1038","Wort-1039"][[]]"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[1034,1035,1036],"k1":"ü-1037","k2":null}"#),
             ..Case::new(
                 "witness matches",
-                41,
+                28,
                 true,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","t":"Beta-Gamma","n":554,"f":19.75,"z":null,"e":[],"words":["x y-1160","w-1161","w-1162","Wort-1163"],"ips":["::ffff:10.0.0.1","8.8.8.8","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","n":1300,"b":true,"z":null,"e":0,"ip":"8.8.8.8","big":18446744073709551615,"items":[{"n":1034,"name":"a*b?c[d]e","v":13,"ok":true,"sub":[]},{"n":1035,"name":"tab\tand\nnewline","v":13},{"n":1036,"name":"a*b?c[d]e","v":7,"tags":["ü-1037"]}],"nums":[],"words":["x y-1038","Wort-1039"],"ips":["2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4731,9 +4738,9 @@ mod gen_148 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                35,
                 false,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","t":"Beta-Gamma","n":554,"z":null,"e":[],"words":["x y-1160","w-1161","w-1162","Wort-1163"],"ips":["::ffff:10.0.0.1","8.8.8.8","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","n":1300,"b":true,"z":null,"e":0,"ip":"8.8.8.8","big":18446744073709551615,"items":[{"n":1034,"name":"a*b?c[d]e","v":13,"ok":true,"sub":[]},{"n":1035,"name":"tab\tand\nnewline","v":13},{"n":1036,"name":"a*b?c[d]e","v":7,"tags":["ü-1037"]}],"nums":[],"words":["x y-1038","Wort-1039"],"ips":["2001:db8::1","127.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -4746,14 +4753,15 @@ mod gen_149 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: } ü-1168"),
-            dedup: Some(":1164"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"svc-deploy40 back\slash {"#),
+            dedup: Some(r#"[1043]:38.5:{"n":1040,"name":"Beta-Gamma","v":12}"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[1042,1043],"k1":37.5}"#),
             ..Case::new(
                 "witness matches",
-                32,
+                28,
                 true,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":-160,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","items":[{"n":1164,"v":8,"ok":true},{"n":1165,"name":"{braces} and {{double}}","v":-4},{"n":1166,"name":"ǅungla","v":10,"ok":false,"sub":[{"n":1167,"x":"Straße"}]}],"words":["ü-1168"]}"#,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"svc-deploy","n":-235,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted":{"key":"Beta-Gamma"},"user":{"name":"{braces} and {{double}}","id":90,"admin":false},"items":[{"n":1040,"name":"Beta-Gamma","v":12},{"n":1041,"name":"path/to/file.txt","v":8,"sub":[{"n":1042,"x":6},{"n":1043,"x":4}]}],"words":["w-1044"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -4762,9 +4770,9 @@ mod gen_149 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                35,
                 false,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":-160,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","words":["ü-1168"]}"#,
+                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"svc-deploy","n":-235,"z":null,"ip":"8.8.8.8","dotted":{"key":"Beta-Gamma"},"user":{"name":"{braces} and {{double}}","id":90,"admin":false},"items":[{"n":1040,"name":"Beta-Gamma","v":12},{"n":1041,"name":"path/to/file.txt","v":8,"sub":[{"n":1042,"x":6},{"n":1043,"x":4}]}],"words":["w-1044"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -4777,14 +4785,18 @@ mod gen_150 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R150"),
-            dedup: Some("defaultDedupString:Generated.R150"),
+            title: Some(
+                r#"{"n":1048,"x":"日本語のテキスト"}{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"}"#,
+            ),
+            dedup: Some(
+                r#"{"n":1048,"x":"日本語のテキスト"}{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"}"#,
+            ),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                16,
+                20,
                 true,
-                r#"{"eventName":"Epsilon","s":"İstanbul","n":653,"f":29.75,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted":{"key":"Admin"},"user":{"name":"Straße","admin":true,"tags":["ü-1169"],"Role":""},"items":[],"nums":[2170,2171,2172,2173],"words":["ü-1174"],"ips":["100.64.0.1","2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":41,"b":41.0,"c":42,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","n":726,"b":true,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"user":{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"},"items":[{"n":1045,"v":9,"tags":["x y-1046","w-1047"],"sub":[{"n":1048,"x":"日本語のテキスト"},{"n":1049,"x":"Straße"}]},{"n":1050,"name":"Admin","v":-4}],"words":["w-1051"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -4793,9 +4805,9 @@ mod gen_150 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                26,
                 false,
-                r#"{"eventName":"Epsilon","s":"İstanbul","n":653,"f":29.75,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted":{"key":"Admin"},"items":[],"nums":[2170,2171,2172,2173],"words":["ü-1174"],"ips":["100.64.0.1","2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":41,"b":41.0,"c":42,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","n":726,"b":true,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"user":{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"},"words":["w-1051"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -4808,14 +4820,14 @@ mod gen_151 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[-5,12] # 日本語のテキスト"),
-            dedup: Some("[-5,12] # 日本語のテキスト"),
+            title: Some(r#" back\slash "#),
+            dedup: Some(r#" back\slash "#),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                29,
+                16,
                 true,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"Admin","n":397,"f":-8.25,"b":false,"ip":"2001:db8::1","dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","items":[{"n":1175,"name":"x","v":-5,"ok":false},{"n":1176,"v":12,"ok":true,"tags":["x y-1177","w-1178","x y-1179"]}],"nums":[2180],"ips":["10.1.2.3","fe80::1","2001:db8::1"]}"#,
+                r#"{"eventName":"Zeta","s":"alpha","n":707,"z":null,"e":{},"big":1.2345678901234568e+29,"user":{"name":"İstanbul","id":25},"items":[{"n":1052,"name":"path/to/file.txt","ok":false,"sub":[{"n":1053,"x":""},{"n":1054,"x":""}]}],"nums":[2055,2056],"words":["x y-1057","w-1058"],"ips":[],"pair":{"a":33,"b":33.0,"c":34,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -4824,9 +4836,9 @@ mod gen_151 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                22,
                 false,
-                r#"{"s":"日本語のテキスト","t":"Admin","n":397,"f":-8.25,"b":false,"ip":"2001:db8::1","dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","items":[{"n":1175,"name":"x","v":-5,"ok":false},{"n":1176,"v":12,"ok":true,"tags":["x y-1177","w-1178","x y-1179"]}],"nums":[2180],"ips":["10.1.2.3","fe80::1","2001:db8::1"]}"#,
+                r#"{"s":"alpha","n":707,"z":null,"e":{},"big":1.2345678901234568e+29,"user":{"name":"İstanbul","id":25},"items":[{"n":1052,"name":"path/to/file.txt","ok":false,"sub":[{"n":1053,"x":""},{"n":1054,"x":""}]}],"nums":[2055,2056],"words":["x y-1057","w-1058"],"ips":[],"pair":{"a":33,"b":33.0,"c":34,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -4839,15 +4851,14 @@ mod gen_152 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" "quoted" ["Wort-1181","x y-1182"]"#),
-            dedup: Some(r#" "quoted" ["Wort-1181","x y-1182"]"#),
+            title: Some("Generated rule 152"),
+            dedup: Some("defaultDedupString:Generated.R152"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":"fe80::1"}"#),
             ..Case::new(
                 "witness matches",
-                17,
+                26,
                 true,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"UPPER lower 123","n":-285,"b":true,"z":null,"ip":"100.64.0.1","user":{"name":"","id":57,"tags":["Wort-1181","x y-1182"]},"items":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":43,"b":43.0,"c":44,"lo":45.5,"hi":46.5}}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","n":1165,"f":-21.75,"b":false,"e":0,"ip":"192.168.1.20","ключ":"日本語のテキスト","user":{"name":"naïve café","id":66,"admin":false,"tags":["Wort-1059","x y-1060","ü-1061"],"Role":"x"},"items":[{"n":1062,"name":"tab\tand\nnewline","v":-1,"tags":["x y-1063","w-1064","x y-1065"],"sub":[{"n":1066,"x":0}]},{"n":1067},{"n":1068,"name":"tab\tand\nnewline","v":10,"tags":["w-1069","ü-1070"],"sub":[]}],"words":["w-1071","Wort-1072","x y-1073","x y-1074"],"matrix":[[1075,1076],[1077,1078,1079]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4856,9 +4867,9 @@ mod gen_152 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                32,
                 false,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"UPPER lower 123","n":-285,"b":true,"z":null,"ip":"100.64.0.1","user":{"name":"","id":57,"tags":["Wort-1181","x y-1182"]},"items":[],"ips":[],"pair":{"a":43,"b":43.0,"c":44,"lo":45.5,"hi":46.5}}"#,
+                r#"{"s":"ǅungla","n":1165,"f":-21.75,"b":false,"e":0,"ip":"192.168.1.20","ключ":"日本語のテキスト","user":{"name":"naïve café","id":66,"admin":false,"tags":["Wort-1059","x y-1060","ü-1061"],"Role":"x"},"items":[{"n":1062,"name":"tab\tand\nnewline","v":-1,"tags":["x y-1063","w-1064","x y-1065"],"sub":[{"n":1066,"x":0}]},{"n":1067},{"n":1068,"name":"tab\tand\nnewline","v":10,"tags":["w-1069","ü-1070"],"sub":[]}],"words":["w-1071","Wort-1072","x y-1073","x y-1074"],"matrix":[[1075,1076],[1077,1078,1079]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4871,17 +4882,14 @@ mod gen_153 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 153"),
-            dedup: Some(r#"["w-1183","x y-1184","Wort-1185","Wort-1186"]"#),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":{"name":"path/to/file.txt","admin":false,"tags":[]}}"#,
-            ),
+            title: Some("Generated.R153"),
+            dedup: Some("defaultDedupString:Generated.R153"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
                 19,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"naïve café","n":758,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"Straße","with space":"a*b?c[d]e","ключ":"日本語のテキスト","user":{"name":"path/to/file.txt","admin":false,"tags":[]},"items":[],"nums":[],"words":["w-1183","x y-1184","Wort-1185","Wort-1186"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Gamma","s":"","n":-203,"f":-36.5,"e":[],"ip":"","net":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"svc-deploy"},"items":[{"n":1080,"v":12,"ok":true}],"nums":[2081,2082,2083,2084],"words":["Wort-1085","Wort-1086","x y-1087","Wort-1088"],"pair":{"a":39,"b":39.0,"c":40,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -4890,9 +4898,9 @@ mod gen_153 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                25,
                 false,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"naïve café","n":758,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"Straße","with space":"a*b?c[d]e","ключ":"日本語のテキスト","user":{"name":"path/to/file.txt","admin":false,"tags":[]},"items":[],"nums":[],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Gamma","s":"","n":-203,"f":-36.5,"e":[],"ip":"","net":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"svc-deploy"},"nums":[2081,2082,2083,2084],"words":["Wort-1085","Wort-1086","x y-1087","Wort-1088"],"pair":{"a":39,"b":39.0,"c":40,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -4906,13 +4914,13 @@ mod gen_154 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 154"),
-            dedup: Some("x y-1188:a*b?c[d]e"),
-            severity: Some(::detections::Severity::Medium),
+            dedup: Some("true"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                16,
+                43,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","f":-2.25,"b":true,"e":false,"net":"10.1.2.3","dotted.key":"","items":[{"n":1187,"name":"a*b?c[d]e","ok":false,"sub":[]}],"nums":[],"words":["x y-1188"],"ips":["2001:db8::1","100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"x","n":1286,"f":14.25,"b":true,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","user":{"name":"path/to/file.txt","id":59,"admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":44.5,"hi":45.5}}"#,
             )
         }
             .check(&RULE);
@@ -4921,9 +4929,9 @@ mod gen_154 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                49,
                 false,
-                r#"{"eventName":"Delta","s":"alpha","f":-2.25,"b":true,"e":false,"net":"10.1.2.3","dotted.key":"","items":[{"n":1187,"name":"a*b?c[d]e","ok":false,"sub":[]}],"nums":[],"words":["x y-1188"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"s":"x","n":1286,"f":14.25,"b":true,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","user":{"name":"path/to/file.txt","id":59,"admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":44.5,"hi":45.5}}"#,
             )
             .check(&RULE);
     }
@@ -4936,14 +4944,17 @@ mod gen_155 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("} "),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R155"),
+            dedup: Some("defaultDedupString:Generated.R155"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":"Wort-1090","t1":" back\\slash [\"Wort-1089\",\"Wort-1090\"]"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                13,
+                39,
                 true,
-                r#"{"eventName":"Beta","s":"日本語のテキスト","t":"Straße","n":802,"f":16.75,"b":false,"z":null,"e":0.0,"ip":"fe80::1","net":"192.168.0.0/16","user":{"name":"Admin","admin":false,"tags":["Wort-1189","Wort-1190"]},"items":[],"nums":[2191],"ips":["fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":26.5,"hi":27.5}}"#,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":-299,"f":49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","user":{"name":"Admin","id":77,"admin":false,"tags":["Wort-1089","Wort-1090"]},"items":[{"n":1091,"name":"UPPER lower 123","v":-4,"tags":[]}],"nums":[2092,2093,2094],"words":["Wort-1095"],"matrix":[[1096,1097],[1098,1099,1100]]}"#,
             )
         }
             .check(&RULE);
@@ -4952,9 +4963,9 @@ mod gen_155 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                46,
                 false,
-                r#"{"s":"日本語のテキスト","t":"Straße","n":802,"f":16.75,"b":false,"z":null,"e":0.0,"ip":"fe80::1","net":"192.168.0.0/16","user":{"name":"Admin","admin":false,"tags":["Wort-1189","Wort-1190"]},"items":[],"nums":[2191],"ips":["fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":26.5,"hi":27.5}}"#,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":-299,"f":49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","items":[{"n":1091,"name":"UPPER lower 123","v":-4,"tags":[]}],"nums":[2092,2093,2094],"words":["Wort-1095"],"matrix":[[1096,1097],[1098,1099,1100]]}"#,
             )
             .check(&RULE);
     }
@@ -4967,14 +4978,14 @@ mod gen_156 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R156"),
-            dedup: Some("defaultDedupString:Generated.R156"),
+            title: Some(r#"["x y-1105","w-1109"]} ["x y-1105","w-1109"]"#),
+            dedup: Some(r#"["x y-1105","w-1109"]} ["x y-1105","w-1109"]"#),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                12,
+                32,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","n":507,"b":true,"ip":"100.64.0.1","big":18446744073709551615,"dotted.key":"Beta-Gamma","dotted":{"key":"quote\" and back\\slash"},"with space":"naïve café","user":{"name":"svc-deploy","id":12,"admin":false,"tags":["x y-1192"]},"items":[],"nums":[2193,2194,2195],"words":["w-1196","w-1197"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Alpha","s":"İstanbul","t":"","n":-185,"f":-35.0,"b":false,"e":false,"ip":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"ключ":"naïve café","user":{"name":"日本語のテキスト","id":32,"admin":true,"tags":["ü-1101","w-1102","w-1103"]},"items":[{"n":1104,"v":6,"ok":true,"tags":["x y-1105"],"sub":[{"n":1106,"x":7},{"n":1107,"x":4}]},{"n":1108,"name":"a*b?c[d]e","tags":["w-1109"]}],"pair":{"a":41,"b":41.0,"c":42,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -4983,9 +4994,9 @@ mod gen_156 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                38,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","n":507,"b":true,"ip":"100.64.0.1","big":18446744073709551615,"dotted.key":"Beta-Gamma","dotted":{"key":"quote\" and back\\slash"},"with space":"naïve café","user":{"name":"svc-deploy","id":12,"admin":false,"tags":["x y-1192"]},"items":[],"words":["w-1196","w-1197"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
+                r#"{"s":"İstanbul","t":"","n":-185,"f":-35.0,"b":false,"e":false,"ip":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"ключ":"naïve café","user":{"name":"日本語のテキスト","id":32,"admin":true,"tags":["ü-1101","w-1102","w-1103"]},"items":[{"n":1104,"v":6,"ok":true,"tags":["x y-1105"],"sub":[{"n":1106,"x":7},{"n":1107,"x":4}]},{"n":1108,"name":"a*b?c[d]e","tags":["w-1109"]}],"pair":{"a":41,"b":41.0,"c":42,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -4998,16 +5009,14 @@ mod gen_157 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 157"),
-            dedup: Some(
-                r#"İstanbul:{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}:"#,
-            ),
+            title: Some("Generated.R157"),
+            dedup: Some("defaultDedupString:Generated.R157"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                22,
+                39,
                 true,
-                r#"{"eventName":"Zeta","s":"İstanbul","n":156,"f":-42.75,"b":true,"e":false,"big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","ключ":"tab\tand\nnewline","user":{"name":"x","id":22,"admin":false,"tags":["Wort-1198"]},"words":["x y-1199","Wort-1200","ü-1201","x y-1202"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Zeta","n":598,"b":true,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":1110,"name":"path/to/file.txt","v":8,"tags":["Wort-1111","ü-1112","Wort-1113"]},{"n":1114,"name":"{braces} and {{double}}","v":13,"tags":["x y-1115","w-1116","w-1117"],"sub":[]},{"n":1118,"v":2,"ok":false,"tags":[],"sub":[{"n":1119,"x":"tab\tand\nnewline"},{"n":1120,"x":1}]}],"nums":[2121],"words":["x y-1122","x y-1123","w-1124"]}"#,
             )
         }
             .check(&RULE);
@@ -5016,9 +5025,9 @@ mod gen_157 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                45,
                 false,
-                r#"{"s":"İstanbul","n":156,"f":-42.75,"b":true,"e":false,"big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","ключ":"tab\tand\nnewline","user":{"name":"x","id":22,"admin":false,"tags":["Wort-1198"]},"words":["x y-1199","Wort-1200","ü-1201","x y-1202"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Zeta","n":598,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":1110,"name":"path/to/file.txt","v":8,"tags":["Wort-1111","ü-1112","Wort-1113"]},{"n":1114,"name":"{braces} and {{double}}","v":13,"tags":["x y-1115","w-1116","w-1117"],"sub":[]},{"n":1118,"v":2,"ok":false,"tags":[],"sub":[{"n":1119,"x":"tab\tand\nnewline"},{"n":1120,"x":1}]}],"nums":[2121],"words":["x y-1122","x y-1123","w-1124"]}"#,
             )
             .check(&RULE);
     }
@@ -5031,14 +5040,14 @@ mod gen_158 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 158"),
-            dedup: Some("alpha"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R158"),
+            dedup: Some("defaultDedupString:Generated.R158"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                46,
+                36,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","n":-494,"f":-28.75,"b":true,"z":null,"ip":"fe80::1","dotted.key":"quote\" and back\\slash","with space":"","ключ":"x","user":{"name":"x","id":86,"admin":false},"items":[{"n":1203,"name":"emoji 😀 inside","v":-4,"tags":["ü-1204","ü-1205","x y-1206"],"sub":[{"n":1207,"x":"path/to/file.txt"}]},{"n":1208,"name":"UPPER lower 123","v":1,"sub":[{"n":1209,"x":"alpha"}]}],"words":[],"ips":[]}"#,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":1125,"name":"{braces} and {{double}}","v":11},{"n":1126,"name":"a*b?c[d]e","ok":true,"tags":["ü-1127","w-1128","ü-1129"]}],"nums":[2130,2131,2132,2133],"words":["w-1134","ü-1135","Wort-1136"],"matrix":[[1137,1138],[1139,1140,1141]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -5047,9 +5056,9 @@ mod gen_158 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                42,
                 false,
-                r#"{"s":"a*b?c[d]e","n":-494,"f":-28.75,"b":true,"z":null,"ip":"fe80::1","dotted.key":"quote\" and back\\slash","with space":"","ключ":"x","user":{"name":"x","id":86,"admin":false},"items":[{"n":1203,"name":"emoji 😀 inside","v":-4,"tags":["ü-1204","ü-1205","x y-1206"],"sub":[{"n":1207,"x":"path/to/file.txt"}]},{"n":1208,"name":"UPPER lower 123","v":1,"sub":[{"n":1209,"x":"alpha"}]}],"words":[],"ips":[]}"#,
+                r#"{"s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":1125,"name":"{braces} and {{double}}","v":11},{"n":1126,"name":"a*b?c[d]e","ok":true,"tags":["ü-1127","w-1128","ü-1129"]}],"nums":[2130,2131,2132,2133],"words":["w-1134","ü-1135","Wort-1136"],"matrix":[[1137,1138],[1139,1140,1141]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -5062,15 +5071,14 @@ mod gen_159 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["naïve café","UPPER lower 123","path/to/file.txt"]"#),
-            dedup: Some(r#"["ü-1218"]"#),
+            title: Some("true} "),
+            dedup: Some("true:93:[]"),
             severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[]}"#),
             ..Case::new(
                 "witness matches",
-                44,
+                17,
                 true,
-                r#"{"eventName":"Epsilon","t":"Beta-Gamma","n":203,"z":null,"e":[],"big":1.2345678901234568e+29,"dotted.key":"alpha","user":{"name":"İstanbul","id":70,"tags":["x y-1210"]},"items":[{"n":1211,"name":"naïve café","v":-1,"sub":[]},{"n":1212,"name":"UPPER lower 123","v":12,"ok":true,"tags":["x y-1213","Wort-1214","ü-1215"]},{"n":1216,"name":"path/to/file.txt","tags":["ü-1217"],"sub":[]}],"words":["ü-1218"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","100.64.0.1"],"matrix":[[1219,1220],[1221,1222,1223]]}"#,
+                r#"{"eventName":"Alpha","t":"a*b?c[d]e","n":93,"f":-5.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted":{"key":""},"with space":"naïve café","user":{"name":"alpha","id":82,"admin":true,"tags":["Wort-1142","ü-1143"]},"items":[],"nums":[2144,2145],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -5079,9 +5087,9 @@ mod gen_159 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                23,
                 false,
-                r#"{"t":"Beta-Gamma","n":203,"z":null,"e":[],"big":1.2345678901234568e+29,"dotted.key":"alpha","user":{"name":"İstanbul","id":70,"tags":["x y-1210"]},"items":[{"n":1211,"name":"naïve café","v":-1,"sub":[]},{"n":1212,"name":"UPPER lower 123","v":12,"ok":true,"tags":["x y-1213","Wort-1214","ü-1215"]},{"n":1216,"name":"path/to/file.txt","tags":["ü-1217"],"sub":[]}],"words":["ü-1218"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","100.64.0.1"],"matrix":[[1219,1220],[1221,1222,1223]]}"#,
+                r#"{"eventName":"Alpha","n":93,"f":-5.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted":{"key":""},"with space":"naïve café","user":{"name":"alpha","id":82,"admin":true,"tags":["Wort-1142","ü-1143"]},"items":[],"nums":[2144,2145],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -5094,19 +5102,14 @@ mod gen_160 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"} } {"name":"alpha","admin":true,"tags":["ü-1224","ü-1225","w-1226"]} back\slash "#,
-            ),
-            dedup: Some("[1227,1228]"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":{"n":1227,"name":"emoji 😀 inside","ok":true,"tags":[]}}"#,
-            ),
+            title: Some("Generated.R160"),
+            dedup: Some("defaultDedupString:Generated.R160"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                49,
+                12,
                 true,
-                r#"{"eventName":"Zeta","s":"UPPER lower 123","n":674,"b":false,"net":"192.168.0.0/16","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"alpha","admin":true,"tags":["ü-1224","ü-1225","w-1226"]},"items":[{"n":1227,"name":"emoji 😀 inside","ok":true,"tags":[]},{"n":1228,"name":"path/to/file.txt","ok":true,"tags":["ü-1229"]}],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":1,"b":1.0,"c":2,"lo":16.5,"hi":17.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","t":"UPPER lower 123","n":936,"b":true,"e":[],"ip":"10.0.0.0/8","dotted":{"key":"Straße"},"with space":"UPPER lower 123","ключ":"quote\" and back\\slash","user":{"name":"naïve café","id":38,"admin":true,"tags":["Wort-1146","ü-1147"],"Role":"a*b?c[d]e"},"items":[{"n":1148,"name":"日本語のテキスト","v":11,"tags":["x y-1149"]},{"n":1150,"v":5,"ok":true,"sub":[{"n":1151,"x":5}]}],"nums":[2152,2153],"ips":["127.0.0.1","::ffff:10.0.0.1","10.1.2.3"],"matrix":[[1154,1155],[1156,1157,1158]]}"#,
             )
         }
             .check(&RULE);
@@ -5115,9 +5118,9 @@ mod gen_160 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                56,
+                18,
                 false,
-                r#"{"eventName":"Zeta","s":"UPPER lower 123","n":674,"b":false,"net":"192.168.0.0/16","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"alpha","admin":true,"tags":["ü-1224","ü-1225","w-1226"]},"items":[{"n":1227,"name":"emoji 😀 inside","ok":true,"tags":[]},{"n":1228,"name":"path/to/file.txt","ok":true,"tags":["ü-1229"]}],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"s":"Admin","t":"UPPER lower 123","n":936,"b":true,"e":[],"ip":"10.0.0.0/8","dotted":{"key":"Straße"},"with space":"UPPER lower 123","ключ":"quote\" and back\\slash","user":{"name":"naïve café","id":38,"admin":true,"tags":["Wort-1146","ü-1147"],"Role":"a*b?c[d]e"},"items":[{"n":1148,"name":"日本語のテキスト","v":11,"tags":["x y-1149"]},{"n":1150,"v":5,"ok":true,"sub":[{"n":1151,"x":5}]}],"nums":[2152,2153],"ips":["127.0.0.1","::ffff:10.0.0.1","10.1.2.3"],"matrix":[[1154,1155],[1156,1157,1158]]}"#,
             )
             .check(&RULE);
     }
@@ -5130,15 +5133,14 @@ mod gen_161 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R161"),
-            dedup: Some("defaultDedupString:Generated.R161"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":[[1231,1232],[1233,1234,1235]],"k1":null}"#),
+            title: Some("[1163]{} "),
+            dedup: Some("[1163]{} "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                39,
+                14,
                 true,
-                r#"{"eventName":"Alpha","s":"svc-deploy","n":880,"f":25.75,"big":1e+300,"dotted.key":"quote\" and back\\slash","nums":[2230],"matrix":[[1231,1232],[1233,1234,1235]],"pair":{"a":37,"b":37.0,"c":38,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","n":485,"b":false,"z":null,"e":"","ip":"256.1.1.1","net":"10.0.0.0/8","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":1159,"name":"İstanbul","tags":["Wort-1160","w-1161","x y-1162"],"sub":[{"n":1163,"x":"x"}]},{"n":1164,"v":0,"tags":["x y-1165","Wort-1166"],"sub":[]}]}"#,
             )
         }
             .check(&RULE);
@@ -5147,9 +5149,9 @@ mod gen_161 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                20,
                 false,
-                r#"{"s":"svc-deploy","n":880,"f":25.75,"big":1e+300,"dotted.key":"quote\" and back\\slash","nums":[2230],"matrix":[[1231,1232],[1233,1234,1235]],"pair":{"a":37,"b":37.0,"c":38,"lo":37.5,"hi":38.5}}"#,
+                r#"{"s":"x","t":"a*b?c[d]e","n":485,"b":false,"z":null,"e":"","ip":"256.1.1.1","net":"10.0.0.0/8","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":1159,"name":"İstanbul","tags":["Wort-1160","w-1161","x y-1162"],"sub":[{"n":1163,"x":"x"}]},{"n":1164,"v":0,"tags":["x y-1165","Wort-1166"],"sub":[]}]}"#,
             )
             .check(&RULE);
     }
@@ -5162,14 +5164,14 @@ mod gen_162 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 162"),
-            dedup: Some("defaultDedupString:Generated.R162"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("[1175,1176,1177]} } "),
+            dedup: Some("[1175,1176,1177]} } "),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                24,
+                20,
                 true,
-                r#"{"eventName":"Zeta","s":"ǅungla","n":229,"f":34.25,"e":0,"dotted.key":"naïve café","with space":"{braces} and {{double}}","ключ":"x","user":{"name":"Straße","id":9,"admin":false},"items":[{"n":1236,"name":"UPPER lower 123","ok":false,"sub":[{"n":1237,"x":0}]},{"n":1238,"name":"quote\" and back\\slash","v":7,"ok":false,"tags":["ü-1239","w-1240","x y-1241"],"sub":[]}],"nums":[],"words":["Wort-1242","Wort-1243","Wort-1244"],"matrix":[[1245,1246],[1247,1248,1249]]}"#,
+                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"path/to/file.txt","n":1219,"f":18.0,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","items":[{"n":1167,"name":"","v":13,"ok":false,"tags":[],"sub":[{"n":1168,"x":6},{"n":1169,"x":"{braces} and {{double}}"}]},{"n":1170,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["Wort-1171"]}],"nums":[2172],"ips":["2606:4700:4700::1111","192.168.1.20","2001:db8::1"],"matrix":[[1173,1174],[1175,1176,1177]],"pair":{"a":14,"b":14.0,"c":15,"lo":19.5,"hi":20.5}}"#,
             )
         }
             .check(&RULE);
@@ -5178,9 +5180,9 @@ mod gen_162 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                26,
                 false,
-                r#"{"eventName":"Zeta","s":"ǅungla","n":229,"f":34.25,"e":0,"dotted.key":"naïve café","with space":"{braces} and {{double}}","ключ":"x","items":[{"n":1236,"name":"UPPER lower 123","ok":false,"sub":[{"n":1237,"x":0}]},{"n":1238,"name":"quote\" and back\\slash","v":7,"ok":false,"tags":["ü-1239","w-1240","x y-1241"],"sub":[]}],"nums":[],"words":["Wort-1242","Wort-1243","Wort-1244"],"matrix":[[1245,1246],[1247,1248,1249]]}"#,
+                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"path/to/file.txt","n":1219,"f":18.0,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","items":[{"n":1167,"name":"","v":13,"ok":false,"tags":[],"sub":[{"n":1168,"x":6},{"n":1169,"x":"{braces} and {{double}}"}]},{"n":1170,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["Wort-1171"]}],"nums":[2172],"matrix":[[1173,1174],[1175,1176,1177]],"pair":{"a":14,"b":14.0,"c":15,"lo":19.5,"hi":20.5}}"#,
             )
             .check(&RULE);
     }
@@ -5193,14 +5195,21 @@ mod gen_163 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash {} "#),
-            dedup: Some(r#" back\slash {} "#),
+            title: Some(
+                r#"w-1183w-1183["Admin","quote\" and back\\slash","quote\" and back\\slash"]w-1183"#,
+            ),
+            dedup: Some(
+                r#"[{"n":1187,"x":2},{"n":1190,"x":"Beta-Gamma"}]:41.0:naïve café"#,
+            ),
             severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":["Beta-Gamma"],"k1":["x y-1194","x y-1195","ü-1196"],"eventName":"Epsilon","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                23,
+                39,
                 true,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"tab\tand\nnewline","n":981,"f":-26.5,"z":null,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","id":0,"admin":true,"tags":["w-1250","ü-1251","x y-1252"]},"items":[],"nums":[2253,2254,2255],"words":["Wort-1256"],"ips":["127.0.0.1","10.1.2.3","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":28.5,"hi":29.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"a*b?c[d]e","n":-263,"f":41.0,"b":true,"z":null,"big":9007199254740993,"dotted.key":"emoji 😀 inside","dotted":{"key":"emoji 😀 inside"},"ключ":"svc-deploy","user":{"name":"Admin","id":89,"admin":false,"tags":["w-1178","x y-1179","w-1180"],"Role":"naïve café"},"items":[{"n":1181,"name":"Admin","ok":false,"tags":["ü-1182","w-1183","Wort-1184"]},{"n":1185,"name":"quote\" and back\\slash","v":10,"ok":true,"tags":["x y-1186"],"sub":[{"n":1187,"x":2}]},{"n":1188,"name":"quote\" and back\\slash","tags":["w-1189"],"sub":[{"n":1190,"x":"Beta-Gamma"}]}],"nums":[2191,2192,2193],"words":["x y-1194","x y-1195","ü-1196"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":2,"b":2.0,"c":3,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -5209,9 +5218,9 @@ mod gen_163 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                46,
                 false,
-                r#"{"s":"日本語のテキスト","t":"tab\tand\nnewline","n":981,"f":-26.5,"z":null,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","id":0,"admin":true,"tags":["w-1250","ü-1251","x y-1252"]},"items":[],"nums":[2253,2254,2255],"words":["Wort-1256"],"ips":["127.0.0.1","10.1.2.3","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":19,"b":19.0,"c":20,"lo":28.5,"hi":29.5}}"#,
+                r#"{"s":"Straße","t":"a*b?c[d]e","n":-263,"f":41.0,"b":true,"z":null,"big":9007199254740993,"dotted.key":"emoji 😀 inside","dotted":{"key":"emoji 😀 inside"},"ключ":"svc-deploy","user":{"name":"Admin","id":89,"admin":false,"tags":["w-1178","x y-1179","w-1180"],"Role":"naïve café"},"items":[{"n":1181,"name":"Admin","ok":false,"tags":["ü-1182","w-1183","Wort-1184"]},{"n":1185,"name":"quote\" and back\\slash","v":10,"ok":true,"tags":["x y-1186"],"sub":[{"n":1187,"x":2}]},{"n":1188,"name":"quote\" and back\\slash","tags":["w-1189"],"sub":[{"n":1190,"x":"Beta-Gamma"}]}],"nums":[2191,2192,2193],"words":["x y-1194","x y-1195","ü-1196"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":2,"b":2.0,"c":3,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -5224,14 +5233,14 @@ mod gen_164 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1260,1262]"),
-            dedup: Some("[1260,1262]"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated rule 164"),
+            dedup: Some("defaultDedupString:Generated.R164"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                18,
+                44,
                 true,
-                r#"{"eventName":"Alpha","s":"svc-deploy","f":1.5,"b":false,"e":0.0,"ip":"1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","user":{"name":"path/to/file.txt","id":62},"nums":[2257],"words":["x y-1258","ü-1259"],"matrix":[[1260,1261],[1262,1263,1264]]}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","n":748,"f":-3.25,"b":true,"net":"2001:db8::/32","dotted":{"key":"path/to/file.txt"},"user":{"name":"İstanbul","id":20,"admin":true,"tags":["x y-1197","w-1198"],"Role":"a*b?c[d]e"},"items":[{"n":1199,"name":"Beta-Gamma","v":4,"ok":true,"sub":[]},{"n":1200,"tags":["ü-1201","x y-1202","ü-1203"]}],"nums":[2204],"words":["x y-1205"],"matrix":[[1206,1207],[1208,1209,1210]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":36.5,"hi":37.5}}"#,
             )
         }
             .check(&RULE);
@@ -5240,9 +5249,9 @@ mod gen_164 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                50,
                 false,
-                r#"{"s":"svc-deploy","f":1.5,"b":false,"e":0.0,"ip":"1.2.3","big":18446744073709551615,"with space":"日本語のテキスト","user":{"name":"path/to/file.txt","id":62},"nums":[2257],"words":["x y-1258","ü-1259"],"matrix":[[1260,1261],[1262,1263,1264]]}"#,
+                r#"{"s":"ǅungla","t":"UPPER lower 123","n":748,"f":-3.25,"b":true,"net":"2001:db8::/32","dotted":{"key":"path/to/file.txt"},"user":{"name":"İstanbul","id":20,"admin":true,"tags":["x y-1197","w-1198"],"Role":"a*b?c[d]e"},"items":[{"n":1199,"name":"Beta-Gamma","v":4,"ok":true,"sub":[]},{"n":1200,"tags":["ü-1201","x y-1202","ü-1203"]}],"nums":[2204],"words":["x y-1205"],"matrix":[[1206,1207],[1208,1209,1210]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":36.5,"hi":37.5}}"#,
             )
             .check(&RULE);
     }
@@ -5255,14 +5264,14 @@ mod gen_165 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 165"),
-            dedup: Some("defaultDedupString:Generated.R165"),
-            severity: Some(::detections::Severity::High),
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                17,
+                33,
                 true,
-                r#"{"eventName":"Epsilon","s":"path/to/file.txt","n":-252,"b":false,"z":null,"big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"with space":"emoji 😀 inside","user":{"name":"a*b?c[d]e","id":40,"admin":false,"tags":[]},"nums":[2265,2266,2267,2268],"words":["ü-1269","Wort-1270"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Alpha","s":"ǅungla","t":"","n":998,"b":true,"e":{},"net":"192.168.0.0/16","dotted.key":"İstanbul","user":{"name":"İstanbul","id":3,"admin":true,"tags":["x y-1211","w-1212","w-1213"]},"items":[{"n":1214,"name":"ǅungla","v":4,"ok":false,"tags":[],"sub":[{"n":1215,"x":"Admin"},{"n":1216,"x":8}]},{"n":1217,"name":"UPPER lower 123","sub":[{"n":1218,"x":0}]},{"n":1219,"name":"","v":-4,"tags":["ü-1220","x y-1221"],"sub":[{"n":1222,"x":"a*b?c[d]e"}]}]}"#,
             )
         }
             .check(&RULE);
@@ -5271,9 +5280,9 @@ mod gen_165 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                39,
                 false,
-                r#"{"s":"path/to/file.txt","n":-252,"b":false,"z":null,"big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"with space":"emoji 😀 inside","user":{"name":"a*b?c[d]e","id":40,"admin":false,"tags":[]},"nums":[2265,2266,2267,2268],"words":["ü-1269","Wort-1270"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":11.5,"hi":12.5}}"#,
+                r#"{"s":"ǅungla","t":"","n":998,"b":true,"e":{},"net":"192.168.0.0/16","dotted.key":"İstanbul","user":{"name":"İstanbul","id":3,"admin":true,"tags":["x y-1211","w-1212","w-1213"]},"items":[{"n":1214,"name":"ǅungla","v":4,"ok":false,"tags":[],"sub":[{"n":1215,"x":"Admin"},{"n":1216,"x":8}]},{"n":1217,"name":"UPPER lower 123","sub":[{"n":1218,"x":0}]},{"n":1219,"name":"","v":-4,"tags":["ü-1220","x y-1221"],"sub":[{"n":1222,"x":"a*b?c[d]e"}]}]}"#,
             )
             .check(&RULE);
     }
@@ -5286,19 +5295,14 @@ mod gen_166 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}"#,
-            ),
-            dedup: Some("UPPER lower 123:Zeta"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
-            ),
+            title: Some(r#"8.8.8.8 # 8.8.8.8{"n":1227,"x":"{braces} and {{double}}"}"#),
+            dedup: Some("[1234,1235]"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                35,
+                16,
                 true,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":269,"f":43.0,"ip":"127.0.0.1","net":"10.0.0.0/8","with space":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":44,"admin":false,"tags":["w-1271","x y-1272","w-1273"]},"ips":["::ffff:10.0.0.1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","n":-21,"f":24.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"tab\tand\nnewline","dotted":{"key":"İstanbul"},"user":{"name":"日本語のテキスト","id":18,"admin":true,"tags":["x y-1223","x y-1224"]},"items":[{"n":1225,"v":8,"ok":false},{"n":1226,"name":"ǅungla","ok":true,"tags":[],"sub":[{"n":1227,"x":"{braces} and {{double}}"}]}],"nums":[2228,2229,2230,2231],"words":["w-1232","x y-1233"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","2001:db8::1"],"matrix":[[1234,1235],[1236,1237,1238]]}"#,
             )
         }
             .check(&RULE);
@@ -5307,9 +5311,9 @@ mod gen_166 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                22,
                 false,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":269,"f":43.0,"ip":"127.0.0.1","net":"10.0.0.0/8","with space":"tab\tand\nnewline","ips":["::ffff:10.0.0.1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","n":-21,"f":24.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"tab\tand\nnewline","dotted":{"key":"İstanbul"},"user":{"name":"日本語のテキスト","id":18,"admin":true,"tags":["x y-1223","x y-1224"]},"items":[{"n":1225,"v":8,"ok":false},{"n":1226,"name":"ǅungla","ok":true,"tags":[],"sub":[{"n":1227,"x":"{braces} and {{double}}"}]}],"nums":[2228,2229,2230,2231],"words":["w-1232","x y-1233"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","2001:db8::1"]}"#,
             )
             .check(&RULE);
     }
@@ -5322,14 +5326,14 @@ mod gen_167 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1282,1284]-9223372036854775808"),
-            dedup: Some(r#"[[{"n":1275,"x":"naïve café"}]]::[2276,2277]"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R167"),
+            dedup: Some("defaultDedupString:Generated.R167"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                24,
+                12,
                 true,
-                r#"{"eventName":"Delta","n":807,"f":-21.0,"b":false,"z":null,"ip":"10.0.0.0/8","big":-9223372036854775808,"ключ":"svc-deploy","items":[{"n":1274,"name":"svc-deploy","ok":true,"sub":[{"n":1275,"x":"naïve café"}]}],"nums":[2276,2277],"words":["Wort-1278","ü-1279","x y-1280","w-1281"],"ips":["127.0.0.1","8.8.8.8"],"matrix":[[1282,1283],[1284,1285,1286]]}"#,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"Admin","n":702,"f":-36.0,"b":false,"z":null,"e":0,"net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"svc-deploy","items":[{"n":1239,"name":"Admin"}],"ips":["2001:db8::1"]}"#,
             )
         }
             .check(&RULE);
@@ -5338,9 +5342,9 @@ mod gen_167 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                18,
                 false,
-                r#"{"eventName":"Delta","n":807,"f":-21.0,"b":false,"z":null,"ip":"10.0.0.0/8","big":-9223372036854775808,"ключ":"svc-deploy","nums":[2276,2277],"words":["Wort-1278","ü-1279","x y-1280","w-1281"],"ips":["127.0.0.1","8.8.8.8"],"matrix":[[1282,1283],[1284,1285,1286]]}"#,
+                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"Admin","n":702,"f":-36.0,"b":false,"z":null,"e":0,"net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"svc-deploy","ips":["2001:db8::1"]}"#,
             )
             .check(&RULE);
     }
@@ -5353,14 +5357,14 @@ mod gen_168 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[2288,2289,2290,2291]{43.5"),
-            dedup: Some("[2288,2289,2290,2291]{43.5"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#"["{braces} and {{double}}"]"#),
+            dedup: Some(r#"["{braces} and {{double}}"]"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                40,
+                14,
                 true,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"x","n":333,"f":-35.25,"e":[],"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":-9223372036854775808,"dotted":{"key":"Beta-Gamma"},"user":{"name":"x","id":19},"items":[{"n":1287,"name":"İstanbul"}],"nums":[2288,2289,2290,2291],"words":["x y-1292","Wort-1293","x y-1294","ü-1295"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":43.5,"hi":44.5}}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","t":"日本語のテキスト","f":-16.75,"b":true,"z":null,"net":"192.168.0.0/16","big":18446744073709551615,"items":[{"n":1240,"name":"tab\tand\nnewline","v":-2,"ok":false,"tags":[],"sub":[{"n":1241,"x":"naïve café"},{"n":1242,"x":"{braces} and {{double}}"}]},{"n":1243,"name":"Admin","v":11,"ok":true,"sub":[]},{"n":1244,"name":"Admin","tags":["ü-1245","Wort-1246"]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5369,9 +5373,9 @@ mod gen_168 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                20,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"x","n":333,"f":-35.25,"e":[],"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":-9223372036854775808,"dotted":{"key":"Beta-Gamma"},"user":{"name":"x","id":19},"items":[{"n":1287,"name":"İstanbul"}],"nums":[2288,2289,2290,2291],"words":["x y-1292","Wort-1293","x y-1294","ü-1295"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","10.1.2.3"],"pair":{"a":27,"b":27.0,"c":28,"lo":43.5,"hi":44.5}}"#,
+                r#"{"s":"svc-deploy","t":"日本語のテキスト","f":-16.75,"b":true,"z":null,"net":"192.168.0.0/16","big":18446744073709551615,"items":[{"n":1240,"name":"tab\tand\nnewline","v":-2,"ok":false,"tags":[],"sub":[{"n":1241,"x":"naïve café"},{"n":1242,"x":"{braces} and {{double}}"}]},{"n":1243,"name":"Admin","v":11,"ok":true,"sub":[]},{"n":1244,"name":"Admin","tags":["ü-1245","Wort-1246"]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5384,16 +5388,15 @@ mod gen_169 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["w-1309","x y-1310"]"#),
-            dedup: Some(
-                r#"[{"n":1298,"name":"path/to/file.txt","v":4,"sub":[{"n":1299,"x":5},{"n":1300,"x":"Straße"}]},{"n":1301,"sub":[{"n":1302,"x":1}]},{"n":1303,"name":"","v":10,"ok":true,"tags":["Wort-1304","x y-1305","x y-1306"]}]"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{{28"),
+            dedup: Some("[]"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"t0":"[\"127.0.0.1\"][\"127.0.0.1\"]","k1":"127.0.0.1"}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                20,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","n":222,"z":null,"e":0,"ip":"fe80::1","big":18446744073709551615,"with space":"Beta-Gamma","user":{"name":"Straße","id":61,"admin":false,"tags":["Wort-1296","w-1297"],"Role":"a*b?c[d]e"},"items":[{"n":1298,"name":"path/to/file.txt","v":4,"sub":[{"n":1299,"x":5},{"n":1300,"x":"Straße"}]},{"n":1301,"sub":[{"n":1302,"x":1}]},{"n":1303,"name":"","v":10,"ok":true,"tags":["Wort-1304","x y-1305","x y-1306"]}],"nums":[2307,2308],"words":["w-1309","x y-1310"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":27.5,"hi":28.5}}"#,
+                r#"{"eventName":"Beta","t":"alpha","n":515,"f":34.25,"ip":"10.0.0.0/8","user":{"name":"path/to/file.txt","id":82,"tags":["w-1247","ü-1248"]},"items":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":8.5,"hi":9.5}}"#,
             )
         }
             .check(&RULE);
@@ -5404,7 +5407,7 @@ mod gen_169 {
                 "witness without the first field",
                 27,
                 false,
-                r#"{"eventName":"Beta","s":"alpha","n":222,"z":null,"e":0,"ip":"fe80::1","big":18446744073709551615,"user":{"name":"Straße","id":61,"admin":false,"tags":["Wort-1296","w-1297"],"Role":"a*b?c[d]e"},"items":[{"n":1298,"name":"path/to/file.txt","v":4,"sub":[{"n":1299,"x":5},{"n":1300,"x":"Straße"}]},{"n":1301,"sub":[{"n":1302,"x":1}]},{"n":1303,"name":"","v":10,"ok":true,"tags":["Wort-1304","x y-1305","x y-1306"]}],"nums":[2307,2308],"words":["w-1309","x y-1310"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":27.5,"hi":28.5}}"#,
+                r#"{"t":"alpha","n":515,"f":34.25,"ip":"10.0.0.0/8","user":{"name":"path/to/file.txt","id":82,"tags":["w-1247","ü-1248"]},"items":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":8.5,"hi":9.5}}"#,
             )
             .check(&RULE);
     }
@@ -5417,17 +5420,14 @@ mod gen_170 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{Beta"),
-            dedup: Some(
-                r#"{"n":1314,"name":"日本語のテキスト","tags":["ü-1315","x y-1316","x y-1317"]}:192.168.1.20:["ü-1315","x y-1316","x y-1317"]"#,
-            ),
+            title: Some("[1249,1252]} Alert: [1249,1252]"),
+            dedup: Some("[1249,1252]} Alert: [1249,1252]"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":"ü-1315","k1":[-1]}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                27,
                 true,
-                r#"{"eventName":"Beta","s":"İstanbul","t":"quote\" and back\\slash","n":350,"f":32.0,"b":true,"e":{},"ip":"10.0.0.0/8","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"İstanbul","id":70,"admin":false,"tags":["w-1311","ü-1312","w-1313"]},"items":[{"n":1314,"name":"日本語のテキスト","tags":["ü-1315","x y-1316","x y-1317"]},{"n":1318,"name":"tab\tand\nnewline","v":-1,"sub":[]}],"nums":[2319,2320],"words":["Wort-1321","x y-1322","Wort-1323","ü-1324"],"ips":["fe80::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"path/to/file.txt","n":452,"f":30.0,"z":null,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"","user":{"name":"path/to/file.txt","id":91,"tags":[]},"items":[{"n":1249,"name":"svc-deploy","v":11,"ok":false,"sub":[{"n":1250,"x":2},{"n":1251,"x":4}]},{"n":1252,"name":"UPPER lower 123","sub":[{"n":1253,"x":"日本語のテキスト"},{"n":1254,"x":"alpha"}]}],"nums":[2255,2256],"words":["w-1257","x y-1258","x y-1259","Wort-1260"],"pair":{"a":30,"b":30.0,"c":31,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -5436,9 +5436,9 @@ mod gen_170 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                33,
                 false,
-                r#"{"s":"İstanbul","t":"quote\" and back\\slash","n":350,"f":32.0,"b":true,"e":{},"ip":"10.0.0.0/8","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"İstanbul","id":70,"admin":false,"tags":["w-1311","ü-1312","w-1313"]},"items":[{"n":1314,"name":"日本語のテキスト","tags":["ü-1315","x y-1316","x y-1317"]},{"n":1318,"name":"tab\tand\nnewline","v":-1,"sub":[]}],"nums":[2319,2320],"words":["Wort-1321","x y-1322","Wort-1323","ü-1324"],"ips":["fe80::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+                r#"{"s":"emoji 😀 inside","t":"path/to/file.txt","n":452,"f":30.0,"z":null,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"","user":{"name":"path/to/file.txt","id":91,"tags":[]},"items":[{"n":1249,"name":"svc-deploy","v":11,"ok":false,"sub":[{"n":1250,"x":2},{"n":1251,"x":4}]},{"n":1252,"name":"UPPER lower 123","sub":[{"n":1253,"x":"日本語のテキスト"},{"n":1254,"x":"alpha"}]}],"nums":[2255,2256],"words":["w-1257","x y-1258","x y-1259","Wort-1260"],"pair":{"a":30,"b":30.0,"c":31,"lo":4.5,"hi":5.5}}"#,
             )
             .check(&RULE);
     }
@@ -5451,15 +5451,17 @@ mod gen_171 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":[["Wort-1327","Wort-1328","Wort-1329"]],"k1":1340}"#),
+            title: Some("Generated.R171"),
+            dedup: Some("defaultDedupString:Generated.R171"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":[[8,"naïve café"]]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                31,
+                21,
                 true,
-                r#"{"eventName":"Beta","n":468,"b":false,"z":null,"ip":"1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","items":[{"n":1325,"name":"UPPER lower 123","v":6,"ok":false,"sub":[]},{"n":1326,"v":10,"tags":["Wort-1327","Wort-1328","Wort-1329"]},{"n":1330,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":1331,"x":4}]}],"nums":[2332,2333,2334,2335],"words":["x y-1336","ü-1337","Wort-1338","x y-1339"],"matrix":[[1340,1341],[1342,1343,1344]]}"#,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"naïve café","n":1018,"f":34.0,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","items":[{"n":1261,"v":4},{"n":1262,"name":"Straße","tags":["w-1263","ü-1264","ü-1265"],"sub":[{"n":1266,"x":8},{"n":1267,"x":"naïve café"}]},{"n":1268,"name":"alpha","v":-4}],"nums":[],"words":["x y-1269","Wort-1270","ü-1271","x y-1272"],"ips":["2606:4700:4700::1111","100.64.0.1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -5468,9 +5470,9 @@ mod gen_171 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                28,
                 false,
-                r#"{"n":468,"b":false,"z":null,"ip":"1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","items":[{"n":1325,"name":"UPPER lower 123","v":6,"ok":false,"sub":[]},{"n":1326,"v":10,"tags":["Wort-1327","Wort-1328","Wort-1329"]},{"n":1330,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":1331,"x":4}]}],"nums":[2332,2333,2334,2335],"words":["x y-1336","ü-1337","Wort-1338","x y-1339"],"matrix":[[1340,1341],[1342,1343,1344]]}"#,
+                r#"{"s":"日本語のテキスト","t":"naïve café","n":1018,"f":34.0,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","items":[{"n":1261,"v":4},{"n":1262,"name":"Straße","tags":["w-1263","ü-1264","ü-1265"],"sub":[{"n":1266,"x":8},{"n":1267,"x":"naïve café"}]},{"n":1268,"name":"alpha","v":-4}],"nums":[],"words":["x y-1269","Wort-1270","ü-1271","x y-1272"],"ips":["2606:4700:4700::1111","100.64.0.1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -5483,14 +5485,14 @@ mod gen_172 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R172"),
-            dedup: Some("defaultDedupString:Generated.R172"),
-            severity: Some(::detections::Severity::High),
+            title: Some("} w-1275} "),
+            dedup: Some("} w-1275} "),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                37,
+                24,
                 true,
-                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Beta-Gamma","n":1196,"b":false,"z":null,"net":"192.168.0.0/16","dotted.key":"UPPER lower 123","nums":[2345,2346],"words":[],"matrix":[[1347,1348],[1349,1350,1351]]}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"alpha","n":399,"f":18.0,"b":true,"ip":"fe80::1","user":{"name":"Straße","id":48,"admin":false},"items":[{"n":1273,"name":"","v":9},{"n":1274,"v":6}],"nums":[],"words":["w-1275"]}"#,
             )
         }
             .check(&RULE);
@@ -5499,9 +5501,9 @@ mod gen_172 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                30,
                 false,
-                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Beta-Gamma","n":1196,"b":false,"z":null,"dotted.key":"UPPER lower 123","nums":[2345,2346],"words":[],"matrix":[[1347,1348],[1349,1350,1351]]}"#,
+                r#"{"s":"quote\" and back\\slash","t":"alpha","n":399,"f":18.0,"b":true,"ip":"fe80::1","user":{"name":"Straße","id":48,"admin":false},"items":[{"n":1273,"name":"","v":9},{"n":1274,"v":6}],"nums":[],"words":["w-1275"]}"#,
             )
             .check(&RULE);
     }
@@ -5514,14 +5516,14 @@ mod gen_173 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]"#),
-            dedup: Some(r#"[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]"#),
+            title: Some(r#" back\slash {"#),
+            dedup: Some("defaultDedupString:Generated.R173"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                26,
+                16,
                 true,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":1328,"z":null,"e":[],"dotted.key":"日本語のテキスト","items":[{"n":1352,"name":"emoji 😀 inside","v":-5,"sub":[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]},{"n":1355,"ok":true,"tags":[]},{"n":1356,"name":"a*b?c[d]e","tags":["ü-1357","Wort-1358"]}],"nums":[],"words":["x y-1359","w-1360","Wort-1361","Wort-1362"],"matrix":[[1363,1364],[1365,1366,1367]],"pair":{"a":45,"b":45.0,"c":46,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","f":43.25,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","dotted":{"key":"UPPER lower 123"},"ключ":"日本語のテキスト","user":{"name":"emoji 😀 inside","id":75,"admin":false,"Role":"naïve café"},"items":[{"n":1276,"name":"Beta-Gamma","v":6,"ok":false,"tags":["ü-1277","w-1278","ü-1279"],"sub":[]},{"n":1280,"name":"İstanbul","v":-3,"ok":true,"tags":[],"sub":[{"n":1281,"x":1},{"n":1282,"x":"Beta-Gamma"}]}]}"#,
             )
         }
             .check(&RULE);
@@ -5530,9 +5532,9 @@ mod gen_173 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                22,
                 false,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":1328,"z":null,"e":[],"dotted.key":"日本語のテキスト","items":[{"n":1352,"name":"emoji 😀 inside","v":-5,"sub":[{"n":1353,"x":"İstanbul"},{"n":1354,"x":1}]},{"n":1355,"ok":true,"tags":[]},{"n":1356,"name":"a*b?c[d]e","tags":["ü-1357","Wort-1358"]}],"nums":[],"matrix":[[1363,1364],[1365,1366,1367]],"pair":{"a":45,"b":45.0,"c":46,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","f":43.25,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","dotted":{"key":"UPPER lower 123"},"ключ":"日本語のテキスト","user":{"name":"emoji 😀 inside","id":75,"admin":false,"Role":"naïve café"}}"#,
             )
             .check(&RULE);
     }
@@ -5545,17 +5547,14 @@ mod gen_174 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("11.5"),
-            dedup: Some("11.5"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":{"a":29,"b":29.0,"c":30,"lo":11.5,"hi":12.5},"k1":38.75,"k2":[1368]}"#,
-            ),
+            title: Some("Generated.R174"),
+            dedup: Some("defaultDedupString:Generated.R174"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                31,
+                18,
                 true,
-                r#"{"eventName":"Gamma","t":"x","n":471,"f":38.75,"b":true,"e":0.0,"ip":"127.0.0.1","dotted.key":"İstanbul","dotted":{"key":"Admin"},"with space":"","ключ":"İstanbul","items":[{"n":1368,"ok":true}],"nums":[2369],"words":["ü-1370","Wort-1371"],"pair":{"a":29,"b":29.0,"c":30,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"{braces} and {{double}}","n":354,"f":45.0,"b":false,"dotted.key":"naïve café","dotted":{"key":"a*b?c[d]e"},"items":[],"ips":[],"matrix":[[1283,1284],[1285,1286,1287]]}"#,
             )
         }
             .check(&RULE);
@@ -5564,9 +5563,9 @@ mod gen_174 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                24,
                 false,
-                r#"{"t":"x","n":471,"f":38.75,"b":true,"e":0.0,"ip":"127.0.0.1","dotted.key":"İstanbul","dotted":{"key":"Admin"},"with space":"","ключ":"İstanbul","items":[{"n":1368,"ok":true}],"nums":[2369],"words":["ü-1370","Wort-1371"],"pair":{"a":29,"b":29.0,"c":30,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"{braces} and {{double}}","n":354,"f":45.0,"b":false,"dotted.key":"naïve café","items":[],"ips":[],"matrix":[[1283,1284],[1285,1286,1287]]}"#,
             )
             .check(&RULE);
     }
@@ -5581,12 +5580,12 @@ mod gen_175 {
         Case {
             title: Some("Generated.R175"),
             dedup: Some("defaultDedupString:Generated.R175"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                17,
+                19,
                 true,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"path/to/file.txt","n":339,"f":-37.0,"b":true,"z":null,"e":"","ip":"10.1.2.3","big":18446744073709551615,"user":{"name":"alpha"},"items":[{"n":1372,"name":"tab\tand\nnewline","v":9},{"n":1373,"name":"ǅungla","tags":[]},{"n":1374,"ok":true,"sub":[{"n":1375,"x":3},{"n":1376,"x":"quote\" and back\\slash"}]}],"nums":[2377,2378],"words":["Wort-1379","Wort-1380","Wort-1381","w-1382"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":8.5,"hi":9.5}}"#,
+                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","t":"UPPER lower 123","f":-44.25,"z":null,"e":{},"big":9007199254740993,"dotted.key":"emoji 😀 inside","items":[],"nums":[2288,2289],"ips":["10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -5595,9 +5594,9 @@ mod gen_175 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                25,
                 false,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":339,"f":-37.0,"b":true,"z":null,"e":"","ip":"10.1.2.3","big":18446744073709551615,"user":{"name":"alpha"},"items":[{"n":1372,"name":"tab\tand\nnewline","v":9},{"n":1373,"name":"ǅungla","tags":[]},{"n":1374,"ok":true,"sub":[{"n":1375,"x":3},{"n":1376,"x":"quote\" and back\\slash"}]}],"nums":[2377,2378],"words":["Wort-1379","Wort-1380","Wort-1381","w-1382"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":8.5,"hi":9.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"UPPER lower 123","f":-44.25,"z":null,"e":{},"big":9007199254740993,"dotted.key":"emoji 😀 inside","items":[],"nums":[2288,2289],"ips":["10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -5610,14 +5609,14 @@ mod gen_176 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R176"),
-            dedup: Some("defaultDedupString:Generated.R176"),
-            severity: Some(::detections::Severity::High),
+            title: Some("21.51086"),
+            dedup: Some("21.51086"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                33,
+                20,
                 true,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"tab\tand\nnewline","n":-73,"f":-47.0,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","big":1e+300,"dotted.key":"日本語のテキスト","user":{"name":"emoji 😀 inside","admin":false,"Role":""},"words":["x y-1383","ü-1384","ü-1385","Wort-1386"],"matrix":[[1387,1388],[1389,1390,1391]],"pair":{"a":8,"b":8.0,"c":9,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"","n":1086,"b":true,"e":false,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123"},"items":[{"n":1290,"v":-2,"tags":["x y-1291","x y-1292"]}],"words":["w-1293","x y-1294","Wort-1295","w-1296"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":20.5,"hi":21.5}}"#,
             )
         }
             .check(&RULE);
@@ -5626,9 +5625,9 @@ mod gen_176 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                26,
                 false,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"tab\tand\nnewline","n":-73,"f":-47.0,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","big":1e+300,"dotted.key":"日本語のテキスト","user":{"name":"emoji 😀 inside","admin":false,"Role":""},"matrix":[[1387,1388],[1389,1390,1391]],"pair":{"a":8,"b":8.0,"c":9,"lo":4.5,"hi":5.5}}"#,
+                r#"{"s":"Straße","t":"","n":1086,"b":true,"e":false,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123"},"items":[{"n":1290,"v":-2,"tags":["x y-1291","x y-1292"]}],"words":["w-1293","x y-1294","Wort-1295","w-1296"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":20.5,"hi":21.5}}"#,
             )
             .check(&RULE);
     }
@@ -5643,12 +5642,12 @@ mod gen_177 {
         Case {
             title: Some("Generated.R177"),
             dedup: Some("defaultDedupString:Generated.R177"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                13,
+                25,
                 true,
-                r#"{"eventName":"Delta","s":"Straße","t":"x","n":224,"f":4.25,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"quote\" and back\\slash","id":65,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1392,"name":"naïve café","v":-4,"ok":false,"tags":["w-1393","w-1394","Wort-1395"],"sub":[{"n":1396,"x":"a*b?c[d]e"}]}],"nums":[2397,2398,2399,2400],"ips":["127.0.0.1"],"matrix":[[1401,1402],[1403,1404,1405]]}"#,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"UPPER lower 123","n":99,"b":false,"z":null,"e":"","net":"192.168.0.0/16","big":18446744073709551615,"dotted":{"key":"Straße"},"user":{"name":"{braces} and {{double}}","id":59,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"words":["ü-1297","ü-1298","Wort-1299"],"pair":{"a":46,"b":46.0,"c":47,"lo":25.5,"hi":26.5}}"#,
             )
         }
             .check(&RULE);
@@ -5657,9 +5656,9 @@ mod gen_177 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                31,
                 false,
-                r#"{"s":"Straße","t":"x","n":224,"f":4.25,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"quote\" and back\\slash","id":65,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1392,"name":"naïve café","v":-4,"ok":false,"tags":["w-1393","w-1394","Wort-1395"],"sub":[{"n":1396,"x":"a*b?c[d]e"}]}],"nums":[2397,2398,2399,2400],"ips":["127.0.0.1"],"matrix":[[1401,1402],[1403,1404,1405]]}"#,
+                r#"{"s":"path/to/file.txt","t":"UPPER lower 123","n":99,"b":false,"z":null,"e":"","net":"192.168.0.0/16","big":18446744073709551615,"dotted":{"key":"Straße"},"user":{"name":"{braces} and {{double}}","id":59,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"words":["ü-1297","ü-1298","Wort-1299"],"pair":{"a":46,"b":46.0,"c":47,"lo":25.5,"hi":26.5}}"#,
             )
             .check(&RULE);
     }
@@ -5672,14 +5671,14 @@ mod gen_178 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} [1407]"),
-            dedup: Some("2413"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 178"),
+            dedup: Some("defaultDedupString:Generated.R178"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                16,
                 true,
-                r#"{"eventName":"Gamma","s":"Admin","n":1140,"b":true,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"a*b?c[d]e","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","admin":true},"items":[{"n":1406,"name":"日本語のテキスト","v":8,"ok":false,"sub":[{"n":1407,"x":"{braces} and {{double}}"}]},{"n":1408,"name":"Admin","v":-4},{"n":1409,"name":"","ok":true}],"nums":[2410,2411,2412,2413],"matrix":[[1414,1415],[1416,1417,1418]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":43,"b":43.0,"c":44,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Beta","s":"alpha","t":"","n":124,"e":"","dotted.key":"a*b?c[d]e","with space":"naïve café","nums":[2300],"words":["ü-1301","Wort-1302"],"pair":{"a":30,"b":30.0,"c":31,"lo":27.5,"hi":28.5}}"#,
             )
         }
             .check(&RULE);
@@ -5688,9 +5687,9 @@ mod gen_178 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                22,
                 false,
-                r#"{"eventName":"Gamma","s":"Admin","n":1140,"b":true,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"a*b?c[d]e","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","admin":true},"items":[{"n":1406,"name":"日本語のテキスト","v":8,"ok":false,"sub":[{"n":1407,"x":"{braces} and {{double}}"}]},{"n":1408,"name":"Admin","v":-4},{"n":1409,"name":"","ok":true}],"nums":[2410,2411,2412,2413],"matrix":[[1414,1415],[1416,1417,1418]],"pair":{"a":43,"b":43.0,"c":44,"lo":37.5,"hi":38.5}}"#,
+                r#"{"s":"alpha","t":"","n":124,"e":"","dotted.key":"a*b?c[d]e","with space":"naïve café","nums":[2300],"words":["ü-1301","Wort-1302"],"pair":{"a":30,"b":30.0,"c":31,"lo":27.5,"hi":28.5}}"#,
             )
             .check(&RULE);
     }
@@ -5703,14 +5702,14 @@ mod gen_179 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("none"),
-            dedup: Some("none"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R179"),
+            dedup: Some("defaultDedupString:Generated.R179"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                42,
+                21,
                 true,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"tab\tand\nnewline","f":28.75,"z":null,"e":0.0,"ip":"not-an-ip","net":"2001:db8::/32","dotted.key":"","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1419,"name":"alpha","v":11,"tags":["w-1420"]}],"words":["ü-1421"],"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Gamma","s":"x","t":"a*b?c[d]e","n":363,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":18446744073709551615,"user":{"name":"Straße","id":47,"admin":true,"tags":["x y-1303","ü-1304","x y-1305"],"Role":"naïve café"},"items":[{"n":1306,"name":"Admin","v":3,"ok":false,"tags":[],"sub":[]}],"nums":[2307],"words":["Wort-1308","x y-1309"],"pair":{"a":4,"b":4.0,"c":5,"lo":25.5,"hi":26.5}}"#,
             )
         }
             .check(&RULE);
@@ -5719,9 +5718,9 @@ mod gen_179 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                27,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"tab\tand\nnewline","f":28.75,"z":null,"e":0.0,"ip":"not-an-ip","net":"2001:db8::/32","dotted.key":"","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1419,"name":"alpha","v":11,"tags":["w-1420"]}],"words":["ü-1421"],"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
+                r#"{"s":"x","t":"a*b?c[d]e","n":363,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":18446744073709551615,"user":{"name":"Straße","id":47,"admin":true,"tags":["x y-1303","ü-1304","x y-1305"],"Role":"naïve café"},"items":[{"n":1306,"name":"Admin","v":3,"ok":false,"tags":[],"sub":[]}],"nums":[2307],"words":["Wort-1308","x y-1309"],"pair":{"a":4,"b":4.0,"c":5,"lo":25.5,"hi":26.5}}"#,
             )
             .check(&RULE);
     }
@@ -5734,14 +5733,14 @@ mod gen_180 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("17.5"),
-            dedup: Some("17.5"),
+            title: Some("Generated rule 180"),
+            dedup: Some("defaultDedupString:Generated.R180"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                25,
+                50,
                 true,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":1061,"z":null,"e":"","with space":"UPPER lower 123","ключ":"tab\tand\nnewline","nums":[2422,2423,2424],"words":["w-1425"],"ips":["::ffff:10.0.0.1"],"matrix":[[1426,1427],[1428,1429,1430]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":16.5,"hi":17.5}}"#,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","n":951,"f":48.75,"z":null,"e":0.0,"net":"2001:db8::/32","big":-0.0,"ключ":"emoji 😀 inside","user":{"name":"naïve café","id":70,"admin":true,"Role":"quote\" and back\\slash"},"items":[{"n":1310,"name":"svc-deploy","ok":true}],"words":["x y-1311","w-1312","x y-1313"],"ips":["fe80::1","8.8.8.8","127.0.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":38.5,"hi":39.5}}"#,
             )
         }
             .check(&RULE);
@@ -5750,9 +5749,9 @@ mod gen_180 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                56,
                 false,
-                r#"{"s":"日本語のテキスト","n":1061,"z":null,"e":"","with space":"UPPER lower 123","ключ":"tab\tand\nnewline","nums":[2422,2423,2424],"words":["w-1425"],"ips":["::ffff:10.0.0.1"],"matrix":[[1426,1427],[1428,1429,1430]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":16.5,"hi":17.5}}"#,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","n":951,"f":48.75,"z":null,"e":0.0,"big":-0.0,"ключ":"emoji 😀 inside","user":{"name":"naïve café","id":70,"admin":true,"Role":"quote\" and back\\slash"},"items":[{"n":1310,"name":"svc-deploy","ok":true}],"words":["x y-1311","w-1312","x y-1313"],"ips":["fe80::1","8.8.8.8","127.0.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":38.5,"hi":39.5}}"#,
             )
             .check(&RULE);
     }
@@ -5765,15 +5764,14 @@ mod gen_181 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 181"),
-            dedup: Some("2431:x y-1433"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":null}"#),
+            title: Some("Generated.R181"),
+            dedup: Some(r#"[{"n":1318,"x":4},{"n":1319,"x":3}]:::ffff:10.0.0.1:44.75"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                30,
+                26,
                 true,
-                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"日本語のテキスト","n":1034,"z":null,"e":"","ip":"2001:db8::1","nums":[2431],"words":["x y-1432","x y-1433"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Zeta","t":"İstanbul","n":304,"f":44.75,"b":false,"z":null,"with space":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"Beta-Gamma","tags":["w-1314","w-1315"],"Role":"ǅungla"},"items":[{"n":1316,"name":"Beta-Gamma","v":-4,"ok":false,"tags":["x y-1317"],"sub":[{"n":1318,"x":4},{"n":1319,"x":3}]}],"words":["ü-1320"],"ips":["127.0.0.1","8.8.8.8","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5782,9 +5780,9 @@ mod gen_181 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                32,
                 false,
-                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"日本語のテキスト","n":1034,"z":null,"e":"","ip":"2001:db8::1","nums":[2431],"words":["x y-1432","x y-1433"]}"#,
+                r#"{"eventName":"Zeta","t":"İstanbul","n":304,"f":44.75,"b":false,"z":null,"with space":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"Beta-Gamma","tags":["w-1314","w-1315"],"Role":"ǅungla"},"words":["ü-1320"],"ips":["127.0.0.1","8.8.8.8","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5797,17 +5795,14 @@ mod gen_182 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 182"),
-            dedup: Some("[]:Admin"),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"t0":"ctx { \"quoted\" [1436,1437]} ","k1":null,"k2":null}"#,
-            ),
+            title: Some("Beta-Gamma"),
+            dedup: Some("Beta-Gamma"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                38,
+                14,
                 true,
-                r#"{"eventName":"Delta","s":"Admin","b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"emoji 😀 inside","user":{"name":"naïve café","id":69,"admin":true,"Role":"Straße"},"items":[{"n":1434,"v":0,"ok":true,"tags":["w-1435"],"sub":[{"n":1436,"x":"Beta-Gamma"},{"n":1437,"x":"UPPER lower 123"}]},{"n":1438,"name":"x","v":14,"sub":[]}],"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Alpha","n":966,"f":-0.75,"b":true,"big":1.2345678901234568e+29,"dotted.key":"ǅungla","with space":"Beta-Gamma","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":47,"admin":true,"tags":["w-1321","ü-1322"]},"items":[{"n":1323,"ok":false,"sub":[]}],"nums":[2324],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5816,9 +5811,9 @@ mod gen_182 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                20,
                 false,
-                r#"{"eventName":"Delta","s":"Admin","b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"emoji 😀 inside","user":{"name":"naïve café","id":69,"admin":true,"Role":"Straße"},"ips":["8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Alpha","n":966,"f":-0.75,"b":true,"big":1.2345678901234568e+29,"dotted.key":"ǅungla","with space":"Beta-Gamma","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":47,"admin":true,"tags":["w-1321","ü-1322"]},"items":[{"n":1323,"ok":false,"sub":[]}],"nums":[2324]}"#,
             )
             .check(&RULE);
     }
@@ -5831,17 +5826,15 @@ mod gen_183 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]"),
-            dedup: Some("[]"),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":"a*b?c[d]e","k1":"Delta","k2":{"name":"a*b?c[d]e","id":46,"tags":[],"Role":""}}"#,
-            ),
+            title: Some("4141"),
+            dedup: Some("4141"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[],"k1":559,"k2":false}"#),
             ..Case::new(
                 "witness matches",
-                66,
+                20,
                 true,
-                r#"{"eventName":"Delta","s":"ǅungla","t":"a*b?c[d]e","n":-83,"b":true,"z":null,"e":[],"big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":46,"tags":[],"Role":""},"items":[{"n":1439,"name":"日本語のテキスト","v":0,"ok":false},{"n":1440,"name":"path/to/file.txt","ok":false},{"n":1441,"name":"日本語のテキスト","sub":[]}],"nums":[2442,2443,2444,2445],"words":["ü-1446"]}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":559,"f":-15.0,"z":null,"ip":"10.1.2.3","net":"2001:db8::/32","user":{"name":"emoji 😀 inside","id":80},"items":[{"n":1325,"v":6,"ok":false,"tags":["ü-1326","x y-1327","w-1328"]},{"n":1329,"name":"Straße","v":-1,"ok":false,"tags":[]}],"words":["ü-1330","Wort-1331","w-1332","x y-1333"],"matrix":[[1334,1335],[1336,1337,1338]],"pair":{"a":40,"b":40.0,"c":41,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -5850,9 +5843,9 @@ mod gen_183 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                73,
+                27,
                 false,
-                r#"{"eventName":"Delta","s":"ǅungla","t":"a*b?c[d]e","n":-83,"b":true,"z":null,"e":[],"big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":46,"tags":[],"Role":""},"items":[{"n":1439,"name":"日本語のテキスト","v":0,"ok":false},{"n":1440,"name":"path/to/file.txt","ok":false},{"n":1441,"name":"日本語のテキスト","sub":[]}],"words":["ü-1446"]}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":559,"f":-15.0,"z":null,"ip":"10.1.2.3","net":"2001:db8::/32","user":{"name":"emoji 😀 inside","id":80},"items":[{"n":1325,"v":6,"ok":false,"tags":["ü-1326","x y-1327","w-1328"]},{"n":1329,"name":"Straße","v":-1,"ok":false,"tags":[]}],"words":["ü-1330","Wort-1331","w-1332","x y-1333"],"pair":{"a":40,"b":40.0,"c":41,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -5867,12 +5860,12 @@ mod gen_184 {
         Case {
             title: Some("Generated.R184"),
             dedup: Some("defaultDedupString:Generated.R184"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                13,
+                12,
                 true,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","n":423,"f":49.75,"b":false,"z":null,"e":{},"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"a*b?c[d]e","with space":"","user":{"name":"İstanbul","id":63,"admin":true,"tags":[]},"items":[{"n":1447,"v":9,"tags":["ü-1448","w-1449"]}],"nums":[2450]}"#,
+                r#"{"eventName":"Alpha","f":-4.0,"b":true,"e":0,"ip":"2001:db8::1","with space":"ǅungla","user":{"name":"alpha","admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1339,"name":"path/to/file.txt","tags":["ü-1340","w-1341"]},{"n":1342,"name":"Admin","ok":false},{"n":1343,"name":"a*b?c[d]e","v":11,"tags":[]}],"nums":[2344]}"#,
             )
         }
             .check(&RULE);
@@ -5881,9 +5874,9 @@ mod gen_184 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                18,
                 false,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","n":423,"f":49.75,"b":false,"z":null,"e":{},"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"a*b?c[d]e","with space":"","user":{"name":"İstanbul","id":63,"admin":true,"tags":[]},"nums":[2450]}"#,
+                r#"{"eventName":"Alpha","f":-4.0,"b":true,"e":0,"ip":"2001:db8::1","with space":"ǅungla","user":{"name":"alpha","admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1339,"name":"path/to/file.txt","tags":["ü-1340","w-1341"]},{"n":1342,"name":"Admin","ok":false},{"n":1343,"name":"a*b?c[d]e","v":11,"tags":[]}]}"#,
             )
             .check(&RULE);
     }
@@ -5896,14 +5889,15 @@ mod gen_185 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"8.5svc-deployWort-1451 "quoted" "#),
-            dedup: Some("33.0:94"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R185"),
+            dedup: Some("defaultDedupString:Generated.R185"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"emoji 😀 inside","k1":"Beta","k2":null}"#),
             ..Case::new(
                 "witness matches",
-                16,
+                29,
                 true,
-                r#"{"eventName":"Beta","s":"İstanbul","t":"svc-deploy","n":650,"f":33.0,"b":true,"z":null,"with space":"emoji 😀 inside","user":{"name":"Admin","id":94},"items":[],"words":["Wort-1451","ü-1452"],"pair":{"a":38,"b":38.0,"c":39,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Beta","s":"İstanbul","n":855,"b":true,"e":[],"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"ǅungla","with space":"alpha","ключ":"alpha","user":{"name":"emoji 😀 inside","id":64,"Role":"UPPER lower 123"},"items":[],"nums":[2345,2346,2347,2348],"words":[],"pair":{"a":44,"b":44.0,"c":45,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -5912,9 +5906,9 @@ mod gen_185 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                36,
                 false,
-                r#"{"eventName":"Beta","s":"İstanbul","t":"svc-deploy","n":650,"b":true,"z":null,"with space":"emoji 😀 inside","user":{"name":"Admin","id":94},"items":[],"words":["Wort-1451","ü-1452"],"pair":{"a":38,"b":38.0,"c":39,"lo":7.5,"hi":8.5}}"#,
+                r#"{"s":"İstanbul","n":855,"b":true,"e":[],"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"ǅungla","with space":"alpha","ключ":"alpha","user":{"name":"emoji 😀 inside","id":64,"Role":"UPPER lower 123"},"items":[],"nums":[2345,2346,2347,2348],"words":[],"pair":{"a":44,"b":44.0,"c":45,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -5927,14 +5921,15 @@ mod gen_186 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("BetaBeta-Gamma"),
-            dedup: Some("defaultDedupString:Generated.R186"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R186"),
+            dedup: Some("12.0:1.2345678901234568e+29"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"t0":"{x|y}{{"}"#),
             ..Case::new(
                 "witness matches",
-                15,
+                28,
                 true,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"a*b?c[d]e","n":258,"f":-50.0,"e":false,"ip":"192.168.1.20","dotted":{"key":"{braces} and {{double}}"},"with space":"Straße","words":["Wort-1453"],"pair":{"a":9,"b":9.0,"c":10,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":192,"z":null,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"a*b?c[d]e"},"ключ":"{braces} and {{double}}","nums":[2349,2350],"pair":{"a":12,"b":12.0,"c":13,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -5943,9 +5938,9 @@ mod gen_186 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                35,
                 false,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"a*b?c[d]e","n":258,"f":-50.0,"e":false,"dotted":{"key":"{braces} and {{double}}"},"with space":"Straße","words":["Wort-1453"],"pair":{"a":9,"b":9.0,"c":10,"lo":46.5,"hi":47.5}}"#,
+                r#"{"s":"a*b?c[d]e","n":192,"z":null,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"a*b?c[d]e"},"ключ":"{braces} and {{double}}","nums":[2349,2350],"pair":{"a":12,"b":12.0,"c":13,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -5959,14 +5954,18 @@ mod gen_187 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 187"),
-            dedup: Some("defaultDedupString:Generated.R187"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":"Wort-1468"}"#),
+            dedup: Some(
+                r#"{braces} and {{double}}:["Wort-1352"]:["8.8.8.8","2606:4700:4700::1111"]"#,
+            ),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":{"n":1351,"ok":false,"tags":["Wort-1352","ü-1353"]},"k1":[2354,2355,2356,2357],"k2":""}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                17,
+                25,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","n":1448,"e":[],"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"{braces} and {{double}}","dotted":{"key":"Straße"},"user":{"name":"x","Role":"alpha"},"items":[{"n":1454,"name":"İstanbul","v":2,"ok":false,"tags":["ü-1455","w-1456"],"sub":[]},{"n":1457,"name":"Admin","v":6,"tags":["x y-1458"],"sub":[{"n":1459,"x":"x"},{"n":1460,"x":5}]},{"n":1461,"name":"a*b?c[d]e","tags":["Wort-1462"],"sub":[{"n":1463,"x":"tab\tand\nnewline"},{"n":1464,"x":"Admin"}]}],"words":["w-1465","x y-1466","ü-1467","Wort-1468"],"ips":["::ffff:10.0.0.1"],"matrix":[[1469,1470],[1471,1472,1473]]}"#,
+                r#"{"eventName":"Alpha","s":"ǅungla","t":"{braces} and {{double}}","n":-176,"b":true,"z":null,"e":"","ip":"fe80::1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1351,"ok":false,"tags":["Wort-1352","ü-1353"]}],"nums":[2354,2355,2356,2357],"ips":["8.8.8.8","2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -5975,9 +5974,9 @@ mod gen_187 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                32,
                 false,
-                r#"{"s":"Straße","n":1448,"e":[],"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"{braces} and {{double}}","dotted":{"key":"Straße"},"user":{"name":"x","Role":"alpha"},"items":[{"n":1454,"name":"İstanbul","v":2,"ok":false,"tags":["ü-1455","w-1456"],"sub":[]},{"n":1457,"name":"Admin","v":6,"tags":["x y-1458"],"sub":[{"n":1459,"x":"x"},{"n":1460,"x":5}]},{"n":1461,"name":"a*b?c[d]e","tags":["Wort-1462"],"sub":[{"n":1463,"x":"tab\tand\nnewline"},{"n":1464,"x":"Admin"}]}],"words":["w-1465","x y-1466","ü-1467","Wort-1468"],"ips":["::ffff:10.0.0.1"],"matrix":[[1469,1470],[1471,1472,1473]]}"#,
+                r#"{"s":"ǅungla","t":"{braces} and {{double}}","n":-176,"b":true,"z":null,"e":"","ip":"fe80::1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1351,"ok":false,"tags":["Wort-1352","ü-1353"]}],"nums":[2354,2355,2356,2357],"ips":["8.8.8.8","2606:4700:4700::1111"]}"#,
             )
             .check(&RULE);
     }
@@ -5990,14 +5989,15 @@ mod gen_188 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 188"),
-            dedup: Some("defaultDedupString:Generated.R188"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R188"),
+            dedup: Some("[1361,1362]:82"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":82,"k1":[],"k2":null}"#),
             ..Case::new(
                 "witness matches",
-                13,
+                26,
                 true,
-                r#"{"eventName":"Beta","t":"a*b?c[d]e","n":-73,"f":-47.5,"e":[],"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","ключ":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":54,"admin":true,"tags":["Wort-1474","ü-1475","ü-1476"],"Role":"a*b?c[d]e"},"items":[{"n":1477,"name":"Beta-Gamma","sub":[]},{"n":1478,"name":"a*b?c[d]e","ok":true,"tags":[],"sub":[{"n":1479,"x":"svc-deploy"}]},{"n":1480,"name":"İstanbul","v":9,"ok":false,"tags":["x y-1481","w-1482"],"sub":[]}],"nums":[],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Zeta","t":"path/to/file.txt","n":133,"f":24.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":1e+300,"dotted.key":"Admin","with space":"alpha","user":{"name":"日本語のテキスト","id":82,"admin":false,"tags":["Wort-1358","Wort-1359","x y-1360"],"Role":"a*b?c[d]e"},"items":[],"words":[],"matrix":[[1361,1362],[1363,1364,1365]],"pair":{"a":12,"b":12.0,"c":13,"lo":30.5,"hi":31.5}}"#,
             )
         }
             .check(&RULE);
@@ -6006,9 +6006,9 @@ mod gen_188 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                33,
                 false,
-                r#"{"t":"a*b?c[d]e","n":-73,"f":-47.5,"e":[],"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","ключ":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":54,"admin":true,"tags":["Wort-1474","ü-1475","ü-1476"],"Role":"a*b?c[d]e"},"items":[{"n":1477,"name":"Beta-Gamma","sub":[]},{"n":1478,"name":"a*b?c[d]e","ok":true,"tags":[],"sub":[{"n":1479,"x":"svc-deploy"}]},{"n":1480,"name":"İstanbul","v":9,"ok":false,"tags":["x y-1481","w-1482"],"sub":[]}],"nums":[],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":42.5,"hi":43.5}}"#,
+                r#"{"t":"path/to/file.txt","n":133,"f":24.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":1e+300,"dotted.key":"Admin","with space":"alpha","user":{"name":"日本語のテキスト","id":82,"admin":false,"tags":["Wort-1358","Wort-1359","x y-1360"],"Role":"a*b?c[d]e"},"items":[],"words":[],"matrix":[[1361,1362],[1363,1364,1365]],"pair":{"a":12,"b":12.0,"c":13,"lo":30.5,"hi":31.5}}"#,
             )
             .check(&RULE);
     }
@@ -6021,15 +6021,17 @@ mod gen_189 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[2483,2484,2485]{} "),
-            dedup: Some("Wort-1489"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"t0":"ctx 37.5"}"#),
+            title: Some("Generated.R189"),
+            dedup: Some("defaultDedupString:Generated.R189"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"eventName":"Beta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                20,
+                14,
                 true,
-                r#"{"eventName":"Gamma","s":"İstanbul","f":-15.75,"b":false,"z":null,"e":0,"net":"192.168.0.0/16","user":{"name":"{braces} and {{double}}","admin":true},"items":[],"nums":[2483,2484,2485],"words":["Wort-1486","x y-1487","x y-1488","Wort-1489"],"pair":{"a":20,"b":20.0,"c":21,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"tab\tand\nnewline","n":-337,"f":26.0,"b":true,"z":null,"ip":"fe80::1","big":18446744073709551615,"user":{"name":"path/to/file.txt","id":41,"admin":true,"tags":[]},"items":[{"n":1366,"v":11,"ok":true,"tags":["w-1367","Wort-1368","Wort-1369"]}],"words":["ü-1370"],"ips":["2001:db8::1"],"matrix":[[1371,1372],[1373,1374,1375]]}"#,
             )
         }
             .check(&RULE);
@@ -6038,9 +6040,9 @@ mod gen_189 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                21,
                 false,
-                r#"{"eventName":"Gamma","s":"İstanbul","f":-15.75,"b":false,"z":null,"e":0,"net":"192.168.0.0/16","items":[],"nums":[2483,2484,2485],"words":["Wort-1486","x y-1487","x y-1488","Wort-1489"],"pair":{"a":20,"b":20.0,"c":21,"lo":37.5,"hi":38.5}}"#,
+                r#"{"s":"İstanbul","t":"tab\tand\nnewline","n":-337,"f":26.0,"b":true,"z":null,"ip":"fe80::1","big":18446744073709551615,"user":{"name":"path/to/file.txt","id":41,"admin":true,"tags":[]},"items":[{"n":1366,"v":11,"ok":true,"tags":["w-1367","Wort-1368","Wort-1369"]}],"words":["ü-1370"],"ips":["2001:db8::1"],"matrix":[[1371,1372],[1373,1374,1375]]}"#,
             )
             .check(&RULE);
     }
@@ -6053,14 +6055,17 @@ mod gen_190 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 190"),
-            dedup: Some("defaultDedupString:Generated.R190"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"[1382,1384]["w-1376","ü-1377"]"#),
+            dedup: Some(r#"[1382,1384]["w-1376","ü-1377"]"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":{"name":"İstanbul","id":66,"admin":false,"tags":["w-1376","ü-1377"]},"k1":1383,"k2":[[1382,1383],[1384,1385,1386]]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                21,
+                20,
                 true,
-                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"Admin","n":659,"f":38.25,"e":"","ip":"192.168.1.20","dotted.key":"{braces} and {{double}}","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"Beta-Gamma","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":1490,"name":"Admin","v":5,"ok":true,"tags":["ü-1491"]},{"n":1492,"name":"{braces} and {{double}}","v":4,"tags":["Wort-1493"],"sub":[{"n":1494,"x":1}]}]}"#,
+                r#"{"eventName":"Delta","s":"alpha","t":"path/to/file.txt","n":1234,"f":16.25,"b":false,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":66,"admin":false,"tags":["w-1376","ü-1377"]},"items":[{"n":1378,"name":"","v":6,"tags":["ü-1379","w-1380","x y-1381"]}],"matrix":[[1382,1383],[1384,1385,1386]],"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -6071,7 +6076,7 @@ mod gen_190 {
                 "witness without the first field",
                 27,
                 false,
-                r#"{"s":"UPPER lower 123","t":"Admin","n":659,"f":38.25,"e":"","ip":"192.168.1.20","dotted.key":"{braces} and {{double}}","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"Beta-Gamma","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":1490,"name":"Admin","v":5,"ok":true,"tags":["ü-1491"]},{"n":1492,"name":"{braces} and {{double}}","v":4,"tags":["Wort-1493"],"sub":[{"n":1494,"x":1}]}]}"#,
+                r#"{"eventName":"Delta","s":"alpha","t":"path/to/file.txt","n":1234,"f":16.25,"b":false,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":66,"admin":false,"tags":["w-1376","ü-1377"]},"items":[{"n":1378,"name":"","v":6,"tags":["ü-1379","w-1380","x y-1381"]}],"matrix":[[1382,1383],[1384,1385,1386]]}"#,
             )
             .check(&RULE);
     }
@@ -6084,14 +6089,14 @@ mod gen_191 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("10.1.2.3"),
-            dedup: Some("10.1.2.3"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("false"),
+            dedup: Some("false"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                46,
+                13,
                 true,
-                r#"{"eventName":"Gamma","n":-95,"b":true,"net":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-1495","Wort-1496","x y-1497"],"Role":"a*b?c[d]e"},"items":[],"nums":[2498],"words":["Wort-1499","ü-1500"],"pair":{"a":14,"b":14.0,"c":15,"lo":27.5,"hi":28.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","b":true,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"svc-deploy"},"ключ":"svc-deploy","user":{"name":"{braces} and {{double}}","id":35,"Role":"alpha"},"items":[{"n":1387,"name":"emoji 😀 inside","v":12,"tags":["w-1388"],"sub":[{"n":1389,"x":3},{"n":1390,"x":5}]},{"n":1391,"name":"emoji 😀 inside","v":0,"ok":false,"sub":[{"n":1392,"x":"tab\tand\nnewline"},{"n":1393,"x":"Beta-Gamma"}]}],"pair":{"a":34,"b":34.0,"c":35,"lo":23.5,"hi":24.5}}"#,
             )
         }
             .check(&RULE);
@@ -6100,9 +6105,9 @@ mod gen_191 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                19,
                 false,
-                r#"{"eventName":"Gamma","b":true,"net":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"emoji 😀 inside","admin":true,"tags":["ü-1495","Wort-1496","x y-1497"],"Role":"a*b?c[d]e"},"items":[],"nums":[2498],"words":["Wort-1499","ü-1500"],"pair":{"a":14,"b":14.0,"c":15,"lo":27.5,"hi":28.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","b":true,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"svc-deploy"},"ключ":"svc-deploy","items":[{"n":1387,"name":"emoji 😀 inside","v":12,"tags":["w-1388"],"sub":[{"n":1389,"x":3},{"n":1390,"x":5}]},{"n":1391,"name":"emoji 😀 inside","v":0,"ok":false,"sub":[{"n":1392,"x":"tab\tand\nnewline"},{"n":1393,"x":"Beta-Gamma"}]}],"pair":{"a":34,"b":34.0,"c":35,"lo":23.5,"hi":24.5}}"#,
             )
             .check(&RULE);
     }
@@ -6115,15 +6120,15 @@ mod gen_192 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{} []"),
-            dedup: Some(r#"["w-1503"]"#),
+            title: Some("} {29.529.5"),
+            dedup: Some("} {29.529.5"),
             severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":{"key":"İstanbul"},"k1":20.0,"k2":""}"#),
+            context: Some(r#"{"k0":"svc-deploy"}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                17,
                 true,
-                r#"{"eventName":"Delta","s":"","t":"tab\tand\nnewline","n":-64,"f":20.0,"e":{},"ip":"100.64.0.1","dotted":{"key":"İstanbul"},"items":[],"nums":[2501,2502],"words":["w-1503"]}"#,
+                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"naïve café","n":614,"f":-15.5,"b":false,"z":null,"e":false,"net":"10.1.2.3","dotted.key":"Beta-Gamma","ключ":"naïve café","user":{"name":"svc-deploy","id":0,"admin":false},"items":[],"nums":[2394,2395,2396],"words":["x y-1397","x y-1398","ü-1399","ü-1400"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":29.5,"hi":30.5}}"#,
             )
         }
             .check(&RULE);
@@ -6132,9 +6137,9 @@ mod gen_192 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                24,
                 false,
-                r#"{"s":"","t":"tab\tand\nnewline","n":-64,"f":20.0,"e":{},"ip":"100.64.0.1","dotted":{"key":"İstanbul"},"items":[],"nums":[2501,2502],"words":["w-1503"]}"#,
+                r#"{"s":"path/to/file.txt","t":"naïve café","n":614,"f":-15.5,"b":false,"z":null,"e":false,"net":"10.1.2.3","dotted.key":"Beta-Gamma","ключ":"naïve café","user":{"name":"svc-deploy","id":0,"admin":false},"items":[],"nums":[2394,2395,2396],"words":["x y-1397","x y-1398","ü-1399","ü-1400"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":29.5,"hi":30.5}}"#,
             )
             .check(&RULE);
     }
@@ -6147,14 +6152,16 @@ mod gen_193 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R193"),
-            dedup: Some("defaultDedupString:Generated.R193"),
+            title: Some("Generated rule 193"),
+            dedup: Some(
+                r#"[2410,2411,2412,2413]:[["x y-1404","Wort-1405","x y-1406"]]"#,
+            ),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                15,
+                21,
                 true,
-                r#"{"eventName":"Zeta","t":"naïve café","b":true,"z":null,"e":0.0,"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"x","id":54,"admin":true,"tags":[]},"items":[{"n":1504,"name":"emoji 😀 inside","v":3,"tags":["x y-1505","x y-1506","w-1507"],"sub":[{"n":1508,"x":"Straße"},{"n":1509,"x":"UPPER lower 123"}]},{"n":1510,"name":"Admin","ok":true}],"nums":[2511,2512],"pair":{"a":17,"b":17.0,"c":18,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":19.5,"b":true,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"naïve café","dotted":{"key":"日本語のテキスト"},"user":{"name":"Admin","id":91,"admin":true},"items":[{"n":1401,"v":14,"sub":[{"n":1402,"x":0}]},{"n":1403,"ok":false,"tags":["x y-1404","Wort-1405","x y-1406"]},{"n":1407,"name":"a*b?c[d]e","ok":true,"sub":[{"n":1408,"x":"quote\" and back\\slash"},{"n":1409,"x":""}]}],"nums":[2410,2411,2412,2413]}"#,
             )
         }
             .check(&RULE);
@@ -6163,9 +6170,9 @@ mod gen_193 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                27,
                 false,
-                r#"{"eventName":"Zeta","t":"naïve café","b":true,"z":null,"e":0.0,"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"x","id":54,"admin":true,"tags":[]},"nums":[2511,2512],"pair":{"a":17,"b":17.0,"c":18,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":19.5,"b":true,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"naïve café","dotted":{"key":"日本語のテキスト"},"user":{"name":"Admin","id":91,"admin":true},"nums":[2410,2411,2412,2413]}"#,
             )
             .check(&RULE);
     }
@@ -6180,12 +6187,12 @@ mod gen_194 {
         Case {
             title: Some("Generated.R194"),
             dedup: Some("defaultDedupString:Generated.R194"),
-            severity: Some(::detections::Severity::Low),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                15,
+                12,
                 true,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","b":false,"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"","dotted":{"key":"Straße"},"ключ":"naïve café","items":[{"n":1513,"name":"","v":5}],"ips":["127.0.0.1"],"matrix":[[1514,1515],[1516,1517,1518]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"日本語のテキスト","n":-253,"f":-47.75,"b":false,"z":null,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"user":{"name":"naïve café","id":13,"admin":true,"Role":"Straße"},"items":[],"nums":[2414,2415,2416],"ips":["192.168.1.20"],"pair":{"a":15,"b":15.0,"c":16,"lo":0.5,"hi":1.5}}"#,
             )
         }
             .check(&RULE);
@@ -6194,9 +6201,9 @@ mod gen_194 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                18,
                 false,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","b":false,"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"","dotted":{"key":"Straße"},"ключ":"naïve café","ips":["127.0.0.1"],"matrix":[[1514,1515],[1516,1517,1518]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"日本語のテキスト","n":-253,"f":-47.75,"b":false,"z":null,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"items":[],"nums":[2414,2415,2416],"ips":["192.168.1.20"],"pair":{"a":15,"b":15.0,"c":16,"lo":0.5,"hi":1.5}}"#,
             )
             .check(&RULE);
     }
@@ -6209,19 +6216,17 @@ mod gen_195 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R195"),
+            title: Some("{"),
             dedup: Some(
-                r#"[{"n":1519,"name":"ǅungla","v":-1,"tags":[]},{"n":1520,"name":"Straße"},{"n":1521,"name":"alpha","v":12,"ok":true,"tags":["Wort-1522","w-1523","w-1524"],"sub":[{"n":1525,"x":1}]}]:{"n":1520,"name":"Straße"}:İstanbul"#,
+                r#"[2422,2423,2424,2425]:[{"n":1420,"sub":[]},{"n":1421,"name":"quote\" and back\\slash"}]"#,
             ),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":"UPPER lower 123","k1":["Wort-1522"],"k2":"ǅungla"}"#,
-            ),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":86}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                28,
                 true,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"{braces} and {{double}}","n":782,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"Beta-Gamma","with space":"naïve café","user":{"name":"naïve café","admin":true,"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"ǅungla","v":-1,"tags":[]},{"n":1520,"name":"Straße"},{"n":1521,"name":"alpha","v":12,"ok":true,"tags":["Wort-1522","w-1523","w-1524"],"sub":[{"n":1525,"x":1}]}],"nums":[2526]}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":744,"f":0.0,"b":false,"e":[],"ip":"8.8.8.8","with space":"tab\tand\nnewline","user":{"name":"naïve café","id":86,"admin":false,"tags":["x y-1417","Wort-1418","ü-1419"],"Role":"UPPER lower 123"},"items":[{"n":1420,"sub":[]},{"n":1421,"name":"quote\" and back\\slash"}],"nums":[2422,2423,2424,2425],"words":["Wort-1426","ü-1427","Wort-1428","w-1429"],"ips":["fe80::1","::ffff:10.0.0.1"],"matrix":[[1430,1431],[1432,1433,1434]]}"#,
             )
         }
             .check(&RULE);
@@ -6230,9 +6235,9 @@ mod gen_195 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                35,
                 false,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"{braces} and {{double}}","n":782,"b":false,"z":null,"e":{},"ip":"127.0.0.1","dotted.key":"Beta-Gamma","with space":"naïve café","user":{"name":"naïve café","admin":true,"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"ǅungla","v":-1,"tags":[]},{"n":1520,"name":"Straße"},{"n":1521,"name":"alpha","v":12,"ok":true,"tags":["Wort-1522","w-1523","w-1524"],"sub":[{"n":1525,"x":1}]}],"nums":[2526]}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":744,"f":0.0,"b":false,"e":[],"ip":"8.8.8.8","with space":"tab\tand\nnewline","user":{"name":"naïve café","id":86,"admin":false,"tags":["x y-1417","Wort-1418","ü-1419"],"Role":"UPPER lower 123"},"items":[{"n":1420,"sub":[]},{"n":1421,"name":"quote\" and back\\slash"}],"nums":[2422,2423,2424,2425],"words":["Wort-1426","ü-1427","Wort-1428","w-1429"],"ips":["fe80::1","::ffff:10.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -6245,15 +6250,14 @@ mod gen_196 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("22"),
-            dedup: Some(r#"[[{"n":1531,"x":0},{"n":1532,"x":0}],[{"n":1536,"x":4}]]:"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":["Wort-1535"]}"#),
+            title: Some("Generated.R196"),
+            dedup: Some("defaultDedupString:Generated.R196"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                26,
+                18,
                 true,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":1018,"f":-16.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"İstanbul"},"user":{"name":"Admin","tags":["x y-1527","w-1528","ü-1529"],"Role":"İstanbul"},"items":[{"n":1530,"name":"UPPER lower 123","v":8,"sub":[{"n":1531,"x":0},{"n":1532,"x":0}]},{"n":1533,"name":"x","v":9},{"n":1534,"name":"{braces} and {{double}}","tags":["Wort-1535"],"sub":[{"n":1536,"x":4}]}],"nums":[2537],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":21,"b":21.0,"c":22,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"Beta-Gamma","n":-439,"b":true,"e":[],"ip":"not-an-ip","net":"2001:db8::/32","items":[{"n":1435,"name":"ǅungla","ok":true}],"nums":[2436,2437,2438,2439],"words":["w-1440","x y-1441"]}"#,
             )
         }
             .check(&RULE);
@@ -6262,9 +6266,9 @@ mod gen_196 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                24,
                 false,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":1018,"f":-16.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"İstanbul"},"user":{"name":"Admin","tags":["x y-1527","w-1528","ü-1529"],"Role":"İstanbul"},"items":[{"n":1530,"name":"UPPER lower 123","v":8,"sub":[{"n":1531,"x":0},{"n":1532,"x":0}]},{"n":1533,"name":"x","v":9},{"n":1534,"name":"{braces} and {{double}}","tags":["Wort-1535"],"sub":[{"n":1536,"x":4}]}],"nums":[2537],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"Beta-Gamma","n":-439,"b":true,"e":[],"ip":"not-an-ip","net":"2001:db8::/32","items":[{"n":1435,"name":"ǅungla","ok":true}],"words":["w-1440","x y-1441"]}"#,
             )
             .check(&RULE);
     }
@@ -6277,17 +6281,14 @@ mod gen_197 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("none[1541,1544]Alert: "),
-            dedup: Some("none[1541,1544]Alert: "),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":[7,"naïve café"],"k1":["ü-1539"],"k2":"Wort-1540"}"#,
-            ),
+            title: Some("Generated.R197"),
+            dedup: Some("defaultDedupString:Generated.R197"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                24,
+                42,
                 true,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"日本語のテキスト","n":836,"b":false,"z":null,"ip":"","dotted":{"key":"ǅungla"},"items":[{"n":1538,"name":"{braces} and {{double}}","tags":["ü-1539","Wort-1540"],"sub":[{"n":1541,"x":7},{"n":1542,"x":0}]},{"n":1543,"name":"UPPER lower 123","sub":[{"n":1544,"x":"naïve café"},{"n":1545,"x":2}]}],"nums":[2546,2547,2548],"ips":["fe80::1"],"matrix":[[1549,1550],[1551,1552,1553]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":611,"f":15.25,"b":true,"z":null,"e":false,"ip":"256.1.1.1","big":18446744073709551615,"dotted.key":"日本語のテキスト","items":[{"n":1442,"v":14},{"n":1443,"name":"日本語のテキスト","ok":false},{"n":1444,"name":"{braces} and {{double}}","tags":["Wort-1445"]}],"nums":[2446],"words":["Wort-1447"],"ips":[],"matrix":[[1448,1449],[1450,1451,1452]],"pair":{"a":6,"b":6.0,"c":7,"lo":28.5,"hi":29.5}}"#,
             )
         }
             .check(&RULE);
@@ -6296,9 +6297,9 @@ mod gen_197 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                48,
                 false,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"日本語のテキスト","n":836,"b":false,"z":null,"dotted":{"key":"ǅungla"},"items":[{"n":1538,"name":"{braces} and {{double}}","tags":["ü-1539","Wort-1540"],"sub":[{"n":1541,"x":7},{"n":1542,"x":0}]},{"n":1543,"name":"UPPER lower 123","sub":[{"n":1544,"x":"naïve café"},{"n":1545,"x":2}]}],"nums":[2546,2547,2548],"ips":["fe80::1"],"matrix":[[1549,1550],[1551,1552,1553]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":611,"f":15.25,"b":true,"z":null,"e":false,"ip":"256.1.1.1","big":18446744073709551615,"dotted.key":"日本語のテキスト","nums":[2446],"words":["Wort-1447"],"ips":[],"matrix":[[1448,1449],[1450,1451,1452]],"pair":{"a":6,"b":6.0,"c":7,"lo":28.5,"hi":29.5}}"#,
             )
             .check(&RULE);
     }
@@ -6312,15 +6313,16 @@ mod gen_198 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R198"),
-            dedup: Some(
-                r#"{"a":26,"b":26.0,"c":27,"lo":1.5,"hi":2.5}:{"exit":{"country":"US","ip":"192.168.1.20"}}:{"key":"emoji 😀 inside"}"#,
+            dedup: Some(r#"{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}"#,
             ),
-            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                37,
+                30,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","n":-184,"f":-47.5,"z":null,"ip":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"日本語のテキスト","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"words":[],"ips":["8.8.8.8"],"matrix":[[1554,1555],[1556,1557,1558]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"svc-deploy","n":184,"f":-17.75,"z":null,"e":0,"ip":"8.8.8.8","net":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"UPPER lower 123","id":3,"admin":true,"tags":["w-1453","w-1454"]},"words":["Wort-1455","Wort-1456"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -6329,9 +6331,9 @@ mod gen_198 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                37,
                 false,
-                r#"{"s":"svc-deploy","n":-184,"f":-47.5,"z":null,"ip":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"日本語のテキスト","user":{"name":"a*b?c[d]e","id":10,"tags":[]},"words":[],"ips":["8.8.8.8"],"matrix":[[1554,1555],[1556,1557,1558]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"svc-deploy","n":184,"f":-17.75,"z":null,"e":0,"ip":"8.8.8.8","net":"10.1.2.3","big":1.2345678901234568e+29,"words":["Wort-1455","Wort-1456"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -6344,14 +6346,14 @@ mod gen_199 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Wort-1561"),
-            dedup: Some("Wort-1561"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R199"),
+            dedup: Some("defaultDedupString:Generated.R199"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                33,
+                13,
                 true,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"a*b?c[d]e","n":1430,"f":-7.25,"b":true,"z":null,"e":{},"ip":"100.64.0.1","net":"10.1.2.3","user":{"name":"Beta-Gamma","tags":["x y-1559","w-1560","Wort-1561"],"Role":"tab\tand\nnewline"},"nums":[],"words":["Wort-1562","x y-1563"],"ips":["fe80::1","2606:4700:4700::1111","192.168.1.20"],"matrix":[[1564,1565],[1566,1567,1568]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"svc-deploy","n":608,"f":8.75,"b":false,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"a*b?c[d]e","id":15},"items":[{"n":1457}],"nums":[2458,2459],"words":["x y-1460","ü-1461","Wort-1462","Wort-1463"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6360,9 +6362,9 @@ mod gen_199 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                19,
                 false,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"a*b?c[d]e","n":1430,"f":-7.25,"b":true,"z":null,"e":{},"net":"10.1.2.3","user":{"name":"Beta-Gamma","tags":["x y-1559","w-1560","Wort-1561"],"Role":"tab\tand\nnewline"},"nums":[],"words":["Wort-1562","x y-1563"],"ips":["fe80::1","2606:4700:4700::1111","192.168.1.20"],"matrix":[[1564,1565],[1566,1567,1568]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"svc-deploy","n":608,"f":8.75,"b":false,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"a*b?c[d]e","id":15},"nums":[2458,2459],"words":["x y-1460","ü-1461","Wort-1462","Wort-1463"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6375,16 +6377,14 @@ mod gen_200 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]"),
-            dedup: Some(
-                r#"true:{"name":"svc-deploy","id":47,"admin":true,"tags":["ü-1569"],"Role":"ǅungla"}"#,
-            ),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Alert:  ünïcödé "),
+            dedup: Some("true"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                35,
+                42,
                 true,
-                r#"{"eventName":"Zeta","s":"","t":"x","n":972,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"Admin"},"user":{"name":"svc-deploy","id":47,"admin":true,"tags":["ü-1569"],"Role":"ǅungla"},"items":[{"n":1570,"name":"alpha","ok":false},{"n":1571,"name":"ǅungla","ok":false,"tags":[]},{"n":1572,"name":"UPPER lower 123","ok":true}],"ips":["fe80::1","100.64.0.1"]}"#,
+                r#"{"eventName":"Gamma","s":"","n":61,"f":-8.0,"b":true,"e":false,"big":-0.0,"user":{"name":"path/to/file.txt","id":74},"items":[],"nums":[2464,2465,2466],"words":["w-1467"],"ips":["100.64.0.1","::ffff:10.0.0.1","2001:db8::1"],"matrix":[[1468,1469],[1470,1471,1472]]}"#,
             )
         }
             .check(&RULE);
@@ -6393,9 +6393,9 @@ mod gen_200 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                41,
+                48,
                 false,
-                r#"{"eventName":"Zeta","s":"","t":"x","n":972,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"Admin"},"items":[{"n":1570,"name":"alpha","ok":false},{"n":1571,"name":"ǅungla","ok":false,"tags":[]},{"n":1572,"name":"UPPER lower 123","ok":true}],"ips":["fe80::1","100.64.0.1"]}"#,
+                r#"{"s":"","n":61,"f":-8.0,"b":true,"e":false,"big":-0.0,"user":{"name":"path/to/file.txt","id":74},"items":[],"nums":[2464,2465,2466],"words":["w-1467"],"ips":["100.64.0.1","::ffff:10.0.0.1","2001:db8::1"],"matrix":[[1468,1469],[1470,1471,1472]]}"#,
             )
             .check(&RULE);
     }
@@ -6408,15 +6408,14 @@ mod gen_201 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("x y-1574"),
-            dedup: Some("x y-1574"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":"192.168.1.20"}"#),
+            title: Some("Generated.R201"),
+            dedup: Some("defaultDedupString:Generated.R201"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                16,
+                20,
                 true,
-                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-293,"b":true,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"a*b?c[d]e","id":11},"items":[{"n":1573}],"words":["x y-1574"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":38.5,"hi":39.5}}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","n":185,"f":41.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","dotted.key":"naïve café","with space":"Straße","user":{"name":"Admin","id":65,"admin":false,"tags":["x y-1473"]},"items":[],"nums":[2474],"words":["w-1475","x y-1476","Wort-1477","ü-1478"],"ips":["8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -6425,9 +6424,9 @@ mod gen_201 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                26,
                 false,
-                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-293,"b":true,"z":null,"e":"","ip":"100.64.0.1","net":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":1573}],"words":["x y-1574"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":38.5,"hi":39.5}}"#,
+                r#"{"s":"naïve café","n":185,"f":41.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","dotted.key":"naïve café","with space":"Straße","user":{"name":"Admin","id":65,"admin":false,"tags":["x y-1473"]},"items":[],"nums":[2474],"words":["w-1475","x y-1476","Wort-1477","ü-1478"],"ips":["8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -6440,14 +6439,14 @@ mod gen_202 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 202"),
-            dedup: Some("defaultDedupString:Generated.R202"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(" # "),
+            dedup: Some(r#"[{"n":1479,"name":"{braces} and {{double}}","ok":false}]"#),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                53,
+                22,
                 true,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"Beta-Gamma","n":506,"b":true,"z":null,"e":{},"ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"Admin","with space":"path/to/file.txt","items":[],"nums":[],"matrix":[[1575,1576],[1577,1578,1579]]}"#,
+                r#"{"eventName":"Zeta","t":"Admin","n":1215,"b":true,"e":0.0,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","ключ":"UPPER lower 123","items":[{"n":1479,"name":"{braces} and {{double}}","ok":false}],"nums":[],"pair":{"a":25,"b":25.0,"c":26,"lo":14.5,"hi":15.5}}"#,
             )
         }
             .check(&RULE);
@@ -6456,9 +6455,9 @@ mod gen_202 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                59,
+                28,
                 false,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"Beta-Gamma","n":506,"b":true,"z":null,"e":{},"ip":"8.8.8.8","dotted.key":"Admin","with space":"path/to/file.txt","items":[],"nums":[],"matrix":[[1575,1576],[1577,1578,1579]]}"#,
+                r#"{"t":"Admin","n":1215,"b":true,"e":0.0,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","ключ":"UPPER lower 123","items":[{"n":1479,"name":"{braces} and {{double}}","ok":false}],"nums":[],"pair":{"a":25,"b":25.0,"c":26,"lo":14.5,"hi":15.5}}"#,
             )
             .check(&RULE);
     }
@@ -6471,16 +6470,14 @@ mod gen_203 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"n":1585,"x":"tab\tand\nnewline"} in "#),
-            dedup: Some(
-                r#":{"n":1581,"v":2,"ok":false,"tags":["ü-1582","w-1583","x y-1584"],"sub":[{"n":1585,"x":"tab\tand\nnewline"}]}:x y-1584"#,
-            ),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated rule 203"),
+            dedup: Some("defaultDedupString:Generated.R203"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                57,
+                17,
                 true,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"naïve café","n":945,"f":41.0,"b":false,"z":null,"e":{},"net":"10.0.0.0/8","big":-0.0,"with space":"tab\tand\nnewline","items":[{"n":1580,"name":"svc-deploy","v":-5,"ok":true,"tags":[]},{"n":1581,"v":2,"ok":false,"tags":["ü-1582","w-1583","x y-1584"],"sub":[{"n":1585,"x":"tab\tand\nnewline"}]}],"pair":{"a":29,"b":29.0,"c":30,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"x","b":false,"z":null,"ip":"1.2.3","net":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"user":{"name":"a*b?c[d]e","id":61,"admin":true},"items":[{"n":1480,"name":"Beta-Gamma","v":13,"ok":false,"tags":["w-1481","ü-1482","w-1483"]},{"n":1484,"name":"","v":13,"tags":[]}],"words":["x y-1485","ü-1486","Wort-1487","ü-1488"],"ips":["2001:db8::1","192.168.1.20"],"pair":{"a":8,"b":8.0,"c":9,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -6489,9 +6486,9 @@ mod gen_203 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                63,
+                23,
                 false,
-                r#"{"s":"Straße","t":"naïve café","n":945,"f":41.0,"b":false,"z":null,"e":{},"net":"10.0.0.0/8","big":-0.0,"with space":"tab\tand\nnewline","items":[{"n":1580,"name":"svc-deploy","v":-5,"ok":true,"tags":[]},{"n":1581,"v":2,"ok":false,"tags":["ü-1582","w-1583","x y-1584"],"sub":[{"n":1585,"x":"tab\tand\nnewline"}]}],"pair":{"a":29,"b":29.0,"c":30,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"x","b":false,"z":null,"ip":"1.2.3","net":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"user":{"name":"a*b?c[d]e","id":61,"admin":true},"items":[{"n":1480,"name":"Beta-Gamma","v":13,"ok":false,"tags":["w-1481","ü-1482","w-1483"]},{"n":1484,"name":"","v":13,"tags":[]}],"words":["x y-1485","ü-1486","Wort-1487","ü-1488"],"ips":["2001:db8::1","192.168.1.20"]}"#,
             )
             .check(&RULE);
     }
@@ -6504,17 +6501,19 @@ mod gen_204 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" # } [["Wort-1587","w-1588"],["x y-1592"],[]]"#),
-            dedup: Some(r#" # } [["Wort-1587","w-1588"],["x y-1592"],[]]"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated rule 204"),
+            dedup: Some(
+                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}"#,
+            ),
+            severity: Some(::detections::Severity::Low),
             context: Some(
-                r#"{"k0":{"exit":{"country":"DE","ip":"fe80::1"}},"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"k0":["100.64.0.1","192.168.1.20"],"k1":"192.168.1.20","k2":232}"#,
             ),
             ..Case::new(
                 "witness matches",
-                44,
+                25,
                 true,
-                r#"{"eventName":"Alpha","s":"","t":"x","n":247,"f":2.5,"z":null,"e":"","ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"naïve café","ключ":"ǅungla","items":[{"n":1586,"name":"naïve café","v":9,"tags":["Wort-1587","w-1588"],"sub":[{"n":1589,"x":"path/to/file.txt"},{"n":1590,"x":4}]},{"n":1591,"v":8,"ok":false,"tags":["x y-1592"]},{"n":1593,"tags":[]}],"words":["x y-1594","ü-1595"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":14.5,"hi":15.5}}"#,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":232,"f":-15.25,"z":null,"items":[],"words":["w-1489","Wort-1490","w-1491","w-1492"],"ips":["100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -6523,9 +6522,9 @@ mod gen_204 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                32,
                 false,
-                r#"{"s":"","t":"x","n":247,"f":2.5,"z":null,"e":"","ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"naïve café","ключ":"ǅungla","items":[{"n":1586,"name":"naïve café","v":9,"tags":["Wort-1587","w-1588"],"sub":[{"n":1589,"x":"path/to/file.txt"},{"n":1590,"x":4}]},{"n":1591,"v":8,"ok":false,"tags":["x y-1592"]},{"n":1593,"tags":[]}],"words":["x y-1594","ü-1595"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":14.5,"hi":15.5}}"#,
+                r#"{"s":"emoji 😀 inside","n":232,"f":-15.25,"z":null,"items":[],"words":["w-1489","Wort-1490","w-1491","w-1492"],"ips":["100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -6538,14 +6537,18 @@ mod gen_205 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} false"),
-            dedup: Some("} false"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(
+                r#"Alert: } {{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}"#,
+            ),
+            dedup: Some(
+                r#"Alert: } {{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}"#,
+            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                55,
+                34,
                 true,
-                r#"{"eventName":"Delta","s":"svc-deploy","t":"svc-deploy","n":1331,"f":-11.0,"b":true,"ip":"2001:db8::1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"ǅungla"},"user":{"name":"x","id":91,"admin":false,"Role":"İstanbul"},"items":[{"n":1596,"name":"quote\" and back\\slash","v":0},{"n":1597,"ok":false,"tags":[]},{"n":1598,"name":"UPPER lower 123","v":-1,"ok":true,"sub":[{"n":1599,"x":0}]}],"words":["Wort-1600"],"pair":{"a":24,"b":24.0,"c":25,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":521,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"日本語のテキスト"},"with space":"UPPER lower 123","items":[{"n":1493,"name":"Straße","v":11,"sub":[]}],"words":["w-1494"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -6554,9 +6557,9 @@ mod gen_205 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                61,
+                40,
                 false,
-                r#"{"eventName":"Delta","s":"svc-deploy","t":"svc-deploy","n":1331,"f":-11.0,"b":true,"ip":"2001:db8::1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"ǅungla"},"user":{"name":"x","id":91,"admin":false,"Role":"İstanbul"},"words":["Wort-1600"],"pair":{"a":24,"b":24.0,"c":25,"lo":12.5,"hi":13.5}}"#,
+                r#"{"s":"path/to/file.txt","n":521,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"日本語のテキスト"},"with space":"UPPER lower 123","items":[{"n":1493,"name":"Straße","v":11,"sub":[]}],"words":["w-1494"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -6569,16 +6572,14 @@ mod gen_206 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some(
-                r#"[{"n":1604,"x":"{braces} and {{double}}"},{"n":1605,"x":"emoji 😀 inside"}]:1605"#,
-            ),
+            title: Some("a*b?c[d]e"),
+            dedup: Some("a*b?c[d]e"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                23,
+                22,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"x","n":-415,"f":22.25,"ip":"1.2.3","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","with space":"ǅungla","ключ":"naïve café","items":[{"n":1601,"name":"Beta-Gamma","tags":["ü-1602"],"sub":[]},{"n":1603,"name":"{braces} and {{double}}","v":11,"ok":false,"sub":[{"n":1604,"x":"{braces} and {{double}}"},{"n":1605,"x":"emoji 😀 inside"}]},{"n":1606,"v":-2,"ok":true,"sub":[{"n":1607,"x":"Straße"}]}],"ips":["fe80::1"],"matrix":[[1608,1609],[1610,1611,1612]]}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"ǅungla","n":330,"f":40.5,"b":false,"z":null,"with space":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":6,"admin":false},"items":[{"n":1495,"name":"svc-deploy","v":-1,"tags":["Wort-1496","x y-1497"],"sub":[{"n":1498,"x":4}]},{"n":1499,"v":0,"ok":false,"tags":["w-1500","w-1501","x y-1502"],"sub":[{"n":1503,"x":"İstanbul"}]}],"ips":[],"matrix":[[1504,1505],[1506,1507,1508]]}"#,
             )
         }
             .check(&RULE);
@@ -6587,9 +6588,9 @@ mod gen_206 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                28,
                 false,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"x","n":-415,"f":22.25,"net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","with space":"ǅungla","ключ":"naïve café","items":[{"n":1601,"name":"Beta-Gamma","tags":["ü-1602"],"sub":[]},{"n":1603,"name":"{braces} and {{double}}","v":11,"ok":false,"sub":[{"n":1604,"x":"{braces} and {{double}}"},{"n":1605,"x":"emoji 😀 inside"}]},{"n":1606,"v":-2,"ok":true,"sub":[{"n":1607,"x":"Straße"}]}],"ips":["fe80::1"],"matrix":[[1608,1609],[1610,1611,1612]]}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"ǅungla","n":330,"f":40.5,"b":false,"z":null,"with space":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":6,"admin":false},"ips":[],"matrix":[[1504,1505],[1506,1507,1508]]}"#,
             )
             .check(&RULE);
     }
@@ -6604,15 +6605,12 @@ mod gen_207 {
         Case {
             title: Some("Generated rule 207"),
             dedup: Some("defaultDedupString:Generated.R207"),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":[{"n":1613,"name":"naïve café","v":6,"tags":[],"sub":[{"n":1614,"x":"tab\tand\nnewline"},{"n":1615,"x":"path/to/file.txt"}]}],"eventName":"Delta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"t2":"ctx  back\\slash }  in 44"}"#,
-            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                20,
+                23,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1099,"f":-34.5,"z":null,"big":9007199254740993,"user":{"name":"naïve café","id":25,"admin":true,"tags":[],"Role":"svc-deploy"},"items":[{"n":1613,"name":"naïve café","v":6,"tags":[],"sub":[{"n":1614,"x":"tab\tand\nnewline"},{"n":1615,"x":"path/to/file.txt"}]}],"words":[],"pair":{"a":43,"b":43.0,"c":44,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"path/to/file.txt","f":-16.0,"e":0.0,"ip":"2001:db8::1","dotted.key":"{braces} and {{double}}","dotted":{"key":"UPPER lower 123"},"ключ":"UPPER lower 123","user":{"name":"emoji 😀 inside","id":11,"admin":true,"tags":["Wort-1509"],"Role":""},"items":[{"n":1510,"v":9,"tags":["ü-1511","Wort-1512","x y-1513"],"sub":[{"n":1514,"x":5}]},{"n":1515,"name":"ǅungla"}],"ips":[],"pair":{"a":17,"b":17.0,"c":18,"lo":14.5,"hi":15.5}}"#,
             )
         }
             .check(&RULE);
@@ -6621,9 +6619,9 @@ mod gen_207 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                29,
                 false,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":1099,"f":-34.5,"z":null,"big":9007199254740993,"user":{"name":"naïve café","id":25,"admin":true,"tags":[],"Role":"svc-deploy"},"words":[],"pair":{"a":43,"b":43.0,"c":44,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"path/to/file.txt","f":-16.0,"e":0.0,"ip":"2001:db8::1","dotted.key":"{braces} and {{double}}","dotted":{"key":"UPPER lower 123"},"ключ":"UPPER lower 123","user":{"name":"emoji 😀 inside","id":11,"admin":true,"tags":["Wort-1509"],"Role":""},"ips":[],"pair":{"a":17,"b":17.0,"c":18,"lo":14.5,"hi":15.5}}"#,
             )
             .check(&RULE);
     }
@@ -6636,15 +6634,17 @@ mod gen_208 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R208"),
-            dedup: Some("defaultDedupString:Generated.R208"),
+            title: Some(r#"Alpha{[2521,2522,2523,2524]["x y-1516","w-1517","w-1518"]"#),
+            dedup: Some(r#"Alpha{[2521,2522,2523,2524]["x y-1516","w-1517","w-1518"]"#),
             severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":null,"k1":26,"t2":"ctx 18446744073709551615"}"#),
+            context: Some(
+                r#"{"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                24,
+                19,
                 true,
-                r#"{"eventName":"Zeta","s":"Admin","t":"x","n":-294,"f":-40.25,"e":"","big":18446744073709551615,"ключ":"svc-deploy","items":[],"pair":{"a":25,"b":25.0,"c":26,"lo":44.5,"hi":45.5}}"#,
+                r#"{"eventName":"Alpha","s":"emoji 😀 inside","n":1309,"f":37.25,"b":false,"e":[],"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"tab\tand\nnewline","user":{"name":"alpha","id":47,"tags":["x y-1516","w-1517","w-1518"],"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"Beta-Gamma","v":6,"sub":[{"n":1520,"x":4}]}],"nums":[2521,2522,2523,2524],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -6653,9 +6653,9 @@ mod gen_208 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                26,
                 false,
-                r#"{"eventName":"Zeta","s":"Admin","t":"x","n":-294,"f":-40.25,"e":"","big":18446744073709551615,"ключ":"svc-deploy","items":[]}"#,
+                r#"{"s":"emoji 😀 inside","n":1309,"f":37.25,"b":false,"e":[],"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"tab\tand\nnewline","user":{"name":"alpha","id":47,"tags":["x y-1516","w-1517","w-1518"],"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"Beta-Gamma","v":6,"sub":[{"n":1520,"x":4}]}],"nums":[2521,2522,2523,2524],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -6668,14 +6668,14 @@ mod gen_209 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R209"),
-            dedup: Some("defaultDedupString:Generated.R209"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("false"),
+            dedup: Some(r#"{"name":"svc-deploy","admin":true,"Role":"a*b?c[d]e"}"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                24,
+                36,
                 true,
-                r#"{"eventName":"Beta","s":"svc-deploy","t":"Admin","n":948,"f":15.5,"b":false,"ip":"1.2.3","big":1e+300,"dotted.key":"İstanbul","items":[],"nums":[2616,2617],"pair":{"a":36,"b":36.0,"c":37,"lo":20.5,"hi":21.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"naïve café","f":-30.5,"b":false,"e":false,"ip":"not-an-ip","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"svc-deploy","admin":true,"Role":"a*b?c[d]e"},"items":[],"nums":[]}"#,
             )
         }
             .check(&RULE);
@@ -6684,9 +6684,9 @@ mod gen_209 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                42,
                 false,
-                r#"{"s":"svc-deploy","t":"Admin","n":948,"f":15.5,"b":false,"ip":"1.2.3","big":1e+300,"dotted.key":"İstanbul","items":[],"nums":[2616,2617],"pair":{"a":36,"b":36.0,"c":37,"lo":20.5,"hi":21.5}}"#,
+                r#"{"s":"svc-deploy","t":"naïve café","f":-30.5,"b":false,"e":false,"ip":"not-an-ip","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"svc-deploy","admin":true,"Role":"a*b?c[d]e"},"items":[],"nums":[]}"#,
             )
             .check(&RULE);
     }
@@ -6700,16 +6700,13 @@ mod gen_210 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R210"),
-            dedup: Some("12.5"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":["x y-1618"],"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k2":{"a":4,"b":4.0,"c":5,"lo":11.5,"hi":12.5}}"#,
-            ),
+            dedup: Some("defaultDedupString:Generated.R210"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                30,
+                26,
                 true,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"alpha","n":1132,"e":false,"dotted.key":"日本語のテキスト","dotted":{"key":""},"user":{"name":"ǅungla","id":65,"tags":["x y-1618"],"Role":"emoji 😀 inside"},"items":[],"nums":[2619],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":-37.75,"b":false,"e":0.0,"ip":"2001:db8::1","big":1.2345678901234568e+29,"dotted":{"key":"quote\" and back\\slash"},"user":{"name":"path/to/file.txt","id":96,"tags":["Wort-1525","ü-1526"]},"items":[{"n":1527,"name":"Beta-Gamma"}],"nums":[],"words":["x y-1528"],"ips":["2606:4700:4700::1111","100.64.0.1","192.168.1.20"],"matrix":[[1529,1530],[1531,1532,1533]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6718,9 +6715,9 @@ mod gen_210 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                32,
                 false,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"alpha","n":1132,"e":false,"dotted.key":"日本語のテキスト","dotted":{"key":""},"user":{"name":"ǅungla","id":65,"tags":["x y-1618"],"Role":"emoji 😀 inside"},"items":[],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":-37.75,"b":false,"e":0.0,"ip":"2001:db8::1","big":1.2345678901234568e+29,"dotted":{"key":"quote\" and back\\slash"},"user":{"name":"path/to/file.txt","id":96,"tags":["Wort-1525","ü-1526"]},"items":[{"n":1527,"name":"Beta-Gamma"}],"nums":[],"words":["x y-1528"],"ips":["2606:4700:4700::1111","100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6733,17 +6730,14 @@ mod gen_211 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 211"),
-            dedup: Some(
-                r#"{"exit":{"country":"DE","ip":"8.8.8.8"}}::{"country":"DE","ip":"8.8.8.8"}"#,
-            ),
+            title: Some("} } {"),
+            dedup: Some("} } {"),
             severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":null,"k1":[[]],"k2":[]}"#),
             ..Case::new(
                 "witness matches",
                 26,
                 true,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"UPPER lower 123","n":1486,"f":-22.75,"b":false,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","items":[{"n":1620,"name":"path/to/file.txt","v":12},{"n":1621,"name":"svc-deploy","ok":true,"tags":[]}],"words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Beta","s":"alpha","t":"emoji 😀 inside","n":-452,"b":true,"z":null,"e":0,"ip":"","net":"10.0.0.0/8","dotted.key":"alpha","dotted":{"key":"UPPER lower 123"},"ключ":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":2,"tags":[],"Role":"emoji 😀 inside"},"items":[],"nums":[2534],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6752,9 +6746,9 @@ mod gen_211 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                32,
                 false,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"UPPER lower 123","n":1486,"f":-22.75,"b":false,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","words":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":22.5,"hi":23.5}}"#,
+                r#"{"s":"alpha","t":"emoji 😀 inside","n":-452,"b":true,"z":null,"e":0,"ip":"","net":"10.0.0.0/8","dotted.key":"alpha","dotted":{"key":"UPPER lower 123"},"ключ":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":2,"tags":[],"Role":"emoji 😀 inside"},"items":[],"nums":[2534],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6767,14 +6761,14 @@ mod gen_212 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 212"),
-            dedup: Some("defaultDedupString:Generated.R212"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("} 2.5} "),
+            dedup: Some("} 2.5} "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                24,
+                34,
                 true,
-                r#"{"eventName":"Zeta","s":"svc-deploy","t":"UPPER lower 123","n":1372,"b":true,"z":null,"e":"","ip":"1.2.3","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"a*b?c[d]e","id":70,"admin":true,"tags":["Wort-1622"],"Role":"tab\tand\nnewline"},"items":[{"n":1623,"name":"日本語のテキスト","v":3,"ok":false,"sub":[{"n":1624,"x":5},{"n":1625,"x":"svc-deploy"}]},{"n":1626,"name":"path/to/file.txt","v":11,"tags":["ü-1627"],"sub":[]},{"n":1628,"name":"quote\" and back\\slash","v":6,"sub":[]}],"nums":[],"ips":["192.168.1.20","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":8,"b":8.0,"c":9,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Gamma","t":"quote\" and back\\slash","n":878,"b":true,"z":null,"e":0.0,"big":-9223372036854775808,"dotted.key":"Straße","dotted":{"key":"emoji 😀 inside"},"ключ":"Admin","nums":[2535],"matrix":[[1536,1537],[1538,1539,1540]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":38,"b":38.0,"c":39,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -6783,9 +6777,9 @@ mod gen_212 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                40,
                 false,
-                r#"{"s":"svc-deploy","t":"UPPER lower 123","n":1372,"b":true,"z":null,"e":"","ip":"1.2.3","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"a*b?c[d]e","id":70,"admin":true,"tags":["Wort-1622"],"Role":"tab\tand\nnewline"},"items":[{"n":1623,"name":"日本語のテキスト","v":3,"ok":false,"sub":[{"n":1624,"x":5},{"n":1625,"x":"svc-deploy"}]},{"n":1626,"name":"path/to/file.txt","v":11,"tags":["ü-1627"],"sub":[]},{"n":1628,"name":"quote\" and back\\slash","v":6,"sub":[]}],"nums":[],"ips":["192.168.1.20","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":8,"b":8.0,"c":9,"lo":18.5,"hi":19.5}}"#,
+                r#"{"t":"quote\" and back\\slash","n":878,"b":true,"z":null,"e":0.0,"big":-9223372036854775808,"dotted.key":"Straße","dotted":{"key":"emoji 😀 inside"},"ключ":"Admin","nums":[2535],"matrix":[[1536,1537],[1538,1539,1540]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":38,"b":38.0,"c":39,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -6798,14 +6792,14 @@ mod gen_213 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" ünïcödé ["x y-1632","Wort-1633","x y-1634"]"#),
-            dedup: Some(r#" ünïcödé ["x y-1632","Wort-1633","x y-1634"]"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("{} "),
+            dedup: Some("{} "),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                25,
+                34,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","t":"İstanbul","n":1084,"f":-25.5,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","tags":["x y-1629","Wort-1630"]},"items":[{"n":1631,"v":2,"ok":false,"tags":["x y-1632","Wort-1633","x y-1634"],"sub":[{"n":1635,"x":2}]},{"n":1636,"name":"svc-deploy","v":0,"tags":["w-1637","x y-1638"],"sub":[]},{"n":1639,"name":"","ok":false,"sub":[{"n":1640,"x":"Straße"},{"n":1641,"x":"path/to/file.txt"}]}],"nums":[2642,2643,2644],"matrix":[[1645,1646],[1647,1648,1649]]}"#,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","n":82,"f":-31.75,"b":false,"z":null,"dotted.key":"Straße","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","user":{"name":"emoji 😀 inside","admin":true,"Role":"x"},"nums":[2541,2542],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -6814,9 +6808,9 @@ mod gen_213 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                40,
                 false,
-                r#"{"eventName":"Beta","s":"alpha","t":"İstanbul","n":1084,"f":-25.5,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","tags":["x y-1629","Wort-1630"]},"nums":[2642,2643,2644],"matrix":[[1645,1646],[1647,1648,1649]]}"#,
+                r#"{"s":"path/to/file.txt","n":82,"f":-31.75,"b":false,"z":null,"dotted.key":"Straße","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","user":{"name":"emoji 😀 inside","admin":true,"Role":"x"},"nums":[2541,2542],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -6829,14 +6823,17 @@ mod gen_214 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R214"),
-            dedup: Some("defaultDedupString:Generated.R214"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(" in "),
+            dedup: Some("false"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":1555,"k1":[1551,1553],"k2":[[1551,1552],[1553,1554,1555]]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                36,
+                21,
                 true,
-                r#"{"eventName":"Beta","s":"quote\" and back\\slash","t":"","n":1387,"f":-40.5,"b":true,"net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"a*b?c[d]e"},"with space":"Admin","items":[{"n":1650,"name":"a*b?c[d]e","ok":true,"tags":["ü-1651"],"sub":[{"n":1652,"x":"İstanbul"}]}],"nums":[],"words":["Wort-1653","w-1654","ü-1655"],"matrix":[[1656,1657],[1658,1659,1660]]}"#,
+                r#"{"eventName":"Epsilon","t":"quote\" and back\\slash","f":-41.0,"b":false,"e":[],"ip":"fe80::1","net":"10.1.2.3","user":{"name":"quote\" and back\\slash","id":43},"items":[{"n":1543,"name":"Straße"}],"nums":[2544,2545,2546,2547],"words":["Wort-1548","w-1549","w-1550"],"matrix":[[1551,1552],[1553,1554,1555]]}"#,
             )
         }
             .check(&RULE);
@@ -6845,9 +6842,9 @@ mod gen_214 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                28,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"","n":1387,"f":-40.5,"b":true,"net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"a*b?c[d]e"},"with space":"Admin","items":[{"n":1650,"name":"a*b?c[d]e","ok":true,"tags":["ü-1651"],"sub":[{"n":1652,"x":"İstanbul"}]}],"nums":[],"words":["Wort-1653","w-1654","ü-1655"],"matrix":[[1656,1657],[1658,1659,1660]]}"#,
+                r#"{"eventName":"Epsilon","t":"quote\" and back\\slash","f":-41.0,"b":false,"e":[],"ip":"fe80::1","user":{"name":"quote\" and back\\slash","id":43},"items":[{"n":1543,"name":"Straße"}],"nums":[2544,2545,2546,2547],"words":["Wort-1548","w-1549","w-1550"],"matrix":[[1551,1552],[1553,1554,1555]]}"#,
             )
             .check(&RULE);
     }
@@ -6865,9 +6862,9 @@ mod gen_215 {
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                39,
+                16,
                 true,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":1346,"f":-26.25,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"items":[{"n":1661,"name":"","tags":["x y-1662","Wort-1663","x y-1664"]},{"n":1665,"name":"Beta-Gamma","v":5,"tags":["Wort-1666"]}],"words":["Wort-1667","w-1668","x y-1669","x y-1670"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"Beta-Gamma","n":1167,"b":false,"net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","with space":"{braces} and {{double}}","items":[{"n":1556,"name":"tab\tand\nnewline","v":7}],"words":["Wort-1557","w-1558"],"pair":{"a":40,"b":40.0,"c":41,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -6876,9 +6873,9 @@ mod gen_215 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                22,
                 false,
-                r#"{"s":"UPPER lower 123","n":1346,"f":-26.25,"ip":"8.8.8.8","net":"10.1.2.3","big":-9223372036854775808,"items":[{"n":1661,"name":"","tags":["x y-1662","Wort-1663","x y-1664"]},{"n":1665,"name":"Beta-Gamma","v":5,"tags":["Wort-1666"]}],"words":["Wort-1667","w-1668","x y-1669","x y-1670"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"s":"quote\" and back\\slash","t":"Beta-Gamma","n":1167,"b":false,"net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","with space":"{braces} and {{double}}","items":[{"n":1556,"name":"tab\tand\nnewline","v":7}],"words":["Wort-1557","w-1558"],"pair":{"a":40,"b":40.0,"c":41,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -6891,15 +6888,14 @@ mod gen_216 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash  "quoted" 1671"#),
-            dedup: Some(r#" back\slash  "quoted" 1671"#),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[-4],"k1":"日本語のテキスト"}"#),
+            title: Some("} } {"),
+            dedup: Some("} } {"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                24,
+                31,
                 true,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"日本語のテキスト","b":false,"z":null,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"","id":74,"admin":false,"Role":"a*b?c[d]e"},"items":[{"n":1671,"name":"tab\tand\nnewline","v":-4,"ok":true}],"words":[],"pair":{"a":32,"b":32.0,"c":33,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"emoji 😀 inside","f":28.0,"b":true,"z":null,"e":false,"ip":"8.8.8.8","big":-0.0,"dotted.key":"İstanbul","user":{"name":"alpha","id":93},"items":[{"n":1559,"name":"Admin","v":5,"ok":false,"tags":["Wort-1560","Wort-1561","w-1562"]},{"n":1563,"name":"日本語のテキスト","tags":["x y-1564"]},{"n":1565,"name":"path/to/file.txt","ok":true,"tags":["w-1566","w-1567"]}],"nums":[2568,2569,2570,2571],"words":["x y-1572","x y-1573","Wort-1574"]}"#,
             )
         }
             .check(&RULE);
@@ -6908,9 +6904,9 @@ mod gen_216 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                37,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"日本語のテキスト","b":false,"z":null,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"","id":74,"admin":false,"Role":"a*b?c[d]e"},"items":[{"n":1671,"name":"tab\tand\nnewline","v":-4,"ok":true}],"words":[],"pair":{"a":32,"b":32.0,"c":33,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"emoji 😀 inside","f":28.0,"b":true,"z":null,"e":false,"ip":"8.8.8.8","dotted.key":"İstanbul","user":{"name":"alpha","id":93},"items":[{"n":1559,"name":"Admin","v":5,"ok":false,"tags":["Wort-1560","Wort-1561","w-1562"]},{"n":1563,"name":"日本語のテキスト","tags":["x y-1564"]},{"n":1565,"name":"path/to/file.txt","ok":true,"tags":["w-1566","w-1567"]}],"nums":[2568,2569,2570,2571],"words":["x y-1572","x y-1573","Wort-1574"]}"#,
             )
             .check(&RULE);
     }
@@ -6923,14 +6919,14 @@ mod gen_217 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R217"),
+            title: Some("Generated rule 217"),
             dedup: Some("defaultDedupString:Generated.R217"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                12,
+                13,
                 true,
-                r#"{"eventName":"Zeta","s":"Straße","t":"a*b?c[d]e","n":-248,"b":true,"ip":"","big":-0.0,"user":{"name":"svc-deploy","id":59,"admin":false,"tags":["w-1672"]},"words":["x y-1673"],"matrix":[[1674,1675],[1676,1677,1678]]}"#,
+                r#"{"eventName":"Beta","s":"日本語のテキスト","t":"{braces} and {{double}}","b":true,"z":null,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"alpha","user":{"name":"","id":79,"admin":true,"tags":["Wort-1575"]},"nums":[],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -6939,9 +6935,9 @@ mod gen_217 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                19,
                 false,
-                r#"{"s":"Straße","t":"a*b?c[d]e","n":-248,"b":true,"ip":"","big":-0.0,"user":{"name":"svc-deploy","id":59,"admin":false,"tags":["w-1672"]},"words":["x y-1673"],"matrix":[[1674,1675],[1676,1677,1678]]}"#,
+                r#"{"s":"日本語のテキスト","t":"{braces} and {{double}}","b":true,"z":null,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"alpha","user":{"name":"","id":79,"admin":true,"tags":["Wort-1575"]},"nums":[],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -6954,14 +6950,14 @@ mod gen_218 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} } [1687] # "),
-            dedup: Some(":naïve café"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("2"),
+            dedup: Some("defaultDedupString:Generated.R218"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                25,
+                43,
                 true,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"Admin","n":932,"f":-27.0,"b":true,"e":{},"ip":"not-an-ip","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"İstanbul","tags":["Wort-1679","x y-1680"]},"items":[{"n":1681,"name":""}],"nums":[2682],"matrix":[[1683,1684],[1685,1686,1687]],"pair":{"a":12,"b":12.0,"c":13,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"ǅungla","f":43.5,"net":"10.1.2.3","dotted.key":"path/to/file.txt","items":[{"n":1576,"name":"{braces} and {{double}}","v":2,"tags":["Wort-1577","ü-1578","x y-1579"],"sub":[{"n":1580,"x":"emoji 😀 inside"}]}],"nums":[],"words":[],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -6970,9 +6966,9 @@ mod gen_218 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                49,
                 false,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"Admin","n":932,"f":-27.0,"b":true,"e":{},"ip":"not-an-ip","big":18446744073709551615,"ключ":"ǅungla","user":{"name":"İstanbul","tags":["Wort-1679","x y-1680"]},"items":[{"n":1681,"name":""}],"nums":[2682],"matrix":[[1683,1684],[1685,1686,1687]]}"#,
+                r#"{"s":"path/to/file.txt","t":"ǅungla","f":43.5,"net":"10.1.2.3","dotted.key":"path/to/file.txt","items":[{"n":1576,"name":"{braces} and {{double}}","v":2,"tags":["Wort-1577","ü-1578","x y-1579"],"sub":[{"n":1580,"x":"emoji 😀 inside"}]}],"nums":[],"words":[],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -6985,16 +6981,14 @@ mod gen_219 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[[7],[]]"),
-            dedup: Some(
-                r#":[{"n":1688,"name":"tab\tand\nnewline","v":9,"sub":[{"n":1689,"x":7}]},{"n":1690,"v":-2,"sub":[]}]"#,
-            ),
+            title: Some("Generated.R219"),
+            dedup: Some("defaultDedupString:Generated.R219"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                20,
+                23,
                 true,
-                r#"{"eventName":"Beta","t":"","n":38,"f":-1.25,"b":false,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","dotted":{"key":"ǅungla"},"items":[{"n":1688,"name":"tab\tand\nnewline","v":9,"sub":[{"n":1689,"x":7}]},{"n":1690,"v":-2,"sub":[]}],"nums":[2691],"words":["x y-1692"]}"#,
+                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1461,"b":true,"ip":"10.1.2.3","dotted.key":"alpha","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","id":63,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"words":[],"ips":["127.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":30.5,"hi":31.5}}"#,
             )
         }
             .check(&RULE);
@@ -7003,9 +6997,9 @@ mod gen_219 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                29,
                 false,
-                r#"{"eventName":"Beta","t":"","n":38,"f":-1.25,"b":false,"e":"","ip":"192.168.1.20","dotted":{"key":"ǅungla"},"items":[{"n":1688,"name":"tab\tand\nnewline","v":9,"sub":[{"n":1689,"x":7}]},{"n":1690,"v":-2,"sub":[]}],"nums":[2691],"words":["x y-1692"]}"#,
+                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1461,"b":true,"ip":"10.1.2.3","dotted.key":"alpha","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","id":63,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"ips":["127.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":30.5,"hi":31.5}}"#,
             )
             .check(&RULE);
     }
