@@ -13,15 +13,15 @@
 //! a scratch crate under `target/hostile-rules/`, built against `detections` by path, and its
 //! generated tests run: the real compiler and the compiled code (both paths) have the last word.
 //!
-//! Known codegen bugs have a test each, ignored with the reason (`#[ignore = "bug: …"]`); they
-//! assert the correct behaviour, so they pass once codegen is fixed. Their rules are left out
-//! of the scratch crate unless `HOSTILE_INCLUDE_BUGS=1`. Found so far (see each `bug_*` case):
-//! a key named `exactly_one` read twice under `OnlyOne` (E0618); carriage returns and
-//! text-direction controls from user text in doc comments or raw strings (rejected by `rustc`
-//! before parsing); the index `[-9223372036854775808]` (codegen panics); a key of a megabyte
-//! (`rustc`'s const evaluation of its hash gives up); a path repeated in one template with
-//! different fallbacks (the generated title drops them: it disagrees with the interpreter);
-//! constant-folded bodies and lone-placeholder `KeyTemplate`s (code that compiles with warnings).
+//! Bugs these tests found (all fixed in codegen since, in d894e38) stay as regression cases in
+//! `fixed_bugs_stay_fixed` and in the scratch crate: a key named `exactly_one` read twice under
+//! `OnlyOne` (a local shadowed the runtime function: E0618); carriage returns and text-direction
+//! controls from user text in doc comments or raw strings (refused by `rustc` before parsing);
+//! the index `[-9223372036854775808]` (codegen panicked); a key of a megabyte (`rustc`'s const
+//! evaluation of its hash gave up; such keys are now rejected); a path repeated in one template
+//! with different fallbacks (the generated title dropped them, disagreeing with the
+//! interpreter); constant-folded bodies and lone-placeholder `KeyTemplate`s (code that compiled
+//! with warnings).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -702,36 +702,36 @@ fn cut(text: &str) -> String {
     }
 }
 
-// ---- known codegen bugs ----------------------------------------------------------------------
+// ---- regressions: bugs these tests found, fixed in codegen (d894e38) ---------------------------
 
-/// A key named `exactly_one`, read twice in one step with `OnlyOne`: the step reads it into a
-/// local named `exactly_one`, which shadows the runtime's `exactly_one` function the `OnlyOne`
-/// calls: `error[E0618]: expected function, found Val<'_>`.
-fn bug_exactly_one_local() -> Case {
+/// A key named `exactly_one`, read twice in one step with `OnlyOne`: the step read it into a
+/// local named `exactly_one`, which shadowed the runtime's `exactly_one` function the `OnlyOne`
+/// calls (`error[E0618]: expected function, found Val<'_>`).
+fn exactly_one_local() -> Case {
     let body = "Detection:\n  - OnlyOne:\n      - {Key: exactly_one, Condition: Equals, Value: a}\n      - {Key: exactly_one, Condition: Equals, Value: b}\n";
     one(
-        "bug_exactly_one_local",
-        rule("Hostile.Bug.ExactlyOne", body),
+        "exactly_one_local",
+        rule("Hostile.ExactlyOne", body),
         vec![(json!({"exactly_one": "a"}), true), (json!({"exactly_one": "c"}), false)],
     )
 }
 
-/// A carriage return in user text that lands in a doc comment (`Description`, `AlertTitle`,
-/// a key, a log type, a rule id): `error: bare CR not allowed in doc-comment`.
-fn bug_bare_cr() -> Case {
+/// Carriage returns in user text that lands in doc comments (`Description`, `AlertTitle`, a
+/// key, a log type, a rule id): were written as they are (`bare CR not allowed in doc-comment`).
+fn carriage_returns() -> Case {
     let body = format!(
         "Description: {}\nAlertTitle: {}\nDetection:\n  - {{Key: {}, Condition: DoesNotExist}}\n",
         yaml_quote("carriage\rreturn"),
         yaml_quote("title\r{a}"),
         yaml_quote("a\rb")
     );
-    one("bug_bare_cr", rule("Hostile.Bug.Cr\r", &body), vec![(json!({}), true), (json!({"a\rb": 1}), false)])
+    let yaml = rule("Hostile.Cr\r", &body).replace("[Hostile.Log]", "[\"Hostile\\rLog\"]");
+    one("carriage_returns", yaml, vec![(json!({}), true), (json!({"a\rb": 1}), false)])
 }
 
 /// Text-direction controls (U+202A..U+202E, U+2066..U+2069) in user text that lands in a doc
-/// comment or a raw string literal: `error: unicode codepoint changing visible direction of text
-/// present in doc comment` (and `… in literal`), deny-by-default lints.
-fn bug_bidi() -> Case {
+/// comment or a raw string literal: were written as they are (deny-by-default lints).
+fn direction_controls() -> Case {
     let body = format!(
         "DisplayName: {}\nDetection:\n  - {{Key: {}, Condition: DoesNotExist}}\n  - {{Key: q, Condition: DoesNotEqual, Value: {}}}\n",
         yaml_quote("display \u{202e} name"),
@@ -739,24 +739,22 @@ fn bug_bidi() -> Case {
         yaml_quote("x\u{202e}\"y")
     );
     one(
-        "bug_bidi",
-        rule("Hostile.Bug.Bidi", &body),
+        "direction_controls",
+        rule("Hostile.Bidi", &body),
         vec![(json!({}), true), (json!({"q": "x\u{202e}\"y"}), false)],
     )
 }
 
-/// `KeyPath: a[-9223372036854775808]` (a valid `i64`): naming its constant negates the index,
-/// which overflows: codegen panics (`attempt to negate with overflow`) instead of compiling it
-/// or rejecting it. In release builds of codegen it wraps instead.
-fn bug_min_index() -> Case {
+/// `KeyPath: a[-9223372036854775808]` (a valid `i64`): naming its constant negated the index,
+/// which overflowed (codegen panicked).
+fn most_negative_index() -> Case {
     let body = "Detection:\n  - {KeyPath: \"a[-9223372036854775808]\", Condition: DoesNotExist}\n";
-    one("bug_min_index", rule("Hostile.Bug.MinIndex", body), vec![(json!({"a": [1]}), true)])
+    one("most_negative_index", rule("Hostile.MinIndex", body), vec![(json!({"a": [1]}), true)])
 }
 
-/// Rules whose generated code compiles with warnings: constant folding leaves `event` or
-/// `element` unused, and a `KeyTemplate` of one placeholder (or of text only) gets needless
-/// braces. Seen only by building (see `scratch_crate_builds_without_warnings`).
-fn bug_warnings() -> Case {
+/// Constant folding left `event` or `element` unused, and a `KeyTemplate` of one placeholder
+/// (or of text only) got needless braces: warnings (seen by building).
+fn folded_constants() -> Case {
     let body = r#"AlertTitle: "constant title"
 AlertContext:
   - KeyName: lone
@@ -771,25 +769,16 @@ Detection:
   - {KeyPath: list, Condition: NoElement, Expressions: [{Any: []}]}
 "#;
     one(
-        "bug_warnings",
-        rule("Hostile.Bug.Warnings", body),
+        "folded_constants",
+        rule("Hostile.Folded", body),
         vec![(json!({"list": [1]}), true), (json!({"list": []}), false)],
     )
 }
 
-/// A key of a megabyte: its path constant is built by a `const fn` that hashes the key, and
-/// `rustc` gives up: `error: constant evaluation is taking a long time`
-/// (`long_running_const_eval`, deny by default). Seen only by building
-/// (`HOSTILE_INCLUDE_BUGS=1`, or `bug_megabyte_key_compiles`).
-fn bug_long_key() -> Case {
-    long_strings_with_key("bug_long_key", "k".repeat(1 << 20))
-}
-
-/// A path in two placeholders of one template with different fallbacks (or none): the
-/// generated title reads it into one local, made for the first placeholder, and renders every
-/// later one with it, dropping their fallbacks and defaults. The reference interpreter renders
-/// `[] [default] [from b]`, the generated code `[] [] []`. Seen only by building.
-fn bug_repeated_placeholder() -> Case {
+/// A path in placeholders of one template with different fallbacks (or none): the generated
+/// title read it into one local, made for the first placeholder, and rendered `[] [] []` where
+/// the interpreter renders `[] [default] [from b]` (seen by building: the test pins the title).
+fn repeated_placeholder() -> Case {
     let body = r#"AlertTitle: "[{a}] [{a|'default'}] [{a|b}]"
 Detection:
   - {Key: x, Condition: DoesNotExist}
@@ -799,106 +788,58 @@ Tests:
     ExpectedTitle: "[] [default] [from b]"
     Log: {"b": "from b"}
 "#;
-    one(
-        "bug_repeated_placeholder",
-        rule("Hostile.Bug.RepeatedPlaceholder", body),
-        vec![(json!({"b": 1}), true)],
-    )
+    one("repeated_placeholder", rule("Hostile.RepeatedPlaceholder", body), vec![(json!({"b": 1}), true)])
 }
 
-fn known_bugs() -> Vec<Case> {
+fn regressions() -> Vec<Case> {
     vec![
-        bug_exactly_one_local(),
-        bug_bare_cr(),
-        bug_bidi(),
-        bug_min_index(),
-        bug_warnings(),
-        bug_long_key(),
-        bug_repeated_placeholder(),
+        exactly_one_local(),
+        carriage_returns(),
+        direction_controls(),
+        most_negative_index(),
+        folded_constants(),
+        repeated_placeholder(),
+        // A key of a megabyte made `rustc` give up const-evaluating its path hash; keys are now
+        // limited, with a clear error (4,096 bytes pass: `key_at_the_limit`).
+        rejected(
+            "megabyte_key",
+            vec![("k.yml", long_strings_with_key("megabyte_key", "k".repeat(1 << 20)).files[0].1.clone())],
+            &["a key of 1048576 bytes is longer than the limit of 4096"],
+        ),
+        long_strings_with_key("key_at_the_limit", "k".repeat(4096)),
     ]
 }
 
-/// The emitted code of a known-bug case, checked as `hostile_rules_compile_or_are_rejected_clearly`
-/// checks the others.
-fn emitted_is_valid(case: &Case) -> Result<(), String> {
-    check(case)
-}
-
 #[test]
-#[ignore = "bug: codegen names a local `exactly_one`, shadowing the function OnlyOne calls (E0618)"]
-fn bug_local_named_exactly_one() {
-    let case = bug_exactly_one_local();
-    let (_, files) = compile(&case.files).expect("accepted");
-    let module = files.iter().find(|f| f.path.ends_with("bug_exactly_one_local.rs")).expect("module");
-    // The runtime's functions that generated expressions call by name.
+fn fixed_bugs_stay_fixed() {
+    check_all(regressions());
+    // The local that shadowed `exactly_one` (and its kin) is gone for good.
+    let (_, files) = compile(&exactly_one_local().files).expect("accepted");
     for f in ["exactly_one", "filter", "context"] {
         assert!(
-            !module.contents.contains(&format!("let {f} =")),
-            "a local shadows `{f}`:\n{}",
-            module.contents
+            files.iter().all(|file| !file.contents.contains(&format!("let {f} ="))),
+            "a local shadows `{f}`"
         );
     }
 }
 
-#[test]
-#[ignore = "bug: codegen writes a carriage return from user text into doc comments (bare CR)"]
-fn bug_carriage_return_in_docs() {
-    emitted_is_valid(&bug_bare_cr()).unwrap();
-}
-
-#[test]
-#[ignore = "bug: codegen writes text-direction controls into doc comments and raw strings"]
-fn bug_text_direction_controls() {
-    emitted_is_valid(&bug_bidi()).unwrap();
-}
-
-#[test]
-#[ignore = "bug: codegen panics (negate with overflow) on the index -9223372036854775808"]
-fn bug_most_negative_index() {
-    emitted_is_valid(&bug_min_index()).unwrap();
-}
-
 // ---- the real compiler -------------------------------------------------------------------------
 
-/// Writes the accepted cases (and, with `HOSTILE_INCLUDE_BUGS=1`, the known-bug cases) into a
-/// scratch crate, builds it and runs its generated tests.
+/// Writes every accepted case into a scratch crate, builds it and runs its generated tests;
+/// the build must not warn either.
 #[test]
 #[ignore = "slow: builds a scratch crate (about a minute the first time); run with --ignored"]
 fn scratch_crate_builds_and_passes_its_tests() {
-    let include_bugs = std::env::var("HOSTILE_INCLUDE_BUGS").is_ok_and(|v| v == "1");
-    let mut cases: Vec<Case> = cases()
+    let cases: Vec<Case> = cases()
         .into_iter()
         .chain(large_cases())
+        .chain(regressions())
         .filter(|c| matches!(c.expect, Expect::Compiles(_)))
         .collect();
-    if include_bugs {
-        cases.extend(known_bugs());
-    }
-    let output = build_scratch("all", &cases);
-    assert!(output.0, "the scratch crate failed:\n{}", output.1);
-}
-
-#[test]
-#[ignore = "bug: a key of a megabyte makes rustc's const evaluation of its path hash give up; builds a scratch crate"]
-fn bug_megabyte_key_compiles() {
-    let (ok, log) = build_scratch("long-key", &[bug_long_key()]);
-    assert!(ok, "the scratch crate failed:\n{log}");
-}
-
-#[test]
-#[ignore = "bug: a path repeated in placeholders with different fallbacks renders the first one's; builds a scratch crate"]
-fn bug_repeated_placeholder_renders_each_fallback() {
-    let (ok, log) = build_scratch("placeholder", &[bug_repeated_placeholder()]);
-    assert!(ok, "the scratch crate failed:\n{log}");
-}
-
-#[test]
-#[ignore = "bug: codegen emits code with warnings (unused `event`/`element`, needless braces); builds a scratch crate"]
-fn scratch_crate_builds_without_warnings() {
-    let (ok, log) = build_scratch("warnings", &[bug_warnings()]);
+    let (ok, log) = build_scratch("all", &cases);
     assert!(ok, "the scratch crate failed:\n{log}");
     let warnings: Vec<&str> = log.lines().filter(|l| l.starts_with("warning")).collect();
-    assert!(warnings.is_empty(), "generated code warns:\n{log}");
+    assert!(warnings.is_empty(), "the generated code warns:\n{log}");
 }
 
 /// A crate under `target/hostile-rules/<name>/` whose `build.rs` compiles `rules/` with codegen,
