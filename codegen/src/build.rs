@@ -5,19 +5,22 @@
 //! and a message that names the YAML line or the command to run.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use crate::diag::render;
 use crate::emit::Layout;
 
 /// Runs the whole compiler for a build script. `root` is the workspace root.
 pub fn run(root: &Path, layout: &Layout) {
+    let started = SystemTime::now();
     println!("cargo::rerun-if-changed={}", root.join(&layout.rules_dir).display());
     println!("cargo::rerun-if-changed={}", root.join(&layout.module_dir).display());
     println!("cargo::rerun-if-changed={}", root.join(&layout.tests_file).display());
     println!("cargo::rerun-if-env-changed=CI");
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     match generate(root, layout, ci) {
-        Ok((_, warnings)) => {
+        Ok((report, warnings)) => {
+            backdate(root, &report, started);
             for w in warnings {
                 println!("cargo::warning={w}");
             }
@@ -75,4 +78,26 @@ pub fn generate(
         return Err(message);
     }
     Ok((report, warnings))
+}
+
+/// Gives the files the build script just wrote (and their folders) a time from before it ran.
+///
+/// The build script watches the generated files, so that a hand edit is undone, and Cargo
+/// reruns it when a watched file is newer than its last run: without this, the files it wrote
+/// itself would make the next `cargo test` rerun it and compile `detections` a second time.
+/// Best effort: a file system that refuses only costs that second compile.
+fn backdate(root: &Path, report: &crate::sync::Report, started: SystemTime) {
+    // Cargo stamps the run just before starting the script; a margin covers the start-up.
+    let before = started - Duration::from_secs(10);
+    let files = report.changed.iter().map(|f| root.join(f));
+    let dirs = report
+        .changed
+        .iter()
+        .chain(&report.removed)
+        .filter_map(|f| Some(root.join(f).parent()?.to_path_buf()));
+    for path in files.chain(dirs) {
+        if let Ok(file) = std::fs::File::open(&path) {
+            let _ = file.set_modified(before);
+        }
+    }
 }

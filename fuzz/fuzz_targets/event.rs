@@ -7,10 +7,7 @@
 //! errors for valid JSON, the same matching rules in the same order with the same outputs, and
 //! the same event. `Engine::matching` (verdicts only) must give the same rules. No panics.
 //! Must not: decide which verdict is right; the two paths are each other's oracle.
-//!
-//! With `FUZZ_KNOWN_BUGS=1` in the environment, disagreements already reported (listed in
-//! [`known_bug`]) are skipped, so that a long run can look for new ones; without it, every
-//! disagreement is a crash (and `regressions/event/` reproduces the known ones).
+//! The inputs of bugs it found, since fixed, are kept in `regressions/event/`.
 
 #![no_main]
 
@@ -24,20 +21,6 @@ static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
     let selection = Selection { include_disabled: true, ..Selection::default() };
     Engine::new(detections::rules::by_log_type::ALL, &selection)
 });
-
-static SKIP_KNOWN: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FUZZ_KNOWN_BUGS").is_some());
-
-/// Whether `event` meets a disagreement already reported, which `FUZZ_KNOWN_BUGS` skips:
-/// - without a log type, the generic path reads `p_log_type` exactly, the fast path like any
-///   rule field (else the first key equal ignoring ASCII case): `{"P_LOG_TYPE":"x"}` is
-///   `NoLogType` on one, `UnknownLogType` on the other
-///   (`regressions/event/p_log_type_case`).
-fn known_bug(event: &Value, log_type: Option<&str>) -> bool {
-    let Value::Object(map) = event else { return false };
-    log_type.is_none()
-        && !map.contains_key("p_log_type")
-        && map.keys().any(|k| k.eq_ignore_ascii_case("p_log_type"))
-}
 
 fuzz_target!(|data: &[u8]| {
     let generic = serde_json::from_slice::<Value>(data);
@@ -65,9 +48,6 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             }
         };
-        if *SKIP_KNOWN && known_bug(value, log_type) {
-            continue;
-        }
         let slow = ENGINE.evaluate(value, log_type);
         match (slow, fast) {
             (Ok(slow), Ok(fast)) => {

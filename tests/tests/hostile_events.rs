@@ -283,6 +283,23 @@ fn keys_differing_in_case() {
     assert!(!holds("{\"eventName\u{212a}\":\"StopInstances\"}"));
 }
 
+/// Found by the `event` fuzz target: without a log type, the two paths read `p_log_type` like
+/// any rule field (exact key first, else one equal ignoring ASCII case).
+#[test]
+fn p_log_type_in_another_case() {
+    let _turn = turn();
+    let both = |text: &str| {
+        let value: Value = serde_json::from_str(text).expect("valid JSON");
+        let on_bytes = engine().evaluate_bytes(text.as_bytes(), None).map(|e| e.matches.len());
+        let on_value = engine().evaluate(&value, None).map(|m| m.len());
+        assert_eq!(on_bytes, on_value, "{text}");
+        on_bytes
+    };
+    assert_eq!(both(r#"{"P_LOG_TYPE":"x"}"#), Err(EventError::UnknownLogType { log_type: "x".into() }));
+    assert_eq!(both(r#"{"P_Log_Type":"x","p_log_type":"Test.Semantics"}"#).map(|_| ()), Ok(()));
+    assert_eq!(both(r#"{"P_LOG_TYPE":1}"#), Err(EventError::NoLogType));
+}
+
 #[test]
 fn invalid_surrogates_and_utf8_are_refused() {
     let _turn = turn();
