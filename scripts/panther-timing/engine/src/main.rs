@@ -27,9 +27,14 @@ fn main() {
         ..Default::default()
     };
     let chosen = select(ids.to_vec());
-    let unknown = chosen.unknown_ids(&rules::by_log_type::ALL.iter().flat_map(|t| t.rules.iter().copied()).collect::<Vec<_>>());
+    let unknown = chosen.unknown_ids(
+        &rules::by_log_type::ALL.iter().flat_map(|t| t.rules.iter().copied()).collect::<Vec<_>>(),
+    );
     assert!(unknown.is_empty(), "unknown rule ids: {unknown:?}");
-    let engines = [("every", Engine::new(rules::by_log_type::ALL, &select(Vec::new()))), ("chosen", Engine::new(rules::by_log_type::ALL, &chosen))];
+    let engines = [
+        ("every", Engine::new(rules::by_log_type::ALL, &select(Vec::new()))),
+        ("chosen", Engine::new(rules::by_log_type::ALL, &chosen)),
+    ];
     let mut times = vec![Vec::new(); engines.len()];
     let mut matches = vec![0; engines.len()];
     let mut matched = Vec::new();
