@@ -124,7 +124,7 @@ if [ "$quick" = 0 ]; then
   note "\`cargo test\` from clean: build part (cargo's \"Finished\") $(finished clean-test), the rest is running the tests."
 fi
 note "\`cargo test\` after the edit back: build part $(finished edit-back-test)."
-again=$(grep -o 'Compiling [^ ]*' "$logs/edit-test-run.log" | awk '{ print $2 }' | paste -sd, -)
+again=$(grep -o 'Compiling [^ ]*' "$logs/edit-test-run.log" | awk '{ print $2 }' | paste -sd, - || true)
 if [ -n "$again" ]; then
   note "The \`cargo test\` right after the edit's \`cargo test --no-run\` compiled again ($again): build part $(finished edit-test-run)."
 fi
