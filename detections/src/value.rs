@@ -524,7 +524,7 @@ fn contains_ascii_folded(text: &[u8], lower: &[u8]) -> bool {
     let mut i = 0;
     while i + 8 <= last + 1 {
         let chunk = u64::from_ne_bytes(text[i..i + 8].try_into().expect("eight bytes"));
-        let x = (chunk | ONES * u64::from(fold)) ^ ONES * u64::from(first);
+        let x = (chunk | (ONES * u64::from(fold))) ^ (ONES * u64::from(first));
         // Some byte of `x` is zero (a candidate) iff this is non-zero.
         if x.wrapping_sub(ONES) & !x & HIGHS != 0 && (i..i + 8).any(found_at) {
             return true;
