@@ -17,7 +17,7 @@
 #    "engine: bytes → verdicts" (every CloudTrail rule, disabled ones included) and its 10/100-rule
 #    subsets.
 # 5. The size of the generated code (scripts/scale/code_size.py).
-# Tests run with --no-fail-fast (a few CLI tests assume the shipped rules only; they are listed).
+# Tests run with --no-fail-fast: a failing test is counted and listed, and the timings go on.
 # Wall times by `date +%s.%N`; max RSS (the largest process, i.e. rustc) by /usr/bin/time -v; the
 # load average before each step. Results: DIR/scale-results.md (also on stdout); logs in DIR/logs/.
 set -euo pipefail
@@ -83,8 +83,7 @@ note "| step | command | wall | max RSS | load before (1/5/15 min) |"
 note "|---|---|---:|---:|---|"
 measure clean-build cargo build
 measure clean-test-no-run cargo test --no-run
-# --no-fail-fast: a few tests of the `detect` CLI count the alerts of the shipped rules on small
-# events, which some synthetic rules match too; every other test still runs and is timed.
+# --no-fail-fast: should a test fail, every other one still runs and is timed.
 measure clean-test-run cargo test --no-fail-fast
 tests=$(grep -o '^test result: [a-zA-Z]*. [0-9]* passed' "$logs/clean-test-run.log" | awk '{ s += $4 } END { print s }')
 failing=$(grep '^test .* \.\.\. FAILED$' "$logs/clean-test-run.log" | sed 's/^test //; s/ \.\.\. FAILED$//' | sort | paste -sd, -)
