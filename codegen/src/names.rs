@@ -20,6 +20,15 @@ pub fn snake_case(text: &str, prefix: &str) -> Option<String> {
     words(text, prefix, false)
 }
 
+/// `base`, or the first of `base_2`, `base_3`, … that `taken` does not hold: names that
+/// sanitising made equal stay apart.
+pub fn unique(base: &str, taken: &[String]) -> String {
+    std::iter::once(base.to_string())
+        .chain((2..).map(|i| format!("{base}_{i}")))
+        .find(|name| !taken.contains(name))
+        .expect("a free name")
+}
+
 /// SCREAMING_SNAKE_CASE for constants, splitting camelCase: `eventName` becomes `EVENT_NAME`.
 pub fn constant_case(text: &str) -> String {
     words(text, "F", true).unwrap_or_else(|| "FIELD".into()).trim_end_matches('_').to_ascii_uppercase()

@@ -37,10 +37,7 @@ pub(super) fn files(rules: &[Rule], layout: &Layout) -> Vec<GeneratedFile> {
     let mut files = Vec::new();
     for (log_type, group) in &groups {
         let base = names::snake_case(log_type, "log_").unwrap_or_else(|| "log_type".into());
-        let module = (1..)
-            .map(|i| if i == 1 { base.clone() } else { format!("{base}_{i}") })
-            .find(|m| !taken.contains(m))
-            .expect("a free name");
+        let module = names::unique(&base, &taken);
         taken.push(module.clone());
         files.push(GeneratedFile {
             path: format!("{}/{FOLDER}/{module}.rs", layout.module_dir),
@@ -114,10 +111,7 @@ fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
     let mut tables = Vec::new();
     for (field, by_value) in &dispatchers {
         let base = format!("BY_{}", names::constant_case(&field.text));
-        let name = (1..)
-            .map(|i| if i == 1 { base.clone() } else { format!("{base}_{i}") })
-            .find(|n| !static_names.contains(n))
-            .expect("a free name");
+        let name = names::unique(&base, &static_names);
         static_names.push(name.clone());
         let ident = format_ident!("{}", name);
         let path = path_tokens(field);

@@ -216,12 +216,16 @@ fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
         if !filter {
             reads(&step.expr, &mut counts);
         }
+        // Two constants can want one local (`VALUE` is renamed `value_field`, like
+        // `VALUE_FIELD`): the second gets another.
+        let mut taken = Vec::new();
         let locals: BTreeMap<Path, Ident> = counts
             .into_iter()
             .filter(|&(_, n)| n > 1)
             .map(|(path, _)| {
-                let local = local_name(emitter.paths.ident(&path));
-                (path, local)
+                let local = crate::names::unique(&local_name(emitter.paths.ident(&path)), &taken);
+                taken.push(local.clone());
+                (path, format_ident!("{}", local))
             })
             .collect();
         let reads = locals.iter().map(|(path, local)| {
@@ -333,26 +337,21 @@ fn format_call(parts: &[TemplatePart], paths: &Paths) -> Rendered {
                     fmt.push_str(&format!("{{{var}}}"));
                     continue;
                 }
-                let base = local_name(constant).to_string();
-                let var = (1..)
-                    .map(|i| if i == 1 { base.clone() } else { format!("{base}_{i}") })
-                    .find(|v| bound.iter().all(|(_, b)| b != v))
-                    .expect("a free name");
+                let taken: Vec<String> = bound.iter().map(|(_, b)| b.clone()).collect();
+                let var = crate::names::unique(&local_name(constant), &taken);
                 fmt.push_str(&format!("{{{var}}}"));
                 bound.push((placeholder, var.clone()));
                 let var = format_ident!("{}", var);
-                {
-                    let mut value = quote!(event.field(&#constant));
-                    for fallback in &placeholder.paths[1..] {
-                        let constant = paths.ident(fallback);
-                        value = quote!(#value.or(event.field(&#constant)));
-                    }
-                    if let Some(default) = &placeholder.default {
-                        let default = str_lit(default);
-                        value = quote!(#value.or(Val::Str(#default)));
-                    }
-                    lets.push(quote!(let #var = #value;));
+                let mut value = quote!(event.field(&#constant));
+                for fallback in &placeholder.paths[1..] {
+                    let constant = paths.ident(fallback);
+                    value = quote!(#value.or(event.field(&#constant)));
                 }
+                if let Some(default) = &placeholder.default {
+                    let default = str_lit(default);
+                    value = quote!(#value.or(Val::Str(#default)));
+                }
+                lets.push(quote!(let #var = #value;));
             }
         }
     }
@@ -376,14 +375,13 @@ fn format_call(parts: &[TemplatePart], paths: &Paths) -> Rendered {
 /// The local variable for a path constant: `INSTANCE_ID` becomes `instance_id`; never a
 /// keyword, nor a name the generated code uses otherwise (the `event` parameter, list elements,
 /// closure parameters, functions of the prelude).
-fn local_name(constant: &proc_macro2::Ident) -> proc_macro2::Ident {
+fn local_name(constant: &proc_macro2::Ident) -> String {
     const TAKEN: &[&str] = &["event", "value", "filter", "exactly_one", "context", "walk"];
     let lower = constant.to_string().to_lowercase();
-    let name = match crate::names::snake_case(&lower, "field_") {
+    match crate::names::snake_case(&lower, "field_") {
         Some(n) if !TAKEN.contains(&n.as_str()) && !n.starts_with("element") && !n.starts_with('_') => n,
         _ => format!("{lower}_field"),
-    };
-    format_ident!("{}", name)
+    }
 }
 
 fn meta(rule: &Rule) -> TokenStream {

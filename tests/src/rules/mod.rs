@@ -875,6 +875,9 @@ pub mod key_path_indexes;
 /// `Semantics.KeyWithADotIsLiteral`, from `tests/rules/semantics/key_with_a_dot_is_literal.yml`.
 pub mod key_with_a_dot_is_literal;
 
+/// `Semantics.LocalsOfCollidingNames`, from `tests/rules/semantics/locals_of_colliding_names.yml`.
+pub mod locals_of_colliding_names;
+
 /// `Semantics.LongTitlesAreTruncated`, from `tests/rules/semantics/long_titles_are_truncated.yml`.
 pub mod long_titles_are_truncated;
 
@@ -1227,6 +1230,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &istarts_with::RULE,
     &key_path_indexes::RULE,
     &key_with_a_dot_is_literal::RULE,
+    &locals_of_colliding_names::RULE,
     &long_titles_are_truncated::RULE,
     &matches_glob::RULE,
     &multi_key_does_not_equal::RULE,

@@ -8756,6 +8756,55 @@ mod key_with_a_dot_is_literal {
     }
 }
 
+/// `Semantics.LocalsOfCollidingNames` (tests/rules/semantics/locals_of_colliding_names.yml)
+mod locals_of_colliding_names {
+    use super::Case;
+    use ::integration_tests::rules::locals_of_colliding_names::RULE;
+    #[test]
+    fn value_starts_with_a() {
+        Case {
+            title: Some("ax xx"),
+            ..Case::new(
+                "value starts with a",
+                24,
+                true,
+                r#"{"value":"ax","value_field":"xx"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn value_field_ends_with_y() {
+        Case::new(
+                "value_field ends with y",
+                28,
+                true,
+                r#"{"value":"xx","value_field":"xy"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn value_field_holds_what_value_would_match() {
+        Case::new(
+                "value_field holds what value would match",
+                31,
+                false,
+                r#"{"value":"xx","value_field":"az"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn value_holds_what_value_field_would_match() {
+        Case::new(
+                "value holds what value_field would match",
+                34,
+                false,
+                r#"{"value":"by","value_field":"xx"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `Semantics.LongTitlesAreTruncated` (tests/rules/semantics/long_titles_are_truncated.yml)
 mod long_titles_are_truncated {
     use super::Case;
