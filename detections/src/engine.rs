@@ -276,12 +276,8 @@ impl Engine {
     /// Runs the rules of the event's log type (`log_type`, else the event's `p_log_type`) on
     /// an already parsed event; returns the matches with their alert outputs.
     pub fn evaluate(&self, event: &Value, log_type: Option<&str>) -> Result<Vec<Match>, EventError> {
-        let Value::Object(_) = event else {
-            return Err(EventError::NotAnObject { found: kind(event) });
-        };
-        let dispatch = self.dispatch(resolve_log_type(event, log_type)?)?;
         let mut matched = Vec::new();
-        dispatch.run(event, |rule| rule.matches(event), &mut matched);
+        self.matching_value(event, log_type, &mut matched)?;
         Ok(matched.into_iter().map(|rule| Match { rule, outputs: rule.outputs(event) }).collect())
     }
 
@@ -341,13 +337,7 @@ impl Engine {
                 DocumentError::NotAnObject(k) => EventError::NotAnObject { found: json_kind(k) },
                 DocumentError::TooLarge => EventError::TooLarge { bytes: bytes.len() },
             })?;
-            let log_type = match log_type {
-                Some(t) => t,
-                None => match view.field(&P_LOG_TYPE) {
-                    Val::Str(t) => t,
-                    _ => return Err(EventError::NoLogType),
-                },
-            };
+            let log_type = resolve_log_type(&view, log_type)?;
             let dispatch = self.dispatch(log_type)?;
             dispatch.run(&view, |rule| (rule.decide_view)(&view).is_none(), &mut matched);
             then(&view, log_type, &matched);
@@ -377,14 +367,19 @@ fn json_kind(kind: crate::json::Kind) -> &'static str {
     }
 }
 
-/// The log type given, else the event's `p_log_type`, looked up as rules look up fields (exact
-/// key first, then ignoring ASCII case), as the fast path does.
-fn resolve_log_type<'a>(event: &'a Value, given: Option<&'a str>) -> Result<&'a str, EventError> {
-    let field = || match event {
-        Value::Object(map) => crate::event::lookup(map, "p_log_type").and_then(Value::as_str),
-        _ => None,
-    };
-    given.or_else(field).ok_or(EventError::NoLogType)
+/// The log type given, else the event's `p_log_type`, read as rules read fields (exact key
+/// first, then ignoring ASCII case): one reading for both paths.
+fn resolve_log_type<'a, E: Event + ?Sized>(
+    event: &'a E,
+    given: Option<&'a str>,
+) -> Result<&'a str, EventError> {
+    match given {
+        Some(t) => Ok(t),
+        None => match event.field(&P_LOG_TYPE) {
+            Val::Str(t) => Ok(t),
+            _ => Err(EventError::NoLogType),
+        },
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
