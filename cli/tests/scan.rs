@@ -185,8 +185,11 @@ fn threads_give_the_same_output_as_one_thread() {
     assert_eq!(one.status.code(), Some(0));
     assert!(!one.stdout.is_empty());
     assert_eq!(text(&one.stdout), text(&four.stdout));
+    assert_eq!(four.status.code(), Some(0));
     let matches_one = detect(&["scan", "--matches", "--threads", "1", file], None);
     let matches_two = detect(&["scan", "--matches", "--threads", "2", file], None);
+    assert_eq!((matches_one.status.code(), matches_two.status.code()), (Some(0), Some(0)));
+    assert!(!matches_one.stdout.is_empty());
     assert_eq!(text(&matches_one.stdout), text(&matches_two.stdout));
     // Every line is accounted for in either mode.
     let (lines, evaluated, rejected) = counts(&text(&four.stderr));

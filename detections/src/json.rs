@@ -843,15 +843,17 @@ mod tests {
             "é ü \u{1}x",
             "abcdefg\u{7f}\u{80}\u{1f}",
         ] {
-            let expected = text.bytes().position(special_byte);
+            let expected = text.bytes().position(|c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c));
             assert_eq!(plain_run(text.as_bytes()), expected, "{text:?}");
         }
-        // Every byte at every position of a long run (the wide, eight-byte and last steps).
+        // Every byte at every position of a long run (the wide, eight-byte and last steps),
+        // against the rule written out here rather than the scanner's own `special_byte`.
+        let special = |c: u8| c == b'"' || c == b'\\' || c < 0x20 || c >= 0x80;
         for byte in 0..=u8::MAX {
             for at in 0..40 {
                 let mut bytes = vec![b'x'; 40];
                 bytes[at] = byte;
-                let expected = if special_byte(byte) { Some(at) } else { None };
+                let expected = if special(byte) { Some(at) } else { None };
                 assert_eq!(plain_run(&bytes), expected, "{byte:#x} at {at}");
                 assert_eq!(plain_run(&bytes[at..]), expected.map(|_| 0), "{byte:#x} first");
             }

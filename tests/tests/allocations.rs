@@ -83,8 +83,8 @@ fn an_event_that_matches_no_rule_allocates_nothing() {
 }
 
 /// Memory stays flat: evaluating many events with their alert outputs, and grouping them into
-/// alerts (ten seconds apart, so that even day-long dedup windows close), holds no more memory
-/// after 40,000 events than after 16,000.
+/// alerts (ten seconds apart, so that even day-long dedup windows close), the live heap after
+/// 40,000 events is within a fifth of what it was after 16,000.
 #[test]
 fn memory_stays_flat_however_many_events_are_read() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,6 +110,9 @@ fn memory_stays_flat_however_many_events_are_read() {
         }
     }
     let (first, last) = (live_after[0], *live_after.last().expect("batches"));
+    eprintln!("live heap after 16,000 … 40,000 events, every 4,000: {live_after:?} bytes");
+    // The open alert windows make it wander (1.23 to 1.43 MB in a run of 2026-11-28); a leak of
+    // 10 bytes an event would add 240 KB.
     assert!(
         last < first + first / 5,
         "live heap grew from {first} bytes (after 16,000 events) to {last} bytes (after 40,000): {live_after:?}"

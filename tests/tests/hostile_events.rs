@@ -295,8 +295,14 @@ fn p_log_type_in_another_case() {
         assert_eq!(on_bytes, on_value, "{text}");
         on_bytes
     };
-    assert_eq!(both(r#"{"P_LOG_TYPE":"x"}"#), Err(EventError::UnknownLogType { log_type: "x".into() }));
-    assert_eq!(both(r#"{"P_Log_Type":"x","p_log_type":"Test.Semantics"}"#).map(|_| ()), Ok(()));
+    let unknown = |t: &str| Err(EventError::UnknownLogType { log_type: t.into() });
+    assert_eq!(both(r#"{"P_LOG_TYPE":"x"}"#), unknown("x"));
+    // Another case alone reaches the rules of its log type.
+    let stop = r#"{"P_LOG_TYPE":"Test.Semantics","eventName":"StopInstances"}"#;
+    assert!(both(stop).is_ok_and(|n| n > 0), "{stop}");
+    // The exact key wins wherever it is; else the first spelling in document order.
+    assert!(both(r#"{"P_Log_Type":"x","p_log_type":"Test.Semantics"}"#).is_ok());
+    assert_eq!(both(r#"{"P_LOG_TYPE":"x","P_Log_Type":"Test.Semantics"}"#), unknown("x"));
     assert_eq!(both(r#"{"P_LOG_TYPE":1}"#), Err(EventError::NoLogType));
 }
 
