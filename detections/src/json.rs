@@ -848,7 +848,7 @@ mod tests {
         }
         // Every byte at every position of a long run (the wide, eight-byte and last steps),
         // against the rule written out here rather than the scanner's own `special_byte`.
-        let special = |c: u8| c == b'"' || c == b'\\' || c < 0x20 || c >= 0x80;
+        let special = |c: u8| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c);
         for byte in 0..=u8::MAX {
             for at in 0..40 {
                 let mut bytes = vec![b'x'; 40];
