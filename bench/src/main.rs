@@ -1,7 +1,7 @@
 //! `bench`: how fast the compiled rules are, against baselines measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p bench -- [--events N] [--seed S] [--rounds R]
+//! cargo run --release -p bench -- [--events N] [--seed S] [--rounds R] [--only NAME] [--per-rule] [--rule ID]...
 //! ```
 //!
 //! One thread, one corpus of generated CloudTrail events (`detect sample`'s generator), every
@@ -11,6 +11,8 @@
 //! - engine over a parsed `serde_json::Value` (parsing not timed);
 //! - naive: `serde_json::Value` plus the reference interpreter walking the rules' IR;
 //! - the engine with 10 and 100 of the rules, and all of them, to show how time grows.
+//! - with `--rule ID` (repeatable), the engine with only those rules (`scripts/panther-timing/`
+//!   times the rules pypanther has).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -33,11 +35,20 @@ struct Args {
     only: Option<String>,
     /// Instead of the table: each rule's cost per call.
     per_rule: bool,
+    /// `--rule ID`, repeatable: one more row, the engine with only these rules.
+    rules: Vec<String>,
 }
 
 fn args() -> Result<Args, String> {
-    let mut a =
-        Args { events: 200_000, seed: 1, rounds: 7, attack_share: 0.002, only: None, per_rule: false };
+    let mut a = Args {
+        events: 200_000,
+        seed: 1,
+        rounds: 7,
+        attack_share: 0.002,
+        only: None,
+        per_rule: false,
+        rules: Vec::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -50,8 +61,9 @@ fn args() -> Result<Args, String> {
             }
             "--only" => a.only = Some(value()?),
             "--per-rule" => a.per_rule = true,
+            "--rule" => a.rules.push(value()?),
             "-h" | "--help" => {
-                return Err("usage: bench [--events N] [--seed S] [--rounds R] [--attack-share F] [--only NAME] [--per-rule]".into());
+                return Err("usage: bench [--events N] [--seed S] [--rounds R] [--attack-share F] [--only NAME] [--per-rule] [--rule ID]...".into());
             }
             other => return Err(format!("unknown argument {other}")),
         }
@@ -105,14 +117,30 @@ fn main() {
     let engine = Engine::new(rules::by_log_type::ALL, &all);
     let ir = load_ir(engine.rules().iter().map(|r| r.meta.source));
     let table = FieldTable::new(engine.rules().iter().flat_map(|r| r.fields.iter().copied()));
-    let subsets: Vec<(usize, Engine)> = [10, 100]
+    let subset = |ids: Vec<String>| {
+        Engine::new(
+            rules::by_log_type::ALL,
+            &Selection { rule_ids: ids, include_disabled: true, ..all.clone() },
+        )
+    };
+    let mut subsets: Vec<(String, Engine)> = [10, 100]
         .into_iter()
         .map(|n| {
-            let ids = engine.rules().iter().take(n).map(|r| r.meta.id.to_string()).collect();
-            let selection = Selection { rule_ids: ids, include_disabled: true, ..Default::default() };
-            (n, Engine::new(rules::by_log_type::ALL, &selection))
+            (
+                format!("{n} rules"),
+                subset(engine.rules().iter().take(n).map(|r| r.meta.id.to_string()).collect()),
+            )
         })
         .collect();
+    if !a.rules.is_empty() {
+        let unknown =
+            Selection { rule_ids: a.rules.clone(), ..Selection::default() }.unknown_ids(engine.rules());
+        if !unknown.is_empty() {
+            eprintln!("no CloudTrail rule has the id {}", unknown.join(", "));
+            std::process::exit(2);
+        }
+        subsets.push(("the rules given".to_string(), subset(a.rules.clone())));
+    }
     eprintln!(
         "corpus: {} CloudTrail events, {:.1} MB (median {} bytes), seed {}, attack share {}; {} rules; {} rounds",
         lines.len(),
@@ -180,11 +208,7 @@ fn main() {
         }),
     );
     for (n, some) in &subsets {
-        add(
-            &mut rows,
-            &format!("engine: bytes → verdicts, {n} rules"),
-            Box::new(move || verdicts(some, lines)),
-        );
+        add(&mut rows, &format!("engine: bytes → verdicts, {n}"), Box::new(move || verdicts(some, lines)));
     }
 
     // Rounds interleave the rows, so that the machine's drift touches every row alike.

@@ -13,9 +13,8 @@ builds `detect` and `bench`. Steps:
    error, as in Panther). A second variant calls `Rule.run(event, {}, {})` as Panther's backend does
    (filters, and title, dedup, severity, context... of a match). A third only parses and wraps.
 3. Ours, in the same run, one thread: the engine's fast path (`Engine::matching`, bytes → verdicts)
-   with exactly the rules pypanther has, and with every CloudTrail rule, on the same M events
-   (`engine/`, a small binary: bench cannot select rules); bench's own "engine: bytes → verdicts" row
-   (every CloudTrail rule) on the same M events and on all N; and the whole `detect scan --threads 1
+   with exactly the rules pypanther has (bench's `--rule` row) and with every CloudTrail rule, on
+   the same M events and on all N; and the whole `detect scan --threads 1
    --matches` process with the same rules (`--all --rule ID ...`) and with every rule.
 4. A table of ns/event and the ratios Panther/ours; the match counts of both sides, as a check
    that both did the work.
@@ -40,6 +39,7 @@ from pypanther.data_models.aws_cloudtrail import StandardAWSCloudTrail
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LOG_TYPE = "AWS.CloudTrail"
 ENGINE_ROW = "engine: bytes → verdicts"
+CHOSEN_ROW = "engine: bytes → verdicts, the rules given"
 
 
 def rule_sets():
@@ -105,11 +105,12 @@ def time_python(lines, rules, rounds, engine_ns):
     return {name: statistics.median(t) for name, t in times.items()}, counts, ratios
 
 
-def run_bench(bench, events, rounds, seed, share):
-    """{row name: ns/event} of bench's engine rows, and bench's corpus line."""
+def run_bench(bench, events, rounds, seed, share, rule_ids, only=ENGINE_ROW):
+    """{row name: (ns/event, matches)} of bench's engine rows, with a row for `rule_ids` alone, and bench's corpus line."""
+    rules = [arg for rule_id in rule_ids for arg in ("--rule", rule_id)]
     out = subprocess.run(
         [bench, "--events", str(events), "--rounds", str(rounds), "--seed", str(seed),
-         "--attack-share", str(share), "--only", ENGINE_ROW],
+         "--attack-share", str(share), "--only", only, *rules],
         check=True, capture_output=True, text=True,
     )
     rows = {}
@@ -140,7 +141,6 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--detect", default=str(ROOT / "target" / "release" / "detect"))
     parser.add_argument("--bench", default=str(ROOT / "target" / "release" / "bench"))
-    parser.add_argument("--engine", default=str(ROOT / "target" / "panther-timing" / "release" / "panther-timing-engine"))
     parser.add_argument("--events", type=int, default=200_000, help="corpus size (bench's default)")
     parser.add_argument("--python-events", type=int, default=20_000, help="the first M events, timed in Python")
     parser.add_argument("--seed", type=int, default=1)
@@ -167,26 +167,22 @@ def main():
     empty.write_bytes(b"")
 
     # bench generates its corpus itself, from the same generator: its summary must describe this file.
-    rows_m, bench_corpus = run_bench(args.bench, m, args.our_rounds, args.seed, args.attack_share)
+    rows_m, bench_corpus = run_bench(args.bench, m, args.our_rounds, args.seed, args.attack_share, ids)
     sub = lines[:m]
     expect = (f"corpus: {m} CloudTrail events, {sum(len(l) + 1 for l in sub) / 1e6:.1f} MB "
               f"(median {sorted(len(l) for l in sub)[m // 2]} bytes), seed {args.seed}, attack share {args.attack_share}")
     if not bench_corpus.startswith(expect):
         sys.exit(f"bench's corpus differs from detect sample's:\n  bench: {bench_corpus}\n  file:  {expect}")
     print(f"same corpus: {bench_corpus}")
-    rows_n, _ = run_bench(args.bench, args.events, max(3, args.our_rounds // 3), args.seed, args.attack_share)
-
-    engine_out = subprocess.run([args.engine, str(subset), str(args.our_rounds), *ids], check=True, capture_output=True, text=True).stdout
-    engine = {name: (int(rules), float(ns_), int(matches)) for name, rules, ns_, matches in (l.split() for l in engine_out.splitlines())}
-    assert engine["chosen"][0] == len(ids) and engine["every"][0] == len(ours), engine
+    rows_n, _ = run_bench(args.bench, args.events, max(3, args.our_rounds // 3), args.seed, args.attack_share, [])
     startup, _ = time_scan(args.detect, empty, ids, args.our_rounds)
     scan_same, scan_same_matches = time_scan(args.detect, subset, ids, args.our_rounds)
     scan_all, scan_all_matches = time_scan(args.detect, subset, [], args.our_rounds)
 
     print(f"timing pypanther on {m} events x {len(ids)} rules, {args.rounds} rounds ...", file=sys.stderr)
     def engine_ns():
-        out = subprocess.run([args.engine, str(subset), "5", *ids], check=True, capture_output=True, text=True).stdout
-        return float(next(l.split()[2] for l in out.splitlines() if l.startswith("chosen ")))
+        rows, _ = run_bench(args.bench, m, 5, args.seed, args.attack_share, ids, only=CHOSEN_ROW + "$")
+        return rows[CHOSEN_ROW][0]
 
     py, counts, ratios = time_python(lines[:m], list(upstream.values()), args.rounds, engine_ns)
 
@@ -194,10 +190,11 @@ def main():
     py_rule, py_run = ns(py["rule"]), ns(py["run"])
     scan_same_ns = ns(scan_same)
     scan_same_net = ns(scan_same - startup)
-    same = engine["chosen"][1]
+    same, same_matches = rows_m[CHOSEN_ROW]
+    every, every_matches = rows_m[ENGINE_ROW]
     print(f"\ncorpus: seed {args.seed}, attack share {args.attack_share}; Python timed on the first {m} of {args.events} events")
     print(f"matches on those {m} events: pypanther rule() {counts['rule'][0]} (+{counts['rule'][1]} rule errors), "
-          f"Rule.run alerts {counts['run'][0]}; ours: engine {engine['chosen'][2]} (all {len(ours)} rules: {engine['every'][2]}), "
+          f"Rule.run alerts {counts['run'][0]}; ours: engine {same_matches} (all {len(ours)} rules: {every_matches}), "
           f"detect scan {scan_same_matches} (all: {scan_all_matches})\n")
     print("| measurement | rules | events | ns/event | Panther rule() / this |")
     print("|---|---:|---:|---:|---:|")
@@ -205,9 +202,8 @@ def main():
         ("pypanther: json.loads + PantherEvent only", 0, m, ns(py["parse"])),
         ("pypanther: json.loads + PantherEvent + rule(event)", len(ids), m, py_rule),
         ("pypanther: json.loads + PantherEvent + Rule.run(event)", len(ids), m, py_run),
-        ("ours: engine, bytes → verdicts, the same rules", len(ids), m, same),
-        ("ours: engine, bytes → verdicts, every CloudTrail rule", len(ours), m, engine["every"][1]),
-        (f"ours: bench `{ENGINE_ROW}` (every CloudTrail rule)", len(ours), m, rows_m[ENGINE_ROW][0]),
+        (f"ours: bench `{CHOSEN_ROW}` (the same rules)", len(ids), m, same),
+        (f"ours: bench `{ENGINE_ROW}` (every CloudTrail rule)", len(ours), m, every),
         (f"ours: bench `{ENGINE_ROW}` (every CloudTrail rule)", len(ours), args.events, rows_n[ENGINE_ROW][0]),
         ("floor: serde_json → IgnoredAny (bench)", 0, m, rows_m["floor: serde_json → IgnoredAny"][0]),
         ("ours: detect scan --threads 1 --matches, the same rules, process wall time", len(ids), m, scan_same_ns),

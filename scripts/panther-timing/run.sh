@@ -12,6 +12,4 @@ if ! "$venv/bin/python" -c 'import pypanther, yaml' 2>/dev/null; then
   "$venv/bin/pip" install --quiet 'pypanther==0.1.1a62' pyyaml
 fi
 cargo build --release --quiet -p detect -p bench
-# The engine timer is a workspace of its own (see engine/Cargo.toml), with its own target dir.
-CARGO_TARGET_DIR=target/panther-timing cargo build --release --quiet --manifest-path scripts/panther-timing/engine/Cargo.toml
 exec "$venv/bin/python" scripts/panther-timing/pypanther_timing.py "$@"
