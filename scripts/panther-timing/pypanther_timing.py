@@ -22,6 +22,7 @@ builds `detect` and `bench`. Steps:
 
 import argparse
 import json
+import os
 import pathlib
 import re
 import statistics
@@ -165,6 +166,8 @@ def main():
     subset.write_bytes(b"".join(l + b"\n" for l in lines[:m]))
     empty = tmp / "empty.jsonl"
     empty.write_bytes(b"")
+    # Let the writeback of the corpus (hundreds of MB) finish before anything is timed.
+    os.sync()
 
     # bench generates its corpus itself, from the same generator: its summary must describe this file.
     rows_m, bench_corpus = run_bench(args.bench, m, args.our_rounds, args.seed, args.attack_share, ids)
