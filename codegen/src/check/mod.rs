@@ -396,14 +396,15 @@ impl<'s> Ctx<'s> {
     }
 
     fn rule(&mut self, node: &Node) -> Option<Rule> {
-        // Keys are checked once we know this is a rule at all: a policy has other keys.
         let m = self.map_of(node, "rule")?;
-        if m.get("AnalysisType").is_none() {
+        let Some(kind) = m.get("AnalysisType") else {
             // Under `rules/`, a file without a type is taken for a rule: a misspelt
             // `AnalysisType` is reported as an unknown key with its correction.
             self.known_keys(&m, "rule", RULE_KEYS);
-        }
-        let kind = self.required(&m, "AnalysisType", "rule", "add `AnalysisType: rule`")?;
+            self.required(&m, "AnalysisType", "rule", "add `AnalysisType: rule`");
+            return None;
+        };
+        // With a type, keys are checked once we know this is a rule at all: a policy has others.
         let scheduled = match self.string(kind, "AnalysisType")? {
             "rule" => false,
             "scheduled_rule" => true,
