@@ -90,11 +90,12 @@ fn backdate(root: &Path, report: &crate::sync::Report, started: SystemTime) {
     // Cargo stamps the run just before starting the script; a margin covers the start-up.
     let before = started - Duration::from_secs(10);
     let files = report.changed.iter().map(|f| root.join(f));
-    let dirs = report
+    let dirs: std::collections::BTreeSet<PathBuf> = report
         .changed
         .iter()
         .chain(&report.removed)
-        .filter_map(|f| Some(root.join(f).parent()?.to_path_buf()));
+        .filter_map(|f| Some(root.join(f).parent()?.to_path_buf()))
+        .collect();
     for path in files.chain(dirs) {
         if let Ok(file) = std::fs::File::open(&path) {
             let _ = file.set_modified(before);

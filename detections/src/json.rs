@@ -98,7 +98,7 @@ fn plain_run(bytes: &[u8]) -> Option<usize> {
         quote | backslash | control | (word & HIGHS)
     };
     let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
@@ -107,7 +107,7 @@ fn plain_run(bytes: &[u8]) -> Option<usize> {
         // Sixteen bytes at a time with SSE2, which every x86-64 has. As signed bytes, the
         // non-ASCII ones are negative, so `< 0x20` finds them and the control characters at once.
         while let Some(chunk) = bytes.get(i..i + 16) {
-            // SAFETY: SSE2 is part of x86-64; `chunk` is 16 readable bytes, and `loadu` has no
+            // SAFETY: SSE2 is enabled (the `cfg` above); `chunk` is 16 readable bytes, and `loadu` has no
             // alignment requirement.
             #[allow(unsafe_code)]
             let found = unsafe {
@@ -162,7 +162,7 @@ impl<F: Fill> Scanner<'_, F> {
 
     /// The error the scan stopped on.
     fn stopped(&mut self, _: Stop) -> Error {
-        self.error.take().unwrap_or(Error { message: "invalid JSON", offset: self.i })
+        self.error.take().expect("every Stop comes from `err`, which records the error")
     }
 
     #[inline]
