@@ -41,6 +41,37 @@ pub struct Rule {
     pub context: Vec<ContextEntry>,
     pub dynamic_severities: Vec<DynamicSeverity>,
     pub tests: Vec<TestCase>,
+    /// A rule whose logic is Python (`Filename`): the compiled functions. Its `detection` is
+    /// empty; its outputs come from the Python functions.
+    pub python: Option<Python>,
+}
+
+/// A Python rule, compiled by the Python front end to Rust over the runtime's `py` values.
+/// The code is Rust source text: the Python front end has its own emitter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Python {
+    /// The `.py` file, relative to the workspace root.
+    pub file: String,
+    /// The Panther functions the file defines (`rule`, `title`, …).
+    pub functions: Vec<String>,
+    /// Rust items of the rule's module (its functions and constants).
+    pub items: String,
+    /// Definitions of helper modules the rule needs, shared with other rules.
+    pub shared: Vec<SharedItem>,
+    /// The log types with a data model, and the Rust module of each model.
+    pub data_models: Vec<(String, String)>,
+}
+
+/// One compiled definition of a helper module (a `global` or a data model's `.py`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SharedItem {
+    /// The Rust module (under the generated `py` module).
+    pub module: String,
+    /// The `.py` it comes from.
+    pub source: String,
+    /// The definition's name, for a stable order.
+    pub name: String,
+    pub items: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,6 +17,7 @@ pub mod ir;
 pub mod load;
 pub mod names;
 pub mod optimise;
+pub mod python;
 pub mod reference;
 pub mod sync;
 pub mod yaml;

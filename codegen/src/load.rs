@@ -22,7 +22,7 @@ pub fn find(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if is_rule_file(&path) {
+            } else if is_rule_file(&path) || path.extension().is_some_and(|e| e == "py") {
                 out.push(path);
             }
         }

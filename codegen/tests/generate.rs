@@ -52,6 +52,7 @@ fn writes_then_finds_up_to_date_then_reports_stale_then_removes() {
             "out/src/rules/mod.rs",
             "out/src/rules/by_log_type/test_log.rs",
             "out/src/rules/by_log_type/mod.rs",
+            "out/src/rules/py/mod.rs",
             "out/tests/generated/rules.rs",
         ]
     );

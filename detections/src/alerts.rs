@@ -174,6 +174,7 @@ mod tests {
             group_by: None,
             context: None,
             severity: None,
+            python: None,
         }))
     }
 

@@ -67,11 +67,19 @@ impl Path {
 pub trait Event {
     /// The value at `path`, or [`Val::Missing`].
     fn field(&self, path: &Path) -> Val<'_>;
+
+    /// The whole event as a parsed JSON object, for rules compiled from Python (which may read
+    /// any key). `None` when the event is not an object.
+    fn object(&self) -> Option<&Map<String, Value>>;
 }
 
 impl Event for Value {
     fn field(&self, path: &Path) -> Val<'_> {
         Val::from(self).field(path)
+    }
+
+    fn object(&self) -> Option<&Map<String, Value>> {
+        self.as_object()
     }
 }
 
@@ -79,11 +87,22 @@ impl Event for Map<String, Value> {
     fn field(&self, path: &Path) -> Val<'_> {
         Val::Map(self).field(path)
     }
+
+    fn object(&self) -> Option<&Map<String, Value>> {
+        Some(self)
+    }
 }
 
 impl Event for Val<'_> {
     fn field(&self, path: &Path) -> Val<'_> {
         Val::field(self, path)
+    }
+
+    fn object(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Val::Map(m) => Some(m),
+            _ => None,
+        }
     }
 }
 

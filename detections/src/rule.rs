@@ -104,6 +104,8 @@ pub struct Rule {
     pub context: Option<fn(&dyn Event) -> Context>,
     /// `DynamicSeverities`, when the rule has them.
     pub severity: Option<fn(&dyn Event) -> Severity>,
+    /// A rule compiled from Python: its functions, which give the verdict and the outputs.
+    pub python: Option<&'static crate::py::Python>,
 }
 
 /// Rules are identified by their `RuleID` (unique across a rule set).
@@ -169,6 +171,9 @@ impl Rule {
     /// `AlertTitle` rendered; without one (or when it renders empty) the `DisplayName`, else the
     /// `RuleID`.
     pub fn title(&self, event: &dyn Event) -> String {
+        if let Some(py) = self.python {
+            return truncate(self.python_title(py, event));
+        }
         let rendered = self.title.map(|f| f(event)).filter(|t| !t.is_empty());
         truncate(rendered.unwrap_or_else(|| self.meta.display_name.unwrap_or(self.meta.id).to_string()))
     }
@@ -176,6 +181,14 @@ impl Rule {
     /// The `GroupBy` values joined with `:`; else the title when the rule has an `AlertTitle`;
     /// else `defaultDedupString:<RuleID>`. An empty result also falls back to the default.
     pub fn dedup(&self, event: &dyn Event) -> String {
+        if let Some(py) = self.python {
+            let key = match py.text(py.dedup, event) {
+                Ok(Some(d)) if !d.is_empty() => d,
+                _ if py.title.is_some() => self.python_title(py, event),
+                _ => String::new(),
+            };
+            return if key.is_empty() { format!("defaultDedupString:{}", self.meta.id) } else { truncate(key) };
+        }
         let key = match (self.group_by, self.title) {
             (Some(group_by), _) => group_by(event),
             (None, Some(title)) => title(event),
@@ -185,12 +198,26 @@ impl Rule {
     }
 
     pub fn context(&self, event: &dyn Event) -> Context {
+        if let Some(py) = self.python {
+            return py.context(event).ok().flatten().unwrap_or_default();
+        }
         self.context.map(|f| f(event)).unwrap_or_default()
     }
 
     /// The first `DynamicSeverities` entry whose conditions hold, else `Severity`.
     pub fn severity(&self, event: &dyn Event) -> Severity {
+        if let Some(py) = self.python {
+            return py.severity(event, self.meta.severity).unwrap_or(self.meta.severity);
+        }
         self.severity.map_or(self.meta.severity, |f| f(event))
+    }
+
+    /// `title(event)` of a Python rule, falling back as Panther does.
+    fn python_title(&self, py: &crate::py::Python, event: &dyn Event) -> String {
+        match py.text(py.title, event) {
+            Ok(Some(t)) if !t.is_empty() => t,
+            _ => self.meta.display_name.unwrap_or(self.meta.id).to_string(),
+        }
     }
 
     pub fn outputs(&self, event: &dyn Event) -> Outputs {
@@ -253,6 +280,7 @@ mod tests {
             group_by,
             context: None,
             severity: None,
+            python: None,
         }
     }
 

@@ -51,6 +51,9 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     let head = format!("{source}:{}: test `{}` of rule `{}` failed", case.line, case.name, rule.meta.id);
     let event: Value = serde_json::from_str(case.log)
         .map_err(|e| format!("{head}\n  the test log is not valid JSON: {e}"))?;
+    if let Some(py) = rule.python {
+        return run_python(rule, py, case, &head, &event);
+    }
     let decision = (rule.decide)(&event);
     let matched = decision.is_none();
     // The fast path (one pass over the bytes) must decide exactly as the `Value` path.
@@ -96,6 +99,11 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     }
     // An expected match must also produce its alert outputs, and the extensions pin them.
     let outputs = rule.outputs(&event);
+    check_expectations(&head, case, outputs)
+}
+
+/// The extensions that pin an expected match's outputs.
+fn check_expectations(head: &str, case: &Case, outputs: crate::rule::Outputs) -> Result<(), String> {
     let mut mismatches = Vec::new();
     let mut expect = |what: &str, expected: Option<String>, actual: String| {
         if let Some(expected) = expected
@@ -116,6 +124,46 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
         }
     }
     if mismatches.is_empty() { Ok(()) } else { Err(format!("{head}\n{}", mismatches.join("\n"))) }
+}
+
+/// A case of a rule compiled from Python: `rule(event)` decides; a Python exception in it, or
+/// (for an expected match) in an alert function, fails the case as it fails `pat test`.
+fn run_python(rule: &Rule, py: &crate::py::Python, case: &Case, head: &str, event: &Value) -> Result<(), String> {
+    let matched = py
+        .matches(event)
+        .map_err(|e| format!("{head}\n  rule() in {} raised {e}", py.source))?;
+    if matched != case.expected {
+        let verdict = |m: bool| if m { "match" } else { "no match" };
+        return Err(format!(
+            "{head}\n  expected: {} (ExpectedResult: {})\n  actual:   {} (rule() in {} returned a {} value)",
+            verdict(case.expected),
+            case.expected,
+            verdict(matched),
+            py.source,
+            if matched { "true" } else { "false" },
+        ));
+    }
+    if !matched {
+        return Ok(());
+    }
+    let functions = [
+        ("title", py.title),
+        ("dedup", py.dedup),
+        ("alert_context", py.alert_context),
+        ("severity", py.severity),
+        ("description", py.description),
+        ("reference", py.reference),
+        ("runbook", py.runbook),
+        ("destinations", py.destinations),
+    ];
+    for (name, f) in functions {
+        if let Some(f) = f {
+            py.call(f, event).map_err(|e| format!("{head}\n  {name}() in {} raised {e}", py.source))?;
+        }
+    }
+    py.context(event).map_err(|e| format!("{head}\n  alert_context() in {}: {e}", py.source))?;
+    py.severity(event, rule.meta.severity).map_err(|e| format!("{head}\n  severity() in {}: {e}", py.source))?;
+    check_expectations(head, case, rule.outputs(event))
 }
 
 /// Line `line` of the rule file, read from the workspace, for the report.

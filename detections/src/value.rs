@@ -548,7 +548,7 @@ pub fn lower(s: &str) -> Cow<'_, str> {
 }
 
 /// Whether `glob` matches all of `text` (Python's `fnmatch.fnmatchcase`).
-fn glob_match(glob: &str, text: &str) -> bool {
+pub(crate) fn glob_match(glob: &str, text: &str) -> bool {
     let p: Vec<char> = glob.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::ops::Range;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::event::{Event, Path, Seg, walk};
 use crate::json::{self, EVENT, Fill, Kind};
@@ -641,6 +641,10 @@ impl Event for View<'_> {
             Some((node, covered)) => walk(self.val(node), &path.segs[covered..]),
             None => Val::from(self.value()).field(path),
         }
+    }
+
+    fn object(&self) -> Option<&Map<String, Value>> {
+        self.value().as_object()
     }
 }
 

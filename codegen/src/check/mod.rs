@@ -9,6 +9,7 @@
 mod expr;
 pub use expr::parse_cidr;
 mod path;
+pub mod support;
 mod testcase;
 
 use std::collections::HashMap;
@@ -20,18 +21,37 @@ use crate::yaml::{self, Node, Value};
 
 /// Checks every file; returns the rules that passed and all diagnostics (errors and warnings),
 /// sorted by file and position. Rules are in the order of `files`.
+///
+/// `files` may hold Python files (`.py`) too: the rules, helpers and data models that name them
+/// find them here; a Python rule that cannot be compiled exactly is an error of that rule.
 pub fn check_all(files: &[SourceFile]) -> (Vec<Rule>, Vec<Diagnostic>) {
     let mut rules = Vec::new();
     let mut diags = Vec::new();
-    for file in files {
-        let (rule, mut file_diags) = check_file(file);
-        diags.append(&mut file_diags);
-        rules.extend(rule);
+    let mut globals = Vec::new();
+    let mut models = Vec::new();
+    for file in files.iter().filter(|f| !f.path.ends_with(".py")) {
+        match support::analysis_type(file).as_deref() {
+            Some(kind @ ("global" | "datamodel")) => {
+                let (found, mut file_diags) = support::check(file, kind);
+                diags.append(&mut file_diags);
+                match found {
+                    Some(support::Support::Global(g)) => globals.push(g),
+                    Some(support::Support::DataModel(m)) => models.push(m),
+                    None => {}
+                }
+            }
+            _ => {
+                let (rule, mut file_diags) = check_file(file);
+                diags.append(&mut file_diags);
+                rules.extend(rule);
+            }
+        }
     }
     diags.extend(cross_file(files, &rules));
     let ids: std::collections::HashSet<&str> =
         diags.iter().filter(|d| d.is_error()).map(|d| d.path.as_str()).collect();
-    let rules = rules.into_iter().filter(|r| !ids.contains(r.source.as_str())).collect();
+    let mut rules: Vec<Rule> = rules.into_iter().filter(|r| !ids.contains(r.source.as_str())).collect();
+    crate::python::link(&mut rules, &globals, &models, files, &mut diags);
     diags.sort_by(|a, b| (&a.path, a.span.start).cmp(&(&b.path, b.span.start)));
     (rules, diags)
 }
@@ -108,7 +128,7 @@ fn cross_file(files: &[SourceFile], rules: &[Rule]) -> Vec<Diagnostic> {
     diags
 }
 
-fn top_level_key_span(file: &SourceFile, key: &str) -> Option<Span> {
+pub(crate) fn top_level_key_span(file: &SourceFile, key: &str) -> Option<Span> {
     let (node, _) = yaml::parse(&file.path, &file.text);
     let node = node?;
     let entries = node.as_map()?;
@@ -503,6 +523,10 @@ impl<'s> Ctx<'s> {
             m.get("DynamicSeverities").map(|n| self.dynamic_severities(n)).unwrap_or(Some(Vec::new()));
         let tests = m.get("Tests").map(|n| self.tests(n)).unwrap_or(Some(Vec::new()));
         let module = self.module_name();
+        let python = match (m.get("Filename"), m.get("Detection")) {
+            (Some(n), None) => Some(self.python_file(n)?),
+            _ => None,
+        };
 
         Some(Rule {
             source: self.file.path.clone(),
@@ -530,7 +554,29 @@ impl<'s> Ctx<'s> {
             context: context?,
             dynamic_severities: dynamic_severities?,
             tests: tests?,
+            python: python.map(|file| ir::Python {
+                file,
+                functions: Vec::new(),
+                items: String::new(),
+                shared: Vec::new(),
+                data_models: Vec::new(),
+            }),
         })
+    }
+
+    /// A `Filename`, as a path relative to the workspace root (it names a file beside the YAML).
+    pub(crate) fn python_file(&mut self, node: &Node) -> Option<String> {
+        let name = self.string(node, "Filename")?;
+        if !name.ends_with(".py") || name.contains("..") || name.starts_with('/') {
+            self.report(
+                self.error(node.span, format!("`Filename` must name a `.py` file beside the YAML, found `{name}`"))
+                    .label("not a Python file name")
+                    .help("write the file name only, e.g. `Filename: my_rule.py`"),
+            );
+            return None;
+        }
+        let dir = self.file.path.rsplit_once('/').map_or("", |(d, _)| d);
+        Some(if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") })
     }
 
     fn module_name(&mut self) -> Option<String> {
@@ -593,14 +639,7 @@ impl<'s> Ctx<'s> {
                 );
                 None
             }
-            (None, Some(file)) => {
-                self.report(
-                    self.error(file.span, "Python rules are not supported yet")
-                        .label("names a Python file")
-                        .help("express the logic as a declarative `Detection:` (rule-format.md §3) instead of `Filename`"),
-                );
-                None
-            }
+            (None, Some(_)) => Some(Vec::new()),
             (Some(node), None) => self.steps(node, "Detection", false),
             (None, None) if m.misspelt("Detection") => None,
             (None, None) => {

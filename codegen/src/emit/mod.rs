@@ -8,6 +8,7 @@
 
 mod dispatch;
 mod expr;
+mod python;
 mod registry;
 mod rule;
 mod tests;
@@ -65,6 +66,7 @@ pub fn emit(rules: &[Rule], layout: &Layout) -> Vec<GeneratedFile> {
         contents: registry::registry(rules, layout),
     });
     files.extend(dispatch::files(rules, layout));
+    files.extend(python::shared_files(rules, layout));
     files.push(GeneratedFile { path: layout.tests_file.clone(), contents: tests::tests_file(rules, layout) });
     files
 }

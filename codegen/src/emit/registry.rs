@@ -21,6 +21,7 @@ pub(super) fn registry(rules: &[Rule], layout: &Layout) -> String {
         #![doc = #doc]
 
         pub mod by_log_type;
+        pub mod py;
 
         #(
             #[doc = #docs]

@@ -14,12 +14,15 @@ use super::{doc_lines, doc_safe, str_lit};
 use crate::ir::{ContextValue, Expr, Path, Placeholder, Rule, Severity, Step, Template, TemplatePart};
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
-    let paths = Paths::new(all_paths(rule));
-    let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
     let docs = module_docs(rule).into_iter().map(|line| {
         let line = doc_safe(&line);
         quote!(#![doc = #line])
     });
+    if rule.python.is_some() {
+        return super::python::module(rule, quote!(#(#docs)*), meta(rule));
+    }
+    let paths = Paths::new(all_paths(rule));
+    let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
     let constants = paths.constants();
     let decide = decide(rule, &emitter);
     let event = format_ident!("event");
@@ -108,6 +111,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
             group_by: #group_by_fn,
             context: #context_fn,
             severity: #severity_fn,
+            python: None,
         };
 
         #constants

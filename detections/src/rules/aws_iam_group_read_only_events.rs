@@ -58,6 +58,7 @@ pub static RULE: Rule = Rule {
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
     severity: None,
+    python: None,
 };
 
 /// `eventSource`

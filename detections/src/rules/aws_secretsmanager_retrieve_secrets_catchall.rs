@@ -68,6 +68,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
+    python: None,
 };
 
 /// `eventName`

@@ -46,6 +46,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: None,
     severity: Some(|event| dynamic_severity(event)),
+    python: None,
 };
 
 /// `audit_log_event`

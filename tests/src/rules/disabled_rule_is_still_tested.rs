@@ -37,6 +37,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: None,
     severity: None,
+    python: None,
 };
 
 /// `a`

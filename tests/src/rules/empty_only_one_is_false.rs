@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: None,
     severity: None,
+    python: None,
 };
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level

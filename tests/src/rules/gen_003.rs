@@ -38,6 +38,7 @@ pub static RULE: Rule = Rule {
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
+    python: None,
 };
 
 /// `ip`

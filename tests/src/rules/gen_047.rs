@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: Some(|event| alert_context(event)),
     severity: Some(|event| dynamic_severity(event)),
+    python: None,
 };
 
 /// `user.tags[-1]`

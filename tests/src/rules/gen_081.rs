@@ -45,6 +45,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: None,
     severity: None,
+    python: None,
 };
 
 /// `items[-1].name`

@@ -49,6 +49,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: None,
     severity: None,
+    python: None,
 };
 
 /// `eventName`

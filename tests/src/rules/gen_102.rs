@@ -37,6 +37,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: None,
     severity: Some(|event| dynamic_severity(event)),
+    python: None,
 };
 
 /// `eventName`

@@ -49,6 +49,7 @@ pub static RULE: Rule = Rule {
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: Some(|event| dynamic_severity(event)),
+    python: None,
 };
 
 /// `s`

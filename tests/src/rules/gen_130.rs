@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
+    python: None,
 };
 
 /// `eventName`

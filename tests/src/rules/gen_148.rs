@@ -49,6 +49,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
+    python: None,
 };
 
 /// `p_enrichment.tOR_exiT_NoDeS.p_aNY_iP_aDdrESSES.exit.ip`

@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
     group_by: None,
     context: None,
     severity: None,
+    python: None,
 };
 
 /// `errorCode`

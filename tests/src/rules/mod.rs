@@ -5,6 +5,8 @@
 
 pub mod by_log_type;
 
+pub mod py;
+
 /// `Generated.R000`, from `tests/rules/generated/gen_000.yml`.
 pub mod gen_000;
 

@@ -1,0 +1,155 @@
+//! The Python program: every module a rule can import, with what each module defines at its
+//! top level (functions, constants, imports), so names resolve at compile time.
+
+use std::collections::BTreeMap;
+
+use ruff_python_ast::{self as ast, Expr, ModModule, Stmt};
+
+use crate::diag::{Diagnostic, SourceFile};
+
+/// What a top-level name of a module refers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Import {
+    /// `import m` / `import m as n`: a whole module.
+    Module(String),
+    /// `from m import x`: a name of another module.
+    Item { module: String, name: String },
+}
+
+/// One parsed Python module.
+pub struct PyModule {
+    /// The name it is imported by (a helper's `GlobalID`), or the rule's module name.
+    pub name: String,
+    /// The Rust module its shared functions go to (helpers and data models), or `None` for a
+    /// rule file (whose functions go to the rule's own module).
+    pub rust_module: Option<String>,
+    pub file: SourceFile,
+    pub ast: ModModule,
+    /// Top-level `def`s, by name: the index of the statement.
+    pub functions: BTreeMap<String, usize>,
+    /// Top-level assignments `NAME = value`, by name: the index of the (last) statement.
+    pub constants: BTreeMap<String, usize>,
+    pub imports: BTreeMap<String, Import>,
+    /// Names assigned more than once at the top level, or by `global` in a function: module
+    /// state rather than constants.
+    pub reassigned: Vec<String>,
+}
+
+impl PyModule {
+    pub fn new(name: String, rust_module: Option<String>, file: SourceFile) -> Result<PyModule, Diagnostic> {
+        let ast = super::parse(&file)?;
+        let mut functions = BTreeMap::new();
+        let mut constants = BTreeMap::new();
+        let mut imports = BTreeMap::new();
+        let mut reassigned = Vec::new();
+        for (i, stmt) in ast.body.iter().enumerate() {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    functions.insert(f.name.id.to_string(), i);
+                }
+                Stmt::Assign(a) => {
+                    for target in &a.targets {
+                        if let Expr::Name(n) = target
+                            && constants.insert(n.id.to_string(), i).is_some()
+                        {
+                            reassigned.push(n.id.to_string());
+                        }
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let (Expr::Name(n), Some(_)) = (&*a.target, &a.value) {
+                        constants.insert(n.id.to_string(), i);
+                    }
+                }
+                Stmt::Import(imp) => {
+                    for alias in &imp.names {
+                        let full = alias.name.id.to_string();
+                        let bound = match &alias.asname {
+                            Some(a) => a.id.to_string(),
+                            None => full.split('.').next().unwrap_or(&full).to_string(),
+                        };
+                        let module = if alias.asname.is_some() { full.clone() } else { bound.clone() };
+                        imports.insert(bound, Import::Module(module));
+                    }
+                }
+                Stmt::ImportFrom(imp) => {
+                    let module = imp.module.as_ref().map(|m| m.id.to_string()).unwrap_or_default();
+                    for alias in &imp.names {
+                        let name = alias.name.id.to_string();
+                        let bound = alias.asname.as_ref().map_or(name.clone(), |a| a.id.to_string());
+                        imports.insert(bound, Import::Item { module: module.clone(), name });
+                    }
+                }
+                _ => {}
+            }
+        }
+        for stmt in &ast.body {
+            if let Stmt::FunctionDef(f) = stmt {
+                collect_globals(&f.body, &mut reassigned);
+            }
+        }
+        reassigned.sort();
+        reassigned.dedup();
+        Ok(PyModule { name, rust_module, file, ast, functions, constants, imports, reassigned })
+    }
+
+    pub fn function(&self, name: &str) -> Option<&ast::StmtFunctionDef> {
+        match self.functions.get(name).map(|&i| &self.ast.body[i]) {
+            Some(Stmt::FunctionDef(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The value of a top-level constant `NAME = value`.
+    pub fn constant(&self, name: &str) -> Option<&Expr> {
+        match self.constants.get(name).map(|&i| &self.ast.body[i]) {
+            Some(Stmt::Assign(a)) => Some(&a.value),
+            Some(Stmt::AnnAssign(a)) => a.value.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn collect_globals(body: &[Stmt], out: &mut Vec<String>) {
+    for stmt in body {
+        match stmt {
+            Stmt::Global(g) => out.extend(g.names.iter().map(|n| n.id.to_string())),
+            Stmt::If(s) => {
+                collect_globals(&s.body, out);
+                for c in &s.elif_else_clauses {
+                    collect_globals(&c.body, out);
+                }
+            }
+            Stmt::For(s) => {
+                collect_globals(&s.body, out);
+                collect_globals(&s.orelse, out);
+            }
+            Stmt::While(s) => {
+                collect_globals(&s.body, out);
+                collect_globals(&s.orelse, out);
+            }
+            Stmt::Try(s) => {
+                collect_globals(&s.body, out);
+                for h in &s.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    collect_globals(&h.body, out);
+                }
+                collect_globals(&s.orelse, out);
+                collect_globals(&s.finalbody, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every importable module (helpers by `GlobalID`, data model files by their Rust module).
+#[derive(Default)]
+pub struct Program {
+    pub modules: BTreeMap<String, PyModule>,
+}
+
+impl Program {
+    pub fn get(&self, name: &str) -> Option<&PyModule> {
+        self.modules.get(name)
+    }
+}

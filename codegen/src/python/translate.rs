@@ -1,0 +1,2386 @@
+//! Python functions to Rust functions over the runtime's `py` values.
+//!
+//! Every Python function becomes `fn name<'e>(params: Obj<'e>, …) -> R<Obj<'e>>`: statements
+//! become Rust statements, expressions direct calls into `py` (no name is looked up at run
+//! time: locals, module functions, helper functions, constants and builtins are resolved here),
+//! exceptions `Err` values propagated with `?`. Conditions stay `bool` where Python only tests
+//! truthiness, so `if a == b and x:` compiles to `py::eq(&a, &b) && py::truthy(&x)`.
+//!
+//! Owns the table of what is supported (builtins, methods, standard-library functions) and the
+//! rejections: any other construct is a diagnostic at its `file.py:line:col`.
+//! Must not: approximate. What CPython would do differently is rejected, or raises at run time
+//! (an error, never a different answer).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+use ruff_python_ast::{self as ast, CmpOp, Expr, Number, Operator, Stmt, UnaryOp};
+use ruff_text_size::Ranged;
+
+use super::modules::{Import, Program, PyModule};
+use crate::diag::{Diagnostic, Span};
+
+/// The Panther functions a rule module may define, in the order the runtime lists them.
+pub const RULE_FUNCTIONS: &[&str] =
+    &["rule", "title", "dedup", "alert_context", "severity", "description", "reference", "runbook", "destinations"];
+
+/// A rule's compiled Python: the Rust items of its module and which Panther functions it has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompiledRule {
+    /// Rust items (functions and constants), as source text.
+    pub items: String,
+    /// The Panther functions the file defines (`rule` always).
+    pub functions: Vec<String>,
+    /// The definitions of helper modules it needs.
+    pub shared: Vec<HelperModule>,
+}
+
+/// One compiled definition of a helper module, shared by the rules that call it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelperModule {
+    pub rust_module: String,
+    /// The `.py` it comes from.
+    pub source: String,
+    pub name: String,
+    pub items: String,
+}
+
+/// A reference from compiled code to a top-level definition.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Def {
+    Function(String, String),
+    Constant(String, String),
+}
+
+/// What translating one definition produced.
+#[derive(Clone)]
+struct Item {
+    tokens: TokenStream,
+    deps: BTreeSet<Def>,
+}
+
+/// An unsupported construct: where, what, and how to get around it.
+#[derive(Clone)]
+struct Reject {
+    span: Span,
+    what: String,
+    help: Option<String>,
+}
+
+type T<V> = Result<V, Reject>;
+
+fn reject<V>(node: &impl Ranged, what: impl Into<String>) -> T<V> {
+    Err(Reject { span: span(node), what: what.into(), help: None })
+}
+
+fn span(node: &impl Ranged) -> Span {
+    let r = node.range();
+    Span::new(r.start().to_usize(), r.end().to_usize())
+}
+
+/// Compiles the Python of every rule: `rules` are `(rule id, module name in program)`. Returns
+/// each rule's result: its items and the helper definitions it needs, or the diagnostics that
+/// reject it.
+pub fn compile_rules(
+    program: &Program,
+    rules: &[(String, String)],
+) -> (Vec<Result<CompiledRule, Vec<Diagnostic>>>, ()) {
+    let mut cache: BTreeMap<Def, Result<Item, (String, Reject)>> = BTreeMap::new();
+    let mut results = Vec::new();
+    for (id, module_name) in rules {
+        let module = program.get(module_name).expect("rule modules are in the program");
+        match compile_rule(program, module, &mut cache) {
+            Ok((mut compiled, needed)) => {
+                for def in needed {
+                    let (Def::Function(m, name) | Def::Constant(m, name)) = &def;
+                    let (Some(Ok(item)), Some(helper)) = (cache.get(&def), program.get(m)) else { continue };
+                    let Some(rust_module) = helper.rust_module.clone() else { continue };
+                    let tokens = &item.tokens;
+                    compiled.shared.push(HelperModule {
+                        rust_module,
+                        source: helper.file.path.clone(),
+                        name: name.clone(),
+                        items: quote!(#tokens).to_string(),
+                    });
+                }
+                results.push(Ok(compiled));
+            }
+            Err((path, r)) => {
+                let mut d = Diagnostic::error(&path, r.span, format!("rule `{id}` cannot be compiled: {}", r.what))
+                    .label("not supported");
+                if path != module.file.path {
+                    d = d.related(&module.file.path, Span::default(), format!("needed by rule `{id}`"));
+                }
+                d = d.help(r.help.unwrap_or_else(|| {
+                    "rewrite this part with the supported Python subset (see README: Python rules), or \
+                     express the rule as a declarative `Detection:`"
+                        .to_string()
+                }));
+                results.push(Err(vec![d]));
+            }
+        }
+    }
+    (results, ())
+}
+
+/// Compiles a rule module's Panther functions and everything they reach. Returns the rule's
+/// items and the shared definitions (of helper modules) it needs.
+fn compile_rule(
+    program: &Program,
+    module: &PyModule,
+    cache: &mut BTreeMap<Def, Result<Item, (String, Reject)>>,
+) -> Result<(CompiledRule, BTreeSet<Def>), (String, Reject)> {
+    if module.function("rule").is_none() {
+        return Err((
+            module.file.path.clone(),
+            Reject {
+                span: Span::default(),
+                what: "the file defines no `rule(event)` function".into(),
+                help: Some("a Python rule defines `def rule(event):` returning whether the event matches".into()),
+            },
+        ));
+    }
+    let functions: Vec<String> =
+        RULE_FUNCTIONS.iter().filter(|f| module.function(f).is_some()).map(|f| f.to_string()).collect();
+    let mut pending: Vec<Def> =
+        functions.iter().map(|f| Def::Function(module.name.clone(), f.clone())).collect();
+    let mut seen: BTreeSet<Def> = BTreeSet::new();
+    let mut local_items: Vec<(Def, TokenStream)> = Vec::new();
+    let mut shared = BTreeSet::new();
+    while let Some(def) = pending.pop() {
+        if !seen.insert(def.clone()) {
+            continue;
+        }
+        let item = match cache.get(&def) {
+            Some(r) => r.clone(),
+            None => {
+                let r = translate_def(program, &def);
+                cache.insert(def.clone(), r.clone());
+                r
+            }
+        }?;
+        pending.extend(item.deps.iter().cloned());
+        let (Def::Function(m, _) | Def::Constant(m, _)) = &def;
+        if *m == module.name {
+            local_items.push((def, item.tokens));
+        } else {
+            shared.insert(def);
+        }
+    }
+    local_items.sort_by(|a, b| a.0.cmp(&b.0));
+    // Panther's functions first (in the runtime's order), then the file's other definitions.
+    let rank = |d: &Def| match d {
+        Def::Function(_, n) => RULE_FUNCTIONS.iter().position(|f| f == n).unwrap_or(usize::MAX),
+        Def::Constant(..) => usize::MAX,
+    };
+    local_items.sort_by_key(|(d, _)| rank(d));
+    let items = local_items.into_iter().map(|(_, t)| t);
+    Ok((CompiledRule { items: quote!(#(#items)*).to_string(), functions, shared: Vec::new() }, shared))
+}
+
+fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)> {
+    let (module_name, name) = match def {
+        Def::Function(m, n) | Def::Constant(m, n) => (m, n),
+    };
+    let module = program.get(module_name).expect("definitions refer to known modules");
+    let at = |r: Reject| (module.file.path.clone(), r);
+    match def {
+        Def::Function(..) => {
+            let f = module.function(name).expect("resolved functions exist");
+            let mut cx = FnCx::new(program, module, f).map_err(at)?;
+            let tokens = cx.function(f).map_err(at)?;
+            Ok(Item { tokens, deps: cx.deps })
+        }
+        Def::Constant(..) => {
+            let value = module.constant(name).expect("resolved constants exist");
+            let ident = const_ident(name);
+            let doc = format!(" `{name}` of `{}`.", module.file.path);
+            let (tokens, deps) = if let Some(c) = constant(value) {
+                (quote! { #[doc = #doc] pub static #ident: py::Const = #c; }, BTreeSet::new())
+            } else if let Some(p) = regex_constant(value).map_err(at)? {
+                (
+                    quote! {
+                        thread_local! {
+                            #[doc = #doc]
+                            pub static #ident: py::R<std::rc::Rc<py::stdlib::re::Pattern>> = #p;
+                        }
+                    },
+                    BTreeSet::new(),
+                )
+            } else {
+                return Err(at(Reject {
+                    span: span(value),
+                    what: format!("module variable `{name}` is not a constant (a literal, or `re.compile` of one)"),
+                    help: Some("compiled rules read module variables that are literals: strings, numbers, lists, tuples, sets and dictionaries of them".into()),
+                }));
+            };
+            Ok(Item { tokens, deps })
+        }
+    }
+}
+
+fn const_ident(name: &str) -> Ident {
+    format_ident!("{}", name.to_uppercase().trim_start_matches('_').to_string().replace("__", "_"))
+}
+
+/// A literal module constant as a `py::Const` expression.
+fn constant(e: &Expr) -> Option<TokenStream> {
+    Some(match e {
+        Expr::NoneLiteral(_) => quote!(py::Const::None),
+        Expr::BooleanLiteral(b) => {
+            let v = b.value;
+            quote!(py::Const::Bool(#v))
+        }
+        Expr::NumberLiteral(n) => match &n.value {
+            Number::Int(i) => {
+                let v = Literal::i64_unsuffixed(i.as_i64()?);
+                quote!(py::Const::Int(#v))
+            }
+            Number::Float(f) => {
+                let v = Literal::f64_suffixed(*f);
+                quote!(py::Const::Float(#v))
+            }
+            Number::Complex { .. } => return None,
+        },
+        Expr::UnaryOp(u) if u.op == UnaryOp::USub => match &*u.operand {
+            Expr::NumberLiteral(n) => match &n.value {
+                Number::Int(i) => {
+                    let v = Literal::i64_unsuffixed(-i.as_i64()?);
+                    quote!(py::Const::Int(#v))
+                }
+                Number::Float(f) => {
+                    let v = Literal::f64_suffixed(-*f);
+                    quote!(py::Const::Float(#v))
+                }
+                _ => return None,
+            },
+            _ => return None,
+        },
+        Expr::StringLiteral(s) => {
+            let v = s.value.to_str();
+            quote!(py::Const::Str(#v))
+        }
+        Expr::List(l) => {
+            let items = l.elts.iter().map(constant).collect::<Option<Vec<_>>>()?;
+            quote!(py::Const::List(&[#(#items),*]))
+        }
+        Expr::Tuple(l) => {
+            let items = l.elts.iter().map(constant).collect::<Option<Vec<_>>>()?;
+            quote!(py::Const::Tuple(&[#(#items),*]))
+        }
+        Expr::Set(l) => {
+            let items = l.elts.iter().map(constant).collect::<Option<Vec<_>>>()?;
+            if !distinct_scalars(&l.elts) {
+                return None;
+            }
+            quote!(py::Const::Set(&[#(#items),*]))
+        }
+        Expr::Dict(d) => {
+            let mut entries = Vec::new();
+            let keys: Vec<Expr> = d.items.iter().filter_map(|i| i.key.clone()).collect();
+            if keys.len() != d.items.len() || !distinct_scalars(&keys) {
+                return None;
+            }
+            for item in &d.items {
+                let k = constant(item.key.as_ref()?)?;
+                let v = constant(&item.value)?;
+                entries.push(quote!((#k, #v)));
+            }
+            quote!(py::Const::Dict(&[#(#entries),*]))
+        }
+        // `set([...])`, `frozenset({...})`, `tuple([...])`, `list(...)` of literals.
+        Expr::Call(c) if c.arguments.keywords.is_empty() && c.arguments.args.len() <= 1 => {
+            let Expr::Name(f) = &*c.func else { return None };
+            let inner = match c.arguments.args.first() {
+                None => Vec::new(),
+                Some(Expr::List(l)) => l.elts.clone(),
+                Some(Expr::Tuple(l)) => l.elts.clone(),
+                Some(Expr::Set(l)) => l.elts.clone(),
+                _ => return None,
+            };
+            let items = inner.iter().map(constant).collect::<Option<Vec<_>>>()?;
+            match f.id.as_str() {
+                "set" | "frozenset" => {
+                    if !distinct_scalars(&inner) {
+                        return None;
+                    }
+                    quote!(py::Const::Set(&[#(#items),*]))
+                }
+                "tuple" => quote!(py::Const::Tuple(&[#(#items),*])),
+                "list" => quote!(py::Const::List(&[#(#items),*])),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Whether set members or dictionary keys are distinct string or integer literals: duplicates
+/// (or `1` and `True`) would make a constant that differs from what Python builds.
+fn distinct_scalars(items: &[Expr]) -> bool {
+    let mut seen = BTreeSet::new();
+    items.iter().all(|e| match e {
+        Expr::StringLiteral(s) => seen.insert(format!("s:{}", s.value.to_str())),
+        Expr::NumberLiteral(n) => match &n.value {
+            Number::Int(i) => seen.insert(format!("i:{}", i)),
+            _ => false,
+        },
+        Expr::Tuple(t) => t.elts.iter().all(|e| matches!(e, Expr::StringLiteral(_))) && {
+            let key: Vec<String> = t
+                .elts
+                .iter()
+                .map(|e| if let Expr::StringLiteral(s) = e { s.value.to_str().to_string() } else { String::new() })
+                .collect();
+            seen.insert(format!("t:{key:?}"))
+        },
+        _ => false,
+    })
+}
+
+/// `re.compile("literal"[, flags])` as a lazily built pattern.
+fn regex_constant(e: &Expr) -> T<Option<TokenStream>> {
+    let Expr::Call(c) = e else { return Ok(None) };
+    let Expr::Attribute(a) = &*c.func else { return Ok(None) };
+    let Expr::Name(m) = &*a.value else { return Ok(None) };
+    if m.id.as_str() != "re" || a.attr.id.as_str() != "compile" {
+        return Ok(None);
+    }
+    let (pattern, flags) = regex_args(c)?;
+    Ok(Some(quote!(py::stdlib::re::Pattern::new(#pattern, #flags).map(std::rc::Rc::new))))
+}
+
+/// The literal pattern and flags of a `re` call; patterns whose meaning differs between
+/// Python's `re` and the `regex` crate are rejected.
+fn regex_args(c: &ast::ExprCall) -> T<(String, i64)> {
+    let Some(Expr::StringLiteral(p)) = c.arguments.args.first() else {
+        return reject(c, "a regular expression that is not a string literal");
+    };
+    let pattern = p.value.to_str().to_string();
+    let mut flags = 0;
+    let flag_expr = c.arguments.args.get(1).or_else(|| {
+        c.arguments.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "flags")).map(|k| &k.value)
+    });
+    if let Some(f) = flag_expr {
+        flags = regex_flags(f).ok_or_else(|| Reject {
+            span: span(f),
+            what: "regular expression flags other than re.I, re.M, re.S, re.X".into(),
+            help: None,
+        })?;
+    }
+    check_pattern(&pattern).map_err(|what| Reject { span: span(p), what, help: Some("Python's `re` and the compiled engine differ on this construct; rewrite the pattern without it".into()) })?;
+    Ok((pattern, flags))
+}
+
+fn regex_flags(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "re") => {
+            match a.attr.id.as_str() {
+                "I" | "IGNORECASE" => Some(2),
+                "M" | "MULTILINE" => Some(8),
+                "S" | "DOTALL" => Some(16),
+                "X" | "VERBOSE" => Some(64),
+                _ => None,
+            }
+        }
+        Expr::BinOp(b) if b.op == Operator::BitOr => Some(regex_flags(&b.left)? | regex_flags(&b.right)?),
+        _ => None,
+    }
+}
+
+/// Python `re` constructs the `regex` crate lacks or reads differently.
+pub fn check_pattern(p: &str) -> Result<(), String> {
+    let bytes = p.as_bytes();
+    let mut i = 0;
+    let mut in_class = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                match bytes.get(i + 1) {
+                    Some(b'1'..=b'9') => return Err("a backreference (`\\1`) in a regular expression".into()),
+                    Some(b'A' | b'b' | b'B' | b'd' | b'D' | b's' | b'S' | b'w' | b'W' | b'Z' | b'z') => {}
+                    Some(c) if !c.is_ascii_alphanumeric() => {}
+                    Some(b'n' | b't' | b'r' | b'f' | b'v' | b'x' | b'u' | b'0') => {}
+                    Some(c) => return Err(format!("the escape `\\{}` in a regular expression", *c as char)),
+                    None => return Err("a trailing backslash in a regular expression".into()),
+                }
+                i += 2;
+                continue;
+            }
+            b'[' if !in_class => in_class = true,
+            b']' if in_class => in_class = false,
+            b'(' if !in_class && bytes.get(i + 1) == Some(&b'?') => {
+                let rest = &p[i + 2..];
+                if rest.starts_with('=') || rest.starts_with('!') || rest.starts_with("<=") || rest.starts_with("<!") {
+                    return Err("a lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`) in a regular expression".into());
+                }
+                if rest.starts_with("P=") {
+                    return Err("a named backreference (`(?P=name)`) in a regular expression".into());
+                }
+                if rest.starts_with('#') {
+                    return Err("a comment group (`(?#…)`) in a regular expression".into());
+                }
+                if rest.starts_with('(') {
+                    return Err("a conditional group in a regular expression".into());
+                }
+            }
+            b'{' if !in_class => {
+                // Python reads `{` that does not start `{m}`, `{m,}`, `{,n}` or `{m,n}` literally.
+                let close = p[i..].find('}').map(|j| &p[i + 1..i + j]);
+                let quantifier = close.is_some_and(|q| {
+                    let (a, b) = q.split_once(',').unwrap_or((q, "0"));
+                    !q.is_empty()
+                        && a.chars().all(|c| c.is_ascii_digit())
+                        && b.chars().all(|c| c.is_ascii_digit())
+                        && !(a.is_empty() && b.is_empty())
+                });
+                if !quantifier {
+                    return Err("a literal `{` in a regular expression (write `\\{`)".into());
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// How a local variable is stored: plain, or (when it may be read before Python binds it)
+/// as an `Option` read through `py::bound`, so that the read raises `UnboundLocalError`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Storage {
+    Plain,
+    MaybeUnbound,
+}
+
+/// A compiled expression: a Rust expression of type `Obj`, of type `bool`, or a local variable
+/// (an `Obj` that can be borrowed without a temporary).
+#[derive(Clone)]
+enum Code {
+    Obj(TokenStream),
+    Bool(TokenStream),
+    Place(TokenStream),
+}
+
+impl Code {
+    fn obj(self) -> TokenStream {
+        match self {
+            Code::Obj(t) => t,
+            Code::Bool(t) => quote!(Obj::Bool(#t)),
+            Code::Place(t) => quote!(#t.clone()),
+        }
+    }
+    fn by_ref(self) -> TokenStream {
+        match self {
+            Code::Obj(t) => quote!(&#t),
+            Code::Bool(t) => quote!(&Obj::Bool(#t)),
+            Code::Place(t) => quote!(&#t),
+        }
+    }
+    fn cond(self) -> TokenStream {
+        match self {
+            Code::Bool(t) => t,
+            Code::Obj(t) => quote!(py::truthy(&#t)),
+            Code::Place(t) => quote!(py::truthy(&#t)),
+        }
+    }
+}
+
+/// A function's parameters, for binding call arguments at compile time.
+struct Signature {
+    positional: Vec<(String, Option<Expr>)>,
+    varargs: Option<String>,
+    keyword_only: Vec<(String, Option<Expr>)>,
+}
+
+fn signature(params: &ast::Parameters, at: &impl Ranged) -> T<Signature> {
+    if params.kwarg.is_some() {
+        return reject(at, "a `**kwargs` parameter");
+    }
+    let p = |p: &ast::ParameterWithDefault| (p.parameter.name.id.to_string(), p.default.as_deref().cloned());
+    Ok(Signature {
+        positional: params.posonlyargs.iter().chain(params.args.iter()).map(p).collect(),
+        varargs: params.vararg.as_ref().map(|v| v.name.id.to_string()),
+        keyword_only: params.kwonlyargs.iter().map(p).collect(),
+    })
+}
+
+/// Translating one function.
+struct FnCx<'p> {
+    program: &'p Program,
+    module: &'p PyModule,
+    locals: BTreeMap<String, Storage>,
+    deps: BTreeSet<Def>,
+    /// Names bound by enclosing comprehensions and lambdas (innermost last).
+    scoped: Vec<String>,
+    tmp: usize,
+}
+
+const BUILTINS: &[&str] = &[
+    "len", "str", "int", "float", "bool", "list", "dict", "set", "frozenset", "tuple", "sorted", "any", "all",
+    "min", "max", "sum", "abs", "isinstance", "enumerate", "zip", "range", "round", "repr", "reversed", "ord",
+    "chr", "print",
+];
+
+impl<'p> FnCx<'p> {
+    fn new(program: &'p Program, module: &'p PyModule, f: &ast::StmtFunctionDef) -> T<FnCx<'p>> {
+        let mut cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0 };
+        let mut globals = BTreeSet::new();
+        find_globals(&f.body, &mut globals);
+        if let Some(g) = globals.iter().next() {
+            return reject(f, format!("`global {g}`: module state shared between a rule's functions"));
+        }
+        let sig = signature(&f.parameters, f)?;
+        let mut assigned = BTreeSet::new();
+        for (name, _) in sig.positional.iter().chain(&sig.keyword_only) {
+            assigned.insert(name.clone());
+        }
+        if let Some(v) = &sig.varargs {
+            assigned.insert(v.clone());
+        }
+        let params = assigned.clone();
+        find_assigned(&f.body, &mut assigned);
+        let mut maybe = BTreeSet::new();
+        let mut bound = params;
+        flow(&f.body, &mut bound, &assigned, &mut maybe);
+        for name in assigned {
+            let storage = if maybe.contains(&name) { Storage::MaybeUnbound } else { Storage::Plain };
+            cx.locals.insert(name, storage);
+        }
+        Ok(cx)
+    }
+
+    fn fresh(&mut self, base: &str) -> Ident {
+        self.tmp += 1;
+        format_ident!("{}_{}", base, self.tmp)
+    }
+
+    fn function(&mut self, f: &ast::StmtFunctionDef) -> T<TokenStream> {
+        if !f.decorator_list.is_empty() {
+            return reject(&f.decorator_list[0], "a decorated function");
+        }
+        if f.is_async {
+            return reject(f, "an `async` function");
+        }
+        let sig = signature(&f.parameters, f)?;
+        for (_, default) in sig.positional.iter().chain(&sig.keyword_only) {
+            if let Some(d) = default
+                && !self.immutable_default(d)
+            {
+                return reject(d, "a default value that is not a constant (Python shares it between calls)");
+            }
+        }
+        let name = fn_ident(f.name.id.as_str());
+        let mut params = Vec::new();
+        let mut prologue = Vec::new();
+        for (p, _) in &sig.positional {
+            let id = local_ident(p);
+            params.push(quote!(#id: Obj<'e>));
+        }
+        if let Some(v) = &sig.varargs {
+            let id = local_ident(v);
+            params.push(quote!(#id: Vec<Obj<'e>>));
+            prologue.push(quote!(let #id = Obj::tuple(#id);));
+        }
+        for (p, _) in &sig.keyword_only {
+            let id = local_ident(p);
+            params.push(quote!(#id: Obj<'e>));
+        }
+        let param_names: BTreeSet<String> = sig
+            .positional
+            .iter()
+            .chain(&sig.keyword_only)
+            .map(|(n, _)| n.clone())
+            .chain(sig.varargs.clone())
+            .collect();
+        // Parameters that are assigned again are rebound mutably; other locals are declared up
+        // front (Rust checks that each is assigned before it is read).
+        let mut rebinds = BTreeSet::new();
+        find_reassigned_params(&f.body, &param_names, &mut rebinds);
+        for p in &rebinds {
+            let id = local_ident(p);
+            prologue.push(quote!(let mut #id = #id;));
+        }
+        for (name, storage) in &self.locals {
+            if param_names.contains(name) {
+                if *storage == Storage::MaybeUnbound {
+                    return reject(f, format!("parameter `{name}` deleted or rebound in a way that may leave it unbound"));
+                }
+                continue;
+            }
+            let id = local_ident(name);
+            prologue.push(match storage {
+                Storage::Plain => quote!(let mut #id: Obj<'e>;),
+                Storage::MaybeUnbound => quote!(let mut #id: Option<Obj<'e>> = None;),
+            });
+        }
+        let body = self.block(&f.body)?;
+        let falls_through = !ends_in_return(&f.body);
+        let tail = if falls_through { quote!(Ok(Obj::None)) } else { quote!() };
+        let doc = docstring(&f.body).map(|d| {
+            let lines: Vec<String> = d.lines().map(|l| format!(" {}", l.trim())).collect();
+            quote!(#(#[doc = #lines])*)
+        });
+        let origin = format!(" `{}` of `{}`.", f.name.id, self.module.file.path);
+        let unused = if self.locals.iter().any(|(n, _)| !param_names.contains(n)) || !rebinds.is_empty() {
+            quote!(#[allow(unused_mut, unused_assignments)])
+        } else {
+            quote!()
+        };
+        let params_used = params_used(&f.body, &param_names);
+        let allow_unused = if params_used { quote!() } else { quote!(#[allow(unused_variables)]) };
+        Ok(quote! {
+            #[doc = #origin]
+            #doc
+            #unused
+            #allow_unused
+            pub fn #name<'e>(#(#params),*) -> R<Obj<'e>> {
+                #(#prologue)*
+                #body
+                #tail
+            }
+        })
+    }
+
+    fn immutable_default(&self, e: &Expr) -> bool {
+        match e {
+            Expr::NoneLiteral(_) | Expr::BooleanLiteral(_) | Expr::NumberLiteral(_) | Expr::StringLiteral(_) => true,
+            Expr::UnaryOp(u) => matches!(&*u.operand, Expr::NumberLiteral(_)),
+            Expr::Tuple(t) => t.elts.iter().all(|e| self.immutable_default(e)),
+            Expr::Name(n) => self.module.constants.contains_key(n.id.as_str()),
+            _ => false,
+        }
+    }
+
+    fn block(&mut self, body: &[Stmt]) -> T<TokenStream> {
+        let mut out = Vec::new();
+        for (i, stmt) in body.iter().enumerate() {
+            // A docstring is not code.
+            if i == 0 && matches!(stmt, Stmt::Expr(e) if matches!(&*e.value, Expr::StringLiteral(_))) {
+                continue;
+            }
+            out.push(self.stmt(stmt)?);
+        }
+        Ok(quote!(#(#out)*))
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> T<TokenStream> {
+        Ok(match stmt {
+            Stmt::Return(r) => match &r.value {
+                Some(v) => {
+                    let v = self.expr(v)?.obj();
+                    quote!(return Ok(#v);)
+                }
+                None => quote!(return Ok(Obj::None);),
+            },
+            Stmt::Pass(_) => quote!(),
+            Stmt::Break(_) => quote!(break;),
+            Stmt::Continue(_) => quote!(continue;),
+            Stmt::Expr(e) => match &*e.value {
+                Expr::StringLiteral(_) => quote!(),
+                Expr::Call(c) if is_print(c) => quote!(),
+                v => {
+                    let v = self.expr(v)?.obj();
+                    quote!(let _ = #v;)
+                }
+            },
+            Stmt::If(s) => {
+                let test = self.expr(&s.test)?.cond();
+                let body = self.block(&s.body)?;
+                let mut out = quote!(if #test { #body });
+                for clause in &s.elif_else_clauses {
+                    let body = self.block(&clause.body)?;
+                    out = match &clause.test {
+                        Some(t) => {
+                            let t = self.expr(t)?.cond();
+                            quote!(#out else if #t { #body })
+                        }
+                        None => quote!(#out else { #body }),
+                    };
+                }
+                out
+            }
+            Stmt::For(s) => {
+                if s.is_async {
+                    return reject(s, "`async for`");
+                }
+                let iter = self.expr(&s.iter)?.by_ref();
+                let item = self.fresh("item");
+                let bind = self.assign_target(&s.target, quote!(#item))?;
+                let body = self.block(&s.body)?;
+                if s.orelse.is_empty() {
+                    quote! {
+                        for #item in py::iter(#iter)? {
+                            #bind
+                            #body
+                        }
+                    }
+                } else {
+                    let orelse = self.block(&s.orelse)?;
+                    let done = self.fresh("completed");
+                    if contains_break(&s.body) {
+                        quote! {
+                            let mut #done = true;
+                            for #item in py::iter(#iter)? {
+                                #done = false;
+                                #bind
+                                #body
+                                #done = true;
+                            }
+                            if #done { #orelse }
+                        }
+                    } else {
+                        quote! {
+                            for #item in py::iter(#iter)? {
+                                #bind
+                                #body
+                            }
+                            #orelse
+                        }
+                    }
+                }
+            }
+            Stmt::While(s) => {
+                if !s.orelse.is_empty() {
+                    return reject(s, "`while … else`");
+                }
+                let test = self.expr(&s.test)?.cond();
+                let body = self.block(&s.body)?;
+                quote!(while #test { #body })
+            }
+            Stmt::Assign(a) => {
+                let value = self.expr(&a.value)?.obj();
+                if a.targets.len() == 1 {
+                    self.assign_target(&a.targets[0], value)?
+                } else {
+                    let tmp = self.fresh("value");
+                    let mut out = vec![quote!(let #tmp = #value;)];
+                    for t in &a.targets {
+                        out.push(self.assign_target(t, quote!(#tmp.clone()))?);
+                    }
+                    quote!(#(#out)*)
+                }
+            }
+            Stmt::AnnAssign(a) => match &a.value {
+                Some(v) => {
+                    let v = self.expr(v)?.obj();
+                    self.assign_target(&a.target, v)?
+                }
+                None => quote!(),
+            },
+            Stmt::AugAssign(a) => {
+                let op = match a.op {
+                    Operator::Add => quote!(py::iadd),
+                    Operator::Sub => quote!(py::sub),
+                    Operator::Mult => quote!(py::mul),
+                    Operator::Div => quote!(py::truediv),
+                    Operator::FloorDiv => quote!(py::floordiv),
+                    Operator::Mod => quote!(py::modulo),
+                    Operator::BitOr => quote!(py::bitor),
+                    Operator::BitAnd => quote!(py::bitand),
+                    _ => return reject(a, format!("the augmented assignment `{}=`", a.op.as_str())),
+                };
+                match &*a.target {
+                    Expr::Name(n) => {
+                        let current = self.name(n)?.by_ref();
+                        let value = self.expr(&a.value)?.by_ref();
+                        let v = quote!(#op(#current, #value)?);
+                        self.assign_target(&a.target, v)?
+                    }
+                    Expr::Subscript(s) => {
+                        let target = self.fresh("target");
+                        let key = self.fresh("key");
+                        let t = self.expr(&s.value)?.obj();
+                        let k = self.index(&s.slice)?.obj();
+                        let value = self.expr(&a.value)?.by_ref();
+                        quote! {
+                            let #target = #t;
+                            let #key = #k;
+                            py::setitem(&#target, #key.clone(), #op(&py::getitem(&#target, &#key)?, #value)?)?;
+                        }
+                    }
+                    other => return reject(other, "an augmented assignment to this target"),
+                }
+            }
+            Stmt::Raise(r) => {
+                let message = match &r.exc {
+                    None => return reject(r, "a bare `raise`"),
+                    Some(e) => match &**e {
+                        Expr::Call(c) => {
+                            let Expr::Name(n) = &*c.func else { return reject(&**e, "raising this exception") };
+                            let kind = exception_name(n.id.as_str()).ok_or_else(|| Reject {
+                                span: span(n),
+                                what: format!("raising `{}`", n.id),
+                                help: None,
+                            })?;
+                            let msg = match c.arguments.args.first() {
+                                Some(m) => {
+                                    let m = self.expr(m)?.by_ref();
+                                    quote!(py::str_of(#m))
+                                }
+                                None => quote!(String::new()),
+                            };
+                            quote!(py::Exc::new(#kind, #msg))
+                        }
+                        Expr::Name(n) => {
+                            let kind = exception_name(n.id.as_str()).ok_or_else(|| Reject {
+                                span: span(n),
+                                what: format!("raising `{}`", n.id),
+                                help: None,
+                            })?;
+                            quote!(py::Exc::new(#kind, String::new()))
+                        }
+                        other => return reject(other, "raising this exception"),
+                    },
+                };
+                quote!(return Err(#message);)
+            }
+            Stmt::FunctionDef(f) => return reject(f, "a function defined inside a function"),
+            Stmt::ClassDef(c) => return reject(c, "a class"),
+            Stmt::Try(t) => return reject(t, "`try`/`except`"),
+            Stmt::With(w) => return reject(w, "`with`"),
+            Stmt::Global(g) => return reject(g, "`global`"),
+            Stmt::Nonlocal(g) => return reject(g, "`nonlocal`"),
+            Stmt::Import(i) => return reject(i, "an import inside a function"),
+            Stmt::ImportFrom(i) => return reject(i, "an import inside a function"),
+            Stmt::Delete(d) => {
+                let mut out = Vec::new();
+                for t in &d.targets {
+                    match t {
+                        Expr::Subscript(s) => {
+                            let v = self.expr(&s.value)?.by_ref();
+                            let k = self.index(&s.slice)?.by_ref();
+                            out.push(quote!(py::delitem(#v, #k)?;));
+                        }
+                        other => return reject(other, "`del` of this target"),
+                    }
+                }
+                quote!(#(#out)*)
+            }
+            Stmt::Assert(a) => return reject(a, "`assert`"),
+            Stmt::Match(m) => return reject(m, "`match`"),
+            other => return reject(other, "this statement"),
+        })
+    }
+
+    /// Binds `value` (an `Obj` expression) to an assignment target.
+    fn assign_target(&mut self, target: &Expr, value: TokenStream) -> T<TokenStream> {
+        Ok(match target {
+            Expr::Name(n) => {
+                let name = n.id.as_str();
+                if self.scoped.iter().any(|s| s == name) {
+                    let id = local_ident(name);
+                    return Ok(quote!(#id = #value;));
+                }
+                match self.locals.get(name) {
+                    Some(Storage::Plain) => {
+                        let id = local_ident(name);
+                        quote!(#id = #value;)
+                    }
+                    Some(Storage::MaybeUnbound) => {
+                        let id = local_ident(name);
+                        quote!(#id = Some(#value);)
+                    }
+                    None => return reject(n, format!("assignment to `{name}` outside the function's scope")),
+                }
+            }
+            Expr::Tuple(t) if !t.elts.iter().any(|e| matches!(e, Expr::Starred(_))) => {
+                self.unpack(&t.elts, value)?
+            }
+            Expr::List(t) if !t.elts.iter().any(|e| matches!(e, Expr::Starred(_))) => {
+                self.unpack(&t.elts, value)?
+            }
+            Expr::Subscript(s) => {
+                if matches!(&*s.slice, Expr::Slice(_)) {
+                    return reject(s, "assignment to a slice");
+                }
+                let v = self.expr(&s.value)?.by_ref();
+                let k = self.index(&s.slice)?.obj();
+                quote!(py::setitem(#v, #k, #value)?;)
+            }
+            Expr::Attribute(a) => return reject(a, "assignment to an attribute"),
+            other => return reject(other, "this assignment target"),
+        })
+    }
+
+    fn unpack(&mut self, targets: &[Expr], value: TokenStream) -> T<TokenStream> {
+        let n = targets.len();
+        let parts = self.fresh("parts");
+        let mut out = vec![quote!(let #parts = py::unpack(&#value, #n)?;)];
+        for (i, t) in targets.iter().enumerate() {
+            out.push(self.assign_target(t, quote!(#parts[#i].clone()))?);
+        }
+        Ok(quote!(#(#out)*))
+    }
+
+    fn name(&mut self, n: &ast::ExprName) -> T<Code> {
+        let name = n.id.as_str();
+        if self.scoped.iter().any(|s| s == name) {
+            let id = local_ident(name);
+            return Ok(Code::Place(quote!(#id)));
+        }
+        if let Some(storage) = self.locals.get(name) {
+            let id = local_ident(name);
+            return Ok(match storage {
+                Storage::Plain => Code::Place(quote!(#id)),
+                Storage::MaybeUnbound => Code::Obj(quote!(py::bound(&#id, #name)?.clone())),
+            });
+        }
+        match name {
+            "True" => return Ok(Code::Bool(quote!(true))),
+            "False" => return Ok(Code::Bool(quote!(false))),
+            "None" => return Ok(Code::Obj(quote!(Obj::None))),
+            _ => {}
+        }
+        match self.resolve(self.module, name, n)? {
+            Resolved::Constant(module, cname) => Ok(Code::Obj(self.constant_ref(&module, &cname))),
+            Resolved::Function(module, fname) => {
+                let path = self.fn_path(&module, &fname);
+                let arity = self.program.get(&module).and_then(|m| m.function(&fname)).map(|f| {
+                    f.parameters.args.len() + f.parameters.posonlyargs.len()
+                });
+                match arity {
+                    Some(1) if self.program.get(&module).and_then(|m| m.function(&fname)).is_some_and(|f| f.parameters.vararg.is_none() && f.parameters.kwonlyargs.is_empty()) => {
+                        Ok(Code::Obj(quote!(Obj::func(|args: &[Obj<'e>]| #path(py::arg(args, 0)))))) 
+                    }
+                    _ => reject(n, format!("the function `{name}` used as a value")),
+                }
+            }
+            _ => reject(n, format!("the name `{name}` as a value")),
+        }
+    }
+
+    fn constant_ref(&mut self, module: &str, name: &str) -> TokenStream {
+        self.deps.insert(Def::Constant(module.to_string(), name.to_string()));
+        let id = const_ident(name);
+        let path = if module == self.module.name {
+            quote!(#id)
+        } else {
+            let m = self.program.get(module).and_then(|m| m.rust_module.clone()).unwrap_or_default();
+            let m = format_ident!("{}", m);
+            if self.module.rust_module.is_some() { quote!(super::#m::#id) } else { quote!(super::py::#m::#id) }
+        };
+        let is_regex = self.program.get(module).and_then(|m| m.constant(name)).is_some_and(|v| matches!(regex_constant(v), Ok(Some(_))));
+        if is_regex {
+            quote!(Obj::Regex(#path.with(|p| p.clone())?))
+        } else {
+            quote!(Obj::from_const(&#path))
+        }
+    }
+
+    fn fn_path(&mut self, module: &str, name: &str) -> TokenStream {
+        self.deps.insert(Def::Function(module.to_string(), name.to_string()));
+        let id = fn_ident(name);
+        if module == self.module.name {
+            quote!(#id)
+        } else {
+            let m = self.program.get(module).and_then(|m| m.rust_module.clone()).unwrap_or_default();
+            let m = format_ident!("{}", m);
+            if self.module.rust_module.is_some() { quote!(super::#m::#id) } else { quote!(super::py::#m::#id) }
+        }
+    }
+
+    /// What a module-level name of `module` refers to, following `from m import x` chains.
+    fn resolve(&self, module: &PyModule, name: &str, at: &impl Ranged) -> T<Resolved> {
+        let mut module = module;
+        let mut name = name.to_string();
+        for _ in 0..16 {
+            if module.functions.contains_key(&name) {
+                return Ok(Resolved::Function(module.name.clone(), name));
+            }
+            if module.constants.contains_key(&name) {
+                if module.reassigned.contains(&name) {
+                    return reject(at, format!("module variable `{name}` that is assigned more than once"));
+                }
+                return Ok(Resolved::Constant(module.name.clone(), name));
+            }
+            match module.imports.get(&name) {
+                Some(Import::Item { module: m, name: n }) => match self.program.get(m) {
+                    Some(next) => {
+                        module = next;
+                        name = n.clone();
+                    }
+                    None => return Ok(Resolved::Std(m.clone(), n.clone())),
+                },
+                Some(Import::Module(m)) => return Ok(Resolved::Module(m.clone())),
+                None => {
+                    if BUILTINS.contains(&name.as_str()) {
+                        return Ok(Resolved::Builtin(name));
+                    }
+                    return reject(at, format!("the name `{name}`, which is not defined in `{}`", module.file.path));
+                }
+            }
+        }
+        reject(at, format!("the import chain of `{name}`"))
+    }
+
+    fn expr(&mut self, e: &Expr) -> T<Code> {
+        Ok(match e {
+            Expr::NoneLiteral(_) => Code::Obj(quote!(Obj::None)),
+            Expr::BooleanLiteral(b) => {
+                let v = b.value;
+                Code::Bool(quote!(#v))
+            }
+            Expr::NumberLiteral(n) => match &n.value {
+                Number::Int(i) => match i.as_i64() {
+                    Some(v) => {
+                        let v = Literal::i64_unsuffixed(v);
+                        Code::Obj(quote!(Obj::Int(#v)))
+                    }
+                    None => return reject(n, "an integer beyond 64 bits"),
+                },
+                Number::Float(f) => {
+                    let v = Literal::f64_suffixed(*f);
+                    Code::Obj(quote!(Obj::Float(#v)))
+                }
+                Number::Complex { .. } => return reject(n, "a complex number"),
+            },
+            Expr::StringLiteral(s) => {
+                let v = s.value.to_str();
+                Code::Obj(quote!(Obj::str(#v)))
+            }
+            Expr::BytesLiteral(b) => return reject(b, "a bytes literal"),
+            Expr::FString(f) => self.fstring(f)?,
+            Expr::Name(n) => self.name(n)?,
+            Expr::BoolOp(b) => self.boolop(b)?,
+            Expr::UnaryOp(u) => match u.op {
+                UnaryOp::Not => {
+                    let c = self.expr(&u.operand)?.cond();
+                    Code::Bool(quote!(!#c))
+                }
+                UnaryOp::USub => {
+                    if let Expr::NumberLiteral(n) = &*u.operand {
+                        match &n.value {
+                            Number::Int(i) if i.as_i64().is_some() => {
+                                let v = Literal::i64_unsuffixed(-i.as_i64().unwrap_or(0));
+                                return Ok(Code::Obj(quote!(Obj::Int(#v))));
+                            }
+                            Number::Float(f) => {
+                                let v = Literal::f64_suffixed(-*f);
+                                return Ok(Code::Obj(quote!(Obj::Float(#v))));
+                            }
+                            _ => {}
+                        }
+                    }
+                    let v = self.expr(&u.operand)?.by_ref();
+                    Code::Obj(quote!(py::neg(#v)?))
+                }
+                UnaryOp::UAdd => return reject(u, "unary `+`"),
+                UnaryOp::Invert => return reject(u, "`~`"),
+            },
+            Expr::BinOp(b) => {
+                let f = match b.op {
+                    Operator::Add => quote!(py::add),
+                    Operator::Sub => quote!(py::sub),
+                    Operator::Mult => quote!(py::mul),
+                    Operator::Div => quote!(py::truediv),
+                    Operator::FloorDiv => quote!(py::floordiv),
+                    Operator::Mod => quote!(py::modulo),
+                    Operator::BitOr => quote!(py::bitor),
+                    Operator::BitAnd => quote!(py::bitand),
+                    _ => return reject(b, format!("the operator `{}`", b.op.as_str())),
+                };
+                let l = self.expr(&b.left)?.by_ref();
+                let r = self.expr(&b.right)?.by_ref();
+                Code::Obj(quote!(#f(#l, #r)?))
+            }
+            Expr::Compare(c) => self.compare(c)?,
+            Expr::If(i) => {
+                let test = self.expr(&i.test)?.cond();
+                let body = self.expr(&i.body)?.obj();
+                let orelse = self.expr(&i.orelse)?.obj();
+                Code::Obj(quote!(if #test { #body } else { #orelse }))
+            }
+            Expr::List(l) => {
+                let items = self.elements(&l.elts)?;
+                Code::Obj(quote!(Obj::list(#items)))
+            }
+            Expr::Tuple(l) => {
+                let items = self.elements(&l.elts)?;
+                Code::Obj(quote!(Obj::tuple(#items)))
+            }
+            Expr::Set(l) => {
+                let items = self.elements(&l.elts)?;
+                Code::Obj(quote!(Obj::set(#items)?))
+            }
+            Expr::Dict(d) => {
+                let mut entries = Vec::new();
+                for item in &d.items {
+                    let Some(k) = &item.key else { return reject(&item.value, "`**` in a dictionary display") };
+                    let k = self.expr(k)?.obj();
+                    let v = self.expr(&item.value)?.obj();
+                    entries.push(quote!((#k, #v)));
+                }
+                Code::Obj(quote!(Obj::dict(vec![#(#entries),*])?))
+            }
+            Expr::Subscript(s) => {
+                let v = self.expr(&s.value)?.by_ref();
+                match &*s.slice {
+                    Expr::Slice(sl) => {
+                        let part = |cx: &mut Self, e: &Option<Box<Expr>>| -> T<TokenStream> {
+                            Ok(match e {
+                                Some(e) => cx.expr(e)?.by_ref(),
+                                None => quote!(&Obj::None),
+                            })
+                        };
+                        let lo = part(self, &sl.lower)?;
+                        let hi = part(self, &sl.upper)?;
+                        let step = part(self, &sl.step)?;
+                        Code::Obj(quote!(py::slice(#v, #lo, #hi, #step)?))
+                    }
+                    other => {
+                        let k = self.index(other)?.by_ref();
+                        Code::Obj(quote!(py::getitem(#v, #k)?))
+                    }
+                }
+            }
+            Expr::Call(c) => self.call(c)?,
+            Expr::ListComp(c) => self.comprehension(&c.generators, Collect::List(&c.elt))?,
+            Expr::SetComp(c) => self.comprehension(&c.generators, Collect::Set(&c.elt))?,
+            Expr::DictComp(c) => {
+                let Some(key) = &c.key else { return reject(c, "`**` in a dictionary comprehension") };
+                self.comprehension(&c.generators, Collect::Dict(key, &c.value))?
+            }
+            Expr::Generator(g) => self.comprehension(&g.generators, Collect::List(&g.elt))?,
+            Expr::Lambda(l) => self.lambda(l)?,
+            Expr::Attribute(a) => return reject(a, format!("the attribute `.{}`", a.attr.id)),
+            Expr::Named(n) => return reject(n, "an assignment expression (`:=`)"),
+            Expr::Starred(s) => return reject(s, "`*` unpacking here"),
+            Expr::Slice(s) => return reject(s, "a slice here"),
+            other => return reject(other, "this expression"),
+        })
+    }
+
+    /// A subscript key (a tuple key is written without parentheses: `d[a, b]`).
+    fn index(&mut self, e: &Expr) -> T<Code> {
+        self.expr(e)
+    }
+
+    fn elements(&mut self, elts: &[Expr]) -> T<TokenStream> {
+        if elts.iter().any(|e| matches!(e, Expr::Starred(_))) {
+            let mut parts = Vec::new();
+            for e in elts {
+                parts.push(match e {
+                    Expr::Starred(s) => {
+                        let v = self.expr(&s.value)?.by_ref();
+                        quote!(items.extend(py::iter(#v)?);)
+                    }
+                    e => {
+                        let v = self.expr(e)?.obj();
+                        quote!(items.push(#v);)
+                    }
+                });
+            }
+            return Ok(quote!({ let mut items = Vec::new(); #(#parts)* items }));
+        }
+        let items = elts.iter().map(|e| self.expr(e).map(Code::obj)).collect::<T<Vec<_>>>()?;
+        Ok(quote!(vec![#(#items),*]))
+    }
+
+    fn boolop(&mut self, b: &ast::ExprBoolOp) -> T<Code> {
+        let codes = b.values.iter().map(|v| self.expr(v)).collect::<T<Vec<_>>>()?;
+        // Where every operand is a bool, `and`/`or` are Rust's.
+        if codes.iter().all(|c| matches!(c, Code::Bool(_))) {
+            let parts = codes.into_iter().map(Code::cond);
+            return Ok(Code::Bool(match b.op {
+                ast::BoolOp::And => quote!(#(#parts)&&*),
+                ast::BoolOp::Or => quote!(#(#parts)||*),
+            }));
+        }
+        // Otherwise they return an operand, as Python's do.
+        let mut iter = codes.into_iter().rev();
+        let mut acc = iter.next().expect("a boolean operation has operands").obj();
+        for code in iter {
+            let v = self.fresh("operand");
+            let first = code.obj();
+            acc = match b.op {
+                ast::BoolOp::And => quote!({ let #v = #first; if py::truthy(&#v) { #acc } else { #v } }),
+                ast::BoolOp::Or => quote!({ let #v = #first; if py::truthy(&#v) { #v } else { #acc } }),
+            };
+        }
+        Ok(Code::Obj(acc))
+    }
+
+    /// A truth test only: `and`/`or` in a condition need not return operands.
+    fn compare(&mut self, c: &ast::ExprCompare) -> T<Code> {
+        let mut operands = vec![self.expr(&c.left)?];
+        for e in c.comparators.iter() {
+            operands.push(self.expr(e)?);
+        }
+        if c.ops.len() == 1 {
+            let (l, r) = (operands[0].clone().by_ref(), operands[1].clone().by_ref());
+            return Ok(Code::Bool(compare_op(c.ops[0], l, r)));
+        }
+        // Chained: each middle operand evaluated once, stopping at the first false.
+        let names: Vec<Ident> = (0..operands.len()).map(|_| self.fresh("operand")).collect();
+        let mut out = Vec::new();
+        let first = &names[0];
+        let v0 = operands[0].clone().obj();
+        out.push(quote!(let #first = #v0;));
+        let mut checks = Vec::new();
+        for (i, op) in c.ops.iter().enumerate() {
+            let (a, b) = (&names[i], &names[i + 1]);
+            let vb = operands[i + 1].clone().obj();
+            let test = compare_op(*op, quote!(&#a), quote!(&#b));
+            checks.push(quote!({ let #b = #vb; #test }));
+            let _ = b;
+        }
+        // Each check introduces the next operand; nest them so that later operands are only
+        // evaluated when earlier comparisons hold.
+        let mut acc = quote!(true);
+        for (i, _) in c.ops.iter().enumerate().rev() {
+            let (a, b) = (&names[i], &names[i + 1]);
+            let vb = operands[i + 1].clone().obj();
+            let test = compare_op(c.ops[i], quote!(&#a), quote!(&#b));
+            acc = quote!({ let #b = #vb; #test && #acc });
+        }
+        Ok(Code::Bool(quote!({ #(#out)* #acc })))
+    }
+
+    fn fstring(&mut self, f: &ast::ExprFString) -> T<Code> {
+        let mut pieces = Vec::new();
+        for part in f.value.iter() {
+            match part {
+                ast::FStringPart::Literal(l) => {
+                    let s = l.value.to_string();
+                    pieces.push(quote!(out.push_str(#s);));
+                }
+                ast::FStringPart::FString(fs) => {
+                    for element in &fs.elements {
+                        match element {
+                            ast::InterpolatedStringElement::Literal(l) => {
+                                let s = l.value.to_string();
+                                pieces.push(quote!(out.push_str(#s);));
+                            }
+                            ast::InterpolatedStringElement::Interpolation(i) => {
+                                if i.debug_text.is_some() {
+                                    return reject(i, "an f-string `=` specifier");
+                                }
+                                let v = self.expr(&i.expression)?.by_ref();
+                                let value = match i.conversion {
+                                    ast::ConversionFlag::None | ast::ConversionFlag::Str => v,
+                                    ast::ConversionFlag::Repr => quote!(&py::repr_obj(#v)),
+                                    ast::ConversionFlag::Ascii => return reject(i, "the f-string conversion `!a`"),
+                                };
+                                let text = match &i.format_spec {
+                                    None => quote!(py::str_of(#value)),
+                                    Some(spec) => {
+                                        let mut s = String::new();
+                                        for el in &spec.elements {
+                                            match el {
+                                                ast::InterpolatedStringElement::Literal(l) => s.push_str(&l.value),
+                                                ast::InterpolatedStringElement::Interpolation(n) => {
+                                                    return reject(n, "a computed f-string format spec");
+                                                }
+                                            }
+                                        }
+                                        quote!(py::format_spec(#value, #s)?)
+                                    }
+                                };
+                                pieces.push(quote!(out.push_str(&#text);));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Code::Obj(quote!({ let mut out = String::new(); #(#pieces)* Obj::string(out) })))
+    }
+
+    fn lambda(&mut self, l: &ast::ExprLambda) -> T<Code> {
+        let names: Vec<String> = match &l.parameters {
+            None => Vec::new(),
+            Some(p) => {
+                if p.vararg.is_some() || p.kwarg.is_some() || !p.kwonlyargs.is_empty()
+                    || p.args.iter().chain(p.posonlyargs.iter()).any(|a| a.default.is_some())
+                {
+                    return reject(l, "a lambda with defaults or `*` parameters");
+                }
+                p.posonlyargs.iter().chain(p.args.iter()).map(|a| a.parameter.name.id.to_string()).collect()
+            }
+        };
+        // Captured locals are read when the lambda runs, so they are cloned in; reassigning one
+        // after creating the lambda would differ from Python's late binding: rejected.
+        let mut reads = BTreeSet::new();
+        names_read(&l.body, &mut reads);
+        let captured: Vec<String> = reads
+            .into_iter()
+            .filter(|n| !names.contains(n) && (self.locals.contains_key(n) || self.scoped.contains(n)))
+            .collect();
+        let n_scoped = self.scoped.len();
+        self.scoped.extend(names.iter().cloned());
+        let body = self.expr(&l.body);
+        self.scoped.truncate(n_scoped);
+        let body = body?.obj();
+        let binds = names.iter().enumerate().map(|(i, n)| {
+            let id = local_ident(n);
+            quote!(let #id = py::arg(args, #i);)
+        });
+        let mut captures = Vec::new();
+        for c in &captured {
+            let id = local_ident(c);
+            let value = match self.locals.get(c) {
+                Some(Storage::MaybeUnbound) => quote!(py::bound(&#id, #c)?.clone()),
+                _ => quote!(#id.clone()),
+            };
+            captures.push(quote!(let #id = #value;));
+        }
+        Ok(Code::Obj(quote!({
+            #(#captures)*
+            Obj::func(move |args: &[Obj<'e>]| { #(#binds)* Ok(#body) })
+        })))
+    }
+
+    fn comprehension(&mut self, generators: &[ast::Comprehension], collect: Collect<'_>) -> T<Code> {
+        let out = self.fresh("out");
+        let n_scoped = self.scoped.len();
+        let result = self.comprehension_body(generators, &collect, &out);
+        self.scoped.truncate(n_scoped);
+        let body = result?;
+        let (init, finish) = match collect {
+            Collect::List(_) => (quote!(Vec::new()), quote!(Obj::list(#out))),
+            Collect::Set(_) => (quote!(Vec::new()), quote!(Obj::set(#out)?)),
+            Collect::Dict(..) => (quote!(Vec::new()), quote!(Obj::dict(#out)?)),
+        };
+        Ok(Code::Obj(quote!({
+            let mut #out = #init;
+            #body
+            #finish
+        })))
+    }
+
+    fn comprehension_body(&mut self, generators: &[ast::Comprehension], collect: &Collect<'_>, out: &Ident) -> T<TokenStream> {
+        let Some((first, rest)) = generators.split_first() else {
+            return Ok(match collect {
+                Collect::List(e) | Collect::Set(e) => {
+                    let v = self.expr(e)?.obj();
+                    quote!(#out.push(#v);)
+                }
+                Collect::Dict(k, v) => {
+                    let k = self.expr(k)?.obj();
+                    let v = self.expr(v)?.obj();
+                    quote!(#out.push((#k, #v));)
+                }
+            });
+        };
+        if first.is_async {
+            return reject(first, "an `async` comprehension");
+        }
+        // The iterable is evaluated in the enclosing scope, the target in the comprehension's.
+        let iter = self.expr(&first.iter)?.by_ref();
+        let mut targets = Vec::new();
+        target_names(&first.target, &mut targets);
+        let item = self.fresh("item");
+        let decls = targets.iter().map(|t| {
+            let id = local_ident(t);
+            quote!(let #id: Obj<'e>;)
+        });
+        let decls: Vec<_> = decls.collect();
+        self.scoped.extend(targets.iter().cloned());
+        let bind = self.assign_target(&first.target, quote!(#item))?;
+        let mut conds = Vec::new();
+        for cond in &first.ifs {
+            conds.push(self.expr(cond)?.cond());
+        }
+        let inner = self.comprehension_body(rest, collect, out)?;
+        let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
+        Ok(quote! {
+            for #item in py::iter(#iter)? {
+                #(#decls)*
+                #bind
+                #guarded
+            }
+        })
+    }
+
+    fn call(&mut self, c: &ast::ExprCall) -> T<Code> {
+        match &*c.func {
+            Expr::Attribute(a) => self.method_call(c, a),
+            Expr::Name(n) => {
+                let name = n.id.as_str();
+                if self.locals.contains_key(name) || self.scoped.iter().any(|s| s == name) {
+                    let f = self.name(n)?.by_ref();
+                    let args = self.plain_args(c)?;
+                    return Ok(Code::Obj(quote!(py::call(#f, &#args)?)));
+                }
+                match self.resolve(self.module, name, n)? {
+                    Resolved::Function(module, fname) => self.user_call(c, &module, &fname),
+                    Resolved::Builtin(b) => self.builtin(c, &b),
+                    Resolved::Std(m, f) => self.std_call(c, &m, &f),
+                    Resolved::Constant(..) => reject(n, format!("calling the module variable `{name}`")),
+                    Resolved::Module(m) => reject(n, format!("calling the module `{m}`")),
+                }
+            }
+            other => reject(other, "calling this expression"),
+        }
+    }
+
+    /// Positional arguments only, evaluated left to right into a `Vec`.
+    fn plain_args(&mut self, c: &ast::ExprCall) -> T<TokenStream> {
+        if !c.arguments.keywords.is_empty() {
+            return reject(&c.arguments.keywords[0], "a keyword argument here");
+        }
+        self.elements(&c.arguments.args)
+    }
+
+    fn user_call(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {
+        let program = self.program;
+        let m = program.get(module).expect("resolved module");
+        let f = m.function(name).expect("resolved function");
+        let sig = signature(&f.parameters, f)?;
+        if c.arguments.args.iter().any(|a| matches!(a, Expr::Starred(_))) {
+            return reject(c, "`*` arguments in a call");
+        }
+        let mut slots: Vec<Option<TokenStream>> = vec![None; sig.positional.len()];
+        let mut varargs = Vec::new();
+        let mut kwonly: Vec<Option<TokenStream>> = vec![None; sig.keyword_only.len()];
+        for (i, a) in c.arguments.args.iter().enumerate() {
+            let v = self.expr(a)?.obj();
+            if i < slots.len() {
+                slots[i] = Some(v);
+            } else if sig.varargs.is_some() {
+                varargs.push(v);
+            } else {
+                return reject(a, format!("too many arguments to `{name}`"));
+            }
+        }
+        for k in c.arguments.keywords.iter() {
+            let Some(arg) = &k.arg else { return reject(k, "`**` arguments in a call") };
+            let v = self.expr(&k.value)?.obj();
+            if let Some(i) = sig.positional.iter().position(|(p, _)| p == arg.id.as_str()) {
+                if slots[i].is_some() {
+                    return reject(k, format!("`{}` given twice", arg.id));
+                }
+                slots[i] = Some(v);
+            } else if let Some(i) = sig.keyword_only.iter().position(|(p, _)| p == arg.id.as_str()) {
+                kwonly[i] = Some(v);
+            } else {
+                return reject(k, format!("`{name}` has no parameter `{}`", arg.id));
+            }
+        }
+        let mut args = Vec::new();
+        for (slot, (p, default)) in slots.into_iter().zip(&sig.positional) {
+            args.push(match (slot, default) {
+                (Some(v), _) => v,
+                (None, Some(d)) => self.default_value(m, d)?,
+                (None, None) => return reject(c, format!("missing argument `{p}` of `{name}`")),
+            });
+        }
+        if sig.varargs.is_some() {
+            args.push(quote!(vec![#(#varargs),*]));
+        }
+        for (slot, (p, default)) in kwonly.into_iter().zip(&sig.keyword_only) {
+            args.push(match (slot, default) {
+                (Some(v), _) => v,
+                (None, Some(d)) => self.default_value(m, d)?,
+                (None, None) => return reject(c, format!("missing argument `{p}` of `{name}`")),
+            });
+        }
+        let path = self.fn_path(module, name);
+        Ok(Code::Obj(quote!(#path(#(#args),*)?)))
+    }
+
+    /// A parameter's default, compiled in the scope of the function's module.
+    fn default_value(&mut self, module: &PyModule, d: &Expr) -> T<TokenStream> {
+        if let Expr::Name(n) = d
+            && n.id.as_str() != "None"
+        {
+            return match self.resolve(module, n.id.as_str(), n)? {
+                Resolved::Constant(m, c) => Ok(self.constant_ref(&m, &c)),
+                _ => reject(d, "this default value"),
+            };
+        }
+        let saved_locals = std::mem::take(&mut self.locals);
+        let r = self.expr(d).map(Code::obj);
+        self.locals = saved_locals;
+        r
+    }
+
+    fn builtin(&mut self, c: &ast::ExprCall, name: &str) -> T<Code> {
+        let args = &c.arguments.args;
+        let kw = |k: &str| c.arguments.keywords.iter().find(|x| x.arg.as_ref().is_some_and(|a| a.id.as_str() == k));
+        for k in &c.arguments.keywords {
+            let allowed: &[&str] = match name {
+                "sorted" => &["key", "reverse"],
+                "min" | "max" => &["key", "default"],
+                "sum" => &["start"],
+                "enumerate" => &["start"],
+                "int" => &["base"],
+                _ => &[],
+            };
+            match &k.arg {
+                Some(a) if allowed.contains(&a.id.as_str()) => {}
+                _ => return reject(k, format!("this keyword argument to `{name}`")),
+            }
+        }
+        if args.iter().any(|a| matches!(a, Expr::Starred(_))) {
+            return reject(c, "`*` arguments in a call");
+        }
+        let arity = |lo: usize, hi: usize| -> T<()> {
+            if args.len() < lo || args.len() > hi {
+                return reject(c, format!("`{name}` with {} arguments", args.len()));
+            }
+            Ok(())
+        };
+        let one = |cx: &mut Self| -> T<TokenStream> {
+            arity(1, 1)?;
+            Ok(cx.expr(&args[0])?.by_ref())
+        };
+        Ok(match name {
+            "len" => {
+                let a = one(self)?;
+                Code::Obj(quote!(Obj::Int(py::len(#a)?)))
+            }
+            "str" if args.is_empty() => Code::Obj(quote!(Obj::str(""))),
+            "str" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::str(#a)))
+            }
+            "repr" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::repr_obj(#a)))
+            }
+            "bool" => {
+                let a = self.expr(args.first().ok_or_else(|| Reject { span: span(c), what: "`bool()`".into(), help: None })?)?.cond();
+                Code::Bool(a)
+            }
+            "int" => {
+                arity(1, 2)?;
+                let a = self.expr(&args[0])?.by_ref();
+                let base = match (args.get(1), kw("base")) {
+                    (Some(b), _) => Some(self.expr(b)?.by_ref()),
+                    (None, Some(k)) => Some(self.expr(&k.value)?.by_ref()),
+                    (None, None) => None,
+                };
+                match base {
+                    Some(b) => Code::Obj(quote!(py::int(#a, Some(#b))?)),
+                    None => Code::Obj(quote!(py::int(#a, None)?)),
+                }
+            }
+            "float" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::float(#a)?))
+            }
+            "list" if args.is_empty() => Code::Obj(quote!(Obj::list(Vec::new()))),
+            "list" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::list(#a)?))
+            }
+            "tuple" if args.is_empty() => Code::Obj(quote!(Obj::tuple(Vec::new()))),
+            "tuple" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::tuple(#a)?))
+            }
+            "set" | "frozenset" if args.is_empty() => Code::Obj(quote!(Obj::set(Vec::new())?)),
+            "set" | "frozenset" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::set(#a)?))
+            }
+            "dict" if args.is_empty() => Code::Obj(quote!(Obj::dict(Vec::new())?)),
+            "dict" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::dict(#a)?))
+            }
+            "any" | "all" => {
+                arity(1, 1)?;
+                if let Expr::Generator(g) = &args[0] {
+                    return self.short_circuit(g, name == "any");
+                }
+                let a = self.expr(&args[0])?.by_ref();
+                let f = format_ident!("{}", name);
+                Code::Bool(quote!(py::#f(#a)?))
+            }
+            "abs" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::abs(#a)?))
+            }
+            "round" => {
+                arity(1, 2)?;
+                let a = self.expr(&args[0])?.by_ref();
+                let n = match args.get(1) {
+                    Some(n) => self.expr(n)?.by_ref(),
+                    None => quote!(&Obj::None),
+                };
+                Code::Obj(quote!(py::round(#a, #n)?))
+            }
+            "sum" => {
+                arity(1, 2)?;
+                let a = self.expr(&args[0])?.by_ref();
+                let start = match (args.get(1), kw("start")) {
+                    (Some(s), _) => self.expr(s)?.obj(),
+                    (None, Some(k)) => self.expr(&k.value)?.obj(),
+                    _ => quote!(Obj::Int(0)),
+                };
+                Code::Obj(quote!(py::sum(#a, #start)?))
+            }
+            "sorted" => {
+                arity(1, 1)?;
+                let a = self.expr(&args[0])?.by_ref();
+                let key = match kw("key") {
+                    Some(k) => self.expr(&k.value)?.by_ref(),
+                    None => quote!(&Obj::None),
+                };
+                let rev = match kw("reverse") {
+                    Some(k) => self.expr(&k.value)?.by_ref(),
+                    None => quote!(&Obj::Bool(false)),
+                };
+                Code::Obj(quote!(py::sorted(#a, #key, #rev)?))
+            }
+            "min" | "max" => {
+                if args.is_empty() {
+                    return reject(c, format!("`{name}()` without arguments"));
+                }
+                let items = self.elements(args)?;
+                let key = match kw("key") {
+                    Some(k) => self.expr(&k.value)?.by_ref(),
+                    None => quote!(&Obj::None),
+                };
+                let default = match kw("default") {
+                    Some(k) => {
+                        let d = self.expr(&k.value)?.obj();
+                        quote!(Some(#d))
+                    }
+                    None => quote!(None),
+                };
+                let f = format_ident!("{}", name);
+                Code::Obj(quote!(py::#f(&#items, #key, #default)?))
+            }
+            "isinstance" => {
+                arity(2, 2)?;
+                let a = self.expr(&args[0])?.by_ref();
+                let types = self.types(&args[1])?;
+                Code::Bool(quote!(py::isinstance(#a, &[#(#types),*])))
+            }
+            "enumerate" => {
+                arity(1, 2)?;
+                let a = self.expr(&args[0])?.by_ref();
+                let start = match (args.get(1), kw("start")) {
+                    (Some(Expr::NumberLiteral(n)), _) | (None, Some(ast::Keyword { value: Expr::NumberLiteral(n), .. })) => {
+                        match &n.value {
+                            Number::Int(i) => Literal::i64_unsuffixed(i.as_i64().unwrap_or(0)),
+                            _ => return reject(c, "a non-integer `enumerate` start"),
+                        }
+                    }
+                    (None, None) => Literal::i64_unsuffixed(0),
+                    _ => return reject(c, "a computed `enumerate` start"),
+                };
+                Code::Obj(quote!(Obj::list(py::enumerate(#a, #start)?)))
+            }
+            "zip" => {
+                let items = self.elements(args)?;
+                Code::Obj(quote!(Obj::list(py::zip(&#items)?)))
+            }
+            "range" => {
+                let items = self.elements(args)?;
+                Code::Obj(quote!(Obj::list(py::range(&#items)?)))
+            }
+            "reversed" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::reversed(#a)?))
+            }
+            "ord" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::ord(#a)?))
+            }
+            "chr" => {
+                let a = one(self)?;
+                Code::Obj(quote!(py::chr(#a)?))
+            }
+            "print" => Code::Obj(quote!(Obj::None)),
+            other => return reject(c, format!("the builtin `{other}`")),
+        })
+    }
+
+    /// `any(… for …)` / `all(… for …)`: stops at the first deciding element, as the generator
+    /// would (later elements are not evaluated and cannot raise).
+    fn short_circuit(&mut self, g: &ast::ExprGenerator, any: bool) -> T<Code> {
+        let found = self.fresh("found");
+        let n_scoped = self.scoped.len();
+        let r = self.short_circuit_body(&g.generators, &g.elt, any, &found);
+        self.scoped.truncate(n_scoped);
+        let body = r?;
+        let init = !any;
+        let label = syn_label(&found);
+        Ok(Code::Bool(quote!({
+            let mut #found = #init;
+            #label: {
+                #body
+            }
+            #found
+        })))
+    }
+
+    fn short_circuit_body(&mut self, generators: &[ast::Comprehension], elt: &Expr, any: bool, found: &Ident) -> T<TokenStream> {
+        let label = syn_label(found);
+        let Some((first, rest)) = generators.split_first() else {
+            let test = self.expr(elt)?.cond();
+            let set = !any;
+            return Ok(if any {
+                quote!(if #test { #found = true; break #label; })
+            } else {
+                quote!(if !(#test) { #found = #set; break #label; })
+            });
+        };
+        let iter = self.expr(&first.iter)?.by_ref();
+        let mut targets = Vec::new();
+        target_names(&first.target, &mut targets);
+        let item = self.fresh("item");
+        let decls: Vec<_> = targets.iter().map(|t| {
+            let id = local_ident(t);
+            quote!(let #id: Obj<'e>;)
+        }).collect();
+        self.scoped.extend(targets.iter().cloned());
+        let bind = self.assign_target(&first.target, quote!(#item))?;
+        let mut conds = Vec::new();
+        for cond in &first.ifs {
+            conds.push(self.expr(cond)?.cond());
+        }
+        let inner = self.short_circuit_body(rest, elt, any, found)?;
+        let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
+        Ok(quote! {
+            for #item in py::iter(#iter)? {
+                #(#decls)*
+                #bind
+                #guarded
+            }
+        })
+    }
+
+    fn types(&mut self, e: &Expr) -> T<Vec<TokenStream>> {
+        let one = |cx: &mut Self, e: &Expr| -> T<TokenStream> {
+            let name = match e {
+                Expr::Name(n) => match cx.resolve(cx.module, n.id.as_str(), n) {
+                    Ok(Resolved::Builtin(b)) => b,
+                    Ok(Resolved::Std(m, n)) => format!("{m}.{n}"),
+                    _ => n.id.to_string(),
+                },
+                Expr::Attribute(a) => match &*a.value {
+                    Expr::Name(m) => format!("{}.{}", m.id, a.attr.id),
+                    _ => return reject(e, "this type in `isinstance`"),
+                },
+                Expr::NoneLiteral(_) => "NoneType".into(),
+                _ => return reject(e, "this type in `isinstance`"),
+            };
+            let ty = match name.as_str() {
+                "str" => quote!(py::Type::Str),
+                "int" => quote!(py::Type::Int),
+                "float" => quote!(py::Type::Float),
+                "bool" => quote!(py::Type::Bool),
+                "dict" => quote!(py::Type::Dict),
+                "list" => quote!(py::Type::List),
+                "tuple" => quote!(py::Type::Tuple),
+                "set" => quote!(py::Type::Set),
+                "collections.abc.Mapping" | "typing.Mapping" | "collections.Mapping" | "Mapping" => quote!(py::Type::Mapping),
+                "collections.abc.Sequence" | "typing.Sequence" | "Sequence" => quote!(py::Type::Sequence),
+                "collections.abc.Iterable" | "typing.Iterable" | "Iterable" => quote!(py::Type::Iterable),
+                _ => return reject(e, format!("`isinstance` with the type `{name}`")),
+            };
+            Ok(ty)
+        };
+        match e {
+            Expr::Tuple(t) => t.elts.iter().map(|e| one(self, e)).collect(),
+            e => Ok(vec![one(self, e)?]),
+        }
+    }
+
+    fn std_call(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {
+        match (module, name) {
+            ("fnmatch", "fnmatch") | ("fnmatch", "fnmatchcase") => {
+                let items = self.plain_args(c)?;
+                if c.arguments.args.len() != 2 {
+                    return reject(c, "`fnmatch` without two arguments");
+                }
+                let f = format_ident!("{}", name);
+                Code::Obj(quote!(py::stdlib::#f(&#items)?)).pipe(Ok)
+            }
+            ("functools", "reduce") => {
+                let args = &c.arguments.args;
+                if !c.arguments.keywords.is_empty() || !(2..=3).contains(&args.len()) {
+                    return reject(c, "`reduce` with these arguments");
+                }
+                let f = self.expr(&args[0])?.by_ref();
+                let xs = self.expr(&args[1])?.by_ref();
+                let init = match args.get(2) {
+                    Some(i) => {
+                        let i = self.expr(i)?.obj();
+                        quote!(Some(#i))
+                    }
+                    None => quote!(None),
+                };
+                Ok(Code::Obj(quote!(py::reduce(#f, #xs, #init)?)))
+            }
+            _ => reject(c, format!("`{module}.{name}`")),
+        }
+    }
+
+    fn method_call(&mut self, c: &ast::ExprCall, a: &ast::ExprAttribute) -> T<Code> {
+        let method = a.attr.id.as_str();
+        // `module.function(...)`: a helper module or the standard library.
+        if let Expr::Name(n) = &*a.value
+            && !self.locals.contains_key(n.id.as_str())
+            && !self.scoped.iter().any(|s| s == n.id.as_str())
+            && let Ok(Resolved::Module(m)) = self.resolve(self.module, n.id.as_str(), n)
+        {
+            if let Some(helper) = self.program.get(&m) {
+                if helper.functions.contains_key(method) {
+                    let name = helper.name.clone();
+                    return self.user_call(c, &name, method);
+                }
+                return reject(a, format!("`{m}.{method}`, which `{m}` does not define as a function"));
+            }
+            return self.std_module_call(c, &m, method);
+        }
+        if c.arguments.args.iter().any(|a| matches!(a, Expr::Starred(_))) && !matches!(method, "deep_get" | "deep_walk") {
+            return reject(c, "`*` arguments in a call");
+        }
+        let recv = self.expr(&a.value)?.by_ref();
+        let kw = |k: &str| c.arguments.keywords.iter().find(|x| x.arg.as_ref().is_some_and(|a| a.id.as_str() == k));
+        match method {
+            "udm" => return reject(a, "`event.udm` (data models are not supported yet)"),
+            "deep_get" | "deep_walk" => {
+                let keys = self.elements(&c.arguments.args)?;
+                for k in &c.arguments.keywords {
+                    match &k.arg {
+                        Some(a) if a.id.as_str() == "default" || (method == "deep_walk" && a.id.as_str() == "return_val") => {}
+                        _ => return reject(k, format!("this keyword argument to `{method}`")),
+                    }
+                }
+                let default = match kw("default") {
+                    Some(k) => self.expr(&k.value)?.obj(),
+                    None => quote!(Obj::None),
+                };
+                if method == "deep_get" {
+                    return Ok(Code::Obj(quote!(py::meth::deep_get(#recv, &#keys, #default)?)));
+                }
+                let rv = match kw("return_val") {
+                    Some(k) => self.expr(&k.value)?.by_ref(),
+                    None => quote!(&Obj::str("all")),
+                };
+                return Ok(Code::Obj(quote!(py::meth::deep_walk(#recv, &#keys, #default, #rv)?)));
+            }
+            "format" => {
+                let args = self.elements(&c.arguments.args)?;
+                let mut kws = Vec::new();
+                for k in &c.arguments.keywords {
+                    let Some(name) = &k.arg else { return reject(k, "`**` arguments in a call") };
+                    let v = self.expr(&k.value)?.obj();
+                    let name = name.id.as_str();
+                    kws.push(quote!((#name, #v)));
+                }
+                return Ok(Code::Obj(quote!(py::meth::format_kw(#recv, &#args, &[#(#kws),*])?)));
+            }
+            _ => {}
+        }
+        let Some((function, params)) = METHODS.iter().find(|(m, _)| *m == method).map(|(m, p)| (*m, *p)) else {
+            return reject(a, format!("the method `.{method}()`"));
+        };
+        let mut slots: Vec<Option<TokenStream>> = vec![None; params.len()];
+        if c.arguments.args.len() > params.len() {
+            return reject(c, format!("`.{method}()` with {} arguments", c.arguments.args.len()));
+        }
+        for (i, arg) in c.arguments.args.iter().enumerate() {
+            slots[i] = Some(self.expr(arg)?.obj());
+        }
+        for k in &c.arguments.keywords {
+            let Some(name) = &k.arg else { return reject(k, "`**` arguments in a call") };
+            let Some(i) = params.iter().position(|p| *p == name.id.as_str()) else {
+                return reject(k, format!("the keyword argument `{}` of `.{method}()`", name.id));
+            };
+            slots[i] = Some(self.expr(&k.value)?.obj());
+        }
+        // Trailing arguments not given are left out; a gap is filled with `None`, which every
+        // method below reads as "not given".
+        let given = slots.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+        let args = slots[..given].iter().map(|s| s.clone().unwrap_or_else(|| quote!(Obj::None)));
+        let f = method_fn(function);
+        Ok(Code::Obj(quote!(py::meth::#f(#recv, &[#(#args),*])?)))
+    }
+
+    fn std_module_call(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {
+        match (module, name) {
+            ("re", "match" | "search" | "fullmatch" | "findall" | "sub" | "split" | "compile") => {
+                let (pattern, flags) = regex_args(c)?;
+                let pat = quote!(py::stdlib::re::pattern(#pattern, #flags)?);
+                let args = &c.arguments.args;
+                let pos = |cx: &mut Self, i: usize| -> T<TokenStream> {
+                    match args.get(i) {
+                        Some(a) => Ok(cx.expr(a)?.by_ref()),
+                        None => reject(c, format!("`re.{name}` without enough arguments")),
+                    }
+                };
+                let extra_kw = c.arguments.keywords.iter().any(|k| k.arg.as_ref().is_none_or(|a| a.id.as_str() != "flags"));
+                if extra_kw {
+                    return reject(c, format!("keyword arguments to `re.{name}`"));
+                }
+                Ok(Code::Obj(match name {
+                    "compile" => quote!(Obj::Regex(#pat)),
+                    "match" | "search" | "fullmatch" => {
+                        if args.len() != 2 {
+                            return reject(c, format!("`re.{name}` with flags as a positional argument"));
+                        }
+                        let s = pos(self, 1)?;
+                        let how = match name {
+                            "match" => quote!(Match),
+                            "search" => quote!(Search),
+                            _ => quote!(Full),
+                        };
+                        quote!(#pat.find(#s, py::stdlib::re::How::#how)?)
+                    }
+                    "findall" => {
+                        if args.len() != 2 {
+                            return reject(c, "`re.findall` with flags as a positional argument");
+                        }
+                        let s = pos(self, 1)?;
+                        quote!(#pat.findall(#s)?)
+                    }
+                    "split" => {
+                        if args.len() != 2 {
+                            return reject(c, "`re.split` with maxsplit or flags");
+                        }
+                        let s = pos(self, 1)?;
+                        quote!(#pat.split(#s)?)
+                    }
+                    _ => {
+                        if args.len() != 3 {
+                            return reject(c, "`re.sub` with count or flags");
+                        }
+                        let r = pos(self, 1)?;
+                        let s = pos(self, 2)?;
+                        quote!(#pat.sub(#r, #s, 0)?)
+                    }
+                }))
+            }
+            ("json", "loads") => {
+                let items = self.plain_args(c)?;
+                Ok(Code::Obj(quote!(py::stdlib::json_loads(&#items)?)))
+            }
+            ("json", "dumps") => {
+                if c.arguments.args.len() != 1 {
+                    return reject(c, "`json.dumps` with these arguments");
+                }
+                let v = self.expr(&c.arguments.args[0])?.by_ref();
+                for k in &c.arguments.keywords {
+                    let Some(a) = &k.arg else { return reject(k, "`**` arguments") };
+                    match a.id.as_str() {
+                        "sort_keys" | "default" | "indent" | "separators" | "ensure_ascii" => {
+                            return reject(k, format!("`json.dumps` with `{}`", a.id));
+                        }
+                        other => return reject(k, format!("`json.dumps` with `{other}`")),
+                    }
+                }
+                Ok(Code::Obj(quote!(py::stdlib::json_dumps(#v)?)))
+            }
+            ("fnmatch", "fnmatch" | "fnmatchcase") => self.std_call(c, module, name),
+            _ => reject(c, format!("`{module}.{name}`")),
+        }
+    }
+}
+
+/// Python methods compiled rules may call, with their parameter names (for keyword arguments).
+const METHODS: &[(&str, &[&str])] = &[
+    ("get", &["key", "default"]),
+    ("udm", &["key", "default"]),
+    ("keys", &[]),
+    ("values", &[]),
+    ("items", &[]),
+    ("setdefault", &["key", "default"]),
+    ("update", &["other"]),
+    ("pop", &["key", "default"]),
+    ("copy", &[]),
+    ("to_dict", &[]),
+    ("lower", &[]),
+    ("upper", &[]),
+    ("casefold", &[]),
+    ("strip", &["chars"]),
+    ("lstrip", &["chars"]),
+    ("rstrip", &["chars"]),
+    ("startswith", &["prefix"]),
+    ("endswith", &["suffix"]),
+    ("split", &["sep", "maxsplit"]),
+    ("rsplit", &["sep", "maxsplit"]),
+    ("splitlines", &[]),
+    ("join", &["iterable"]),
+    ("replace", &["old", "new", "count"]),
+    ("find", &["sub"]),
+    ("rfind", &["sub"]),
+    ("index", &["value"]),
+    ("count", &["value"]),
+    ("isdigit", &[]),
+    ("isnumeric", &[]),
+    ("isdecimal", &[]),
+    ("isalpha", &[]),
+    ("isalnum", &[]),
+    ("isspace", &[]),
+    ("islower", &[]),
+    ("isupper", &[]),
+    ("title", &[]),
+    ("capitalize", &[]),
+    ("swapcase", &[]),
+    ("partition", &["sep"]),
+    ("rpartition", &["sep"]),
+    ("removeprefix", &["prefix"]),
+    ("removesuffix", &["suffix"]),
+    ("zfill", &["width"]),
+    ("append", &["object"]),
+    ("extend", &["iterable"]),
+    ("insert", &["index", "object"]),
+    ("remove", &["value"]),
+    ("reverse", &[]),
+    ("sort", &["key", "reverse"]),
+    ("add", &["elem"]),
+    ("discard", &["elem"]),
+    ("union", &["other"]),
+    ("intersection", &["other"]),
+    ("difference", &["other"]),
+    ("issubset", &["other"]),
+    ("issuperset", &["other"]),
+    ("isdisjoint", &["other"]),
+    ("group", &["group"]),
+    ("groups", &[]),
+    ("groupdict", &[]),
+    ("match", &["string"]),
+    ("search", &["string"]),
+    ("fullmatch", &["string"]),
+    ("findall", &["string"]),
+];
+
+/// The `py::meth` function of a method (Rust keywords and clashes get a suffix).
+fn method_fn(method: &str) -> Ident {
+    match method {
+        "items" => format_ident!("items_of"),
+        "match" => format_ident!("match_"),
+        other => format_ident!("{}", other),
+    }
+}
+
+enum Resolved {
+    Function(String, String),
+    Constant(String, String),
+    Module(String),
+    Builtin(String),
+    /// A name imported from a module outside the program (the standard library).
+    Std(String, String),
+}
+
+enum Collect<'a> {
+    List(&'a Expr),
+    Set(&'a Expr),
+    Dict(&'a Expr, &'a Expr),
+}
+
+trait Pipe: Sized {
+    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+fn syn_label(found: &Ident) -> TokenStream {
+    format!("'{found}").parse().expect("a lifetime")
+}
+
+fn compare_op(op: CmpOp, l: TokenStream, r: TokenStream) -> TokenStream {
+    match op {
+        CmpOp::Eq => quote!(py::eq(#l, #r)),
+        CmpOp::NotEq => quote!(py::ne(#l, #r)),
+        CmpOp::Lt => quote!(py::lt(#l, #r)?),
+        CmpOp::LtE => quote!(py::le(#l, #r)?),
+        CmpOp::Gt => quote!(py::gt(#l, #r)?),
+        CmpOp::GtE => quote!(py::ge(#l, #r)?),
+        CmpOp::Is => quote!(py::is(#l, #r)),
+        CmpOp::IsNot => quote!(!py::is(#l, #r)),
+        CmpOp::In => quote!(py::contains(#r, #l)?),
+        CmpOp::NotIn => quote!(!py::contains(#r, #l)?),
+    }
+}
+
+fn is_print(c: &ast::ExprCall) -> bool {
+    matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "print")
+}
+
+fn exception_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "ValueError" => "ValueError",
+        "TypeError" => "TypeError",
+        "KeyError" => "KeyError",
+        "Exception" => "Exception",
+        "RuntimeError" => "RuntimeError",
+        "NotImplementedError" => "NotImplementedError",
+        _ => return None,
+    })
+}
+
+fn fn_ident(name: &str) -> Ident {
+    if is_rust_keyword(name) { format_ident!("{}_", name) } else { format_ident!("{}", name) }
+}
+
+fn local_ident(name: &str) -> Ident {
+    if is_rust_keyword(name) || name == "py" || name == "Obj" || name == "R" {
+        format_ident!("{}_", name)
+    } else {
+        format_ident!("{}", name)
+    }
+}
+
+fn is_rust_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "as" | "break" | "const" | "continue" | "crate" | "else" | "enum" | "extern" | "false" | "fn" | "for"
+            | "if" | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref" | "return"
+            | "self" | "Self" | "static" | "struct" | "super" | "trait" | "true" | "type" | "unsafe" | "use"
+            | "where" | "while" | "async" | "await" | "dyn" | "abstract" | "become" | "box" | "do" | "final"
+            | "macro" | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "try" | "gen"
+            | "union" | "_"
+    )
+}
+
+fn docstring(body: &[Stmt]) -> Option<String> {
+    match body.first() {
+        Some(Stmt::Expr(e)) => match &*e.value {
+            Expr::StringLiteral(s) => Some(s.value.to_str().trim().to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn ends_in_return(body: &[Stmt]) -> bool {
+    match body.last() {
+        Some(Stmt::Return(_) | Stmt::Raise(_)) => true,
+        Some(Stmt::If(s)) => {
+            ends_in_return(&s.body)
+                && s.elif_else_clauses.iter().any(|c| c.test.is_none())
+                && s.elif_else_clauses.iter().all(|c| ends_in_return(&c.body))
+        }
+        _ => false,
+    }
+}
+
+fn contains_break(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Break(_) => true,
+        Stmt::If(i) => contains_break(&i.body) || i.elif_else_clauses.iter().any(|c| contains_break(&c.body)),
+        Stmt::Try(t) => contains_break(&t.body),
+        _ => false,
+    })
+}
+
+fn find_globals(body: &[Stmt], out: &mut BTreeSet<String>) {
+    let mut v = Vec::new();
+    for s in body {
+        if let Stmt::Global(g) = s {
+            v.extend(g.names.iter().map(|n| n.id.to_string()));
+        }
+    }
+    out.extend(v);
+}
+
+/// The names a target binds.
+fn target_names(target: &Expr, out: &mut Vec<String>) {
+    match target {
+        Expr::Name(n) => out.push(n.id.to_string()),
+        Expr::Tuple(t) => t.elts.iter().for_each(|e| target_names(e, out)),
+        Expr::List(t) => t.elts.iter().for_each(|e| target_names(e, out)),
+        Expr::Starred(s) => target_names(&s.value, out),
+        _ => {}
+    }
+}
+
+/// Every name a function body binds (its locals).
+fn find_assigned(body: &[Stmt], out: &mut BTreeSet<String>) {
+    for s in body {
+        let mut names = Vec::new();
+        match s {
+            Stmt::Assign(a) => a.targets.iter().for_each(|t| target_names(t, &mut names)),
+            Stmt::AnnAssign(a) if a.value.is_some() => target_names(&a.target, &mut names),
+            Stmt::AugAssign(a) => target_names(&a.target, &mut names),
+            Stmt::For(f) => {
+                target_names(&f.target, &mut names);
+                find_assigned(&f.body, out);
+                find_assigned(&f.orelse, out);
+            }
+            Stmt::While(w) => {
+                find_assigned(&w.body, out);
+                find_assigned(&w.orelse, out);
+            }
+            Stmt::If(i) => {
+                find_assigned(&i.body, out);
+                for c in &i.elif_else_clauses {
+                    find_assigned(&c.body, out);
+                }
+            }
+            Stmt::Try(t) => {
+                find_assigned(&t.body, out);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    if let Some(n) = &h.name {
+                        names.push(n.id.to_string());
+                    }
+                    find_assigned(&h.body, out);
+                }
+                find_assigned(&t.orelse, out);
+                find_assigned(&t.finalbody, out);
+            }
+            _ => {}
+        }
+        out.extend(names);
+    }
+}
+
+/// Definite assignment: walks `body` with the names certainly bound so far (`bound`), and
+/// records in `maybe` every local read while not certainly bound.
+fn flow(body: &[Stmt], bound: &mut BTreeSet<String>, locals: &BTreeSet<String>, maybe: &mut BTreeSet<String>) -> bool {
+    // Returns whether control can fall off the end of `body`.
+    for s in body {
+        let reads = |e: &Expr, bound: &BTreeSet<String>, maybe: &mut BTreeSet<String>| {
+            let mut names = BTreeSet::new();
+            names_read(e, &mut names);
+            for n in names {
+                if locals.contains(&n) && !bound.contains(&n) {
+                    maybe.insert(n);
+                }
+            }
+        };
+        match s {
+            Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    reads(v, bound, maybe);
+                }
+                return false;
+            }
+            Stmt::Raise(r) => {
+                if let Some(v) = &r.exc {
+                    reads(v, bound, maybe);
+                }
+                return false;
+            }
+            Stmt::Break(_) | Stmt::Continue(_) => return false,
+            Stmt::Expr(e) => reads(&e.value, bound, maybe),
+            Stmt::Assign(a) => {
+                reads(&a.value, bound, maybe);
+                for t in &a.targets {
+                    if !matches!(t, Expr::Name(_) | Expr::Tuple(_) | Expr::List(_)) {
+                        reads(t, bound, maybe);
+                    }
+                    let mut names = Vec::new();
+                    target_names(t, &mut names);
+                    bound.extend(names);
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(v) = &a.value {
+                    reads(v, bound, maybe);
+                    let mut names = Vec::new();
+                    target_names(&a.target, &mut names);
+                    bound.extend(names);
+                }
+            }
+            Stmt::AugAssign(a) => {
+                reads(&a.value, bound, maybe);
+                reads(&a.target, bound, maybe);
+            }
+            Stmt::Delete(d) => d.targets.iter().for_each(|t| reads(t, bound, maybe)),
+            Stmt::If(i) => {
+                reads(&i.test, bound, maybe);
+                let mut branches = Vec::new();
+                let mut b = bound.clone();
+                if flow(&i.body, &mut b, locals, maybe) {
+                    branches.push(b);
+                }
+                let mut has_else = false;
+                for c in &i.elif_else_clauses {
+                    if let Some(t) = &c.test {
+                        reads(t, bound, maybe);
+                    } else {
+                        has_else = true;
+                    }
+                    let mut b = bound.clone();
+                    if flow(&c.body, &mut b, locals, maybe) {
+                        branches.push(b);
+                    }
+                }
+                if !has_else {
+                    branches.push(bound.clone());
+                }
+                if branches.is_empty() {
+                    return false;
+                }
+                let mut meet = branches[0].clone();
+                for b in &branches[1..] {
+                    meet = meet.intersection(b).cloned().collect();
+                }
+                *bound = meet;
+            }
+            Stmt::For(f) => {
+                reads(&f.iter, bound, maybe);
+                let mut b = bound.clone();
+                let mut names = Vec::new();
+                target_names(&f.target, &mut names);
+                b.extend(names);
+                flow(&f.body, &mut b, locals, maybe);
+                let mut b2 = bound.clone();
+                flow(&f.orelse, &mut b2, locals, maybe);
+            }
+            Stmt::While(w) => {
+                reads(&w.test, bound, maybe);
+                let mut b = bound.clone();
+                flow(&w.body, &mut b, locals, maybe);
+            }
+            Stmt::Try(t) => {
+                let mut b = bound.clone();
+                flow(&t.body, &mut b, locals, maybe);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    let mut b = bound.clone();
+                    flow(&h.body, &mut b, locals, maybe);
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Every name an expression reads (including inside comprehensions and lambdas; names their
+/// own targets bind are not excluded: reading them is harmless to the analysis).
+fn names_read(e: &Expr, out: &mut BTreeSet<String>) {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V<'a>(&'a mut BTreeSet<String>);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && n.ctx.is_load()
+            {
+                self.0.insert(n.id.to_string());
+            }
+            walk_expr(self, e);
+        }
+    }
+    V(out).visit_expr(e);
+}
+
+fn params_used(body: &[Stmt], params: &BTreeSet<String>) -> bool {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V<'a>(&'a BTreeSet<String>, bool);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && self.0.contains(n.id.as_str())
+            {
+                self.1 = true;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V(params, false);
+    for s in body {
+        v.visit_stmt(s);
+    }
+    v.1 || params.is_empty()
+}
+
+fn find_reassigned_params(body: &[Stmt], params: &BTreeSet<String>, out: &mut BTreeSet<String>) {
+    let mut assigned = BTreeSet::new();
+    find_assigned(body, &mut assigned);
+    out.extend(assigned.into_iter().filter(|n| params.contains(n)));
+}

@@ -1,0 +1,192 @@
+//! The standard-library modules compiled rules use, as native code: `re` (Python's regular
+//! expressions on the `regex` crate, exact or an error), and the objects of `ipaddress` and
+//! `datetime` ([`Native`]).
+
+pub mod re;
+
+use std::cmp::Ordering;
+
+use super::{Obj, R};
+
+/// An object of a standard-library type other than the built-in containers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Native {
+    /// `ipaddress.ip_address(…)`.
+    Ip(std::net::IpAddr),
+}
+
+impl Native {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Native::Ip(std::net::IpAddr::V4(_)) => "IPv4Address",
+            Native::Ip(std::net::IpAddr::V6(_)) => "IPv6Address",
+        }
+    }
+
+    pub fn repr(&self) -> String {
+        match self {
+            Native::Ip(ip) => format!("{}('{ip}')", self.type_name()),
+        }
+    }
+
+    pub fn truthy(&self) -> bool {
+        true
+    }
+
+    pub fn order(&self, other: &Native) -> Option<Ordering> {
+        match (self, other) {
+            (Native::Ip(a), Native::Ip(b)) if a.is_ipv4() == b.is_ipv4() => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
+    pub fn sub<'e>(&self, _other: &Native) -> Option<Obj<'e>> {
+        None
+    }
+
+    pub fn iter<'e>(&self) -> R<Vec<Obj<'e>>> {
+        Err(super::Exc::type_error(format!("'{}' object is not iterable", self.type_name())))
+    }
+
+    /// `str(x)`.
+    pub fn str(&self) -> String {
+        match self {
+            Native::Ip(ip) => ip.to_string(),
+        }
+    }
+}
+
+/// `fnmatch.fnmatchcase(name, pattern)`.
+pub fn fnmatchcase<'e>(args: &[Obj<'e>]) -> R<Obj<'e>> {
+    match (args.first(), args.get(1)) {
+        (Some(Obj::Str(name)), Some(Obj::Str(pat))) => {
+            Ok(Obj::Bool(crate::value::glob_match(pat.as_str(), name.as_str())))
+        }
+        _ => Err(super::Exc::type_error("fnmatch() arguments must be strings")),
+    }
+}
+
+/// `fnmatch.fnmatch(name, pattern)`: on POSIX (where Panther runs) `os.path.normcase` leaves
+/// names unchanged, so this is `fnmatchcase`.
+pub fn fnmatch<'e>(args: &[Obj<'e>]) -> R<Obj<'e>> {
+    fnmatchcase(args)
+}
+
+/// `json.loads(s)`: objects become dictionaries (plain, case-sensitive), arrays lists.
+pub fn json_loads<'e>(args: &[Obj<'e>]) -> R<Obj<'e>> {
+    let Some(Obj::Str(s)) = args.first() else {
+        return Err(super::Exc::type_error(format!(
+            "the JSON object must be str, bytes or bytearray, not {}",
+            args.first().map_or("NoneType", |a| a.type_name())
+        )));
+    };
+    let value: serde_json::Value = serde_json::from_str(s.as_str())
+        .map_err(|e| super::Exc::new("json.decoder.JSONDecodeError", e.to_string()))?;
+    from_value(value)
+}
+
+fn from_value<'e>(v: serde_json::Value) -> R<Obj<'e>> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => Obj::None,
+        Value::Bool(b) => Obj::Bool(b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Obj::Int(i),
+            (None, Some(f)) if n.is_f64() => Obj::Float(f),
+            _ => return Err(super::Exc::overflow()),
+        },
+        Value::String(s) => Obj::string(s),
+        Value::Array(a) => Obj::list(a.into_iter().map(from_value).collect::<R<_>>()?),
+        Value::Object(m) => Obj::dict(
+            m.into_iter().map(|(k, v)| Ok((Obj::string(k), from_value(v)?))).collect::<R<_>>()?,
+        )?,
+    })
+}
+
+/// `json.dumps(x)` with its defaults: `", "` and `": "` separators, non-ASCII escaped.
+pub fn json_dumps<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
+    let mut out = String::new();
+    dump(&mut out, x)?;
+    Ok(Obj::string(out))
+}
+
+fn dump(out: &mut String, x: &Obj<'_>) -> R<()> {
+    use super::ops::{Kind, kind};
+    match x {
+        Obj::None => out.push_str("null"),
+        Obj::Bool(true) => out.push_str("true"),
+        Obj::Bool(false) => out.push_str("false"),
+        Obj::Int(i) => out.push_str(&i.to_string()),
+        Obj::Float(f) if f.is_nan() => out.push_str("NaN"),
+        Obj::Float(f) if f.is_infinite() => out.push_str(if *f > 0.0 { "Infinity" } else { "-Infinity" }),
+        Obj::Float(f) => out.push_str(&super::fmt::float_repr(*f)),
+        Obj::Str(s) => dump_str(out, s.as_str()),
+        _ => match kind(x) {
+            Kind::List | Kind::Tuple => {
+                out.push('[');
+                for (i, item) in super::items(x)?.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    dump(out, item)?;
+                }
+                out.push(']');
+            }
+            Kind::Dict => {
+                out.push('{');
+                for (i, (k, v)) in super::dict_items(x)?.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    match k {
+                        Obj::Str(s) => dump_str(out, s.as_str()),
+                        Obj::Int(_) | Obj::Float(_) | Obj::Bool(_) | Obj::None => {
+                            let mut key = String::new();
+                            dump(&mut key, k)?;
+                            dump_str(out, &key);
+                        }
+                        other => {
+                            return Err(super::Exc::type_error(format!(
+                                "keys must be str, int, float, bool or None, not {}",
+                                other.type_name()
+                            )));
+                        }
+                    }
+                    out.push_str(": ");
+                    dump(out, v)?;
+                }
+                out.push('}');
+            }
+            _ => {
+                return Err(super::Exc::type_error(format!(
+                    "Object of type {} is not JSON serializable",
+                    x.type_name()
+                )));
+            }
+        },
+    }
+    Ok(())
+}
+
+fn dump_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}

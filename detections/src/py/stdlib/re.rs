@@ -1,0 +1,224 @@
+//! Python's `re` on the `regex` crate. The compiler rejects patterns whose meaning differs
+//! between the two (lookaround, backreferences); what remains is translated here (`\Z`, `(?P=`)
+//! and run with CPython's API: `match` anchors at the start, `fullmatch` at both ends,
+//! `search` anywhere. `$` in Python also matches before a final newline: a subject ending in a
+//! newline searched with a `$` pattern is an error rather than a possibly different answer.
+
+use std::rc::Rc;
+
+use super::super::{Exc, Obj, R};
+
+/// A compiled pattern (`re.compile(p, flags)`).
+#[derive(Debug)]
+pub struct Pattern {
+    /// The pattern as the rule wrote it.
+    pub source: String,
+    anywhere: regex::Regex,
+    /// `\A(?:p)`: `re.match`.
+    at_start: regex::Regex,
+    /// `\A(?:p)\z`: `re.fullmatch`.
+    whole: regex::Regex,
+    has_dollar: bool,
+}
+
+pub const IGNORECASE: i64 = 2;
+pub const MULTILINE: i64 = 8;
+pub const DOTALL: i64 = 16;
+pub const VERBOSE: i64 = 64;
+
+impl Pattern {
+    pub fn new(source: &str, flags: i64) -> R<Pattern> {
+        let mut prefix = String::new();
+        if flags & IGNORECASE != 0 {
+            prefix.push('i');
+        }
+        if flags & MULTILINE != 0 {
+            prefix.push('m');
+        }
+        if flags & DOTALL != 0 {
+            prefix.push('s');
+        }
+        if flags & VERBOSE != 0 {
+            prefix.push('x');
+        }
+        let translated = source.replace("\\Z", "\\z");
+        let compile = |p: &str| {
+            regex::Regex::new(p).map_err(|e| Exc::new("re.error", format!("pattern {source:?} is not supported: {e}")))
+        };
+        let flags = if prefix.is_empty() { String::new() } else { format!("(?{prefix})") };
+        Ok(Pattern {
+            source: source.to_string(),
+            anywhere: compile(&format!("{flags}{translated}"))?,
+            at_start: compile(&format!("{flags}\\A(?:{translated})"))?,
+            whole: compile(&format!("{flags}\\A(?:{translated})\\z"))?,
+            has_dollar: source.contains('$') && flags.contains('m') == false,
+        })
+    }
+
+    fn check_subject(&self, text: &str) -> R<()> {
+        if self.has_dollar && text.ends_with('\n') {
+            return Err(Exc::unsupported("a `$` pattern on text ending in a newline (Python's `$` also matches before it)"));
+        }
+        Ok(())
+    }
+
+    /// `search`, `match` or `fullmatch`.
+    pub fn find<'e>(&self, text: &Obj<'e>, how: How) -> R<Obj<'e>> {
+        let Obj::Str(s) = text else {
+            return Err(Exc::type_error(format!("expected string or bytes-like object, got '{}'", text.type_name())));
+        };
+        let subject = s.as_str();
+        self.check_subject(subject)?;
+        let regex = match how {
+            How::Search => &self.anywhere,
+            How::Match => &self.at_start,
+            How::Full => &self.whole,
+        };
+        Ok(match regex.captures(subject) {
+            Some(c) => Obj::Match(Rc::new(Match { subject: s.clone(), groups: owned_caps(&c), names: names(&self.anywhere) })),
+            None => Obj::None,
+        })
+    }
+
+    /// `findall`: whole matches, the one group, or tuples of groups.
+    pub fn findall<'e>(&self, text: &Obj<'e>) -> R<Obj<'e>> {
+        let Obj::Str(s) = text else {
+            return Err(Exc::type_error(format!("expected string or bytes-like object, got '{}'", text.type_name())));
+        };
+        self.check_subject(s.as_str())?;
+        let groups = self.anywhere.captures_len() - 1;
+        let out = self
+            .anywhere
+            .captures_iter(s.as_str())
+            .map(|c| {
+                let text = |i: usize| Obj::string(c.get(i).map_or("", |m| m.as_str()).to_string());
+                match groups {
+                    0 => text(0),
+                    1 => text(1),
+                    n => Obj::tuple((1..=n).map(text).collect()),
+                }
+            })
+            .collect();
+        Ok(Obj::list(out))
+    }
+
+    /// `sub(repl, text, count=0)` with a literal replacement (backslash escapes are rejected).
+    pub fn sub<'e>(&self, repl: &Obj<'e>, text: &Obj<'e>, count: i64) -> R<Obj<'e>> {
+        let (Obj::Str(r), Obj::Str(s)) = (repl, text) else {
+            return Err(Exc::unsupported("re.sub with a function or non-string arguments"));
+        };
+        if r.as_str().contains('\\') {
+            return Err(Exc::unsupported("re.sub with group references in the replacement"));
+        }
+        self.check_subject(s.as_str())?;
+        let limit = if count <= 0 { 0 } else { count as usize };
+        Ok(Obj::string(self.anywhere.replacen(s.as_str(), limit, regex::NoExpand(r.as_str())).into_owned()))
+    }
+
+    /// `split(text)` without groups in the pattern.
+    pub fn split<'e>(&self, text: &Obj<'e>) -> R<Obj<'e>> {
+        let Obj::Str(s) = text else { return Err(Exc::type_error("expected string")) };
+        if self.anywhere.captures_len() > 1 {
+            return Err(Exc::unsupported("re.split with groups"));
+        }
+        self.check_subject(s.as_str())?;
+        Ok(Obj::list(self.anywhere.split(s.as_str()).map(|p| Obj::string(p.to_string())).collect()))
+    }
+}
+
+fn owned_caps(c: &regex::Captures<'_>) -> Vec<Option<(usize, usize)>> {
+    c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()
+}
+
+fn names(r: &regex::Regex) -> Vec<Option<String>> {
+    r.capture_names().map(|n| n.map(str::to_string)).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    Search,
+    Match,
+    Full,
+}
+
+/// A match object.
+#[derive(Debug)]
+pub struct Match<'e> {
+    subject: super::super::Str<'e>,
+    groups: Vec<Option<(usize, usize)>>,
+    names: Vec<Option<String>>,
+}
+
+impl<'e> Match<'e> {
+    pub fn text(&self, i: usize) -> Option<&str> {
+        let (a, b) = (*self.groups.get(i)?)?;
+        Some(&self.subject.as_str()[a..b])
+    }
+
+    fn char_pos(&self, byte: usize) -> usize {
+        self.subject.as_str()[..byte].chars().count()
+    }
+
+    pub fn start(&self, i: usize) -> usize {
+        self.groups.get(i).copied().flatten().map_or(0, |(a, _)| self.char_pos(a))
+    }
+
+    pub fn end(&self, i: usize) -> usize {
+        self.groups.get(i).copied().flatten().map_or(0, |(_, b)| self.char_pos(b))
+    }
+
+    fn index(&self, key: &Obj<'e>) -> R<usize> {
+        let i = match key {
+            Obj::Int(i) if *i >= 0 => *i as usize,
+            Obj::Str(name) => self
+                .names
+                .iter()
+                .position(|n| n.as_deref() == Some(name.as_str()))
+                .ok_or_else(|| Exc::index_error("no such group"))?,
+            _ => return Err(Exc::index_error("no such group")),
+        };
+        if i >= self.groups.len() {
+            return Err(Exc::index_error("no such group"));
+        }
+        Ok(i)
+    }
+
+    /// `m.group(key)` and `m[key]`.
+    pub fn group(&self, key: &Obj<'e>) -> R<Obj<'e>> {
+        let i = self.index(key)?;
+        Ok(self.text(i).map_or(Obj::None, |t| Obj::string(t.to_string())))
+    }
+
+    /// `m.groups()`.
+    pub fn groups(&self) -> Obj<'e> {
+        Obj::tuple((1..self.groups.len()).map(|i| self.text(i).map_or(Obj::None, |t| Obj::string(t.to_string()))).collect())
+    }
+
+    /// `m.groupdict()`.
+    pub fn groupdict(&self) -> R<Obj<'e>> {
+        Obj::dict(
+            self.names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| n.as_ref().map(|n| (i, n)))
+                .map(|(i, n)| (Obj::string(n.clone()), self.text(i).map_or(Obj::None, |t| Obj::string(t.to_string()))))
+                .collect(),
+        )
+    }
+}
+
+thread_local! {
+    /// Patterns written in the code (`re.match("…", s)`), compiled once per thread.
+    static PATTERNS: std::cell::RefCell<std::collections::HashMap<(&'static str, i64), Rc<Pattern>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The compiled form of a literal pattern, cached.
+pub fn pattern(source: &'static str, flags: i64) -> R<Rc<Pattern>> {
+    if let Some(p) = PATTERNS.with(|c| c.borrow().get(&(source, flags)).cloned()) {
+        return Ok(p);
+    }
+    let p = Rc::new(Pattern::new(source, flags)?);
+    PATTERNS.with(|c| c.borrow_mut().insert((source, flags), p.clone()));
+    Ok(p)
+}
