@@ -44,7 +44,21 @@ pub fn generate(
     let paths = crate::load::find(&rules_dir)
         .map_err(|e| format!("error: cannot list the rule files in {}: {e}", rules_dir.display()))?;
     let (sources, mut diags) = crate::load::read(&paths, root);
-    let compiled = crate::compile(&sources, layout);
+    // `CODEGEN_SKIP_REJECTED=FILE` (for conformance runs over a whole rule repository): compile
+    // the rules that can be compiled, and write every rejection to FILE instead of failing.
+    let skip_rejected = std::env::var_os("CODEGEN_SKIP_REJECTED");
+    println!("cargo::rerun-if-env-changed=CODEGEN_SKIP_REJECTED");
+    let compiled = match &skip_rejected {
+        Some(report) => {
+            let mut compiled = crate::compile_keep_going(&sources, layout);
+            let rejected: Vec<_> = compiled.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+            std::fs::write(report, render(&rejected, &sources, false))
+                .map_err(|e| format!("error: cannot write {}: {e}", report.to_string_lossy()))?;
+            compiled.diagnostics.retain(|d| !d.is_error());
+            compiled
+        }
+        None => crate::compile(&sources, layout),
+    };
     diags.extend(compiled.diagnostics);
     let warnings = diags
         .iter()

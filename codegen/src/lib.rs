@@ -43,3 +43,11 @@ pub fn compile(sources: &[SourceFile], layout: &Layout) -> Compiled {
         if diagnostics.iter().any(Diagnostic::is_error) { Vec::new() } else { emit::emit(&rules, layout) };
     Compiled { rules, files, diagnostics }
 }
+
+/// [`compile`], generating the rules that passed even when others have errors (a conformance
+/// run over a whole repository); the errors stay in `diagnostics`.
+pub fn compile_keep_going(sources: &[SourceFile], layout: &Layout) -> Compiled {
+    let (rules, diagnostics) = check::check_all(sources);
+    let files = emit::emit(&rules, layout);
+    Compiled { rules, files, diagnostics }
+}

@@ -172,7 +172,7 @@ impl Rule {
     /// `RuleID`.
     pub fn title(&self, event: &dyn Event) -> String {
         if let Some(py) = self.python {
-            return truncate(self.python_title(py, event));
+            return py.outputs(event, &self.meta).title;
         }
         let rendered = self.title.map(|f| f(event)).filter(|t| !t.is_empty());
         truncate(rendered.unwrap_or_else(|| self.meta.display_name.unwrap_or(self.meta.id).to_string()))
@@ -182,12 +182,7 @@ impl Rule {
     /// else `defaultDedupString:<RuleID>`. An empty result also falls back to the default.
     pub fn dedup(&self, event: &dyn Event) -> String {
         if let Some(py) = self.python {
-            let key = match py.text(py.dedup, event) {
-                Ok(Some(d)) if !d.is_empty() => d,
-                _ if py.title.is_some() => self.python_title(py, event),
-                _ => String::new(),
-            };
-            return if key.is_empty() { format!("defaultDedupString:{}", self.meta.id) } else { truncate(key) };
+            return py.outputs(event, &self.meta).dedup;
         }
         let key = match (self.group_by, self.title) {
             (Some(group_by), _) => group_by(event),
@@ -199,7 +194,7 @@ impl Rule {
 
     pub fn context(&self, event: &dyn Event) -> Context {
         if let Some(py) = self.python {
-            return py.context(event).ok().flatten().unwrap_or_default();
+            return py.outputs(event, &self.meta).context;
         }
         self.context.map(|f| f(event)).unwrap_or_default()
     }
@@ -207,20 +202,16 @@ impl Rule {
     /// The first `DynamicSeverities` entry whose conditions hold, else `Severity`.
     pub fn severity(&self, event: &dyn Event) -> Severity {
         if let Some(py) = self.python {
-            return py.severity(event, self.meta.severity).unwrap_or(self.meta.severity);
+            return py.outputs(event, &self.meta).severity;
         }
         self.severity.map_or(self.meta.severity, |f| f(event))
     }
 
-    /// `title(event)` of a Python rule, falling back as Panther does.
-    fn python_title(&self, py: &crate::py::Python, event: &dyn Event) -> String {
-        match py.text(py.title, event) {
-            Ok(Some(t)) if !t.is_empty() => t,
-            _ => self.meta.display_name.unwrap_or(self.meta.id).to_string(),
-        }
-    }
 
     pub fn outputs(&self, event: &dyn Event) -> Outputs {
+        if let Some(py) = self.python {
+            return py.outputs(event, &self.meta);
+        }
         Outputs {
             title: self.title(event),
             dedup: self.dedup(event),

@@ -126,43 +126,33 @@ fn check_expectations(head: &str, case: &Case, outputs: crate::rule::Outputs) ->
     if mismatches.is_empty() { Ok(()) } else { Err(format!("{head}\n{}", mismatches.join("\n"))) }
 }
 
-/// A case of a rule compiled from Python: `rule(event)` decides; a Python exception in it, or
-/// (for an expected match) in an alert function, fails the case as it fails `pat test`.
+/// A case of a rule compiled from Python, judged as `pat test` judges it: every function runs;
+/// an expected match needs `rule()` to return `True` and no alert function to raise; an
+/// expected non-match needs `rule()` to return `False` (an exception fails it too).
 fn run_python(rule: &Rule, py: &crate::py::Python, case: &Case, head: &str, event: &Value) -> Result<(), String> {
-    let matched = py
-        .matches(event)
-        .map_err(|e| format!("{head}\n  rule() in {} raised {e}", py.source))?;
+    let results = py.run_all(event);
+    let verdict = results.rule.clone().expect("rule() always runs");
+    let matched = match verdict {
+        Ok(m) => m,
+        Err(e) => return Err(format!("{head}\n  rule() in {} raised {e}", py.source)),
+    };
     if matched != case.expected {
-        let verdict = |m: bool| if m { "match" } else { "no match" };
+        let word = |m: bool| if m { "match" } else { "no match" };
         return Err(format!(
-            "{head}\n  expected: {} (ExpectedResult: {})\n  actual:   {} (rule() in {} returned a {} value)",
-            verdict(case.expected),
+            "{head}\n  expected: {} (ExpectedResult: {})\n  actual:   {} (rule() in {} returned {})",
+            word(case.expected),
             case.expected,
-            verdict(matched),
+            word(matched),
             py.source,
-            if matched { "true" } else { "false" },
+            if matched { "True" } else { "False" },
         ));
     }
     if !matched {
         return Ok(());
     }
-    let functions = [
-        ("title", py.title),
-        ("dedup", py.dedup),
-        ("alert_context", py.alert_context),
-        ("severity", py.severity),
-        ("description", py.description),
-        ("reference", py.reference),
-        ("runbook", py.runbook),
-        ("destinations", py.destinations),
-    ];
-    for (name, f) in functions {
-        if let Some(f) = f {
-            py.call(f, event).map_err(|e| format!("{head}\n  {name}() in {} raised {e}", py.source))?;
-        }
+    if let Some((function, e)) = results.first_error() {
+        return Err(format!("{head}\n  {function}() in {} raised {e}", py.source));
     }
-    py.context(event).map_err(|e| format!("{head}\n  alert_context() in {}: {e}", py.source))?;
-    py.severity(event, rule.meta.severity).map_err(|e| format!("{head}\n  severity() in {}: {e}", py.source))?;
     check_expectations(head, case, rule.outputs(event))
 }
 

@@ -27,7 +27,7 @@ pub(super) fn module(rule: &Rule, docs: TokenStream, meta: TokenStream) -> Token
         ["title", "dedup", "alert_context", "severity", "description", "reference", "runbook", "destinations"]
             .map(function);
     let source = &py.file;
-    let log_types = &rule.log_types;
+    let id = &rule.id;
     let models = py.data_models.iter().map(|(log_type, module)| {
         let m = format_ident!("{}", module);
         quote!((#log_type, &super::py::#m::DATA_MODEL))
@@ -55,6 +55,7 @@ pub(super) fn module(rule: &Rule, docs: TokenStream, meta: TokenStream) -> Token
 
         #[doc = #python_doc]
         static PYTHON: py::Python = py::Python {
+            id: #id,
             source: #source,
             rule,
             title: #title,
@@ -66,7 +67,6 @@ pub(super) fn module(rule: &Rule, docs: TokenStream, meta: TokenStream) -> Token
             runbook: #runbook,
             destinations: #destinations,
             data_models: &[#(#models),*],
-            log_types: &[#(#log_types),*],
         };
 
         #items

@@ -17,7 +17,7 @@ mod modules;
 mod translate;
 
 pub use modules::{Import, Program, PyModule};
-pub use translate::{CompiledRule, HelperModule, check_pattern, compile_rules};
+pub use translate::{CompiledRule, HelperModule, ModelSpec, ModelTarget, check_pattern, compile_rules};
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 
@@ -44,7 +44,6 @@ use crate::ir::{Rule, SharedItem};
 /// (with a diagnostic) each rule whose Python cannot be compiled exactly. `files` holds the
 /// `.py` sources the rules, `globals` and `models` name.
 pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], files: &[SourceFile], diags: &mut Vec<Diagnostic>) {
-    let _ = models;
     if !rules.iter().any(|r| r.python.is_some()) {
         return;
     }
@@ -75,6 +74,7 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
             Err(d) => diags.push(d),
         }
     }
+    let specs = model_specs(models, files, &mut program, diags);
     let mut wanted = Vec::new();
     let mut failed = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
@@ -95,7 +95,18 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
         match PyModule::new(name.clone(), None, file.clone()) {
             Ok(m) => {
                 program.modules.insert(name.clone(), m);
-                wanted.push((i, rule.id.clone(), name));
+                // Panther picks a data model by the event's `p_log_type`: the rule's log types,
+                // and those its test logs name.
+                let mut log_types = rule.log_types.clone();
+                for case in &rule.tests {
+                    if let Ok(serde_json::Value::Object(log)) = serde_json::from_str::<serde_json::Value>(&case.log)
+                        && let Some(serde_json::Value::String(t)) = log.get("p_log_type")
+                        && !log_types.contains(t)
+                    {
+                        log_types.push(t.clone());
+                    }
+                }
+                wanted.push((i, rule.id.clone(), name, log_types));
             }
             Err(d) => {
                 diags.push(d);
@@ -103,13 +114,15 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
             }
         }
     }
-    let list: Vec<(String, String)> = wanted.iter().map(|(_, id, m)| (id.clone(), m.clone())).collect();
-    let (results, _helpers) = compile_rules(&program, &list);
-    for ((i, _, _), result) in wanted.iter().zip(results) {
+    let list: Vec<(String, String, Vec<String>)> =
+        wanted.iter().map(|(_, id, m, t)| (id.clone(), m.clone(), t.clone())).collect();
+    let results = compile_rules(&program, &specs, &list);
+    for ((i, _, _, _), result) in wanted.iter().zip(results) {
         match result {
             Ok(compiled) => {
                 let py = rules[*i].python.as_mut().expect("a Python rule");
                 py.functions = compiled.functions;
+                py.data_models = compiled.data_models;
                 py.items = compiled.items;
                 py.shared = compiled
                     .shared
@@ -127,4 +140,81 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
     for i in failed.into_iter().rev() {
         rules.remove(i);
     }
+}
+
+/// The enabled data models, one per log type (the first wins, as in Panther), with their
+/// `.py` modules added to the program.
+fn model_specs(models: &[DataModel], files: &[SourceFile], program: &mut Program, diags: &mut Vec<Diagnostic>) -> Vec<ModelSpec> {
+    let mut specs: Vec<ModelSpec> = Vec::new();
+    for model in models.iter().filter(|m| m.enabled) {
+        let rust_module = format!(
+            "model_{}",
+            crate::names::snake_case(&model.id, "").unwrap_or_else(|| "data_model".into())
+        );
+        let module = match &model.file {
+            Some(path) => match files.iter().find(|f| &f.path == path) {
+                Some(file) => {
+                    let name = format!("datamodel {}", model.id);
+                    match PyModule::new(name.clone(), Some(rust_module.clone()), file.clone()) {
+                        Ok(m) => {
+                            program.modules.insert(name.clone(), m);
+                            Some(name)
+                        }
+                        Err(d) => {
+                            diags.push(d);
+                            continue;
+                        }
+                    }
+                }
+                None => {
+                    diags.push(
+                        Diagnostic::error(&model.source, Span::default(), format!("data model `{}` names `{path}`, which does not exist", model.id))
+                            .help("put the data model's `.py` beside its YAML"),
+                    );
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let mut mappings = Vec::new();
+        let mut ok = true;
+        for m in &model.mappings {
+            match &m.target {
+                crate::check::support::Target::Method(f) => mappings.push((m.name.clone(), ModelTarget::Method(f.clone()))),
+                crate::check::support::Target::Path(p) => match json_path(p) {
+                    Some(keys) => mappings.push((m.name.clone(), ModelTarget::Path(keys))),
+                    None => {
+                        diags.push(
+                            Diagnostic::error(&model.source, m.span, format!("the data model path `{p}` is not supported"))
+                                .label("not a plain field path")
+                                .help("compiled data models read `$.a.b.c` paths of plain fields (no wildcards, indexes or filters)"),
+                        );
+                        ok = false;
+                    }
+                },
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let log_types: Vec<String> = model
+            .log_types
+            .iter()
+            .filter(|t| !specs.iter().any(|s| s.log_types.contains(t)))
+            .cloned()
+            .collect();
+        specs.push(ModelSpec { id: model.id.clone(), source: model.source.clone(), log_types, module, rust_module, mappings });
+    }
+    specs
+}
+
+/// The keys of a JSONPath made of plain fields (`$.a.b`, `a.b`), as `jsonpath_ng` reads them.
+fn json_path(path: &str) -> Option<Vec<String>> {
+    let rest = path.strip_prefix("$.").unwrap_or(path);
+    let keys: Vec<String> = rest.split('.').map(str::to_string).collect();
+    let plain = |k: &String| {
+        k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    (!keys.is_empty() && keys.iter().all(plain)).then_some(keys)
 }

@@ -34,6 +34,27 @@ pub struct CompiledRule {
     pub functions: Vec<String>,
     /// The definitions of helper modules it needs.
     pub shared: Vec<HelperModule>,
+    /// The log types whose data models it needs (for `event.udm`), with each model's module.
+    pub data_models: Vec<(String, String)>,
+}
+
+/// A data model, for `event.udm`: which log types it serves and how it maps each name.
+pub struct ModelSpec {
+    pub id: String,
+    /// The data model's YAML file.
+    pub source: String,
+    pub log_types: Vec<String>,
+    /// The program module of its `.py`, if it has one.
+    pub module: Option<String>,
+    /// The Rust module its `DATA_MODEL` and methods go to.
+    pub rust_module: String,
+    /// Each name: a path of keys (from `Path`), or a method of the module.
+    pub mappings: Vec<(String, ModelTarget)>,
+}
+
+pub enum ModelTarget {
+    Path(Vec<String>),
+    Method(String),
 }
 
 /// One compiled definition of a helper module, shared by the rules that call it.
@@ -58,6 +79,8 @@ enum Def {
 struct Item {
     tokens: TokenStream,
     deps: BTreeSet<Def>,
+    /// Whether the definition calls `.udm(…)` (so the rule needs its log types' data models).
+    udm: bool,
 }
 
 /// An unsupported construct: where, what, and how to get around it.
@@ -84,13 +107,33 @@ fn span(node: &impl Ranged) -> Span {
 /// reject it.
 pub fn compile_rules(
     program: &Program,
-    rules: &[(String, String)],
-) -> (Vec<Result<CompiledRule, Vec<Diagnostic>>>, ()) {
+    models: &[ModelSpec],
+    rules: &[(String, String, Vec<String>)],
+) -> Vec<Result<CompiledRule, Vec<Diagnostic>>> {
     let mut cache: BTreeMap<Def, Result<Item, (String, Reject)>> = BTreeMap::new();
     let mut results = Vec::new();
-    for (id, module_name) in rules {
+    for (id, module_name, log_types) in rules {
         let module = program.get(module_name).expect("rule modules are in the program");
-        match compile_rule(program, module, &mut cache) {
+        let compiled = compile_rule(program, module, &mut cache).and_then(|(compiled, needed, udm)| {
+            if !udm {
+                return Ok((compiled, needed));
+            }
+            link_models(program, models, log_types, &mut cache).map(|(mut needed_models, tables)| {
+                let mut compiled = compiled;
+                compiled.data_models = tables.iter().map(|(t, m, _)| (t.clone(), m.clone())).collect();
+                for (_, m, tokens) in tables.into_iter().filter(|t| !t.2.is_empty()) {
+                    compiled.shared.push(HelperModule {
+                        rust_module: m.clone(),
+                        source: models.iter().find(|s| s.rust_module == m).map(|s| s.source.clone()).unwrap_or_default(),
+                        name: "DATA_MODEL".into(),
+                        items: tokens,
+                    });
+                }
+                needed_models.extend(needed);
+                (compiled, needed_models)
+            })
+        });
+        match compiled {
             Ok((mut compiled, needed)) => {
                 for def in needed {
                     let (Def::Function(m, name) | Def::Constant(m, name)) = &def;
@@ -121,7 +164,86 @@ pub fn compile_rules(
             }
         }
     }
-    (results, ())
+    results
+}
+
+/// The data models of `log_types` for a rule that calls `udm`: their methods compiled (through
+/// the cache, so a method is translated once), and each model's `DATA_MODEL` static.
+#[allow(clippy::type_complexity)]
+fn link_models(
+    program: &Program,
+    models: &[ModelSpec],
+    log_types: &[String],
+    cache: &mut BTreeMap<Def, Result<Item, (String, Reject)>>,
+) -> Result<(BTreeSet<Def>, Vec<(String, String, String)>), (String, Reject)> {
+    let mut needed = BTreeSet::new();
+    // (log type, model module, the model's `DATA_MODEL` item: empty after its first log type)
+    let mut tables = Vec::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    for log_type in log_types {
+        let Some(spec) = models.iter().find(|m| m.log_types.contains(log_type)) else { continue };
+        if !done.insert(&spec.rust_module) {
+            tables.push((log_type.clone(), spec.rust_module.clone(), String::new()));
+            continue;
+        }
+        let mut entries = Vec::new();
+        for (name, target) in &spec.mappings {
+            match target {
+                ModelTarget::Path(keys) => entries.push(quote!((#name, py::Mapping::Path(&[#(#keys),*])))),
+                ModelTarget::Method(method) => {
+                    let module = spec.module.as_ref().and_then(|m| program.get(m)).ok_or_else(|| {
+                        (spec.source.clone(), Reject { span: Span::default(), what: format!("data model method `{method}` without a `.py`"), help: None })
+                    })?;
+                    // The method may be imported from a helper (`from helpers import get_user`).
+                    let cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new() };
+                    let not_defined = || {
+                        (spec.source.clone(), Reject { span: Span::default(), what: format!("data model method `{method}`, which `{}` does not define", module.file.path), help: None })
+                    };
+                    let (fmodule, fname) = match cx.resolve(module, method, &ast::Identifier::new(method.as_str(), ruff_text_size::TextRange::default())) {
+                        Ok(Resolved::Function(m, n)) => (m, n),
+                        _ => return Err(not_defined()),
+                    };
+                    let target = program.get(&fmodule).ok_or_else(not_defined)?;
+                    let f = target.function(&fname).ok_or_else(not_defined)?;
+                    if f.parameters.args.len() + f.parameters.posonlyargs.len() != 1 || f.parameters.vararg.is_some() || !f.parameters.kwonlyargs.is_empty() {
+                        return Err((target.file.path.clone(), Reject { span: span(f), what: format!("data model method `{method}` that does not take exactly the event"), help: None }));
+                    }
+                    // Compile the method and what it reaches.
+                    let mut pending = vec![Def::Function(fmodule.clone(), fname.clone())];
+                    while let Some(def) = pending.pop() {
+                        if !needed.insert(def.clone()) {
+                            continue;
+                        }
+                        let item = match cache.get(&def) {
+                            Some(r) => r.clone(),
+                            None => {
+                                let r = translate_def(program, &def);
+                                cache.insert(def.clone(), r.clone());
+                                r
+                            }
+                        }?;
+                        pending.extend(item.deps.iter().cloned());
+                    }
+                    let id = fn_ident(&fname);
+                    let path = if fmodule == module.name {
+                        quote!(#id)
+                    } else {
+                        let m = format_ident!("{}", target.rust_module.clone().unwrap_or_default());
+                        quote!(super::#m::#id)
+                    };
+                    entries.push(quote!((#name, py::Mapping::Method(#path))));
+                }
+            }
+        }
+        let id = &spec.id;
+        let doc = format!(" The data model `{id}` (`{}`), for `event.udm`.", spec.source);
+        let tokens = quote! {
+            #[doc = #doc]
+            pub static DATA_MODEL: py::DataModel = py::DataModel { id: #id, mappings: &[#(#entries),*] };
+        };
+        tables.push((log_type.clone(), spec.rust_module.clone(), tokens.to_string()));
+    }
+    Ok((needed, tables))
 }
 
 /// Compiles a rule module's Panther functions and everything they reach. Returns the rule's
@@ -130,7 +252,7 @@ fn compile_rule(
     program: &Program,
     module: &PyModule,
     cache: &mut BTreeMap<Def, Result<Item, (String, Reject)>>,
-) -> Result<(CompiledRule, BTreeSet<Def>), (String, Reject)> {
+) -> Result<(CompiledRule, BTreeSet<Def>, bool), (String, Reject)> {
     if module.function("rule").is_none() {
         return Err((
             module.file.path.clone(),
@@ -148,6 +270,7 @@ fn compile_rule(
     let mut seen: BTreeSet<Def> = BTreeSet::new();
     let mut local_items: Vec<(Def, TokenStream)> = Vec::new();
     let mut shared = BTreeSet::new();
+    let mut udm = false;
     while let Some(def) = pending.pop() {
         if !seen.insert(def.clone()) {
             continue;
@@ -161,6 +284,7 @@ fn compile_rule(
             }
         }?;
         pending.extend(item.deps.iter().cloned());
+        udm |= item.udm;
         let (Def::Function(m, _) | Def::Constant(m, _)) = &def;
         if *m == module.name {
             local_items.push((def, item.tokens));
@@ -176,7 +300,7 @@ fn compile_rule(
     };
     local_items.sort_by_key(|(d, _)| rank(d));
     let items = local_items.into_iter().map(|(_, t)| t);
-    Ok((CompiledRule { items: quote!(#(#items)*).to_string(), functions, shared: Vec::new() }, shared))
+    Ok((CompiledRule { items: quote!(#(#items)*).to_string(), functions, shared: Vec::new(), data_models: Vec::new() }, shared, udm))
 }
 
 fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)> {
@@ -190,7 +314,7 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
             let f = module.function(name).expect("resolved functions exist");
             let mut cx = FnCx::new(program, module, f).map_err(at)?;
             let tokens = cx.function(f).map_err(at)?;
-            Ok(Item { tokens, deps: cx.deps })
+            Ok(Item { tokens, deps: cx.deps, udm: cx.udm })
         }
         Def::Constant(..) => {
             let value = module.constant(name).expect("resolved constants exist");
@@ -215,7 +339,7 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
                     help: Some("compiled rules read module variables that are literals: strings, numbers, lists, tuples, sets and dictionaries of them".into()),
                 }));
             };
-            Ok(Item { tokens, deps })
+            Ok(Item { tokens, deps, udm: false })
         }
     }
 }
@@ -514,17 +638,28 @@ struct FnCx<'p> {
     /// Names bound by enclosing comprehensions and lambdas (innermost last).
     scoped: Vec<String>,
     tmp: usize,
+    udm: bool,
+    /// Enclosing loops and `try` bodies (compiled as closures), innermost last.
+    frames: Vec<Frame>,
+    /// The caught exception's Rust variable in each enclosing `except` (for a bare `raise`).
+    caught: Vec<Ident>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Loop,
+    Try,
 }
 
 const BUILTINS: &[&str] = &[
     "len", "str", "int", "float", "bool", "list", "dict", "set", "frozenset", "tuple", "sorted", "any", "all",
     "min", "max", "sum", "abs", "isinstance", "enumerate", "zip", "range", "round", "repr", "reversed", "ord",
-    "chr", "print",
+    "chr", "print", "next",
 ];
 
 impl<'p> FnCx<'p> {
     fn new(program: &'p Program, module: &'p PyModule, f: &ast::StmtFunctionDef) -> T<FnCx<'p>> {
-        let mut cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0 };
+        let mut cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new() };
         let mut globals = BTreeSet::new();
         find_globals(&f.body, &mut globals);
         if let Some(g) = globals.iter().next() {
@@ -540,9 +675,17 @@ impl<'p> FnCx<'p> {
         }
         let params = assigned.clone();
         find_assigned(&f.body, &mut assigned);
+        let mut walrus = BTreeSet::new();
+        walrus_targets(&f.body, &mut walrus);
+        assigned.extend(walrus.iter().cloned());
         let mut maybe = BTreeSet::new();
         let mut bound = params;
         flow(&f.body, &mut bound, &assigned, &mut maybe);
+        // A `try` body is a closure: what it assigns must already be initialized (as unbound).
+        let mut in_try = BTreeSet::new();
+        assigned_in_try(&f.body, false, &mut in_try);
+        maybe.extend(in_try.into_iter().filter(|n| !bound_params_contains(&f.parameters, n)));
+        maybe.extend(walrus.into_iter().filter(|n| !bound_params_contains(&f.parameters, n)));
         for name in assigned {
             let storage = if maybe.contains(&name) { Storage::MaybeUnbound } else { Storage::Plain };
             cx.locals.insert(name, storage);
@@ -666,16 +809,16 @@ impl<'p> FnCx<'p> {
 
     fn stmt(&mut self, stmt: &Stmt) -> T<TokenStream> {
         Ok(match stmt {
-            Stmt::Return(r) => match &r.value {
-                Some(v) => {
-                    let v = self.expr(v)?.obj();
-                    quote!(return Ok(#v);)
-                }
-                None => quote!(return Ok(Obj::None);),
-            },
+            Stmt::Return(r) => {
+                let v = match &r.value {
+                    Some(v) => self.expr(v)?.obj(),
+                    None => quote!(Obj::None),
+                };
+                self.return_value(v)
+            }
             Stmt::Pass(_) => quote!(),
-            Stmt::Break(_) => quote!(break;),
-            Stmt::Continue(_) => quote!(continue;),
+            Stmt::Break(_) => self.jump(quote!(break), quote!(Break)),
+            Stmt::Continue(_) => self.jump(quote!(continue), quote!(Continue)),
             Stmt::Expr(e) => match &*e.value {
                 Expr::StringLiteral(_) => quote!(),
                 Expr::Call(c) if is_print(c) => quote!(),
@@ -707,7 +850,10 @@ impl<'p> FnCx<'p> {
                 let iter = self.expr(&s.iter)?.by_ref();
                 let item = self.fresh("item");
                 let bind = self.assign_target(&s.target, quote!(#item))?;
-                let body = self.block(&s.body)?;
+                self.frames.push(Frame::Loop);
+                let body = self.block(&s.body);
+                self.frames.pop();
+                let body = body?;
                 if s.orelse.is_empty() {
                     quote! {
                         for #item in py::iter(#iter)? {
@@ -745,7 +891,10 @@ impl<'p> FnCx<'p> {
                     return reject(s, "`while … else`");
                 }
                 let test = self.expr(&s.test)?.cond();
-                let body = self.block(&s.body)?;
+                self.frames.push(Frame::Loop);
+                let body = self.block(&s.body);
+                self.frames.pop();
+                let body = body?;
                 quote!(while #test { #body })
             }
             Stmt::Assign(a) => {
@@ -804,7 +953,10 @@ impl<'p> FnCx<'p> {
             }
             Stmt::Raise(r) => {
                 let message = match &r.exc {
-                    None => return reject(r, "a bare `raise`"),
+                    None => match self.caught.last() {
+                        Some(e) => quote!(#e),
+                        None => return reject(r, "a bare `raise` outside `except`"),
+                    },
                     Some(e) => match &**e {
                         Expr::Call(c) => {
                             let Expr::Name(n) = &*c.func else { return reject(&**e, "raising this exception") };
@@ -837,7 +989,7 @@ impl<'p> FnCx<'p> {
             }
             Stmt::FunctionDef(f) => return reject(f, "a function defined inside a function"),
             Stmt::ClassDef(c) => return reject(c, "a class"),
-            Stmt::Try(t) => return reject(t, "`try`/`except`"),
+            Stmt::Try(t) => self.try_stmt(t)?,
             Stmt::With(w) => return reject(w, "`with`"),
             Stmt::Global(g) => return reject(g, "`global`"),
             Stmt::Nonlocal(g) => return reject(g, "`nonlocal`"),
@@ -861,6 +1013,133 @@ impl<'p> FnCx<'p> {
             Stmt::Match(m) => return reject(m, "`match`"),
             other => return reject(other, "this statement"),
         })
+    }
+
+    /// `return v`: from the function, or, inside a `try` body (a closure), as a flow value.
+    fn return_value(&self, v: TokenStream) -> TokenStream {
+        if self.frames.contains(&Frame::Try) {
+            quote!(return Ok(py::Flow::Return(#v));)
+        } else {
+            quote!(return Ok(#v);)
+        }
+    }
+
+    /// `break`/`continue`: of the innermost loop, or out of a `try` body around it.
+    fn jump(&self, plain: TokenStream, flow: TokenStream) -> TokenStream {
+        match self.frames.last() {
+            Some(Frame::Try) => quote!(return Ok(py::Flow::#flow);),
+            _ => quote!(#plain;),
+        }
+    }
+
+    /// `try`/`except`/`else`: the body runs in a closure whose `?` stops at the `try`; a
+    /// Python exception of a handled class runs the handler, any other propagates.
+    /// Errors the compiled runtime raises for what it does not model are never caught.
+    fn try_stmt(&mut self, t: &ast::StmtTry) -> T<TokenStream> {
+        if t.is_star {
+            return reject(t, "`except*`");
+        }
+        if !t.finalbody.is_empty() {
+            return reject(&t.finalbody[0], "`finally`");
+        }
+        self.frames.push(Frame::Try);
+        let body = self.block(&t.body);
+        self.frames.pop();
+        let body = body?;
+        let outcome = self.fresh("outcome");
+        let error = self.fresh("error");
+        let mut arms = Vec::new();
+        for h in &t.handlers {
+            let ast::ExceptHandler::ExceptHandler(h) = h;
+            if let Some(name) = &h.name {
+                let mut used = false;
+                for s in &h.body {
+                    used |= stmt_reads(s, name.id.as_str());
+                }
+                if used {
+                    return reject(name, "using the caught exception object");
+                }
+            }
+            let classes = match &h.type_ {
+                None => vec!["BaseException".to_string()],
+                Some(e) => match &**e {
+                    Expr::Tuple(items) => items.elts.iter().map(|e| self.exception_class(e)).collect::<T<Vec<_>>>()?,
+                    e => vec![self.exception_class(e)?],
+                },
+            };
+            self.caught.push(error.clone());
+            let handler = self.block(&h.body);
+            self.caught.pop();
+            let handler = handler?;
+            arms.push(quote!(Err(#error) if #error.is_instance(&[#(#classes),*]) => { #handler }));
+        }
+        let orelse = self.block(&t.orelse)?;
+        let ret = self.return_value(quote!(v));
+        let brk = self.jump(quote!(break), quote!(Break));
+        let cont = self.jump(quote!(continue), quote!(Continue));
+        let in_loop = self.frames.iter().any(|f| *f == Frame::Loop);
+        let loop_arms = if in_loop {
+            quote! {
+                Ok(py::Flow::Break) => { #brk }
+                Ok(py::Flow::Continue) => { #cont }
+            }
+        } else {
+            quote!(Ok(py::Flow::Break | py::Flow::Continue) => unreachable!("no loop around this try"),)
+        };
+        Ok(quote! {
+            let #outcome: R<py::Flow<'e>> = (|| {
+                #body
+                Ok(py::Flow::Normal)
+            })();
+            match #outcome {
+                Ok(py::Flow::Normal) => { #orelse }
+                Ok(py::Flow::Return(v)) => { #ret }
+                #loop_arms
+                #(#arms)*
+                Err(#error) => return Err(#error),
+            }
+        })
+    }
+
+    /// The name of an exception class in an `except` clause, as the runtime knows it.
+    fn exception_class(&self, e: &Expr) -> T<String> {
+        let name = match e {
+            Expr::Name(n) => match self.resolve(self.module, n.id.as_str(), n) {
+                Ok(Resolved::Std(m, c)) => format!("{m}.{c}"),
+                _ => n.id.to_string(),
+            },
+            Expr::Attribute(a) => {
+                let mut parts = vec![a.attr.id.to_string()];
+                let mut cur = &*a.value;
+                while let Expr::Attribute(inner) = cur {
+                    parts.push(inner.attr.id.to_string());
+                    cur = &inner.value;
+                }
+                let Expr::Name(n) = cur else { return reject(e, "this exception class") };
+                let base = match self.resolve(self.module, n.id.as_str(), n) {
+                    Ok(Resolved::Module(m)) => m,
+                    _ => n.id.to_string(),
+                };
+                parts.push(base);
+                parts.reverse();
+                parts.join(".")
+            }
+            _ => return reject(e, "this exception class"),
+        };
+        const KNOWN: &[&str] = &[
+            "BaseException", "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "LookupError",
+            "AttributeError", "ZeroDivisionError", "ArithmeticError", "UnicodeError", "UnicodeDecodeError",
+            "UnicodeEncodeError", "StopIteration", "json.JSONDecodeError", "json.decoder.JSONDecodeError",
+            "ipaddress.AddressValueError", "ipaddress.NetmaskValueError", "binascii.Error", "re.error",
+        ];
+        let canonical = match name.as_str() {
+            "json.decoder.JSONDecodeError" => "json.JSONDecodeError".to_string(),
+            other => other.to_string(),
+        };
+        if !KNOWN.contains(&name.as_str()) {
+            return reject(e, format!("catching `{name}`"));
+        }
+        Ok(canonical)
     }
 
     /// Binds `value` (an `Obj` expression) to an assignment target.
@@ -1143,12 +1422,43 @@ impl<'p> FnCx<'p> {
             }
             Expr::Generator(g) => self.comprehension(&g.generators, Collect::List(&g.elt))?,
             Expr::Lambda(l) => self.lambda(l)?,
-            Expr::Attribute(a) => return reject(a, format!("the attribute `.{}`", a.attr.id)),
-            Expr::Named(n) => return reject(n, "an assignment expression (`:=`)"),
+            Expr::Attribute(a) => self.attribute(a)?,
+            Expr::Named(n) => {
+                let Expr::Name(target) = &*n.target else { return reject(n, "this assignment expression target") };
+                let v = self.expr(&n.value)?.obj();
+                let bind = self.assign_target(&n.target, quote!(#v))?;
+                let read = self.name(target)?.obj();
+                Code::Obj(quote!({ #bind #read }))
+            }
             Expr::Starred(s) => return reject(s, "`*` unpacking here"),
             Expr::Slice(s) => return reject(s, "a slice here"),
             other => return reject(other, "this expression"),
         })
+    }
+
+    /// `module.NAME`: a constant of a helper module (`event_type.SUCCESSFUL_LOGIN`).
+    fn attribute(&mut self, a: &ast::ExprAttribute) -> T<Code> {
+        if let Expr::Name(n) = &*a.value
+            && !self.locals.contains_key(n.id.as_str())
+            && !self.scoped.iter().any(|s| s == n.id.as_str())
+            && let Ok(Resolved::Module(m)) = self.resolve(self.module, n.id.as_str(), n)
+            && let Some(helper) = self.program.get(&m)
+        {
+            return match self.resolve(helper, a.attr.id.as_str(), a)? {
+                Resolved::Constant(module, name) => Ok(Code::Obj(self.constant_ref(&module, &name))),
+                _ => reject(a, format!("`{m}.{}` as a value", a.attr.id)),
+            };
+        }
+        const IP_ATTRIBUTES: &[&str] = &[
+            "is_private", "is_global", "is_loopback", "is_multicast", "is_link_local", "version",
+            "network_address", "prefixlen",
+        ];
+        let name = a.attr.id.as_str();
+        if IP_ATTRIBUTES.contains(&name) {
+            let v = self.expr(&a.value)?.by_ref();
+            return Ok(Code::Obj(quote!(py::stdlib::ipaddress::attribute(#v, #name)?)));
+        }
+        reject(a, format!("the attribute `.{}`", a.attr.id))
     }
 
     /// A subscript key (a tuple key is written without parentheses: `d[a, b]`).
@@ -1687,6 +1997,33 @@ impl<'p> FnCx<'p> {
                 Code::Obj(quote!(py::chr(#a)?))
             }
             "print" => Code::Obj(quote!(Obj::None)),
+            "next" => {
+                arity(1, 2)?;
+                let Expr::Generator(g) = &args[0] else { return reject(c, "`next` of something other than a generator expression") };
+                let default = match args.get(1) {
+                    Some(d) => {
+                        let d = self.expr(d)?.obj();
+                        quote!(Ok(#d))
+                    }
+                    None => quote!(Err(py::Exc::new("StopIteration", ""))),
+                };
+                let found = self.fresh("first");
+                let n_scoped = self.scoped.len();
+                let r = self.first_body(&g.generators, &g.elt, &found);
+                self.scoped.truncate(n_scoped);
+                let body = r?;
+                let label = syn_label(&found);
+                Code::Obj(quote!({
+                    let mut #found: Option<Obj<'e>> = None;
+                    #label: {
+                        #body
+                    }
+                    match #found {
+                        Some(v) => v,
+                        None => #default?,
+                    }
+                }))
+            }
             other => return reject(c, format!("the builtin `{other}`")),
         })
     }
@@ -1736,6 +2073,38 @@ impl<'p> FnCx<'p> {
             conds.push(self.expr(cond)?.cond());
         }
         let inner = self.short_circuit_body(rest, elt, any, found)?;
+        let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
+        Ok(quote! {
+            for #item in py::iter(#iter)? {
+                #(#decls)*
+                #bind
+                #guarded
+            }
+        })
+    }
+
+    /// The loops of `next(… for …)`: the first element, then stop.
+    fn first_body(&mut self, generators: &[ast::Comprehension], elt: &Expr, found: &Ident) -> T<TokenStream> {
+        let label = syn_label(found);
+        let Some((first, rest)) = generators.split_first() else {
+            let v = self.expr(elt)?.obj();
+            return Ok(quote!({ #found = Some(#v); break #label; }));
+        };
+        let iter = self.expr(&first.iter)?.by_ref();
+        let mut targets = Vec::new();
+        target_names(&first.target, &mut targets);
+        let item = self.fresh("item");
+        let decls: Vec<_> = targets.iter().map(|t| {
+            let id = local_ident(t);
+            quote!(let #id: Obj<'e>;)
+        }).collect();
+        self.scoped.extend(targets.iter().cloned());
+        let bind = self.assign_target(&first.target, quote!(#item))?;
+        let mut conds = Vec::new();
+        for cond in &first.ifs {
+            conds.push(self.expr(cond)?.cond());
+        }
+        let inner = self.first_body(rest, elt, found)?;
         let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {
@@ -1809,6 +2178,40 @@ impl<'p> FnCx<'p> {
                 };
                 Ok(Code::Obj(quote!(py::reduce(#f, #xs, #init)?)))
             }
+            ("ipaddress", f @ ("ip_address" | "IPv4Address" | "IPv6Address")) => {
+                if c.arguments.args.len() != 1 || !c.arguments.keywords.is_empty() {
+                    return reject(c, format!("`{f}` with these arguments"));
+                }
+                let a = self.expr(&c.arguments.args[0])?.by_ref();
+                let kind = match f {
+                    "ip_address" => quote!(Any),
+                    "IPv4Address" => quote!(V4),
+                    _ => quote!(V6),
+                };
+                Ok(Code::Obj(quote!(py::stdlib::ipaddress::address(#a, py::stdlib::ipaddress::Kind::#kind)?)))
+            }
+            ("ipaddress", f @ ("ip_network" | "IPv4Network" | "IPv6Network")) => {
+                if c.arguments.args.is_empty() || c.arguments.args.len() > 2 {
+                    return reject(c, format!("`{f}` with these arguments"));
+                }
+                let a = self.expr(&c.arguments.args[0])?.by_ref();
+                let strict_expr = c.arguments.args.get(1).or_else(|| {
+                    c.arguments.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "strict")).map(|k| &k.value)
+                });
+                if c.arguments.keywords.iter().any(|k| k.arg.as_ref().is_none_or(|a| a.id.as_str() != "strict")) {
+                    return reject(c, format!("`{f}` with these keyword arguments"));
+                }
+                let strict = match strict_expr {
+                    None => quote!(true),
+                    Some(e) => self.expr(e)?.cond(),
+                };
+                let kind = match f {
+                    "ip_network" => quote!(Any),
+                    "IPv4Network" => quote!(V4),
+                    _ => quote!(V6),
+                };
+                Ok(Code::Obj(quote!(py::stdlib::ipaddress::network(#a, #strict, py::stdlib::ipaddress::Kind::#kind)?)))
+            }
             _ => reject(c, format!("`{module}.{name}`")),
         }
     }
@@ -1836,7 +2239,20 @@ impl<'p> FnCx<'p> {
         let recv = self.expr(&a.value)?.by_ref();
         let kw = |k: &str| c.arguments.keywords.iter().find(|x| x.arg.as_ref().is_some_and(|a| a.id.as_str() == k));
         match method {
-            "udm" => return reject(a, "`event.udm` (data models are not supported yet)"),
+            "udm" => {
+                self.udm = true;
+                let keys = self.elements(&c.arguments.args)?;
+                for k in &c.arguments.keywords {
+                    if k.arg.as_ref().is_none_or(|a| a.id.as_str() != "default") {
+                        return reject(k, "this keyword argument to `udm`");
+                    }
+                }
+                let default = match kw("default") {
+                    Some(k) => self.expr(&k.value)?.obj(),
+                    None => quote!(Obj::None),
+                };
+                return Ok(Code::Obj(quote!(py::meth::udm(#recv, &#keys, #default)?)));
+            }
             "deep_get" | "deep_walk" => {
                 let keys = self.elements(&c.arguments.args)?;
                 for k in &c.arguments.keywords {
@@ -1971,6 +2387,7 @@ impl<'p> FnCx<'p> {
                 Ok(Code::Obj(quote!(py::stdlib::json_dumps(#v)?)))
             }
             ("fnmatch", "fnmatch" | "fnmatchcase") => self.std_call(c, module, name),
+            ("ipaddress", _) => self.std_call(c, module, name),
             _ => reject(c, format!("`{module}.{name}`")),
         }
     }
@@ -1979,7 +2396,6 @@ impl<'p> FnCx<'p> {
 /// Python methods compiled rules may call, with their parameter names (for keyword arguments).
 const METHODS: &[(&str, &[&str])] = &[
     ("get", &["key", "default"]),
-    ("udm", &["key", "default"]),
     ("keys", &[]),
     ("values", &[]),
     ("items", &[]),
@@ -1988,6 +2404,7 @@ const METHODS: &[(&str, &[&str])] = &[
     ("pop", &["key", "default"]),
     ("copy", &[]),
     ("to_dict", &[]),
+    ("as_list", &[]),
     ("lower", &[]),
     ("upper", &[]),
     ("casefold", &[]),
@@ -2163,6 +2580,76 @@ fn contains_break(body: &[Stmt]) -> bool {
         Stmt::Try(t) => contains_break(&t.body),
         _ => false,
     })
+}
+
+/// Names bound by assignment expressions (`if (x := …):`), which bind in the function's scope.
+fn walrus_targets(body: &[Stmt], out: &mut BTreeSet<String>) {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V<'a>(&'a mut BTreeSet<String>);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Named(n) = e
+                && let Expr::Name(t) = &*n.target
+            {
+                self.0.insert(t.id.to_string());
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V(out);
+    for s in body {
+        v.visit_stmt(s);
+    }
+}
+
+/// Names assigned inside `try` bodies and handlers (compiled as closures and match arms).
+fn assigned_in_try(body: &[Stmt], inside: bool, out: &mut BTreeSet<String>) {
+    for s in body {
+        match s {
+            Stmt::Try(t) => {
+                let mut names = BTreeSet::new();
+                find_assigned(std::slice::from_ref(s), &mut names);
+                out.extend(names);
+                assigned_in_try(&t.body, true, out);
+            }
+            Stmt::If(i) => {
+                assigned_in_try(&i.body, inside, out);
+                for c in &i.elif_else_clauses {
+                    assigned_in_try(&c.body, inside, out);
+                }
+            }
+            Stmt::For(f) => {
+                assigned_in_try(&f.body, inside, out);
+                assigned_in_try(&f.orelse, inside, out);
+            }
+            Stmt::While(w) => assigned_in_try(&w.body, inside, out),
+            _ => {}
+        }
+    }
+}
+
+fn bound_params_contains(p: &ast::Parameters, name: &str) -> bool {
+    p.posonlyargs.iter().chain(p.args.iter()).chain(p.kwonlyargs.iter()).any(|a| a.parameter.name.id.as_str() == name)
+        || p.vararg.as_ref().is_some_and(|v| v.name.id.as_str() == name)
+}
+
+/// Whether a statement reads the name `name`.
+fn stmt_reads(s: &Stmt, name: &str) -> bool {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V<'a>(&'a str, bool);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && n.id.as_str() == self.0
+            {
+                self.1 = true;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V(name, false);
+    v.visit_stmt(s);
+    v.1
 }
 
 fn find_globals(body: &[Stmt], out: &mut BTreeSet<String>) {

@@ -15,6 +15,7 @@ use super::{Const, Exc, Obj, R};
 pub(crate) fn to_str(x: &Obj<'_>) -> String {
     match x {
         Obj::Str(s) => s.as_str().to_string(),
+        Obj::Native(n) => n.str(),
         _ => to_repr(x),
     }
 }
@@ -35,17 +36,29 @@ fn write_repr(out: &mut String, x: &Obj<'_>) {
         }
         Obj::Float(f) => out.push_str(&float_repr(*f)),
         Obj::Str(s) => repr_string_into(out, s.as_str()),
-        Obj::Json(Value::Object(m)) => write_json_object(out, m),
-        Obj::Event(e) => write_json_object(out, e.value),
+        // Panther's wrappers print their class and the raw container (a list as a tuple).
+        Obj::Json(Value::Object(m)) => {
+            out.push_str("ImmutableCaseInsensitiveDict(");
+            write_json_object(out, m);
+            out.push(')');
+        }
+        Obj::Event(e) => {
+            out.push_str(if e.is_event() { "PantherEvent(" } else { "ImmutableCaseInsensitiveDict(" });
+            write_json_object(out, e.value);
+            out.push(')');
+        }
         Obj::Json(Value::Array(a)) => {
-            out.push('[');
+            out.push_str("ImmutableList((");
             for (i, v) in a.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
                 write_json(out, v);
             }
-            out.push(']');
+            if a.len() == 1 {
+                out.push(',');
+            }
+            out.push_str("))");
         }
         Obj::Json(v) => write_json(out, v),
         Obj::Const(c) => write_const(out, c),
@@ -100,7 +113,7 @@ fn write_seq(out: &mut String, open: &str, close: &str, items: &[Obj<'_>], tuple
     out.push_str(close);
 }
 
-/// Panther's wrappers print as the dict or list they wrap.
+/// A raw JSON object as Python prints the dict.
 fn write_json_object(out: &mut String, m: &serde_json::Map<String, Value>) {
     out.push('{');
     for (i, (k, v)) in m.iter().enumerate() {
@@ -646,7 +659,7 @@ pub fn str_format<'e>(template: &str, args: &[Obj<'e>], kwargs: &[(&str, Obj<'e>
 pub fn str_obj<'e>(x: &Obj<'e>) -> Obj<'e> {
     match x {
         Obj::Str(_) => x.clone(),
-        _ => Obj::string(to_repr(x)),
+        _ => Obj::string(to_str(x)),
     }
 }
 
@@ -691,7 +704,14 @@ mod tests {
         let d = Obj::dict(vec![(Obj::str("a"), Obj::list(vec![]))]).unwrap();
         assert_eq!(to_str(&d), "{'a': []}");
         let v: Value = serde_json::json!({"k": [1, 2.5, null, "x", {"y": false}]});
-        assert_eq!(to_str(&Obj::Json(&v)), "{'k': [1, 2.5, None, 'x', {'y': False}]}");
+        assert_eq!(to_str(&Obj::Json(&v)), "ImmutableCaseInsensitiveDict({'k': [1, 2.5, None, 'x', {'y': False}]})");
+        let v: Value = serde_json::json!(["a"]);
+        assert_eq!(to_str(&Obj::Json(&v)), "ImmutableList(('a',))");
+        let v: Value = serde_json::json!([]);
+        assert_eq!(to_str(&Obj::Json(&v)), "ImmutableList(())");
+        let v: Value = serde_json::json!([{"id": 1}]);
+        let items = super::super::items(&Obj::Json(&v)).unwrap();
+        assert_eq!(to_str(&Obj::list(items)), "[ImmutableCaseInsensitiveDict({'id': 1})]");
     }
 
     #[test]

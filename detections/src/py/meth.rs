@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use super::event::{deep_get as deep_get_fn, deep_walk as deep_walk_fn, mapping_get};
+use super::event::{deep_get as deep_get_fn, mapping_get};
 use super::ops::{Kind, kind};
 use super::{Const, Exc, Obj, R, dict_items, eq, items, iter, str_of, truthy};
 
@@ -432,11 +432,14 @@ pub fn get<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     mapping_get(recv, &arg(args, 0), arg(args, 1))
 }
 
+/// `keys()`: of Panther's wrappers, a view that tests membership as the mapping does
+/// (ignoring case), which the mapping itself does too; of other dictionaries, the keys.
 pub fn keys<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
-    if kind(recv) != Kind::Dict {
-        return Err(Exc::attribute_error(recv, "keys"));
+    match recv {
+        Obj::Json(Value::Object(_)) | Obj::Event(_) => Ok(recv.clone()),
+        _ if kind(recv) == Kind::Dict => Ok(Obj::list(iter(recv)?)),
+        _ => Err(Exc::attribute_error(recv, "keys")),
     }
-    Ok(Obj::list(iter(recv)?))
 }
 
 pub fn values<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
@@ -536,8 +539,16 @@ pub fn pop<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     }
 }
 
-/// `copy` of a dictionary or a list (shallow).
+/// `copy` of a dictionary or a list (shallow); Panther's wrappers and the event deep-copy
+/// their raw container into plain values.
 pub fn copy<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
+    match recv {
+        Obj::Json(v) => return super::raw(v),
+        Obj::Event(e) => {
+            return Obj::dict(e.value.iter().map(|(k, v)| Ok((Obj::str(k), super::raw(v)?))).collect::<R<_>>()?);
+        }
+        _ => {}
+    }
     match kind(recv) {
         Kind::Dict => Obj::dict(dict_items(recv)?),
         Kind::List => Ok(Obj::list(items(recv)?)),
@@ -546,35 +557,44 @@ pub fn copy<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
     }
 }
 
-/// `to_dict()` of the event or its objects: a plain copy (Panther's wrappers offer it).
-pub fn to_dict<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
+/// `to_dict()` (and `as_list()`) of the event or its wrappers: `copy()`.
+pub fn to_dict<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     match recv {
-        Obj::Event(_) | Obj::Json(Value::Object(_)) => Obj::dict(dict_items(recv)?),
+        Obj::Event(_) | Obj::Json(_) => copy(recv, args),
         _ => Err(Exc::attribute_error(recv, "to_dict")),
     }
 }
 
-/// `event.deep_get(*keys, default=None)`: the last argument is the default.
+/// `as_list()` of a wrapped list.
+pub fn as_list<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    match recv {
+        Obj::Json(Value::Array(_)) => copy(recv, args),
+        _ => Err(Exc::attribute_error(recv, "as_list")),
+    }
+}
+
+/// `event.deep_get(*keys, default=None)` (also a method of Panther's wrapped dictionaries).
 pub fn deep_get<'e>(recv: &Obj<'e>, keys: &[Obj<'e>], default: Obj<'e>) -> R<Obj<'e>> {
     match recv {
-        Obj::Event(_) => deep_get_fn(recv, keys, default),
+        Obj::Event(_) | Obj::Json(Value::Object(_)) => deep_get_fn(recv, keys, default),
         _ => Err(Exc::attribute_error(recv, "deep_get")),
     }
 }
 
-/// `event.deep_walk(*keys, default=None, return_val="all")`.
+/// `event.deep_walk(*keys, default=None, return_val="all")`: Panther's method walks the raw
+/// event (keys matched exactly, values plain).
 pub fn deep_walk<'e>(recv: &Obj<'e>, keys: &[Obj<'e>], default: Obj<'e>, return_val: &Obj<'e>) -> R<Obj<'e>> {
     match (recv, return_val) {
-        (Obj::Event(_), Obj::Str(r)) => deep_walk_fn(recv, keys, default, r.as_str()),
+        (Obj::Event(e), Obj::Str(r)) if e.is_event() => super::event::raw_deep_walk(e.value, keys, default, r.as_str()),
         (Obj::Event(_), _) => Err(Exc::type_error("return_val must be a string")),
         _ => Err(Exc::attribute_error(recv, "deep_walk")),
     }
 }
 
-/// `event.udm(name, default=None)`.
-pub fn udm<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+/// `event.udm(*keys, default=None)`.
+pub fn udm<'e>(recv: &Obj<'e>, keys: &[Obj<'e>], default: Obj<'e>) -> R<Obj<'e>> {
     match recv {
-        Obj::Event(e) => e.udm(recv, &arg(args, 0), arg(args, 1)),
+        Obj::Event(e) if e.is_event() => e.udm(recv, keys, default),
         _ => Err(Exc::attribute_error(recv, "udm")),
     }
 }

@@ -40,11 +40,36 @@ pub type R<T> = Result<T, Exc>;
 pub struct Exc {
     pub kind: &'static str,
     pub message: String,
+    /// Raised by this runtime for what it does not model (where CPython would go on): never
+    /// caught by the rule's `except`, so that it cannot turn into a different answer.
+    pub internal: bool,
 }
 
 impl Exc {
     pub fn new(kind: &'static str, message: impl Into<String>) -> Exc {
-        Exc { kind, message: message.into() }
+        Exc { kind, message: message.into(), internal: false }
+    }
+
+    /// Whether an `except` clause naming `classes` catches this exception (CPython's class
+    /// hierarchy of the exceptions compiled rules raise and catch).
+    pub fn is_instance(&self, classes: &[&str]) -> bool {
+        if self.internal {
+            return false;
+        }
+        let parents: &[&str] = match self.kind {
+            "KeyError" | "IndexError" => &["LookupError"],
+            "ZeroDivisionError" | "OverflowError" => &["ArithmeticError"],
+            "json.JSONDecodeError" | "ipaddress.AddressValueError" | "ipaddress.NetmaskValueError" => &["ValueError"],
+            "UnicodeDecodeError" | "UnicodeEncodeError" => &["UnicodeError", "ValueError"],
+            "binascii.Error" => &["ValueError"],
+            _ => &[],
+        };
+        classes.iter().any(|c| {
+            *c == "BaseException"
+                || (*c == "Exception" && self.kind != "SystemExit")
+                || *c == self.kind
+                || parents.contains(c)
+        })
     }
     pub fn type_error(message: impl Into<String>) -> Exc {
         Exc::new("TypeError", message)
@@ -63,10 +88,20 @@ impl Exc {
     }
     /// What this runtime does not model: an error, never a silently different result.
     pub fn unsupported(message: impl Into<String>) -> Exc {
-        Exc::new("NotImplementedError", message)
+        Exc { internal: true, ..Exc::new("NotImplementedError", message) }
     }
     pub fn overflow() -> Exc {
-        Exc::new("OverflowError", "integers beyond 64 bits are not supported by compiled rules")
+        Exc { internal: true, ..Exc::new("OverflowError", "integers beyond 64 bits are not supported by compiled rules") }
+    }
+}
+
+impl Exc {
+    /// `repr()` of the exception, as Panther writes it into an `_error` context.
+    pub fn python_repr(&self) -> String {
+        if self.kind == "KeyError" {
+            return format!("KeyError({})", self.message);
+        }
+        format!("{}({})", self.kind, fmt::repr_string(&self.message))
     }
 }
 
@@ -267,7 +302,8 @@ impl<'e> Obj<'e> {
             Obj::Str(_) => "str",
             Obj::Json(Value::Object(_)) => "ImmutableCaseInsensitiveDict",
             Obj::Json(_) => "ImmutableList",
-            Obj::Event(_) => "PantherEvent",
+            Obj::Event(e) if e.is_event() => "PantherEvent",
+            Obj::Event(_) => "ImmutableCaseInsensitiveDict",
             Obj::Const(c) => match c {
                 Const::List(_) => "list",
                 Const::Tuple(_) => "tuple",
@@ -347,6 +383,14 @@ pub fn str_of(x: &Obj<'_>) -> String {
 /// `repr(x)`.
 pub fn repr(x: &Obj<'_>) -> String {
     fmt::to_repr(x)
+}
+
+/// How a `try` body (compiled as a closure) ended.
+pub enum Flow<'e> {
+    Normal,
+    Return(Obj<'e>),
+    Break,
+    Continue,
 }
 
 /// A local variable that may be unbound (assigned on some paths only): reading it unbound is

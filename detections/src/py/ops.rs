@@ -23,6 +23,15 @@ pub fn eq(a: &Obj<'_>, b: &Obj<'_>) -> bool {
         (Str(x), Str(y)) => x.as_str() == y.as_str(),
         (Bool(_) | Int(_) | Float(_), Bool(_) | Int(_) | Float(_)) => num_cmp(a, b) == Some(Ordering::Equal),
         _ => match (kind(a), kind(b)) {
+            // Panther's immutable list equals a list or a tuple with the same items.
+            (Kind::List, Kind::Tuple) | (Kind::Tuple, Kind::List)
+                if matches!(a, Obj::Json(_)) || matches!(b, Obj::Json(_)) =>
+            {
+                match (items(a), items(b)) {
+                    (Ok(x), Ok(y)) => x.len() == y.len() && x.iter().zip(&y).all(|(i, j)| eq(i, j)),
+                    _ => false,
+                }
+            }
             (Kind::List, Kind::List) | (Kind::Tuple, Kind::Tuple) | (Kind::Set, Kind::Set) => {
                 let (x, y) = (items(a), items(b));
                 match (x, y) {
@@ -185,6 +194,7 @@ pub fn contains(haystack: &Obj<'_>, needle: &Obj<'_>) -> R<bool> {
         Obj::Const(Const::List(_) | Const::Tuple(_)) | Obj::List(_) | Obj::Tuple(_) | Obj::Json(_) => {
             Ok(items(haystack)?.iter().any(|i| eq(i, needle)))
         }
+        Obj::Native(n) => n.contains(needle),
         _ => Err(Exc::type_error(format!("argument of type '{}' is not iterable", haystack.type_name()))),
     }
 }
@@ -422,6 +432,11 @@ pub fn slice<'e>(x: &Obj<'e>, start: &Obj<'e>, stop: &Obj<'e>, step: &Obj<'e>) -
         let picked = slice_indices(chars.len(), start, stop, step)?;
         return Ok(Obj::string(picked.into_iter().map(|i| chars[i]).collect()));
     }
+    if let Obj::Json(Value::Array(a)) = x {
+        // Panther's immutable list slices its raw tuple: plain values, not wrappers.
+        let picked = slice_indices(a.len(), start, stop, step)?;
+        return Ok(Obj::tuple(picked.into_iter().map(|i| raw(&a[i])).collect::<R<_>>()?));
+    }
     let tuple = kind(x) == Kind::Tuple;
     match with_seq(x, |seq| {
         let picked = slice_indices(seq.len(), start, stop, step)?;
@@ -468,6 +483,9 @@ pub fn add<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
     }
     if let (Some(x), Some(y)) = (as_f64(a), as_f64(b)) {
         return Ok(Obj::Float(x + y));
+    }
+    if matches!(a, Obj::Json(_) | Obj::Event(_)) || matches!(b, Obj::Json(_) | Obj::Event(_)) {
+        return Err(unsupported_operands("+", a, b));
     }
     match (a, b) {
         (Obj::Str(x), Obj::Str(y)) => Ok(Obj::string([x.as_str(), y.as_str()].concat())),
@@ -605,7 +623,7 @@ pub fn bitor<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
             out.extend(items(b)?);
             Obj::set(out)
         }
-        (Kind::Dict, Kind::Dict) => {
+        (Kind::Dict, Kind::Dict) if !matches!(a, Obj::Json(_) | Obj::Event(_)) && !matches!(b, Obj::Json(_) | Obj::Event(_)) => {
             let mut out = dict_items(a)?;
             out.extend(dict_items(b)?);
             Obj::dict(out)
@@ -628,6 +646,21 @@ pub fn bitand<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
 /// `not x`.
 pub fn not(x: &Obj<'_>) -> bool {
     !super::truthy(x)
+}
+
+/// A JSON value as a plain Python value, deeply (what Panther's `copy()`, `to_dict()` and
+/// slices give: dictionaries and lists of its own, case-sensitive).
+pub fn raw<'e>(v: &'e Value) -> R<Obj<'e>> {
+    Ok(match v {
+        Value::Object(m) => Obj::dict(m.iter().map(|(k, v)| Ok((Obj::str(k), raw(v)?))).collect::<R<_>>()?)?,
+        Value::Array(a) => Obj::list(a.iter().map(raw).collect::<R<_>>()?),
+        scalar => Obj::from_json(scalar)?,
+    })
+}
+
+/// A raw JSON object as a plain dictionary ([`raw`]).
+pub fn raw_map<'e>(m: &'e serde_json::Map<String, Value>) -> R<Obj<'e>> {
+    Obj::dict(m.iter().map(|(k, v)| Ok((Obj::str(k), raw(v)?))).collect::<R<_>>()?)
 }
 
 /// A string made at run time, as a value.

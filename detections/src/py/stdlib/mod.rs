@@ -2,6 +2,7 @@
 //! expressions on the `regex` crate, exact or an error), and the objects of `ipaddress` and
 //! `datetime` ([`Native`]).
 
+pub mod ipaddress;
 pub mod re;
 
 use std::cmp::Ordering;
@@ -13,6 +14,8 @@ use super::{Obj, R};
 pub enum Native {
     /// `ipaddress.ip_address(…)`.
     Ip(std::net::IpAddr),
+    /// `ipaddress.ip_network(…)`: the network address (host bits clear) and prefix length.
+    Net { addr: std::net::IpAddr, prefix: u8 },
 }
 
 impl Native {
@@ -20,12 +23,15 @@ impl Native {
         match self {
             Native::Ip(std::net::IpAddr::V4(_)) => "IPv4Address",
             Native::Ip(std::net::IpAddr::V6(_)) => "IPv6Address",
+            Native::Net { addr: std::net::IpAddr::V4(_), .. } => "IPv4Network",
+            Native::Net { .. } => "IPv6Network",
         }
     }
 
     pub fn repr(&self) -> String {
         match self {
             Native::Ip(ip) => format!("{}('{ip}')", self.type_name()),
+            Native::Net { addr, prefix } => format!("{}('{addr}/{prefix}')", self.type_name()),
         }
     }
 
@@ -44,6 +50,22 @@ impl Native {
         None
     }
 
+    /// `x in self`: an address in a network.
+    pub fn contains(&self, x: &Obj<'_>) -> R<bool> {
+        match (self, x) {
+            (Native::Net { addr, prefix }, Obj::Native(n)) => match &**n {
+                Native::Ip(ip) if ip.is_ipv4() == addr.is_ipv4() => {
+                    let width = if addr.is_ipv4() { 32 } else { 128 };
+                    let m = ipaddress::mask(width, *prefix);
+                    Ok(ipaddress::bits_of(*ip) & m == ipaddress::bits_of(*addr))
+                }
+                _ => Ok(false),
+            },
+            (Native::Net { .. }, other) => Err(super::Exc::attribute_error(other, "_version")),
+            _ => Err(super::Exc::type_error(format!("argument of type '{}' is not iterable", self.type_name()))),
+        }
+    }
+
     pub fn iter<'e>(&self) -> R<Vec<Obj<'e>>> {
         Err(super::Exc::type_error(format!("'{}' object is not iterable", self.type_name())))
     }
@@ -52,6 +74,7 @@ impl Native {
     pub fn str(&self) -> String {
         match self {
             Native::Ip(ip) => ip.to_string(),
+            Native::Net { addr, prefix } => format!("{addr}/{prefix}"),
         }
     }
 }
@@ -81,7 +104,7 @@ pub fn json_loads<'e>(args: &[Obj<'e>]) -> R<Obj<'e>> {
         )));
     };
     let value: serde_json::Value = serde_json::from_str(s.as_str())
-        .map_err(|e| super::Exc::new("json.decoder.JSONDecodeError", e.to_string()))?;
+        .map_err(|e| super::Exc::new("json.JSONDecodeError", e.to_string()))?;
     from_value(value)
 }
 
@@ -106,19 +129,33 @@ fn from_value<'e>(v: serde_json::Value) -> R<Obj<'e>> {
 /// `json.dumps(x)` with its defaults: `", "` and `": "` separators, non-ASCII escaped.
 pub fn json_dumps<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
     let mut out = String::new();
-    dump(&mut out, x)?;
+    dump(&mut out, x, false)?;
     Ok(Obj::string(out))
 }
 
-fn dump(out: &mut String, x: &Obj<'_>) -> R<()> {
+/// `json.dumps(x, default=PantherEvent.json_encoder, allow_nan=False)`: how Panther writes an
+/// alert context (its wrappers as their raw container).
+pub fn json_dumps_panther<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
+    let mut out = String::new();
+    dump(&mut out, x, true)?;
+    Ok(Obj::string(out))
+}
+
+fn dump(out: &mut String, x: &Obj<'_>, panther: bool) -> R<()> {
     use super::ops::{Kind, kind};
     match x {
         Obj::None => out.push_str("null"),
         Obj::Bool(true) => out.push_str("true"),
         Obj::Bool(false) => out.push_str("false"),
         Obj::Int(i) => out.push_str(&i.to_string()),
+        Obj::Float(f) if !f.is_finite() && panther => {
+            return Err(super::Exc::value_error("Out of range float values are not JSON compliant"));
+        }
         Obj::Float(f) if f.is_nan() => out.push_str("NaN"),
         Obj::Float(f) if f.is_infinite() => out.push_str(if *f > 0.0 { "Infinity" } else { "-Infinity" }),
+        Obj::Json(_) | Obj::Event(_) if !panther => {
+            return Err(super::Exc::type_error(format!("Object of type {} is not JSON serializable", x.type_name())));
+        }
         Obj::Float(f) => out.push_str(&super::fmt::float_repr(*f)),
         Obj::Str(s) => dump_str(out, s.as_str()),
         _ => match kind(x) {
@@ -128,7 +165,7 @@ fn dump(out: &mut String, x: &Obj<'_>) -> R<()> {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    dump(out, item)?;
+                    dump(out, item, panther)?;
                 }
                 out.push(']');
             }
@@ -142,7 +179,7 @@ fn dump(out: &mut String, x: &Obj<'_>) -> R<()> {
                         Obj::Str(s) => dump_str(out, s.as_str()),
                         Obj::Int(_) | Obj::Float(_) | Obj::Bool(_) | Obj::None => {
                             let mut key = String::new();
-                            dump(&mut key, k)?;
+                            dump(&mut key, k, panther)?;
                             dump_str(out, &key);
                         }
                         other => {
@@ -153,9 +190,15 @@ fn dump(out: &mut String, x: &Obj<'_>) -> R<()> {
                         }
                     }
                     out.push_str(": ");
-                    dump(out, v)?;
+                    dump(out, v, panther)?;
                 }
                 out.push('}');
+            }
+            _ if panther => {
+                return Err(super::Exc::type_error(format!(
+                    "object of type <class '{}'> is not JSON serializable",
+                    x.type_name()
+                )));
             }
             _ => {
                 return Err(super::Exc::type_error(format!(

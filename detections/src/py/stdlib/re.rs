@@ -43,7 +43,7 @@ impl Pattern {
         }
         let translated = source.replace("\\Z", "\\z");
         let compile = |p: &str| {
-            regex::Regex::new(p).map_err(|e| Exc::new("re.error", format!("pattern {source:?} is not supported: {e}")))
+            regex::Regex::new(p).map_err(|e| Exc::unsupported(format!("the regular expression {source:?}: {e}")))
         };
         let flags = if prefix.is_empty() { String::new() } else { format!("(?{prefix})") };
         Ok(Pattern {
