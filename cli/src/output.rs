@@ -34,5 +34,6 @@ pub fn matched(source: &str, line: u64, m: &Match) -> Value {
         "severity": m.outputs.severity.as_str(),
         "title": m.outputs.title,
         "dedup": m.outputs.dedup,
+        "context": m.outputs.context,
     })
 }

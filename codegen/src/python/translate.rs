@@ -320,25 +320,15 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
             let value = module.constant(name).expect("resolved constants exist");
             let ident = const_ident(name);
             let doc = format!(" `{name}` of `{}`.", module.file.path);
-            let (tokens, deps) = if let Some(c) = constant(value) {
-                (quote! { #[doc = #doc] pub static #ident: py::Const = #c; }, BTreeSet::new())
-            } else if let Some(p) = regex_constant(value).map_err(at)? {
-                (
-                    quote! {
-                        thread_local! {
-                            #[doc = #doc]
-                            pub static #ident: py::R<std::rc::Rc<py::stdlib::re::Pattern>> = #p;
-                        }
-                    },
-                    BTreeSet::new(),
-                )
-            } else {
+            let deps = BTreeSet::new();
+            let Some(c) = constant(program, module, value, 0) else {
                 return Err(at(Reject {
                     span: span(value),
                     what: format!("module variable `{name}` is not a constant (a literal, or `re.compile` of one)"),
-                    help: Some("compiled rules read module variables that are literals: strings, numbers, lists, tuples, sets and dictionaries of them".into()),
+                    help: Some("compiled rules read module variables that are literals: strings, numbers, lists, tuples, sets and dictionaries of them, other constants, and `re.compile` of a literal".into()),
                 }));
             };
+            let tokens = quote! { #[doc = #doc] pub static #ident: py::Const = #c; };
             Ok(Item { tokens, deps, udm: false })
         }
     }
@@ -348,9 +338,25 @@ fn const_ident(name: &str) -> Ident {
     format_ident!("{}", name.to_uppercase().trim_start_matches('_').to_string().replace("__", "_"))
 }
 
-/// A literal module constant as a `py::Const` expression.
-fn constant(e: &Expr) -> Option<TokenStream> {
+/// A literal module constant as a `py::Const` expression: literals, containers of them,
+/// references to other constants (`event_type.LOGIN`, `OTHER`), and `re.compile` of a literal.
+fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Option<TokenStream> {
+    if depth > 16 {
+        return None;
+    }
+    let constant = |e: &Expr| constant(program, module, e, depth + 1);
     Some(match e {
+        Expr::Name(n) => {
+            let (m, v) = constant_value(program, module, n.id.as_str())?;
+            return self::constant(program, m, v, depth + 1);
+        }
+        Expr::Attribute(a) => {
+            let Expr::Name(n) = &*a.value else { return None };
+            let Some(Import::Module(m)) = module.imports.get(n.id.as_str()) else { return None };
+            let helper = program.get(m)?;
+            let (m, v) = constant_value(program, helper, a.attr.id.as_str())?;
+            return self::constant(program, m, v, depth + 1);
+        }
         Expr::NoneLiteral(_) => quote!(py::Const::None),
         Expr::BooleanLiteral(b) => {
             let v = b.value;
@@ -413,6 +419,11 @@ fn constant(e: &Expr) -> Option<TokenStream> {
             }
             quote!(py::Const::Dict(&[#(#entries),*]))
         }
+        Expr::Call(c) if matches!(&*c.func, Expr::Attribute(a) if a.attr.id.as_str() == "compile" && matches!(&*a.value, Expr::Name(m) if m.id.as_str() == "re")) => {
+            let (pattern, flags) = regex_args(c).ok()?;
+            let flags = Literal::i64_unsuffixed(flags);
+            quote!(py::Const::Regex(#pattern, #flags))
+        }
         // `set([...])`, `frozenset({...})`, `tuple([...])`, `list(...)` of literals.
         Expr::Call(c) if c.arguments.keywords.is_empty() && c.arguments.args.len() <= 1 => {
             let Expr::Name(f) = &*c.func else { return None };
@@ -440,6 +451,28 @@ fn constant(e: &Expr) -> Option<TokenStream> {
     })
 }
 
+/// The value of a module-level constant `name` of `module`, following imports.
+fn constant_value<'p>(program: &'p Program, module: &'p PyModule, name: &str) -> Option<(&'p PyModule, &'p Expr)> {
+    let mut module = module;
+    let mut name = name.to_string();
+    for _ in 0..16 {
+        if module.reassigned.contains(&name) {
+            return None;
+        }
+        if let Some(v) = module.constant(&name) {
+            return Some((module, v));
+        }
+        match module.imports.get(&name) {
+            Some(Import::Item { module: m, name: n }) => {
+                module = program.get(m)?;
+                name = n.clone();
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Whether set members or dictionary keys are distinct string or integer literals: duplicates
 /// (or `1` and `True`) would make a constant that differs from what Python builds.
 fn distinct_scalars(items: &[Expr]) -> bool {
@@ -462,27 +495,28 @@ fn distinct_scalars(items: &[Expr]) -> bool {
     })
 }
 
-/// `re.compile("literal"[, flags])` as a lazily built pattern.
-fn regex_constant(e: &Expr) -> T<Option<TokenStream>> {
-    let Expr::Call(c) = e else { return Ok(None) };
-    let Expr::Attribute(a) = &*c.func else { return Ok(None) };
-    let Expr::Name(m) = &*a.value else { return Ok(None) };
-    if m.id.as_str() != "re" || a.attr.id.as_str() != "compile" {
-        return Ok(None);
-    }
-    let (pattern, flags) = regex_args(c)?;
-    Ok(Some(quote!(py::stdlib::re::Pattern::new(#pattern, #flags).map(std::rc::Rc::new))))
-}
-
 /// The literal pattern and flags of a `re` call; patterns whose meaning differs between
 /// Python's `re` and the `regex` crate are rejected.
 fn regex_args(c: &ast::ExprCall) -> T<(String, i64)> {
-    let Some(Expr::StringLiteral(p)) = c.arguments.args.first() else {
-        return reject(c, "a regular expression that is not a string literal");
+    regex_args_in(c, None, 1)
+}
+
+/// [`regex_args`], with the pattern also read from a module constant holding a string.
+fn regex_args_in(c: &ast::ExprCall, scope: Option<(&Program, &PyModule)>, flags_at: usize) -> T<(String, i64)> {
+    let literal = match c.arguments.args.first() {
+        Some(Expr::StringLiteral(p)) => Some(p),
+        Some(Expr::Name(n)) => scope.and_then(|(program, module)| match constant_value(program, module, n.id.as_str()) {
+            Some((_, Expr::StringLiteral(p))) => Some(p),
+            _ => None,
+        }),
+        _ => None,
+    };
+    let Some(p) = literal else {
+        return reject(c, "a regular expression that is not a string literal or a constant");
     };
     let pattern = p.value.to_str().to_string();
     let mut flags = 0;
-    let flag_expr = c.arguments.args.get(1).or_else(|| {
+    let flag_expr = c.arguments.args.get(flags_at).or_else(|| {
         c.arguments.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "flags")).map(|k| &k.value)
     });
     if let Some(f) = flag_expr {
@@ -1239,12 +1273,7 @@ impl<'p> FnCx<'p> {
             let m = format_ident!("{}", m);
             if self.module.rust_module.is_some() { quote!(super::#m::#id) } else { quote!(super::py::#m::#id) }
         };
-        let is_regex = self.program.get(module).and_then(|m| m.constant(name)).is_some_and(|v| matches!(regex_constant(v), Ok(Some(_))));
-        if is_regex {
-            quote!(Obj::Regex(#path.with(|p| p.clone())?))
-        } else {
-            quote!(Obj::from_const(&#path))
-        }
+        quote!(Obj::from_const(&#path))
     }
 
     fn fn_path(&mut self, module: &str, name: &str) -> TokenStream {
@@ -2315,8 +2344,13 @@ impl<'p> FnCx<'p> {
     fn std_module_call(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {
         match (module, name) {
             ("re", "match" | "search" | "fullmatch" | "findall" | "sub" | "split" | "compile") => {
-                let (pattern, flags) = regex_args(c)?;
-                let pat = quote!(py::stdlib::re::pattern(#pattern, #flags)?);
+                let flags_at = match name {
+                    "compile" => 1,
+                    "sub" => 4,
+                    _ => 2,
+                };
+                let (pattern, flags) = regex_args_in(c, Some((self.program, self.module)), flags_at)?;
+                let pat = quote!(py::stdlib::re::pattern(#pattern, #flags));
                 let args = &c.arguments.args;
                 let pos = |cx: &mut Self, i: usize| -> T<TokenStream> {
                     match args.get(i) {
@@ -2331,7 +2365,7 @@ impl<'p> FnCx<'p> {
                 Ok(Code::Obj(match name {
                     "compile" => quote!(Obj::Regex(#pat)),
                     "match" | "search" | "fullmatch" => {
-                        if args.len() != 2 {
+                        if args.len() > 3 {
                             return reject(c, format!("`re.{name}` with flags as a positional argument"));
                         }
                         let s = pos(self, 1)?;
@@ -2343,7 +2377,7 @@ impl<'p> FnCx<'p> {
                         quote!(#pat.find(#s, py::stdlib::re::How::#how)?)
                     }
                     "findall" => {
-                        if args.len() != 2 {
+                        if args.len() > 3 {
                             return reject(c, "`re.findall` with flags as a positional argument");
                         }
                         let s = pos(self, 1)?;

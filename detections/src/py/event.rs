@@ -14,6 +14,24 @@ pub struct Event<'e> {
     pub model: Option<&'static DataModel>,
     /// The event as a data model method sees it.
     pub as_dict: Option<&'e Event<'e>>,
+    /// Values Panther wraps as immutable during this evaluation (a data model method's
+    /// dictionary), kept for as long as the event.
+    arena: Arena,
+}
+
+/// An append-only store of JSON values that hands out references living as long as itself.
+#[derive(Debug, Default)]
+struct Arena(std::cell::RefCell<Vec<Box<Value>>>);
+
+impl Arena {
+    fn alloc(&self, v: Value) -> &Value {
+        let boxed = Box::new(v);
+        let at: *const Value = &*boxed;
+        self.0.borrow_mut().push(boxed);
+        // SAFETY: the box's contents never move and are never dropped or mutated while
+        // `self` lives: the vector only grows, and only the boxes' pointers move with it.
+        unsafe { &*at }
+    }
 }
 
 /// A data model (`AnalysisType: datamodel`): for `event.udm(name)`, each name's mapping.
@@ -58,12 +76,22 @@ pub(crate) fn lookup<'e>(map: &'e Map<String, Value>, key: &str) -> Option<&'e V
 impl<'e> Event<'e> {
     /// The event as Panther's `PantherEvent`; `dict` is [`Event::dict`] of the same object.
     pub fn new(value: &'e Map<String, Value>, model: Option<&'static DataModel>, dict: &'e Event<'e>) -> Event<'e> {
-        Event { value, model, as_dict: Some(dict) }
+        Event { value, model, as_dict: Some(dict), arena: Arena::default() }
     }
 
     /// The event as a plain `ImmutableCaseInsensitiveDict`.
     pub fn dict(value: &'e Map<String, Value>) -> Event<'e> {
-        Event { value, model: None, as_dict: None }
+        Event { value, model: None, as_dict: None, arena: Arena::default() }
+    }
+
+    /// `_ensure_immutable` of a data model method's result: a dictionary or list becomes
+    /// Panther's immutable wrapper (kept in the event's arena); scalars stay as they are.
+    fn immutable(&'e self, v: Obj<'e>) -> R<Obj<'e>> {
+        match v {
+            Obj::Dict(_) | Obj::List(_) => Ok(Obj::Json(self.arena.alloc(plain_json(&v)?))),
+            Obj::Set(_) => Err(Exc::unsupported("a data model method returning a set")),
+            v => Ok(v),
+        }
     }
 
     /// Whether this is the `PantherEvent` (with `udm` and `deep_walk`), not the plain view.
@@ -266,12 +294,7 @@ impl<'e> Event<'e> {
                     }
                     Mapping::Method(f) => {
                         let dict = self.as_dict.map_or(this.clone(), Obj::Event);
-                        return match f(dict)? {
-                            Obj::Dict(_) | Obj::List(_) | Obj::Set(_) => Err(Exc::unsupported(
-                                "a data model method returning a dict, list or set (Panther wraps it as immutable)",
-                            )),
-                            v => Ok(v),
-                        };
+                        return self.immutable(f(dict)?);
                     }
                 }
                 // Several mappings may share a name: Panther tries the path, then the method.
@@ -279,7 +302,7 @@ impl<'e> Event<'e> {
                     model.mappings.iter().find(|(n, m)| *n == name.as_str() && matches!(m, Mapping::Method(_)))
                 {
                     let dict = self.as_dict.map_or(this.clone(), Obj::Event);
-                    return f(dict);
+                    return self.immutable(f(dict)?);
                 }
                 return Ok(default);
             }
@@ -295,4 +318,31 @@ impl<'e> Event<'e> {
         }
         Ok(if super::truthy(&result) { result } else { default })
     }
+}
+
+/// A dictionary or list of plain JSON values as JSON; anything JSON cannot hold exactly
+/// (tuples, sets, other objects, non-string keys, NaN) is an error, not an approximation.
+fn plain_json(x: &Obj<'_>) -> R<Value> {
+    use super::ops::{Kind, kind};
+    let unsupported = || Exc::unsupported(format!("a data model method result holding a {}", x.type_name()));
+    Ok(match x {
+        Obj::None => Value::Null,
+        Obj::Bool(b) => Value::Bool(*b),
+        Obj::Int(i) => Value::from(*i),
+        Obj::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).ok_or_else(unsupported)?,
+        Obj::Str(s) => Value::String(s.as_str().to_string()),
+        Obj::Json(v) => (*v).clone(),
+        Obj::List(_) | Obj::Const(super::Const::List(_)) => {
+            Value::Array(super::items(x)?.iter().map(plain_json).collect::<R<_>>()?)
+        }
+        _ if kind(x) == Kind::Dict && !matches!(x, Obj::Event(_)) => {
+            let mut m = Map::new();
+            for (k, v) in super::dict_items(x)? {
+                let Obj::Str(k) = k else { return Err(unsupported()) };
+                m.insert(k.as_str().to_string(), plain_json(&v)?);
+            }
+            Value::Object(m)
+        }
+        _ => return Err(unsupported()),
+    })
 }

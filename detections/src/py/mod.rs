@@ -193,6 +193,8 @@ pub enum Const {
     Dict(&'static [(Const, Const)]),
     /// A set or frozenset, in the order written (CPython's order is its hash order).
     Set(&'static [Const]),
+    /// `re.compile(source, flags)`.
+    Regex(&'static str, i64),
 }
 
 /// A dictionary built at run time, in insertion order.
@@ -284,6 +286,7 @@ impl<'e> Obj<'e> {
             Const::Int(i) => Obj::Int(*i),
             Const::Float(f) => Obj::Float(*f),
             Const::Str(s) => Obj::str(s),
+            Const::Regex(source, flags) => Obj::Regex(stdlib::re::pattern(source, *flags)),
             Const::List(_) | Const::Tuple(_) | Const::Dict(_) | Const::Set(_) => Obj::Const(c),
         }
     }
@@ -309,6 +312,7 @@ impl<'e> Obj<'e> {
                 Const::Tuple(_) => "tuple",
                 Const::Dict(_) => "dict",
                 Const::Set(_) => "set",
+                Const::Regex(..) => "re.Pattern",
                 _ => "object",
             },
             Obj::List(_) => "list",

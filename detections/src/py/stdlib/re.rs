@@ -8,11 +8,17 @@ use std::rc::Rc;
 
 use super::super::{Exc, Obj, R};
 
-/// A compiled pattern (`re.compile(p, flags)`).
+/// A compiled pattern (`re.compile(p, flags)`). A pattern the `regex` crate cannot compile
+/// is an error when it is used (an error, not another answer).
 #[derive(Debug)]
 pub struct Pattern {
     /// The pattern as the rule wrote it.
     pub source: String,
+    compiled: Result<Compiled, Exc>,
+}
+
+#[derive(Debug)]
+struct Compiled {
     anywhere: regex::Regex,
     /// `\A(?:p)`: `re.match`.
     at_start: regex::Regex,
@@ -27,7 +33,17 @@ pub const DOTALL: i64 = 16;
 pub const VERBOSE: i64 = 64;
 
 impl Pattern {
-    pub fn new(source: &str, flags: i64) -> R<Pattern> {
+    pub fn new(source: &str, flags: i64) -> Pattern {
+        Pattern { source: source.to_string(), compiled: Compiled::new(source, flags) }
+    }
+
+    fn compiled(&self) -> R<&Compiled> {
+        self.compiled.as_ref().map_err(Clone::clone)
+    }
+}
+
+impl Compiled {
+    fn new(source: &str, flags: i64) -> R<Compiled> {
         let mut prefix = String::new();
         if flags & IGNORECASE != 0 {
             prefix.push('i');
@@ -46,17 +62,18 @@ impl Pattern {
             regex::Regex::new(p).map_err(|e| Exc::unsupported(format!("the regular expression {source:?}: {e}")))
         };
         let flags = if prefix.is_empty() { String::new() } else { format!("(?{prefix})") };
-        Ok(Pattern {
-            source: source.to_string(),
+        Ok(Compiled {
             anywhere: compile(&format!("{flags}{translated}"))?,
             at_start: compile(&format!("{flags}\\A(?:{translated})"))?,
             whole: compile(&format!("{flags}\\A(?:{translated})\\z"))?,
-            has_dollar: source.contains('$') && flags.contains('m') == false,
+            has_dollar: source.contains('$') && !flags.contains('m'),
         })
     }
+}
 
+impl Pattern {
     fn check_subject(&self, text: &str) -> R<()> {
-        if self.has_dollar && text.ends_with('\n') {
+        if self.compiled()?.has_dollar && text.ends_with('\n') {
             return Err(Exc::unsupported("a `$` pattern on text ending in a newline (Python's `$` also matches before it)"));
         }
         Ok(())
@@ -69,13 +86,14 @@ impl Pattern {
         };
         let subject = s.as_str();
         self.check_subject(subject)?;
+        let compiled = self.compiled()?;
         let regex = match how {
-            How::Search => &self.anywhere,
-            How::Match => &self.at_start,
-            How::Full => &self.whole,
+            How::Search => &compiled.anywhere,
+            How::Match => &compiled.at_start,
+            How::Full => &compiled.whole,
         };
         Ok(match regex.captures(subject) {
-            Some(c) => Obj::Match(Rc::new(Match { subject: s.clone(), groups: owned_caps(&c), names: names(&self.anywhere) })),
+            Some(c) => Obj::Match(Rc::new(Match { subject: s.clone(), groups: owned_caps(&c), names: names(&compiled.anywhere) })),
             None => Obj::None,
         })
     }
@@ -86,9 +104,9 @@ impl Pattern {
             return Err(Exc::type_error(format!("expected string or bytes-like object, got '{}'", text.type_name())));
         };
         self.check_subject(s.as_str())?;
-        let groups = self.anywhere.captures_len() - 1;
-        let out = self
-            .anywhere
+        let anywhere = &self.compiled()?.anywhere;
+        let groups = anywhere.captures_len() - 1;
+        let out = anywhere
             .captures_iter(s.as_str())
             .map(|c| {
                 let text = |i: usize| Obj::string(c.get(i).map_or("", |m| m.as_str()).to_string());
@@ -112,17 +130,18 @@ impl Pattern {
         }
         self.check_subject(s.as_str())?;
         let limit = if count <= 0 { 0 } else { count as usize };
-        Ok(Obj::string(self.anywhere.replacen(s.as_str(), limit, regex::NoExpand(r.as_str())).into_owned()))
+        Ok(Obj::string(self.compiled()?.anywhere.replacen(s.as_str(), limit, regex::NoExpand(r.as_str())).into_owned()))
     }
 
     /// `split(text)` without groups in the pattern.
     pub fn split<'e>(&self, text: &Obj<'e>) -> R<Obj<'e>> {
         let Obj::Str(s) = text else { return Err(Exc::type_error("expected string")) };
-        if self.anywhere.captures_len() > 1 {
+        let anywhere = &self.compiled()?.anywhere;
+        if anywhere.captures_len() > 1 {
             return Err(Exc::unsupported("re.split with groups"));
         }
         self.check_subject(s.as_str())?;
-        Ok(Obj::list(self.anywhere.split(s.as_str()).map(|p| Obj::string(p.to_string())).collect()))
+        Ok(Obj::list(anywhere.split(s.as_str()).map(|p| Obj::string(p.to_string())).collect()))
     }
 }
 
@@ -213,12 +232,12 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// The compiled form of a literal pattern, cached.
-pub fn pattern(source: &'static str, flags: i64) -> R<Rc<Pattern>> {
+/// The compiled form of a literal pattern, cached per thread.
+pub fn pattern(source: &'static str, flags: i64) -> Rc<Pattern> {
     if let Some(p) = PATTERNS.with(|c| c.borrow().get(&(source, flags)).cloned()) {
-        return Ok(p);
+        return p;
     }
-    let p = Rc::new(Pattern::new(source, flags)?);
+    let p = Rc::new(Pattern::new(source, flags));
     PATTERNS.with(|c| c.borrow_mut().insert((source, flags), p.clone()));
-    Ok(p)
+    p
 }
