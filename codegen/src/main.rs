@@ -123,13 +123,35 @@ fn check(paths: &[String], run_tests: bool) -> Result<(), String> {
 }
 
 fn expand(path: &Path) -> Result<(), String> {
-    let (sources, mut diags) = load::read(&[path.to_path_buf()], &cwd());
+    // A Python rule needs the helpers and data models beside it: read the whole `rules/`
+    // folder the file is in (or just the file, outside one).
+    let base = cwd();
+    let absolute = base.join(path);
+    let folder = absolute
+        .ancestors()
+        .skip(1)
+        .filter(|d| d.file_name().is_some_and(|n| n == "rules"))
+        .last()
+        .map(Path::to_path_buf);
+    let files = match &folder {
+        Some(dir) => load::find(dir).map_err(|e| format!("error: cannot read {}: {e}\n", dir.display()))?,
+        None => vec![path.to_path_buf()],
+    };
+    let (sources, mut diags) = load::read(&files, &base);
     let (rules, more) = codegen::check::check_all(&sources);
     diags.extend(more);
-    if diags.iter().any(|d| d.is_error()) {
-        return Err(render(&diags, &sources, color()));
+    let shown = load::display_path(&absolute, &base);
+    let py = shown.strip_suffix(".yml").or_else(|| shown.strip_suffix(".yaml")).map(|s| format!("{s}.py"));
+    let mine = |d: &codegen::Diagnostic| d.path == shown || Some(&d.path) == py.as_ref() || d.message.contains("cannot be compiled");
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error() && (folder.is_none() || mine(d))).cloned().collect();
+    let errors: Vec<_> = if rules.iter().any(|r| r.source == shown) { Vec::new() } else { errors };
+    if !errors.is_empty() {
+        return Err(render(&errors, &sources, color()));
     }
-    let rule = rules.first().ok_or_else(|| format!("error: {} holds no rule\n", path.display()))?;
+    let rule = rules
+        .iter()
+        .find(|r| r.source == shown)
+        .ok_or_else(|| format!("error: {} holds no rule that compiles\n", path.display()))?;
     print!("{}", codegen::emit::rule_module(rule));
     Ok(())
 }

@@ -25,8 +25,12 @@ pub struct PyModule {
     pub rust_module: Option<String>,
     pub file: SourceFile,
     pub ast: ModModule,
-    /// Top-level `def`s, by name: the index of the statement.
-    pub functions: BTreeMap<String, usize>,
+    /// Top-level `def`s, by name: the index of the statement (and, for a `def` nested at the
+    /// top of another function's body, hoisted as `outer__inner`, the index inside it).
+    pub functions: BTreeMap<String, (usize, Option<usize>)>,
+    /// For each function (by its name here), the functions defined in its body: their names
+    /// there and their hoisted names.
+    pub nested: BTreeMap<String, BTreeMap<String, String>>,
     /// Top-level assignments `NAME = value`, by name: the index of the (last) statement.
     pub constants: BTreeMap<String, usize>,
     pub imports: BTreeMap<String, Import>,
@@ -39,13 +43,28 @@ impl PyModule {
     pub fn new(name: String, rust_module: Option<String>, file: SourceFile) -> Result<PyModule, Diagnostic> {
         let ast = super::parse(&file)?;
         let mut functions = BTreeMap::new();
+        let mut nested = BTreeMap::new();
         let mut constants = BTreeMap::new();
         let mut imports = BTreeMap::new();
         let mut reassigned = Vec::new();
         for (i, stmt) in ast.body.iter().enumerate() {
             match stmt {
                 Stmt::FunctionDef(f) => {
-                    functions.insert(f.name.id.to_string(), i);
+                    functions.insert(f.name.id.to_string(), (i, None));
+                    let mut inner = BTreeMap::new();
+                    for (j, s) in f.body.iter().enumerate() {
+                        if let Stmt::FunctionDef(g) = s {
+                            let hoisted = format!("{}__{}", f.name.id, g.name.id.trim_start_matches('_'));
+                            functions.insert(hoisted.clone(), (i, Some(j)));
+                            inner.insert(g.name.id.to_string(), hoisted);
+                        }
+                    }
+                    if !inner.is_empty() {
+                        for hoisted in inner.values() {
+                            nested.insert(hoisted.clone(), inner.clone());
+                        }
+                        nested.insert(f.name.id.to_string(), inner);
+                    }
                 }
                 Stmt::Assign(a) => {
                     for target in &a.targets {
@@ -90,13 +109,18 @@ impl PyModule {
         }
         reassigned.sort();
         reassigned.dedup();
-        Ok(PyModule { name, rust_module, file, ast, functions, constants, imports, reassigned })
+        Ok(PyModule { name, rust_module, file, ast, functions, nested, constants, imports, reassigned })
     }
 
     pub fn function(&self, name: &str) -> Option<&ast::StmtFunctionDef> {
-        match self.functions.get(name).map(|&i| &self.ast.body[i]) {
-            Some(Stmt::FunctionDef(f)) => Some(f),
-            _ => None,
+        let &(i, inner) = self.functions.get(name)?;
+        let Stmt::FunctionDef(f) = &self.ast.body[i] else { return None };
+        match inner {
+            None => Some(f),
+            Some(j) => match &f.body[j] {
+                Stmt::FunctionDef(g) => Some(g),
+                _ => None,
+            },
         }
     }
 

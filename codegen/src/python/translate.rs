@@ -195,7 +195,7 @@ fn link_models(
                         (spec.source.clone(), Reject { span: Span::default(), what: format!("data model method `{method}` without a `.py`"), help: None })
                     })?;
                     // The method may be imported from a helper (`from helpers import get_user`).
-                    let cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new() };
+                    let cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new(), declared_at: BTreeMap::new(), top_statement: None, nested: BTreeMap::new() };
                     let not_defined = || {
                         (spec.source.clone(), Reject { span: Span::default(), what: format!("data model method `{method}`, which `{}` does not define", module.file.path), help: None })
                     };
@@ -313,6 +313,28 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
         Def::Function(..) => {
             let f = module.function(name).expect("resolved functions exist");
             let mut cx = FnCx::new(program, module, f).map_err(at)?;
+            cx.nested = module.nested.get(name).cloned().unwrap_or_default();
+            if let Some(&(outer, Some(_))) = module.functions.get(name) {
+                // A hoisted function may not read its enclosing function's variables.
+                if let Stmt::FunctionDef(enclosing) = &module.ast.body[outer] {
+                    let mut enclosing_locals = BTreeSet::new();
+                    find_assigned(&enclosing.body, &mut enclosing_locals);
+                    for p in enclosing.parameters.iter() {
+                        enclosing_locals.insert(p.name().id.to_string());
+                    }
+                    let mut reads = BTreeSet::new();
+                    for s in &f.body {
+                        stmt_names_read(s, &mut reads);
+                    }
+                    if let Some(captured) = reads.iter().find(|n| enclosing_locals.contains(*n) && !cx.locals.contains_key(*n)) {
+                        return Err(at(Reject {
+                            span: span(f),
+                            what: format!("a function defined inside a function that reads its variable `{captured}`"),
+                            help: None,
+                        }));
+                    }
+                }
+            }
             let tokens = cx.function(f).map_err(at)?;
             Ok(Item { tokens, deps: cx.deps, udm: cx.udm })
         }
@@ -675,6 +697,14 @@ struct FnCx<'p> {
     udm: bool,
     /// Enclosing loops and `try` bodies (compiled as closures), innermost last.
     frames: Vec<Frame>,
+    /// Locals first bound by a top-level `name = value` statement: declared there with `let`
+    /// (mutable when assigned again), not up front.
+    declared_at: BTreeMap<String, (usize, bool)>,
+    /// The index of the top-level statement being compiled (`None` inside blocks).
+    top_statement: Option<usize>,
+    /// Functions defined in this function's body (or, for one of them, its siblings): name to
+    /// hoisted name.
+    nested: BTreeMap<String, String>,
     /// The caught exception's Rust variable in each enclosing `except` (for a bare `raise`).
     caught: Vec<Ident>,
 }
@@ -693,7 +723,7 @@ const BUILTINS: &[&str] = &[
 
 impl<'p> FnCx<'p> {
     fn new(program: &'p Program, module: &'p PyModule, f: &ast::StmtFunctionDef) -> T<FnCx<'p>> {
-        let mut cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new() };
+        let mut cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new(), declared_at: BTreeMap::new(), top_statement: None, nested: BTreeMap::new() };
         let mut globals = BTreeSet::new();
         find_globals(&f.body, &mut globals);
         if let Some(g) = globals.iter().next() {
@@ -720,8 +750,27 @@ impl<'p> FnCx<'p> {
         assigned_in_try(&f.body, false, &mut in_try);
         maybe.extend(in_try.into_iter().filter(|n| !bound_params_contains(&f.parameters, n)));
         maybe.extend(walrus.into_iter().filter(|n| !bound_params_contains(&f.parameters, n)));
+        let mut counts = BTreeMap::new();
+        count_assignments(&f.body, &mut counts);
         for name in assigned {
             let storage = if maybe.contains(&name) { Storage::MaybeUnbound } else { Storage::Plain };
+            if storage == Storage::Plain {
+                let first = f.body.iter().position(|s| {
+                    let mut names = Vec::new();
+                    if let Stmt::Assign(a) = s {
+                        a.targets.iter().for_each(|t| target_names(t, &mut names));
+                    }
+                    names.contains(&name)
+                });
+                let simple = first.is_some_and(|i| matches!(&f.body[i], Stmt::Assign(a) if a.targets.len() == 1 && matches!(&a.targets[0], Expr::Name(_))));
+                if let (Some(i), true) = (first, simple) {
+                    // Assigned (or read) in an earlier statement's nested block: keep it up front.
+                    let earlier = f.body[..i].iter().any(|s| stmt_mentions(s, &name));
+                    if !earlier {
+                        cx.declared_at.insert(name.clone(), (i, counts.get(&name).copied().unwrap_or(0) > 1));
+                    }
+                }
+            }
             cx.locals.insert(name, storage);
         }
         Ok(cx)
@@ -786,20 +835,26 @@ impl<'p> FnCx<'p> {
                 continue;
             }
             let id = local_ident(name);
+            if self.declared_at.contains_key(name) {
+                continue;
+            }
             prologue.push(match storage {
                 Storage::Plain => quote!(let mut #id: Obj<'e>;),
                 Storage::MaybeUnbound => quote!(let mut #id: Option<Obj<'e>> = None;),
             });
         }
-        let body = self.block(&f.body)?;
+        let body = self.body(&f.body)?;
         let falls_through = !ends_in_return(&f.body);
+        // A final `return v` reads as Rust's tail expression.
+        let body = tail_expression(body);
         let tail = if falls_through { quote!(Ok(Obj::None)) } else { quote!() };
         let doc = docstring(&f.body).map(|d| {
             let lines: Vec<String> = d.lines().map(|l| format!(" {}", l.trim())).collect();
             quote!(#(#[doc = #lines])*)
         });
         let origin = format!(" `{}` of `{}`.", f.name.id, self.module.file.path);
-        let unused = if self.locals.iter().any(|(n, _)| !param_names.contains(n)) || !rebinds.is_empty() {
+        let hoisted = self.locals.keys().any(|n| !param_names.contains(n) && !self.declared_at.contains_key(n));
+        let unused = if hoisted || !rebinds.is_empty() {
             quote!(#[allow(unused_mut, unused_assignments)])
         } else {
             quote!()
@@ -830,6 +885,13 @@ impl<'p> FnCx<'p> {
     }
 
     fn block(&mut self, body: &[Stmt]) -> T<TokenStream> {
+        let top = self.top_statement.take();
+        let r = self.block_inner(body);
+        self.top_statement = top;
+        r
+    }
+
+    fn block_inner(&mut self, body: &[Stmt]) -> T<TokenStream> {
         let mut out = Vec::new();
         for (i, stmt) in body.iter().enumerate() {
             // A docstring is not code.
@@ -837,6 +899,22 @@ impl<'p> FnCx<'p> {
                 continue;
             }
             out.push(self.stmt(stmt)?);
+        }
+        Ok(quote!(#(#out)*))
+    }
+
+    /// The function's own body: its top-level statements know their index (where locals
+    /// first assigned there are declared).
+    fn body(&mut self, body: &[Stmt]) -> T<TokenStream> {
+        let mut out = Vec::new();
+        for (i, stmt) in body.iter().enumerate() {
+            if i == 0 && matches!(stmt, Stmt::Expr(e) if matches!(&*e.value, Expr::StringLiteral(_))) {
+                continue;
+            }
+            self.top_statement = Some(i);
+            let code = self.stmt(stmt);
+            self.top_statement = None;
+            out.push(code?);
         }
         Ok(quote!(#(#out)*))
     }
@@ -1021,7 +1099,13 @@ impl<'p> FnCx<'p> {
                 };
                 quote!(return Err(#message);)
             }
-            Stmt::FunctionDef(f) => return reject(f, "a function defined inside a function"),
+            Stmt::FunctionDef(f) => {
+                if self.top_statement.is_none() || !self.nested.contains_key(f.name.id.as_str()) {
+                    return reject(f, "a function defined inside a nested block");
+                }
+                // Hoisted to a function of its own (see `PyModule::nested`).
+                quote!()
+            }
             Stmt::ClassDef(c) => return reject(c, "a class"),
             Stmt::Try(t) => self.try_stmt(t)?,
             Stmt::With(w) => return reject(w, "`with`"),
@@ -1188,7 +1272,12 @@ impl<'p> FnCx<'p> {
                 match self.locals.get(name) {
                     Some(Storage::Plain) => {
                         let id = local_ident(name);
-                        quote!(#id = #value;)
+                        match (self.declared_at.get(name), self.top_statement) {
+                            (Some(&(at, mutable)), Some(now)) if at == now => {
+                                if mutable { quote!(let mut #id = #value;) } else { quote!(let #id = #value;) }
+                            }
+                            _ => quote!(#id = #value;),
+                        }
                     }
                     Some(Storage::MaybeUnbound) => {
                         let id = local_ident(name);
@@ -1495,6 +1584,16 @@ impl<'p> FnCx<'p> {
         self.expr(e)
     }
 
+    /// Arguments as a borrowed slice (`&[a, b]`), or a vector when one is `*` unpacked.
+    fn key_slice(&mut self, elts: &[Expr]) -> T<TokenStream> {
+        if elts.iter().any(|e| matches!(e, Expr::Starred(_))) {
+            let v = self.elements(elts)?;
+            return Ok(quote!(&#v));
+        }
+        let items = elts.iter().map(|e| self.expr(e).map(Code::obj)).collect::<T<Vec<_>>>()?;
+        Ok(quote!(&[#(#items),*]))
+    }
+
     fn elements(&mut self, elts: &[Expr]) -> T<TokenStream> {
         if elts.iter().any(|e| matches!(e, Expr::Starred(_))) {
             let mut parts = Vec::new();
@@ -1513,7 +1612,7 @@ impl<'p> FnCx<'p> {
             return Ok(quote!({ let mut items = Vec::new(); #(#parts)* items }));
         }
         let items = elts.iter().map(|e| self.expr(e).map(Code::obj)).collect::<T<Vec<_>>>()?;
-        Ok(quote!(vec![#(#items),*]))
+        Ok(if items.is_empty() { quote!(Vec::new()) } else { quote!(Vec::from([#(#items),*])) })
     }
 
     fn boolop(&mut self, b: &ast::ExprBoolOp) -> T<Code> {
@@ -1709,14 +1808,23 @@ impl<'p> FnCx<'p> {
         let iter = self.expr(&first.iter)?.by_ref();
         let mut targets = Vec::new();
         target_names(&first.target, &mut targets);
-        let item = self.fresh("item");
-        let decls = targets.iter().map(|t| {
-            let id = local_ident(t);
-            quote!(let #id: Obj<'e>;)
-        });
-        let decls: Vec<_> = decls.collect();
-        self.scoped.extend(targets.iter().cloned());
-        let bind = self.assign_target(&first.target, quote!(#item))?;
+        // A plain name is the loop variable itself; a tuple target is unpacked from an item.
+        let (item, decls, bind) = if let Expr::Name(n) = &first.target {
+            self.scoped.push(n.id.to_string());
+            (local_ident(n.id.as_str()), Vec::new(), quote!())
+        } else {
+            let item = self.fresh("item");
+            let decls: Vec<_> = targets
+                .iter()
+                .map(|t| {
+                    let id = local_ident(t);
+                    quote!(let #id: Obj<'e>;)
+                })
+                .collect();
+            self.scoped.extend(targets.iter().cloned());
+            let bind = self.assign_target(&first.target, quote!(#item))?;
+            (item, decls, bind)
+        };
         let mut conds = Vec::new();
         for cond in &first.ifs {
             conds.push(self.expr(cond)?.cond());
@@ -1742,7 +1850,11 @@ impl<'p> FnCx<'p> {
                     let args = self.plain_args(c)?;
                     return Ok(Code::Obj(quote!(py::call(#f, &#args)?)));
                 }
-                match self.resolve(self.module, name, n)? {
+                let resolved = match self.nested.get(name) {
+                    Some(hoisted) => Resolved::Function(self.module.name.clone(), hoisted.clone()),
+                    None => self.resolve(self.module, name, n)?,
+                };
+                match resolved {
                     Resolved::Function(module, fname) => self.user_call(c, &module, &fname),
                     Resolved::Builtin(b) => self.builtin(c, &b),
                     Resolved::Std(m, f) => self.std_call(c, &m, &f),
@@ -2171,6 +2283,7 @@ impl<'p> FnCx<'p> {
                 "collections.abc.Mapping" | "typing.Mapping" | "collections.Mapping" | "Mapping" => quote!(py::Type::Mapping),
                 "collections.abc.Sequence" | "typing.Sequence" | "Sequence" => quote!(py::Type::Sequence),
                 "collections.abc.Iterable" | "typing.Iterable" | "Iterable" => quote!(py::Type::Iterable),
+                "bytes" | "bytearray" => quote!(py::Type::Bytes),
                 _ => return reject(e, format!("`isinstance` with the type `{name}`")),
             };
             Ok(ty)
@@ -2270,7 +2383,7 @@ impl<'p> FnCx<'p> {
         match method {
             "udm" => {
                 self.udm = true;
-                let keys = self.elements(&c.arguments.args)?;
+                let keys = self.key_slice(&c.arguments.args)?;
                 for k in &c.arguments.keywords {
                     if k.arg.as_ref().is_none_or(|a| a.id.as_str() != "default") {
                         return reject(k, "this keyword argument to `udm`");
@@ -2280,10 +2393,10 @@ impl<'p> FnCx<'p> {
                     Some(k) => self.expr(&k.value)?.obj(),
                     None => quote!(Obj::None),
                 };
-                return Ok(Code::Obj(quote!(py::meth::udm(#recv, &#keys, #default)?)));
+                return Ok(Code::Obj(quote!(py::meth::udm(#recv, #keys, #default)?)));
             }
             "deep_get" | "deep_walk" => {
-                let keys = self.elements(&c.arguments.args)?;
+                let keys = self.key_slice(&c.arguments.args)?;
                 for k in &c.arguments.keywords {
                     match &k.arg {
                         Some(a) if a.id.as_str() == "default" || (method == "deep_walk" && a.id.as_str() == "return_val") => {}
@@ -2295,13 +2408,13 @@ impl<'p> FnCx<'p> {
                     None => quote!(Obj::None),
                 };
                 if method == "deep_get" {
-                    return Ok(Code::Obj(quote!(py::meth::deep_get(#recv, &#keys, #default)?)));
+                    return Ok(Code::Obj(quote!(py::meth::deep_get(#recv, #keys, #default)?)));
                 }
                 let rv = match kw("return_val") {
                     Some(k) => self.expr(&k.value)?.by_ref(),
                     None => quote!(&Obj::str("all")),
                 };
-                return Ok(Code::Obj(quote!(py::meth::deep_walk(#recv, &#keys, #default, #rv)?)));
+                return Ok(Code::Obj(quote!(py::meth::deep_walk(#recv, #keys, #default, #rv)?)));
             }
             "format" => {
                 let args = self.elements(&c.arguments.args)?;
@@ -2545,6 +2658,25 @@ fn compare_op(op: CmpOp, l: TokenStream, r: TokenStream) -> TokenStream {
     }
 }
 
+/// `…; return Ok(v);` as `…; Ok(v)`.
+fn tail_expression(body: TokenStream) -> TokenStream {
+    let tokens: Vec<proc_macro2::TokenTree> = body.clone().into_iter().collect();
+    let n = tokens.len();
+    // The last statement is `return Ok (…) ;`: four trees.
+    if n >= 4
+        && matches!(&tokens[n - 4], proc_macro2::TokenTree::Ident(i) if i == "return")
+        && matches!(&tokens[n - 3], proc_macro2::TokenTree::Ident(i) if i == "Ok")
+        && matches!(&tokens[n - 2], proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+        && matches!(&tokens[n - 1], proc_macro2::TokenTree::Punct(p) if p.as_char() == ';')
+    {
+        let head: TokenStream = tokens[..n - 4].iter().cloned().collect();
+        let ok = &tokens[n - 3];
+        let value = &tokens[n - 2];
+        return quote!(#head #ok #value);
+    }
+    body
+}
+
 fn is_print(c: &ast::ExprCall) -> bool {
     matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "print")
 }
@@ -2614,6 +2746,50 @@ fn contains_break(body: &[Stmt]) -> bool {
         Stmt::Try(t) => contains_break(&t.body),
         _ => false,
     })
+}
+
+/// How many times each name is a target of assignment (any statement or expression).
+fn count_assignments(body: &[Stmt], out: &mut BTreeMap<String, usize>) {
+    use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
+    struct V<'a>(&'a mut BTreeMap<String, usize>);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            let mut names = Vec::new();
+            match s {
+                Stmt::Assign(a) => a.targets.iter().for_each(|t| target_names(t, &mut names)),
+                Stmt::AugAssign(a) => target_names(&a.target, &mut names),
+                Stmt::AnnAssign(a) => target_names(&a.target, &mut names),
+                Stmt::For(f) => {
+                    target_names(&f.target, &mut names);
+                    names.push(f.target.as_name_expr().map(|n| n.id.to_string()).unwrap_or_default());
+                }
+                _ => {}
+            }
+            for n in names {
+                *self.0.entry(n).or_default() += 1;
+            }
+            walk_stmt(self, s);
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Named(n) = e
+                && let Expr::Name(t) = &*n.target
+            {
+                *self.0.entry(t.id.to_string()).or_default() += 2;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V(out);
+    for s in body {
+        v.visit_stmt(s);
+    }
+}
+
+/// Whether a statement mentions the name at all.
+fn stmt_mentions(s: &Stmt, name: &str) -> bool {
+    let mut assigned = BTreeSet::new();
+    find_assigned(std::slice::from_ref(s), &mut assigned);
+    assigned.contains(name) || stmt_reads(s, name)
 }
 
 /// Names bound by assignment expressions (`if (x := …):`), which bind in the function's scope.
@@ -2878,6 +3054,22 @@ fn names_read(e: &Expr, out: &mut BTreeSet<String>) {
         }
     }
     V(out).visit_expr(e);
+}
+
+fn stmt_names_read(s: &Stmt, out: &mut BTreeSet<String>) {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V<'a>(&'a mut BTreeSet<String>);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && n.ctx.is_load()
+            {
+                self.0.insert(n.id.to_string());
+            }
+            walk_expr(self, e);
+        }
+    }
+    V(out).visit_stmt(s);
 }
 
 fn params_used(body: &[Stmt], params: &BTreeSet<String>) -> bool {

@@ -358,6 +358,8 @@ pub enum Type {
     Sequence,
     /// `collections.abc.Iterable`.
     Iterable,
+    /// `bytes`: no value of a compiled rule is one (events are JSON).
+    Bytes,
 }
 
 /// `isinstance(x, (T, …))`.
@@ -376,6 +378,7 @@ pub fn isinstance(x: &Obj<'_>, types: &[Type]) -> bool {
         Type::Mapping => kind(x) == Kind::Dict,
         Type::Sequence => matches!(kind(x), Kind::List | Kind::Tuple) || matches!(x, Obj::Str(_)),
         Type::Iterable => !matches!(kind(x), Kind::Scalar | Kind::Other) || matches!(x, Obj::Str(_)),
+        Type::Bytes => false,
     })
 }
 
