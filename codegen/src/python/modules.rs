@@ -26,7 +26,7 @@ pub struct PyModule {
     pub file: SourceFile,
     pub ast: ModModule,
     /// Top-level `def`s, by name: the index of the statement (and, for a `def` nested at the
-    /// top of another function's body, hoisted as `outer__inner`, the index inside it).
+    /// top of another function's body, hoisted as `inner_in_outer`, the index inside it).
     pub functions: BTreeMap<String, (usize, Option<usize>)>,
     /// For each function (by its name here), the functions defined in its body: their names
     /// there and their hoisted names.
@@ -54,7 +54,7 @@ impl PyModule {
                     let mut inner = BTreeMap::new();
                     for (j, s) in f.body.iter().enumerate() {
                         if let Stmt::FunctionDef(g) = s {
-                            let hoisted = format!("{}__{}", f.name.id, g.name.id.trim_start_matches('_'));
+                            let hoisted = format!("{}_in_{}", g.name.id.trim_start_matches('_'), f.name.id);
                             functions.insert(hoisted.clone(), (i, Some(j)));
                             inner.insert(g.name.id.to_string(), hoisted);
                         }

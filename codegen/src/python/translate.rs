@@ -335,7 +335,7 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
                     }
                 }
             }
-            let tokens = cx.function(f).map_err(at)?;
+            let tokens = cx.function(f, name).map_err(at)?;
             Ok(Item { tokens, deps: cx.deps, udm: cx.udm })
         }
         Def::Constant(..) => {
@@ -781,7 +781,8 @@ impl<'p> FnCx<'p> {
         format_ident!("{}_{}", base, self.tmp)
     }
 
-    fn function(&mut self, f: &ast::StmtFunctionDef) -> T<TokenStream> {
+    /// The function `f`, emitted under `name` (its own, or its hoisted name).
+    fn function(&mut self, f: &ast::StmtFunctionDef, name: &str) -> T<TokenStream> {
         if !f.decorator_list.is_empty() {
             return reject(&f.decorator_list[0], "a decorated function");
         }
@@ -796,7 +797,8 @@ impl<'p> FnCx<'p> {
                 return reject(d, "a default value that is not a constant (Python shares it between calls)");
             }
         }
-        let name = fn_ident(f.name.id.as_str());
+        let fn_name = name;
+        let name = fn_ident(name);
         let mut params = Vec::new();
         let mut prologue = Vec::new();
         for (p, _) in &sig.positional {
@@ -852,7 +854,11 @@ impl<'p> FnCx<'p> {
             let lines: Vec<String> = d.lines().map(|l| format!(" {}", l.trim())).collect();
             quote!(#(#[doc = #lines])*)
         });
-        let origin = format!(" `{}` of `{}`.", f.name.id, self.module.file.path);
+        let origin = if fn_name == f.name.id.as_str() {
+            format!(" `{}` of `{}`.", f.name.id, self.module.file.path)
+        } else {
+            format!(" `{}` of `{}` (defined inside `{}`).", f.name.id, self.module.file.path, fn_name.rsplit("_in_").next().unwrap_or(""))
+        };
         let hoisted = self.locals.keys().any(|n| !param_names.contains(n) && !self.declared_at.contains_key(n));
         let unused = if hoisted || !rebinds.is_empty() {
             quote!(#[allow(unused_mut, unused_assignments)])
@@ -1475,6 +1481,7 @@ impl<'p> FnCx<'p> {
                     Operator::Mod => quote!(py::modulo),
                     Operator::BitOr => quote!(py::bitor),
                     Operator::BitAnd => quote!(py::bitand),
+                    Operator::Pow => quote!(py::pow),
                     _ => return reject(b, format!("the operator `{}`", b.op.as_str())),
                 };
                 let l = self.expr(&b.left)?.by_ref();
@@ -1879,18 +1886,24 @@ impl<'p> FnCx<'p> {
         let m = program.get(module).expect("resolved module");
         let f = m.function(name).expect("resolved function");
         let sig = signature(&f.parameters, f)?;
-        if c.arguments.args.iter().any(|a| matches!(a, Expr::Starred(_))) {
-            return reject(c, "`*` arguments in a call");
-        }
         let mut slots: Vec<Option<TokenStream>> = vec![None; sig.positional.len()];
         let mut varargs = Vec::new();
         let mut kwonly: Vec<Option<TokenStream>> = vec![None; sig.keyword_only.len()];
         for (i, a) in c.arguments.args.iter().enumerate() {
+            if let Expr::Starred(st) = a {
+                // `f(x, *rest)`: the unpacked items go to `*args` once the named slots are full.
+                if i < slots.len() || sig.varargs.is_none() {
+                    return reject(a, "`*` arguments that fill named parameters");
+                }
+                let v = self.expr(&st.value)?.by_ref();
+                varargs.push(quote!(Extend(py::iter(#v)?)));
+                continue;
+            }
             let v = self.expr(a)?.obj();
             if i < slots.len() {
                 slots[i] = Some(v);
             } else if sig.varargs.is_some() {
-                varargs.push(v);
+                varargs.push(quote!(Push(#v)));
             } else {
                 return reject(a, format!("too many arguments to `{name}`"));
             }
@@ -1918,7 +1931,25 @@ impl<'p> FnCx<'p> {
             });
         }
         if sig.varargs.is_some() {
-            args.push(quote!(vec![#(#varargs),*]));
+            let parts = varargs.iter().map(|p| {
+                let p: Vec<proc_macro2::TokenTree> = p.clone().into_iter().collect();
+                match (&p[0], &p[1]) {
+                    (proc_macro2::TokenTree::Ident(k), proc_macro2::TokenTree::Group(g)) if k == "Extend" => {
+                        let inner = g.stream();
+                        quote!(items.extend(#inner);)
+                    }
+                    (_, proc_macro2::TokenTree::Group(g)) => {
+                        let inner = g.stream();
+                        quote!(items.push(#inner);)
+                    }
+                    _ => unreachable!("varargs parts are Push(…) or Extend(…)"),
+                }
+            });
+            args.push(if varargs.is_empty() {
+                quote!(Vec::new())
+            } else {
+                quote!({ let mut items = Vec::new(); #(#parts)* items })
+            });
         }
         for (slot, (p, default)) in kwonly.into_iter().zip(&sig.keyword_only) {
             args.push(match (slot, default) {
@@ -2303,6 +2334,11 @@ impl<'p> FnCx<'p> {
                 }
                 let f = format_ident!("{}", name);
                 Code::Obj(quote!(py::stdlib::#f(&#items)?)).pipe(Ok)
+            }
+            // An `OrderedDict` behaves as a dict for what rules do with it (insertion order,
+            // lookups, keys); its repr and order-sensitive `==` are not modelled: documented.
+            ("collections", "OrderedDict") if c.arguments.args.is_empty() && c.arguments.keywords.is_empty() => {
+                Ok(Code::Obj(quote!(Obj::dict(Vec::new())?)))
             }
             ("functools", "reduce") => {
                 let args = &c.arguments.args;

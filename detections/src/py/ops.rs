@@ -602,6 +602,28 @@ pub fn modulo<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
     }
 }
 
+/// `a ** b`.
+pub fn pow<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
+    if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
+        if y >= 0 {
+            let e = u32::try_from(y).map_err(|_| Exc::overflow())?;
+            return checked(x.checked_pow(e));
+        }
+        if x == 0 {
+            return Err(Exc::new("ZeroDivisionError", "0.0 cannot be raised to a negative power"));
+        }
+        return Ok(Obj::Float((x as f64).powf(y as f64)));
+    }
+    match (as_f64(a), as_f64(b)) {
+        (Some(x), Some(_)) if x == 0.0 && as_f64(b).is_some_and(|y| y < 0.0) => {
+            Err(Exc::new("ZeroDivisionError", "0.0 cannot be raised to a negative power"))
+        }
+        (Some(x), Some(y)) if x < 0.0 && y.fract() != 0.0 => Err(Exc::unsupported("a complex result of `**`")),
+        (Some(x), Some(y)) => Ok(Obj::Float(x.powf(y))),
+        _ => Err(unsupported_operands("** or pow()", a, b)),
+    }
+}
+
 /// `-a`.
 pub fn neg<'e>(a: &Obj<'e>) -> R<Obj<'e>> {
     match a {

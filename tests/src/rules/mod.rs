@@ -667,6 +667,15 @@ pub mod gen_218;
 /// `Generated.R219`, from `tests/rules/generated/gen_219.yml`.
 pub mod gen_219;
 
+/// `Fixture.Python.Control`, from `tests/rules/python/python_control.yml`.
+pub mod python_control;
+
+/// `Fixture.Python.Model`, from `tests/rules/python/python_model.yml`.
+pub mod python_model;
+
+/// `Fixture.Python.Values`, from `tests/rules/python/python_values.yml`.
+pub mod python_values;
+
 /// `Semantics.AlertOutputs`, from `tests/rules/semantics/alert_outputs.yml`.
 pub mod alert_outputs;
 
@@ -1162,6 +1171,9 @@ pub static ALL: &[&::detections::Rule] = &[
     &gen_217::RULE,
     &gen_218::RULE,
     &gen_219::RULE,
+    &python_control::RULE,
+    &python_model::RULE,
+    &python_values::RULE,
     &alert_outputs::RULE,
     &all_elements::RULE,
     &always_false::RULE,

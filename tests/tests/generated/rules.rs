@@ -7005,6 +7005,161 @@ mod gen_219 {
     }
 }
 
+/// `Fixture.Python.Control` (tests/rules/python/python_control.yml)
+mod python_control {
+    use super::Case;
+    use ::integration_tests::rules::python_control::RULE;
+    #[test]
+    fn admin_deletes_a_trail() {
+        Case {
+            title: Some("DeleteTrail by admin1, Admin_2 (first admin1)"),
+            dedup: Some("123"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"parsed":{"k":[1,2]},"network":"10.0.0.1 private","total":105,"domain":"example","globbed":[true,false],"ranks":{"low":1,"HIGH":3,"other":-1},"in_net":true,"json":"{\"a\": [1, \"\\u00e9\"], \"b\": null}"}"#,
+            ),
+            ..Case::new(
+                "Admin deletes a trail",
+                10,
+                true,
+                r#"{"eventName":"DeleteTrail","actors":["admin1","bob","Admin_2"],"items":[{"n":2}],"mixed":[{"n":2},[1],{"n":3}],"level":"high","source":{"account":"123"},"payload":"{\"k\": [1, 2]}","ip":"10.0.0.1","email":"x@example.com","files":["a.exe","b.txt"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn bad_payload_and_address() {
+        Case {
+            title: Some("StopLogging by ADMIN (first no-one)"),
+            dedup: Some("unknown"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"parsed":{"error":"bad json"},"network":"not an address","total":100,"domain":null,"globbed":[],"ranks":{"low":1,"HIGH":3,"other":-1},"in_net":true,"json":"{\"a\": [1, \"\\u00e9\"], \"b\": null}"}"#,
+            ),
+            ..Case::new(
+                "Bad payload and address",
+                27,
+                true,
+                r#"{"eventName":"StopLogging","actors":["ADMIN"],"payload":"{nope","ip":"300.1.1.1"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_skipped_item() {
+        Case::new(
+                "A skipped item",
+                38,
+                false,
+                r#"{"eventName":"DeleteTrail","actors":["admin"],"items":[{"skip":true}]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_admin() {
+        Case::new(
+                "No admin",
+                44,
+                false,
+                r#"{"eventName":"DeleteTrail","actors":["bob"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn other_event() {
+        Case::new("Other event", 47, false, r#"{"eventName":"ListTrails"}"#)
+            .check(&RULE);
+    }
+}
+
+/// `Fixture.Python.Model` (tests/rules/python/python_model.yml)
+mod python_model {
+    use super::Case;
+    use ::integration_tests::rules::python_model::RULE;
+    #[test]
+    fn a_delete_through_the_data_model() {
+        Case {
+            title: Some("ann did delete:bucket from 192.0.2.1"),
+            dedup: Some("ann did delete:bucket from 192.0.2.1"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"details":{"verb":"delete","count":2},"unmapped":"eu","p_udm":"from-udm","nested":"bucket"}"#,
+            ),
+            ..Case::new(
+                "A delete through the data model",
+                11,
+                true,
+                r#"{"p_log_type":"Fixture.Python","verb":"delete","target":{"kind":"bucket"},"actor":{"name":"ann"},"sourceIp":"192.0.2.1","region":"eu","p_udm":{"custom":"from-udm"},"items":[1,2]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_read() {
+        Case::new(
+                "A read",
+                26,
+                false,
+                r#"{"p_log_type":"Fixture.Python","verb":"read"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Fixture.Python.Values` (tests/rules/python/python_values.yml)
+mod python_values {
+    use super::Case;
+    use ::integration_tests::rules::python_values::RULE;
+    #[test]
+    fn values_of_a_full_event() {
+        Case {
+            title: Some(
+                "ImmutableCaseInsensitiveDict({'name': 'Ann', 'role': 'admin'}) ImmutableList(('x', 'Y')) [1, 2.5, None, True] None 1e+16 0.30000000000000004",
+            ),
+            dedup: Some(
+                "ImmutableCaseInsensitiveDict({'name': 'Ann', 'role': 'admin'}) ImmutableList(('x', 'Y')) [1, 2.5, None, True] None 1e+16 0.30000000000000004",
+            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"repr_list":"['a', \"it's\", 'q\"uote', None, False, 3, 2.0]","repr_dict":"{'k': [1, (2,)], 'n': None}","repr_wrapped":"ImmutableCaseInsensitiveDict({'name': 'Ann', 'role': 'admin'})","repr_wrapped_list":"ImmutableList(('x', 'Y'))","repr_copy":"{'name': 'Ann', 'role': 'admin'}","and_or":["yes",3,"zero",""],"truthiness":[false,false,false,false,true,true],"equality":[true,true,false,true,true,true],"membership":[true,true,true,true,false],"ordering":[true,true,true,true],"arithmetic":[3,-4,-2,2.5,"abab"],"strings":["ANN","x",["a","b","","c"],["a","b","c"],"alice-bob","cba","el","Hello World",["x","=","1"]],"methods":[true,true,"a-bX",2,"Abc","n-4","1 n"],"numbers":[42,1.5,2,4,3,2,6,3,"a","3.14","1,234,567","007"],"containers":[["C","a","b"],[3,2,1],[2,1],{"a":1,"b":2},[0,1]],"deep_get":["Ann","d",null],"deep_walk":[[1,2],1,null],"case":["Ann","Ann"],"count":3,"limits":{"low":1,"high":10}}"#,
+            ),
+            ..Case::new(
+                "Values of a full event",
+                11,
+                true,
+                r#"{"kind":"values","user":{"name":"Ann","role":"admin"},"tags":["x","Y"],"count":3,"zero":0,"records":[{"id":1},{"id":2},{"id":1},{"other":3}]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn values_of_a_sparse_event() {
+        Case {
+            title: Some(
+                "ImmutableCaseInsensitiveDict({'Name': 'bo'}) None [1, 2.5, None, True] None 1e+16 0.30000000000000004",
+            ),
+            dedup: Some(
+                "ImmutableCaseInsensitiveDict({'Name': 'bo'}) None [1, 2.5, None, True] None 1e+16 0.30000000000000004",
+            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"repr_list":"['a', \"it's\", 'q\"uote', None, False, 3, 2.0]","repr_dict":"{'k': [1, (2,)], 'n': None}","repr_wrapped":"ImmutableCaseInsensitiveDict({'Name': 'bo'})","repr_wrapped_list":"[]","repr_copy":"{'Name': 'bo'}","and_or":[null,"none","zero",""],"truthiness":[false,false,false,false,true,false],"equality":[true,true,false,false,false,true],"membership":[false,true,true,true,false],"ordering":[true,true,true,true],"arithmetic":[3,-4,-2,2.5,"abab"],"strings":["BO","x",["a","b","","c"],["a","b","c"],"alice-bob","cba","el","Hello World",["x","=","1"]],"methods":[true,true,"a-bX",2,"Abc","n-4","1 n"],"numbers":[42,1.5,2,4,3,0,6,3,"a","3.14","1,234,567","007"],"containers":[["C","a","b"],[3,2,1],[2,1],{"a":1,"b":2},[0,1]],"deep_get":["bo","d",null],"deep_walk":[null,null,null],"case":["bo","bo"],"count":null,"limits":{"low":1,"high":10}}"#,
+            ),
+            ..Case::new(
+                "Values of a sparse event",
+                24,
+                true,
+                r#"{"kind":"values","user":{"Name":"bo"},"records":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn another_kind() {
+        Case::new("Another kind", 34, false, r#"{"kind":"other"}"#).check(&RULE);
+    }
+}
+
 /// `Semantics.AlertOutputs` (tests/rules/semantics/alert_outputs.yml)
 mod alert_outputs {
     use super::Case;

@@ -7,6 +7,9 @@
 /// `Failed logins per user`
 pub mod failed_logins_per_user;
 
+/// `Fixture.Python`
+pub mod fixture_python;
+
 /// `Generated.Alpha`
 pub mod generated_alpha;
 
@@ -22,6 +25,7 @@ pub mod test_semantics;
 /// Every log type some rule sees.
 pub static ALL: &[&::detections::LogType] = &[
     &failed_logins_per_user::LOG_TYPE,
+    &fixture_python::LOG_TYPE,
     &generated_alpha::LOG_TYPE,
     &generated_beta::LOG_TYPE,
     &generated_gamma::LOG_TYPE,

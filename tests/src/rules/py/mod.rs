@@ -3,3 +3,9 @@
 
 //! The helper modules (`global` analyses and data models) that compiled Python rules
 //! call: only the definitions some rule uses.
+
+/// Compiled from `tests/rules/python/fixture_helpers.py`.
+pub mod fixture_helpers;
+
+/// Compiled from `tests/rules/python/fixture_model.yml`.
+pub mod model_fixture_model;
