@@ -354,7 +354,7 @@ def run_cpython(rules, events, corpus, tmpdir):
     t_load = time.monotonic() - t0
 
     t1 = time.monotonic()
-    alerts, errors, pairs, per_rule_pairs = {}, {}, 0, collections.Counter()
+    alerts, errors, pairs, per_rule_pairs, mutated = {}, {}, 0, collections.Counter(), []
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         for idx, (_, text) in enumerate(events):
             raw = json.loads(text)
@@ -388,11 +388,15 @@ def run_cpython(rules, events, corpus, tmpdir):
                     "alert_context": res.alert_context_output,
                     "swallowed": list(handler.msgs),
                 }
+            # Rules share the event, as in one Panther process; deep_walk hands out raw containers,
+            # so check that no rule changed it.
+            if json.dumps(raw, allow_nan=False, ensure_ascii=False) != text:
+                mutated.append(idx)
             if len(sink.getvalue()) > 1 << 20:
                 sink.seek(0)
                 sink.truncate()
     logging.getLogger().removeHandler(handler)
-    return alerts, errors, pairs, per_rule_pairs, setup_errors, t_load, time.monotonic() - t1
+    return alerts, errors, pairs, per_rule_pairs, setup_errors, mutated, t_load, time.monotonic() - t1
 
 
 # ------------------------------------------------------------------------------------------
@@ -450,7 +454,7 @@ def first_difference(a, b, path="$"):
     return None if a == b else (path, a, b)
 
 
-def explained(rid, fields, exp, ours):
+def explained(rid, _idx, fields, exp, ours):
     return rid in SET_ORDER and all(order_only(f, exp.get(f), ours.get(f)) for f in fields)
 
 
@@ -542,7 +546,7 @@ def main():
 
     tmpdir = tempfile.mkdtemp(prefix="python-equivalence-")
     try:
-        alerts, errors, pairs, per_rule_pairs, setup_errors, t_load, t_eval = run_cpython(
+        alerts, errors, pairs, per_rule_pairs, setup_errors, mutated, t_load, t_eval = run_cpython(
             rules, events, args.corpus, tmpdir)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -612,6 +616,9 @@ def main():
     print(f"differing pairs: {len(diffs)} ({len(unexplained)} unexplained)   per field: "
           + ", ".join(f"{f} {field_counts[f]}" for f in FIELDS))
     print(f"time: compiled {t_engine:.2f} s, CPython {t_eval:.2f} s (+ {t_load:.2f} s loading)")
+    if mutated:
+        print(f"warning: {len(mutated)} events were changed by a rule during CPython's evaluation "
+              f"(lines {[i + 1 for i in mutated[:10]]})")
     if setup_errors:
         print(f"\nrules CPython could not load ({len(setup_errors)}):")
         for rid, e in sorted(setup_errors.items()):
@@ -661,7 +668,7 @@ def main():
         "compiled_matches": len(matches), "agreeing_alerts": agree_alert, "cpython_errors": len(errors),
         "cpython_error_compiled_no_match": len(error_no_match), "differing_pairs": len(diffs),
         "unexplained_pairs": len(unexplained), "unexplained_rules": sorted({d[0] for d in unexplained}), "differences_per_field": {f: field_counts[f] for f in FIELDS},
-        "differing_rules": sorted(by_rule), "setup_errors": setup_errors,
+        "differing_rules": sorted(by_rule), "setup_errors": setup_errors, "events_changed_by_rules": len(mutated),
         "seconds": {"compiled": round(t_engine, 2), "cpython": round(t_eval, 2), "cpython_load": round(t_load, 2)},
     }
     with open(os.path.join(args.out, "summary.json"), "w") as f:

@@ -2223,7 +2223,8 @@ impl<'p> FnCx<'p> {
         let label = syn_label(found);
         let Some((first, rest)) = generators.split_first() else {
             let test = self.expr(elt)?.cond();
-            let set = !any;
+            // `all` stops at the first false element: the result is False.
+            let set = false;
             return Ok(if any {
                 quote!(if #test { #found = true; break #label; })
             } else {

@@ -36,6 +36,7 @@ def alert_context(event):
         "deep_get": [event.deep_get("user", "NAME"), event.deep_get("user", "missing", default="d"), event.deep_get("tags", 0)],
         "deep_walk": [event.deep_walk("records", "id"), event.deep_walk("records", "id", return_val="first"), event.deep_walk("records", "ID")],
         "case": [event.get("USER", {}).get("NAME"), event["User"]["Name"]],
+        "generators": [all(x > 1 for x in [1, 2]), all(x > 0 for x in [1, 2]), any(x > 5 for x in [1]), any(x > 0 for x in [1]), all(v for v in []), next((v for v in [3, 4] if v > 3), None), [k for k, v in {"a": 1, "b": 0}.items() if v]],
         "count": count,
         "limits": LIMITS,
     }

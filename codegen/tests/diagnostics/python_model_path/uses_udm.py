@@ -1,0 +1,2 @@
+def rule(event):
+    return event.udm("first_user") == "root"

@@ -1,0 +1,8 @@
+class Helper:
+    pass
+
+
+def rule(event):
+    class Local:
+        pass
+    return True

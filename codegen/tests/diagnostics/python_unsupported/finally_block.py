@@ -1,0 +1,7 @@
+def rule(event):
+    try:
+        return event["user"] == "root"
+    except KeyError:
+        return False
+    finally:
+        pass

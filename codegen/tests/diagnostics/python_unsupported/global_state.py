@@ -1,0 +1,7 @@
+SEEN = None
+
+
+def rule(event):
+    global SEEN
+    SEEN = event.get("user")
+    return True

@@ -1,0 +1,2 @@
+def rule(event, **options):
+    return True

@@ -1,0 +1,2 @@
+def rule(event):
+    return event.get("user", "").encode("utf-8") == b"root"

@@ -1,0 +1,2 @@
+def rule(event):
+    return event.get("user") in ALLOWED_USERS

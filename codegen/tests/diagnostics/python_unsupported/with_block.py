@@ -1,0 +1,3 @@
+def rule(event):
+    with open("/etc/hosts") as f:
+        return bool(f)
