@@ -291,6 +291,24 @@ pub struct TestCase {
     pub log: String,
     /// Extensions beyond Panther's format: expected alert outputs.
     pub expect: Expectations,
+    /// `Mocks:` (Python rules): a function of the rule's module that returns this value.
+    pub mocks: Vec<Mock>,
+}
+
+/// One `Mocks:` entry: `objectName` and its `returnValue` (a string or a boolean, as Panther's
+/// schema allows).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mock {
+    pub name: String,
+    pub value: MockValue,
+    /// Line of the entry in the rule file.
+    pub line: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MockValue {
+    Str(String),
+    Bool(bool),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -29,11 +29,13 @@ pub struct Case<'a> {
     pub severity: Option<Severity>,
     /// Extension `ExpectedAlertContext`, as JSON.
     pub context: Option<&'a str>,
+    /// `Mocks:` of a Python rule's test: functions of the rule's module and their values.
+    pub mocks: &'static [(&'static str, crate::py::MockValue)],
 }
 
 impl<'a> Case<'a> {
     pub const fn new(name: &'a str, line: u32, expected: bool, log: &'a str) -> Case<'a> {
-        Case { name, line, expected, log, title: None, dedup: None, severity: None, context: None }
+        Case { name, line, expected, log, title: None, dedup: None, severity: None, context: None, mocks: &[] }
     }
 
     /// Runs the case against `rule` and panics with a report pointing at the YAML if it fails.
@@ -52,7 +54,7 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     let event: Value = serde_json::from_str(case.log)
         .map_err(|e| format!("{head}\n  the test log is not valid JSON: {e}"))?;
     if let Some(py) = rule.python {
-        return run_python(rule, py, case, &head, &event);
+        return crate::py::with_mocks(case.mocks, || run_python(rule, py, case, &head, &event));
     }
     let decision = (rule.decide)(&event);
     let matched = decision.is_none();

@@ -265,7 +265,7 @@ def mutations(log, seed):
     return out
 
 
-def build_events(rules, detect, n_sample, seed):
+def build_events(rules, detect, n_sample, seed, rounds):
     """[(label, event)]: the test logs of the compiled rules, their mutations, then `detect sample`."""
     events, seen = [], set()
 
@@ -280,7 +280,7 @@ def build_events(rules, detect, n_sample, seed):
         events.append((label, text))
         return True
 
-    n_test = n_mut = 0
+    n_test = n_retyped = n_mut = 0
     for r in rules:
         for i, t in enumerate(r["tests"]):
             log = t.get("Resource") if "Resource" in t else t.get("Log")
@@ -290,12 +290,19 @@ def build_events(rules, detect, n_sample, seed):
                 log = json.loads(json.dumps(log, allow_nan=False))
             except (TypeError, ValueError):
                 continue
+            label = f"test {r['id']} #{i + 1} {t.get('Name', '')!r}"
             if not log.get("p_log_type") and r["log_types"]:
                 log["p_log_type"] = r["log_types"][0]
-            label = f"test {r['id']} #{i + 1} {t.get('Name', '')!r}"
             n_test += add(label, log)
-            for name, ev in mutations(log, f"{seed}/{r['id']}/{i}"):
-                n_mut += add(f"{label} / {name}", ev)
+            if r["log_types"] and log["p_log_type"] not in r["log_types"]:
+                # The log names a log type the rule does not see (in production it never reaches
+                # the rule): also under the rule's first log type, and that one is mutated.
+                log = dict(log, p_log_type=r["log_types"][0])
+                label += f" as {r['log_types'][0]}"
+                n_retyped += add(label, log)
+            for k in range(rounds):
+                for name, ev in mutations(log, f"{seed}/{r['id']}/{i}" + (f"/{k}" if k else "")):
+                    n_mut += add(f"{label} / {name}" + (f" (round {k + 1})" if k else ""), ev)
     n_sample_added = 0
     if n_sample:
         out = subprocess.run([detect, "sample", "--events", str(n_sample), "--seed", str(seed)],
@@ -304,7 +311,8 @@ def build_events(rules, detect, n_sample, seed):
             ev = json.loads(line)
             ev.setdefault("p_log_type", "AWS.CloudTrail")
             n_sample_added += add(f"sample seed {seed} #{i + 1}", ev)
-    return events, {"test_logs": n_test, "mutations": n_mut, "sample": n_sample_added}
+    return events, {"test_logs": n_test, "retyped_test_logs": n_retyped, "mutations": n_mut,
+                    "sample": n_sample_added}
 
 
 # ------------------------------------------------------------------------------------------
@@ -517,6 +525,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--events", type=int, default=20000, help="generated CloudTrail events (detect sample)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=1, help="rounds of mutations of each test log (each seeded apart)")
     ap.add_argument("--show", type=int, default=3, help="differences shown per rule")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -531,14 +540,15 @@ def main():
     if lt_mismatch:
         print(f"  warning: log types differ between the YAML and detect for {lt_mismatch}")
 
-    events, counts = build_events(rules, args.detect, args.events, args.seed)
+    events, counts = build_events(rules, args.detect, args.events, args.seed, args.rounds)
     events_path = os.path.join(args.out, "events.jsonl")
     with open(events_path, "w", encoding="utf-8") as f, \
             open(os.path.join(args.out, "labels.txt"), "w", encoding="utf-8") as g:
         for label, text in events:
             f.write(text + "\n")
             g.write(label + "\n")
-    print(f"events: {len(events)} ({counts['test_logs']} test logs, {counts['mutations']} mutations, "
+    print(f"events: {len(events)} ({counts['test_logs']} test logs, {counts['retyped_test_logs']} of them again under the "
+          f"rule's log type, {counts['mutations']} mutations, "
           f"{counts['sample']} generated CloudTrail, duplicates dropped) -> {events_path}")
 
     matches, t_engine = run_engine(args.detect, events_path, args.out)

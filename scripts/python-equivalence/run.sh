@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The compiled Python rules against CPython running the same rules under Panther's runtime
 # (panther_core, batch mode), on the same events. See README.md in this folder.
-# Usage: scripts/python-equivalence/run.sh [--events N] [--seed S] [--show K]
+# Usage: scripts/python-equivalence/run.sh [--events N] [--seed S] [--rounds R] [--show K]
 #   --events N  generated CloudTrail events (`detect sample`), default 20000
+#   --rounds R  rounds of seeded mutations of each test log, default 1
 # Environment: CORPUS (default ../shared/corpus/panther-analysis), PAT_VENV (default target/pat-venv).
 # Exit status 1 on any unexplained difference.
 set -euo pipefail

@@ -85,8 +85,31 @@ impl Ctx<'_> {
         if let Some(n) = m.get("ExpectedDestinations") {
             self.strings(n, "ExpectedDestinations");
         }
-        if let Some(n) = m.get("Mocks") {
-            self.list(n, "Mocks");
+        let mut mocks = Vec::new();
+        if let Some(items) = m.get("Mocks").and_then(|n| self.list(n, "Mocks")) {
+            for item in items {
+                let Some(entry) = self.mapping(item, "mock", &["objectName", "returnValue"]) else { continue };
+                let name = self
+                    .required(&entry, "objectName", "mock", "a mock has `objectName` and `returnValue`")
+                    .and_then(|n| self.string(n, "objectName").map(str::to_string));
+                let value = self
+                    .required(&entry, "returnValue", "mock", "a mock has `objectName` and `returnValue`")
+                    .and_then(|n| match &n.value {
+                        crate::yaml::Value::Str(s) => Some(crate::ir::MockValue::Str(s.clone())),
+                        crate::yaml::Value::Bool(b) => Some(crate::ir::MockValue::Bool(*b)),
+                        _ => {
+                            self.report(
+                                self.error(n.span, format!("`returnValue` must be a string or a boolean, found {}", n.kind()))
+                                    .label("Panther's schema allows a string or a boolean")
+                                    .help("quote it to pass it as a string, e.g. `returnValue: '[1, 2]'`"),
+                            );
+                            None
+                        }
+                    });
+                if let (Some(name), Some(value)) = (name, value) {
+                    mocks.push(crate::ir::Mock { name, value, line: self.line(item.span) });
+                }
+            }
         }
         let expect = Expectations {
             title: m.get("ExpectedTitle").and_then(|n| self.string(n, "ExpectedTitle").map(str::to_string)),
@@ -122,6 +145,7 @@ impl Ctx<'_> {
             expected: expected?,
             log: log?,
             expect,
+            mocks,
         };
         Some((case, name_node.span))
     }

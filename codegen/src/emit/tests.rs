@@ -65,6 +65,19 @@ fn test_fn(case: &TestCase) -> TokenStream {
         let c = str_lit(c);
         fields.push(quote!(context: Some(#c)));
     }
+    if !case.mocks.is_empty() {
+        let mocks = case.mocks.iter().map(|m| {
+            let name = str_lit(&m.name);
+            match &m.value {
+                crate::ir::MockValue::Str(v) => {
+                    let v = str_lit(v);
+                    quote!((#name, ::detections::py::MockValue::Str(#v)))
+                }
+                crate::ir::MockValue::Bool(b) => quote!((#name, ::detections::py::MockValue::Bool(#b))),
+            }
+        });
+        fields.push(quote!(mocks: &[#(#mocks),*]));
+    }
     let case_expr = if fields.is_empty() { new } else { quote!(Case { #(#fields,)* ..#new }) };
     quote! {
         #[test]

@@ -93,7 +93,8 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
         };
         let name = format!("rule {}", rule.module);
         match PyModule::new(name.clone(), None, file.clone()) {
-            Ok(m) => {
+            Ok(mut m) => {
+                m.mocked = rule.tests.iter().flat_map(|t| t.mocks.iter().map(|m| m.name.clone())).collect();
                 program.modules.insert(name.clone(), m);
                 // Panther picks a data model by the event's `p_log_type`: the rule's log types,
                 // and those its test logs name.

@@ -37,6 +37,9 @@ pub struct PyModule {
     /// Names assigned more than once at the top level, or by `global` in a function: module
     /// state rather than constants.
     pub reassigned: Vec<String>,
+    /// For a rule's module: the names its test cases mock (`Mocks:`), which its own calls
+    /// look up first.
+    pub mocked: std::collections::BTreeSet<String>,
 }
 
 impl PyModule {
@@ -109,7 +112,7 @@ impl PyModule {
         }
         reassigned.sort();
         reassigned.dedup();
-        Ok(PyModule { name, rust_module, file, ast, functions, nested, constants, imports, reassigned })
+        Ok(PyModule { name, rust_module, file, ast, functions, nested, constants, imports, reassigned, mocked: Default::default() })
     }
 
     pub fn function(&self, name: &str) -> Option<&ast::StmtFunctionDef> {

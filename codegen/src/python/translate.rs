@@ -263,6 +263,16 @@ fn compile_rule(
             },
         ));
     }
+    for name in &module.mocked {
+        let what = if module.constants.contains_key(name) {
+            format!("a test mocks `{name}`, a module variable (Panther replaces it with a MagicMock object)")
+        } else if !module.functions.contains_key(name) && !module.imports.contains_key(name) {
+            format!("a test mocks `{name}`, which the rule's module does not define")
+        } else {
+            continue;
+        };
+        return Err((module.file.path.clone(), Reject { span: Span::default(), what, help: Some("mock the functions the rule's module calls".into()) }));
+    }
     let functions: Vec<String> =
         RULE_FUNCTIONS.iter().filter(|f| module.function(f).is_some()).map(|f| f.to_string()).collect();
     let mut pending: Vec<Def> =
@@ -709,9 +719,10 @@ struct FnCx<'p> {
     caught: Vec<Ident>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Frame {
-    Loop,
+    /// A loop; with `for … else`, the flag its `break`s set (the `else` runs without one).
+    Loop(Option<Ident>),
     Try,
 }
 
@@ -968,7 +979,8 @@ impl<'p> FnCx<'p> {
                 let iter = self.expr(&s.iter)?.by_ref();
                 let item = self.fresh("item");
                 let bind = self.assign_target(&s.target, quote!(#item))?;
-                self.frames.push(Frame::Loop);
+                let broke = (!s.orelse.is_empty() && contains_break(&s.body)).then(|| self.fresh("broke"));
+                self.frames.push(Frame::Loop(broke.clone()));
                 let body = self.block(&s.body);
                 self.frames.pop();
                 let body = body?;
@@ -981,17 +993,14 @@ impl<'p> FnCx<'p> {
                     }
                 } else {
                     let orelse = self.block(&s.orelse)?;
-                    let done = self.fresh("completed");
-                    if contains_break(&s.body) {
+                    if let Some(broke) = broke {
                         quote! {
-                            let mut #done = true;
+                            let mut #broke = false;
                             for #item in py::iter(#iter)? {
-                                #done = false;
                                 #bind
                                 #body
-                                #done = true;
                             }
-                            if #done { #orelse }
+                            if !#broke { #orelse }
                         }
                     } else {
                         quote! {
@@ -1009,7 +1018,7 @@ impl<'p> FnCx<'p> {
                     return reject(s, "`while … else`");
                 }
                 let test = self.expr(&s.test)?.cond();
-                self.frames.push(Frame::Loop);
+                self.frames.push(Frame::Loop(None));
                 let body = self.block(&s.body);
                 self.frames.pop();
                 let body = body?;
@@ -1148,10 +1157,12 @@ impl<'p> FnCx<'p> {
         }
     }
 
-    /// `break`/`continue`: of the innermost loop, or out of a `try` body around it.
+    /// `break`/`continue`: of the innermost loop, or out of a `try` body around it. A `break`
+    /// of a `for … else` loop also records that the `else` must not run.
     fn jump(&self, plain: TokenStream, flow: TokenStream) -> TokenStream {
         match self.frames.last() {
             Some(Frame::Try) => quote!(return Ok(py::Flow::#flow);),
+            Some(Frame::Loop(Some(broke))) if plain.to_string() == "break" => quote!({ #broke = true; break; }),
             _ => quote!(#plain;),
         }
     }
@@ -1201,7 +1212,7 @@ impl<'p> FnCx<'p> {
         let ret = self.return_value(quote!(v));
         let brk = self.jump(quote!(break), quote!(Break));
         let cont = self.jump(quote!(continue), quote!(Continue));
-        let in_loop = self.frames.iter().any(|f| *f == Frame::Loop);
+        let in_loop = self.frames.iter().any(|f| matches!(f, Frame::Loop(_)));
         let loop_arms = if in_loop {
             quote! {
                 Ok(py::Flow::Break) => { #brk }
@@ -1333,6 +1344,9 @@ impl<'p> FnCx<'p> {
                 Storage::Plain => Code::Place(quote!(#id)),
                 Storage::MaybeUnbound => Code::Obj(quote!(py::bound(&#id, #name)?.clone())),
             });
+        }
+        if self.module.mocked.contains(name) {
+            return reject(n, format!("the mocked function `{name}` used as a value"));
         }
         match name {
             "True" => return Ok(Code::Bool(quote!(true))),
@@ -1861,6 +1875,9 @@ impl<'p> FnCx<'p> {
                     Some(hoisted) => Resolved::Function(self.module.name.clone(), hoisted.clone()),
                     None => self.resolve(self.module, name, n)?,
                 };
+                if self.module.mocked.contains(name) && !self.nested.contains_key(name) {
+                    return self.mocked_call(c, name, resolved);
+                }
                 match resolved {
                     Resolved::Function(module, fname) => self.user_call(c, &module, &fname),
                     Resolved::Builtin(b) => self.builtin(c, &b),
@@ -1873,12 +1890,73 @@ impl<'p> FnCx<'p> {
         }
     }
 
+    /// A call of a name that a test case mocks: the arguments are evaluated (as Python does
+    /// before calling the `MagicMock`), then the mock's value is the result, if one is active.
+    fn mocked_call(&mut self, c: &ast::ExprCall, name: &str, resolved: Resolved) -> T<Code> {
+        let Resolved::Function(module, fname) = resolved else {
+            return reject(c, format!("mocking `{name}`, which is not a function of the rule's program"));
+        };
+        let mut binds = Vec::new();
+        let mut args = Vec::new();
+        for a in c.arguments.args.iter() {
+            if matches!(a, Expr::Starred(_)) {
+                return reject(a, "`*` arguments to a mocked function");
+            }
+            let v = self.expr(a)?.obj();
+            let id = self.fresh("arg");
+            binds.push(quote!(let #id = #v;));
+            args.push(id);
+        }
+        if !c.arguments.keywords.is_empty() {
+            return reject(c, "keyword arguments to a mocked function");
+        }
+        let original = self.user_call_with(c, &module, &fname, args.iter().map(|a| quote!(#a)).collect())?.obj();
+        Ok(Code::Obj(quote!({
+            #(#binds)*
+            match py::mocked(#name) {
+                Some(value) => value,
+                None => #original,
+            }
+        })))
+    }
+
     /// Positional arguments only, evaluated left to right into a `Vec`.
     fn plain_args(&mut self, c: &ast::ExprCall) -> T<TokenStream> {
         if !c.arguments.keywords.is_empty() {
             return reject(&c.arguments.keywords[0], "a keyword argument here");
         }
         self.elements(&c.arguments.args)
+    }
+
+    /// A call with positional arguments already evaluated (into locals).
+    fn user_call_with(&mut self, c: &ast::ExprCall, module: &str, name: &str, given: Vec<TokenStream>) -> T<Code> {
+        let program = self.program;
+        let m = program.get(module).expect("resolved module");
+        let f = m.function(name).expect("resolved function");
+        let sig = signature(&f.parameters, f)?;
+        let mut args = Vec::new();
+        let mut given = given.into_iter();
+        for (p, default) in &sig.positional {
+            args.push(match (given.next(), default) {
+                (Some(v), _) => quote!(#v.clone()),
+                (None, Some(d)) => self.default_value(m, d)?,
+                (None, None) => return reject(c, format!("missing argument `{p}` of `{name}`")),
+            });
+        }
+        let rest: Vec<TokenStream> = given.map(|v| quote!(#v.clone())).collect();
+        if sig.varargs.is_some() {
+            args.push(quote!(Vec::from([#(#rest),*])));
+        } else if !rest.is_empty() {
+            return reject(c, format!("too many arguments to `{name}`"));
+        }
+        for (p, default) in &sig.keyword_only {
+            args.push(match default {
+                Some(d) => self.default_value(m, d)?,
+                None => return reject(c, format!("missing argument `{p}` of `{name}`")),
+            });
+        }
+        let path = self.fn_path(module, name);
+        Ok(Code::Obj(quote!(#path(#(#args),*)?)))
     }
 
     fn user_call(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {

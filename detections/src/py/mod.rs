@@ -455,3 +455,34 @@ pub fn reduce<'e>(f: &Obj<'e>, xs: &Obj<'e>, initial: Option<Obj<'e>>) -> R<Obj<
     }
     Ok(acc)
 }
+
+/// A test case's `Mocks:` value (Panther's schema allows a string or a boolean).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MockValue {
+    Str(&'static str),
+    Bool(bool),
+}
+
+thread_local! {
+    /// The mocks of the test case running on this thread (none outside tests).
+    static MOCKS: std::cell::Cell<&'static [(&'static str, MockValue)]> = const { std::cell::Cell::new(&[]) };
+}
+
+/// What a mocked function returns while a test case mocks it (`MagicMock(return_value=…)`
+/// returns the value as written, whatever the arguments).
+pub fn mocked<'e>(name: &str) -> Option<Obj<'e>> {
+    MOCKS.with(|m| {
+        m.get().iter().find(|(n, _)| *n == name).map(|(_, v)| match v {
+            MockValue::Str(s) => Obj::str(s),
+            MockValue::Bool(b) => Obj::Bool(*b),
+        })
+    })
+}
+
+/// Runs `f` with `mocks` active on this thread (the test runner's `patch.multiple`).
+pub fn with_mocks<T>(mocks: &'static [(&'static str, MockValue)], f: impl FnOnce() -> T) -> T {
+    let previous = MOCKS.with(|m| m.replace(mocks));
+    let out = f();
+    MOCKS.with(|m| m.set(previous));
+    out
+}

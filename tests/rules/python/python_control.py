@@ -60,7 +60,18 @@ def alert_context(event):
         domain = match.group(2)
     else:
         domain = None
+    loops = []
+    for limit in (5, 2):
+        for v in [1, 2, 3]:
+            if v == 3:
+                continue
+            if v == limit:
+                break
+        else:
+            loops.append(f"no break below {limit}")
     return {
+        "trusted": str(trusted_accounts(event.get("source"))),
+        "loops": loops,
         "parsed": parsed,
         "network": network,
         "total": total,
@@ -70,6 +81,10 @@ def alert_context(event):
         "in_net": ipaddress.ip_address("10.1.2.3") in ipaddress.ip_network("10.0.0.0/8"),
         "json": json.dumps({"a": [1, "é"], "b": None}),
     }
+
+
+def trusted_accounts(source):
+    return ["123", "456"] if source else []
 
 
 def hasattr_like(item):

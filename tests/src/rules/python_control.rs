@@ -187,9 +187,11 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let mut domain: Obj<'e>;
     let mut index: Obj<'e>;
     let mut item: Obj<'e>;
+    let mut limit: Obj<'e>;
     let mut match_: Option<Obj<'e>> = None;
     let mut network: Option<Obj<'e>> = None;
     let mut parsed: Option<Obj<'e>> = None;
+    let mut v: Obj<'e>;
     parsed = Some(Obj::dict(vec![])?);
     let outcome_1: R<py::Flow<'e>> = (|| {
         parsed = Some(
@@ -252,7 +254,7 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         Err(error_4) => return Err(error_4),
     }
     let mut total = Obj::Int(0);
-    let mut completed_8 = true;
+    let mut broke_7 = false;
     for item_5 in py::iter(
         &Obj::list(
             py::enumerate(
@@ -261,18 +263,20 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             )?,
         ),
     )? {
-        completed_8 = false;
         let parts_6 = py::unpack(&item_5, 2usize)?;
         index = parts_6[0usize].clone();
         item = parts_6[1usize].clone();
         if py::gt(&index, &Obj::Int(5))? {
-            break;
+            {
+                broke_7 = true;
+                break;
+            }
         }
         if py::truthy(
             &{
-                let operand_7 = hasattr_like(item.clone())?;
-                if py::truthy(&operand_7) {
-                    operand_7
+                let operand_8 = hasattr_like(item.clone())?;
+                if py::truthy(&operand_8) {
+                    operand_8
                 } else {
                     Obj::Bool(!py::isinstance(&item, &[py::Type::Mapping]))
                 }
@@ -281,9 +285,8 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             continue;
         }
         total = py::iadd(&total, &py::meth::get(&item, &[Obj::str("n"), Obj::Int(0)])?)?;
-        completed_8 = true;
     }
-    if completed_8 {
+    if !broke_7 {
         total = py::iadd(&total, &Obj::Int(100))?;
     }
     if !py::is(
@@ -303,21 +306,56 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     } else {
         domain = Obj::None;
     }
+    let loops = Obj::list(Vec::new());
+    for item_9 in py::iter(&Obj::tuple(Vec::from([Obj::Int(5), Obj::Int(2)])))? {
+        limit = item_9;
+        let mut broke_11 = false;
+        for item_10 in py::iter(
+            &Obj::list(Vec::from([Obj::Int(1), Obj::Int(2), Obj::Int(3)])),
+        )? {
+            v = item_10;
+            if py::eq(&v, &Obj::Int(3)) {
+                continue;
+            }
+            if py::eq(&v, &limit) {
+                {
+                    broke_11 = true;
+                    break;
+                }
+            }
+        }
+        if !broke_11 {
+            let _ = py::meth::append(
+                &loops,
+                &[
+                    {
+                        let mut out = String::new();
+                        out.push_str("no break below ");
+                        out.push_str(&py::str_of(&limit));
+                        Obj::string(out)
+                    },
+                ],
+            )?;
+        }
+    }
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("parsed"), py::bound(& parsed, "parsed") ? .clone()),
-                (Obj::str("network"), py::bound(& network, "network") ? .clone()),
-                (Obj::str("total"), total.clone()), (Obj::str("domain"), domain.clone()),
-                (Obj::str("globbed"), { let mut out_9 = Vec::new(); for name in
-                py::iter(& py::meth::get(& event, & [Obj::str("files"),
-                Obj::list(Vec::new())]) ?) ? { out_9.push(py::stdlib::fnmatch(&
-                Vec::from([name.clone(), Obj::str("*.exe")])) ?); } Obj::list(out_9) }),
-                (Obj::str("ranks"), { let mut out_10 = Vec::new(); for name in py::iter(&
-                Obj::list(Vec::from([Obj::str("low"), Obj::str("HIGH"),
-                Obj::str("other")]))) ? { out_10.push((name.clone(),
+                (Obj::str("trusted"), py::str(& { let arg_12 = py::meth::get(& event, &
+                [Obj::str("source")]) ?; match py::mocked("trusted_accounts") {
+                Some(value) => value, None => trusted_accounts(arg_12.clone()) ?, } })),
+                (Obj::str("loops"), loops.clone()), (Obj::str("parsed"), py::bound(&
+                parsed, "parsed") ? .clone()), (Obj::str("network"), py::bound(& network,
+                "network") ? .clone()), (Obj::str("total"), total.clone()),
+                (Obj::str("domain"), domain.clone()), (Obj::str("globbed"), { let mut
+                out_13 = Vec::new(); for name in py::iter(& py::meth::get(& event, &
+                [Obj::str("files"), Obj::list(Vec::new())]) ?) ? { out_13
+                .push(py::stdlib::fnmatch(& Vec::from([name.clone(), Obj::str("*.exe")]))
+                ?); } Obj::list(out_13) }), (Obj::str("ranks"), { let mut out_14 =
+                Vec::new(); for name in py::iter(& Obj::list(Vec::from([Obj::str("low"),
+                Obj::str("HIGH"), Obj::str("other")]))) ? { out_14.push((name.clone(),
                 super::py::fixture_helpers::severity_rank(name.clone(), Obj::Int(- 1))
-                ?)); } Obj::dict(out_10) ? }), (Obj::str("in_net"),
+                ?)); } Obj::dict(out_14) ? }), (Obj::str("in_net"),
                 Obj::Bool(py::contains(& py::stdlib::ipaddress::network(&
                 Obj::str("10.0.0.0/8"), true, py::stdlib::ipaddress::Kind::Any) ?, &
                 py::stdlib::ipaddress::address(& Obj::str("10.1.2.3"),
@@ -347,6 +385,17 @@ pub fn severity<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 /// `hasattr_like` of `tests/rules/python/python_control.py`.
 pub fn hasattr_like<'e>(item: Obj<'e>) -> R<Obj<'e>> {
     Ok(Obj::Bool(py::isinstance(&item, &[py::Type::List, py::Type::Tuple])))
+}
+
+/// `trusted_accounts` of `tests/rules/python/python_control.py`.
+pub fn trusted_accounts<'e>(source: Obj<'e>) -> R<Obj<'e>> {
+    Ok(
+        if py::truthy(&source) {
+            Obj::list(Vec::from([Obj::str("123"), Obj::str("456")]))
+        } else {
+            Obj::list(Vec::new())
+        },
+    )
 }
 
 /// `SUSPICIOUS` of `tests/rules/python/python_control.py`.

@@ -7016,7 +7016,7 @@ mod python_control {
             dedup: Some("123"),
             severity: Some(::detections::Severity::High),
             context: Some(
-                r#"{"parsed":{"k":[1,2]},"network":"10.0.0.1 private","total":105,"domain":"example","globbed":[true,false],"ranks":{"low":1,"HIGH":3,"other":-1},"in_net":true,"json":"{\"a\": [1, \"\\u00e9\"], \"b\": null}"}"#,
+                r#"{"trusted":"['123', '456']","loops":["no break below 5"],"parsed":{"k":[1,2]},"network":"10.0.0.1 private","total":105,"domain":"example","globbed":[true,false],"ranks":{"low":1,"HIGH":3,"other":-1},"in_net":true,"json":"{\"a\": [1, \"\\u00e9\"], \"b\": null}"}"#,
             ),
             ..Case::new(
                 "Admin deletes a trail",
@@ -7034,8 +7034,11 @@ mod python_control {
             dedup: Some("unknown"),
             severity: Some(::detections::Severity::Medium),
             context: Some(
-                r#"{"parsed":{"error":"bad json"},"network":"not an address","total":100,"domain":null,"globbed":[],"ranks":{"low":1,"HIGH":3,"other":-1},"in_net":true,"json":"{\"a\": [1, \"\\u00e9\"], \"b\": null}"}"#,
+                r#"{"trusted":"[\"999\"]","loops":["no break below 5"],"parsed":{"error":"bad json"},"network":"not an address","total":100,"domain":null,"globbed":[],"ranks":{"low":1,"HIGH":3,"other":-1},"in_net":true,"json":"{\"a\": [1, \"\\u00e9\"], \"b\": null}"}"#,
             ),
+            mocks: &[
+                ("trusted_accounts", ::detections::py::MockValue::Str(r#"["999"]"#)),
+            ],
             ..Case::new(
                 "Bad payload and address",
                 27,
@@ -7049,7 +7052,7 @@ mod python_control {
     fn a_skipped_item() {
         Case::new(
                 "A skipped item",
-                38,
+                41,
                 false,
                 r#"{"eventName":"DeleteTrail","actors":["admin"],"items":[{"skip":true}]}"#,
             )
@@ -7059,7 +7062,7 @@ mod python_control {
     fn no_admin() {
         Case::new(
                 "No admin",
-                44,
+                47,
                 false,
                 r#"{"eventName":"DeleteTrail","actors":["bob"]}"#,
             )
@@ -7067,7 +7070,7 @@ mod python_control {
     }
     #[test]
     fn other_event() {
-        Case::new("Other event", 47, false, r#"{"eventName":"ListTrails"}"#)
+        Case::new("Other event", 50, false, r#"{"eventName":"ListTrails"}"#)
             .check(&RULE);
     }
 }
