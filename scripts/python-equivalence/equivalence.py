@@ -226,8 +226,38 @@ def show_path(path):
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
-def mutations(log, seed):
-    """Seeded variants of a test log: (name, event). Each picks one field at random."""
+def lookup(obj, path):
+    """The value at path, or KeyError/IndexError/TypeError."""
+    for p in path:
+        if isinstance(p, int) and not isinstance(obj, list) or isinstance(p, str) and not isinstance(obj, dict):
+            raise TypeError(p)
+        obj = obj[p]
+    return obj
+
+
+def crossings(log, other):
+    """(path, value) where `other` has a value that `log` lacks or holds differently, at a place
+    `log` has the parent of: a field (or subtree) of another test log of the same rule."""
+    out = []
+    for path, _ in list(leaves(other)) + [(p + (k,), None) for p, k in containers(other)] + \
+            [((k,), None) for k in other]:
+        if path[0] == "p_log_type":
+            continue
+        value = lookup(other, path)
+        try:
+            parent = lookup(log, path[:-1])
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(parent, dict) or (isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent)):
+            mine = parent.get(path[-1], KeyError) if isinstance(parent, dict) else parent[path[-1]]
+            if json.dumps(mine, default=str) != json.dumps(value):
+                out.append((path, value))
+    return out
+
+
+def mutations(log, seed, siblings=()):
+    """Seeded variants of a test log: (name, event). Each picks one field at random; `cross`
+    takes a field from another test log of the same rule (`siblings`)."""
     rng = random.Random(seed)
     top = [k for k in log if k != "p_log_type"]
     all_leaves = [(p, v) for p, v in leaves(log) if p[0] != "p_log_type"]
@@ -262,6 +292,12 @@ def mutations(log, seed):
     if numbers:
         p = rng.choice(numbers)
         variant("numstr", p, lambda ev: at(ev, p[:-1]).__setitem__(p[-1], json.dumps(at(ev, p))))
+    if siblings:
+        n, other = rng.choice(siblings)
+        cands = crossings(log, other)
+        if cands:
+            p, v = rng.choice(cands)
+            variant(f"cross from #{n}", p, lambda ev: at(ev, p[:-1]).__setitem__(p[-1], json.loads(json.dumps(v))))
     return out
 
 
@@ -282,6 +318,7 @@ def build_events(rules, detect, n_sample, seed, rounds):
 
     n_test = n_retyped = n_mut = 0
     for r in rules:
+        logs = []  # (test number, label, log) of this rule
         for i, t in enumerate(r["tests"]):
             log = t.get("Resource") if "Resource" in t else t.get("Log")
             if not isinstance(log, dict):
@@ -300,8 +337,11 @@ def build_events(rules, detect, n_sample, seed, rounds):
                 log = dict(log, p_log_type=r["log_types"][0])
                 label += f" as {r['log_types'][0]}"
                 n_retyped += add(label, log)
+            logs.append((i + 1, label, log))
+        for n, label, log in logs:
+            siblings = [(m, other) for m, _, other in logs if m != n]
             for k in range(rounds):
-                for name, ev in mutations(log, f"{seed}/{r['id']}/{i}" + (f"/{k}" if k else "")):
+                for name, ev in mutations(log, f"{seed}/{r['id']}/{n - 1}" + (f"/{k}" if k else ""), siblings):
                     n_mut += add(f"{label} / {name}" + (f" (round {k + 1})" if k else ""), ev)
     n_sample_added = 0
     if n_sample:

@@ -12,7 +12,12 @@ use super::{GeneratedFile, Layout, doc_safe, format_file};
 use crate::ir::{Rule, SharedItem};
 
 /// The body of a Python rule's module: `RULE`, `PYTHON` and the compiled functions.
-pub(super) fn module(rule: &Rule, docs: TokenStream, meta: TokenStream) -> TokenStream {
+pub(super) fn module(
+    rule: &Rule,
+    docs: TokenStream,
+    meta: TokenStream,
+    filters: Option<(TokenStream, Vec<proc_macro2::Ident>)>,
+) -> TokenStream {
     let py = rule.python.as_ref().expect("a Python rule");
     let items: TokenStream = py.items.parse().expect("the Python front end emits valid Rust");
     let function = |name: &str| -> TokenStream {
@@ -33,6 +38,14 @@ pub(super) fn module(rule: &Rule, docs: TokenStream, meta: TokenStream) -> Token
         quote!((#log_type, &super::py::#m::DATA_MODEL))
     });
     let rule_doc = doc_safe(&format!(" The rule `{}`: its metadata and compiled functions.", rule.id));
+    let (decide, fields, filter_items) = match filters {
+        Some((items, fields)) => (
+            quote!(|event| decide(event).or_else(|| PYTHON.decide(event))),
+            quote!(&[#(&#fields),*]),
+            items,
+        ),
+        None => (quote!(|event| PYTHON.decide(event)), quote!(&[]), quote!()),
+    };
     let python_doc = doc_safe(&format!(" The Panther functions of `{source}`, compiled."));
     quote! {
         #docs
@@ -43,9 +56,9 @@ pub(super) fn module(rule: &Rule, docs: TokenStream, meta: TokenStream) -> Token
         #[doc = #rule_doc]
         pub static RULE: Rule = Rule {
             meta: #meta,
-            fields: &[],
-            decide: |event| PYTHON.decide(event),
-            decide_view: |event| PYTHON.decide(event),
+            fields: #fields,
+            decide: #decide,
+            decide_view: #decide,
             title: None,
             group_by: None,
             context: None,
@@ -69,6 +82,7 @@ pub(super) fn module(rule: &Rule, docs: TokenStream, meta: TokenStream) -> Token
             data_models: &[#(#models),*],
         };
 
+        #filter_items
         #items
     }
 }

@@ -18,11 +18,19 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
         let line = doc_safe(&line);
         quote!(#![doc = #line])
     });
-    if rule.python.is_some() {
-        return super::python::module(rule, quote!(#(#docs)*), meta(rule));
-    }
     let paths = Paths::new(all_paths(rule));
     let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
+    if rule.python.is_some() {
+        // A Python rule's `InlineFilters` run compiled, before `rule()` (as Panther runs them
+        // in production; `pat test` skips them, and so do the rule's tests).
+        let filters = (!rule.filters.is_empty()).then(|| {
+            let constants = paths.constants();
+            let decide = decide(rule, &emitter);
+            let fields = paths.idents().cloned().collect::<Vec<_>>();
+            (quote!(#constants #decide), fields)
+        });
+        return super::python::module(rule, quote!(#(#docs)*), meta(rule), filters);
+    }
     let constants = paths.constants();
     let decide = decide(rule, &emitter);
     let event = format_ident!("event");

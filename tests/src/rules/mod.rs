@@ -676,6 +676,9 @@ pub mod python_model;
 /// `Fixture.Python.Values`, from `tests/rules/python/python_values.yml`.
 pub mod python_values;
 
+/// `Fixture.Python.Verdicts`, from `tests/rules/python/python_verdicts.yml`.
+pub mod python_verdicts;
+
 /// `Semantics.AlertOutputs`, from `tests/rules/semantics/alert_outputs.yml`.
 pub mod alert_outputs;
 
@@ -1174,6 +1177,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &python_control::RULE,
     &python_model::RULE,
     &python_values::RULE,
+    &python_verdicts::RULE,
     &alert_outputs::RULE,
     &all_elements::RULE,
     &always_false::RULE,

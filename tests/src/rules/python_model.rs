@@ -35,9 +35,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[],
-    decide: |event| PYTHON.decide(event),
-    decide_view: |event| PYTHON.decide(event),
+    fields: &[&REGION],
+    decide: |event| decide(event).or_else(|| PYTHON.decide(event)),
+    decide_view: |event| decide(event).or_else(|| PYTHON.decide(event)),
     title: None,
     group_by: None,
     context: None,
@@ -60,6 +60,18 @@ static PYTHON: py::Python = py::Python {
     destinations: None,
     data_models: &[("Fixture.Python", &super::py::model_fixture_model::DATA_MODEL)],
 };
+
+/// `region`
+static REGION: Path = Path::new(&[Key("region")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
+pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+    if !filter(event.field(&REGION), true, |value| value.equals("blocked")) {
+        return Some(10);
+    }
+    None
+}
 
 /// `rule` of `tests/rules/python/python_model.py`.
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {

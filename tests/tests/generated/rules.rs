@@ -7090,7 +7090,7 @@ mod python_model {
             ),
             ..Case::new(
                 "A delete through the data model",
-                11,
+                15,
                 true,
                 r#"{"p_log_type":"Fixture.Python","verb":"delete","target":{"kind":"bucket"},"actor":{"name":"ann"},"sourceIp":"192.0.2.1","region":"eu","p_udm":{"custom":"from-udm"},"items":[1,2]}"#,
             )
@@ -7101,7 +7101,7 @@ mod python_model {
     fn a_read() {
         Case::new(
                 "A read",
-                26,
+                30,
                 false,
                 r#"{"p_log_type":"Fixture.Python","verb":"read"}"#,
             )
@@ -7160,6 +7160,25 @@ mod python_values {
     #[test]
     fn another_kind() {
         Case::new("Another kind", 34, false, r#"{"kind":"other"}"#).check(&RULE);
+    }
+}
+
+/// `Fixture.Python.Verdicts` (tests/rules/python/python_verdicts.yml)
+mod python_verdicts {
+    use super::Case;
+    use ::integration_tests::rules::python_verdicts::RULE;
+    #[test]
+    fn true_is_a_match() {
+        Case {
+            title: Some("Fixture.Python.Verdicts"),
+            dedup: Some("defaultDedupString:Fixture.Python.Verdicts"),
+            ..Case::new("True is a match", 10, true, r#"{"verdict":true,"title":""}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn false_is_no_match() {
+        Case::new("False is no match", 15, false, r#"{"verdict":false}"#).check(&RULE);
     }
 }
 

@@ -5,12 +5,24 @@
 
 use ::detections::prelude::*;
 
-use ::integration_tests::rules::{python_control, python_model, python_values};
+use ::integration_tests::rules::{
+    python_control, python_model, python_values, python_verdicts,
+};
 
 /// The log type's rules and how to dispatch its events.
 pub static LOG_TYPE: LogType = LogType {
     name: "Fixture.Python",
-    rules: &[&python_control::RULE, &python_model::RULE, &python_values::RULE],
+    rules: &[
+        &python_control::RULE,
+        &python_model::RULE,
+        &python_values::RULE,
+        &python_verdicts::RULE,
+    ],
     dispatch: &[],
-    always: &[&python_control::RULE, &python_model::RULE, &python_values::RULE],
+    always: &[
+        &python_control::RULE,
+        &python_model::RULE,
+        &python_values::RULE,
+        &python_verdicts::RULE,
+    ],
 };
