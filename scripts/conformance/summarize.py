@@ -114,12 +114,21 @@ def main():
         for path, n in failing:
             print(f"  {path}: {n} failing")
 
+    seed = [l for l in (out / "tests.log").read_text().splitlines() if re.match(r"test aws_ec2_stopinstances::", l)]
+    if seed:
+        print("\nthe seed rule as published (AWS.EC2.StopInstances):")
+        for line in seed:
+            print("  " + line)
+
     summary = {"python": total["python"], "compiled": total["compiled"], "passing": total["passing"], "failing": total["failing"]}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.check:
         expected = json.loads((pathlib.Path(__file__).parent / "expected.json").read_text())
         if summary["passing"] < expected["passing"]:
             print(f"\nconformance: {summary['passing']} rules pass, fewer than the {expected['passing']} committed", file=sys.stderr)
+            sys.exit(1)
+        if summary["failing"] > 0:
+            print(f"\nconformance: {summary['failing']} compiled rules fail an upstream test", file=sys.stderr)
             sys.exit(1)
 
 
