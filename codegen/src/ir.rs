@@ -60,6 +60,8 @@ pub struct Python {
     pub shared: Vec<SharedItem>,
     /// The log types with a data model, and the Rust module of each model.
     pub data_models: Vec<(String, String)>,
+    /// `rule()` is exactly the rule's `detection` (lowered): the engine need not run it.
+    pub lowered: bool,
 }
 
 /// One compiled definition of a helper module (a `global` or a data model's `.py`).

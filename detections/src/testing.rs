@@ -138,6 +138,22 @@ fn run_python(rule: &Rule, py: &crate::py::Python, case: &Case, head: &str, even
         Ok(m) => m,
         Err(e) => return Err(format!("{head}\n  rule() in {} raised {e}", py.source)),
     };
+    // The engine decides with `rule()`'s lowered conditions first (and, without `InlineFilters`,
+    // must come to the same verdict), on both event paths.
+    let decided = (rule.decide)(event);
+    if !py.inline_filters && decided.is_none() != matched {
+        return Err(format!(
+            "{head}\n  the engine's verdict ({decided:?}) differs from rule()'s ({matched}): a bug in codegen's lowering"
+        ));
+    }
+    let table = FieldTable::new(rule.fields.iter().copied());
+    let mut scratch = Scratch::new();
+    let text = event.to_string();
+    if let Ok(view) = scratch.read(text.as_bytes(), &table)
+        && (rule.decide_view)(&view) != decided
+    {
+        return Err(format!("{head}\n  the fast path decides otherwise than the Value path: a bug in detections"));
+    }
     if matched != case.expected {
         let word = |m: bool| if m { "match" } else { "no match" };
         return Err(format!(

@@ -58,6 +58,41 @@ SET_ORDER = {
 }
 
 
+# Hand-written events that reach corners the test logs and their mutations rarely do: each one
+# reproduces a difference once found (see README.md). They run against every rule of their log
+# type, like any other event.
+PROBES = [
+    ("probe: not ((a or b) and c), all bools (GCP.K8s.Pod.Using.Host.PID.Namespace)",
+     {"p_log_type": "GCP.AuditLog", "protoPayload": {"request": {"spec": {"hostPID": True}}}}),
+    ("probe: c and (a or b), all bools (GCP.KMS.EnableKey)",
+     {"p_log_type": "GCP.AuditLog", "protoPayload": {
+         "methodName": "SetIamPolicy", "serviceName": "cloudkms.googleapis.com",
+         "request": {"policy": {"bindings": [{"role": "roles/decrypter", "members": [
+             "serviceAccount:x@gs-project-accounts.iam.gserviceaccount.com"]}]}}}}),
+    ("probe: a and b and (c or d), all bools (ZIA.Cloud.Account.Created)",
+     {"p_log_type": "Zscaler.ZIA.AdminAuditLog", "event": {
+         "errorcode": "None", "result": "SUCCESS", "action": "UPDATE", "category": "X",
+         "postaction": {"role": {"name": "audit"}}}}),
+    ("probe: a and (b or c or d), all bools (Auth0.BotDetection.Disabled)",
+     {"p_log_type": "Auth0.Events", "data": {"type": "sapi", "description": "something else", "details": {
+         "request": {"channel": "https://manage.auth0.com/"},
+         "response": {"statusCode": 200, "body": {"policy": "off"}}}}}),
+    ("probe: (a or b) or ((c or d) and e), all bools (Auth0.AttackProtection.Disabled)",
+     {"p_log_type": "Auth0.Events", "data": {"type": "sapi", "description": "Brute-force", "details": {
+         "request": {"channel": "https://manage.auth0.com/", "path": "/v2/attack-protection/brute-force-protection"},
+         "response": {"statusCode": 200, "body": {"enabled": True, "shields": "block"}}}}}),
+    ("probe: all(generator) with a false element (panther_base_helpers.deep_walk; Azure.Audit.RoleChangedPIM)",
+     {"p_log_type": "Azure.Audit", "operationName": "Add member to role in PIM completed (permanent)",
+      "properties": {"result": "success", "targetResources": [
+          {"type": "Role", "displayName": "Admin"}, {"type": "User", "displayName": "Malenia"}]}}),
+    ("probe: all(generator) with a false element (panther_base_helpers.deep_walk; Azure.Audit.MFADisabled)",
+     {"p_log_type": "Azure.Audit", "operationName": "Update conditional access policy",
+      "properties": {"targetResources": [{"modifiedProperties": [{
+          "oldValue": "{\"grantControls\":{\"builtInControls\":[\"mfa\"]}}",
+          "newValue": "{\"grantControls\":{\"builtInControls\":[]}}"}]}]}}),
+]
+
+
 def load_yaml(path):
     with open(path, "rb") as f:
         return yaml.load(f, Loader=Loader)  # nosec - PAT's safe loader
@@ -343,6 +378,7 @@ def build_events(rules, detect, n_sample, seed, rounds):
             for k in range(rounds):
                 for name, ev in mutations(log, f"{seed}/{r['id']}/{n - 1}" + (f"/{k}" if k else ""), siblings):
                     n_mut += add(f"{label} / {name}" + (f" (round {k + 1})" if k else ""), ev)
+    n_probes = sum(add(label, ev) for label, ev in PROBES)
     n_sample_added = 0
     if n_sample:
         out = subprocess.run([detect, "sample", "--events", str(n_sample), "--seed", str(seed)],
@@ -352,7 +388,7 @@ def build_events(rules, detect, n_sample, seed, rounds):
             ev.setdefault("p_log_type", "AWS.CloudTrail")
             n_sample_added += add(f"sample seed {seed} #{i + 1}", ev)
     return events, {"test_logs": n_test, "retyped_test_logs": n_retyped, "mutations": n_mut,
-                    "sample": n_sample_added}
+                    "probes": n_probes, "sample": n_sample_added}
 
 
 # ------------------------------------------------------------------------------------------
@@ -588,7 +624,7 @@ def main():
             f.write(text + "\n")
             g.write(label + "\n")
     print(f"events: {len(events)} ({counts['test_logs']} test logs, {counts['retyped_test_logs']} of them again under the "
-          f"rule's log type, {counts['mutations']} mutations, "
+          f"rule's log type, {counts['mutations']} mutations, {counts['probes']} probes, "
           f"{counts['sample']} generated CloudTrail, duplicates dropped) -> {events_path}")
 
     matches, t_engine = run_engine(args.detect, events_path, args.out)

@@ -560,6 +560,7 @@ impl<'s> Ctx<'s> {
                 items: String::new(),
                 shared: Vec::new(),
                 data_models: Vec::new(),
+                lowered: false,
             }),
         })
     }

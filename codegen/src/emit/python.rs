@@ -33,12 +33,15 @@ pub(super) fn module(
             .map(function);
     let source = &py.file;
     let id = &rule.id;
+    let inline_filters = !rule.filters.is_empty();
     let models = py.data_models.iter().map(|(log_type, module)| {
         let m = format_ident!("{}", module);
         quote!((#log_type, &super::py::#m::DATA_MODEL))
     });
     let rule_doc = doc_safe(&format!(" The rule `{}`: its metadata and compiled functions.", rule.id));
     let (decide, fields, filter_items) = match filters {
+        // `rule()` is exactly its lowered steps: the engine decides without the Python.
+        Some((items, fields)) if py.lowered => (quote!(|event| decide(event)), quote!(&[#(&#fields),*]), items),
         Some((items, fields)) => (
             quote!(|event| decide(event).or_else(|| PYTHON.decide(event))),
             quote!(&[#(&#fields),*]),
@@ -80,6 +83,7 @@ pub(super) fn module(
             runbook: #runbook,
             destinations: #destinations,
             data_models: &[#(#models),*],
+            inline_filters: #inline_filters,
         };
 
         #filter_items

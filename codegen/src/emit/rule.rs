@@ -23,7 +23,8 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     if rule.python.is_some() {
         // A Python rule's `InlineFilters` run compiled, before `rule()` (as Panther runs them
         // in production; `pat test` skips them, and so do the rule's tests).
-        let filters = (!rule.filters.is_empty()).then(|| {
+        // Its lowered conditions (`python::lower`) run there too.
+        let filters = (!rule.filters.is_empty() || !rule.detection.is_empty()).then(|| {
             let constants = paths.constants();
             let decide = decide(rule, &emitter);
             let fields = paths.idents().cloned().collect::<Vec<_>>();
@@ -254,7 +255,13 @@ fn decide(rule: &Rule, emitter: &Emitter) -> TokenStream {
             }
         }
     });
-    let doc = if rule.filters.is_empty() {
+    let doc = if let Some(py) = &rule.python {
+        if py.lowered {
+            " `rule()`, lowered (with `InlineFilters`, if any): `None` when `event` matches, else the line\n (of the YAML or the `.py`) of the first condition that does not hold."
+        } else {
+            " What `rule()` cannot return `True` without, lowered (with `InlineFilters`, if any):\n `None` when the Python must decide, else the line (of the YAML or the `.py`) of the first\n condition that does not hold."
+        }
+    } else if rule.filters.is_empty() {
         " `Detection`: `None` when `event` matches, else the YAML line of the first top-level\n expression that does not hold."
     } else {
         " `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the\n first top-level expression that does not hold."

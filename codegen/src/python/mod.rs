@@ -13,6 +13,7 @@
 //! `file.py:line:col` naming the construct and the rule that needs it: never a guess.
 //! Must not: read files (sources arrive as [`SourceFile`]s) or touch the YAML front end.
 
+mod lower;
 mod modules;
 mod translate;
 
@@ -121,9 +122,16 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
     for ((i, _, _, _), result) in wanted.iter().zip(results) {
         match result {
             Ok(compiled) => {
+                let module = program.get(&wanted.iter().find(|w| w.0 == *i).expect("wanted").2).expect("module");
+                // What `rule()` cannot return True without, as IR steps (see `lower`).
+                let lowered = lower::guards(&program, module);
+                rules[*i].detection =
+                    lowered.steps.into_iter().map(|(line, expr)| crate::ir::Step { line, expr }).collect();
                 let py = rules[*i].python.as_mut().expect("a Python rule");
+                py.lowered = lowered.complete;
                 py.functions = compiled.functions;
                 py.data_models = compiled.data_models;
+
                 py.items = compiled.items;
                 py.shared = compiled
                     .shared

@@ -27,6 +27,9 @@ pub struct Python {
     pub destinations: Option<PyFn>,
     /// The data model of each log type that has one (for `event.udm`).
     pub data_models: &'static [(&'static str, &'static DataModel)],
+    /// Whether the rule has `InlineFilters` (the engine applies them; tests, like `pat test`,
+    /// do not).
+    pub inline_filters: bool,
 }
 
 impl std::fmt::Debug for Python {

@@ -59,13 +59,15 @@ static PYTHON: py::Python = py::Python {
     runbook: Some(runbook),
     destinations: None,
     data_models: &[("Fixture.Python", &super::py::model_fixture_model::DATA_MODEL)],
+    inline_filters: true,
 };
 
 /// `region`
 static REGION: Path = Path::new(&[Key("region")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// What `rule()` cannot return `True` without, lowered (with `InlineFilters`, if any):
+/// `None` when the Python must decide, else the line (of the YAML or the `.py`) of the first
+/// condition that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !filter(event.field(&REGION), true, |value| value.equals("blocked")) {
         return Some(10);

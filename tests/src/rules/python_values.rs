@@ -35,9 +35,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[],
-    decide: |event| PYTHON.decide(event),
-    decide_view: |event| PYTHON.decide(event),
+    fields: &[&KIND, &SKIP],
+    decide: |event| decide(event),
+    decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
@@ -59,7 +59,26 @@ static PYTHON: py::Python = py::Python {
     runbook: None,
     destinations: None,
     data_models: &[],
+    inline_filters: false,
 };
+
+/// `kind`
+static KIND: Path = Path::new(&[Key("kind")]);
+
+/// `skip`
+static SKIP: Path = Path::new(&[Key("skip")]);
+
+/// `rule()`, lowered (with `InlineFilters`, if any): `None` when `event` matches, else the line
+/// (of the YAML or the `.py`) of the first condition that does not hold.
+pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+    if !event.field(&KIND).equals("values") {
+        return Some(8);
+    }
+    if !event.field(&SKIP).is_null_or_empty() {
+        return Some(8);
+    }
+    None
+}
 
 /// `rule` of `tests/rules/python/python_values.py`.
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {

@@ -35,9 +35,9 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[],
-    decide: |event| PYTHON.decide(event),
-    decide_view: |event| PYTHON.decide(event),
+    fields: &[&VERDICT],
+    decide: |event| decide(event).or_else(|| PYTHON.decide(event)),
+    decide_view: |event| decide(event).or_else(|| PYTHON.decide(event)),
     title: None,
     group_by: None,
     context: None,
@@ -59,7 +59,21 @@ static PYTHON: py::Python = py::Python {
     runbook: None,
     destinations: None,
     data_models: &[],
+    inline_filters: false,
 };
+
+/// `verdict`
+static VERDICT: Path = Path::new(&[Key("verdict")]);
+
+/// What `rule()` cannot return `True` without, lowered (with `InlineFilters`, if any):
+/// `None` when the Python must decide, else the line (of the YAML or the `.py`) of the first
+/// condition that does not hold.
+pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+    if event.field(&VERDICT).is_null_or_empty() {
+        return Some(5);
+    }
+    None
+}
 
 /// `rule` of `tests/rules/python/python_verdicts.py`.
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {

@@ -18,11 +18,17 @@ pub static LOG_TYPE: LogType = LogType {
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
-    dispatch: &[],
-    always: &[
-        &python_control::RULE,
-        &python_model::RULE,
-        &python_values::RULE,
-        &python_verdicts::RULE,
+    dispatch: &[
+        Discriminator {
+            field: Path::new(&[Key("eventName")]),
+            values: BY_EVENT_NAME,
+        },
     ],
+    always: &[&python_model::RULE, &python_values::RULE, &python_verdicts::RULE],
 };
+
+/// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
+static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
+    ("DeleteTrail", &[&python_control::RULE]),
+    ("StopLogging", &[&python_control::RULE]),
+];
