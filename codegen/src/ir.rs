@@ -62,6 +62,8 @@ pub struct Python {
     pub data_models: Vec<(String, String)>,
     /// `rule()` is exactly the rule's `detection` (lowered): the engine need not run it.
     pub lowered: bool,
+    /// The Rust names of the constants in `items` (other names of the module must differ).
+    pub constants: Vec<String>,
 }
 
 /// One compiled definition of a helper module (a `global` or a data model's `.py`).

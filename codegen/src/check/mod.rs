@@ -561,6 +561,7 @@ impl<'s> Ctx<'s> {
                 shared: Vec::new(),
                 data_models: Vec::new(),
                 lowered: false,
+                constants: Vec::new(),
             }),
         })
     }

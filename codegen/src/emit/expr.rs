@@ -26,6 +26,11 @@ impl Paths {
     /// Names every path, in the order given (first use first): the last key in
     /// SCREAMING_SNAKE_CASE, with more of the path in front when two paths would share a name.
     pub fn new(paths: impl IntoIterator<Item = Path>) -> Paths {
+        Paths::reserving(paths, &[])
+    }
+
+    /// [`Paths::new`], with names already taken in the module (a Python rule's constants).
+    pub fn reserving(paths: impl IntoIterator<Item = Path>, reserved: &[String]) -> Paths {
         let mut order: Vec<Path> = Vec::new();
         for p in paths {
             if !order.contains(&p) {
@@ -60,7 +65,7 @@ impl Paths {
             name
         };
         let mut names = BTreeMap::new();
-        let mut taken: Vec<String> = Vec::new();
+        let mut taken: Vec<String> = reserved.to_vec();
         for p in &order {
             let depth = keys(p).len().max(1);
             // The shortest suffix of keys that no other path of the rule shares.

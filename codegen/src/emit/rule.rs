@@ -18,7 +18,8 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
         let line = doc_safe(&line);
         quote!(#![doc = #line])
     });
-    let paths = Paths::new(all_paths(rule));
+    let reserved = rule.python.as_ref().map(|p| p.constants.clone()).unwrap_or_default();
+    let paths = Paths::reserving(all_paths(rule), &reserved);
     let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
     if rule.python.is_some() {
         // A Python rule's `InlineFilters` run compiled, before `rule()` (as Panther runs them

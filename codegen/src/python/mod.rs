@@ -131,6 +131,7 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
                 py.lowered = lowered.complete;
                 py.functions = compiled.functions;
                 py.data_models = compiled.data_models;
+                py.constants = compiled.constants;
 
                 py.items = compiled.items;
                 py.shared = compiled

@@ -36,6 +36,8 @@ pub struct CompiledRule {
     pub shared: Vec<HelperModule>,
     /// The log types whose data models it needs (for `event.udm`), with each model's module.
     pub data_models: Vec<(String, String)>,
+    /// The Rust names of its module's constants.
+    pub constants: Vec<String>,
 }
 
 /// A data model, for `event.udm`: which log types it serves and how it maps each name.
@@ -309,8 +311,16 @@ fn compile_rule(
         Def::Constant(..) => usize::MAX,
     };
     local_items.sort_by_key(|(d, _)| rank(d));
+    let constants = local_items
+        .iter()
+        .filter_map(|(d, _)| if let Def::Constant(_, n) = d { Some(const_ident(n).to_string()) } else { None })
+        .collect();
     let items = local_items.into_iter().map(|(_, t)| t);
-    Ok((CompiledRule { items: quote!(#(#items)*).to_string(), functions, shared: Vec::new(), data_models: Vec::new() }, shared, udm))
+    Ok((
+        CompiledRule { items: quote!(#(#items)*).to_string(), functions, shared: Vec::new(), data_models: Vec::new(), constants },
+        shared,
+        udm,
+    ))
 }
 
 fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)> {
@@ -1221,10 +1231,11 @@ impl<'p> FnCx<'p> {
         } else {
             quote!(Ok(py::Flow::Break | py::Flow::Continue) => unreachable!("no loop around this try"),)
         };
+        let normal = if ends_in_return(&t.body) { quote!() } else { quote!(Ok(py::Flow::Normal)) };
         Ok(quote! {
             let #outcome: R<py::Flow<'e>> = (|| {
                 #body
-                Ok(py::Flow::Normal)
+                #normal
             })();
             match #outcome {
                 Ok(py::Flow::Normal) => { #orelse }
@@ -1462,7 +1473,7 @@ impl<'p> FnCx<'p> {
             Expr::BoolOp(b) => self.boolop(b)?,
             Expr::UnaryOp(u) => match u.op {
                 UnaryOp::Not => {
-                    let c = self.expr(&u.operand)?.cond();
+                    let c = paren(self.expr(&u.operand)?.cond());
                     Code::Bool(quote!(!#c))
                 }
                 UnaryOp::USub => {
@@ -1640,10 +1651,11 @@ impl<'p> FnCx<'p> {
         let codes = b.values.iter().map(|v| self.expr(v)).collect::<T<Vec<_>>>()?;
         // Where every operand is a bool, `and`/`or` are Rust's.
         if codes.iter().all(|c| matches!(c, Code::Bool(_))) {
-            let parts = codes.into_iter().map(Code::cond);
+            // Each operand parenthesised: Python's `(a or b) and c` must not read as `a || b && c`.
+            let parts = codes.into_iter().map(|c| paren(c.cond()));
             return Ok(Code::Bool(match b.op {
-                ast::BoolOp::And => quote!(#(#parts)&&*),
-                ast::BoolOp::Or => quote!(#(#parts)||*),
+                ast::BoolOp::And => quote!((#(#parts)&&*)),
+                ast::BoolOp::Or => quote!((#(#parts)||*)),
             }));
         }
         // Otherwise they return an operand, as Python's do.
@@ -1851,7 +1863,8 @@ impl<'p> FnCx<'p> {
             conds.push(self.expr(cond)?.cond());
         }
         let inner = self.comprehension_body(rest, collect, out)?;
-        let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
+        let conds = conds.into_iter().map(paren);
+        let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {
                 #(#decls)*
@@ -2324,7 +2337,8 @@ impl<'p> FnCx<'p> {
             conds.push(self.expr(cond)?.cond());
         }
         let inner = self.short_circuit_body(rest, elt, any, found)?;
-        let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
+        let conds = conds.into_iter().map(paren);
+        let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {
                 #(#decls)*
@@ -2356,7 +2370,8 @@ impl<'p> FnCx<'p> {
             conds.push(self.expr(cond)?.cond());
         }
         let inner = self.first_body(rest, elt, found)?;
-        let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
+        let conds = conds.into_iter().map(paren);
+        let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {
                 #(#decls)*
@@ -2771,6 +2786,30 @@ fn compare_op(op: CmpOp, l: TokenStream, r: TokenStream) -> TokenStream {
         CmpOp::In => quote!(py::contains(#r, #l)?),
         CmpOp::NotIn => quote!(!py::contains(#r, #l)?),
     }
+}
+
+/// A Rust expression as an operand: parenthesised unless it is a single call, path or literal.
+fn paren(e: TokenStream) -> TokenStream {
+    let trees: Vec<proc_macro2::TokenTree> = e.clone().into_iter().collect();
+    let atomic = match trees.as_slice() {
+        [proc_macro2::TokenTree::Group(_)] | [proc_macro2::TokenTree::Literal(_)] | [proc_macro2::TokenTree::Ident(_)] => true,
+        // `path::to::f(args)` and `f(args)?`: identifiers and `::`, then one parenthesised group.
+        _ => {
+            let mut rest = trees.as_slice();
+            if let [.., proc_macro2::TokenTree::Punct(q)] = rest
+                && q.as_char() == '?'
+            {
+                rest = &rest[..rest.len() - 1];
+            }
+            matches!(rest.last(), Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+                && rest[..rest.len() - 1].iter().all(|t| match t {
+                    proc_macro2::TokenTree::Ident(_) => true,
+                    proc_macro2::TokenTree::Punct(p) => p.as_char() == ':',
+                    _ => false,
+                })
+        }
+    };
+    if atomic { e } else { quote!((#e)) }
 }
 
 /// `…; return Ok(v);` as `…; Ok(v)`.

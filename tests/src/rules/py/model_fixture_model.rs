@@ -3,8 +3,6 @@
 
 //! `tests/rules/python/fixture_model.yml`: the definitions compiled rules use.
 
-#![allow(clippy::all)]
-
 use ::detections::py::{self, Obj, R};
 
 /// The data model `Fixture.Model` (`tests/rules/python/fixture_model.yml`), for `event.udm`.
