@@ -25,11 +25,7 @@ pub(crate) struct Paths {
 impl Paths {
     /// Names every path, in the order given (first use first): the last key in
     /// SCREAMING_SNAKE_CASE, with more of the path in front when two paths would share a name.
-    pub fn new(paths: impl IntoIterator<Item = Path>) -> Paths {
-        Paths::reserving(paths, &[])
-    }
-
-    /// [`Paths::new`], with names already taken in the module (a Python rule's constants).
+    /// Names already taken in the module (a Python rule's constants) are left to it.
     pub fn reserving(paths: impl IntoIterator<Item = Path>, reserved: &[String]) -> Paths {
         let mut order: Vec<Path> = Vec::new();
         for p in paths {

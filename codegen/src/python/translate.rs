@@ -1654,8 +1654,8 @@ impl<'p> FnCx<'p> {
             // Each operand parenthesised: Python's `(a or b) and c` must not read as `a || b && c`.
             let parts = codes.into_iter().map(|c| paren(c.cond()));
             return Ok(Code::Bool(match b.op {
-                ast::BoolOp::And => quote!((#(#parts)&&*)),
-                ast::BoolOp::Or => quote!((#(#parts)||*)),
+                ast::BoolOp::And => quote!(#(#parts)&&*),
+                ast::BoolOp::Or => quote!(#(#parts)||*),
             }));
         }
         // Otherwise they return an operand, as Python's do.
@@ -1863,7 +1863,8 @@ impl<'p> FnCx<'p> {
             conds.push(self.expr(cond)?.cond());
         }
         let inner = self.comprehension_body(rest, collect, out)?;
-        let conds = conds.into_iter().map(paren);
+        let several = conds.len() > 1;
+        let conds = conds.into_iter().map(|c| if several { paren(c) } else { c });
         let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {
@@ -2337,7 +2338,8 @@ impl<'p> FnCx<'p> {
             conds.push(self.expr(cond)?.cond());
         }
         let inner = self.short_circuit_body(rest, elt, any, found)?;
-        let conds = conds.into_iter().map(paren);
+        let several = conds.len() > 1;
+        let conds = conds.into_iter().map(|c| if several { paren(c) } else { c });
         let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {
@@ -2370,7 +2372,8 @@ impl<'p> FnCx<'p> {
             conds.push(self.expr(cond)?.cond());
         }
         let inner = self.first_body(rest, elt, found)?;
-        let conds = conds.into_iter().map(paren);
+        let several = conds.len() > 1;
+        let conds = conds.into_iter().map(|c| if several { paren(c) } else { c });
         let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {

@@ -84,8 +84,8 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::Bool(
-            (py::eq(&py::meth::get(&event, &[Obj::str("kind")])?, &Obj::str("values"))
-                && (!py::truthy(&py::meth::get(&event, &[Obj::str("skip")])?))),
+            py::eq(&py::meth::get(&event, &[Obj::str("kind")])?, &Obj::str("values"))
+                && (!py::truthy(&py::meth::get(&event, &[Obj::str("skip")])?)),
         ),
     )
 }

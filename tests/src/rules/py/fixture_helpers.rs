@@ -51,13 +51,13 @@ pub fn deep_lookup<'e>(
 
 /// `_flatten` of `tests/rules/python/fixture_helpers.py` (defined inside `walk`).
 pub fn flatten_in_walk<'e>(value: Obj<'e>) -> R<Obj<'e>> {
-    if (py::isinstance(&value, &[py::Type::Sequence])
-        && (!py::isinstance(&value, &[py::Type::Str])))
+    if py::isinstance(&value, &[py::Type::Sequence])
+        && (!py::isinstance(&value, &[py::Type::Str]))
     {
         return Ok({
             let mut out_1 = Vec::new();
             for v in py::iter(&value)? {
-                if (!py::is(&v, &Obj::None)) {
+                if !py::is(&v, &Obj::None) {
                     out_1.push(v.clone());
                 }
             }
@@ -77,14 +77,14 @@ pub fn flatten_in_walk<'e>(value: Obj<'e>) -> R<Obj<'e>> {
 pub fn is_admin<'e>(user: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::Bool(
-            (py::truthy(&user)
+            py::truthy(&user)
                 && (!py::is(
                     &py::meth::match_(
                         &Obj::from_const(&ADMIN_PATTERN),
                         &[user.clone()],
                     )?,
                     &Obj::None,
-                ))),
+                )),
         ),
     )
 }
