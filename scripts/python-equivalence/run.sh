@@ -14,10 +14,10 @@ venv=${PAT_VENV:-$root/target/pat-venv}
 conf=$root/target/conformance
 ws=$conf/ws
 out=$root/target/python-equivalence
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import panther_core' 2>/dev/null; then
-  echo "python-equivalence: no venv with panther_core at $venv" >&2
-  echo "  python3 -m venv $venv && $venv/bin/pip install panther_analysis_tool==1.11.1 panther_detection_helpers" >&2
-  exit 2
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import panther_core, panther_detection_helpers' 2>/dev/null; then
+  echo "python-equivalence: installing Panther's runtime (PyPI) into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet 'panther_analysis_tool==1.11.1' panther_detection_helpers pycountry pyyaml
 fi
 # A conformance run rebuilds the scratch workspace: wait for one in progress to finish.
 while pgrep -f 'scripts/conformance/run.sh' > /dev/null; do
