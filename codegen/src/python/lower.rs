@@ -30,19 +30,33 @@ pub struct Lowered {
 
 /// The necessary conditions of `rule()` that lower exactly.
 pub fn guards(program: &Program, module: &PyModule) -> Lowered {
+    match module.function("rule") {
+        Some(f) => lower_function(program, module, f, 0),
+        None => Lowered { steps: Vec::new(), complete: false },
+    }
+}
+
+/// The conditions a function of the event cannot return `True` without (`complete` when it
+/// returns `True` exactly when they hold, and `False` otherwise).
+fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef, depth: usize) -> Lowered {
     let mut out = Lowered { steps: Vec::new(), complete: false };
-    let Some(f) = module.function("rule") else { return out };
-    let Some(event) = f.parameters.args.first().map(|p| p.parameter.name.id.to_string()) else { return out };
-    let cx = Lower { program, module, event };
+    let params = &f.parameters;
+    if params.args.len() + params.posonlyargs.len() != 1 || params.vararg.is_some() || !params.kwonlyargs.is_empty() {
+        return out;
+    }
+    let Some(event) = params.posonlyargs.iter().chain(params.args.iter()).next().map(|p| p.parameter.name.id.to_string()) else {
+        return out;
+    };
+    let cx = Lower { program, module, event, depth };
     let line = |node: &dyn Ranged| u32::try_from(module.file.line(node.range().start().to_usize())).unwrap_or(0);
     for (i, stmt) in f.body.iter().enumerate() {
         match stmt {
             Stmt::Expr(e) if i == 0 && matches!(&*e.value, Expr::StringLiteral(_)) => continue,
-            // `if cond: return False`: the rule needs `not cond`.
+            // `if cond: return False`: the function needs `not cond`.
             Stmt::If(s) if s.elif_else_clauses.is_empty() && returns_false(&s.body) => {
-                for c in cx.disjuncts(&s.test) {
+                for (c, negate) in cx.needed_not(&s.test) {
                     match cx.condition(c) {
-                        Some(e) => out.steps.push((line(c), not(e))),
+                        Some(e) => out.steps.push((line(c), if negate { not(e) } else { e })),
                         None => return out,
                     }
                 }
@@ -62,8 +76,8 @@ pub fn guards(program: &Program, module: &PyModule) -> Lowered {
                         None => all_lowered = false,
                     }
                 }
-                // A bool for sure: `all(…)`, or `and` of comparisons and `not`s.
-                let boolean = cx.is_all(v) || conjuncts.iter().all(|c| is_boolean(c));
+                // A bool for sure: `all(…)`, or `and` of comparisons, `not`s and lowered helpers.
+                let boolean = cx.is_all(v) || conjuncts.iter().all(|c| is_boolean(c) || cx.helper(c).is_some());
                 out.complete = all_lowered && boolean;
                 return out;
             }
@@ -92,8 +106,10 @@ fn not(e: ir::Expr) -> ir::Expr {
 struct Lower<'p> {
     program: &'p Program,
     module: &'p PyModule,
-    /// The name of `rule()`'s parameter.
+    /// The name of the function's parameter (the event).
     event: String,
+    /// How many helper calls deep this function is.
+    depth: usize,
 }
 
 impl Lower<'_> {
@@ -119,11 +135,55 @@ impl Lower<'_> {
         matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "all" && !self.shadowed("all")))
     }
 
-    fn disjuncts<'e>(&self, e: &'e Expr) -> Vec<&'e Expr> {
-        match e {
-            Expr::BoolOp(b) if b.op == ast::BoolOp::Or => b.values.iter().flat_map(|v| self.disjuncts(v)).collect(),
-            _ => vec![e],
+    /// What `if test: return False` requires: each part with whether it must be false (`true`)
+    /// or true (`false`): `a or b` needs both false, `not (a and b)` needs both true.
+    fn needed_not<'e>(&self, test: &'e Expr) -> Vec<(&'e Expr, bool)> {
+        match test {
+            Expr::BoolOp(b) if b.op == ast::BoolOp::Or => b.values.iter().flat_map(|v| self.needed_not(v)).collect(),
+            Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.conjuncts(&u.operand).into_iter().map(|c| (c, false)).collect(),
+            _ => vec![(test, true)],
         }
+    }
+
+    /// `helper(event)`: a function of the program that lowers completely, as one condition.
+    fn helper(&self, e: &Expr) -> Option<ir::Expr> {
+        if self.depth >= 4 {
+            return None;
+        }
+        let Expr::Call(c) = e else { return None };
+        let Expr::Name(f) = &*c.func else { return None };
+        if !c.arguments.keywords.is_empty() || c.arguments.args.len() != 1 {
+            return None;
+        }
+        if !matches!(&c.arguments.args[0], Expr::Name(n) if n.id.as_str() == self.event) {
+            return None;
+        }
+        let (module, def) = self.function(f.id.as_str())?;
+        let lowered = lower_function(self.program, module, def, self.depth + 1);
+        if !lowered.complete {
+            return None;
+        }
+        let mut steps: Vec<ir::Expr> = lowered.steps.into_iter().map(|(_, e)| e).collect();
+        Some(if steps.len() == 1 { steps.pop().expect("one") } else { ir::Expr::All(steps) })
+    }
+
+    /// A function named in this module (defined here, or imported from a helper).
+    fn function(&self, name: &str) -> Option<(&PyModule, &ast::StmtFunctionDef)> {
+        let mut module = self.module;
+        let mut name = name.to_string();
+        for _ in 0..8 {
+            if let Some(f) = module.function(&name) {
+                return Some((module, f));
+            }
+            match module.imports.get(&name) {
+                Some(Import::Item { module: m, name: next }) => {
+                    module = self.program.get(m)?;
+                    name = next.clone();
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Whether a builtin's name is redefined in the module (then it is not the builtin).
@@ -133,6 +193,9 @@ impl Lower<'_> {
 
     /// A condition as an IR expression with the same truth for every event.
     fn condition(&self, e: &Expr) -> Option<ir::Expr> {
+        if let Some(h) = self.helper(e) {
+            return Some(h);
+        }
         match e {
             Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.condition(&u.operand).map(not),
             Expr::Compare(c) if c.ops.len() == 1 => {
@@ -163,10 +226,11 @@ impl Lower<'_> {
                     _ => None,
                 }
             }
-            // Truthiness of a field: falsy exactly when missing, null, false, 0, "", [] or {}.
+            // Truthiness of a field: falsy exactly when missing, null, false, 0, "", [] or {}
+            // (a default of "" is as falsy as None).
             _ => {
                 let (path, default) = self.field(e)?;
-                if default.is_some() {
+                if default.as_deref().is_some_and(|d| !d.is_empty()) {
                     return None;
                 }
                 Some(ir::Expr::Test { path, test: Test::IsNullOrEmpty, negated: true })
@@ -225,6 +289,16 @@ impl Lower<'_> {
 
     /// A tuple, list or set of string literals (or a module constant holding one).
     fn strings(&self, e: &Expr) -> Option<Vec<String>> {
+        // `CONSTANT.keys()`: the keys of a dictionary constant.
+        if let Expr::Call(c) = e
+            && let Expr::Attribute(a) = &*c.func
+            && a.attr.id.as_str() == "keys"
+            && c.arguments.args.is_empty()
+            && c.arguments.keywords.is_empty()
+            && let Expr::Dict(d) = self.resolve(&a.value)?
+        {
+            return d.items.iter().map(|i| i.key.as_ref().and_then(|k| self.string(k))).collect();
+        }
         let items = match self.resolve(e)? {
             Expr::Tuple(t) => &t.elts,
             Expr::List(t) => &t.elts,
