@@ -61,6 +61,31 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
                     }
                 }
             }
+            // `if a: …` … `if b: …` then `return False`: a True return is inside some branch, so
+            // one of the tests held (the event does not change; lowered tests read only it).
+            Stmt::If(_) => {
+                let rest = &f.body[i..];
+                let Some((last, branches)) = rest.split_last() else { return out };
+                if !matches!(last, Stmt::Return(r) if matches!(r.value.as_deref(), Some(Expr::BooleanLiteral(b)) if !b.value)) {
+                    return out;
+                }
+                let mut tests = Vec::new();
+                for b in branches {
+                    let Stmt::If(s) = b else { return out };
+                    if !s.elif_else_clauses.iter().all(|c| c.test.is_some()) {
+                        return out;
+                    }
+                    for test in std::iter::once(&*s.test).chain(s.elif_else_clauses.iter().filter_map(|c| c.test.as_ref())) {
+                        match cx.condition(test) {
+                            Some(e) => tests.push(e),
+                            None => return out,
+                        }
+                    }
+                }
+                let needed = if tests.len() == 1 { tests.pop().expect("one") } else { ir::Expr::Any(tests) };
+                out.steps.push((line(stmt), needed));
+                return out;
+            }
             // `return a and b`, `return all([a, b])`: each lowered conjunct is needed.
             Stmt::Return(r) => {
                 let Some(v) = &r.value else { return out };
@@ -89,7 +114,12 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
 
 /// An expression whose value is always a `bool` (a comparison or a `not`).
 fn is_boolean(e: &Expr) -> bool {
-    matches!(e, Expr::Compare(_)) || matches!(e, Expr::UnaryOp(u) if u.op == UnaryOp::Not)
+    match e {
+        Expr::Compare(_) => true,
+        Expr::UnaryOp(u) => u.op == UnaryOp::Not,
+        Expr::BoolOp(b) => b.values.iter().all(is_boolean),
+        _ => false,
+    }
 }
 
 fn returns_false(body: &[Stmt]) -> bool {
@@ -198,6 +228,14 @@ impl Lower<'_> {
         }
         match e {
             Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.condition(&u.operand).map(not),
+            // The truth of `a and b` / `a or b` is the truths' conjunction / disjunction.
+            Expr::BoolOp(b) => {
+                let parts = b.values.iter().map(|v| self.condition(v)).collect::<Option<Vec<_>>>()?;
+                Some(match b.op {
+                    ast::BoolOp::And => ir::Expr::All(parts),
+                    ast::BoolOp::Or => ir::Expr::Any(parts),
+                })
+            }
             Expr::Compare(c) if c.ops.len() == 1 => {
                 let (op, right) = (c.ops[0], &c.comparators[0]);
                 let (path, default) = self.field(&c.left)?;
