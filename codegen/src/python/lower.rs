@@ -47,11 +47,22 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
     let Some(event) = params.posonlyargs.iter().chain(params.args.iter()).next().map(|p| p.parameter.name.id.to_string()) else {
         return out;
     };
-    let cx = Lower { program, module, event, depth };
+    let mut cx = Lower { program, module, event, depth, aliases: Default::default() };
+    let mut assigned = std::collections::BTreeMap::<String, usize>::new();
+    count_assigned(&f.body, &mut assigned);
     let line = |node: &dyn Ranged| u32::try_from(module.file.line(node.range().start().to_usize())).unwrap_or(0);
     for (i, stmt) in f.body.iter().enumerate() {
         match stmt {
             Stmt::Expr(e) if i == 0 && matches!(&*e.value, Expr::StringLiteral(_)) => continue,
+            // `name = condition` or `name = [literals]`, assigned only here: an alias.
+            Stmt::Assign(a)
+                if a.targets.len() == 1
+                    && matches!(&a.targets[0], Expr::Name(n) if assigned.get(n.id.as_str()) == Some(&1) && n.id.as_str() != cx.event)
+                    && (cx.condition(&a.value).is_some() || cx.strings(&a.value).is_some() || cx.string(&a.value).is_some()) =>
+            {
+                let Expr::Name(n) = &a.targets[0] else { unreachable!("checked") };
+                cx.aliases.insert(n.id.to_string(), (*a.value).clone());
+            }
             // `if cond: return False`: the function needs `not cond`.
             Stmt::If(s) if s.elif_else_clauses.is_empty() && returns_false(&s.body) => {
                 for (c, negate) in cx.needed_not(&s.test) {
@@ -140,6 +151,9 @@ struct Lower<'p> {
     event: String,
     /// How many helper calls deep this function is.
     depth: usize,
+    /// Locals assigned once, before the conditions, to a lowered condition or a literal:
+    /// read as what they were assigned (the event does not change).
+    aliases: std::collections::BTreeMap<String, Expr>,
 }
 
 impl Lower<'_> {
@@ -223,6 +237,11 @@ impl Lower<'_> {
 
     /// A condition as an IR expression with the same truth for every event.
     fn condition(&self, e: &Expr) -> Option<ir::Expr> {
+        if let Expr::Name(n) = e
+            && let Some(value) = self.aliases.get(n.id.as_str())
+        {
+            return self.condition(value);
+        }
         if let Some(h) = self.helper(e) {
             return Some(h);
         }
@@ -359,6 +378,9 @@ impl Lower<'_> {
     /// A literal, or the value of a module constant (of this module or an imported one).
     fn resolve<'a>(&'a self, e: &'a Expr) -> Option<&'a Expr> {
         let Expr::Name(n) = e else { return Some(e) };
+        if let Some(value) = self.aliases.get(n.id.as_str()) {
+            return Some(value);
+        }
         let mut module = self.module;
         let mut name = n.id.to_string();
         for _ in 0..8 {
@@ -377,6 +399,34 @@ impl Lower<'_> {
             }
         }
         None
+    }
+}
+
+/// How many times each name is assigned in a function body (anywhere in it).
+fn count_assigned(body: &[Stmt], out: &mut std::collections::BTreeMap<String, usize>) {
+    use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
+    struct V<'a>(&'a mut std::collections::BTreeMap<String, usize>);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && !n.ctx.is_load()
+            {
+                *self.0.entry(n.id.to_string()).or_default() += 1;
+            }
+            walk_expr(self, e);
+        }
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if let Stmt::AugAssign(a) = s
+                && let Expr::Name(n) = &*a.target
+            {
+                *self.0.entry(n.id.to_string()).or_default() += 2;
+            }
+            walk_stmt(self, s);
+        }
+    }
+    let mut v = V(out);
+    for s in body {
+        v.visit_stmt(s);
     }
 }
 
