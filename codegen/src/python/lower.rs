@@ -72,6 +72,19 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
                     }
                 }
             }
+            // `if c: return True` then `return False`: exactly `c`.
+            Stmt::If(s)
+                if s.elif_else_clauses.is_empty()
+                    && matches!(s.body.as_slice(), [Stmt::Return(r)] if matches!(r.value.as_deref(), Some(Expr::BooleanLiteral(b)) if b.value))
+                    && matches!(f.body.get(i + 1), Some(Stmt::Return(r)) if matches!(r.value.as_deref(), Some(Expr::BooleanLiteral(b)) if !b.value))
+                    && f.body.len() == i + 2
+                    && cx.condition(&s.test).is_some() =>
+            {
+                let c = cx.condition(&s.test).expect("checked");
+                out.steps.push((line(&*s.test), c));
+                out.complete = true;
+                return out;
+            }
             // `if a: …` … `if b: …` then `return False`: a True return is inside some branch, so
             // one of the tests held (the event does not change; lowered tests read only it).
             Stmt::If(_) => {
@@ -247,6 +260,42 @@ impl Lower<'_> {
         }
         match e {
             Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.condition(&u.operand).map(not),
+            // `all([a, b])` / `any([a, b])` of conditions.
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "all" | "any") && !self.shadowed(n.id.as_str()))
+                    && c.arguments.keywords.is_empty()
+                    && c.arguments.args.len() == 1
+                    && matches!(&c.arguments.args[0], Expr::List(_) | Expr::Tuple(_)) =>
+            {
+                let (Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. })) = &c.arguments.args[0]
+                else {
+                    unreachable!("matched")
+                };
+                let parts = elts.iter().map(|v| self.condition(v)).collect::<Option<Vec<_>>>()?;
+                Some(if self.is_all(e) { ir::Expr::All(parts) } else { ir::Expr::Any(parts) })
+            }
+            // `field.startswith("p")` / `.endswith(("a", "b"))`: a string field with that prefix or
+            // suffix (a missing or non-string field is no match here, an exception in Python).
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Attribute(a) if matches!(a.attr.id.as_str(), "startswith" | "endswith"))
+                    && c.arguments.keywords.is_empty()
+                    && c.arguments.args.len() == 1 =>
+            {
+                let Expr::Attribute(a) = &*c.func else { unreachable!("matched") };
+                let (path, default) = self.field(&a.value)?;
+                let affixes = match self.string(&c.arguments.args[0]) {
+                    Some(one) => vec![one],
+                    None => self.strings(&c.arguments.args[0])?,
+                };
+                let test = |x: String| if a.attr.id.as_str() == "startswith" { Test::StartsWith(x) } else { Test::EndsWith(x) };
+                // A default that has the affix would match a missing field.
+                if default.as_ref().is_some_and(|d| affixes.iter().any(|x| if a.attr.id.as_str() == "startswith" { d.starts_with(x.as_str()) } else { d.ends_with(x.as_str()) })) {
+                    return None;
+                }
+                let mut tests: Vec<ir::Expr> =
+                    affixes.into_iter().map(|x| ir::Expr::Test { path: path.clone(), test: test(x), negated: false }).collect();
+                Some(if tests.len() == 1 { tests.pop().expect("one") } else { ir::Expr::Any(tests) })
+            }
             // The truth of `a and b` / `a or b` is the truths' conjunction / disjunction.
             Expr::BoolOp(b) => {
                 let parts = b.values.iter().map(|v| self.condition(v)).collect::<Option<Vec<_>>>()?;
@@ -261,6 +310,11 @@ impl Lower<'_> {
                 match op {
                     CmpOp::Is | CmpOp::IsNot if matches!(right, Expr::NoneLiteral(_)) && default.is_none() => {
                         Some(ir::Expr::Test { path, test: Test::IsNull, negated: op == CmpOp::IsNot })
+                    }
+                    // `is True`/`is False`: the JSON boolean itself (not 1 or 0).
+                    CmpOp::Is | CmpOp::IsNot if matches!(right, Expr::BooleanLiteral(_)) && default.is_none() => {
+                        let Expr::BooleanLiteral(b) = right else { unreachable!("matched") };
+                        Some(ir::Expr::Test { path, test: Test::Equals(Lit::Bool(b.value)), negated: op == CmpOp::IsNot })
                     }
                     CmpOp::Eq | CmpOp::NotEq => {
                         let s = self.string(right)?;
