@@ -7172,13 +7172,14 @@ mod python_verdicts {
         Case {
             title: Some("Fixture.Python.Verdicts"),
             dedup: Some("defaultDedupString:Fixture.Python.Verdicts"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new("True is a match", 10, true, r#"{"verdict":true,"title":""}"#)
         }
             .check(&RULE);
     }
     #[test]
     fn false_is_no_match() {
-        Case::new("False is no match", 15, false, r#"{"verdict":false}"#).check(&RULE);
+        Case::new("False is no match", 16, false, r#"{"verdict":false}"#).check(&RULE);
     }
 }
 
