@@ -8,7 +8,9 @@
 //! `!=`, `in`, `not in` (string literals or constants of strings), `is None`, truthiness and
 //! `not`. Only necessary conditions are taken: the leading `if …: return False` guards, and the
 //! conjuncts of `return a and b` or `return all([a, b])` (an expression that raises instead gives
-//! no alert either). One reading differs: a step matches keys ASCII case-insensitively as
+//! no alert either). A `rule()` lowered completely (its steps are all of it) is not run by the
+//! engine: only when none of its conditions can raise in Python where the IR says false
+//! (`startswith` on a null, a list looked up in a set). One reading differs: a step matches keys ASCII case-insensitively as
 //! declarative rules do, where Panther also matches a non-ASCII key that `str.lower()` maps to
 //! the ASCII one (the Kelvin sign `K` to `k`).
 //! Must not: decide anything the Python does not (the steps are implied by `rule()`).
@@ -47,7 +49,7 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
     let Some(event) = params.posonlyargs.iter().chain(params.args.iter()).next().map(|p| p.parameter.name.id.to_string()) else {
         return out;
     };
-    let mut cx = Lower { program, module, event, depth, aliases: Default::default() };
+    let mut cx = Lower { program, module, event, depth, aliases: Default::default(), may_raise: Default::default() };
     let mut assigned = std::collections::BTreeMap::<String, usize>::new();
     count_assigned(&f.body, &mut assigned);
     let line = |node: &dyn Ranged| u32::try_from(module.file.line(node.range().start().to_usize())).unwrap_or(0);
@@ -82,7 +84,7 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
             {
                 let c = cx.condition(&s.test).expect("checked");
                 out.steps.push((line(&*s.test), c));
-                out.complete = true;
+                out.complete = !cx.may_raise.get();
                 return out;
             }
             // `if a: …` … `if b: …` then `return False`: a True return is inside some branch, so
@@ -114,7 +116,7 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
             Stmt::Return(r) => {
                 let Some(v) = &r.value else { return out };
                 if matches!(&**v, Expr::BooleanLiteral(b) if b.value) {
-                    out.complete = true;
+                    out.complete = !cx.may_raise.get();
                     return out;
                 }
                 let conjuncts = cx.conjuncts(v);
@@ -127,7 +129,7 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
                 }
                 // A bool for sure: `all(…)`, or `and` of comparisons, `not`s and lowered helpers.
                 let boolean = cx.is_all(v) || conjuncts.iter().all(|c| is_boolean(c) || cx.helper(c).is_some());
-                out.complete = all_lowered && boolean;
+                out.complete = all_lowered && boolean && !cx.may_raise.get();
                 return out;
             }
             _ => return out,
@@ -167,6 +169,9 @@ struct Lower<'p> {
     /// Locals assigned once, before the conditions, to a lowered condition or a literal:
     /// read as what they were assigned (the event does not change).
     aliases: std::collections::BTreeMap<String, Expr>,
+    /// Whether a lowered condition raises in Python where the IR says false
+    /// (`None.startswith`): such a function is never lowered completely.
+    may_raise: std::cell::Cell<bool>,
 }
 
 impl Lower<'_> {
@@ -288,6 +293,8 @@ impl Lower<'_> {
                     None => self.strings(&c.arguments.args[0])?,
                 };
                 let test = |x: String| if a.attr.id.as_str() == "startswith" { Test::StartsWith(x) } else { Test::EndsWith(x) };
+                // On a value that is not a string Python raises: a step, never all of `rule()`.
+                self.may_raise.set(true);
                 // A default that has the affix would match a missing field.
                 if default.as_ref().is_some_and(|d| affixes.iter().any(|x| if a.attr.id.as_str() == "startswith" { d.starts_with(x.as_str()) } else { d.ends_with(x.as_str()) })) {
                     return None;
@@ -325,6 +332,10 @@ impl Lower<'_> {
                     }
                     CmpOp::In | CmpOp::NotIn => {
                         let values = self.strings(right)?;
+                        // `[…] in {…}` hashes the field's value: a list or an object raises.
+                        if self.hashed(right) {
+                            self.may_raise.set(true);
+                        }
                         if default.as_ref().is_some_and(|d| values.contains(d)) || values.is_empty() {
                             return None;
                         }
@@ -395,6 +406,21 @@ impl Lower<'_> {
         match self.resolve(e)? {
             Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
             _ => None,
+        }
+    }
+
+    /// Whether `in` on this container hashes the needle (a set, or a dictionary's keys).
+    fn hashed(&self, e: &Expr) -> bool {
+        if let Expr::Call(c) = e
+            && let Expr::Attribute(a) = &*c.func
+            && a.attr.id.as_str() == "keys"
+        {
+            return true;
+        }
+        match self.resolve(e) {
+            Some(Expr::Set(_)) | Some(Expr::Dict(_)) => true,
+            Some(Expr::Call(c)) => matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "set" | "frozenset")),
+            _ => true,
         }
     }
 
