@@ -417,11 +417,8 @@ impl Lower<'_> {
         {
             return true;
         }
-        match self.resolve(e) {
-            Some(Expr::Set(_)) | Some(Expr::Dict(_)) => true,
-            Some(Expr::Call(c)) => matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "set" | "frozenset")),
-            _ => true,
-        }
+        // Tuples and lists compare with `==`; anything else is taken to hash.
+        !matches!(self.resolve(e), Some(Expr::Tuple(_) | Expr::List(_)))
     }
 
     /// A tuple, list or set of string literals (or a module constant holding one).
