@@ -28,28 +28,56 @@ pub struct Lowered {
     /// Whether the steps are all of `rule()`: it returns `True` exactly when they all hold (and
     /// `False` otherwise, never another value or an exception), so the Python need not run.
     pub complete: bool,
+    /// The conditions in the steps that may raise in Python (printed IR), for a caller that
+    /// inlines the function.
+    raising: Vec<String>,
 }
 
 /// The necessary conditions of `rule()` that lower exactly.
 pub fn guards(program: &Program, module: &PyModule) -> Lowered {
     match module.function("rule") {
         Some(f) => lower_function(program, module, f, 0),
-        None => Lowered { steps: Vec::new(), complete: false },
+        None => Lowered { steps: Vec::new(), complete: false, raising: Vec::new() },
     }
 }
 
 /// The conditions a function of the event cannot return `True` without (`complete` when it
 /// returns `True` exactly when they hold, and `False` otherwise).
 fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef, depth: usize) -> Lowered {
-    let mut out = Lowered { steps: Vec::new(), complete: false };
+    let (mut out, raising) = lower_body(program, module, f, depth);
+    out.raising = raising;
+    out
+}
+
+fn lower_body(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef, depth: usize) -> (Lowered, Vec<String>) {
+    let (out, cx) = lower_steps(program, module, f, depth);
+    let raising = cx.map(|c| c.raising.into_inner()).unwrap_or_default();
+    (out, raising)
+}
+
+fn lower_steps<'p>(
+    program: &'p Program,
+    module: &'p PyModule,
+    f: &ast::StmtFunctionDef,
+    depth: usize,
+) -> (Lowered, Option<Lower<'p>>) {
+    let mut out = Lowered { steps: Vec::new(), complete: false, raising: Vec::new() };
     let params = &f.parameters;
     if params.args.len() + params.posonlyargs.len() != 1 || params.vararg.is_some() || !params.kwonlyargs.is_empty() {
-        return out;
+        return (out, None);
     }
     let Some(event) = params.posonlyargs.iter().chain(params.args.iter()).next().map(|p| p.parameter.name.id.to_string()) else {
-        return out;
+        return (out, None);
     };
-    let mut cx = Lower { program, module, event, depth, aliases: Default::default(), may_raise: Default::default() };
+    let mut cx = Lower {
+        program,
+        module,
+        event,
+        depth,
+        aliases: Default::default(),
+        may_raise: Default::default(),
+        raising: Default::default(),
+    };
     let mut assigned = std::collections::BTreeMap::<String, usize>::new();
     count_assigned(&f.body, &mut assigned);
     let line = |node: &dyn Ranged| u32::try_from(module.file.line(node.range().start().to_usize())).unwrap_or(0);
@@ -69,8 +97,8 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
             Stmt::If(s) if s.elif_else_clauses.is_empty() && returns_false(&s.body) => {
                 for (c, negate) in cx.needed_not(&s.test) {
                     match cx.condition(c) {
-                        Some(e) => out.steps.push((line(c), if negate { not(e) } else { e })),
-                        None => return out,
+                        Some(e) => out.steps.push((line(c), if negate { cx.negate(e) } else { e })),
+                        None => return (out, Some(cx)),
                     }
                 }
             }
@@ -85,39 +113,39 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
                 let c = cx.condition(&s.test).expect("checked");
                 out.steps.push((line(&*s.test), c));
                 out.complete = !cx.may_raise.get();
-                return out;
+                return (out, Some(cx));
             }
             // `if a: …` … `if b: …` then `return False`: a True return is inside some branch, so
             // one of the tests held (the event does not change; lowered tests read only it).
             Stmt::If(_) => {
                 let rest = &f.body[i..];
-                let Some((last, branches)) = rest.split_last() else { return out };
+                let Some((last, branches)) = rest.split_last() else { return (out, Some(cx)) };
                 if !matches!(last, Stmt::Return(r) if matches!(r.value.as_deref(), Some(Expr::BooleanLiteral(b)) if !b.value)) {
-                    return out;
+                    return (out, Some(cx));
                 }
                 let mut tests = Vec::new();
                 for b in branches {
-                    let Stmt::If(s) = b else { return out };
+                    let Stmt::If(s) = b else { return (out, Some(cx)) };
                     if !s.elif_else_clauses.iter().all(|c| c.test.is_some()) {
-                        return out;
+                        return (out, Some(cx));
                     }
                     for test in std::iter::once(&*s.test).chain(s.elif_else_clauses.iter().filter_map(|c| c.test.as_ref())) {
                         match cx.condition(test) {
                             Some(e) => tests.push(e),
-                            None => return out,
+                            None => return (out, Some(cx)),
                         }
                     }
                 }
                 let needed = if tests.len() == 1 { tests.pop().expect("one") } else { ir::Expr::Any(tests) };
                 out.steps.push((line(stmt), needed));
-                return out;
+                return (out, Some(cx));
             }
             // `return a and b`, `return all([a, b])`: each lowered conjunct is needed.
             Stmt::Return(r) => {
-                let Some(v) = &r.value else { return out };
+                let Some(v) = &r.value else { return (out, Some(cx)) };
                 if matches!(&**v, Expr::BooleanLiteral(b) if b.value) {
                     out.complete = !cx.may_raise.get();
-                    return out;
+                    return (out, Some(cx));
                 }
                 let conjuncts = cx.conjuncts(v);
                 let mut all_lowered = true;
@@ -130,12 +158,12 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
                 // A bool for sure: `all(…)`, or `and` of comparisons, `not`s and lowered helpers.
                 let boolean = cx.is_all(v) || conjuncts.iter().all(|c| is_boolean(c) || cx.helper(c).is_some());
                 out.complete = all_lowered && boolean && !cx.may_raise.get();
-                return out;
+                return (out, Some(cx));
             }
-            _ => return out,
+            _ => return (out, Some(cx)),
         }
     }
-    out
+    (out, Some(cx))
 }
 
 /// An expression whose value is always a `bool` (a comparison or a `not`).
@@ -169,9 +197,12 @@ struct Lower<'p> {
     /// Locals assigned once, before the conditions, to a lowered condition or a literal:
     /// read as what they were assigned (the event does not change).
     aliases: std::collections::BTreeMap<String, Expr>,
-    /// Whether a lowered condition raises in Python where the IR says false
-    /// (`None.startswith`): such a function is never lowered completely.
+    /// Whether a lowered condition is negated where Python may raise instead of being false
+    /// (`not x.startswith(…)` on a null): such a function is never lowered completely. (Where
+    /// the condition is not negated, Python's exception and the IR's false both mean no alert.)
     may_raise: std::cell::Cell<bool>,
+    /// The conditions that may raise in Python (as their IR, printed).
+    raising: std::cell::RefCell<Vec<String>>,
 }
 
 impl Lower<'_> {
@@ -225,6 +256,7 @@ impl Lower<'_> {
         if !lowered.complete {
             return None;
         }
+        self.raising.borrow_mut().extend(lowered.raising.iter().cloned());
         let mut steps: Vec<ir::Expr> = lowered.steps.into_iter().map(|(_, e)| e).collect();
         Some(if steps.len() == 1 { steps.pop().expect("one") } else { ir::Expr::All(steps) })
     }
@@ -264,7 +296,7 @@ impl Lower<'_> {
             return Some(h);
         }
         match e {
-            Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.condition(&u.operand).map(not),
+            Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.condition(&u.operand).map(|e| self.negate(e)),
             // `all([a, b])` / `any([a, b])` of conditions.
             Expr::Call(c)
                 if matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "all" | "any") && !self.shadowed(n.id.as_str()))
@@ -293,15 +325,16 @@ impl Lower<'_> {
                     None => self.strings(&c.arguments.args[0])?,
                 };
                 let test = |x: String| if a.attr.id.as_str() == "startswith" { Test::StartsWith(x) } else { Test::EndsWith(x) };
-                // On a value that is not a string Python raises: a step, never all of `rule()`.
-                self.may_raise.set(true);
                 // A default that has the affix would match a missing field.
                 if default.as_ref().is_some_and(|d| affixes.iter().any(|x| if a.attr.id.as_str() == "startswith" { d.starts_with(x.as_str()) } else { d.ends_with(x.as_str()) })) {
                     return None;
                 }
                 let mut tests: Vec<ir::Expr> =
                     affixes.into_iter().map(|x| ir::Expr::Test { path: path.clone(), test: test(x), negated: false }).collect();
-                Some(if tests.len() == 1 { tests.pop().expect("one") } else { ir::Expr::Any(tests) })
+                let e = if tests.len() == 1 { tests.pop().expect("one") } else { ir::Expr::Any(tests) };
+                // On a value that is not a string Python raises.
+                self.raising.borrow_mut().push(format!("{e:?}"));
+                Some(e)
             }
             // The truth of `a and b` / `a or b` is the truths' conjunction / disjunction.
             Expr::BoolOp(b) => {
@@ -332,18 +365,17 @@ impl Lower<'_> {
                     }
                     CmpOp::In | CmpOp::NotIn => {
                         let values = self.strings(right)?;
-                        // `[…] in {…}` hashes the field's value: a list or an object raises.
-                        if self.hashed(right) {
-                            self.may_raise.set(true);
-                        }
+                        let hashed = self.hashed(right);
                         if default.as_ref().is_some_and(|d| values.contains(d)) || values.is_empty() {
                             return None;
                         }
-                        Some(ir::Expr::Test {
-                            path,
-                            test: Test::IsIn(values.into_iter().map(Lit::Str).collect()),
-                            negated: op == CmpOp::NotIn,
-                        })
+                        let positive =
+                            ir::Expr::Test { path, test: Test::IsIn(values.into_iter().map(Lit::Str).collect()), negated: false };
+                        // `[…] in {…}` hashes the field's value: a list or an object raises.
+                        if hashed {
+                            self.raising.borrow_mut().push(format!("{positive:?}"));
+                        }
+                        Some(if op == CmpOp::NotIn { self.negate(positive) } else { positive })
                     }
                     _ => None,
                 }
@@ -407,6 +439,15 @@ impl Lower<'_> {
             Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
             _ => None,
         }
+    }
+
+    /// `not e`, noting when `e` may raise in Python (see `may_raise`).
+    fn negate(&self, e: ir::Expr) -> ir::Expr {
+        let printed = format!("{e:?}");
+        if self.raising.borrow().iter().any(|r| printed.contains(r.as_str())) {
+            self.may_raise.set(true);
+        }
+        not(e)
     }
 
     /// Whether `in` on this container hashes the needle (a set, or a dictionary's keys).
