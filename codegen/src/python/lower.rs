@@ -18,7 +18,7 @@
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt, UnaryOp};
 use ruff_text_size::Ranged;
 
-use super::modules::{Import, Program, PyModule};
+use super::modules::{Program, PyModule};
 use crate::ir::{self, Lit, Path, Segment, Test};
 
 /// What lowering found in `rule()`.
@@ -263,21 +263,8 @@ impl Lower<'_> {
 
     /// A function named in this module (defined here, or imported from a helper).
     fn function(&self, name: &str) -> Option<(&PyModule, &ast::StmtFunctionDef)> {
-        let mut module = self.module;
-        let mut name = name.to_string();
-        for _ in 0..8 {
-            if let Some(f) = module.function(&name) {
-                return Some((module, f));
-            }
-            match module.imports.get(&name) {
-                Some(Import::Item { module: m, name: next }) => {
-                    module = self.program.get(m)?;
-                    name = next.clone();
-                }
-                _ => return None,
-            }
-        }
-        None
+        let (module, name) = self.program.origin(self.module, name)?;
+        Some((module, module.function(&name)?))
     }
 
     /// Whether a builtin's name is redefined in the module (then it is not the builtin).
@@ -499,24 +486,11 @@ impl Lower<'_> {
         if let Some(value) = self.aliases.get(n.id.as_str()) {
             return Some(value);
         }
-        let mut module = self.module;
-        let mut name = n.id.to_string();
-        for _ in 0..8 {
-            if module.reassigned.contains(&name) {
-                return None;
-            }
-            if let Some(v) = module.constant(&name) {
-                return Some(v);
-            }
-            match module.imports.get(&name) {
-                Some(Import::Item { module: m, name: next }) => {
-                    module = self.program.get(m)?;
-                    name = next.clone();
-                }
-                _ => return None,
-            }
+        let (module, name) = self.program.origin(self.module, n.id.as_str())?;
+        if module.reassigned.contains(&name) {
+            return None;
         }
-        None
+        module.constant(&name)
     }
 }
 

@@ -179,4 +179,22 @@ impl Program {
     pub fn get(&self, name: &str) -> Option<&PyModule> {
         self.modules.get(name)
     }
+
+    /// The module that defines what `name` means in `module` (itself, or the module a
+    /// `from m import name` chain leads to) and the name there; `None` past a module outside
+    /// the program.
+    pub fn origin<'p>(&'p self, module: &'p PyModule, name: &str) -> Option<(&'p PyModule, String)> {
+        let mut module = module;
+        let mut name = name.to_string();
+        for _ in 0..16 {
+            match module.imports.get(&name) {
+                Some(Import::Item { module: m, name: next }) if !module.functions.contains_key(&name) && !module.constants.contains_key(&name) => {
+                    module = self.get(m)?;
+                    name = next.clone();
+                }
+                _ => return Some((module, name)),
+            }
+        }
+        None
+    }
 }

@@ -495,24 +495,11 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
 
 /// The value of a module-level constant `name` of `module`, following imports.
 fn constant_value<'p>(program: &'p Program, module: &'p PyModule, name: &str) -> Option<(&'p PyModule, &'p Expr)> {
-    let mut module = module;
-    let mut name = name.to_string();
-    for _ in 0..16 {
-        if module.reassigned.contains(&name) {
-            return None;
-        }
-        if let Some(v) = module.constant(&name) {
-            return Some((module, v));
-        }
-        match module.imports.get(&name) {
-            Some(Import::Item { module: m, name: n }) => {
-                module = program.get(m)?;
-                name = n.clone();
-            }
-            _ => return None,
-        }
+    let (module, name) = program.origin(module, name)?;
+    if module.reassigned.contains(&name) {
+        return None;
     }
-    None
+    Some((module, module.constant(&name)?))
 }
 
 /// Whether set members or dictionary keys are distinct string or integer literals: duplicates
@@ -1821,31 +1808,40 @@ impl<'p> FnCx<'p> {
     }
 
     fn comprehension_body(&mut self, generators: &[ast::Comprehension], collect: &Collect<'_>, out: &Ident) -> T<TokenStream> {
-        let Some((first, rest)) = generators.split_first() else {
-            return Ok(match collect {
+        self.generator_loops(generators, &mut |cx| {
+            Ok(match collect {
                 Collect::List(e) | Collect::Set(e) => {
-                    let v = self.expr(e)?.obj();
+                    let v = cx.expr(e)?.obj();
                     quote!(#out.push(#v);)
                 }
                 Collect::Dict(k, v) => {
-                    let k = self.expr(k)?.obj();
-                    let v = self.expr(v)?.obj();
+                    let k = cx.expr(k)?.obj();
+                    let v = cx.expr(v)?.obj();
                     quote!(#out.push((#k, #v));)
                 }
-            });
-        };
+            })
+        })
+    }
+
+    /// The nested `for` loops (and `if` filters) of a comprehension's generators around
+    /// `innermost`. Each iterable is evaluated where Python evaluates it; the targets are
+    /// scoped to the comprehension (a plain name is the loop variable itself).
+    fn generator_loops(
+        &mut self,
+        generators: &[ast::Comprehension],
+        innermost: &mut dyn FnMut(&mut Self) -> T<TokenStream>,
+    ) -> T<TokenStream> {
+        let Some((first, rest)) = generators.split_first() else { return innermost(self) };
         if first.is_async {
             return reject(first, "an `async` comprehension");
         }
-        // The iterable is evaluated in the enclosing scope, the target in the comprehension's.
         let iter = self.expr(&first.iter)?.by_ref();
-        let mut targets = Vec::new();
-        target_names(&first.target, &mut targets);
-        // A plain name is the loop variable itself; a tuple target is unpacked from an item.
         let (item, decls, bind) = if let Expr::Name(n) = &first.target {
             self.scoped.push(n.id.to_string());
             (local_ident(n.id.as_str()), Vec::new(), quote!())
         } else {
+            let mut targets = Vec::new();
+            target_names(&first.target, &mut targets);
             let item = self.fresh("item");
             let decls: Vec<_> = targets
                 .iter()
@@ -1862,10 +1858,10 @@ impl<'p> FnCx<'p> {
         for cond in &first.ifs {
             conds.push(self.expr(cond)?.cond());
         }
-        let inner = self.comprehension_body(rest, collect, out)?;
+        let inner = self.generator_loops(rest, innermost)?;
         let several = conds.len() > 1;
-        let conds = conds.into_iter().map(|c| if several { paren(c) } else { c });
-        let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
+        let conds: Vec<_> = conds.into_iter().map(|c| if several { paren(c) } else { c }).collect();
+        let guarded = if conds.is_empty() { inner } else { quote!(if #(#conds)&&* { #inner }) };
         Ok(quote! {
             for #item in py::iter(#iter)? {
                 #(#decls)*
@@ -2313,74 +2309,23 @@ impl<'p> FnCx<'p> {
 
     fn short_circuit_body(&mut self, generators: &[ast::Comprehension], elt: &Expr, any: bool, found: &Ident) -> T<TokenStream> {
         let label = syn_label(found);
-        let Some((first, rest)) = generators.split_first() else {
-            let test = self.expr(elt)?.cond();
-            // `all` stops at the first false element: the result is False.
-            let set = false;
-            return Ok(if any {
+        self.generator_loops(generators, &mut |cx| {
+            let test = cx.expr(elt)?.cond();
+            // `any` stops at the first true element (True), `all` at the first false (False).
+            Ok(if any {
                 quote!(if #test { #found = true; break #label; })
             } else {
-                quote!(if !(#test) { #found = #set; break #label; })
-            });
-        };
-        let iter = self.expr(&first.iter)?.by_ref();
-        let mut targets = Vec::new();
-        target_names(&first.target, &mut targets);
-        let item = self.fresh("item");
-        let decls: Vec<_> = targets.iter().map(|t| {
-            let id = local_ident(t);
-            quote!(let #id: Obj<'e>;)
-        }).collect();
-        self.scoped.extend(targets.iter().cloned());
-        let bind = self.assign_target(&first.target, quote!(#item))?;
-        let mut conds = Vec::new();
-        for cond in &first.ifs {
-            conds.push(self.expr(cond)?.cond());
-        }
-        let inner = self.short_circuit_body(rest, elt, any, found)?;
-        let several = conds.len() > 1;
-        let conds = conds.into_iter().map(|c| if several { paren(c) } else { c });
-        let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
-        Ok(quote! {
-            for #item in py::iter(#iter)? {
-                #(#decls)*
-                #bind
-                #guarded
-            }
+                quote!(if !(#test) { #found = false; break #label; })
+            })
         })
     }
 
     /// The loops of `next(… for …)`: the first element, then stop.
     fn first_body(&mut self, generators: &[ast::Comprehension], elt: &Expr, found: &Ident) -> T<TokenStream> {
         let label = syn_label(found);
-        let Some((first, rest)) = generators.split_first() else {
-            let v = self.expr(elt)?.obj();
-            return Ok(quote!({ #found = Some(#v); break #label; }));
-        };
-        let iter = self.expr(&first.iter)?.by_ref();
-        let mut targets = Vec::new();
-        target_names(&first.target, &mut targets);
-        let item = self.fresh("item");
-        let decls: Vec<_> = targets.iter().map(|t| {
-            let id = local_ident(t);
-            quote!(let #id: Obj<'e>;)
-        }).collect();
-        self.scoped.extend(targets.iter().cloned());
-        let bind = self.assign_target(&first.target, quote!(#item))?;
-        let mut conds = Vec::new();
-        for cond in &first.ifs {
-            conds.push(self.expr(cond)?.cond());
-        }
-        let inner = self.first_body(rest, elt, found)?;
-        let several = conds.len() > 1;
-        let conds = conds.into_iter().map(|c| if several { paren(c) } else { c });
-        let guarded = if conds.len() == 0 { inner } else { quote!(if #(#conds)&&* { #inner }) };
-        Ok(quote! {
-            for #item in py::iter(#iter)? {
-                #(#decls)*
-                #bind
-                #guarded
-            }
+        self.generator_loops(generators, &mut |cx| {
+            let v = cx.expr(elt)?.obj();
+            Ok(quote!({ #found = Some(#v); break #label; }))
         })
     }
 
@@ -3002,21 +2947,9 @@ fn bound_params_contains(p: &ast::Parameters, name: &str) -> bool {
 
 /// Whether a statement reads the name `name`.
 fn stmt_reads(s: &Stmt, name: &str) -> bool {
-    use ruff_python_ast::visitor::{Visitor, walk_expr};
-    struct V<'a>(&'a str, bool);
-    impl<'a> Visitor<'a> for V<'_> {
-        fn visit_expr(&mut self, e: &'a Expr) {
-            if let Expr::Name(n) = e
-                && n.id.as_str() == self.0
-            {
-                self.1 = true;
-            }
-            walk_expr(self, e);
-        }
-    }
-    let mut v = V(name, false);
-    v.visit_stmt(s);
-    v.1
+    let mut found = false;
+    for_each_name(std::slice::from_ref(s), &[], &mut |n| found |= n.id.as_str() == name);
+    found
 }
 
 fn find_globals(body: &[Stmt], out: &mut BTreeSet<String>) {
@@ -3195,58 +3128,49 @@ fn flow(body: &[Stmt], bound: &mut BTreeSet<String>, locals: &BTreeSet<String>, 
     true
 }
 
+/// Calls `f` on every name expression below `stmts` and `exprs` (loads and stores).
+fn for_each_name<'a>(stmts: &'a [Stmt], exprs: &[&'a Expr], f: &mut dyn FnMut(&'a ast::ExprName)) {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V<'f, 'a>(&'f mut dyn FnMut(&'a ast::ExprName));
+    impl<'a> Visitor<'a> for V<'_, 'a> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e {
+                (self.0)(n);
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V(f);
+    for s in stmts {
+        v.visit_stmt(s);
+    }
+    for e in exprs {
+        v.visit_expr(e);
+    }
+}
+
 /// Every name an expression reads (including inside comprehensions and lambdas; names their
 /// own targets bind are not excluded: reading them is harmless to the analysis).
 fn names_read(e: &Expr, out: &mut BTreeSet<String>) {
-    use ruff_python_ast::visitor::{Visitor, walk_expr};
-    struct V<'a>(&'a mut BTreeSet<String>);
-    impl<'a> Visitor<'a> for V<'_> {
-        fn visit_expr(&mut self, e: &'a Expr) {
-            if let Expr::Name(n) = e
-                && n.ctx.is_load()
-            {
-                self.0.insert(n.id.to_string());
-            }
-            walk_expr(self, e);
+    for_each_name(&[], &[e], &mut |n| {
+        if n.ctx.is_load() {
+            out.insert(n.id.to_string());
         }
-    }
-    V(out).visit_expr(e);
+    });
 }
 
 fn stmt_names_read(s: &Stmt, out: &mut BTreeSet<String>) {
-    use ruff_python_ast::visitor::{Visitor, walk_expr};
-    struct V<'a>(&'a mut BTreeSet<String>);
-    impl<'a> Visitor<'a> for V<'_> {
-        fn visit_expr(&mut self, e: &'a Expr) {
-            if let Expr::Name(n) = e
-                && n.ctx.is_load()
-            {
-                self.0.insert(n.id.to_string());
-            }
-            walk_expr(self, e);
+    for_each_name(std::slice::from_ref(s), &[], &mut |n| {
+        if n.ctx.is_load() {
+            out.insert(n.id.to_string());
         }
-    }
-    V(out).visit_stmt(s);
+    });
 }
 
 fn params_used(body: &[Stmt], params: &BTreeSet<String>) -> bool {
-    use ruff_python_ast::visitor::{Visitor, walk_expr};
-    struct V<'a>(&'a BTreeSet<String>, bool);
-    impl<'a> Visitor<'a> for V<'_> {
-        fn visit_expr(&mut self, e: &'a Expr) {
-            if let Expr::Name(n) = e
-                && self.0.contains(n.id.as_str())
-            {
-                self.1 = true;
-            }
-            walk_expr(self, e);
-        }
-    }
-    let mut v = V(params, false);
-    for s in body {
-        v.visit_stmt(s);
-    }
-    v.1 || params.is_empty()
+    let mut found = false;
+    for_each_name(body, &[], &mut |n| found |= params.contains(n.id.as_str()));
+    found || params.is_empty()
 }
 
 fn find_reassigned_params(body: &[Stmt], params: &BTreeSet<String>, out: &mut BTreeSet<String>) {

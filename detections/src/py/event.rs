@@ -136,54 +136,19 @@ pub fn deep_get<'e>(obj: &Obj<'e>, keys: &[Obj<'e>], default: Obj<'e>) -> R<Obj<
     Ok(if cur.is_none() { default } else { cur })
 }
 
-/// `deep_walk(obj, *keys, default=None, return_val="all")`: `deep_get` that also descends into
-/// every element of lists, collecting distinct values (first seen first).
-pub fn deep_walk<'e>(obj: &Obj<'e>, keys: &[Obj<'e>], default: Obj<'e>, return_val: &str) -> R<Obj<'e>> {
-    fn empty_list(x: &Obj<'_>) -> R<bool> {
-        if matches!(kind(x), Kind::List | Kind::Tuple) {
-            for item in super::items(x)? {
-                if !empty_list(&item)? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        } else {
-            Ok(false)
-        }
-    }
-    let Some((key, rest)) = keys.split_first() else {
-        return Ok(if empty_list(obj)? { default } else { obj.clone() });
-    };
-    if is_mapping(obj) {
-        let next = mapping_get(obj, key, Obj::None)?;
-        return if next.is_none() { Ok(default) } else { deep_walk(&next, rest, default, return_val) };
-    }
-    let mut found: Vec<Obj<'e>> = Vec::new();
-    if matches!(kind(obj), Kind::List | Kind::Tuple) {
-        for item in super::items(obj)? {
-            let value = deep_walk(&item, keys, default.clone(), return_val)?;
-            if value.is_none() {
-                continue;
-            }
-            let values = if matches!(kind(&value), Kind::List | Kind::Tuple) { super::items(&value)? } else { vec![value] };
-            for v in values {
-                super::hashable(&v)?;
-                if !found.iter().any(|f| eq(f, &v)) {
-                    found.push(v);
-                }
+/// Whether `x` is a list holding only lists that are empty in the same sense (deep_walk's
+/// `_empty_list`).
+fn empty_list(x: &Obj<'_>) -> R<bool> {
+    if matches!(kind(x), Kind::List | Kind::Tuple) {
+        for item in super::items(x)? {
+            if !empty_list(&item)? {
+                return Ok(false);
             }
         }
+        Ok(true)
+    } else {
+        Ok(false)
     }
-    if found.is_empty() {
-        return Ok(default);
-    }
-    Ok(match return_val {
-        "first" => found.swap_remove(0),
-        "last" => found.pop().expect("not empty"),
-        "all" if found.len() == 1 => found.pop().expect("one"),
-        "all" => Obj::list(found),
-        _ => Obj::str("all"),
-    })
 }
 
 /// `event.deep_walk(*keys, default=None, return_val="all")`, Panther's method: it walks the
@@ -199,18 +164,6 @@ enum RawObj<'a, 'e> {
 }
 
 fn raw_walk<'e>(obj: &RawObj<'_, 'e>, keys: &[Obj<'e>], default: &Obj<'e>, return_val: &str) -> R<Obj<'e>> {
-    fn empty_list(x: &Obj<'_>) -> R<bool> {
-        if matches!(kind(x), Kind::List | Kind::Tuple) {
-            for item in super::items(x)? {
-                if !empty_list(&item)? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        } else {
-            Ok(false)
-        }
-    }
     let plain = |x: &Obj<'e>| -> R<Obj<'e>> {
         match x {
             Obj::Json(v) => super::raw(v),

@@ -27,7 +27,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 pub use builtins::*;
-pub use event::{DataModel, Event, Mapping, deep_get, deep_walk};
+pub use event::{DataModel, Event, Mapping, deep_get};
 pub use fmt::{FormatSpec, format_spec, fstring, percent_format, repr_string, str_format};
 pub use ops::*;
 pub use rule::{PyFn, Python};

@@ -97,7 +97,7 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         Obj::Bool({
             let mut found_2 = false;
             'found_2: {
-                for item_4 in py::iter(
+                for u in py::iter(
                     &{
                         let operand_3 = super::py::fixture_helpers::walk(
                             event.clone(),
@@ -114,8 +114,6 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                         }
                     },
                 )? {
-                    let u: Obj<'e>;
-                    u = item_4;
                     if py::truthy(&super::py::fixture_helpers::is_admin(u.clone())?) {
                         found_2 = true;
                         break 'found_2;
@@ -150,9 +148,7 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let first = {
         let mut first_2: Option<Obj<'e>> = None;
         'first_2: {
-            for item_3 in py::iter(&actors)? {
-                let a: Obj<'e>;
-                a = item_3;
+            for a in py::iter(&actors)? {
                 if py::truthy(&py::meth::endswith(&a, &[Obj::str("1")])?) {
                     {
                         first_2 = Some(a.clone());

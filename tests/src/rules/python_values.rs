@@ -239,35 +239,31 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                 py::getitem(& py::getitem(& event, & Obj::str("User")) ?, &
                 Obj::str("Name")) ?]))), (Obj::str("generators"),
                 Obj::list(Vec::from([Obj::Bool({ let mut found_8 = true; 'found_8 : { for
-                item_9 in py::iter(& Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))) ?
-                { let x : Obj < 'e >; x = item_9; if ! (py::gt(& x, & Obj::Int(1)) ?) {
-                found_8 = false; break 'found_8; } } } found_8 }), Obj::Bool({ let mut
-                found_10 = true; 'found_10 : { for item_11 in py::iter(&
-                Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))) ? { let x : Obj < 'e >;
-                x = item_11; if ! (py::gt(& x, & Obj::Int(0)) ?) { found_10 = false;
-                break 'found_10; } } } found_10 }), Obj::Bool({ let mut found_12 = false;
-                'found_12 : { for item_13 in py::iter(&
-                Obj::list(Vec::from([Obj::Int(1)]))) ? { let x : Obj < 'e >; x = item_13;
-                if py::gt(& x, & Obj::Int(5)) ? { found_12 = true; break 'found_12; } } }
-                found_12 }), Obj::Bool({ let mut found_14 = false; 'found_14 : { for
-                item_15 in py::iter(& Obj::list(Vec::from([Obj::Int(1)]))) ? { let x :
-                Obj < 'e >; x = item_15; if py::gt(& x, & Obj::Int(0)) ? { found_14 =
-                true; break 'found_14; } } } found_14 }), Obj::Bool({ let mut found_16 =
-                true; 'found_16 : { for item_17 in py::iter(& Obj::list(Vec::new())) ? {
-                let v : Obj < 'e >; v = item_17; if ! (py::truthy(& v)) { found_16 =
-                false; break 'found_16; } } } found_16 }), { let mut first_18 : Option <
-                Obj < 'e >> = None; 'first_18 : { for item_19 in py::iter(&
-                Obj::list(Vec::from([Obj::Int(3), Obj::Int(4)]))) ? { let v : Obj < 'e >;
-                v = item_19; if py::gt(& v, & Obj::Int(3)) ? { { first_18 = Some(v
-                .clone()); break 'first_18; } } } } match first_18 { Some(v) => v, None
-                => Ok(Obj::None) ?, } }, { let mut out_20 = Vec::new(); for item_21 in
-                py::iter(& py::meth::items_of(& Obj::dict(vec![(Obj::str("a"),
-                Obj::Int(1)), (Obj::str("b"), Obj::Int(0))]) ?, & []) ?) ? { let k : Obj
-                < 'e >; let v : Obj < 'e >; let parts_22 = py::unpack(& item_21, 2usize)
-                ?; k = parts_22[0usize].clone(); v = parts_22[1usize].clone(); if
-                py::truthy(& v) { out_20.push(k.clone()); } } Obj::list(out_20) }]))),
-                (Obj::str("count"), count.clone()), (Obj::str("limits"),
-                Obj::from_const(& LIMITS))
+                x in py::iter(& Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))) ? { if
+                ! (py::gt(& x, & Obj::Int(1)) ?) { found_8 = false; break 'found_8; } } }
+                found_8 }), Obj::Bool({ let mut found_9 = true; 'found_9 : { for x in
+                py::iter(& Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))) ? { if !
+                (py::gt(& x, & Obj::Int(0)) ?) { found_9 = false; break 'found_9; } } }
+                found_9 }), Obj::Bool({ let mut found_10 = false; 'found_10 : { for x in
+                py::iter(& Obj::list(Vec::from([Obj::Int(1)]))) ? { if py::gt(& x, &
+                Obj::Int(5)) ? { found_10 = true; break 'found_10; } } } found_10 }),
+                Obj::Bool({ let mut found_11 = false; 'found_11 : { for x in py::iter(&
+                Obj::list(Vec::from([Obj::Int(1)]))) ? { if py::gt(& x, & Obj::Int(0)) ?
+                { found_11 = true; break 'found_11; } } } found_11 }), Obj::Bool({ let
+                mut found_12 = true; 'found_12 : { for v in py::iter(&
+                Obj::list(Vec::new())) ? { if ! (py::truthy(& v)) { found_12 = false;
+                break 'found_12; } } } found_12 }), { let mut first_13 : Option < Obj <
+                'e >> = None; 'first_13 : { for v in py::iter(&
+                Obj::list(Vec::from([Obj::Int(3), Obj::Int(4)]))) ? { if py::gt(& v, &
+                Obj::Int(3)) ? { { first_13 = Some(v.clone()); break 'first_13; } } } }
+                match first_13 { Some(v) => v, None => Ok(Obj::None) ?, } }, { let mut
+                out_14 = Vec::new(); for item_15 in py::iter(& py::meth::items_of(&
+                Obj::dict(vec![(Obj::str("a"), Obj::Int(1)), (Obj::str("b"),
+                Obj::Int(0))]) ?, & []) ?) ? { let k : Obj < 'e >; let v : Obj < 'e >;
+                let parts_16 = py::unpack(& item_15, 2usize) ?; k = parts_16[0usize]
+                .clone(); v = parts_16[1usize].clone(); if py::truthy(& v) { out_14
+                .push(k.clone()); } } Obj::list(out_14) }]))), (Obj::str("count"), count
+                .clone()), (Obj::str("limits"), Obj::from_const(& LIMITS))
             ],
         )?,
     )
