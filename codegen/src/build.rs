@@ -17,6 +17,7 @@ pub fn run(root: &Path, layout: &Layout) {
     println!("cargo::rerun-if-changed={}", root.join(&layout.module_dir).display());
     println!("cargo::rerun-if-changed={}", root.join(&layout.tests_file).display());
     println!("cargo::rerun-if-env-changed=CI");
+    println!("cargo::rerun-if-env-changed=CODEGEN_SKIP_REJECTED");
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     match generate(root, layout, ci) {
         Ok((report, warnings)) => {
@@ -47,7 +48,6 @@ pub fn generate(
     // `CODEGEN_SKIP_REJECTED=FILE` (for conformance runs over a whole rule repository): compile
     // the rules that can be compiled, and write every rejection to FILE instead of failing.
     let skip_rejected = std::env::var_os("CODEGEN_SKIP_REJECTED");
-    println!("cargo::rerun-if-env-changed=CODEGEN_SKIP_REJECTED");
     let compiled = match &skip_rejected {
         Some(report) => {
             let mut compiled = crate::compile_keep_going(&sources, layout);
