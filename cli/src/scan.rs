@@ -71,6 +71,10 @@ pub struct Summary {
     pub matched_events: u64,
     pub matches: u64,
     pub per_rule: BTreeMap<&'static str, u64>,
+    /// Exceptions in `rule()` of Python rules (no match, as Panther's rule errors), per rule.
+    pub rule_errors: BTreeMap<&'static str, u64>,
+    /// The first few of them, with where they happened.
+    pub rule_error_examples: Vec<Rejection>,
     pub alerts: u64,
     pub signals: u64,
     /// Inputs that could not be opened.
@@ -92,7 +96,12 @@ struct Batch {
 
 /// What evaluating one line gave. The event is kept only when something matched.
 enum Outcome {
-    Evaluated { matches: Vec<Match>, event: Option<(Value, String, Option<Millis>)> },
+    Evaluated {
+        matches: Vec<Match>,
+        event: Option<(Value, String, Option<Millis>)>,
+        /// Python rules whose `rule()` raised on the event.
+        errors: Vec<(&'static str, String)>,
+    },
     Rejected(String),
 }
 
@@ -193,7 +202,7 @@ fn evaluate(engine: &Engine, log_type: Option<&str>, batch: Batch) -> Done {
                             let time = event_time(&event, &ev.log_type);
                             (event, ev.log_type, time)
                         });
-                        Outcome::Evaluated { matches: ev.matches, event }
+                        Outcome::Evaluated { matches: ev.matches, event, errors: ev.errors }
                     }
                     Err(e) => Outcome::Rejected(e.to_string()),
                 },
@@ -313,8 +322,15 @@ impl<'o> Collector<'o> {
                         self.summary.rejections.push(Rejection { source, line, reason });
                     }
                 }
-                Outcome::Evaluated { matches, event } => {
+                Outcome::Evaluated { matches, event, errors } => {
                     self.summary.evaluated += 1;
+                    for (rule, error) in errors {
+                        *self.summary.rule_errors.entry(rule).or_default() += 1;
+                        if self.summary.rule_error_examples.len() < SHOWN_REJECTIONS {
+                            let source = Arc::clone(&done.source);
+                            self.summary.rule_error_examples.push(Rejection { source, line, reason: format!("{rule}: {error}") });
+                        }
+                    }
                     let Some((event, log_type, time)) = event else { continue };
                     self.summary.matched_events += 1;
                     for m in &matches {
@@ -392,6 +408,16 @@ impl Summary {
             let width = self.per_rule.keys().map(|k| k.len()).max().unwrap_or(0);
             for (rule, n) in &self.per_rule {
                 s.push_str(&format!("  {rule:<width$}  {}\n", thousands(*n)));
+            }
+        }
+        if !self.rule_errors.is_empty() {
+            s.push_str("rule errors (an exception in a Python rule's rule(): no match, as Panther records a rule error):\n");
+            let width = self.rule_errors.keys().map(|k| k.len()).max().unwrap_or(0);
+            for (rule, n) in &self.rule_errors {
+                s.push_str(&format!("  {rule:<width$}  {}\n", thousands(*n)));
+            }
+            for r in &self.rule_error_examples {
+                s.push_str(&format!("  {}:{}: {}\n", r.source, r.line, r.reason));
             }
         }
         if self.rejected > 0 {

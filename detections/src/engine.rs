@@ -66,6 +66,9 @@ pub struct Evaluated {
     pub event: Option<Value>,
     pub log_type: String,
     pub matches: Vec<Match>,
+    /// Rules compiled from Python whose `rule()` raised on this event: `(RuleID, exception)`
+    /// (no match, as in Panther, which records a rule error).
+    pub errors: Vec<(&'static str, String)>,
 }
 
 /// Which rules an engine runs. The default is every enabled rule.
@@ -305,7 +308,8 @@ impl Engine {
             let matches: Vec<Match> =
                 rules.iter().map(|&rule| Match { rule, outputs: rule.outputs(view) }).collect();
             let event = (!matches.is_empty()).then(|| view.value().clone());
-            evaluated = Some(Evaluated { event, log_type: log_type.to_string(), matches });
+            let errors = crate::py::rule::take_rule_errors();
+            evaluated = Some(Evaluated { event, log_type: log_type.to_string(), matches, errors });
         })?;
         Ok(evaluated.expect("with_view calls back on success"))
     }
@@ -327,6 +331,7 @@ impl Engine {
         log_type: Option<&str>,
         then: impl FnOnce(&View<'_>, &str, &[&'static Rule]),
     ) -> Result<(), EventError> {
+        crate::py::rule::clear_rule_errors();
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let mut matched = std::mem::take(&mut scratch.matched);

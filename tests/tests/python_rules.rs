@@ -43,6 +43,17 @@ fn an_exception_in_rule_is_no_match() {
     let py = rule.python.expect("a Python rule");
     let err = py.matches(&event).expect_err("rule() raises");
     assert_eq!(err.to_string(), "AttributeError: 'str' object has no attribute 'get'");
+    // The engine reports it with the event, for a scan to count per rule.
+    let evaluated = engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    assert!(evaluated.matches.is_empty());
+    assert_eq!(
+        evaluated.errors,
+        [("Fixture.Python.Control", "AttributeError: 'str' object has no attribute 'get'".to_string())]
+    );
+    // And only with that event.
+    let fine = json!({"eventName": "ListTrails"});
+    let evaluated = engine.evaluate_bytes(fine.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    assert!(evaluated.errors.is_empty());
 }
 
 #[test]

@@ -194,7 +194,11 @@ impl Python {
     pub fn decide(&self, event: &dyn crate::Event) -> Option<u32> {
         match self.matches(event) {
             Ok(true) => None,
-            _ => Some(0),
+            Ok(false) => Some(0),
+            Err(e) => {
+                RULE_ERRORS.with(|errors| errors.borrow_mut().push((self.id, e.to_string())));
+                Some(0)
+            }
         }
     }
 
@@ -298,4 +302,20 @@ pub fn to_json(x: &Obj<'_>) -> R<Value> {
             }
         },
     })
+}
+
+thread_local! {
+    /// The exceptions `rule()` raised on this thread since the engine last took them (Panther
+    /// records a rule error where the compiled rule reports no match).
+    static RULE_ERRORS: std::cell::RefCell<Vec<(&'static str, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the rule errors recorded on this thread: `(RuleID, exception)`.
+pub fn take_rule_errors() -> Vec<(&'static str, String)> {
+    RULE_ERRORS.with(|errors| std::mem::take(&mut *errors.borrow_mut()))
+}
+
+/// Forgets the rule errors recorded on this thread (without freeing their buffer).
+pub fn clear_rule_errors() {
+    RULE_ERRORS.with(|errors| errors.borrow_mut().clear());
 }
