@@ -328,7 +328,11 @@ impl<'o> Collector<'o> {
                         *self.summary.rule_errors.entry(rule).or_default() += 1;
                         if self.summary.rule_error_examples.len() < SHOWN_REJECTIONS {
                             let source = Arc::clone(&done.source);
-                            self.summary.rule_error_examples.push(Rejection { source, line, reason: format!("{rule}: {error}") });
+                            self.summary.rule_error_examples.push(Rejection {
+                                source,
+                                line,
+                                reason: format!("{rule}: {error}"),
+                            });
                         }
                     }
                     let Some((event, log_type, time)) = event else { continue };

@@ -104,7 +104,9 @@ fn check(paths: &[String], run_tests: bool) -> Result<(), String> {
     let mut failed = 0;
     let python = rules.iter().filter(|r| r.python.is_some()).count();
     if python > 0 {
-        eprintln!("{python} Python rules: their tests run compiled, with `cargo test` (the reference interpreter reads the IR of declarative rules)");
+        eprintln!(
+            "{python} Python rules: their tests run compiled, with `cargo test` (the reference interpreter reads the IR of declarative rules)"
+        );
     }
     for rule in rules.iter().filter(|r| r.python.is_none()) {
         for case in &rule.tests {
@@ -118,7 +120,11 @@ fn check(paths: &[String], run_tests: bool) -> Result<(), String> {
         }
     }
     let tests: usize = rules.iter().filter(|r| r.python.is_none()).map(|r| r.tests.len()).sum();
-    eprintln!("{} rules, {tests} test cases: {} passed, {failed} failed", rules.len() - python, tests - failed);
+    eprintln!(
+        "{} rules, {tests} test cases: {} passed, {failed} failed",
+        rules.len() - python,
+        tests - failed
+    );
     if failed > 0 || errors { Err(String::new()) } else { Ok(()) }
 }
 
@@ -142,8 +148,11 @@ fn expand(path: &Path) -> Result<(), String> {
     diags.extend(more);
     let shown = load::display_path(&absolute, &base);
     let py = shown.strip_suffix(".yml").or_else(|| shown.strip_suffix(".yaml")).map(|s| format!("{s}.py"));
-    let mine = |d: &codegen::Diagnostic| d.path == shown || Some(&d.path) == py.as_ref() || d.message.contains("cannot be compiled");
-    let errors: Vec<_> = diags.iter().filter(|d| d.is_error() && (folder.is_none() || mine(d))).cloned().collect();
+    let mine = |d: &codegen::Diagnostic| {
+        d.path == shown || Some(&d.path) == py.as_ref() || d.message.contains("cannot be compiled")
+    };
+    let errors: Vec<_> =
+        diags.iter().filter(|d| d.is_error() && (folder.is_none() || mine(d))).cloned().collect();
     let errors: Vec<_> = if rules.iter().any(|r| r.source == shown) { Vec::new() } else { errors };
     if !errors.is_empty() {
         return Err(render(&errors, &sources, color()));

@@ -161,7 +161,8 @@ pub fn is_global(addr: IpAddr) -> bool {
 /// the table, and neither in an exception.
 pub fn network_is_private(first: IpAddr, last: IpAddr) -> bool {
     let (a, b) = (Cidr::host(first), Cidr::host(last));
-    let (table, exceptions) = if a.v4 { (V4_PRIVATE, V4_PRIVATE_EXCEPTIONS) } else { (V6_PRIVATE, V6_PRIVATE_EXCEPTIONS) };
+    let (table, exceptions) =
+        if a.v4 { (V4_PRIVATE, V4_PRIVATE_EXCEPTIONS) } else { (V6_PRIVATE, V6_PRIVATE_EXCEPTIONS) };
     table.iter().any(|n| n.contains(a.bits) && n.contains(b.bits))
         && exceptions.iter().all(|n| !n.contains(a.bits) && !n.contains(b.bits))
 }
@@ -169,7 +170,9 @@ pub fn network_is_private(first: IpAddr, last: IpAddr) -> bool {
 /// Python's `ip_network(text).is_global`.
 pub fn network_is_global(first: IpAddr, last: IpAddr) -> bool {
     let shared = match (first, last) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => V4_SHARED.contains(u32::from(a).into()) && V4_SHARED.contains(u32::from(b).into()),
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            V4_SHARED.contains(u32::from(a).into()) && V4_SHARED.contains(u32::from(b).into())
+        }
         _ => false,
     };
     !shared && !network_is_private(first, last)

@@ -207,7 +207,6 @@ impl Rule {
         self.severity.map_or(self.meta.severity, |f| f(event))
     }
 
-
     pub fn outputs(&self, event: &dyn Event) -> Outputs {
         if let Some(py) = self.python {
             return py.outputs(event, &self.meta);

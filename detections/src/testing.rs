@@ -35,7 +35,17 @@ pub struct Case<'a> {
 
 impl<'a> Case<'a> {
     pub const fn new(name: &'a str, line: u32, expected: bool, log: &'a str) -> Case<'a> {
-        Case { name, line, expected, log, title: None, dedup: None, severity: None, context: None, mocks: &[] }
+        Case {
+            name,
+            line,
+            expected,
+            log,
+            title: None,
+            dedup: None,
+            severity: None,
+            context: None,
+            mocks: &[],
+        }
     }
 
     /// Runs the case against `rule` and panics with a report pointing at the YAML if it fails.
@@ -131,7 +141,13 @@ fn check_expectations(head: &str, case: &Case, outputs: crate::rule::Outputs) ->
 /// A case of a rule compiled from Python, judged as `pat test` judges it: every function runs;
 /// an expected match needs `rule()` to return `True` and no alert function to raise; an
 /// expected non-match needs `rule()` to return `False` (an exception fails it too).
-fn run_python(rule: &Rule, py: &crate::py::Python, case: &Case, head: &str, event: &Value) -> Result<(), String> {
+fn run_python(
+    rule: &Rule,
+    py: &crate::py::Python,
+    case: &Case,
+    head: &str,
+    event: &Value,
+) -> Result<(), String> {
     let results = py.run_all(event);
     let verdict = results.rule.clone().expect("rule() always runs");
     let matched = match verdict {
@@ -152,7 +168,9 @@ fn run_python(rule: &Rule, py: &crate::py::Python, case: &Case, head: &str, even
     if let Ok(view) = scratch.read(text.as_bytes(), &table)
         && (rule.decide_view)(&view) != decided
     {
-        return Err(format!("{head}\n  the fast path decides otherwise than the Value path: a bug in detections"));
+        return Err(format!(
+            "{head}\n  the fast path decides otherwise than the Value path: a bug in detections"
+        ));
     }
     if matched != case.expected {
         let word = |m: bool| if m { "match" } else { "no match" };

@@ -44,7 +44,8 @@ fn an_exception_in_rule_is_no_match() {
     let err = py.matches(&event).expect_err("rule() raises");
     assert_eq!(err.to_string(), "AttributeError: 'str' object has no attribute 'get'");
     // The engine reports it with the event, for a scan to count per rule.
-    let evaluated = engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    let evaluated =
+        engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
     assert!(evaluated.matches.is_empty());
     assert_eq!(
         evaluated.errors,
@@ -52,16 +53,19 @@ fn an_exception_in_rule_is_no_match() {
     );
     // And only with that event.
     let fine = json!({"eventName": "ListTrails"});
-    let evaluated = engine.evaluate_bytes(fine.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    let evaluated =
+        engine.evaluate_bytes(fine.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
     assert!(evaluated.errors.is_empty());
 }
 
 #[test]
 fn outputs_are_the_same_from_bytes_and_from_values() {
     let engine = engine("Fixture.Python.Values");
-    let event = json!({"kind": "values", "user": {"name": "Ann"}, "tags": ["x"], "count": 2, "records": [{"id": 1}]});
+    let event =
+        json!({"kind": "values", "user": {"name": "Ann"}, "tags": ["x"], "count": 2, "records": [{"id": 1}]});
     let from_value = engine.evaluate(&event, Some("Fixture.Python")).expect("valid");
-    let from_bytes = engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    let from_bytes =
+        engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
     assert_eq!(from_value.len(), 1);
     assert_eq!(from_value[0].outputs, from_bytes.matches[0].outputs);
     assert_eq!(
@@ -78,18 +82,25 @@ fn a_non_bool_verdict_is_an_error_not_a_match() {
     let py = rule.python.expect("a Python rule");
     assert_eq!(py.matches(&json!({"verdict": true})), Ok(true));
     assert_eq!(py.matches(&json!({"verdict": false})), Ok(false));
-    for (value, type_name) in [(json!("yes"), "str"), (json!(null), "NoneType"), (json!(1), "int"), (json!([]), "ImmutableList")] {
+    for (value, type_name) in
+        [(json!("yes"), "str"), (json!(null), "NoneType"), (json!(1), "int"), (json!([]), "ImmutableList")]
+    {
         let err = py.matches(&json!({"verdict": value})).expect_err("not a bool");
         assert_eq!(
             err.to_string(),
-            format!("FunctionReturnTypeError: detection [Fixture.Python.Verdicts] function [rule] returned [{type_name}], expected [bool]")
+            format!(
+                "FunctionReturnTypeError: detection [Fixture.Python.Verdicts] function [rule] returned [{type_name}], expected [bool]"
+            )
         );
     }
     assert!(matched(&engine("Fixture.Python.Verdicts"), &json!({"verdict": "yes"})).is_empty());
     // A title that is not a str: in production the title becomes the RuleID, and so does the
     // dedup string (it falls back on the title); an empty title keeps the dedup default.
     let outputs = rule.outputs(&json!({"verdict": true, "title": 42}));
-    assert_eq!((outputs.title.as_str(), outputs.dedup.as_str()), ("Fixture.Python.Verdicts", "Fixture.Python.Verdicts"));
+    assert_eq!(
+        (outputs.title.as_str(), outputs.dedup.as_str()),
+        ("Fixture.Python.Verdicts", "Fixture.Python.Verdicts")
+    );
     let outputs = rule.outputs(&json!({"verdict": true, "title": "t"}));
     assert_eq!((outputs.title.as_str(), outputs.dedup.as_str()), ("t", "t"));
 }

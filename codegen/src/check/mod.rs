@@ -571,9 +571,12 @@ impl<'s> Ctx<'s> {
         let name = self.string(node, "Filename")?;
         if !name.ends_with(".py") || name.contains("..") || name.starts_with('/') {
             self.report(
-                self.error(node.span, format!("`Filename` must name a `.py` file beside the YAML, found `{name}`"))
-                    .label("not a Python file name")
-                    .help("write the file name only, e.g. `Filename: my_rule.py`"),
+                self.error(
+                    node.span,
+                    format!("`Filename` must name a `.py` file beside the YAML, found `{name}`"),
+                )
+                .label("not a Python file name")
+                .help("write the file name only, e.g. `Filename: my_rule.py`"),
             );
             return None;
         }

@@ -50,15 +50,26 @@ pub enum Support {
 }
 
 const GLOBAL_KEYS: &[&str] = &["AnalysisType", "GlobalID", "Filename", "Description", "Tags"];
-const MODEL_KEYS: &[&str] =
-    &["AnalysisType", "DataModelID", "DisplayName", "Enabled", "Filename", "LogTypes", "Mappings", "Description"];
+const MODEL_KEYS: &[&str] = &[
+    "AnalysisType",
+    "DataModelID",
+    "DisplayName",
+    "Enabled",
+    "Filename",
+    "LogTypes",
+    "Mappings",
+    "Description",
+];
 
 /// The `AnalysisType` of a YAML file, if it has a readable one.
 pub fn analysis_type(file: &SourceFile) -> Option<String> {
     let (node, _) = yaml::parse(&file.path, &file.text);
     let node = node?;
     let entries = node.as_map()?;
-    entries.iter().find(|(k, _)| k.as_str() == Some("AnalysisType")).and_then(|(_, v)| v.as_str().map(str::to_string))
+    entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some("AnalysisType"))
+        .and_then(|(_, v)| v.as_str().map(str::to_string))
 }
 
 /// Checks a `global` or `datamodel` file.
@@ -77,7 +88,12 @@ pub fn check(file: &SourceFile, kind: &str) -> (Option<Support>, Vec<Diagnostic>
 impl Ctx<'_> {
     fn global(&mut self, node: &Node) -> Option<Global> {
         let m = self.mapping(node, "global helper", GLOBAL_KEYS)?;
-        let id = self.required(&m, "GlobalID", "global helper", "add `GlobalID: module_name` (the name rules import)")?;
+        let id = self.required(
+            &m,
+            "GlobalID",
+            "global helper",
+            "add `GlobalID: module_name` (the name rules import)",
+        )?;
         let span = id.span;
         let id = self.module_id(id)?;
         let file = self.required(&m, "Filename", "global helper", "add `Filename: module_name.py`")?;
@@ -125,12 +141,18 @@ impl Ctx<'_> {
         };
         self.optional_text(&m, "DisplayName");
         self.optional_text(&m, "Description");
-        let mappings = self.required(&m, "Mappings", "data model", "add `Mappings:` with `- Name: …` and `Path:` or `Method:`");
+        let mappings = self.required(
+            &m,
+            "Mappings",
+            "data model",
+            "add `Mappings:` with `- Name: …` and `Path:` or `Method:`",
+        );
         let mut out = Vec::new();
         let mut ok = true;
         if let Some(items) = mappings.and_then(|n| self.list(n, "Mappings")) {
             for item in items {
-                let Some(entry) = self.mapping(item, "data model mapping", &["Name", "Path", "Method"]) else {
+                let Some(entry) = self.mapping(item, "data model mapping", &["Name", "Path", "Method"])
+                else {
                     ok = false;
                     continue;
                 };

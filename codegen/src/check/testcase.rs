@@ -88,7 +88,9 @@ impl Ctx<'_> {
         let mut mocks = Vec::new();
         if let Some(items) = m.get("Mocks").and_then(|n| self.list(n, "Mocks")) {
             for item in items {
-                let Some(entry) = self.mapping(item, "mock", &["objectName", "returnValue"]) else { continue };
+                let Some(entry) = self.mapping(item, "mock", &["objectName", "returnValue"]) else {
+                    continue;
+                };
                 let name = self
                     .required(&entry, "objectName", "mock", "a mock has `objectName` and `returnValue`")
                     .and_then(|n| self.string(n, "objectName").map(str::to_string));
@@ -99,9 +101,15 @@ impl Ctx<'_> {
                         crate::yaml::Value::Bool(b) => Some(crate::ir::MockValue::Bool(*b)),
                         _ => {
                             self.report(
-                                self.error(n.span, format!("`returnValue` must be a string or a boolean, found {}", n.kind()))
-                                    .label("Panther's schema allows a string or a boolean")
-                                    .help("quote it to pass it as a string, e.g. `returnValue: '[1, 2]'`"),
+                                self.error(
+                                    n.span,
+                                    format!(
+                                        "`returnValue` must be a string or a boolean, found {}",
+                                        n.kind()
+                                    ),
+                                )
+                                .label("Panther's schema allows a string or a boolean")
+                                .help("quote it to pass it as a string, e.g. `returnValue: '[1, 2]'`"),
                             );
                             None
                         }

@@ -28,9 +28,17 @@ pub(super) fn module(
             quote!(None)
         }
     };
-    let [title, dedup, alert_context, severity, description, reference, runbook, destinations] =
-        ["title", "dedup", "alert_context", "severity", "description", "reference", "runbook", "destinations"]
-            .map(function);
+    let [title, dedup, alert_context, severity, description, reference, runbook, destinations] = [
+        "title",
+        "dedup",
+        "alert_context",
+        "severity",
+        "description",
+        "reference",
+        "runbook",
+        "destinations",
+    ]
+    .map(function);
     let source = &py.file;
     let id = &rule.id;
     let inline_filters = !rule.filters.is_empty();
@@ -41,12 +49,12 @@ pub(super) fn module(
     let rule_doc = doc_safe(&format!(" The rule `{}`: its metadata and compiled functions.", rule.id));
     let (decide, fields, filter_items) = match filters {
         // `rule()` is exactly its lowered steps: the engine decides without the Python.
-        Some((items, fields)) if py.lowered => (quote!(|event| decide(event)), quote!(&[#(&#fields),*]), items),
-        Some((items, fields)) => (
-            quote!(|event| decide(event).or_else(|| PYTHON.decide(event))),
-            quote!(&[#(&#fields),*]),
-            items,
-        ),
+        Some((items, fields)) if py.lowered => {
+            (quote!(|event| decide(event)), quote!(&[#(&#fields),*]), items)
+        }
+        Some((items, fields)) => {
+            (quote!(|event| decide(event).or_else(|| PYTHON.decide(event))), quote!(&[#(&#fields),*]), items)
+        }
         None => (quote!(|event| PYTHON.decide(event)), quote!(&[]), quote!()),
     };
     let python_doc = doc_safe(&format!(" The Panther functions of `{source}`, compiled."));
@@ -130,7 +138,15 @@ pub(super) fn shared_files(rules: &[Rule], layout: &Layout) -> Vec<GeneratedFile
         // Constants alone need neither `Obj` nor `R`.
         let uses_values = items.iter().any(|t| mentions(t, "Obj") || mentions(t, "R"));
         let doc = doc_safe(&format!(" `{source}`: the definitions compiled rules use."));
-        let imports = if uses_values { quote!(use ::detections::py::{self, Obj, R};) } else { quote!(use ::detections::py;) };
+        let imports = if uses_values {
+            quote!(
+                use ::detections::py::{self, Obj, R};
+            )
+        } else {
+            quote!(
+                use ::detections::py;
+            )
+        };
         files.push(GeneratedFile {
             path: format!("{}/py/{module}.rs", layout.module_dir),
             contents: format_file(

@@ -49,7 +49,12 @@ fn lower_function(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef
     out
 }
 
-fn lower_body(program: &Program, module: &PyModule, f: &ast::StmtFunctionDef, depth: usize) -> (Lowered, Vec<String>) {
+fn lower_body(
+    program: &Program,
+    module: &PyModule,
+    f: &ast::StmtFunctionDef,
+    depth: usize,
+) -> (Lowered, Vec<String>) {
     let (out, cx) = lower_steps(program, module, f, depth);
     let raising = cx.map(|c| c.raising.into_inner()).unwrap_or_default();
     (out, raising)
@@ -63,10 +68,15 @@ fn lower_steps<'p>(
 ) -> (Lowered, Option<Lower<'p>>) {
     let mut out = Lowered { steps: Vec::new(), complete: false, raising: Vec::new() };
     let params = &f.parameters;
-    if params.args.len() + params.posonlyargs.len() != 1 || params.vararg.is_some() || !params.kwonlyargs.is_empty() {
+    if params.args.len() + params.posonlyargs.len() != 1
+        || params.vararg.is_some()
+        || !params.kwonlyargs.is_empty()
+    {
         return (out, None);
     }
-    let Some(event) = params.posonlyargs.iter().chain(params.args.iter()).next().map(|p| p.parameter.name.id.to_string()) else {
+    let Some(event) =
+        params.posonlyargs.iter().chain(params.args.iter()).next().map(|p| p.parameter.name.id.to_string())
+    else {
         return (out, None);
     };
     let mut cx = Lower {
@@ -80,7 +90,8 @@ fn lower_steps<'p>(
     };
     let mut assigned = std::collections::BTreeMap::<String, usize>::new();
     count_assigned(&f.body, &mut assigned);
-    let line = |node: &dyn Ranged| u32::try_from(module.file.line(node.range().start().to_usize())).unwrap_or(0);
+    let line =
+        |node: &dyn Ranged| u32::try_from(module.file.line(node.range().start().to_usize())).unwrap_or(0);
     for (i, stmt) in f.body.iter().enumerate() {
         match stmt {
             Stmt::Expr(e) if i == 0 && matches!(&*e.value, Expr::StringLiteral(_)) => continue,
@@ -88,7 +99,9 @@ fn lower_steps<'p>(
             Stmt::Assign(a)
                 if a.targets.len() == 1
                     && matches!(&a.targets[0], Expr::Name(n) if assigned.get(n.id.as_str()) == Some(&1) && n.id.as_str() != cx.event)
-                    && (cx.condition(&a.value).is_some() || cx.strings(&a.value).is_some() || cx.string(&a.value).is_some()) =>
+                    && (cx.condition(&a.value).is_some()
+                        || cx.strings(&a.value).is_some()
+                        || cx.string(&a.value).is_some()) =>
             {
                 let Expr::Name(n) = &a.targets[0] else { unreachable!("checked") };
                 cx.aliases.insert(n.id.to_string(), (*a.value).clone());
@@ -120,7 +133,8 @@ fn lower_steps<'p>(
             Stmt::If(_) => {
                 let rest = &f.body[i..];
                 let Some((last, branches)) = rest.split_last() else { return (out, Some(cx)) };
-                if !matches!(last, Stmt::Return(r) if matches!(r.value.as_deref(), Some(Expr::BooleanLiteral(b)) if !b.value)) {
+                if !matches!(last, Stmt::Return(r) if matches!(r.value.as_deref(), Some(Expr::BooleanLiteral(b)) if !b.value))
+                {
                     return (out, Some(cx));
                 }
                 let mut tests = Vec::new();
@@ -129,7 +143,9 @@ fn lower_steps<'p>(
                     if !s.elif_else_clauses.iter().all(|c| c.test.is_some()) {
                         return (out, Some(cx));
                     }
-                    for test in std::iter::once(&*s.test).chain(s.elif_else_clauses.iter().filter_map(|c| c.test.as_ref())) {
+                    for test in std::iter::once(&*s.test)
+                        .chain(s.elif_else_clauses.iter().filter_map(|c| c.test.as_ref()))
+                    {
                         match cx.condition(test) {
                             Some(e) => tests.push(e),
                             None => return (out, Some(cx)),
@@ -156,7 +172,8 @@ fn lower_steps<'p>(
                     }
                 }
                 // A bool for sure: `all(…)`, or `and` of comparisons, `not`s and lowered helpers.
-                let boolean = cx.is_all(v) || conjuncts.iter().all(|c| is_boolean(c) || cx.helper(c).is_some());
+                let boolean =
+                    cx.is_all(v) || conjuncts.iter().all(|c| is_boolean(c) || cx.helper(c).is_some());
                 out.complete = all_lowered && boolean && !cx.may_raise.get();
                 return (out, Some(cx));
             }
@@ -208,7 +225,9 @@ struct Lower<'p> {
 impl Lower<'_> {
     fn conjuncts<'e>(&self, e: &'e Expr) -> Vec<&'e Expr> {
         match e {
-            Expr::BoolOp(b) if b.op == ast::BoolOp::And => b.values.iter().flat_map(|v| self.conjuncts(v)).collect(),
+            Expr::BoolOp(b) if b.op == ast::BoolOp::And => {
+                b.values.iter().flat_map(|v| self.conjuncts(v)).collect()
+            }
             Expr::Call(c)
                 if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "all" && !self.shadowed("all"))
                     && c.arguments.keywords.is_empty()
@@ -232,8 +251,12 @@ impl Lower<'_> {
     /// or true (`false`): `a or b` needs both false, `not (a and b)` needs both true.
     fn needed_not<'e>(&self, test: &'e Expr) -> Vec<(&'e Expr, bool)> {
         match test {
-            Expr::BoolOp(b) if b.op == ast::BoolOp::Or => b.values.iter().flat_map(|v| self.needed_not(v)).collect(),
-            Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.conjuncts(&u.operand).into_iter().map(|c| (c, false)).collect(),
+            Expr::BoolOp(b) if b.op == ast::BoolOp::Or => {
+                b.values.iter().flat_map(|v| self.needed_not(v)).collect()
+            }
+            Expr::UnaryOp(u) if u.op == UnaryOp::Not => {
+                self.conjuncts(&u.operand).into_iter().map(|c| (c, false)).collect()
+            }
             _ => vec![(test, true)],
         }
     }
@@ -269,7 +292,9 @@ impl Lower<'_> {
 
     /// Whether a builtin's name is redefined in the module (then it is not the builtin).
     fn shadowed(&self, name: &str) -> bool {
-        self.module.functions.contains_key(name) || self.module.constants.contains_key(name) || self.module.imports.contains_key(name)
+        self.module.functions.contains_key(name)
+            || self.module.constants.contains_key(name)
+            || self.module.imports.contains_key(name)
     }
 
     /// A condition as an IR expression with the same truth for every event.
@@ -291,7 +316,8 @@ impl Lower<'_> {
                     && c.arguments.args.len() == 1
                     && matches!(&c.arguments.args[0], Expr::List(_) | Expr::Tuple(_)) =>
             {
-                let (Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. })) = &c.arguments.args[0]
+                let (Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. })) =
+                    &c.arguments.args[0]
                 else {
                     unreachable!("matched")
                 };
@@ -311,13 +337,25 @@ impl Lower<'_> {
                     Some(one) => vec![one],
                     None => self.strings(&c.arguments.args[0])?,
                 };
-                let test = |x: String| if a.attr.id.as_str() == "startswith" { Test::StartsWith(x) } else { Test::EndsWith(x) };
+                let test = |x: String| {
+                    if a.attr.id.as_str() == "startswith" { Test::StartsWith(x) } else { Test::EndsWith(x) }
+                };
                 // A default that has the affix would match a missing field.
-                if default.as_ref().is_some_and(|d| affixes.iter().any(|x| if a.attr.id.as_str() == "startswith" { d.starts_with(x.as_str()) } else { d.ends_with(x.as_str()) })) {
+                if default.as_ref().is_some_and(|d| {
+                    affixes.iter().any(|x| {
+                        if a.attr.id.as_str() == "startswith" {
+                            d.starts_with(x.as_str())
+                        } else {
+                            d.ends_with(x.as_str())
+                        }
+                    })
+                }) {
                     return None;
                 }
-                let mut tests: Vec<ir::Expr> =
-                    affixes.into_iter().map(|x| ir::Expr::Test { path: path.clone(), test: test(x), negated: false }).collect();
+                let mut tests: Vec<ir::Expr> = affixes
+                    .into_iter()
+                    .map(|x| ir::Expr::Test { path: path.clone(), test: test(x), negated: false })
+                    .collect();
                 let e = if tests.len() == 1 { tests.pop().expect("one") } else { ir::Expr::Any(tests) };
                 // On a value that is not a string Python raises.
                 self.raising.borrow_mut().push(format!("{e:?}"));
@@ -335,20 +373,32 @@ impl Lower<'_> {
                 let (op, right) = (c.ops[0], &c.comparators[0]);
                 let (path, default) = self.field(&c.left)?;
                 match op {
-                    CmpOp::Is | CmpOp::IsNot if matches!(right, Expr::NoneLiteral(_)) && default.is_none() => {
+                    CmpOp::Is | CmpOp::IsNot
+                        if matches!(right, Expr::NoneLiteral(_)) && default.is_none() =>
+                    {
                         Some(ir::Expr::Test { path, test: Test::IsNull, negated: op == CmpOp::IsNot })
                     }
                     // `is True`/`is False`: the JSON boolean itself (not 1 or 0).
-                    CmpOp::Is | CmpOp::IsNot if matches!(right, Expr::BooleanLiteral(_)) && default.is_none() => {
+                    CmpOp::Is | CmpOp::IsNot
+                        if matches!(right, Expr::BooleanLiteral(_)) && default.is_none() =>
+                    {
                         let Expr::BooleanLiteral(b) = right else { unreachable!("matched") };
-                        Some(ir::Expr::Test { path, test: Test::Equals(Lit::Bool(b.value)), negated: op == CmpOp::IsNot })
+                        Some(ir::Expr::Test {
+                            path,
+                            test: Test::Equals(Lit::Bool(b.value)),
+                            negated: op == CmpOp::IsNot,
+                        })
                     }
                     CmpOp::Eq | CmpOp::NotEq => {
                         let s = self.string(right)?;
                         if default.as_deref() == Some(s.as_str()) {
                             return None;
                         }
-                        Some(ir::Expr::Test { path, test: Test::Equals(Lit::Str(s)), negated: op == CmpOp::NotEq })
+                        Some(ir::Expr::Test {
+                            path,
+                            test: Test::Equals(Lit::Str(s)),
+                            negated: op == CmpOp::NotEq,
+                        })
                     }
                     CmpOp::In | CmpOp::NotIn => {
                         let values = self.strings(right)?;
@@ -356,8 +406,11 @@ impl Lower<'_> {
                         if default.as_ref().is_some_and(|d| values.contains(d)) || values.is_empty() {
                             return None;
                         }
-                        let positive =
-                            ir::Expr::Test { path, test: Test::IsIn(values.into_iter().map(Lit::Str).collect()), negated: false };
+                        let positive = ir::Expr::Test {
+                            path,
+                            test: Test::IsIn(values.into_iter().map(Lit::Str).collect()),
+                            negated: false,
+                        };
                         // `[…] in {…}` hashes the field's value: a list or an object raises.
                         if hashed {
                             self.raising.borrow_mut().push(format!("{positive:?}"));
@@ -465,8 +518,10 @@ impl Lower<'_> {
             Expr::Tuple(t) => &t.elts,
             Expr::List(t) => &t.elts,
             Expr::Set(t) => &t.elts,
-            Expr::Call(c) if matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "set" | "frozenset") && !self.shadowed(n.id.as_str()))
-                && c.arguments.keywords.is_empty() && c.arguments.args.len() == 1 =>
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "set" | "frozenset") && !self.shadowed(n.id.as_str()))
+                    && c.arguments.keywords.is_empty()
+                    && c.arguments.args.len() == 1 =>
             {
                 match &c.arguments.args[0] {
                     Expr::Tuple(t) => &t.elts,

@@ -44,7 +44,13 @@ use crate::ir::{Rule, SharedItem};
 /// Compiles the Python of every rule that has some, in place: fills `rule.python`, and removes
 /// (with a diagnostic) each rule whose Python cannot be compiled exactly. `files` holds the
 /// `.py` sources the rules, `globals` and `models` name.
-pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], files: &[SourceFile], diags: &mut Vec<Diagnostic>) {
+pub fn link(
+    rules: &mut Vec<Rule>,
+    globals: &[Global],
+    models: &[DataModel],
+    files: &[SourceFile],
+    diags: &mut Vec<Diagnostic>,
+) {
     if !rules.iter().any(|r| r.python.is_some()) {
         return;
     }
@@ -62,8 +68,12 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
         }
         let Some(file) = find(&g.file) else {
             diags.push(
-                Diagnostic::error(&g.source, g.span, format!("helper `{}` names `{}`, which does not exist", g.id, g.file))
-                    .help("put the helper's `.py` beside its YAML"),
+                Diagnostic::error(
+                    &g.source,
+                    g.span,
+                    format!("helper `{}` names `{}`, which does not exist", g.id, g.file),
+                )
+                .help("put the helper's `.py` beside its YAML"),
             );
             continue;
         };
@@ -85,9 +95,13 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
                 .and_then(|f| crate::check::top_level_key_span(f, "Filename"))
                 .unwrap_or_default();
             diags.push(
-                Diagnostic::error(&rule.source, span, format!("`Filename` names `{}`, which does not exist", py.file))
-                    .label("no such file")
-                    .help("put the rule's `.py` beside its YAML, with the name `Filename` gives"),
+                Diagnostic::error(
+                    &rule.source,
+                    span,
+                    format!("`Filename` names `{}`, which does not exist", py.file),
+                )
+                .label("no such file")
+                .help("put the rule's `.py` beside its YAML, with the name `Filename` gives"),
             );
             failed.push(i);
             continue;
@@ -101,7 +115,8 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
                 // and those its test logs name.
                 let mut log_types = rule.log_types.clone();
                 for case in &rule.tests {
-                    if let Ok(serde_json::Value::Object(log)) = serde_json::from_str::<serde_json::Value>(&case.log)
+                    if let Ok(serde_json::Value::Object(log)) =
+                        serde_json::from_str::<serde_json::Value>(&case.log)
                         && let Some(serde_json::Value::String(t)) = log.get("p_log_type")
                         && !log_types.contains(t)
                     {
@@ -122,7 +137,8 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
     for ((i, _, _, _), result) in wanted.iter().zip(results) {
         match result {
             Ok(compiled) => {
-                let module = program.get(&wanted.iter().find(|w| w.0 == *i).expect("wanted").2).expect("module");
+                let module =
+                    program.get(&wanted.iter().find(|w| w.0 == *i).expect("wanted").2).expect("module");
                 // What `rule()` cannot return True without, as IR steps (see `lower`).
                 let lowered = lower::guards(&program, module);
                 rules[*i].detection =
@@ -137,7 +153,12 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
                 py.shared = compiled
                     .shared
                     .into_iter()
-                    .map(|s| SharedItem { module: s.rust_module, source: s.source, name: s.name, items: s.items })
+                    .map(|s| SharedItem {
+                        module: s.rust_module,
+                        source: s.source,
+                        name: s.name,
+                        items: s.items,
+                    })
                     .collect();
             }
             Err(mut d) => {
@@ -154,7 +175,12 @@ pub fn link(rules: &mut Vec<Rule>, globals: &[Global], models: &[DataModel], fil
 
 /// The enabled data models, one per log type (the first wins, as in Panther), with their
 /// `.py` modules added to the program.
-fn model_specs(models: &[DataModel], files: &[SourceFile], program: &mut Program, diags: &mut Vec<Diagnostic>) -> Vec<ModelSpec> {
+fn model_specs(
+    models: &[DataModel],
+    files: &[SourceFile],
+    program: &mut Program,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ModelSpec> {
     let mut specs: Vec<ModelSpec> = Vec::new();
     for model in models.iter().filter(|m| m.enabled) {
         let rust_module = format!(
@@ -178,8 +204,12 @@ fn model_specs(models: &[DataModel], files: &[SourceFile], program: &mut Program
                 }
                 None => {
                     diags.push(
-                        Diagnostic::error(&model.source, Span::default(), format!("data model `{}` names `{path}`, which does not exist", model.id))
-                            .help("put the data model's `.py` beside its YAML"),
+                        Diagnostic::error(
+                            &model.source,
+                            Span::default(),
+                            format!("data model `{}` names `{path}`, which does not exist", model.id),
+                        )
+                        .help("put the data model's `.py` beside its YAML"),
                     );
                     continue;
                 }
@@ -190,7 +220,9 @@ fn model_specs(models: &[DataModel], files: &[SourceFile], program: &mut Program
         let mut ok = true;
         for m in &model.mappings {
             match &m.target {
-                crate::check::support::Target::Method(f) => mappings.push((m.name.clone(), ModelTarget::Method(f.clone()))),
+                crate::check::support::Target::Method(f) => {
+                    mappings.push((m.name.clone(), ModelTarget::Method(f.clone())))
+                }
                 crate::check::support::Target::Path(p) => match json_path(p) {
                     Some(keys) => mappings.push((m.name.clone(), ModelTarget::Path(keys))),
                     None => {
@@ -213,7 +245,14 @@ fn model_specs(models: &[DataModel], files: &[SourceFile], program: &mut Program
             .filter(|t| !specs.iter().any(|s| s.log_types.contains(t)))
             .cloned()
             .collect();
-        specs.push(ModelSpec { id: model.id.clone(), source: model.source.clone(), log_types, module, rust_module, mappings });
+        specs.push(ModelSpec {
+            id: model.id.clone(),
+            source: model.source.clone(),
+            log_types,
+            module,
+            rust_module,
+            mappings,
+        });
     }
     specs
 }

@@ -112,7 +112,18 @@ impl PyModule {
         }
         reassigned.sort();
         reassigned.dedup();
-        Ok(PyModule { name, rust_module, file, ast, functions, nested, constants, imports, reassigned, mocked: Default::default() })
+        Ok(PyModule {
+            name,
+            rust_module,
+            file,
+            ast,
+            functions,
+            nested,
+            constants,
+            imports,
+            reassigned,
+            mocked: Default::default(),
+        })
     }
 
     pub fn function(&self, name: &str) -> Option<&ast::StmtFunctionDef> {
@@ -188,7 +199,9 @@ impl Program {
         let mut name = name.to_string();
         for _ in 0..16 {
             match module.imports.get(&name) {
-                Some(Import::Item { module: m, name: next }) if !module.functions.contains_key(&name) && !module.constants.contains_key(&name) => {
+                Some(Import::Item { module: m, name: next })
+                    if !module.functions.contains_key(&name) && !module.constants.contains_key(&name) =>
+                {
                     module = self.get(m)?;
                     name = next.clone();
                 }

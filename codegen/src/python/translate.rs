@@ -22,8 +22,17 @@ use super::modules::{Import, Program, PyModule};
 use crate::diag::{Diagnostic, Span};
 
 /// The Panther functions a rule module may define, in the order the runtime lists them.
-pub const RULE_FUNCTIONS: &[&str] =
-    &["rule", "title", "dedup", "alert_context", "severity", "description", "reference", "runbook", "destinations"];
+pub const RULE_FUNCTIONS: &[&str] = &[
+    "rule",
+    "title",
+    "dedup",
+    "alert_context",
+    "severity",
+    "description",
+    "reference",
+    "runbook",
+    "destinations",
+];
 
 /// A rule's compiled Python: the Rust items of its module and which Panther functions it has.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,7 +135,11 @@ pub fn compile_rules(
                 for (_, m, tokens) in tables.into_iter().filter(|t| !t.2.is_empty()) {
                     compiled.shared.push(HelperModule {
                         rust_module: m.clone(),
-                        source: models.iter().find(|s| s.rust_module == m).map(|s| s.source.clone()).unwrap_or_default(),
+                        source: models
+                            .iter()
+                            .find(|s| s.rust_module == m)
+                            .map(|s| s.source.clone())
+                            .unwrap_or_default(),
                         name: "DATA_MODEL".into(),
                         items: tokens,
                     });
@@ -152,8 +165,9 @@ pub fn compile_rules(
                 results.push(Ok(compiled));
             }
             Err((path, r)) => {
-                let mut d = Diagnostic::error(&path, r.span, format!("rule `{id}` cannot be compiled: {}", r.what))
-                    .label("not supported");
+                let mut d =
+                    Diagnostic::error(&path, r.span, format!("rule `{id}` cannot be compiled: {}", r.what))
+                        .label("not supported");
                 if path != module.file.path {
                     d = d.related(&module.file.path, Span::default(), format!("needed by rule `{id}`"));
                 }
@@ -194,21 +208,67 @@ fn link_models(
                 ModelTarget::Path(keys) => entries.push(quote!((#name, py::Mapping::Path(&[#(#keys),*])))),
                 ModelTarget::Method(method) => {
                     let module = spec.module.as_ref().and_then(|m| program.get(m)).ok_or_else(|| {
-                        (spec.source.clone(), Reject { span: Span::default(), what: format!("data model method `{method}` without a `.py`"), help: None })
+                        (
+                            spec.source.clone(),
+                            Reject {
+                                span: Span::default(),
+                                what: format!("data model method `{method}` without a `.py`"),
+                                help: None,
+                            },
+                        )
                     })?;
                     // The method may be imported from a helper (`from helpers import get_user`).
-                    let cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new(), declared_at: BTreeMap::new(), top_statement: None, nested: BTreeMap::new() };
-                    let not_defined = || {
-                        (spec.source.clone(), Reject { span: Span::default(), what: format!("data model method `{method}`, which `{}` does not define", module.file.path), help: None })
+                    let cx = FnCx {
+                        program,
+                        module,
+                        locals: BTreeMap::new(),
+                        deps: BTreeSet::new(),
+                        scoped: Vec::new(),
+                        tmp: 0,
+                        udm: false,
+                        frames: Vec::new(),
+                        caught: Vec::new(),
+                        declared_at: BTreeMap::new(),
+                        top_statement: None,
+                        nested: BTreeMap::new(),
                     };
-                    let (fmodule, fname) = match cx.resolve(module, method, &ast::Identifier::new(method.as_str(), ruff_text_size::TextRange::default())) {
+                    let not_defined = || {
+                        (
+                            spec.source.clone(),
+                            Reject {
+                                span: Span::default(),
+                                what: format!(
+                                    "data model method `{method}`, which `{}` does not define",
+                                    module.file.path
+                                ),
+                                help: None,
+                            },
+                        )
+                    };
+                    let (fmodule, fname) = match cx.resolve(
+                        module,
+                        method,
+                        &ast::Identifier::new(method.as_str(), ruff_text_size::TextRange::default()),
+                    ) {
                         Ok(Resolved::Function(m, n)) => (m, n),
                         _ => return Err(not_defined()),
                     };
                     let target = program.get(&fmodule).ok_or_else(not_defined)?;
                     let f = target.function(&fname).ok_or_else(not_defined)?;
-                    if f.parameters.args.len() + f.parameters.posonlyargs.len() != 1 || f.parameters.vararg.is_some() || !f.parameters.kwonlyargs.is_empty() {
-                        return Err((target.file.path.clone(), Reject { span: span(f), what: format!("data model method `{method}` that does not take exactly the event"), help: None }));
+                    if f.parameters.args.len() + f.parameters.posonlyargs.len() != 1
+                        || f.parameters.vararg.is_some()
+                        || !f.parameters.kwonlyargs.is_empty()
+                    {
+                        return Err((
+                            target.file.path.clone(),
+                            Reject {
+                                span: span(f),
+                                what: format!(
+                                    "data model method `{method}` that does not take exactly the event"
+                                ),
+                                help: None,
+                            },
+                        ));
                     }
                     // Compile the method and what it reaches.
                     let mut pending = vec![Def::Function(fmodule.clone(), fname.clone())];
@@ -261,7 +321,9 @@ fn compile_rule(
             Reject {
                 span: Span::default(),
                 what: "the file defines no `rule(event)` function".into(),
-                help: Some("a Python rule defines `def rule(event):` returning whether the event matches".into()),
+                help: Some(
+                    "a Python rule defines `def rule(event):` returning whether the event matches".into(),
+                ),
             },
         ));
     }
@@ -273,7 +335,14 @@ fn compile_rule(
         } else {
             continue;
         };
-        return Err((module.file.path.clone(), Reject { span: Span::default(), what, help: Some("mock the functions the rule's module calls".into()) }));
+        return Err((
+            module.file.path.clone(),
+            Reject {
+                span: Span::default(),
+                what,
+                help: Some("mock the functions the rule's module calls".into()),
+            },
+        ));
     }
     let functions: Vec<String> =
         RULE_FUNCTIONS.iter().filter(|f| module.function(f).is_some()).map(|f| f.to_string()).collect();
@@ -313,11 +382,19 @@ fn compile_rule(
     local_items.sort_by_key(|(d, _)| rank(d));
     let constants = local_items
         .iter()
-        .filter_map(|(d, _)| if let Def::Constant(_, n) = d { Some(const_ident(n).to_string()) } else { None })
+        .filter_map(
+            |(d, _)| if let Def::Constant(_, n) = d { Some(const_ident(n).to_string()) } else { None },
+        )
         .collect();
     let items = local_items.into_iter().map(|(_, t)| t);
     Ok((
-        CompiledRule { items: quote!(#(#items)*).to_string(), functions, shared: Vec::new(), data_models: Vec::new(), constants },
+        CompiledRule {
+            items: quote!(#(#items)*).to_string(),
+            functions,
+            shared: Vec::new(),
+            data_models: Vec::new(),
+            constants,
+        },
         shared,
         udm,
     ))
@@ -346,10 +423,14 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
                     for s in &f.body {
                         stmt_names_read(s, &mut reads);
                     }
-                    if let Some(captured) = reads.iter().find(|n| enclosing_locals.contains(*n) && !cx.locals.contains_key(*n)) {
+                    if let Some(captured) =
+                        reads.iter().find(|n| enclosing_locals.contains(*n) && !cx.locals.contains_key(*n))
+                    {
                         return Err(at(Reject {
                             span: span(f),
-                            what: format!("a function defined inside a function that reads its variable `{captured}`"),
+                            what: format!(
+                                "a function defined inside a function that reads its variable `{captured}`"
+                            ),
                             help: None,
                         }));
                     }
@@ -461,7 +542,8 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
             }
             quote!(py::Const::Dict(&[#(#entries),*]))
         }
-        Expr::Call(c) if matches!(&*c.func, Expr::Attribute(a) if a.attr.id.as_str() == "compile" && matches!(&*a.value, Expr::Name(m) if m.id.as_str() == "re")) => {
+        Expr::Call(c) if matches!(&*c.func, Expr::Attribute(a) if a.attr.id.as_str() == "compile" && matches!(&*a.value, Expr::Name(m) if m.id.as_str() == "re")) =>
+        {
             let (pattern, flags) = regex_args(c).ok()?;
             let flags = Literal::i64_unsuffixed(flags);
             quote!(py::Const::Regex(#pattern, #flags))
@@ -494,7 +576,11 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
 }
 
 /// The value of a module-level constant `name` of `module`, following imports.
-fn constant_value<'p>(program: &'p Program, module: &'p PyModule, name: &str) -> Option<(&'p PyModule, &'p Expr)> {
+fn constant_value<'p>(
+    program: &'p Program,
+    module: &'p PyModule,
+    name: &str,
+) -> Option<(&'p PyModule, &'p Expr)> {
     let (module, name) = program.origin(module, name)?;
     if module.reassigned.contains(&name) {
         return None;
@@ -512,14 +598,22 @@ fn distinct_scalars(items: &[Expr]) -> bool {
             Number::Int(i) => seen.insert(format!("i:{}", i)),
             _ => false,
         },
-        Expr::Tuple(t) => t.elts.iter().all(|e| matches!(e, Expr::StringLiteral(_))) && {
-            let key: Vec<String> = t
-                .elts
-                .iter()
-                .map(|e| if let Expr::StringLiteral(s) = e { s.value.to_str().to_string() } else { String::new() })
-                .collect();
-            seen.insert(format!("t:{key:?}"))
-        },
+        Expr::Tuple(t) => {
+            t.elts.iter().all(|e| matches!(e, Expr::StringLiteral(_))) && {
+                let key: Vec<String> = t
+                    .elts
+                    .iter()
+                    .map(|e| {
+                        if let Expr::StringLiteral(s) = e {
+                            s.value.to_str().to_string()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect();
+                seen.insert(format!("t:{key:?}"))
+            }
+        }
         _ => false,
     })
 }
@@ -531,13 +625,19 @@ fn regex_args(c: &ast::ExprCall) -> T<(String, i64)> {
 }
 
 /// [`regex_args`], with the pattern also read from a module constant holding a string.
-fn regex_args_in(c: &ast::ExprCall, scope: Option<(&Program, &PyModule)>, flags_at: usize) -> T<(String, i64)> {
+fn regex_args_in(
+    c: &ast::ExprCall,
+    scope: Option<(&Program, &PyModule)>,
+    flags_at: usize,
+) -> T<(String, i64)> {
     let literal = match c.arguments.args.first() {
         Some(Expr::StringLiteral(p)) => Some(p),
-        Some(Expr::Name(n)) => scope.and_then(|(program, module)| match constant_value(program, module, n.id.as_str()) {
-            Some((_, Expr::StringLiteral(p))) => Some(p),
-            _ => None,
-        }),
+        Some(Expr::Name(n)) => {
+            scope.and_then(|(program, module)| match constant_value(program, module, n.id.as_str()) {
+                Some((_, Expr::StringLiteral(p))) => Some(p),
+                _ => None,
+            })
+        }
         _ => None,
     };
     let Some(p) = literal else {
@@ -546,7 +646,11 @@ fn regex_args_in(c: &ast::ExprCall, scope: Option<(&Program, &PyModule)>, flags_
     let pattern = p.value.to_str().to_string();
     let mut flags = 0;
     let flag_expr = c.arguments.args.get(flags_at).or_else(|| {
-        c.arguments.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "flags")).map(|k| &k.value)
+        c.arguments
+            .keywords
+            .iter()
+            .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "flags"))
+            .map(|k| &k.value)
     });
     if let Some(f) = flag_expr {
         flags = regex_flags(f).ok_or_else(|| Reject {
@@ -555,7 +659,14 @@ fn regex_args_in(c: &ast::ExprCall, scope: Option<(&Program, &PyModule)>, flags_
             help: None,
         })?;
     }
-    check_pattern(&pattern).map_err(|what| Reject { span: span(p), what, help: Some("Python's `re` and the compiled engine differ on this construct; rewrite the pattern without it".into()) })?;
+    check_pattern(&pattern).map_err(|what| Reject {
+        span: span(p),
+        what,
+        help: Some(
+            "Python's `re` and the compiled engine differ on this construct; rewrite the pattern without it"
+                .into(),
+        ),
+    })?;
     Ok((pattern, flags))
 }
 
@@ -598,7 +709,11 @@ pub fn check_pattern(p: &str) -> Result<(), String> {
             b']' if in_class => in_class = false,
             b'(' if !in_class && bytes.get(i + 1) == Some(&b'?') => {
                 let rest = &p[i + 2..];
-                if rest.starts_with('=') || rest.starts_with('!') || rest.starts_with("<=") || rest.starts_with("<!") {
+                if rest.starts_with('=')
+                    || rest.starts_with('!')
+                    || rest.starts_with("<=")
+                    || rest.starts_with("<!")
+                {
                     return Err("a lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`) in a regular expression".into());
                 }
                 if rest.starts_with("P=") {
@@ -724,14 +839,52 @@ enum Frame {
 }
 
 const BUILTINS: &[&str] = &[
-    "len", "str", "int", "float", "bool", "list", "dict", "set", "frozenset", "tuple", "sorted", "any", "all",
-    "min", "max", "sum", "abs", "isinstance", "enumerate", "zip", "range", "round", "repr", "reversed", "ord",
-    "chr", "print", "next",
+    "len",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "tuple",
+    "sorted",
+    "any",
+    "all",
+    "min",
+    "max",
+    "sum",
+    "abs",
+    "isinstance",
+    "enumerate",
+    "zip",
+    "range",
+    "round",
+    "repr",
+    "reversed",
+    "ord",
+    "chr",
+    "print",
+    "next",
 ];
 
 impl<'p> FnCx<'p> {
     fn new(program: &'p Program, module: &'p PyModule, f: &ast::StmtFunctionDef) -> T<FnCx<'p>> {
-        let mut cx = FnCx { program, module, locals: BTreeMap::new(), deps: BTreeSet::new(), scoped: Vec::new(), tmp: 0, udm: false, frames: Vec::new(), caught: Vec::new(), declared_at: BTreeMap::new(), top_statement: None, nested: BTreeMap::new() };
+        let mut cx = FnCx {
+            program,
+            module,
+            locals: BTreeMap::new(),
+            deps: BTreeSet::new(),
+            scoped: Vec::new(),
+            tmp: 0,
+            udm: false,
+            frames: Vec::new(),
+            caught: Vec::new(),
+            declared_at: BTreeMap::new(),
+            top_statement: None,
+            nested: BTreeMap::new(),
+        };
         let mut globals = BTreeSet::new();
         find_globals(&f.body, &mut globals);
         if let Some(g) = globals.iter().next() {
@@ -840,7 +993,10 @@ impl<'p> FnCx<'p> {
         for (name, storage) in &self.locals {
             if param_names.contains(name) {
                 if *storage == Storage::MaybeUnbound {
-                    return reject(f, format!("parameter `{name}` deleted or rebound in a way that may leave it unbound"));
+                    return reject(
+                        f,
+                        format!("parameter `{name}` deleted or rebound in a way that may leave it unbound"),
+                    );
                 }
                 continue;
             }
@@ -865,9 +1021,15 @@ impl<'p> FnCx<'p> {
         let origin = if fn_name == f.name.id.as_str() {
             format!(" `{}` of `{}`.", f.name.id, self.module.file.path)
         } else {
-            format!(" `{}` of `{}` (defined inside `{}`).", f.name.id, self.module.file.path, fn_name.rsplit("_in_").next().unwrap_or(""))
+            format!(
+                " `{}` of `{}` (defined inside `{}`).",
+                f.name.id,
+                self.module.file.path,
+                fn_name.rsplit("_in_").next().unwrap_or("")
+            )
         };
-        let hoisted = self.locals.keys().any(|n| !param_names.contains(n) && !self.declared_at.contains_key(n));
+        let hoisted =
+            self.locals.keys().any(|n| !param_names.contains(n) && !self.declared_at.contains_key(n));
         let unused = if hoisted || !rebinds.is_empty() {
             quote!(#[allow(unused_mut, unused_assignments)])
         } else {
@@ -890,7 +1052,10 @@ impl<'p> FnCx<'p> {
 
     fn immutable_default(&self, e: &Expr) -> bool {
         match e {
-            Expr::NoneLiteral(_) | Expr::BooleanLiteral(_) | Expr::NumberLiteral(_) | Expr::StringLiteral(_) => true,
+            Expr::NoneLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_) => true,
             Expr::UnaryOp(u) => matches!(&*u.operand, Expr::NumberLiteral(_)),
             Expr::Tuple(t) => t.elts.iter().all(|e| self.immutable_default(e)),
             Expr::Name(n) => self.module.constants.contains_key(n.id.as_str()),
@@ -1083,7 +1248,9 @@ impl<'p> FnCx<'p> {
                     },
                     Some(e) => match &**e {
                         Expr::Call(c) => {
-                            let Expr::Name(n) = &*c.func else { return reject(&**e, "raising this exception") };
+                            let Expr::Name(n) = &*c.func else {
+                                return reject(&**e, "raising this exception");
+                            };
                             let kind = exception_name(n.id.as_str()).ok_or_else(|| Reject {
                                 span: span(n),
                                 what: format!("raising `{}`", n.id),
@@ -1159,7 +1326,9 @@ impl<'p> FnCx<'p> {
     fn jump(&self, plain: TokenStream, flow: TokenStream) -> TokenStream {
         match self.frames.last() {
             Some(Frame::Try) => quote!(return Ok(py::Flow::#flow);),
-            Some(Frame::Loop(Some(broke))) if plain.to_string() == "break" => quote!({ #broke = true; break; }),
+            Some(Frame::Loop(Some(broke))) if plain.to_string() == "break" => {
+                quote!({ #broke = true; break; })
+            }
             _ => quote!(#plain;),
         }
     }
@@ -1195,7 +1364,9 @@ impl<'p> FnCx<'p> {
             let classes = match &h.type_ {
                 None => vec!["BaseException".to_string()],
                 Some(e) => match &**e {
-                    Expr::Tuple(items) => items.elts.iter().map(|e| self.exception_class(e)).collect::<T<Vec<_>>>()?,
+                    Expr::Tuple(items) => {
+                        items.elts.iter().map(|e| self.exception_class(e)).collect::<T<Vec<_>>>()?
+                    }
                     e => vec![self.exception_class(e)?],
                 },
             };
@@ -1260,10 +1431,26 @@ impl<'p> FnCx<'p> {
             _ => return reject(e, "this exception class"),
         };
         const KNOWN: &[&str] = &[
-            "BaseException", "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "LookupError",
-            "AttributeError", "ZeroDivisionError", "ArithmeticError", "UnicodeError", "UnicodeDecodeError",
-            "UnicodeEncodeError", "StopIteration", "json.JSONDecodeError", "json.decoder.JSONDecodeError",
-            "ipaddress.AddressValueError", "ipaddress.NetmaskValueError", "binascii.Error", "re.error",
+            "BaseException",
+            "Exception",
+            "ValueError",
+            "TypeError",
+            "KeyError",
+            "IndexError",
+            "LookupError",
+            "AttributeError",
+            "ZeroDivisionError",
+            "ArithmeticError",
+            "UnicodeError",
+            "UnicodeDecodeError",
+            "UnicodeEncodeError",
+            "StopIteration",
+            "json.JSONDecodeError",
+            "json.decoder.JSONDecodeError",
+            "ipaddress.AddressValueError",
+            "ipaddress.NetmaskValueError",
+            "binascii.Error",
+            "re.error",
         ];
         let canonical = match name.as_str() {
             "json.decoder.JSONDecodeError" => "json.JSONDecodeError".to_string(),
@@ -1289,7 +1476,11 @@ impl<'p> FnCx<'p> {
                         let id = local_ident(name);
                         match (self.declared_at.get(name), self.top_statement) {
                             (Some(&(at, mutable)), Some(now)) if at == now => {
-                                if mutable { quote!(let mut #id = #value;) } else { quote!(let #id = #value;) }
+                                if mutable {
+                                    quote!(let mut #id = #value;)
+                                } else {
+                                    quote!(let #id = #value;)
+                                }
                             }
                             _ => quote!(#id = #value;),
                         }
@@ -1356,12 +1547,18 @@ impl<'p> FnCx<'p> {
             Resolved::Constant(module, cname) => Ok(Code::Obj(self.constant_ref(&module, &cname))),
             Resolved::Function(module, fname) => {
                 let path = self.fn_path(&module, &fname);
-                let arity = self.program.get(&module).and_then(|m| m.function(&fname)).map(|f| {
-                    f.parameters.args.len() + f.parameters.posonlyargs.len()
-                });
+                let arity = self
+                    .program
+                    .get(&module)
+                    .and_then(|m| m.function(&fname))
+                    .map(|f| f.parameters.args.len() + f.parameters.posonlyargs.len());
                 match arity {
-                    Some(1) if self.program.get(&module).and_then(|m| m.function(&fname)).is_some_and(|f| f.parameters.vararg.is_none() && f.parameters.kwonlyargs.is_empty()) => {
-                        Ok(Code::Obj(quote!(Obj::func(|args: &[Obj<'e>]| #path(py::arg(args, 0)))))) 
+                    Some(1)
+                        if self.program.get(&module).and_then(|m| m.function(&fname)).is_some_and(|f| {
+                            f.parameters.vararg.is_none() && f.parameters.kwonlyargs.is_empty()
+                        }) =>
+                    {
+                        Ok(Code::Obj(quote!(Obj::func(|args: &[Obj<'e>]| #path(py::arg(args, 0))))))
                     }
                     _ => reject(n, format!("the function `{name}` used as a value")),
                 }
@@ -1378,7 +1575,11 @@ impl<'p> FnCx<'p> {
         } else {
             let m = self.program.get(module).and_then(|m| m.rust_module.clone()).unwrap_or_default();
             let m = format_ident!("{}", m);
-            if self.module.rust_module.is_some() { quote!(super::#m::#id) } else { quote!(super::py::#m::#id) }
+            if self.module.rust_module.is_some() {
+                quote!(super::#m::#id)
+            } else {
+                quote!(super::py::#m::#id)
+            }
         };
         quote!(Obj::from_const(&#path))
     }
@@ -1391,7 +1592,11 @@ impl<'p> FnCx<'p> {
         } else {
             let m = self.program.get(module).and_then(|m| m.rust_module.clone()).unwrap_or_default();
             let m = format_ident!("{}", m);
-            if self.module.rust_module.is_some() { quote!(super::#m::#id) } else { quote!(super::py::#m::#id) }
+            if self.module.rust_module.is_some() {
+                quote!(super::#m::#id)
+            } else {
+                quote!(super::py::#m::#id)
+            }
         }
     }
 
@@ -1422,7 +1627,10 @@ impl<'p> FnCx<'p> {
                     if BUILTINS.contains(&name.as_str()) {
                         return Ok(Resolved::Builtin(name));
                     }
-                    return reject(at, format!("the name `{name}`, which is not defined in `{}`", module.file.path));
+                    return reject(
+                        at,
+                        format!("the name `{name}`, which is not defined in `{}`", module.file.path),
+                    );
                 }
             }
         }
@@ -1522,7 +1730,9 @@ impl<'p> FnCx<'p> {
             Expr::Dict(d) => {
                 let mut entries = Vec::new();
                 for item in &d.items {
-                    let Some(k) = &item.key else { return reject(&item.value, "`**` in a dictionary display") };
+                    let Some(k) = &item.key else {
+                        return reject(&item.value, "`**` in a dictionary display");
+                    };
                     let k = self.expr(k)?.obj();
                     let v = self.expr(&item.value)?.obj();
                     entries.push(quote!((#k, #v)));
@@ -1561,7 +1771,9 @@ impl<'p> FnCx<'p> {
             Expr::Lambda(l) => self.lambda(l)?,
             Expr::Attribute(a) => self.attribute(a)?,
             Expr::Named(n) => {
-                let Expr::Name(target) = &*n.target else { return reject(n, "this assignment expression target") };
+                let Expr::Name(target) = &*n.target else {
+                    return reject(n, "this assignment expression target");
+                };
                 let v = self.expr(&n.value)?.obj();
                 let bind = self.assign_target(&n.target, quote!(#v))?;
                 let read = self.name(target)?.obj();
@@ -1587,8 +1799,14 @@ impl<'p> FnCx<'p> {
             };
         }
         const IP_ATTRIBUTES: &[&str] = &[
-            "is_private", "is_global", "is_loopback", "is_multicast", "is_link_local", "version",
-            "network_address", "prefixlen",
+            "is_private",
+            "is_global",
+            "is_loopback",
+            "is_multicast",
+            "is_link_local",
+            "version",
+            "network_address",
+            "prefixlen",
         ];
         let name = a.attr.id.as_str();
         if IP_ATTRIBUTES.contains(&name) {
@@ -1718,7 +1936,9 @@ impl<'p> FnCx<'p> {
                                 let value = match i.conversion {
                                     ast::ConversionFlag::None | ast::ConversionFlag::Str => v,
                                     ast::ConversionFlag::Repr => quote!(&py::repr_obj(#v)),
-                                    ast::ConversionFlag::Ascii => return reject(i, "the f-string conversion `!a`"),
+                                    ast::ConversionFlag::Ascii => {
+                                        return reject(i, "the f-string conversion `!a`");
+                                    }
                                 };
                                 let text = match &i.format_spec {
                                     None => quote!(py::str_of(#value)),
@@ -1726,7 +1946,9 @@ impl<'p> FnCx<'p> {
                                         let mut s = String::new();
                                         for el in &spec.elements {
                                             match el {
-                                                ast::InterpolatedStringElement::Literal(l) => s.push_str(&l.value),
+                                                ast::InterpolatedStringElement::Literal(l) => {
+                                                    s.push_str(&l.value)
+                                                }
                                                 ast::InterpolatedStringElement::Interpolation(n) => {
                                                     return reject(n, "a computed f-string format spec");
                                                 }
@@ -1749,7 +1971,9 @@ impl<'p> FnCx<'p> {
         let names: Vec<String> = match &l.parameters {
             None => Vec::new(),
             Some(p) => {
-                if p.vararg.is_some() || p.kwarg.is_some() || !p.kwonlyargs.is_empty()
+                if p.vararg.is_some()
+                    || p.kwarg.is_some()
+                    || !p.kwonlyargs.is_empty()
                     || p.args.iter().chain(p.posonlyargs.iter()).any(|a| a.default.is_some())
                 {
                     return reject(l, "a lambda with defaults or `*` parameters");
@@ -1807,7 +2031,12 @@ impl<'p> FnCx<'p> {
         })))
     }
 
-    fn comprehension_body(&mut self, generators: &[ast::Comprehension], collect: &Collect<'_>, out: &Ident) -> T<TokenStream> {
+    fn comprehension_body(
+        &mut self,
+        generators: &[ast::Comprehension],
+        collect: &Collect<'_>,
+        out: &Ident,
+    ) -> T<TokenStream> {
         self.generator_loops(generators, &mut |cx| {
             Ok(match collect {
                 Collect::List(e) | Collect::Set(e) => {
@@ -1920,7 +2149,8 @@ impl<'p> FnCx<'p> {
         if !c.arguments.keywords.is_empty() {
             return reject(c, "keyword arguments to a mocked function");
         }
-        let original = self.user_call_with(c, &module, &fname, args.iter().map(|a| quote!(#a)).collect())?.obj();
+        let original =
+            self.user_call_with(c, &module, &fname, args.iter().map(|a| quote!(#a)).collect())?.obj();
         Ok(Code::Obj(quote!({
             #(#binds)*
             match py::mocked(#name) {
@@ -1939,7 +2169,13 @@ impl<'p> FnCx<'p> {
     }
 
     /// A call with positional arguments already evaluated (into locals).
-    fn user_call_with(&mut self, c: &ast::ExprCall, module: &str, name: &str, given: Vec<TokenStream>) -> T<Code> {
+    fn user_call_with(
+        &mut self,
+        c: &ast::ExprCall,
+        module: &str,
+        name: &str,
+        given: Vec<TokenStream>,
+    ) -> T<Code> {
         let program = self.program;
         let m = program.get(module).expect("resolved module");
         let f = m.function(name).expect("resolved function");
@@ -2068,7 +2304,9 @@ impl<'p> FnCx<'p> {
 
     fn builtin(&mut self, c: &ast::ExprCall, name: &str) -> T<Code> {
         let args = &c.arguments.args;
-        let kw = |k: &str| c.arguments.keywords.iter().find(|x| x.arg.as_ref().is_some_and(|a| a.id.as_str() == k));
+        let kw = |k: &str| {
+            c.arguments.keywords.iter().find(|x| x.arg.as_ref().is_some_and(|a| a.id.as_str() == k))
+        };
         for k in &c.arguments.keywords {
             let allowed: &[&str] = match name {
                 "sorted" => &["key", "reverse"],
@@ -2111,7 +2349,13 @@ impl<'p> FnCx<'p> {
                 Code::Obj(quote!(py::repr_obj(#a)))
             }
             "bool" => {
-                let a = self.expr(args.first().ok_or_else(|| Reject { span: span(c), what: "`bool()`".into(), help: None })?)?.cond();
+                let a = self
+                    .expr(args.first().ok_or_else(|| Reject {
+                        span: span(c),
+                        what: "`bool()`".into(),
+                        help: None,
+                    })?)?
+                    .cond();
                 Code::Bool(a)
             }
             "int" => {
@@ -2225,12 +2469,11 @@ impl<'p> FnCx<'p> {
                 arity(1, 2)?;
                 let a = self.expr(&args[0])?.by_ref();
                 let start = match (args.get(1), kw("start")) {
-                    (Some(Expr::NumberLiteral(n)), _) | (None, Some(ast::Keyword { value: Expr::NumberLiteral(n), .. })) => {
-                        match &n.value {
-                            Number::Int(i) => Literal::i64_unsuffixed(i.as_i64().unwrap_or(0)),
-                            _ => return reject(c, "a non-integer `enumerate` start"),
-                        }
-                    }
+                    (Some(Expr::NumberLiteral(n)), _)
+                    | (None, Some(ast::Keyword { value: Expr::NumberLiteral(n), .. })) => match &n.value {
+                        Number::Int(i) => Literal::i64_unsuffixed(i.as_i64().unwrap_or(0)),
+                        _ => return reject(c, "a non-integer `enumerate` start"),
+                    },
                     (None, None) => Literal::i64_unsuffixed(0),
                     _ => return reject(c, "a computed `enumerate` start"),
                 };
@@ -2259,7 +2502,9 @@ impl<'p> FnCx<'p> {
             "print" => Code::Obj(quote!(Obj::None)),
             "next" => {
                 arity(1, 2)?;
-                let Expr::Generator(g) = &args[0] else { return reject(c, "`next` of something other than a generator expression") };
+                let Expr::Generator(g) = &args[0] else {
+                    return reject(c, "`next` of something other than a generator expression");
+                };
                 let default = match args.get(1) {
                     Some(d) => {
                         let d = self.expr(d)?.obj();
@@ -2307,7 +2552,13 @@ impl<'p> FnCx<'p> {
         })))
     }
 
-    fn short_circuit_body(&mut self, generators: &[ast::Comprehension], elt: &Expr, any: bool, found: &Ident) -> T<TokenStream> {
+    fn short_circuit_body(
+        &mut self,
+        generators: &[ast::Comprehension],
+        elt: &Expr,
+        any: bool,
+        found: &Ident,
+    ) -> T<TokenStream> {
         let label = syn_label(found);
         self.generator_loops(generators, &mut |cx| {
             let test = cx.expr(elt)?.cond();
@@ -2353,7 +2604,9 @@ impl<'p> FnCx<'p> {
                 "list" => quote!(py::Type::List),
                 "tuple" => quote!(py::Type::Tuple),
                 "set" => quote!(py::Type::Set),
-                "collections.abc.Mapping" | "typing.Mapping" | "collections.Mapping" | "Mapping" => quote!(py::Type::Mapping),
+                "collections.abc.Mapping" | "typing.Mapping" | "collections.Mapping" | "Mapping" => {
+                    quote!(py::Type::Mapping)
+                }
                 "collections.abc.Sequence" | "typing.Sequence" | "Sequence" => quote!(py::Type::Sequence),
                 "collections.abc.Iterable" | "typing.Iterable" | "Iterable" => quote!(py::Type::Iterable),
                 "bytes" | "bytearray" => quote!(py::Type::Bytes),
@@ -2379,7 +2632,9 @@ impl<'p> FnCx<'p> {
             }
             // An `OrderedDict` behaves as a dict for what rules do with it (insertion order,
             // lookups, keys); its repr and order-sensitive `==` are not modelled: documented.
-            ("collections", "OrderedDict") if c.arguments.args.is_empty() && c.arguments.keywords.is_empty() => {
+            ("collections", "OrderedDict")
+                if c.arguments.args.is_empty() && c.arguments.keywords.is_empty() =>
+            {
                 Ok(Code::Obj(quote!(Obj::dict(Vec::new())?)))
             }
             ("functools", "reduce") => {
@@ -2416,9 +2671,17 @@ impl<'p> FnCx<'p> {
                 }
                 let a = self.expr(&c.arguments.args[0])?.by_ref();
                 let strict_expr = c.arguments.args.get(1).or_else(|| {
-                    c.arguments.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "strict")).map(|k| &k.value)
+                    c.arguments
+                        .keywords
+                        .iter()
+                        .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "strict"))
+                        .map(|k| &k.value)
                 });
-                if c.arguments.keywords.iter().any(|k| k.arg.as_ref().is_none_or(|a| a.id.as_str() != "strict")) {
+                if c.arguments
+                    .keywords
+                    .iter()
+                    .any(|k| k.arg.as_ref().is_none_or(|a| a.id.as_str() != "strict"))
+                {
                     return reject(c, format!("`{f}` with these keyword arguments"));
                 }
                 let strict = match strict_expr {
@@ -2430,7 +2693,9 @@ impl<'p> FnCx<'p> {
                     "IPv4Network" => quote!(V4),
                     _ => quote!(V6),
                 };
-                Ok(Code::Obj(quote!(py::stdlib::ipaddress::network(#a, #strict, py::stdlib::ipaddress::Kind::#kind)?)))
+                Ok(Code::Obj(
+                    quote!(py::stdlib::ipaddress::network(#a, #strict, py::stdlib::ipaddress::Kind::#kind)?),
+                ))
             }
             _ => reject(c, format!("`{module}.{name}`")),
         }
@@ -2453,11 +2718,15 @@ impl<'p> FnCx<'p> {
             }
             return self.std_module_call(c, &m, method);
         }
-        if c.arguments.args.iter().any(|a| matches!(a, Expr::Starred(_))) && !matches!(method, "deep_get" | "deep_walk") {
+        if c.arguments.args.iter().any(|a| matches!(a, Expr::Starred(_)))
+            && !matches!(method, "deep_get" | "deep_walk")
+        {
             return reject(c, "`*` arguments in a call");
         }
         let recv = self.expr(&a.value)?.by_ref();
-        let kw = |k: &str| c.arguments.keywords.iter().find(|x| x.arg.as_ref().is_some_and(|a| a.id.as_str() == k));
+        let kw = |k: &str| {
+            c.arguments.keywords.iter().find(|x| x.arg.as_ref().is_some_and(|a| a.id.as_str() == k))
+        };
         match method {
             "udm" => {
                 self.udm = true;
@@ -2477,7 +2746,9 @@ impl<'p> FnCx<'p> {
                 let keys = self.key_slice(&c.arguments.args)?;
                 for k in &c.arguments.keywords {
                     match &k.arg {
-                        Some(a) if a.id.as_str() == "default" || (method == "deep_walk" && a.id.as_str() == "return_val") => {}
+                        Some(a)
+                            if a.id.as_str() == "default"
+                                || (method == "deep_walk" && a.id.as_str() == "return_val") => {}
                         _ => return reject(k, format!("this keyword argument to `{method}`")),
                     }
                 }
@@ -2507,7 +2778,8 @@ impl<'p> FnCx<'p> {
             }
             _ => {}
         }
-        let Some((function, params)) = METHODS.iter().find(|(m, _)| *m == method).map(|(m, p)| (*m, *p)) else {
+        let Some((function, params)) = METHODS.iter().find(|(m, _)| *m == method).map(|(m, p)| (*m, *p))
+        else {
             return reject(a, format!("the method `.{method}()`"));
         };
         let mut slots: Vec<Option<TokenStream>> = vec![None; params.len()];
@@ -2549,7 +2821,11 @@ impl<'p> FnCx<'p> {
                         None => reject(c, format!("`re.{name}` without enough arguments")),
                     }
                 };
-                let extra_kw = c.arguments.keywords.iter().any(|k| k.arg.as_ref().is_none_or(|a| a.id.as_str() != "flags"));
+                let extra_kw = c
+                    .arguments
+                    .keywords
+                    .iter()
+                    .any(|k| k.arg.as_ref().is_none_or(|a| a.id.as_str() != "flags"));
                 if extra_kw {
                     return reject(c, format!("keyword arguments to `re.{name}`"));
                 }
@@ -2740,7 +3016,9 @@ fn compare_op(op: CmpOp, l: TokenStream, r: TokenStream) -> TokenStream {
 fn paren(e: TokenStream) -> TokenStream {
     let trees: Vec<proc_macro2::TokenTree> = e.clone().into_iter().collect();
     let atomic = match trees.as_slice() {
-        [proc_macro2::TokenTree::Group(_)] | [proc_macro2::TokenTree::Literal(_)] | [proc_macro2::TokenTree::Ident(_)] => true,
+        [proc_macro2::TokenTree::Group(_)]
+        | [proc_macro2::TokenTree::Literal(_)]
+        | [proc_macro2::TokenTree::Ident(_)] => true,
         // `path::to::f(args)` and `f(args)?`: identifiers and `::`, then one parenthesised group.
         _ => {
             let mut rest = trees.as_slice();
@@ -2810,12 +3088,59 @@ fn local_ident(name: &str) -> Ident {
 fn is_rust_keyword(name: &str) -> bool {
     matches!(
         name,
-        "as" | "break" | "const" | "continue" | "crate" | "else" | "enum" | "extern" | "false" | "fn" | "for"
-            | "if" | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref" | "return"
-            | "self" | "Self" | "static" | "struct" | "super" | "trait" | "true" | "type" | "unsafe" | "use"
-            | "where" | "while" | "async" | "await" | "dyn" | "abstract" | "become" | "box" | "do" | "final"
-            | "macro" | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "try" | "gen"
-            | "union" | "_"
+        "as" | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "self"
+            | "Self"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "async"
+            | "await"
+            | "dyn"
+            | "abstract"
+            | "become"
+            | "box"
+            | "do"
+            | "final"
+            | "macro"
+            | "override"
+            | "priv"
+            | "typeof"
+            | "unsized"
+            | "virtual"
+            | "yield"
+            | "try"
+            | "gen"
+            | "union"
+            | "_"
     )
 }
 
@@ -2941,7 +3266,11 @@ fn assigned_in_try(body: &[Stmt], inside: bool, out: &mut BTreeSet<String>) {
 }
 
 fn bound_params_contains(p: &ast::Parameters, name: &str) -> bool {
-    p.posonlyargs.iter().chain(p.args.iter()).chain(p.kwonlyargs.iter()).any(|a| a.parameter.name.id.as_str() == name)
+    p.posonlyargs
+        .iter()
+        .chain(p.args.iter())
+        .chain(p.kwonlyargs.iter())
+        .any(|a| a.parameter.name.id.as_str() == name)
         || p.vararg.as_ref().is_some_and(|v| v.name.id.as_str() == name)
 }
 
@@ -3016,7 +3345,12 @@ fn find_assigned(body: &[Stmt], out: &mut BTreeSet<String>) {
 
 /// Definite assignment: walks `body` with the names certainly bound so far (`bound`), and
 /// records in `maybe` every local read while not certainly bound.
-fn flow(body: &[Stmt], bound: &mut BTreeSet<String>, locals: &BTreeSet<String>, maybe: &mut BTreeSet<String>) -> bool {
+fn flow(
+    body: &[Stmt],
+    bound: &mut BTreeSet<String>,
+    locals: &BTreeSet<String>,
+    maybe: &mut BTreeSet<String>,
+) -> bool {
     // Returns whether control can fall off the end of `body`.
     for s in body {
         let reads = |e: &Expr, bound: &BTreeSet<String>, maybe: &mut BTreeSet<String>| {

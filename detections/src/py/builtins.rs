@@ -2,7 +2,7 @@
 //! `isinstance`, …), with CPython's results and exceptions.
 
 use super::ops::{Kind, kind, order};
-use super::{Const, Exc, Obj, R, dict_items, eq, iter, items, truthy};
+use super::{Const, Exc, Obj, R, dict_items, eq, items, iter, truthy};
 
 /// `str(x)`.
 pub fn str<'e>(x: &Obj<'e>) -> Obj<'e> {
@@ -85,7 +85,12 @@ pub fn int<'e>(x: &Obj<'e>, base: Option<&Obj<'e>>) -> R<Obj<'e>> {
             let clean: String = digits.chars().filter(|&c| c != '_').collect();
             match i64::from_str_radix(&clean, radix) {
                 Ok(v) => Ok(Obj::Int(if neg { -v } else { v })),
-                Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+                    ) =>
+                {
                     Err(Exc::overflow())
                 }
                 Err(_) => Err(bad()),
@@ -215,7 +220,9 @@ fn keyed<'e>(xs: Vec<Obj<'e>>, key: &Obj<'e>) -> R<Vec<(Obj<'e>, Obj<'e>)>> {
             let k = match key {
                 Obj::None => x.clone(),
                 Obj::Func(f) => f.call(std::slice::from_ref(&x))?,
-                other => return Err(Exc::type_error(format!("'{}' object is not callable", other.type_name()))),
+                other => {
+                    return Err(Exc::type_error(format!("'{}' object is not callable", other.type_name())));
+                }
             };
             Ok((k, x))
         })
@@ -245,7 +252,13 @@ pub fn sorted<'e>(x: &Obj<'e>, key: &Obj<'e>, reverse: &Obj<'e>) -> R<Obj<'e>> {
 }
 
 /// `min`/`max` of an iterable (`args` of one) or of the arguments, with `key` and `default`.
-fn extreme<'e>(args: &[Obj<'e>], key: &Obj<'e>, default: Option<Obj<'e>>, name: &str, want: std::cmp::Ordering) -> R<Obj<'e>> {
+fn extreme<'e>(
+    args: &[Obj<'e>],
+    key: &Obj<'e>,
+    default: Option<Obj<'e>>,
+    name: &str,
+    want: std::cmp::Ordering,
+) -> R<Obj<'e>> {
     let xs = if args.len() == 1 { iter(&args[0])? } else { args.to_vec() };
     let pairs = keyed(xs, key)?;
     let mut best: Option<(Obj<'e>, Obj<'e>)> = None;
@@ -277,7 +290,11 @@ pub fn max<'e>(args: &[Obj<'e>], key: &Obj<'e>, default: Option<Obj<'e>>) -> R<O
 
 /// `enumerate(xs, start=0)` as a list of pairs.
 pub fn enumerate<'e>(x: &Obj<'e>, start: i64) -> R<Vec<Obj<'e>>> {
-    Ok(iter(x)?.into_iter().enumerate().map(|(i, v)| Obj::tuple(vec![Obj::Int(start + i as i64), v])).collect())
+    Ok(iter(x)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Obj::tuple(vec![Obj::Int(start + i as i64), v]))
+        .collect())
 }
 
 /// `zip(a, b, …)` as a list of tuples.
@@ -292,7 +309,10 @@ pub fn range<'e>(args: &[Obj<'e>]) -> R<Vec<Obj<'e>>> {
     let int = |x: &Obj<'e>| match x {
         Obj::Int(i) => Ok(*i),
         Obj::Bool(b) => Ok(i64::from(*b)),
-        other => Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", other.type_name()))),
+        other => Err(Exc::type_error(format!(
+            "'{}' object cannot be interpreted as an integer",
+            other.type_name()
+        ))),
     };
     let (start, stop, step) = match args {
         [stop] => (0, int(stop)?, 1),
@@ -325,7 +345,9 @@ pub fn reversed<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
 /// `ord(c)` and `chr(i)`.
 pub fn ord<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
     match x {
-        Obj::Str(s) if s.as_str().chars().count() == 1 => Ok(Obj::Int(s.as_str().chars().next().expect("one") as i64)),
+        Obj::Str(s) if s.as_str().chars().count() == 1 => {
+            Ok(Obj::Int(s.as_str().chars().next().expect("one") as i64))
+        }
         _ => Err(Exc::type_error("ord() expected a character")),
     }
 }

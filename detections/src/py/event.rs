@@ -75,7 +75,11 @@ pub(crate) fn lookup<'e>(map: &'e Map<String, Value>, key: &str) -> Option<&'e V
 
 impl<'e> Event<'e> {
     /// The event as Panther's `PantherEvent`; `dict` is [`Event::dict`] of the same object.
-    pub fn new(value: &'e Map<String, Value>, model: Option<&'static DataModel>, dict: &'e Event<'e>) -> Event<'e> {
+    pub fn new(
+        value: &'e Map<String, Value>,
+        model: Option<&'static DataModel>,
+        dict: &'e Event<'e>,
+    ) -> Event<'e> {
         Event { value, model, as_dict: Some(dict), arena: Arena::default() }
     }
 
@@ -154,7 +158,12 @@ fn empty_list(x: &Obj<'_>) -> R<bool> {
 /// `event.deep_walk(*keys, default=None, return_val="all")`, Panther's method: it walks the
 /// raw event, so keys match exactly and the values found are plain (a dictionary found is
 /// unhashable, as in CPython).
-pub fn raw_deep_walk<'e>(event: &'e Map<String, Value>, keys: &[Obj<'e>], default: Obj<'e>, return_val: &str) -> R<Obj<'e>> {
+pub fn raw_deep_walk<'e>(
+    event: &'e Map<String, Value>,
+    keys: &[Obj<'e>],
+    default: Obj<'e>,
+    return_val: &str,
+) -> R<Obj<'e>> {
     raw_walk(&RawObj::Map(event), keys, &default, return_val)
 }
 
@@ -202,8 +211,11 @@ fn raw_walk<'e>(obj: &RawObj<'_, 'e>, keys: &[Obj<'e>], default: &Obj<'e>, retur
             if value.is_none() {
                 continue;
             }
-            let values =
-                if matches!(kind(&value), Kind::List | Kind::Tuple) { super::items(&value)? } else { vec![value] };
+            let values = if matches!(kind(&value), Kind::List | Kind::Tuple) {
+                super::items(&value)?
+            } else {
+                vec![value]
+            };
             for v in values {
                 let v = plain(&v)?;
                 super::hashable(&v)?;
@@ -251,8 +263,10 @@ impl<'e> Event<'e> {
                     }
                 }
                 // Several mappings may share a name: Panther tries the path, then the method.
-                if let Some((_, Mapping::Method(f))) =
-                    model.mappings.iter().find(|(n, m)| *n == name.as_str() && matches!(m, Mapping::Method(_)))
+                if let Some((_, Mapping::Method(f))) = model
+                    .mappings
+                    .iter()
+                    .find(|(n, m)| *n == name.as_str() && matches!(m, Mapping::Method(_)))
                 {
                     let dict = self.as_dict.map_or(this.clone(), Obj::Event);
                     return self.immutable(f(dict)?);

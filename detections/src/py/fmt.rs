@@ -406,10 +406,13 @@ pub fn format_spec(x: &Obj<'_>, spec: &str) -> R<String> {
                 return Err(Exc::value_error("Sign not allowed in string format specifier"));
             }
             let s = s.as_str();
-            (match f.precision {
-                Some(p) => s.chars().take(p).collect(),
-                None => s.to_string(),
-            }, false)
+            (
+                match f.precision {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s.to_string(),
+                },
+                false,
+            )
         }
         (Obj::Int(_) | Obj::Bool(_), None | Some('d')) if f.precision.is_none() => {
             let i = match x {
@@ -564,8 +567,14 @@ pub fn percent_format<'e>(template: &Obj<'e>, args: &Obj<'e>) -> R<Obj<'e>> {
         }
         match chars.next() {
             Some('%') => out.push('%'),
-            Some('s') => out.push_str(&format_spec(&Obj::string(to_str(next.next().ok_or_else(too_few)?)), &percent_spec(&spec, None))?),
-            Some('r') => out.push_str(&format_spec(&Obj::string(to_repr(next.next().ok_or_else(too_few)?)), &percent_spec(&spec, None))?),
+            Some('s') => out.push_str(&format_spec(
+                &Obj::string(to_str(next.next().ok_or_else(too_few)?)),
+                &percent_spec(&spec, None),
+            )?),
+            Some('r') => out.push_str(&format_spec(
+                &Obj::string(to_repr(next.next().ok_or_else(too_few)?)),
+                &percent_spec(&spec, None),
+            )?),
             Some('d' | 'i') => {
                 let v = next.next().ok_or_else(too_few)?;
                 let v = match v {
@@ -634,17 +643,27 @@ pub fn str_format<'e>(template: &str, args: &[Obj<'e>], kwargs: &[(&str, Obj<'e>
                 let (name, conv) = field.split_once('!').map_or((field, None), |(a, b)| (a, Some(b)));
                 let value = if name.is_empty() {
                     auto += 1;
-                    args.get(auto - 1).cloned().ok_or_else(|| Exc::index_error("Replacement index out of range for positional args tuple"))?
+                    args.get(auto - 1).cloned().ok_or_else(|| {
+                        Exc::index_error("Replacement index out of range for positional args tuple")
+                    })?
                 } else if let Ok(i) = name.parse::<usize>() {
-                    args.get(i).cloned().ok_or_else(|| Exc::index_error("Replacement index out of range for positional args tuple"))?
+                    args.get(i).cloned().ok_or_else(|| {
+                        Exc::index_error("Replacement index out of range for positional args tuple")
+                    })?
                 } else {
-                    kwargs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).ok_or_else(|| Exc::key_error(&Obj::string(name.to_string())))?
+                    kwargs
+                        .iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| Exc::key_error(&Obj::string(name.to_string())))?
                 };
                 let value = match conv {
                     Some("r") => Obj::string(to_repr(&value)),
                     Some("s") => Obj::string(to_str(&value)),
                     None => value,
-                    Some(other) => return Err(Exc::value_error(format!("Unknown conversion specifier {other}"))),
+                    Some(other) => {
+                        return Err(Exc::value_error(format!("Unknown conversion specifier {other}")));
+                    }
                 };
                 out.push_str(&format_spec(&value, spec)?);
             }
@@ -704,7 +723,10 @@ mod tests {
         let d = Obj::dict(vec![(Obj::str("a"), Obj::list(vec![]))]).unwrap();
         assert_eq!(to_str(&d), "{'a': []}");
         let v: Value = serde_json::json!({"k": [1, 2.5, null, "x", {"y": false}]});
-        assert_eq!(to_str(&Obj::Json(&v)), "ImmutableCaseInsensitiveDict({'k': [1, 2.5, None, 'x', {'y': False}]})");
+        assert_eq!(
+            to_str(&Obj::Json(&v)),
+            "ImmutableCaseInsensitiveDict({'k': [1, 2.5, None, 'x', {'y': False}]})"
+        );
         let v: Value = serde_json::json!(["a"]);
         assert_eq!(to_str(&Obj::Json(&v)), "ImmutableList(('a',))");
         let v: Value = serde_json::json!([]);

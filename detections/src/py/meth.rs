@@ -70,7 +70,10 @@ fn strip_with<'e>(recv: &Obj<'e>, args: &[Obj<'e>], name: &str, left: bool, righ
             if right { s.trim_end_matches(set.as_slice()) } else { s }
         }
         other => {
-            return Err(Exc::type_error(format!("{name} arg must be None or str, not {}", other.type_name())));
+            return Err(Exc::type_error(format!(
+                "{name} arg must be None or str, not {}",
+                other.type_name()
+            )));
         }
     };
     Ok(if out.len() == s.len() { recv.clone() } else { Obj::string(out.to_string()) })
@@ -131,7 +134,10 @@ fn maxsplit(args: &[Obj<'_>]) -> R<Option<usize>> {
         Obj::None => Ok(None),
         Obj::Int(n) if n < 0 => Ok(None),
         Obj::Int(n) => Ok(Some(n as usize)),
-        other => Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", other.type_name()))),
+        other => Err(Exc::type_error(format!(
+            "'{}' object cannot be interpreted as an integer",
+            other.type_name()
+        ))),
     }
 }
 
@@ -189,7 +195,18 @@ pub fn splitlines<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
     let mut i = 0;
     while i < chars.len() {
         let (at, c) = chars[i];
-        let breaks = matches!(c, '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        let breaks = matches!(
+            c,
+            '\n' | '\r'
+                | '\u{b}'
+                | '\u{c}'
+                | '\u{1c}'
+                | '\u{1d}'
+                | '\u{1e}'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
         if breaks {
             out.push(Obj::string(s[start..at].to_string()));
             let mut next = at + c.len_utf8();
@@ -236,7 +253,12 @@ pub fn replace<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
         Obj::None => s.replace(old, new),
         Obj::Int(n) if n < 0 => s.replace(old, new),
         Obj::Int(n) => s.replacen(old, new, n as usize),
-        other => return Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", other.type_name()))),
+        other => {
+            return Err(Exc::type_error(format!(
+                "'{}' object cannot be interpreted as an integer",
+                other.type_name()
+            )));
+        }
     };
     Ok(Obj::string(out))
 }
@@ -342,7 +364,11 @@ pub fn title<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
     let mut out = String::with_capacity(s.len());
     let mut prev_cased = false;
     for c in s.chars() {
-        if prev_cased { out.extend(c.to_lowercase()) } else { out.extend(c.to_uppercase()) }
+        if prev_cased {
+            out.extend(c.to_lowercase())
+        } else {
+            out.extend(c.to_uppercase())
+        }
         prev_cased = c.is_alphabetic();
     }
     Ok(Obj::string(out))
@@ -519,7 +545,12 @@ pub fn pop<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
                 Obj::None => l.len() as i64 - 1,
                 Obj::Int(i) if i < 0 => i + l.len() as i64,
                 Obj::Int(i) => i,
-                other => return Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", other.type_name()))),
+                other => {
+                    return Err(Exc::type_error(format!(
+                        "'{}' object cannot be interpreted as an integer",
+                        other.type_name()
+                    )));
+                }
             };
             if i < 0 || i as usize >= l.len() {
                 return Err(Exc::index_error("pop index out of range"));
@@ -545,7 +576,9 @@ pub fn copy<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
     match recv {
         Obj::Json(v) => return super::raw(v),
         Obj::Event(e) => {
-            return Obj::dict(e.value.iter().map(|(k, v)| Ok((Obj::str(k), super::raw(v)?))).collect::<R<_>>()?);
+            return Obj::dict(
+                e.value.iter().map(|(k, v)| Ok((Obj::str(k), super::raw(v)?))).collect::<R<_>>()?,
+            );
         }
         _ => {}
     }
@@ -585,7 +618,9 @@ pub fn deep_get<'e>(recv: &Obj<'e>, keys: &[Obj<'e>], default: Obj<'e>) -> R<Obj
 /// event (keys matched exactly, values plain).
 pub fn deep_walk<'e>(recv: &Obj<'e>, keys: &[Obj<'e>], default: Obj<'e>, return_val: &Obj<'e>) -> R<Obj<'e>> {
     match (recv, return_val) {
-        (Obj::Event(e), Obj::Str(r)) if e.is_event() => super::event::raw_deep_walk(e.value, keys, default, r.as_str()),
+        (Obj::Event(e), Obj::Str(r)) if e.is_event() => {
+            super::event::raw_deep_walk(e.value, keys, default, r.as_str())
+        }
         (Obj::Event(_), _) => Err(Exc::type_error("return_val must be a string")),
         _ => Err(Exc::attribute_error(recv, "deep_walk")),
     }

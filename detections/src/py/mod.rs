@@ -59,7 +59,9 @@ impl Exc {
         let parents: &[&str] = match self.kind {
             "KeyError" | "IndexError" => &["LookupError"],
             "ZeroDivisionError" | "OverflowError" => &["ArithmeticError"],
-            "json.JSONDecodeError" | "ipaddress.AddressValueError" | "ipaddress.NetmaskValueError" => &["ValueError"],
+            "json.JSONDecodeError" | "ipaddress.AddressValueError" | "ipaddress.NetmaskValueError" => {
+                &["ValueError"]
+            }
             "UnicodeDecodeError" | "UnicodeEncodeError" => &["UnicodeError", "ValueError"],
             "binascii.Error" => &["ValueError"],
             _ => &[],
@@ -91,7 +93,10 @@ impl Exc {
         Exc { internal: true, ..Exc::new("NotImplementedError", message) }
     }
     pub fn overflow() -> Exc {
-        Exc { internal: true, ..Exc::new("OverflowError", "integers beyond 64 bits are not supported by compiled rules") }
+        Exc {
+            internal: true,
+            ..Exc::new("OverflowError", "integers beyond 64 bits are not supported by compiled rules")
+        }
     }
 }
 
@@ -107,7 +112,11 @@ impl Exc {
 
 impl std::fmt::Display for Exc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.message.is_empty() { f.write_str(self.kind) } else { write!(f, "{}: {}", self.kind, self.message) }
+        if self.message.is_empty() {
+            f.write_str(self.kind)
+        } else {
+            write!(f, "{}: {}", self.kind, self.message)
+        }
     }
 }
 
@@ -401,7 +410,10 @@ pub enum Flow<'e> {
 /// CPython's `UnboundLocalError`.
 pub fn bound<'a, 'e>(local: &'a Option<Obj<'e>>, name: &str) -> R<&'a Obj<'e>> {
     local.as_ref().ok_or_else(|| {
-        Exc::new("UnboundLocalError", format!("cannot access local variable '{name}' where it is not associated with a value"))
+        Exc::new(
+            "UnboundLocalError",
+            format!("cannot access local variable '{name}' where it is not associated with a value"),
+        )
     })
 }
 
@@ -427,7 +439,9 @@ pub fn unpack<'e>(value: &Obj<'e>, n: usize) -> R<Vec<Obj<'e>>> {
         std::cmp::Ordering::Less => {
             Err(Exc::value_error(format!("not enough values to unpack (expected {n}, got {})", items.len())))
         }
-        std::cmp::Ordering::Greater => Err(Exc::value_error(format!("too many values to unpack (expected {n})"))),
+        std::cmp::Ordering::Greater => {
+            Err(Exc::value_error(format!("too many values to unpack (expected {n})")))
+        }
     }
 }
 
@@ -446,9 +460,9 @@ pub fn reduce<'e>(f: &Obj<'e>, xs: &Obj<'e>, initial: Option<Obj<'e>>) -> R<Obj<
     let mut items = iter(xs)?.into_iter();
     let mut acc = match initial {
         Some(i) => i,
-        None => items
-            .next()
-            .ok_or_else(|| Exc::type_error("reduce() of empty iterable with no initial value"))?,
+        None => {
+            items.next().ok_or_else(|| Exc::type_error("reduce() of empty iterable with no initial value"))?
+        }
     };
     for x in items {
         acc = call(f, &[acc, x])?;

@@ -208,7 +208,9 @@ pub fn not_contains(haystack: &Obj<'_>, needle: &Obj<'_>) -> R<bool> {
 pub fn items<'e>(x: &Obj<'e>) -> R<Vec<Obj<'e>>> {
     match x {
         Obj::Json(Value::Array(a)) => a.iter().map(Obj::from_json).collect(),
-        Obj::Const(Const::List(c) | Const::Tuple(c) | Const::Set(c)) => Ok(c.iter().map(Obj::from_const).collect()),
+        Obj::Const(Const::List(c) | Const::Tuple(c) | Const::Set(c)) => {
+            Ok(c.iter().map(Obj::from_const).collect())
+        }
         Obj::List(l) | Obj::Set(l) => Ok(l.borrow().clone()),
         Obj::Tuple(t) => Ok(t.to_vec()),
         _ => iter(x),
@@ -220,7 +222,9 @@ pub fn dict_items<'e>(x: &Obj<'e>) -> R<Vec<(Obj<'e>, Obj<'e>)>> {
     match x {
         Obj::Json(Value::Object(m)) => m.iter().map(|(k, v)| Ok((Obj::str(k), Obj::from_json(v)?))).collect(),
         Obj::Event(e) => e.value.iter().map(|(k, v)| Ok((Obj::str(k), Obj::from_json(v)?))).collect(),
-        Obj::Const(Const::Dict(d)) => Ok(d.iter().map(|(k, v)| (Obj::from_const(k), Obj::from_const(v))).collect()),
+        Obj::Const(Const::Dict(d)) => {
+            Ok(d.iter().map(|(k, v)| (Obj::from_const(k), Obj::from_const(v))).collect())
+        }
         Obj::Dict(d) => Ok(d.borrow().entries.clone()),
         _ => Err(Exc::attribute_error(x, "items")),
     }
@@ -309,16 +313,24 @@ fn int_index(key: &Obj<'_>, x: &Obj<'_>) -> R<i64> {
 pub fn getitem<'e>(x: &Obj<'e>, key: &Obj<'e>) -> R<Obj<'e>> {
     match x {
         Obj::Json(Value::Object(m)) => match key {
-            Obj::Str(k) => lookup(m, k.as_str()).map(Obj::from_json).unwrap_or_else(|| Err(Exc::key_error(key))),
+            Obj::Str(k) => {
+                lookup(m, k.as_str()).map(Obj::from_json).unwrap_or_else(|| Err(Exc::key_error(key)))
+            }
             _ => Err(Exc::key_error(key)),
         },
         Obj::Event(e) => match key {
-            Obj::Str(k) => lookup(e.value, k.as_str()).map(Obj::from_json).unwrap_or_else(|| Err(Exc::key_error(key))),
+            Obj::Str(k) => {
+                lookup(e.value, k.as_str()).map(Obj::from_json).unwrap_or_else(|| Err(Exc::key_error(key)))
+            }
             _ => Err(Exc::key_error(key)),
         },
         Obj::Dict(_) | Obj::Const(Const::Dict(_)) => {
             hashable(key)?;
-            dict_items(x)?.into_iter().find(|(k, _)| eq(k, key)).map(|(_, v)| v).ok_or_else(|| Exc::key_error(key))
+            dict_items(x)?
+                .into_iter()
+                .find(|(k, _)| eq(k, key))
+                .map(|(_, v)| v)
+                .ok_or_else(|| Exc::key_error(key))
         }
         Obj::Str(s) => {
             let i = int_index(key, x)?;
@@ -489,10 +501,9 @@ pub fn add<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
     }
     match (a, b) {
         (Obj::Str(x), Obj::Str(y)) => Ok(Obj::string([x.as_str(), y.as_str()].concat())),
-        (Obj::Str(_), _) => Err(Exc::type_error(format!(
-            "can only concatenate str (not \"{}\") to str",
-            b.type_name()
-        ))),
+        (Obj::Str(_), _) => {
+            Err(Exc::type_error(format!("can only concatenate str (not \"{}\") to str", b.type_name())))
+        }
         _ => match (kind(a), kind(b)) {
             (Kind::List, Kind::List) => {
                 let mut out = items(a)?;
@@ -504,10 +515,9 @@ pub fn add<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
                 out.extend(items(b)?);
                 Ok(Obj::tuple(out))
             }
-            (Kind::List, _) => Err(Exc::type_error(format!(
-                "can only concatenate list (not \"{}\") to list",
-                b.type_name()
-            ))),
+            (Kind::List, _) => {
+                Err(Exc::type_error(format!("can only concatenate list (not \"{}\") to list", b.type_name())))
+            }
             _ => Err(unsupported_operands("+", a, b)),
         },
     }
@@ -618,7 +628,9 @@ pub fn pow<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
         (Some(x), Some(_)) if x == 0.0 && as_f64(b).is_some_and(|y| y < 0.0) => {
             Err(Exc::new("ZeroDivisionError", "0.0 cannot be raised to a negative power"))
         }
-        (Some(x), Some(y)) if x < 0.0 && y.fract() != 0.0 => Err(Exc::unsupported("a complex result of `**`")),
+        (Some(x), Some(y)) if x < 0.0 && y.fract() != 0.0 => {
+            Err(Exc::unsupported("a complex result of `**`"))
+        }
         (Some(x), Some(y)) => Ok(Obj::Float(x.powf(y))),
         _ => Err(unsupported_operands("** or pow()", a, b)),
     }
@@ -645,7 +657,9 @@ pub fn bitor<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
             out.extend(items(b)?);
             Obj::set(out)
         }
-        (Kind::Dict, Kind::Dict) if !matches!(a, Obj::Json(_) | Obj::Event(_)) && !matches!(b, Obj::Json(_) | Obj::Event(_)) => {
+        (Kind::Dict, Kind::Dict)
+            if !matches!(a, Obj::Json(_) | Obj::Event(_)) && !matches!(b, Obj::Json(_) | Obj::Event(_)) =>
+        {
             let mut out = dict_items(a)?;
             out.extend(dict_items(b)?);
             Obj::dict(out)

@@ -84,7 +84,10 @@ impl Results {
 fn type_error(id: &str, function: &str, found: &Obj<'_>, expected: &str) -> Exc {
     Exc::new(
         "FunctionReturnTypeError",
-        format!("detection [{id}] function [{function}] returned [{}], expected [{expected}]", found.type_name()),
+        format!(
+            "detection [{id}] function [{function}] returned [{}], expected [{expected}]",
+            found.type_name()
+        ),
     )
 }
 
@@ -208,7 +211,8 @@ impl Python {
     /// on the title, then on `defaultDedupString:<RuleID>`.
     pub fn outputs(&self, event: &dyn crate::Event, meta: &crate::RuleMeta) -> crate::Outputs {
         let default_dedup = || format!("defaultDedupString:{}", self.id);
-        let title_output: Option<String> = self.title.map(|f| self.text("title", f, event).unwrap_or_else(|_| self.id.to_string()));
+        let title_output: Option<String> =
+            self.title.map(|f| self.text("title", f, event).unwrap_or_else(|_| self.id.to_string()));
         let dedup = match self.dedup {
             Some(f) => match self.text("dedup", f, event) {
                 Ok(d) if !d.is_empty() => d,
@@ -280,7 +284,13 @@ pub fn to_json(x: &Obj<'_>) -> R<Value> {
                     let key = match &k {
                         Obj::Str(s) => s.as_str().to_string(),
                         Obj::None => "null".into(),
-                        Obj::Bool(b) => if *b { "true".into() } else { "false".into() },
+                        Obj::Bool(b) => {
+                            if *b {
+                                "true".into()
+                            } else {
+                                "false".into()
+                            }
+                        }
                         Obj::Int(i) => i.to_string(),
                         Obj::Float(f) => super::fmt::float_repr(*f),
                         other => {

@@ -23,7 +23,11 @@ fn v4(text: &str) -> Option<Ipv4Addr> {
     }
     let mut octets = [0u8; 4];
     for (i, p) in parts.iter().enumerate() {
-        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+        if p.is_empty()
+            || p.len() > 3
+            || !p.bytes().all(|b| b.is_ascii_digit())
+            || (p.len() > 1 && p.starts_with('0'))
+        {
             return None;
         }
         octets[i] = p.parse::<u16>().ok().filter(|&v| v <= 255)? as u8;
@@ -75,9 +79,17 @@ pub fn address<'e>(x: &Obj<'e>, kind: Kind) -> R<Obj<'e>> {
     match parsed {
         Some(ip) => Ok(Obj::Native(std::rc::Rc::new(Native::Ip(ip)))),
         None => Err(match kind {
-            Kind::Any => Exc::value_error(format!("{} does not appear to be an IPv4 or IPv6 address", repr(x))),
-            Kind::V4 => Exc::new("ipaddress.AddressValueError", format!("Expected 4 octets in {}", repr(&Obj::string(text)))),
-            Kind::V6 => Exc::new("ipaddress.AddressValueError", format!("At least 3 parts expected in {}", repr(&Obj::string(text)))),
+            Kind::Any => {
+                Exc::value_error(format!("{} does not appear to be an IPv4 or IPv6 address", repr(x)))
+            }
+            Kind::V4 => Exc::new(
+                "ipaddress.AddressValueError",
+                format!("Expected 4 octets in {}", repr(&Obj::string(text))),
+            ),
+            Kind::V6 => Exc::new(
+                "ipaddress.AddressValueError",
+                format!("At least 3 parts expected in {}", repr(&Obj::string(text))),
+            ),
         }),
     }
 }
@@ -106,7 +118,9 @@ pub fn network<'e>(x: &Obj<'e>, strict: bool, kind: Kind) -> R<Obj<'e>> {
     let prefix = match prefix {
         None => width,
         Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.len() <= 3 => {
-            p.parse::<u8>().ok().filter(|&v| v <= width).ok_or_else(|| Exc::new("ipaddress.NetmaskValueError", format!("{p:?} is not a valid netmask")))?
+            p.parse::<u8>().ok().filter(|&v| v <= width).ok_or_else(|| {
+                Exc::new("ipaddress.NetmaskValueError", format!("{p:?} is not a valid netmask"))
+            })?
         }
         Some(_) => return Err(Exc::unsupported("a network with a netmask that is not a prefix length")),
     };
@@ -152,7 +166,11 @@ pub fn attribute<'e>(x: &Obj<'e>, name: &str) -> R<Obj<'e>> {
             let width = if addr.is_ipv4() { 32 } else { 128 };
             let all = if width == 32 { u128::from(u32::MAX) } else { u128::MAX };
             let last = from_bits(bits_of(*addr) | (!mask(width, *prefix) & all), addr.is_ipv4());
-            let f = if name == "is_private" { crate::ip::network_is_private } else { crate::ip::network_is_global };
+            let f = if name == "is_private" {
+                crate::ip::network_is_private
+            } else {
+                crate::ip::network_is_global
+            };
             Obj::Bool(f(*addr, last))
         }
         (Native::Net { addr, .. }, "network_address") => Obj::Native(std::rc::Rc::new(Native::Ip(*addr))),

@@ -62,7 +62,10 @@ impl Native {
                 _ => Ok(false),
             },
             (Native::Net { .. }, other) => Err(super::Exc::attribute_error(other, "_version")),
-            _ => Err(super::Exc::type_error(format!("argument of type '{}' is not iterable", self.type_name()))),
+            _ => Err(super::Exc::type_error(format!(
+                "argument of type '{}' is not iterable",
+                self.type_name()
+            ))),
         }
     }
 
@@ -120,9 +123,9 @@ fn from_value<'e>(v: serde_json::Value) -> R<Obj<'e>> {
         },
         Value::String(s) => Obj::string(s),
         Value::Array(a) => Obj::list(a.into_iter().map(from_value).collect::<R<_>>()?),
-        Value::Object(m) => Obj::dict(
-            m.into_iter().map(|(k, v)| Ok((Obj::string(k), from_value(v)?))).collect::<R<_>>()?,
-        )?,
+        Value::Object(m) => {
+            Obj::dict(m.into_iter().map(|(k, v)| Ok((Obj::string(k), from_value(v)?))).collect::<R<_>>()?)?
+        }
     })
 }
 
@@ -154,7 +157,10 @@ fn dump(out: &mut String, x: &Obj<'_>, panther: bool) -> R<()> {
         Obj::Float(f) if f.is_nan() => out.push_str("NaN"),
         Obj::Float(f) if f.is_infinite() => out.push_str(if *f > 0.0 { "Infinity" } else { "-Infinity" }),
         Obj::Json(_) | Obj::Event(_) if !panther => {
-            return Err(super::Exc::type_error(format!("Object of type {} is not JSON serializable", x.type_name())));
+            return Err(super::Exc::type_error(format!(
+                "Object of type {} is not JSON serializable",
+                x.type_name()
+            )));
         }
         Obj::Float(f) => out.push_str(&super::fmt::float_repr(*f)),
         Obj::Str(s) => dump_str(out, s.as_str()),

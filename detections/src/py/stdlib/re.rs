@@ -59,7 +59,8 @@ impl Compiled {
         }
         let translated = source.replace("\\Z", "\\z");
         let compile = |p: &str| {
-            regex::Regex::new(p).map_err(|e| Exc::unsupported(format!("the regular expression {source:?}: {e}")))
+            regex::Regex::new(p)
+                .map_err(|e| Exc::unsupported(format!("the regular expression {source:?}: {e}")))
         };
         let flags = if prefix.is_empty() { String::new() } else { format!("(?{prefix})") };
         Ok(Compiled {
@@ -74,7 +75,9 @@ impl Compiled {
 impl Pattern {
     fn check_subject(&self, text: &str) -> R<()> {
         if self.compiled()?.has_dollar && text.ends_with('\n') {
-            return Err(Exc::unsupported("a `$` pattern on text ending in a newline (Python's `$` also matches before it)"));
+            return Err(Exc::unsupported(
+                "a `$` pattern on text ending in a newline (Python's `$` also matches before it)",
+            ));
         }
         Ok(())
     }
@@ -82,7 +85,10 @@ impl Pattern {
     /// `search`, `match` or `fullmatch`.
     pub fn find<'e>(&self, text: &Obj<'e>, how: How) -> R<Obj<'e>> {
         let Obj::Str(s) = text else {
-            return Err(Exc::type_error(format!("expected string or bytes-like object, got '{}'", text.type_name())));
+            return Err(Exc::type_error(format!(
+                "expected string or bytes-like object, got '{}'",
+                text.type_name()
+            )));
         };
         let subject = s.as_str();
         self.check_subject(subject)?;
@@ -93,7 +99,11 @@ impl Pattern {
             How::Full => &compiled.whole,
         };
         Ok(match regex.captures(subject) {
-            Some(c) => Obj::Match(Rc::new(Match { subject: s.clone(), groups: owned_caps(&c), names: names(&compiled.anywhere) })),
+            Some(c) => Obj::Match(Rc::new(Match {
+                subject: s.clone(),
+                groups: owned_caps(&c),
+                names: names(&compiled.anywhere),
+            })),
             None => Obj::None,
         })
     }
@@ -101,7 +111,10 @@ impl Pattern {
     /// `findall`: whole matches, the one group, or tuples of groups.
     pub fn findall<'e>(&self, text: &Obj<'e>) -> R<Obj<'e>> {
         let Obj::Str(s) = text else {
-            return Err(Exc::type_error(format!("expected string or bytes-like object, got '{}'", text.type_name())));
+            return Err(Exc::type_error(format!(
+                "expected string or bytes-like object, got '{}'",
+                text.type_name()
+            )));
         };
         self.check_subject(s.as_str())?;
         let anywhere = &self.compiled()?.anywhere;
@@ -130,7 +143,9 @@ impl Pattern {
         }
         self.check_subject(s.as_str())?;
         let limit = if count <= 0 { 0 } else { count as usize };
-        Ok(Obj::string(self.compiled()?.anywhere.replacen(s.as_str(), limit, regex::NoExpand(r.as_str())).into_owned()))
+        Ok(Obj::string(
+            self.compiled()?.anywhere.replacen(s.as_str(), limit, regex::NoExpand(r.as_str())).into_owned(),
+        ))
     }
 
     /// `split(text)` without groups in the pattern.
@@ -210,7 +225,11 @@ impl<'e> Match<'e> {
 
     /// `m.groups()`.
     pub fn groups(&self) -> Obj<'e> {
-        Obj::tuple((1..self.groups.len()).map(|i| self.text(i).map_or(Obj::None, |t| Obj::string(t.to_string()))).collect())
+        Obj::tuple(
+            (1..self.groups.len())
+                .map(|i| self.text(i).map_or(Obj::None, |t| Obj::string(t.to_string())))
+                .collect(),
+        )
     }
 
     /// `m.groupdict()`.
@@ -220,7 +239,9 @@ impl<'e> Match<'e> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, n)| n.as_ref().map(|n| (i, n)))
-                .map(|(i, n)| (Obj::string(n.clone()), self.text(i).map_or(Obj::None, |t| Obj::string(t.to_string()))))
+                .map(|(i, n)| {
+                    (Obj::string(n.clone()), self.text(i).map_or(Obj::None, |t| Obj::string(t.to_string())))
+                })
                 .collect(),
         )
     }
