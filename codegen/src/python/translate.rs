@@ -276,14 +276,7 @@ fn link_models(
                         if !needed.insert(def.clone()) {
                             continue;
                         }
-                        let item = match cache.get(&def) {
-                            Some(r) => r.clone(),
-                            None => {
-                                let r = translate_def(program, &def);
-                                cache.insert(def.clone(), r.clone());
-                                r
-                            }
-                        }?;
+                        let item = cached(program, cache, &def)?;
                         pending.extend(item.deps.iter().cloned());
                     }
                     let id = fn_ident(&fname);
@@ -356,14 +349,7 @@ fn compile_rule(
         if !seen.insert(def.clone()) {
             continue;
         }
-        let item = match cache.get(&def) {
-            Some(r) => r.clone(),
-            None => {
-                let r = translate_def(program, &def);
-                cache.insert(def.clone(), r.clone());
-                r
-            }
-        }?;
+        let item = cached(program, cache, &def)?;
         pending.extend(item.deps.iter().cloned());
         udm |= item.udm;
         let (Def::Function(m, _) | Def::Constant(m, _)) = &def;
@@ -398,6 +384,20 @@ fn compile_rule(
         shared,
         udm,
     ))
+}
+
+/// A definition translated once per compilation (rules share helpers).
+fn cached(
+    program: &Program,
+    cache: &mut BTreeMap<Def, Result<Item, (String, Reject)>>,
+    def: &Def,
+) -> Result<Item, (String, Reject)> {
+    if let Some(r) = cache.get(def) {
+        return r.clone();
+    }
+    let r = translate_def(program, def);
+    cache.insert(def.clone(), r.clone());
+    r
 }
 
 fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)> {
