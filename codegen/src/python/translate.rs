@@ -218,20 +218,6 @@ fn link_models(
                         )
                     })?;
                     // The method may be imported from a helper (`from helpers import get_user`).
-                    let cx = FnCx {
-                        program,
-                        module,
-                        locals: BTreeMap::new(),
-                        deps: BTreeSet::new(),
-                        scoped: Vec::new(),
-                        tmp: 0,
-                        udm: false,
-                        frames: Vec::new(),
-                        caught: Vec::new(),
-                        declared_at: BTreeMap::new(),
-                        top_statement: None,
-                        nested: BTreeMap::new(),
-                    };
                     let not_defined = || {
                         (
                             spec.source.clone(),
@@ -245,15 +231,8 @@ fn link_models(
                             },
                         )
                     };
-                    let (fmodule, fname) = match cx.resolve(
-                        module,
-                        method,
-                        &ast::Identifier::new(method.as_str(), ruff_text_size::TextRange::default()),
-                    ) {
-                        Ok(Resolved::Function(m, n)) => (m, n),
-                        _ => return Err(not_defined()),
-                    };
-                    let target = program.get(&fmodule).ok_or_else(not_defined)?;
+                    let (target, fname) = program.origin(module, method).ok_or_else(not_defined)?;
+                    let fmodule = target.name.clone();
                     let f = target.function(&fname).ok_or_else(not_defined)?;
                     if f.parameters.args.len() + f.parameters.posonlyargs.len() != 1
                         || f.parameters.vararg.is_some()
@@ -1893,14 +1872,6 @@ impl<'p> FnCx<'p> {
         let first = &names[0];
         let v0 = operands[0].clone().obj();
         out.push(quote!(let #first = #v0;));
-        let mut checks = Vec::new();
-        for (i, op) in c.ops.iter().enumerate() {
-            let (a, b) = (&names[i], &names[i + 1]);
-            let vb = operands[i + 1].clone().obj();
-            let test = compare_op(*op, quote!(&#a), quote!(&#b));
-            checks.push(quote!({ let #b = #vb; #test }));
-            let _ = b;
-        }
         // Each check introduces the next operand; nest them so that later operands are only
         // evaluated when earlier comparisons hold.
         let mut acc = quote!(true);
@@ -2628,7 +2599,7 @@ impl<'p> FnCx<'p> {
                     return reject(c, "`fnmatch` without two arguments");
                 }
                 let f = format_ident!("{}", name);
-                Code::Obj(quote!(py::stdlib::#f(&#items)?)).pipe(Ok)
+                Ok(Code::Obj(quote!(py::stdlib::#f(&#items)?)))
             }
             // An `OrderedDict` behaves as a dict for what rules do with it (insertion order,
             // lookups, keys); its repr and order-sensitive `==` are not modelled: documented.
@@ -2985,13 +2956,6 @@ enum Collect<'a> {
     Set(&'a Expr),
     Dict(&'a Expr, &'a Expr),
 }
-
-trait Pipe: Sized {
-    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 fn syn_label(found: &Ident) -> TokenStream {
     format!("'{found}").parse().expect("a lifetime")

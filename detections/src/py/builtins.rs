@@ -2,7 +2,7 @@
 //! `isinstance`, …), with CPython's results and exceptions.
 
 use super::ops::{Kind, kind, order};
-use super::{Const, Exc, Obj, R, dict_items, eq, items, iter, truthy};
+use super::{Const, Exc, Obj, R, dict_items, items, iter, truthy};
 
 /// `str(x)`.
 pub fn str<'e>(x: &Obj<'e>) -> Obj<'e> {
@@ -402,9 +402,4 @@ pub fn isinstance(x: &Obj<'_>, types: &[Type]) -> bool {
         Type::Iterable => !matches!(kind(x), Kind::Scalar | Kind::Other) || matches!(x, Obj::Str(_)),
         Type::Bytes => false,
     })
-}
-
-/// `x in (a, b, c)` against constants written in the code, without building the tuple.
-pub fn in_consts(x: &Obj<'_>, consts: &[Obj<'_>]) -> bool {
-    consts.iter().any(|c| eq(x, c))
 }

@@ -535,11 +535,6 @@ fn pad(body: String, f: &FormatSpec, numeric: bool) -> String {
     }
 }
 
-/// An f-string: its literal parts and formatted values, already rendered, joined.
-pub fn fstring(parts: &[&str]) -> String {
-    parts.concat()
-}
-
 /// `"…" % args`: `%s`, `%r`, `%d`, `%i`, `%f` (with precision), `%x`, `%%`.
 pub fn percent_format<'e>(template: &Obj<'e>, args: &Obj<'e>) -> R<Obj<'e>> {
     let Obj::Str(t) = template else { return Err(Exc::type_error("not a string")) };

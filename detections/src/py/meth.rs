@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::event::{deep_get as deep_get_fn, mapping_get};
 use super::ops::{Kind, kind};
-use super::{Const, Exc, Obj, R, dict_items, eq, items, iter, str_of, truthy};
+use super::{Const, Exc, Obj, R, dict_items, eq, items, iter};
 
 /// `args[i]`, or `None` when it was not given.
 fn arg<'e>(args: &[Obj<'e>], i: usize) -> Obj<'e> {
@@ -781,16 +781,6 @@ pub fn isdisjoint<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     }
     let mine = items(recv)?;
     Ok(Obj::Bool(!iter(&arg(args, 0))?.iter().any(|i| mine.iter().any(|j| eq(i, j)))))
-}
-
-/// `bool` result of a method, for conditions (`if x.startswith(…)`).
-pub fn test(x: R<Obj<'_>>) -> R<bool> {
-    x.map(|o| truthy(&o))
-}
-
-/// `str(x)` helper kept here for methods that print values.
-pub fn text_of(x: &Obj<'_>) -> String {
-    str_of(x)
 }
 
 /// `str.format(*args, **kwargs)`.

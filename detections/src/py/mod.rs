@@ -28,7 +28,7 @@ use serde_json::Value;
 
 pub use builtins::*;
 pub use event::{DataModel, Event, Mapping, deep_get};
-pub use fmt::{FormatSpec, format_spec, fstring, percent_format, repr_string, str_format};
+pub use fmt::{FormatSpec, format_spec, percent_format, repr_string, str_format};
 pub use ops::*;
 pub use rule::{PyFn, Python};
 
@@ -298,10 +298,6 @@ impl<'e> Obj<'e> {
             Const::Regex(source, flags) => Obj::Regex(stdlib::re::pattern(source, *flags)),
             Const::List(_) | Const::Tuple(_) | Const::Dict(_) | Const::Set(_) => Obj::Const(c),
         }
-    }
-
-    pub fn from_bool(b: bool) -> Obj<'e> {
-        Obj::Bool(b)
     }
 
     /// Python's type name, as error messages print it.

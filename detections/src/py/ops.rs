@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::event::lookup;
-use super::{Const, Exc, Obj, R, Str, hashable, repr};
+use super::{Const, Exc, Obj, R, hashable};
 
 /// What a container holds, seen uniformly (event JSON, constants, run-time values).
 pub(crate) enum Seq<'a, 'e> {
@@ -82,8 +82,8 @@ pub(crate) enum Kind {
     Other,
 }
 
-/// Which Python container type a value is. Panther's immutable list compares equal to a
-/// list (it is a `tuple` subclass? no: see `event`): treated as a list.
+/// Which Python container type a value is. Panther's immutable list is a list here (it also
+/// equals tuples: see `eq`), its immutable dictionary a dictionary.
 pub(crate) fn kind(x: &Obj<'_>) -> Kind {
     match x {
         Obj::None | Obj::Bool(_) | Obj::Int(_) | Obj::Float(_) | Obj::Str(_) => Kind::Scalar,
@@ -697,14 +697,4 @@ pub fn raw<'e>(v: &'e Value) -> R<Obj<'e>> {
 /// A raw JSON object as a plain dictionary ([`raw`]).
 pub fn raw_map<'e>(m: &'e serde_json::Map<String, Value>) -> R<Obj<'e>> {
     Obj::dict(m.iter().map(|(k, v)| Ok((Obj::str(k), raw(v)?))).collect::<R<_>>()?)
-}
-
-/// A string made at run time, as a value.
-pub fn owned<'e>(s: impl Into<std::rc::Rc<str>>) -> Obj<'e> {
-    Obj::Str(Str::Owned(s.into()))
-}
-
-/// The message of a `KeyError` as `str(e)` gives it.
-pub fn key_repr(key: &Obj<'_>) -> String {
-    repr(key)
 }
