@@ -37,6 +37,11 @@ pub struct Rule {
     /// `Detection`: all steps must hold.
     pub detection: Vec<Step>,
     pub title: Option<Template>,
+    /// `TemplateValues` (an extension): named strings for templates (`{$name}`), each the
+    /// template of its first case whose conditions hold.
+    pub template_values: Vec<TemplateValue>,
+    /// `AlertDedup` (an extension): the dedup string as a template, in place of `GroupBy`.
+    pub dedup: Option<Template>,
     pub group_by: Vec<Path>,
     pub context: Vec<ContextEntry>,
     pub dynamic_severities: Vec<DynamicSeverity>,
@@ -247,20 +252,58 @@ pub struct Template {
 pub enum TemplatePart {
     Text(String),
     Field(Placeholder),
+    /// `{$name}`: a `TemplateValues` entry.
+    Value(String),
 }
 
-/// `{a.b}`, or with fallbacks (an extension): `{a.b|c.d|'default'}` renders the first path
-/// whose value is present and not null, else the default text (else nothing).
+/// `{a.b}`, or with fallbacks (an extension): `{a.b | c.d || e ?? 'default'}` takes the
+/// alternatives in order, passing over a value as the separator after it says (see [`Skip`]);
+/// the last alternative is taken as it is. `!s` at the end renders Python's `str()` of the value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Placeholder {
     pub paths: Vec<Path>,
+    /// The separator after each alternative but the last (the default, when there is one, is
+    /// the last alternative).
+    pub skips: Vec<Skip>,
     pub default: Option<String>,
+    /// `!s`: the value as Python's `str()` prints what Panther's event returns (`None`, `True`,
+    /// `['a', 'b']`), as an f-string does; otherwise rule-format.md §4.4's rendering.
+    pub python: bool,
+}
+
+/// When a placeholder passes over an alternative for the next one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// `|`: missing or `null` (Panther's `deep_get(..., default=)`).
+    MissingOrNull,
+    /// `||`: any value Python treats as false (Python's `or`).
+    Falsy,
+    /// `??`: missing only (Python's `event.get(key, default)`).
+    Missing,
+}
+
+impl Skip {
+    pub fn token(self) -> &'static str {
+        match self {
+            Skip::MissingOrNull => "|",
+            Skip::Falsy => "||",
+            Skip::Missing => "??",
+        }
+    }
 }
 
 impl Placeholder {
     pub fn path(path: Path) -> Placeholder {
-        Placeholder { paths: vec![path], default: None }
+        Placeholder { paths: vec![path], skips: Vec::new(), default: None, python: false }
     }
+}
+
+/// A `TemplateValues` entry: `{$name}` renders the template of the first case whose conditions
+/// all hold (a case without conditions always holds), else nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateValue {
+    pub name: String,
+    pub cases: Vec<(Vec<Expr>, Template)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -275,6 +318,12 @@ pub enum ContextValue {
     Path(Path),
     /// `KeyTemplate` (an extension): a string rendered as `AlertTitle` is.
     Template(Template),
+    /// `KeyValue: "{a || b | 'default'}"` (an extension): the value a placeholder picks, as it
+    /// is (the default as a string; `null` when nothing is found).
+    Choice(Placeholder),
+    /// Panther's `pantherflow_investigation(event)` (in the `aws_rule_context` preset): a
+    /// PantherFlow query for the events around this one.
+    PantherflowInvestigation,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::check::parse_cidr;
 use crate::ir::{
-    Cidr, CompareOp, ContextValue, Expr, IpKind, Lit, Num, Ordering, Path, Placeholder, Quantifier, Rule,
-    Segment, Severity, Template, TemplatePart, Test, TestCase,
+    Cidr, CompareOp, ContextValue, Expr, IpKind, Lit, Num, Ordering, Placeholder, Quantifier, Rule, Segment,
+    Severity, Skip, Template, TemplatePart, Test, TestCase,
 };
 
 /// The value at `path`, or `None` when it does not resolve (§2).
@@ -383,12 +383,14 @@ pub struct Outputs {
 }
 
 pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
-    let rendered_title = rule.title.as_ref().map(|t| render(t, event));
+    let rendered_title = rule.title.as_ref().map(|t| render(rule, t, event));
     let title = truncate(match &rendered_title {
         Some(t) if !t.is_empty() => t.clone(),
         _ => rule.default_title().to_string(),
     });
-    let dedup = if !rule.group_by.is_empty() {
+    let dedup = if let Some(t) = &rule.dedup {
+        render(rule, t, event)
+    } else if !rule.group_by.is_empty() {
         rule.group_by
             .iter()
             .map(|p| display(resolve(event, &p.segments).as_ref()))
@@ -398,17 +400,22 @@ pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
         rendered_title.unwrap_or_default()
     };
     let dedup = if dedup.is_empty() { format!("defaultDedupString:{}", rule.id) } else { truncate(dedup) };
-    let context = rule
-        .context
-        .iter()
-        .map(|c| {
-            let value = match &c.value {
-                ContextValue::Path(p) => resolve(event, &p.segments).unwrap_or(Value::Null),
-                ContextValue::Template(t) => Value::String(render(t, event)),
-            };
-            (c.name.clone(), value)
-        })
-        .collect();
+    let mut context = Map::new();
+    for c in &rule.context {
+        let value = match &c.value {
+            ContextValue::Path(p) => resolve(event, &p.segments).unwrap_or(Value::Null),
+            ContextValue::Template(t) => Value::String(render(rule, t, event)),
+            ContextValue::Choice(p) => choose(p, event).unwrap_or(Value::Null),
+            ContextValue::PantherflowInvestigation => match pantherflow_investigation(event) {
+                Ok(query) => Value::String(query),
+                Err(error) => {
+                    context = Map::from_iter([("_error".to_string(), Value::String(error))]);
+                    break;
+                }
+            },
+        };
+        context.insert(c.name.clone(), value);
+    }
     let severity = rule
         .dynamic_severities
         .iter()
@@ -417,25 +424,190 @@ pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
     Outputs { title, dedup, context, severity }
 }
 
-fn render(template: &Template, event: &Value) -> String {
+fn render(rule: &Rule, template: &Template, event: &Value) -> String {
     template
         .parts
         .iter()
         .map(|part| match part {
             TemplatePart::Text(t) => t.clone(),
             TemplatePart::Field(p) => placeholder(p, event),
+            TemplatePart::Value(name) => {
+                let value = rule.template_values.iter().find(|v| v.name == *name).expect("checked");
+                value
+                    .cases
+                    .iter()
+                    .find(|(conditions, _)| conditions.iter().all(|c| holds(c, event, false)))
+                    .map(|(_, t)| render(rule, t, event))
+                    .unwrap_or_default()
+            }
         })
         .collect()
 }
 
-fn placeholder(p: &Placeholder, event: &Value) -> String {
-    let found =
-        p.paths.iter().filter_map(|path: &Path| resolve(event, &path.segments)).find(|v| !v.is_null());
-    match (found, &p.default) {
-        (Some(v), _) => display(Some(&v)),
-        (None, Some(default)) => default.clone(),
-        (None, None) => String::new(),
+/// The value a placeholder picks (`None`: missing); the default is a string.
+fn choose(p: &Placeholder, event: &Value) -> Option<Value> {
+    let mut alternatives = p
+        .paths
+        .iter()
+        .map(|path| resolve(event, &path.segments))
+        .chain(p.default.iter().map(|d| Some(Value::String(d.clone()))));
+    let mut value = alternatives.next().expect("a path");
+    for (skip, next) in p.skips.iter().zip(alternatives) {
+        let pass = match skip {
+            Skip::MissingOrNull => value.as_ref().is_none_or(Value::is_null),
+            Skip::Falsy => value.as_ref().is_none_or(|v| !truthy(v)),
+            Skip::Missing => value.is_none(),
+        };
+        if pass {
+            value = next;
+        }
     }
+    value
+}
+
+fn placeholder(p: &Placeholder, event: &Value) -> String {
+    let value = choose(p, event);
+    if p.python {
+        // A `[*]` projection is a plain list (a comprehension), one level per `[*]`.
+        let chosen_path = p.paths.iter().find(|path| resolve(event, &path.segments) == value);
+        let plain =
+            chosen_path.map_or(0, |path| path.segments.iter().filter(|s| **s == Segment::Each).count());
+        match value {
+            Some(Value::String(s)) => s,
+            v => py_repr(v.as_ref().unwrap_or(&Value::Null), plain),
+        }
+    } else {
+        display(value.as_ref())
+    }
+}
+
+/// Python's truth value of a JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+/// Python's `repr()` of a value as Panther's event hands it out: objects and arrays are its
+/// immutable wrappers, except the outer `plain` levels of lists (what `[*]` builds).
+fn py_repr(v: &Value, plain: usize) -> String {
+    match v {
+        Value::Array(items) if plain > 0 => {
+            let items: Vec<String> = items.iter().map(|i| py_repr(i, plain - 1)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(py_raw).collect();
+            let comma = if items.len() == 1 { "," } else { "" };
+            format!("ImmutableList(({}{comma}))", items.join(", "))
+        }
+        Value::Object(_) => format!("ImmutableCaseInsensitiveDict({})", py_raw(v)),
+        other => py_raw(other),
+    }
+}
+
+/// Python's `repr()` of a plain value loaded from JSON.
+fn py_raw(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(b) => (if *b { "True" } else { "False" }).into(),
+        Value::Number(n) if n.is_f64() => py_float(n.as_f64().expect("a float")),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => py_str_repr(s),
+        Value::Array(items) => format!("[{}]", items.iter().map(py_raw).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => {
+            let entries: Vec<String> =
+                m.iter().map(|(k, v)| format!("{}: {}", py_str_repr(k), py_raw(v))).collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+    }
+}
+
+/// `repr(float)`: the shortest digits that round-trip, in exponent form below 1e-4 and from 1e16.
+fn py_float(f: f64) -> String {
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("an exponent");
+    let exp: i32 = exp.parse().expect("a number");
+    if (-4..16).contains(&exp) {
+        let fixed = f.to_string();
+        if fixed.contains('.') { fixed } else { fixed + ".0" }
+    } else {
+        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    }
+}
+
+/// `repr(str)`: single quotes unless the text holds one and no double quote.
+fn py_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::from(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Panther's `pantherflow_investigation(event)`; `Err` is the `repr` of what it raises.
+fn pantherflow_investigation(event: &Value) -> Result<String, String> {
+    let map = event.as_object().cloned().unwrap_or_default();
+    let attribute_error = |v: &Value, name: &str| {
+        let kind = match v {
+            Value::Null => "NoneType",
+            Value::Bool(_) => "bool",
+            Value::Number(n) if n.is_f64() => "float",
+            Value::Number(_) => "int",
+            Value::String(_) => "str",
+            Value::Array(_) => "ImmutableList",
+            Value::Object(_) => "ImmutableCaseInsensitiveDict",
+        };
+        format!("AttributeError(\"'{kind}' object has no attribute '{name}'\")")
+    };
+    let log_type = match lookup(&map, "p_log_type") {
+        None => String::new(),
+        Some(Value::String(s)) => s.to_lowercase().replace('.', "_"),
+        Some(other) => return Err(attribute_error(other, "lower")),
+    };
+    let timestamp = match lookup(&map, "p_event_time") {
+        None => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => py_repr(other, 0),
+    };
+    let window =
+        |sign: char| format!("time.parse_timestamp('{timestamp}') {sign} time.parse_timespan('30m')");
+    let mut query = format!(
+        "union panther_signals.public.correlation_signals\n    , panther_logs.public.{log_type}\n| where p_event_time between {} .. {}\n",
+        window('-'),
+        window('+')
+    );
+    let mut first = true;
+    for (key, value) in &map {
+        if key.starts_with("p_any_") && key != "p_any_aws_account_ids" {
+            if !matches!(value, Value::Array(_) | Value::Object(_)) {
+                return Err(attribute_error(value, "copy"));
+            }
+            let lead = if first { "| where" } else { "     or" };
+            query.push_str(&format!("{lead} arrays.overlap({key}, {})\n", py_raw(value)));
+            first = false;
+        }
+    }
+    query.push_str("| sort p_event_time");
+    Ok(query)
 }
 
 /// Strings as they are, missing and null as nothing, anything else as compact JSON.

@@ -78,7 +78,9 @@ pub mod prelude {
     pub use crate::event::{Event, Path};
     pub use crate::filter;
     pub use crate::ip::Cidr;
-    pub use crate::rule::{Context, Discriminator, LogType, Rule, RuleMeta, Severity, context};
+    pub use crate::rule::{
+        Context, Discriminator, LogType, Rule, RuleMeta, Severity, context, pantherflow_investigation,
+    };
     pub use crate::value::{Lit, Num, Val, exactly_one};
     pub use serde_json::Value as Json;
     pub use std::cmp::Ordering;

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde_json::{Map, Value};
 
 use crate::event::{Event, Path};
+use crate::value::Val;
 use crate::view::View;
 
 /// The alert context: `KeyName` to the value found (`null` when missing).
@@ -226,6 +227,54 @@ fn truncate(text: String) -> String {
     }
     let keep: String = text.chars().take(MAX_OUTPUT_CHARS - TRUNCATED.chars().count()).collect();
     keep + TRUNCATED
+}
+
+/// Panther's `pantherflow_investigation(event)` (panther_base_helpers), which ends the
+/// `aws_rule_context` preset: a PantherFlow query for the signals and logs of this event's log
+/// type within 30 minutes of its `p_event_time` that share one of its `p_any_*` indicators.
+/// `Err` is the alert context Panther gives when the helper raises (a `p_log_type` that is not
+/// a string, a `p_any_*` value that is not a list or object): `{"_error": repr(exception)}`.
+pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, Context> {
+    use crate::event::Seg;
+    use crate::py::{self, Obj};
+    const LOG_TYPE: Path = Path::new(&[Seg::Key("p_log_type")]);
+    const EVENT_TIME: Path = Path::new(&[Seg::Key("p_event_time")]);
+    const INTERVAL: &str = "30m";
+    let failed = |e: py::Exc| {
+        let mut context = Context::new();
+        context.insert("_error".into(), Value::String(e.python_repr()));
+        context
+    };
+    // `event.get(key, "")`.
+    let get = |path: &Path| -> Result<String, py::Exc> {
+        match event.field(path) {
+            Val::Missing => Ok(String::new()),
+            Val::Str(s) => Ok(s.to_string()),
+            other => Err(py::Exc::attribute_error(&py::Obj::from_json(&other.to_json())?, "lower")),
+        }
+    };
+    let log_type = get(&LOG_TYPE).map_err(failed)?;
+    let log_type = crate::value::lower(&log_type).replace('.', "_");
+    let timestamp = match event.field(&EVENT_TIME) {
+        Val::Missing => String::new(),
+        other => other.py_str(),
+    };
+    let mut query = format!(
+        "union panther_signals.public.correlation_signals\n    , panther_logs.public.{log_type}\n\
+         | where p_event_time between time.parse_timestamp('{timestamp}') - time.parse_timespan('{INTERVAL}') \
+         .. time.parse_timestamp('{timestamp}') + time.parse_timespan('{INTERVAL}')\n"
+    );
+    let mut first = true;
+    for (key, value) in event.object().into_iter().flatten() {
+        if key.starts_with("p_any_") && key != "p_any_aws_account_ids" {
+            let copy = Obj::from_json(value).and_then(|v| py::meth::copy(&v, &[])).map_err(failed)?;
+            let lead = if first { "| where" } else { "     or" };
+            query.push_str(&format!("{lead} arrays.overlap({key}, {})\n", py::str_of(&copy)));
+            first = false;
+        }
+    }
+    query.push_str("| sort p_event_time");
+    Ok(Value::String(query))
 }
 
 /// Builds an alert context from its entries, in order.

@@ -398,10 +398,19 @@ impl<'a> Val<'a> {
         matches!(self, Val::Str(s) if globs.iter().any(|g| glob_match(g, s)))
     }
 
-    /// For a title placeholder with fallbacks with fallbacks: this value unless it is missing or
-    /// null, else `other`.
+    /// A placeholder's `|`: this value unless it is missing or null, else `other`.
     pub fn or(self, other: Val<'a>) -> Val<'a> {
         if self.is_null() { other } else { self }
+    }
+
+    /// A placeholder's `||` (Python's `or`): this value unless Python treats it as false.
+    pub fn or_truthy(self, other: Val<'a>) -> Val<'a> {
+        if self.is_null_or_empty() { other } else { self }
+    }
+
+    /// A placeholder's `??` (Python's `event.get(key, default)`): this value unless missing.
+    pub fn or_present(self, other: Val<'a>) -> Val<'a> {
+        if self.exists() { self } else { other }
     }
 
     /// Tests the lower-cased string; false for anything that is not a string. ASCII text is
@@ -484,6 +493,38 @@ impl<'a> Val<'a> {
             Val::Map(map) => Value::Object((*map).clone()),
             Val::Raw(text) => serde_json::from_str(text).unwrap_or(Value::Null),
             Val::Each(items) => Value::Array(items.iter().map(Val::to_json).collect()),
+        }
+    }
+}
+
+impl Val<'_> {
+    /// Python's `str()` of the value as Panther's event hands it to a rule (`event.get`,
+    /// `deep_get`), for a placeholder's `!s`: missing and null are `None`, booleans `True` and
+    /// `False`, numbers as Python prints them, objects and arrays as Panther's immutable
+    /// wrappers print; a `[*]` projection is a plain list, as a comprehension builds it.
+    pub fn py_str(&self) -> String {
+        match self {
+            Val::Str(s) => (*s).to_string(),
+            Val::Each(items) => {
+                let items: Vec<String> = items.iter().map(Val::py_repr).collect();
+                format!("[{}]", items.join(", "))
+            }
+            other => other.py_repr(),
+        }
+    }
+
+    /// Python's `repr()`, as [`Val::py_str`] prints it.
+    fn py_repr(&self) -> String {
+        use crate::py::{self, Obj};
+        match self {
+            Val::Missing | Val::Null => "None".into(),
+            Val::Bool(b) => (if *b { "True" } else { "False" }).into(),
+            Val::Num(Num::Int(i)) => i.to_string(),
+            Val::Num(Num::UInt(u)) => u.to_string(),
+            Val::Num(Num::Float(f)) => py::float_repr(*f),
+            Val::Str(s) => py::repr_string(s),
+            Val::Each(_) => self.py_str(),
+            Val::List(_) | Val::Map(_) | Val::Raw(_) => py::repr(&Obj::Json(&self.to_json())),
         }
     }
 }

@@ -217,6 +217,38 @@ def compiled_rules(detect, corpus):
     return rules, declarative
 
 
+def port_rules(detect, corpus, root):
+    """The declarative rules `detect` has that port an upstream Python rule (same RuleID in the
+    corpus, with its `.py`): each with the upstream spec (run by CPython) and the port's file."""
+    listed = json.loads(subprocess.run([detect, "rules", "--all", "--json"], check=True,
+                                       capture_output=True, text=True).stdout)
+    upstream = {}
+    for dirpath, spec in iter_specs(os.path.join(corpus, "rules")):
+        if spec.get("AnalysisType") in ("rule", "scheduled_rule") and spec.get("Filename"):
+            py = os.path.join(dirpath, spec["Filename"])
+            if os.path.exists(py):
+                upstream[spec.get("RuleID")] = (dirpath, spec, py)
+    rules, unmatched = [], []
+    for r in listed:
+        port = load_yaml(os.path.join(root, r["source"]))
+        if port.get("Filename"):
+            continue  # a Python rule, not a port
+        if r["id"] not in upstream:
+            unmatched.append(r["id"])
+            continue
+        dirpath, spec, py = upstream[r["id"]]
+        log_types = spec.get("LogTypes") or spec.get("ScheduledQueries") or []
+        # The events are upstream's test logs and the port's (the same, unless the port adds some).
+        tests = list(spec.get("Tests") or [])
+        names = {t.get("Name") for t in tests}
+        tests += [t for t in port.get("Tests") or [] if t.get("Name") not in names]
+        rules.append({"id": r["id"], "yml": os.path.join(dirpath, ""), "py": py, "spec": spec,
+                      "log_types": list(log_types), "engine_log_types": r["log_types"],
+                      "display_name": r["display_name"], "severity": r["severity"], "tests": tests,
+                      "port": r["source"]})
+    return rules, unmatched
+
+
 def rejected_ids(path):
     out = set()
     if os.path.exists(path):
@@ -597,7 +629,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--detect", required=True, help="the scratch workspace's detect binary")
     ap.add_argument("--corpus", required=True, help="the panther-analysis checkout")
-    ap.add_argument("--rejected", required=True, help="the conformance run's rejected.txt")
+    ap.add_argument("--rejected", help="the conformance run's rejected.txt")
+    ap.add_argument("--ports", metavar="ROOT",
+                    help="compare the declarative ports of ROOT/rules (this project's `detect`) with their "
+                         "upstream Python, instead of the compiled Python rules")
     ap.add_argument("--out", required=True)
     ap.add_argument("--events", type=int, default=20000, help="generated CloudTrail events (detect sample)")
     ap.add_argument("--seed", type=int, default=7)
@@ -606,11 +641,17 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
-    rules, declarative = compiled_rules(args.detect, args.corpus)
-    rejected = rejected_ids(args.rejected)
-    listed_rejected = sorted(r["id"] for r in rules if r["id"] in rejected)
+    if args.ports:
+        rules, unmatched = port_rules(args.detect, args.corpus, args.ports)
+        listed_rejected = []
+        print(f"rules: {len(rules)} ports of upstream Python rules ({len(unmatched)} rules without an upstream "
+              f".py left out: {', '.join(sorted(unmatched))})")
+    else:
+        rules, declarative = compiled_rules(args.detect, args.corpus)
+        rejected = rejected_ids(args.rejected)
+        listed_rejected = sorted(r["id"] for r in rules if r["id"] in rejected)
+        print(f"rules: {len(rules)} compiled Python rules with their .py ({declarative} declarative rules left out)")
     lt_mismatch = sorted(r["id"] for r in rules if r["log_types"] != r["engine_log_types"])
-    print(f"rules: {len(rules)} compiled Python rules with their .py ({declarative} declarative rules left out)")
     if listed_rejected:
         print(f"  warning: {len(listed_rejected)} of them are also in rejected.txt: {listed_rejected[:10]}")
     if lt_mismatch:
@@ -628,6 +669,8 @@ def main():
           f"{counts['sample']} generated CloudTrail, duplicates dropped) -> {events_path}")
 
     matches, t_engine = run_engine(args.detect, events_path, args.out)
+    compared = {r["id"] for r in rules}
+    matches = {k: m for k, m in matches.items() if k[1] in compared}
     print(f"compiled: {len(matches)} matches in {t_engine:.2f} s")
 
     tmpdir = tempfile.mkdtemp(prefix="python-equivalence-")

@@ -639,15 +639,26 @@ impl Gen {
                     Some(_) => 0,
                     None => self.rng.below(10),
                 };
-                if choice == 2 && !context.keys().any(|k| PRESET.contains(&k.as_str())) {
+                if choice == 2 && !context.keys().any(|k| PRESET.iter().any(|(p, _)| p == k)) {
                     self.use_feature("context:Preset");
                     let _ = writeln!(y, "  - Preset: aws_rule_context");
-                    for key in PRESET {
+                    // `event.get(key, "<MISSING_...>")` each, then Panther's PantherFlow query
+                    // (the witnesses have no log type, no time, no indicators).
+                    for (key, if_missing) in PRESET {
                         context.insert(
                             key.to_string(),
-                            resolve(&w, &[Seg::Key(key.to_string())]).unwrap_or(Value::Null),
+                            resolve(&w, &[Seg::Key(key.to_string())])
+                                .unwrap_or_else(|| Value::String(if_missing.to_string())),
                         );
                     }
+                    assert!(w.as_object().is_some_and(|m| !m.keys().any(|k| {
+                        let k = k.to_lowercase();
+                        k == "p_log_type" || k == "p_event_time" || k.starts_with("p_any_")
+                    })));
+                    context.insert(
+                        "PantherFlow Investigation".into(),
+                        Value::String(PANTHERFLOW_WITHOUT_P_KEYS.into()),
+                    );
                 } else if choice == 1 {
                     self.use_feature("context:KeyTemplate");
                     let (template, rendered) = self.title(&w);
@@ -1580,15 +1591,20 @@ impl Gen {
     }
 }
 
-const PRESET: &[&str] = &[
-    "eventName",
-    "eventSource",
-    "awsRegion",
-    "recipientAccountId",
-    "sourceIPAddress",
-    "userAgent",
-    "userIdentity",
+/// `aws_rule_context`'s keys and what each is when missing (upstream's texts).
+const PRESET: &[(&str, &str)] = &[
+    ("eventName", "<MISSING_EVENT_NAME>"),
+    ("eventSource", "<MISSING_ACCOUNT_ID>"),
+    ("awsRegion", "<MISSING_AWS_REGION>"),
+    ("recipientAccountId", "<MISSING_ACCOUNT_ID>"),
+    ("sourceIPAddress", "<MISSING_SOURCE_IP>"),
+    ("userAgent", "<MISSING_USER_AGENT>"),
+    ("userIdentity", "<MISSING_USER_IDENTITY>"),
 ];
+
+/// Panther's `pantherflow_investigation` of an event without `p_log_type`, `p_event_time` and
+/// `p_any_*` keys, as CPython prints it.
+const PANTHERFLOW_WITHOUT_P_KEYS: &str = "union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time";
 
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())

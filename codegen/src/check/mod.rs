@@ -59,7 +59,7 @@ pub fn check_all(files: &[SourceFile]) -> (Vec<Rule>, Vec<Diagnostic>) {
 /// Checks one file on its own. The rule is returned only if the file has no errors.
 pub fn check_file(file: &SourceFile) -> (Option<Rule>, Vec<Diagnostic>) {
     let (node, mut diags) = yaml::parse(&file.path, &file.text);
-    let mut cx = Ctx { file, diags: Vec::new() };
+    let mut cx = Ctx { file, diags: Vec::new(), template_values: Vec::new() };
     let rule = match node {
         Some(node) => cx.rule(&node),
         None if diags.is_empty() => {
@@ -162,6 +162,8 @@ const RULE_KEYS: &[&str] = &[
     "AlertContext",
     "GroupBy",
     "DynamicSeverities",
+    "TemplateValues",
+    "AlertDedup",
     "OnlyUseBaseRiskScore",
     "BaseVersion",
     "Tests",
@@ -183,6 +185,8 @@ const OTHER_ANALYSIS_TYPES: &[&str] = &[
 pub(crate) struct Ctx<'s> {
     pub file: &'s SourceFile,
     pub diags: Vec<Diagnostic>,
+    /// The `TemplateValues` names a template being checked may use (`{$name}`).
+    pub template_values: Vec<String>,
 }
 
 /// A YAML mapping whose keys were checked against a list of known keys.
@@ -516,7 +520,17 @@ impl<'s> Ctx<'s> {
         }
         let filters =
             m.get("InlineFilters").map(|n| self.steps(n, "InlineFilters", true)).unwrap_or(Some(Vec::new()));
+        let template_values =
+            m.get("TemplateValues").map(|n| self.template_values(n)).unwrap_or(Some(Vec::new()));
         let title = m.get("AlertTitle").and_then(|n| self.template(n, "AlertTitle"));
+        let dedup = m.get("AlertDedup").and_then(|n| self.template(n, "AlertDedup"));
+        if let (Some(k), Some(_)) = (m.key("AlertDedup"), m.get("GroupBy")) {
+            self.report(
+                self.error(k.span, "a rule has `GroupBy` or `AlertDedup`, not both")
+                    .label("second dedup key")
+                    .help("`GroupBy` joins fields with `:`; `AlertDedup` is a template like `AlertTitle`"),
+            );
+        }
         let group_by = m.get("GroupBy").map(|n| self.group_by(n)).unwrap_or(Some(Vec::new()));
         let context = m.get("AlertContext").map(|n| self.alert_context(n)).unwrap_or(Some(Vec::new()));
         let dynamic_severities =
@@ -550,6 +564,8 @@ impl<'s> Ctx<'s> {
             filters: filters?,
             detection: detection?,
             title,
+            template_values: template_values?,
+            dedup,
             group_by: group_by?,
             context: context?,
             dynamic_severities: dynamic_severities?,
@@ -681,6 +697,90 @@ impl<'s> Ctx<'s> {
             out.push((framework.to_string(), ids));
         }
         out
+    }
+
+    /// `TemplateValues`: each `{Name, Cases: [{Conditions?, Template}]}`; a template may use the
+    /// values defined before it. Leaves every name in scope for the rule's other templates.
+    fn template_values(&mut self, node: &Node) -> Option<Vec<ir::TemplateValue>> {
+        const RESERVED: &[&str] = &[
+            "decide",
+            "alert_title",
+            "alert_dedup",
+            "group_by",
+            "alert_context",
+            "dynamic_severity",
+            "event",
+        ];
+        let items = self.list(node, "TemplateValues")?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let Some(m) = self.mapping(item, "template value", &["Name", "Cases"]) else {
+                ok = false;
+                continue;
+            };
+            let name_node = self.required(&m, "Name", "template value", "add `Name: kind`");
+            let name = name_node.and_then(|n| self.string(n, "Name")).map(str::to_string);
+            if let (Some(name), Some(n)) = (&name, name_node) {
+                // A Rust function name: lower-case, not a keyword (`snake_case` renames those).
+                let snake = name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && names::snake_case(name, "").is_some_and(|s| s == *name);
+                if !snake || RESERVED.contains(&name.as_str()) {
+                    self.report(
+                        self.error(n.span, format!("`{name}` cannot name a template value"))
+                            .label("not a lower-case name, or taken")
+                            .help("use lower-case letters, digits and `_` (e.g. `db_kind`), not a Rust keyword nor one of the rule's function names"),
+                    );
+                    ok = false;
+                } else if self.template_values.contains(name) {
+                    self.report(
+                        self.error(n.span, format!("template value `{name}` is defined twice"))
+                            .label("again")
+                            .help("give each template value its own name"),
+                    );
+                    ok = false;
+                }
+            }
+            let cases = self
+                .required(
+                    &m,
+                    "Cases",
+                    "template value",
+                    "add `Cases:` with `- Template: \"...\"` entries (and `Conditions:`)",
+                )
+                .and_then(|n| self.list(n, "Cases"));
+            let mut parsed = Vec::new();
+            for case in cases.unwrap_or_default() {
+                let Some(c) = self.mapping(case, "template value case", &["Conditions", "Template"]) else {
+                    ok = false;
+                    continue;
+                };
+                let conditions = match c.get("Conditions") {
+                    Some(n) => self.expressions(n, "Conditions", false),
+                    None => Some(Vec::new()),
+                };
+                let template = self
+                    .required(
+                        &c,
+                        "Template",
+                        "template value case",
+                        "add `Template: \"text with {placeholders}\"`",
+                    )
+                    .and_then(|n| self.template(n, "Template"));
+                match (conditions, template) {
+                    (Some(conditions), Some(template)) => parsed.push((conditions, template)),
+                    _ => ok = false,
+                }
+            }
+            match name {
+                Some(name) if ok => {
+                    self.template_values.push(name.clone());
+                    out.push(ir::TemplateValue { name, cases: parsed });
+                }
+                _ => ok = false,
+            }
+        }
+        ok.then_some(out)
     }
 
     fn dynamic_severities(&mut self, node: &Node) -> Option<Vec<ir::DynamicSeverity>> {

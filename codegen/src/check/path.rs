@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use super::{Ctx, Mapping};
 use crate::diag::{Diagnostic, Span};
-use crate::ir::{ContextEntry, ContextValue, Path, Placeholder, Segment, Template, TemplatePart};
+use crate::ir::{ContextEntry, ContextValue, Path, Placeholder, Segment, Skip, Template, TemplatePart};
 use crate::names;
 use crate::yaml::{Node, Value};
 
@@ -116,24 +116,51 @@ fn closing_brace(text: &str, open: usize) -> Option<usize> {
     None
 }
 
-/// The inside of `{...}`: KeyPaths separated by `|`, optionally ending in a quoted default
-/// (which may hold `|`, `{` and `}`).
+/// The inside of `{...}`: KeyPaths separated by `|`, `||` or `??`, optionally ending in a quoted
+/// default (which may hold `|`, `{` and `}`), then optionally `!s`.
 fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     let mut alternatives = Vec::new();
+    let mut skips = Vec::new();
     let mut quote: Option<char> = None;
     let mut start = 0;
-    for (i, c) in inner.char_indices() {
+    let mut python = false;
+    let mut chars = inner.char_indices().peekable();
+    let mut end = inner.len();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, n)| n);
         match (quote, c) {
             (None, '\'' | '"') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
-            (None, '|') => {
+            (None, '|' | '?') => {
+                let skip =
+                    match (c, next) {
+                        ('|', Some('|')) => Skip::Falsy,
+                        ('|', _) => Skip::MissingOrNull,
+                        ('?', Some('?')) => Skip::Missing,
+                        _ => return Err(
+                            "a single `?`: write `??` (use the next alternative when this one is missing)"
+                                .into(),
+                        ),
+                    };
+                if skip != Skip::MissingOrNull {
+                    chars.next();
+                }
                 alternatives.push(inner[start..i].trim());
-                start = i + 1;
+                skips.push(skip);
+                start = i + skip.token().len();
+            }
+            (None, '!') => {
+                if inner[i + 1..].trim() != "s" {
+                    return Err("the only conversion is `!s` (Python's `str()`), at the end".into());
+                }
+                python = true;
+                end = i;
+                break;
             }
             _ => {}
         }
     }
-    alternatives.push(inner[start..].trim());
+    alternatives.push(inner[start..end].trim());
     let mut paths = Vec::new();
     let mut default = None;
     for (i, alt) in alternatives.iter().enumerate() {
@@ -152,6 +179,8 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
             } else {
                 "empty alternative".into()
             });
+        } else if alt.starts_with('$') {
+            return Err(format!("`{alt}` names a TemplateValues entry: write it alone, as `{{{alt}}}`"));
         } else {
             let segments = parse_key_path(alt).map_err(|e| e.message)?;
             paths.push(Path { segments, text: alt.to_string() });
@@ -160,26 +189,32 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     if paths.is_empty() {
         return Err("no KeyPath before the default".into());
     }
-    Ok(Placeholder { paths, default })
+    Ok(Placeholder { paths, skips, default, python })
 }
 
 /// The longest key a path may name, in bytes.
 const MAX_KEY_BYTES: usize = 4096;
 
 /// Extension: named sets of `AlertContext` entries (`- Preset: aws_rule_context`), as
-/// (KeyName, KeyPath) pairs.
-pub const CONTEXT_PRESETS: &[(&str, &[(&str, &str)])] = &[(
+/// (KeyName, KeyPath, the value when the key is missing) triples, each `event.get(key, default)`,
+/// and whether Panther's PantherFlow query ends the set.
+pub const CONTEXT_PRESETS: &[(&str, &[(&str, &str, &str)], bool)] = &[(
     "aws_rule_context",
+    // panther_aws_helpers.aws_rule_context; its `eventSource` default is upstream's, as written.
     &[
-        ("eventName", "eventName"),
-        ("eventSource", "eventSource"),
-        ("awsRegion", "awsRegion"),
-        ("recipientAccountId", "recipientAccountId"),
-        ("sourceIPAddress", "sourceIPAddress"),
-        ("userAgent", "userAgent"),
-        ("userIdentity", "userIdentity"),
+        ("eventName", "eventName", "<MISSING_EVENT_NAME>"),
+        ("eventSource", "eventSource", "<MISSING_ACCOUNT_ID>"),
+        ("awsRegion", "awsRegion", "<MISSING_AWS_REGION>"),
+        ("recipientAccountId", "recipientAccountId", "<MISSING_ACCOUNT_ID>"),
+        ("sourceIPAddress", "sourceIPAddress", "<MISSING_SOURCE_IP>"),
+        ("userAgent", "userAgent", "<MISSING_USER_AGENT>"),
+        ("userIdentity", "userIdentity", "<MISSING_USER_IDENTITY>"),
     ],
+    true,
 )];
+
+/// The name of the PantherFlow entry of a preset.
+pub const PANTHERFLOW_KEY: &str = "PantherFlow Investigation";
 
 impl Ctx<'_> {
     /// The span of bytes `range` of a string scalar's value, when the source spells the value
@@ -396,13 +431,45 @@ impl Ctx<'_> {
                         return None;
                     };
                     let inner = &text[i + 1..close];
+                    if let Some(name) = inner.trim().strip_prefix('$') {
+                        if !self.template_values.iter().any(|n| n == name) {
+                            let known = self.template_values.iter().map(String::as_str);
+                            let help = match names::nearest(name, known.clone()) {
+                                Some(near) => format!("did you mean `{{${near}}}`?"),
+                                None if self.template_values.is_empty() => {
+                                    "define it under `TemplateValues:` (a template value may use only those before it)".into()
+                                }
+                                None => format!(
+                                    "the values defined before this template: {}",
+                                    known.map(|n| format!("`${n}`")).collect::<Vec<_>>().join(", ")
+                                ),
+                            };
+                            self.report(
+                                self.error(
+                                    self.inner_span(node, i..close + 1),
+                                    format!("unknown template value `${name}` in {key}"),
+                                )
+                                .label("not defined")
+                                .help(help),
+                            );
+                            return None;
+                        }
+                        if !literal.is_empty() {
+                            parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
+                        }
+                        parts.push(TemplatePart::Value(name.to_string()));
+                        while rest.peek().is_some_and(|&(j, _)| j <= close) {
+                            rest.next();
+                        }
+                        continue;
+                    }
                     let placeholder = match parse_placeholder(inner) {
                         Ok(p) => p,
                         Err(why) => {
                             self.report(
                                 self.error(self.inner_span(node, i..close + 1), format!("bad placeholder `{{{inner}}}` in {key}: {why}"))
                                     .label("here")
-                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks: `{a.b|c.d|'default'}`; write `{{` for a literal brace"),
+                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks (`{a.b | c.d || e ?? 'default'}`) and `!s`; write `{{` for a literal brace"),
                             );
                             return None;
                         }
@@ -427,6 +494,32 @@ impl Ctx<'_> {
         Some(Template { text: text.to_string(), parts })
     }
 
+    /// `KeyValue: "{a || b | 'default'}"`: one placeholder, whose value is taken as it is.
+    fn choice(&mut self, node: &Node) -> Option<ContextValue> {
+        let text = self.string(node, "KeyValue")?;
+        let inner = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}'));
+        let parsed = match inner {
+            Some(inner) if !inner.contains(['{', '}']) || inner.contains(['\'', '"']) => {
+                parse_placeholder(inner).and_then(|p| {
+                    if p.python { Err("`!s` makes text: use `KeyTemplate` for that".into()) } else { Ok(p) }
+                })
+            }
+            _ => Err("a `KeyValue` string is one placeholder, e.g. `\"{a.b || c.d | 'N/A'}\"`".into()),
+        };
+        match parsed {
+            Ok(p) if p.paths.iter().all(|path| self.keys_fit(node, path)) => Some(ContextValue::Choice(p)),
+            Ok(_) => None,
+            Err(why) => {
+                self.report(
+                    self.error(node.span, format!("bad `KeyValue` placeholder: {why}"))
+                        .label("here")
+                        .help("`KeyValue` takes a key specifier (`{KeyPath: a.b}`) or one placeholder with fallbacks in a string (`\"{a.b | 'N/A'}\"`)"),
+                );
+                None
+            }
+        }
+    }
+
     pub fn group_by(&mut self, node: &Node) -> Option<Vec<Path>> {
         let items = self.list(node, "GroupBy")?;
         let paths: Vec<Option<Path>> =
@@ -437,8 +530,8 @@ impl Ctx<'_> {
     /// `Preset: name`: the entries of a built-in AlertContext preset.
     fn context_preset(&mut self, node: &Node) -> Option<Vec<ContextEntry>> {
         let name = self.string(node, "Preset")?;
-        let Some((_, entries)) = CONTEXT_PRESETS.iter().find(|(n, _)| *n == name) else {
-            let known = CONTEXT_PRESETS.iter().map(|(n, _)| *n);
+        let Some((_, entries, pantherflow)) = CONTEXT_PRESETS.iter().find(|(n, _, _)| *n == name) else {
+            let known = CONTEXT_PRESETS.iter().map(|(n, _, _)| *n);
             let help = match names::nearest(name, known.clone()) {
                 Some(near) => format!("did you mean `{near}`?"),
                 None => format!("the presets are: {}", known.collect::<Vec<_>>().join(", ")),
@@ -450,12 +543,27 @@ impl Ctx<'_> {
             );
             return None;
         };
-        let entries = entries.iter().map(|(key, path)| {
-            let segments = parse_key_path(path).expect("presets hold valid paths");
-            let path = Path { segments, text: (*path).to_string() };
-            ContextEntry { name: (*key).to_string(), value: ContextValue::Path(path) }
-        });
-        Some(entries.collect())
+        let mut out: Vec<ContextEntry> = entries
+            .iter()
+            .map(|(key, path, if_missing)| {
+                let segments = parse_key_path(path).expect("presets hold valid paths");
+                let path = Path { segments, text: (*path).to_string() };
+                let choice = Placeholder {
+                    paths: vec![path],
+                    skips: vec![Skip::Missing],
+                    default: Some((*if_missing).to_string()),
+                    python: false,
+                };
+                ContextEntry { name: (*key).to_string(), value: ContextValue::Choice(choice) }
+            })
+            .collect();
+        if *pantherflow {
+            out.push(ContextEntry {
+                name: PANTHERFLOW_KEY.to_string(),
+                value: ContextValue::PantherflowInvestigation,
+            });
+        }
+        Some(out)
     }
 
     pub fn alert_context(&mut self, node: &Node) -> Option<Vec<ContextEntry>> {
@@ -504,6 +612,7 @@ impl Ctx<'_> {
             let name_node = self.required(&m, "KeyName", "AlertContext entry", help);
             let name = name_node.and_then(|n| self.string(n, "KeyName"));
             let value = match (m.get("KeyValue"), m.get("KeyTemplate")) {
+                (Some(n), None) if matches!(n.value, Value::Str(_)) => self.choice(n),
                 (Some(n), None) => self.specifier_node(n, "KeyValue").map(ContextValue::Path),
                 (None, Some(n)) => self.template(n, "KeyTemplate").map(ContextValue::Template),
                 (Some(_), Some(_)) => {

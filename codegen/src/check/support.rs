@@ -75,7 +75,7 @@ pub fn analysis_type(file: &SourceFile) -> Option<String> {
 /// Checks a `global` or `datamodel` file.
 pub fn check(file: &SourceFile, kind: &str) -> (Option<Support>, Vec<Diagnostic>) {
     let (node, mut diags) = yaml::parse(&file.path, &file.text);
-    let mut cx = Ctx { file, diags: Vec::new() };
+    let mut cx = Ctx { file, diags: Vec::new(), template_values: Vec::new() };
     let out = node.and_then(|node| match kind {
         "global" => cx.global(&node).map(Support::Global),
         _ => cx.data_model(&node).map(Support::DataModel),

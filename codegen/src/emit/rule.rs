@@ -11,7 +11,9 @@ use quote::{format_ident, quote};
 
 use super::expr::{Code, Emitter, Paths, mentions, paths_of, reads};
 use super::{doc_lines, doc_safe, str_lit};
-use crate::ir::{ContextValue, Expr, Path, Placeholder, Rule, Severity, Step, Template, TemplatePart};
+use crate::ir::{
+    ContextValue, Expr, Path, Placeholder, Rule, Severity, Skip, Step, Template, TemplatePart, TemplateValue,
+};
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
     let docs = module_docs(rule).into_iter().map(|line| {
@@ -38,13 +40,26 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     let event = format_ident!("event");
     // A parameter the body does not read is `_event`.
     let param = |body: &TokenStream| if mentions(body, &event) { quote!(event) } else { quote!(_event) };
+    let values: Vec<String> = rule.template_values.iter().map(|v| v.name.clone()).collect();
+    let template_values = rule.template_values.iter().map(|v| template_value(v, &emitter, &values));
     let title = rule.title.as_ref().map(|t| {
-        let body = format_call(&t.parts, &paths).block();
+        let body = format_call(&t.parts, &paths, &values).block();
         let doc = doc_safe(&format!(" `AlertTitle`: {}", code_doc(&t.text)));
         let event = param(&body);
         quote! {
             #[doc = #doc]
             pub fn alert_title<E: Event + ?Sized>(#event: &E) -> String {
+                #body
+            }
+        }
+    });
+    let dedup = rule.dedup.as_ref().map(|t| {
+        let body = format_call(&t.parts, &paths, &values).block();
+        let doc = doc_safe(&format!(" `AlertDedup`: {}", code_doc(&t.text)));
+        let event = param(&body);
+        quote! {
+            #[doc = #doc]
+            pub fn alert_dedup<E: Event + ?Sized>(#event: &E) -> String {
                 #body
             }
         }
@@ -59,7 +74,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
                 sep.into_iter().chain([TemplatePart::Field(Placeholder::path(p.clone()))])
             })
             .collect();
-        let body = format_call(&parts, &paths).block();
+        let body = format_call(&parts, &paths, &values).block();
         let doc = doc_safe(&format!(
             " `GroupBy`: the dedup string, {} joined with `:`.",
             rule.group_by.iter().map(|p| format!("`{}`", p.text)).collect::<Vec<_>>().join(", ")
@@ -80,12 +95,27 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
                     quote!((#name, event.field(&#path).to_json()))
                 }
                 ContextValue::Template(t) => {
-                    let value = format_call(&t.parts, &paths).expression();
+                    let value = format_call(&t.parts, &paths, &values).expression();
                     quote!((#name, Json::String(#value)))
                 }
+                ContextValue::Choice(p) => {
+                    let value = choice(p, &paths);
+                    quote!((#name, #value.to_json()))
+                }
+                ContextValue::PantherflowInvestigation => quote!((#name, investigation)),
             }
         });
-        let body = quote!(context([#(#entries),*]));
+        // Panther's helper raises on some events, and then the whole context is its `_error`.
+        let investigation =
+            rule.context.iter().any(|e| e.value == ContextValue::PantherflowInvestigation).then(|| {
+                quote! {
+                    let investigation = match pantherflow_investigation(event) {
+                        Ok(query) => query,
+                        Err(error_context) => return error_context,
+                    };
+                }
+            });
+        let body = quote!(#investigation context([#(#entries),*]));
         let event = param(&body);
         quote! {
             /// `AlertContext`: each key with the value found (`null` when missing).
@@ -100,7 +130,11 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
         if present { quote!(Some(|event| #ident(event))) } else { quote!(None) }
     };
     let title_fn = function(rule.title.is_some(), "alert_title");
-    let group_by_fn = function(!rule.group_by.is_empty(), "group_by");
+    let group_by_fn = if rule.dedup.is_some() {
+        function(true, "alert_dedup")
+    } else {
+        function(!rule.group_by.is_empty(), "group_by")
+    };
     let context_fn = function(!rule.context.is_empty(), "alert_context");
     let severity_fn = function(!rule.dynamic_severities.is_empty(), "dynamic_severity");
     let meta = meta(rule);
@@ -126,7 +160,9 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
 
         #constants
         #decide
+        #(#template_values)*
         #title
+        #dedup
         #group_by
         #context
         #severity
@@ -145,14 +181,20 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
             .flatten()
             .collect()
     };
-    if let Some(t) = &rule.title {
-        out.extend(template_paths(t));
+    for v in &rule.template_values {
+        for (conditions, t) in &v.cases {
+            conditions.iter().for_each(|c| paths_of(c, &mut out));
+            out.extend(template_paths(t));
+        }
     }
+    out.extend(rule.title.iter().chain(&rule.dedup).flat_map(template_paths));
     out.extend(rule.group_by.iter().cloned());
     for c in &rule.context {
         match &c.value {
             ContextValue::Path(p) => out.push(p.clone()),
             ContextValue::Template(t) => out.extend(template_paths(t)),
+            ContextValue::Choice(p) => out.extend(p.paths.iter().cloned()),
+            ContextValue::PantherflowInvestigation => {}
         }
     }
     for d in &rule.dynamic_severities {
@@ -341,46 +383,58 @@ impl Rendered {
     }
 }
 
-/// `format!("text {field} more {other}")` after a `let` per field, or a plain string
-/// without fields. The format string reads like the YAML template.
-fn format_call(parts: &[TemplatePart], paths: &Paths) -> Rendered {
+/// `format!("text {field} more {other}")` after a `let` per field and template value, or a
+/// plain string without them. The format string reads like the YAML template.
+fn format_call(parts: &[TemplatePart], paths: &Paths, values: &[String]) -> Rendered {
     let mut fmt = String::new();
     let mut lets: Vec<TokenStream> = Vec::new();
     // One local per distinct placeholder: the same field with other fallbacks is another.
-    let mut bound: Vec<(&Placeholder, String)> = Vec::new();
+    // Template values keep their own names, so field locals stay clear of them all.
+    let mut bound: Vec<(&TemplatePart, String)> = Vec::new();
     for part in parts {
-        match part {
-            TemplatePart::Text(t) => fmt.push_str(&t.replace('{', "{{").replace('}', "}}")),
+        let var = match part {
+            TemplatePart::Text(t) => {
+                fmt.push_str(&t.replace('{', "{{").replace('}', "}}"));
+                continue;
+            }
+            _ if bound.iter().any(|(p, _)| *p == part) => {
+                bound.iter().find(|(p, _)| *p == part).map(|(_, v)| v.clone()).expect("bound")
+            }
+            TemplatePart::Value(name) => {
+                let ident = format_ident!("{}", name);
+                lets.push(quote!(let #ident = #ident(event);));
+                bound.push((part, name.clone()));
+                name.clone()
+            }
             TemplatePart::Field(placeholder) => {
                 let constant = paths.ident(&placeholder.paths[0]);
-                if let Some((_, var)) = bound.iter().find(|(p, _)| *p == placeholder) {
-                    fmt.push_str(&format!("{{{var}}}"));
-                    continue;
-                }
-                let taken: Vec<String> = bound.iter().map(|(_, b)| b.clone()).collect();
+                let taken: Vec<String> =
+                    bound.iter().map(|(_, b)| b.clone()).chain(values.iter().cloned()).collect();
                 let var = crate::names::unique(&local_name(constant), &taken);
-                fmt.push_str(&format!("{{{var}}}"));
-                bound.push((placeholder, var.clone()));
-                let var = format_ident!("{}", var);
-                let mut value = quote!(event.field(&#constant));
-                for fallback in &placeholder.paths[1..] {
-                    let constant = paths.ident(fallback);
-                    value = quote!(#value.or(event.field(&#constant)));
-                }
-                if let Some(default) = &placeholder.default {
-                    let default = str_lit(default);
-                    value = quote!(#value.or(Val::Str(#default)));
-                }
-                lets.push(quote!(let #var = #value;));
+                bound.push((part, var.clone()));
+                let ident = format_ident!("{}", var);
+                let value = choice(placeholder, paths);
+                lets.push(if placeholder.python {
+                    quote!(let #ident = #value.py_str();)
+                } else {
+                    quote!(let #ident = #value;)
+                });
+                var
             }
-        }
+        };
+        fmt.push_str(&format!("{{{var}}}"));
     }
     if let ([TemplatePart::Field(p)], [_]) = (parts, lets.as_slice())
         && p.paths.len() == 1
         && p.default.is_none()
     {
         let constant = paths.ident(&p.paths[0]);
-        return Rendered { lets: Vec::new(), value: quote!(event.field(&#constant).to_string()) };
+        let render = if p.python { quote!(py_str) } else { quote!(to_string) };
+        return Rendered { lets: Vec::new(), value: quote!(event.field(&#constant).#render()) };
+    }
+    if let ([TemplatePart::Value(name)], [_]) = (parts, lets.as_slice()) {
+        let ident = format_ident!("{}", name);
+        return Rendered { lets: Vec::new(), value: quote!(#ident(event)) };
     }
     if lets.is_empty() {
         let text: String =
@@ -390,6 +444,69 @@ fn format_call(parts: &[TemplatePart], paths: &Paths) -> Rendered {
     }
     let fmt = str_lit(&fmt);
     Rendered { lets, value: quote!(format!(#fmt)) }
+}
+
+/// The value a placeholder picks: its first field, then each alternative as the separator
+/// before it says (`|` `.or`, `||` `.or_truthy`, `??` `.or_present`).
+fn choice(placeholder: &Placeholder, paths: &Paths) -> TokenStream {
+    let constant = paths.ident(&placeholder.paths[0]);
+    let mut value = quote!(event.field(&#constant));
+    let rest = placeholder.paths[1..].iter().map(|p| {
+        let constant = paths.ident(p);
+        quote!(event.field(&#constant))
+    });
+    let default = placeholder.default.iter().map(|d| {
+        let d = str_lit(d);
+        quote!(Val::Str(#d))
+    });
+    for (skip, next) in placeholder.skips.iter().zip(rest.chain(default)) {
+        value = match skip {
+            Skip::MissingOrNull => quote!(#value.or(#next)),
+            Skip::Falsy => quote!(#value.or_truthy(#next)),
+            Skip::Missing => quote!(#value.or_present(#next)),
+        };
+    }
+    value
+}
+
+/// A `TemplateValues` entry as a function: the first case whose conditions hold.
+fn template_value(value: &TemplateValue, emitter: &Emitter, values: &[String]) -> TokenStream {
+    let event = format_ident!("event");
+    let name = format_ident!("{}", value.name);
+    let mut branches = Vec::new();
+    let mut fallback = quote!(String::new());
+    for (conditions, template) in &value.cases {
+        let rendered = format_call(&template.parts, emitter.paths, values);
+        if conditions.is_empty() {
+            // Always holds: it decides, and any later case is dead.
+            fallback = rendered.block();
+            break;
+        }
+        let parts = conditions.iter().map(|c| emitter.expr(c, &event, false));
+        let holds = Code::and(parts.collect()).tokens();
+        let value = rendered.expression();
+        branches.push(quote! {
+            if #holds {
+                return #value;
+            }
+        });
+    }
+    let body = quote! {
+        #(#branches)*
+        #fallback
+    };
+    let param = if mentions(&body, &event) { event } else { format_ident!("_event") };
+    let doc = doc_safe(&format!(
+        " `TemplateValues` `{}`: the template of the first case whose conditions hold{}.",
+        value.name,
+        if value.cases.last().is_some_and(|(c, _)| c.is_empty()) { "" } else { ", else nothing" }
+    ));
+    quote! {
+        #[doc = #doc]
+        pub fn #name<E: Event + ?Sized>(#param: &E) -> String {
+            #body
+        }
+    }
 }
 
 /// The local variable for a path constant: `INSTANCE_ID` becomes `instance_id`; never a

@@ -937,6 +937,9 @@ pub mod projection_exists;
 /// `Semantics.ProjectionOfNothingIsEmpty`, from `tests/rules/semantics/projection_of_nothing_is_empty.yml`.
 pub mod projection_of_nothing_is_empty;
 
+/// `Semantics.PythonTemplates`, from `tests/rules/semantics/python_templates.yml`.
+pub mod python_templates;
+
 /// `Semantics.ScheduledRule`, from `tests/rules/semantics/scheduled_rule.yml`.
 pub mod scheduled_rule;
 
@@ -1264,6 +1267,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &projection_equals_list::RULE,
     &projection_exists::RULE,
     &projection_of_nothing_is_empty::RULE,
+    &python_templates::RULE,
     &scheduled_rule::RULE,
     &starts_with::RULE,
     &title_fallbacks_and_context_preset::RULE,
