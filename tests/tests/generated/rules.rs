@@ -174,7 +174,7 @@ mod gen_005 {
             ),
             severity: Some(::detections::Severity::High),
             context: Some(
-                r#"{"k0":40,"eventName":"Delta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"k0":40,"eventName":"Delta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -2091,7 +2091,7 @@ mod gen_066 {
             dedup: Some("defaultDedupString:Generated.R066"),
             severity: Some(::detections::Severity::High),
             context: Some(
-                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":[{"n":477,"x":"alpha"}],"k2":{"exit":{"country":"DE","ip":"10.1.2.3"}}}"#,
+                r#"{"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":[{"n":477,"x":"alpha"}],"k2":{"exit":{"country":"DE","ip":"10.1.2.3"}}}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -2701,7 +2701,7 @@ mod gen_085 {
             dedup: Some(r#" back\slash Straße"#),
             severity: Some(::detections::Severity::Info),
             context: Some(
-                r#"{"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":"w-595"}"#,
+                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":"w-595"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -2906,7 +2906,7 @@ mod gen_091 {
             dedup: Some(r#"US{["x y-642","x y-643","w-644"]"#),
             severity: Some(::detections::Severity::Critical),
             context: Some(
-                r#"{"eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"eventName":"Zeta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -3484,7 +3484,7 @@ mod gen_109 {
             dedup: Some("1780:1779:[776]"),
             severity: Some(::detections::Severity::Low),
             context: Some(
-                r#"{"k0":[1777,1778,1779,1780],"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k2":null}"#,
+                r#"{"k0":[1777,1778,1779,1780],"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k2":null}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -3802,7 +3802,7 @@ mod gen_119 {
             dedup: Some("defaultDedupString:Generated.R119"),
             severity: Some(::detections::Severity::Medium),
             context: Some(
-                r#"{"eventName":"Beta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -3899,7 +3899,7 @@ mod gen_122 {
             dedup: Some("defaultDedupString:Generated.R122"),
             severity: Some(::detections::Severity::Medium),
             context: Some(
-                r#"{"eventName":"Zeta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"eventName":"Zeta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -5203,7 +5203,7 @@ mod gen_163 {
             ),
             severity: Some(::detections::Severity::High),
             context: Some(
-                r#"{"k0":["Beta-Gamma"],"k1":["x y-1194","x y-1195","ü-1196"],"eventName":"Epsilon","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"k0":["Beta-Gamma"],"k1":["x y-1194","x y-1195","ü-1196"],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -5455,7 +5455,7 @@ mod gen_171 {
             dedup: Some("defaultDedupString:Generated.R171"),
             severity: Some(::detections::Severity::Critical),
             context: Some(
-                r#"{"eventName":"Gamma","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null,"k1":[[8,"naïve café"]]}"#,
+                r#"{"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":[[8,"naïve café"]]}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -6025,7 +6025,7 @@ mod gen_189 {
             dedup: Some("defaultDedupString:Generated.R189"),
             severity: Some(::detections::Severity::Critical),
             context: Some(
-                r#"{"eventName":"Beta","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -6638,7 +6638,7 @@ mod gen_208 {
             dedup: Some(r#"Alpha{[2521,2522,2523,2524]["x y-1516","w-1517","w-1518"]"#),
             severity: Some(::detections::Severity::Critical),
             context: Some(
-                r#"{"eventName":"Alpha","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":null}"#,
+                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
@@ -9390,6 +9390,58 @@ mod projection_of_nothing_is_empty {
     }
 }
 
+/// `Semantics.PythonTemplates` (tests/rules/semantics/python_templates.yml)
+mod python_templates {
+    use super::Case;
+    use ::integration_tests::rules::python_templates::RULE;
+    #[test]
+    fn every_value_present() {
+        Case {
+            title: Some(
+                "RDS Instance deleted: [db-1] by [bob] in us-east-1 [no final snapshot of Instance 7]; ids=['a', 2] tags=ImmutableCaseInsensitiveDict({'k': ['v', 1.5, None, True]}) flag=True n=1e+16",
+            ),
+            dedup: Some("123:us-east-1:db-1"),
+            context: Some(r#"{"db":"db-1","skip":true,"region":"us-east-1"}"#),
+            ..Case::new(
+                "every value present",
+                39,
+                true,
+                r#"{"eventName":"DeleteDBInstance","requestParameters":{"instance":"db-1","skipFinalSnapshot":true,"id":7},"userIdentity":{"userName":"bob"},"awsRegion":"us-east-1","recipientAccountId":"123","items":[{"id":"a"},{"x":1},{"id":2}],"tags":{"k":["v",1.5,null,true]},"flag":true,"n":1e+16}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn falsy_null_and_missing_values() {
+        Case {
+            title: Some(
+                "RDS Cluster deleted: [<UNKNOWN>] by [None] in None; ids=[] tags=ImmutableList(('one',)) flag=False n=0.5",
+            ),
+            dedup: Some("unknown::unknown"),
+            context: Some(r#"{"db":"N/A","skip":false,"region":null}"#),
+            ..Case::new(
+                "falsy, null and missing values",
+                45,
+                true,
+                r#"{"eventName":"DeleteDBCluster","requestParameters":{"instance":"","cluster":null,"skipFinalSnapshot":false},"awsRegion":null,"items":[],"tags":["one"],"flag":false,"n":0.5}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn nothing_present() {
+        Case {
+            title: Some(
+                "RDS Cluster deleted: [<UNKNOWN>] by [None] in nowhere; ids=None tags=None flag=None n=None",
+            ),
+            dedup: Some("unknown:unknown:unknown"),
+            context: Some(r#"{"db":"N/A","skip":"N/A","region":"N/A"}"#),
+            ..Case::new("nothing present", 51, true, "{}")
+        }
+            .check(&RULE);
+    }
+}
+
 /// `Semantics.ScheduledRule` (tests/rules/semantics/scheduled_rule.yml)
 mod scheduled_rule {
     use super::Case;
@@ -9437,13 +9489,43 @@ mod title_fallbacks_and_context_preset {
         Case {
             title: Some("alice did X"),
             context: Some(
-                r#"{"eventName":"X","eventSource":null,"awsRegion":null,"recipientAccountId":null,"sourceIPAddress":null,"userAgent":null,"userIdentity":{"userName":"alice","arn":"arn:a"},"bucket":null,"who":"alice@<no region>"}"#,
+                r#"{"eventName":"X","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":null,"userIdentity":{"userName":"alice","arn":"arn:a"},"PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.test_semantics\n| where p_event_time between time.parse_timestamp('2024-01-01 00:00:00.000') - time.parse_timespan('30m') .. time.parse_timestamp('2024-01-01 00:00:00.000') + time.parse_timespan('30m')\n| where arrays.overlap(p_any_ip_addresses, ['1.2.3.4', '5.6.7.8'])\n     or arrays.overlap(p_any_usernames, ['alice'])\n| sort p_event_time","bucket":null,"who":"alice@<no region>"}"#,
             ),
             ..Case::new(
                 "first alternative",
                 16,
                 true,
-                r#"{"userIdentity":{"userName":"alice","arn":"arn:a"},"eventName":"X"}"#,
+                r#"{"p_log_type":"Test.Semantics","p_event_time":"2024-01-01 00:00:00.000","p_any_ip_addresses":["1.2.3.4","5.6.7.8"],"p_any_aws_account_ids":["1"],"p_any_usernames":["alice"],"userIdentity":{"userName":"alice","arn":"arn:a"},"eventName":"X","userAgent":null}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn the_preset_s_pantherflow_query_raises_on_a_null_p_log_type_the_whole_context_is_panther_s_error() {
+        Case {
+            context: Some(
+                r#"{"_error":"AttributeError(\"'NoneType' object has no attribute 'lower'\")"}"#,
+            ),
+            ..Case::new(
+                "the preset's PantherFlow query raises on a null p_log_type: the whole context is Panther's _error",
+                23,
+                true,
+                r#"{"p_log_type":null,"eventName":"X"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_p_any_value_that_is_not_a_list_error() {
+        Case {
+            context: Some(
+                r#"{"_error":"AttributeError(\"'str' object has no attribute 'copy'\")"}"#,
+            ),
+            ..Case::new(
+                "a p_any_ value that is not a list: _error",
+                27,
+                true,
+                r#"{"p_log_type":"Test.Semantics","p_any_ip_addresses":"1.2.3.4"}"#,
             )
         }
             .check(&RULE);
@@ -9454,7 +9536,7 @@ mod title_fallbacks_and_context_preset {
             title: Some("arn:a did X"),
             ..Case::new(
                 "second alternative when the first is null",
-                21,
+                31,
                 true,
                 r#"{"userIdentity":{"userName":null,"arn":"arn:a"},"eventName":"X"}"#,
             )
@@ -9467,7 +9549,7 @@ mod title_fallbacks_and_context_preset {
             title: Some("<UNKNOWN> did X"),
             ..Case::new(
                 "the default when none is present",
-                25,
+                35,
                 true,
                 r#"{"eventName":"X"}"#,
             )
@@ -9480,7 +9562,7 @@ mod title_fallbacks_and_context_preset {
             title: Some(" did X"),
             ..Case::new(
                 "an empty string is present",
-                29,
+                39,
                 true,
                 r#"{"userIdentity":{"userName":""},"eventName":"X"}"#,
             )
