@@ -266,6 +266,10 @@ pub struct Placeholder {
     /// the last alternative).
     pub skips: Vec<Skip>,
     pub default: Option<String>,
+    /// `!split('SEP')[N]`, in order: Python's `value.split(SEP)[N]` of the value picked, which
+    /// raises (making the whole output Panther's fallback) when it is not a string or has no
+    /// piece `N`.
+    pub splits: Vec<(String, i64)>,
     /// `!s`: the value as Python's `str()` prints what Panther's event returns (`None`, `True`,
     /// `['a', 'b']`), as an f-string does; otherwise rule-format.md §4.4's rendering.
     pub python: bool,
@@ -294,7 +298,12 @@ impl Skip {
 
 impl Placeholder {
     pub fn path(path: Path) -> Placeholder {
-        Placeholder { paths: vec![path], skips: Vec::new(), default: None, python: false }
+        Placeholder { paths: vec![path], skips: Vec::new(), default: None, splits: Vec::new(), python: false }
+    }
+
+    /// Whether rendering it can raise, as Python's `split(...)[n]` does.
+    pub fn can_raise(&self) -> bool {
+        !self.splits.is_empty()
     }
 }
 
@@ -304,6 +313,34 @@ impl Placeholder {
 pub struct TemplateValue {
     pub name: String,
     pub cases: Vec<(Vec<Expr>, Template)>,
+}
+
+impl Rule {
+    /// Whether rendering `template` can raise: a placeholder that splits, or a template value
+    /// whose template can.
+    pub fn can_raise(&self, template: &Template) -> bool {
+        template.parts.iter().any(|p| match p {
+            TemplatePart::Text(_) => false,
+            TemplatePart::Field(f) => f.can_raise(),
+            TemplatePart::Value(name) => self.value_can_raise(name),
+        })
+    }
+
+    pub fn value_can_raise(&self, name: &str) -> bool {
+        self.template_values
+            .iter()
+            .find(|v| v.name == name)
+            .is_some_and(|v| v.cases.iter().any(|(_, t)| self.can_raise(t)))
+    }
+
+    /// Whether the alert context can raise (then it is Panther's `{"_error": ...}`).
+    pub fn context_can_raise(&self) -> bool {
+        self.context.iter().any(|c| match &c.value {
+            ContextValue::Template(t) => self.can_raise(t),
+            ContextValue::PantherflowInvestigation => true,
+            ContextValue::Path(_) | ContextValue::Choice(_) => false,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -4,6 +4,7 @@
 //! codegen check [PATH...]     validate rule files (default: rules/); exit 1 on any error
 //! codegen test [PATH...]      run the rules' `Tests:` with the reference interpreter (no build)
 //! codegen expand RULE.yml     print the Rust generated for one rule
+//! codegen run PATH... --events FILE   the reference interpreter over NDJSON events
 //! codegen generate [--check]  regenerate the committed code of the detections crate
 //! ```
 
@@ -20,6 +21,11 @@ const USAGE: &str = "usage:
                               interpreter, without building anything (`cargo test` runs the
                               compiled code)
   codegen expand RULE.yml     print the Rust code generated for one rule
+  codegen run PATH... --events FILE
+                              run the declarative rules of PATH (files or folders) over the
+                              NDJSON events of FILE with the reference interpreter, without
+                              building anything: one line per match, as `detect scan --matches`
+                              prints it (log types are not checked)
   codegen generate [--check]  regenerate the committed generated code of the detections crate;
                               with --check, only report whether it is stale";
 
@@ -29,6 +35,7 @@ fn main() -> ExitCode {
         Some("check") => check(&args[1..], false),
         Some("test") => check(&args[1..], true),
         Some("expand") if args.len() == 2 => expand(Path::new(&args[1])),
+        Some("run") => run(&args[1..]),
         Some("generate") if args.len() == 1 => generate(false),
         Some("generate") if args.len() == 2 && args[1] == "--check" => generate(true),
         Some("-h" | "--help" | "help") => {
@@ -126,6 +133,48 @@ fn check(paths: &[String], run_tests: bool) -> Result<(), String> {
         tests - failed
     );
     if failed > 0 || errors { Err(String::new()) } else { Ok(()) }
+}
+
+/// `codegen run PATH... --events FILE`: every declarative rule of PATH over every event.
+fn run(args: &[String]) -> Result<(), String> {
+    let (events, paths) = match args.iter().position(|a| a == "--events") {
+        Some(i) if i + 1 < args.len() => {
+            (&args[i + 1], args[..i].iter().chain(&args[i + 2..]).cloned().collect::<Vec<_>>())
+        }
+        _ => return Err(format!("error: `codegen run` needs `--events FILE`\n{USAGE}\n")),
+    };
+    let base = cwd();
+    let mut files = Vec::new();
+    for root in &paths {
+        files.extend(load::find(Path::new(root)).map_err(|e| format!("error: cannot read {root}: {e}\n"))?);
+    }
+    let (sources, mut diags) = load::read(&files, &base);
+    let (rules, more) = codegen::check::check_all(&sources);
+    diags.extend(more);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(render(&diags, &sources, color()));
+    }
+    let text = std::fs::read_to_string(events).map_err(|e| format!("error: cannot read {events}: {e}\n"))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (i, line) in text.lines().enumerate() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            eprintln!("{events}:{}: not JSON, skipped", i + 1);
+            continue;
+        };
+        for rule in rules.iter().filter(|r| r.python.is_none()) {
+            if codegen::reference::decide(rule, &event).is_some() {
+                continue;
+            }
+            let o = codegen::reference::outputs(rule, &event);
+            let record = serde_json::json!({
+                "source": events, "line": i + 1, "rule_id": rule.id, "severity": o.severity.name(),
+                "title": o.title, "dedup": o.dedup, "context": o.context,
+            });
+            std::io::Write::write_all(&mut out, format!("{record}\n").as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 fn expand(path: &Path) -> Result<(), String> {

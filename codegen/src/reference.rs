@@ -383,13 +383,16 @@ pub struct Outputs {
 }
 
 pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
-    let rendered_title = rule.title.as_ref().map(|t| render(rule, t, event));
+    // A template that raises (`!split`) gives Panther's fallback: the RuleID as title, the
+    // default dedup string, `{"_error": ...}` as context.
+    let rendered_title =
+        rule.title.as_ref().map(|t| render(rule, t, event).unwrap_or_else(|_| rule.id.clone()));
     let title = truncate(match &rendered_title {
         Some(t) if !t.is_empty() => t.clone(),
         _ => rule.default_title().to_string(),
     });
     let dedup = if let Some(t) = &rule.dedup {
-        render(rule, t, event)
+        render(rule, t, event).unwrap_or_default()
     } else if !rule.group_by.is_empty() {
         rule.group_by
             .iter()
@@ -400,22 +403,8 @@ pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
         rendered_title.unwrap_or_default()
     };
     let dedup = if dedup.is_empty() { format!("defaultDedupString:{}", rule.id) } else { truncate(dedup) };
-    let mut context = Map::new();
-    for c in &rule.context {
-        let value = match &c.value {
-            ContextValue::Path(p) => resolve(event, &p.segments).unwrap_or(Value::Null),
-            ContextValue::Template(t) => Value::String(render(rule, t, event)),
-            ContextValue::Choice(p) => choose(p, event).unwrap_or(Value::Null),
-            ContextValue::PantherflowInvestigation => match pantherflow_investigation(event) {
-                Ok(query) => Value::String(query),
-                Err(error) => {
-                    context = Map::from_iter([("_error".to_string(), Value::String(error))]);
-                    break;
-                }
-            },
-        };
-        context.insert(c.name.clone(), value);
-    }
+    let context = context(rule, event)
+        .unwrap_or_else(|error| Map::from_iter([("_error".to_string(), Value::String(error))]));
     let severity = rule
         .dynamic_severities
         .iter()
@@ -424,24 +413,41 @@ pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
     Outputs { title, dedup, context, severity }
 }
 
-fn render(rule: &Rule, template: &Template, event: &Value) -> String {
-    template
-        .parts
-        .iter()
-        .map(|part| match part {
-            TemplatePart::Text(t) => t.clone(),
-            TemplatePart::Field(p) => placeholder(p, event),
+/// The alert context; `Err` holds the `repr` of what a value raised.
+fn context(rule: &Rule, event: &Value) -> Result<Map<String, Value>, String> {
+    let mut context = Map::new();
+    for c in &rule.context {
+        let value = match &c.value {
+            ContextValue::Path(p) => resolve(event, &p.segments).unwrap_or(Value::Null),
+            ContextValue::Template(t) => Value::String(render(rule, t, event)?),
+            ContextValue::Choice(p) => choose(p, event).unwrap_or(Value::Null),
+            ContextValue::PantherflowInvestigation => Value::String(pantherflow_investigation(event)?),
+        };
+        context.insert(c.name.clone(), value);
+    }
+    Ok(context)
+}
+
+/// A template's text; `Err` holds the `repr` of what a placeholder raised.
+fn render(rule: &Rule, template: &Template, event: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    for part in &template.parts {
+        match part {
+            TemplatePart::Text(t) => out.push_str(t),
+            TemplatePart::Field(p) => out.push_str(&placeholder(p, event)?),
             TemplatePart::Value(name) => {
                 let value = rule.template_values.iter().find(|v| v.name == *name).expect("checked");
-                value
+                let case = value
                     .cases
                     .iter()
-                    .find(|(conditions, _)| conditions.iter().all(|c| holds(c, event, false)))
-                    .map(|(_, t)| render(rule, t, event))
-                    .unwrap_or_default()
+                    .find(|(conditions, _)| conditions.iter().all(|c| holds(c, event, false)));
+                if let Some((_, t)) = case {
+                    out.push_str(&render(rule, t, event)?);
+                }
             }
-        })
-        .collect()
+        }
+    }
+    Ok(out)
 }
 
 /// The value a placeholder picks (`None`: missing); the default is a string.
@@ -465,9 +471,39 @@ fn choose(p: &Placeholder, event: &Value) -> Option<Value> {
     value
 }
 
-fn placeholder(p: &Placeholder, event: &Value) -> String {
+fn placeholder(p: &Placeholder, event: &Value) -> Result<String, String> {
     let value = choose(p, event);
-    if p.python {
+    if !p.splits.is_empty() {
+        let mut text = match &value {
+            Some(Value::String(s)) => s.clone(),
+            other => {
+                let kind = match other {
+                    None | Some(Value::Null) => "NoneType",
+                    Some(Value::Bool(_)) => "bool",
+                    Some(Value::Number(n)) if n.is_f64() => "float",
+                    Some(Value::Number(_)) => "int",
+                    Some(Value::Array(_))
+                        if p.paths.iter().any(|path| path.segments.contains(&Segment::Each)) =>
+                    {
+                        "list"
+                    }
+                    Some(Value::Array(_)) => "ImmutableList",
+                    _ => "ImmutableCaseInsensitiveDict",
+                };
+                return Err(format!("AttributeError(\"'{kind}' object has no attribute 'split'\")"));
+            }
+        };
+        for (sep, n) in &p.splits {
+            let pieces: Vec<&str> = text.split(sep.as_str()).collect();
+            let i = if *n < 0 { pieces.len() as i64 + n } else { *n };
+            if i < 0 || i >= pieces.len() as i64 {
+                return Err("IndexError('list index out of range')".into());
+            }
+            text = pieces[i as usize].to_string();
+        }
+        return Ok(text);
+    }
+    Ok(if p.python {
         // A `[*]` projection is a plain list (a comprehension), one level per `[*]`.
         let chosen_path = p.paths.iter().find(|path| resolve(event, &path.segments) == value);
         let plain =
@@ -478,7 +514,7 @@ fn placeholder(p: &Placeholder, event: &Value) -> String {
         }
     } else {
         display(value.as_ref())
-    }
+    })
 }
 
 /// Python's truth value of a JSON value.

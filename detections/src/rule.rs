@@ -232,19 +232,15 @@ fn truncate(text: String) -> String {
 /// Panther's `pantherflow_investigation(event)` (panther_base_helpers), which ends the
 /// `aws_rule_context` preset: a PantherFlow query for the signals and logs of this event's log
 /// type within 30 minutes of its `p_event_time` that share one of its `p_any_*` indicators.
-/// `Err` is the alert context Panther gives when the helper raises (a `p_log_type` that is not
-/// a string, a `p_any_*` value that is not a list or object): `{"_error": repr(exception)}`.
-pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, Context> {
+/// `Err` is the `repr` of what the helper raises (on a `p_log_type` that is not a string, or a
+/// `p_any_*` value that is not a list or object).
+pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, String> {
     use crate::event::Seg;
     use crate::py::{self, Obj};
     const LOG_TYPE: Path = Path::new(&[Seg::Key("p_log_type")]);
     const EVENT_TIME: Path = Path::new(&[Seg::Key("p_event_time")]);
     const INTERVAL: &str = "30m";
-    let failed = |e: py::Exc| {
-        let mut context = Context::new();
-        context.insert("_error".into(), Value::String(e.python_repr()));
-        context
-    };
+    let failed = |e: py::Exc| e.python_repr();
     // `event.get(key, "")`.
     let get = |path: &Path| -> Result<String, py::Exc> {
         match event.field(path) {
@@ -275,6 +271,12 @@ pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, 
     }
     query.push_str("| sort p_event_time");
     Ok(Value::String(query))
+}
+
+/// The alert context of a rule whose `AlertContext` raised, as Panther gives it:
+/// `{"_error": repr(exception)}`.
+pub fn raised_context(repr: String) -> Context {
+    Context::from_iter([("_error".to_string(), Value::String(repr))])
 }
 
 /// Builds an alert context from its entries, in order.

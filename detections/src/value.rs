@@ -529,6 +529,35 @@ impl Val<'_> {
     }
 }
 
+/// A placeholder's `!split('SEP')[N]`s: Python's `value.split(SEP)[N]`, each on the piece
+/// before. `Err` is the `repr` of the exception Python raises: the value is not a string
+/// (`AttributeError`), or there is no piece `N` (`IndexError`).
+pub fn split_pieces(value: &Val<'_>, splits: &[(&str, i64)]) -> Result<String, String> {
+    let mut text = match value {
+        Val::Str(s) => (*s).to_string(),
+        other => {
+            let type_name = match other {
+                Val::Missing | Val::Null => "NoneType",
+                Val::Bool(_) => "bool",
+                Val::Num(Num::Float(_)) => "float",
+                Val::Num(_) => "int",
+                Val::Each(_) => "list",
+                Val::List(_) => "ImmutableList",
+                Val::Raw(text) if raw_array(text) => "ImmutableList",
+                _ => "ImmutableCaseInsensitiveDict",
+            };
+            return Err(format!("AttributeError(\"'{type_name}' object has no attribute 'split'\")"));
+        }
+    };
+    for (sep, n) in splits {
+        let pieces: Vec<&str> = text.split(sep).collect();
+        let i = if *n < 0 { pieces.len() as i64 + n } else { *n };
+        let piece = usize::try_from(i).ok().and_then(|i| pieces.get(i));
+        text = piece.ok_or("IndexError('list index out of range')")?.to_string();
+    }
+    Ok(text)
+}
+
 /// How a value appears in a title or dedup string (rule-format.md §4.4): strings as they are,
 /// missing and null as nothing, anything else as compact JSON.
 impl fmt::Display for Val<'_> {

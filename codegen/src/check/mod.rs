@@ -699,9 +699,71 @@ impl<'s> Ctx<'s> {
         out
     }
 
-    /// `TemplateValues`: each `{Name, Cases: [{Conditions?, Template}]}`; a template may use the
-    /// values defined before it. Leaves every name in scope for the rule's other templates.
+    /// `TemplateValues`: each `{Name, Cases: [{Conditions?, Template}]}` or `{Preset: name}`; a
+    /// template may use the values defined before it. Leaves every name in scope for the rule's
+    /// other templates.
     fn template_values(&mut self, node: &Node) -> Option<Vec<ir::TemplateValue>> {
+        let items = self.list(node, "TemplateValues")?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            if let Some([(k, v)]) = item.as_map()
+                && k.as_str() == Some("Preset")
+            {
+                match self.template_values_preset(v) {
+                    Some(values) => out.extend(values),
+                    None => ok = false,
+                }
+                continue;
+            }
+            match self.template_value(item) {
+                Some(value) => out.push(value),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// `- Preset: name`: the entries of a built-in preset (`template_presets.yml`), checked as
+    /// a rule's own are.
+    fn template_values_preset(&mut self, node: &Node) -> Option<Vec<ir::TemplateValue>> {
+        const PRESETS: &str = include_str!("template_presets.yml");
+        let name = self.string(node, "Preset")?;
+        let file = SourceFile { path: "codegen/src/check/template_presets.yml".into(), text: PRESETS.into() };
+        let (parsed, _) = yaml::parse(&file.path, &file.text);
+        let presets = parsed.as_ref().and_then(Node::as_map).expect("the presets parse");
+        let Some((_, entries)) = presets.iter().find(|(k, _)| k.as_str() == Some(name)) else {
+            let known = presets.iter().filter_map(|(k, _)| k.as_str());
+            let help = match names::nearest(name, known.clone()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("the presets are: {}", known.collect::<Vec<_>>().join(", ")),
+            };
+            self.report(
+                self.error(node.span, format!("unknown TemplateValues preset `{name}`"))
+                    .label("no such preset")
+                    .help(help),
+            );
+            return None;
+        };
+        let mut inner = Ctx { file: &file, diags: Vec::new(), template_values: self.template_values.clone() };
+        let values = inner.template_values(entries);
+        assert!(inner.diags.is_empty(), "a built-in preset has errors: {:?}", inner.diags);
+        for v in values.iter().flatten() {
+            if self.template_values.contains(&v.name) {
+                self.report(
+                    self.error(node.span, format!("template value `{}` is defined twice", v.name))
+                        .label("the preset defines it too")
+                        .help("give each template value its own name"),
+                );
+                return None;
+            }
+            self.template_values.push(v.name.clone());
+        }
+        values
+    }
+
+    /// One `{Name, Cases}` entry of `TemplateValues`.
+    fn template_value(&mut self, item: &Node) -> Option<ir::TemplateValue> {
         const RESERVED: &[&str] = &[
             "decide",
             "alert_title",
@@ -711,76 +773,64 @@ impl<'s> Ctx<'s> {
             "dynamic_severity",
             "event",
         ];
-        let items = self.list(node, "TemplateValues")?;
-        let mut out = Vec::new();
+        let m = self.mapping(item, "template value", &["Name", "Cases"])?;
         let mut ok = true;
-        for item in items {
-            let Some(m) = self.mapping(item, "template value", &["Name", "Cases"]) else {
+        let name_node = self.required(&m, "Name", "template value", "add `Name: kind`");
+        let name = name_node.and_then(|n| self.string(n, "Name")).map(str::to_string);
+        if let (Some(name), Some(n)) = (&name, name_node) {
+            // A Rust function name: lower-case, not a keyword (`snake_case` renames those).
+            let snake = name.starts_with(|c: char| c.is_ascii_lowercase())
+                && names::snake_case(name, "").is_some_and(|s| s == *name);
+            if !snake || RESERVED.contains(&name.as_str()) {
+                self.report(
+                    self.error(n.span, format!("`{name}` cannot name a template value"))
+                        .label("not a lower-case name, or taken")
+                        .help("use lower-case letters, digits and `_` (e.g. `db_kind`), not a Rust keyword nor one of the rule's function names"),
+                );
+                ok = false;
+            } else if self.template_values.contains(name) {
+                self.report(
+                    self.error(n.span, format!("template value `{name}` is defined twice"))
+                        .label("again")
+                        .help("give each template value its own name"),
+                );
+                ok = false;
+            }
+        }
+        let cases = self
+            .required(
+                &m,
+                "Cases",
+                "template value",
+                "add `Cases:` with `- Template: \"...\"` entries (and `Conditions:`)",
+            )
+            .and_then(|n| self.list(n, "Cases"));
+        let mut parsed = Vec::new();
+        for case in cases.unwrap_or_default() {
+            let Some(c) = self.mapping(case, "template value case", &["Conditions", "Template"]) else {
                 ok = false;
                 continue;
             };
-            let name_node = self.required(&m, "Name", "template value", "add `Name: kind`");
-            let name = name_node.and_then(|n| self.string(n, "Name")).map(str::to_string);
-            if let (Some(name), Some(n)) = (&name, name_node) {
-                // A Rust function name: lower-case, not a keyword (`snake_case` renames those).
-                let snake = name.starts_with(|c: char| c.is_ascii_lowercase())
-                    && names::snake_case(name, "").is_some_and(|s| s == *name);
-                if !snake || RESERVED.contains(&name.as_str()) {
-                    self.report(
-                        self.error(n.span, format!("`{name}` cannot name a template value"))
-                            .label("not a lower-case name, or taken")
-                            .help("use lower-case letters, digits and `_` (e.g. `db_kind`), not a Rust keyword nor one of the rule's function names"),
-                    );
-                    ok = false;
-                } else if self.template_values.contains(name) {
-                    self.report(
-                        self.error(n.span, format!("template value `{name}` is defined twice"))
-                            .label("again")
-                            .help("give each template value its own name"),
-                    );
-                    ok = false;
-                }
-            }
-            let cases = self
+            let conditions = match c.get("Conditions") {
+                Some(n) => self.expressions(n, "Conditions", false),
+                None => Some(Vec::new()),
+            };
+            let template = self
                 .required(
-                    &m,
-                    "Cases",
-                    "template value",
-                    "add `Cases:` with `- Template: \"...\"` entries (and `Conditions:`)",
+                    &c,
+                    "Template",
+                    "template value case",
+                    "add `Template: \"text with {placeholders}\"`",
                 )
-                .and_then(|n| self.list(n, "Cases"));
-            let mut parsed = Vec::new();
-            for case in cases.unwrap_or_default() {
-                let Some(c) = self.mapping(case, "template value case", &["Conditions", "Template"]) else {
-                    ok = false;
-                    continue;
-                };
-                let conditions = match c.get("Conditions") {
-                    Some(n) => self.expressions(n, "Conditions", false),
-                    None => Some(Vec::new()),
-                };
-                let template = self
-                    .required(
-                        &c,
-                        "Template",
-                        "template value case",
-                        "add `Template: \"text with {placeholders}\"`",
-                    )
-                    .and_then(|n| self.template(n, "Template"));
-                match (conditions, template) {
-                    (Some(conditions), Some(template)) => parsed.push((conditions, template)),
-                    _ => ok = false,
-                }
-            }
-            match name {
-                Some(name) if ok => {
-                    self.template_values.push(name.clone());
-                    out.push(ir::TemplateValue { name, cases: parsed });
-                }
+                .and_then(|n| self.template(n, "Template"));
+            match (conditions, template) {
+                (Some(conditions), Some(template)) => parsed.push((conditions, template)),
                 _ => ok = false,
             }
         }
-        ok.then_some(out)
+        let name = name.filter(|_| ok)?;
+        self.template_values.push(name.clone());
+        Some(ir::TemplateValue { name, cases: parsed })
     }
 
     fn dynamic_severities(&mut self, node: &Node) -> Option<Vec<ir::DynamicSeverity>> {

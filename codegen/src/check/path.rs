@@ -124,6 +124,7 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     let mut quote: Option<char> = None;
     let mut start = 0;
     let mut python = false;
+    let mut splits = Vec::new();
     let mut chars = inner.char_indices().peekable();
     let mut end = inner.len();
     while let Some((i, c)) = chars.next() {
@@ -150,10 +151,9 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
                 start = i + skip.token().len();
             }
             (None, '!') => {
-                if inner[i + 1..].trim() != "s" {
-                    return Err("the only conversion is `!s` (Python's `str()`), at the end".into());
-                }
-                python = true;
+                let (found, s) = conversions(&inner[i..])?;
+                splits = found;
+                python = s;
                 end = i;
                 break;
             }
@@ -189,7 +189,38 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     if paths.is_empty() {
         return Err("no KeyPath before the default".into());
     }
-    Ok(Placeholder { paths, skips, default, python })
+    Ok(Placeholder { paths, skips, default, splits, python })
+}
+
+/// The conversions that end a placeholder: any number of `!split('SEP')[N]`, then perhaps `!s`.
+fn conversions(mut text: &str) -> Result<(Vec<(String, i64)>, bool), String> {
+    const HELP: &str = "after the fallbacks come `!split('SEP')[N]` (any number) and then `!s`";
+    let mut splits = Vec::new();
+    loop {
+        text = text.trim_start();
+        if text.is_empty() {
+            return Ok((splits, false));
+        }
+        let Some(rest) = text.strip_prefix('!') else { return Err(HELP.into()) };
+        let rest = rest.trim_start();
+        if rest.trim() == "s" {
+            return Ok((splits, true));
+        }
+        let Some(rest) = rest.strip_prefix("split(") else { return Err(HELP.into()) };
+        let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or(HELP)?;
+        let close = rest[1..].find(quote).ok_or("the separator of `!split` is never closed")? + 1;
+        let sep = &rest[1..close];
+        if sep.is_empty() {
+            return Err("`!split('')`: Python raises ValueError on an empty separator".into());
+        }
+        let rest = rest[close + 1..].trim_start();
+        let rest = rest.strip_prefix(")").ok_or(HELP)?.trim_start();
+        let rest = rest.strip_prefix('[').ok_or("`!split('SEP')` takes an index: `!split(':')[1]`")?;
+        let end = rest.find(']').ok_or("the index of `!split` is never closed")?;
+        let index: i64 = rest[..end].trim().parse().map_err(|_| "the index of `!split` is an integer")?;
+        splits.push((sep.to_string(), index));
+        text = &rest[end + 1..];
+    }
 }
 
 /// The longest key a path may name, in bytes.
@@ -469,7 +500,7 @@ impl Ctx<'_> {
                             self.report(
                                 self.error(self.inner_span(node, i..close + 1), format!("bad placeholder `{{{inner}}}` in {key}: {why}"))
                                     .label("here")
-                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks (`{a.b | c.d || e ?? 'default'}`) and `!s`; write `{{` for a literal brace"),
+                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks (`{a.b | c.d || e ?? 'default'}`) and conversions (`!split(':')[1]`, `!s`); write `{{` for a literal brace"),
                             );
                             return None;
                         }
@@ -501,7 +532,11 @@ impl Ctx<'_> {
         let parsed = match inner {
             Some(inner) if !inner.contains(['{', '}']) || inner.contains(['\'', '"']) => {
                 parse_placeholder(inner).and_then(|p| {
-                    if p.python { Err("`!s` makes text: use `KeyTemplate` for that".into()) } else { Ok(p) }
+                    if p.python || p.can_raise() {
+                        Err("`!s` and `!split` make text: use `KeyTemplate` for that".into())
+                    } else {
+                        Ok(p)
+                    }
                 })
             }
             _ => Err("a `KeyValue` string is one placeholder, e.g. `\"{a.b || c.d | 'N/A'}\"`".into()),
@@ -552,6 +587,7 @@ impl Ctx<'_> {
                     paths: vec![path],
                     skips: vec![Skip::Missing],
                     default: Some((*if_missing).to_string()),
+                    splits: Vec::new(),
                     python: false,
                 };
                 ContextEntry { name: (*key).to_string(), value: ContextValue::Choice(choice) }

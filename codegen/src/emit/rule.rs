@@ -40,30 +40,35 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     let event = format_ident!("event");
     // A parameter the body does not read is `_event`.
     let param = |body: &TokenStream| if mentions(body, &event) { quote!(event) } else { quote!(_event) };
-    let values: Vec<String> = rule.template_values.iter().map(|v| v.name.clone()).collect();
-    let template_values = rule.template_values.iter().map(|v| template_value(v, &emitter, &values));
-    let title = rule.title.as_ref().map(|t| {
-        let body = format_call(&t.parts, &paths, &values).block();
-        let doc = doc_safe(&format!(" `AlertTitle`: {}", code_doc(&t.text)));
+    let template_values = rule.template_values.iter().map(|v| template_value(rule, v, &emitter));
+    // An output that can raise (`!split`, Panther's PantherFlow helper) returns a `Result`; the
+    // rule's entry gives Panther's fallback instead: the RuleID as title, the default dedup
+    // string, `{"_error": ...}` as context.
+    let text_fn = |name: &str, template: &Template, doc: String| {
+        let ident = format_ident!("{}", name);
+        let rendered = format_call(rule, &template.parts, &paths);
+        let (ret, body) = if rendered.raises {
+            (quote!(Result<String, String>), rendered.ok_block())
+        } else {
+            (quote!(String), rendered.block())
+        };
+        let doc = doc_safe(&doc);
         let event = param(&body);
         quote! {
             #[doc = #doc]
-            pub fn alert_title<E: Event + ?Sized>(#event: &E) -> String {
+            pub fn #ident<E: Event + ?Sized>(#event: &E) -> #ret {
                 #body
             }
         }
-    });
-    let dedup = rule.dedup.as_ref().map(|t| {
-        let body = format_call(&t.parts, &paths, &values).block();
-        let doc = doc_safe(&format!(" `AlertDedup`: {}", code_doc(&t.text)));
-        let event = param(&body);
-        quote! {
-            #[doc = #doc]
-            pub fn alert_dedup<E: Event + ?Sized>(#event: &E) -> String {
-                #body
-            }
-        }
-    });
+    };
+    let title = rule
+        .title
+        .as_ref()
+        .map(|t| text_fn("alert_title", t, format!(" `AlertTitle`: {}", code_doc(&t.text))));
+    let dedup = rule
+        .dedup
+        .as_ref()
+        .map(|t| text_fn("alert_dedup", t, format!(" `AlertDedup`: {}", code_doc(&t.text))));
     let group_by = (!rule.group_by.is_empty()).then(|| {
         let parts: Vec<TemplatePart> = rule
             .group_by
@@ -74,7 +79,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
                 sep.into_iter().chain([TemplatePart::Field(Placeholder::path(p.clone()))])
             })
             .collect();
-        let body = format_call(&parts, &paths, &values).block();
+        let body = format_call(rule, &parts, &paths).block();
         let doc = doc_safe(&format!(
             " `GroupBy`: the dedup string, {} joined with `:`.",
             rule.group_by.iter().map(|p| format!("`{}`", p.text)).collect::<Vec<_>>().join(", ")
@@ -86,40 +91,53 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
             }
         }
     });
+    let context_raises = rule.context_can_raise();
     let context = (!rule.context.is_empty()).then(|| {
-        let entries = rule.context.iter().map(|e| {
-            let name = str_lit(&e.name);
-            match &e.value {
-                ContextValue::Path(path) => {
-                    let path = paths.ident(path);
-                    quote!((#name, event.field(&#path).to_json()))
+        let mut lets = Vec::new();
+        let entries: Vec<TokenStream> = rule
+            .context
+            .iter()
+            .map(|e| {
+                let name = str_lit(&e.name);
+                match &e.value {
+                    ContextValue::Path(path) => {
+                        let path = paths.ident(path);
+                        quote!((#name, event.field(&#path).to_json()))
+                    }
+                    ContextValue::Template(t) => {
+                        let rendered = format_call(rule, &t.parts, &paths);
+                        let value = rendered.expression();
+                        quote!((#name, Json::String(#value)))
+                    }
+                    ContextValue::Choice(p) => {
+                        let value = choice(p, &paths);
+                        quote!((#name, #value.to_json()))
+                    }
+                    ContextValue::PantherflowInvestigation => {
+                        lets.push(quote!(let investigation = pantherflow_investigation(event)?;));
+                        quote!((#name, investigation))
+                    }
                 }
-                ContextValue::Template(t) => {
-                    let value = format_call(&t.parts, &paths, &values).expression();
-                    quote!((#name, Json::String(#value)))
-                }
-                ContextValue::Choice(p) => {
-                    let value = choice(p, &paths);
-                    quote!((#name, #value.to_json()))
-                }
-                ContextValue::PantherflowInvestigation => quote!((#name, investigation)),
-            }
-        });
-        // Panther's helper raises on some events, and then the whole context is its `_error`.
-        let investigation =
-            rule.context.iter().any(|e| e.value == ContextValue::PantherflowInvestigation).then(|| {
-                quote! {
-                    let investigation = match pantherflow_investigation(event) {
-                        Ok(query) => query,
-                        Err(error_context) => return error_context,
-                    };
-                }
-            });
-        let body = quote!(#investigation context([#(#entries),*]));
+            })
+            .collect();
+        let (ret, body, doc) = if context_raises {
+            (
+                quote!(Result<Context, String>),
+                quote!(#(#lets)* Ok(context([#(#entries),*]))),
+                " `AlertContext`: each key with the value found (`null` when missing); `Err` when\n a value raises, as Panther's helper does.",
+            )
+        } else {
+            (
+                quote!(Context),
+                quote!(context([#(#entries),*])),
+                " `AlertContext`: each key with the value found (`null` when missing).",
+            )
+        };
         let event = param(&body);
+        let doc = doc.lines().map(|l| quote!(#[doc = #l]));
         quote! {
-            /// `AlertContext`: each key with the value found (`null` when missing).
-            pub fn alert_context<E: Event + ?Sized>(#event: &E) -> Context {
+            #(#doc)*
+            pub fn alert_context<E: Event + ?Sized>(#event: &E) -> #ret {
                 #body
             }
         }
@@ -129,13 +147,23 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
         let ident = format_ident!("{}", name);
         if present { quote!(Some(|event| #ident(event))) } else { quote!(None) }
     };
-    let title_fn = function(rule.title.is_some(), "alert_title");
-    let group_by_fn = if rule.dedup.is_some() {
-        function(true, "alert_dedup")
-    } else {
-        function(!rule.group_by.is_empty(), "group_by")
+    let id = str_lit(&rule.id);
+    let title_fn = match &rule.title {
+        Some(t) if rule.can_raise(t) => {
+            quote!(Some(|event| alert_title(event).unwrap_or_else(|_| String::from(#id))))
+        }
+        title => function(title.is_some(), "alert_title"),
     };
-    let context_fn = function(!rule.context.is_empty(), "alert_context");
+    let group_by_fn = match &rule.dedup {
+        Some(t) if rule.can_raise(t) => quote!(Some(|event| alert_dedup(event).unwrap_or_default())),
+        Some(_) => function(true, "alert_dedup"),
+        None => function(!rule.group_by.is_empty(), "group_by"),
+    };
+    let context_fn = if context_raises {
+        quote!(Some(|event| alert_context(event).unwrap_or_else(raised_context)))
+    } else {
+        function(!rule.context.is_empty(), "alert_context")
+    };
     let severity_fn = function(!rule.dynamic_severities.is_empty(), "dynamic_severity");
     let meta = meta(rule);
     let fields = paths.idents();
@@ -363,12 +391,20 @@ fn severity(s: Severity) -> TokenStream {
 struct Rendered {
     lets: Vec<TokenStream>,
     value: TokenStream,
+    /// Whether a `let` raises (with `?`): the enclosing function returns a `Result`.
+    raises: bool,
 }
 
 impl Rendered {
+    /// As the body of a function that returns `Result<String, String>`.
+    fn ok_block(self) -> TokenStream {
+        let Rendered { lets, value, .. } = self;
+        quote!(#(#lets)* Ok(#value))
+    }
+
     /// As a function body.
     fn block(self) -> TokenStream {
-        let Rendered { lets, value } = self;
+        let Rendered { lets, value, .. } = self;
         quote!(#(#lets)* #value)
     }
 
@@ -385,9 +421,10 @@ impl Rendered {
 
 /// `format!("text {field} more {other}")` after a `let` per field and template value, or a
 /// plain string without them. The format string reads like the YAML template.
-fn format_call(parts: &[TemplatePart], paths: &Paths, values: &[String]) -> Rendered {
+fn format_call(rule: &Rule, parts: &[TemplatePart], paths: &Paths) -> Rendered {
     let mut fmt = String::new();
     let mut lets: Vec<TokenStream> = Vec::new();
+    let mut raises = false;
     // One local per distinct placeholder: the same field with other fallbacks is another.
     // Template values keep their own names, so field locals stay clear of them all.
     let mut bound: Vec<(&TemplatePart, String)> = Vec::new();
@@ -402,48 +439,67 @@ fn format_call(parts: &[TemplatePart], paths: &Paths, values: &[String]) -> Rend
             }
             TemplatePart::Value(name) => {
                 let ident = format_ident!("{}", name);
-                lets.push(quote!(let #ident = #ident(event);));
+                if rule.value_can_raise(name) {
+                    raises = true;
+                    lets.push(quote!(let #ident = #ident(event)?;));
+                } else {
+                    lets.push(quote!(let #ident = #ident(event);));
+                }
                 bound.push((part, name.clone()));
                 name.clone()
             }
             TemplatePart::Field(placeholder) => {
                 let constant = paths.ident(&placeholder.paths[0]);
-                let taken: Vec<String> =
-                    bound.iter().map(|(_, b)| b.clone()).chain(values.iter().cloned()).collect();
+                let taken: Vec<String> = bound
+                    .iter()
+                    .map(|(_, b)| b.clone())
+                    .chain(rule.template_values.iter().map(|v| v.name.clone()))
+                    .collect();
                 let var = crate::names::unique(&local_name(constant), &taken);
                 bound.push((part, var.clone()));
                 let ident = format_ident!("{}", var);
                 let value = choice(placeholder, paths);
-                lets.push(if placeholder.python {
-                    quote!(let #ident = #value.py_str();)
+                let text = if placeholder.can_raise() {
+                    raises = true;
+                    let splits = placeholder.splits.iter().map(|(sep, n)| {
+                        let sep = str_lit(sep);
+                        let n = Literal::i64_unsuffixed(*n);
+                        quote!((#sep, #n))
+                    });
+                    quote!(split_pieces(&#value, &[#(#splits),*])?)
+                } else if placeholder.python {
+                    quote!(#value.py_str())
                 } else {
-                    quote!(let #ident = #value;)
-                });
+                    value
+                };
+                if let [_] = parts {
+                    // The whole template: its text, without a local.
+                    let value = if placeholder.can_raise() || placeholder.python {
+                        text
+                    } else {
+                        quote!(#text.to_string())
+                    };
+                    return Rendered { lets: Vec::new(), value, raises };
+                }
+                lets.push(quote!(let #ident = #text;));
                 var
             }
         };
         fmt.push_str(&format!("{{{var}}}"));
     }
-    if let ([TemplatePart::Field(p)], [_]) = (parts, lets.as_slice())
-        && p.paths.len() == 1
-        && p.default.is_none()
-    {
-        let constant = paths.ident(&p.paths[0]);
-        let render = if p.python { quote!(py_str) } else { quote!(to_string) };
-        return Rendered { lets: Vec::new(), value: quote!(event.field(&#constant).#render()) };
-    }
     if let ([TemplatePart::Value(name)], [_]) = (parts, lets.as_slice()) {
         let ident = format_ident!("{}", name);
-        return Rendered { lets: Vec::new(), value: quote!(#ident(event)) };
+        let value = if raises { quote!(#ident(event)?) } else { quote!(#ident(event)) };
+        return Rendered { lets: Vec::new(), value, raises };
     }
     if lets.is_empty() {
         let text: String =
             parts.iter().map(|p| if let TemplatePart::Text(t) = p { t.as_str() } else { "" }).collect();
         let text = str_lit(&text);
-        return Rendered { lets: Vec::new(), value: quote!(String::from(#text)) };
+        return Rendered { lets: Vec::new(), value: quote!(String::from(#text)), raises };
     }
     let fmt = str_lit(&fmt);
-    Rendered { lets, value: quote!(format!(#fmt)) }
+    Rendered { lets, value: quote!(format!(#fmt)), raises }
 }
 
 /// The value a placeholder picks: its first field, then each alternative as the separator
@@ -470,21 +526,23 @@ fn choice(placeholder: &Placeholder, paths: &Paths) -> TokenStream {
 }
 
 /// A `TemplateValues` entry as a function: the first case whose conditions hold.
-fn template_value(value: &TemplateValue, emitter: &Emitter, values: &[String]) -> TokenStream {
+fn template_value(rule: &Rule, value: &TemplateValue, emitter: &Emitter) -> TokenStream {
     let event = format_ident!("event");
     let name = format_ident!("{}", value.name);
+    let raises = rule.value_can_raise(&value.name);
+    let ok = |v: TokenStream| if raises { quote!(Ok(#v)) } else { v };
     let mut branches = Vec::new();
-    let mut fallback = quote!(String::new());
+    let mut fallback = ok(quote!(String::new()));
     for (conditions, template) in &value.cases {
-        let rendered = format_call(&template.parts, emitter.paths, values);
+        let rendered = format_call(rule, &template.parts, emitter.paths);
         if conditions.is_empty() {
             // Always holds: it decides, and any later case is dead.
-            fallback = rendered.block();
+            fallback = if raises { rendered.ok_block() } else { rendered.block() };
             break;
         }
         let parts = conditions.iter().map(|c| emitter.expr(c, &event, false));
         let holds = Code::and(parts.collect()).tokens();
-        let value = rendered.expression();
+        let value = ok(rendered.expression());
         branches.push(quote! {
             if #holds {
                 return #value;
@@ -501,9 +559,10 @@ fn template_value(value: &TemplateValue, emitter: &Emitter, values: &[String]) -
         value.name,
         if value.cases.last().is_some_and(|(c, _)| c.is_empty()) { "" } else { ", else nothing" }
     ));
+    let ret = if raises { quote!(Result<String, String>) } else { quote!(String) };
     quote! {
         #[doc = #doc]
-        pub fn #name<E: Event + ?Sized>(#param: &E) -> String {
+        pub fn #name<E: Event + ?Sized>(#param: &E) -> #ret {
             #body
         }
     }

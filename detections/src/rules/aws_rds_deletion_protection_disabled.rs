@@ -78,7 +78,7 @@ pub static RULE: Rule = Rule {
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
@@ -192,68 +192,68 @@ pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
     )
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    let investigation = match pantherflow_investigation(event) {
-        Ok(query) => query,
-        Err(error_context) => return error_context,
-    };
-    context([
-        (
-            "eventName",
-            event
-                .field(&EVENT_NAME)
-                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                .to_json(),
-        ),
-        (
-            "eventSource",
-            event
-                .field(&EVENT_SOURCE)
-                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                .to_json(),
-        ),
-        (
-            "awsRegion",
-            event
-                .field(&AWS_REGION)
-                .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                .to_json(),
-        ),
-        (
-            "recipientAccountId",
-            event
-                .field(&RECIPIENT_ACCOUNT_ID)
-                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                .to_json(),
-        ),
-        (
-            "sourceIPAddress",
-            event
-                .field(&SOURCE_IP_ADDRESS)
-                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                .to_json(),
-        ),
-        (
-            "userAgent",
-            event
-                .field(&USER_AGENT)
-                .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                .to_json(),
-        ),
-        (
-            "userIdentity",
-            event
-                .field(&USER_IDENTITY)
-                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                .to_json(),
-        ),
-        ("PantherFlow Investigation", investigation),
-        ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-        ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-        ("deletion_protection", event.field(&DELETION_PROTECTION).to_json()),
-        ("apply_immediately", event.field(&APPLY_IMMEDIATELY).to_json()),
-        ("backup_retention_period", event.field(&BACKUP_RETENTION_PERIOD).to_json()),
-        ("publicly_accessible_changed", event.field(&PUBLICLY_ACCESSIBLE).to_json()),
-    ])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
+            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
+            ("deletion_protection", event.field(&DELETION_PROTECTION).to_json()),
+            ("apply_immediately", event.field(&APPLY_IMMEDIATELY).to_json()),
+            ("backup_retention_period", event.field(&BACKUP_RETENTION_PERIOD).to_json()),
+            ("publicly_accessible_changed", event.field(&PUBLICLY_ACCESSIBLE).to_json()),
+        ]),
+    )
 }

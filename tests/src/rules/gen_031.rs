@@ -102,8 +102,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{nums[*] | ips|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums_each = event.field(&NUMS_EACH).or(event.field(&IPS)).or(Val::Str("none"));
-    format!("{nums_each}")
+    event.field(&NUMS_EACH).or(event.field(&IPS)).or(Val::Str("none")).to_string()
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.

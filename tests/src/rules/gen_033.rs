@@ -65,6 +65,5 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{words[-1] | dotted.key}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_last = event.field(&WORDS_LAST).or(event.field(&KEY));
-    format!("{words_last}")
+    event.field(&WORDS_LAST).or(event.field(&KEY)).to_string()
 }

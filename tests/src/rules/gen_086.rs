@@ -130,6 +130,5 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{items | eventName.absent}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let items = event.field(&ITEMS).or(event.field(&ABSENT));
-    format!("{items}")
+    event.field(&ITEMS).or(event.field(&ABSENT)).to_string()
 }

@@ -156,10 +156,9 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
         (
             "t0",
-            Json::String({
-                let words_0 = event.field(&WORDS_0).or(event.field(&ABSENT_LAST6));
-                format!("{words_0}")
-            }),
+            Json::String(
+                event.field(&WORDS_0).or(event.field(&ABSENT_LAST6)).to_string(),
+            ),
         ),
         (
             "t1",

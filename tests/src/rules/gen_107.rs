@@ -70,10 +70,9 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
         (
             "t0",
-            Json::String({
-                let c = event.field(&C).or(event.field(&T)).or(Val::Str("none"));
-                format!("{c}")
-            }),
+            Json::String(
+                event.field(&C).or(event.field(&T)).or(Val::Str("none")).to_string(),
+            ),
         ),
         ("k1", event.field(&HI).to_json()),
         ("k2", event.field(&SUB).to_json()),

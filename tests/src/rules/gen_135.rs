@@ -74,8 +74,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{absent|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT).or(Val::Str("none"));
-    format!("{absent}")
+    event.field(&ABSENT).or(Val::Str("none")).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).

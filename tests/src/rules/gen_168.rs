@@ -56,6 +56,5 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{items[*].sub[-1].x|'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let x = event.field(&X).or(Val::Str("none"));
-    format!("{x}")
+    event.field(&X).or(Val::Str("none")).to_string()
 }

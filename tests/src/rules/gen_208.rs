@@ -46,7 +46,7 @@ pub static RULE: Rule = Rule {
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
@@ -104,62 +104,62 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     format!("{event_name}{{{nums}{tags}")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    let investigation = match pantherflow_investigation(event) {
-        Ok(query) => query,
-        Err(error_context) => return error_context,
-    };
-    context([
-        (
-            "eventName",
-            event
-                .field(&EVENT_NAME)
-                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                .to_json(),
-        ),
-        (
-            "eventSource",
-            event
-                .field(&EVENT_SOURCE)
-                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                .to_json(),
-        ),
-        (
-            "awsRegion",
-            event
-                .field(&AWS_REGION)
-                .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                .to_json(),
-        ),
-        (
-            "recipientAccountId",
-            event
-                .field(&RECIPIENT_ACCOUNT_ID)
-                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                .to_json(),
-        ),
-        (
-            "sourceIPAddress",
-            event
-                .field(&SOURCE_IP_ADDRESS)
-                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                .to_json(),
-        ),
-        (
-            "userAgent",
-            event
-                .field(&USER_AGENT)
-                .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                .to_json(),
-        ),
-        (
-            "userIdentity",
-            event
-                .field(&USER_IDENTITY)
-                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                .to_json(),
-        ),
-        ("PantherFlow Investigation", investigation),
-    ])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

@@ -110,8 +110,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{b | items}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let b = event.field(&B).or(event.field(&ITEMS));
-    format!("{b}")
+    event.field(&B).or(event.field(&ITEMS)).to_string()
 }
 
 /// `GroupBy`: the dedup string, `user` joined with `:`.

@@ -679,6 +679,9 @@ pub mod python_values;
 /// `Fixture.Python.Verdicts`, from `tests/rules/python/python_verdicts.yml`.
 pub mod python_verdicts;
 
+/// `Semantics.ActorUserPreset`, from `tests/rules/semantics/actor_user_preset.yml`.
+pub mod actor_user_preset;
+
 /// `Semantics.AlertOutputs`, from `tests/rules/semantics/alert_outputs.yml`.
 pub mod alert_outputs;
 
@@ -1181,6 +1184,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &python_model::RULE,
     &python_values::RULE,
     &python_verdicts::RULE,
+    &actor_user_preset::RULE,
     &alert_outputs::RULE,
     &all_elements::RULE,
     &always_false::RULE,

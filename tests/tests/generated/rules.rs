@@ -7183,6 +7183,212 @@ mod python_verdicts {
     }
 }
 
+/// `Semantics.ActorUserPreset` (tests/rules/semantics/actor_user_preset.yml)
+mod actor_user_preset {
+    use super::Case;
+    use ::integration_tests::rules::actor_user_preset::RULE;
+    #[test]
+    fn branch_1() {
+        Case {
+            title: Some("[111]"),
+            dedup: Some("111"),
+            context: Some(r#"{"actor":"111"}"#),
+            ..Case::new(
+                "branch 1",
+                22,
+                true,
+                r#"{"userIdentity":{"type":"Root","accountId":"111"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_2() {
+        Case {
+            title: Some("[UnknownRootUser]"),
+            dedup: Some("UnknownRootUser"),
+            context: Some(r#"{"actor":"UnknownRootUser"}"#),
+            ..Case::new("branch 2", 28, true, r#"{"userIdentity":{"type":"Root"}}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_3() {
+        Case {
+            title: Some("[alice]"),
+            dedup: Some("alice"),
+            context: Some(r#"{"actor":"alice"}"#),
+            ..Case::new(
+                "branch 3",
+                34,
+                true,
+                r#"{"userIdentity":{"type":"IAMUser","userName":"alice"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_4() {
+        Case {
+            title: Some("[UnknownSAMLUser]"),
+            dedup: Some("UnknownSAMLUser"),
+            context: Some(r#"{"actor":"UnknownSAMLUser"}"#),
+            ..Case::new(
+                "branch 4",
+                40,
+                true,
+                r#"{"userIdentity":{"type":"SAMLUser","userName":null}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_5() {
+        Case {
+            title: Some("[bob.ross]"),
+            dedup: Some("bob.ross"),
+            context: Some(r#"{"actor":"bob.ross"}"#),
+            ..Case::new(
+                "branch 5",
+                46,
+                true,
+                r#"{"userIdentity":{"type":"AssumedRole","principalId":"AROA:bob.ross","sessionContext":{"sessionIssuer":{"userName":"AWSReservedSSO_Admin_1"}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_6() {
+        Case {
+            title: Some("Semantics.ActorUserPreset"),
+            dedup: Some("defaultDedupString:Semantics.ActorUserPreset"),
+            context: Some(r#"{"_error":"IndexError('list index out of range')"}"#),
+            ..Case::new(
+                "branch 6",
+                52,
+                true,
+                r#"{"userIdentity":{"type":"AssumedRole","principalId":"AROA","sessionContext":{"sessionIssuer":{"userName":"AWSReservedSSO_Admin_1"}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_7() {
+        Case {
+            title: Some("[deployer]"),
+            dedup: Some("deployer"),
+            context: Some(r#"{"actor":"deployer"}"#),
+            ..Case::new(
+                "branch 7",
+                58,
+                true,
+                r#"{"userIdentity":{"type":"Role","sessionContext":{"sessionIssuer":{"userName":"deployer"}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_8() {
+        Case {
+            title: Some("[UnknownFederatedUser]"),
+            dedup: Some("UnknownFederatedUser"),
+            context: Some(r#"{"actor":"UnknownFederatedUser"}"#),
+            ..Case::new(
+                "branch 8",
+                64,
+                true,
+                r#"{"userIdentity":{"type":"FederatedUser"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_9() {
+        Case {
+            title: Some("[carol]"),
+            dedup: Some("carol"),
+            context: Some(r#"{"actor":"carol"}"#),
+            ..Case::new(
+                "branch 9",
+                70,
+                true,
+                r#"{"userIdentity":{"type":"IdentityCenterUser"},"additionalEventData":{"UserName":"carol"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_10() {
+        Case {
+            title: Some("[None]"),
+            dedup: Some("None"),
+            context: Some(r#"{"actor":"None"}"#),
+            ..Case::new(
+                "branch 10",
+                76,
+                true,
+                r#"{"userIdentity":{"type":"AWSService"},"sourceIdentity":null}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_11() {
+        Case {
+            title: Some("[UnknownAWSAccount]"),
+            dedup: Some("UnknownAWSAccount"),
+            context: Some(r#"{"actor":"UnknownAWSAccount"}"#),
+            ..Case::new(
+                "branch 11",
+                82,
+                true,
+                r#"{"userIdentity":{"type":"AWSAccount"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_12() {
+        Case {
+            title: Some("[ec2.amazonaws.com]"),
+            dedup: Some("ec2.amazonaws.com"),
+            context: Some(r#"{"actor":"ec2.amazonaws.com"}"#),
+            ..Case::new(
+                "branch 12",
+                88,
+                true,
+                r#"{"userIdentity":{"invokedBy":"ec2.amazonaws.com"},"eventType":"AwsServiceEvent"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_13() {
+        Case {
+            title: Some("[UnknownUser]"),
+            dedup: Some("UnknownUser"),
+            context: Some(r#"{"actor":"UnknownUser"}"#),
+            ..Case::new("branch 13", 94, true, r#"{"eventType":"AwsApiCall"}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_14() {
+        Case {
+            title: Some("[7]"),
+            dedup: Some("7"),
+            context: Some(r#"{"actor":"7"}"#),
+            ..Case::new(
+                "branch 14",
+                100,
+                true,
+                r#"{"userIdentity":{"type":"Root","userName":7}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+}
+
 /// `Semantics.AlertOutputs` (tests/rules/semantics/alert_outputs.yml)
 mod alert_outputs {
     use super::Case;

@@ -6,8 +6,8 @@
 use ::detections::prelude::*;
 
 use ::integration_tests::rules::{
-    alert_outputs, all_elements, always_false, always_true, any_element,
-    cidr_contains_ip_addresses, cidr_does_not_contain_ip_addresses,
+    actor_user_preset, alert_outputs, all_elements, always_false, always_true,
+    any_element, cidr_contains_ip_addresses, cidr_does_not_contain_ip_addresses,
     contains_in_projection, contains_number, contains_string, deep_key, default_outputs,
     disabled_rule_is_still_tested, does_not_contain, does_not_end_with, does_not_equal,
     does_not_exist, does_not_have, does_not_match_glob, does_not_start_with,
@@ -36,6 +36,7 @@ use ::integration_tests::rules::{
 pub static LOG_TYPE: LogType = LogType {
     name: "Test.Semantics",
     rules: &[
+        &actor_user_preset::RULE,
         &alert_outputs::RULE,
         &all_elements::RULE,
         &always_false::RULE,
@@ -135,6 +136,7 @@ pub static LOG_TYPE: LogType = LogType {
         },
     ],
     always: &[
+        &actor_user_preset::RULE,
         &alert_outputs::RULE,
         &all_elements::RULE,
         &always_false::RULE,
