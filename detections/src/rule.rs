@@ -236,21 +236,15 @@ fn truncate(text: String) -> String {
 /// `p_any_*` value that is not a list or object).
 pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, String> {
     use crate::event::Seg;
-    use crate::py::{self, Obj};
     const LOG_TYPE: Path = Path::new(&[Seg::Key("p_log_type")]);
     const EVENT_TIME: Path = Path::new(&[Seg::Key("p_event_time")]);
     const INTERVAL: &str = "30m";
-    let failed = |e: py::Exc| e.python_repr();
-    // `event.get(key, "")`.
-    let get = |path: &Path| -> Result<String, py::Exc> {
-        match event.field(path) {
-            Val::Missing => Ok(String::new()),
-            Val::Str(s) => Ok(s.to_string()),
-            other => Err(py::Exc::attribute_error(&py::Obj::from_json(&other.to_json())?, "lower")),
-        }
+    // `event.get("p_log_type", "").lower().replace(".", "_")`
+    let log_type = match event.field(&LOG_TYPE) {
+        Val::Missing => String::new(),
+        Val::Str(s) => crate::value::lower(s).replace('.', "_"),
+        other => return Err(other.py_attribute_error("lower")),
     };
-    let log_type = get(&LOG_TYPE).map_err(failed)?;
-    let log_type = crate::value::lower(&log_type).replace('.', "_");
     let timestamp = match event.field(&EVENT_TIME) {
         Val::Missing => String::new(),
         other => other.py_str(),
@@ -263,9 +257,12 @@ pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, 
     let mut first = true;
     for (key, value) in event.object().into_iter().flatten() {
         if key.starts_with("p_any_") && key != "p_any_aws_account_ids" {
-            let copy = Obj::from_json(value).and_then(|v| py::meth::copy(&v, &[])).map_err(failed)?;
+            // `value.copy()`: a plain list (or dict) of the raw values.
+            if !(value.is_array() || value.is_object()) {
+                return Err(Val::from(value).py_attribute_error("copy"));
+            }
             let lead = if first { "| where" } else { "     or" };
-            query.push_str(&format!("{lead} arrays.overlap({key}, {})\n", py::str_of(&copy)));
+            query.push_str(&format!("{lead} arrays.overlap({key}, {})\n", crate::py::json_repr(value)));
             first = false;
         }
     }

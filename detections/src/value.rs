@@ -513,6 +513,23 @@ impl Val<'_> {
         }
     }
 
+    /// The `repr` of the `AttributeError` Python raises on `value.name` for a value that is not
+    /// a string, as Panther's event hands the value out.
+    pub fn py_attribute_error(&self, name: &str) -> String {
+        let type_name = match self {
+            Val::Missing | Val::Null => "NoneType",
+            Val::Bool(_) => "bool",
+            Val::Num(Num::Float(_)) => "float",
+            Val::Num(_) => "int",
+            Val::Str(_) => "str",
+            Val::Each(_) => "list",
+            Val::List(_) => "ImmutableList",
+            Val::Raw(text) if raw_array(text) => "ImmutableList",
+            Val::Map(_) | Val::Raw(_) => "ImmutableCaseInsensitiveDict",
+        };
+        format!("AttributeError(\"'{type_name}' object has no attribute '{name}'\")")
+    }
+
     /// Python's `repr()`, as [`Val::py_str`] prints it.
     fn py_repr(&self) -> String {
         use crate::py::{self, Obj};
@@ -535,19 +552,7 @@ impl Val<'_> {
 pub fn split_pieces(value: &Val<'_>, splits: &[(&str, i64)]) -> Result<String, String> {
     let mut text = match value {
         Val::Str(s) => (*s).to_string(),
-        other => {
-            let type_name = match other {
-                Val::Missing | Val::Null => "NoneType",
-                Val::Bool(_) => "bool",
-                Val::Num(Num::Float(_)) => "float",
-                Val::Num(_) => "int",
-                Val::Each(_) => "list",
-                Val::List(_) => "ImmutableList",
-                Val::Raw(text) if raw_array(text) => "ImmutableList",
-                _ => "ImmutableCaseInsensitiveDict",
-            };
-            return Err(format!("AttributeError(\"'{type_name}' object has no attribute 'split'\")"));
-        }
+        other => return Err(other.py_attribute_error("split")),
     };
     for (sep, n) in splits {
         let pieces: Vec<&str> = text.split(sep).collect();

@@ -616,7 +616,8 @@ impl Gen {
             title_text = Some(rendered);
         }
         let mut dedup = title_text.clone().unwrap_or_default();
-        if self.rng.chance(0.3) || self.forced("group_by").is_some() {
+        let group_by = self.rng.chance(0.3) || self.forced("group_by").is_some();
+        if group_by {
             self.use_feature("group_by");
             let n = 1 + self.rng.below(3);
             let _ = writeln!(y, "GroupBy:");
@@ -627,6 +628,12 @@ impl Gen {
                 let _ = writeln!(y, "  - {}", spec_flow(&spec));
             }
             dedup = parts.join(":");
+        }
+        if !group_by && self.rng.chance(0.15) {
+            self.use_feature("alert_dedup");
+            let (template, rendered) = self.title(&w);
+            let _ = writeln!(y, "AlertDedup: {}", quote(&template));
+            dedup = rendered;
         }
         let mut context = Map::new();
         if self.rng.chance(0.3) || self.forced("context:").is_some() {
@@ -799,10 +806,9 @@ impl Gen {
                     rendered.push_str(t);
                 }
                 _ => {
-                    // A placeholder: a path (maybe one used before), maybe with fallbacks and a
-                    // default; the first that is present and not null renders.
-                    let mut alternatives = Vec::new();
-                    let mut found = None;
+                    // A placeholder: a path (maybe one used before), maybe with fallbacks (each
+                    // separator passing over what it says) and a default, maybe with `!s`.
+                    let mut alternatives: Vec<(String, Option<Value>)> = Vec::new();
                     let n = if self.rng.chance(0.3) { 2 } else { 1 };
                     for k in 0..n {
                         let segs = match earlier.first() {
@@ -813,30 +819,54 @@ impl Gen {
                             _ => self.pick_path(w),
                         };
                         let Some(text) = key_path_text(&segs, true) else { continue };
-                        if found.is_none() {
-                            found = resolve(w, &segs).filter(|v| !v.is_null());
-                        }
-                        alternatives.push(text);
+                        alternatives.push((text, resolve(w, &segs)));
                         earlier.push(segs);
                     }
                     if alternatives.is_empty() {
                         continue;
                     }
-                    let default = self.rng.chance(0.3).then(|| *self.rng.pick(&["none", "{x|y}", ""]));
-                    if alternatives.len() > 1 || default.is_some() {
+                    if let Some(d) = self.rng.chance(0.3).then(|| *self.rng.pick(&["none", "{x|y}", ""])) {
+                        alternatives.push((format!("'{d}'"), Some(Value::String(d.to_string()))));
+                    }
+                    if alternatives.len() > 1 {
                         self.use_feature("title:fallback");
                     }
                     template.push('{');
-                    template.push_str(&alternatives.join(" | "));
-                    if let Some(d) = default {
-                        template.push_str(&format!("|'{d}'"));
+                    let mut chosen = alternatives[0].1.clone();
+                    template.push_str(&alternatives[0].0);
+                    for (text, value) in &alternatives[1..] {
+                        let (sep, passes): (&str, fn(&Option<Value>) -> bool) = match self.rng.below(3) {
+                            0 => (" | ", |v| v.as_ref().is_none_or(Value::is_null)),
+                            1 => {
+                                self.use_feature("title:fallback_falsy");
+                                (" || ", |v| v.as_ref().is_none_or(|v| !python_truthy(v)))
+                            }
+                            _ => {
+                                self.use_feature("title:fallback_missing");
+                                (" ?? ", |v| v.is_none())
+                            }
+                        };
+                        if passes(&chosen) {
+                            chosen = value.clone();
+                        }
+                        template.push_str(sep);
+                        template.push_str(text);
+                    }
+                    // `!s` where Python's `str()` is plain to state: None, booleans, integers, text.
+                    let python = match &chosen {
+                        None | Some(Value::Null) => Some("None".to_string()),
+                        Some(Value::Bool(b)) => Some(if *b { "True" } else { "False" }.to_string()),
+                        Some(Value::Number(n)) if !n.is_f64() => Some(n.to_string()),
+                        Some(Value::String(s)) => Some(s.clone()),
+                        _ => None,
+                    }
+                    .filter(|_| self.rng.chance(0.3));
+                    if python.is_some() {
+                        self.use_feature("title:python_str");
+                        template.push_str(" !s");
                     }
                     template.push('}');
-                    rendered.push_str(&match (found, default) {
-                        (Some(v), _) => display(Some(&v)),
-                        (None, Some(d)) => d.to_string(),
-                        (None, None) => String::new(),
-                    });
+                    rendered.push_str(&python.unwrap_or_else(|| display(chosen.as_ref())));
                 }
             }
         }
@@ -1605,6 +1635,18 @@ const PRESET: &[(&str, &str)] = &[
 /// Panther's `pantherflow_investigation` of an event without `p_log_type`, `p_event_time` and
 /// `p_any_*` keys, as CPython prints it.
 const PANTHERFLOW_WITHOUT_P_KEYS: &str = "union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time";
+
+/// Python's truth value of a JSON value.
+fn python_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
 
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())

@@ -369,20 +369,29 @@ impl Vocab {
         for d in &rule.dynamic_severities {
             d.conditions.iter().for_each(|c| v.expr(c, &[]));
         }
+        let placeholder = |p: &ir::Placeholder, v: &mut Vocab| {
+            v.paths.extend(p.paths.iter().map(|p| p.segments.clone()));
+            if let Some(d) = &p.default {
+                v.string(d);
+            }
+        };
         let template = |t: &ir::Template, v: &mut Vocab| {
             for part in &t.parts {
                 match part {
-                    TemplatePart::Field(p) => {
-                        v.paths.extend(p.paths.iter().map(|p| p.segments.clone()));
-                        if let Some(d) = &p.default {
-                            v.string(d);
-                        }
-                    }
+                    TemplatePart::Field(p) => placeholder(p, v),
                     TemplatePart::Text(t) => v.string(t),
+                    // Its cases are read below.
+                    TemplatePart::Value(_) => {}
                 }
             }
         };
-        if let Some(t) = &rule.title {
+        for value in &rule.template_values {
+            for (conditions, t) in &value.cases {
+                conditions.iter().for_each(|c| v.expr(c, &[]));
+                template(t, &mut v);
+            }
+        }
+        for t in rule.title.iter().chain(&rule.dedup) {
             template(t, &mut v);
         }
         v.paths.extend(rule.group_by.iter().map(|p| p.segments.clone()));
@@ -390,6 +399,8 @@ impl Vocab {
             match &c.value {
                 ContextValue::Path(p) => v.paths.push(p.segments.clone()),
                 ContextValue::Template(t) => template(t, &mut v),
+                ContextValue::Choice(p) => placeholder(p, &mut v),
+                ContextValue::PantherflowInvestigation => {}
             }
         }
         v.paths.sort();

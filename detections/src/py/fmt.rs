@@ -127,6 +127,14 @@ fn write_json_object(out: &mut String, m: &serde_json::Map<String, Value>) {
     out.push('}');
 }
 
+/// `repr()` of a JSON value loaded as plain Python values (`dict`, `list`, ...): what a copy
+/// of Panther's wrappers prints.
+pub fn json_repr(v: &Value) -> String {
+    let mut out = String::new();
+    write_json(&mut out, v);
+    out
+}
+
 fn write_json(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("None"),

@@ -29,12 +29,12 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&V, &NUMS, &ABSENT_LAST6, &EVENT_NAME],
+    fields: &[&V, &NUMS, &ABSENT_LAST6, &EVENT_NAME, &OK, &NET],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
@@ -50,6 +50,12 @@ static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `items[0].ok`
+static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
+
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
@@ -72,4 +78,9 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         return Some(19);
     }
     None
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&OK).to_json()), ("k1", event.field(&NET).to_json())])
 }

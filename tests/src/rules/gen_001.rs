@@ -3,10 +3,8 @@
 
 //! `Generated.R001`.
 //!
-//! Built around a random event (1).
-//!
-//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Info; log types `Generated.Beta`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -16,64 +14,72 @@ pub static RULE: Rule = Rule {
         id: "Generated.R001",
         display_name: None,
         source: "tests/rules/generated/gen_001.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
+        threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (1)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&WORDS, &TAGS_LAST, &EVENT_NAME, &SUB, &KEY],
+    fields: &[&ID, &ABSENT, &NUMS_EACH, &SUB, &TAGS_LAST1, &TAGS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `items[0].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-1)]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `items[-2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
 
-/// `dotted.KEY`
-static KEY: Path = Path::new(&[Key("dotted"), Key("KEY")]);
+/// `usEr.tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("usEr"), Key("tags"), Index(-2)]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `uSer.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("uSer"), Key("tags"), Each]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&WORDS), true, |value| value.equals(987654.25f64)) {
-        return Some(10);
+    if !event.field(&ID).at_least(83i64) {
+        return Some(8);
     }
-    if !filter(event.field(&TAGS_LAST), false, |value| value.istarts_with("x")) {
-        return Some(13);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
-        return Some(17);
-    }
-    if event.field(&SUB).matches_glob(&["~nope-3*"]) {
-        return Some(20);
-    }
-    if event.field(&KEY).iequals("~nope-4") {
-        return Some(23);
+    if event.field(&ABSENT).equals("~nope-3") {
+        return Some(11);
     }
     None
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&NUMS_EACH).at_most(1i64)
+        && !(event.field(&SUB).matches_glob(&["~nope-4*"])
+            || exactly_one([
+                event.field(&TAGS_LAST1).exists(),
+                event.field(&TAGS_EACH).equals("~nope-5"),
+            ]))
+    {
+        return Severity::Critical;
+    }
+    Severity::Info
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R005`: Generated rule 5.
 //!
-//! Severity High; log types `Generated.Beta`.
-//! Disabled: compiled and tested, not run.
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,165 +13,94 @@ pub static RULE: Rule = Rule {
         id: "Generated.R005",
         display_name: Some("Generated rule 5"),
         source: "tests/rules/generated/gen_005.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{{nums[-1]}"),
     },
     fields: &[
         &EVENT_NAME,
-        &V,
-        &NAME,
-        &ABSENT,
-        &ITEMS_EACH,
-        &IPS,
-        &N,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
+        &ITEMS_EACH_V,
+        &NUMS_LAST,
+        &USER,
+        &ITEMS_0_V,
+        &TAGS_EACH,
+        &ITEMS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
-    severity: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| alert_dedup(event)),
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `items[*].V`
+static ITEMS_EACH_V: Path = Path::new(&[Key("items"), Each, Key("V")]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `nums[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `items[0].v`
+static ITEMS_0_V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `items[-1].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Each]);
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(10);
     }
-    if event.field(&V).starts_with("~nope-9") {
-        return Some(12);
-    }
-    if !event.field(&NAME).is_in(&["{braces} and {{double}}", "~nope-10"]) {
-        return Some(15);
+    if event.field(&ITEMS_EACH_V).starts_with("~nope-11") {
+        return Some(13);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `absent`, `items[*]`, `ips` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let items_each = event.field(&ITEMS_EACH);
-    let ips = event.field(&IPS);
-    format!("{absent}:{items_each}:{ips}")
+/// `AlertTitle`: `{{{nums[-1]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let nums_last = event.field(&NUMS_LAST);
+    format!("{{{nums_last}")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            ("k0", event.field(&N).to_json()),
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
+/// `AlertDedup`: `{user}{user ?? items[0].v | 'none'}{items[-1].tags[*] | ''}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let user = event.field(&USER);
+    let user_2 = event
+        .field(&USER)
+        .or_present(event.field(&ITEMS_0_V))
+        .or(Val::Str("none"));
+    let tags_each = event.field(&TAGS_EACH).or(Val::Str(""));
+    format!("{user}{user_2}{tags_each}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&ITEMS).in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]) {
+        return Severity::Info;
+    }
+    Severity::Low
 }

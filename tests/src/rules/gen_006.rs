@@ -3,9 +3,7 @@
 
 //! `Generated.R006`: Generated rule 6.
 //!
-//! Built around a random event (6).
-//!
-//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,59 +15,85 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_006.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 114,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
-        description: Some("Built around a random event (6)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{nums[-1]}"),
+        alert_title: Some(r#" "quoted" "#),
     },
-    fields: &[&EVENTNAME, &EVENT_NAME, &A, &NUMS_LAST],
+    fields: &[&USER, &TAGS, &ABSENT_LAST6, &ABSENT, &TAGS_0, &IP, &TAGS_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `PAIr.A`
-static A: Path = Path::new(&[Key("PAIr"), Key("A")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `user.tags[2]`
+static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Alpha", "Zeta"]) {
-        return Some(12);
+    if !event.field(&USER).exists() {
+        return Some(9);
     }
-    if !event.field(&EVENT_NAME).istarts_with("") {
-        return Some(15);
+    if !event
+        .field(&TAGS)
+        .any_element(|element| {
+            !element.is_in(&["w-47", "x y-48"])
+                && !(exactly_one([
+                    element.equals("~nope-12"),
+                    !element.is_in(&["x y-48"]),
+                    !element.is_in(&["x y-48"]),
+                ]) || (element.equals(987654.25f64) && element.is_in(&["~nope-13"])))
+        })
+    {
+        return Some(11);
     }
-    if !event.field(&A).at_least(14f64) {
-        return Some(18);
+    if event.field(&ABSENT_LAST6).same_as(&event.field(&ABSENT)) {
+        return Some(30);
+    }
+    if !event.field(&TAGS_0).istarts_with("w-47") {
+        return Some(32);
     }
     None
 }
 
-/// `AlertTitle`: `{{{nums[-1]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums_last = event.field(&NUMS_LAST);
-    format!("{{{nums_last}")
+/// `AlertTitle`: ` "quoted" `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(r#" "quoted" "#)
+}
+
+/// `AlertDedup`: `{ip ?? user.tags[2]}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&IP).or_present(event.field(&TAGS_2)).to_string()
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R007`.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,9 +16,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_007.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
-        create_alert: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -29,7 +30,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&USER, &IT_EM_S_EACH, &N_UMS_2],
+    fields: &[&EVENT_NAME, &NAME, &TAGS_0, &H_I, &ID, &USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,26 +40,41 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `user.Name`
+static NAME: Path = Path::new(&[Key("user"), Key("Name")]);
+
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+
+/// `pair.hI`
+static H_I: Path = Path::new(&[Key("pair"), Key("hI")]);
+
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
+
 /// `user`
 static USER: Path = Path::new(&[Key("user")]);
 
-/// `ItEmS[*]`
-static IT_EM_S_EACH: Path = Path::new(&[Key("ItEmS"), Each]);
-
-/// `NUms[2]`
-static N_UMS_2: Path = Path::new(&[Key("NUms"), Index(2)]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&USER).has("name") {
-        return Some(8);
+    if !filter(event.field(&EVENT_NAME), true, |value| value.istarts_with("~nope-14")) {
+        return Some(9);
     }
-    if event.field(&IT_EM_S_EACH).istarts_with("~nope-11") {
-        return Some(11);
+    if !filter(event.field(&NAME), true, |value| value.has(987654.25f64)) {
+        return Some(12);
     }
-    if event.field(&N_UMS_2).equals("~nope-12") {
-        return Some(14);
+    if !event.field(&TAGS_0).matches_glob(&["[x]*[y]-[5][0]"]) {
+        return Some(16);
+    }
+    if event.field(&H_I).same_as(&event.field(&ID)) {
+        return Some(19);
+    }
+    if event.field(&USER).iequals("~nope-15") {
+        return Some(21);
     }
     None
 }

@@ -3,10 +3,7 @@
 
 //! `Generated.R009`: Generated rule 9.
 //!
-//! Built around a random event (9).
-//!
-//! Severity Medium; log types `Generated.Beta`, `Generated.Gamma`.
-//! Alerts after 2 matches within 37 minutes.
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -18,26 +15,26 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_009.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 37,
-        threshold: 2,
-        tags: &[],
+        dedup_period_minutes: 78,
+        threshold: 1,
+        tags: &["generated", "batch-2"],
         reports: &[],
-        description: Some("Built around a random event (9)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} Alert: }} {{"),
+        alert_title: Some("{{"),
     },
-    fields: &[&EVENT_NAME, &ITEMS, &V, &T, &I_TEMS_0_V],
+    fields: &[&EVENT_NAME, &N, &ID, &AB_SE_NT, &DO_TTE_D_KE_Y],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
@@ -45,40 +42,42 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `v`
-static V: Path = Path::new(&[Key("v")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `eventName.abSeNt`
+static AB_SE_NT: Path = Path::new(&[Key("eventName"), Key("abSeNt")]);
 
-/// `ITems[0].v`
-static I_TEMS_0_V: Path = Path::new(&[Key("ITems"), Index(0), Key("v")]);
+/// `doTteD.KeY`
+static DO_TTE_D_KE_Y: Path = Path::new(&[Key("doTteD.KeY")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon", "Zeta"]) {
-        return Some(12);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(11);
     }
-    if !event
-        .field(&ITEMS)
-        .only_one_element(|element| !element.field(&V).ends_with("~nope-13"))
-    {
-        return Some(15);
+    if event.field(&N).ends_with("~nope-16") {
+        return Some(14);
     }
-    if !event.field(&T).is_in(&["naïve café"]) {
-        return Some(21);
-    }
-    if event.field(&I_TEMS_0_V).matches_glob(&["~nope-14*"]) {
-        return Some(24);
+    if event.field(&ID).is_null_or_empty() {
+        return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `}} Alert: }} {{`
+/// `AlertTitle`: `{{`
 pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("} Alert: } {")
+    String::from("{")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&AB_SE_NT).to_json()),
+        ("k1", event.field(&DO_TTE_D_KE_Y).to_json()),
+    ])
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R011`.
 //!
-//! Built around a random event (11).
-//!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity High; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,71 +15,81 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_011.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 16,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-4"],
         reports: &[],
-        description: Some("Built around a random event (11)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{eventName}{nums[0]|''}{{"),
+        alert_title: None,
     },
-    fields: &[&IP, &N, &MA_TR_IX_EACH_LAST1, &EVENT_NAME, &NUMS_0, &Z],
+    fields: &[&EVENT_NAME, &SUB, &N, &MATRIX_0, &TAGS_2, &SUB_EACH_N, &B, &TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `items[-2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `maTrIX[*][-2]`
-static MA_TR_IX_EACH_LAST1: Path = Path::new(&[Key("maTrIX"), Each, Index(-2)]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `ItEMS[0].tags[2]`
+static TAGS_2: Path = Path::new(&[Key("ItEMS"), Index(0), Key("tags"), Index(2)]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `items[-2].sub[*].n`
+static SUB_EACH_N: Path = Path::new(
+    &[Key("items"), Index(-2), Key("sub"), Each, Key("n")],
+);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
+
+/// `items[*].tags`
+static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).contains(".0") {
-        return Some(10);
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
+        return Some(9);
     }
-    if event.field(&N).iends_with("~nope-15") {
-        return Some(13);
+    if !event
+        .field(&SUB)
+        .no_element(|element| {
+            element.field(&N).is_in(&[74i64]) && element.field(&N).is_in(&[73i64])
+                && !element.field(&N).is_in(&[74i64])
+        })
+    {
+        return Some(12);
     }
-    if !event.field(&MA_TR_IX_EACH_LAST1).contains(86i64) {
-        return Some(16);
+    if !event.field(&MATRIX_0).any_element(|element| element.is_in(&[79i64])) {
+        return Some(27);
+    }
+    if exactly_one([
+        !event.field(&TAGS_2).iends_with("~nope-17"),
+        !event.field(&SUB_EACH_N).matches_glob(&["~nope-18*"]),
+        event.field(&B).is_ipv4(),
+    ]) || event.field(&TAGS).less_than(7i64)
+    {
+        return Some(32);
     }
     None
-}
-
-/// `AlertTitle`: `{eventName}{nums[0]|''}{{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let event_name = event.field(&EVENT_NAME);
-    let nums_0 = event.field(&NUMS_0).or(Val::Str(""));
-    format!("{event_name}{nums_0}{{")
-}
-
-/// `GroupBy`: the dedup string, `z` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&Z).to_string()
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R013`: Generated rule 13.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
-//! Alerts after 5 matches within 9 minutes.
+//! Severity Medium; scheduled queries `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,51 +14,94 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 13"),
         source: "tests/rules/generated/gen_013.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Info,
+        scheduled: true,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 9,
-        threshold: 5,
-        tags: &["generated", "batch-6"],
+        dedup_period_minutes: 91,
+        threshold: 1,
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{pair.c !s} # {p_enrichment}}} "),
     },
-    fields: &[&NAME, &EVENT_NAME, &USER],
+    fields: &[
+        &NUMS_LAST,
+        &MATR_IX_LAST_2,
+        &TOR_EXIT_NODES,
+        &N,
+        &C,
+        &P_ENRICHMENT,
+        &MATRIX_LAST_EACH,
+        &MATRIX_EACH_0,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `nums[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `MatrIX[-1][2]`
+static MATR_IX_LAST_2: Path = Path::new(&[Key("MatrIX"), Index(-1), Index(2)]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `p_enrichment.tor_exit_nodes`
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
+/// `p_enrichment`
+static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+
+/// `matrix[-1][*]`
+static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
+
+/// `matrix[*][0]`
+static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&NAME), true, |value| value.contains("~nope-17")) {
-        return Some(12);
+    if !filter(event.field(&NUMS_LAST), true, |value| value.contains(-31337001.5f64)) {
+        return Some(10);
     }
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(16);
+    if !event.field(&MATR_IX_LAST_2).greater_than(104.5f64) {
+        return Some(14);
     }
-    if event.field(&USER).iends_with("~nope-19") {
-        return Some(19);
+    if event.field(&TOR_EXIT_NODES).contains(-31337000i64) {
+        return Some(17);
+    }
+    if !event.field(&N).at_most(625.5f64) {
+        return Some(20);
     }
     None
+}
+
+/// `AlertTitle`: `{pair.c !s} # {p_enrichment}}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let c = event.field(&C).py_str();
+    let p_enrichment = event.field(&P_ENRICHMENT);
+    format!("{c} # {p_enrichment}}} ")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&MATRIX_LAST_EACH).to_json()),
+        ("k1", event.field(&MATRIX_EACH_0).to_json()),
+        ("k2", event.field(&P_ENRICHMENT).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R014`.
 //!
-//! Severity Critical; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_014.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,52 +27,65 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{pair.c || ''}"),
     },
-    fields: &[&S, &WITH_SPACE, &SUB_0, &TAGS_0, &TAGS_LAST1],
+    fields: &[&ABSENT, &IP, &TAGS_0, &C, &PAIR, &KEY, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
-
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
 /// `user.tags[0]`
 static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `user.tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("tags"), Index(-2)]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `pair`
+static PAIR: Path = Path::new(&[Key("pair")]);
+
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
+
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&S).istarts_with("emoji 😀 insid") {
+    if !filter(event.field(&ABSENT), false, |value| value.icontains("~nope-19")) {
         return Some(8);
     }
-    if !exactly_one([
-        !event.field(&WITH_SPACE).icontains("~nope-20"),
-        event.field(&SUB_0).has(-31337000i64),
-    ]) {
-        return Some(11);
+    if !event.field(&IP).icontains("0") {
+        return Some(12);
     }
-    if !event.field(&TAGS_0).exists() {
-        return Some(20);
+    if event.field(&TAGS_0).is_null() {
+        return Some(15);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `user.tags[-2]` joined with `:`.
+/// `AlertTitle`: `{pair.c || ''}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&C).or_truthy(Val::Str("")).to_string()
+}
+
+/// `GroupBy`: the dedup string, `pair` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&TAGS_LAST1).to_string()
+    event.field(&PAIR).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&KEY).to_json()), ("k1", event.field(&E).to_json())])
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R016`.
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Built around a random event (16).
+//!
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,14 +17,14 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_016.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 16,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (16)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
@@ -30,103 +32,68 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &ABSENT,
-        &EVENTNAME,
-        &EVENT_NAME,
-        &ID,
-        &IPS,
-        &I_PS_0,
-        &IP_S,
-        &WORDS,
-        &NET,
-        &HI,
-        &TAGS_EACH,
+        &MATRIX_EACH_LAST,
+        &MATRIX_0_EACH,
+        &M_A_TR_IX_EACH_0,
+        &MATRIX_LAST,
+        &MATRIX_LAST_0,
+        &MATRIX_0,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `mATrIx[*][0]`
+static M_A_TR_IX_EACH_0: Path = Path::new(&[Key("mATrIx"), Each, Index(0)]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `iPs[0]`
-static I_PS_0: Path = Path::new(&[Key("iPs"), Index(0)]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `ipS`
-static IP_S: Path = Path::new(&[Key("ipS")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
-
-/// `Pair.hi`
-static HI: Path = Path::new(&[Key("Pair"), Key("hi")]);
-
-/// `user.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ABSENT), false, |value| value.has(-31337000i64)) {
-        return Some(9);
+    if !event.field(&MATRIX_EACH_LAST).contains(124f64) {
+        return Some(10);
     }
-    if !event.field(&EVENTNAME).equals("Epsilon") {
+    if !event.field(&MATRIX_0_EACH).has(121f64) {
         return Some(13);
     }
-    if event
-        .field(&EVENT_NAME)
-        .compare_with(&event.field(&ID))
-        .is_some_and(Ordering::is_le)
-        || event.field(&IPS).any_element(|element| element.matches_glob(&["~nope-23*"]))
-        || event.field(&I_PS_0).iends_with("~nope-24")
-    {
+    if event.field(&M_A_TR_IX_EACH_0).greater_than(8i64) {
         return Some(16);
-    }
-    if event
-        .field(&IP_S)
-        .only_one_element(|element| {
-            element.iends_with("~nope-25") && element.less_than(3i64)
-        }) || event.field(&ID).at_least(18i64)
-    {
-        return Some(27);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&WORDS).to_json())])
-}
-
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&NET).starts_with("~nope-26")
-        && event.field(&HI).icontains("~nope-27")
+    if event.field(&MATRIX_LAST).only_one_element(|element| !element.is_in(&[123i64])) {
+        return Severity::Low;
+    }
+    if event.field(&MATRIX_LAST_0).at_most(123f64)
+        && event
+            .field(&MATRIX_0)
+            .only_one_element(|element| {
+                element.is_in(&[121i64]) && !element.equals("~nope-21")
+            })
     {
-        return Severity::Critical;
+        return Severity::Medium;
     }
-    if !event.field(&TAGS_EACH).starts_with("~nope-28") {
-        return Severity::Critical;
-    }
-    Severity::Medium
+    Severity::Info
 }

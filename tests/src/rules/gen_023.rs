@@ -3,7 +3,7 @@
 
 //! `Generated.R023`.
 //!
-//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Info; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_023.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,60 +27,68 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{s}}} {s | net !s}"),
     },
-    fields: &[&F, &EVENTNAME, &NUMS, &TAGS_LAST, &NAME],
+    fields: &[&A, &C, &F, &EVENT_NAME, &S, &NET, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
+
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
 /// `f`
 static F: Path = Path::new(&[Key("f")]);
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `items[*].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-1)]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `items[-1].name`
-static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
+/// `pair.B`
+static B: Path = Path::new(&[Key("pair"), Key("B")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&F), false, |value| value.at_most(13.5f64)) {
-        return Some(8);
+    if !filter(event.field(&A), false, |value| value.at_most(5f64)) {
+        return Some(9);
     }
-    if !event.field(&EVENTNAME).equals("Epsilon") {
-        return Some(12);
+    if !filter(event.field(&C), true, |value| value.ends_with("~nope-29")) {
+        return Some(13);
     }
-    if !event
-        .field(&NUMS)
-        .no_element(|element| {
-            !element.is_in(&[1188i64, 1189i64, 1190i64])
-                && element.is_in(&[1189i64, 1190i64])
-        })
-    {
-        return Some(15);
+    if !filter(event.field(&F), true, |value| value.iequals("~nope-30")) {
+        return Some(16);
     }
-    if event.field(&TAGS_LAST).ends_with("~nope-36") {
-        return Some(22);
+    if !filter(event.field(&F), true, |value| value.is_in(&[-31337000i64])) {
+        return Some(19);
+    }
+    if !event.field(&EVENT_NAME).is_in(&["Delta"]) {
+        return Some(23);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[-1].name`, `f` joined with `:`.
+/// `AlertTitle`: `{s}}} {s | net !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let s = event.field(&S);
+    let s_2 = event.field(&S).or(event.field(&NET)).py_str();
+    format!("{s}}} {s_2}")
+}
+
+/// `GroupBy`: the dedup string, `pair.B` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let f = event.field(&F);
-    format!("{name}:{f}")
+    event.field(&B).to_string()
 }

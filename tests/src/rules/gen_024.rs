@@ -3,9 +3,7 @@
 
 //! `Generated.R024`.
 //!
-//! Built around a random event (24).
-//!
-//! Severity Critical; log types `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,21 +15,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_024.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (24)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &NUMS_2, &T_AGS_0, &I_TEMS, &LO, &TAGS_0, &NUMS],
+    fields: &[&A, &M_ATRI_X_LAST_0, &C, &BIG, &OK],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -41,55 +39,44 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
-/// `nums[2]`
-static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+/// `mAtriX[-1][0]`
+static M_ATRI_X_LAST_0: Path = Path::new(&[Key("mAtriX"), Index(-1), Index(0)]);
 
-/// `user.TAgs[0]`
-static T_AGS_0: Path = Path::new(&[Key("user"), Key("TAgs"), Index(0)]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `iTEMS`
-static I_TEMS: Path = Path::new(&[Key("iTEMS")]);
+/// `Big`
+static BIG: Path = Path::new(&[Key("Big")]);
 
-/// `PaIR.lo`
-static LO: Path = Path::new(&[Key("PaIR"), Key("lo")]);
-
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
-
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `items[*].ok`
+static OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(10);
+    if !event.field(&A).greater_than(26.5f64) {
+        return Some(8);
     }
-    if !((event
-        .field(&NUMS_2)
-        .is_in(&[Lit::Str("~nope-37"), Lit::from(1195i64), Lit::from(987654.25f64)])
-        || event.field(&T_AGS_0).matches_glob(&["[ü]*1[9]2"]))
-        && event.field(&I_TEMS).exists())
-    {
-        return Some(13);
+    if !event.field(&M_ATRI_X_LAST_0).is_in(&[191i64]) {
+        return Some(11);
+    }
+    if event.field(&C).istarts_with("~nope-31") {
+        return Some(14);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `PaIR.lo` joined with `:`.
+/// `GroupBy`: the dedup string, `Big`, `items[*].ok` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&LO).to_string()
+    let big = event.field(&BIG);
+    let ok = event.field(&OK);
+    format!("{big}:{ok}")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&TAGS_0).contains("2")
-        && event.field(&NUMS).all_elements(|element| !element.equals("~nope-38"))
-    {
-        return Severity::Critical;
-    }
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
     Severity::Critical
 }

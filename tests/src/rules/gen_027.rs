@@ -3,7 +3,7 @@
 
 //! `Generated.R027`.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_027.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 25,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,25 +27,24 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{"),
+        alert_title: None,
     },
     fields: &[
         &EVENT_NAME,
-        &TAGS,
-        &DOTTED_KEY,
-        &ITEMS_EACH,
-        &ADMIN,
-        &IPS,
-        &USER,
-        &IP,
-        &ABSENT,
-        &KEY,
+        &USER_ADMIN,
+        &ITEMS_EACH_N,
+        &USER_ADMIN_1,
+        &ITEMS,
+        &NAME,
+        &Z,
+        &BIG,
+        &N,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
     python: None,
 };
@@ -53,80 +52,48 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `USER.admin`
+static USER_ADMIN: Path = Path::new(&[Key("USER"), Key("admin")]);
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
-
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
 
 /// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+static USER_ADMIN_1: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `name`
+static NAME: Path = Path::new(&[Key("name")]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Epsilon"]) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Gamma"]) {
+        return Some(9);
     }
-    if !event
-        .field(&TAGS)
-        .only_one_element(|element| {
-            element.is_in(&["ü-211"]) && element.is_in(&["ü-211"])
-                && !element.is_in(&["ü-210"])
-        })
+    if !event.field(&USER_ADMIN).exists() || event.field(&ITEMS_EACH_N).is_ipv6()
+        || event.field(&USER_ADMIN_1).is_ipv6()
+        || (!event.field(&ITEMS).all_elements(|element| element.field(&NAME).exists())
+            && event.field(&Z).iends_with("~nope-34"))
     {
         return Some(12);
     }
-    if !exactly_one([
-        !event.field(&DOTTED_KEY).exists(),
-        !event.field(&ITEMS_EACH).iequals("~nope-44"),
-        !event.field(&EVENT_NAME).matches_glob(&["[B]*"]),
-    ]) {
-        return Some(22);
+    if event.field(&BIG).starts_with("~nope-35") {
+        return Some(30);
     }
-    if event.field(&EVENT_NAME).same_as(&event.field(&ADMIN)) {
-        return Some(31);
-    }
-    if !event.field(&IPS).all_elements(|element| !element.iends_with("~nope-45")) {
+    if event.field(&N).is_null_or_empty() {
         return Some(33);
     }
     None
-}
-
-/// `AlertTitle`: `{{`
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "t0",
-            Json::String({
-                let user = event.field(&USER);
-                let ip = event.field(&IP);
-                let absent = event.field(&ABSENT).or(event.field(&KEY));
-                format!("{user}{ip}{absent}}} ")
-            }),
-        ),
-    ])
 }

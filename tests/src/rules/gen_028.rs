@@ -3,9 +3,7 @@
 
 //! `Generated.R028`.
 //!
-//! Built around a random event (28).
-//!
-//! Severity Medium; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,21 +15,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_028.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (28)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&TAGS_LAST1, &ABSENT, &ABSENT_LAST6, &A_BSEN_T_LAST6],
+    fields: &[&ITEMS_LAST, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -41,29 +39,20 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `items[*].tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-2)]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `items[-1]`
+static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `aBsenT[-7]`
-static A_BSEN_T_LAST6: Path = Path::new(&[Key("aBsenT"), Index(-7)]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS_LAST1).exists() {
-        return Some(9);
+    if !event.field(&ITEMS_LAST).has("tags") {
+        return Some(8);
     }
-    if !event.field(&ABSENT).is_null() {
+    if !event.field(&ABSENT_LAST6).is_null() {
         return Some(11);
-    }
-    if event.field(&ABSENT_LAST6).same_as(&event.field(&A_BSEN_T_LAST6)) {
-        return Some(13);
     }
     None
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R030`: Generated rule 30.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_030.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,70 +27,32 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[0].sub[*].x|''}{t | items[-1]}{items[0].sub[*].x}{{"),
+        alert_title: None,
     },
-    fields: &[&T, &ITEMS_0_SUB, &ITEMS, &ITEMS_LAST_SUB, &N, &C, &X, &ITEMS_LAST],
+    fields: &[&EV_EN_TNAME, &TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `EvEnTNAME`
+static EV_EN_TNAME: Path = Path::new(&[Key("EvEnTNAME")]);
 
-/// `items[0].sub`
-static ITEMS_0_SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `items[-1].sub`
-static ITEMS_LAST_SUB: Path = Path::new(&[Key("items"), Index(-1), Key("sub")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `pair.C`
-static C: Path = Path::new(&[Key("pair"), Key("C")]);
-
-/// `items[0].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("x")]);
-
-/// `items[-1]`
-static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&T).exists() {
+    if !event.field(&EV_EN_TNAME).equals("Alpha") {
         return Some(9);
     }
-    if !event.field(&ITEMS_0_SUB).no_element(|_| false) {
-        return Some(11);
-    }
-    if !event.field(&ITEMS).no_element(|_| false) {
-        return Some(15);
-    }
-    if !event
-        .field(&ITEMS_LAST_SUB)
-        .only_one_element(|element| !element.field(&N).is_in(&[247i64]))
-    {
-        return Some(20);
-    }
-    if event.field(&C).is_null_or_empty() {
-        return Some(27);
+    if !event.field(&TAGS).any_element(|element| !element.is_null_or_empty()) {
+        return Some(12);
     }
     None
-}
-
-/// `AlertTitle`: `{items[0].sub[*].x|''}{t | items[-1]}{items[0].sub[*].x}{{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let x = event.field(&X).or(Val::Str(""));
-    let t = event.field(&T).or(event.field(&ITEMS_LAST));
-    let x_2 = event.field(&X);
-    format!("{x}{t}{x_2}{{")
 }

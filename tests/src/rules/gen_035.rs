@@ -3,7 +3,7 @@
 
 //! `Generated.R035`.
 //!
-//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Low; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_035.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,61 +27,108 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{}} "),
+        alert_title: Some("{{"),
     },
-    fields: &[&NET, &MATRIX, &B, &ABSENT, &NUMS, &BIG],
+    fields: &[
+        &EVENT_NAME,
+        &OK,
+        &NUMS_LAST1,
+        &SUB,
+        &SUB_EACH,
+        &NAME,
+        &IP,
+        &ABSENT,
+        &N,
+        &E,
+        &ITEMS_EACH_SUB_EACH,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix`
-static MATRIX: Path = Path::new(&[Key("matrix")]);
+/// `Items[0].ok`
+static OK: Path = Path::new(&[Key("Items"), Index(0), Key("ok")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `nums[-2]`
+static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
 
-/// `eVeNtNAME.absent`
-static ABSENT: Path = Path::new(&[Key("eVeNtNAME"), Key("absent")]);
+/// `items[-1].Sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-1), Key("Sub")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `items[-1].name`
+static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
+
+/// `items[*].sub[*]`
+static ITEMS_EACH_SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NET).has("/1") {
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Epsilon", "Gamma"]) {
         return Some(8);
     }
-    if event.field(&MATRIX).is_public_ip() {
+    if event.field(&OK).is_public_ip() {
         return Some(11);
     }
-    if event.field(&B).same_as(&event.field(&ABSENT)) {
+    if event.field(&NUMS_LAST1).istarts_with("~nope-39") {
         return Some(14);
+    }
+    if !event
+        .field(&SUB)
+        .all_elements(|element| !element.field(&SUB_EACH).equals("~nope-40"))
+    {
+        return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `{{}} `
+/// `AlertTitle`: `{{`
 pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{} ")
+    String::from("{")
+}
+
+/// `GroupBy`: the dedup string, `items[-1].name`, `ip` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let name = event.field(&NAME);
+    let ip = event.field(&IP);
+    format!("{name}:{ip}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&NUMS).to_json()),
-        ("k1", event.field(&BIG).to_json()),
-        ("k2", event.field(&B).to_json()),
-    ])
+    context([("k0", event.field(&ABSENT).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !(event.field(&N).matches_glob(&["~nope-41*"]) || event.field(&E).at_most(-1i64)
+        || event.field(&ITEMS_EACH_SUB_EACH).iequals("~nope-42"))
+        && !event.field(&EVENT_NAME).istarts_with("~nope-43")
+    {
+        return Severity::Critical;
+    }
+    Severity::Low
 }

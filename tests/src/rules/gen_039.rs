@@ -3,7 +3,9 @@
 
 //! `Generated.R039`.
 //!
-//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
+//! Built around a random event (39).
+//!
+//! Severity High; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,81 +17,188 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_039.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 49,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (39)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" in {s || '{x|y}'}{eventName.absent !s}{s || 'none' !s}"),
     },
-    fields: &[&LO, &WORDS, &F, &HI, &PAIR, &S, &E, &ABSENT],
+    fields: &[
+        &ABSENT_LAST6,
+        &TAGS_0,
+        &S,
+        &ABSENT,
+        &Z,
+        &MATRIX_LAST_LAST1,
+        &IP,
+        &V,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
-
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
+/// `ITems[0].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("ITems"), Index(0), Key("tags"), Index(0)]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
+
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&LO).at_least(28.5f64) {
+    if !filter(
+        event.field(&ABSENT_LAST6),
+        false,
+        |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+    ) {
         return Some(9);
     }
-    let f = event.field(&F);
-    let words = event.field(&WORDS);
-    if !(words.no_element(|element| !element.is_ipv4()) || !f.is_null()
-        || f.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        || (event.field(&LO).starts_with("~nope-58") && !words.contains(""))
-        || event.field(&HI).is_public_ip())
-    {
-        return Some(12);
-    }
-    if !exactly_one([
-        event.field(&F).is_in(&[Lit::from(9f64)]),
-        exactly_one([
-            !event.field(&PAIR).contains(-31337000i64),
-            !event.field(&S).contains(987654.25f64),
-            !event.field(&E).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
-        ]),
-    ]) {
-        return Some(34);
-    }
-    if event.field(&ABSENT).has(987654.25f64) {
-        return Some(50);
+    if !event.field(&TAGS_0).starts_with("w-31") {
+        return Some(13);
     }
     None
+}
+
+/// `AlertTitle`: ` in {s || '{x|y}'}{eventName.absent !s}{s || 'none' !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let s = event.field(&S).or_truthy(Val::Str("{x|y}"));
+    let absent = event.field(&ABSENT).py_str();
+    let s_2 = event.field(&S).or_truthy(Val::Str("none")).py_str();
+    format!(" in {s}{absent}{s_2}")
+}
+
+/// `GroupBy`: the dedup string, `z`, `matrix[-1][-2]`, `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let z = event.field(&Z);
+    let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1);
+    let ip = event.field(&IP);
+    format!("{z}:{matrix_last_last1}:{ip}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&V).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

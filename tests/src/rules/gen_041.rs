@@ -3,7 +3,7 @@
 
 //! `Generated.R041`: Generated rule 41.
 //!
-//! Severity Critical; scheduled queries `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 41"),
         source: "tests/rules/generated/gen_041.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
+        scheduled: false,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,49 +27,96 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[*].sub[0].x || matrix[0][*] | ''}"),
     },
-    fields: &[&TAGS_EACH, &NAME, &N, &HI],
+    fields: &[
+        &TAGS_LAST1,
+        &SUB,
+        &N,
+        &IP,
+        &TAGS,
+        &X,
+        &MATRIX_0_EACH,
+        &EVENT_NAME,
+        &NAME,
+        &AB_SENT,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| alert_dedup(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
-/// `user.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+/// `items[*].tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-2)]);
 
-/// `UsER.name`
-static NAME: Path = Path::new(&[Key("UsER"), Key("name")]);
+/// `items[-2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `items[2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
+
+/// `items[*].sub[0].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
+
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+
+/// `AbSent`
+static AB_SENT: Path = Path::new(&[Key("AbSent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS_EACH).contains("3") {
+    if !event.field(&TAGS_LAST1).has("ü-348") {
         return Some(9);
     }
-    if !event.field(&NAME).matches_glob(&["日本?[の]??ス[ト]"]) {
+    if !event
+        .field(&SUB)
+        .no_element(|element| element.field(&N).matches_glob(&["~nope-45*"]))
+    {
         return Some(12);
+    }
+    if !event.field(&IP).starts_with("::ffff:10.0") {
+        return Some(18);
+    }
+    if !event.field(&TAGS).all_elements(|_| true) {
+        return Some(21);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&N).is_in(&["~nope-59"]) {
-        return Severity::Critical;
-    }
-    if !event.field(&HI).ends_with("~nope-60") {
-        return Severity::High;
-    }
-    Severity::Critical
+/// `AlertTitle`: `{items[*].sub[0].x || matrix[0][*] | ''}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&X).or_truthy(event.field(&MATRIX_0_EACH)).or(Val::Str("")).to_string()
+}
+
+/// `AlertDedup`: ` back\slash }} {eventName ?? matrix[0][*] | ''}{items[0].name}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let event_name = event
+        .field(&EVENT_NAME)
+        .or_present(event.field(&MATRIX_0_EACH))
+        .or(Val::Str(""));
+    let name = event.field(&NAME);
+    format!(r#" back\slash }} {event_name}{name}"#)
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&AB_SENT).to_json())])
 }

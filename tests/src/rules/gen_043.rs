@@ -3,7 +3,7 @@
 
 //! `Generated.R043`.
 //!
-//! Severity Critical; log types `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_043.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Gamma", "Generated.Beta"],
         severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-1"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,64 +29,77 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &ABSENT_LAST6, &NUMS, &DOTTED, &DO_T_TED],
+    fields: &[
+        &EVENT_NAME,
+        &C,
+        &WORDS,
+        &TAGS_LAST,
+        &T_A_GS_LAST,
+        &TAGS,
+        &MATRIX_EACH_LAST1,
+        &Z,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `uSEr.tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("uSEr"), Key("tags"), Index(-1)]);
 
-/// `doTTed`
-static DO_T_TED: Path = Path::new(&[Key("doTTed")]);
+/// `user.tAGs[-1]`
+static T_A_GS_LAST: Path = Path::new(&[Key("user"), Key("tAGs"), Index(-1)]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+
+/// `matrix[*][-2]`
+static MATRIX_EACH_LAST1: Path = Path::new(&[Key("matrix"), Each, Index(-2)]);
+
+/// `Z`
+static Z: Path = Path::new(&[Key("Z")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).matches_glob(&["?psilo*"]) {
-        return Some(9);
+    if !filter(
+        event.field(&EVENT_NAME),
+        true,
+        |value| value.in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([0, 0, 0, 0], 0)]),
+    ) {
+        return Some(8);
     }
-    if event
-        .field(&ABSENT_LAST6)
-        .in_cidr(
-            &[
-                Cidr::v4([10, 0, 0, 0], 8),
-                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-            ],
-        )
-    {
+    if !event.field(&C).exists() {
         return Some(12);
     }
-    if !event
-        .field(&NUMS)
-        .any_element(|element| {
-            element.is_in(&[1319i64]) && element.is_in(&[1319i64, 1320i64])
-                && !element.equals(-31337000i64)
-        })
+    if !event.field(&WORDS).no_element(|_| false) {
+        return Some(14);
+    }
+    if !((!event.field(&TAGS_LAST).is_in(&[Lit::from(987654.25f64)])
+        && !event.field(&T_A_GS_LAST).is_private_ip())
+        || event.field(&TAGS).no_element(|element| !element.contains(987654.25f64)))
     {
-        return Some(15);
+        return Some(18);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&DOTTED).exists() && event.field(&DO_T_TED).at_least(7i64) {
-        return Severity::Low;
-    }
-    Severity::Critical
+/// `GroupBy`: the dedup string, `matrix[*][-2]`, `Z` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_each_last1 = event.field(&MATRIX_EACH_LAST1);
+    let z = event.field(&Z);
+    format!("{matrix_each_last1}:{z}")
 }

@@ -5,8 +5,7 @@
 //!
 //! Built around a random event (44).
 //!
-//! Severity Medium; log types `Generated.Beta`.
-//! Alerts after 2 matches within 60 minutes.
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -19,105 +18,66 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
-        threshold: 2,
-        tags: &[],
+        dedup_period_minutes: 80,
+        threshold: 1,
+        tags: &["generated", "batch-2"],
         reports: &[],
         description: Some("Built around a random event (44)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{eventName.absent}"),
+        alert_title: Some("{{{items[0].sub[*].n}"),
     },
-    fields: &[
-        &EVENT_NAME,
-        &ABSENT,
-        &X,
-        &S_UB_0_N,
-        &SUB_EACH_N,
-        &WORDS,
-        &EVENT_NAME_ABSENT,
-        &NAME,
-        &TAGS_2,
-    ],
+    fields: &[&I_TEM_S_EACH_N, &SUB_EACH_N, &BIG, &ITEMS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `items[0].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("x")]);
-
-/// `items[0].SUb[0].n`
-static S_UB_0_N: Path = Path::new(
-    &[Key("items"), Index(0), Key("SUb"), Index(0), Key("n")],
-);
+/// `ITemS[*].n`
+static I_TEM_S_EACH_N: Path = Path::new(&[Key("ITemS"), Each, Key("n")]);
 
 /// `items[0].sub[*].n`
 static SUB_EACH_N: Path = Path::new(
     &[Key("items"), Index(0), Key("sub"), Each, Key("n")],
 );
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `eventName.absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
-
-/// `user.tags[2]`
-static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta"]) {
-        return Some(10);
+    if !event.field(&I_TEM_S_EACH_N).contains(371i64) {
+        return Some(11);
     }
-    if event.field(&ABSENT).same_as(&event.field(&X)) {
-        return Some(13);
+    if event.field(&SUB_EACH_N).iequals("~nope-47") {
+        return Some(14);
     }
-    if event.field(&S_UB_0_N).contains(-31337000i64)
-        && event.field(&SUB_EACH_N).equals(-31337000i64)
-        && !event
-            .field(&WORDS)
-            .all_elements(|element| {
-                exactly_one([
-                    element.equals(987654.25f64),
-                    !element.is_in(&["Wort-328", "Wort-331", "ü-330"]),
-                    element.is_in(&["Wort-328", "Wort-331", "ü-330"]),
-                ]) && !element.equals("~nope-62")
-            })
-    {
-        return Some(15);
+    if event.field(&BIG).iequals("~nope-48") {
+        return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `{eventName.absent}`
+/// `AlertTitle`: `{{{items[0].sub[*].n}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&EVENT_NAME_ABSENT).to_string()
+    let sub_each_n = event.field(&SUB_EACH_N);
+    format!("{{{sub_each_n}")
 }
 
-/// `GroupBy`: the dedup string, `user.name`, `eventName.absent`, `user.tags[2]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let event_name_absent = event.field(&EVENT_NAME_ABSENT);
-    let tags_2 = event.field(&TAGS_2);
-    format!("{name}:{event_name_absent}:{tags_2}")
+/// `AlertDedup`: `}} {items[*]}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let items_each = event.field(&ITEMS_EACH);
+    format!("}} {items_each}")
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R045`: Generated rule 45.
 //!
-//! Severity Medium; log types `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Beta`.
+//! Alerts after 5 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,101 +16,180 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_045.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
-        tags: &["generated", "batch-3"],
+        threshold: 5,
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{user.name}{{{dotted|''}"),
+        alert_title: Some("{s}"),
     },
     fields: &[
+        &IP,
+        &N,
+        &T,
+        &IP_1,
+        &ADMIN,
+        &USER,
+        &S,
         &EVENT_NAME,
-        &NUMS_EACH,
-        &WITH_SPACE,
-        &USER_NAME,
-        &DOTTED,
-        &ITEMS_0_NAME,
-        &NUMS_0,
-        &ITEMS_LAST1,
-        &TAGS_0,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    group_by: None,
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `Ip`
+static IP_1: Path = Path::new(&[Key("Ip")]);
+
+/// `USER.admin`
+static ADMIN: Path = Path::new(&[Key("USER"), Key("admin")]);
+
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `user.name`
-static USER_NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `items[0].name`
-static ITEMS_0_NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `items[-2]`
-static ITEMS_LAST1: Path = Path::new(&[Key("items"), Index(-2)]);
-
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
+    if !filter(
+        event.field(&IP),
+        false,
+        |value| {
+            value
+                .in_cidr(
+                    &[
+                        Cidr::v4([10, 0, 0, 0], 8),
+                        Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                    ],
+                )
+        },
+    ) {
         return Some(10);
     }
-    if event.field(&NUMS_EACH).is_ipv6() {
+    if !(filter(event.field(&N), false, |value| value.at_most(-243f64))
+        || filter(event.field(&T), false, |value| value.iends_with("~nope-49"))
+        || filter(event.field(&IP_1), true, |value| value.ends_with("1:db8::1"))
+        || filter(event.field(&ADMIN), false, |value| value.ends_with("~nope-50")))
+    {
         return Some(13);
     }
-    if event.field(&WITH_SPACE).iequals("~nope-63") {
-        return Some(16);
+    if !event.field(&USER).exists() {
+        return Some(28);
     }
     None
 }
 
-/// `AlertTitle`: `{user.name}{{{dotted|''}`
+/// `AlertTitle`: `{s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_name = event.field(&USER_NAME);
-    let dotted = event.field(&DOTTED).or(Val::Str(""));
-    format!("{user_name}{{{dotted}")
+    event.field(&S).to_string()
 }
 
-/// `GroupBy`: the dedup string, `items[0].name`, `nums[0]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let items_0_name = event.field(&ITEMS_0_NAME);
-    let nums_0 = event.field(&NUMS_0);
-    format!("{items_0_name}:{nums_0}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("t0", Json::String(String::from(" # {"))),
-        ("k1", event.field(&ITEMS_LAST1).to_json()),
-        ("k2", event.field(&TAGS_0).to_json()),
-    ])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("k1", event.field(&EVENT_NAME).to_json()),
+        ]),
+    )
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R046`.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_046.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Info,
+        create_alert: true,
+        dedup_period_minutes: 73,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -28,47 +27,125 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{ips[*]|'none'}{{"),
+        alert_title: Some("{absent[-7] !s}"),
     },
-    fields: &[&EVENT_NAME, &WORDS_2, &C, &IPS_EACH],
+    fields: &[
+        &TAGS_0,
+        &ABSENT_LAST6,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
+/// `items[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma"]) {
+    if !event.field(&TAGS_0).contains("1") {
         return Some(9);
-    }
-    let words_2 = event.field(&WORDS_2);
-    if words_2.compare_with(&words_2).is_some_and(Ordering::is_gt)
-        || event.field(&C).is_ip()
-    {
-        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{{{ips[*]|'none'}{{`
+/// `AlertTitle`: `{absent[-7] !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ips_each = event.field(&IPS_EACH).or(Val::Str("none"));
-    format!("{{{ips_each}{{")
+    event.field(&ABSENT_LAST6).py_str()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

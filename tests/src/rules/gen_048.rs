@@ -3,7 +3,7 @@
 
 //! `Generated.R048`: Generated rule 48.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,43 +15,62 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_048.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 68,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" #  in }} "),
     },
-    fields: &[&WOR_DS],
+    fields: &[&EVENT_NAME, &X, &TAGS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `worDs`
-static WOR_DS: Path = Path::new(&[Key("worDs")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `items[*].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
+
+/// `items[*].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WOR_DS).has("w-364") {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(9);
+    }
+    if event.field(&X).iequals("~nope-52") {
+        return Some(12);
     }
     None
 }
 
+/// `AlertTitle`: ` #  in }} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(" #  in } ")
+}
+
+/// `GroupBy`: the dedup string, `items[*].tags[*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&TAGS_EACH).to_string()
+}
+
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Critical
+    Severity::Info
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R050`: Generated rule 50.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_050.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 67,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,100 +27,58 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{nums|'{x|y}'}Alert: "),
+        alert_title: Some("{items[*].n ?? '{x|y}'}{{"),
     },
-    fields: &[&EVENT_NAME, &NAME, &TAGS_2, &NUMS, &ABSENT_LAST6, &F, &T, &NET],
+    fields: &[&TAGS_LAST1, &TAGS_EACH, &N, &ABSENT, &B, &HI],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[*].Tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("items"), Each, Key("Tags"), Index(-2)]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `items[*].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
 
-/// `user.tags[2]`
-static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+/// `items[*].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(10);
+    if !event.field(&TAGS_LAST1).exists() {
+        return Some(9);
     }
-    if !event.field(&NAME).starts_with("Straß") {
-        return Some(13);
-    }
-    if !event.field(&TAGS_2).iequals("ü-375") {
-        return Some(16);
-    }
-    if !event
-        .field(&NUMS)
-        .only_one_element(|element| {
-            !element.is_in(&[Lit::from(-31337001.5f64)])
-                && (element.is_in(&[Lit::from(-31337001.5f64)])
-                    || element.at_most(1377i64)) && !element.icontains("~nope-71")
-        })
-    {
-        return Some(19);
-    }
-    if !event
-        .field(&NUMS)
-        .no_element(|element| exactly_one([
-            !element
-                .is_in(
-                    &[
-                        Lit::from(-31337001.5f64),
-                        Lit::from(1376i64),
-                        Lit::Str("~nope-72"),
-                    ],
-                ),
-            !(element.istarts_with("~nope-73") || element.is_ipv4()
-                || element.at_least(1375.5f64)),
-        ]))
-    {
-        return Some(32);
-    }
-    if event.field(&ABSENT_LAST6).is_in(&[Lit::from(987654.25f64)]) {
-        return Some(46);
-    }
-    if event.field(&F).same_as(&event.field(&T)) {
-        return Some(49);
+    if event.field(&TAGS_EACH).equals("~nope-55") {
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{nums|'{x|y}'}Alert: `
+/// `AlertTitle`: `{items[*].n ?? '{x|y}'}{{`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums = event.field(&NUMS).or(Val::Str("{x|y}"));
-    format!("{nums}Alert: ")
+    let n = event.field(&N).or_present(Val::Str("{x|y}"));
+    format!("{n}{{")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&NET).in_cidr(&[Cidr::v4([172, 16, 0, 0], 12)]) {
-        return Severity::Critical;
-    }
-    Severity::High
+/// `GroupBy`: the dedup string, `eventName.absent`, `pair.b`, `pair.hi` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT);
+    let b = event.field(&B);
+    let hi = event.field(&HI);
+    format!("{absent}:{b}:{hi}")
 }

@@ -3,10 +3,8 @@
 
 //! `Generated.R052`: Generated rule 52.
 //!
-//! Built around a random event (52).
-//!
-//! Severity Medium; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -16,99 +14,115 @@ pub static RULE: Rule = Rule {
         id: "Generated.R052",
         display_name: Some("Generated rule 52"),
         source: "tests/rules/generated/gen_052.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
-        create_alert: false,
-        dedup_period_minutes: 121,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Critical,
+        create_alert: true,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (52)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{eventName.absent}{{"),
+        alert_title: None,
     },
     fields: &[
-        &EVENT_NAME,
-        &MATRIX_0_0,
-        &SUB,
-        &N,
-        &WORDS_0,
-        &AB_SENT_LAST6,
-        &IT_EM_S,
+        &IP,
+        &A,
+        &P_ANY_IP_ADDRESSES,
+        &COUNTRY,
+        &N_AME,
         &ABSENT,
+        &EVENT_NAME,
+        &WORDS,
+        &HI,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
+
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
+
+/// `p_enrichment.tor_exit_nodes.p_aNY_IP_adDReSSeS.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_aNY_IP_adDReSSeS"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
+
+/// `user.nAME`
+static N_AME: Path = Path::new(&[Key("user"), Key("nAME")]);
+
+/// `eVeNtName.absent`
+static ABSENT: Path = Path::new(&[Key("eVeNtName"), Key("absent")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix[0][0]`
-static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `items[0].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `AbSENT[-7]`
-static AB_SENT_LAST6: Path = Path::new(&[Key("AbSENT"), Index(-7)]);
-
-/// `ItEmS`
-static IT_EM_S: Path = Path::new(&[Key("ItEmS")]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(12);
+    if !exactly_one([
+        filter(event.field(&IP), false, |value| value.equals("~nope-58")),
+        !(filter(event.field(&A), false, |value| value.at_most(3f64))
+            || filter(
+                event.field(&P_ANY_IP_ADDRESSES),
+                true,
+                |value| value.iends_with("~nope-59"),
+            ) || filter(event.field(&COUNTRY), false, |value| value.istarts_with(""))),
+        exactly_one([
+            filter(event.field(&N_AME), true, |value| value.iequals("ǆungla")),
+            filter(event.field(&ABSENT), true, |value| value.istarts_with("~nope-60")),
+            filter(event.field(&EVENT_NAME), true, |value| value.equals("Alpha")),
+        ]),
+    ]) {
+        return Some(9);
     }
-    if event
-        .field(&MATRIX_0_0)
-        .in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)])
-    {
-        return Some(15);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta"]) {
+        return Some(34);
     }
-    if !event
-        .field(&SUB)
-        .all_elements(|element| {
-            element.field(&N).exists() && !element.field(&N).equals("~nope-75")
-        })
-    {
-        return Some(18);
+    if !event.field(&WORDS).no_element(|_| false) {
+        return Some(37);
     }
-    if event.field(&WORDS_0).iequals("~nope-76") {
-        return Some(30);
-    }
-    if event.field(&AB_SENT_LAST6).icontains("~nope-77") {
-        return Some(33);
-    }
-    if event.field(&IT_EM_S).icontains("~nope-78") {
-        return Some(36);
+    let hi = event.field(&HI);
+    if !hi.same_as(&hi) {
+        return Some(42);
     }
     None
-}
-
-/// `AlertTitle`: `{eventName.absent}{{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    format!("{absent}{{")
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R055`.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,10 +14,10 @@ pub static RULE: Rule = Rule {
         id: "Generated.R055",
         display_name: None,
         source: "tests/rules/generated/gen_055.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,13 +28,13 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" in "),
     },
-    fields: &[&EVENT_NAME, &NUMS, &WORDS_EACH, &ITEMS],
+    fields: &[&EVENT_NAME, &DOTTED, &IP, &B, &X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
@@ -42,41 +43,39 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `dotted`
+static DOTTED: Path = Path::new(&[Key("dotted")]);
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
+/// `items[*].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
+    if !event.field(&EVENT_NAME).equals("Alpha") {
         return Some(8);
     }
-    if !event
-        .field(&NUMS)
-        .no_element(|element| {
-            !element.is_null()
-                && !element
-                    .in_cidr(
-                        &[
-                            Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
-                            Cidr::v4([10, 0, 0, 0], 8),
-                        ],
-                    )
-        })
-    {
-        return Some(13);
-    }
-    if event.field(&WORDS_EACH).contains("~nope-83") {
-        return Some(19);
-    }
-    if event.field(&ITEMS).contains(987654.25f64) {
-        return Some(22);
+    if event.field(&DOTTED).matches_glob(&["~nope-67*"]) {
+        return Some(11);
     }
     None
+}
+
+/// `AlertTitle`: ` in `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(" in ")
+}
+
+/// `GroupBy`: the dedup string, `ip`, `b`, `items[*].sub[*].x` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let ip = event.field(&IP);
+    let b = event.field(&B);
+    let x = event.field(&X);
+    format!("{ip}:{b}:{x}")
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R057`: Generated rule 57.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Alpha`.
+//! Alerts after 2 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,11 +16,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_057.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
+        log_types: &["Generated.Alpha"],
         severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 2,
         tags: &[],
         reports: &[],
         description: None,
@@ -27,95 +28,103 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[*].tags[*]}"),
     },
     fields: &[
-        &WORDS_LAST2,
-        &ABSENT_LAST6,
-        &DOTTED,
-        &WORDS_EACH,
-        &B,
+        &T,
+        &DOTTED_KEY,
+        &TAG_S_LAST,
+        &I_TEMS_EACH,
+        &TAGS_EACH,
+        &V,
+        &O_K,
+        &ITEMS,
         &N,
-        &ITEMS_EACH,
-        &WO_RD_S,
-        &N_UM_S,
+        &NAME,
+        &ABSENT,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `words[-3]`
-static WORDS_LAST2: Path = Path::new(&[Key("words"), Index(-3)]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `items[0].tagS[-1]`
+static TAG_S_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tagS"), Index(-1)]);
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+/// `iTEMS[*]`
+static I_TEMS_EACH: Path = Path::new(&[Key("iTEMS"), Each]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `items[*].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
+
+/// `items[-2].v`
+static V: Path = Path::new(&[Key("items"), Index(-2), Key("v")]);
+
+/// `items[-2].oK`
+static O_K: Path = Path::new(&[Key("items"), Index(-2), Key("oK")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
-/// `WoRdS`
-static WO_RD_S: Path = Path::new(&[Key("WoRdS")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `nUmS`
-static N_UM_S: Path = Path::new(&[Key("nUmS")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WORDS_LAST2).iequals("wort-422") {
-        return Some(9);
+    if !filter(event.field(&T), true, |value| value.equals(-31337000i64)) {
+        return Some(11);
     }
-    if !exactly_one([
-        event.field(&ABSENT_LAST6).iends_with("~nope-85")
-            || event.field(&DOTTED).is_in(&["~nope-86"]),
-        event
-            .field(&WORDS_EACH)
-            .compare_with(&event.field(&B))
-            .is_some_and(Ordering::is_ge),
-        !event.field(&N).matches_glob(&["~nope-87*"]),
-    ]) {
-        return Some(12);
+    if !event.field(&DOTTED_KEY).ends_with("d]e") {
+        return Some(15);
+    }
+    if !event.field(&TAG_S_LAST).matches_glob(&["w?[4]*"]) {
+        return Some(18);
+    }
+    if !event.field(&I_TEMS_EACH).exists() {
+        return Some(21);
     }
     None
 }
 
+/// `AlertTitle`: `{items[*].tags[*]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&TAGS_EACH).to_string()
+}
+
+/// `GroupBy`: the dedup string, `items[-2].v`, `items[-2].oK` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let v = event.field(&V);
+    let o_k = event.field(&O_K);
+    format!("{v}:{o_k}")
+}
+
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event
-        .field(&ITEMS_EACH)
-        .in_cidr(&[Cidr::v4([10, 0, 0, 0], 8), Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)])
-        && !event
-            .field(&WORDS_LAST2)
-            .is_in(&[Lit::from(-31337000i64), Lit::Str("~nope-88")])
+    if event.field(&ITEMS).only_one_element(|element| element.field(&N).is_in(&[486i64]))
+    {
+        return Severity::Critical;
+    }
+    if event.field(&NAME).has("e.tx")
+        && !event.field(&ABSENT).is_in(&[Lit::from(987654.25f64)])
     {
         return Severity::High;
-    }
-    if event.field(&WO_RD_S).all_elements(|_| true)
-        && event
-            .field(&N_UM_S)
-            .all_elements(|element| {
-                element.is_in(&[1417i64, 1418i64, 1419i64, 1420i64])
-                    && !element.is_in(&["~nope-89"])
-            })
-    {
-        return Severity::Medium;
     }
     Severity::Medium
 }

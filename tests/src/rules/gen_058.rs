@@ -3,7 +3,8 @@
 
 //! `Generated.R058`.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
+//! Alerts after 2 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,11 +16,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_058.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 2,
         tags: &[],
         reports: &[],
         description: None,
@@ -27,41 +28,72 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{matrix[-1][-2]}}} {{"),
+        alert_title: None,
     },
-    fields: &[&S, &B, &MATRIX_LAST_LAST1],
+    fields: &[&EVENT_NAME, &WORDS_0, &MATRIX_LAST, &N, &MATRIX_0_0, &WORDS, &FIELD],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `PAiR.b`
-static B: Path = Path::new(&[Key("PAiR"), Key("b")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `matrix[0][0]`
+static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&S).iends_with("]e") {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Beta"]) {
+        return Some(9);
     }
-    if event.field(&B).in_cidr(&[Cidr::v4([0, 0, 0, 0], 0)]) {
-        return Some(11);
+    if event
+        .field(&WORDS_0)
+        .in_cidr(&[Cidr::v4([10, 0, 0, 0], 8), Cidr::v4([0, 0, 0, 0], 0)])
+        && event.field(&MATRIX_LAST).is_null()
+        && event
+            .field(&N)
+            .compare_with(&event.field(&MATRIX_0_0))
+            .is_some_and(Ordering::is_ge)
+    {
+        return Some(12);
+    }
+    if !event
+        .field(&WORDS)
+        .only_one_element(|element| !element.is_in(&["Wort-493", "ü-492", "ü-495"]))
+    {
+        return Some(22);
     }
     None
 }
 
-/// `AlertTitle`: `{{{matrix[-1][-2]}}} {{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1);
-    format!("{{{matrix_last_last1}}} {{")
+/// `AlertDedup`: `{ключ || '{x|y}'}Alert: `
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let field = event.field(&FIELD).or_truthy(Val::Str("{x|y}"));
+    format!("{field}Alert: ")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Medium
 }

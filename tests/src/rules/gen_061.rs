@@ -3,9 +3,7 @@
 
 //! `Generated.R061`.
 //!
-//! Built around a random event (61).
-//!
-//! Severity High; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,50 +15,73 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_061.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 124,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
-        description: Some("Built around a random event (61)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &ABSENT, &X],
+    fields: &[&FIELD, &SUB, &X, &ITEMS_0_SUB_0_X, &ABSENT, &ITEMS_2_SUB_0_X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
+
+/// `items[2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+
+/// `x`
+static X: Path = Path::new(&[Key("x")]);
+
+/// `items[0].sub[0].x`
+static ITEMS_0_SUB_0_X: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(0), Key("x")],
+);
 
 /// `eventName.absent`
 static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `items[*].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
+/// `items[2].sub[0].x`
+static ITEMS_2_SUB_0_X: Path = Path::new(
+    &[Key("items"), Index(2), Key("sub"), Index(0), Key("x")],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Epsilon", "Zeta"]) {
-        return Some(9);
+    if !event.field(&FIELD).equals("Admin") {
+        return Some(10);
     }
-    if !event.field(&ABSENT).is_null_or_empty() {
-        return Some(12);
+    if !event
+        .field(&SUB)
+        .any_element(|element| !element.field(&X).matches_glob(&["~nope-75*"]))
+    {
+        return Some(13);
     }
-    if event.field(&X).iequals("~nope-92") {
-        return Some(16);
+    if event.field(&ITEMS_0_SUB_0_X).iends_with("~nope-76") {
+        return Some(19);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `eventName.absent`, `items[2].sub[0].x`, `eventName.absent` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT);
+    let items_2_sub_0_x = event.field(&ITEMS_2_SUB_0_X);
+    format!("{absent}:{items_2_sub_0_x}:{absent}")
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R062`.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,9 +16,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_062.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
-        create_alert: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -27,51 +28,67 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{words|''}{{{n|'none'}{words}"),
+        alert_title: Some("{words[-1]}}} {items ?? 'none'}"),
     },
-    fields: &[&EVENTNAME, &WORDS, &N, &ITEMS_0_N],
+    fields: &[&EVENT_NAME, &WO_RDS, &WORDS, &WORDS_LAST, &ITEMS, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `woRds`
+static WO_RDS: Path = Path::new(&[Key("woRds")]);
 
 /// `words`
 static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Zeta") {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(9);
+    }
+    if !event
+        .field(&WO_RDS)
+        .all_elements(|element| element.is_in(&["x y-533", "x y-534"]))
+    {
+        return Some(12);
+    }
+    if !event
+        .field(&WORDS)
+        .only_one_element(|element| {
+            element.is_in(&["x y-533", "x y-534"]) && !element.is_in(&["x y-533"])
+        })
+    {
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: `{words|''}{{{n|'none'}{words}`
+/// `AlertTitle`: `{words[-1]}}} {items ?? 'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words = event.field(&WORDS).or(Val::Str(""));
-    let n = event.field(&N).or(Val::Str("none"));
-    let words_2 = event.field(&WORDS);
-    format!("{words}{{{n}{words_2}")
+    let words_last = event.field(&WORDS_LAST);
+    let items = event.field(&ITEMS).or_present(Val::Str("none"));
+    format!("{words_last}}} {items}")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ITEMS_0_N).equals(-31337001.5f64) {
-        return Severity::Critical;
-    }
-    Severity::Medium
+/// `GroupBy`: the dedup string, `nums` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&NUMS).to_string()
 }

@@ -3,10 +3,7 @@
 
 //! `Generated.R065`.
 //!
-//! Built around a random event (65).
-//!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -18,68 +15,79 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_065.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        log_types: &["Generated.Beta"],
         severity: Severity::Info,
-        create_alert: false,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (65)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &V, &WORDS, &IPS_LAST, &IPS_LAST_1, &TA_GS],
+    fields: &[&EVENTNAME, &ITEMS, &TAGS, &SUB, &SUB_LAST, &IPS_EACH, &I_PS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `tags`
+static TAGS: Path = Path::new(&[Key("tags")]);
 
-/// `Ips[-1]`
-static IPS_LAST: Path = Path::new(&[Key("Ips"), Index(-1)]);
+/// `items[2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
 
-/// `ips[-1]`
-static IPS_LAST_1: Path = Path::new(&[Key("ips"), Index(-1)]);
+/// `items[*].sub[-1]`
+static SUB_LAST: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1)]);
 
-/// `user.TaGS`
-static TA_GS: Path = Path::new(&[Key("user"), Key("TaGS")]);
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+
+/// `IPs`
+static I_PS: Path = Path::new(&[Key("IPs")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(10);
+    if !event.field(&EVENTNAME).equals("Epsilon") {
+        return Some(8);
     }
-    if event.field(&V).icontains("~nope-96") {
-        return Some(13);
-    }
-    if !exactly_one([
-        event.field(&WORDS).starts_with("~nope-97"),
-        !event.field(&IPS_LAST).has(-31337000i64),
-        event.field(&IPS_LAST_1).has(-31337000i64),
-    ]) {
-        return Some(18);
+    if !event
+        .field(&ITEMS)
+        .only_one_element(|element| {
+            element.field(&TAGS).any_element(|element2| !element2.is_in(&["ü-538"]))
+        })
+    {
+        return Some(11);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&TA_GS).to_json())])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&SUB).no_element(|_| false)
+        && !event.field(&SUB_LAST).is_in(&[-31337000i64])
+    {
+        return Severity::Info;
+    }
+    if event.field(&IPS_EACH).is_null()
+        && event.field(&I_PS).only_one_element(|element| !element.starts_with(""))
+    {
+        return Severity::Info;
+    }
+    Severity::Medium
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R066`.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
-//! Disabled: compiled and tested, not run.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,12 +13,12 @@ pub static RULE: Rule = Rule {
         id: "Generated.R066",
         display_name: None,
         source: "tests/rules/generated/gen_066.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 122,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -30,150 +29,47 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &ITEMS_LAST1_SUB,
-        &ABSENT,
-        &X,
-        &ITEMS_2,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &I_TE_MS_LAST1_SUB,
-        &P_ANY_IP_ADDRESSES,
-    ],
+    fields: &[&IP, &TA_GS, &SUB],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
+
+/// `items[2].taGs`
+static TA_GS: Path = Path::new(&[Key("items"), Index(2), Key("taGs")]);
 
 /// `items[-2].sub`
-static ITEMS_LAST1_SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
-
-/// `n.absent`
-static ABSENT: Path = Path::new(&[Key("n"), Key("absent")]);
-
-/// `x`
-static X: Path = Path::new(&[Key("x")]);
-
-/// `items[2]`
-static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `iTeMS[-2].sub`
-static I_TE_MS_LAST1_SUB: Path = Path::new(&[Key("iTeMS"), Index(-2), Key("sub")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
-static P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
-);
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
-        return Some(9);
+    if !event.field(&IP).equals("::ffff:10.0.0.1") {
+        return Some(8);
     }
     if !event
-        .field(&ITEMS_LAST1_SUB)
-        .any_element(|element| {
-            !element.field(&ABSENT).iends_with("~nope-98")
-                && !element.field(&X).has(-31337000i64)
-        })
+        .field(&TA_GS)
+        .any_element(|element| element.exists() && element.is_in(&["w-551"]))
     {
-        return Some(12);
+        return Some(11);
     }
-    if event.field(&ITEMS_2).contains(987654.25f64) {
-        return Some(21);
+    if event.field(&SUB).istarts_with("~nope-79") {
+        return Some(17);
     }
     None
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("k1", event.field(&I_TE_MS_LAST1_SUB).to_json()),
-            ("k2", event.field(&P_ANY_IP_ADDRESSES).to_json()),
-        ]),
-    )
 }

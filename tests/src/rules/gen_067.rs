@@ -3,7 +3,10 @@
 
 //! `Generated.R067`: Generated rule 67.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Built around a random event (67).
+//!
+//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Alerts after 2 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,83 +18,68 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_067.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 12,
-        threshold: 1,
-        tags: &["generated", "batch-4"],
+        dedup_period_minutes: 60,
+        threshold: 2,
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (67)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" ünïcödé  "quoted" {items[0].sub[*]}"#),
+        alert_title: None,
     },
-    fields: &[&T, &Z, &N, &EVENT_NAME, &MATRIX_0, &NAME, &SUB_EACH],
+    fields: &[&ROLE, &MATRIX_EACH, &IPS_2, &EVENTNAME, &N, &S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
 
-/// `items[0].sub[*].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("n")]);
+/// `ips[2]`
+static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `items[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
-
-/// `items[0].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !exactly_one([
-        filter(event.field(&T), false, |value| value.icontains("a*b?c")),
-        filter(event.field(&Z), false, |value| value.is_public_ip()),
-        filter(event.field(&N), false, |value| value.is_private_ip()),
-    ]) {
+    if filter(event.field(&ROLE), true, |value| value.equals("UPPER lower 123"))
+        || filter(event.field(&MATRIX_EACH), false, |value| value.icontains("~nope-80"))
+        || filter(event.field(&IPS_2), false, |value| value.has("~nope-81"))
+    {
         return Some(11);
     }
-    if !event.field(&EVENT_NAME).equals("Gamma") {
-        return Some(20);
+    if !event.field(&EVENTNAME).is_in(&["Alpha", "Zeta"]) {
+        return Some(22);
     }
-    if !event
-        .field(&MATRIX_0)
-        .all_elements(|element| {
-            element.is_in(&[485i64, 486i64]) && element.is_in(&[485i64, 486i64])
-        })
-    {
-        return Some(23);
-    }
-    if !event.field(&T).ends_with("?c[d]e") {
-        return Some(30);
-    }
-    if event.field(&NAME).is_null() {
-        return Some(33);
+    let n = event.field(&N);
+    if !n.same_as(&n) {
+        return Some(25);
     }
     None
 }
 
-/// `AlertTitle`: ` ünïcödé  "quoted" {items[0].sub[*]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub_each = event.field(&SUB_EACH);
-    format!(r#" ünïcödé  "quoted" {sub_each}"#)
+/// `GroupBy`: the dedup string, `s` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&S).to_string()
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R068`.
 //!
-//! Severity Info; scheduled queries `Generated.Gamma`.
+//! Built around a random event (68).
+//!
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,101 +16,143 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_068.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        scheduled: false,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &["generated", "batch-5"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (68)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items || 'none'}Alert: {items[0] | 'none'}}} "),
     },
     fields: &[
-        &TOR_EXIT_NODES,
-        &MATRIX_0,
+        &N,
+        &LO,
         &ABSENT_LAST6,
-        &F,
-        &OK,
-        &MATRIX_LAST_2,
-        &MATR_IX_LAST_2,
-        &ABSENT,
-        &V,
-        &MATRIX_0_EACH,
+        &E,
+        &B,
+        &ITEMS,
+        &ITEMS_0,
+        &IP,
+        &MATRIX_EACH_2,
+        &COUNTRY,
+        &NUMS_LAST1,
+        &MATRIX,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `p_enrichment.tor_exit_nodes`
-static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+/// `items[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `pair.Lo`
+static LO: Path = Path::new(&[Key("pair"), Key("Lo")]);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `items[0].ok`
-static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `matrix[-1][2]`
-static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `matrIx[-1][2]`
-static MATR_IX_LAST_2: Path = Path::new(&[Key("matrIx"), Index(-1), Index(2)]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `P_eNRICHment.tor_exit_nodes.p_any_ip_addresses.exit.IP`
+static IP: Path = Path::new(
+    &[
+        Key("P_eNRICHment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("IP"),
+    ],
+);
 
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
 
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
+
+/// `nums[-2]`
+static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
+
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TOR_EXIT_NODES).has("p_any_ip_addresses") {
-        return Some(9);
+    if !event.field(&N).at_most(567i64) {
+        return Some(10);
+    }
+    if event.field(&LO).same_as(&event.field(&ABSENT_LAST6)) {
+        return Some(13);
     }
     if !event
-        .field(&MATRIX_0)
+        .field(&E)
         .no_element(|element| {
-            !element.is_in(&[491i64, 492i64]) && element.is_in(&[491i64])
+            element.equals("w-0")
+                && !element.is_in(&[Lit::from(-31337000i64), Lit::Str("w-0")])
         })
     {
-        return Some(12);
+        return Some(15);
     }
-    if event.field(&ABSENT_LAST6).equals(987654.25f64)
-        && !event.field(&F).compare_with(&event.field(&OK)).is_some_and(Ordering::is_lt)
-    {
-        return Some(19);
-    }
-    if !event.field(&MATRIX_LAST_2).same_as(&event.field(&MATR_IX_LAST_2)) {
-        return Some(25);
+    if event.field(&B).is_in(&[Lit::from(987654.25f64)]) {
+        return Some(22);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `eventName.absent`, `items[*].v`, `matrix[0][*]` joined with `:`.
+/// `AlertTitle`: `{items || 'none'}Alert: {items[0] | 'none'}}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let items = event.field(&ITEMS).or_truthy(Val::Str("none"));
+    let items_0 = event.field(&ITEMS_0).or(Val::Str("none"));
+    format!("{items}Alert: {items_0}}} ")
+}
+
+/// `GroupBy`: the dedup string, `P_eNRICHment.tor_exit_nodes.p_any_ip_addresses.exit.IP`, `matrix[*][2]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let v = event.field(&V);
-    let matrix_0_each = event.field(&MATRIX_0_EACH);
-    format!("{absent}:{v}:{matrix_0_each}")
+    let ip = event.field(&IP);
+    let matrix_each_2 = event.field(&MATRIX_EACH_2);
+    format!("{ip}:{matrix_each_2}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&COUNTRY).istarts_with("d")
+        && !event.field(&NUMS_LAST1).is_null_or_empty()
+    {
+        return Severity::Medium;
+    }
+    if event.field(&MATRIX).has("~nope-82") {
+        return Severity::High;
+    }
+    Severity::Medium
 }

@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,52 +29,43 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&ITEMS_EACH_N, &I_TEMS, &N, &EVENT_NAME, &ABSENT_LAST6],
+    fields: &[&EVENT_NAME, &MATRIX_LAST_LAST1, &F, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `iTems`
-static I_TEMS: Path = Path::new(&[Key("iTems")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ITEMS_EACH_N).exists() {
-        return Some(10);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(9);
     }
     if !event
-        .field(&I_TEMS)
-        .only_one_element(|element| {
-            !element.field(&N).equals("~nope-99") && !element.field(&N).is_in(&[496i64])
-        })
+        .field(&MATRIX_LAST_LAST1)
+        .compare_with(&event.field(&F))
+        .is_some_and(Ordering::is_gt)
     {
         return Some(12);
     }
+    if !event.field(&WORDS).only_one_element(|element| element.is_in(&["Wort-581"])) {
+        return Some(14);
+    }
     None
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&EVENT_NAME).to_json()),
-        ("k1", event.field(&ABSENT_LAST6).to_json()),
-    ])
 }

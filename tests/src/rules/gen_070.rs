@@ -3,7 +3,10 @@
 
 //! `Generated.R070`: Generated rule 70.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Built around a random event (70).
+//!
+//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
+//! Alerts after 4 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,101 +18,70 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_070.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 4,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (70)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[*].sub[0]}}} {nums[0]|''}Alert: "),
+        alert_title: Some("{words[*] | nums[0]}{nums[2] || nums[2]}{words[*]}"),
     },
-    fields: &[&IP, &ITEMS, &SUB, &N, &EVENT_NAME_ABSENT, &SUB_0, &NUMS_0, &ABSENT],
+    fields: &[&EVENT_NAME, &ID, &LO, &USER, &WORDS_EACH, &NUMS_0, &NUMS_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `sub`
-static SUB: Path = Path::new(&[Key("sub")]);
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `eventName.absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
 /// `nums[0]`
 static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `nums[2]`
+static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).icontains(":db8::") {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Gamma") {
+        return Some(11);
     }
-    if !event
-        .field(&ITEMS)
-        .any_element(|element| {
-            element
-                .field(&SUB)
-                .any_element(|element2| {
-                    element2.field(&N).at_most(500.5f64)
-                        && !element2.field(&N).icontains("~nope-100")
-                }) && !element.field(&N).is_in(&[501i64])
-        })
-    {
-        return Some(12);
+    if !event.field(&ID).compare_with(&event.field(&LO)).is_some_and(Ordering::is_ge) {
+        return Some(14);
     }
-    if event
-        .field(&EVENT_NAME_ABSENT)
-        .in_cidr(&[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)])
-    {
-        return Some(27);
+    if event.field(&USER).iends_with("~nope-83") {
+        return Some(16);
     }
     None
 }
 
-/// `AlertTitle`: `{items[*].sub[0]}}} {nums[0]|''}Alert: `
+/// `AlertTitle`: `{words[*] | nums[0]}{nums[2] || nums[2]}{words[*]}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub_0 = event.field(&SUB_0);
-    let nums_0 = event.field(&NUMS_0).or(Val::Str(""));
-    format!("{sub_0}}} {nums_0}Alert: ")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ABSENT).ends_with("~nope-101") {
-        return Severity::Critical;
-    }
-    Severity::Low
+    let words_each = event.field(&WORDS_EACH).or(event.field(&NUMS_0));
+    let nums_2 = event.field(&NUMS_2).or_truthy(event.field(&NUMS_2));
+    let words_each_2 = event.field(&WORDS_EACH);
+    format!("{words_each}{nums_2}{words_each_2}")
 }

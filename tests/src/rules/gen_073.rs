@@ -3,7 +3,7 @@
 
 //! `Generated.R073`.
 //!
-//! Severity Critical; log types `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha"],
-        severity: Severity::Critical,
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -30,15 +30,18 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &ITEMS,
-        &EV_EN_TNAM_E,
-        &ROLE,
+        &EVENT_NAME,
+        &V,
+        &SUB_LAST_X,
+        &A,
+        &SUB_0_X,
         &WITH_SPACE,
-        &NAME,
-        &ABSENT,
-        &NU_MS_0,
-        &N,
-        &F,
+        &SUB_EACH_N,
+        &ITEMS_0_N,
+        &NUMS,
+        &BIG,
+        &NUMS_0,
+        &HI,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -49,64 +52,81 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `evEnTnamE`
-static EV_EN_TNAM_E: Path = Path::new(&[Key("evEnTnamE")]);
+/// `ItemS[*].v`
+static V: Path = Path::new(&[Key("ItemS"), Each, Key("v")]);
 
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+/// `ITEmS[0].sub[-1].x`
+static SUB_LAST_X: Path = Path::new(
+    &[Key("ITEmS"), Index(0), Key("sub"), Index(-1), Key("x")],
+);
+
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
+
+/// `items[-1].sub[0].x`
+static SUB_0_X: Path = Path::new(
+    &[Key("items"), Index(-1), Key("sub"), Index(0), Key("x")],
+);
 
 /// `with space`
 static WITH_SPACE: Path = Path::new(&[Key("with space")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `items[*].sub[*].n`
+static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `items[0].n`
+static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `nuMS[0]`
-static NU_MS_0: Path = Path::new(&[Key("nuMS"), Index(0)]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ITEMS).exists() {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Delta"]) {
         return Some(8);
     }
-    if event.field(&EV_EN_TNAM_E).same_as(&event.field(&ROLE)) {
-        return Some(10);
+    if event.field(&V).matches_glob(&["~nope-85*"]) {
+        return Some(11);
     }
-    if event.field(&WITH_SPACE).istarts_with("~nope-104") {
-        return Some(12);
+    if event.field(&SUB_LAST_X).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(14);
     }
-    if event.field(&NAME).same_as(&event.field(&ABSENT)) {
-        return Some(15);
+    if event.field(&A).equals(-31337001.5f64) {
+        return Some(17);
+    }
+    if event.field(&SUB_0_X).is_private_ip() {
+        return Some(20);
     }
     None
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&NU_MS_0).icontains("~nope-105")
-        && !event.field(&N).ends_with("~nope-106")
+    if !(event.field(&WITH_SPACE).at_least(0i64)
+        || event.field(&SUB_EACH_N).equals(-31337000i64))
+        && !event.field(&ITEMS_0_N).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
     {
-        return Severity::Medium;
+        return Severity::Info;
     }
-    if exactly_one([
-        !event.field(&F).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
-        event.field(&NAME).iequals("~nope-107"),
-    ]) && !event.field(&F).is_ipv4()
+    if event.field(&NUMS).only_one_element(|element| !element.is_in(&[1623i64, 1624i64]))
+        && !event.field(&BIG).is_null_or_empty()
+        && event.field(&NUMS_0).iequals("~nope-86")
+        && !event.field(&HI).icontains("~nope-87")
     {
-        return Severity::Critical;
+        return Severity::High;
     }
-    Severity::Critical
+    Severity::Medium
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R074`.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,81 +29,55 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &EVENTNAME,
-        &MATRIX_LAST_LAST1,
-        &MATRIX_LAST_0,
-        &IPS_2,
-        &AB_SEN_T_LAST6,
-        &MAT_RIX_0_EACH,
-        &ABSENT,
-        &DOTTED_KEY,
-    ],
+    fields: &[&EVENT_NAME, &ITEMS, &N, &SUB_0_N, &SUB_EACH_N, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `matrix[-1][0]`
-static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `ips[2]`
-static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
+/// `items[-2].sub[0].n`
+static SUB_0_N: Path = Path::new(
+    &[Key("items"), Index(-2), Key("sub"), Index(0), Key("n")],
+);
 
-/// `abSenT[-7]`
-static AB_SEN_T_LAST6: Path = Path::new(&[Key("abSenT"), Index(-7)]);
+/// `items[*].sub[*].n`
+static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
 
-/// `MatRix[0][*]`
-static MAT_RIX_0_EACH: Path = Path::new(&[Key("MatRix"), Index(0), Each]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Delta", "Epsilon"]) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon"]) {
+        return Some(10);
     }
-    if !event
-        .field(&MATRIX_LAST_LAST1)
-        .compare_with(&event.field(&MATRIX_LAST_0))
-        .is_some_and(Ordering::is_gt)
-    {
-        return Some(11);
-    }
-    if !event.field(&IPS_2).has("0") {
+    if !event.field(&ITEMS).no_element(|element| !element.field(&N).exists()) {
         return Some(13);
     }
-    if event.field(&AB_SEN_T_LAST6).matches_glob(&["~nope-108*"]) {
-        return Some(16);
+    if !event.field(&ITEMS).any_element(|element| element.field(&N).is_in(&[626i64])) {
+        return Some(18);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `MatRix[0][*]` joined with `:`.
+/// `GroupBy`: the dedup string, `items[-2].sub[0].n`, `items[*].sub[*].n`, `user.name` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&MAT_RIX_0_EACH).to_string()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&ABSENT).to_json()),
-        ("k1", event.field(&MATRIX_LAST_LAST1).to_json()),
-        ("k2", event.field(&DOTTED_KEY).to_json()),
-    ])
+    let sub_0_n = event.field(&SUB_0_N);
+    let sub_each_n = event.field(&SUB_EACH_N);
+    let name = event.field(&NAME);
+    format!("{sub_0_n}:{sub_each_n}:{name}")
 }

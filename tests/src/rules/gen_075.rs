@@ -3,8 +3,9 @@
 
 //! `Generated.R075`.
 //!
-//! Severity Critical; scheduled queries `Generated.Alpha`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Built around a random event (75).
+//!
+//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,128 +16,107 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_075.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Critical,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        scheduled: false,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Info,
+        create_alert: true,
+        dedup_period_minutes: 95,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (75)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in {items[*].ok | eventName}{{{words | items[-2].tags|''}"),
+        alert_title: Some("}} {{"),
     },
     fields: &[
-        &EVENT_NAME,
-        &ITEMS_LAST1_N,
-        &ITEMS,
-        &N,
-        &ROLE,
-        &DO_TTE_D_K_EY,
-        &V,
-        &OK,
-        &WORDS,
+        &EVENTNAME,
         &TAGS,
-        &ITEMS_EACH_N,
-        &F,
-        &ABSENT,
+        &TOR_EXIT_NODES,
+        &ITEMS_2,
+        &N,
+        &DOTTED,
+        &P_ENRICHMENT,
+        &SUB_EACH,
+        &NAME,
+        &KEY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    group_by: None,
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+
+/// `items[2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
+
+/// `p_enrIcHmeNt.tor_exit_nodes`
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrIcHmeNt"), Key("tor_exit_nodes")]);
+
+/// `items[2]`
+static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
 
 /// `items[-2].n`
-static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+static N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `dotted`
+static DOTTED: Path = Path::new(&[Key("dotted")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `p_enrichment`
+static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
 
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+/// `items[2].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Each]);
 
-/// `DoTteD.KEy`
-static DO_TTE_D_K_EY: Path = Path::new(&[Key("DoTteD.KEy")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
-
-/// `items[*].ok`
-static OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `items[-2].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(-2), Key("tags")]);
-
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `F`
-static F: Path = Path::new(&[Key("F")]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
-        return Some(9);
+    if !event.field(&EVENTNAME).equals("Epsilon") {
+        return Some(11);
     }
-    let items_last1_n = event.field(&ITEMS_LAST1_N);
-    if !items_last1_n.compare_with(&items_last1_n).is_some_and(Ordering::is_ge) {
-        return Some(12);
-    }
-    if !event
-        .field(&ITEMS)
-        .no_element(|element| {
-            element.field(&N).is_in(&[524i64, 532i64])
-                && !element.field(&N).is_in(&[524i64, 528i64, 532i64])
-        })
-    {
+    if !event.field(&TAGS).any_element(|element| !element.is_null_or_empty()) {
         return Some(14);
     }
-    let role = event.field(&ROLE);
-    if !(exactly_one([
-        role.is_in(&[Lit::from(987654.25f64)]),
-        event.field(&DO_TTE_D_K_EY).contains(-31337000i64),
-        event.field(&V).at_most(12f64),
-    ]) || role.istarts_with("ta"))
+    if event.field(&TOR_EXIT_NODES).iends_with("~nope-88") {
+        return Some(19);
+    }
+    if event.field(&ITEMS_2).ends_with("~nope-89") {
+        return Some(22);
+    }
+    let n = event.field(&N);
+    if n.in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]) || event.field(&DOTTED).is_ip()
+        || (event.field(&P_ENRICHMENT).is_in(&["~nope-90"]) && !n.contains("~nope-91")
+            && event.field(&SUB_EACH).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]))
     {
-        return Some(23);
+        return Some(26);
+    }
+    if event.field(&NAME).is_null() {
+        return Some(42);
+    }
+    if !exactly_one([
+        !event.field(&N).in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)]),
+        !event.field(&KEY).istarts_with("admin"),
+    ]) {
+        return Some(44);
     }
     None
 }
 
-/// `AlertTitle`: ` in {items[*].ok | eventName}{{{words | items[-2].tags|''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ok = event.field(&OK).or(event.field(&EVENT_NAME));
-    let words = event.field(&WORDS).or(event.field(&TAGS)).or(Val::Str(""));
-    format!(" in {ok}{{{words}")
-}
-
-/// `GroupBy`: the dedup string, `items[*].n` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ITEMS_EACH_N).to_string()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&F).to_json()), ("k1", event.field(&ABSENT).to_json())])
+/// `AlertTitle`: `}} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} {")
 }

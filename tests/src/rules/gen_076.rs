@@ -3,7 +3,10 @@
 
 //! `Generated.R076`.
 //!
-//! Severity Low; log types `Generated.Alpha`.
+//! Built around a random event (76).
+//!
+//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,129 +18,123 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_076.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
-        create_alert: true,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Info,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (76)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {z|'none'}{z|'none'}{eventName}"),
+        alert_title: Some(" ünïcödé {dotted.key}}} {dotted.key !s}"),
     },
     fields: &[
-        &WO_RDS_2,
-        &DOTTED_KEY,
-        &WORDS_0,
-        &NET,
-        &WORDS,
-        &FIELD,
-        &EVEN_TN_AME,
-        &Z,
         &EVENT_NAME,
-        &W_OR_DS,
-        &NUMS_EACH,
-        &NUMS_0,
+        &V,
+        &ITEMS,
+        &N,
+        &N_1,
+        &IPS,
+        &ITEMS_LAST1_N,
+        &ABSENT,
+        &TAGS,
+        &IPS_LAST,
+        &TAGS_EACH,
+        &KEY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    group_by: None,
+    context: None,
+    severity: None,
     python: None,
 };
-
-/// `WoRds[2]`
-static WO_RDS_2: Path = Path::new(&[Key("WoRds"), Index(2)]);
-
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
-
-/// `evenTnAme`
-static EVEN_TN_AME: Path = Path::new(&[Key("evenTnAme")]);
-
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `wORDs`
-static W_OR_DS: Path = Path::new(&[Key("wORDs")]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `N`
+static N: Path = Path::new(&[Key("N")]);
+
+/// `n`
+static N_1: Path = Path::new(&[Key("n")]);
+
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `items[-2].n`
+static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `items[-2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(-2), Key("tags")]);
+
+/// `ips[-1]`
+static IPS_LAST: Path = Path::new(&[Key("ips"), Index(-1)]);
+
+/// `items[-2].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Each]);
+
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WO_RDS_2).iequals("wort-539") {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(10);
     }
-    if !event.field(&DOTTED_KEY).istarts_with("{br") {
-        return Some(11);
+    if event.field(&V).icontains("~nope-92") {
+        return Some(13);
     }
-    if !event.field(&WORDS_0).icontains("") {
-        return Some(14);
+    if !event
+        .field(&ITEMS)
+        .any_element(|element| {
+            element.field(&N).exists() && !element.field(&N_1).is_in(&[644i64])
+        })
+    {
+        return Some(16);
     }
-    if !event.field(&NET).ends_with("2.3") {
-        return Some(17);
+    if !event.field(&IPS).any_element(|element| element.is_in(&["8.8.8.8"])) {
+        return Some(24);
     }
-    if !event.field(&WORDS_0).iends_with("-537") {
-        return Some(20);
-    }
-    if !event.field(&WORDS).contains("or") {
-        return Some(23);
-    }
-    if event.field(&FIELD).matches_glob(&["~nope-109*"]) {
-        return Some(26);
-    }
-    if !event.field(&EVEN_TN_AME).matches_glob(&["[E]psi?*n"]) {
+    if !event.field(&ITEMS_LAST1_N).at_most(645i64) {
         return Some(29);
+    }
+    if event.field(&ABSENT).iequals("~nope-93") {
+        return Some(32);
+    }
+    if !exactly_one([
+        event
+            .field(&TAGS)
+            .only_one_element(|element| {
+                !element.equals(-31337000i64)
+                    && !element.is_in(&[Lit::from(987654.25f64)])
+            }),
+        !event.field(&IPS_LAST).is_null(),
+        event.field(&TAGS_EACH).is_ip(),
+    ]) {
+        return Some(36);
     }
     None
 }
 
-/// `AlertTitle`: `}} {z|'none'}{z|'none'}{eventName}`
+/// `AlertTitle`: ` ünïcödé {dotted.key}}} {dotted.key !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let z = event.field(&Z).or(Val::Str("none"));
-    let event_name = event.field(&EVENT_NAME);
-    format!("}} {z}{z}{event_name}")
-}
-
-/// `GroupBy`: the dedup string, `wORDs`, `nums[*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let w_or_ds = event.field(&W_OR_DS);
-    let nums_each = event.field(&NUMS_EACH);
-    format!("{w_or_ds}:{nums_each}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&NUMS_0).to_json())])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Critical
+    let key = event.field(&KEY);
+    let key_2 = event.field(&KEY).py_str();
+    format!(" ünïcödé {key}}} {key_2}")
 }

@@ -3,8 +3,9 @@
 
 //! `Generated.R079`.
 //!
-//! Severity Critical; log types `Generated.Gamma`.
-//! Disabled: compiled and tested, not run.
+//! Built around a random event (79).
+//!
+//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,67 +15,191 @@ pub static RULE: Rule = Rule {
         id: "Generated.R079",
         display_name: None,
         source: "tests/rules/generated/gen_079.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 76,
+        dedup_period_minutes: 72,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (79)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" # {b}"),
+        alert_title: Some("{{"),
     },
-    fields: &[&TAGS_2, &N, &B, &NUMS, &NAME],
+    fields: &[
+        &IP,
+        &F,
+        &O_K,
+        &PAIR_B,
+        &PAIR_B_1,
+        &I_P,
+        &T_AGS_LAST,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
-/// `user.tags[2]`
-static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
 
-/// `items[-2].n`
-static N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `items[0].oK`
+static O_K: Path = Path::new(&[Key("items"), Index(0), Key("oK")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `pair.b`
+static PAIR_B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+/// `pair.B`
+static PAIR_B_1: Path = Path::new(&[Key("pair"), Key("B")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.iP`
+static I_P: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("iP"),
+    ],
+);
+
+/// `items[*].tAgs[-1]`
+static T_AGS_LAST: Path = Path::new(&[Key("items"), Each, Key("tAgs"), Index(-1)]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS_2).iends_with("") {
-        return Some(9);
+    if !event.field(&IP).exists() {
+        return Some(10);
     }
-    let n = event.field(&N);
-    if !n.compare_with(&n).is_some_and(Ordering::is_le) {
+    if event.field(&F).matches_glob(&["~nope-101*"]) {
         return Some(12);
+    }
+    if event.field(&O_K).is_in(&["~nope-102"]) {
+        return Some(15);
+    }
+    if !event.field(&PAIR_B).same_as(&event.field(&PAIR_B_1)) {
+        return Some(18);
+    }
+    if event.field(&I_P).ends_with("~nope-103") {
+        return Some(20);
+    }
+    if event.field(&IP).starts_with("~nope-104") {
+        return Some(23);
     }
     None
 }
 
-/// `AlertTitle`: ` # {b}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let b = event.field(&B);
-    format!(" # {b}")
+/// `AlertTitle`: `{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&NUMS).to_json()), ("k1", event.field(&NAME).to_json())])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&T_AGS_LAST).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R083`.
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Built around a random event (83).
+//!
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,101 +17,124 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_083.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 111,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (83)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{nums}"),
+        alert_title: Some("}} {f}{nums || items[*] || 'none'}"),
     },
-    fields: &[&NET, &TAGS, &IPS, &IPS_0, &TAG_S_EACH, &ID, &ABSENT, &T, &NUMS],
+    fields: &[
+        &EVENT_NAME,
+        &S,
+        &NUMS,
+        &HI,
+        &ABSENT_LAST6,
+        &V,
+        &F,
+        &ITEMS_EACH,
+        &B,
+        &C,
+        &X,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
-
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
-
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
-
-/// `user.tagS[*]`
-static TAG_S_EACH: Path = Path::new(&[Key("user"), Key("tagS"), Each]);
-
-/// `USEr.id`
-static ID: Path = Path::new(&[Key("USEr"), Key("id")]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
 /// `nums`
 static NUMS: Path = Path::new(&[Key("nums")]);
 
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
+
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
+/// `items[*].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NET).iequals("10.0.0.0/8") {
-        return Some(8);
-    }
-    if !event
-        .field(&TAGS)
-        .no_element(|element| {
-            element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) && element.is_ip()
-        })
-    {
+    if !event.field(&EVENT_NAME).equals("Beta") {
         return Some(11);
     }
-    if event.field(&IPS).istarts_with("~nope-123") {
-        return Some(17);
+    if !event.field(&S).is_null_or_empty() {
+        return Some(14);
     }
-    if event.field(&IPS_0).icontains("~nope-124") {
-        return Some(21);
+    if !event
+        .field(&NUMS)
+        .any_element(|element| {
+            (element.is_in(&[1701i64, 1703i64]) || element.is_in(&[1701i64, 1702i64])
+                || element.is_in(&[1700i64, 1702i64]))
+                && element.is_in(&[1700i64, 1701i64, 1702i64, 1703i64])
+        })
+    {
+        return Some(16);
     }
     if event
-        .field(&TAG_S_EACH)
-        .in_cidr(
-            &[
-                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
-            ],
-        )
+        .field(&HI)
+        .in_cidr(&[Cidr::v4([10, 0, 0, 0], 8), Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)])
     {
-        return Some(24);
-    }
-    if event.field(&ID).same_as(&event.field(&ABSENT)) {
-        return Some(27);
-    }
-    if event.field(&NET).equals("~nope-125") {
         return Some(29);
     }
-    if event.field(&T).icontains("~nope-126") {
+    let absent_last6 = event.field(&ABSENT_LAST6);
+    if absent_last6.same_as(&absent_last6) {
         return Some(32);
+    }
+    if event.field(&V).iends_with("~nope-115") {
+        return Some(34);
     }
     None
 }
 
-/// `AlertTitle`: `{nums}`
+/// `AlertTitle`: `}} {f}{nums || items[*] || 'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&NUMS).to_string()
+    let f = event.field(&F);
+    let nums = event
+        .field(&NUMS)
+        .or_truthy(event.field(&ITEMS_EACH))
+        .or_truthy(Val::Str("none"));
+    format!("}} {f}{nums}")
+}
+
+/// `GroupBy`: the dedup string, `pair.b`, `pair.c`, `items[*].sub[*].x` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let b = event.field(&B);
+    let c = event.field(&C);
+    let x = event.field(&X);
+    format!("{b}:{c}:{x}")
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R086`: Generated rule 86.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,122 +14,181 @@ pub static RULE: Rule = Rule {
         id: "Generated.R086",
         display_name: Some("Generated rule 86"),
         source: "tests/rules/generated/gen_086.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items | eventName.absent}"),
+        alert_title: None,
     },
     fields: &[
+        &ITEMS_EACH_V,
+        &TAGS_0,
         &EVENT_NAME,
-        &IP,
+        &TAGS_EACH,
+        &S_UB_EACH_N,
+        &TAGS,
         &ABSENT_LAST6,
-        &ITEMS_LAST_TAGS,
-        &ITEM_S_EACH_TAGS,
-        &X,
-        &ITEMS_EACH_TAGS_2,
-        &IT_E_MS_EACH_N,
-        &ITEMS_EACH_N,
-        &ITEMS_LAST_TAGS_2,
-        &ITEMS,
+        &SUB_0_X,
         &ABSENT,
+        &SUB_EACH,
+        &USER,
+        &ITEMS_EACH_V_1,
+        &NUMS,
+        &ITEMS_LAST1_N,
+        &ITEMS_EACH,
+        &SUB,
+        &NAME,
+        &SUB_EACH_X,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
+
+/// `items[*].v`
+static ITEMS_EACH_V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+
+/// `items[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `items[2].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Each]);
+
+/// `items[0].sUb[*].n`
+static S_UB_EACH_N: Path = Path::new(
+    &[Key("items"), Index(0), Key("sUb"), Each, Key("n")],
+);
+
+/// `items[2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `items[-1].tags`
-static ITEMS_LAST_TAGS: Path = Path::new(&[Key("items"), Index(-1), Key("tags")]);
-
-/// `ItemS[*].tags`
-static ITEM_S_EACH_TAGS: Path = Path::new(&[Key("ItemS"), Each, Key("tags")]);
-
-/// `items[-1].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0), Key("x")]);
-
-/// `items[*].tags[2]`
-static ITEMS_EACH_TAGS_2: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(2)]);
-
-/// `ItEMs[*].N`
-static IT_E_MS_EACH_N: Path = Path::new(&[Key("ItEMs"), Each, Key("N")]);
-
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `items[-1].tags[2]`
-static ITEMS_LAST_TAGS_2: Path = Path::new(
-    &[Key("items"), Index(-1), Key("tags"), Index(2)],
+/// `items[0].sub[0].x`
+static SUB_0_X: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(0), Key("x")],
 );
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `items[0].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
+
+/// `items[*].V`
+static ITEMS_EACH_V_1: Path = Path::new(&[Key("items"), Each, Key("V")]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `items[-2].n`
+static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `items[0].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
+
+/// `items[-2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
+
+/// `items[*].sub[*].x`
+static SUB_EACH_X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Zeta"]) {
-        return Some(10);
+    if !filter(event.field(&ITEMS_EACH_V), true, |value| value.ends_with("~nope-120")) {
+        return Some(9);
     }
-    if event.field(&IP).contains(-31337000i64) {
-        return Some(13);
+    if !filter(event.field(&TAGS_0), true, |value| value.starts_with("~nope-121")) {
+        return Some(12);
     }
-    if !event.field(&ABSENT_LAST6).is_null_or_empty() {
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
         return Some(16);
     }
-    if !event
-        .field(&ITEMS_LAST_TAGS)
-        .only_one_element(|element| !element.is_in(&["Wort-599", "x y-600"]))
+    if !event.field(&TAGS_EACH).at_most(7i64)
+        && event.field(&S_UB_EACH_N).istarts_with("~nope-122")
     {
-        return Some(18);
+        return Some(19);
+    }
+    if !event
+        .field(&TAGS)
+        .any_element(|element| {
+            !element
+                .in_cidr(
+                    &[
+                        Cidr::v4([0, 0, 0, 0], 0),
+                        Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                    ],
+                )
+        })
+    {
+        return Some(27);
+    }
+    if !event.field(&ABSENT_LAST6).is_null() {
+        return Some(34);
+    }
+    if event.field(&SUB_0_X).in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)])
+    {
+        return Some(36);
     }
     if !exactly_one([
-        event.field(&ITEM_S_EACH_TAGS).contains(-31337000i64),
-        event.field(&X).at_least(9i64),
-        !event.field(&ITEMS_EACH_TAGS_2).contains("~nope-137"),
+        !event.field(&ABSENT).matches_glob(&["~nope-123*"]),
+        event.field(&SUB_EACH).icontains("~nope-124"),
     ]) {
-        return Some(23);
+        return Some(39);
     }
-    let absent_last6 = event.field(&ABSENT_LAST6);
-    if absent_last6.same_as(&absent_last6) {
-        return Some(33);
+    if event.field(&USER).starts_with("~nope-125") {
+        return Some(48);
     }
-    if !event.field(&IT_E_MS_EACH_N).same_as(&event.field(&ITEMS_EACH_N)) {
-        return Some(35);
-    }
-    if event.field(&ITEMS_LAST_TAGS_2).ends_with("~nope-138") {
-        return Some(37);
+    if event.field(&ITEMS_EACH_V_1).istarts_with("~nope-126") {
+        return Some(51);
     }
     None
 }
 
-/// `AlertTitle`: `{items | eventName.absent}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ITEMS).or(event.field(&ABSENT)).to_string()
+/// `GroupBy`: the dedup string, `nums`, `items[-2].n`, `items[*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let nums = event.field(&NUMS);
+    let items_last1_n = event.field(&ITEMS_LAST1_N);
+    let items_each = event.field(&ITEMS_EACH);
+    format!("{nums}:{items_last1_n}:{items_each}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&SUB).same_as(&event.field(&SUB)) && event.field(&NAME).iends_with("")
+    {
+        return Severity::High;
+    }
+    if event
+        .field(&SUB_EACH_X)
+        .in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)])
+    {
+        return Severity::Critical;
+    }
+    Severity::Low
 }

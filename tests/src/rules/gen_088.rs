@@ -3,8 +3,7 @@
 
 //! `Generated.R088`: Generated rule 88.
 //!
-//! Severity High; log types `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_088.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
-        create_alert: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Info,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-4"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -31,142 +30,110 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &SUB_LAST_X,
-        &TAGS,
-        &SUB_0,
-        &ITEMS_0_SUB_EACH_N,
-        &W_O_RD_S,
-        &SUB_0_X,
-        &ITEMS_EACH_SUB_EACH_N,
-        &SUB,
+        &IPS,
+        &E,
+        &ITEMS,
         &N,
-        &ABSENT_LAST6,
-        &WORDS_0,
-        &ABSENT,
+        &TAGS_EACH,
+        &SUB_EACH,
+        &SUB,
+        &KEY,
+        &ROLE,
+        &B,
+        &NAME,
+        &ITEMS_EACH,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `items[0].sub[-1].x`
-static SUB_LAST_X: Path = Path::new(
-    &[Key("items"), Index(0), Key("sub"), Index(-1), Key("x")],
-);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
-/// `iTeMs[0].tags`
-static TAGS: Path = Path::new(&[Key("iTeMs"), Index(0), Key("tags")]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `iTems[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("iTems"), Each, Key("sub"), Index(0)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `items[0].sub[*].n`
-static ITEMS_0_SUB_EACH_N: Path = Path::new(
-    &[Key("items"), Index(0), Key("sub"), Each, Key("n")],
-);
+/// `N`
+static N: Path = Path::new(&[Key("N")]);
 
-/// `wORdS`
-static W_O_RD_S: Path = Path::new(&[Key("wORdS")]);
+/// `tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("tags"), Each]);
 
-/// `items[0].sub[0].x`
-static SUB_0_X: Path = Path::new(
-    &[Key("items"), Index(0), Key("sub"), Index(0), Key("x")],
-);
+/// `sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
 
-/// `items[*].sub[*].n`
-static ITEMS_EACH_SUB_EACH_N: Path = Path::new(
-    &[Key("items"), Each, Key("sub"), Each, Key("n")],
-);
+/// `Sub`
+static SUB: Path = Path::new(&[Key("Sub")]);
 
-/// `items[0].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event
-        .field(&SUB_LAST_X)
-        .is_in(&[Lit::from(-31337001.5f64), Lit::from(3i64), Lit::Str("~nope-146")])
+    if !event.field(&IPS).exists() {
+        return Some(9);
+    }
+    if !event.field(&E).all_elements(|element| element.is_ip() && element.equals("w-0"))
     {
         return Some(11);
     }
     if !event
-        .field(&TAGS)
-        .no_element(|element| {
-            element.is_in(&["x y-613"])
-                && (element.equals(987654.25f64)
-                    || (element.is_in(&["x y-614"])
-                        && element.is_in(&["w-615", "x y-613", "x y-614"])))
+        .field(&ITEMS)
+        .all_elements(|element| {
+            !element.field(&N).is_null()
+                && !element.field(&TAGS_EACH).matches_glob(&["~nope-135*"])
+                && !element.field(&SUB_EACH).in_cidr(&[Cidr::v4([0, 0, 0, 0], 0)])
+                && element
+                    .field(&SUB)
+                    .any_element(|element2| {
+                        element2.field(&SUB_EACH).starts_with("~nope-136")
+                    })
         })
     {
-        return Some(14);
+        return Some(17);
     }
-    if event.field(&SUB_0).istarts_with("~nope-147") {
-        return Some(27);
+    if !event.field(&IPS).only_one_element(|element| element.is_in(&["100.64.0.1"])) {
+        return Some(35);
     }
-    if event.field(&ITEMS_0_SUB_EACH_N).ends_with("~nope-148") {
-        return Some(31);
+    let role = event.field(&ROLE);
+    if !exactly_one([
+        !event.field(&KEY).same_as(&role),
+        event.field(&B).is_ipv4(),
+        role.iequals("~nope-137"),
+    ]) {
+        return Some(41);
     }
-    if !event
-        .field(&W_O_RD_S)
-        .any_element(|element| !element.matches_glob(&["~nope-149*"]))
-    {
-        return Some(34);
-    }
-    if event.field(&SUB_0_X).is_in(&[Lit::from(987654.25f64)]) {
-        return Some(39);
-    }
-    if event.field(&ITEMS_EACH_SUB_EACH_N).matches_glob(&["~nope-150*"]) {
-        return Some(42);
-    }
-    if !event
-        .field(&SUB)
-        .no_element(|element| {
-            !element.field(&N).exists() || element.field(&N).is_in(&["~nope-151"])
-        })
-    {
-        return Some(45);
+    if !event.field(&NAME).iequals("naïve café") {
+        return Some(50);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `absent[-7]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ABSENT_LAST6).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        (
-            "t0",
-            Json::String(
-                event.field(&WORDS_0).or(event.field(&ABSENT_LAST6)).to_string(),
-            ),
-        ),
-        (
-            "t1",
-            Json::String({
-                let absent = event.field(&ABSENT);
-                let absent_2 = event.field(&ABSENT).or(Val::Str(""));
-                format!("{absent}{{{absent_2} ünïcödé ")
-            }),
-        ),
+        ("t0", Json::String(String::from(r#" "quoted" } "#))),
+        ("k1", event.field(&ITEMS_EACH).to_json()),
     ])
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R090`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
-//! Alerts after 2 matches within 58 minutes.
+//! Severity High; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +15,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_090.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Alpha"],
         severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 58,
-        threshold: 2,
+        dedup_period_minutes: 60,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -28,150 +27,149 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{t}{{{t !s}{user.admin || user}"),
     },
     fields: &[
-        &W_ORD_S_0,
-        &TAGS_2,
-        &ITEMS_EACH_TAGS,
-        &USER_TAGS,
-        &WORDS,
-        &WORDS_2,
-        &ITEMS,
-        &TAGS,
-        &N,
-        &F,
-        &TAGS_LAST,
-        &IT_EMS_LAST1_TAGS,
-        &ABSENT,
-        &OK,
+        &COUNTRY,
+        &WORD_S_0,
         &NAME,
-        &NUMS_EACH,
-        &AB_SENT_LAST6,
-        &ITEMS_0_N,
+        &S,
+        &NUMS_0,
+        &ADMIN,
+        &COUNT_RY,
+        &LO,
+        &WORDS_EACH,
+        &T,
+        &USER,
+        &E,
+        &ABSENT,
+        &HI,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `wOrdS[0]`
-static W_ORD_S_0: Path = Path::new(&[Key("wOrdS"), Index(0)]);
+/// `P_enRichmenT.tor_exit_nodes.p_any_ip_addresses.exiT.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("P_enRichmenT"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exiT"),
+        Key("country"),
+    ],
+);
 
-/// `user.tags[2]`
-static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+/// `wordS[0]`
+static WORD_S_0: Path = Path::new(&[Key("wordS"), Index(0)]);
 
-/// `items[*].tags`
-static ITEMS_EACH_TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `user.tags`
-static USER_TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `p_enrichment.tor_exit_nodes.p_aNY_ip_AddRESsES.exit.COUNTRy`
+static COUNT_RY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_aNY_ip_AddRESsES"),
+        Key("exit"),
+        Key("COUNTRy"),
+    ],
+);
 
-/// `tags`
-static TAGS: Path = Path::new(&[Key("tags")]);
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `items[-2].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(-1)]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `ITEms[-2].tags`
-static IT_EMS_LAST1_TAGS: Path = Path::new(&[Key("ITEms"), Index(-2), Key("tags")]);
+/// `E`
+static E: Path = Path::new(&[Key("E")]);
 
 /// `eventName.absent`
 static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `items[0].ok`
-static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
-
-/// `items[2].name`
-static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
-
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
-
-/// `abSENT[-7]`
-static AB_SENT_LAST6: Path = Path::new(&[Key("abSENT"), Index(-7)]);
-
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&W_ORD_S_0), true, |value| value.is_null()) {
-        return Some(10);
+    if filter(
+        event.field(&COUNTRY),
+        true,
+        |value| value.is_in(&[Lit::Str("DE"), Lit::from(-31337000i64)]),
+    ) {
+        return Some(8);
     }
-    if !event.field(&TAGS_2).istarts_with("") {
-        return Some(14);
+    if !event.field(&WORD_S_0).matches_glob(&["ü-7*"]) {
+        return Some(13);
     }
-    if event.field(&ITEMS_EACH_TAGS).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Some(17);
+    if event.field(&NAME).has(987654.25f64) {
+        return Some(16);
     }
-    if !event.field(&USER_TAGS).no_element(|element| element.equals("~nope-156")) {
-        return Some(20);
+    if !event.field(&S).exists() {
+        return Some(19);
     }
-    if !event
-        .field(&WORDS)
-        .only_one_element(|element| {
-            !element.is_in(&["w-641", "x y-640"]) && !element.is_in(&["w-641"])
-        })
-    {
-        return Some(25);
+    if event.field(&NUMS_0).iequals("~nope-141") {
+        return Some(21);
     }
-    if event.field(&WORDS_2).istarts_with("~nope-157") {
-        return Some(36);
+    if event.field(&ADMIN).same_as(&event.field(&COUNT_RY)) {
+        return Some(24);
     }
-    if !event
-        .field(&ITEMS)
-        .all_elements(|element| {
-            element.field(&TAGS).no_element(|element2| element2.is_in(&["~nope-158"]))
-                && !element.field(&N).equals(987654.25f64)
-        })
-    {
-        return Some(39);
+    if event.field(&LO).ends_with("~nope-142") {
+        return Some(26);
     }
-    if event.field(&F).same_as(&event.field(&TAGS_LAST)) {
-        return Some(52);
-    }
-    if event.field(&IT_EMS_LAST1_TAGS).iequals("~nope-159")
-        && event.field(&ABSENT).same_as(&event.field(&OK))
-        && !event.field(&NAME).matches_glob(&["~nope-160*"])
-    {
-        return Some(55);
-    }
-    if event.field(&NUMS_EACH).same_as(&event.field(&AB_SENT_LAST6)) {
-        return Some(64);
+    if event.field(&WORDS_EACH).is_in(&[-31337000i64]) {
+        return Some(29);
     }
     None
+}
+
+/// `AlertTitle`: `{t}{{{t !s}{user.admin || user}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let t = event.field(&T);
+    let t_2 = event.field(&T).py_str();
+    let admin = event.field(&ADMIN).or_truthy(event.field(&USER));
+    format!("{t}{{{t_2}{admin}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
+        ("k0", event.field(&E).to_json()),
+        ("k1", event.field(&ABSENT).to_json()),
         (
-            "t0",
+            "t2",
             Json::String({
-                let items_0_n = event.field(&ITEMS_0_N).or(event.field(&TAGS_LAST));
-                format!(r#" "quoted" {items_0_n}"#)
+                let hi = event.field(&HI);
+                format!("{hi}}} {hi}")
             }),
         ),
     ])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Info
 }

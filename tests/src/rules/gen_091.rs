@@ -3,7 +3,7 @@
 
 //! `Generated.R091`.
 //!
-//! Severity Critical; log types `Generated.Alpha`.
+//! Severity Medium; scheduled queries `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,186 +14,63 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_091.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Critical,
+        scheduled: true,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 41,
+        dedup_period_minutes: 89,
         threshold: 1,
-        tags: &["generated", "batch-0"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{eventName.absent}{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}{{{words | words[2]}",
-        ),
+        alert_title: Some(r#"{items[-1].sub[0].n} "quoted" "#),
     },
-    fields: &[
-        &MATRIX_LAST_0,
-        &WORDS_EACH,
-        &MATRIX_EACH_EACH,
-        &WORDS,
-        &ABSENT,
-        &COUNTRY,
-        &WORDS_2,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-    ],
+    fields: &[&NAME, &A_DM_IN, &ABSENT_LAST6, &V, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `matrix[-1][0]`
-static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+/// `user.aDmIn`
+static A_DM_IN: Path = Path::new(&[Key("user"), Key("aDmIn")]);
 
-/// `matrix[*][*]`
-static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
-
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+/// `items[-1].sub[0].n`
+static N: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0), Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&MATRIX_LAST_0).exists() {
-        return Some(18);
+    if !event.field(&NAME).icontains("") {
+        return Some(9);
     }
-    if !event.field(&WORDS_EACH).icontains("") {
-        return Some(20);
+    if event.field(&A_DM_IN).same_as(&event.field(&ABSENT_LAST6)) {
+        return Some(12);
     }
-    if event.field(&MATRIX_LAST_0).is_ipv6() {
-        return Some(23);
-    }
-    if event.field(&MATRIX_EACH_EACH).equals(987654.25f64) {
-        return Some(26);
-    }
-    if event.field(&WORDS).starts_with("~nope-162") {
-        return Some(29);
-    }
-    if event.field(&WORDS).equals(987654.25f64) {
-        return Some(32);
+    if event.field(&V).matches_glob(&["~nope-145*"]) {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `{eventName.absent}{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}{{{words | words[2]}`
+/// `AlertTitle`: `{items[-1].sub[0].n} "quoted" `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let country = event.field(&COUNTRY);
-    let words = event.field(&WORDS).or(event.field(&WORDS_2));
-    format!("{absent}{country}{{{words}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
+    let n = event.field(&N);
+    format!(r#"{n} "quoted" "#)
 }

@@ -3,7 +3,10 @@
 
 //! `Generated.R092`.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Built around a random event (92).
+//!
+//! Severity Medium; log types `Generated.Alpha`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,135 +16,68 @@ pub static RULE: Rule = Rule {
         id: "Generated.R092",
         display_name: None,
         source: "tests/rules/generated/gen_092.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (92)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} "),
+        alert_title: Some(" in }} {ключ !s}"),
     },
-    fields: &[
-        &BIG,
-        &EVENT_NAME,
-        &NU_MS,
-        &NUMS_0,
-        &NUMS,
-        &KEY,
-        &NUMS_LAST,
-        &A_DMIN,
-        &IP,
-        &ABSENT,
-        &N_UMS,
-    ],
+    fields: &[&EVENT_NAME, &SUB_EACH, &FIELD, &ABSENT, &TAGS_LAST1],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
-
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nuMS`
-static NU_MS: Path = Path::new(&[Key("nuMS")]);
+/// `iTEmS[-1].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("iTEmS"), Index(-1), Key("sub"), Each]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
-
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
-
-/// `user.aDMIN`
-static A_DMIN: Path = Path::new(&[Key("user"), Key("aDMIN")]);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `nUms`
-static N_UMS: Path = Path::new(&[Key("nUms")]);
+/// `user.Tags[-2]`
+static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("Tags"), Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&BIG).at_most(18446744073709552000f64) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(9);
     }
-    if event.field(&EVENT_NAME).istarts_with("~nope-163") {
-        return Some(11);
-    }
-    if event.field(&BIG).is_null_or_empty() {
-        return Some(14);
-    }
-    if !event
-        .field(&NU_MS)
-        .only_one_element(|element| {
-            element.is_in(&[1650i64, 1651i64]) && element.is_in(&[1650i64])
-        })
-    {
-        return Some(16);
-    }
-    let nums_0 = event.field(&NUMS_0);
-    if !exactly_one([
-        nums_0.at_most(1650f64),
-        !event
-            .field(&NUMS)
-            .only_one_element(|element| element.is_in(&[1650i64, 1651i64]))
-            && event.field(&KEY).istarts_with("t")
-            && nums_0.same_as(&event.field(&EVENT_NAME)),
-    ]) {
-        return Some(23);
-    }
-    if !event.field(&NUMS).only_one_element(|element| element.is_in(&[1651i64])) {
-        return Some(38);
+    if event.field(&SUB_EACH).is_in(&[Lit::Str("~nope-146"), Lit::from(987654.25f64)]) {
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `}} `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("} ")
+/// `AlertTitle`: ` in }} {ключ !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let field = event.field(&FIELD).py_str();
+    format!(" in }} {field}")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&NUMS_0).is_null_or_empty()
-        && event.field(&NUMS_LAST).at_most(1652f64)
-    {
-        return Severity::Info;
-    }
-    if !event.field(&A_DMIN).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        && !event.field(&NUMS).icontains("~nope-164")
-    {
-        return Severity::Medium;
-    }
-    if (!event.field(&IP).has("2001:db8::1") || !event.field(&ABSENT).is_ip())
-        && event.field(&N_UMS).all_elements(|element| element.is_in(&["~nope-165"]))
-    {
-        return Severity::Info;
-    }
-    Severity::Critical
+/// `GroupBy`: the dedup string, `absent`, `user.Tags[-2]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT);
+    let tags_last1 = event.field(&TAGS_LAST1);
+    format!("{absent}:{tags_last1}")
 }

@@ -3,8 +3,9 @@
 
 //! `Generated.R094`.
 //!
-//! Severity Low; log types `Generated.Beta`.
-//! Disabled: compiled and tested, not run.
+//! Built around a random event (94).
+//!
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,53 +15,49 @@ pub static RULE: Rule = Rule {
         id: "Generated.R094",
         display_name: None,
         source: "tests/rules/generated/gen_094.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-3"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (94)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" back\slash {eventName.absent}{b}"#),
+        alert_title: None,
     },
-    fields: &[&EVENTNAME, &ABSENT, &B],
+    fields: &[&A, &LO, &ID],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Alpha") {
-        return Some(8);
+    if !event.field(&A).at_least(41i64) {
+        return Some(10);
+    }
+    if event.field(&LO).same_as(&event.field(&ID)) {
+        return Some(13);
     }
     None
-}
-
-/// `AlertTitle`: ` back\slash {eventName.absent}{b}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let b = event.field(&B);
-    format!(r#" back\slash {absent}{b}"#)
 }

@@ -3,8 +3,9 @@
 
 //! `Generated.R095`.
 //!
-//! Severity High; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Built around a random event (95).
+//!
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,64 +17,75 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_095.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
-        create_alert: false,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Low,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &["generated", "batch-4"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (95)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{pair.a | matrix[-1][-2]}{{"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &A, &MATRIX_LAST_LAST1, &N, &I_T_EM_S],
+    fields: &[&F, &N, &ITEMS, &N_1, &IPS, &T_AG_S, &TAGS, &FIELD],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
-
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `iTEmS`
-static I_T_EM_S: Path = Path::new(&[Key("iTEmS")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `N`
+static N_1: Path = Path::new(&[Key("N")]);
+
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `tAgS`
+static T_AG_S: Path = Path::new(&[Key("tAgS")]);
+
+/// `tags`
+static TAGS: Path = Path::new(&[Key("tags")]);
+
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta"]) {
+    if !event.field(&F).at_least(42.25f64) {
         return Some(10);
     }
+    if event.field(&N).has(-31337001.5f64) {
+        return Some(13);
+    }
+    let items = event.field(&ITEMS);
+    if (items.any_element(|element| element.field(&N_1).at_most(-0.5f64))
+        && event
+            .field(&IPS)
+            .all_elements(|element| element.in_cidr(&[Cidr::v4([192, 168, 1, 0], 24)]))
+        && items
+            .only_one_element(|element| {
+                !element.field(&T_AG_S).starts_with("~nope-147")
+                    && !element.field(&TAGS).is_null()
+            })) || event.field(&FIELD).has(987654.25f64)
+    {
+        return Some(16);
+    }
     None
-}
-
-/// `AlertTitle`: `{pair.a | matrix[-1][-2]}{{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let a = event.field(&A).or(event.field(&MATRIX_LAST_LAST1));
-    format!("{a}{{")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&N).to_json()),
-        ("k1", event.field(&I_T_EM_S).to_json()),
-    ])
 }

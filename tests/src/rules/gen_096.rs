@@ -3,7 +3,7 @@
 
 //! `Generated.R096`.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_096.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 13,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,95 +27,52 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in  in {items[-2].n}"),
+        alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &N,
-        &EVENT_NAME_AB_SENT,
-        &TAGS,
-        &ABSENT,
-        &AB_SENT,
-        &X,
-        &EVENT_NAME_ABSENT,
-        &ITEMS_0,
-    ],
+    fields: &[&NUMS_0, &N, &SUB_EACH_N, &A, &SUB_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `items[-2].n`
-static N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `eventName.AbSent`
-static EVENT_NAME_AB_SENT: Path = Path::new(&[Key("eventName"), Key("AbSent")]);
+/// `Items[-1].sub[*].N`
+static SUB_EACH_N: Path = Path::new(
+    &[Key("Items"), Index(-1), Key("sub"), Each, Key("N")],
+);
 
-/// `ItEms[-2].tags`
-static TAGS: Path = Path::new(&[Key("ItEms"), Index(-2), Key("tags")]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `AbSENT`
-static AB_SENT: Path = Path::new(&[Key("AbSENT")]);
-
-/// `items[0].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("x")]);
-
-/// `eventName.absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+/// `items[*].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(9);
+    if !event.field(&NUMS_0).at_least(1781.5f64) {
+        return Some(8);
+    }
+    if event.field(&N).icontains("~nope-148") {
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: ` in  in {items[-2].n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    format!(" in  in {n}")
-}
-
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&EVENT_NAME_AB_SENT).to_json())])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event
-        .field(&TAGS)
-        .any_element(|element| {
-            !element.icontains("0")
-                && !element.field(&ABSENT).same_as(&element.field(&AB_SENT))
-        })
-    {
-        return Severity::Info;
-    }
-    if event.field(&X).is_null_or_empty() {
-        return Severity::Info;
-    }
-    if !event
-        .field(&EVENT_NAME_ABSENT)
-        .is_in(&[Lit::Str("~nope-167"), Lit::from(-31337000i64)])
-        && !event.field(&ITEMS_0).contains(987654.25f64)
-    {
-        return Severity::Critical;
-    }
-    Severity::Info
+    context([
+        ("k0", event.field(&SUB_EACH_N).to_json()),
+        ("k1", event.field(&A).to_json()),
+        ("k2", event.field(&SUB_0).to_json()),
+    ])
 }

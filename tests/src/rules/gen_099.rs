@@ -3,9 +3,8 @@
 
 //! `Generated.R099`.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity Low; log types `Generated.Alpha`.
 //! A signal: matches are recorded, no alert is raised.
-//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -15,10 +14,10 @@ pub static RULE: Rule = Rule {
         id: "Generated.R099",
         display_name: None,
         source: "tests/rules/generated/gen_099.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,22 +28,14 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{matrix[*][-2]}"),
+        alert_title: Some(r#" back\slash {items[*].v}{{{items[*].v ?? words[0]}"#),
     },
-    fields: &[
-        &EVENT_NAME,
-        &Z,
-        &NAME,
-        &MATRIX_LAST,
-        &MATRIX_0_EACH,
-        &ABSENT_LAST6,
-        &MATRIX_EACH_LAST1,
-    ],
+    fields: &[&EVENT_NAME, &V, &WORDS_0, &TAGS, &TAGS_0, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: None,
+    group_by: Some(|event| alert_dedup(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
@@ -52,41 +43,44 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+/// `items[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `matrix[*][-2]`
-static MATRIX_EACH_LAST1: Path = Path::new(&[Key("matrix"), Each, Index(-2)]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Gamma") {
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Epsilon"]) {
         return Some(9);
-    }
-    if event.field(&Z).is_null() && !event.field(&NAME).is_in(&["Beta-Gamma"])
-        && (event.field(&MATRIX_LAST).any_element(|_| false)
-            || event.field(&MATRIX_0_EACH).iequals("~nope-168")
-            || event.field(&ABSENT_LAST6).is_in(&["~nope-169", "~nope-170"]))
-    {
-        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{matrix[*][-2]}`
+/// `AlertTitle`: ` back\slash {items[*].v}{{{items[*].v ?? words[0]}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&MATRIX_EACH_LAST1).to_string()
+    let v = event.field(&V);
+    let v_2 = event.field(&V).or_present(event.field(&WORDS_0));
+    format!(r#" back\slash {v}{{{v_2}"#)
+}
+
+/// `AlertDedup`: `{user.tags | items[*].tags[0] ?? ''}}} {{`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let tags = event.field(&TAGS).or(event.field(&TAGS_0)).or_present(Val::Str(""));
+    format!("{tags}}} {{")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&ABSENT_LAST6).to_json())])
 }

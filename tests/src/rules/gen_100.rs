@@ -3,7 +3,9 @@
 
 //! `Generated.R100`.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
+//! Built around a random event (100).
+//!
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,46 +18,112 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (100)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{"),
     },
-    fields: &[&DOTTED_KEY, &EVENT_NAME],
+    fields: &[
+        &ID,
+        &WORDS_2,
+        &A,
+        &NUMS,
+        &EVENT_NAME_ABSENT,
+        &ITEMS,
+        &E_VEN_TNAME_ABSENT,
+        &MATRIX_EACH_LAST,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| alert_dedup(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `usEr.id`
+static ID: Path = Path::new(&[Key("usEr"), Key("id")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `eVenTname.absent`
+static E_VEN_TNAME_ABSENT: Path = Path::new(&[Key("eVenTname"), Key("absent")]);
+
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&DOTTED_KEY), false, |value| value.contains("a")) {
-        return Some(8);
+    if !filter(event.field(&ID), true, |value| value.has(-31337001.5f64)) {
+        return Some(9);
     }
-    if !filter(event.field(&DOTTED_KEY), false, |value| value.has("*b?c[d]e")) {
-        return Some(11);
+    if !filter(event.field(&WORDS_2), false, |value| value.equals("w-808")) {
+        return Some(12);
     }
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
-        return Some(15);
+    if !event.field(&A).less_than(11i64) {
+        return Some(16);
     }
     None
+}
+
+/// `AlertTitle`: `{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
+}
+
+/// `AlertDedup`: `{{{nums}{nums | '{x|y}'}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let nums = event.field(&NUMS);
+    let nums_2 = event.field(&NUMS).or(Val::Str("{x|y}"));
+    format!("{{{nums}{nums_2}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String(
+                event
+                    .field(&EVENT_NAME_ABSENT)
+                    .or_present(event.field(&ITEMS))
+                    .to_string(),
+            ),
+        ),
+        ("k1", event.field(&E_VEN_TNAME_ABSENT).to_json()),
+        (
+            "t2",
+            Json::String({
+                let words_2 = event.field(&WORDS_2).py_str();
+                let words_2_2 = event.field(&WORDS_2).or_truthy(Val::Str(""));
+                let matrix_each_last = event
+                    .field(&MATRIX_EACH_LAST)
+                    .or_present(event.field(&EVENT_NAME_ABSENT));
+                format!("{words_2}{words_2_2} in {matrix_each_last}")
+            }),
+        ),
+    ])
 }

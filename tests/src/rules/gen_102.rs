@@ -3,8 +3,7 @@
 
 //! `Generated.R102`.
 //!
-//! Severity High; log types `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Low; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_102.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
+        create_alert: true,
+        dedup_period_minutes: 68,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -30,53 +29,36 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &T, &N, &NUMS_EACH, &ROLE],
+    fields: &[&EVEN_T_NAM_E, &I_PS, &X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EvenTNamE`
+static EVEN_T_NAM_E: Path = Path::new(&[Key("EvenTNamE")]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `iPS`
+static I_PS: Path = Path::new(&[Key("iPS")]);
 
-/// `items[-2].n`
-static N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
-
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
-
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+/// `items[0].Sub[-1].x`
+static X: Path = Path::new(&[Key("items"), Index(0), Key("Sub"), Index(-1), Key("x")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Alpha") {
+    if !event.field(&EVEN_T_NAM_E).iequals("zeta") {
         return Some(9);
     }
-    let t = event.field(&T);
-    if !t.same_as(&t) {
+    if !event.field(&I_PS).only_one_element(|element| element.istarts_with("1")) {
         return Some(12);
     }
-    if event.field(&N).iends_with("~nope-177") {
-        return Some(14);
+    if !event.field(&X).ends_with("y") {
+        return Some(19);
     }
     None
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&NUMS_EACH).has("~nope-178")
-        && !event.field(&ROLE).contains(-31337000i64)
-    {
-        return Severity::Critical;
-    }
-    Severity::High
 }

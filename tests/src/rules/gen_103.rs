@@ -3,7 +3,9 @@
 
 //! `Generated.R103`: Generated rule 103.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Low; log types `Generated.Beta`.
+//! Alerts after 3 matches within 60 minutes.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,13 +15,13 @@ pub static RULE: Rule = Rule {
         id: "Generated.R103",
         display_name: Some("Generated rule 103"),
         source: "tests/rules/generated/gen_103.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 76,
-        threshold: 1,
+        dedup_period_minutes: 60,
+        threshold: 3,
         tags: &[],
         reports: &[],
         description: None,
@@ -27,14 +29,14 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{nums[*] || absent}{{}} "),
     },
-    fields: &[&EVENT_NAME, &B, &MATRIX_0_LAST, &ABSENT, &NUMS_EACH, &ITEMS_EACH],
+    fields: &[&EVENT_NAME, &C, &DOTTED, &NUMS_EACH, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
+    context: None,
     severity: None,
     python: None,
 };
@@ -42,50 +44,35 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `matrix[0][-1]`
-static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `dotted`
+static DOTTED: Path = Path::new(&[Key("dotted")]);
 
 /// `nums[*]`
 static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
         return Some(10);
+    }
+    if !event.field(&C).at_least(19i64) {
+        return Some(13);
+    }
+    if event.field(&DOTTED).is_in(&[Lit::from(987654.25f64), Lit::from(-31337000i64)]) {
+        return Some(16);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `b` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&B).to_string()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&MATRIX_0_LAST).to_json()),
-        (
-            "t1",
-            Json::String({
-                let absent = event
-                    .field(&ABSENT)
-                    .or(event.field(&NUMS_EACH))
-                    .or(Val::Str("{x|y}"));
-                let absent_2 = event.field(&ABSENT);
-                let absent_3 = event.field(&ABSENT).or(event.field(&ITEMS_EACH));
-                format!("{absent}{absent_2}{absent_2}{absent_3}")
-            }),
-        ),
-    ])
+/// `AlertTitle`: `{nums[*] || absent}{{}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let nums_each = event.field(&NUMS_EACH).or_truthy(event.field(&ABSENT));
+    format!("{nums_each}{{}} ")
 }

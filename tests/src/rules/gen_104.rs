@@ -3,8 +3,7 @@
 
 //! `Generated.R104`.
 //!
-//! Severity High; log types `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_104.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
-        create_alert: false,
-        dedup_period_minutes: 36,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Info,
+        create_alert: true,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
         description: None,
         reference: None,
@@ -30,44 +29,38 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&IP, &ABSENT, &EXIT, &ITEMS_EACH],
+    fields: &[&EVENT_NAME, &TAGS, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
 
-/// `p_eNriCHMENt.tor_exit_nodes.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_eNriCHMENt"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
-);
-
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `items[*].SUB[0].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("SUB"), Index(0), Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).ends_with("::1") {
-        return Some(10);
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
+        return Some(9);
+    }
+    if event.field(&TAGS).contains(987654.25f64) {
+        return Some(12);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&ABSENT).to_json()),
-        ("k1", event.field(&EXIT).to_json()),
-        ("k2", event.field(&ITEMS_EACH).to_json()),
-    ])
+/// `GroupBy`: the dedup string, `items[*].SUB[0].n` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&N).to_string()
 }

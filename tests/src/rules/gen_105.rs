@@ -3,7 +3,7 @@
 
 //! `Generated.R105`.
 //!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_105.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,48 +27,68 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{p_enrichment.tor_exit_nodes|'none'} "quoted" {{{{"#),
+        alert_title: Some("{matrix[*][2] || eventName.absent}"),
     },
-    fields: &[&EVENT_NAME, &TOR_EXIT_NODES, &P_ANY_IP_ADDRESSES],
+    fields: &[
+        &EVENTNAME,
+        &NUMS_EACH,
+        &MATRIX_EACH_2,
+        &ABSENT,
+        &MATRIX_LAST_LAST1,
+        &A_DM_IN,
+        &IP,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: Some(|event| alert_context(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `p_enrichment.tor_exit_nodes`
-static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
-static P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
-);
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
+
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+
+/// `USER.aDMIn`
+static A_DM_IN: Path = Path::new(&[Key("USER"), Key("aDMIn")]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
+    if !event.field(&EVENTNAME).equals("Alpha") {
         return Some(8);
+    }
+    if event.field(&NUMS_EACH).is_null() {
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `{p_enrichment.tor_exit_nodes|'none'} "quoted" {{{{`
+/// `AlertTitle`: `{matrix[*][2] || eventName.absent}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tor_exit_nodes = event.field(&TOR_EXIT_NODES).or(Val::Str("none"));
-    format!(r#"{tor_exit_nodes} "quoted" {{{{"#)
+    event.field(&MATRIX_EACH_2).or_truthy(event.field(&ABSENT)).to_string()
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&P_ANY_IP_ADDRESSES).to_json()),
-        ("k1", event.field(&TOR_EXIT_NODES).to_json()),
-    ])
+/// `GroupBy`: the dedup string, `matrix[-1][-2]`, `USER.aDMIn`, `ip` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1);
+    let a_dm_in = event.field(&A_DM_IN);
+    let ip = event.field(&IP);
+    format!("{matrix_last_last1}:{a_dm_in}:{ip}")
 }

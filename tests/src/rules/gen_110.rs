@@ -3,10 +3,7 @@
 
 //! `Generated.R110`: Generated rule 110.
 //!
-//! Built around a random event (110).
-//!
-//! Severity Medium; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -18,125 +15,56 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_110.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
-        create_alert: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Info,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (110)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: {t}{{"),
+        alert_title: None,
     },
-    fields: &[&F, &ID, &Z, &NUMS, &WORDS, &WITH_SPACE, &DOTTED, &T, &NET, &BIG],
+    fields: &[&EVENT_NAME, &NU_MS, &NUMS, &N, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    title: None,
+    group_by: None,
+    context: None,
+    severity: None,
     python: None,
 };
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
-
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `NuMS`
+static NU_MS: Path = Path::new(&[Key("NuMS")]);
 
 /// `nums`
 static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `items[*].sub[0].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("n")]);
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
-
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
-
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&F).less_than(-12.5f64) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
+        return Some(9);
     }
-    let words = event.field(&WORDS);
-    if exactly_one([
-        !event
-            .field(&ID)
-            .in_cidr(
-                &[
-                    Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
-                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                ],
-            ),
-        !event.field(&Z).matches_glob(&["~nope-184*"]),
-    ])
-        || event
-            .field(&NUMS)
-            .any_element(|element| element.is_in(&[Lit::from(987654.25f64)]))
-        || (words
-            .all_elements(|element| {
-                !element.equals(-31337000i64)
-                    && element.is_in(&["Wort-787", "Wort-788", "w-789", "w-790"])
-            })
-            && words
-                .only_one_element(|element| {
-                    element.is_in(&["Wort-787", "Wort-788", "w-789"])
-                        && !element.is_in(&["Wort-788"])
-                })
-            && !(event.field(&WITH_SPACE).at_least(8i64)
-                || event
-                    .field(&DOTTED)
-                    .in_cidr(
-                        &[
-                            Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
-                            Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                        ],
-                    )))
+    if !(event.field(&NU_MS).same_as(&event.field(&NUMS))
+        || event.field(&N).is_public_ip()
+        || event.field(&ABSENT_LAST6).is_in(&["~nope-158"]))
     {
-        return Some(14);
+        return Some(12);
     }
     None
-}
-
-/// `AlertTitle`: `Alert: {t}{{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let t = event.field(&T);
-    format!("Alert: {t}{{")
-}
-
-/// `GroupBy`: the dedup string, `net`, `user.id` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let net = event.field(&NET);
-    let id = event.field(&ID);
-    format!("{net}:{id}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&BIG).to_json())])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::High
 }

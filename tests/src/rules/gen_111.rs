@@ -3,7 +3,7 @@
 
 //! `Generated.R111`.
 //!
-//! Severity Critical; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_111.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 37,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,66 +27,47 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{user.tags | user.admin}{user.tags|'none'}{user.tags[0]}"),
+        alert_title: Some("{matrix[0] | 'none'}{pair}"),
     },
-    fields: &[&HI, &EVENT_NAME, &F, &IP, &TAGS, &ADMIN, &TAGS_0],
+    fields: &[&EVENT_NAME, &MATRIX_0, &PAIR, &TAGS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
-
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `pair`
+static PAIR: Path = Path::new(&[Key("pair")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `items[*].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
 
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
-
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&HI), false, |value| value.less_than(14f64)) {
-        return Some(9);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Epsilon", "Gamma"]) {
-        return Some(13);
-    }
-    if !event.field(&F).at_most(43i64) {
-        return Some(16);
-    }
-    if event.field(&IP).has("~nope-186") {
-        return Some(20);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Delta", "Epsilon"]) {
+        return Some(8);
     }
     None
 }
 
-/// `AlertTitle`: `{user.tags | user.admin}{user.tags|'none'}{user.tags[0]}`
+/// `AlertTitle`: `{matrix[0] | 'none'}{pair}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tags = event.field(&TAGS).or(event.field(&ADMIN));
-    let tags_2 = event.field(&TAGS).or(Val::Str("none"));
-    let tags_0 = event.field(&TAGS_0);
-    format!("{tags}{tags_2}{tags_0}")
+    let matrix_0 = event.field(&MATRIX_0).or(Val::Str("none"));
+    let pair = event.field(&PAIR);
+    format!("{matrix_0}{pair}")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Info
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&TAGS_EACH).to_json())])
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R114`.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
-//! Alerts after 4 matches within 121 minutes.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,10 +16,10 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 121,
-        threshold: 4,
+        dedup_period_minutes: 60,
+        threshold: 1,
         tags: &["generated", "batch-2"],
         reports: &[],
         description: None,
@@ -28,45 +27,43 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{absent}"),
+        alert_title: None,
     },
-    fields: &[&TAGS_0, &ABSENT, &V],
+    fields: &[&V, &ITEMS_EACH_TAGS, &B, &ITEMS_EACH_TAGS_1],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `items[*].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `items[*].tags`
+static ITEMS_EACH_TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
 
-/// `items[-2].v`
-static V: Path = Path::new(&[Key("items"), Index(-2), Key("v")]);
+/// `pAiR.b`
+static B: Path = Path::new(&[Key("pAiR"), Key("b")]);
+
+/// `items[*].Tags`
+static ITEMS_EACH_TAGS_1: Path = Path::new(&[Key("items"), Each, Key("Tags")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS_0).has("ü-812") {
-        return Some(11);
+    if !event.field(&V).less_than(5i64) {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `{absent}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ABSENT).to_string()
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&V).is_public_ip() {
-        return Severity::Medium;
-    }
-    Severity::Low
+/// `GroupBy`: the dedup string, `items[*].tags`, `pAiR.b`, `items[*].Tags` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let items_each_tags = event.field(&ITEMS_EACH_TAGS);
+    let b = event.field(&B);
+    let items_each_tags_1 = event.field(&ITEMS_EACH_TAGS_1);
+    format!("{items_each_tags}:{b}:{items_each_tags_1}")
 }

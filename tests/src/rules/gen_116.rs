@@ -3,6 +3,8 @@
 
 //! `Generated.R116`.
 //!
+//! Built around a random event (116).
+//!
 //! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
@@ -22,62 +24,43 @@ pub static RULE: Rule = Rule {
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (116)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENTNAME, &M_ATR_IX_0_LAST, &NUMS, &WORDS_0, &S],
+    fields: &[&N, &EVENT_NAME, &USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `items[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `mAtrIx[0][-1]`
-static M_ATR_IX_0_LAST: Path = Path::new(&[Key("mAtrIx"), Index(0), Index(-1)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Gamma") {
-        return Some(8);
+    if !filter(event.field(&N), true, |value| value.contains("~nope-161")) {
+        return Some(9);
     }
-    if event.field(&M_ATR_IX_0_LAST).in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Gamma", "Zeta"]) {
+        return Some(13);
     }
-    if !event
-        .field(&NUMS)
-        .no_element(|element| {
-            !element.is_in(&[1826i64, 1827i64, 1829i64]) && !element.is_in(&[1828i64])
-        })
-    {
-        return Some(14);
+    if event.field(&USER).contains("~nope-162") {
+        return Some(16);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `words[0]`, `s`, `nums` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let words_0 = event.field(&WORDS_0);
-    let s = event.field(&S);
-    let nums = event.field(&NUMS);
-    format!("{words_0}:{s}:{nums}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R117`.
 //!
-//! Severity Critical; log types `Generated.Beta`.
+//! Severity High; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,73 +16,74 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {user.tags}"),
+        alert_title: None,
     },
-    fields: &[&ABSENT, &TAGS_LAST, &EVENT_NAME, &NU_MS_0, &WORDS_LAST2, &TAGS],
+    fields: &[&ABSENT_LAST6, &WORDS, &ABSENT, &MATRIX_0, &NAME, &F],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `items[2].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Index(-1)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `evenTNamE.absent`
+static ABSENT: Path = Path::new(&[Key("evenTNamE"), Key("absent")]);
 
-/// `nuMs[0]`
-static NU_MS_0: Path = Path::new(&[Key("nuMs"), Index(0)]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `words[-3]`
-static WORDS_LAST2: Path = Path::new(&[Key("words"), Index(-3)]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ABSENT), true, |value| value.istarts_with("~nope-194")) {
-        return Some(8);
+    if !filter(event.field(&ABSENT_LAST6), false, |value| value.is_ipv4()) {
+        return Some(9);
     }
-    if !filter(event.field(&TAGS_LAST), false, |value| value.ends_with("841")) {
-        return Some(11);
+    if !filter(event.field(&WORDS), true, |value| value.iends_with("~nope-163")) {
+        return Some(12);
     }
-    if !event.field(&EVENT_NAME).equals("Gamma") {
+    if !filter(event.field(&ABSENT), false, |value| value.is_ip()) {
         return Some(15);
     }
-    if event
-        .field(&NU_MS_0)
-        .is_in(&[Lit::from(-31337001.5f64), Lit::from(-31337001.5f64)])
-    {
+    if !event.field(&MATRIX_0).has(929i64) {
         return Some(18);
     }
-    if event.field(&WORDS_LAST2).iends_with("~nope-195") {
+    if event.field(&NAME).iends_with("~nope-164") {
         return Some(21);
     }
     None
 }
 
-/// `AlertTitle`: `}} {user.tags}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tags = event.field(&TAGS);
-    format!("}} {tags}")
+/// `GroupBy`: the dedup string, `f` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&F).to_string()
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Medium
 }

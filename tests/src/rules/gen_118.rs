@@ -3,8 +3,9 @@
 
 //! `Generated.R118`.
 //!
-//! Severity High; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Built around a random event (118).
+//!
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,156 +17,85 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_118.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
-        create_alert: false,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Medium,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (118)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{nums|'{x|y}'}{e}"),
+        alert_title: None,
     },
-    fields: &[
-        &S,
-        &EVENT_NAME,
-        &TOR_EX_IT_NOD_ES_P_ANY_IP_ADDRESSES_EXIT,
-        &COUNTRY,
-        &DOTTED_KEY,
-        &EVENT_NAME_ABSENT,
-        &EVE_NTN_AM_E_ABSENT,
-        &NUMS,
-        &E,
-        &USER,
-        &TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT,
-    ],
+    fields: &[&MATRIX_EACH_LAST, &OK, &EVENTNAME, &TAGS, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[-1].ok`
+static OK: Path = Path::new(&[Key("items"), Index(-1), Key("ok")]);
 
-/// `P_enrIChmEnt.TOR_exIT_NodES.p_any_ip_addresses.exit`
-static TOR_EX_IT_NOD_ES_P_ANY_IP_ADDRESSES_EXIT: Path = Path::new(
-    &[Key("P_enrIChmEnt"), Key("TOR_exIT_NodES"), Key("p_any_ip_addresses"), Key("exit")],
-);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `p_enrichment.TOr_ExIT_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("TOr_ExIT_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
-
-/// `eventName.absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `eveNTNAmE.absent`
-static EVE_NTN_AM_E_ABSENT: Path = Path::new(&[Key("eveNTNAmE"), Key("absent")]);
-
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
-static TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
-);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !filter(
-        event.field(&S),
-        false,
+        event.field(&MATRIX_EACH_LAST),
+        true,
         |value| {
             value
-                .is_in(
-                    &[
-                        Lit::Str("~nope-196"),
-                        Lit::from(-31337000i64),
-                        Lit::Str("svc-deploy"),
-                    ],
+                .in_cidr(
+                    &[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)],
                 )
         },
     ) {
         return Some(9);
     }
-    if !filter(event.field(&EVENT_NAME), true, |value| value.iends_with("~nope-197")) {
+    if !filter(
+        event.field(&OK),
+        true,
+        |value| value.in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([0, 0, 0, 0], 0)]),
+    ) {
         return Some(12);
     }
-    if !event.field(&EVENT_NAME).equals("Zeta") {
+    if !event.field(&EVENTNAME).is_in(&["Alpha", "Gamma"]) {
         return Some(16);
     }
-    if event.field(&EVENT_NAME).iends_with("~nope-198") {
+    if !event
+        .field(&TAGS)
+        .any_element(|element| {
+            !element.ends_with("~nope-165")
+                && exactly_one([
+                    !element.has("~nope-166"),
+                    !element.iequals("wort-935"),
+                    !element.exists(),
+                ])
+        })
+    {
         return Some(19);
     }
-    if !event.field(&TOR_EX_IT_NOD_ES_P_ANY_IP_ADDRESSES_EXIT).starts_with("~nope-199")
-        && event.field(&COUNTRY).iequals("~nope-200")
-    {
-        return Some(23);
-    }
-    if event.field(&DOTTED_KEY).same_as(&event.field(&EVENT_NAME_ABSENT)) {
+    if event.field(&ABSENT).istarts_with("~nope-167") {
         return Some(30);
     }
-    if event.field(&EVE_NTN_AM_E_ABSENT).icontains("~nope-201") {
-        return Some(32);
-    }
     None
-}
-
-/// `AlertTitle`: `{nums|'{x|y}'}{e}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums = event.field(&NUMS).or(Val::Str("{x|y}"));
-    let e = event.field(&E);
-    format!("{nums}{e}")
-}
-
-/// `GroupBy`: the dedup string, `user`, `eventName.absent` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let user = event.field(&USER);
-    let event_name_absent = event.field(&EVENT_NAME_ABSENT);
-    format!("{user}:{event_name_absent}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&EVENT_NAME).iequals("~nope-202")
-        || event.field(&E).all_elements(|element| element.ends_with("w-0"))
-        || event.field(&DOTTED_KEY).icontains("~nope-203")
-    {
-        return Severity::Critical;
-    }
-    if !event
-        .field(&TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT)
-        .is_in(&[Lit::from(987654.25f64)])
-    {
-        return Severity::Medium;
-    }
-    Severity::High
 }

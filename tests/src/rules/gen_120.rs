@@ -3,7 +3,8 @@
 
 //! `Generated.R120`: Generated rule 120.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Alpha`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,10 +14,10 @@ pub static RULE: Rule = Rule {
         id: "Generated.R120",
         display_name: Some("Generated rule 120"),
         source: "tests/rules/generated/gen_120.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,55 +28,90 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: {{}} "),
+        alert_title: Some("}}  in }} "),
     },
-    fields: &[&MATRIX_EACH_LAST1, &N, &PAIR, &B, &Z],
+    fields: &[
+        &ITEMS_0,
+        &ABSENT_LAST6,
+        &MATRIX_LAST_LAST1,
+        &ITEMS_EACH_N,
+        &ITEMS,
+        &N,
+        &MATRIX_EACH_LAST,
+        &MATRIX_EACH_2,
+        &TA_GS_EACH,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `matrix[*][-2]`
-static MATRIX_EACH_LAST1: Path = Path::new(&[Key("matrix"), Each, Index(-2)]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `iTEMs[*].TaGS[*]`
+static TA_GS_EACH: Path = Path::new(&[Key("iTEMs"), Each, Key("TaGS"), Each]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&MATRIX_EACH_LAST1).exists() {
+    if !filter(event.field(&ITEMS_0), true, |value| value.is_null_or_empty()) {
         return Some(10);
     }
-    if !(event.field(&N).greater_than(-335.5f64)
-        || event.field(&PAIR).iequals("~nope-204"))
+    if !filter(event.field(&ABSENT_LAST6), true, |value| value.contains(-31337000i64)) {
+        return Some(13);
+    }
+    if !event.field(&MATRIX_LAST_LAST1).equals(960i64) {
+        return Some(17);
+    }
+    if event.field(&ABSENT_LAST6).same_as(&event.field(&ITEMS_EACH_N))
+        || event
+            .field(&ITEMS)
+            .all_elements(|element| {
+                !element.field(&N).is_in(&[954i64])
+                    && !element.field(&N).equals("~nope-170")
+            })
     {
-        return Some(12);
+        return Some(20);
     }
     None
 }
 
-/// `AlertTitle`: `Alert: {{}} `
+/// `AlertTitle`: `}}  in }} `
 pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("Alert: {} ")
+    String::from("}  in } ")
 }
 
-/// `GroupBy`: the dedup string, `pair.b`, `z` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let b = event.field(&B);
-    let z = event.field(&Z);
-    format!("{b}:{z}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&MATRIX_EACH_LAST).to_json()),
+        ("k1", event.field(&MATRIX_EACH_2).to_json()),
+        ("k2", event.field(&TA_GS_EACH).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R123`.
 //!
-//! Severity Info; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,38 +15,65 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_123.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
+        log_types: &["Generated.Gamma", "Generated.Beta"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-4"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[2].tags[2] ?? t | 'none'}"),
     },
-    fields: &[&WORDS_2],
+    fields: &[&NUMS_0, &TAGS_2, &T, &N, &IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+
+/// `items[2].tags[2]`
+static TAGS_2: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Index(2)]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WORDS_2).istarts_with("w-879") {
-        return Some(8);
+    if !event.field(&NUMS_0).is_in(&[1979i64]) {
+        return Some(9);
     }
     None
+}
+
+/// `AlertTitle`: `{items[2].tags[2] ?? t | 'none'}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&TAGS_2).or_present(event.field(&T)).or(Val::Str("none")).to_string()
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&N).istarts_with("~nope-171")
+        && !event.field(&IP).iequals("~nope-172")
+    {
+        return Severity::High;
+    }
+    Severity::Info
 }

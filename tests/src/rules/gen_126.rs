@@ -3,9 +3,7 @@
 
 //! `Generated.R126`: Generated rule 126.
 //!
-//! Built around a random event (126).
-//!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Info; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,135 +15,145 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_126.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (126)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[-2].n || items[*].sub[*].x}}} {f | items[*].sub[*]}"),
     },
     fields: &[
-        &E,
-        &ABSENT_LAST6,
+        &SUB_0,
         &IPS_0,
-        &IPS_LAST,
-        &B,
-        &HI,
-        &ADMIN,
-        &MATRIX_LAST,
-        &ITEMS,
-        &TAGS,
-        &SUB,
+        &DOTTED,
+        &TAGS_0,
+        &NAME,
+        &WORDS_EACH,
+        &COUNTRY,
+        &NUMS_LAST1,
+        &ITEMS_LAST1_N,
+        &IPS,
+        &V,
+        &NUMS,
+        &S_UB_0_X,
+        &ITEMS_LAST1_N_1,
+        &SUB_EACH_X,
+        &F,
+        &SUB_EACH,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    context: None,
+    severity: None,
     python: None,
 };
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `items[-2].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Index(0)]);
 
 /// `ips[0]`
 static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
 
-/// `ips[-1]`
-static IPS_LAST: Path = Path::new(&[Key("ips"), Index(-1)]);
+/// `dotted`
+static DOTTED: Path = Path::new(&[Key("dotted")]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `ItEms[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("ItEms"), Each, Key("tags"), Index(0)]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `p_enrichment.tor_exit_nodes.P_aNY_IP_AddreSSes.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("P_aNY_IP_AddreSSes"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `nums[-2]`
+static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
 
-/// `tags`
-static TAGS: Path = Path::new(&[Key("tags")]);
+/// `items[-2].N`
+static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("N")]);
 
-/// `sub`
-static SUB: Path = Path::new(&[Key("sub")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `items[2].v`
+static V: Path = Path::new(&[Key("items"), Index(2), Key("v")]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `ITemS[-2].sUb[0].x`
+static S_UB_0_X: Path = Path::new(
+    &[Key("ITemS"), Index(-2), Key("sUb"), Index(0), Key("x")],
+);
+
+/// `items[-2].n`
+static ITEMS_LAST1_N_1: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+
+/// `items[*].sub[*].x`
+static SUB_EACH_X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `items[*].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !(filter(event.field(&E), true, |value| value.is_in(&[Lit::from(0f64)]))
-        || filter(
-            event.field(&ABSENT_LAST6),
-            true,
-            |value| {
-                value
-                    .in_cidr(
-                        &[
-                            Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0),
-                            Cidr::v4([0, 0, 0, 0], 0),
-                        ],
-                    )
-            },
-        )
-        || filter(
-            event.field(&IPS_0),
-            true,
-            |value| {
-                value.in_cidr(&[Cidr::v4([10, 0, 0, 0], 8), Cidr::v4([10, 0, 0, 0], 8)])
-            },
-        ))
+    if !event.field(&SUB_0).exists() {
+        return Some(9);
+    }
+    if !exactly_one([
+        event.field(&IPS_0).has(-31337000i64) || event.field(&DOTTED).has("key")
+            || event.field(&TAGS_0).contains("-10"),
+        event.field(&NAME).iequals("~nope-174"),
+        event.field(&WORDS_EACH).at_most(5i64),
+    ]) {
+        return Some(11);
+    }
+    if event.field(&COUNTRY).matches_glob(&["~nope-175*"])
+        || (!event.field(&NUMS_LAST1).equals(2018i64)
+            && !event.field(&ITEMS_LAST1_N).ends_with("~nope-176")
+            && event.field(&IPS).matches_glob(&["~nope-177*"]))
+        || event.field(&V).is_ipv4()
     {
-        return Some(10);
+        return Some(30);
     }
-    if !filter(event.field(&IPS_LAST), true, |value| value.ends_with("~nope-207")) {
-        return Some(20);
+    if !event.field(&NUMS).all_elements(|_| true) {
+        return Some(46);
     }
-    if !event.field(&B).at_least(31i64) {
-        return Some(24);
-    }
-    if !event.field(&HI).at_most(46.5f64) {
-        return Some(27);
+    if !event.field(&S_UB_0_X).is_in(&[5i64]) {
+        return Some(51);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&ADMIN).to_json())])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event
-        .field(&MATRIX_LAST)
-        .only_one_element(|element| element.is_in(&[896i64, 897i64]))
-        && event
-            .field(&ITEMS)
-            .no_element(|element| {
-                element.field(&TAGS).exists()
-                    && !(element
-                        .field(&SUB)
-                        .cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-                        || element.field(&SUB).equals("~nope-208"))
-            })
-    {
-        return Severity::Critical;
-    }
-    Severity::Medium
+/// `AlertTitle`: `{items[-2].n || items[*].sub[*].x}}} {f | items[*].sub[*]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let items_last1_n_1 = event
+        .field(&ITEMS_LAST1_N_1)
+        .or_truthy(event.field(&SUB_EACH_X));
+    let f = event.field(&F).or(event.field(&SUB_EACH));
+    format!("{items_last1_n_1}}} {f}")
 }

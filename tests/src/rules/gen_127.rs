@@ -3,7 +3,7 @@
 
 //! `Generated.R127`: Generated rule 127.
 //!
-//! Severity Critical; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_127.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,46 +27,111 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{s | b !s}"),
     },
-    fields: &[&ID, &EVENT_NAME, &ABSENT, &SUB],
+    fields: &[
+        &EVENT_NAME,
+        &TAGS,
+        &WORDS_LAST,
+        &ROLE,
+        &N,
+        &S,
+        &B,
+        &OK,
+        &IPS_EACH,
+        &WORDS_0,
+        &ITEMS_EACH,
+        &WORDS_2,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
-
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `items[0].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+
+/// `items[*].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
+/// `items[*].Ok`
+static OK: Path = Path::new(&[Key("items"), Each, Key("Ok")]);
+
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ID), true, |value| value.has("~nope-209")) {
-        return Some(10);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(9);
     }
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Zeta"]) {
-        return Some(14);
+    if !event.field(&TAGS).only_one_element(|element| element.iends_with("w-1022")) {
+        return Some(12);
     }
-    if event.field(&ABSENT).istarts_with("~nope-210") {
-        return Some(17);
+    if event.field(&WORDS_LAST).iends_with("~nope-178") {
+        return Some(18);
+    }
+    if event.field(&ROLE).istarts_with("~nope-179") {
+        return Some(21);
+    }
+    if event.field(&N).ends_with("~nope-180") {
+        return Some(25);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[0].sub` joined with `:`.
+/// `AlertTitle`: `{s | b !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&S).or(event.field(&B)).py_str()
+}
+
+/// `GroupBy`: the dedup string, `items[*].Ok`, `ips[*]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&SUB).to_string()
+    let ok = event.field(&OK);
+    let ips_each = event.field(&IPS_EACH);
+    format!("{ok}:{ips_each}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&WORDS_0).to_json()),
+        (
+            "t1",
+            Json::String({
+                let items_each = event.field(&ITEMS_EACH);
+                let words_2 = event.field(&WORDS_2).or_present(Val::Str("none"));
+                format!("{items_each}{words_2}{{")
+            }),
+        ),
+    ])
 }

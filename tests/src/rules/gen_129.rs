@@ -3,7 +3,7 @@
 
 //! `Generated.R129`: Generated rule 129.
 //!
-//! Severity High; scheduled queries `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,11 +14,11 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 129"),
         source: "tests/rules/generated/gen_129.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::High,
+        scheduled: false,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 117,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,42 +27,62 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{user|''}{items[*].v}}}  back\slash "#),
+        alert_title: Some(r#" "quoted" }} "#),
     },
-    fields: &[&N, &V, &USER],
+    fields: &[&FIELD, &ABSENT, &ADMIN, &TAGS, &U_SER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `items[*].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
 
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+
+/// `USer`
+static U_SER: Path = Path::new(&[Key("USer")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).contains(904i64) {
-        return Some(9);
+    if !event.field(&FIELD).ends_with("ungla") {
+        return Some(10);
     }
-    if event.field(&V).iequals("~nope-211") {
-        return Some(12);
+    if event.field(&ABSENT).same_as(&event.field(&ADMIN)) {
+        return Some(13);
+    }
+    if !event
+        .field(&TAGS)
+        .only_one_element(|element| {
+            (element.icontains("032") || !element.iequals("ü-1032"))
+                && !element.istarts_with("~nope-181")
+        })
+    {
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `{user|''}{items[*].v}}}  back\slash `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user = event.field(&USER).or(Val::Str(""));
-    let v = event.field(&V);
-    format!(r#"{user}{v}}}  back\slash "#)
+/// `AlertTitle`: ` "quoted" }} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(r#" "quoted" } "#)
+}
+
+/// `GroupBy`: the dedup string, `user.admin`, `USer` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let admin = event.field(&ADMIN);
+    let u_ser = event.field(&U_SER);
+    format!("{admin}:{u_ser}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R132`.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,50 +15,79 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_132.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Gamma", "Generated.Beta"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(
+            "{items[*].n}{items[0].sub[-1].n | items[0].sub[*].x ?? 'none'}",
+        ),
     },
-    fields: &[&NAME, &NUMS, &TAGS],
+    fields: &[&EVENT_NAME, &ITEMS_EACH_N, &SUB_LAST_N, &X, &NAME, &TAGS_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
 
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+/// `items[0].sub[-1].n`
+static SUB_LAST_N: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(-1), Key("n")],
+);
+
+/// `items[0].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("x")]);
+
+/// `items[2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
+
+/// `items[2].tags[2]`
+static TAGS_2: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Index(2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).iends_with("dmin") {
-        return Some(9);
-    }
-    if !event.field(&NUMS).only_one_element(|element| element.is_in(&[1918i64])) {
-        return Some(12);
-    }
-    if event.field(&TAGS).has("~nope-213") {
-        return Some(18);
+    if !event.field(&EVENT_NAME).starts_with("Delt") {
+        return Some(8);
     }
     None
+}
+
+/// `AlertTitle`: `{items[*].n}{items[0].sub[-1].n | items[0].sub[*].x ?? 'none'}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let items_each_n = event.field(&ITEMS_EACH_N);
+    let sub_last_n = event
+        .field(&SUB_LAST_N)
+        .or(event.field(&X))
+        .or_present(Val::Str("none"));
+    format!("{items_each_n}{sub_last_n}")
+}
+
+/// `AlertDedup`: `{{{items[2].name | items[2].tags[2]}{items[2].name !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let name = event.field(&NAME).or(event.field(&TAGS_2));
+    let name_2 = event.field(&NAME).py_str();
+    format!("{{{name}{name_2}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Medium
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R133`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
-//! Alerts after 4 matches within 106 minutes.
+//! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,72 +15,90 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_133.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 106,
-        threshold: 4,
-        tags: &[],
+        dedup_period_minutes: 60,
+        threshold: 1,
+        tags: &["generated", "batch-0"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: "),
+        alert_title: None,
     },
-    fields: &[&ITEMS_0, &N, &EVENT_NAME, &ITEMS, &TAGS_0],
+    fields: &[
+        &EVENT_NAME,
+        &MATRIX_EACH_EACH,
+        &ADMIN,
+        &W_IT_H_S_PAC_E,
+        &T,
+        &WORDS,
+        &NUMS_2,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: None,
-    severity: None,
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `matrix[*][*]`
+static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
 
-/// `items[*].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `WItH SPacE`
+static W_IT_H_S_PAC_E: Path = Path::new(&[Key("WItH SPacE")]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `nums[2]`
+static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ITEMS_0), true, |value| value.equals(-31337000i64)) {
-        return Some(10);
-    }
-    if !filter(event.field(&N), false, |value| value.less_than(-391i64)) {
-        return Some(13);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["Delta"]) {
-        return Some(17);
-    }
-    if !event
-        .field(&ITEMS)
-        .no_element(|element| {
-            element.field(&N).is_in(&[924i64]) && !element.field(&N).exists()
-        })
-    {
-        return Some(20);
-    }
-    if event.field(&TAGS_0).is_in(&[Lit::from(987654.25f64)]) {
-        return Some(28);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Zeta"]) {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `Alert: `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("Alert: ")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&MATRIX_EACH_EACH).to_json()),
+        ("k1", event.field(&ADMIN).to_json()),
+    ])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&W_IT_H_S_PAC_E).starts_with("~nope-185")
+        && !event.field(&T).iequals("~nope-186")
+    {
+        return Severity::High;
+    }
+    if !(event
+        .field(&WORDS)
+        .no_element(|element| {
+            !element.is_in(&["w-1075"]) && element.is_in(&["w-1075", "x y-1076"])
+        }) || event.field(&NUMS_2).istarts_with("~nope-187"))
+    {
+        return Severity::High;
+    }
+    Severity::Critical
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R136`: Generated rule 136.
 //!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Built around a random event (136).
+//!
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,59 +17,55 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_136.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 119,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &["generated", "batch-3"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (136)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&X, &SUB_EACH, &SUB_0, &N],
+    fields: &[&EVENT_NAME, &S, &WORDS_0, &E_VENTN_AM_E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `items[-1].Sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(-1), Key("Sub"), Each, Key("x")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-1].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Each]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `items[-1].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0)]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `iTEMs[0].n`
-static N: Path = Path::new(&[Key("iTEMs"), Index(0), Key("n")]);
+/// `eVENTNAmE`
+static E_VENTN_AM_E: Path = Path::new(&[Key("eVENTNAmE")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&X).exists() {
+    if !event.field(&EVENT_NAME).equals("Beta") {
         return Some(11);
+    }
+    if event.field(&S).same_as(&event.field(&WORDS_0)) {
+        return Some(14);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[-1].sub[*]`, `items[-1].sub[0]` joined with `:`.
+/// `GroupBy`: the dedup string, `eVENTNAmE` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_each = event.field(&SUB_EACH);
-    let sub_0 = event.field(&SUB_0);
-    format!("{sub_each}:{sub_0}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&N).to_json())])
+    event.field(&E_VENTN_AM_E).to_string()
 }

@@ -3,8 +3,9 @@
 
 //! `Generated.R139`.
 //!
-//! Severity High; log types `Generated.Beta`.
-//! Alerts after 4 matches within 60 minutes.
+//! Built around a random event (139).
+//!
+//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,113 +17,47 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_139.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
-        threshold: 4,
+        dedup_period_minutes: 116,
+        threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (139)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{user.admin|'none'}{t} "quoted" }} "#),
+        alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &WORDS,
-        &ADMIN,
-        &T,
-        &S,
-        &NUMS_0,
-        &A_BS_ENT,
-        &B,
-        &TAGS_LAST1,
-        &F,
-    ],
+    fields: &[&EVENT_NAME, &E, &T],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
 /// `t`
 static T: Path = Path::new(&[Key("t")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
-
-/// `ABsENT`
-static A_BS_ENT: Path = Path::new(&[Key("ABsENT")]);
-
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
-
-/// `user.tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("tags"), Index(-2)]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Gamma"]) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(10);
     }
-    if !event
-        .field(&WORDS)
-        .all_elements(|element| element.is_in(&["x y-963"]) && element.iends_with("63"))
-    {
-        return Some(12);
+    if event.field(&E).same_as(&event.field(&T)) {
+        return Some(13);
     }
     None
-}
-
-/// `AlertTitle`: `{user.admin|'none'}{t} "quoted" }} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let admin = event.field(&ADMIN).or(Val::Str("none"));
-    let t = event.field(&T);
-    format!(r#"{admin}{t} "quoted" }} "#)
-}
-
-/// `GroupBy`: the dedup string, `s`, `nums[0]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S);
-    let nums_0 = event.field(&NUMS_0);
-    format!("{s}:{nums_0}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&A_BS_ENT).iequals("~nope-220") {
-        return Severity::Info;
-    }
-    if !event.field(&B).equals(987654.25f64)
-        && exactly_one([
-            event.field(&TAGS_LAST1).iends_with("958"),
-            !event.field(&ADMIN).in_cidr(&[Cidr::v4([0, 0, 0, 0], 0)]),
-            !event.field(&F).has(-31337001.5f64),
-        ])
-    {
-        return Severity::Medium;
-    }
-    Severity::High
 }

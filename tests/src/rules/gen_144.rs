@@ -3,8 +3,7 @@
 
 //! `Generated.R144`.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +15,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_144.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::High,
-        create_alert: false,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Low,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -28,50 +27,46 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[0].name}{{}} {matrix[*][*]|''}"),
+        alert_title: None,
     },
-    fields: &[&S, &MATRIX_LAST, &NAME, &MATRIX_EACH_EACH],
+    fields: &[&EVENT_NAME, &NUMS_EACH, &S, &Z, &V],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
-
-/// `matrix[*][*]`
-static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&S).is_in(&["naïve café", "~nope-226", "~nope-227"]) {
-        return Some(9);
-    }
-    if event.field(&MATRIX_LAST).iends_with("~nope-228") {
-        return Some(12);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(8);
     }
     None
 }
 
-/// `AlertTitle`: `{items[0].name}{{}} {matrix[*][*]|''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let matrix_each_each = event.field(&MATRIX_EACH_EACH).or(Val::Str(""));
-    format!("{name}{{}} {matrix_each_each}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Low
+/// `AlertDedup`: `{nums[*]}{nums[*] | s}{z | items[0].v}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let nums_each = event.field(&NUMS_EACH);
+    let nums_each_2 = event.field(&NUMS_EACH).or(event.field(&S));
+    let z = event.field(&Z).or(event.field(&V));
+    format!("{nums_each}{nums_each_2}{z}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R145`.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity High; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_145.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-5"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,17 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &B,
-        &ABSENT,
-        &MATRIX_LAST,
-        &MATRIX_LAST_EACH,
-        &MATRIX_0,
-        &WORDS_0,
-        &I_T_EMS_EACH_N,
-        &ITEMS_EACH_N,
-        &A,
-    ],
+    fields: &[&N, &ITEMS, &SUB, &PAIR, &EVENT_NAME, &IPS_LAST1, &ABSENT, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -49,59 +39,67 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `pair.B`
-static B: Path = Path::new(&[Key("pair"), Key("B")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `sub`
+static SUB: Path = Path::new(&[Key("sub")]);
+
+/// `pair`
+static PAIR: Path = Path::new(&[Key("pair")]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `ips[-2]`
+static IPS_LAST1: Path = Path::new(&[Key("ips"), Index(-2)]);
 
 /// `eventName.absent`
 static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
-
-/// `matrix[-1][*]`
-static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
-
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `iTEms[*].n`
-static I_T_EMS_EACH_N: Path = Path::new(&[Key("iTEms"), Each, Key("n")]);
-
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&B).at_most(1i64) {
-        return Some(9);
+    if !event.field(&N).at_most(1160f64) {
+        return Some(8);
+    }
+    if !event
+        .field(&ITEMS)
+        .no_element(|element| !element.field(&SUB).starts_with("~nope-203"))
+    {
+        return Some(11);
+    }
+    if !exactly_one([
+        event
+            .field(&PAIR)
+            .in_cidr(
+                &[
+                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                    Cidr::v4([10, 0, 0, 0], 8),
+                ],
+            ),
+        !event.field(&EVENT_NAME).iequals("gamma"),
+        !event.field(&IPS_LAST1).iends_with("~nope-204")
+            && !event.field(&N).is_null_or_empty()
+            && !event.field(&ABSENT).is_in(&[-31337000i64, -31337000i64]),
+    ]) {
+        return Some(17);
     }
     None
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if exactly_one([
-        !event.field(&ABSENT).iends_with("~nope-231"),
-        event.field(&MATRIX_LAST).all_elements(|element| element.is_in(&[1022i64])),
-    ]) {
+    if !event.field(&E).is_in(&[Lit::from(987654.25f64), Lit::Str("~nope-205")])
+        && !event.field(&EVENT_NAME).has("Gam")
+    {
         return Severity::Medium;
     }
-    if !event.field(&MATRIX_LAST_EACH).has("~nope-232")
-        && !event.field(&MATRIX_0).any_element(|_| false)
-        && !event.field(&WORDS_0).at_most(2i64)
-        && event.field(&I_T_EMS_EACH_N).same_as(&event.field(&ITEMS_EACH_N))
-    {
-        return Severity::High;
-    }
-    if event.field(&A).is_in(&[1i64]) {
-        return Severity::High;
-    }
-    Severity::Medium
+    Severity::High
 }

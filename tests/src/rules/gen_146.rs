@@ -3,7 +3,7 @@
 
 //! `Generated.R146`.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity High; scheduled queries `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_146.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
+        scheduled: true,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,102 +27,45 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{nums[0]}"),
+        alert_title: None,
     },
-    fields: &[
-        &USER,
-        &NUMS_0,
-        &WORDS_EACH,
-        &NAME,
-        &EVENT_NAME,
-        &IPS,
-        &Z,
-        &C,
-        &F,
-        &WORDS_0,
-        &B,
-    ],
+    fields: &[&EVENTNAME, &ITEMS_EACH, &ABSENT, &EVENT_NAME_ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
-
-/// `Z`
-static Z: Path = Path::new(&[Key("Z")]);
-
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&USER).exists() {
+    if !event.field(&EVENTNAME).is_in(&["Alpha"]) {
         return Some(8);
     }
-    if !event.field(&NUMS_0).greater_than(2024i64) {
-        return Some(10);
-    }
-    if event.field(&WORDS_EACH).is_null() {
-        return Some(14);
-    }
-    let name = event.field(&NAME);
-    if name.compare_with(&name).is_some_and(Ordering::is_lt)
-        || event.field(&EVENT_NAME).iequals("~nope-233")
-    {
-        return Some(16);
-    }
-    if !exactly_one([
-        event.field(&IPS).contains("~nope-234"),
-        event.field(&Z).is_null(),
-    ]) {
-        return Some(24);
-    }
-    if !event.field(&C).equals(12i64) {
-        return Some(31);
+    if event.field(&ITEMS_EACH).istarts_with("~nope-206") {
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `{nums[0]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&NUMS_0).to_string()
-}
-
-/// `GroupBy`: the dedup string, `f`, `words[0]`, `pair.b` joined with `:`.
+/// `GroupBy`: the dedup string, `absent`, `eventName.absent` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let f = event.field(&F);
-    let words_0 = event.field(&WORDS_0);
-    let b = event.field(&B);
-    format!("{f}:{words_0}:{b}")
+    let absent = event.field(&ABSENT);
+    let event_name_absent = event.field(&EVENT_NAME_ABSENT);
+    format!("{absent}:{event_name_absent}")
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R149`: Generated rule 149.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
+//! A signal: matches are recorded, no alert is raised.
+//! Alerts after 3 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,106 +17,66 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_149.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
-        create_alert: true,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
+        create_alert: false,
         dedup_period_minutes: 60,
-        threshold: 1,
-        tags: &["generated", "batch-2"],
+        threshold: 3,
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{t | p_enrichment}{pair.a} back\slash {{"#),
+        alert_title: None,
     },
-    fields: &[
-        &V,
-        &NET,
-        &T,
-        &P_ENRICHMENT,
-        &A,
-        &SUB_LAST_N,
-        &HI,
-        &ITEMS_0,
-        &SU_B_EACH_N,
-        &LO,
-    ],
+    fields: &[&WORDS_LAST, &N, &EVENT_NAME, &TAGS_0, &HI],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    title: None,
+    group_by: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `items[-1].sub[0].n`
+static N: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0), Key("n")]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `p_enrichment`
-static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+/// `items[-1].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Index(0)]);
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
-
-/// `iTEmS[*].sub[-1].n`
-static SUB_LAST_N: Path = Path::new(
-    &[Key("iTEmS"), Each, Key("sub"), Index(-1), Key("n")],
-);
-
-/// `Pair.hi`
-static HI: Path = Path::new(&[Key("Pair"), Key("hi")]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `items[-1].suB[*].N`
-static SU_B_EACH_N: Path = Path::new(
-    &[Key("items"), Index(-1), Key("suB"), Each, Key("N")],
-);
-
-/// `pair.LO`
-static LO: Path = Path::new(&[Key("pair"), Key("LO")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&V), true, |value| value.contains("~nope-236")) {
-        return Some(10);
+    if !filter(event.field(&WORDS_LAST), true, |value| value.iequals("~nope-208")) {
+        return Some(11);
     }
-    if !event.field(&NET).is_in(&["10.1.2.3", "~nope-237", "~nope-238"]) {
+    if !filter(event.field(&N), true, |value| value.iends_with("~nope-209")) {
         return Some(14);
+    }
+    if !event.field(&EVENT_NAME).equals("Alpha") {
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: `{t | p_enrichment}{pair.a} back\slash {{`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let t = event.field(&T).or(event.field(&P_ENRICHMENT));
-    let a = event.field(&A);
-    format!(r#"{t}{a} back\slash {{"#)
-}
-
-/// `GroupBy`: the dedup string, `iTEmS[*].sub[-1].n`, `Pair.hi`, `items[0]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_last_n = event.field(&SUB_LAST_N);
-    let hi = event.field(&HI);
-    let items_0 = event.field(&ITEMS_0);
-    format!("{sub_last_n}:{hi}:{items_0}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&SU_B_EACH_N).to_json()),
-        ("k1", event.field(&LO).to_json()),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&TAGS_0).at_most(0i64)
+        && event.field(&HI).matches_glob(&["~nope-210*"])
+    {
+        return Severity::High;
+    }
+    Severity::Critical
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R150`.
 //!
-//! Severity Medium; log types `Generated.Beta`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +15,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_150.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Medium,
-        create_alert: false,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -28,48 +27,67 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[0].sub[0] | user.name}{user}"),
+        alert_title: Some("{user.admin ?? s}"),
     },
-    fields: &[&ITEMS_0, &TAGS_LAST, &SUB_0, &NAME, &USER],
+    fields: &[&EVENT_NAME, &ADMIN, &S, &T, &WORDS, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
-    severity: None,
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[0].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-1)]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `items[0].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0)]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ITEMS_0), true, |value| value.iequals("~nope-239")) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Alpha") {
+        return Some(8);
     }
-    if !event.field(&TAGS_LAST).is_in(&[Lit::Str("w-1047"), Lit::from(-31337000i64)]) {
-        return Some(15);
+    if !event.field(&EVENT_NAME).contains("") {
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `{items[0].sub[0] | user.name}{user}`
+/// `AlertTitle`: `{user.admin ?? s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub_0 = event.field(&SUB_0).or(event.field(&NAME));
-    let user = event.field(&USER);
-    format!("{sub_0}{user}")
+    event.field(&ADMIN).or_present(event.field(&S)).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&T).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&WORDS)
+        .all_elements(|element| {
+            element.is_in(&["Wort-1186", "x y-1184", "x y-1185", "ü-1183"])
+        }) && event.field(&E).starts_with("~nope-211")
+    {
+        return Severity::Info;
+    }
+    Severity::Critical
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R152`: Generated rule 152.
 //!
-//! Severity Critical; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +16,11 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 120,
         threshold: 1,
-        tags: &["generated", "batch-5"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,40 +29,45 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &SUB_EACH, &S],
+    fields: &[&NET, &A, &WORDS_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `items[*].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
+    if !event.field(&NET).cidr_contains(&[Cidr::v4([10, 1, 2, 3], 32)]) {
         return Some(10);
     }
     None
 }
 
+/// `AlertDedup`: `{net | '{x|y}'}{pair.a} ünïcödé `
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let net = event.field(&NET).or(Val::Str("{x|y}"));
+    let a = event.field(&A);
+    format!("{net}{a} ünïcödé ")
+}
+
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&SUB_EACH).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        && event.field(&S).starts_with("ǅu")
-    {
+    if !event.field(&WORDS_2).ends_with("~nope-212") {
         return Severity::Medium;
     }
-    Severity::Critical
+    Severity::Medium
 }

@@ -3,10 +3,7 @@
 
 //! `Generated.R155`.
 //!
-//! Built around a random event (155).
-//!
-//! Severity Info; log types `Generated.Beta`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -18,85 +15,107 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_155.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Gamma", "Generated.Beta"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
+        threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (155)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{absent}{words[-1]}{absent !s}"),
     },
-    fields: &[&T_AGS_LAST, &TAGS_0, &WORDS_0, &TAGS_LAST, &TAGS_EACH, &MATRIX_LAST],
+    fields: &[
+        &OK,
+        &EVENT_NAME_ABSENT,
+        &ABSENT,
+        &WORDS_LAST,
+        &TAGS,
+        &FIELD,
+        &ABSENT_LAST6,
+        &A_BSE_NT,
+        &WORDS,
+        &S,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| alert_dedup(event)),
+    context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `usER.tAGS[-1]`
-static T_AGS_LAST: Path = Path::new(&[Key("usER"), Key("tAGS"), Index(-1)]);
+/// `items[*].ok`
+static OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `user.tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("user"), Key("tags"), Index(-1)]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `user.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+/// `items[*].tags`
+static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `eventName.ABseNt`
+static A_BSE_NT: Path = Path::new(&[Key("eventName"), Key("ABseNt")]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&T_AGS_LAST).icontains("0") {
-        return Some(10);
+    if !event.field(&OK).has(false) {
+        return Some(8);
     }
-    if event.field(&TAGS_0).starts_with("~nope-246") {
-        return Some(13);
-    }
-    if event.field(&WORDS_0).iends_with("~nope-247") {
-        return Some(18);
+    if event.field(&EVENT_NAME_ABSENT).contains("~nope-213") {
+        return Some(12);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&TAGS_LAST).to_json()),
-        (
-            "t1",
-            Json::String({
-                let tags_each = event.field(&TAGS_EACH);
-                format!(r#" back\slash {tags_each}"#)
-            }),
-        ),
-    ])
+/// `AlertTitle`: `{absent}{words[-1]}{absent !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT);
+    let words_last = event.field(&WORDS_LAST);
+    let absent_2 = event.field(&ABSENT).py_str();
+    format!("{absent}{words_last}{absent_2}")
+}
+
+/// `AlertDedup`: `{items[*].tags}{ключ !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let tags = event.field(&TAGS);
+    let field = event.field(&FIELD).py_str();
+    format!("{tags}{field}")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&TAGS_LAST).istarts_with("~nope-248")
-        && event
-            .field(&MATRIX_LAST)
-            .all_elements(|element| !element.equals(-31337000i64))
-    {
+    if !event.field(&ABSENT_LAST6).same_as(&event.field(&A_BSE_NT)) {
         return Severity::Critical;
+    }
+    if !event.field(&WORDS).all_elements(|element| !element.is_in(&["ü-1218"]))
+        && !event.field(&S).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+    {
+        return Severity::High;
     }
     Severity::Info
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R163`.
 //!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
+//! Built around a random event (163).
+//!
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,209 +17,120 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_163.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (163)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{items[0].tags[-2]}{items[0].tags[-2]|''}{items[*].name}{items[0].tags[-2]|'{x|y}'}",
-        ),
+        alert_title: None,
     },
     fields: &[
-        &EVENTNAME,
-        &USER,
-        &USER_NAME,
-        &TAGS_LAST1,
-        &ITEMS_EACH_NAME,
-        &SUB_0,
-        &F,
-        &ROLE,
-        &X,
+        &IPS_EACH,
         &WORDS,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &NUMS_2,
-        &NUMS_LAST1,
+        &B,
+        &NET,
+        &ABSENT_LAST6,
+        &WORDS_LAST,
+        &Z,
+        &WORDS_EACH,
+        &IPS_0,
+        &NAME,
+        &N,
+        &IPS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
-    severity: Some(|event| dynamic_severity(event)),
+    title: None,
+    group_by: Some(|event| alert_dedup(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `user.name`
-static USER_NAME: Path = Path::new(&[Key("user"), Key("name")]);
-
-/// `items[0].tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-2)]);
-
-/// `items[*].name`
-static ITEMS_EACH_NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
-
-/// `items[2].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Each, Key("x")]);
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
 
 /// `words`
 static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+/// `ips[0]`
+static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
 
-/// `nums[2]`
-static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
-/// `nums[-2]`
-static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
+/// `items[*].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Alpha", "Epsilon", "Zeta"]) {
-        return Some(8);
+    if !event.field(&IPS_EACH).exists() {
+        return Some(9);
     }
-    if event.field(&USER).is_in(&[-31337000i64]) {
+    if !exactly_one([
+        event.field(&WORDS).all_elements(|element| element.is_in(&["ü-1277"])),
+        event.field(&B).is_null_or_empty(),
+        !event.field(&NET).icontains("~nope-221")
+            || !event
+                .field(&ABSENT_LAST6)
+                .is_in(&[Lit::Str("~nope-222"), Lit::from(-31337000i64)])
+            || !event.field(&WORDS_LAST).equals(-31337000i64),
+    ]) {
         return Some(11);
     }
-    if !event.field(&USER_NAME).is_in(&["Admin", "~nope-256"]) {
-        return Some(14);
+    if event.field(&Z).icontains("~nope-223") {
+        return Some(31);
     }
     None
 }
 
-/// `AlertTitle`: `{items[0].tags[-2]}{items[0].tags[-2]|''}{items[*].name}{items[0].tags[-2]|'{x|y}'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tags_last1 = event.field(&TAGS_LAST1);
-    let tags_last1_2 = event.field(&TAGS_LAST1).or(Val::Str(""));
-    let items_each_name = event.field(&ITEMS_EACH_NAME);
-    let tags_last1_3 = event.field(&TAGS_LAST1).or(Val::Str("{x|y}"));
-    format!("{tags_last1}{tags_last1_2}{items_each_name}{tags_last1_3}")
+/// `AlertDedup`: `{words[*]}{words[*] || absent[-7]}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let words_each = event.field(&WORDS_EACH);
+    let words_each_2 = event.field(&WORDS_EACH).or_truthy(event.field(&ABSENT_LAST6));
+    format!("{words_each}{words_each_2}")
 }
 
-/// `GroupBy`: the dedup string, `items[*].sub[0]`, `f`, `user.Role` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_0 = event.field(&SUB_0);
-    let f = event.field(&F);
-    let role = event.field(&ROLE);
-    format!("{sub_0}:{f}:{role}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            ("k0", event.field(&X).to_json()),
-            ("k1", event.field(&WORDS).to_json()),
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&NUMS_2).less_than(2193.5f64)
-        && !event.field(&NUMS_LAST1).has(-31337001.5f64)
-    {
-        return Severity::High;
-    }
-    Severity::Info
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&IPS_0).to_json()),
+        (
+            "t1",
+            Json::String({
+                let name = event.field(&NAME).or_present(Val::Str("none")).py_str();
+                let n = event.field(&N).or_truthy(event.field(&IPS));
+                format!("{name}{n}")
+            }),
+        ),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R164`: Generated rule 164.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Medium; scheduled queries `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,11 +14,11 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 164"),
         source: "tests/rules/generated/gen_164.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Info,
+        scheduled: true,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 11,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&SUB_EACH, &EVENT_NAME, &NAME],
+    fields: &[&EVENT_NAME, &N_ET],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,31 +39,25 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `items[0].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
-
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `nET`
+static N_ET: Path = Path::new(&[Key("nET")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&SUB_EACH), true, |value| value.iends_with("~nope-257")) {
-        return Some(10);
-    }
-    if !event.field(&EVENT_NAME).equals("Beta") {
-        return Some(15);
-    }
-    if event.field(&NAME).iequals("~nope-258") {
-        return Some(18);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
+        return Some(9);
     }
     None
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::High
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&N_ET).starts_with("~nope-224") {
+        return Severity::High;
+    }
+    Severity::Critical
 }

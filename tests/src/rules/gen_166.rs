@@ -3,9 +3,7 @@
 
 //! `Generated.R166`.
 //!
-//! Built around a random event (166).
-//!
-//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -18,61 +16,61 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::High,
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (166)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{ip} # {ip}{items[-1].sub[0] | s}"),
+        alert_title: None,
     },
-    fields: &[&MATRIX_LAST, &IP, &SUB_0, &S, &MATRIX_0_EACH],
+    fields: &[&SUB_0, &N, &B, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    title: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
 /// `items[-1].sub[0]`
 static SUB_0: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0)]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `items[*].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
 
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&MATRIX_LAST).has(1238i64) {
-        return Some(9);
+    if !event.field(&SUB_0).exists() {
+        return Some(8);
     }
     None
 }
 
-/// `AlertTitle`: `{ip} # {ip}{items[-1].sub[0] | s}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ip = event.field(&IP);
-    let sub_0 = event.field(&SUB_0).or(event.field(&S));
-    format!("{ip} # {ip}{sub_0}")
-}
-
-/// `GroupBy`: the dedup string, `matrix[0][*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&MATRIX_0_EACH).to_string()
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&N).to_json()),
+        (
+            "t1",
+            Json::String({
+                let b = event.field(&B);
+                let absent = event.field(&ABSENT).py_str();
+                format!("{b}{absent}{{")
+            }),
+        ),
+    ])
 }

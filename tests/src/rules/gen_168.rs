@@ -3,7 +3,9 @@
 
 //! `Generated.R168`: Generated rule 168.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Built around a random event (168).
+//!
+//! Severity Info; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,25 +17,25 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_168.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (168)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[*].sub[-1].x|'none'}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &X],
+    fields: &[&EVENT_NAME, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
@@ -42,19 +44,19 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].sub[-1].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1), Key("x")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Gamma", "Zeta"]) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Gamma"]) {
+        return Some(10);
     }
     None
 }
 
-/// `AlertTitle`: `{items[*].sub[-1].x|'none'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&X).or(Val::Str("none")).to_string()
+/// `GroupBy`: the dedup string, `absent[-7]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ABSENT_LAST6).to_string()
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R169`.
 //!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Built around a random event (169).
+//!
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,85 +17,148 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_169.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        log_types: &["Generated.Gamma", "Generated.Beta"],
         severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (169)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{{{pair.c}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &C, &ITEMS_EACH, &ABSENT, &IPS_EACH, &IPS_0],
+    fields: &[
+        &NAM_E,
+        &ABSENT,
+        &MATRIX_EACH_2,
+        &IPS_2,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
+/// `items[*].namE`
+static NAM_E: Path = Path::new(&[Key("items"), Each, Key("namE")]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
+
+/// `ips[2]`
+static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
-        return Some(8);
+    if !event.field(&NAM_E).exists() {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `{{{{{pair.c}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let c = event.field(&C);
-    format!("{{{{{c}")
-}
-
-/// `GroupBy`: the dedup string, `items[*]` joined with `:`.
+/// `GroupBy`: the dedup string, `absent`, `absent` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ITEMS_EACH).to_string()
+    let absent = event.field(&ABSENT);
+    format!("{absent}:{absent}")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "t0",
-            Json::String({
-                let absent = event
-                    .field(&ABSENT)
-                    .or(event.field(&IPS_EACH))
-                    .or(Val::Str(""));
-                let absent_2 = event
-                    .field(&ABSENT)
-                    .or(event.field(&IPS_EACH))
-                    .or(Val::Str("{x|y}"));
-                format!("{absent}{absent_2}")
-            }),
-        ),
-        ("k1", event.field(&IPS_0).to_json()),
-    ])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&MATRIX_EACH_2).to_json()),
+            ("k1", event.field(&IPS_2).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R172`.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_172.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,49 +27,87 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {words[0]}}} "),
+        alert_title: Some(
+            "{b}{items[-1].sub[-1].n ?? items[*].tags ?? 'none' !s}{items[0].name ?? items[-1].sub[-1].n ?? ''}{items[-1].sub[0].n}",
+        ),
     },
-    fields: &[&EVENT_NAME, &V, &N, &N_AME, &WORDS_0],
+    fields: &[
+        &EVENTNAME,
+        &B,
+        &SUB_LAST_N,
+        &TAGS,
+        &NAME,
+        &SUB_0_N,
+        &ABSENT_LAST6,
+        &ITEMS_LAST_N,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `ITEMS[*].n`
-static N: Path = Path::new(&[Key("ITEMS"), Each, Key("n")]);
+/// `items[-1].sub[-1].n`
+static SUB_LAST_N: Path = Path::new(
+    &[Key("items"), Index(-1), Key("sub"), Index(-1), Key("n")],
+);
 
-/// `ITeMs[*].nAme`
-static N_AME: Path = Path::new(&[Key("ITeMs"), Each, Key("nAme")]);
+/// `items[*].tags`
+static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+
+/// `items[-1].sub[0].n`
+static SUB_0_N: Path = Path::new(
+    &[Key("items"), Index(-1), Key("sub"), Index(0), Key("n")],
+);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `items[-1].n`
+static ITEMS_LAST_N: Path = Path::new(&[Key("items"), Index(-1), Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).ends_with("lta") {
+    if !event.field(&EVENTNAME).equals("Beta") {
         return Some(8);
-    }
-    if event.field(&V).in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)])
-        || event.field(&N).is_null() || event.field(&N_AME).at_least(7i64)
-    {
-        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `}} {words[0]}}} `
+/// `AlertTitle`: `{b}{items[-1].sub[-1].n ?? items[*].tags ?? 'none' !s}{items[0].name ?? items[-1].sub[-1].n ?? ''}{items[-1].sub[0].n}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_0 = event.field(&WORDS_0);
-    format!("}} {words_0}}} ")
+    let b = event.field(&B);
+    let sub_last_n = event
+        .field(&SUB_LAST_N)
+        .or_present(event.field(&TAGS))
+        .or_present(Val::Str("none"))
+        .py_str();
+    let name = event
+        .field(&NAME)
+        .or_present(event.field(&SUB_LAST_N))
+        .or_present(Val::Str(""));
+    let sub_0_n = event.field(&SUB_0_N);
+    format!("{b}{sub_last_n}{name}{sub_0_n}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&ABSENT_LAST6).to_json()),
+        ("k1", event.field(&ABSENT_LAST6).to_json()),
+        ("k2", event.field(&ITEMS_LAST_N).to_json()),
+    ])
 }

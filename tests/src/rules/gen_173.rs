@@ -3,7 +3,7 @@
 
 //! `Generated.R173`.
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_173.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 22,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,40 +27,46 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" back\slash {{{absent[-7]}"#),
+        alert_title: Some("{nums[2]}{b ?? absent[-7] | ''}Alert: {pair.lo}"),
     },
-    fields: &[&V, &ABSENT_LAST6],
+    fields: &[&EVENT_NAME, &NUMS_2, &B, &ABSENT_LAST6, &LO],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `nums[2]`
+static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&V).at_most(7i64) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(8);
     }
     None
 }
 
-/// `AlertTitle`: ` back\slash {{{absent[-7]}`
+/// `AlertTitle`: `{nums[2]}{b ?? absent[-7] | ''}Alert: {pair.lo}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent_last6 = event.field(&ABSENT_LAST6);
-    format!(r#" back\slash {{{absent_last6}"#)
-}
-
-/// `GroupBy`: the dedup string, `absent[-7]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ABSENT_LAST6).to_string()
+    let nums_2 = event.field(&NUMS_2);
+    let b = event.field(&B).or_present(event.field(&ABSENT_LAST6)).or(Val::Str(""));
+    let lo = event.field(&LO);
+    format!("{nums_2}{b}Alert: {lo}")
 }

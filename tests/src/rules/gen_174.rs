@@ -3,7 +3,9 @@
 
 //! `Generated.R174`.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Built around a random event (174).
+//!
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,50 +17,63 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_174.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 28,
+        dedup_period_minutes: 117,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (174)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&KEY, &N, &S],
+    fields: &[&EVENT_NAME, &NAME, &WORDS_2, &OK, &SUB],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
-    context: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `S`
-static S: Path = Path::new(&[Key("S")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+
+/// `items[-2].ok`
+static OK: Path = Path::new(&[Key("items"), Index(-2), Key("ok")]);
+
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&KEY).matches_glob(&["a[*]b[?][c][[]d*e"]) {
-        return Some(9);
-    }
-    if event.field(&N).is_null_or_empty() {
-        return Some(12);
-    }
-    if event.field(&S).iends_with("~nope-260") {
-        return Some(14);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(10);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `items[*].name`, `words[2]`, `items[-2].ok` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let name = event.field(&NAME);
+    let words_2 = event.field(&WORDS_2);
+    let ok = event.field(&OK);
+    format!("{name}:{words_2}:{ok}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&SUB).to_json()), ("k1", event.field(&OK).to_json())])
 }

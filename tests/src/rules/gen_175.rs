@@ -3,9 +3,7 @@
 
 //! `Generated.R175`.
 //!
-//! Built around a random event (175).
-//!
-//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,44 +15,123 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_175.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 112,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (175)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(
+            "{nums[0] !s}{nums[0] | words[0]}{nums[0] || eventName | ''}{{",
+        ),
     },
-    fields: &[&EVENT_NAME, &IPS],
+    fields: &[
+        &IP,
+        &N,
+        &NUMS_0,
+        &WORDS_0,
+        &EVENT_NAME,
+        &ABSENT,
+        &TA_GS_EACH,
+        &NUMS,
+        &WORDS,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
-    severity: None,
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `user.TAGs[*]`
+static TA_GS_EACH: Path = Path::new(&[Key("user"), Key("TAGs"), Each]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(10);
+    if !event.field(&IP).contains("606:4700:470") {
+        return Some(8);
     }
-    if !event.field(&IPS).only_one_element(|element| !element.contains("~nope-261")) {
-        return Some(13);
+    if event.field(&N).icontains("~nope-228") {
+        return Some(11);
     }
     None
+}
+
+/// `AlertTitle`: `{nums[0] !s}{nums[0] | words[0]}{nums[0] || eventName | ''}{{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let nums_0 = event.field(&NUMS_0).py_str();
+    let nums_0_2 = event.field(&NUMS_0).or(event.field(&WORDS_0));
+    let nums_0_3 = event
+        .field(&NUMS_0)
+        .or_truthy(event.field(&EVENT_NAME))
+        .or(Val::Str(""));
+    format!("{nums_0}{nums_0_2}{nums_0_3}{{")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let absent = event.field(&ABSENT);
+                format!("{absent}{{ #  in ")
+            }),
+        ),
+    ])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event
+        .field(&TA_GS_EACH)
+        .in_cidr(
+            &[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), Cidr::v4([0, 0, 0, 0], 0)],
+        )
+    {
+        return Severity::Medium;
+    }
+    if event
+        .field(&NUMS)
+        .all_elements(|element| {
+            !element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+                && element.less_than(2355f64)
+        }) && event.field(&WORDS).only_one_element(|element| element.is_in(&["w-1357"]))
+    {
+        return Severity::Critical;
+    }
+    Severity::Medium
 }

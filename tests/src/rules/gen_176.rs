@@ -3,8 +3,7 @@
 
 //! `Generated.R176`.
 //!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
-//! Disabled: compiled and tested, not run.
+//! Severity Critical; scheduled queries `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,12 +13,12 @@ pub static RULE: Rule = Rule {
         id: "Generated.R176",
         display_name: None,
         source: "tests/rules/generated/gen_176.yml",
-        enabled: false,
-        scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
+        enabled: true,
+        scheduled: true,
+        log_types: &["Generated.Beta"],
         severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 96,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -28,54 +27,151 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{pair.hi | t}{n}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &ITEMS_0_N, &WORDS_LAST, &HI, &T, &N],
+    fields: &[
+        &SUB_0_N,
+        &NAME,
+        &ITEMS_0_N,
+        &X,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &OK,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: None,
-    severity: None,
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[*].sub[0].N`
+static SUB_0_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("N")]);
+
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
 /// `items[0].n`
 static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+/// `ITemS[*].sub[0].x`
+static X: Path = Path::new(&[Key("ITemS"), Each, Key("sub"), Index(0), Key("x")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `items[-2].ok`
+static OK: Path = Path::new(&[Key("items"), Index(-2), Key("ok")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon", "Gamma", "Zeta"]) {
-        return Some(9);
+    if !filter(
+        event.field(&SUB_0_N),
+        true,
+        |value| value.matches_glob(&["~nope-229*"]),
+    ) {
+        return Some(8);
     }
-    if event.field(&ITEMS_0_N).contains("~nope-262") {
-        return Some(12);
+    if !filter(event.field(&NAME), true, |value| value.is_private_ip()) {
+        return Some(11);
     }
-    if !event.field(&WORDS_LAST).is_in(&["w-1296"]) {
+    if !event.field(&ITEMS_0_N).is_in(&[Lit::from(-31337001.5f64), Lit::from(1361i64)]) {
         return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `{pair.hi | t}{n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let hi = event.field(&HI).or(event.field(&T));
-    let n = event.field(&N);
-    format!("{hi}{n}")
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&X).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&OK).exists() {
+        return Severity::Info;
+    }
+    Severity::Critical
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R179`.
 //!
-//! Built around a random event (179).
-//!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,47 +15,101 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_179.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (179)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &NUMS_0],
+    fields: &[
+        &ITEMS_0_N,
+        &NAME,
+        &EVENT_NAME,
+        &ID,
+        &I_TEM_S_EACH_N,
+        &ITEMS_0,
+        &ABSENT_LAST6,
+        &ROLE,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
-    context: None,
+    group_by: Some(|event| alert_dedup(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
+/// `items[0].n`
+static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `ITemS[*].n`
+static I_TEM_S_EACH_N: Path = Path::new(&[Key("ITemS"), Each, Key("n")]);
+
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Gamma") {
-        return Some(9);
+    if !filter(event.field(&ITEMS_0_N), true, |value| value.is_ip()) {
+        return Some(8);
     }
-    if event.field(&NUMS_0).icontains("~nope-265") {
-        return Some(12);
+    if !filter(event.field(&NAME), false, |value| value.icontains("r 12")) {
+        return Some(11);
     }
-    if !event.field(&NUMS_0).at_most(2307i64) {
+    if !event.field(&EVENT_NAME).equals("Delta") {
         return Some(15);
     }
+    if !event.field(&ID).equals(87i64) {
+        return Some(18);
+    }
+    if event.field(&ID).is_ip() {
+        return Some(22);
+    }
+    if !event.field(&I_TEM_S_EACH_N).contains(1374f64) {
+        return Some(26);
+    }
+    if event.field(&ITEMS_0).ends_with("~nope-236") {
+        return Some(30);
+    }
     None
+}
+
+/// `AlertDedup`: ` # {absent[-7] || '{x|y}' !s}{{`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let absent_last6 = event.field(&ABSENT_LAST6).or_truthy(Val::Str("{x|y}")).py_str();
+    format!(" # {absent_last6}{{")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&EVENT_NAME).to_json()),
+        ("k1", event.field(&ROLE).to_json()),
+        ("t2", Json::String(String::from("{ ünïcödé  # "))),
+    ])
 }

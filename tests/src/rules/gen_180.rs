@@ -3,7 +3,7 @@
 
 //! `Generated.R180`: Generated rule 180.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,92 +15,64 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_180.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-5"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(r#"{{ back\slash {words[*]}Alert: "#),
     },
-    fields: &[&WORDS_LAST1, &NET, &ABSENT_LAST6, &NAME, &C, &WORDS, &FIELD, &ID],
+    fields: &[&EVENT_NAME, &V, &WORDS_EACH, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `words[-2]`
-static WORDS_LAST1: Path = Path::new(&[Key("words"), Index(-2)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `items[*].V`
+static V: Path = Path::new(&[Key("items"), Each, Key("V")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `pair.C`
-static C: Path = Path::new(&[Key("pair"), Key("C")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
-
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&WORDS_LAST1), false, |value| value.iequals("w-1312")) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon"]) {
+        return Some(9);
     }
-    if !event
-        .field(&NET)
-        .cidr_contains(&[Cidr::v6([0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 0x1], 128)])
-    {
-        return Some(15);
-    }
-    let absent_last6 = event.field(&ABSENT_LAST6);
-    if !exactly_one([
-        absent_last6.is_public_ip(),
-        exactly_one([
-            event.field(&NAME).at_most(7i64),
-            absent_last6.is_null_or_empty(),
-            event.field(&C).is_ipv6(),
-        ]),
-    ]) {
-        return Some(18);
-    }
-    if event
-        .field(&WORDS)
-        .any_element(|element| {
-            !element.is_in(&["x y-1311", "x y-1313"]) && element.is_in(&["x y-1313"])
-        }) || event.field(&FIELD).greater_than(3i64)
-    {
-        return Some(30);
+    if event.field(&V).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(13);
     }
     None
 }
 
+/// `AlertTitle`: `{{ back\slash {words[*]}Alert: `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let words_each = event.field(&WORDS_EACH);
+    format!(r#"{{ back\slash {words_each}Alert: "#)
+}
+
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&ID).at_least(69.5f64) {
-        return Severity::High;
+    if event.field(&NAME).exists() {
+        return Severity::Medium;
     }
     Severity::Low
 }

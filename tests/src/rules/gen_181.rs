@@ -3,9 +3,7 @@
 
 //! `Generated.R181`.
 //!
-//! Built around a random event (181).
-//!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,21 +15,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_181.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &["generated", "batch-6"],
         reports: &[],
-        description: Some("Built around a random event (181)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&X, &S_UB, &IPS, &SUB_EACH, &IPS_2, &F],
+    fields: &[&EVENTNAME, &TAGS_EACH, &TAGS, &ID, &A_BS_E_NT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -41,43 +39,39 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `items[0].sub[-1].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(-1), Key("x")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `items[0].SUb`
-static S_UB: Path = Path::new(&[Key("items"), Index(0), Key("SUb")]);
+/// `UseR.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("UseR"), Key("tags"), Each]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `ITEms[0].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("ITEms"), Index(0), Key("sub"), Each]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `ips[2]`
-static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `ABsENt[-7]`
+static A_BS_E_NT_LAST6: Path = Path::new(&[Key("ABsENt"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&X).at_most(3f64) {
-        return Some(10);
+    if !event.field(&EVENTNAME).equals("Gamma") {
+        return Some(9);
     }
-    if event.field(&S_UB).equals("~nope-268") {
-        return Some(13);
+    if event.field(&TAGS_EACH).contains(-31337000i64) {
+        return Some(12);
     }
-    if !event.field(&IPS).no_element(|element| element.equals("~nope-269")) {
-        return Some(16);
+    if !event.field(&TAGS).any_element(|element| !element.is_in(&["Wort-1385"])) {
+        return Some(15);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `ITEms[0].sub[*]`, `ips[2]`, `f` joined with `:`.
+/// `GroupBy`: the dedup string, `user.id`, `ABsENt[-7]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_each = event.field(&SUB_EACH);
-    let ips_2 = event.field(&IPS_2);
-    let f = event.field(&F);
-    format!("{sub_each}:{ips_2}:{f}")
+    let id = event.field(&ID);
+    let a_bs_e_nt_last6 = event.field(&A_BS_E_NT_LAST6);
+    format!("{id}:{a_bs_e_nt_last6}")
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (182).
 //!
-//! Severity Low; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,54 +17,46 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_182.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-0"],
+        tags: &[],
         reports: &[],
         description: Some("Built around a random event (182)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{with space}"),
+        alert_title: None,
     },
-    fields: &[&IP, &WITH_SPACE],
+    fields: &[&KEY, &V],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `IteMs[*].v`
+static V: Path = Path::new(&[Key("IteMs"), Each, Key("v")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).is_private_ip() {
-        return Some(10);
+    if !event.field(&KEY).ends_with("PPER lower 123") {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `{with space}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&WITH_SPACE).to_string()
+/// `GroupBy`: the dedup string, `IteMs[*].v` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&V).to_string()
 }

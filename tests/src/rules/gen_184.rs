@@ -3,7 +3,8 @@
 
 //! `Generated.R184`.
 //!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Alerts after 2 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,11 +16,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_184.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 2,
         tags: &[],
         reports: &[],
         description: None,
@@ -29,24 +30,29 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&NUMS_0],
+    fields: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NUMS_0).at_least(2344f64) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Gamma", "Zeta"]) {
+        return Some(9);
     }
     None
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Critical
 }

@@ -3,9 +3,8 @@
 
 //! `Generated.R185`.
 //!
-//! Built around a random event (185).
-//!
-//! Severity Medium; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Alerts after 2 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -17,73 +16,57 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_185.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 2,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (185)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" # {s}"),
     },
-    fields: &[&EVENTNAME, &B, &USER_NAME, &EVENT_NAME, &ABSENT, &US_ER_NAME],
+    fields: &[&EVENT_NAME, &S, &N_UMS_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
+    severity: None,
     python: None,
 };
-
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
-
-/// `PAIr.b`
-static B: Path = Path::new(&[Key("PAIr"), Key("b")]);
-
-/// `user.name`
-static USER_NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `usER.name`
-static US_ER_NAME: Path = Path::new(&[Key("usER"), Key("name")]);
+/// `nUMS[-1]`
+static N_UMS_LAST: Path = Path::new(&[Key("nUMS"), Index(-1)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Beta"]) {
+    if !event.field(&EVENT_NAME).is_in(&["Beta"]) {
         return Some(9);
-    }
-    if event.field(&B).istarts_with("~nope-270") {
-        return Some(12);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&USER_NAME).to_json()),
-        ("k1", event.field(&EVENT_NAME).to_json()),
-        ("k2", event.field(&ABSENT).to_json()),
-    ])
+/// `AlertTitle`: ` # {s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let s = event.field(&S);
+    format!(" # {s}")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&US_ER_NAME).equals(987654.25f64) {
-        return Severity::High;
-    }
-    Severity::Medium
+/// `GroupBy`: the dedup string, `eventName`, `nUMS[-1]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let event_name = event.field(&EVENT_NAME);
+    let n_ums_last = event.field(&N_UMS_LAST);
+    format!("{event_name}:{n_ums_last}")
 }

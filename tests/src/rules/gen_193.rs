@@ -3,7 +3,9 @@
 
 //! `Generated.R193`: Generated rule 193.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Built around a random event (193).
+//!
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
 //! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
@@ -16,60 +18,74 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_193.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: false,
-        dedup_period_minutes: 103,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (193)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[2].n}{items[2].n !s}{{"),
     },
-    fields: &[&N, &SUB_EACH, &NUMS_EACH, &TAGS],
+    fields: &[&ID, &NAME, &TAG_S_0, &EVENT_NAME, &N, &T],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `Items[-2].n`
-static N: Path = Path::new(&[Key("Items"), Index(-2), Key("n")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `items[2].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Each]);
+/// `ITemS[2].name`
+static NAME: Path = Path::new(&[Key("ITemS"), Index(2), Key("name")]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `iteMs[*].tagS[0]`
+static TAG_S_0: Path = Path::new(&[Key("iteMs"), Each, Key("tagS"), Index(0)]);
 
-/// `items[*].tags`
-static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `items[2].n`
+static N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).at_most(1403i64) {
-        return Some(11);
+    if !exactly_one([
+        filter(event.field(&ID), false, |value| value.has(-31337000i64)),
+        filter(event.field(&NAME), true, |value| value.is_private_ip()),
+    ]) {
+        return Some(12);
     }
-    if event
-        .field(&SUB_EACH)
-        .in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)])
-    {
-        return Some(14);
+    if !filter(event.field(&TAG_S_0), true, |value| value.is_ipv6()) {
+        return Some(19);
+    }
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Delta"]) {
+        return Some(23);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `nums[*]`, `items[*].tags` joined with `:`.
+/// `AlertTitle`: `{items[2].n}{items[2].n !s}{{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let n = event.field(&N);
+    let n_2 = event.field(&N).py_str();
+    format!("{n}{n_2}{{")
+}
+
+/// `GroupBy`: the dedup string, `t` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let nums_each = event.field(&NUMS_EACH);
-    let tags = event.field(&TAGS);
-    format!("{nums_each}:{tags}")
+    event.field(&T).to_string()
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R196`.
 //!
-//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; scheduled queries `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,11 +14,11 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_196.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::High,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        scheduled: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Info,
+        create_alert: true,
+        dedup_period_minutes: 35,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -28,37 +27,64 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{"),
     },
-    fields: &[&NUMS_0, &S],
+    fields: &[&B, &EVENT_NAME, &ABSENT, &TAGS, &EXIT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `Nums[0]`
-static NUMS_0: Path = Path::new(&[Key("Nums"), Index(0)]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `EveNTNAME.absent`
+static ABSENT: Path = Path::new(&[Key("EveNTNAME"), Key("absent")]);
+
+/// `USeR.tags`
+static TAGS: Path = Path::new(&[Key("USeR"), Key("tags")]);
+
+/// `p_enrichment.toR_eXIT_nOdES.p_any_ip_addresses.exit`
+static EXIT: Path = Path::new(
+    &[Key("p_enrichment"), Key("toR_eXIT_nOdES"), Key("p_any_ip_addresses"), Key("exit")],
+);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NUMS_0).at_most(2437f64) {
-        return Some(9);
+    if !filter(event.field(&B), false, |value| value.exists()) {
+        return Some(10);
+    }
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Zeta"]) {
+        return Some(14);
+    }
+    if event.field(&ABSENT).is_in(&[Lit::Str("~nope-240"), Lit::from(987654.25f64)]) {
+        return Some(17);
+    }
+    if !event
+        .field(&TAGS)
+        .all_elements(|element| {
+            !element.istarts_with("~nope-241") && element.iequals("ü-1488")
+        })
+    {
+        return Some(20);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&S).is_null_or_empty() {
-        return Severity::Info;
-    }
-    Severity::High
+/// `AlertTitle`: `{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
+}
+
+/// `GroupBy`: the dedup string, `p_enrichment.toR_eXIT_nOdES.p_any_ip_addresses.exit` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&EXIT).to_string()
 }

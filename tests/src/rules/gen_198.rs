@@ -3,7 +3,8 @@
 
 //! `Generated.R198`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,12 +16,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_198.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        log_types: &["Generated.Beta", "Generated.Alpha"],
         severity: Severity::High,
-        create_alert: true,
-        dedup_period_minutes: 22,
+        create_alert: false,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-2"],
         reports: &[],
         description: None,
         reference: None,
@@ -29,73 +30,54 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &IP,
-        &T_AG_S_0,
-        &N,
-        &WORDS_0,
-        &TAGS_0,
-        &TOR_EXIT_NODES_P_ANY_IP_ADDRESSES,
-        &TOR_EX_IT_NO_DES_P_ANY_IP_ADDRESSES,
-    ],
+    fields: &[&MATRIX_0_LAST, &NAME, &BIG, &A_DM_IN, &MATRIX_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
 
-/// `user.TAgS[0]`
-static T_AG_S_0: Path = Path::new(&[Key("user"), Key("TAgS"), Index(0)]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `user.ADmIN`
+static A_DM_IN: Path = Path::new(&[Key("user"), Key("ADmIN")]);
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
-static TOR_EXIT_NODES_P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
-);
-
-/// `p_enriCHmenT.TOR_ExIt_noDes.p_any_ip_addresses`
-static TOR_EX_IT_NO_DES_P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("p_enriCHmenT"), Key("TOR_ExIt_noDes"), Key("p_any_ip_addresses")],
-);
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&IP), false, |value| value.matches_glob(&["[8].[8].8.8"])) {
-        return Some(9);
+    if !filter(
+        event.field(&MATRIX_0_LAST),
+        true,
+        |value| value.matches_glob(&["~nope-244*"]),
+    ) {
+        return Some(10);
     }
-    if !event.field(&T_AG_S_0).exists() {
-        return Some(13);
+    if !event.field(&NAME).contains("Stra") {
+        return Some(14);
     }
-    if event.field(&N).icontains("~nope-274") {
-        return Some(15);
-    }
-    if !(event.field(&WORDS_0).exists() || event.field(&TAGS_0).at_least(2i64)) {
-        return Some(18);
+    if !event.field(&BIG).equals(18446744073709551615u64) {
+        return Some(17);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `p_enrichment.tor_exit_nodes.p_any_ip_addresses` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&TOR_EXIT_NODES_P_ANY_IP_ADDRESSES).to_string()
-}
-
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&TOR_EX_IT_NO_DES_P_ANY_IP_ADDRESSES).to_json())])
+    context([
+        ("k0", event.field(&A_DM_IN).to_json()),
+        ("k1", event.field(&MATRIX_EACH).to_json()),
+    ])
 }

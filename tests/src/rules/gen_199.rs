@@ -3,7 +3,7 @@
 
 //! `Generated.R199`.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,12 +15,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_199.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 55,
         threshold: 1,
-        tags: &["generated", "batch-3"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N],
+    fields: &[&TAGS, &DOTTED_KEY, &TAGS_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,14 +39,23 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `itemS[0].n`
-static N: Path = Path::new(&[Key("itemS"), Index(0), Key("n")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+
+/// `user.tags[2]`
+static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).at_most(1457i64) {
+    if !event.field(&TAGS).contains("rt") {
         return Some(9);
+    }
+    if event.field(&DOTTED_KEY).same_as(&event.field(&TAGS_2)) {
+        return Some(12);
     }
     None
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R201`.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Built around a random event (201).
+//!
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,44 +17,94 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_201.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        log_types: &["Generated.Alpha", "Generated.Beta"],
         severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 72,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (201)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{matrix[*][2] | '{x|y}'}{absent || 'none'}"),
     },
-    fields: &[&EVENT_NAME, &TAGS],
+    fields: &[
+        &ROLE,
+        &MATRIX_EACH_2,
+        &ABSENT,
+        &MATRIX_0,
+        &ITEMS_EACH,
+        &X,
+        &MATRIX_EACH,
+        &NAME,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `items[2].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Each, Key("x")]);
+
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
+
+/// `iTeMs[*].name`
+static NAME: Path = Path::new(&[Key("iTeMs"), Each, Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
-        return Some(9);
-    }
-    if !event.field(&TAGS).no_element(|_| false) {
-        return Some(12);
+    if !event.field(&ROLE).iends_with("ungla") {
+        return Some(10);
     }
     None
+}
+
+/// `AlertTitle`: `{matrix[*][2] | '{x|y}'}{absent || 'none'}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_each_2 = event.field(&MATRIX_EACH_2).or(Val::Str("{x|y}"));
+    let absent = event.field(&ABSENT).or_truthy(Val::Str("none"));
+    format!("{matrix_each_2}{absent}")
+}
+
+/// `GroupBy`: the dedup string, `matrix[0]`, `items[*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_0 = event.field(&MATRIX_0);
+    let items_each = event.field(&ITEMS_EACH);
+    format!("{matrix_0}:{items_each}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&X)
+        .compare_with(&event.field(&MATRIX_EACH))
+        .is_some_and(Ordering::is_gt) && !event.field(&NAME).has("tab\tand\nnewline")
+    {
+        return Severity::High;
+    }
+    Severity::Medium
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R203`: Generated rule 203.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Low; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,46 +15,159 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_203.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Info,
-        create_alert: false,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-0"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" ünïcödé {items[*].tags ?? '{x|y}'}"),
     },
-    fields: &[&HI, &NAME],
+    fields: &[
+        &EVENT_NAME,
+        &TAGS,
+        &SUB_EACH,
+        &AB_SE_NT,
+        &WITH_SPAC_E,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &WORDS,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-1].name`
-static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
+/// `items[*].tags`
+static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+
+/// `items[0].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
+
+/// `ABSeNT`
+static AB_SE_NT: Path = Path::new(&[Key("ABSeNT")]);
+
+/// `With spacE`
+static WITH_SPAC_E: Path = Path::new(&[Key("With spacE")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&HI).at_least(40.5f64) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Gamma") {
+        return Some(9);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[-1].name` joined with `:`.
+/// `AlertTitle`: ` ünïcödé {items[*].tags ?? '{x|y}'}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let tags = event.field(&TAGS).or_present(Val::Str("{x|y}"));
+    format!(" ünïcödé {tags}")
+}
+
+/// `GroupBy`: the dedup string, `items[0].sub[*]`, `ABSeNT`, `With spacE` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&NAME).to_string()
+    let sub_each = event.field(&SUB_EACH);
+    let ab_se_nt = event.field(&AB_SE_NT);
+    let with_spac_e = event.field(&WITH_SPAC_E);
+    format!("{sub_each}:{ab_se_nt}:{with_spac_e}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("k1", event.field(&WORDS).to_json()),
+        ]),
+    )
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R205`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Built around a random event (205).
+//!
+//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,83 +17,55 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_205.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        log_types: &["Generated.Beta", "Generated.Gamma"],
         severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (205)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: }} {{{p_enrichment}"),
+        alert_title: None,
     },
-    fields: &[&EVENTNAME, &P_ENRICHMENT, &COUNTRY, &WORDS, &IP],
+    fields: &[&EVENT_NAME, &MAT_RIX_0, &ITEMS_EACH_N, &SUB_EACH_N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `p_enrichment`
-static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+/// `MATRix[0]`
+static MAT_RIX_0: Path = Path::new(&[Key("MATRix"), Index(0)]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
+/// `items[*].sub[*].n`
+static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Alpha") {
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
         return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `Alert: }} {{{p_enrichment}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let p_enrichment = event.field(&P_ENRICHMENT);
-    format!("Alert: }} {{{p_enrichment}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&COUNTRY).ends_with("~nope-280")
-        && !event.field(&WORDS).only_one_element(|element| !element.starts_with("w"))
-        && !event.field(&IP).equals("~nope-281")
-    {
-        return Severity::Medium;
-    }
-    Severity::Info
+/// `GroupBy`: the dedup string, `MATRix[0]`, `items[*].n`, `items[*].sub[*].n` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let mat_rix_0 = event.field(&MAT_RIX_0);
+    let items_each_n = event.field(&ITEMS_EACH_N);
+    let sub_each_n = event.field(&SUB_EACH_N);
+    format!("{mat_rix_0}:{items_each_n}:{sub_each_n}")
 }

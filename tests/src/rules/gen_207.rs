@@ -5,8 +5,7 @@
 //!
 //! Built around a random event (207).
 //!
-//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Low; scheduled queries `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,13 +16,13 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 207"),
         source: "tests/rules/generated/gen_207.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::High,
-        create_alert: false,
+        scheduled: true,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Low,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-4"],
         reports: &[],
         description: Some("Built around a random event (207)."),
         reference: None,
@@ -32,41 +31,30 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&X, &NAME, &IP],
+    fields: &[&EVENT_NAME, &WORDS_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `items[0].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("x")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-1].name`
-static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&X).at_least(4i64) {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Delta", "Epsilon"]) {
         return Some(11);
     }
-    if !event.field(&NAME).is_in(&["~nope-282", "~nope-283", "ǅungla"]) {
+    if !event.field(&WORDS_0).matches_glob(&["Wo*"]) {
         return Some(14);
     }
-    if !event.field(&IP).is_ipv6() {
-        return Some(17);
-    }
     None
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Info
 }

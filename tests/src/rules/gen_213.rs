@@ -3,7 +3,7 @@
 
 //! `Generated.R213`.
 //!
-//! Severity Critical; log types `Generated.Gamma`.
+//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_213.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 47,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,48 +27,65 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{}} "),
+        alert_title: Some("{{{words[-1] || items[0].tags[*] !s}"),
     },
-    fields: &[&EVENT_NAME, &Z, &B],
+    fields: &[&NUMS_EACH, &FIELD, &WORDS_LAST, &EVENT_NAME, &TAGS, &TAGS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
+
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
+
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `items[0].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Delta", "Gamma"]) {
-        return Some(8);
+    if !event.field(&NUMS_EACH).contains(2657f64) {
+        return Some(9);
     }
-    if event.field(&Z).istarts_with("~nope-288") {
-        return Some(11);
+    if !event.field(&FIELD).istarts_with("日本語のテキス") {
+        return Some(15);
     }
-    if event.field(&B).matches_glob(&["~nope-289*"]) {
-        return Some(14);
+    if event.field(&WORDS_LAST).contains(987654.25f64) {
+        return Some(18);
+    }
+    if !event.field(&WORDS_LAST).exists() {
+        return Some(21);
+    }
+    if !event.field(&EVENT_NAME).istarts_with("ze") {
+        return Some(24);
+    }
+    if !event.field(&TAGS).only_one_element(|element| element.is_in(&["Wort-1652"])) {
+        return Some(27);
     }
     None
 }
 
-/// `AlertTitle`: `{{}} `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{} ")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Info
+/// `AlertTitle`: `{{{words[-1] || items[0].tags[*] !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let words_last = event
+        .field(&WORDS_LAST)
+        .or_truthy(event.field(&TAGS_EACH))
+        .py_str();
+    format!("{{{words_last}")
 }

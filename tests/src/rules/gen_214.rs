@@ -3,7 +3,8 @@
 
 //! `Generated.R214`.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Critical; scheduled queries `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -14,10 +15,10 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_214.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Medium,
-        create_alert: true,
+        scheduled: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -27,57 +28,46 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in "),
+        alert_title: None,
     },
-    fields: &[&NET, &B, &MATRIX_LAST_2, &MATRIX_EACH_0, &M_ATRIX],
+    fields: &[&OK, &N, &TAGS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `ItEMS[*].ok`
+static OK: Path = Path::new(&[Key("ItEMS"), Each, Key("ok")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `matrix[-1][2]`
-static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
-
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
-
-/// `MAtrix`
-static M_ATRIX: Path = Path::new(&[Key("MAtrix")]);
+/// `items[0].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NET).exists() {
-        return Some(8);
+    if !event.field(&OK).contains(false) {
+        return Some(9);
     }
     None
-}
-
-/// `AlertTitle`: ` in `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from(" in ")
-}
-
-/// `GroupBy`: the dedup string, `b` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&B).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&MATRIX_LAST_2).to_json()),
-        ("k1", event.field(&MATRIX_EACH_0).to_json()),
-        ("k2", event.field(&M_ATRIX).to_json()),
+        (
+            "t0",
+            Json::String({
+                let n = event.field(&N).or_present(Val::Str("{x|y}"));
+                let tags_each = event.field(&TAGS_EACH).or_truthy(Val::Str("{x|y}"));
+                format!(r#" back\slash {n}{{{tags_each}"#)
+            }),
+        ),
     ])
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (216).
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -18,66 +18,166 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 17,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: Some("Built around a random event (216)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} }} {{"),
+        alert_title: None,
     },
-    fields: &[&BIG, &NA_ME, &NUMS],
+    fields: &[
+        &ABS_ENT_LAST6,
+        &WORDS,
+        &SUB,
+        &S,
+        &ITEMS,
+        &MATRIX_0_LAST,
+        &TAGS_0,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    severity: None,
     python: None,
 };
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `ABSEnt[-7]`
+static ABS_ENT_LAST6: Path = Path::new(&[Key("ABSEnt"), Index(-7)]);
 
-/// `items[-2].NaMe`
-static NA_ME: Path = Path::new(&[Key("items"), Index(-2), Key("NaMe")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `items[-1].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-1), Key("sub")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `Matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("Matrix"), Index(0), Index(-1)]);
+
+/// `ItEMS[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("ItEMS"), Each, Key("tags"), Index(0)]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&BIG).is_in(&[Lit::from(-31337001.5f64), Lit::from(-0f64)]) {
+    if !(filter(event.field(&ABS_ENT_LAST6), true, |value| value.ends_with("~nope-256"))
+        || filter(event.field(&WORDS), true, |value| value.is_null()))
+    {
         return Some(10);
+    }
+    if !filter(event.field(&SUB), true, |value| value.matches_glob(&["~nope-257*"])) {
+        return Some(17);
+    }
+    if !event.field(&S).starts_with("Adm") {
+        return Some(21);
     }
     None
 }
 
-/// `AlertTitle`: `}} }} {{`
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("} } {")
+/// `GroupBy`: the dedup string, `items` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ITEMS).to_string()
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&NA_ME).starts_with("~nope-291")
-        && event
-            .field(&NUMS)
-            .any_element(|element| {
-                !element.is_in(&[2568i64])
-                    && exactly_one([
-                        !element.is_in(&[2568i64]),
-                        !element.is_in(&[2568i64, 2569i64]),
-                    ])
-            })
-    {
-        return Severity::Info;
-    }
-    Severity::Info
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&MATRIX_0_LAST).to_json()),
+            ("k1", event.field(&TAGS_0).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

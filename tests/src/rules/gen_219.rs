@@ -3,7 +3,8 @@
 
 //! `Generated.R219`.
 //!
-//! Severity Critical; scheduled queries `Generated.Gamma`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Alerts after 3 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -14,12 +15,12 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_219.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        scheduled: false,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 3,
         tags: &[],
         reports: &[],
         description: None,
@@ -29,41 +30,67 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&WORDS, &IPS, &I_PS],
+    fields: &[
+        &TAGS,
+        &MATRIX_LAST_EACH,
+        &MATRIX_LAST,
+        &MATRIX_0,
+        &MATRIX_0_EACH,
+        &ABSENT,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `matrix[-1][*]`
+static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
 
-/// `iPS`
-static I_PS: Path = Path::new(&[Key("iPS")]);
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WORDS).exists() {
-        return Some(8);
+    if !filter(event.field(&TAGS), true, |value| value.contains(-31337000i64)) {
+        return Some(9);
+    }
+    if !event.field(&MATRIX_LAST_EACH).exists() {
+        return Some(13);
     }
     if !event
-        .field(&IPS)
-        .all_elements(|element| {
-            !element.has(-31337000i64) && !element.iends_with("~nope-293")
+        .field(&MATRIX_LAST)
+        .only_one_element(|element| {
+            !element.is_in(&[1734i64]) && !element.is_in(&[1736i64])
         })
     {
-        return Some(10);
+        return Some(15);
     }
-    if !event.field(&I_PS).only_one_element(|element| !element.ends_with("~nope-294")) {
-        return Some(17);
+    if event.field(&MATRIX_0).is_null() {
+        return Some(24);
     }
     None
+}
+
+/// `AlertDedup`: `{matrix[0][*]}{matrix[0][*]}{absent ?? '{x|y}' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_0_each = event.field(&MATRIX_0_EACH);
+    let absent = event.field(&ABSENT).or_present(Val::Str("{x|y}")).py_str();
+    format!("{matrix_0_each}{matrix_0_each}{absent}")
 }

@@ -13,9 +13,10 @@ mod gen_000 {
             title: Some("Generated rule 0"),
             dedup: Some("defaultDedupString:Generated.R000"),
             severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":true,"k1":"2001:db8::/32"}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                28,
                 true,
                 r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","items":[{"n":2,"v":-2,"ok":true}],"nums":[],"words":[]}"#,
             )
@@ -26,7 +27,7 @@ mod gen_000 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                35,
                 false,
                 r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","nums":[],"words":[]}"#,
             )
@@ -43,12 +44,12 @@ mod gen_001 {
         Case {
             title: Some("Generated.R001"),
             dedup: Some("defaultDedupString:Generated.R001"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                27,
+                31,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"tab\tand\nnewline","n":769,"f":9.25,"z":null,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"日本語のテキスト"},"with space":"path/to/file.txt","items":[{"n":3,"v":0,"ok":false,"tags":["x y-4","x y-5"],"sub":[]},{"n":6,"v":-1,"ok":false,"sub":[]},{"n":7,"v":12}],"nums":[1008],"words":["ü-9"],"ips":["2606:4700:4700::1111","fe80::1","8.8.8.8"]}"#,
+                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1039,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":84,"admin":true,"tags":["x y-3","Wort-4","w-5"],"Role":"quote\" and back\\slash"},"items":[{"n":6,"v":4,"sub":[]},{"n":7,"ok":false,"tags":["ü-8","ü-9","x y-10"],"sub":[]},{"n":11,"v":14}],"nums":[],"words":["x y-12"]}"#,
             )
         }
             .check(&RULE);
@@ -57,9 +58,9 @@ mod gen_001 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                37,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"tab\tand\nnewline","n":769,"f":9.25,"z":null,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted":{"key":"日本語のテキスト"},"with space":"path/to/file.txt","items":[{"n":3,"v":0,"ok":false,"tags":["x y-4","x y-5"],"sub":[]},{"n":6,"v":-1,"ok":false,"sub":[]},{"n":7,"v":12}],"nums":[1008],"words":["ü-9"],"ips":["2606:4700:4700::1111","fe80::1","8.8.8.8"]}"#,
+                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1039,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"{braces} and {{double}}","items":[{"n":6,"v":4,"sub":[]},{"n":7,"ok":false,"tags":["ü-8","ü-9","x y-10"],"sub":[]},{"n":11,"v":14}],"nums":[],"words":["x y-12"]}"#,
             )
             .check(&RULE);
     }
@@ -72,15 +73,14 @@ mod gen_002 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R002"),
-            dedup: Some("defaultDedupString:Generated.R002"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":"Alpha","k1":null,"k2":"Alpha"}"#),
+            title: Some(r#" "quoted" fe80::1"#),
+            dedup: Some(r#"[18]:[["ü-15"]]:x"#),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                37,
+                40,
                 true,
-                r#"{"eventName":"Alpha","s":"ǅungla","n":-193,"f":-34.75,"e":"","ip":"1.2.3","dotted.key":"x","user":{"name":"","id":46,"admin":true,"tags":["Wort-10","w-11","x y-12"]},"items":[{"n":13,"name":"tab\tand\nnewline","v":-5,"ok":false,"sub":[{"n":14,"x":8},{"n":15,"x":5}]},{"n":16,"name":"{braces} and {{double}}","tags":["w-17"],"sub":[{"n":18,"x":4},{"n":19,"x":"quote\" and back\\slash"}]}]}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","t":"x","n":-248,"f":3.25,"b":false,"z":null,"ip":"192.168.1.20","net":"10.1.2.3","items":[{"n":13,"name":"x"},{"n":14,"ok":true,"tags":["ü-15"]},{"n":16,"name":"svc-deploy","v":-5,"sub":[{"n":17,"x":3},{"n":18,"x":5}]}],"words":[],"ips":["fe80::1","2606:4700:4700::1111","10.1.2.3"],"pair":{"a":12,"b":12.0,"c":13,"lo":29.5,"hi":30.5}}"#,
             )
         }
             .check(&RULE);
@@ -89,9 +89,9 @@ mod gen_002 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                46,
                 false,
-                r#"{"eventName":"Alpha","s":"ǅungla","n":-193,"f":-34.75,"e":"","ip":"1.2.3","dotted.key":"x","items":[{"n":13,"name":"tab\tand\nnewline","v":-5,"ok":false,"sub":[{"n":14,"x":8},{"n":15,"x":5}]},{"n":16,"name":"{braces} and {{double}}","tags":["w-17"],"sub":[{"n":18,"x":4},{"n":19,"x":"quote\" and back\\slash"}]}]}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","t":"x","n":-248,"f":3.25,"b":false,"z":null,"ip":"192.168.1.20","net":"10.1.2.3","words":[],"ips":["fe80::1","2606:4700:4700::1111","10.1.2.3"],"pair":{"a":12,"b":12.0,"c":13,"lo":29.5,"hi":30.5}}"#,
             )
             .check(&RULE);
     }
@@ -104,16 +104,14 @@ mod gen_003 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R003"),
-            dedup: Some(
-                r#"{"name":"emoji 😀 inside","tags":["ü-20"]}:İstanbul:18.0"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 3"),
+            dedup: Some("defaultDedupString:Generated.R003"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                25,
+                35,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","t":"path/to/file.txt","ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"UPPER lower 123","dotted":{"key":"İstanbul"},"ключ":"emoji 😀 inside","user":{"name":"emoji 😀 inside","tags":["ü-20"]},"words":[],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","t":"naïve café","f":47.75,"e":[],"ip":"1.2.3","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"","id":75,"admin":false,"tags":[],"Role":"a*b?c[d]e"},"items":[{"n":19,"name":"svc-deploy","v":9,"sub":[{"n":20,"x":4},{"n":21,"x":4}]},{"n":22,"v":8,"ok":true,"tags":["Wort-23","ü-24"]},{"n":25,"sub":[{"n":26,"x":"Admin"}]}],"ips":["8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -122,9 +120,9 @@ mod gen_003 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                41,
                 false,
-                r#"{"eventName":"Delta","s":"naïve café","t":"path/to/file.txt","ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted":{"key":"İstanbul"},"ключ":"emoji 😀 inside","user":{"name":"emoji 😀 inside","tags":["ü-20"]},"words":[],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
+                r#"{"s":"alpha","t":"naïve café","f":47.75,"e":[],"ip":"1.2.3","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"","id":75,"admin":false,"tags":[],"Role":"a*b?c[d]e"},"items":[{"n":19,"name":"svc-deploy","v":9,"sub":[{"n":20,"x":4},{"n":21,"x":4}]},{"n":22,"v":8,"ok":true,"tags":["Wort-23","ü-24"]},{"n":25,"sub":[{"n":26,"x":"Admin"}]}],"ips":["8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -137,14 +135,15 @@ mod gen_004 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} 49"),
-            dedup: Some("} 49"),
+            title: Some(r#"["x y-28","w-32"]} "#),
+            dedup: Some(r#"{"n":34,"sub":[{"n":35,"x":8},{"n":36,"x":5}]} "quoted" "#),
             severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":"{braces} and {{double}}","k1":[35]}"#),
             ..Case::new(
                 "witness matches",
-                17,
+                24,
                 true,
-                r#"{"eventName":"Epsilon","t":"{braces} and {{double}}","n":74,"f":37.5,"b":false,"with space":"Admin","user":{"name":"path/to/file.txt","id":36,"tags":["w-21"],"Role":"path/to/file.txt"},"items":[{"n":22,"name":"Straße","v":12,"tags":["w-23","Wort-24","Wort-25"],"sub":[{"n":26,"x":"path/to/file.txt"}]},{"n":27,"v":13,"ok":true,"tags":["Wort-28","x y-29","x y-30"],"sub":[]},{"n":31,"v":0,"tags":["ü-32","ü-33","Wort-34"]}],"ips":[],"matrix":[[35,36],[37,38,39]],"pair":{"a":48,"b":48.0,"c":49,"lo":25.5,"hi":26.5}}"#,
+                r#"{"eventName":"Alpha","s":"alpha","t":"tab\tand\nnewline","n":694,"f":-40.75,"b":true,"e":"","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"","id":48,"tags":[]},"items":[{"n":27,"tags":["x y-28","Wort-29","w-30"]},{"n":31,"name":"alpha","ok":true,"tags":["w-32","Wort-33"]},{"n":34,"sub":[{"n":35,"x":8},{"n":36,"x":5}]}],"words":[],"ips":["127.0.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -153,9 +152,9 @@ mod gen_004 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                31,
                 false,
-                r#"{"eventName":"Epsilon","t":"{braces} and {{double}}","n":74,"f":37.5,"b":false,"with space":"Admin","items":[{"n":22,"name":"Straße","v":12,"tags":["w-23","Wort-24","Wort-25"],"sub":[{"n":26,"x":"path/to/file.txt"}]},{"n":27,"v":13,"ok":true,"tags":["Wort-28","x y-29","x y-30"],"sub":[]},{"n":31,"v":0,"tags":["ü-32","ü-33","Wort-34"]}],"ips":[],"matrix":[[35,36],[37,38,39]],"pair":{"a":48,"b":48.0,"c":49,"lo":25.5,"hi":26.5}}"#,
+                r#"{"s":"alpha","t":"tab\tand\nnewline","n":694,"f":-40.75,"b":true,"e":"","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"","id":48,"tags":[]},"items":[{"n":27,"tags":["x y-28","Wort-29","w-30"]},{"n":31,"name":"alpha","ok":true,"tags":["w-32","Wort-33"]},{"n":34,"sub":[{"n":35,"x":8},{"n":36,"x":5}]}],"words":[],"ips":["127.0.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -168,19 +167,16 @@ mod gen_005 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 5"),
+            title: Some("{1046"),
             dedup: Some(
-                r#":[{"n":40,"name":"{braces} and {{double}}","v":-4,"ok":false,"sub":[]}]:["8.8.8.8","10.1.2.3","fe80::1"]"#,
+                r#"{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"}{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"}["Wort-40","w-41","x y-42"]"#,
             ),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":40,"eventName":"Delta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                27,
+                25,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","n":848,"f":-47.5,"with space":"naïve café","items":[{"n":40,"name":"{braces} and {{double}}","v":-4,"ok":false,"sub":[]}],"words":[],"ips":["8.8.8.8","10.1.2.3","fe80::1"]}"#,
+                r#"{"eventName":"Zeta","s":"UPPER lower 123","n":324,"f":-17.0,"ip":"","net":"10.1.2.3","dotted.key":"UPPER lower 123","dotted":{"key":"Admin"},"user":{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":37,"name":"日本語のテキスト","v":6,"ok":true,"tags":["x y-38"]},{"n":39,"tags":["Wort-40","w-41","x y-42"]}],"nums":[1043,1044,1045,1046],"pair":{"a":42,"b":42.0,"c":43,"lo":27.5,"hi":28.5}}"#,
             )
         }
             .check(&RULE);
@@ -189,9 +185,9 @@ mod gen_005 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                31,
                 false,
-                r#"{"s":"alpha","n":848,"f":-47.5,"with space":"naïve café","items":[{"n":40,"name":"{braces} and {{double}}","v":-4,"ok":false,"sub":[]}],"words":[],"ips":["8.8.8.8","10.1.2.3","fe80::1"]}"#,
+                r#"{"s":"UPPER lower 123","n":324,"f":-17.0,"ip":"","net":"10.1.2.3","dotted.key":"UPPER lower 123","dotted":{"key":"Admin"},"user":{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":37,"name":"日本語のテキスト","v":6,"ok":true,"tags":["x y-38"]},{"n":39,"tags":["Wort-40","w-41","x y-42"]}],"nums":[1043,1044,1045,1046],"pair":{"a":42,"b":42.0,"c":43,"lo":27.5,"hi":28.5}}"#,
             )
             .check(&RULE);
     }
@@ -204,14 +200,14 @@ mod gen_006 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{1045"),
-            dedup: Some("{1045"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(r#" "quoted" "#),
+            dedup: Some("192.168.1.20"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                23,
+                38,
                 true,
-                r#"{"eventName":"Alpha","t":"İstanbul","n":137,"f":40.0,"b":true,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"Beta-Gamma","id":97,"admin":false},"items":[{"n":41,"name":"UPPER lower 123","v":-4}],"nums":[1042,1043,1044,1045],"words":["ü-46","x y-47","x y-48","ü-49"],"pair":{"a":14,"b":14.0,"c":15,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"a*b?c[d]e","n":307,"f":47.75,"b":false,"ip":"192.168.1.20","ключ":"UPPER lower 123","user":{"name":"svc-deploy","id":4,"admin":true,"tags":["w-47","x y-48","Wort-49"]},"pair":{"a":27,"b":27.0,"c":28,"lo":33.5,"hi":34.5}}"#,
             )
         }
             .check(&RULE);
@@ -220,9 +216,9 @@ mod gen_006 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                44,
                 false,
-                r#"{"t":"İstanbul","n":137,"f":40.0,"b":true,"ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"Beta-Gamma","id":97,"admin":false},"items":[{"n":41,"name":"UPPER lower 123","v":-4}],"nums":[1042,1043,1044,1045],"words":["ü-46","x y-47","x y-48","ü-49"],"pair":{"a":14,"b":14.0,"c":15,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"a*b?c[d]e","n":307,"f":47.75,"b":false,"ip":"192.168.1.20","ключ":"UPPER lower 123","pair":{"a":27,"b":27.0,"c":28,"lo":33.5,"hi":34.5}}"#,
             )
             .check(&RULE);
     }
@@ -237,12 +233,12 @@ mod gen_007 {
         Case {
             title: Some("Generated.R007"),
             dedup: Some("defaultDedupString:Generated.R007"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                18,
+                25,
                 true,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"x","n":610,"f":-16.25,"b":false,"z":null,"e":false,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"日本語のテキスト","id":43,"admin":false},"items":[],"nums":[1050,1051,1052,1053],"words":["x y-54"],"ips":["192.168.1.20","100.64.0.1"]}"#,
+                r#"{"eventName":"Delta","s":"","t":"UPPER lower 123","b":true,"ip":"100.64.0.1","net":"192.168.0.0/16","with space":"emoji 😀 inside","user":{"name":"Admin","id":12,"admin":true,"tags":["x y-50","x y-51"]},"nums":[1052,1053],"pair":{"a":44,"b":44.0,"c":45,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -251,9 +247,9 @@ mod gen_007 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                31,
                 false,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"x","n":610,"f":-16.25,"b":false,"z":null,"e":false,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":18446744073709551615,"items":[],"nums":[1050,1051,1052,1053],"words":["x y-54"],"ips":["192.168.1.20","100.64.0.1"]}"#,
+                r#"{"eventName":"Delta","s":"","t":"UPPER lower 123","b":true,"ip":"100.64.0.1","net":"192.168.0.0/16","with space":"emoji 😀 inside","nums":[1052,1053],"pair":{"a":44,"b":44.0,"c":45,"lo":39.5,"hi":40.5}}"#,
             )
             .check(&RULE);
     }
@@ -266,14 +262,15 @@ mod gen_008 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R008"),
-            dedup: Some("defaultDedupString:Generated.R008"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("} } []"),
+            dedup: Some("} } []"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":{"exit":{"country":"DE","ip":"8.8.8.8"}}}"#),
             ..Case::new(
                 "witness matches",
-                16,
+                25,
                 true,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"İstanbul","f":28.75,"b":true,"e":0,"big":18446744073709551615,"user":{"name":"","admin":false,"Role":"quote\" and back\\slash"},"items":[{"n":55,"name":"quote\" and back\\slash","v":3,"ok":true,"tags":["Wort-56","ü-57","ü-58"]},{"n":59,"v":11,"tags":["ü-60"]},{"n":61}],"nums":[1062],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":15,"b":15.0,"c":16,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":-420,"b":true,"e":[],"ip":"8.8.8.8","net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":65,"admin":false,"tags":["Wort-54","Wort-55","ü-56"]},"items":[],"nums":[],"words":[],"ips":["::ffff:10.0.0.1","127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":26.5,"hi":27.5}}"#,
             )
         }
             .check(&RULE);
@@ -282,9 +279,9 @@ mod gen_008 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                32,
                 false,
-                r#"{"s":"İstanbul","t":"İstanbul","f":28.75,"b":true,"e":0,"big":18446744073709551615,"user":{"name":"","admin":false,"Role":"quote\" and back\\slash"},"items":[{"n":55,"name":"quote\" and back\\slash","v":3,"ok":true,"tags":["Wort-56","ü-57","ü-58"]},{"n":59,"v":11,"tags":["ü-60"]},{"n":61}],"nums":[1062],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":15,"b":15.0,"c":16,"lo":31.5,"hi":32.5}}"#,
+                r#"{"s":"İstanbul","t":"ǅungla","n":-420,"b":true,"e":[],"ip":"8.8.8.8","net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":65,"admin":false,"tags":["Wort-54","Wort-55","ü-56"]},"items":[],"nums":[],"words":[],"ips":["::ffff:10.0.0.1","127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":26.5,"hi":27.5}}"#,
             )
             .check(&RULE);
     }
@@ -297,14 +294,15 @@ mod gen_009 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} Alert: } {"),
-            dedup: Some("} Alert: } {"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":null,"k1":"日本語のテキスト"}"#),
             ..Case::new(
                 "witness matches",
-                29,
+                26,
                 true,
-                r#"{"eventName":"Epsilon","s":"ǅungla","t":"naïve café","n":1468,"b":true,"z":null,"e":[],"dotted.key":"İstanbul","user":{"name":"Straße","id":72,"admin":false},"items":[{"n":63,"name":"tab\tand\nnewline","v":11}]}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","t":"path/to/file.txt","n":987,"net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"x"},"user":{"name":"naïve café","id":5,"tags":["ü-57","Wort-58"]},"items":[],"words":["ü-59","x y-60","ü-61","Wort-62"]}"#,
             )
         }
             .check(&RULE);
@@ -313,9 +311,9 @@ mod gen_009 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                33,
                 false,
-                r#"{"s":"ǅungla","t":"naïve café","n":1468,"b":true,"z":null,"e":[],"dotted.key":"İstanbul","user":{"name":"Straße","id":72,"admin":false},"items":[{"n":63,"name":"tab\tand\nnewline","v":11}]}"#,
+                r#"{"s":"svc-deploy","t":"path/to/file.txt","n":987,"net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"x"},"user":{"name":"naïve café","id":5,"tags":["ü-57","Wort-58"]},"items":[],"words":["ü-59","x y-60","ü-61","Wort-62"]}"#,
             )
             .check(&RULE);
     }
@@ -328,15 +326,14 @@ mod gen_010 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("x y-74x y-74{"),
-            dedup: Some(r#"["İstanbul"]:[[{"n":67,"x":2}]]"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":null,"k1":2}"#),
+            title: Some("{} 201"),
+            dedup: Some("10.1.2.3:"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                39,
+                31,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","t":"Beta-Gamma","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":64,"name":"İstanbul","v":2,"ok":false,"tags":["w-65","Wort-66"],"sub":[{"n":67,"x":2}]}],"nums":[1068,1069,1070],"words":["x y-71","x y-72","ü-73","x y-74"],"matrix":[[75,76],[77,78,79]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Beta","s":"alpha","n":201,"f":-25.0,"b":false,"z":null,"e":[],"ip":"10.1.2.3","nums":[1063],"words":["ü-64","Wort-65","w-66","ü-67"]}"#,
             )
         }
             .check(&RULE);
@@ -345,9 +342,9 @@ mod gen_010 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                37,
                 false,
-                r#"{"s":"Straße","t":"Beta-Gamma","n":590,"b":false,"z":null,"e":0.0,"dotted.key":"alpha","with space":"Straße","user":{"name":"日本語のテキスト","admin":false,"Role":"path/to/file.txt"},"items":[{"n":64,"name":"İstanbul","v":2,"ok":false,"tags":["w-65","Wort-66"],"sub":[{"n":67,"x":2}]}],"nums":[1068,1069,1070],"words":["x y-71","x y-72","ü-73","x y-74"],"matrix":[[75,76],[77,78,79]],"pair":{"a":34,"b":34.0,"c":35,"lo":31.5,"hi":32.5}}"#,
+                r#"{"s":"alpha","n":201,"f":-25.0,"b":false,"z":null,"e":[],"ip":"10.1.2.3","nums":[1063],"words":["ü-64","Wort-65","w-66","ü-67"]}"#,
             )
             .check(&RULE);
     }
@@ -360,14 +357,14 @@ mod gen_011 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Beta1080{"),
+            title: Some("Generated.R011"),
             dedup: Some("defaultDedupString:Generated.R011"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                23,
+                46,
                 true,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","n":955,"f":-13.25,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1080,1081,1082],"matrix":[[83,84],[85,86,87]]}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","n":807,"f":2.25,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.1.2.3","ключ":"ǅungla","user":{"name":"ǅungla","id":64,"Role":"日本語のテキスト"},"items":[{"n":68,"ok":false,"tags":["w-69","w-70","ü-71"]},{"n":72,"v":13,"sub":[{"n":73,"x":"quote\" and back\\slash"},{"n":74,"x":"日本語のテキスト"}]},{"n":75,"name":"日本語のテキスト","v":-5,"ok":false,"tags":["w-76"]}],"nums":[1077],"words":["ü-78"],"matrix":[[79,80],[81,82,83]],"pair":{"a":18,"b":18.0,"c":19,"lo":0.5,"hi":1.5}}"#,
             )
         }
             .check(&RULE);
@@ -376,9 +373,9 @@ mod gen_011 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                52,
                 false,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","n":955,"f":-13.25,"b":false,"z":null,"net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1080,1081,1082],"matrix":[[83,84],[85,86,87]]}"#,
+                r#"{"s":"emoji 😀 inside","n":807,"f":2.25,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.1.2.3","ключ":"ǅungla","user":{"name":"ǅungla","id":64,"Role":"日本語のテキスト"},"items":[{"n":68,"ok":false,"tags":["w-69","w-70","ü-71"]},{"n":72,"v":13,"sub":[{"n":73,"x":"quote\" and back\\slash"},{"n":74,"x":"日本語のテキスト"}]},{"n":75,"name":"日本語のテキスト","v":-5,"ok":false,"tags":["w-76"]}],"nums":[1077],"words":["ü-78"],"matrix":[[79,80],[81,82,83]],"pair":{"a":18,"b":18.0,"c":19,"lo":0.5,"hi":1.5}}"#,
             )
             .check(&RULE);
     }
@@ -391,15 +388,14 @@ mod gen_012 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R012"),
-            dedup: Some("defaultDedupString:Generated.R012"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"t0":" in ","k1":true}"#),
+            title: Some("Generated rule 12"),
+            dedup: Some("[92,93]:"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                46,
+                35,
                 true,
-                r#"{"eventName":"Beta","s":"ǅungla","t":"naïve café","f":-19.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","with space":"UPPER lower 123","user":{"name":"a*b?c[d]e","admin":false,"tags":["Wort-88","ü-89"]},"nums":[1090,1091,1092]}"#,
+                r#"{"eventName":"Delta","t":"svc-deploy","n":221,"f":-33.25,"b":true,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"Beta-Gamma","user":{"name":"İstanbul","id":49},"items":[{"n":84,"name":"tab\tand\nnewline"}],"nums":[1085,1086,1087,1088],"words":["Wort-89","Wort-90","x y-91"],"matrix":[[92,93],[94,95,96]]}"#,
             )
         }
             .check(&RULE);
@@ -408,9 +404,9 @@ mod gen_012 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                41,
                 false,
-                r#"{"s":"ǅungla","t":"naïve café","f":-19.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","with space":"UPPER lower 123","user":{"name":"a*b?c[d]e","admin":false,"tags":["Wort-88","ü-89"]},"nums":[1090,1091,1092]}"#,
+                r#"{"t":"svc-deploy","n":221,"f":-33.25,"b":true,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"Beta-Gamma","user":{"name":"İstanbul","id":49},"items":[{"n":84,"name":"tab\tand\nnewline"}],"nums":[1085,1086,1087,1088],"words":["Wort-89","Wort-90","x y-91"],"matrix":[[92,93],[94,95,96]]}"#,
             )
             .check(&RULE);
     }
@@ -423,14 +419,21 @@ mod gen_013 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 13"),
-            dedup: Some("defaultDedupString:Generated.R013"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(
+                r#"10 # {"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}} "#,
+            ),
+            dedup: Some(
+                r#"10 # {"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}} "#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":[103,104,105],"k1":[101,103],"k2":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                23,
+                32,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","n":471,"f":4.75,"b":true,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"a*b?c[d]e","user":{"name":"Admin","id":48,"admin":false,"Role":"naïve café"},"items":[{"n":93,"name":"Beta-Gamma","ok":true,"sub":[]}],"nums":[1094,1095,1096,1097],"words":["Wort-98","ü-99"],"matrix":[[100,101],[102,103,104]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"Straße","n":625,"f":37.0,"b":false,"e":"","big":18446744073709551615,"dotted.key":"x","ключ":"tab\tand\nnewline","nums":[1097,1098],"words":["Wort-99","Wort-100"],"matrix":[[101,102],[103,104,105]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -439,9 +442,9 @@ mod gen_013 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                39,
                 false,
-                r#"{"s":"naïve café","n":471,"f":4.75,"b":true,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"a*b?c[d]e","user":{"name":"Admin","id":48,"admin":false,"Role":"naïve café"},"items":[{"n":93,"name":"Beta-Gamma","ok":true,"sub":[]}],"nums":[1094,1095,1096,1097],"words":["Wort-98","ü-99"],"matrix":[[100,101],[102,103,104]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"Straße","n":625,"f":37.0,"b":false,"e":"","big":18446744073709551615,"dotted.key":"x","ключ":"tab\tand\nnewline","nums":[1097,1098],"words":["Wort-99","Wort-100"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -454,14 +457,15 @@ mod gen_014 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R014"),
-            dedup: Some("w-106"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("16"),
+            dedup: Some(r#"{"a":15,"b":15.0,"c":16,"lo":2.5,"hi":3.5}"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":"Straße","k1":[]}"#),
             ..Case::new(
                 "witness matches",
                 26,
                 true,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"","e":false,"dotted.key":"svc-deploy","with space":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":45,"tags":["ü-105","w-106","w-107"],"Role":"ǅungla"},"items":[{"n":108,"tags":["Wort-109","w-110"],"sub":[{"n":111,"x":2}]}],"nums":[1112],"words":["w-113","ü-114"]}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"x","n":-183,"b":true,"e":[],"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"Straße"},"user":{"name":"emoji 😀 inside","id":92,"admin":true,"tags":["w-106","w-107","ü-108"]},"items":[],"pair":{"a":15,"b":15.0,"c":16,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -470,9 +474,9 @@ mod gen_014 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                33,
                 false,
-                r#"{"eventName":"Beta","t":"","e":false,"dotted.key":"svc-deploy","with space":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":45,"tags":["ü-105","w-106","w-107"],"Role":"ǅungla"},"items":[{"n":108,"tags":["Wort-109","w-110"],"sub":[{"n":111,"x":2}]}],"nums":[1112],"words":["w-113","ü-114"]}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"x","n":-183,"b":true,"e":[],"big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"Straße"},"user":{"name":"emoji 😀 inside","id":92,"admin":true,"tags":["w-106","w-107","ü-108"]},"items":[],"pair":{"a":15,"b":15.0,"c":16,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -485,15 +489,14 @@ mod gen_015 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R015"),
-            dedup: Some("true"),
+            title: Some("Generated rule 15"),
+            dedup: Some(r#"["x y-111"]:["Wort-114","w-115","Wort-116"]"#),
             severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":{"key":"x"}}"#),
             ..Case::new(
                 "witness matches",
-                31,
+                24,
                 true,
-                r#"{"eventName":"Epsilon","s":"İstanbul","b":true,"z":null,"e":false,"ip":"2001:db8::1","big":-9223372036854775808,"dotted":{"key":"x"},"user":{"name":"alpha","tags":["w-115"],"Role":"emoji 😀 inside"},"items":[],"nums":[1116,1117,1118,1119]}"#,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","f":-20.75,"z":null,"ip":"10.1.2.3","items":[{"n":109,"name":"path/to/file.txt","v":2,"sub":[]},{"n":110,"v":5,"tags":["x y-111","Wort-112","x y-113"]}],"words":["Wort-114","w-115","Wort-116"],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -502,9 +505,9 @@ mod gen_015 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                30,
                 false,
-                r#"{"s":"İstanbul","b":true,"z":null,"e":false,"ip":"2001:db8::1","big":-9223372036854775808,"dotted":{"key":"x"},"user":{"name":"alpha","tags":["w-115"],"Role":"emoji 😀 inside"},"items":[],"nums":[1116,1117,1118,1119]}"#,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","f":-20.75,"z":null,"ip":"10.1.2.3","words":["Wort-114","w-115","Wort-116"],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -519,13 +522,12 @@ mod gen_016 {
         Case {
             title: Some("Generated.R016"),
             dedup: Some("defaultDedupString:Generated.R016"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":["x y-121","ü-122","w-123","Wort-124"]}"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                58,
+                42,
                 true,
-                r#"{"eventName":"Epsilon","s":"x","n":885,"f":-36.5,"e":0.0,"net":"192.168.0.0/16","with space":"Straße","ключ":"Beta-Gamma","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-120"]},"words":["x y-121","ü-122","w-123","Wort-124"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Delta","n":689,"f":-2.0,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1117,1118,1119],"matrix":[[120,121],[122,123,124]]}"#,
             )
         }
             .check(&RULE);
@@ -534,9 +536,9 @@ mod gen_016 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                65,
+                48,
                 false,
-                r#"{"s":"x","n":885,"f":-36.5,"e":0.0,"net":"192.168.0.0/16","with space":"Straße","ключ":"Beta-Gamma","user":{"name":"İstanbul","id":17,"admin":true,"tags":["x y-120"]},"words":["x y-121","ü-122","w-123","Wort-124"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Delta","n":689,"f":-2.0,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1117,1118,1119]}"#,
             )
             .check(&RULE);
     }
@@ -549,14 +551,14 @@ mod gen_017 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(r#"Wort-128["Wort-127","Wort-128","w-129"]"#),
+            dedup: Some("{{{} "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                28,
+                22,
                 true,
-                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Admin","n":800,"f":25.25,"b":false,"z":null,"e":false,"ip":"2001:db8::1","ключ":"","user":{"name":"quote\" and back\\slash","admin":false,"tags":["w-125"]},"items":[],"nums":[1126,1127,1128],"words":["w-129","w-130","w-131"],"matrix":[[132,133],[134,135,136]],"pair":{"a":7,"b":7.0,"c":8,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Zeta","n":-69,"b":false,"z":null,"user":{"name":"svc-deploy","id":25,"tags":["w-125","x y-126"]},"words":["Wort-127","Wort-128","w-129"],"ips":[],"pair":{"a":15,"b":15.0,"c":16,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -565,9 +567,9 @@ mod gen_017 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                28,
                 false,
-                r#"{"eventName":"Beta","s":"path/to/file.txt","t":"Admin","n":800,"f":25.25,"b":false,"z":null,"e":false,"ip":"2001:db8::1","ключ":"","user":{"name":"quote\" and back\\slash","admin":false,"tags":["w-125"]},"items":[],"nums":[1126,1127,1128],"words":["w-129","w-130","w-131"],"matrix":[[132,133],[134,135,136]]}"#,
+                r#"{"n":-69,"b":false,"z":null,"user":{"name":"svc-deploy","id":25,"tags":["w-125","x y-126"]},"words":["Wort-127","Wort-128","w-129"],"ips":[],"pair":{"a":15,"b":15.0,"c":16,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -580,14 +582,14 @@ mod gen_018 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"n":137,"sub":[{"n":138,"x":8}]} "quoted" "#),
-            dedup: Some(r#"{"n":137,"sub":[{"n":138,"x":8}]} "quoted" "#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Alert: 132} "),
+            dedup: Some("[[131,132]]:8"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                24,
+                55,
                 true,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","b":true,"z":null,"ip":"10.0.0.0/8","big":1e+300,"dotted.key":"a*b?c[d]e","items":[{"n":137,"sub":[{"n":138,"x":8}]},{"n":139,"name":"x","ok":false,"tags":["ü-140","x y-141","x y-142"],"sub":[]},{"n":143,"name":"Straße","v":7,"ok":false,"sub":[{"n":144,"x":"Admin"},{"n":145,"x":"x"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","t":"","n":-277,"f":42.75,"z":null,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":130,"name":"","sub":[{"n":131,"x":"emoji 😀 inside"},{"n":132,"x":"a*b?c[d]e"}]},{"n":133,"name":"","v":8,"tags":["w-134","ü-135"]}],"nums":[1136,1137,1138],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":10.5,"hi":11.5}}"#,
             )
         }
             .check(&RULE);
@@ -596,9 +598,9 @@ mod gen_018 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                61,
                 false,
-                r#"{"s":"a*b?c[d]e","b":true,"z":null,"ip":"10.0.0.0/8","big":1e+300,"dotted.key":"a*b?c[d]e","items":[{"n":137,"sub":[{"n":138,"x":8}]},{"n":139,"name":"x","ok":false,"tags":["ü-140","x y-141","x y-142"],"sub":[]},{"n":143,"name":"Straße","v":7,"ok":false,"sub":[{"n":144,"x":"Admin"},{"n":145,"x":"x"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"s":"quote\" and back\\slash","t":"","n":-277,"f":42.75,"z":null,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":130,"name":"","sub":[{"n":131,"x":"emoji 😀 inside"},{"n":132,"x":"a*b?c[d]e"}]},{"n":133,"name":"","v":8,"tags":["w-134","ü-135"]}],"nums":[1136,1137,1138],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":10.5,"hi":11.5}}"#,
             )
             .check(&RULE);
     }
@@ -611,14 +613,16 @@ mod gen_019 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("noneü-147"),
-            dedup: Some(r#"ü-147::["Wort-146","ü-147","x y-148"]"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some(
+                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}{::ffff:10.0.0.1{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}"#,
+            ),
+            dedup: Some(r#"[{"n":144,"x":2},{"n":145,"x":0}]:2"#),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                25,
+                32,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","t":"","f":46.25,"z":null,"net":"10.0.0.0/8","dotted.key":"UPPER lower 123","user":{"name":"","id":43,"admin":true,"tags":["Wort-146","ü-147","x y-148"],"Role":"UPPER lower 123"},"items":[],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"tab\tand\nnewline","n":534,"f":6.75,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","items":[{"n":139,"name":"{braces} and {{double}}","v":-4,"ok":true,"tags":["w-140"]},{"n":141,"name":"naïve café","v":7,"ok":false,"tags":["Wort-142","x y-143"],"sub":[{"n":144,"x":2},{"n":145,"x":0}]},{"n":146,"name":"x","v":13,"tags":["x y-147"]}],"nums":[1148,1149],"words":["ü-150","Wort-151","x y-152","w-153"],"matrix":[[154,155],[156,157,158]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -627,9 +631,9 @@ mod gen_019 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                38,
                 false,
-                r#"{"s":"alpha","t":"","f":46.25,"z":null,"net":"10.0.0.0/8","dotted.key":"UPPER lower 123","user":{"name":"","id":43,"admin":true,"tags":["Wort-146","ü-147","x y-148"],"Role":"UPPER lower 123"},"items":[],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"tab\tand\nnewline","n":534,"f":6.75,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","nums":[1148,1149],"words":["ü-150","Wort-151","x y-152","w-153"],"matrix":[[154,155],[156,157,158]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -642,14 +646,14 @@ mod gen_020 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[[162,163],[164,165,166]] back\slash "#),
-            dedup: Some(r#"{"n":152,"v":9,"ok":false,"sub":[{"n":153,"x":7}]}"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("} {} {"),
+            dedup: Some("alpha"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                28,
+                31,
                 true,
-                r#"{"eventName":"Delta","s":"","n":867,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":74,"tags":["x y-149","Wort-150","x y-151"]},"items":[{"n":152,"v":9,"ok":false,"sub":[{"n":153,"x":7}]}],"nums":[1154,1155,1156,1157],"words":["ü-158","Wort-159","ü-160","w-161"],"matrix":[[162,163],[164,165,166]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Beta","s":"alpha","n":-458,"f":0.75,"net":"10.1.2.3","user":{"name":"İstanbul","id":94,"admin":true},"items":[{"n":159,"name":"emoji 😀 inside","v":14,"tags":[],"sub":[{"n":160,"x":7}]},{"n":161,"name":"İstanbul","ok":false,"tags":["x y-162"],"sub":[]},{"n":163,"name":"İstanbul","v":12,"tags":["w-164","ü-165","w-166"]}],"words":["w-167","w-168"],"matrix":[[169,170],[171,172,173]],"pair":{"a":26,"b":26.0,"c":27,"lo":33.5,"hi":34.5}}"#,
             )
         }
             .check(&RULE);
@@ -658,9 +662,9 @@ mod gen_020 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                37,
                 false,
-                r#"{"eventName":"Delta","s":"","n":867,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"user":{"name":"a*b?c[d]e","id":74,"tags":["x y-149","Wort-150","x y-151"]},"nums":[1154,1155,1156,1157],"words":["ü-158","Wort-159","ü-160","w-161"],"matrix":[[162,163],[164,165,166]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"alpha","n":-458,"f":0.75,"net":"10.1.2.3","user":{"name":"İstanbul","id":94,"admin":true},"items":[{"n":159,"name":"emoji 😀 inside","v":14,"tags":[],"sub":[{"n":160,"x":7}]},{"n":161,"name":"İstanbul","ok":false,"tags":["x y-162"],"sub":[]},{"n":163,"name":"İstanbul","v":12,"tags":["w-164","ü-165","w-166"]}],"words":["w-167","w-168"],"matrix":[[169,170],[171,172,173]],"pair":{"a":26,"b":26.0,"c":27,"lo":33.5,"hi":34.5}}"#,
             )
             .check(&RULE);
     }
@@ -673,14 +677,19 @@ mod gen_021 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} }  # "),
-            dedup: Some("} }  # "),
-            severity: Some(::detections::Severity::High),
+            title: Some(
+                r#"svc-deploy{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}{svc-deploy"#,
+            ),
+            dedup: Some(r#"{ back\slash [["x y-175"]][["x y-175"]]"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":["2606:4700:4700::1111","2001:db8::1","192.168.1.20"],"k1":174,"k2":"2001:db8::1"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                18,
+                44,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"naïve café","n":686,"f":30.0,"z":null,"ip":"not-an-ip","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":false,"tags":["Wort-167","w-168","w-169"],"Role":"İstanbul"},"items":[{"n":170,"name":"quote\" and back\\slash","tags":["ü-171","x y-172"]},{"n":173,"ok":false,"tags":["x y-174","w-175","x y-176"]},{"n":177,"name":"日本語のテキスト"}]}"#,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","n":665,"f":-42.75,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","dotted.key":"{braces} and {{double}}","ключ":"Straße","items":[{"n":174,"name":"svc-deploy","ok":true,"tags":["x y-175"]}],"ips":["2606:4700:4700::1111","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -689,9 +698,9 @@ mod gen_021 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                51,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"naïve café","n":686,"z":null,"ip":"not-an-ip","dotted.key":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":false,"tags":["Wort-167","w-168","w-169"],"Role":"İstanbul"},"items":[{"n":170,"name":"quote\" and back\\slash","tags":["ü-171","x y-172"]},{"n":173,"ok":false,"tags":["x y-174","w-175","x y-176"]},{"n":177,"name":"日本語のテキスト"}]}"#,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","n":665,"f":-42.75,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","dotted.key":"{braces} and {{double}}","ключ":"Straße","ips":["2606:4700:4700::1111","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -704,15 +713,14 @@ mod gen_022 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 22"),
+            title: Some("Generated.R022"),
             dedup: Some("defaultDedupString:Generated.R022"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":null,"k1":null}"#),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                46,
+                19,
                 true,
-                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":701,"b":true,"e":"","user":{"name":"UPPER lower 123","id":37,"admin":true,"Role":"quote\" and back\\slash"},"nums":[1178,1179,1180],"words":["ü-181","Wort-182"]}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"path/to/file.txt","n":676,"b":false,"z":null,"ip":"","with space":"İstanbul","items":[],"nums":[1176,1177],"words":["Wort-178"],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -721,9 +729,9 @@ mod gen_022 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                25,
                 false,
-                r#"{"s":"a*b?c[d]e","n":701,"b":true,"e":"","user":{"name":"UPPER lower 123","id":37,"admin":true,"Role":"quote\" and back\\slash"},"nums":[1178,1179,1180],"words":["ü-181","Wort-182"]}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"path/to/file.txt","n":676,"b":false,"z":null,"ip":"","with space":"İstanbul","items":[],"words":["Wort-178"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -736,14 +744,14 @@ mod gen_023 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R023"),
-            dedup: Some("a*b?c[d]e:13.5"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("naïve café} naïve café"),
+            dedup: Some("4.0"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                29,
+                30,
                 true,
-                r#"{"eventName":"Epsilon","s":"Straße","n":1263,"f":13.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"x","with space":"日本語のテキスト","ключ":"ǅungla","items":[{"n":183,"name":"{braces} and {{double}}","v":12,"tags":["ü-184","ü-185"],"sub":[]},{"n":186,"name":"a*b?c[d]e"}],"nums":[1187,1188,1189,1190],"words":["x y-191"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":33.5,"hi":34.5}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","f":4.25,"b":false,"z":null,"e":0.0,"net":"2001:db8::/32","pair":{"a":4,"b":4.0,"c":5,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -752,9 +760,9 @@ mod gen_023 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                36,
                 false,
-                r#"{"s":"Straße","n":1263,"f":13.5,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"x","with space":"日本語のテキスト","ключ":"ǅungla","items":[{"n":183,"name":"{braces} and {{double}}","v":12,"tags":["ü-184","ü-185"],"sub":[]},{"n":186,"name":"a*b?c[d]e"}],"nums":[1187,1188,1189,1190],"words":["x y-191"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":33.5,"hi":34.5}}"#,
+                r#"{"s":"naïve café","f":4.25,"b":false,"z":null,"e":0.0,"net":"2001:db8::/32","pair":{"a":4,"b":4.0,"c":5,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -768,13 +776,13 @@ mod gen_024 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R024"),
-            dedup: Some("5.5"),
+            dedup: Some("18446744073709551615:[false]"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                39,
+                24,
                 true,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":746,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"ǅungla","dotted":{"key":"UPPER lower 123"},"user":{"name":"İstanbul","tags":["ü-192"],"Role":"naïve café"},"items":[],"nums":[1193,1194,1195,1196],"ips":[],"matrix":[[197,198],[199,200,201]],"pair":{"a":19,"b":19.0,"c":20,"lo":5.5,"hi":6.5}}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":754,"z":null,"ip":"8.8.8.8","big":18446744073709551615,"user":{"name":"Beta-Gamma"},"items":[{"n":179,"tags":["ü-180"],"sub":[{"n":181,"x":"quote\" and back\\slash"},{"n":182,"x":5}]},{"n":183,"name":"{braces} and {{double}}","v":9},{"n":184,"v":-2,"ok":false,"tags":["w-185","ü-186"]}],"words":["x y-187","ü-188"],"matrix":[[189,190],[191,192,193]],"pair":{"a":27,"b":27.0,"c":28,"lo":23.5,"hi":24.5}}"#,
             )
         }
             .check(&RULE);
@@ -783,9 +791,9 @@ mod gen_024 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                30,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":746,"z":null,"ip":"10.1.2.3","net":"10.0.0.0/8","dotted.key":"ǅungla","dotted":{"key":"UPPER lower 123"},"user":{"name":"İstanbul","tags":["ü-192"],"Role":"naïve café"},"items":[],"nums":[1193,1194,1195,1196],"ips":[],"matrix":[[197,198],[199,200,201]],"pair":{"a":19,"b":19.0,"c":20,"lo":5.5,"hi":6.5}}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":754,"z":null,"ip":"8.8.8.8","big":18446744073709551615,"user":{"name":"Beta-Gamma"},"items":[{"n":179,"tags":["ü-180"],"sub":[{"n":181,"x":"quote\" and back\\slash"},{"n":182,"x":5}]},{"n":183,"name":"{braces} and {{double}}","v":9},{"n":184,"v":-2,"ok":false,"tags":["w-185","ü-186"]}],"words":["x y-187","ü-188"],"matrix":[[189,190],[191,192,193]]}"#,
             )
             .check(&RULE);
     }
@@ -798,15 +806,21 @@ mod gen_025 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 25"),
-            dedup: Some("defaultDedupString:Generated.R025"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[1202,1203]}"#),
+            title: Some(
+                r#"{"n":198,"x":"naïve café"}[[202,203],[204,205,206]]{braces} and {{double}}199"#,
+            ),
+            dedup: Some(
+                r#"{"n":198,"x":"naïve café"}[[202,203],[204,205,206]]{braces} and {{double}}199"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":[{"n":198,"x":"naïve café"},{"n":199,"x":8}],"k1":[{"n":194,"name":"tab\tand\nnewline","tags":[],"sub":[{"n":195,"x":"ǅungla"},{"n":196,"x":3}]},{"n":197,"name":"naïve café","v":4,"ok":true,"tags":[],"sub":[{"n":198,"x":"naïve café"},{"n":199,"x":8}]},{"n":200,"name":"naïve café","ok":true,"sub":[{"n":201,"x":3}]}]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                46,
+                28,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","n":794,"f":32.0,"ip":"8.8.8.8","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","nums":[1202,1203],"matrix":[[204,205],[206,207,208]]}"#,
+                r#"{"eventName":"Epsilon","n":-33,"b":true,"z":null,"e":[],"ip":"10.1.2.3","net":"192.168.0.0/16","ключ":"{braces} and {{double}}","items":[{"n":194,"name":"tab\tand\nnewline","tags":[],"sub":[{"n":195,"x":"ǅungla"},{"n":196,"x":3}]},{"n":197,"name":"naïve café","v":4,"ok":true,"tags":[],"sub":[{"n":198,"x":"naïve café"},{"n":199,"x":8}]},{"n":200,"name":"naïve café","ok":true,"sub":[{"n":201,"x":3}]}],"ips":[],"matrix":[[202,203],[204,205,206]]}"#,
             )
         }
             .check(&RULE);
@@ -815,9 +829,9 @@ mod gen_025 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                35,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","n":794,"f":32.0,"ip":"8.8.8.8","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","nums":[1202,1203]}"#,
+                r#"{"eventName":"Epsilon","n":-33,"b":true,"z":null,"e":[],"ip":"10.1.2.3","net":"192.168.0.0/16","ключ":"{braces} and {{double}}","ips":[],"matrix":[[202,203],[204,205,206]]}"#,
             )
             .check(&RULE);
     }
@@ -830,14 +844,15 @@ mod gen_026 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(r#" "quoted" } false"#),
+            dedup: Some(r#" "quoted" } false"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[],"k1":null,"k2":[209,215]}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                42,
                 true,
-                r#"{"eventName":"Epsilon","s":"İstanbul","f":46.25,"z":null,"ip":"192.168.1.20","big":-9223372036854775808,"dotted":{"key":"tab\tand\nnewline"},"items":[{"n":209,"name":"Beta-Gamma","v":0,"ok":true}],"ips":["127.0.0.1","8.8.8.8","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"{braces} and {{double}}","f":-26.0,"b":true,"z":null,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","items":[{"n":207,"name":"","v":14,"tags":[]},{"n":208,"name":"svc-deploy","v":9,"ok":false,"sub":[{"n":209,"x":6}]},{"n":210,"name":"","tags":["Wort-211","x y-212","ü-213"],"sub":[{"n":214,"x":8},{"n":215,"x":"ǅungla"}]}],"nums":[1216,1217],"words":["ü-218","x y-219","Wort-220"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -846,9 +861,9 @@ mod gen_026 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                49,
                 false,
-                r#"{"eventName":"Epsilon","s":"İstanbul","f":46.25,"z":null,"ip":"192.168.1.20","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":209,"name":"Beta-Gamma","v":0,"ok":true}],"ips":["127.0.0.1","8.8.8.8","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":49.5,"hi":50.5}}"#,
+                r#"{"s":"Beta-Gamma","t":"{braces} and {{double}}","f":-26.0,"b":true,"z":null,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","items":[{"n":207,"name":"","v":14,"tags":[]},{"n":208,"name":"svc-deploy","v":9,"ok":false,"sub":[{"n":209,"x":6}]},{"n":210,"name":"","tags":["Wort-211","x y-212","ü-213"],"sub":[{"n":214,"x":8},{"n":215,"x":"ǅungla"}]}],"nums":[1216,1217],"words":["ü-218","x y-219","Wort-220"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -861,17 +876,14 @@ mod gen_027 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"t0":"{\"name\":\"tab\\tand\\nnewline\",\"id\":48,\"admin\":true,\"tags\":[\"ü-210\",\"ü-211\"],\"Role\":\"emoji 😀 inside\"}fe80::1ǅungla} "}"#,
-            ),
+            title: Some("Generated.R027"),
+            dedup: Some("defaultDedupString:Generated.R027"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                44,
+                36,
                 true,
-                r#"{"eventName":"Beta","s":"naïve café","t":"İstanbul","n":982,"ip":"fe80::1","dotted.key":"","dotted":{"key":"ǅungla"},"user":{"name":"tab\tand\nnewline","id":48,"admin":true,"tags":["ü-210","ü-211"],"Role":"emoji 😀 inside"},"items":[],"ips":["100.64.0.1"]}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"emoji 😀 inside","n":429,"b":true,"z":null,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"svc-deploy","admin":false,"Role":"{braces} and {{double}}"},"items":[{"n":221,"name":"UPPER lower 123","ok":true}],"nums":[1222],"words":[],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -880,9 +892,9 @@ mod gen_027 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                42,
                 false,
-                r#"{"s":"naïve café","t":"İstanbul","n":982,"ip":"fe80::1","dotted.key":"","dotted":{"key":"ǅungla"},"user":{"name":"tab\tand\nnewline","id":48,"admin":true,"tags":["ü-210","ü-211"],"Role":"emoji 😀 inside"},"items":[],"ips":["100.64.0.1"]}"#,
+                r#"{"s":"Beta-Gamma","t":"emoji 😀 inside","n":429,"b":true,"z":null,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"svc-deploy","admin":false,"Role":"{braces} and {{double}}"},"items":[{"n":221,"name":"UPPER lower 123","ok":true}],"nums":[1222],"words":[],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -897,12 +909,12 @@ mod gen_028 {
         Case {
             title: Some("Generated.R028"),
             dedup: Some("defaultDedupString:Generated.R028"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                17,
+                14,
                 true,
-                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"naïve café","n":327,"b":false,"z":null,"ip":"not-an-ip","big":18446744073709551615,"items":[{"n":212,"v":13,"ok":false,"tags":["w-213","w-214"]},{"n":215,"ok":true,"tags":["ü-216","w-217","x y-218"]},{"n":219,"ok":true}],"nums":[1220,1221],"ips":["::ffff:10.0.0.1","127.0.0.1"],"matrix":[[222,223],[224,225,226]],"pair":{"a":19,"b":19.0,"c":20,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"Straße","n":615,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"alpha"},"items":[{"n":223,"v":14},{"n":224,"name":"svc-deploy","v":1,"tags":["w-225","ü-226","w-227"]}],"nums":[1228,1229],"words":["x y-230","x y-231","ü-232","x y-233"],"pair":{"a":42,"b":42.0,"c":43,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -911,9 +923,9 @@ mod gen_028 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                20,
                 false,
-                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"naïve café","n":327,"b":false,"z":null,"ip":"not-an-ip","big":18446744073709551615,"nums":[1220,1221],"ips":["::ffff:10.0.0.1","127.0.0.1"],"matrix":[[222,223],[224,225,226]],"pair":{"a":19,"b":19.0,"c":20,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"Straße","n":615,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"alpha"},"nums":[1228,1229],"words":["x y-230","x y-231","ü-232","x y-233"],"pair":{"a":42,"b":42.0,"c":43,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -926,14 +938,14 @@ mod gen_029 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{[234,235]"),
-            dedup: Some("2001:db8::1"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R029"),
+            dedup: Some("defaultDedupString:Generated.R029"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                30,
+                16,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"x","f":31.75,"z":null,"e":[],"ip":"127.0.0.1","big":1.2345678901234568e+29,"items":[{"n":227,"name":"","v":2,"tags":[],"sub":[]},{"n":228,"name":"UPPER lower 123","sub":[{"n":229,"x":"UPPER lower 123"},{"n":230,"x":"x"}]},{"n":231,"name":"ǅungla","tags":["x y-232","ü-233"],"sub":[{"n":234,"x":6},{"n":235,"x":3}]}],"nums":[],"words":["Wort-236","w-237","w-238"],"ips":["::ffff:10.0.0.1","2001:db8::1","fe80::1"],"pair":{"a":46,"b":46.0,"c":47,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","n":933,"f":44.75,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"","ключ":"svc-deploy","user":{"name":"tab\tand\nnewline","id":34,"admin":false,"Role":"alpha"},"items":[{"n":234,"name":"path/to/file.txt","v":9}],"words":["x y-235","x y-236","w-237"],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -942,9 +954,9 @@ mod gen_029 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                22,
                 false,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"x","f":31.75,"z":null,"e":[],"ip":"127.0.0.1","items":[{"n":227,"name":"","v":2,"tags":[],"sub":[]},{"n":228,"name":"UPPER lower 123","sub":[{"n":229,"x":"UPPER lower 123"},{"n":230,"x":"x"}]},{"n":231,"name":"ǅungla","tags":["x y-232","ü-233"],"sub":[{"n":234,"x":6},{"n":235,"x":3}]}],"nums":[],"words":["Wort-236","w-237","w-238"],"ips":["::ffff:10.0.0.1","2001:db8::1","fe80::1"],"pair":{"a":46,"b":46.0,"c":47,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Delta","n":933,"f":44.75,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"","ключ":"svc-deploy","user":{"name":"tab\tand\nnewline","id":34,"admin":false,"Role":"alpha"},"items":[{"n":234,"name":"path/to/file.txt","v":9}],"words":["x y-235","x y-236","w-237"],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":39.5,"hi":40.5}}"#,
             )
             .check(&RULE);
     }
@@ -957,14 +969,14 @@ mod gen_030 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[7,"Admin"]Admin[7,"Admin"]{"#),
-            dedup: Some(r#"[7,"Admin"]Admin[7,"Admin"]{"#),
+            title: Some("Generated rule 30"),
+            dedup: Some("defaultDedupString:Generated.R030"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                32,
+                18,
                 true,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"Admin","n":968,"f":44.5,"b":true,"z":null,"e":[],"ip":"8.8.8.8","big":18446744073709551615,"dotted":{"key":"日本語のテキスト"},"ключ":"emoji 😀 inside","items":[{"n":239,"name":"Admin","v":-1,"ok":true,"tags":["ü-240"],"sub":[{"n":241,"x":7},{"n":242,"x":"Admin"}]},{"n":243,"name":"UPPER lower 123","v":5,"ok":true,"tags":["x y-244","Wort-245","ü-246"],"sub":[{"n":247,"x":8},{"n":248,"x":0}]}],"nums":[1249],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":14.5,"hi":15.5}}"#,
+                r#"{"eventName":"Alpha","s":"Admin","t":"İstanbul","n":259,"f":-38.75,"z":null,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","user":{"name":"Straße","id":8,"tags":["x y-238"]},"nums":[1239],"ips":["8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -973,9 +985,9 @@ mod gen_030 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                24,
                 false,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","n":968,"f":44.5,"b":true,"z":null,"e":[],"ip":"8.8.8.8","big":18446744073709551615,"dotted":{"key":"日本語のテキスト"},"ключ":"emoji 😀 inside","items":[{"n":239,"name":"Admin","v":-1,"ok":true,"tags":["ü-240"],"sub":[{"n":241,"x":7},{"n":242,"x":"Admin"}]},{"n":243,"name":"UPPER lower 123","v":5,"ok":true,"tags":["x y-244","Wort-245","ü-246"],"sub":[{"n":247,"x":8},{"n":248,"x":0}]}],"nums":[1249],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":14.5,"hi":15.5}}"#,
+                r#"{"s":"Admin","t":"İstanbul","n":259,"f":-38.75,"z":null,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","user":{"name":"Straße","id":8,"tags":["x y-238"]},"nums":[1239],"ips":["8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -988,14 +1000,16 @@ mod gen_031 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1252,1253]"),
-            dedup: Some("[1252,1253]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#"}  ünïcödé {"a":3,"b":3.0,"c":4,"lo":32.5,"hi":33.5}"#),
+            dedup: Some(
+                r#"[[246,247],[248,249,250]]:{"country":"DE","ip":"100.64.0.1"}:[]"#,
+            ),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                42,
+                22,
                 true,
-                r#"{"eventName":"Alpha","s":"Straße","t":"Admin","n":536,"b":true,"z":null,"e":"","ip":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"with space":"","ключ":"naïve café","user":{"name":"Straße","id":66,"tags":["x y-250","Wort-251"]},"items":[],"nums":[1252,1253],"ips":["192.168.1.20","2001:db8::1","127.0.0.1"],"matrix":[[254,255],[256,257,258]],"pair":{"a":7,"b":7.0,"c":8,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"İstanbul","n":-54,"e":false,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"UPPER lower 123","admin":true,"tags":[],"Role":"emoji 😀 inside"},"items":[{"n":240,"name":"naïve café","v":-2,"ok":true,"tags":["w-241","x y-242"]},{"n":243,"name":"{braces} and {{double}}","ok":true},{"n":244,"ok":false}],"words":["Wort-245"],"matrix":[[246,247],[248,249,250]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -1004,9 +1018,9 @@ mod gen_031 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                28,
                 false,
-                r#"{"s":"Straße","t":"Admin","n":536,"b":true,"z":null,"e":"","ip":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"with space":"","ключ":"naïve café","user":{"name":"Straße","id":66,"tags":["x y-250","Wort-251"]},"items":[],"nums":[1252,1253],"ips":["192.168.1.20","2001:db8::1","127.0.0.1"],"matrix":[[254,255],[256,257,258]],"pair":{"a":7,"b":7.0,"c":8,"lo":21.5,"hi":22.5}}"#,
+                r#"{"s":"emoji 😀 inside","t":"İstanbul","n":-54,"e":false,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"UPPER lower 123","admin":true,"tags":[],"Role":"emoji 😀 inside"},"items":[{"n":240,"name":"naïve café","v":-2,"ok":true,"tags":["w-241","x y-242"]},{"n":243,"name":"{braces} and {{double}}","ok":true},{"n":244,"ok":false}],"words":["Wort-245"],"matrix":[[246,247],[248,249,250]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -1019,14 +1033,14 @@ mod gen_032 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 32"),
+            title: Some("Generated.R032"),
             dedup: Some("defaultDedupString:Generated.R032"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                24,
+                36,
                 true,
-                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"Beta-Gamma","b":true,"z":null,"e":"","ip":"10.1.2.3","net":"2001:db8::/32","dotted.key":"naïve café","user":{"name":"Beta-Gamma","admin":false,"tags":["Wort-259"],"Role":"Straße"},"items":[{"n":260,"name":"{braces} and {{double}}","v":2},{"n":261,"name":"İstanbul","v":12,"ok":true,"tags":[]}],"nums":[],"words":["w-262","ü-263","ü-264","ü-265"],"ips":["100.64.0.1","2606:4700:4700::1111"]}"#,
+                r#"{"eventName":"Alpha","n":780,"f":19.75,"b":false,"z":null,"net":"2001:db8::/32","big":-9223372036854775808,"items":[],"nums":[1251,1252],"words":[],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -1035,9 +1049,9 @@ mod gen_032 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                42,
                 false,
-                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"Beta-Gamma","b":true,"z":null,"e":"","ip":"10.1.2.3","dotted.key":"naïve café","user":{"name":"Beta-Gamma","admin":false,"tags":["Wort-259"],"Role":"Straße"},"items":[{"n":260,"name":"{braces} and {{double}}","v":2},{"n":261,"name":"İstanbul","v":12,"ok":true,"tags":[]}],"nums":[],"words":["w-262","ü-263","ü-264","ü-265"],"ips":["100.64.0.1","2606:4700:4700::1111"]}"#,
+                r#"{"eventName":"Alpha","n":780,"f":19.75,"b":false,"z":null,"net":"2001:db8::/32","big":-9223372036854775808,"items":[],"words":[],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -1050,14 +1064,14 @@ mod gen_033 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("x y-274"),
-            dedup: Some("x y-274"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                17,
+                27,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":167,"f":-35.25,"ip":"100.64.0.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"Straße"},"items":[{"n":266,"name":"quote\" and back\\slash"},{"n":267,"name":"a*b?c[d]e","v":8,"ok":false,"sub":[{"n":268,"x":3},{"n":269,"x":2}]}],"nums":[1270],"words":["ü-271","x y-272","x y-273","x y-274"]}"#,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"x","f":-20.0,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"dotted.key":"Admin","dotted":{"key":""},"with space":"emoji 😀 inside","user":{"name":"Admin","id":83,"admin":true,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":253,"name":"İstanbul","tags":["x y-254","w-255","Wort-256"],"sub":[{"n":257,"x":"naïve café"},{"n":258,"x":2}]}],"nums":[1259,1260,1261],"words":[],"pair":{"a":11,"b":11.0,"c":12,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -1066,9 +1080,9 @@ mod gen_033 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                33,
                 false,
-                r#"{"eventName":"Zeta","n":167,"f":-35.25,"ip":"100.64.0.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"Straße"},"items":[{"n":266,"name":"quote\" and back\\slash"},{"n":267,"name":"a*b?c[d]e","v":8,"ok":false,"sub":[{"n":268,"x":3},{"n":269,"x":2}]}],"nums":[1270],"words":["ü-271","x y-272","x y-273","x y-274"]}"#,
+                r#"{"s":"Beta-Gamma","t":"x","f":-20.0,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"dotted.key":"Admin","dotted":{"key":""},"with space":"emoji 😀 inside","user":{"name":"Admin","id":83,"admin":true,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":253,"name":"İstanbul","tags":["x y-254","w-255","Wort-256"],"sub":[{"n":257,"x":"naïve café"},{"n":258,"x":2}]}],"nums":[1259,1260,1261],"words":[],"pair":{"a":11,"b":11.0,"c":12,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -1081,14 +1095,14 @@ mod gen_034 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 34"),
-            dedup: Some("a*b?c[d]e:[0]:100.64.0.1"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R034"),
+            dedup: Some(r#"quote" and back\slash{quote" and back\slash"#),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                31,
+                16,
                 true,
-                r#"{"eventName":"Alpha","t":"emoji 😀 inside","n":-31,"f":43.0,"b":true,"e":0,"big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","dotted":{"key":"svc-deploy"},"items":[{"n":275,"name":"tab\tand\nnewline","v":0,"ok":false},{"n":276,"ok":false,"sub":[]}],"words":["ü-277"],"ips":["8.8.8.8","fe80::1","100.64.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":8.5,"hi":9.5}}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":1482,"f":-42.75,"ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"ǅungla","id":1,"admin":false,"tags":["x y-262"]},"ips":["10.1.2.3","2001:db8::1","fe80::1"],"matrix":[[263,264],[265,266,267]],"pair":{"a":20,"b":20.0,"c":21,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -1097,9 +1111,9 @@ mod gen_034 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                22,
                 false,
-                r#"{"t":"emoji 😀 inside","n":-31,"f":43.0,"b":true,"e":0,"big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","dotted":{"key":"svc-deploy"},"items":[{"n":275,"name":"tab\tand\nnewline","v":0,"ok":false},{"n":276,"ok":false,"sub":[]}],"words":["ü-277"],"ips":["8.8.8.8","fe80::1","100.64.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":8.5,"hi":9.5}}"#,
+                r#"{"s":"quote\" and back\\slash","n":1482,"f":-42.75,"ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"ǅungla","id":1,"admin":false,"tags":["x y-262"]},"ips":["10.1.2.3","2001:db8::1","fe80::1"],"matrix":[[263,264],[265,266,267]],"pair":{"a":20,"b":20.0,"c":21,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -1112,15 +1126,15 @@ mod gen_035 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{} "),
-            dedup: Some("{} "),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[],"k1":1.2345678901234568e+29,"k2":true}"#),
+            title: Some("{"),
+            dedup: Some("x:2606:4700:4700::1111"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                25,
+                48,
                 true,
-                r#"{"eventName":"Delta","f":-11.5,"b":true,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"","ключ":"ǅungla","nums":[],"words":["x y-278","w-279"],"matrix":[[280,281],[282,283,284]]}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","n":168,"b":false,"e":0,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"Beta-Gamma","items":[{"n":268,"ok":true,"tags":["ü-269","Wort-270"]},{"n":271,"name":"x","tags":[],"sub":[]}],"nums":[1272,1273,1274],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":12,"b":12.0,"c":13,"lo":16.5,"hi":17.5}}"#,
             )
         }
             .check(&RULE);
@@ -1129,9 +1143,9 @@ mod gen_035 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                55,
                 false,
-                r#"{"eventName":"Delta","f":-11.5,"b":true,"big":1.2345678901234568e+29,"with space":"","ключ":"ǅungla","nums":[],"words":["x y-278","w-279"],"matrix":[[280,281],[282,283,284]]}"#,
+                r#"{"s":"svc-deploy","n":168,"b":false,"e":0,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"Beta-Gamma","items":[{"n":268,"ok":true,"tags":["ü-269","Wort-270"]},{"n":271,"name":"x","tags":[],"sub":[]}],"nums":[1272,1273,1274],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":12,"b":12.0,"c":13,"lo":16.5,"hi":17.5}}"#,
             )
             .check(&RULE);
     }
@@ -1144,14 +1158,14 @@ mod gen_036 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("1288{"),
-            dedup: Some("10.0.0.0/8:1286:Alpha"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("99"),
+            dedup: Some("99"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
                 28,
                 true,
-                r#"{"eventName":"Alpha","s":"Straße","t":"UPPER lower 123","n":203,"b":true,"z":null,"e":{},"ip":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":86,"admin":true,"Role":"svc-deploy"},"nums":[1285,1286,1287,1288],"words":[]}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","n":296,"f":-26.75,"b":false,"e":0.0,"user":{"name":"path/to/file.txt","id":99,"admin":true,"Role":"x"},"items":[{"n":275,"name":"x","v":2,"ok":false,"sub":[{"n":276,"x":1},{"n":277,"x":""}]},{"n":278,"sub":[{"n":279,"x":5}]},{"n":280,"name":"İstanbul","ok":false}],"nums":[1281],"words":["Wort-282","Wort-283","x y-284"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":42.5,"hi":43.5}}"#,
             )
         }
             .check(&RULE);
@@ -1162,7 +1176,7 @@ mod gen_036 {
                 "witness without the first field",
                 34,
                 false,
-                r#"{"eventName":"Alpha","s":"Straße","t":"UPPER lower 123","n":203,"b":true,"z":null,"e":{},"ip":"10.0.0.0/8","nums":[1285,1286,1287,1288],"words":[]}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","n":296,"f":-26.75,"b":false,"e":0.0,"user":{"name":"path/to/file.txt","id":99,"admin":true,"Role":"x"},"items":[{"n":275,"name":"x","v":2,"ok":false,"sub":[{"n":276,"x":1},{"n":277,"x":""}]},{"n":278,"sub":[{"n":279,"x":5}]},{"n":280,"name":"İstanbul","ok":false}],"nums":[1281],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":42.5,"hi":43.5}}"#,
             )
             .check(&RULE);
     }
@@ -1175,14 +1189,14 @@ mod gen_037 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R037"),
-            dedup: Some("defaultDedupString:Generated.R037"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("} "),
+            dedup: Some("10.1.2.3:-134:UPPER lower 123"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                62,
+                22,
                 true,
-                r#"{"eventName":"Epsilon","t":"naïve café","n":627,"b":true,"z":null,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","items":[{"n":289,"name":"ǅungla","v":-3,"sub":[{"n":290,"x":7}]}],"nums":[1291,1292,1293,1294],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","n":-134,"f":-27.0,"z":null,"e":false,"ip":"127.0.0.1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"ǅungla","id":11,"admin":true,"tags":["w-285","ü-286"]},"items":[{"n":287,"name":"","v":10,"tags":[],"sub":[]},{"n":288,"name":"Straße","sub":[{"n":289,"x":"UPPER lower 123"},{"n":290,"x":6}]},{"n":291,"name":"ǅungla","v":-2,"ok":false}],"words":["ü-292","w-293","w-294","Wort-295"],"ips":["fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":12.5,"hi":13.5}}"#,
             )
         }
             .check(&RULE);
@@ -1191,9 +1205,9 @@ mod gen_037 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                68,
+                28,
                 false,
-                r#"{"eventName":"Epsilon","t":"naïve café","n":627,"b":true,"z":null,"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","nums":[1291,1292,1293,1294],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
+                r#"{"s":"svc-deploy","n":-134,"f":-27.0,"z":null,"e":false,"ip":"127.0.0.1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"ǅungla","id":11,"admin":true,"tags":["w-285","ü-286"]},"items":[{"n":287,"name":"","v":10,"tags":[],"sub":[]},{"n":288,"name":"Straße","sub":[{"n":289,"x":"UPPER lower 123"},{"n":290,"x":6}]},{"n":291,"name":"ǅungla","v":-2,"ok":false}],"words":["ü-292","w-293","w-294","Wort-295"],"ips":["fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":12.5,"hi":13.5}}"#,
             )
             .check(&RULE);
     }
@@ -1206,14 +1220,17 @@ mod gen_038 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 38"),
+            title: Some("Generated.R038"),
             dedup: Some("defaultDedupString:Generated.R038"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                28,
+                23,
                 true,
-                r#"{"eventName":"Gamma","s":"x","n":639,"f":1.0,"b":false,"e":0,"ip":"2001:db8::1","user":{"name":"svc-deploy","id":13,"admin":true},"items":[],"words":["w-295"],"matrix":[[296,297],[298,299,300]],"pair":{"a":5,"b":5.0,"c":6,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Beta","s":"naïve café","n":781,"f":4.0,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":1e+300,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"UPPER lower 123","user":{"name":"alpha","id":6,"admin":false,"Role":"日本語のテキスト"},"items":[{"n":296,"name":"alpha","v":-3,"tags":["w-297","Wort-298","ü-299"]}],"nums":[1300,1301,1302],"words":["ü-303"],"matrix":[[304,305],[306,307,308]]}"#,
             )
         }
             .check(&RULE);
@@ -1222,9 +1239,9 @@ mod gen_038 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                30,
                 false,
-                r#"{"eventName":"Gamma","s":"x","n":639,"f":1.0,"b":false,"e":0,"ip":"2001:db8::1","user":{"name":"svc-deploy","id":13,"admin":true},"items":[],"words":["w-295"],"pair":{"a":5,"b":5.0,"c":6,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Beta","s":"naïve café","n":781,"f":4.0,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":1e+300,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"UPPER lower 123","user":{"name":"alpha","id":6,"admin":false,"Role":"日本語のテキスト"},"nums":[1300,1301,1302],"words":["ü-303"],"matrix":[[304,305],[306,307,308]]}"#,
             )
             .check(&RULE);
     }
@@ -1237,14 +1254,17 @@ mod gen_039 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R039"),
-            dedup: Some("defaultDedupString:Generated.R039"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(" in svc-deployNonesvc-deploy"),
+            dedup: Some(":320:2606:4700:4700::1111"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":[1,1],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                54,
+                26,
                 true,
-                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":0,"f":9.0,"e":[],"with space":"emoji 😀 inside","ключ":"a*b?c[d]e","items":[],"words":["w-301"],"pair":{"a":31,"b":31.0,"c":32,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","n":221,"b":false,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"ǅungla"},"user":{"name":"İstanbul","id":37,"admin":true,"tags":[]},"items":[{"n":309,"name":"alpha","v":1,"ok":true,"tags":["w-310","Wort-311"]},{"n":312,"ok":true},{"n":313,"v":1}],"words":["x y-314","w-315","ü-316"],"matrix":[[317,318],[319,320,321]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":20,"b":20.0,"c":21,"lo":46.5,"hi":47.5}}"#,
             )
         }
             .check(&RULE);
@@ -1253,9 +1273,9 @@ mod gen_039 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                60,
+                33,
                 false,
-                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":0,"f":9.0,"e":[],"with space":"emoji 😀 inside","ключ":"a*b?c[d]e","items":[],"words":["w-301"]}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","n":221,"b":false,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"ǅungla"},"user":{"name":"İstanbul","id":37,"admin":true,"tags":[]},"words":["x y-314","w-315","ü-316"],"matrix":[[317,318],[319,320,321]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":20,"b":20.0,"c":21,"lo":46.5,"hi":47.5}}"#,
             )
             .check(&RULE);
     }
@@ -1268,14 +1288,18 @@ mod gen_040 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in } {"),
-            dedup: Some(" in } {"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(
+                r#"{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]} "quoted" ["x y-329"]"#,
+            ),
+            dedup: Some(
+                r#"{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]} "quoted" ["x y-329"]"#,
+            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                18,
+                21,
                 true,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":90,"b":false,"z":null,"ip":"","net":"10.0.0.0/8","dotted.key":"path/to/file.txt","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"İstanbul","admin":true,"tags":["ü-302","Wort-303","w-304"]},"items":[],"nums":[1305,1306,1307],"words":[],"ips":["::ffff:10.0.0.1"],"matrix":[[308,309],[310,311,312]]}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":1289,"f":-15.5,"b":true,"z":null,"ip":"","net":"10.1.2.3","user":{"name":"x","id":70,"admin":true,"tags":["x y-322","x y-323","Wort-324"],"Role":"naïve café"},"items":[{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]},{"n":327,"name":"","v":13,"tags":["Wort-328","x y-329"],"sub":[{"n":330,"x":8}]}],"nums":[1331,1332,1333],"words":["ü-334","x y-335","ü-336"],"matrix":[[337,338],[339,340,341]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -1284,9 +1308,9 @@ mod gen_040 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                27,
                 false,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":90,"b":false,"z":null,"ip":"","net":"10.0.0.0/8","dotted.key":"path/to/file.txt","with space":"tab\tand\nnewline","ключ":"alpha","user":{"name":"İstanbul","admin":true,"tags":["ü-302","Wort-303","w-304"]},"items":[],"nums":[1305,1306,1307],"words":[],"ips":["::ffff:10.0.0.1"]}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":1289,"f":-15.5,"b":true,"z":null,"ip":"","net":"10.1.2.3","user":{"name":"x","id":70,"admin":true,"tags":["x y-322","x y-323","Wort-324"],"Role":"naïve café"},"items":[{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]},{"n":327,"name":"","v":13,"tags":["Wort-328","x y-329"],"sub":[{"n":330,"x":8}]}],"words":["ü-334","x y-335","ü-336"],"matrix":[[337,338],[339,340,341]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -1299,14 +1323,15 @@ mod gen_041 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 41"),
-            dedup: Some("defaultDedupString:Generated.R041"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"["svc-deploy",1]"#),
+            dedup: Some(r#" back\slash } DeltaAdmin"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                29,
+                31,
                 true,
-                r#"{"eventName":"Epsilon","s":"x","t":"svc-deploy","n":-133,"z":null,"ip":"10.1.2.3","dotted.key":"","dotted":{"key":"a*b?c[d]e"},"user":{"name":"日本語のテキスト","id":78,"admin":false,"tags":["ü-313","x y-314"]},"items":[{"n":315,"v":7}],"words":["ü-316","x y-317","w-318"],"ips":["8.8.8.8","127.0.0.1"],"pair":{"a":41,"b":41.0,"c":42,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","n":640,"f":-35.5,"b":true,"e":0,"ip":"::ffff:10.0.0.1","big":1e+300,"with space":"{braces} and {{double}}","items":[{"n":342,"name":"Admin"},{"n":343,"tags":["w-344"],"sub":[{"n":345,"x":"svc-deploy"}]},{"n":346,"name":"tab\tand\nnewline","v":7,"tags":["ü-347","ü-348","w-349"],"sub":[{"n":350,"x":1}]}],"words":["ü-351","w-352","x y-353"],"matrix":[[354,355],[356,357,358]]}"#,
             )
         }
             .check(&RULE);
@@ -1315,9 +1340,9 @@ mod gen_041 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                38,
                 false,
-                r#"{"eventName":"Epsilon","s":"x","t":"svc-deploy","n":-133,"z":null,"ip":"10.1.2.3","dotted.key":"","dotted":{"key":"a*b?c[d]e"},"items":[{"n":315,"v":7}],"words":["ü-316","x y-317","w-318"],"ips":["8.8.8.8","127.0.0.1"],"pair":{"a":41,"b":41.0,"c":42,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","n":640,"f":-35.5,"b":true,"e":0,"ip":"::ffff:10.0.0.1","big":1e+300,"with space":"{braces} and {{double}}","words":["ü-351","w-352","x y-353"],"matrix":[[354,355],[356,357,358]]}"#,
             )
             .check(&RULE);
     }
@@ -1330,14 +1355,17 @@ mod gen_042 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 42"),
+            title: Some("Generated.R042"),
             dedup: Some("defaultDedupString:Generated.R042"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"t0":"} {{\"country\":\"DE\",\"ip\":\"::ffff:10.0.0.1\"}","k1":"DE","k2":18.0}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                18,
+                22,
                 true,
-                r#"{"eventName":"Alpha","s":"x","t":"Straße","n":1053,"f":25.75,"z":null,"ip":"1.2.3","net":"2001:db8::/32","big":1e+300,"dotted.key":"svc-deploy","dotted":{"key":"naïve café"},"user":{"name":"svc-deploy","id":45,"admin":true,"tags":[],"Role":"UPPER lower 123"},"items":[],"words":[],"pair":{"a":27,"b":27.0,"c":28,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":510,"f":18.0,"b":true,"e":"","ip":"10.1.2.3","net":"10.0.0.0/8","dotted":{"key":"tab\tand\nnewline"},"nums":[1359,1360,1361],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -1346,9 +1374,9 @@ mod gen_042 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                29,
                 false,
-                r#"{"eventName":"Alpha","s":"x","t":"Straße","n":1053,"f":25.75,"z":null,"ip":"1.2.3","net":"2001:db8::/32","big":1e+300,"dotted":{"key":"naïve café"},"user":{"name":"svc-deploy","id":45,"admin":true,"tags":[],"Role":"UPPER lower 123"},"items":[],"words":[],"pair":{"a":27,"b":27.0,"c":28,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":510,"f":18.0,"b":true,"e":"","ip":"10.1.2.3","net":"10.0.0.0/8","nums":[1359,1360,1361],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -1362,13 +1390,13 @@ mod gen_043 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R043"),
-            dedup: Some("defaultDedupString:Generated.R043"),
+            dedup: Some("[366,369]:"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
                 36,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","n":-306,"f":27.25,"b":true,"e":{},"big":-9223372036854775808,"dotted":{"key":"x"},"nums":[1319,1320]}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"svc-deploy","n":620,"f":40.0,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted":{"key":"Straße"},"user":{"name":"path/to/file.txt","id":18,"admin":true,"tags":["w-362","Wort-363"]},"items":[{"n":364,"name":"path/to/file.txt","tags":[]},{"n":365,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[366,367],[368,369,370]],"pair":{"a":16,"b":16.0,"c":17,"lo":17.5,"hi":18.5}}"#,
             )
         }
             .check(&RULE);
@@ -1379,7 +1407,7 @@ mod gen_043 {
                 "witness without the first field",
                 42,
                 false,
-                r#"{"s":"Admin","n":-306,"f":27.25,"b":true,"e":{},"big":-9223372036854775808,"dotted":{"key":"x"},"nums":[1319,1320]}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"svc-deploy","n":620,"f":40.0,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted":{"key":"Straße"},"user":{"name":"path/to/file.txt","id":18,"admin":true,"tags":["w-362","Wort-363"]},"items":[{"n":364,"name":"path/to/file.txt","tags":[]},{"n":365,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[366,367],[368,369,370]]}"#,
             )
             .check(&RULE);
     }
@@ -1392,14 +1420,16 @@ mod gen_044 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R044"),
-            dedup: Some("Beta-Gamma::ü-323"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{[372]"),
+            dedup: Some(
+                r#"} [{"n":371,"name":"ǅungla","v":-3,"sub":[{"n":372,"x":7}]}]"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                40,
+                23,
                 true,
-                r#"{"eventName":"Alpha","s":"","t":"svc-deploy","n":1107,"b":true,"z":null,"e":false,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"with space":"日本語のテキスト","user":{"name":"Beta-Gamma","admin":true,"tags":["x y-321","w-322","ü-323"],"Role":"path/to/file.txt"},"items":[{"n":324,"name":"alpha","v":9,"ok":false,"tags":["w-325"],"sub":[{"n":326,"x":"path/to/file.txt"}]}],"nums":[1327],"words":["Wort-328","w-329","ü-330","Wort-331"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"naïve café","n":-130,"f":46.75,"b":true,"e":false,"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"日本語のテキスト","user":{"name":"Admin","id":59,"admin":true,"tags":[]},"items":[{"n":371,"name":"ǅungla","v":-3,"sub":[{"n":372,"x":7}]}],"nums":[1373,1374,1375,1376],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -1408,9 +1438,9 @@ mod gen_044 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                29,
                 false,
-                r#"{"s":"","t":"svc-deploy","n":1107,"b":true,"z":null,"e":false,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"with space":"日本語のテキスト","user":{"name":"Beta-Gamma","admin":true,"tags":["x y-321","w-322","ü-323"],"Role":"path/to/file.txt"},"items":[{"n":324,"name":"alpha","v":9,"ok":false,"tags":["w-325"],"sub":[{"n":326,"x":"path/to/file.txt"}]}],"nums":[1327],"words":["Wort-328","w-329","ü-330","Wort-331"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"naïve café","n":-130,"f":46.75,"b":true,"e":false,"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"日本語のテキスト","user":{"name":"Admin","id":59,"admin":true,"tags":[]},"nums":[1373,1374,1375,1376],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -1423,17 +1453,17 @@ mod gen_045 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"Straße{{"key":"tab\tand\nnewline"}"#),
-            dedup: Some("{braces} and {{double}}:1341"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#"quote" and back\slash"#),
+            dedup: Some(r#"quote" and back\slash"#),
+            severity: Some(::detections::Severity::Critical),
             context: Some(
-                r#"{"t0":" # {","k1":{"n":336,"v":3,"tags":["w-337","w-338"]},"k2":"x y-332"}"#,
+                r#"{"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":"Epsilon"}"#,
             ),
             ..Case::new(
                 "witness matches",
-                31,
+                36,
                 true,
-                r#"{"eventName":"Epsilon","s":"alpha","t":"Beta-Gamma","n":611,"f":-3.0,"b":true,"e":0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"emoji 😀 inside","dotted":{"key":"tab\tand\nnewline"},"with space":"日本語のテキスト","user":{"name":"Straße","id":61,"tags":["x y-332","w-333"],"Role":"svc-deploy"},"items":[{"n":334,"name":"{braces} and {{double}}","v":6,"ok":true,"sub":[{"n":335,"x":2}]},{"n":336,"v":3,"tags":["w-337","w-338"]},{"n":339,"name":"x","v":11,"ok":false,"sub":[{"n":340,"x":"a*b?c[d]e"}]}],"nums":[1341,1342,1343],"words":["Wort-344","x y-345"]}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"Admin","n":-243,"z":null,"e":"","ip":"2001:db8::1","dotted.key":"a*b?c[d]e","user":{"name":"tab\tand\nnewline","id":12,"admin":true},"items":[],"ips":["8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -1442,9 +1472,9 @@ mod gen_045 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                43,
                 false,
-                r#"{"s":"alpha","t":"Beta-Gamma","n":611,"f":-3.0,"b":true,"e":0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"emoji 😀 inside","dotted":{"key":"tab\tand\nnewline"},"with space":"日本語のテキスト","user":{"name":"Straße","id":61,"tags":["x y-332","w-333"],"Role":"svc-deploy"},"items":[{"n":334,"name":"{braces} and {{double}}","v":6,"ok":true,"sub":[{"n":335,"x":2}]},{"n":336,"v":3,"tags":["w-337","w-338"]},{"n":339,"name":"x","v":11,"ok":false,"sub":[{"n":340,"x":"a*b?c[d]e"}]}],"nums":[1341,1342,1343],"words":["Wort-344","x y-345"]}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"Admin","n":-243,"z":null,"e":"","ip":"2001:db8::1","dotted.key":"a*b?c[d]e","items":[],"ips":["8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -1457,14 +1487,17 @@ mod gen_046 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"]{"#),
-            dedup: Some(r#"{["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"]{"#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("None"),
+            dedup: Some("None"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                19,
+                16,
                 true,
-                r#"{"eventName":"Beta","s":"","n":1075,"b":true,"ip":"8.8.8.8","dotted":{"key":"x"},"ключ":"","user":{"name":"日本語のテキスト","tags":["ü-346","w-347"]},"nums":[1348,1349],"words":["ü-350","x y-351","x y-352"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"],"pair":{"a":20,"b":20.0,"c":21,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"Straße","b":true,"z":null,"e":false,"net":"192.168.0.0/16","dotted":{"key":"Admin"},"items":[{"n":377,"name":"quote\" and back\\slash","v":5,"sub":[{"n":378,"x":3},{"n":379,"x":"path/to/file.txt"}]},{"n":380,"v":2,"ok":false,"tags":["x y-381","w-382"],"sub":[{"n":383,"x":"Admin"}]},{"n":384,"name":"Beta-Gamma","ok":false,"sub":[{"n":385,"x":6},{"n":386,"x":"UPPER lower 123"}]}],"nums":[1387,1388,1389],"words":["x y-390","Wort-391","ü-392"]}"#,
             )
         }
             .check(&RULE);
@@ -1473,9 +1506,9 @@ mod gen_046 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                23,
                 false,
-                r#"{"s":"","n":1075,"b":true,"ip":"8.8.8.8","dotted":{"key":"x"},"ключ":"","user":{"name":"日本語のテキスト","tags":["ü-346","w-347"]},"nums":[1348,1349],"words":["ü-350","x y-351","x y-352"],"ips":["2606:4700:4700::1111","::ffff:10.0.0.1","fe80::1"],"pair":{"a":20,"b":20.0,"c":21,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"Straße","b":true,"z":null,"e":false,"net":"192.168.0.0/16","dotted":{"key":"Admin"},"nums":[1387,1388,1389],"words":["x y-390","Wort-391","ü-392"]}"#,
             )
             .check(&RULE);
     }
@@ -1488,15 +1521,14 @@ mod gen_047 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R047"),
-            dedup: Some("defaultDedupString:Generated.R047"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":null}"#),
+            title: Some("127.0.0.1 in  ünïcödé "),
+            dedup: Some("127.0.0.1 in  ünïcödé "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                75,
+                23,
                 true,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":257,"b":true,"e":[],"big":-0.0,"user":{"name":"x","id":64,"admin":true,"tags":["w-353","Wort-354"]},"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":38.5,"hi":39.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"x","n":1475,"f":-26.5,"b":true,"z":null,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"UPPER lower 123","user":{"name":"a*b?c[d]e","id":52,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1393,1394],"words":["w-395","ü-396","ü-397"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"],"matrix":[[398,399],[400,401,402]]}"#,
             )
         }
             .check(&RULE);
@@ -1505,9 +1537,9 @@ mod gen_047 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                82,
+                29,
                 false,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":257,"b":true,"e":[],"big":-0.0,"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":38.5,"hi":39.5}}"#,
+                r#"{"s":"Straße","t":"x","n":1475,"f":-26.5,"b":true,"z":null,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"UPPER lower 123","user":{"name":"a*b?c[d]e","id":52,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1393,1394],"words":["w-395","ü-396","ü-397"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"],"matrix":[[398,399],[400,401,402]]}"#,
             )
             .check(&RULE);
     }
@@ -1520,14 +1552,14 @@ mod gen_048 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 48"),
-            dedup: Some("defaultDedupString:Generated.R048"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(" #  in } "),
+            dedup: Some(r#"[["w-405","Wort-406"],[]]"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                22,
+                37,
                 true,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-169,"z":null,"e":[],"dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","user":{"name":"emoji 😀 inside","id":18,"admin":false,"Role":"path/to/file.txt"},"items":[{"n":355,"v":12,"ok":true,"tags":["ü-356","ü-357","x y-358"],"sub":[]},{"n":359,"name":"x"},{"n":360,"ok":true,"sub":[{"n":361,"x":"quote\" and back\\slash"}]}],"nums":[1362],"words":["Wort-363","w-364"],"ips":["2001:db8::1"]}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":403,"name":"Straße","v":5},{"n":404,"name":"alpha","v":7,"ok":false,"tags":["w-405","Wort-406"],"sub":[{"n":407,"x":5}]},{"n":408,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1409],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
             )
         }
             .check(&RULE);
@@ -1536,9 +1568,9 @@ mod gen_048 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                43,
                 false,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-169,"z":null,"e":[],"dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","user":{"name":"emoji 😀 inside","id":18,"admin":false,"Role":"path/to/file.txt"},"items":[{"n":355,"v":12,"ok":true,"tags":["ü-356","ü-357","x y-358"],"sub":[]},{"n":359,"name":"x"},{"n":360,"ok":true,"sub":[{"n":361,"x":"quote\" and back\\slash"}]}],"nums":[1362],"ips":["2001:db8::1"]}"#,
+                r#"{"s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":403,"name":"Straße","v":5},{"n":404,"name":"alpha","v":7,"ok":false,"tags":["w-405","Wort-406"],"sub":[{"n":407,"x":5}]},{"n":408,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1409],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
             )
             .check(&RULE);
     }
@@ -1551,15 +1583,14 @@ mod gen_049 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R049"),
-            dedup: Some("defaultDedupString:Generated.R049"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":[372],"k1":"a*b?c[d]e","k2":[]}"#),
+            title: Some(" ünïcödé "),
+            dedup: Some("} } 10.0.0.0/8"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                55,
+                15,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"a*b?c[d]e","e":"","ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"Admin"},"user":{"name":"UPPER lower 123","id":9,"admin":false,"tags":[]},"items":[{"n":365,"tags":["x y-366"]}],"words":["Wort-367"],"matrix":[[368,369],[370,371,372]]}"#,
+                r#"{"eventName":"Zeta","s":"Straße","t":"{braces} and {{double}}","n":-107,"f":2.25,"ip":"fe80::1","net":"10.0.0.0/8","user":{"name":"Admin","id":54,"tags":["Wort-410","x y-411"]},"items":[{"n":412,"name":"tab\tand\nnewline","ok":true,"sub":[]},{"n":413,"name":"Beta-Gamma","v":5,"ok":true,"tags":["ü-414","w-415"]}],"nums":[1416,1417,1418],"words":["Wort-419"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111"],"matrix":[[420,421],[422,423,424]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -1568,9 +1599,9 @@ mod gen_049 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                62,
+                21,
                 false,
-                r#"{"s":"naïve café","t":"a*b?c[d]e","e":"","ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"Admin"},"user":{"name":"UPPER lower 123","id":9,"admin":false,"tags":[]},"items":[{"n":365,"tags":["x y-366"]}],"words":["Wort-367"],"matrix":[[368,369],[370,371,372]]}"#,
+                r#"{"eventName":"Zeta","s":"Straße","t":"{braces} and {{double}}","n":-107,"f":2.25,"ip":"fe80::1","net":"10.0.0.0/8","user":{"name":"Admin","id":54,"tags":["Wort-410","x y-411"]},"items":[{"n":412,"name":"tab\tand\nnewline","ok":true,"sub":[]},{"n":413,"name":"Beta-Gamma","v":5,"ok":true,"tags":["ü-414","w-415"]}],"nums":[1416,1417,1418],"words":["Wort-419"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111"],"matrix":[[420,421],[422,423,424]]}"#,
             )
             .check(&RULE);
     }
@@ -1583,14 +1614,14 @@ mod gen_050 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1376]Alert: "),
-            dedup: Some("[1376]Alert: "),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("[425,426]{"),
+            dedup: Some(":39.0:3.5"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                59,
+                21,
                 true,
-                r#"{"eventName":"Alpha","s":"x","t":"naïve café","f":30.5,"e":[],"ip":"100.64.0.1","net":"10.0.0.0/8","ключ":"日本語のテキスト","user":{"name":"Straße","tags":["x y-373","w-374","ü-375"]},"nums":[1376]}"#,
+                r#"{"eventName":"Alpha","s":"","f":-42.5,"b":false,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"Straße","items":[{"n":425,"name":"ǅungla","v":9,"ok":true},{"n":426,"name":"","v":-4,"ok":false,"tags":["ü-427","w-428","Wort-429"],"sub":[{"n":430,"x":2}]}],"nums":[1431,1432,1433,1434],"pair":{"a":39,"b":39.0,"c":40,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -1599,9 +1630,9 @@ mod gen_050 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                65,
+                27,
                 false,
-                r#"{"s":"x","t":"naïve café","f":30.5,"e":[],"ip":"100.64.0.1","net":"10.0.0.0/8","ключ":"日本語のテキスト","user":{"name":"Straße","tags":["x y-373","w-374","ü-375"]},"nums":[1376]}"#,
+                r#"{"eventName":"Alpha","s":"","f":-42.5,"b":false,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"Straße","nums":[1431,1432,1433,1434],"pair":{"a":39,"b":39.0,"c":40,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -1614,19 +1645,17 @@ mod gen_051 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}"#,
+            title: Some("} ü-439"),
+            dedup: Some("x y-436:"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":[440,441],"k1":[{"n":435,"v":12,"tags":["x y-436","Wort-437"]},{"n":438,"name":"UPPER lower 123","v":6,"ok":false,"tags":["ü-439"],"sub":[{"n":440,"x":"{braces} and {{double}}"},{"n":441,"x":6}]},{"n":442,"name":"ǅungla","ok":true,"sub":[]}]}"#,
             ),
-            dedup: Some(
-                r#"{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}"#,
-            ),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                42,
+                43,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","t":"UPPER lower 123","f":29.5,"b":false,"z":null,"e":false,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"quote\" and back\\slash","user":{"name":"svc-deploy","admin":true,"tags":["ü-377"],"Role":"a*b?c[d]e"},"nums":[1378],"matrix":[[379,380],[381,382,383]],"pair":{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"svc-deploy","ip":"192.168.1.20","items":[{"n":435,"v":12,"tags":["x y-436","Wort-437"]},{"n":438,"name":"UPPER lower 123","v":6,"ok":false,"tags":["ü-439"],"sub":[{"n":440,"x":"{braces} and {{double}}"},{"n":441,"x":6}]},{"n":442,"name":"ǅungla","ok":true,"sub":[]}],"nums":[1443,1444,1445,1446],"ips":["192.168.1.20","2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -1635,9 +1664,9 @@ mod gen_051 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                50,
                 false,
-                r#"{"eventName":"Epsilon","s":"Admin","t":"UPPER lower 123","f":29.5,"b":false,"z":null,"e":false,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"quote\" and back\\slash","nums":[1378],"matrix":[[379,380],[381,382,383]],"pair":{"a":32,"b":32.0,"c":33,"lo":47.5,"hi":48.5}}"#,
+                r#"{"s":"UPPER lower 123","t":"svc-deploy","ip":"192.168.1.20","items":[{"n":435,"v":12,"tags":["x y-436","Wort-437"]},{"n":438,"name":"UPPER lower 123","v":6,"ok":false,"tags":["ü-439"],"sub":[{"n":440,"x":"{braces} and {{double}}"},{"n":441,"x":6}]},{"n":442,"name":"ǅungla","ok":true,"sub":[]}],"nums":[1443,1444,1445,1446],"ips":["192.168.1.20","2606:4700:4700::1111"]}"#,
             )
             .check(&RULE);
     }
@@ -1650,14 +1679,14 @@ mod gen_052 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 52"),
+            dedup: Some("defaultDedupString:Generated.R052"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                41,
+                45,
                 true,
-                r#"{"eventName":"Delta","s":"emoji 😀 inside","t":"","n":22,"f":37.5,"b":false,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","dotted.key":"quote\" and back\\slash","ключ":"path/to/file.txt","user":{"name":"alpha","id":77},"items":[{"n":384,"v":13,"ok":true,"sub":[{"n":385,"x":"naïve café"},{"n":386,"x":8}]},{"n":387,"name":"emoji 😀 inside","v":11,"ok":true,"tags":[]},{"n":388,"name":"","v":6,"tags":[],"sub":[]}],"words":["Wort-389","w-390","Wort-391"],"matrix":[[392,393],[394,395,396]]}"#,
+                r#"{"eventName":"Alpha","s":"ǅungla","n":17,"f":36.25,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"with space":"svc-deploy","user":{"name":"ǅungla","id":61,"admin":false},"items":[],"nums":[1447,1448,1449],"words":["ü-450","ü-451"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
             )
         }
             .check(&RULE);
@@ -1666,9 +1695,9 @@ mod gen_052 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                51,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"","n":22,"f":37.5,"b":false,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","dotted.key":"quote\" and back\\slash","ключ":"path/to/file.txt","user":{"name":"alpha","id":77},"items":[{"n":384,"v":13,"ok":true,"sub":[{"n":385,"x":"naïve café"},{"n":386,"x":8}]},{"n":387,"name":"emoji 😀 inside","v":11,"ok":true,"tags":[]},{"n":388,"name":"","v":6,"tags":[],"sub":[]}],"words":["Wort-389","w-390","Wort-391"],"matrix":[[392,393],[394,395,396]]}"#,
+                r#"{"s":"ǅungla","n":17,"f":36.25,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"with space":"svc-deploy","user":{"name":"ǅungla","id":61,"admin":false},"items":[],"nums":[1447,1448,1449],"words":["ü-450","ü-451"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
             )
             .check(&RULE);
     }
@@ -1681,14 +1710,14 @@ mod gen_053 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some(r#"398:["Wort-397"]"#),
+            title: Some("Generated.R053"),
+            dedup: Some("defaultDedupString:Generated.R053"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                60,
+                49,
                 true,
-                r#"{"eventName":"Beta","s":"Admin","n":-121,"f":8.5,"z":null,"e":0.0,"ip":"192.168.1.20","dotted":{"key":"a*b?c[d]e"},"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":63,"tags":["Wort-397"],"Role":""},"items":[{"n":398,"name":"x","v":9,"ok":false,"tags":[]},{"n":399,"name":"emoji 😀 inside","v":12,"tags":["Wort-400","x y-401"],"sub":[{"n":402,"x":"{braces} and {{double}}"}]}],"matrix":[[403,404],[405,406,407]]}"#,
+                r#"{"eventName":"Delta","s":"","t":"tab\tand\nnewline","n":-290,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"ǅungla","with space":"UPPER lower 123","user":{"name":"İstanbul","id":36,"admin":false,"tags":["Wort-452","x y-453","x y-454"],"Role":"tab\tand\nnewline"},"items":[{"n":455,"sub":[]}],"nums":[],"words":["Wort-456"],"matrix":[[457,458],[459,460,461]]}"#,
             )
         }
             .check(&RULE);
@@ -1697,9 +1726,9 @@ mod gen_053 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                66,
+                55,
                 false,
-                r#"{"eventName":"Beta","s":"Admin","n":-121,"f":8.5,"z":null,"e":0.0,"ip":"192.168.1.20","dotted":{"key":"a*b?c[d]e"},"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":63,"tags":["Wort-397"],"Role":""},"matrix":[[403,404],[405,406,407]]}"#,
+                r#"{"s":"","t":"tab\tand\nnewline","n":-290,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"ǅungla","with space":"UPPER lower 123","user":{"name":"İstanbul","id":36,"admin":false,"tags":["Wort-452","x y-453","x y-454"],"Role":"tab\tand\nnewline"},"items":[{"n":455,"sub":[]}],"nums":[],"words":["Wort-456"],"matrix":[[457,458],[459,460,461]]}"#,
             )
             .check(&RULE);
     }
@@ -1712,15 +1741,14 @@ mod gen_054 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("1408{"),
-            dedup: Some("1408{"),
+            title: Some("Generated rule 54"),
+            dedup: Some("463:2001:db8::/32"),
             severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":"Delta"}"#),
             ..Case::new(
                 "witness matches",
-                33,
+                40,
                 true,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","t":"ǅungla","n":785,"b":true,"ip":"not-an-ip","net":"192.168.0.0/16","dotted.key":"UPPER lower 123","with space":"{braces} and {{double}}","user":{"name":"quote\" and back\\slash","id":58,"admin":false},"items":[],"nums":[1408,1409,1410,1411],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","f":-5.0,"net":"2001:db8::/32","user":{"name":"tab\tand\nnewline"},"items":[],"matrix":[[462,463],[464,465,466]]}"#,
             )
         }
             .check(&RULE);
@@ -1729,9 +1757,9 @@ mod gen_054 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                46,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"ǅungla","n":785,"b":true,"ip":"not-an-ip","net":"192.168.0.0/16","dotted.key":"UPPER lower 123","with space":"{braces} and {{double}}","user":{"name":"quote\" and back\\slash","id":58,"admin":false},"items":[],"nums":[1408,1409,1410,1411],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","f":-5.0,"net":"2001:db8::/32","user":{"name":"tab\tand\nnewline"},"items":[]}"#,
             )
             .check(&RULE);
     }
@@ -1744,14 +1772,14 @@ mod gen_055 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R055"),
-            dedup: Some("defaultDedupString:Generated.R055"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(" in "),
+            dedup: Some(r#"::ffff:10.0.0.1:false:[["path/to/file.txt"]]"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                26,
+                23,
                 true,
-                r#"{"eventName":"Zeta","s":"path/to/file.txt","t":"UPPER lower 123","f":31.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"svc-deploy","ключ":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":16,"admin":true,"Role":"ǅungla"},"items":[{"n":412,"name":"a*b?c[d]e","v":4}],"nums":[],"words":["Wort-413","w-414","w-415"],"ips":[],"pair":{"a":19,"b":19.0,"c":20,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Alpha","n":1352,"f":39.75,"b":false,"z":null,"e":false,"ip":"::ffff:10.0.0.1","dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","items":[{"n":467,"name":"ǅungla","ok":false,"tags":["Wort-468","x y-469"],"sub":[{"n":470,"x":"path/to/file.txt"}]},{"n":471,"name":"UPPER lower 123","v":8,"ok":false}],"nums":[1472,1473],"words":["ü-474"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -1760,9 +1788,9 @@ mod gen_055 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                29,
                 false,
-                r#"{"s":"path/to/file.txt","t":"UPPER lower 123","f":31.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"svc-deploy","ключ":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":16,"admin":true,"Role":"ǅungla"},"items":[{"n":412,"name":"a*b?c[d]e","v":4}],"nums":[],"words":["Wort-413","w-414","w-415"],"ips":[],"pair":{"a":19,"b":19.0,"c":20,"lo":35.5,"hi":36.5}}"#,
+                r#"{"n":1352,"f":39.75,"b":false,"z":null,"e":false,"ip":"::ffff:10.0.0.1","dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","items":[{"n":467,"name":"ǅungla","ok":false,"tags":["Wort-468","x y-469"],"sub":[{"n":470,"x":"path/to/file.txt"}]},{"n":471,"name":"UPPER lower 123","v":8,"ok":false}],"nums":[1472,1473],"words":["ü-474"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -1775,14 +1803,14 @@ mod gen_056 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} 日本語のテキスト日本語のテキストAlert: "),
-            dedup: Some("8.8.8.8:15"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R056"),
+            dedup: Some("defaultDedupString:Generated.R056"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                23,
+                40,
                 true,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","ip":"8.8.8.8","net":"10.0.0.0/8","items":[],"nums":[1416],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Beta","s":"Admin","t":"x","n":1039,"b":false,"z":null,"net":"10.1.2.3","ключ":"","user":{"name":"Beta-Gamma","tags":["ü-475","ü-476","x y-477"],"Role":"svc-deploy"},"items":[{"n":478,"tags":["Wort-479","x y-480","x y-481"]}],"nums":[1482],"ips":["192.168.1.20","2606:4700:4700::1111","100.64.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -1791,9 +1819,9 @@ mod gen_056 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                46,
                 false,
-                r#"{"s":"日本語のテキスト","ip":"8.8.8.8","net":"10.0.0.0/8","items":[],"nums":[1416],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Beta","s":"Admin","t":"x","n":1039,"b":false,"z":null,"net":"10.1.2.3","ключ":"","items":[{"n":478,"tags":["Wort-479","x y-480","x y-481"]}],"nums":[1482],"ips":["192.168.1.20","2606:4700:4700::1111","100.64.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -1806,14 +1834,14 @@ mod gen_057 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 57"),
-            dedup: Some("defaultDedupString:Generated.R057"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"[["w-484","w-485"],["ü-487","ü-488","w-489"]]"#),
+            dedup: Some("-2:true"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                49,
+                46,
                 true,
-                r#"{"eventName":"Gamma","s":"Admin","n":1279,"f":43.75,"b":true,"e":false,"big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"alpha"},"with space":"path/to/file.txt","items":[],"nums":[1417,1418,1419,1420],"words":["Wort-421","Wort-422","Wort-423","Wort-424"]}"#,
+                r#"{"eventName":"Beta","s":"naïve café","t":"UPPER lower 123","n":704,"b":false,"net":"10.1.2.3","big":-0.0,"dotted.key":"a*b?c[d]e","with space":"日本語のテキスト","user":{"name":"quote\" and back\\slash","admin":true},"items":[{"n":483,"name":"path/to/file.txt","v":13,"tags":["w-484","w-485"]},{"n":486,"name":"Beta-Gamma","v":-2,"ok":true,"tags":["ü-487","ü-488","w-489"],"sub":[]},{"n":490,"name":"日本語のテキスト","v":8}],"nums":[1491]}"#,
             )
         }
             .check(&RULE);
@@ -1822,9 +1850,9 @@ mod gen_057 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                55,
+                52,
                 false,
-                r#"{"eventName":"Gamma","s":"Admin","n":1279,"f":43.75,"b":true,"e":false,"big":18446744073709551615,"dotted.key":"UPPER lower 123","dotted":{"key":"alpha"},"with space":"path/to/file.txt","items":[],"nums":[1417,1418,1419,1420]}"#,
+                r#"{"eventName":"Beta","s":"naïve café","t":"UPPER lower 123","n":704,"b":false,"net":"10.1.2.3","big":-0.0,"with space":"日本語のテキスト","user":{"name":"quote\" and back\\slash","admin":true},"items":[{"n":483,"name":"path/to/file.txt","v":13,"tags":["w-484","w-485"]},{"n":486,"name":"Beta-Gamma","v":-2,"ok":true,"tags":["ü-487","ü-488","w-489"],"sub":[]},{"n":490,"name":"日本語のテキスト","v":8}],"nums":[1491]}"#,
             )
             .check(&RULE);
     }
@@ -1837,14 +1865,14 @@ mod gen_058 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{430} {"),
-            dedup: Some("{430} {"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R058"),
+            dedup: Some("emoji 😀 insideAlert: "),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                17,
+                40,
                 true,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"svc-deploy","f":-21.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"İstanbul"},"ключ":"x","items":[],"nums":[1425],"words":["ü-426"],"matrix":[[427,428],[429,430,431]],"pair":{"a":11,"b":11.0,"c":12,"lo":13.5,"hi":14.5}}"#,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"Straße","n":994,"f":44.25,"b":false,"e":false,"dotted.key":"x","with space":"a*b?c[d]e","ключ":"emoji 😀 inside","user":{"name":"İstanbul","admin":false},"items":[],"nums":[],"words":["ü-492","Wort-493","w-494","ü-495"],"ips":["::ffff:10.0.0.1","8.8.8.8"],"matrix":[[496,497],[498,499,500]],"pair":{"a":20,"b":20.0,"c":21,"lo":47.5,"hi":48.5}}"#,
             )
         }
             .check(&RULE);
@@ -1853,9 +1881,9 @@ mod gen_058 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                46,
                 false,
-                r#"{"eventName":"Gamma","t":"svc-deploy","f":-21.25,"b":false,"ip":"256.1.1.1","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"İstanbul"},"ключ":"x","items":[],"nums":[1425],"words":["ü-426"],"matrix":[[427,428],[429,430,431]],"pair":{"a":11,"b":11.0,"c":12,"lo":13.5,"hi":14.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"Straße","n":994,"f":44.25,"b":false,"e":false,"dotted.key":"x","with space":"a*b?c[d]e","ключ":"emoji 😀 inside","user":{"name":"İstanbul","admin":false},"items":[],"nums":[],"words":["ü-492","Wort-493","w-494","ü-495"],"ips":["::ffff:10.0.0.1","8.8.8.8"],"matrix":[[496,497],[498,499,500]],"pair":{"a":20,"b":20.0,"c":21,"lo":47.5,"hi":48.5}}"#,
             )
             .check(&RULE);
     }
@@ -1868,15 +1896,15 @@ mod gen_059 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} [1433,1434,1435,1436]"),
-            dedup: Some("} [1433,1434,1435,1436]"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"t0":"{} [1433,1434,1435,1436]"}"#),
+            title: Some("Generated.R059"),
+            dedup: Some(r#"["ü-504","x y-508","x y-510"]:502"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":["x y-510"],"k1":null,"k2":true}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                46,
                 true,
-                r#"{"eventName":"Delta","n":1404,"f":26.75,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"quote\" and back\\slash","with space":"Admin","user":{"name":"a*b?c[d]e","id":47,"admin":true,"Role":"path/to/file.txt"},"items":[{"n":432,"name":"UPPER lower 123","v":0}],"nums":[1433,1434,1435,1436],"words":[]}"#,
+                r#"{"eventName":"Gamma","s":"x","t":"quote\" and back\\slash","n":986,"f":14.0,"b":true,"z":null,"e":false,"ip":"192.168.1.20","net":"10.0.0.0/8","big":-0.0,"dotted.key":"emoji 😀 inside","user":{"name":"","id":40,"tags":["Wort-501"]},"items":[{"n":502,"name":"日本語のテキスト","ok":true,"tags":["x y-503","ü-504"]},{"n":505,"name":"{braces} and {{double}}","v":0,"tags":["ü-506","w-507","x y-508"]},{"n":509,"name":"UPPER lower 123","tags":["x y-510"]}],"words":["w-511","w-512","Wort-513"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -1885,9 +1913,9 @@ mod gen_059 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                53,
                 false,
-                r#"{"n":1404,"f":26.75,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"quote\" and back\\slash","with space":"Admin","user":{"name":"a*b?c[d]e","id":47,"admin":true,"Role":"path/to/file.txt"},"items":[{"n":432,"name":"UPPER lower 123","v":0}],"nums":[1433,1434,1435,1436],"words":[]}"#,
+                r#"{"s":"x","t":"quote\" and back\\slash","n":986,"f":14.0,"b":true,"z":null,"e":false,"ip":"192.168.1.20","net":"10.0.0.0/8","big":-0.0,"dotted.key":"emoji 😀 inside","user":{"name":"","id":40,"tags":["Wort-501"]},"items":[{"n":502,"name":"日本語のテキスト","ok":true,"tags":["x y-503","ü-504"]},{"n":505,"name":"{braces} and {{double}}","v":0,"tags":["ü-506","w-507","x y-508"]},{"n":509,"name":"UPPER lower 123","tags":["x y-510"]}],"words":["w-511","w-512","Wort-513"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -1900,14 +1928,14 @@ mod gen_060 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R060"),
-            dedup: Some("defaultDedupString:Generated.R060"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 60"),
+            dedup: Some("w-515{w-515{"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                30,
+                75,
                 true,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"tab\tand\nnewline","n":899,"f":35.25,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"emoji 😀 inside","items":[],"nums":[],"pair":{"a":0,"b":0.0,"c":1,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":780,"f":27.25,"e":false,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":29,"admin":false,"tags":["x y-514","w-515","w-516"]},"items":[],"nums":[]}"#,
             )
         }
             .check(&RULE);
@@ -1916,9 +1944,9 @@ mod gen_060 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                81,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"tab\tand\nnewline","n":899,"f":35.25,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"emoji 😀 inside","items":[],"nums":[],"pair":{"a":0,"b":0.0,"c":1,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":780,"f":27.25,"e":false,"big":-9223372036854775808,"ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":29,"admin":false,"tags":["x y-514","w-515","w-516"]},"items":[],"nums":[]}"#,
             )
             .check(&RULE);
     }
@@ -1932,13 +1960,13 @@ mod gen_061 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R061"),
-            dedup: Some("defaultDedupString:Generated.R061"),
-            severity: Some(::detections::Severity::High),
+            dedup: Some(":3:"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                27,
                 true,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","t":"ǅungla","f":27.0,"b":true,"z":null,"e":{},"ip":"10.1.2.3","big":18446744073709551615,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"{braces} and {{double}}","id":50,"Role":"UPPER lower 123"},"items":[{"n":437,"name":"tab\tand\nnewline","sub":[{"n":438,"x":0},{"n":439,"x":7}]},{"n":440,"name":"Admin","v":2},{"n":441,"name":"{braces} and {{double}}","v":9,"tags":["x y-442","w-443","w-444"],"sub":[{"n":445,"x":"Straße"}]}],"nums":[],"matrix":[[446,447],[448,449,450]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"Admin","t":"x","n":1249,"f":17.0,"b":true,"z":null,"dotted":{"key":"Admin"},"with space":"svc-deploy","ключ":"Admin","items":[{"n":517,"name":"Admin","v":-2,"sub":[{"n":518,"x":2}]},{"n":519,"name":"UPPER lower 123","ok":true,"tags":["w-520","ü-521"]},{"n":522,"name":"x","v":-3,"tags":["w-523"],"sub":[{"n":524,"x":3}]}],"nums":[],"words":["x y-525","ü-526","ü-527","ü-528"],"pair":{"a":20,"b":20.0,"c":21,"lo":21.5,"hi":22.5}}"#,
             )
         }
             .check(&RULE);
@@ -1947,9 +1975,9 @@ mod gen_061 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                33,
                 false,
-                r#"{"s":"日本語のテキスト","t":"ǅungla","f":27.0,"b":true,"z":null,"e":{},"ip":"10.1.2.3","big":18446744073709551615,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"{braces} and {{double}}","id":50,"Role":"UPPER lower 123"},"items":[{"n":437,"name":"tab\tand\nnewline","sub":[{"n":438,"x":0},{"n":439,"x":7}]},{"n":440,"name":"Admin","v":2},{"n":441,"name":"{braces} and {{double}}","v":9,"tags":["x y-442","w-443","w-444"],"sub":[{"n":445,"x":"Straße"}]}],"nums":[],"matrix":[[446,447],[448,449,450]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"Admin","t":"x","n":1249,"f":17.0,"b":true,"z":null,"dotted":{"key":"Admin"},"with space":"svc-deploy","items":[{"n":517,"name":"Admin","v":-2,"sub":[{"n":518,"x":2}]},{"n":519,"name":"UPPER lower 123","ok":true,"tags":["w-520","ü-521"]},{"n":522,"name":"x","v":-3,"tags":["w-523"],"sub":[{"n":524,"x":3}]}],"nums":[],"words":["x y-525","ü-526","ü-527","ü-528"],"pair":{"a":20,"b":20.0,"c":21,"lo":21.5,"hi":22.5}}"#,
             )
             .check(&RULE);
     }
@@ -1962,14 +1990,14 @@ mod gen_062 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]{636[]"),
-            dedup: Some("[]{636[]"),
+            title: Some("x y-534} []"),
+            dedup: Some("[1529,1530,1531,1532]"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                20,
+                29,
                 true,
-                r#"{"eventName":"Zeta","s":"","t":"Beta-Gamma","n":636,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"Straße","items":[{"n":451,"v":7,"ok":true,"tags":[],"sub":[]}],"nums":[1452,1453],"words":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"Beta-Gamma","f":24.75,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"items":[],"nums":[1529,1530,1531,1532],"words":["x y-533","x y-534"]}"#,
             )
         }
             .check(&RULE);
@@ -1978,9 +2006,9 @@ mod gen_062 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                35,
                 false,
-                r#"{"s":"","t":"Beta-Gamma","n":636,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"Straße","items":[{"n":451,"v":7,"ok":true,"tags":[],"sub":[]}],"nums":[1452,1453],"words":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":40.5,"hi":41.5}}"#,
+                r#"{"s":"alpha","t":"Beta-Gamma","f":24.75,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"items":[],"nums":[1529,1530,1531,1532],"words":["x y-533","x y-534"]}"#,
             )
             .check(&RULE);
     }
@@ -1993,14 +2021,14 @@ mod gen_063 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 63"),
-            dedup: Some("defaultDedupString:Generated.R063"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Alert: ǅungla"),
+            dedup: Some("[false]"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                26,
+                29,
                 true,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","n":-466,"f":25.0,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"a*b?c[d]e"},"user":{"name":"quote\" and back\\slash","id":15,"tags":["ü-454","Wort-455","w-456"]},"items":[{"n":457,"name":"svc-deploy","v":0,"ok":true,"sub":[]},{"n":458,"name":"a*b?c[d]e","ok":false,"sub":[{"n":459,"x":5},{"n":460,"x":3}]},{"n":461,"tags":["ü-462","x y-463","x y-464"]}]}"#,
+                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":524,"f":37.25,"b":false,"z":null,"e":{},"big":9007199254740993,"dotted.key":"quote\" and back\\slash","ключ":"ǅungla","items":[{"n":535,"ok":false}],"words":[],"pair":{"a":5,"b":5.0,"c":6,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -2009,9 +2037,9 @@ mod gen_063 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                35,
                 false,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","n":-466,"f":25.0,"z":null,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"a*b?c[d]e"},"user":{"name":"quote\" and back\\slash","id":15,"tags":["ü-454","Wort-455","w-456"]}}"#,
+                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":524,"f":37.25,"b":false,"z":null,"e":{},"big":9007199254740993,"dotted.key":"quote\" and back\\slash","items":[{"n":535,"ok":false}],"words":[],"pair":{"a":5,"b":5.0,"c":6,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -2024,14 +2052,14 @@ mod gen_064 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R064"),
+            title: Some("Generated rule 64"),
             dedup: Some("defaultDedupString:Generated.R064"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
                 23,
                 true,
-                r#"{"eventName":"Epsilon","s":"path/to/file.txt","n":304,"f":24.5,"b":true,"z":null,"e":{},"ip":"127.0.0.1","dotted":{"key":""},"with space":"path/to/file.txt","items":[],"nums":[1465],"ips":["192.168.1.20"],"pair":{"a":41,"b":41.0,"c":42,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","n":843,"f":45.75,"ip":"192.168.1.20","net":"10.0.0.0/8","dotted.key":"x","user":{"name":"ǅungla","admin":false},"items":[],"words":["Wort-536"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -2042,7 +2070,7 @@ mod gen_064 {
                 "witness without the first field",
                 29,
                 false,
-                r#"{"s":"path/to/file.txt","n":304,"f":24.5,"b":true,"z":null,"e":{},"ip":"127.0.0.1","dotted":{"key":""},"with space":"path/to/file.txt","items":[],"nums":[1465],"ips":["192.168.1.20"],"pair":{"a":41,"b":41.0,"c":42,"lo":19.5,"hi":20.5}}"#,
+                r#"{"s":"tab\tand\nnewline","n":843,"f":45.75,"ip":"192.168.1.20","net":"10.0.0.0/8","dotted.key":"x","user":{"name":"ǅungla","admin":false},"items":[],"words":["Wort-536"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -2058,12 +2086,11 @@ mod gen_065 {
             title: Some("Generated.R065"),
             dedup: Some("defaultDedupString:Generated.R065"),
             severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":[]}"#),
             ..Case::new(
                 "witness matches",
-                32,
+                44,
                 true,
-                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":466,"name":"ǅungla","v":-1},{"n":467,"name":"alpha","v":1,"tags":["x y-468","Wort-469","w-470"]},{"n":471,"v":13,"ok":false}],"words":["x y-472"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":-92,"b":false,"ip":"10.0.0.0/8","items":[{"n":537,"ok":false,"tags":["ü-538","ü-539"]},{"n":540,"name":"{braces} and {{double}}","v":2,"ok":false,"tags":[],"sub":[]},{"n":541,"name":"UPPER lower 123","v":13,"sub":[{"n":542,"x":2},{"n":543,"x":6}]}],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -2072,9 +2099,9 @@ mod gen_065 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                50,
                 false,
-                r#"{"s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":466,"name":"ǅungla","v":-1},{"n":467,"name":"alpha","v":1,"tags":["x y-468","Wort-469","w-470"]},{"n":471,"v":13,"ok":false}],"words":["x y-472"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
+                r#"{"s":"日本語のテキスト","n":-92,"b":false,"ip":"10.0.0.0/8","items":[{"n":537,"ok":false,"tags":["ü-538","ü-539"]},{"n":540,"name":"{braces} and {{double}}","v":2,"ok":false,"tags":[],"sub":[]},{"n":541,"name":"UPPER lower 123","v":13,"sub":[{"n":542,"x":2},{"n":543,"x":6}]}],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -2089,15 +2116,12 @@ mod gen_066 {
         Case {
             title: Some("Generated.R066"),
             dedup: Some("defaultDedupString:Generated.R066"),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":[{"n":477,"x":"alpha"}],"k2":{"exit":{"country":"DE","ip":"10.1.2.3"}}}"#,
-            ),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                31,
+                22,
                 true,
-                r#"{"eventName":"Gamma","s":"ǅungla","t":"quote\" and back\\slash","n":373,"b":true,"z":null,"dotted":{"key":"日本語のテキスト"},"with space":"naïve café","ключ":"naïve café","user":{"name":"emoji 😀 inside","id":74,"admin":true,"tags":[]},"items":[{"n":473,"name":"{braces} and {{double}}","v":3,"ok":false,"tags":["x y-474","w-475"]},{"n":476,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":477,"x":"alpha"}]},{"n":478,"name":"Straße","sub":[{"n":479,"x":0},{"n":480,"x":"{braces} and {{double}}"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","n":1474,"z":null,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"İstanbul","ключ":"Admin","user":{"name":"Beta-Gamma","id":63,"admin":true},"items":[{"n":544,"name":"{braces} and {{double}}","tags":["ü-545","x y-546"]},{"n":547,"name":"日本語のテキスト","sub":[{"n":548,"x":6},{"n":549,"x":"ǅungla"}]},{"n":550,"ok":false,"tags":["w-551"]}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2106,9 +2130,9 @@ mod gen_066 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                28,
                 false,
-                r#"{"s":"ǅungla","t":"quote\" and back\\slash","n":373,"b":true,"z":null,"dotted":{"key":"日本語のテキスト"},"with space":"naïve café","ключ":"naïve café","user":{"name":"emoji 😀 inside","id":74,"admin":true,"tags":[]},"items":[{"n":473,"name":"{braces} and {{double}}","v":3,"ok":false,"tags":["x y-474","w-475"]},{"n":476,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":477,"x":"alpha"}]},{"n":478,"name":"Straße","sub":[{"n":479,"x":0},{"n":480,"x":"{braces} and {{double}}"}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","n":1474,"z":null,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"İstanbul","ключ":"Admin","user":{"name":"Beta-Gamma","id":63,"admin":true},"items":[{"n":544,"name":"{braces} and {{double}}","tags":["ü-545","x y-546"]},{"n":547,"name":"日本語のテキスト","sub":[{"n":548,"x":6},{"n":549,"x":"ǅungla"}]},{"n":550,"ok":false,"tags":["w-551"]}],"nums":[]}"#,
             )
             .check(&RULE);
     }
@@ -2121,14 +2145,14 @@ mod gen_067 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" ünïcödé  "quoted" [{"n":484,"x":2}]"#),
-            dedup: Some(r#" ünïcödé  "quoted" [{"n":484,"x":2}]"#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 67"),
+            dedup: Some("ǅungla"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                38,
+                30,
                 true,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"a*b?c[d]e","f":32.75,"b":false,"z":null,"e":{},"big":18446744073709551615,"dotted.key":"emoji 😀 inside","dotted":{"key":""},"with space":"Straße","items":[{"n":481,"name":"tab\tand\nnewline","v":9,"tags":["Wort-482","x y-483"],"sub":[{"n":484,"x":2}]}],"nums":[],"words":[],"matrix":[[485,486],[487,488,489]]}"#,
+                r#"{"eventName":"Zeta","s":"ǅungla","n":63,"f":31.75,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","user":{"name":"日本語のテキスト","tags":["x y-552"],"Role":"UPPER lower 123"},"items":[{"n":553,"name":"alpha","v":12,"ok":true},{"n":554,"name":"Straße","tags":[],"sub":[{"n":555,"x":"ǅungla"},{"n":556,"x":"Beta-Gamma"}]},{"n":557,"name":"x","v":7,"ok":false,"tags":[],"sub":[{"n":558,"x":"x"}]}],"nums":[1559,1560],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3","::ffff:10.0.0.1"],"matrix":[[561,562],[563,564,565]],"pair":{"a":28,"b":28.0,"c":29,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -2137,9 +2161,9 @@ mod gen_067 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                36,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"a*b?c[d]e","f":32.75,"b":false,"z":null,"e":{},"big":18446744073709551615,"dotted.key":"emoji 😀 inside","dotted":{"key":""},"with space":"Straße","items":[{"n":481,"name":"tab\tand\nnewline","v":9,"tags":["Wort-482","x y-483"],"sub":[{"n":484,"x":2}]}],"nums":[],"words":[],"matrix":[[485,486],[487,488,489]]}"#,
+                r#"{"s":"ǅungla","n":63,"f":31.75,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","user":{"name":"日本語のテキスト","tags":["x y-552"],"Role":"UPPER lower 123"},"items":[{"n":553,"name":"alpha","v":12,"ok":true},{"n":554,"name":"Straße","tags":[],"sub":[{"n":555,"x":"ǅungla"},{"n":556,"x":"Beta-Gamma"}]},{"n":557,"name":"x","v":7,"ok":false,"tags":[],"sub":[{"n":558,"x":"x"}]}],"nums":[1559,1560],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3","::ffff:10.0.0.1"],"matrix":[[561,562],[563,564,565]],"pair":{"a":28,"b":28.0,"c":29,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -2152,14 +2176,16 @@ mod gen_068 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R068"),
-            dedup: Some(":[-5]:[491,492]"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(
+                r#"[{"n":567,"name":"ǅungla","v":0,"ok":true}]Alert: {"n":567,"name":"ǅungla","v":0,"ok":true}} "#,
+            ),
+            dedup: Some("10.1.2.3:[575]"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                32,
+                46,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":889,"f":-46.0,"e":"","ip":"","with space":"Beta-Gamma","ключ":"ǅungla","items":[{"n":490,"name":"emoji 😀 inside","v":-5,"ok":false}],"matrix":[[491,492],[493,494,495]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":10.5,"hi":11.5}}"#,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","n":512,"b":true,"e":[],"ip":"8.8.8.8","dotted.key":"Beta-Gamma","ключ":"İstanbul","user":{"name":"UPPER lower 123","tags":["Wort-566"]},"items":[{"n":567,"name":"ǅungla","v":0,"ok":true}],"nums":[1568,1569,1570],"matrix":[[571,572],[573,574,575]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":28.5,"hi":29.5}}"#,
             )
         }
             .check(&RULE);
@@ -2168,9 +2194,9 @@ mod gen_068 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                52,
                 false,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":889,"f":-46.0,"e":"","ip":"","with space":"Beta-Gamma","ключ":"ǅungla","items":[{"n":490,"name":"emoji 😀 inside","v":-5,"ok":false}],"matrix":[[491,492],[493,494,495]],"pair":{"a":28,"b":28.0,"c":29,"lo":10.5,"hi":11.5}}"#,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","n":512,"b":true,"e":[],"ip":"8.8.8.8","dotted.key":"Beta-Gamma","ключ":"İstanbul","user":{"name":"UPPER lower 123","tags":["Wort-566"]},"nums":[1568,1569,1570],"matrix":[[571,572],[573,574,575]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":28.5,"hi":29.5}}"#,
             )
             .check(&RULE);
     }
@@ -2186,12 +2212,11 @@ mod gen_069 {
             title: Some("Generated rule 69"),
             dedup: Some("defaultDedupString:Generated.R069"),
             severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":"Gamma","k1":null}"#),
             ..Case::new(
                 "witness matches",
-                27,
+                20,
                 true,
-                r#"{"eventName":"Gamma","s":"","n":-481,"b":true,"ip":"10.0.0.0/8","dotted":{"key":"{braces} and {{double}}"},"with space":"quote\" and back\\slash","items":[{"n":496,"v":4,"sub":[]},{"n":497,"name":"日本語のテキスト","v":1}],"pair":{"a":41,"b":41.0,"c":42,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":563,"f":-49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","with space":"x","user":{"name":"quote\" and back\\slash","tags":["Wort-576"]},"items":[{"n":577,"ok":true}],"nums":[1578,1579,1580],"words":["Wort-581","x y-582"],"matrix":[[583,584],[585,586,587]]}"#,
             )
         }
             .check(&RULE);
@@ -2200,9 +2225,9 @@ mod gen_069 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                26,
                 false,
-                r#"{"eventName":"Gamma","s":"","n":-481,"b":true,"ip":"10.0.0.0/8","dotted":{"key":"{braces} and {{double}}"},"with space":"quote\" and back\\slash","pair":{"a":41,"b":41.0,"c":42,"lo":29.5,"hi":30.5}}"#,
+                r#"{"s":"Beta-Gamma","n":563,"f":-49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","with space":"x","user":{"name":"quote\" and back\\slash","tags":["Wort-576"]},"items":[{"n":577,"ok":true}],"nums":[1578,1579,1580],"words":["Wort-581","x y-582"],"matrix":[[583,584],[585,586,587]]}"#,
             )
             .check(&RULE);
     }
@@ -2215,14 +2240,14 @@ mod gen_070 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[{"n":500,"x":1}]} 1502Alert: "#),
-            dedup: Some(r#"[{"n":500,"x":1}]} 1502Alert: "#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("[]1590[]"),
+            dedup: Some("[]1590[]"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                38,
+                21,
                 true,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"emoji 😀 inside","n":661,"e":0,"ip":"10.0.0.0/8","net":"2001:db8::/32","with space":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":50,"tags":["w-498"]},"items":[{"n":499,"name":"{braces} and {{double}}","ok":true,"tags":[],"sub":[{"n":500,"x":1}]},{"n":501,"name":"tab\tand\nnewline","v":12,"tags":[]}],"nums":[1502,1503],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","f":21.25,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"user":{"name":"naïve café","id":71,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1588,1589,1590,1591],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -2231,9 +2256,9 @@ mod gen_070 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                27,
                 false,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"emoji 😀 inside","n":661,"e":0,"ip":"10.0.0.0/8","net":"2001:db8::/32","with space":"a*b?c[d]e","user":{"name":"emoji 😀 inside","id":50,"tags":["w-498"]},"items":[{"n":499,"name":"{braces} and {{double}}","ok":true,"tags":[],"sub":[{"n":500,"x":1}]},{"n":501,"name":"tab\tand\nnewline","v":12,"tags":[]}],"nums":[1502,1503]}"#,
+                r#"{"s":"quote\" and back\\slash","f":21.25,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"user":{"name":"naïve café","id":71,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1588,1589,1590,1591],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -2246,17 +2271,15 @@ mod gen_071 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 71"),
-            dedup: Some("defaultDedupString:Generated.R071"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":{"n":509,"x":"日本語のテキスト"},"k1":["alpha"]}"#,
-            ),
+            title: Some("Generated.R071"),
+            dedup: Some("[]"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[597,598,599],"k1":{"key":"ǅungla"}}"#),
             ..Case::new(
                 "witness matches",
-                30,
+                21,
                 true,
-                r#"{"eventName":"Alpha","s":"alpha","f":-29.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"Admin","dotted":{"key":"ǅungla"},"with space":"Admin","user":{"name":"naïve café","id":99,"admin":false,"Role":"İstanbul"},"items":[{"n":504,"tags":[],"sub":[{"n":505,"x":6},{"n":506,"x":"tab\tand\nnewline"}]},{"n":507,"name":"alpha","tags":["x y-508"],"sub":[{"n":509,"x":"日本語のテキスト"}]}],"nums":[1510],"pair":{"a":35,"b":35.0,"c":36,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","n":175,"f":-38.0,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"a*b?c[d]e","id":69},"items":[],"nums":[1592,1593,1594],"words":[],"ips":["::ffff:10.0.0.1","8.8.8.8","fe80::1"],"matrix":[[595,596],[597,598,599]]}"#,
             )
         }
             .check(&RULE);
@@ -2265,9 +2288,9 @@ mod gen_071 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                28,
                 false,
-                r#"{"s":"alpha","f":-29.5,"b":false,"e":[],"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"Admin","dotted":{"key":"ǅungla"},"with space":"Admin","user":{"name":"naïve café","id":99,"admin":false,"Role":"İstanbul"},"items":[{"n":504,"tags":[],"sub":[{"n":505,"x":6},{"n":506,"x":"tab\tand\nnewline"}]},{"n":507,"name":"alpha","tags":["x y-508"],"sub":[{"n":509,"x":"日本語のテキスト"}]}],"nums":[1510],"pair":{"a":35,"b":35.0,"c":36,"lo":6.5,"hi":7.5}}"#,
+                r#"{"s":"quote\" and back\\slash","n":175,"f":-38.0,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"a*b?c[d]e","id":69},"items":[],"nums":[1592,1593,1594],"words":[],"ips":["::ffff:10.0.0.1","8.8.8.8","fe80::1"],"matrix":[[595,596],[597,598,599]]}"#,
             )
             .check(&RULE);
     }
@@ -2280,15 +2303,14 @@ mod gen_072 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("517true ünïcödé "),
-            dedup: Some(r#"["w-514","w-515"]:[512]"#),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":"path/to/file.txt","k1":[512,516],"k2":false}"#),
+            title: Some("Alert: } "),
+            dedup: Some("Alert: } "),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                57,
+                23,
                 true,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"naïve café","n":1428,"f":-1.75,"e":"","ip":"2001:db8::1","user":{"name":"Beta-Gamma","admin":true},"items":[{"n":511,"name":"emoji 😀 inside","v":14,"ok":true,"sub":[{"n":512,"x":6}]},{"n":513,"name":"Admin","v":-1,"ok":false,"tags":["w-514","w-515"],"sub":[{"n":516,"x":"path/to/file.txt"}]},{"n":517,"name":"{braces} and {{double}}","ok":false}],"pair":{"a":9,"b":9.0,"c":10,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"naïve café","n":1322,"z":null,"e":false,"user":{"name":"path/to/file.txt","id":47,"admin":false,"tags":["ü-600"],"Role":"x"},"items":[{"n":601,"name":"quote\" and back\\slash","v":-5},{"n":602,"name":"Admin","v":14,"ok":true,"tags":["x y-603","w-604"],"sub":[{"n":605,"x":"UPPER lower 123"},{"n":606,"x":0}]},{"n":607,"v":7,"ok":false,"tags":[],"sub":[{"n":608,"x":"日本語のテキスト"}]}],"nums":[1609],"words":["Wort-610","ü-611","ü-612"],"matrix":[[613,614],[615,616,617]],"pair":{"a":29,"b":29.0,"c":30,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -2297,9 +2319,9 @@ mod gen_072 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                64,
+                29,
                 false,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"naïve café","n":1428,"f":-1.75,"e":"","ip":"2001:db8::1","user":{"name":"Beta-Gamma","admin":true},"pair":{"a":9,"b":9.0,"c":10,"lo":15.5,"hi":16.5}}"#,
+                r#"{"s":"{braces} and {{double}}","t":"naïve café","n":1322,"z":null,"e":false,"user":{"name":"path/to/file.txt","id":47,"admin":false,"tags":["ü-600"],"Role":"x"},"items":[{"n":601,"name":"quote\" and back\\slash","v":-5},{"n":602,"name":"Admin","v":14,"ok":true,"tags":["x y-603","w-604"],"sub":[{"n":605,"x":"UPPER lower 123"},{"n":606,"x":0}]},{"n":607,"v":7,"ok":false,"tags":[],"sub":[{"n":608,"x":"日本語のテキスト"}]}],"nums":[1609],"words":["Wort-610","ü-611","ü-612"],"matrix":[[613,614],[615,616,617]],"pair":{"a":29,"b":29.0,"c":30,"lo":39.5,"hi":40.5}}"#,
             )
             .check(&RULE);
     }
@@ -2314,12 +2336,12 @@ mod gen_073 {
         Case {
             title: Some("Generated.R073"),
             dedup: Some("defaultDedupString:Generated.R073"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                40,
+                55,
                 true,
-                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"items":[],"nums":[1518]}"#,
+                r#"{"eventName":"Delta","s":"svc-deploy","t":"Beta-Gamma","z":null,"e":"","ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"x","dotted":{"key":"İstanbul"},"with space":"tab\tand\nnewline","user":{"name":"path/to/file.txt","id":6,"tags":[]},"items":[{"n":618,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":619,"x":4},{"n":620,"x":"{braces} and {{double}}"}]},{"n":621,"name":"alpha","v":-1,"tags":[],"sub":[{"n":622,"x":"Beta-Gamma"}]}],"nums":[1623,1624,1625],"pair":{"a":12,"b":12.0,"c":13,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -2328,9 +2350,9 @@ mod gen_073 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                61,
                 false,
-                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"nums":[1518]}"#,
+                r#"{"s":"svc-deploy","t":"Beta-Gamma","z":null,"e":"","ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"x","dotted":{"key":"İstanbul"},"with space":"tab\tand\nnewline","user":{"name":"path/to/file.txt","id":6,"tags":[]},"items":[{"n":618,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":619,"x":4},{"n":620,"x":"{braces} and {{double}}"}]},{"n":621,"name":"alpha","v":-1,"tags":[],"sub":[{"n":622,"x":"Beta-Gamma"}]}],"nums":[1623,1624,1625],"pair":{"a":12,"b":12.0,"c":13,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -2344,14 +2366,13 @@ mod gen_074 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R074"),
-            dedup: Some("[519,520]"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":null,"k1":522,"k2":"quote\" and back\\slash"}"#),
+            dedup: Some("628:[[628,629]]:UPPER lower 123"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
                 29,
                 true,
-                r#"{"eventName":"Delta","s":"x","n":-462,"b":false,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"naïve café"},"user":{"name":"x","admin":true},"items":[],"nums":[],"words":[],"ips":["100.64.0.1","2001:db8::1","10.1.2.3"],"matrix":[[519,520],[521,522,523]]}"#,
+                r#"{"eventName":"Beta","s":"Straße","n":899,"b":false,"e":"","ip":"10.0.0.0/8","net":"10.0.0.0/8","user":{"name":"UPPER lower 123","id":2,"admin":false},"items":[{"n":626,"name":"naïve café","v":9},{"n":627,"name":"Straße","v":2,"ok":false,"sub":[{"n":628,"x":"Admin"},{"n":629,"x":"ǅungla"}]},{"n":630,"name":"path/to/file.txt","v":7,"ok":true,"tags":["ü-631"]}],"words":["w-632","Wort-633"],"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -2360,9 +2381,9 @@ mod gen_074 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                35,
                 false,
-                r#"{"s":"x","n":-462,"b":false,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"naïve café"},"user":{"name":"x","admin":true},"items":[],"nums":[],"words":[],"ips":["100.64.0.1","2001:db8::1","10.1.2.3"],"matrix":[[519,520],[521,522,523]]}"#,
+                r#"{"s":"Straße","n":899,"b":false,"e":"","ip":"10.0.0.0/8","net":"10.0.0.0/8","user":{"name":"UPPER lower 123","id":2,"admin":false},"items":[{"n":626,"name":"naïve café","v":9},{"n":627,"name":"Straße","v":2,"ok":false,"sub":[{"n":628,"x":"Admin"},{"n":629,"x":"ǅungla"}]},{"n":630,"name":"path/to/file.txt","v":7,"ok":true,"tags":["ü-631"]}],"words":["w-632","Wort-633"],"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -2375,15 +2396,14 @@ mod gen_075 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" in [true]{["ü-535"]"#),
-            dedup: Some("[524,528,532]"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":16.75,"k1":null}"#),
+            title: Some("} {"),
+            dedup: Some("} {"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                46,
+                53,
                 true,
-                r#"{"eventName":"Gamma","f":16.75,"b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted.key":"naïve café","dotted":{"key":"x"},"user":{"name":"日本語のテキスト","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":524,"name":"naïve café","v":11,"tags":["ü-525","x y-526","w-527"]},{"n":528,"v":2,"tags":["ü-529","x y-530","w-531"]},{"n":532,"v":3,"ok":true,"tags":["ü-533","x y-534"]}],"words":["ü-535"],"pair":{"a":0,"b":0.0,"c":1,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"quote\" and back\\slash","n":741,"f":17.5,"b":false,"ip":"1.2.3","net":"10.1.2.3","dotted.key":"x","dotted":{"key":"Admin"},"user":{"name":"Straße","admin":true},"items":[{"n":634,"name":"Straße","v":6},{"n":635,"name":"{braces} and {{double}}","ok":false},{"n":636,"tags":["Wort-637"],"sub":[{"n":638,"x":6},{"n":639,"x":"Admin"}]}],"nums":[1640,1641],"words":["Wort-642","x y-643"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2392,9 +2412,9 @@ mod gen_075 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                59,
                 false,
-                r#"{"f":16.75,"b":true,"z":null,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted.key":"naïve café","dotted":{"key":"x"},"user":{"name":"日本語のテキスト","admin":true,"Role":"tab\tand\nnewline"},"items":[{"n":524,"name":"naïve café","v":11,"tags":["ü-525","x y-526","w-527"]},{"n":528,"v":2,"tags":["ü-529","x y-530","w-531"]},{"n":532,"v":3,"ok":true,"tags":["ü-533","x y-534"]}],"words":["ü-535"],"pair":{"a":0,"b":0.0,"c":1,"lo":24.5,"hi":25.5}}"#,
+                r#"{"s":"a*b?c[d]e","t":"quote\" and back\\slash","n":741,"f":17.5,"b":false,"ip":"1.2.3","net":"10.1.2.3","dotted.key":"x","dotted":{"key":"Admin"},"user":{"name":"Straße","admin":true},"items":[{"n":634,"name":"Straße","v":6},{"n":635,"name":"{braces} and {{double}}","ok":false},{"n":636,"tags":["Wort-637"],"sub":[{"n":638,"x":6},{"n":639,"x":"Admin"}]}],"nums":[1640,1641],"words":["Wort-642","x y-643"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2407,15 +2427,14 @@ mod gen_076 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} nonenoneEpsilon"),
-            dedup: Some(r#"["w-537","x y-538","Wort-539"]:[1536]"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":1536}"#),
+            title: Some(" ünïcödé svc-deploy} svc-deploy"),
+            dedup: Some(" ünïcödé svc-deploy} svc-deploy"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                45,
+                51,
                 true,
-                r#"{"eventName":"Epsilon","s":"x","b":true,"z":null,"e":"","net":"10.1.2.3","dotted.key":"{braces} and {{double}}","ключ":"x","nums":[1536],"words":["w-537","x y-538","Wort-539"]}"#,
+                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":644,"name":"ǅungla","v":-1},{"n":645,"name":"alpha","v":1,"tags":["x y-646","Wort-647","w-648"]},{"n":649,"v":13,"ok":false}],"words":["x y-650"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -2424,9 +2443,9 @@ mod gen_076 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                57,
                 false,
-                r#"{"eventName":"Epsilon","s":"x","b":true,"z":null,"e":"","net":"10.1.2.3","dotted.key":"{braces} and {{double}}","ключ":"x","nums":[1536]}"#,
+                r#"{"s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":644,"name":"ǅungla","v":-1},{"n":645,"name":"alpha","v":1,"tags":["x y-646","Wort-647","w-648"]},{"n":649,"v":13,"ok":false}],"words":["x y-650"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -2439,14 +2458,14 @@ mod gen_077 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]} "),
-            dedup: Some("[]} "),
-            severity: Some(::detections::Severity::High),
+            title: Some("DeltaDelta"),
+            dedup: Some("DeltaDelta"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                32,
+                44,
                 true,
-                r#"{"eventName":"Epsilon","s":"ǅungla","t":"x","z":null,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Beta-Gamma","nums":[],"words":["w-540","Wort-541","ü-542","ü-543"],"ips":["127.0.0.1"]}"#,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","n":124,"f":-1.25,"b":false,"net":"10.0.0.0/8","items":[{"n":651,"name":"日本語のテキスト","v":-2,"tags":["ü-652","ü-653","Wort-654"],"sub":[{"n":655,"x":3}]}],"nums":[1656],"words":["Wort-657"],"matrix":[[658,659],[660,661,662]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2455,9 +2474,9 @@ mod gen_077 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                50,
                 false,
-                r#"{"s":"ǅungla","t":"x","z":null,"e":[],"ip":"100.64.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Beta-Gamma","nums":[],"words":["w-540","Wort-541","ü-542","ü-543"],"ips":["127.0.0.1"]}"#,
+                r#"{"s":"tab\tand\nnewline","n":124,"f":-1.25,"b":false,"net":"10.0.0.0/8","items":[{"n":651,"name":"日本語のテキスト","v":-2,"tags":["ü-652","ü-653","Wort-654"],"sub":[{"n":655,"x":3}]}],"nums":[1656],"words":["Wort-657"],"matrix":[[658,659],[660,661,662]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2470,19 +2489,14 @@ mod gen_078 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"["Wort-546","ü-547"][{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}] # "#,
-            ),
-            dedup: Some(
-                r#"["Wort-546","ü-547"][{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}] # "#,
-            ),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":{"n":550,"name":"Beta-Gamma"}}"#),
+            title: Some("{{Alert: "),
+            dedup: Some("{{Alert: "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                42,
+                55,
                 true,
-                r#"{"eventName":"Delta","s":"","t":"Admin","n":228,"f":-32.25,"b":false,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted":{"key":"İstanbul"},"with space":"İstanbul","ключ":"a*b?c[d]e","user":{"name":"naïve café","admin":false},"items":[{"n":544,"name":"ǅungla","v":-2},{"n":545,"ok":true,"tags":["Wort-546","ü-547"],"sub":[{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}]},{"n":550,"name":"Beta-Gamma"}]}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":1488,"b":true,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","user":{"name":"x"},"items":[],"words":["w-663","w-664","Wort-665","ü-666"],"matrix":[[667,668],[669,670,671]],"pair":{"a":28,"b":28.0,"c":29,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -2491,9 +2505,9 @@ mod gen_078 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                61,
                 false,
-                r#"{"s":"","t":"Admin","n":228,"f":-32.25,"b":false,"e":[],"ip":"1.2.3","net":"2001:db8::/32","dotted":{"key":"İstanbul"},"with space":"İstanbul","ключ":"a*b?c[d]e","user":{"name":"naïve café","admin":false},"items":[{"n":544,"name":"ǅungla","v":-2},{"n":545,"ok":true,"tags":["Wort-546","ü-547"],"sub":[{"n":548,"x":0},{"n":549,"x":"path/to/file.txt"}]},{"n":550,"name":"Beta-Gamma"}]}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":1488,"b":true,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","items":[],"words":["w-663","w-664","Wort-665","ü-666"],"matrix":[[667,668],[669,670,671]],"pair":{"a":28,"b":28.0,"c":29,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -2506,15 +2520,17 @@ mod gen_079 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" # false"),
-            dedup: Some(" # false"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[1559,1560],"k1":["Straße","x"]}"#),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":["Wort-674"],"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                21,
+                32,
                 true,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":-418,"f":18.25,"b":false,"z":null,"e":0,"net":"10.1.2.3","ключ":"日本語のテキスト","user":{"name":"a*b?c[d]e","id":17,"admin":true,"tags":["Wort-551","x y-552","ü-553"]},"items":[{"n":554,"name":"Straße","ok":false},{"n":555,"v":9,"ok":true,"tags":["Wort-556"]},{"n":557,"name":"x","v":-2,"sub":[{"n":558,"x":1}]}],"nums":[1559,1560],"words":[],"ips":["10.1.2.3"]}"#,
+                r#"{"eventName":"Beta","s":"Admin","f":11.25,"b":false,"z":null,"e":{},"ip":"100.64.0.1","big":-9223372036854775808,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"Straße","user":{"name":"İstanbul","id":0,"admin":false},"items":[{"n":672,"name":"Beta-Gamma","ok":false,"tags":["w-673","Wort-674"]}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":10,"b":10.0,"c":11,"lo":11.5,"hi":12.5}}"#,
             )
         }
             .check(&RULE);
@@ -2523,9 +2539,9 @@ mod gen_079 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                39,
                 false,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":-418,"f":18.25,"b":false,"z":null,"e":0,"net":"10.1.2.3","ключ":"日本語のテキスト","items":[{"n":554,"name":"Straße","ok":false},{"n":555,"v":9,"ok":true,"tags":["Wort-556"]},{"n":557,"name":"x","v":-2,"sub":[{"n":558,"x":1}]}],"nums":[1559,1560],"words":[],"ips":["10.1.2.3"]}"#,
+                r#"{"eventName":"Beta","s":"Admin","f":11.25,"b":false,"z":null,"e":{},"ip":"100.64.0.1","big":-9223372036854775808,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"Straße","user":{"name":"İstanbul","id":0,"admin":false},"items":[{"n":672,"name":"Beta-Gamma","ok":false,"tags":["w-673","Wort-674"]}],"nums":[],"pair":{"a":10,"b":10.0,"c":11,"lo":11.5,"hi":12.5}}"#,
             )
             .check(&RULE);
     }
@@ -2538,18 +2554,14 @@ mod gen_080 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#" in {"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}} 6"#,
-            ),
-            dedup: Some(
-                r#" in {"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}} 6"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("684"),
+            dedup: Some("{x|y}[[678],[684,685]]"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                32,
+                36,
                 true,
-                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"İstanbul","n":385,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"with space":"a*b?c[d]e","user":{"name":"a*b?c[d]e","id":65,"tags":["ü-561"]},"nums":[1562,1563,1564,1565],"ips":["::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Delta","s":"Straße","n":736,"f":-34.5,"ip":"10.1.2.3","net":"10.1.2.3","big":-0.0,"dotted.key":"svc-deploy","user":{"name":"tab\tand\nnewline","id":13,"admin":true,"tags":["w-675","w-676"]},"items":[{"n":677,"name":"Straße","ok":true,"sub":[{"n":678,"x":4}]},{"n":679,"v":1,"ok":true,"tags":["w-680","ü-681"]},{"n":682,"v":10,"ok":false,"tags":["x y-683"],"sub":[{"n":684,"x":"tab\tand\nnewline"},{"n":685,"x":"alpha"}]}],"nums":[1686],"words":[],"matrix":[[687,688],[689,690,691]]}"#,
             )
         }
             .check(&RULE);
@@ -2558,9 +2570,9 @@ mod gen_080 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                42,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"İstanbul","n":385,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"with space":"a*b?c[d]e","user":{"name":"a*b?c[d]e","id":65,"tags":["ü-561"]},"nums":[1562,1563,1564,1565],"ips":["::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Delta","s":"Straße","n":736,"f":-34.5,"ip":"10.1.2.3","net":"10.1.2.3","big":-0.0,"dotted.key":"svc-deploy","items":[{"n":677,"name":"Straße","ok":true,"sub":[{"n":678,"x":4}]},{"n":679,"v":1,"ok":true,"tags":["w-680","ü-681"]},{"n":682,"v":10,"ok":false,"tags":["x y-683"],"sub":[{"n":684,"x":"tab\tand\nnewline"},{"n":685,"x":"alpha"}]}],"nums":[1686],"words":[],"matrix":[[687,688],[689,690,691]]}"#,
             )
             .check(&RULE);
     }
@@ -2573,14 +2585,14 @@ mod gen_081 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"} ["{braces} and {{double}}","ǅungla"]{"#),
-            dedup: Some(r#"} ["{braces} and {{double}}","ǅungla"]{"#),
+            title: Some("} "),
+            dedup: Some("} "),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                31,
+                64,
                 true,
-                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"{braces} and {{double}}","n":934,"b":true,"z":null,"ip":"2001:db8::1","net":"2001:db8::/32","big":-9223372036854775808,"user":{"name":"Straße","admin":false,"Role":"tab\tand\nnewline"},"items":[{"n":566,"name":"{braces} and {{double}}","v":-2,"tags":["Wort-567"],"sub":[{"n":568,"x":"{braces} and {{double}}"},{"n":569,"x":5}]},{"n":570,"name":"ǅungla","v":13,"ok":false,"tags":["Wort-571"]}],"nums":[1572,1573,1574,1575],"ips":["fe80::1","::ffff:10.0.0.1","8.8.8.8"],"matrix":[[576,577],[578,579,580]]}"#,
+                r#"{"eventName":"Delta","s":"svc-deploy","n":668,"z":null,"e":[],"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"","ключ":"ǅungla","items":[],"nums":[1692,1693,1694,1695],"words":["x y-696"]}"#,
             )
         }
             .check(&RULE);
@@ -2589,9 +2601,9 @@ mod gen_081 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                70,
                 false,
-                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"{braces} and {{double}}","n":934,"b":true,"z":null,"ip":"2001:db8::1","net":"2001:db8::/32","user":{"name":"Straße","admin":false,"Role":"tab\tand\nnewline"},"items":[{"n":566,"name":"{braces} and {{double}}","v":-2,"tags":["Wort-567"],"sub":[{"n":568,"x":"{braces} and {{double}}"},{"n":569,"x":5}]},{"n":570,"name":"ǅungla","v":13,"ok":false,"tags":["Wort-571"]}],"nums":[1572,1573,1574,1575],"ips":["fe80::1","::ffff:10.0.0.1","8.8.8.8"],"matrix":[[576,577],[578,579,580]]}"#,
+                r#"{"eventName":"Delta","s":"svc-deploy","n":668,"z":null,"e":[],"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"","ключ":"ǅungla","items":[],"words":["x y-696"]}"#,
             )
             .check(&RULE);
     }
@@ -2604,14 +2616,14 @@ mod gen_082 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"country":"US","ip":"2606:4700:4700::1111"} in {Straße"#),
-            dedup: Some(r#"{"country":"US","ip":"2606:4700:4700::1111"} in {Straße"#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("} {none"),
+            dedup: Some(" in {Alert: [1697]"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                59,
+                66,
                 true,
-                r#"{"eventName":"Beta","s":"Admin","n":1353,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","ключ":"Straße","nums":[1581],"words":["Wort-582","w-583","ü-584"],"ips":[],"matrix":[[585,586],[587,588,589]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"items":[],"nums":[1697]}"#,
             )
         }
             .check(&RULE);
@@ -2620,9 +2632,9 @@ mod gen_082 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                65,
+                72,
                 false,
-                r#"{"s":"Admin","n":1353,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","ключ":"Straße","nums":[1581],"words":["Wort-582","w-583","ü-584"],"ips":[],"matrix":[[585,586],[587,588,589]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"nums":[1697]}"#,
             )
             .check(&RULE);
     }
@@ -2635,14 +2647,14 @@ mod gen_083 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1590,1591]"),
-            dedup: Some("[1590,1591]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("} 43.75[1700,1701,1702,1703]"),
+            dedup: Some("4.0:5:[[0]]"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                37,
+                43,
                 true,
-                r#"{"eventName":"Zeta","s":"","t":"日本語のテキスト","n":-199,"f":-24.75,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"Beta-Gamma"},"with space":"a*b?c[d]e","user":{"name":"Admin","id":39,"admin":false,"tags":[]},"nums":[1590,1591],"ips":["2001:db8::1","fe80::1","2606:4700:4700::1111"]}"#,
+                r#"{"eventName":"Beta","s":"","t":"UPPER lower 123","f":43.75,"b":false,"e":"","net":"2001:db8::/32","dotted.key":"","user":{"name":"x","admin":false,"Role":"svc-deploy"},"items":[{"n":698,"name":"path/to/file.txt","v":4,"sub":[{"n":699,"x":0}]}],"nums":[1700,1701,1702,1703],"words":["w-704","ü-705"],"pair":{"a":4,"b":4.0,"c":5,"lo":3.5,"hi":4.5}}"#,
             )
         }
             .check(&RULE);
@@ -2651,9 +2663,9 @@ mod gen_083 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                49,
                 false,
-                r#"{"eventName":"Zeta","s":"","t":"日本語のテキスト","n":-199,"f":-24.75,"b":false,"ip":"1.2.3","big":-0.0,"dotted":{"key":"Beta-Gamma"},"with space":"a*b?c[d]e","user":{"name":"Admin","id":39,"admin":false,"tags":[]},"nums":[1590,1591],"ips":["2001:db8::1","fe80::1","2606:4700:4700::1111"]}"#,
+                r#"{"s":"","t":"UPPER lower 123","f":43.75,"b":false,"e":"","net":"2001:db8::/32","dotted.key":"","user":{"name":"x","admin":false,"Role":"svc-deploy"},"items":[{"n":698,"name":"path/to/file.txt","v":4,"sub":[{"n":699,"x":0}]}],"nums":[1700,1701,1702,1703],"words":["w-704","ü-705"],"pair":{"a":4,"b":4.0,"c":5,"lo":3.5,"hi":4.5}}"#,
             )
             .check(&RULE);
     }
@@ -2666,14 +2678,19 @@ mod gen_084 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("noneEpsilon"),
-            dedup: Some("noneEpsilon"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(
+                r#"["Wort-710","x y-711","w-712","x y-713"]["UPPER lower 123","Admin","Admin"]"#,
+            ),
+            dedup: Some(
+                r#"["Wort-710","x y-711","w-712","x y-713"]["UPPER lower 123","Admin","Admin"]"#,
+            ),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":[],"k1":true}"#),
             ..Case::new(
                 "witness matches",
-                57,
+                49,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"path/to/file.txt","n":1374,"f":-10.25,"b":false,"z":null,"e":[],"big":1e+300,"dotted.key":"UPPER lower 123","user":{"name":"Beta-Gamma","id":22,"admin":true,"tags":["ü-592"]},"ips":["::ffff:10.0.0.1","fe80::1"]}"#,
+                r#"{"eventName":"Epsilon","s":"x","t":"","z":null,"ip":"fe80::1","big":18446744073709551615,"dotted":{"key":"UPPER lower 123"},"with space":"UPPER lower 123","items":[{"n":706,"name":"UPPER lower 123","ok":false,"sub":[{"n":707,"x":"x"}]},{"n":708,"name":"Admin","ok":true,"tags":[]},{"n":709,"name":"Admin","v":9,"ok":true,"sub":[]}],"words":["Wort-710","x y-711","w-712","x y-713"]}"#,
             )
         }
             .check(&RULE);
@@ -2682,9 +2699,9 @@ mod gen_084 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                63,
+                56,
                 false,
-                r#"{"s":"Beta-Gamma","t":"path/to/file.txt","n":1374,"f":-10.25,"b":false,"z":null,"e":[],"big":1e+300,"dotted.key":"UPPER lower 123","user":{"name":"Beta-Gamma","id":22,"admin":true,"tags":["ü-592"]},"ips":["::ffff:10.0.0.1","fe80::1"]}"#,
+                r#"{"eventName":"Epsilon","s":"x","t":"","z":null,"ip":"fe80::1","big":18446744073709551615,"dotted":{"key":"UPPER lower 123"},"with space":"UPPER lower 123","words":["Wort-710","x y-711","w-712","x y-713"]}"#,
             )
             .check(&RULE);
     }
@@ -2697,17 +2714,14 @@ mod gen_085 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash Straße"#),
-            dedup: Some(r#" back\slash Straße"#),
+            title: Some("truetrue"),
+            dedup: Some("truetrue"),
             severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":"w-595"}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                41,
+                54,
                 true,
-                r#"{"eventName":"Alpha","s":"Straße","t":"svc-deploy","n":620,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":18446744073709551615,"words":["Wort-593","Wort-594","w-595","x y-596"],"ips":["192.168.1.20","fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","t":"x","f":-12.5,"b":false,"z":null,"ip":"10.0.0.0/8","user":{"name":"ǅungla","id":8,"admin":true},"items":[{"n":714,"name":"{braces} and {{double}}","v":2,"ok":true,"tags":["ü-715","ü-716"],"sub":[{"n":717,"x":8}]}],"words":["ü-718"],"pair":{"a":32,"b":32.0,"c":33,"lo":3.5,"hi":4.5}}"#,
             )
         }
             .check(&RULE);
@@ -2716,9 +2730,9 @@ mod gen_085 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                60,
                 false,
-                r#"{"eventName":"Alpha","s":"Straße","t":"svc-deploy","n":620,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":18446744073709551615,"ips":["192.168.1.20","fe80::1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","t":"x","f":-12.5,"b":false,"z":null,"ip":"10.0.0.0/8","user":{"name":"ǅungla","id":8,"admin":true},"words":["ü-718"],"pair":{"a":32,"b":32.0,"c":33,"lo":3.5,"hi":4.5}}"#,
             )
             .check(&RULE);
     }
@@ -2731,18 +2745,16 @@ mod gen_086 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}]"#,
-            ),
+            title: Some("Generated rule 86"),
             dedup: Some(
-                r#"[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}]"#,
+                r#"[1726,1727,1728]:723:[{"n":720,"tags":["w-721"],"sub":[{"n":722,"x":"a*b?c[d]e"}]},{"n":723,"name":"Admin","v":7,"sub":[]},{"n":724,"name":"tab\tand\nnewline","v":-2,"ok":true,"tags":["w-725"]}]"#,
             ),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                42,
+                72,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","z":null,"ip":"10.0.0.0/8","net":"192.168.0.0/16","with space":"path/to/file.txt","items":[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}],"nums":[],"ips":["127.0.0.1","8.8.8.8"]}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","f":28.5,"z":null,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":true,"tags":["x y-719"],"Role":"Straße"},"items":[{"n":720,"tags":["w-721"],"sub":[{"n":722,"x":"a*b?c[d]e"}]},{"n":723,"name":"Admin","v":7,"sub":[]},{"n":724,"name":"tab\tand\nnewline","v":-2,"ok":true,"tags":["w-725"]}],"nums":[1726,1727,1728],"words":["ü-729","ü-730"]}"#,
             )
         }
             .check(&RULE);
@@ -2751,9 +2763,9 @@ mod gen_086 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                78,
                 false,
-                r#"{"s":"a*b?c[d]e","z":null,"ip":"10.0.0.0/8","net":"192.168.0.0/16","with space":"path/to/file.txt","items":[{"n":597,"name":"Admin","v":9},{"n":598,"v":-3,"tags":["Wort-599","x y-600","Wort-601"],"sub":[{"n":602,"x":8}]}],"nums":[],"ips":["127.0.0.1","8.8.8.8"]}"#,
+                r#"{"s":"svc-deploy","f":28.5,"z":null,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":true,"tags":["x y-719"],"Role":"Straße"},"items":[{"n":720,"tags":["w-721"],"sub":[{"n":722,"x":"a*b?c[d]e"}]},{"n":723,"name":"Admin","v":7,"sub":[]},{"n":724,"name":"tab\tand\nnewline","v":-2,"ok":true,"tags":["w-725"]}],"nums":[1726,1727,1728],"words":["ü-729","ü-730"]}"#,
             )
             .check(&RULE);
     }
@@ -2766,21 +2778,15 @@ mod gen_087 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"} ["x y-603","w-604","x y-605","Wort-606"][[607,608],[609,610,611]]"#,
-            ),
-            dedup: Some(
-                r#"} ["x y-603","w-604","x y-605","Wort-606"][[607,608],[609,610,611]]"#,
-            ),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"t0":"} {\"p_any_ip_addresses\":{\"exit\":{\"country\":\"US\",\"ip\":\"fe80::1\"}}}{\"p_any_ip_addresses\":{\"exit\":{\"country\":\"US\",\"ip\":\"fe80::1\"}}}} ","k1":"w-604","k2":null}"#,
-            ),
+            title: Some("Generated rule 87"),
+            dedup: Some("defaultDedupString:Generated.R087"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":[4]}"#),
             ..Case::new(
                 "witness matches",
-                75,
+                62,
                 true,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"alpha","n":-160,"b":false,"e":0,"ip":"100.64.0.1","net":"2001:db8::/32","user":{"name":"quote\" and back\\slash","id":38,"admin":false},"items":[],"words":["x y-603","w-604","x y-605","Wort-606"],"matrix":[[607,608],[609,610,611]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"İstanbul","n":-2,"f":-30.0,"b":false,"e":[],"user":{"name":"{braces} and {{double}}","id":79,"admin":true,"Role":"Straße"},"items":[{"n":731,"v":8,"tags":["w-732","ü-733","Wort-734"],"sub":[{"n":735,"x":4}]}],"nums":[],"words":["x y-736","Wort-737","w-738"]}"#,
             )
         }
             .check(&RULE);
@@ -2789,9 +2795,9 @@ mod gen_087 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                82,
+                69,
                 false,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"alpha","n":-160,"b":false,"e":0,"ip":"100.64.0.1","net":"2001:db8::/32","items":[],"words":["x y-603","w-604","x y-605","Wort-606"],"matrix":[[607,608],[609,610,611]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"İstanbul","n":-2,"f":-30.0,"b":false,"e":[],"user":{"name":"{braces} and {{double}}","id":79,"admin":true,"Role":"Straße"},"items":[{"n":731,"v":8,"tags":["w-732","ü-733","Wort-734"],"sub":[{"n":735,"x":4}]}],"nums":[]}"#,
             )
             .check(&RULE);
     }
@@ -2806,13 +2812,13 @@ mod gen_088 {
         Case {
             title: Some("Generated rule 88"),
             dedup: Some("defaultDedupString:Generated.R088"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"t0":"x y-618","t1":"{ ünïcödé "}"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"t0":" \"quoted\" } ","k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                63,
+                59,
                 true,
-                r#"{"eventName":"Delta","s":"Straße","t":"svc-deploy","n":919,"f":36.75,"b":false,"e":{},"ip":"2606:4700:4700::1111","big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"items":[{"n":612,"v":10,"ok":false,"tags":["x y-613","x y-614","w-615"],"sub":[{"n":616,"x":"Beta-Gamma"},{"n":617,"x":3}]}],"words":["x y-618"],"pair":{"a":2,"b":2.0,"c":3,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Zeta","t":"İstanbul","n":1103,"b":true,"z":null,"e":[],"ip":"fe80::1","net":"10.1.2.3","dotted.key":"Straße","dotted":{"key":"ǅungla"},"with space":"x","ключ":"UPPER lower 123","user":{"name":"naïve café","id":75,"admin":true,"Role":"path/to/file.txt"},"items":[],"ips":["100.64.0.1","192.168.1.20","10.1.2.3"],"pair":{"a":34,"b":34.0,"c":35,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -2821,9 +2827,9 @@ mod gen_088 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                70,
+                66,
                 false,
-                r#"{"eventName":"Delta","s":"Straße","t":"svc-deploy","n":919,"f":36.75,"b":false,"e":{},"ip":"2606:4700:4700::1111","big":18446744073709551615,"dotted":{"key":"quote\" and back\\slash"},"words":["x y-618"],"pair":{"a":2,"b":2.0,"c":3,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Zeta","t":"İstanbul","n":1103,"b":true,"z":null,"e":[],"ip":"fe80::1","net":"10.1.2.3","dotted.key":"Straße","dotted":{"key":"ǅungla"},"with space":"x","ключ":"UPPER lower 123","user":{"name":"naïve café","id":75,"admin":true,"Role":"path/to/file.txt"},"items":[],"pair":{"a":34,"b":34.0,"c":35,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -2836,17 +2842,17 @@ mod gen_089 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R089"),
+            title: Some("Generated rule 89"),
             dedup: Some("defaultDedupString:Generated.R089"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::Medium),
             context: Some(
-                r#"{"k0":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":18446744073709551615}"#,
             ),
             ..Case::new(
                 "witness matches",
-                50,
+                62,
                 true,
-                r#"{"eventName":"Gamma","t":"path/to/file.txt","n":-75,"b":true,"z":null,"ip":"192.168.1.20","big":-0.0,"ключ":"UPPER lower 123","user":{"name":"svc-deploy","id":49,"admin":false,"tags":["Wort-619","Wort-620"]},"items":[{"n":621,"name":"İstanbul","v":7,"ok":false,"tags":["Wort-622","w-623","Wort-624"]},{"n":625,"name":"Beta-Gamma","ok":true,"tags":[]},{"n":626,"name":"svc-deploy","v":13,"ok":false,"tags":[],"sub":[{"n":627,"x":3}]}],"words":["ü-628"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":21,"b":21.0,"c":22,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","t":"ǅungla","n":-358,"f":24.5,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"naïve café","user":{"name":"naïve café","id":49,"admin":false,"tags":["x y-739","x y-740","Wort-741"]},"items":[{"n":742,"tags":["ü-743"]},{"n":744,"name":"alpha","v":0}],"nums":[],"words":["ü-745"]}"#,
             )
         }
             .check(&RULE);
@@ -2855,9 +2861,9 @@ mod gen_089 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                57,
+                69,
                 false,
-                r#"{"eventName":"Gamma","t":"path/to/file.txt","n":-75,"b":true,"z":null,"ip":"192.168.1.20","big":-0.0,"ключ":"UPPER lower 123","items":[{"n":621,"name":"İstanbul","v":7,"ok":false,"tags":["Wort-622","w-623","Wort-624"]},{"n":625,"name":"Beta-Gamma","ok":true,"tags":[]},{"n":626,"name":"svc-deploy","v":13,"ok":false,"tags":[],"sub":[{"n":627,"x":3}]}],"words":["ü-628"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":21,"b":21.0,"c":22,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","t":"ǅungla","n":-358,"f":24.5,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"naïve café","id":49,"admin":false,"tags":["x y-739","x y-740","Wort-741"]},"items":[{"n":742,"tags":["ü-743"]},{"n":744,"name":"alpha","v":0}],"nums":[],"words":["ü-745"]}"#,
             )
             .check(&RULE);
     }
@@ -2870,15 +2876,15 @@ mod gen_090 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R090"),
-            dedup: Some("defaultDedupString:Generated.R090"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"t0":" \"quoted\" 632"}"#),
+            title: Some("path/to/file.txt{path/to/file.txttrue"),
+            dedup: Some("path/to/file.txt{path/to/file.txttrue"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":0.0,"k1":null,"t2":"36.5} 36.5"}"#),
             ..Case::new(
                 "witness matches",
-                70,
+                56,
                 true,
-                r#"{"eventName":"Gamma","t":"alpha","f":-32.75,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"UPPER lower 123"},"user":{"name":"emoji 😀 inside","id":24,"tags":["ü-629","x y-630","x y-631"]},"items":[{"n":632,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["Wort-633","x y-634"]},{"n":635,"tags":["w-636","w-637"]},{"n":638,"name":"x","v":0}],"nums":[],"words":["ü-639","x y-640","w-641"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-188,"f":-10.5,"b":true,"e":0.0,"user":{"name":"path/to/file.txt","admin":true,"Role":"quote\" and back\\slash"},"nums":[1746],"words":["ü-747"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":39,"b":39.0,"c":40,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -2887,9 +2893,9 @@ mod gen_090 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                77,
+                63,
                 false,
-                r#"{"eventName":"Gamma","t":"alpha","f":-32.75,"e":0.0,"ip":"fe80::1","net":"10.0.0.0/8","big":1e+300,"dotted":{"key":"UPPER lower 123"},"items":[{"n":632,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["Wort-633","x y-634"]},{"n":635,"tags":["w-636","w-637"]},{"n":638,"name":"x","v":0}],"nums":[],"words":["ü-639","x y-640","w-641"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-188,"f":-10.5,"b":true,"e":0.0,"user":{"name":"path/to/file.txt","admin":true,"Role":"quote\" and back\\slash"},"nums":[1746],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":39,"b":39.0,"c":40,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -2902,17 +2908,14 @@ mod gen_091 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"US{["x y-642","x y-643","w-644"]"#),
-            dedup: Some(r#"US{["x y-642","x y-643","w-644"]"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"eventName":"Zeta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            title: Some(r#"753 "quoted" "#),
+            dedup: Some(r#"753 "quoted" "#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                39,
+                19,
                 true,
-                r#"{"eventName":"Zeta","s":"Admin","t":"svc-deploy","n":275,"f":-49.5,"b":true,"z":null,"items":[],"words":["x y-642","x y-643","w-644"],"matrix":[[645,646],[647,648,649]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","n":-82,"f":-11.25,"b":true,"z":null,"e":"","ip":"1.2.3","ключ":"naïve café","user":{"name":"{braces} and {{double}}","id":10,"admin":false,"tags":["ü-748","x y-749","x y-750"],"Role":""},"items":[{"n":751,"name":"UPPER lower 123","v":-5},{"n":752,"name":"","tags":[],"sub":[{"n":753,"x":3},{"n":754,"x":"tab\tand\nnewline"}]}],"words":["w-755","x y-756","w-757"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2921,9 +2924,9 @@ mod gen_091 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                25,
                 false,
-                r#"{"eventName":"Zeta","s":"Admin","t":"svc-deploy","n":275,"f":-49.5,"b":true,"z":null,"items":[],"words":["x y-642","x y-643","w-644"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","n":-82,"f":-11.25,"b":true,"z":null,"e":"","ip":"1.2.3","ключ":"naïve café","user":{"name":"{braces} and {{double}}","id":10,"admin":false,"tags":["ü-748","x y-749","x y-750"],"Role":""},"words":["w-755","x y-756","w-757"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2936,14 +2939,14 @@ mod gen_092 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("} "),
+            title: Some(" in } Straße"),
+            dedup: Some(":w-759"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                75,
+                21,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","n":187,"f":-43.75,"b":true,"ip":"2001:db8::1","net":"2001:db8::/32","big":18446744073709551615,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"ǅungla","id":78,"admin":true},"nums":[1650,1651],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","n":947,"f":-24.5,"ip":"not-an-ip","net":"2001:db8::/32","with space":"emoji 😀 inside","ключ":"Straße","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-758","w-759","Wort-760"],"Role":"Admin"},"items":[{"n":761,"v":5,"ok":false,"tags":["x y-762"]},{"n":763,"name":"x","v":9,"ok":false,"tags":["Wort-764","x y-765"],"sub":[{"n":766,"x":4}]}],"nums":[1767,1768,1769,1770],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":10,"b":10.0,"c":11,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -2952,9 +2955,9 @@ mod gen_092 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                81,
+                27,
                 false,
-                r#"{"eventName":"Epsilon","s":"Admin","n":187,"f":-43.75,"b":true,"ip":"2001:db8::1","net":"2001:db8::/32","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"ǅungla","id":78,"admin":true},"nums":[1650,1651],"words":[]}"#,
+                r#"{"s":"a*b?c[d]e","n":947,"f":-24.5,"ip":"not-an-ip","net":"2001:db8::/32","with space":"emoji 😀 inside","ключ":"Straße","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-758","w-759","Wort-760"],"Role":"Admin"},"items":[{"n":761,"v":5,"ok":false,"tags":["x y-762"]},{"n":763,"name":"x","v":9,"ok":false,"tags":["Wort-764","x y-765"],"sub":[{"n":766,"x":4}]}],"nums":[1767,1768,1769,1770],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":10,"b":10.0,"c":11,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -2967,16 +2970,14 @@ mod gen_093 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R093"),
-            dedup: Some(
-                r#"{"n":657,"name":"naïve café","v":5,"ok":true,"sub":[{"n":658,"x":8},{"n":659,"x":4}]}:alpha"#,
-            ),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#" # []}  back\slash "#),
+            dedup: Some(r#"{"n":771,"sub":[{"n":772,"x":"UPPER lower 123"}]}:true"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                36,
+                20,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"alpha","n":-427,"z":null,"ip":"fe80::1","dotted":{"key":"Beta-Gamma"},"user":{"name":"Admin","id":76,"tags":["Wort-652","w-653"],"Role":"Admin"},"items":[{"n":654,"name":"tab\tand\nnewline","v":10,"sub":[]},{"n":655,"name":"Admin","v":1,"tags":["ü-656"]},{"n":657,"name":"naïve café","v":5,"ok":true,"sub":[{"n":658,"x":8},{"n":659,"x":4}]}],"nums":[1660,1661],"words":["x y-662"],"matrix":[[663,664],[665,666,667]]}"#,
+                r#"{"eventName":"Delta","t":"emoji 😀 inside","n":-415,"f":-21.0,"b":true,"dotted.key":"quote\" and back\\slash","ключ":"Admin","user":{"name":"a*b?c[d]e","id":57,"Role":"alpha"},"items":[{"n":771,"sub":[{"n":772,"x":"UPPER lower 123"}]}],"nums":[1773,1774,1775],"words":[],"ips":["2606:4700:4700::1111","fe80::1","10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -2985,9 +2986,9 @@ mod gen_093 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                26,
                 false,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"alpha","n":-427,"z":null,"ip":"fe80::1","dotted":{"key":"Beta-Gamma"},"user":{"name":"Admin","id":76,"tags":["Wort-652","w-653"],"Role":"Admin"},"nums":[1660,1661],"words":["x y-662"],"matrix":[[663,664],[665,666,667]]}"#,
+                r#"{"eventName":"Delta","t":"emoji 😀 inside","n":-415,"f":-21.0,"b":true,"dotted.key":"quote\" and back\\slash","ключ":"Admin","user":{"name":"a*b?c[d]e","id":57,"Role":"alpha"},"items":[{"n":771,"sub":[{"n":772,"x":"UPPER lower 123"}]}],"nums":[1773,1774,1775],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -3000,14 +3001,14 @@ mod gen_094 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash false"#),
-            dedup: Some(r#" back\slash false"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R094"),
+            dedup: Some("defaultDedupString:Generated.R094"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                13,
+                16,
                 true,
-                r#"{"eventName":"Alpha","s":"","t":"quote\" and back\\slash","b":false,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","user":{"name":"ǅungla","admin":false},"words":["ü-668","ü-669","x y-670"],"matrix":[[671,672],[673,674,675]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","t":"naïve café","n":-282,"e":0,"ip":"100.64.0.1","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"a*b?c[d]e","id":4,"admin":false,"tags":["x y-776","x y-777","ü-778"]},"nums":[],"ips":["2001:db8::1","8.8.8.8"],"pair":{"a":41,"b":41.0,"c":42,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -3016,9 +3017,9 @@ mod gen_094 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                22,
                 false,
-                r#"{"s":"","t":"quote\" and back\\slash","b":false,"e":0,"ip":"127.0.0.1","net":"10.1.2.3","user":{"name":"ǅungla","admin":false},"words":["ü-668","ü-669","x y-670"],"matrix":[[671,672],[673,674,675]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","t":"naïve café","n":-282,"e":0,"ip":"100.64.0.1","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"a*b?c[d]e","id":4,"admin":false,"tags":["x y-776","x y-777","ü-778"]},"nums":[],"ips":["2001:db8::1","8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -3031,15 +3032,14 @@ mod gen_095 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("9{"),
-            dedup: Some("9{"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":-470,"k1":[]}"#),
+            title: Some("Generated.R095"),
+            dedup: Some("defaultDedupString:Generated.R095"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                20,
+                41,
                 true,
-                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"Beta-Gamma","n":-470,"f":-30.5,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","ключ":"ǅungla","items":[],"words":["ü-676"],"matrix":[[677,678],[679,680,681]],"pair":{"a":9,"b":9.0,"c":10,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Beta","s":"Straße","n":417,"f":42.25,"b":true,"z":null,"with space":"","ключ":"tab\tand\nnewline","items":[],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3048,9 +3048,9 @@ mod gen_095 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                47,
                 false,
-                r#"{"s":"UPPER lower 123","t":"Beta-Gamma","n":-470,"f":-30.5,"b":true,"z":null,"e":0.0,"ip":"2001:db8::1","ключ":"ǅungla","items":[],"words":["ü-676"],"matrix":[[677,678],[679,680,681]],"pair":{"a":9,"b":9.0,"c":10,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Beta","s":"Straße","n":417,"b":true,"z":null,"with space":"","ключ":"tab\tand\nnewline","items":[],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3063,15 +3063,15 @@ mod gen_096 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in  in 685"),
-            dedup: Some(" in  in 685"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":null}"#),
+            title: Some("Generated.R096"),
+            dedup: Some("defaultDedupString:Generated.R096"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[781],"k1":40,"k2":[{"n":781,"x":5}]}"#),
             ..Case::new(
                 "witness matches",
-                40,
+                22,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"{braces} and {{double}}","n":71,"b":true,"z":null,"big":1.2345678901234568e+29,"user":{"name":"Beta-Gamma"},"items":[{"n":682,"v":-2,"tags":["Wort-683"],"sub":[{"n":684,"x":"İstanbul"}]},{"n":685,"v":-3,"ok":false,"tags":[],"sub":[{"n":686,"x":"Beta-Gamma"}]},{"n":687,"name":"path/to/file.txt"}],"pair":{"a":20,"b":20.0,"c":21,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","n":-345,"f":-3.25,"b":true,"z":null,"e":0,"net":"10.1.2.3","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"alpha","user":{"name":"quote\" and back\\slash","id":37,"admin":true},"items":[{"n":779,"name":"Straße","tags":[]},{"n":780,"name":"UPPER lower 123","v":10,"ok":true,"sub":[{"n":781,"x":5}]}],"nums":[1782,1783,1784],"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -3080,9 +3080,9 @@ mod gen_096 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                29,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"{braces} and {{double}}","n":71,"b":true,"z":null,"big":1.2345678901234568e+29,"user":{"name":"Beta-Gamma"},"items":[{"n":682,"v":-2,"tags":["Wort-683"],"sub":[{"n":684,"x":"İstanbul"}]},{"n":685,"v":-3,"ok":false,"tags":[],"sub":[{"n":686,"x":"Beta-Gamma"}]},{"n":687,"name":"path/to/file.txt"}],"pair":{"a":20,"b":20.0,"c":21,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Delta","s":"{braces} and {{double}}","n":-345,"f":-3.25,"b":true,"z":null,"e":0,"net":"10.1.2.3","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"alpha","user":{"name":"quote\" and back\\slash","id":37,"admin":true},"items":[{"n":779,"name":"Straße","tags":[]},{"n":780,"name":"UPPER lower 123","v":10,"ok":true,"sub":[{"n":781,"x":5}]}],"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -3095,14 +3095,17 @@ mod gen_097 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"x y-689 back\slash path/to/file.txt in "#),
-            dedup: Some(r#"x y-689 back\slash path/to/file.txt in "#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R097"),
+            dedup: Some("defaultDedupString:Generated.R097"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":[[5],[]],"k1":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+            ),
             ..Case::new(
                 "witness matches",
                 16,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":476,"e":false,"ip":"::ffff:10.0.0.1","with space":"Straße","ключ":"path/to/file.txt","user":{"name":"quote\" and back\\slash","id":96,"admin":true},"items":[{"n":688,"name":"tab\tand\nnewline","v":4,"ok":true,"tags":["x y-689","w-690"]}],"words":["x y-691","x y-692"],"matrix":[[693,694],[695,696,697]]}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","n":255,"b":false,"ip":"10.0.0.0/8","net":"2001:db8::/32","dotted.key":"x","with space":"svc-deploy","user":{"name":"","tags":["x y-785","x y-786"]},"items":[{"n":787,"name":"Admin","tags":["x y-788","x y-789"],"sub":[{"n":790,"x":5}]},{"n":791,"ok":false},{"n":792,"name":"path/to/file.txt","v":9,"ok":true,"tags":["ü-793"],"sub":[]}],"nums":[1794],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -3111,9 +3114,9 @@ mod gen_097 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                23,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":476,"e":false,"with space":"Straße","ключ":"path/to/file.txt","user":{"name":"quote\" and back\\slash","id":96,"admin":true},"items":[{"n":688,"name":"tab\tand\nnewline","v":4,"ok":true,"tags":["x y-689","w-690"]}],"words":["x y-691","x y-692"],"matrix":[[693,694],[695,696,697]]}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","n":255,"b":false,"ip":"10.0.0.0/8","net":"2001:db8::/32","dotted.key":"x","with space":"svc-deploy","user":{"name":"","tags":["x y-785","x y-786"]},"nums":[1794],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -3126,15 +3129,14 @@ mod gen_098 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" ünïcödé "),
-            dedup: Some(" ünïcödé "),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":[1,8],"t1":"Alert: "}"#),
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                20,
+                40,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","t":"{braces} and {{double}}","n":463,"f":-28.5,"b":false,"big":18446744073709551615,"dotted.key":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"naïve café","admin":false,"Role":"x"},"items":[{"n":698,"name":"naïve café","tags":["ü-699","w-700"]},{"n":701,"name":"ǅungla","v":13,"sub":[{"n":702,"x":4}]},{"n":703,"tags":["Wort-704","ü-705","x y-706"],"sub":[{"n":707,"x":1},{"n":708,"x":8}]}],"pair":{"a":16,"b":16.0,"c":17,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Gamma","s":"alpha","t":"x","f":4.5,"b":false,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"UPPER lower 123","dotted":{"key":"svc-deploy"},"with space":"svc-deploy","ключ":"emoji 😀 inside","items":[],"nums":[1795,1796],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -3143,9 +3145,9 @@ mod gen_098 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                46,
                 false,
-                r#"{"s":"alpha","t":"{braces} and {{double}}","n":463,"f":-28.5,"b":false,"big":18446744073709551615,"dotted.key":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"naïve café","admin":false,"Role":"x"},"items":[{"n":698,"name":"naïve café","tags":["ü-699","w-700"]},{"n":701,"name":"ǅungla","v":13,"sub":[{"n":702,"x":4}]},{"n":703,"tags":["Wort-704","ü-705","x y-706"],"sub":[{"n":707,"x":1},{"n":708,"x":8}]}],"pair":{"a":16,"b":16.0,"c":17,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Gamma","s":"alpha","t":"x","f":4.5,"b":false,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"UPPER lower 123","dotted":{"key":"svc-deploy"},"with space":"svc-deploy","ключ":"emoji 😀 inside","items":[],"nums":[1795,1796],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3158,14 +3160,15 @@ mod gen_099 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[715,718]"),
-            dedup: Some("[715,718]"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#" back\slash [1]{[1]"#),
+            dedup: Some("[]} {"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                34,
+                18,
                 true,
-                r#"{"eventName":"Gamma","s":"svc-deploy","n":1417,"b":false,"z":null,"net":"10.0.0.0/8","user":{"name":"x","admin":true,"Role":"Beta-Gamma"},"items":[{"n":709,"name":"Beta-Gamma","v":-4,"ok":true,"sub":[]},{"n":710,"name":"svc-deploy","v":1}],"nums":[1711,1712,1713,1714],"ips":["::ffff:10.0.0.1","2001:db8::1"],"matrix":[[715,716],[717,718,719]],"pair":{"a":1,"b":1.0,"c":2,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Epsilon","s":"x","t":"quote\" and back\\slash","e":0.0,"ip":"100.64.0.1","big":1.2345678901234568e+29,"ключ":"İstanbul","user":{"name":"{braces} and {{double}}","tags":[],"Role":""},"items":[{"n":797},{"n":798,"name":"quote\" and back\\slash","v":1,"tags":["Wort-799","x y-800"]}],"words":["w-801","Wort-802","x y-803","Wort-804"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":45.5,"hi":46.5}}"#,
             )
         }
             .check(&RULE);
@@ -3174,9 +3177,9 @@ mod gen_099 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                25,
                 false,
-                r#"{"s":"svc-deploy","n":1417,"b":false,"z":null,"net":"10.0.0.0/8","user":{"name":"x","admin":true,"Role":"Beta-Gamma"},"items":[{"n":709,"name":"Beta-Gamma","v":-4,"ok":true,"sub":[]},{"n":710,"name":"svc-deploy","v":1}],"nums":[1711,1712,1713,1714],"ips":["::ffff:10.0.0.1","2001:db8::1"],"matrix":[[715,716],[717,718,719]],"pair":{"a":1,"b":1.0,"c":2,"lo":9.5,"hi":10.5}}"#,
+                r#"{"s":"x","t":"quote\" and back\\slash","e":0.0,"ip":"100.64.0.1","big":1.2345678901234568e+29,"ключ":"İstanbul","user":{"name":"{braces} and {{double}}","tags":[],"Role":""},"items":[{"n":797},{"n":798,"name":"quote\" and back\\slash","v":1,"tags":["Wort-799","x y-800"]}],"words":["w-801","Wort-802","x y-803","Wort-804"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":45.5,"hi":46.5}}"#,
             )
             .check(&RULE);
     }
@@ -3189,14 +3192,15 @@ mod gen_100 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R100"),
-            dedup: Some("defaultDedupString:Generated.R100"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("{"),
+            dedup: Some("{[1805][1805]"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"t0":"[]","k1":null,"t2":"w-808w-808 in [811,814]"}"#),
             ..Case::new(
                 "witness matches",
-                19,
+                29,
                 true,
-                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"svc-deploy","n":251,"b":false,"e":0.0,"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","dotted":{"key":"Admin"},"nums":[1720,1721],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":857,"f":40.25,"e":0.0,"ip":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted":{"key":"tab\tand\nnewline"},"with space":"emoji 😀 inside","user":{"name":"Straße","id":12,"admin":false,"Role":"emoji 😀 inside"},"items":[],"nums":[1805],"words":["Wort-806","Wort-807","w-808","w-809"],"matrix":[[810,811],[812,813,814]],"pair":{"a":10,"b":10.0,"c":11,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -3205,9 +3209,9 @@ mod gen_100 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                36,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"svc-deploy","n":251,"b":false,"e":0.0,"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","dotted":{"key":"Admin"},"nums":[1720,1721],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":857,"f":40.25,"e":0.0,"ip":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted":{"key":"tab\tand\nnewline"},"with space":"emoji 😀 inside","user":{"name":"Straße","id":12,"admin":false,"Role":"emoji 😀 inside"},"items":[],"nums":[1805],"words":["Wort-806","Wort-807","w-808","w-809"],"matrix":[[810,811],[812,813,814]]}"#,
             )
             .check(&RULE);
     }
@@ -3220,14 +3224,15 @@ mod gen_101 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
+            title: Some(r#" in } ["ü-817"]} "#),
+            dedup: Some(r#" in } ["ü-817"]} "#),
             severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":{"n":815,"v":14},"k1":[[821,822]]}"#),
             ..Case::new(
                 "witness matches",
-                52,
+                23,
                 true,
-                r#"{"eventName":"Epsilon","n":1056,"f":-35.0,"b":true,"z":null,"ip":"fe80::1","user":{"name":"svc-deploy","id":13,"admin":false,"tags":["x y-722","ü-723"],"Role":"{braces} and {{double}}"},"items":[{"n":724,"name":"alpha","tags":["ü-725"]}],"words":["Wort-726"]}"#,
+                r#"{"eventName":"Zeta","s":"x","t":"ǅungla","n":975,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","with space":"a*b?c[d]e","user":{"name":"UPPER lower 123","id":68,"admin":false,"Role":""},"items":[{"n":815,"v":14},{"n":816,"name":"日本語のテキスト","v":14,"tags":["ü-817"]},{"n":818,"v":-4,"tags":["ü-819","x y-820"],"sub":[{"n":821,"x":8},{"n":822,"x":6}]}],"nums":[1823,1824]}"#,
             )
         }
             .check(&RULE);
@@ -3236,9 +3241,9 @@ mod gen_101 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                58,
+                30,
                 false,
-                r#"{"eventName":"Epsilon","n":1056,"f":-35.0,"b":true,"z":null,"ip":"fe80::1","user":{"name":"svc-deploy","id":13,"admin":false,"tags":["x y-722","ü-723"],"Role":"{braces} and {{double}}"},"items":[{"n":724,"name":"alpha","tags":["ü-725"]}]}"#,
+                r#"{"eventName":"Zeta","s":"x","t":"ǅungla","n":975,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","with space":"a*b?c[d]e","user":{"name":"UPPER lower 123","id":68,"admin":false,"Role":""},"nums":[1823,1824]}"#,
             )
             .check(&RULE);
     }
@@ -3253,12 +3258,12 @@ mod gen_102 {
         Case {
             title: Some("Generated.R102"),
             dedup: Some("defaultDedupString:Generated.R102"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                27,
+                23,
                 true,
-                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"UPPER lower 123","n":997,"f":47.25,"z":null,"e":"","ip":"192.168.1.20","big":18446744073709551615,"with space":"quote\" and back\\slash","user":{"name":"path/to/file.txt","tags":["x y-727","w-728"],"Role":"x"},"items":[{"n":729,"v":-1,"ok":true,"tags":[]},{"n":730,"name":"{braces} and {{double}}","tags":[]},{"n":731,"v":10,"tags":[]}],"nums":[1732,1733],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Zeta","s":"Straße","n":804,"f":-15.75,"b":false,"e":false,"ip":"127.0.0.1","big":-9223372036854775808,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"quote\" and back\\slash","tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":825,"v":1,"tags":["Wort-826","ü-827"],"sub":[{"n":828,"x":"naïve café"},{"n":829,"x":"svc-deploy"}]},{"n":830}],"words":["x y-831","Wort-832","x y-833","w-834"],"ips":["10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -3267,9 +3272,9 @@ mod gen_102 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                29,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"UPPER lower 123","n":997,"f":47.25,"z":null,"e":"","ip":"192.168.1.20","big":18446744073709551615,"with space":"quote\" and back\\slash","user":{"name":"path/to/file.txt","tags":["x y-727","w-728"],"Role":"x"},"items":[{"n":729,"v":-1,"ok":true,"tags":[]},{"n":730,"name":"{braces} and {{double}}","tags":[]},{"n":731,"v":10,"tags":[]}],"nums":[1732,1733],"pair":{"a":30,"b":30.0,"c":31,"lo":47.5,"hi":48.5}}"#,
+                r#"{"s":"Straße","n":804,"f":-15.75,"b":false,"e":false,"ip":"127.0.0.1","big":-9223372036854775808,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"quote\" and back\\slash","tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":825,"v":1,"tags":["Wort-826","ü-827"],"sub":[{"n":828,"x":"naïve café"},{"n":829,"x":"svc-deploy"}]},{"n":830}],"words":["x y-831","Wort-832","x y-833","w-834"],"ips":["10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -3282,15 +3287,14 @@ mod gen_103 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 103"),
-            dedup: Some("false"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":736,"t1":"[1734][]"}"#),
+            title: Some("{} "),
+            dedup: Some("{} "),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
                 21,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","t":"Admin","n":1064,"b":false,"z":null,"e":0,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"svc-deploy"},"items":[],"nums":[1734],"matrix":[[735,736],[737,738,739]],"pair":{"a":32,"b":32.0,"c":33,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"emoji 😀 inside","n":1071,"e":0,"ip":"fe80::1","net":"192.168.0.0/16","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":835,"name":"alpha","sub":[]}],"nums":[],"ips":["100.64.0.1"],"pair":{"a":19,"b":19.0,"c":20,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -3299,9 +3303,9 @@ mod gen_103 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                27,
                 false,
-                r#"{"s":"Straße","t":"Admin","n":1064,"b":false,"z":null,"e":0,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted":{"key":"svc-deploy"},"items":[],"nums":[1734],"matrix":[[735,736],[737,738,739]],"pair":{"a":32,"b":32.0,"c":33,"lo":4.5,"hi":5.5}}"#,
+                r#"{"s":"UPPER lower 123","t":"emoji 😀 inside","n":1071,"e":0,"ip":"fe80::1","net":"192.168.0.0/16","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":835,"name":"alpha","sub":[]}],"nums":[],"ips":["100.64.0.1"],"pair":{"a":19,"b":19.0,"c":20,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -3315,16 +3319,13 @@ mod gen_104 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R104"),
-            dedup: Some("defaultDedupString:Generated.R104"),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":null,"k1":{"country":"US","ip":"192.168.1.20"},"k2":[{"n":740,"tags":["x y-741"]}]}"#,
-            ),
+            dedup: Some("[838]"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                21,
+                18,
                 true,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"","n":128,"f":-26.25,"b":true,"z":null,"ip":"2001:db8::1","with space":"Straße","items":[{"n":740,"tags":["x y-741"]}],"nums":[],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"svc-deploy","n":409,"z":null,"e":false,"big":18446744073709551615,"dotted.key":"","dotted":{"key":"naïve café"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","items":[{"n":836,"name":"svc-deploy","v":0,"ok":true,"tags":["w-837"],"sub":[{"n":838,"x":4},{"n":839,"x":5}]},{"n":840,"ok":false,"tags":["ü-841","x y-842"]}],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -3333,9 +3334,9 @@ mod gen_104 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                24,
                 false,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"","n":128,"f":-26.25,"b":true,"z":null,"with space":"Straße","items":[{"n":740,"tags":["x y-741"]}],"nums":[],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
+                r#"{"s":"emoji 😀 inside","t":"svc-deploy","n":409,"z":null,"e":false,"big":18446744073709551615,"dotted.key":"","dotted":{"key":"naïve café"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","items":[{"n":836,"name":"svc-deploy","v":0,"ok":true,"tags":["w-837"],"sub":[{"n":838,"x":4},{"n":839,"x":5}]},{"n":840,"ok":false,"tags":["ü-841","x y-842"]}],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -3348,21 +3349,14 @@ mod gen_105 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}} "quoted" {{"#,
-            ),
-            dedup: Some(
-                r#"{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}} "quoted" {{"#,
-            ),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":{"exit":{"country":"DE","ip":"8.8.8.8"}},"k1":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}"#,
-            ),
+            title: Some("[850]"),
+            dedup: Some("849:false:fe80::1"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                18,
+                19,
                 true,
-                r#"{"eventName":"Epsilon","n":480,"f":-12.75,"b":false,"z":null,"ip":"100.64.0.1","ключ":"UPPER lower 123","nums":[1742,1743,1744],"words":["Wort-745","Wort-746"],"ips":["2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"x","n":891,"b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"alpha","ключ":"emoji 😀 inside","user":{"name":"Beta-Gamma","id":83,"admin":false,"Role":"UPPER lower 123"},"items":[],"nums":[1843,1844,1845],"matrix":[[846,847],[848,849,850]],"pair":{"a":22,"b":22.0,"c":23,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -3373,7 +3367,7 @@ mod gen_105 {
                 "witness without the first field",
                 25,
                 false,
-                r#"{"n":480,"f":-12.75,"b":false,"z":null,"ip":"100.64.0.1","ключ":"UPPER lower 123","nums":[1742,1743,1744],"words":["Wort-745","Wort-746"],"ips":["2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"x","n":891,"b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"alpha","ключ":"emoji 😀 inside","user":{"name":"Beta-Gamma","id":83,"admin":false,"Role":"UPPER lower 123"},"items":[],"nums":[1843,1844,1845],"matrix":[[846,847],[848,849,850]],"pair":{"a":22,"b":22.0,"c":23,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -3386,14 +3380,14 @@ mod gen_106 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("163.516"),
-            dedup: Some(r#"["x y-750","w-751"]"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(r#"Nonew-857["w-860"]"#),
+            dedup: Some(r#"Nonew-857["w-860"]"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                20,
+                16,
                 true,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"İstanbul","e":false,"dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","ключ":"{braces} and {{double}}","user":{"name":"İstanbul","id":16,"admin":true,"tags":["Wort-747"],"Role":"İstanbul"},"items":[{"n":748,"ok":false,"tags":[]},{"n":749,"name":"UPPER lower 123","tags":["x y-750","w-751"],"sub":[{"n":752,"x":5}]}],"words":[],"pair":{"a":46,"b":46.0,"c":47,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"alpha","n":1157,"dotted.key":"naïve café","with space":"path/to/file.txt","user":{"name":"naïve café","admin":false,"tags":["x y-851","ü-852","Wort-853"]},"items":[{"n":854,"name":"tab\tand\nnewline","v":-1,"ok":true,"tags":["x y-855","Wort-856","w-857"],"sub":[{"n":858,"x":"Straße"}]},{"n":859,"name":"path/to/file.txt","ok":true,"tags":["w-860"]},{"n":861,"name":"","v":5,"tags":["Wort-862","Wort-863","x y-864"],"sub":[{"n":865,"x":6}]}],"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"],"matrix":[[866,867],[868,869,870]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":10.5,"hi":11.5}}"#,
             )
         }
             .check(&RULE);
@@ -3402,9 +3396,9 @@ mod gen_106 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                22,
                 false,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"İstanbul","e":false,"dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","ключ":"{braces} and {{double}}","user":{"name":"İstanbul","id":16,"admin":true,"tags":["Wort-747"],"Role":"İstanbul"},"words":[],"pair":{"a":46,"b":46.0,"c":47,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"alpha","n":1157,"dotted.key":"naïve café","with space":"path/to/file.txt","user":{"name":"naïve café","admin":false,"tags":["x y-851","ü-852","Wort-853"]},"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"],"matrix":[[866,867],[868,869,870]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":10.5,"hi":11.5}}"#,
             )
             .check(&RULE);
     }
@@ -3417,15 +3411,14 @@ mod gen_107 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 107"),
+            title: Some("Generated.R107"),
             dedup: Some("defaultDedupString:Generated.R107"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"t0":"19","k1":19.5,"k2":[]}"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
                 21,
                 true,
-                r#"{"eventName":"Gamma","t":"quote\" and back\\slash","n":-381,"f":46.25,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"user":{"name":"naïve café","id":14,"admin":false,"tags":["ü-753","w-754"]},"items":[{"n":755,"name":"Admin","v":2,"ok":true,"tags":["x y-756","x y-757"],"sub":[]},{"n":758,"name":"{braces} and {{double}}","v":6,"tags":["ü-759"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","n":232,"f":-42.25,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","matrix":[[871,872],[873,874,875]]}"#,
             )
         }
             .check(&RULE);
@@ -3434,9 +3427,9 @@ mod gen_107 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                27,
                 false,
-                r#"{"t":"quote\" and back\\slash","n":-381,"f":46.25,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"user":{"name":"naïve café","id":14,"admin":false,"tags":["ü-753","w-754"]},"items":[{"n":755,"name":"Admin","v":2,"ok":true,"tags":["x y-756","x y-757"],"sub":[]},{"n":758,"name":"{braces} and {{double}}","v":6,"tags":["ü-759"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","n":232,"f":-42.25,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"quote\" and back\\slash","matrix":[[871,872],[873,874,875]]}"#,
             )
             .check(&RULE);
     }
@@ -3449,14 +3442,14 @@ mod gen_108 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"} } [{"n":761,"x":"İstanbul"},{"n":762,"x":""}]} "#),
-            dedup: Some(r#"} } [{"n":761,"x":"İstanbul"},{"n":762,"x":""}]} "#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated rule 108"),
+            dedup: Some("defaultDedupString:Generated.R108"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                39,
+                34,
                 true,
-                r#"{"eventName":"Epsilon","s":"İstanbul","t":"svc-deploy","f":-29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","items":[{"n":760,"name":"{braces} and {{double}}","sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":""}]},{"n":763,"name":"ǅungla","ok":true,"tags":["ü-764"]}],"nums":[1765,1766,1767,1768],"words":["Wort-769","x y-770","Wort-771","ü-772"],"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
+                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-124,"f":-21.5,"b":true,"z":null,"e":[],"ip":"2001:db8::1","words":["x y-876","x y-877"],"ips":[],"pair":{"a":34,"b":34.0,"c":35,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -3465,9 +3458,9 @@ mod gen_108 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                40,
                 false,
-                r#"{"eventName":"Epsilon","s":"İstanbul","t":"svc-deploy","f":-29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","items":[{"n":760,"name":"{braces} and {{double}}","sub":[{"n":761,"x":"İstanbul"},{"n":762,"x":""}]},{"n":763,"name":"ǅungla","ok":true,"tags":["ü-764"]}],"nums":[1765,1766,1767,1768],"words":["Wort-769","x y-770","Wort-771","ü-772"]}"#,
+                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-124,"f":-21.5,"b":true,"z":null,"e":[],"ip":"2001:db8::1","words":["x y-876","x y-877"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -3480,17 +3473,14 @@ mod gen_109 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R109"),
-            dedup: Some("1780:1779:[776]"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":[1777,1778,1779,1780],"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k2":null}"#,
-            ),
+            title: Some("Generated rule 109"),
+            dedup: Some("defaultDedupString:Generated.R109"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                33,
+                35,
                 true,
-                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"{braces} and {{double}}","n":-390,"f":25.75,"b":false,"e":"","net":"10.1.2.3","big":9007199254740993,"dotted.key":"quote\" and back\\slash","user":{"name":"svc-deploy","id":86,"tags":["x y-773","w-774","w-775"],"Role":"alpha"},"items":[{"n":776,"v":13,"ok":true}],"nums":[1777,1778,1779,1780],"words":["w-781","x y-782"],"pair":{"a":6,"b":6.0,"c":7,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Delta","s":"x","n":-230,"f":-20.5,"e":{},"ip":"fe80::1","big":1.2345678901234568e+29,"dotted":{"key":"UPPER lower 123"},"items":[],"nums":[1878,1879,1880,1881]}"#,
             )
         }
             .check(&RULE);
@@ -3499,9 +3489,9 @@ mod gen_109 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                41,
                 false,
-                r#"{"s":"日本語のテキスト","t":"{braces} and {{double}}","n":-390,"f":25.75,"b":false,"e":"","net":"10.1.2.3","big":9007199254740993,"dotted.key":"quote\" and back\\slash","user":{"name":"svc-deploy","id":86,"tags":["x y-773","w-774","w-775"],"Role":"alpha"},"items":[{"n":776,"v":13,"ok":true}],"nums":[1777,1778,1779,1780],"words":["w-781","x y-782"],"pair":{"a":6,"b":6.0,"c":7,"lo":11.5,"hi":12.5}}"#,
+                r#"{"s":"x","n":-230,"f":-20.5,"e":{},"ip":"fe80::1","big":1.2345678901234568e+29,"dotted":{"key":"UPPER lower 123"},"items":[],"nums":[1878,1879,1880,1881]}"#,
             )
             .check(&RULE);
     }
@@ -3514,15 +3504,14 @@ mod gen_110 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: UPPER lower 123{"),
-            dedup: Some("2001:db8::/32:1"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":9007199254740993}"#),
+            title: Some("Generated rule 110"),
+            dedup: Some("defaultDedupString:Generated.R110"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                67,
+                22,
                 true,
-                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","f":-13.0,"b":true,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","big":9007199254740993,"dotted":{"key":"ǅungla"},"with space":"Straße","user":{"name":"x","id":1,"admin":false,"Role":"tab\tand\nnewline"},"nums":[1783,1784,1785,1786],"words":["Wort-787","Wort-788","w-789","w-790"]}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","t":"{braces} and {{double}}","b":false,"z":null,"e":[],"dotted.key":"{braces} and {{double}}","dotted":{"key":"ǅungla"},"user":{"name":"svc-deploy","id":14,"admin":false,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":882,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":883,"x":"日本語のテキスト"}]}],"nums":[1884],"pair":{"a":0,"b":0.0,"c":1,"lo":23.5,"hi":24.5}}"#,
             )
         }
             .check(&RULE);
@@ -3531,9 +3520,9 @@ mod gen_110 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                74,
+                28,
                 false,
-                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","b":true,"z":null,"ip":"100.64.0.1","net":"2001:db8::/32","big":9007199254740993,"dotted":{"key":"ǅungla"},"with space":"Straße","user":{"name":"x","id":1,"admin":false,"Role":"tab\tand\nnewline"},"nums":[1783,1784,1785,1786],"words":["Wort-787","Wort-788","w-789","w-790"]}"#,
+                r#"{"s":"ǅungla","t":"{braces} and {{double}}","b":false,"z":null,"e":[],"dotted.key":"{braces} and {{double}}","dotted":{"key":"ǅungla"},"user":{"name":"svc-deploy","id":14,"admin":false,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":882,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":883,"x":"日本語のテキスト"}]}],"nums":[1884],"pair":{"a":0,"b":0.0,"c":1,"lo":23.5,"hi":24.5}}"#,
             )
             .check(&RULE);
     }
@@ -3546,18 +3535,15 @@ mod gen_111 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"["x y-791","w-792","Wort-793"]["x y-791","w-792","Wort-793"]x y-791"#,
-            ),
-            dedup: Some(
-                r#"["x y-791","w-792","Wort-793"]["x y-791","w-792","Wort-793"]x y-791"#,
-            ),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"[889,890]{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}"#),
+            dedup: Some(r#"[889,890]{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":[[]]}"#),
             ..Case::new(
                 "witness matches",
-                42,
+                16,
                 true,
-                r#"{"eventName":"Alpha","s":"İstanbul","t":"İstanbul","n":733,"f":42.5,"b":true,"z":null,"ip":"10.1.2.3","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-791","w-792","Wort-793"],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"ips":[],"pair":{"a":38,"b":38.0,"c":39,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"İstanbul","n":419,"b":false,"z":null,"ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","items":[{"n":885,"name":"svc-deploy","v":3},{"n":886,"name":"path/to/file.txt","tags":[]},{"n":887,"name":"alpha"}],"nums":[1888],"words":[],"matrix":[[889,890],[891,892,893]],"pair":{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}}"#,
             )
         }
             .check(&RULE);
@@ -3566,9 +3552,9 @@ mod gen_111 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                23,
                 false,
-                r#"{"s":"İstanbul","t":"İstanbul","n":733,"f":42.5,"b":true,"z":null,"ip":"10.1.2.3","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-791","w-792","Wort-793"],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"ips":[],"pair":{"a":38,"b":38.0,"c":39,"lo":12.5,"hi":13.5}}"#,
+                r#"{"s":"a*b?c[d]e","t":"İstanbul","n":419,"b":false,"z":null,"ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","items":[{"n":885,"name":"svc-deploy","v":3},{"n":886,"name":"path/to/file.txt","tags":[]},{"n":887,"name":"alpha"}],"nums":[1888],"words":[],"matrix":[[889,890],[891,892,893]],"pair":{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}}"#,
             )
             .check(&RULE);
     }
@@ -3581,14 +3567,15 @@ mod gen_112 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{804"),
-            dedup: Some("41:41:40"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R112"),
+            dedup: Some(r#":["x y-897"]"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[],"k1":null,"k2":[899]}"#),
             ..Case::new(
                 "witness matches",
-                38,
+                33,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":244,"f":-18.5,"ip":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"svc-deploy","with space":"emoji 😀 inside","user":{"name":"quote\" and back\\slash","id":15,"admin":true,"tags":["Wort-794","ü-795"]},"items":[{"n":796,"v":-4,"ok":false},{"n":797,"name":"{braces} and {{double}}"},{"n":798,"name":"Straße","v":-2,"tags":["x y-799","ü-800","x y-801"]}],"matrix":[[802,803],[804,805,806]],"pair":{"a":40,"b":40.0,"c":41,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","b":true,"e":[],"with space":"日本語のテキスト","user":{"name":"alpha","id":54,"admin":true,"tags":["Wort-894","Wort-895"],"Role":"x"},"items":[{"n":896,"name":"tab\tand\nnewline","ok":false,"tags":["x y-897"]},{"n":898,"name":"Beta-Gamma","ok":false,"sub":[{"n":899,"x":7}]}],"nums":[1900,1901,1902,1903]}"#,
             )
         }
             .check(&RULE);
@@ -3597,9 +3584,9 @@ mod gen_112 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                40,
                 false,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":244,"f":-18.5,"ip":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"svc-deploy","with space":"emoji 😀 inside","user":{"name":"quote\" and back\\slash","id":15,"admin":true,"tags":["Wort-794","ü-795"]},"items":[{"n":796,"v":-4,"ok":false},{"n":797,"name":"{braces} and {{double}}"},{"n":798,"name":"Straße","v":-2,"tags":["x y-799","ü-800","x y-801"]}],"pair":{"a":40,"b":40.0,"c":41,"lo":32.5,"hi":33.5}}"#,
+                r#"{"s":"tab\tand\nnewline","b":true,"e":[],"with space":"日本語のテキスト","user":{"name":"alpha","id":54,"admin":true,"tags":["Wort-894","Wort-895"],"Role":"x"},"items":[{"n":896,"name":"tab\tand\nnewline","ok":false,"tags":["x y-897"]},{"n":898,"name":"Beta-Gamma","ok":false,"sub":[{"n":899,"x":7}]}],"nums":[1900,1901,1902,1903]}"#,
             )
             .check(&RULE);
     }
@@ -3613,13 +3600,16 @@ mod gen_113 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R113"),
-            dedup: Some("1807"),
-            severity: Some(::detections::Severity::Critical),
+            dedup: Some("defaultDedupString:Generated.R113"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":{},"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                15,
+                30,
                 true,
-                r#"{"eventName":"Gamma","s":"path/to/file.txt","t":"{braces} and {{double}}","n":-250,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"ǅungla","nums":[1807,1808,1809],"words":["x y-810"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","t":"日本語のテキスト","n":20,"f":-34.5,"b":true,"e":{},"ip":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Admin","ключ":"x","user":{"name":"a*b?c[d]e","id":8,"admin":false,"tags":["w-904","x y-905"],"Role":"UPPER lower 123"},"nums":[1906,1907,1908,1909],"words":["Wort-910","w-911","ü-912","w-913"],"matrix":[[914,915],[916,917,918]]}"#,
             )
         }
             .check(&RULE);
@@ -3628,9 +3618,9 @@ mod gen_113 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                37,
                 false,
-                r#"{"s":"path/to/file.txt","t":"{braces} and {{double}}","n":-250,"b":false,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"ǅungla","nums":[1807,1808,1809],"words":["x y-810"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":22.5,"hi":23.5}}"#,
+                r#"{"s":"naïve café","t":"日本語のテキスト","n":20,"f":-34.5,"b":true,"e":{},"ip":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Admin","ключ":"x","user":{"name":"a*b?c[d]e","id":8,"admin":false,"tags":["w-904","x y-905"],"Role":"UPPER lower 123"},"nums":[1906,1907,1908,1909],"words":["Wort-910","w-911","ü-912","w-913"],"matrix":[[914,915],[916,917,918]]}"#,
             )
             .check(&RULE);
     }
@@ -3644,13 +3634,13 @@ mod gen_114 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R114"),
-            dedup: Some("defaultDedupString:Generated.R114"),
-            severity: Some(::detections::Severity::Low),
+            dedup: Some("[[]]:49.0:[[]]"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                21,
+                17,
                 true,
-                r#"{"eventName":"Alpha","s":"Straße","t":"Straße","n":248,"f":-11.0,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","items":[{"n":811,"v":4,"tags":["ü-812"]},{"n":813,"name":"quote\" and back\\slash","v":9,"tags":[]},{"n":814,"name":"naïve café","ok":true}],"words":["w-815","ü-816","ü-817"]}"#,
+                r#"{"eventName":"Beta","s":"path/to/file.txt","n":-394,"f":-5.25,"b":false,"z":null,"ip":"not-an-ip","dotted":{"key":"UPPER lower 123"},"ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":71,"Role":"quote\" and back\\slash"},"items":[{"n":919,"name":"a*b?c[d]e","v":4,"tags":[]}],"words":[],"pair":{"a":49,"b":49.0,"c":50,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -3659,9 +3649,9 @@ mod gen_114 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                23,
                 false,
-                r#"{"eventName":"Alpha","s":"Straße","t":"Straße","n":248,"f":-11.0,"b":true,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"UPPER lower 123","words":["w-815","ü-816","ü-817"]}"#,
+                r#"{"eventName":"Beta","s":"path/to/file.txt","n":-394,"f":-5.25,"b":false,"z":null,"ip":"not-an-ip","dotted":{"key":"UPPER lower 123"},"ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":71,"Role":"quote\" and back\\slash"},"words":[],"pair":{"a":49,"b":49.0,"c":50,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -3674,14 +3664,15 @@ mod gen_115 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R115"),
-            dedup: Some("defaultDedupString:Generated.R115"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                49,
+                23,
                 true,
-                r#"{"eventName":"Delta","s":"ǅungla","t":"Admin","n":-438,"f":40.75,"e":{},"big":-9223372036854775808,"dotted.key":"emoji 😀 inside","with space":"quote\" and back\\slash","user":{"name":"Beta-Gamma","id":53,"admin":true,"tags":["x y-818"],"Role":"Straße"},"items":[{"n":819,"name":"a*b?c[d]e","v":1,"ok":true,"tags":["x y-820","x y-821","Wort-822"]}],"words":["w-823","ü-824","w-825"],"pair":{"a":4,"b":4.0,"c":5,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"a*b?c[d]e","n":1324,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"naïve café"},"items":[],"words":["w-920","x y-921"]}"#,
             )
         }
             .check(&RULE);
@@ -3690,9 +3681,9 @@ mod gen_115 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                55,
+                30,
                 false,
-                r#"{"s":"ǅungla","t":"Admin","n":-438,"f":40.75,"e":{},"big":-9223372036854775808,"dotted.key":"emoji 😀 inside","with space":"quote\" and back\\slash","user":{"name":"Beta-Gamma","id":53,"admin":true,"tags":["x y-818"],"Role":"Straße"},"items":[{"n":819,"name":"a*b?c[d]e","v":1,"ok":true,"tags":["x y-820","x y-821","Wort-822"]}],"words":["w-823","ü-824","w-825"],"pair":{"a":4,"b":4.0,"c":5,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Beta","t":"a*b?c[d]e","n":1324,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"naïve café"},"items":[],"words":["w-920","x y-921"]}"#,
             )
             .check(&RULE);
     }
@@ -3706,13 +3697,13 @@ mod gen_116 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R116"),
-            dedup: Some("ü-830:İstanbul:[1826,1827,1828,1829]"),
+            dedup: Some("defaultDedupString:Generated.R116"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                26,
+                20,
                 true,
-                r#"{"eventName":"Gamma","s":"İstanbul","t":"x","b":true,"z":null,"ip":"100.64.0.1","net":"10.0.0.0/8","big":-0.0,"dotted.key":"alpha","ключ":"日本語のテキスト","nums":[1826,1827,1828,1829],"words":["ü-830","Wort-831"],"ips":["8.8.8.8"],"matrix":[[832,833],[834,835,836]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","t":"tab\tand\nnewline","z":null,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"user":{"name":"UPPER lower 123","id":16,"Role":"{braces} and {{double}}"},"items":[{"n":922,"ok":true}],"nums":[1923],"words":["ü-924","Wort-925"],"pair":{"a":19,"b":19.0,"c":20,"lo":43.5,"hi":44.5}}"#,
             )
         }
             .check(&RULE);
@@ -3721,9 +3712,9 @@ mod gen_116 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                26,
                 false,
-                r#"{"s":"İstanbul","t":"x","b":true,"z":null,"ip":"100.64.0.1","net":"10.0.0.0/8","big":-0.0,"dotted.key":"alpha","ключ":"日本語のテキスト","nums":[1826,1827,1828,1829],"words":["ü-830","Wort-831"],"ips":["8.8.8.8"],"matrix":[[832,833],[834,835,836]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"s":"ǅungla","t":"tab\tand\nnewline","z":null,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"user":{"name":"UPPER lower 123","id":16,"Role":"{braces} and {{double}}"},"items":[{"n":922,"ok":true}],"nums":[1923],"words":["ü-924","Wort-925"],"pair":{"a":19,"b":19.0,"c":20,"lo":43.5,"hi":44.5}}"#,
             )
             .check(&RULE);
     }
@@ -3736,14 +3727,14 @@ mod gen_117 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} []"),
-            dedup: Some("} []"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R117"),
+            dedup: Some("45.0"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                27,
+                30,
                 true,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"Admin","n":713,"f":35.75,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"İstanbul","ключ":"tab\tand\nnewline","user":{"name":"naïve café","tags":[]},"items":[{"n":837,"name":"svc-deploy","v":1,"ok":true},{"n":838,"name":"","ok":true,"sub":[]},{"n":839,"v":9,"ok":false,"tags":["ü-840","x y-841"],"sub":[]}],"nums":[1842,1843,1844],"words":["w-845","x y-846","x y-847","x y-848"]}"#,
+                r#"{"eventName":"Zeta","s":"path/to/file.txt","f":45.0,"b":false,"e":{},"ip":"256.1.1.1","dotted.key":"path/to/file.txt","ключ":"quote\" and back\\slash","user":{"name":"svc-deploy","id":46,"admin":false,"tags":["ü-926"]},"items":[],"words":["w-927"],"matrix":[[928,929],[930,931,932]]}"#,
             )
         }
             .check(&RULE);
@@ -3752,9 +3743,9 @@ mod gen_117 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                36,
                 false,
-                r#"{"s":"UPPER lower 123","t":"Admin","n":713,"f":35.75,"b":true,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"İstanbul","ключ":"tab\tand\nnewline","user":{"name":"naïve café","tags":[]},"items":[{"n":837,"name":"svc-deploy","v":1,"ok":true},{"n":838,"name":"","ok":true,"sub":[]},{"n":839,"v":9,"ok":false,"tags":["ü-840","x y-841"],"sub":[]}],"nums":[1842,1843,1844],"words":["w-845","x y-846","x y-847","x y-848"]}"#,
+                r#"{"eventName":"Zeta","s":"path/to/file.txt","f":45.0,"b":false,"e":{},"ip":"256.1.1.1","dotted.key":"path/to/file.txt","ключ":"quote\" and back\\slash","user":{"name":"svc-deploy","id":46,"admin":false,"tags":["ü-926"]},"items":[],"words":["w-927"]}"#,
             )
             .check(&RULE);
     }
@@ -3767,14 +3758,14 @@ mod gen_118 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[][]"),
-            dedup: Some(r#"{"name":"naïve café","id":8}:"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R118"),
+            dedup: Some("defaultDedupString:Generated.R118"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                62,
+                34,
                 true,
-                r#"{"eventName":"Zeta","s":"svc-deploy","n":-491,"z":null,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","user":{"name":"naïve café","id":8},"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","t":"日本語のテキスト","n":1010,"f":-13.75,"z":null,"e":{},"dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false,"tags":["x y-933"],"Role":"a*b?c[d]e"},"items":[{"n":934,"name":"emoji 😀 inside","ok":true,"tags":["Wort-935"]},{"n":936,"v":2,"ok":false,"tags":[]}],"matrix":[[937,938],[939,940,941]],"pair":{"a":48,"b":48.0,"c":49,"lo":22.5,"hi":23.5}}"#,
             )
         }
             .check(&RULE);
@@ -3783,9 +3774,9 @@ mod gen_118 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                68,
+                40,
                 false,
-                r#"{"s":"svc-deploy","n":-491,"z":null,"e":[],"ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","user":{"name":"naïve café","id":8},"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"t":"日本語のテキスト","n":1010,"f":-13.75,"z":null,"e":{},"dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false,"tags":["x y-933"],"Role":"a*b?c[d]e"},"items":[{"n":934,"name":"emoji 😀 inside","ok":true,"tags":["Wort-935"]},{"n":936,"v":2,"ok":false,"tags":[]}],"matrix":[[937,938],[939,940,941]],"pair":{"a":48,"b":48.0,"c":49,"lo":22.5,"hi":23.5}}"#,
             )
             .check(&RULE);
     }
@@ -3798,17 +3789,14 @@ mod gen_119 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 119"),
-            dedup: Some("defaultDedupString:Generated.R119"),
+            title: Some("{951"),
+            dedup: Some("{951"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                15,
+                20,
                 true,
-                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":-359,"f":-48.0,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"x","user":{"name":"ǅungla"},"items":[],"nums":[1849],"pair":{"a":6,"b":6.0,"c":7,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Gamma","s":"Admin","n":-298,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-942","Wort-943"]},"items":[{"n":944,"name":"{braces} and {{double}}"}],"nums":[1945,1946,1947],"words":[],"matrix":[[948,949],[950,951,952]],"pair":{"a":32,"b":32.0,"c":33,"lo":5.5,"hi":6.5}}"#,
             )
         }
             .check(&RULE);
@@ -3817,9 +3805,9 @@ mod gen_119 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                26,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":-359,"f":-48.0,"b":false,"z":null,"net":"10.1.2.3","dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"x","user":{"name":"ǅungla"},"items":[],"nums":[1849],"pair":{"a":6,"b":6.0,"c":7,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Gamma","s":"Admin","n":-298,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-942","Wort-943"]},"items":[{"n":944,"name":"{braces} and {{double}}"}],"nums":[1945,1946,1947],"words":[],"matrix":[[948,949],[950,951,952]]}"#,
             )
             .check(&RULE);
     }
@@ -3832,14 +3820,15 @@ mod gen_120 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: {} "),
-            dedup: Some("16.0:"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("}  in } "),
+            dedup: Some("}  in } "),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[958,961],"k1":[961],"k2":[[],[]]}"#),
             ..Case::new(
                 "witness matches",
-                24,
+                42,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","n":-335,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"emoji 😀 inside","ключ":"x","words":["w-850"],"ips":["2001:db8::1"],"matrix":[[851,852],[853,854,855]],"pair":{"a":16,"b":16.0,"c":17,"lo":38.5,"hi":39.5}}"#,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"path/to/file.txt","n":736,"f":-33.25,"b":true,"z":null,"e":0,"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted.key":"","with space":"quote\" and back\\slash","user":{"name":"{braces} and {{double}}","id":14,"admin":true},"items":[{"n":953,"v":7,"tags":[]},{"n":954,"name":"svc-deploy","ok":false,"tags":[]}],"nums":[1955,1956],"matrix":[[957,958],[959,960,961]]}"#,
             )
         }
             .check(&RULE);
@@ -3848,9 +3837,9 @@ mod gen_120 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                49,
                 false,
-                r#"{"eventName":"Gamma","s":"Straße","n":-335,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"emoji 😀 inside","ключ":"x","words":["w-850"],"ips":["2001:db8::1"],"pair":{"a":16,"b":16.0,"c":17,"lo":38.5,"hi":39.5}}"#,
+                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"path/to/file.txt","n":736,"f":-33.25,"b":true,"z":null,"e":0,"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted.key":"","with space":"quote\" and back\\slash","user":{"name":"{braces} and {{double}}","id":14,"admin":true},"items":[{"n":953,"v":7,"tags":[]},{"n":954,"name":"svc-deploy","ok":false,"tags":[]}],"nums":[1955,1956]}"#,
             )
             .check(&RULE);
     }
@@ -3863,15 +3852,14 @@ mod gen_121 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 121"),
-            dedup: Some("defaultDedupString:Generated.R121"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}"#),
+            title: Some(r#"15.5[] back\slash "#),
+            dedup: Some(r#"15.5[] back\slash "#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                19,
+                13,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","n":1295,"f":-23.75,"b":false,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"a*b?c[d]e"},"user":{"name":"emoji 😀 inside","tags":["w-856"]},"items":[],"words":["w-857","Wort-858","w-859"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","n":1119,"f":49.75,"z":null,"e":[],"ip":"192.168.1.20","net":"2001:db8::/32","ключ":"quote\" and back\\slash","user":{"name":"a*b?c[d]e","id":79,"tags":["w-962","ü-963"],"Role":"UPPER lower 123"},"items":[],"nums":[1964,1965,1966,1967],"pair":{"a":36,"b":36.0,"c":37,"lo":14.5,"hi":15.5}}"#,
             )
         }
             .check(&RULE);
@@ -3880,9 +3868,9 @@ mod gen_121 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                19,
                 false,
-                r#"{"s":"alpha","n":1295,"f":-23.75,"b":false,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"","dotted":{"key":"a*b?c[d]e"},"user":{"name":"emoji 😀 inside","tags":["w-856"]},"items":[],"words":["w-857","Wort-858","w-859"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
+                r#"{"s":"naïve café","n":1119,"f":49.75,"z":null,"e":[],"ip":"192.168.1.20","net":"2001:db8::/32","ключ":"quote\" and back\\slash","user":{"name":"a*b?c[d]e","id":79,"tags":["w-962","ü-963"],"Role":"UPPER lower 123"},"items":[],"nums":[1964,1965,1966,1967],"pair":{"a":36,"b":36.0,"c":37,"lo":14.5,"hi":15.5}}"#,
             )
             .check(&RULE);
     }
@@ -3895,17 +3883,15 @@ mod gen_122 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R122"),
+            title: Some("Generated rule 122"),
             dedup: Some("defaultDedupString:Generated.R122"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"eventName":"Zeta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":"2606:4700:4700::1111"}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                41,
                 true,
-                r#"{"eventName":"Zeta","s":"alpha","t":"path/to/file.txt","n":1151,"f":-19.0,"z":null,"e":0.0,"ip":"10.1.2.3","net":"2001:db8::/32","user":{"name":"quote\" and back\\slash","id":90,"tags":[]},"items":[{"n":860,"name":"","ok":true},{"n":861,"name":"alpha","ok":true,"sub":[{"n":862,"x":4}]},{"n":863,"name":"quote\" and back\\slash","ok":true,"sub":[{"n":864,"x":"x"}]}],"words":["x y-865","w-866"],"ips":["fe80::1"],"matrix":[[867,868],[869,870,871]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"Straße","f":-50.0,"b":true,"ip":"2606:4700:4700::1111","with space":"ǅungla","items":[{"n":968,"v":-1},{"n":969}]}"#,
             )
         }
             .check(&RULE);
@@ -3914,9 +3900,9 @@ mod gen_122 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                48,
                 false,
-                r#"{"eventName":"Zeta","s":"alpha","t":"path/to/file.txt","n":1151,"f":-19.0,"z":null,"e":0.0,"ip":"10.1.2.3","net":"2001:db8::/32","items":[{"n":860,"name":"","ok":true},{"n":861,"name":"alpha","ok":true,"sub":[{"n":862,"x":4}]},{"n":863,"name":"quote\" and back\\slash","ok":true,"sub":[{"n":864,"x":"x"}]}],"words":["x y-865","w-866"],"ips":["fe80::1"],"matrix":[[867,868],[869,870,871]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"Straße","f":-50.0,"b":true,"ip":"2606:4700:4700::1111","with space":"ǅungla"}"#,
             )
             .check(&RULE);
     }
@@ -3929,14 +3915,14 @@ mod gen_123 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R123"),
-            dedup: Some("defaultDedupString:Generated.R123"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("w-978"),
+            dedup: Some("w-978"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                12,
+                23,
                 true,
-                r#"{"eventName":"Zeta","s":"x","t":"İstanbul","n":428,"f":36.25,"b":false,"e":[],"big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"naïve café","user":{"name":"Admin","id":20,"admin":false,"tags":[]},"items":[{"n":872,"name":"alpha","v":1,"ok":true,"sub":[]},{"n":873,"name":"Straße","ok":false,"sub":[{"n":874,"x":3}]},{"n":875,"name":"x","v":9,"sub":[{"n":876,"x":"{braces} and {{double}}"}]}],"words":["ü-877","Wort-878","w-879"],"ips":[],"pair":{"a":0,"b":0.0,"c":1,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Gamma","s":"x","t":"quote\" and back\\slash","n":702,"e":0,"ip":"8.8.8.8","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":95,"admin":false,"tags":[]},"items":[{"n":970,"name":"path/to/file.txt","v":13,"ok":false,"tags":["Wort-971","Wort-972","ü-973"],"sub":[]},{"n":974,"name":"alpha","v":10,"ok":false},{"n":975,"name":"UPPER lower 123","tags":["x y-976","w-977","w-978"]}],"nums":[1979,1980,1981],"matrix":[[982,983],[984,985,986]],"pair":{"a":1,"b":1.0,"c":2,"lo":26.5,"hi":27.5}}"#,
             )
         }
             .check(&RULE);
@@ -3945,9 +3931,9 @@ mod gen_123 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                29,
                 false,
-                r#"{"eventName":"Zeta","s":"x","t":"İstanbul","n":428,"f":36.25,"b":false,"e":[],"big":-9223372036854775808,"dotted.key":"a*b?c[d]e","with space":"naïve café","user":{"name":"Admin","id":20,"admin":false,"tags":[]},"items":[{"n":872,"name":"alpha","v":1,"ok":true,"sub":[]},{"n":873,"name":"Straße","ok":false,"sub":[{"n":874,"x":3}]},{"n":875,"name":"x","v":9,"sub":[{"n":876,"x":"{braces} and {{double}}"}]}],"ips":[],"pair":{"a":0,"b":0.0,"c":1,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Gamma","s":"x","t":"quote\" and back\\slash","n":702,"e":0,"ip":"8.8.8.8","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":95,"admin":false,"tags":[]},"items":[{"n":970,"name":"path/to/file.txt","v":13,"ok":false,"tags":["Wort-971","Wort-972","ü-973"],"sub":[]},{"n":974,"name":"alpha","v":10,"ok":false},{"n":975,"name":"UPPER lower 123","tags":["x y-976","w-977","w-978"]}],"matrix":[[982,983],[984,985,986]],"pair":{"a":1,"b":1.0,"c":2,"lo":26.5,"hi":27.5}}"#,
             )
             .check(&RULE);
     }
@@ -3960,14 +3946,16 @@ mod gen_124 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 124"),
-            dedup: Some("defaultDedupString:Generated.R124"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R124"),
+            dedup: Some(
+                r#"[[994,995],[996,997,998]]:995:[{"n":989,"name":"UPPER lower 123","ok":true,"sub":[]},{"n":990,"name":"İstanbul","v":7,"ok":true,"tags":["x y-991","Wort-992"]}]"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                22,
+                19,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","t":"quote\" and back\\slash","n":-176,"f":17.25,"b":false,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"Straße","ключ":"alpha","items":[{"n":880,"v":4,"tags":["ü-881"]},{"n":882,"name":"quote\" and back\\slash","v":3,"sub":[{"n":883,"x":"ǅungla"},{"n":884,"x":"naïve café"}]}],"words":["Wort-885"],"ips":[]}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":-484,"z":null,"e":[],"ip":"2001:db8::1","dotted.key":"x","user":{"name":"İstanbul","id":40,"admin":false,"tags":["w-987","x y-988"],"Role":"{braces} and {{double}}"},"items":[{"n":989,"name":"UPPER lower 123","ok":true,"sub":[]},{"n":990,"name":"İstanbul","v":7,"ok":true,"tags":["x y-991","Wort-992"]}],"nums":[1993],"ips":[],"matrix":[[994,995],[996,997,998]],"pair":{"a":19,"b":19.0,"c":20,"lo":41.5,"hi":42.5}}"#,
             )
         }
             .check(&RULE);
@@ -3976,9 +3964,9 @@ mod gen_124 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                25,
                 false,
-                r#"{"s":"alpha","t":"quote\" and back\\slash","n":-176,"f":17.25,"b":false,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"Straße","ключ":"alpha","items":[{"n":880,"v":4,"tags":["ü-881"]},{"n":882,"name":"quote\" and back\\slash","v":3,"sub":[{"n":883,"x":"ǅungla"},{"n":884,"x":"naïve café"}]}],"words":["Wort-885"],"ips":[]}"#,
+                r#"{"s":"{braces} and {{double}}","n":-484,"z":null,"e":[],"ip":"2001:db8::1","dotted.key":"x","user":{"name":"İstanbul","id":40,"admin":false,"tags":["w-987","x y-988"],"Role":"{braces} and {{double}}"},"items":[{"n":989,"name":"UPPER lower 123","ok":true,"sub":[]},{"n":990,"name":"İstanbul","v":7,"ok":true,"tags":["x y-991","Wort-992"]}],"nums":[1993],"ips":[],"matrix":[[994,995],[996,997,998]],"pair":{"a":19,"b":19.0,"c":20,"lo":41.5,"hi":42.5}}"#,
             )
             .check(&RULE);
     }
@@ -3991,14 +3979,14 @@ mod gen_125 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 125"),
+            title: Some("Generated.R125"),
             dedup: Some("defaultDedupString:Generated.R125"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                26,
+                19,
                 true,
-                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","n":183,"b":false,"z":null,"e":false,"net":"192.168.0.0/16","user":{"name":"UPPER lower 123","id":77,"admin":true,"tags":["x y-886"],"Role":"quote\" and back\\slash"},"items":[{"n":887,"name":"Admin","ok":true},{"n":888,"v":8,"ok":false,"tags":[]}],"nums":[1889,1890,1891,1892],"pair":{"a":10,"b":10.0,"c":11,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":-266,"f":10.75,"b":false,"e":0.0,"ip":"10.1.2.3","net":"10.0.0.0/8","ключ":"{braces} and {{double}}","user":{"name":"日本語のテキスト","admin":true,"Role":"Admin"},"items":[{"n":999,"name":"naïve café","v":0,"tags":["x y-1000","Wort-1001","x y-1002"],"sub":[{"n":1003,"x":"tab\tand\nnewline"}]},{"n":1004,"ok":false,"sub":[{"n":1005,"x":5},{"n":1006,"x":2}]},{"n":1007,"v":11,"tags":["w-1008"],"sub":[]}],"nums":[2009,2010,2011],"words":[],"pair":{"a":15,"b":15.0,"c":16,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -4007,9 +3995,9 @@ mod gen_125 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                25,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":183,"b":false,"z":null,"e":false,"net":"192.168.0.0/16","user":{"name":"UPPER lower 123","id":77,"admin":true,"tags":["x y-886"],"Role":"quote\" and back\\slash"},"items":[{"n":887,"name":"Admin","ok":true},{"n":888,"v":8,"ok":false,"tags":[]}],"nums":[1889,1890,1891,1892],"pair":{"a":10,"b":10.0,"c":11,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":-266,"f":10.75,"b":false,"e":0.0,"ip":"10.1.2.3","net":"10.0.0.0/8","ключ":"{braces} and {{double}}","user":{"name":"日本語のテキスト","admin":true,"Role":"Admin"},"nums":[2009,2010,2011],"words":[],"pair":{"a":15,"b":15.0,"c":16,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -4022,15 +4010,14 @@ mod gen_126 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 126"),
-            dedup: Some("defaultDedupString:Generated.R126"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":false}"#),
+            title: Some("1013} -21.5"),
+            dedup: Some("1013} -21.5"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
                 56,
                 true,
-                r#"{"eventName":"Alpha","s":"İstanbul","t":"tab\tand\nnewline","n":231,"f":23.25,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","admin":false,"Role":""},"items":[],"ips":["::ffff:10.0.0.1","10.1.2.3"],"matrix":[[893,894],[895,896,897]],"pair":{"a":31,"b":31.0,"c":32,"lo":45.5,"hi":46.5}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"UPPER lower 123","n":569,"f":-21.5,"b":false,"z":null,"e":0,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":44,"Role":"a*b?c[d]e"},"items":[{"n":1012,"name":"quote\" and back\\slash","v":-5},{"n":1013,"name":"tab\tand\nnewline","ok":false,"sub":[{"n":1014,"x":5}]},{"n":1015,"name":"alpha","v":-4,"tags":["ü-1016"]}],"nums":[2017,2018,2019],"words":["ü-1020","w-1021"],"ips":["100.64.0.1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":42,"b":42.0,"c":43,"lo":45.5,"hi":46.5}}"#,
             )
         }
             .check(&RULE);
@@ -4039,9 +4026,9 @@ mod gen_126 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                63,
+                62,
                 false,
-                r#"{"eventName":"Alpha","s":"İstanbul","t":"tab\tand\nnewline","n":231,"f":23.25,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"{braces} and {{double}}"},"ключ":"path/to/file.txt","user":{"name":"path/to/file.txt","admin":false,"Role":""},"items":[],"ips":["::ffff:10.0.0.1","10.1.2.3"],"matrix":[[893,894],[895,896,897]]}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"UPPER lower 123","n":569,"f":-21.5,"b":false,"z":null,"e":0,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":44,"Role":"a*b?c[d]e"},"nums":[2017,2018,2019],"words":["ü-1020","w-1021"],"ips":["100.64.0.1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":42,"b":42.0,"c":43,"lo":45.5,"hi":46.5}}"#,
             )
             .check(&RULE);
     }
@@ -4054,16 +4041,17 @@ mod gen_127 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 127"),
-            dedup: Some(
-                r#"[{"n":899,"x":"Admin"},{"n":900,"x":"日本語のテキスト"}]"#,
-            ),
+            title: Some("日本語のテキスト"),
+            dedup: Some(r#"[true]:["::ffff:10.0.0.1"]"#),
             severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":"ü-1024","t1":"[{\"n\":1023,\"v\":0,\"ok\":true}]ü-1026{"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                23,
+                38,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","t":"Beta-Gamma","n":260,"f":-28.75,"e":false,"net":"2001:db8::/32","dotted":{"key":"alpha"},"with space":"naïve café","ключ":"Admin","user":{"name":"emoji 😀 inside","id":68,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":898,"name":"{braces} and {{double}}","v":3,"ok":false,"sub":[{"n":899,"x":"Admin"},{"n":900,"x":"日本語のテキスト"}]}],"nums":[1901],"pair":{"a":3,"b":3.0,"c":4,"lo":28.5,"hi":29.5}}"#,
+                r#"{"eventName":"Beta","s":"日本語のテキスト","t":"x","n":126,"f":-3.0,"b":false,"z":null,"ip":"2001:db8::1","big":-9223372036854775808,"dotted.key":"İstanbul","ключ":"svc-deploy","user":{"name":"UPPER lower 123","id":59,"admin":false,"tags":["w-1022"],"Role":"UPPER lower 123"},"items":[{"n":1023,"v":0,"ok":true}],"nums":[],"words":["ü-1024","Wort-1025","ü-1026","w-1027"],"ips":["::ffff:10.0.0.1"],"pair":{"a":14,"b":14.0,"c":15,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -4072,9 +4060,9 @@ mod gen_127 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                45,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"Beta-Gamma","n":260,"f":-28.75,"e":false,"net":"2001:db8::/32","dotted":{"key":"alpha"},"with space":"naïve café","ключ":"Admin","user":{"name":"emoji 😀 inside","id":68,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":898,"name":"{braces} and {{double}}","v":3,"ok":false,"sub":[{"n":899,"x":"Admin"},{"n":900,"x":"日本語のテキスト"}]}],"nums":[1901],"pair":{"a":3,"b":3.0,"c":4,"lo":28.5,"hi":29.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"x","n":126,"f":-3.0,"b":false,"z":null,"ip":"2001:db8::1","big":-9223372036854775808,"dotted.key":"İstanbul","ключ":"svc-deploy","user":{"name":"UPPER lower 123","id":59,"admin":false,"tags":["w-1022"],"Role":"UPPER lower 123"},"items":[{"n":1023,"v":0,"ok":true}],"nums":[],"words":["ü-1024","Wort-1025","ü-1026","w-1027"],"ips":["::ffff:10.0.0.1"],"pair":{"a":14,"b":14.0,"c":15,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -4087,14 +4075,14 @@ mod gen_128 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{Beta} UPPER lower 123"),
-            dedup: Some("{Beta} UPPER lower 123"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R128"),
+            dedup: Some("defaultDedupString:Generated.R128"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                18,
+                12,
                 true,
-                r#"{"eventName":"Beta","s":"svc-deploy","t":"UPPER lower 123","n":-397,"f":45.0,"b":false,"z":null,"ip":"fe80::1","items":[],"ips":["fe80::1","100.64.0.1","10.1.2.3"]}"#,
+                r#"{"eventName":"Zeta","s":"","t":"svc-deploy","n":1472,"e":{},"big":-0.0,"with space":"emoji 😀 inside","user":{"name":"x","id":90,"admin":false,"tags":["ü-1028","w-1029","Wort-1030"]},"pair":{"a":35,"b":35.0,"c":36,"lo":8.5,"hi":9.5}}"#,
             )
         }
             .check(&RULE);
@@ -4103,9 +4091,9 @@ mod gen_128 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                18,
                 false,
-                r#"{"eventName":"Beta","s":"svc-deploy","t":"UPPER lower 123","n":-397,"f":45.0,"z":null,"ip":"fe80::1","items":[],"ips":["fe80::1","100.64.0.1","10.1.2.3"]}"#,
+                r#"{"s":"","t":"svc-deploy","n":1472,"e":{},"big":-0.0,"with space":"emoji 😀 inside","user":{"name":"x","id":90,"admin":false,"tags":["ü-1028","w-1029","Wort-1030"]},"pair":{"a":35,"b":35.0,"c":36,"lo":8.5,"hi":9.5}}"#,
             )
             .check(&RULE);
     }
@@ -4118,18 +4106,16 @@ mod gen_129 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]}[11]}  back\slash "#,
-            ),
+            title: Some(r#" "quoted" } "#),
             dedup: Some(
-                r#"{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]}[11]}  back\slash "#,
+                r#"false:{"name":"日本語のテキスト","id":77,"admin":false}"#,
             ),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                17,
+                30,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"ǅungla","f":-45.0,"b":true,"z":null,"e":"","ip":"10.0.0.0/8","with space":"Admin","user":{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]},"items":[{"n":904,"name":"a*b?c[d]e","v":11,"sub":[]}],"nums":[1905,1906,1907,1908],"words":["w-909","x y-910"],"pair":{"a":39,"b":39.0,"c":40,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","f":-28.25,"b":true,"e":{},"ip":"100.64.0.1","ключ":"ǅungla","user":{"name":"日本語のテキスト","id":77,"admin":false},"items":[{"n":1031,"v":5,"ok":true,"tags":["ü-1032"]},{"n":1033,"name":"Admin","v":-4,"tags":[],"sub":[{"n":1034,"x":"Straße"}]},{"n":1035,"name":"UPPER lower 123","v":14}],"words":["x y-1036","ü-1037","w-1038","w-1039"],"ips":[],"pair":{"a":18,"b":18.0,"c":19,"lo":27.5,"hi":28.5}}"#,
             )
         }
             .check(&RULE);
@@ -4138,9 +4124,9 @@ mod gen_129 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                36,
                 false,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"ǅungla","f":-45.0,"b":true,"z":null,"e":"","ip":"10.0.0.0/8","with space":"Admin","user":{"name":"x","id":75,"admin":true,"tags":["Wort-902","w-903"]},"nums":[1905,1906,1907,1908],"words":["w-909","x y-910"],"pair":{"a":39,"b":39.0,"c":40,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","f":-28.25,"b":true,"e":{},"ip":"100.64.0.1","user":{"name":"日本語のテキスト","id":77,"admin":false},"items":[{"n":1031,"v":5,"ok":true,"tags":["ü-1032"]},{"n":1033,"name":"Admin","v":-4,"tags":[],"sub":[{"n":1034,"x":"Straße"}]},{"n":1035,"name":"UPPER lower 123","v":14}],"words":["x y-1036","ü-1037","w-1038","w-1039"],"ips":[],"pair":{"a":18,"b":18.0,"c":19,"lo":27.5,"hi":28.5}}"#,
             )
             .check(&RULE);
     }
@@ -4153,14 +4139,15 @@ mod gen_130 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" ünïcödé emoji 😀 inside"),
-            dedup: Some(r#"{"country":"DE","ip":"fe80::1"}"#),
+            title: Some("} [1051]"),
+            dedup: Some("} [1051]"),
             severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"t0":"} İstanbul","k1":null}"#),
             ..Case::new(
                 "witness matches",
-                16,
+                27,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"emoji 😀 inside","n":-2,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","admin":false,"tags":[]},"nums":[1911,1912],"words":["x y-913"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","n":73,"f":-45.25,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.0.0.0/8","with space":"İstanbul","ключ":"UPPER lower 123","user":{"name":"İstanbul","id":90,"admin":true,"tags":[]},"items":[{"n":1040,"name":"quote\" and back\\slash"}],"nums":[2041,2042],"words":["x y-1043","ü-1044","Wort-1045","ü-1046"],"matrix":[[1047,1048],[1049,1050,1051]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
             )
         }
             .check(&RULE);
@@ -4169,9 +4156,9 @@ mod gen_130 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                34,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"emoji 😀 inside","n":-2,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"a*b?c[d]e","ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","admin":false,"tags":[]},"nums":[1911,1912],"words":["x y-913"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","n":73,"f":-45.25,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.0.0.0/8","ключ":"UPPER lower 123","user":{"name":"İstanbul","id":90,"admin":true,"tags":[]},"items":[{"n":1040,"name":"quote\" and back\\slash"}],"nums":[2041,2042],"words":["x y-1043","ü-1044","Wort-1045","ü-1046"],"matrix":[[1047,1048],[1049,1050,1051]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
             )
             .check(&RULE);
     }
@@ -4184,14 +4171,14 @@ mod gen_131 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 131"),
+            title: Some("Generated.R131"),
             dedup: Some("defaultDedupString:Generated.R131"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                17,
+                46,
                 true,
-                r#"{"eventName":"Gamma","s":"naïve café","t":"{braces} and {{double}}","b":true,"e":{},"ip":"256.1.1.1","with space":"a*b?c[d]e","items":[],"nums":[],"words":["w-914"],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"svc-deploy","n":567,"f":-47.5,"b":false,"z":null,"net":"2001:db8::/32","ключ":"emoji 😀 inside","items":[],"nums":[2052,2053,2054],"words":["x y-1055","ü-1056","w-1057"],"pair":{"a":41,"b":41.0,"c":42,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -4200,9 +4187,9 @@ mod gen_131 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                52,
                 false,
-                r#"{"eventName":"Gamma","s":"naïve café","t":"{braces} and {{double}}","b":true,"e":{},"ip":"256.1.1.1","items":[],"nums":[],"words":["w-914"],"pair":{"a":18,"b":18.0,"c":19,"lo":9.5,"hi":10.5}}"#,
+                r#"{"s":"{braces} and {{double}}","t":"svc-deploy","n":567,"f":-47.5,"b":false,"z":null,"net":"2001:db8::/32","ключ":"emoji 😀 inside","items":[],"nums":[2052,2053,2054],"words":["x y-1055","ü-1056","w-1057"],"pair":{"a":41,"b":41.0,"c":42,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -4215,14 +4202,14 @@ mod gen_132 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R132"),
-            dedup: Some("defaultDedupString:Generated.R132"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("[1060,1064,1067]1063"),
+            dedup: Some("{a*b?c[d]ea*b?c[d]e"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                22,
+                18,
                 true,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":51,"f":33.0,"e":{},"items":[{"n":915,"name":"Admin","v":1,"ok":false,"tags":["ü-916","Wort-917"]}],"nums":[1918,1919]}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"日本語のテキスト","n":770,"f":42.75,"z":null,"e":{},"ip":"192.168.1.20","user":{"name":"emoji 😀 inside","admin":true,"tags":["Wort-1058","Wort-1059"],"Role":"path/to/file.txt"},"items":[{"n":1060,"tags":["Wort-1061"],"sub":[{"n":1062,"x":"emoji 😀 inside"},{"n":1063,"x":"a*b?c[d]e"}]},{"n":1064,"name":"UPPER lower 123","ok":false,"sub":[{"n":1065,"x":5},{"n":1066,"x":"UPPER lower 123"}]},{"n":1067,"name":"a*b?c[d]e","ok":false,"tags":["ü-1068","x y-1069","Wort-1070"],"sub":[{"n":1071,"x":2}]}]}"#,
             )
         }
             .check(&RULE);
@@ -4231,9 +4218,9 @@ mod gen_132 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                24,
                 false,
-                r#"{"eventName":"Zeta","s":"日本語のテキスト","n":51,"f":33.0,"e":{},"nums":[1918,1919]}"#,
+                r#"{"s":"naïve café","t":"日本語のテキスト","n":770,"f":42.75,"z":null,"e":{},"ip":"192.168.1.20","user":{"name":"emoji 😀 inside","admin":true,"tags":["Wort-1058","Wort-1059"],"Role":"path/to/file.txt"},"items":[{"n":1060,"tags":["Wort-1061"],"sub":[{"n":1062,"x":"emoji 😀 inside"},{"n":1063,"x":"a*b?c[d]e"}]},{"n":1064,"name":"UPPER lower 123","ok":false,"sub":[{"n":1065,"x":5},{"n":1066,"x":"UPPER lower 123"}]},{"n":1067,"name":"a*b?c[d]e","ok":false,"tags":["ü-1068","x y-1069","Wort-1070"],"sub":[{"n":1071,"x":2}]}]}"#,
             )
             .check(&RULE);
     }
@@ -4246,14 +4233,15 @@ mod gen_133 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: "),
-            dedup: Some("Alert: "),
+            title: Some("Generated.R133"),
+            dedup: Some("defaultDedupString:Generated.R133"),
             severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[[1077,1078],[1079,1080,1081]],"k1":false}"#),
             ..Case::new(
                 "witness matches",
-                33,
+                40,
                 true,
-                r#"{"eventName":"Delta","s":"quote\" and back\\slash","n":-392,"f":6.5,"z":null,"e":0.0,"ip":"8.8.8.8","net":"2001:db8::/32","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":920,"v":-5,"tags":["Wort-921","ü-922","x y-923"]},{"n":924,"name":"ǅungla","v":-4,"ok":true}],"ips":[]}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"日本語のテキスト","n":410,"f":-23.5,"z":null,"with space":"a*b?c[d]e","user":{"name":"日本語のテキスト","admin":false},"items":[],"nums":[2072,2073,2074],"words":["w-1075","x y-1076"],"matrix":[[1077,1078],[1079,1080,1081]],"pair":{"a":26,"b":26.0,"c":27,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -4262,9 +4250,9 @@ mod gen_133 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                47,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":-392,"f":6.5,"z":null,"e":0.0,"ip":"8.8.8.8","net":"2001:db8::/32","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":920,"v":-5,"tags":["Wort-921","ü-922","x y-923"]},{"n":924,"name":"ǅungla","v":-4,"ok":true}],"ips":[]}"#,
+                r#"{"s":"emoji 😀 inside","t":"日本語のテキスト","n":410,"f":-23.5,"z":null,"with space":"a*b?c[d]e","user":{"name":"日本語のテキスト","admin":false},"items":[],"nums":[2072,2073,2074],"words":["w-1075","x y-1076"],"matrix":[[1077,1078],[1079,1080,1081]],"pair":{"a":26,"b":26.0,"c":27,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -4277,14 +4265,14 @@ mod gen_134 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{10.0.0.0/8"),
-            dedup: Some("{10.0.0.0/8"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(" in 14{14"),
+            dedup: Some("1082:41.5"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                14,
+                17,
                 true,
-                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","n":1140,"f":28.0,"b":true,"ip":"8.8.8.8","net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","user":{"name":"{braces} and {{double}}","id":43,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":925,"name":"ǅungla","v":5,"ok":false,"tags":["Wort-926","w-927","Wort-928"],"sub":[]}],"ips":["100.64.0.1","2606:4700:4700::1111","fe80::1"],"matrix":[[929,930],[931,932,933]]}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"alpha","n":-244,"f":-47.5,"e":0,"ip":"2606:4700:4700::1111","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"svc-deploy","id":95,"Role":"path/to/file.txt"},"items":[{"n":1082,"name":"quote\" and back\\slash","sub":[{"n":1083,"x":"alpha"}]},{"n":1084,"name":"svc-deploy"},{"n":1085,"v":14,"sub":[]}],"nums":[],"words":["Wort-1086"],"ips":[],"pair":{"a":4,"b":4.0,"c":5,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -4293,9 +4281,9 @@ mod gen_134 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                23,
                 false,
-                r#"{"s":"tab\tand\nnewline","n":1140,"f":28.0,"b":true,"ip":"8.8.8.8","net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","with space":"UPPER lower 123","user":{"name":"{braces} and {{double}}","id":43,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":925,"name":"ǅungla","v":5,"ok":false,"tags":["Wort-926","w-927","Wort-928"],"sub":[]}],"ips":["100.64.0.1","2606:4700:4700::1111","fe80::1"],"matrix":[[929,930],[931,932,933]]}"#,
+                r#"{"s":"Beta-Gamma","t":"alpha","n":-244,"f":-47.5,"e":0,"ip":"2606:4700:4700::1111","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"svc-deploy","id":95,"Role":"path/to/file.txt"},"items":[{"n":1082,"name":"quote\" and back\\slash","sub":[{"n":1083,"x":"alpha"}]},{"n":1084,"name":"svc-deploy"},{"n":1085,"v":14,"sub":[]}],"nums":[],"words":["Wort-1086"],"ips":[],"pair":{"a":4,"b":4.0,"c":5,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -4308,15 +4296,17 @@ mod gen_135 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("none"),
-            dedup: Some("none"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":36.0}"#),
+            title: Some("Generated.R135"),
+            dedup: Some(
+                r#"quote" and back\slash:{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[],"k1":2088}"#),
             ..Case::new(
                 "witness matches",
-                35,
+                37,
                 true,
-                r#"{"eventName":"Zeta","s":"x","t":"日本語のテキスト","z":null,"e":[],"ip":"","dotted.key":"UPPER lower 123","dotted":{"key":"UPPER lower 123"},"user":{"name":"path/to/file.txt","id":13,"admin":false,"Role":"Beta-Gamma"},"items":[],"nums":[1934],"words":["ü-935","ü-936"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":40,"ip":"127.0.0.1","big":1e+300,"dotted":{"key":"Straße"},"with space":"日本語のテキスト","ключ":"path/to/file.txt","items":[],"nums":[2087,2088,2089,2090],"words":["x y-1091"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4325,9 +4315,9 @@ mod gen_135 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                44,
                 false,
-                r#"{"s":"x","t":"日本語のテキスト","z":null,"e":[],"ip":"","dotted.key":"UPPER lower 123","dotted":{"key":"UPPER lower 123"},"user":{"name":"path/to/file.txt","id":13,"admin":false,"Role":"Beta-Gamma"},"items":[],"nums":[1934],"words":["ü-935","ü-936"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":40,"ip":"127.0.0.1","big":1e+300,"dotted":{"key":"Straße"},"with space":"日本語のテキスト","ключ":"path/to/file.txt","items":[],"nums":[2087,2088,2089,2090],"words":["x y-1091"]}"#,
             )
             .check(&RULE);
     }
@@ -4341,16 +4331,13 @@ mod gen_136 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 136"),
-            dedup: Some(
-                r#"[{"n":942,"x":"{braces} and {{double}}"}]:{"n":942,"x":"{braces} and {{double}}"}"#,
-            ),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":939}"#),
+            dedup: Some("Beta"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                19,
                 true,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","b":false,"big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"x"},"user":{"name":"Beta-Gamma","id":29,"tags":["ü-937","ü-938"],"Role":"日本語のテキスト"},"items":[{"n":939,"name":"naïve café","ok":true,"tags":["ü-940"]},{"n":941,"name":"emoji 😀 inside","tags":[],"sub":[{"n":942,"x":"{braces} and {{double}}"}]}]}"#,
+                r#"{"eventName":"Beta","s":"Straße","t":"a*b?c[d]e","b":false,"z":null,"net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"with space":"日本語のテキスト","items":[],"words":["Wort-1092"]}"#,
             )
         }
             .check(&RULE);
@@ -4359,9 +4346,9 @@ mod gen_136 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                25,
                 false,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","b":false,"big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"x"},"user":{"name":"Beta-Gamma","id":29,"tags":["ü-937","ü-938"],"Role":"日本語のテキスト"}}"#,
+                r#"{"s":"Straße","t":"a*b?c[d]e","b":false,"z":null,"net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"with space":"日本語のテキスト","items":[],"words":["Wort-1092"]}"#,
             )
             .check(&RULE);
     }
@@ -4374,14 +4361,17 @@ mod gen_137 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R137"),
-            dedup: Some("defaultDedupString:Generated.R137"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(r#"10961096 in  "quoted" "#),
+            dedup: Some(r#" back\slash 136"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":[1093],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                35,
+                42,
                 true,
-                r#"{"eventName":"Epsilon","f":-34.5,"b":false,"e":0,"ip":"2001:db8::1","big":1e+300,"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline"},"items":[{"n":943,"name":"{braces} and {{double}}","v":0,"ok":true}],"nums":[1944,1945],"words":["ü-946","x y-947","x y-948"],"pair":{"a":7,"b":7.0,"c":8,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Epsilon","s":"ǅungla","n":136,"f":-9.25,"b":true,"ip":"::ffff:10.0.0.1","big":-0.0,"ключ":"alpha","user":{"name":"emoji 😀 inside","id":18},"items":[{"n":1093,"name":"quote\" and back\\slash"}],"matrix":[[1094,1095],[1096,1097,1098]],"pair":{"a":19,"b":19.0,"c":20,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -4390,9 +4380,9 @@ mod gen_137 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                41,
+                49,
                 false,
-                r#"{"eventName":"Epsilon","f":-34.5,"b":false,"e":0,"ip":"2001:db8::1","big":1e+300,"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline"},"items":[{"n":943,"name":"{braces} and {{double}}","v":0,"ok":true}],"nums":[1944,1945],"words":["ü-946","x y-947","x y-948"]}"#,
+                r#"{"eventName":"Epsilon","s":"ǅungla","n":136,"f":-9.25,"b":true,"ip":"::ffff:10.0.0.1","big":-0.0,"ключ":"alpha","user":{"name":"emoji 😀 inside","id":18},"matrix":[[1094,1095],[1096,1097,1098]],"pair":{"a":19,"b":19.0,"c":20,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -4405,19 +4395,14 @@ mod gen_138 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"[1953,1954,1955,1956]{"n":951,"name":"quote\" and back\\slash","ok":true}[][true,false]"#,
-            ),
-            dedup: Some(
-                r#"[1953,1954,1955,1956]{"n":951,"name":"quote\" and back\\slash","ok":true}[][true,false]"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":{"country":"DE","ip":"192.168.1.20"},"k1":[6]}"#),
+            title: Some("Generated.R138"),
+            dedup: Some("defaultDedupString:Generated.R138"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                56,
+                26,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"Beta-Gamma","b":true,"z":null,"e":[],"net":"10.1.2.3","big":18446744073709551615,"items":[{"n":949,"name":"{braces} and {{double}}","tags":["Wort-950"]},{"n":951,"name":"quote\" and back\\slash","ok":true},{"n":952,"name":"tab\tand\nnewline","v":6,"ok":false,"sub":[]}],"nums":[1953,1954,1955,1956],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","f":42.25,"b":true,"z":null,"e":[],"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"a*b?c[d]e","ключ":"","items":[{"n":1099,"name":"{braces} and {{double}}","sub":[]},{"n":1100,"v":-1}],"nums":[2101],"words":["x y-1102","w-1103","w-1104","Wort-1105"],"ips":["10.1.2.3"],"matrix":[[1106,1107],[1108,1109,1110]]}"#,
             )
         }
             .check(&RULE);
@@ -4426,9 +4411,9 @@ mod gen_138 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                63,
+                32,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","b":true,"z":null,"e":[],"net":"10.1.2.3","big":18446744073709551615,"items":[{"n":949,"name":"{braces} and {{double}}","tags":["Wort-950"]},{"n":951,"name":"quote\" and back\\slash","ok":true},{"n":952,"name":"tab\tand\nnewline","v":6,"ok":false,"sub":[]}],"nums":[1953,1954,1955,1956],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","f":42.25,"b":true,"z":null,"e":[],"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"a*b?c[d]e","ключ":"","items":[{"n":1099,"name":"{braces} and {{double}}","sub":[]},{"n":1100,"v":-1}],"nums":[2101],"words":["x y-1102","w-1103","w-1104","Wort-1105"],"matrix":[[1106,1107],[1108,1109,1110]]}"#,
             )
             .check(&RULE);
     }
@@ -4441,14 +4426,14 @@ mod gen_139 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"falseAdmin "quoted" } "#),
-            dedup: Some("x:1960"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R139"),
+            dedup: Some("defaultDedupString:Generated.R139"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                49,
+                16,
                 true,
-                r#"{"eventName":"Delta","s":"x","t":"Admin","n":-229,"f":-45.25,"b":true,"user":{"name":"ǅungla","admin":false,"tags":["Wort-957","ü-958","w-959"]},"items":[],"nums":[1960,1961,1962],"words":["x y-963"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"alpha","t":"tab\tand\nnewline","n":340,"f":42.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","big":1e+300,"dotted.key":"tab\tand\nnewline","user":{"name":"tab\tand\nnewline","id":87},"nums":[2111],"pair":{"a":30,"b":30.0,"c":31,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -4457,9 +4442,9 @@ mod gen_139 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                55,
+                22,
                 false,
-                r#"{"s":"x","t":"Admin","n":-229,"f":-45.25,"b":true,"user":{"name":"ǅungla","admin":false,"tags":["Wort-957","ü-958","w-959"]},"items":[],"nums":[1960,1961,1962],"words":["x y-963"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"s":"alpha","t":"tab\tand\nnewline","n":340,"f":42.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","big":1e+300,"dotted.key":"tab\tand\nnewline","user":{"name":"tab\tand\nnewline","id":87},"nums":[2111],"pair":{"a":30,"b":30.0,"c":31,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -4472,14 +4457,18 @@ mod gen_140 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R140"),
-            dedup: Some("defaultDedupString:Generated.R140"),
+            title: Some(
+                r#"a*b?c[d]e} } {"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"}"#,
+            ),
+            dedup: Some(
+                r#"a*b?c[d]e} } {"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"}"#,
+            ),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                12,
+                21,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"tab\tand\nnewline","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":90,"admin":false,"tags":["ü-964","w-965"]},"items":[{"n":966,"v":5,"tags":["x y-967"]},{"n":968,"name":"{braces} and {{double}}","v":-2,"tags":[],"sub":[]}],"nums":[1969,1970,1971],"words":[],"matrix":[[972,973],[974,975,976]],"pair":{"a":34,"b":34.0,"c":35,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Zeta","n":1451,"f":13.75,"b":true,"z":null,"ip":"1.2.3","dotted.key":"svc-deploy","with space":"Admin","ключ":"emoji 😀 inside","user":{"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"},"items":[{"n":1112,"name":"x","v":11,"ok":false},{"n":1113,"name":"{braces} and {{double}}"}],"nums":[2114,2115]}"#,
             )
         }
             .check(&RULE);
@@ -4488,9 +4477,9 @@ mod gen_140 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                27,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"tab\tand\nnewline","net":"10.0.0.0/8","items":[{"n":966,"v":5,"tags":["x y-967"]},{"n":968,"name":"{braces} and {{double}}","v":-2,"tags":[],"sub":[]}],"nums":[1969,1970,1971],"words":[],"matrix":[[972,973],[974,975,976]],"pair":{"a":34,"b":34.0,"c":35,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Zeta","n":1451,"f":13.75,"b":true,"z":null,"ip":"1.2.3","dotted.key":"svc-deploy","ключ":"emoji 😀 inside","user":{"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"},"items":[{"n":1112,"name":"x","v":11,"ok":false},{"n":1113,"name":"{braces} and {{double}}"}],"nums":[2114,2115]}"#,
             )
             .check(&RULE);
     }
@@ -4503,14 +4492,14 @@ mod gen_141 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("w-982trueUPPER lower 123"),
-            dedup: Some("89"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Alert: 1126"),
+            dedup: Some("Alert: 1126"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                18,
+                33,
                 true,
-                r#"{"eventName":"Epsilon","b":false,"z":null,"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"path/to/file.txt","user":{"name":"UPPER lower 123","id":89,"admin":true,"tags":["Wort-977","ü-978","ü-979"]},"items":[],"words":["Wort-980","x y-981","w-982","w-983"]}"#,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","e":{},"big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"ǅungla","nums":[2116,2117,2118],"words":["x y-1119","x y-1120","x y-1121","Wort-1122"],"ips":["10.1.2.3"],"matrix":[[1123,1124],[1125,1126,1127]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4519,9 +4508,9 @@ mod gen_141 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                39,
                 false,
-                r#"{"eventName":"Epsilon","b":false,"z":null,"ip":"1.2.3","net":"2001:db8::/32","dotted.key":"path/to/file.txt","items":[],"words":["Wort-980","x y-981","w-982","w-983"]}"#,
+                r#"{"s":"日本語のテキスト","e":{},"big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"ǅungla","nums":[2116,2117,2118],"words":["x y-1119","x y-1120","x y-1121","Wort-1122"],"ips":["10.1.2.3"],"matrix":[[1123,1124],[1125,1126,1127]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4534,14 +4523,14 @@ mod gen_142 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} []Alert: 58"),
-            dedup: Some("} []Alert: 58"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"[{"n":1130,"x":"ǅungla"}]} "#),
+            dedup: Some(" # } "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                17,
+                40,
                 true,
-                r#"{"eventName":"Beta","f":-2.5,"b":false,"z":null,"ip":"2001:db8::1","big":1.2345678901234568e+29,"ключ":"quote\" and back\\slash","user":{"name":"{braces} and {{double}}","id":58,"admin":true},"items":[{"n":984,"sub":[{"n":985,"x":2},{"n":986,"x":"svc-deploy"}]}],"nums":[],"matrix":[[987,988],[989,990,991]],"pair":{"a":31,"b":31.0,"c":32,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Epsilon","s":"ǅungla","t":"naïve café","n":1105,"f":29.0,"e":false,"ip":"::ffff:10.0.0.1","dotted.key":"alpha","user":{"name":"ǅungla","id":81,"admin":true,"tags":["Wort-1128"]},"items":[{"n":1129,"name":"ǅungla","v":0,"sub":[{"n":1130,"x":"ǅungla"},{"n":1131,"x":"ǅungla"}]},{"n":1132,"name":"tab\tand\nnewline","v":7,"tags":[]}],"nums":[2133,2134,2135],"pair":{"a":47,"b":47.0,"c":48,"lo":3.5,"hi":4.5}}"#,
             )
         }
             .check(&RULE);
@@ -4550,9 +4539,9 @@ mod gen_142 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                46,
                 false,
-                r#"{"eventName":"Beta","f":-2.5,"b":false,"z":null,"ip":"2001:db8::1","big":1.2345678901234568e+29,"ключ":"quote\" and back\\slash","items":[{"n":984,"sub":[{"n":985,"x":2},{"n":986,"x":"svc-deploy"}]}],"nums":[],"matrix":[[987,988],[989,990,991]],"pair":{"a":31,"b":31.0,"c":32,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Epsilon","s":"ǅungla","t":"naïve café","n":1105,"f":29.0,"e":false,"ip":"::ffff:10.0.0.1","dotted.key":"alpha","user":{"name":"ǅungla","id":81,"admin":true,"tags":["Wort-1128"]},"nums":[2133,2134,2135],"pair":{"a":47,"b":47.0,"c":48,"lo":3.5,"hi":4.5}}"#,
             )
             .check(&RULE);
     }
@@ -4565,15 +4554,17 @@ mod gen_143 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R143"),
-            dedup: Some(":2"),
+            title: Some("Generated rule 143"),
+            dedup: Some("[]:Admin"),
             severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":[1996,1997,1998],"k1":3}"#),
+            context: Some(
+                r#"{"k0":[],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","t2":" \"quoted\" } [] ünïcödé "}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                76,
+                50,
                 true,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","n":3,"f":-7.5,"z":null,"net":"192.168.0.0/16","items":[{"n":992,"name":"alpha","v":9,"ok":true},{"n":993,"name":"a*b?c[d]e","tags":["ü-994","ü-995"]}],"nums":[1996,1997,1998],"words":["x y-999"],"ips":["::ffff:10.0.0.1","100.64.0.1"],"pair":{"a":1,"b":1.0,"c":2,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"Admin","b":false,"e":false,"ip":"127.0.0.1","ключ":"tab\tand\nnewline","user":{"name":"ǅungla","id":65,"admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1136,"name":"quote\" and back\\slash","tags":[],"sub":[]},{"n":1137,"name":"Admin","ok":true,"tags":[]}],"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4582,9 +4573,9 @@ mod gen_143 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                83,
+                57,
                 false,
-                r#"{"s":"Beta-Gamma","n":3,"f":-7.5,"z":null,"net":"192.168.0.0/16","items":[{"n":992,"name":"alpha","v":9,"ok":true},{"n":993,"name":"a*b?c[d]e","tags":["ü-994","ü-995"]}],"nums":[1996,1997,1998],"words":["x y-999"],"ips":["::ffff:10.0.0.1","100.64.0.1"],"pair":{"a":1,"b":1.0,"c":2,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"Admin","b":false,"e":false,"ip":"127.0.0.1","ключ":"tab\tand\nnewline","user":{"name":"ǅungla","id":65,"admin":true,"tags":[],"Role":"İstanbul"},"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4597,14 +4588,14 @@ mod gen_144 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("tab\tand\nnewline{} [[1008,1009],[1010,1011,1012]]"),
-            dedup: Some("tab\tand\nnewline{} [[1008,1009],[1010,1011,1012]]"),
+            title: Some("Generated.R144"),
+            dedup: Some("[2140,2141,2142,2143][2140,2141,2142,2143]9"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                20,
+                13,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","t":"alpha","n":204,"ip":"100.64.0.1","big":-9223372036854775808,"user":{"name":"a*b?c[d]e","admin":true},"items":[{"n":1000,"name":"tab\tand\nnewline","v":11},{"n":1001,"name":"svc-deploy","v":13,"tags":["w-1002","ü-1003","w-1004"]},{"n":1005,"name":"tab\tand\nnewline","ok":true,"tags":["Wort-1006","w-1007"]}],"ips":["192.168.1.20","100.64.0.1"],"matrix":[[1008,1009],[1010,1011,1012]],"pair":{"a":23,"b":23.0,"c":24,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Zeta","s":"x","n":775,"f":-33.5,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"UPPER lower 123","items":[{"n":1138,"name":"svc-deploy","v":9,"ok":true},{"n":1139,"name":"ǅungla","v":2,"sub":[]}],"nums":[2140,2141,2142,2143],"words":["x y-1144"]}"#,
             )
         }
             .check(&RULE);
@@ -4613,9 +4604,9 @@ mod gen_144 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                19,
                 false,
-                r#"{"eventName":"Delta","t":"alpha","n":204,"ip":"100.64.0.1","big":-9223372036854775808,"user":{"name":"a*b?c[d]e","admin":true},"items":[{"n":1000,"name":"tab\tand\nnewline","v":11},{"n":1001,"name":"svc-deploy","v":13,"tags":["w-1002","ü-1003","w-1004"]},{"n":1005,"name":"tab\tand\nnewline","ok":true,"tags":["Wort-1006","w-1007"]}],"ips":["192.168.1.20","100.64.0.1"],"matrix":[[1008,1009],[1010,1011,1012]],"pair":{"a":23,"b":23.0,"c":24,"lo":2.5,"hi":3.5}}"#,
+                r#"{"s":"x","n":775,"f":-33.5,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"UPPER lower 123","items":[{"n":1138,"name":"svc-deploy","v":9,"ok":true},{"n":1139,"name":"ǅungla","v":2,"sub":[]}],"nums":[2140,2141,2142,2143],"words":["x y-1144"]}"#,
             )
             .check(&RULE);
     }
@@ -4630,12 +4621,12 @@ mod gen_145 {
         Case {
             title: Some("Generated.R145"),
             dedup: Some("defaultDedupString:Generated.R145"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                48,
+                46,
                 true,
-                r#"{"eventName":"Zeta","s":"Admin","b":true,"z":null,"e":0,"big":18446744073709551615,"user":{"name":"tab\tand\nnewline","admin":false,"tags":[]},"items":[{"n":1013,"v":-4,"ok":true,"tags":[]},{"n":1014,"name":"alpha","ok":true}],"nums":[2015,2016],"words":["w-1017","Wort-1018","Wort-1019"],"matrix":[[1020,1021],[1022,1023,1024]],"pair":{"a":1,"b":1.0,"c":2,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Gamma","s":"Admin","n":1160,"b":true,"z":null,"e":{},"net":"192.168.0.0/16","with space":"Admin","items":[],"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -4644,9 +4635,9 @@ mod gen_145 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                54,
+                52,
                 false,
-                r#"{"eventName":"Zeta","s":"Admin","b":true,"z":null,"e":0,"big":18446744073709551615,"user":{"name":"tab\tand\nnewline","admin":false,"tags":[]},"items":[{"n":1013,"v":-4,"ok":true,"tags":[]},{"n":1014,"name":"alpha","ok":true}],"nums":[2015,2016],"words":["w-1017","Wort-1018","Wort-1019"],"matrix":[[1020,1021],[1022,1023,1024]]}"#,
+                r#"{"eventName":"Gamma","s":"Admin","b":true,"z":null,"e":{},"net":"192.168.0.0/16","with space":"Admin","items":[],"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -4659,14 +4650,14 @@ mod gen_146 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("2025"),
-            dedup: Some("-39.0:ü-1026:11.0"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R146"),
+            dedup: Some(":"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                41,
+                18,
                 true,
-                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"path/to/file.txt","n":1273,"f":-39.0,"b":true,"z":null,"big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"UPPER lower 123","ключ":"日本語のテキスト","user":{"name":"alpha","id":26,"admin":true,"Role":"naïve café"},"items":[],"nums":[2025],"words":["ü-1026"],"ips":[],"pair":{"a":11,"b":11.0,"c":12,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","n":1423,"b":false,"z":null,"big":-9223372036854775808,"dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline","admin":false,"tags":["ü-1145","w-1146","ü-1147"],"Role":"emoji 😀 inside"},"items":[{"n":1148,"v":1,"ok":true,"sub":[{"n":1149,"x":8}]}],"words":[],"matrix":[[1150,1151],[1152,1153,1154]],"pair":{"a":6,"b":6.0,"c":7,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -4675,9 +4666,9 @@ mod gen_146 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                24,
                 false,
-                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"path/to/file.txt","n":1273,"f":-39.0,"b":true,"z":null,"big":1.2345678901234568e+29,"dotted.key":"UPPER lower 123","with space":"UPPER lower 123","ключ":"日本語のテキスト","items":[],"nums":[2025],"words":["ü-1026"],"ips":[],"pair":{"a":11,"b":11.0,"c":12,"lo":17.5,"hi":18.5}}"#,
+                r#"{"s":"x","t":"a*b?c[d]e","n":1423,"b":false,"z":null,"big":-9223372036854775808,"dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline","admin":false,"tags":["ü-1145","w-1146","ü-1147"],"Role":"emoji 😀 inside"},"items":[{"n":1148,"v":1,"ok":true,"sub":[{"n":1149,"x":8}]}],"words":[],"matrix":[[1150,1151],[1152,1153,1154]],"pair":{"a":6,"b":6.0,"c":7,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -4690,14 +4681,14 @@ mod gen_147 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"} quote" and back\slash{x|y}"#),
-            dedup: Some(r#"} quote" and back\slash{x|y}"#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 147"),
+            dedup: Some("defaultDedupString:Generated.R147"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                25,
+                19,
                 true,
-                r#"{"eventName":"Delta","s":"quote\" and back\\slash","n":1001,"b":false,"e":0.0,"ip":"10.1.2.3","user":{"name":"Admin","admin":false,"Role":"naïve café"},"items":[{"n":1027,"name":"İstanbul","v":-1,"ok":true},{"n":1028,"v":1,"tags":["Wort-1029","ü-1030"]}],"nums":[2031,2032],"words":["ü-1033"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Alpha","n":526,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"alpha","user":{"name":"x","id":5,"tags":[],"Role":"Straße"},"items":[{"n":1155,"name":"naïve café","v":8,"ok":false,"tags":["ü-1156","ü-1157","w-1158"]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4706,9 +4697,9 @@ mod gen_147 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                25,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":1001,"b":false,"e":0.0,"ip":"10.1.2.3","user":{"name":"Admin","admin":false,"Role":"naïve café"},"items":[{"n":1027,"name":"İstanbul","v":-1,"ok":true},{"n":1028,"v":1,"tags":["Wort-1029","ü-1030"]}],"nums":[2031,2032],"words":["ü-1033"],"ips":["100.64.0.1"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
+                r#"{"n":526,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"alpha","user":{"name":"x","id":5,"tags":[],"Role":"Straße"},"items":[{"n":1155,"name":"naïve café","v":8,"ok":false,"tags":["ü-1156","ü-1157","w-1158"]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4721,15 +4712,17 @@ mod gen_148 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["x y-1038","Wort-1039"][[]]"#),
-            dedup: Some(r#"["x y-1038","Wort-1039"][[]]"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[1034,1035,1036],"k1":"ü-1037","k2":null}"#),
+            title: Some("Generated.R148"),
+            dedup: Some("defaultDedupString:Generated.R148"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":1159,"k1":{"n":1161,"name":"","v":14,"ok":false,"sub":[{"n":1162,"x":4}]},"k2":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
                 28,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","n":1300,"b":true,"z":null,"e":0,"ip":"8.8.8.8","big":18446744073709551615,"items":[{"n":1034,"name":"a*b?c[d]e","v":13,"ok":true,"sub":[]},{"n":1035,"name":"tab\tand\nnewline","v":13},{"n":1036,"name":"a*b?c[d]e","v":7,"tags":["ü-1037"]}],"nums":[],"words":["x y-1038","Wort-1039"],"ips":["2001:db8::1","127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Delta","s":"svc-deploy","t":"日本語のテキスト","n":648,"z":null,"e":[],"net":"2001:db8::/32","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"","items":[{"n":1159,"name":"日本語のテキスト","v":13,"ok":true},{"n":1160,"v":1,"ok":true},{"n":1161,"name":"","v":14,"ok":false,"sub":[{"n":1162,"x":4}]}],"nums":[],"words":["x y-1163","Wort-1164","x y-1165"]}"#,
             )
         }
             .check(&RULE);
@@ -4740,7 +4733,7 @@ mod gen_148 {
                 "witness without the first field",
                 35,
                 false,
-                r#"{"eventName":"Delta","s":"İstanbul","n":1300,"b":true,"z":null,"e":0,"ip":"8.8.8.8","big":18446744073709551615,"items":[{"n":1034,"name":"a*b?c[d]e","v":13,"ok":true,"sub":[]},{"n":1035,"name":"tab\tand\nnewline","v":13},{"n":1036,"name":"a*b?c[d]e","v":7,"tags":["ü-1037"]}],"nums":[],"words":["x y-1038","Wort-1039"],"ips":["2001:db8::1","127.0.0.1"]}"#,
+                r#"{"s":"svc-deploy","t":"日本語のテキスト","n":648,"z":null,"e":[],"net":"2001:db8::/32","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"","items":[{"n":1159,"name":"日本語のテキスト","v":13,"ok":true},{"n":1160,"v":1,"ok":true},{"n":1161,"name":"","v":14,"ok":false,"sub":[{"n":1162,"x":4}]}],"nums":[],"words":["x y-1163","Wort-1164","x y-1165"]}"#,
             )
             .check(&RULE);
     }
@@ -4753,15 +4746,14 @@ mod gen_149 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"svc-deploy40 back\slash {"#),
-            dedup: Some(r#"[1043]:38.5:{"n":1040,"name":"Beta-Gamma","v":12}"#),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":[1042,1043],"k1":37.5}"#),
+            title: Some("Generated rule 149"),
+            dedup: Some("defaultDedupString:Generated.R149"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                28,
+                31,
                 true,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"svc-deploy","n":-235,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted":{"key":"Beta-Gamma"},"user":{"name":"{braces} and {{double}}","id":90,"admin":false},"items":[{"n":1040,"name":"Beta-Gamma","v":12},{"n":1041,"name":"path/to/file.txt","v":8,"sub":[{"n":1042,"x":6},{"n":1043,"x":4}]}],"words":["w-1044"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Alpha","s":"svc-deploy","t":"alpha","f":25.0,"b":true,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"Straße","id":54,"admin":true},"items":[{"n":1166},{"n":1167,"name":"naïve café","v":11,"tags":["ü-1168","x y-1169","x y-1170"],"sub":[{"n":1171,"x":"{braces} and {{double}}"}]}],"nums":[2172],"words":["x y-1173","ü-1174"],"matrix":[[1175,1176],[1177,1178,1179]],"pair":{"a":23,"b":23.0,"c":24,"lo":30.5,"hi":31.5}}"#,
             )
         }
             .check(&RULE);
@@ -4770,9 +4762,9 @@ mod gen_149 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                37,
                 false,
-                r#"{"eventName":"Gamma","s":"a*b?c[d]e","t":"svc-deploy","n":-235,"z":null,"ip":"8.8.8.8","dotted":{"key":"Beta-Gamma"},"user":{"name":"{braces} and {{double}}","id":90,"admin":false},"items":[{"n":1040,"name":"Beta-Gamma","v":12},{"n":1041,"name":"path/to/file.txt","v":8,"sub":[{"n":1042,"x":6},{"n":1043,"x":4}]}],"words":["w-1044"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
+                r#"{"s":"svc-deploy","t":"alpha","f":25.0,"b":true,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"Straße","id":54,"admin":true},"items":[{"n":1166},{"n":1167,"name":"naïve café","v":11,"tags":["ü-1168","x y-1169","x y-1170"],"sub":[{"n":1171,"x":"{braces} and {{double}}"}]}],"nums":[2172],"words":["x y-1173","ü-1174"],"matrix":[[1175,1176],[1177,1178,1179]],"pair":{"a":23,"b":23.0,"c":24,"lo":30.5,"hi":31.5}}"#,
             )
             .check(&RULE);
     }
@@ -4785,18 +4777,15 @@ mod gen_150 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"n":1048,"x":"日本語のテキスト"}{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"}"#,
-            ),
-            dedup: Some(
-                r#"{"n":1048,"x":"日本語のテキスト"}{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"}"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("false"),
+            dedup: Some("false"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":"a*b?c[d]e"}"#),
             ..Case::new(
                 "witness matches",
-                20,
+                32,
                 true,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","n":726,"b":true,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"user":{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"},"items":[{"n":1045,"v":9,"tags":["x y-1046","w-1047"],"sub":[{"n":1048,"x":"日本語のテキスト"},{"n":1049,"x":"Straße"}]},{"n":1050,"name":"Admin","v":-4}],"words":["w-1051"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"]}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"a*b?c[d]e","n":928,"f":-3.25,"e":"","ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"path/to/file.txt","ключ":"日本語のテキスト","user":{"name":"naïve café","admin":false,"tags":["ü-1180","w-1181","x y-1182"],"Role":"İstanbul"},"items":[],"words":["ü-1183","x y-1184","x y-1185","Wort-1186"]}"#,
             )
         }
             .check(&RULE);
@@ -4805,9 +4794,9 @@ mod gen_150 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                39,
                 false,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","n":726,"b":true,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"user":{"name":"svc-deploy","id":17,"tags":[],"Role":"ǅungla"},"words":["w-1051"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"]}"#,
+                r#"{"s":"{braces} and {{double}}","t":"a*b?c[d]e","n":928,"f":-3.25,"e":"","ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"path/to/file.txt","ключ":"日本語のテキスト","user":{"name":"naïve café","admin":false,"tags":["ü-1180","w-1181","x y-1182"],"Role":"İstanbul"},"items":[],"words":["ü-1183","x y-1184","x y-1185","Wort-1186"]}"#,
             )
             .check(&RULE);
     }
@@ -4820,14 +4809,14 @@ mod gen_151 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash "#),
-            dedup: Some(r#" back\slash "#),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 151"),
+            dedup: Some("defaultDedupString:Generated.R151"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                16,
+                18,
                 true,
-                r#"{"eventName":"Zeta","s":"alpha","n":707,"z":null,"e":{},"big":1.2345678901234568e+29,"user":{"name":"İstanbul","id":25},"items":[{"n":1052,"name":"path/to/file.txt","ok":false,"sub":[{"n":1053,"x":""},{"n":1054,"x":""}]}],"nums":[2055,2056],"words":["x y-1057","w-1058"],"ips":[],"pair":{"a":33,"b":33.0,"c":34,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"Straße","b":true,"z":null,"e":{},"ip":"not-an-ip","user":{"name":"Admin","admin":true,"tags":["x y-1187","ü-1188"]},"items":[{"n":1189,"name":"Beta-Gamma","v":7,"tags":[]},{"n":1190,"v":7,"sub":[{"n":1191,"x":3},{"n":1192,"x":5}]}],"nums":[],"words":["w-1193"]}"#,
             )
         }
             .check(&RULE);
@@ -4836,9 +4825,9 @@ mod gen_151 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                24,
                 false,
-                r#"{"s":"alpha","n":707,"z":null,"e":{},"big":1.2345678901234568e+29,"user":{"name":"İstanbul","id":25},"items":[{"n":1052,"name":"path/to/file.txt","ok":false,"sub":[{"n":1053,"x":""},{"n":1054,"x":""}]}],"nums":[2055,2056],"words":["x y-1057","w-1058"],"ips":[],"pair":{"a":33,"b":33.0,"c":34,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"Straße","b":true,"z":null,"e":{},"ip":"not-an-ip","user":{"name":"Admin","admin":true,"tags":["x y-1187","ü-1188"]},"nums":[],"words":["w-1193"]}"#,
             )
             .check(&RULE);
     }
@@ -4852,13 +4841,13 @@ mod gen_152 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 152"),
-            dedup: Some("defaultDedupString:Generated.R152"),
+            dedup: Some("10.1.2.344 ünïcödé "),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                26,
+                21,
                 true,
-                r#"{"eventName":"Beta","s":"ǅungla","n":1165,"f":-21.75,"b":false,"e":0,"ip":"192.168.1.20","ключ":"日本語のテキスト","user":{"name":"naïve café","id":66,"admin":false,"tags":["Wort-1059","x y-1060","ü-1061"],"Role":"x"},"items":[{"n":1062,"name":"tab\tand\nnewline","v":-1,"tags":["x y-1063","w-1064","x y-1065"],"sub":[{"n":1066,"x":0}]},{"n":1067},{"n":1068,"name":"tab\tand\nnewline","v":10,"tags":["w-1069","ü-1070"],"sub":[]}],"words":["w-1071","Wort-1072","x y-1073","x y-1074"],"matrix":[[1075,1076],[1077,1078,1079]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"ǅungla","f":49.75,"net":"10.1.2.3","with space":"{braces} and {{double}}","ключ":"ǅungla","user":{"name":"Straße","id":40,"tags":["x y-1194","ü-1195","Wort-1196"],"Role":"{braces} and {{double}}"},"items":[],"words":["w-1197","x y-1198","Wort-1199"],"pair":{"a":44,"b":44.0,"c":45,"lo":44.5,"hi":45.5}}"#,
             )
         }
             .check(&RULE);
@@ -4867,9 +4856,9 @@ mod gen_152 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                27,
                 false,
-                r#"{"s":"ǅungla","n":1165,"f":-21.75,"b":false,"e":0,"ip":"192.168.1.20","ключ":"日本語のテキスト","user":{"name":"naïve café","id":66,"admin":false,"tags":["Wort-1059","x y-1060","ü-1061"],"Role":"x"},"items":[{"n":1062,"name":"tab\tand\nnewline","v":-1,"tags":["x y-1063","w-1064","x y-1065"],"sub":[{"n":1066,"x":0}]},{"n":1067},{"n":1068,"name":"tab\tand\nnewline","v":10,"tags":["w-1069","ü-1070"],"sub":[]}],"words":["w-1071","Wort-1072","x y-1073","x y-1074"],"matrix":[[1075,1076],[1077,1078,1079]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"ǅungla","f":49.75,"with space":"{braces} and {{double}}","ключ":"ǅungla","user":{"name":"Straße","id":40,"tags":["x y-1194","ü-1195","Wort-1196"],"Role":"{braces} and {{double}}"},"items":[],"words":["w-1197","x y-1198","Wort-1199"],"pair":{"a":44,"b":44.0,"c":45,"lo":44.5,"hi":45.5}}"#,
             )
             .check(&RULE);
     }
@@ -4882,14 +4871,14 @@ mod gen_153 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R153"),
+            title: Some("Generated rule 153"),
             dedup: Some("defaultDedupString:Generated.R153"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                19,
+                14,
                 true,
-                r#"{"eventName":"Gamma","s":"","n":-203,"f":-36.5,"e":[],"ip":"","net":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"svc-deploy"},"items":[{"n":1080,"v":12,"ok":true}],"nums":[2081,2082,2083,2084],"words":["Wort-1085","Wort-1086","x y-1087","Wort-1088"],"pair":{"a":39,"b":39.0,"c":40,"lo":48.5,"hi":49.5}}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","t":"x","n":-452,"f":2.0,"b":false,"z":null,"e":{},"net":"2001:db8::/32","user":{"name":"x","admin":false,"tags":["ü-1200","w-1201"]},"items":[{"n":1202,"v":13,"sub":[]}],"nums":[2203,2204,2205],"words":[],"pair":{"a":14,"b":14.0,"c":15,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -4898,9 +4887,9 @@ mod gen_153 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                20,
                 false,
-                r#"{"eventName":"Gamma","s":"","n":-203,"f":-36.5,"e":[],"ip":"","net":"10.0.0.0/8","big":18446744073709551615,"dotted":{"key":"svc-deploy"},"nums":[2081,2082,2083,2084],"words":["Wort-1085","Wort-1086","x y-1087","Wort-1088"],"pair":{"a":39,"b":39.0,"c":40,"lo":48.5,"hi":49.5}}"#,
+                r#"{"s":"naïve café","t":"x","n":-452,"f":2.0,"b":false,"z":null,"e":{},"net":"2001:db8::/32","user":{"name":"x","admin":false,"tags":["ü-1200","w-1201"]},"items":[{"n":1202,"v":13,"sub":[]}],"nums":[2203,2204,2205],"words":[],"pair":{"a":14,"b":14.0,"c":15,"lo":39.5,"hi":40.5}}"#,
             )
             .check(&RULE);
     }
@@ -4913,14 +4902,17 @@ mod gen_154 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 154"),
-            dedup: Some("true"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#" "quoted" } 1206"#),
+            dedup: Some(
+                r#"[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}]:{"country":"DE","ip":"2001:db8::1"}:[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}]"#,
+            ),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[],"k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                43,
+                29,
                 true,
-                r#"{"eventName":"Zeta","s":"x","n":1286,"f":14.25,"b":true,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","user":{"name":"path/to/file.txt","id":59,"admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":44.5,"hi":45.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","n":1299,"f":29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","dotted":{"key":"a*b?c[d]e"},"ключ":"quote\" and back\\slash","items":[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}],"nums":[],"matrix":[[1209,1210],[1211,1212,1213]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4929,9 +4921,9 @@ mod gen_154 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                36,
                 false,
-                r#"{"s":"x","n":1286,"f":14.25,"b":true,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","dotted":{"key":"ǅungla"},"with space":"{braces} and {{double}}","user":{"name":"path/to/file.txt","id":59,"admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":44.5,"hi":45.5}}"#,
+                r#"{"s":"svc-deploy","n":1299,"f":29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","dotted":{"key":"a*b?c[d]e"},"ключ":"quote\" and back\\slash","items":[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}],"nums":[],"matrix":[[1209,1210],[1211,1212,1213]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4944,17 +4936,14 @@ mod gen_155 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R155"),
-            dedup: Some("defaultDedupString:Generated.R155"),
+            title: Some("ü-1219None"),
+            dedup: Some(r#"[["x y-1216"]]emoji 😀 inside"#),
             severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"k0":"Wort-1090","t1":" back\\slash [\"Wort-1089\",\"Wort-1090\"]"}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                39,
+                34,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":-299,"f":49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","user":{"name":"Admin","id":77,"admin":false,"tags":["Wort-1089","Wort-1090"]},"items":[{"n":1091,"name":"UPPER lower 123","v":-4,"tags":[]}],"nums":[2092,2093,2094],"words":["Wort-1095"],"matrix":[[1096,1097],[1098,1099,1100]]}"#,
+                r#"{"eventName":"Alpha","s":"svc-deploy","n":882,"b":false,"z":null,"e":"","with space":"tab\tand\nnewline","ключ":"emoji 😀 inside","items":[{"n":1214},{"n":1215,"name":"","v":-5,"ok":false,"tags":["x y-1216"],"sub":[{"n":1217,"x":"quote\" and back\\slash"}]}],"nums":[],"words":["ü-1218","ü-1219"]}"#,
             )
         }
             .check(&RULE);
@@ -4963,9 +4952,9 @@ mod gen_155 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                40,
                 false,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":-299,"f":49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","items":[{"n":1091,"name":"UPPER lower 123","v":-4,"tags":[]}],"nums":[2092,2093,2094],"words":["Wort-1095"],"matrix":[[1096,1097],[1098,1099,1100]]}"#,
+                r#"{"eventName":"Alpha","s":"svc-deploy","n":882,"b":false,"z":null,"e":"","with space":"tab\tand\nnewline","ключ":"emoji 😀 inside","nums":[],"words":["ü-1218","ü-1219"]}"#,
             )
             .check(&RULE);
     }
@@ -4978,14 +4967,14 @@ mod gen_156 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["x y-1105","w-1109"]} ["x y-1105","w-1109"]"#),
-            dedup: Some(r#"["x y-1105","w-1109"]} ["x y-1105","w-1109"]"#),
+            title: Some("Generated.R156"),
+            dedup: Some("defaultDedupString:Generated.R156"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                32,
+                41,
                 true,
-                r#"{"eventName":"Alpha","s":"İstanbul","t":"","n":-185,"f":-35.0,"b":false,"e":false,"ip":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"ключ":"naïve café","user":{"name":"日本語のテキスト","id":32,"admin":true,"tags":["ü-1101","w-1102","w-1103"]},"items":[{"n":1104,"v":6,"ok":true,"tags":["x y-1105"],"sub":[{"n":1106,"x":7},{"n":1107,"x":4}]},{"n":1108,"name":"a*b?c[d]e","tags":["w-1109"]}],"pair":{"a":41,"b":41.0,"c":42,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":-402,"f":-38.5,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"Straße","items":[{"n":1220,"name":"path/to/file.txt","tags":["ü-1221","Wort-1222","w-1223"]},{"n":1224,"name":"quote\" and back\\slash","v":9,"ok":true}],"words":["x y-1225","w-1226","x y-1227"]}"#,
             )
         }
             .check(&RULE);
@@ -4994,9 +4983,9 @@ mod gen_156 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                47,
                 false,
-                r#"{"s":"İstanbul","t":"","n":-185,"f":-35.0,"b":false,"e":false,"ip":"10.1.2.3","dotted":{"key":"tab\tand\nnewline"},"ключ":"naïve café","user":{"name":"日本語のテキスト","id":32,"admin":true,"tags":["ü-1101","w-1102","w-1103"]},"items":[{"n":1104,"v":6,"ok":true,"tags":["x y-1105"],"sub":[{"n":1106,"x":7},{"n":1107,"x":4}]},{"n":1108,"name":"a*b?c[d]e","tags":["w-1109"]}],"pair":{"a":41,"b":41.0,"c":42,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":-402,"f":-38.5,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"Straße","items":[{"n":1220,"name":"path/to/file.txt","tags":["ü-1221","Wort-1222","w-1223"]},{"n":1224,"name":"quote\" and back\\slash","v":9,"ok":true}]}"#,
             )
             .check(&RULE);
     }
@@ -5009,14 +4998,14 @@ mod gen_157 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R157"),
-            dedup: Some("defaultDedupString:Generated.R157"),
+            title: Some(r#"{"n":1229,"ok":false,"tags":["Wort-1230","w-1231"]}"#),
+            dedup: Some(r#"["Wort-1230"]:{"n":1228,"name":"","tags":[]}:["Wort-1230"]"#),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                39,
+                46,
                 true,
-                r#"{"eventName":"Zeta","n":598,"b":true,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":1110,"name":"path/to/file.txt","v":8,"tags":["Wort-1111","ü-1112","Wort-1113"]},{"n":1114,"name":"{braces} and {{double}}","v":13,"tags":["x y-1115","w-1116","w-1117"],"sub":[]},{"n":1118,"v":2,"ok":false,"tags":[],"sub":[{"n":1119,"x":"tab\tand\nnewline"},{"n":1120,"x":1}]}],"nums":[2121],"words":["x y-1122","x y-1123","w-1124"]}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"Straße","n":1089,"f":-9.75,"e":{},"ip":"","big":18446744073709551615,"with space":"emoji 😀 inside","ключ":"","user":{"name":"ǅungla","id":40,"Role":"emoji 😀 inside"},"items":[{"n":1228,"name":"","tags":[]},{"n":1229,"ok":false,"tags":["Wort-1230","w-1231"]}],"words":["ü-1232","ü-1233"],"pair":{"a":27,"b":27.0,"c":28,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -5025,9 +5014,9 @@ mod gen_157 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                52,
                 false,
-                r#"{"eventName":"Zeta","n":598,"z":null,"ip":"2001:db8::1","big":1e+300,"with space":"naïve café","ключ":"x","items":[{"n":1110,"name":"path/to/file.txt","v":8,"tags":["Wort-1111","ü-1112","Wort-1113"]},{"n":1114,"name":"{braces} and {{double}}","v":13,"tags":["x y-1115","w-1116","w-1117"],"sub":[]},{"n":1118,"v":2,"ok":false,"tags":[],"sub":[{"n":1119,"x":"tab\tand\nnewline"},{"n":1120,"x":1}]}],"nums":[2121],"words":["x y-1122","x y-1123","w-1124"]}"#,
+                r#"{"s":"naïve café","t":"Straße","n":1089,"f":-9.75,"e":{},"ip":"","big":18446744073709551615,"with space":"emoji 😀 inside","ключ":"","user":{"name":"ǅungla","id":40,"Role":"emoji 😀 inside"},"items":[{"n":1228,"name":"","tags":[]},{"n":1229,"ok":false,"tags":["Wort-1230","w-1231"]}],"words":["ü-1232","ü-1233"],"pair":{"a":27,"b":27.0,"c":28,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -5040,14 +5029,14 @@ mod gen_158 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R158"),
+            title: Some("Generated rule 158"),
             dedup: Some("defaultDedupString:Generated.R158"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                36,
+                20,
                 true,
-                r#"{"eventName":"Alpha","s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":1125,"name":"{braces} and {{double}}","v":11},{"n":1126,"name":"a*b?c[d]e","ok":true,"tags":["ü-1127","w-1128","ü-1129"]}],"nums":[2130,2131,2132,2133],"words":["w-1134","ü-1135","Wort-1136"],"matrix":[[1137,1138],[1139,1140,1141]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","n":459,"f":4.5,"b":true,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"user":{"name":"","id":11,"admin":true,"tags":["Wort-1234","w-1235"]},"nums":[2236,2237,2238],"words":["ü-1239","ü-1240","ü-1241"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5056,9 +5045,9 @@ mod gen_158 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                26,
                 false,
-                r#"{"s":"a*b?c[d]e","n":-136,"f":-38.75,"b":true,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","items":[{"n":1125,"name":"{braces} and {{double}}","v":11},{"n":1126,"name":"a*b?c[d]e","ok":true,"tags":["ü-1127","w-1128","ü-1129"]}],"nums":[2130,2131,2132,2133],"words":["w-1134","ü-1135","Wort-1136"],"matrix":[[1137,1138],[1139,1140,1141]],"pair":{"a":23,"b":23.0,"c":24,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","n":459,"f":4.5,"b":true,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"user":{"name":"","id":11,"admin":true,"tags":["Wort-1234","w-1235"]},"nums":[2236,2237,2238],"words":["ü-1239","ü-1240","ü-1241"]}"#,
             )
             .check(&RULE);
     }
@@ -5071,14 +5060,14 @@ mod gen_159 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("true} "),
-            dedup: Some("true:93:[]"),
-            severity: Some(::detections::Severity::High),
+            title: Some("truetrue{{"),
+            dedup: Some("truetrue{{"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                17,
+                34,
                 true,
-                r#"{"eventName":"Alpha","t":"a*b?c[d]e","n":93,"f":-5.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted":{"key":""},"with space":"naïve café","user":{"name":"alpha","id":82,"admin":true,"tags":["Wort-1142","ü-1143"]},"items":[],"nums":[2144,2145],"ips":[]}"#,
+                r#"{"eventName":"Beta","s":"x","t":"alpha","n":37,"b":true,"z":null,"big":1.2345678901234568e+29,"with space":"a*b?c[d]e","ключ":"svc-deploy","user":{"name":"ǅungla","admin":false,"tags":["ü-1242","w-1243"]},"items":[{"n":1244,"v":1,"ok":true},{"n":1245,"name":"quote\" and back\\slash","v":-3,"ok":true,"tags":["w-1246"],"sub":[{"n":1247,"x":3},{"n":1248,"x":6}]},{"n":1249,"v":9,"ok":true,"sub":[{"n":1250,"x":"Straße"},{"n":1251,"x":8}]}],"nums":[],"words":["Wort-1252","ü-1253","Wort-1254","x y-1255"],"ips":["2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -5087,9 +5076,9 @@ mod gen_159 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                40,
                 false,
-                r#"{"eventName":"Alpha","n":93,"f":-5.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted":{"key":""},"with space":"naïve café","user":{"name":"alpha","id":82,"admin":true,"tags":["Wort-1142","ü-1143"]},"items":[],"nums":[2144,2145],"ips":[]}"#,
+                r#"{"eventName":"Beta","s":"x","t":"alpha","n":37,"b":true,"z":null,"big":1.2345678901234568e+29,"with space":"a*b?c[d]e","ключ":"svc-deploy","items":[{"n":1244,"v":1,"ok":true},{"n":1245,"name":"quote\" and back\\slash","v":-3,"ok":true,"tags":["w-1246"],"sub":[{"n":1247,"x":3},{"n":1248,"x":6}]},{"n":1249,"v":9,"ok":true,"sub":[{"n":1250,"x":"Straße"},{"n":1251,"x":8}]}],"nums":[],"words":["Wort-1252","ü-1253","Wort-1254","x y-1255"],"ips":["2606:4700:4700::1111"]}"#,
             )
             .check(&RULE);
     }
@@ -5103,13 +5092,16 @@ mod gen_160 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R160"),
-            dedup: Some("defaultDedupString:Generated.R160"),
-            severity: Some(::detections::Severity::Critical),
+            dedup: Some("1.2.3:Wort-1261"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                12,
+                17,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","t":"UPPER lower 123","n":936,"b":true,"e":[],"ip":"10.0.0.0/8","dotted":{"key":"Straße"},"with space":"UPPER lower 123","ключ":"quote\" and back\\slash","user":{"name":"naïve café","id":38,"admin":true,"tags":["Wort-1146","ü-1147"],"Role":"a*b?c[d]e"},"items":[{"n":1148,"name":"日本語のテキスト","v":11,"tags":["x y-1149"]},{"n":1150,"v":5,"ok":true,"sub":[{"n":1151,"x":5}]}],"nums":[2152,2153],"ips":["127.0.0.1","::ffff:10.0.0.1","10.1.2.3"],"matrix":[[1154,1155],[1156,1157,1158]]}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","f":-42.0,"z":null,"e":"","ip":"1.2.3","big":-0.0,"dotted.key":"日本語のテキスト","user":{"name":"x","id":8,"tags":["Wort-1256","w-1257","Wort-1258"],"Role":"İstanbul"},"items":[],"words":["x y-1259","w-1260","Wort-1261","w-1262"]}"#,
             )
         }
             .check(&RULE);
@@ -5118,9 +5110,9 @@ mod gen_160 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                24,
                 false,
-                r#"{"s":"Admin","t":"UPPER lower 123","n":936,"b":true,"e":[],"ip":"10.0.0.0/8","dotted":{"key":"Straße"},"with space":"UPPER lower 123","ключ":"quote\" and back\\slash","user":{"name":"naïve café","id":38,"admin":true,"tags":["Wort-1146","ü-1147"],"Role":"a*b?c[d]e"},"items":[{"n":1148,"name":"日本語のテキスト","v":11,"tags":["x y-1149"]},{"n":1150,"v":5,"ok":true,"sub":[{"n":1151,"x":5}]}],"nums":[2152,2153],"ips":["127.0.0.1","::ffff:10.0.0.1","10.1.2.3"],"matrix":[[1154,1155],[1156,1157,1158]]}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","f":-42.0,"z":null,"e":"","ip":"1.2.3","big":-0.0,"dotted.key":"日本語のテキスト","items":[],"words":["x y-1259","w-1260","Wort-1261","w-1262"]}"#,
             )
             .check(&RULE);
     }
@@ -5133,14 +5125,15 @@ mod gen_161 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1163]{} "),
-            dedup: Some("[1163]{} "),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("[]103"),
+            dedup: Some("[]103"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":"127.0.0.1","k1":45.75,"k2":"192.168.1.20"}"#),
             ..Case::new(
                 "witness matches",
-                14,
+                25,
                 true,
-                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","n":485,"b":false,"z":null,"e":"","ip":"256.1.1.1","net":"10.0.0.0/8","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":1159,"name":"İstanbul","tags":["Wort-1160","w-1161","x y-1162"],"sub":[{"n":1163,"x":"x"}]},{"n":1164,"v":0,"tags":["x y-1165","Wort-1166"],"sub":[]}]}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","n":103,"f":45.75,"e":0,"ip":"192.168.1.20","big":9007199254740993,"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5149,9 +5142,9 @@ mod gen_161 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                32,
                 false,
-                r#"{"s":"x","t":"a*b?c[d]e","n":485,"b":false,"z":null,"e":"","ip":"256.1.1.1","net":"10.0.0.0/8","dotted":{"key":"tab\tand\nnewline"},"items":[{"n":1159,"name":"İstanbul","tags":["Wort-1160","w-1161","x y-1162"],"sub":[{"n":1163,"x":"x"}]},{"n":1164,"v":0,"tags":["x y-1165","Wort-1166"],"sub":[]}]}"#,
+                r#"{"s":"İstanbul","n":103,"f":45.75,"e":0,"ip":"192.168.1.20","big":9007199254740993,"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5164,14 +5157,14 @@ mod gen_162 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1175,1176,1177]} } "),
-            dedup: Some("[1175,1176,1177]} } "),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#" ünïcödé } ["x y-1269"]["Wort-1263","ü-1264"]"#),
+            dedup: Some(":1274"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                23,
                 true,
-                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"path/to/file.txt","n":1219,"f":18.0,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","items":[{"n":1167,"name":"","v":13,"ok":false,"tags":[],"sub":[{"n":1168,"x":6},{"n":1169,"x":"{braces} and {{double}}"}]},{"n":1170,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["Wort-1171"]}],"nums":[2172],"ips":["2606:4700:4700::1111","192.168.1.20","2001:db8::1"],"matrix":[[1173,1174],[1175,1176,1177]],"pair":{"a":14,"b":14.0,"c":15,"lo":19.5,"hi":20.5}}"#,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"","n":613,"f":3.5,"b":false,"z":null,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted":{"key":"日本語のテキスト"},"ключ":"ǅungla","user":{"name":"svc-deploy","id":25,"admin":true,"tags":["Wort-1263","ü-1264"]},"items":[{"n":1265,"name":"quote\" and back\\slash"},{"n":1266,"name":"alpha","v":10,"ok":false,"sub":[{"n":1267,"x":"tab\tand\nnewline"}]},{"n":1268,"name":"a*b?c[d]e","v":4,"ok":true,"tags":["x y-1269"]}],"matrix":[[1270,1271],[1272,1273,1274]]}"#,
             )
         }
             .check(&RULE);
@@ -5180,9 +5173,9 @@ mod gen_162 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                29,
                 false,
-                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"path/to/file.txt","n":1219,"f":18.0,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","items":[{"n":1167,"name":"","v":13,"ok":false,"tags":[],"sub":[{"n":1168,"x":6},{"n":1169,"x":"{braces} and {{double}}"}]},{"n":1170,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["Wort-1171"]}],"nums":[2172],"matrix":[[1173,1174],[1175,1176,1177]],"pair":{"a":14,"b":14.0,"c":15,"lo":19.5,"hi":20.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"","n":613,"f":3.5,"b":false,"z":null,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted":{"key":"日本語のテキスト"},"ключ":"ǅungla","user":{"name":"svc-deploy","id":25,"admin":true,"tags":["Wort-1263","ü-1264"]},"items":[{"n":1265,"name":"quote\" and back\\slash"},{"n":1266,"name":"alpha","v":10,"ok":false,"sub":[{"n":1267,"x":"tab\tand\nnewline"}]},{"n":1268,"name":"a*b?c[d]e","v":4,"ok":true,"tags":["x y-1269"]}],"matrix":[[1270,1271],[1272,1273,1274]]}"#,
             )
             .check(&RULE);
     }
@@ -5195,21 +5188,15 @@ mod gen_163 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"w-1183w-1183["Admin","quote\" and back\\slash","quote\" and back\\slash"]w-1183"#,
-            ),
-            dedup: Some(
-                r#"[{"n":1187,"x":2},{"n":1190,"x":"Beta-Gamma"}]:41.0:naïve café"#,
-            ),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":["Beta-Gamma"],"k1":["x y-1194","x y-1195","ü-1196"],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            title: Some("Generated.R163"),
+            dedup: Some(r#"["ü-1276","ü-1277"]["ü-1276","ü-1277"]"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":"10.1.2.3","t1":"日本語のテキスト[1275]"}"#),
             ..Case::new(
                 "witness matches",
-                39,
+                41,
                 true,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"a*b?c[d]e","n":-263,"f":41.0,"b":true,"z":null,"big":9007199254740993,"dotted.key":"emoji 😀 inside","dotted":{"key":"emoji 😀 inside"},"ключ":"svc-deploy","user":{"name":"Admin","id":89,"admin":false,"tags":["w-1178","x y-1179","w-1180"],"Role":"naïve café"},"items":[{"n":1181,"name":"Admin","ok":false,"tags":["ü-1182","w-1183","Wort-1184"]},{"n":1185,"name":"quote\" and back\\slash","v":10,"ok":true,"tags":["x y-1186"],"sub":[{"n":1187,"x":2}]},{"n":1188,"name":"quote\" and back\\slash","tags":["w-1189"],"sub":[{"n":1190,"x":"Beta-Gamma"}]}],"nums":[2191,2192,2193],"words":["x y-1194","x y-1195","ü-1196"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":2,"b":2.0,"c":3,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","f":35.75,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"İstanbul"},"items":[{"n":1275,"name":"日本語のテキスト"}],"nums":[],"words":["ü-1276","ü-1277"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":49,"b":49.0,"c":50,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -5218,9 +5205,9 @@ mod gen_163 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                48,
                 false,
-                r#"{"s":"Straße","t":"a*b?c[d]e","n":-263,"f":41.0,"b":true,"z":null,"big":9007199254740993,"dotted.key":"emoji 😀 inside","dotted":{"key":"emoji 😀 inside"},"ключ":"svc-deploy","user":{"name":"Admin","id":89,"admin":false,"tags":["w-1178","x y-1179","w-1180"],"Role":"naïve café"},"items":[{"n":1181,"name":"Admin","ok":false,"tags":["ü-1182","w-1183","Wort-1184"]},{"n":1185,"name":"quote\" and back\\slash","v":10,"ok":true,"tags":["x y-1186"],"sub":[{"n":1187,"x":2}]},{"n":1188,"name":"quote\" and back\\slash","tags":["w-1189"],"sub":[{"n":1190,"x":"Beta-Gamma"}]}],"nums":[2191,2192,2193],"words":["x y-1194","x y-1195","ü-1196"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":2,"b":2.0,"c":3,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","f":35.75,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"İstanbul"},"items":[{"n":1275,"name":"日本語のテキスト"}],"nums":[],"words":["ü-1276","ü-1277"],"pair":{"a":49,"b":49.0,"c":50,"lo":4.5,"hi":5.5}}"#,
             )
             .check(&RULE);
     }
@@ -5235,12 +5222,12 @@ mod gen_164 {
         Case {
             title: Some("Generated rule 164"),
             dedup: Some("defaultDedupString:Generated.R164"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                44,
+                22,
                 true,
-                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","n":748,"f":-3.25,"b":true,"net":"2001:db8::/32","dotted":{"key":"path/to/file.txt"},"user":{"name":"İstanbul","id":20,"admin":true,"tags":["x y-1197","w-1198"],"Role":"a*b?c[d]e"},"items":[{"n":1199,"name":"Beta-Gamma","v":4,"ok":true,"sub":[]},{"n":1200,"tags":["ü-1201","x y-1202","ü-1203"]}],"nums":[2204],"words":["x y-1205"],"matrix":[[1206,1207],[1208,1209,1210]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":36.5,"hi":37.5}}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","n":110,"f":41.75,"b":false,"e":"","ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"Beta-Gamma"},"user":{"name":"svc-deploy","id":61,"admin":true,"tags":[]},"items":[{"n":1278,"tags":[],"sub":[{"n":1279,"x":8}]},{"n":1280,"name":"x","v":14,"tags":["ü-1281"]}],"nums":[2282],"pair":{"a":23,"b":23.0,"c":24,"lo":15.5,"hi":16.5}}"#,
             )
         }
             .check(&RULE);
@@ -5249,9 +5236,9 @@ mod gen_164 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                50,
+                28,
                 false,
-                r#"{"s":"ǅungla","t":"UPPER lower 123","n":748,"f":-3.25,"b":true,"net":"2001:db8::/32","dotted":{"key":"path/to/file.txt"},"user":{"name":"İstanbul","id":20,"admin":true,"tags":["x y-1197","w-1198"],"Role":"a*b?c[d]e"},"items":[{"n":1199,"name":"Beta-Gamma","v":4,"ok":true,"sub":[]},{"n":1200,"tags":["ü-1201","x y-1202","ü-1203"]}],"nums":[2204],"words":["x y-1205"],"matrix":[[1206,1207],[1208,1209,1210]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":36.5,"hi":37.5}}"#,
+                r#"{"s":"emoji 😀 inside","n":110,"f":41.75,"b":false,"e":"","ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"Beta-Gamma"},"user":{"name":"svc-deploy","id":61,"admin":true,"tags":[]},"items":[{"n":1278,"tags":[],"sub":[{"n":1279,"x":8}]},{"n":1280,"name":"x","v":14,"tags":["ü-1281"]}],"nums":[2282],"pair":{"a":23,"b":23.0,"c":24,"lo":15.5,"hi":16.5}}"#,
             )
             .check(&RULE);
     }
@@ -5264,14 +5251,17 @@ mod gen_165 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("} "),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#"[][{"n":1283,"v":-5,"ok":false}]"#),
+            dedup: Some(r#"{"a":14,"b":14.0,"c":15,"lo":28.5,"hi":29.5}:[-5]:15"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":["ü-1286","Wort-1287"],"t1":"1036{\"a\":14,\"b\":14.0,\"c\":15,\"lo\":28.5,\"hi\":29.5}"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                33,
+                47,
                 true,
-                r#"{"eventName":"Alpha","s":"ǅungla","t":"","n":998,"b":true,"e":{},"net":"192.168.0.0/16","dotted.key":"İstanbul","user":{"name":"İstanbul","id":3,"admin":true,"tags":["x y-1211","w-1212","w-1213"]},"items":[{"n":1214,"name":"ǅungla","v":4,"ok":false,"tags":[],"sub":[{"n":1215,"x":"Admin"},{"n":1216,"x":8}]},{"n":1217,"name":"UPPER lower 123","sub":[{"n":1218,"x":0}]},{"n":1219,"name":"","v":-4,"tags":["ü-1220","x y-1221"],"sub":[{"n":1222,"x":"a*b?c[d]e"}]}]}"#,
+                r#"{"eventName":"Delta","s":"alpha","n":1036,"f":37.75,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"tab\tand\nnewline","with space":"naïve café","items":[{"n":1283,"v":-5,"ok":false}],"nums":[2284,2285],"words":["ü-1286","Wort-1287"],"ips":[],"pair":{"a":14,"b":14.0,"c":15,"lo":28.5,"hi":29.5}}"#,
             )
         }
             .check(&RULE);
@@ -5280,9 +5270,9 @@ mod gen_165 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                54,
                 false,
-                r#"{"s":"ǅungla","t":"","n":998,"b":true,"e":{},"net":"192.168.0.0/16","dotted.key":"İstanbul","user":{"name":"İstanbul","id":3,"admin":true,"tags":["x y-1211","w-1212","w-1213"]},"items":[{"n":1214,"name":"ǅungla","v":4,"ok":false,"tags":[],"sub":[{"n":1215,"x":"Admin"},{"n":1216,"x":8}]},{"n":1217,"name":"UPPER lower 123","sub":[{"n":1218,"x":0}]},{"n":1219,"name":"","v":-4,"tags":["ü-1220","x y-1221"],"sub":[{"n":1222,"x":"a*b?c[d]e"}]}]}"#,
+                r#"{"eventName":"Delta","s":"alpha","n":1036,"f":37.75,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"tab\tand\nnewline","with space":"naïve café","items":[{"n":1283,"v":-5,"ok":false}],"nums":[2284,2285],"words":["ü-1286","Wort-1287"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -5295,14 +5285,15 @@ mod gen_166 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"8.8.8.8 # 8.8.8.8{"n":1227,"x":"{braces} and {{double}}"}"#),
-            dedup: Some("[1234,1235]"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R166"),
+            dedup: Some("defaultDedupString:Generated.R166"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[1288,1292],"t1":"trueNone{"}"#),
             ..Case::new(
                 "witness matches",
                 16,
                 true,
-                r#"{"eventName":"Gamma","s":"naïve café","n":-21,"f":24.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"tab\tand\nnewline","dotted":{"key":"İstanbul"},"user":{"name":"日本語のテキスト","id":18,"admin":true,"tags":["x y-1223","x y-1224"]},"items":[{"n":1225,"v":8,"ok":false},{"n":1226,"name":"ǅungla","ok":true,"tags":[],"sub":[{"n":1227,"x":"{braces} and {{double}}"}]}],"nums":[2228,2229,2230,2231],"words":["w-1232","x y-1233"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","2001:db8::1"],"matrix":[[1234,1235],[1236,1237,1238]]}"#,
+                r#"{"eventName":"Zeta","s":"","t":"a*b?c[d]e","n":-322,"f":-20.0,"b":true,"e":0,"net":"192.168.0.0/16","with space":"Admin","user":{"name":"alpha","id":5,"Role":"UPPER lower 123"},"items":[{"n":1288,"name":"emoji 😀 inside","ok":false,"tags":["ü-1289","x y-1290","x y-1291"]},{"n":1292,"name":"a*b?c[d]e","v":-1,"ok":true,"tags":[],"sub":[{"n":1293,"x":0}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5311,9 +5302,9 @@ mod gen_166 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                23,
                 false,
-                r#"{"eventName":"Gamma","s":"naïve café","n":-21,"f":24.0,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"tab\tand\nnewline","dotted":{"key":"İstanbul"},"user":{"name":"日本語のテキスト","id":18,"admin":true,"tags":["x y-1223","x y-1224"]},"items":[{"n":1225,"v":8,"ok":false},{"n":1226,"name":"ǅungla","ok":true,"tags":[],"sub":[{"n":1227,"x":"{braces} and {{double}}"}]}],"nums":[2228,2229,2230,2231],"words":["w-1232","x y-1233"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","2001:db8::1"]}"#,
+                r#"{"eventName":"Zeta","s":"","t":"a*b?c[d]e","n":-322,"f":-20.0,"b":true,"e":0,"net":"192.168.0.0/16","with space":"Admin","user":{"name":"alpha","id":5,"Role":"UPPER lower 123"},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5326,14 +5317,14 @@ mod gen_167 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R167"),
-            dedup: Some("defaultDedupString:Generated.R167"),
+            title: Some("Generated rule 167"),
+            dedup: Some("false:100.64.0.1:[1294,1295]"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                12,
+                20,
                 true,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"Admin","n":702,"f":-36.0,"b":false,"z":null,"e":0,"net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"svc-deploy","items":[{"n":1239,"name":"Admin"}],"ips":["2001:db8::1"]}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","t":"日本語のテキスト","f":-8.0,"e":"","ip":"100.64.0.1","net":"192.168.0.0/16","dotted.key":"svc-deploy","with space":"naïve café","user":{"name":"quote\" and back\\slash","id":57,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1294,"v":-1,"ok":false,"tags":[]},{"n":1295,"v":8,"ok":false,"tags":[]}],"nums":[2296,2297,2298],"words":["w-1299"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":42.5,"hi":43.5}}"#,
             )
         }
             .check(&RULE);
@@ -5342,9 +5333,9 @@ mod gen_167 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                26,
                 false,
-                r#"{"eventName":"Gamma","s":"{braces} and {{double}}","t":"Admin","n":702,"f":-36.0,"b":false,"z":null,"e":0,"net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"svc-deploy","ips":["2001:db8::1"]}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","t":"日本語のテキスト","f":-8.0,"e":"","ip":"100.64.0.1","net":"192.168.0.0/16","dotted.key":"svc-deploy","with space":"naïve café","user":{"name":"quote\" and back\\slash","id":57,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1294,"v":-1,"ok":false,"tags":[]},{"n":1295,"v":8,"ok":false,"tags":[]}],"nums":[2296,2297,2298],"words":["w-1299"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -5357,14 +5348,14 @@ mod gen_168 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["{braces} and {{double}}"]"#),
-            dedup: Some(r#"["{braces} and {{double}}"]"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated rule 168"),
+            dedup: Some("defaultDedupString:Generated.R168"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                14,
+                16,
                 true,
-                r#"{"eventName":"Gamma","s":"svc-deploy","t":"日本語のテキスト","f":-16.75,"b":true,"z":null,"net":"192.168.0.0/16","big":18446744073709551615,"items":[{"n":1240,"name":"tab\tand\nnewline","v":-2,"ok":false,"tags":[],"sub":[{"n":1241,"x":"naïve café"},{"n":1242,"x":"{braces} and {{double}}"}]},{"n":1243,"name":"Admin","v":11,"ok":true,"sub":[]},{"n":1244,"name":"Admin","tags":["ü-1245","Wort-1246"]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"svc-deploy","n":581,"z":null,"e":false,"net":"2001:db8::/32","dotted.key":"alpha","with space":"alpha","ключ":"tab\tand\nnewline","user":{"name":"{braces} and {{double}}","id":51,"tags":[]},"items":[{"n":1300,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["ü-1301"],"sub":[{"n":1302,"x":"quote\" and back\\slash"},{"n":1303,"x":8}]},{"n":1304,"name":"UPPER lower 123","v":0,"sub":[{"n":1305,"x":5}]},{"n":1306,"name":"UPPER lower 123","v":10,"ok":false}],"nums":[2307,2308],"matrix":[[1309,1310],[1311,1312,1313]]}"#,
             )
         }
             .check(&RULE);
@@ -5373,9 +5364,9 @@ mod gen_168 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                22,
                 false,
-                r#"{"s":"svc-deploy","t":"日本語のテキスト","f":-16.75,"b":true,"z":null,"net":"192.168.0.0/16","big":18446744073709551615,"items":[{"n":1240,"name":"tab\tand\nnewline","v":-2,"ok":false,"tags":[],"sub":[{"n":1241,"x":"naïve café"},{"n":1242,"x":"{braces} and {{double}}"}]},{"n":1243,"name":"Admin","v":11,"ok":true,"sub":[]},{"n":1244,"name":"Admin","tags":["ü-1245","Wort-1246"]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
+                r#"{"s":"x","t":"svc-deploy","n":581,"z":null,"e":false,"net":"2001:db8::/32","dotted.key":"alpha","with space":"alpha","ключ":"tab\tand\nnewline","user":{"name":"{braces} and {{double}}","id":51,"tags":[]},"items":[{"n":1300,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["ü-1301"],"sub":[{"n":1302,"x":"quote\" and back\\slash"},{"n":1303,"x":8}]},{"n":1304,"name":"UPPER lower 123","v":0,"sub":[{"n":1305,"x":5}]},{"n":1306,"name":"UPPER lower 123","v":10,"ok":false}],"nums":[2307,2308],"matrix":[[1309,1310],[1311,1312,1313]]}"#,
             )
             .check(&RULE);
     }
@@ -5388,15 +5379,17 @@ mod gen_169 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{{28"),
-            dedup: Some("[]"),
+            title: Some("Generated.R169"),
+            dedup: Some(":"),
             severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"t0":"[\"127.0.0.1\"][\"127.0.0.1\"]","k1":"127.0.0.1"}"#),
+            context: Some(
+                r#"{"k0":[1322],"k1":"8.8.8.8","eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                20,
+                21,
                 true,
-                r#"{"eventName":"Beta","t":"alpha","n":515,"f":34.25,"ip":"10.0.0.0/8","user":{"name":"path/to/file.txt","id":82,"tags":["w-1247","ü-1248"]},"items":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":8.5,"hi":9.5}}"#,
+                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1352,"f":-1.5,"b":false,"z":null,"ip":"2606:4700:4700::1111","items":[{"n":1314,"name":"UPPER lower 123"}],"nums":[2315,2316,2317],"ips":["100.64.0.1","10.1.2.3","8.8.8.8"],"matrix":[[1318,1319],[1320,1321,1322]],"pair":{"a":25,"b":25.0,"c":26,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -5405,9 +5398,9 @@ mod gen_169 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                28,
                 false,
-                r#"{"t":"alpha","n":515,"f":34.25,"ip":"10.0.0.0/8","user":{"name":"path/to/file.txt","id":82,"tags":["w-1247","ü-1248"]},"items":[],"ips":["127.0.0.1"],"pair":{"a":27,"b":27.0,"c":28,"lo":8.5,"hi":9.5}}"#,
+                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1352,"f":-1.5,"b":false,"z":null,"ip":"2606:4700:4700::1111","nums":[2315,2316,2317],"ips":["100.64.0.1","10.1.2.3","8.8.8.8"],"matrix":[[1318,1319],[1320,1321,1322]],"pair":{"a":25,"b":25.0,"c":26,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -5420,14 +5413,15 @@ mod gen_170 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1249,1252]} Alert: [1249,1252]"),
-            dedup: Some("[1249,1252]} Alert: [1249,1252]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#" back\slash {13.0"#),
+            dedup: Some(r#" back\slash {13.0"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":35.5,"k1":[1325,1326,1327],"k2":null}"#),
             ..Case::new(
                 "witness matches",
-                27,
+                21,
                 true,
-                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"path/to/file.txt","n":452,"f":30.0,"z":null,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"","user":{"name":"path/to/file.txt","id":91,"tags":[]},"items":[{"n":1249,"name":"svc-deploy","v":11,"ok":false,"sub":[{"n":1250,"x":2},{"n":1251,"x":4}]},{"n":1252,"name":"UPPER lower 123","sub":[{"n":1253,"x":"日本語のテキスト"},{"n":1254,"x":"alpha"}]}],"nums":[2255,2256],"words":["w-1257","x y-1258","x y-1259","Wort-1260"],"pair":{"a":30,"b":30.0,"c":31,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Delta","s":"x","t":"emoji 😀 inside","n":-352,"f":36.0,"ip":"","net":"2001:db8::/32","dotted.key":"Admin","items":[],"ips":["fe80::1"],"matrix":[[1323,1324],[1325,1326,1327]],"pair":{"a":13,"b":13.0,"c":14,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -5436,9 +5430,9 @@ mod gen_170 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                28,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"path/to/file.txt","n":452,"f":30.0,"z":null,"e":0,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"","user":{"name":"path/to/file.txt","id":91,"tags":[]},"items":[{"n":1249,"name":"svc-deploy","v":11,"ok":false,"sub":[{"n":1250,"x":2},{"n":1251,"x":4}]},{"n":1252,"name":"UPPER lower 123","sub":[{"n":1253,"x":"日本語のテキスト"},{"n":1254,"x":"alpha"}]}],"nums":[2255,2256],"words":["w-1257","x y-1258","x y-1259","Wort-1260"],"pair":{"a":30,"b":30.0,"c":31,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Delta","s":"x","t":"emoji 😀 inside","n":-352,"f":36.0,"ip":"","net":"2001:db8::/32","dotted.key":"Admin","items":[],"ips":["fe80::1"],"pair":{"a":13,"b":13.0,"c":14,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -5451,17 +5445,15 @@ mod gen_171 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R171"),
-            dedup: Some("defaultDedupString:Generated.R171"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":[[8,"naïve café"]]}"#,
-            ),
+            title: Some("true"),
+            dedup: Some("true"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"Zeta","k1":"日本語のテキスト"}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                32,
                 true,
-                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"naïve café","n":1018,"f":34.0,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","items":[{"n":1261,"v":4},{"n":1262,"name":"Straße","tags":["w-1263","ü-1264","ü-1265"],"sub":[{"n":1266,"x":8},{"n":1267,"x":"naïve café"}]},{"n":1268,"name":"alpha","v":-4}],"nums":[],"words":["x y-1269","Wort-1270","ü-1271","x y-1272"],"ips":["2606:4700:4700::1111","100.64.0.1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","t":"日本語のテキスト","n":287,"b":true,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","dotted.key":"Admin","dotted":{"key":"x"},"words":["x y-1328","x y-1329","Wort-1330","Wort-1331"],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -5470,9 +5462,9 @@ mod gen_171 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                39,
                 false,
-                r#"{"s":"日本語のテキスト","t":"naïve café","n":1018,"f":34.0,"e":[],"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"dotted.key":"a*b?c[d]e","items":[{"n":1261,"v":4},{"n":1262,"name":"Straße","tags":["w-1263","ü-1264","ü-1265"],"sub":[{"n":1266,"x":8},{"n":1267,"x":"naïve café"}]},{"n":1268,"name":"alpha","v":-4}],"nums":[],"words":["x y-1269","Wort-1270","ü-1271","x y-1272"],"ips":["2606:4700:4700::1111","100.64.0.1","2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"日本語のテキスト","n":287,"b":true,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","dotted.key":"Admin","dotted":{"key":"x"},"words":["x y-1328","x y-1329","Wort-1330","Wort-1331"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -5485,14 +5477,15 @@ mod gen_172 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} w-1275} "),
-            dedup: Some("} w-1275} "),
+            title: Some("false1336日本語のテキスト1335"),
+            dedup: Some("false1336日本語のテキスト1335"),
             severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":null,"k1":null,"k2":1334}"#),
             ..Case::new(
                 "witness matches",
-                24,
+                20,
                 true,
-                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"alpha","n":399,"f":18.0,"b":true,"ip":"fe80::1","user":{"name":"Straße","id":48,"admin":false},"items":[{"n":1273,"name":"","v":9},{"n":1274,"v":6}],"nums":[],"words":["w-1275"]}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","n":-170,"b":false,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"alpha","ключ":"svc-deploy","user":{"name":"Admin","tags":["Wort-1332"]},"items":[{"n":1333,"name":"日本語のテキスト","ok":false},{"n":1334,"tags":[],"sub":[{"n":1335,"x":6},{"n":1336,"x":"svc-deploy"}]}],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -5501,9 +5494,9 @@ mod gen_172 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                27,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"alpha","n":399,"f":18.0,"b":true,"ip":"fe80::1","user":{"name":"Straße","id":48,"admin":false},"items":[{"n":1273,"name":"","v":9},{"n":1274,"v":6}],"nums":[],"words":["w-1275"]}"#,
+                r#"{"s":"ǅungla","n":-170,"b":false,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"alpha","ключ":"svc-deploy","user":{"name":"Admin","tags":["Wort-1332"]},"items":[{"n":1333,"name":"日本語のテキスト","ok":false},{"n":1334,"tags":[],"sub":[{"n":1335,"x":6},{"n":1336,"x":"svc-deploy"}]}],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -5516,14 +5509,14 @@ mod gen_173 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash {"#),
-            dedup: Some("defaultDedupString:Generated.R173"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("2339falseAlert: 47.5"),
+            dedup: Some("2339falseAlert: 47.5"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                13,
                 true,
-                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","f":43.25,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","dotted":{"key":"UPPER lower 123"},"ключ":"日本語のテキスト","user":{"name":"emoji 😀 inside","id":75,"admin":false,"Role":"naïve café"},"items":[{"n":1276,"name":"Beta-Gamma","v":6,"ok":false,"tags":["ü-1277","w-1278","ü-1279"],"sub":[]},{"n":1280,"name":"İstanbul","v":-3,"ok":true,"tags":[],"sub":[{"n":1281,"x":1},{"n":1282,"x":"Beta-Gamma"}]}]}"#,
+                r#"{"eventName":"Delta","s":"Straße","n":-482,"b":false,"e":{},"ip":"fe80::1","big":9007199254740993,"dotted.key":"İstanbul","dotted":{"key":"emoji 😀 inside"},"nums":[2337,2338,2339,2340],"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":47.5,"hi":48.5}}"#,
             )
         }
             .check(&RULE);
@@ -5532,9 +5525,9 @@ mod gen_173 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                19,
                 false,
-                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","f":43.25,"b":false,"z":null,"ip":"8.8.8.8","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","dotted":{"key":"UPPER lower 123"},"ключ":"日本語のテキスト","user":{"name":"emoji 😀 inside","id":75,"admin":false,"Role":"naïve café"}}"#,
+                r#"{"s":"Straße","n":-482,"b":false,"e":{},"ip":"fe80::1","big":9007199254740993,"dotted.key":"İstanbul","dotted":{"key":"emoji 😀 inside"},"nums":[2337,2338,2339,2340],"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":47.5,"hi":48.5}}"#,
             )
             .check(&RULE);
     }
@@ -5548,13 +5541,14 @@ mod gen_174 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R174"),
-            dedup: Some("defaultDedupString:Generated.R174"),
-            severity: Some(::detections::Severity::Info),
+            dedup: Some(r#"["Beta-Gamma",""]:w-1351:false"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":[[]],"k1":false}"#),
             ..Case::new(
                 "witness matches",
-                18,
+                23,
                 true,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"{braces} and {{double}}","n":354,"f":45.0,"b":false,"dotted.key":"naïve café","dotted":{"key":"a*b?c[d]e"},"items":[],"ips":[],"matrix":[[1283,1284],[1285,1286,1287]]}"#,
+                r#"{"eventName":"Beta","s":"日本語のテキスト","n":-357,"b":false,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"{braces} and {{double}}","user":{"name":"{braces} and {{double}}","id":15,"admin":false},"items":[{"n":1341,"name":"Beta-Gamma","v":6,"tags":["Wort-1342"],"sub":[]},{"n":1343,"name":"","ok":false,"tags":["ü-1344","Wort-1345","x y-1346"]},{"n":1347,"v":-1,"tags":["w-1348"]}],"words":["Wort-1349","ü-1350","w-1351"],"pair":{"a":20,"b":20.0,"c":21,"lo":42.5,"hi":43.5}}"#,
             )
         }
             .check(&RULE);
@@ -5563,9 +5557,9 @@ mod gen_174 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                30,
                 false,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"{braces} and {{double}}","n":354,"f":45.0,"b":false,"dotted.key":"naïve café","items":[],"ips":[],"matrix":[[1283,1284],[1285,1286,1287]]}"#,
+                r#"{"s":"日本語のテキスト","n":-357,"b":false,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"{braces} and {{double}}","user":{"name":"{braces} and {{double}}","id":15,"admin":false},"items":[{"n":1341,"name":"Beta-Gamma","v":6,"tags":["Wort-1342"],"sub":[]},{"n":1343,"name":"","ok":false,"tags":["ü-1344","Wort-1345","x y-1346"]},{"n":1347,"v":-1,"tags":["w-1348"]}],"words":["Wort-1349","ü-1350","w-1351"],"pair":{"a":20,"b":20.0,"c":21,"lo":42.5,"hi":43.5}}"#,
             )
             .check(&RULE);
     }
@@ -5578,14 +5572,15 @@ mod gen_175 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R175"),
-            dedup: Some("defaultDedupString:Generated.R175"),
-            severity: Some(::detections::Severity::High),
+            title: Some("235423542354{"),
+            dedup: Some("235423542354{"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"t0":"{ #  in "}"#),
             ..Case::new(
                 "witness matches",
-                19,
+                39,
                 true,
-                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","t":"UPPER lower 123","f":-44.25,"z":null,"e":{},"big":9007199254740993,"dotted.key":"emoji 😀 inside","items":[],"nums":[2288,2289],"ips":["10.1.2.3"]}"#,
+                r#"{"eventName":"Gamma","s":"alpha","t":"path/to/file.txt","n":-293,"ip":"2606:4700:4700::1111","ключ":"a*b?c[d]e","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1352","w-1353"]},"items":[],"nums":[2354],"words":["w-1355","ü-1356","w-1357"]}"#,
             )
         }
             .check(&RULE);
@@ -5594,9 +5589,9 @@ mod gen_175 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                46,
                 false,
-                r#"{"s":"tab\tand\nnewline","t":"UPPER lower 123","f":-44.25,"z":null,"e":{},"big":9007199254740993,"dotted.key":"emoji 😀 inside","items":[],"nums":[2288,2289],"ips":["10.1.2.3"]}"#,
+                r#"{"eventName":"Gamma","s":"alpha","t":"path/to/file.txt","n":-293,"ключ":"a*b?c[d]e","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1352","w-1353"]},"items":[],"nums":[2354],"words":["w-1355","ü-1356","w-1357"]}"#,
             )
             .check(&RULE);
     }
@@ -5609,14 +5604,17 @@ mod gen_176 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("21.51086"),
-            dedup: Some("21.51086"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R176"),
+            dedup: Some("defaultDedupString:Generated.R176"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":["tab\tand\nnewline"],"eventName":"Zeta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                20,
+                28,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","t":"","n":1086,"b":true,"e":false,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123"},"items":[{"n":1290,"v":-2,"tags":["x y-1291","x y-1292"]}],"words":["w-1293","x y-1294","Wort-1295","w-1296"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":20.5,"hi":21.5}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","n":521,"f":23.0,"z":null,"ip":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"","admin":true,"tags":["ü-1358","x y-1359","x y-1360"],"Role":"日本語のテキスト"},"items":[{"n":1361,"name":"emoji 😀 inside","v":11,"ok":false,"sub":[{"n":1362,"x":"tab\tand\nnewline"},{"n":1363,"x":8}]},{"n":1364,"name":"naïve café","ok":false},{"n":1365,"tags":["ü-1366","Wort-1367","Wort-1368"]}],"nums":[2369],"words":[],"pair":{"a":8,"b":8.0,"c":9,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -5625,9 +5623,9 @@ mod gen_176 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                35,
                 false,
-                r#"{"s":"Straße","t":"","n":1086,"b":true,"e":false,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123"},"items":[{"n":1290,"v":-2,"tags":["x y-1291","x y-1292"]}],"words":["w-1293","x y-1294","Wort-1295","w-1296"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":20.5,"hi":21.5}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","n":521,"f":23.0,"z":null,"ip":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"","admin":true,"tags":["ü-1358","x y-1359","x y-1360"],"Role":"日本語のテキスト"},"nums":[2369],"words":[],"pair":{"a":8,"b":8.0,"c":9,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -5640,14 +5638,14 @@ mod gen_177 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R177"),
+            title: Some("Generated rule 177"),
             dedup: Some("defaultDedupString:Generated.R177"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                25,
+                42,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"UPPER lower 123","n":99,"b":false,"z":null,"e":"","net":"192.168.0.0/16","big":18446744073709551615,"dotted":{"key":"Straße"},"user":{"name":"{braces} and {{double}}","id":59,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"words":["ü-1297","ü-1298","Wort-1299"],"pair":{"a":46,"b":46.0,"c":47,"lo":25.5,"hi":26.5}}"#,
+                r#"{"eventName":"Zeta","s":"x","t":"Straße","n":-225,"net":"2001:db8::/32","user":{"name":"alpha","id":10,"admin":true},"nums":[2370,2371],"words":["x y-1372"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5656,9 +5654,9 @@ mod gen_177 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                48,
                 false,
-                r#"{"s":"path/to/file.txt","t":"UPPER lower 123","n":99,"b":false,"z":null,"e":"","net":"192.168.0.0/16","big":18446744073709551615,"dotted":{"key":"Straße"},"user":{"name":"{braces} and {{double}}","id":59,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"words":["ü-1297","ü-1298","Wort-1299"],"pair":{"a":46,"b":46.0,"c":47,"lo":25.5,"hi":26.5}}"#,
+                r#"{"s":"x","t":"Straße","n":-225,"net":"2001:db8::/32","user":{"name":"alpha","id":10,"admin":true},"nums":[2370,2371],"words":["x y-1372"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5671,14 +5669,14 @@ mod gen_178 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 178"),
-            dedup: Some("defaultDedupString:Generated.R178"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Alert: {} 6.5"),
+            dedup: Some("Alert: {} 6.5"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                16,
+                25,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","t":"","n":124,"e":"","dotted.key":"a*b?c[d]e","with space":"naïve café","nums":[2300],"words":["ü-1301","Wort-1302"],"pair":{"a":30,"b":30.0,"c":31,"lo":27.5,"hi":28.5}}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","t":"ǅungla","n":777,"f":-21.75,"b":false,"ip":"","net":"10.1.2.3","dotted":{"key":"Admin"},"items":[{"n":1373,"v":14,"ok":true}],"nums":[],"words":[],"pair":{"a":36,"b":36.0,"c":37,"lo":5.5,"hi":6.5}}"#,
             )
         }
             .check(&RULE);
@@ -5687,9 +5685,9 @@ mod gen_178 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                31,
                 false,
-                r#"{"s":"alpha","t":"","n":124,"e":"","dotted.key":"a*b?c[d]e","with space":"naïve café","nums":[2300],"words":["ü-1301","Wort-1302"],"pair":{"a":30,"b":30.0,"c":31,"lo":27.5,"hi":28.5}}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","t":"ǅungla","n":777,"b":false,"ip":"","net":"10.1.2.3","dotted":{"key":"Admin"},"items":[{"n":1373,"v":14,"ok":true}],"nums":[],"words":[],"pair":{"a":36,"b":36.0,"c":37,"lo":5.5,"hi":6.5}}"#,
             )
             .check(&RULE);
     }
@@ -5703,13 +5701,14 @@ mod gen_179 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R179"),
-            dedup: Some("defaultDedupString:Generated.R179"),
-            severity: Some(::detections::Severity::Info),
+            dedup: Some(" # {x|y}{"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"Delta","k1":"","t2":"{ ünïcödé  # "}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                42,
                 true,
-                r#"{"eventName":"Gamma","s":"x","t":"a*b?c[d]e","n":363,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":18446744073709551615,"user":{"name":"Straße","id":47,"admin":true,"tags":["x y-1303","ü-1304","x y-1305"],"Role":"naïve café"},"items":[{"n":1306,"name":"Admin","v":3,"ok":false,"tags":[],"sub":[]}],"nums":[2307],"words":["Wort-1308","x y-1309"],"pair":{"a":4,"b":4.0,"c":5,"lo":25.5,"hi":26.5}}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","n":-38,"z":null,"e":[],"ip":"2001:db8::1","ключ":"path/to/file.txt","user":{"name":"UPPER lower 123","id":87,"admin":false,"Role":""},"items":[{"n":1374,"name":"","tags":["ü-1375","x y-1376"]},{"n":1377,"name":"","v":1}],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":0.5,"hi":1.5}}"#,
             )
         }
             .check(&RULE);
@@ -5718,9 +5717,9 @@ mod gen_179 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                49,
                 false,
-                r#"{"s":"x","t":"a*b?c[d]e","n":363,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.1.2.3","big":18446744073709551615,"user":{"name":"Straße","id":47,"admin":true,"tags":["x y-1303","ü-1304","x y-1305"],"Role":"naïve café"},"items":[{"n":1306,"name":"Admin","v":3,"ok":false,"tags":[],"sub":[]}],"nums":[2307],"words":["Wort-1308","x y-1309"],"pair":{"a":4,"b":4.0,"c":5,"lo":25.5,"hi":26.5}}"#,
+                r#"{"s":"Beta-Gamma","n":-38,"z":null,"e":[],"ip":"2001:db8::1","ключ":"path/to/file.txt","user":{"name":"UPPER lower 123","id":87,"admin":false,"Role":""},"items":[{"n":1374,"name":"","tags":["ü-1375","x y-1376"]},{"n":1377,"name":"","v":1}],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":0.5,"hi":1.5}}"#,
             )
             .check(&RULE);
     }
@@ -5733,14 +5732,14 @@ mod gen_180 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 180"),
-            dedup: Some("defaultDedupString:Generated.R180"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"{ back\slash ["ü-1383","Wort-1384"]Alert: "#),
+            dedup: Some(r#"{ back\slash ["ü-1383","Wort-1384"]Alert: "#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                50,
+                23,
                 true,
-                r#"{"eventName":"Gamma","s":"日本語のテキスト","n":951,"f":48.75,"z":null,"e":0.0,"net":"2001:db8::/32","big":-0.0,"ключ":"emoji 😀 inside","user":{"name":"naïve café","id":70,"admin":true,"Role":"quote\" and back\\slash"},"items":[{"n":1310,"name":"svc-deploy","ok":true}],"words":["x y-1311","w-1312","x y-1313"],"ips":["fe80::1","8.8.8.8","127.0.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":38.5,"hi":39.5}}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","t":"svc-deploy","n":285,"z":null,"ip":"256.1.1.1","big":-0.0,"dotted.key":"","ключ":"emoji 😀 inside","user":{"name":"x","id":58,"admin":true,"Role":"Beta-Gamma"},"items":[{"n":1378,"name":"emoji 😀 inside","v":14},{"n":1379,"name":"日本語のテキスト","tags":["w-1380","Wort-1381","ü-1382"]}],"nums":[],"words":["ü-1383","Wort-1384"]}"#,
             )
         }
             .check(&RULE);
@@ -5749,9 +5748,9 @@ mod gen_180 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                56,
+                29,
                 false,
-                r#"{"eventName":"Gamma","s":"日本語のテキスト","n":951,"f":48.75,"z":null,"e":0.0,"big":-0.0,"ключ":"emoji 😀 inside","user":{"name":"naïve café","id":70,"admin":true,"Role":"quote\" and back\\slash"},"items":[{"n":1310,"name":"svc-deploy","ok":true}],"words":["x y-1311","w-1312","x y-1313"],"ips":["fe80::1","8.8.8.8","127.0.0.1"],"pair":{"a":11,"b":11.0,"c":12,"lo":38.5,"hi":39.5}}"#,
+                r#"{"s":"İstanbul","t":"svc-deploy","n":285,"z":null,"ip":"256.1.1.1","big":-0.0,"dotted.key":"","ключ":"emoji 😀 inside","user":{"name":"x","id":58,"admin":true,"Role":"Beta-Gamma"},"items":[{"n":1378,"name":"emoji 😀 inside","v":14},{"n":1379,"name":"日本語のテキスト","tags":["w-1380","Wort-1381","ü-1382"]}],"nums":[],"words":["ü-1383","Wort-1384"]}"#,
             )
             .check(&RULE);
     }
@@ -5765,13 +5764,13 @@ mod gen_181 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R181"),
-            dedup: Some(r#"[{"n":1318,"x":4},{"n":1319,"x":3}]:::ffff:10.0.0.1:44.75"#),
-            severity: Some(::detections::Severity::Medium),
+            dedup: Some("26:"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                26,
+                25,
                 true,
-                r#"{"eventName":"Zeta","t":"İstanbul","n":304,"f":44.75,"b":false,"z":null,"with space":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"Beta-Gamma","tags":["w-1314","w-1315"],"Role":"ǅungla"},"items":[{"n":1316,"name":"Beta-Gamma","v":-4,"ok":false,"tags":["x y-1317"],"sub":[{"n":1318,"x":4},{"n":1319,"x":3}]}],"words":["ü-1320"],"ips":["127.0.0.1","8.8.8.8","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","b":true,"z":null,"ip":"192.168.1.20","dotted.key":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"Admin","id":26,"admin":false,"tags":["Wort-1385","Wort-1386"]},"nums":[2387,2388,2389],"words":[],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":29.5,"hi":30.5}}"#,
             )
         }
             .check(&RULE);
@@ -5780,9 +5779,9 @@ mod gen_181 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                31,
                 false,
-                r#"{"eventName":"Zeta","t":"İstanbul","n":304,"f":44.75,"b":false,"z":null,"with space":"Beta-Gamma","ключ":"svc-deploy","user":{"name":"Beta-Gamma","tags":["w-1314","w-1315"],"Role":"ǅungla"},"words":["ü-1320"],"ips":["127.0.0.1","8.8.8.8","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"naïve café","b":true,"z":null,"ip":"192.168.1.20","dotted.key":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"Admin","id":26,"admin":false,"tags":["Wort-1385","Wort-1386"]},"nums":[2387,2388,2389],"words":[],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":29.5,"hi":30.5}}"#,
             )
             .check(&RULE);
     }
@@ -5795,14 +5794,14 @@ mod gen_182 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Beta-Gamma"),
-            dedup: Some("Beta-Gamma"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R182"),
+            dedup: Some("[5,1]"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                14,
+                15,
                 true,
-                r#"{"eventName":"Alpha","n":966,"f":-0.75,"b":true,"big":1.2345678901234568e+29,"dotted.key":"ǅungla","with space":"Beta-Gamma","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":47,"admin":true,"tags":["w-1321","ü-1322"]},"items":[{"n":1323,"ok":false,"sub":[]}],"nums":[2324],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":891,"f":-45.75,"z":null,"e":"","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"UPPER lower 123"},"items":[{"n":1390,"name":"path/to/file.txt","v":5,"tags":["Wort-1391","Wort-1392"],"sub":[]},{"n":1393,"v":1,"ok":false,"tags":["w-1394"]},{"n":1395,"name":"","ok":false}],"nums":[2396],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -5811,9 +5810,9 @@ mod gen_182 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                21,
                 false,
-                r#"{"eventName":"Alpha","n":966,"f":-0.75,"b":true,"big":1.2345678901234568e+29,"dotted.key":"ǅungla","with space":"Beta-Gamma","ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":47,"admin":true,"tags":["w-1321","ü-1322"]},"items":[{"n":1323,"ok":false,"sub":[]}],"nums":[2324]}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":891,"f":-45.75,"z":null,"e":"","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"İstanbul","items":[{"n":1390,"name":"path/to/file.txt","v":5,"tags":["Wort-1391","Wort-1392"],"sub":[]},{"n":1393,"v":1,"ok":false,"tags":["w-1394"]},{"n":1395,"name":"","ok":false}],"nums":[2396],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -5826,15 +5825,15 @@ mod gen_183 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("4141"),
-            dedup: Some("4141"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[],"k1":559,"k2":false}"#),
+            title: Some("} "),
+            dedup: Some(r#"{"key":"日本語のテキスト"}0.0İstanbul"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":106,"k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                20,
+                27,
                 true,
-                r#"{"eventName":"Beta","s":"svc-deploy","n":559,"f":-15.0,"z":null,"ip":"10.1.2.3","net":"2001:db8::/32","user":{"name":"emoji 😀 inside","id":80},"items":[{"n":1325,"v":6,"ok":false,"tags":["ü-1326","x y-1327","w-1328"]},{"n":1329,"name":"Straße","v":-1,"ok":false,"tags":[]}],"words":["ü-1330","Wort-1331","w-1332","x y-1333"],"matrix":[[1334,1335],[1336,1337,1338]],"pair":{"a":40,"b":40.0,"c":41,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","t":"x","n":106,"f":10.0,"b":true,"e":0.0,"ip":"fe80::1","net":"2001:db8::/32","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","tags":["ü-1397","w-1398"],"Role":""},"items":[],"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"]}"#,
             )
         }
             .check(&RULE);
@@ -5843,9 +5842,9 @@ mod gen_183 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                34,
                 false,
-                r#"{"eventName":"Beta","s":"svc-deploy","n":559,"f":-15.0,"z":null,"ip":"10.1.2.3","net":"2001:db8::/32","user":{"name":"emoji 😀 inside","id":80},"items":[{"n":1325,"v":6,"ok":false,"tags":["ü-1326","x y-1327","w-1328"]},{"n":1329,"name":"Straße","v":-1,"ok":false,"tags":[]}],"words":["ü-1330","Wort-1331","w-1332","x y-1333"],"pair":{"a":40,"b":40.0,"c":41,"lo":31.5,"hi":32.5}}"#,
+                r#"{"s":"İstanbul","t":"x","n":106,"f":10.0,"b":true,"e":0.0,"ip":"fe80::1","net":"2001:db8::/32","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","tags":["ü-1397","w-1398"],"Role":""},"items":[],"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"]}"#,
             )
             .check(&RULE);
     }
@@ -5863,9 +5862,9 @@ mod gen_184 {
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                12,
+                21,
                 true,
-                r#"{"eventName":"Alpha","f":-4.0,"b":true,"e":0,"ip":"2001:db8::1","with space":"ǅungla","user":{"name":"alpha","admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1339,"name":"path/to/file.txt","tags":["ü-1340","w-1341"]},{"n":1342,"name":"Admin","ok":false},{"n":1343,"name":"a*b?c[d]e","v":11,"tags":[]}],"nums":[2344]}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"{braces} and {{double}}","n":904,"b":true,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"tags":["ü-1399","Wort-1400"],"Role":"Beta-Gamma"},"items":[{"n":1401,"v":8,"tags":[]},{"n":1402,"ok":false,"sub":[]},{"n":1403,"name":"ǅungla","v":13,"sub":[{"n":1404,"x":4}]}],"matrix":[[1405,1406],[1407,1408,1409]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5874,9 +5873,9 @@ mod gen_184 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                27,
                 false,
-                r#"{"eventName":"Alpha","f":-4.0,"b":true,"e":0,"ip":"2001:db8::1","with space":"ǅungla","user":{"name":"alpha","admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1339,"name":"path/to/file.txt","tags":["ü-1340","w-1341"]},{"n":1342,"name":"Admin","ok":false},{"n":1343,"name":"a*b?c[d]e","v":11,"tags":[]}]}"#,
+                r#"{"s":"UPPER lower 123","t":"{braces} and {{double}}","n":904,"b":true,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"tags":["ü-1399","Wort-1400"],"Role":"Beta-Gamma"},"items":[{"n":1401,"v":8,"tags":[]},{"n":1402,"ok":false,"sub":[]},{"n":1403,"name":"ǅungla","v":13,"sub":[{"n":1404,"x":4}]}],"matrix":[[1405,1406],[1407,1408,1409]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5889,15 +5888,14 @@ mod gen_185 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R185"),
-            dedup: Some("defaultDedupString:Generated.R185"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":"emoji 😀 inside","k1":"Beta","k2":null}"#),
+            title: Some(" # ǅungla"),
+            dedup: Some("Beta:2411"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                29,
+                17,
                 true,
-                r#"{"eventName":"Beta","s":"İstanbul","n":855,"b":true,"e":[],"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"ǅungla","with space":"alpha","ключ":"alpha","user":{"name":"emoji 😀 inside","id":64,"Role":"UPPER lower 123"},"items":[],"nums":[2345,2346,2347,2348],"words":[],"pair":{"a":44,"b":44.0,"c":45,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","n":-362,"f":-27.25,"z":null,"e":false,"ip":"192.168.1.20","with space":"quote\" and back\\slash","nums":[2410,2411],"words":["ü-1412","ü-1413","Wort-1414"],"pair":{"a":11,"b":11.0,"c":12,"lo":47.5,"hi":48.5}}"#,
             )
         }
             .check(&RULE);
@@ -5906,9 +5904,9 @@ mod gen_185 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                23,
                 false,
-                r#"{"s":"İstanbul","n":855,"b":true,"e":[],"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"ǅungla","with space":"alpha","ключ":"alpha","user":{"name":"emoji 😀 inside","id":64,"Role":"UPPER lower 123"},"items":[],"nums":[2345,2346,2347,2348],"words":[],"pair":{"a":44,"b":44.0,"c":45,"lo":7.5,"hi":8.5}}"#,
+                r#"{"s":"ǅungla","t":"UPPER lower 123","n":-362,"f":-27.25,"z":null,"e":false,"ip":"192.168.1.20","with space":"quote\" and back\\slash","nums":[2410,2411],"words":["ü-1412","ü-1413","Wort-1414"],"pair":{"a":11,"b":11.0,"c":12,"lo":47.5,"hi":48.5}}"#,
             )
             .check(&RULE);
     }
@@ -5921,15 +5919,14 @@ mod gen_186 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R186"),
-            dedup: Some("12.0:1.2345678901234568e+29"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"t0":"{x|y}{{"}"#),
+            title: Some("Generated rule 186"),
+            dedup: Some("defaultDedupString:Generated.R186"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                28,
+                16,
                 true,
-                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":192,"z":null,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"a*b?c[d]e"},"ключ":"{braces} and {{double}}","nums":[2349,2350],"pair":{"a":12,"b":12.0,"c":13,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Beta","n":146,"z":null,"e":"","ip":"127.0.0.1","with space":"svc-deploy","user":{"name":"Straße","id":39},"items":[{"n":1415}],"nums":[2416,2417,2418],"words":[],"matrix":[[1419,1420],[1421,1422,1423]]}"#,
             )
         }
             .check(&RULE);
@@ -5938,9 +5935,9 @@ mod gen_186 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                22,
                 false,
-                r#"{"s":"a*b?c[d]e","n":192,"z":null,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted.key":"Straße","dotted":{"key":"a*b?c[d]e"},"ключ":"{braces} and {{double}}","nums":[2349,2350],"pair":{"a":12,"b":12.0,"c":13,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Beta","n":146,"z":null,"ip":"127.0.0.1","with space":"svc-deploy","user":{"name":"Straße","id":39},"items":[{"n":1415}],"nums":[2416,2417,2418],"words":[],"matrix":[[1419,1420],[1421,1422,1423]]}"#,
             )
             .check(&RULE);
     }
@@ -5953,19 +5950,14 @@ mod gen_187 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 187"),
-            dedup: Some(
-                r#"{braces} and {{double}}:["Wort-1352"]:["8.8.8.8","2606:4700:4700::1111"]"#,
-            ),
+            title: Some("Generated.R187"),
+            dedup: Some("[]"),
             severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":{"n":1351,"ok":false,"tags":["Wort-1352","ü-1353"]},"k1":[2354,2355,2356,2357],"k2":""}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                25,
+                35,
                 true,
-                r#"{"eventName":"Alpha","s":"ǅungla","t":"{braces} and {{double}}","n":-176,"b":true,"z":null,"e":"","ip":"fe80::1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1351,"ok":false,"tags":["Wort-1352","ü-1353"]}],"nums":[2354,2355,2356,2357],"ips":["8.8.8.8","2606:4700:4700::1111"]}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"ǅungla","n":-117,"f":-48.75,"b":true,"big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"Admin","admin":false,"tags":["Wort-1424","ü-1425","ü-1426"],"Role":"path/to/file.txt"},"items":[],"nums":[],"ips":["192.168.1.20","10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -5974,9 +5966,9 @@ mod gen_187 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                41,
                 false,
-                r#"{"s":"ǅungla","t":"{braces} and {{double}}","n":-176,"b":true,"z":null,"e":"","ip":"fe80::1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"emoji 😀 inside"},"items":[{"n":1351,"ok":false,"tags":["Wort-1352","ü-1353"]}],"nums":[2354,2355,2356,2357],"ips":["8.8.8.8","2606:4700:4700::1111"]}"#,
+                r#"{"s":"quote\" and back\\slash","t":"ǅungla","n":-117,"f":-48.75,"b":true,"big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"Admin","admin":false,"tags":["Wort-1424","ü-1425","ü-1426"],"Role":"path/to/file.txt"},"items":[],"nums":[],"ips":["192.168.1.20","10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -5989,15 +5981,14 @@ mod gen_188 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R188"),
-            dedup: Some("[1361,1362]:82"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":82,"k1":[],"k2":null}"#),
+            title: Some("Generated rule 188"),
+            dedup: Some("defaultDedupString:Generated.R188"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                26,
+                12,
                 true,
-                r#"{"eventName":"Zeta","t":"path/to/file.txt","n":133,"f":24.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":1e+300,"dotted.key":"Admin","with space":"alpha","user":{"name":"日本語のテキスト","id":82,"admin":false,"tags":["Wort-1358","Wort-1359","x y-1360"],"Role":"a*b?c[d]e"},"items":[],"words":[],"matrix":[[1361,1362],[1363,1364,1365]],"pair":{"a":12,"b":12.0,"c":13,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Alpha","t":"svc-deploy","f":-40.5,"b":true,"z":null,"e":false,"ip":"256.1.1.1","dotted.key":"svc-deploy","user":{"name":"a*b?c[d]e","id":14,"admin":true,"Role":"alpha"},"items":[{"n":1427,"name":"日本語のテキスト","v":2},{"n":1428,"name":"quote\" and back\\slash","ok":true},{"n":1429,"name":"naïve café","v":-1,"sub":[{"n":1430,"x":"svc-deploy"}]}],"ips":["::ffff:10.0.0.1","10.1.2.3","127.0.0.1"],"pair":{"a":13,"b":13.0,"c":14,"lo":0.5,"hi":1.5}}"#,
             )
         }
             .check(&RULE);
@@ -6006,9 +5997,9 @@ mod gen_188 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                18,
                 false,
-                r#"{"t":"path/to/file.txt","n":133,"f":24.0,"b":true,"z":null,"e":[],"net":"10.0.0.0/8","big":1e+300,"dotted.key":"Admin","with space":"alpha","user":{"name":"日本語のテキスト","id":82,"admin":false,"tags":["Wort-1358","Wort-1359","x y-1360"],"Role":"a*b?c[d]e"},"items":[],"words":[],"matrix":[[1361,1362],[1363,1364,1365]],"pair":{"a":12,"b":12.0,"c":13,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Alpha","t":"svc-deploy","b":true,"z":null,"e":false,"ip":"256.1.1.1","dotted.key":"svc-deploy","user":{"name":"a*b?c[d]e","id":14,"admin":true,"Role":"alpha"},"items":[{"n":1427,"name":"日本語のテキスト","v":2},{"n":1428,"name":"quote\" and back\\slash","ok":true},{"n":1429,"name":"naïve café","v":-1,"sub":[{"n":1430,"x":"svc-deploy"}]}],"ips":["::ffff:10.0.0.1","10.1.2.3","127.0.0.1"],"pair":{"a":13,"b":13.0,"c":14,"lo":0.5,"hi":1.5}}"#,
             )
             .check(&RULE);
     }
@@ -6022,16 +6013,13 @@ mod gen_189 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R189"),
-            dedup: Some("defaultDedupString:Generated.R189"),
+            dedup: Some(r#"["Wort-1433"]"#),
             severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                14,
+                18,
                 true,
-                r#"{"eventName":"Beta","s":"İstanbul","t":"tab\tand\nnewline","n":-337,"f":26.0,"b":true,"z":null,"ip":"fe80::1","big":18446744073709551615,"user":{"name":"path/to/file.txt","id":41,"admin":true,"tags":[]},"items":[{"n":1366,"v":11,"ok":true,"tags":["w-1367","Wort-1368","Wort-1369"]}],"words":["ü-1370"],"ips":["2001:db8::1"],"matrix":[[1371,1372],[1373,1374,1375]]}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","f":34.25,"z":null,"net":"10.1.2.3","big":-9223372036854775808,"dotted":{"key":"alpha"},"items":[{"n":1431,"v":-5,"tags":["ü-1432","Wort-1433","x y-1434"]}],"nums":[2435,2436,2437],"words":["ü-1438","w-1439","Wort-1440"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":3.5,"hi":4.5}}"#,
             )
         }
             .check(&RULE);
@@ -6040,9 +6028,9 @@ mod gen_189 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                24,
                 false,
-                r#"{"s":"İstanbul","t":"tab\tand\nnewline","n":-337,"f":26.0,"b":true,"z":null,"ip":"fe80::1","big":18446744073709551615,"user":{"name":"path/to/file.txt","id":41,"admin":true,"tags":[]},"items":[{"n":1366,"v":11,"ok":true,"tags":["w-1367","Wort-1368","Wort-1369"]}],"words":["ü-1370"],"ips":["2001:db8::1"],"matrix":[[1371,1372],[1373,1374,1375]]}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","f":34.25,"z":null,"big":-9223372036854775808,"dotted":{"key":"alpha"},"items":[{"n":1431,"v":-5,"tags":["ü-1432","Wort-1433","x y-1434"]}],"nums":[2435,2436,2437],"words":["ü-1438","w-1439","Wort-1440"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":3.5,"hi":4.5}}"#,
             )
             .check(&RULE);
     }
@@ -6055,17 +6043,16 @@ mod gen_190 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[1382,1384]["w-1376","ü-1377"]"#),
-            dedup: Some(r#"[1382,1384]["w-1376","ü-1377"]"#),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":{"name":"İstanbul","id":66,"admin":false,"tags":["w-1376","ü-1377"]},"k1":1383,"k2":[[1382,1383],[1384,1385,1386]]}"#,
+            title: Some("Generated rule 190"),
+            dedup: Some(
+                r#"Wort-1443:["192.168.1.20","fe80::1","2606:4700:4700::1111"]"#,
             ),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                17,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","t":"path/to/file.txt","n":1234,"f":16.25,"b":false,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":66,"admin":false,"tags":["w-1376","ü-1377"]},"items":[{"n":1378,"name":"","v":6,"tags":["ü-1379","w-1380","x y-1381"]}],"matrix":[[1382,1383],[1384,1385,1386]],"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Alpha","z":null,"dotted":{"key":"tab\tand\nnewline"},"ключ":"Beta-Gamma","items":[{"n":1441,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["x y-1442","Wort-1443"]},{"n":1444,"name":"İstanbul","v":10}],"nums":[],"words":["x y-1445","x y-1446"],"ips":["192.168.1.20","fe80::1","2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -6074,9 +6061,9 @@ mod gen_190 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                23,
                 false,
-                r#"{"eventName":"Delta","s":"alpha","t":"path/to/file.txt","n":1234,"f":16.25,"b":false,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":66,"admin":false,"tags":["w-1376","ü-1377"]},"items":[{"n":1378,"name":"","v":6,"tags":["ü-1379","w-1380","x y-1381"]}],"matrix":[[1382,1383],[1384,1385,1386]]}"#,
+                r#"{"eventName":"Alpha","z":null,"dotted":{"key":"tab\tand\nnewline"},"ключ":"Beta-Gamma","items":[{"n":1441,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["x y-1442","Wort-1443"]},{"n":1444,"name":"İstanbul","v":10}],"nums":[],"words":["x y-1445","x y-1446"]}"#,
             )
             .check(&RULE);
     }
@@ -6089,14 +6076,14 @@ mod gen_191 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("false"),
-            dedup: Some("false"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 191"),
+            dedup: Some("{x|y}w-1447"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                13,
+                20,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","b":true,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"svc-deploy"},"ключ":"svc-deploy","user":{"name":"{braces} and {{double}}","id":35,"Role":"alpha"},"items":[{"n":1387,"name":"emoji 😀 inside","v":12,"tags":["w-1388"],"sub":[{"n":1389,"x":3},{"n":1390,"x":5}]},{"n":1391,"name":"emoji 😀 inside","v":0,"ok":false,"sub":[{"n":1392,"x":"tab\tand\nnewline"},{"n":1393,"x":"Beta-Gamma"}]}],"pair":{"a":34,"b":34.0,"c":35,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":550,"f":-33.5,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"svc-deploy","ключ":"a*b?c[d]e","user":{"name":"x","id":63,"admin":false,"tags":["w-1447","x y-1448","w-1449"],"Role":"alpha"},"items":[{"n":1450,"name":"a*b?c[d]e","v":8,"sub":[{"n":1451,"x":"Straße"}]},{"n":1452,"v":3,"ok":false,"sub":[]},{"n":1453,"name":"İstanbul","tags":[],"sub":[]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1454,1455],[1456,1457,1458]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -6105,9 +6092,9 @@ mod gen_191 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                26,
                 false,
-                r#"{"eventName":"Epsilon","s":"Admin","b":true,"ip":"::ffff:10.0.0.1","net":"10.0.0.0/8","big":-9223372036854775808,"dotted":{"key":"svc-deploy"},"ключ":"svc-deploy","items":[{"n":1387,"name":"emoji 😀 inside","v":12,"tags":["w-1388"],"sub":[{"n":1389,"x":3},{"n":1390,"x":5}]},{"n":1391,"name":"emoji 😀 inside","v":0,"ok":false,"sub":[{"n":1392,"x":"tab\tand\nnewline"},{"n":1393,"x":"Beta-Gamma"}]}],"pair":{"a":34,"b":34.0,"c":35,"lo":23.5,"hi":24.5}}"#,
+                r#"{"s":"quote\" and back\\slash","n":550,"f":-33.5,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"svc-deploy","ключ":"a*b?c[d]e","user":{"name":"x","id":63,"admin":false,"tags":["w-1447","x y-1448","w-1449"],"Role":"alpha"},"items":[{"n":1450,"name":"a*b?c[d]e","v":8,"sub":[{"n":1451,"x":"Straße"}]},{"n":1452,"v":3,"ok":false,"sub":[]},{"n":1453,"name":"İstanbul","tags":[],"sub":[]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1454,1455],[1456,1457,1458]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -6120,15 +6107,18 @@ mod gen_192 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} {29.529.5"),
-            dedup: Some("} {29.529.5"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":"svc-deploy"}"#),
+            title: Some(
+                r#"1459{[[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]]{"#,
+            ),
+            dedup: Some(
+                r#"1459{[[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]]{"#,
+            ),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                17,
+                18,
                 true,
-                r#"{"eventName":"Epsilon","s":"path/to/file.txt","t":"naïve café","n":614,"f":-15.5,"b":false,"z":null,"e":false,"net":"10.1.2.3","dotted.key":"Beta-Gamma","ключ":"naïve café","user":{"name":"svc-deploy","id":0,"admin":false},"items":[],"nums":[2394,2395,2396],"words":["x y-1397","x y-1398","ü-1399","ü-1400"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Gamma","s":"path/to/file.txt","t":"a*b?c[d]e","n":221,"b":false,"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"Beta-Gamma","with space":"quote\" and back\\slash","items":[{"n":1459,"name":"UPPER lower 123","v":9,"ok":false},{"n":1460,"name":"svc-deploy","v":14,"ok":false,"sub":[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]}],"ips":["10.1.2.3","192.168.1.20","8.8.8.8"],"pair":{"a":22,"b":22.0,"c":23,"lo":47.5,"hi":48.5}}"#,
             )
         }
             .check(&RULE);
@@ -6139,7 +6129,7 @@ mod gen_192 {
                 "witness without the first field",
                 24,
                 false,
-                r#"{"s":"path/to/file.txt","t":"naïve café","n":614,"f":-15.5,"b":false,"z":null,"e":false,"net":"10.1.2.3","dotted.key":"Beta-Gamma","ключ":"naïve café","user":{"name":"svc-deploy","id":0,"admin":false},"items":[],"nums":[2394,2395,2396],"words":["x y-1397","x y-1398","ü-1399","ü-1400"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":29.5,"hi":30.5}}"#,
+                r#"{"s":"path/to/file.txt","t":"a*b?c[d]e","n":221,"b":false,"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"Beta-Gamma","with space":"quote\" and back\\slash","items":[{"n":1459,"name":"UPPER lower 123","v":9,"ok":false},{"n":1460,"name":"svc-deploy","v":14,"ok":false,"sub":[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]}],"ips":["10.1.2.3","192.168.1.20","8.8.8.8"],"pair":{"a":22,"b":22.0,"c":23,"lo":47.5,"hi":48.5}}"#,
             )
             .check(&RULE);
     }
@@ -6152,16 +6142,14 @@ mod gen_193 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 193"),
-            dedup: Some(
-                r#"[2410,2411,2412,2413]:[["x y-1404","Wort-1405","x y-1406"]]"#,
-            ),
-            severity: Some(::detections::Severity::Info),
+            title: Some("14701470{"),
+            dedup: Some("emoji 😀 inside"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                21,
+                30,
                 true,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":19.5,"b":true,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"naïve café","dotted":{"key":"日本語のテキスト"},"user":{"name":"Admin","id":91,"admin":true},"items":[{"n":1401,"v":14,"sub":[{"n":1402,"x":0}]},{"n":1403,"ok":false,"tags":["x y-1404","Wort-1405","x y-1406"]},{"n":1407,"name":"a*b?c[d]e","ok":true,"sub":[{"n":1408,"x":"quote\" and back\\slash"},{"n":1409,"x":""}]}],"nums":[2410,2411,2412,2413]}"#,
+                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","t":"emoji 😀 inside","n":528,"e":0,"ip":"2001:db8::1","user":{"name":"","id":89,"admin":false,"tags":["Wort-1463","x y-1464","ü-1465"]},"items":[{"n":1466,"v":1,"sub":[{"n":1467,"x":"Beta-Gamma"}]},{"n":1468,"name":"a*b?c[d]e","ok":false,"tags":["Wort-1469"]},{"n":1470,"name":"emoji 😀 inside","v":11,"tags":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6170,9 +6158,9 @@ mod gen_193 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                36,
                 false,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":19.5,"b":true,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"naïve café","dotted":{"key":"日本語のテキスト"},"user":{"name":"Admin","id":91,"admin":true},"nums":[2410,2411,2412,2413]}"#,
+                r#"{"s":"quote\" and back\\slash","t":"emoji 😀 inside","n":528,"e":0,"ip":"2001:db8::1","user":{"name":"","id":89,"admin":false,"tags":["Wort-1463","x y-1464","ü-1465"]},"items":[{"n":1466,"v":1,"sub":[{"n":1467,"x":"Beta-Gamma"}]},{"n":1468,"name":"a*b?c[d]e","ok":false,"tags":["Wort-1469"]},{"n":1470,"name":"emoji 😀 inside","v":11,"tags":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6185,14 +6173,14 @@ mod gen_194 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R194"),
-            dedup: Some("defaultDedupString:Generated.R194"),
+            title: Some("Generated rule 194"),
+            dedup: Some(r#"}  back\slash } "#),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                12,
+                15,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"日本語のテキスト","n":-253,"f":-47.75,"b":false,"z":null,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"user":{"name":"naïve café","id":13,"admin":true,"Role":"Straße"},"items":[],"nums":[2414,2415,2416],"ips":["192.168.1.20"],"pair":{"a":15,"b":15.0,"c":16,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"Beta-Gamma","n":685,"e":false,"ip":"2001:db8::1","net":"10.0.0.0/8","big":-9223372036854775808,"user":{"name":"tab\tand\nnewline","id":81,"admin":true},"items":[{"n":1471,"name":"Admin","v":2,"ok":true,"tags":["x y-1472","x y-1473"],"sub":[]},{"n":1474,"name":"{braces} and {{double}}","v":6,"tags":["ü-1475"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -6201,9 +6189,9 @@ mod gen_194 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                21,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"日本語のテキスト","n":-253,"f":-47.75,"b":false,"z":null,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","dotted":{"key":"path/to/file.txt"},"items":[],"nums":[2414,2415,2416],"ips":["192.168.1.20"],"pair":{"a":15,"b":15.0,"c":16,"lo":0.5,"hi":1.5}}"#,
+                r#"{"s":"quote\" and back\\slash","t":"Beta-Gamma","n":685,"e":false,"ip":"2001:db8::1","net":"10.0.0.0/8","big":-9223372036854775808,"user":{"name":"tab\tand\nnewline","id":81,"admin":true},"items":[{"n":1471,"name":"Admin","v":2,"ok":true,"tags":["x y-1472","x y-1473"],"sub":[]},{"n":1474,"name":"{braces} and {{double}}","v":6,"tags":["ü-1475"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -6216,17 +6204,15 @@ mod gen_195 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some(
-                r#"[2422,2423,2424,2425]:[{"n":1420,"sub":[]},{"n":1421,"name":"quote\" and back\\slash"}]"#,
-            ),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":86}"#),
+            title: Some("Generated.R195"),
+            dedup: Some("defaultDedupString:Generated.R195"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":2479,"k1":"Beta","k2":38}"#),
             ..Case::new(
                 "witness matches",
-                28,
+                41,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":744,"f":0.0,"b":false,"e":[],"ip":"8.8.8.8","with space":"tab\tand\nnewline","user":{"name":"naïve café","id":86,"admin":false,"tags":["x y-1417","Wort-1418","ü-1419"],"Role":"UPPER lower 123"},"items":[{"n":1420,"sub":[]},{"n":1421,"name":"quote\" and back\\slash"}],"nums":[2422,2423,2424,2425],"words":["Wort-1426","ü-1427","Wort-1428","w-1429"],"ips":["fe80::1","::ffff:10.0.0.1"],"matrix":[[1430,1431],[1432,1433,1434]]}"#,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":421,"b":true,"z":null,"e":false,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"emoji 😀 inside","ключ":"","user":{"name":"a*b?c[d]e","id":23,"admin":true,"tags":[]},"items":[{"n":1476,"name":"Beta-Gamma","v":14,"tags":["x y-1477","Wort-1478"]}],"nums":[2479],"words":["Wort-1480","ü-1481","Wort-1482"],"matrix":[[1483,1484],[1485,1486,1487]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":45.5,"hi":46.5}}"#,
             )
         }
             .check(&RULE);
@@ -6235,9 +6221,9 @@ mod gen_195 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                48,
                 false,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":744,"f":0.0,"b":false,"e":[],"ip":"8.8.8.8","with space":"tab\tand\nnewline","user":{"name":"naïve café","id":86,"admin":false,"tags":["x y-1417","Wort-1418","ü-1419"],"Role":"UPPER lower 123"},"items":[{"n":1420,"sub":[]},{"n":1421,"name":"quote\" and back\\slash"}],"nums":[2422,2423,2424,2425],"words":["Wort-1426","ü-1427","Wort-1428","w-1429"],"ips":["fe80::1","::ffff:10.0.0.1"]}"#,
+                r#"{"s":"quote\" and back\\slash","n":421,"b":true,"z":null,"e":false,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"emoji 😀 inside","ключ":"","user":{"name":"a*b?c[d]e","id":23,"admin":true,"tags":[]},"items":[{"n":1476,"name":"Beta-Gamma","v":14,"tags":["x y-1477","Wort-1478"]}],"nums":[2479],"words":["Wort-1480","ü-1481","Wort-1482"],"matrix":[[1483,1484],[1485,1486,1487]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":45.5,"hi":46.5}}"#,
             )
             .check(&RULE);
     }
@@ -6250,14 +6236,14 @@ mod gen_196 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R196"),
-            dedup: Some("defaultDedupString:Generated.R196"),
+            title: Some("{"),
+            dedup: Some(r#"{"country":"US","ip":"100.64.0.1"}"#),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                18,
+                31,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","t":"Beta-Gamma","n":-439,"b":true,"e":[],"ip":"not-an-ip","net":"2001:db8::/32","items":[{"n":1435,"name":"ǅungla","ok":true}],"nums":[2436,2437,2438,2439],"words":["w-1440","x y-1441"]}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","n":-250,"b":true,"z":null,"user":{"name":"x","id":99,"tags":["ü-1488"]},"words":[],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6266,9 +6252,9 @@ mod gen_196 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                37,
                 false,
-                r#"{"eventName":"Gamma","s":"Straße","t":"Beta-Gamma","n":-439,"b":true,"e":[],"ip":"not-an-ip","net":"2001:db8::/32","items":[{"n":1435,"name":"ǅungla","ok":true}],"words":["w-1440","x y-1441"]}"#,
+                r#"{"s":"Beta-Gamma","n":-250,"b":true,"z":null,"user":{"name":"x","id":99,"tags":["ü-1488"]},"words":[],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6281,14 +6267,14 @@ mod gen_197 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R197"),
-            dedup: Some("defaultDedupString:Generated.R197"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"} [1497,1499][["ü-1491","x y-1492"]]["x y-1492"]"#),
+            dedup: Some("[-2,7]:[1489,1490]:[[1497,1498],[1499,1500,1501]]"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                42,
+                45,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","n":611,"f":15.25,"b":true,"z":null,"e":false,"ip":"256.1.1.1","big":18446744073709551615,"dotted.key":"日本語のテキスト","items":[{"n":1442,"v":14},{"n":1443,"name":"日本語のテキスト","ok":false},{"n":1444,"name":"{braces} and {{double}}","tags":["Wort-1445"]}],"nums":[2446],"words":["Wort-1447"],"ips":[],"matrix":[[1448,1449],[1450,1451,1452]],"pair":{"a":6,"b":6.0,"c":7,"lo":28.5,"hi":29.5}}"#,
+                r#"{"eventName":"Beta","s":"x","t":"alpha","n":-491,"f":32.0,"z":null,"e":false,"net":"10.1.2.3","items":[{"n":1489,"v":-2,"ok":true},{"n":1490,"name":"{braces} and {{double}}","v":7,"tags":["ü-1491","x y-1492"],"sub":[]}],"words":["ü-1493","x y-1494","ü-1495","x y-1496"],"ips":["127.0.0.1"],"matrix":[[1497,1498],[1499,1500,1501]],"pair":{"a":4,"b":4.0,"c":5,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -6297,9 +6283,9 @@ mod gen_197 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                51,
                 false,
-                r#"{"eventName":"Epsilon","s":"Admin","n":611,"f":15.25,"b":true,"z":null,"e":false,"ip":"256.1.1.1","big":18446744073709551615,"dotted.key":"日本語のテキスト","nums":[2446],"words":["Wort-1447"],"ips":[],"matrix":[[1448,1449],[1450,1451,1452]],"pair":{"a":6,"b":6.0,"c":7,"lo":28.5,"hi":29.5}}"#,
+                r#"{"s":"x","t":"alpha","n":-491,"f":32.0,"z":null,"e":false,"net":"10.1.2.3","items":[{"n":1489,"v":-2,"ok":true},{"n":1490,"name":"{braces} and {{double}}","v":7,"tags":["ü-1491","x y-1492"],"sub":[]}],"words":["ü-1493","x y-1494","ü-1495","x y-1496"],"ips":["127.0.0.1"],"matrix":[[1497,1498],[1499,1500,1501]],"pair":{"a":4,"b":4.0,"c":5,"lo":39.5,"hi":40.5}}"#,
             )
             .check(&RULE);
     }
@@ -6313,16 +6299,14 @@ mod gen_198 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R198"),
-            dedup: Some(r#"{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}"#),
+            dedup: Some("defaultDedupString:Generated.R198"),
             severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}"#,
-            ),
+            context: Some(r#"{"k0":true,"k1":[[1505,1506],[1507,1508,1509]]}"#),
             ..Case::new(
                 "witness matches",
-                30,
+                26,
                 true,
-                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"svc-deploy","n":184,"f":-17.75,"z":null,"e":0,"ip":"8.8.8.8","net":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"UPPER lower 123","id":3,"admin":true,"tags":["w-1453","w-1454"]},"words":["Wort-1455","Wort-1456"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","f":-21.25,"b":true,"e":{},"ip":"2001:db8::1","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"Straße","admin":true,"tags":["ü-1502"]},"nums":[2503,2504],"matrix":[[1505,1506],[1507,1508,1509]]}"#,
             )
         }
             .check(&RULE);
@@ -6331,9 +6315,9 @@ mod gen_198 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                33,
                 false,
-                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"svc-deploy","n":184,"f":-17.75,"z":null,"e":0,"ip":"8.8.8.8","net":"10.1.2.3","big":1.2345678901234568e+29,"words":["Wort-1455","Wort-1456"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","f":-21.25,"b":true,"e":{},"ip":"2001:db8::1","net":"10.0.0.0/8","big":18446744073709551615,"nums":[2503,2504],"matrix":[[1505,1506],[1507,1508,1509]]}"#,
             )
             .check(&RULE);
     }
@@ -6348,12 +6332,12 @@ mod gen_199 {
         Case {
             title: Some("Generated.R199"),
             dedup: Some("defaultDedupString:Generated.R199"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                13,
+                15,
                 true,
-                r#"{"eventName":"Zeta","s":"alpha","t":"svc-deploy","n":608,"f":8.75,"b":false,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"a*b?c[d]e","id":15},"items":[{"n":1457}],"nums":[2458,2459],"words":["x y-1460","ü-1461","Wort-1462","Wort-1463"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"ǅungla","n":1348,"b":false,"z":null,"e":0.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"dotted.key":"Straße","with space":"Beta-Gamma","user":{"name":"{braces} and {{double}}","id":83,"admin":false,"tags":["Wort-1510","ü-1511","w-1512"],"Role":"Straße"},"items":[{"n":1513,"name":"日本語のテキスト","v":11,"ok":false,"tags":["Wort-1514","Wort-1515"]}],"nums":[2516,2517,2518,2519],"words":[],"pair":{"a":2,"b":2.0,"c":3,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -6362,9 +6346,9 @@ mod gen_199 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                21,
                 false,
-                r#"{"eventName":"Zeta","s":"alpha","t":"svc-deploy","n":608,"f":8.75,"b":false,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"a*b?c[d]e","id":15},"nums":[2458,2459],"words":["x y-1460","ü-1461","Wort-1462","Wort-1463"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"ǅungla","n":1348,"b":false,"z":null,"e":0.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"dotted.key":"Straße","with space":"Beta-Gamma","items":[{"n":1513,"name":"日本語のテキスト","v":11,"ok":false,"tags":["Wort-1514","Wort-1515"]}],"nums":[2516,2517,2518,2519],"words":[],"pair":{"a":2,"b":2.0,"c":3,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -6377,14 +6361,14 @@ mod gen_200 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert:  ünïcödé "),
-            dedup: Some("true"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("25202606:4700:4700::1111} "),
+            dedup: Some("defaultDedupString:Generated.R200"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                42,
+                38,
                 true,
-                r#"{"eventName":"Gamma","s":"","n":61,"f":-8.0,"b":true,"e":false,"big":-0.0,"user":{"name":"path/to/file.txt","id":74},"items":[],"nums":[2464,2465,2466],"words":["w-1467"],"ips":["100.64.0.1","::ffff:10.0.0.1","2001:db8::1"],"matrix":[[1468,1469],[1470,1471,1472]]}"#,
+                r#"{"eventName":"Zeta","n":1116,"e":0,"net":"192.168.0.0/16","ключ":"ǅungla","items":[],"nums":[2520],"words":["Wort-1521"],"ips":["2606:4700:4700::1111","fe80::1","10.1.2.3"],"matrix":[[1522,1523],[1524,1525,1526]]}"#,
             )
         }
             .check(&RULE);
@@ -6393,9 +6377,9 @@ mod gen_200 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                44,
                 false,
-                r#"{"s":"","n":61,"f":-8.0,"b":true,"e":false,"big":-0.0,"user":{"name":"path/to/file.txt","id":74},"items":[],"nums":[2464,2465,2466],"words":["w-1467"],"ips":["100.64.0.1","::ffff:10.0.0.1","2001:db8::1"],"matrix":[[1468,1469],[1470,1471,1472]]}"#,
+                r#"{"eventName":"Zeta","n":1116,"e":0,"ключ":"ǅungla","items":[],"nums":[2520],"words":["Wort-1521"],"ips":["2606:4700:4700::1111","fe80::1","10.1.2.3"],"matrix":[[1522,1523],[1524,1525,1526]]}"#,
             )
             .check(&RULE);
     }
@@ -6408,14 +6392,16 @@ mod gen_201 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R201"),
-            dedup: Some("defaultDedupString:Generated.R201"),
+            title: Some("[1537]none"),
+            dedup: Some(
+                r#"[1533,1534]:[{"n":1527,"name":"tab\tand\nnewline","v":10,"tags":["Wort-1528"]},{"n":1529,"name":"日本語のテキスト","v":-4,"ok":true},{"n":1530,"ok":true,"sub":[{"n":1531,"x":3},{"n":1532,"x":3}]}]"#,
+            ),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                28,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","n":185,"f":41.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","dotted.key":"naïve café","with space":"Straße","user":{"name":"Admin","id":65,"admin":false,"tags":["x y-1473"]},"items":[],"nums":[2474],"words":["w-1475","x y-1476","Wort-1477","ü-1478"],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"UPPER lower 123","b":true,"z":null,"e":0,"ip":"not-an-ip","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"user":{"name":"ǅungla","id":86,"admin":false,"Role":"ǅungla"},"items":[{"n":1527,"name":"tab\tand\nnewline","v":10,"tags":["Wort-1528"]},{"n":1529,"name":"日本語のテキスト","v":-4,"ok":true},{"n":1530,"ok":true,"sub":[{"n":1531,"x":3},{"n":1532,"x":3}]}],"ips":["8.8.8.8","127.0.0.1"],"matrix":[[1533,1534],[1535,1536,1537]]}"#,
             )
         }
             .check(&RULE);
@@ -6424,9 +6410,9 @@ mod gen_201 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                34,
                 false,
-                r#"{"s":"naïve café","n":185,"f":41.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","dotted.key":"naïve café","with space":"Straße","user":{"name":"Admin","id":65,"admin":false,"tags":["x y-1473"]},"items":[],"nums":[2474],"words":["w-1475","x y-1476","Wort-1477","ü-1478"],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"UPPER lower 123","b":true,"z":null,"e":0,"ip":"not-an-ip","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"items":[{"n":1527,"name":"tab\tand\nnewline","v":10,"tags":["Wort-1528"]},{"n":1529,"name":"日本語のテキスト","v":-4,"ok":true},{"n":1530,"ok":true,"sub":[{"n":1531,"x":3},{"n":1532,"x":3}]}],"ips":["8.8.8.8","127.0.0.1"],"matrix":[[1533,1534],[1535,1536,1537]]}"#,
             )
             .check(&RULE);
     }
@@ -6439,14 +6425,14 @@ mod gen_202 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" # "),
-            dedup: Some(r#"[{"n":1479,"name":"{braces} and {{double}}","ok":false}]"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated rule 202"),
+            dedup: Some("Zeta"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                22,
+                17,
                 true,
-                r#"{"eventName":"Zeta","t":"Admin","n":1215,"b":true,"e":0.0,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","ключ":"UPPER lower 123","items":[{"n":1479,"name":"{braces} and {{double}}","ok":false}],"nums":[],"pair":{"a":25,"b":25.0,"c":26,"lo":14.5,"hi":15.5}}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","e":"","dotted.key":"tab\tand\nnewline","dotted":{"key":"日本語のテキスト"},"items":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -6455,9 +6441,9 @@ mod gen_202 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                23,
                 false,
-                r#"{"t":"Admin","n":1215,"b":true,"e":0.0,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","ключ":"UPPER lower 123","items":[{"n":1479,"name":"{braces} and {{double}}","ok":false}],"nums":[],"pair":{"a":25,"b":25.0,"c":26,"lo":14.5,"hi":15.5}}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","e":"","dotted.key":"tab\tand\nnewline","items":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":4.5,"hi":5.5}}"#,
             )
             .check(&RULE);
     }
@@ -6470,14 +6456,17 @@ mod gen_203 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 203"),
-            dedup: Some("defaultDedupString:Generated.R203"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#" ünïcödé [["ü-1539"]]"#),
+            dedup: Some("[]::{braces} and {{double}}"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":[]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                17,
+                22,
                 true,
-                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"x","b":false,"z":null,"ip":"1.2.3","net":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"user":{"name":"a*b?c[d]e","id":61,"admin":true},"items":[{"n":1480,"name":"Beta-Gamma","v":13,"ok":false,"tags":["w-1481","ü-1482","w-1483"]},{"n":1484,"name":"","v":13,"tags":[]}],"words":["x y-1485","ü-1486","Wort-1487","ü-1488"],"ips":["2001:db8::1","192.168.1.20"],"pair":{"a":8,"b":8.0,"c":9,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Gamma","s":"","t":"İstanbul","n":-234,"f":16.25,"b":true,"z":null,"e":false,"ip":"8.8.8.8","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":29,"admin":false},"items":[{"n":1538,"name":"emoji 😀 inside","v":12,"tags":["ü-1539"],"sub":[]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6486,9 +6475,9 @@ mod gen_203 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                29,
                 false,
-                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"x","b":false,"z":null,"ip":"1.2.3","net":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"user":{"name":"a*b?c[d]e","id":61,"admin":true},"items":[{"n":1480,"name":"Beta-Gamma","v":13,"ok":false,"tags":["w-1481","ü-1482","w-1483"]},{"n":1484,"name":"","v":13,"tags":[]}],"words":["x y-1485","ü-1486","Wort-1487","ü-1488"],"ips":["2001:db8::1","192.168.1.20"]}"#,
+                r#"{"s":"","t":"İstanbul","n":-234,"f":16.25,"b":true,"z":null,"e":false,"ip":"8.8.8.8","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":29,"admin":false},"items":[{"n":1538,"name":"emoji 😀 inside","v":12,"tags":["ü-1539"],"sub":[]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6501,19 +6490,14 @@ mod gen_204 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 204"),
-            dedup: Some(
-                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}"#,
-            ),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":["100.64.0.1","192.168.1.20"],"k1":"192.168.1.20","k2":232}"#,
-            ),
+            title: Some("{1542 # "),
+            dedup: Some("{1542 # "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                25,
+                13,
                 true,
-                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":232,"f":-15.25,"z":null,"items":[],"words":["w-1489","Wort-1490","w-1491","w-1492"],"ips":["100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"naïve café","n":-279,"f":13.0,"e":0,"ip":"192.168.1.20","items":[{"n":1540,"name":"a*b?c[d]e","v":10,"tags":[]},{"n":1541,"name":"ǅungla","v":2,"tags":[]},{"n":1542,"v":-3,"tags":["x y-1543","Wort-1544"]}],"nums":[2545,2546,2547],"words":["x y-1548","ü-1549","Wort-1550"]}"#,
             )
         }
             .check(&RULE);
@@ -6522,9 +6506,9 @@ mod gen_204 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                19,
                 false,
-                r#"{"s":"emoji 😀 inside","n":232,"f":-15.25,"z":null,"items":[],"words":["w-1489","Wort-1490","w-1491","w-1492"],"ips":["100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":47,"b":47.0,"c":48,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"naïve café","n":-279,"f":13.0,"e":0,"ip":"192.168.1.20","nums":[2545,2546,2547],"words":["x y-1548","ü-1549","Wort-1550"]}"#,
             )
             .check(&RULE);
     }
@@ -6537,18 +6521,14 @@ mod gen_205 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"Alert: } {{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}"#,
-            ),
-            dedup: Some(
-                r#"Alert: } {{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}"#,
-            ),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R205"),
+            dedup: Some("[1557,1558]:[1551,1553,1556]:[[1552],[1554,1555]]"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                34,
+                17,
                 true,
-                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":521,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"日本語のテキスト"},"with space":"UPPER lower 123","items":[{"n":1493,"name":"Straße","v":11,"sub":[]}],"words":["w-1494"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"ǅungla","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":1551,"name":"a*b?c[d]e","ok":false,"sub":[{"n":1552,"x":"quote\" and back\\slash"}]},{"n":1553,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":1554,"x":3},{"n":1555,"x":4}]},{"n":1556,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[1557,1558],[1559,1560,1561]]}"#,
             )
         }
             .check(&RULE);
@@ -6557,9 +6537,9 @@ mod gen_205 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                23,
                 false,
-                r#"{"s":"path/to/file.txt","n":521,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"日本語のテキスト"},"with space":"UPPER lower 123","items":[{"n":1493,"name":"Straße","v":11,"sub":[]}],"words":["w-1494"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
+                r#"{"s":"İstanbul","t":"ǅungla","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":1551,"name":"a*b?c[d]e","ok":false,"sub":[{"n":1552,"x":"quote\" and back\\slash"}]},{"n":1553,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":1554,"x":3},{"n":1555,"x":4}]},{"n":1556,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[1557,1558],[1559,1560,1561]]}"#,
             )
             .check(&RULE);
     }
@@ -6572,14 +6552,17 @@ mod gen_206 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("a*b?c[d]e"),
-            dedup: Some("a*b?c[d]e"),
+            title: Some("true"),
+            dedup: Some("true"),
             severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":"ü-1571","k1":true,"k2":[{"n":1564,"x":5},{"n":1568,"x":"{braces} and {{double}}"}]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                22,
+                23,
                 true,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"ǅungla","n":330,"f":40.5,"b":false,"z":null,"with space":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":6,"admin":false},"items":[{"n":1495,"name":"svc-deploy","v":-1,"tags":["Wort-1496","x y-1497"],"sub":[{"n":1498,"x":4}]},{"n":1499,"v":0,"ok":false,"tags":["w-1500","w-1501","x y-1502"],"sub":[{"n":1503,"x":"İstanbul"}]}],"ips":[],"matrix":[[1504,1505],[1506,1507,1508]]}"#,
+                r#"{"eventName":"Beta","s":"","n":961,"b":true,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"ǅungla","dotted":{"key":"a*b?c[d]e"},"user":{"name":"{braces} and {{double}}","id":31,"admin":true,"tags":["Wort-1562"]},"items":[{"n":1563,"name":"İstanbul","v":12,"ok":false,"sub":[{"n":1564,"x":5},{"n":1565,"x":""}]},{"n":1566,"name":"alpha","v":5,"sub":[]},{"n":1567,"name":"İstanbul","v":2,"sub":[{"n":1568,"x":"{braces} and {{double}}"},{"n":1569,"x":5}]}],"words":["x y-1570","ü-1571","Wort-1572","Wort-1573"],"pair":{"a":49,"b":49.0,"c":50,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -6588,9 +6571,9 @@ mod gen_206 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                30,
                 false,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"ǅungla","n":330,"f":40.5,"b":false,"z":null,"with space":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":6,"admin":false},"ips":[],"matrix":[[1504,1505],[1506,1507,1508]]}"#,
+                r#"{"eventName":"Beta","s":"","n":961,"b":true,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"ǅungla","dotted":{"key":"a*b?c[d]e"},"user":{"name":"{braces} and {{double}}","id":31,"admin":true,"tags":["Wort-1562"]},"words":["x y-1570","ü-1571","Wort-1572","Wort-1573"],"pair":{"a":49,"b":49.0,"c":50,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -6605,12 +6588,12 @@ mod gen_207 {
         Case {
             title: Some("Generated rule 207"),
             dedup: Some("defaultDedupString:Generated.R207"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                23,
+                18,
                 true,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"path/to/file.txt","f":-16.0,"e":0.0,"ip":"2001:db8::1","dotted.key":"{braces} and {{double}}","dotted":{"key":"UPPER lower 123"},"ключ":"UPPER lower 123","user":{"name":"emoji 😀 inside","id":11,"admin":true,"tags":["Wort-1509"],"Role":""},"items":[{"n":1510,"v":9,"tags":["ü-1511","Wort-1512","x y-1513"],"sub":[{"n":1514,"x":5}]},{"n":1515,"name":"ǅungla"}],"ips":[],"pair":{"a":17,"b":17.0,"c":18,"lo":14.5,"hi":15.5}}"#,
+                r#"{"eventName":"Delta","s":"alpha","f":49.5,"b":false,"e":0,"big":1.2345678901234568e+29,"user":{"name":"","admin":false},"items":[{"n":1574,"name":"svc-deploy","v":7},{"n":1575,"name":"path/to/file.txt","v":5,"ok":true,"tags":["ü-1576","ü-1577","ü-1578"]}],"nums":[2579,2580,2581,2582],"words":["Wort-1583","x y-1584","w-1585"],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -6619,9 +6602,9 @@ mod gen_207 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                24,
                 false,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"path/to/file.txt","f":-16.0,"e":0.0,"ip":"2001:db8::1","dotted.key":"{braces} and {{double}}","dotted":{"key":"UPPER lower 123"},"ключ":"UPPER lower 123","user":{"name":"emoji 😀 inside","id":11,"admin":true,"tags":["Wort-1509"],"Role":""},"ips":[],"pair":{"a":17,"b":17.0,"c":18,"lo":14.5,"hi":15.5}}"#,
+                r#"{"s":"alpha","f":49.5,"b":false,"e":0,"big":1.2345678901234568e+29,"user":{"name":"","admin":false},"items":[{"n":1574,"name":"svc-deploy","v":7},{"n":1575,"name":"path/to/file.txt","v":5,"ok":true,"tags":["ü-1576","ü-1577","ü-1578"]}],"nums":[2579,2580,2581,2582],"words":["Wort-1583","x y-1584","w-1585"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -6634,17 +6617,14 @@ mod gen_208 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"Alpha{[2521,2522,2523,2524]["x y-1516","w-1517","w-1518"]"#),
-            dedup: Some(r#"Alpha{[2521,2522,2523,2524]["x y-1516","w-1517","w-1518"]"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            title: Some("2604{{"),
+            dedup: Some("2604{{"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                19,
+                16,
                 true,
-                r#"{"eventName":"Alpha","s":"emoji 😀 inside","n":1309,"f":37.25,"b":false,"e":[],"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"tab\tand\nnewline","user":{"name":"alpha","id":47,"tags":["x y-1516","w-1517","w-1518"],"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"Beta-Gamma","v":6,"sub":[{"n":1520,"x":4}]}],"nums":[2521,2522,2523,2524],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","t":"日本語のテキスト","n":806,"f":25.75,"b":false,"z":null,"e":0.0,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"ǅungla"},"user":{"name":"Straße","id":88,"admin":true,"tags":["Wort-1586","x y-1587","ü-1588"]},"items":[{"n":1589,"ok":true,"tags":["Wort-1590","w-1591","ü-1592"],"sub":[{"n":1593,"x":6}]},{"n":1594,"name":"x","v":14,"tags":["ü-1595","x y-1596"],"sub":[{"n":1597,"x":2},{"n":1598,"x":"{braces} and {{double}}"}]},{"n":1599,"name":"svc-deploy","tags":["Wort-1600","w-1601","x y-1602"],"sub":[]}],"nums":[2603,2604],"matrix":[[1605,1606],[1607,1608,1609]]}"#,
             )
         }
             .check(&RULE);
@@ -6653,9 +6633,9 @@ mod gen_208 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                22,
                 false,
-                r#"{"s":"emoji 😀 inside","n":1309,"f":37.25,"b":false,"e":[],"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"tab\tand\nnewline","user":{"name":"alpha","id":47,"tags":["x y-1516","w-1517","w-1518"],"Role":"UPPER lower 123"},"items":[{"n":1519,"name":"Beta-Gamma","v":6,"sub":[{"n":1520,"x":4}]}],"nums":[2521,2522,2523,2524],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","t":"日本語のテキスト","n":806,"f":25.75,"b":false,"z":null,"e":0.0,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"ǅungla"},"items":[{"n":1589,"ok":true,"tags":["Wort-1590","w-1591","ü-1592"],"sub":[{"n":1593,"x":6}]},{"n":1594,"name":"x","v":14,"tags":["ü-1595","x y-1596"],"sub":[{"n":1597,"x":2},{"n":1598,"x":"{braces} and {{double}}"}]},{"n":1599,"name":"svc-deploy","tags":["Wort-1600","w-1601","x y-1602"],"sub":[]}],"nums":[2603,2604],"matrix":[[1605,1606],[1607,1608,1609]]}"#,
             )
             .check(&RULE);
     }
@@ -6668,14 +6648,14 @@ mod gen_209 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("false"),
-            dedup: Some(r#"{"name":"svc-deploy","admin":true,"Role":"a*b?c[d]e"}"#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R209"),
+            dedup: Some(r#":["ü-1610","Wort-1611","Wort-1612","x y-1613"]:İstanbul"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                36,
+                21,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"naïve café","f":-30.5,"b":false,"e":false,"ip":"not-an-ip","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"svc-deploy","admin":true,"Role":"a*b?c[d]e"},"items":[],"nums":[]}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"emoji 😀 inside","z":null,"e":"","ip":"fe80::1","net":"2001:db8::/32","dotted.key":"svc-deploy","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"emoji 😀 inside","admin":false,"Role":"İstanbul"},"items":[],"words":["ü-1610","Wort-1611","Wort-1612","x y-1613"],"matrix":[[1614,1615],[1616,1617,1618]],"pair":{"a":35,"b":35.0,"c":36,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -6684,9 +6664,9 @@ mod gen_209 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                27,
                 false,
-                r#"{"s":"svc-deploy","t":"naïve café","f":-30.5,"b":false,"e":false,"ip":"not-an-ip","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"svc-deploy","admin":true,"Role":"a*b?c[d]e"},"items":[],"nums":[]}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"emoji 😀 inside","z":null,"e":"","ip":"fe80::1","net":"2001:db8::/32","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"emoji 😀 inside","admin":false,"Role":"İstanbul"},"items":[],"words":["ü-1610","Wort-1611","Wort-1612","x y-1613"],"matrix":[[1614,1615],[1616,1617,1618]],"pair":{"a":35,"b":35.0,"c":36,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -6699,14 +6679,17 @@ mod gen_210 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R210"),
-            dedup: Some("defaultDedupString:Generated.R210"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(" in true"),
+            dedup: Some(" in true"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":{"n":1620,"name":"日本語のテキスト","v":-1,"ok":true},"t1":"{\"n\":1619,\"name\":\"UPPER lower 123\",\"v\":12}{\"n\":1619,\"name\":\"UPPER lower 123\",\"v\":12}{\"n\":1619,\"name\":\"UPPER lower 123\",\"v\":12}} ","k2":2621}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                26,
+                28,
                 true,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":-37.75,"b":false,"e":0.0,"ip":"2001:db8::1","big":1.2345678901234568e+29,"dotted":{"key":"quote\" and back\\slash"},"user":{"name":"path/to/file.txt","id":96,"tags":["Wort-1525","ü-1526"]},"items":[{"n":1527,"name":"Beta-Gamma"}],"nums":[],"words":["x y-1528"],"ips":["2606:4700:4700::1111","100.64.0.1","192.168.1.20"],"matrix":[[1529,1530],[1531,1532,1533]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"tab\tand\nnewline","n":531,"z":null,"e":0.0,"ip":"not-an-ip","net":"10.0.0.0/8","big":1e+300,"items":[{"n":1619,"name":"UPPER lower 123","v":12},{"n":1620,"name":"日本語のテキスト","v":-1,"ok":true}],"nums":[2621,2622],"matrix":[[1623,1624],[1625,1626,1627]]}"#,
             )
         }
             .check(&RULE);
@@ -6715,9 +6698,9 @@ mod gen_210 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                35,
                 false,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","f":-37.75,"b":false,"e":0.0,"ip":"2001:db8::1","big":1.2345678901234568e+29,"dotted":{"key":"quote\" and back\\slash"},"user":{"name":"path/to/file.txt","id":96,"tags":["Wort-1525","ü-1526"]},"items":[{"n":1527,"name":"Beta-Gamma"}],"nums":[],"words":["x y-1528"],"ips":["2606:4700:4700::1111","100.64.0.1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"s":"Straße","t":"tab\tand\nnewline","n":531,"z":null,"e":0.0,"ip":"not-an-ip","net":"10.0.0.0/8","big":1e+300,"items":[{"n":1619,"name":"UPPER lower 123","v":12},{"n":1620,"name":"日本語のテキスト","v":-1,"ok":true}],"nums":[2621,2622],"matrix":[[1623,1624],[1625,1626,1627]]}"#,
             )
             .check(&RULE);
     }
@@ -6730,14 +6713,14 @@ mod gen_211 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} } {"),
-            dedup: Some("} } {"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("10"),
+            dedup: Some("10"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
                 26,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","t":"emoji 😀 inside","n":-452,"b":true,"z":null,"e":0,"ip":"","net":"10.0.0.0/8","dotted.key":"alpha","dotted":{"key":"UPPER lower 123"},"ключ":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":2,"tags":[],"Role":"emoji 😀 inside"},"items":[],"nums":[2534],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","b":false,"z":null,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"svc-deploy","admin":false,"tags":[]},"items":[{"n":1628,"v":10,"ok":false,"tags":[],"sub":[]},{"n":1629,"name":"alpha","v":-2,"tags":["x y-1630","w-1631"],"sub":[{"n":1632,"x":"path/to/file.txt"},{"n":1633,"x":"a*b?c[d]e"}]},{"n":1634,"name":"Straße","v":-1,"tags":["w-1635","x y-1636","ü-1637"],"sub":[]}],"nums":[2638],"words":["Wort-1639","ü-1640"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -6748,7 +6731,7 @@ mod gen_211 {
                 "witness without the first field",
                 32,
                 false,
-                r#"{"s":"alpha","t":"emoji 😀 inside","n":-452,"b":true,"z":null,"e":0,"ip":"","net":"10.0.0.0/8","dotted.key":"alpha","dotted":{"key":"UPPER lower 123"},"ключ":"a*b?c[d]e","user":{"name":"{braces} and {{double}}","id":2,"tags":[],"Role":"emoji 😀 inside"},"items":[],"nums":[2534],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
+                r#"{"s":"UPPER lower 123","b":false,"z":null,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"svc-deploy","admin":false,"tags":[]},"items":[{"n":1628,"v":10,"ok":false,"tags":[],"sub":[]},{"n":1629,"name":"alpha","v":-2,"tags":["x y-1630","w-1631"],"sub":[{"n":1632,"x":"path/to/file.txt"},{"n":1633,"x":"a*b?c[d]e"}]},{"n":1634,"name":"Straße","v":-1,"tags":["w-1635","x y-1636","ü-1637"],"sub":[]}],"nums":[2638],"words":["Wort-1639","ü-1640"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -6761,14 +6744,14 @@ mod gen_212 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} 2.5} "),
-            dedup: Some("} 2.5} "),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R212"),
+            dedup: Some("defaultDedupString:Generated.R212"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                34,
+                28,
                 true,
-                r#"{"eventName":"Gamma","t":"quote\" and back\\slash","n":878,"b":true,"z":null,"e":0.0,"big":-9223372036854775808,"dotted.key":"Straße","dotted":{"key":"emoji 😀 inside"},"ключ":"Admin","nums":[2535],"matrix":[[1536,1537],[1538,1539,1540]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":38,"b":38.0,"c":39,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Delta","t":"ǅungla","f":-48.25,"z":null,"e":false,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"naïve café","user":{"name":"path/to/file.txt","tags":["Wort-1641","w-1642"],"Role":"tab\tand\nnewline"},"items":[{"n":1643,"ok":true,"sub":[]},{"n":1644,"name":"Beta-Gamma","ok":true,"sub":[{"n":1645,"x":8}]},{"n":1646,"name":"tab\tand\nnewline","ok":true}],"nums":[2647,2648],"words":["ü-1649","x y-1650"],"ips":["2001:db8::1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":17.5,"hi":18.5}}"#,
             )
         }
             .check(&RULE);
@@ -6777,9 +6760,9 @@ mod gen_212 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                34,
                 false,
-                r#"{"t":"quote\" and back\\slash","n":878,"b":true,"z":null,"e":0.0,"big":-9223372036854775808,"dotted.key":"Straße","dotted":{"key":"emoji 😀 inside"},"ключ":"Admin","nums":[2535],"matrix":[[1536,1537],[1538,1539,1540]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":38,"b":38.0,"c":39,"lo":2.5,"hi":3.5}}"#,
+                r#"{"t":"ǅungla","f":-48.25,"z":null,"e":false,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"naïve café","user":{"name":"path/to/file.txt","tags":["Wort-1641","w-1642"],"Role":"tab\tand\nnewline"},"items":[{"n":1643,"ok":true,"sub":[]},{"n":1644,"name":"Beta-Gamma","ok":true,"sub":[{"n":1645,"x":8}]},{"n":1646,"name":"tab\tand\nnewline","ok":true}],"nums":[2647,2648],"words":["ü-1649","x y-1650"],"ips":["2001:db8::1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":17.5,"hi":18.5}}"#,
             )
             .check(&RULE);
     }
@@ -6792,14 +6775,14 @@ mod gen_213 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{} "),
-            dedup: Some("{} "),
-            severity: Some(::detections::Severity::Info),
+            title: Some("{w-1664"),
+            dedup: Some("{w-1664"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
                 34,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","n":82,"f":-31.75,"b":false,"z":null,"dotted.key":"Straße","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","user":{"name":"emoji 😀 inside","admin":true,"Role":"x"},"nums":[2541,2542],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","ключ":"日本語のテキスト","user":{"name":"Admin","admin":false,"tags":["x y-1651","Wort-1652"]},"items":[{"n":1653,"name":"Straße","tags":["w-1654","ü-1655","ü-1656"]}],"nums":[2657,2658,2659,2660],"words":["ü-1661","w-1662","ü-1663","w-1664"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6810,7 +6793,7 @@ mod gen_213 {
                 "witness without the first field",
                 40,
                 false,
-                r#"{"s":"path/to/file.txt","n":82,"f":-31.75,"b":false,"z":null,"dotted.key":"Straße","dotted":{"key":"svc-deploy"},"with space":"Beta-Gamma","user":{"name":"emoji 😀 inside","admin":true,"Role":"x"},"nums":[2541,2542],"words":[]}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","ключ":"日本語のテキスト","user":{"name":"Admin","admin":false,"tags":["x y-1651","Wort-1652"]},"items":[{"n":1653,"name":"Straße","tags":["w-1654","ü-1655","ü-1656"]}],"words":["ü-1661","w-1662","ü-1663","w-1664"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6823,17 +6806,17 @@ mod gen_214 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in "),
-            dedup: Some("false"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R214"),
+            dedup: Some("defaultDedupString:Generated.R214"),
+            severity: Some(::detections::Severity::Critical),
             context: Some(
-                r#"{"k0":1555,"k1":[1551,1553],"k2":[[1551,1552],[1553,1554,1555]]}"#,
+                r#"{"t0":" back\\slash -433{[\"x y-1669\",\"Wort-1670\",\"Wort-1671\"]"}"#,
             ),
             ..Case::new(
                 "witness matches",
-                21,
+                16,
                 true,
-                r#"{"eventName":"Epsilon","t":"quote\" and back\\slash","f":-41.0,"b":false,"e":[],"ip":"fe80::1","net":"10.1.2.3","user":{"name":"quote\" and back\\slash","id":43},"items":[{"n":1543,"name":"Straße"}],"nums":[2544,2545,2546,2547],"words":["Wort-1548","w-1549","w-1550"],"matrix":[[1551,1552],[1553,1554,1555]]}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":-433,"f":15.0,"e":0.0,"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"UPPER lower 123","with space":"ǅungla","user":{"name":"tab\tand\nnewline","id":35,"admin":false,"tags":["Wort-1665","ü-1666","ü-1667"]},"items":[{"n":1668,"v":7,"ok":false,"tags":["x y-1669","Wort-1670","Wort-1671"],"sub":[{"n":1672,"x":8},{"n":1673,"x":4}]},{"n":1674,"ok":false,"tags":["ü-1675","x y-1676"]}],"words":[],"pair":{"a":37,"b":37.0,"c":38,"lo":15.5,"hi":16.5}}"#,
             )
         }
             .check(&RULE);
@@ -6842,9 +6825,9 @@ mod gen_214 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                23,
                 false,
-                r#"{"eventName":"Epsilon","t":"quote\" and back\\slash","f":-41.0,"b":false,"e":[],"ip":"fe80::1","user":{"name":"quote\" and back\\slash","id":43},"items":[{"n":1543,"name":"Straße"}],"nums":[2544,2545,2546,2547],"words":["Wort-1548","w-1549","w-1550"],"matrix":[[1551,1552],[1553,1554,1555]]}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":-433,"f":15.0,"e":0.0,"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"UPPER lower 123","with space":"ǅungla","user":{"name":"tab\tand\nnewline","id":35,"admin":false,"tags":["Wort-1665","ü-1666","ü-1667"]},"words":[],"pair":{"a":37,"b":37.0,"c":38,"lo":15.5,"hi":16.5}}"#,
             )
             .check(&RULE);
     }
@@ -6857,14 +6840,14 @@ mod gen_215 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 215"),
-            dedup: Some("defaultDedupString:Generated.R215"),
+            title: Some(" in [[]]"),
+            dedup: Some(" in [[]]"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                17,
                 true,
-                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"Beta-Gamma","n":1167,"b":false,"net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","with space":"{braces} and {{double}}","items":[{"n":1556,"name":"tab\tand\nnewline","v":7}],"words":["Wort-1557","w-1558"],"pair":{"a":40,"b":40.0,"c":41,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"Beta-Gamma","n":-205,"e":false,"ip":"2001:db8::1","net":"2001:db8::/32","dotted.key":"Beta-Gamma","dotted":{"key":"日本語のテキスト"},"ключ":"x","items":[{"n":1677,"name":"naïve café","v":0,"sub":[]},{"n":1678,"v":6,"tags":["Wort-1679","x y-1680"]},{"n":1681,"name":"tab\tand\nnewline"}],"nums":[2682],"ips":["fe80::1","192.168.1.20","127.0.0.1"],"matrix":[[1683,1684],[1685,1686,1687]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6873,9 +6856,9 @@ mod gen_215 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                23,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"Beta-Gamma","n":1167,"b":false,"net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","with space":"{braces} and {{double}}","items":[{"n":1556,"name":"tab\tand\nnewline","v":7}],"words":["Wort-1557","w-1558"],"pair":{"a":40,"b":40.0,"c":41,"lo":40.5,"hi":41.5}}"#,
+                r#"{"s":"a*b?c[d]e","t":"Beta-Gamma","n":-205,"e":false,"ip":"2001:db8::1","net":"2001:db8::/32","dotted.key":"Beta-Gamma","dotted":{"key":"日本語のテキスト"},"ключ":"x","items":[{"n":1677,"name":"naïve café","v":0,"sub":[]},{"n":1678,"v":6,"tags":["Wort-1679","x y-1680"]},{"n":1681,"name":"tab\tand\nnewline"}],"nums":[2682],"ips":["fe80::1","192.168.1.20","127.0.0.1"],"matrix":[[1683,1684],[1685,1686,1687]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6888,14 +6871,19 @@ mod gen_216 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} } {"),
-            dedup: Some("} } {"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R216"),
+            dedup: Some(
+                r#"[{"n":1689,"v":7,"ok":true,"sub":[]},{"n":1690,"v":13,"tags":["ü-1691","x y-1692","Wort-1693"],"sub":[{"n":1694,"x":"Admin"}]}]"#,
+            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":1698,"k1":["ü-1691"],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                31,
+                33,
                 true,
-                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"emoji 😀 inside","f":28.0,"b":true,"z":null,"e":false,"ip":"8.8.8.8","big":-0.0,"dotted.key":"İstanbul","user":{"name":"alpha","id":93},"items":[{"n":1559,"name":"Admin","v":5,"ok":false,"tags":["Wort-1560","Wort-1561","w-1562"]},{"n":1563,"name":"日本語のテキスト","tags":["x y-1564"]},{"n":1565,"name":"path/to/file.txt","ok":true,"tags":["w-1566","w-1567"]}],"nums":[2568,2569,2570,2571],"words":["x y-1572","x y-1573","Wort-1574"]}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","t":"","n":332,"f":48.0,"b":true,"z":null,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"svc-deploy","with space":"x","user":{"name":"日本語のテキスト","id":95,"admin":false,"tags":["w-1688"],"Role":"日本語のテキスト"},"items":[{"n":1689,"v":7,"ok":true,"sub":[]},{"n":1690,"v":13,"tags":["ü-1691","x y-1692","Wort-1693"],"sub":[{"n":1694,"x":"Admin"}]}],"words":["x y-1695","x y-1696"],"matrix":[[1697,1698],[1699,1700,1701]]}"#,
             )
         }
             .check(&RULE);
@@ -6904,9 +6892,9 @@ mod gen_216 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                40,
                 false,
-                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"emoji 😀 inside","f":28.0,"b":true,"z":null,"e":false,"ip":"8.8.8.8","dotted.key":"İstanbul","user":{"name":"alpha","id":93},"items":[{"n":1559,"name":"Admin","v":5,"ok":false,"tags":["Wort-1560","Wort-1561","w-1562"]},{"n":1563,"name":"日本語のテキスト","tags":["x y-1564"]},{"n":1565,"name":"path/to/file.txt","ok":true,"tags":["w-1566","w-1567"]}],"nums":[2568,2569,2570,2571],"words":["x y-1572","x y-1573","Wort-1574"]}"#,
+                r#"{"eventName":"Epsilon","t":"","n":332,"f":48.0,"b":true,"z":null,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"svc-deploy","with space":"x","user":{"name":"日本語のテキスト","id":95,"admin":false,"tags":["w-1688"],"Role":"日本語のテキスト"},"items":[{"n":1689,"v":7,"ok":true,"sub":[]},{"n":1690,"v":13,"tags":["ü-1691","x y-1692","Wort-1693"],"sub":[{"n":1694,"x":"Admin"}]}],"words":["x y-1695","x y-1696"],"matrix":[[1697,1698],[1699,1700,1701]]}"#,
             )
             .check(&RULE);
     }
@@ -6919,14 +6907,17 @@ mod gen_217 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 217"),
-            dedup: Some("defaultDedupString:Generated.R217"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R217"),
+            dedup: Some("naïve café:ü-1710:[5]"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":1712,"k1":[{"n":1703,"name":"svc-deploy","v":-3,"ok":false},{"n":1704,"name":"naïve café","v":12,"ok":true,"tags":[],"sub":[{"n":1705,"x":"svc-deploy"},{"n":1706,"x":5}]},{"n":1707,"name":"İstanbul","tags":["w-1708","x y-1709","ü-1710"]}],"k2":[1705,1706]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                13,
+                24,
                 true,
-                r#"{"eventName":"Beta","s":"日本語のテキスト","t":"{braces} and {{double}}","b":true,"z":null,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"alpha","user":{"name":"","id":79,"admin":true,"tags":["Wort-1575"]},"nums":[],"words":[]}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-222,"z":null,"e":"","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"ǅungla","id":13,"admin":false,"tags":["x y-1702"]},"items":[{"n":1703,"name":"svc-deploy","v":-3,"ok":false},{"n":1704,"name":"naïve café","v":12,"ok":true,"tags":[],"sub":[{"n":1705,"x":"svc-deploy"},{"n":1706,"x":5}]},{"n":1707,"name":"İstanbul","tags":["w-1708","x y-1709","ü-1710"]}],"matrix":[[1711,1712],[1713,1714,1715]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6935,9 +6926,9 @@ mod gen_217 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                31,
                 false,
-                r#"{"s":"日本語のテキスト","t":"{braces} and {{double}}","b":true,"z":null,"ip":"8.8.8.8","net":"192.168.0.0/16","dotted.key":"alpha","user":{"name":"","id":79,"admin":true,"tags":["Wort-1575"]},"nums":[],"words":[]}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-222,"z":null,"e":"","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"ǅungla","id":13,"admin":false,"tags":["x y-1702"]},"matrix":[[1711,1712],[1713,1714,1715]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6950,14 +6941,14 @@ mod gen_218 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("2"),
-            dedup: Some("defaultDedupString:Generated.R218"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"{"name":"","id":84,"admin":false}44.5[1719,1720]44"#),
+            dedup: Some(r#"{"name":"","id":84,"admin":false}44.5[1719,1720]44"#),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                43,
+                21,
                 true,
-                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"ǅungla","f":43.5,"net":"10.1.2.3","dotted.key":"path/to/file.txt","items":[{"n":1576,"name":"{braces} and {{double}}","v":2,"tags":["Wort-1577","ü-1578","x y-1579"],"sub":[{"n":1580,"x":"emoji 😀 inside"}]}],"nums":[],"words":[],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
+                r#"{"eventName":"Alpha","s":"Admin","n":573,"b":true,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false},"words":["x y-1716","x y-1717","Wort-1718"],"ips":["8.8.8.8","fe80::1","127.0.0.1"],"matrix":[[1719,1720],[1721,1722,1723]],"pair":{"a":44,"b":44.0,"c":45,"lo":43.5,"hi":44.5}}"#,
             )
         }
             .check(&RULE);
@@ -6966,9 +6957,9 @@ mod gen_218 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                27,
                 false,
-                r#"{"s":"path/to/file.txt","t":"ǅungla","f":43.5,"net":"10.1.2.3","dotted.key":"path/to/file.txt","items":[{"n":1576,"name":"{braces} and {{double}}","v":2,"tags":["Wort-1577","ü-1578","x y-1579"],"sub":[{"n":1580,"x":"emoji 😀 inside"}]}],"nums":[],"words":[],"ips":["127.0.0.1","2001:db8::1","8.8.8.8"]}"#,
+                r#"{"s":"Admin","n":573,"b":true,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false},"words":["x y-1716","x y-1717","Wort-1718"],"ips":["8.8.8.8","fe80::1","127.0.0.1"],"matrix":[[1719,1720],[1721,1722,1723]],"pair":{"a":44,"b":44.0,"c":45,"lo":43.5,"hi":44.5}}"#,
             )
             .check(&RULE);
     }
@@ -6982,13 +6973,13 @@ mod gen_219 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R219"),
-            dedup: Some("defaultDedupString:Generated.R219"),
-            severity: Some(::detections::Severity::Critical),
+            dedup: Some("[1732,1733][1732,1733]{x|y}"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                23,
+                29,
                 true,
-                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1461,"b":true,"ip":"10.1.2.3","dotted.key":"alpha","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","id":63,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"words":[],"ips":["127.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","n":86,"f":36.0,"b":false,"ip":"","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"","id":4,"admin":true,"tags":[]},"items":[{"n":1724,"name":"emoji 😀 inside","v":12,"tags":["ü-1725","x y-1726","ü-1727"]}],"nums":[],"words":["x y-1728","w-1729","w-1730","ü-1731"],"ips":["::ffff:10.0.0.1","192.168.1.20","10.1.2.3"],"matrix":[[1732,1733],[1734,1735,1736]]}"#,
             )
         }
             .check(&RULE);
@@ -6997,9 +6988,9 @@ mod gen_219 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                35,
                 false,
-                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1461,"b":true,"ip":"10.1.2.3","dotted.key":"alpha","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","id":63,"tags":[],"Role":"tab\tand\nnewline"},"items":[],"ips":["127.0.0.1"],"pair":{"a":45,"b":45.0,"c":46,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","n":86,"f":36.0,"b":false,"ip":"","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"","id":4,"admin":true,"tags":[]},"items":[{"n":1724,"name":"emoji 😀 inside","v":12,"tags":["ü-1725","x y-1726","ü-1727"]}],"nums":[],"words":["x y-1728","w-1729","w-1730","ü-1731"],"ips":["::ffff:10.0.0.1","192.168.1.20","10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
