@@ -265,7 +265,8 @@ pub struct Placeholder {
     /// The separator after each alternative but the last (the default, when there is one, is
     /// the last alternative).
     pub skips: Vec<Skip>,
-    pub default: Option<String>,
+    /// A quoted string, or a Python literal (`[]`, `{}`, `True`, `False`, an integer).
+    pub default: Option<serde_json::Value>,
     /// `!split('SEP')[N]`, in order: Python's `value.split(SEP)[N]` of the value picked, which
     /// raises (making the whole output Panther's fallback) when it is not a string or has no
     /// piece `N`.
@@ -338,7 +339,7 @@ impl Rule {
         self.context.iter().any(|c| match &c.value {
             ContextValue::Template(t) => self.can_raise(t),
             ContextValue::PantherflowInvestigation => true,
-            ContextValue::Path(_) | ContextValue::Choice(_) => false,
+            ContextValue::Path(_) | ContextValue::Choice(_) | ContextValue::Data(_) => false,
         })
     }
 }
@@ -347,6 +348,9 @@ impl Rule {
 pub struct ContextEntry {
     pub name: String,
     pub value: ContextValue,
+    /// `Conditions` (an extension): the entry sets its key only when they all hold, as Python's
+    /// `if ...: context[key] = value`; a later entry of the same key replaces an earlier one.
+    pub conditions: Vec<Expr>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -358,9 +362,23 @@ pub enum ContextValue {
     /// `KeyValue: "{a || b | 'default'}"` (an extension): the value a placeholder picks, as it
     /// is (the default as a string; `null` when nothing is found).
     Choice(Placeholder),
+    /// `KeyData` (an extension): a YAML value built into JSON, each string that is one
+    /// placeholder replaced by the value it picks.
+    Data(Data),
     /// Panther's `pantherflow_investigation(event)` (in the `aws_rule_context` preset): a
     /// PantherFlow query for the events around this one.
     PantherflowInvestigation,
+}
+
+/// A `KeyData` value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    /// Written as it is.
+    Constant(serde_json::Value),
+    /// A string that is one placeholder: the value it picks (`null` when none).
+    Choice(Placeholder),
+    List(Vec<Data>),
+    Map(Vec<(String, Data)>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

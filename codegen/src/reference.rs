@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::check::parse_cidr;
 use crate::ir::{
-    Cidr, CompareOp, ContextValue, Expr, IpKind, Lit, Num, Ordering, Placeholder, Quantifier, Rule, Segment,
-    Severity, Skip, Template, TemplatePart, Test, TestCase,
+    Cidr, CompareOp, ContextValue, Data, Expr, IpKind, Lit, Num, Ordering, Placeholder, Quantifier, Rule,
+    Segment, Severity, Skip, Template, TemplatePart, Test, TestCase,
 };
 
 /// The value at `path`, or `None` when it does not resolve (§2).
@@ -417,15 +417,30 @@ pub fn outputs(rule: &Rule, event: &Value) -> Outputs {
 fn context(rule: &Rule, event: &Value) -> Result<Map<String, Value>, String> {
     let mut context = Map::new();
     for c in &rule.context {
+        if !c.conditions.iter().all(|e| holds(e, event, false)) {
+            continue;
+        }
         let value = match &c.value {
             ContextValue::Path(p) => resolve(event, &p.segments).unwrap_or(Value::Null),
             ContextValue::Template(t) => Value::String(render(rule, t, event)?),
-            ContextValue::Choice(p) => choose(p, event).unwrap_or(Value::Null),
+            ContextValue::Choice(p) => choose(p, event).0.unwrap_or(Value::Null),
+            ContextValue::Data(d) => data(d, event),
             ContextValue::PantherflowInvestigation => Value::String(pantherflow_investigation(event)?),
         };
         context.insert(c.name.clone(), value);
     }
     Ok(context)
+}
+
+fn data(d: &Data, event: &Value) -> Value {
+    match d {
+        Data::Constant(v) => v.clone(),
+        Data::Choice(p) => choose(p, event).0.unwrap_or(Value::Null),
+        Data::List(items) => Value::Array(items.iter().map(|i| data(i, event)).collect()),
+        Data::Map(entries) => {
+            Value::Object(entries.iter().map(|(k, v)| (k.clone(), data(v, event))).collect())
+        }
+    }
 }
 
 /// A template's text; `Err` holds the `repr` of what a placeholder raised.
@@ -450,44 +465,42 @@ fn render(rule: &Rule, template: &Template, event: &Value) -> Result<String, Str
     Ok(out)
 }
 
-/// The value a placeholder picks (`None`: missing); the default is a string.
-fn choose(p: &Placeholder, event: &Value) -> Option<Value> {
-    let mut alternatives = p
+/// The value a placeholder picks (`None`: missing), and whether it is the default.
+fn choose(p: &Placeholder, event: &Value) -> (Option<Value>, bool) {
+    let alternatives: Vec<Option<Value>> = p
         .paths
         .iter()
         .map(|path| resolve(event, &path.segments))
-        .chain(p.default.iter().map(|d| Some(Value::String(d.clone()))));
-    let mut value = alternatives.next().expect("a path");
-    for (skip, next) in p.skips.iter().zip(alternatives) {
-        let pass = match skip {
+        .chain(p.default.iter().map(|d| Some(d.clone())))
+        .collect();
+    for (value, skip) in alternatives.iter().zip(&p.skips) {
+        let passed_over = match skip {
             Skip::MissingOrNull => value.as_ref().is_none_or(Value::is_null),
             Skip::Falsy => value.as_ref().is_none_or(|v| !truthy(v)),
             Skip::Missing => value.is_none(),
         };
-        if pass {
-            value = next;
+        if !passed_over {
+            return (value.clone(), false);
         }
     }
-    value
+    (alternatives.last().cloned().flatten(), p.default.is_some())
 }
 
 fn placeholder(p: &Placeholder, event: &Value) -> Result<String, String> {
-    let value = choose(p, event);
+    let (value, is_default) = choose(p, event);
     if !p.splits.is_empty() {
         let mut text = match &value {
             Some(Value::String(s)) => s.clone(),
             other => {
+                let projected = p.paths.iter().any(|path| path.segments.contains(&Segment::Each));
                 let kind = match other {
                     None | Some(Value::Null) => "NoneType",
                     Some(Value::Bool(_)) => "bool",
                     Some(Value::Number(n)) if n.is_f64() => "float",
                     Some(Value::Number(_)) => "int",
-                    Some(Value::Array(_))
-                        if p.paths.iter().any(|path| path.segments.contains(&Segment::Each)) =>
-                    {
-                        "list"
-                    }
+                    Some(Value::Array(_)) if is_default || projected => "list",
                     Some(Value::Array(_)) => "ImmutableList",
+                    Some(Value::Object(_)) if is_default => "dict",
                     _ => "ImmutableCaseInsensitiveDict",
                 };
                 return Err(format!("AttributeError(\"'{kind}' object has no attribute 'split'\")"));
@@ -504,12 +517,17 @@ fn placeholder(p: &Placeholder, event: &Value) -> Result<String, String> {
         return Ok(text);
     }
     Ok(if p.python {
-        // A `[*]` projection is a plain list (a comprehension), one level per `[*]`.
-        let chosen_path = p.paths.iter().find(|path| resolve(event, &path.segments) == value);
-        let plain =
-            chosen_path.map_or(0, |path| path.segments.iter().filter(|s| **s == Segment::Each).count());
+        // A default is a plain Python value; a `[*]` projection a plain list (a comprehension),
+        // one level per `[*]`; anything else as Panther's event hands it out.
+        let plain = if is_default {
+            usize::MAX
+        } else {
+            let chosen_path = p.paths.iter().find(|path| resolve(event, &path.segments) == value);
+            chosen_path.map_or(0, |path| path.segments.iter().filter(|s| **s == Segment::Each).count())
+        };
         match value {
             Some(Value::String(s)) => s,
+            Some(v) if plain == usize::MAX => py_raw(&v),
             v => py_repr(v.as_ref().unwrap_or(&Value::Null), plain),
         }
     } else {

@@ -276,6 +276,12 @@ pub fn raised_context(repr: String) -> Context {
     Context::from_iter([("_error".to_string(), Value::String(repr))])
 }
 
+/// A constant list or mapping of an alert context (`KeyData`), from the JSON text the compiler
+/// wrote.
+pub fn json_constant(text: &str) -> Value {
+    serde_json::from_str(text).expect("the compiler writes valid JSON")
+}
+
 /// Builds an alert context from its entries, in order.
 pub fn context<const N: usize>(entries: [(&str, Value); N]) -> Context {
     entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect()

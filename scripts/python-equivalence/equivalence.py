@@ -368,7 +368,7 @@ def mutations(log, seed, siblings=()):
     return out
 
 
-def build_events(rules, detect, n_sample, seed, rounds):
+def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0):
     """[(label, event)]: the test logs of the compiled rules, their mutations, then `detect sample`."""
     events, seen = [], set()
 
@@ -411,16 +411,27 @@ def build_events(rules, detect, n_sample, seed, rounds):
                 for name, ev in mutations(log, f"{seed}/{r['id']}/{n - 1}" + (f"/{k}" if k else ""), siblings):
                     n_mut += add(f"{label} / {name}" + (f" (round {k + 1})" if k else ""), ev)
     n_probes = sum(add(label, ev) for label, ev in PROBES)
-    n_sample_added = 0
-    if n_sample:
-        out = subprocess.run([detect, "sample", "--events", str(n_sample), "--seed", str(seed)],
+    n_sample_added = n_high_added = 0
+    # Background CloudTrail (1 % attacks), then a high-match corpus: 30 % of its events are
+    # attacks taken from the shipped rules' upstream test logs, varied.
+    for n, share, counter in ((n_sample, None, "sample"), (n_high_match, "0.3", "high")):
+        if not n:
+            continue
+        extra = ["--attack-share", share] if share else []
+        s = seed if share is None else seed + 1
+        out = subprocess.run([detect, "sample", "--events", str(n), "--seed", str(s), *extra],
                              check=True, capture_output=True, text=True).stdout
         for i, line in enumerate(out.splitlines()):
             ev = json.loads(line)
             ev.setdefault("p_log_type", "AWS.CloudTrail")
-            n_sample_added += add(f"sample seed {seed} #{i + 1}", ev)
+            label = f"sample seed {s} #{i + 1}" if share is None else f"high-match sample seed {s} #{i + 1}"
+            added = add(label, ev)
+            if counter == "sample":
+                n_sample_added += added
+            else:
+                n_high_added += added
     return events, {"test_logs": n_test, "retyped_test_logs": n_retyped, "mutations": n_mut,
-                    "probes": n_probes, "sample": n_sample_added}
+                    "probes": n_probes, "sample": n_sample_added, "high_match": n_high_added}
 
 
 # ------------------------------------------------------------------------------------------
@@ -635,6 +646,8 @@ def main():
                          "upstream Python, instead of the compiled Python rules")
     ap.add_argument("--out", required=True)
     ap.add_argument("--events", type=int, default=20000, help="generated CloudTrail events (detect sample)")
+    ap.add_argument("--high-match", type=int, default=0,
+                    help="events of a high-match CloudTrail corpus (detect sample --attack-share 0.3)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=1, help="rounds of mutations of each test log (each seeded apart)")
     ap.add_argument("--show", type=int, default=3, help="differences shown per rule")
@@ -657,7 +670,7 @@ def main():
     if lt_mismatch:
         print(f"  warning: log types differ between the YAML and detect for {lt_mismatch}")
 
-    events, counts = build_events(rules, args.detect, args.events, args.seed, args.rounds)
+    events, counts = build_events(rules, args.detect, args.events, args.seed, args.rounds, args.high_match)
     events_path = os.path.join(args.out, "events.jsonl")
     with open(events_path, "w", encoding="utf-8") as f, \
             open(os.path.join(args.out, "labels.txt"), "w", encoding="utf-8") as g:
@@ -666,7 +679,8 @@ def main():
             g.write(label + "\n")
     print(f"events: {len(events)} ({counts['test_logs']} test logs, {counts['retyped_test_logs']} of them again under the "
           f"rule's log type, {counts['mutations']} mutations, {counts['probes']} probes, "
-          f"{counts['sample']} generated CloudTrail, duplicates dropped) -> {events_path}")
+          f"{counts['sample']} generated CloudTrail, {counts['high_match']} high-match generated CloudTrail, "
+          f"duplicates dropped) -> {events_path}")
 
     matches, t_engine = run_engine(args.detect, events_path, args.out)
     compared = {r["id"] for r in rules}

@@ -832,9 +832,11 @@ impl Gen {
                         self.use_feature("title:fallback");
                     }
                     template.push('{');
-                    let mut chosen = alternatives[0].1.clone();
+                    // Each alternative is taken unless the separator after it passes it over;
+                    // the last one is taken as it is.
+                    let mut chosen = None;
                     template.push_str(&alternatives[0].0);
-                    for (text, value) in &alternatives[1..] {
+                    for (i, (text, _)) in alternatives.iter().enumerate().skip(1) {
                         let (sep, passes): (&str, fn(&Option<Value>) -> bool) = match self.rng.below(3) {
                             0 => (" | ", |v| v.as_ref().is_none_or(Value::is_null)),
                             1 => {
@@ -846,12 +848,14 @@ impl Gen {
                                 (" ?? ", |v| v.is_none())
                             }
                         };
-                        if passes(&chosen) {
-                            chosen = value.clone();
+                        let before = &alternatives[i - 1].1;
+                        if chosen.is_none() && !passes(before) {
+                            chosen = Some(before.clone());
                         }
                         template.push_str(sep);
                         template.push_str(text);
                     }
+                    let chosen = chosen.unwrap_or_else(|| alternatives.last().expect("one").1.clone());
                     // `!s` where Python's `str()` is plain to state: None, booleans, integers, text.
                     let python = match &chosen {
                         None | Some(Value::Null) => Some("None".to_string()),

@@ -371,7 +371,7 @@ impl Vocab {
         }
         let placeholder = |p: &ir::Placeholder, v: &mut Vocab| {
             v.paths.extend(p.paths.iter().map(|p| p.segments.clone()));
-            if let Some(d) = &p.default {
+            if let Some(serde_json::Value::String(d)) = &p.default {
                 v.string(d);
             }
         };
@@ -400,14 +400,25 @@ impl Vocab {
                 ContextValue::Path(p) => v.paths.push(p.segments.clone()),
                 ContextValue::Template(t) => template(t, &mut v),
                 ContextValue::Choice(p) => placeholder(p, &mut v),
+                ContextValue::Data(d) => v.data(d),
                 ContextValue::PantherflowInvestigation => {}
             }
+            c.conditions.iter().for_each(|e| v.expr(e, &[]));
         }
         v.paths.sort();
         v.paths.dedup();
         v.values.sort();
         v.values.dedup();
         v
+    }
+
+    fn data(&mut self, d: &ir::Data) {
+        match d {
+            ir::Data::Constant(_) => {}
+            ir::Data::Choice(p) => self.paths.extend(p.paths.iter().map(|p| p.segments.clone())),
+            ir::Data::List(items) => items.iter().for_each(|i| self.data(i)),
+            ir::Data::Map(entries) => entries.iter().for_each(|(_, d)| self.data(d)),
+        }
     }
 
     fn string(&mut self, s: &str) {

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use super::{Ctx, Mapping};
 use crate::diag::{Diagnostic, Span};
-use crate::ir::{ContextEntry, ContextValue, Path, Placeholder, Segment, Skip, Template, TemplatePart};
+use crate::ir::{ContextEntry, ContextValue, Data, Path, Placeholder, Segment, Skip, Template, TemplatePart};
 use crate::names;
 use crate::yaml::{Node, Value};
 
@@ -172,7 +172,9 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
             if i + 1 != alternatives.len() {
                 return Err("a quoted default must come last".into());
             }
-            default = Some(alt[1..alt.len() - 1].to_string());
+            default = Some(serde_json::Value::String(alt[1..alt.len() - 1].to_string()));
+        } else if let Some(literal) = python_literal(alt).filter(|_| i > 0 && i + 1 == alternatives.len()) {
+            default = Some(literal);
         } else if alt.is_empty() {
             return Err(if inner.trim().is_empty() {
                 "empty placeholder".into()
@@ -189,7 +191,26 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     if paths.is_empty() {
         return Err("no KeyPath before the default".into());
     }
+    if matches!(default, Some(serde_json::Value::Object(_))) && (python || !splits.is_empty()) {
+        return Err(
+            "a `{}` default is a plain dict, which `!s` and `!split` do not print: quote a text default"
+                .into(),
+        );
+    }
     Ok(Placeholder { paths, skips, default, splits, python })
+}
+
+/// A last alternative that is a Python literal rather than a key: `[]`, `{}`, `True`, `False`,
+/// an integer (`deep_get(..., default=[])`).
+fn python_literal(text: &str) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match text {
+        "[]" => Some(Value::Array(Vec::new())),
+        "{}" => Some(Value::Object(serde_json::Map::new())),
+        "True" => Some(Value::Bool(true)),
+        "False" => Some(Value::Bool(false)),
+        _ => text.parse::<i64>().ok().map(Value::from),
+    }
 }
 
 /// The conversions that end a placeholder: any number of `!split('SEP')[N]`, then perhaps `!s`.
@@ -555,6 +576,27 @@ impl Ctx<'_> {
         }
     }
 
+    /// `KeyData`: a YAML value as JSON, each string that is one `{placeholder}` replaced by the
+    /// value it picks.
+    fn data(&mut self, node: &Node) -> Option<Data> {
+        Some(match &node.value {
+            Value::Str(s) if s.starts_with('{') && s.ends_with('}') && !s.starts_with("{{") => {
+                match self.choice(node)? {
+                    ContextValue::Choice(p) => Data::Choice(p),
+                    _ => unreachable!("a choice"),
+                }
+            }
+            Value::Seq(items) => Data::List(items.iter().map(|i| self.data(i)).collect::<Option<_>>()?),
+            Value::Map(entries) => Data::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Some((self.string(k, "KeyData key")?.to_string(), self.data(v)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            _ => Data::Constant(node.to_json()),
+        })
+    }
+
     pub fn group_by(&mut self, node: &Node) -> Option<Vec<Path>> {
         let items = self.list(node, "GroupBy")?;
         let paths: Vec<Option<Path>> =
@@ -586,17 +628,22 @@ impl Ctx<'_> {
                 let choice = Placeholder {
                     paths: vec![path],
                     skips: vec![Skip::Missing],
-                    default: Some((*if_missing).to_string()),
+                    default: Some(serde_json::Value::String((*if_missing).to_string())),
                     splits: Vec::new(),
                     python: false,
                 };
-                ContextEntry { name: (*key).to_string(), value: ContextValue::Choice(choice) }
+                ContextEntry {
+                    name: (*key).to_string(),
+                    value: ContextValue::Choice(choice),
+                    conditions: Vec::new(),
+                }
             })
             .collect();
         if *pantherflow {
             out.push(ContextEntry {
                 name: PANTHERFLOW_KEY.to_string(),
                 value: ContextValue::PantherflowInvestigation,
+                conditions: Vec::new(),
             });
         }
         Some(out)
@@ -630,7 +677,7 @@ impl Ctx<'_> {
                 }
                 continue;
             }
-            let known = ["KeyName", "KeyValue", "KeyTemplate", "Preset"];
+            let known = ["KeyName", "KeyValue", "KeyTemplate", "KeyData", "Conditions", "Preset"];
             let Some(m) = self.mapping(item, "AlertContext entry", &known) else {
                 ok = false;
                 continue;
@@ -647,20 +694,22 @@ impl Ctx<'_> {
             let help = "write `- KeyName: actor` with `KeyValue: {KeyPath: userIdentity.arn}` (or `KeyTemplate: \"{a}:{b}\"`)";
             let name_node = self.required(&m, "KeyName", "AlertContext entry", help);
             let name = name_node.and_then(|n| self.string(n, "KeyName"));
-            let value = match (m.get("KeyValue"), m.get("KeyTemplate")) {
-                (Some(n), None) if matches!(n.value, Value::Str(_)) => self.choice(n),
-                (Some(n), None) => self.specifier_node(n, "KeyValue").map(ContextValue::Path),
-                (None, Some(n)) => self.template(n, "KeyTemplate").map(ContextValue::Template),
-                (Some(_), Some(_)) => {
-                    let at = m.key("KeyTemplate").map_or(m.head(), |k| k.span);
-                    self.report(
-                        self.error(at, "an AlertContext entry has `KeyValue` or `KeyTemplate`, not both")
-                            .label("second value")
-                            .help("`KeyValue` takes a field as it is; `KeyTemplate` renders a string like AlertTitle"),
-                    );
-                    None
+            let given: Vec<&str> =
+                ["KeyValue", "KeyTemplate", "KeyData"].into_iter().filter(|k| m.get(k).is_some()).collect();
+            let value = match given.as_slice() {
+                ["KeyValue"] => {
+                    let n = m.get("KeyValue").expect("given");
+                    if matches!(n.value, Value::Str(_)) {
+                        self.choice(n)
+                    } else {
+                        self.specifier_node(n, "KeyValue").map(ContextValue::Path)
+                    }
                 }
-                (None, None) => {
+                ["KeyTemplate"] => self
+                    .template(m.get("KeyTemplate").expect("given"), "KeyTemplate")
+                    .map(ContextValue::Template),
+                [_] => self.data(m.get("KeyData").expect("given")).map(ContextValue::Data),
+                [] => {
                     self.report(
                         self.error(m.head(), "AlertContext entry has no `KeyValue`")
                             .label("which value?")
@@ -668,21 +717,40 @@ impl Ctx<'_> {
                     );
                     None
                 }
+                [_, second, ..] => {
+                    let at = m.key(second).map_or(m.head(), |k| k.span);
+                    self.report(
+                        self.error(at, "an AlertContext entry has one of `KeyValue`, `KeyTemplate` and `KeyData`")
+                            .label("second value")
+                            .help("`KeyValue` takes a field as it is; `KeyTemplate` renders a string like AlertTitle; `KeyData` builds a list or mapping"),
+                    );
+                    None
+                }
+            };
+            let conditions = match m.get("Conditions") {
+                Some(n) => self.expressions(n, "Conditions", false),
+                None => Some(Vec::new()),
             };
             if let (Some(name), Some(node)) = (name, name_node) {
-                if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
+                // A key may be set again by an entry with `Conditions` (Python's
+                // `if ...: context[key] = ...`); an unconditional repeat is a mistake.
+                if let Some((_, first)) = seen.iter().find(|(n, _)| n == name)
+                    && m.get("Conditions").is_none()
+                {
                     self.report(
                         self.error(node.span, format!("duplicate AlertContext key `{name}`"))
                             .label("used again here")
                             .related(&self.file.path.clone(), *first, "first used here")
-                            .help("each KeyName appears once in the alert context"),
+                            .help("each KeyName appears once in the alert context, unless a later entry sets it only under `Conditions`"),
                     );
                     ok = false;
                 }
                 seen.push((name.to_string(), node.span));
             }
-            match (name, value) {
-                (Some(name), Some(value)) => out.push(ContextEntry { name: name.to_string(), value }),
+            match (name, value, conditions) {
+                (Some(name), Some(value), Some(conditions)) => {
+                    out.push(ContextEntry { name: name.to_string(), value, conditions })
+                }
                 _ => ok = false,
             }
         }
@@ -731,7 +799,7 @@ mod tests {
     fn placeholders() {
         let p = parse_placeholder("a.b | c | '{not | found}'").unwrap();
         assert_eq!(p.paths.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["a.b", "c"]);
-        assert_eq!(p.default.as_deref(), Some("{not | found}"));
+        assert_eq!(p.default, Some(serde_json::Value::String("{not | found}".into())));
         assert_eq!(parse_placeholder("a | 'open").unwrap_err(), "the quoted default 'open is never closed");
         assert_eq!(parse_placeholder("'x' | a").unwrap_err(), "a quoted default must come last");
         assert_eq!(closing_brace("{a | '}'} rest", 0), Some(8));

@@ -12,7 +12,8 @@ use quote::{format_ident, quote};
 use super::expr::{Code, Emitter, Paths, mentions, paths_of, reads};
 use super::{doc_lines, doc_safe, str_lit};
 use crate::ir::{
-    ContextValue, Expr, Path, Placeholder, Rule, Severity, Skip, Step, Template, TemplatePart, TemplateValue,
+    ContextEntry, ContextValue, Data, Expr, Path, Placeholder, Rule, Severity, Skip, Step, Template,
+    TemplatePart, TemplateValue,
 };
 
 pub(super) fn module(rule: &Rule) -> TokenStream {
@@ -94,42 +95,68 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     let context_raises = rule.context_can_raise();
     let context = (!rule.context.is_empty()).then(|| {
         let mut lets = Vec::new();
-        let entries: Vec<TokenStream> = rule
+        let entries: Vec<(TokenStream, &ContextEntry)> = rule
             .context
             .iter()
             .map(|e| {
-                let name = str_lit(&e.name);
-                match &e.value {
+                let value = match &e.value {
                     ContextValue::Path(path) => {
                         let path = paths.ident(path);
-                        quote!((#name, event.field(&#path).to_json()))
+                        quote!(event.field(&#path).to_json())
                     }
                     ContextValue::Template(t) => {
                         let rendered = format_call(rule, &t.parts, &paths);
                         let value = rendered.expression();
-                        quote!((#name, Json::String(#value)))
+                        quote!(Json::String(#value))
                     }
                     ContextValue::Choice(p) => {
                         let value = choice(p, &paths);
-                        quote!((#name, #value.to_json()))
+                        quote!(#value.to_json())
                     }
+                    ContextValue::Data(d) => data(d, &paths),
                     ContextValue::PantherflowInvestigation => {
                         lets.push(quote!(let investigation = pantherflow_investigation(event)?;));
-                        quote!((#name, investigation))
+                        quote!(investigation)
                     }
-                }
+                };
+                (value, e)
             })
             .collect();
+        // The entries up to the first with `Conditions` in one `context([...])`; the rest set
+        // their key in turn (Python's `if ...: context[key] = ...`).
+        let split = entries.iter().position(|(_, e)| !e.conditions.is_empty()).unwrap_or(entries.len());
+        let (first, rest) = entries.split_at(split);
+        let first = first.iter().map(|(value, e)| {
+            let name = str_lit(&e.name);
+            quote!((#name, #value))
+        });
+        let (stmts, built) = if rest.is_empty() {
+            (quote!(), quote!(context([#(#first),*])))
+        } else {
+            let event = format_ident!("event");
+            let sets = rest.iter().map(|(value, e)| {
+                let name = str_lit(&e.name);
+                let set = quote!(entries.insert(#name.into(), #value););
+                if e.conditions.is_empty() {
+                    set
+                } else {
+                    let parts = e.conditions.iter().map(|c| emitter.expr(c, &event, false));
+                    let holds = Code::and(parts.collect()).tokens();
+                    quote!(if #holds { #set })
+                }
+            });
+            (quote!(let mut entries = context([#(#first),*]); #(#sets)*), quote!(entries))
+        };
         let (ret, body, doc) = if context_raises {
             (
                 quote!(Result<Context, String>),
-                quote!(#(#lets)* Ok(context([#(#entries),*]))),
+                quote!(#(#lets)* #stmts Ok(#built)),
                 " `AlertContext`: each key with the value found (`null` when missing); `Err` when\n a value raises, as Panther's helper does.",
             )
         } else {
             (
                 quote!(Context),
-                quote!(context([#(#entries),*])),
+                quote!(#stmts #built),
                 " `AlertContext`: each key with the value found (`null` when missing).",
             )
         };
@@ -222,13 +249,67 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
             ContextValue::Path(p) => out.push(p.clone()),
             ContextValue::Template(t) => out.extend(template_paths(t)),
             ContextValue::Choice(p) => out.extend(p.paths.iter().cloned()),
+            ContextValue::Data(d) => data_paths(d, &mut out),
             ContextValue::PantherflowInvestigation => {}
         }
+        c.conditions.iter().for_each(|e| paths_of(e, &mut out));
     }
     for d in &rule.dynamic_severities {
         d.conditions.iter().for_each(|c| paths_of(c, &mut out));
     }
     out
+}
+
+fn data_paths(d: &Data, out: &mut Vec<Path>) {
+    match d {
+        Data::Constant(_) => {}
+        Data::Choice(p) => out.extend(p.paths.iter().cloned()),
+        Data::List(items) => items.iter().for_each(|i| data_paths(i, out)),
+        Data::Map(entries) => entries.iter().for_each(|(_, v)| data_paths(v, out)),
+    }
+}
+
+/// A `KeyData` value as an expression building its JSON.
+fn data(d: &Data, paths: &Paths) -> TokenStream {
+    match d {
+        Data::Constant(serde_json::Value::Null) => quote!(Json::Null),
+        Data::Constant(serde_json::Value::Bool(b)) => quote!(Json::Bool(#b)),
+        Data::Constant(serde_json::Value::String(s)) => {
+            let s = str_lit(s);
+            quote!(Json::from(#s))
+        }
+        Data::Constant(serde_json::Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => {
+                let i = Literal::i64_unsuffixed(i);
+                quote!(Json::from(#i))
+            }
+            (None, Some(f)) => {
+                let f = Literal::f64_unsuffixed(f);
+                quote!(Json::from(#f))
+            }
+            _ => unreachable!("YAML numbers are i64 or f64 here"),
+        },
+        Data::Constant(other) => {
+            let text = str_lit(&other.to_string());
+            quote!(json_constant(#text))
+        }
+        Data::Choice(p) => {
+            let value = choice(p, paths);
+            quote!(#value.to_json())
+        }
+        Data::List(items) => {
+            let items = items.iter().map(|i| data(i, paths));
+            quote!(Json::Array(Vec::from([#(#items),*])))
+        }
+        Data::Map(entries) => {
+            let entries = entries.iter().map(|(k, v)| {
+                let k = str_lit(k);
+                let v = data(v, paths);
+                quote!((#k, #v))
+            });
+            quote!(Json::Object(context([#(#entries),*])))
+        }
+    }
 }
 
 fn module_docs(rule: &Rule) -> Vec<String> {
@@ -502,24 +583,38 @@ fn format_call(rule: &Rule, parts: &[TemplatePart], paths: &Paths) -> Rendered {
     Rendered { lets, value: quote!(format!(#fmt)), raises }
 }
 
-/// The value a placeholder picks: its first field, then each alternative as the separator
-/// before it says (`|` `.or`, `||` `.or_truthy`, `??` `.or_present`).
+/// The value a placeholder picks: each alternative unless the separator after it passes it
+/// over (`|` `.or`, `||` `.or_truthy`, `??` `.or_present`), nested from the right, so that
+/// `{a || b | 'D'}` is `a.or_truthy(b.or(D))`, as Python's `a or deep_get(b, default=D)`.
 fn choice(placeholder: &Placeholder, paths: &Paths) -> TokenStream {
-    let constant = paths.ident(&placeholder.paths[0]);
-    let mut value = quote!(event.field(&#constant));
-    let rest = placeholder.paths[1..].iter().map(|p| {
+    let fields = placeholder.paths.iter().map(|p| {
         let constant = paths.ident(p);
         quote!(event.field(&#constant))
     });
-    let default = placeholder.default.iter().map(|d| {
-        let d = str_lit(d);
-        quote!(Val::Str(#d))
+    let default = placeholder.default.iter().map(|d| match d {
+        serde_json::Value::String(s) => {
+            let s = str_lit(s);
+            quote!(Val::Str(#s))
+        }
+        serde_json::Value::Bool(b) => quote!(Val::Bool(#b)),
+        serde_json::Value::Number(n) => {
+            let n = Literal::i64_unsuffixed(n.as_i64().expect("an integer literal"));
+            quote!(Val::Num(Num::Int(#n)))
+        }
+        // A plain list, as `Each` is (Python's `[]`, not Panther's wrapper).
+        serde_json::Value::Array(_) => quote!(Val::Each(Vec::new())),
+        other => {
+            let text = str_lit(&other.to_string());
+            quote!(Val::Raw(#text))
+        }
     });
-    for (skip, next) in placeholder.skips.iter().zip(rest.chain(default)) {
+    let mut alternatives: Vec<TokenStream> = fields.chain(default).collect();
+    let mut value = alternatives.pop().expect("a field");
+    for (alternative, skip) in alternatives.into_iter().zip(&placeholder.skips).rev() {
         value = match skip {
-            Skip::MissingOrNull => quote!(#value.or(#next)),
-            Skip::Falsy => quote!(#value.or_truthy(#next)),
-            Skip::Missing => quote!(#value.or_present(#next)),
+            Skip::MissingOrNull => quote!(#alternative.or(#value)),
+            Skip::Falsy => quote!(#alternative.or_truthy(#value)),
+            Skip::Missing => quote!(#alternative.or_present(#value)),
         };
     }
     value

@@ -100,8 +100,7 @@ pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
         return Ok(
             event
                 .field(&USER_IDENTITY_USER_NAME)
-                .or(event.field(&ACCOUNT_ID))
-                .or(Val::Str("UnknownRootUser"))
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
                 .py_str(),
         );
     }

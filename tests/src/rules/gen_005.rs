@@ -91,8 +91,7 @@ pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
     let user = event.field(&USER);
     let user_2 = event
         .field(&USER)
-        .or_present(event.field(&ITEMS_0_V))
-        .or(Val::Str("none"));
+        .or_present(event.field(&ITEMS_0_V).or(Val::Str("none")));
     let tags_each = event.field(&TAGS_EACH).or(Val::Str(""));
     format!("{user}{user_2}{tags_each}")
 }

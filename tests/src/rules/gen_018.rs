@@ -73,8 +73,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let sub_last_n = event
         .field(&SUB_LAST_N)
-        .or_truthy(event.field(&SUB))
-        .or(Val::Str("{x|y}"));
+        .or_truthy(event.field(&SUB).or(Val::Str("{x|y}")));
     format!("Alert: {sub_last_n}}} ")
 }
 

@@ -83,8 +83,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let items_0 = event
         .field(&ITEMS_0)
-        .or_present(event.field(&MATRIX_0))
-        .or_present(Val::Str("{x|y}"));
+        .or_present(event.field(&MATRIX_0).or_present(Val::Str("{x|y}")));
     let tags_last = event.field(&TAGS_LAST);
     let name = event.field(&NAME).py_str();
     format!(r#"{items_0} "quoted" {tags_last}{name}"#)

@@ -103,15 +103,14 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{items[*].sub[0].x || matrix[0][*] | ''}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&X).or_truthy(event.field(&MATRIX_0_EACH)).or(Val::Str("")).to_string()
+    event.field(&X).or_truthy(event.field(&MATRIX_0_EACH).or(Val::Str(""))).to_string()
 }
 
 /// `AlertDedup`: ` back\slash }} {eventName ?? matrix[0][*] | ''}{items[0].name}`
 pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
     let event_name = event
         .field(&EVENT_NAME)
-        .or_present(event.field(&MATRIX_0_EACH))
-        .or(Val::Str(""));
+        .or_present(event.field(&MATRIX_0_EACH).or(Val::Str("")));
     let name = event.field(&NAME);
     format!(r#" back\slash }} {event_name}{name}"#)
 }

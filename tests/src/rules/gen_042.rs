@@ -106,9 +106,9 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
                         event
                             .field(
                                 &P_ENRICHMENT_TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT_COUNTRY,
-                            ),
-                    )
-                    .or_present(Val::Str("none"));
+                            )
+                            .or_present(Val::Str("none")),
+                    );
                 format!("}} {{{exit}")
             }),
         ),

@@ -120,7 +120,6 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let event_name = event.field(&EVENT_NAME);
     let event_name_2 = event
         .field(&EVENT_NAME)
-        .or(event.field(&ABSENT_LAST6))
-        .or_present(Val::Str(""));
+        .or(event.field(&ABSENT_LAST6).or_present(Val::Str("")));
     format!("{event_name}{event_name_2}")
 }

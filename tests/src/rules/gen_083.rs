@@ -126,8 +126,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let f = event.field(&F);
     let nums = event
         .field(&NUMS)
-        .or_truthy(event.field(&ITEMS_EACH))
-        .or_truthy(Val::Str("none"));
+        .or_truthy(event.field(&ITEMS_EACH).or_truthy(Val::Str("none")));
     format!("}} {f}{nums}")
 }
 

@@ -134,8 +134,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let words = event.field(&WORDS);
     let name = event
         .field(&NAME)
-        .or_present(event.field(&ITEMS_2_OK))
-        .or_truthy(Val::Str("{x|y}"));
+        .or_present(event.field(&ITEMS_2_OK).or_truthy(Val::Str("{x|y}")));
     format!("{words}{name}")
 }
 

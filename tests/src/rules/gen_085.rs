@@ -139,8 +139,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let admin = event
         .field(&ADMIN)
-        .or_present(event.field(&ADMIN))
-        .or(Val::Str("{x|y}"));
+        .or_present(event.field(&ADMIN).or(Val::Str("{x|y}")));
     let admin_2 = event.field(&ADMIN);
     format!("{admin}{admin_2}")
 }

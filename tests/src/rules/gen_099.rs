@@ -76,7 +76,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
 
 /// `AlertDedup`: `{user.tags | items[*].tags[0] ?? ''}}} {{`
 pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let tags = event.field(&TAGS).or(event.field(&TAGS_0)).or_present(Val::Str(""));
+    let tags = event.field(&TAGS).or(event.field(&TAGS_0).or_present(Val::Str("")));
     format!("{tags}}} {{")
 }
 

@@ -85,8 +85,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let tags_2 = event.field(&TAGS_2).py_str();
     let items_last1_tags = event
         .field(&ITEMS_LAST1_TAGS)
-        .or_present(event.field(&ITEMS_EACH_TAGS))
-        .or_present(Val::Str("{x|y}"));
+        .or_present(event.field(&ITEMS_EACH_TAGS).or_present(Val::Str("{x|y}")));
     let absent_2 = event.field(&ABSENT);
     format!("{absent}{tags_2}{items_last1_tags}{absent_2}")
 }

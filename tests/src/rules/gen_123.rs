@@ -65,7 +65,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 
 /// `AlertTitle`: `{items[2].tags[2] ?? t | 'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&TAGS_2).or_present(event.field(&T)).or(Val::Str("none")).to_string()
+    event.field(&TAGS_2).or_present(event.field(&T).or(Val::Str("none"))).to_string()
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.

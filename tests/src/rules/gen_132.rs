@@ -75,8 +75,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let items_each_n = event.field(&ITEMS_EACH_N);
     let sub_last_n = event
         .field(&SUB_LAST_N)
-        .or(event.field(&X))
-        .or_present(Val::Str("none"));
+        .or(event.field(&X).or_present(Val::Str("none")));
     format!("{items_each_n}{sub_last_n}")
 }
 

@@ -121,8 +121,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_truthy(event.field(&IPS_EACH));
     let items_each = event
         .field(&ITEMS_EACH)
-        .or(event.field(&ITEMS_EACH_N))
-        .or(Val::Str("none"));
+        .or(event.field(&ITEMS_EACH_N).or(Val::Str("none")));
     format!("{event_name_absent}{items_each}")
 }
 
@@ -143,8 +142,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
             Json::String({
                 let n = event
                     .field(&N)
-                    .or_truthy(event.field(&A))
-                    .or(Val::Str("none"))
+                    .or_truthy(event.field(&A).or(Val::Str("none")))
                     .py_str();
                 let pair = event.field(&PAIR);
                 format!("{n}{pair}")

@@ -92,13 +92,11 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let b = event.field(&B);
     let sub_last_n = event
         .field(&SUB_LAST_N)
-        .or_present(event.field(&TAGS))
-        .or_present(Val::Str("none"))
+        .or_present(event.field(&TAGS).or_present(Val::Str("none")))
         .py_str();
     let name = event
         .field(&NAME)
-        .or_present(event.field(&SUB_LAST_N))
-        .or_present(Val::Str(""));
+        .or_present(event.field(&SUB_LAST_N).or_present(Val::Str("")));
     let sub_0_n = event.field(&SUB_0_N);
     format!("{b}{sub_last_n}{name}{sub_0_n}")
 }

@@ -66,7 +66,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 /// `AlertTitle`: `{nums[2]}{b ?? absent[-7] | ''}Alert: {pair.lo}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let nums_2 = event.field(&NUMS_2);
-    let b = event.field(&B).or_present(event.field(&ABSENT_LAST6)).or(Val::Str(""));
+    let b = event.field(&B).or_present(event.field(&ABSENT_LAST6).or(Val::Str("")));
     let lo = event.field(&LO);
     format!("{nums_2}{b}Alert: {lo}")
 }

@@ -96,8 +96,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let nums_0_2 = event.field(&NUMS_0).or(event.field(&WORDS_0));
     let nums_0_3 = event
         .field(&NUMS_0)
-        .or_truthy(event.field(&EVENT_NAME))
-        .or(Val::Str(""));
+        .or_truthy(event.field(&EVENT_NAME).or(Val::Str("")));
     format!("{nums_0}{nums_0_2}{nums_0_3}{{")
 }
 

@@ -120,7 +120,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let matrix_each_0 = event.field(&MATRIX_EACH_0);
     let tags_each = event.field(&TAGS_EACH).or(event.field(&ITEMS_0));
-    let tags_last = event.field(&TAGS_LAST).or(event.field(&E)).or_present(Val::Str(""));
+    let tags_last = event.field(&TAGS_LAST).or(event.field(&E).or_present(Val::Str("")));
     format!("}} {matrix_each_0}{tags_each}{tags_last}")
 }
 

@@ -48,6 +48,7 @@ pub static RULE: Rule = Rule {
         &FLAG,
         &N,
         &RECIPIENT_ACCOUNT_ID,
+        &RESOURCES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -96,6 +97,9 @@ static N: Path = Path::new(&[Key("n")]);
 /// `recipientAccountId`
 static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
+/// `resources`
+static RESOURCES: Path = Path::new(&[Key("resources")]);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(_event: &E) -> Option<u32> {
@@ -127,8 +131,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let kind = kind(event);
     let instance = event
         .field(&INSTANCE)
-        .or_truthy(event.field(&CLUSTER))
-        .or(Val::Str("<UNKNOWN>"));
+        .or_truthy(event.field(&CLUSTER).or(Val::Str("<UNKNOWN>")));
     let user_name = event.field(&USER_NAME).py_str();
     let aws_region = event.field(&AWS_REGION).or_present(Val::Str("nowhere")).py_str();
     let warning = warning(event);
@@ -149,23 +152,76 @@ pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
     let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown"));
     let instance = event
         .field(&INSTANCE)
-        .or_truthy(event.field(&CLUSTER))
-        .or(Val::Str("unknown"));
+        .or_truthy(event.field(&CLUSTER).or(Val::Str("unknown")));
     format!("{recipient_account_id}:{aws_region}:{instance}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
+    let mut entries = context([
         (
             "db",
             event
                 .field(&INSTANCE)
-                .or_truthy(event.field(&CLUSTER))
-                .or(Val::Str("N/A"))
+                .or_truthy(event.field(&CLUSTER).or(Val::Str("N/A")))
                 .to_json(),
         ),
         ("skip", event.field(&SKIP_FINAL_SNAPSHOT).or(Val::Str("N/A")).to_json()),
         ("region", event.field(&AWS_REGION).or_present(Val::Str("N/A")).to_json()),
-    ])
+        (
+            "nested",
+            Json::String(
+                event
+                    .field(&INSTANCE)
+                    .or(event.field(&CLUSTER).or_truthy(Val::Str("c")))
+                    .py_str(),
+            ),
+        ),
+        (
+            "resources",
+            event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+        ),
+        (
+            "skip_or_false",
+            event.field(&SKIP_FINAL_SNAPSHOT).or(Val::Bool(false)).to_json(),
+        ),
+        (
+            "resources_text",
+            Json::String(
+                event.field(&RESOURCES).or_present(Val::Each(Vec::new())).py_str(),
+            ),
+        ),
+        (
+            "ids",
+            Json::Array(
+                Vec::from([
+                    event.field(&INSTANCE).to_json(),
+                    Json::from("no_instance_id"),
+                    Json::from(3),
+                    Json::Object(
+                        context([
+                            (
+                                "monitored",
+                                Json::Array(
+                                    Vec::from([
+                                        Json::from("GetObject"),
+                                        Json::from("PutObject"),
+                                    ]),
+                                ),
+                            ),
+                            ("on", Json::Bool(true)),
+                        ]),
+                    ),
+                ]),
+            ),
+        ),
+    ]);
+    if !event.field(&SKIP_FINAL_SNAPSHOT).is_null() {
+        entries
+            .insert("only_if_skip".into(), event.field(&SKIP_FINAL_SNAPSHOT).to_json());
+    }
+    if event.field(&AWS_REGION).equals("us-east-1") {
+        entries.insert("region".into(), Json::from("replaced"));
+    }
+    entries
 }

@@ -92,8 +92,7 @@ pub fn decide<E: Event + ?Sized>(_event: &E) -> Option<u32> {
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&ARN))
-        .or(Val::Str("<UNKNOWN>"));
+        .or(event.field(&ARN).or(Val::Str("<UNKNOWN>")));
     let event_name = event.field(&EVENT_NAME);
     format!("{user_name} did {event_name}")
 }

@@ -9598,12 +9598,14 @@ mod python_templates {
                 "RDS Instance deleted: [db-1] by [bob] in us-east-1 [no final snapshot of Instance 7]; ids=['a', 2] tags=ImmutableCaseInsensitiveDict({'k': ['v', 1.5, None, True]}) flag=True n=1e+16",
             ),
             dedup: Some("123:us-east-1:db-1"),
-            context: Some(r#"{"db":"db-1","skip":true,"region":"us-east-1"}"#),
+            context: Some(
+                r#"{"db":"db-1","skip":true,"region":"replaced","nested":"db-1","resources":["r"],"skip_or_false":true,"resources_text":"ImmutableList(('r',))","ids":["db-1","no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}],"only_if_skip":true}"#,
+            ),
             ..Case::new(
                 "every value present",
-                39,
+                63,
                 true,
-                r#"{"eventName":"DeleteDBInstance","requestParameters":{"instance":"db-1","skipFinalSnapshot":true,"id":7},"userIdentity":{"userName":"bob"},"awsRegion":"us-east-1","recipientAccountId":"123","items":[{"id":"a"},{"x":1},{"id":2}],"tags":{"k":["v",1.5,null,true]},"flag":true,"n":1e+16}"#,
+                r#"{"resources":["r"],"eventName":"DeleteDBInstance","requestParameters":{"instance":"db-1","skipFinalSnapshot":true,"id":7},"userIdentity":{"userName":"bob"},"awsRegion":"us-east-1","recipientAccountId":"123","items":[{"id":"a"},{"x":1},{"id":2}],"tags":{"k":["v",1.5,null,true]},"flag":true,"n":1e+16}"#,
             )
         }
             .check(&RULE);
@@ -9615,10 +9617,12 @@ mod python_templates {
                 "RDS Cluster deleted: [<UNKNOWN>] by [None] in None; ids=[] tags=ImmutableList(('one',)) flag=False n=0.5",
             ),
             dedup: Some("unknown::unknown"),
-            context: Some(r#"{"db":"N/A","skip":false,"region":null}"#),
+            context: Some(
+                r#"{"db":"N/A","skip":false,"region":null,"nested":"","resources":[],"skip_or_false":false,"resources_text":"[]","ids":["","no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}],"only_if_skip":false}"#,
+            ),
             ..Case::new(
                 "falsy, null and missing values",
-                45,
+                69,
                 true,
                 r#"{"eventName":"DeleteDBCluster","requestParameters":{"instance":"","cluster":null,"skipFinalSnapshot":false},"awsRegion":null,"items":[],"tags":["one"],"flag":false,"n":0.5}"#,
             )
@@ -9632,8 +9636,10 @@ mod python_templates {
                 "RDS Cluster deleted: [<UNKNOWN>] by [None] in nowhere; ids=None tags=None flag=None n=None",
             ),
             dedup: Some("unknown:unknown:unknown"),
-            context: Some(r#"{"db":"N/A","skip":"N/A","region":"N/A"}"#),
-            ..Case::new("nothing present", 51, true, "{}")
+            context: Some(
+                r#"{"db":"N/A","skip":"N/A","region":"N/A","nested":"c","resources":[],"skip_or_false":false,"resources_text":"[]","ids":[null,"no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}]}"#,
+            ),
+            ..Case::new("nothing present", 75, true, "{}")
         }
             .check(&RULE);
     }
