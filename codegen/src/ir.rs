@@ -274,6 +274,9 @@ pub struct Placeholder {
     /// `!s`: the value as Python's `str()` prints what Panther's event returns (`None`, `True`,
     /// `['a', 'b']`), as an f-string does; otherwise rule-format.md §4.4's rendering.
     pub python: bool,
+    /// `!type`: the name of the value's Python type as Panther hands it out (`NoneType`, `int`,
+    /// `str`, `ImmutableList`, …), for the text of a `Raise`.
+    pub type_name: bool,
 }
 
 /// When a placeholder passes over an alternative for the next one.
@@ -299,7 +302,14 @@ impl Skip {
 
 impl Placeholder {
     pub fn path(path: Path) -> Placeholder {
-        Placeholder { paths: vec![path], skips: Vec::new(), default: None, splits: Vec::new(), python: false }
+        Placeholder {
+            paths: vec![path],
+            skips: Vec::new(),
+            default: None,
+            splits: Vec::new(),
+            python: false,
+            type_name: false,
+        }
     }
 
     /// Whether rendering it can raise, as Python's `split(...)[n]` does.
@@ -313,7 +323,16 @@ impl Placeholder {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TemplateValue {
     pub name: String,
-    pub cases: Vec<(Vec<Expr>, Template)>,
+    pub cases: Vec<Case>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    pub conditions: Vec<Expr>,
+    pub template: Template,
+    /// `Raise:` rather than `Template:`: the case raises, its text the exception's `repr`, as
+    /// Python does where the port's upstream raises.
+    pub raises: bool,
 }
 
 impl Rule {
@@ -331,7 +350,7 @@ impl Rule {
         self.template_values
             .iter()
             .find(|v| v.name == name)
-            .is_some_and(|v| v.cases.iter().any(|(_, t)| self.can_raise(t)))
+            .is_some_and(|v| v.cases.iter().any(|c| c.raises || self.can_raise(&c.template)))
     }
 
     /// Whether the alert context can raise (then it is Panther's `{"_error": ...}`).

@@ -452,12 +452,11 @@ fn render(rule: &Rule, template: &Template, event: &Value) -> Result<String, Str
             TemplatePart::Field(p) => out.push_str(&placeholder(p, event)?),
             TemplatePart::Value(name) => {
                 let value = rule.template_values.iter().find(|v| v.name == *name).expect("checked");
-                let case = value
-                    .cases
-                    .iter()
-                    .find(|(conditions, _)| conditions.iter().all(|c| holds(c, event, false)));
-                if let Some((_, t)) = case {
-                    out.push_str(&render(rule, t, event)?);
+                let case = value.cases.iter().find(|c| c.conditions.iter().all(|e| holds(e, event, false)));
+                match case {
+                    Some(c) if c.raises => return Err(render(rule, &c.template, event)?),
+                    Some(c) => out.push_str(&render(rule, &c.template, event)?),
+                    None => {}
                 }
             }
         }
@@ -488,6 +487,21 @@ fn choose(p: &Placeholder, event: &Value) -> (Option<Value>, bool) {
 
 fn placeholder(p: &Placeholder, event: &Value) -> Result<String, String> {
     let (value, is_default) = choose(p, event);
+    if p.type_name {
+        let projected = p.paths.iter().any(|path| path.segments.contains(&Segment::Each));
+        return Ok(match &value {
+            None | Some(Value::Null) => "NoneType",
+            Some(Value::Bool(_)) => "bool",
+            Some(Value::Number(n)) if n.is_f64() => "float",
+            Some(Value::Number(_)) => "int",
+            Some(Value::String(_)) => "str",
+            Some(Value::Array(_)) if is_default || projected => "list",
+            Some(Value::Array(_)) => "ImmutableList",
+            Some(Value::Object(_)) if is_default => "dict",
+            Some(Value::Object(_)) => "ImmutableCaseInsensitiveDict",
+        }
+        .to_string());
+    }
     if !p.splits.is_empty() {
         let mut text = match &value {
             Some(Value::String(s)) => s.clone(),

@@ -516,7 +516,13 @@ impl Val<'_> {
     /// The `repr` of the `AttributeError` Python raises on `value.name` for a value that is not
     /// a string, as Panther's event hands the value out.
     pub fn py_attribute_error(&self, name: &str) -> String {
-        let type_name = match self {
+        format!("AttributeError(\"'{}' object has no attribute '{name}'\")", self.py_type_name())
+    }
+
+    /// The name of the value's Python type as Panther's event hands it out (a placeholder's
+    /// `!type`).
+    pub fn py_type_name(&self) -> &'static str {
+        match self {
             Val::Missing | Val::Null => "NoneType",
             Val::Bool(_) => "bool",
             Val::Num(Num::Float(_)) => "float",
@@ -526,8 +532,7 @@ impl Val<'_> {
             Val::List(_) => "ImmutableList",
             Val::Raw(text) if raw_array(text) => "ImmutableList",
             Val::Map(_) | Val::Raw(_) => "ImmutableCaseInsensitiveDict",
-        };
-        format!("AttributeError(\"'{type_name}' object has no attribute '{name}'\")")
+        }
     }
 
     /// Python's `repr()`, as [`Val::py_str`] prints it.

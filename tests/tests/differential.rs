@@ -386,9 +386,9 @@ impl Vocab {
             }
         };
         for value in &rule.template_values {
-            for (conditions, t) in &value.cases {
-                conditions.iter().for_each(|c| v.expr(c, &[]));
-                template(t, &mut v);
+            for case in &value.cases {
+                case.conditions.iter().for_each(|c| v.expr(c, &[]));
+                template(&case.template, &mut v);
             }
         }
         for t in rule.title.iter().chain(&rule.dedup) {

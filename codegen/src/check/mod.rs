@@ -807,7 +807,8 @@ impl<'s> Ctx<'s> {
             .and_then(|n| self.list(n, "Cases"));
         let mut parsed = Vec::new();
         for case in cases.unwrap_or_default() {
-            let Some(c) = self.mapping(case, "template value case", &["Conditions", "Template"]) else {
+            let Some(c) = self.mapping(case, "template value case", &["Conditions", "Template", "Raise"])
+            else {
                 ok = false;
                 continue;
             };
@@ -815,16 +816,29 @@ impl<'s> Ctx<'s> {
                 Some(n) => self.expressions(n, "Conditions", false),
                 None => Some(Vec::new()),
             };
-            let template = self
-                .required(
-                    &c,
-                    "Template",
-                    "template value case",
-                    "add `Template: \"text with {placeholders}\"`",
-                )
-                .and_then(|n| self.template(n, "Template"));
+            let (template, raises) = match (c.get("Template"), c.get("Raise")) {
+                (Some(n), None) => (self.template(n, "Template"), false),
+                (None, Some(n)) => (self.template(n, "Raise"), true),
+                (Some(_), Some(_)) => {
+                    let at = c.key("Raise").map_or(c.head(), |k| k.span);
+                    self.report(
+                        self.error(at, "a template value case has `Template` or `Raise`, not both")
+                            .label("second outcome")
+                            .help("`Template` is the value; `Raise` is the `repr` of the exception the case raises"),
+                    );
+                    (None, false)
+                }
+                (None, None) => {
+                    self.report(
+                        self.error(c.head(), "a template value case has no `Template`")
+                            .label("which value?")
+                            .help("add `Template: \"text with {placeholders}\"` (or `Raise: \"KeyError('k')\"`)"),
+                    );
+                    (None, false)
+                }
+            };
             match (conditions, template) {
-                (Some(conditions), Some(template)) => parsed.push((conditions, template)),
+                (Some(conditions), Some(template)) => parsed.push(ir::Case { conditions, template, raises }),
                 _ => ok = false,
             }
         }

@@ -124,6 +124,7 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     let mut quote: Option<char> = None;
     let mut start = 0;
     let mut python = false;
+    let mut type_name = false;
     let mut splits = Vec::new();
     let mut chars = inner.char_indices().peekable();
     let mut end = inner.len();
@@ -151,9 +152,10 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
                 start = i + skip.token().len();
             }
             (None, '!') => {
-                let (found, s) = conversions(&inner[i..])?;
+                let (found, last) = conversions(&inner[i..])?;
                 splits = found;
-                python = s;
+                python = last == Some("s");
+                type_name = last == Some("type");
                 end = i;
                 break;
             }
@@ -191,13 +193,16 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     if paths.is_empty() {
         return Err("no KeyPath before the default".into());
     }
-    if matches!(default, Some(serde_json::Value::Object(_))) && (python || !splits.is_empty()) {
+    if matches!(default, Some(serde_json::Value::Object(_))) && (python || type_name || !splits.is_empty()) {
         return Err(
-            "a `{}` default is a plain dict, which `!s` and `!split` do not print: quote a text default"
+            "a `{}` default is a plain dict, which `!s`, `!type` and `!split` do not print: quote a text default"
                 .into(),
         );
     }
-    Ok(Placeholder { paths, skips, default, splits, python })
+    if type_name && !splits.is_empty() {
+        return Err("`!type` names the type of the value picked: it takes no `!split`".into());
+    }
+    Ok(Placeholder { paths, skips, default, splits, python, type_name })
 }
 
 /// A last alternative that is a Python literal rather than a key: `[]`, `{}`, `True`, `False`,
@@ -213,19 +218,22 @@ fn python_literal(text: &str) -> Option<serde_json::Value> {
     }
 }
 
-/// The conversions that end a placeholder: any number of `!split('SEP')[N]`, then perhaps `!s`.
-fn conversions(mut text: &str) -> Result<(Vec<(String, i64)>, bool), String> {
-    const HELP: &str = "after the fallbacks come `!split('SEP')[N]` (any number) and then `!s`";
+/// The conversions that end a placeholder: any number of `!split('SEP')[N]`, then perhaps `!s`
+/// or `!type`.
+fn conversions(mut text: &str) -> Result<(Vec<(String, i64)>, Option<&'static str>), String> {
+    const HELP: &str = "after the fallbacks come `!split('SEP')[N]` (any number) and then `!s` or `!type`";
     let mut splits = Vec::new();
     loop {
         text = text.trim_start();
         if text.is_empty() {
-            return Ok((splits, false));
+            return Ok((splits, None));
         }
         let Some(rest) = text.strip_prefix('!') else { return Err(HELP.into()) };
         let rest = rest.trim_start();
-        if rest.trim() == "s" {
-            return Ok((splits, true));
+        match rest.trim() {
+            "s" => return Ok((splits, Some("s"))),
+            "type" => return Ok((splits, Some("type"))),
+            _ => {}
         }
         let Some(rest) = rest.strip_prefix("split(") else { return Err(HELP.into()) };
         let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or(HELP)?;
@@ -521,7 +529,7 @@ impl Ctx<'_> {
                             self.report(
                                 self.error(self.inner_span(node, i..close + 1), format!("bad placeholder `{{{inner}}}` in {key}: {why}"))
                                     .label("here")
-                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks (`{a.b | c.d || e ?? 'default'}`) and conversions (`!split(':')[1]`, `!s`); write `{{` for a literal brace"),
+                                    .help("a placeholder is a KeyPath in braces, e.g. `{userIdentity.arn}`, with optional fallbacks (`{a.b | c.d || e ?? 'default'}`) and conversions (`!split(':')[1]`, `!s`, `!type`); write `{{` for a literal brace"),
                             );
                             return None;
                         }
@@ -551,10 +559,11 @@ impl Ctx<'_> {
         let text = self.string(node, "KeyValue")?;
         let inner = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}'));
         let parsed = match inner {
-            Some(inner) if !inner.contains(['{', '}']) || inner.contains(['\'', '"']) => {
+            // One placeholder: no braces inside but quoted ones and a `{}` default.
+            Some(inner) if !inner.replace("{}", "").contains(['{', '}']) || inner.contains(['\'', '"']) => {
                 parse_placeholder(inner).and_then(|p| {
-                    if p.python || p.can_raise() {
-                        Err("`!s` and `!split` make text: use `KeyTemplate` for that".into())
+                    if p.python || p.type_name || p.can_raise() {
+                        Err("`!s`, `!type` and `!split` make text: use `KeyTemplate` for that".into())
                     } else {
                         Ok(p)
                     }
@@ -631,6 +640,7 @@ impl Ctx<'_> {
                     default: Some(serde_json::Value::String((*if_missing).to_string())),
                     splits: Vec::new(),
                     python: false,
+                    type_name: false,
                 };
                 ContextEntry {
                     name: (*key).to_string(),

@@ -237,9 +237,9 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
             .collect()
     };
     for v in &rule.template_values {
-        for (conditions, t) in &v.cases {
-            conditions.iter().for_each(|c| paths_of(c, &mut out));
-            out.extend(template_paths(t));
+        for case in &v.cases {
+            case.conditions.iter().for_each(|c| paths_of(c, &mut out));
+            out.extend(template_paths(&case.template));
         }
     }
     out.extend(rule.title.iter().chain(&rule.dedup).flat_map(template_paths));
@@ -548,6 +548,8 @@ fn format_call(rule: &Rule, parts: &[TemplatePart], paths: &Paths) -> Rendered {
                         quote!((#sep, #n))
                     });
                     quote!(split_pieces(&#value, &[#(#splits),*])?)
+                } else if placeholder.type_name {
+                    quote!(#value.py_type_name())
                 } else if placeholder.python {
                     quote!(#value.py_str())
                 } else {
@@ -555,7 +557,9 @@ fn format_call(rule: &Rule, parts: &[TemplatePart], paths: &Paths) -> Rendered {
                 };
                 if let [_] = parts {
                     // The whole template: its text, without a local.
-                    let value = if placeholder.can_raise() || placeholder.python {
+                    let value = if placeholder.type_name {
+                        quote!(#text.to_string())
+                    } else if placeholder.can_raise() || placeholder.python {
                         text
                     } else {
                         quote!(#text.to_string())
@@ -628,16 +632,21 @@ fn template_value(rule: &Rule, value: &TemplateValue, emitter: &Emitter) -> Toke
     let ok = |v: TokenStream| if raises { quote!(Ok(#v)) } else { v };
     let mut branches = Vec::new();
     let mut fallback = ok(quote!(String::new()));
-    for (conditions, template) in &value.cases {
-        let rendered = format_call(rule, &template.parts, emitter.paths);
-        if conditions.is_empty() {
+    for case in &value.cases {
+        let rendered = format_call(rule, &case.template.parts, emitter.paths);
+        let value = if case.raises {
+            let text = rendered.expression();
+            quote!(Err(#text))
+        } else {
+            ok(rendered.expression())
+        };
+        if case.conditions.is_empty() {
             // Always holds: it decides, and any later case is dead.
-            fallback = if raises { rendered.ok_block() } else { rendered.block() };
+            fallback = value;
             break;
         }
-        let parts = conditions.iter().map(|c| emitter.expr(c, &event, false));
+        let parts = case.conditions.iter().map(|c| emitter.expr(c, &event, false));
         let holds = Code::and(parts.collect()).tokens();
-        let value = ok(rendered.expression());
         branches.push(quote! {
             if #holds {
                 return #value;
@@ -652,7 +661,7 @@ fn template_value(rule: &Rule, value: &TemplateValue, emitter: &Emitter) -> Toke
     let doc = doc_safe(&format!(
         " `TemplateValues` `{}`: the template of the first case whose conditions hold{}.",
         value.name,
-        if value.cases.last().is_some_and(|(c, _)| c.is_empty()) { "" } else { ", else nothing" }
+        if value.cases.last().is_some_and(|c| c.conditions.is_empty()) { "" } else { ", else nothing" }
     ));
     let ret = if raises { quote!(Result<String, String>) } else { quote!(String) };
     quote! {

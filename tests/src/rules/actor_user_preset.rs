@@ -3,7 +3,7 @@
 
 //! `Semantics.ActorUserPreset`.
 //!
-//! The `aws_actor_user` TemplateValues preset: `{$actor_user}` is what Panther's CloudTrail data model gives for `event.udm("actor_user")`, branch by branch (expected titles computed by CPython with panther_aws_helpers.get_actor_user). When it raises (an SSO role whose principalId has no `:`), the title is the RuleID, the dedup string the default one and the context Panther's `_error`.
+//! The `aws_actor_user` TemplateValues preset: `{$actor_user}` is what Panther's CloudTrail data model gives for `event.udm("actor_user")`, branch by branch (expected outputs computed by CPython with panther_aws_helpers.get_actor_user). Where it raises (an SSO role whose principalId has no `:`, a session issuer name that is not a string), the title is the RuleID, the dedup string the default one and the context Panther's `_error`.
 //!
 //! Severity Low; log types `Test.Semantics`.
 
@@ -25,7 +25,7 @@ pub static RULE: Rule = Rule {
         tags: &[],
         reports: &[],
         description: Some(
-            "The `aws_actor_user` TemplateValues preset: `{$actor_user}` is what Panther's CloudTrail data model gives for `event.udm(\"actor_user\")`, branch by branch (expected titles computed by CPython with panther_aws_helpers.get_actor_user). When it raises (an SSO role whose principalId has no `:`), the title is the RuleID, the dedup string the default one and the context Panther's `_error`.\n",
+            "The `aws_actor_user` TemplateValues preset: `{$actor_user}` is what Panther's CloudTrail data model gives for `event.udm(\"actor_user\")`, branch by branch (expected outputs computed by CPython with panther_aws_helpers.get_actor_user). Where it raises (an SSO role whose principalId has no `:`, a session issuer name that is not a string), the title is the RuleID, the dedup string the default one and the context Panther's `_error`.\n",
         ),
         reference: None,
         runbook: None,
@@ -118,6 +118,19 @@ pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
         return Ok({
             let type_ = event.field(&TYPE);
             format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
         });
     }
     if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])

@@ -49,6 +49,7 @@ pub static RULE: Rule = Rule {
         &N,
         &RECIPIENT_ACCOUNT_ID,
         &RESOURCES,
+        &REQUEST_PARAMETERS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -99,6 +100,9 @@ static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `resources`
 static RESOURCES: Path = Path::new(&[Key("resources")]);
+
+/// `requestParameters`
+static REQUEST_PARAMETERS: Path = Path::new(&[Key("requestParameters")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
@@ -184,6 +188,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
         (
             "skip_or_false",
             event.field(&SKIP_FINAL_SNAPSHOT).or(Val::Bool(false)).to_json(),
+        ),
+        (
+            "request",
+            event.field(&REQUEST_PARAMETERS).or_present(Val::Raw("{}")).to_json(),
         ),
         (
             "resources_text",

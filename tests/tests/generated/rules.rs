@@ -7378,6 +7378,40 @@ mod actor_user_preset {
         }
             .check(&RULE);
     }
+    #[test]
+    fn branch_15() {
+        Case {
+            title: Some("Semantics.ActorUserPreset"),
+            dedup: Some("defaultDedupString:Semantics.ActorUserPreset"),
+            context: Some(
+                r#"{"_error":"AttributeError(\"'int' object has no attribute 'startswith'\")"}"#,
+            ),
+            ..Case::new(
+                "branch 15",
+                106,
+                true,
+                r#"{"userIdentity":{"type":"Role","sessionContext":{"sessionIssuer":{"userName":5}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn branch_16() {
+        Case {
+            title: Some("Semantics.ActorUserPreset"),
+            dedup: Some("defaultDedupString:Semantics.ActorUserPreset"),
+            context: Some(
+                r#"{"_error":"AttributeError(\"'ImmutableList' object has no attribute 'startswith'\")"}"#,
+            ),
+            ..Case::new(
+                "branch 16",
+                112,
+                true,
+                r#"{"userIdentity":{"type":"FederatedUser","sessionContext":{"sessionIssuer":{"userName":["x"]}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
 }
 
 /// `Semantics.AlertOutputs` (tests/rules/semantics/alert_outputs.yml)
@@ -9599,11 +9633,11 @@ mod python_templates {
             ),
             dedup: Some("123:us-east-1:db-1"),
             context: Some(
-                r#"{"db":"db-1","skip":true,"region":"replaced","nested":"db-1","resources":["r"],"skip_or_false":true,"resources_text":"ImmutableList(('r',))","ids":["db-1","no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}],"only_if_skip":true}"#,
+                r#"{"db":"db-1","skip":true,"region":"replaced","nested":"db-1","resources":["r"],"skip_or_false":true,"request":{"instance":"db-1","skipFinalSnapshot":true,"id":7},"resources_text":"ImmutableList(('r',))","ids":["db-1","no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}],"only_if_skip":true}"#,
             ),
             ..Case::new(
                 "every value present",
-                63,
+                65,
                 true,
                 r#"{"resources":["r"],"eventName":"DeleteDBInstance","requestParameters":{"instance":"db-1","skipFinalSnapshot":true,"id":7},"userIdentity":{"userName":"bob"},"awsRegion":"us-east-1","recipientAccountId":"123","items":[{"id":"a"},{"x":1},{"id":2}],"tags":{"k":["v",1.5,null,true]},"flag":true,"n":1e+16}"#,
             )
@@ -9618,11 +9652,11 @@ mod python_templates {
             ),
             dedup: Some("unknown::unknown"),
             context: Some(
-                r#"{"db":"N/A","skip":false,"region":null,"nested":"","resources":[],"skip_or_false":false,"resources_text":"[]","ids":["","no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}],"only_if_skip":false}"#,
+                r#"{"db":"N/A","skip":false,"region":null,"nested":"","resources":[],"skip_or_false":false,"request":{"instance":"","cluster":null,"skipFinalSnapshot":false},"resources_text":"[]","ids":["","no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}],"only_if_skip":false}"#,
             ),
             ..Case::new(
                 "falsy, null and missing values",
-                69,
+                71,
                 true,
                 r#"{"eventName":"DeleteDBCluster","requestParameters":{"instance":"","cluster":null,"skipFinalSnapshot":false},"awsRegion":null,"items":[],"tags":["one"],"flag":false,"n":0.5}"#,
             )
@@ -9637,9 +9671,9 @@ mod python_templates {
             ),
             dedup: Some("unknown:unknown:unknown"),
             context: Some(
-                r#"{"db":"N/A","skip":"N/A","region":"N/A","nested":"c","resources":[],"skip_or_false":false,"resources_text":"[]","ids":[null,"no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}]}"#,
+                r#"{"db":"N/A","skip":"N/A","region":"N/A","nested":"c","resources":[],"skip_or_false":false,"request":{},"resources_text":"[]","ids":[null,"no_instance_id",3,{"monitored":["GetObject","PutObject"],"on":true}]}"#,
             ),
-            ..Case::new("nothing present", 75, true, "{}")
+            ..Case::new("nothing present", 77, true, "{}")
         }
             .check(&RULE);
     }
