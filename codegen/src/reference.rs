@@ -624,11 +624,48 @@ fn py_str_repr(s: &str) -> String {
                 out.push(c);
             }
             c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
+            c if c.is_ascii() || printable(c) => out.push(c),
+            c if (c as u32) <= 0xff => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
     }
     out.push(quote);
     out
+}
+
+/// `str.isprintable()` for a non-ASCII character: the table of the runtime's `repr`
+/// (`detections/src/py/fmt.rs`, which this crate cannot use: it builds `detections`).
+fn printable(c: char) -> bool {
+    const NOT_PRINTABLE: &[(u32, u32)] = &[
+        (0x80, 0xa0),
+        (0xad, 0xad),
+        (0x600, 0x605),
+        (0x61c, 0x61c),
+        (0x6dd, 0x6dd),
+        (0x70f, 0x70f),
+        (0x890, 0x891),
+        (0x8e2, 0x8e2),
+        (0x1680, 0x1680),
+        (0x180e, 0x180e),
+        (0x2000, 0x200f),
+        (0x2028, 0x202f),
+        (0x205f, 0x2064),
+        (0x2066, 0x206f),
+        (0x3000, 0x3000),
+        (0xd800, 0xf8ff),
+        (0xfeff, 0xfeff),
+        (0xfff9, 0xfffb),
+        (0x110bd, 0x110bd),
+        (0x110cd, 0x110cd),
+        (0x13430, 0x1343f),
+        (0x1bca0, 0x1bca3),
+        (0x1d173, 0x1d17a),
+        (0xe0001, 0xe0001),
+        (0xe0020, 0xe007f),
+        (0xf0000, 0x10ffff),
+    ];
+    !NOT_PRINTABLE.iter().any(|&(lo, hi)| (lo..=hi).contains(&(c as u32)))
 }
 
 /// Panther's `pantherflow_investigation(event)`; `Err` is the `repr` of what it raises.
@@ -749,6 +786,14 @@ pub fn run_test(rule: &Rule, case: &TestCase) -> Result<(), String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// As CPython: non-printable characters outside ASCII are escaped too (found by the
+    /// differential test, where the generated code already printed `'\x80'`).
+    #[test]
+    fn str_repr_escapes_what_python_escapes() {
+        assert_eq!(py_str_repr("\u{7f}\u{80}\u{9f}é\u{200b}\u{e0001}"), r"'\x7f\x80\x9fé\u200b\U000e0001'");
+        assert_eq!(py_str_repr("it's"), r#""it's""#);
+    }
 
     #[test]
     fn resolves_like_the_spec() {

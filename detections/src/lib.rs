@@ -8,9 +8,12 @@
 //! each rule's dedup window, on event time, with its threshold.
 //!
 //! ```
-//! use detections::{Alerter, Engine, time};
+//! use detections::{Alerter, Engine, Selection, rules, time};
 //!
-//! let engine = Engine::default(); // every enabled rule; `Send + Sync`: share `&engine` across threads
+//! // The seed rule alone; `Engine::default()` runs every enabled rule. `Send + Sync`: share
+//! // `&engine` across threads.
+//! let seed = Selection { rule_ids: vec!["AWS.EC2.StopInstances".into()], ..Selection::default() };
+//! let engine = Engine::new(rules::by_log_type::ALL, &seed);
 //! let mut alerter = Alerter::new(); // one per stream
 //! let lines = [
 //!     r#"{"eventName": "StopInstances", "eventTime": "2024-03-01T10:00:00Z", "recipientAccountId": "123456789012",

@@ -2,6 +2,8 @@
 //!
 //! `rules/semantics/` holds fixture rules that exercise every condition, specifier, combinator
 //! and alert output of rule-format.md with hand-written events in their `Tests:`;
+//! `rules/cloudtrail/` holds copies of shipped CloudTrail rules, on which the allocation, memory
+//! and fast-path tests run (whatever rules the workspace's `rules/` holds);
 //! `rules/generated/` holds the rules of the differential tests, written by
 //! `examples/generate_rules.rs`. `build.rs` compiles both with `codegen` into [`rules`] and
 //! `tests/generated/rules.rs`, exactly as the `detections` crate compiles the shipped rules. The

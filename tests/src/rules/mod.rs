@@ -7,6 +7,123 @@ pub mod by_log_type;
 
 pub mod py;
 
+/// `AWS.Lambda.UpdateFunctionConfiguration`, from `tests/rules/cloudtrail/aws_add_malicious_lambda_extension.yml`.
+pub mod aws_add_malicious_lambda_extension;
+
+/// `AWS.Potential.Backdoor.Lambda`, from `tests/rules/cloudtrail/aws_backdoor_lambda_function.yml`.
+pub mod aws_backdoor_lambda_function;
+
+/// `AWS.CloudTrail.ShortLifecycle`, from `tests/rules/cloudtrail/aws_cloudtrail_short_lifecycle.yml`.
+pub mod aws_cloudtrail_short_lifecycle;
+
+/// `AWS.Unsuccessful.MFA.attempt`, from `tests/rules/cloudtrail/aws_cloudtrail_unsuccessful_mfa_attempt.yml`.
+pub mod aws_cloudtrail_unsuccessful_mfa_attempt;
+
+/// `AWS.CloudTrail.UserAccessKeyAuth`, from `tests/rules/cloudtrail/aws_cloudtrail_useraccesskeyauth.yml`.
+pub mod aws_cloudtrail_useraccesskeyauth;
+
+/// `AWS.ConfigService.Created`, from `tests/rules/cloudtrail/aws_config_service_created.yml`.
+pub mod aws_config_service_created;
+
+/// `AWS.ConfigService.DisabledDeleted`, from `tests/rules/cloudtrail/aws_config_service_disabled_deleted.yml`.
+pub mod aws_config_service_disabled_deleted;
+
+/// `AWS.Console.GetSigninToken.Abuse`, from `tests/rules/cloudtrail/aws_console_getsignintoken.yml`.
+pub mod aws_console_getsignintoken;
+
+/// `AWS.EC2.ManualSecurityGroupChange`, from `tests/rules/cloudtrail/aws_ec2_manual_security_group_changes.yml`.
+pub mod aws_ec2_manual_security_group_changes;
+
+/// `AWS.EC2.Monitoring`, from `tests/rules/cloudtrail/aws_ec2_monitoring.yml`.
+pub mod aws_ec2_monitoring;
+
+/// `AWS.EC2.Startup.Script.Change`, from `tests/rules/cloudtrail/aws_ec2_startup_script_change.yml`.
+pub mod aws_ec2_startup_script_change;
+
+/// `AWS.EC2.StopInstances`, from `tests/rules/cloudtrail/aws_ec2_stopinstances.yml`.
+pub mod aws_ec2_stopinstances;
+
+/// `AWS.EC2.Traffic.Mirroring`, from `tests/rules/cloudtrail/aws_ec2_traffic_mirroring.yml`.
+pub mod aws_ec2_traffic_mirroring;
+
+/// `AWS.EC2.VPCModified`, from `tests/rules/cloudtrail/aws_ec2_vpc_modified.yml`.
+pub mod aws_ec2_vpc_modified;
+
+/// `AWS.ECR.CRUD`, from `tests/rules/cloudtrail/aws_ecr_crud.yml`.
+pub mod aws_ecr_crud;
+
+/// `AWS.CloudTrail.IAMAnythingChanged`, from `tests/rules/cloudtrail/aws_iam_anything_changed.yml`.
+pub mod aws_iam_anything_changed;
+
+/// `AWS.IAMUser.ReconAccessDenied`, from `tests/rules/cloudtrail/aws_iam_user_recon_denied.yml`.
+pub mod aws_iam_user_recon_denied;
+
+/// `AWS.IAM.AccessKeyCompromised`, from `tests/rules/cloudtrail/aws_key_compromised.yml`.
+pub mod aws_key_compromised;
+
+/// `AWS.KMS.CustomerManagedKeyLoss`, from `tests/rules/cloudtrail/aws_kms_cmk_loss.yml`.
+pub mod aws_kms_cmk_loss;
+
+/// `AWS.CloudTrail.NetworkACLPermissiveEntry`, from `tests/rules/cloudtrail/aws_network_acl_permissive_entry.yml`.
+pub mod aws_network_acl_permissive_entry;
+
+/// `AWS.RDS.ActivityStreamStopped`, from `tests/rules/cloudtrail/aws_rds_activity_stream_stopped.yml`.
+pub mod aws_rds_activity_stream_stopped;
+
+/// `AWS.RDS.ClusterFailover`, from `tests/rules/cloudtrail/aws_rds_cluster_failover.yml`.
+pub mod aws_rds_cluster_failover;
+
+/// `AWS.RDS.DeletionProtectionDisabled`, from `tests/rules/cloudtrail/aws_rds_deletion_protection_disabled.yml`.
+pub mod aws_rds_deletion_protection_disabled;
+
+/// `AWS.RDS.InstanceRebooted`, from `tests/rules/cloudtrail/aws_rds_instance_rebooted.yml`.
+pub mod aws_rds_instance_rebooted;
+
+/// `AWS.RDS.SnapshotDeleted`, from `tests/rules/cloudtrail/aws_rds_snapshot_deleted.yml`.
+pub mod aws_rds_snapshot_deleted;
+
+/// `AWS.CloudTrail.RootAccessKeyCreated`, from `tests/rules/cloudtrail/aws_root_access_key_created.yml`.
+pub mod aws_root_access_key_created;
+
+/// `AWS.CloudTrail.RootPasswordChanged`, from `tests/rules/cloudtrail/aws_root_password_changed.yml`.
+pub mod aws_root_password_changed;
+
+/// `AWS.S3.BucketDeleted`, from `tests/rules/cloudtrail/aws_s3_bucket_deleted.yml`.
+pub mod aws_s3_bucket_deleted;
+
+/// `AWS.S3.BucketPolicyModified`, from `tests/rules/cloudtrail/aws_s3_bucket_policy_modified.yml`.
+pub mod aws_s3_bucket_policy_modified;
+
+/// `AWS.S3.CopyObjectWithClientSideEncryption`, from `tests/rules/cloudtrail/aws_s3_copy_object_with_client_side_encryption.yml`.
+pub mod aws_s3_copy_object_with_client_side_encryption;
+
+/// `AWS.Suspicious.SAML.Activity`, from `tests/rules/cloudtrail/aws_saml_activity.yml`.
+pub mod aws_saml_activity;
+
+/// `AWS.SecretsManager.BatchRetrieveSecretsCatchAll`, from `tests/rules/cloudtrail/aws_secretsmanager_retrieve_secrets_catchall.yml`.
+pub mod aws_secretsmanager_retrieve_secrets_catchall;
+
+/// `AWS.STS.GetCallerIdentity.TruffleHog`, from `tests/rules/cloudtrail/aws_sts_getcalleridentity_trufflehog.yml`.
+pub mod aws_sts_getcalleridentity_trufflehog;
+
+/// `AWS.UnusedRegion`, from `tests/rules/cloudtrail/aws_unused_region.yml`.
+pub mod aws_unused_region;
+
+/// `AWS.IAM.CredentialsUpdated`, from `tests/rules/cloudtrail/aws_update_credentials.yml`.
+pub mod aws_update_credentials;
+
+/// `AWS.VPCFlow.LogsDeleted`, from `tests/rules/cloudtrail/aws_vpc_flow_logs_deleted.yml`.
+pub mod aws_vpc_flow_logs_deleted;
+
+/// `AWS.CloudTrail.VPCE.ExternalPrincipal`, from `tests/rules/cloudtrail/aws_vpce_external_principal.yml`.
+pub mod aws_vpce_external_principal;
+
+/// `AWS.CloudTrail.VPCE.S3ExternalIP`, from `tests/rules/cloudtrail/aws_vpce_s3_external_ip.yml`.
+pub mod aws_vpce_s3_external_ip;
+
+/// `AWS.CloudTrail.VPCE.SensitiveAPICalls`, from `tests/rules/cloudtrail/aws_vpce_sensitive_api_calls.yml`.
+pub mod aws_vpce_sensitive_api_calls;
+
 /// `Generated.R000`, from `tests/rules/generated/gen_000.yml`.
 pub mod gen_000;
 
@@ -960,6 +1077,45 @@ pub mod title_without_display_name;
 
 /// Every rule, in the order of their files.
 pub static ALL: &[&::detections::Rule] = &[
+    &aws_add_malicious_lambda_extension::RULE,
+    &aws_backdoor_lambda_function::RULE,
+    &aws_cloudtrail_short_lifecycle::RULE,
+    &aws_cloudtrail_unsuccessful_mfa_attempt::RULE,
+    &aws_cloudtrail_useraccesskeyauth::RULE,
+    &aws_config_service_created::RULE,
+    &aws_config_service_disabled_deleted::RULE,
+    &aws_console_getsignintoken::RULE,
+    &aws_ec2_manual_security_group_changes::RULE,
+    &aws_ec2_monitoring::RULE,
+    &aws_ec2_startup_script_change::RULE,
+    &aws_ec2_stopinstances::RULE,
+    &aws_ec2_traffic_mirroring::RULE,
+    &aws_ec2_vpc_modified::RULE,
+    &aws_ecr_crud::RULE,
+    &aws_iam_anything_changed::RULE,
+    &aws_iam_user_recon_denied::RULE,
+    &aws_key_compromised::RULE,
+    &aws_kms_cmk_loss::RULE,
+    &aws_network_acl_permissive_entry::RULE,
+    &aws_rds_activity_stream_stopped::RULE,
+    &aws_rds_cluster_failover::RULE,
+    &aws_rds_deletion_protection_disabled::RULE,
+    &aws_rds_instance_rebooted::RULE,
+    &aws_rds_snapshot_deleted::RULE,
+    &aws_root_access_key_created::RULE,
+    &aws_root_password_changed::RULE,
+    &aws_s3_bucket_deleted::RULE,
+    &aws_s3_bucket_policy_modified::RULE,
+    &aws_s3_copy_object_with_client_side_encryption::RULE,
+    &aws_saml_activity::RULE,
+    &aws_secretsmanager_retrieve_secrets_catchall::RULE,
+    &aws_sts_getcalleridentity_trufflehog::RULE,
+    &aws_unused_region::RULE,
+    &aws_update_credentials::RULE,
+    &aws_vpc_flow_logs_deleted::RULE,
+    &aws_vpce_external_principal::RULE,
+    &aws_vpce_s3_external_ip::RULE,
+    &aws_vpce_sensitive_api_calls::RULE,
     &gen_000::RULE,
     &gen_001::RULE,
     &gen_002::RULE,

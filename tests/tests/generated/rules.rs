@@ -3,6 +3,1602 @@
 
 use ::detections::testing::Case;
 
+/// `AWS.Lambda.UpdateFunctionConfiguration` (tests/rules/cloudtrail/aws_add_malicious_lambda_extension.yml)
+mod aws_add_malicious_lambda_extension {
+    use super::Case;
+    use ::integration_tests::rules::aws_add_malicious_lambda_extension::RULE;
+    #[test]
+    fn iam_user_updates_lambda_configuration_with_layers() {
+        Case::new(
+                "IAM User Updates Lambda Configuration with Layers",
+                66,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AIDAI123456789EXAMPLE","arn":"arn:aws:iam::123456789012:user/john.developer","accountId":"123456789012","accessKeyId":"AKIAI123456789EXAMPLE","userName":"john.developer"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:malicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn assumedrole_updates_lambda_configuration_with_layers_normal_ci_cd() {
+        Case::new(
+                "AssumedRole Updates Lambda Configuration with Layers (Normal CI/CD)",
+                103,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{"layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:my-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn sso_assumedrole_updates_lambda_configuration_with_layers() {
+        Case::new(
+                "SSO AssumedRole Updates Lambda Configuration with Layers",
+                152,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROA123456789EXAMPLE:bob.ross","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DevAdmin_abc123/bob.ross","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA123456789EXAMPLE","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_abc123","accountId":"123456789012","userName":"AWSReservedSSO_DevAdmin_abc123"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:suspicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn federateduser_updates_lambda_configuration_with_layers() {
+        Case::new(
+                "FederatedUser Updates Lambda Configuration with Layers",
+                202,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"FederatedUser","principalId":"123456789012:federated-user","arn":"arn:aws:sts::123456789012:federated-user/federated-user","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:some-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_update_function_configuration_without_layers() {
+        Case::new(
+                "Lambda Update Function Configuration without Layers",
+                238,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Potential.Backdoor.Lambda` (tests/rules/cloudtrail/aws_backdoor_lambda_function.yml)
+mod aws_backdoor_lambda_function {
+    use super::Case;
+    use ::integration_tests::rules::aws_backdoor_lambda_function::RULE;
+    #[test]
+    fn lambda_add_permission_event() {
+        Case::new(
+                "Lambda Add Permission Event",
+                35,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_add_permission_event_v2() {
+        Case::new(
+                "Lambda Add Permission Event v2",
+                78,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn lambda_remove_permission_event() {
+        Case::new(
+                "Lambda Remove Permission Event",
+                121,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"RemovePermission","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.ShortLifecycle` (tests/rules/cloudtrail/aws_cloudtrail_short_lifecycle.yml)
+mod aws_cloudtrail_short_lifecycle {
+    use super::Case;
+    use ::integration_tests::rules::aws_cloudtrail_short_lifecycle::RULE;
+    #[test]
+    fn case_1_day_lifecycle_rule_on_known_ct_bucket() {
+        Case {
+            mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
+            ..Case::new(
+                "1-Day Lifecycle Rule on Known CT Bucket",
+                72,
+                true,
+                r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn case_1_day_lifecycle_rule_on_assumed_ct_bucket() {
+        Case {
+            mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str(""))],
+            ..Case::new(
+                "1-Day Lifecycle Rule on Assumed CT Bucket",
+                155,
+                true,
+                r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn disabled_1_day_lifecycle_rule_on_known_ct_bucket() {
+        Case {
+            mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
+            ..Case::new(
+                "Disabled 1-Day Lifecycle Rule on Known CT Bucket",
+                238,
+                false,
+                r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Disabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn case_730_day_lifecycle_rule_on_known_ct_bucket() {
+        Case {
+            mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
+            ..Case::new(
+                "730-Day Lifecycle Rule on Known CT Bucket",
+                321,
+                false,
+                r#"{"p_event_time":"2024-11-26 17:26:06.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.113261939","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":309,"bytesTransferredOut":0,"x-amz-id-2":"xdjFGuP5MOmtnO6PCaHFNtvmnmUjGLngYLZlKRtdDAihd76he3U1M1QVXbs0q5vZr4Pv7ipRNUU="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"a8cfbde4-3b77-430a-b2f3-388d5bb75eb3","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:26:06.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"HAKZ6Z7PDPHET3TQ","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":730},"Filter":"","ID":"nuke-cloudtrail-logs-after-730-days","NoncurrentVersionExpiration":{"NoncurrentDays":730},"Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn completely_unrelated_event() {
+        Case::new(
+                "Completely Unrelated Event",
+                405,
+                false,
+                r#"{"p_event_time":"2024-11-26 17:23:59.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.112906272","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":0,"bytesTransferredOut":313,"x-amz-id-2":"CaKGcLO+fHGAWCSQD7+2dEACPcs+Az44FEQT3c5iu+YlJ8sFA++rPcYTr5xGx5/iwaxNWzWWaWQ="},"awsRegion":"us-west-2","errorCode":"NoSuchLifecycleConfiguration","errorMessage":"The lifecycle configuration does not exist","eventCategory":"Management","eventID":"41fd8553-6e3c-4942-ad03-aba324ec109e","eventName":"GetBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:23:59.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"BTYKZ7VY1EKRSMZM","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Unsuccessful.MFA.attempt` (tests/rules/cloudtrail/aws_cloudtrail_unsuccessful_mfa_attempt.yml)
+mod aws_cloudtrail_unsuccessful_mfa_attempt {
+    use super::Case;
+    use ::integration_tests::rules::aws_cloudtrail_unsuccessful_mfa_attempt::RULE;
+    #[test]
+    fn successful_login_w_mfa() {
+        Case::new(
+                "Successful Login w/ MFA",
+                33,
+                false,
+                r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true","MFAIdentifier":"arn:aws:iam::111122223333:u2f/user/anaya/default-AAAAAAAABBBBBBBBCCCCCCCCDD","MFAUsed":"Yes","MobileVersion":"No"},"awsRegion":"us-east-1","eventID":"fed06f42-cb12-4764-8c69-121063dc79b9","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2022-11-10T16:24:34Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"111122223333","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"192.0.2.0","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36","userIdentity":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:user/anaya","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"anaya"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unsuccessful_login_w_mfa() {
+        Case::new(
+                "Unsuccessful Login w/ MFA",
+                60,
+                true,
+                r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true","MFAUsed":"Yes","MobileVersion":"No"},"awsRegion":"us-east-1","errorMessage":"Failed authentication","eventID":"d38ce1b3-4575-4cb8-a632-611b8243bfc3","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2022-11-10T16:24:34Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"111122223333","requestParameters":null,"responseElements":{"ConsoleLogin":"Failure"},"sourceIPAddress":"192.0.2.0","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36","userIdentity":{"accessKeyId":"","accountId":"111122223333","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"anaya"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.UserAccessKeyAuth` (tests/rules/cloudtrail/aws_cloudtrail_useraccesskeyauth.yml)
+mod aws_cloudtrail_useraccesskeyauth {
+    use super::Case;
+    use ::integration_tests::rules::aws_cloudtrail_useraccesskeyauth::RULE;
+    #[test]
+    fn access_key_action_failed() {
+        Case::new(
+                "Access Key Action Failed",
+                29,
+                false,
+                r#"{"awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::187901811700:user/exposed.user is not authorized to perform: lambda:ListFunctions on resource: * because no identity-based policy allows the lambda:ListFunctions action","eventCategory":"Management","eventID":"57b719ad-f2fa-4d18-bd84-29fee11799b1","eventName":"ListFunctions20150331","eventSource":"lambda.amazonaws.com","eventTime":"2024-06-02 20:16:32.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:32.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.290533382","p_row_id":"f26228572e3f9acd88e0cadc1fcc8e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"ea7dbdf9-6c03-421e-abf4-f201919f9f26","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"lambda.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#lambda.list-functions","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn access_key_action_success() {
+        Case::new(
+                "Access Key Action Success",
+                81,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"4c24450d-007e-4849-9e1b-4954622dbb08","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-06-02 20:16:22.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:22.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.289981899","p_row_id":"f26228572e3f9acd88e0cadc1fc88e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"c77ed3ee-8480-41df-98cb-9cf52ce04a1c","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sts.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#sts.get-caller-identity","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn console_login() {
+        Case::new(
+                "Console Login",
+                131,
+                false,
+                r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["AWSReservedSSO_DevAdmin_635426549a280cc6","nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIASXP6SDP2HUZY3TOB","accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"187901811700","arn":"arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6","principalId":"AROASXP6SDP2F4WLQVARB","type":"Role","userName":"AWSReservedSSO_DevAdmin_635426549a280cc6"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_access_key() {
+        Case::new(
+                "No Access Key",
+                199,
+                false,
+                r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"AssumeRole","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"type":"lambda"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.ConfigService.Created` (tests/rules/cloudtrail/aws_config_service_created.yml)
+mod aws_config_service_created {
+    use super::Case;
+    use ::integration_tests::rules::aws_config_service_created::RULE;
+    #[test]
+    fn config_recorder_delivery_channel_created() {
+        Case::new(
+                "Config Recorder Delivery Channel Created",
+                40,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"PutDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn config_recorder_deleted() {
+        Case::new(
+                "Config Recorder Deleted",
+                83,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"DeleteDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_creating_config_recorder_delivery_channel() {
+        Case::new(
+                "Error Creating Config Recorder Delivery Channel",
+                126,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"InvalidDeliveryChannelNameException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"PutDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.ConfigService.DisabledDeleted` (tests/rules/cloudtrail/aws_config_service_disabled_deleted.yml)
+mod aws_config_service_disabled_deleted {
+    use super::Case;
+    use ::integration_tests::rules::aws_config_service_disabled_deleted::RULE;
+    #[test]
+    fn config_recorder_delivery_channel_created() {
+        Case::new(
+                "Config Recorder Delivery Channel Created",
+                40,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"PutDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn config_recorder_deleted() {
+        Case::new(
+                "Config Recorder Deleted",
+                83,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"DeleteDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_deleting_config_recorder() {
+        Case::new(
+                "Error Deleting Config Recorder",
+                126,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"NoSuchDeliveryChannelException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"config.amazonaws.com","eventName":"DeleteDeliveryChannel","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"configurationRecorderName":"default"},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Console.GetSigninToken.Abuse` (tests/rules/cloudtrail/aws_console_getsignintoken.yml)
+mod aws_console_getsignintoken {
+    use super::Case;
+    use ::integration_tests::rules::aws_console_getsignintoken::RULE;
+    #[test]
+    fn suspicious_getsignintoken() {
+        Case::new(
+                "Suspicious GetSigninToken",
+                55,
+                true,
+                r#"{"awsRegion":"us-east-1","eventName":"GetSigninToken","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userAgent":"python-requests/2.28.0","userIdentity":{"accessKeyId":"ASIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/MyRole/session","type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn legitimate_sso_portal_getsignintoken() {
+        Case::new(
+                "Legitimate SSO Portal GetSigninToken",
+                74,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"GetSigninToken","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userAgent":"Jersey/${project.version}","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin/user@example.com"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unrelated_signin_event() {
+        Case::new(
+                "Unrelated Signin Event",
+                91,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userAgent":"Mozilla/5.0","userIdentity":{"type":"IAMUser","userName":"admin"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.ManualSecurityGroupChange` (tests/rules/cloudtrail/aws_ec2_manual_security_group_changes.yml)
+mod aws_ec2_manual_security_group_changes {
+    use super::Case;
+    use ::integration_tests::rules::aws_ec2_manual_security_group_changes::RULE;
+    #[test]
+    fn aws_console_ingress_sg_authorization() {
+        Case::new(
+                "AWS Console - Ingress SG Authorization",
+                65,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn terraform_security_group_creation() {
+        Case::new(
+                "Terraform Security Group Creation",
+                145,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU6XXXX:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:06Z","eventSource":"ec2.amazonaws.com","eventName":"CreateSecurityGroup","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupName":"prod-webapp-webserver-security","groupDescription":"prod-webapp-webserver Security SG","vpcId":"vpc-a1a044c7"},"responseElements":{"requestId":"594fe3e3-0f74-4085-9336-189b36a1cd8c","_return":true,"groupId":"sg-04d018d184a18f647"},"requestID":"594fe3e3-0f74-4085-9336-189b36a1cd8c","eventID":"52601748-2659-4ed8-b5fd-c530547b07ec","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn terraform_security_group_authorize_egress() {
+        Case::new(
+                "Terraform Security Group Authorize Egress",
+                199,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/ContinousDeployment/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:08Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupEgress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupId":"sg-03eee825d6bb78f54","ipPermissions":{"items":[{"ipProtocol":"-1","groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0","description":"Allow egress to the internet. Required for now until we land ECS/ECR endpoints in the VPC"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","_return":true},"requestID":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","eventID":"1a593035-e072-49c4-8c72-4ff35e195330","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn go_script_authorize_ingress() {
+        Case::new(
+                "Go Script Authorize Ingress",
+                272,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3QPXQXXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T04:37:13Z"}}},"eventTime":"2020-04-30T04:40:52Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.24.1 (go1.14; darwin; amd64)","requestParameters":{"groupId":"sg-0d921df5d84f7270a","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"2be70b99-4937-4a76-b7d9-390b6d0eda73","_return":true},"requestID":"2be70b99-4937-4a76-b7d9-390b6d0eda73","eventID":"42155429-7e8e-43b5-9b5e-6953f80d51d5","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn aws_console_ingress_sg_authorization_error() {
+        Case::new(
+                "AWS Console - Ingress SG Authorization Error",
+                338,
+                false,
+                r#"{"awsRegion":"us-west-2","errorCode":"UnauthorizedOperation","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.Monitoring` (tests/rules/cloudtrail/aws_ec2_monitoring.yml)
+mod aws_ec2_monitoring {
+    use super::Case;
+    use ::integration_tests::rules::aws_ec2_monitoring::RULE;
+    #[test]
+    fn copyimage() {
+        Case::new(
+                "CopyImage",
+                48,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789101"],"p_any_aws_arns":["arn:aws:iam::123456789101:role/DevAdministrator","arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user"],"p_any_aws_instance_ids":["i-0381a3817f72a949d"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA5PZQZ5QHE2FUNXHR"],"p_event_time":"2022-09-29 22:25:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 22:27:25.748","p_row_id":"66011977ec1fd0cf9dacf7d913f08d06","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"CloudTrail Logs","readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-9ea34793cf25","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn runinstance() {
+        Case::new(
+                "RunInstance",
+                113,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"015c585b-cbc2-4f9e-9c52-a2f22f3c09f4","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-20 14:16:43","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/DevAdministrator","arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user"],"p_any_aws_instance_ids":["i-0d7e4b9be8a0de6ea"],"p_any_aws_tags":["Name:test2"],"p_any_domain_names":["AWS Internal","ip-111.111.111.111.ec2.internal"],"p_any_ip_addresses":["111.111.111.111"],"p_any_trace_ids":["ASIA5PZQZ5QHAW6RFPO5"],"p_any_usernames":["DevAdministrator"],"p_event_time":"2022-10-20 14:16:43","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-20 14:21:06.845","p_row_id":"be7b3bed9bb891e4a8b9f38d149909","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"25c95576-a825-44fd-971d-5a52c1e3b2be","requestParameters":{"blockDeviceMapping":{},"disableApiStop":false,"disableApiTermination":false,"ebsOptimized":false,"instanceType":"t1.micro","instancesSet":{"items":[{"imageId":"ami-026b57f3c383c2eec","keyName":"kp1","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9"}]}}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test2"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"cpuOptions":{"coreCount":1,"threadsPerCore":1},"currentInstanceBootMode":"bios","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"hypervisor":"xen","imageId":"ami-026b57f3c383c2eec","instanceId":"i-0d7e4b9be8a0de6ea","instanceState":{"code":0,"name":"pending"},"instanceType":"t1.micro","keyName":"kp1","launchTime":1666275403000.0,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1666275403000.0,"attachmentId":"eni-attach-0f01abecb268392c1","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"0a:47:b4:21:fe:8d","networkInterfaceId":"eni-08b298299ee7c922c","ownerId":"123123123123","privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-0ae6d533cb0b18193","tagSet":{},"vpcId":"vpc-0f59e8f1222b0de6a"}]},"placement":{"availabilityZone":"us-east-1a","tenancy":"default"},"privateDnsName":"ip-111.111.111.111.ec2.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"privateIpAddress":"111.111.111.111","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-0ae6d533cb0b18193","tagSet":{"items":[{"key":"Name","value":"test2"}]},"virtualizationType":"hvm","vpcId":"vpc-0f59e8f1222b0de6a"}]},"ownerId":"123123123123","requestId":"25c95576-a825-44fd-971d-5a52c1e3b2be","reservationId":"r-02debcf2c4878bc7f"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHAW6RFPO5","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user","principalId":"AROA5PZQZ5QHBULW27VAC:temp_user","sessionContext":{"attributes":{"creationDate":"2022-10-20T14:14:22Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn runinstance_dry_run() {
+        Case::new(
+                "RunInstance - Dry Run ",
+                301,
+                false,
+                r#"{"awsRegion":"us-west-2","errorCode":"Client.DryRunOperation","errorMessage":"Request would have succeeded, but DryRun flag is set.","eventCategory":"Management","eventID":"ab804e72-7237-49c6-8f20-c3ef09859e78","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-13 16:35:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS"],"p_any_domain_names":["eks-nodegroup.amazonaws.com"],"p_any_usernames":["AWSServiceRoleForAmazonEKSNodegroup"],"p_event_time":"2022-10-13 16:35:33","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-13 16:42:16.583","p_row_id":"464736612772b0bd8dd8c5fc1384d209","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"5e7636b9-d5b5-4bb1-8e37-f98ae7c04e52","requestParameters":{"availabilityZone":"us-west-2b","blockDeviceMapping":{},"clientToken":"27bec563-7673-4b80-8e00-3537e3b7ad6b","disableApiStop":false,"disableApiTermination":false,"instanceType":"m5.xlarge","instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"launchTemplate":{"launchTemplateId":"lt-0622a7ff26539376a","version":"4"},"monitoring":{"enabled":false},"subnetId":"subnet-0d465e7cad854a993"},"sourceIPAddress":"eks-nodegroup.amazonaws.com","userAgent":"eks-nodegroup.amazonaws.com","userIdentity":{"accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS","invokedBy":"eks-nodegroup.amazonaws.com","principalId":"AROAZBD2CNPWD5DHZ366F:EKS","sessionContext":{"attributes":{"creationDate":"2022-10-13T16:35:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","principalId":"AROAZBD2CNPWD5DHZ366F","type":"Role","userName":"AWSServiceRoleForAmazonEKSNodegroup"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn copyimage_useridentity_null() {
+        Case::new(
+                "CopyImage - UserIdentity Null",
+                369,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-ffffffffffff","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","invokedBy":null,"sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.Startup.Script.Change` (tests/rules/cloudtrail/aws_ec2_startup_script_change.yml)
+mod aws_ec2_startup_script_change {
+    use super::Case;
+    use ::integration_tests::rules::aws_ec2_startup_script_change::RULE;
+    #[test]
+    fn modifyinstanceattribute_nouserdata() {
+        Case::new(
+                "ModifyInstanceAttribute-NoUserData",
+                31,
+                false,
+                r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyInstanceAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn modifyinstanceattributeuserdata() {
+        Case::new(
+                "ModifyInstanceAttributeUserdata",
+                50,
+                true,
+                r#"{"awsRegion":"us-east-2","eventCategory":"Management","eventName":"ModifyInstanceAttribute","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-30 15:11:25.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"0123456789","requestID":"example-id","requestParameters":{"instanceId":"i-012345abcde","userData":"<sensitiveDataRemoved>"},"responseElements":{"_return":true,"requestId":"012345abcdef"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-2.amazonaws.com","tlsVersion":"TLSv1.2"},"userAgent":"aws sdk","userIdentity":{"accessKeyId":"ABCDEXAMPLE123","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/Role-us-1/CodeBuild","principalId":"ABCDEXAMPLE:CodeBuild","sessionContext":{"attributes":{"creationDate":"2022-09-30T14:52:26Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/CodeBuild-US-East","principalId":"AROAQUW22FGSKBTQ7R5HP","type":"Role","userName":"CodeBuild-US-East"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn nomodifyinstanceattribute() {
+        Case::new(
+                "NoModifyInstanceAttribute",
+                93,
+                false,
+                r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyImageAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.StopInstances` (tests/rules/cloudtrail/aws_ec2_stopinstances.yml)
+mod aws_ec2_stopinstances {
+    use super::Case;
+    use ::integration_tests::rules::aws_ec2_stopinstances::RULE;
+    #[test]
+    fn cloudtrail_instances_were_stopped() {
+        Case::new(
+                "CloudTrail Instances Were Stopped",
+                52,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"responseElements":{"requestId":"c308a950-e43e-444e-afc1-EXAMPLE73e49","instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}},{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}}]}},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cloudtrail_instances_were_started() {
+        Case::new(
+                "CloudTrail Instances Were Started",
+                136,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::123456789012:user/Mateo","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mateo","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:17:28Z","eventSource":"ec2.amazonaws.com","eventName":"StartInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.start-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]}},"responseElements":{"requestId":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","instancesSet":{"items":[{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}},{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}}]}},"requestID":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","eventID":"e755e09c-42f9-4c5c-9064-EXAMPLE228c7","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_stopping_cloudtrail_instances() {
+        Case::new(
+                "Error Stopping CloudTrail Instances",
+                219,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"SomeErrorCode","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.Traffic.Mirroring` (tests/rules/cloudtrail/aws_ec2_traffic_mirroring.yml)
+mod aws_ec2_traffic_mirroring {
+    use super::Case;
+    use ::integration_tests::rules::aws_ec2_traffic_mirroring::RULE;
+    #[test]
+    fn createtrafficmirrorfilter() {
+        Case::new(
+                "CreateTrafficMirrorFilter",
+                48,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"a3c6297b-3320-4d32-b224-cc45ee75d561","eventName":"CreateTrafficMirrorFilter","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234513"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.355","p_row_id":"82670d2e7575bbd0e8fc97d014b5a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234515","requestID":"200a9157-dff7-4578-87d6-205b01d90a56","requestParameters":{"CreateTrafficMirrorFilterRequest":{"ClientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa"}},"responseElements":{"CreateTrafficMirrorFilterResponse":{"clientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa","requestId":"200a9157-dff7-4578-87d6-205b01d90a56","trafficMirrorFilter":{"egressFilterRuleSet":"","ingressFilterRuleSet":"","networkServiceSet":"","tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123451234516","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn createtrafficmirrorfilterrule() {
+        Case::new(
+                "CreateTrafficMirrorFilterRule",
+                114,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"61b6e2d6-788c-4b8d-9b6f-1ce17539e05e","eventName":"CreateTrafficMirrorFilterRule","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234512"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014b6a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234566","requestID":"92220f15-633f-4b9c-a544-57b9b8228ec3","requestParameters":{"CreateTrafficMirrorFilterRuleRequest":{"ClientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","DestinationCidrBlock":"0.0.0.0/0","Protocol":6,"RuleAction":"accept","RuleNumber":100,"SourceCidrBlock":"0.0.0.0/0","TrafficDirection":"egress","TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d"}},"responseElements":{"CreateTrafficMirrorFilterRuleResponse":{"clientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","requestId":"92220f15-633f-4b9c-a544-57b9b8228ec3","trafficMirrorFilterRule":{"destinationCidrBlock":"0.0.0.0/0","protocol":6,"ruleAction":"accept","ruleNumber":100,"sourceCidrBlock":"0.0.0.0/0","trafficDirection":"egress","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorFilterRuleId":"tmfr-01669e70d44b9705a"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn createtrafficmirrorsession() {
+        Case::new(
+                "CreateTrafficMirrorSession",
+                190,
+                true,
+                r#"{"awsRegion":"us-east-1","errorCode":"Client.NetworkInterfaceNotSupported","errorMessage":"eni-0c61fbc84fca4138f must be attached to a supported instance","eventCategory":"Management","eventID":"5298b707-aa6b-4e4d-86c6-761ee19bb095","eventName":"CreateTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014bba80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"6eda0d2f-6688-4877-ae3d-0d982d7e7aaf","requestParameters":{"CreateTrafficMirrorSessionRequest":{"ClientToken":"c773e3fd-0611-4fb0-a436-67fbef29031e","NetworkInterfaceId":"eni-0c61fbc84fca4138f","SessionNumber":1,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn createtrafficmirrortarget() {
+        Case::new(
+                "CreateTrafficMirrorTarget",
+                251,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"1ca9056c-efe7-4415-bb35-bbee893b9bd0","eventName":"CreateTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:21","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:21","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014ba931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"4698f691-c987-412d-b11d-e4aa285394d1","requestParameters":{"CreateTrafficMirrorTargetRequest":{"ClientToken":"fc50f178-783d-4420-b788-345988244b83","NetworkInterfaceId":"eni-0fd6cc8547555878f"}},"responseElements":{"CreateTrafficMirrorTargetResponse":{"clientToken":"fc50f178-783d-4420-b788-345988244b83","requestId":"4698f691-c987-412d-b11d-e4aa285394d1","trafficMirrorTarget":{"networkInterfaceId":"eni-0fd6cc8547555878f","ownerId":123123123123.0,"tagSet":"","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","type":"network-interface"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn deletetrafficmirrortarget() {
+        Case::new(
+                "DeleteTrafficMirrorTarget",
+                318,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"2212e8b1-b053-4388-9d3a-1bf963b1f075","eventName":"DeleteTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:38","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:38","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014bf931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"b56e2421-1fed-4052-b3ac-82daf374964c","requestParameters":{"DeleteTrafficMirrorTargetRequest":{"TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"responseElements":{"DeleteTrafficMirrorTargetResponse":{"requestId":"b56e2421-1fed-4052-b3ac-82daf374964c","trafficMirrorTargetId":"tmt-0fd4b591901182794","xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn describetrafficmirrortargets() {
+        Case::new(
+                "DescribeTrafficMirrorTargets",
+                378,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"43b5d650-dfdf-41a7-9b57-831e5cf1d190","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:39","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:39","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014c0931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":true,"recipientAccountId":"123123123123","requestID":"6aa42f9d-b623-4d7e-b1b5-1647ac4d7f8e","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn modifytrafficmirrorsession() {
+        Case::new(
+                "ModifyTrafficMirrorSession",
+                433,
+                true,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"66c0fb61-804e-4cee-9f2e-c1d23c406a78","eventName":"ModifyTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:10:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:10:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:13:49.967","p_row_id":"9a217340fc13a7ff8b9b9ad014e0e205","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"a39291d0-81b6-470f-ae0d-0f028d5676ce","requestParameters":{"ModifyTrafficMirrorSessionRequest":{"RemoveField":[{"content":"description","tag":1},{"content":"packet-length","tag":2}],"SessionNumber":2,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorSessionId":"tms-05e1e21760419ecb6","TrafficMirrorTargetId":"tmt-0a45c694b91bcea54","VirtualNetworkId":12348395.0}},"responseElements":{"ModifyTrafficMirrorSessionResponse":{"requestId":"a39291d0-81b6-470f-ae0d-0f028d5676ce","trafficMirrorSession":{"networkInterfaceId":"eni-08dd7ebbda3b01770","ownerId":123123123123.0,"sessionNumber":2,"tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorSessionId":"tms-05e1e21760419ecb6","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","virtualNetworkId":12348395.0},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unrelatedevent() {
+        Case::new(
+                "UnrelatedEvent",
+                510,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","eventName":"UpdateProjectVisibility","eventSource":"codebuild.amazonaws.com","eventTime":"2021-08-18T14:54:53Z","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","requestParameters":{"projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","projectVisibility":"PUBLIC_READ","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","userIdentity":{"accessKeyId":"ASIAXXXXXXXXXXXX","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","principalId":"111111111111","sessionContext":{"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"},"sessionIssuer":{},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn aws_config_runs_describetrafficmirrortargets() {
+        Case::new(
+                "AWS Config Runs DescribeTrafficMirrorTargets",
+                544,
+                false,
+                r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"c98e81a7-15ee-4888-bbbb-cccccccccccc","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2023-02-10 18:08:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1531eeee-5ddd-4fff-8111-844444444444","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sourceIPAddress":"config.amazonaws.com","userAgent":"config.amazonaws.com","userIdentity":{"accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/SomeAWSConfig/ConfigResourceCompositionSession","invokedBy":"config.amazonaws.com","principalId":"AROAAAAAAAAAAAAAAAAAA:ConfigResourceCompositionSession","sessionContext":{"attributes":{"creationDate":"2023-02-13T18:08:33Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/PantherAWSConfig","principalId":"AROAAAAAAAAAAAAAAAAAA","type":"Role","userName":"PantherAWSConfig"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.EC2.VPCModified` (tests/rules/cloudtrail/aws_ec2_vpc_modified.yml)
+mod aws_ec2_vpc_modified {
+    use super::Case;
+    use ::integration_tests::rules::aws_ec2_vpc_modified::RULE;
+    #[test]
+    fn vpc_modified() {
+        Case::new(
+                "VPC Modified",
+                52,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateVpc","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"cidrBlock":"0.0.0.0/26","instanceTenancy":"default","amazonProvidedIpv6CidrBlock":false},"responseElements":{"requestID":"1","vpc":{"vpcId":"vpc-1","state":"pending","ownerId":"123456789012","cidrBlock":"0.0.0.0/26","cidrBlockAssociationSet":{"items":[{"cidrBlock":"0.0.0.0/26","associationId":"vpc-cidr-assoc-1","cidrBlockState":{"state":"associated"}}]},"ipv6CidrBlockAssociationSet":{},"dhcpOptionsId":"dopt-1","instanceTenancy":"default","tagSet":{},"isDefault":false}},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn vpc_not_modified() {
+        Case::new(
+                "VPC Not Modified",
+                126,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeVpcs","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"vpcSet":{},"filterSet":{}},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_modifying_vpc() {
+        Case::new(
+                "Error Modifying VPC",
+                169,
+                false,
+                r#"{"errorCode":"UnknownParameter","eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateVpc","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"cidrBlock":"0.0.0.0/26","instanceTenancy":"default","amazonProvidedIpv6CidrBlock":false},"responseElements":{"requestID":"1","vpc":{"vpcId":"vpc-1","state":"pending","ownerId":"123456789012","cidrBlock":"0.0.0.0/26","cidrBlockAssociationSet":{"items":[{"cidrBlock":"0.0.0.0/26","associationId":"vpc-cidr-assoc-1","cidrBlockState":{"state":"associated"}}]},"ipv6CidrBlockAssociationSet":{},"dhcpOptionsId":"dopt-1","instanceTenancy":"default","tagSet":{},"isDefault":false}},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.ECR.CRUD` (tests/rules/cloudtrail/aws_ecr_crud.yml)
+mod aws_ecr_crud {
+    use super::Case;
+    use ::integration_tests::rules::aws_ecr_crud::RULE;
+    #[test]
+    fn authorized_account_unauthorized_region() {
+        Case::new(
+                "Authorized account, unauthorized region",
+                61,
+                true,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn authorized_account() {
+        Case::new(
+                "Authorized account",
+                122,
+                false,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789000:user/DeployRole","accountId":"123456789000","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789000","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789000","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789000:repository/testrepo","accountId":"123456789000"}],"eventType":"AwsApiCall","recipientAccountId":"123456789000"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_account() {
+        Case::new(
+                "Unauthorized Account",
+                183,
+                true,
+                r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.IAMAnythingChanged` (tests/rules/cloudtrail/aws_iam_anything_changed.yml)
+mod aws_iam_anything_changed {
+    use super::Case;
+    use ::integration_tests::rules::aws_iam_anything_changed::RULE;
+    #[test]
+    fn iam_change() {
+        Case::new(
+                "IAM Change",
+                58,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"AttachRolePolicy","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/example-policy","roleName":"LambdaFunctionRole-1111"},"responseElements":null,"sourceIPAddress":"111.111.111.111","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","invokedBy":"cloudformation.amazonaws.com","principalId":"1111:example-user","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-user"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iam_read_only_activity() {
+        Case::new(
+                "IAM Read Only Activity",
+                106,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"DescribePolicy","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"roleName":"LambdaFunctionRole-1111"},"responseElements":null,"sourceIPAddress":"111.111.111.111","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","invokedBy":"cloudformation.amazonaws.com","principalId":"1111:example-user","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-user"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_making_iam_change() {
+        Case::new(
+                "Error Making IAM Change",
+                150,
+                false,
+                r#"{"awsRegion":"us-east-1","errorCode":"NoSuchEntity","eventID":"1111","eventName":"AttachRolePolicy","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/example-policy","roleName":"LambdaFunctionRole-1111"},"responseElements":null,"sourceIPAddress":"111.111.111.111","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accesKeyId":"1111","accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","invokedBy":"cloudformation.amazonaws.com","principalId":"1111:example-user","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-user"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAMUser.ReconAccessDenied` (tests/rules/cloudtrail/aws_iam_user_recon_denied.yml)
+mod aws_iam_user_recon_denied {
+    use super::Case;
+    use ::integration_tests::rules::aws_iam_user_recon_denied::RULE;
+    #[test]
+    fn unauthorized_api_call() {
+        Case::new(
+                "Unauthorized API Call",
+                76,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-sdk-go/1.32.7 (go1.14.6; linux; amd64) exec-env/AWS_Lambda_go1.x","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_api_call_from_within_aws_fqdn() {
+        Case::new(
+                "Unauthorized API Call from Within AWS (FQDN)",
+                115,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"sqs.amazonaws.com","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:Action on resource: arn:aws:iam::123456789012:resource","userAgent":"sqs.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn authorized_api_call() {
+        Case::new(
+                "Authorized API Call",
+                153,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_api_call_from_aws_console() {
+        Case::new(
+                "Unauthorized API Call - From AWS console",
+                189,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-internal/3 aws-sdk-java/1.12.124 Linux/4.9.273-0.1.ac.226.84.332.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.312-b07 java/1.8.0_312 vendor/Oracle_Corporation cfg/retry-mode/standard","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.AccessKeyCompromised` (tests/rules/cloudtrail/aws_key_compromised.yml)
+mod aws_key_compromised {
+    use super::Case;
+    use ::integration_tests::rules::aws_key_compromised::RULE;
+    #[test]
+    fn an_aws_iam_access_key_was_compromised() {
+        Case::new(
+                "An AWS IAM Access Key was Compromised",
+                34,
+                true,
+                r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":{"policyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Stmt1538161409\",\"Effect\":\"Deny\",\"Action\":[\"lambda:CreateFunction\",\"iam:AttachUserPolicy\",\"iam:PutUserPolicy\",\"organizations:InviteAccountToOrganization\",\"ec2:RunInstances\",\"iam:DetachUserPolicy\",\"iam:CreateUser\",\"lightsail:Create*\",\"lightsail:Update*\",\"ec2:StartInstances\",\"ec2:RequestSpotInstances\",\"iam:ChangePassword\",\"iam:CreateLoginProfile\",\"organizations:CreateOrganization\",\"organizations:CreateAccount\",\"lightsail:Delete*\",\"iam:AttachGroupPolicy\",\"iam:CreateAccessKey\",\"iam:UpdateUser\",\"iam:UpdateAccountPasswordPolicy\",\"iam:DeleteUserPolicy\",\"iam:PutUserPermissionsBoundary\",\"iam:UpdateAccessKey\",\"lightsail:DownloadDefaultKeyPair\",\"iam:CreateInstanceProfile\",\"lightsail:Start*\",\"lightsail:GetInstanceAccessDetails\",\"iam:CreateRole\",\"iam:PutGroupPolicy\",\"iam:AttachRolePolicy\"],\"Resource\":[\"*\"]}]}","userName":"compromised_user","policyName":"AWSCompromisedKeyQuarantineV3"},"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn request_param_is_null() {
+        Case::new(
+                "Request Param is null",
+                66,
+                false,
+                r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":null,"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.KMS.CustomerManagedKeyLoss` (tests/rules/cloudtrail/aws_kms_cmk_loss.yml)
+mod aws_kms_cmk_loss {
+    use super::Case;
+    use ::integration_tests::rules::aws_kms_cmk_loss::RULE;
+    #[test]
+    fn kms_key_disabled() {
+        Case::new(
+                "KMS Key Disabled",
+                40,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_key_scheduled_for_deletion() {
+        Case::new(
+                "KMS Key Scheduled For Deletion",
+                91,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_key_non_deletion_event() {
+        Case::new(
+                "KMS Key Non Deletion Event",
+                151,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:function"}},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_key_scheduled_for_deletion_missing_resources() {
+        Case::new(
+                "KMS Key Scheduled For Deletion - missing resources",
+                208,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":null,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_row_id":"ABCDEFGHIJKLMNOPQRSTUVWXYZ1234"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn kms_disable_key_error() {
+        Case::new(
+                "KMS Disable Key Error",
+                262,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"NotFoundException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.NetworkACLPermissiveEntry` (tests/rules/cloudtrail/aws_network_acl_permissive_entry.yml)
+mod aws_network_acl_permissive_entry {
+    use super::Case;
+    use ::integration_tests::rules::aws_network_acl_permissive_entry::RULE;
+    #[test]
+    fn overly_permissive_entry_added() {
+        Case::new(
+                "Overly Permissive Entry Added",
+                36,
+                true,
+                r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"CreateNetworkAclEntry","eventSource":"ec2.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"aclProtocol":"6","cidrBlock":"0.0.0.0/0","egress":false,"icmpTypeCode":{},"networkAclId":"acl-1111","portRange":{"from":700,"to":702},"ruleAction":"allow","ruleNumber":12},"responseElements":{"_return":true,"requestId":"1111"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/2.0 (compatible; NEWT ActiveX; Win32)","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_overly_permissive_entry_added() {
+        Case::new(
+                "Not Overly Permissive Entry Added",
+                89,
+                false,
+                r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"CreateNetworkAclEntry","eventSource":"ec2.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"aclProtocol":"6","cidrBlock":"111.111.111.111/32","egress":false,"icmpTypeCode":{},"networkAclId":"acl-1111","portRange":{"from":700,"to":702},"ruleAction":"allow","ruleNumber":12},"responseElements":{"_return":true,"requestId":"1111"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/2.0 (compatible; NEWT ActiveX; Win32)","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn error_adding_overly_permissive_entry() {
+        Case::new(
+                "Error Adding Overly Permissive Entry",
+                142,
+                false,
+                r#"{"awsRegion":"us-west-2","errorCode":"ValidationError","eventID":"1111","eventName":"CreateNetworkAclEntry","eventSource":"ec2.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"aclProtocol":"6","cidrBlock":"0.0.0.0/0","egress":false,"icmpTypeCode":{},"networkAclId":"acl-1111","portRange":{"from":700,"to":702},"ruleAction":"allow","ruleNumber":12},"responseElements":{"_return":true,"requestId":"1111"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/2.0 (compatible; NEWT ActiveX; Win32)","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.ActivityStreamStopped` (tests/rules/cloudtrail/aws_rds_activity_stream_stopped.yml)
+mod aws_rds_activity_stream_stopped {
+    use super::Case;
+    use ::integration_tests::rules::aws_rds_activity_stream_stopped::RULE;
+    #[test]
+    fn activity_stream_stopped_successfully() {
+        Case::new(
+                "Activity Stream Stopped Successfully",
+                54,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DeveloperRole","accountId":"123456789012","userName":"DeveloperRole"}}},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora","applyImmediately":true},"responseElements":{"kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","status":"stopping"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn activity_stream_stop_failed() {
+        Case::new(
+                "Activity Stream Stop Failed",
+                91,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:StopActivityStream","requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                120,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.ClusterFailover` (tests/rules/cloudtrail/aws_rds_cluster_failover.yml)
+mod aws_rds_cluster_failover {
+    use super::Case;
+    use ::integration_tests::rules::aws_rds_cluster_failover::RULE;
+    #[test]
+    fn db_cluster_failover_initiated() {
+        Case::new(
+                "DB Cluster Failover Initiated",
+                55,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"FailoverDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","targetDBInstanceIdentifier":"aurora-instance-2"},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"failing-over"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn global_cluster_failover() {
+        Case::new(
+                "Global Cluster Failover",
+                85,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/dr-coordinator","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"dr-coordinator"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"FailoverGlobalCluster","awsRegion":"us-west-2","sourceIPAddress":"10.0.5.50","userAgent":"console.amazonaws.com","requestParameters":{"globalClusterIdentifier":"global-aurora-cluster","targetDbClusterIdentifier":"arn:aws:rds:eu-west-1:123456789012:cluster:aurora-eu-secondary"},"responseElements":{"globalClusterIdentifier":"global-aurora-cluster","status":"failing-over"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn failover_failed() {
+        Case::new(
+                "Failover Failed",
+                116,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"FailoverDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:FailoverDBCluster","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                145,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T03:30:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBClusterIdentifier":"aurora-cluster","engineVersion":"8.0.mysql_aurora.3.04.0"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.DeletionProtectionDisabled` (tests/rules/cloudtrail/aws_rds_deletion_protection_disabled.yml)
+mod aws_rds_deletion_protection_disabled {
+    use super::Case;
+    use ::integration_tests::rules::aws_rds_deletion_protection_disabled::RULE;
+    #[test]
+    fn rds_instance_deletion_protection_disabled() {
+        Case::new(
+                "RDS Instance Deletion Protection Disabled",
+                72,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/PowerUserRole","accountId":"123456789012","userName":"PowerUserRole"}}},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql","deletionProtection":false,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"modifying","deletionProtection":false,"pendingModifiedValues":{"deletionProtection":false}},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_cluster_deletion_protection_disabled_with_backup_changes_critical() {
+        Case::new(
+                "RDS Cluster Deletion Protection Disabled with Backup Changes - Critical",
+                113,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.50","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterIdentifier":"aurora-production","deletionProtection":false,"backupRetentionPeriod":0,"applyImmediately":true},"responseElements":{"dBClusterIdentifier":"aurora-production","status":"modifying","deletionProtection":false,"backupRetentionPeriod":0},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_deletion_protection_disabled_and_made_public_critical() {
+        Case::new(
+                "RDS Deletion Protection Disabled and Made Public - Critical",
+                148,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:attacker","arn":"arn:aws:sts::123456789012:assumed-role/CompromisedRole/attacker","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.50","userAgent":"python-requests/2.28.0","requestParameters":{"dBInstanceIdentifier":"customer-database","deletionProtection":false,"publiclyAccessible":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"customer-database","dBInstanceStatus":"modifying","deletionProtection":false,"publiclyAccessible":true},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_deletion_protection_enabled_no_alert() {
+        Case::new(
+                "RDS Deletion Protection Enabled - No Alert",
+                182,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","deletionProtection":true},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_modification_without_deletion_protection_change() {
+        Case::new(
+                "RDS Modification Without Deletion Protection Change",
+                214,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:dba","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/dba","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","allocatedStorage":500,"applyImmediately":false},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","allocatedStorage":500},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn rds_modification_failed() {
+        Case::new(
+                "RDS Modification Failed",
+                246,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":false},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:ModifyDBInstance","requestID":"f6a7b8c9-d0e1-2345-f012-34567890bcde","eventID":"k6j7i8h9-g0f1-2345-6789-012345fghijk","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.InstanceRebooted` (tests/rules/cloudtrail/aws_rds_instance_rebooted.yml)
+mod aws_rds_instance_rebooted {
+    use super::Case;
+    use ::integration_tests::rules::aws_rds_instance_rebooted::RULE;
+    #[test]
+    fn db_instance_rebooted() {
+        Case::new(
+                "DB Instance Rebooted",
+                50,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-mysql","forceFailover":false},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"rebooting"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn db_cluster_rebooted_with_failover() {
+        Case::new(
+                "DB Cluster Rebooted with Failover",
+                80,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/operator","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"operator"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBCluster","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","forceFailover":true},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"rebooting"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn reboot_failed() {
+        Case::new(
+                "Reboot Failed",
+                111,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db"},"errorCode":"InvalidDBInstanceState","errorMessage":"Cannot reboot DB instance in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                140,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"StartDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"dev-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.RDS.SnapshotDeleted` (tests/rules/cloudtrail/aws_rds_snapshot_deleted.yml)
+mod aws_rds_snapshot_deleted {
+    use super::Case;
+    use ::integration_tests::rules::aws_rds_snapshot_deleted::RULE;
+    #[test]
+    fn db_snapshot_deleted() {
+        Case::new(
+                "DB Snapshot Deleted",
+                66,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.25","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"responseElements":{"dBSnapshotIdentifier":"backup-2024-01-15","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:backup-2024-01-15","status":"deleted","snapshotType":"manual"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn db_cluster_snapshot_deleted() {
+        Case::new(
+                "DB Cluster Snapshot Deleted",
+                97,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBClusterSnapshot","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.100","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024"},"responseElements":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024","dBClusterSnapshotArn":"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:aurora-cluster-backup-2024","status":"deleted","snapshotType":"manual"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn snapshot_deletion_failed() {
+        Case::new(
+                "Snapshot Deletion Failed",
+                129,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"errorCode":"InvalidDBSnapshotState","errorMessage":"Cannot delete snapshot in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_rds_event() {
+        Case::new(
+                "Different RDS Event",
+                158,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.100","requestParameters":{"dBSnapshotIdentifier":"new-backup","dBInstanceIdentifier":"my-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.RootAccessKeyCreated` (tests/rules/cloudtrail/aws_root_access_key_created.yml)
+mod aws_root_access_key_created {
+    use super::Case;
+    use ::integration_tests::rules::aws_root_access_key_created::RULE;
+    #[test]
+    fn root_access_key_created() {
+        Case::new(
+                "Root Access Key Created",
+                36,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"CreateAccessKey","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":null,"responseElements":{"accessKey":{"accessKeyId":"1111","createDate":"Jan 01, 2019 0:00:00 PM","status":"Active"}},"sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","invokedBy":"signin.amazonaws.com","principalId":"123456789012","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}},"type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn root_created_access_key_for_user() {
+        Case::new(
+                "Root Created Access Key For User",
+                79,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"CreateAccessKey","eventSource":"iam.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsApiCall","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"userName":"example-user"},"responseElements":{"accessKey":{"accessKeyId":"1111","createDate":"Jan 01, 2019 0:00:00 PM","status":"Active","userName":"example-user"}},"sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","invokedBy":"signin.amazonaws.com","principalId":"123456789012","sessionContext":{"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}},"type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.RootPasswordChanged` (tests/rules/cloudtrail/aws_root_password_changed.yml)
+mod aws_root_password_changed {
+    use super::Case;
+    use ::integration_tests::rules::aws_root_password_changed::RULE;
+    #[test]
+    fn root_password_changed() {
+        Case::new(
+                "Root Password Changed",
+                33,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"PasswordUpdated","eventSource":"signin.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":null,"responseElements":{"PasswordUpdated":"Success"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/77.0.3865.120 Safari/537.36","userIdentity":{"accesKeyId":"1111","accessKeyId":"","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","principalId":"123456789012","type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn root_password_change_failed() {
+        Case::new(
+                "Root Password Change Failed",
+                60,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"1111","eventName":"PasswordUpdated","eventSource":"signin.amazonaws.com","eventTime":"2019-01-01T00:00:00Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"123456789012","requestID":"1111","requestParameters":null,"responseElements":{"PasswordUpdated":"Failure"},"sourceIPAddress":"111.111.111.111","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/77.0.3865.120 Safari/537.36","userIdentity":{"accesKeyId":"1111","accessKeyId":"","accountId":"123456789012","arn":"arn:aws:iam::123456789012:root","principalId":"123456789012","type":"Root"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.BucketDeleted` (tests/rules/cloudtrail/aws_s3_bucket_deleted.yml)
+mod aws_s3_bucket_deleted {
+    use super::Case;
+    use ::integration_tests::rules::aws_s3_bucket_deleted::RULE;
+    #[test]
+    fn an_s3_bucket_was_deleted() {
+        Case::new(
+                "An S3 Bucket was deleted",
+                41,
+                true,
+                r#"{"eventVersion":"1.05","errorCode":"","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/BucketAdministrator/user_name","accountId":"123456789012","accessKeyId":"AAAAAAAAAAAAAAAAAAAAA","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2020-02-14T00:11:28Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::123456789012:role/BucketAdministrator","accountId":"123456789012","userName":"BucketAdministrator"}}},"eventTime":"2020-02-14T00:43:54Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","requestParameters":{"host":["s3-us-east-2.amazonaws.com"],"bucketName":"secrets"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-SHA","AuthenticationMethod":"AuthHeader","vpcEndpointId":"vpce-aaa333c9"},"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn s3_bucket_deletion_failed() {
+        Case::new(
+                "S3 Bucket Deletion Failed",
+                93,
+                false,
+                r#"{"eventName":"DeleteBucket","errorCode":"BucketNotEmpty","errorMessage":"The bucket you tried to delete is not empty","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","userIdentity":{},"eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn an_s3_object_deleted() {
+        Case::new(
+                "An S3 Object Deleted",
+                111,
+                false,
+                r#"{"eventName":"DeleteObject","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","userIdentity":{},"eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.BucketPolicyModified` (tests/rules/cloudtrail/aws_s3_bucket_policy_modified.yml)
+mod aws_s3_bucket_policy_modified {
+    use super::Case;
+    use ::integration_tests::rules::aws_s3_bucket_policy_modified::RULE;
+    #[test]
+    fn s3_bucket_policy_modified() {
+        Case::new(
+                "S3 Bucket Policy Modified",
+                51,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn s3_bucket_policy_modified_error_response() {
+        Case::new(
+                "S3 Bucket Policy Modified Error Response",
+                105,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","errorCode":"AccessDenied","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn s3_bucket_policy_not_modified() {
+        Case::new(
+                "S3 Bucket Policy Not Modified",
+                160,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetBucketPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","policy":[""]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.S3.CopyObjectWithClientSideEncryption` (tests/rules/cloudtrail/aws_s3_copy_object_with_client_side_encryption.yml)
+mod aws_s3_copy_object_with_client_side_encryption {
+    use super::Case;
+    use ::integration_tests::rules::aws_s3_copy_object_with_client_side_encryption::RULE;
+    #[test]
+    fn copyobject_with_client_side_encryption() {
+        Case::new(
+                "CopyObject with client-side encryption",
+                40,
+                true,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object","x-amz-server-side-encryption-customer-algorithm":"AES256"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn copyobject_without_client_side_encryption() {
+        Case::new(
+                "CopyObject without client-side encryption",
+                87,
+                false,
+                r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.Suspicious.SAML.Activity` (tests/rules/cloudtrail/aws_saml_activity.yml)
+mod aws_saml_activity {
+    use super::Case;
+    use ::integration_tests::rules::aws_saml_activity::RULE;
+    #[test]
+    fn createsamlprovider() {
+        Case::new(
+                "CreateSAMLProvider",
+                29,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn deletesamlprovider() {
+        Case::new(
+                "DeleteSAMLProvider",
+                62,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"DeleteSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_target_event() {
+        Case::new(
+                "Non Target Event",
+                95,
+                false,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"ListAccessKeys","eventSource":"iam.amazonaws.com","eventTime":"2021-10-13 18:35:08","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"0123456789","requestID":"requestID12345","sourceIPAddress":"1.2.3.4","userAgent":"console.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJKLMNOP","accountId":"0123456789","arn":"arn:aws:iam::0123456789:user/bob","principalId":"ABCDEF012345","sessionContext":{"attributes":{"creationDate":"2021-10-13T18:35:02Z","mfaAuthenticated":"true"},"sessionIssuer":{},"webIdFederationData":{}},"type":"IAMUser","userName":"bob"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn updatesamlprovider() {
+        Case::new(
+                "UpdateSAMLProvider",
+                124,
+                true,
+                r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"UpdateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn activity_from_awssso_service_managed_role() {
+        Case::new(
+                "Activity from AWSSSO Service Managed Role",
+                157,
+                false,
+                r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2022-12-12 21:46:17.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_alert_context":{"awsRegion":"us-east-1","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","recipientAccountId":"123412341234","sourceIPAddress":"sso.amazonaws.com","userAgent":"sso.amazonaws.com","userIdentity":{"accessKeyId":"ASIAXXXXNLMHSP3MFXX","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO","invokedBy":"sso.amazonaws.com","principalId":"AROAT7BCMNLMONMOFFFFF:AWS-SSO","sessionContext":{"attributes":{"creationDate":"2022-12-12T21:46:16Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","principalId":"AROAT7BCMNLMONMOFFFFF","type":"Role","userName":"AWSServiceRoleForSSO"},"webIdFederationData":{}},"type":"AssumedRole"}},"p_alert_creation_time":"2022-12-12 21:51:37.115853000","p_alert_update_time":"2022-12-12 21:51:37.115853000","p_any_aws_account_ids":["123412341234"],"p_any_aws_arns":["arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","arn:aws:iam::123412341234:saml-provider/AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE","arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO"],"p_any_domain_names":["sso.amazonaws.com"],"p_any_trace_ids":["ASIAXXXXNLMHSP3MFXX"],"p_any_usernames":["AWSServiceRoleForSSO"],"p_event_time":"2022-12-12 21:46:17.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-12-12 21:49:13.694384486","p_rule_id":"AWS.Suspicious.SAML.Activity","p_source_label":"YourOrg - Cloudtrail - Label","readOnly":false,"recipientAccountId":"123412341234","requestID":"cb89df1f-6019-427f-9a69-00b8b904ce0d","requestParameters":{"name":"AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE","sAMLMetadataDocument":"<?xml version=\"1.0\" encoding=\"UTF-8\"?></xml>"},"responseElements":{"sAMLProviderArn":"arn:aws:iam::123412341234:saml-provider/AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE"},"sourceIPAddress":"sso.amazonaws.com","userAgent":"sso.amazonaws.com","userIdentity":{"accessKeyId":"ASIAXXXXNLMHSP3MFXX","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO","invokedBy":"sso.amazonaws.com","principalId":"AROAT7BCMNLMONMOFFFFF:AWS-SSO","sessionContext":{"attributes":{"creationDate":"2022-12-12T21:46:16Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","principalId":"AROAT7BCMNLMONMOFFFFF","type":"Role","userName":"AWSServiceRoleForSSO"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.SecretsManager.BatchRetrieveSecretsCatchAll` (tests/rules/cloudtrail/aws_secretsmanager_retrieve_secrets_catchall.yml)
+mod aws_secretsmanager_retrieve_secrets_catchall {
+    use super::Case;
+    use ::integration_tests::rules::aws_secretsmanager_retrieve_secrets_catchall::RULE;
+    #[test]
+    fn batchgetsecretvalue_catch_all() {
+        Case::new(
+                "BatchGetSecretValue Catch-All",
+                55,
+                true,
+                r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn batchgetsecretvalue_catch_all_with_other_filters() {
+        Case::new(
+                "BatchGetSecretValue Catch-All with other filters",
+                76,
+                false,
+                r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]},{"key":"tag-key","values":["tagThatExists"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.STS.GetCallerIdentity.TruffleHog` (tests/rules/cloudtrail/aws_sts_getcalleridentity_trufflehog.yml)
+mod aws_sts_getcalleridentity_trufflehog {
+    use super::Case;
+    use ::integration_tests::rules::aws_sts_getcalleridentity_trufflehog::RULE;
+    #[test]
+    fn trufflehog_getcalleridentity() {
+        Case::new(
+                "TruffleHog GetCallerIdentity",
+                49,
+                true,
+                r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"TruffleHog","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/compromised-user","type":"IAMUser","userName":"compromised-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn trufflehog_user_agent_variant() {
+        Case::new(
+                "TruffleHog User Agent Variant",
+                69,
+                true,
+                r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"trufflehog/3.63.0","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/compromised-user","type":"IAMUser","userName":"compromised-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn normal_getcalleridentity() {
+        Case::new(
+                "Normal GetCallerIdentity",
+                89,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userAgent":"aws-cli/2.15.0","userIdentity":{"type":"IAMUser","userName":"admin-user"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn different_sts_event_with_trufflehog_agent() {
+        Case::new(
+                "Different STS Event with TruffleHog Agent",
+                106,
+                false,
+                r#"{"awsRegion":"us-east-1","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"TruffleHog","userIdentity":{"type":"IAMUser","userName":"compromised-user"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.UnusedRegion` (tests/rules/cloudtrail/aws_unused_region.yml)
+mod aws_unused_region {
+    use super::Case;
+    use ::integration_tests::rules::aws_unused_region::RULE;
+    #[test]
+    fn authorized_region() {
+        Case::new(
+                "Authorized region",
+                40,
+                false,
+                r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"StartQueryExecution","eventSource":"athena.amazonaws.com","eventTime":"2021-10-19 04:50:27","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"clientRequestToken":"1111","queryExecutionContext":{"database":"1111"},"queryString":"-- Query 2 different time windows for comparison, return sources that have events over the past time window but not within the current time window.\n-- Past time windows: 2 hours\n-- Current time window: 1 hour\n\nWITH PastCount as\n(\nselect p_source_label, count(*)  as PastTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '7200' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '7200' second))\n    group by p_source_label\n),\nCurrentCount as \n(\nselect  p_source_label, count(*)  as CurrentTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '3600' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '3600' second))\n    group by p_source_label\n)\nSELECT PastCount.*, coalesce(CurrentCount.CurrentTotal, 0) AS CurrentTotal \nFROM CurrentCount \nRIGHT OUTER JOIN PastCount ON PastCount.p_source_label = CurrentCount.p_source_label\nWHERE CurrentTotal IS NULL","resultConfiguration":{},"workGroup":"Panther"},"responseElements":{"queryExecutionId":"fc62d701-d474-46a4-b6cf-de6bafdbdb3c"},"sourceIPAddress":"111.111.111.111","userAgent":"aws-sdk-go/1.38.37 (go1.16; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T04:01:27Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_region_read_only() {
+        Case::new(
+                "Unauthorized region, read-only",
+                93,
+                false,
+                r#"{"awsRegion":"ap-east-1","eventID":"1111","eventName":"Decrypt","eventSource":"kms.amazonaws.com","eventTime":"2021-10-19 00:56:05","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"aws:s3:arn":"arn:aws:s3:::1111"}},"resources":[{"accountId":"123456789012","arn":"arn:aws:kms:us-west-2:123456789012:key/1111","type":"AWS::KMS::Key"}],"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T00:31:41Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn unauthorized_region() {
+        Case::new(
+                "Unauthorized region",
+                149,
+                true,
+                r#"{"apiVersion":"20140328","awsRegion":"eu-central-1","eventID":"1111","eventName":"CreateLogStream","eventSource":"logs.amazonaws.com","eventTime":"2021-10-21 22:29:06","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"logGroupName":"/aws/lambda/panther-analysis-api","logStreamName":"2021/10/21/[$LATEST]1111"},"sourceIPAddress":"111.111.111.111","userAgent":"awslambda-worker/1.0 rusoto/0.47.0 rust/1.55.0 linux","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-21T22:29:02Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.IAM.CredentialsUpdated` (tests/rules/cloudtrail/aws_update_credentials.yml)
+mod aws_update_credentials {
+    use super::Case;
+    use ::integration_tests::rules::aws_update_credentials::RULE;
+    #[test]
+    fn user_password_was_changed() {
+        Case::new(
+                "User Password Was Changed",
+                49,
+                true,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn mfa_device_was_created() {
+        Case::new(
+                "MFA Device Was Created",
+                86,
+                false,
+                r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"CreateVirtualMFADevice","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn user_password_change_error() {
+        Case::new(
+                "User Password Change Error",
+                123,
+                false,
+                r#"{"eventVersion":"1.05","errorCode":"PasswordPolicyViolation","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.VPCFlow.LogsDeleted` (tests/rules/cloudtrail/aws_vpc_flow_logs_deleted.yml)
+mod aws_vpc_flow_logs_deleted {
+    use super::Case;
+    use ::integration_tests::rules::aws_vpc_flow_logs_deleted::RULE;
+    #[test]
+    fn logs_deleted() {
+        Case::new(
+                "Logs Deleted",
+                40,
+                true,
+                r#"{"p_event_time":"2024-11-26 19:29:38.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 19:35:54.358700257","awsRegion":"us-west-2","eventCategory":"Management","eventID":"d5e6d49c-0be9-4c53-ab8a-c7ca86edd130","eventName":"DeleteFlowLogs","eventSource":"ec2.amazonaws.com","eventTime":"2024-11-26 19:29:38.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"1dcd7d36-72be-4aad-9e9d-93b88e0135ea","requestParameters":{"DeleteFlowLogsRequest":{"FlowLogId":{"content":"fl-0ef673ef70c4f07cc","tag":1}}},"responseElements":{"DeleteFlowLogsResponse":{"requestId":"1dcd7d36-72be-4aad-9e9d-93b88e0135ea","unsuccessful":"","xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"sample-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:05:50Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.VPCE.ExternalPrincipal` (tests/rules/cloudtrail/aws_vpce_external_principal.yml)
+mod aws_vpce_external_principal {
+    use super::Case;
+    use ::integration_tests::rules::aws_vpce_external_principal::RULE;
+    #[test]
+    fn external_principal_access() {
+        Case::new(
+                "External Principal Access",
+                92,
+                true,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn same_account_access() {
+        Case::new(
+                "Same Account Access",
+                119,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"222222222222","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn non_vpc_event() {
+        Case::new(
+                "Non-VPC Event",
+                146,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.VPCE.S3ExternalIP` (tests/rules/cloudtrail/aws_vpce_s3_external_ip.yml)
+mod aws_vpce_s3_external_ip {
+    use super::Case;
+    use ::integration_tests::rules::aws_vpce_s3_external_ip::RULE;
+    #[test]
+    fn external_ip_access() {
+        Case::new(
+                "External IP Access",
+                94,
+                true,
+                r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn internal_ip_access() {
+        Case::new(
+                "Internal IP Access",
+                123,
+                false,
+                r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"10.0.0.1","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn not_s3_service() {
+        Case::new(
+                "Not S3 Service",
+                152,
+                false,
+                r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `AWS.CloudTrail.VPCE.SensitiveAPICalls` (tests/rules/cloudtrail/aws_vpce_sensitive_api_calls.yml)
+mod aws_vpce_sensitive_api_calls {
+    use super::Case;
+    use ::integration_tests::rules::aws_vpce_sensitive_api_calls::RULE;
+    #[test]
+    fn cloudtrail_api_call_via_vpc_endpoint() {
+        Case::new(
+                "CloudTrail API Call Via VPC Endpoint",
+                115,
+                true,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"name":"management-events","isMultiRegionTrail":false},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn regular_s3_api_call_not_sensitive() {
+        Case::new(
+                "Regular S3 API Call (Not Sensitive)",
+                141,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"bucketName":"example-bucket","key":"example-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn api_call_without_vpc_endpoint() {
+        Case::new(
+                "API Call Without VPC Endpoint",
+                167,
+                false,
+                r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"ListAllMyBuckets","sourceIPAddress":"203.0.113.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{},"responseElements":null}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `Generated.R000` (tests/rules/generated/gen_000.yml)
 mod gen_000 {
     use super::Case;

@@ -4,6 +4,9 @@
 //! The compiled rules by log type: the fields each log type's rules read, and which rules
 //! can match an event.
 
+/// `AWS.CloudTrail`
+pub mod aws_cloudtrail;
+
 /// `Failed logins per user`
 pub mod failed_logins_per_user;
 
@@ -24,6 +27,7 @@ pub mod test_semantics;
 
 /// Every log type some rule sees.
 pub static ALL: &[&::detections::LogType] = &[
+    &aws_cloudtrail::LOG_TYPE,
     &failed_logins_per_user::LOG_TYPE,
     &fixture_python::LOG_TYPE,
     &generated_alpha::LOG_TYPE,
