@@ -7,10 +7,11 @@
 //! ```
 //!
 //! [`compile`] is the pure middle; [`build::run`] drives it from a `build.rs`; the `codegen`
-//! binary offers `check`, `expand` and `generate` on the command line.
+//! binary offers `check`, `test`, `expand`, `run`, `describe` and `generate` on the command line.
 
 pub mod build;
 pub mod check;
+pub mod describe;
 pub mod diag;
 pub mod emit;
 pub mod ir;

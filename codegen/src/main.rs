@@ -5,6 +5,8 @@
 //! codegen test [PATH...]      run the rules' `Tests:` with the reference interpreter (no build)
 //! codegen expand RULE.yml     print the Rust generated for one rule
 //! codegen run PATH... --events FILE   the reference interpreter over NDJSON events
+//! codegen describe RULE_ID_OR_FILE... [--format text|json|markdown] [--corpus DIR...]
+//! codegen describe --all [--format F] [--corpus DIR...] [--out DIR]   catalog pages
 //! codegen generate [--check]  regenerate the committed code of the detections crate
 //! ```
 
@@ -26,6 +28,13 @@ const USAGE: &str = "usage:
                               NDJSON events of FILE with the reference interpreter, without
                               building anything: one line per match, as `detect scan --matches`
                               prints it (log types are not checked)
+  codegen describe RULE_ID_OR_FILE... [--format text|json|markdown] [--corpus DIR...]
+  codegen describe --all [--format text|json|markdown] [--corpus DIR...] [--out DIR]
+                              the catalog page of each rule (a file, or a RuleID of the
+                              corpus): metadata, condition, indicators with how many other
+                              rules of the corpus (default: rules/; --corpus takes the folders
+                              up to the next option) test the same, output fields. With
+                              --out, one Markdown page per rule and index.md, into DIR
   codegen generate [--check]  regenerate the committed generated code of the detections crate;
                               with --check, only report whether it is stale";
 
@@ -36,6 +45,7 @@ fn main() -> ExitCode {
         Some("test") => check(&args[1..], true),
         Some("expand") if args.len() == 2 => expand(Path::new(&args[1])),
         Some("run") => run(&args[1..]),
+        Some("describe") => describe(&args[1..]),
         Some("generate") if args.len() == 1 => generate(false),
         Some("generate") if args.len() == 2 && args[1] == "--check" => generate(true),
         Some("-h" | "--help" | "help") => {
@@ -174,6 +184,190 @@ fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
     }
+    Ok(())
+}
+
+/// `codegen describe`: catalog pages of rules, from their checked IR (see `codegen::describe`).
+fn describe(args: &[String]) -> Result<(), String> {
+    use codegen::describe::{self as d, Corpus, Description};
+    let usage = |why: &str| format!("error: {why}\n{USAGE}\n");
+    let (mut format, mut out_dir, mut all) = (None, None, false);
+    let (mut targets, mut corpus_dirs) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--format" | "--out" => {
+                let value = args.get(i + 1).ok_or_else(|| usage(&format!("`{}` needs a value", args[i])))?;
+                if args[i] == "--format" {
+                    format = Some(value.clone())
+                } else {
+                    out_dir = Some(PathBuf::from(value))
+                }
+                i += 2;
+            }
+            "--all" => {
+                all = true;
+                i += 1;
+            }
+            "--corpus" => {
+                i += 1;
+                while i < args.len() && !args[i].starts_with("--") {
+                    corpus_dirs.push(args[i].clone());
+                    i += 1;
+                }
+            }
+            a if a.starts_with("--") => return Err(usage(&format!("unknown option `{a}`"))),
+            a => {
+                targets.push(a.to_string());
+                i += 1;
+            }
+        }
+    }
+    let format = match format.as_deref() {
+        None if out_dir.is_some() => "markdown",
+        None => "text",
+        Some(f @ ("text" | "json" | "markdown")) => f,
+        Some(f) => return Err(usage(&format!("unknown format `{f}`: text, json or markdown"))),
+    };
+    if out_dir.is_some() && format != "markdown" {
+        return Err(usage("`--out` writes Markdown pages"));
+    }
+    if all == !targets.is_empty() {
+        return Err(usage("`codegen describe` takes rule files or RuleIDs, or `--all`"));
+    }
+
+    // The corpus: every rule of the folders, checked together; a file with errors is left out.
+    let base = cwd();
+    let roots: Vec<PathBuf> = if corpus_dirs.is_empty() {
+        vec![workspace_root()?.join("rules")]
+    } else {
+        corpus_dirs.iter().map(|c| base.join(c)).collect()
+    };
+    let mut files = Vec::new();
+    for root in &roots {
+        files.extend(load::find(root).map_err(|e| format!("error: cannot read {}: {e}\n", root.display()))?);
+    }
+    files.sort();
+    files.dedup();
+    let (sources, mut diags) = load::read(&files, &base);
+    let (rules, more) = codegen::check::check_all(&sources);
+    diags.extend(more);
+    let label: Vec<String> = roots
+        .iter()
+        .map(|r| format!("{}{}", load::display_path(r, &base), if r.is_dir() { "/" } else { "" }))
+        .collect();
+
+    let broken: std::collections::BTreeSet<&str> =
+        diags.iter().filter(|d| d.is_error()).map(|d| d.path.as_str()).collect();
+    if !broken.is_empty() {
+        eprintln!(
+            "warning: {} files of {} have errors; their rules are not counted (`codegen check` shows them)",
+            broken.len(),
+            label.join(", ")
+        );
+    }
+    let corpus = Corpus::new(&rules, label.clone());
+    let label = label.join(", ");
+
+    let mut chosen: Vec<codegen::ir::Rule> = Vec::new();
+    if all {
+        chosen = rules.clone();
+        chosen.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    for target in &targets {
+        let path = base.join(target);
+        if path.is_file() {
+            let shown = load::display_path(&path, &base);
+            match rules.iter().find(|r| r.source == shown) {
+                Some(rule) => chosen.push(rule.clone()),
+                None => chosen.push(check_alone(&path, &base)?),
+            }
+        } else if let Some(rule) = rules.iter().find(|r| r.id == *target) {
+            chosen.push(rule.clone());
+        } else {
+            let near = codegen::names::nearest(target, rules.iter().map(|r| r.id.as_str()))
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(format!("error: `{target}` is neither a rule file nor a RuleID of {label}{near}\n"));
+        }
+    }
+    let descriptions: Vec<Description> = chosen.iter().map(|r| Description::new(r, &corpus)).collect();
+
+    if let Some(dir) = out_dir {
+        return write_pages(&dir, &descriptions);
+    }
+    let text = match format {
+        "json" if descriptions.len() == 1 => pretty(&d::json(&descriptions[0])),
+        "json" => pretty(&serde_json::Value::Array(descriptions.iter().map(d::json).collect())),
+        "markdown" => descriptions.iter().map(d::markdown).collect::<Vec<_>>().join("\n"),
+        _ => descriptions.iter().map(d::text).collect::<Vec<_>>().join("\n"),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    format!("{}\n", serde_json::to_string_pretty(value).expect("JSON values serialise"))
+}
+
+/// A rule file outside the corpus, checked with what it may need: the `rules/` folder it is in,
+/// else the Python files beside it (checked apart, so a copy of a corpus rule is no duplicate).
+fn check_alone(path: &Path, base: &Path) -> Result<codegen::ir::Rule, String> {
+    let shown = load::display_path(path, base);
+    let folder = path.ancestors().skip(1).filter(|d| d.file_name().is_some_and(|n| n == "rules")).last();
+    let files = match folder {
+        Some(dir) => load::find(dir).map_err(|e| format!("error: cannot read {}: {e}\n", dir.display()))?,
+        None => {
+            let parent = path.parent().unwrap_or(Path::new("."));
+            let mut files = load::find(parent)
+                .map_err(|e| format!("error: cannot read {}: {e}\n", parent.display()))?
+                .into_iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "py"))
+                .collect::<Vec<_>>();
+            files.push(path.to_path_buf());
+            files
+        }
+    };
+    let (sources, mut diags) = load::read(&files, base);
+    let (rules, more) = codegen::check::check_all(&sources);
+    diags.extend(more);
+    if let Some(rule) = rules.into_iter().find(|r| r.source == shown) {
+        return Ok(rule);
+    }
+    let stem = shown.strip_suffix(".yml").or_else(|| shown.strip_suffix(".yaml")).unwrap_or(&shown);
+    let py = format!("{stem}.py");
+    let errors: Vec<_> =
+        diags.into_iter().filter(|d| d.is_error() && (d.path == shown || d.path == py)).collect();
+    if errors.is_empty() {
+        return Err(format!("error: {shown} holds no rule that compiles\n"));
+    }
+    Err(render(&errors, &sources, color()))
+}
+
+/// `describe --out DIR`: a page per rule and `index.md`; a page of ours that no rule writes any
+/// more is removed, so the folder diffs as the rules do.
+fn write_pages(dir: &Path, descriptions: &[codegen::describe::Description]) -> Result<(), String> {
+    use codegen::describe as d;
+    let fail = |what: &Path, e: std::io::Error| format!("error: cannot write {}: {e}\n", what.display());
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let mut written = std::collections::BTreeSet::new();
+    let pages = descriptions.iter().map(|x| (format!("{}.md", x.module), d::markdown(x)));
+    for (name, text) in pages.chain([("index.md".to_string(), d::markdown_index(descriptions))]) {
+        let path = dir.join(&name);
+        std::fs::write(&path, text).map_err(|e| fail(&path, e))?;
+        written.insert(name);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| fail(dir, e))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = std::fs::read_to_string(&path).is_ok_and(|t| t.starts_with(d::MARKDOWN_MARKER));
+        if name.ends_with(".md") && !written.contains(&name) && ours {
+            std::fs::remove_file(&path).map_err(|e| fail(&path, e))?;
+            eprintln!("removed {}", path.display());
+        }
+    }
+    eprintln!("wrote {} rule pages and index.md to {}", descriptions.len(), dir.display());
     Ok(())
 }
 
