@@ -206,7 +206,7 @@ fn matches_mode_names_source_and_line() {
     assert_eq!(records[0]["source"], "<stdin>");
     assert_eq!(records[0]["line"], 2);
     assert_eq!(records[0]["rule_id"], "AWS.EC2.StopInstances");
-    assert_eq!(records[0]["title"], "EC2 instances [\"i-333\"] stopped in account 333.");
+    assert_eq!(records[0]["title"], "EC2 instances ['i-333'] stopped in account 333.");
 }
 
 #[test]

@@ -30,7 +30,7 @@
 //!             let Some(event) = &ev.event else { continue };
 //!             let when = time::event_time(event, &ev.log_type);
 //!             for m in &ev.matches {
-//!                 assert_eq!(m.outputs.title, r#"EC2 instances ["i-0abc"] stopped in account 123456789012."#);
+//!                 assert_eq!(m.outputs.title, "EC2 instances ['i-0abc'] stopped in account 123456789012.");
 //!                 closed.extend(alerter.observe(m, when, event, &ev.log_type));
 //!             }
 //!         }

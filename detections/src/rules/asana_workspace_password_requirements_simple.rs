@@ -38,7 +38,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "Asana user [{actor.email}] changed your organization's password requirements from [{details.old_value}] to [{details.new_value}].",
+            "Asana user [{actor.email | '<ACTOR_NOT_FOUND>' !s}] changed your organization's password requirements from [{details.old_value | '<OLD_VAL_NOT_FOUND>' !s}] to [{details.new_value | '<NEW_VAL_NOT_FOUND>' !s}].",
         ),
     },
     fields: &[&EVENT_TYPE, &NEW_VALUE, &EMAIL, &OLD_VALUE],
@@ -67,19 +67,19 @@ static OLD_VALUE: Path = Path::new(&[Key("details"), Key("old_value")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_TYPE).equals("workspace_password_requirements_changed") {
-        return Some(9);
+        return Some(10);
     }
     if !event.field(&NEW_VALUE).equals("simple") {
-        return Some(12);
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `Asana user [{actor.email}] changed your organization's password requirements from [{details.old_value}] to [{details.new_value}].`
+/// `AlertTitle`: `Asana user [{actor.email | '<ACTOR_NOT_FOUND>' !s}] changed your organization's password requirements from [{details.old_value | '<OLD_VAL_NOT_FOUND>' !s}] to [{details.new_value | '<NEW_VAL_NOT_FOUND>' !s}].`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let email = event.field(&EMAIL);
-    let old_value = event.field(&OLD_VALUE);
-    let new_value = event.field(&NEW_VALUE);
+    let email = event.field(&EMAIL).or(Val::Str("<ACTOR_NOT_FOUND>")).py_str();
+    let old_value = event.field(&OLD_VALUE).or(Val::Str("<OLD_VAL_NOT_FOUND>")).py_str();
+    let new_value = event.field(&NEW_VALUE).or(Val::Str("<NEW_VAL_NOT_FOUND>")).py_str();
     format!(
         "Asana user [{email}] changed your organization's password requirements from [{old_value}] to [{new_value}]."
     )

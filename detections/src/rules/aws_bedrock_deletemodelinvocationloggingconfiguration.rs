@@ -136,8 +136,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let user_identity_user_name = event
         .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
+        .or(event.field(&SESSION_ISSUER_USER_NAME).or(event.field(&ARN)));
     format!(
         "User [{user_identity_user_name}] deleted Bedrock model invocation logging configuration"
     )

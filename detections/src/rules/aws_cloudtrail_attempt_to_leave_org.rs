@@ -46,27 +46,34 @@ pub static RULE: Rule = Rule {
         ),
         summary_attributes: &["p_any_ip_addresses", "p_any_aws_account_ids"],
         output_ids: &[],
-        alert_title: Some(
-            "Failed attempt to remove {recipientAccountId} from your AWS organization by {userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}",
-        ),
+        alert_title: Some("{$title}"),
     },
     fields: &[
         &EVENT_NAME,
-        &RECIPIENT_ACCOUNT_ID,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &EVENT_TYPE,
+        &INVOKED_BY,
+        &ERROR_CODE,
+        &ERROR_MESSAGE,
+        &RECIPIENT_ACCOUNT_ID,
         &EVENT_SOURCE,
         &AWS_REGION,
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &ERROR_CODE,
-        &ERROR_MESSAGE,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.CloudTrail.AttemptToLeaveOrg"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: Some(|event| dynamic_severity(event)),
@@ -76,21 +83,47 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
 
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
+
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `eventType`
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
+
+/// `errorCode`
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+
+/// `errorMessage`
+static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
@@ -107,12 +140,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `errorCode`
-static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
-
-/// `errorMessage`
-static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
@@ -122,16 +149,118 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `Failed attempt to remove {recipientAccountId} from your AWS organization by {userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
-    format!(
-        "Failed attempt to remove {recipient_account_id} from your AWS organization by {user_identity_user_name}"
-    )
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `TemplateValues` `title`: the template of the first case whose conditions hold.
+pub fn title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if !event.field(&ERROR_CODE).is_null_or_empty()
+        || !event.field(&ERROR_MESSAGE).is_null_or_empty()
+    {
+        return Ok({
+            let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+            let actor_user = actor_user(event)?;
+            format!(
+                "Failed attempt to remove {recipient_account_id} from your AWS organization by {actor_user}"
+            )
+        });
+    }
+    Ok({
+        let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+        let actor_user = actor_user(event)?;
+        format!(
+            "Account {recipient_account_id} has been removed from your AWS organization by {actor_user}"
+        )
+    })
+}
+
+/// `AlertTitle`: `{$title}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(title(event)?)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

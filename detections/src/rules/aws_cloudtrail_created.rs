@@ -45,7 +45,7 @@ pub static RULE: Rule = Rule {
             "p_any_aws_arns",
         ],
         output_ids: &[],
-        alert_title: Some("CloudTrail [{requestParameters.name}] was created/updated"),
+        alert_title: Some("CloudTrail [{requestParameters.name !s}] was created/updated"),
     },
     fields: &[
         &ERROR_CODE,
@@ -102,20 +102,20 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(6);
+        return Some(7);
     }
     if !event.field(&EVENT_NAME).is_in(&["CreateTrail", "StartLogging", "UpdateTrail"]) {
-        return Some(8);
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `CloudTrail [{requestParameters.name}] was created/updated`
+/// `AlertTitle`: `CloudTrail [{requestParameters.name !s}] was created/updated`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
+    let name = event.field(&NAME).py_str();
     format!("CloudTrail [{name}] was created/updated")
 }
 

@@ -48,7 +48,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "Management events have been exluded from CloudTrail [{requestParameters.trailName | '<UNKNOWN_NAME>'}] in account [{recipientAccountId}]",
+            "Management events have been exluded from CloudTrail [{requestParameters.trailName | '<UNKNOWN_NAME>' !s}] in account [{recipientAccountId !s}]",
         ),
     },
     fields: &[
@@ -69,7 +69,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -122,13 +122,13 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(7);
+        return Some(8);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(9);
+        return Some(10);
     }
     if !event.field(&EVENT_NAME).is_in(&["PutEventSelectors"]) {
-        return Some(11);
+        return Some(12);
     }
     if !(event
         .field(&EVENT_SELECTORS)
@@ -141,23 +141,34 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             .field(&EVENT_SELECTORS_INCLUDE_MANAGEMENT_EVENTS)
             .is_in(&[Lit::Bool(false), Lit::from(0i64), Lit::Str("")]))
     {
-        return Some(14);
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `Management events have been exluded from CloudTrail [{requestParameters.trailName | '<UNKNOWN_NAME>'}] in account [{recipientAccountId}]`
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&TRAIL_NAME).is_null() {
+        return String::from("<UNKNOWN_NAME>");
+    }
+    if event.field(&TRAIL_NAME).starts_with("") {
+        return event.field(&TRAIL_NAME).to_string();
+    }
+    String::new()
+}
+
+/// `AlertTitle`: `Management events have been exluded from CloudTrail [{requestParameters.trailName | '<UNKNOWN_NAME>' !s}] in account [{recipientAccountId !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let trail_name = event.field(&TRAIL_NAME).or(Val::Str("<UNKNOWN_NAME>"));
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let trail_name = event.field(&TRAIL_NAME).or(Val::Str("<UNKNOWN_NAME>")).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "Management events have been exluded from CloudTrail [{trail_name}] in account [{recipient_account_id}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `requestParameters.trailName` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&TRAIL_NAME).to_string()
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

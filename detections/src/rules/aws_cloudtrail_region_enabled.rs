@@ -114,8 +114,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let region_name = event.field(&REGION_NAME);
     let user_identity_user_name = event
         .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
+        .or(event.field(&SESSION_ISSUER_USER_NAME).or(event.field(&ARN)));
     format!(
         "AWS CloudTrail region [{region_name}] enabled by user [{user_identity_user_name}]"
     )

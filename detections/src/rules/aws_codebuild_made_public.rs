@@ -40,7 +40,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "AWS CodeBuild Project made Public by {userIdentity.arn} in account {recipientAccountId}",
+            "AWS CodeBuild Project made Public by {userIdentity.arn !s} in account {recipientAccountId !s}",
         ),
     },
     fields: &[
@@ -96,18 +96,18 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("UpdateProjectVisibility") {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&PROJECT_VISIBILITY).equals("PUBLIC_READ") {
-        return Some(7);
+        return Some(8);
     }
     None
 }
 
-/// `AlertTitle`: `AWS CodeBuild Project made Public by {userIdentity.arn} in account {recipientAccountId}`
+/// `AlertTitle`: `AWS CodeBuild Project made Public by {userIdentity.arn !s} in account {recipientAccountId !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let arn = event.field(&ARN).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "AWS CodeBuild Project made Public by {arn} in account {recipient_account_id}"
     )

@@ -46,14 +46,14 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 /// `sourceIPAddress`
 static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `additionalEventData.UserName`
-static USER_NAME: Path = Path::new(&[Key("additionalEventData"), Key("UserName")]);
+/// `userIdentity.userName`
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("ConsoleLogin") {
-        return Some(4);
+        return Some(6);
     }
     None
 }
@@ -66,7 +66,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
             Json::String({
                 let source_ip_address = event
                     .field(&SOURCE_IP_ADDRESS)
-                    .or(Val::Str("<MISSING_SOURCE_IP>"));
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"));
                 let user_name = event
                     .field(&USER_NAME)
                     .or(Val::Str("<MISSING_USER_NAME>"));

@@ -45,11 +45,12 @@ pub static RULE: Rule = Rule {
             "p_any_aws_arns",
         ],
         output_ids: &[],
-        alert_title: Some("AWS logins without SAML in account [{recipientAccountId}]"),
+        alert_title: Some("AWS logins without SAML in account [{recipientAccountId !s}]"),
     },
     fields: &[
         &EVENT_NAME,
         &TYPE,
+        &ADDITIONAL_EVENT_DATA,
         &SAML_PROVIDER_ARN,
         &RECIPIENT_ACCOUNT_ID,
         &EVENT_SOURCE,
@@ -72,6 +73,9 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `userIdentity.type`
 static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
+/// `additionalEventData`
+static ADDITIONAL_EVENT_DATA: Path = Path::new(&[Key("additionalEventData")]);
 
 /// `additionalEventData.SamlProviderArn`
 static SAML_PROVIDER_ARN: Path = Path::new(
@@ -100,20 +104,30 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("ConsoleLogin") {
-        return Some(4);
+        return Some(5);
     }
     if event.field(&TYPE).equals("AssumedRole") {
-        return Some(7);
+        return Some(8);
+    }
+    let additional_event_data = event.field(&ADDITIONAL_EVENT_DATA);
+    if additional_event_data.exists()
+        && (additional_event_data.is_null() || additional_event_data.starts_with("")
+            || additional_event_data.all_elements(|_| true)
+            || additional_event_data.is_in(&[true, false])
+            || additional_event_data.at_least(0i64)
+            || additional_event_data.less_than(0i64))
+    {
+        return Some(13);
     }
     if !event.field(&SAML_PROVIDER_ARN).is_null_or_empty() {
-        return Some(10);
+        return Some(25);
     }
     None
 }
 
-/// `AlertTitle`: `AWS logins without SAML in account [{recipientAccountId}]`
+/// `AlertTitle`: `AWS logins without SAML in account [{recipientAccountId !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!("AWS logins without SAML in account [{recipient_account_id}]")
 }
 

@@ -46,19 +46,22 @@ pub static RULE: Rule = Rule {
             "p_any_aws_arns",
         ],
         output_ids: &[],
-        alert_title: Some(
-            "AWS root login detected from ({sourceIPAddress} in {p_enrichment.ipinfo_location.sourceIPAddress.city}, {p_enrichment.ipinfo_location.sourceIPAddress.region} in {p_enrichment.ipinfo_location.sourceIPAddress.country}) in account [{recipientAccountId}]",
-        ),
+        alert_title: Some("{$title}"),
     },
     fields: &[
         &EVENT_NAME,
         &TYPE,
         &CONSOLE_LOGIN,
+        &IPINFO_LOCATION,
+        &IPINFO_ASN,
+        &IPINFO_ASN_SOURCE_IP_ADDRESS,
+        &IPINFO_LOCATION_SOURCE_IP_ADDRESS,
         &SOURCE_IP_ADDRESS,
         &CITY,
         &REGION,
         &COUNTRY,
         &RECIPIENT_ACCOUNT_ID,
+        &P_ENRICHMENT_EACH,
         &EVENT_TIME,
         &ACCOUNT_ID,
         &ARN,
@@ -66,8 +69,10 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| {
+        alert_title(event).unwrap_or_else(|_| String::from("AWS.Console.RootLogin"))
+    }),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
@@ -81,6 +86,22 @@ static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `responseElements.ConsoleLogin`
 static CONSOLE_LOGIN: Path = Path::new(&[Key("responseElements"), Key("ConsoleLogin")]);
+
+/// `p_enrichment.ipinfo_location`
+static IPINFO_LOCATION: Path = Path::new(&[Key("p_enrichment"), Key("ipinfo_location")]);
+
+/// `p_enrichment.ipinfo_asn`
+static IPINFO_ASN: Path = Path::new(&[Key("p_enrichment"), Key("ipinfo_asn")]);
+
+/// `p_enrichment.ipinfo_asn.sourceIPAddress`
+static IPINFO_ASN_SOURCE_IP_ADDRESS: Path = Path::new(
+    &[Key("p_enrichment"), Key("ipinfo_asn"), Key("sourceIPAddress")],
+);
+
+/// `p_enrichment.ipinfo_location.sourceIPAddress`
+static IPINFO_LOCATION_SOURCE_IP_ADDRESS: Path = Path::new(
+    &[Key("p_enrichment"), Key("ipinfo_location"), Key("sourceIPAddress")],
+);
 
 /// `sourceIPAddress`
 static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
@@ -107,6 +128,9 @@ static COUNTRY: Path = Path::new(
 
 /// `recipientAccountId`
 static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `p_enrichment[*]`
+static P_ENRICHMENT_EACH: Path = Path::new(&[Key("p_enrichment"), Each]);
 
 /// `eventTime`
 static EVENT_TIME: Path = Path::new(&[Key("eventTime")]);
@@ -135,24 +159,50 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `AWS root login detected from ({sourceIPAddress} in {p_enrichment.ipinfo_location.sourceIPAddress.city}, {p_enrichment.ipinfo_location.sourceIPAddress.region} in {p_enrichment.ipinfo_location.sourceIPAddress.country}) in account [{recipientAccountId}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let source_ip_address = event.field(&SOURCE_IP_ADDRESS);
-    let city = event.field(&CITY);
-    let region = event.field(&REGION);
-    let country = event.field(&COUNTRY);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    format!(
-        "AWS root login detected from ({source_ip_address} in {city}, {region} in {country}) in account [{recipient_account_id}]"
-    )
+/// `TemplateValues` `title`: the template of the first case whose conditions hold.
+pub fn title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if !event.field(&IPINFO_LOCATION).is_null_or_empty()
+        && !event.field(&IPINFO_ASN).is_null_or_empty()
+        && !event.field(&IPINFO_ASN_SOURCE_IP_ADDRESS).is_null()
+        && !event.field(&IPINFO_LOCATION_SOURCE_IP_ADDRESS).is_null()
+    {
+        return Ok({
+            let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_str();
+            let city = event.field(&CITY).py_str();
+            let region = event.field(&REGION).py_str();
+            let country = event.field(&COUNTRY).py_str();
+            let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+            format!(
+                "AWS root login detected from ({source_ip_address} in {city}, {region} in {country}) in account [{recipient_account_id}]"
+            )
+        });
+    }
+    Ok(split_pieces(&event.field(&P_ENRICHMENT_EACH), &[(",", 0)])?)
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `eventName`, `eventTime` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let event_name = event.field(&EVENT_NAME);
-    let event_time = event.field(&EVENT_TIME);
-    format!("{recipient_account_id}:{event_name}:{event_time}")
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&RECIPIENT_ACCOUNT_ID).starts_with("")
+        && event.field(&EVENT_TIME).starts_with("")
+    {
+        return {
+            let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+            let event_name = event.field(&EVENT_NAME);
+            let event_time = event.field(&EVENT_TIME);
+            format!("{recipient_account_id}-{event_name}-{event_time}")
+        };
+    }
+    String::new()
+}
+
+/// `AlertTitle`: `{$title}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(title(event)?)
+}
+
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).

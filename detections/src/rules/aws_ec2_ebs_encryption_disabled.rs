@@ -38,7 +38,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "EC2 EBS Default Encryption was disabled in [{recipientAccountId}] - [{awsRegion}]",
+            "EC2 EBS Default Encryption was disabled in [{recipientAccountId !s}] - [{awsRegion !s}]",
         ),
     },
     fields: &[
@@ -84,18 +84,18 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("ec2.amazonaws.com") {
-        return Some(7);
+        return Some(8);
     }
     if !event.field(&EVENT_NAME).equals("DisableEbsEncryptionByDefault") {
-        return Some(10);
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `EC2 EBS Default Encryption was disabled in [{recipientAccountId}] - [{awsRegion}]`
+/// `AlertTitle`: `EC2 EBS Default Encryption was disabled in [{recipientAccountId !s}] - [{awsRegion !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    let aws_region = event.field(&AWS_REGION).py_str();
     format!(
         "EC2 EBS Default Encryption was disabled in [{recipient_account_id}] - [{aws_region}]"
     )

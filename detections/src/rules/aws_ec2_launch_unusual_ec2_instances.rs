@@ -53,7 +53,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "EC2 instance with a suspicious type '{requestParameters.instanceType.value | requestParameters.instanceType}' was launched in in {recipientAccountId}",
+            "EC2 instance with a suspicious type '{requestParameters.instanceType.value | requestParameters.instanceType !s}' was launched in in {recipientAccountId !s}",
         ),
     },
     fields: &[
@@ -117,23 +117,23 @@ static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("ec2.amazonaws.com") {
-        return Some(6);
+        return Some(7);
     }
     if !event.field(&EVENT_NAME).equals("RunInstances") {
-        return Some(9);
+        return Some(10);
     }
     if !(event.field(&INSTANCE_TYPE).is_in(&["p2.xlarge"])
         || event.field(&VALUE).is_in(&["p2.xlarge"]))
     {
-        return Some(12);
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `EC2 instance with a suspicious type '{requestParameters.instanceType.value | requestParameters.instanceType}' was launched in in {recipientAccountId}`
+/// `AlertTitle`: `EC2 instance with a suspicious type '{requestParameters.instanceType.value | requestParameters.instanceType !s}' was launched in in {recipientAccountId !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let value_field = event.field(&VALUE).or(event.field(&INSTANCE_TYPE));
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let value_field = event.field(&VALUE).or(event.field(&INSTANCE_TYPE)).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "EC2 instance with a suspicious type '{value_field}' was launched in in {recipient_account_id}"
     )
@@ -195,7 +195,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("instanceType", event.field(&INSTANCE_TYPE).to_json()),
+            (
+                "instanceType",
+                event.field(&VALUE).or(event.field(&INSTANCE_TYPE)).to_json(),
+            ),
         ]),
     )
 }

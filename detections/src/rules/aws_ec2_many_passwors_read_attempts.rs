@@ -49,15 +49,21 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn} has made multiple requests for EC2 password data in the last hour",
+            "{$actor_user} has made multiple requests for EC2 password data in the last hour",
         ),
     },
     fields: &[
         &EVENT_NAME,
         &EVENT_SOURCE,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &EVENT_TYPE,
+        &INVOKED_BY,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
         &SOURCE_IP_ADDRESS,
@@ -66,8 +72,11 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.EC2.ManyPasswordReadAttempts"))
+    }),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -79,18 +88,38 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `eventType`
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `awsRegion`
 static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
@@ -119,22 +148,163 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn} has made multiple requests for EC2 password data in the last hour`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
-    format!(
-        "{user_identity_user_name} has made multiple requests for EC2 password data in the last hour"
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root")
+        && ((!event.field(&USER_IDENTITY_USER_NAME).is_null()
+            && !event.field(&USER_IDENTITY_USER_NAME).starts_with(""))
+            || (event.field(&USER_IDENTITY_USER_NAME).is_null()
+                && !event.field(&ACCOUNT_ID).is_null()
+                && !event.field(&ACCOUNT_ID).starts_with("")))
+    {
+        return Ok(String::from(""));
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&USER_IDENTITY_USER_NAME).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser")
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).is_null()
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+        && !event.field(&SOURCE_IDENTITY).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    if !event
+        .field(&TYPE)
+        .is_in_sorted(
+            &[
+                "AWSAccount",
+                "AWSService",
+                "AssumedRole",
+                "Directory",
+                "FederatedUser",
+                "IAMUser",
+                "IdentityCenterUser",
+                "Role",
+                "Root",
+                "SAMLUser",
+                "Unknown",
+                "WebIdentityUser",
+            ],
+        ) && event.field(&EVENT_TYPE).equals("AwsServiceEvent")
+        && !event.field(&INVOKED_BY).is_null()
+        && !event.field(&INVOKED_BY).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    Ok(actor_user(event)?)
+}
+
+/// `AlertTitle`: `{$actor_user} has made multiple requests for EC2 password data in the last hour`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let actor_user = actor_user(event)?;
+    Ok(
+        format!(
+            "{actor_user} has made multiple requests for EC2 password data in the last hour"
+        ),
     )
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.userName`, `userIdentity.sessionContext.sessionIssuer.userName` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let user_identity_user_name = event.field(&USER_IDENTITY_USER_NAME);
-    let session_issuer_user_name = event.field(&SESSION_ISSUER_USER_NAME);
-    format!("{user_identity_user_name}:{session_issuer_user_name}")
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(dedup(event)?)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

@@ -34,7 +34,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "[{userIdentity.sessionContext.sessionIssuer.userName}] triggered a CloudTrail action [{eventName}] within AWS Account ID: [{recipientAccountId}]",
+            "[{userIdentity.sessionContext.sessionIssuer.userName !s}] triggered a CloudTrail action [{eventName !s}] within AWS Account ID: [{recipientAccountId !s}]",
         ),
     },
     fields: &[
@@ -86,17 +86,21 @@ static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("ec2.amazonaws.com") {
-        return Some(7);
+        return Some(8);
+    }
+    let source_ip_address = event.field(&SOURCE_IP_ADDRESS);
+    if source_ip_address.exists() && source_ip_address.is_null() {
+        return Some(12);
     }
     let invoked_by = event.field(&INVOKED_BY);
     if event.field(&SOURCE_IP_ADDRESS).ends_with(".amazonaws.com")
         || event.field(&TYPE).equals("AWSService") || invoked_by.equals("AWS Internal")
         || invoked_by.ends_with(".amazonaws.com")
     {
-        return Some(11);
+        return Some(16);
     }
     if event.field(&ERROR_CODE).equals("Client.DryRunOperation") {
-        return Some(25);
+        return Some(30);
     }
     if !event
         .field(&EVENT_NAME)
@@ -112,16 +116,16 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(28);
+        return Some(33);
     }
     None
 }
 
-/// `AlertTitle`: `[{userIdentity.sessionContext.sessionIssuer.userName}] triggered a CloudTrail action [{eventName}] within AWS Account ID: [{recipientAccountId}]`
+/// `AlertTitle`: `[{userIdentity.sessionContext.sessionIssuer.userName !s}] triggered a CloudTrail action [{eventName !s}] within AWS Account ID: [{recipientAccountId !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_name = event.field(&USER_NAME);
-    let event_name = event.field(&EVENT_NAME);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let user_name = event.field(&USER_NAME).py_str();
+    let event_name = event.field(&EVENT_NAME).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "[{user_name}] triggered a CloudTrail action [{event_name}] within AWS Account ID: [{recipient_account_id}]"
     )

@@ -37,14 +37,16 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "EC2 instances {requestParameters.instancesSet.items[*].instanceId} stopped in account {recipientAccountId}.",
+            "EC2 instances {$instances} stopped in account {recipientAccountId !s}.",
         ),
     },
     fields: &[
         &ERROR_CODE,
         &ERROR_MESSAGE,
         &EVENT_NAME,
+        &ITEMS,
         &INSTANCE_ID,
+        &ITEMS_EACH_INSTANCE_ID,
         &RECIPIENT_ACCOUNT_ID,
         &EVENT_SOURCE,
         &AWS_REGION,
@@ -54,9 +56,11 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event).unwrap_or_else(|_| String::from("AWS.EC2.StopInstances"))
+    }),
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
@@ -70,8 +74,16 @@ static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `requestParameters.instancesSet.items`
+static ITEMS: Path = Path::new(
+    &[Key("requestParameters"), Key("instancesSet"), Key("items")],
+);
+
+/// `instanceId`
+static INSTANCE_ID: Path = Path::new(&[Key("instanceId")]);
+
 /// `requestParameters.instancesSet.items[*].instanceId`
-static INSTANCE_ID: Path = Path::new(
+static ITEMS_EACH_INSTANCE_ID: Path = Path::new(
     &[
         Key("requestParameters"),
         Key("instancesSet"),
@@ -102,35 +114,95 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ERROR_CODE).is_null() {
-        return Some(17);
-    }
-    if !event.field(&ERROR_MESSAGE).is_null() {
+    if !event.field(&ERROR_CODE).is_null_or_empty() {
         return Some(19);
     }
-    if !event.field(&EVENT_NAME).equals("StopInstances") {
+    if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
         return Some(21);
+    }
+    if !event.field(&EVENT_NAME).equals("StopInstances") {
+        return Some(23);
     }
     None
 }
 
-/// `AlertTitle`: `EC2 instances {requestParameters.instancesSet.items[*].instanceId} stopped in account {recipientAccountId}.`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let instance_id = event.field(&INSTANCE_ID);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    format!("EC2 instances {instance_id} stopped in account {recipient_account_id}.")
+/// `TemplateValues` `instances`: the template of the first case whose conditions hold.
+pub fn instances<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&ITEMS).is_null_or_empty()
+        && !event.field(&ITEMS).is_in(&[Lit::Bool(false), Lit::from(0i64)])
+    {
+        return Ok(String::from("[]"));
+    }
+    if event.field(&ITEMS).all_elements(|element| element.field(&INSTANCE_ID).exists()) {
+        return Ok(event.field(&ITEMS_EACH_INSTANCE_ID).py_str());
+    }
+    Ok(split_pieces(&event.field(&ITEMS_EACH_INSTANCE_ID), &[(",", 0)])?)
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("instance_ids", event.field(&INSTANCE_ID).to_json()),
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("eventSource", event.field(&EVENT_SOURCE).to_json()),
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("sourceIPAddress", event.field(&SOURCE_IP_ADDRESS).to_json()),
-        ("userAgent", event.field(&USER_AGENT).to_json()),
-        ("userIdentity", event.field(&USER_IDENTITY).to_json()),
-    ])
+/// `AlertTitle`: `EC2 instances {$instances} stopped in account {recipientAccountId !s}.`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let instances = instances(event)?;
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    Ok(format!("EC2 instances {instances} stopped in account {recipient_account_id}."))
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("instance_ids", event.field(&ITEMS_EACH_INSTANCE_ID).to_json()),
+        ]),
+    )
 }

@@ -36,24 +36,27 @@ pub static RULE: Rule = Rule {
         summary_attributes: &["userIdentity.type"],
         output_ids: &[],
         alert_title: Some(
-            "{userIdentity.arn | 'no-type'} ec2 activity found for {eventName} in account {recipientAccountId} in region {awsRegion}.",
+            "{$get_raises}{userIdentity.arn ?? 'no-type' !s} ec2 activity found for {eventName !s} in account {recipientAccountId !s} in region {awsRegion !s}.",
         ),
     },
     fields: &[
         &INVOKED_BY,
         &EVENT_SOURCE,
         &EVENT_NAME,
+        &USER_IDENTITY,
+        &USER_IDENTITY_EACH,
         &ARN,
         &RECIPIENT_ACCOUNT_ID,
         &AWS_REGION,
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
-        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| {
+        alert_title(event).unwrap_or_else(|_| String::from("AWS.EC2.Traffic.Mirroring"))
+    }),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -67,6 +70,12 @@ static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `userIdentity[*]`
+static USER_IDENTITY_EACH: Path = Path::new(&[Key("userIdentity"), Each]);
 
 /// `userIdentity.arn`
 static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
@@ -83,17 +92,18 @@ static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 /// `userAgent`
 static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+    let invoked_by = event.field(&INVOKED_BY);
+    if !(invoked_by.is_null() || invoked_by.starts_with("")) {
+        return Some(10);
+    }
     if event.field(&INVOKED_BY).ends_with(".amazonaws.com") {
-        return Some(7);
+        return Some(16);
     }
     if !event.field(&EVENT_SOURCE).equals("ec2.amazonaws.com") {
-        return Some(10);
+        return Some(19);
     }
     if !event
         .field(&EVENT_NAME)
@@ -113,25 +123,48 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(13);
+        return Some(22);
     }
     None
 }
 
-/// `AlertTitle`: `{userIdentity.arn | 'no-type'} ec2 activity found for {eventName} in account {recipientAccountId} in region {awsRegion}.`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN).or(Val::Str("no-type"));
-    let event_name = event.field(&EVENT_NAME);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    format!(
-        "{arn} ec2 activity found for {event_name} in account {recipient_account_id} in region {aws_region}."
+/// `TemplateValues` `get_raises`: the template of the first case whose conditions hold, else nothing.
+pub fn get_raises<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&USER_IDENTITY).exists()
+        && (event.field(&USER_IDENTITY).is_null()
+            || event.field(&USER_IDENTITY).starts_with("")
+            || event.field(&USER_IDENTITY).is_in(&[true, false])
+            || event.field(&USER_IDENTITY).at_least(0i64)
+            || event.field(&USER_IDENTITY).less_than(0i64)
+            || event.field(&USER_IDENTITY).all_elements(|_| true))
+    {
+        return Ok(split_pieces(&event.field(&USER_IDENTITY_EACH), &[(",", 0)])?);
+    }
+    Ok(String::new())
+}
+
+/// `AlertTitle`: `{$get_raises}{userIdentity.arn ?? 'no-type' !s} ec2 activity found for {eventName !s} in account {recipientAccountId !s} in region {awsRegion !s}.`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let get_raises = get_raises(event)?;
+    let arn = event.field(&ARN).or_present(Val::Str("no-type")).py_str();
+    let event_name = event.field(&EVENT_NAME).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    let aws_region = event.field(&AWS_REGION).py_str();
+    Ok(
+        format!(
+            "{get_raises}{arn} ec2 activity found for {event_name} in account {recipient_account_id} in region {aws_region}."
+        ),
     )
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.arn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ARN).to_string()
+/// `AlertDedup`: `{$get_raises}{userIdentity.arn ?? 'no-user-identity-provided' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let get_raises = get_raises(event)?;
+    let arn = event
+        .field(&ARN)
+        .or_present(Val::Str("no-user-identity-provided"))
+        .py_str();
+    Ok(format!("{get_raises}{arn}"))
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

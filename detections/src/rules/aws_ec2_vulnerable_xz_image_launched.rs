@@ -36,7 +36,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "Instance {responseElements.instancesSet.items[*].instanceId} launched with vulnerable AMI: {responseElements.instancesSet.items[*].imageId}",
+            "Instance {$instance_ids} launched with vulnerable AMI: {$amis_launched}",
         ),
     },
     fields: &[
@@ -45,7 +45,10 @@ pub static RULE: Rule = Rule {
         &EVENT_NAME,
         &ITEMS,
         &IMAGE_ID,
+        &ITEMS_0_INSTANCE_ID,
         &INSTANCE_ID,
+        &ITEMS_EACH_INSTANCE_ID,
+        &ITEMS_0_IMAGE_ID,
         &ITEMS_EACH_IMAGE_ID,
         &EVENT_SOURCE,
         &AWS_REGION,
@@ -80,14 +83,39 @@ static ITEMS: Path = Path::new(
 /// `imageId`
 static IMAGE_ID: Path = Path::new(&[Key("imageId")]);
 
+/// `responseElements.instancesSet.items[0].instanceId`
+static ITEMS_0_INSTANCE_ID: Path = Path::new(
+    &[
+        Key("responseElements"),
+        Key("instancesSet"),
+        Key("items"),
+        Index(0),
+        Key("instanceId"),
+    ],
+);
+
+/// `instanceId`
+static INSTANCE_ID: Path = Path::new(&[Key("instanceId")]);
+
 /// `responseElements.instancesSet.items[*].instanceId`
-static INSTANCE_ID: Path = Path::new(
+static ITEMS_EACH_INSTANCE_ID: Path = Path::new(
     &[
         Key("responseElements"),
         Key("instancesSet"),
         Key("items"),
         Each,
         Key("instanceId"),
+    ],
+);
+
+/// `responseElements.instancesSet.items[0].imageId`
+static ITEMS_0_IMAGE_ID: Path = Path::new(
+    &[
+        Key("responseElements"),
+        Key("instancesSet"),
+        Key("items"),
+        Index(0),
+        Key("imageId"),
     ],
 );
 
@@ -118,13 +146,13 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(10);
+        return Some(13);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(12);
+        return Some(15);
     }
     if !event.field(&EVENT_NAME).equals("RunInstances") {
-        return Some(14);
+        return Some(17);
     }
     if !event
         .field(&ITEMS)
@@ -389,16 +417,39 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
                 )
         })
     {
-        return Some(18);
+        return Some(21);
     }
     None
 }
 
-/// `AlertTitle`: `Instance {responseElements.instancesSet.items[*].instanceId} launched with vulnerable AMI: {responseElements.instancesSet.items[*].imageId}`
+/// `TemplateValues` `instance_ids`: the template of the first case whose conditions hold.
+pub fn instance_ids<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&ITEMS).only_one_element(|_| true) {
+        return event
+            .field(&ITEMS_0_INSTANCE_ID)
+            .or(Val::Str("<Instance ID not found>"))
+            .py_str();
+    }
+    if event.field(&ITEMS).all_elements(|element| element.field(&INSTANCE_ID).is_null())
+    {
+        return String::from("<Instance ID not found>");
+    }
+    event.field(&ITEMS_EACH_INSTANCE_ID).py_str()
+}
+
+/// `TemplateValues` `amis_launched`: the template of the first case whose conditions hold.
+pub fn amis_launched<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&ITEMS).only_one_element(|_| true) {
+        return event.field(&ITEMS_0_IMAGE_ID).py_str();
+    }
+    event.field(&ITEMS_EACH_IMAGE_ID).py_str()
+}
+
+/// `AlertTitle`: `Instance {$instance_ids} launched with vulnerable AMI: {$amis_launched}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let instance_id = event.field(&INSTANCE_ID);
-    let items_each_image_id = event.field(&ITEMS_EACH_IMAGE_ID);
-    format!("Instance {instance_id} launched with vulnerable AMI: {items_each_image_id}")
+    let instance_ids = instance_ids(event);
+    let amis_launched = amis_launched(event);
+    format!("Instance {instance_ids} launched with vulnerable AMI: {amis_launched}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

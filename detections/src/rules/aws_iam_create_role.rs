@@ -91,13 +91,13 @@ static ROLE_NAME: Path = Path::new(&[Key("requestParameters"), Key("roleName")])
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(6);
+        return Some(7);
     }
     if !event.field(&EVENT_NAME).equals("CreateRole") {
-        return Some(8);
+        return Some(9);
     }
     None
 }
@@ -158,7 +158,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("request_rolename", event.field(&ROLE_NAME).to_json()),
+            (
+                "request_rolename",
+                event.field(&ROLE_NAME).or(Val::Str("ROLENAME_NOT_FOUND")).to_json(),
+            ),
         ]),
     )
 }

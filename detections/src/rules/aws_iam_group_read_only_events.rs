@@ -39,10 +39,11 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "{userIdentity.arn | '<NO_ARN_FOUND>'} IAM user group activity event found: {eventName | '<NO_EVENT_NAME_FOUND>'} in account {recipientAccountId | '<NO_RECIPIENT_ACCT_ID_FOUND>'} in region {awsRegion | '<NO_AWS_REGION_FOUND>'}.",
+            "{userIdentity.arn ?? '<NO_ARN_FOUND>' !s} IAM user group activity event found: {eventName ?? '<NO_EVENT_NAME_FOUND>' !s} in account {recipientAccountId ?? '<NO_RECIPIENT_ACCT_ID_FOUND>' !s} in region {awsRegion ?? '<NO_AWS_REGION_FOUND>' !s}.",
         ),
     },
     fields: &[
+        &USER_IDENTITY,
         &EVENT_SOURCE,
         &EVENT_NAME,
         &ARN,
@@ -50,16 +51,18 @@ pub static RULE: Rule = Rule {
         &AWS_REGION,
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
-        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
@@ -82,14 +85,19 @@ static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 /// `userAgent`
 static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
+    let user_identity = event.field(&USER_IDENTITY);
+    if (user_identity.exists() && user_identity.is_null())
+        || user_identity.starts_with("") || user_identity.is_in(&[true, false])
+        || user_identity.at_least(0i64) || user_identity.less_than(0i64)
+        || user_identity.all_elements(|_| true)
+    {
+        return Some(12);
+    }
     if !event.field(&EVENT_SOURCE).equals("iam.amazonaws.com") {
-        return Some(9);
+        return Some(21);
     }
     if !event
         .field(&EVENT_NAME)
@@ -104,27 +112,34 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(12);
+        return Some(24);
     }
     None
 }
 
-/// `AlertTitle`: `{userIdentity.arn | '<NO_ARN_FOUND>'} IAM user group activity event found: {eventName | '<NO_EVENT_NAME_FOUND>'} in account {recipientAccountId | '<NO_RECIPIENT_ACCT_ID_FOUND>'} in region {awsRegion | '<NO_AWS_REGION_FOUND>'}.`
+/// `AlertTitle`: `{userIdentity.arn ?? '<NO_ARN_FOUND>' !s} IAM user group activity event found: {eventName ?? '<NO_EVENT_NAME_FOUND>' !s} in account {recipientAccountId ?? '<NO_RECIPIENT_ACCT_ID_FOUND>' !s} in region {awsRegion ?? '<NO_AWS_REGION_FOUND>' !s}.`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN).or(Val::Str("<NO_ARN_FOUND>"));
-    let event_name = event.field(&EVENT_NAME).or(Val::Str("<NO_EVENT_NAME_FOUND>"));
+    let arn = event.field(&ARN).or_present(Val::Str("<NO_ARN_FOUND>")).py_str();
+    let event_name = event
+        .field(&EVENT_NAME)
+        .or_present(Val::Str("<NO_EVENT_NAME_FOUND>"))
+        .py_str();
     let recipient_account_id = event
         .field(&RECIPIENT_ACCOUNT_ID)
-        .or(Val::Str("<NO_RECIPIENT_ACCT_ID_FOUND>"));
-    let aws_region = event.field(&AWS_REGION).or(Val::Str("<NO_AWS_REGION_FOUND>"));
+        .or_present(Val::Str("<NO_RECIPIENT_ACCT_ID_FOUND>"))
+        .py_str();
+    let aws_region = event
+        .field(&AWS_REGION)
+        .or_present(Val::Str("<NO_AWS_REGION_FOUND>"))
+        .py_str();
     format!(
         "{arn} IAM user group activity event found: {event_name} in account {recipient_account_id} in region {aws_region}."
     )
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.arn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ARN).to_string()
+/// `AlertDedup`: `{userIdentity.arn ?? '<NO_ARN_FOUND>' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ARN).or_present(Val::Str("<NO_ARN_FOUND>")).py_str()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

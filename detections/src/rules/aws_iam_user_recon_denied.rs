@@ -44,7 +44,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "Reconnaissance activity denied to user [{userIdentity.userName}] in account [{recipientAccountId}]",
+            "Reconnaissance activity denied to user [{userIdentity.userName !s}] in account [{recipientAccountId !s}]",
         ),
     },
     fields: &[
@@ -63,7 +63,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -106,16 +106,19 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).equals("AccessDenied") {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&TYPE).equals("IAMUser") {
-        return Some(7);
+        return Some(8);
+    }
+    if event.field(&USER_AGENT).is_null() {
+        return Some(12);
     }
     if event.field(&USER_AGENT).starts_with("aws-internal/3") {
-        return Some(11);
+        return Some(14);
     }
     if !event.field(&SOURCE_IP_ADDRESS).is_ip() {
-        return Some(15);
+        return Some(18);
     }
     let event_name = event.field(&EVENT_NAME);
     let event_source = event.field(&EVENT_SOURCE);
@@ -131,22 +134,22 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         || (event_source.starts_with("rds")
             && (event_name.starts_with("Describe") || event_name.starts_with("List"))))
     {
-        return Some(18);
+        return Some(21);
     }
     None
 }
 
-/// `AlertTitle`: `Reconnaissance activity denied to user [{userIdentity.userName}] in account [{recipientAccountId}]`
+/// `AlertTitle`: `Reconnaissance activity denied to user [{userIdentity.userName !s}] in account [{recipientAccountId !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_name = event.field(&USER_NAME);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let user_name = event.field(&USER_NAME).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "Reconnaissance activity denied to user [{user_name}] in account [{recipient_account_id}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.arn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+/// `AlertDedup`: `{userIdentity.arn}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
     event.field(&ARN).to_string()
 }
 

@@ -38,7 +38,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "[{userIdentity.userName}]'s AWS IAM Access Key ID [{userIdentity.accessKeyId}] was exposed and quarantined by AWS",
+            "[{userIdentity.userName !s}]'s AWS IAM Access Key ID [{userIdentity.accessKeyId !s}] was exposed and quarantined by AWS",
         ),
     },
     fields: &[
@@ -96,7 +96,7 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("PutUserPolicy") {
-        return Some(4);
+        return Some(5);
     }
     if !event
         .field(&POLICY_NAME)
@@ -109,15 +109,15 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(8);
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `[{userIdentity.userName}]'s AWS IAM Access Key ID [{userIdentity.accessKeyId}] was exposed and quarantined by AWS`
+/// `AlertTitle`: `[{userIdentity.userName !s}]'s AWS IAM Access Key ID [{userIdentity.accessKeyId !s}] was exposed and quarantined by AWS`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_name = event.field(&USER_NAME);
-    let access_key_id = event.field(&ACCESS_KEY_ID);
+    let user_name = event.field(&USER_NAME).py_str();
+    let access_key_id = event.field(&ACCESS_KEY_ID).py_str();
     format!(
         "[{user_name}]'s AWS IAM Access Key ID [{access_key_id}] was exposed and quarantined by AWS"
     )

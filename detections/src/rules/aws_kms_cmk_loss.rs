@@ -49,7 +49,18 @@ pub static RULE: Rule = Rule {
         &ERROR_CODE,
         &ERROR_MESSAGE,
         &EVENT_NAME,
-        &ARN,
+        &RESOURCES_0_ARN,
+        &RESOURCES_1_ARN,
+        &RESOURCES_2_ARN,
+        &RESOURCES,
+        &RESOURCES_0_TYPE,
+        &RESOURCES_0,
+        &RESOURCES_1_TYPE,
+        &RESOURCES_1,
+        &RESOURCES_2_TYPE,
+        &FIELD,
+        &TYPE,
+        &RESOURCES_EACH,
         &EVENT_SOURCE,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
@@ -60,7 +71,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -76,7 +87,40 @@ static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `resources[0].ARN`
-static ARN: Path = Path::new(&[Key("resources"), Index(0), Key("ARN")]);
+static RESOURCES_0_ARN: Path = Path::new(&[Key("resources"), Index(0), Key("ARN")]);
+
+/// `resources[1].ARN`
+static RESOURCES_1_ARN: Path = Path::new(&[Key("resources"), Index(1), Key("ARN")]);
+
+/// `resources[2].ARN`
+static RESOURCES_2_ARN: Path = Path::new(&[Key("resources"), Index(2), Key("ARN")]);
+
+/// `resources`
+static RESOURCES: Path = Path::new(&[Key("resources")]);
+
+/// `resources[0].type`
+static RESOURCES_0_TYPE: Path = Path::new(&[Key("resources"), Index(0), Key("type")]);
+
+/// `resources[0]`
+static RESOURCES_0: Path = Path::new(&[Key("resources"), Index(0)]);
+
+/// `resources[1].type`
+static RESOURCES_1_TYPE: Path = Path::new(&[Key("resources"), Index(1), Key("type")]);
+
+/// `resources[1]`
+static RESOURCES_1: Path = Path::new(&[Key("resources"), Index(1)]);
+
+/// `resources[2].type`
+static RESOURCES_2_TYPE: Path = Path::new(&[Key("resources"), Index(2), Key("type")]);
+
+/// `the element`
+static FIELD: Path = Path::new(&[]);
+
+/// `type`
+static TYPE: Path = Path::new(&[Key("type")]);
+
+/// `resources[*]`
+static RESOURCES_EACH: Path = Path::new(&[Key("resources"), Each]);
 
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
@@ -100,20 +144,94 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(4);
+        return Some(6);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(5);
+        return Some(7);
     }
     if !event.field(&EVENT_NAME).is_in(&["DisableKey", "ScheduleKeyDeletion"]) {
-        return Some(6);
+        return Some(8);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `resources[0].ARN` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ARN).to_string()
+/// `TemplateValues` `arn0`: the template of the first case whose conditions hold.
+pub fn arn0<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&RESOURCES_0_ARN).starts_with("") {
+        return Ok(event.field(&RESOURCES_0_ARN).to_string());
+    }
+    Ok(split_pieces(&event.field(&RESOURCES_0_ARN), &[(":", 0)])?)
+}
+
+/// `TemplateValues` `arn1`: the template of the first case whose conditions hold.
+pub fn arn1<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&RESOURCES_1_ARN).starts_with("") {
+        return Ok(event.field(&RESOURCES_1_ARN).to_string());
+    }
+    Ok(split_pieces(&event.field(&RESOURCES_1_ARN), &[(":", 0)])?)
+}
+
+/// `TemplateValues` `arn2`: the template of the first case whose conditions hold.
+pub fn arn2<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&RESOURCES_2_ARN).starts_with("") {
+        return Ok(event.field(&RESOURCES_2_ARN).to_string());
+    }
+    Ok(split_pieces(&event.field(&RESOURCES_2_ARN), &[(":", 0)])?)
+}
+
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&RESOURCES).is_null_or_empty() {
+        return Ok(event.field(&EVENT_NAME).to_string());
+    }
+    if event.field(&RESOURCES_0_TYPE).equals("AWS::KMS::Key") {
+        return Ok(arn0(event)?);
+    }
+    if !event.field(&RESOURCES_0).is_null()
+        && !(event.field(&RESOURCES_0).starts_with("")
+            || event.field(&RESOURCES_0).all_elements(|_| true)
+            || event.field(&RESOURCES_0).is_in(&[true, false])
+            || event.field(&RESOURCES_0).at_least(0i64)
+            || event.field(&RESOURCES_0).less_than(0i64))
+        && event.field(&RESOURCES_1_TYPE).equals("AWS::KMS::Key")
+    {
+        return Ok(arn1(event)?);
+    }
+    if !event.field(&RESOURCES_0).is_null()
+        && !(event.field(&RESOURCES_0).starts_with("")
+            || event.field(&RESOURCES_0).all_elements(|_| true)
+            || event.field(&RESOURCES_0).is_in(&[true, false])
+            || event.field(&RESOURCES_0).at_least(0i64)
+            || event.field(&RESOURCES_0).less_than(0i64))
+        && !event.field(&RESOURCES_1).is_null()
+        && !(event.field(&RESOURCES_1).starts_with("")
+            || event.field(&RESOURCES_1).all_elements(|_| true)
+            || event.field(&RESOURCES_1).is_in(&[true, false])
+            || event.field(&RESOURCES_1).at_least(0i64)
+            || event.field(&RESOURCES_1).less_than(0i64))
+        && event.field(&RESOURCES_2_TYPE).equals("AWS::KMS::Key")
+    {
+        return Ok(arn2(event)?);
+    }
+    if event
+        .field(&RESOURCES)
+        .all_elements(|element| {
+            !element.is_null()
+                && !(element.starts_with("")
+                    || element.field(&FIELD).all_elements(|_| true)
+                    || element.is_in(&[true, false]) || element.at_least(0i64)
+                    || element.less_than(0i64)
+                    || element.field(&TYPE).equals("AWS::KMS::Key"))
+        })
+    {
+        return Ok(event.field(&EVENT_NAME).to_string());
+    }
+    Ok(split_pieces(&event.field(&RESOURCES_EACH), &[(":", 0)])?)
+}
+
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(dedup(event)?)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

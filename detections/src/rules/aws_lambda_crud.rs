@@ -45,7 +45,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "[{userIdentity.arn | 'unknown-arn'}] performed Lambda [{eventName}] in [{recipientAccountId} {awsRegion}].",
+            "[{userIdentity.arn | 'unknown-arn' !s}] performed Lambda [{eventName !s}] in [{recipientAccountId !s} {awsRegion !s}].",
         ),
     },
     fields: &[
@@ -61,7 +61,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -119,26 +119,30 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     {
         return Some(5);
     }
+    let arn = event.field(&ARN);
+    if !(arn.is_null() || arn.starts_with("")) {
+        return Some(23);
+    }
     if event.field(&ARN).matches_glob(&["*DeployRole"]) {
-        return Some(22);
+        return Some(26);
     }
     None
 }
 
-/// `AlertTitle`: `[{userIdentity.arn | 'unknown-arn'}] performed Lambda [{eventName}] in [{recipientAccountId} {awsRegion}].`
+/// `AlertTitle`: `[{userIdentity.arn | 'unknown-arn' !s}] performed Lambda [{eventName !s}] in [{recipientAccountId !s} {awsRegion !s}].`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN).or(Val::Str("unknown-arn"));
-    let event_name = event.field(&EVENT_NAME);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
+    let arn = event.field(&ARN).or(Val::Str("unknown-arn")).py_str();
+    let event_name = event.field(&EVENT_NAME).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    let aws_region = event.field(&AWS_REGION).py_str();
     format!(
         "[{arn}] performed Lambda [{event_name}] in [{recipient_account_id} {aws_region}]."
     )
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.arn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ARN).to_string()
+/// `AlertDedup`: `{userIdentity.arn | 'unknown-arn' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ARN).or(Val::Str("unknown-arn")).py_str()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

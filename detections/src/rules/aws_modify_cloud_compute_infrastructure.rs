@@ -37,7 +37,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "AWS Event [{eventName}] Instance ID [{requestParameters.instancesSet.items[0].instanceId | 'none'}] AWS Account ID [{recipientAccountId}]",
+            "AWS Event [{eventName !s}] Instance ID [{$title_instance_id}] AWS Account ID [{recipientAccountId !s}]",
         ),
     },
     fields: &[
@@ -48,15 +48,20 @@ pub static RULE: Rule = Rule {
         &INVOKED_BY,
         &ERROR_CODE,
         &EVENT_NAME,
+        &ITEMS,
+        &ITEMS_0,
         &INSTANCE_ID,
         &RECIPIENT_ACCOUNT_ID,
         &AWS_REGION,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.Modify.Cloud.Compute.Infrastructure"))
+    }),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
@@ -82,6 +87,16 @@ static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `requestParameters.instancesSet.items`
+static ITEMS: Path = Path::new(
+    &[Key("requestParameters"), Key("instancesSet"), Key("items")],
+);
+
+/// `requestParameters.instancesSet.items[0]`
+static ITEMS_0: Path = Path::new(
+    &[Key("requestParameters"), Key("instancesSet"), Key("items"), Index(0)],
+);
+
 /// `requestParameters.instancesSet.items[0].instanceId`
 static INSTANCE_ID: Path = Path::new(
     &[
@@ -103,20 +118,24 @@ static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("ec2.amazonaws.com") {
-        return Some(7);
+        return Some(8);
     }
     if !event.field(&READ_ONLY).is_null_or_empty() {
-        return Some(8);
+        return Some(9);
+    }
+    let source_ip_address = event.field(&SOURCE_IP_ADDRESS);
+    if source_ip_address.exists() && source_ip_address.is_null() {
+        return Some(11);
     }
     let invoked_by = event.field(&INVOKED_BY);
     if event.field(&SOURCE_IP_ADDRESS).ends_with(".amazonaws.com")
         || event.field(&TYPE).equals("AWSService") || invoked_by.equals("AWS Internal")
         || invoked_by.ends_with(".amazonaws.com")
     {
-        return Some(10);
+        return Some(15);
     }
     if event.field(&ERROR_CODE).equals("Client.DryRunOperation") {
-        return Some(16);
+        return Some(21);
     }
     if !event
         .field(&EVENT_NAME)
@@ -156,32 +175,120 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(17);
+        return Some(22);
     }
     None
 }
 
-/// `AlertTitle`: `AWS Event [{eventName}] Instance ID [{requestParameters.instancesSet.items[0].instanceId | 'none'}] AWS Account ID [{recipientAccountId}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let event_name = event.field(&EVENT_NAME);
-    let instance_id = event.field(&INSTANCE_ID).or(Val::Str("none"));
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    format!(
-        "AWS Event [{event_name}] Instance ID [{instance_id}] AWS Account ID [{recipient_account_id}]"
+/// `TemplateValues` `first_item`: the template of the first case whose conditions hold.
+pub fn first_item<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&ITEMS).is_null() {
+        return Ok(String::from(""));
+    }
+    if event.field(&ITEMS).equals("") {
+        return Err(String::from("IndexError('string index out of range')"));
+    }
+    if event.field(&ITEMS).starts_with("") {
+        return Err(
+            String::from(r#"AttributeError("'str' object has no attribute 'get'")"#),
+        );
+    }
+    if event.field(&ITEMS).is_in(&[true, false]) || event.field(&ITEMS).at_least(0i64)
+        || event.field(&ITEMS).less_than(0i64)
+    {
+        return Err({
+            let items = event.field(&ITEMS).py_type_name();
+            format!(r#"TypeError("'{items}' object is not subscriptable")"#)
+        });
+    }
+    if event.field(&ITEMS).all_elements(|_| true)
+        && event.field(&ITEMS).is_null_or_empty()
+    {
+        return Err(String::from("IndexError('tuple index out of range')"));
+    }
+    if event.field(&ITEMS).all_elements(|_| true)
+        && (event.field(&ITEMS_0).is_null() || event.field(&ITEMS_0).starts_with("")
+            || event.field(&ITEMS_0).at_least(0i64)
+            || event.field(&ITEMS_0).less_than(0i64)
+            || event.field(&ITEMS_0).is_in(&[true, false])
+            || event.field(&ITEMS_0).all_elements(|_| true))
+    {
+        return Err({
+            let items_0 = event.field(&ITEMS_0).py_type_name();
+            format!(r#"AttributeError("'{items_0}' object has no attribute 'get'")"#)
+        });
+    }
+    if event.field(&ITEMS).all_elements(|_| true) {
+        return Ok(String::from(""));
+    }
+    if event.field(&ITEMS).is_null_or_empty() {
+        return Err(String::from("KeyError(0)"));
+    }
+    Err(String::from(r#"AttributeError("'int' object has no attribute 'lower'")"#))
+}
+
+/// `TemplateValues` `title_instance_id`: the template of the first case whose conditions hold.
+pub fn title_instance_id<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&ITEMS).is_null() {
+        return Ok(String::from("none"));
+    }
+    Ok({
+        let first_item = first_item(event)?;
+        let instance_id = event.field(&INSTANCE_ID).py_str();
+        format!("{first_item}{instance_id}")
+    })
+}
+
+/// `TemplateValues` `dedup_instance_id`: the template of the first case whose conditions hold.
+pub fn dedup_instance_id<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&ITEMS).is_null() {
+        return Ok(String::from("INSTANCE_ID_NOT_FOUND"));
+    }
+    if event.field(&INSTANCE_ID).exists() && !event.field(&INSTANCE_ID).starts_with("") {
+        return Ok(String::from(""));
+    }
+    Ok({
+        let first_item = first_item(event)?;
+        let instance_id = event
+            .field(&INSTANCE_ID)
+            .or_present(Val::Str("INSTANCE_ID_NOT_FOUND"));
+        format!("{first_item}{instance_id}")
+    })
+}
+
+/// `AlertTitle`: `AWS Event [{eventName !s}] Instance ID [{$title_instance_id}] AWS Account ID [{recipientAccountId !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let event_name = event.field(&EVENT_NAME).py_str();
+    let title_instance_id = title_instance_id(event)?;
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    Ok(
+        format!(
+            "AWS Event [{event_name}] Instance ID [{title_instance_id}] AWS Account ID [{recipient_account_id}]"
+        ),
     )
 }
 
-/// `GroupBy`: the dedup string, `requestParameters.instancesSet.items[0].instanceId` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&INSTANCE_ID).to_string()
+/// `AlertDedup`: `{$dedup_instance_id}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(dedup_instance_id(event)?)
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let mut entries = context([
         ("awsRegion", event.field(&AWS_REGION).to_json()),
         ("eventName", event.field(&EVENT_NAME).to_json()),
         ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("instanceId", event.field(&INSTANCE_ID).to_json()),
-    ])
+    ]);
+    if event.field(&ITEMS).is_null() {
+        entries.insert("instanceId".into(), Json::from("none"));
+    }
+    if !event.field(&ITEMS).is_null() {
+        entries.insert("instanceId".into(), Json::String(first_item(event)?));
+    }
+    if !event.field(&ITEMS).is_null() {
+        entries.insert("instanceId".into(), event.field(&INSTANCE_ID).to_json());
+    }
+    Ok(entries)
 }

@@ -49,7 +49,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Activity Stream Stopped: [{requestParameters.resourceArn | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS Activity Stream Stopped: [{requestParameters.resourceArn | '<UNKNOWN>' !split(':')[-1]}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -64,13 +64,14 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_INSTANCE_IDENTIFIER,
-        &D_B_INSTANCE_ARN,
         &APPLY_IMMEDIATELY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.RDS.ActivityStreamStopped"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -110,16 +111,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `requestParameters.dBInstanceIdentifier`
-static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
-    &[Key("requestParameters"), Key("dBInstanceIdentifier")],
-);
-
-/// `responseElements.dBInstanceArn`
-static D_B_INSTANCE_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBInstanceArn")],
-);
-
 /// `requestParameters.applyImmediately`
 static APPLY_IMMEDIATELY: Path = Path::new(
     &[Key("requestParameters"), Key("applyImmediately")],
@@ -129,25 +120,28 @@ static APPLY_IMMEDIATELY: Path = Path::new(
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
-    }
-    if !event.field(&EVENT_NAME).equals("StopActivityStream") {
         return Some(5);
     }
-    if !event.field(&ERROR_CODE).is_null() {
+    if !event.field(&EVENT_NAME).equals("StopActivityStream") {
         return Some(6);
+    }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Activity Stream Stopped: [{requestParameters.resourceArn | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let resource_arn = event.field(&RESOURCE_ARN).or(Val::Str("<UNKNOWN>"));
+/// `AlertTitle`: `RDS Activity Stream Stopped: [{requestParameters.resourceArn | '<UNKNOWN>' !split(':')[-1]}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let resource_arn = split_pieces(
+        &event.field(&RESOURCE_ARN).or(Val::Str("<UNKNOWN>")),
+        &[(":", -1)],
+    )?;
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
-    format!("RDS Activity Stream Stopped: [{resource_arn}] by [{user_name}]")
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    Ok(format!("RDS Activity Stream Stopped: [{resource_arn}] by [{user_name}]"))
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -206,10 +200,11 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("resource_arn", event.field(&RESOURCE_ARN).to_json()),
-            ("apply_immediately", event.field(&APPLY_IMMEDIATELY).to_json()),
+            ("resource_arn", event.field(&RESOURCE_ARN).or(Val::Str("N/A")).to_json()),
+            (
+                "apply_immediately",
+                event.field(&APPLY_IMMEDIATELY).or(Val::Str("N/A")).to_json(),
+            ),
         ]),
     )
 }

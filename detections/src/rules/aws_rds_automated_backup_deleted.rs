@@ -52,7 +52,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Automated Backup Deleted: [{requestParameters.dbiResourceId | requestParameters.dbClusterResourceId | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$resource_type} Deleted: [{requestParameters.dbiResourceId || requestParameters.dbClusterResourceId | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -68,14 +68,13 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_INSTANCE_IDENTIFIER,
-        &D_B_INSTANCE_ARN,
         &D_B_INSTANCE_AUTOMATED_BACKUP_ARN,
+        &D_B_CLUSTER_AUTOMATED_BACKUP_ARN,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -121,61 +120,68 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `requestParameters.dBInstanceIdentifier`
-static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
-    &[Key("requestParameters"), Key("dBInstanceIdentifier")],
-);
-
-/// `responseElements.dBInstanceArn`
-static D_B_INSTANCE_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBInstanceArn")],
-);
-
 /// `responseElements.dBInstanceAutomatedBackupArn`
 static D_B_INSTANCE_AUTOMATED_BACKUP_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceAutomatedBackupArn")],
+);
+
+/// `responseElements.dBClusterAutomatedBackupArn`
+static D_B_CLUSTER_AUTOMATED_BACKUP_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBClusterAutomatedBackupArn")],
 );
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
+        return Some(5);
     }
     if !event
         .field(&EVENT_NAME)
         .is_in(&["DeleteDBClusterAutomatedBackup", "DeleteDBInstanceAutomatedBackup"])
     {
-        return Some(5);
+        return Some(6);
     }
     if !event.field(&ERROR_CODE).is_null() {
-        return Some(6);
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Automated Backup Deleted: [{requestParameters.dbiResourceId | requestParameters.dbClusterResourceId | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let dbi_resource_id = event
-        .field(&DBI_RESOURCE_ID)
-        .or(event.field(&DB_CLUSTER_RESOURCE_ID))
-        .or(Val::Str("<UNKNOWN>"));
-    let user_name = event
-        .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
-    format!("RDS Automated Backup Deleted: [{dbi_resource_id}] by [{user_name}]")
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("DeleteDBInstanceAutomatedBackup") {
+        return String::from("Automated Backup");
+    }
+    String::from("Cluster Backup")
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.dbiResourceId`, `requestParameters.dbClusterResourceId` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let dbi_resource_id = event.field(&DBI_RESOURCE_ID);
-    let db_cluster_resource_id = event.field(&DB_CLUSTER_RESOURCE_ID);
-    format!(
-        "{recipient_account_id}:{aws_region}:{dbi_resource_id}:{db_cluster_resource_id}"
-    )
+/// `AlertTitle`: `RDS {$resource_type} Deleted: [{requestParameters.dbiResourceId || requestParameters.dbClusterResourceId | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
+    let dbi_resource_id = event
+        .field(&DBI_RESOURCE_ID)
+        .or_truthy(event.field(&DB_CLUSTER_RESOURCE_ID).or(Val::Str("<UNKNOWN>")))
+        .py_str();
+    let user_name = event
+        .field(&USER_NAME)
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    format!("RDS {resource_type} Deleted: [{dbi_resource_id}] by [{user_name}]")
+}
+
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.dbiResourceId || requestParameters.dbClusterResourceId | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let dbi_resource_id = event
+        .field(&DBI_RESOURCE_ID)
+        .or_truthy(event.field(&DB_CLUSTER_RESOURCE_ID).or(Val::Str("unknown")))
+        .py_str();
+    format!("{recipient_account_id}:{aws_region}:{dbi_resource_id}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -234,11 +240,25 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("dbi_resource_id", event.field(&DBI_RESOURCE_ID).to_json()),
-            ("db_cluster_resource_id", event.field(&DB_CLUSTER_RESOURCE_ID).to_json()),
-            ("backup_arn", event.field(&D_B_INSTANCE_AUTOMATED_BACKUP_ARN).to_json()),
+            (
+                "dbi_resource_id",
+                event.field(&DBI_RESOURCE_ID).or(Val::Str("N/A")).to_json(),
+            ),
+            (
+                "db_cluster_resource_id",
+                event.field(&DB_CLUSTER_RESOURCE_ID).or(Val::Str("N/A")).to_json(),
+            ),
+            (
+                "backup_arn",
+                event
+                    .field(&D_B_INSTANCE_AUTOMATED_BACKUP_ARN)
+                    .or_truthy(
+                        event
+                            .field(&D_B_CLUSTER_AUTOMATED_BACKUP_ARN)
+                            .or(Val::Str("N/A")),
+                    )
+                    .to_json(),
+            ),
         ]),
     )
 }

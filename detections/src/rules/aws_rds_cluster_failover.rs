@@ -44,7 +44,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Cluster Failover Initiated: [{requestParameters.dBClusterIdentifier | requestParameters.globalClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$cluster_type} Failover Initiated: [{requestParameters.dBClusterIdentifier || requestParameters.globalClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -60,8 +60,8 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_CLUSTER_ARN,
         &TARGET_DB_INSTANCE_IDENTIFIER,
+        &TARGET_DB_CLUSTER_IDENTIFIER,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -112,14 +112,14 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `responseElements.dBClusterArn`
-static D_B_CLUSTER_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBClusterArn")],
-);
-
 /// `requestParameters.targetDBInstanceIdentifier`
 static TARGET_DB_INSTANCE_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("targetDBInstanceIdentifier")],
+);
+
+/// `requestParameters.targetDbClusterIdentifier`
+static TARGET_DB_CLUSTER_IDENTIFIER: Path = Path::new(
+    &[Key("requestParameters"), Key("targetDbClusterIdentifier")],
 );
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
@@ -137,18 +137,27 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `RDS Cluster Failover Initiated: [{requestParameters.dBClusterIdentifier | requestParameters.globalClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
+/// `TemplateValues` `cluster_type`: the template of the first case whose conditions hold.
+pub fn cluster_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("FailoverDBCluster") {
+        return String::from("Cluster");
+    }
+    String::from("Global Cluster")
+}
+
+/// `AlertTitle`: `RDS {$cluster_type} Failover Initiated: [{requestParameters.dBClusterIdentifier || requestParameters.globalClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let cluster_type = cluster_type(event);
     let d_b_cluster_identifier = event
         .field(&D_B_CLUSTER_IDENTIFIER)
-        .or(event.field(&GLOBAL_CLUSTER_IDENTIFIER))
-        .or(Val::Str("<UNKNOWN>"));
+        .or_truthy(event.field(&GLOBAL_CLUSTER_IDENTIFIER).or(Val::Str("<UNKNOWN>")))
+        .py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
     format!(
-        "RDS Cluster Failover Initiated: [{d_b_cluster_identifier}] by [{user_name}]"
+        "RDS {cluster_type} Failover Initiated: [{d_b_cluster_identifier}] by [{user_name}]"
     )
 }
 
@@ -208,9 +217,24 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_CLUSTER_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_CLUSTER_ARN).to_json()),
-            ("target_identifier", event.field(&TARGET_DB_INSTANCE_IDENTIFIER).to_json()),
+            (
+                "cluster_identifier",
+                event
+                    .field(&D_B_CLUSTER_IDENTIFIER)
+                    .or_truthy(
+                        event.field(&GLOBAL_CLUSTER_IDENTIFIER).or(Val::Str("N/A")),
+                    )
+                    .to_json(),
+            ),
+            (
+                "target_identifier",
+                event
+                    .field(&TARGET_DB_INSTANCE_IDENTIFIER)
+                    .or_truthy(
+                        event.field(&TARGET_DB_CLUSTER_IDENTIFIER).or(Val::Str("N/A")),
+                    )
+                    .to_json(),
+            ),
         ]),
     )
 }

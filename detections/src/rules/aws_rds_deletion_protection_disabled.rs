@@ -52,7 +52,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Instance Deletion Protection Disabled: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$resource_type} Deletion Protection Disabled: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -70,6 +70,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
         &D_B_INSTANCE_ARN,
+        &D_B_CLUSTER_ARN,
         &APPLY_IMMEDIATELY,
         &BACKUP_RETENTION_PERIOD,
         &PUBLICLY_ACCESSIBLE,
@@ -77,7 +78,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -133,6 +134,11 @@ static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
+/// `responseElements.dBClusterArn`
+static D_B_CLUSTER_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBClusterArn")],
+);
+
 /// `requestParameters.applyImmediately`
 static APPLY_IMMEDIATELY: Path = Path::new(
     &[Key("requestParameters"), Key("applyImmediately")],
@@ -152,108 +158,149 @@ static PUBLICLY_ACCESSIBLE: Path = Path::new(
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["ModifyDBCluster", "ModifyDBInstance"]) {
         return Some(5);
     }
-    if !event.field(&ERROR_CODE).is_null() {
+    if !event.field(&EVENT_NAME).is_in(&["ModifyDBCluster", "ModifyDBInstance"]) {
         return Some(6);
     }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
+    }
     if !event.field(&DELETION_PROTECTION).equals(false) {
-        return Some(8);
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Instance Deletion Protection Disabled: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("ModifyDBInstance") {
+        return String::from("Instance");
+    }
+    String::from("Cluster")
+}
+
+/// `AlertTitle`: `RDS {$resource_type} Deletion Protection Disabled: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
     let d_b_instance_identifier = event
         .field(&D_B_INSTANCE_IDENTIFIER)
-        .or(event.field(&D_B_CLUSTER_IDENTIFIER))
-        .or(Val::Str("<UNKNOWN>"));
+        .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("<UNKNOWN>")))
+        .py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
     format!(
-        "RDS Instance Deletion Protection Disabled: [{d_b_instance_identifier}] by [{user_name}]"
+        "RDS {resource_type} Deletion Protection Disabled: [{d_b_instance_identifier}] by [{user_name}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.dBInstanceIdentifier`, `requestParameters.dBClusterIdentifier` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let d_b_instance_identifier = event.field(&D_B_INSTANCE_IDENTIFIER);
-    let d_b_cluster_identifier = event.field(&D_B_CLUSTER_IDENTIFIER);
-    format!(
-        "{recipient_account_id}:{aws_region}:{d_b_instance_identifier}:{d_b_cluster_identifier}"
-    )
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let d_b_instance_identifier = event
+        .field(&D_B_INSTANCE_IDENTIFIER)
+        .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("unknown")))
+        .py_str();
+    format!("{recipient_account_id}:{aws_region}:{d_b_instance_identifier}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
 /// a value raises, as Panther's helper does.
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("deletion_protection", event.field(&DELETION_PROTECTION).to_json()),
-            ("apply_immediately", event.field(&APPLY_IMMEDIATELY).to_json()),
-            ("backup_retention_period", event.field(&BACKUP_RETENTION_PERIOD).to_json()),
-            ("publicly_accessible_changed", event.field(&PUBLICLY_ACCESSIBLE).to_json()),
-        ]),
-    )
+    let mut entries = context([
+        (
+            "eventName",
+            event
+                .field(&EVENT_NAME)
+                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                .to_json(),
+        ),
+        (
+            "eventSource",
+            event
+                .field(&EVENT_SOURCE)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "awsRegion",
+            event
+                .field(&AWS_REGION)
+                .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                .to_json(),
+        ),
+        (
+            "recipientAccountId",
+            event
+                .field(&RECIPIENT_ACCOUNT_ID)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "sourceIPAddress",
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                .to_json(),
+        ),
+        (
+            "userAgent",
+            event
+                .field(&USER_AGENT)
+                .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                .to_json(),
+        ),
+        (
+            "userIdentity",
+            event
+                .field(&USER_IDENTITY)
+                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                .to_json(),
+        ),
+        ("PantherFlow Investigation", investigation),
+        (
+            "db_identifier",
+            event
+                .field(&D_B_INSTANCE_IDENTIFIER)
+                .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("N/A")))
+                .to_json(),
+        ),
+        (
+            "db_instance_arn",
+            event
+                .field(&D_B_INSTANCE_ARN)
+                .or_truthy(event.field(&D_B_CLUSTER_ARN).or(Val::Str("N/A")))
+                .to_json(),
+        ),
+        (
+            "deletion_protection",
+            event.field(&DELETION_PROTECTION).or(Val::Str("N/A")).to_json(),
+        ),
+        (
+            "apply_immediately",
+            event.field(&APPLY_IMMEDIATELY).or(Val::Str("N/A")).to_json(),
+        ),
+    ]);
+    if !event.field(&BACKUP_RETENTION_PERIOD).is_null() {
+        entries
+            .insert(
+                "backup_retention_period".into(),
+                event.field(&BACKUP_RETENTION_PERIOD).to_json(),
+            );
+    }
+    if !event.field(&PUBLICLY_ACCESSIBLE).is_null() {
+        entries
+            .insert(
+                "publicly_accessible_changed".into(),
+                event.field(&PUBLICLY_ACCESSIBLE).to_json(),
+            );
+    }
+    Ok(entries)
 }

@@ -51,7 +51,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "IAM Role Added to RDS Instance: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] role [{requestParameters.roleArn | '<UNKNOWN_ROLE>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "IAM Role Added to RDS {$resource_type}: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] role [{requestParameters.roleArn | '<UNKNOWN_ROLE>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -69,12 +69,13 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
         &D_B_INSTANCE_ARN,
+        &D_B_CLUSTER_ARN,
         &FEATURE_NAME,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -128,6 +129,11 @@ static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
+/// `responseElements.dBClusterArn`
+static D_B_CLUSTER_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBClusterArn")],
+);
+
 /// `requestParameters.featureName`
 static FEATURE_NAME: Path = Path::new(&[Key("requestParameters"), Key("featureName")]);
 
@@ -135,42 +141,54 @@ static FEATURE_NAME: Path = Path::new(&[Key("requestParameters"), Key("featureNa
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["AddRoleToDBCluster", "AddRoleToDBInstance"]) {
         return Some(5);
     }
-    if !event.field(&ERROR_CODE).is_null() {
+    if !event.field(&EVENT_NAME).is_in(&["AddRoleToDBCluster", "AddRoleToDBInstance"]) {
         return Some(6);
+    }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `IAM Role Added to RDS Instance: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] role [{requestParameters.roleArn | '<UNKNOWN_ROLE>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("AddRoleToDBInstance") {
+        return String::from("Instance");
+    }
+    String::from("Cluster")
+}
+
+/// `AlertTitle`: `IAM Role Added to RDS {$resource_type}: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] role [{requestParameters.roleArn | '<UNKNOWN_ROLE>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
     let d_b_instance_identifier = event
         .field(&D_B_INSTANCE_IDENTIFIER)
-        .or(event.field(&D_B_CLUSTER_IDENTIFIER))
-        .or(Val::Str("<UNKNOWN>"));
-    let role_arn = event.field(&ROLE_ARN).or(Val::Str("<UNKNOWN_ROLE>"));
+        .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("<UNKNOWN>")))
+        .py_str();
+    let role_arn = event.field(&ROLE_ARN).or(Val::Str("<UNKNOWN_ROLE>")).py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
     format!(
-        "IAM Role Added to RDS Instance: [{d_b_instance_identifier}] role [{role_arn}] by [{user_name}]"
+        "IAM Role Added to RDS {resource_type}: [{d_b_instance_identifier}] role [{role_arn}] by [{user_name}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.dBInstanceIdentifier`, `requestParameters.dBClusterIdentifier` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let d_b_instance_identifier = event.field(&D_B_INSTANCE_IDENTIFIER);
-    let d_b_cluster_identifier = event.field(&D_B_CLUSTER_IDENTIFIER);
-    format!(
-        "{recipient_account_id}:{aws_region}:{d_b_instance_identifier}:{d_b_cluster_identifier}"
-    )
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let d_b_instance_identifier = event
+        .field(&D_B_INSTANCE_IDENTIFIER)
+        .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("unknown")))
+        .py_str();
+    format!("{recipient_account_id}:{aws_region}:{d_b_instance_identifier}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -229,10 +247,22 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("role_arn", event.field(&ROLE_ARN).to_json()),
-            ("feature_name", event.field(&FEATURE_NAME).to_json()),
+            (
+                "db_identifier",
+                event
+                    .field(&D_B_INSTANCE_IDENTIFIER)
+                    .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("N/A")))
+                    .to_json(),
+            ),
+            (
+                "db_instance_arn",
+                event
+                    .field(&D_B_INSTANCE_ARN)
+                    .or_truthy(event.field(&D_B_CLUSTER_ARN).or(Val::Str("N/A")))
+                    .to_json(),
+            ),
+            ("role_arn", event.field(&ROLE_ARN).or(Val::Str("N/A")).to_json()),
+            ("feature_name", event.field(&FEATURE_NAME).or(Val::Str("N/A")).to_json()),
         ]),
     )
 }

@@ -45,13 +45,14 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Instance Deleted: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$kind} Deleted: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]{$snapshot_warning}",
         ),
     },
     fields: &[
         &EVENT_SOURCE,
         &EVENT_NAME,
         &ERROR_CODE,
+        &SKIP_FINAL_SNAPSHOT,
         &D_B_INSTANCE_IDENTIFIER,
         &D_B_CLUSTER_IDENTIFIER,
         &USER_NAME,
@@ -62,14 +63,15 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
         &D_B_INSTANCE_ARN,
-        &SKIP_FINAL_SNAPSHOT,
+        &D_B_CLUSTER_ARN,
         &FINAL_DB_SNAPSHOT_IDENTIFIER,
+        &FINAL_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
         &DELETE_AUTOMATED_BACKUPS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: Some(|event| dynamic_severity(event)),
     python: None,
@@ -83,6 +85,11 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `errorCode`
 static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+
+/// `requestParameters.skipFinalSnapshot`
+static SKIP_FINAL_SNAPSHOT: Path = Path::new(
+    &[Key("requestParameters"), Key("skipFinalSnapshot")],
+);
 
 /// `requestParameters.dBInstanceIdentifier`
 static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
@@ -120,14 +127,19 @@ static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
-/// `requestParameters.skipFinalSnapshot`
-static SKIP_FINAL_SNAPSHOT: Path = Path::new(
-    &[Key("requestParameters"), Key("skipFinalSnapshot")],
+/// `responseElements.dBClusterArn`
+static D_B_CLUSTER_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBClusterArn")],
 );
 
 /// `requestParameters.finalDBSnapshotIdentifier`
 static FINAL_DB_SNAPSHOT_IDENTIFIER: Path = Path::new(
     &[Key("requestParameters"), Key("finalDBSnapshotIdentifier")],
+);
+
+/// `requestParameters.finalDBClusterSnapshotIdentifier`
+static FINAL_DB_CLUSTER_SNAPSHOT_IDENTIFIER: Path = Path::new(
+    &[Key("requestParameters"), Key("finalDBClusterSnapshotIdentifier")],
 );
 
 /// `requestParameters.deleteAutomatedBackups`
@@ -139,39 +151,62 @@ static DELETE_AUTOMATED_BACKUPS: Path = Path::new(
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["DeleteDBCluster", "DeleteDBInstance"]) {
         return Some(5);
     }
-    if !event.field(&ERROR_CODE).is_null() {
+    if !event.field(&EVENT_NAME).is_in(&["DeleteDBCluster", "DeleteDBInstance"]) {
         return Some(6);
+    }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Instance Deleted: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let d_b_instance_identifier = event
-        .field(&D_B_INSTANCE_IDENTIFIER)
-        .or(event.field(&D_B_CLUSTER_IDENTIFIER))
-        .or(Val::Str("<UNKNOWN>"));
-    let user_name = event
-        .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
-    format!("RDS Instance Deleted: [{d_b_instance_identifier}] by [{user_name}]")
+/// `TemplateValues` `kind`: the template of the first case whose conditions hold.
+pub fn kind<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("DeleteDBInstance") {
+        return String::from("Instance");
+    }
+    String::from("Cluster")
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.dBInstanceIdentifier`, `requestParameters.dBClusterIdentifier` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let d_b_instance_identifier = event.field(&D_B_INSTANCE_IDENTIFIER);
-    let d_b_cluster_identifier = event.field(&D_B_CLUSTER_IDENTIFIER);
+/// `TemplateValues` `snapshot_warning`: the template of the first case whose conditions hold, else nothing.
+pub fn snapshot_warning<E: Event + ?Sized>(event: &E) -> String {
+    if !event.field(&SKIP_FINAL_SNAPSHOT).is_null_or_empty() {
+        return String::from(" [NO FINAL SNAPSHOT]");
+    }
+    String::new()
+}
+
+/// `AlertTitle`: `RDS {$kind} Deleted: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]{$snapshot_warning}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let kind = kind(event);
+    let d_b_instance_identifier = event
+        .field(&D_B_INSTANCE_IDENTIFIER)
+        .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("<UNKNOWN>")))
+        .py_str();
+    let user_name = event
+        .field(&USER_NAME)
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    let snapshot_warning = snapshot_warning(event);
     format!(
-        "{recipient_account_id}:{aws_region}:{d_b_instance_identifier}:{d_b_cluster_identifier}"
+        "RDS {kind} Deleted: [{d_b_instance_identifier}] by [{user_name}]{snapshot_warning}"
     )
+}
+
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let d_b_instance_identifier = event
+        .field(&D_B_INSTANCE_IDENTIFIER)
+        .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("unknown")))
+        .py_str();
+    format!("{recipient_account_id}:{aws_region}:{d_b_instance_identifier}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -230,16 +265,38 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("skip_final_snapshot", event.field(&SKIP_FINAL_SNAPSHOT).to_json()),
+            (
+                "db_identifier",
+                event
+                    .field(&D_B_INSTANCE_IDENTIFIER)
+                    .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("N/A")))
+                    .to_json(),
+            ),
+            (
+                "db_instance_arn",
+                event
+                    .field(&D_B_INSTANCE_ARN)
+                    .or_truthy(event.field(&D_B_CLUSTER_ARN).or(Val::Str("N/A")))
+                    .to_json(),
+            ),
+            (
+                "skip_final_snapshot",
+                event.field(&SKIP_FINAL_SNAPSHOT).or(Val::Bool(false)).to_json(),
+            ),
             (
                 "final_snapshot_identifier",
-                event.field(&FINAL_DB_SNAPSHOT_IDENTIFIER).to_json(),
+                event
+                    .field(&FINAL_DB_SNAPSHOT_IDENTIFIER)
+                    .or_truthy(
+                        event
+                            .field(&FINAL_DB_CLUSTER_SNAPSHOT_IDENTIFIER)
+                            .or(Val::Str("N/A")),
+                    )
+                    .to_json(),
             ),
             (
                 "delete_automated_backups",
-                event.field(&DELETE_AUTOMATED_BACKUPS).to_json(),
+                event.field(&DELETE_AUTOMATED_BACKUPS).or(Val::Str("N/A")).to_json(),
             ),
         ]),
     )

@@ -56,7 +56,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Instance Made Public: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$resource_type} Made Public: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -74,6 +74,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
         &D_B_INSTANCE_ARN,
+        &D_B_CLUSTER_ARN,
         &APPLY_IMMEDIATELY,
         &V_PC_SECURITY_GROUP_IDS,
         &D_B_SUBNET_GROUP_NAME,
@@ -137,6 +138,11 @@ static D_B_INSTANCE_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBInstanceArn")],
 );
 
+/// `responseElements.dBClusterArn`
+static D_B_CLUSTER_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBClusterArn")],
+);
+
 /// `requestParameters.applyImmediately`
 static APPLY_IMMEDIATELY: Path = Path::new(
     &[Key("requestParameters"), Key("applyImmediately")],
@@ -170,84 +176,121 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `RDS Instance Made Public: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("ModifyDBInstance") {
+        return String::from("Instance");
+    }
+    String::from("Cluster")
+}
+
+/// `AlertTitle`: `RDS {$resource_type} Made Public: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
     let d_b_instance_identifier = event
         .field(&D_B_INSTANCE_IDENTIFIER)
-        .or(event.field(&D_B_CLUSTER_IDENTIFIER))
-        .or(Val::Str("<UNKNOWN>"));
+        .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("<UNKNOWN>")))
+        .py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
-    format!("RDS Instance Made Public: [{d_b_instance_identifier}] by [{user_name}]")
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    format!(
+        "RDS {resource_type} Made Public: [{d_b_instance_identifier}] by [{user_name}]"
+    )
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
 /// a value raises, as Panther's helper does.
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("publicly_accessible", event.field(&PUBLICLY_ACCESSIBLE).to_json()),
-            ("apply_immediately", event.field(&APPLY_IMMEDIATELY).to_json()),
-            (
-                "vpc_security_groups_modified",
+    let mut entries = context([
+        (
+            "eventName",
+            event
+                .field(&EVENT_NAME)
+                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                .to_json(),
+        ),
+        (
+            "eventSource",
+            event
+                .field(&EVENT_SOURCE)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "awsRegion",
+            event
+                .field(&AWS_REGION)
+                .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                .to_json(),
+        ),
+        (
+            "recipientAccountId",
+            event
+                .field(&RECIPIENT_ACCOUNT_ID)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "sourceIPAddress",
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                .to_json(),
+        ),
+        (
+            "userAgent",
+            event
+                .field(&USER_AGENT)
+                .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                .to_json(),
+        ),
+        (
+            "userIdentity",
+            event
+                .field(&USER_IDENTITY)
+                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                .to_json(),
+        ),
+        ("PantherFlow Investigation", investigation),
+        (
+            "db_identifier",
+            event
+                .field(&D_B_INSTANCE_IDENTIFIER)
+                .or_truthy(event.field(&D_B_CLUSTER_IDENTIFIER).or(Val::Str("N/A")))
+                .to_json(),
+        ),
+        (
+            "db_instance_arn",
+            event
+                .field(&D_B_INSTANCE_ARN)
+                .or_truthy(event.field(&D_B_CLUSTER_ARN).or(Val::Str("N/A")))
+                .to_json(),
+        ),
+        (
+            "publicly_accessible",
+            event.field(&PUBLICLY_ACCESSIBLE).or(Val::Str("N/A")).to_json(),
+        ),
+        (
+            "apply_immediately",
+            event.field(&APPLY_IMMEDIATELY).or(Val::Str("N/A")).to_json(),
+        ),
+    ]);
+    if !event.field(&V_PC_SECURITY_GROUP_IDS).is_null_or_empty() {
+        entries
+            .insert(
+                "vpc_security_groups_modified".into(),
                 event.field(&V_PC_SECURITY_GROUP_IDS).to_json(),
-            ),
-            ("subnet_group_modified", event.field(&D_B_SUBNET_GROUP_NAME).to_json()),
-        ]),
-    )
+            );
+    }
+    if !event.field(&D_B_SUBNET_GROUP_NAME).is_null_or_empty() {
+        entries
+            .insert(
+                "subnet_group_modified".into(),
+                event.field(&D_B_SUBNET_GROUP_NAME).to_json(),
+            );
+    }
+    Ok(entries)
 }

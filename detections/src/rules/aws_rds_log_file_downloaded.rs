@@ -45,7 +45,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Log Downloaded: [{requestParameters.logFileName | '<UNKNOWN_FILE>'}] from [{requestParameters.dBInstanceIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS Log Downloaded: [{requestParameters.logFileName | '<UNKNOWN_FILE>' !s}] from [{requestParameters.dBInstanceIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -61,14 +61,13 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_INSTANCE_ARN,
         &MARKER,
         &NUMBER_OF_LINES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -112,11 +111,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `responseElements.dBInstanceArn`
-static D_B_INSTANCE_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBInstanceArn")],
-);
-
 /// `requestParameters.marker`
 static MARKER: Path = Path::new(&[Key("requestParameters"), Key("marker")]);
 
@@ -129,38 +123,48 @@ static NUMBER_OF_LINES: Path = Path::new(
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
-    }
-    if !event.field(&EVENT_NAME).equals("DownloadDBLogFilePortion") {
         return Some(5);
     }
-    if !event.field(&ERROR_CODE).is_null() {
+    if !event.field(&EVENT_NAME).equals("DownloadDBLogFilePortion") {
         return Some(6);
+    }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Log Downloaded: [{requestParameters.logFileName | '<UNKNOWN_FILE>'}] from [{requestParameters.dBInstanceIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
+/// `AlertTitle`: `RDS Log Downloaded: [{requestParameters.logFileName | '<UNKNOWN_FILE>' !s}] from [{requestParameters.dBInstanceIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let log_file_name = event.field(&LOG_FILE_NAME).or(Val::Str("<UNKNOWN_FILE>"));
+    let log_file_name = event
+        .field(&LOG_FILE_NAME)
+        .or(Val::Str("<UNKNOWN_FILE>"))
+        .py_str();
     let d_b_instance_identifier = event
         .field(&D_B_INSTANCE_IDENTIFIER)
-        .or(Val::Str("<UNKNOWN>"));
+        .or(Val::Str("<UNKNOWN>"))
+        .py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
     format!(
         "RDS Log Downloaded: [{log_file_name}] from [{d_b_instance_identifier}] by [{user_name}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.dBInstanceIdentifier`, `requestParameters.logFileName` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let d_b_instance_identifier = event.field(&D_B_INSTANCE_IDENTIFIER);
-    let log_file_name = event.field(&LOG_FILE_NAME);
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.dBInstanceIdentifier | 'unknown' !s}:{requestParameters.logFileName | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let d_b_instance_identifier = event
+        .field(&D_B_INSTANCE_IDENTIFIER)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let log_file_name = event.field(&LOG_FILE_NAME).or(Val::Str("unknown")).py_str();
     format!(
         "{recipient_account_id}:{aws_region}:{d_b_instance_identifier}:{log_file_name}"
     )
@@ -222,11 +226,16 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("log_file_name", event.field(&LOG_FILE_NAME).to_json()),
-            ("marker", event.field(&MARKER).to_json()),
-            ("number_of_lines", event.field(&NUMBER_OF_LINES).to_json()),
+            (
+                "db_instance_identifier",
+                event.field(&D_B_INSTANCE_IDENTIFIER).or(Val::Str("N/A")).to_json(),
+            ),
+            ("log_file_name", event.field(&LOG_FILE_NAME).or(Val::Str("N/A")).to_json()),
+            ("marker", event.field(&MARKER).or(Val::Str("N/A")).to_json()),
+            (
+                "number_of_lines",
+                event.field(&NUMBER_OF_LINES).or(Val::Str("N/A")).to_json(),
+            ),
         ]),
     )
 }

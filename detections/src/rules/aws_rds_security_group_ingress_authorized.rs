@@ -51,7 +51,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Security Group Ingress Authorized: [{requestParameters.dBSecurityGroupName | '<UNKNOWN>'}] from [{requestParameters.cIDRIP | requestParameters.eC2SecurityGroupName | '<UNKNOWN_SOURCE>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS Security Group Ingress Authorized: [{requestParameters.dBSecurityGroupName | '<UNKNOWN>' !s}] from [{requestParameters.cIDRIP || requestParameters.eC2SecurityGroupName || '<UNKNOWN_SOURCE>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -68,15 +68,13 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_INSTANCE_IDENTIFIER,
-        &D_B_INSTANCE_ARN,
         &E_C2_SECURITY_GROUP_ID,
         &E_C2_SECURITY_GROUP_OWNER_ID,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: Some(|event| dynamic_severity(event)),
     python: None,
@@ -125,16 +123,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `requestParameters.dBInstanceIdentifier`
-static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
-    &[Key("requestParameters"), Key("dBInstanceIdentifier")],
-);
-
-/// `responseElements.dBInstanceArn`
-static D_B_INSTANCE_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBInstanceArn")],
-);
-
 /// `requestParameters.eC2SecurityGroupId`
 static E_C2_SECURITY_GROUP_ID: Path = Path::new(
     &[Key("requestParameters"), Key("eC2SecurityGroupId")],
@@ -149,40 +137,51 @@ static E_C2_SECURITY_GROUP_OWNER_ID: Path = Path::new(
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
-    }
-    if !event.field(&EVENT_NAME).equals("AuthorizeDBSecurityGroupIngress") {
         return Some(5);
     }
-    if !event.field(&ERROR_CODE).is_null() {
+    if !event.field(&EVENT_NAME).equals("AuthorizeDBSecurityGroupIngress") {
         return Some(6);
+    }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Security Group Ingress Authorized: [{requestParameters.dBSecurityGroupName | '<UNKNOWN>'}] from [{requestParameters.cIDRIP | requestParameters.eC2SecurityGroupName | '<UNKNOWN_SOURCE>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
+/// `AlertTitle`: `RDS Security Group Ingress Authorized: [{requestParameters.dBSecurityGroupName | '<UNKNOWN>' !s}] from [{requestParameters.cIDRIP || requestParameters.eC2SecurityGroupName || '<UNKNOWN_SOURCE>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let d_b_security_group_name = event
         .field(&D_B_SECURITY_GROUP_NAME)
-        .or(Val::Str("<UNKNOWN>"));
+        .or(Val::Str("<UNKNOWN>"))
+        .py_str();
     let c_idrip = event
         .field(&C_IDRIP)
-        .or(event.field(&E_C2_SECURITY_GROUP_NAME))
-        .or(Val::Str("<UNKNOWN_SOURCE>"));
+        .or_truthy(
+            event
+                .field(&E_C2_SECURITY_GROUP_NAME)
+                .or_truthy(Val::Str("<UNKNOWN_SOURCE>")),
+        )
+        .py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
     format!(
         "RDS Security Group Ingress Authorized: [{d_b_security_group_name}] from [{c_idrip}] by [{user_name}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.dBSecurityGroupName` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let d_b_security_group_name = event.field(&D_B_SECURITY_GROUP_NAME);
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.dBSecurityGroupName | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let d_b_security_group_name = event
+        .field(&D_B_SECURITY_GROUP_NAME)
+        .or(Val::Str("unknown"))
+        .py_str();
     format!("{recipient_account_id}:{aws_region}:{d_b_security_group_name}")
 }
 
@@ -242,18 +241,22 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("security_group_name", event.field(&D_B_SECURITY_GROUP_NAME).to_json()),
-            ("cidr_ip", event.field(&C_IDRIP).to_json()),
+            (
+                "security_group_name",
+                event.field(&D_B_SECURITY_GROUP_NAME).or(Val::Str("N/A")).to_json(),
+            ),
+            ("cidr_ip", event.field(&C_IDRIP).or(Val::Str("N/A")).to_json()),
             (
                 "ec2_security_group_name",
-                event.field(&E_C2_SECURITY_GROUP_NAME).to_json(),
+                event.field(&E_C2_SECURITY_GROUP_NAME).or(Val::Str("N/A")).to_json(),
             ),
-            ("ec2_security_group_id", event.field(&E_C2_SECURITY_GROUP_ID).to_json()),
+            (
+                "ec2_security_group_id",
+                event.field(&E_C2_SECURITY_GROUP_ID).or(Val::Str("N/A")).to_json(),
+            ),
             (
                 "ec2_security_group_owner_id",
-                event.field(&E_C2_SECURITY_GROUP_OWNER_ID).to_json(),
+                event.field(&E_C2_SECURITY_GROUP_OWNER_ID).or(Val::Str("N/A")).to_json(),
             ),
         ]),
     )

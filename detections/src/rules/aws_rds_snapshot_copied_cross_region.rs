@@ -45,7 +45,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Snapshot Copied Cross-Region: [{requestParameters.sourceDBSnapshotIdentifier | requestParameters.sourceDBClusterSnapshotIdentifier | '<UNKNOWN>'}] from [{requestParameters.sourceRegion | '<UNKNOWN>'}] to [{awsRegion | '<UNKNOWN>'}]",
+            "RDS {$resource_type} Copied Cross-Region: [{requestParameters.sourceDBSnapshotIdentifier || requestParameters.sourceDBClusterSnapshotIdentifier | '<UNKNOWN>' !s}] from [{requestParameters.sourceRegion | '<UNKNOWN>' !s}] to [{awsRegion ?? '<UNKNOWN>' !s}]",
         ),
     },
     fields: &[
@@ -62,15 +62,13 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_INSTANCE_IDENTIFIER,
-        &D_B_INSTANCE_ARN,
         &KMS_KEY_ID,
         &COPY_TAGS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -123,16 +121,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `requestParameters.dBInstanceIdentifier`
-static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
-    &[Key("requestParameters"), Key("dBInstanceIdentifier")],
-);
-
-/// `responseElements.dBInstanceArn`
-static D_B_INSTANCE_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBInstanceArn")],
-);
-
 /// `requestParameters.kmsKeyId`
 static KMS_KEY_ID: Path = Path::new(&[Key("requestParameters"), Key("kmsKeyId")]);
 
@@ -163,29 +151,44 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `RDS Snapshot Copied Cross-Region: [{requestParameters.sourceDBSnapshotIdentifier | requestParameters.sourceDBClusterSnapshotIdentifier | '<UNKNOWN>'}] from [{requestParameters.sourceRegion | '<UNKNOWN>'}] to [{awsRegion | '<UNKNOWN>'}]`
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("CopyDBSnapshot") {
+        return String::from("Snapshot");
+    }
+    String::from("Cluster Snapshot")
+}
+
+/// `AlertTitle`: `RDS {$resource_type} Copied Cross-Region: [{requestParameters.sourceDBSnapshotIdentifier || requestParameters.sourceDBClusterSnapshotIdentifier | '<UNKNOWN>' !s}] from [{requestParameters.sourceRegion | '<UNKNOWN>' !s}] to [{awsRegion ?? '<UNKNOWN>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
     let source_db_snapshot_identifier = event
         .field(&SOURCE_DB_SNAPSHOT_IDENTIFIER)
-        .or(event.field(&SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER))
-        .or(Val::Str("<UNKNOWN>"));
-    let source_region = event.field(&SOURCE_REGION).or(Val::Str("<UNKNOWN>"));
-    let aws_region = event.field(&AWS_REGION).or(Val::Str("<UNKNOWN>"));
+        .or_truthy(
+            event.field(&SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER).or(Val::Str("<UNKNOWN>")),
+        )
+        .py_str();
+    let source_region = event.field(&SOURCE_REGION).or(Val::Str("<UNKNOWN>")).py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("<UNKNOWN>")).py_str();
     format!(
-        "RDS Snapshot Copied Cross-Region: [{source_db_snapshot_identifier}] from [{source_region}] to [{aws_region}]"
+        "RDS {resource_type} Copied Cross-Region: [{source_db_snapshot_identifier}] from [{source_region}] to [{aws_region}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.targetDBSnapshotIdentifier`, `requestParameters.targetDBClusterSnapshotIdentifier` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let target_db_snapshot_identifier = event.field(&TARGET_DB_SNAPSHOT_IDENTIFIER);
-    let target_db_cluster_snapshot_identifier = event
-        .field(&TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER);
-    format!(
-        "{recipient_account_id}:{aws_region}:{target_db_snapshot_identifier}:{target_db_cluster_snapshot_identifier}"
-    )
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.targetDBSnapshotIdentifier || requestParameters.targetDBClusterSnapshotIdentifier | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let target_db_snapshot_identifier = event
+        .field(&TARGET_DB_SNAPSHOT_IDENTIFIER)
+        .or_truthy(
+            event.field(&TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER).or(Val::Str("unknown")),
+        )
+        .py_str();
+    format!("{recipient_account_id}:{aws_region}:{target_db_snapshot_identifier}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -244,19 +247,31 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
             (
                 "source_snapshot_identifier",
-                event.field(&SOURCE_DB_SNAPSHOT_IDENTIFIER).to_json(),
+                event
+                    .field(&SOURCE_DB_SNAPSHOT_IDENTIFIER)
+                    .or_truthy(
+                        event
+                            .field(&SOURCE_DB_CLUSTER_SNAPSHOT_IDENTIFIER)
+                            .or(Val::Str("N/A")),
+                    )
+                    .to_json(),
             ),
             (
                 "target_snapshot_identifier",
-                event.field(&TARGET_DB_SNAPSHOT_IDENTIFIER).to_json(),
+                event
+                    .field(&TARGET_DB_SNAPSHOT_IDENTIFIER)
+                    .or_truthy(
+                        event
+                            .field(&TARGET_DB_CLUSTER_SNAPSHOT_IDENTIFIER)
+                            .or(Val::Str("N/A")),
+                    )
+                    .to_json(),
             ),
-            ("source_region", event.field(&SOURCE_REGION).to_json()),
-            ("kms_key_id", event.field(&KMS_KEY_ID).to_json()),
-            ("copy_tags", event.field(&COPY_TAGS).to_json()),
+            ("source_region", event.field(&SOURCE_REGION).or(Val::Str("N/A")).to_json()),
+            ("kms_key_id", event.field(&KMS_KEY_ID).or(Val::Str("N/A")).to_json()),
+            ("copy_tags", event.field(&COPY_TAGS).or(Val::Str("N/A")).to_json()),
         ]),
     )
 }

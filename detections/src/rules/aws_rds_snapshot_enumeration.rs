@@ -51,7 +51,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Snapshots Enumeration: Public snapshots queried by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$resource_type} Enumeration: {$scope} snapshots queried by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -73,7 +73,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -129,39 +129,70 @@ static MAX_RECORDS: Path = Path::new(&[Key("requestParameters"), Key("maxRecords
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
+        return Some(5);
     }
     if !event
         .field(&EVENT_NAME)
         .is_in(&["DescribeDBClusterSnapshots", "DescribeDBSnapshots"])
     {
-        return Some(5);
-    }
-    if !event.field(&ERROR_CODE).is_null_or_empty() {
         return Some(6);
+    }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
     }
     if event.field(&INCLUDE_PUBLIC).is_null_or_empty()
         && event.field(&INCLUDE_SHARED).is_null_or_empty()
     {
-        return Some(7);
+        return Some(8);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Snapshots Enumeration: Public snapshots queried by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_name = event
-        .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
-    format!("RDS Snapshots Enumeration: Public snapshots queried by [{user_name}]")
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("DescribeDBSnapshots") {
+        return String::from("Snapshots");
+    }
+    String::from("Cluster Snapshots")
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `userIdentity.arn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let arn = event.field(&ARN);
+/// `TemplateValues` `scope`: the template of the first case whose conditions hold.
+pub fn scope<E: Event + ?Sized>(event: &E) -> String {
+    if !event.field(&INCLUDE_PUBLIC).is_null_or_empty()
+        && !event.field(&INCLUDE_SHARED).is_null_or_empty()
+    {
+        return String::from("Public and Shared");
+    }
+    if !event.field(&INCLUDE_PUBLIC).is_null_or_empty() {
+        return String::from("Public");
+    }
+    if !event.field(&INCLUDE_SHARED).is_null_or_empty() {
+        return String::from("Shared");
+    }
+    String::from("Unknown")
+}
+
+/// `AlertTitle`: `RDS {$resource_type} Enumeration: {$scope} snapshots queried by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
+    let scope = scope(event);
+    let user_name = event
+        .field(&USER_NAME)
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    format!(
+        "RDS {resource_type} Enumeration: {scope} snapshots queried by [{user_name}]"
+    )
+}
+
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{userIdentity.arn | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let arn = event.field(&ARN).or(Val::Str("unknown")).py_str();
     format!("{recipient_account_id}:{aws_region}:{arn}")
 }
 
@@ -221,9 +252,15 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("include_public", event.field(&INCLUDE_PUBLIC).to_json()),
-            ("include_shared", event.field(&INCLUDE_SHARED).to_json()),
-            ("max_records", event.field(&MAX_RECORDS).to_json()),
+            (
+                "include_public",
+                event.field(&INCLUDE_PUBLIC).or(Val::Str("N/A")).to_json(),
+            ),
+            (
+                "include_shared",
+                event.field(&INCLUDE_SHARED).or(Val::Str("N/A")).to_json(),
+            ),
+            ("max_records", event.field(&MAX_RECORDS).or(Val::Str("N/A")).to_json()),
         ]),
     )
 }

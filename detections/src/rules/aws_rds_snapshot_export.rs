@@ -44,7 +44,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Snapshot Export: [{requestParameters.sourceArn | '<UNKNOWN_SOURCE>'}] exported to S3 bucket [{requestParameters.s3BucketName | '<UNKNOWN_BUCKET>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS Snapshot Export: [{requestParameters.sourceArn | '<UNKNOWN_SOURCE>' !split(':')[-1] !split('/')[-1]}] exported to S3 bucket [{requestParameters.s3BucketName | '<UNKNOWN_BUCKET>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -60,8 +60,6 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_INSTANCE_IDENTIFIER,
-        &D_B_INSTANCE_ARN,
         &EXPORT_TASK_IDENTIFIER,
         &S3_PREFIX,
         &KMS_KEY_ID,
@@ -69,8 +67,10 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| {
+        alert_title(event).unwrap_or_else(|_| String::from("AWS.RDS.SnapshotExport"))
+    }),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -114,16 +114,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `requestParameters.dBInstanceIdentifier`
-static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
-    &[Key("requestParameters"), Key("dBInstanceIdentifier")],
-);
-
-/// `responseElements.dBInstanceArn`
-static D_B_INSTANCE_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBInstanceArn")],
-);
-
 /// `responseElements.exportTaskIdentifier`
 static EXPORT_TASK_IDENTIFIER: Path = Path::new(
     &[Key("responseElements"), Key("exportTaskIdentifier")],
@@ -142,36 +132,50 @@ static IAM_ROLE_ARN: Path = Path::new(&[Key("requestParameters"), Key("iamRoleAr
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
-    }
-    if !event.field(&EVENT_NAME).equals("StartExportTask") {
         return Some(5);
     }
-    if !event.field(&ERROR_CODE).is_null() {
+    if !event.field(&EVENT_NAME).equals("StartExportTask") {
         return Some(6);
+    }
+    if !event.field(&ERROR_CODE).is_null() {
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Snapshot Export: [{requestParameters.sourceArn | '<UNKNOWN_SOURCE>'}] exported to S3 bucket [{requestParameters.s3BucketName | '<UNKNOWN_BUCKET>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let source_arn = event.field(&SOURCE_ARN).or(Val::Str("<UNKNOWN_SOURCE>"));
-    let s3_bucket_name = event.field(&S3_BUCKET_NAME).or(Val::Str("<UNKNOWN_BUCKET>"));
+/// `AlertTitle`: `RDS Snapshot Export: [{requestParameters.sourceArn | '<UNKNOWN_SOURCE>' !split(':')[-1] !split('/')[-1]}] exported to S3 bucket [{requestParameters.s3BucketName | '<UNKNOWN_BUCKET>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let source_arn = split_pieces(
+        &event.field(&SOURCE_ARN).or(Val::Str("<UNKNOWN_SOURCE>")),
+        &[(":", -1), ("/", -1)],
+    )?;
+    let s3_bucket_name = event
+        .field(&S3_BUCKET_NAME)
+        .or(Val::Str("<UNKNOWN_BUCKET>"))
+        .py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID))
-        .or(Val::Str("<UNKNOWN_USER>"));
-    format!(
-        "RDS Snapshot Export: [{source_arn}] exported to S3 bucket [{s3_bucket_name}] by [{user_name}]"
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    Ok(
+        format!(
+            "RDS Snapshot Export: [{source_arn}] exported to S3 bucket [{s3_bucket_name}] by [{user_name}]"
+        ),
     )
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.sourceArn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let source_arn = event.field(&SOURCE_ARN);
-    format!("{recipient_account_id}:{aws_region}:{source_arn}")
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.sourceArn | '<UNKNOWN_SOURCE>' !split(':')[-1] !split('/')[-1]}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let source_arn = split_pieces(
+        &event.field(&SOURCE_ARN).or(Val::Str("<UNKNOWN_SOURCE>")),
+        &[(":", -1), ("/", -1)],
+    )?;
+    Ok(format!("{recipient_account_id}:{aws_region}:{source_arn}"))
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -230,14 +234,15 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("export_task_id", event.field(&EXPORT_TASK_IDENTIFIER).to_json()),
-            ("source_arn", event.field(&SOURCE_ARN).to_json()),
-            ("s3_bucket", event.field(&S3_BUCKET_NAME).to_json()),
-            ("s3_prefix", event.field(&S3_PREFIX).to_json()),
-            ("kms_key_id", event.field(&KMS_KEY_ID).to_json()),
-            ("iam_role_arn", event.field(&IAM_ROLE_ARN).to_json()),
+            (
+                "export_task_id",
+                event.field(&EXPORT_TASK_IDENTIFIER).or(Val::Str("N/A")).to_json(),
+            ),
+            ("source_arn", event.field(&SOURCE_ARN).or(Val::Str("N/A")).to_json()),
+            ("s3_bucket", event.field(&S3_BUCKET_NAME).or(Val::Str("N/A")).to_json()),
+            ("s3_prefix", event.field(&S3_PREFIX).or(Val::Str("N/A")).to_json()),
+            ("kms_key_id", event.field(&KMS_KEY_ID).or(Val::Str("N/A")).to_json()),
+            ("iam_role_arn", event.field(&IAM_ROLE_ARN).or(Val::Str("N/A")).to_json()),
         ]),
     )
 }

@@ -135,8 +135,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let user_identity_user_name = event
         .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
+        .or(event.field(&SESSION_ISSUER_USER_NAME).or(event.field(&ARN)));
     let bucket_name = event.field(&BUCKET_NAME);
     format!(
         "[AWS.CloudTrail] User [{user_identity_user_name}] deleted bucket replication for bucket [{bucket_name}] bucket"

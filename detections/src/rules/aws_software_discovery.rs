@@ -37,14 +37,20 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "User [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] performed a [{eventName}] action in AWS account [{recipientAccountId}].",
+            "User [{$actor_user}] performed a [{eventName !s}] action in AWS account [{recipientAccountId !s}].",
         ),
     },
     fields: &[
         &EVENT_NAME,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &EVENT_TYPE,
+        &INVOKED_BY,
         &RECIPIENT_ACCOUNT_ID,
         &EVENT_SOURCE,
         &AWS_REGION,
@@ -54,8 +60,10 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| {
+        alert_title(event).unwrap_or_else(|_| String::from("AWS.Software.Discovery"))
+    }),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -64,18 +72,38 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `eventType`
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `recipientAccountId`
 static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
@@ -129,22 +157,165 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `User [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] performed a [{eventName}] action in AWS account [{recipientAccountId}].`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
-    let event_name = event.field(&EVENT_NAME);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    format!(
-        "User [{user_identity_user_name}] performed a [{event_name}] action in AWS account [{recipient_account_id}]."
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root")
+        && ((!event.field(&USER_IDENTITY_USER_NAME).is_null()
+            && !event.field(&USER_IDENTITY_USER_NAME).starts_with(""))
+            || (event.field(&USER_IDENTITY_USER_NAME).is_null()
+                && !event.field(&ACCOUNT_ID).is_null()
+                && !event.field(&ACCOUNT_ID).starts_with("")))
+    {
+        return Ok(String::from(""));
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&USER_IDENTITY_USER_NAME).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser")
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).is_null()
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+        && !event.field(&SOURCE_IDENTITY).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    if !event
+        .field(&TYPE)
+        .is_in_sorted(
+            &[
+                "AWSAccount",
+                "AWSService",
+                "AssumedRole",
+                "Directory",
+                "FederatedUser",
+                "IAMUser",
+                "IdentityCenterUser",
+                "Role",
+                "Root",
+                "SAMLUser",
+                "Unknown",
+                "WebIdentityUser",
+            ],
+        ) && event.field(&EVENT_TYPE).equals("AwsServiceEvent")
+        && !event.field(&INVOKED_BY).is_null()
+        && !event.field(&INVOKED_BY).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    Ok(actor_user(event)?)
+}
+
+/// `AlertTitle`: `User [{$actor_user}] performed a [{eventName !s}] action in AWS account [{recipientAccountId !s}].`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let actor_user = actor_user(event)?;
+    let event_name = event.field(&EVENT_NAME).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    Ok(
+        format!(
+            "User [{actor_user}] performed a [{event_name}] action in AWS account [{recipient_account_id}]."
+        ),
     )
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.arn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ARN).to_string()
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(dedup(event)?)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

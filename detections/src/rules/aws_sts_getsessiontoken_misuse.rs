@@ -48,7 +48,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "IAM user [{userIdentity.userName | '<unknown>'}] called GetSessionToken in account [{recipientAccountId | '<unknown>'}]",
+            "IAM user [{userIdentity.userName | '<unknown>' !s}] called GetSessionToken in account [{recipientAccountId ?? '<unknown>' !s}]",
         ),
     },
     fields: &[
@@ -110,29 +110,30 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(6);
+        return Some(7);
     }
     if !event.field(&EVENT_SOURCE).equals("sts.amazonaws.com") {
-        return Some(8);
+        return Some(9);
     }
     if !event.field(&EVENT_NAME).equals("GetSessionToken") {
-        return Some(11);
+        return Some(12);
     }
     if !event.field(&TYPE).equals("IAMUser") {
-        return Some(14);
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `IAM user [{userIdentity.userName | '<unknown>'}] called GetSessionToken in account [{recipientAccountId | '<unknown>'}]`
+/// `AlertTitle`: `IAM user [{userIdentity.userName | '<unknown>' !s}] called GetSessionToken in account [{recipientAccountId ?? '<unknown>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_name = event.field(&USER_NAME).or(Val::Str("<unknown>"));
+    let user_name = event.field(&USER_NAME).or(Val::Str("<unknown>")).py_str();
     let recipient_account_id = event
         .field(&RECIPIENT_ACCOUNT_ID)
-        .or(Val::Str("<unknown>"));
+        .or_present(Val::Str("<unknown>"))
+        .py_str();
     format!(
         "IAM user [{user_name}] called GetSessionToken in account [{recipient_account_id}]"
     )

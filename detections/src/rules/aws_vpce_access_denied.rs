@@ -51,16 +51,21 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "VPC Endpoint Access Denied for [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] from [{sourceIPAddress | 'unknown'}] to [{eventSource | 'unknown'}]",
+            "VPC Endpoint Access Denied for [{$actor_user}] from [{sourceIPAddress ?? 'unknown' !s}] to [{eventSource ?? 'unknown' !split('.')[0]}]",
         ),
     },
     fields: &[
         &EVENT_TYPE,
         &EVENT_CATEGORY,
         &ERROR_CODE,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &INVOKED_BY,
         &SOURCE_IP_ADDRESS,
         &EVENT_SOURCE,
         &EVENT_NAME,
@@ -68,14 +73,15 @@ pub static RULE: Rule = Rule {
         &RECIPIENT_ACCOUNT_ID,
         &USER_AGENT,
         &USER_IDENTITY,
-        &ACCOUNT_ID,
-        &PRINCIPAL_ID,
         &ERROR_MESSAGE,
         &RESOURCES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.CloudTrail.VPCE.AccessDenied"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -91,18 +97,35 @@ static EVENT_CATEGORY: Path = Path::new(&[Key("eventCategory")]);
 /// `errorCode`
 static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `sourceIPAddress`
 static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
@@ -125,12 +148,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `userIdentity.accountId`
-static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
-
-/// `userIdentity.principalId`
-static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
-
 /// `errorMessage`
 static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
@@ -152,16 +169,108 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `VPC Endpoint Access Denied for [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] from [{sourceIPAddress | 'unknown'}] to [{eventSource | 'unknown'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
-    let source_ip_address = event.field(&SOURCE_IP_ADDRESS).or(Val::Str("unknown"));
-    let event_source = event.field(&EVENT_SOURCE).or(Val::Str("unknown"));
-    format!(
-        "VPC Endpoint Access Denied for [{user_identity_user_name}] from [{source_ip_address}] to [{event_source}]"
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `VPC Endpoint Access Denied for [{$actor_user}] from [{sourceIPAddress ?? 'unknown' !s}] to [{eventSource ?? 'unknown' !split('.')[0]}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let actor_user = actor_user(event)?;
+    let source_ip_address = event
+        .field(&SOURCE_IP_ADDRESS)
+        .or_present(Val::Str("unknown"))
+        .py_str();
+    let event_source = split_pieces(
+        &event.field(&EVENT_SOURCE).or_present(Val::Str("unknown")),
+        &[(".", 0)],
+    )?;
+    Ok(
+        format!(
+            "VPC Endpoint Access Denied for [{actor_user}] from [{source_ip_address}] to [{event_source}]"
+        ),
     )
 }
 
@@ -169,65 +278,136 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
 /// a value raises, as Panther's helper does.
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("account_id", event.field(&ACCOUNT_ID).to_json()),
-            ("principal_id", event.field(&PRINCIPAL_ID).to_json()),
-            ("source_ip", event.field(&SOURCE_IP_ADDRESS).to_json()),
-            ("event_source", event.field(&EVENT_SOURCE).to_json()),
-            ("api_call", event.field(&EVENT_NAME).to_json()),
-            ("error_message", event.field(&ERROR_MESSAGE).to_json()),
-            ("resources", event.field(&RESOURCES).to_json()),
-        ]),
-    )
+    let mut entries = context([
+        (
+            "eventName",
+            event
+                .field(&EVENT_NAME)
+                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                .to_json(),
+        ),
+        (
+            "eventSource",
+            event
+                .field(&EVENT_SOURCE)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "awsRegion",
+            event
+                .field(&AWS_REGION)
+                .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                .to_json(),
+        ),
+        (
+            "recipientAccountId",
+            event
+                .field(&RECIPIENT_ACCOUNT_ID)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "sourceIPAddress",
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                .to_json(),
+        ),
+        (
+            "userAgent",
+            event
+                .field(&USER_AGENT)
+                .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                .to_json(),
+        ),
+        (
+            "userIdentity",
+            event
+                .field(&USER_IDENTITY)
+                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                .to_json(),
+        ),
+        ("PantherFlow Investigation", investigation),
+        ("account_id", event.field(&ACCOUNT_ID).or(Val::Str("unknown")).to_json()),
+        ("principal_id", event.field(&PRINCIPAL_ID).or(Val::Str("unknown")).to_json()),
+        (
+            "source_ip",
+            event.field(&SOURCE_IP_ADDRESS).or_present(Val::Str("unknown")).to_json(),
+        ),
+        (
+            "event_source",
+            event.field(&EVENT_SOURCE).or_present(Val::Str("unknown")).to_json(),
+        ),
+        ("api_call", event.field(&EVENT_NAME).or_present(Val::Str("unknown")).to_json()),
+        (
+            "error_message",
+            event.field(&ERROR_MESSAGE).or_present(Val::Str("")).to_json(),
+        ),
+        (
+            "resources",
+            event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+        ),
+        ("actor_user", Json::String(actor_user(event)?)),
+    ]);
+    if event
+        .field(&TYPE)
+        .is_in(
+            &["Directory", "IAMUser", "Root", "SAMLUser", "Unknown", "WebIdentityUser"],
+        ) && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&USER_IDENTITY_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&USER_IDENTITY_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).equals("Root")
+        && event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&ACCOUNT_ID).is_null()
+        && !event.field(&ACCOUNT_ID).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&ACCOUNT_ID).to_json());
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser")
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).is_null()
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+        && !event.field(&SOURCE_IDENTITY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&SOURCE_IDENTITY).to_json());
+    }
+    if !event
+        .field(&TYPE)
+        .is_in_sorted(
+            &[
+                "AWSAccount",
+                "AWSService",
+                "AssumedRole",
+                "Directory",
+                "FederatedUser",
+                "IAMUser",
+                "IdentityCenterUser",
+                "Role",
+                "Root",
+                "SAMLUser",
+                "Unknown",
+                "WebIdentityUser",
+            ],
+        ) && event.field(&EVENT_TYPE).equals("AwsServiceEvent")
+        && !event.field(&INVOKED_BY).is_null()
+        && !event.field(&INVOKED_BY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&INVOKED_BY).to_json());
+    }
+    Ok(entries)
 }

@@ -54,7 +54,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "S3 Access via VPC Endpoint from External IP: [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] from [{sourceIPAddress | 'unknown'}] to bucket [{requestParameters.bucketName | 'unknown'}]",
+            "S3 Access via VPC Endpoint from External IP: [{$actor_user}] from [{sourceIPAddress ?? 'unknown' !s}] to bucket [{requestParameters.bucketName | 'unknown' !s}]",
         ),
     },
     fields: &[
@@ -63,22 +63,28 @@ pub static RULE: Rule = Rule {
         &EVENT_SOURCE,
         &EVENT_NAME,
         &SOURCE_IP_ADDRESS,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &INVOKED_BY,
         &BUCKET_NAME,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
         &USER_AGENT,
         &USER_IDENTITY,
-        &ACCOUNT_ID,
-        &PRINCIPAL_ID,
         &RESOURCES,
         &REQUEST_PARAMETERS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.CloudTrail.VPCE.S3ExternalIP"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -100,18 +106,35 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 /// `sourceIPAddress`
 static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `requestParameters.bucketName`
 static BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
@@ -128,12 +151,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `userIdentity.accountId`
-static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
-
-/// `userIdentity.principalId`
-static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
-
 /// `resources`
 static RESOURCES: Path = Path::new(&[Key("resources")]);
 
@@ -144,13 +161,13 @@ static REQUEST_PARAMETERS: Path = Path::new(&[Key("requestParameters")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_TYPE).equals("AwsVpceEvent") {
-        return Some(4);
+        return Some(6);
     }
     if !event.field(&EVENT_CATEGORY).equals("NetworkActivity") {
-        return Some(7);
+        return Some(9);
     }
     if !event.field(&EVENT_SOURCE).equals("s3.amazonaws.com") {
-        return Some(10);
+        return Some(12);
     }
     if !event
         .field(&EVENT_NAME)
@@ -170,24 +187,113 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(13);
+        return Some(15);
     }
     if !event.field(&SOURCE_IP_ADDRESS).is_public_ip() {
-        return Some(28);
+        return Some(31);
     }
     None
 }
 
-/// `AlertTitle`: `S3 Access via VPC Endpoint from External IP: [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] from [{sourceIPAddress | 'unknown'}] to bucket [{requestParameters.bucketName | 'unknown'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
-    let source_ip_address = event.field(&SOURCE_IP_ADDRESS).or(Val::Str("unknown"));
-    let bucket_name = event.field(&BUCKET_NAME).or(Val::Str("unknown"));
-    format!(
-        "S3 Access via VPC Endpoint from External IP: [{user_identity_user_name}] from [{source_ip_address}] to bucket [{bucket_name}]"
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `S3 Access via VPC Endpoint from External IP: [{$actor_user}] from [{sourceIPAddress ?? 'unknown' !s}] to bucket [{requestParameters.bucketName | 'unknown' !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let actor_user = actor_user(event)?;
+    let source_ip_address = event
+        .field(&SOURCE_IP_ADDRESS)
+        .or_present(Val::Str("unknown"))
+        .py_str();
+    let bucket_name = event.field(&BUCKET_NAME).or(Val::Str("unknown")).py_str();
+    Ok(
+        format!(
+            "S3 Access via VPC Endpoint from External IP: [{actor_user}] from [{source_ip_address}] to bucket [{bucket_name}]"
+        ),
     )
 }
 
@@ -195,65 +301,161 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
 /// a value raises, as Panther's helper does.
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
+    let mut entries = context([
+        (
+            "eventName",
+            event
+                .field(&EVENT_NAME)
+                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                .to_json(),
+        ),
+        (
+            "eventSource",
+            event
+                .field(&EVENT_SOURCE)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "awsRegion",
+            event
+                .field(&AWS_REGION)
+                .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                .to_json(),
+        ),
+        (
+            "recipientAccountId",
+            event
+                .field(&RECIPIENT_ACCOUNT_ID)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "sourceIPAddress",
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                .to_json(),
+        ),
+        (
+            "userAgent",
+            event
+                .field(&USER_AGENT)
+                .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                .to_json(),
+        ),
+        (
+            "userIdentity",
+            event
+                .field(&USER_IDENTITY)
+                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                .to_json(),
+        ),
+        ("PantherFlow Investigation", investigation),
+        ("account_id", event.field(&ACCOUNT_ID).or(Val::Str("")).to_json()),
+        ("principal_id", event.field(&PRINCIPAL_ID).or(Val::Str("unknown")).to_json()),
+        (
+            "source_ip",
+            event.field(&SOURCE_IP_ADDRESS).or_present(Val::Str("unknown")).to_json(),
+        ),
+        (
+            "event_source",
+            event.field(&EVENT_SOURCE).or_present(Val::Str("unknown")).to_json(),
+        ),
+        ("api_call", event.field(&EVENT_NAME).or_present(Val::Str("unknown")).to_json()),
+        (
+            "resources",
+            event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+        ),
+        (
+            "request_parameters",
+            event.field(&REQUEST_PARAMETERS).or_present(Val::Raw("{}")).to_json(),
+        ),
+        (
+            "config",
+            Json::Object(
+                context([
+                    (
+                        "operations_monitored",
+                        Json::Array(
+                            Vec::from([
+                                Json::from("GetObject"),
+                                Json::from("GetObjectVersion"),
+                                Json::from("GetObjectAcl"),
+                                Json::from("GetObjectVersionAcl"),
+                                Json::from("PutObject"),
+                                Json::from("PutObjectAcl"),
+                                Json::from("PutObjectVersionAcl"),
+                                Json::from("CopyObject"),
+                                Json::from("DeleteObject"),
+                                Json::from("DeleteObjects"),
+                                Json::from("DeleteObjectVersion"),
+                            ]),
+                        ),
+                    ),
+                ]),
             ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("account_id", event.field(&ACCOUNT_ID).to_json()),
-            ("principal_id", event.field(&PRINCIPAL_ID).to_json()),
-            ("source_ip", event.field(&SOURCE_IP_ADDRESS).to_json()),
-            ("event_source", event.field(&EVENT_SOURCE).to_json()),
-            ("api_call", event.field(&EVENT_NAME).to_json()),
-            ("resources", event.field(&RESOURCES).to_json()),
-            ("request_parameters", event.field(&REQUEST_PARAMETERS).to_json()),
-        ]),
-    )
+        ),
+        ("actor_user", Json::String(actor_user(event)?)),
+    ]);
+    if event
+        .field(&TYPE)
+        .is_in(
+            &["Directory", "IAMUser", "Root", "SAMLUser", "Unknown", "WebIdentityUser"],
+        ) && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&USER_IDENTITY_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&USER_IDENTITY_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).equals("Root")
+        && event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&ACCOUNT_ID).is_null()
+        && !event.field(&ACCOUNT_ID).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&ACCOUNT_ID).to_json());
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser")
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).is_null()
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+        && !event.field(&SOURCE_IDENTITY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&SOURCE_IDENTITY).to_json());
+    }
+    if !event
+        .field(&TYPE)
+        .is_in_sorted(
+            &[
+                "AWSAccount",
+                "AWSService",
+                "AssumedRole",
+                "Directory",
+                "FederatedUser",
+                "IAMUser",
+                "IdentityCenterUser",
+                "Role",
+                "Root",
+                "SAMLUser",
+                "Unknown",
+                "WebIdentityUser",
+            ],
+        ) && event.field(&EVENT_TYPE).equals("AwsServiceEvent")
+        && !event.field(&INVOKED_BY).is_null()
+        && !event.field(&INVOKED_BY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&INVOKED_BY).to_json());
+    }
+    Ok(entries)
 }

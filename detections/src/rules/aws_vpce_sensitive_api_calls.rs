@@ -55,7 +55,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "Sensitive AWS API [{eventName | 'unknown'}] called via VPC Endpoint by [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] to service [{eventSource | 'unknown'}]",
+            "Sensitive AWS API [{eventName ?? 'unknown' !s}] called via VPC Endpoint by [{$actor_user}] to service [{eventSource ?? 'unknown' !split('.')[0]}]",
         ),
     },
     fields: &[
@@ -63,23 +63,28 @@ pub static RULE: Rule = Rule {
         &EVENT_CATEGORY,
         &EVENT_SOURCE,
         &EVENT_NAME,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &INVOKED_BY,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &ACCOUNT_ID,
-        &PRINCIPAL_ID,
-        &TYPE,
         &RESOURCES,
         &REQUEST_PARAMETERS,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.CloudTrail.VPCE.SensitiveAPICalls"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -98,18 +103,35 @@ static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `awsRegion`
 static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
@@ -126,15 +148,6 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `userIdentity.accountId`
-static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
-
-/// `userIdentity.principalId`
-static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
-
-/// `userIdentity.type`
-static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
-
 /// `resources`
 static RESOURCES: Path = Path::new(&[Key("resources")]);
 
@@ -145,10 +158,10 @@ static REQUEST_PARAMETERS: Path = Path::new(&[Key("requestParameters")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_TYPE).equals("AwsVpceEvent") {
-        return Some(4);
+        return Some(6);
     }
     if !event.field(&EVENT_CATEGORY).equals("NetworkActivity") {
-        return Some(7);
+        return Some(9);
     }
     let event_name = event.field(&EVENT_NAME);
     let event_source = event.field(&EVENT_SOURCE);
@@ -179,21 +192,110 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         || (event_source.equals("cloudtrail.amazonaws.com")
             && event_name.is_in(&["DeleteTrail", "StopLogging", "UpdateTrail"])))
     {
-        return Some(11);
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `Sensitive AWS API [{eventName | 'unknown'}] called via VPC Endpoint by [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] to service [{eventSource | 'unknown'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let event_name = event.field(&EVENT_NAME).or(Val::Str("unknown"));
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME))
-        .or(event.field(&ARN));
-    let event_source = event.field(&EVENT_SOURCE).or(Val::Str("unknown"));
-    format!(
-        "Sensitive AWS API [{event_name}] called via VPC Endpoint by [{user_identity_user_name}] to service [{event_source}]"
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `Sensitive AWS API [{eventName ?? 'unknown' !s}] called via VPC Endpoint by [{$actor_user}] to service [{eventSource ?? 'unknown' !split('.')[0]}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let event_name = event.field(&EVENT_NAME).or_present(Val::Str("unknown")).py_str();
+    let actor_user = actor_user(event)?;
+    let event_source = split_pieces(
+        &event.field(&EVENT_SOURCE).or_present(Val::Str("unknown")),
+        &[(".", 0)],
+    )?;
+    Ok(
+        format!(
+            "Sensitive AWS API [{event_name}] called via VPC Endpoint by [{actor_user}] to service [{event_source}]"
+        ),
     )
 }
 
@@ -201,66 +303,145 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
 /// a value raises, as Panther's helper does.
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("account_id", event.field(&ACCOUNT_ID).to_json()),
-            ("principal_id", event.field(&PRINCIPAL_ID).to_json()),
-            ("principal_type", event.field(&TYPE).to_json()),
-            ("source_ip", event.field(&SOURCE_IP_ADDRESS).to_json()),
-            ("event_source", event.field(&EVENT_SOURCE).to_json()),
-            ("api_call", event.field(&EVENT_NAME).to_json()),
-            ("resources", event.field(&RESOURCES).to_json()),
-            ("request_parameters", event.field(&REQUEST_PARAMETERS).to_json()),
-        ]),
-    )
+    let mut entries = context([
+        (
+            "eventName",
+            event
+                .field(&EVENT_NAME)
+                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                .to_json(),
+        ),
+        (
+            "eventSource",
+            event
+                .field(&EVENT_SOURCE)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "awsRegion",
+            event
+                .field(&AWS_REGION)
+                .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                .to_json(),
+        ),
+        (
+            "recipientAccountId",
+            event
+                .field(&RECIPIENT_ACCOUNT_ID)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "sourceIPAddress",
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                .to_json(),
+        ),
+        (
+            "userAgent",
+            event
+                .field(&USER_AGENT)
+                .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                .to_json(),
+        ),
+        (
+            "userIdentity",
+            event
+                .field(&USER_IDENTITY)
+                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                .to_json(),
+        ),
+        ("PantherFlow Investigation", investigation),
+        ("account_id", event.field(&ACCOUNT_ID).or(Val::Str("")).to_json()),
+        ("principal_id", event.field(&PRINCIPAL_ID).or(Val::Str("unknown")).to_json()),
+        ("principal_type", event.field(&TYPE).or(Val::Str("unknown")).to_json()),
+        ("actor_user", Json::String(actor_user(event)?)),
+    ]);
+    if event
+        .field(&TYPE)
+        .is_in(
+            &["Directory", "IAMUser", "Root", "SAMLUser", "Unknown", "WebIdentityUser"],
+        ) && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&USER_IDENTITY_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&USER_IDENTITY_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).equals("Root")
+        && event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&ACCOUNT_ID).is_null()
+        && !event.field(&ACCOUNT_ID).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&ACCOUNT_ID).to_json());
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser")
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).is_null()
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+        && !event.field(&SOURCE_IDENTITY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&SOURCE_IDENTITY).to_json());
+    }
+    if !event
+        .field(&TYPE)
+        .is_in_sorted(
+            &[
+                "AWSAccount",
+                "AWSService",
+                "AssumedRole",
+                "Directory",
+                "FederatedUser",
+                "IAMUser",
+                "IdentityCenterUser",
+                "Role",
+                "Root",
+                "SAMLUser",
+                "Unknown",
+                "WebIdentityUser",
+            ],
+        ) && event.field(&EVENT_TYPE).equals("AwsServiceEvent")
+        && !event.field(&INVOKED_BY).is_null()
+        && !event.field(&INVOKED_BY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&INVOKED_BY).to_json());
+    }
+    entries
+        .insert(
+            "source_ip".into(),
+            event.field(&SOURCE_IP_ADDRESS).or_present(Val::Str("unknown")).to_json(),
+        );
+    entries
+        .insert(
+            "event_source".into(),
+            event.field(&EVENT_SOURCE).or_present(Val::Str("unknown")).to_json(),
+        );
+    entries
+        .insert(
+            "api_call".into(),
+            event.field(&EVENT_NAME).or_present(Val::Str("unknown")).to_json(),
+        );
+    entries
+        .insert(
+            "resources".into(),
+            event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+        );
+    entries
+        .insert(
+            "request_parameters".into(),
+            event.field(&REQUEST_PARAMETERS).or_present(Val::Raw("{}")).to_json(),
+        );
+    Ok(entries)
 }

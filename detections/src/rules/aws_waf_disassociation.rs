@@ -44,28 +44,69 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "AWS Account ID [{recipientAccountId}] disassociated WebACL [{requestParameters.resourceArn}]",
+            "AWS Account ID [{recipientAccountId !s}] disassociated WebACL [{requestParameters.resourceArn !s}]",
         ),
     },
     fields: &[
         &EVENT_NAME,
+        &TYPE,
+        &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
+        &SESSION_ISSUER_USER_NAME,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &EVENT_TYPE,
+        &INVOKED_BY,
         &RECIPIENT_ACCOUNT_ID,
         &RESOURCE_ARN,
         &AWS_REGION,
         &REQUEST_ID,
-        &PRINCIPAL_ID,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
+/// `userIdentity.userName`
+static USER_IDENTITY_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("userName")],
+);
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
+
+/// `userIdentity.sessionContext.sessionIssuer.userName`
+static SESSION_ISSUER_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
+);
+
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `eventType`
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `recipientAccountId`
 static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
@@ -79,9 +120,6 @@ static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 /// `requestID`
 static REQUEST_ID: Path = Path::new(&[Key("requestID")]);
 
-/// `userIdentity.principalId`
-static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
@@ -91,23 +129,174 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `AWS Account ID [{recipientAccountId}] disassociated WebACL [{requestParameters.resourceArn}]`
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `AWS Account ID [{recipientAccountId !s}] disassociated WebACL [{requestParameters.resourceArn !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let resource_arn = event.field(&RESOURCE_ARN);
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    let resource_arn = event.field(&RESOURCE_ARN).py_str();
     format!(
         "AWS Account ID [{recipient_account_id}] disassociated WebACL [{resource_arn}]"
     )
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("awsRegion", event.field(&AWS_REGION).to_json()),
-        ("eventName", event.field(&EVENT_NAME).to_json()),
-        ("recipientAccountId", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-        ("requestID", event.field(&REQUEST_ID).to_json()),
-        ("requestParameters", event.field(&RESOURCE_ARN).to_json()),
-        ("userIdentity", event.field(&PRINCIPAL_ID).to_json()),
-    ])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let mut entries = context([("actor_user", Json::String(actor_user(event)?))]);
+    if event
+        .field(&TYPE)
+        .is_in(
+            &["Directory", "IAMUser", "Root", "SAMLUser", "Unknown", "WebIdentityUser"],
+        ) && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&USER_IDENTITY_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&USER_IDENTITY_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).equals("Root")
+        && event.field(&USER_IDENTITY_USER_NAME).is_null()
+        && !event.field(&ACCOUNT_ID).is_null()
+        && !event.field(&ACCOUNT_ID).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&ACCOUNT_ID).to_json());
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser")
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).is_null()
+        && !event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).starts_with("")
+    {
+        entries
+            .insert(
+                "actor_user".into(),
+                event.field(&ADDITIONAL_EVENT_DATA_USER_NAME).to_json(),
+            );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+        && !event.field(&SOURCE_IDENTITY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&SOURCE_IDENTITY).to_json());
+    }
+    if !event
+        .field(&TYPE)
+        .is_in_sorted(
+            &[
+                "AWSAccount",
+                "AWSService",
+                "AssumedRole",
+                "Directory",
+                "FederatedUser",
+                "IAMUser",
+                "IdentityCenterUser",
+                "Role",
+                "Root",
+                "SAMLUser",
+                "Unknown",
+                "WebIdentityUser",
+            ],
+        ) && event.field(&EVENT_TYPE).equals("AwsServiceEvent")
+        && !event.field(&INVOKED_BY).is_null()
+        && !event.field(&INVOKED_BY).starts_with("")
+    {
+        entries.insert("actor_user".into(), event.field(&INVOKED_BY).to_json());
+    }
+    entries.insert("awsRegion".into(), event.field(&AWS_REGION).to_json());
+    entries.insert("eventName".into(), event.field(&EVENT_NAME).to_json());
+    entries
+        .insert(
+            "recipientAccountId".into(),
+            event.field(&RECIPIENT_ACCOUNT_ID).to_json(),
+        );
+    entries.insert("requestID".into(), event.field(&REQUEST_ID).to_json());
+    entries.insert("requestParameters".into(), event.field(&RESOURCE_ARN).to_json());
+    entries.insert("userIdentity".into(), event.field(&PRINCIPAL_ID).to_json());
+    Ok(entries)
 }

@@ -11,7 +11,7 @@ mod asana_workspace_password_requirements_simple {
     fn simple() {
         Case::new(
                 "Simple",
-                20,
+                21,
                 true,
                 r#"{"actor":{"actor_type":"user","email":"homer.simpson@example.io","gid":"12345","name":"Homer Simpson"},"context":{"client_ip_address":"12.12.12.12","context_type":"web","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/108.0.0.0 Safari/537.36"},"created_at":"2022-12-16 19:31:03.667","details":{"new_value":"simple","old_value":"strong"},"event_category":"admin_settings","event_type":"workspace_password_requirements_changed","gid":"12345","resource":{"gid":"12345","name":"Company Example IO","resource_type":"workspace"}}"#,
             )
@@ -21,7 +21,7 @@ mod asana_workspace_password_requirements_simple {
     fn web_app_approvals_on() {
         Case::new(
                 "web app approvals on",
-                43,
+                44,
                 false,
                 r#"{"actor":{"actor_type":"user","email":"homer.simpson@example.io","gid":"1234","name":"Homer Simpson"},"context":{"client_ip_address":"12.12.12.12","context_type":"web","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/108.0.0.0 Safari/537.36"},"created_at":"2022-12-16 19:29:34.968","details":{"new_value":"all_apps","old_value":"off"},"event_category":"admin_settings","event_type":"workspace_require_app_approvals_of_type_changed","gid":"1234","resource":{"gid":"1234","name":"Panther Labs","resource_type":"workspace"}}"#,
             )
@@ -37,7 +37,7 @@ mod aws_add_malicious_lambda_extension {
     fn iam_user_updates_lambda_configuration_with_layers() {
         Case::new(
                 "IAM User Updates Lambda Configuration with Layers",
-                66,
+                71,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AIDAI123456789EXAMPLE","arn":"arn:aws:iam::123456789012:user/john.developer","accountId":"123456789012","accessKeyId":"AKIAI123456789EXAMPLE","userName":"john.developer"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:malicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -47,7 +47,7 @@ mod aws_add_malicious_lambda_extension {
     fn assumedrole_updates_lambda_configuration_with_layers_normal_ci_cd() {
         Case::new(
                 "AssumedRole Updates Lambda Configuration with Layers (Normal CI/CD)",
-                103,
+                108,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{"layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:my-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -57,7 +57,7 @@ mod aws_add_malicious_lambda_extension {
     fn sso_assumedrole_updates_lambda_configuration_with_layers() {
         Case::new(
                 "SSO AssumedRole Updates Lambda Configuration with Layers",
-                152,
+                157,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROA123456789EXAMPLE:bob.ross","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DevAdmin_abc123/bob.ross","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA123456789EXAMPLE","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_abc123","accountId":"123456789012","userName":"AWSReservedSSO_DevAdmin_abc123"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:suspicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -67,7 +67,7 @@ mod aws_add_malicious_lambda_extension {
     fn federateduser_updates_lambda_configuration_with_layers() {
         Case::new(
                 "FederatedUser Updates Lambda Configuration with Layers",
-                202,
+                207,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"FederatedUser","principalId":"123456789012:federated-user","arn":"arn:aws:sts::123456789012:federated-user/federated-user","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:some-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -77,7 +77,7 @@ mod aws_add_malicious_lambda_extension {
     fn lambda_update_function_configuration_without_layers() {
         Case::new(
                 "Lambda Update Function Configuration without Layers",
-                238,
+                243,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -93,7 +93,7 @@ mod aws_backdoor_lambda_function {
     fn lambda_add_permission_event() {
         Case::new(
                 "Lambda Add Permission Event",
-                35,
+                38,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -103,7 +103,7 @@ mod aws_backdoor_lambda_function {
     fn lambda_add_permission_event_v2() {
         Case::new(
                 "Lambda Add Permission Event v2",
-                78,
+                81,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -113,7 +113,7 @@ mod aws_backdoor_lambda_function {
     fn lambda_remove_permission_event() {
         Case::new(
                 "Lambda Remove Permission Event",
-                121,
+                124,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"RemovePermission","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -155,7 +155,7 @@ mod aws_bedrock_guardrail_update_delete {
     fn guardrail_updated() {
         Case::new(
                 "Guardrail Updated",
-                57,
+                65,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"4d482238-d0c5-4337-800f-d1ed79957fd4","eventName":"UpdateGuardrail","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 17:39:10.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123123123123","requestID":"4ebcfaab-52e6-4027-9307-dbfe671b1cdb","requestParameters":{"guardrailIdentifier":"cmy5azq5koeo","name":"HIDDEN_DUE_TO_SECURITY_REASONS"},"responseElements":{"guardrailArn":"arn:aws:bedrock:us-west-2:123123123123:guardrail/cmy5azq5koeo","guardrailId":"cmy5azq5koeo","updatedAt":"2025-01-21T17:39:10.379877250Z","version":"DRAFT"},"sessionCredentialFromConsole":true,"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
             )
@@ -165,7 +165,7 @@ mod aws_bedrock_guardrail_update_delete {
     fn guardrail_deleted() {
         Case::new(
                 "Guardrail Deleted",
-                112,
+                120,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"3105145b-d0ca-41ab-a0fd-73f4f31ccbd1","eventName":"DeleteGuardrail","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 18:12:33.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123123123123","requestID":"6e6cadb2-ad15-4c46-9900-fd1888e01ee1","requestParameters":{"guardrailIdentifier":"cmy5azq5koeo"},"sessionCredentialFromConsole":true,"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
             )
@@ -175,7 +175,7 @@ mod aws_bedrock_guardrail_update_delete {
     fn list_guardrails() {
         Case::new(
                 "List Guardrails",
-                160,
+                168,
                 false,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"906c4056-df1e-4565-a40b-2ba216a0c849","eventName":"ListGuardrails","eventSource":"bedrock.amazonaws.com","eventTime":"2025-01-21 18:12:33.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":true,"recipientAccountId":"123123123123","requestID":"9219ab18-cddf-4376-afc6-cc4edf2c2f0f","requestParameters":{"maxResults":1000},"sessionCredentialFromConsole":true,"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bedrock.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIAQWERQWERQWERQWER","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdmin/dr.evil","principalId":"AROAQWERQWERQWERQWER:dr.evil","sessionContext":{"attributes":{"creationDate":"2025-01-21T16:08:03Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/DevAdmin","principalId":"AROAQWERQWERQWERQWER","type":"Role","userName":"DevAdmin"}},"type":"AssumedRole"}}"#,
             )
@@ -227,7 +227,7 @@ mod aws_cloudtrail_attempt_to_leave_org {
     fn failed_attempt_to_leave_org() {
         Case::new(
                 "Failed Attempt to Leave Org",
-                53,
+                64,
                 true,
                 r#"{"p_event_time":"2025-01-20 15:59:33.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2025-01-20 16:05:54.322564138","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/SampleRole/SampleSession is not authorized to perform: organizations:LeaveOrganization on resource: * because no identity-based policy allows the organizations:LeaveOrganization action","eventCategory":"Management","eventID":"f52c1358-4ddb-4453-a676-3f4dbc64d713","eventName":"LeaveOrganization","eventSource":"organizations.amazonaws.com","eventTime":"2025-01-20 15:59:33.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"67dce4b9-c7d1-4c91-a686-d34bbd5365eb","sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"organizations.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"example-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/SampleSession","principalId":"SAMPLE_PRINCIPAL_ID:SampleSession","sessionContext":{"attributes":{"creationDate":"2025-01-20T15:59:30Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -243,7 +243,7 @@ mod aws_cloudtrail_created {
     fn cloudtrail_was_created() {
         Case::new(
                 "CloudTrail Was Created",
-                43,
+                44,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"CreateTrail","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"name":"arn:aws:cloudtrail:us-west-2:123456789012:trail/example-trail"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -253,7 +253,7 @@ mod aws_cloudtrail_created {
     fn kms_decrypt_event() {
         Case::new(
                 "KMS Decrypt Event",
-                90,
+                91,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"111:panther-snapshot-scheduler","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:test-function"}},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -263,7 +263,7 @@ mod aws_cloudtrail_created {
     fn error_creating_cloudtrail() {
         Case::new(
                 "Error Creating CloudTrail",
-                147,
+                148,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"CloudTrailInvalidClientTokenIdException","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"CreateTrail","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"name":"arn:aws:cloudtrail:us-west-2:123456789012:trail/example-trail"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -279,7 +279,7 @@ mod aws_cloudtrail_event_selectors_disabled {
     fn event_selector_disabled() {
         Case::new(
                 "Event Selector Disabled",
-                58,
+                70,
                 true,
                 r#"{"p_event_time":"2024-11-25 17:51:21.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 17:55:54.253083422","awsRegion":"us-west-2","eventCategory":"Management","eventID":"4ca1cb25-7633-496b-8f92-6de876228c3f","eventName":"PutEventSelectors","eventSource":"cloudtrail.amazonaws.com","eventTime":"2024-11-25 17:51:21.000000000","eventType":"AwsApiCall","eventVersion":"1.11","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"a8c6184a-89b1-4fc1-a6fa-324748d48b64","requestParameters":{"eventSelectors":[{"dataResources":[{"type":"AWS::S3::Object","values":[]},{"type":"AWS::Lambda::Function","values":[]}],"excludeManagementEventSources":[],"includeManagementEvents":false,"readWriteType":"ReadOnly"}],"trailName":"sample-cloudtrail-name"},"responseElements":{"eventSelectors":[{"dataResources":[{"type":"AWS::S3::Object","values":[]},{"type":"AWS::Lambda::Function","values":[]}],"excludeManagementEventSources":[],"includeManagementEvents":false,"readWriteType":"ReadOnly"}],"trailARN":"arn:aws:cloudtrail:us-west-2:111122223333:trail/sample-cloudtrail-name"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"cloudtrail.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"sample-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY_ID","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"EXAMPLEPRINCIPLEID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"EXAMPLEPRINCIPLEID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -289,7 +289,7 @@ mod aws_cloudtrail_event_selectors_disabled {
     fn event_selector_enabled() {
         Case::new(
                 "Event Selector Enabled",
-                144,
+                156,
                 false,
                 r#"{"p_event_time":"2024-11-25 17:51:21.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 17:55:54.253083422","awsRegion":"us-west-2","eventCategory":"Management","eventID":"4ca1cb25-7633-496b-8f92-6de876228c3f","eventName":"PutEventSelectors","eventSource":"cloudtrail.amazonaws.com","eventTime":"2024-11-25 17:51:21.000000000","eventType":"AwsApiCall","eventVersion":"1.11","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"a8c6184a-89b1-4fc1-a6fa-324748d48b64","requestParameters":{"eventSelectors":[{"dataResources":[],"excludeManagementEventSources":[],"includeManagementEvents":true,"readWriteType":"All"}],"trailName":"sample-cloudtrail-name"},"responseElements":{"eventSelectors":[{"dataResources":[],"excludeManagementEventSources":[],"includeManagementEvents":true,"readWriteType":"All"}],"trailARN":"arn:aws:cloudtrail:us-west-2:111122223333:trail/sample-cloudtrail-name"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"cloudtrail.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"sample-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY_ID","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"EXAMPLEPRINCIPLEID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"EXAMPLEPRINCIPLEID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -299,7 +299,7 @@ mod aws_cloudtrail_event_selectors_disabled {
     fn uninteresting_event_type() {
         Case::new(
                 "Uninteresting Event Type",
-                212,
+                224,
                 false,
                 r#"{"p_event_time":"2024-11-25 17:50:24.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 17:55:54.172592534","awsRegion":"us-west-2","eventCategory":"Management","eventID":"63fb143a-c494-4510-8e9e-34172e4872c3","eventName":"GetEventSelectors","eventSource":"cloudtrail.amazonaws.com","eventTime":"2024-11-25 17:50:24.000000000","eventType":"AwsApiCall","eventVersion":"1.11","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"cad6aff4-1558-49c5-ae4a-c512058751f1","requestParameters":{"trailName":"sample-cloudtrail-name"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"cloudtrail.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) stratus-red-team_83c9a458-ffab-4d43-8b02-9691311e8c0a HashiCorp-terraform-exec/0.17.3","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY_ID","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"EXAMPLEPRINCIPLEID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"EXAMPLEPRINCIPLEID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -453,7 +453,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "1-Day Lifecycle Rule on Known CT Bucket",
-                72,
+                94,
                 true,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -466,7 +466,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str(""))],
             ..Case::new(
                 "1-Day Lifecycle Rule on Assumed CT Bucket",
-                155,
+                177,
                 true,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -479,7 +479,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "Disabled 1-Day Lifecycle Rule on Known CT Bucket",
-                238,
+                260,
                 false,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Disabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -492,7 +492,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "730-Day Lifecycle Rule on Known CT Bucket",
-                321,
+                343,
                 false,
                 r#"{"p_event_time":"2024-11-26 17:26:06.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.113261939","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":309,"bytesTransferredOut":0,"x-amz-id-2":"xdjFGuP5MOmtnO6PCaHFNtvmnmUjGLngYLZlKRtdDAihd76he3U1M1QVXbs0q5vZr4Pv7ipRNUU="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"a8cfbde4-3b77-430a-b2f3-388d5bb75eb3","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:26:06.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"HAKZ6Z7PDPHET3TQ","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":730},"Filter":"","ID":"nuke-cloudtrail-logs-after-730-days","NoncurrentVersionExpiration":{"NoncurrentDays":730},"Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -503,7 +503,7 @@ mod aws_cloudtrail_short_lifecycle {
     fn completely_unrelated_event() {
         Case::new(
                 "Completely Unrelated Event",
-                405,
+                427,
                 false,
                 r#"{"p_event_time":"2024-11-26 17:23:59.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.112906272","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":0,"bytesTransferredOut":313,"x-amz-id-2":"CaKGcLO+fHGAWCSQD7+2dEACPcs+Az44FEQT3c5iu+YlJ8sFA++rPcYTr5xGx5/iwaxNWzWWaWQ="},"awsRegion":"us-west-2","errorCode":"NoSuchLifecycleConfiguration","errorMessage":"The lifecycle configuration does not exist","eventCategory":"Management","eventID":"41fd8553-6e3c-4942-ad03-aba324ec109e","eventName":"GetBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:23:59.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"BTYKZ7VY1EKRSMZM","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -581,7 +581,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn access_key_action_failed() {
         Case::new(
                 "Access Key Action Failed",
-                29,
+                44,
                 false,
                 r#"{"awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::187901811700:user/exposed.user is not authorized to perform: lambda:ListFunctions on resource: * because no identity-based policy allows the lambda:ListFunctions action","eventCategory":"Management","eventID":"57b719ad-f2fa-4d18-bd84-29fee11799b1","eventName":"ListFunctions20150331","eventSource":"lambda.amazonaws.com","eventTime":"2024-06-02 20:16:32.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:32.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.290533382","p_row_id":"f26228572e3f9acd88e0cadc1fcc8e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"ea7dbdf9-6c03-421e-abf4-f201919f9f26","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"lambda.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#lambda.list-functions","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
             )
@@ -591,7 +591,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn access_key_action_success() {
         Case::new(
                 "Access Key Action Success",
-                81,
+                96,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"4c24450d-007e-4849-9e1b-4954622dbb08","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-06-02 20:16:22.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:22.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.289981899","p_row_id":"f26228572e3f9acd88e0cadc1fc88e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"c77ed3ee-8480-41df-98cb-9cf52ce04a1c","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sts.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#sts.get-caller-identity","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
             )
@@ -601,7 +601,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn console_login() {
         Case::new(
                 "Console Login",
-                131,
+                146,
                 false,
                 r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["AWSReservedSSO_DevAdmin_635426549a280cc6","nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIASXP6SDP2HUZY3TOB","accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"187901811700","arn":"arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6","principalId":"AROASXP6SDP2F4WLQVARB","type":"Role","userName":"AWSReservedSSO_DevAdmin_635426549a280cc6"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -611,7 +611,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn no_access_key() {
         Case::new(
                 "No Access Key",
-                199,
+                214,
                 false,
                 r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"AssumeRole","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"type":"lambda"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -627,7 +627,7 @@ mod aws_codebuild_made_public {
     fn codebuild_project_made_public() {
         Case::new(
                 "CodeBuild Project Made Public",
-                37,
+                38,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"111111111111","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","accountId":"111122223333","accessKeyId":"ASIAXXXXXXXXXXXX","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"}}},"eventTime":"2021-08-18T14:54:53Z","eventSource":"codebuild.amazonaws.com","eventName":"UpdateProjectVisibility","awsRegion":"us-east-1","sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","requestParameters":{"projectVisibility":"PUBLIC_READ","projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}"#,
             )
@@ -637,7 +637,7 @@ mod aws_codebuild_made_public {
     fn codebuild_project_made_private() {
         Case::new(
                 "CodeBuild Project Made Private",
-                81,
+                82,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"111111111111","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","accountId":"111122223333","accessKeyId":"ASIAXXXXXXXXXXXX","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"}}},"eventTime":"2021-08-18T14:54:53Z","eventSource":"codebuild.amazonaws.com","eventName":"UpdateProjectVisibility","awsRegion":"us-east-1","sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","requestParameters":{"projectVisibility":"PRIVATE","projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}"#,
             )
@@ -647,7 +647,7 @@ mod aws_codebuild_made_public {
     fn not_a_updateprojectvisibility_event() {
         Case::new(
                 "Not a UpdateProjectVisibility event",
-                125,
+                126,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"111111111111","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","accountId":"111122223333","accessKeyId":"ASIAXXXXXXXXXXXX","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"}}},"eventTime":"2021-08-18T14:54:53Z","eventSource":"codebuild.amazonaws.com","eventName":"CreateProject","awsRegion":"us-east-1","sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","responseElements":null,"requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}"#,
             )
@@ -771,7 +771,7 @@ mod aws_console_login_without_saml {
     fn login_with_saml() {
         Case::new(
                 "Login with SAML",
-                40,
+                55,
                 false,
                 r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home","MobileVersion":"No","MFAUsed":"No","SamlProviderArn":"arn:aws:iam::123456789012:saml-provider/Okta"},"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111","arn":"arn:aws:iam::123456789012:assumed-role/okta/tester@domain.tld","accountId":"123456789012","userName":"tester"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
             )
@@ -781,7 +781,7 @@ mod aws_console_login_without_saml {
     fn normal_login() {
         Case::new(
                 "Normal Login",
-                72,
+                87,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","userName":"tester"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/","MobileVersion":"No","MFAUsed":"Yes"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
             )
@@ -806,7 +806,7 @@ mod aws_console_root_login {
             ],
             ..Case::new(
                 "Successful Root Login",
-                67,
+                91,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"Root","principalId":"1111","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012","userName":"root"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/","MobileVersion":"No","MFAUsed":"No"},"eventID":"1","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#,
             )
@@ -817,7 +817,7 @@ mod aws_console_root_login {
     fn non_login_event() {
         Case::new(
                 "Non-Login Event",
-                101,
+                125,
                 false,
                 r#"{"eventVersion":"1.06","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","userName":"tester"},"attributes":{"creationDate":"2019-01-01T00:00:00Z","mfaAuthenticated":"true"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"DescribeTable","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"tableName":"table"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"accountId":"123456789012","type":"AWS::DynamoDB::Table","ARN":"arn::::table/table"}],"eventType":"AwsApiCall","apiVersion":"2012-08-10","managementEvent":true,"recipientAccountId":"123456789012"}"#,
             )
@@ -901,7 +901,7 @@ mod aws_ec2_ebs_encryption_disabled {
     fn disableebsencryptionbydefault_event() {
         Case::new(
                 "DisableEbsEncryptionByDefault Event",
-                24,
+                25,
                 true,
                 r#"{"awsRegion":"us-east-1","eventName":"DisableEbsEncryptionByDefault","eventSource":"ec2.amazonaws.com","recipientAccountId":"123456789","sourceIPAddress":"1.2.3.4","userAgent":"Chrome Browser"}"#,
             )
@@ -911,7 +911,7 @@ mod aws_ec2_ebs_encryption_disabled {
     fn non_matching_event() {
         Case::new(
                 "Non Matching Event",
-                33,
+                34,
                 false,
                 r#"{"awsRegion":"ap-northeast-1","eventName":"DescribeInstanceStatus","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-25 16:16:37","eventType":"AwsApiCall","readOnly":true,"sourceIPAddress":"1.2.3.4","userAgent":"Datadog"}"#,
             )
@@ -970,7 +970,7 @@ mod aws_ec2_launch_unusual_ec2_instances {
             ],
             ..Case::new(
                 "Successful Unusual EC2",
-                70,
+                69,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"41fab871-150b-43ad-b42a-39fff3f2ca4e","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-12-16 18:41:07.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"95cdbe4d-8ff7-4111-8f08-44f510371035","requestParameters":{"availabilityZone":"us-west-2a","blockDeviceMapping":{},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","disableApiStop":false,"disableApiTermination":false,"instanceType":"p2.xlarge","instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"subnetId":"subnet-083e5906ef2809ac2"},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"arm64","blockDeviceMapping":{},"bootMode":"uefi","capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","cpuOptions":{"coreCount":2,"threadsPerCore":1},"currentInstanceBootMode":"uefi","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"my-group"}]},"hypervisor":"xen","iamInstanceProfile":{"arn":"arn:aws:iam::111122223333:instance-profile/profile-id","id":"PROFILE_ID"},"imageId":"ami-013e7d3a6659f358d","instanceId":"i-07d06021b0da55115","instanceState":{"code":0,"name":"pending"},"instanceType":"p2.xlarge","launchTime":1734374467000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":2,"httpTokens":"required","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1734374467000,"attachmentId":"eni-attach-022e4a3077e096442","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"eks-cluster-sg-k8s-goat-cluster-816437967"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"02:fc:9a:8a:db:c3","networkInterfaceId":"eni-03ac9043f76fab96c","operator":{"managed":false},"ownerId":"111122223333","privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-083e5906ef2809ac2","tagSet":{},"vpcId":"vpc-0330bfd33da75b36e"}]},"operator":{"managed":false},"placement":{"availabilityZone":"us-west-2a","tenancy":"default"},"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"192.168.1.95","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-083e5906ef2809ac2","tagSet":{"items":[{"key":"k8s.io/cluster-autoscaler/enabled","value":"true"},{"key":"aws:autoscaling:groupName","value":"eks-ng-0ca246e9-cac9e862-bfd9-a821-c9fd-9916df5654eb"},{"key":"aws:ec2:fleet-id","value":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa"},{"key":"eks:cluster-name","value":"k8s-goat-cluster"},{"key":"eks:nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-type","value":"managed"},{"key":"k8s.io/cluster-autoscaler/k8s-goat-cluster","value":"owned"},{"key":"aws:ec2launchtemplate:id","value":"lt-07a0b5cea4ece8ffd"},{"key":"aws:ec2launchtemplate:version","value":"1"},{"key":"Name","value":"k8s-goat-cluster-ng-0ca246e9-Node"},{"key":"kubernetes.io/cluster/k8s-goat-cluster","value":"owned"}]},"virtualizationType":"hvm","vpcId":"vpc-0330bfd33da75b36e"}]},"ownerId":"111122223333","requestId":"95cdbe4d-8ff7-4111-8f08-44f510371035","requesterId":"414886084714","reservationId":"r-0ff0b006325a10345"},"sourceIPAddress":"autoscaling.amazonaws.com","userAgent":"autoscaling.amazonaws.com","userIdentity":{"accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling","invokedBy":"autoscaling.amazonaws.com","principalId":"PRINCIPAL_ID:AutoScaling","sessionContext":{"attributes":{"creationDate":"2024-12-16T18:41:05Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","principalId":"PRINCIPAL_ID","type":"Role","userName":"AWSServiceRoleForAutoScaling"}},"type":"AssumedRole"}}"#,
             )
@@ -988,7 +988,7 @@ mod aws_ec2_launch_unusual_ec2_instances {
             ],
             ..Case::new(
                 "Failed Unusual EC2",
-                322,
+                321,
                 true,
                 r#"{"awsRegion":"ca-south-3r","errorCode":"Client.UnauthorizedOperation","errorMessage":"You are not authorized to perform this operation. User: arn:aws:sts::751353041310:assumed-role/stratus-red-team-ec2lui-role-idtzskbvtd/aws-go-sdk-1722511821294449000 is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:ca-south-3r:751353041310:instance/* because no identity-based policy allows the ec2:RunInstances action. Encoded authorization failure message: T-kSWIRFn32_fxSgyNzoE36avE5lRaRniAjDs-OdhlNgyecEbeTN_dCroUmnEqAbDOrevkgWv8iyUzs0XJxEDlAcgDztlJ-QPNokwAE1JUrWPZcLqpsuM6kK46d5jCUvmzpU_Egq-fML4ed58JHxMdyU4Iz1WGOb6S3W3FB5jghu3JqyDR1B8S8qHryW-e8H1ukHarLt7Ogr4rvYezZ3sf_DNCPDjCGLOSI75x4W0X4Wcl9B9eAuhG-hRbB8KG3e-15CmtpWvw5brndvmrK0sAKwOdcyI47AXNV1DKVLKBNjxwNSQB4knWTX00TASAtGZYroYLyadRTdjZO_CwPGIkcI7wiuAPwSJTrri9xF8zPb5ZJ-Zt4-fQRZoge3sWBFv_wRNOcdGXu8MidJV1ev4CJOpwygM9bO68S_ueU2u_MvKE_zRYrMzTYSMiBKpZGZBDiIZGOGOSzJK8aZ5_F0g5CzhI0IzBxBQh2QFLF0eZe6prRdYEnOZ33EDlaD68PhuyM5xFYzNATqG8UlMtNG7eE1XCMpAmLRAv8ZSnE0PUMrg-Z7RhLyIb3p37VxzKKQHVTdEarNtE22jp38CJ0uRZy5eiNmu-O3JMLeB-AuSYFFoGPtH6h2dH2uV4Fj27vJ4...","eventCategory":"Management","eventID":"1a4debbb-12e9-4bde-b8c7-ea29002bb2a7","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-08-01T11:30:23Z","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"900138736586","requestID":"b663854b-4ebf-4be3-8de0-9c5471904762","requestParameters":{"blockDeviceMapping":{},"clientToken":"5dd59182-3917-421c-9b2c-7c92954b66ee","disableApiStop":false,"disableApiTermination":false,"instanceType":"p2.xlarge","instancesSet":{"items":[{"imageId":"ami-aCBbfd13bdb1d1E4b","maxCount":10,"minCount":1}]},"monitoring":{"enabled":false},"subnetId":"subnet-0e540f0c7ffb48ae9"},"responseElements":null,"sourceIPAddress":"06.237.252.245","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.ca-south-3r.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"stratus-red-team_c8ff220a-7e52-429b-868f-d979123ed2d3","userIdentity":{"accessKeyId":"ASIA9F6MXE9HSYOXYQOS","accountId":"900138736586","arn":"arn:aws:sts::900138736586:assumed-role/stratus-red-team-ec2lui-role-idtzskbvtd/aws-go-sdk-1722511821294449000","principalId":"AROA13YEHY3VAS32TD341:aws-go-sdk-1722511821294449000","sessionContext":{"attributes":{"creationDate":"2024-08-01T11:30:22Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"900138736586","arn":"arn:aws:iam::900138736586:role/stratus-red-team-ec2lui-role-idtzskbvtd","principalId":"AROA13YEHY3VAS32TD341","type":"Role","userName":"stratus-red-team-ec2lui-role-idtzskbvtd"}},"type":"AssumedRole"}}"#,
             )
@@ -1006,7 +1006,7 @@ mod aws_ec2_launch_unusual_ec2_instances {
             ],
             ..Case::new(
                 "Successful Unusual EC2 (Dictionary)",
-                392,
+                391,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"41fab871-150b-43ad-b42a-39fff3f2ca4e","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-12-16 18:41:07.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"95cdbe4d-8ff7-4111-8f08-44f510371035","requestParameters":{"availabilityZone":"us-west-2a","blockDeviceMapping":{},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","disableApiStop":false,"disableApiTermination":false,"instanceType":{"value":"p2.xlarge"},"instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"subnetId":"subnet-083e5906ef2809ac2"},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"arm64","blockDeviceMapping":{},"bootMode":"uefi","capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa-0","cpuOptions":{"coreCount":2,"threadsPerCore":1},"currentInstanceBootMode":"uefi","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"my-group"}]},"hypervisor":"xen","iamInstanceProfile":{"arn":"arn:aws:iam::111122223333:instance-profile/profile-id","id":"PROFILE_ID"},"imageId":"ami-013e7d3a6659f358d","instanceId":"i-07d06021b0da55115","instanceState":{"code":0,"name":"pending"},"instanceType":"p2.xlarge","launchTime":1734374467000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":2,"httpTokens":"required","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1734374467000,"attachmentId":"eni-attach-022e4a3077e096442","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-03d704b35372e74e8","groupName":"eks-cluster-sg-k8s-goat-cluster-816437967"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"02:fc:9a:8a:db:c3","networkInterfaceId":"eni-03ac9043f76fab96c","operator":{"managed":false},"ownerId":"111122223333","privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateIpAddress":"192.168.1.95"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-083e5906ef2809ac2","tagSet":{},"vpcId":"vpc-0330bfd33da75b36e"}]},"operator":{"managed":false},"placement":{"availabilityZone":"us-west-2a","tenancy":"default"},"privateDnsName":"ip-192-168-1-95.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"192.168.1.95","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-083e5906ef2809ac2","tagSet":{"items":[{"key":"k8s.io/cluster-autoscaler/enabled","value":"true"},{"key":"aws:autoscaling:groupName","value":"eks-ng-0ca246e9-cac9e862-bfd9-a821-c9fd-9916df5654eb"},{"key":"aws:ec2:fleet-id","value":"fleet-180da986-0bb4-c936-0c9a-0e20a0c6d1aa"},{"key":"eks:cluster-name","value":"k8s-goat-cluster"},{"key":"eks:nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-name","value":"ng-0ca246e9"},{"key":"alpha.eksctl.io/nodegroup-type","value":"managed"},{"key":"k8s.io/cluster-autoscaler/k8s-goat-cluster","value":"owned"},{"key":"aws:ec2launchtemplate:id","value":"lt-07a0b5cea4ece8ffd"},{"key":"aws:ec2launchtemplate:version","value":"1"},{"key":"Name","value":"k8s-goat-cluster-ng-0ca246e9-Node"},{"key":"kubernetes.io/cluster/k8s-goat-cluster","value":"owned"}]},"virtualizationType":"hvm","vpcId":"vpc-0330bfd33da75b36e"}]},"ownerId":"111122223333","requestId":"95cdbe4d-8ff7-4111-8f08-44f510371035","requesterId":"414886084714","reservationId":"r-0ff0b006325a10345"},"sourceIPAddress":"autoscaling.amazonaws.com","userAgent":"autoscaling.amazonaws.com","userIdentity":{"accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling","invokedBy":"autoscaling.amazonaws.com","principalId":"PRINCIPAL_ID:AutoScaling","sessionContext":{"attributes":{"creationDate":"2024-12-16T18:41:05Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","principalId":"PRINCIPAL_ID","type":"Role","userName":"AWSServiceRoleForAutoScaling"}},"type":"AssumedRole"}}"#,
             )
@@ -1023,7 +1023,7 @@ mod aws_ec2_manual_security_group_changes {
     fn aws_console_ingress_sg_authorization() {
         Case::new(
                 "AWS Console - Ingress SG Authorization",
-                65,
+                104,
                 true,
                 r#"{"awsRegion":"us-west-2","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
             )
@@ -1033,7 +1033,7 @@ mod aws_ec2_manual_security_group_changes {
     fn terraform_security_group_creation() {
         Case::new(
                 "Terraform Security Group Creation",
-                145,
+                184,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU6XXXX:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:06Z","eventSource":"ec2.amazonaws.com","eventName":"CreateSecurityGroup","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupName":"prod-webapp-webserver-security","groupDescription":"prod-webapp-webserver Security SG","vpcId":"vpc-a1a044c7"},"responseElements":{"requestId":"594fe3e3-0f74-4085-9336-189b36a1cd8c","_return":true,"groupId":"sg-04d018d184a18f647"},"requestID":"594fe3e3-0f74-4085-9336-189b36a1cd8c","eventID":"52601748-2659-4ed8-b5fd-c530547b07ec","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
             )
@@ -1043,7 +1043,7 @@ mod aws_ec2_manual_security_group_changes {
     fn terraform_security_group_authorize_egress() {
         Case::new(
                 "Terraform Security Group Authorize Egress",
-                199,
+                238,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/ContinousDeployment/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:08Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupEgress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupId":"sg-03eee825d6bb78f54","ipPermissions":{"items":[{"ipProtocol":"-1","groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0","description":"Allow egress to the internet. Required for now until we land ECS/ECR endpoints in the VPC"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","_return":true},"requestID":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","eventID":"1a593035-e072-49c4-8c72-4ff35e195330","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
             )
@@ -1053,7 +1053,7 @@ mod aws_ec2_manual_security_group_changes {
     fn go_script_authorize_ingress() {
         Case::new(
                 "Go Script Authorize Ingress",
-                272,
+                311,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3QPXQXXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T04:37:13Z"}}},"eventTime":"2020-04-30T04:40:52Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.24.1 (go1.14; darwin; amd64)","requestParameters":{"groupId":"sg-0d921df5d84f7270a","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"2be70b99-4937-4a76-b7d9-390b6d0eda73","_return":true},"requestID":"2be70b99-4937-4a76-b7d9-390b6d0eda73","eventID":"42155429-7e8e-43b5-9b5e-6953f80d51d5","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
             )
@@ -1063,7 +1063,7 @@ mod aws_ec2_manual_security_group_changes {
     fn aws_console_ingress_sg_authorization_error() {
         Case::new(
                 "AWS Console - Ingress SG Authorization Error",
-                338,
+                377,
                 false,
                 r#"{"awsRegion":"us-west-2","errorCode":"UnauthorizedOperation","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
             )
@@ -1079,7 +1079,7 @@ mod aws_ec2_many_passwors_read_attempts {
     fn unsuccessful_attempt() {
         Case::new(
                 "Unsuccessful Attempt",
-                47,
+                84,
                 true,
                 r#"{"p_event_time":"2024-12-11 21:45:56.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-12-11 21:50:54.495464364","awsRegion":"us-west-2","errorCode":"Client.UnauthorizedOperation","errorMessage":"You are not authorized to perform this operation. User: arn:aws:sts::111111111111:assumed-role/sample-role-nostalgic-merkle/sample-role-quizzical-goldstine.jenkins is not authorized to perform: ec2:GetPasswordData on resource: arn:aws:ec2:us-west-2:111111111111:instance/* because no identity-based policy allows the ec2:GetPasswordData action. Encoded authorization failure message: VbdJrM7j1Czq6HEj1lZpnU-AWGICaaPZQs1K_-9U3hQcFpXimBHYHwvg4SOc36ACu0GUYqWoSeX6_wI7ke3QxC0d1_Wv2XYLI96rYdMY2aWzdzwkIp__hUQQi-XqaHmp-QHOHiiJ31xqEkDZvyZXaO0BHhCpf8m7mIMeMaAB2CPtKhPj5NPGGkPc1f6rNFx0grhDkKZ3MrWBo65U4nRjzJrThuyK3146B1k1tWuQfI2_H-QMCuOl_aTIZ93xIeWFoIqKUWnD6-F68V8hhxHHXl0EhiFL9p7LAGvYTPXtJ1wEH1ve8iOW1S9ptI8CuFVP-Q7E7-NS45tIaheVJusaq3JtS03XAnKYC2NuVXnXBwbPNbNiQWH8LfSdgl43MZ5Q9Kin-tqCoA_Yskz0F_JNokjmIB2PKegJ5kANzHcb09u9sSqvgqKqpVHpfIDtjcI8LPzWjZyUNExaymEWOkE4HhtF19t1zyBvuoO6xgZtCyAx-6fsDSO8jpBZbLz9MsPmjhJLfp_yQPOF9ROIrBhvNCY_2tC7hyDDwdl11iNzHQvBaCjiLjE5PcoEchYWTHqlVHZ-yMA3","eventCategory":"Management","eventID":"9e2b3bf0-8f58-4d50-83af-b3175b68c2f8","eventName":"GetPasswordData","eventSource":"ec2.amazonaws.com","eventTime":"2024-12-11 21:45:56.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111111111111","requestID":"b22ce7ac-297f-41b4-a92e-f4aa38668c6d","requestParameters":{"instanceId":"i-abcdef1234567890"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"SampleUserAgent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111111111111","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-nostalgic-merkle/sample-role-quizzical-goldstine.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-12-11T21:45:52Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111111111111","arn":"arn:aws:iam::111111111111:role/sample-role-nostalgic-merkle","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -1089,7 +1089,7 @@ mod aws_ec2_many_passwors_read_attempts {
     fn successful_attempt() {
         Case::new(
                 "Successful Attempt",
-                99,
+                136,
                 true,
                 r#"{"p_event_time":"2024-11-21 22:46:18.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-21 22:50:54.241713629","awsRegion":"us-west-2","eventCategory":"Management","eventID":"73076737-1a1e-418b-94fd-cbde95a5859d","eventName":"GetPasswordData","eventSource":"ec2.amazonaws.com","eventTime":"2024-11-21 22:46:18.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"6ed17b60-a576-4b71-91d3-b59a37b3c6f9","requestParameters":{"instanceId":"i-abcdef1234567890"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"SampleUserAgent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-21T22:42:44Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -1099,7 +1099,7 @@ mod aws_ec2_many_passwors_read_attempts {
     fn unrelated_event() {
         Case::new(
                 "Unrelated Event",
-                150,
+                187,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"044e210e-6c5e-3f3e-8f04-2311a826f287","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-12-12 16:04:32.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":"True","readOnly":"True","recipientAccountId":"111122223333","requestID":"82c13187-0cc9-445e-9862-65d3ee2c6b7d","requestParameters":{"durationSeconds":"900","roleArn":"arn:aws:iam::111122223333:role/SampleRole","roleSessionName":"SampleSession"},"resources":["{'accountId': '111122223333', 'arn': 'arn:aws:iam::111122223333:role/SampleRole', 'type': 'AWS::IAM::Role'}"],"responseElements":{"assumedRoleUser":{"arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/SampleSession","assumedRoleId":"SAMPLE_PRINCIPAL_ID:SampleSession"},"credentials":{"accessKeyId":"SAMPLE_ACCESS_KEY","expiration":"Dec 12, 2024, 4:19:32 PM","sessionToken":"SampleSessionToken"}},"sharedEventID":"fe4784a8-b3b8-4dac-a763-0476f4bef6e3","sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sts.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"SampleUserAgent","userIdentity":{"accountId":"111122223333","principalId":"SAMPLE_PRINCIPAL_ID:lambda-name","type":"AWSAccount"}}"#,
             )
@@ -1115,7 +1115,7 @@ mod aws_ec2_monitoring {
     fn copyimage() {
         Case::new(
                 "CopyImage",
-                48,
+                53,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789101"],"p_any_aws_arns":["arn:aws:iam::123456789101:role/DevAdministrator","arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user"],"p_any_aws_instance_ids":["i-0381a3817f72a949d"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA5PZQZ5QHE2FUNXHR"],"p_event_time":"2022-09-29 22:25:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 22:27:25.748","p_row_id":"66011977ec1fd0cf9dacf7d913f08d06","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"CloudTrail Logs","readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-9ea34793cf25","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1125,7 +1125,7 @@ mod aws_ec2_monitoring {
     fn runinstance() {
         Case::new(
                 "RunInstance",
-                113,
+                118,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"015c585b-cbc2-4f9e-9c52-a2f22f3c09f4","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-20 14:16:43","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/DevAdministrator","arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user"],"p_any_aws_instance_ids":["i-0d7e4b9be8a0de6ea"],"p_any_aws_tags":["Name:test2"],"p_any_domain_names":["AWS Internal","ip-111.111.111.111.ec2.internal"],"p_any_ip_addresses":["111.111.111.111"],"p_any_trace_ids":["ASIA5PZQZ5QHAW6RFPO5"],"p_any_usernames":["DevAdministrator"],"p_event_time":"2022-10-20 14:16:43","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-20 14:21:06.845","p_row_id":"be7b3bed9bb891e4a8b9f38d149909","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"25c95576-a825-44fd-971d-5a52c1e3b2be","requestParameters":{"blockDeviceMapping":{},"disableApiStop":false,"disableApiTermination":false,"ebsOptimized":false,"instanceType":"t1.micro","instancesSet":{"items":[{"imageId":"ami-026b57f3c383c2eec","keyName":"kp1","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9"}]}}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test2"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"cpuOptions":{"coreCount":1,"threadsPerCore":1},"currentInstanceBootMode":"bios","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"hypervisor":"xen","imageId":"ami-026b57f3c383c2eec","instanceId":"i-0d7e4b9be8a0de6ea","instanceState":{"code":0,"name":"pending"},"instanceType":"t1.micro","keyName":"kp1","launchTime":1666275403000.0,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1666275403000.0,"attachmentId":"eni-attach-0f01abecb268392c1","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"0a:47:b4:21:fe:8d","networkInterfaceId":"eni-08b298299ee7c922c","ownerId":"123123123123","privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-0ae6d533cb0b18193","tagSet":{},"vpcId":"vpc-0f59e8f1222b0de6a"}]},"placement":{"availabilityZone":"us-east-1a","tenancy":"default"},"privateDnsName":"ip-111.111.111.111.ec2.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"privateIpAddress":"111.111.111.111","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-0ae6d533cb0b18193","tagSet":{"items":[{"key":"Name","value":"test2"}]},"virtualizationType":"hvm","vpcId":"vpc-0f59e8f1222b0de6a"}]},"ownerId":"123123123123","requestId":"25c95576-a825-44fd-971d-5a52c1e3b2be","reservationId":"r-02debcf2c4878bc7f"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHAW6RFPO5","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user","principalId":"AROA5PZQZ5QHBULW27VAC:temp_user","sessionContext":{"attributes":{"creationDate":"2022-10-20T14:14:22Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1135,7 +1135,7 @@ mod aws_ec2_monitoring {
     fn runinstance_dry_run() {
         Case::new(
                 "RunInstance - Dry Run ",
-                301,
+                306,
                 false,
                 r#"{"awsRegion":"us-west-2","errorCode":"Client.DryRunOperation","errorMessage":"Request would have succeeded, but DryRun flag is set.","eventCategory":"Management","eventID":"ab804e72-7237-49c6-8f20-c3ef09859e78","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-13 16:35:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS"],"p_any_domain_names":["eks-nodegroup.amazonaws.com"],"p_any_usernames":["AWSServiceRoleForAmazonEKSNodegroup"],"p_event_time":"2022-10-13 16:35:33","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-13 16:42:16.583","p_row_id":"464736612772b0bd8dd8c5fc1384d209","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"5e7636b9-d5b5-4bb1-8e37-f98ae7c04e52","requestParameters":{"availabilityZone":"us-west-2b","blockDeviceMapping":{},"clientToken":"27bec563-7673-4b80-8e00-3537e3b7ad6b","disableApiStop":false,"disableApiTermination":false,"instanceType":"m5.xlarge","instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"launchTemplate":{"launchTemplateId":"lt-0622a7ff26539376a","version":"4"},"monitoring":{"enabled":false},"subnetId":"subnet-0d465e7cad854a993"},"sourceIPAddress":"eks-nodegroup.amazonaws.com","userAgent":"eks-nodegroup.amazonaws.com","userIdentity":{"accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS","invokedBy":"eks-nodegroup.amazonaws.com","principalId":"AROAZBD2CNPWD5DHZ366F:EKS","sessionContext":{"attributes":{"creationDate":"2022-10-13T16:35:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","principalId":"AROAZBD2CNPWD5DHZ366F","type":"Role","userName":"AWSServiceRoleForAmazonEKSNodegroup"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1145,7 +1145,7 @@ mod aws_ec2_monitoring {
     fn copyimage_useridentity_null() {
         Case::new(
                 "CopyImage - UserIdentity Null",
-                369,
+                374,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-ffffffffffff","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","invokedBy":null,"sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1269,7 +1269,7 @@ mod aws_ec2_startup_script_change {
     fn modifyinstanceattribute_nouserdata() {
         Case::new(
                 "ModifyInstanceAttribute-NoUserData",
-                31,
+                37,
                 false,
                 r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyInstanceAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
             )
@@ -1279,7 +1279,7 @@ mod aws_ec2_startup_script_change {
     fn modifyinstanceattributeuserdata() {
         Case::new(
                 "ModifyInstanceAttributeUserdata",
-                50,
+                56,
                 true,
                 r#"{"awsRegion":"us-east-2","eventCategory":"Management","eventName":"ModifyInstanceAttribute","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-30 15:11:25.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"0123456789","requestID":"example-id","requestParameters":{"instanceId":"i-012345abcde","userData":"<sensitiveDataRemoved>"},"responseElements":{"_return":true,"requestId":"012345abcdef"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-2.amazonaws.com","tlsVersion":"TLSv1.2"},"userAgent":"aws sdk","userIdentity":{"accessKeyId":"ABCDEXAMPLE123","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/Role-us-1/CodeBuild","principalId":"ABCDEXAMPLE:CodeBuild","sessionContext":{"attributes":{"creationDate":"2022-09-30T14:52:26Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/CodeBuild-US-East","principalId":"AROAQUW22FGSKBTQ7R5HP","type":"Role","userName":"CodeBuild-US-East"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1289,7 +1289,7 @@ mod aws_ec2_startup_script_change {
     fn nomodifyinstanceattribute() {
         Case::new(
                 "NoModifyInstanceAttribute",
-                93,
+                99,
                 false,
                 r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyImageAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
             )
@@ -1305,7 +1305,7 @@ mod aws_ec2_stopinstances {
     fn cloudtrail_instances_were_stopped() {
         Case::new(
                 "CloudTrail Instances Were Stopped",
-                52,
+                59,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"responseElements":{"requestId":"c308a950-e43e-444e-afc1-EXAMPLE73e49","instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}},{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}}]}},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -1315,7 +1315,7 @@ mod aws_ec2_stopinstances {
     fn cloudtrail_instances_were_started() {
         Case::new(
                 "CloudTrail Instances Were Started",
-                136,
+                143,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::123456789012:user/Mateo","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mateo","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:17:28Z","eventSource":"ec2.amazonaws.com","eventName":"StartInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.start-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]}},"responseElements":{"requestId":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","instancesSet":{"items":[{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}},{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}}]}},"requestID":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","eventID":"e755e09c-42f9-4c5c-9064-EXAMPLE228c7","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -1325,7 +1325,7 @@ mod aws_ec2_stopinstances {
     fn error_stopping_cloudtrail_instances() {
         Case::new(
                 "Error Stopping CloudTrail Instances",
-                219,
+                226,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"SomeErrorCode","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -1341,7 +1341,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrorfilter() {
         Case::new(
                 "CreateTrafficMirrorFilter",
-                48,
+                72,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"a3c6297b-3320-4d32-b224-cc45ee75d561","eventName":"CreateTrafficMirrorFilter","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234513"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.355","p_row_id":"82670d2e7575bbd0e8fc97d014b5a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234515","requestID":"200a9157-dff7-4578-87d6-205b01d90a56","requestParameters":{"CreateTrafficMirrorFilterRequest":{"ClientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa"}},"responseElements":{"CreateTrafficMirrorFilterResponse":{"clientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa","requestId":"200a9157-dff7-4578-87d6-205b01d90a56","trafficMirrorFilter":{"egressFilterRuleSet":"","ingressFilterRuleSet":"","networkServiceSet":"","tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123451234516","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1351,7 +1351,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrorfilterrule() {
         Case::new(
                 "CreateTrafficMirrorFilterRule",
-                114,
+                138,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"61b6e2d6-788c-4b8d-9b6f-1ce17539e05e","eventName":"CreateTrafficMirrorFilterRule","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234512"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014b6a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234566","requestID":"92220f15-633f-4b9c-a544-57b9b8228ec3","requestParameters":{"CreateTrafficMirrorFilterRuleRequest":{"ClientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","DestinationCidrBlock":"0.0.0.0/0","Protocol":6,"RuleAction":"accept","RuleNumber":100,"SourceCidrBlock":"0.0.0.0/0","TrafficDirection":"egress","TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d"}},"responseElements":{"CreateTrafficMirrorFilterRuleResponse":{"clientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","requestId":"92220f15-633f-4b9c-a544-57b9b8228ec3","trafficMirrorFilterRule":{"destinationCidrBlock":"0.0.0.0/0","protocol":6,"ruleAction":"accept","ruleNumber":100,"sourceCidrBlock":"0.0.0.0/0","trafficDirection":"egress","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorFilterRuleId":"tmfr-01669e70d44b9705a"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1361,7 +1361,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrorsession() {
         Case::new(
                 "CreateTrafficMirrorSession",
-                190,
+                214,
                 true,
                 r#"{"awsRegion":"us-east-1","errorCode":"Client.NetworkInterfaceNotSupported","errorMessage":"eni-0c61fbc84fca4138f must be attached to a supported instance","eventCategory":"Management","eventID":"5298b707-aa6b-4e4d-86c6-761ee19bb095","eventName":"CreateTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014bba80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"6eda0d2f-6688-4877-ae3d-0d982d7e7aaf","requestParameters":{"CreateTrafficMirrorSessionRequest":{"ClientToken":"c773e3fd-0611-4fb0-a436-67fbef29031e","NetworkInterfaceId":"eni-0c61fbc84fca4138f","SessionNumber":1,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1371,7 +1371,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrortarget() {
         Case::new(
                 "CreateTrafficMirrorTarget",
-                251,
+                275,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"1ca9056c-efe7-4415-bb35-bbee893b9bd0","eventName":"CreateTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:21","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:21","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014ba931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"4698f691-c987-412d-b11d-e4aa285394d1","requestParameters":{"CreateTrafficMirrorTargetRequest":{"ClientToken":"fc50f178-783d-4420-b788-345988244b83","NetworkInterfaceId":"eni-0fd6cc8547555878f"}},"responseElements":{"CreateTrafficMirrorTargetResponse":{"clientToken":"fc50f178-783d-4420-b788-345988244b83","requestId":"4698f691-c987-412d-b11d-e4aa285394d1","trafficMirrorTarget":{"networkInterfaceId":"eni-0fd6cc8547555878f","ownerId":123123123123.0,"tagSet":"","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","type":"network-interface"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1381,7 +1381,7 @@ mod aws_ec2_traffic_mirroring {
     fn deletetrafficmirrortarget() {
         Case::new(
                 "DeleteTrafficMirrorTarget",
-                318,
+                342,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"2212e8b1-b053-4388-9d3a-1bf963b1f075","eventName":"DeleteTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:38","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:38","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014bf931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"b56e2421-1fed-4052-b3ac-82daf374964c","requestParameters":{"DeleteTrafficMirrorTargetRequest":{"TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"responseElements":{"DeleteTrafficMirrorTargetResponse":{"requestId":"b56e2421-1fed-4052-b3ac-82daf374964c","trafficMirrorTargetId":"tmt-0fd4b591901182794","xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1391,7 +1391,7 @@ mod aws_ec2_traffic_mirroring {
     fn describetrafficmirrortargets() {
         Case::new(
                 "DescribeTrafficMirrorTargets",
-                378,
+                402,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"43b5d650-dfdf-41a7-9b57-831e5cf1d190","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:39","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:39","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014c0931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":true,"recipientAccountId":"123123123123","requestID":"6aa42f9d-b623-4d7e-b1b5-1647ac4d7f8e","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1401,7 +1401,7 @@ mod aws_ec2_traffic_mirroring {
     fn modifytrafficmirrorsession() {
         Case::new(
                 "ModifyTrafficMirrorSession",
-                433,
+                457,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"66c0fb61-804e-4cee-9f2e-c1d23c406a78","eventName":"ModifyTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:10:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:10:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:13:49.967","p_row_id":"9a217340fc13a7ff8b9b9ad014e0e205","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"a39291d0-81b6-470f-ae0d-0f028d5676ce","requestParameters":{"ModifyTrafficMirrorSessionRequest":{"RemoveField":[{"content":"description","tag":1},{"content":"packet-length","tag":2}],"SessionNumber":2,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorSessionId":"tms-05e1e21760419ecb6","TrafficMirrorTargetId":"tmt-0a45c694b91bcea54","VirtualNetworkId":12348395.0}},"responseElements":{"ModifyTrafficMirrorSessionResponse":{"requestId":"a39291d0-81b6-470f-ae0d-0f028d5676ce","trafficMirrorSession":{"networkInterfaceId":"eni-08dd7ebbda3b01770","ownerId":123123123123.0,"sessionNumber":2,"tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorSessionId":"tms-05e1e21760419ecb6","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","virtualNetworkId":12348395.0},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1411,7 +1411,7 @@ mod aws_ec2_traffic_mirroring {
     fn unrelatedevent() {
         Case::new(
                 "UnrelatedEvent",
-                510,
+                534,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","eventName":"UpdateProjectVisibility","eventSource":"codebuild.amazonaws.com","eventTime":"2021-08-18T14:54:53Z","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","requestParameters":{"projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","projectVisibility":"PUBLIC_READ","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","userIdentity":{"accessKeyId":"ASIAXXXXXXXXXXXX","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","principalId":"111111111111","sessionContext":{"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"},"sessionIssuer":{},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1421,7 +1421,7 @@ mod aws_ec2_traffic_mirroring {
     fn aws_config_runs_describetrafficmirrortargets() {
         Case::new(
                 "AWS Config Runs DescribeTrafficMirrorTargets",
-                544,
+                568,
                 false,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"c98e81a7-15ee-4888-bbbb-cccccccccccc","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2023-02-10 18:08:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1531eeee-5ddd-4fff-8111-844444444444","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sourceIPAddress":"config.amazonaws.com","userAgent":"config.amazonaws.com","userIdentity":{"accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/SomeAWSConfig/ConfigResourceCompositionSession","invokedBy":"config.amazonaws.com","principalId":"AROAAAAAAAAAAAAAAAAAA:ConfigResourceCompositionSession","sessionContext":{"attributes":{"creationDate":"2023-02-13T18:08:33Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/PantherAWSConfig","principalId":"AROAAAAAAAAAAAAAAAAAA","type":"Role","userName":"PantherAWSConfig"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1473,7 +1473,7 @@ mod aws_ec2_vulnerable_xz_image_launched {
     fn single_vulnerable_ami_launched() {
         Case::new(
                 "Single vulnerable AMI Launched",
-                296,
+                323,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"cd7919fe-34a2-4d26-b038-23a2556a79fb","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-04-02 15:13:06.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"439a7e66-d8b6-4bad-98d9-214c20161939","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/sda1","ebs":{"deleteOnTermination":true,"encrypted":false,"iops":3000,"snapshotId":"snap-00000000000000000","throughput":125,"volumeSize":10,"volumeType":"gp3"}}]},"clientToken":"00000000-0000-0000-0000-000000000000","disableApiStop":false,"disableApiTermination":false,"ebsOptimized":true,"instanceType":"t3a.micro","instancesSet":{"items":[{"imageId":"ami-020a359780bc6f835","keyName":"a-key","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-00000000000000000"}]},"subnetId":"subnet-00000000000000000"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8cda61da-eea9-495c-b178-e7014d9bc212","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-020a359780bc6f835","instanceId":"i-00000000000000000","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.micro","keyName":"a-key","launchTime":1712070786000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712070786000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:71:c7:76:de:4f","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.3","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"}]},"ownerId":"123456789012","requestId":"439a7e66-d8b6-4bad-98d9-214c20161939","reservationId":"r-00000000000000000"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:124.0) Gecko/20100101 Firefox/124.0","userIdentity":{"accessKeyId":"ASIASXP6SDP2MXGX4MYC","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ARole/user.name","principalId":"AROAVKVYIOO7JN7TN7NSA:user.name","sessionContext":{"attributes":{"creationDate":"2024-04-02T14:45:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"ARole"}},"type":"AssumedRole"}}"#,
             )
@@ -1483,7 +1483,7 @@ mod aws_ec2_vulnerable_xz_image_launched {
     fn multiple_vulnerable_amis_launched() {
         Case::new(
                 "Multiple vulnerable AMIs Launched",
-                544,
+                571,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"762b9172-6148-4c76-aee4-f6fc0fd140af","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-04-02 16:46:24.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"a71ca9b3-be94-4e22-95c5-e93b2280306c","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/sda1","ebs":{"deleteOnTermination":true,"encrypted":false,"iops":3000,"snapshotId":"snap-00000000000000000","throughput":125,"volumeSize":6,"volumeType":"gp3"}}]},"clientToken":"8945829d-0ef6-470d-bbfd-ea5bb2d82fdb","disableApiStop":false,"disableApiTermination":false,"ebsOptimized":true,"instanceType":"t3a.nano","instancesSet":{"items":[{"imageId":"ami-092e3b17e435e5e58","keyName":"a-key","maxCount":2,"minCount":2}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-00000000000000000"}]},"subnetId":"subnet-00000000000000000"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8945829d-0ef6-470d-bbfd-ea5bb2d82fdb","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-092e3b17e435e5e58","instanceId":"i-00000000000000000","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.nano","keyName":"a-key","launchTime":1712076384000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712076384000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:18:9b:64:05:2b","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-4.us-west-2.compute.internal","privateIpAddress":"10.0.0.4","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-4.us-west-2.compute.internal","privateIpAddress":"10.0.0.4"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-4.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.4","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"},{"amiLaunchIndex":1,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8945829d-0ef6-470d-bbfd-ea5bb2d82fdb","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-020a359780bc6f835","instanceId":"i-00000000000000001","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.nano","keyName":"a-key","launchTime":1712076384000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712076384000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:b3:32:47:a8:c5","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-5.us-west-2.compute.internal","privateIpAddress":"10.0.0.5","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-5.us-west-2.compute.internal","privateIpAddress":"10.0.0.5"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-5.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.5","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"}]},"ownerId":"123456789012","requestId":"a71ca9b3-be94-4e22-95c5-e93b2280306c","reservationId":"r-00000000000000000"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:124.0) Gecko/20100101 Firefox/124.0","userIdentity":{"accessKeyId":"ASIASXP6SDP2MBQCDGHR","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ARole/user.name","principalId":"00000000000000000:user.name","sessionContext":{"attributes":{"creationDate":"2024-04-02T16:09:04Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","principalId":"00000000000000000","type":"Role","userName":"ARole"}},"type":"AssumedRole"}}"#,
             )
@@ -1493,7 +1493,7 @@ mod aws_ec2_vulnerable_xz_image_launched {
     fn non_vulnerable_ami_launched() {
         Case::new(
                 "Non-vulnerable AMI Launched",
-                908,
+                935,
                 false,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"cd7919fe-34a2-4d26-b038-23a2556a79fb","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-04-02 15:13:06.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"439a7e66-d8b6-4bad-98d9-214c20161939","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/sda1","ebs":{"deleteOnTermination":true,"encrypted":false,"iops":3000,"snapshotId":"snap-00000000000000000","throughput":125,"volumeSize":10,"volumeType":"gp3"}}]},"clientToken":"00000000-0000-0000-0000-000000000000","disableApiStop":false,"disableApiTermination":false,"ebsOptimized":true,"instanceType":"t3a.micro","instancesSet":{"items":[{"imageId":"ami-08038de0f4f90a9f0","keyName":"a-key","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-00000000000000000"}]},"subnetId":"subnet-00000000000000000"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"clientToken":"8cda61da-eea9-495c-b178-e7014d9bc212","cpuOptions":{"coreCount":1,"threadsPerCore":2},"currentInstanceBootMode":"legacy-bios","ebsOptimized":true,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"hypervisor":"xen","imageId":"ami-08038de0f4f90a9f0","instanceId":"i-00000000000000000","instanceState":{"code":0,"name":"pending"},"instanceType":"t3a.micro","keyName":"a-key","launchTime":1712070786000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1712070786000,"attachmentId":"eni-attach-00000000000000000","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-00000000000000000","groupName":"ssh"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"06:71:c7:76:de:4f","networkInterfaceId":"eni-00000000000000000","ownerId":"123456789012","privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateIpAddress":"10.0.0.3"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-00000000000000000","tagSet":{},"vpcId":"vpc-00000000000000000"}]},"placement":{"availabilityZone":"us-west-2b","tenancy":"default"},"privateDnsName":"ip-10-0-0-3.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":false,"hostnameType":"ip-name"},"privateIpAddress":"10.0.0.3","productCodes":{},"rootDeviceName":"/dev/sda1","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-00000000000000000","tagSet":{"items":[{"key":"Name","value":"test"}]},"virtualizationType":"hvm","vpcId":"vpc-00000000000000000"}]},"ownerId":"123456789012","requestId":"439a7e66-d8b6-4bad-98d9-214c20161939","reservationId":"r-00000000000000000"},"sessionCredentialFromConsole":true,"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:124.0) Gecko/20100101 Firefox/124.0","userIdentity":{"accessKeyId":"ASIASXP6SDP2MXGX4MYC","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ARole/user.name","principalId":"AROAVKVYIOO7JN7TN7NSA:user.name","sessionContext":{"attributes":{"creationDate":"2024-04-02T14:45:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/ARole","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"ARole"}},"type":"AssumedRole"}}"#,
             )
@@ -1509,7 +1509,7 @@ mod aws_ecr_crud {
     fn authorized_account_unauthorized_region() {
         Case::new(
                 "Authorized account, unauthorized region",
-                61,
+                64,
                 true,
                 r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1519,7 +1519,7 @@ mod aws_ecr_crud {
     fn authorized_account() {
         Case::new(
                 "Authorized account",
-                122,
+                125,
                 false,
                 r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789000:user/DeployRole","accountId":"123456789000","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789000","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789000","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789000:repository/testrepo","accountId":"123456789000"}],"eventType":"AwsApiCall","recipientAccountId":"123456789000"}"#,
             )
@@ -1529,7 +1529,7 @@ mod aws_ecr_crud {
     fn unauthorized_account() {
         Case::new(
                 "Unauthorized Account",
-                183,
+                186,
                 true,
                 r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1731,7 +1731,7 @@ mod aws_iam_create_role {
     fn iam_role_created() {
         Case::new(
                 "IAM Role Created",
-                34,
+                33,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"roleName":"new-role"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1741,7 +1741,7 @@ mod aws_iam_create_role {
     fn iam_role_not_created() {
         Case::new(
                 "IAM Role Not Created",
-                81,
+                80,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/AdministratorAccess","userName":"new-user"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1783,7 +1783,7 @@ mod aws_iam_group_read_only_events {
     fn get_group() {
         Case::new(
                 "Get Group",
-                38,
+                48,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"GetGroup","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1793,7 +1793,7 @@ mod aws_iam_group_read_only_events {
     fn get_group_policy() {
         Case::new(
                 "Get Group Policy",
-                76,
+                86,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"GetGroupPolicy","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1803,7 +1803,7 @@ mod aws_iam_group_read_only_events {
     fn list_attached_group_policies() {
         Case::new(
                 "List Attached Group Policies",
-                114,
+                124,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"ListAttachedGroupPolicies","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1813,7 +1813,7 @@ mod aws_iam_group_read_only_events {
     fn list_groups() {
         Case::new(
                 "List Groups",
-                152,
+                162,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"ListGroups","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1823,7 +1823,7 @@ mod aws_iam_group_read_only_events {
     fn list_groups_for_user() {
         Case::new(
                 "List Groups for User",
-                190,
+                200,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"ListGroupsForUser","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1833,7 +1833,7 @@ mod aws_iam_group_read_only_events {
     fn detach_user_group() {
         Case::new(
                 "Detach User Group",
-                228,
+                238,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"883efb94-aa58-4512-beb7-10a5fffa33e4","eventName":"DetachUserGroup","eventSource":"iam.amazonaws.com","eventTime":"2022-12-11 19:42:55","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"1231231234","requestID":"f92dd1a7-ad07-4fef-9511-1081d2dd3585","requestParameters":{"maxItems":1000,"userName":"user-name"},"sourceIPAddress":"cloudformation.amazonaws.com","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ASIAVKVYIOO7BDL4T5NG","accountId":"1231231234","arn":"arn:aws:sts::1231231234:assumed-role/AssumedRole-us-east-2/123123123456","invokedBy":"cloudformation.amazonaws.com","principalId":"AROAVKVYIOO7JN7TN7NSA:123123123456","sessionContext":{"attributes":{"creationDate":"2022-12-11T19:42:54Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"1231231234","arn":"arn:aws:iam::1231231234:role/PAssumedRole-us-east-2","principalId":"AROAVKVYIOO7JN7TN7NSA","type":"Role","userName":"AssumedRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1885,7 +1885,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call() {
         Case::new(
                 "Unauthorized API Call",
-                76,
+                79,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-sdk-go/1.32.7 (go1.14.6; linux; amd64) exec-env/AWS_Lambda_go1.x","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1895,7 +1895,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call_from_within_aws_fqdn() {
         Case::new(
                 "Unauthorized API Call from Within AWS (FQDN)",
-                115,
+                118,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"sqs.amazonaws.com","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:Action on resource: arn:aws:iam::123456789012:resource","userAgent":"sqs.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1905,7 +1905,7 @@ mod aws_iam_user_recon_denied {
     fn authorized_api_call() {
         Case::new(
                 "Authorized API Call",
-                153,
+                156,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1915,7 +1915,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call_from_aws_console() {
         Case::new(
                 "Unauthorized API Call - From AWS console",
-                189,
+                192,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-internal/3 aws-sdk-java/1.12.124 Linux/4.9.273-0.1.ac.226.84.332.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.312-b07 java/1.8.0_312 vendor/Oracle_Corporation cfg/retry-mode/standard","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1967,7 +1967,7 @@ mod aws_key_compromised {
     fn an_aws_iam_access_key_was_compromised() {
         Case::new(
                 "An AWS IAM Access Key was Compromised",
-                34,
+                35,
                 true,
                 r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":{"policyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Stmt1538161409\",\"Effect\":\"Deny\",\"Action\":[\"lambda:CreateFunction\",\"iam:AttachUserPolicy\",\"iam:PutUserPolicy\",\"organizations:InviteAccountToOrganization\",\"ec2:RunInstances\",\"iam:DetachUserPolicy\",\"iam:CreateUser\",\"lightsail:Create*\",\"lightsail:Update*\",\"ec2:StartInstances\",\"ec2:RequestSpotInstances\",\"iam:ChangePassword\",\"iam:CreateLoginProfile\",\"organizations:CreateOrganization\",\"organizations:CreateAccount\",\"lightsail:Delete*\",\"iam:AttachGroupPolicy\",\"iam:CreateAccessKey\",\"iam:UpdateUser\",\"iam:UpdateAccountPasswordPolicy\",\"iam:DeleteUserPolicy\",\"iam:PutUserPermissionsBoundary\",\"iam:UpdateAccessKey\",\"lightsail:DownloadDefaultKeyPair\",\"iam:CreateInstanceProfile\",\"lightsail:Start*\",\"lightsail:GetInstanceAccessDetails\",\"iam:CreateRole\",\"iam:PutGroupPolicy\",\"iam:AttachRolePolicy\"],\"Resource\":[\"*\"]}]}","userName":"compromised_user","policyName":"AWSCompromisedKeyQuarantineV3"},"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
             )
@@ -1977,7 +1977,7 @@ mod aws_key_compromised {
     fn request_param_is_null() {
         Case::new(
                 "Request Param is null",
-                66,
+                67,
                 false,
                 r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":null,"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
             )
@@ -1993,7 +1993,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_disabled() {
         Case::new(
                 "KMS Key Disabled",
-                40,
+                116,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -2003,7 +2003,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_scheduled_for_deletion() {
         Case::new(
                 "KMS Key Scheduled For Deletion",
-                91,
+                167,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -2013,7 +2013,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_non_deletion_event() {
         Case::new(
                 "KMS Key Non Deletion Event",
-                151,
+                227,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:function"}},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -2023,7 +2023,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_scheduled_for_deletion_missing_resources() {
         Case::new(
                 "KMS Key Scheduled For Deletion - missing resources",
-                208,
+                284,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":null,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_row_id":"ABCDEFGHIJKLMNOPQRSTUVWXYZ1234"}"#,
             )
@@ -2033,7 +2033,7 @@ mod aws_kms_cmk_loss {
     fn kms_disable_key_error() {
         Case::new(
                 "KMS Disable Key Error",
-                262,
+                338,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"NotFoundException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -2049,7 +2049,7 @@ mod aws_lambda_crud {
     fn lambda_deletefunction_unauthorized_account() {
         Case::new(
                 "Lambda DeleteFunction Unauthorized Account",
-                53,
+                57,
                 true,
                 r#"{"eventVersion":"1.03","userIdentity":{"type":"IAMUser","principalId":"A1B2C3D4E5F6G7EXAMPLE","arn":"arn:aws:iam::999999999999:user/myUserName","accountId":"999999999999","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"myUserName"},"eventTime":"2015-03-18T19:04:42Z","eventSource":"lambda.amazonaws.com","eventName":"DeleteFunction","awsRegion":"us-east-1","sourceIPAddress":"127.0.0.1","userAgent":"Python-httplib2/0.8 (gzip)","requestParameters":{"functionName":"basic-node-task"},"responseElements":null,"requestID":"a2198ecc-cda1-11e4-aaa2-e356da31e4ff","eventID":"20b84ce5-730f-482e-b2b2-e8fcc87ceb22","eventType":"AwsApiCall","recipientAccountId":"999999999999"}"#,
             )
@@ -2059,7 +2059,7 @@ mod aws_lambda_crud {
     fn lambda_deletefunction_unauthorized_user() {
         Case::new(
                 "Lambda DeleteFunction Unauthorized User",
-                80,
+                84,
                 true,
                 r#"{"eventVersion":"1.03","userIdentity":{"type":"IAMUser","principalId":"A1B2C3D4E5F6G7EXAMPLE","arn":"arn:aws:iam::123456789012:user/myUserName","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"myUserName"},"eventTime":"2015-03-18T19:04:42Z","eventSource":"lambda.amazonaws.com","eventName":"DeleteFunction","awsRegion":"us-east-1","sourceIPAddress":"127.0.0.1","userAgent":"Python-httplib2/0.8 (gzip)","requestParameters":{"functionName":"basic-node-task"},"responseElements":null,"requestID":"a2198ecc-cda1-11e4-aaa2-e356da31e4ff","eventID":"20b84ce5-730f-482e-b2b2-e8fcc87ceb22","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -2069,7 +2069,7 @@ mod aws_lambda_crud {
     fn lambda_deletefunction_authorized_account() {
         Case::new(
                 "Lambda DeleteFunction Authorized Account",
-                107,
+                111,
                 false,
                 r#"{"eventVersion":"1.03","userIdentity":{"type":"IAMUser","principalId":"A1B2C3D4E5F6G7EXAMPLE","arn":"arn:aws:iam::123456789012:user/DeployRole","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"myUserName"},"eventTime":"2015-03-18T19:04:42Z","eventSource":"lambda.amazonaws.com","eventName":"DeleteFunction","awsRegion":"us-west-1","sourceIPAddress":"127.0.0.1","userAgent":"Python-httplib2/0.8 (gzip)","requestParameters":{"functionName":"basic-node-task"},"responseElements":null,"requestID":"a2198ecc-cda1-11e4-aaa2-e356da31e4ff","eventID":"20b84ce5-730f-482e-b2b2-e8fcc87ceb22","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -2121,7 +2121,7 @@ mod aws_modify_cloud_compute_infrastructure {
     fn terminate_instance_from_assumedrole() {
         Case::new(
                 "Terminate Instance from AssumedRole",
-                80,
+                160,
                 true,
                 r#"{"awsRegion":"us-west-2","eventID":"59e8d6b8-de7b-43ca-961f-0c6f4531fcf0","eventName":"TerminateInstances","eventSource":"ec2.amazonaws.com","eventTime":"2021-10-29 23:50:09","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["111222333444"],"p_any_aws_arns":["arn:aws:iam::111222333444:role/FakeRole"],"p_any_aws_instance_ids":["i-0d9853f67e40ab80b"],"p_any_domain_names":["ec2.amazonaws.com"],"p_event_time":"2021-10-29 23:50:09","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-29 23:54:06.45","p_row_id":"e6f7bd65083bfeb7feced38f0da18a01","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"111222333444","requestID":"a520eeaf-c258-4260-954e-b4a976e6c72b","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-0d9853f67e40ab80b"}]}},"responseElements":{"instancesSet":{"items":[{"currentState":{"code":32,"name":"shutting-down"},"instanceId":"i-0d9853f67e40ab80b","previousState":{"code":16,"name":"running"}}],"requestId":"a520eeaf-c258-4260-954e-b4a976e6c72b"}},"userIdentity":{"accountId":"111222333444","arn":"arn:aws:sts::111222333444:assumed-role/SomeRole/AThing","sessionContext":{"attributes":{"creationDate":"2021-10-29T23:50:08Z","mfaAuthenticated":"false"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -2131,7 +2131,7 @@ mod aws_modify_cloud_compute_infrastructure {
     fn terminate_instance_from_autoscaling() {
         Case::new(
                 "Terminate Instance from autoscaling",
-                132,
+                212,
                 false,
                 r#"{"awsRegion":"us-west-2","eventID":"59e8d6b8-de7b-43ca-961f-0c6f4531fcf0","eventName":"TerminateInstances","eventSource":"ec2.amazonaws.com","eventTime":"2021-10-29 23:50:09","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["111222333444"],"p_any_aws_arns":["arn:aws:iam::111222333444:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","arn:aws:sts::111222333444:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling"],"p_any_aws_instance_ids":["i-0d9853f67e40ab80b"],"p_any_domain_names":["autoscaling.amazonaws.com"],"p_event_time":"2021-10-29 23:50:09","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-29 23:54:06.45","p_row_id":"e6f7bd65083bfeb7feced38f0da18a01","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"111222333444","requestID":"a520eeaf-c258-4260-954e-b4a976e6c72b","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-0d9853f67e40ab80b"}]}},"responseElements":{"instancesSet":{"items":[{"currentState":{"code":32,"name":"shutting-down"},"instanceId":"i-0d9853f67e40ab80b","previousState":{"code":16,"name":"running"}}]},"requestId":"a520eeaf-c258-4260-954e-b4a976e6c72b"},"sourceIPAddress":"autoscaling.amazonaws.com","userAgent":"autoscaling.amazonaws.com","userIdentity":{"accountId":"111222333444","arn":"arn:aws:sts::111222333444:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling","invokedBy":"autoscaling.amazonaws.com","principalId":"AROATSZWD7TDLUEWEUXXI:AutoScaling","sessionContext":{"attributes":{"creationDate":"2021-10-29T23:50:08Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111222333444","arn":"arn:aws:iam::111222333444:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling","principalId":"AROATSZWD7TDLUEWEUXXI","type":"Role","userName":"AWSServiceRoleForAutoScaling"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -2141,7 +2141,7 @@ mod aws_modify_cloud_compute_infrastructure {
     fn get_partition() {
         Case::new(
                 "Get Partition",
-                195,
+                275,
                 false,
                 r#"{"additionalEventData":{"insufficientLakeFormationPermissions":["panther_rule_errors:gsuite_activityevent"],"lakeFormationPrincipal":"arn:aws:iam::111222333444:role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S"},"awsRegion":"us-east-1","errorCode":"EntityNotFoundException","errorMessage":"Cannot find partition.","eventID":"8780fc6b-7742-4a45-b757-c351a54c79b8","eventName":"GetPartition","eventSource":"glue.amazonaws.com","eventTime":"2021-10-14 14:21:22","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["111222333444"],"p_any_aws_arns":["arn:aws:iam::111222333444:role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S","arn:aws:sts::111222333444:assumed-role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S/panther-datacatalog-compactor"],"p_any_ip_addresses":["54.90.94.136"],"p_event_time":"2021-10-14 14:21:22","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-14 14:27:06.54","p_row_id":"7235e51c49e780a5a4e281e90c850c","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"SomeCloudTrail","readOnly":true,"recipientAccountId":"111222333444","requestID":"cdb450f7-1cd8-463b-8449-71274d95a5a3","requestParameters":{"databaseName":"panther_rule_errors","partitionValues":["2021","10","13","19","1634151600"],"tableName":"gsuite_activityevent"},"sourceIPAddress":"54.90.94.136","userAgent":"aws-sdk-go/1.40.21 (go1.17; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"ASIAJMVY5WC5K4TDFNFA","accountId":"111222333444","arn":"arn:aws:sts::111222333444:assumed-role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S/panther-datacatalog-compactor","principalId":"AROA4UN2W2PXWZMJ2L3PC:panther-datacatalog-compactor","sessionContext":{"attributes":{"creationDate":"2021-10-14T14:20:28Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111222333444","arn":"arn:aws:iam::111222333444:role/panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S","principalId":"AROA4UN2W2PXWZMJ2L3PC","type":"Role","userName":"panther-Panther-4JL51Q6AU6SH-LogAnal-CompactorRole-W1WCIV3PHU0S"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -2151,7 +2151,7 @@ mod aws_modify_cloud_compute_infrastructure {
     fn terminate_instance_from_webui_with_assumedrole() {
         Case::new(
                 "Terminate instance From WebUI with assumedRole",
-                256,
+                336,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"01f39d3b-4a26-4045-bb36-1e57b7d07997","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-14 00:35:36","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123412341234"],"p_any_aws_arns":["arn:aws:iam::123412341234:role/SomeRole","arn:aws:sts::123412341234:assumed-role/SomeRole/person"],"p_any_aws_instance_ids":["i-0690cd354a0c3850c"],"p_any_aws_tags":["Name:fake thing whatever"],"p_any_domain_names":["AWS Internal","ip-10-1-0-14.us-west-2.compute.internal"],"p_any_ip_addresses":["10.1.0.14"],"p_any_trace_ids":["ASIARLIVEKVNGOY5UABO"],"p_any_usernames":["SomeRole"],"p_event_time":"2022-10-14 00:35:36","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-14 00:38:26.875","p_row_id":"76663c86299fc3f2fa94acfd13f29311","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"123412341234","requestID":"557e2d68-904a-4fe7-81d4-33c056444a13","requestParameters":{"blockDeviceMapping":{},"disableApiStop":false,"disableApiTermination":false,"ebsOptimized":false,"instanceType":"t2.micro","instancesSet":{"items":[{"imageId":"ami-08e2d37b6a0129927","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":false,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-0077c778d7ad1f5f2"}]},"subnetId":"subnet-0e3a508e43776c435"}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"fake thing whatever"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"cpuOptions":{"coreCount":1,"threadsPerCore":1},"ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-0077c778d7ad1f5f2","groupName":"launch-wizard-1"}]},"hypervisor":"xen","imageId":"ami-08e2d37b6a0129927","instanceId":"i-0690cd354a0c3850c","instanceState":{"code":0,"name":"pending"},"instanceType":"t2.micro","launchTime":1665707736000,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1665707736000,"attachmentId":"eni-attach-0b2f21743e26b7c8a","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-0077c778d7ad1f5f2","groupName":"launch-wizard-1"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"02:50:9d:da:61:79","networkInterfaceId":"eni-0f4e4d2d71627dd38","ownerId":"123412341234","privateDnsName":"ip-10-1-0-14.us-west-2.compute.internal","privateIpAddress":"10.1.0.14","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-10-1-0-14.us-west-2.compute.internal","privateIpAddress":"10.1.0.14"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-0e3a508e43776c435","tagSet":{},"vpcId":"vpc-04fe895571b367c47"}]},"placement":{"availabilityZone":"us-west-2a","tenancy":"default"},"privateDnsName":"ip-10-1-0-14.us-west-2.compute.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"privateIpAddress":"10.1.0.14","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-0e3a508e43776c435","tagSet":{"items":[{"key":"Name","value":"fake thing whatever"}]},"virtualizationType":"hvm","vpcId":"vpc-04fe895571b367c47"}]},"ownerId":"123412341234","requestId":"557e2d68-904a-4fe7-81d4-33c056444a13","reservationId":"r-0de81af4b677c0252"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIARLIVEKVNGOY5UABO","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/SomeRole/person","principalId":"AROARLIVEKVNIRVGDLJWJ:person","sessionContext":{"attributes":{"creationDate":"2022-10-14T00:34:59Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/SomeRole","principalId":"AROARLIVEKVNIRVGDLJWJ","type":"Role","userName":"SomeRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -2161,7 +2161,7 @@ mod aws_modify_cloud_compute_infrastructure {
     fn weird_aws_internal_message() {
         Case::new(
                 "Weird AWS Internal Message",
-                499,
+                579,
                 false,
                 r#"{"awsRegion":"us-west-2","errorCode":"Client.DryRunOperation","errorMessage":"Request would have succeeded, but DryRun flag is set.","eventCategory":"Management","eventID":"b32f82e6-7375-4487-85f3-442face5eab4","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-13 16:34:53","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123412341234"],"p_any_aws_arns":["arn:aws:iam::123412341234:role/funky-role-doing-dryrun","arn:aws:sts::123412341234:assumed-role/funky-role-doing-dryrun/1665678811"],"p_any_domain_names":["AWS Internal"],"p_any_usernames":["funky-role-doing-dryrun"],"p_event_time":"2022-10-13 16:34:53","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-13 16:35:54.489","p_row_id":"6650c5fe395984e0fdb7c1fc138ef507","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"SomeCloudTrail","readOnly":false,"recipientAccountId":"123412341234","requestID":"99288e91-d3a5-494b-9fe6-9fdc02646a16","requestParameters":{"blockDeviceMapping":{},"clientToken":"80a552a2-30ee-419e-bd73-3ee36b1242d6","disableApiStop":false,"disableApiTermination":false,"instanceType":"m5.xlarge","instancesSet":{"items":[{"imageId":"ami-05074c40f29040248","maxCount":1,"minCount":1}]},"launchTemplate":{"launchTemplateId":"lt-064c1a4dbc97b01fc","version":"5"},"monitoring":{"enabled":false},"subnetId":"subnet-00559b970d3a60983"},"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/funky-role-doing-dryrun/astronomer-managed-1665678811","invokedBy":"AWS Internal","principalId":"AROAZBD2CNPWEWKWTLX67:astronomer-managed-1665678811","sessionContext":{"attributes":{"creationDate":"2022-10-13T16:33:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/funky-role-doing-dryrun","principalId":"AROAZBD2CNPWEWKWTLX67","type":"Role","userName":"funky-role-doing-dryrun"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -2213,7 +2213,7 @@ mod aws_rds_activity_stream_stopped {
     fn activity_stream_stopped_successfully() {
         Case::new(
                 "Activity Stream Stopped Successfully",
-                54,
+                47,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DeveloperRole","accountId":"123456789012","userName":"DeveloperRole"}}},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora","applyImmediately":true},"responseElements":{"kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","status":"stopping"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2223,7 +2223,7 @@ mod aws_rds_activity_stream_stopped {
     fn activity_stream_stop_failed() {
         Case::new(
                 "Activity Stream Stop Failed",
-                91,
+                84,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:StopActivityStream","requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2233,7 +2233,7 @@ mod aws_rds_activity_stream_stopped {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                120,
+                113,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2249,7 +2249,7 @@ mod aws_rds_automated_backup_deleted {
     fn automated_backup_deleted() {
         Case::new(
                 "Automated Backup Deleted",
-                67,
+                61,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:attacker","arn":"arn:aws:sts::123456789012:assumed-role/CompromisedRole/attacker","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstanceAutomatedBackup","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.50","userAgent":"python-requests/2.28.0","requestParameters":{"dbiResourceId":"db-ABCDEF1234567890"},"responseElements":{"dBInstanceAutomatedBackupArn":"arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1234567890abcdef","dbiResourceId":"db-ABCDEF1234567890","status":"deleting","allocatedStorage":100,"engine":"mysql","engineVersion":"8.0.35"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2259,7 +2259,7 @@ mod aws_rds_automated_backup_deleted {
     fn cluster_automated_backup_deleted() {
         Case::new(
                 "Cluster Automated Backup Deleted",
-                100,
+                94,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/malicious-user","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"malicious-user"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBClusterAutomatedBackup","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.200","userAgent":"aws-cli/2.13.0","requestParameters":{"dbClusterResourceId":"cluster-GHIJKL9876543210"},"responseElements":{"dBClusterAutomatedBackupArn":"arn:aws:rds:us-west-2:123456789012:cluster-auto-backup:cab-9876543210fedcba","dbClusterResourceId":"cluster-GHIJKL9876543210","status":"deleting","engine":"aurora-mysql","engineVersion":"8.0.mysql_aurora.3.04.0"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2269,7 +2269,7 @@ mod aws_rds_automated_backup_deleted {
     fn automated_backup_deletion_failed() {
         Case::new(
                 "Automated Backup Deletion Failed",
-                133,
+                127,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstanceAutomatedBackup","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dbiResourceId":"db-ABCDEF1234567890"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:DeleteDBInstanceAutomatedBackup","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2279,7 +2279,7 @@ mod aws_rds_automated_backup_deleted {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                162,
+                156,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-16T10:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBInstanceReadReplica","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"replica-instance","sourceDBInstanceIdentifier":"primary-instance"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2341,7 +2341,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_instance_deletion_protection_disabled() {
         Case::new(
                 "RDS Instance Deletion Protection Disabled",
-                72,
+                76,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/PowerUserRole","accountId":"123456789012","userName":"PowerUserRole"}}},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql","deletionProtection":false,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"modifying","deletionProtection":false,"pendingModifiedValues":{"deletionProtection":false}},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2351,7 +2351,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_cluster_deletion_protection_disabled_with_backup_changes_critical() {
         Case::new(
                 "RDS Cluster Deletion Protection Disabled with Backup Changes - Critical",
-                113,
+                117,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.50","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterIdentifier":"aurora-production","deletionProtection":false,"backupRetentionPeriod":0,"applyImmediately":true},"responseElements":{"dBClusterIdentifier":"aurora-production","status":"modifying","deletionProtection":false,"backupRetentionPeriod":0},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2361,7 +2361,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_deletion_protection_disabled_and_made_public_critical() {
         Case::new(
                 "RDS Deletion Protection Disabled and Made Public - Critical",
-                148,
+                152,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:attacker","arn":"arn:aws:sts::123456789012:assumed-role/CompromisedRole/attacker","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.50","userAgent":"python-requests/2.28.0","requestParameters":{"dBInstanceIdentifier":"customer-database","deletionProtection":false,"publiclyAccessible":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"customer-database","dBInstanceStatus":"modifying","deletionProtection":false,"publiclyAccessible":true},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2371,7 +2371,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_deletion_protection_enabled_no_alert() {
         Case::new(
                 "RDS Deletion Protection Enabled - No Alert",
-                182,
+                186,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","deletionProtection":true},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2381,7 +2381,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_modification_without_deletion_protection_change() {
         Case::new(
                 "RDS Modification Without Deletion Protection Change",
-                214,
+                218,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:dba","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/dba","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","allocatedStorage":500,"applyImmediately":false},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","allocatedStorage":500},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2391,7 +2391,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_modification_failed() {
         Case::new(
                 "RDS Modification Failed",
-                246,
+                250,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":false},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:ModifyDBInstance","requestID":"f6a7b8c9-d0e1-2345-f012-34567890bcde","eventID":"k6j7i8h9-g0f1-2345-6789-012345fghijk","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2453,7 +2453,7 @@ mod aws_rds_instance_deletion {
     fn rds_instance_deleted_with_final_snapshot() {
         Case::new(
                 "RDS Instance Deleted With Final Snapshot",
-                74,
+                77,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DBARole","accountId":"123456789012","userName":"DBARole"}}},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql-db","skipFinalSnapshot":false,"finalDBSnapshotIdentifier":"production-mysql-db-final-snapshot-2024-01-15","deleteAutomatedBackups":false},"responseElements":{"dBInstanceIdentifier":"production-mysql-db","dBInstanceStatus":"deleting","dBInstanceArn":"arn:aws:rds:us-east-1:123456789012:db:production-mysql-db"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2463,7 +2463,7 @@ mod aws_rds_instance_deletion {
     fn rds_instance_deleted_without_final_snapshot_critical() {
         Case::new(
                 "RDS Instance Deleted Without Final Snapshot - Critical",
-                114,
+                117,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstance","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.45","userAgent":"Boto3/1.26.0","requestParameters":{"dBInstanceIdentifier":"customer-data-db","skipFinalSnapshot":true,"deleteAutomatedBackups":true},"responseElements":{"dBInstanceIdentifier":"customer-data-db","dBInstanceStatus":"deleting"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2473,7 +2473,7 @@ mod aws_rds_instance_deletion {
     fn rds_cluster_deleted() {
         Case::new(
                 "RDS Cluster Deleted",
-                146,
+                149,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T15:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBCluster","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"console.amazonaws.com","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","skipFinalSnapshot":false,"finalDBClusterSnapshotIdentifier":"aurora-cluster-prod-final-2024-01-15"},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"deleting","dBClusterArn":"arn:aws:rds:us-east-1:123456789012:cluster:aurora-cluster-prod"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2483,7 +2483,7 @@ mod aws_rds_instance_deletion {
     fn rds_deletion_failed_access_denied() {
         Case::new(
                 "RDS Deletion Failed - Access Denied",
-                178,
+                181,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","skipFinalSnapshot":true},"errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/developer is not authorized to perform: rds:DeleteDBInstance","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2493,7 +2493,7 @@ mod aws_rds_instance_deletion {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                208,
+                211,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T14:30:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"my-db","allocatedStorage":100},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2509,7 +2509,7 @@ mod aws_rds_instance_made_public {
     fn rds_instance_made_public() {
         Case::new(
                 "RDS Instance Made Public",
-                71,
+                80,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:developer","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/developer","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DeveloperRole","accountId":"123456789012","userName":"DeveloperRole"}}},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","publiclyAccessible":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","publiclyAccessible":true,"pendingModifiedValues":{"publiclyAccessible":true}},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2519,7 +2519,7 @@ mod aws_rds_instance_made_public {
     fn rds_cluster_made_public_with_security_group_changes() {
         Case::new(
                 "RDS Cluster Made Public with Security Group Changes",
-                112,
+                121,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.10","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster","publiclyAccessible":true,"vPCSecurityGroupIds":["sg-0123456789abcdef0"],"applyImmediately":true},"responseElements":{"dBClusterIdentifier":"aurora-cluster","status":"modifying","publiclyAccessible":true},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2529,7 +2529,7 @@ mod aws_rds_instance_made_public {
     fn rds_instance_made_private_no_alert() {
         Case::new(
                 "RDS Instance Made Private - No Alert",
-                147,
+                156,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-db","publiclyAccessible":false,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","publiclyAccessible":false},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2539,7 +2539,7 @@ mod aws_rds_instance_made_public {
     fn rds_modification_without_public_access_change() {
         Case::new(
                 "RDS Modification Without Public Access Change",
-                179,
+                188,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","allocatedStorage":200,"applyImmediately":false},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","allocatedStorage":200},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2549,7 +2549,7 @@ mod aws_rds_instance_made_public {
     fn rds_modification_failed() {
         Case::new(
                 "RDS Modification Failed",
-                211,
+                220,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T16:45:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","publiclyAccessible":true},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:ModifyDBInstance","requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2565,7 +2565,7 @@ mod aws_rds_instance_rebooted {
     fn db_instance_rebooted() {
         Case::new(
                 "DB Instance Rebooted",
-                50,
+                58,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-mysql","forceFailover":false},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"rebooting"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2575,7 +2575,7 @@ mod aws_rds_instance_rebooted {
     fn db_cluster_rebooted_with_failover() {
         Case::new(
                 "DB Cluster Rebooted with Failover",
-                80,
+                88,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/operator","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"operator"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBCluster","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","forceFailover":true},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"rebooting"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2585,7 +2585,7 @@ mod aws_rds_instance_rebooted {
     fn reboot_failed() {
         Case::new(
                 "Reboot Failed",
-                111,
+                119,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db"},"errorCode":"InvalidDBInstanceState","errorMessage":"Cannot reboot DB instance in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2595,7 +2595,7 @@ mod aws_rds_instance_rebooted {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                140,
+                148,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"StartDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"dev-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2611,7 +2611,7 @@ mod aws_rds_log_file_downloaded {
     fn error_log_downloaded() {
         Case::new(
                 "Error Log Downloaded",
-                63,
+                55,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:dba","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/dba","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DownloadDBLogFilePortion","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql","logFileName":"error/mysql-error.log","numberOfLines":1000,"marker":"0"},"responseElements":{"logFileData":"[REDACTED]","marker":"1000","additionalDataPending":true},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2621,7 +2621,7 @@ mod aws_rds_log_file_downloaded {
     fn audit_log_downloaded_from_external_ip() {
         Case::new(
                 "Audit Log Downloaded from External IP",
-                96,
+                88,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DownloadDBLogFilePortion","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.200","userAgent":"Boto3/1.26.0","requestParameters":{"dBInstanceIdentifier":"customer-database","logFileName":"audit/server_audit.log","numberOfLines":5000},"responseElements":{"logFileData":"[REDACTED]","marker":"5000","additionalDataPending":false},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2631,7 +2631,7 @@ mod aws_rds_log_file_downloaded {
     fn download_failed() {
         Case::new(
                 "Download Failed",
-                129,
+                121,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DownloadDBLogFilePortion","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","logFileName":"error/mysql-error.log"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:DownloadDBLogFilePortion","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2641,7 +2641,7 @@ mod aws_rds_log_file_downloaded {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                159,
+                151,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T06:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBLogFiles","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"production-db"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2765,7 +2765,7 @@ mod aws_rds_security_group_ingress_authorized {
     fn ingress_authorized_from_specific_cidr() {
         Case::new(
                 "Ingress Authorized from Specific CIDR",
-                71,
+                62,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/NetworkAdmin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSecurityGroupName":"production-db-sg","cIDRIP":"203.0.113.0/24"},"responseElements":{"dBSecurityGroupName":"production-db-sg","iPRanges":[{"cIDRIP":"203.0.113.0/24","status":"authorizing"}]},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2775,7 +2775,7 @@ mod aws_rds_security_group_ingress_authorized {
     fn ingress_authorized_from_public_internet_critical() {
         Case::new(
                 "Ingress Authorized from Public Internet - Critical",
-                103,
+                94,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.50","userAgent":"Boto3/1.26.0","requestParameters":{"dBSecurityGroupName":"database-sg","cIDRIP":"0.0.0.0/0"},"responseElements":{"dBSecurityGroupName":"database-sg","iPRanges":[{"cIDRIP":"0.0.0.0/0","status":"authorizing"}]},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2785,7 +2785,7 @@ mod aws_rds_security_group_ingress_authorized {
     fn ingress_authorized_from_ec2_security_group() {
         Case::new(
                 "Ingress Authorized from EC2 Security Group",
-                136,
+                127,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"console.amazonaws.com","requestParameters":{"dBSecurityGroupName":"app-db-sg","eC2SecurityGroupName":"app-servers-sg","eC2SecurityGroupId":"sg-0123456789abcdef0","eC2SecurityGroupOwnerId":"123456789012"},"responseElements":{"dBSecurityGroupName":"app-db-sg","eC2SecurityGroups":[{"eC2SecurityGroupName":"app-servers-sg","eC2SecurityGroupId":"sg-0123456789abcdef0","eC2SecurityGroupOwnerId":"123456789012","status":"authorizing"}]},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2795,7 +2795,7 @@ mod aws_rds_security_group_ingress_authorized {
     fn authorization_failed() {
         Case::new(
                 "Authorization Failed",
-                172,
+                163,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSecurityGroupName":"production-db-sg","cIDRIP":"0.0.0.0/0"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:AuthorizeDBSecurityGroupIngress","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2805,7 +2805,7 @@ mod aws_rds_security_group_ingress_authorized {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                202,
+                193,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-17T09:30:00Z","eventSource":"rds.amazonaws.com","eventName":"RevokeDBSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBSecurityGroupName":"production-db-sg","cIDRIP":"0.0.0.0/0"},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2821,7 +2821,7 @@ mod aws_rds_snapshot_copied_cross_region {
     fn snapshot_copied_cross_region() {
         Case::new(
                 "Snapshot Copied Cross-Region",
-                76,
+                69,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceDBSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:snapshot:prod-backup-2024","targetDBSnapshotIdentifier":"prod-backup-2024-copy","sourceRegion":"us-east-1","kmsKeyId":"arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","copyTags":true},"responseElements":{"dBSnapshotIdentifier":"prod-backup-2024-copy","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:prod-backup-2024-copy","status":"copying","sourceRegion":"us-east-1","sourceDBSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:snapshot:prod-backup-2024"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2831,7 +2831,7 @@ mod aws_rds_snapshot_copied_cross_region {
     fn cluster_snapshot_copied_cross_region() {
         Case::new(
                 "Cluster Snapshot Copied Cross-Region",
-                112,
+                105,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBClusterSnapshot","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.100","userAgent":"Boto3/1.26.0","requestParameters":{"sourceDBClusterSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:aurora-prod-backup","targetDBClusterSnapshotIdentifier":"aurora-prod-backup-eu","sourceRegion":"us-east-1","kmsKeyId":"arn:aws:kms:eu-west-1:123456789012:key/abcd1234-ab12-cd34-ef56-1234567890ab"},"responseElements":{"dBClusterSnapshotIdentifier":"aurora-prod-backup-eu","dBClusterSnapshotArn":"arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:aurora-prod-backup-eu","status":"copying","sourceRegion":"us-east-1"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2841,7 +2841,7 @@ mod aws_rds_snapshot_copied_cross_region {
     fn snapshot_copied_within_same_region_no_alert() {
         Case::new(
                 "Snapshot Copied Within Same Region - No Alert",
-                147,
+                140,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBSnapshot","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"sourceDBSnapshotIdentifier":"original-snapshot","targetDBSnapshotIdentifier":"copy-of-snapshot"},"responseElements":{"dBSnapshotIdentifier":"copy-of-snapshot","status":"copying"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2851,7 +2851,7 @@ mod aws_rds_snapshot_copied_cross_region {
     fn copy_failed() {
         Case::new(
                 "Copy Failed",
-                177,
+                170,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-17T11:00:00Z","eventSource":"rds.amazonaws.com","eventName":"CopyDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceDBSnapshotIdentifier":"arn:aws:rds:us-east-1:123456789012:snapshot:prod-backup","targetDBSnapshotIdentifier":"prod-backup-copy","sourceRegion":"us-east-1"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:CopyDBSnapshot","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2867,7 +2867,7 @@ mod aws_rds_snapshot_deleted {
     fn db_snapshot_deleted() {
         Case::new(
                 "DB Snapshot Deleted",
-                66,
+                59,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.25","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"responseElements":{"dBSnapshotIdentifier":"backup-2024-01-15","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:backup-2024-01-15","status":"deleted","snapshotType":"manual"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2877,7 +2877,7 @@ mod aws_rds_snapshot_deleted {
     fn db_cluster_snapshot_deleted() {
         Case::new(
                 "DB Cluster Snapshot Deleted",
-                97,
+                90,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBClusterSnapshot","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.100","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024"},"responseElements":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024","dBClusterSnapshotArn":"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:aurora-cluster-backup-2024","status":"deleted","snapshotType":"manual"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2887,7 +2887,7 @@ mod aws_rds_snapshot_deleted {
     fn snapshot_deletion_failed() {
         Case::new(
                 "Snapshot Deletion Failed",
-                129,
+                122,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"errorCode":"InvalidDBSnapshotState","errorMessage":"Cannot delete snapshot in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2897,7 +2897,7 @@ mod aws_rds_snapshot_deleted {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                158,
+                151,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.100","requestParameters":{"dBSnapshotIdentifier":"new-backup","dBInstanceIdentifier":"my-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2913,7 +2913,7 @@ mod aws_rds_snapshot_enumeration {
     fn snapshot_enumeration_with_public_flag() {
         Case::new(
                 "Snapshot Enumeration with Public Flag",
-                61,
+                76,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/researcher","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"researcher"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBSnapshots","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.75","userAgent":"Boto3/1.26.0 Python/3.9.0","requestParameters":{"includePublic":true,"maxRecords":100},"responseElements":null,"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2923,7 +2923,7 @@ mod aws_rds_snapshot_enumeration {
     fn cluster_snapshot_enumeration_with_shared_flag() {
         Case::new(
                 "Cluster Snapshot Enumeration with Shared Flag",
-                90,
+                105,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/SecurityAuditor/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBClusterSnapshots","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.150","userAgent":"aws-cli/2.13.0","requestParameters":{"includeShared":true,"maxRecords":50},"responseElements":null,"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2933,7 +2933,7 @@ mod aws_rds_snapshot_enumeration {
     fn normal_snapshot_query_no_public_or_shared_flag() {
         Case::new(
                 "Normal Snapshot Query - No Public or Shared Flag",
-                118,
+                133,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBSnapshots","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"my-database","maxRecords":20},"responseElements":null,"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2943,7 +2943,7 @@ mod aws_rds_snapshot_enumeration {
     fn query_failed() {
         Case::new(
                 "Query Failed",
-                146,
+                161,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T05:00:00Z","eventSource":"rds.amazonaws.com","eventName":"DescribeDBSnapshots","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"includePublic":true},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:DescribeDBSnapshots","requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2959,7 +2959,7 @@ mod aws_rds_snapshot_export {
     fn rds_snapshot_export_started() {
         Case::new(
                 "RDS Snapshot Export Started",
-                68,
+                58,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartExportTask","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:my-db-snapshot","s3BucketName":"my-export-bucket","s3Prefix":"exports/2024-01-15/","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole","kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","exportOnly":["schema1.table1","schema1.table2"]},"responseElements":{"exportTaskIdentifier":"export-snapshot-2024-01-15-103000","sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:my-db-snapshot","snapshotTime":"2024-01-14T00:00:00Z","taskStartTime":"2024-01-15T10:30:00Z","s3Bucket":"my-export-bucket","s3Prefix":"exports/2024-01-15/","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole","kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","status":"STARTING","percentProgress":0,"totalExtractedDataInGB":0},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2969,7 +2969,7 @@ mod aws_rds_snapshot_export {
     fn rds_snapshot_export_to_suspicious_bucket() {
         Case::new(
                 "RDS Snapshot Export to Suspicious Bucket",
-                113,
+                103,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartExportTask","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:production-db-snapshot","s3BucketName":"temp-export-external-bucket","s3Prefix":"tmp/","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole","kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"responseElements":{"exportTaskIdentifier":"export-snapshot-2024-01-15-103000","sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:production-db-snapshot","s3Bucket":"temp-export-external-bucket","status":"STARTING"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2979,7 +2979,7 @@ mod aws_rds_snapshot_export {
     fn rds_snapshot_export_failed() {
         Case::new(
                 "RDS Snapshot Export Failed",
-                149,
+                139,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartExportTask","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0","requestParameters":{"sourceArn":"arn:aws:rds:us-east-1:123456789012:snapshot:my-db-snapshot","s3BucketName":"my-export-bucket","iamRoleArn":"arn:aws:iam::123456789012:role/RDSExportRole"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:StartExportTask","requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -2989,7 +2989,7 @@ mod aws_rds_snapshot_export {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                179,
+                169,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T10:30:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","requestParameters":{"dBSnapshotIdentifier":"my-snapshot","dBInstanceIdentifier":"my-db-instance"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -3057,7 +3057,7 @@ mod aws_s3_bucket_deleted {
     fn an_s3_bucket_was_deleted() {
         Case::new(
                 "An S3 Bucket was deleted",
-                41,
+                72,
                 true,
                 r#"{"eventVersion":"1.05","errorCode":"","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/BucketAdministrator/user_name","accountId":"123456789012","accessKeyId":"AAAAAAAAAAAAAAAAAAAAA","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2020-02-14T00:11:28Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::123456789012:role/BucketAdministrator","accountId":"123456789012","userName":"BucketAdministrator"}}},"eventTime":"2020-02-14T00:43:54Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","requestParameters":{"host":["s3-us-east-2.amazonaws.com"],"bucketName":"secrets"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-SHA","AuthenticationMethod":"AuthHeader","vpcEndpointId":"vpce-aaa333c9"},"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
             )
@@ -3067,7 +3067,7 @@ mod aws_s3_bucket_deleted {
     fn s3_bucket_deletion_failed() {
         Case::new(
                 "S3 Bucket Deletion Failed",
-                93,
+                124,
                 false,
                 r#"{"eventName":"DeleteBucket","errorCode":"BucketNotEmpty","errorMessage":"The bucket you tried to delete is not empty","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","userIdentity":{},"eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
             )
@@ -3077,7 +3077,7 @@ mod aws_s3_bucket_deleted {
     fn an_s3_object_deleted() {
         Case::new(
                 "An S3 Object Deleted",
-                111,
+                142,
                 false,
                 r#"{"eventName":"DeleteObject","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","userIdentity":{},"eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
             )
@@ -3093,7 +3093,7 @@ mod aws_s3_bucket_policy_modified {
     fn s3_bucket_policy_modified() {
         Case::new(
                 "S3 Bucket Policy Modified",
-                51,
+                52,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -3103,7 +3103,7 @@ mod aws_s3_bucket_policy_modified {
     fn s3_bucket_policy_modified_error_response() {
         Case::new(
                 "S3 Bucket Policy Modified Error Response",
-                105,
+                106,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","errorCode":"AccessDenied","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -3113,7 +3113,7 @@ mod aws_s3_bucket_policy_modified {
     fn s3_bucket_policy_not_modified() {
         Case::new(
                 "S3 Bucket Policy Not Modified",
-                160,
+                161,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetBucketPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","policy":[""]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -3129,7 +3129,7 @@ mod aws_s3_copy_object_with_client_side_encryption {
     fn copyobject_with_client_side_encryption() {
         Case::new(
                 "CopyObject with client-side encryption",
-                40,
+                43,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object","x-amz-server-side-encryption-customer-algorithm":"AES256"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3139,7 +3139,7 @@ mod aws_s3_copy_object_with_client_side_encryption {
     fn copyobject_without_client_side_encryption() {
         Case::new(
                 "CopyObject without client-side encryption",
-                87,
+                90,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3155,7 +3155,7 @@ mod aws_s3_delete_bucket_encryption {
     fn bucket_encryption_deleted_successfully() {
         Case::new(
                 "Bucket Encryption Deleted Successfully",
-                39,
+                42,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"sensitive-data-bucket","host":"sample-bucket-pensive-jones.s3.amazonaws.com","encryption":""},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3165,7 +3165,7 @@ mod aws_s3_delete_bucket_encryption {
     fn bucket_encryption_deletion_failed() {
         Case::new(
                 "Bucket Encryption Deletion Failed",
-                89,
+                92,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"sensitive-data-bucket","host":"sample-bucket-pensive-jones.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3175,7 +3175,7 @@ mod aws_s3_delete_bucket_encryption {
     fn different_s3_event() {
         Case::new(
                 "Different S3 Event",
-                123,
+                126,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"sensitive-data-bucket","host":"sample-bucket-pensive-jones.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3185,7 +3185,7 @@ mod aws_s3_delete_bucket_encryption {
     fn non_s3_event() {
         Case::new(
                 "Non-S3 Event",
-                155,
+                158,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
             )
@@ -3247,7 +3247,7 @@ mod aws_s3_delete_object {
     fn deleteobject() {
         Case::new(
                 "DeleteObject",
-                46,
+                51,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"DeleteObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3257,7 +3257,7 @@ mod aws_s3_delete_object {
     fn other_event() {
         Case::new(
                 "Other Event",
-                92,
+                97,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"ListBucket","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":true,"resources":[{"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::example-bucket"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3299,7 +3299,7 @@ mod aws_s3_delete_public_access_block {
     fn public_access_block_deleted_successfully() {
         Case::new(
                 "Public Access Block Deleted Successfully",
-                45,
+                47,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"corporate-documents","host":"sample-bucket-sweet-kepler.s3.amazonaws.com","publicAccessBlock":""},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3309,7 +3309,7 @@ mod aws_s3_delete_public_access_block {
     fn public_access_block_deletion_failed() {
         Case::new(
                 "Public Access Block Deletion Failed",
-                95,
+                97,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"corporate-documents","host":"sample-bucket-sweet-kepler.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3319,7 +3319,7 @@ mod aws_s3_delete_public_access_block {
     fn different_s3_event() {
         Case::new(
                 "Different S3 Event",
-                129,
+                131,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"corporate-documents","host":"sample-bucket-sweet-kepler.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3329,7 +3329,7 @@ mod aws_s3_delete_public_access_block {
     fn non_s3_event() {
         Case::new(
                 "Non-S3 Event",
-                161,
+                163,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"DeleteBucketPublicAccessBlock","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
             )
@@ -3345,7 +3345,7 @@ mod aws_s3_disable_bucket_logging {
     fn bucket_logging_disabled_successfully() {
         Case::new(
                 "Bucket Logging Disabled Successfully",
-                48,
+                50,
                 true,
                 r#"{"eventVersion":"1.11","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-quirky-greider/sso.amazonaws.com/us-west-2/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"},"attributes":{"creationDate":"2024-01-15T10:30:00Z","mfaAuthenticated":"false"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/1.2.3.4 Safari/537.36]","requestParameters":{"logging":"","bucketName":"critical-data-bucket","BucketLoggingStatus":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"Host":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","bytesTransferredIn":108,"AuthenticationMethod":"AuthHeader","x-amz-id-2":"abcdefghijklmnopqrstuvwxyz1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ12345678901234567890==","bytesTransferredOut":0},"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"resources":[{"accountId":"111111111111","type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::sample-bucket-great-proskuriakova"}],"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"}}"#,
             )
@@ -3355,7 +3355,7 @@ mod aws_s3_disable_bucket_logging {
     fn bucket_logging_disabled_failed() {
         Case::new(
                 "Bucket Logging Disabled - Failed",
-                125,
+                127,
                 false,
                 r#"{"eventVersion":"1.11","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/1.2.3.4 Safari/537.36]","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"logging":"","bucketName":"critical-data-bucket","BucketLoggingStatus":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"Host":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3365,7 +3365,7 @@ mod aws_s3_disable_bucket_logging {
     fn bucket_logging_enabled() {
         Case::new(
                 "Bucket Logging Enabled",
-                164,
+                166,
                 false,
                 r#"{"eventVersion":"1.11","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/1.2.3.4 Safari/537.36]","requestParameters":{"logging":[{"targetBucket":"logging-bucket","targetPrefix":"logs/"}],"bucketName":"critical-data-bucket","BucketLoggingStatus":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/","LoggingEnabled":{"TargetBucket":"logging-bucket","TargetPrefix":"logs/"}},"Host":"sample-bucket-great-proskuriakova.s3.us-west-2.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3375,7 +3375,7 @@ mod aws_s3_disable_bucket_logging {
     fn logging_field_missing() {
         Case::new(
                 "Logging Field Missing",
-                212,
+                214,
                 false,
                 r#"{"eventVersion":"1.11","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/AdminRole/user_name","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketLogging","awsRegion":"us-west-2","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"critical-data-bucket","Host":"critical-data-bucket.s3.us-west-2.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3457,7 +3457,7 @@ mod aws_s3_suspend_versioning {
     fn versioning_suspended_successfully() {
         Case::new(
                 "Versioning Suspended Successfully",
-                54,
+                55,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Suspended"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3467,7 +3467,7 @@ mod aws_s3_suspend_versioning {
     fn versioning_disabled_successfully() {
         Case::new(
                 "Versioning Disabled Successfully",
-                107,
+                108,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-15T10:30:00Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::111111111111:role/sample-role-dreamy-yonath","accountId":"111111111111","userName":"AdminRole"}}},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Disabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -3477,7 +3477,7 @@ mod aws_s3_suspend_versioning {
     fn versioning_change_failed() {
         Case::new(
                 "Versioning Change Failed",
-                160,
+                161,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS4EXAMPLE","arn":"arn:aws:iam::111111111111:user/testuser","accountId":"111111111111","accessKeyId":"AKIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Suspended"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3487,7 +3487,7 @@ mod aws_s3_suspend_versioning {
     fn versioning_enabled() {
         Case::new(
                 "Versioning Enabled",
-                198,
+                199,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com","VersioningConfiguration":{"Status":"Enabled"}},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3497,7 +3497,7 @@ mod aws_s3_suspend_versioning {
     fn different_s3_event() {
         Case::new(
                 "Different S3 Event",
-                234,
+                235,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::111111111111:assumed-role/sample-role-dreamy-yonath/sample-role-brave-yalow-role-intelligent-brahmagupta-role-beautiful-keldysh-role-happy-easley-role-bold-buck","accountId":"111111111111","accessKeyId":"ASIA-MOCKACCESSKEYID-1"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucketEncryption","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{"bucketName":"important-files-bucket","host":"sample-bucket-lucid-jang.s3.amazonaws.com"},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-111111111111","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111111111111"}"#,
             )
@@ -3507,7 +3507,7 @@ mod aws_s3_suspend_versioning {
     fn non_s3_event() {
         Case::new(
                 "Non-S3 Event",
-                266,
+                267,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/user_name","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T10:45:23Z","eventSource":"ec2.amazonaws.com","eventName":"PutBucketVersioning","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.42","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/5.10.0-1234-aws exe/x86_64.ubuntu.22","requestParameters":{},"responseElements":null,"requestID":"ABC123DEF456","eventID":"12345678-1234-1234-1234-123456789012","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}"#,
             )
@@ -3579,7 +3579,7 @@ mod aws_secretsmanager_retrieve_secrets {
     fn getsecretvalue_denied() {
         Case::new(
                 "GetSecretValue Denied",
-                52,
+                54,
                 true,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"dfd6d93a-2ce6-4dbe-8939-86b8ba67c868","eventName":"GetSecretValue","errorCode":"AccessDenied","eventSource":"secretsmanager.amazonaws.com","eventTime":"2024-10-17 21:48:45.000000000","eventType":"AwsApiCall","eventVersion":"1.09","managementEvent":true,"readOnly":true,"recipientAccountId":"123123123123","requestID":"5128b35f-0daf-4c5e-948a-21a1c507968c","requestParameters":{"secretId":"arn:aws:secretsmanager:us-west-2:123123123123:secret:stratus-red-team-retrieve-secret-3-gscOm8","versionId":"7DC59E8B-63AE-454D-B7A4-8A7D64AB05E7"},"sourceIPAddress":"123.123.123.123","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"secretsmanager.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/3.76.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.157 (go1.19.3; darwin; arm64) HashiCorp-terraform-exec/0.17.3","userIdentity":{"accessKeyId":"ASIASXP6SDP2LKLKYYC4","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/evil.genius","principalId":"AROASXP6SDP2F4WLQVARB:evil.genius","sessionContext":{"attributes":{"creationDate":"2024-10-17T21:48:13Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6","principalId":"AROASXP6SDP2F4WLQVARB","type":"Role","userName":"AWSReservedSSO_DevAdmin_635426549a280cc6"}},"type":"AssumedRole"}}"#,
             )
@@ -3595,7 +3595,7 @@ mod aws_secretsmanager_retrieve_secrets_batch {
     fn batchgetsecretvalue() {
         Case::new(
                 "BatchGetSecretValue",
-                41,
+                43,
                 true,
                 r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["StratusRedTeam"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
             )
@@ -3611,7 +3611,7 @@ mod aws_secretsmanager_retrieve_secrets_catchall {
     fn batchgetsecretvalue_catch_all() {
         Case::new(
                 "BatchGetSecretValue Catch-All",
-                55,
+                88,
                 true,
                 r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
             )
@@ -3621,7 +3621,7 @@ mod aws_secretsmanager_retrieve_secrets_catchall {
     fn batchgetsecretvalue_catch_all_with_other_filters() {
         Case::new(
                 "BatchGetSecretValue Catch-All with other filters",
-                76,
+                109,
                 false,
                 r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]},{"key":"tag-key","values":["tagThatExists"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
             )
@@ -3673,7 +3673,7 @@ mod aws_software_discovery {
     fn discovery_event_names() {
         Case::new(
                 "Discovery Event Names",
-                45,
+                84,
                 true,
                 r#"{"awsRegion":"us-west-2","eventID":"6faccad9-b6ae-4549-8e39-03430cbce2aa","eventName":"DescribeSecurityGroups","eventSource":"ec2.amazonaws.com","eventTime":"2021-10-19 01:06:59","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789012"],"p_any_aws_arns":["arn:aws:iam::123456789012:role/ExampleRole-us-east-2","arn:aws:sts::123456789012:assumed-role/ExampleRole-us-east-2/153151351351351"],"p_any_ip_addresses":["12.34.56.78"],"p_event_time":"2021-10-19 01:06:59","p_log_type":"AWS.CloudTrail","p_parse_time":"2021-10-19 01:11:10.412","p_row_id":"eabaceda7842c2b2e7a398f40cc150","p_source_id":"5f9f0f60-9c56-4027-b93a-8bab3019f0f1","p_source_label":"Hosted - Cloudtrail - XYZ","readOnly":true,"recipientAccountId":"123456789012","requestID":"43efad11-bb40-43df-ad25-c8e7f0bfdc7a","requestParameters":{"filterSet":{},"securityGroupIdSet":{"items":[{"groupId":"sg-01e29ae063f5f63a0"}]},"securityGroupSet":{}},"sourceIPAddress":"12.34.56.78","userAgent":"aws-sdk-go/1.40.21 (go1.17; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"ASIA153151351351351","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/ExampleRole-us-east-2/153151351351351","principalId":"AROA4NOI7P47OHH3NQORX:153151351351351","sessionContext":{"attributes":{"creationDate":"2021-10-19T01:05:18Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/ExampleRole-us-east-2","principalId":"AROA153151351351351","type":"Role","userName":"ExampleRole-us-east-2"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -3683,7 +3683,7 @@ mod aws_software_discovery {
     fn non_discovery_event_names() {
         Case::new(
                 "Non Discovery Event Names",
-                97,
+                136,
                 false,
                 r#"{"apiVersion":"2012-08-10","awsRegion":"us-east-1","eventCategory":"Data","eventID":"9b666120-d5f9-4ca8-b158-3cd53e4c48bd","eventName":"GetRecords","eventSource":"dynamodb.amazonaws.com","eventTime":"2023-01-09 16:01:21","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":false}"#,
             )
@@ -3745,7 +3745,7 @@ mod aws_sts_getsessiontoken_misuse {
     fn getsessiontoken_by_iam_user() {
         Case::new(
                 "GetSessionToken by IAM User",
-                54,
+                55,
                 true,
                 r#"{"awsRegion":"us-east-1","eventID":"abc-123","eventName":"GetSessionToken","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","eventVersion":"1.08","recipientAccountId":"123456789012","requestID":"req-123","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.15.0","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/example-user","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"example-user"}}"#,
             )
@@ -3755,7 +3755,7 @@ mod aws_sts_getsessiontoken_misuse {
     fn getsessiontoken_failed() {
         Case::new(
                 "GetSessionToken Failed",
-                78,
+                79,
                 false,
                 r#"{"awsRegion":"us-east-1","errorCode":"AccessDenied","eventName":"GetSessionToken","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userIdentity":{"type":"IAMUser","userName":"example-user"}}"#,
             )
@@ -3765,7 +3765,7 @@ mod aws_sts_getsessiontoken_misuse {
     fn getsessiontoken_by_assumed_role() {
         Case::new(
                 "GetSessionToken by Assumed Role",
-                95,
+                96,
                 false,
                 r#"{"awsRegion":"us-east-1","eventName":"GetSessionToken","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/MyRole/session"}}"#,
             )
@@ -3775,7 +3775,7 @@ mod aws_sts_getsessiontoken_misuse {
     fn unrelated_sts_event() {
         Case::new(
                 "Unrelated STS Event",
-                111,
+                112,
                 false,
                 r#"{"awsRegion":"us-east-1","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","userName":"example-user"}}"#,
             )
@@ -3791,7 +3791,7 @@ mod aws_unused_region {
     fn authorized_region() {
         Case::new(
                 "Authorized region",
-                40,
+                41,
                 false,
                 r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"StartQueryExecution","eventSource":"athena.amazonaws.com","eventTime":"2021-10-19 04:50:27","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"clientRequestToken":"1111","queryExecutionContext":{"database":"1111"},"queryString":"-- Query 2 different time windows for comparison, return sources that have events over the past time window but not within the current time window.\n-- Past time windows: 2 hours\n-- Current time window: 1 hour\n\nWITH PastCount as\n(\nselect p_source_label, count(*)  as PastTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '7200' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '7200' second))\n    group by p_source_label\n),\nCurrentCount as \n(\nselect  p_source_label, count(*)  as CurrentTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '3600' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '3600' second))\n    group by p_source_label\n)\nSELECT PastCount.*, coalesce(CurrentCount.CurrentTotal, 0) AS CurrentTotal \nFROM CurrentCount \nRIGHT OUTER JOIN PastCount ON PastCount.p_source_label = CurrentCount.p_source_label\nWHERE CurrentTotal IS NULL","resultConfiguration":{},"workGroup":"Panther"},"responseElements":{"queryExecutionId":"fc62d701-d474-46a4-b6cf-de6bafdbdb3c"},"sourceIPAddress":"111.111.111.111","userAgent":"aws-sdk-go/1.38.37 (go1.16; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T04:01:27Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -3801,7 +3801,7 @@ mod aws_unused_region {
     fn unauthorized_region_read_only() {
         Case::new(
                 "Unauthorized region, read-only",
-                93,
+                94,
                 false,
                 r#"{"awsRegion":"ap-east-1","eventID":"1111","eventName":"Decrypt","eventSource":"kms.amazonaws.com","eventTime":"2021-10-19 00:56:05","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"aws:s3:arn":"arn:aws:s3:::1111"}},"resources":[{"accountId":"123456789012","arn":"arn:aws:kms:us-west-2:123456789012:key/1111","type":"AWS::KMS::Key"}],"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T00:31:41Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -3811,7 +3811,7 @@ mod aws_unused_region {
     fn unauthorized_region() {
         Case::new(
                 "Unauthorized region",
-                149,
+                150,
                 true,
                 r#"{"apiVersion":"20140328","awsRegion":"eu-central-1","eventID":"1111","eventName":"CreateLogStream","eventSource":"logs.amazonaws.com","eventTime":"2021-10-21 22:29:06","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"logGroupName":"/aws/lambda/panther-analysis-api","logStreamName":"2021/10/21/[$LATEST]1111"},"sourceIPAddress":"111.111.111.111","userAgent":"awslambda-worker/1.0 rusoto/0.47.0 rust/1.55.0 linux","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-21T22:29:02Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -3827,7 +3827,7 @@ mod aws_update_credentials {
     fn user_password_was_changed() {
         Case::new(
                 "User Password Was Changed",
-                49,
+                59,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -3837,7 +3837,7 @@ mod aws_update_credentials {
     fn mfa_device_was_created() {
         Case::new(
                 "MFA Device Was Created",
-                86,
+                96,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"CreateVirtualMFADevice","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -3847,7 +3847,7 @@ mod aws_update_credentials {
     fn user_password_change_error() {
         Case::new(
                 "User Password Change Error",
-                123,
+                133,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"PasswordPolicyViolation","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -3879,7 +3879,7 @@ mod aws_vpce_access_denied {
     fn vpc_endpoint_access_denied() {
         Case::new(
                 "VPC Endpoint Access Denied",
-                76,
+                106,
                 true,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","errorCode":"VpceAccessDenied","errorMessage":"The request was denied due to a VPC endpoint policy","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
             )
@@ -3889,7 +3889,7 @@ mod aws_vpce_access_denied {
     fn not_vpc_endpoint_event() {
         Case::new(
                 "Not VPC Endpoint Event",
-                104,
+                134,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","errorCode":"AccessDenied","errorMessage":"Access Denied","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
             )
@@ -3899,7 +3899,7 @@ mod aws_vpce_access_denied {
     fn vpc_endpoint_event_without_error() {
         Case::new(
                 "VPC Endpoint Event Without Error",
-                130,
+                160,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
             )
@@ -3915,7 +3915,7 @@ mod aws_vpce_external_principal {
     fn external_principal_access() {
         Case::new(
                 "External Principal Access",
-                92,
+                94,
                 true,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
             )
@@ -3925,7 +3925,7 @@ mod aws_vpce_external_principal {
     fn same_account_access() {
         Case::new(
                 "Same Account Access",
-                119,
+                121,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"222222222222","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
             )
@@ -3935,7 +3935,7 @@ mod aws_vpce_external_principal {
     fn non_vpc_event() {
         Case::new(
                 "Non-VPC Event",
-                146,
+                148,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
             )
@@ -3951,7 +3951,7 @@ mod aws_vpce_s3_external_ip {
     fn external_ip_access() {
         Case::new(
                 "External IP Access",
-                94,
+                129,
                 true,
                 r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
             )
@@ -3961,7 +3961,7 @@ mod aws_vpce_s3_external_ip {
     fn internal_ip_access() {
         Case::new(
                 "Internal IP Access",
-                123,
+                158,
                 false,
                 r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"10.0.0.1","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
             )
@@ -3971,7 +3971,7 @@ mod aws_vpce_s3_external_ip {
     fn not_s3_service() {
         Case::new(
                 "Not S3 Service",
-                152,
+                187,
                 false,
                 r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8"}"#,
             )
@@ -3987,7 +3987,7 @@ mod aws_vpce_sensitive_api_calls {
     fn cloudtrail_api_call_via_vpc_endpoint() {
         Case::new(
                 "CloudTrail API Call Via VPC Endpoint",
-                115,
+                144,
                 true,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"name":"management-events","isMultiRegionTrail":false},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
             )
@@ -3997,7 +3997,7 @@ mod aws_vpce_sensitive_api_calls {
     fn regular_s3_api_call_not_sensitive() {
         Case::new(
                 "Regular S3 API Call (Not Sensitive)",
-                141,
+                170,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"bucketName":"example-bucket","key":"example-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
             )
@@ -4007,7 +4007,7 @@ mod aws_vpce_sensitive_api_calls {
     fn api_call_without_vpc_endpoint() {
         Case::new(
                 "API Call Without VPC Endpoint",
-                167,
+                196,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"ListAllMyBuckets","sourceIPAddress":"203.0.113.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{},"responseElements":null}"#,
             )
@@ -4023,7 +4023,7 @@ mod aws_waf_disassociation {
     fn waf_disassociate() {
         Case::new(
                 "WAF-Disassociate",
-                48,
+                88,
                 true,
                 r#"{"apiVersion":"2019-04-23","awsRegion":"us-west-2","eventCategory":"Management","eventID":"94678efc-2176-462c-b0c9-a612881a39ed","eventName":"DisassociateWebACL","eventSource":"wafv2.amazonaws.com","eventTime":"2022-09-29 23:04:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["012345678910"],"p_any_aws_arns":["arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5","arn:aws:iam::012345678910:role/DevAdministrator","arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIARLIVEKVNJNSTUSF6"],"p_event_time":"2022-09-29 23:04:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 23:08:26.172","p_row_id":"5ad3a83ca88f938cbff8fdd913d1ce1d","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"012345678910","requestID":"e4d47992-90f1-47f0-bff7-de18a8277005","requestParameters":{"resourceArn":"arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIARLIVEKVNJNSTUSF6","accountId":"012345678910","arn":"arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user","principalId":"AROARLIVEKVNIRVGDLJWJ:example_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:51:13Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"012345678910","arn":"arn:aws:iam::012345678910:role/DevAdministrator","principalId":"AROARLIVEKVNIRVGDLJWJ","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -4033,7 +4033,7 @@ mod aws_waf_disassociation {
     fn waf_list_webacls() {
         Case::new(
                 "WAF - List WebACLs",
-                102,
+                142,
                 false,
                 r#"{"apiVersion":"2019-04-23","awsRegion":"us-west-2","eventCategory":"Management","eventID":"94678efc-2176-462c-b0c9-a612881a39ed","eventName":"ListWebACLs","eventSource":"wafv2.amazonaws.com","eventTime":"2022-09-29 23:04:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["012345678910"],"p_any_aws_arns":["arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5","arn:aws:iam::012345678910:role/DevAdministrator","arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIARLIVEKVNJNSTUSF6"],"p_event_time":"2022-09-29 23:04:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 23:08:26.172","p_row_id":"5ad3a83ca88f938cbff8fdd913d1ce1d","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"012345678910","requestID":"e4d47992-90f1-47f0-bff7-de18a8277005","requestParameters":{"resourceArn":"arn:aws:elasticloadbalancing:us-west-2:012345678910:loadbalancer/app/web/84dc5457e450dba5"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIARLIVEKVNJNSTUSF6","accountId":"012345678910","arn":"arn:aws:sts::012345678910:assumed-role/DevAdministrator/example_user","principalId":"AROARLIVEKVNIRVGDLJWJ:example_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:51:13Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"012345678910","arn":"arn:aws:iam::012345678910:role/DevAdministrator","principalId":"AROARLIVEKVNIRVGDLJWJ","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )

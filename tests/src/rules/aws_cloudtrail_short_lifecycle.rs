@@ -46,7 +46,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "S3 Bucket {requestParameters.bucketName | '<UNKNOWN S3 BUCKET>'} in account {userIdentity.accountId | '<UNKNOWN_AWS_ACCOUNT>'} has new rule {requestParameters.LifecycleConfiguration.Rule.ID | '<UNKNOWN RULE ID>'} set to delete CloudTrail logs after {requestParameters.LifecycleConfiguration.Rule.Expiration.Days | '0'} day(s)",
+            "S3 Bucket {requestParameters.bucketName | '<UNKNOWN S3 BUCKET>' !s} in account {userIdentity.accountId | '<UNKNOWN_AWS_ACCOUNT>' !s} has new rule {requestParameters.LifecycleConfiguration.Rule.ID ?? '<UNKNOWN RULE ID>' !s} set to delete CloudTrail logs after {requestParameters.LifecycleConfiguration.Rule.Expiration.Days | '0' !s} day{$plural}",
         ),
     },
     fields: &[
@@ -137,41 +137,56 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(6);
-    }
-    if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
         return Some(8);
     }
-    if !event.field(&EVENT_NAME).equals("PutBucketLifecycle") {
+    if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
         return Some(10);
     }
+    if !event.field(&EVENT_NAME).equals("PutBucketLifecycle") {
+        return Some(12);
+    }
     if event.field(&BUCKET_NAME).is_null_or_empty() {
-        return Some(13);
+        return Some(15);
     }
     let bucket_name = event.field(&BUCKET_NAME);
     if !(bucket_name.is_in(&["example_cloudtrail_bucket_name"])
-        || bucket_name.icontains("trail"))
+        || (bucket_name.icontains("trail") && bucket_name.starts_with("")))
     {
-        return Some(15);
+        return Some(17);
     }
     if !event.field(&STATUS).equals("Enabled") {
-        return Some(22);
+        return Some(29);
     }
     let days = event.field(&DAYS);
-    if !(days.is_null() || days.less_than(7i64)) {
-        return Some(25);
+    if !(days.is_null() || days.less_than(7i64) || days.is_in(&[true, false])) {
+        return Some(34);
     }
     None
 }
 
-/// `AlertTitle`: `S3 Bucket {requestParameters.bucketName | '<UNKNOWN S3 BUCKET>'} in account {userIdentity.accountId | '<UNKNOWN_AWS_ACCOUNT>'} has new rule {requestParameters.LifecycleConfiguration.Rule.ID | '<UNKNOWN RULE ID>'} set to delete CloudTrail logs after {requestParameters.LifecycleConfiguration.Rule.Expiration.Days | '0'} day(s)`
+/// `TemplateValues` `plural`: the template of the first case whose conditions hold.
+pub fn plural<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&DAYS).is_in(&[Lit::from(1i64), Lit::Bool(true)]) {
+        return String::from("");
+    }
+    String::from("s")
+}
+
+/// `AlertTitle`: `S3 Bucket {requestParameters.bucketName | '<UNKNOWN S3 BUCKET>' !s} in account {userIdentity.accountId | '<UNKNOWN_AWS_ACCOUNT>' !s} has new rule {requestParameters.LifecycleConfiguration.Rule.ID ?? '<UNKNOWN RULE ID>' !s} set to delete CloudTrail logs after {requestParameters.LifecycleConfiguration.Rule.Expiration.Days | '0' !s} day{$plural}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let bucket_name = event.field(&BUCKET_NAME).or(Val::Str("<UNKNOWN S3 BUCKET>"));
-    let account_id = event.field(&ACCOUNT_ID).or(Val::Str("<UNKNOWN_AWS_ACCOUNT>"));
-    let id = event.field(&ID).or(Val::Str("<UNKNOWN RULE ID>"));
-    let days = event.field(&DAYS).or(Val::Str("0"));
+    let bucket_name = event
+        .field(&BUCKET_NAME)
+        .or(Val::Str("<UNKNOWN S3 BUCKET>"))
+        .py_str();
+    let account_id = event
+        .field(&ACCOUNT_ID)
+        .or(Val::Str("<UNKNOWN_AWS_ACCOUNT>"))
+        .py_str();
+    let id = event.field(&ID).or_present(Val::Str("<UNKNOWN RULE ID>")).py_str();
+    let days = event.field(&DAYS).or(Val::Str("0")).py_str();
+    let plural = plural(event);
     format!(
-        "S3 Bucket {bucket_name} in account {account_id} has new rule {id} set to delete CloudTrail logs after {days} day(s)"
+        "S3 Bucket {bucket_name} in account {account_id} has new rule {id} set to delete CloudTrail logs after {days} day{plural}"
     )
 }
 
@@ -231,8 +246,14 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("bucketName", event.field(&BUCKET_NAME).to_json()),
-            ("lifecycleRuleID", event.field(&ID).to_json()),
+            (
+                "bucketName",
+                event.field(&BUCKET_NAME).or(Val::Str("<UNKNOWN S3 BUCKET>")).to_json(),
+            ),
+            (
+                "lifecycleRuleID",
+                event.field(&ID).or_present(Val::Str("<UNKNOWN RULE ID>")).to_json(),
+            ),
             ("lifecycleRuleDurationDays", event.field(&DAYS).to_json()),
         ]),
     )

@@ -29,15 +29,15 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "User {userIdentity.arn | 'None'} signed in with access key {userIdentity.accessKeyId | 'None'}",
+            "User {userIdentity.arn !s} signed in with access key {userIdentity.accessKeyId !s}",
         ),
     },
-    fields: &[&ERROR_CODE, &ERROR_MESSAGE, &ACCESS_KEY_ID, &ARN, &SOURCE_IP_ADDRESS],
+    fields: &[&ERROR_CODE, &ERROR_MESSAGE, &ACCESS_KEY_ID, &SOURCE_IP_ADDRESS, &ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
@@ -51,11 +51,11 @@ static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 /// `userIdentity.accessKeyId`
 static ACCESS_KEY_ID: Path = Path::new(&[Key("userIdentity"), Key("accessKeyId")]);
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
-
 /// `sourceIpAddress`
 static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIpAddress")]);
+
+/// `userIdentity.arn`
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
@@ -72,27 +72,49 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `User {userIdentity.arn | 'None'} signed in with access key {userIdentity.accessKeyId | 'None'}`
+/// `TemplateValues` `source_ip`: the template of the first case whose conditions hold.
+pub fn source_ip<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if !event.field(&SOURCE_IP_ADDRESS).exists() {
+        return Ok(
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("{not found}"))
+                .to_string(),
+        );
+    }
+    if event.field(&SOURCE_IP_ADDRESS).starts_with("") {
+        return Ok(event.field(&SOURCE_IP_ADDRESS).to_string());
+    }
+    Err({
+        let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_type_name();
+        format!(
+            r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and 'str'")"#
+        )
+    })
+}
+
+/// `AlertTitle`: `User {userIdentity.arn !s} signed in with access key {userIdentity.accessKeyId !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN).or(Val::Str("None"));
-    let access_key_id = event.field(&ACCESS_KEY_ID).or(Val::Str("None"));
+    let arn = event.field(&ARN).py_str();
+    let access_key_id = event.field(&ACCESS_KEY_ID).py_str();
     format!("User {arn} signed in with access key {access_key_id}")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "ip_accessKeyId",
-            Json::String({
-                let source_ip_address = event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or(Val::Str("{not found}"));
-                let access_key_id = event
-                    .field(&ACCESS_KEY_ID)
-                    .or(Val::Str("{not found}"));
-                format!("{source_ip_address}:{access_key_id}")
-            }),
-        ),
-    ])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    Ok(
+        context([
+            (
+                "ip_accessKeyId",
+                Json::String({
+                    let source_ip = source_ip(event)?;
+                    let access_key_id = event
+                        .field(&ACCESS_KEY_ID)
+                        .or(Val::Str("{not found}"));
+                    format!("{source_ip}:{access_key_id}")
+                }),
+            ),
+        ]),
+    )
 }

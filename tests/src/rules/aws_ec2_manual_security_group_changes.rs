@@ -43,9 +43,7 @@ pub static RULE: Rule = Rule {
         ),
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "User {userIdentity.arn | '<UNKNOWN_USER>'} has updated security group [{requestParameters.groupId | '<UNKNOWN_FIELD>'}]",
-        ),
+        alert_title: Some("{$title}"),
     },
     fields: &[
         &ERROR_CODE,
@@ -54,8 +52,8 @@ pub static RULE: Rule = Rule {
         &RECIPIENT_ACCOUNT_ID,
         &USER_AGENT,
         &ARN,
-        &GROUP_ID,
         &GROUP_NAME,
+        &GROUP_ID,
         &VPC_ID,
         &EVENT_SOURCE,
         &AWS_REGION,
@@ -64,8 +62,11 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.EC2.ManualSecurityGroupChange"))
+    }),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -89,11 +90,11 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity.arn`
 static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
-/// `requestParameters.groupId`
-static GROUP_ID: Path = Path::new(&[Key("requestParameters"), Key("groupId")]);
-
 /// `requestParameters.groupName`
 static GROUP_NAME: Path = Path::new(&[Key("requestParameters"), Key("groupName")]);
+
+/// `requestParameters.groupId`
+static GROUP_ID: Path = Path::new(&[Key("requestParameters"), Key("groupId")]);
 
 /// `requestParameters.vpcId`
 static VPC_ID: Path = Path::new(&[Key("requestParameters"), Key("vpcId")]);
@@ -114,10 +115,10 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(6);
+        return Some(7);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(8);
+        return Some(9);
     }
     if !event
         .field(&EVENT_NAME)
@@ -129,33 +130,89 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(10);
+        return Some(11);
     }
     if !event.field(&RECIPIENT_ACCOUNT_ID).is_in(&["11111111111111", "112233445566"]) {
-        return Some(16);
+        return Some(17);
+    }
+    if !event.field(&USER_AGENT).starts_with("") {
+        return Some(23);
     }
     let arn = event.field(&ARN);
     if event.field(&USER_AGENT).matches_glob(&["* HashiCorp/?.0 Terraform/*"])
-        && (arn.has("Operator") || arn.has("ContinousDeployment"))
+        && (arn.has("Operator") || arn.has("ContinousDeployment") || arn.is_null()
+            || arn.is_in(&[true, false]) || arn.at_least(0i64) || arn.less_than(0i64))
     {
-        return Some(21);
+        return Some(26);
     }
     None
 }
 
-/// `AlertTitle`: `User {userIdentity.arn | '<UNKNOWN_USER>'} has updated security group [{requestParameters.groupId | '<UNKNOWN_FIELD>'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN).or(Val::Str("<UNKNOWN_USER>"));
-    let group_id = event.field(&GROUP_ID).or(Val::Str("<UNKNOWN_FIELD>"));
-    format!("User {arn} has updated security group [{group_id}]")
+/// `TemplateValues` `title`: the template of the first case whose conditions hold.
+pub fn title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&EVENT_NAME).equals("CreateSecurityGroup") {
+        return Ok({
+            let group_name = event
+                .field(&GROUP_NAME)
+                .or(Val::Str("<UNKNOWN_FIELD>"))
+                .py_str();
+            let arn = split_pieces(
+                &event.field(&ARN).or(Val::Str("<UNKNOWN_USER>")),
+                &[("/", -1)],
+            )?;
+            format!("New security group [{group_name}] created by {arn}")
+        });
+    }
+    Ok({
+        let arn = split_pieces(
+            &event.field(&ARN).or(Val::Str("<UNKNOWN_USER>")),
+            &[("/", -1)],
+        )?;
+        let group_id = event.field(&GROUP_ID).or(Val::Str("<UNKNOWN_FIELD>")).py_str();
+        format!("User {arn} has updated security group [{group_id}]")
+    })
 }
 
-/// `GroupBy`: the dedup string, `requestParameters.groupName`, `requestParameters.vpcId`, `requestParameters.groupId` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let group_name = event.field(&GROUP_NAME);
-    let vpc_id = event.field(&VPC_ID);
-    let group_id = event.field(&GROUP_ID);
-    format!("{group_name}:{vpc_id}:{group_id}")
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&EVENT_NAME).equals("CreateSecurityGroup")
+        && (event.field(&GROUP_NAME).is_null()
+            || event.field(&GROUP_NAME).starts_with(""))
+        && (event.field(&VPC_ID).is_null() || event.field(&VPC_ID).starts_with(""))
+    {
+        return Ok({
+            let group_name = event.field(&GROUP_NAME).or(Val::Str("<UNKNOWN_FIELD>"));
+            let vpc_id = event.field(&VPC_ID).or(Val::Str("<UNKNOWN_FIELD>"));
+            format!("{group_name}:{vpc_id}")
+        });
+    }
+    if event.field(&EVENT_NAME).equals("CreateSecurityGroup") {
+        return Ok({
+            let group_name = split_pieces(
+                &event.field(&GROUP_NAME).or(Val::Str("<UNKNOWN_FIELD>")),
+                &[(":", 0)],
+            )?;
+            let vpc_id = split_pieces(
+                &event.field(&VPC_ID).or(Val::Str("<UNKNOWN_FIELD>")),
+                &[(":", 0)],
+            )?;
+            format!("{group_name}:{vpc_id}")
+        });
+    }
+    if event.field(&GROUP_ID).is_null() || event.field(&GROUP_ID).starts_with("") {
+        return Ok(event.field(&GROUP_ID).or(Val::Str("<UNKNOWN_FIELD>")).to_string());
+    }
+    Ok(split_pieces(&event.field(&GROUP_ID), &[(":", 0)])?)
+}
+
+/// `AlertTitle`: `{$title}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(title(event)?)
+}
+
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(dedup(event)?)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

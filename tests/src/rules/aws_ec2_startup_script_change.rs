@@ -39,14 +39,14 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "[{userIdentity.arn}] modified the startup script for  [{requestParameters.instanceId}] in [{recipientAccountId}] - [{awsRegion}]",
+            "[{userIdentity.arn !s}] modified the startup script for  [{requestParameters.instanceId !s}] in [{recipientAccountId !s}] - [{awsRegion !s}]",
         ),
     },
     fields: &[
         &EVENT_NAME,
         &USER_DATA,
-        &ARN,
         &INSTANCE_ID,
+        &ARN,
         &RECIPIENT_ACCOUNT_ID,
         &AWS_REGION,
         &EVENT_SOURCE,
@@ -57,7 +57,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -69,11 +69,11 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 /// `requestParameters.userData`
 static USER_DATA: Path = Path::new(&[Key("requestParameters"), Key("userData")]);
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
-
 /// `requestParameters.instanceId`
 static INSTANCE_ID: Path = Path::new(&[Key("requestParameters"), Key("instanceId")]);
+
+/// `userIdentity.arn`
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `recipientAccountId`
 static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
@@ -97,28 +97,36 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("ModifyInstanceAttribute") {
-        return Some(7);
+        return Some(8);
     }
     if event.field(&USER_DATA).is_null_or_empty() {
-        return Some(10);
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `[{userIdentity.arn}] modified the startup script for  [{requestParameters.instanceId}] in [{recipientAccountId}] - [{awsRegion}]`
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&INSTANCE_ID).starts_with("") {
+        return event.field(&INSTANCE_ID).to_string();
+    }
+    String::new()
+}
+
+/// `AlertTitle`: `[{userIdentity.arn !s}] modified the startup script for  [{requestParameters.instanceId !s}] in [{recipientAccountId !s}] - [{awsRegion !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN);
-    let instance_id = event.field(&INSTANCE_ID);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
+    let arn = event.field(&ARN).py_str();
+    let instance_id = event.field(&INSTANCE_ID).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    let aws_region = event.field(&AWS_REGION).py_str();
     format!(
         "[{arn}] modified the startup script for  [{instance_id}] in [{recipient_account_id}] - [{aws_region}]"
     )
 }
 
-/// `GroupBy`: the dedup string, `requestParameters.instanceId` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&INSTANCE_ID).to_string()
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -177,7 +185,15 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("instance_ids", event.field(&INSTANCE_ID).to_json()),
+            (
+                "instance_ids",
+                Json::Array(
+                    Vec::from([
+                        event.field(&INSTANCE_ID).to_json(),
+                        Json::from("no_instance_id"),
+                    ]),
+                ),
+            ),
         ]),
     )
 }

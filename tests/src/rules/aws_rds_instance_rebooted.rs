@@ -44,7 +44,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Instance Rebooted: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | requestParameters.dBShardGroupIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$resource_type} Rebooted: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier || requestParameters.dBShardGroupIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -126,33 +126,49 @@ static FORCE_FAILOVER: Path = Path::new(
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
+        return Some(5);
     }
     if !event
         .field(&EVENT_NAME)
         .is_in(&["RebootDBCluster", "RebootDBInstance", "RebootDBShardGroup"])
     {
-        return Some(5);
+        return Some(6);
     }
     if !event.field(&ERROR_CODE).is_null() {
-        return Some(6);
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Instance Rebooted: [{requestParameters.dBInstanceIdentifier | requestParameters.dBClusterIdentifier | requestParameters.dBShardGroupIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("RebootDBInstance") {
+        return String::from("Instance");
+    }
+    if event.field(&EVENT_NAME).equals("RebootDBCluster") {
+        return String::from("Cluster");
+    }
+    String::from("Shard Group")
+}
+
+/// `AlertTitle`: `RDS {$resource_type} Rebooted: [{requestParameters.dBInstanceIdentifier || requestParameters.dBClusterIdentifier || requestParameters.dBShardGroupIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
     let d_b_instance_identifier = event
         .field(&D_B_INSTANCE_IDENTIFIER)
-        .or(
+        .or_truthy(
             event
                 .field(&D_B_CLUSTER_IDENTIFIER)
-                .or(event.field(&D_B_SHARD_GROUP_IDENTIFIER).or(Val::Str("<UNKNOWN>"))),
-        );
+                .or_truthy(
+                    event.field(&D_B_SHARD_GROUP_IDENTIFIER).or(Val::Str("<UNKNOWN>")),
+                ),
+        )
+        .py_str();
     let user_name = event
         .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")));
-    format!("RDS Instance Rebooted: [{d_b_instance_identifier}] by [{user_name}]")
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    format!("RDS {resource_type} Rebooted: [{d_b_instance_identifier}] by [{user_name}]")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -211,8 +227,23 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("resource_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("force_failover", event.field(&FORCE_FAILOVER).to_json()),
+            (
+                "resource_identifier",
+                event
+                    .field(&D_B_INSTANCE_IDENTIFIER)
+                    .or_truthy(
+                        event
+                            .field(&D_B_CLUSTER_IDENTIFIER)
+                            .or_truthy(
+                                event.field(&D_B_SHARD_GROUP_IDENTIFIER).or(Val::Str("N/A")),
+                            ),
+                    )
+                    .to_json(),
+            ),
+            (
+                "force_failover",
+                event.field(&FORCE_FAILOVER).or(Val::Str("N/A")).to_json(),
+            ),
         ]),
     )
 }

@@ -51,7 +51,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Snapshot Deleted: [{requestParameters.dBSnapshotIdentifier | requestParameters.dBClusterSnapshotIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]",
+            "RDS {$resource_type} Deleted: [{requestParameters.dBSnapshotIdentifier || requestParameters.dBClusterSnapshotIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]",
         ),
     },
     fields: &[
@@ -67,14 +67,13 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &D_B_INSTANCE_IDENTIFIER,
-        &D_B_INSTANCE_ARN,
         &D_B_SNAPSHOT_ARN,
+        &D_B_CLUSTER_SNAPSHOT_ARN,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -120,57 +119,68 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `requestParameters.dBInstanceIdentifier`
-static D_B_INSTANCE_IDENTIFIER: Path = Path::new(
-    &[Key("requestParameters"), Key("dBInstanceIdentifier")],
-);
-
-/// `responseElements.dBInstanceArn`
-static D_B_INSTANCE_ARN: Path = Path::new(
-    &[Key("responseElements"), Key("dBInstanceArn")],
-);
-
 /// `responseElements.dBSnapshotArn`
 static D_B_SNAPSHOT_ARN: Path = Path::new(
     &[Key("responseElements"), Key("dBSnapshotArn")],
+);
+
+/// `responseElements.dBClusterSnapshotArn`
+static D_B_CLUSTER_SNAPSHOT_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("dBClusterSnapshotArn")],
 );
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("rds.amazonaws.com") {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&EVENT_NAME).is_in(&["DeleteDBClusterSnapshot", "DeleteDBSnapshot"])
     {
-        return Some(5);
+        return Some(6);
     }
     if !event.field(&ERROR_CODE).is_null() {
-        return Some(6);
+        return Some(7);
     }
     None
 }
 
-/// `AlertTitle`: `RDS Snapshot Deleted: [{requestParameters.dBSnapshotIdentifier | requestParameters.dBClusterSnapshotIdentifier | '<UNKNOWN>'}] by [{userIdentity.userName | userIdentity.principalId | '<UNKNOWN_USER>'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let d_b_snapshot_identifier = event
-        .field(&D_B_SNAPSHOT_IDENTIFIER)
-        .or(event.field(&D_B_CLUSTER_SNAPSHOT_IDENTIFIER).or(Val::Str("<UNKNOWN>")));
-    let user_name = event
-        .field(&USER_NAME)
-        .or(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")));
-    format!("RDS Snapshot Deleted: [{d_b_snapshot_identifier}] by [{user_name}]")
+/// `TemplateValues` `resource_type`: the template of the first case whose conditions hold.
+pub fn resource_type<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&EVENT_NAME).equals("DeleteDBSnapshot") {
+        return String::from("Snapshot");
+    }
+    String::from("Cluster Snapshot")
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId`, `awsRegion`, `requestParameters.dBSnapshotIdentifier`, `requestParameters.dBClusterSnapshotIdentifier` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let aws_region = event.field(&AWS_REGION);
-    let d_b_snapshot_identifier = event.field(&D_B_SNAPSHOT_IDENTIFIER);
-    let d_b_cluster_snapshot_identifier = event.field(&D_B_CLUSTER_SNAPSHOT_IDENTIFIER);
-    format!(
-        "{recipient_account_id}:{aws_region}:{d_b_snapshot_identifier}:{d_b_cluster_snapshot_identifier}"
-    )
+/// `AlertTitle`: `RDS {$resource_type} Deleted: [{requestParameters.dBSnapshotIdentifier || requestParameters.dBClusterSnapshotIdentifier | '<UNKNOWN>' !s}] by [{userIdentity.userName || userIdentity.principalId | '<UNKNOWN_USER>' !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let resource_type = resource_type(event);
+    let d_b_snapshot_identifier = event
+        .field(&D_B_SNAPSHOT_IDENTIFIER)
+        .or_truthy(
+            event.field(&D_B_CLUSTER_SNAPSHOT_IDENTIFIER).or(Val::Str("<UNKNOWN>")),
+        )
+        .py_str();
+    let user_name = event
+        .field(&USER_NAME)
+        .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
+        .py_str();
+    format!("RDS {resource_type} Deleted: [{d_b_snapshot_identifier}] by [{user_name}]")
+}
+
+/// `AlertDedup`: `{recipientAccountId | 'unknown' !s}:{awsRegion ?? 'unknown' !s}:{requestParameters.dBSnapshotIdentifier || requestParameters.dBClusterSnapshotIdentifier | 'unknown' !s}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or(Val::Str("unknown"))
+        .py_str();
+    let aws_region = event.field(&AWS_REGION).or_present(Val::Str("unknown")).py_str();
+    let d_b_snapshot_identifier = event
+        .field(&D_B_SNAPSHOT_IDENTIFIER)
+        .or_truthy(event.field(&D_B_CLUSTER_SNAPSHOT_IDENTIFIER).or(Val::Str("unknown")))
+        .py_str();
+    format!("{recipient_account_id}:{aws_region}:{d_b_snapshot_identifier}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -229,10 +239,24 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("db_identifier", event.field(&D_B_INSTANCE_IDENTIFIER).to_json()),
-            ("db_instance_arn", event.field(&D_B_INSTANCE_ARN).to_json()),
-            ("snapshot_identifier", event.field(&D_B_SNAPSHOT_IDENTIFIER).to_json()),
-            ("snapshot_arn", event.field(&D_B_SNAPSHOT_ARN).to_json()),
+            (
+                "snapshot_identifier",
+                event
+                    .field(&D_B_SNAPSHOT_IDENTIFIER)
+                    .or_truthy(
+                        event.field(&D_B_CLUSTER_SNAPSHOT_IDENTIFIER).or(Val::Str("N/A")),
+                    )
+                    .to_json(),
+            ),
+            (
+                "snapshot_arn",
+                event
+                    .field(&D_B_SNAPSHOT_ARN)
+                    .or_truthy(
+                        event.field(&D_B_CLUSTER_SNAPSHOT_ARN).or(Val::Str("N/A")),
+                    )
+                    .to_json(),
+            ),
         ]),
     )
 }

@@ -47,27 +47,27 @@ pub static RULE: Rule = Rule {
             "vpcEndpointId",
         ],
         output_ids: &[],
-        alert_title: Some(
-            "{userIdentity.type} [{userIdentity.arn | '<NO_ARN_FOUND>'}] destroyed a bucket",
-        ),
+        alert_title: Some("{userIdentity.type !s} [{$dedup}] destroyed a bucket"),
     },
     fields: &[
         &EVENT_NAME,
         &ERROR_CODE,
         &ERROR_MESSAGE,
-        &TYPE,
+        &USER_IDENTITY,
         &ARN,
+        &TYPE,
         &EVENT_SOURCE,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
-        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| {
+        alert_title(event).unwrap_or_else(|_| String::from("AWS.S3.BucketDeleted"))
+    }),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -82,11 +82,14 @@ static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 /// `errorMessage`
 static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
-/// `userIdentity.type`
-static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `userIdentity.arn`
 static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
@@ -103,9 +106,6 @@ static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 /// `userAgent`
 static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
@@ -121,16 +121,53 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `{userIdentity.type} [{userIdentity.arn | '<NO_ARN_FOUND>'}] destroyed a bucket`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let type_ = event.field(&TYPE);
-    let arn = event.field(&ARN).or(Val::Str("<NO_ARN_FOUND>"));
-    format!("{type_} [{arn}] destroyed a bucket")
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&USER_IDENTITY).exists()
+        && (event.field(&USER_IDENTITY).is_null()
+            || event.field(&USER_IDENTITY).starts_with("")
+            || event.field(&USER_IDENTITY).at_least(0i64)
+            || event.field(&USER_IDENTITY).less_than(0i64)
+            || event.field(&USER_IDENTITY).is_in(&[true, false])
+            || event.field(&USER_IDENTITY).all_elements(|_| true))
+    {
+        return Ok(split_pieces(&event.field(&ARN), &[("/", 0)])?);
+    }
+    if event.field(&TYPE).equals("AssumedRole") && event.field(&ARN).contains("/") {
+        return Ok({
+            let arn = split_pieces(&event.field(&ARN), &[("/", 0)])?;
+            let arn_2 = split_pieces(&event.field(&ARN), &[("/", 1)])?;
+            format!("{arn}/{arn_2}")
+        });
+    }
+    if event.field(&TYPE).equals("AssumedRole") {
+        return Ok(
+            split_pieces(&event.field(&ARN).or_present(Val::Str("")), &[("/", 0)])?,
+        );
+    }
+    Ok(event.field(&ARN).or_present(Val::Str("<NO_ARN_FOUND>")).py_str())
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.arn` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ARN).to_string()
+/// `TemplateValues` `dedup_string`: the template of the first case whose conditions hold.
+pub fn dedup_string<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if !event.field(&TYPE).equals("AssumedRole") && event.field(&ARN).exists()
+        && !event.field(&ARN).starts_with("")
+    {
+        return Ok(String::from(""));
+    }
+    Ok(dedup(event)?)
+}
+
+/// `AlertTitle`: `{userIdentity.type !s} [{$dedup}] destroyed a bucket`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let type_ = event.field(&TYPE).py_str();
+    let dedup = dedup(event)?;
+    Ok(format!("{type_} [{dedup}] destroyed a bucket"))
+}
+
+/// `AlertDedup`: `{$dedup_string}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(dedup_string(event)?)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

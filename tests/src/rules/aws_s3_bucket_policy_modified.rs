@@ -54,7 +54,7 @@ pub static RULE: Rule = Rule {
             "p_any_aws_arns",
         ],
         output_ids: &[],
-        alert_title: Some("S3 bucket modified by [{userIdentity.arn}]"),
+        alert_title: Some("S3 bucket modified by [{userIdentity.arn !s}]"),
     },
     fields: &[
         &EVENT_NAME,
@@ -126,20 +126,20 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(16);
+        return Some(17);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(17);
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: `S3 bucket modified by [{userIdentity.arn}]`
+/// `AlertTitle`: `S3 bucket modified by [{userIdentity.arn !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN);
+    let arn = event.field(&ARN).py_str();
     format!("S3 bucket modified by [{arn}]")
 }
 

@@ -47,7 +47,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "Non-read-only API call in unused region {awsRegion | '<UNKNOWN_AWS_REGION>'} by user {userIdentity.sessionContext.sessionIssuer.userName}",
+            "Non-read-only API call in unused region {awsRegion ?? '<UNKNOWN_AWS_REGION>' !s} by user {userIdentity.sessionContext.sessionIssuer.userName !s}",
         ),
     },
     fields: &[
@@ -103,18 +103,21 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&AWS_REGION).is_in(&["ap-east-1", "eu-central-1", "eu-west-3"]) {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&READ_ONLY).equals(false) {
-        return Some(11);
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `Non-read-only API call in unused region {awsRegion | '<UNKNOWN_AWS_REGION>'} by user {userIdentity.sessionContext.sessionIssuer.userName}`
+/// `AlertTitle`: `Non-read-only API call in unused region {awsRegion ?? '<UNKNOWN_AWS_REGION>' !s} by user {userIdentity.sessionContext.sessionIssuer.userName !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let aws_region = event.field(&AWS_REGION).or(Val::Str("<UNKNOWN_AWS_REGION>"));
-    let user_name = event.field(&USER_NAME);
+    let aws_region = event
+        .field(&AWS_REGION)
+        .or_present(Val::Str("<UNKNOWN_AWS_REGION>"))
+        .py_str();
+    let user_name = event.field(&USER_NAME).py_str();
     format!("Non-read-only API call in unused region {aws_region} by user {user_name}")
 }
 

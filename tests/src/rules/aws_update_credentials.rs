@@ -54,16 +54,16 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "{userIdentity.type} [{userIdentity.arn}] has updated their IAM credentials",
+            "{userIdentity.type !s} [{userIdentity.arn !s}] has updated their IAM credentials",
         ),
     },
     fields: &[
         &EVENT_NAME,
         &ERROR_CODE,
         &ERROR_MESSAGE,
+        &USER_NAME,
         &TYPE,
         &ARN,
-        &USER_NAME,
         &EVENT_SOURCE,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
@@ -74,7 +74,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event).unwrap_or_default()),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -89,14 +89,14 @@ static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 /// `errorMessage`
 static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
+/// `userIdentity.userName`
+static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
+
 /// `userIdentity.type`
 static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.arn`
 static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
-
-/// `userIdentity.userName`
-static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
@@ -125,27 +125,35 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             &["ChangePassword", "CreateAccessKey", "CreateLoginProfile", "CreateUser"],
         )
     {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(11);
+        return Some(12);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(13);
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `{userIdentity.type} [{userIdentity.arn}] has updated their IAM credentials`
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&USER_NAME).is_null() || event.field(&USER_NAME).starts_with("") {
+        return Ok(event.field(&USER_NAME).or(Val::Str("<UNKNOWN_USER>")).to_string());
+    }
+    Ok(split_pieces(&event.field(&USER_NAME), &[(":", 0)])?)
+}
+
+/// `AlertTitle`: `{userIdentity.type !s} [{userIdentity.arn !s}] has updated their IAM credentials`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let type_ = event.field(&TYPE);
-    let arn = event.field(&ARN);
+    let type_ = event.field(&TYPE).py_str();
+    let arn = event.field(&ARN).py_str();
     format!("{type_} [{arn}] has updated their IAM credentials")
 }
 
-/// `GroupBy`: the dedup string, `userIdentity.userName` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&USER_NAME).to_string()
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    Ok(dedup(event)?)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

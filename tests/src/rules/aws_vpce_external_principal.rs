@@ -45,7 +45,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "External Principal [{sourceIdentity | 'UnknownAWSAccount'}] from account [{userIdentity.accountId | 'unknown'}] accessing resources in account [{recipientAccountId | 'unknown'}]",
+            "External Principal [{$actor_user}] from account [{userIdentity.accountId | 'unknown' !s}] accessing resources in account [{recipientAccountId ?? 'unknown' !s}]",
         ),
     },
     fields: &[
@@ -56,7 +56,11 @@ pub static RULE: Rule = Rule {
         &PRINCIPAL_ID,
         &RECIPIENT_ACCOUNT_ID,
         &ACCOUNT_ID,
+        &USER_IDENTITY_USER_NAME,
+        &SESSION_ISSUER_USER_NAME,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
         &SOURCE_IDENTITY,
+        &INVOKED_BY,
         &EVENT_NAME,
         &EVENT_SOURCE,
         &AWS_REGION,
@@ -67,7 +71,10 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.CloudTrail.VPCE.ExternalPrincipal"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -95,8 +102,26 @@ static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 /// `userIdentity.accountId`
 static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
+/// `userIdentity.userName`
+static USER_IDENTITY_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("userName")],
+);
+
+/// `userIdentity.sessionContext.sessionIssuer.userName`
+static SESSION_ISSUER_USER_NAME: Path = Path::new(
+    &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
+);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
 /// `sourceIdentity`
 static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
@@ -123,43 +148,138 @@ static RESOURCES: Path = Path::new(&[Key("resources")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_TYPE).equals("AwsVpceEvent") {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&EVENT_CATEGORY).equals("NetworkActivity") {
-        return Some(7);
+        return Some(8);
     }
     if !event.field(&TYPE).equals("AWSAccount") {
-        return Some(11);
+        return Some(12);
     }
     if event.field(&ARN).exists() {
-        return Some(14);
+        return Some(15);
     }
     if !event.field(&PRINCIPAL_ID).exists() {
-        return Some(16);
+        return Some(17);
     }
     if event.field(&RECIPIENT_ACCOUNT_ID).is_null_or_empty() {
-        return Some(19);
+        return Some(20);
     }
     if event.field(&ACCOUNT_ID).is_null_or_empty() {
-        return Some(21);
+        return Some(22);
     }
     if event.field(&RECIPIENT_ACCOUNT_ID).same_as(&event.field(&ACCOUNT_ID)) {
-        return Some(23);
+        return Some(24);
+    }
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let account_id = event.field(&ACCOUNT_ID);
+    if (recipient_account_id.equals(true) && account_id.equals(1i64))
+        || (recipient_account_id.equals(1i64) && account_id.equals(true))
+    {
+        return Some(29);
     }
     None
 }
 
-/// `AlertTitle`: `External Principal [{sourceIdentity | 'UnknownAWSAccount'}] from account [{userIdentity.accountId | 'unknown'}] accessing resources in account [{recipientAccountId | 'unknown'}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let source_identity = event
-        .field(&SOURCE_IDENTITY)
-        .or(Val::Str("UnknownAWSAccount"));
-    let account_id = event.field(&ACCOUNT_ID).or(Val::Str("unknown"));
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `External Principal [{$actor_user}] from account [{userIdentity.accountId | 'unknown' !s}] accessing resources in account [{recipientAccountId ?? 'unknown' !s}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let actor_user = actor_user(event)?;
+    let account_id = event.field(&ACCOUNT_ID).or(Val::Str("unknown")).py_str();
     let recipient_account_id = event
         .field(&RECIPIENT_ACCOUNT_ID)
-        .or(Val::Str("unknown"));
-    format!(
-        "External Principal [{source_identity}] from account [{account_id}] accessing resources in account [{recipient_account_id}]"
+        .or_present(Val::Str("unknown"))
+        .py_str();
+    Ok(
+        format!(
+            "External Principal [{actor_user}] from account [{account_id}] accessing resources in account [{recipient_account_id}]"
+        ),
     )
 }
 
@@ -219,14 +339,38 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("event_account", event.field(&RECIPIENT_ACCOUNT_ID).to_json()),
-            ("principal_account", event.field(&ACCOUNT_ID).to_json()),
-            ("principal_id", event.field(&PRINCIPAL_ID).to_json()),
-            ("source_ip", event.field(&SOURCE_IP_ADDRESS).to_json()),
-            ("event_source", event.field(&EVENT_SOURCE).to_json()),
-            ("api_call", event.field(&EVENT_NAME).to_json()),
-            ("resources", event.field(&RESOURCES).to_json()),
-            ("actor_user", event.field(&SOURCE_IDENTITY).to_json()),
+            (
+                "event_account",
+                event.field(&RECIPIENT_ACCOUNT_ID).or_present(Val::Str("")).to_json(),
+            ),
+            ("principal_account", event.field(&ACCOUNT_ID).or(Val::Str("")).to_json()),
+            (
+                "principal_id",
+                event.field(&PRINCIPAL_ID).or(Val::Str("unknown")).to_json(),
+            ),
+            (
+                "source_ip",
+                event.field(&SOURCE_IP_ADDRESS).or_present(Val::Str("unknown")).to_json(),
+            ),
+            (
+                "event_source",
+                event.field(&EVENT_SOURCE).or_present(Val::Str("unknown")).to_json(),
+            ),
+            (
+                "api_call",
+                event.field(&EVENT_NAME).or_present(Val::Str("unknown")).to_json(),
+            ),
+            (
+                "resources",
+                event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+            ),
+            (
+                "actor_user",
+                event
+                    .field(&SOURCE_IDENTITY)
+                    .or_present(Val::Str("UnknownAWSAccount"))
+                    .to_json(),
+            ),
         ]),
     )
 }

@@ -1018,6 +1018,9 @@ pub mod long_titles_are_truncated;
 /// `Semantics.MatchesGlob`, from `tests/rules/semantics/matches_glob.yml`.
 pub mod matches_glob;
 
+/// `Semantics.MultiKeyConditions`, from `tests/rules/semantics/multi_key_conditions.yml`.
+pub mod multi_key_conditions;
+
 /// `Semantics.MultiKeyDoesNotEqual`, from `tests/rules/semantics/multi_key_does_not_equal.yml`.
 pub mod multi_key_does_not_equal;
 
@@ -1414,6 +1417,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &locals_of_colliding_names::RULE,
     &long_titles_are_truncated::RULE,
     &matches_glob::RULE,
+    &multi_key_conditions::RULE,
     &multi_key_does_not_equal::RULE,
     &multi_key_equals::RULE,
     &multi_key_greater_than::RULE,
