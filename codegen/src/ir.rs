@@ -188,10 +188,40 @@ pub enum IpKind {
     Private,
 }
 
+/// The positive form of a multi-key condition: the first field tested against the second
+/// field's value, which stands where a single-field condition has its `Value` (rule-format.md
+/// §3.1). A missing second field makes every one of them false (the negated forms true).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum CompareOp {
+    /// JSON equality (numbers by value, structural for lists and maps, `null` equals `null`).
     Equals,
+    /// Both strings, equal once lower-cased (Python's `str.lower`, on both sides).
+    IEquals,
+    /// Both strings: a prefix / suffix / substring, case-sensitively or (`I…`) after
+    /// lower-casing both.
+    StartsWith,
+    IStartsWith,
+    EndsWith,
+    IEndsWith,
+    /// The second field a string, number or boolean (what a `Value` may be): `Contains` as with
+    /// that constant.
+    Contains,
+    /// The second field a string: `IContains` as with that constant.
+    IContains,
+    /// The second field a string, number or boolean: `Has` as with that constant.
+    Has,
+    /// The second field a list: the first equals (as multi-key `Equals` does) one element.
+    IsIn,
+    /// Both numbers, compared exactly.
     Ordering(Ordering),
+    /// The second field a string that parses as a CIDR (or an address): the first field's
+    /// address or network overlaps it.
+    InCidr,
+    /// The second field a string that parses as an IP address: the first field's network
+    /// contains it.
+    CidrContains,
+    /// The second field a string: a glob (Python's `fnmatch`) that the first field matches.
+    MatchesGlob,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

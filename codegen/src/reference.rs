@@ -76,11 +76,9 @@ pub fn holds(expr: &Expr, subject: &Value, filter: bool) -> bool {
         }
         Expr::Compare { left, op, right, negated } => {
             let (l, r) = (resolve(subject, &left.segments), resolve(subject, &right.segments));
-            let result = match (l, r, op) {
-                (Some(l), Some(r), CompareOp::Equals) => json_equal(&l, &r),
-                (Some(Value::Number(l)), Some(Value::Number(r)), CompareOp::Ordering(o)) => {
-                    ordering_holds(*o, compare_numbers(&number(&l), &number(&r)))
-                }
+            // A missing field, on either side, makes the positive form false.
+            let result = match (l, r) {
+                (Some(l), Some(r)) => compare_holds(*op, &l, &r),
                 _ => false,
             };
             result != *negated
@@ -158,15 +156,82 @@ fn value_test_holds(test: &Test, v: &Value) -> bool {
             IpKind::Private => is_private(ip),
         }),
         Test::InCidr(cidrs) => {
-            text.and_then(|t| parse_cidr(t).ok()).is_some_and(|net| cidrs.iter().any(|c| overlap(c, &net)))
+            text.and_then(event_network).is_some_and(|net| cidrs.iter().any(|c| overlap(c, &net)))
         }
-        Test::CidrContains(addrs) => text.and_then(|t| parse_cidr(t).ok()).is_some_and(|net| {
+        Test::CidrContains(addrs) => text.and_then(event_network).is_some_and(|net| {
             addrs
                 .iter()
                 .any(|a| overlap(&net, &Cidr { addr: *a, prefix: if a.is_ipv4() { 32 } else { 128 } }))
         }),
         Test::Exists | Test::IsNull | Test::IsNullOrEmpty => unreachable!("handled before"),
     }
+}
+
+/// The positive form of a multi-key condition on two present values: `Equals` and the
+/// orderings as they always were (JSON equality; both numbers), `IsIn` when `r` is a list with
+/// an element equal to `l`, and every other condition as its single-field form with `r` as the
+/// `Value`, when `r` is a value such a `Value` can be (a string; for `Contains` and `Has` also a
+/// number or a boolean; for `IsIPAddressInCIDR` a CIDR, for `CIDRContainsIPAddresses` an
+/// address). Any other `r` (null, list, map, the wrong type, text that does not parse): false.
+fn compare_holds(op: CompareOp, l: &Value, r: &Value) -> bool {
+    let as_constant = match r {
+        Value::String(s) => Some(Lit::Str(s.clone())),
+        Value::Number(n) => Some(Lit::Num(number(n))),
+        Value::Bool(b) => Some(Lit::Bool(*b)),
+        _ => None,
+    };
+    let text = r.as_str().map(str::to_string);
+    let test = match op {
+        CompareOp::Equals => return json_equal(l, r),
+        CompareOp::IsIn => {
+            return match r {
+                Value::Array(items) => items.iter().any(|item| json_equal(l, item)),
+                _ => false,
+            };
+        }
+        CompareOp::Ordering(o) => {
+            return match (l, r) {
+                (Value::Number(x), Value::Number(y)) => {
+                    ordering_holds(o, compare_numbers(&number(x), &number(y)))
+                }
+                _ => false,
+            };
+        }
+        CompareOp::Contains => as_constant.map(Test::Contains),
+        CompareOp::Has => as_constant.map(Test::Has),
+        CompareOp::IEquals => text.map(|t| Test::IEquals(t.to_lowercase())),
+        CompareOp::StartsWith => text.map(Test::StartsWith),
+        CompareOp::IStartsWith => text.map(|t| Test::IStartsWith(t.to_lowercase())),
+        CompareOp::EndsWith => text.map(Test::EndsWith),
+        CompareOp::IEndsWith => text.map(|t| Test::IEndsWith(t.to_lowercase())),
+        CompareOp::IContains => text.map(|t| Test::IContains(t.to_lowercase())),
+        CompareOp::MatchesGlob => text.map(|t| Test::MatchesGlob(vec![t])),
+        CompareOp::InCidr => text.and_then(|t| event_network(&t)).map(|c| Test::InCidr(vec![c])),
+        CompareOp::CidrContains => {
+            text.and_then(|t| t.parse::<IpAddr>().ok()).map(|a| Test::CidrContains(vec![a]))
+        }
+    };
+    test.is_some_and(|test| value_test_holds(&test, l))
+}
+
+/// A network as an event writes it: `address` or `address/prefix`, nothing around them, the
+/// prefix ASCII digits and at most the address's width (Python's `ip_network(text,
+/// strict=False)`; an address alone is one host). Host bits stay: `overlap` masks them.
+fn event_network(text: &str) -> Option<Cidr> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr.parse().ok()?;
+    let width = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => width,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            p.parse::<u8>().ok().filter(|n| *n <= width)?
+        }
+        Some(_) => return None,
+    };
+    Some(Cidr { addr, prefix })
 }
 
 /// Python's truth: `null`, `false`, `0`, `""`, `[]` and `{}` are false.
@@ -802,6 +867,23 @@ mod tests {
         assert_eq!(resolve(&ev, &[key("a"), key("b"), Segment::Index(-2), key("c")]), Some(json!(2)));
         assert_eq!(resolve(&ev, &[key("a"), key("b"), Segment::Each, key("c")]), Some(json!([2, null])));
         assert_eq!(resolve(&ev, &[key("a"), key("x")]), None);
+    }
+
+    #[test]
+    fn multi_key_conditions_need_a_second_value_of_the_right_type() {
+        let holds = |op, l: Value, r: Value| compare_holds(op, &l, &r);
+        assert!(holds(CompareOp::IStartsWith, json!("İSTANBUL"), json!("İst")));
+        assert!(!holds(CompareOp::StartsWith, json!("abc"), json!(null)));
+        assert!(holds(CompareOp::Contains, json!([1, "x"]), json!(1.0)));
+        assert!(!holds(CompareOp::Contains, json!(["x"]), json!(["x"])));
+        assert!(holds(CompareOp::IsIn, json!(null), json!([null])));
+        assert!(!holds(CompareOp::IsIn, json!("x"), json!("xyz")));
+        assert!(holds(CompareOp::InCidr, json!("10.1.2.3"), json!("10.0.0.0/8")));
+        assert!(!holds(CompareOp::CidrContains, json!("10.0.0.0/8"), json!("10.1.0.0/16")));
+        for bad in ["10.0.0.0/33", " 10.0.0.0/8", "10.0.0.0/+8", "10.0.0.0/", "10.0.0.0/8/8"] {
+            assert_eq!(event_network(bad), None, "{bad:?}");
+        }
+        assert_eq!(event_network("10.1.2.3/8"), Some(Cidr { addr: "10.1.2.3".parse().unwrap(), prefix: 8 }));
     }
 
     #[test]

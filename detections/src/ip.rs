@@ -221,6 +221,24 @@ impl Val<'_> {
         self.network().is_some_and(|net| hosts.iter().any(|h| net.overlaps(h)))
     }
 
+    /// Multi-key `IsIPAddressInCIDR`: the second field is a string that parses as a CIDR (or an
+    /// address), and the address or network in the first field overlaps it.
+    pub fn in_cidr_field(&self, other: &Val<'_>) -> bool {
+        match (self.network(), other.network()) {
+            (Some(net), Some(cidr)) => cidr.overlaps(&net),
+            _ => false,
+        }
+    }
+
+    /// Multi-key `CIDRContainsIPAddresses`: the second field is a string that parses as an IP
+    /// address, and the first field is a network holding it.
+    pub fn cidr_contains_field(&self, other: &Val<'_>) -> bool {
+        match (self.network(), other.ip()) {
+            (Some(net), Some(addr)) => net.overlaps(&Cidr::host(addr)),
+            _ => false,
+        }
+    }
+
     fn network(&self) -> Option<Cidr> {
         match self {
             Val::Str(s) => Cidr::parse(s),
@@ -298,5 +316,25 @@ mod tests {
         assert!(Val::Str("10.2.3.4").in_cidr(&[Cidr::v4([192, 168, 0, 0], 16), Cidr::v4([10, 0, 0, 0], 8)]));
         assert!(Val::Str("10.0.0.0/8").cidr_contains(&[Cidr::v4([10, 1, 1, 1], 32)]));
         assert!(!Val::Str("10.0.0.0/8").cidr_contains(&[Cidr::v4([11, 1, 1, 1], 32)]));
+    }
+
+    #[test]
+    fn conditions_between_two_fields() {
+        let s = Val::Str;
+        assert!(s("10.1.2.3").in_cidr_field(&s("10.0.0.0/8")) && s("10.1.2.3").in_cidr_field(&s("10.1.2.3")));
+        assert!(
+            s("10.0.0.0/16").in_cidr_field(&s("10.0.0.0/8"))
+                && !s("11.0.0.1").in_cidr_field(&s("10.0.0.0/8"))
+        );
+        for bad in ["10.0.0.0/33", " 10.0.0.0/8", "10.0.0.0/+8", "banana", ""] {
+            assert!(!s("10.1.2.3").in_cidr_field(&s(bad)), "{bad:?} does not parse");
+        }
+        assert!(!s("10.1.2.3").in_cidr_field(&Val::Missing) && !s("10.1.2.3").in_cidr_field(&Val::Null));
+        assert!(s("10.0.0.0/8").cidr_contains_field(&s("10.9.8.7")));
+        assert!(!s("10.0.0.0/8").cidr_contains_field(&s("10.1.0.0/16")), "an address, not a network");
+        assert!(
+            !s("10.0.0.0/40").cidr_contains_field(&s("10.0.0.1"))
+                && !s("10.0.0.0/8").cidr_contains_field(&Val::Missing)
+        );
     }
 }

@@ -458,6 +458,73 @@ impl<'a> Val<'a> {
         }
     }
 
+    // ----- multi-key: the second field's value in place of `Value` -----
+    //
+    // Each holds only when the second field has a value of the type the condition's `Value`
+    // takes (a string; for `Contains` and `Has` a string, number or boolean; for `IsIn` a list):
+    // a missing, `null` or other second field makes it false. The negated forms are their NOT.
+
+    /// The value as a rule constant could be written: a string, number or boolean.
+    fn as_lit(&self) -> Option<Lit<'a>> {
+        match *self {
+            Val::Str(s) => Some(Lit::Str(s)),
+            Val::Num(n) => Some(Lit::Num(n)),
+            Val::Bool(b) => Some(Lit::Bool(b)),
+            _ => None,
+        }
+    }
+
+    /// Multi-key `IEquals`: both strings, equal once both are lower-cased.
+    pub fn iequals_field(&self, other: &Val<'_>) -> bool {
+        matches!(other, Val::Str(s) if self.iequals(&lower(s)))
+    }
+
+    /// Multi-key `StartsWith`: both strings, the second a prefix of the first.
+    pub fn starts_with_field(&self, other: &Val<'_>) -> bool {
+        matches!(other, Val::Str(s) if self.starts_with(s))
+    }
+
+    /// Multi-key `IStartsWith`: as `StartsWith`, both lower-cased.
+    pub fn istarts_with_field(&self, other: &Val<'_>) -> bool {
+        matches!(other, Val::Str(s) if self.istarts_with(&lower(s)))
+    }
+
+    /// Multi-key `EndsWith`: both strings, the second a suffix of the first.
+    pub fn ends_with_field(&self, other: &Val<'_>) -> bool {
+        matches!(other, Val::Str(s) if self.ends_with(s))
+    }
+
+    /// Multi-key `IEndsWith`: as `EndsWith`, both lower-cased.
+    pub fn iends_with_field(&self, other: &Val<'_>) -> bool {
+        matches!(other, Val::Str(s) if self.iends_with(&lower(s)))
+    }
+
+    /// Multi-key `Contains`: `Contains` with the second field's string, number or boolean.
+    pub fn contains_field(&self, other: &Val<'_>) -> bool {
+        other.as_lit().is_some_and(|lit| self.contains(lit))
+    }
+
+    /// Multi-key `IContains`: `IContains` with the second field's string, lower-cased.
+    pub fn icontains_field(&self, other: &Val<'_>) -> bool {
+        matches!(other, Val::Str(s) if self.icontains(&lower(s)))
+    }
+
+    /// Multi-key `Has`: `Has` with the second field's string, number or boolean.
+    pub fn has_field(&self, other: &Val<'_>) -> bool {
+        other.as_lit().is_some_and(|lit| self.has(lit))
+    }
+
+    /// Multi-key `IsIn`: the second field is a list with an element equal to the first field
+    /// (JSON equality, as multi-key `Equals`).
+    pub fn is_in_field(&self, other: &Val<'_>) -> bool {
+        other.elements().is_some_and(|mut elements| elements.any(|e| self.same_as(&e)))
+    }
+
+    /// Multi-key `MatchesGlob`: both strings, the second a glob the first matches.
+    pub fn matches_glob_field(&self, other: &Val<'_>) -> bool {
+        matches!((self, other), (Val::Str(s), Val::Str(glob)) if glob_match(glob, s))
+    }
+
     // ----- list comprehensions -----
 
     /// `AnyElement`: a list with an element for which `test` holds.
@@ -921,6 +988,41 @@ mod tests {
         assert!(proj.same_as(&Val::from(&json!([1, 2]))));
         assert_eq!(Val::from(&json!(3)).compare_with(&Val::from(&json!(2.5))), Some(Ordering::Greater));
         assert_eq!(Val::from(&json!("3")).compare_with(&Val::from(&json!(2))), None);
+    }
+
+    #[test]
+    fn multi_key_conditions_take_the_second_fields_value() {
+        let s = Val::Str;
+        assert!(s("arn:aws:iam::1:root").starts_with_field(&s("arn:aws:")));
+        assert!(!s("arn").starts_with_field(&Val::Missing) && !s("arn").starts_with_field(&Val::Null));
+        assert!(!s("123").starts_with_field(&Val::Num(Num::Int(1))));
+        assert!(s("setup.exe").ends_with_field(&s(".exe")) && !s("setup.exe").ends_with_field(&s(".EXE")));
+        // Both sides lower-cased, as Python's `str.lower`.
+        assert!(s("ÄDMIN-user").istarts_with_field(&s("äDMIN")));
+        assert!(s("ok").iends_with_field(&s("\u{212A}")), "the Kelvin sign lower-cases to k");
+        assert!(s("ΟΔΟΣ").iequals_field(&s("οδος")) && !s("Straße").iequals_field(&s("STRASSE")));
+        assert!(!Val::Null.iequals_field(&Val::Null));
+        assert!(s("Mozilla S3Browser").icontains_field(&s("s3BROWSER")));
+        with(json!(["alpha", 2, true]), |v| {
+            assert!(v.contains_field(&s("lph")) && v.contains_field(&Val::Num(Num::Float(2.0))));
+            assert!(v.contains_field(&Val::Bool(true)) && !v.contains_field(&Val::Null));
+            assert!(v.has_field(&s("alpha")) && !v.has_field(&s("lph")));
+            assert!(!v.contains_field(&v.clone()), "a list is no `Value`");
+        });
+        with(json!({"Admin": 1}), |v| {
+            assert!(v.has_field(&s("admin")) && !v.has_field(&Val::Num(Num::Int(1))))
+        });
+        with(json!([null, {"x": 1}]), |list| {
+            assert!(Val::Null.is_in_field(&list));
+            with(json!({"x": 1.0}), |o| assert!(o.is_in_field(&list)));
+            assert!(!Val::Missing.is_in_field(&list) && !s("x").is_in_field(&list));
+        });
+        assert!(!s("x").is_in_field(&s("xyz")), "a string is not a list");
+        assert!(s("b").is_in_field(&Val::Each(vec![s("a"), s("b")])));
+        assert!(
+            s("setup.exe").matches_glob_field(&s("*.exe")) && !s("setup.EXE").matches_glob_field(&s("*.exe"))
+        );
+        assert!(!s("1").matches_glob_field(&Val::Num(Num::Int(1))));
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! in this generator or in the interpreter, and stops the run.
 //!
 //! Every condition, specifier form, combinator (empty and nested), list comprehension (nested
-//! too), multi-key comparison and alert output is used by at least one rule: the first rules
+//! too), multi-key expression (every condition that takes a value) and alert output is used by
+//! at least one rule: the first rules
 //! are each forced to use one feature, and the run fails if any feature is left unused.
 //! If a change here makes the rules fail to compile, `tests/build.rs` stops every build of
 //! this crate, this example included: delete `tests/rules/generated/` and run it again.
@@ -206,12 +207,6 @@ const FEATURES: &[&str] = &[
     "elements:OnlyOneElement",
     "elements:nested",
     "elements:itself",
-    "multi:Equals",
-    "multi:DoesNotEqual",
-    "multi:IsGreaterThan",
-    "multi:IsGreaterThanOrEqual",
-    "multi:IsLessThan",
-    "multi:IsLessThanOrEqual",
     "predicate:Value:false",
     "filters",
     "title",
@@ -226,6 +221,16 @@ const FEATURES: &[&str] = &[
     "disabled",
     "signal",
 ];
+
+/// Whether a condition takes a value, and so can compare two fields (a multi-key expression).
+fn takes_value(kind: Kind) -> bool {
+    !matches!(kind, Kind::Exists | Kind::IsNull | Kind::IsNullOrEmpty | Kind::Ip(_))
+}
+
+/// `multi:<condition>` for every condition that can compare two fields: features too.
+fn multi_features() -> Vec<String> {
+    CONDITIONS.iter().filter(|c| takes_value(c.1)).map(|c| format!("multi:{}", c.0)).collect()
+}
 
 /// Where an expression sits: `InlineFilters` leaves pass on a missing field and a null field
 /// fails positive conditions; list elements may be tested themselves.
@@ -297,6 +302,7 @@ fn main() {
     let mut g = Gen { rng: Rng::new(SEED), next_id: 1, fresh: 1, used: BTreeSet::new(), force: None };
     let mut forced: Vec<String> = CONDITIONS.iter().map(|c| c.0.to_string()).collect();
     forced.extend(FEATURES.iter().map(|f| f.to_string()));
+    forced.extend(multi_features());
     let mut files = Vec::new();
     for i in 0..COUNT {
         // The first rules each owe one feature; a feature a rule could not fit moves on.
@@ -305,10 +311,12 @@ fn main() {
         }
         files.push((format!("gen_{i:03}.yml"), g.rule(i)));
     }
+    let multi = multi_features();
     let mut missing: Vec<&str> = CONDITIONS
         .iter()
         .map(|c| c.0)
         .chain(FEATURES.iter().copied())
+        .chain(multi.iter().map(String::as_str))
         .filter(|f| !g.used.contains(*f))
         .collect();
     missing.extend(forced.iter().map(String::as_str));
@@ -1068,49 +1076,24 @@ impl Gen {
         None
     }
 
-    /// A multi-key comparison of two fields of `subject`.
+    /// A multi-key expression: a condition between two fields of `subject`, with any condition
+    /// that takes a value (the second field's value in its place).
     fn multi(&mut self, subject: &Value, want: bool) -> Option<Expr> {
         let forced = self.forced("multi:").map(|f| f["multi:".len()..].to_string());
-        for _ in 0..60 {
-            let a = self.pick_path(subject);
-            let b = if self.rng.chance(0.2) { a.clone() } else { self.pick_path(subject) };
-            let (va, vb) = (resolve(subject, &a), resolve(subject, &b));
-            let (Some(sa), Some(sb)) = (self.spec(&a), self.spec(&b)) else { continue };
-            let ops = [
-                "Equals",
-                "DoesNotEqual",
-                "IsGreaterThan",
-                "IsGreaterThanOrEqual",
-                "IsLessThan",
-                "IsLessThanOrEqual",
-            ];
-            let op = match &forced {
-                Some(f) => ops.into_iter().find(|o| o == f)?,
+        let ops: Vec<(&'static str, Kind, bool)> =
+            CONDITIONS.iter().filter(|c| takes_value(c.1)).copied().collect();
+        for _ in 0..80 {
+            let (op, kind, negated) = match &forced {
+                Some(f) => *ops.iter().find(|o| o.0 == f)?,
                 None => *self.rng.pick(&ops),
             };
-            let holds = match (op, &va, &vb) {
-                // A multi-key comparison never holds when a field is missing.
-                (_, None, _) | (_, _, None) => Some(op == "DoesNotEqual"),
-                // A field compared with itself: equal, and ordered only by `>=` and `<=`.
-                (_, Some(x), Some(_)) if a == b => Some(match op {
-                    "Equals" => true,
-                    "DoesNotEqual" => false,
-                    "IsGreaterThanOrEqual" | "IsLessThanOrEqual" => x.is_number(),
-                    _ => false,
-                }),
-                ("Equals" | "DoesNotEqual", Some(x), Some(y)) => {
-                    simple_eq(x, y).map(|e| e == (op == "Equals"))
-                }
-                (_, Some(x), Some(y)) => match (normal_number(x), normal_number(y)) {
-                    (Some(x), Some(y)) => Some(match op {
-                        "IsGreaterThan" => x > y,
-                        "IsGreaterThanOrEqual" => x >= y,
-                        "IsLessThan" => x < y,
-                        _ => x <= y,
-                    }),
-                    _ if !x.is_number() || !y.is_number() => Some(false),
-                    _ => None,
-                },
+            let (a, b) = self.multi_paths(subject, kind);
+            let (va, vb) = (resolve(subject, &a), resolve(subject, &b));
+            let (Some(sa), Some(sb)) = (self.spec(&a), self.spec(&b)) else { continue };
+            let holds = match (&va, &vb) {
+                (Some(x), Some(y)) => multi_holds(kind, x, y).map(|h| h != negated),
+                // A missing field, on either side: the positive form fails.
+                _ => Some(negated),
             };
             if holds == Some(want) {
                 self.use_feature(&format!("multi:{op}"));
@@ -1118,6 +1101,49 @@ impl Gen {
             }
         }
         None
+    }
+
+    /// Two paths of `subject` for a multi-key `kind`: often related (one path twice, an element
+    /// and its list, two strings, two addresses or networks), so that the conditions hold now
+    /// and then.
+    fn multi_paths(&mut self, subject: &Value, kind: Kind) -> (Vec<Seg>, Vec<Seg>) {
+        let paths = all_paths(subject);
+        let of = |pred: &dyn Fn(&Value) -> bool| -> Vec<Vec<Seg>> {
+            paths.iter().filter(|p| resolve(subject, p).is_some_and(|v| pred(&v))).cloned().collect()
+        };
+        match self.rng.below(6) {
+            0 => {
+                let a = self.pick_path(subject);
+                (a.clone(), a)
+            }
+            1 => {
+                let elements: Vec<Vec<Seg>> =
+                    paths.iter().filter(|p| matches!(p.last(), Some(Seg::Index(_)))).cloned().collect();
+                if elements.is_empty() {
+                    return (self.pick_path(subject), self.pick_path(subject));
+                }
+                let element = self.rng.pick(&elements).clone();
+                let list = element[..element.len() - 1].to_vec();
+                let element_first = match kind {
+                    Kind::IsIn => true,
+                    Kind::Contains(_) | Kind::Has => false,
+                    _ => self.rng.chance(0.5),
+                };
+                if element_first { (element, list) } else { (list, element) }
+            }
+            2 | 3 => {
+                let texts = if matches!(kind, Kind::InCidr | Kind::CidrHolds) {
+                    of(&|v| v.as_str().is_some_and(|t| t.contains(['.', ':'])))
+                } else {
+                    of(&|v| v.is_string())
+                };
+                if texts.is_empty() {
+                    return (self.pick_path(subject), self.pick_path(subject));
+                }
+                (self.rng.pick(&texts).clone(), self.rng.pick(&texts).clone())
+            }
+            _ => (self.pick_path(subject), self.pick_path(subject)),
+        }
     }
 
     /// A leaf that tells subjects apart when they want different verdicts: their ids (objects)
@@ -1806,17 +1832,143 @@ fn normal_number(v: &Value) -> Option<f64> {
     Some(f)
 }
 
-/// Equality of two witness scalars, when it is plain to see.
-fn simple_eq(a: &Value, b: &Value) -> Option<bool> {
+/// Whether the positive form of the multi-key condition `kind` holds on two present values
+/// (rule-format.md §3.1, the second value in place of `Value`), when it is plain to see.
+fn multi_holds(kind: Kind, x: &Value, y: &Value) -> Option<bool> {
+    let (xs, ys) = (x.as_str(), y.as_str());
+    let lower = |s: &str| s.to_lowercase();
+    // Any element of `items` for which `f` holds (`None` when one is unclear).
+    let any = |items: &[Value], f: &dyn Fn(&Value) -> Option<bool>| -> Option<bool> {
+        let mut found = false;
+        for item in items {
+            found |= f(item)?;
+        }
+        Some(found)
+    };
+    Some(match kind {
+        Kind::Equals => json_eq(x, y)?,
+        Kind::IEquals => matches!((xs, ys), (Some(a), Some(b)) if lower(a) == lower(b)),
+        Kind::Starts(i) => match (xs, ys) {
+            (Some(a), Some(b)) if i => lower(a).starts_with(&lower(b)),
+            (Some(a), Some(b)) => a.starts_with(b),
+            _ => false,
+        },
+        Kind::Ends(i) => match (xs, ys) {
+            (Some(a), Some(b)) if i => lower(a).ends_with(&lower(b)),
+            (Some(a), Some(b)) => a.ends_with(b),
+            _ => false,
+        },
+        // The second value must be one a `Value` can be: a string (or, case-sensitively, a
+        // number or a boolean).
+        Kind::Contains(i) if !is_scalar(y) || (i && ys.is_none()) => false,
+        Kind::Contains(i) => match x {
+            Value::String(a) => match ys {
+                Some(b) if i => lower(a).contains(&lower(b)),
+                Some(b) => a.contains(b),
+                None => false,
+            },
+            Value::Array(items) => any(items, &|e| match (e, ys) {
+                (Value::String(s), Some(b)) if i => Some(lower(s).contains(&lower(b))),
+                (Value::String(s), Some(b)) => Some(s.contains(b)),
+                _ if i => Some(false),
+                _ => json_eq(e, y),
+            })?,
+            _ => false,
+        },
+        Kind::Has if !is_scalar(y) => false,
+        Kind::Has => match (x, ys) {
+            (Value::Array(items), _) => any(items, &|e| json_eq(e, y))?,
+            (Value::String(a), Some(b)) => a.contains(b),
+            (Value::Object(m), Some(b)) => m.keys().any(|k| k.eq_ignore_ascii_case(b)),
+            _ => false,
+        },
+        Kind::Order(order, or_equal) => match (normal_number(x), normal_number(y)) {
+            (Some(a), Some(b)) => {
+                let cmp = a.partial_cmp(&b)?;
+                cmp == order || (or_equal && cmp == std::cmp::Ordering::Equal)
+            }
+            _ if !x.is_number() || !y.is_number() => false,
+            _ => return None,
+        },
+        Kind::IsIn => match y {
+            Value::Array(items) => any(items, &|e| json_eq(x, e))?,
+            _ => false,
+        },
+        Kind::InCidr => match (xs.and_then(network), ys.and_then(network)) {
+            (Some(a), Some(b)) => overlap(a, b),
+            _ => false,
+        },
+        Kind::CidrHolds => {
+            let address = ys.filter(|t| t.parse::<std::net::IpAddr>().is_ok()).and_then(network);
+            match (xs.and_then(network), address) {
+                (Some(a), Some(b)) => overlap(a, b),
+                _ => false,
+            }
+        }
+        // Globs without special characters match themselves only; others are not worked out.
+        Kind::Glob => match (xs, ys) {
+            (Some(a), Some(g)) if !g.contains(['*', '?', '[']) => a == g,
+            (Some(_), Some(_)) => return None,
+            _ => false,
+        },
+        Kind::Exists | Kind::IsNull | Kind::IsNullOrEmpty | Kind::Ip(_) => unreachable!("takes no value"),
+    })
+}
+
+/// JSON equality of two witness values (numbers by value), when it is plain to see.
+fn json_eq(a: &Value, b: &Value) -> Option<bool> {
     match (a, b) {
-        (Value::String(x), Value::String(y)) => Some(x == y),
-        (Value::Bool(x), Value::Bool(y)) => Some(x == y),
+        (Value::Number(_), Value::Number(_)) if a == b => Some(true),
         (Value::Number(_), Value::Number(_)) => Some(normal_number(a)? == normal_number(b)?),
-        (Value::Null, Value::Null) => Some(true),
-        (x, y) if is_scalar(x) && is_scalar(y) => Some(false),
-        (Value::Null, y) | (y, Value::Null) if is_scalar(y) => Some(false),
-        _ => None,
+        (Value::Array(x), Value::Array(y)) => {
+            let mut all = x.len() == y.len();
+            for (p, q) in x.iter().zip(y) {
+                all &= json_eq(p, q)?;
+            }
+            Some(all)
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let mut all = x.len() == y.len();
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => all &= json_eq(v, w)?,
+                    None => all = false,
+                }
+            }
+            Some(all)
+        }
+        _ if std::mem::discriminant(a) != std::mem::discriminant(b) => Some(false),
+        _ => Some(a == b),
     }
+}
+
+/// `address` or `address/prefix` as an event writes it (nothing around them, a prefix of ASCII
+/// digits no wider than the address): the address bits, the prefix, and whether it is IPv4.
+fn network(text: &str) -> Option<(u128, u32, bool)> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let (bits, v4) = match addr.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), true),
+        std::net::IpAddr::V6(a) => (u128::from(a), false),
+    };
+    let width = if v4 { 32 } else { 128 };
+    let prefix = match prefix {
+        None => width,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            p.parse::<u32>().ok().filter(|n| *n <= width)?
+        }
+        Some(_) => return None,
+    };
+    Some((bits, prefix, v4))
+}
+
+/// Whether two networks share an address.
+fn overlap(a: (u128, u32, bool), b: (u128, u32, bool)) -> bool {
+    let width = if a.2 { 32 } else { 128 };
+    let shift = width - a.1.min(b.1);
+    a.2 == b.2 && (shift >= 128 || a.0 >> shift == b.0 >> shift)
 }
 
 /// Title placeholders render strings as they are, null and missing as nothing, the rest as

@@ -79,11 +79,13 @@ fn generated_code_fast_path_and_interpreter_agree() {
     let seed = env("DIFFERENTIAL_SEED").map_or(DEFAULT_SEED, |s| parse_u64(&s));
     let only = env("DIFFERENTIAL_RULE");
     let threads = env("DIFFERENTIAL_THREADS").map_or(1, |s| parse_u64(&s).max(1) as usize);
-    let subjects: Vec<Subject> =
-        load().into_iter().filter(|s| only.as_deref().is_none_or(|id| s.ir.id == id)).collect();
-    assert!(!subjects.is_empty(), "no rule {only:?} in tests/rules/");
+    // Every rule (the engine's matches are checked against all of them), events for the chosen.
+    let subjects: Vec<Subject> = load();
+    let chosen: Vec<usize> =
+        (0..subjects.len()).filter(|&i| only.as_deref().is_none_or(|id| subjects[i].ir.id == id)).collect();
+    assert!(!chosen.is_empty(), "no rule {only:?} in tests/rules/");
     let per_rule = env("DIFFERENTIAL_EVENTS")
-        .map_or(DEFAULT_EVENTS_PER_RULE, |n| parse_u64(&n).div_ceil(subjects.len() as u64));
+        .map_or(DEFAULT_EVENTS_PER_RULE, |n| parse_u64(&n).div_ceil(chosen.len() as u64));
     let engine = Engine::new(
         integration_tests::rules::by_log_type::ALL,
         &Selection { include_disabled: true, ..Selection::default() },
@@ -99,11 +101,12 @@ fn generated_code_fast_path_and_interpreter_agree() {
     let started = std::time::Instant::now();
     std::thread::scope(|scope| {
         for t in 0..threads {
-            let (subjects, counts, report, engine, by_log_type) =
-                (&subjects, &counts, &report, &engine, &by_log_type);
+            let (subjects, chosen, counts, report, engine, by_log_type) =
+                (&subjects, &chosen, &counts, &report, &engine, &by_log_type);
             scope.spawn(move || {
                 let mut scratch = Scratch::new();
-                for (i, s) in subjects.iter().enumerate().filter(|(i, _)| i % threads == t) {
+                for (_, &i) in chosen.iter().enumerate().filter(|(k, _)| k % threads == t) {
+                    let s = &subjects[i];
                     let mut rng = Rng::new(seed ^ fnv(&s.ir.id));
                     for n in 0..per_rule {
                         let text = event_text(&mut rng, s, subjects, i);
@@ -142,7 +145,7 @@ fn generated_code_fast_path_and_interpreter_agree() {
         "differential: {} rules, {} events in {:.1?} (seed {seed:#x}): {} rejected by both parsers, {} verdict \
          triples compared, {} matches with outputs compared, {} events through the engine both ways ({} also \
          against the interpreter over every rule of the log type); {} disagreements",
-        subjects.len(),
+        chosen.len(),
         get(&counts.events),
         started.elapsed(),
         get(&counts.rejected_by_both),
@@ -358,6 +361,8 @@ struct Vocab {
     paths: Vec<Vec<Segment>>,
     /// JSON texts: strings (quoted) and numbers.
     values: Vec<String>,
+    /// The two paths of each multi-key expression: events get related values at both.
+    pairs: Vec<(Vec<Segment>, Vec<Segment>)>,
 }
 
 impl Vocab {
@@ -482,6 +487,7 @@ impl Vocab {
             Expr::Compare { left, right, .. } => {
                 self.paths.push(under(left));
                 self.paths.push(under(right));
+                self.pairs.push((under(left), under(right)));
             }
             Expr::Elements { path, body, .. } => {
                 let list = under(path);
@@ -562,6 +568,13 @@ const ODD_STRINGS: &[&str] = &[
     "::1",
     "2001:db8::/32",
     "192.168.0.0/16",
+    "10.0.0.0/8",
+    " 10.0.0.1",
+    "10.0.0.0/+8",
+    "10.0.0.0/ 8",
+    "*.exe",
+    "a[!x]c",
+    "K\u{212a}",
     "not an ip",
     "null",
     "true",
@@ -645,6 +658,42 @@ fn variant(rng: &mut Rng, j: &J) -> J {
     }
 }
 
+/// A value related to `j` as a multi-key expression's second field may be: `j` itself, in
+/// another case, a prefix, suffix or part of it, a glob or a network around it, a list holding it.
+fn related(rng: &mut Rng, j: &J) -> J {
+    match (j, rng.below(12)) {
+        (J::Str(s), 0) => J::Str(s.to_uppercase()),
+        (J::Str(s), 1) => J::Str(s.to_lowercase()),
+        (J::Str(s), 2..=4) => {
+            let chars: Vec<char> = s.chars().collect();
+            let a = rng.below(chars.len() as u64 + 1) as usize;
+            let b = a + rng.below((chars.len() - a) as u64 + 1) as usize;
+            let (a, b) = match rng.below(3) {
+                0 => (0, b),
+                1 => (a, chars.len()),
+                _ => (a, b),
+            };
+            J::Str(chars[a..b].iter().collect())
+        }
+        (J::Str(s), 5) => {
+            let chars: Vec<char> = s.chars().collect();
+            let at = rng.below(chars.len() as u64 + 1) as usize;
+            let tail: String = chars[at..].iter().collect();
+            J::Str(if rng.chance(0.5) {
+                format!("*{tail}")
+            } else {
+                format!("?{}", tail.chars().skip(1).collect::<String>())
+            })
+        }
+        (J::Str(s), 6) => J::Str(format!("{s}/{}", rng.pick(&[0, 8, 16, 24, 32, 64, 128, 129]))),
+        (J::Str(s), 7) => J::Arr(vec![J::Str("other".into()), J::Str(s.clone())]),
+        (J::Num(n), 0) => J::Arr(vec![J::Num(n.clone()), J::Null]),
+        (_, 8) => J::Arr(vec![j.clone()]),
+        (_, 9) => variant(rng, j),
+        _ => j.clone(),
+    }
+}
+
 /// Puts `value` at `path` under `node`, building what is missing (objects for keys, lists for
 /// indexes and `[*]`); keys are sometimes spelt in another case, or repeated.
 fn plant(rng: &mut Rng, node: &mut J, path: &[Segment], value: J) {
@@ -718,7 +767,17 @@ fn random_event(rng: &mut Rng, s: &Subject) -> J {
     let mut root = J::Obj(Vec::new());
     for _ in 0..1 + rng.below(8) {
         let value = random_value(rng, &s.vocab, 0);
-        if s.vocab.paths.is_empty() || rng.chance(0.1) {
+        if !s.vocab.pairs.is_empty() && rng.chance(0.3) {
+            // The two fields of a multi-key expression, with related values.
+            let (mut first, mut second) = rng.pick(&s.vocab.pairs).clone();
+            if rng.chance(0.3) {
+                std::mem::swap(&mut first, &mut second);
+            }
+            let value = random_scalar(rng, &s.vocab);
+            let other = related(rng, &value);
+            plant(rng, &mut root, &first, value);
+            plant(rng, &mut root, &second, other);
+        } else if s.vocab.paths.is_empty() || rng.chance(0.1) {
             let key = Segment::Key(format!("k{}", rng.below(5)));
             plant(rng, &mut root, &[key], value);
         } else {

@@ -105,8 +105,10 @@ const EXPR_KEYS: &[&str] = &[
     "OnlyOne",
     "None",
 ];
-const MULTI_KEY_CONDITIONS: &str =
-    "Equals, DoesNotEqual, IsGreaterThan, IsGreaterThanOrEqual, IsLessThan, IsLessThanOrEqual";
+/// The conditions a multi-key expression takes (each with its negated and `I…` forms), for
+/// messages.
+const MULTI_KEY_CONDITIONS: &str = "Equals, IEquals, StartsWith, EndsWith, Contains, Has, IsIn, the orderings, \
+     IsIPAddressInCIDR, CIDRContainsIPAddresses, MatchesGlob, and their negated and `I…` forms";
 
 /// Where an expression sits decides what it may be.
 #[derive(Clone, Copy, PartialEq)]
@@ -244,6 +246,7 @@ impl Ctx<'_> {
                 }
                 Some(Expr::Always(b))
             }
+            _ if path.is_none() && is_multi_key(op.values) => self.multi_key(kind, negated, &op, place),
             Kind::Elements(quantifier) => {
                 if place == Place::Filter {
                     self.report(
@@ -274,7 +277,6 @@ impl Ctx<'_> {
                 let body = self.expressions_in(body_node, "Expressions", Place::Element)?;
                 Some(Expr::Elements { path, quantifier, body })
             }
-            _ if path.is_none() && is_multi_key(op.values) => self.multi_key(kind, negated, &op, place),
             Kind::Exists | Kind::IsNull | Kind::IsNullOrEmpty | Kind::IsIp(_) => {
                 let path = self.need_path(path, &op)?;
                 let inverted = self.predicate_value(&op)?;
@@ -564,15 +566,52 @@ impl Ctx<'_> {
         })
     }
 
+    /// `Condition` + `Values: [specifier, specifier]`: the first field tested against the
+    /// second field's value, for every condition that takes a `Value` (or `Values`).
     fn multi_key(&mut self, kind: Kind, negated: bool, op: &Operands, place: Place) -> Option<Expr> {
         let compare = match kind {
             Kind::Equals => CompareOp::Equals,
+            Kind::IEquals => CompareOp::IEquals,
+            Kind::StartsWith => CompareOp::StartsWith,
+            Kind::IStartsWith => CompareOp::IStartsWith,
+            Kind::EndsWith => CompareOp::EndsWith,
+            Kind::IEndsWith => CompareOp::IEndsWith,
+            Kind::Contains => CompareOp::Contains,
+            Kind::IContains => CompareOp::IContains,
+            Kind::Has => CompareOp::Has,
+            Kind::IsIn => CompareOp::IsIn,
             Kind::Compare(o) => CompareOp::Ordering(o),
-            _ => {
+            Kind::InCidr => CompareOp::InCidr,
+            Kind::CidrContains => CompareOp::CidrContains,
+            Kind::Glob => CompareOp::MatchesGlob,
+            Kind::Exists
+            | Kind::IsNull
+            | Kind::IsNullOrEmpty
+            | Kind::IsIp(_)
+            | Kind::Elements(_)
+            | Kind::Always(_) => {
+                let cond = op.cond;
+                let (label, why) = match kind {
+                    Kind::Elements(_) => (
+                        "a list comprehension",
+                        format!(
+                            "`{cond}` tests each element of one list against its `Expressions`: write `KeyPath: <list>` and `Expressions: [...]`"
+                        ),
+                    ),
+                    Kind::Always(_) => ("takes no field", format!("`{cond}` stands alone")),
+                    _ => (
+                        "a predicate: tests one field, takes no value",
+                        format!(
+                            "`{cond}` has no value to take from a second field: test each field with its own expression (`- KeyPath: a` / `Condition: {cond}`), combined with `All` or `Any`"
+                        ),
+                    ),
+                };
                 self.report(
-                    self.error(op.cond_node.span, format!("`{}` cannot compare two fields", op.cond))
-                        .label("not a multi-key condition")
-                        .help(format!("multi-key expressions (`Values` holding two key specifiers) support {MULTI_KEY_CONDITIONS}")),
+                    self.error(op.cond_node.span, format!("`{cond}` cannot compare two fields"))
+                        .label(label)
+                        .help(format!(
+                            "{why}; multi-key expressions take the conditions that compare with a `Value`: {MULTI_KEY_CONDITIONS}"
+                        )),
                 );
                 return None;
             }
@@ -580,9 +619,12 @@ impl Ctx<'_> {
         let values = op.values.expect("multi-key has Values");
         if place == Place::Filter {
             self.report(
-                self.error(values.span, "multi-key expressions are not allowed in InlineFilters")
-                    .label("compares two fields")
-                    .help("move this expression into `Detection`"),
+                self.error(
+                    op.m.key("Values").map_or(values.span, |k| k.span),
+                    "multi-key expressions are not allowed in InlineFilters",
+                )
+                .label("two fields compared")
+                .help("move this expression into `Detection`"),
             );
             return None;
         }

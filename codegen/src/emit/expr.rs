@@ -1,8 +1,9 @@
 //! Match expressions to Rust boolean expressions, and key paths to named constants.
 //!
 //! Every condition becomes one method call on the value the path finds
-//! (`event.field(&EVENT_NAME).equals("StopInstances")`); combinators become `&&`, `||` and `!`;
-//! list comprehensions become closures over the elements. Constants are prepared here:
+//! (`event.field(&EVENT_NAME).equals("StopInstances")`; a multi-key one passes the second field,
+//! `event.field(&ARN).starts_with_field(&event.field(&PREFIX))`); combinators become `&&`, `||`
+//! and `!`; list comprehensions become closures over the elements. Constants are prepared here:
 //! lower-cased strings are already in the IR, string sets are sorted, CIDRs become `Cidr`s.
 //! Must not: decide semantics; the runtime methods carry them.
 
@@ -278,8 +279,20 @@ impl Emitter<'_> {
             }
             Expr::Compare { left, op, right, negated } => {
                 let (l, r) = (self.read(subject, left), self.read(subject, right));
-                let call = Code::Atom(match op {
-                    CompareOp::Equals => quote!(#l.same_as(&#r)),
+                let method = match op {
+                    CompareOp::Equals => "same_as",
+                    CompareOp::IEquals => "iequals_field",
+                    CompareOp::StartsWith => "starts_with_field",
+                    CompareOp::IStartsWith => "istarts_with_field",
+                    CompareOp::EndsWith => "ends_with_field",
+                    CompareOp::IEndsWith => "iends_with_field",
+                    CompareOp::Contains => "contains_field",
+                    CompareOp::IContains => "icontains_field",
+                    CompareOp::Has => "has_field",
+                    CompareOp::IsIn => "is_in_field",
+                    CompareOp::InCidr => "in_cidr_field",
+                    CompareOp::CidrContains => "cidr_contains_field",
+                    CompareOp::MatchesGlob => "matches_glob_field",
                     CompareOp::Ordering(o) => {
                         let test = match o {
                             Ordering::Greater => quote!(is_gt),
@@ -287,9 +300,12 @@ impl Emitter<'_> {
                             Ordering::Less => quote!(is_lt),
                             Ordering::LessOrEqual => quote!(is_le),
                         };
-                        quote!(#l.compare_with(&#r).is_some_and(Ordering::#test))
+                        let call = Code::Atom(quote!(#l.compare_with(&#r).is_some_and(Ordering::#test)));
+                        return if *negated { call.not() } else { call };
                     }
-                });
+                };
+                let method = format_ident!("{}", method);
+                let call = Code::Atom(quote!(#l.#method(&#r)));
                 if *negated { call.not() } else { call }
             }
             Expr::Elements { path, quantifier, body } => {

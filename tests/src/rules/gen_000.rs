@@ -29,13 +29,13 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&V, &NUMS, &ABSENT_LAST6, &EVENT_NAME, &OK, &NET],
+    fields: &[&V, &NUMS, &ABSENT_LAST6, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
@@ -48,14 +48,8 @@ static NUMS: Path = Path::new(&[Key("nums")]);
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `items[0].ok`
-static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
-
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
@@ -69,18 +63,23 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             element
                 .field(&ABSENT_LAST6)
                 .compare_with(&element.field(&ABSENT_LAST6))
-                .is_some_and(Ordering::is_ge) && element.equals("w-0")
+                .is_some_and(Ordering::is_lt)
+                && (element.equals("~nope-2") || element.has(-31337000i64)
+                    || element.at_least(0i64))
         })
     {
         return Some(12);
     }
-    if event.field(&EVENT_NAME).istarts_with("~nope-2") {
-        return Some(19);
+    if !event
+        .field(&WORDS)
+        .no_element(|element| element.contains("") && !element.has(""))
+    {
+        return Some(25);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&OK).to_json()), ("k1", event.field(&NET).to_json())])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::High
 }

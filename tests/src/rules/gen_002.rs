@@ -3,9 +3,7 @@
 
 //! `Generated.R002`: Generated rule 2.
 //!
-//! Built around a random event (2).
-//!
-//! Severity Critical; log types `Generated.Alpha`.
+//! Severity Medium; scheduled queries `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,94 +14,65 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 2"),
         source: "tests/rules/generated/gen_002.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Critical,
+        scheduled: true,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
-        description: Some("Built around a random event (2)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" "quoted" {ips[0]}"#),
+        alert_title: Some("}} "),
     },
-    fields: &[&SUB_0, &SUB, &N, &ABSENT, &LO, &OK, &IPS_0, &SUB_LAST_N, &TAGS, &T],
+    fields: &[&EVENT_NAME, &WORDS_LAST, &W_ORDS_2, &NUMS_LAST, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `items[2].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Index(2), Key("sub"), Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `wORDS[2]`
+static W_ORDS_2: Path = Path::new(&[Key("wORDS"), Index(2)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `nums[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
-
-/// `itEmS[-2].ok`
-static OK: Path = Path::new(&[Key("itEmS"), Index(-2), Key("ok")]);
-
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
-
-/// `items[*].SUB[-1].n`
-static SUB_LAST_N: Path = Path::new(
-    &[Key("items"), Each, Key("SUB"), Index(-1), Key("n")],
-);
-
-/// `items[*].tags`
-static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&SUB_0).has("x") {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
+        return Some(9);
     }
-    if !event.field(&SUB).only_one_element(|element| !element.field(&N).is_in(&[18i64]))
+    let words_last = event.field(&WORDS_LAST);
+    if (words_last.iequals("wort-19") || !event.field(&W_ORDS_2).is_null())
+        && !event.field(&NUMS_LAST).is_public_ip() && words_last.is_ipv4()
     {
-        return Some(14);
+        return Some(12);
     }
-    if event.field(&ABSENT).iequals("~nope-6") || event.field(&N).istarts_with("~nope-7")
-        || event.field(&LO).at_most(29i64)
-    {
-        return Some(20);
-    }
-    if event.field(&OK).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Some(31);
+    if !event.field(&NAME).ends_with("ces} and {{double}}") {
+        return Some(24);
     }
     None
 }
 
-/// `AlertTitle`: ` "quoted" {ips[0]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ips_0 = event.field(&IPS_0);
-    format!(r#" "quoted" {ips_0}"#)
-}
-
-/// `GroupBy`: the dedup string, `items[*].SUB[-1].n`, `items[*].tags`, `t` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_last_n = event.field(&SUB_LAST_N);
-    let tags = event.field(&TAGS);
-    let t = event.field(&T);
-    format!("{sub_last_n}:{tags}:{t}")
+/// `AlertTitle`: `}} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} ")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R003`: Generated rule 3.
 //!
-//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_003.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 88,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -29,68 +29,30 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &EVE_NT_N_AME_ABSENT,
-        &EVE_NTNA_ME_ABSENT,
-        &SUB,
-        &V,
-        &ITEMS_LAST1,
-    ],
+    fields: &[&MATR_IX_LAST, &IPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `MatrIX[-1]`
+static MATR_IX_LAST: Path = Path::new(&[Key("MatrIX"), Index(-1)]);
 
-/// `EVENtNAme.absent`
-static EVE_NT_N_AME_ABSENT: Path = Path::new(&[Key("EVENtNAme"), Key("absent")]);
-
-/// `eveNtnaMe.absent`
-static EVE_NTNA_ME_ABSENT: Path = Path::new(&[Key("eveNtnaMe"), Key("absent")]);
-
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
-
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
-
-/// `items[-2]`
-static ITEMS_LAST1: Path = Path::new(&[Key("items"), Index(-2)]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
-        return Some(10);
+    if !event.field(&MATR_IX_LAST).contains(32f64) {
+        return Some(9);
     }
-    if event.field(&EVE_NT_N_AME_ABSENT).iequals("~nope-8") {
-        return Some(13);
+    if !event.field(&IPS).no_element(|element| !element.iequals("100.64.0.1")) {
+        return Some(12);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `eveNtnaMe.absent` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&EVE_NTNA_ME_ABSENT).to_string()
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&SUB).ends_with("~nope-9") {
-        return Severity::Info;
-    }
-    if exactly_one([
-        event.field(&V).at_least(7i64),
-        !event.field(&ITEMS_LAST1).icontains("~nope-10"),
-    ]) {
-        return Severity::Low;
-    }
-    Severity::Low
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R005`: Generated rule 5.
 //!
-//! Severity Low; log types `Generated.Gamma`.
+//! Severity High; log types `Generated.Beta`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,93 +14,72 @@ pub static RULE: Rule = Rule {
         id: "Generated.R005",
         display_name: Some("Generated rule 5"),
         source: "tests/rules/generated/gen_005.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-5"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{nums[-1]}"),
+        alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &ITEMS_EACH_V,
-        &NUMS_LAST,
-        &USER,
-        &ITEMS_0_V,
-        &TAGS_EACH,
-        &ITEMS,
-    ],
+    fields: &[&EVENT_NAME, &IPS_2, &WORDS_2, &IPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    title: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].V`
-static ITEMS_EACH_V: Path = Path::new(&[Key("items"), Each, Key("V")]);
+/// `ips[2]`
+static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
 
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `items[0].v`
-static ITEMS_0_V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
-
-/// `items[-1].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Each]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(10);
+        return Some(9);
     }
-    if event.field(&ITEMS_EACH_V).starts_with("~nope-11") {
-        return Some(13);
+    if event.field(&IPS_2).starts_with("~nope-9") {
+        return Some(12);
+    }
+    if event
+        .field(&WORDS_2)
+        .in_cidr(
+            &[
+                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+            ],
+        )
+    {
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `{{{nums[-1]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums_last = event.field(&NUMS_LAST);
-    format!("{{{nums_last}")
-}
-
-/// `AlertDedup`: `{user}{user ?? items[0].v | 'none'}{items[-1].tags[*] | ''}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let user = event.field(&USER);
-    let user_2 = event
-        .field(&USER)
-        .or_present(event.field(&ITEMS_0_V).or(Val::Str("none")));
-    let tags_each = event.field(&TAGS_EACH).or(Val::Str(""));
-    format!("{user}{user_2}{tags_each}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ITEMS).in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]) {
-        return Severity::Info;
-    }
-    Severity::Low
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&IPS).to_json()),
+        ("k1", event.field(&EVENT_NAME).to_json()),
+        ("k2", event.field(&IPS).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R006`: Generated rule 6.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Info; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_006.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        log_types: &["Generated.Beta"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,73 +27,71 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" "quoted" "#),
+        alert_title: Some(
+            "{{{ips[*] || p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}",
+        ),
     },
-    fields: &[&USER, &TAGS, &ABSENT_LAST6, &ABSENT, &TAGS_0, &IP, &TAGS_2],
+    fields: &[&W_O_RD_S_2, &IPS_EACH, &COUNTRY, &SUB_LAST, &X, &EXIT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
-    context: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `wORdS[2]`
+static W_O_RD_S_2: Path = Path::new(&[Key("wORdS"), Index(2)]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `items[*].sub[-1]`
+static SUB_LAST: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1)]);
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+/// `items[*].sub[0].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
-/// `user.tags[2]`
-static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+/// `P_EnRIcHmEnT.tor_exit_nodes.p_aNy_iP_AddRESSEs.exit`
+static EXIT: Path = Path::new(
+    &[Key("P_EnRIcHmEnT"), Key("tor_exit_nodes"), Key("p_aNy_iP_AddRESSEs"), Key("exit")],
+);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&USER).exists() {
+    if !event.field(&W_O_RD_S_2).istarts_with("ü-49") {
         return Some(9);
-    }
-    if !event
-        .field(&TAGS)
-        .any_element(|element| {
-            !element.is_in(&["w-47", "x y-48"])
-                && !(exactly_one([
-                    element.equals("~nope-12"),
-                    !element.is_in(&["x y-48"]),
-                    !element.is_in(&["x y-48"]),
-                ]) || (element.equals(987654.25f64) && element.is_in(&["~nope-13"])))
-        })
-    {
-        return Some(11);
-    }
-    if event.field(&ABSENT_LAST6).same_as(&event.field(&ABSENT)) {
-        return Some(30);
-    }
-    if !event.field(&TAGS_0).istarts_with("w-47") {
-        return Some(32);
     }
     None
 }
 
-/// `AlertTitle`: ` "quoted" `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from(r#" "quoted" "#)
+/// `AlertTitle`: `{{{ips[*] || p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let ips_each = event.field(&IPS_EACH).or_truthy(event.field(&COUNTRY));
+    format!("{{{ips_each}")
 }
 
-/// `AlertDedup`: `{ip ?? user.tags[2]}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&IP).or_present(event.field(&TAGS_2)).to_string()
+/// `GroupBy`: the dedup string, `items[*].sub[-1]`, `items[*].sub[0].x` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let sub_last = event.field(&SUB_LAST);
+    let x = event.field(&X);
+    format!("{sub_last}:{x}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&EXIT).to_json())])
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R007`.
 //!
-//! Severity Low; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +15,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_007.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
-        create_alert: false,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -30,51 +29,47 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &NAME, &TAGS_0, &H_I, &ID, &USER],
+    fields: &[&EVENT_NAME, &SUB_LAST, &ADMIN, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.Name`
-static NAME: Path = Path::new(&[Key("user"), Key("Name")]);
+/// `items[*].sub[-1]`
+static SUB_LAST: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1)]);
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `pair.hI`
-static H_I: Path = Path::new(&[Key("pair"), Key("hI")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&EVENT_NAME), true, |value| value.istarts_with("~nope-14")) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma"]) {
+        return Some(8);
     }
-    if !filter(event.field(&NAME), true, |value| value.has(987654.25f64)) {
-        return Some(12);
+    if event.field(&SUB_LAST).istarts_with("~nope-10") {
+        return Some(11);
     }
-    if !event.field(&TAGS_0).matches_glob(&["[x]*[y]-[5][0]"]) {
-        return Some(16);
+    if event.field(&ADMIN).iequals("~nope-11") {
+        return Some(14);
     }
-    if event.field(&H_I).same_as(&event.field(&ID)) {
-        return Some(19);
-    }
-    if event.field(&USER).iequals("~nope-15") {
-        return Some(21);
+    if !event.field(&NAME).icontains("") {
+        return Some(17);
     }
     None
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Critical
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R011`.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_011.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,69 +27,89 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("Alert: {{{matrix[-1][2]}"),
     },
-    fields: &[&EVENT_NAME, &SUB, &N, &MATRIX_0, &TAGS_2, &SUB_EACH_N, &B, &TAGS],
+    fields: &[
+        &EVENT_NAME,
+        &M_AT_RI_X_EACH_0,
+        &SUB_EACH,
+        &MATRIX_LAST_2,
+        &ABSENT,
+        &TAGS,
+        &TAGS_LAST,
+        &TAGS_EACH,
+        &IP,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
+/// `MAtRiX[*][0]`
+static M_AT_RI_X_EACH_0: Path = Path::new(&[Key("MAtRiX"), Each, Index(0)]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `items[*].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
 
-/// `ItEMS[0].tags[2]`
-static TAGS_2: Path = Path::new(&[Key("ItEMS"), Index(0), Key("tags"), Index(2)]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `items[-2].sub[*].n`
-static SUB_EACH_N: Path = Path::new(
-    &[Key("items"), Index(-2), Key("sub"), Each, Key("n")],
-);
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `items[-2].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(-1)]);
 
-/// `items[*].tags`
-static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+/// `items[0].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Delta", "Epsilon", "Gamma"]) {
         return Some(9);
     }
-    if !event
-        .field(&SUB)
-        .no_element(|element| {
-            element.field(&N).is_in(&[74i64]) && element.field(&N).is_in(&[73i64])
-                && !element.field(&N).is_in(&[74i64])
-        })
-    {
+    if event.field(&M_AT_RI_X_EACH_0).iends_with("~nope-18") {
         return Some(12);
     }
-    if !event.field(&MATRIX_0).any_element(|element| element.is_in(&[79i64])) {
-        return Some(27);
-    }
-    if exactly_one([
-        !event.field(&TAGS_2).iends_with("~nope-17"),
-        !event.field(&SUB_EACH_N).matches_glob(&["~nope-18*"]),
-        event.field(&B).is_ipv4(),
-    ]) || event.field(&TAGS).less_than(7i64)
-    {
-        return Some(32);
+    if event.field(&SUB_EACH).equals("~nope-19") {
+        return Some(15);
     }
     None
+}
+
+/// `AlertTitle`: `Alert: {{{matrix[-1][2]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_last_2 = event.field(&MATRIX_LAST_2);
+    format!("Alert: {{{matrix_last_2}")
+}
+
+/// `GroupBy`: the dedup string, `eventName.absent` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ABSENT).to_string()
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&TAGS).any_element(|element| element.is_in(&["x y-82"]))
+        && (!(event.field(&TAGS_LAST).is_private_ip()
+            || event.field(&TAGS_EACH).at_least(2i64))
+            || event.field(&IP).is_private_ip())
+    {
+        return Severity::Low;
+    }
+    Severity::Medium
 }

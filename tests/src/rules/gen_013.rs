@@ -3,7 +3,10 @@
 
 //! `Generated.R013`: Generated rule 13.
 //!
-//! Severity Medium; scheduled queries `Generated.Alpha`.
+//! Built around a random event (13).
+//!
+//! Severity Medium; log types `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -14,94 +17,51 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 13"),
         source: "tests/rules/generated/gen_013.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Alpha"],
+        scheduled: false,
+        log_types: &["Generated.Beta"],
         severity: Severity::Medium,
-        create_alert: true,
-        dedup_period_minutes: 91,
+        create_alert: false,
+        dedup_period_minutes: 79,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (13)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{pair.c !s} # {p_enrichment}}} "),
+        alert_title: None,
     },
-    fields: &[
-        &NUMS_LAST,
-        &MATR_IX_LAST_2,
-        &TOR_EXIT_NODES,
-        &N,
-        &C,
-        &P_ENRICHMENT,
-        &MATRIX_LAST_EACH,
-        &MATRIX_EACH_0,
-    ],
+    fields: &[&EVENT_NAME, &ITE_MS, &NUMS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `MatrIX[-1][2]`
-static MATR_IX_LAST_2: Path = Path::new(&[Key("MatrIX"), Index(-1), Index(2)]);
+/// `IteMS`
+static ITE_MS: Path = Path::new(&[Key("IteMS")]);
 
-/// `p_enrichment.tor_exit_nodes`
-static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `p_enrichment`
-static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
-
-/// `matrix[-1][*]`
-static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
-
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&NUMS_LAST), true, |value| value.contains(-31337001.5f64)) {
-        return Some(10);
+    if !event.field(&EVENT_NAME).is_in(&["Gamma", "Zeta"]) {
+        return Some(12);
     }
-    if !event.field(&MATR_IX_LAST_2).greater_than(104.5f64) {
-        return Some(14);
+    if event.field(&ITE_MS).contains("~nope-20") {
+        return Some(15);
     }
-    if event.field(&TOR_EXIT_NODES).contains(-31337000i64) {
-        return Some(17);
-    }
-    if !event.field(&N).at_most(625.5f64) {
-        return Some(20);
+    if !event.field(&NUMS_EACH).has(1106f64) {
+        return Some(18);
     }
     None
-}
-
-/// `AlertTitle`: `{pair.c !s} # {p_enrichment}}} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let c = event.field(&C).py_str();
-    let p_enrichment = event.field(&P_ENRICHMENT);
-    format!("{c} # {p_enrichment}}} ")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&MATRIX_LAST_EACH).to_json()),
-        ("k1", event.field(&MATRIX_EACH_0).to_json()),
-        ("k2", event.field(&P_ENRICHMENT).to_json()),
-    ])
 }

@@ -4,6 +4,7 @@
 //! `Generated.R014`.
 //!
 //! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,7 +18,7 @@ pub static RULE: Rule = Rule {
         scheduled: false,
         log_types: &["Generated.Beta", "Generated.Alpha"],
         severity: Severity::Medium,
-        create_alert: true,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -27,65 +28,32 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{pair.c || ''}"),
+        alert_title: None,
     },
-    fields: &[&ABSENT, &IP, &TAGS_0, &C, &PAIR, &KEY, &E],
+    fields: &[&HI, &IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: None,
+    group_by: None,
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `pair.Hi`
+static HI: Path = Path::new(&[Key("pair"), Key("Hi")]);
 
 /// `ip`
 static IP: Path = Path::new(&[Key("ip")]);
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
-
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
-
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ABSENT), false, |value| value.icontains("~nope-19")) {
-        return Some(8);
+    if !event.field(&HI).greater_than(9i64) {
+        return Some(9);
     }
-    if !event.field(&IP).icontains("0") {
+    if !event.field(&IP).icontains("01:db8::1") {
         return Some(12);
     }
-    if event.field(&TAGS_0).is_null() {
-        return Some(15);
-    }
     None
-}
-
-/// `AlertTitle`: `{pair.c || ''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&C).or_truthy(Val::Str("")).to_string()
-}
-
-/// `GroupBy`: the dedup string, `pair` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&PAIR).to_string()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&KEY).to_json()), ("k1", event.field(&E).to_json())])
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (15).
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,65 +17,100 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_015.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-1"],
+        tags: &[],
         reports: &[],
         description: Some("Built around a random event (15)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{matrix[*] || '{x|y}'}"),
     },
-    fields: &[&TA_GS_0, &ITEMS_EACH_TAGS_0, &WORDS_EACH, &ITEMS_EACH_TAGS_0_1, &WORDS],
+    fields: &[
+        &IP,
+        &NUMS,
+        &ID,
+        &MATRIX_LAST_0,
+        &NUMS_LAST,
+        &MATRIX_LAST_2,
+        &MATRIX_EACH,
+        &LO,
+        &EV_EN_TN_AME,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    title: Some(|event| alert_title(event)),
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `items[-1].TAGs[0]`
-static TA_GS_0: Path = Path::new(&[Key("items"), Index(-1), Key("TAGs"), Index(0)]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `items[*].Tags[0]`
-static ITEMS_EACH_TAGS_0: Path = Path::new(&[Key("items"), Each, Key("Tags"), Index(0)]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `items[*].tags[0]`
-static ITEMS_EACH_TAGS_0_1: Path = Path::new(
-    &[Key("items"), Each, Key("tags"), Index(0)],
-);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `nums[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
+
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
+
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
+
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+
+/// `EvENTnAme`
+static EV_EN_TN_AME: Path = Path::new(&[Key("EvENTnAme")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TA_GS_0).contains(" y-") {
-        return Some(11);
+    if !event.field(&IP).iends_with(".64.0.1") {
+        return Some(10);
     }
-    if event.field(&ITEMS_EACH_TAGS_0).icontains("~nope-20") {
-        return Some(14);
+    if event.field(&NUMS).all_elements(|element| !element.is_in(&[1117i64]))
+        || !event.field(&IP).icontains("")
+        || event.field(&ID).iends_with_field(&event.field(&MATRIX_LAST_0))
+    {
+        return Some(13);
     }
-    if !event.field(&WORDS_EACH).contains("") {
-        return Some(17);
+    if !event.field(&NUMS_LAST).equals(1117f64) {
+        return Some(24);
+    }
+    if event
+        .field(&MATRIX_LAST_2)
+        .is_in(&[Lit::Str("~nope-21"), Lit::from(-31337001.5f64)])
+    {
+        return Some(27);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[*].tags[0]`, `words` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let items_each_tags_0_1 = event.field(&ITEMS_EACH_TAGS_0_1);
-    let words = event.field(&WORDS);
-    format!("{items_each_tags_0_1}:{words}")
+/// `AlertTitle`: `{matrix[*] || '{x|y}'}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&MATRIX_EACH).or_truthy(Val::Str("{x|y}")).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&LO).to_json()),
+        ("k1", event.field(&EV_EN_TN_AME).to_json()),
+    ])
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R016`.
 //!
-//! Built around a random event (16).
-//!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -17,14 +15,14 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_016.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 16,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-2"],
         reports: &[],
-        description: Some("Built around a random event (16)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
@@ -32,68 +30,146 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[
-        &MATRIX_EACH_LAST,
-        &MATRIX_0_EACH,
-        &M_A_TR_IX_EACH_0,
-        &MATRIX_LAST,
-        &MATRIX_LAST_0,
-        &MATRIX_0,
+        &ITEMS_EACH_TAGS_0,
+        &N,
+        &ITEMS_0_TAGS_0,
+        &IT_EMS_EACH,
+        &NAME,
+        &ITEMS,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    severity: None,
     python: None,
 };
 
-/// `matrix[*][-1]`
-static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
+/// `items[*].tags[0]`
+static ITEMS_EACH_TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
 
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `mATrIx[*][0]`
-static M_A_TR_IX_EACH_0: Path = Path::new(&[Key("mATrIx"), Each, Index(0)]);
+/// `items[0].tags[0]`
+static ITEMS_0_TAGS_0: Path = Path::new(
+    &[Key("items"), Index(0), Key("tags"), Index(0)],
+);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `ItEMS[*]`
+static IT_EMS_EACH: Path = Path::new(&[Key("ItEMS"), Each]);
 
-/// `matrix[-1][0]`
-static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&MATRIX_EACH_LAST).contains(124f64) {
-        return Some(10);
+    if !event.field(&ITEMS_EACH_TAGS_0).has("x y-124") {
+        return Some(9);
     }
-    if !event.field(&MATRIX_0_EACH).has(121f64) {
-        return Some(13);
+    if event.field(&ITEMS_EACH_TAGS_0).ends_with_field(&event.field(&N)) {
+        return Some(12);
     }
-    if event.field(&M_A_TR_IX_EACH_0).greater_than(8i64) {
-        return Some(16);
+    if event.field(&ITEMS_0_TAGS_0).istarts_with("~nope-22")
+        && event.field(&IT_EMS_EACH).matches_glob(&["~nope-23*"])
+        && !event.field(&NAME).is_null()
+    {
+        return Some(14);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&MATRIX_LAST).only_one_element(|element| !element.is_in(&[123i64])) {
-        return Severity::Low;
-    }
-    if event.field(&MATRIX_LAST_0).at_most(123f64)
-        && event
-            .field(&MATRIX_0)
-            .only_one_element(|element| {
-                element.is_in(&[121i64]) && !element.equals("~nope-21")
-            })
-    {
-        return Severity::Medium;
-    }
-    Severity::Info
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&NAME).to_json()),
+            ("k1", event.field(&ITEMS).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

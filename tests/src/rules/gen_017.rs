@@ -3,7 +3,7 @@
 
 //! `Generated.R017`: Generated rule 17.
 //!
-//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_017.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,59 +27,48 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{z || words[-2] !s}{words[*]}"),
+        alert_title: None,
     },
-    fields: &[&EVENTNAME, &TA_GS, &ABSENT_LAST6, &Z, &WORDS_LAST1, &WORDS_EACH],
+    fields: &[&TAGS, &ITEMS, &N, &NET],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
+    title: None,
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `items[-1].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(-1), Key("tags")]);
 
-/// `User.TaGs`
-static TA_GS: Path = Path::new(&[Key("User"), Key("TaGs")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
-
-/// `words[-2]`
-static WORDS_LAST1: Path = Path::new(&[Key("words"), Index(-2)]);
-
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Zeta") {
+    if !event.field(&TAGS).has("ü-128") {
         return Some(9);
     }
-    if !event.field(&TA_GS).all_elements(|_| true) {
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| {
+            !element.field(&N).equals("~nope-24")
+                && !element.field(&N).is_in(&["~nope-25"])
+                && !element.field(&N).equals(-31337000i64)
+        })
+    {
         return Some(12);
     }
-    if event.field(&ABSENT_LAST6).has("~nope-22") {
-        return Some(16);
+    if event.field(&NET).has("~nope-26") {
+        return Some(26);
     }
     None
-}
-
-/// `AlertTitle`: `{z || words[-2] !s}{words[*]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let z = event.field(&Z).or_truthy(event.field(&WORDS_LAST1)).py_str();
-    let words_each = event.field(&WORDS_EACH);
-    format!("{z}{words_each}")
-}
-
-/// `AlertDedup`: `{{{{{{}} `
-pub fn alert_dedup<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{{{} ")
 }

@@ -5,7 +5,8 @@
 //!
 //! Built around a random event (20).
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity Medium; scheduled queries `Generated.Beta`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -15,79 +16,128 @@ pub static RULE: Rule = Rule {
         id: "Generated.R020",
         display_name: Some("Generated rule 20"),
         source: "tests/rules/generated/gen_020.yml",
-        enabled: true,
-        scheduled: false,
+        enabled: false,
+        scheduled: true,
         log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 114,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
         description: Some("Built around a random event (20)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {{}} {{"),
+        alert_title: Some(r#" back\slash {absent[-7]}"#),
     },
-    fields: &[&EVENT_NAME, &MATRIX_0, &W_ORD_S, &N, &S, &TAGS_EACH],
+    fields: &[
+        &NET,
+        &LO,
+        &ABSENT_LAST6,
+        &EVENT_NAME,
+        &ADMIN,
+        &TAGS,
+        &TAGS_2,
+        &NUMS_EACH,
+        &ABSENT,
+        &IP,
+        &A,
+        &TAGS_0,
+        &ITEMS_EACH,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
-    context: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
+/// `Net`
+static NET: Path = Path::new(&[Key("Net")]);
+
+/// `Pair.lo`
+static LO: Path = Path::new(&[Key("Pair"), Key("lo")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `wOrdS`
-static W_ORD_S: Path = Path::new(&[Key("wOrdS")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `items[0].sub[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("n")]);
+/// `user.tags[2]`
+static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `items[0].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
+
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon", "Gamma", "Zeta"]) {
-        return Some(10);
+    if !event.field(&NET).has(".0/8") {
+        return Some(12);
     }
-    if !event
-        .field(&MATRIX_0)
-        .any_element(|element| {
-            !element.is_in(&[-31337000i64]) && element.is_in(&[169i64])
-        })
+    if !event.field(&LO).at_least(28.5f64) {
+        return Some(16);
+    }
+    if (!event.field(&ABSENT_LAST6).is_null()
+        && event.field(&EVENT_NAME).iends_with("~nope-30")
+        && event.field(&ADMIN).matches_glob(&["~nope-31*"]))
+        || event.field(&TAGS).all_elements(|element| element.is_in(&["w-134", "w-135"]))
+        || event.field(&TAGS_2).at_least(2i64)
+        || event.field(&NUMS_EACH).is_in(&[Lit::from(987654.25f64)])
     {
-        return Some(13);
+        return Some(19);
     }
-    if !event.field(&W_ORD_S).all_elements(|_| true) {
-        return Some(21);
-    }
-    if !event.field(&N).at_least(160f64) {
-        return Some(25);
+    if event.field(&ABSENT).iequals("~nope-32") {
+        return Some(41);
     }
     None
 }
 
-/// `AlertTitle`: `}} {{}} {{`
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("} {} {")
+/// `AlertTitle`: ` back\slash {absent[-7]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent_last6 = event.field(&ABSENT_LAST6);
+    format!(r#" back\slash {absent_last6}"#)
 }
 
-/// `AlertDedup`: `{s | items[0].tags[*]}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&S).or(event.field(&TAGS_EACH)).to_string()
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&IP).to_json()),
+        (
+            "t1",
+            Json::String({
+                let a = event.field(&A);
+                let tags_0 = event.field(&TAGS_0);
+                let a_2 = event.field(&A).py_str();
+                format!(r#"{a}{tags_0} back\slash {a_2}"#)
+            }),
+        ),
+        ("k2", event.field(&ITEMS_EACH).to_json()),
+    ])
 }

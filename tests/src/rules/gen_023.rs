@@ -3,7 +3,7 @@
 
 //! `Generated.R023`.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_023.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 89,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,68 +27,77 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{s}}} {s | net !s}"),
+        alert_title: Some(r#" ünïcödé  back\slash {{"#),
     },
-    fields: &[&A, &C, &F, &EVENT_NAME, &S, &NET, &B],
+    fields: &[&EVENT_NAME, &N_UMS_0, &WORDS_0, &WOR_DS_LAST2, &T, &KEY, &B, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
-
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
-
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `nUMS[0]`
+static N_UMS_0: Path = Path::new(&[Key("nUMS"), Index(0)]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `pair.B`
-static B: Path = Path::new(&[Key("pair"), Key("B")]);
+/// `WORDs[-3]`
+static WOR_DS_LAST2: Path = Path::new(&[Key("WORDs"), Index(-3)]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `doTtEd.key`
+static KEY: Path = Path::new(&[Key("doTtEd"), Key("key")]);
+
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&A), false, |value| value.at_most(5f64)) {
+    if !event.field(&EVENT_NAME).equals("Alpha") {
         return Some(9);
     }
-    if !filter(event.field(&C), true, |value| value.ends_with("~nope-29")) {
-        return Some(13);
+    if !event.field(&N_UMS_0).at_most(1140i64) {
+        return Some(12);
     }
-    if !filter(event.field(&F), true, |value| value.iequals("~nope-30")) {
-        return Some(16);
+    if event.field(&WORDS_0).icontains_field(&event.field(&WOR_DS_LAST2)) {
+        return Some(15);
     }
-    if !filter(event.field(&F), true, |value| value.is_in(&[-31337000i64])) {
-        return Some(19);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["Delta"]) {
-        return Some(23);
+    let t = event.field(&T);
+    if !exactly_one([
+        t.at_least(0i64),
+        event.field(&KEY).at_least(1i64),
+        t.contains("le") && !event.field(&B).icontains("~nope-35"),
+    ]) {
+        return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `{s}}} {s | net !s}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S);
-    let s_2 = event.field(&S).or(event.field(&NET)).py_str();
-    format!("{s}}} {s_2}")
+/// `AlertTitle`: ` ünïcödé  back\slash {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(r#" ünïcödé  back\slash {"#)
 }
 
-/// `GroupBy`: the dedup string, `pair.B` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&B).to_string()
+/// `AlertDedup`: `{n}{n}}}  in `
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let n = event.field(&N);
+    format!("{n}{n}}}  in ")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Medium
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R024`.
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,68 +15,125 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_024.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-3"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{{items[-2].name}{items[*].name ?? items[*].n}"),
     },
-    fields: &[&A, &M_ATRI_X_LAST_0, &C, &BIG, &OK],
+    fields: &[
+        &EVENT_NAME,
+        &EVENT_NAME_ABSENT,
+        &EVE_NTNA_ME_ABSENT,
+        &TAGS,
+        &ITEMS_0_NAME,
+        &ITEMS_LAST1_NAME,
+        &ITEMS_EACH_NAME,
+        &ITEMS_EACH_N,
+        &ITEMS_2_N,
+        &TAGS_EACH,
+        &WORDS_LAST1,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `mAtriX[-1][0]`
-static M_ATRI_X_LAST_0: Path = Path::new(&[Key("mAtriX"), Index(-1), Index(0)]);
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `EveNtnaME.absent`
+static EVE_NTNA_ME_ABSENT: Path = Path::new(&[Key("EveNtnaME"), Key("absent")]);
 
-/// `Big`
-static BIG: Path = Path::new(&[Key("Big")]);
+/// `User.tags`
+static TAGS: Path = Path::new(&[Key("User"), Key("tags")]);
 
-/// `items[*].ok`
-static OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
+/// `items[0].name`
+static ITEMS_0_NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+
+/// `items[-2].name`
+static ITEMS_LAST1_NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
+
+/// `items[*].name`
+static ITEMS_EACH_NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `items[2].n`
+static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+
+/// `words[-2]`
+static WORDS_LAST1: Path = Path::new(&[Key("words"), Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&A).greater_than(26.5f64) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(9);
     }
-    if !event.field(&M_ATRI_X_LAST_0).is_in(&[191i64]) {
-        return Some(11);
+    if event
+        .field(&EVENT_NAME_ABSENT)
+        .istarts_with_field(&event.field(&EVE_NTNA_ME_ABSENT))
+    {
+        return Some(12);
     }
-    if event.field(&C).istarts_with("~nope-31") {
+    if !event
+        .field(&TAGS)
+        .no_element(|element| {
+            !element.is_in(&["x y-146"])
+                && (!element.is_in(&["Wort-147", "x y-146"])
+                    || (element.is_in(&["Wort-147"])
+                        && element.is_in(&[Lit::from(987654.25f64)])
+                        && !element.is_in(&["Wort-147"])))
+        })
+    {
         return Some(14);
+    }
+    if !event.field(&ITEMS_0_NAME).is_in(&["alpha", "~nope-38", "~nope-39"]) {
+        return Some(29);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `Big`, `items[*].ok` joined with `:`.
+/// `AlertTitle`: `{{{items[-2].name}{items[*].name ?? items[*].n}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let items_last1_name = event.field(&ITEMS_LAST1_NAME);
+    let items_each_name = event
+        .field(&ITEMS_EACH_NAME)
+        .or_present(event.field(&ITEMS_EACH_N));
+    format!("{{{items_last1_name}{items_each_name}")
+}
+
+/// `GroupBy`: the dedup string, `items[2].n`, `user.tags[*]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let big = event.field(&BIG);
-    let ok = event.field(&OK);
-    format!("{big}:{ok}")
+    let items_2_n = event.field(&ITEMS_2_N);
+    let tags_each = event.field(&TAGS_EACH);
+    format!("{items_2_n}:{tags_each}")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Critical
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&WORDS_LAST1).icontains("5") {
+        return Severity::Info;
+    }
+    Severity::Low
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R025`.
 //!
-//! Severity Medium; log types `Generated.Beta`.
+//! Severity Medium; scheduled queries `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,8 +14,8 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_025.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Beta"],
+        scheduled: true,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
         severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,102 +27,50 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{items[-2].sub[0] | 'none'}{matrix[*] ?? items[*].sub[-1].x}{ключ}{items[-2].sub[-1].n | matrix[*][*]}",
-        ),
+        alert_title: None,
     },
-    fields: &[
-        &OK,
-        &ITEMS_2_SUB,
-        &N,
-        &MATRIX_LAST_LAST1,
-        &SUB_0,
-        &MATRIX_EACH,
-        &X,
-        &FIELD,
-        &SUB_LAST_N,
-        &MATRIX_EACH_EACH,
-        &ITEMS_LAST1_SUB,
-        &ITEMS,
-    ],
+    fields: &[&NAME, &IPS_LAST, &V, &TAG_S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `ItEmS[-2].OK`
-static OK: Path = Path::new(&[Key("ItEmS"), Index(-2), Key("OK")]);
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `items[2].sub`
-static ITEMS_2_SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+/// `ips[-1]`
+static IPS_LAST: Path = Path::new(&[Key("ips"), Index(-1)]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+/// `items[0].tagS`
+static TAG_S: Path = Path::new(&[Key("items"), Index(0), Key("tagS")]);
 
-/// `items[-2].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Index(0)]);
-
-/// `matrix[*]`
-static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
-
-/// `items[*].sub[-1].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1), Key("x")]);
-
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
-
-/// `items[-2].sub[-1].n`
-static SUB_LAST_N: Path = Path::new(
-    &[Key("items"), Index(-2), Key("sub"), Index(-1), Key("n")],
-);
-
-/// `matrix[*][*]`
-static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
-
-/// `items[-2].sub`
-static ITEMS_LAST1_SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&OK).is_in(&[true, false]) {
+    if !filter(event.field(&NAME), true, |value| value.is_in(&[-31337000i64])) {
         return Some(9);
     }
-    if !event
-        .field(&ITEMS_2_SUB)
-        .all_elements(|element| !element.field(&N).is_in(&[Lit::from(-31337001.5f64)]))
-    {
+    if !filter(event.field(&IPS_LAST), true, |value| value.istarts_with("~nope-40")) {
         return Some(12);
     }
-    if event.field(&MATRIX_LAST_LAST1).is_null_or_empty() {
-        return Some(18);
+    if !event.field(&V).equals(11i64) {
+        return Some(16);
+    }
+    if !event
+        .field(&TAG_S)
+        .only_one_element(|element| {
+            !element.is_in(&["x y-164"]) && element.is_in(&["x y-163", "x y-164"])
+                && !element.is_in(&["w-162", "x y-164"])
+        })
+    {
+        return Some(19);
     }
     None
-}
-
-/// `AlertTitle`: `{items[-2].sub[0] | 'none'}{matrix[*] ?? items[*].sub[-1].x}{ключ}{items[-2].sub[-1].n | matrix[*][*]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub_0 = event.field(&SUB_0).or(Val::Str("none"));
-    let matrix_each = event.field(&MATRIX_EACH).or_present(event.field(&X));
-    let field = event.field(&FIELD);
-    let sub_last_n = event.field(&SUB_LAST_N).or(event.field(&MATRIX_EACH_EACH));
-    format!("{sub_0}{matrix_each}{field}{sub_last_n}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&ITEMS_LAST1_SUB).to_json()),
-        ("k1", event.field(&ITEMS).to_json()),
-    ])
 }

@@ -3,7 +3,10 @@
 
 //! `Generated.R027`.
 //!
-//! Severity High; log types `Generated.Gamma`.
+//! Built around a random event (27).
+//!
+//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,38 +16,28 @@ pub static RULE: Rule = Rule {
         id: "Generated.R027",
         display_name: None,
         source: "tests/rules/generated/gen_027.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 25,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (27)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &USER_ADMIN,
-        &ITEMS_EACH_N,
-        &USER_ADMIN_1,
-        &ITEMS,
-        &NAME,
-        &Z,
-        &BIG,
-        &N,
-    ],
+    fields: &[&EVENT_NAME, &ABSENT, &N, &I_T_EM_S_LAST1],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
@@ -52,48 +45,31 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `USER.admin`
-static USER_ADMIN: Path = Path::new(&[Key("USER"), Key("admin")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
 /// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
 
-/// `user.admin`
-static USER_ADMIN_1: Path = Path::new(&[Key("user"), Key("admin")]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `name`
-static NAME: Path = Path::new(&[Key("name")]);
-
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
-
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `iTEmS[-2]`
+static I_T_EM_S_LAST1: Path = Path::new(&[Key("iTEmS"), Index(-2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Gamma"]) {
+    if !event.field(&EVENT_NAME).equals("Delta") {
         return Some(9);
     }
-    if !event.field(&USER_ADMIN).exists() || event.field(&ITEMS_EACH_N).is_ipv6()
-        || event.field(&USER_ADMIN_1).is_ipv6()
-        || (!event.field(&ITEMS).all_elements(|element| element.field(&NAME).exists())
-            && event.field(&Z).iends_with("~nope-34"))
-    {
+    if event.field(&ABSENT).exists() {
         return Some(12);
     }
-    if event.field(&BIG).starts_with("~nope-35") {
-        return Some(30);
-    }
-    if event.field(&N).is_null_or_empty() {
-        return Some(33);
-    }
     None
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&N).to_json()),
+        ("k1", event.field(&I_T_EM_S_LAST1).to_json()),
+    ])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R030`: Generated rule 30.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_030.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,32 +27,60 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{pair.hi}"),
     },
-    fields: &[&EV_EN_TNAME, &TAGS],
+    fields: &[&MATRIX_0_LAST, &M_A_TRI_X_0_LAST, &MATRIX_EACH_0, &NAME, &HI],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `EvEnTNAME`
-static EV_EN_TNAME: Path = Path::new(&[Key("EvEnTNAME")]);
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `mATriX[0][-1]`
+static M_A_TRI_X_0_LAST: Path = Path::new(&[Key("mATriX"), Index(0), Index(-1)]);
+
+/// `matrix[*][0]`
+static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
+
+/// `iteMS[0].name`
+static NAME: Path = Path::new(&[Key("iteMS"), Index(0), Key("name")]);
+
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EV_EN_TNAME).equals("Alpha") {
+    if !event.field(&MATRIX_0_LAST).at_least(201i64) {
         return Some(9);
     }
-    if !event.field(&TAGS).any_element(|element| !element.is_null_or_empty()) {
+    if event.field(&M_A_TRI_X_0_LAST).is_null_or_empty() {
         return Some(12);
     }
+    if event
+        .field(&MATRIX_EACH_0)
+        .in_cidr(
+            &[
+                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+            ],
+        )
+    {
+        return Some(15);
+    }
+    if !event.field(&NAME).exists() {
+        return Some(18);
+    }
     None
+}
+
+/// `AlertTitle`: `{pair.hi}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&HI).to_string()
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R031`.
 //!
-//! Built around a random event (31).
-//!
-//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity High; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,72 +15,81 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_031.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (31)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}}  ünïcödé {pair || ''}"),
+        alert_title: Some("}} {matrix[*][2]}{matrix[*][2] ?? 'none'}{{"),
     },
-    fields: &[&EVENT_NAME, &TOR_EXIT_NODES, &PAIR, &MATRIX, &EXIT, &TAGS],
+    fields: &[&F, &WORDS, &TAGS, &P_ANY_IP_ADDRESSES, &MATRIX_EACH_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
 
-/// `p_enrichment.tor_exit_nodes`
-static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `pair`
-static PAIR: Path = Path::new(&[Key("pair")]);
+/// `items[-1].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(-1), Key("tags")]);
 
-/// `matrix`
-static MATRIX: Path = Path::new(&[Key("matrix")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
+/// `p_enrichment.TOr_exit_noDeS.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("TOr_exit_noDeS"), Key("p_any_ip_addresses")],
 );
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta"]) {
-        return Some(9);
+    if !event.field(&F).at_most(-1.75f64) {
+        return Some(8);
     }
-    if event.field(&TOR_EXIT_NODES).is_null_or_empty() {
-        return Some(12);
+    if !event
+        .field(&WORDS)
+        .any_element(|element| {
+            !element.is_in(&["w-211"]) && element.is_in(&["w-212", "x y-210"])
+        })
+    {
+        return Some(11);
+    }
+    if !event
+        .field(&TAGS)
+        .all_elements(|element| {
+            !exactly_one([
+                element.is_in(&["w-208", "ü-209"]),
+                !element.is_in(&["x y-207"]),
+            ])
+        })
+    {
+        return Some(18);
+    }
+    if event.field(&P_ANY_IP_ADDRESSES).is_null_or_empty() {
+        return Some(28);
     }
     None
 }
 
-/// `AlertTitle`: `}}  ünïcödé {pair || ''}`
+/// `AlertTitle`: `}} {matrix[*][2]}{matrix[*][2] ?? 'none'}{{`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let pair = event.field(&PAIR).or_truthy(Val::Str(""));
-    format!("}}  ünïcödé {pair}")
-}
-
-/// `GroupBy`: the dedup string, `matrix`, `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`, `user.tags` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let matrix = event.field(&MATRIX);
-    let exit = event.field(&EXIT);
-    let tags = event.field(&TAGS);
-    format!("{matrix}:{exit}:{tags}")
+    let matrix_each_2 = event.field(&MATRIX_EACH_2);
+    let matrix_each_2_2 = event.field(&MATRIX_EACH_2).or_present(Val::Str("none"));
+    format!("}} {matrix_each_2}{matrix_each_2_2}{{")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R032`.
 //!
-//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,67 +15,79 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_032.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 56,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-4"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{absent[-7]}"),
     },
-    fields: &[&NUMS_0, &ITEMS, &NUMS, &Z, &EVEN_TNAM_E, &EVENT_NAME, &IT_EM_S],
+    fields: &[&FIELD, &NUMS_0, &WORDS, &WORDS_EACH, &WORDS_LAST2, &B, &ABSENT_LAST6],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
+
 /// `nums[0]`
 static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
+/// `words[-3]`
+static WORDS_LAST2: Path = Path::new(&[Key("words"), Index(-3)]);
 
-/// `EvenTnamE`
-static EVEN_TNAM_E: Path = Path::new(&[Key("EvenTnamE")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `itEmS`
-static IT_EM_S: Path = Path::new(&[Key("itEmS")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NUMS_0).at_most(1251i64) {
-        return Some(10);
+    if !event.field(&FIELD).istarts_with("x") {
+        return Some(8);
     }
-    if event.field(&ITEMS).is_ip() {
-        return Some(13);
+    if event.field(&NUMS_0).is_ip() {
+        return Some(11);
     }
     if !exactly_one([
-        !event.field(&NUMS).ends_with("~nope-36"),
-        event.field(&Z).at_least(4i64) && event.field(&EVEN_TNAM_E).iequals("alpha")
-            && event.field(&EVENT_NAME).iequals("~nope-37"),
-        event.field(&IT_EM_S).starts_with("~nope-38"),
+        event.field(&WORDS).at_most(6i64),
+        !event.field(&WORDS_EACH).starts_with("~nope-44"),
     ]) {
-        return Some(16);
+        return Some(14);
+    }
+    let words_last2 = event.field(&WORDS_LAST2);
+    if !words_last2.starts_with_field(&words_last2) || event.field(&B).at_most(40f64) {
+        return Some(21);
     }
     None
+}
+
+/// `AlertTitle`: `{absent[-7]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ABSENT_LAST6).to_string()
+}
+
+/// `GroupBy`: the dedup string, `nums[0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&NUMS_0).to_string()
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R033`.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_033.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
         severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,54 +27,43 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} "),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &N, &TAGS, &S_UB_EACH],
+    fields: &[&MATRIX_LAST_0, &S, &HI, &MATRIX],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `items[*].sub[-1].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1), Key("n")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
-/// `items[0].sUb[*]`
-static S_UB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sUb"), Each]);
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Epsilon", "Gamma", "Zeta"]) {
+    if !filter(event.field(&MATRIX_LAST_0), true, |value| value.is_ipv4()) {
         return Some(8);
     }
-    if event.field(&N).is_ipv4() {
-        return Some(11);
-    }
-    if !event.field(&TAGS).all_elements(|_| true) {
-        return Some(15);
+    if !event.field(&S).iends_with("d\nnewline") {
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `}} `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("} ")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&S_UB_EACH).less_than(4i64) {
-        return Severity::Medium;
-    }
-    Severity::High
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&HI).to_json()), ("k1", event.field(&MATRIX).to_json())])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R034`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +16,9 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::High,
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 114,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,42 +27,83 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} }} {e | user.id}"),
     },
-    fields: &[&EVENTNAME, &MATRIX_0, &S],
+    fields: &[
+        &EVENT_NAME,
+        &E,
+        &S,
+        &AB_SENT,
+        &MATRIX_EACH,
+        &MATRIX_EACH_LAST,
+        &ID,
+        &MATRIX_0_LAST,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| alert_dedup(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
+/// `eVEnTNAMe.ABSent`
+static AB_SENT: Path = Path::new(&[Key("eVEnTNAMe"), Key("ABSent")]);
+
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
+
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
+
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
+
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Alpha", "Beta", "Zeta"]) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(9);
     }
-    if event.field(&MATRIX_0).is_ipv6() {
-        return Some(11);
+    if !event
+        .field(&E)
+        .all_elements(|element| {
+            !element.is_ipv6()
+                && (element.matches_glob(&["~nope-45*"]) || element.is_public_ip()
+                    || !element.has(-31337000i64))
+        })
+    {
+        return Some(12);
+    }
+    if event.field(&S).ends_with_field(&event.field(&AB_SENT)) {
+        return Some(24);
+    }
+    if event.field(&MATRIX_EACH).icontains_field(&event.field(&MATRIX_EACH_LAST)) {
+        return Some(26);
     }
     None
 }
 
-/// `AlertDedup`: `{s}{{{s | 'none' !s}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S);
-    let s_2 = event.field(&S).or(Val::Str("none")).py_str();
-    format!("{s}{{{s_2}")
+/// `AlertTitle`: `}} }} {e | user.id}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let e = event.field(&E).or(event.field(&ID));
+    format!("}} }} {e}")
+}
+
+/// `GroupBy`: the dedup string, `matrix[0][-1]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&MATRIX_0_LAST).to_string()
 }

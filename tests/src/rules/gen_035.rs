@@ -3,7 +3,10 @@
 
 //! `Generated.R035`.
 //!
-//! Severity Low; log types `Generated.Alpha`.
+//! Built around a random event (35).
+//!
+//! Severity High; log types `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,122 +16,126 @@ pub static RULE: Rule = Rule {
         id: "Generated.R035",
         display_name: None,
         source: "tests/rules/generated/gen_035.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-0"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (35)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{"),
+        alert_title: None,
     },
     fields: &[
+        &ITEMS_EACH,
+        &AB_SE_NT_LAST6,
         &EVENT_NAME,
-        &OK,
-        &NUMS_LAST1,
-        &SUB,
-        &SUB_EACH,
-        &NAME,
-        &IP,
+        &ITEMS,
+        &S,
+        &MATRIX,
+        &T,
+        &MATRIX_LAST_0,
+        &M_ATR_IX_0,
+        &MATRIX_0_EACH,
+        &Z,
         &ABSENT,
-        &N,
-        &E,
-        &ITEMS_EACH_SUB_EACH,
+        &MATRIX_LAST,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `AbSeNt[-7]`
+static AB_SE_NT_LAST6: Path = Path::new(&[Key("AbSeNt"), Index(-7)]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `Items[0].ok`
-static OK: Path = Path::new(&[Key("Items"), Index(0), Key("ok")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `nums[-2]`
-static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `items[-1].Sub`
-static SUB: Path = Path::new(&[Key("items"), Index(-1), Key("Sub")]);
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
 
-/// `sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `items[-1].name`
-static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `mATRIx[0]`
+static M_ATR_IX_0: Path = Path::new(&[Key("mATRIx"), Index(0)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `items[*].sub[*]`
-static ITEMS_EACH_SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Epsilon", "Gamma"]) {
-        return Some(8);
+    if !filter(event.field(&ITEMS_EACH), true, |value| value.is_public_ip()) {
+        return Some(10);
     }
-    if event.field(&OK).is_public_ip() {
-        return Some(11);
-    }
-    if event.field(&NUMS_LAST1).istarts_with("~nope-39") {
+    if !filter(event.field(&AB_SE_NT_LAST6), false, |value| value.is_null_or_empty()) {
         return Some(14);
     }
-    if !event
-        .field(&SUB)
-        .all_elements(|element| !element.field(&SUB_EACH).equals("~nope-40"))
-    {
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
         return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `{{`
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{")
-}
-
-/// `GroupBy`: the dedup string, `items[-1].name`, `ip` joined with `:`.
+/// `GroupBy`: the dedup string, `items`, `s`, `matrix` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let ip = event.field(&IP);
-    format!("{name}:{ip}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&ABSENT).to_json())])
+    let items = event.field(&ITEMS);
+    let s = event.field(&S);
+    let matrix = event.field(&MATRIX);
+    format!("{items}:{s}:{matrix}")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !(event.field(&N).matches_glob(&["~nope-41*"]) || event.field(&E).at_most(-1i64)
-        || event.field(&ITEMS_EACH_SUB_EACH).iequals("~nope-42"))
-        && !event.field(&EVENT_NAME).istarts_with("~nope-43")
+    if event.field(&T).ends_with("~nope-46")
+        && event.field(&MATRIX_LAST_0).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
     {
         return Severity::Critical;
     }
-    Severity::Low
+    if event
+        .field(&M_ATR_IX_0)
+        .only_one_element(|element| element.is_in(&[240i64, 241i64]))
+    {
+        return Severity::Critical;
+    }
+    if exactly_one([!event.field(&MATRIX_0_EACH).has(241f64), event.field(&Z).is_null()])
+        && event.field(&ABSENT).is_null_or_empty()
+        && !event.field(&MATRIX_LAST).any_element(|_| false)
+    {
+        return Severity::High;
+    }
+    Severity::High
 }

@@ -3,8 +3,8 @@
 
 //! `Generated.R036`.
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Info; log types `Generated.Gamma`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -14,13 +14,13 @@ pub static RULE: Rule = Rule {
         id: "Generated.R036",
         display_name: None,
         source: "tests/rules/generated/gen_036.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -28,70 +28,118 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{user.id ?? '{x|y}'}"),
+        alert_title: Some("{items[0].sub || '{x|y}'}{absent ?? eventName.absent}"),
     },
-    fields: &[&WORDS_0, &ROLE, &COU_NTRY, &ID, &NUMS_0, &SUB],
+    fields: &[
+        &EVENT_NAME,
+        &USER_TAGS,
+        &U_SER_TAGS,
+        &ITEMS_EACH,
+        &ITEMS,
+        &N,
+        &T,
+        &S,
+        &SUB,
+        &ABSENT,
+        &EVENT_NAME_ABSENT,
+        &ITE_MS_0,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.ROLE`
-static ROLE: Path = Path::new(&[Key("user"), Key("ROLE")]);
+/// `user.tags`
+static USER_TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.ExIT.COUNtry`
-static COU_NTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("ExIT"),
-        Key("COUNtry"),
-    ],
-);
+/// `USer.tags`
+static U_SER_TAGS: Path = Path::new(&[Key("USer"), Key("tags")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
-/// `NUMS[0]`
-static NUMS_0: Path = Path::new(&[Key("NUMS"), Index(0)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `items[-2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `items[0].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `IteMs[0]`
+static ITE_MS_0: Path = Path::new(&[Key("IteMs"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WORDS_0).iends_with("") {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
+        return Some(8);
     }
-    if event.field(&ROLE).is_private_ip() {
-        return Some(12);
+    if event.field(&USER_TAGS).is_private_ip() {
+        return Some(11);
     }
-    if !event.field(&COU_NTRY).istarts_with("u") {
-        return Some(15);
+    if !event
+        .field(&U_SER_TAGS)
+        .any_element(|element| {
+            !element.is_in(&[-31337000i64]) && !element.is_in(&["x y-245"])
+                && element.is_in(&["Wort-247", "x y-246"])
+                && !element.is_in(&["x y-245"])
+        })
+    {
+        return Some(14);
+    }
+    if event.field(&ITEMS_EACH).iends_with("~nope-47")
+        && !exactly_one([
+            event
+                .field(&ITEMS)
+                .only_one_element(|element| !element.field(&N).is_in(&[249i64])),
+            event.field(&T).greater_than(8i64),
+            event.field(&S).at_most(2i64),
+        ])
+    {
+        return Some(27);
     }
     None
 }
 
-/// `AlertTitle`: `{user.id ?? '{x|y}'}`
+/// `AlertTitle`: `{items[0].sub || '{x|y}'}{absent ?? eventName.absent}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ID).or_present(Val::Str("{x|y}")).to_string()
+    let sub = event.field(&SUB).or_truthy(Val::Str("{x|y}"));
+    let absent = event.field(&ABSENT).or_present(event.field(&EVENT_NAME_ABSENT));
+    format!("{sub}{absent}")
+}
+
+/// `GroupBy`: the dedup string, `t`, `IteMs[0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let t = event.field(&T);
+    let ite_ms_0 = event.field(&ITE_MS_0);
+    format!("{t}:{ite_ms_0}")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&NUMS_0).matches_glob(&["~nope-44*"])
-        && event.field(&SUB).same_as(&event.field(&SUB))
-    {
+    if event.field(&N).at_least(940i64) {
         return Severity::Info;
     }
-    Severity::Medium
+    Severity::Info
 }

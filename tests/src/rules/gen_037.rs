@@ -27,58 +27,105 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} "),
+        alert_title: Some(r#" # {items[0].name} back\slash {{"#),
     },
-    fields: &[&A_BS_ENT_LAST6, &EVENT_NAME, &NET, &N, &X],
+    fields: &[
+        &ABSENT,
+        &B,
+        &SUB_0_X,
+        &SUB,
+        &N,
+        &N_1,
+        &NAME,
+        &SUB_LAST_X,
+        &P_ANY_IP_ADDRESSES,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `ABsEnt[-7]`
-static A_BS_ENT_LAST6: Path = Path::new(&[Key("ABsEnt"), Index(-7)]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `items[-2].sub[0].x`
+static SUB_0_X: Path = Path::new(
+    &[Key("items"), Index(-2), Key("sub"), Index(0), Key("x")],
+);
+
+/// `items[-2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `items[-2].sUB[0].x`
-static X: Path = Path::new(&[Key("items"), Index(-2), Key("sUB"), Index(0), Key("x")]);
+/// `N`
+static N_1: Path = Path::new(&[Key("N")]);
+
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
+
+/// `items[-2].sub[-1].x`
+static SUB_LAST_X: Path = Path::new(
+    &[Key("items"), Index(-2), Key("sub"), Index(-1), Key("x")],
+);
+
+/// `p_eNrIcHmenT.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_eNrIcHmenT"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !filter(
-        event.field(&A_BS_ENT_LAST6),
+        event.field(&ABSENT),
         false,
-        |value| value.in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)]),
+        |value| {
+            value
+                .in_cidr(
+                    &[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)],
+                )
+        },
     ) {
         return Some(9);
     }
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
+    if !event.field(&B).at_least(33i64) {
         return Some(13);
+    }
+    if event.field(&SUB_0_X).has(-31337000i64) {
+        return Some(16);
+    }
+    if !event
+        .field(&SUB)
+        .only_one_element(|element| exactly_one([
+            !element.field(&N).is_in(&[256i64]),
+            element.field(&N_1).exists(),
+        ]))
+    {
+        return Some(19);
     }
     None
 }
 
-/// `AlertTitle`: `}} `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("} ")
+/// `AlertTitle`: ` # {items[0].name} back\slash {{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let name = event.field(&NAME);
+    format!(r#" # {name} back\slash {{"#)
 }
 
-/// `GroupBy`: the dedup string, `net`, `n`, `items[-2].sUB[0].x` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let net = event.field(&NET);
-    let n = event.field(&N);
-    let x = event.field(&X);
-    format!("{net}:{n}:{x}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&ABSENT).to_json()),
+        ("k1", event.field(&SUB_LAST_X).to_json()),
+        ("k2", event.field(&P_ANY_IP_ADDRESSES).to_json()),
+    ])
 }

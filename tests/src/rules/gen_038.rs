@@ -3,7 +3,7 @@
 
 //! `Generated.R038`.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_038.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 31,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,14 +27,25 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(r#" "quoted" {user.tags[*] || '{x|y}'}"#),
     },
     fields: &[
-        &TA_GS_LAST1,
-        &NUMS_EACH,
-        &MATRIX_LAST_2,
-        &NET,
-        &MATRIX_LAST_LAST1,
+        &EVENTNAME,
+        &IP,
+        &S,
+        &BIG,
+        &NAME,
+        &F,
+        &B,
+        &E,
+        &EXIT,
+        &E_XI_T,
+        &P_ANY_IP_ADDRESSES,
+        &TAGS_EACH,
+        &L_O,
+        &ABSENT_LAST6,
+        &TAGS,
+        &A,
         &EVENT_NAME,
         &EVENT_SOURCE,
         &AWS_REGION,
@@ -45,27 +56,74 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
-/// `items[0].taGs[-2]`
-static TA_GS_LAST1: Path = Path::new(&[Key("items"), Index(0), Key("taGs"), Index(-2)]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
 
-/// `matrix[-1][2]`
-static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `pair.B`
+static B: Path = Path::new(&[Key("pair"), Key("B")]);
+
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
+static EXIT: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
+);
+
+/// `p_enrichment.tor_exit_nodes.p_aNY_IP_addrEsseS.eXiT`
+static E_XI_T: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_aNY_IP_addrEsseS"), Key("eXiT")],
+);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+
+/// `pair.lO`
+static L_O: Path = Path::new(&[Key("pair"), Key("lO")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
@@ -91,19 +149,48 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TA_GS_LAST1).equals("Wort-298") {
-        return Some(9);
+    if !event.field(&EVENTNAME).equals("Alpha") {
+        return Some(8);
     }
-    if event.field(&NUMS_EACH).in_cidr(&[Cidr::v4([10, 0, 0, 0], 8)]) {
-        return Some(12);
+    if !(event
+        .field(&IP)
+        .in_cidr(
+            &[
+                Cidr::v4([10, 0, 0, 0], 8),
+                Cidr::v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+                Cidr::v6([0, 0, 0, 0, 0, 0xffff, 0, 0], 96),
+            ],
+        )
+        && (event.field(&S).at_least(2i64)
+            || event.field(&BIG).at_most(123456789012345680000000000000f64)
+            || event.field(&NAME).iends_with("alpha"))
+        && (event.field(&F).ends_with("~nope-48")
+            || !event.field(&B).equals(987654.25f64)
+            || !event.field(&E).has("~nope-49")))
+    {
+        return Some(11);
     }
-    if !event.field(&MATRIX_LAST_2).at_least(307f64) {
-        return Some(15);
+    if event.field(&EXIT).matches_glob_field(&event.field(&E_XI_T)) {
+        return Some(36);
     }
-    if event.field(&NET).same_as(&event.field(&MATRIX_LAST_LAST1)) {
-        return Some(18);
+    if event.field(&P_ANY_IP_ADDRESSES).ends_with("~nope-50") {
+        return Some(38);
     }
     None
+}
+
+/// `AlertTitle`: ` "quoted" {user.tags[*] || '{x|y}'}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let tags_each = event.field(&TAGS_EACH).or_truthy(Val::Str("{x|y}"));
+    format!(r#" "quoted" {tags_each}"#)
+}
+
+/// `GroupBy`: the dedup string, `pair.lO`, `absent[-7]`, `user.tags` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let l_o = event.field(&L_O);
+    let absent_last6 = event.field(&ABSENT_LAST6);
+    let tags = event.field(&TAGS);
+    format!("{l_o}:{absent_last6}:{tags}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -112,6 +199,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
     Ok(
         context([
+            ("k0", event.field(&A).to_json()),
             (
                 "eventName",
                 event

@@ -3,7 +3,7 @@
 
 //! `Generated.R043`.
 //!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity High; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_043.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,77 +29,50 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &C,
-        &WORDS,
-        &TAGS_LAST,
-        &T_A_GS_LAST,
-        &TAGS,
-        &MATRIX_EACH_LAST1,
-        &Z,
-    ],
+    fields: &[&NUMS, &NAME, &NET, &ABSENT_LAST6, &SU_B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `items[-1].name`
+static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `uSEr.tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("uSEr"), Key("tags"), Index(-1)]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `user.tAGs[-1]`
-static T_A_GS_LAST: Path = Path::new(&[Key("user"), Key("tAGs"), Index(-1)]);
+/// `items[-1].suB`
+static SU_B: Path = Path::new(&[Key("items"), Index(-1), Key("suB")]);
 
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
-
-/// `matrix[*][-2]`
-static MATRIX_EACH_LAST1: Path = Path::new(&[Key("matrix"), Each, Index(-2)]);
-
-/// `Z`
-static Z: Path = Path::new(&[Key("Z")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&EVENT_NAME),
-        true,
-        |value| value.in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([0, 0, 0, 0], 0)]),
-    ) {
+    if !event.field(&NUMS).contains(1309f64) {
         return Some(8);
     }
-    if !event.field(&C).exists() {
-        return Some(12);
+    if !event.field(&NAME).equals("Beta-Gamma") {
+        return Some(11);
     }
-    if !event.field(&WORDS).no_element(|_| false) {
+    if !event.field(&NET).ends_with("0.0.0/8") {
         return Some(14);
-    }
-    if !((!event.field(&TAGS_LAST).is_in(&[Lit::from(987654.25f64)])
-        && !event.field(&T_A_GS_LAST).is_private_ip())
-        || event.field(&TAGS).no_element(|element| !element.contains(987654.25f64)))
-    {
-        return Some(18);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `matrix[*][-2]`, `Z` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_each_last1 = event.field(&MATRIX_EACH_LAST1);
-    let z = event.field(&Z);
-    format!("{matrix_each_last1}:{z}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&ABSENT_LAST6).to_json()),
+        ("k1", event.field(&SU_B).to_json()),
+    ])
 }

@@ -3,7 +3,10 @@
 
 //! `Generated.R046`.
 //!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Built around a random event (46).
+//!
+//! Severity Critical; log types `Generated.Alpha`.
+//! Alerts after 2 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,137 +18,120 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_046.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 73,
-        threshold: 1,
-        tags: &[],
+        dedup_period_minutes: 60,
+        threshold: 2,
+        tags: &["generated", "batch-4"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (46)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{absent[-7] !s}"),
+        alert_title: None,
     },
     fields: &[
-        &TAGS_0,
-        &ABSENT_LAST6,
         &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
+        &IPS,
+        &ABSENT,
+        &TAGS_EACH,
+        &ABSENT_LAST6,
+        &TAGS,
+        &USER,
+        &NA_ME,
+        &TOR_EXIT_NODES,
+        &IPS_EACH,
+        &OK,
+        &NAME,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `items[*].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `items[*].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
 
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+/// `user.naME`
+static NA_ME: Path = Path::new(&[Key("user"), Key("naME")]);
 
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+/// `p_enrichment.tor_exit_nodes`
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
 
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
 
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+/// `items[*].ok`
+static OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
 
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS_0).contains("1") {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Epsilon", "Gamma", "Zeta"]) {
+        return Some(11);
+    }
+    if !event
+        .field(&IPS)
+        .no_element(|element| {
+            element.is_in(&["192.168.1.20"]) && !element.is_in(&["192.168.1.20"])
+        })
+    {
+        return Some(14);
+    }
+    if event.field(&ABSENT).istarts_with("~nope-60") {
+        return Some(21);
+    }
+    if event.field(&TAGS_EACH).contains("~nope-61")
+        || (!event
+            .field(&ABSENT_LAST6)
+            .in_cidr(
+                &[
+                    Cidr::v4([0, 0, 0, 0], 0),
+                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                ],
+            ) && event.field(&TAGS).all_elements(|element| element.equals("~nope-62"))
+            && !event.field(&USER).iequals("~nope-63")
+            && !event.field(&NA_ME).equals("~nope-64"))
+        || event
+            .field(&TOR_EXIT_NODES)
+            .is_in(&[Lit::Str("~nope-65"), Lit::from(987654.25f64)])
+    {
+        return Some(24);
     }
     None
 }
 
-/// `AlertTitle`: `{absent[-7] !s}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ABSENT_LAST6).py_str()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
+/// `GroupBy`: the dedup string, `ips[*]`, `items[*].ok`, `items[0].name` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let ips_each = event.field(&IPS_EACH);
+    let ok = event.field(&OK);
+    let name = event.field(&NAME);
+    format!("{ips_each}:{ok}:{name}")
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R053`.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,100 +14,100 @@ pub static RULE: Rule = Rule {
         id: "Generated.R053",
         display_name: None,
         source: "tests/rules/generated/gen_053.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
         log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-4"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(
+            "{items[0].sub[-1] || items[0].sub[0].n}{items[0].sub[-1] ?? ''}",
+        ),
     },
-    fields: &[
-        &EVENT_NAME,
-        &TAGS_LAST1,
-        &MATRIX_0,
-        &ITEMS,
-        &SUB_EACH,
-        &ABSENT,
-        &SUB,
-        &TAGS,
-        &N,
-    ],
+    fields: &[&WORDS_LAST, &ABSENT_LAST6, &WORDS, &SUB_LAST, &N, &WORDS_2, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
-    severity: None,
+    context: Some(|event| alert_context(event)),
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `user.tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("tags"), Index(-2)]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `items[0].sub[-1]`
+static SUB_LAST: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(-1)]);
 
-/// `sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
+/// `items[0].sub[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("n")]);
 
-/// `n.absent`
-static ABSENT: Path = Path::new(&[Key("n"), Key("absent")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
-/// `sub`
-static SUB: Path = Path::new(&[Key("sub")]);
-
-/// `tags`
-static TAGS: Path = Path::new(&[Key("tags")]);
-
-/// `N`
-static N: Path = Path::new(&[Key("N")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(8);
+    if !event.field(&WORDS_LAST).has("t-") {
+        return Some(9);
     }
-    if event.field(&TAGS_LAST1).at_most(2i64)
-        || event.field(&MATRIX_0).all_elements(|element| !element.is_in(&[457i64]))
-    {
-        return Some(11);
+    if !event.field(&ABSENT_LAST6).is_null() {
+        return Some(12);
     }
     if !event
-        .field(&ITEMS)
-        .all_elements(|element| {
-            !((!element.field(&SUB_EACH).iequals("~nope-61")
-                && element.field(&ABSENT).iequals("~nope-62"))
-                || element
-                    .field(&SUB_EACH)
-                    .compare_with(&element.field(&SUB_EACH))
-                    .is_some_and(Ordering::is_le))
-                && element
-                    .field(&SUB)
-                    .all_elements(|element2| {
-                        element2.field(&TAGS).exists()
-                            && !element2.field(&N).equals(-31337001.5f64)
-                            && !element2.field(&TAGS).starts_with("~nope-63")
-                            && !element2.field(&SUB).equals(-31337000i64)
-                    })
+        .field(&WORDS)
+        .any_element(|element| {
+            (!element.is_in(&["Wort-371"])
+                || (!element.is_in(&["ü-369"])
+                    && element.is_in(&["Wort-371", "w-370", "ü-368"])
+                    && !element.is_in(&["Wort-371", "w-370", "ü-369"]))
+                || !element.is_in(&["Wort-371", "ü-368", "ü-369"])
+                || !element.is_in(&["Wort-371", "ü-368", "ü-369"]))
+                && element.is_in(&["w-370", "ü-368", "ü-369"])
         })
     {
-        return Some(20);
+        return Some(15);
     }
     None
+}
+
+/// `AlertTitle`: `{items[0].sub[-1] || items[0].sub[0].n}{items[0].sub[-1] ?? ''}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let sub_last = event.field(&SUB_LAST).or_truthy(event.field(&N));
+    let sub_last_2 = event.field(&SUB_LAST).or_present(Val::Str(""));
+    format!("{sub_last}{sub_last_2}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&WORDS_LAST).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&WORDS_2).equals("w-370") {
+        return Severity::Info;
+    }
+    if !event.field(&ABSENT).istarts_with("~nope-70") {
+        return Severity::High;
+    }
+    Severity::Critical
 }

@@ -3,8 +3,9 @@
 
 //! `Generated.R055`.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
-//! Disabled: compiled and tested, not run.
+//! Built around a random event (55).
+//!
+//! Severity Low; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,28 +15,28 @@ pub static RULE: Rule = Rule {
         id: "Generated.R055",
         display_name: None,
         source: "tests/rules/generated/gen_055.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
+        log_types: &["Generated.Beta"],
         severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (55)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in "),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &DOTTED, &IP, &B, &X],
+    fields: &[&EVENT_NAME, &P_ANY_IP_ADDRESSES, &IPS_0, &OK],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    title: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
@@ -43,39 +44,31 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `ips[0]`
+static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
-
-/// `items[*].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
+/// `items[*].ok`
+static OK: Path = Path::new(&[Key("items"), Each, Key("ok")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(8);
-    }
-    if event.field(&DOTTED).matches_glob(&["~nope-67*"]) {
-        return Some(11);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: ` in `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from(" in ")
-}
-
-/// `GroupBy`: the dedup string, `ip`, `b`, `items[*].sub[*].x` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let ip = event.field(&IP);
-    let b = event.field(&B);
-    let x = event.field(&X);
-    format!("{ip}:{b}:{x}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&P_ANY_IP_ADDRESSES).to_json()),
+        ("k1", event.field(&IPS_0).to_json()),
+        ("k2", event.field(&OK).to_json()),
+    ])
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R056`.
 //!
-//! Built around a random event (56).
-//!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,21 +15,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_056.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        log_types: &["Generated.Alpha", "Generated.Beta"],
         severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (56)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&NAME, &IPS_0, &N],
+    fields: &[&NAME, &TAGS, &SUB, &N_UMS, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -41,11 +39,17 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `user.Name`
-static NAME: Path = Path::new(&[Key("user"), Key("Name")]);
+/// `items[2].NAME`
+static NAME: Path = Path::new(&[Key("items"), Index(2), Key("NAME")]);
 
-/// `ips[0]`
-static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
+/// `items[2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
+
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `nUms`
+static N_UMS: Path = Path::new(&[Key("nUms")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
@@ -53,20 +57,36 @@ static N: Path = Path::new(&[Key("n")]);
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).exists() {
-        return Some(9);
+    if !event.field(&NAME).starts_with("Beta-Ga") {
+        return Some(8);
     }
-    if !event.field(&IPS_0).in_cidr(&[Cidr::v4([192, 168, 0, 0], 16)]) {
+    if !event
+        .field(&TAGS)
+        .no_element(|element| {
+            !element
+                .in_cidr(
+                    &[Cidr::v4([10, 0, 0, 0], 8), Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)],
+                ) && element.matches_glob(&["*0"])
+        }) || event.field(&SUB).starts_with("~nope-73")
+    {
         return Some(11);
-    }
-    let n = event.field(&N);
-    if !n.compare_with(&n).is_some_and(Ordering::is_ge) {
-        return Some(16);
     }
     None
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Critical
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&N_UMS)
+        .all_elements(|element| {
+            exactly_one([
+                !element.is_in(&[1390i64, 1391i64]),
+                element.is_in(&[1390i64]),
+                !element.is_in(&[1389i64, 1390i64]),
+            ]) && element.is_in(&[1389i64, 1390i64, 1391i64])
+        }) && event.field(&N).less_than(-131.5f64)
+    {
+        return Severity::Medium;
+    }
+    Severity::Medium
 }

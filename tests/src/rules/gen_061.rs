@@ -3,7 +3,7 @@
 
 //! `Generated.R061`.
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,73 +15,156 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_061.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 124,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-5"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{"),
     },
-    fields: &[&FIELD, &SUB, &X, &ITEMS_0_SUB_0_X, &ABSENT, &ITEMS_2_SUB_0_X],
+    fields: &[
+        &EVENT_NAME,
+        &NET,
+        &NAME,
+        &E,
+        &USER,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    title: Some(|event| alert_title(event)),
+    group_by: None,
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `x`
-static X: Path = Path::new(&[Key("x")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `items[0].sub[0].x`
-static ITEMS_0_SUB_0_X: Path = Path::new(
-    &[Key("items"), Index(0), Key("sub"), Index(0), Key("x")],
-);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `items[2].sub[0].x`
-static ITEMS_2_SUB_0_X: Path = Path::new(
-    &[Key("items"), Index(2), Key("sub"), Index(0), Key("x")],
-);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&FIELD).equals("Admin") {
-        return Some(10);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(8);
     }
-    if !event
-        .field(&SUB)
-        .any_element(|element| !element.field(&X).matches_glob(&["~nope-75*"]))
+    if event.field(&NET).is_in(&[-31337000i64]) {
+        return Some(14);
+    }
+    if !event.field(&NAME).is_null_or_empty()
+        && !event.field(&E).any_element(|element| element.iequals("~nope-79"))
+        && event.field(&USER).is_ipv4()
     {
-        return Some(13);
-    }
-    if event.field(&ITEMS_0_SUB_0_X).iends_with("~nope-76") {
-        return Some(19);
+        return Some(17);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `eventName.absent`, `items[2].sub[0].x`, `eventName.absent` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let items_2_sub_0_x = event.field(&ITEMS_2_SUB_0_X);
-    format!("{absent}:{items_2_sub_0_x}:{absent}")
+/// `AlertTitle`: `{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&NAME).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("k2", event.field(&E).to_json()),
+        ]),
+    )
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R062`.
 //!
-//! Severity Critical; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity High; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +15,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_062.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
-        create_alert: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::High,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -28,67 +27,141 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{words[-1]}}} {items ?? 'none'}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &WO_RDS, &WORDS, &WORDS_LAST, &ITEMS, &NUMS],
+    fields: &[
+        &NAME,
+        &WORDS,
+        &IPS,
+        &N_AM_E,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    title: None,
+    group_by: None,
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `woRds`
-static WO_RDS: Path = Path::new(&[Key("woRds")]);
+/// `items[2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
 
 /// `words`
 static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `items[-2].nAmE`
+static N_AM_E: Path = Path::new(&[Key("items"), Index(-2), Key("nAmE")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(9);
-    }
-    if !event
-        .field(&WO_RDS)
-        .all_elements(|element| element.is_in(&["x y-533", "x y-534"]))
-    {
-        return Some(12);
+    if !event.field(&NAME).equals("svc-deploy") {
+        return Some(8);
     }
     if !event
         .field(&WORDS)
-        .only_one_element(|element| {
-            element.is_in(&["x y-533", "x y-534"]) && !element.is_in(&["x y-533"])
+        .any_element(|element| {
+            !element.is_in(&["w-429", "x y-428"]) && element.is_in(&["w-429", "x y-430"])
+                && element.is_in(&["w-429", "x y-430"])
         })
     {
-        return Some(18);
+        return Some(11);
+    }
+    if event.field(&IPS).is_null_or_empty() {
+        return Some(21);
     }
     None
 }
 
-/// `AlertTitle`: `{words[-1]}}} {items ?? 'none'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let words_last = event.field(&WORDS_LAST);
-    let items = event.field(&ITEMS).or_present(Val::Str("none"));
-    format!("{words_last}}} {items}")
-}
-
-/// `GroupBy`: the dedup string, `nums` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&NUMS).to_string()
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&N_AM_E).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+        ]),
+    )
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R064`: Generated rule 64.
 //!
-//! Severity High; log types `Generated.Alpha`.
+//! Severity Info; log types `Generated.Alpha`.
+//! Alerts after 5 matches within 28 minutes.
 
 use ::detections::prelude::*;
 
@@ -16,10 +17,10 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha"],
-        severity: Severity::High,
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 60,
-        threshold: 1,
+        dedup_period_minutes: 28,
+        threshold: 5,
         tags: &[],
         reports: &[],
         description: None,
@@ -29,7 +30,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENTNAME, &WORD_S, &NET],
+    fields: &[&NUMS_LAST1, &CO_UN_T_RY, &SUB_0_N, &V, &IT_E_MS, &N, &TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,32 +40,79 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `nums[-2]`
+static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
 
-/// `wordS`
-static WORD_S: Path = Path::new(&[Key("wordS")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.coUnTRy`
+static CO_UN_T_RY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("coUnTRy"),
+    ],
+);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `items[-2].sub[0].N`
+static SUB_0_N: Path = Path::new(
+    &[Key("items"), Index(-2), Key("sub"), Index(0), Key("N")],
+);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `items[0].v`
+static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+
+/// `ItEMs`
+static IT_E_MS: Path = Path::new(&[Key("ItEMs")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `items[2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Gamma") {
-        return Some(9);
+    if !exactly_one([
+        filter(event.field(&NUMS_LAST1), false, |value| value.less_than(1446i64)),
+        filter(event.field(&CO_UN_T_RY), false, |value| value.equals("~nope-81")),
+    ]) {
+        return Some(11);
+    }
+    if !filter(
+        event.field(&SUB_0_N),
+        true,
+        |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+    ) {
+        return Some(18);
+    }
+    if !event.field(&V).equals(13i64) {
+        return Some(22);
     }
     if !event
-        .field(&WORD_S)
-        .only_one_element(|element| !element.matches_glob(&["~nope-78*"]))
+        .field(&IT_E_MS)
+        .no_element(|element| {
+            element.field(&N).equals("~nope-82")
+                && element.field(&N).is_in(&[436i64, 439i64])
+        })
     {
-        return Some(12);
+        return Some(25);
     }
     if !event
-        .field(&NET)
-        .cidr_contains(&[Cidr::v4([11, 0, 0, 1], 32), Cidr::v4([10, 9, 8, 7], 32)])
+        .field(&TAGS)
+        .all_elements(|element| {
+            element.is_in(&["x y-442", "ü-443"])
+                && element.is_in(&["x y-442", "ü-443"])
+        })
     {
-        return Some(19);
+        return Some(35);
+    }
+    if !event
+        .field(&TAGS)
+        .no_element(|element| element.is_in(&["ü-443"]) && element.is_in(&["x y-442"]))
+    {
+        return Some(42);
     }
     None
 }

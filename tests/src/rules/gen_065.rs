@@ -3,7 +3,7 @@
 
 //! `Generated.R065`.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_065.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,18 +29,32 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENTNAME, &ITEMS, &TAGS, &SUB, &SUB_LAST, &IPS_EACH, &I_PS],
+    fields: &[&E_VE_N_TNAM_E, &SUB_0, &ABSENT, &SUB_0_N, &NAME, &ITEMS, &TAGS, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eVeNTnamE`
+static E_VE_N_TNAM_E: Path = Path::new(&[Key("eVeNTnamE")]);
+
+/// `items[*].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `items[2].sub[0].n`
+static SUB_0_N: Path = Path::new(
+    &[Key("items"), Index(2), Key("sub"), Index(0), Key("n")],
+);
+
+/// `items[2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
 
 /// `items`
 static ITEMS: Path = Path::new(&[Key("items")]);
@@ -48,46 +62,44 @@ static ITEMS: Path = Path::new(&[Key("items")]);
 /// `tags`
 static TAGS: Path = Path::new(&[Key("tags")]);
 
-/// `items[2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(2), Key("sub")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `items[*].sub[-1]`
-static SUB_LAST: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1)]);
-
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
-
-/// `IPs`
-static I_PS: Path = Path::new(&[Key("IPs")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Epsilon") {
-        return Some(8);
+    if !filter(event.field(&E_VE_N_TNAM_E), true, |value| value.ends_with("~nope-83")) {
+        return Some(9);
+    }
+    if !filter(
+        event.field(&SUB_0),
+        true,
+        |value| value.in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)]),
+    ) {
+        return Some(12);
+    }
+    if !filter(event.field(&ABSENT), true, |value| value.icontains("~nope-84")) {
+        return Some(15);
+    }
+    if !filter(event.field(&SUB_0_N), false, |value| value.at_most(456i64)) {
+        return Some(18);
+    }
+    if !event.field(&NAME).iends_with("") {
+        return Some(23);
     }
     if !event
         .field(&ITEMS)
         .only_one_element(|element| {
-            element.field(&TAGS).any_element(|element2| !element2.is_in(&["ü-538"]))
+            element
+                .field(&TAGS)
+                .all_elements(|element2| exactly_one([
+                    !element2.is_in(&["ü-452"]),
+                    element2.is_in(&["x y-454"]),
+                    !element2.is_in(&["x y-454"]),
+                ])) && !element.field(&N).is_in(&[450i64, 453i64])
         })
     {
-        return Some(11);
+        return Some(26);
     }
     None
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&SUB).no_element(|_| false)
-        && !event.field(&SUB_LAST).is_in(&[-31337000i64])
-    {
-        return Severity::Info;
-    }
-    if event.field(&IPS_EACH).is_null()
-        && event.field(&I_PS).only_one_element(|element| !element.starts_with(""))
-    {
-        return Severity::Info;
-    }
-    Severity::Medium
 }

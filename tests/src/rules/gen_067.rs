@@ -3,10 +3,7 @@
 
 //! `Generated.R067`: Generated rule 67.
 //!
-//! Built around a random event (67).
-//!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
-//! Alerts after 2 matches within 60 minutes.
+//! Severity Critical; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -18,68 +15,84 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_067.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 2,
+        threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (67)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} "),
     },
-    fields: &[&ROLE, &MATRIX_EACH, &IPS_2, &EVENTNAME, &N, &S],
+    fields: &[&NAME, &ITEMS, &N, &SUB, &S, &WORDS_EACH, &TAGS_EACH, &IT_EM_S_LAST1],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+/// `items[2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
 
-/// `matrix[*]`
-static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `ips[2]`
-static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
-
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `items[-2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+
+/// `ItEmS[-2]`
+static IT_EM_S_LAST1: Path = Path::new(&[Key("ItEmS"), Index(-2)]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if filter(event.field(&ROLE), true, |value| value.equals("UPPER lower 123"))
-        || filter(event.field(&MATRIX_EACH), false, |value| value.icontains("~nope-80"))
-        || filter(event.field(&IPS_2), false, |value| value.has("~nope-81"))
+    if !event.field(&NAME).exists() {
+        return Some(9);
+    }
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| element.field(&N).is_in(&[460i64, 461i64, 463i64]))
     {
         return Some(11);
     }
-    if !event.field(&EVENTNAME).is_in(&["Alpha", "Zeta"]) {
-        return Some(22);
+    if !event.field(&SUB).any_element(|_| true) {
+        return Some(17);
     }
-    let n = event.field(&N);
-    if !n.same_as(&n) {
-        return Some(25);
+    if event.field(&S).iends_with("~nope-90") {
+        return Some(21);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `s` joined with `:`.
+/// `AlertTitle`: `}} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} ")
+}
+
+/// `GroupBy`: the dedup string, `words[*]`, `user.tags[*]`, `ItEmS[-2]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&S).to_string()
+    let words_each = event.field(&WORDS_EACH);
+    let tags_each = event.field(&TAGS_EACH);
+    let it_em_s_last1 = event.field(&IT_EM_S_LAST1);
+    format!("{words_each}:{tags_each}:{it_em_s_last1}")
 }

@@ -3,9 +3,8 @@
 
 //! `Generated.R068`.
 //!
-//! Built around a random event (68).
-//!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,142 +16,69 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_068.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Critical,
-        create_alert: true,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Low,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-5"],
+        tags: &[],
         reports: &[],
-        description: Some("Built around a random event (68)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items || 'none'}Alert: {items[0] | 'none'}}} "),
+        alert_title: Some("{{"),
     },
-    fields: &[
-        &N,
-        &LO,
-        &ABSENT_LAST6,
-        &E,
-        &B,
-        &ITEMS,
-        &ITEMS_0,
-        &IP,
-        &MATRIX_EACH_2,
-        &COUNTRY,
-        &NUMS_LAST1,
-        &MATRIX,
-    ],
+    fields: &[&EVENT_NAME, &TAGS, &NAME, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.Lo`
-static LO: Path = Path::new(&[Key("pair"), Key("Lo")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `P_eNRICHment.tor_exit_nodes.p_any_ip_addresses.exit.IP`
-static IP: Path = Path::new(
-    &[
-        Key("P_eNRICHment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("IP"),
-    ],
-);
-
-/// `matrix[*][2]`
-static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
-
-/// `nums[-2]`
-static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
-
-/// `matrix`
-static MATRIX: Path = Path::new(&[Key("matrix")]);
+/// `pair.B`
+static B: Path = Path::new(&[Key("pair"), Key("B")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).at_most(567i64) {
-        return Some(10);
-    }
-    if event.field(&LO).same_as(&event.field(&ABSENT_LAST6)) {
-        return Some(13);
+    if !event.field(&EVENT_NAME).equals("Epsilon") {
+        return Some(9);
     }
     if !event
-        .field(&E)
-        .no_element(|element| {
-            element.equals("w-0")
-                && !element.is_in(&[Lit::from(-31337000i64), Lit::Str("w-0")])
+        .field(&TAGS)
+        .only_one_element(|element| {
+            !element.is_in(&["x y-466"]) && element.is_in(&["x y-465", "x y-466"])
         })
     {
-        return Some(15);
-    }
-    if event.field(&B).is_in(&[Lit::from(987654.25f64)]) {
-        return Some(22);
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: `{items || 'none'}Alert: {items[0] | 'none'}}} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let items = event.field(&ITEMS).or_truthy(Val::Str("none"));
-    let items_0 = event.field(&ITEMS_0).or(Val::Str("none"));
-    format!("{items}Alert: {items_0}}} ")
-}
-
-/// `GroupBy`: the dedup string, `P_eNRICHment.tor_exit_nodes.p_any_ip_addresses.exit.IP`, `matrix[*][2]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let ip = event.field(&IP);
-    let matrix_each_2 = event.field(&MATRIX_EACH_2);
-    format!("{ip}:{matrix_each_2}")
+/// `AlertTitle`: `{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&COUNTRY).istarts_with("d")
-        && !event.field(&NUMS_LAST1).is_null_or_empty()
+    if event.field(&NAME).contains("~nope-91") && !event.field(&B).ends_with("~nope-92")
     {
-        return Severity::Medium;
+        return Severity::Low;
     }
-    if event.field(&MATRIX).has("~nope-82") {
-        return Severity::High;
-    }
-    Severity::Medium
+    Severity::Low
 }

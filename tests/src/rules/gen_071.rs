@@ -3,7 +3,7 @@
 
 //! `Generated.R071`.
 //!
-//! Severity Info; log types `Generated.Beta`.
+//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_071.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 19,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,58 +27,137 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{}} "),
     },
-    fields: &[&EVENT_NAME, &ID, &NUMS_0, &WO_RDS, &MAT_RI_X_LAST_EACH, &DOTTED],
+    fields: &[
+        &NAME,
+        &ITEMS,
+        &TAGS,
+        &ABSENT_LAST6,
+        &A_BS_ENT_LAST6,
+        &N,
+        &LO,
+        &ROLE,
+        &EVENT_NAME,
+        &S,
+        &N_ET,
+        &B,
+        &N_ET_1,
+        &A,
+        &USER,
+        &T,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
+    context: None,
     severity: None,
     python: None,
 };
 
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `tags`
+static TAGS: Path = Path::new(&[Key("tags")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `aBsENT[-7]`
+static A_BS_ENT_LAST6: Path = Path::new(&[Key("aBsENT"), Index(-7)]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `pAir.lo`
+static LO: Path = Path::new(&[Key("pAir"), Key("lo")]);
+
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `NEt`
+static N_ET: Path = Path::new(&[Key("NEt")]);
 
-/// `woRds`
-static WO_RDS: Path = Path::new(&[Key("woRds")]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `matRiX[-1][*]`
-static MAT_RI_X_LAST_EACH: Path = Path::new(&[Key("matRiX"), Index(-1), Each]);
+/// `nEt`
+static N_ET_1: Path = Path::new(&[Key("nEt")]);
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
+
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
+
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(8);
+    if !event.field(&NAME).istarts_with("alp") {
+        return Some(9);
     }
-    if !event.field(&ID).compare_with(&event.field(&NUMS_0)).is_some_and(Ordering::is_lt)
+    if !event
+        .field(&ITEMS)
+        .no_element(|element| {
+            element
+                .field(&TAGS)
+                .only_one_element(|element2| {
+                    element2
+                        .field(&ABSENT_LAST6)
+                        .compare_with(&element2.field(&A_BS_ENT_LAST6))
+                        .is_some_and(Ordering::is_gt)
+                        && !element2.istarts_with("~nope-95")
+                }) && !element.field(&N).exists()
+        })
     {
-        return Some(11);
+        return Some(12);
+    }
+    if !exactly_one([
+        event.field(&LO).starts_with("~nope-96"),
+        !event.field(&ROLE).contains(987654.25f64),
+    ]) {
+        return Some(26);
+    }
+    if event.field(&EVENT_NAME).istarts_with("~nope-97") {
+        return Some(34);
+    }
+    if event.field(&S).is_null_or_empty() {
+        return Some(37);
+    }
+    if event.field(&ROLE).ends_with("~nope-98") {
+        return Some(39);
+    }
+    if exactly_one([
+        !event.field(&N_ET).contains(".2"),
+        event.field(&B).at_least(5i64),
+        event.field(&N_ET_1).contains("0.1.2.3")
+            && event
+                .field(&ABSENT_LAST6)
+                .is_in(&[Lit::Str("~nope-100"), Lit::from(-31337000i64)])
+            && !event.field(&A).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+    ]) || event.field(&USER).starts_with("~nope-101")
+        || event.field(&T).icontains("~nope-102")
+    {
+        return Some(42);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `woRds` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&WO_RDS).to_string()
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&MAT_RI_X_LAST_EACH).to_json()),
-        ("k1", event.field(&DOTTED).to_json()),
-    ])
+/// `AlertTitle`: `{{}} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{} ")
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R074`.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Built around a random event (74).
+//!
+//! Severity High; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,69 +17,130 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_074.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (74)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} }} {items[-2].name || nums[0] || 'none'}}} "),
     },
-    fields: &[&EVENT_NAME, &ITEMS, &N, &SUB_0_N, &SUB_EACH_N, &NAME],
+    fields: &[
+        &ITEMS_LAST1_NAME,
+        &WORDS,
+        &ABSENT,
+        &ITEMS_0,
+        &WOR_DS,
+        &ITEMS_2_N,
+        &SUB_EACH,
+        &TAGS_EACH,
+        &ITEMS_EACH_NAME,
+        &SUB_EACH_N,
+        &NUMS_0,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[-2].name`
+static ITEMS_LAST1_NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `items[-2].sub[0].n`
-static SUB_0_N: Path = Path::new(
-    &[Key("items"), Index(-2), Key("sub"), Index(0), Key("n")],
-);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
-/// `items[*].sub[*].n`
-static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
+/// `worDs`
+static WOR_DS: Path = Path::new(&[Key("worDs")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `items[2].n`
+static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+
+/// `items[0].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
+
+/// `items[*].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
+
+/// `items[*].name`
+static ITEMS_EACH_NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+
+/// `items[*].sub[*].N`
+static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("N")]);
+
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon"]) {
-        return Some(10);
+    if !event.field(&ITEMS_LAST1_NAME).istarts_with("") {
+        return Some(9);
     }
-    if !event.field(&ITEMS).no_element(|element| !element.field(&N).exists()) {
-        return Some(13);
+    if !event
+        .field(&WORDS)
+        .any_element(|element| {
+            !element.is_in(&[-31337000i64]) && element.is_in(&["w-502", "x y-501"])
+        })
+    {
+        return Some(12);
     }
-    if !event.field(&ITEMS).any_element(|element| element.field(&N).is_in(&[626i64])) {
-        return Some(18);
+    if event.field(&ABSENT).iends_with("~nope-111") {
+        return Some(19);
+    }
+    if !exactly_one([
+        event
+            .field(&WORDS)
+            .all_elements(|element| {
+                element.is_in(&["w-502", "x y-501"])
+                    && element.is_in(&["w-502", "x y-501", "ü-500"])
+            }),
+        !event.field(&ITEMS_0).exists(),
+        event.field(&WOR_DS).no_element(|_| false),
+    ]) {
+        return Some(22);
+    }
+    if !event.field(&ITEMS_2_N).at_least(498i64) {
+        return Some(43);
+    }
+    if !event.field(&SUB_EACH).exists() {
+        return Some(46);
+    }
+    if event.field(&TAGS_EACH).is_private_ip() {
+        return Some(49);
+    }
+    let items_2_n = event.field(&ITEMS_2_N);
+    if items_2_n.is_in_field(&items_2_n) {
+        return Some(52);
+    }
+    if event.field(&ITEMS_EACH_NAME).istarts_with("~nope-113") {
+        return Some(54);
+    }
+    if event.field(&SUB_EACH_N).ends_with("~nope-114") {
+        return Some(57);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[-2].sub[0].n`, `items[*].sub[*].n`, `user.name` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_0_n = event.field(&SUB_0_N);
-    let sub_each_n = event.field(&SUB_EACH_N);
-    let name = event.field(&NAME);
-    format!("{sub_0_n}:{sub_each_n}:{name}")
+/// `AlertTitle`: `}} }} {items[-2].name || nums[0] || 'none'}}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let items_last1_name = event
+        .field(&ITEMS_LAST1_NAME)
+        .or_truthy(event.field(&NUMS_0).or_truthy(Val::Str("none")));
+    format!("}} }} {items_last1_name}}} ")
 }

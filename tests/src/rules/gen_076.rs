@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (76).
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Low; log types `Generated.Alpha`, `Generated.Gamma`.
 //! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
@@ -19,32 +19,31 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Info,
+        severity: Severity::Low,
         create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
         description: Some("Built around a random event (76)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" ünïcödé {dotted.key}}} {dotted.key !s}"),
+        alert_title: Some("{items[-1] || 'none'}{absent}"),
     },
     fields: &[
-        &EVENT_NAME,
+        &EVENT_NAME_ABSENT,
+        &SUB,
+        &L_O,
+        &TOR_EXIT_NODES,
         &V,
-        &ITEMS,
-        &N,
-        &N_1,
-        &IPS,
-        &ITEMS_LAST1_N,
+        &NAME,
+        &P_ANY_IP_ADDRESSES,
+        &COUNTRY,
+        &SUB_EACH,
+        &ITEMS_LAST,
         &ABSENT,
-        &TAGS,
-        &IPS_LAST,
-        &TAGS_EACH,
-        &KEY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -55,86 +54,84 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `pair.lO`
+static L_O: Path = Path::new(&[Key("pair"), Key("lO")]);
+
+/// `p_enrichment.tor_exit_nodes`
+static TOR_EXIT_NODES: Path = Path::new(&[Key("p_enrichment"), Key("tor_exit_nodes")]);
 
 /// `items[0].v`
 static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `N`
-static N: Path = Path::new(&[Key("N")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses`
+static P_ANY_IP_ADDRESSES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses")],
+);
 
-/// `n`
-static N_1: Path = Path::new(&[Key("n")]);
+/// `P_eNriChMent.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("P_eNriChMent"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `items[0].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
 
-/// `items[-2].n`
-static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+/// `items[-1]`
+static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
 
 /// `absent`
 static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `items[-2].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(-2), Key("tags")]);
-
-/// `ips[-1]`
-static IPS_LAST: Path = Path::new(&[Key("ips"), Index(-1)]);
-
-/// `items[-2].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Each]);
-
-/// `dotted.key`
-static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(10);
+    if !filter(event.field(&EVENT_NAME_ABSENT), true, |value| value.has("~nope-117")) {
+        return Some(11);
     }
-    if event.field(&V).icontains("~nope-92") {
-        return Some(13);
+    if !filter(event.field(&SUB), true, |value| value.iequals("~nope-118")) {
+        return Some(14);
     }
-    if !event
-        .field(&ITEMS)
-        .any_element(|element| {
-            element.field(&N).exists() && !element.field(&N_1).is_in(&[644i64])
-        })
+    if !event.field(&L_O).at_least(14f64) {
+        return Some(18);
+    }
+    if event.field(&TOR_EXIT_NODES).has("p_any_ip_addresses")
+        && event.field(&V).has(987654.25f64)
     {
-        return Some(16);
+        return Some(21);
     }
-    if !event.field(&IPS).any_element(|element| element.is_in(&["8.8.8.8"])) {
-        return Some(24);
+    if event.field(&NAME).has(-31337000i64) {
+        return Some(28);
     }
-    if !event.field(&ITEMS_LAST1_N).at_most(645i64) {
-        return Some(29);
+    if event.field(&P_ANY_IP_ADDRESSES).is_null_or_empty() {
+        return Some(31);
     }
-    if event.field(&ABSENT).iequals("~nope-93") {
-        return Some(32);
+    if event.field(&COUNTRY).is_public_ip() {
+        return Some(34);
     }
-    if !exactly_one([
-        event
-            .field(&TAGS)
-            .only_one_element(|element| {
-                !element.equals(-31337000i64)
-                    && !element.is_in(&[Lit::from(987654.25f64)])
-            }),
-        !event.field(&IPS_LAST).is_null(),
-        event.field(&TAGS_EACH).is_ip(),
-    ]) {
-        return Some(36);
+    if event.field(&SUB_EACH).is_ipv6() {
+        return Some(37);
     }
     None
 }
 
-/// `AlertTitle`: ` ünïcödé {dotted.key}}} {dotted.key !s}`
+/// `AlertTitle`: `{items[-1] || 'none'}{absent}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let key = event.field(&KEY);
-    let key_2 = event.field(&KEY).py_str();
-    format!(" ünïcödé {key}}} {key_2}")
+    let items_last = event.field(&ITEMS_LAST).or_truthy(Val::Str("none"));
+    let absent = event.field(&ABSENT);
+    format!("{items_last}{absent}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R077`.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_077.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Gamma", "Generated.Beta"],
         severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 50,
+        dedup_period_minutes: 72,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,20 +27,17 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{eventName}{eventName | absent[-7] ?? ''}"),
+        alert_title: Some("{{}} "),
     },
     fields: &[
-        &EVENTNAME,
-        &S,
-        &SUB_0,
-        &MATRIX_EACH_LAST,
-        &MATRIX_0_0,
-        &TAGS_LAST1,
-        &M_AT_RIX_LAST_EACH,
-        &WORDS,
-        &A_B_SE_NT,
         &EVENT_NAME,
-        &ABSENT_LAST6,
+        &NUMS,
+        &ID,
+        &MATRIX_EACH_LAST1,
+        &MATRIX_EACH_LAST,
+        &MATRIX_EACH,
+        &NUMS_EACH,
+        &MATRIX_LAST_EACH,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -51,75 +48,67 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
+
+/// `matrix[*][-2]`
+static MATRIX_EACH_LAST1: Path = Path::new(&[Key("matrix"), Each, Index(-2)]);
 
 /// `matrix[*][-1]`
 static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
 
-/// `matrix[0][0]`
-static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
 
-/// `iTemS[0].tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("iTemS"), Index(0), Key("tags"), Index(-2)]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
-/// `MAtRix[-1][*]`
-static M_AT_RIX_LAST_EACH: Path = Path::new(&[Key("MAtRix"), Index(-1), Each]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
-
-/// `aBSeNT`
-static A_B_SE_NT: Path = Path::new(&[Key("aBSeNT")]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `matrix[-1][*]`
+static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).is_in(&["Alpha", "Delta"]) {
+    if !event.field(&EVENT_NAME).has("") {
         return Some(9);
     }
-    if !event.field(&S).is_in(&[Lit::from(-31337000i64), Lit::Str("tab\tand\nnewline")])
-    {
+    let nums = event.field(&NUMS);
+    if !exactly_one([
+        nums
+            .only_one_element(|element| {
+                (!element.is_in(&[1513i64, 1515i64])
+                    || !element.is_in(&[1513i64, 1514i64]))
+                    && !element.is_in(&[1513i64, 1514i64])
+            }),
+        nums.no_element(|element| !element.is_in(&[1513i64])),
+    ]) {
         return Some(12);
     }
-    if event.field(&SUB_0).is_in(&["~nope-94"])
-        && !event.field(&MATRIX_EACH_LAST).at_least(0i64)
-        && !event.field(&MATRIX_0_0).at_least(658i64)
-    {
-        return Some(15);
+    if event.field(&ID).ends_with("~nope-119") {
+        return Some(28);
     }
-    if event.field(&TAGS_LAST1).matches_glob(&["~nope-95*"]) {
-        return Some(26);
+    if event.field(&MATRIX_EACH_LAST1).equals(987654.25f64) {
+        return Some(31);
     }
-    if event.field(&M_AT_RIX_LAST_EACH).ends_with("~nope-96") {
-        return Some(29);
+    if event.field(&MATRIX_EACH_LAST).has("~nope-120") {
+        return Some(34);
     }
-    if !event.field(&WORDS).any_element(|element| element.ends_with("Wort-657")) {
-        return Some(32);
+    if event.field(&MATRIX_EACH).contains_field(&event.field(&NUMS_EACH)) {
+        return Some(37);
     }
-    if event.field(&A_B_SE_NT).iends_with("~nope-97") {
+    if event.field(&MATRIX_LAST_EACH).iequals("~nope-121") {
         return Some(39);
     }
     None
 }
 
-/// `AlertTitle`: `{eventName}{eventName | absent[-7] ?? ''}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let event_name = event.field(&EVENT_NAME);
-    let event_name_2 = event
-        .field(&EVENT_NAME)
-        .or(event.field(&ABSENT_LAST6).or_present(Val::Str("")));
-    format!("{event_name}{event_name_2}")
+/// `AlertTitle`: `{{}} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{} ")
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (78).
 //!
-//! Severity High; log types `Generated.Alpha`.
+//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,7 +17,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_078.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
         severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -29,111 +29,125 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{{Alert: "),
+        alert_title: Some("{s}{items}"),
     },
     fields: &[
-        &NAME,
-        &N,
-        &WORDS_2,
-        &MATRIX_0_LAST,
-        &WORDS,
+        &EVENT_NAME,
+        &WORD_S_LAST,
+        &TAGS_EACH,
+        &TAGS,
+        &ABS_ENT_LAST6,
         &ABSENT,
-        &LO,
-        &MATRIX_EACH,
-        &M_ATR_IX_0,
-        &B,
+        &EVENT_NAME_ABSENT,
+        &N,
         &S,
-        &WOR_DS,
+        &ITEMS,
+        &IP,
+        &WORDS_LAST,
+        &E,
+        &B,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `wordS[-1]`
+static WORD_S_LAST: Path = Path::new(&[Key("wordS"), Index(-1)]);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+
+/// `usEr.tags`
+static TAGS: Path = Path::new(&[Key("usEr"), Key("tags")]);
+
+/// `absENT[-7]`
+static ABS_ENT_LAST6: Path = Path::new(&[Key("absENT"), Index(-7)]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `matrix[0][-1]`
-static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
 
-/// `pair.Lo`
-static LO: Path = Path::new(&[Key("pair"), Key("Lo")]);
-
-/// `matrix[*]`
-static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
-
-/// `mATRIx[0]`
-static M_ATR_IX_0: Path = Path::new(&[Key("mATRIx"), Index(0)]);
+/// `E`
+static E: Path = Path::new(&[Key("E")]);
 
 /// `b`
 static B: Path = Path::new(&[Key("b")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `worDs`
-static WOR_DS: Path = Path::new(&[Key("worDs")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).contains("") {
+    if !event.field(&EVENT_NAME).equals("Gamma") {
         return Some(9);
     }
-    if event.field(&N).starts_with("~nope-98") {
+    if event.field(&WORD_S_LAST).starts_with("~nope-122") {
         return Some(12);
     }
-    if !event.field(&WORDS_2).has("") {
+    if event.field(&TAGS_EACH).istarts_with("~nope-123") {
         return Some(15);
     }
-    if !event.field(&MATRIX_0_LAST).at_least(668i64) {
+    if !event
+        .field(&TAGS)
+        .only_one_element(|element| {
+            !element.field(&ABS_ENT_LAST6).has_field(&element.field(&ABSENT))
+                && element.is_in(&[Lit::Str("ü-521"), Lit::from(987654.25f64)])
+        })
+    {
         return Some(18);
     }
-    if !event.field(&WORDS).any_element(|element| !element.is_in(&["Wort-665", "w-664"]))
-    {
-        return Some(21);
+    if event.field(&EVENT_NAME_ABSENT).icontains("~nope-124") {
+        return Some(25);
     }
-    if event.field(&ABSENT).is_in(&[Lit::from(987654.25f64)]) {
-        return Some(27);
-    }
-    if event.field(&LO).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Some(30);
+    if !event.field(&N).at_most(-327.5f64) {
+        return Some(28);
     }
     None
 }
 
-/// `AlertTitle`: `{{{{Alert: `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{{Alert: ")
+/// `AlertTitle`: `{s}{items}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let s = event.field(&S);
+    let items = event.field(&ITEMS);
+    format!("{s}{items}")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&MATRIX_EACH).starts_with("~nope-99")
-        && event.field(&M_ATR_IX_0).only_one_element(|element| !element.is_in(&[667i64]))
-    {
-        return Severity::Critical;
-    }
-    if event.field(&B).compare_with(&event.field(&S)).is_some_and(Ordering::is_le)
-        && event.field(&WOR_DS).all_elements(|element| !element.is_in(&["~nope-100"]))
-    {
-        return Severity::High;
-    }
-    Severity::High
+/// `GroupBy`: the dedup string, `items`, `ip`, `user.tags[*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let items = event.field(&ITEMS);
+    let ip = event.field(&IP);
+    let tags_each = event.field(&TAGS_EACH);
+    format!("{items}:{ip}:{tags_each}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&WORDS_LAST).to_json()),
+        ("k1", event.field(&E).to_json()),
+        ("k2", event.field(&B).to_json()),
+    ])
 }

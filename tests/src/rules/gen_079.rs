@@ -3,9 +3,7 @@
 
 //! `Generated.R079`.
 //!
-//! Built around a random event (79).
-//!
-//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,189 +15,123 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_079.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 72,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (79)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{"),
+        alert_title: Some(r#"{user}{{ "quoted" {user}"#),
     },
     fields: &[
-        &IP,
-        &F,
-        &O_K,
-        &PAIR_B,
-        &PAIR_B_1,
-        &I_P,
-        &T_AGS_LAST,
         &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
+        &TAGS_EACH,
+        &MATRIX_0,
+        &T,
+        &ROLE,
+        &MATRIX_0_LAST,
+        &MATRIX,
+        &MATRIX_LAST_2,
+        &MATRIX_LAST_LAST1,
+        &IP,
+        &USER,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
-static IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
-
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `items[0].oK`
-static O_K: Path = Path::new(&[Key("items"), Index(0), Key("oK")]);
-
-/// `pair.b`
-static PAIR_B: Path = Path::new(&[Key("pair"), Key("b")]);
-
-/// `pair.B`
-static PAIR_B_1: Path = Path::new(&[Key("pair"), Key("B")]);
-
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.iP`
-static I_P: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("iP"),
-    ],
-);
-
-/// `items[*].tAgs[-1]`
-static T_AGS_LAST: Path = Path::new(&[Key("items"), Each, Key("tAgs"), Index(-1)]);
-
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+/// `USER.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("USER"), Key("tags"), Each]);
 
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+/// `USer.Role`
+static ROLE: Path = Path::new(&[Key("USer"), Key("Role")]);
 
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
 
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
+
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
+
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&IP).exists() {
-        return Some(10);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Epsilon"]) {
+        return Some(8);
     }
-    if event.field(&F).matches_glob(&["~nope-101*"]) {
-        return Some(12);
+    if event.field(&TAGS_EACH).equals(-31337000i64) {
+        return Some(11);
     }
-    if event.field(&O_K).is_in(&["~nope-102"]) {
-        return Some(15);
+    if !event
+        .field(&MATRIX_0)
+        .all_elements(|element| {
+            !element.equals(987654.25f64) && element.is_in(&[526i64, 527i64])
+        })
+    {
+        return Some(14);
     }
-    if !event.field(&PAIR_B).same_as(&event.field(&PAIR_B_1)) {
-        return Some(18);
-    }
-    if event.field(&I_P).ends_with("~nope-103") {
-        return Some(20);
-    }
-    if event.field(&IP).starts_with("~nope-104") {
+    if event.field(&T).ends_with_field(&event.field(&ROLE)) {
         return Some(23);
+    }
+    if !event.field(&MATRIX_0_LAST).greater_than(526i64) {
+        return Some(25);
+    }
+    if event.field(&MATRIX).is_ip() {
+        return Some(29);
+    }
+    if event.field(&MATRIX_LAST_2).ends_with("~nope-125") {
+        return Some(32);
+    }
+    if event.field(&MATRIX_LAST_LAST1).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(35);
+    }
+    if !event.field(&IP).has(".0.") {
+        return Some(38);
     }
     None
 }
 
-/// `AlertTitle`: `{{`
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{")
+/// `AlertTitle`: `{user}{{ "quoted" {user}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let user = event.field(&USER);
+    format!(r#"{user}{{ "quoted" {user}"#)
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            ("k0", event.field(&T_AGS_LAST).to_json()),
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&MATRIX_LAST_LAST1).to_json()),
+        ("k1", event.field(&MATRIX).to_json()),
+    ])
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R080`.
 //!
-//! Severity Info; log types `Generated.Beta`.
-//! Disabled: compiled and tested, not run.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,10 +13,10 @@ pub static RULE: Rule = Rule {
         id: "Generated.R080",
         display_name: None,
         source: "tests/rules/generated/gen_080.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -28,100 +27,161 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[2].sub[0].n | words[*] !s}"),
+        alert_title: None,
     },
     fields: &[
-        &TAGS,
-        &SUB,
-        &ITEMS_0,
-        &MATRIX_LAST,
-        &MATRIX_EACH,
-        &ABSENT,
         &SUB_0_N,
-        &WORDS_EACH,
-        &ABSENT_LAST6,
-        &SUB_EACH_N,
+        &ABSENT,
+        &SUB_EACH,
+        &IP,
+        &COUNTRY,
+        &TAGS_LAST,
+        &EXIT,
+        &SUB,
+        &N,
+        &TAGS_0,
+        &MATRIX_EACH_LAST,
+        &ITEMS_LAST1_N,
+        &X,
+        &MATRIX_LAST_LAST1,
+        &ITEMS_EACH,
+        &TOR_EXIT_NODES,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
-    context: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `uSER.tags`
-static TAGS: Path = Path::new(&[Key("uSER"), Key("tags")]);
-
-/// `ITEms[*].sub`
-static SUB: Path = Path::new(&[Key("ITEms"), Each, Key("sub")]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
-
-/// `matrix[*]`
-static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `items[2].sub[0].n`
+/// `items[-2].sub[0].n`
 static SUB_0_N: Path = Path::new(
-    &[Key("items"), Index(2), Key("sub"), Index(0), Key("n")],
+    &[Key("items"), Index(-2), Key("sub"), Index(0), Key("n")],
 );
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `items[*].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Each, Key("sub"), Each]);
 
-/// `items[*].sub[*].n`
-static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
+static IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
+
+/// `ItemS[-2].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("ItemS"), Index(-2), Key("tags"), Index(-1)]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
+static EXIT: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
+);
+
+/// `items[-2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `items[2].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Index(0)]);
+
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
+
+/// `items[-2].n`
+static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
+
+/// `ITEMs[0].sub[0].x`
+static X: Path = Path::new(&[Key("ITEMs"), Index(0), Key("sub"), Index(0), Key("x")]);
+
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `P_ENrIChMeNt.tor_exit_nodes`
+static TOR_EXIT_NODES: Path = Path::new(&[Key("P_ENrIChMeNt"), Key("tor_exit_nodes")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS).exists() {
+    if !event.field(&SUB_0_N).at_most(537f64) {
         return Some(8);
     }
-    if !event.field(&SUB).exists() {
-        return Some(10);
+    if !exactly_one([
+        !event.field(&ABSENT).matches_glob(&["~nope-126*"]),
+        event.field(&SUB_EACH).icontains("~nope-127"),
+    ]) {
+        return Some(11);
     }
-    if event.field(&ITEMS_0).iends_with("~nope-105") {
-        return Some(12);
+    if !event.field(&IP).contains("4700:4700::111") {
+        return Some(20);
     }
-    if !event
-        .field(&MATRIX_LAST)
-        .all_elements(|element| {
-            !element.is_in(&[-31337000i64]) && !element.is_in(&[-31337000i64])
-                && element.is_in(&[689i64, 690i64, 691i64])
-                && !element.equals(987654.25f64)
-        })
-    {
-        return Some(15);
+    if !event.field(&COUNTRY).is_in(&["DE"]) {
+        return Some(23);
     }
-    if event.field(&MATRIX_EACH).contains(987654.25f64) {
-        return Some(27);
+    if !exactly_one([
+        !event.field(&TAGS_LAST).has("") && !event.field(&EXIT).equals(987654.25f64)
+            && event
+                .field(&SUB)
+                .any_element(|element| {
+                    !element.field(&N).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+                }),
+        exactly_one([
+            event
+                .field(&TAGS_0)
+                .in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)]),
+            !event.field(&MATRIX_EACH_LAST).icontains("~nope-128"),
+        ]),
+    ]) {
+        return Some(26);
     }
-    if event.field(&ABSENT).starts_with("~nope-106") {
-        return Some(30);
+    if event.field(&ITEMS_LAST1_N).matches_glob(&["~nope-129*"]) {
+        return Some(48);
     }
     None
 }
 
-/// `AlertTitle`: `{items[2].sub[0].n | words[*] !s}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&SUB_0_N).or(event.field(&WORDS_EACH)).py_str()
+/// `GroupBy`: the dedup string, `ITEMs[0].sub[0].x`, `absent` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let x = event.field(&X);
+    let absent = event.field(&ABSENT);
+    format!("{x}:{absent}")
 }
 
-/// `AlertDedup`: `{absent[-7] || '{x|y}'}{items[*].sub[*].n}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let absent_last6 = event.field(&ABSENT_LAST6).or_truthy(Val::Str("{x|y}"));
-    let sub_each_n = event.field(&SUB_EACH_N);
-    format!("{absent_last6}{sub_each_n}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1);
+                format!("{matrix_last_last1}}} {{")
+            }),
+        ),
+        ("k1", event.field(&ITEMS_EACH).to_json()),
+        ("k2", event.field(&TOR_EXIT_NODES).to_json()),
+    ])
 }

@@ -3,6 +3,8 @@
 
 //! `Generated.R082`.
 //!
+//! Built around a random event (82).
+//!
 //! Severity Critical; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
@@ -22,120 +24,104 @@ pub static RULE: Rule = Rule {
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (82)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {{{items || 'none'}"),
+        alert_title: None,
     },
-    fields: &[&ITEMS, &NUMS, &ID, &WITH_SPACE, &USER, &IP, &N],
+    fields: &[&NUMS_LAST2, &NUMS, &C, &TAGS, &TAGS_0, &DOTTED_KEY, &TAGS_LAST, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
-    context: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `nums[-3]`
+static NUMS_LAST2: Path = Path::new(&[Key("nums"), Index(-3)]);
 
 /// `nums`
 static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `user.tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("user"), Key("tags"), Index(-1)]);
+
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ITEMS).exists() {
-        return Some(8);
+    if !event.field(&NUMS_LAST2).less_than(1560f64) {
+        return Some(9);
+    }
+    if !event.field(&NUMS).exists() {
+        return Some(12);
     }
     if !event
         .field(&NUMS)
-        .only_one_element(|element| {
-            !element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+        .all_elements(|element| {
+            !element.equals(987654.25f64)
+                && (!element.is_in(&[1558i64, 1561i64]) || element.is_in(&[1558i64])
+                    || element.is_in(&[1561i64])
+                    || !element.is_in(&[1558i64, 1559i64, 1560i64, 1561i64]))
         })
     {
-        return Some(11);
+        return Some(14);
     }
-    if exactly_one([
-        !event.field(&ID).is_null(),
-        !event.field(&WITH_SPACE).istarts_with("~nope-110"),
-    ])
-        || event
-            .field(&NUMS)
-            .compare_with(&event.field(&USER))
-            .is_some_and(Ordering::is_lt) || !event.field(&IP).matches_glob(&[""])
-    {
-        return Some(16);
+    if event.field(&C).starts_with("~nope-132") {
+        return Some(32);
     }
-    if !event
-        .field(&NUMS)
-        .any_element(|element| {
-            !element.icontains("~nope-111") && !element.starts_with("~nope-112")
-        })
-    {
-        return Some(28);
-    }
-    if event.field(&ID).equals("~nope-113") {
+    if !exactly_one([
+        event.field(&NUMS_LAST2).less_than(1559f64),
+        !event.field(&TAGS).same_as(&event.field(&TAGS_0)),
+    ]) {
         return Some(35);
     }
-    if event.field(&NUMS).any_element(|element| !element.equals(1697i64)) {
-        return Some(38);
+    if !event.field(&DOTTED_KEY).matches_glob(&["[日][本]語の?キ?*"]) {
+        return Some(41);
     }
-    if event.field(&N).has(-31337001.5f64) {
+    if event.field(&DOTTED_KEY).starts_with("~nope-133") {
         return Some(44);
+    }
+    if event.field(&DOTTED_KEY).starts_with("~nope-134") {
+        return Some(47);
     }
     None
 }
 
-/// `AlertTitle`: `}} {{{items || 'none'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let items = event.field(&ITEMS).or_truthy(Val::Str("none"));
-    format!("}} {{{items}")
+/// `GroupBy`: the dedup string, `user.tags[-1]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&TAGS_LAST).to_string()
 }
 
-/// `AlertDedup`: ` in {{Alert: {nums}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let nums = event.field(&NUMS);
-    format!(" in {{Alert: {nums}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("t0", Json::String(event.field(&B).or_present(Val::Str("{x|y}")).to_string())),
+    ])
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event
-        .field(&NUMS)
-        .only_one_element(|element| {
-            !element.ends_with("~nope-114")
-                && !element
-                    .in_cidr(
-                        &[
-                            Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                            Cidr::v4([10, 0, 0, 0], 8),
-                        ],
-                    )
-        })
-    {
-        return Severity::High;
-    }
-    if event.field(&WITH_SPACE).contains("") {
-        return Severity::Info;
+    if event.field(&NUMS).only_one_element(|_| true) {
+        return Severity::Low;
     }
     Severity::Critical
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R085`: Generated rule 85.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Built around a random event (85).
+//!
+//! Severity Critical; scheduled queries `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,140 +16,53 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 85"),
         source: "tests/rules/generated/gen_085.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Info,
+        scheduled: true,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (85)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{user.admin ?? user.admin | '{x|y}'}{user.admin}"),
+        alert_title: None,
     },
-    fields: &[
-        &SUB_0,
-        &I_TE_MS_0_SUB_0_N,
-        &ITEMS_0_TAGS_0,
-        &ITEMS,
-        &SUB_0_N,
-        &SUB,
-        &ITEMS_EACH_TAGS_0,
-        &N,
-        &OK,
-        &ID,
-        &ADMIN,
-        &T,
-        &NAME,
-    ],
+    fields: &[&EVENT_NAME, &MATRIX_EACH, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `ITeMS[0].sub[0].n`
-static I_TE_MS_0_SUB_0_N: Path = Path::new(
-    &[Key("ITeMS"), Index(0), Key("sub"), Index(0), Key("n")],
-);
+/// `matrix[*]`
+static MATRIX_EACH: Path = Path::new(&[Key("matrix"), Each]);
 
-/// `items[0].tags[0]`
-static ITEMS_0_TAGS_0: Path = Path::new(
-    &[Key("items"), Index(0), Key("tags"), Index(0)],
-);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `sub[0].n`
-static SUB_0_N: Path = Path::new(&[Key("sub"), Index(0), Key("n")]);
-
-/// `items[0].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
-
-/// `items[*].tags[0]`
-static ITEMS_EACH_TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `items[0].ok`
-static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
-
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
-
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
-
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&SUB_0), true, |value| value.icontains("~nope-118")) {
-        return Some(9);
-    }
-    if !event.field(&I_TE_MS_0_SUB_0_N).greater_than(716i64) {
-        return Some(13);
-    }
-    if !event.field(&ITEMS_0_TAGS_0).starts_with("ü-715") {
-        return Some(16);
-    }
-    if !event
-        .field(&ITEMS)
-        .no_element(|element| {
-            element.field(&SUB_0_N).is_in(&[Lit::from(-31337001.5f64)])
-        })
-    {
-        return Some(19);
-    }
-    if event.field(&SUB).in_cidr(&[Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32)]) {
-        return Some(25);
-    }
-    if event.field(&ITEMS_EACH_TAGS_0).icontains("~nope-119") {
-        return Some(28);
-    }
-    if !event.field(&SUB).no_element(|element| element.field(&N).is_null_or_empty()) {
-        return Some(31);
-    }
-    if event.field(&OK).less_than(4i64) {
-        return Some(36);
-    }
-    let id = event.field(&ID);
-    if !id.compare_with(&id).is_some_and(Ordering::is_ge) {
-        return Some(40);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(10);
     }
     None
 }
 
-/// `AlertTitle`: `{user.admin ?? user.admin | '{x|y}'}{user.admin}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let admin = event
-        .field(&ADMIN)
-        .or_present(event.field(&ADMIN).or(Val::Str("{x|y}")));
-    let admin_2 = event.field(&ADMIN);
-    format!("{admin}{admin_2}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&T).ends_with("x") && event.field(&NAME).at_least(6i64) {
-        return Severity::Critical;
-    }
-    Severity::Info
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&MATRIX_EACH).to_json()),
+        ("k1", event.field(&B).to_json()),
+    ])
 }

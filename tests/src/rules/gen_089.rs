@@ -3,9 +3,7 @@
 
 //! `Generated.R089`: Generated rule 89.
 //!
-//! Built around a random event (89).
-//!
-//! Severity Medium; log types `Generated.Alpha`.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,77 +15,92 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_089.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 122,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (89)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(r#" "quoted" }} "#),
     },
     fields: &[
-        &DOTT_ED_KE_Y,
-        &ITEMS_EACH,
-        &NET,
-        &ITEMS_0_TAGS,
-        &TAGS_0,
-        &IT_E_MS_0_TAGS,
-        &ITEMS_LAST,
-        &ABSENT_LAST6,
-        &WORDS,
+        &SU_B_EACH_X,
+        &ITEMS_LAST1_N,
+        &WORDS_0,
+        &USER_NAME,
+        &ITEMS_2_N,
+        &SUB_0_X,
         &EVENT_NAME,
+        &TAGS_0,
+        &TAGS,
+        &SUB_0,
+        &ABSENT,
+        &ITEMS_2_NAME,
+        &ID,
         &EVENT_SOURCE,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
-        &BIG,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
-/// `DottEd.keY`
-static DOTT_ED_KE_Y: Path = Path::new(&[Key("DottEd.keY")]);
+/// `items[0].SuB[*].x`
+static SU_B_EACH_X: Path = Path::new(
+    &[Key("items"), Index(0), Key("SuB"), Each, Key("x")],
+);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `items[-2].n`
+static ITEMS_LAST1_N: Path = Path::new(&[Key("items"), Index(-2), Key("n")]);
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `items[0].tags`
-static ITEMS_0_TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+/// `user.name`
+static USER_NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+/// `items[2].n`
+static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
 
-/// `ItEMs[0].tags`
-static IT_E_MS_0_TAGS: Path = Path::new(&[Key("ItEMs"), Index(0), Key("tags")]);
-
-/// `items[-1]`
-static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `items[0].sub[0].x`
+static SUB_0_X: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(0), Key("x")],
+);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `items[-2].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(0)]);
+
+/// `items[-2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(-2), Key("tags")]);
+
+/// `items[*].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `items[2].name`
+static ITEMS_2_NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
+
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
@@ -107,51 +120,45 @@ static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 /// `userIdentity`
 static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&DOTT_ED_KE_Y).matches_glob(&["na*"]) {
-        return Some(11);
-    }
-    if event.field(&ITEMS_EACH).has("~nope-138") {
-        return Some(15);
-    }
-    if !event.field(&NET).icontains("0") {
-        return Some(19);
-    }
-    if !event
-        .field(&ITEMS_0_TAGS)
-        .only_one_element(|element| {
-            element.matches_glob(&["?-74[3]"])
-                && !element.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        })
+    if filter(event.field(&SU_B_EACH_X), false, |value| value.iequals("~nope-148"))
+        || filter(
+            event.field(&ITEMS_LAST1_N),
+            false,
+            |value| value.equals(-31337001.5f64),
+        ) || filter(event.field(&WORDS_0), false, |value| value.at_least(2i64))
     {
-        return Some(22);
+        return Some(10);
     }
-    if !(event.field(&TAGS_0).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        || event
-            .field(&IT_E_MS_0_TAGS)
-            .no_element(|element| {
-                element.icontains("74") && element.equals(987654.25f64)
-            }))
-    {
-        return Some(29);
+    if !exactly_one([
+        filter(event.field(&USER_NAME), false, |value| value.starts_with("~nope-149")),
+        filter(event.field(&ITEMS_2_N), false, |value| value.at_least(604f64)),
+        filter(event.field(&SUB_0_X), true, |value| value.equals("a*b?c[d]e")),
+    ]) {
+        return Some(20);
     }
-    if event.field(&ITEMS_LAST).iends_with("~nope-139")
-        || !event.field(&ABSENT_LAST6).is_null()
-        || event
-            .field(&WORDS)
-            .no_element(|element| {
-                element.iequals("ü-745") && !element.iends_with("~nope-140")
-                    && !element.is_null_or_empty()
-            })
-    {
-        return Some(40);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Epsilon", "Gamma"]) {
+        return Some(31);
+    }
+    if event.field(&TAGS_0).same_as(&event.field(&TAGS)) {
+        return Some(34);
+    }
+    if event.field(&SUB_0).starts_with("~nope-150") {
+        return Some(36);
     }
     None
+}
+
+/// `AlertTitle`: ` "quoted" }} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(r#" "quoted" } "#)
+}
+
+/// `AlertDedup`: `{absent | items[2].name}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ABSENT).or(event.field(&ITEMS_2_NAME)).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when
@@ -160,6 +167,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
     Ok(
         context([
+            ("k0", event.field(&ID).to_json()),
             (
                 "eventName",
                 event
@@ -210,7 +218,6 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("k1", event.field(&BIG).to_json()),
         ]),
     )
 }

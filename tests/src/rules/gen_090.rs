@@ -3,7 +3,7 @@
 
 //! `Generated.R090`.
 //!
-//! Severity High; log types `Generated.Alpha`.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_090.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,149 +27,41 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{t}{{{t !s}{user.admin || user}"),
+        alert_title: Some("{matrix[-1][0] !s}"),
     },
-    fields: &[
-        &COUNTRY,
-        &WORD_S_0,
-        &NAME,
-        &S,
-        &NUMS_0,
-        &ADMIN,
-        &COUNT_RY,
-        &LO,
-        &WORDS_EACH,
-        &T,
-        &USER,
-        &E,
-        &ABSENT,
-        &HI,
-    ],
+    fields: &[&EVENT_NAME, &TAGS_LAST, &MATRIX_LAST_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    context: None,
+    severity: None,
     python: None,
 };
 
-/// `P_enRichmenT.tor_exit_nodes.p_any_ip_addresses.exiT.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("P_enRichmenT"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exiT"),
-        Key("country"),
-    ],
-);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `wordS[0]`
-static WORD_S_0: Path = Path::new(&[Key("wordS"), Index(0)]);
+/// `user.tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("user"), Key("tags"), Index(-1)]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
-
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
-
-/// `p_enrichment.tor_exit_nodes.p_aNY_ip_AddRESsES.exit.COUNTRy`
-static COUNT_RY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_aNY_ip_AddRESsES"),
-        Key("exit"),
-        Key("COUNTRy"),
-    ],
-);
-
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
-
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
-
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `E`
-static E: Path = Path::new(&[Key("E")]);
-
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if filter(
-        event.field(&COUNTRY),
-        true,
-        |value| value.is_in(&[Lit::Str("DE"), Lit::from(-31337000i64)]),
-    ) {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Epsilon"]) {
         return Some(8);
     }
-    if !event.field(&WORD_S_0).matches_glob(&["ü-7*"]) {
-        return Some(13);
-    }
-    if event.field(&NAME).has(987654.25f64) {
-        return Some(16);
-    }
-    if !event.field(&S).exists() {
-        return Some(19);
-    }
-    if event.field(&NUMS_0).iequals("~nope-141") {
-        return Some(21);
-    }
-    if event.field(&ADMIN).same_as(&event.field(&COUNT_RY)) {
-        return Some(24);
-    }
-    if event.field(&LO).ends_with("~nope-142") {
-        return Some(26);
-    }
-    if event.field(&WORDS_EACH).is_in(&[-31337000i64]) {
-        return Some(29);
+    let tags_last = event.field(&TAGS_LAST);
+    if !tags_last.iequals_field(&tags_last) {
+        return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `{t}{{{t !s}{user.admin || user}`
+/// `AlertTitle`: `{matrix[-1][0] !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let t = event.field(&T);
-    let t_2 = event.field(&T).py_str();
-    let admin = event.field(&ADMIN).or_truthy(event.field(&USER));
-    format!("{t}{{{t_2}{admin}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&E).to_json()),
-        ("k1", event.field(&ABSENT).to_json()),
-        (
-            "t2",
-            Json::String({
-                let hi = event.field(&HI);
-                format!("{hi}}} {hi}")
-            }),
-        ),
-    ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Info
+    event.field(&MATRIX_LAST_0).py_str()
 }

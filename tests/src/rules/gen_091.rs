@@ -3,7 +3,7 @@
 
 //! `Generated.R091`.
 //!
-//! Severity Medium; scheduled queries `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,11 +14,11 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_091.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        scheduled: false,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 89,
+        dedup_period_minutes: 58,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,50 +27,51 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{items[-1].sub[0].n} "quoted" "#),
+        alert_title: Some("{{{{"),
     },
-    fields: &[&NAME, &A_DM_IN, &ABSENT_LAST6, &V, &N],
+    fields: &[&ABSENT_LAST6, &X, &WORDS_2, &WORDS_LAST2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
-
-/// `user.aDmIn`
-static A_DM_IN: Path = Path::new(&[Key("user"), Key("aDmIn")]);
-
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `items[*].sub[0].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
 
-/// `items[-1].sub[0].n`
-static N: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0), Key("n")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `words[-3]`
+static WORDS_LAST2: Path = Path::new(&[Key("words"), Index(-3)]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAME).icontains("") {
+    if !filter(event.field(&ABSENT_LAST6), true, |value| value.iequals("~nope-151")) {
         return Some(9);
     }
-    if event.field(&A_DM_IN).same_as(&event.field(&ABSENT_LAST6)) {
-        return Some(12);
+    if !event.field(&X).exists() {
+        return Some(13);
     }
-    if event.field(&V).matches_glob(&["~nope-145*"]) {
-        return Some(14);
+    if event.field(&WORDS_2).iequals_field(&event.field(&WORDS_LAST2)) {
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `{items[-1].sub[0].n} "quoted" `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    format!(r#"{n} "quoted" "#)
+/// `AlertTitle`: `{{{{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{{")
+}
+
+/// `AlertDedup`: `{{`
+pub fn alert_dedup<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("{")
 }

@@ -3,10 +3,7 @@
 
 //! `Generated.R092`.
 //!
-//! Built around a random event (92).
-//!
-//! Severity Medium; log types `Generated.Alpha`.
-//! Disabled: compiled and tested, not run.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,68 +13,69 @@ pub static RULE: Rule = Rule {
         id: "Generated.R092",
         display_name: None,
         source: "tests/rules/generated/gen_092.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (92)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in }} {ключ !s}"),
+        alert_title: Some("{{{matrix[0]} #  ünïcödé "),
     },
-    fields: &[&EVENT_NAME, &SUB_EACH, &FIELD, &ABSENT, &TAGS_LAST1],
+    fields: &[&N, &NA_ME, &N_AME, &MATRIX_0_LAST, &MATRIX_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[0].sub[0].N`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("N")]);
 
-/// `iTEmS[-1].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("iTEmS"), Index(-1), Key("sub"), Each]);
+/// `items[0].NaME`
+static NA_ME: Path = Path::new(&[Key("items"), Index(0), Key("NaME")]);
 
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
+/// `items[0].nAme`
+static N_AME: Path = Path::new(&[Key("items"), Index(0), Key("nAme")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
 
-/// `user.Tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("user"), Key("Tags"), Index(-2)]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(9);
+    if !event.field(&N).at_most(638f64) {
+        return Some(8);
     }
-    if event.field(&SUB_EACH).is_in(&[Lit::Str("~nope-146"), Lit::from(987654.25f64)]) {
-        return Some(12);
+    if !event.field(&NA_ME).starts_with_field(&event.field(&N_AME)) {
+        return Some(11);
+    }
+    if !event.field(&MATRIX_0_LAST).at_least(641f64) {
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: ` in }} {ключ !s}`
+/// `AlertTitle`: `{{{matrix[0]} #  ünïcödé `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let field = event.field(&FIELD).py_str();
-    format!(" in }} {field}")
+    let matrix_0 = event.field(&MATRIX_0);
+    format!("{{{matrix_0} #  ünïcödé ")
 }
 
-/// `GroupBy`: the dedup string, `absent`, `user.Tags[-2]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let tags_last1 = event.field(&TAGS_LAST1);
-    format!("{absent}:{tags_last1}")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Info
 }

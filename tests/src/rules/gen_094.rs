@@ -5,7 +5,8 @@
 //!
 //! Built around a random event (94).
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,12 +18,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_094.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::Medium,
-        create_alert: true,
-        dedup_period_minutes: 60,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
+        create_alert: false,
+        dedup_period_minutes: 13,
         threshold: 1,
-        tags: &["generated", "batch-3"],
+        tags: &[],
         reports: &[],
         description: Some("Built around a random event (94)."),
         reference: None,
@@ -31,33 +32,52 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&A, &LO, &ID],
+    fields: &[&ABSENT_LAST6, &EVENT_NAME, &S, &NUMS_2],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `nums[2]`
+static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&A).at_least(41i64) {
-        return Some(10);
+    if !filter(
+        event.field(&ABSENT_LAST6),
+        false,
+        |value| value.is_in(&[Lit::from(-31337000i64), Lit::from(987654.25f64)]),
+    ) {
+        return Some(11);
     }
-    if event.field(&LO).same_as(&event.field(&ID)) {
-        return Some(13);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Epsilon"]) {
+        return Some(15);
+    }
+    let s = event.field(&S);
+    if !s.istarts_with_field(&s) {
+        return Some(18);
     }
     None
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&NUMS_2).iequals("~nope-155") {
+        return Severity::Low;
+    }
+    Severity::Critical
 }

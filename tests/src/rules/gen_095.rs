@@ -3,9 +3,8 @@
 
 //! `Generated.R095`.
 //!
-//! Built around a random event (95).
-//!
-//! Severity Low; log types `Generated.Gamma`.
+//! Severity Info; log types `Generated.Beta`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,75 +16,103 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_095.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Low,
-        create_alert: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Info,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &["generated", "batch-4"],
         reports: &[],
-        description: Some("Built around a random event (95)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&F, &N, &ITEMS, &N_1, &IPS, &T_AG_S, &TAGS, &FIELD],
+    fields: &[
+        &EVENT_NAME,
+        &NAME,
+        &IPS_0,
+        &WITH_SPACE,
+        &TA_GS,
+        &EXIT,
+        &ABSENT,
+        &T,
+        &IPS_EACH,
+        &A_BSENT,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `items[0].name`
+static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `ips[0]`
+static IPS_0: Path = Path::new(&[Key("ips"), Index(0)]);
 
-/// `N`
-static N_1: Path = Path::new(&[Key("N")]);
+/// `with space`
+static WITH_SPACE: Path = Path::new(&[Key("with space")]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `items[*].taGs`
+static TA_GS: Path = Path::new(&[Key("items"), Each, Key("taGs")]);
 
-/// `tAgS`
-static T_AG_S: Path = Path::new(&[Key("tAgS")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
+static EXIT: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
+);
 
-/// `tags`
-static TAGS: Path = Path::new(&[Key("tags")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
+
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+
+/// `aBsent`
+static A_BSENT: Path = Path::new(&[Key("aBsent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&F).at_least(42.25f64) {
+    if !event.field(&EVENT_NAME).matches_glob(&["Del[t]a"]) {
         return Some(10);
     }
-    if event.field(&N).has(-31337001.5f64) {
+    if event.field(&NAME).istarts_with_field(&event.field(&IPS_0)) {
         return Some(13);
     }
-    let items = event.field(&ITEMS);
-    if (items.any_element(|element| element.field(&N_1).at_most(-0.5f64))
-        && event
-            .field(&IPS)
-            .all_elements(|element| element.in_cidr(&[Cidr::v4([192, 168, 1, 0], 24)]))
-        && items
-            .only_one_element(|element| {
-                !element.field(&T_AG_S).starts_with("~nope-147")
-                    && !element.field(&TAGS).is_null()
-            })) || event.field(&FIELD).has(987654.25f64)
-    {
-        return Some(16);
+    if !event.field(&WITH_SPACE).istarts_with("日本語の") {
+        return Some(15);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `items[*].taGs`, `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`, `eventName.absent` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let ta_gs = event.field(&TA_GS);
+    let exit = event.field(&EXIT);
+    let absent = event.field(&ABSENT);
+    format!("{ta_gs}:{exit}:{absent}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&T).is_in(&[Lit::from(-31337000i64), Lit::from(987654.25f64)])
+        || !event.field(&IPS_EACH).contains("1")
+        || event.field(&A_BSENT).matches_glob(&["~nope-157*"])
+    {
+        return Severity::Info;
+    }
+    Severity::Medium
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R096`.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,63 +16,73 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::High,
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" ünïcödé {absent[-7] ?? n !s}"),
     },
-    fields: &[&NUMS_0, &N, &SUB_EACH_N, &A, &SUB_0],
+    fields: &[&EVENTNAME, &S, &ABSENT_LAST6, &N, &ABSENT, &LO, &NUMS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
 /// `n`
 static N: Path = Path::new(&[Key("n")]);
 
-/// `Items[-1].sub[*].N`
-static SUB_EACH_N: Path = Path::new(
-    &[Key("Items"), Index(-1), Key("sub"), Each, Key("N")],
-);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
 
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NUMS_0).at_least(1781.5f64) {
-        return Some(8);
+    if !event.field(&EVENTNAME).is_in(&["Alpha", "Epsilon", "Zeta"]) {
+        return Some(9);
     }
-    if event.field(&N).icontains("~nope-148") {
-        return Some(11);
+    let s = event.field(&S);
+    if !s.ends_with_field(&s) {
+        return Some(12);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&SUB_EACH_N).to_json()),
-        ("k1", event.field(&A).to_json()),
-        ("k2", event.field(&SUB_0).to_json()),
-    ])
+/// `AlertTitle`: ` ünïcödé {absent[-7] ?? n !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent_last6 = event.field(&ABSENT_LAST6).or_present(event.field(&N)).py_str();
+    format!(" ünïcödé {absent_last6}")
+}
+
+/// `GroupBy`: the dedup string, `absent`, `pair.lo`, `nums[*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT);
+    let lo = event.field(&LO);
+    let nums_each = event.field(&NUMS_EACH);
+    format!("{absent}:{lo}:{nums_each}")
 }

@@ -3,7 +3,10 @@
 
 //! `Generated.R098`.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Built around a random event (98).
+//!
+//! Severity Medium; log types `Generated.Alpha`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -15,33 +18,35 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_098.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
-        create_alert: true,
-        dedup_period_minutes: 29,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Medium,
+        create_alert: false,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-0"],
+        tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (98)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} "),
+        alert_title: None,
     },
     fields: &[
         &EVENT_NAME,
-        &PAIR_C,
-        &P_AI_R_C,
-        &NUMS_LAST,
-        &P_ENRICHMENT,
-        &ITEMS_EACH,
-        &NUMS,
-        &A,
+        &N_AME,
+        &NAME,
+        &SUB_EACH_X,
+        &TAGS,
+        &N,
+        &SUB_0_X,
+        &WORDS_0,
+        &USER,
+        &F,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
     severity: None,
@@ -51,52 +56,57 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.c`
-static PAIR_C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `items[-2].NAme`
+static N_AME: Path = Path::new(&[Key("items"), Index(-2), Key("NAme")]);
 
-/// `PAiR.c`
-static P_AI_R_C: Path = Path::new(&[Key("PAiR"), Key("c")]);
+/// `items[-2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
 
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
+/// `items[*].sub[*].x`
+static SUB_EACH_X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
 
-/// `p_enrichment`
-static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+/// `items[2].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `items[0].SuB[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("SuB"), Index(0), Key("n")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `items[*].sub[0].x`
+static SUB_0_X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
 
-/// `PaIR.a`
-static A: Path = Path::new(&[Key("PaIR"), Key("a")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
+
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&EVENT_NAME), false, |value| value.exists()) {
+    if !event.field(&EVENT_NAME).is_in(&["Zeta"]) {
         return Some(10);
     }
-    if !filter(event.field(&PAIR_C), true, |value| value.starts_with("~nope-149")) {
+    if !event.field(&N_AME).iends_with_field(&event.field(&NAME)) {
         return Some(13);
     }
-    if !event.field(&P_AI_R_C).at_least(5f64) {
-        return Some(17);
+    if event.field(&SUB_EACH_X).is_ip() {
+        return Some(15);
     }
-    if exactly_one([
-        !event.field(&NUMS_LAST).istarts_with("~nope-150"),
-        event.field(&P_ENRICHMENT).less_than(0i64)
-            || !event.field(&ITEMS_EACH).contains("~nope-151"),
-        event.field(&NUMS).matches_glob(&["~nope-152*"]),
-    ]) || event.field(&A).iends_with("~nope-153")
+    if !(event
+        .field(&TAGS)
+        .all_elements(|element| {
+            !element.equals(-31337000i64) && !element.is_in(&[Lit::from(987654.25f64)])
+        })
+        || (event.field(&N).starts_with("~nope-160")
+            && event.field(&SUB_0_X).ends_with("~nope-161")))
+        || event.field(&WORDS_0).istarts_with("~nope-162")
+        || !(event.field(&USER).matches_glob(&["~nope-163*"])
+            || event.field(&F).equals(6.75f64))
     {
-        return Some(20);
+        return Some(18);
     }
     None
-}
-
-/// `AlertTitle`: `}} `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("} ")
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R099`.
 //!
-//! Severity Low; log types `Generated.Alpha`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_099.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::High,
+        create_alert: true,
+        dedup_period_minutes: 106,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -28,59 +27,65 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" back\slash {items[*].v}{{{items[*].v ?? words[0]}"#),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &V, &WORDS_0, &TAGS, &TAGS_0, &ABSENT_LAST6],
+    fields: &[&EVENT_NAME, &WITH_SPACE, &IP, &ABSENT, &MATRIX_LAST_2, &IPS, &MATRIX],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].v`
-static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+/// `with space`
+static WITH_SPACE: Path = Path::new(&[Key("with space")]);
 
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `items[*].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Epsilon"]) {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Gamma"]) {
         return Some(9);
+    }
+    if event.field(&WITH_SPACE).iends_with_field(&event.field(&IP)) {
+        return Some(12);
+    }
+    if event.field(&ABSENT).matches_glob_field(&event.field(&MATRIX_LAST_2)) {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: ` back\slash {items[*].v}{{{items[*].v ?? words[0]}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let v = event.field(&V);
-    let v_2 = event.field(&V).or_present(event.field(&WORDS_0));
-    format!(r#" back\slash {v}{{{v_2}"#)
-}
-
-/// `AlertDedup`: `{user.tags | items[*].tags[0] ?? ''}}} {{`
+/// `AlertDedup`: `{ips}`
 pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let tags = event.field(&TAGS).or(event.field(&TAGS_0).or_present(Val::Str("")));
-    format!("{tags}}} {{")
+    event.field(&IPS).to_string()
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&ABSENT_LAST6).to_json())])
+    context([("k0", event.field(&MATRIX).to_json())])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Info
 }

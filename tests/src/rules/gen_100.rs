@@ -5,7 +5,8 @@
 //!
 //! Built around a random event (100).
 //!
-//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Alpha`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,113 +18,85 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_100.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Critical,
-        create_alert: true,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Info,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-2"],
         reports: &[],
         description: Some("Built around a random event (100)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{"),
+        alert_title: Some("}} {absent || '{x|y}'}{{{matrix[0][*]}"),
     },
     fields: &[
-        &ID,
-        &WORDS_2,
-        &A,
-        &NUMS,
-        &EVENT_NAME_ABSENT,
-        &ITEMS,
-        &E_VEN_TNAME_ABSENT,
-        &MATRIX_EACH_LAST,
+        &KEY,
+        &EVENT_NAME,
+        &ABSENT,
+        &MATRIX_0_EACH,
+        &P_ANY_I_P_ADD_RE_SS_ES,
+        &DOTTED_KEY,
+        &WORDS_EACH,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
-    context: Some(|event| alert_context(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `usEr.id`
-static ID: Path = Path::new(&[Key("usEr"), Key("id")]);
+/// `DOtTED.key`
+static KEY: Path = Path::new(&[Key("DOtTED"), Key("key")]);
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
 
-/// `eventName.absent`
-static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `p_enrichment.tor_exit_nodes.P_any_iP_AddReSSEs`
+static P_ANY_I_P_ADD_RE_SS_ES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("P_any_iP_AddReSSEs")],
+);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
 
-/// `eVenTname.absent`
-static E_VEN_TNAME_ABSENT: Path = Path::new(&[Key("eVenTname"), Key("absent")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
 
-/// `matrix[*][-1]`
-static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ID), true, |value| value.has(-31337001.5f64)) {
-        return Some(9);
+    if !event.field(&KEY).has(".t") {
+        return Some(11);
     }
-    if !filter(event.field(&WORDS_2), false, |value| value.equals("w-808")) {
-        return Some(12);
-    }
-    if !event.field(&A).less_than(11i64) {
-        return Some(16);
+    let event_name = event.field(&EVENT_NAME);
+    if !event_name.contains_field(&event_name) {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `{{`
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{")
+/// `AlertTitle`: `}} {absent || '{x|y}'}{{{matrix[0][*]}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT).or_truthy(Val::Str("{x|y}"));
+    let matrix_0_each = event.field(&MATRIX_0_EACH);
+    format!("}} {absent}{{{matrix_0_each}")
 }
 
-/// `AlertDedup`: `{{{nums}{nums | '{x|y}'}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let nums = event.field(&NUMS);
-    let nums_2 = event.field(&NUMS).or(Val::Str("{x|y}"));
-    format!("{{{nums}{nums_2}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "t0",
-            Json::String(
-                event
-                    .field(&EVENT_NAME_ABSENT)
-                    .or_present(event.field(&ITEMS))
-                    .to_string(),
-            ),
-        ),
-        ("k1", event.field(&E_VEN_TNAME_ABSENT).to_json()),
-        (
-            "t2",
-            Json::String({
-                let words_2 = event.field(&WORDS_2).py_str();
-                let words_2_2 = event.field(&WORDS_2).or_truthy(Val::Str(""));
-                let matrix_each_last = event
-                    .field(&MATRIX_EACH_LAST)
-                    .or_present(event.field(&EVENT_NAME_ABSENT));
-                format!("{words_2}{words_2_2} in {matrix_each_last}")
-            }),
-        ),
-    ])
+/// `GroupBy`: the dedup string, `p_enrichment.tor_exit_nodes.P_any_iP_AddReSSEs`, `dotted.key`, `words[*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let p_any_i_p_add_re_ss_es = event.field(&P_ANY_I_P_ADD_RE_SS_ES);
+    let dotted_key = event.field(&DOTTED_KEY);
+    let words_each = event.field(&WORDS_EACH);
+    format!("{p_any_i_p_add_re_ss_es}:{dotted_key}:{words_each}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R102`.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_102.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 68,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,38 +27,62 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[-2].name !s}"),
     },
-    fields: &[&EVEN_T_NAM_E, &I_PS, &X],
+    fields: &[&NAME, &TAGS_0, &SUB_EACH, &SUB, &TAGS_EACH, &X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `EvenTNamE`
-static EVEN_T_NAM_E: Path = Path::new(&[Key("EvenTNamE")]);
+/// `items[-2].name`
+static NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
 
-/// `iPS`
-static I_PS: Path = Path::new(&[Key("iPS")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `items[0].Sub[-1].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("Sub"), Index(-1), Key("x")]);
+/// `items[0].sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
+
+/// `items[-2].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
+
+/// `Tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("Tags"), Each]);
+
+/// `ITEms[0].sub[*].x`
+static X: Path = Path::new(&[Key("ITEms"), Index(0), Key("sub"), Each, Key("x")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVEN_T_NAM_E).iequals("zeta") {
-        return Some(9);
+    if !event.field(&NAME).is_in(&["İstanbul"]) {
+        return Some(8);
     }
-    if !event.field(&I_PS).only_one_element(|element| element.istarts_with("1")) {
-        return Some(12);
+    let tags_0 = event.field(&TAGS_0);
+    if !tags_0.icontains_field(&tags_0) {
+        return Some(11);
     }
-    if !event.field(&X).ends_with("y") {
-        return Some(19);
+    if event.field(&SUB_EACH).is_ip() {
+        return Some(13);
+    }
+    if !event.field(&SUB).no_element(|element| !element.field(&TAGS_EACH).is_public_ip())
+    {
+        return Some(16);
     }
     None
+}
+
+/// `AlertTitle`: `{items[-2].name !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&NAME).py_str()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&X).to_json())])
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R103`: Generated rule 103.
 //!
-//! Severity Low; log types `Generated.Beta`.
-//! Alerts after 3 matches within 60 minutes.
-//! Disabled: compiled and tested, not run.
+//! Severity Info; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,13 +13,13 @@ pub static RULE: Rule = Rule {
         id: "Generated.R103",
         display_name: Some("Generated rule 103"),
         source: "tests/rules/generated/gen_103.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -29,9 +27,9 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{nums[*] || absent}{{}} "),
+        alert_title: Some("}} {{"),
     },
-    fields: &[&EVENT_NAME, &C, &DOTTED, &NUMS_EACH, &ABSENT],
+    fields: &[&BI_G, &NUMS, &EVENTNAME, &N, &NAME, &T_AG_S, &EVENT_NAME, &NET, &OK],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -41,38 +39,61 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
+/// `BiG`
+static BI_G: Path = Path::new(&[Key("BiG")]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+
+/// `items[0].tAgS`
+static T_AG_S: Path = Path::new(&[Key("items"), Index(0), Key("tAgS")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.c`
-static C: Path = Path::new(&[Key("pair"), Key("c")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `dotted`
-static DOTTED: Path = Path::new(&[Key("dotted")]);
+/// `items[0].ok`
+static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
-        return Some(10);
+    if !filter(event.field(&BI_G), false, |value| value.exists()) {
+        return Some(11);
     }
-    if !event.field(&C).at_least(19i64) {
+    if !filter(event.field(&NUMS), true, |value| value.iequals("~nope-168")) {
         return Some(13);
     }
-    if event.field(&DOTTED).is_in(&[Lit::from(987654.25f64), Lit::from(-31337000i64)]) {
-        return Some(16);
+    if !event.field(&EVENTNAME).is_in(&["Alpha", "Epsilon"]) {
+        return Some(17);
+    }
+    if event.field(&N).icontains_field(&event.field(&NAME)) {
+        return Some(20);
+    }
+    if !event.field(&T_AG_S).no_element(|element| element.istarts_with("w-0")) {
+        return Some(22);
+    }
+    let ok = event.field(&OK);
+    if event.field(&EVENT_NAME).starts_with_field(&event.field(&NET))
+        || ok.ends_with_field(&ok)
+    {
+        return Some(29);
     }
     None
 }
 
-/// `AlertTitle`: `{nums[*] || absent}{{}} `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums_each = event.field(&NUMS_EACH).or_truthy(event.field(&ABSENT));
-    format!("{nums_each}{{}} ")
+/// `AlertTitle`: `}} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} {")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R104`.
 //!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,52 +15,55 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_104.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 112,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{b !s}"),
     },
-    fields: &[&EVENT_NAME, &TAGS, &N],
+    fields: &[&TAGS_0, &WOR_DS, &WORDS_0, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+/// `WorDs`
+static WOR_DS: Path = Path::new(&[Key("WorDs")]);
 
-/// `items[*].SUB[0].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("SUB"), Index(0), Key("n")]);
+/// `words[0]`
+static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
+    if !event.field(&TAGS_0).istarts_with("x y-73") {
         return Some(9);
     }
-    if event.field(&TAGS).contains(987654.25f64) {
+    if !event.field(&WOR_DS).has_field(&event.field(&WORDS_0)) {
         return Some(12);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[*].SUB[0].n` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&N).to_string()
+/// `AlertTitle`: `{b !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&B).py_str()
 }

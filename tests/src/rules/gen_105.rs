@@ -3,7 +3,7 @@
 
 //! `Generated.R105`.
 //!
-//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_105.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,68 +27,56 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{matrix[*][2] || eventName.absent}"),
+        alert_title: Some("}} {{"),
     },
-    fields: &[
-        &EVENTNAME,
-        &NUMS_EACH,
-        &MATRIX_EACH_2,
-        &ABSENT,
-        &MATRIX_LAST_LAST1,
-        &A_DM_IN,
-        &IP,
-    ],
+    fields: &[&MATRIX_LAST_2, &TAGS_EACH, &TAGS, &N, &MATRIX_0_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `items[-1].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Each]);
 
-/// `matrix[*][2]`
-static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
+/// `iTemS[*].tags`
+static TAGS: Path = Path::new(&[Key("iTemS"), Each, Key("tags")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `items[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
-
-/// `USER.aDMIn`
-static A_DM_IN: Path = Path::new(&[Key("USER"), Key("aDMIn")]);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `matrix[0][0]`
+static MATRIX_0_0: Path = Path::new(&[Key("matrix"), Index(0), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Alpha") {
+    if !event.field(&MATRIX_LAST_2).at_most(748f64) {
         return Some(8);
     }
-    if event.field(&NUMS_EACH).is_null() {
+    if event.field(&TAGS_EACH).has_field(&event.field(&TAGS)) {
         return Some(11);
     }
     None
 }
 
-/// `AlertTitle`: `{matrix[*][2] || eventName.absent}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&MATRIX_EACH_2).or_truthy(event.field(&ABSENT)).to_string()
+/// `AlertTitle`: `}} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} {")
 }
 
-/// `GroupBy`: the dedup string, `matrix[-1][-2]`, `USER.aDMIn`, `ip` joined with `:`.
+/// `GroupBy`: the dedup string, `items[0].n` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1);
-    let a_dm_in = event.field(&A_DM_IN);
-    let ip = event.field(&IP);
-    format!("{matrix_last_last1}:{a_dm_in}:{ip}")
+    event.field(&N).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&MATRIX_0_0).to_json())])
 }

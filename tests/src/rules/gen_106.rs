@@ -3,8 +3,9 @@
 
 //! `Generated.R106`.
 //!
-//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
-//! A signal: matches are recorded, no alert is raised.
+//! Built around a random event (106).
+//!
+//! Severity Medium; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,76 +17,58 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_106.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Info,
-        create_alert: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Medium,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (106)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{absent !s}{items[0].tags[2] !s}{items[-2].tags ?? items[*].tags ?? '{x|y}'}{absent}",
-        ),
+        alert_title: None,
     },
-    fields: &[
-        &TAG_S_2,
-        &EVENT_NAME,
-        &ABSENT,
-        &TAGS_2,
-        &ITEMS_LAST1_TAGS,
-        &ITEMS_EACH_TAGS,
-    ],
+    fields: &[&N_AM_E, &ABSENT, &F, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[2].TagS[2]`
-static TAG_S_2: Path = Path::new(&[Key("items"), Index(2), Key("TagS"), Index(2)]);
+/// `items[-2].NAmE`
+static N_AM_E: Path = Path::new(&[Key("items"), Index(-2), Key("NAmE")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
 
-/// `items[0].tags[2]`
-static TAGS_2: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(2)]);
-
-/// `items[-2].tags`
-static ITEMS_LAST1_TAGS: Path = Path::new(&[Key("items"), Index(-2), Key("tags")]);
-
-/// `items[*].tags`
-static ITEMS_EACH_TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAG_S_2).exists() {
+    if !event.field(&N_AM_E).has("l") {
         return Some(9);
     }
-    if !event.field(&EVENT_NAME).contains("B") {
-        return Some(11);
+    if event.field(&ABSENT).starts_with("~nope-169") {
+        return Some(12);
+    }
+    if !event.field(&F).compare_with(&event.field(&N)).is_some_and(Ordering::is_gt) {
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `{absent !s}{items[0].tags[2] !s}{items[-2].tags ?? items[*].tags ?? '{x|y}'}{absent}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT).py_str();
-    let tags_2 = event.field(&TAGS_2).py_str();
-    let items_last1_tags = event
-        .field(&ITEMS_LAST1_TAGS)
-        .or_present(event.field(&ITEMS_EACH_TAGS).or_present(Val::Str("{x|y}")));
-    let absent_2 = event.field(&ABSENT);
-    format!("{absent}{tags_2}{items_last1_tags}{absent_2}")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::High
 }

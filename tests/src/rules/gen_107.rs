@@ -3,7 +3,7 @@
 
 //! `Generated.R107`.
 //!
-//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +16,9 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Low,
+        severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 71,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,41 +27,80 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{pair.hi}{eventName.absent ?? 'none'}"),
     },
-    fields: &[&BIG, &E, &MATRIX_LAST],
+    fields: &[&EVENT_NAME, &B, &NUMS, &ABSENT, &HI, &N_AM_E, &ITEMS_EACH, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
+/// `items[*].NAmE`
+static N_AM_E: Path = Path::new(&[Key("items"), Each, Key("NAmE")]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&BIG).at_least(123456789012345680000000000000f64) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Zeta"]) {
+        return Some(9);
+    }
+    let b = event.field(&B);
+    if !b.compare_with(&b).is_some_and(Ordering::is_ge) {
+        return Some(12);
     }
     if !event
-        .field(&E)
-        .is_in(&[Lit::from(-31337001.5f64), Lit::from(0f64), Lit::from(-31337001.5f64)])
+        .field(&NUMS)
+        .any_element(|element| {
+            !element.is_in(&["~nope-171"]) && element.is_in(&[1759i64])
+                && !element.equals(987654.25f64) && !element.equals("~nope-172")
+                && !element.is_in(&["~nope-173"]) && !element.is_in(&[1758i64])
+        })
     {
-        return Some(11);
-    }
-    if !event.field(&MATRIX_LAST).any_element(|element| !element.is_in(&[873i64])) {
         return Some(14);
     }
+    if event.field(&ABSENT).iends_with("~nope-174") {
+        return Some(31);
+    }
     None
+}
+
+/// `AlertTitle`: `{pair.hi}{eventName.absent ?? 'none'}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let hi = event.field(&HI);
+    let absent = event.field(&ABSENT).or_present(Val::Str("none"));
+    format!("{hi}{absent}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&N_AM_E).to_json()),
+        ("k1", event.field(&ITEMS_EACH).to_json()),
+        ("k2", event.field(&NAME).to_json()),
+    ])
 }

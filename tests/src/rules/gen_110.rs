@@ -3,7 +3,9 @@
 
 //! `Generated.R110`: Generated rule 110.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Built around a random event (110).
+//!
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,56 +17,147 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_110.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 42,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (110)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &NU_MS, &NUMS, &N, &ABSENT_LAST6],
+    fields: &[
+        &EVENT_NAME,
+        &ITEMS_0_N,
+        &ITEMS_0_N_1,
+        &WORDS,
+        &WORDS_LAST1,
+        &ITEMS_LAST_SUB_EACH_X,
+        &ROLE,
+        &SUB_EACH_N,
+        &SUB_0_N,
+        &ABSENT_LAST6,
+        &HI,
+        &SUB,
+        &SUB_EACH,
+        &ITE_MS_LAST_SUB_EACH_X,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `NuMS`
-static NU_MS: Path = Path::new(&[Key("NuMS")]);
+/// `items[0].N`
+static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("N")]);
 
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
+/// `items[0].n`
+static ITEMS_0_N_1: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `items[*].sub[0].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("n")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
+
+/// `words[-2]`
+static WORDS_LAST1: Path = Path::new(&[Key("words"), Index(-2)]);
+
+/// `items[-1].sub[*].x`
+static ITEMS_LAST_SUB_EACH_X: Path = Path::new(
+    &[Key("items"), Index(-1), Key("sub"), Each, Key("x")],
+);
+
+/// `user.Role`
+static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+
+/// `items[-1].sub[*].n`
+static SUB_EACH_N: Path = Path::new(
+    &[Key("items"), Index(-1), Key("sub"), Each, Key("n")],
+);
+
+/// `items[-1].sub[0].N`
+static SUB_0_N: Path = Path::new(
+    &[Key("items"), Index(-1), Key("sub"), Index(0), Key("N")],
+);
 
 /// `absent[-7]`
 static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
+/// `items[0].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
+
+/// `sub[*]`
+static SUB_EACH: Path = Path::new(&[Key("sub"), Each]);
+
+/// `ITEMs[-1].sub[*].x`
+static ITE_MS_LAST_SUB_EACH_X: Path = Path::new(
+    &[Key("ITEMs"), Index(-1), Key("sub"), Each, Key("x")],
+);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Gamma"]) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Gamma") {
+        return Some(11);
     }
-    if !(event.field(&NU_MS).same_as(&event.field(&NUMS))
-        || event.field(&N).is_public_ip()
-        || event.field(&ABSENT_LAST6).is_in(&["~nope-158"]))
+    if !event
+        .field(&ITEMS_0_N)
+        .compare_with(&event.field(&ITEMS_0_N_1))
+        .is_some_and(Ordering::is_le)
     {
-        return Some(12);
+        return Some(14);
+    }
+    if !event
+        .field(&WORDS)
+        .only_one_element(|element| {
+            !element.is_in(&["x y-775", "ü-777"])
+                && element.is_in(&["ü-776", "ü-777"])
+        })
+    {
+        return Some(16);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `words[-2]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&WORDS_LAST1).to_string()
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&ITEMS_LAST_SUB_EACH_X).has(987654.25f64) {
+        return Severity::Info;
+    }
+    if !(!event.field(&ROLE).icontains("") || event.field(&SUB_EACH_N).is_public_ip()
+        || event.field(&SUB_0_N).iends_with("~nope-176")
+        || (event
+            .field(&ABSENT_LAST6)
+            .in_cidr(
+                &[
+                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+                ],
+            ) && !event.field(&HI).less_than(33.5f64))
+        || event
+            .field(&SUB)
+            .only_one_element(|element| {
+                !element.field(&SUB_EACH).matches_glob(&["~nope-177*"])
+            })) && !event.field(&ITE_MS_LAST_SUB_EACH_X).icontains("~nope-178")
+    {
+        return Severity::Critical;
+    }
+    Severity::Critical
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R112`.
 //!
-//! Severity Info; scheduled queries `Generated.Beta`, `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Alpha`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,12 +14,12 @@ pub static RULE: Rule = Rule {
         id: "Generated.R112",
         display_name: None,
         source: "tests/rules/generated/gen_112.yml",
-        enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Info,
+        enabled: false,
+        scheduled: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 58,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,71 +28,109 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(
+            "{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country || p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit}{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}",
+        ),
     },
-    fields: &[&EVENT_NAME, &SUB_EACH, &NAME, &S, &ABSENT, &TAGS_EACH, &E, &N],
+    fields: &[
+        &COUNTRY,
+        &EVENT_NAME,
+        &ITEMS_0,
+        &ITEMS,
+        &S,
+        &EXIT,
+        &P_ENRICHMENT,
+        &NUMS,
+        &USER,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: Some(|event| alert_context(event)),
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-1].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Each]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
-/// `items[-1].name`
-static NAME: Path = Path::new(&[Key("items"), Index(-1), Key("name")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
+static EXIT: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
+);
 
-/// `items[0].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
+/// `p_enrichment`
+static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `ItemS[-1].sub[*].n`
-static N: Path = Path::new(&[Key("ItemS"), Index(-1), Key("sub"), Each, Key("n")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Alpha") {
-        return Some(8);
+    if !filter(event.field(&COUNTRY), false, |value| value.istarts_with("de")) {
+        return Some(9);
     }
-    if event.field(&SUB_EACH).in_cidr(&[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)])
-        && event.field(&NAME).ends_with("ta-Gamma")
-    {
-        return Some(11);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(15);
     }
-    if !event.field(&S).istarts_with("") {
-        return Some(19);
+    if !event.field(&ITEMS_0).is_in_field(&event.field(&ITEMS)) {
+        return Some(18);
+    }
+    if event.field(&S).equals("~nope-181") {
+        return Some(20);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `eventName.absent`, `items[0].tags[*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    let tags_each = event.field(&TAGS_EACH);
-    format!("{absent}:{tags_each}")
+/// `AlertTitle`: `{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country || p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit}{p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let country = event.field(&COUNTRY).or_truthy(event.field(&EXIT));
+    let country_2 = event.field(&COUNTRY);
+    format!("{country}{country_2}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&E).to_json()),
-        ("k1", event.field(&ABSENT).to_json()),
-        ("k2", event.field(&N).to_json()),
+        ("k0", event.field(&P_ENRICHMENT).to_json()),
+        ("k1", event.field(&NUMS).to_json()),
     ])
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&USER).contains("~nope-182")
+        && exactly_one([
+            !event.field(&ITEMS_0).matches_glob(&["~nope-183*"]),
+            !event.field(&P_ENRICHMENT).is_in(&[Lit::from(987654.25f64)]),
+        ])
+    {
+        return Severity::Critical;
+    }
+    Severity::Critical
 }

@@ -3,9 +3,9 @@
 
 //! `Generated.R113`.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Alpha`.
 //! A signal: matches are recorded, no alert is raised.
-//! Alerts after 4 matches within 24 minutes.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -15,14 +15,14 @@ pub static RULE: Rule = Rule {
         id: "Generated.R113",
         display_name: None,
         source: "tests/rules/generated/gen_113.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: false,
-        dedup_period_minutes: 24,
-        threshold: 4,
-        tags: &["generated", "batch-1"],
+        dedup_period_minutes: 60,
+        threshold: 1,
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
@@ -31,24 +31,12 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[
-        &EVENT_NAME,
-        &S,
-        &ABSENT_LAST6,
-        &NUMS_LAST,
-        &E,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-    ],
+    fields: &[&EVENT_NAME, &KEY, &T, &DOTTED],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    context: None,
     severity: None,
     python: None,
 };
@@ -56,111 +44,29 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `nums[-1]`
-static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+/// `dotted`
+static DOTTED: Path = Path::new(&[Key("dotted")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("Alpha") {
+        return Some(9);
+    }
+    if event.field(&KEY).is_in_field(&event.field(&T)) {
         return Some(12);
     }
-    if !event.field(&S).starts_with("naïve caf") {
-        return Some(15);
+    if event.field(&DOTTED).equals("~nope-184") {
+        return Some(14);
     }
-    if !exactly_one([
-        event.field(&ABSENT_LAST6).iends_with("~nope-159"),
-        event.field(&NUMS_LAST).at_most(1910f64),
-    ]) {
-        return Some(18);
+    if !event.field(&T).is_in(&["UPPER lower 123", "~nope-185"]) {
+        return Some(17);
     }
     None
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            ("k0", event.field(&E).to_json()),
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R114`.
 //!
-//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Critical; scheduled queries `Generated.Alpha`, `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -14,56 +15,86 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_114.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Medium,
-        create_alert: true,
+        scheduled: true,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Critical,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-2"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} "),
     },
-    fields: &[&V, &ITEMS_EACH_TAGS, &B, &ITEMS_EACH_TAGS_1],
+    fields: &[&EVENT_NAME, &V, &NUMS_0, &ITEMS_EACH_N, &C, &NA_ME, &X, &I_TE_MS_2_N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].tags`
-static ITEMS_EACH_TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+/// `items[2].v`
+static V: Path = Path::new(&[Key("items"), Index(2), Key("v")]);
 
-/// `pAiR.b`
-static B: Path = Path::new(&[Key("pAiR"), Key("b")]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
-/// `items[*].Tags`
-static ITEMS_EACH_TAGS_1: Path = Path::new(&[Key("items"), Each, Key("Tags")]);
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
+/// `user.NaME`
+static NA_ME: Path = Path::new(&[Key("user"), Key("NaME")]);
+
+/// `items[*].sub[0].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("x")]);
+
+/// `iTeMS[2].n`
+static I_TE_MS_2_N: Path = Path::new(&[Key("iTeMS"), Index(2), Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&V).less_than(5i64) {
+    if !event.field(&EVENT_NAME).is_in(&["Beta", "Gamma"]) {
         return Some(9);
+    }
+    if event.field(&V).icontains("~nope-186") {
+        return Some(12);
+    }
+    if !event.field(&NUMS_0).at_least(1792i64) {
+        return Some(15);
+    }
+    if !event.field(&ITEMS_EACH_N).exists() {
+        return Some(18);
+    }
+    if event.field(&C).ends_with("~nope-187") {
+        return Some(20);
+    }
+    if !event.field(&NA_ME).contains("x") {
+        return Some(23);
+    }
+    if event.field(&X).is_null_or_empty() {
+        return Some(26);
+    }
+    if event.field(&I_TE_MS_2_N).matches_glob(&["~nope-188*"]) {
+        return Some(28);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[*].tags`, `pAiR.b`, `items[*].Tags` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let items_each_tags = event.field(&ITEMS_EACH_TAGS);
-    let b = event.field(&B);
-    let items_each_tags_1 = event.field(&ITEMS_EACH_TAGS_1);
-    format!("{items_each_tags}:{b}:{items_each_tags_1}")
+/// `AlertTitle`: `}} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} ")
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R116`.
 //!
-//! Built around a random event (116).
-//!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,50 +15,72 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_116.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-4"],
         reports: &[],
-        description: Some("Built around a random event (116)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N, &EVENT_NAME, &USER],
+    fields: &[&FIELD, &IP, &WORDS_EACH, &ITEMS, &T_AGS_EACH, &I_PS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `words[*]`
+static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `tAgs[*]`
+static T_AGS_EACH: Path = Path::new(&[Key("tAgs"), Each]);
+
+/// `iPs[*]`
+static I_PS_EACH: Path = Path::new(&[Key("iPs"), Each]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&N), true, |value| value.contains("~nope-161")) {
+    if !filter(event.field(&FIELD), true, |value| value.ends_with("~nope-191")) {
         return Some(9);
     }
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Gamma", "Zeta"]) {
+    if !event.field(&IP).matches_glob(&["?0*.1"]) {
         return Some(13);
     }
-    if event.field(&USER).contains("~nope-162") {
+    if event.field(&WORDS_EACH).in_cidr_field(&event.field(&FIELD)) {
         return Some(16);
     }
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| !element.field(&T_AGS_EACH).ends_with("~nope-192"))
+    {
+        return Some(18);
+    }
     None
+}
+
+/// `GroupBy`: the dedup string, `iPs[*]`, `items` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let i_ps_each = event.field(&I_PS_EACH);
+    let items = event.field(&ITEMS);
+    format!("{i_ps_each}:{items}")
 }

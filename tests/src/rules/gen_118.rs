@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (118).
 //!
-//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,12 +17,12 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_118.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Alpha", "Generated.Beta"],
         severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
         description: Some("Built around a random event (118)."),
         reference: None,
@@ -31,71 +31,76 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&MATRIX_EACH_LAST, &OK, &EVENTNAME, &TAGS, &ABSENT],
+    fields: &[
+        &T,
+        &ITEMS_LAST,
+        &MA_TR_IX_LAST_LAST1,
+        &EVENT_NAME,
+        &MATRIX_LAST_LAST1,
+        &MATRIX_LAST_2,
+        &IPS_LAST,
+        &MATRIX_LAST,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `matrix[*][-1]`
-static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `items[-1].ok`
-static OK: Path = Path::new(&[Key("items"), Index(-1), Key("ok")]);
+/// `items[-1]`
+static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `MaTrIX[-1][-2]`
+static MA_TR_IX_LAST_LAST1: Path = Path::new(&[Key("MaTrIX"), Index(-1), Index(-2)]);
 
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `matrix[-1][-2]`
+static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `matrix[-1][2]`
+static MATRIX_LAST_2: Path = Path::new(&[Key("matrix"), Index(-1), Index(2)]);
+
+/// `ips[-1]`
+static IPS_LAST: Path = Path::new(&[Key("ips"), Index(-1)]);
+
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&MATRIX_EACH_LAST),
-        true,
-        |value| {
-            value
-                .in_cidr(
-                    &[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0), Cidr::v4([10, 0, 0, 0], 8)],
-                )
-        },
-    ) {
-        return Some(9);
+    if !event.field(&T).is_in(&["svc-deploy", "~nope-193"]) {
+        return Some(10);
     }
-    if !filter(
-        event.field(&OK),
-        true,
-        |value| value.in_cidr(&[Cidr::v4([0, 0, 0, 0], 0), Cidr::v4([0, 0, 0, 0], 0)]),
-    ) {
-        return Some(12);
-    }
-    if !event.field(&EVENTNAME).is_in(&["Alpha", "Gamma"]) {
-        return Some(16);
-    }
-    if !event
-        .field(&TAGS)
-        .any_element(|element| {
-            !element.ends_with("~nope-165")
-                && exactly_one([
-                    !element.has("~nope-166"),
-                    !element.iequals("wort-935"),
-                    !element.exists(),
-                ])
-        })
-    {
-        return Some(19);
-    }
-    if event.field(&ABSENT).istarts_with("~nope-167") {
-        return Some(30);
+    if event.field(&ITEMS_LAST).cidr_contains_field(&event.field(&MA_TR_IX_LAST_LAST1)) {
+        return Some(13);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `eventName`, `matrix[-1][-2]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let event_name = event.field(&EVENT_NAME);
+    let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1);
+    format!("{event_name}:{matrix_last_last1}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&MATRIX_LAST_2)
+        .compare_with(&event.field(&IPS_LAST))
+        .is_some_and(Ordering::is_gt) && event.field(&MATRIX_LAST).is_ip()
+    {
+        return Severity::High;
+    }
+    Severity::Medium
 }

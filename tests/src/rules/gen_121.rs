@@ -3,8 +3,7 @@
 
 //! `Generated.R121`.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
-//! Disabled: compiled and tested, not run.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,10 +13,10 @@ pub static RULE: Rule = Rule {
         id: "Generated.R121",
         display_name: None,
         source: "tests/rules/generated/gen_121.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -28,12 +27,12 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{pair.hi | ip}{e[*]} back\slash "#),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &HI, &IP, &E_EACH],
+    fields: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: None,
     context: None,
     severity: None,
@@ -43,27 +42,11 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
-/// `e[*]`
-static E_EACH: Path = Path::new(&[Key("e"), Each]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta"]) {
+    if !event.field(&EVENT_NAME).equals("Zeta") {
         return Some(8);
     }
     None
-}
-
-/// `AlertTitle`: `{pair.hi | ip}{e[*]} back\slash `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let hi = event.field(&HI).or(event.field(&IP));
-    let e_each = event.field(&E_EACH);
-    format!(r#"{hi}{e_each} back\slash "#)
 }

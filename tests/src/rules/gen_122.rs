@@ -3,8 +3,7 @@
 
 //! `Generated.R122`: Generated rule 122.
 //!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,77 +15,70 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_122.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
-        tags: &["generated", "batch-3"],
+        threshold: 1,
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{e}"),
     },
-    fields: &[&V, &ITEMS_0_N, &IP, &ITEMS, &N, &ITEMS_EACH_N],
+    fields: &[&EVENT_NAME, &E, &IPS_0, &MATRIX_0_LAST, &MATRIX_EACH_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: Some(|event| alert_context(event)),
     severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
-/// `Ip`
-static IP: Path = Path::new(&[Key("Ip")]);
+/// `Ips[0]`
+static IPS_0: Path = Path::new(&[Key("Ips"), Index(0)]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `matrix[0][-1]`
+static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `matrix[*][-1]`
+static MATRIX_EACH_LAST: Path = Path::new(&[Key("matrix"), Each, Index(-1)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&V).at_least(-1.5f64) {
-        return Some(11);
-    }
-    if !event.field(&V).less_than(0i64) {
-        return Some(14);
-    }
-    if !event.field(&ITEMS_0_N).is_in(&[Lit::from(968f64), Lit::from(-31337001.5f64)]) {
-        return Some(17);
+    if !event.field(&EVENT_NAME).equals("Gamma") {
+        return Some(9);
     }
     None
 }
 
+/// `AlertTitle`: `{e}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&E).to_string()
+}
+
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&IP).to_json())])
+    context([("k0", event.field(&IPS_0).to_json())])
 }
 
 /// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
 pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&V).contains(-31337001.5f64)
-        && event
-            .field(&ITEMS)
-            .no_element(|element| element.field(&N).equals(987654.25f64))
-        && event.field(&ITEMS_EACH_N).is_public_ip()
+    if event.field(&MATRIX_0_LAST).is_ipv4()
+        && event.field(&MATRIX_EACH_LAST).matches_glob(&["~nope-194*"])
     {
-        return Severity::Critical;
+        return Severity::High;
     }
-    Severity::Low
+    Severity::Medium
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R127`: Generated rule 127.
 //!
-//! Severity Critical; log types `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_127.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 26,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,26 +27,13 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{s | b !s}"),
+        alert_title: Some(" in {items[-1].ok}"),
     },
-    fields: &[
-        &EVENT_NAME,
-        &TAGS,
-        &WORDS_LAST,
-        &ROLE,
-        &N,
-        &S,
-        &B,
-        &OK,
-        &IPS_EACH,
-        &WORDS_0,
-        &ITEMS_EACH,
-        &WORDS_2,
-    ],
+    fields: &[&EVENT_NAME, &IP, &OK, &I_TE_MS_LAST, &ITEMS_0, &ITEMS_LAST, &NUMS_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
@@ -55,83 +42,60 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+/// `items[-1].ok`
+static OK: Path = Path::new(&[Key("items"), Index(-1), Key("ok")]);
 
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
+/// `iTeMs[-1]`
+static I_TE_MS_LAST: Path = Path::new(&[Key("iTeMs"), Index(-1)]);
 
-/// `items[*].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `items[-1]`
+static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
-
-/// `items[*].Ok`
-static OK: Path = Path::new(&[Key("items"), Each, Key("Ok")]);
-
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
-
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
-
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Epsilon"]) {
+        return Some(10);
     }
-    if !event.field(&TAGS).only_one_element(|element| element.iends_with("w-1022")) {
-        return Some(12);
+    if event.field(&IP).has(987654.25f64) {
+        return Some(13);
     }
-    if event.field(&WORDS_LAST).iends_with("~nope-178") {
-        return Some(18);
-    }
-    if event.field(&ROLE).istarts_with("~nope-179") {
-        return Some(21);
-    }
-    if event.field(&N).ends_with("~nope-180") {
-        return Some(25);
+    if event.field(&IP).starts_with("~nope-200") {
+        return Some(16);
     }
     None
 }
 
-/// `AlertTitle`: `{s | b !s}`
+/// `AlertTitle`: ` in {items[-1].ok}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&S).or(event.field(&B)).py_str()
-}
-
-/// `GroupBy`: the dedup string, `items[*].Ok`, `ips[*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
     let ok = event.field(&OK);
-    let ips_each = event.field(&IPS_EACH);
-    format!("{ok}:{ips_each}")
+    format!(" in {ok}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
     context([
-        ("k0", event.field(&WORDS_0).to_json()),
+        ("k0", event.field(&I_TE_MS_LAST).to_json()),
         (
             "t1",
             Json::String({
-                let items_each = event.field(&ITEMS_EACH);
-                let words_2 = event.field(&WORDS_2).or_present(Val::Str("none"));
-                format!("{items_each}{words_2}{{")
+                let items_0 = event.field(&ITEMS_0).or(Val::Str("{x|y}"));
+                let items_0_2 = event
+                    .field(&ITEMS_0)
+                    .or_present(event.field(&ITEMS_LAST));
+                let items_0_3 = event.field(&ITEMS_0);
+                format!("{items_0}{items_0_2}{items_0_3}}} ")
             }),
         ),
+        ("k2", event.field(&NUMS_0).to_json()),
     ])
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R128`.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Built around a random event (128).
+//!
+//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,38 +17,166 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_128.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Beta", "Generated.Gamma"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (128)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{words[-1] !s}}}  ünïcödé "),
     },
-    fields: &[&EVENT_NAME],
+    fields: &[
+        &EVENT_NAME,
+        &EXIT_IP,
+        &IP,
+        &ITEMS_EACH_TAGS_0,
+        &ABSENT_LAST6,
+        &ITEMS_EACH_SUB,
+        &ITEM_S_2_SUB,
+        &TO_R_E_X_IT_NODE_S,
+        &WORDS_LAST,
+        &EVENT_NAME_ABSENT,
+        &Z,
+        &SUB_EACH_X,
+        &I_T_EMS_EACH_TAGS_0,
+        &ABSENT,
+        &EXIT,
+        &TAGS_2,
+        &SU_B_LAST_X,
+        &LO,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `p_enrichment.tor_exit_nodes.p_Any_ip_addReSses.exit.ip`
+static EXIT_IP: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_Any_ip_addReSses"),
+        Key("exit"),
+        Key("ip"),
+    ],
+);
+
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
+
+/// `items[*].tags[0]`
+static ITEMS_EACH_TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `items[*].sub`
+static ITEMS_EACH_SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `itemS[2].sub`
+static ITEM_S_2_SUB: Path = Path::new(&[Key("itemS"), Index(2), Key("sub")]);
+
+/// `p_ENrIChmENt.ToR_eXIt_NodeS`
+static TO_R_E_X_IT_NODE_S: Path = Path::new(
+    &[Key("p_ENrIChmENt"), Key("ToR_eXIt_NodeS")],
+);
+
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+
+/// `eventName.absent`
+static EVENT_NAME_ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
+
+/// `items[-2].sub[*].x`
+static SUB_EACH_X: Path = Path::new(
+    &[Key("items"), Index(-2), Key("sub"), Each, Key("x")],
+);
+
+/// `iTEms[*].tags[0]`
+static I_T_EMS_EACH_TAGS_0: Path = Path::new(
+    &[Key("iTEms"), Each, Key("tags"), Index(0)],
+);
+
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `p_enrichment.tor_exit_nodes.p_aNY_IP_aDDrEsSES.exit`
+static EXIT: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_aNY_IP_aDDrEsSES"), Key("exit")],
+);
+
+/// `items[*].tags[2]`
+static TAGS_2: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(2)]);
+
+/// `itEms[*].SuB[-1].x`
+static SU_B_LAST_X: Path = Path::new(
+    &[Key("itEms"), Each, Key("SuB"), Index(-1), Key("x")],
+);
+
+/// `Pair.lo`
+static LO: Path = Path::new(&[Key("Pair"), Key("lo")]);
+
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(8);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Epsilon", "Gamma", "Zeta"]) {
+        return Some(9);
+    }
+    if !exactly_one([
+        event.field(&EXIT_IP).cidr_contains_field(&event.field(&IP)),
+        exactly_one([
+            event.field(&ITEMS_EACH_TAGS_0).at_least(6i64),
+            !event.field(&ABSENT_LAST6).in_cidr_field(&event.field(&ITEMS_EACH_SUB)),
+        ]),
+        event.field(&ITEM_S_2_SUB).less_than(9i64),
+    ]) {
+        return Some(12);
+    }
+    if event.field(&TO_R_E_X_IT_NODE_S).is_null_or_empty() {
+        return Some(24);
     }
     None
+}
+
+/// `AlertTitle`: `{words[-1] !s}}}  ünïcödé `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let words_last = event.field(&WORDS_LAST).py_str();
+    format!("{words_last}}}  ünïcödé ")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&EVENT_NAME_ABSENT).has("~nope-201")
+        || !(event.field(&Z).greater_than(3i64)
+            || event.field(&SUB_EACH_X).icontains("~nope-202"))
+        || event.field(&I_T_EMS_EACH_TAGS_0).matches_glob(&["~nope-203*"])
+    {
+        return Severity::High;
+    }
+    if event.field(&ABSENT).equals(987654.25f64)
+        || exactly_one([
+            event.field(&EXIT).contains(-31337000i64),
+            !event.field(&TAGS_2).equals("~nope-204"),
+            !event.field(&SU_B_LAST_X).starts_with("~nope-205"),
+        ]) || event.field(&LO).is_private_ip()
+    {
+        return Severity::Info;
+    }
+    Severity::Info
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R129`: Generated rule 129.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_129.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 117,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,62 +27,61 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" "quoted" }} "#),
+        alert_title: None,
     },
-    fields: &[&FIELD, &ABSENT, &ADMIN, &TAGS, &U_SER],
+    fields: &[&EVENT_NAME, &DOTTED, &ID, &N, &ITEMS, &C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: None,
+    title: None,
+    group_by: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `dotted`
+static DOTTED: Path = Path::new(&[Key("dotted")]);
 
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+/// `USer.ID`
+static ID: Path = Path::new(&[Key("USer"), Key("ID")]);
 
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `USer`
-static U_SER: Path = Path::new(&[Key("USer")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&FIELD).ends_with("ungla") {
-        return Some(10);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta"]) {
+        return Some(9);
     }
-    if event.field(&ABSENT).same_as(&event.field(&ADMIN)) {
-        return Some(13);
+    if event.field(&DOTTED).in_cidr(&[Cidr::v4([0, 0, 0, 0], 0)]) {
+        return Some(12);
     }
-    if !event
-        .field(&TAGS)
-        .only_one_element(|element| {
-            (element.icontains("032") || !element.iequals("ü-1032"))
-                && !element.istarts_with("~nope-181")
-        })
-    {
+    if event.field(&ID).matches_glob(&["~nope-206*"]) {
         return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: ` "quoted" }} `
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from(r#" "quoted" } "#)
-}
-
-/// `GroupBy`: the dedup string, `user.admin`, `USer` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let admin = event.field(&ADMIN);
-    let u_ser = event.field(&U_SER);
-    format!("{admin}:{u_ser}")
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let n = event.field(&N).or(event.field(&ITEMS));
+                format!("{n} ünïcödé  ünïcödé ")
+            }),
+        ),
+        ("k1", event.field(&C).to_json()),
+    ])
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (130).
 //!
-//! Severity Low; log types `Generated.Alpha`.
+//! Severity Low; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,29 +17,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_130.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Gamma"],
         severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-4"],
         reports: &[],
         description: Some("Built around a random event (130)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("}} {matrix[*][2] | matrix[-1]}"),
+        alert_title: Some(r#"{ip !s} "quoted" {matrix[0][*] ?? '{x|y}'}"#),
     },
-    fields: &[
-        &AB_SEN_T_LAST6,
-        &WITH_SPACE,
-        &ABSENT,
-        &TAGS_EACH,
-        &MATRIX_EACH_2,
-        &MATRIX_LAST,
-        &NAME,
-    ],
+    fields: &[&EVENTNAME, &IP, &MATRIX_0_EACH, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -49,61 +41,35 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `abSenT[-7]`
-static AB_SEN_T_LAST6: Path = Path::new(&[Key("abSenT"), Index(-7)]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
 
-/// `user.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix[*][2]`
-static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
-
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
-
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&AB_SEN_T_LAST6), false, |value| value.is_ip()) {
-        return Some(9);
-    }
-    if !event.field(&WITH_SPACE).exists() {
-        return Some(12);
-    }
-    if event.field(&ABSENT).matches_glob(&["~nope-182*"]) {
-        return Some(14);
-    }
-    if event.field(&TAGS_EACH).icontains("~nope-183") {
-        return Some(17);
+    if !event.field(&EVENTNAME).equals("Epsilon") {
+        return Some(10);
     }
     None
 }
 
-/// `AlertTitle`: `}} {matrix[*][2] | matrix[-1]}`
+/// `AlertTitle`: `{ip !s} "quoted" {matrix[0][*] ?? '{x|y}'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_each_2 = event.field(&MATRIX_EACH_2).or(event.field(&MATRIX_LAST));
-    format!("}} {matrix_each_2}")
+    let ip = event.field(&IP).py_str();
+    let matrix_0_each = event.field(&MATRIX_0_EACH).or_present(Val::Str("{x|y}"));
+    format!(r#"{ip} "quoted" {matrix_0_each}"#)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "t0",
-            Json::String({
-                let name = event.field(&NAME).or_present(Val::Str("none"));
-                format!("}} {name}")
-            }),
-        ),
-        ("k1", event.field(&ABSENT).to_json()),
-    ])
+    context([("k0", event.field(&EVENT_NAME).to_json())])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R131`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Critical; scheduled queries `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,13 +14,13 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_131.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::High,
+        scheduled: true,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 71,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
         description: None,
         reference: None,
@@ -29,79 +29,45 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &L_O, &HI, &ABSENT, &S, &NUMS, &FIELD, &WORDS],
+    fields: &[&USER_TAGS_EACH, &ITEMS_0_TAGS_EACH, &ABSENT, &KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    group_by: Some(|event| alert_dedup(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.tags[*]`
+static USER_TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
 
-/// `pair.lO`
-static L_O: Path = Path::new(&[Key("pair"), Key("lO")]);
+/// `items[0].tags[*]`
+static ITEMS_0_TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
-
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
-
-/// `ключ`
-static FIELD: Path = Path::new(&[Key("ключ")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Zeta"]) {
+    if !event.field(&USER_TAGS_EACH).contains("4") {
         return Some(9);
-    }
-    if !event.field(&L_O).compare_with(&event.field(&HI)).is_some_and(Ordering::is_le) {
-        return Some(13);
-    }
-    if !exactly_one([
-        event
-            .field(&ABSENT)
-            .in_cidr(
-                &[
-                    Cidr::v4([0, 0, 0, 0], 0),
-                    Cidr::v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
-                ],
-            ),
-        event.field(&S).is_null_or_empty(),
-        event
-            .field(&NUMS)
-            .no_element(|element| {
-                !element.is_in(&[-31337000i64])
-                    && element.is_in(&[2052i64, 2053i64, 2054i64])
-                    && element.equals(987654.25f64)
-            }),
-    ]) {
-        return Some(15);
     }
     None
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&FIELD).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
-        return Severity::Medium;
-    }
-    if event.field(&WORDS).all_elements(|element| !element.is_in(&["~nope-184"])) {
-        return Severity::Info;
-    }
-    Severity::High
+/// `AlertDedup`: `{items[0].tags[*]}{eventName.absent ?? ''}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let items_0_tags_each = event.field(&ITEMS_0_TAGS_EACH);
+    let absent = event.field(&ABSENT).or_present(Val::Str(""));
+    format!("{items_0_tags_each}{absent}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&KEY).to_json())])
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R132`.
 //!
-//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_132.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
         severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,66 +27,109 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "{items[*].n}{items[0].sub[-1].n | items[0].sub[*].x ?? 'none'}",
-        ),
+        alert_title: Some("{matrix[0][*] || '{x|y}'}"),
     },
-    fields: &[&EVENT_NAME, &ITEMS_EACH_N, &SUB_LAST_N, &X, &NAME, &TAGS_2],
+    fields: &[
+        &C,
+        &ABS_ENT_LAST6,
+        &ABSENT_LAST6,
+        &ITEMS_LAST1,
+        &M_AT_R_IX_LAST_0,
+        &MATRIX_LAST,
+        &MATRIX_0_EACH,
+        &MATRIX_LAST_EACH,
+        &HI,
+        &SUB_LAST_N,
+        &SUB_EACH_N,
+        &TAGS_0,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| alert_dedup(event)),
-    context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    context: Some(|event| alert_context(event)),
+    severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
 
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `ABSEnt[-7]`
+static ABS_ENT_LAST6: Path = Path::new(&[Key("ABSEnt"), Index(-7)]);
 
-/// `items[0].sub[-1].n`
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `items[-2]`
+static ITEMS_LAST1: Path = Path::new(&[Key("items"), Index(-2)]);
+
+/// `MAtRIx[-1][0]`
+static M_AT_R_IX_LAST_0: Path = Path::new(&[Key("MAtRIx"), Index(-1), Index(0)]);
+
+/// `matrix[-1]`
+static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
+
+/// `matrix[-1][*]`
+static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
+
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
+/// `items[*].sub[-1].n`
 static SUB_LAST_N: Path = Path::new(
-    &[Key("items"), Index(0), Key("sub"), Index(-1), Key("n")],
+    &[Key("items"), Each, Key("sub"), Index(-1), Key("n")],
 );
 
-/// `items[0].sub[*].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each, Key("x")]);
+/// `ITemS[*].sub[*].N`
+static SUB_EACH_N: Path = Path::new(&[Key("ITemS"), Each, Key("sub"), Each, Key("N")]);
 
-/// `items[2].name`
-static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
-
-/// `items[2].tags[2]`
-static TAGS_2: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Index(2)]);
+/// `items[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).starts_with("Delt") {
+    if !event.field(&C).at_least(34.5f64) {
         return Some(8);
+    }
+    if event.field(&ABS_ENT_LAST6).ends_with("~nope-207") {
+        return Some(11);
+    }
+    if !(event.field(&ABSENT_LAST6).istarts_with("~nope-208")
+        && event.field(&ITEMS_LAST1).exists())
+        && event.field(&M_AT_R_IX_LAST_0).same_as(&event.field(&MATRIX_LAST))
+    {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `{items[*].n}{items[0].sub[-1].n | items[0].sub[*].x ?? 'none'}`
+/// `AlertTitle`: `{matrix[0][*] || '{x|y}'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let items_each_n = event.field(&ITEMS_EACH_N);
-    let sub_last_n = event
-        .field(&SUB_LAST_N)
-        .or(event.field(&X).or_present(Val::Str("none")));
-    format!("{items_each_n}{sub_last_n}")
+    event.field(&MATRIX_0_EACH).or_truthy(Val::Str("{x|y}")).to_string()
 }
 
-/// `AlertDedup`: `{{{items[2].name | items[2].tags[2]}{items[2].name !s}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME).or(event.field(&TAGS_2));
-    let name_2 = event.field(&NAME).py_str();
-    format!("{{{name}{name_2}")
+/// `AlertDedup`: `}} `
+pub fn alert_dedup<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} ")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
-    Severity::Medium
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        (
+            "t0",
+            Json::String({
+                let matrix_last_each = event.field(&MATRIX_LAST_EACH);
+                let hi = event.field(&HI).or_truthy(event.field(&SUB_LAST_N));
+                format!(r#" back\slash {matrix_last_each}{hi}"#)
+            }),
+        ),
+        ("k1", event.field(&SUB_EACH_N).to_json()),
+        ("k2", event.field(&TAGS_0).to_json()),
+    ])
 }

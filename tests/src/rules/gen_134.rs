@@ -3,7 +3,7 @@
 
 //! `Generated.R134`: Generated rule 134.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Severity High; scheduled queries `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 134"),
         source: "tests/rules/generated/gen_134.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Info,
+        scheduled: true,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,49 +27,56 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in {items[2].v ?? 'none' !s}{{{items[2].v}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &V, &N, &HI],
+    fields: &[&NET, &BIG, &TAGS, &LO, &TAGS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `items[2].v`
-static V: Path = Path::new(&[Key("items"), Index(2), Key("v")]);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `PAIr.hi`
-static HI: Path = Path::new(&[Key("PAIr"), Key("hi")]);
+/// `pair.lo`
+static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+
+/// `user.tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("user"), Key("tags"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Zeta"]) {
+    if !event.field(&NET).contains("01:d") {
         return Some(9);
+    }
+    if !event.field(&BIG).is_null_or_empty() {
+        return Some(12);
     }
     None
 }
 
-/// `AlertTitle`: ` in {items[2].v ?? 'none' !s}{{{items[2].v}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let v = event.field(&V).or_present(Val::Str("none")).py_str();
-    let v_2 = event.field(&V);
-    format!(" in {v}{{{v_2}")
-}
-
-/// `GroupBy`: the dedup string, `items[0].n`, `PAIr.hi` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    let hi = event.field(&HI);
-    format!("{n}:{hi}")
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&TAGS)
+        .all_elements(|element| element.is_null_or_empty() && element.contains(""))
+        && exactly_one([
+            !event.field(&LO).is_null(),
+            !event.field(&TAGS_EACH).equals(987654.25f64),
+        ])
+    {
+        return Severity::Critical;
+    }
+    Severity::High
 }

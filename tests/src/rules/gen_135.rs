@@ -3,7 +3,7 @@
 
 //! `Generated.R135`.
 //!
-//! Severity Critical; log types `Generated.Beta`.
+//! Severity Medium; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_135.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 63,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,104 +27,70 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{t | eventName !s}{{{words ?? ''}"),
     },
-    fields: &[
-        &TOR_E_X_IT_N_OD_ES_P_ANY_IP_ADDRESSES_EXIT_IP,
-        &P_ANY_IP_ADDRESSES,
-        &NUMS_LAST2,
-        &IP,
-        &S,
-        &P_ENRICHMENT,
-        &ITEMS_EACH,
-        &TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT_IP,
-    ],
+    fields: &[&EVENTNAME, &NUMS, &T, &EVENT_NAME, &WORDS, &USER, &ABSENT, &BIG],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    context: None,
+    severity: None,
     python: None,
 };
 
-/// `p_enrichment.TOR_eXIt_nODEs.p_any_ip_addresses.exit.ip`
-static TOR_E_X_IT_N_OD_ES_P_ANY_IP_ADDRESSES_EXIT_IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("TOR_eXIt_nODEs"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `P_eNrIcHmENT.tOR_ExIt_noDES.p_any_ip_addresses`
-static P_ANY_IP_ADDRESSES: Path = Path::new(
-    &[Key("P_eNrIcHmENT"), Key("tOR_ExIt_noDES"), Key("p_any_ip_addresses")],
-);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `nums[-3]`
-static NUMS_LAST2: Path = Path::new(&[Key("nums"), Index(-3)]);
+/// `t`
+static T: Path = Path::new(&[Key("t")]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `p_enrichment`
-static P_ENRICHMENT: Path = Path::new(&[Key("p_enrichment")]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.ip`
-static TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT_IP: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("ip"),
-    ],
-);
+/// `big`
+static BIG: Path = Path::new(&[Key("big")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TOR_E_X_IT_N_OD_ES_P_ANY_IP_ADDRESSES_EXIT_IP).is_ip() {
-        return Some(8);
+    if !event.field(&EVENTNAME).equals("Delta") {
+        return Some(9);
     }
-    if !exactly_one([
-        event.field(&P_ANY_IP_ADDRESSES).starts_with("~nope-188")
-            || !event.field(&NUMS_LAST2).is_null_or_empty(),
-        !event.field(&IP).ends_with("1"),
-    ]) {
-        return Some(10);
+    if !event
+        .field(&NUMS)
+        .all_elements(|element| {
+            !element.is_in(&["~nope-210"]) && element.is_in(&[1937i64, 1938i64, 1939i64])
+        })
+    {
+        return Some(12);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `s`, `p_enrichment` joined with `:`.
+/// `AlertTitle`: `{t | eventName !s}{{{words ?? ''}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let t = event.field(&T).or(event.field(&EVENT_NAME)).py_str();
+    let words = event.field(&WORDS).or_present(Val::Str(""));
+    format!("{t}{{{words}")
+}
+
+/// `GroupBy`: the dedup string, `user`, `absent`, `big` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S);
-    let p_enrichment = event.field(&P_ENRICHMENT);
-    format!("{s}:{p_enrichment}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&ITEMS_EACH).to_json()),
-        ("k1", event.field(&NUMS_LAST2).to_json()),
-    ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&TOR_EXIT_NODES_P_ANY_IP_ADDRESSES_EXIT_IP).contains("11") {
-        return Severity::Info;
-    }
-    Severity::Critical
+    let user = event.field(&USER);
+    let absent = event.field(&ABSENT);
+    let big = event.field(&BIG);
+    format!("{user}:{absent}:{big}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R137`.
 //!
-//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_137.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,189 +27,35 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#"{matrix[-1][0]}{matrix[-1][0] ?? pair.lo} in  "quoted" "#),
+        alert_title: None,
     },
-    fields: &[
-        &MATRIX_EACH_EACH,
-        &ITEMS_0_N,
-        &USER,
-        &MATRIX_LAST_0,
-        &LO,
-        &N,
-        &ITEMS_EACH_N,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &IP,
-        &MATRIX_0,
-        &MATRIX_EACH_LAST1,
-    ],
+    fields: &[&IPS_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| alert_dedup(event)),
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
-    severity: Some(|event| dynamic_severity(event)),
+    title: None,
+    group_by: None,
+    context: None,
+    severity: None,
     python: None,
 };
 
-/// `matrix[*][*]`
-static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
+/// `ips[-1]`
+static IPS_LAST: Path = Path::new(&[Key("ips"), Index(-1)]);
 
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
-
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
-
-/// `matrix[-1][0]`
-static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
-
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
-
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
-
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
-
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
-
-/// `matrix[*][-2]`
-static MATRIX_EACH_LAST1: Path = Path::new(&[Key("matrix"), Each, Index(-2)]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&MATRIX_EACH_EACH),
-        true,
-        |value| value.iequals("~nope-189"),
-    ) {
+    if !event
+        .field(&IPS_LAST)
+        .in_cidr(
+            &[
+                Cidr::v4([10, 0, 0, 0], 8),
+                Cidr::v4([10, 0, 0, 0], 8),
+                Cidr::v6([0, 0, 0, 0, 0, 0xffff, 0, 0], 96),
+            ],
+        )
+    {
         return Some(8);
     }
-    if !event.field(&ITEMS_0_N).equals(1093i64) {
-        return Some(12);
-    }
-    if !event.field(&USER).has("name") {
-        return Some(15);
-    }
     None
-}
-
-/// `AlertTitle`: `{matrix[-1][0]}{matrix[-1][0] ?? pair.lo} in  "quoted" `
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_last_0 = event.field(&MATRIX_LAST_0);
-    let matrix_last_0_2 = event.field(&MATRIX_LAST_0).or_present(event.field(&LO));
-    format!(r#"{matrix_last_0}{matrix_last_0_2} in  "quoted" "#)
-}
-
-/// `AlertDedup`: ` back\slash {n}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    format!(r#" back\slash {n}"#)
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            ("k0", event.field(&ITEMS_EACH_N).to_json()),
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&IP).in_cidr(&[Cidr::v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10)]) {
-        return Severity::Info;
-    }
-    if event.field(&MATRIX_0).no_element(|element| !element.is_in(&[1094i64, 1095i64]))
-        && !event.field(&MATRIX_EACH_LAST1).is_ipv4()
-    {
-        return Severity::Info;
-    }
-    Severity::Medium
 }

@@ -3,10 +3,7 @@
 
 //! `Generated.R138`.
 //!
-//! Built around a random event (138).
-//!
-//! Severity Low; log types `Generated.Alpha`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -18,60 +15,48 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_138.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
-        create_alert: false,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Critical,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
-        description: Some("Built around a random event (138)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("}} }} {{"),
     },
-    fields: &[&N, &ABSENT, &IPS_EACH, &SUB],
+    fields: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
-
-/// `items[*].sub`
-static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if filter(event.field(&N), false, |value| value.matches_glob(&["~nope-190*"])) {
-        return Some(10);
-    }
-    if !filter(
-        event.field(&ABSENT),
-        false,
-        |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
-    ) {
-        return Some(15);
-    }
-    if !event.field(&IPS_EACH).icontains("10.1.2") {
-        return Some(19);
-    }
-    if !event.field(&SUB).exists() {
-        return Some(22);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha"]) {
+        return Some(9);
     }
     None
+}
+
+/// `AlertTitle`: `}} }} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} } {")
+}
+
+/// `GroupBy`: the dedup string, `eventName` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&EVENT_NAME).to_string()
 }

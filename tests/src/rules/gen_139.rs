@@ -3,9 +3,7 @@
 
 //! `Generated.R139`.
 //!
-//! Built around a random event (139).
-//!
-//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Critical; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,47 +15,66 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_139.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 116,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
-        description: Some("Built around a random event (139)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &E, &T],
+    fields: &[&EVENT_NAME, &NET, &IPS_EACH, &Z, &NUMS_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `t`
-static T: Path = Path::new(&[Key("t")]);
+/// `ips[*]`
+static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
+
+/// `NUMS[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("NUMS"), Index(-1)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
-        return Some(10);
-    }
-    if event.field(&E).same_as(&event.field(&T)) {
-        return Some(13);
+    if !event.field(&EVENT_NAME).equals("Zeta") {
+        return Some(9);
     }
     None
+}
+
+/// `GroupBy`: the dedup string, `net`, `ips[*]`, `z` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let net = event.field(&NET);
+    let ips_each = event.field(&IPS_EACH);
+    let z = event.field(&Z);
+    format!("{net}:{ips_each}:{z}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&Z).has_field(&event.field(&NUMS_LAST)) {
+        return Severity::Info;
+    }
+    Severity::Critical
 }

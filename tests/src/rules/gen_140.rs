@@ -3,8 +3,8 @@
 
 //! `Generated.R140`: Generated rule 140.
 //!
-//! Severity High; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Critical; log types `Generated.Gamma`.
+//! Alerts after 4 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -16,60 +16,72 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_140.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
-        create_alert: false,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Critical,
+        create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
-        tags: &[],
+        threshold: 4,
+        tags: &["generated", "batch-0"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{user.name}}} }} {user ?? 'none'}"),
+        alert_title: Some("{pair.hi}"),
     },
-    fields: &[&WITH_SPACE, &B, &USER, &NAME],
+    fields: &[&TAGS_0, &ABSENT, &ADMIN, &HI, &AB_SENT, &S_UB_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `with space`
-static WITH_SPACE: Path = Path::new(&[Key("with space")]);
+/// `UsER.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("UsER"), Key("tags"), Index(0)]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
-/// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
+/// `AbSent`
+static AB_SENT: Path = Path::new(&[Key("AbSent")]);
+
+/// `ITeMS[2].SUb[*]`
+static S_UB_EACH: Path = Path::new(&[Key("ITeMS"), Index(2), Key("SUb"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&WITH_SPACE).iequals("admin") {
-        return Some(10);
+    if !event.field(&TAGS_0).ends_with("954") {
+        return Some(11);
     }
-    if event.field(&B).iequals("~nope-191") {
-        return Some(13);
+    if event.field(&ABSENT).contains(-31337000i64) {
+        return Some(14);
     }
-    if event.field(&USER).ends_with("~nope-192") {
-        return Some(16);
+    if event.field(&ADMIN).is_ip() {
+        return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `{user.name}}} }} {user ?? 'none'}`
+/// `AlertTitle`: `{pair.hi}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let user = event.field(&USER).or_present(Val::Str("none"));
-    format!("{name}}} }} {user}")
+    event.field(&HI).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&AB_SENT).to_json()),
+        ("k1", event.field(&S_UB_EACH).to_json()),
+    ])
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R141`: Generated rule 141.
 //!
-//! Severity Low; log types `Generated.Alpha`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +15,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_141.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -28,83 +27,69 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: {matrix[-1][-2] || '{x|y}'}"),
+        alert_title: Some("}} Alert: {pair.a | 'none'}"),
     },
-    fields: &[
-        &EVENT_NAME,
-        &A_BSENT,
-        &COUNTRY,
-        &MATRIX_LAST_LAST1,
-        &IPS,
-        &WORDS_EACH,
-        &IPS_EACH,
-    ],
+    fields: &[&EVENT_NAME, &NET, &ITEMS, &SUB, &A, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| alert_dedup(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `aBSENT`
-static A_BSENT: Path = Path::new(&[Key("aBSENT")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
-static COUNTRY: Path = Path::new(
-    &[
-        Key("p_enrichment"),
-        Key("tor_exit_nodes"),
-        Key("p_any_ip_addresses"),
-        Key("exit"),
-        Key("country"),
-    ],
-);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+/// `sub`
+static SUB: Path = Path::new(&[Key("sub")]);
 
-/// `ips`
-static IPS: Path = Path::new(&[Key("ips")]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
-
-/// `ips[*]`
-static IPS_EACH: Path = Path::new(&[Key("ips"), Each]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Gamma", "Zeta"]) {
-        return Some(10);
+    if !event.field(&EVENT_NAME).equals("Alpha") {
+        return Some(9);
     }
-    if event.field(&A_BSENT).contains("~nope-193") {
-        return Some(13);
+    if !event.field(&NET).matches_glob(&["*.*0.0/1*"]) {
+        return Some(12);
     }
-    if !event.field(&COUNTRY).exists() {
-        return Some(16);
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| {
+            element
+                .field(&SUB)
+                .compare_with(&element.field(&SUB))
+                .is_some_and(Ordering::is_ge)
+        })
+    {
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: `Alert: {matrix[-1][-2] || '{x|y}'}`
+/// `AlertTitle`: `}} Alert: {pair.a | 'none'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_last_last1 = event.field(&MATRIX_LAST_LAST1).or_truthy(Val::Str("{x|y}"));
-    format!("Alert: {matrix_last_last1}")
+    let a = event.field(&A).or(Val::Str("none"));
+    format!("}} Alert: {a}")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&IPS).less_than(3i64)
-        && event.field(&WORDS_EACH).matches_glob(&["~nope-194*"])
-        && !event.field(&IPS_EACH).is_null()
-    {
-        return Severity::High;
-    }
-    Severity::Low
+/// `AlertDedup`: `{e ?? '{x|y}' !s}{items | '{x|y}'}{e || '' !s}}} `
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let e = event.field(&E).or_present(Val::Str("{x|y}")).py_str();
+    let items = event.field(&ITEMS).or(Val::Str("{x|y}"));
+    let e_2 = event.field(&E).or_truthy(Val::Str("")).py_str();
+    format!("{e}{items}{e_2}}} ")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R142`: Generated rule 142.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_142.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,81 +27,48 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[*].sub[0]}}} "),
+        alert_title: Some("{{}} {items[-2].tags[0]}"),
     },
-    fields: &[&N, &SUB_0, &NUMS, &SUB, &ABSENT, &F, &ADMIN, &X],
+    fields: &[&EVENT_NAME, &TAGS_0, &ABSENT, &MATRIX],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| alert_dedup(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `items[-1].n`
-static N: Path = Path::new(&[Key("items"), Index(-1), Key("n")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[*].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
-
-/// `nums`
-static NUMS: Path = Path::new(&[Key("nums")]);
-
-/// `items[*].sub`
-static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+/// `items[-2].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(0)]);
 
 /// `eventName.absent`
 static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
-
-/// `user.admin`
-static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
-
-/// `items[*].sub[-1].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1), Key("x")]);
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N).equals(1132i64) {
+    if !event.field(&EVENT_NAME).is_in(&["Zeta"]) {
         return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `{items[*].sub[0]}}} `
+/// `AlertTitle`: `{{}} {items[-2].tags[0]}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub_0 = event.field(&SUB_0);
-    format!("{sub_0}}} ")
+    let tags_0 = event.field(&TAGS_0);
+    format!("{{}} {tags_0}")
 }
 
-/// `AlertDedup`: ` # }} `
-pub fn alert_dedup<E: Event + ?Sized>(_event: &E) -> String {
-    String::from(" # } ")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !(event
-        .field(&NUMS)
-        .only_one_element(|element| {
-            !element.is_in(&["~nope-195"]) && !element.is_in(&["~nope-196"])
-        })
-        || event
-            .field(&SUB)
-            .compare_with(&event.field(&ABSENT))
-            .is_some_and(Ordering::is_ge))
-    {
-        return Severity::High;
-    }
-    if event.field(&F).less_than(29.5f64) {
-        return Severity::Medium;
-    }
-    if !event.field(&ADMIN).is_null() && !event.field(&X).matches_glob(&["~nope-197*"]) {
-        return Severity::Critical;
-    }
-    Severity::Info
+/// `AlertDedup`: `{eventName.absent}{matrix}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT);
+    let matrix = event.field(&MATRIX);
+    format!("{absent}{matrix}")
 }

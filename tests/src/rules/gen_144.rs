@@ -3,7 +3,9 @@
 
 //! `Generated.R144`.
 //!
-//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
+//! Built around a random event (144).
+//!
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,21 +17,21 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_144.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
+        log_types: &["Generated.Beta", "Generated.Alpha"],
         severity: Severity::Low,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (144)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &NUMS_EACH, &S, &Z, &V],
+    fields: &[&EVENT_NAME, &ID, &X, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -42,31 +44,30 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nums[*]`
-static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `s`
-static S: Path = Path::new(&[Key("s")]);
+/// `items[0].sub[0].x`
+static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("x")]);
 
-/// `z`
-static Z: Path = Path::new(&[Key("z")]);
-
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Gamma") {
+        return Some(9);
+    }
+    if event.field(&ID).contains(-31337001.5f64) {
+        return Some(12);
     }
     None
 }
 
-/// `AlertDedup`: `{nums[*]}{nums[*] | s}{z | items[0].v}`
+/// `AlertDedup`: `{{{items[0].sub[0].x ?? '{x|y}' !s}}} {e}`
 pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let nums_each = event.field(&NUMS_EACH);
-    let nums_each_2 = event.field(&NUMS_EACH).or(event.field(&S));
-    let z = event.field(&Z).or(event.field(&V));
-    format!("{nums_each}{nums_each_2}{z}")
+    let x = event.field(&X).or_present(Val::Str("{x|y}")).py_str();
+    let e = event.field(&E);
+    format!("{{{x}}} {e}")
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R152`: Generated rule 152.
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Built around a random event (152).
+//!
+//! Severity Low; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,59 +17,53 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_152.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 120,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (152)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{words ?? '{x|y}'}Alert: "),
     },
-    fields: &[&NET, &A, &WORDS_2],
+    fields: &[&B, &T_AGS, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| alert_dedup(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `net`
-static NET: Path = Path::new(&[Key("net")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
+/// `items[0].tAGS`
+static T_AGS: Path = Path::new(&[Key("items"), Index(0), Key("tAGS")]);
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NET).cidr_contains(&[Cidr::v4([10, 1, 2, 3], 32)]) {
+    if !event.field(&B).at_most(14i64) {
         return Some(10);
+    }
+    if event.field(&T_AGS).matches_glob(&["~nope-214*"]) {
+        return Some(13);
     }
     None
 }
 
-/// `AlertDedup`: `{net | '{x|y}'}{pair.a} ünïcödé `
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let net = event.field(&NET).or(Val::Str("{x|y}"));
-    let a = event.field(&A);
-    format!("{net}{a} ünïcödé ")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&WORDS_2).ends_with("~nope-212") {
-        return Severity::Medium;
-    }
-    Severity::Medium
+/// `AlertTitle`: `{words ?? '{x|y}'}Alert: `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let words = event.field(&WORDS).or_present(Val::Str("{x|y}"));
+    format!("{words}Alert: ")
 }

@@ -3,7 +3,8 @@
 
 //! `Generated.R154`.
 //!
-//! Severity Info; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Alerts after 4 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -15,11 +16,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_154.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 4,
         tags: &[],
         reports: &[],
         description: None,
@@ -27,71 +28,159 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" "quoted" }} {items[0].n}"#),
+        alert_title: Some(r#" back\slash  in "#),
     },
-    fields: &[&EVENT_NAME, &MATRIX_0, &N, &IT_EMS, &EXIT, &ITEMS, &TAGS, &SUB],
+    fields: &[
+        &TAGS_2,
+        &MATRIX_LAST_0,
+        &MA_T_RIX_LAST,
+        &NUMS_0,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &F,
+        &USER,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
+/// `user.tags[2]`
+static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
+
+/// `MaTRix[-1]`
+static MA_T_RIX_LAST: Path = Path::new(&[Key("MaTRix"), Index(-1)]);
+
+/// `nums[0]`
+static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `items[0].n`
-static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `ItEms`
-static IT_EMS: Path = Path::new(&[Key("ItEms")]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
-);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
 
-/// `iTems[-2].tags`
-static TAGS: Path = Path::new(&[Key("iTems"), Index(-2), Key("tags")]);
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
-/// `items[-2].sub`
-static SUB: Path = Path::new(&[Key("items"), Index(-2), Key("sub")]);
+/// `f`
+static F: Path = Path::new(&[Key("f")]);
+
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Epsilon", "Gamma"]) {
-        return Some(8);
+    if !event.field(&TAGS_2).iequals("ü-1071") {
+        return Some(9);
     }
-    if !event.field(&MATRIX_0).only_one_element(|element| !element.is_in(&[1209i64])) {
-        return Some(11);
+    if !event.field(&MATRIX_LAST_0).at_most(1076.5f64) {
+        return Some(12);
+    }
+    if !event
+        .field(&MA_T_RIX_LAST)
+        .no_element(|element| {
+            element.equals(987654.25f64) && element.is_in(&[1077i64, 1078i64])
+        })
+    {
+        return Some(15);
     }
     None
 }
 
-/// `AlertTitle`: ` "quoted" }} {items[0].n}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    format!(r#" "quoted" }} {n}"#)
+/// `AlertTitle`: ` back\slash  in `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(r#" back\slash  in "#)
 }
 
-/// `GroupBy`: the dedup string, `ItEms`, `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`, `items` joined with `:`.
+/// `GroupBy`: the dedup string, `nums[0]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let it_ems = event.field(&IT_EMS);
-    let exit = event.field(&EXIT);
-    let items = event.field(&ITEMS);
-    format!("{it_ems}:{exit}:{items}")
+    event.field(&NUMS_0).to_string()
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&TAGS).to_json()), ("k1", event.field(&SUB).to_json())])
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("k1", event.field(&F).to_json()),
+            ("k2", event.field(&USER).to_json()),
+        ]),
+    )
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R157`: Generated rule 157.
 //!
-//! Severity High; log types `Generated.Beta`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,114 +15,63 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_157.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::High,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 15,
+        dedup_period_minutes: 8,
         threshold: 1,
-        tags: &["generated", "batch-3"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{absent[-7]}{items[-1]}{absent[-7] || ''}{absent[-7]}"),
+        alert_title: Some("{{{words[-3] ?? eventName ?? 'none' !s}{ip !s}{{"),
     },
-    fields: &[
-        &WORDS_LAST,
-        &EVENT_NAME,
-        &WORDS,
-        &HI,
-        &ABSENT_LAST6,
-        &ITEMS_LAST,
-        &TAGS_0,
-        &ITEMS_0,
-        &ID,
-        &TAGS,
-    ],
+    fields: &[&EVENTNAME, &WORDS, &WORDS_LAST2, &EVENT_NAME, &IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `words[-1]`
-static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
-
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
 /// `words`
 static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `words[-3]`
+static WORDS_LAST2: Path = Path::new(&[Key("words"), Index(-3)]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[-1]`
-static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
+/// `ip`
+static IP: Path = Path::new(&[Key("ip")]);
 
-/// `items[*].tags[0]`
-static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
-
-/// `items[-1].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(-1), Key("tags")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&WORDS_LAST), true, |value| value.starts_with("~nope-214")) {
-        return Some(11);
+    if !event.field(&EVENTNAME).equals("Beta") {
+        return Some(10);
     }
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Epsilon", "Zeta"]) {
-        return Some(15);
-    }
-    if !event.field(&WORDS).only_one_element(|element| element.is_in(&["ü-1232"])) {
-        return Some(19);
-    }
-    if event.field(&HI).is_in(&[Lit::from(987654.25f64), Lit::from(-31337000i64)]) {
-        return Some(24);
+    if !event.field(&WORDS).contains("") {
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `{absent[-7]}{items[-1]}{absent[-7] || ''}{absent[-7]}`
+/// `AlertTitle`: `{{{words[-3] ?? eventName ?? 'none' !s}{ip !s}{{`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let absent_last6 = event.field(&ABSENT_LAST6);
-    let items_last = event.field(&ITEMS_LAST);
-    let absent_last6_2 = event.field(&ABSENT_LAST6).or_truthy(Val::Str(""));
-    format!("{absent_last6}{items_last}{absent_last6_2}{absent_last6}")
-}
-
-/// `GroupBy`: the dedup string, `items[*].tags[0]`, `items[0]`, `items[*].tags[0]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let tags_0 = event.field(&TAGS_0);
-    let items_0 = event.field(&ITEMS_0);
-    format!("{tags_0}:{items_0}:{tags_0}")
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&ID).equals("~nope-215")
-        && event
-            .field(&TAGS)
-            .only_one_element(|element| {
-                !element.is_in(&["w-1231"]) && element.is_in(&["Wort-1230"])
-            })
-    {
-        return Severity::Critical;
-    }
-    Severity::High
+    let words_last2 = event
+        .field(&WORDS_LAST2)
+        .or_present(event.field(&EVENT_NAME).or_present(Val::Str("none")))
+        .py_str();
+    let ip = event.field(&IP).py_str();
+    format!("{{{words_last2}{ip}{{")
 }

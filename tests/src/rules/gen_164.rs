@@ -3,7 +3,7 @@
 
 //! `Generated.R164`: Generated rule 164.
 //!
-//! Severity Medium; scheduled queries `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -14,8 +14,8 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 164"),
         source: "tests/rules/generated/gen_164.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Gamma"],
+        scheduled: false,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
         severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -29,35 +29,55 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &N_ET],
+    fields: &[&ROLE, &IPS_2, &EVENT_NAME, &TAGS_LAST, &S, &IPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
+
+/// `USeR.Role`
+static ROLE: Path = Path::new(&[Key("USeR"), Key("Role")]);
+
+/// `ips[2]`
+static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `nET`
-static N_ET: Path = Path::new(&[Key("nET")]);
+/// `user.tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("user"), Key("tags"), Index(-1)]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
+
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
+    if !filter(event.field(&ROLE), false, |value| value.iends_with("deploy")) {
         return Some(9);
     }
-    None
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&N_ET).starts_with("~nope-224") {
-        return Severity::High;
+    if !filter(event.field(&IPS_2), true, |value| value.starts_with("~nope-230")) {
+        return Some(12);
     }
-    Severity::Critical
+    if !event.field(&EVENT_NAME).matches_glob(&["Gam*"]) {
+        return Some(16);
+    }
+    if event.field(&TAGS_LAST).istarts_with("~nope-232")
+        && event.field(&S).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+        && !event
+            .field(&IPS)
+            .only_one_element(|element| {
+                element.is_in(&["10.1.2.3", "2606:4700:4700::1111", "::ffff:10.0.0.1"])
+            })
+    {
+        return Some(19);
+    }
+    None
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R166`.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha", "Generated.Beta"],
-        severity: Severity::Info,
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,50 +27,60 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[*].sub}{user.name}"),
     },
-    fields: &[&SUB_0, &N, &B, &ABSENT],
+    fields: &[&P_AN_Y_IP_A_DDRES_SES, &SUB, &NAME, &C, &ITEMS, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[-1].sub[0]`
-static SUB_0: Path = Path::new(&[Key("items"), Index(-1), Key("sub"), Index(0)]);
+/// `p_enrichment.tor_exit_nodes.P_AnY_Ip_ADdresSES`
+static P_AN_Y_IP_A_DDRES_SES: Path = Path::new(
+    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("P_AnY_Ip_ADdresSES")],
+);
 
-/// `items[*].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `N`
+static N: Path = Path::new(&[Key("N")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&SUB_0).exists() {
+    if !event.field(&P_AN_Y_IP_A_DDRES_SES).exists() {
         return Some(8);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&N).to_json()),
-        (
-            "t1",
-            Json::String({
-                let b = event.field(&B);
-                let absent = event.field(&ABSENT).py_str();
-                format!("{b}{absent}{{")
-            }),
-        ),
-    ])
+/// `AlertTitle`: `{items[*].sub}{user.name}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let sub = event.field(&SUB);
+    let name = event.field(&NAME);
+    format!("{sub}{name}")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&C).istarts_with("~nope-237")
+        && event.field(&ITEMS).all_elements(|element| element.field(&N).exists())
+    {
+        return Severity::Critical;
+    }
+    Severity::Medium
 }

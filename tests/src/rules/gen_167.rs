@@ -3,7 +3,7 @@
 
 //! `Generated.R167`: Generated rule 167.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Alpha", "Generated.Gamma"],
-        severity: Severity::High,
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -29,47 +29,115 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&ABSENT_LAST6, &A, &ADMIN, &IP, &N],
+    fields: &[
+        &C,
+        &SUB_LAST_N,
+        &R_OL_E,
+        &EVENTN_AM_E,
+        &B,
+        &EVENT_NAME,
+        &TAGS,
+        &SUB_0_N,
+        &V,
+        &TAGS_EACH,
+        &ITEMS_LAST_N,
+        &ID,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `pAIR.c`
+static C: Path = Path::new(&[Key("pAIR"), Key("c")]);
 
-/// `pair.a`
-static A: Path = Path::new(&[Key("pair"), Key("a")]);
+/// `items[*].sub[-1].n`
+static SUB_LAST_N: Path = Path::new(
+    &[Key("items"), Each, Key("sub"), Index(-1), Key("n")],
+);
 
-/// `uSer.admin`
-static ADMIN: Path = Path::new(&[Key("uSer"), Key("admin")]);
+/// `USEr.rOlE`
+static R_OL_E: Path = Path::new(&[Key("USEr"), Key("rOlE")]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `eventnAmE`
+static EVENTN_AM_E: Path = Path::new(&[Key("eventnAmE")]);
 
-/// `items[*].n`
-static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `pair.b`
+static B: Path = Path::new(&[Key("pair"), Key("b")]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+
+/// `items[0].sub[0].n`
+static SUB_0_N: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(0), Key("n")],
+);
+
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+
+/// `items[-1].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Each]);
+
+/// `items[-1].n`
+static ITEMS_LAST_N: Path = Path::new(&[Key("items"), Index(-1), Key("n")]);
+
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
 /// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
 /// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ABSENT_LAST6), false, |value| value.is_null_or_empty()) {
+    if !exactly_one([
+        filter(
+            event.field(&C),
+            false,
+            |value| {
+                value.in_cidr(&[Cidr::v4([10, 0, 0, 0], 8), Cidr::v4([0, 0, 0, 0], 0)])
+            },
+        ) || filter(event.field(&SUB_LAST_N), false, |value| value.at_least(1i64)),
+        filter(event.field(&R_OL_E), true, |value| value.istarts_with("~nope-238"))
+            || filter(
+                event.field(&EVENTN_AM_E),
+                false,
+                |value| value.starts_with("~nope-239"),
+            ),
+        filter(
+            event.field(&B),
+            true,
+            |value| value.is_in(&[Lit::from(-31337001.5f64), Lit::from(41f64)]),
+        ),
+    ]) {
         return Some(9);
     }
-    if !event.field(&A).greater_than(38i64) {
-        return Some(12);
+    if !event.field(&EVENT_NAME).equals("Alpha") {
+        return Some(28);
+    }
+    if event.field(&TAGS).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]) {
+        return Some(31);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `uSer.admin`, `ip`, `items[*].n` joined with `:`.
+/// `GroupBy`: the dedup string, `items[0].sub[0].n`, `items[*].v` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let admin = event.field(&ADMIN);
-    let ip = event.field(&IP);
-    let n = event.field(&N);
-    format!("{admin}:{ip}:{n}")
+    let sub_0_n = event.field(&SUB_0_N);
+    let v = event.field(&V);
+    format!("{sub_0_n}:{v}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&TAGS_EACH).to_json()),
+        ("k1", event.field(&ITEMS_LAST_N).to_json()),
+        ("k2", event.field(&ID).to_json()),
+    ])
 }

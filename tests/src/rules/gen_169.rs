@@ -3,9 +3,8 @@
 
 //! `Generated.R169`.
 //!
-//! Built around a random event (169).
-//!
-//! Severity Critical; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
+//! A signal: matches are recorded, no alert is raised.
 
 use ::detections::prelude::*;
 
@@ -17,148 +16,128 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_169.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
-        severity: Severity::Critical,
-        create_alert: true,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Info,
+        create_alert: false,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (169)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{absent[-7] | absent[-7] | 'none'}{items[0].n ?? absent}}} "),
     },
     fields: &[
-        &NAM_E,
-        &ABSENT,
-        &MATRIX_EACH_2,
-        &IPS_2,
         &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
+        &N,
+        &NAME,
+        &NUMS_EACH,
+        &MATRIX_LAST_EACH,
+        &ITEMS_EACH_N,
+        &ABSENT_LAST6,
+        &ITEMS_0_N,
+        &ABSENT,
+        &MATRIX_0,
+        &USER,
+        &MATRIX_LAST_0,
+        &OK,
+        &MATRIX_0_EACH,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `items[*].namE`
-static NAM_E: Path = Path::new(&[Key("items"), Each, Key("namE")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
+
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
+
+/// `matrix[-1][*]`
+static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
+
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `items[0].n`
+static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
 /// `absent`
 static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `matrix[*][2]`
-static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
+/// `matrix[0]`
+static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
 
-/// `ips[2]`
-static IPS_2: Path = Path::new(&[Key("ips"), Index(2)]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
 
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+/// `items[0].ok`
+static OK: Path = Path::new(&[Key("items"), Index(0), Key("ok")]);
 
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&NAM_E).exists() {
+    if !event.field(&EVENT_NAME).equals("Gamma") {
         return Some(9);
+    }
+    if event.field(&N).is_null_or_empty() {
+        return Some(12);
+    }
+    if event.field(&NAME).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+        || event.field(&NUMS_EACH).at_least(5i64)
+        || event.field(&MATRIX_LAST_EACH).iends_with("~nope-241")
+        || event.field(&ITEMS_EACH_N).at_most(7i64)
+    {
+        return Some(14);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `absent`, `absent` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let absent = event.field(&ABSENT);
-    format!("{absent}:{absent}")
+/// `AlertTitle`: `{absent[-7] | absent[-7] | 'none'}{items[0].n ?? absent}}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent_last6 = event
+        .field(&ABSENT_LAST6)
+        .or(event.field(&ABSENT_LAST6).or(Val::Str("none")));
+    let items_0_n = event.field(&ITEMS_0_N).or_present(event.field(&ABSENT));
+    format!("{absent_last6}{items_0_n}}} ")
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            ("k0", event.field(&MATRIX_EACH_2).to_json()),
-            ("k1", event.field(&IPS_2).to_json()),
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
+/// `GroupBy`: the dedup string, `matrix[0]`, `user`, `matrix[-1][0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let matrix_0 = event.field(&MATRIX_0);
+    let user = event.field(&USER);
+    let matrix_last_0 = event.field(&MATRIX_LAST_0);
+    format!("{matrix_0}:{user}:{matrix_last_0}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&OK).to_json()),
+        ("k1", event.field(&MATRIX_0_EACH).to_json()),
+        ("k2", event.field(&MATRIX_LAST_0).to_json()),
+    ])
 }

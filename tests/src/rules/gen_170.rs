@@ -3,8 +3,7 @@
 
 //! `Generated.R170`.
 //!
-//! Severity Critical; log types `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +15,9 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_170.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
-        create_alert: false,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Medium,
+        create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
@@ -28,53 +27,54 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(r#" back\slash {{{pair.b || 'none'}"#),
+        alert_title: Some(r#" "quoted"  "quoted" }} {{"#),
     },
-    fields: &[&MATRIX_EACH_0, &B, &HI, &MATRIX_LAST, &ABSENT],
+    fields: &[&NUMS_LAST, &EVENT_NAME, &Z, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
+/// `nums[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
 
-/// `pair.b`
-static B: Path = Path::new(&[Key("pair"), Key("b")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `z`
+static Z: Path = Path::new(&[Key("z")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
-/// `eventName.absent`
-static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&MATRIX_EACH_0).has(1325f64) {
-        return Some(9);
+    if !filter(event.field(&NUMS_LAST), false, |value| value.at_least(2163i64)) {
+        return Some(8);
+    }
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(12);
+    }
+    if event.field(&Z).iequals("~nope-242") {
+        return Some(15);
+    }
+    if !event.field(&WORDS).all_elements(|element| !element.iends_with("~nope-243")) {
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: ` back\slash {{{pair.b || 'none'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let b = event.field(&B).or_truthy(Val::Str("none"));
-    format!(r#" back\slash {{{b}"#)
+/// `AlertTitle`: ` "quoted"  "quoted" }} {{`
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(r#" "quoted"  "quoted" } {"#)
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&HI).to_json()),
-        ("k1", event.field(&MATRIX_LAST).to_json()),
-        ("k2", event.field(&ABSENT).to_json()),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Critical
 }

@@ -3,7 +3,9 @@
 
 //! `Generated.R171`: Generated rule 171.
 //!
-//! Severity Info; log types `Generated.Gamma`.
+//! Built around a random event (171).
+//!
+//! Severity Low; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,82 +17,76 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_171.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 91,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-3"],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (171)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{b}"),
+        alert_title: Some("{matrix | '{x|y}'} ünïcödé "),
     },
-    fields: &[&EVENTNAME, &T, &B, &EVENT_NAME, &T_1, &WORDS_EACH, &WORDS_0],
+    fields: &[&TAGS_0, &T_AGS_LAST, &TAGS_LAST, &MATRIX, &ITEMS_0, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `items[*].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(0)]);
 
-/// `T`
-static T: Path = Path::new(&[Key("T")]);
+/// `items[2].tAgs[-1]`
+static T_AGS_LAST: Path = Path::new(&[Key("items"), Index(2), Key("tAgs"), Index(-1)]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `items[2].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Index(-1)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `matrix`
+static MATRIX: Path = Path::new(&[Key("matrix")]);
 
-/// `t`
-static T_1: Path = Path::new(&[Key("t")]);
+/// `items[0]`
+static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
 
-/// `words[*]`
-static WORDS_EACH: Path = Path::new(&[Key("words"), Each]);
-
-/// `words[0]`
-static WORDS_0: Path = Path::new(&[Key("words"), Index(0)]);
+/// `items[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Zeta") {
-        return Some(9);
+    if !event.field(&TAGS_0).exists() {
+        return Some(12);
     }
-    if event.field(&T).contains("~nope-227") {
-        return Some(13);
+    if event.field(&T_AGS_LAST).contains("~nope-244") {
+        return Some(14);
+    }
+    if !event.field(&TAGS_LAST).has("169") {
+        return Some(17);
     }
     None
 }
 
-/// `AlertTitle`: `{b}`
+/// `AlertTitle`: `{matrix | '{x|y}'} ünïcödé `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&B).to_string()
+    let matrix = event.field(&MATRIX).or(Val::Str("{x|y}"));
+    format!("{matrix} ünïcödé ")
+}
+
+/// `GroupBy`: the dedup string, `items[0]`, `items[0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let items_0 = event.field(&ITEMS_0);
+    format!("{items_0}:{items_0}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&EVENT_NAME).to_json()),
-        ("k1", event.field(&T_1).to_json()),
-    ])
-}
-
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if !event.field(&WORDS_EACH).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
-        && !event.field(&WORDS_0).contains(987654.25f64)
-    {
-        return Severity::High;
-    }
-    Severity::Info
+    context([("k0", event.field(&N).to_json())])
 }

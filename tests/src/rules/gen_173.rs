@@ -3,7 +3,8 @@
 
 //! `Generated.R173`.
 //!
-//! Severity Critical; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -13,60 +14,77 @@ pub static RULE: Rule = Rule {
         id: "Generated.R173",
         display_name: None,
         source: "tests/rules/generated/gen_173.yml",
-        enabled: true,
+        enabled: false,
         scheduled: false,
         log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Critical,
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 27,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-5"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{nums[2]}{b ?? absent[-7] | ''}Alert: {pair.lo}"),
+        alert_title: Some(r#"}}  "quoted" {nums ?? '{x|y}'}"#),
     },
-    fields: &[&EVENT_NAME, &NUMS_2, &B, &ABSENT_LAST6, &LO],
+    fields: &[&KEY, &ITEMS, &TAGS_EACH, &TAG_S, &NUMS, &NUMS_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `nums[2]`
-static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("tags"), Each]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `tagS`
+static TAG_S: Path = Path::new(&[Key("tagS")]);
 
-/// `pair.lo`
-static LO: Path = Path::new(&[Key("pair"), Key("lo")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `nums[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(8);
+    if !event.field(&KEY).has("") {
+        return Some(10);
+    }
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| {
+            element
+                .field(&TAGS_EACH)
+                .compare_with(&element.field(&TAG_S))
+                .is_some_and(Ordering::is_ge)
+        })
+    {
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `{nums[2]}{b ?? absent[-7] | ''}Alert: {pair.lo}`
+/// `AlertTitle`: `}}  "quoted" {nums ?? '{x|y}'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let nums_2 = event.field(&NUMS_2);
-    let b = event.field(&B).or_present(event.field(&ABSENT_LAST6).or(Val::Str("")));
-    let lo = event.field(&LO);
-    format!("{nums_2}{b}Alert: {lo}")
+    let nums = event.field(&NUMS).or_present(Val::Str("{x|y}"));
+    format!(r#"}}  "quoted" {nums}"#)
+}
+
+/// `GroupBy`: the dedup string, `nums[-1]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&NUMS_LAST).to_string()
 }

@@ -5,7 +5,7 @@
 //!
 //! Built around a random event (174).
 //!
-//! Severity Medium; log types `Generated.Gamma`.
+//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,10 +17,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_174.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 117,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -29,51 +29,76 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(" in "),
     },
-    fields: &[&EVENT_NAME, &NAME, &WORDS_2, &OK, &SUB],
+    fields: &[&ID, &NUMS_LAST1, &TAGS, &B, &TAGS_LAST, &NUMS, &NUMS_2, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.id`
+static ID: Path = Path::new(&[Key("user"), Key("id")]);
 
-/// `items[*].name`
-static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+/// `nums[-2]`
+static NUMS_LAST1: Path = Path::new(&[Key("nums"), Index(-2)]);
 
-/// `words[2]`
-static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
 
-/// `items[-2].ok`
-static OK: Path = Path::new(&[Key("items"), Index(-2), Key("ok")]);
+/// `B`
+static B: Path = Path::new(&[Key("B")]);
 
-/// `items[*].sub`
-static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+/// `user.tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("user"), Key("tags"), Index(-1)]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `nums[2]`
+static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+
+/// `E`
+static E: Path = Path::new(&[Key("E")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
-        return Some(10);
+    if !event.field(&ID).at_most(30f64) {
+        return Some(9);
+    }
+    if !exactly_one([
+        event
+            .field(&NUMS_LAST1)
+            .is_in(&[Lit::from(-31337001.5f64), Lit::from(-31337001.5f64)]),
+        event.field(&TAGS).all_elements(|element| !element.equals(-31337000i64)),
+    ]) {
+        return Some(12);
+    }
+    if event.field(&B).is_null_or_empty() {
+        return Some(21);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[*].name`, `words[2]`, `items[-2].ok` joined with `:`.
+/// `AlertTitle`: ` in `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(" in ")
+}
+
+/// `GroupBy`: the dedup string, `user.tags[-1]`, `nums`, `nums[2]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let words_2 = event.field(&WORDS_2);
-    let ok = event.field(&OK);
-    format!("{name}:{words_2}:{ok}")
+    let tags_last = event.field(&TAGS_LAST);
+    let nums = event.field(&NUMS);
+    let nums_2 = event.field(&NUMS_2);
+    format!("{tags_last}:{nums}:{nums_2}")
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing).
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([("k0", event.field(&SUB).to_json()), ("k1", event.field(&OK).to_json())])
+    context([("k0", event.field(&E).to_json())])
 }

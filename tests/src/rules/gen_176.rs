@@ -3,7 +3,10 @@
 
 //! `Generated.R176`.
 //!
-//! Severity Critical; scheduled queries `Generated.Beta`.
+//! Built around a random event (176).
+//!
+//! Severity Info; log types `Generated.Alpha`.
+//! Alerts after 3 matches within 60 minutes.
 
 use ::detections::prelude::*;
 
@@ -14,164 +17,72 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_176.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
+        scheduled: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 3,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (176)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{items[0].sub[0].n}{items[0].sub[0].n ?? nums[-1]}{net}{{"),
     },
-    fields: &[
-        &SUB_0_N,
-        &NAME,
-        &ITEMS_0_N,
-        &X,
-        &EVENT_NAME,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &OK,
-    ],
+    fields: &[&EVENT_NAME, &NUMS, &SUB_0_N, &NUMS_LAST, &NET, &ITEMS_0_N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
-    severity: Some(|event| dynamic_severity(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| group_by(event)),
+    context: None,
+    severity: None,
     python: None,
 };
-
-/// `items[*].sub[0].N`
-static SUB_0_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0), Key("N")]);
-
-/// `items[0].name`
-static NAME: Path = Path::new(&[Key("items"), Index(0), Key("name")]);
-
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
-
-/// `ITemS[*].sub[0].x`
-static X: Path = Path::new(&[Key("ITemS"), Each, Key("sub"), Index(0), Key("x")]);
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+/// `items[0].sub[0].n`
+static SUB_0_N: Path = Path::new(
+    &[Key("items"), Index(0), Key("sub"), Index(0), Key("n")],
+);
 
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+/// `nums[-1]`
+static NUMS_LAST: Path = Path::new(&[Key("nums"), Index(-1)]);
 
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+/// `items[0].n`
+static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `items[-2].ok`
-static OK: Path = Path::new(&[Key("items"), Index(-2), Key("ok")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(
-        event.field(&SUB_0_N),
-        true,
-        |value| value.matches_glob(&["~nope-229*"]),
-    ) {
-        return Some(8);
+    if !event.field(&EVENT_NAME).equals("Delta") {
+        return Some(10);
     }
-    if !filter(event.field(&NAME), true, |value| value.is_private_ip()) {
-        return Some(11);
-    }
-    if !event.field(&ITEMS_0_N).is_in(&[Lit::from(-31337001.5f64), Lit::from(1361i64)]) {
-        return Some(15);
+    if event.field(&NUMS).icontains("~nope-246") {
+        return Some(14);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            ("k0", event.field(&X).to_json()),
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-        ]),
-    )
+/// `AlertTitle`: `{items[0].sub[0].n}{items[0].sub[0].n ?? nums[-1]}{net}{{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let sub_0_n = event.field(&SUB_0_N);
+    let sub_0_n_2 = event.field(&SUB_0_N).or_present(event.field(&NUMS_LAST));
+    let net = event.field(&NET);
+    format!("{sub_0_n}{sub_0_n_2}{net}{{")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&OK).exists() {
-        return Severity::Info;
-    }
-    Severity::Critical
+/// `GroupBy`: the dedup string, `items[0].n` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&ITEMS_0_N).to_string()
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R178`.
 //!
-//! Built around a random event (178).
-//!
-//! Severity Critical; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Medium; scheduled queries `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,68 +14,78 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_178.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Critical,
+        scheduled: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (178)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("Alert: {{}} {pair.hi}"),
+        alert_title: Some("{items | eventName}{items || '{x|y}'}"),
     },
-    fields: &[&F, &HI, &ABSENT, &DO_T_TE_D],
+    fields: &[&EVENT_NAME, &TAGS_0, &S, &ITEMS, &NAME, &N, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
-    severity: Some(|event| dynamic_severity(event)),
+    severity: None,
     python: None,
 };
 
-/// `f`
-static F: Path = Path::new(&[Key("f")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `pair.hi`
-static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+/// `items[-2].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Index(0)]);
 
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `doTTeD`
-static DO_T_TE_D: Path = Path::new(&[Key("doTTeD")]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
+
+/// `itemS[-2].n`
+static N: Path = Path::new(&[Key("itemS"), Index(-2), Key("n")]);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event
-        .field(&F)
-        .is_in(&[Lit::Str("~nope-231"), Lit::from(-21.75f64), Lit::from(987654.25f64)])
-    {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&[Lit::from(987654.25f64), Lit::Str("Epsilon")]) {
+        return Some(8);
+    }
+    if event.field(&TAGS_0).is_in(&[Lit::from(-31337000i64), Lit::from(987654.25f64)]) {
+        return Some(11);
+    }
+    if event.field(&S).contains(-31337000i64) {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: `Alert: {{}} {pair.hi}`
+/// `AlertTitle`: `{items | eventName}{items || '{x|y}'}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let hi = event.field(&HI);
-    format!("Alert: {{}} {hi}")
+    let items = event.field(&ITEMS).or(event.field(&EVENT_NAME));
+    let items_2 = event.field(&ITEMS).or_truthy(Val::Str("{x|y}"));
+    format!("{items}{items_2}")
 }
 
-/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
-pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
-    if event.field(&ABSENT).istarts_with("~nope-232") {
-        return Severity::Info;
-    }
-    if !event.field(&DO_T_TE_D).has("~nope-233") {
-        return Severity::Info;
-    }
-    Severity::Critical
+/// `GroupBy`: the dedup string, `items[*].name`, `itemS[-2].n`, `nums` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let name = event.field(&NAME);
+    let n = event.field(&N);
+    let nums = event.field(&NUMS);
+    format!("{name}:{n}:{nums}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R179`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
+//! Severity Medium; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_179.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 121,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,89 +27,100 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(r#" back\slash "#),
     },
     fields: &[
-        &ITEMS_0_N,
-        &NAME,
-        &EVENT_NAME,
-        &ID,
-        &I_TEM_S_EACH_N,
-        &ITEMS_0,
-        &ABSENT_LAST6,
-        &ROLE,
+        &EVENTNAME,
+        &ITEMS_EACH_SUB,
+        &V,
+        &ITEMS_2_N,
+        &ITEMS_0_SUB,
+        &N,
+        &USER_NAME,
+        &ITEMS_EACH_NAME,
+        &NET,
+        &SUB_EACH_N,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| alert_dedup(event)),
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    title: Some(|event| alert_title(event)),
+    group_by: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[0].n`
-static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+
+/// `items[*].sub`
+static ITEMS_EACH_SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+
+/// `items[2].n`
+static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+
+/// `items[0].sub`
+static ITEMS_0_SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
+
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
 /// `user.name`
-static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+static USER_NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `items[*].name`
+static ITEMS_EACH_NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `ITemS[*].n`
-static I_TEM_S_EACH_N: Path = Path::new(&[Key("ITemS"), Each, Key("n")]);
+/// `items[2].sub[*].n`
+static SUB_EACH_N: Path = Path::new(
+    &[Key("items"), Index(2), Key("sub"), Each, Key("n")],
+);
 
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
-
-/// `user.Role`
-static ROLE: Path = Path::new(&[Key("user"), Key("Role")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&ITEMS_0_N), true, |value| value.is_ip()) {
-        return Some(8);
+    if !event.field(&EVENTNAME).is_in(&["Alpha"]) {
+        return Some(9);
     }
-    if !filter(event.field(&NAME), false, |value| value.icontains("r 12")) {
-        return Some(11);
+    if (event.field(&ITEMS_EACH_SUB).same_as(&event.field(&V))
+        && !event.field(&ITEMS_2_N).iequals("~nope-249"))
+        || event
+            .field(&ITEMS_0_SUB)
+            .only_one_element(|element| {
+                !element.field(&N).is_in(&[Lit::from(987654.25f64)])
+            })
+    {
+        return Some(12);
     }
-    if !event.field(&EVENT_NAME).equals("Delta") {
-        return Some(15);
-    }
-    if !event.field(&ID).equals(87i64) {
-        return Some(18);
-    }
-    if event.field(&ID).is_ip() {
-        return Some(22);
-    }
-    if !event.field(&I_TEM_S_EACH_N).contains(1374f64) {
+    if !event.field(&USER_NAME).has("i") {
         return Some(26);
-    }
-    if event.field(&ITEMS_0).ends_with("~nope-236") {
-        return Some(30);
     }
     None
 }
 
-/// `AlertDedup`: ` # {absent[-7] || '{x|y}' !s}{{`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let absent_last6 = event.field(&ABSENT_LAST6).or_truthy(Val::Str("{x|y}")).py_str();
-    format!(" # {absent_last6}{{")
+/// `AlertTitle`: ` back\slash `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from(r#" back\slash "#)
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&EVENT_NAME).to_json()),
-        ("k1", event.field(&ROLE).to_json()),
-        ("t2", Json::String(String::from("{ ünïcödé  # "))),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event
+        .field(&ITEMS_0_SUB)
+        .all_elements(|element| !element.field(&N).is_in(&[-31337000i64]))
+    {
+        return Severity::Info;
+    }
+    if event.field(&ITEMS_EACH_NAME).has("~nope-250")
+        && !event.field(&NET).less_than(1i64) && event.field(&SUB_EACH_N).exists()
+    {
+        return Severity::Critical;
+    }
+    Severity::Medium
 }

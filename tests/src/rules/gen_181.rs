@@ -3,7 +3,7 @@
 
 //! `Generated.R181`.
 //!
-//! Severity Critical; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,63 +15,66 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_181.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Beta", "Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &["generated", "batch-6"],
+        tags: &[],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{{{items[0].tags[*] || 'none'}{{"),
     },
-    fields: &[&EVENTNAME, &TAGS_EACH, &TAGS, &ID, &A_BS_E_NT_LAST6],
+    fields: &[&EVENT_NAME, &TAGS_EACH, &ITEMS_2, &B, &SUB],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `EVENTNAME`
-static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `UseR.tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("UseR"), Key("tags"), Each]);
+/// `items[0].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `items[2]`
+static ITEMS_2: Path = Path::new(&[Key("items"), Index(2)]);
 
-/// `user.id`
-static ID: Path = Path::new(&[Key("user"), Key("id")]);
+/// `b`
+static B: Path = Path::new(&[Key("b")]);
 
-/// `ABsENt[-7]`
-static A_BS_E_NT_LAST6: Path = Path::new(&[Key("ABsENt"), Index(-7)]);
+/// `items[0].sub`
+static SUB: Path = Path::new(&[Key("items"), Index(0), Key("sub")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENTNAME).equals("Gamma") {
-        return Some(9);
-    }
-    if event.field(&TAGS_EACH).contains(-31337000i64) {
-        return Some(12);
-    }
-    if !event.field(&TAGS).any_element(|element| !element.is_in(&["Wort-1385"])) {
-        return Some(15);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Gamma"]) {
+        return Some(8);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `user.id`, `ABsENt[-7]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let id = event.field(&ID);
-    let a_bs_e_nt_last6 = event.field(&A_BS_E_NT_LAST6);
-    format!("{id}:{a_bs_e_nt_last6}")
+/// `AlertTitle`: `{{{items[0].tags[*] || 'none'}{{`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let tags_each = event.field(&TAGS_EACH).or_truthy(Val::Str("none"));
+    format!("{{{tags_each}{{")
+}
+
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&ITEMS_2).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)])
+        && (event.field(&B).greater_than(1i64) || event.field(&SUB).is_null_or_empty())
+    {
+        return Severity::Critical;
+    }
+    Severity::Info
 }

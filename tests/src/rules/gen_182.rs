@@ -3,9 +3,9 @@
 
 //! `Generated.R182`.
 //!
-//! Built around a random event (182).
-//!
-//! Severity Critical; log types `Generated.Beta`.
+//! Severity Info; scheduled queries `Generated.Beta`.
+//! Alerts after 4 matches within 60 minutes.
+//! Disabled: compiled and tested, not run.
 
 use ::detections::prelude::*;
 
@@ -15,48 +15,158 @@ pub static RULE: Rule = Rule {
         id: "Generated.R182",
         display_name: None,
         source: "tests/rules/generated/gen_182.yml",
-        enabled: true,
-        scheduled: false,
+        enabled: false,
+        scheduled: true,
         log_types: &["Generated.Beta"],
-        severity: Severity::Critical,
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 1,
+        threshold: 4,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (182)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{dotted.key | user.admin !s}"),
     },
-    fields: &[&KEY, &V],
+    fields: &[
+        &NAME,
+        &KEY,
+        &ADMIN,
+        &TAGS,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &ABSENT,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
-    context: None,
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
+
 /// `dotted.key`
 static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `IteMs[*].v`
-static V: Path = Path::new(&[Key("IteMs"), Each, Key("v")]);
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
+
+/// `user.tags`
+static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
+
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
+
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
+
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `EVENTname.absent`
+static ABSENT: Path = Path::new(&[Key("EVENTname"), Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&KEY).ends_with("PPER lower 123") {
+    if !event.field(&NAME).iequals("x") {
         return Some(9);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `IteMs[*].v` joined with `:`.
+/// `AlertTitle`: `{dotted.key | user.admin !s}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&KEY).or(event.field(&ADMIN)).py_str()
+}
+
+/// `GroupBy`: the dedup string, `dotted.key` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&V).to_string()
+    event.field(&KEY).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            ("k0", event.field(&TAGS).to_json()),
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("k2", event.field(&ABSENT).to_json()),
+        ]),
+    )
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R185`.
 //!
-//! Severity Info; log types `Generated.Alpha`, `Generated.Gamma`.
-//! Alerts after 2 matches within 60 minutes.
+//! Severity Info; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +15,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_185.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Gamma"],
+        log_types: &["Generated.Alpha"],
         severity: Severity::Info,
         create_alert: true,
-        dedup_period_minutes: 60,
-        threshold: 2,
+        dedup_period_minutes: 28,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -28,45 +27,69 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" # {s}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &S, &N_UMS_LAST],
+    fields: &[&NET, &S, &ABSENT, &V, &COUNTRY, &NUMS, &NUMS_2, &ITEMS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    title: None,
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
 /// `s`
 static S: Path = Path::new(&[Key("s")]);
 
-/// `nUMS[-1]`
-static N_UMS_LAST: Path = Path::new(&[Key("nUMS"), Index(-1)]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
+
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
+);
+
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
+
+/// `nums[2]`
+static NUMS_2: Path = Path::new(&[Key("nums"), Index(2)]);
+
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Beta"]) {
+    if !event.field(&NET).iends_with("::/32") {
         return Some(9);
     }
+    if event.field(&S).iequals("~nope-259") {
+        return Some(12);
+    }
+    if event.field(&ABSENT).contains("~nope-260") {
+        return Some(17);
+    }
+    if !event.field(&V).at_most(8i64) && !event.field(&COUNTRY).iends_with("~nope-261")
+        && event.field(&NUMS).icontains_field(&event.field(&NUMS_2))
+    {
+        return Some(20);
+    }
+    if event.field(&ITEMS_EACH).contains("~nope-262") {
+        return Some(29);
+    }
     None
-}
-
-/// `AlertTitle`: ` # {s}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let s = event.field(&S);
-    format!(" # {s}")
-}
-
-/// `GroupBy`: the dedup string, `eventName`, `nUMS[-1]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let event_name = event.field(&EVENT_NAME);
-    let n_ums_last = event.field(&N_UMS_LAST);
-    format!("{event_name}:{n_ums_last}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R187`.
 //!
-//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_187.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
         severity: Severity::High,
         create_alert: true,
-        dedup_period_minutes: 29,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,13 +27,13 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{absent | '{x|y}'}{{{absent}"),
     },
-    fields: &[&EVENT_NAME, &BIG, &TAGS, &ITEMS_EACH],
+    fields: &[&EVENT_NAME, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| group_by(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
@@ -42,39 +42,21 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `big`
-static BIG: Path = Path::new(&[Key("big")]);
-
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
-
-/// `items[*]`
-static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon", "Zeta"]) {
-        return Some(9);
-    }
-    if event.field(&BIG).iends_with("~nope-237") {
-        return Some(12);
-    }
-    if !event
-        .field(&TAGS)
-        .only_one_element(|element| {
-            !element.is_in(&["Wort-1424", "ü-1426"]) && !element.is_in(&["~nope-238"])
-                && element.is_in(&["ü-1425", "ü-1426"])
-                && (!element.is_in(&["Wort-1424", "ü-1425", "ü-1426"])
-                    || element.is_in(&["ü-1425", "ü-1426"]))
-        })
-    {
-        return Some(15);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha"]) {
+        return Some(8);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `items[*]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ITEMS_EACH).to_string()
+/// `AlertTitle`: `{absent | '{x|y}'}{{{absent}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT).or(Val::Str("{x|y}"));
+    let absent_2 = event.field(&ABSENT);
+    format!("{absent}{{{absent_2}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R189`.
 //!
-//! Severity Critical; log types `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_189.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
         severity: Severity::Critical,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -29,38 +29,30 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&N_ET, &TAGS, &TAGS_LAST1],
+    fields: &[&EVENT_NAME, &ABSENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `nET`
-static N_ET: Path = Path::new(&[Key("nET")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[0].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
-
-/// `items[*].tags[-2]`
-static TAGS_LAST1: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-2)]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&N_ET).is_private_ip() {
+    if !event.field(&EVENT_NAME).equals("Beta") {
         return Some(8);
     }
-    if !event.field(&TAGS).only_one_element(|element| element.is_in(&["Wort-1433"])) {
-        return Some(10);
+    if event.field(&ABSENT).in_cidr(&[Cidr::v6([0, 0, 0, 0, 0, 0, 0, 0], 0)]) {
+        return Some(11);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `items[*].tags[-2]` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&TAGS_LAST1).to_string()
 }

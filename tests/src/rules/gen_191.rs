@@ -3,8 +3,7 @@
 
 //! `Generated.R191`: Generated rule 191.
 //!
-//! Severity High; log types `Generated.Beta`, `Generated.Alpha`.
-//! Disabled: compiled and tested, not run.
+//! Severity Medium; log types `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -14,12 +13,12 @@ pub static RULE: Rule = Rule {
         id: "Generated.R191",
         display_name: Some("Generated rule 191"),
         source: "tests/rules/generated/gen_191.yml",
-        enabled: false,
+        enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 97,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -30,50 +29,155 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&EVENT_NAME, &X, &MATRIX_LAST_LAST1, &ABSENT_LAST6, &TAGS_0],
+    fields: &[
+        &SUB,
+        &TA_GS,
+        &NET,
+        &TAGS_2,
+        &HI,
+        &EVENT_NAME,
+        &EVENT_SOURCE,
+        &AWS_REGION,
+        &RECIPIENT_ACCOUNT_ID,
+        &SOURCE_IP_ADDRESS,
+        &USER_AGENT,
+        &USER_IDENTITY,
+        &T,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| alert_dedup(event)),
-    context: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
 
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `iteMs[-1].TaGs`
+static TA_GS: Path = Path::new(&[Key("iteMs"), Index(-1), Key("TaGs")]);
+
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
+
+/// `items[-1].tags[2]`
+static TAGS_2: Path = Path::new(&[Key("items"), Index(-1), Key("tags"), Index(2)]);
+
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[0].sub[0].x`
-static X: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Index(0), Key("x")]);
+/// `eventSource`
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
-/// `matrix[-1][-2]`
-static MATRIX_LAST_LAST1: Path = Path::new(&[Key("matrix"), Index(-1), Index(-2)]);
+/// `awsRegion`
+static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
 
-/// `absent[-7]`
-static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+/// `recipientAccountId`
+static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
 
-/// `user.tags[0]`
-static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
+/// `sourceIPAddress`
+static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
+
+/// `userAgent`
+static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
+
+/// `userIdentity`
+static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
+
+/// `T`
+static T: Path = Path::new(&[Key("T")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Beta") {
-        return Some(9);
+    if !event.field(&SUB).exists() {
+        return Some(10);
     }
-    if event.field(&X).is_null() {
-        return Some(13);
+    if !event
+        .field(&TA_GS)
+        .any_element(|element| {
+            element.is_in(&["x y-1316", "ü-1315", "ü-1317"])
+                && element.is_in(&["x y-1316", "ü-1315", "ü-1317"])
+        })
+    {
+        return Some(12);
     }
-    if !event.field(&MATRIX_LAST_LAST1).at_least(1457i64) {
-        return Some(15);
+    if event.field(&NET).iends_with("~nope-269") {
+        return Some(20);
     }
     None
 }
 
-/// `AlertDedup`: `{absent[-7]}{absent[-7] || '{x|y}'}{user.tags[0]}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let absent_last6 = event.field(&ABSENT_LAST6);
-    let absent_last6_2 = event.field(&ABSENT_LAST6).or_truthy(Val::Str("{x|y}"));
-    let tags_0 = event.field(&TAGS_0);
-    format!("{absent_last6}{absent_last6_2}{tags_0}")
+/// `GroupBy`: the dedup string, `items[-1].tags[2]`, `net`, `pair.hi` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let tags_2 = event.field(&TAGS_2);
+    let net = event.field(&NET);
+    let hi = event.field(&HI);
+    format!("{tags_2}:{net}:{hi}")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    let investigation = pantherflow_investigation(event)?;
+    Ok(
+        context([
+            (
+                "eventName",
+                event
+                    .field(&EVENT_NAME)
+                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                    .to_json(),
+            ),
+            (
+                "eventSource",
+                event
+                    .field(&EVENT_SOURCE)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "awsRegion",
+                event
+                    .field(&AWS_REGION)
+                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                    .to_json(),
+            ),
+            (
+                "recipientAccountId",
+                event
+                    .field(&RECIPIENT_ACCOUNT_ID)
+                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                    .to_json(),
+            ),
+            (
+                "sourceIPAddress",
+                event
+                    .field(&SOURCE_IP_ADDRESS)
+                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                    .to_json(),
+            ),
+            (
+                "userAgent",
+                event
+                    .field(&USER_AGENT)
+                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                    .to_json(),
+            ),
+            (
+                "userIdentity",
+                event
+                    .field(&USER_IDENTITY)
+                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                    .to_json(),
+            ),
+            ("PantherFlow Investigation", investigation),
+            ("k1", event.field(&T).to_json()),
+        ]),
+    )
 }

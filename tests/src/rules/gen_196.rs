@@ -3,7 +3,9 @@
 
 //! `Generated.R196`.
 //!
-//! Severity Info; scheduled queries `Generated.Beta`.
+//! Built around a random event (196).
+//!
+//! Severity Low; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -14,77 +16,103 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_196.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Info,
+        scheduled: false,
+        log_types: &["Generated.Alpha"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 35,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: None,
+        description: Some("Built around a random event (196)."),
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{"),
+        alert_title: None,
     },
-    fields: &[&B, &EVENT_NAME, &ABSENT, &TAGS, &EXIT],
+    fields: &[
+        &WORDS_2,
+        &ABSENT_LAST6,
+        &ITEMS_EACH,
+        &V,
+        &ABSENT,
+        &ITEMS,
+        &N,
+        &KEY,
+        &DOT_TE_D,
+        &WORDS_LAST1,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: None,
     group_by: Some(|event| group_by(event)),
     context: None,
-    severity: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `b`
-static B: Path = Path::new(&[Key("b")]);
+/// `words[2]`
+static WORDS_2: Path = Path::new(&[Key("words"), Index(2)]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `EveNTNAME.absent`
-static ABSENT: Path = Path::new(&[Key("EveNTNAME"), Key("absent")]);
+/// `items[*]`
+static ITEMS_EACH: Path = Path::new(&[Key("items"), Each]);
 
-/// `USeR.tags`
-static TAGS: Path = Path::new(&[Key("USeR"), Key("tags")]);
+/// `items[*].v`
+static V: Path = Path::new(&[Key("items"), Each, Key("v")]);
 
-/// `p_enrichment.toR_eXIT_nOdES.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("toR_eXIT_nOdES"), Key("p_any_ip_addresses"), Key("exit")],
-);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
+
+/// `items[*].n`
+static N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
+
+/// `DotTeD`
+static DOT_TE_D: Path = Path::new(&[Key("DotTeD")]);
+
+/// `words[-2]`
+static WORDS_LAST1: Path = Path::new(&[Key("words"), Index(-2)]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&B), false, |value| value.exists()) {
-        return Some(10);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["Beta", "Zeta"]) {
-        return Some(14);
-    }
-    if event.field(&ABSENT).is_in(&[Lit::Str("~nope-240"), Lit::from(987654.25f64)]) {
-        return Some(17);
-    }
-    if !event
-        .field(&TAGS)
-        .all_elements(|element| {
-            !element.istarts_with("~nope-241") && element.iequals("ü-1488")
-        })
-    {
-        return Some(20);
+    if !event.field(&WORDS_2).ends_with("-1352") {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: `{{`
-pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
-    String::from("{")
+/// `GroupBy`: the dedup string, `absent[-7]`, `items[*]`, `items[*].v` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let absent_last6 = event.field(&ABSENT_LAST6);
+    let items_each = event.field(&ITEMS_EACH);
+    let v = event.field(&V);
+    format!("{absent_last6}:{items_each}:{v}")
 }
 
-/// `GroupBy`: the dedup string, `p_enrichment.toR_eXIT_nOdES.p_any_ip_addresses.exit` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&EXIT).to_string()
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event
+        .field(&ABSENT)
+        .in_cidr(&[Cidr::v4([10, 0, 0, 0], 8), Cidr::v4([0, 0, 0, 0], 0)])
+        && !event.field(&ITEMS).exists()
+    {
+        return Severity::High;
+    }
+    if !(event.field(&N).at_most(4i64) || event.field(&KEY).istarts_with("~nope-276")
+        || event.field(&DOT_TE_D).istarts_with("~nope-277"))
+        && !event.field(&WORDS_LAST1).exists()
+    {
+        return Severity::Info;
+    }
+    Severity::Low
 }

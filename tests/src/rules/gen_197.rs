@@ -3,7 +3,7 @@
 
 //! `Generated.R197`: Generated rule 197.
 //!
-//! Severity Info; log types `Generated.Alpha`.
+//! Severity Medium; scheduled queries `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         display_name: Some("Generated rule 197"),
         source: "tests/rules/generated/gen_197.yml",
         enabled: true,
-        scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Info,
+        scheduled: true,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,107 +27,57 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(
-            "}} {matrix[*][0]}{items[*].tags[*] | items[0]}{items[*].tags[-1] | e ?? ''}",
-        ),
+        alert_title: Some("{items[0].tags[-1] ?? '' !s}}} "),
     },
-    fields: &[
-        &EVENT_NAME,
-        &ITEMS,
-        &N,
-        &MATRIX_LAST,
-        &MATRIX_EACH_0,
-        &TAGS_EACH,
-        &ITEMS_0,
-        &TAGS_LAST,
-        &E,
-        &V,
-        &ITEMS_EACH_N,
-        &MATRIX,
-    ],
+    fields: &[&ITEMS_2_V, &EVENT_NAME, &ITEMS_0_V, &NET, &TAGS_LAST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
+/// `items[2].v`
+static ITEMS_2_V: Path = Path::new(&[Key("items"), Index(2), Key("v")]);
+
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
+/// `items[0].V`
+static ITEMS_0_V: Path = Path::new(&[Key("items"), Index(0), Key("V")]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `items[0].tags[-1]`
+static TAGS_LAST: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(-1)]);
 
-/// `matrix[*][0]`
-static MATRIX_EACH_0: Path = Path::new(&[Key("matrix"), Each, Index(0)]);
-
-/// `items[*].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Each, Key("tags"), Each]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `items[*].tags[-1]`
-static TAGS_LAST: Path = Path::new(&[Key("items"), Each, Key("tags"), Index(-1)]);
-
-/// `e`
-static E: Path = Path::new(&[Key("e")]);
-
-/// `iteMs[*].v`
-static V: Path = Path::new(&[Key("iteMs"), Each, Key("v")]);
-
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
-
-/// `matrix`
-static MATRIX: Path = Path::new(&[Key("matrix")]);
-
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Beta", "Epsilon", "Zeta"]) {
+    if !filter(
+        event.field(&ITEMS_2_V),
+        true,
+        |value| value.matches_glob(&["~nope-278*"]),
+    ) {
         return Some(9);
     }
-    if !event
-        .field(&ITEMS)
-        .only_one_element(|element| {
-            exactly_one([
-                element.field(&N).is_in(&[1490i64])
-                    || element.field(&N).is_in(&[1489i64]),
-                element.field(&N).is_in(&[1489i64])
-                    && !element.field(&N).is_in(&["~nope-242"])
-                    && element.field(&N).is_in(&[1489i64]),
-            ]) && !element.field(&N).equals(987654.25f64)
-        })
-    {
-        return Some(12);
+    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Epsilon", "Zeta"]) {
+        return Some(13);
     }
-    if event.field(&MATRIX_LAST).ends_with("~nope-243") {
-        return Some(36);
+    if event.field(&ITEMS_0_V).is_null() {
+        return Some(16);
+    }
+    if event.field(&NET).is_in(&["~nope-279"]) {
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: `}} {matrix[*][0]}{items[*].tags[*] | items[0]}{items[*].tags[-1] | e ?? ''}`
+/// `AlertTitle`: `{items[0].tags[-1] ?? '' !s}}} `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_each_0 = event.field(&MATRIX_EACH_0);
-    let tags_each = event.field(&TAGS_EACH).or(event.field(&ITEMS_0));
-    let tags_last = event.field(&TAGS_LAST).or(event.field(&E).or_present(Val::Str("")));
-    format!("}} {matrix_each_0}{tags_each}{tags_last}")
-}
-
-/// `GroupBy`: the dedup string, `iteMs[*].v`, `items[*].n`, `matrix` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let v = event.field(&V);
-    let items_each_n = event.field(&ITEMS_EACH_N);
-    let matrix = event.field(&MATRIX);
-    format!("{v}:{items_each_n}:{matrix}")
+    let tags_last = event.field(&TAGS_LAST).or_present(Val::Str("")).py_str();
+    format!("{tags_last}}} ")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R199`.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Severity Low; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_199.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
         severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 55,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&TAGS, &DOTTED_KEY, &TAGS_2],
+    fields: &[&EVENT_NAME, &TAGS_0, &NUMS_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
@@ -39,23 +39,23 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `items[0].tags[0]`
+static TAGS_0: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Index(0)]);
 
-/// `user.tags[2]`
-static TAGS_2: Path = Path::new(&[Key("user"), Key("tags"), Index(2)]);
+/// `nums[*]`
+static NUMS_EACH: Path = Path::new(&[Key("nums"), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS).contains("rt") {
-        return Some(9);
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Zeta"]) {
+        return Some(8);
     }
-    if event.field(&DOTTED_KEY).same_as(&event.field(&TAGS_2)) {
-        return Some(12);
+    if event.field(&TAGS_0).same_as(&event.field(&NUMS_EACH)) {
+        return Some(11);
     }
     None
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R203`: Generated rule 203.
 //!
-//! Severity Low; log types `Generated.Beta`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_203.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta"],
-        severity: Severity::Low,
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
@@ -27,147 +27,43 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" ünïcödé {items[*].tags ?? '{x|y}'}"),
+        alert_title: Some("}} }} "),
     },
-    fields: &[
-        &EVENT_NAME,
-        &TAGS,
-        &SUB_EACH,
-        &AB_SE_NT,
-        &WITH_SPAC_E,
-        &EVENT_SOURCE,
-        &AWS_REGION,
-        &RECIPIENT_ACCOUNT_ID,
-        &SOURCE_IP_ADDRESS,
-        &USER_AGENT,
-        &USER_IDENTITY,
-        &WORDS,
-    ],
+    fields: &[&NAME, &ABSENT, &X],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
+    group_by: None,
+    context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `user.name`
+static NAME: Path = Path::new(&[Key("user"), Key("name")]);
 
-/// `items[*].tags`
-static TAGS: Path = Path::new(&[Key("items"), Each, Key("tags")]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
 
-/// `items[0].sub[*]`
-static SUB_EACH: Path = Path::new(&[Key("items"), Index(0), Key("sub"), Each]);
-
-/// `ABSeNT`
-static AB_SE_NT: Path = Path::new(&[Key("ABSeNT")]);
-
-/// `With spacE`
-static WITH_SPAC_E: Path = Path::new(&[Key("With spacE")]);
-
-/// `eventSource`
-static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
-
-/// `awsRegion`
-static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
-
-/// `recipientAccountId`
-static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `sourceIPAddress`
-static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
-
-/// `userAgent`
-static USER_AGENT: Path = Path::new(&[Key("userAgent")]);
-
-/// `userIdentity`
-static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
-
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `items[*].sub[*].x`
+static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("x")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Gamma") {
+    if !event.field(&NAME).contains("moji 😀 inside") {
         return Some(9);
+    }
+    if event.field(&ABSENT).exists() {
+        return Some(12);
+    }
+    if event.field(&X).is_null_or_empty() {
+        return Some(14);
     }
     None
 }
 
-/// `AlertTitle`: ` ünïcödé {items[*].tags ?? '{x|y}'}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let tags = event.field(&TAGS).or_present(Val::Str("{x|y}"));
-    format!(" ünïcödé {tags}")
-}
-
-/// `GroupBy`: the dedup string, `items[0].sub[*]`, `ABSeNT`, `With spacE` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let sub_each = event.field(&SUB_EACH);
-    let ab_se_nt = event.field(&AB_SE_NT);
-    let with_spac_e = event.field(&WITH_SPAC_E);
-    format!("{sub_each}:{ab_se_nt}:{with_spac_e}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
-/// a value raises, as Panther's helper does.
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
-    let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("k1", event.field(&WORDS).to_json()),
-        ]),
-    )
+/// `AlertTitle`: `}} }} `
+pub fn alert_title<E: Event + ?Sized>(_event: &E) -> String {
+    String::from("} } ")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R204`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Beta`.
+//! Severity High; log types `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_204.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Beta"],
+        log_types: &["Generated.Alpha"],
         severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
@@ -27,9 +27,9 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{{{items[2].n} # "),
+        alert_title: Some("{eventName}}} "),
     },
-    fields: &[&TAGS, &N],
+    fields: &[&EVENT_NAME, &IPS, &KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
@@ -39,23 +39,37 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `items[2].tags`
-static TAGS: Path = Path::new(&[Key("items"), Index(2), Key("tags")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `items[2].n`
-static N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
+/// `ips`
+static IPS: Path = Path::new(&[Key("ips")]);
+
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&TAGS).contains("-15") {
+    if !event.field(&EVENT_NAME).is_in(&["Delta", "Epsilon", "Gamma"]) {
         return Some(8);
+    }
+    if !event
+        .field(&IPS)
+        .any_element(|element| {
+            !element.ends_with("~nope-281") && !element.iends_with("~nope-282")
+        })
+    {
+        return Some(11);
+    }
+    if event.field(&KEY).istarts_with("~nope-283") {
+        return Some(18);
     }
     None
 }
 
-/// `AlertTitle`: `{{{items[2].n} # `
+/// `AlertTitle`: `{eventName}}} `
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let n = event.field(&N);
-    format!("{{{n} # ")
+    let event_name = event.field(&EVENT_NAME);
+    format!("{event_name}}} ")
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R205`.
 //!
-//! Built around a random event (205).
-//!
-//! Severity High; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Info; log types `Generated.Gamma`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,55 +15,78 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_205.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::High,
+        log_types: &["Generated.Gamma", "Generated.Beta"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (205)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some(
+            r#"{eventName.absent || dotted.key} "quoted" {eventName.absent}}} "#,
+        ),
     },
-    fields: &[&EVENT_NAME, &MAT_RIX_0, &ITEMS_EACH_N, &SUB_EACH_N],
+    fields: &[&S, &DOTTED, &NAME, &ABSENT, &KEY, &SUB, &SUB_0],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
+    title: Some(|event| alert_title(event)),
     group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `MATRix[0]`
-static MAT_RIX_0: Path = Path::new(&[Key("MATRix"), Index(0)]);
+/// `dotted`
+static DOTTED: Path = Path::new(&[Key("dotted")]);
 
-/// `items[*].n`
-static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+/// `items[*].name`
+static NAME: Path = Path::new(&[Key("items"), Each, Key("name")]);
 
-/// `items[*].sub[*].n`
-static SUB_EACH_N: Path = Path::new(&[Key("items"), Each, Key("sub"), Each, Key("n")]);
+/// `eventName.absent`
+static ABSENT: Path = Path::new(&[Key("eventName"), Key("absent")]);
+
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
+
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `items[*].sub[0]`
+static SUB_0: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(0)]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Epsilon") {
-        return Some(9);
+    if !event.field(&S).iends_with("alpha") {
+        return Some(8);
+    }
+    if event.field(&DOTTED).is_null_or_empty() {
+        return Some(11);
+    }
+    if event.field(&NAME).matches_glob(&["~nope-284*"]) {
+        return Some(13);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `MATRix[0]`, `items[*].n`, `items[*].sub[*].n` joined with `:`.
+/// `AlertTitle`: `{eventName.absent || dotted.key} "quoted" {eventName.absent}}} `
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let absent = event.field(&ABSENT).or_truthy(event.field(&KEY));
+    let absent_2 = event.field(&ABSENT);
+    format!(r#"{absent} "quoted" {absent_2}}} "#)
+}
+
+/// `GroupBy`: the dedup string, `items[*].sub`, `items[*].sub[0]` joined with `:`.
 pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let mat_rix_0 = event.field(&MAT_RIX_0);
-    let items_each_n = event.field(&ITEMS_EACH_N);
-    let sub_each_n = event.field(&SUB_EACH_N);
-    format!("{mat_rix_0}:{items_each_n}:{sub_each_n}")
+    let sub = event.field(&SUB);
+    let sub_0 = event.field(&SUB_0);
+    format!("{sub}:{sub_0}")
 }

@@ -3,9 +3,7 @@
 
 //! `Generated.R209`.
 //!
-//! Built around a random event (209).
-//!
-//! Severity Medium; log types `Generated.Alpha`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -17,61 +15,56 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_209.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha"],
-        severity: Severity::Medium,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 81,
+        dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-6"],
         reports: &[],
-        description: Some("Built around a random event (209)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&DOTTED_KEY, &M_ATR_IX_0_LAST, &AB_SE_NT, &WO_RDS_EACH, &ROLE],
+    fields: &[&EVENT_NAME, &ITEMS, &N, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `dotted.key`
-static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `mAtrIx[0][-1]`
-static M_ATR_IX_0_LAST: Path = Path::new(&[Key("mAtrIx"), Index(0), Index(-1)]);
+/// `items`
+static ITEMS: Path = Path::new(&[Key("items")]);
 
-/// `eVentnAmE.ABSeNt`
-static AB_SE_NT: Path = Path::new(&[Key("eVentnAmE"), Key("ABSeNt")]);
+/// `n`
+static N: Path = Path::new(&[Key("n")]);
 
-/// `woRDS[*]`
-static WO_RDS_EACH: Path = Path::new(&[Key("woRDS"), Each]);
-
-/// `User.ROLE`
-static ROLE: Path = Path::new(&[Key("User"), Key("ROLE")]);
+/// `nums`
+static NUMS: Path = Path::new(&[Key("nums")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&DOTTED_KEY).contains("c-depl") {
-        return Some(10);
+    if !event.field(&EVENT_NAME).equals("Beta") {
+        return Some(9);
     }
-    if event.field(&M_ATR_IX_0_LAST).starts_with("~nope-251") {
-        return Some(13);
+    if !event
+        .field(&ITEMS)
+        .all_elements(|element| !element.field(&N).is_in(&["~nope-286"]))
+    {
+        return Some(12);
+    }
+    if event.field(&NUMS).contains(987654.25f64) {
+        return Some(19);
     }
     None
-}
-
-/// `GroupBy`: the dedup string, `eVentnAmE.ABSeNt`, `woRDS[*]`, `User.ROLE` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let ab_se_nt = event.field(&AB_SE_NT);
-    let wo_rds_each = event.field(&WO_RDS_EACH);
-    let role = event.field(&ROLE);
-    format!("{ab_se_nt}:{wo_rds_each}:{role}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R210`: Generated rule 210.
 //!
-//! Severity Medium; log types `Generated.Beta`, `Generated.Alpha`.
+//! Severity Low; log types `Generated.Beta`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -16,9 +16,9 @@ pub static RULE: Rule = Rule {
         enabled: true,
         scheduled: false,
         log_types: &["Generated.Beta", "Generated.Alpha"],
-        severity: Severity::Medium,
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 26,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,75 +27,50 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in {items[-1].ok}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &IP, &OK, &I_TE_MS_LAST, &ITEMS_0, &ITEMS_LAST, &NUMS_0],
+    fields: &[&EVENT_NAME, &IT_EMS_EACH, &ABSENT_LAST6, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `ip`
-static IP: Path = Path::new(&[Key("ip")]);
+/// `itEms[*]`
+static IT_EMS_EACH: Path = Path::new(&[Key("itEms"), Each]);
 
-/// `items[-1].ok`
-static OK: Path = Path::new(&[Key("items"), Index(-1), Key("ok")]);
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
 
-/// `iTeMs[-1]`
-static I_TE_MS_LAST: Path = Path::new(&[Key("iTeMs"), Index(-1)]);
-
-/// `items[0]`
-static ITEMS_0: Path = Path::new(&[Key("items"), Index(0)]);
-
-/// `items[-1]`
-static ITEMS_LAST: Path = Path::new(&[Key("items"), Index(-1)]);
-
-/// `nums[0]`
-static NUMS_0: Path = Path::new(&[Key("nums"), Index(0)]);
+/// `words`
+static WORDS: Path = Path::new(&[Key("words")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Epsilon"]) {
-        return Some(10);
-    }
-    if event.field(&IP).has(987654.25f64) {
-        return Some(13);
-    }
-    if event.field(&IP).starts_with("~nope-252") {
-        return Some(16);
+    if !event.field(&EVENT_NAME).is_in(&["Zeta"]) {
+        return Some(9);
     }
     None
 }
 
-/// `AlertTitle`: ` in {items[-1].ok}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let ok = event.field(&OK);
-    format!(" in {ok}")
+/// `GroupBy`: the dedup string, `itEms[*]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&IT_EMS_EACH).to_string()
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&I_TE_MS_LAST).to_json()),
-        (
-            "t1",
-            Json::String({
-                let items_0 = event.field(&ITEMS_0).or(Val::Str("{x|y}"));
-                let items_0_2 = event
-                    .field(&ITEMS_0)
-                    .or_present(event.field(&ITEMS_LAST));
-                let items_0_3 = event.field(&ITEMS_0);
-                format!("{items_0}{items_0_2}{items_0_3}}} ")
-            }),
-        ),
-        ("k2", event.field(&NUMS_0).to_json()),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if event.field(&ABSENT_LAST6).equals("~nope-288")
+        && !event.field(&WORDS).ends_with("~nope-289")
+    {
+        return Severity::Low;
+    }
+    Severity::Low
 }

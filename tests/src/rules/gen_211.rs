@@ -3,9 +3,7 @@
 
 //! `Generated.R211`.
 //!
-//! Built around a random event (211).
-//!
-//! Severity Info; log types `Generated.Beta`, `Generated.Gamma`.
+//! Severity Medium; log types `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -17,71 +15,64 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_211.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Beta", "Generated.Gamma"],
-        severity: Severity::Info,
+        log_types: &["Generated.Beta"],
+        severity: Severity::Medium,
         create_alert: true,
-        dedup_period_minutes: 60,
+        dedup_period_minutes: 47,
         threshold: 1,
         tags: &[],
         reports: &[],
-        description: Some("Built around a random event (211)."),
+        description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("{items[0].v}"),
+        alert_title: None,
     },
-    fields: &[&EVENT_NAME, &USER, &N, &TAG_S, &EXIT, &V],
+    fields: &[&NET, &MATRIX_EACH_2, &M_AT_RIX_EACH_LAST1, &S, &MATRIX_0_EACH],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
-    group_by: None,
-    context: None,
+    title: None,
+    group_by: Some(|event| group_by(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `net`
+static NET: Path = Path::new(&[Key("net")]);
 
-/// `user`
-static USER: Path = Path::new(&[Key("user")]);
+/// `matrix[*][2]`
+static MATRIX_EACH_2: Path = Path::new(&[Key("matrix"), Each, Index(2)]);
 
-/// `items[-2].sub[0].n`
-static N: Path = Path::new(&[Key("items"), Index(-2), Key("sub"), Index(0), Key("n")]);
+/// `mATRix[*][-2]`
+static M_AT_RIX_EACH_LAST1: Path = Path::new(&[Key("mATRix"), Each, Index(-2)]);
 
-/// `items[0].TagS`
-static TAG_S: Path = Path::new(&[Key("items"), Index(0), Key("TagS")]);
+/// `s`
+static S: Path = Path::new(&[Key("s")]);
 
-/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit`
-static EXIT: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("p_any_ip_addresses"), Key("exit")],
-);
-
-/// `items[0].v`
-static V: Path = Path::new(&[Key("items"), Index(0), Key("v")]);
+/// `matrix[0][*]`
+static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).is_in(&["Alpha", "Delta", "Epsilon", "Gamma", "Zeta"]) {
+    if !event.field(&NET).ends_with("192.168.0.0/16") {
         return Some(9);
-    }
-    let user = event.field(&USER);
-    if !exactly_one([
-        user.compare_with(&user).is_some_and(Ordering::is_le),
-        event.field(&N).at_most(1632.5f64),
-        event.field(&TAG_S).at_least(5i64),
-    ]) {
-        return Some(12);
-    }
-    if event.field(&EXIT).iequals("~nope-253") {
-        return Some(21);
     }
     None
 }
 
-/// `AlertTitle`: `{items[0].v}`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&V).to_string()
+/// `GroupBy`: the dedup string, `matrix[*][2]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&MATRIX_EACH_2).to_string()
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([
+        ("k0", event.field(&M_AT_RIX_EACH_LAST1).to_json()),
+        ("k1", event.field(&S).to_json()),
+        ("k2", event.field(&MATRIX_0_EACH).to_json()),
+    ])
 }

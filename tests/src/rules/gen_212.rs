@@ -3,7 +3,7 @@
 
 //! `Generated.R212`.
 //!
-//! Severity High; log types `Generated.Alpha`, `Generated.Beta`.
+//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
 
 use ::detections::prelude::*;
 
@@ -15,67 +15,82 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_212.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Alpha", "Generated.Beta"],
+        log_types: &["Generated.Gamma", "Generated.Alpha"],
         severity: Severity::High,
         create_alert: true,
         dedup_period_minutes: 60,
         threshold: 1,
-        tags: &[],
+        tags: &["generated", "batch-2"],
         reports: &[],
         description: None,
         reference: None,
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("Alert: }} {{{items[0].n}"),
     },
-    fields: &[&NAME, &A_BSEN_T, &EVENT_NAME, &WORDS, &P_AN_Y_IP_ADDRES_SES],
+    fields: &[&EVENTNAME, &N, &WITH_SPACE, &A, &COUNTRY, &SUB, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: None,
-    context: None,
+    title: Some(|event| alert_title(event)),
+    group_by: Some(|event| alert_dedup(event)),
+    context: Some(|event| alert_context(event)),
     severity: None,
     python: None,
 };
 
-/// `items[-2].name`
-static NAME: Path = Path::new(&[Key("items"), Index(-2), Key("name")]);
+/// `EVENTNAME`
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
-/// `eventName.ABsenT`
-static A_BSEN_T: Path = Path::new(&[Key("eventName"), Key("ABsenT")]);
+/// `items[0].n`
+static N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `with space`
+static WITH_SPACE: Path = Path::new(&[Key("with space")]);
 
-/// `words`
-static WORDS: Path = Path::new(&[Key("words")]);
+/// `pair.a`
+static A: Path = Path::new(&[Key("pair"), Key("a")]);
 
-/// `p_enrichment.tor_exit_nodes.P_anY_IP_AddresSES`
-static P_AN_Y_IP_ADDRES_SES: Path = Path::new(
-    &[Key("p_enrichment"), Key("tor_exit_nodes"), Key("P_anY_IP_AddresSES")],
+/// `p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country`
+static COUNTRY: Path = Path::new(
+    &[
+        Key("p_enrichment"),
+        Key("tor_exit_nodes"),
+        Key("p_any_ip_addresses"),
+        Key("exit"),
+        Key("country"),
+    ],
 );
 
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `items[*].sub`
+static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+
+/// `e`
+static E: Path = Path::new(&[Key("e")]);
+
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&NAME), false, |value| value.iends_with("a-gamma")) {
-        return Some(8);
-    }
-    if !filter(event.field(&A_BSEN_T), true, |value| value.exists()) {
-        return Some(11);
-    }
-    if !event.field(&EVENT_NAME).is_in(&["Delta", "Gamma"]) {
-        return Some(14);
-    }
-    if event
-        .field(&WORDS)
-        .only_one_element(|element| element.is_in(&["x y-1650", "ü-1649"]))
-    {
-        return Some(17);
-    }
-    if event.field(&P_AN_Y_IP_ADDRES_SES).equals("~nope-254") {
-        return Some(24);
+    if !event.field(&EVENTNAME).equals("Alpha") {
+        return Some(9);
     }
     None
+}
+
+/// `AlertTitle`: `Alert: }} {{{items[0].n}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    let n = event.field(&N);
+    format!("Alert: }} {{{n}")
+}
+
+/// `AlertDedup`: `{with space}{pair.a | p_enrichment.tor_exit_nodes.p_any_ip_addresses.exit.country}}} `
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    let with_space = event.field(&WITH_SPACE);
+    let a = event.field(&A).or(event.field(&COUNTRY));
+    format!("{with_space}{a}}} ")
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing).
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
+    context([("k0", event.field(&SUB).to_json()), ("k1", event.field(&E).to_json())])
 }

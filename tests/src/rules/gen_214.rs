@@ -3,8 +3,7 @@
 
 //! `Generated.R214`.
 //!
-//! Severity Critical; scheduled queries `Generated.Beta`.
-//! A signal: matches are recorded, no alert is raised.
+//! Severity Critical; log types `Generated.Alpha`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,11 +14,11 @@ pub static RULE: Rule = Rule {
         display_name: None,
         source: "tests/rules/generated/gen_214.yml",
         enabled: true,
-        scheduled: true,
-        log_types: &["Generated.Beta"],
+        scheduled: false,
+        log_types: &["Generated.Alpha", "Generated.Gamma"],
         severity: Severity::Critical,
-        create_alert: false,
-        dedup_period_minutes: 60,
+        create_alert: true,
+        dedup_period_minutes: 108,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -30,44 +29,69 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&OK, &N, &TAGS_EACH],
+    fields: &[
+        &T_AG_S_0,
+        &DOTTED_KEY,
+        &ABSENT,
+        &ABSE_NT,
+        &MATRIX_EACH_EACH,
+        &C,
+        &TAGS,
+        &ADMIN,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `ItEMS[*].ok`
-static OK: Path = Path::new(&[Key("ItEMS"), Each, Key("ok")]);
+/// `items[-2].tAgS[0]`
+static T_AG_S_0: Path = Path::new(&[Key("items"), Index(-2), Key("tAgS"), Index(0)]);
 
-/// `n`
-static N: Path = Path::new(&[Key("n")]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
 
-/// `items[0].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
+/// `absent`
+static ABSENT: Path = Path::new(&[Key("absent")]);
+
+/// `eventName.ABSENt`
+static ABSE_NT: Path = Path::new(&[Key("eventName"), Key("ABSENt")]);
+
+/// `matrix[*][*]`
+static MATRIX_EACH_EACH: Path = Path::new(&[Key("matrix"), Each, Each]);
+
+/// `pair.c`
+static C: Path = Path::new(&[Key("pair"), Key("c")]);
+
+/// `items[0].tags`
+static TAGS: Path = Path::new(&[Key("items"), Index(0), Key("tags")]);
+
+/// `user.admin`
+static ADMIN: Path = Path::new(&[Key("user"), Key("admin")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&OK).contains(false) {
+    if !event.field(&T_AG_S_0).icontains("wort-1499") {
         return Some(9);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "t0",
-            Json::String({
-                let n = event.field(&N).or_present(Val::Str("{x|y}"));
-                let tags_each = event.field(&TAGS_EACH).or_truthy(Val::Str("{x|y}"));
-                format!(r#" back\slash {n}{{{tags_each}"#)
-            }),
-        ),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(event: &E) -> Severity {
+    if !event.field(&DOTTED_KEY).has("~nope-291")
+        && (event.field(&ABSENT).has("~nope-292")
+            || !event.field(&ABSE_NT).cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]))
+        && !event.field(&MATRIX_EACH_EACH).is_ipv6()
+        && (event.field(&C).at_least(12i64)
+            || !event.field(&TAGS).matches_glob(&["~nope-293*"])
+            || !event.field(&ADMIN).equals(true))
+    {
+        return Severity::Medium;
+    }
+    Severity::Critical
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R215`.
 //!
-//! Severity Critical; log types `Generated.Gamma`.
+//! Severity Low; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_215.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Critical,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Low,
         create_alert: true,
-        dedup_period_minutes: 41,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -27,44 +27,95 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some(" in {items[*].sub | items[-2].tags[*]}"),
+        alert_title: Some(
+            "{items[0].tags[*]}{items[*].n ?? absent[-7] | 'none'}{words[-1] || ''}",
+        ),
     },
-    fields: &[&EVENT_NAME, &NAME, &SUB, &TAGS_EACH],
+    fields: &[
+        &NU_MS,
+        &TAGS_EACH,
+        &ITEMS_0_N,
+        &HI,
+        &ITEMS_EACH_N,
+        &ABSENT_LAST6,
+        &WORDS_LAST,
+        &FIELD,
+        &MATRIX_LAST_0,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: None,
+    group_by: Some(|event| group_by(event)),
     context: None,
     severity: None,
     python: None,
 };
 
-/// `eventName`
-static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
+/// `nuMs`
+static NU_MS: Path = Path::new(&[Key("nuMs")]);
 
-/// `items[2].name`
-static NAME: Path = Path::new(&[Key("items"), Index(2), Key("name")]);
+/// `items[0].tags[*]`
+static TAGS_EACH: Path = Path::new(&[Key("items"), Index(0), Key("tags"), Each]);
 
-/// `items[*].sub`
-static SUB: Path = Path::new(&[Key("items"), Each, Key("sub")]);
+/// `items[0].n`
+static ITEMS_0_N: Path = Path::new(&[Key("items"), Index(0), Key("n")]);
 
-/// `items[-2].tags[*]`
-static TAGS_EACH: Path = Path::new(&[Key("items"), Index(-2), Key("tags"), Each]);
+/// `pair.hi`
+static HI: Path = Path::new(&[Key("pair"), Key("hi")]);
 
-/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
-/// expression that does not hold.
+/// `items[*].n`
+static ITEMS_EACH_N: Path = Path::new(&[Key("items"), Each, Key("n")]);
+
+/// `absent[-7]`
+static ABSENT_LAST6: Path = Path::new(&[Key("absent"), Index(-7)]);
+
+/// `words[-1]`
+static WORDS_LAST: Path = Path::new(&[Key("words"), Index(-1)]);
+
+/// `ключ`
+static FIELD: Path = Path::new(&[Key("ключ")]);
+
+/// `matrix[-1][0]`
+static MATRIX_LAST_0: Path = Path::new(&[Key("matrix"), Index(-1), Index(0)]);
+
+/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
+/// first top-level expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&EVENT_NAME).equals("Zeta") {
-        return Some(9);
+    if !filter(
+        event.field(&NU_MS),
+        true,
+        |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+    ) {
+        return Some(8);
     }
-    if event.field(&NAME).icontains("~nope-255") {
-        return Some(12);
+    if !(filter(event.field(&TAGS_EACH), false, |value| value.at_most(0i64))
+        || filter(
+            event.field(&ITEMS_0_N),
+            true,
+            |value| value.cidr_contains(&[Cidr::v4([10, 0, 0, 1], 32)]),
+        ))
+    {
+        return Some(11);
+    }
+    if !event.field(&HI).greater_than(40.5f64) {
+        return Some(19);
     }
     None
 }
 
-/// `AlertTitle`: ` in {items[*].sub | items[-2].tags[*]}`
+/// `AlertTitle`: `{items[0].tags[*]}{items[*].n ?? absent[-7] | 'none'}{words[-1] || ''}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let sub = event.field(&SUB).or(event.field(&TAGS_EACH));
-    format!(" in {sub}")
+    let tags_each = event.field(&TAGS_EACH);
+    let items_each_n = event
+        .field(&ITEMS_EACH_N)
+        .or_present(event.field(&ABSENT_LAST6).or(Val::Str("none")));
+    let words_last = event.field(&WORDS_LAST).or_truthy(Val::Str(""));
+    format!("{tags_each}{items_each_n}{words_last}")
+}
+
+/// `GroupBy`: the dedup string, `ключ`, `matrix[-1][0]` joined with `:`.
+pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
+    let field = event.field(&FIELD);
+    let matrix_last_0 = event.field(&MATRIX_LAST_0);
+    format!("{field}:{matrix_last_0}")
 }

@@ -3,7 +3,7 @@
 
 //! `Generated.R217`.
 //!
-//! Severity Low; log types `Generated.Gamma`.
+//! Severity Critical; log types `Generated.Beta`, `Generated.Gamma`.
 
 use ::detections::prelude::*;
 
@@ -15,10 +15,10 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_217.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma"],
-        severity: Severity::Low,
+        log_types: &["Generated.Beta", "Generated.Gamma"],
+        severity: Severity::Critical,
         create_alert: true,
-        dedup_period_minutes: 119,
+        dedup_period_minutes: 60,
         threshold: 1,
         tags: &[],
         reports: &[],
@@ -29,61 +29,29 @@ pub static RULE: Rule = Rule {
         output_ids: &[],
         alert_title: None,
     },
-    fields: &[&ITEMS_2_N, &NAME, &TAGS_2, &X, &MATRIX_0_LAST, &ITEMS, &SUB_EACH_N],
+    fields: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
-    context: Some(|event| alert_context(event)),
-    severity: None,
+    group_by: None,
+    context: None,
+    severity: Some(|event| dynamic_severity(event)),
     python: None,
 };
 
-/// `items[2].n`
-static ITEMS_2_N: Path = Path::new(&[Key("items"), Index(2), Key("n")]);
-
-/// `ItEMS[-2].name`
-static NAME: Path = Path::new(&[Key("ItEMS"), Index(-2), Key("name")]);
-
-/// `items[2].tags[2]`
-static TAGS_2: Path = Path::new(&[Key("items"), Index(2), Key("tags"), Index(2)]);
-
-/// `items[*].sub[-1].x`
-static X: Path = Path::new(&[Key("items"), Each, Key("sub"), Index(-1), Key("x")]);
-
-/// `matrix[0][-1]`
-static MATRIX_0_LAST: Path = Path::new(&[Key("matrix"), Index(0), Index(-1)]);
-
-/// `items`
-static ITEMS: Path = Path::new(&[Key("items")]);
-
-/// `ItEms[-2].sub[*].n`
-static SUB_EACH_N: Path = Path::new(
-    &[Key("ItEms"), Index(-2), Key("sub"), Each, Key("n")],
-);
+/// `eventName`
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !event.field(&ITEMS_2_N).equals(1707f64) {
-        return Some(9);
+    if !event.field(&EVENT_NAME).equals("Alpha") {
+        return Some(8);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `ItEMS[-2].name`, `items[2].tags[2]`, `items[*].sub[-1].x` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME);
-    let tags_2 = event.field(&TAGS_2);
-    let x = event.field(&X);
-    format!("{name}:{tags_2}:{x}")
-}
-
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        ("k0", event.field(&MATRIX_0_LAST).to_json()),
-        ("k1", event.field(&ITEMS).to_json()),
-        ("k2", event.field(&SUB_EACH_N).to_json()),
-    ])
+/// `DynamicSeverities`: the first entry whose conditions all hold, else `Severity`.
+pub fn dynamic_severity<E: Event + ?Sized>(_event: &E) -> Severity {
+    Severity::Low
 }

@@ -3,8 +3,7 @@
 
 //! `Generated.R219`.
 //!
-//! Severity High; log types `Generated.Gamma`, `Generated.Alpha`.
-//! Alerts after 3 matches within 60 minutes.
+//! Severity Info; log types `Generated.Alpha`, `Generated.Beta`.
 
 use ::detections::prelude::*;
 
@@ -16,11 +15,11 @@ pub static RULE: Rule = Rule {
         source: "tests/rules/generated/gen_219.yml",
         enabled: true,
         scheduled: false,
-        log_types: &["Generated.Gamma", "Generated.Alpha"],
-        severity: Severity::High,
+        log_types: &["Generated.Alpha", "Generated.Beta"],
+        severity: Severity::Info,
         create_alert: true,
         dedup_period_minutes: 60,
-        threshold: 3,
+        threshold: 1,
         tags: &[],
         reports: &[],
         description: None,
@@ -28,69 +27,46 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: None,
+        alert_title: Some("{user}"),
     },
-    fields: &[
-        &TAGS,
-        &MATRIX_LAST_EACH,
-        &MATRIX_LAST,
-        &MATRIX_0,
-        &MATRIX_0_EACH,
-        &ABSENT,
-    ],
+    fields: &[&TAGS_0, &DOTTED_KEY, &KEY, &USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: None,
-    group_by: Some(|event| alert_dedup(event)),
+    title: Some(|event| alert_title(event)),
+    group_by: None,
     context: None,
     severity: None,
     python: None,
 };
 
-/// `user.tags`
-static TAGS: Path = Path::new(&[Key("user"), Key("tags")]);
+/// `user.tags[0]`
+static TAGS_0: Path = Path::new(&[Key("user"), Key("tags"), Index(0)]);
 
-/// `matrix[-1][*]`
-static MATRIX_LAST_EACH: Path = Path::new(&[Key("matrix"), Index(-1), Each]);
+/// `dotted.key`
+static DOTTED_KEY: Path = Path::new(&[Key("dotted.key")]);
 
-/// `matrix[-1]`
-static MATRIX_LAST: Path = Path::new(&[Key("matrix"), Index(-1)]);
+/// `dotted.key`
+static KEY: Path = Path::new(&[Key("dotted"), Key("key")]);
 
-/// `matrix[0]`
-static MATRIX_0: Path = Path::new(&[Key("matrix"), Index(0)]);
+/// `user`
+static USER: Path = Path::new(&[Key("user")]);
 
-/// `matrix[0][*]`
-static MATRIX_0_EACH: Path = Path::new(&[Key("matrix"), Index(0), Each]);
-
-/// `absent`
-static ABSENT: Path = Path::new(&[Key("absent")]);
-
-/// `InlineFilters`, then `Detection`: `None` when `event` matches, else the YAML line of the
-/// first top-level expression that does not hold.
+/// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
+/// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if !filter(event.field(&TAGS), true, |value| value.contains(-31337000i64)) {
-        return Some(9);
+    if !event.field(&TAGS_0).istarts_with("w-1") {
+        return Some(8);
     }
-    if !event.field(&MATRIX_LAST_EACH).exists() {
-        return Some(13);
+    if !event.field(&DOTTED_KEY).contains("") {
+        return Some(11);
     }
-    if !event
-        .field(&MATRIX_LAST)
-        .only_one_element(|element| {
-            !element.is_in(&[1734i64]) && !element.is_in(&[1736i64])
-        })
-    {
-        return Some(15);
-    }
-    if event.field(&MATRIX_0).is_null() {
-        return Some(24);
+    if event.field(&KEY).starts_with("~nope-299") {
+        return Some(14);
     }
     None
 }
 
-/// `AlertDedup`: `{matrix[0][*]}{matrix[0][*]}{absent ?? '{x|y}' !s}`
-pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    let matrix_0_each = event.field(&MATRIX_0_EACH);
-    let absent = event.field(&ABSENT).or_present(Val::Str("{x|y}")).py_str();
-    format!("{matrix_0_each}{matrix_0_each}{absent}")
+/// `AlertTitle`: `{user}`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
+    event.field(&USER).to_string()
 }

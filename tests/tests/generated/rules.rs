@@ -11,7 +11,7 @@ mod aws_add_malicious_lambda_extension {
     fn iam_user_updates_lambda_configuration_with_layers() {
         Case::new(
                 "IAM User Updates Lambda Configuration with Layers",
-                66,
+                71,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AIDAI123456789EXAMPLE","arn":"arn:aws:iam::123456789012:user/john.developer","accountId":"123456789012","accessKeyId":"AKIAI123456789EXAMPLE","userName":"john.developer"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:malicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -21,7 +21,7 @@ mod aws_add_malicious_lambda_extension {
     fn assumedrole_updates_lambda_configuration_with_layers_normal_ci_cd() {
         Case::new(
                 "AssumedRole Updates Lambda Configuration with Layers (Normal CI/CD)",
-                103,
+                108,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{"layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:my-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -31,7 +31,7 @@ mod aws_add_malicious_lambda_extension {
     fn sso_assumedrole_updates_lambda_configuration_with_layers() {
         Case::new(
                 "SSO AssumedRole Updates Lambda Configuration with Layers",
-                152,
+                157,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROA123456789EXAMPLE:bob.ross","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DevAdmin_abc123/bob.ross","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA123456789EXAMPLE","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_abc123","accountId":"123456789012","userName":"AWSReservedSSO_DevAdmin_abc123"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:suspicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -41,7 +41,7 @@ mod aws_add_malicious_lambda_extension {
     fn federateduser_updates_lambda_configuration_with_layers() {
         Case::new(
                 "FederatedUser Updates Lambda Configuration with Layers",
-                202,
+                207,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"FederatedUser","principalId":"123456789012:federated-user","arn":"arn:aws:sts::123456789012:federated-user/federated-user","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:some-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -51,7 +51,7 @@ mod aws_add_malicious_lambda_extension {
     fn lambda_update_function_configuration_without_layers() {
         Case::new(
                 "Lambda Update Function Configuration without Layers",
-                238,
+                243,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -67,7 +67,7 @@ mod aws_backdoor_lambda_function {
     fn lambda_add_permission_event() {
         Case::new(
                 "Lambda Add Permission Event",
-                35,
+                38,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -77,7 +77,7 @@ mod aws_backdoor_lambda_function {
     fn lambda_add_permission_event_v2() {
         Case::new(
                 "Lambda Add Permission Event v2",
-                78,
+                81,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -87,7 +87,7 @@ mod aws_backdoor_lambda_function {
     fn lambda_remove_permission_event() {
         Case::new(
                 "Lambda Remove Permission Event",
-                121,
+                124,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"RemovePermission","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -105,7 +105,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "1-Day Lifecycle Rule on Known CT Bucket",
-                72,
+                94,
                 true,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -118,7 +118,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str(""))],
             ..Case::new(
                 "1-Day Lifecycle Rule on Assumed CT Bucket",
-                155,
+                177,
                 true,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -131,7 +131,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "Disabled 1-Day Lifecycle Rule on Known CT Bucket",
-                238,
+                260,
                 false,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Disabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -144,7 +144,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "730-Day Lifecycle Rule on Known CT Bucket",
-                321,
+                343,
                 false,
                 r#"{"p_event_time":"2024-11-26 17:26:06.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.113261939","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":309,"bytesTransferredOut":0,"x-amz-id-2":"xdjFGuP5MOmtnO6PCaHFNtvmnmUjGLngYLZlKRtdDAihd76he3U1M1QVXbs0q5vZr4Pv7ipRNUU="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"a8cfbde4-3b77-430a-b2f3-388d5bb75eb3","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:26:06.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"HAKZ6Z7PDPHET3TQ","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":730},"Filter":"","ID":"nuke-cloudtrail-logs-after-730-days","NoncurrentVersionExpiration":{"NoncurrentDays":730},"Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -155,7 +155,7 @@ mod aws_cloudtrail_short_lifecycle {
     fn completely_unrelated_event() {
         Case::new(
                 "Completely Unrelated Event",
-                405,
+                427,
                 false,
                 r#"{"p_event_time":"2024-11-26 17:23:59.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.112906272","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":0,"bytesTransferredOut":313,"x-amz-id-2":"CaKGcLO+fHGAWCSQD7+2dEACPcs+Az44FEQT3c5iu+YlJ8sFA++rPcYTr5xGx5/iwaxNWzWWaWQ="},"awsRegion":"us-west-2","errorCode":"NoSuchLifecycleConfiguration","errorMessage":"The lifecycle configuration does not exist","eventCategory":"Management","eventID":"41fd8553-6e3c-4942-ad03-aba324ec109e","eventName":"GetBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:23:59.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"BTYKZ7VY1EKRSMZM","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -197,7 +197,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn access_key_action_failed() {
         Case::new(
                 "Access Key Action Failed",
-                29,
+                44,
                 false,
                 r#"{"awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::187901811700:user/exposed.user is not authorized to perform: lambda:ListFunctions on resource: * because no identity-based policy allows the lambda:ListFunctions action","eventCategory":"Management","eventID":"57b719ad-f2fa-4d18-bd84-29fee11799b1","eventName":"ListFunctions20150331","eventSource":"lambda.amazonaws.com","eventTime":"2024-06-02 20:16:32.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:32.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.290533382","p_row_id":"f26228572e3f9acd88e0cadc1fcc8e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"ea7dbdf9-6c03-421e-abf4-f201919f9f26","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"lambda.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#lambda.list-functions","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
             )
@@ -207,7 +207,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn access_key_action_success() {
         Case::new(
                 "Access Key Action Success",
-                81,
+                96,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"4c24450d-007e-4849-9e1b-4954622dbb08","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-06-02 20:16:22.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AIDASXP6SDP2AJQPWVFII"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:user/exposed.user"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["AKIASXP6SDP2F3JQERZ2"],"p_any_usernames":["exposed.user"],"p_event_time":"2024-06-02 20:16:22.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 20:25:54.289981899","p_row_id":"f26228572e3f9acd88e0cadc1fc88e0a","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-0ipb5nzxam","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-east-1/2024/06/02/187901811700_CloudTrail_us-east-1_20240602T2020Z_12tLndRWeXi4IWKg.json.gz"},"p_source_id":"d0a1e235-6548-4e7f-952a-35063b304007","p_source_label":"threat-research-trail-us-east-1","readOnly":true,"recipientAccountId":"187901811700","requestID":"c77ed3ee-8480-41df-98cb-9cf52ce04a1c","sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sts.us-east-1.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"aws-cli/2.15.59 md/awscrt#0.19.19 ua/2.0 os/macos#22.6.0 md/arch#arm64 lang/python#3.11.11 md/pyimpl#CPython cfg/retry-mode#standard md/installer#source md/prompt#off md/command#sts.get-caller-identity","userIdentity":{"accessKeyId":"AKIASXP6SDP2F3JQERZ2","accountId":"187901811700","arn":"arn:aws:iam::187901811700:user/exposed.user","principalId":"AIDASXP6SDP2AJQPWVFII","type":"IAMUser","userName":"exposed.user"}}"#,
             )
@@ -217,7 +217,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn console_login() {
         Case::new(
                 "Console Login",
-                131,
+                146,
                 false,
                 r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["AWSReservedSSO_DevAdmin_635426549a280cc6","nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accessKeyId":"ASIASXP6SDP2HUZY3TOB","accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"187901811700","arn":"arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6","principalId":"AROASXP6SDP2F4WLQVARB","type":"Role","userName":"AWSReservedSSO_DevAdmin_635426549a280cc6"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -227,7 +227,7 @@ mod aws_cloudtrail_useraccesskeyauth {
     fn no_access_key() {
         Case::new(
                 "No Access Key",
-                199,
+                214,
                 false,
                 r#"{"additionalEventData":{"MFAUsed":"No","MobileVersion":"No"},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"364ad368-42bf-4e05-a500-971ddfe8ebff","eventName":"AssumeRole","eventSource":"signin.amazonaws.com","eventTime":"2024-06-02 19:41:40.000000000","eventType":"AwsConsoleSignIn","eventVersion":"1.08","managementEvent":true,"p_any_actor_ids":["AROASXP6SDP2F4WLQVARB","AROASXP6SDP2F4WLQVARB:nicholas.hakmiller"],"p_any_aws_account_ids":["187901811700"],"p_any_aws_arns":["arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_635426549a280cc6","arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","arn:aws:iam::187901811700:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_DevAdmin_635426549a280cc6"],"p_any_ip_addresses":["73.252.165.138"],"p_any_trace_ids":["ASIASXP6SDP2HUZY3TOB"],"p_any_usernames":["nicholas.hakmiller"],"p_event_time":"2024-06-02 19:41:40.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-06-02 19:50:54.391407154","p_row_id":"f26228572e3f9acd88e0cadc1f80a502","p_schema_version":0,"p_source_file":{"aws_s3_bucket":"threat-research-trail-trail-bucket-xhh4yndpq5","aws_s3_key":"AWSLogs/187901811700/CloudTrail/us-west-2/2024/06/02/187901811700_CloudTrail_us-west-2_20240602T1945Z_ggfzMNc1AHPJypqR.json.gz"},"p_source_id":"469edf86-a0c6-4d13-ba48-47c4060bb804","p_source_label":"threat-research-trail-us-west-2","readOnly":false,"recipientAccountId":"187901811700","responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"73.252.165.138","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"us-west-2.signin.aws.amazon.com","tlsVersion":"TLSv1.3"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36","userIdentity":{"accountId":"187901811700","arn":"arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller","principalId":"AROASXP6SDP2F4WLQVARB:nicholas.hakmiller","sessionContext":{"attributes":{"creationDate":"2024-06-02T19:41:40Z","mfaAuthenticated":"false"},"sessionIssuer":{"type":"lambda"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -351,7 +351,7 @@ mod aws_ec2_manual_security_group_changes {
     fn aws_console_ingress_sg_authorization() {
         Case::new(
                 "AWS Console - Ingress SG Authorization",
-                65,
+                104,
                 true,
                 r#"{"awsRegion":"us-west-2","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
             )
@@ -361,7 +361,7 @@ mod aws_ec2_manual_security_group_changes {
     fn terraform_security_group_creation() {
         Case::new(
                 "Terraform Security Group Creation",
-                145,
+                184,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU6XXXX:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:06Z","eventSource":"ec2.amazonaws.com","eventName":"CreateSecurityGroup","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupName":"prod-webapp-webserver-security","groupDescription":"prod-webapp-webserver Security SG","vpcId":"vpc-a1a044c7"},"responseElements":{"requestId":"594fe3e3-0f74-4085-9336-189b36a1cd8c","_return":true,"groupId":"sg-04d018d184a18f647"},"requestID":"594fe3e3-0f74-4085-9336-189b36a1cd8c","eventID":"52601748-2659-4ed8-b5fd-c530547b07ec","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
             )
@@ -371,7 +371,7 @@ mod aws_ec2_manual_security_group_changes {
     fn terraform_security_group_authorize_egress() {
         Case::new(
                 "Terraform Security Group Authorize Egress",
-                199,
+                238,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/ContinousDeployment/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3RJH7XXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T23:50:12Z"}}},"eventTime":"2020-04-30T23:51:08Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupEgress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.29.7 (go1.13.7; darwin; amd64) APN/1.0 HashiCorp/1.0 Terraform/0.12.24 (+https://www.terraform.io)","requestParameters":{"groupId":"sg-03eee825d6bb78f54","ipPermissions":{"items":[{"ipProtocol":"-1","groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0","description":"Allow egress to the internet. Required for now until we land ECS/ECR endpoints in the VPC"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","_return":true},"requestID":"4c7a5036-09d3-46e8-b0b6-f611ff1959a6","eventID":"1a593035-e072-49c4-8c72-4ff35e195330","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
             )
@@ -381,7 +381,7 @@ mod aws_ec2_manual_security_group_changes {
     fn go_script_authorize_ingress() {
         Case::new(
                 "Go Script Authorize Ingress",
-                272,
+                311,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROAIZCYMDBM4SJU65M54:ryan@example.com","arn":"arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com","accountId":"112233445566","accessKeyId":"ASIAWDWBPTM3QPXQXXXX","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIZCYMDBM4SJU65M54","arn":"arn:aws:iam::112233445566:role/Operator","accountId":"112233445566","userName":"Operator"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2020-04-30T04:37:13Z"}}},"eventTime":"2020-04-30T04:40:52Z","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"us-east-1","sourceIPAddress":"100.1.114.142","userAgent":"aws-sdk-go/1.24.1 (go1.14; darwin; amd64)","requestParameters":{"groupId":"sg-0d921df5d84f7270a","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{},"prefixListIds":{}}]}},"responseElements":{"requestId":"2be70b99-4937-4a76-b7d9-390b6d0eda73","_return":true},"requestID":"2be70b99-4937-4a76-b7d9-390b6d0eda73","eventID":"42155429-7e8e-43b5-9b5e-6953f80d51d5","eventType":"AwsApiCall","recipientAccountId":"112233445566"}"#,
             )
@@ -391,7 +391,7 @@ mod aws_ec2_manual_security_group_changes {
     fn aws_console_ingress_sg_authorization_error() {
         Case::new(
                 "AWS Console - Ingress SG Authorization Error",
-                338,
+                377,
                 false,
                 r#"{"awsRegion":"us-west-2","errorCode":"UnauthorizedOperation","eventID":"504b492f-7832-406b-a4fd-45a13e48adc4","eventName":"AuthorizeSecurityGroupIngress","eventSource":"ec2.amazonaws.com","eventTime":"2021-01-24 04:55:45.000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"112233445566","requestID":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2","requestParameters":{"groupId":"sg-04f0b44316f7d2471","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/16"}]},"prefixListIds":{},"fromPort":"443","toPort":"443","groups":{},"ipProtocol":"tcp","ipv6Ranges":{}}]}},"responseElements":{"_return":true,"requestId":"91f34d65-513d-4e9f-a3de-e8d27f7ee4b2"},"sourceIPAddress":"136.25.37.134","userAgent":"console.ec2.amazonaws.com","userIdentity":{"type":"AssumedRole","principalid":"ARORJ4ULULLE0EEJAAKDO:alan","arn":"arn:aws:sts::112233445566:assumed-role/TestAdmin/alan","accountid":"112233445566","accesskeyid":"ASIASWJRT64Z7ZLFLJNI","sessioncontext":{"attributes":{"mfaauthenticated":"true","creationdate":"2021-01-24T04:55:10Z"},"sessionissuer":{"type":"Role","principalid":"ARORJ4ULULLE0EEJAAKDO","arn":"arn:aws:iam::112233445566:role/TestAdmin","accountid":"112233445566","username":"TestAdmin"}}},"p_event_time":"2021-01-24 04:55:45.000","p_parse_time":"2021-01-24 05:02:58.358","p_log_type":"AWS.CloudTrail","p_row_id":"1a57ff7ade26aaf5a1a4d7d20775","p_source_id":"e55677c6-7ef5-4541-a443-0d0f17eec19f","p_source_label":"CloudTrail Test","p_any_ip_addresses":["136.25.37.134"],"p_any_aws_account_ids":["112233445566"],"p_any_aws_arns":["arn:aws:iam::112233445566:role/TestAdmin"," arn:aws:sts::112233445566:assumed-role/TestAdmin/alan"]}"#,
             )
@@ -407,7 +407,7 @@ mod aws_ec2_monitoring {
     fn copyimage() {
         Case::new(
                 "CopyImage",
-                48,
+                53,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789101"],"p_any_aws_arns":["arn:aws:iam::123456789101:role/DevAdministrator","arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user"],"p_any_aws_instance_ids":["i-0381a3817f72a949d"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA5PZQZ5QHE2FUNXHR"],"p_event_time":"2022-09-29 22:25:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 22:27:25.748","p_row_id":"66011977ec1fd0cf9dacf7d913f08d06","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"CloudTrail Logs","readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-9ea34793cf25","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -417,7 +417,7 @@ mod aws_ec2_monitoring {
     fn runinstance() {
         Case::new(
                 "RunInstance",
-                113,
+                118,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"015c585b-cbc2-4f9e-9c52-a2f22f3c09f4","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-20 14:16:43","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/DevAdministrator","arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user"],"p_any_aws_instance_ids":["i-0d7e4b9be8a0de6ea"],"p_any_aws_tags":["Name:test2"],"p_any_domain_names":["AWS Internal","ip-111.111.111.111.ec2.internal"],"p_any_ip_addresses":["111.111.111.111"],"p_any_trace_ids":["ASIA5PZQZ5QHAW6RFPO5"],"p_any_usernames":["DevAdministrator"],"p_event_time":"2022-10-20 14:16:43","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-20 14:21:06.845","p_row_id":"be7b3bed9bb891e4a8b9f38d149909","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"25c95576-a825-44fd-971d-5a52c1e3b2be","requestParameters":{"blockDeviceMapping":{},"disableApiStop":false,"disableApiTermination":false,"ebsOptimized":false,"instanceType":"t1.micro","instancesSet":{"items":[{"imageId":"ami-026b57f3c383c2eec","keyName":"kp1","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9"}]}}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test2"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"cpuOptions":{"coreCount":1,"threadsPerCore":1},"currentInstanceBootMode":"bios","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"hypervisor":"xen","imageId":"ami-026b57f3c383c2eec","instanceId":"i-0d7e4b9be8a0de6ea","instanceState":{"code":0,"name":"pending"},"instanceType":"t1.micro","keyName":"kp1","launchTime":1666275403000.0,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1666275403000.0,"attachmentId":"eni-attach-0f01abecb268392c1","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"0a:47:b4:21:fe:8d","networkInterfaceId":"eni-08b298299ee7c922c","ownerId":"123123123123","privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-0ae6d533cb0b18193","tagSet":{},"vpcId":"vpc-0f59e8f1222b0de6a"}]},"placement":{"availabilityZone":"us-east-1a","tenancy":"default"},"privateDnsName":"ip-111.111.111.111.ec2.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"privateIpAddress":"111.111.111.111","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-0ae6d533cb0b18193","tagSet":{"items":[{"key":"Name","value":"test2"}]},"virtualizationType":"hvm","vpcId":"vpc-0f59e8f1222b0de6a"}]},"ownerId":"123123123123","requestId":"25c95576-a825-44fd-971d-5a52c1e3b2be","reservationId":"r-02debcf2c4878bc7f"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHAW6RFPO5","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user","principalId":"AROA5PZQZ5QHBULW27VAC:temp_user","sessionContext":{"attributes":{"creationDate":"2022-10-20T14:14:22Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -427,7 +427,7 @@ mod aws_ec2_monitoring {
     fn runinstance_dry_run() {
         Case::new(
                 "RunInstance - Dry Run ",
-                301,
+                306,
                 false,
                 r#"{"awsRegion":"us-west-2","errorCode":"Client.DryRunOperation","errorMessage":"Request would have succeeded, but DryRun flag is set.","eventCategory":"Management","eventID":"ab804e72-7237-49c6-8f20-c3ef09859e78","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-13 16:35:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS"],"p_any_domain_names":["eks-nodegroup.amazonaws.com"],"p_any_usernames":["AWSServiceRoleForAmazonEKSNodegroup"],"p_event_time":"2022-10-13 16:35:33","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-13 16:42:16.583","p_row_id":"464736612772b0bd8dd8c5fc1384d209","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"5e7636b9-d5b5-4bb1-8e37-f98ae7c04e52","requestParameters":{"availabilityZone":"us-west-2b","blockDeviceMapping":{},"clientToken":"27bec563-7673-4b80-8e00-3537e3b7ad6b","disableApiStop":false,"disableApiTermination":false,"instanceType":"m5.xlarge","instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"launchTemplate":{"launchTemplateId":"lt-0622a7ff26539376a","version":"4"},"monitoring":{"enabled":false},"subnetId":"subnet-0d465e7cad854a993"},"sourceIPAddress":"eks-nodegroup.amazonaws.com","userAgent":"eks-nodegroup.amazonaws.com","userIdentity":{"accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS","invokedBy":"eks-nodegroup.amazonaws.com","principalId":"AROAZBD2CNPWD5DHZ366F:EKS","sessionContext":{"attributes":{"creationDate":"2022-10-13T16:35:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","principalId":"AROAZBD2CNPWD5DHZ366F","type":"Role","userName":"AWSServiceRoleForAmazonEKSNodegroup"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -437,7 +437,7 @@ mod aws_ec2_monitoring {
     fn copyimage_useridentity_null() {
         Case::new(
                 "CopyImage - UserIdentity Null",
-                369,
+                374,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-ffffffffffff","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","invokedBy":null,"sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -453,7 +453,7 @@ mod aws_ec2_startup_script_change {
     fn modifyinstanceattribute_nouserdata() {
         Case::new(
                 "ModifyInstanceAttribute-NoUserData",
-                31,
+                37,
                 false,
                 r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyInstanceAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
             )
@@ -463,7 +463,7 @@ mod aws_ec2_startup_script_change {
     fn modifyinstanceattributeuserdata() {
         Case::new(
                 "ModifyInstanceAttributeUserdata",
-                50,
+                56,
                 true,
                 r#"{"awsRegion":"us-east-2","eventCategory":"Management","eventName":"ModifyInstanceAttribute","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-30 15:11:25.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"0123456789","requestID":"example-id","requestParameters":{"instanceId":"i-012345abcde","userData":"<sensitiveDataRemoved>"},"responseElements":{"_return":true,"requestId":"012345abcdef"},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-2.amazonaws.com","tlsVersion":"TLSv1.2"},"userAgent":"aws sdk","userIdentity":{"accessKeyId":"ABCDEXAMPLE123","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/Role-us-1/CodeBuild","principalId":"ABCDEXAMPLE:CodeBuild","sessionContext":{"attributes":{"creationDate":"2022-09-30T14:52:26Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/CodeBuild-US-East","principalId":"AROAQUW22FGSKBTQ7R5HP","type":"Role","userName":"CodeBuild-US-East"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -473,7 +473,7 @@ mod aws_ec2_startup_script_change {
     fn nomodifyinstanceattribute() {
         Case::new(
                 "NoModifyInstanceAttribute",
-                93,
+                99,
                 false,
                 r#"{"awsregion":"us-east-1","eventid":"abc-123","eventname":"ModifyImageAttribute","eventsource":"ec2.amazonaws.com","eventtime":"2022-07-17 04:50:23","eventtype":"AwsApiCall","eventversion":"1.08","p_any_aws_instance_ids":["testinstanceid"],"p_event_time":"2022-07-17 04:50:23","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-07-17 04:55:11.788","requestParameters":{"instanceId":"testinstanceid","instanceType":{"value":"t3.nano"}}}"#,
             )
@@ -489,7 +489,7 @@ mod aws_ec2_stopinstances {
     fn cloudtrail_instances_were_stopped() {
         Case::new(
                 "CloudTrail Instances Were Stopped",
-                52,
+                59,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"responseElements":{"requestId":"c308a950-e43e-444e-afc1-EXAMPLE73e49","instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}},{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}}]}},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -499,7 +499,7 @@ mod aws_ec2_stopinstances {
     fn cloudtrail_instances_were_started() {
         Case::new(
                 "CloudTrail Instances Were Started",
-                136,
+                143,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::123456789012:user/Mateo","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mateo","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:17:28Z","eventSource":"ec2.amazonaws.com","eventName":"StartInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.start-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]}},"responseElements":{"requestId":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","instancesSet":{"items":[{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}},{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}}]}},"requestID":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","eventID":"e755e09c-42f9-4c5c-9064-EXAMPLE228c7","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -509,7 +509,7 @@ mod aws_ec2_stopinstances {
     fn error_stopping_cloudtrail_instances() {
         Case::new(
                 "Error Stopping CloudTrail Instances",
-                219,
+                226,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"SomeErrorCode","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -525,7 +525,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrorfilter() {
         Case::new(
                 "CreateTrafficMirrorFilter",
-                48,
+                72,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"a3c6297b-3320-4d32-b224-cc45ee75d561","eventName":"CreateTrafficMirrorFilter","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234513"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.355","p_row_id":"82670d2e7575bbd0e8fc97d014b5a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234515","requestID":"200a9157-dff7-4578-87d6-205b01d90a56","requestParameters":{"CreateTrafficMirrorFilterRequest":{"ClientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa"}},"responseElements":{"CreateTrafficMirrorFilterResponse":{"clientToken":"5b7eff74-2b70-4f92-8aa1-9c716bf151aa","requestId":"200a9157-dff7-4578-87d6-205b01d90a56","trafficMirrorFilter":{"egressFilterRuleSet":"","ingressFilterRuleSet":"","networkServiceSet":"","tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123451234516","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -535,7 +535,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrorfilterrule() {
         Case::new(
                 "CreateTrafficMirrorFilterRule",
-                114,
+                138,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"61b6e2d6-788c-4b8d-9b6f-1ce17539e05e","eventName":"CreateTrafficMirrorFilterRule","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:13","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123451234512"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:13","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014b6a80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123451234566","requestID":"92220f15-633f-4b9c-a544-57b9b8228ec3","requestParameters":{"CreateTrafficMirrorFilterRuleRequest":{"ClientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","DestinationCidrBlock":"0.0.0.0/0","Protocol":6,"RuleAction":"accept","RuleNumber":100,"SourceCidrBlock":"0.0.0.0/0","TrafficDirection":"egress","TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d"}},"responseElements":{"CreateTrafficMirrorFilterRuleResponse":{"clientToken":"b59974fd-e63c-489a-9011-4386f541e2e7","requestId":"92220f15-633f-4b9c-a544-57b9b8228ec3","trafficMirrorFilterRule":{"destinationCidrBlock":"0.0.0.0/0","protocol":6,"ruleAction":"accept","ruleNumber":100,"sourceCidrBlock":"0.0.0.0/0","trafficDirection":"egress","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorFilterRuleId":"tmfr-01669e70d44b9705a"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -545,7 +545,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrorsession() {
         Case::new(
                 "CreateTrafficMirrorSession",
-                190,
+                214,
                 true,
                 r#"{"awsRegion":"us-east-1","errorCode":"Client.NetworkInterfaceNotSupported","errorMessage":"eni-0c61fbc84fca4138f must be attached to a supported instance","eventCategory":"Management","eventID":"5298b707-aa6b-4e4d-86c6-761ee19bb095","eventName":"CreateTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 22:58:35","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 22:58:35","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:00:37.356","p_row_id":"82670d2e7575bbd0e8fc97d014bba80c","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"6eda0d2f-6688-4877-ae3d-0d982d7e7aaf","requestParameters":{"CreateTrafficMirrorSessionRequest":{"ClientToken":"c773e3fd-0611-4fb0-a436-67fbef29031e","NetworkInterfaceId":"eni-0c61fbc84fca4138f","SessionNumber":1,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO:MakeStuffPublic","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -555,7 +555,7 @@ mod aws_ec2_traffic_mirroring {
     fn createtrafficmirrortarget() {
         Case::new(
                 "CreateTrafficMirrorTarget",
-                251,
+                275,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"1ca9056c-efe7-4415-bb35-bbee893b9bd0","eventName":"CreateTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:21","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:21","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014ba931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"4698f691-c987-412d-b11d-e4aa285394d1","requestParameters":{"CreateTrafficMirrorTargetRequest":{"ClientToken":"fc50f178-783d-4420-b788-345988244b83","NetworkInterfaceId":"eni-0fd6cc8547555878f"}},"responseElements":{"CreateTrafficMirrorTargetResponse":{"clientToken":"fc50f178-783d-4420-b788-345988244b83","requestId":"4698f691-c987-412d-b11d-e4aa285394d1","trafficMirrorTarget":{"networkInterfaceId":"eni-0fd6cc8547555878f","ownerId":123123123123.0,"tagSet":"","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","type":"network-interface"},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -565,7 +565,7 @@ mod aws_ec2_traffic_mirroring {
     fn deletetrafficmirrortarget() {
         Case::new(
                 "DeleteTrafficMirrorTarget",
-                318,
+                342,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"2212e8b1-b053-4388-9d3a-1bf963b1f075","eventName":"DeleteTrafficMirrorTarget","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:38","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:38","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014bf931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"b56e2421-1fed-4052-b3ac-82daf374964c","requestParameters":{"DeleteTrafficMirrorTargetRequest":{"TrafficMirrorTargetId":"tmt-0fd4b591901182794"}},"responseElements":{"DeleteTrafficMirrorTargetResponse":{"requestId":"b56e2421-1fed-4052-b3ac-82daf374964c","trafficMirrorTargetId":"tmt-0fd4b591901182794","xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -575,7 +575,7 @@ mod aws_ec2_traffic_mirroring {
     fn describetrafficmirrortargets() {
         Case::new(
                 "DescribeTrafficMirrorTargets",
-                378,
+                402,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"43b5d650-dfdf-41a7-9b57-831e5cf1d190","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:05:39","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:05:39","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:07:31.858","p_row_id":"de31c1202c72c6b6ff8698d014c0931a","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":true,"recipientAccountId":"123123123123","requestID":"6aa42f9d-b623-4d7e-b1b5-1647ac4d7f8e","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -585,7 +585,7 @@ mod aws_ec2_traffic_mirroring {
     fn modifytrafficmirrorsession() {
         Case::new(
                 "ModifyTrafficMirrorSession",
-                433,
+                457,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"66c0fb61-804e-4cee-9f2e-c1d23c406a78","eventName":"ModifyTrafficMirrorSession","eventSource":"ec2.amazonaws.com","eventTime":"2022-11-15 23:10:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123451234513:role/MakeStuffPublic","arn:aws:sts::123451234513:assumed-role/MakeStuffPublic"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA57JLR4M2ZZDJUXY3"],"p_any_usernames":["MakeStuffPublic"],"p_event_time":"2022-11-15 23:10:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-11-15 23:13:49.967","p_row_id":"9a217340fc13a7ff8b9b9ad014e0e205","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"a39291d0-81b6-470f-ae0d-0f028d5676ce","requestParameters":{"ModifyTrafficMirrorSessionRequest":{"RemoveField":[{"content":"description","tag":1},{"content":"packet-length","tag":2}],"SessionNumber":2,"TrafficMirrorFilterId":"tmf-010db9a7d8056cc2d","TrafficMirrorSessionId":"tms-05e1e21760419ecb6","TrafficMirrorTargetId":"tmt-0a45c694b91bcea54","VirtualNetworkId":12348395.0}},"responseElements":{"ModifyTrafficMirrorSessionResponse":{"requestId":"a39291d0-81b6-470f-ae0d-0f028d5676ce","trafficMirrorSession":{"networkInterfaceId":"eni-08dd7ebbda3b01770","ownerId":123123123123.0,"sessionNumber":2,"tagSet":"","trafficMirrorFilterId":"tmf-010db9a7d8056cc2d","trafficMirrorSessionId":"tms-05e1e21760419ecb6","trafficMirrorTargetId":"tmt-0a45c694b91bcea54","virtualNetworkId":12348395.0},"xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA57JLR4M2ZZDJUXY3","accountId":"123123123","arn":"arn:aws:sts::123123123123:assumed-role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","sessionContext":{"attributes":{"creationDate":"2022-11-15T22:38:17Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/MakeStuffPublic","principalId":"AROA57JLR4M2SBAPVC4BO","type":"Role","userName":"MakeStuffPublic"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -595,7 +595,7 @@ mod aws_ec2_traffic_mirroring {
     fn unrelatedevent() {
         Case::new(
                 "UnrelatedEvent",
-                510,
+                534,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"982f8066-640d-40fb-b433-ba15e14fee40","eventName":"UpdateProjectVisibility","eventSource":"codebuild.amazonaws.com","eventTime":"2021-08-18T14:54:53Z","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4397365f-c790-4c23-9fe6-97e13a16ea84","requestParameters":{"projectArn":"arn:aws:codebuild:us-east-1:111122223333:project/testproject1234","projectVisibility":"PUBLIC_READ","resourceAccessRole":"arn:aws:iam::111122223333:role/service-role/test"},"responseElements":null,"sourceIPAddress":"1.1.1.1","userAgent":"aws-internal/3 aws-sdk-java/1.11.1030 Linux/5.4.116-64.217.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.302-b08 java/1.8.0_302 vendor/Oracle_Corporation cfg/retry-mode/legacy","userIdentity":{"accessKeyId":"ASIAXXXXXXXXXXXX","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/MakeStuffPublic","principalId":"111111111111","sessionContext":{"attributes":{"creationDate":"2021-08-18T14:54:10Z","mfaAuthenticated":"false"},"sessionIssuer":{},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -605,7 +605,7 @@ mod aws_ec2_traffic_mirroring {
     fn aws_config_runs_describetrafficmirrortargets() {
         Case::new(
                 "AWS Config Runs DescribeTrafficMirrorTargets",
-                544,
+                568,
                 false,
                 r#"{"awsRegion":"us-west-2","eventCategory":"Management","eventID":"c98e81a7-15ee-4888-bbbb-cccccccccccc","eventName":"DescribeTrafficMirrorTargets","eventSource":"ec2.amazonaws.com","eventTime":"2023-02-10 18:08:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1531eeee-5ddd-4fff-8111-844444444444","requestParameters":{"DescribeTrafficMirrorTargetsRequest":{"MaxResults":1000}},"sourceIPAddress":"config.amazonaws.com","userAgent":"config.amazonaws.com","userIdentity":{"accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/SomeAWSConfig/ConfigResourceCompositionSession","invokedBy":"config.amazonaws.com","principalId":"AROAAAAAAAAAAAAAAAAAA:ConfigResourceCompositionSession","sessionContext":{"attributes":{"creationDate":"2023-02-13T18:08:33Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/PantherAWSConfig","principalId":"AROAAAAAAAAAAAAAAAAAA","type":"Role","userName":"PantherAWSConfig"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -657,7 +657,7 @@ mod aws_ecr_crud {
     fn authorized_account_unauthorized_region() {
         Case::new(
                 "Authorized account, unauthorized region",
-                61,
+                64,
                 true,
                 r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -667,7 +667,7 @@ mod aws_ecr_crud {
     fn authorized_account() {
         Case::new(
                 "Authorized account",
-                122,
+                125,
                 false,
                 r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789000:user/DeployRole","accountId":"123456789000","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-east-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789000","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789000","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789000:repository/testrepo","accountId":"123456789000"}],"eventType":"AwsApiCall","recipientAccountId":"123456789000"}"#,
             )
@@ -677,7 +677,7 @@ mod aws_ecr_crud {
     fn unauthorized_account() {
         Case::new(
                 "Unauthorized Account",
-                183,
+                186,
                 true,
                 r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE:account_name","arn":"arn:aws:sts::123456789012:user/Mary_Major","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mary_Major","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-04-15T16:42:14Z"}}},"eventTime":"2019-04-15T16:45:00Z","eventSource":"ecr.amazonaws.com","eventName":"PutImage","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.12","userAgent":"console.amazonaws.com","requestParameters":{"repositoryName":"testrepo","imageTag":"latest","registryId":"123456789012","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}"},"responseElements":{"image":{"repositoryName":"testrepo","imageManifest":"{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n   \"config\": {\n      \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n      \"size\": 5543,\n      \"digest\": \"sha256:000b9b805af1cdb60628898c9f411996301a1c13afd3dbef1d8a16ac6dbf503a\"\n   },\n   \"layers\": [\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 43252507,\n         \"digest\": \"sha256:3b37166ec61459e76e33282dda08f2a9cd698ca7e3d6bc44e6a6e7580cdeff8e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 846,\n         \"digest\": \"sha256:504facff238fde83f1ca8f9f54520b4219c5b8f80be9616ddc52d31448a044bd\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 615,\n         \"digest\": \"sha256:ebbcacd28e101968415b0c812b2d2dc60f969e36b0b08c073bf796e12b1bb449\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 850,\n         \"digest\": \"sha256:c7fb3351ecad291a88b92b600037e2435c84a347683d540042086fe72c902b8a\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 168,\n         \"digest\": \"sha256:2e3debadcbf7e542e2aefbce1b64a358b1931fb403b3e4aeca27cb4d809d56c2\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 37720774,\n         \"digest\": \"sha256:f8c9f51ad524d8ae9bf4db69cd3e720ba92373ec265f5c390ffb21bb0c277941\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 30432107,\n         \"digest\": \"sha256:813a50b13f61cf1f8d25f19fa96ad3aa5b552896c83e86ce413b48b091d7f01b\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 197,\n         \"digest\": \"sha256:7ab043301a6187ea3293d80b30ba06c7bf1a0c3cd4c43d10353b31bc0cecfe7d\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 154,\n         \"digest\": \"sha256:67012cca8f31dc3b8ee2305e7762fee20c250513effdedb38a1c37784a5a2e71\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 176,\n         \"digest\": \"sha256:3bc892145603fffc9b1c97c94e2985b4cb19ca508750b15845a5d97becbd1a0e\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 183,\n         \"digest\": \"sha256:6f1c79518f18251d35977e7e46bfa6c6b9cf50df2a79d4194941d95c54258d18\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:b7bcfbc2e2888afebede4dd1cd5eebf029bb6315feeaf0b56e425e11a50afe42\"\n      },\n      {\n         \"mediaType\": \"application/vnd.docker.image.rootfs.diff.tar.gzip\",\n         \"size\": 212,\n         \"digest\": \"sha256:2b220f8b0f32b7c2ed8eaafe1c802633bbd94849b9ab73926f0ba46cdae91629\"\n      }\n   ]\n}","registryId":"123456789012","imageId":{"imageDigest":"sha256:98c8b060c21d9adbb6b8c41b916e95e6307102786973ab93a41e8b86d1fc6d3e","imageTag":"latest"}}},"requestID":"cf044b7d-5f9d-11e9-9b2a-95983139cc57","eventID":"2bfd4ee2-2178-4a82-a27d-b12939923f0f","resources":[{"ARN":"arn:aws:ecr:us-east-2:123456789012:repository/testrepo","accountId":"123456789012"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -729,7 +729,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call() {
         Case::new(
                 "Unauthorized API Call",
-                76,
+                79,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-sdk-go/1.32.7 (go1.14.6; linux; amd64) exec-env/AWS_Lambda_go1.x","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -739,7 +739,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call_from_within_aws_fqdn() {
         Case::new(
                 "Unauthorized API Call from Within AWS (FQDN)",
-                115,
+                118,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"sqs.amazonaws.com","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:Action on resource: arn:aws:iam::123456789012:resource","userAgent":"sqs.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -749,7 +749,7 @@ mod aws_iam_user_recon_denied {
     fn authorized_api_call() {
         Case::new(
                 "Authorized API Call",
-                153,
+                156,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -759,7 +759,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call_from_aws_console() {
         Case::new(
                 "Unauthorized API Call - From AWS console",
-                189,
+                192,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-internal/3 aws-sdk-java/1.12.124 Linux/4.9.273-0.1.ac.226.84.332.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.312-b07 java/1.8.0_312 vendor/Oracle_Corporation cfg/retry-mode/standard","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -775,7 +775,7 @@ mod aws_key_compromised {
     fn an_aws_iam_access_key_was_compromised() {
         Case::new(
                 "An AWS IAM Access Key was Compromised",
-                34,
+                35,
                 true,
                 r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":{"policyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Stmt1538161409\",\"Effect\":\"Deny\",\"Action\":[\"lambda:CreateFunction\",\"iam:AttachUserPolicy\",\"iam:PutUserPolicy\",\"organizations:InviteAccountToOrganization\",\"ec2:RunInstances\",\"iam:DetachUserPolicy\",\"iam:CreateUser\",\"lightsail:Create*\",\"lightsail:Update*\",\"ec2:StartInstances\",\"ec2:RequestSpotInstances\",\"iam:ChangePassword\",\"iam:CreateLoginProfile\",\"organizations:CreateOrganization\",\"organizations:CreateAccount\",\"lightsail:Delete*\",\"iam:AttachGroupPolicy\",\"iam:CreateAccessKey\",\"iam:UpdateUser\",\"iam:UpdateAccountPasswordPolicy\",\"iam:DeleteUserPolicy\",\"iam:PutUserPermissionsBoundary\",\"iam:UpdateAccessKey\",\"lightsail:DownloadDefaultKeyPair\",\"iam:CreateInstanceProfile\",\"lightsail:Start*\",\"lightsail:GetInstanceAccessDetails\",\"iam:CreateRole\",\"iam:PutGroupPolicy\",\"iam:AttachRolePolicy\"],\"Resource\":[\"*\"]}]}","userName":"compromised_user","policyName":"AWSCompromisedKeyQuarantineV3"},"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
             )
@@ -785,7 +785,7 @@ mod aws_key_compromised {
     fn request_param_is_null() {
         Case::new(
                 "Request Param is null",
-                66,
+                67,
                 false,
                 r#"{"eventSource":"iam.amazonaws.com","recipientAccountId":"123456789012","responseElements":null,"userIdentity":{"type":"IAMUser","userName":"compromised_user","principalId":"XXXXXXXXXXXXXXXXXXX","accessKeyId":"XXXXXXXXXXXXXXXXXXXXX","arn":"arn:aws:iam::123456789012:user/compromised_user","accountId":"123456789012"},"eventName":"PutUserPolicy","eventVersion":"1.05","userAgent":"aws-internal/3 aws-sdk-java/1.11.706 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.242-b08 java/1.8.0_242 vendor/Oracle_Corporation","requestParameters":null,"eventID":"1c2a53d1-58cc-41b3-85b8-bd7565370e0d","eventType":"AwsApiCall","sourceIPAddress":"72.21.217.97","awsRegion":"us-east-1","requestID":"27ca92a5-61cc-44aa-b875-042a25310064","eventTime":"2020-04-10T06:22:08Z"}"#,
             )
@@ -801,7 +801,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_disabled() {
         Case::new(
                 "KMS Key Disabled",
-                40,
+                116,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -811,7 +811,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_scheduled_for_deletion() {
         Case::new(
                 "KMS Key Scheduled For Deletion",
-                91,
+                167,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -821,7 +821,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_non_deletion_event() {
         Case::new(
                 "KMS Key Non Deletion Event",
-                151,
+                227,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:function"}},"responseElements":null,"requestID":"1","eventID":"1","readOnly":true,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -831,7 +831,7 @@ mod aws_kms_cmk_loss {
     fn kms_key_scheduled_for_deletion_missing_resources() {
         Case::new(
                 "KMS Key Scheduled For Deletion - missing resources",
-                208,
+                284,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1","pendingWindowInDays":30,"overridePendingWindowCheck":false},"responseElements":{"keyId":"arn:aws:kms:us-west-2:123456789012:key/1","deletionDate":"Jan 1, 2019 12:00:00 AM"},"requestID":"1","eventID":"1","readOnly":false,"resources":null,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_row_id":"ABCDEFGHIJKLMNOPQRSTUVWXYZ1234"}"#,
             )
@@ -841,7 +841,7 @@ mod aws_kms_cmk_loss {
     fn kms_disable_key_error() {
         Case::new(
                 "KMS Disable Key Error",
-                262,
+                338,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"NotFoundException","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"DisableKey","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"keyId":"1"},"responseElements":null,"requestID":"1","eventID":"1","readOnly":false,"resources":[{"ARN":"arn:aws:kms:us-west-2:123456789012:key/1","accountId":"123456789012","type":"AWS::KMS::Key"}],"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -893,7 +893,7 @@ mod aws_rds_activity_stream_stopped {
     fn activity_stream_stopped_successfully() {
         Case::new(
                 "Activity Stream Stopped Successfully",
-                54,
+                47,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/DeveloperRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/DeveloperRole","accountId":"123456789012","userName":"DeveloperRole"}}},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora","applyImmediately":true},"responseElements":{"kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","status":"stopping"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -903,7 +903,7 @@ mod aws_rds_activity_stream_stopped {
     fn activity_stream_stop_failed() {
         Case::new(
                 "Activity Stream Stop Failed",
-                91,
+                84,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StopActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"aws-cli/2.13.0","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:StopActivityStream","requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -913,7 +913,7 @@ mod aws_rds_activity_stream_stopped {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                120,
+                113,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-15T20:30:00Z","eventSource":"rds.amazonaws.com","eventName":"StartActivityStream","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"resourceArn":"arn:aws:rds:us-east-1:123456789012:cluster:production-aurora"},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -975,7 +975,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_instance_deletion_protection_disabled() {
         Case::new(
                 "RDS Instance Deletion Protection Disabled",
-                72,
+                76,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:role/PowerUserRole","accountId":"123456789012","userName":"PowerUserRole"}}},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.45","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-mysql","deletionProtection":false,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"modifying","deletionProtection":false,"pendingModifiedValues":{"deletionProtection":false}},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -985,7 +985,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_cluster_deletion_protection_disabled_with_backup_changes_critical() {
         Case::new(
                 "RDS Cluster Deletion Protection Disabled with Backup Changes - Critical",
-                113,
+                117,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBCluster","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.50","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterIdentifier":"aurora-production","deletionProtection":false,"backupRetentionPeriod":0,"applyImmediately":true},"responseElements":{"dBClusterIdentifier":"aurora-production","status":"modifying","deletionProtection":false,"backupRetentionPeriod":0},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -995,7 +995,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_deletion_protection_disabled_and_made_public_critical() {
         Case::new(
                 "RDS Deletion Protection Disabled and Made Public - Critical",
-                148,
+                152,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:attacker","arn":"arn:aws:sts::123456789012:assumed-role/CompromisedRole/attacker","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"185.220.101.50","userAgent":"python-requests/2.28.0","requestParameters":{"dBInstanceIdentifier":"customer-database","deletionProtection":false,"publiclyAccessible":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"customer-database","dBInstanceStatus":"modifying","deletionProtection":false,"publiclyAccessible":true},"requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1005,7 +1005,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_deletion_protection_enabled_no_alert() {
         Case::new(
                 "RDS Deletion Protection Enabled - No Alert",
-                182,
+                186,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/AdminRole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":true,"applyImmediately":true},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","deletionProtection":true},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1015,7 +1015,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_modification_without_deletion_protection_change() {
         Case::new(
                 "RDS Modification Without Deletion Protection Change",
-                214,
+                218,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:dba","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/dba","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","allocatedStorage":500,"applyImmediately":false},"responseElements":{"dBInstanceIdentifier":"production-db","dBInstanceStatus":"modifying","allocatedStorage":500},"requestID":"e5f6a7b8-c9d0-1234-ef01-234567890bcd","eventID":"j5i6h7g8-f9e0-1234-5678-901234efghij","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1025,7 +1025,7 @@ mod aws_rds_deletion_protection_disabled {
     fn rds_modification_failed() {
         Case::new(
                 "RDS Modification Failed",
-                246,
+                250,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-15T18:20:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db","deletionProtection":false},"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform: rds:ModifyDBInstance","requestID":"f6a7b8c9-d0e1-2345-f012-34567890bcde","eventID":"k6j7i8h9-g0f1-2345-6789-012345fghijk","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1041,7 +1041,7 @@ mod aws_rds_instance_rebooted {
     fn db_instance_rebooted() {
         Case::new(
                 "DB Instance Rebooted",
-                50,
+                58,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:admin","arn":"arn:aws:sts::123456789012:assumed-role/DBARole/admin","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","userAgent":"console.amazonaws.com","requestParameters":{"dBInstanceIdentifier":"production-mysql","forceFailover":false},"responseElements":{"dBInstanceIdentifier":"production-mysql","dBInstanceStatus":"rebooting"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1051,7 +1051,7 @@ mod aws_rds_instance_rebooted {
     fn db_cluster_rebooted_with_failover() {
         Case::new(
                 "DB Cluster Rebooted with Failover",
-                80,
+                88,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/operator","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"operator"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBCluster","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBClusterIdentifier":"aurora-cluster-prod","forceFailover":true},"responseElements":{"dBClusterIdentifier":"aurora-cluster-prod","status":"rebooting"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1061,7 +1061,7 @@ mod aws_rds_instance_rebooted {
     fn reboot_failed() {
         Case::new(
                 "Reboot Failed",
-                111,
+                119,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"RebootDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.2.100","userAgent":"aws-cli/2.13.0","requestParameters":{"dBInstanceIdentifier":"production-db"},"errorCode":"InvalidDBInstanceState","errorMessage":"Cannot reboot DB instance in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1071,7 +1071,7 @@ mod aws_rds_instance_rebooted {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                140,
+                148,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-18T02:00:00Z","eventSource":"rds.amazonaws.com","eventName":"StartDBInstance","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.100","requestParameters":{"dBInstanceIdentifier":"dev-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1087,7 +1087,7 @@ mod aws_rds_snapshot_deleted {
     fn db_snapshot_deleted() {
         Case::new(
                 "DB Snapshot Deleted",
-                66,
+                59,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/PowerUserRole/user","accountId":"123456789012","accessKeyId":"ASIAIOSFODNN7EXAMPLE"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"198.51.100.25","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"responseElements":{"dBSnapshotIdentifier":"backup-2024-01-15","dBSnapshotArn":"arn:aws:rds:us-west-2:123456789012:snapshot:backup-2024-01-15","status":"deleted","snapshotType":"manual"},"requestID":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","eventID":"f1e2d3c4-b5a6-7890-1234-567890abcdef","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1097,7 +1097,7 @@ mod aws_rds_snapshot_deleted {
     fn db_cluster_snapshot_deleted() {
         Case::new(
                 "DB Cluster Snapshot Deleted",
-                97,
+                90,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/contractor","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"contractor"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBClusterSnapshot","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.100","userAgent":"Boto3/1.26.0","requestParameters":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024"},"responseElements":{"dBClusterSnapshotIdentifier":"aurora-cluster-backup-2024","dBClusterSnapshotArn":"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:aurora-cluster-backup-2024","status":"deleted","snapshotType":"manual"},"requestID":"b2c3d4e5-f6a7-8901-bcde-f1234567890a","eventID":"g2f3e4d5-c6b7-8901-2345-678901bcdefg","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1107,7 +1107,7 @@ mod aws_rds_snapshot_deleted {
     fn snapshot_deletion_failed() {
         Case::new(
                 "Snapshot Deletion Failed",
-                129,
+                122,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAI23HXS3EXAMPLE","arn":"arn:aws:iam::123456789012:user/developer","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"developer"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"DeleteDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.50","userAgent":"aws-cli/2.13.0","requestParameters":{"dBSnapshotIdentifier":"backup-2024-01-15"},"errorCode":"InvalidDBSnapshotState","errorMessage":"Cannot delete snapshot in current state","requestID":"c3d4e5f6-a7b8-9012-cdef-1234567890ab","eventID":"h3g4f5e6-d7c8-9012-3456-789012cdefgh","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1117,7 +1117,7 @@ mod aws_rds_snapshot_deleted {
     fn different_rds_event() {
         Case::new(
                 "Different RDS Event",
-                158,
+                151,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AIDAI23HXS3EXAMPLE:user","arn":"arn:aws:sts::123456789012:assumed-role/Admin/user","accountId":"123456789012"},"eventTime":"2024-01-16T08:15:00Z","eventSource":"rds.amazonaws.com","eventName":"CreateDBSnapshot","awsRegion":"us-west-2","sourceIPAddress":"10.0.1.100","requestParameters":{"dBSnapshotIdentifier":"new-backup","dBInstanceIdentifier":"my-database"},"requestID":"d4e5f6a7-b8c9-0123-def0-1234567890bc","eventID":"i4h5g6f7-e8d9-0123-4567-890123defghi","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#,
             )
@@ -1185,7 +1185,7 @@ mod aws_s3_bucket_deleted {
     fn an_s3_bucket_was_deleted() {
         Case::new(
                 "An S3 Bucket was deleted",
-                41,
+                72,
                 true,
                 r#"{"eventVersion":"1.05","errorCode":"","userIdentity":{"type":"AssumedRole","principalId":"AAAAAAAAAAAAAAAAAAAAA:user_name","arn":"arn:aws:sts::123456789012:assumed-role/BucketAdministrator/user_name","accountId":"123456789012","accessKeyId":"AAAAAAAAAAAAAAAAAAAAA","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2020-02-14T00:11:28Z"},"sessionIssuer":{"type":"Role","principalId":"AAAAAAAAAAAAAAAAAAAAA","arn":"arn:aws:iam::123456789012:role/BucketAdministrator","accountId":"123456789012","userName":"BucketAdministrator"}}},"eventTime":"2020-02-14T00:43:54Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","requestParameters":{"host":["s3-us-east-2.amazonaws.com"],"bucketName":"secrets"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-SHA","AuthenticationMethod":"AuthHeader","vpcEndpointId":"vpce-aaa333c9"},"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
             )
@@ -1195,7 +1195,7 @@ mod aws_s3_bucket_deleted {
     fn s3_bucket_deletion_failed() {
         Case::new(
                 "S3 Bucket Deletion Failed",
-                93,
+                124,
                 false,
                 r#"{"eventName":"DeleteBucket","errorCode":"BucketNotEmpty","errorMessage":"The bucket you tried to delete is not empty","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","userIdentity":{},"eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
             )
@@ -1205,7 +1205,7 @@ mod aws_s3_bucket_deleted {
     fn an_s3_object_deleted() {
         Case::new(
                 "An S3 Object Deleted",
-                111,
+                142,
                 false,
                 r#"{"eventName":"DeleteObject","awsRegion":"us-east-2","sourceIPAddress":"157.130.196.214","userAgent":"[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11.666 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.232-b09 java/1.8.0_232 vendor/Oracle_Corporation]","responseElements":null,"requestID":"EEEE5AAAAAA44444","eventID":"6795ef5c-7777-4444-8888-cabb7f252bd3","userIdentity":{},"eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-aaa333c9"}"#,
             )
@@ -1221,7 +1221,7 @@ mod aws_s3_bucket_policy_modified {
     fn s3_bucket_policy_modified() {
         Case::new(
                 "S3 Bucket Policy Modified",
-                51,
+                52,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1231,7 +1231,7 @@ mod aws_s3_bucket_policy_modified {
     fn s3_bucket_policy_modified_error_response() {
         Case::new(
                 "S3 Bucket Policy Modified Error Response",
-                105,
+                106,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","errorCode":"AccessDenied","eventName":"PutBucketAcl","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","acl":[""],"x-amz-acl":["private"]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1241,7 +1241,7 @@ mod aws_s3_bucket_policy_modified {
     fn s3_bucket_policy_not_modified() {
         Case::new(
                 "S3 Bucket Policy Not Modified",
-                160,
+                161,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"},"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetBucketPolicy","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"host":["bucket.s3.us-west-2.amazonaws.com"],"bucketName":"bucket","policy":[""]},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","AuthenticationMethod":"AuthHeader"},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1257,7 +1257,7 @@ mod aws_s3_copy_object_with_client_side_encryption {
     fn copyobject_with_client_side_encryption() {
         Case::new(
                 "CopyObject with client-side encryption",
-                40,
+                43,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Alice"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object","x-amz-server-side-encryption-customer-algorithm":"AES256"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -1267,7 +1267,7 @@ mod aws_s3_copy_object_with_client_side_encryption {
     fn copyobject_without_client_side_encryption() {
         Case::new(
                 "CopyObject without client-side encryption",
-                87,
+                90,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE","arn":"arn:aws:iam::123456789012:user/Bob","accountId":"123456789012","accessKeyId":"EXAMPLEKEY","userName":"Bob"},"eventTime":"2023-10-01T12:34:56Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-sdk-go/1.15.12 (go1.12.6; linux; amd64)","requestParameters":{"bucketName":"example-bucket","key":"example-object"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","bytesTransferredIn":0,"bytesTransferredOut":0},"requestID":"EXAMPLE123456789","eventID":"EXAMPLE-1234-5678-9012-EXAMPLE","readOnly":false,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/example-object"}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","sharedEventID":"EXAMPLE-1234-5678-9012-EXAMPLE","vpcEndpointId":"vpce-1a2b3c4d"}"#,
             )
@@ -1339,7 +1339,7 @@ mod aws_secretsmanager_retrieve_secrets_catchall {
     fn batchgetsecretvalue_catch_all() {
         Case::new(
                 "BatchGetSecretValue Catch-All",
-                55,
+                88,
                 true,
                 r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
             )
@@ -1349,7 +1349,7 @@ mod aws_secretsmanager_retrieve_secrets_catchall {
     fn batchgetsecretvalue_catch_all_with_other_filters() {
         Case::new(
                 "BatchGetSecretValue Catch-All with other filters",
-                76,
+                109,
                 false,
                 r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"BatchGetSecretValue","requestParameters":{"filters":[{"key":"tag-key","values":["!tagKeyThatWillNeverExist"]},{"key":"tag-key","values":["tagThatExists"]}]},"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"012345678901"}"#,
             )
@@ -1411,7 +1411,7 @@ mod aws_unused_region {
     fn authorized_region() {
         Case::new(
                 "Authorized region",
-                40,
+                41,
                 false,
                 r#"{"awsRegion":"us-west-2","eventID":"1111","eventName":"StartQueryExecution","eventSource":"athena.amazonaws.com","eventTime":"2021-10-19 04:50:27","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"clientRequestToken":"1111","queryExecutionContext":{"database":"1111"},"queryString":"-- Query 2 different time windows for comparison, return sources that have events over the past time window but not within the current time window.\n-- Past time windows: 2 hours\n-- Current time window: 1 hour\n\nWITH PastCount as\n(\nselect p_source_label, count(*)  as PastTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '7200' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '7200' second))\n    group by p_source_label\n),\nCurrentCount as \n(\nselect  p_source_label, count(*)  as CurrentTotal\nfrom panther_views.all_logs \nWHERE p_parse_time >= current_timestamp - interval '3600' second\n    and partition_time >= to_unixtime(date_trunc('HOUR', current_timestamp - interval '3600' second))\n    group by p_source_label\n)\nSELECT PastCount.*, coalesce(CurrentCount.CurrentTotal, 0) AS CurrentTotal \nFROM CurrentCount \nRIGHT OUTER JOIN PastCount ON PastCount.p_source_label = CurrentCount.p_source_label\nWHERE CurrentTotal IS NULL","resultConfiguration":{},"workGroup":"Panther"},"responseElements":{"queryExecutionId":"fc62d701-d474-46a4-b6cf-de6bafdbdb3c"},"sourceIPAddress":"111.111.111.111","userAgent":"aws-sdk-go/1.38.37 (go1.16; linux; amd64) exec-env/AWS_Lambda_go1.x","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T04:01:27Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1421,7 +1421,7 @@ mod aws_unused_region {
     fn unauthorized_region_read_only() {
         Case::new(
                 "Unauthorized region, read-only",
-                93,
+                94,
                 false,
                 r#"{"awsRegion":"ap-east-1","eventID":"1111","eventName":"Decrypt","eventSource":"kms.amazonaws.com","eventTime":"2021-10-19 00:56:05","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"aws:s3:arn":"arn:aws:s3:::1111"}},"resources":[{"accountId":"123456789012","arn":"arn:aws:kms:us-west-2:123456789012:key/1111","type":"AWS::KMS::Key"}],"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-19T00:31:41Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1431,7 +1431,7 @@ mod aws_unused_region {
     fn unauthorized_region() {
         Case::new(
                 "Unauthorized region",
-                149,
+                150,
                 true,
                 r#"{"apiVersion":"20140328","awsRegion":"eu-central-1","eventID":"1111","eventName":"CreateLogStream","eventSource":"logs.amazonaws.com","eventTime":"2021-10-21 22:29:06","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789012","requestID":"1111","requestParameters":{"logGroupName":"/aws/lambda/panther-analysis-api","logStreamName":"2021/10/21/[$LATEST]1111"},"sourceIPAddress":"111.111.111.111","userAgent":"awslambda-worker/1.0 rusoto/0.47.0 rust/1.55.0 linux","userIdentity":{"accessKeyId":"1111","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/example-role/example-user","principalId":"1111","sessionContext":{"attributes":{"creationDate":"2021-10-21T22:29:02Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123456789012","arn":"arn:aws:iam::123456789012:role/example-role","principalId":"1111","type":"Role","userName":"example-role"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1447,7 +1447,7 @@ mod aws_update_credentials {
     fn user_password_was_changed() {
         Case::new(
                 "User Password Was Changed",
-                49,
+                59,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1457,7 +1457,7 @@ mod aws_update_credentials {
     fn mfa_device_was_created() {
         Case::new(
                 "MFA Device Was Created",
-                86,
+                96,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"CreateVirtualMFADevice","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1467,7 +1467,7 @@ mod aws_update_credentials {
     fn user_password_change_error() {
         Case::new(
                 "User Password Change Error",
-                123,
+                133,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"PasswordPolicyViolation","userIdentity":{"type":"IAMUser","principalId":"AAAAIIIIIIU74NPJW5K76","arn":"arn:aws:iam::123456789012:user/test_user","accountId":"123456789012","accessKeyId":"AAAAIIIIIIU74NPJW5K76","userName":"test_user","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-12-31T01:50:17Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-12-31T01:50:46Z","eventSource":"iam.amazonaws.com","eventName":"ChangePassword","awsRegion":"us-east-1","sourceIPAddress":"64.25.27.224","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"a431f05e-67e1-11ea-bc55-0242ac130003","eventID":"a431f05e-67e1-11ea-bc55-0242ac130003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1499,7 +1499,7 @@ mod aws_vpce_external_principal {
     fn external_principal_access() {
         Case::new(
                 "External Principal Access",
-                92,
+                94,
                 true,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
             )
@@ -1509,7 +1509,7 @@ mod aws_vpce_external_principal {
     fn same_account_access() {
         Case::new(
                 "Same Account Access",
-                119,
+                121,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"222222222222","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"222222222222"}"#,
             )
@@ -1519,7 +1519,7 @@ mod aws_vpce_external_principal {
     fn non_vpc_event() {
         Case::new(
                 "Non-VPC Event",
-                146,
+                148,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"AWSAccount","accountId":"111111111111","principalId":"AROAEXAMPLE:session-name"},"recipientAccountId":"222222222222","requestParameters":{"bucketName":"example-bucket","key":"sensitive-file.txt"},"responseElements":null}"#,
             )
@@ -1535,7 +1535,7 @@ mod aws_vpce_s3_external_ip {
     fn external_ip_access() {
         Case::new(
                 "External IP Access",
-                94,
+                129,
                 true,
                 r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
             )
@@ -1545,7 +1545,7 @@ mod aws_vpce_s3_external_ip {
     fn internal_ip_access() {
         Case::new(
                 "Internal IP Access",
-                123,
+                158,
                 false,
                 r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"10.0.0.1","requestParameters":{"bucketName":"sensitive-data-bucket","key":"confidential/file.pdf"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::sensitive-data-bucket/confidential/file.pdf"}],"eventTime":"2023-01-01T12:00:00Z","vpcEndpointId":"vpce-EXAMPLE08c1b6b9b7","vpcEndpointAccountId":"012345678901","recipientAccountId":"012345678901"}"#,
             )
@@ -1555,7 +1555,7 @@ mod aws_vpce_s3_external_ip {
     fn not_s3_service() {
         Case::new(
                 "Not S3 Service",
-                152,
+                187,
                 false,
                 r#"{"eventType":"AwsVpceEvent","eventCategory":"NetworkActivity","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","accountId":"012345678901"},"sourceIPAddress":"8.8.8.8"}"#,
             )
@@ -1571,7 +1571,7 @@ mod aws_vpce_sensitive_api_calls {
     fn cloudtrail_api_call_via_vpc_endpoint() {
         Case::new(
                 "CloudTrail API Call Via VPC Endpoint",
-                115,
+                144,
                 true,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"name":"management-events","isMultiRegionTrail":false},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
             )
@@ -1581,7 +1581,7 @@ mod aws_vpce_sensitive_api_calls {
     fn regular_s3_api_call_not_sensitive() {
         Case::new(
                 "Regular S3 API Call (Not Sensitive)",
-                141,
+                170,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"NetworkActivity","eventType":"AwsVpceEvent","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{"bucketName":"example-bucket","key":"example-file.txt"},"responseElements":null,"vpcEndpointId":"vpce-1234abcd","vpcEndpointAccountId":"111111111111","recipientAccountId":"111111111111"}"#,
             )
@@ -1591,7 +1591,7 @@ mod aws_vpce_sensitive_api_calls {
     fn api_call_without_vpc_endpoint() {
         Case::new(
                 "API Call Without VPC Endpoint",
-                167,
+                196,
                 false,
                 r#"{"eventVersion":"1.08","eventCategory":"Management","eventType":"AwsApiCall","eventTime":"2023-03-01T00:00:00Z","awsRegion":"us-east-1","eventSource":"s3.amazonaws.com","eventName":"ListAllMyBuckets","sourceIPAddress":"203.0.113.1","userIdentity":{"type":"IAMUser","principalId":"AROAEXAMPLE:session-name","accountId":"111111111111"},"requestParameters":{},"responseElements":null}"#,
             )
@@ -1608,11 +1608,10 @@ mod gen_000 {
         Case {
             title: Some("Generated rule 0"),
             dedup: Some("defaultDedupString:Generated.R000"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":true,"k1":"2001:db8::/32"}"#),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                28,
+                36,
                 true,
                 r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","items":[{"n":2,"v":-2,"ok":true}],"nums":[],"words":[]}"#,
             )
@@ -1623,7 +1622,7 @@ mod gen_000 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                42,
                 false,
                 r#"{"eventName":"Delta","t":"İstanbul","n":602,"f":-16.25,"b":false,"e":false,"net":"2001:db8::/32","ключ":"path/to/file.txt","nums":[],"words":[]}"#,
             )
@@ -1638,14 +1637,14 @@ mod gen_001 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R001"),
-            dedup: Some("defaultDedupString:Generated.R001"),
+            title: Some("1013"),
+            dedup: Some("1013"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                31,
+                27,
                 true,
-                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1039,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":84,"admin":true,"tags":["x y-3","Wort-4","w-5"],"Role":"quote\" and back\\slash"},"items":[{"n":6,"v":4,"sub":[]},{"n":7,"ok":false,"tags":["ü-8","ü-9","x y-10"],"sub":[]},{"n":11,"v":14}],"nums":[],"words":["x y-12"]}"#,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"{braces} and {{double}}","f":-32.75,"e":{},"big":1e+300,"dotted.key":"x","user":{"name":"","admin":true,"tags":["Wort-3","w-4"],"Role":"naïve café"},"items":[{"n":5,"v":7,"tags":[],"sub":[]},{"n":6,"v":5,"ok":true,"tags":["w-7","ü-8"]},{"n":9,"name":"Beta-Gamma","v":2,"ok":false,"sub":[{"n":10,"x":0},{"n":11,"x":"alpha"}]}],"nums":[1012,1013]}"#,
             )
         }
             .check(&RULE);
@@ -1654,9 +1653,9 @@ mod gen_001 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                33,
                 false,
-                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1039,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","with space":"{braces} and {{double}}","items":[{"n":6,"v":4,"sub":[]},{"n":7,"ok":false,"tags":["ü-8","ü-9","x y-10"],"sub":[]},{"n":11,"v":14}],"nums":[],"words":["x y-12"]}"#,
+                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"{braces} and {{double}}","f":-32.75,"e":{},"big":1e+300,"dotted.key":"x","items":[{"n":5,"v":7,"tags":[],"sub":[]},{"n":6,"v":5,"ok":true,"tags":["w-7","ü-8"]},{"n":9,"name":"Beta-Gamma","v":2,"ok":false,"sub":[{"n":10,"x":0},{"n":11,"x":"alpha"}]}],"nums":[1012,1013]}"#,
             )
             .check(&RULE);
     }
@@ -1669,14 +1668,14 @@ mod gen_002 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" "quoted" fe80::1"#),
-            dedup: Some(r#"[18]:[["ü-15"]]:x"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                40,
+                29,
                 true,
-                r#"{"eventName":"Alpha","s":"naïve café","t":"x","n":-248,"f":3.25,"b":false,"z":null,"ip":"192.168.1.20","net":"10.1.2.3","items":[{"n":13,"name":"x"},{"n":14,"ok":true,"tags":["ü-15"]},{"n":16,"name":"svc-deploy","v":-5,"sub":[{"n":17,"x":3},{"n":18,"x":5}]}],"words":[],"ips":["fe80::1","2606:4700:4700::1111","10.1.2.3"],"pair":{"a":12,"b":12.0,"c":13,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","b":false,"z":null,"dotted":{"key":""},"ключ":"Straße","user":{"name":"{braces} and {{double}}","admin":false},"nums":[1014,1015],"words":["Wort-16","ü-17","x y-18","Wort-19"],"ips":["192.168.1.20"]}"#,
             )
         }
             .check(&RULE);
@@ -1685,9 +1684,9 @@ mod gen_002 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                35,
                 false,
-                r#"{"eventName":"Alpha","s":"naïve café","t":"x","n":-248,"f":3.25,"b":false,"z":null,"ip":"192.168.1.20","net":"10.1.2.3","words":[],"ips":["fe80::1","2606:4700:4700::1111","10.1.2.3"],"pair":{"a":12,"b":12.0,"c":13,"lo":29.5,"hi":30.5}}"#,
+                r#"{"s":"Straße","b":false,"z":null,"dotted":{"key":""},"ключ":"Straße","user":{"name":"{braces} and {{double}}","admin":false},"nums":[1014,1015],"words":["Wort-16","ü-17","x y-18","Wort-19"],"ips":["192.168.1.20"]}"#,
             )
             .check(&RULE);
     }
@@ -1705,9 +1704,9 @@ mod gen_003 {
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                35,
+                20,
                 true,
-                r#"{"eventName":"Epsilon","s":"alpha","t":"naïve café","f":47.75,"e":[],"ip":"1.2.3","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"","id":75,"admin":false,"tags":[],"Role":"a*b?c[d]e"},"items":[{"n":19,"name":"svc-deploy","v":9,"sub":[{"n":20,"x":4},{"n":21,"x":4}]},{"n":22,"v":8,"ok":true,"tags":["Wort-23","ü-24"]},{"n":25,"sub":[{"n":26,"x":"Admin"}]}],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Alpha","s":"alpha","n":-58,"f":45.25,"b":false,"ip":"fe80::1","net":"10.1.2.3","ключ":"tab\tand\nnewline","items":[{"n":20,"tags":["Wort-21","ü-22","ü-23"],"sub":[]},{"n":24,"name":"path/to/file.txt","sub":[{"n":25,"x":8},{"n":26,"x":"{braces} and {{double}}"}]},{"n":27,"name":"path/to/file.txt","v":9,"sub":[]}],"nums":[1028,1029],"words":[],"ips":["100.64.0.1"],"matrix":[[30,31],[32,33,34]]}"#,
             )
         }
             .check(&RULE);
@@ -1716,9 +1715,9 @@ mod gen_003 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                41,
+                26,
                 false,
-                r#"{"s":"alpha","t":"naïve café","f":47.75,"e":[],"ip":"1.2.3","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"","id":75,"admin":false,"tags":[],"Role":"a*b?c[d]e"},"items":[{"n":19,"name":"svc-deploy","v":9,"sub":[{"n":20,"x":4},{"n":21,"x":4}]},{"n":22,"v":8,"ok":true,"tags":["Wort-23","ü-24"]},{"n":25,"sub":[{"n":26,"x":"Admin"}]}],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Alpha","s":"alpha","n":-58,"f":45.25,"b":false,"ip":"fe80::1","net":"10.1.2.3","ключ":"tab\tand\nnewline","items":[{"n":20,"tags":["Wort-21","ü-22","ü-23"],"sub":[]},{"n":24,"name":"path/to/file.txt","sub":[{"n":25,"x":8},{"n":26,"x":"{braces} and {{double}}"}]},{"n":27,"name":"path/to/file.txt","v":9,"sub":[]}],"nums":[1028,1029],"words":[],"ips":["100.64.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -1731,15 +1730,15 @@ mod gen_004 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["x y-28","w-32"]} "#),
-            dedup: Some(r#"{"n":34,"sub":[{"n":35,"x":8},{"n":36,"x":5}]} "quoted" "#),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":"{braces} and {{double}}","k1":[35]}"#),
+            title: Some("Generated.R004"),
+            dedup: Some("39"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[{"n":39,"x":3},{"n":40,"x":1}]}"#),
             ..Case::new(
                 "witness matches",
-                24,
+                46,
                 true,
-                r#"{"eventName":"Alpha","s":"alpha","t":"tab\tand\nnewline","n":694,"f":-40.75,"b":true,"e":"","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"","id":48,"tags":[]},"items":[{"n":27,"tags":["x y-28","Wort-29","w-30"]},{"n":31,"name":"alpha","ok":true,"tags":["w-32","Wort-33"]},{"n":34,"sub":[{"n":35,"x":8},{"n":36,"x":5}]}],"words":[],"ips":["127.0.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","t":"UPPER lower 123","f":-17.0,"z":null,"e":0.0,"big":18446744073709551615,"dotted.key":"tab\tand\nnewline","ключ":"svc-deploy","user":{"name":"a*b?c[d]e","id":83,"admin":true,"tags":["x y-35","w-36"],"Role":"ǅungla"},"items":[{"n":37,"tags":["w-38"],"sub":[{"n":39,"x":3},{"n":40,"x":1}]}]}"#,
             )
         }
             .check(&RULE);
@@ -1748,9 +1747,9 @@ mod gen_004 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                53,
                 false,
-                r#"{"s":"alpha","t":"tab\tand\nnewline","n":694,"f":-40.75,"b":true,"e":"","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","user":{"name":"","id":48,"tags":[]},"items":[{"n":27,"tags":["x y-28","Wort-29","w-30"]},{"n":31,"name":"alpha","ok":true,"tags":["w-32","Wort-33"]},{"n":34,"sub":[{"n":35,"x":8},{"n":36,"x":5}]}],"words":[],"ips":["127.0.0.1"],"pair":{"a":18,"b":18.0,"c":19,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","t":"UPPER lower 123","f":-17.0,"z":null,"e":0.0,"big":18446744073709551615,"ключ":"svc-deploy","user":{"name":"a*b?c[d]e","id":83,"admin":true,"tags":["x y-35","w-36"],"Role":"ǅungla"},"items":[{"n":37,"tags":["w-38"],"sub":[{"n":39,"x":3},{"n":40,"x":1}]}]}"#,
             )
             .check(&RULE);
     }
@@ -1763,16 +1762,17 @@ mod gen_005 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{1046"),
-            dedup: Some(
-                r#"{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"}{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"}["Wort-40","w-41","x y-42"]"#,
+            title: Some("Generated rule 5"),
+            dedup: Some("defaultDedupString:Generated.R005"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":["8.8.8.8","10.1.2.3","fe80::1"],"k1":"Zeta","k2":["8.8.8.8","10.1.2.3","fe80::1"]}"#,
             ),
-            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                25,
+                26,
                 true,
-                r#"{"eventName":"Zeta","s":"UPPER lower 123","n":324,"f":-17.0,"ip":"","net":"10.1.2.3","dotted.key":"UPPER lower 123","dotted":{"key":"Admin"},"user":{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":37,"name":"日本語のテキスト","v":6,"ok":true,"tags":["x y-38"]},{"n":39,"tags":["Wort-40","w-41","x y-42"]}],"nums":[1043,1044,1045,1046],"pair":{"a":42,"b":42.0,"c":43,"lo":27.5,"hi":28.5}}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"svc-deploy","ip":"2001:db8::1","big":1.2345678901234568e+29,"ключ":"naïve café","items":[],"words":["x y-41","w-42","w-43"],"ips":["8.8.8.8","10.1.2.3","fe80::1"]}"#,
             )
         }
             .check(&RULE);
@@ -1781,9 +1781,9 @@ mod gen_005 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                33,
                 false,
-                r#"{"s":"UPPER lower 123","n":324,"f":-17.0,"ip":"","net":"10.1.2.3","dotted.key":"UPPER lower 123","dotted":{"key":"Admin"},"user":{"name":"Beta-Gamma","id":13,"admin":true,"Role":"日本語のテキスト"},"items":[{"n":37,"name":"日本語のテキスト","v":6,"ok":true,"tags":["x y-38"]},{"n":39,"tags":["Wort-40","w-41","x y-42"]}],"nums":[1043,1044,1045,1046],"pair":{"a":42,"b":42.0,"c":43,"lo":27.5,"hi":28.5}}"#,
+                r#"{"s":"quote\" and back\\slash","t":"svc-deploy","ip":"2001:db8::1","big":1.2345678901234568e+29,"ключ":"naïve café","items":[],"words":["x y-41","w-42","w-43"],"ips":["8.8.8.8","10.1.2.3","fe80::1"]}"#,
             )
             .check(&RULE);
     }
@@ -1796,14 +1796,15 @@ mod gen_006 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" "quoted" "#),
-            dedup: Some("192.168.1.20"),
+            title: Some(r#"{["127.0.0.1","fe80::1"]"#),
+            dedup: Some(r#"[{"n":46,"x":5}]:["Admin"]"#),
             severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":{"country":"DE","ip":"10.1.2.3"}}"#),
             ..Case::new(
                 "witness matches",
-                38,
+                20,
                 true,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"a*b?c[d]e","n":307,"f":47.75,"b":false,"ip":"192.168.1.20","ключ":"UPPER lower 123","user":{"name":"svc-deploy","id":4,"admin":true,"tags":["w-47","x y-48","Wort-49"]},"pair":{"a":27,"b":27.0,"c":28,"lo":33.5,"hi":34.5}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"quote\" and back\\slash","n":1226,"b":true,"z":null,"ip":"not-an-ip","net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"user":{"name":"naïve café","id":24,"admin":true},"items":[{"n":44,"ok":true,"sub":[{"n":45,"x":"Admin"},{"n":46,"x":5}]}],"words":["Wort-47","x y-48","ü-49","x y-50"],"ips":["127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":42.5,"hi":43.5}}"#,
             )
         }
             .check(&RULE);
@@ -1812,9 +1813,9 @@ mod gen_006 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                27,
                 false,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"a*b?c[d]e","n":307,"f":47.75,"b":false,"ip":"192.168.1.20","ключ":"UPPER lower 123","pair":{"a":27,"b":27.0,"c":28,"lo":33.5,"hi":34.5}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"quote\" and back\\slash","n":1226,"b":true,"z":null,"ip":"not-an-ip","net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"user":{"name":"naïve café","id":24,"admin":true},"items":[{"n":44,"ok":true,"sub":[{"n":45,"x":"Admin"},{"n":46,"x":5}]}],"ips":["127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":45,"b":45.0,"c":46,"lo":42.5,"hi":43.5}}"#,
             )
             .check(&RULE);
     }
@@ -1829,12 +1830,12 @@ mod gen_007 {
         Case {
             title: Some("Generated.R007"),
             dedup: Some("defaultDedupString:Generated.R007"),
-            severity: Some(::detections::Severity::Low),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
                 25,
                 true,
-                r#"{"eventName":"Delta","s":"","t":"UPPER lower 123","b":true,"ip":"100.64.0.1","net":"192.168.0.0/16","with space":"emoji 😀 inside","user":{"name":"Admin","id":12,"admin":true,"tags":["x y-50","x y-51"]},"nums":[1052,1053],"pair":{"a":44,"b":44.0,"c":45,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"Beta-Gamma","n":942,"b":false,"z":null,"e":0,"ip":"100.64.0.1","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"svc-deploy","admin":true,"tags":["w-51","ü-52"]},"items":[{"n":53,"name":"a*b?c[d]e","v":4},{"n":54,"name":"Admin","sub":[{"n":55,"x":7}]},{"n":56,"tags":["w-57","w-58","ü-59"],"sub":[{"n":60,"x":"emoji 😀 inside"},{"n":61,"x":"{braces} and {{double}}"}]}],"ips":["fe80::1","10.1.2.3"],"pair":{"a":10,"b":10.0,"c":11,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -1845,7 +1846,7 @@ mod gen_007 {
                 "witness without the first field",
                 31,
                 false,
-                r#"{"eventName":"Delta","s":"","t":"UPPER lower 123","b":true,"ip":"100.64.0.1","net":"192.168.0.0/16","with space":"emoji 😀 inside","nums":[1052,1053],"pair":{"a":44,"b":44.0,"c":45,"lo":39.5,"hi":40.5}}"#,
+                r#"{"s":"Straße","t":"Beta-Gamma","n":942,"b":false,"z":null,"e":0,"ip":"100.64.0.1","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"svc-deploy","admin":true,"tags":["w-51","ü-52"]},"items":[{"n":53,"name":"a*b?c[d]e","v":4},{"n":54,"name":"Admin","sub":[{"n":55,"x":7}]},{"n":56,"tags":["w-57","w-58","ü-59"],"sub":[{"n":60,"x":"emoji 😀 inside"},{"n":61,"x":"{braces} and {{double}}"}]}],"ips":["fe80::1","10.1.2.3"],"pair":{"a":10,"b":10.0,"c":11,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -1858,15 +1859,14 @@ mod gen_008 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} } []"),
-            dedup: Some("} } []"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":{"exit":{"country":"DE","ip":"8.8.8.8"}}}"#),
+            title: Some("Generated.R008"),
+            dedup: Some("defaultDedupString:Generated.R008"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                25,
+                24,
                 true,
-                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":-420,"b":true,"e":[],"ip":"8.8.8.8","net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":65,"admin":false,"tags":["Wort-54","Wort-55","ü-56"]},"items":[],"nums":[],"words":[],"ips":["::ffff:10.0.0.1","127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":26.5,"hi":27.5}}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","n":-331,"e":0.0,"ip":"2606:4700:4700::1111","dotted.key":"quote\" and back\\slash","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"İstanbul","id":19,"admin":true,"tags":["ü-62","ü-63"]},"items":[],"nums":[1064,1065,1066],"words":["w-67"]}"#,
             )
         }
             .check(&RULE);
@@ -1875,9 +1875,9 @@ mod gen_008 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                30,
                 false,
-                r#"{"s":"İstanbul","t":"ǅungla","n":-420,"b":true,"e":[],"ip":"8.8.8.8","net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":65,"admin":false,"tags":["Wort-54","Wort-55","ü-56"]},"items":[],"nums":[],"words":[],"ips":["::ffff:10.0.0.1","127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":26.5,"hi":27.5}}"#,
+                r#"{"s":"{braces} and {{double}}","n":-331,"e":0.0,"ip":"2606:4700:4700::1111","dotted.key":"quote\" and back\\slash","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"İstanbul","id":19,"admin":true,"tags":["ü-62","ü-63"]},"items":[],"nums":[1064,1065,1066],"words":["w-67"]}"#,
             )
             .check(&RULE);
     }
@@ -1890,15 +1890,15 @@ mod gen_009 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":null,"k1":"日本語のテキスト"}"#),
+            title: Some(r#"Alert: [{"n":69,"x":6}]"#),
+            dedup: Some("defaultDedupString:Generated.R009"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":false,"k1":{"n":69,"x":6},"k2":7}"#),
             ..Case::new(
                 "witness matches",
-                26,
+                47,
                 true,
-                r#"{"eventName":"Beta","s":"svc-deploy","t":"path/to/file.txt","n":987,"net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"x"},"user":{"name":"naïve café","id":5,"tags":["ü-57","Wort-58"]},"items":[],"words":["ü-59","x y-60","ü-61","Wort-62"]}"#,
+                r#"{"eventName":"Gamma","s":"","n":721,"b":true,"z":null,"e":0,"ip":"2001:db8::1","user":{"name":"","id":50,"Role":"Beta-Gamma"},"items":[{"n":68,"name":"x","v":7,"ok":false,"tags":[],"sub":[{"n":69,"x":6}]},{"n":70,"name":"UPPER lower 123","v":13,"ok":false},{"n":71,"sub":[]}],"nums":[1072,1073,1074],"ips":[],"matrix":[[75,76],[77,78,79]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -1907,9 +1907,9 @@ mod gen_009 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                54,
                 false,
-                r#"{"s":"svc-deploy","t":"path/to/file.txt","n":987,"net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"x"},"user":{"name":"naïve café","id":5,"tags":["ü-57","Wort-58"]},"items":[],"words":["ü-59","x y-60","ü-61","Wort-62"]}"#,
+                r#"{"s":"","n":721,"b":true,"z":null,"e":0,"ip":"2001:db8::1","user":{"name":"","id":50,"Role":"Beta-Gamma"},"items":[{"n":68,"name":"x","v":7,"ok":false,"tags":[],"sub":[{"n":69,"x":6}]},{"n":70,"name":"UPPER lower 123","v":13,"ok":false},{"n":71,"sub":[]}],"nums":[1072,1073,1074],"ips":[],"matrix":[[75,76],[77,78,79]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -1922,14 +1922,14 @@ mod gen_010 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{} 201"),
-            dedup: Some("10.1.2.3:"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R010"),
+            dedup: Some("31"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                31,
+                35,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","n":201,"f":-25.0,"b":false,"z":null,"e":[],"ip":"10.1.2.3","nums":[1063],"words":["ü-64","Wort-65","w-66","ü-67"]}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":229,"f":24.5,"b":true,"z":null,"e":{},"ip":"100.64.0.1","net":"10.0.0.0/8","big":9007199254740993,"user":{"name":"naïve café","id":15},"items":[],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":31,"b":31.0,"c":32,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -1938,9 +1938,9 @@ mod gen_010 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                41,
                 false,
-                r#"{"s":"alpha","n":201,"f":-25.0,"b":false,"z":null,"e":[],"ip":"10.1.2.3","nums":[1063],"words":["ü-64","Wort-65","w-66","ü-67"]}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":229,"f":24.5,"b":true,"z":null,"e":{},"ip":"100.64.0.1","net":"10.0.0.0/8","big":9007199254740993,"user":{"name":"naïve café","id":15},"items":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":31,"b":31.0,"c":32,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -1953,14 +1953,14 @@ mod gen_011 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R011"),
+            title: Some("Alert: {96"),
             dedup: Some("defaultDedupString:Generated.R011"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                46,
+                39,
                 true,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","n":807,"f":2.25,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.1.2.3","ключ":"ǅungla","user":{"name":"ǅungla","id":64,"Role":"日本語のテキスト"},"items":[{"n":68,"ok":false,"tags":["w-69","w-70","ü-71"]},{"n":72,"v":13,"sub":[{"n":73,"x":"quote\" and back\\slash"},{"n":74,"x":"日本語のテキスト"}]},{"n":75,"name":"日本語のテキスト","v":-5,"ok":false,"tags":["w-76"]}],"nums":[1077],"words":["ü-78"],"matrix":[[79,80],[81,82,83]],"pair":{"a":18,"b":18.0,"c":19,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Beta","s":"日本語のテキスト","n":-316,"z":null,"ip":"127.0.0.1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"quote\" and back\\slash"},"with space":"İstanbul","ключ":"alpha","items":[{"n":80,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["ü-81","x y-82"]},{"n":83,"name":"path/to/file.txt","v":14,"ok":true,"tags":["w-84","ü-85"],"sub":[{"n":86,"x":4}]},{"n":87,"name":"naïve café","v":14,"ok":true,"tags":["Wort-88"],"sub":[]}],"nums":[1089,1090,1091],"ips":["100.64.0.1"],"matrix":[[92,93],[94,95,96]],"pair":{"a":17,"b":17.0,"c":18,"lo":11.5,"hi":12.5}}"#,
             )
         }
             .check(&RULE);
@@ -1969,9 +1969,9 @@ mod gen_011 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                45,
                 false,
-                r#"{"s":"emoji 😀 inside","n":807,"f":2.25,"z":null,"e":{},"ip":"::ffff:10.0.0.1","net":"10.1.2.3","ключ":"ǅungla","user":{"name":"ǅungla","id":64,"Role":"日本語のテキスト"},"items":[{"n":68,"ok":false,"tags":["w-69","w-70","ü-71"]},{"n":72,"v":13,"sub":[{"n":73,"x":"quote\" and back\\slash"},{"n":74,"x":"日本語のテキスト"}]},{"n":75,"name":"日本語のテキスト","v":-5,"ok":false,"tags":["w-76"]}],"nums":[1077],"words":["ü-78"],"matrix":[[79,80],[81,82,83]],"pair":{"a":18,"b":18.0,"c":19,"lo":0.5,"hi":1.5}}"#,
+                r#"{"s":"日本語のテキスト","n":-316,"z":null,"ip":"127.0.0.1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","dotted":{"key":"quote\" and back\\slash"},"with space":"İstanbul","ключ":"alpha","items":[{"n":80,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["ü-81","x y-82"]},{"n":83,"name":"path/to/file.txt","v":14,"ok":true,"tags":["w-84","ü-85"],"sub":[{"n":86,"x":4}]},{"n":87,"name":"naïve café","v":14,"ok":true,"tags":["Wort-88"],"sub":[]}],"nums":[1089,1090,1091],"ips":["100.64.0.1"],"matrix":[[92,93],[94,95,96]],"pair":{"a":17,"b":17.0,"c":18,"lo":11.5,"hi":12.5}}"#,
             )
             .check(&RULE);
     }
@@ -1984,14 +1984,14 @@ mod gen_012 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 12"),
-            dedup: Some("[92,93]:"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R012"),
+            dedup: Some("defaultDedupString:Generated.R012"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                35,
+                26,
                 true,
-                r#"{"eventName":"Delta","t":"svc-deploy","n":221,"f":-33.25,"b":true,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"Beta-Gamma","user":{"name":"İstanbul","id":49},"items":[{"n":84,"name":"tab\tand\nnewline"}],"nums":[1085,1086,1087,1088],"words":["Wort-89","Wort-90","x y-91"],"matrix":[[92,93],[94,95,96]]}"#,
+                r#"{"eventName":"Alpha","t":"İstanbul","f":31.0,"net":"2001:db8::/32","with space":"日本語のテキスト","ключ":"alpha","items":[{"n":97,"name":"naïve café","v":-5,"ok":false},{"n":98,"v":5,"ok":false,"sub":[]}],"words":["ü-99","x y-100","w-101","w-102"],"ips":["192.168.1.20","::ffff:10.0.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -2000,9 +2000,9 @@ mod gen_012 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                41,
+                32,
                 false,
-                r#"{"t":"svc-deploy","n":221,"f":-33.25,"b":true,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"Beta-Gamma","user":{"name":"İstanbul","id":49},"items":[{"n":84,"name":"tab\tand\nnewline"}],"nums":[1085,1086,1087,1088],"words":["Wort-89","Wort-90","x y-91"],"matrix":[[92,93],[94,95,96]]}"#,
+                r#"{"t":"İstanbul","f":31.0,"net":"2001:db8::/32","with space":"日本語のテキスト","ключ":"alpha","items":[{"n":97,"name":"naïve café","v":-5,"ok":false},{"n":98,"v":5,"ok":false,"sub":[]}],"words":["ü-99","x y-100","w-101","w-102"],"ips":["192.168.1.20","::ffff:10.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -2015,21 +2015,14 @@ mod gen_013 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"10 # {"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}} "#,
-            ),
-            dedup: Some(
-                r#"10 # {"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}} "#,
-            ),
+            title: Some("Generated rule 13"),
+            dedup: Some("defaultDedupString:Generated.R013"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":[103,104,105],"k1":[101,103],"k2":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                32,
+                22,
                 true,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"Straße","n":625,"f":37.0,"b":false,"e":"","big":18446744073709551615,"dotted.key":"x","ключ":"tab\tand\nnewline","nums":[1097,1098],"words":["Wort-99","Wort-100"],"matrix":[[101,102],[103,104,105]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Zeta","s":"Admin","t":"path/to/file.txt","n":1372,"f":17.75,"z":null,"e":{},"net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"svc-deploy","id":37,"tags":["w-103"],"Role":"naïve café"},"items":[{"n":104,"name":"İstanbul","v":13,"ok":false}],"nums":[1105,1106,1107],"words":[],"matrix":[[108,109],[110,111,112]],"pair":{"a":6,"b":6.0,"c":7,"lo":5.5,"hi":6.5}}"#,
             )
         }
             .check(&RULE);
@@ -2038,9 +2031,9 @@ mod gen_013 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                28,
                 false,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"Straße","n":625,"f":37.0,"b":false,"e":"","big":18446744073709551615,"dotted.key":"x","ключ":"tab\tand\nnewline","nums":[1097,1098],"words":["Wort-99","Wort-100"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
+                r#"{"s":"Admin","t":"path/to/file.txt","n":1372,"f":17.75,"z":null,"e":{},"net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"svc-deploy","id":37,"tags":["w-103"],"Role":"naïve café"},"items":[{"n":104,"name":"İstanbul","v":13,"ok":false}],"nums":[1105,1106,1107],"words":[],"matrix":[[108,109],[110,111,112]],"pair":{"a":6,"b":6.0,"c":7,"lo":5.5,"hi":6.5}}"#,
             )
             .check(&RULE);
     }
@@ -2053,15 +2046,14 @@ mod gen_014 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("16"),
-            dedup: Some(r#"{"a":15,"b":15.0,"c":16,"lo":2.5,"hi":3.5}"#),
+            title: Some("Generated.R014"),
+            dedup: Some("defaultDedupString:Generated.R014"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":"Straße","k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                26,
+                16,
                 true,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"x","n":-183,"b":true,"e":[],"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"Straße"},"user":{"name":"emoji 😀 inside","id":92,"admin":true,"tags":["w-106","w-107","ü-108"]},"items":[],"pair":{"a":15,"b":15.0,"c":16,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","n":69,"f":3.5,"b":false,"e":false,"ip":"2001:db8::1","dotted.key":"","user":{"name":"svc-deploy","admin":false,"tags":[],"Role":"{braces} and {{double}}"},"items":[],"nums":[1113],"ips":["fe80::1","192.168.1.20"],"pair":{"a":17,"b":17.0,"c":18,"lo":8.5,"hi":9.5}}"#,
             )
         }
             .check(&RULE);
@@ -2070,9 +2062,9 @@ mod gen_014 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                22,
                 false,
-                r#"{"eventName":"Zeta","s":"İstanbul","t":"x","n":-183,"b":true,"e":[],"big":1.2345678901234568e+29,"dotted.key":"alpha","dotted":{"key":"Straße"},"user":{"name":"emoji 😀 inside","id":92,"admin":true,"tags":["w-106","w-107","ü-108"]},"items":[],"pair":{"a":15,"b":15.0,"c":16,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","n":69,"f":3.5,"b":false,"e":false,"ip":"2001:db8::1","dotted.key":"","user":{"name":"svc-deploy","admin":false,"tags":[],"Role":"{braces} and {{double}}"},"items":[],"nums":[1113],"ips":["fe80::1","192.168.1.20"]}"#,
             )
             .check(&RULE);
     }
@@ -2085,14 +2077,15 @@ mod gen_015 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 15"),
-            dedup: Some(r#"["x y-111"]:["Wort-114","w-115","Wort-116"]"#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("[[118,119],[120,121,122]]"),
+            dedup: Some("[[118,119],[120,121,122]]"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":8.5,"k1":"Gamma"}"#),
             ..Case::new(
                 "witness matches",
-                24,
+                37,
                 true,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","f":-20.75,"z":null,"ip":"10.1.2.3","items":[{"n":109,"name":"path/to/file.txt","v":2,"sub":[]},{"n":110,"v":5,"tags":["x y-111","Wort-112","x y-113"]}],"words":["Wort-114","w-115","Wort-116"],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"alpha","t":"emoji 😀 inside","n":391,"f":-15.25,"e":{},"ip":"100.64.0.1","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","user":{"name":"Straße","id":46,"admin":false,"tags":["Wort-114","ü-115"]},"nums":[1116,1117],"words":[],"matrix":[[118,119],[120,121,122]],"pair":{"a":19,"b":19.0,"c":20,"lo":8.5,"hi":9.5}}"#,
             )
         }
             .check(&RULE);
@@ -2101,9 +2094,9 @@ mod gen_015 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                44,
                 false,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","f":-20.75,"z":null,"ip":"10.1.2.3","words":["Wort-114","w-115","Wort-116"],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"alpha","t":"emoji 😀 inside","n":391,"f":-15.25,"e":{},"big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","user":{"name":"Straße","id":46,"admin":false,"tags":["Wort-114","ü-115"]},"nums":[1116,1117],"words":[],"matrix":[[118,119],[120,121,122]],"pair":{"a":19,"b":19.0,"c":20,"lo":8.5,"hi":9.5}}"#,
             )
             .check(&RULE);
     }
@@ -2118,12 +2111,15 @@ mod gen_016 {
         Case {
             title: Some("Generated.R016"),
             dedup: Some("defaultDedupString:Generated.R016"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":["Admin"],"k1":[{"n":123,"name":"Admin","v":9,"tags":["x y-124"]}],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                42,
+                32,
                 true,
-                r#"{"eventName":"Delta","n":689,"f":-2.0,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1117,1118,1119],"matrix":[[120,121],[122,123,124]]}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"Beta-Gamma","n":678,"b":true,"z":null,"e":"","big":-9223372036854775808,"user":{"name":"a*b?c[d]e","id":7},"items":[{"n":123,"name":"Admin","v":9,"tags":["x y-124"]}],"words":["w-125"],"ips":["2606:4700:4700::1111","10.1.2.3","2001:db8::1"]}"#,
             )
         }
             .check(&RULE);
@@ -2132,9 +2128,9 @@ mod gen_016 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                39,
                 false,
-                r#"{"eventName":"Delta","n":689,"f":-2.0,"z":null,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","user":{"name":"tab\tand\nnewline","id":37,"admin":false},"items":[],"nums":[1117,1118,1119]}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"Beta-Gamma","n":678,"b":true,"z":null,"e":"","big":-9223372036854775808,"user":{"name":"a*b?c[d]e","id":7},"words":["w-125"],"ips":["2606:4700:4700::1111","10.1.2.3","2001:db8::1"]}"#,
             )
             .check(&RULE);
     }
@@ -2147,14 +2143,14 @@ mod gen_017 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"Wort-128["Wort-127","Wort-128","w-129"]"#),
-            dedup: Some("{{{} "),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated rule 17"),
+            dedup: Some("defaultDedupString:Generated.R017"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                22,
+                30,
                 true,
-                r#"{"eventName":"Zeta","n":-69,"b":false,"z":null,"user":{"name":"svc-deploy","id":25,"tags":["w-125","x y-126"]},"words":["Wort-127","Wort-128","w-129"],"ips":[],"pair":{"a":15,"b":15.0,"c":16,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"ǅungla","n":-29,"z":null,"e":"","net":"10.1.2.3","big":-9223372036854775808,"items":[{"n":126,"name":"tab\tand\nnewline","v":12,"sub":[]},{"n":127,"v":-2,"tags":["ü-128"]}]}"#,
             )
         }
             .check(&RULE);
@@ -2163,9 +2159,9 @@ mod gen_017 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                36,
                 false,
-                r#"{"n":-69,"b":false,"z":null,"user":{"name":"svc-deploy","id":25,"tags":["w-125","x y-126"]},"words":["Wort-127","Wort-128","w-129"],"ips":[],"pair":{"a":15,"b":15.0,"c":16,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"ǅungla","n":-29,"z":null,"e":"","net":"10.1.2.3","big":-9223372036854775808}"#,
             )
             .check(&RULE);
     }
@@ -2178,14 +2174,14 @@ mod gen_018 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: 132} "),
-            dedup: Some("[[131,132]]:8"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R018"),
+            dedup: Some("defaultDedupString:Generated.R018"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
                 55,
                 true,
-                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","t":"","n":-277,"f":42.75,"z":null,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":130,"name":"","sub":[{"n":131,"x":"emoji 😀 inside"},{"n":132,"x":"a*b?c[d]e"}]},{"n":133,"name":"","v":8,"tags":["w-134","ü-135"]}],"nums":[1136,1137,1138],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":10.5,"hi":11.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","t":"alpha","n":299,"f":47.25,"b":false,"z":null,"e":0,"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted":{"key":"x"},"with space":"Straße","items":[],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":39,"b":39.0,"c":40,"lo":12.5,"hi":13.5}}"#,
             )
         }
             .check(&RULE);
@@ -2196,7 +2192,7 @@ mod gen_018 {
                 "witness without the first field",
                 61,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"","n":-277,"f":42.75,"z":null,"ip":"127.0.0.1","big":18446744073709551615,"items":[{"n":130,"name":"","sub":[{"n":131,"x":"emoji 😀 inside"},{"n":132,"x":"a*b?c[d]e"}]},{"n":133,"name":"","v":8,"tags":["w-134","ü-135"]}],"nums":[1136,1137,1138],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":46,"b":46.0,"c":47,"lo":10.5,"hi":11.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"alpha","n":299,"f":47.25,"b":false,"z":null,"e":0,"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","dotted":{"key":"x"},"with space":"Straße","items":[],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":39,"b":39.0,"c":40,"lo":12.5,"hi":13.5}}"#,
             )
             .check(&RULE);
     }
@@ -2209,16 +2205,14 @@ mod gen_019 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}{::ffff:10.0.0.1{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}"#,
-            ),
-            dedup: Some(r#"[{"n":144,"x":2},{"n":145,"x":0}]:2"#),
+            title: Some("Generated rule 19"),
+            dedup: Some("defaultDedupString:Generated.R019"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                32,
+                20,
                 true,
-                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"tab\tand\nnewline","n":534,"f":6.75,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","items":[{"n":139,"name":"{braces} and {{double}}","v":-4,"ok":true,"tags":["w-140"]},{"n":141,"name":"naïve café","v":7,"ok":false,"tags":["Wort-142","x y-143"],"sub":[{"n":144,"x":2},{"n":145,"x":0}]},{"n":146,"name":"x","v":13,"tags":["x y-147"]}],"nums":[1148,1149],"words":["ü-150","Wort-151","x y-152","w-153"],"matrix":[[154,155],[156,157,158]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"Admin","n":705,"z":null,"ip":"1.2.3","user":{"name":"svc-deploy","id":25,"tags":["w-129","x y-130"]},"words":["Wort-131","Wort-132","w-133"],"ips":[],"pair":{"a":15,"b":15.0,"c":16,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -2227,9 +2221,9 @@ mod gen_019 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                26,
                 false,
-                r#"{"eventName":"Zeta","s":"UPPER lower 123","t":"tab\tand\nnewline","n":534,"f":6.75,"b":false,"z":null,"e":[],"ip":"::ffff:10.0.0.1","nums":[1148,1149],"words":["ü-150","Wort-151","x y-152","w-153"],"matrix":[[154,155],[156,157,158]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"s":"a*b?c[d]e","t":"Admin","n":705,"z":null,"ip":"1.2.3","user":{"name":"svc-deploy","id":25,"tags":["w-129","x y-130"]},"words":["Wort-131","Wort-132","w-133"],"ips":[],"pair":{"a":15,"b":15.0,"c":16,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -2242,14 +2236,17 @@ mod gen_020 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} {} {"),
-            dedup: Some("alpha"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#" back\slash "#),
+            dedup: Some(r#" back\slash "#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"k0":"192.168.1.20","t1":"19w-134 back\\slash 19","k2":[]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                31,
+                53,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","n":-458,"f":0.75,"net":"10.1.2.3","user":{"name":"İstanbul","id":94,"admin":true},"items":[{"n":159,"name":"emoji 😀 inside","v":14,"tags":[],"sub":[{"n":160,"x":7}]},{"n":161,"name":"İstanbul","ok":false,"tags":["x y-162"],"sub":[]},{"n":163,"name":"İstanbul","v":12,"tags":["w-164","ü-165","w-166"]}],"words":["w-167","w-168"],"matrix":[[169,170],[171,172,173]],"pair":{"a":26,"b":26.0,"c":27,"lo":33.5,"hi":34.5}}"#,
+                r#"{"eventName":"Epsilon","s":"","n":825,"f":45.75,"b":false,"z":null,"ip":"192.168.1.20","net":"10.0.0.0/8","big":1.2345678901234568e+29,"user":{"name":"ǅungla","admin":true,"tags":["w-134","w-135","ü-136"]},"items":[],"nums":[1137],"pair":{"a":19,"b":19.0,"c":20,"lo":29.5,"hi":30.5}}"#,
             )
         }
             .check(&RULE);
@@ -2258,9 +2255,9 @@ mod gen_020 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                60,
                 false,
-                r#"{"s":"alpha","n":-458,"f":0.75,"net":"10.1.2.3","user":{"name":"İstanbul","id":94,"admin":true},"items":[{"n":159,"name":"emoji 😀 inside","v":14,"tags":[],"sub":[{"n":160,"x":7}]},{"n":161,"name":"İstanbul","ok":false,"tags":["x y-162"],"sub":[]},{"n":163,"name":"İstanbul","v":12,"tags":["w-164","ü-165","w-166"]}],"words":["w-167","w-168"],"matrix":[[169,170],[171,172,173]],"pair":{"a":26,"b":26.0,"c":27,"lo":33.5,"hi":34.5}}"#,
+                r#"{"eventName":"Epsilon","s":"","n":825,"f":45.75,"b":false,"z":null,"ip":"192.168.1.20","big":1.2345678901234568e+29,"user":{"name":"ǅungla","admin":true,"tags":["w-134","w-135","ü-136"]},"items":[],"nums":[1137],"pair":{"a":19,"b":19.0,"c":20,"lo":29.5,"hi":30.5}}"#,
             )
             .check(&RULE);
     }
@@ -2273,19 +2270,14 @@ mod gen_021 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"svc-deploy{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}{svc-deploy"#,
-            ),
-            dedup: Some(r#"{ back\slash [["x y-175"]][["x y-175"]]"#),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":["2606:4700:4700::1111","2001:db8::1","192.168.1.20"],"k1":174,"k2":"2001:db8::1"}"#,
-            ),
+            title: Some("Generated.R021"),
+            dedup: Some("defaultDedupString:Generated.R021"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                44,
+                15,
                 true,
-                r#"{"eventName":"Delta","s":"UPPER lower 123","n":665,"f":-42.75,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","dotted.key":"{braces} and {{double}}","ключ":"Straße","items":[{"n":174,"name":"svc-deploy","ok":true,"tags":["x y-175"]}],"ips":["2606:4700:4700::1111","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","n":172,"b":true,"e":{},"dotted":{"key":"Beta-Gamma"},"ключ":"Beta-Gamma","nums":[1138,1139],"ips":["127.0.0.1","8.8.8.8","::ffff:10.0.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -2294,9 +2286,9 @@ mod gen_021 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                21,
                 false,
-                r#"{"eventName":"Delta","s":"UPPER lower 123","n":665,"f":-42.75,"z":null,"e":"","ip":"192.168.1.20","net":"2001:db8::/32","dotted.key":"{braces} and {{double}}","ключ":"Straße","ips":["2606:4700:4700::1111","2001:db8::1","192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":14,"b":14.0,"c":15,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","n":172,"b":true,"e":{},"dotted":{"key":"Beta-Gamma"},"ключ":"Beta-Gamma","nums":[1138,1139]}"#,
             )
             .check(&RULE);
     }
@@ -2309,14 +2301,14 @@ mod gen_022 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R022"),
+            title: Some("Generated rule 22"),
             dedup: Some("defaultDedupString:Generated.R022"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                19,
+                25,
                 true,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"path/to/file.txt","n":676,"b":false,"z":null,"ip":"","with space":"İstanbul","items":[],"nums":[1176,1177],"words":["Wort-178"],"ips":[]}"#,
+                r#"{"eventName":"Alpha","s":"Admin","t":"{braces} and {{double}}","n":-47,"f":-9.5,"b":false,"e":false,"net":"2001:db8::/32","dotted.key":"quote\" and back\\slash","with space":"","ключ":"日本語のテキスト","user":{"name":"path/to/file.txt","id":95,"Role":""},"items":[],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -2325,9 +2317,9 @@ mod gen_022 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                31,
                 false,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"path/to/file.txt","n":676,"b":false,"z":null,"ip":"","with space":"İstanbul","items":[],"words":["Wort-178"],"ips":[]}"#,
+                r#"{"s":"Admin","t":"{braces} and {{double}}","n":-47,"f":-9.5,"b":false,"e":false,"net":"2001:db8::/32","dotted.key":"quote\" and back\\slash","with space":"","ключ":"日本語のテキスト","user":{"name":"path/to/file.txt","id":95,"Role":""},"items":[],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2340,14 +2332,14 @@ mod gen_023 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("naïve café} naïve café"),
-            dedup: Some("4.0"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#" ünïcödé  back\slash {"#),
+            dedup: Some("645645}  in "),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                30,
+                44,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","f":4.25,"b":false,"z":null,"e":0.0,"net":"2001:db8::/32","pair":{"a":4,"b":4.0,"c":5,"lo":31.5,"hi":32.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"{braces} and {{double}}","n":645,"b":true,"e":0,"ip":"192.168.1.20","big":1e+300,"dotted":{"key":"Admin"},"with space":"x","ключ":"a*b?c[d]e","items":[],"nums":[1140,1141],"words":["x y-142","w-143","ü-144","w-145"]}"#,
             )
         }
             .check(&RULE);
@@ -2356,9 +2348,9 @@ mod gen_023 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                50,
                 false,
-                r#"{"s":"naïve café","f":4.25,"b":false,"z":null,"e":0.0,"net":"2001:db8::/32","pair":{"a":4,"b":4.0,"c":5,"lo":31.5,"hi":32.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"{braces} and {{double}}","n":645,"b":true,"e":0,"ip":"192.168.1.20","big":1e+300,"dotted":{"key":"Admin"},"with space":"x","ключ":"a*b?c[d]e","items":[],"nums":[1140,1141],"words":["x y-142","w-143","ü-144","w-145"]}"#,
             )
             .check(&RULE);
     }
@@ -2371,14 +2363,16 @@ mod gen_024 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R024"),
-            dedup: Some("18446744073709551615:[false]"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(
+                r#"{{braces} and {{double}}["alpha","{braces} and {{double}}","Admin"]"#,
+            ),
+            dedup: Some(r#"150:["x y-146","Wort-147"]"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                24,
+                43,
                 true,
-                r#"{"eventName":"Beta","s":"svc-deploy","n":754,"z":null,"ip":"8.8.8.8","big":18446744073709551615,"user":{"name":"Beta-Gamma"},"items":[{"n":179,"tags":["ü-180"],"sub":[{"n":181,"x":"quote\" and back\\slash"},{"n":182,"x":5}]},{"n":183,"name":"{braces} and {{double}}","v":9},{"n":184,"v":-2,"ok":false,"tags":["w-185","ü-186"]}],"words":["x y-187","ü-188"],"matrix":[[189,190],[191,192,193]],"pair":{"a":27,"b":27.0,"c":28,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"Admin","n":1283,"f":-3.25,"z":null,"e":"","dotted":{"key":"日本語のテキスト"},"user":{"name":"tab\tand\nnewline","admin":false,"tags":["x y-146","Wort-147"]},"items":[{"n":148,"name":"alpha","v":3,"ok":true},{"n":149,"name":"{braces} and {{double}}"},{"n":150,"name":"Admin","v":-4,"ok":false}],"nums":[1151,1152,1153,1154],"words":["w-155","Wort-156","Wort-157"]}"#,
             )
         }
             .check(&RULE);
@@ -2387,9 +2381,9 @@ mod gen_024 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                49,
                 false,
-                r#"{"eventName":"Beta","s":"svc-deploy","n":754,"z":null,"ip":"8.8.8.8","big":18446744073709551615,"user":{"name":"Beta-Gamma"},"items":[{"n":179,"tags":["ü-180"],"sub":[{"n":181,"x":"quote\" and back\\slash"},{"n":182,"x":5}]},{"n":183,"name":"{braces} and {{double}}","v":9},{"n":184,"v":-2,"ok":false,"tags":["w-185","ü-186"]}],"words":["x y-187","ü-188"],"matrix":[[189,190],[191,192,193]]}"#,
+                r#"{"s":"naïve café","t":"Admin","n":1283,"f":-3.25,"z":null,"e":"","dotted":{"key":"日本語のテキスト"},"user":{"name":"tab\tand\nnewline","admin":false,"tags":["x y-146","Wort-147"]},"items":[{"n":148,"name":"alpha","v":3,"ok":true},{"n":149,"name":"{braces} and {{double}}"},{"n":150,"name":"Admin","v":-4,"ok":false}],"nums":[1151,1152,1153,1154],"words":["w-155","Wort-156","Wort-157"]}"#,
             )
             .check(&RULE);
     }
@@ -2402,21 +2396,14 @@ mod gen_025 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"n":198,"x":"naïve café"}[[202,203],[204,205,206]]{braces} and {{double}}199"#,
-            ),
-            dedup: Some(
-                r#"{"n":198,"x":"naïve café"}[[202,203],[204,205,206]]{braces} and {{double}}199"#,
-            ),
+            title: Some("Generated.R025"),
+            dedup: Some("defaultDedupString:Generated.R025"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":[{"n":198,"x":"naïve café"},{"n":199,"x":8}],"k1":[{"n":194,"name":"tab\tand\nnewline","tags":[],"sub":[{"n":195,"x":"ǅungla"},{"n":196,"x":3}]},{"n":197,"name":"naïve café","v":4,"ok":true,"tags":[],"sub":[{"n":198,"x":"naïve café"},{"n":199,"x":8}]},{"n":200,"name":"naïve café","ok":true,"sub":[{"n":201,"x":3}]}]}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                28,
+                30,
                 true,
-                r#"{"eventName":"Epsilon","n":-33,"b":true,"z":null,"e":[],"ip":"10.1.2.3","net":"192.168.0.0/16","ключ":"{braces} and {{double}}","items":[{"n":194,"name":"tab\tand\nnewline","tags":[],"sub":[{"n":195,"x":"ǅungla"},{"n":196,"x":3}]},{"n":197,"name":"naïve café","v":4,"ok":true,"tags":[],"sub":[{"n":198,"x":"naïve café"},{"n":199,"x":8}]},{"n":200,"name":"naïve café","ok":true,"sub":[{"n":201,"x":3}]}],"ips":[],"matrix":[[202,203],[204,205,206]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","n":1448,"f":-20.75,"e":[],"ip":"8.8.8.8","net":"2001:db8::/32","with space":"Straße","user":{"name":"日本語のテキスト","tags":["x y-158","ü-159","ü-160"]},"items":[{"n":161,"name":"a*b?c[d]e","v":11,"tags":["w-162","x y-163","x y-164"],"sub":[{"n":165,"x":0},{"n":166,"x":"UPPER lower 123"}]}],"ips":["127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":43,"b":43.0,"c":44,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -2425,9 +2412,9 @@ mod gen_025 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                36,
                 false,
-                r#"{"eventName":"Epsilon","n":-33,"b":true,"z":null,"e":[],"ip":"10.1.2.3","net":"192.168.0.0/16","ключ":"{braces} and {{double}}","ips":[],"matrix":[[202,203],[204,205,206]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","n":1448,"f":-20.75,"e":[],"ip":"8.8.8.8","net":"2001:db8::/32","with space":"Straße","user":{"name":"日本語のテキスト","tags":["x y-158","ü-159","ü-160"]},"ips":["127.0.0.1","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":43,"b":43.0,"c":44,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -2440,15 +2427,14 @@ mod gen_026 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" "quoted" } false"#),
-            dedup: Some(r#" "quoted" } false"#),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[],"k1":null,"k2":[209,215]}"#),
+            title: Some("Zeta"),
+            dedup: Some("} ǅunglaǅungla"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                42,
+                37,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"{braces} and {{double}}","f":-26.0,"b":true,"z":null,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","items":[{"n":207,"name":"","v":14,"tags":[]},{"n":208,"name":"svc-deploy","v":9,"ok":false,"sub":[{"n":209,"x":6}]},{"n":210,"name":"","tags":["Wort-211","x y-212","ü-213"],"sub":[{"n":214,"x":8},{"n":215,"x":"ǅungla"}]}],"nums":[1216,1217],"words":["ü-218","x y-219","Wort-220"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Zeta","t":"alpha","f":-8.25,"b":true,"ip":"not-an-ip","with space":"emoji 😀 inside","ключ":"Beta-Gamma","user":{"name":"UPPER lower 123","id":71,"admin":true,"tags":[],"Role":"Beta-Gamma"},"items":[{"n":167,"v":0,"ok":true,"tags":["ü-168","Wort-169","x y-170"]},{"n":171,"name":"ǅungla","v":14,"sub":[{"n":172,"x":"ǅungla"}]}],"nums":[1173,1174,1175,1176],"words":["x y-177","x y-178"],"ips":["2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -2457,9 +2443,9 @@ mod gen_026 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                43,
                 false,
-                r#"{"s":"Beta-Gamma","t":"{braces} and {{double}}","f":-26.0,"b":true,"z":null,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","items":[{"n":207,"name":"","v":14,"tags":[]},{"n":208,"name":"svc-deploy","v":9,"ok":false,"sub":[{"n":209,"x":6}]},{"n":210,"name":"","tags":["Wort-211","x y-212","ü-213"],"sub":[{"n":214,"x":8},{"n":215,"x":"ǅungla"}]}],"nums":[1216,1217],"words":["ü-218","x y-219","Wort-220"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
+                r#"{"t":"alpha","f":-8.25,"b":true,"ip":"not-an-ip","with space":"emoji 😀 inside","ключ":"Beta-Gamma","user":{"name":"UPPER lower 123","id":71,"admin":true,"tags":[],"Role":"Beta-Gamma"},"items":[{"n":167,"v":0,"ok":true,"tags":["ü-168","Wort-169","x y-170"]},{"n":171,"name":"ǅungla","v":14,"sub":[{"n":172,"x":"ǅungla"}]}],"nums":[1173,1174,1175,1176],"words":["x y-177","x y-178"],"ips":["2606:4700:4700::1111"]}"#,
             )
             .check(&RULE);
     }
@@ -2474,12 +2460,13 @@ mod gen_027 {
         Case {
             title: Some("Generated.R027"),
             dedup: Some("defaultDedupString:Generated.R027"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[182,185,186],"k1":{"n":185,"tags":[]}}"#),
             ..Case::new(
                 "witness matches",
-                36,
+                20,
                 true,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"emoji 😀 inside","n":429,"b":true,"z":null,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"svc-deploy","admin":false,"Role":"{braces} and {{double}}"},"items":[{"n":221,"name":"UPPER lower 123","ok":true}],"nums":[1222],"words":[],"ips":[]}"#,
+                r#"{"eventName":"Delta","s":"naïve café","t":"emoji 😀 inside","n":-207,"b":true,"e":[],"ip":"","dotted.key":"İstanbul","user":{"name":"İstanbul","admin":true,"tags":["Wort-179","ü-180","ü-181"],"Role":"Beta-Gamma"},"items":[{"n":182,"v":-2,"tags":["Wort-183","w-184"]},{"n":185,"tags":[]},{"n":186,"name":"x","v":-2,"ok":true,"tags":["x y-187","w-188"],"sub":[{"n":189,"x":8}]}],"nums":[],"matrix":[[190,191],[192,193,194]]}"#,
             )
         }
             .check(&RULE);
@@ -2488,9 +2475,9 @@ mod gen_027 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                27,
                 false,
-                r#"{"s":"Beta-Gamma","t":"emoji 😀 inside","n":429,"b":true,"z":null,"e":0.0,"ip":"192.168.1.20","big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"svc-deploy","admin":false,"Role":"{braces} and {{double}}"},"items":[{"n":221,"name":"UPPER lower 123","ok":true}],"nums":[1222],"words":[],"ips":[]}"#,
+                r#"{"s":"naïve café","t":"emoji 😀 inside","n":-207,"b":true,"e":[],"ip":"","dotted.key":"İstanbul","user":{"name":"İstanbul","admin":true,"tags":["Wort-179","ü-180","ü-181"],"Role":"Beta-Gamma"},"items":[{"n":182,"v":-2,"tags":["Wort-183","w-184"]},{"n":185,"tags":[]},{"n":186,"name":"x","v":-2,"ok":true,"tags":["x y-187","w-188"],"sub":[{"n":189,"x":8}]}],"nums":[],"matrix":[[190,191],[192,193,194]]}"#,
             )
             .check(&RULE);
     }
@@ -2503,14 +2490,14 @@ mod gen_028 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R028"),
-            dedup: Some("defaultDedupString:Generated.R028"),
+            title: Some(r#"{ #  #  "quoted" "#),
+            dedup: Some(r#"{ #  #  "quoted" "#),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                14,
+                30,
                 true,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"Straße","n":615,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"alpha"},"items":[{"n":223,"v":14},{"n":224,"name":"svc-deploy","v":1,"tags":["w-225","ü-226","w-227"]}],"nums":[1228,1229],"words":["x y-230","x y-231","ü-232","x y-233"],"pair":{"a":42,"b":42.0,"c":43,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","t":"ǅungla","n":1099,"e":0.0,"ip":"127.0.0.1","with space":"","user":{"name":"{braces} and {{double}}","id":5,"admin":true,"tags":["w-195","x y-196","Wort-197"]},"items":[],"pair":{"a":25,"b":25.0,"c":26,"lo":43.5,"hi":44.5}}"#,
             )
         }
             .check(&RULE);
@@ -2519,9 +2506,9 @@ mod gen_028 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                36,
                 false,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"Straße","n":615,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted":{"key":"alpha"},"nums":[1228,1229],"words":["x y-230","x y-231","ü-232","x y-233"],"pair":{"a":42,"b":42.0,"c":43,"lo":49.5,"hi":50.5}}"#,
+                r#"{"s":"{braces} and {{double}}","t":"ǅungla","n":1099,"e":0.0,"ip":"127.0.0.1","with space":"","user":{"name":"{braces} and {{double}}","id":5,"admin":true,"tags":["w-195","x y-196","Wort-197"]},"items":[],"pair":{"a":25,"b":25.0,"c":26,"lo":43.5,"hi":44.5}}"#,
             )
             .check(&RULE);
     }
@@ -2534,14 +2521,14 @@ mod gen_029 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R029"),
+            title: Some("Generated rule 29"),
             dedup: Some("defaultDedupString:Generated.R029"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                16,
+                32,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","n":933,"f":44.75,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"","ключ":"svc-deploy","user":{"name":"tab\tand\nnewline","id":34,"admin":false,"Role":"alpha"},"items":[{"n":234,"name":"path/to/file.txt","v":9}],"words":["x y-235","x y-236","w-237"],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","t":"日本語のテキスト","n":721,"f":31.25,"b":true,"net":"192.168.0.0/16","big":-9223372036854775808,"ключ":"quote\" and back\\slash","user":{"name":"x","id":20,"tags":[]},"items":[{"n":198,"v":11,"ok":true,"tags":[]}],"nums":[],"ips":["2001:db8::1","10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -2550,9 +2537,9 @@ mod gen_029 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                38,
                 false,
-                r#"{"eventName":"Delta","n":933,"f":44.75,"net":"10.1.2.3","big":1.2345678901234568e+29,"dotted.key":"","ключ":"svc-deploy","user":{"name":"tab\tand\nnewline","id":34,"admin":false,"Role":"alpha"},"items":[{"n":234,"name":"path/to/file.txt","v":9}],"words":["x y-235","x y-236","w-237"],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":22,"b":22.0,"c":23,"lo":39.5,"hi":40.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"日本語のテキスト","n":721,"f":31.25,"b":true,"net":"192.168.0.0/16","big":-9223372036854775808,"ключ":"quote\" and back\\slash","user":{"name":"x","id":20,"tags":[]},"items":[{"n":198,"v":11,"ok":true,"tags":[]}],"nums":[],"ips":["2001:db8::1","10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -2565,14 +2552,14 @@ mod gen_030 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 30"),
-            dedup: Some("defaultDedupString:Generated.R030"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("13.5"),
+            dedup: Some("13.5"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                18,
+                23,
                 true,
-                r#"{"eventName":"Alpha","s":"Admin","t":"İstanbul","n":259,"f":-38.75,"z":null,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","user":{"name":"Straße","id":8,"tags":["x y-238"]},"nums":[1239],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"a*b?c[d]e","n":949,"f":49.25,"z":null,"e":{},"ip":"100.64.0.1","big":18446744073709551615,"dotted.key":"x","with space":"日本語のテキスト","items":[{"n":199,"name":"naïve café","v":-1,"ok":false}],"matrix":[[200,201],[202,203,204]],"pair":{"a":9,"b":9.0,"c":10,"lo":12.5,"hi":13.5}}"#,
             )
         }
             .check(&RULE);
@@ -2581,9 +2568,9 @@ mod gen_030 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                29,
                 false,
-                r#"{"s":"Admin","t":"İstanbul","n":259,"f":-38.75,"z":null,"e":[],"ip":"256.1.1.1","net":"10.0.0.0/8","user":{"name":"Straße","id":8,"tags":["x y-238"]},"nums":[1239],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"a*b?c[d]e","n":949,"f":49.25,"z":null,"e":{},"ip":"100.64.0.1","big":18446744073709551615,"dotted.key":"x","with space":"日本語のテキスト","items":[{"n":199,"name":"naïve café","v":-1,"ok":false}],"pair":{"a":9,"b":9.0,"c":10,"lo":12.5,"hi":13.5}}"#,
             )
             .check(&RULE);
     }
@@ -2596,16 +2583,14 @@ mod gen_031 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"}  ünïcödé {"a":3,"b":3.0,"c":4,"lo":32.5,"hi":33.5}"#),
-            dedup: Some(
-                r#"[[246,247],[248,249,250]]:{"country":"DE","ip":"100.64.0.1"}:[]"#,
-            ),
+            title: Some("} [217][217]{"),
+            dedup: Some("} [217][217]{"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                22,
+                32,
                 true,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"İstanbul","n":-54,"e":false,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"UPPER lower 123","admin":true,"tags":[],"Role":"emoji 😀 inside"},"items":[{"n":240,"name":"naïve café","v":-2,"ok":true,"tags":["w-241","x y-242"]},{"n":243,"name":"{braces} and {{double}}","ok":true},{"n":244,"ok":false}],"words":["Wort-245"],"matrix":[[246,247],[248,249,250]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"日本語のテキスト","n":994,"f":-2.75,"b":false,"e":"","ip":"fe80::1","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"İstanbul"},"with space":"UPPER lower 123","ключ":"ǅungla","items":[{"n":205,"name":"path/to/file.txt"},{"n":206,"ok":false,"tags":["x y-207","w-208","ü-209"]}],"words":["x y-210","w-211","w-212"],"ips":["2606:4700:4700::1111"],"matrix":[[213,214],[215,216,217]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":46.5,"hi":47.5}}"#,
             )
         }
             .check(&RULE);
@@ -2614,9 +2599,9 @@ mod gen_031 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                38,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"İstanbul","n":-54,"e":false,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"UPPER lower 123","admin":true,"tags":[],"Role":"emoji 😀 inside"},"items":[{"n":240,"name":"naïve café","v":-2,"ok":true,"tags":["w-241","x y-242"]},{"n":243,"name":"{braces} and {{double}}","ok":true},{"n":244,"ok":false}],"words":["Wort-245"],"matrix":[[246,247],[248,249,250]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"日本語のテキスト","n":994,"b":false,"e":"","ip":"fe80::1","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"İstanbul"},"with space":"UPPER lower 123","ключ":"ǅungla","items":[{"n":205,"name":"path/to/file.txt"},{"n":206,"ok":false,"tags":["x y-207","w-208","ü-209"]}],"words":["x y-210","w-211","w-212"],"ips":["2606:4700:4700::1111"],"matrix":[[213,214],[215,216,217]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":46.5,"hi":47.5}}"#,
             )
             .check(&RULE);
     }
@@ -2630,13 +2615,13 @@ mod gen_032 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R032"),
-            dedup: Some("defaultDedupString:Generated.R032"),
+            dedup: Some("1218"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                36,
+                31,
                 true,
-                r#"{"eventName":"Alpha","n":780,"f":19.75,"b":false,"z":null,"net":"2001:db8::/32","big":-9223372036854775808,"items":[],"nums":[1251,1252],"words":[],"ips":[]}"#,
+                r#"{"eventName":"Gamma","s":"","n":292,"z":null,"ip":"1.2.3","ключ":"x","user":{"name":"quote\" and back\\slash","id":93,"admin":true},"items":[],"nums":[1218,1219,1220],"words":["w-221","x y-222","ü-223","w-224"],"pair":{"a":41,"b":41.0,"c":42,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -2645,9 +2630,9 @@ mod gen_032 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                37,
                 false,
-                r#"{"eventName":"Alpha","n":780,"f":19.75,"b":false,"z":null,"net":"2001:db8::/32","big":-9223372036854775808,"items":[],"words":[],"ips":[]}"#,
+                r#"{"eventName":"Gamma","s":"","n":292,"z":null,"ip":"1.2.3","user":{"name":"quote\" and back\\slash","id":93,"admin":true},"items":[],"nums":[1218,1219,1220],"words":["w-221","x y-222","ü-223","w-224"],"pair":{"a":41,"b":41.0,"c":42,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -2660,14 +2645,15 @@ mod gen_033 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("} "),
+            title: Some("Generated.R033"),
+            dedup: Some("defaultDedupString:Generated.R033"),
             severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":31.5,"k1":[[226,227],[228,229,230]]}"#),
             ..Case::new(
                 "witness matches",
-                27,
+                22,
                 true,
-                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"x","f":-20.0,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"dotted.key":"Admin","dotted":{"key":""},"with space":"emoji 😀 inside","user":{"name":"Admin","id":83,"admin":true,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":253,"name":"İstanbul","tags":["x y-254","w-255","Wort-256"],"sub":[{"n":257,"x":"naïve café"},{"n":258,"x":2}]}],"nums":[1259,1260,1261],"words":[],"pair":{"a":11,"b":11.0,"c":12,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","t":"x","n":-253,"z":null,"e":[],"ip":"192.168.1.20","big":9007199254740993,"with space":"tab\tand\nnewline","user":{"name":"naïve café","id":67,"admin":true,"tags":["ü-225"],"Role":"Admin"},"matrix":[[226,227],[228,229,230]],"pair":{"a":18,"b":18.0,"c":19,"lo":30.5,"hi":31.5}}"#,
             )
         }
             .check(&RULE);
@@ -2676,9 +2662,9 @@ mod gen_033 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                29,
                 false,
-                r#"{"s":"Beta-Gamma","t":"x","f":-20.0,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"dotted.key":"Admin","dotted":{"key":""},"with space":"emoji 😀 inside","user":{"name":"Admin","id":83,"admin":true,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":253,"name":"İstanbul","tags":["x y-254","w-255","Wort-256"],"sub":[{"n":257,"x":"naïve café"},{"n":258,"x":2}]}],"nums":[1259,1260,1261],"words":[],"pair":{"a":11,"b":11.0,"c":12,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Gamma","t":"x","n":-253,"z":null,"e":[],"ip":"192.168.1.20","big":9007199254740993,"with space":"tab\tand\nnewline","user":{"name":"naïve café","id":67,"admin":true,"tags":["ü-225"],"Role":"Admin"},"matrix":[[226,227],[228,229,230]],"pair":{"a":18,"b":18.0,"c":19,"lo":30.5,"hi":31.5}}"#,
             )
             .check(&RULE);
     }
@@ -2691,14 +2677,14 @@ mod gen_034 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R034"),
-            dedup: Some(r#"quote" and back\slash{quote" and back\slash"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("} } []"),
+            dedup: Some("236"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                32,
                 true,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":1482,"f":-42.75,"ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"ǅungla","id":1,"admin":false,"tags":["x y-262"]},"ips":["10.1.2.3","2001:db8::1","fe80::1"],"matrix":[[263,264],[265,266,267]],"pair":{"a":20,"b":20.0,"c":21,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"日本語のテキスト","n":982,"z":null,"e":[],"net":"2001:db8::/32","big":1.2345678901234568e+29,"user":{"name":"x","id":78,"admin":true},"nums":[1231,1232,1233,1234],"matrix":[[235,236],[237,238,239]]}"#,
             )
         }
             .check(&RULE);
@@ -2707,9 +2693,9 @@ mod gen_034 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                38,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":1482,"f":-42.75,"ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"ǅungla","id":1,"admin":false,"tags":["x y-262"]},"ips":["10.1.2.3","2001:db8::1","fe80::1"],"matrix":[[263,264],[265,266,267]],"pair":{"a":20,"b":20.0,"c":21,"lo":32.5,"hi":33.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"日本語のテキスト","n":982,"z":null,"e":[],"net":"2001:db8::/32","big":1.2345678901234568e+29,"user":{"name":"x","id":78,"admin":true},"nums":[1231,1232,1233,1234],"matrix":[[235,236],[237,238,239]]}"#,
             )
             .check(&RULE);
     }
@@ -2722,15 +2708,14 @@ mod gen_035 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("x:2606:4700:4700::1111"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":null}"#),
+            title: Some("Generated.R035"),
+            dedup: Some("[]:Beta-Gamma:[[240,241],[242,243,244]]"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                48,
+                59,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","n":168,"b":false,"e":0,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"Beta-Gamma","items":[{"n":268,"ok":true,"tags":["ü-269","Wort-270"]},{"n":271,"name":"x","tags":[],"sub":[]}],"nums":[1272,1273,1274],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":12,"b":12.0,"c":13,"lo":16.5,"hi":17.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"日本語のテキスト","n":-125,"f":-36.5,"z":null,"e":"","ip":"2606:4700:4700::1111","dotted":{"key":"emoji 😀 inside"},"user":{"name":"emoji 😀 inside"},"items":[],"matrix":[[240,241],[242,243,244]],"pair":{"a":25,"b":25.0,"c":26,"lo":20.5,"hi":21.5}}"#,
             )
         }
             .check(&RULE);
@@ -2739,9 +2724,9 @@ mod gen_035 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                55,
+                65,
                 false,
-                r#"{"s":"svc-deploy","n":168,"b":false,"e":0,"ip":"2606:4700:4700::1111","net":"10.1.2.3","dotted.key":"Beta-Gamma","items":[{"n":268,"ok":true,"tags":["ü-269","Wort-270"]},{"n":271,"name":"x","tags":[],"sub":[]}],"nums":[1272,1273,1274],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":12,"b":12.0,"c":13,"lo":16.5,"hi":17.5}}"#,
+                r#"{"s":"Beta-Gamma","t":"日本語のテキスト","n":-125,"f":-36.5,"z":null,"e":"","ip":"2606:4700:4700::1111","dotted":{"key":"emoji 😀 inside"},"user":{"name":"emoji 😀 inside"},"items":[],"matrix":[[240,241],[242,243,244]],"pair":{"a":25,"b":25.0,"c":26,"lo":20.5,"hi":21.5}}"#,
             )
             .check(&RULE);
     }
@@ -2754,14 +2739,14 @@ mod gen_036 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("99"),
-            dedup: Some("99"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{x|y}"),
+            dedup: Some(r#"quote" and back\slash:{"n":248,"name":"","v":9,"sub":[]}"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                28,
+                55,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","n":296,"f":-26.75,"b":false,"e":0.0,"user":{"name":"path/to/file.txt","id":99,"admin":true,"Role":"x"},"items":[{"n":275,"name":"x","v":2,"ok":false,"sub":[{"n":276,"x":1},{"n":277,"x":""}]},{"n":278,"sub":[{"n":279,"x":5}]},{"n":280,"name":"İstanbul","ok":false}],"nums":[1281],"words":["Wort-282","Wort-283","x y-284"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","t":"quote\" and back\\slash","n":940,"b":true,"e":false,"ip":"fe80::1","big":18446744073709551615,"with space":"ǅungla","user":{"name":"","tags":["x y-245","x y-246","Wort-247"],"Role":""},"items":[{"n":248,"name":"","v":9,"sub":[]},{"n":249,"v":2,"tags":[]}],"nums":[1250]}"#,
             )
         }
             .check(&RULE);
@@ -2770,9 +2755,9 @@ mod gen_036 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                61,
                 false,
-                r#"{"eventName":"Delta","s":"İstanbul","n":296,"f":-26.75,"b":false,"e":0.0,"user":{"name":"path/to/file.txt","id":99,"admin":true,"Role":"x"},"items":[{"n":275,"name":"x","v":2,"ok":false,"sub":[{"n":276,"x":1},{"n":277,"x":""}]},{"n":278,"sub":[{"n":279,"x":5}]},{"n":280,"name":"İstanbul","ok":false}],"nums":[1281],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":35,"b":35.0,"c":36,"lo":42.5,"hi":43.5}}"#,
+                r#"{"s":"alpha","t":"quote\" and back\\slash","n":940,"b":true,"e":false,"ip":"fe80::1","big":18446744073709551615,"with space":"ǅungla","user":{"name":"","tags":["x y-245","x y-246","Wort-247"],"Role":""},"items":[{"n":248,"name":"","v":9,"sub":[]},{"n":249,"v":2,"tags":[]}],"nums":[1250]}"#,
             )
             .check(&RULE);
     }
@@ -2785,14 +2770,17 @@ mod gen_037 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("10.1.2.3:-134:UPPER lower 123"),
+            title: Some(r#" #  back\slash {"#),
+            dedup: Some(r#" #  back\slash {"#),
             severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":null,"k1":6,"k2":{"exit":{"country":"US","ip":"fe80::1"}}}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                22,
+                37,
                 true,
-                r#"{"eventName":"Zeta","s":"svc-deploy","n":-134,"f":-27.0,"z":null,"e":false,"ip":"127.0.0.1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"ǅungla","id":11,"admin":true,"tags":["w-285","ü-286"]},"items":[{"n":287,"name":"","v":10,"tags":[],"sub":[]},{"n":288,"name":"Straße","sub":[{"n":289,"x":"UPPER lower 123"},{"n":290,"x":6}]},{"n":291,"name":"ǅungla","v":-2,"ok":false}],"words":["ü-292","w-293","w-294","Wort-295"],"ips":["fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Alpha","t":"svc-deploy","f":41.5,"b":false,"e":false,"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted":{"key":"path/to/file.txt"},"user":{"name":"svc-deploy","id":69,"admin":true,"tags":["ü-251","w-252","ü-253"]},"items":[{"n":254,"name":"","v":10,"tags":[],"sub":[]},{"n":255,"name":"Straße","sub":[{"n":256,"x":"UPPER lower 123"},{"n":257,"x":6}]},{"n":258,"name":"ǅungla","v":-2,"ok":false}],"words":["ü-259","w-260","w-261","Wort-262"],"ips":["fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":12.5,"hi":13.5}}"#,
             )
         }
             .check(&RULE);
@@ -2801,9 +2789,9 @@ mod gen_037 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                44,
                 false,
-                r#"{"s":"svc-deploy","n":-134,"f":-27.0,"z":null,"e":false,"ip":"127.0.0.1","net":"10.1.2.3","dotted.key":"path/to/file.txt","user":{"name":"ǅungla","id":11,"admin":true,"tags":["w-285","ü-286"]},"items":[{"n":287,"name":"","v":10,"tags":[],"sub":[]},{"n":288,"name":"Straße","sub":[{"n":289,"x":"UPPER lower 123"},{"n":290,"x":6}]},{"n":291,"name":"ǅungla","v":-2,"ok":false}],"words":["ü-292","w-293","w-294","Wort-295"],"ips":["fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":34,"b":34.0,"c":35,"lo":12.5,"hi":13.5}}"#,
+                r#"{"eventName":"Alpha","t":"svc-deploy","f":41.5,"b":false,"e":false,"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted":{"key":"path/to/file.txt"},"user":{"name":"svc-deploy","id":69,"admin":true,"tags":["ü-251","w-252","ü-253"]},"items":[{"n":254,"name":"","v":10,"tags":[],"sub":[]},{"n":255,"name":"Straße","sub":[{"n":256,"x":"UPPER lower 123"},{"n":257,"x":6}]},{"n":258,"name":"ǅungla","v":-2,"ok":false}],"words":["ü-259","w-260","w-261","Wort-262"],"ips":["fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -2816,17 +2804,17 @@ mod gen_038 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R038"),
-            dedup: Some("defaultDedupString:Generated.R038"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#" "quoted" ["x y-263","x y-264","ü-265"]"#),
+            dedup: Some(r#"31.5::["x y-263","x y-264","ü-265"]"#),
+            severity: Some(::detections::Severity::Critical),
             context: Some(
-                r#"{"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+                r#"{"k0":6,"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
-                23,
+                51,
                 true,
-                r#"{"eventName":"Beta","s":"naïve café","n":781,"f":4.0,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":1e+300,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"UPPER lower 123","user":{"name":"alpha","id":6,"admin":false,"Role":"日本語のテキスト"},"items":[{"n":296,"name":"alpha","v":-3,"tags":["w-297","Wort-298","ü-299"]}],"nums":[1300,1301,1302],"words":["ü-303"],"matrix":[[304,305],[306,307,308]]}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":82,"f":-11.5,"z":null,"e":0,"big":1.2345678901234568e+29,"dotted.key":"emoji 😀 inside","user":{"name":"alpha","admin":true,"tags":["x y-263","x y-264","ü-265"]},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -2835,9 +2823,9 @@ mod gen_038 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                58,
                 false,
-                r#"{"eventName":"Beta","s":"naïve café","n":781,"f":4.0,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":1e+300,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"UPPER lower 123","user":{"name":"alpha","id":6,"admin":false,"Role":"日本語のテキスト"},"nums":[1300,1301,1302],"words":["ü-303"],"matrix":[[304,305],[306,307,308]]}"#,
+                r#"{"s":"日本語のテキスト","n":82,"f":-11.5,"z":null,"e":0,"big":1.2345678901234568e+29,"dotted.key":"emoji 😀 inside","user":{"name":"alpha","admin":true,"tags":["x y-263","x y-264","ü-265"]},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -2850,17 +2838,19 @@ mod gen_039 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in svc-deployNonesvc-deploy"),
-            dedup: Some(":320:2606:4700:4700::1111"),
-            severity: Some(::detections::Severity::High),
-            context: Some(
-                r#"{"k0":[1,1],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            title: Some(
+                r#"[{"n":269,"name":"Straße","ok":false,"sub":[{"n":270,"x":2}]},{"n":271,"name":"","v":13,"tags":["Wort-272","x y-273"],"sub":[{"n":274,"x":8}]}] "quoted" "#,
             ),
+            dedup: Some(
+                r#"[{"n":269,"name":"Straße","ok":false,"sub":[{"n":270,"x":2}]},{"n":271,"name":"","v":13,"tags":["Wort-272","x y-273"],"sub":[{"n":274,"x":8}]}] "quoted" "#,
+            ),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[281,282],"k1":[281,283],"k2":null}"#),
             ..Case::new(
                 "witness matches",
-                26,
+                46,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","n":221,"b":false,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"ǅungla"},"user":{"name":"İstanbul","id":37,"admin":true,"tags":[]},"items":[{"n":309,"name":"alpha","v":1,"ok":true,"tags":["w-310","Wort-311"]},{"n":312,"ok":true},{"n":313,"v":1}],"words":["x y-314","w-315","ü-316"],"matrix":[[317,318],[319,320,321]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":20,"b":20.0,"c":21,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":1289,"f":-15.5,"b":true,"z":null,"ip":"","net":"10.1.2.3","user":{"name":"x","id":70,"admin":true,"tags":["x y-266","x y-267","Wort-268"],"Role":"naïve café"},"items":[{"n":269,"name":"Straße","ok":false,"sub":[{"n":270,"x":2}]},{"n":271,"name":"","v":13,"tags":["Wort-272","x y-273"],"sub":[{"n":274,"x":8}]}],"nums":[1275,1276,1277],"words":["ü-278","x y-279","ü-280"],"matrix":[[281,282],[283,284,285]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -2869,9 +2859,9 @@ mod gen_039 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                53,
                 false,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","n":221,"b":false,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","net":"2001:db8::/32","dotted":{"key":"ǅungla"},"user":{"name":"İstanbul","id":37,"admin":true,"tags":[]},"words":["x y-314","w-315","ü-316"],"matrix":[[317,318],[319,320,321]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":20,"b":20.0,"c":21,"lo":46.5,"hi":47.5}}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":1289,"f":-15.5,"b":true,"z":null,"ip":"","net":"10.1.2.3","user":{"name":"x","id":70,"admin":true,"tags":["x y-266","x y-267","Wort-268"],"Role":"naïve café"},"items":[{"n":269,"name":"Straße","ok":false,"sub":[{"n":270,"x":2}]},{"n":271,"name":"","v":13,"tags":["Wort-272","x y-273"],"sub":[{"n":274,"x":8}]}],"words":["ü-278","x y-279","ü-280"],"matrix":[[281,282],[283,284,285]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -2884,18 +2874,14 @@ mod gen_040 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]} "quoted" ["x y-329"]"#,
-            ),
-            dedup: Some(
-                r#"{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]} "quoted" ["x y-329"]"#,
-            ),
+            title: Some("Generated.R040"),
+            dedup: Some("defaultDedupString:Generated.R040"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                21,
+                27,
                 true,
-                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":1289,"f":-15.5,"b":true,"z":null,"ip":"","net":"10.1.2.3","user":{"name":"x","id":70,"admin":true,"tags":["x y-322","x y-323","Wort-324"],"Role":"naïve café"},"items":[{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]},{"n":327,"name":"","v":13,"tags":["Wort-328","x y-329"],"sub":[{"n":330,"x":8}]}],"nums":[1331,1332,1333],"words":["ü-334","x y-335","ü-336"],"matrix":[[337,338],[339,340,341]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","n":-137,"f":-16.5,"ip":"192.168.1.20","net":"10.1.2.3","dotted.key":"Straße","with space":"naïve café","user":{"name":"日本語のテキスト","admin":false,"tags":["x y-286","Wort-287"],"Role":"ǅungla"},"nums":[1288,1289,1290,1291],"words":["x y-292","ü-293"]}"#,
             )
         }
             .check(&RULE);
@@ -2904,9 +2890,9 @@ mod gen_040 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                33,
                 false,
-                r#"{"eventName":"Gamma","s":"İstanbul","t":"ǅungla","n":1289,"f":-15.5,"b":true,"z":null,"ip":"","net":"10.1.2.3","user":{"name":"x","id":70,"admin":true,"tags":["x y-322","x y-323","Wort-324"],"Role":"naïve café"},"items":[{"n":325,"name":"Straße","ok":false,"sub":[{"n":326,"x":2}]},{"n":327,"name":"","v":13,"tags":["Wort-328","x y-329"],"sub":[{"n":330,"x":8}]}],"words":["ü-334","x y-335","ü-336"],"matrix":[[337,338],[339,340,341]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":1.5,"hi":2.5}}"#,
+                r#"{"s":"quote\" and back\\slash","n":-137,"f":-16.5,"ip":"192.168.1.20","net":"10.1.2.3","dotted.key":"Straße","with space":"naïve café","user":{"name":"日本語のテキスト","admin":false,"tags":["x y-286","Wort-287"],"Role":"ǅungla"},"nums":[1288,1289,1290,1291],"words":["x y-292","ü-293"]}"#,
             )
             .check(&RULE);
     }
@@ -2919,15 +2905,14 @@ mod gen_041 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"["svc-deploy",1]"#),
-            dedup: Some(r#" back\slash } DeltaAdmin"#),
+            title: Some("Generated.R041"),
+            dedup: Some("defaultDedupString:Generated.R041"),
             severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                31,
+                47,
                 true,
-                r#"{"eventName":"Delta","s":"ǅungla","n":640,"f":-35.5,"b":true,"e":0,"ip":"::ffff:10.0.0.1","big":1e+300,"with space":"{braces} and {{double}}","items":[{"n":342,"name":"Admin"},{"n":343,"tags":["w-344"],"sub":[{"n":345,"x":"svc-deploy"}]},{"n":346,"name":"tab\tand\nnewline","v":7,"tags":["ü-347","ü-348","w-349"],"sub":[{"n":350,"x":1}]}],"words":["ü-351","w-352","x y-353"],"matrix":[[354,355],[356,357,358]]}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"path/to/file.txt","n":1213,"b":true,"z":null,"net":"2001:db8::/32","dotted.key":"İstanbul","ключ":"quote\" and back\\slash","user":{"name":"x","id":8,"admin":true,"Role":""},"items":[],"nums":[],"words":["Wort-294","x y-295","Wort-296"],"ips":["2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -2936,9 +2921,9 @@ mod gen_041 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                38,
+                53,
                 false,
-                r#"{"eventName":"Delta","s":"ǅungla","n":640,"f":-35.5,"b":true,"e":0,"ip":"::ffff:10.0.0.1","big":1e+300,"with space":"{braces} and {{double}}","words":["ü-351","w-352","x y-353"],"matrix":[[354,355],[356,357,358]]}"#,
+                r#"{"s":"Straße","t":"path/to/file.txt","n":1213,"b":true,"z":null,"net":"2001:db8::/32","dotted.key":"İstanbul","ключ":"quote\" and back\\slash","user":{"name":"x","id":8,"admin":true,"Role":""},"items":[],"nums":[],"words":["Wort-294","x y-295","Wort-296"],"ips":["2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -2951,17 +2936,15 @@ mod gen_042 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R042"),
+            title: Some("Generated rule 42"),
             dedup: Some("defaultDedupString:Generated.R042"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"t0":"} {{\"country\":\"DE\",\"ip\":\"::ffff:10.0.0.1\"}","k1":"DE","k2":18.0}"#,
-            ),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":null,"k1":18446744073709551615,"k2":null}"#),
             ..Case::new(
                 "witness matches",
-                22,
+                27,
                 true,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":510,"f":18.0,"b":true,"e":"","ip":"10.1.2.3","net":"10.0.0.0/8","dotted":{"key":"tab\tand\nnewline"},"nums":[1359,1360,1361],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"İstanbul","n":-459,"f":-22.5,"z":null,"ip":"100.64.0.1","net":"192.168.0.0/16","big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"items":[{"n":297,"name":"Straße","v":12},{"n":298,"ok":true}],"nums":[1299,1300,1301,1302],"words":["Wort-303","w-304"],"ips":["::ffff:10.0.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -2970,9 +2953,9 @@ mod gen_042 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                34,
                 false,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":510,"f":18.0,"b":true,"e":"","ip":"10.1.2.3","net":"10.0.0.0/8","nums":[1359,1360,1361],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
+                r#"{"s":"a*b?c[d]e","t":"İstanbul","n":-459,"f":-22.5,"z":null,"ip":"100.64.0.1","net":"192.168.0.0/16","big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"items":[{"n":297,"name":"Straße","v":12},{"n":298,"ok":true}],"nums":[1299,1300,1301,1302],"words":["Wort-303","w-304"],"ips":["::ffff:10.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -2986,13 +2969,14 @@ mod gen_043 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R043"),
-            dedup: Some("[366,369]:"),
-            severity: Some(::detections::Severity::Critical),
+            dedup: Some("defaultDedupString:Generated.R043"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":null,"k1":[{"n":308,"x":1}]}"#),
             ..Case::new(
                 "witness matches",
-                36,
+                23,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"svc-deploy","n":620,"f":40.0,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted":{"key":"Straße"},"user":{"name":"path/to/file.txt","id":18,"admin":true,"tags":["w-362","Wort-363"]},"items":[{"n":364,"name":"path/to/file.txt","tags":[]},{"n":365,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[366,367],[368,369,370]],"pair":{"a":16,"b":16.0,"c":17,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Alpha","n":-335,"f":-5.25,"e":"","ip":"8.8.8.8","net":"10.0.0.0/8","items":[{"n":305,"name":"Admin","ok":true},{"n":306,"name":"Beta-Gamma","v":10,"tags":["Wort-307"],"sub":[{"n":308,"x":1}]}],"nums":[1309,1310,1311,1312],"words":["x y-313","Wort-314"],"pair":{"a":44,"b":44.0,"c":45,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -3001,9 +2985,9 @@ mod gen_043 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                30,
                 false,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"svc-deploy","n":620,"f":40.0,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted":{"key":"Straße"},"user":{"name":"path/to/file.txt","id":18,"admin":true,"tags":["w-362","Wort-363"]},"items":[{"n":364,"name":"path/to/file.txt","tags":[]},{"n":365,"name":"alpha","ok":true,"sub":[]}],"words":[],"matrix":[[366,367],[368,369,370]]}"#,
+                r#"{"eventName":"Alpha","n":-335,"f":-5.25,"e":"","ip":"8.8.8.8","net":"10.0.0.0/8","items":[{"n":305,"name":"Admin","ok":true},{"n":306,"name":"Beta-Gamma","v":10,"tags":["Wort-307"],"sub":[{"n":308,"x":1}]}],"words":["x y-313","Wort-314"],"pair":{"a":44,"b":44.0,"c":45,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -3016,16 +3000,14 @@ mod gen_044 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{[372]"),
-            dedup: Some(
-                r#"} [{"n":371,"name":"ǅungla","v":-3,"sub":[{"n":372,"x":7}]}]"#,
-            ),
+            title: Some("Generated rule 44"),
+            dedup: Some("defaultDedupString:Generated.R044"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                23,
+                15,
                 true,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"naïve café","n":-130,"f":46.75,"b":true,"e":false,"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"日本語のテキスト","user":{"name":"Admin","id":59,"admin":true,"tags":[]},"items":[{"n":371,"name":"ǅungla","v":-3,"sub":[{"n":372,"x":7}]}],"nums":[1373,1374,1375,1376],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","n":104,"f":-20.75,"b":true,"e":[],"ip":"100.64.0.1","big":-0.0,"items":[{"n":315,"ok":true,"tags":["x y-316","ü-317"]}],"nums":[],"ips":["fe80::1"],"matrix":[[318,319],[320,321,322]],"pair":{"a":49,"b":49.0,"c":50,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -3034,9 +3016,9 @@ mod gen_044 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                21,
                 false,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"naïve café","n":-130,"f":46.75,"b":true,"e":false,"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"日本語のテキスト","user":{"name":"Admin","id":59,"admin":true,"tags":[]},"nums":[1373,1374,1375,1376],"pair":{"a":9,"b":9.0,"c":10,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","n":104,"f":-20.75,"b":true,"e":[],"ip":"100.64.0.1","big":-0.0,"items":[{"n":315,"ok":true,"tags":["x y-316","ü-317"]}],"nums":[],"ips":["fe80::1"],"matrix":[[318,319],[320,321,322]]}"#,
             )
             .check(&RULE);
     }
@@ -3049,17 +3031,14 @@ mod gen_045 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"quote" and back\slash"#),
-            dedup: Some(r#"quote" and back\slash"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":"Epsilon"}"#,
-            ),
+            title: Some("Generated.R045"),
+            dedup: Some("defaultDedupString:Generated.R045"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                36,
+                11,
                 true,
-                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"Admin","n":-243,"z":null,"e":"","ip":"2001:db8::1","dotted.key":"a*b?c[d]e","user":{"name":"tab\tand\nnewline","id":12,"admin":true},"items":[],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"svc-deploy","n":1222,"b":false,"e":false,"ip":"127.0.0.1","big":1.2345678901234568e+29,"dotted":{"key":"a*b?c[d]e"},"ключ":"ǅungla","user":{"name":"a*b?c[d]e","id":17,"tags":["ü-323","Wort-324","x y-325"]},"words":[],"ips":["8.8.8.8","127.0.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -3068,9 +3047,9 @@ mod gen_045 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                17,
                 false,
-                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","t":"Admin","n":-243,"z":null,"e":"","ip":"2001:db8::1","dotted.key":"a*b?c[d]e","items":[],"ips":["8.8.8.8"]}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","t":"svc-deploy","n":1222,"b":false,"e":false,"ip":"127.0.0.1","big":1.2345678901234568e+29,"dotted":{"key":"a*b?c[d]e"},"ключ":"ǅungla","words":[],"ips":["8.8.8.8","127.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -3083,17 +3062,16 @@ mod gen_046 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("None"),
-            dedup: Some("None"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            title: Some("Generated.R046"),
+            dedup: Some(
+                r#"["fe80::1","192.168.1.20","100.64.0.1"]:[true]:{braces} and {{double}}"#,
             ),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                52,
                 true,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"Straße","b":true,"z":null,"e":false,"net":"192.168.0.0/16","dotted":{"key":"Admin"},"items":[{"n":377,"name":"quote\" and back\\slash","v":5,"sub":[{"n":378,"x":3},{"n":379,"x":"path/to/file.txt"}]},{"n":380,"v":2,"ok":false,"tags":["x y-381","w-382"],"sub":[{"n":383,"x":"Admin"}]},{"n":384,"name":"Beta-Gamma","ok":false,"sub":[{"n":385,"x":6},{"n":386,"x":"UPPER lower 123"}]}],"nums":[1387,1388,1389],"words":["x y-390","Wort-391","ü-392"]}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"alpha","f":0.0,"ключ":"svc-deploy","user":{"name":"alpha","admin":false,"tags":[]},"items":[{"n":326,"name":"{braces} and {{double}}","v":2,"ok":true,"tags":["w-327","w-328"]}],"words":["Wort-329","ü-330","w-331"],"ips":["fe80::1","192.168.1.20","100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":16.5,"hi":17.5}}"#,
             )
         }
             .check(&RULE);
@@ -3102,9 +3080,9 @@ mod gen_046 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                58,
                 false,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"Straße","b":true,"z":null,"e":false,"net":"192.168.0.0/16","dotted":{"key":"Admin"},"nums":[1387,1388,1389],"words":["x y-390","Wort-391","ü-392"]}"#,
+                r#"{"s":"svc-deploy","t":"alpha","f":0.0,"ключ":"svc-deploy","user":{"name":"alpha","admin":false,"tags":[]},"items":[{"n":326,"name":"{braces} and {{double}}","v":2,"ok":true,"tags":["w-327","w-328"]}],"words":["Wort-329","ü-330","w-331"],"ips":["fe80::1","192.168.1.20","100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}},"pair":{"a":26,"b":26.0,"c":27,"lo":16.5,"hi":17.5}}"#,
             )
             .check(&RULE);
     }
@@ -3117,14 +3095,14 @@ mod gen_047 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("127.0.0.1 in  ünïcödé "),
-            dedup: Some("127.0.0.1 in  ünïcödé "),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R047"),
+            dedup: Some("defaultDedupString:Generated.R047"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                23,
+                20,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","t":"x","n":1475,"f":-26.5,"b":true,"z":null,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"UPPER lower 123","user":{"name":"a*b?c[d]e","id":52,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1393,1394],"words":["w-395","ü-396","ü-397"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"],"matrix":[[398,399],[400,401,402]]}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","n":-14,"b":false,"z":null,"e":0,"net":"10.0.0.0/8","big":-0.0,"dotted.key":"UPPER lower 123","user":{"name":"path/to/file.txt","id":72,"admin":false,"tags":["x y-332","Wort-333"]},"items":[{"n":334,"name":"Beta-Gamma","ok":false,"tags":["Wort-335"]}],"nums":[],"words":["Wort-336","Wort-337"],"matrix":[[338,339],[340,341,342]]}"#,
             )
         }
             .check(&RULE);
@@ -3133,9 +3111,9 @@ mod gen_047 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                26,
                 false,
-                r#"{"s":"Straße","t":"x","n":1475,"f":-26.5,"b":true,"z":null,"e":0,"ip":"127.0.0.1","net":"2001:db8::/32","ключ":"UPPER lower 123","user":{"name":"a*b?c[d]e","id":52,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1393,1394],"words":["w-395","ü-396","ü-397"],"ips":["10.1.2.3","2001:db8::1","8.8.8.8"],"matrix":[[398,399],[400,401,402]]}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","n":-14,"b":false,"z":null,"e":0,"net":"10.0.0.0/8","big":-0.0,"dotted.key":"UPPER lower 123","user":{"name":"path/to/file.txt","id":72,"admin":false,"tags":["x y-332","Wort-333"]},"items":[{"n":334,"name":"Beta-Gamma","ok":false,"tags":["Wort-335"]}],"nums":[],"words":["Wort-336","Wort-337"]}"#,
             )
             .check(&RULE);
     }
@@ -3148,14 +3126,14 @@ mod gen_048 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" #  in } "),
-            dedup: Some(r#"[["w-405","Wort-406"],[]]"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                37,
+                26,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":403,"name":"Straße","v":5},{"n":404,"name":"alpha","v":7,"ok":false,"tags":["w-405","Wort-406"],"sub":[{"n":407,"x":5}]},{"n":408,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1409],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
+                r#"{"eventName":"Epsilon","n":467,"b":true,"z":null,"e":"","ip":"1.2.3","user":{"name":"naïve café","id":24,"admin":true,"tags":[]},"items":[{"n":343,"name":""}],"nums":[1344,1345,1346]}"#,
             )
         }
             .check(&RULE);
@@ -3164,9 +3142,9 @@ mod gen_048 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                43,
+                32,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"x","n":871,"b":false,"e":0.0,"dotted":{"key":"日本語のテキスト"},"ключ":"İstanbul","user":{"name":"naïve café","id":32,"admin":false,"tags":[]},"items":[{"n":403,"name":"Straße","v":5},{"n":404,"name":"alpha","v":7,"ok":false,"tags":["w-405","Wort-406"],"sub":[{"n":407,"x":5}]},{"n":408,"name":"emoji 😀 inside","v":2,"ok":true,"tags":[]}],"nums":[1409],"pair":{"a":8,"b":8.0,"c":9,"lo":41.5,"hi":42.5}}"#,
+                r#"{"n":467,"b":true,"z":null,"e":"","ip":"1.2.3","user":{"name":"naïve café","id":24,"admin":true,"tags":[]},"items":[{"n":343,"name":""}],"nums":[1344,1345,1346]}"#,
             )
             .check(&RULE);
     }
@@ -3179,14 +3157,14 @@ mod gen_049 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" ünïcödé "),
-            dedup: Some("} } 10.0.0.0/8"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R049"),
+            dedup: Some("defaultDedupString:Generated.R049"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                15,
+                35,
                 true,
-                r#"{"eventName":"Zeta","s":"Straße","t":"{braces} and {{double}}","n":-107,"f":2.25,"ip":"fe80::1","net":"10.0.0.0/8","user":{"name":"Admin","id":54,"tags":["Wort-410","x y-411"]},"items":[{"n":412,"name":"tab\tand\nnewline","ok":true,"sub":[]},{"n":413,"name":"Beta-Gamma","v":5,"ok":true,"tags":["ü-414","w-415"]}],"nums":[1416,1417,1418],"words":["Wort-419"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111"],"matrix":[[420,421],[422,423,424]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":569,"b":false,"e":0,"ip":"192.168.1.20","big":18446744073709551615,"dotted.key":"Beta-Gamma","dotted":{"key":"path/to/file.txt"},"ключ":"tab\tand\nnewline","user":{"name":"alpha","id":36,"tags":["Wort-347","x y-348"]},"items":[],"nums":[],"ips":["fe80::1","127.0.0.1","10.1.2.3"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -3195,9 +3173,9 @@ mod gen_049 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                41,
                 false,
-                r#"{"eventName":"Zeta","s":"Straße","t":"{braces} and {{double}}","n":-107,"f":2.25,"ip":"fe80::1","net":"10.0.0.0/8","user":{"name":"Admin","id":54,"tags":["Wort-410","x y-411"]},"items":[{"n":412,"name":"tab\tand\nnewline","ok":true,"sub":[]},{"n":413,"name":"Beta-Gamma","v":5,"ok":true,"tags":["ü-414","w-415"]}],"nums":[1416,1417,1418],"words":["Wort-419"],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111"],"matrix":[[420,421],[422,423,424]]}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":569,"b":false,"e":0,"ip":"192.168.1.20","dotted.key":"Beta-Gamma","dotted":{"key":"path/to/file.txt"},"ключ":"tab\tand\nnewline","user":{"name":"alpha","id":36,"tags":["Wort-347","x y-348"]},"items":[],"nums":[],"ips":["fe80::1","127.0.0.1","10.1.2.3"],"pair":{"a":6,"b":6.0,"c":7,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -3210,14 +3188,17 @@ mod gen_050 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[425,426]{"),
-            dedup: Some(":39.0:3.5"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R050"),
+            dedup: Some(":false:false"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":{"name":"svc-deploy","admin":false},"k1":"UPPER lower 123","k2":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                21,
+                26,
                 true,
-                r#"{"eventName":"Alpha","s":"","f":-42.5,"b":false,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"Straße","items":[{"n":425,"name":"ǅungla","v":9,"ok":true},{"n":426,"name":"","v":-4,"ok":false,"tags":["ü-427","w-428","Wort-429"],"sub":[{"n":430,"x":2}]}],"nums":[1431,1432,1433,1434],"pair":{"a":39,"b":39.0,"c":40,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","t":"","n":192,"b":false,"e":false,"ip":"2001:db8::1","big":-9223372036854775808,"dotted":{"key":"UPPER lower 123"},"ключ":"naïve café","user":{"name":"svc-deploy","admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3226,9 +3207,9 @@ mod gen_050 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                33,
                 false,
-                r#"{"eventName":"Alpha","s":"","f":-42.5,"b":false,"z":null,"e":[],"net":"10.0.0.0/8","big":-0.0,"with space":"Straße","nums":[1431,1432,1433,1434],"pair":{"a":39,"b":39.0,"c":40,"lo":2.5,"hi":3.5}}"#,
+                r#"{"s":"naïve café","t":"","n":192,"b":false,"e":false,"ip":"2001:db8::1","big":-9223372036854775808,"dotted":{"key":"UPPER lower 123"},"ключ":"naïve café","user":{"name":"svc-deploy","admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3241,17 +3222,17 @@ mod gen_051 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} ü-439"),
-            dedup: Some("x y-436:"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R051"),
+            dedup: Some("defaultDedupString:Generated.R051"),
+            severity: Some(::detections::Severity::Low),
             context: Some(
-                r#"{"k0":[440,441],"k1":[{"n":435,"v":12,"tags":["x y-436","Wort-437"]},{"n":438,"name":"UPPER lower 123","v":6,"ok":false,"tags":["ü-439"],"sub":[{"n":440,"x":"{braces} and {{double}}"},{"n":441,"x":6}]},{"n":442,"name":"ǅungla","ok":true,"sub":[]}]}"#,
+                r#"{"k0":[],"t1":"{\"n\":357,\"x\":5}[{\"n\":352,\"x\":\"İstanbul\"},{\"n\":356,\"x\":7}]"}"#,
             ),
             ..Case::new(
                 "witness matches",
-                43,
+                27,
                 true,
-                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"svc-deploy","ip":"192.168.1.20","items":[{"n":435,"v":12,"tags":["x y-436","Wort-437"]},{"n":438,"name":"UPPER lower 123","v":6,"ok":false,"tags":["ü-439"],"sub":[{"n":440,"x":"{braces} and {{double}}"},{"n":441,"x":6}]},{"n":442,"name":"ǅungla","ok":true,"sub":[]}],"nums":[1443,1444,1445,1446],"ips":["192.168.1.20","2606:4700:4700::1111"]}"#,
+                r#"{"eventName":"Alpha","n":-304,"f":-7.5,"e":{},"ключ":"tab\tand\nnewline","user":{"name":"Beta-Gamma","admin":true},"items":[{"n":349,"v":0,"tags":["x y-350","w-351"],"sub":[{"n":352,"x":"İstanbul"},{"n":353,"x":8}]},{"n":354,"name":"Admin","ok":true,"sub":[]},{"n":355,"name":"ǅungla","v":11,"sub":[{"n":356,"x":7},{"n":357,"x":5}]}],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":23,"b":23.0,"c":24,"lo":39.5,"hi":40.5}}"#,
             )
         }
             .check(&RULE);
@@ -3260,9 +3241,9 @@ mod gen_051 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                50,
+                34,
                 false,
-                r#"{"s":"UPPER lower 123","t":"svc-deploy","ip":"192.168.1.20","items":[{"n":435,"v":12,"tags":["x y-436","Wort-437"]},{"n":438,"name":"UPPER lower 123","v":6,"ok":false,"tags":["ü-439"],"sub":[{"n":440,"x":"{braces} and {{double}}"},{"n":441,"x":6}]},{"n":442,"name":"ǅungla","ok":true,"sub":[]}],"nums":[1443,1444,1445,1446],"ips":["192.168.1.20","2606:4700:4700::1111"]}"#,
+                r#"{"n":-304,"f":-7.5,"e":{},"ключ":"tab\tand\nnewline","user":{"name":"Beta-Gamma","admin":true},"items":[{"n":349,"v":0,"tags":["x y-350","w-351"],"sub":[{"n":352,"x":"İstanbul"},{"n":353,"x":8}]},{"n":354,"name":"Admin","ok":true,"sub":[]},{"n":355,"name":"ǅungla","v":11,"sub":[{"n":356,"x":7},{"n":357,"x":5}]}],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":23,"b":23.0,"c":24,"lo":39.5,"hi":40.5}}"#,
             )
             .check(&RULE);
     }
@@ -3275,14 +3256,17 @@ mod gen_052 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 52"),
+            title: Some("Generated.R052"),
             dedup: Some("defaultDedupString:Generated.R052"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":null,"k1":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}},"k2":false}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                45,
+                39,
                 true,
-                r#"{"eventName":"Alpha","s":"ǅungla","n":17,"f":36.25,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"with space":"svc-deploy","user":{"name":"ǅungla","id":61,"admin":false},"items":[],"nums":[1447,1448,1449],"words":["ü-450","ü-451"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
+                r#"{"eventName":"Gamma","s":"x","n":1337,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"tab\tand\nnewline","dotted":{"key":"alpha"},"with space":"","items":[],"nums":[1358,1359,1360,1361],"words":["Wort-362","ü-363","ü-364"],"ips":["127.0.0.1","192.168.1.20","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -3291,9 +3275,9 @@ mod gen_052 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                46,
                 false,
-                r#"{"s":"ǅungla","n":17,"f":36.25,"b":false,"z":null,"ip":"fe80::1","net":"2001:db8::/32","big":1.2345678901234568e+29,"with space":"svc-deploy","user":{"name":"ǅungla","id":61,"admin":false},"items":[],"nums":[1447,1448,1449],"words":["ü-450","ü-451"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
+                r#"{"s":"x","n":1337,"b":false,"z":null,"e":{},"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"tab\tand\nnewline","dotted":{"key":"alpha"},"with space":"","items":[],"nums":[1358,1359,1360,1361],"words":["Wort-362","ü-363","ü-364"],"ips":["127.0.0.1","192.168.1.20","fe80::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":40,"b":40.0,"c":41,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -3306,14 +3290,15 @@ mod gen_053 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R053"),
-            dedup: Some("defaultDedupString:Generated.R053"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(r#"{"n":367,"x":3}{"n":367,"x":3}"#),
+            dedup: Some(r#"{"n":367,"x":3}{"n":367,"x":3}"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"Wort-371"}"#),
             ..Case::new(
                 "witness matches",
-                49,
+                52,
                 true,
-                r#"{"eventName":"Delta","s":"","t":"tab\tand\nnewline","n":-290,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"ǅungla","with space":"UPPER lower 123","user":{"name":"İstanbul","id":36,"admin":false,"tags":["Wort-452","x y-453","x y-454"],"Role":"tab\tand\nnewline"},"items":[{"n":455,"sub":[]}],"nums":[],"words":["Wort-456"],"matrix":[[457,458],[459,460,461]]}"#,
+                r#"{"eventName":"Epsilon","s":"x","t":"quote\" and back\\slash","n":-117,"b":false,"e":"","dotted.key":"","with space":"Admin","user":{"name":"quote\" and back\\slash","id":95,"tags":[]},"items":[{"n":365,"name":"ǅungla","v":11,"ok":false,"sub":[{"n":366,"x":"naïve café"},{"n":367,"x":3}]}],"words":["ü-368","ü-369","w-370","Wort-371"],"ips":["2606:4700:4700::1111","10.1.2.3","fe80::1"],"pair":{"a":46,"b":46.0,"c":47,"lo":46.5,"hi":47.5}}"#,
             )
         }
             .check(&RULE);
@@ -3322,9 +3307,9 @@ mod gen_053 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                55,
+                59,
                 false,
-                r#"{"s":"","t":"tab\tand\nnewline","n":-290,"z":null,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"ǅungla","with space":"UPPER lower 123","user":{"name":"İstanbul","id":36,"admin":false,"tags":["Wort-452","x y-453","x y-454"],"Role":"tab\tand\nnewline"},"items":[{"n":455,"sub":[]}],"nums":[],"words":["Wort-456"],"matrix":[[457,458],[459,460,461]]}"#,
+                r#"{"eventName":"Epsilon","s":"x","t":"quote\" and back\\slash","n":-117,"b":false,"e":"","dotted.key":"","with space":"Admin","user":{"name":"quote\" and back\\slash","id":95,"tags":[]},"items":[{"n":365,"name":"ǅungla","v":11,"ok":false,"sub":[{"n":366,"x":"naïve café"},{"n":367,"x":3}]}],"ips":["2606:4700:4700::1111","10.1.2.3","fe80::1"],"pair":{"a":46,"b":46.0,"c":47,"lo":46.5,"hi":47.5}}"#,
             )
             .check(&RULE);
     }
@@ -3337,14 +3322,14 @@ mod gen_054 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 54"),
-            dedup: Some("463:2001:db8::/32"),
-            severity: Some(::detections::Severity::High),
+            title: Some("37"),
+            dedup: Some("192.168.0.0/16"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                40,
+                54,
                 true,
-                r#"{"eventName":"Alpha","s":"a*b?c[d]e","f":-5.0,"net":"2001:db8::/32","user":{"name":"tab\tand\nnewline"},"items":[],"matrix":[[462,463],[464,465,466]]}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"UPPER lower 123","n":155,"f":10.25,"ip":"100.64.0.1","net":"192.168.0.0/16","dotted":{"key":"x"},"user":{"name":"Straße","id":62,"admin":true},"items":[],"words":["ü-372","ü-373"],"pair":{"a":37,"b":37.0,"c":38,"lo":45.5,"hi":46.5}}"#,
             )
         }
             .check(&RULE);
@@ -3353,9 +3338,9 @@ mod gen_054 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                60,
                 false,
-                r#"{"eventName":"Alpha","s":"a*b?c[d]e","f":-5.0,"net":"2001:db8::/32","user":{"name":"tab\tand\nnewline"},"items":[]}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"UPPER lower 123","n":155,"f":10.25,"ip":"100.64.0.1","net":"192.168.0.0/16","dotted":{"key":"x"},"user":{"name":"Straße","id":62,"admin":true},"items":[],"words":["ü-372","ü-373"]}"#,
             )
             .check(&RULE);
     }
@@ -3368,14 +3353,17 @@ mod gen_055 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in "),
-            dedup: Some(r#"::ffff:10.0.0.1:false:[["path/to/file.txt"]]"#),
+            title: Some("Generated.R055"),
+            dedup: Some("defaultDedupString:Generated.R055"),
             severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":{"exit":{"country":"DE","ip":"2001:db8::1"}},"k1":"::ffff:10.0.0.1","k2":[false,false,false]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                23,
+                21,
                 true,
-                r#"{"eventName":"Alpha","n":1352,"f":39.75,"b":false,"z":null,"e":false,"ip":"::ffff:10.0.0.1","dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","items":[{"n":467,"name":"ǅungla","ok":false,"tags":["Wort-468","x y-469"],"sub":[{"n":470,"x":"path/to/file.txt"}]},{"n":471,"name":"UPPER lower 123","v":8,"ok":false}],"nums":[1472,1473],"words":["ü-474"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","t":"Beta-Gamma","n":997,"b":true,"ip":"not-an-ip","dotted":{"key":"a*b?c[d]e"},"items":[{"n":374,"name":"x","v":6,"ok":false,"sub":[]},{"n":375,"ok":false,"tags":["Wort-376","w-377","x y-378"]},{"n":379,"v":11,"ok":false}],"nums":[],"ips":["::ffff:10.0.0.1","192.168.1.20","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":24,"b":24.0,"c":25,"lo":45.5,"hi":46.5}}"#,
             )
         }
             .check(&RULE);
@@ -3384,9 +3372,9 @@ mod gen_055 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                28,
                 false,
-                r#"{"n":1352,"f":39.75,"b":false,"z":null,"e":false,"ip":"::ffff:10.0.0.1","dotted":{"key":"a*b?c[d]e"},"ключ":"Straße","items":[{"n":467,"name":"ǅungla","ok":false,"tags":["Wort-468","x y-469"],"sub":[{"n":470,"x":"path/to/file.txt"}]},{"n":471,"name":"UPPER lower 123","v":8,"ok":false}],"nums":[1472,1473],"words":["ü-474"],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":32,"b":32.0,"c":33,"lo":40.5,"hi":41.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"Beta-Gamma","n":997,"b":true,"ip":"not-an-ip","dotted":{"key":"a*b?c[d]e"},"items":[{"n":374,"name":"x","v":6,"ok":false,"sub":[]},{"n":375,"ok":false,"tags":["Wort-376","w-377","x y-378"]},{"n":379,"v":11,"ok":false}],"nums":[],"ips":["::ffff:10.0.0.1","192.168.1.20","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":24,"b":24.0,"c":25,"lo":45.5,"hi":46.5}}"#,
             )
             .check(&RULE);
     }
@@ -3401,12 +3389,12 @@ mod gen_056 {
         Case {
             title: Some("Generated.R056"),
             dedup: Some("defaultDedupString:Generated.R056"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                40,
+                43,
                 true,
-                r#"{"eventName":"Beta","s":"Admin","t":"x","n":1039,"b":false,"z":null,"net":"10.1.2.3","ключ":"","user":{"name":"Beta-Gamma","tags":["ü-475","ü-476","x y-477"],"Role":"svc-deploy"},"items":[{"n":478,"tags":["Wort-479","x y-480","x y-481"]}],"nums":[1482],"ips":["192.168.1.20","2606:4700:4700::1111","100.64.0.1"]}"#,
+                r#"{"eventName":"Beta","t":"x","n":-131,"b":true,"big":1.2345678901234568e+29,"user":{"name":"İstanbul","admin":false,"tags":["Wort-380"],"Role":"alpha"},"items":[{"n":381,"name":"UPPER lower 123","ok":false,"tags":["ü-382","ü-383","x y-384"],"sub":[]},{"n":385,"v":8,"tags":[],"sub":[{"n":386,"x":2},{"n":387,"x":"日本語のテキスト"}]},{"n":388,"name":"Beta-Gamma","v":2,"tags":[]}],"nums":[1389,1390,1391]}"#,
             )
         }
             .check(&RULE);
@@ -3415,9 +3403,9 @@ mod gen_056 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                49,
                 false,
-                r#"{"eventName":"Beta","s":"Admin","t":"x","n":1039,"b":false,"z":null,"net":"10.1.2.3","ключ":"","items":[{"n":478,"tags":["Wort-479","x y-480","x y-481"]}],"nums":[1482],"ips":["192.168.1.20","2606:4700:4700::1111","100.64.0.1"]}"#,
+                r#"{"eventName":"Beta","t":"x","n":-131,"b":true,"big":1.2345678901234568e+29,"user":{"name":"İstanbul","admin":false,"tags":["Wort-380"],"Role":"alpha"},"nums":[1389,1390,1391]}"#,
             )
             .check(&RULE);
     }
@@ -3430,14 +3418,17 @@ mod gen_057 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[["w-484","w-485"],["ü-487","ü-488","w-489"]]"#),
-            dedup: Some("-2:true"),
+            title: Some("Generated.R057"),
+            dedup: Some("defaultDedupString:Generated.R057"),
             severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":[{"n":392,"name":"naïve café","ok":false},{"n":393,"ok":true,"tags":["Wort-394","w-395","Wort-396"]}]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                46,
+                22,
                 true,
-                r#"{"eventName":"Beta","s":"naïve café","t":"UPPER lower 123","n":704,"b":false,"net":"10.1.2.3","big":-0.0,"dotted.key":"a*b?c[d]e","with space":"日本語のテキスト","user":{"name":"quote\" and back\\slash","admin":true},"items":[{"n":483,"name":"path/to/file.txt","v":13,"tags":["w-484","w-485"]},{"n":486,"name":"Beta-Gamma","v":-2,"ok":true,"tags":["ü-487","ü-488","w-489"],"sub":[]},{"n":490,"name":"日本語のテキスト","v":8}],"nums":[1491]}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"ǅungla","f":29.25,"b":false,"ip":"2606:4700:4700::1111","dotted.key":"日本語のテキスト","items":[{"n":392,"name":"naïve café","ok":false},{"n":393,"ok":true,"tags":["Wort-394","w-395","Wort-396"]}],"nums":[1397,1398],"words":[],"ips":["127.0.0.1","8.8.8.8","192.168.1.20"],"pair":{"a":1,"b":1.0,"c":2,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -3446,9 +3437,9 @@ mod gen_057 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                29,
                 false,
-                r#"{"eventName":"Beta","s":"naïve café","t":"UPPER lower 123","n":704,"b":false,"net":"10.1.2.3","big":-0.0,"with space":"日本語のテキスト","user":{"name":"quote\" and back\\slash","admin":true},"items":[{"n":483,"name":"path/to/file.txt","v":13,"tags":["w-484","w-485"]},{"n":486,"name":"Beta-Gamma","v":-2,"ok":true,"tags":["ü-487","ü-488","w-489"],"sub":[]},{"n":490,"name":"日本語のテキスト","v":8}],"nums":[1491]}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"ǅungla","f":29.25,"b":false,"ip":"2606:4700:4700::1111","dotted.key":"日本語のテキスト","nums":[1397,1398],"words":[],"ips":["127.0.0.1","8.8.8.8","192.168.1.20"],"pair":{"a":1,"b":1.0,"c":2,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -3461,14 +3452,14 @@ mod gen_058 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R058"),
-            dedup: Some("emoji 😀 insideAlert: "),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 58"),
+            dedup: Some("defaultDedupString:Generated.R058"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                40,
+                22,
                 true,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"Straße","n":994,"f":44.25,"b":false,"e":false,"dotted.key":"x","with space":"a*b?c[d]e","ключ":"emoji 😀 inside","user":{"name":"İstanbul","admin":false},"items":[],"nums":[],"words":["ü-492","Wort-493","w-494","ü-495"],"ips":["::ffff:10.0.0.1","8.8.8.8"],"matrix":[[496,497],[498,499,500]],"pair":{"a":20,"b":20.0,"c":21,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","n":849,"f":-16.25,"z":null,"e":0,"ip":"192.168.1.20","big":18446744073709551615,"dotted.key":"日本語のテキスト","with space":"quote\" and back\\slash","user":{"name":"quote\" and back\\slash","admin":true,"tags":["ü-399","ü-400","x y-401"]},"items":[],"nums":[1402,1403],"words":[],"ips":["2001:db8::1"]}"#,
             )
         }
             .check(&RULE);
@@ -3477,9 +3468,9 @@ mod gen_058 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                28,
                 false,
-                r#"{"s":"tab\tand\nnewline","t":"Straße","n":994,"f":44.25,"b":false,"e":false,"dotted.key":"x","with space":"a*b?c[d]e","ключ":"emoji 😀 inside","user":{"name":"İstanbul","admin":false},"items":[],"nums":[],"words":["ü-492","Wort-493","w-494","ü-495"],"ips":["::ffff:10.0.0.1","8.8.8.8"],"matrix":[[496,497],[498,499,500]],"pair":{"a":20,"b":20.0,"c":21,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"İstanbul","n":849,"f":-16.25,"z":null,"e":0,"ip":"192.168.1.20","big":18446744073709551615,"dotted.key":"日本語のテキスト","with space":"quote\" and back\\slash","items":[],"nums":[1402,1403],"words":[],"ips":["2001:db8::1"]}"#,
             )
             .check(&RULE);
     }
@@ -3492,15 +3483,14 @@ mod gen_059 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R059"),
-            dedup: Some(r#"["ü-504","x y-508","x y-510"]:502"#),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":["x y-510"],"k1":null,"k2":true}"#),
+            title: Some("14051405} } "),
+            dedup: Some("14051405} } "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                46,
+                71,
                 true,
-                r#"{"eventName":"Gamma","s":"x","t":"quote\" and back\\slash","n":986,"f":14.0,"b":true,"z":null,"e":false,"ip":"192.168.1.20","net":"10.0.0.0/8","big":-0.0,"dotted.key":"emoji 😀 inside","user":{"name":"","id":40,"tags":["Wort-501"]},"items":[{"n":502,"name":"日本語のテキスト","ok":true,"tags":["x y-503","ü-504"]},{"n":505,"name":"{braces} and {{double}}","v":0,"tags":["ü-506","w-507","x y-508"]},{"n":509,"name":"UPPER lower 123","tags":["x y-510"]}],"words":["w-511","w-512","Wort-513"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"Straße","n":-461,"f":8.5,"b":false,"e":{},"big":18446744073709551615,"user":{"name":"","id":84,"admin":false},"nums":[1404,1405,1406,1407],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3509,9 +3499,9 @@ mod gen_059 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                53,
+                77,
                 false,
-                r#"{"s":"x","t":"quote\" and back\\slash","n":986,"f":14.0,"b":true,"z":null,"e":false,"ip":"192.168.1.20","net":"10.0.0.0/8","big":-0.0,"dotted.key":"emoji 😀 inside","user":{"name":"","id":40,"tags":["Wort-501"]},"items":[{"n":502,"name":"日本語のテキスト","ok":true,"tags":["x y-503","ü-504"]},{"n":505,"name":"{braces} and {{double}}","v":0,"tags":["ü-506","w-507","x y-508"]},{"n":509,"name":"UPPER lower 123","tags":["x y-510"]}],"words":["w-511","w-512","Wort-513"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"Straße","n":-461,"f":8.5,"b":false,"e":{},"big":18446744073709551615,"user":{"name":"","id":84,"admin":false},"nums":[1404,1405,1406,1407]}"#,
             )
             .check(&RULE);
     }
@@ -3524,14 +3514,14 @@ mod gen_060 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 60"),
-            dedup: Some("w-515{w-515{"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R060"),
+            dedup: Some("defaultDedupString:Generated.R060"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                75,
+                37,
                 true,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":780,"f":27.25,"e":false,"ip":"::ffff:10.0.0.1","big":-9223372036854775808,"ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":29,"admin":false,"tags":["x y-514","w-515","w-516"]},"items":[],"nums":[]}"#,
+                r#"{"eventName":"Gamma","s":"","t":"{braces} and {{double}}","n":907,"f":0.25,"b":true,"z":null,"ip":"not-an-ip","net":"10.1.2.3","user":{"name":"UPPER lower 123","id":94,"admin":false},"items":[{"n":408,"v":-3,"sub":[{"n":409,"x":"Beta-Gamma"}]}],"nums":[1410,1411,1412,1413],"words":[],"ips":[],"pair":{"a":18,"b":18.0,"c":19,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -3540,9 +3530,9 @@ mod gen_060 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                81,
+                43,
                 false,
-                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":780,"f":27.25,"e":false,"big":-9223372036854775808,"ключ":"a*b?c[d]e","user":{"name":"svc-deploy","id":29,"admin":false,"tags":["x y-514","w-515","w-516"]},"items":[],"nums":[]}"#,
+                r#"{"eventName":"Gamma","s":"","t":"{braces} and {{double}}","n":907,"f":0.25,"b":true,"z":null,"ip":"not-an-ip","net":"10.1.2.3","user":{"name":"UPPER lower 123","id":94,"admin":false},"nums":[1410,1411,1412,1413],"words":[],"ips":[],"pair":{"a":18,"b":18.0,"c":19,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -3555,14 +3545,17 @@ mod gen_061 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R061"),
-            dedup: Some(":3:"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"k0":"quote\" and back\\slash","eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k2":[]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                27,
+                37,
                 true,
-                r#"{"eventName":"Gamma","s":"Admin","t":"x","n":1249,"f":17.0,"b":true,"z":null,"dotted":{"key":"Admin"},"with space":"svc-deploy","ключ":"Admin","items":[{"n":517,"name":"Admin","v":-2,"sub":[{"n":518,"x":2}]},{"n":519,"name":"UPPER lower 123","ok":true,"tags":["w-520","ü-521"]},{"n":522,"name":"x","v":-3,"tags":["w-523"],"sub":[{"n":524,"x":3}]}],"nums":[],"words":["x y-525","ü-526","ü-527","ü-528"],"pair":{"a":20,"b":20.0,"c":21,"lo":21.5,"hi":22.5}}"#,
+                r#"{"eventName":"Beta","s":"日本語のテキスト","t":"İstanbul","n":752,"f":-22.0,"b":false,"e":[],"ip":"192.168.1.20","net":"10.0.0.0/8","ключ":"x","user":{"name":"quote\" and back\\slash","id":39,"admin":true},"items":[],"matrix":[[414,415],[416,417,418]]}"#,
             )
         }
             .check(&RULE);
@@ -3571,9 +3564,9 @@ mod gen_061 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                33,
+                44,
                 false,
-                r#"{"eventName":"Gamma","s":"Admin","t":"x","n":1249,"f":17.0,"b":true,"z":null,"dotted":{"key":"Admin"},"with space":"svc-deploy","items":[{"n":517,"name":"Admin","v":-2,"sub":[{"n":518,"x":2}]},{"n":519,"name":"UPPER lower 123","ok":true,"tags":["w-520","ü-521"]},{"n":522,"name":"x","v":-3,"tags":["w-523"],"sub":[{"n":524,"x":3}]}],"nums":[],"words":["x y-525","ü-526","ü-527","ü-528"],"pair":{"a":20,"b":20.0,"c":21,"lo":21.5,"hi":22.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"İstanbul","n":752,"f":-22.0,"b":false,"e":[],"ip":"192.168.1.20","net":"10.0.0.0/8","ключ":"x","user":{"name":"quote\" and back\\slash","id":39,"admin":true},"items":[],"matrix":[[414,415],[416,417,418]]}"#,
             )
             .check(&RULE);
     }
@@ -3586,14 +3579,17 @@ mod gen_062 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("x y-534} []"),
-            dedup: Some("[1529,1530,1531,1532]"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated.R062"),
+            dedup: Some("defaultDedupString:Generated.R062"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":"emoji 😀 inside","eventName":"Zeta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                29,
+                28,
                 true,
-                r#"{"eventName":"Zeta","s":"alpha","t":"Beta-Gamma","f":24.75,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"items":[],"nums":[1529,1530,1531,1532],"words":["x y-533","x y-534"]}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","n":1096,"b":false,"z":null,"e":[],"ip":"1.2.3","big":18446744073709551615,"dotted.key":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":74,"tags":["x y-419","w-420","x y-421"],"Role":"{braces} and {{double}}"},"items":[{"n":422,"v":14,"ok":true,"tags":[],"sub":[{"n":423,"x":"svc-deploy"}]},{"n":424,"name":"emoji 😀 inside","v":6,"ok":false,"sub":[{"n":425,"x":"ǅungla"},{"n":426,"x":"quote\" and back\\slash"}]},{"n":427,"name":"svc-deploy"}],"words":["x y-428","w-429","x y-430"],"ips":["2001:db8::1","fe80::1","192.168.1.20"]}"#,
             )
         }
             .check(&RULE);
@@ -3604,7 +3600,7 @@ mod gen_062 {
                 "witness without the first field",
                 35,
                 false,
-                r#"{"s":"alpha","t":"Beta-Gamma","f":24.75,"e":{},"net":"192.168.0.0/16","big":1.2345678901234568e+29,"items":[],"nums":[1529,1530,1531,1532],"words":["x y-533","x y-534"]}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","n":1096,"b":false,"z":null,"e":[],"ip":"1.2.3","big":18446744073709551615,"dotted.key":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":74,"tags":["x y-419","w-420","x y-421"],"Role":"{braces} and {{double}}"},"words":["x y-428","w-429","x y-430"],"ips":["2001:db8::1","fe80::1","192.168.1.20"]}"#,
             )
             .check(&RULE);
     }
@@ -3617,14 +3613,14 @@ mod gen_063 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: ǅungla"),
-            dedup: Some("[false]"),
+            title: Some("Generated rule 63"),
+            dedup: Some("defaultDedupString:Generated.R063"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                29,
+                23,
                 true,
-                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":524,"f":37.25,"b":false,"z":null,"e":{},"big":9007199254740993,"dotted.key":"quote\" and back\\slash","ключ":"ǅungla","items":[{"n":535,"ok":false}],"words":[],"pair":{"a":5,"b":5.0,"c":6,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Delta","s":"UPPER lower 123","n":977,"b":false,"z":null,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted.key":"İstanbul","items":[{"n":431,"name":"path/to/file.txt","v":4,"ok":true,"tags":["x y-432"],"sub":[]}],"words":["w-433","w-434","w-435"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -3633,9 +3629,9 @@ mod gen_063 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                29,
                 false,
-                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":524,"f":37.25,"b":false,"z":null,"e":{},"big":9007199254740993,"dotted.key":"quote\" and back\\slash","items":[{"n":535,"ok":false}],"words":[],"pair":{"a":5,"b":5.0,"c":6,"lo":35.5,"hi":36.5}}"#,
+                r#"{"s":"UPPER lower 123","n":977,"b":false,"z":null,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","dotted.key":"İstanbul","items":[{"n":431,"name":"path/to/file.txt","v":4,"ok":true,"tags":["x y-432"],"sub":[]}],"words":["w-433","w-434","w-435"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -3650,12 +3646,12 @@ mod gen_064 {
         Case {
             title: Some("Generated rule 64"),
             dedup: Some("defaultDedupString:Generated.R064"),
-            severity: Some(::detections::Severity::High),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                23,
+                50,
                 true,
-                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","n":843,"f":45.75,"ip":"192.168.1.20","net":"10.0.0.0/8","dotted.key":"x","user":{"name":"ǅungla","admin":false},"items":[],"words":["Wort-536"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":-233,"f":20.5,"z":null,"e":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted":{"key":"emoji 😀 inside"},"items":[{"n":436,"name":"quote\" and back\\slash","v":13,"sub":[{"n":437,"x":4},{"n":438,"x":"a*b?c[d]e"}]},{"n":439,"v":1,"sub":[{"n":440,"x":"svc-deploy"}]},{"n":441,"tags":["x y-442","ü-443"]}],"nums":[1444,1445,1446],"words":["w-447","ü-448"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -3664,9 +3660,9 @@ mod gen_064 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                56,
                 false,
-                r#"{"s":"tab\tand\nnewline","n":843,"f":45.75,"ip":"192.168.1.20","net":"10.0.0.0/8","dotted.key":"x","user":{"name":"ǅungla","admin":false},"items":[],"words":["Wort-536"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"quote\" and back\\slash","n":-233,"f":20.5,"z":null,"e":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted":{"key":"emoji 😀 inside"},"nums":[1444,1445,1446],"words":["w-447","ü-448"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -3681,12 +3677,12 @@ mod gen_065 {
         Case {
             title: Some("Generated.R065"),
             dedup: Some("defaultDedupString:Generated.R065"),
-            severity: Some(::detections::Severity::Info),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                44,
+                43,
                 true,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","n":-92,"b":false,"ip":"10.0.0.0/8","items":[{"n":537,"ok":false,"tags":["ü-538","ü-539"]},{"n":540,"name":"{braces} and {{double}}","v":2,"ok":false,"tags":[],"sub":[]},{"n":541,"name":"UPPER lower 123","v":13,"sub":[{"n":542,"x":2},{"n":543,"x":6}]}],"ips":[]}"#,
+                r#"{"eventName":"Beta","s":"x","t":"{braces} and {{double}}","n":641,"b":false,"z":null,"ip":"","user":{"name":"alpha","id":13,"admin":false,"tags":[]},"items":[{"n":449,"name":"a*b?c[d]e","tags":[]},{"n":450,"name":"Beta-Gamma","tags":["ü-451","ü-452"]},{"n":453,"name":"Straße","v":-1,"tags":["x y-454"],"sub":[{"n":455,"x":"İstanbul"}]}],"nums":[1456],"pair":{"a":31,"b":31.0,"c":32,"lo":11.5,"hi":12.5}}"#,
             )
         }
             .check(&RULE);
@@ -3695,9 +3691,9 @@ mod gen_065 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                50,
+                49,
                 false,
-                r#"{"s":"日本語のテキスト","n":-92,"b":false,"ip":"10.0.0.0/8","items":[{"n":537,"ok":false,"tags":["ü-538","ü-539"]},{"n":540,"name":"{braces} and {{double}}","v":2,"ok":false,"tags":[],"sub":[]},{"n":541,"name":"UPPER lower 123","v":13,"sub":[{"n":542,"x":2},{"n":543,"x":6}]}],"ips":[]}"#,
+                r#"{"eventName":"Beta","s":"x","t":"{braces} and {{double}}","n":641,"b":false,"z":null,"ip":"","user":{"name":"alpha","id":13,"admin":false,"tags":[]},"nums":[1456],"pair":{"a":31,"b":31.0,"c":32,"lo":11.5,"hi":12.5}}"#,
             )
             .check(&RULE);
     }
@@ -3710,14 +3706,14 @@ mod gen_066 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R066"),
+            title: Some("Generated rule 66"),
             dedup: Some("defaultDedupString:Generated.R066"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                22,
+                37,
                 true,
-                r#"{"eventName":"Delta","s":"ǅungla","n":1474,"z":null,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"İstanbul","ключ":"Admin","user":{"name":"Beta-Gamma","id":63,"admin":true},"items":[{"n":544,"name":"{braces} and {{double}}","tags":["ü-545","x y-546"]},{"n":547,"name":"日本語のテキスト","sub":[{"n":548,"x":6},{"n":549,"x":"ǅungla"}]},{"n":550,"ok":false,"tags":["w-551"]}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","n":1216,"b":false,"z":null,"e":[],"ip":"192.168.1.20","with space":"naïve café","ключ":"quote\" and back\\slash","user":{"name":"Straße","id":19,"admin":false,"tags":[],"Role":"svc-deploy"},"items":[],"nums":[1457,1458],"words":[],"ips":["192.168.1.20"]}"#,
             )
         }
             .check(&RULE);
@@ -3726,9 +3722,9 @@ mod gen_066 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                43,
                 false,
-                r#"{"eventName":"Delta","s":"ǅungla","n":1474,"z":null,"ip":"192.168.1.20","big":1.2345678901234568e+29,"with space":"İstanbul","ключ":"Admin","user":{"name":"Beta-Gamma","id":63,"admin":true},"items":[{"n":544,"name":"{braces} and {{double}}","tags":["ü-545","x y-546"]},{"n":547,"name":"日本語のテキスト","sub":[{"n":548,"x":6},{"n":549,"x":"ǅungla"}]},{"n":550,"ok":false,"tags":["w-551"]}],"nums":[]}"#,
+                r#"{"s":"Straße","n":1216,"b":false,"z":null,"e":[],"ip":"192.168.1.20","with space":"naïve café","ключ":"quote\" and back\\slash","user":{"name":"Straße","id":19,"admin":false,"tags":[],"Role":"svc-deploy"},"items":[],"nums":[1457,1458],"words":[],"ips":["192.168.1.20"]}"#,
             )
             .check(&RULE);
     }
@@ -3741,14 +3737,16 @@ mod gen_067 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 67"),
-            dedup: Some("ǅungla"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("} "),
+            dedup: Some(
+                r#"[]:["Wort-459"]:{"n":461,"ok":false,"sub":[{"n":462,"x":"tab\tand\nnewline"}]}"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
                 30,
                 true,
-                r#"{"eventName":"Zeta","s":"ǅungla","n":63,"f":31.75,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","user":{"name":"日本語のテキスト","tags":["x y-552"],"Role":"UPPER lower 123"},"items":[{"n":553,"name":"alpha","v":12,"ok":true},{"n":554,"name":"Straße","tags":[],"sub":[{"n":555,"x":"ǅungla"},{"n":556,"x":"Beta-Gamma"}]},{"n":557,"name":"x","v":7,"ok":false,"tags":[],"sub":[{"n":558,"x":"x"}]}],"nums":[1559,1560],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3","::ffff:10.0.0.1"],"matrix":[[561,562],[563,564,565]],"pair":{"a":28,"b":28.0,"c":29,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"quote\" and back\\slash","n":489,"b":false,"e":[],"ip":"10.1.2.3","net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"x","user":{"name":"tab\tand\nnewline","id":72,"admin":false,"tags":["Wort-459"]},"items":[{"n":460,"name":"Beta-Gamma"},{"n":461,"ok":false,"sub":[{"n":462,"x":"tab\tand\nnewline"}]},{"n":463,"name":""}],"nums":[],"words":[],"ips":["192.168.1.20","8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -3759,7 +3757,7 @@ mod gen_067 {
                 "witness without the first field",
                 36,
                 false,
-                r#"{"s":"ǅungla","n":63,"f":31.75,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","user":{"name":"日本語のテキスト","tags":["x y-552"],"Role":"UPPER lower 123"},"items":[{"n":553,"name":"alpha","v":12,"ok":true},{"n":554,"name":"Straße","tags":[],"sub":[{"n":555,"x":"ǅungla"},{"n":556,"x":"Beta-Gamma"}]},{"n":557,"name":"x","v":7,"ok":false,"tags":[],"sub":[{"n":558,"x":"x"}]}],"nums":[1559,1560],"words":[],"ips":["2606:4700:4700::1111","10.1.2.3","::ffff:10.0.0.1"],"matrix":[[561,562],[563,564,565]],"pair":{"a":28,"b":28.0,"c":29,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"quote\" and back\\slash","n":489,"b":false,"e":[],"ip":"10.1.2.3","net":"2001:db8::/32","big":-9223372036854775808,"dotted.key":"x","user":{"name":"tab\tand\nnewline","id":72,"admin":false,"tags":["Wort-459"]},"nums":[],"words":[],"ips":["192.168.1.20","8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -3772,16 +3770,14 @@ mod gen_068 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"[{"n":567,"name":"ǅungla","v":0,"ok":true}]Alert: {"n":567,"name":"ǅungla","v":0,"ok":true}} "#,
-            ),
-            dedup: Some("10.1.2.3:[575]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                46,
+                32,
                 true,
-                r#"{"eventName":"Delta","s":"UPPER lower 123","n":512,"b":true,"e":[],"ip":"8.8.8.8","dotted.key":"Beta-Gamma","ключ":"İstanbul","user":{"name":"UPPER lower 123","tags":["Wort-566"]},"items":[{"n":567,"name":"ǅungla","v":0,"ok":true}],"nums":[1568,1569,1570],"matrix":[[571,572],[573,574,575]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":28.5,"hi":29.5}}"#,
+                r#"{"eventName":"Epsilon","t":"Admin","n":738,"f":31.25,"b":true,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","user":{"name":"Admin","admin":false,"tags":["ü-464","x y-465","x y-466"]},"pair":{"a":48,"b":48.0,"c":49,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -3790,9 +3786,9 @@ mod gen_068 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                38,
                 false,
-                r#"{"eventName":"Delta","s":"UPPER lower 123","n":512,"b":true,"e":[],"ip":"8.8.8.8","dotted.key":"Beta-Gamma","ключ":"İstanbul","user":{"name":"UPPER lower 123","tags":["Wort-566"]},"nums":[1568,1569,1570],"matrix":[[571,572],[573,574,575]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":28.5,"hi":29.5}}"#,
+                r#"{"t":"Admin","n":738,"f":31.25,"b":true,"e":0,"ip":"2001:db8::1","net":"192.168.0.0/16","user":{"name":"Admin","admin":false,"tags":["ü-464","x y-465","x y-466"]},"pair":{"a":48,"b":48.0,"c":49,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -3805,14 +3801,14 @@ mod gen_069 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 69"),
-            dedup: Some("defaultDedupString:Generated.R069"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(r#" "quoted" }  back\slash "#),
+            dedup: Some("477:10.0.0.0/8"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                20,
+                26,
                 true,
-                r#"{"eventName":"Zeta","s":"Beta-Gamma","n":563,"f":-49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","with space":"x","user":{"name":"quote\" and back\\slash","tags":["Wort-576"]},"items":[{"n":577,"ok":true}],"nums":[1578,1579,1580],"words":["Wort-581","x y-582"],"matrix":[[583,584],[585,586,587]]}"#,
+                r#"{"eventName":"Beta","s":"ǅungla","t":"x","n":-169,"f":46.0,"b":true,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"UPPER lower 123","id":43},"items":[{"n":467,"name":"Beta-Gamma","ok":true,"tags":["ü-468","x y-469","x y-470"]}],"nums":[1471],"words":["w-472","x y-473","w-474","Wort-475"],"ips":[],"matrix":[[476,477],[478,479,480]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":15,"b":15.0,"c":16,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -3821,9 +3817,9 @@ mod gen_069 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                32,
                 false,
-                r#"{"s":"Beta-Gamma","n":563,"f":-49.0,"b":false,"z":null,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","with space":"x","user":{"name":"quote\" and back\\slash","tags":["Wort-576"]},"items":[{"n":577,"ok":true}],"nums":[1578,1579,1580],"words":["Wort-581","x y-582"],"matrix":[[583,584],[585,586,587]]}"#,
+                r#"{"s":"ǅungla","t":"x","n":-169,"f":46.0,"b":true,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"UPPER lower 123","id":43},"items":[{"n":467,"name":"Beta-Gamma","ok":true,"tags":["ü-468","x y-469","x y-470"]}],"nums":[1471],"words":["w-472","x y-473","w-474","Wort-475"],"ips":[],"matrix":[[476,477],[478,479,480]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":15,"b":15.0,"c":16,"lo":40.5,"hi":41.5}}"#,
             )
             .check(&RULE);
     }
@@ -3836,14 +3832,14 @@ mod gen_070 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]1590[]"),
-            dedup: Some("[]1590[]"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Alert: } {} "),
+            dedup: Some("Alert: } {} "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                21,
+                23,
                 true,
-                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","f":21.25,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"user":{"name":"naïve café","id":71,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1588,1589,1590,1591],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Gamma","s":"path/to/file.txt","n":797,"f":14.25,"z":null,"e":[],"ip":"192.168.1.20","net":"2001:db8::/32","dotted":{"key":"İstanbul"},"with space":"svc-deploy","ключ":"İstanbul","user":{"name":"emoji 😀 inside","admin":true,"tags":["w-481"]},"items":[],"nums":[1482],"ips":["2606:4700:4700::1111"]}"#,
             )
         }
             .check(&RULE);
@@ -3852,9 +3848,9 @@ mod gen_070 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                29,
                 false,
-                r#"{"s":"quote\" and back\\slash","f":21.25,"b":true,"z":null,"e":0,"big":1.2345678901234568e+29,"user":{"name":"naïve café","id":71,"admin":true,"Role":"{braces} and {{double}}"},"items":[],"nums":[1588,1589,1590,1591],"words":[],"pair":{"a":4,"b":4.0,"c":5,"lo":7.5,"hi":8.5}}"#,
+                r#"{"s":"path/to/file.txt","n":797,"f":14.25,"z":null,"e":[],"ip":"192.168.1.20","net":"2001:db8::/32","dotted":{"key":"İstanbul"},"with space":"svc-deploy","ключ":"İstanbul","user":{"name":"emoji 😀 inside","admin":true,"tags":["w-481"]},"items":[],"nums":[1482],"ips":["2606:4700:4700::1111"]}"#,
             )
             .check(&RULE);
     }
@@ -3867,15 +3863,14 @@ mod gen_071 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R071"),
-            dedup: Some("[]"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":[597,598,599],"k1":{"key":"ǅungla"}}"#),
+            title: Some("{} "),
+            dedup: Some("{} "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                21,
+                68,
                 true,
-                r#"{"eventName":"Delta","s":"quote\" and back\\slash","n":175,"f":-38.0,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"a*b?c[d]e","id":69},"items":[],"nums":[1592,1593,1594],"words":[],"ips":["::ffff:10.0.0.1","8.8.8.8","fe80::1"],"matrix":[[595,596],[597,598,599]]}"#,
+                r#"{"eventName":"Delta","s":"alpha","t":"UPPER lower 123","b":true,"e":0,"ip":"192.168.1.20","net":"10.1.2.3","dotted.key":"x","user":{"name":"alpha","id":3,"tags":["x y-483"],"Role":"ǅungla"},"items":[],"nums":[1484],"pair":{"a":30,"b":30.0,"c":31,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -3884,9 +3879,9 @@ mod gen_071 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                74,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":175,"f":-38.0,"e":[],"ip":"8.8.8.8","net":"192.168.0.0/16","big":-9223372036854775808,"dotted.key":"quote\" and back\\slash","dotted":{"key":"ǅungla"},"user":{"name":"a*b?c[d]e","id":69},"items":[],"nums":[1592,1593,1594],"words":[],"ips":["::ffff:10.0.0.1","8.8.8.8","fe80::1"],"matrix":[[595,596],[597,598,599]]}"#,
+                r#"{"eventName":"Delta","s":"alpha","t":"UPPER lower 123","b":true,"e":0,"ip":"192.168.1.20","net":"10.1.2.3","dotted.key":"x","items":[],"nums":[1484],"pair":{"a":30,"b":30.0,"c":31,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -3899,14 +3894,14 @@ mod gen_072 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: } "),
-            dedup: Some("Alert: } "),
+            title: Some(r#"}  back\slash []"#),
+            dedup: Some("ǅungla"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                23,
+                84,
                 true,
-                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"naïve café","n":1322,"z":null,"e":false,"user":{"name":"path/to/file.txt","id":47,"admin":false,"tags":["ü-600"],"Role":"x"},"items":[{"n":601,"name":"quote\" and back\\slash","v":-5},{"n":602,"name":"Admin","v":14,"ok":true,"tags":["x y-603","w-604"],"sub":[{"n":605,"x":"UPPER lower 123"},{"n":606,"x":0}]},{"n":607,"v":7,"ok":false,"tags":[],"sub":[{"n":608,"x":"日本語のテキスト"}]}],"nums":[1609],"words":["Wort-610","ü-611","ü-612"],"matrix":[[613,614],[615,616,617]],"pair":{"a":29,"b":29.0,"c":30,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","t":"Straße","n":836,"f":-43.5,"z":null,"ip":"fe80::1","dotted.key":"ǅungla","ключ":"Admin","nums":[],"pair":{"a":3,"b":3.0,"c":4,"lo":43.5,"hi":44.5}}"#,
             )
         }
             .check(&RULE);
@@ -3915,9 +3910,9 @@ mod gen_072 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                90,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"naïve café","n":1322,"z":null,"e":false,"user":{"name":"path/to/file.txt","id":47,"admin":false,"tags":["ü-600"],"Role":"x"},"items":[{"n":601,"name":"quote\" and back\\slash","v":-5},{"n":602,"name":"Admin","v":14,"ok":true,"tags":["x y-603","w-604"],"sub":[{"n":605,"x":"UPPER lower 123"},{"n":606,"x":0}]},{"n":607,"v":7,"ok":false,"tags":[],"sub":[{"n":608,"x":"日本語のテキスト"}]}],"nums":[1609],"words":["Wort-610","ü-611","ü-612"],"matrix":[[613,614],[615,616,617]],"pair":{"a":29,"b":29.0,"c":30,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","t":"Straße","n":836,"f":-43.5,"z":null,"ip":"fe80::1","dotted.key":"ǅungla","ключ":"Admin","nums":[]}"#,
             )
             .check(&RULE);
     }
@@ -3930,14 +3925,15 @@ mod gen_073 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R073"),
-            dedup: Some("defaultDedupString:Generated.R073"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#" back\slash } } "#),
+            dedup: Some(r#" back\slash } } "#),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":[["Wort-488","w-489"],[]],"k1":true,"k2":[]}"#),
             ..Case::new(
                 "witness matches",
-                55,
+                65,
                 true,
-                r#"{"eventName":"Delta","s":"svc-deploy","t":"Beta-Gamma","z":null,"e":"","ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"x","dotted":{"key":"İstanbul"},"with space":"tab\tand\nnewline","user":{"name":"path/to/file.txt","id":6,"tags":[]},"items":[{"n":618,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":619,"x":4},{"n":620,"x":"{braces} and {{double}}"}]},{"n":621,"name":"alpha","v":-1,"tags":[],"sub":[{"n":622,"x":"Beta-Gamma"}]}],"nums":[1623,1624,1625],"pair":{"a":12,"b":12.0,"c":13,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"tab\tand\nnewline","n":1469,"f":12.5,"z":null,"e":false,"dotted.key":"{braces} and {{double}}","with space":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"emoji 😀 inside","id":92,"admin":true,"tags":["ü-485"],"Role":"İstanbul"},"items":[{"n":486,"name":"a*b?c[d]e","v":3,"ok":false},{"n":487,"name":"İstanbul","ok":false,"tags":["Wort-488","w-489"]},{"n":490,"name":"quote\" and back\\slash","tags":[],"sub":[]}],"words":["Wort-491","w-492"]}"#,
             )
         }
             .check(&RULE);
@@ -3946,9 +3942,9 @@ mod gen_073 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                61,
+                72,
                 false,
-                r#"{"s":"svc-deploy","t":"Beta-Gamma","z":null,"e":"","ip":"100.64.0.1","net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"x","dotted":{"key":"İstanbul"},"with space":"tab\tand\nnewline","user":{"name":"path/to/file.txt","id":6,"tags":[]},"items":[{"n":618,"name":"quote\" and back\\slash","ok":false,"sub":[{"n":619,"x":4},{"n":620,"x":"{braces} and {{double}}"}]},{"n":621,"name":"alpha","v":-1,"tags":[],"sub":[{"n":622,"x":"Beta-Gamma"}]}],"nums":[1623,1624,1625],"pair":{"a":12,"b":12.0,"c":13,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"tab\tand\nnewline","n":1469,"f":12.5,"z":null,"e":false,"dotted.key":"{braces} and {{double}}","with space":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"emoji 😀 inside","id":92,"admin":true,"tags":["ü-485"],"Role":"İstanbul"},"words":["Wort-491","w-492"]}"#,
             )
             .check(&RULE);
     }
@@ -3961,14 +3957,14 @@ mod gen_074 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R074"),
-            dedup: Some("628:[[628,629]]:UPPER lower 123"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("} } x} "),
+            dedup: Some("} } x} "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                29,
+                62,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","n":899,"b":false,"e":"","ip":"10.0.0.0/8","net":"10.0.0.0/8","user":{"name":"UPPER lower 123","id":2,"admin":false},"items":[{"n":626,"name":"naïve café","v":9},{"n":627,"name":"Straße","v":2,"ok":false,"sub":[{"n":628,"x":"Admin"},{"n":629,"x":"ǅungla"}]},{"n":630,"name":"path/to/file.txt","v":7,"ok":true,"tags":["ü-631"]}],"words":["w-632","Wort-633"],"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","t":"Admin","f":46.25,"b":true,"z":null,"with space":"a*b?c[d]e","ключ":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":61,"admin":false,"tags":[],"Role":"Beta-Gamma"},"items":[{"n":493,"v":2,"ok":true,"tags":["w-494"],"sub":[{"n":495,"x":7},{"n":496,"x":3}]},{"n":497,"name":"x","v":2,"ok":false},{"n":498,"v":14}],"nums":[1499],"words":["ü-500","x y-501","w-502"]}"#,
             )
         }
             .check(&RULE);
@@ -3977,9 +3973,9 @@ mod gen_074 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                68,
                 false,
-                r#"{"s":"Straße","n":899,"b":false,"e":"","ip":"10.0.0.0/8","net":"10.0.0.0/8","user":{"name":"UPPER lower 123","id":2,"admin":false},"items":[{"n":626,"name":"naïve café","v":9},{"n":627,"name":"Straße","v":2,"ok":false,"sub":[{"n":628,"x":"Admin"},{"n":629,"x":"ǅungla"}]},{"n":630,"name":"path/to/file.txt","v":7,"ok":true,"tags":["ü-631"]}],"words":["w-632","Wort-633"],"pair":{"a":9,"b":9.0,"c":10,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","t":"Admin","f":46.25,"b":true,"z":null,"with space":"a*b?c[d]e","ключ":"tab\tand\nnewline","user":{"name":"UPPER lower 123","id":61,"admin":false,"tags":[],"Role":"Beta-Gamma"},"nums":[1499],"words":["ü-500","x y-501","w-502"]}"#,
             )
             .check(&RULE);
     }
@@ -3992,14 +3988,14 @@ mod gen_075 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} {"),
-            dedup: Some("} {"),
+            title: Some("8"),
+            dedup: Some("8"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                53,
+                47,
                 true,
-                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"quote\" and back\\slash","n":741,"f":17.5,"b":false,"ip":"1.2.3","net":"10.1.2.3","dotted.key":"x","dotted":{"key":"Admin"},"user":{"name":"Straße","admin":true},"items":[{"n":634,"name":"Straße","v":6},{"n":635,"name":"{braces} and {{double}}","ok":false},{"n":636,"tags":["Wort-637"],"sub":[{"n":638,"x":6},{"n":639,"x":"Admin"}]}],"nums":[1640,1641],"words":["Wort-642","x y-643"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"alpha","n":913,"f":-46.25,"ip":"10.0.0.0/8","big":1e+300,"dotted.key":"a*b?c[d]e","with space":"svc-deploy","user":{"name":"path/to/file.txt","id":81,"admin":true,"Role":"ǅungla"},"items":[{"n":503,"name":"path/to/file.txt","sub":[{"n":504,"x":8}]}],"nums":[],"words":[],"pair":{"a":40,"b":40.0,"c":41,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -4008,9 +4004,9 @@ mod gen_075 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                59,
+                53,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"quote\" and back\\slash","n":741,"f":17.5,"b":false,"ip":"1.2.3","net":"10.1.2.3","dotted.key":"x","dotted":{"key":"Admin"},"user":{"name":"Straße","admin":true},"items":[{"n":634,"name":"Straße","v":6},{"n":635,"name":"{braces} and {{double}}","ok":false},{"n":636,"tags":["Wort-637"],"sub":[{"n":638,"x":6},{"n":639,"x":"Admin"}]}],"nums":[1640,1641],"words":["Wort-642","x y-643"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"alpha","n":913,"f":-46.25,"ip":"10.0.0.0/8","big":1e+300,"dotted.key":"a*b?c[d]e","user":{"name":"path/to/file.txt","id":81,"admin":true,"Role":"ǅungla"},"items":[{"n":503,"name":"path/to/file.txt","sub":[{"n":504,"x":8}]}],"nums":[],"words":[],"pair":{"a":40,"b":40.0,"c":41,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -4023,14 +4019,14 @@ mod gen_076 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" ünïcödé svc-deploy} svc-deploy"),
-            dedup: Some(" ünïcödé svc-deploy} svc-deploy"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(r#"{"n":509,"name":"x","v":-4,"tags":[]}"#),
+            dedup: Some(r#"{"n":509,"name":"x","v":-4,"tags":[]}"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                51,
+                42,
                 true,
-                r#"{"eventName":"Delta","s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":644,"name":"ǅungla","v":-1},{"n":645,"name":"alpha","v":1,"tags":["x y-646","Wort-647","w-648"]},{"n":649,"v":13,"ok":false}],"words":["x y-650"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"İstanbul","n":1158,"z":null,"e":{},"with space":"UPPER lower 123","user":{"name":"UPPER lower 123","admin":true,"tags":["Wort-505","ü-506","x y-507"]},"items":[{"n":508,"v":1,"sub":[]},{"n":509,"name":"x","v":-4,"tags":[]}],"words":["ü-510","Wort-511"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":38,"b":38.0,"c":39,"lo":14.5,"hi":15.5}}"#,
             )
         }
             .check(&RULE);
@@ -4039,9 +4035,9 @@ mod gen_076 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                57,
+                48,
                 false,
-                r#"{"s":"a*b?c[d]e","n":1357,"b":false,"e":"","ip":"::ffff:10.0.0.1","dotted.key":"İstanbul","dotted":{"key":"svc-deploy"},"with space":"İstanbul","user":{"name":"ǅungla","id":17,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":644,"name":"ǅungla","v":-1},{"n":645,"name":"alpha","v":1,"tags":["x y-646","Wort-647","w-648"]},{"n":649,"v":13,"ok":false}],"words":["x y-650"],"ips":["8.8.8.8","::ffff:10.0.0.1"],"pair":{"a":12,"b":12.0,"c":13,"lo":48.5,"hi":49.5}}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","t":"İstanbul","n":1158,"z":null,"e":{},"with space":"UPPER lower 123","user":{"name":"UPPER lower 123","admin":true,"tags":["Wort-505","ü-506","x y-507"]},"items":[{"n":508,"v":1,"sub":[]},{"n":509,"name":"x","v":-4,"tags":[]}],"words":["ü-510","Wort-511"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4054,14 +4050,14 @@ mod gen_077 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("DeltaDelta"),
-            dedup: Some("DeltaDelta"),
+            title: Some("{} "),
+            dedup: Some("{} "),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
                 44,
                 true,
-                r#"{"eventName":"Delta","s":"tab\tand\nnewline","n":124,"f":-1.25,"b":false,"net":"10.0.0.0/8","items":[{"n":651,"name":"日本語のテキスト","v":-2,"tags":["ü-652","ü-653","Wort-654"],"sub":[{"n":655,"x":3}]}],"nums":[1656],"words":["Wort-657"],"matrix":[[658,659],[660,661,662]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","n":289,"b":true,"e":0,"big":9007199254740993,"ключ":"Straße","user":{"name":"naïve café","id":67,"admin":true,"tags":[]},"items":[{"n":512,"name":"tab\tand\nnewline","v":7,"ok":true}],"nums":[1513,1514,1515],"matrix":[[516,517],[518,519,520]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":27,"b":27.0,"c":28,"lo":27.5,"hi":28.5}}"#,
             )
         }
             .check(&RULE);
@@ -4072,7 +4068,7 @@ mod gen_077 {
                 "witness without the first field",
                 50,
                 false,
-                r#"{"s":"tab\tand\nnewline","n":124,"f":-1.25,"b":false,"net":"10.0.0.0/8","items":[{"n":651,"name":"日本語のテキスト","v":-2,"tags":["ü-652","ü-653","Wort-654"],"sub":[{"n":655,"x":3}]}],"nums":[1656],"words":["Wort-657"],"matrix":[[658,659],[660,661,662]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
+                r#"{"s":"UPPER lower 123","n":289,"b":true,"e":0,"big":9007199254740993,"ключ":"Straße","user":{"name":"naïve café","id":67,"admin":true,"tags":[]},"items":[{"n":512,"name":"tab\tand\nnewline","v":7,"ok":true}],"nums":[1513,1514,1515],"matrix":[[516,517],[518,519,520]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":27,"b":27.0,"c":28,"lo":27.5,"hi":28.5}}"#,
             )
             .check(&RULE);
     }
@@ -4085,14 +4081,15 @@ mod gen_078 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{{Alert: "),
-            dedup: Some("{{Alert: "),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("tab\tand\nnewline[]"),
+            dedup: Some(r#"[]:100.64.0.1:["ü-521"]"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"x y-523","k1":[],"k2":false}"#),
             ..Case::new(
                 "witness matches",
-                55,
+                44,
                 true,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":1488,"b":true,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","user":{"name":"x"},"items":[],"words":["w-663","w-664","Wort-665","ü-666"],"matrix":[[667,668],[669,670,671]],"pair":{"a":28,"b":28.0,"c":29,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","t":"emoji 😀 inside","n":-328,"b":false,"z":null,"e":[],"ip":"100.64.0.1","big":18446744073709551615,"user":{"name":"","admin":true,"tags":["ü-521"],"Role":"alpha"},"items":[],"nums":[],"words":["w-522","x y-523"]}"#,
             )
         }
             .check(&RULE);
@@ -4101,9 +4098,9 @@ mod gen_078 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                61,
+                51,
                 false,
-                r#"{"eventName":"Zeta","s":"naïve café","t":"UPPER lower 123","n":1488,"b":true,"ip":"256.1.1.1","net":"2001:db8::/32","dotted.key":"a*b?c[d]e","items":[],"words":["w-663","w-664","Wort-665","ü-666"],"matrix":[[667,668],[669,670,671]],"pair":{"a":28,"b":28.0,"c":29,"lo":6.5,"hi":7.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"emoji 😀 inside","n":-328,"b":false,"z":null,"e":[],"ip":"100.64.0.1","big":18446744073709551615,"user":{"name":"","admin":true,"tags":["ü-521"],"Role":"alpha"},"items":[],"nums":[],"words":["w-522","x y-523"]}"#,
             )
             .check(&RULE);
     }
@@ -4116,17 +4113,19 @@ mod gen_079 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":["Wort-674"],"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            title: Some(
+                r#"{"name":"x","tags":["x y-524","x y-525"],"Role":"{braces} and {{double}}"}{ "quoted" {"name":"x","tags":["x y-524","x y-525"],"Role":"{braces} and {{double}}"}"#,
             ),
+            dedup: Some(
+                r#"{"name":"x","tags":["x y-524","x y-525"],"Role":"{braces} and {{double}}"}{ "quoted" {"name":"x","tags":["x y-524","x y-525"],"Role":"{braces} and {{double}}"}"#,
+            ),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":529,"k1":[[526,527],[528,529,530]]}"#),
             ..Case::new(
                 "witness matches",
-                32,
+                48,
                 true,
-                r#"{"eventName":"Beta","s":"Admin","f":11.25,"b":false,"z":null,"e":{},"ip":"100.64.0.1","big":-9223372036854775808,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"Straße","user":{"name":"İstanbul","id":0,"admin":false},"items":[{"n":672,"name":"Beta-Gamma","ok":false,"tags":["w-673","Wort-674"]}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}},"pair":{"a":10,"b":10.0,"c":11,"lo":11.5,"hi":12.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","t":"","e":{},"ip":"127.0.0.1","big":18446744073709551615,"dotted":{"key":"{braces} and {{double}}"},"user":{"name":"x","tags":["x y-524","x y-525"],"Role":"{braces} and {{double}}"},"items":[],"matrix":[[526,527],[528,529,530]]}"#,
             )
         }
             .check(&RULE);
@@ -4135,9 +4134,9 @@ mod gen_079 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                55,
                 false,
-                r#"{"eventName":"Beta","s":"Admin","f":11.25,"b":false,"z":null,"e":{},"ip":"100.64.0.1","big":-9223372036854775808,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"Straße","user":{"name":"İstanbul","id":0,"admin":false},"items":[{"n":672,"name":"Beta-Gamma","ok":false,"tags":["w-673","Wort-674"]}],"nums":[],"pair":{"a":10,"b":10.0,"c":11,"lo":11.5,"hi":12.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"","e":{},"ip":"127.0.0.1","big":18446744073709551615,"dotted":{"key":"{braces} and {{double}}"},"user":{"name":"x","tags":["x y-524","x y-525"],"Role":"{braces} and {{double}}"},"items":[],"matrix":[[526,527],[528,529,530]]}"#,
             )
             .check(&RULE);
     }
@@ -4150,14 +4149,17 @@ mod gen_080 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("684"),
-            dedup: Some("{x|y}[[678],[684,685]]"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R080"),
+            dedup: Some("Straße:"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(
+                r#"{"t0":"542} {","k1":[{"n":531,"name":"Admin","v":13,"sub":[{"n":532,"x":"Straße"}]},{"n":533,"name":"a*b?c[d]e","tags":["x y-534","ü-535"],"sub":[{"n":536,"x":7}]},{"n":537,"name":"UPPER lower 123","v":-1,"tags":["w-538"]}],"k2":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                36,
+                62,
                 true,
-                r#"{"eventName":"Delta","s":"Straße","n":736,"f":-34.5,"ip":"10.1.2.3","net":"10.1.2.3","big":-0.0,"dotted.key":"svc-deploy","user":{"name":"tab\tand\nnewline","id":13,"admin":true,"tags":["w-675","w-676"]},"items":[{"n":677,"name":"Straße","ok":true,"sub":[{"n":678,"x":4}]},{"n":679,"v":1,"ok":true,"tags":["w-680","ü-681"]},{"n":682,"v":10,"ok":false,"tags":["x y-683"],"sub":[{"n":684,"x":"tab\tand\nnewline"},{"n":685,"x":"alpha"}]}],"nums":[1686],"words":[],"matrix":[[687,688],[689,690,691]]}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","n":661,"z":null,"e":0.0,"big":1.2345678901234568e+29,"dotted.key":"Admin","user":{"name":"path/to/file.txt","id":98,"Role":"svc-deploy"},"items":[{"n":531,"name":"Admin","v":13,"sub":[{"n":532,"x":"Straße"}]},{"n":533,"name":"a*b?c[d]e","tags":["x y-534","ü-535"],"sub":[{"n":536,"x":7}]},{"n":537,"name":"UPPER lower 123","v":-1,"tags":["w-538"]}],"matrix":[[539,540],[541,542,543]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4166,9 +4168,9 @@ mod gen_080 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                42,
+                69,
                 false,
-                r#"{"eventName":"Delta","s":"Straße","n":736,"f":-34.5,"ip":"10.1.2.3","net":"10.1.2.3","big":-0.0,"dotted.key":"svc-deploy","items":[{"n":677,"name":"Straße","ok":true,"sub":[{"n":678,"x":4}]},{"n":679,"v":1,"ok":true,"tags":["w-680","ü-681"]},{"n":682,"v":10,"ok":false,"tags":["x y-683"],"sub":[{"n":684,"x":"tab\tand\nnewline"},{"n":685,"x":"alpha"}]}],"nums":[1686],"words":[],"matrix":[[687,688],[689,690,691]]}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","n":661,"z":null,"e":0.0,"big":1.2345678901234568e+29,"dotted.key":"Admin","user":{"name":"path/to/file.txt","id":98,"Role":"svc-deploy"},"matrix":[[539,540],[541,542,543]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4181,14 +4183,15 @@ mod gen_081 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("} "),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R081"),
+            dedup: Some("defaultDedupString:Generated.R081"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[552,555]}"#),
             ..Case::new(
                 "witness matches",
-                64,
+                49,
                 true,
-                r#"{"eventName":"Delta","s":"svc-deploy","n":668,"z":null,"e":[],"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"","ключ":"ǅungla","items":[],"nums":[1692,1693,1694,1695],"words":["x y-696"]}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","t":"path/to/file.txt","n":363,"b":true,"e":false,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"tab\tand\nnewline","items":[{"n":544,"v":12,"tags":["x y-545"]},{"n":546,"name":"svc-deploy","ok":false,"tags":["w-547","w-548","w-549"]},{"n":550,"name":"Admin","ok":false}],"ips":["::ffff:10.0.0.1","127.0.0.1","2606:4700:4700::1111"],"matrix":[[551,552],[553,554,555]],"pair":{"a":34,"b":34.0,"c":35,"lo":30.5,"hi":31.5}}"#,
             )
         }
             .check(&RULE);
@@ -4197,9 +4200,9 @@ mod gen_081 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                70,
+                56,
                 false,
-                r#"{"eventName":"Delta","s":"svc-deploy","n":668,"z":null,"e":[],"ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"","ключ":"ǅungla","items":[],"words":["x y-696"]}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","t":"path/to/file.txt","n":363,"b":true,"e":false,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"tab\tand\nnewline","ips":["::ffff:10.0.0.1","127.0.0.1","2606:4700:4700::1111"],"matrix":[[551,552],[553,554,555]],"pair":{"a":34,"b":34.0,"c":35,"lo":30.5,"hi":31.5}}"#,
             )
             .check(&RULE);
     }
@@ -4212,14 +4215,15 @@ mod gen_082 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} {none"),
-            dedup: Some(" in {Alert: [1697]"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R082"),
+            dedup: Some("w-557"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"t0":"4.0"}"#),
             ..Case::new(
                 "witness matches",
-                66,
+                63,
                 true,
-                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"items":[],"nums":[1697]}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","t":"Straße","n":1282,"f":-21.75,"b":false,"z":null,"e":[],"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"日本語のテキスト","user":{"name":"Admin","id":77,"admin":true,"tags":["ü-556","w-557"],"Role":""},"items":[],"nums":[1558,1559,1560,1561],"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
             )
         }
             .check(&RULE);
@@ -4228,9 +4232,9 @@ mod gen_082 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                72,
+                70,
                 false,
-                r#"{"eventName":"Epsilon","t":"tab\tand\nnewline","n":-210,"f":-8.0,"b":true,"z":null,"ip":"","big":9007199254740993,"with space":"svc-deploy","user":{"name":"path/to/file.txt","id":85,"admin":false,"Role":"İstanbul"},"nums":[1697]}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","t":"Straße","n":1282,"f":-21.75,"b":false,"z":null,"e":[],"ip":"fe80::1","big":-9223372036854775808,"dotted.key":"日本語のテキスト","user":{"name":"Admin","id":77,"admin":true,"tags":["ü-556","w-557"],"Role":""},"items":[],"pair":{"a":4,"b":4.0,"c":5,"lo":20.5,"hi":21.5}}"#,
             )
             .check(&RULE);
     }
@@ -4243,14 +4247,17 @@ mod gen_083 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} 43.75[1700,1701,1702,1703]"),
-            dedup: Some("4.0:5:[[0]]"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("{564"),
+            dedup: Some("21.0"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":565,"t2":"[\"w-562\",\"Wort-563\"]"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                43,
+                79,
                 true,
-                r#"{"eventName":"Beta","s":"","t":"UPPER lower 123","f":43.75,"b":false,"e":"","net":"2001:db8::/32","dotted.key":"","user":{"name":"x","admin":false,"Role":"svc-deploy"},"items":[{"n":698,"name":"path/to/file.txt","v":4,"sub":[{"n":699,"x":0}]}],"nums":[1700,1701,1702,1703],"words":["w-704","ü-705"],"pair":{"a":4,"b":4.0,"c":5,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":610,"f":40.25,"b":false,"ip":"::ffff:10.0.0.1","dotted":{"key":"İstanbul"},"with space":"quote\" and back\\slash","ключ":"日本語のテキスト","user":{"name":"path/to/file.txt","id":94,"admin":true,"tags":["w-562","Wort-563"]},"items":[{"n":564,"name":"naïve café","v":9,"ok":false,"sub":[{"n":565,"x":0}]},{"n":566,"v":11,"ok":true,"sub":[]}],"nums":[1567,1568,1569],"pair":{"a":21,"b":21.0,"c":22,"lo":32.5,"hi":33.5}}"#,
             )
         }
             .check(&RULE);
@@ -4259,9 +4266,9 @@ mod gen_083 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                86,
                 false,
-                r#"{"s":"","t":"UPPER lower 123","f":43.75,"b":false,"e":"","net":"2001:db8::/32","dotted.key":"","user":{"name":"x","admin":false,"Role":"svc-deploy"},"items":[{"n":698,"name":"path/to/file.txt","v":4,"sub":[{"n":699,"x":0}]}],"nums":[1700,1701,1702,1703],"words":["w-704","ü-705"],"pair":{"a":4,"b":4.0,"c":5,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Alpha","s":"path/to/file.txt","n":610,"f":40.25,"b":false,"ip":"::ffff:10.0.0.1","dotted":{"key":"İstanbul"},"with space":"quote\" and back\\slash","ключ":"日本語のテキスト","items":[{"n":564,"name":"naïve café","v":9,"ok":false,"sub":[{"n":565,"x":0}]},{"n":566,"v":11,"ok":true,"sub":[]}],"nums":[1567,1568,1569],"pair":{"a":21,"b":21.0,"c":22,"lo":32.5,"hi":33.5}}"#,
             )
             .check(&RULE);
     }
@@ -4274,19 +4281,14 @@ mod gen_084 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"["Wort-710","x y-711","w-712","x y-713"]["UPPER lower 123","Admin","Admin"]"#,
-            ),
-            dedup: Some(
-                r#"["Wort-710","x y-711","w-712","x y-713"]["UPPER lower 123","Admin","Admin"]"#,
-            ),
+            title: Some("{"),
+            dedup: Some("{"),
             severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":[],"k1":true}"#),
             ..Case::new(
                 "witness matches",
-                49,
+                71,
                 true,
-                r#"{"eventName":"Epsilon","s":"x","t":"","z":null,"ip":"fe80::1","big":18446744073709551615,"dotted":{"key":"UPPER lower 123"},"with space":"UPPER lower 123","items":[{"n":706,"name":"UPPER lower 123","ok":false,"sub":[{"n":707,"x":"x"}]},{"n":708,"name":"Admin","ok":true,"tags":[]},{"n":709,"name":"Admin","v":9,"ok":true,"sub":[]}],"words":["Wort-710","x y-711","w-712","x y-713"]}"#,
+                r#"{"eventName":"Epsilon","s":"alpha","n":440,"b":true,"e":0.0,"big":9007199254740993,"user":{"name":"tab\tand\nnewline","tags":["Wort-570"],"Role":"tab\tand\nnewline"},"items":[{"n":571,"v":13,"ok":false,"tags":["ü-572","x y-573","Wort-574"],"sub":[]}],"nums":[1575,1576,1577,1578],"pair":{"a":15,"b":15.0,"c":16,"lo":17.5,"hi":18.5}}"#,
             )
         }
             .check(&RULE);
@@ -4295,9 +4297,9 @@ mod gen_084 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                56,
+                77,
                 false,
-                r#"{"eventName":"Epsilon","s":"x","t":"","z":null,"ip":"fe80::1","big":18446744073709551615,"dotted":{"key":"UPPER lower 123"},"with space":"UPPER lower 123","words":["Wort-710","x y-711","w-712","x y-713"]}"#,
+                r#"{"s":"alpha","n":440,"b":true,"e":0.0,"big":9007199254740993,"user":{"name":"tab\tand\nnewline","tags":["Wort-570"],"Role":"tab\tand\nnewline"},"items":[{"n":571,"v":13,"ok":false,"tags":["ü-572","x y-573","Wort-574"],"sub":[]}],"nums":[1575,1576,1577,1578],"pair":{"a":15,"b":15.0,"c":16,"lo":17.5,"hi":18.5}}"#,
             )
             .check(&RULE);
     }
@@ -4310,14 +4312,15 @@ mod gen_085 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("truetrue"),
-            dedup: Some("truetrue"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 85"),
+            dedup: Some("defaultDedupString:Generated.R085"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":[[583,584],[585,586,587]],"k1":false}"#),
             ..Case::new(
                 "witness matches",
-                54,
+                19,
                 true,
-                r#"{"eventName":"Gamma","s":"svc-deploy","t":"x","f":-12.5,"b":false,"z":null,"ip":"10.0.0.0/8","user":{"name":"ǅungla","id":8,"admin":true},"items":[{"n":714,"name":"{braces} and {{double}}","v":2,"ok":true,"tags":["ü-715","ü-716"],"sub":[{"n":717,"x":8}]}],"words":["ü-718"],"pair":{"a":32,"b":32.0,"c":33,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Beta","s":"Admin","t":"x","f":-40.0,"b":false,"z":null,"e":false,"dotted":{"key":"path/to/file.txt"},"nums":[1579,1580,1581,1582],"ips":["2606:4700:4700::1111","fe80::1","192.168.1.20"],"matrix":[[583,584],[585,586,587]]}"#,
             )
         }
             .check(&RULE);
@@ -4326,9 +4329,9 @@ mod gen_085 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                60,
+                26,
                 false,
-                r#"{"eventName":"Gamma","s":"svc-deploy","t":"x","f":-12.5,"b":false,"z":null,"ip":"10.0.0.0/8","user":{"name":"ǅungla","id":8,"admin":true},"words":["ü-718"],"pair":{"a":32,"b":32.0,"c":33,"lo":3.5,"hi":4.5}}"#,
+                r#"{"s":"Admin","t":"x","f":-40.0,"b":false,"z":null,"e":false,"dotted":{"key":"path/to/file.txt"},"nums":[1579,1580,1581,1582],"ips":["2606:4700:4700::1111","fe80::1","192.168.1.20"],"matrix":[[583,584],[585,586,587]]}"#,
             )
             .check(&RULE);
     }
@@ -4341,16 +4344,14 @@ mod gen_086 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 86"),
-            dedup: Some(
-                r#"[1726,1727,1728]:723:[{"n":720,"tags":["w-721"],"sub":[{"n":722,"x":"a*b?c[d]e"}]},{"n":723,"name":"Admin","v":7,"sub":[]},{"n":724,"name":"tab\tand\nnewline","v":-2,"ok":true,"tags":["w-725"]}]"#,
-            ),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R086"),
+            dedup: Some("defaultDedupString:Generated.R086"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                72,
+                23,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","f":28.5,"z":null,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":true,"tags":["x y-719"],"Role":"Straße"},"items":[{"n":720,"tags":["w-721"],"sub":[{"n":722,"x":"a*b?c[d]e"}]},{"n":723,"name":"Admin","v":7,"sub":[]},{"n":724,"name":"tab\tand\nnewline","v":-2,"ok":true,"tags":["w-725"]}],"nums":[1726,1727,1728],"words":["ü-729","ü-730"]}"#,
+                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"İstanbul","n":1274,"f":2.0,"b":false,"z":null,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"quote\" and back\\slash","user":{"name":"Beta-Gamma","id":36},"items":[],"nums":[1588,1589],"ips":[],"pair":{"a":30,"b":30.0,"c":31,"lo":42.5,"hi":43.5}}"#,
             )
         }
             .check(&RULE);
@@ -4359,9 +4360,9 @@ mod gen_086 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                78,
+                29,
                 false,
-                r#"{"s":"svc-deploy","f":28.5,"z":null,"ip":"127.0.0.1","ключ":"emoji 😀 inside","user":{"name":"path/to/file.txt","admin":true,"tags":["x y-719"],"Role":"Straße"},"items":[{"n":720,"tags":["w-721"],"sub":[{"n":722,"x":"a*b?c[d]e"}]},{"n":723,"name":"Admin","v":7,"sub":[]},{"n":724,"name":"tab\tand\nnewline","v":-2,"ok":true,"tags":["w-725"]}],"nums":[1726,1727,1728],"words":["ü-729","ü-730"]}"#,
+                r#"{"s":"{braces} and {{double}}","t":"İstanbul","n":1274,"f":2.0,"b":false,"z":null,"ip":"10.0.0.0/8","net":"192.168.0.0/16","big":1.2345678901234568e+29,"with space":"quote\" and back\\slash","user":{"name":"Beta-Gamma","id":36},"items":[],"nums":[1588,1589],"ips":[],"pair":{"a":30,"b":30.0,"c":31,"lo":42.5,"hi":43.5}}"#,
             )
             .check(&RULE);
     }
@@ -4374,15 +4375,14 @@ mod gen_087 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 87"),
+            title: Some("Generated.R087"),
             dedup: Some("defaultDedupString:Generated.R087"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":[4]}"#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                62,
+                49,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","t":"İstanbul","n":-2,"f":-30.0,"b":false,"e":[],"user":{"name":"{braces} and {{double}}","id":79,"admin":true,"Role":"Straße"},"items":[{"n":731,"v":8,"tags":["w-732","ü-733","Wort-734"],"sub":[{"n":735,"x":4}]}],"nums":[],"words":["x y-736","Wort-737","w-738"]}"#,
+                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","n":139,"f":24.5,"e":{},"ip":"127.0.0.1","big":1.2345678901234568e+29,"dotted.key":"ǅungla","ключ":"Straße","user":{"name":"naïve café","id":23,"admin":false,"Role":"İstanbul"},"items":[],"nums":[1590],"words":["w-591"],"pair":{"a":44,"b":44.0,"c":45,"lo":26.5,"hi":27.5}}"#,
             )
         }
             .check(&RULE);
@@ -4391,9 +4391,9 @@ mod gen_087 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                69,
+                55,
                 false,
-                r#"{"eventName":"Gamma","s":"Straße","t":"İstanbul","n":-2,"f":-30.0,"b":false,"e":[],"user":{"name":"{braces} and {{double}}","id":79,"admin":true,"Role":"Straße"},"items":[{"n":731,"v":8,"tags":["w-732","ü-733","Wort-734"],"sub":[{"n":735,"x":4}]}],"nums":[]}"#,
+                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","n":139,"f":24.5,"e":{},"ip":"127.0.0.1","big":1.2345678901234568e+29,"dotted.key":"ǅungla","ключ":"Straße","user":{"name":"naïve café","id":23,"admin":false,"Role":"İstanbul"},"items":[],"nums":[1590],"words":["w-591"]}"#,
             )
             .check(&RULE);
     }
@@ -4406,15 +4406,14 @@ mod gen_088 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 88"),
-            dedup: Some("defaultDedupString:Generated.R088"),
+            title: Some("Generated.R088"),
+            dedup: Some(r#":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}"#),
             severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"t0":" \"quoted\" } ","k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                59,
+                18,
                 true,
-                r#"{"eventName":"Zeta","t":"İstanbul","n":1103,"b":true,"z":null,"e":[],"ip":"fe80::1","net":"10.1.2.3","dotted.key":"Straße","dotted":{"key":"ǅungla"},"with space":"x","ключ":"UPPER lower 123","user":{"name":"naïve café","id":75,"admin":true,"Role":"path/to/file.txt"},"items":[],"ips":["100.64.0.1","192.168.1.20","10.1.2.3"],"pair":{"a":34,"b":34.0,"c":35,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"alpha","n":1354,"f":35.5,"b":true,"user":{"name":"naïve café","admin":false},"nums":[1592],"words":["Wort-593","x y-594","Wort-595"],"ips":["8.8.8.8","127.0.0.1","10.1.2.3"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":0.5,"hi":1.5}}"#,
             )
         }
             .check(&RULE);
@@ -4423,9 +4422,9 @@ mod gen_088 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                66,
+                24,
                 false,
-                r#"{"eventName":"Zeta","t":"İstanbul","n":1103,"b":true,"z":null,"e":[],"ip":"fe80::1","net":"10.1.2.3","dotted.key":"Straße","dotted":{"key":"ǅungla"},"with space":"x","ключ":"UPPER lower 123","user":{"name":"naïve café","id":75,"admin":true,"Role":"path/to/file.txt"},"items":[],"pair":{"a":34,"b":34.0,"c":35,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","t":"alpha","n":1354,"f":35.5,"b":true,"nums":[1592],"words":["Wort-593","x y-594","Wort-595"],"ips":["8.8.8.8","127.0.0.1","10.1.2.3"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":0.5,"hi":1.5}}"#,
             )
             .check(&RULE);
     }
@@ -4438,17 +4437,17 @@ mod gen_089 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 89"),
-            dedup: Some("defaultDedupString:Generated.R089"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#" "quoted" } "#),
+            dedup: Some("İstanbul"),
+            severity: Some(::detections::Severity::Low),
             context: Some(
-                r#"{"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":18446744073709551615}"#,
+                r#"{"k0":93,"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
-                62,
+                46,
                 true,
-                r#"{"eventName":"Epsilon","s":"alpha","t":"ǅungla","n":-358,"f":24.5,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"naïve café","user":{"name":"naïve café","id":49,"admin":false,"tags":["x y-739","x y-740","Wort-741"]},"items":[{"n":742,"tags":["ü-743"]},{"n":744,"name":"alpha","v":0}],"nums":[],"words":["ü-745"]}"#,
+                r#"{"eventName":"Alpha","s":"ǅungla","n":-317,"f":-28.75,"b":false,"ip":"::ffff:10.0.0.1","user":{"name":"emoji 😀 inside","id":93},"items":[{"n":596,"name":"alpha","sub":[{"n":597,"x":"a*b?c[d]e"},{"n":598,"x":"Admin"}]},{"n":599,"name":"日本語のテキスト","v":13,"tags":["w-600","Wort-601"],"sub":[{"n":602,"x":7},{"n":603,"x":4}]},{"n":604,"name":"İstanbul"}],"nums":[],"words":["x y-605","Wort-606"],"ips":["fe80::1","8.8.8.8","10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -4457,9 +4456,9 @@ mod gen_089 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                69,
+                53,
                 false,
-                r#"{"eventName":"Epsilon","s":"alpha","t":"ǅungla","n":-358,"f":24.5,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"naïve café","id":49,"admin":false,"tags":["x y-739","x y-740","Wort-741"]},"items":[{"n":742,"tags":["ü-743"]},{"n":744,"name":"alpha","v":0}],"nums":[],"words":["ü-745"]}"#,
+                r#"{"s":"ǅungla","n":-317,"f":-28.75,"b":false,"ip":"::ffff:10.0.0.1","user":{"name":"emoji 😀 inside","id":93},"items":[{"n":596,"name":"alpha","sub":[{"n":597,"x":"a*b?c[d]e"},{"n":598,"x":"Admin"}]},{"n":599,"name":"日本語のテキスト","v":13,"tags":["w-600","Wort-601"],"sub":[{"n":602,"x":7},{"n":603,"x":4}]},{"n":604,"name":"İstanbul"}],"nums":[],"words":["x y-605","Wort-606"],"ips":["fe80::1","8.8.8.8","10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -4472,15 +4471,14 @@ mod gen_090 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("path/to/file.txt{path/to/file.txttrue"),
-            dedup: Some("path/to/file.txt{path/to/file.txttrue"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":0.0,"k1":null,"t2":"36.5} 36.5"}"#),
+            title: Some("615"),
+            dedup: Some("615"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                56,
+                15,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-188,"f":-10.5,"b":true,"e":0.0,"user":{"name":"path/to/file.txt","admin":true,"Role":"quote\" and back\\slash"},"nums":[1746],"words":["ü-747"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":39,"b":39.0,"c":40,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Beta","s":"UPPER lower 123","t":"svc-deploy","n":784,"f":48.5,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","big":18446744073709551615,"user":{"name":"Beta-Gamma","id":61,"admin":true,"tags":["Wort-607","x y-608"]},"nums":[],"words":["Wort-609","x y-610","ü-611","ü-612"],"matrix":[[613,614],[615,616,617]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4489,9 +4487,9 @@ mod gen_090 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                63,
+                21,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"path/to/file.txt","n":-188,"f":-10.5,"b":true,"e":0.0,"user":{"name":"path/to/file.txt","admin":true,"Role":"quote\" and back\\slash"},"nums":[1746],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":39,"b":39.0,"c":40,"lo":35.5,"hi":36.5}}"#,
+                r#"{"s":"UPPER lower 123","t":"svc-deploy","n":784,"f":48.5,"z":null,"ip":"127.0.0.1","net":"2001:db8::/32","big":18446744073709551615,"user":{"name":"Beta-Gamma","id":61,"admin":true,"tags":["Wort-607","x y-608"]},"nums":[],"words":["Wort-609","x y-610","ü-611","ü-612"],"matrix":[[613,614],[615,616,617]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4504,14 +4502,14 @@ mod gen_091 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"753 "quoted" "#),
-            dedup: Some(r#"753 "quoted" "#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{{"),
+            dedup: Some("{"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                19,
+                20,
                 true,
-                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","n":-82,"f":-11.25,"b":true,"z":null,"e":"","ip":"1.2.3","ключ":"naïve café","user":{"name":"{braces} and {{double}}","id":10,"admin":false,"tags":["ü-748","x y-749","x y-750"],"Role":""},"items":[{"n":751,"name":"UPPER lower 123","v":-5},{"n":752,"name":"","tags":[],"sub":[{"n":753,"x":3},{"n":754,"x":"tab\tand\nnewline"}]}],"words":["w-755","x y-756","w-757"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"emoji 😀 inside","n":1056,"f":18.25,"big":-9223372036854775808,"dotted":{"key":"a*b?c[d]e"},"ключ":"Admin","user":{"name":"UPPER lower 123","id":78,"admin":true,"tags":[],"Role":"日本語のテキスト"},"items":[{"n":618,"name":"ǅungla","v":0,"ok":true,"tags":["x y-619","w-620","Wort-621"],"sub":[{"n":622,"x":"Beta-Gamma"}]},{"n":623,"v":8,"ok":true,"tags":["x y-624","w-625","Wort-626"]},{"n":627,"v":-2}],"words":["w-628","x y-629","ü-630","ü-631"]}"#,
             )
         }
             .check(&RULE);
@@ -4520,9 +4518,9 @@ mod gen_091 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                26,
                 false,
-                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","n":-82,"f":-11.25,"b":true,"z":null,"e":"","ip":"1.2.3","ключ":"naïve café","user":{"name":"{braces} and {{double}}","id":10,"admin":false,"tags":["ü-748","x y-749","x y-750"],"Role":""},"words":["w-755","x y-756","w-757"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"emoji 😀 inside","n":1056,"f":18.25,"big":-9223372036854775808,"dotted":{"key":"a*b?c[d]e"},"ключ":"Admin","user":{"name":"UPPER lower 123","id":78,"admin":true,"tags":[],"Role":"日本語のテキスト"},"words":["w-628","x y-629","ü-630","ü-631"]}"#,
             )
             .check(&RULE);
     }
@@ -4535,14 +4533,14 @@ mod gen_092 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in } Straße"),
-            dedup: Some(":w-759"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("{[640,641] #  ünïcödé "),
+            dedup: Some("{[640,641] #  ünïcödé "),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
                 21,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","n":947,"f":-24.5,"ip":"not-an-ip","net":"2001:db8::/32","with space":"emoji 😀 inside","ключ":"Straße","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-758","w-759","Wort-760"],"Role":"Admin"},"items":[{"n":761,"v":5,"ok":false,"tags":["x y-762"]},{"n":763,"name":"x","v":9,"ok":false,"tags":["Wort-764","x y-765"],"sub":[{"n":766,"x":4}]}],"nums":[1767,1768,1769,1770],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":10,"b":10.0,"c":11,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Alpha","t":"İstanbul","n":-37,"f":15.5,"b":false,"ip":"2001:db8::1","with space":"emoji 😀 inside","ключ":"İstanbul","user":{"name":"UPPER lower 123","id":33,"tags":["w-632","ü-633"]},"items":[{"n":634,"name":"","ok":true,"tags":["ü-635","x y-636"],"sub":[{"n":637,"x":7}]},{"n":638,"name":"tab\tand\nnewline","ok":true,"sub":[{"n":639,"x":"svc-deploy"}]}],"matrix":[[640,641],[642,643,644]],"pair":{"a":41,"b":41.0,"c":42,"lo":6.5,"hi":7.5}}"#,
             )
         }
             .check(&RULE);
@@ -4553,7 +4551,7 @@ mod gen_092 {
                 "witness without the first field",
                 27,
                 false,
-                r#"{"s":"a*b?c[d]e","n":947,"f":-24.5,"ip":"not-an-ip","net":"2001:db8::/32","with space":"emoji 😀 inside","ключ":"Straße","user":{"name":"quote\" and back\\slash","admin":true,"tags":["x y-758","w-759","Wort-760"],"Role":"Admin"},"items":[{"n":761,"v":5,"ok":false,"tags":["x y-762"]},{"n":763,"name":"x","v":9,"ok":false,"tags":["Wort-764","x y-765"],"sub":[{"n":766,"x":4}]}],"nums":[1767,1768,1769,1770],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":10,"b":10.0,"c":11,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Alpha","t":"İstanbul","n":-37,"f":15.5,"b":false,"ip":"2001:db8::1","with space":"emoji 😀 inside","ключ":"İstanbul","user":{"name":"UPPER lower 123","id":33,"tags":["w-632","ü-633"]},"matrix":[[640,641],[642,643,644]],"pair":{"a":41,"b":41.0,"c":42,"lo":6.5,"hi":7.5}}"#,
             )
             .check(&RULE);
     }
@@ -4566,14 +4564,14 @@ mod gen_093 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" # []}  back\slash "#),
-            dedup: Some(r#"{"n":771,"sub":[{"n":772,"x":"UPPER lower 123"}]}:true"#),
+            title: Some("Generated.R093"),
+            dedup: Some("defaultDedupString:Generated.R093"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                20,
+                34,
                 true,
-                r#"{"eventName":"Delta","t":"emoji 😀 inside","n":-415,"f":-21.0,"b":true,"dotted.key":"quote\" and back\\slash","ключ":"Admin","user":{"name":"a*b?c[d]e","id":57,"Role":"alpha"},"items":[{"n":771,"sub":[{"n":772,"x":"UPPER lower 123"}]}],"nums":[1773,1774,1775],"words":[],"ips":["2606:4700:4700::1111","fe80::1","10.1.2.3"]}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"Straße","n":386,"f":21.5,"b":true,"z":null,"e":0.0,"ip":"100.64.0.1","big":18446744073709551615,"ключ":"svc-deploy","items":[{"n":645,"name":"tab\tand\nnewline","v":10,"ok":false,"tags":["ü-646","x y-647","Wort-648"],"sub":[{"n":649,"x":5}]},{"n":650,"v":7,"ok":false,"sub":[{"n":651,"x":7}]}],"nums":[1652],"words":["Wort-653","Wort-654","w-655","w-656"],"matrix":[[657,658],[659,660,661]],"pair":{"a":10,"b":10.0,"c":11,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -4582,9 +4580,9 @@ mod gen_093 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                40,
                 false,
-                r#"{"eventName":"Delta","t":"emoji 😀 inside","n":-415,"f":-21.0,"b":true,"dotted.key":"quote\" and back\\slash","ключ":"Admin","user":{"name":"a*b?c[d]e","id":57,"Role":"alpha"},"items":[{"n":771,"sub":[{"n":772,"x":"UPPER lower 123"}]}],"nums":[1773,1774,1775],"words":[]}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"Straße","n":386,"f":21.5,"b":true,"z":null,"e":0.0,"ip":"100.64.0.1","big":18446744073709551615,"ключ":"svc-deploy","items":[{"n":645,"name":"tab\tand\nnewline","v":10,"ok":false,"tags":["ü-646","x y-647","Wort-648"],"sub":[{"n":649,"x":5}]},{"n":650,"v":7,"ok":false,"sub":[{"n":651,"x":7}]}],"nums":[1652],"words":["Wort-653","Wort-654","w-655","w-656"],"pair":{"a":10,"b":10.0,"c":11,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -4599,12 +4597,12 @@ mod gen_094 {
         Case {
             title: Some("Generated.R094"),
             dedup: Some("defaultDedupString:Generated.R094"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                28,
                 true,
-                r#"{"eventName":"Epsilon","s":"alpha","t":"naïve café","n":-282,"e":0,"ip":"100.64.0.1","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"a*b?c[d]e","id":4,"admin":false,"tags":["x y-776","x y-777","ü-778"]},"nums":[],"ips":["2001:db8::1","8.8.8.8"],"pair":{"a":41,"b":41.0,"c":42,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Alpha","s":"x","t":"Admin","z":null,"ip":"192.168.1.20","net":"192.168.0.0/16","items":[{"n":662,"name":"emoji 😀 inside","v":1},{"n":663,"v":2,"sub":[{"n":664,"x":5}]}],"nums":[1665,1666,1667,1668],"words":["ü-669","w-670","x y-671","w-672"],"pair":{"a":42,"b":42.0,"c":43,"lo":21.5,"hi":22.5}}"#,
             )
         }
             .check(&RULE);
@@ -4613,9 +4611,9 @@ mod gen_094 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                34,
                 false,
-                r#"{"eventName":"Epsilon","s":"alpha","t":"naïve café","n":-282,"e":0,"ip":"100.64.0.1","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"a*b?c[d]e","id":4,"admin":false,"tags":["x y-776","x y-777","ü-778"]},"nums":[],"ips":["2001:db8::1","8.8.8.8"]}"#,
+                r#"{"s":"x","t":"Admin","z":null,"ip":"192.168.1.20","net":"192.168.0.0/16","items":[{"n":662,"name":"emoji 😀 inside","v":1},{"n":663,"v":2,"sub":[{"n":664,"x":5}]}],"nums":[1665,1666,1667,1668],"words":["ü-669","w-670","x y-671","w-672"],"pair":{"a":42,"b":42.0,"c":43,"lo":21.5,"hi":22.5}}"#,
             )
             .check(&RULE);
     }
@@ -4629,13 +4627,13 @@ mod gen_095 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R095"),
-            dedup: Some("defaultDedupString:Generated.R095"),
-            severity: Some(::detections::Severity::Low),
+            dedup: Some(r#"[[]]:{"country":"DE","ip":"10.1.2.3"}:"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                41,
+                43,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","n":417,"f":42.25,"b":true,"z":null,"with space":"","ключ":"tab\tand\nnewline","items":[],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","t":"İstanbul","n":1020,"f":23.75,"z":null,"e":{},"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"","with space":"日本語のテキスト","ключ":"UPPER lower 123","items":[{"n":673,"name":"a*b?c[d]e","v":5,"ok":true,"tags":[]}],"nums":[1674,1675,1676],"words":["Wort-677","x y-678"],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":43.5,"hi":44.5}}"#,
             )
         }
             .check(&RULE);
@@ -4644,9 +4642,9 @@ mod gen_095 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                49,
                 false,
-                r#"{"eventName":"Beta","s":"Straße","n":417,"b":true,"z":null,"with space":"","ключ":"tab\tand\nnewline","items":[],"ips":["192.168.1.20"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"s":"emoji 😀 inside","t":"İstanbul","n":1020,"f":23.75,"z":null,"e":{},"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"","with space":"日本語のテキスト","ключ":"UPPER lower 123","items":[{"n":673,"name":"a*b?c[d]e","v":5,"ok":true,"tags":[]}],"nums":[1674,1675,1676],"words":["Wort-677","x y-678"],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":43.5,"hi":44.5}}"#,
             )
             .check(&RULE);
     }
@@ -4659,15 +4657,14 @@ mod gen_096 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R096"),
-            dedup: Some("defaultDedupString:Generated.R096"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[781],"k1":40,"k2":[{"n":781,"x":5}]}"#),
+            title: Some(" ünïcödé 1101"),
+            dedup: Some(":41.5:[1682]"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                22,
+                20,
                 true,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","n":-345,"f":-3.25,"b":true,"z":null,"e":0,"net":"10.1.2.3","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"alpha","user":{"name":"quote\" and back\\slash","id":37,"admin":true},"items":[{"n":779,"name":"Straße","tags":[]},{"n":780,"name":"UPPER lower 123","v":10,"ok":true,"sub":[{"n":781,"x":5}]}],"nums":[1782,1783,1784],"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","n":1101,"f":-47.75,"b":true,"z":null,"e":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","ключ":"tab\tand\nnewline","user":{"name":"quote\" and back\\slash","id":62,"admin":false,"tags":["w-679","x y-680","x y-681"]},"items":[],"nums":[1682],"pair":{"a":22,"b":22.0,"c":23,"lo":41.5,"hi":42.5}}"#,
             )
         }
             .check(&RULE);
@@ -4676,9 +4673,9 @@ mod gen_096 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                26,
                 false,
-                r#"{"eventName":"Delta","s":"{braces} and {{double}}","n":-345,"f":-3.25,"b":true,"z":null,"e":0,"net":"10.1.2.3","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"alpha","user":{"name":"quote\" and back\\slash","id":37,"admin":true},"items":[{"n":779,"name":"Straße","tags":[]},{"n":780,"name":"UPPER lower 123","v":10,"ok":true,"sub":[{"n":781,"x":5}]}],"pair":{"a":40,"b":40.0,"c":41,"lo":37.5,"hi":38.5}}"#,
+                r#"{"s":"quote\" and back\\slash","n":1101,"f":-47.75,"b":true,"z":null,"e":"","net":"10.0.0.0/8","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","ключ":"tab\tand\nnewline","user":{"name":"quote\" and back\\slash","id":62,"admin":false,"tags":["w-679","x y-680","x y-681"]},"items":[],"nums":[1682],"pair":{"a":22,"b":22.0,"c":23,"lo":41.5,"hi":42.5}}"#,
             )
             .check(&RULE);
     }
@@ -4691,17 +4688,14 @@ mod gen_097 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R097"),
-            dedup: Some("defaultDedupString:Generated.R097"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":[[5],[]],"k1":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
-            ),
+            title: Some("32.5"),
+            dedup: Some("32.5"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                16,
+                40,
                 true,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","n":255,"b":false,"ip":"10.0.0.0/8","net":"2001:db8::/32","dotted.key":"x","with space":"svc-deploy","user":{"name":"","tags":["x y-785","x y-786"]},"items":[{"n":787,"name":"Admin","tags":["x y-788","x y-789"],"sub":[{"n":790,"x":5}]},{"n":791,"ok":false},{"n":792,"name":"path/to/file.txt","v":9,"ok":true,"tags":["ü-793"],"sub":[]}],"nums":[1794],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":32.5,"hi":33.5}}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"","f":32.5,"ip":"10.1.2.3","big":9007199254740993,"dotted.key":"a*b?c[d]e","dotted":{"key":"日本語のテキスト"},"items":[{"n":683,"name":"日本語のテキスト","tags":["x y-684"],"sub":[{"n":685,"x":"quote\" and back\\slash"}]},{"n":686,"v":9,"tags":[],"sub":[{"n":687,"x":1},{"n":688,"x":3}]}],"nums":[],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -4710,9 +4704,9 @@ mod gen_097 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                46,
                 false,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","n":255,"b":false,"ip":"10.0.0.0/8","net":"2001:db8::/32","dotted.key":"x","with space":"svc-deploy","user":{"name":"","tags":["x y-785","x y-786"]},"nums":[1794],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":33,"b":33.0,"c":34,"lo":32.5,"hi":33.5}}"#,
+                r#"{"s":"Beta-Gamma","t":"","f":32.5,"ip":"10.1.2.3","big":9007199254740993,"dotted.key":"a*b?c[d]e","dotted":{"key":"日本語のテキスト"},"items":[{"n":683,"name":"日本語のテキスト","tags":["x y-684"],"sub":[{"n":685,"x":"quote\" and back\\slash"}]},{"n":686,"v":9,"tags":[],"sub":[{"n":687,"x":1},{"n":688,"x":3}]}],"nums":[],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -4725,14 +4719,14 @@ mod gen_098 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some("} "),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R098"),
+            dedup: Some("defaultDedupString:Generated.R098"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                40,
+                47,
                 true,
-                r#"{"eventName":"Gamma","s":"alpha","t":"x","f":4.5,"b":false,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"UPPER lower 123","dotted":{"key":"svc-deploy"},"with space":"svc-deploy","ключ":"emoji 😀 inside","items":[],"nums":[1795,1796],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"naïve café","n":1069,"f":6.75,"z":null,"big":18446744073709551615,"dotted":{"key":""},"ключ":"alpha","user":{"name":"{braces} and {{double}}","id":86,"admin":true,"tags":["Wort-689"]},"items":[{"n":690,"name":"path/to/file.txt","ok":false,"sub":[{"n":691,"x":"path/to/file.txt"},{"n":692,"x":"naïve café"}]},{"n":693,"name":"Straße","sub":[]},{"n":694,"name":"Beta-Gamma","v":-2,"tags":["Wort-695","x y-696"],"sub":[{"n":697,"x":4}]}],"nums":[1698,1699,1700],"words":["ü-701","x y-702"]}"#,
             )
         }
             .check(&RULE);
@@ -4741,9 +4735,9 @@ mod gen_098 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                53,
                 false,
-                r#"{"eventName":"Gamma","s":"alpha","t":"x","f":4.5,"b":false,"z":null,"ip":"fe80::1","net":"192.168.0.0/16","big":9007199254740993,"dotted.key":"UPPER lower 123","dotted":{"key":"svc-deploy"},"with space":"svc-deploy","ключ":"emoji 😀 inside","items":[],"nums":[1795,1796],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}}}"#,
+                r#"{"s":"a*b?c[d]e","t":"naïve café","n":1069,"f":6.75,"z":null,"big":18446744073709551615,"dotted":{"key":""},"ключ":"alpha","user":{"name":"{braces} and {{double}}","id":86,"admin":true,"tags":["Wort-689"]},"items":[{"n":690,"name":"path/to/file.txt","ok":false,"sub":[{"n":691,"x":"path/to/file.txt"},{"n":692,"x":"naïve café"}]},{"n":693,"name":"Straße","sub":[]},{"n":694,"name":"Beta-Gamma","v":-2,"tags":["Wort-695","x y-696"],"sub":[{"n":697,"x":4}]}],"nums":[1698,1699,1700],"words":["ü-701","x y-702"]}"#,
             )
             .check(&RULE);
     }
@@ -4756,15 +4750,15 @@ mod gen_099 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash [1]{[1]"#),
-            dedup: Some("[]} {"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":null}"#),
+            title: Some("Generated.R099"),
+            dedup: Some(r#"["192.168.1.20"]"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[[703,704],[705,706,707]]}"#),
             ..Case::new(
                 "witness matches",
-                18,
+                24,
                 true,
-                r#"{"eventName":"Epsilon","s":"x","t":"quote\" and back\\slash","e":0.0,"ip":"100.64.0.1","big":1.2345678901234568e+29,"ключ":"İstanbul","user":{"name":"{braces} and {{double}}","tags":[],"Role":""},"items":[{"n":797},{"n":798,"name":"quote\" and back\\slash","v":1,"tags":["Wort-799","x y-800"]}],"words":["w-801","Wort-802","x y-803","Wort-804"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":45.5,"hi":46.5}}"#,
+                r#"{"eventName":"Gamma","s":"Straße","t":"","n":1216,"b":false,"e":0.0,"ip":"127.0.0.1","net":"192.168.0.0/16","big":18446744073709551615,"with space":"alpha","ключ":"a*b?c[d]e","user":{"name":"UPPER lower 123","admin":true,"tags":[]},"nums":[],"ips":["192.168.1.20"],"matrix":[[703,704],[705,706,707]],"pair":{"a":15,"b":15.0,"c":16,"lo":27.5,"hi":28.5}}"#,
             )
         }
             .check(&RULE);
@@ -4773,9 +4767,9 @@ mod gen_099 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                31,
                 false,
-                r#"{"s":"x","t":"quote\" and back\\slash","e":0.0,"ip":"100.64.0.1","big":1.2345678901234568e+29,"ключ":"İstanbul","user":{"name":"{braces} and {{double}}","tags":[],"Role":""},"items":[{"n":797},{"n":798,"name":"quote\" and back\\slash","v":1,"tags":["Wort-799","x y-800"]}],"words":["w-801","Wort-802","x y-803","Wort-804"],"ips":[],"pair":{"a":36,"b":36.0,"c":37,"lo":45.5,"hi":46.5}}"#,
+                r#"{"s":"Straße","t":"","n":1216,"b":false,"e":0.0,"ip":"127.0.0.1","net":"192.168.0.0/16","big":18446744073709551615,"with space":"alpha","ключ":"a*b?c[d]e","user":{"name":"UPPER lower 123","admin":true,"tags":[]},"nums":[],"ips":["192.168.1.20"],"matrix":[[703,704],[705,706,707]],"pair":{"a":15,"b":15.0,"c":16,"lo":27.5,"hi":28.5}}"#,
             )
             .check(&RULE);
     }
@@ -4788,15 +4782,16 @@ mod gen_100 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{[1805][1805]"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"t0":"[]","k1":null,"t2":"w-808w-808 in [811,814]"}"#),
+            title: Some("} {x|y}{[708,709]"),
+            dedup: Some(
+                r#"{"exit":{"country":"DE","ip":"fe80::1"}}:日本語のテキスト:[]"#,
+            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                29,
+                22,
                 true,
-                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":857,"f":40.25,"e":0.0,"ip":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted":{"key":"tab\tand\nnewline"},"with space":"emoji 😀 inside","user":{"name":"Straße","id":12,"admin":false,"Role":"emoji 😀 inside"},"items":[],"nums":[1805],"words":["Wort-806","Wort-807","w-808","w-809"],"matrix":[[810,811],[812,813,814]],"pair":{"a":10,"b":10.0,"c":11,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"emoji 😀 inside","n":962,"f":14.75,"b":false,"z":null,"e":"","ip":"10.0.0.0/8","net":"192.168.0.0/16","dotted.key":"日本語のテキスト","dotted":{"key":"path/to/file.txt"},"user":{"name":"emoji 😀 inside","id":12,"admin":true},"words":[],"ips":["8.8.8.8","fe80::1"],"matrix":[[708,709],[710,711,712]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -4805,9 +4800,9 @@ mod gen_100 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                28,
                 false,
-                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":857,"f":40.25,"e":0.0,"ip":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted":{"key":"tab\tand\nnewline"},"with space":"emoji 😀 inside","user":{"name":"Straße","id":12,"admin":false,"Role":"emoji 😀 inside"},"items":[],"nums":[1805],"words":["Wort-806","Wort-807","w-808","w-809"],"matrix":[[810,811],[812,813,814]]}"#,
+                r#"{"eventName":"Gamma","s":"emoji 😀 inside","t":"emoji 😀 inside","n":962,"f":14.75,"b":false,"z":null,"e":"","ip":"10.0.0.0/8","net":"192.168.0.0/16","dotted.key":"日本語のテキスト","user":{"name":"emoji 😀 inside","id":12,"admin":true},"words":[],"ips":["8.8.8.8","fe80::1"],"matrix":[[708,709],[710,711,712]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -4820,15 +4815,14 @@ mod gen_101 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" in } ["ü-817"]} "#),
-            dedup: Some(r#" in } ["ü-817"]} "#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":{"n":815,"v":14},"k1":[[821,822]]}"#),
+            title: Some("Generated.R101"),
+            dedup: Some("defaultDedupString:Generated.R101"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                23,
+                66,
                 true,
-                r#"{"eventName":"Zeta","s":"x","t":"ǅungla","n":975,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","with space":"a*b?c[d]e","user":{"name":"UPPER lower 123","id":68,"admin":false,"Role":""},"items":[{"n":815,"v":14},{"n":816,"name":"日本語のテキスト","v":14,"tags":["ü-817"]},{"n":818,"v":-4,"tags":["ü-819","x y-820"],"sub":[{"n":821,"x":8},{"n":822,"x":6}]}],"nums":[1823,1824]}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"İstanbul","f":-8.25,"z":null,"e":0.0,"net":"192.168.0.0/16","dotted.key":"İstanbul","user":{"name":"ǅungla","id":25,"admin":false,"tags":["Wort-713"]},"items":[],"nums":[1714,1715,1716],"words":["Wort-717"],"ips":["8.8.8.8","fe80::1"]}"#,
             )
         }
             .check(&RULE);
@@ -4837,9 +4831,9 @@ mod gen_101 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                72,
                 false,
-                r#"{"eventName":"Zeta","s":"x","t":"ǅungla","n":975,"b":false,"e":[],"ip":"10.1.2.3","net":"10.1.2.3","with space":"a*b?c[d]e","user":{"name":"UPPER lower 123","id":68,"admin":false,"Role":""},"nums":[1823,1824]}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","f":-8.25,"z":null,"e":0.0,"net":"192.168.0.0/16","dotted.key":"İstanbul","user":{"name":"ǅungla","id":25,"admin":false,"tags":["Wort-713"]},"items":[],"nums":[1714,1715,1716],"words":["Wort-717"],"ips":["8.8.8.8","fe80::1"]}"#,
             )
             .check(&RULE);
     }
@@ -4852,14 +4846,15 @@ mod gen_102 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R102"),
-            dedup: Some("defaultDedupString:Generated.R102"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("İstanbul"),
+            dedup: Some("İstanbul"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":[5]}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                27,
                 true,
-                r#"{"eventName":"Zeta","s":"Straße","n":804,"f":-15.75,"b":false,"e":false,"ip":"127.0.0.1","big":-9223372036854775808,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"quote\" and back\\slash","tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":825,"v":1,"tags":["Wort-826","ü-827"],"sub":[{"n":828,"x":"naïve café"},{"n":829,"x":"svc-deploy"}]},{"n":830}],"words":["x y-831","Wort-832","x y-833","w-834"],"ips":["10.1.2.3"]}"#,
+                r#"{"eventName":"Gamma","n":981,"ip":"2001:db8::1","net":"10.0.0.0/8","dotted.key":"Beta-Gamma","dotted":{"key":"Straße"},"user":{"name":"path/to/file.txt","id":94,"admin":false,"tags":["Wort-718","w-719","w-720"],"Role":"naïve café"},"items":[{"n":721,"name":"日本語のテキスト","ok":true,"sub":[{"n":722,"x":5}]},{"n":723,"name":"İstanbul","sub":[]},{"n":724,"name":"alpha","v":12,"ok":false}],"words":["ü-725"],"ips":["10.1.2.3"],"pair":{"a":39,"b":39.0,"c":40,"lo":28.5,"hi":29.5}}"#,
             )
         }
             .check(&RULE);
@@ -4868,9 +4863,9 @@ mod gen_102 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                34,
                 false,
-                r#"{"s":"Straße","n":804,"f":-15.75,"b":false,"e":false,"ip":"127.0.0.1","big":-9223372036854775808,"dotted":{"key":"tab\tand\nnewline"},"user":{"name":"quote\" and back\\slash","tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":825,"v":1,"tags":["Wort-826","ü-827"],"sub":[{"n":828,"x":"naïve café"},{"n":829,"x":"svc-deploy"}]},{"n":830}],"words":["x y-831","Wort-832","x y-833","w-834"],"ips":["10.1.2.3"]}"#,
+                r#"{"eventName":"Gamma","n":981,"ip":"2001:db8::1","net":"10.0.0.0/8","dotted.key":"Beta-Gamma","dotted":{"key":"Straße"},"user":{"name":"path/to/file.txt","id":94,"admin":false,"tags":["Wort-718","w-719","w-720"],"Role":"naïve café"},"words":["ü-725"],"ips":["10.1.2.3"],"pair":{"a":39,"b":39.0,"c":40,"lo":28.5,"hi":29.5}}"#,
             )
             .check(&RULE);
     }
@@ -4883,14 +4878,14 @@ mod gen_103 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{} "),
-            dedup: Some("{} "),
-            severity: Some(::detections::Severity::Low),
+            title: Some("} {"),
+            dedup: Some("} {"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                21,
+                36,
                 true,
-                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"emoji 😀 inside","n":1071,"e":0,"ip":"fe80::1","net":"192.168.0.0/16","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":835,"name":"alpha","sub":[]}],"nums":[],"ips":["100.64.0.1"],"pair":{"a":19,"b":19.0,"c":20,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"Beta-Gamma","n":998,"f":-17.75,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","big":18446744073709551615,"items":[{"n":726,"name":"emoji 😀 inside","v":-5,"ok":false,"tags":[],"sub":[]},{"n":727,"name":"UPPER lower 123","ok":false}],"nums":[1728,1729]}"#,
             )
         }
             .check(&RULE);
@@ -4899,9 +4894,9 @@ mod gen_103 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                42,
                 false,
-                r#"{"s":"UPPER lower 123","t":"emoji 😀 inside","n":1071,"e":0,"ip":"fe80::1","net":"192.168.0.0/16","dotted":{"key":"{braces} and {{double}}"},"items":[{"n":835,"name":"alpha","sub":[]}],"nums":[],"ips":["100.64.0.1"],"pair":{"a":19,"b":19.0,"c":20,"lo":1.5,"hi":2.5}}"#,
+                r#"{"s":"Beta-Gamma","t":"Beta-Gamma","n":998,"f":-17.75,"b":false,"ip":"1.2.3","net":"10.0.0.0/8","big":18446744073709551615,"items":[{"n":726,"name":"emoji 😀 inside","v":-5,"ok":false,"tags":[],"sub":[]},{"n":727,"name":"UPPER lower 123","ok":false}],"nums":[1728,1729]}"#,
             )
             .check(&RULE);
     }
@@ -4914,14 +4909,14 @@ mod gen_104 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R104"),
-            dedup: Some("[838]"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("False"),
+            dedup: Some("False"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                18,
+                16,
                 true,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"svc-deploy","n":409,"z":null,"e":false,"big":18446744073709551615,"dotted.key":"","dotted":{"key":"naïve café"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","items":[{"n":836,"name":"svc-deploy","v":0,"ok":true,"tags":["w-837"],"sub":[{"n":838,"x":4},{"n":839,"x":5}]},{"n":840,"ok":false,"tags":["ü-841","x y-842"]}],"ips":[]}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":1464,"f":-45.5,"b":false,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"Admin","user":{"name":"Admin","admin":true,"tags":["x y-730"],"Role":""},"items":[],"nums":[1731,1732],"words":["ü-733","x y-734"]}"#,
             )
         }
             .check(&RULE);
@@ -4930,9 +4925,9 @@ mod gen_104 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                22,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"svc-deploy","n":409,"z":null,"e":false,"big":18446744073709551615,"dotted.key":"","dotted":{"key":"naïve café"},"with space":"tab\tand\nnewline","ключ":"svc-deploy","items":[{"n":836,"name":"svc-deploy","v":0,"ok":true,"tags":["w-837"],"sub":[{"n":838,"x":4},{"n":839,"x":5}]},{"n":840,"ok":false,"tags":["ü-841","x y-842"]}],"ips":[]}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":1464,"f":-45.5,"b":false,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"İstanbul","dotted":{"key":"alpha"},"ключ":"Admin","items":[],"nums":[1731,1732],"words":["ü-733","x y-734"]}"#,
             )
             .check(&RULE);
     }
@@ -4945,14 +4940,15 @@ mod gen_105 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[850]"),
-            dedup: Some("849:false:fe80::1"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("} {"),
+            dedup: Some("738"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":744}"#),
             ..Case::new(
                 "witness matches",
-                19,
+                20,
                 true,
-                r#"{"eventName":"Alpha","s":"x","n":891,"b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"alpha","ключ":"emoji 😀 inside","user":{"name":"Beta-Gamma","id":83,"admin":false,"Role":"UPPER lower 123"},"items":[],"nums":[1843,1844,1845],"matrix":[[846,847],[848,849,850]],"pair":{"a":22,"b":22.0,"c":23,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Zeta","s":"","n":889,"f":-26.0,"b":false,"z":null,"e":0,"ip":"10.1.2.3","user":{"name":"UPPER lower 123","admin":false,"tags":["w-735","ü-736","x y-737"]},"items":[{"n":738,"v":13,"ok":false,"tags":["ü-739","Wort-740","w-741"]},{"n":742,"v":-4,"tags":["w-743"]}],"ips":["fe80::1"],"matrix":[[744,745],[746,747,748]],"pair":{"a":36,"b":36.0,"c":37,"lo":11.5,"hi":12.5}}"#,
             )
         }
             .check(&RULE);
@@ -4961,9 +4957,9 @@ mod gen_105 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                27,
                 false,
-                r#"{"s":"x","n":891,"b":false,"z":null,"ip":"fe80::1","big":1.2345678901234568e+29,"dotted.key":"alpha","ключ":"emoji 😀 inside","user":{"name":"Beta-Gamma","id":83,"admin":false,"Role":"UPPER lower 123"},"items":[],"nums":[1843,1844,1845],"matrix":[[846,847],[848,849,850]],"pair":{"a":22,"b":22.0,"c":23,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Zeta","s":"","n":889,"f":-26.0,"b":false,"z":null,"e":0,"ip":"10.1.2.3","user":{"name":"UPPER lower 123","admin":false,"tags":["w-735","ü-736","x y-737"]},"items":[{"n":738,"v":13,"ok":false,"tags":["ü-739","Wort-740","w-741"]},{"n":742,"v":-4,"tags":["w-743"]}],"ips":["fe80::1"],"pair":{"a":36,"b":36.0,"c":37,"lo":11.5,"hi":12.5}}"#,
             )
             .check(&RULE);
     }
@@ -4976,14 +4972,14 @@ mod gen_106 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"Nonew-857["w-860"]"#),
-            dedup: Some(r#"Nonew-857["w-860"]"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R106"),
+            dedup: Some("defaultDedupString:Generated.R106"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                16,
+                36,
                 true,
-                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"alpha","n":1157,"dotted.key":"naïve café","with space":"path/to/file.txt","user":{"name":"naïve café","admin":false,"tags":["x y-851","ü-852","Wort-853"]},"items":[{"n":854,"name":"tab\tand\nnewline","v":-1,"ok":true,"tags":["x y-855","Wort-856","w-857"],"sub":[{"n":858,"x":"Straße"}]},{"n":859,"name":"path/to/file.txt","ok":true,"tags":["w-860"]},{"n":861,"name":"","v":5,"tags":["Wort-862","Wort-863","x y-864"],"sub":[{"n":865,"x":6}]}],"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"],"matrix":[[866,867],[868,869,870]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":10.5,"hi":11.5}}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"ǅungla","n":-105,"f":24.0,"ip":"192.168.1.20","net":"2001:db8::/32","dotted.key":"ǅungla","items":[{"n":749,"name":"emoji 😀 inside","v":-2,"sub":[]},{"n":750,"name":"İstanbul","v":3,"ok":false,"tags":[],"sub":[{"n":751,"x":5}]},{"n":752,"v":13,"tags":["ü-753"],"sub":[{"n":754,"x":"{braces} and {{double}}"}]}],"pair":{"a":45,"b":45.0,"c":46,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -4992,9 +4988,9 @@ mod gen_106 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                42,
                 false,
-                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"alpha","n":1157,"dotted.key":"naïve café","with space":"path/to/file.txt","user":{"name":"naïve café","admin":false,"tags":["x y-851","ü-852","Wort-853"]},"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"],"matrix":[[866,867],[868,869,870]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":10.5,"hi":11.5}}"#,
+                r#"{"eventName":"Zeta","s":"naïve café","t":"ǅungla","n":-105,"f":24.0,"ip":"192.168.1.20","net":"2001:db8::/32","dotted.key":"ǅungla","pair":{"a":45,"b":45.0,"c":46,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -5007,14 +5003,17 @@ mod gen_107 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R107"),
-            dedup: Some("defaultDedupString:Generated.R107"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("8.5none"),
+            dedup: Some("8.5none"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":["path/to/file.txt"],"k1":[{"n":757,"name":"path/to/file.txt","v":7,"sub":[]}],"k2":"quote\" and back\\slash"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                21,
+                43,
                 true,
-                r#"{"eventName":"Zeta","s":"naïve café","n":232,"f":-42.25,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","matrix":[[871,872],[873,874,875]]}"#,
+                r#"{"eventName":"Beta","s":"{braces} and {{double}}","t":"alpha","n":312,"f":-12.0,"b":true,"z":null,"ip":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"svc-deploy","user":{"name":"quote\" and back\\slash","id":55,"admin":false,"tags":["ü-755","Wort-756"]},"items":[{"n":757,"name":"path/to/file.txt","v":7,"sub":[]}],"nums":[1758,1759],"pair":{"a":41,"b":41.0,"c":42,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -5023,9 +5022,9 @@ mod gen_107 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                50,
                 false,
-                r#"{"eventName":"Zeta","s":"naïve café","n":232,"f":-42.25,"z":null,"e":0.0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","dotted.key":"quote\" and back\\slash","matrix":[[871,872],[873,874,875]]}"#,
+                r#"{"s":"{braces} and {{double}}","t":"alpha","n":312,"f":-12.0,"b":true,"z":null,"ip":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"svc-deploy","user":{"name":"quote\" and back\\slash","id":55,"admin":false,"tags":["ü-755","Wort-756"]},"items":[{"n":757,"name":"path/to/file.txt","v":7,"sub":[]}],"nums":[1758,1759],"pair":{"a":41,"b":41.0,"c":42,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -5038,14 +5037,14 @@ mod gen_108 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 108"),
-            dedup: Some("defaultDedupString:Generated.R108"),
+            title: Some("[[]]"),
+            dedup: Some("[[]]"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                34,
+                17,
                 true,
-                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-124,"f":-21.5,"b":true,"z":null,"e":[],"ip":"2001:db8::1","words":["x y-876","x y-877"],"ips":[],"pair":{"a":34,"b":34.0,"c":35,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Delta","s":"x","f":-9.0,"b":true,"e":0,"big":-0.0,"dotted":{"key":"emoji 😀 inside"},"ключ":"path/to/file.txt","user":{"name":"日本語のテキスト","admin":false,"tags":[]},"items":[{"n":760,"name":"emoji 😀 inside","v":-2},{"n":761,"name":"日本語のテキスト","tags":[]}],"nums":[1762,1763,1764],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5054,9 +5053,9 @@ mod gen_108 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                23,
                 false,
-                r#"{"eventName":"Zeta","t":"emoji 😀 inside","n":-124,"f":-21.5,"b":true,"z":null,"e":[],"ip":"2001:db8::1","words":["x y-876","x y-877"],"ips":[]}"#,
+                r#"{"eventName":"Delta","s":"x","f":-9.0,"b":true,"e":0,"big":-0.0,"dotted":{"key":"emoji 😀 inside"},"ключ":"path/to/file.txt","user":{"name":"日本語のテキスト","admin":false,"tags":[]},"nums":[1762,1763,1764],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5069,14 +5068,14 @@ mod gen_109 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 109"),
-            dedup: Some("defaultDedupString:Generated.R109"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("767"),
+            dedup: Some("767"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                35,
+                22,
                 true,
-                r#"{"eventName":"Delta","s":"x","n":-230,"f":-20.5,"e":{},"ip":"fe80::1","big":1.2345678901234568e+29,"dotted":{"key":"UPPER lower 123"},"items":[],"nums":[1878,1879,1880,1881]}"#,
+                r#"{"eventName":"Beta","s":"Admin","n":5,"e":{},"ip":"fe80::1","net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","with space":"ǅungla","ключ":"tab\tand\nnewline","items":[{"n":765,"name":"UPPER lower 123","v":12,"sub":[{"n":766,"x":6}]},{"n":767,"v":7,"sub":[]},{"n":768,"name":"UPPER lower 123","v":5}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5085,9 +5084,9 @@ mod gen_109 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                41,
+                28,
                 false,
-                r#"{"s":"x","n":-230,"f":-20.5,"e":{},"ip":"fe80::1","big":1.2345678901234568e+29,"dotted":{"key":"UPPER lower 123"},"items":[],"nums":[1878,1879,1880,1881]}"#,
+                r#"{"s":"Admin","n":5,"e":{},"ip":"fe80::1","net":"10.0.0.0/8","big":18446744073709551615,"dotted.key":"quote\" and back\\slash","with space":"ǅungla","ключ":"tab\tand\nnewline","items":[{"n":765,"name":"UPPER lower 123","v":12,"sub":[{"n":766,"x":6}]},{"n":767,"v":7,"sub":[]},{"n":768,"name":"UPPER lower 123","v":5}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5101,13 +5100,13 @@ mod gen_110 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 110"),
-            dedup: Some("defaultDedupString:Generated.R110"),
-            severity: Some(::detections::Severity::Info),
+            dedup: Some("ü-776"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                22,
+                61,
                 true,
-                r#"{"eventName":"Gamma","s":"ǅungla","t":"{braces} and {{double}}","b":false,"z":null,"e":[],"dotted.key":"{braces} and {{double}}","dotted":{"key":"ǅungla"},"user":{"name":"svc-deploy","id":14,"admin":false,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":882,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":883,"x":"日本語のテキスト"}]}],"nums":[1884],"pair":{"a":0,"b":0.0,"c":1,"lo":23.5,"hi":24.5}}"#,
+                r#"{"eventName":"Gamma","t":"ǅungla","n":1252,"f":-30.5,"b":true,"z":null,"e":false,"net":"2001:db8::/32","dotted":{"key":"İstanbul"},"user":{"name":"","tags":["x y-769","w-770","x y-771"],"Role":"svc-deploy"},"items":[{"n":772,"v":0,"ok":true,"sub":[]},{"n":773,"sub":[{"n":774,"x":4}]}],"words":["x y-775","ü-776","ü-777"],"ips":[],"pair":{"a":45,"b":45.0,"c":46,"lo":31.5,"hi":32.5}}"#,
             )
         }
             .check(&RULE);
@@ -5116,9 +5115,9 @@ mod gen_110 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                67,
                 false,
-                r#"{"s":"ǅungla","t":"{braces} and {{double}}","b":false,"z":null,"e":[],"dotted.key":"{braces} and {{double}}","dotted":{"key":"ǅungla"},"user":{"name":"svc-deploy","id":14,"admin":false,"tags":[],"Role":"quote\" and back\\slash"},"items":[{"n":882,"name":"UPPER lower 123","ok":true,"tags":[],"sub":[{"n":883,"x":"日本語のテキスト"}]}],"nums":[1884],"pair":{"a":0,"b":0.0,"c":1,"lo":23.5,"hi":24.5}}"#,
+                r#"{"t":"ǅungla","n":1252,"f":-30.5,"b":true,"z":null,"e":false,"net":"2001:db8::/32","dotted":{"key":"İstanbul"},"user":{"name":"","tags":["x y-769","w-770","x y-771"],"Role":"svc-deploy"},"items":[{"n":772,"v":0,"ok":true,"sub":[]},{"n":773,"sub":[{"n":774,"x":4}]}],"words":["x y-775","ü-776","ü-777"],"ips":[],"pair":{"a":45,"b":45.0,"c":46,"lo":31.5,"hi":32.5}}"#,
             )
             .check(&RULE);
     }
@@ -5131,15 +5130,14 @@ mod gen_111 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[889,890]{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}"#),
-            dedup: Some(r#"[889,890]{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}"#),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":[[]]}"#),
+            title: Some("Generated rule 111"),
+            dedup: Some("defaultDedupString:Generated.R111"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                16,
+                33,
                 true,
-                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"İstanbul","n":419,"b":false,"z":null,"ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","items":[{"n":885,"name":"svc-deploy","v":3},{"n":886,"name":"path/to/file.txt","tags":[]},{"n":887,"name":"alpha"}],"nums":[1888],"words":[],"matrix":[[889,890],[891,892,893]],"pair":{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}}"#,
+                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"","n":1139,"f":-46.25,"z":null,"e":"","ip":"192.168.1.20","big":-9223372036854775808,"dotted":{"key":"İstanbul"},"ключ":"emoji 😀 inside","items":[{"n":778,"name":"tab\tand\nnewline","v":-3,"ok":true,"sub":[]},{"n":779,"v":11,"sub":[]}],"nums":[],"words":["ü-780","ü-781"],"pair":{"a":38,"b":38.0,"c":39,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -5148,9 +5146,9 @@ mod gen_111 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                39,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"İstanbul","n":419,"b":false,"z":null,"ip":"not-an-ip","net":"10.0.0.0/8","dotted.key":"{braces} and {{double}}","items":[{"n":885,"name":"svc-deploy","v":3},{"n":886,"name":"path/to/file.txt","tags":[]},{"n":887,"name":"alpha"}],"nums":[1888],"words":[],"matrix":[[889,890],[891,892,893]],"pair":{"a":4,"b":4.0,"c":5,"lo":26.5,"hi":27.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"","n":1139,"f":-46.25,"z":null,"e":"","ip":"192.168.1.20","big":-9223372036854775808,"dotted":{"key":"İstanbul"},"ключ":"emoji 😀 inside","items":[{"n":778,"name":"tab\tand\nnewline","v":-3,"ok":true,"sub":[]},{"n":779,"v":11,"sub":[]}],"nums":[],"words":["ü-780","ü-781"],"pair":{"a":38,"b":38.0,"c":39,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -5163,15 +5161,17 @@ mod gen_112 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R112"),
-            dedup: Some(r#":["x y-897"]"#),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":[],"k1":null,"k2":[899]}"#),
+            title: Some("DEDE"),
+            dedup: Some("DEDE"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"k1":[1783]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                33,
+                46,
                 true,
-                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","b":true,"e":[],"with space":"日本語のテキスト","user":{"name":"alpha","id":54,"admin":true,"tags":["Wort-894","Wort-895"],"Role":"x"},"items":[{"n":896,"name":"tab\tand\nnewline","ok":false,"tags":["x y-897"]},{"n":898,"name":"Beta-Gamma","ok":false,"sub":[{"n":899,"x":7}]}],"nums":[1900,1901,1902,1903]}"#,
+                r#"{"eventName":"Zeta","s":"a*b?c[d]e","n":965,"e":0,"ip":"192.168.1.20","big":18446744073709551615,"user":{"name":"naïve café","id":39,"admin":true,"Role":""},"items":[{"n":782,"name":"path/to/file.txt","v":0,"sub":[]}],"nums":[1783],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -5180,9 +5180,9 @@ mod gen_112 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                53,
                 false,
-                r#"{"s":"tab\tand\nnewline","b":true,"e":[],"with space":"日本語のテキスト","user":{"name":"alpha","id":54,"admin":true,"tags":["Wort-894","Wort-895"],"Role":"x"},"items":[{"n":896,"name":"tab\tand\nnewline","ok":false,"tags":["x y-897"]},{"n":898,"name":"Beta-Gamma","ok":false,"sub":[{"n":899,"x":7}]}],"nums":[1900,1901,1902,1903]}"#,
+                r#"{"s":"a*b?c[d]e","n":965,"e":0,"ip":"192.168.1.20","big":18446744073709551615,"user":{"name":"naïve café","id":39,"admin":true,"Role":""},"items":[{"n":782,"name":"path/to/file.txt","v":0,"sub":[]}],"nums":[1783],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -5197,15 +5197,12 @@ mod gen_113 {
         Case {
             title: Some("Generated.R113"),
             dedup: Some("defaultDedupString:Generated.R113"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":{},"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                30,
+                21,
                 true,
-                r#"{"eventName":"Alpha","s":"naïve café","t":"日本語のテキスト","n":20,"f":-34.5,"b":true,"e":{},"ip":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Admin","ключ":"x","user":{"name":"a*b?c[d]e","id":8,"admin":false,"tags":["w-904","x y-905"],"Role":"UPPER lower 123"},"nums":[1906,1907,1908,1909],"words":["Wort-910","w-911","ü-912","w-913"],"matrix":[[914,915],[916,917,918]]}"#,
+                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","t":"UPPER lower 123","b":true,"z":null,"net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"user":{"name":"path/to/file.txt","admin":false,"Role":"emoji 😀 inside"},"words":["ü-784","Wort-785","ü-786","w-787"]}"#,
             )
         }
             .check(&RULE);
@@ -5214,9 +5211,9 @@ mod gen_113 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                27,
                 false,
-                r#"{"s":"naïve café","t":"日本語のテキスト","n":20,"f":-34.5,"b":true,"e":{},"ip":"10.1.2.3","big":1.2345678901234568e+29,"with space":"Admin","ключ":"x","user":{"name":"a*b?c[d]e","id":8,"admin":false,"tags":["w-904","x y-905"],"Role":"UPPER lower 123"},"nums":[1906,1907,1908,1909],"words":["Wort-910","w-911","ü-912","w-913"],"matrix":[[914,915],[916,917,918]]}"#,
+                r#"{"s":"quote\" and back\\slash","t":"UPPER lower 123","b":true,"z":null,"net":"10.0.0.0/8","dotted":{"key":"Beta-Gamma"},"user":{"name":"path/to/file.txt","admin":false,"Role":"emoji 😀 inside"},"words":["ü-784","Wort-785","ü-786","w-787"]}"#,
             )
             .check(&RULE);
     }
@@ -5229,14 +5226,14 @@ mod gen_114 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R114"),
-            dedup: Some("[[]]:49.0:[[]]"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("} "),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                17,
+                33,
                 true,
-                r#"{"eventName":"Beta","s":"path/to/file.txt","n":-394,"f":-5.25,"b":false,"z":null,"ip":"not-an-ip","dotted":{"key":"UPPER lower 123"},"ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":71,"Role":"quote\" and back\\slash"},"items":[{"n":919,"name":"a*b?c[d]e","v":4,"tags":[]}],"words":[],"pair":{"a":49,"b":49.0,"c":50,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Beta","s":"naïve café","n":-296,"f":43.5,"e":0.0,"ip":"not-an-ip","with space":"","user":{"name":"x","id":26,"admin":false},"items":[{"n":788,"name":"İstanbul","ok":false},{"n":789,"v":13},{"n":790,"name":"tab\tand\nnewline","v":-1,"sub":[{"n":791,"x":0}]}],"nums":[1792],"pair":{"a":25,"b":25.0,"c":26,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -5245,9 +5242,9 @@ mod gen_114 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                39,
                 false,
-                r#"{"eventName":"Beta","s":"path/to/file.txt","n":-394,"f":-5.25,"b":false,"z":null,"ip":"not-an-ip","dotted":{"key":"UPPER lower 123"},"ключ":"{braces} and {{double}}","user":{"name":"emoji 😀 inside","id":71,"Role":"quote\" and back\\slash"},"words":[],"pair":{"a":49,"b":49.0,"c":50,"lo":34.5,"hi":35.5}}"#,
+                r#"{"s":"naïve café","n":-296,"f":43.5,"e":0.0,"ip":"not-an-ip","with space":"","user":{"name":"x","id":26,"admin":false},"items":[{"n":788,"name":"İstanbul","ok":false},{"n":789,"v":13},{"n":790,"name":"tab\tand\nnewline","v":-1,"sub":[{"n":791,"x":0}]}],"nums":[1792],"pair":{"a":25,"b":25.0,"c":26,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -5260,15 +5257,16 @@ mod gen_115 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some("{"),
+            title: Some("} "),
+            dedup: Some(
+                r#"path/to/file.txt:[{"n":793,"name":"Admin","v":-4,"tags":["ü-794","x y-795"]},{"n":796,"name":"Straße","tags":["x y-797","w-798"]}]:["x y-797","w-798"]"#,
+            ),
             severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                69,
                 true,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"a*b?c[d]e","n":1324,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"naïve café"},"items":[],"words":["w-920","x y-921"]}"#,
+                r#"{"eventName":"Zeta","s":"x","t":"tab\tand\nnewline","n":-452,"f":43.5,"b":true,"dotted":{"key":"quote\" and back\\slash"},"ключ":"path/to/file.txt","user":{"name":"Admin","id":11,"admin":false,"tags":[]},"items":[{"n":793,"name":"Admin","v":-4,"tags":["ü-794","x y-795"]},{"n":796,"name":"Straße","tags":["x y-797","w-798"]}],"nums":[1799,1800,1801],"words":["w-802","w-803","w-804","Wort-805"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":23,"b":23.0,"c":24,"lo":36.5,"hi":37.5}}"#,
             )
         }
             .check(&RULE);
@@ -5277,9 +5275,9 @@ mod gen_115 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                75,
                 false,
-                r#"{"eventName":"Beta","t":"a*b?c[d]e","n":1324,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"naïve café"},"items":[],"words":["w-920","x y-921"]}"#,
+                r#"{"s":"x","t":"tab\tand\nnewline","n":-452,"f":43.5,"b":true,"dotted":{"key":"quote\" and back\\slash"},"ключ":"path/to/file.txt","user":{"name":"Admin","id":11,"admin":false,"tags":[]},"items":[{"n":793,"name":"Admin","v":-4,"tags":["ü-794","x y-795"]},{"n":796,"name":"Straße","tags":["x y-797","w-798"]}],"nums":[1799,1800,1801],"words":["w-802","w-803","w-804","Wort-805"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":23,"b":23.0,"c":24,"lo":36.5,"hi":37.5}}"#,
             )
             .check(&RULE);
     }
@@ -5293,13 +5291,13 @@ mod gen_116 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R116"),
-            dedup: Some("defaultDedupString:Generated.R116"),
-            severity: Some(::detections::Severity::Info),
+            dedup: Some(r#"["100.64.0.1","8.8.8.8"]:[]"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                20,
+                28,
                 true,
-                r#"{"eventName":"Gamma","s":"ǅungla","t":"tab\tand\nnewline","z":null,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"user":{"name":"UPPER lower 123","id":16,"Role":"{braces} and {{double}}"},"items":[{"n":922,"ok":true}],"nums":[1923],"words":["ü-924","Wort-925"],"pair":{"a":19,"b":19.0,"c":20,"lo":43.5,"hi":44.5}}"#,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":1082,"e":[],"ip":"100.64.0.1","big":9007199254740993,"ключ":"quote\" and back\\slash","user":{"name":"x","id":15},"items":[],"words":["Wort-806","ü-807","x y-808"],"ips":["100.64.0.1","8.8.8.8"]}"#,
             )
         }
             .check(&RULE);
@@ -5308,9 +5306,9 @@ mod gen_116 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                34,
                 false,
-                r#"{"s":"ǅungla","t":"tab\tand\nnewline","z":null,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"user":{"name":"UPPER lower 123","id":16,"Role":"{braces} and {{double}}"},"items":[{"n":922,"ok":true}],"nums":[1923],"words":["ü-924","Wort-925"],"pair":{"a":19,"b":19.0,"c":20,"lo":43.5,"hi":44.5}}"#,
+                r#"{"eventName":"Delta","s":"emoji 😀 inside","n":1082,"e":[],"big":9007199254740993,"ключ":"quote\" and back\\slash","user":{"name":"x","id":15},"items":[],"words":["Wort-806","ü-807","x y-808"],"ips":["100.64.0.1","8.8.8.8"]}"#,
             )
             .check(&RULE);
     }
@@ -5323,14 +5321,14 @@ mod gen_117 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R117"),
-            dedup: Some("45.0"),
+            title: Some("} {"),
+            dedup: Some("} {"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                30,
+                16,
                 true,
-                r#"{"eventName":"Zeta","s":"path/to/file.txt","f":45.0,"b":false,"e":{},"ip":"256.1.1.1","dotted.key":"path/to/file.txt","ключ":"quote\" and back\\slash","user":{"name":"svc-deploy","id":46,"admin":false,"tags":["ü-926"]},"items":[],"words":["w-927"],"matrix":[[928,929],[930,931,932]]}"#,
+                r#"{"eventName":"Delta","s":"Admin","t":"x","n":107,"b":true,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"svc-deploy"},"user":{"name":"Straße","id":50,"admin":false,"Role":"tab\tand\nnewline"},"items":[{"n":809,"name":"İstanbul","v":4},{"n":810,"name":"svc-deploy","v":10,"ok":true,"tags":[]}],"nums":[],"matrix":[[811,812],[813,814,815]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":5.5,"hi":6.5}}"#,
             )
         }
             .check(&RULE);
@@ -5339,9 +5337,9 @@ mod gen_117 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                22,
                 false,
-                r#"{"eventName":"Zeta","s":"path/to/file.txt","f":45.0,"b":false,"e":{},"ip":"256.1.1.1","dotted.key":"path/to/file.txt","ключ":"quote\" and back\\slash","user":{"name":"svc-deploy","id":46,"admin":false,"tags":["ü-926"]},"items":[],"words":["w-927"]}"#,
+                r#"{"s":"Admin","t":"x","n":107,"b":true,"z":null,"e":0.0,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","big":-0.0,"dotted":{"key":"svc-deploy"},"user":{"name":"Straße","id":50,"admin":false,"Role":"tab\tand\nnewline"},"items":[{"n":809,"name":"İstanbul","v":4},{"n":810,"name":"svc-deploy","v":10,"ok":true,"tags":[]}],"nums":[],"matrix":[[811,812],[813,814,815]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":5.5,"hi":6.5}}"#,
             )
             .check(&RULE);
     }
@@ -5355,13 +5353,13 @@ mod gen_118 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R118"),
-            dedup: Some("defaultDedupString:Generated.R118"),
+            dedup: Some("Alpha:824"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                34,
+                26,
                 true,
-                r#"{"eventName":"Alpha","t":"日本語のテキスト","n":1010,"f":-13.75,"z":null,"e":{},"dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false,"tags":["x y-933"],"Role":"a*b?c[d]e"},"items":[{"n":934,"name":"emoji 😀 inside","ok":true,"tags":["Wort-935"]},{"n":936,"v":2,"ok":false,"tags":[]}],"matrix":[[937,938],[939,940,941]],"pair":{"a":48,"b":48.0,"c":49,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","t":"svc-deploy","n":-114,"f":23.0,"b":true,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"path/to/file.txt","with space":"Admin","items":[{"n":816,"name":"a*b?c[d]e","v":6},{"n":817,"v":10,"tags":["ü-818","x y-819","x y-820"]}],"ips":["8.8.8.8","127.0.0.1"],"matrix":[[821,822],[823,824,825]]}"#,
             )
         }
             .check(&RULE);
@@ -5370,9 +5368,9 @@ mod gen_118 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                32,
                 false,
-                r#"{"t":"日本語のテキスト","n":1010,"f":-13.75,"z":null,"e":{},"dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false,"tags":["x y-933"],"Role":"a*b?c[d]e"},"items":[{"n":934,"name":"emoji 😀 inside","ok":true,"tags":["Wort-935"]},{"n":936,"v":2,"ok":false,"tags":[]}],"matrix":[[937,938],[939,940,941]],"pair":{"a":48,"b":48.0,"c":49,"lo":22.5,"hi":23.5}}"#,
+                r#"{"eventName":"Alpha","s":"naïve café","n":-114,"f":23.0,"b":true,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"path/to/file.txt","with space":"Admin","items":[{"n":816,"name":"a*b?c[d]e","v":6},{"n":817,"v":10,"tags":["ü-818","x y-819","x y-820"]}],"ips":["8.8.8.8","127.0.0.1"],"matrix":[[821,822],[823,824,825]]}"#,
             )
             .check(&RULE);
     }
@@ -5385,14 +5383,14 @@ mod gen_119 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{951"),
-            dedup: Some("{951"),
+            title: Some(r#"{ back\slash 100.64.0.1Alert: "#),
+            dedup: Some("false:false:true"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
                 20,
                 true,
-                r#"{"eventName":"Gamma","s":"Admin","n":-298,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-942","Wort-943"]},"items":[{"n":944,"name":"{braces} and {{double}}"}],"nums":[1945,1946,1947],"words":[],"matrix":[[948,949],[950,951,952]],"pair":{"a":32,"b":32.0,"c":33,"lo":5.5,"hi":6.5}}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"ǅungla","n":976,"f":11.75,"b":true,"dotted.key":"Beta-Gamma","user":{"name":"tab\tand\nnewline","id":68,"admin":false},"items":[],"words":["x y-826"],"ips":["8.8.8.8","100.64.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -5403,7 +5401,7 @@ mod gen_119 {
                 "witness without the first field",
                 26,
                 false,
-                r#"{"eventName":"Gamma","s":"Admin","n":-298,"b":true,"ip":"::ffff:10.0.0.1","with space":"naïve café","user":{"name":"UPPER lower 123","admin":true,"tags":["w-942","Wort-943"]},"items":[{"n":944,"name":"{braces} and {{double}}"}],"nums":[1945,1946,1947],"words":[],"matrix":[[948,949],[950,951,952]]}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"ǅungla","f":11.75,"b":true,"dotted.key":"Beta-Gamma","user":{"name":"tab\tand\nnewline","id":68,"admin":false},"items":[],"words":["x y-826"],"ips":["8.8.8.8","100.64.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -5416,15 +5414,17 @@ mod gen_120 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("}  in } "),
-            dedup: Some("}  in } "),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[958,961],"k1":[961],"k2":[[],[]]}"#),
+            title: Some(r#"["w-828"]{x y-832"#),
+            dedup: Some(r#"["w-828"]{x y-832"#),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                42,
+                25,
                 true,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"path/to/file.txt","n":736,"f":-33.25,"b":true,"z":null,"e":0,"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted.key":"","with space":"quote\" and back\\slash","user":{"name":"{braces} and {{double}}","id":14,"admin":true},"items":[{"n":953,"v":7,"tags":[]},{"n":954,"name":"svc-deploy","ok":false,"tags":[]}],"nums":[1955,1956],"matrix":[[957,958],[959,960,961]]}"#,
+                r#"{"eventName":"Gamma","s":"","t":"日本語のテキスト","f":-40.0,"z":null,"e":"","ip":"1.2.3","net":"10.0.0.0/8","with space":"naïve café","items":[{"n":827,"name":"Beta-Gamma","v":-2,"tags":["w-828"]},{"n":829,"name":"quote\" and back\\slash","v":10,"ok":false,"sub":[{"n":830,"x":6},{"n":831,"x":"İstanbul"}]}],"nums":[],"words":["x y-832","x y-833","ü-834","x y-835"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":17,"b":17.0,"c":18,"lo":43.5,"hi":44.5}}"#,
             )
         }
             .check(&RULE);
@@ -5433,9 +5433,9 @@ mod gen_120 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                32,
                 false,
-                r#"{"eventName":"Beta","s":"emoji 😀 inside","t":"path/to/file.txt","n":736,"f":-33.25,"b":true,"z":null,"e":0,"ip":"2606:4700:4700::1111","big":1.2345678901234568e+29,"dotted.key":"","with space":"quote\" and back\\slash","user":{"name":"{braces} and {{double}}","id":14,"admin":true},"items":[{"n":953,"v":7,"tags":[]},{"n":954,"name":"svc-deploy","ok":false,"tags":[]}],"nums":[1955,1956]}"#,
+                r#"{"s":"","t":"日本語のテキスト","f":-40.0,"z":null,"e":"","ip":"1.2.3","net":"10.0.0.0/8","with space":"naïve café","items":[{"n":827,"name":"Beta-Gamma","v":-2,"tags":["w-828"]},{"n":829,"name":"quote\" and back\\slash","v":10,"ok":false,"sub":[{"n":830,"x":6},{"n":831,"x":"İstanbul"}]}],"nums":[],"words":["x y-832","x y-833","ü-834","x y-835"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":17,"b":17.0,"c":18,"lo":43.5,"hi":44.5}}"#,
             )
             .check(&RULE);
     }
@@ -5448,14 +5448,14 @@ mod gen_121 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"15.5[] back\slash "#),
-            dedup: Some(r#"15.5[] back\slash "#),
-            severity: Some(::detections::Severity::Low),
+            title: Some("Generated.R121"),
+            dedup: Some("defaultDedupString:Generated.R121"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                13,
+                12,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","n":1119,"f":49.75,"z":null,"e":[],"ip":"192.168.1.20","net":"2001:db8::/32","ключ":"quote\" and back\\slash","user":{"name":"a*b?c[d]e","id":79,"tags":["w-962","ü-963"],"Role":"UPPER lower 123"},"items":[],"nums":[1964,1965,1966,1967],"pair":{"a":36,"b":36.0,"c":37,"lo":14.5,"hi":15.5}}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"tab\tand\nnewline","n":246,"f":5.75,"b":true,"dotted.key":"emoji 😀 inside","ключ":"a*b?c[d]e","user":{"name":"","admin":false,"tags":["w-836","Wort-837","ü-838"]},"words":["Wort-839","x y-840"],"matrix":[[841,842],[843,844,845]],"pair":{"a":17,"b":17.0,"c":18,"lo":49.5,"hi":50.5}}"#,
             )
         }
             .check(&RULE);
@@ -5464,9 +5464,9 @@ mod gen_121 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                18,
                 false,
-                r#"{"s":"naïve café","n":1119,"f":49.75,"z":null,"e":[],"ip":"192.168.1.20","net":"2001:db8::/32","ключ":"quote\" and back\\slash","user":{"name":"a*b?c[d]e","id":79,"tags":["w-962","ü-963"],"Role":"UPPER lower 123"},"items":[],"nums":[1964,1965,1966,1967],"pair":{"a":36,"b":36.0,"c":37,"lo":14.5,"hi":15.5}}"#,
+                r#"{"s":"emoji 😀 inside","t":"tab\tand\nnewline","n":246,"f":5.75,"b":true,"dotted.key":"emoji 😀 inside","ключ":"a*b?c[d]e","user":{"name":"","admin":false,"tags":["w-836","Wort-837","ü-838"]},"words":["Wort-839","x y-840"],"matrix":[[841,842],[843,844,845]],"pair":{"a":17,"b":17.0,"c":18,"lo":49.5,"hi":50.5}}"#,
             )
             .check(&RULE);
     }
@@ -5479,15 +5479,15 @@ mod gen_122 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 122"),
-            dedup: Some("defaultDedupString:Generated.R122"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":"2606:4700:4700::1111"}"#),
+            title: Some("false"),
+            dedup: Some("false"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":"192.168.1.20"}"#),
             ..Case::new(
                 "witness matches",
-                41,
+                25,
                 true,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"Straße","f":-50.0,"b":true,"ip":"2606:4700:4700::1111","with space":"ǅungla","items":[{"n":968,"v":-1},{"n":969}]}"#,
+                r#"{"eventName":"Gamma","s":"alpha","n":20,"f":-33.5,"b":true,"e":false,"ip":"1.2.3","ips":["192.168.1.20","100.64.0.1","10.1.2.3"],"matrix":[[846,847],[848,849,850]]}"#,
             )
         }
             .check(&RULE);
@@ -5496,9 +5496,9 @@ mod gen_122 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                32,
                 false,
-                r#"{"eventName":"Epsilon","s":"naïve café","t":"Straße","f":-50.0,"b":true,"ip":"2606:4700:4700::1111","with space":"ǅungla"}"#,
+                r#"{"s":"alpha","n":20,"f":-33.5,"b":true,"e":false,"ip":"1.2.3","ips":["192.168.1.20","100.64.0.1","10.1.2.3"],"matrix":[[846,847],[848,849,850]]}"#,
             )
             .check(&RULE);
     }
@@ -5511,14 +5511,14 @@ mod gen_123 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("w-978"),
-            dedup: Some("w-978"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"w-851fe80::1{ "quoted" "#),
+            dedup: Some(r#"[858] "quoted" ["127.0.0.1","fe80::1"]Alert: "#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                23,
+                18,
                 true,
-                r#"{"eventName":"Gamma","s":"x","t":"quote\" and back\\slash","n":702,"e":0,"ip":"8.8.8.8","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":95,"admin":false,"tags":[]},"items":[{"n":970,"name":"path/to/file.txt","v":13,"ok":false,"tags":["Wort-971","Wort-972","ü-973"],"sub":[]},{"n":974,"name":"alpha","v":10,"ok":false},{"n":975,"name":"UPPER lower 123","tags":["x y-976","w-977","w-978"]}],"nums":[1979,1980,1981],"matrix":[[982,983],[984,985,986]],"pair":{"a":1,"b":1.0,"c":2,"lo":26.5,"hi":27.5}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","t":"Straße","n":-43,"f":-48.25,"b":true,"z":null,"with space":"","user":{"name":"Straße","id":67,"tags":["w-851","x y-852"]},"items":[],"nums":[1853],"ips":["127.0.0.1","fe80::1"],"matrix":[[854,855],[856,857,858]],"pair":{"a":15,"b":15.0,"c":16,"lo":8.5,"hi":9.5}}"#,
             )
         }
             .check(&RULE);
@@ -5527,9 +5527,9 @@ mod gen_123 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                24,
                 false,
-                r#"{"eventName":"Gamma","s":"x","t":"quote\" and back\\slash","n":702,"e":0,"ip":"8.8.8.8","big":1.2345678901234568e+29,"dotted.key":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":95,"admin":false,"tags":[]},"items":[{"n":970,"name":"path/to/file.txt","v":13,"ok":false,"tags":["Wort-971","Wort-972","ü-973"],"sub":[]},{"n":974,"name":"alpha","v":10,"ok":false},{"n":975,"name":"UPPER lower 123","tags":["x y-976","w-977","w-978"]}],"matrix":[[982,983],[984,985,986]],"pair":{"a":1,"b":1.0,"c":2,"lo":26.5,"hi":27.5}}"#,
+                r#"{"s":"a*b?c[d]e","t":"Straße","n":-43,"f":-48.25,"b":true,"z":null,"with space":"","user":{"name":"Straße","id":67,"tags":["w-851","x y-852"]},"items":[],"nums":[1853],"ips":["127.0.0.1","fe80::1"],"matrix":[[854,855],[856,857,858]],"pair":{"a":15,"b":15.0,"c":16,"lo":8.5,"hi":9.5}}"#,
             )
             .check(&RULE);
     }
@@ -5542,16 +5542,15 @@ mod gen_124 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R124"),
-            dedup: Some(
-                r#"[[994,995],[996,997,998]]:995:[{"n":989,"name":"UPPER lower 123","ok":true,"sub":[]},{"n":990,"name":"İstanbul","v":7,"ok":true,"tags":["x y-991","Wort-992"]}]"#,
-            ),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("false"),
+            dedup: Some("false"),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":"Epsilon","k1":false}"#),
             ..Case::new(
                 "witness matches",
-                19,
+                45,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":-484,"z":null,"e":[],"ip":"2001:db8::1","dotted.key":"x","user":{"name":"İstanbul","id":40,"admin":false,"tags":["w-987","x y-988"],"Role":"{braces} and {{double}}"},"items":[{"n":989,"name":"UPPER lower 123","ok":true,"sub":[]},{"n":990,"name":"İstanbul","v":7,"ok":true,"tags":["x y-991","Wort-992"]}],"nums":[1993],"ips":[],"matrix":[[994,995],[996,997,998]],"pair":{"a":19,"b":19.0,"c":20,"lo":41.5,"hi":42.5}}"#,
+                r#"{"eventName":"Epsilon","s":"quote\" and back\\slash","b":false,"z":null,"e":0,"net":"10.1.2.3","big":18446744073709551615,"ключ":"Straße","items":[{"n":859,"name":"svc-deploy","v":-4,"ok":false,"tags":["ü-860","w-861"]}],"nums":[],"words":["ü-862"],"pair":{"a":22,"b":22.0,"c":23,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -5560,9 +5559,9 @@ mod gen_124 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                52,
                 false,
-                r#"{"s":"{braces} and {{double}}","n":-484,"z":null,"e":[],"ip":"2001:db8::1","dotted.key":"x","user":{"name":"İstanbul","id":40,"admin":false,"tags":["w-987","x y-988"],"Role":"{braces} and {{double}}"},"items":[{"n":989,"name":"UPPER lower 123","ok":true,"sub":[]},{"n":990,"name":"İstanbul","v":7,"ok":true,"tags":["x y-991","Wort-992"]}],"nums":[1993],"ips":[],"matrix":[[994,995],[996,997,998]],"pair":{"a":19,"b":19.0,"c":20,"lo":41.5,"hi":42.5}}"#,
+                r#"{"s":"quote\" and back\\slash","b":false,"z":null,"e":0,"net":"10.1.2.3","big":18446744073709551615,"ключ":"Straße","items":[{"n":859,"name":"svc-deploy","v":-4,"ok":false,"tags":["ü-860","w-861"]}],"nums":[],"words":["ü-862"],"pair":{"a":22,"b":22.0,"c":23,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -5575,14 +5574,14 @@ mod gen_125 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R125"),
-            dedup: Some("defaultDedupString:Generated.R125"),
+            title: Some("Generated rule 125"),
+            dedup: Some("[]} trueTrue"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                19,
+                38,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","n":-266,"f":10.75,"b":false,"e":0.0,"ip":"10.1.2.3","net":"10.0.0.0/8","ключ":"{braces} and {{double}}","user":{"name":"日本語のテキスト","admin":true,"Role":"Admin"},"items":[{"n":999,"name":"naïve café","v":0,"tags":["x y-1000","Wort-1001","x y-1002"],"sub":[{"n":1003,"x":"tab\tand\nnewline"}]},{"n":1004,"ok":false,"sub":[{"n":1005,"x":5},{"n":1006,"x":2}]},{"n":1007,"v":11,"tags":["w-1008"],"sub":[]}],"nums":[2009,2010,2011],"words":[],"pair":{"a":15,"b":15.0,"c":16,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","f":-25.0,"b":true,"z":null,"ip":"fe80::1","dotted.key":"path/to/file.txt","user":{"name":"","admin":true,"Role":"tab\tand\nnewline"},"items":[],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -5591,9 +5590,9 @@ mod gen_125 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                44,
                 false,
-                r#"{"eventName":"Epsilon","s":"Admin","n":-266,"f":10.75,"b":false,"e":0.0,"ip":"10.1.2.3","net":"10.0.0.0/8","ключ":"{braces} and {{double}}","user":{"name":"日本語のテキスト","admin":true,"Role":"Admin"},"nums":[2009,2010,2011],"words":[],"pair":{"a":15,"b":15.0,"c":16,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Delta","s":"naïve café","f":-25.0,"b":true,"z":null,"dotted.key":"path/to/file.txt","user":{"name":"","admin":true,"Role":"tab\tand\nnewline"},"items":[],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -5606,14 +5605,14 @@ mod gen_126 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("1013} -21.5"),
-            dedup: Some("1013} -21.5"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R126"),
+            dedup: Some(r#":["ü-863","Wort-864","Wort-865","x y-866"]:İstanbul"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                56,
+                21,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","t":"UPPER lower 123","n":569,"f":-21.5,"b":false,"z":null,"e":0,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":44,"Role":"a*b?c[d]e"},"items":[{"n":1012,"name":"quote\" and back\\slash","v":-5},{"n":1013,"name":"tab\tand\nnewline","ok":false,"sub":[{"n":1014,"x":5}]},{"n":1015,"name":"alpha","v":-4,"tags":["ü-1016"]}],"nums":[2017,2018,2019],"words":["ü-1020","w-1021"],"ips":["100.64.0.1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":42,"b":42.0,"c":43,"lo":45.5,"hi":46.5}}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"emoji 😀 inside","z":null,"e":"","ip":"fe80::1","net":"2001:db8::/32","dotted.key":"svc-deploy","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"emoji 😀 inside","admin":false,"Role":"İstanbul"},"items":[],"words":["ü-863","Wort-864","Wort-865","x y-866"],"matrix":[[867,868],[869,870,871]],"pair":{"a":35,"b":35.0,"c":36,"lo":2.5,"hi":3.5}}"#,
             )
         }
             .check(&RULE);
@@ -5622,9 +5621,9 @@ mod gen_126 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                62,
+                27,
                 false,
-                r#"{"eventName":"Delta","s":"naïve café","t":"UPPER lower 123","n":569,"f":-21.5,"b":false,"z":null,"e":0,"dotted.key":"x","dotted":{"key":"ǅungla"},"ключ":"emoji 😀 inside","user":{"name":"İstanbul","id":44,"Role":"a*b?c[d]e"},"nums":[2017,2018,2019],"words":["ü-1020","w-1021"],"ips":["100.64.0.1","::ffff:10.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}},"pair":{"a":42,"b":42.0,"c":43,"lo":45.5,"hi":46.5}}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"emoji 😀 inside","z":null,"e":"","ip":"fe80::1","net":"2001:db8::/32","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"emoji 😀 inside","admin":false,"Role":"İstanbul"},"items":[],"words":["ü-863","Wort-864","Wort-865","x y-866"],"matrix":[[867,868],[869,870,871]],"pair":{"a":35,"b":35.0,"c":36,"lo":2.5,"hi":3.5}}"#,
             )
             .check(&RULE);
     }
@@ -5637,17 +5636,17 @@ mod gen_127 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("日本語のテキスト"),
-            dedup: Some(r#"[true]:["::ffff:10.0.0.1"]"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(" in true"),
+            dedup: Some(" in true"),
+            severity: Some(::detections::Severity::Medium),
             context: Some(
-                r#"{"k0":"ü-1024","t1":"[{\"n\":1023,\"v\":0,\"ok\":true}]ü-1026{"}"#,
+                r#"{"k0":{"n":873,"name":"日本語のテキスト","v":-1,"ok":true},"t1":"{\"n\":872,\"name\":\"UPPER lower 123\",\"v\":12}{\"n\":872,\"name\":\"UPPER lower 123\",\"v\":12}{\"n\":872,\"name\":\"UPPER lower 123\",\"v\":12}} ","k2":1874}"#,
             ),
             ..Case::new(
                 "witness matches",
-                38,
+                28,
                 true,
-                r#"{"eventName":"Beta","s":"日本語のテキスト","t":"x","n":126,"f":-3.0,"b":false,"z":null,"ip":"2001:db8::1","big":-9223372036854775808,"dotted.key":"İstanbul","ключ":"svc-deploy","user":{"name":"UPPER lower 123","id":59,"admin":false,"tags":["w-1022"],"Role":"UPPER lower 123"},"items":[{"n":1023,"v":0,"ok":true}],"nums":[],"words":["ü-1024","Wort-1025","ü-1026","w-1027"],"ips":["::ffff:10.0.0.1"],"pair":{"a":14,"b":14.0,"c":15,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Epsilon","s":"Straße","t":"tab\tand\nnewline","n":531,"z":null,"e":0.0,"ip":"not-an-ip","net":"10.0.0.0/8","big":1e+300,"items":[{"n":872,"name":"UPPER lower 123","v":12},{"n":873,"name":"日本語のテキスト","v":-1,"ok":true}],"nums":[1874,1875],"matrix":[[876,877],[878,879,880]]}"#,
             )
         }
             .check(&RULE);
@@ -5656,9 +5655,9 @@ mod gen_127 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                45,
+                35,
                 false,
-                r#"{"s":"日本語のテキスト","t":"x","n":126,"f":-3.0,"b":false,"z":null,"ip":"2001:db8::1","big":-9223372036854775808,"dotted.key":"İstanbul","ключ":"svc-deploy","user":{"name":"UPPER lower 123","id":59,"admin":false,"tags":["w-1022"],"Role":"UPPER lower 123"},"items":[{"n":1023,"v":0,"ok":true}],"nums":[],"words":["ü-1024","Wort-1025","ü-1026","w-1027"],"ips":["::ffff:10.0.0.1"],"pair":{"a":14,"b":14.0,"c":15,"lo":40.5,"hi":41.5}}"#,
+                r#"{"s":"Straße","t":"tab\tand\nnewline","n":531,"z":null,"e":0.0,"ip":"not-an-ip","net":"10.0.0.0/8","big":1e+300,"items":[{"n":872,"name":"UPPER lower 123","v":12},{"n":873,"name":"日本語のテキスト","v":-1,"ok":true}],"nums":[1874,1875],"matrix":[[876,877],[878,879,880]]}"#,
             )
             .check(&RULE);
     }
@@ -5671,14 +5670,14 @@ mod gen_128 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R128"),
-            dedup: Some("defaultDedupString:Generated.R128"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("ü-893}  ünïcödé "),
+            dedup: Some("ü-893}  ünïcödé "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                12,
+                64,
                 true,
-                r#"{"eventName":"Zeta","s":"","t":"svc-deploy","n":1472,"e":{},"big":-0.0,"with space":"emoji 😀 inside","user":{"name":"x","id":90,"admin":false,"tags":["ü-1028","w-1029","Wort-1030"]},"pair":{"a":35,"b":35.0,"c":36,"lo":8.5,"hi":9.5}}"#,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","b":false,"z":null,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"svc-deploy","admin":false,"tags":[]},"items":[{"n":881,"v":10,"ok":false,"tags":[],"sub":[]},{"n":882,"name":"alpha","v":-2,"tags":["x y-883","w-884"],"sub":[{"n":885,"x":"path/to/file.txt"},{"n":886,"x":"a*b?c[d]e"}]},{"n":887,"name":"Straße","v":-1,"tags":["w-888","x y-889","ü-890"],"sub":[]}],"nums":[1891],"words":["Wort-892","ü-893"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -5687,9 +5686,9 @@ mod gen_128 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                70,
                 false,
-                r#"{"s":"","t":"svc-deploy","n":1472,"e":{},"big":-0.0,"with space":"emoji 😀 inside","user":{"name":"x","id":90,"admin":false,"tags":["ü-1028","w-1029","Wort-1030"]},"pair":{"a":35,"b":35.0,"c":36,"lo":8.5,"hi":9.5}}"#,
+                r#"{"s":"UPPER lower 123","b":false,"z":null,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"svc-deploy","admin":false,"tags":[]},"items":[{"n":881,"v":10,"ok":false,"tags":[],"sub":[]},{"n":882,"name":"alpha","v":-2,"tags":["x y-883","w-884"],"sub":[{"n":885,"x":"path/to/file.txt"},{"n":886,"x":"a*b?c[d]e"}]},{"n":887,"name":"Straße","v":-1,"tags":["w-888","x y-889","ü-890"],"sub":[]}],"nums":[1891],"words":["Wort-892","ü-893"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -5702,16 +5701,15 @@ mod gen_129 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" "quoted" } "#),
-            dedup: Some(
-                r#"false:{"name":"日本語のテキスト","id":77,"admin":false}"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated rule 129"),
+            dedup: Some("defaultDedupString:Generated.R129"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"t0":"506 ünïcödé  ünïcödé ","k1":35}"#),
             ..Case::new(
                 "witness matches",
-                30,
+                24,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","f":-28.25,"b":true,"e":{},"ip":"100.64.0.1","ключ":"ǅungla","user":{"name":"日本語のテキスト","id":77,"admin":false},"items":[{"n":1031,"v":5,"ok":true,"tags":["ü-1032"]},{"n":1033,"name":"Admin","v":-4,"tags":[],"sub":[{"n":1034,"x":"Straße"}]},{"n":1035,"name":"UPPER lower 123","v":14}],"words":["x y-1036","ü-1037","w-1038","w-1039"],"ips":[],"pair":{"a":18,"b":18.0,"c":19,"lo":27.5,"hi":28.5}}"#,
+                r#"{"eventName":"Alpha","s":"tab\tand\nnewline","t":"naïve café","n":506,"f":36.75,"z":null,"e":false,"net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"Straße"},"user":{"name":"x","id":66,"admin":false,"tags":[],"Role":"a*b?c[d]e"},"items":[],"words":[],"matrix":[[894,895],[896,897,898]],"pair":{"a":34,"b":34.0,"c":35,"lo":30.5,"hi":31.5}}"#,
             )
         }
             .check(&RULE);
@@ -5720,9 +5718,9 @@ mod gen_129 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                31,
                 false,
-                r#"{"eventName":"Epsilon","s":"Admin","f":-28.25,"b":true,"e":{},"ip":"100.64.0.1","user":{"name":"日本語のテキスト","id":77,"admin":false},"items":[{"n":1031,"v":5,"ok":true,"tags":["ü-1032"]},{"n":1033,"name":"Admin","v":-4,"tags":[],"sub":[{"n":1034,"x":"Straße"}]},{"n":1035,"name":"UPPER lower 123","v":14}],"words":["x y-1036","ü-1037","w-1038","w-1039"],"ips":[],"pair":{"a":18,"b":18.0,"c":19,"lo":27.5,"hi":28.5}}"#,
+                r#"{"s":"tab\tand\nnewline","t":"naïve café","n":506,"f":36.75,"z":null,"e":false,"net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"Straße"},"user":{"name":"x","id":66,"admin":false,"tags":[],"Role":"a*b?c[d]e"},"items":[],"words":[],"matrix":[[894,895],[896,897,898]],"pair":{"a":34,"b":34.0,"c":35,"lo":30.5,"hi":31.5}}"#,
             )
             .check(&RULE);
     }
@@ -5735,15 +5733,15 @@ mod gen_130 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} [1051]"),
-            dedup: Some("} [1051]"),
+            title: Some(r#"10.1.2.3 "quoted" [907,908]"#),
+            dedup: Some(r#"10.1.2.3 "quoted" [907,908]"#),
             severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"t0":"} İstanbul","k1":null}"#),
+            context: Some(r#"{"k0":"Epsilon"}"#),
             ..Case::new(
                 "witness matches",
-                27,
+                18,
                 true,
-                r#"{"eventName":"Epsilon","s":"alpha","n":73,"f":-45.25,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.0.0.0/8","with space":"İstanbul","ключ":"UPPER lower 123","user":{"name":"İstanbul","id":90,"admin":true,"tags":[]},"items":[{"n":1040,"name":"quote\" and back\\slash"}],"nums":[2041,2042],"words":["x y-1043","ü-1044","Wort-1045","ü-1046"],"matrix":[[1047,1048],[1049,1050,1051]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
+                r#"{"eventName":"Epsilon","t":"Beta-Gamma","f":10.25,"b":true,"ip":"10.1.2.3","ключ":"svc-deploy","user":{"name":"naïve café","id":68,"admin":false,"tags":["Wort-899","ü-900"]},"items":[{"n":901,"name":"emoji 😀 inside","sub":[{"n":902,"x":"tab\tand\nnewline"},{"n":903,"x":"日本語のテキスト"}]},{"n":904,"name":"quote\" and back\\slash","v":-5,"ok":false,"sub":[]},{"n":905,"name":"日本語のテキスト","v":2,"ok":false}],"nums":[1906],"words":[],"ips":["10.1.2.3","100.64.0.1","::ffff:10.0.0.1"],"matrix":[[907,908],[909,910,911]],"pair":{"a":26,"b":26.0,"c":27,"lo":5.5,"hi":6.5}}"#,
             )
         }
             .check(&RULE);
@@ -5752,9 +5750,9 @@ mod gen_130 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                25,
                 false,
-                r#"{"eventName":"Epsilon","s":"alpha","n":73,"f":-45.25,"b":false,"z":null,"e":0.0,"ip":"100.64.0.1","net":"10.0.0.0/8","ключ":"UPPER lower 123","user":{"name":"İstanbul","id":90,"admin":true,"tags":[]},"items":[{"n":1040,"name":"quote\" and back\\slash"}],"nums":[2041,2042],"words":["x y-1043","ü-1044","Wort-1045","ü-1046"],"matrix":[[1047,1048],[1049,1050,1051]],"pair":{"a":12,"b":12.0,"c":13,"lo":36.5,"hi":37.5}}"#,
+                r#"{"t":"Beta-Gamma","f":10.25,"b":true,"ip":"10.1.2.3","ключ":"svc-deploy","user":{"name":"naïve café","id":68,"admin":false,"tags":["Wort-899","ü-900"]},"items":[{"n":901,"name":"emoji 😀 inside","sub":[{"n":902,"x":"tab\tand\nnewline"},{"n":903,"x":"日本語のテキスト"}]},{"n":904,"name":"quote\" and back\\slash","v":-5,"ok":false,"sub":[]},{"n":905,"name":"日本語のテキスト","v":2,"ok":false}],"nums":[1906],"words":[],"ips":["10.1.2.3","100.64.0.1","::ffff:10.0.0.1"],"matrix":[[907,908],[909,910,911]],"pair":{"a":26,"b":26.0,"c":27,"lo":5.5,"hi":6.5}}"#,
             )
             .check(&RULE);
     }
@@ -5768,13 +5766,14 @@ mod gen_131 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R131"),
-            dedup: Some("defaultDedupString:Generated.R131"),
-            severity: Some(::detections::Severity::Info),
+            dedup: Some(r#"["w-916","Wort-917","w-918"]"#),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":"naïve café"}"#),
             ..Case::new(
                 "witness matches",
-                46,
+                17,
                 true,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"svc-deploy","n":567,"f":-47.5,"b":false,"z":null,"net":"2001:db8::/32","ключ":"emoji 😀 inside","items":[],"nums":[2052,2053,2054],"words":["x y-1055","ü-1056","w-1057"],"pair":{"a":41,"b":41.0,"c":42,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"Admin","n":1012,"b":false,"z":null,"ip":"1.2.3","dotted.key":"naïve café","dotted":{"key":"naïve café"},"ключ":"path/to/file.txt","user":{"name":"a*b?c[d]e","id":41,"admin":true,"tags":["w-912","ü-913","Wort-914"]},"items":[{"n":915,"tags":["w-916","Wort-917","w-918"],"sub":[{"n":919,"x":4},{"n":920,"x":"x"}]},{"n":921,"name":"UPPER lower 123","v":10,"ok":true},{"n":922,"name":"İstanbul","v":9,"ok":false,"sub":[]}],"nums":[],"ips":["fe80::1","2606:4700:4700::1111"],"pair":{"a":47,"b":47.0,"c":48,"lo":36.5,"hi":37.5}}"#,
             )
         }
             .check(&RULE);
@@ -5783,9 +5782,9 @@ mod gen_131 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                24,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"svc-deploy","n":567,"f":-47.5,"b":false,"z":null,"net":"2001:db8::/32","ключ":"emoji 😀 inside","items":[],"nums":[2052,2053,2054],"words":["x y-1055","ü-1056","w-1057"],"pair":{"a":41,"b":41.0,"c":42,"lo":7.5,"hi":8.5}}"#,
+                r#"{"eventName":"Epsilon","s":"{braces} and {{double}}","t":"Admin","n":1012,"b":false,"z":null,"ip":"1.2.3","dotted.key":"naïve café","dotted":{"key":"naïve café"},"ключ":"path/to/file.txt","items":[{"n":915,"tags":["w-916","Wort-917","w-918"],"sub":[{"n":919,"x":4},{"n":920,"x":"x"}]},{"n":921,"name":"UPPER lower 123","v":10,"ok":true},{"n":922,"name":"İstanbul","v":9,"ok":false,"sub":[]}],"nums":[],"ips":["fe80::1","2606:4700:4700::1111"],"pair":{"a":47,"b":47.0,"c":48,"lo":36.5,"hi":37.5}}"#,
             )
             .check(&RULE);
     }
@@ -5798,14 +5797,17 @@ mod gen_132 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1060,1064,1067]1063"),
-            dedup: Some("{a*b?c[d]ea*b?c[d]e"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("[932,933]"),
+            dedup: Some("} "),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"t0":" back\\slash [934,935,936]41.5","k1":[[928,929],[]],"k2":["x y-925","w-931"]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                18,
+                33,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","t":"日本語のテキスト","n":770,"f":42.75,"z":null,"e":{},"ip":"192.168.1.20","user":{"name":"emoji 😀 inside","admin":true,"tags":["Wort-1058","Wort-1059"],"Role":"path/to/file.txt"},"items":[{"n":1060,"tags":["Wort-1061"],"sub":[{"n":1062,"x":"emoji 😀 inside"},{"n":1063,"x":"a*b?c[d]e"}]},{"n":1064,"name":"UPPER lower 123","ok":false,"sub":[{"n":1065,"x":5},{"n":1066,"x":"UPPER lower 123"}]},{"n":1067,"name":"a*b?c[d]e","ok":false,"tags":["ü-1068","x y-1069","Wort-1070"],"sub":[{"n":1071,"x":2}]}]}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":-494,"b":true,"z":null,"e":"","ip":"256.1.1.1","dotted.key":"naïve café","user":{"name":"emoji 😀 inside","id":8,"admin":true,"Role":"ǅungla"},"items":[{"n":923,"v":14},{"n":924,"v":1,"tags":["x y-925","ü-926","x y-927"],"sub":[{"n":928,"x":"Beta-Gamma"},{"n":929,"x":5}]},{"n":930,"name":"x","v":4,"tags":["w-931"],"sub":[]}],"matrix":[[932,933],[934,935,936]],"pair":{"a":34,"b":34.0,"c":35,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -5814,9 +5816,9 @@ mod gen_132 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                40,
                 false,
-                r#"{"s":"naïve café","t":"日本語のテキスト","n":770,"f":42.75,"z":null,"e":{},"ip":"192.168.1.20","user":{"name":"emoji 😀 inside","admin":true,"tags":["Wort-1058","Wort-1059"],"Role":"path/to/file.txt"},"items":[{"n":1060,"tags":["Wort-1061"],"sub":[{"n":1062,"x":"emoji 😀 inside"},{"n":1063,"x":"a*b?c[d]e"}]},{"n":1064,"name":"UPPER lower 123","ok":false,"sub":[{"n":1065,"x":5},{"n":1066,"x":"UPPER lower 123"}]},{"n":1067,"name":"a*b?c[d]e","ok":false,"tags":["ü-1068","x y-1069","Wort-1070"],"sub":[{"n":1071,"x":2}]}]}"#,
+                r#"{"eventName":"Epsilon","s":"tab\tand\nnewline","n":-494,"b":true,"z":null,"e":"","ip":"256.1.1.1","dotted.key":"naïve café","user":{"name":"emoji 😀 inside","id":8,"admin":true,"Role":"ǅungla"},"items":[{"n":923,"v":14},{"n":924,"v":1,"tags":["x y-925","ü-926","x y-927"],"sub":[{"n":928,"x":"Beta-Gamma"},{"n":929,"x":5}]},{"n":930,"name":"x","v":4,"tags":["w-931"],"sub":[]}],"matrix":[[932,933],[934,935,936]]}"#,
             )
             .check(&RULE);
     }
@@ -5829,15 +5831,17 @@ mod gen_133 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R133"),
-            dedup: Some("defaultDedupString:Generated.R133"),
+            title: Some("-397} {100.64.0.1"),
+            dedup: Some("10.1.2.3:Alpha:false"),
             severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":[[1077,1078],[1079,1080,1081]],"k1":false}"#),
+            context: Some(
+                r#"{"k0":"日本語のテキスト","eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                40,
+                27,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","t":"日本語のテキスト","n":410,"f":-23.5,"z":null,"with space":"a*b?c[d]e","user":{"name":"日本語のテキスト","admin":false},"items":[],"nums":[2072,2073,2074],"words":["w-1075","x y-1076"],"matrix":[[1077,1078],[1079,1080,1081]],"pair":{"a":26,"b":26.0,"c":27,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":-397,"f":45.0,"b":false,"z":null,"ip":"fe80::1","items":[],"ips":["fe80::1","100.64.0.1","10.1.2.3"]}"#,
             )
         }
             .check(&RULE);
@@ -5846,9 +5850,9 @@ mod gen_133 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                34,
                 false,
-                r#"{"s":"emoji 😀 inside","t":"日本語のテキスト","n":410,"f":-23.5,"z":null,"with space":"a*b?c[d]e","user":{"name":"日本語のテキスト","admin":false},"items":[],"nums":[2072,2073,2074],"words":["w-1075","x y-1076"],"matrix":[[1077,1078],[1079,1080,1081]],"pair":{"a":26,"b":26.0,"c":27,"lo":6.5,"hi":7.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","f":45.0,"b":false,"z":null,"ip":"fe80::1","items":[],"ips":["fe80::1","100.64.0.1","10.1.2.3"]}"#,
             )
             .check(&RULE);
     }
@@ -5861,14 +5865,14 @@ mod gen_134 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in 14{14"),
-            dedup: Some("1082:41.5"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 134"),
+            dedup: Some("defaultDedupString:Generated.R134"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                17,
+                31,
                 true,
-                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"alpha","n":-244,"f":-47.5,"e":0,"ip":"2606:4700:4700::1111","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"svc-deploy","id":95,"Role":"path/to/file.txt"},"items":[{"n":1082,"name":"quote\" and back\\slash","sub":[{"n":1083,"x":"alpha"}]},{"n":1084,"name":"svc-deploy"},{"n":1085,"v":14,"sub":[]}],"nums":[],"words":["Wort-1086"],"ips":[],"pair":{"a":4,"b":4.0,"c":5,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Gamma","n":-259,"z":null,"ip":"::ffff:10.0.0.1","net":"2001:db8::/32","big":-0.0,"dotted":{"key":"x"},"user":{"name":"svc-deploy","tags":[],"Role":"日本語のテキスト"},"items":[],"pair":{"a":39,"b":39.0,"c":40,"lo":19.5,"hi":20.5}}"#,
             )
         }
             .check(&RULE);
@@ -5877,9 +5881,9 @@ mod gen_134 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                37,
                 false,
-                r#"{"s":"Beta-Gamma","t":"alpha","n":-244,"f":-47.5,"e":0,"ip":"2606:4700:4700::1111","dotted":{"key":"tab\tand\nnewline"},"user":{"name":"svc-deploy","id":95,"Role":"path/to/file.txt"},"items":[{"n":1082,"name":"quote\" and back\\slash","sub":[{"n":1083,"x":"alpha"}]},{"n":1084,"name":"svc-deploy"},{"n":1085,"v":14,"sub":[]}],"nums":[],"words":["Wort-1086"],"ips":[],"pair":{"a":4,"b":4.0,"c":5,"lo":40.5,"hi":41.5}}"#,
+                r#"{"eventName":"Gamma","n":-259,"z":null,"ip":"::ffff:10.0.0.1","big":-0.0,"dotted":{"key":"x"},"user":{"name":"svc-deploy","tags":[],"Role":"日本語のテキスト"},"items":[],"pair":{"a":39,"b":39.0,"c":40,"lo":19.5,"hi":20.5}}"#,
             )
             .check(&RULE);
     }
@@ -5892,17 +5896,16 @@ mod gen_135 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R135"),
+            title: Some(r#"İstanbul{["ü-940"]"#),
             dedup: Some(
-                r#"quote" and back\slash:{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}"#,
+                r#"{"name":"UPPER lower 123","id":74,"admin":true,"Role":"a*b?c[d]e"}::9007199254740993"#,
             ),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":[],"k1":2088}"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                37,
+                27,
                 true,
-                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":40,"ip":"127.0.0.1","big":1e+300,"dotted":{"key":"Straße"},"with space":"日本語のテキスト","ключ":"path/to/file.txt","items":[],"nums":[2087,2088,2089,2090],"words":["x y-1091"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Delta","s":"Beta-Gamma","t":"İstanbul","z":null,"ip":"fe80::1","big":9007199254740993,"user":{"name":"UPPER lower 123","id":74,"admin":true,"Role":"a*b?c[d]e"},"items":[],"nums":[1937,1938,1939],"words":["ü-940"]}"#,
             )
         }
             .check(&RULE);
@@ -5911,9 +5914,9 @@ mod gen_135 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                33,
                 false,
-                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":40,"ip":"127.0.0.1","big":1e+300,"dotted":{"key":"Straße"},"with space":"日本語のテキスト","ключ":"path/to/file.txt","items":[],"nums":[2087,2088,2089,2090],"words":["x y-1091"]}"#,
+                r#"{"s":"Beta-Gamma","t":"İstanbul","z":null,"ip":"fe80::1","big":9007199254740993,"user":{"name":"UPPER lower 123","id":74,"admin":true,"Role":"a*b?c[d]e"},"items":[],"nums":[1937,1938,1939],"words":["ü-940"]}"#,
             )
             .check(&RULE);
     }
@@ -5926,14 +5929,15 @@ mod gen_136 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 136"),
-            dedup: Some("Beta"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("944} "),
+            dedup: Some("944} "),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":944,"k1":"a*b?c[d]e"}"#),
             ..Case::new(
                 "witness matches",
                 19,
                 true,
-                r#"{"eventName":"Beta","s":"Straße","t":"a*b?c[d]e","b":false,"z":null,"net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"with space":"日本語のテキスト","items":[],"words":["Wort-1092"]}"#,
+                r#"{"eventName":"Alpha","s":"emoji 😀 inside","t":"naïve café","n":756,"z":null,"e":{},"net":"2001:db8::/32","big":-0.0,"dotted.key":"İstanbul","dotted":{"key":"a*b?c[d]e"},"user":{"name":"","admin":false,"tags":[],"Role":"x"},"words":[],"matrix":[[941,942],[943,944,945]]}"#,
             )
         }
             .check(&RULE);
@@ -5942,9 +5946,9 @@ mod gen_136 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                26,
                 false,
-                r#"{"s":"Straße","t":"a*b?c[d]e","b":false,"z":null,"net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"with space":"日本語のテキスト","items":[],"words":["Wort-1092"]}"#,
+                r#"{"s":"emoji 😀 inside","t":"naïve café","n":756,"z":null,"e":{},"net":"2001:db8::/32","big":-0.0,"dotted.key":"İstanbul","dotted":{"key":"a*b?c[d]e"},"user":{"name":"","admin":false,"tags":[],"Role":"x"},"words":[],"matrix":[[941,942],[943,944,945]]}"#,
             )
             .check(&RULE);
     }
@@ -5957,17 +5961,14 @@ mod gen_137 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"10961096 in  "quoted" "#),
-            dedup: Some(r#" back\slash 136"#),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":[1093],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            title: Some("Generated.R137"),
+            dedup: Some("defaultDedupString:Generated.R137"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                42,
+                12,
                 true,
-                r#"{"eventName":"Epsilon","s":"ǅungla","n":136,"f":-9.25,"b":true,"ip":"::ffff:10.0.0.1","big":-0.0,"ключ":"alpha","user":{"name":"emoji 😀 inside","id":18},"items":[{"n":1093,"name":"quote\" and back\\slash"}],"matrix":[[1094,1095],[1096,1097,1098]],"pair":{"a":19,"b":19.0,"c":20,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"tab\tand\nnewline","n":-47,"z":null,"ip":"100.64.0.1","with space":"alpha","user":{"name":"İstanbul","admin":false,"tags":["ü-946"]},"items":[],"nums":[1947,1948],"words":["ü-949","x y-950","x y-951"],"ips":["192.168.1.20","::ffff:10.0.0.1"],"pair":{"a":43,"b":43.0,"c":44,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -5976,9 +5977,9 @@ mod gen_137 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                18,
                 false,
-                r#"{"eventName":"Epsilon","s":"ǅungla","n":136,"f":-9.25,"b":true,"ip":"::ffff:10.0.0.1","big":-0.0,"ключ":"alpha","user":{"name":"emoji 😀 inside","id":18},"matrix":[[1094,1095],[1096,1097,1098]],"pair":{"a":19,"b":19.0,"c":20,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"tab\tand\nnewline","n":-47,"z":null,"ip":"100.64.0.1","with space":"alpha","user":{"name":"İstanbul","admin":false,"tags":["ü-946"]},"items":[],"nums":[1947,1948],"words":["ü-949","x y-950","x y-951"],"pair":{"a":43,"b":43.0,"c":44,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -5991,14 +5992,14 @@ mod gen_138 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R138"),
-            dedup: Some("defaultDedupString:Generated.R138"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("} } {"),
+            dedup: Some("Alpha"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                26,
+                16,
                 true,
-                r#"{"eventName":"Gamma","s":"Straße","f":42.25,"b":true,"z":null,"e":[],"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"a*b?c[d]e","ключ":"","items":[{"n":1099,"name":"{braces} and {{double}}","sub":[]},{"n":1100,"v":-1}],"nums":[2101],"words":["x y-1102","w-1103","w-1104","Wort-1105"],"ips":["10.1.2.3"],"matrix":[[1106,1107],[1108,1109,1110]]}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"日本語のテキスト","n":740,"f":24.5,"b":true,"z":null,"net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"Admin","items":[],"pair":{"a":17,"b":17.0,"c":18,"lo":43.5,"hi":44.5}}"#,
             )
         }
             .check(&RULE);
@@ -6007,9 +6008,9 @@ mod gen_138 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                22,
                 false,
-                r#"{"eventName":"Gamma","s":"Straße","f":42.25,"b":true,"z":null,"e":[],"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"a*b?c[d]e","ключ":"","items":[{"n":1099,"name":"{braces} and {{double}}","sub":[]},{"n":1100,"v":-1}],"nums":[2101],"words":["x y-1102","w-1103","w-1104","Wort-1105"],"matrix":[[1106,1107],[1108,1109,1110]]}"#,
+                r#"{"s":"Straße","t":"日本語のテキスト","n":740,"f":24.5,"b":true,"z":null,"net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"Admin","items":[],"pair":{"a":17,"b":17.0,"c":18,"lo":43.5,"hi":44.5}}"#,
             )
             .check(&RULE);
     }
@@ -6023,13 +6024,13 @@ mod gen_139 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R139"),
-            dedup: Some("defaultDedupString:Generated.R139"),
-            severity: Some(::detections::Severity::Low),
+            dedup: Some("10.1.2.3:[]:"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                16,
+                22,
                 true,
-                r#"{"eventName":"Beta","s":"alpha","t":"tab\tand\nnewline","n":340,"f":42.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","big":1e+300,"dotted.key":"tab\tand\nnewline","user":{"name":"tab\tand\nnewline","id":87},"nums":[2111],"pair":{"a":30,"b":30.0,"c":31,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Zeta","s":"日本語のテキスト","t":"","b":true,"z":null,"e":"","ip":"256.1.1.1","net":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"user":{"name":"ǅungla","id":27},"nums":[1952,1953],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -6038,9 +6039,9 @@ mod gen_139 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                28,
                 false,
-                r#"{"s":"alpha","t":"tab\tand\nnewline","n":340,"f":42.0,"b":false,"z":null,"e":false,"ip":"2001:db8::1","big":1e+300,"dotted.key":"tab\tand\nnewline","user":{"name":"tab\tand\nnewline","id":87},"nums":[2111],"pair":{"a":30,"b":30.0,"c":31,"lo":2.5,"hi":3.5}}"#,
+                r#"{"s":"日本語のテキスト","t":"","b":true,"z":null,"e":"","ip":"256.1.1.1","net":"10.1.2.3","dotted":{"key":"emoji 😀 inside"},"user":{"name":"ǅungla","id":27},"nums":[1952,1953],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -6053,18 +6054,15 @@ mod gen_140 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"a*b?c[d]e} } {"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"}"#,
-            ),
-            dedup: Some(
-                r#"a*b?c[d]e} } {"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"}"#,
-            ),
-            severity: Some(::detections::Severity::High),
+            title: Some("23.5"),
+            dedup: Some("23.5"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":null,"k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                27,
                 true,
-                r#"{"eventName":"Zeta","n":1451,"f":13.75,"b":true,"z":null,"ip":"1.2.3","dotted.key":"svc-deploy","with space":"Admin","ключ":"emoji 😀 inside","user":{"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"},"items":[{"n":1112,"name":"x","v":11,"ok":false},{"n":1113,"name":"{braces} and {{double}}"}],"nums":[2114,2115]}"#,
+                r#"{"eventName":"Zeta","s":"ǅungla","n":1005,"e":false,"ip":"2001:db8::1","net":"2001:db8::/32","user":{"name":"tab\tand\nnewline","admin":true,"tags":["w-954"],"Role":"emoji 😀 inside"},"items":[{"n":955,"name":"UPPER lower 123","v":9,"ok":true},{"n":956,"ok":true,"tags":["w-957","x y-958"]},{"n":959,"name":"path/to/file.txt","v":8,"ok":false,"sub":[]}],"nums":[1960,1961,1962],"words":["ü-963","Wort-964","x y-965"],"pair":{"a":42,"b":42.0,"c":43,"lo":22.5,"hi":23.5}}"#,
             )
         }
             .check(&RULE);
@@ -6073,9 +6071,9 @@ mod gen_140 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                34,
                 false,
-                r#"{"eventName":"Zeta","n":1451,"f":13.75,"b":true,"z":null,"ip":"1.2.3","dotted.key":"svc-deploy","ключ":"emoji 😀 inside","user":{"name":"a*b?c[d]e","admin":false,"tags":[],"Role":"tab\tand\nnewline"},"items":[{"n":1112,"name":"x","v":11,"ok":false},{"n":1113,"name":"{braces} and {{double}}"}],"nums":[2114,2115]}"#,
+                r#"{"eventName":"Zeta","s":"ǅungla","n":1005,"e":false,"ip":"2001:db8::1","net":"2001:db8::/32","items":[{"n":955,"name":"UPPER lower 123","v":9,"ok":true},{"n":956,"ok":true,"tags":["w-957","x y-958"]},{"n":959,"name":"path/to/file.txt","v":8,"ok":false,"sub":[]}],"nums":[1960,1961,1962],"words":["ü-963","Wort-964","x y-965"],"pair":{"a":42,"b":42.0,"c":43,"lo":22.5,"hi":23.5}}"#,
             )
             .check(&RULE);
     }
@@ -6088,14 +6086,14 @@ mod gen_141 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: 1126"),
-            dedup: Some("Alert: 1126"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("} Alert: 10"),
+            dedup: Some("[]} "),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                33,
+                23,
                 true,
-                r#"{"eventName":"Gamma","s":"日本語のテキスト","e":{},"big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"ǅungla","nums":[2116,2117,2118],"words":["x y-1119","x y-1120","x y-1121","Wort-1122"],"ips":["10.1.2.3"],"matrix":[[1123,1124],[1125,1126,1127]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"x","n":-174,"f":48.5,"b":true,"z":null,"e":"","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"path/to/file.txt","dotted":{"key":"quote\" and back\\slash"},"items":[],"pair":{"a":10,"b":10.0,"c":11,"lo":14.5,"hi":15.5}}"#,
             )
         }
             .check(&RULE);
@@ -6104,9 +6102,9 @@ mod gen_141 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                29,
                 false,
-                r#"{"s":"日本語のテキスト","e":{},"big":18446744073709551615,"dotted":{"key":"emoji 😀 inside"},"with space":"ǅungla","nums":[2116,2117,2118],"words":["x y-1119","x y-1120","x y-1121","Wort-1122"],"ips":["10.1.2.3"],"matrix":[[1123,1124],[1125,1126,1127]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"s":"Straße","t":"x","n":-174,"f":48.5,"b":true,"z":null,"e":"","net":"192.168.0.0/16","big":1.2345678901234568e+29,"dotted.key":"path/to/file.txt","dotted":{"key":"quote\" and back\\slash"},"items":[],"pair":{"a":10,"b":10.0,"c":11,"lo":14.5,"hi":15.5}}"#,
             )
             .check(&RULE);
     }
@@ -6119,14 +6117,14 @@ mod gen_142 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[{"n":1130,"x":"ǅungla"}]} "#),
-            dedup: Some(" # } "),
-            severity: Some(::detections::Severity::High),
+            title: Some("{} x y-969"),
+            dedup: Some("[[975,976],[977,978,979]]"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                40,
+                15,
                 true,
-                r#"{"eventName":"Epsilon","s":"ǅungla","t":"naïve café","n":1105,"f":29.0,"e":false,"ip":"::ffff:10.0.0.1","dotted.key":"alpha","user":{"name":"ǅungla","id":81,"admin":true,"tags":["Wort-1128"]},"items":[{"n":1129,"name":"ǅungla","v":0,"sub":[{"n":1130,"x":"ǅungla"},{"n":1131,"x":"ǅungla"}]},{"n":1132,"name":"tab\tand\nnewline","v":7,"tags":[]}],"nums":[2133,2134,2135],"pair":{"a":47,"b":47.0,"c":48,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Zeta","s":"İstanbul","b":false,"net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"svc-deploy","dotted":{"key":""},"user":{"name":"a*b?c[d]e","id":8},"items":[{"n":966,"v":-4,"tags":["ü-967"],"sub":[]},{"n":968,"v":7,"tags":["x y-969","x y-970"],"sub":[{"n":971,"x":"Straße"},{"n":972,"x":8}]},{"n":973,"name":"tab\tand\nnewline","tags":["x y-974"]}],"nums":[],"ips":["127.0.0.1"],"matrix":[[975,976],[977,978,979]]}"#,
             )
         }
             .check(&RULE);
@@ -6135,9 +6133,9 @@ mod gen_142 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                21,
                 false,
-                r#"{"eventName":"Epsilon","s":"ǅungla","t":"naïve café","n":1105,"f":29.0,"e":false,"ip":"::ffff:10.0.0.1","dotted.key":"alpha","user":{"name":"ǅungla","id":81,"admin":true,"tags":["Wort-1128"]},"nums":[2133,2134,2135],"pair":{"a":47,"b":47.0,"c":48,"lo":3.5,"hi":4.5}}"#,
+                r#"{"s":"İstanbul","b":false,"net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"svc-deploy","dotted":{"key":""},"user":{"name":"a*b?c[d]e","id":8},"items":[{"n":966,"v":-4,"tags":["ü-967"],"sub":[]},{"n":968,"v":7,"tags":["x y-969","x y-970"],"sub":[{"n":971,"x":"Straße"},{"n":972,"x":8}]},{"n":973,"name":"tab\tand\nnewline","tags":["x y-974"]}],"nums":[],"ips":["127.0.0.1"],"matrix":[[975,976],[977,978,979]]}"#,
             )
             .check(&RULE);
     }
@@ -6150,17 +6148,14 @@ mod gen_143 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 143"),
-            dedup: Some("[]:Admin"),
+            title: Some("[[986,987],[988,989,990]]{100.64.0.1"),
+            dedup: Some("[986,988]:[14,5]:Straße"),
             severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":[],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","t2":" \"quoted\" } [] ünïcödé "}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                50,
+                17,
                 true,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"Admin","b":false,"e":false,"ip":"127.0.0.1","ключ":"tab\tand\nnewline","user":{"name":"ǅungla","id":65,"admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1136,"name":"quote\" and back\\slash","tags":[],"sub":[]},{"n":1137,"name":"Admin","ok":true,"tags":[]}],"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"quote\" and back\\slash","z":null,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"Straße","dotted":{"key":"İstanbul"},"with space":"x","user":{"name":"","id":59,"admin":false,"tags":["ü-980","w-981"]},"items":[{"n":982,"name":"emoji 😀 inside","v":14,"ok":false},{"n":983,"name":"","v":5}],"nums":[1984,1985],"matrix":[[986,987],[988,989,990]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6169,9 +6164,9 @@ mod gen_143 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                57,
+                23,
                 false,
-                r#"{"eventName":"Epsilon","s":"日本語のテキスト","t":"Admin","b":false,"e":false,"ip":"127.0.0.1","ключ":"tab\tand\nnewline","user":{"name":"ǅungla","id":65,"admin":true,"tags":[],"Role":"İstanbul"},"nums":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","z":null,"ip":"100.64.0.1","net":"10.0.0.0/8","dotted.key":"Straße","dotted":{"key":"İstanbul"},"with space":"x","user":{"name":"","id":59,"admin":false,"tags":["ü-980","w-981"]},"items":[{"n":982,"name":"emoji 😀 inside","v":14,"ok":false},{"n":983,"name":"","v":5}],"nums":[1984,1985],"matrix":[[986,987],[988,989,990]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6185,13 +6180,13 @@ mod gen_144 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R144"),
-            dedup: Some("[2140,2141,2142,2143][2140,2141,2142,2143]9"),
+            dedup: Some("{tab\tand\nnewline} 0.0"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                13,
+                17,
                 true,
-                r#"{"eventName":"Zeta","s":"x","n":775,"f":-33.5,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"UPPER lower 123","items":[{"n":1138,"name":"svc-deploy","v":9,"ok":true},{"n":1139,"name":"ǅungla","v":2,"sub":[]}],"nums":[2140,2141,2142,2143],"words":["x y-1144"]}"#,
+                r#"{"eventName":"Gamma","n":120,"b":true,"z":null,"e":0.0,"ip":"10.0.0.0/8","dotted":{"key":"path/to/file.txt"},"user":{"name":"path/to/file.txt","id":29,"admin":true,"tags":[]},"items":[{"n":991,"name":"x","v":-3,"ok":true,"tags":["Wort-992"],"sub":[{"n":993,"x":"tab\tand\nnewline"}]}],"matrix":[[994,995],[996,997,998]],"pair":{"a":38,"b":38.0,"c":39,"lo":21.5,"hi":22.5}}"#,
             )
         }
             .check(&RULE);
@@ -6200,9 +6195,9 @@ mod gen_144 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                23,
                 false,
-                r#"{"s":"x","n":775,"f":-33.5,"b":false,"z":null,"e":0,"ip":"fe80::1","net":"10.1.2.3","dotted.key":"UPPER lower 123","items":[{"n":1138,"name":"svc-deploy","v":9,"ok":true},{"n":1139,"name":"ǅungla","v":2,"sub":[]}],"nums":[2140,2141,2142,2143],"words":["x y-1144"]}"#,
+                r#"{"n":120,"b":true,"z":null,"e":0.0,"ip":"10.0.0.0/8","dotted":{"key":"path/to/file.txt"},"user":{"name":"path/to/file.txt","id":29,"admin":true,"tags":[]},"items":[{"n":991,"name":"x","v":-3,"ok":true,"tags":["Wort-992"],"sub":[{"n":993,"x":"tab\tand\nnewline"}]}],"matrix":[[994,995],[996,997,998]],"pair":{"a":38,"b":38.0,"c":39,"lo":21.5,"hi":22.5}}"#,
             )
             .check(&RULE);
     }
@@ -6215,14 +6210,17 @@ mod gen_145 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R145"),
-            dedup: Some("defaultDedupString:Generated.R145"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Alert: USUS"),
+            dedup: Some("Alert: USUS"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"eventName":"Delta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":"İstanbul"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                46,
+                48,
                 true,
-                r#"{"eventName":"Gamma","s":"Admin","n":1160,"b":true,"z":null,"e":{},"net":"192.168.0.0/16","with space":"Admin","items":[],"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","n":484,"f":-31.25,"b":true,"z":null,"net":"10.1.2.3","ключ":"Beta-Gamma","user":{"name":"x","id":49,"admin":true,"tags":["x y-999"],"Role":"UPPER lower 123"},"items":[{"n":1000,"v":13,"tags":["ü-1001","Wort-1002"]},{"n":1003,"name":"svc-deploy","v":13,"ok":true},{"n":1004,"name":"Straße"}],"ips":["127.0.0.1","::ffff:10.0.0.1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":9,"b":9.0,"c":10,"lo":15.5,"hi":16.5}}"#,
             )
         }
             .check(&RULE);
@@ -6231,9 +6229,9 @@ mod gen_145 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                55,
                 false,
-                r#"{"eventName":"Gamma","s":"Admin","b":true,"z":null,"e":{},"net":"192.168.0.0/16","with space":"Admin","items":[],"ips":["2001:db8::1","127.0.0.1","192.168.1.20"],"pair":{"a":30,"b":30.0,"c":31,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","n":484,"f":-31.25,"b":true,"z":null,"net":"10.1.2.3","ключ":"Beta-Gamma","user":{"name":"x","id":49,"admin":true,"tags":["x y-999"],"Role":"UPPER lower 123"},"ips":["127.0.0.1","::ffff:10.0.0.1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":9,"b":9.0,"c":10,"lo":15.5,"hi":16.5}}"#,
             )
             .check(&RULE);
     }
@@ -6246,14 +6244,14 @@ mod gen_146 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R146"),
-            dedup: Some(":"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated rule 146"),
+            dedup: Some("defaultDedupString:Generated.R146"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                18,
+                20,
                 true,
-                r#"{"eventName":"Alpha","s":"x","t":"a*b?c[d]e","n":1423,"b":false,"z":null,"big":-9223372036854775808,"dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline","admin":false,"tags":["ü-1145","w-1146","ü-1147"],"Role":"emoji 😀 inside"},"items":[{"n":1148,"v":1,"ok":true,"sub":[{"n":1149,"x":8}]}],"words":[],"matrix":[[1150,1151],[1152,1153,1154]],"pair":{"a":6,"b":6.0,"c":7,"lo":35.5,"hi":36.5}}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","n":-238,"f":-49.25,"e":"","ip":"192.168.1.20","dotted":{"key":"a*b?c[d]e"},"items":[],"words":["x y-1005","Wort-1006","Wort-1007"],"ips":["100.64.0.1","fe80::1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -6262,9 +6260,9 @@ mod gen_146 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                26,
                 false,
-                r#"{"s":"x","t":"a*b?c[d]e","n":1423,"b":false,"z":null,"big":-9223372036854775808,"dotted.key":"svc-deploy","dotted":{"key":"ǅungla"},"ключ":"UPPER lower 123","user":{"name":"tab\tand\nnewline","admin":false,"tags":["ü-1145","w-1146","ü-1147"],"Role":"emoji 😀 inside"},"items":[{"n":1148,"v":1,"ok":true,"sub":[{"n":1149,"x":8}]}],"words":[],"matrix":[[1150,1151],[1152,1153,1154]],"pair":{"a":6,"b":6.0,"c":7,"lo":35.5,"hi":36.5}}"#,
+                r#"{"s":"ǅungla","n":-238,"f":-49.25,"e":"","ip":"192.168.1.20","dotted":{"key":"a*b?c[d]e"},"items":[],"words":["x y-1005","Wort-1006","Wort-1007"],"ips":["100.64.0.1","fe80::1","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":36,"b":36.0,"c":37,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -6277,14 +6275,14 @@ mod gen_147 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 147"),
-            dedup: Some("defaultDedupString:Generated.R147"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("[1015,1016,1017]none{} "),
+            dedup: Some("[1015,1016,1017]none{} "),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                19,
+                29,
                 true,
-                r#"{"eventName":"Alpha","n":526,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"alpha","user":{"name":"x","id":5,"tags":[],"Role":"Straße"},"items":[{"n":1155,"name":"naïve café","v":8,"ok":false,"tags":["ü-1156","ü-1157","w-1158"]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","n":984,"f":12.25,"z":null,"e":0,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","with space":"quote\" and back\\slash","items":[{"n":1008,"name":"Straße","v":9,"sub":[{"n":1009,"x":5},{"n":1010,"x":"quote\" and back\\slash"}]},{"n":1011,"name":"x"},{"n":1012,"v":3}],"matrix":[[1013,1014],[1015,1016,1017]],"pair":{"a":20,"b":20.0,"c":21,"lo":7.5,"hi":8.5}}"#,
             )
         }
             .check(&RULE);
@@ -6293,9 +6291,9 @@ mod gen_147 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                25,
+                35,
                 false,
-                r#"{"n":526,"b":true,"z":null,"e":{},"ip":"127.0.0.1","net":"10.0.0.0/8","dotted.key":"Straße","ключ":"alpha","user":{"name":"x","id":5,"tags":[],"Role":"Straße"},"items":[{"n":1155,"name":"naïve café","v":8,"ok":false,"tags":["ü-1156","ü-1157","w-1158"]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"s":"tab\tand\nnewline","n":984,"f":12.25,"z":null,"e":0,"net":"10.0.0.0/8","big":1.2345678901234568e+29,"dotted.key":"quote\" and back\\slash","with space":"quote\" and back\\slash","items":[{"n":1008,"name":"Straße","v":9,"sub":[{"n":1009,"x":5},{"n":1010,"x":"quote\" and back\\slash"}]},{"n":1011,"name":"x"},{"n":1012,"v":3}],"matrix":[[1013,1014],[1015,1016,1017]],"pair":{"a":20,"b":20.0,"c":21,"lo":7.5,"hi":8.5}}"#,
             )
             .check(&RULE);
     }
@@ -6308,17 +6306,18 @@ mod gen_148 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R148"),
-            dedup: Some("defaultDedupString:Generated.R148"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":1159,"k1":{"n":1161,"name":"","v":14,"ok":false,"sub":[{"n":1162,"x":4}]},"k2":null}"#,
+            title: Some(
+                r#"} [{"n":1018,"v":14,"tags":["x y-1019","x y-1020"]}]{[1021,1023]"#,
             ),
+            dedup: Some(
+                r#"[1021,1022]:["x y-1019","x y-1020"]:[{"n":1018,"v":14,"tags":["x y-1019","x y-1020"]}]"#,
+            ),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                28,
+                18,
                 true,
-                r#"{"eventName":"Delta","s":"svc-deploy","t":"日本語のテキスト","n":648,"z":null,"e":[],"net":"2001:db8::/32","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"","items":[{"n":1159,"name":"日本語のテキスト","v":13,"ok":true},{"n":1160,"v":1,"ok":true},{"n":1161,"name":"","v":14,"ok":false,"sub":[{"n":1162,"x":4}]}],"nums":[],"words":["x y-1163","Wort-1164","x y-1165"]}"#,
+                r#"{"eventName":"Delta","s":"","n":552,"dotted.key":"quote\" and back\\slash","user":{"name":"UPPER lower 123"},"items":[{"n":1018,"v":14,"tags":["x y-1019","x y-1020"]}],"matrix":[[1021,1022],[1023,1024,1025]]}"#,
             )
         }
             .check(&RULE);
@@ -6327,9 +6326,9 @@ mod gen_148 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                24,
                 false,
-                r#"{"s":"svc-deploy","t":"日本語のテキスト","n":648,"z":null,"e":[],"net":"2001:db8::/32","dotted.key":"Beta-Gamma","with space":"path/to/file.txt","ключ":"","items":[{"n":1159,"name":"日本語のテキスト","v":13,"ok":true},{"n":1160,"v":1,"ok":true},{"n":1161,"name":"","v":14,"ok":false,"sub":[{"n":1162,"x":4}]}],"nums":[],"words":["x y-1163","Wort-1164","x y-1165"]}"#,
+                r#"{"eventName":"Delta","s":"","n":552,"dotted.key":"quote\" and back\\slash","user":{"name":"UPPER lower 123"},"items":[{"n":1018,"v":14,"tags":["x y-1019","x y-1020"]}]}"#,
             )
             .check(&RULE);
     }
@@ -6342,14 +6341,14 @@ mod gen_149 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 149"),
-            dedup: Some("defaultDedupString:Generated.R149"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(r#"{"country":"US","ip":"192.168.1.20"}{ #  in "#),
+            dedup: Some(r#"{"country":"US","ip":"192.168.1.20"}{ #  in "#),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                31,
+                13,
                 true,
-                r#"{"eventName":"Alpha","s":"svc-deploy","t":"alpha","f":25.0,"b":true,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"Straße","id":54,"admin":true},"items":[{"n":1166},{"n":1167,"name":"naïve café","v":11,"tags":["ü-1168","x y-1169","x y-1170"],"sub":[{"n":1171,"x":"{braces} and {{double}}"}]}],"nums":[2172],"words":["x y-1173","ü-1174"],"matrix":[[1175,1176],[1177,1178,1179]],"pair":{"a":23,"b":23.0,"c":24,"lo":30.5,"hi":31.5}}"#,
+                r#"{"eventName":"Beta","s":"日本語のテキスト","n":781,"e":false,"ip":"8.8.8.8","net":"10.0.0.0/8","dotted":{"key":"x"},"items":[],"nums":[2026,2027,2028],"words":["Wort-1029","w-1030"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6358,9 +6357,9 @@ mod gen_149 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                19,
                 false,
-                r#"{"s":"svc-deploy","t":"alpha","f":25.0,"b":true,"ip":"fe80::1","net":"10.1.2.3","user":{"name":"Straße","id":54,"admin":true},"items":[{"n":1166},{"n":1167,"name":"naïve café","v":11,"tags":["ü-1168","x y-1169","x y-1170"],"sub":[{"n":1171,"x":"{braces} and {{double}}"}]}],"nums":[2172],"words":["x y-1173","ü-1174"],"matrix":[[1175,1176],[1177,1178,1179]],"pair":{"a":23,"b":23.0,"c":24,"lo":30.5,"hi":31.5}}"#,
+                r#"{"s":"日本語のテキスト","n":781,"e":false,"ip":"8.8.8.8","net":"10.0.0.0/8","dotted":{"key":"x"},"items":[],"nums":[2026,2027,2028],"words":["Wort-1029","w-1030"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6373,15 +6372,14 @@ mod gen_150 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("false"),
-            dedup: Some("false"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":"a*b?c[d]e"}"#),
+            title: Some("Generated rule 150"),
+            dedup: Some("[1040,1043]"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                32,
+                14,
                 true,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"a*b?c[d]e","n":928,"f":-3.25,"e":"","ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"path/to/file.txt","ключ":"日本語のテキスト","user":{"name":"naïve café","admin":false,"tags":["ü-1180","w-1181","x y-1182"],"Role":"İstanbul"},"items":[],"words":["ü-1183","x y-1184","x y-1185","Wort-1186"]}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":298,"f":12.75,"b":true,"e":false,"ip":"192.168.1.20","net":"10.0.0.0/8","user":{"name":"Beta-Gamma","id":5,"admin":false,"tags":["x y-1031","x y-1032","x y-1033"],"Role":"svc-deploy"},"items":[{"n":1034,"name":"ǅungla","v":11,"ok":false,"tags":[],"sub":[{"n":1035,"x":"path/to/file.txt"}]},{"n":1036,"v":-2,"ok":true,"sub":[{"n":1037,"x":"tab\tand\nnewline"}]},{"n":1038,"name":"a*b?c[d]e","v":-5,"ok":false}],"words":["x y-1039"],"matrix":[[1040,1041],[1042,1043,1044]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}},"pair":{"a":15,"b":15.0,"c":16,"lo":41.5,"hi":42.5}}"#,
             )
         }
             .check(&RULE);
@@ -6390,9 +6388,9 @@ mod gen_150 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                20,
                 false,
-                r#"{"s":"{braces} and {{double}}","t":"a*b?c[d]e","n":928,"f":-3.25,"e":"","ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"path/to/file.txt","ключ":"日本語のテキスト","user":{"name":"naïve café","admin":false,"tags":["ü-1180","w-1181","x y-1182"],"Role":"İstanbul"},"items":[],"words":["ü-1183","x y-1184","x y-1185","Wort-1186"]}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":298,"f":12.75,"b":true,"e":false,"ip":"192.168.1.20","net":"10.0.0.0/8","user":{"name":"Beta-Gamma","id":5,"admin":false,"tags":["x y-1031","x y-1032","x y-1033"],"Role":"svc-deploy"},"items":[{"n":1034,"name":"ǅungla","v":11,"ok":false,"tags":[],"sub":[{"n":1035,"x":"path/to/file.txt"}]},{"n":1036,"v":-2,"ok":true,"sub":[{"n":1037,"x":"tab\tand\nnewline"}]},{"n":1038,"name":"a*b?c[d]e","v":-5,"ok":false}],"words":["x y-1039"],"matrix":[[1040,1041],[1042,1043,1044]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6405,14 +6403,14 @@ mod gen_151 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 151"),
+            title: Some("Generated.R151"),
             dedup: Some("defaultDedupString:Generated.R151"),
-            severity: Some(::detections::Severity::Medium),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                18,
+                15,
                 true,
-                r#"{"eventName":"Delta","s":"Straße","b":true,"z":null,"e":{},"ip":"not-an-ip","user":{"name":"Admin","admin":true,"tags":["x y-1187","ü-1188"]},"items":[{"n":1189,"name":"Beta-Gamma","v":7,"tags":[]},{"n":1190,"v":7,"sub":[{"n":1191,"x":3},{"n":1192,"x":5}]}],"nums":[],"words":["w-1193"]}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":580,"f":8.5,"b":true,"ip":"127.0.0.1","big":-9223372036854775808,"dotted.key":"İstanbul","user":{"name":"{braces} and {{double}}","id":2},"items":[{"n":1045,"name":"tab\tand\nnewline","sub":[]}],"nums":[2046,2047,2048,2049],"words":["w-1050","w-1051","x y-1052","ü-1053"],"ips":["10.1.2.3","::ffff:10.0.0.1","192.168.1.20"],"pair":{"a":39,"b":39.0,"c":40,"lo":20.5,"hi":21.5}}"#,
             )
         }
             .check(&RULE);
@@ -6421,9 +6419,9 @@ mod gen_151 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                21,
                 false,
-                r#"{"eventName":"Delta","s":"Straße","b":true,"z":null,"e":{},"ip":"not-an-ip","user":{"name":"Admin","admin":true,"tags":["x y-1187","ü-1188"]},"nums":[],"words":["w-1193"]}"#,
+                r#"{"eventName":"Epsilon","s":"Admin","n":580,"f":8.5,"b":true,"ip":"127.0.0.1","big":-9223372036854775808,"dotted.key":"İstanbul","user":{"name":"{braces} and {{double}}","id":2},"items":[{"n":1045,"name":"tab\tand\nnewline","sub":[]}],"words":["w-1050","w-1051","x y-1052","ü-1053"],"ips":["10.1.2.3","::ffff:10.0.0.1","192.168.1.20"],"pair":{"a":39,"b":39.0,"c":40,"lo":20.5,"hi":21.5}}"#,
             )
             .check(&RULE);
     }
@@ -6436,14 +6434,14 @@ mod gen_152 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 152"),
-            dedup: Some("10.1.2.344 ünïcödé "),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#"["x y-1056"]Alert: "#),
+            dedup: Some(r#"["x y-1056"]Alert: "#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                21,
+                20,
                 true,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"ǅungla","f":49.75,"net":"10.1.2.3","with space":"{braces} and {{double}}","ключ":"ǅungla","user":{"name":"Straße","id":40,"tags":["x y-1194","ü-1195","Wort-1196"],"Role":"{braces} and {{double}}"},"items":[],"words":["w-1197","x y-1198","Wort-1199"],"pair":{"a":44,"b":44.0,"c":45,"lo":44.5,"hi":45.5}}"#,
+                r#"{"eventName":"Beta","t":"alpha","f":-9.25,"b":true,"z":null,"big":18446744073709551615,"dotted.key":"Beta-Gamma","user":{"name":"UPPER lower 123","id":62,"tags":[],"Role":"emoji 😀 inside"},"items":[{"n":1054,"name":"UPPER lower 123","v":2,"ok":true,"tags":["Wort-1055"]}],"words":["x y-1056"],"ips":[],"pair":{"a":14,"b":14.0,"c":15,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -6452,9 +6450,9 @@ mod gen_152 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                26,
                 false,
-                r#"{"eventName":"Beta","s":"tab\tand\nnewline","t":"ǅungla","f":49.75,"with space":"{braces} and {{double}}","ключ":"ǅungla","user":{"name":"Straße","id":40,"tags":["x y-1194","ü-1195","Wort-1196"],"Role":"{braces} and {{double}}"},"items":[],"words":["w-1197","x y-1198","Wort-1199"],"pair":{"a":44,"b":44.0,"c":45,"lo":44.5,"hi":45.5}}"#,
+                r#"{"eventName":"Beta","t":"alpha","f":-9.25,"b":true,"z":null,"big":18446744073709551615,"dotted.key":"Beta-Gamma","user":{"name":"UPPER lower 123","id":62,"tags":[],"Role":"emoji 😀 inside"},"items":[{"n":1054,"name":"UPPER lower 123","v":2,"ok":true,"tags":["Wort-1055"]}],"words":["x y-1056"],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -6467,14 +6465,17 @@ mod gen_153 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 153"),
-            dedup: Some("defaultDedupString:Generated.R153"),
-            severity: Some(::detections::Severity::Low),
+            title: Some("[-5,1]} "),
+            dedup: Some("[-5,1]} "),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"k0":["Wort-1062"],"k1":true,"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                14,
+                49,
                 true,
-                r#"{"eventName":"Alpha","s":"naïve café","t":"x","n":-452,"f":2.0,"b":false,"z":null,"e":{},"net":"2001:db8::/32","user":{"name":"x","admin":false,"tags":["ü-1200","w-1201"]},"items":[{"n":1202,"v":13,"sub":[]}],"nums":[2203,2204,2205],"words":[],"pair":{"a":14,"b":14.0,"c":15,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"Admin","n":965,"f":-15.25,"z":null,"e":false,"ip":"8.8.8.8","big":1.2345678901234568e+29,"user":{"name":"Beta-Gamma","id":24,"tags":[]},"items":[{"n":1057,"v":-5,"ok":true,"sub":[]},{"n":1058,"name":"","v":1,"ok":false,"tags":["Wort-1059"]},{"n":1060,"ok":true,"tags":["w-1061","Wort-1062","w-1063"]}],"matrix":[[1064,1065],[1066,1067,1068]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":9.5,"hi":10.5}}"#,
             )
         }
             .check(&RULE);
@@ -6483,9 +6484,9 @@ mod gen_153 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                20,
+                56,
                 false,
-                r#"{"s":"naïve café","t":"x","n":-452,"f":2.0,"b":false,"z":null,"e":{},"net":"2001:db8::/32","user":{"name":"x","admin":false,"tags":["ü-1200","w-1201"]},"items":[{"n":1202,"v":13,"sub":[]}],"nums":[2203,2204,2205],"words":[],"pair":{"a":14,"b":14.0,"c":15,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"Admin","n":965,"f":-15.25,"z":null,"e":false,"ip":"8.8.8.8","big":1.2345678901234568e+29,"user":{"name":"Beta-Gamma","id":24,"tags":[]},"matrix":[[1064,1065],[1066,1067,1068]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":9.5,"hi":10.5}}"#,
             )
             .check(&RULE);
     }
@@ -6498,17 +6499,17 @@ mod gen_154 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" "quoted" } 1206"#),
-            dedup: Some(
-                r#"[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}]:{"country":"DE","ip":"2001:db8::1"}:[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}]"#,
+            title: Some(r#" back\slash  in "#),
+            dedup: Some("2072"),
+            severity: Some(::detections::Severity::High),
+            context: Some(
+                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":-3.75,"k2":{"name":"tab\tand\nnewline","id":70,"tags":["w-1069","w-1070","ü-1071"]}}"#,
             ),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":[],"k1":[]}"#),
             ..Case::new(
                 "witness matches",
-                29,
+                33,
                 true,
-                r#"{"eventName":"Epsilon","s":"svc-deploy","n":1299,"f":29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","dotted":{"key":"a*b?c[d]e"},"ключ":"quote\" and back\\slash","items":[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}],"nums":[],"matrix":[[1209,1210],[1211,1212,1213]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"İstanbul","n":16,"f":-3.75,"b":false,"ip":"100.64.0.1","dotted":{"key":"{braces} and {{double}}"},"ключ":"quote\" and back\\slash","user":{"name":"tab\tand\nnewline","id":70,"tags":["w-1069","w-1070","ü-1071"]},"items":[],"nums":[2072,2073],"words":[],"matrix":[[1074,1075],[1076,1077,1078]],"pair":{"a":45,"b":45.0,"c":46,"lo":26.5,"hi":27.5}}"#,
             )
         }
             .check(&RULE);
@@ -6517,9 +6518,9 @@ mod gen_154 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                40,
                 false,
-                r#"{"s":"svc-deploy","n":1299,"f":29.75,"b":false,"z":null,"e":0.0,"dotted.key":"Beta-Gamma","dotted":{"key":"a*b?c[d]e"},"ключ":"quote\" and back\\slash","items":[{"n":1206,"v":11,"ok":true},{"n":1207,"name":"Straße","v":8,"ok":false,"tags":[],"sub":[]},{"n":1208,"ok":false}],"nums":[],"matrix":[[1209,1210],[1211,1212,1213]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"İstanbul","n":16,"f":-3.75,"b":false,"ip":"100.64.0.1","dotted":{"key":"{braces} and {{double}}"},"ключ":"quote\" and back\\slash","items":[],"nums":[2072,2073],"words":[],"matrix":[[1074,1075],[1076,1077,1078]],"pair":{"a":45,"b":45.0,"c":46,"lo":26.5,"hi":27.5}}"#,
             )
             .check(&RULE);
     }
@@ -6532,14 +6533,15 @@ mod gen_155 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("ü-1219None"),
-            dedup: Some(r#"[["x y-1216"]]emoji 😀 inside"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("Generated rule 155"),
+            dedup: Some("defaultDedupString:Generated.R155"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":"::ffff:10.0.0.1","k1":1081}"#),
             ..Case::new(
                 "witness matches",
-                34,
+                54,
                 true,
-                r#"{"eventName":"Alpha","s":"svc-deploy","n":882,"b":false,"z":null,"e":"","with space":"tab\tand\nnewline","ключ":"emoji 😀 inside","items":[{"n":1214},{"n":1215,"name":"","v":-5,"ok":false,"tags":["x y-1216"],"sub":[{"n":1217,"x":"quote\" and back\\slash"}]}],"nums":[],"words":["ü-1218","ü-1219"]}"#,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"path/to/file.txt","n":-273,"f":10.5,"b":true,"ip":"10.1.2.3","items":[{"n":1079,"name":"quote\" and back\\slash","ok":false,"tags":[]},{"n":1080,"name":"naïve café"},{"n":1081,"sub":[{"n":1082,"x":1},{"n":1083,"x":1}]}],"nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6548,9 +6550,9 @@ mod gen_155 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                61,
                 false,
-                r#"{"eventName":"Alpha","s":"svc-deploy","n":882,"b":false,"z":null,"e":"","with space":"tab\tand\nnewline","ключ":"emoji 😀 inside","nums":[],"words":["ü-1218","ü-1219"]}"#,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","t":"path/to/file.txt","n":-273,"f":10.5,"b":true,"ip":"10.1.2.3","nums":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6563,14 +6565,14 @@ mod gen_156 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R156"),
-            dedup: Some("defaultDedupString:Generated.R156"),
+            title: Some("Generated rule 156"),
+            dedup: Some("DE"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                41,
+                22,
                 true,
-                r#"{"eventName":"Gamma","s":"svc-deploy","n":-402,"f":-38.5,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"Straße","items":[{"n":1220,"name":"path/to/file.txt","tags":["ü-1221","Wort-1222","w-1223"]},{"n":1224,"name":"quote\" and back\\slash","v":9,"ok":true}],"words":["x y-1225","w-1226","x y-1227"]}"#,
+                r#"{"eventName":"Alpha","t":"a*b?c[d]e","n":331,"b":false,"z":null,"e":"","ip":"2606:4700:4700::1111","dotted":{"key":"ǅungla"},"user":{"name":"path/to/file.txt","admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -6579,9 +6581,9 @@ mod gen_156 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                47,
+                28,
                 false,
-                r#"{"eventName":"Gamma","s":"svc-deploy","n":-402,"f":-38.5,"z":null,"ip":"2001:db8::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"Straße","items":[{"n":1220,"name":"path/to/file.txt","tags":["ü-1221","Wort-1222","w-1223"]},{"n":1224,"name":"quote\" and back\\slash","v":9,"ok":true}]}"#,
+                r#"{"t":"a*b?c[d]e","n":331,"b":false,"z":null,"e":"","ip":"2606:4700:4700::1111","dotted":{"key":"ǅungla"},"user":{"name":"path/to/file.txt","admin":false},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -6594,14 +6596,14 @@ mod gen_157 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"n":1229,"ok":false,"tags":["Wort-1230","w-1231"]}"#),
-            dedup: Some(r#"["Wort-1230"]:{"n":1228,"name":"","tags":[]}:["Wort-1230"]"#),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("{ü-108710.0.0.0/8{"),
+            dedup: Some("{ü-108710.0.0.0/8{"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                46,
+                18,
                 true,
-                r#"{"eventName":"Delta","s":"naïve café","t":"Straße","n":1089,"f":-9.75,"e":{},"ip":"","big":18446744073709551615,"with space":"emoji 😀 inside","ключ":"","user":{"name":"ǅungla","id":40,"Role":"emoji 😀 inside"},"items":[{"n":1228,"name":"","tags":[]},{"n":1229,"ok":false,"tags":["Wort-1230","w-1231"]}],"words":["ü-1232","ü-1233"],"pair":{"a":27,"b":27.0,"c":28,"lo":49.5,"hi":50.5}}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"a*b?c[d]e","n":261,"ip":"10.0.0.0/8","net":"2001:db8::/32","dotted":{"key":"tab\tand\nnewline"},"ключ":"{braces} and {{double}}","items":[],"nums":[2084,2085],"words":["Wort-1086","ü-1087","ü-1088","x y-1089"]}"#,
             )
         }
             .check(&RULE);
@@ -6610,9 +6612,9 @@ mod gen_157 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                52,
+                24,
                 false,
-                r#"{"s":"naïve café","t":"Straße","n":1089,"f":-9.75,"e":{},"ip":"","big":18446744073709551615,"with space":"emoji 😀 inside","ключ":"","user":{"name":"ǅungla","id":40,"Role":"emoji 😀 inside"},"items":[{"n":1228,"name":"","tags":[]},{"n":1229,"ok":false,"tags":["Wort-1230","w-1231"]}],"words":["ü-1232","ü-1233"],"pair":{"a":27,"b":27.0,"c":28,"lo":49.5,"hi":50.5}}"#,
+                r#"{"s":"Beta-Gamma","t":"a*b?c[d]e","n":261,"ip":"10.0.0.0/8","net":"2001:db8::/32","dotted":{"key":"tab\tand\nnewline"},"ключ":"{braces} and {{double}}","items":[],"nums":[2084,2085],"words":["Wort-1086","ü-1087","ü-1088","x y-1089"]}"#,
             )
             .check(&RULE);
     }
@@ -6625,14 +6627,15 @@ mod gen_158 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 158"),
+            title: Some("Generated.R158"),
             dedup: Some("defaultDedupString:Generated.R158"),
-            severity: Some(::detections::Severity::Low),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":"192.168.0.0/16"}"#),
             ..Case::new(
                 "witness matches",
-                20,
+                32,
                 true,
-                r#"{"eventName":"Gamma","s":"ǅungla","n":459,"f":4.5,"b":true,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"user":{"name":"","id":11,"admin":true,"tags":["Wort-1234","w-1235"]},"nums":[2236,2237,2238],"words":["ü-1239","ü-1240","ü-1241"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Zeta","s":"svc-deploy","t":"svc-deploy","n":1181,"f":-5.5,"b":false,"e":false,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":1e+300,"dotted":{"key":"日本語のテキスト"},"with space":"emoji 😀 inside","user":{"name":"a*b?c[d]e","admin":false,"tags":["Wort-1090","ü-1091","x y-1092"]},"items":[{"n":1093,"name":"naïve café","v":8}],"words":[],"ips":["10.1.2.3","100.64.0.1","::ffff:10.0.0.1"],"pair":{"a":29,"b":29.0,"c":30,"lo":4.5,"hi":5.5}}"#,
             )
         }
             .check(&RULE);
@@ -6641,9 +6644,9 @@ mod gen_158 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                39,
                 false,
-                r#"{"eventName":"Gamma","s":"ǅungla","n":459,"f":4.5,"b":true,"net":"192.168.0.0/16","big":1.2345678901234568e+29,"user":{"name":"","id":11,"admin":true,"tags":["Wort-1234","w-1235"]},"nums":[2236,2237,2238],"words":["ü-1239","ü-1240","ü-1241"]}"#,
+                r#"{"s":"svc-deploy","t":"svc-deploy","n":1181,"f":-5.5,"b":false,"e":false,"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","big":1e+300,"dotted":{"key":"日本語のテキスト"},"with space":"emoji 😀 inside","user":{"name":"a*b?c[d]e","admin":false,"tags":["Wort-1090","ü-1091","x y-1092"]},"items":[{"n":1093,"name":"naïve café","v":8}],"words":[],"ips":["10.1.2.3","100.64.0.1","::ffff:10.0.0.1"],"pair":{"a":29,"b":29.0,"c":30,"lo":4.5,"hi":5.5}}"#,
             )
             .check(&RULE);
     }
@@ -6656,14 +6659,16 @@ mod gen_159 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("truetrue{{"),
-            dedup: Some("truetrue{{"),
-            severity: Some(::detections::Severity::Low),
+            title: Some(r#"[1103,1104]{{{"n":1096,"x":2}"#),
+            dedup: Some(
+                r#"[1104,1107]:[{"n":1096,"x":2},{"n":1097,"x":"naïve café"}]"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                34,
+                25,
                 true,
-                r#"{"eventName":"Beta","s":"x","t":"alpha","n":37,"b":true,"z":null,"big":1.2345678901234568e+29,"with space":"a*b?c[d]e","ключ":"svc-deploy","user":{"name":"ǅungla","admin":false,"tags":["ü-1242","w-1243"]},"items":[{"n":1244,"v":1,"ok":true},{"n":1245,"name":"quote\" and back\\slash","v":-3,"ok":true,"tags":["w-1246"],"sub":[{"n":1247,"x":3},{"n":1248,"x":6}]},{"n":1249,"v":9,"ok":true,"sub":[{"n":1250,"x":"Straße"},{"n":1251,"x":8}]}],"nums":[],"words":["Wort-1252","ü-1253","Wort-1254","x y-1255"],"ips":["2606:4700:4700::1111"]}"#,
+                r#"{"eventName":"Alpha","t":"x","n":264,"f":16.5,"e":false,"dotted.key":"{braces} and {{double}}","ключ":"naïve café","items":[{"n":1094,"name":"Admin","v":-2},{"n":1095,"name":"","sub":[{"n":1096,"x":2},{"n":1097,"x":"naïve café"}]}],"nums":[2098,2099,2100],"words":["w-1101","w-1102"],"ips":["8.8.8.8","192.168.1.20","fe80::1"],"matrix":[[1103,1104],[1105,1106,1107]],"pair":{"a":4,"b":4.0,"c":5,"lo":35.5,"hi":36.5}}"#,
             )
         }
             .check(&RULE);
@@ -6672,9 +6677,9 @@ mod gen_159 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                31,
                 false,
-                r#"{"eventName":"Beta","s":"x","t":"alpha","n":37,"b":true,"z":null,"big":1.2345678901234568e+29,"with space":"a*b?c[d]e","ключ":"svc-deploy","items":[{"n":1244,"v":1,"ok":true},{"n":1245,"name":"quote\" and back\\slash","v":-3,"ok":true,"tags":["w-1246"],"sub":[{"n":1247,"x":3},{"n":1248,"x":6}]},{"n":1249,"v":9,"ok":true,"sub":[{"n":1250,"x":"Straße"},{"n":1251,"x":8}]}],"nums":[],"words":["Wort-1252","ü-1253","Wort-1254","x y-1255"],"ips":["2606:4700:4700::1111"]}"#,
+                r#"{"t":"x","n":264,"f":16.5,"e":false,"dotted.key":"{braces} and {{double}}","ключ":"naïve café","items":[{"n":1094,"name":"Admin","v":-2},{"n":1095,"name":"","sub":[{"n":1096,"x":2},{"n":1097,"x":"naïve café"}]}],"nums":[2098,2099,2100],"words":["w-1101","w-1102"],"ips":["8.8.8.8","192.168.1.20","fe80::1"],"matrix":[[1103,1104],[1105,1106,1107]],"pair":{"a":4,"b":4.0,"c":5,"lo":35.5,"hi":36.5}}"#,
             )
             .check(&RULE);
     }
@@ -6687,17 +6692,17 @@ mod gen_160 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R160"),
-            dedup: Some("1.2.3:Wort-1261"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated rule 160"),
+            dedup: Some("10.1.2.3"),
+            severity: Some(::detections::Severity::High),
             context: Some(
-                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+                r#"{"k0":{"n":1108,"ok":true},"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
             ),
             ..Case::new(
                 "witness matches",
-                17,
+                38,
                 true,
-                r#"{"eventName":"Alpha","s":"naïve café","f":-42.0,"z":null,"e":"","ip":"1.2.3","big":-0.0,"dotted.key":"日本語のテキスト","user":{"name":"x","id":8,"tags":["Wort-1256","w-1257","Wort-1258"],"Role":"İstanbul"},"items":[],"words":["x y-1259","w-1260","Wort-1261","w-1262"]}"#,
+                r#"{"eventName":"Gamma","t":"a*b?c[d]e","n":-472,"ip":"::ffff:10.0.0.1","dotted.key":"日本語のテキスト","dotted":{"key":"a*b?c[d]e"},"items":[{"n":1108,"ok":true},{"n":1109,"v":0},{"n":1110,"name":"UPPER lower 123","v":1}],"nums":[2111],"ips":["10.1.2.3","fe80::1"]}"#,
             )
         }
             .check(&RULE);
@@ -6706,9 +6711,9 @@ mod gen_160 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                45,
                 false,
-                r#"{"eventName":"Alpha","s":"naïve café","f":-42.0,"z":null,"e":"","ip":"1.2.3","big":-0.0,"dotted.key":"日本語のテキスト","items":[],"words":["x y-1259","w-1260","Wort-1261","w-1262"]}"#,
+                r#"{"t":"a*b?c[d]e","n":-472,"ip":"::ffff:10.0.0.1","dotted.key":"日本語のテキスト","dotted":{"key":"a*b?c[d]e"},"items":[{"n":1108,"ok":true},{"n":1109,"v":0},{"n":1110,"name":"UPPER lower 123","v":1}],"nums":[2111],"ips":["10.1.2.3","fe80::1"]}"#,
             )
             .check(&RULE);
     }
@@ -6721,15 +6726,16 @@ mod gen_161 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[]103"),
-            dedup: Some("[]103"),
+            title: Some(" in "),
+            dedup: Some(
+                r#"{"n":1116,"x":"{braces} and {{double}}"}:1112:{"n":1112,"name":"日本語のテキスト","v":2,"tags":["Wort-1113","Wort-1114","x y-1115"],"sub":[{"n":1116,"x":"{braces} and {{double}}"}]}"#,
+            ),
             severity: Some(::detections::Severity::Low),
-            context: Some(r#"{"k0":"127.0.0.1","k1":45.75,"k2":"192.168.1.20"}"#),
             ..Case::new(
                 "witness matches",
                 25,
                 true,
-                r#"{"eventName":"Gamma","s":"İstanbul","n":103,"f":45.75,"e":0,"ip":"192.168.1.20","big":9007199254740993,"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Delta","n":1157,"f":33.0,"b":true,"e":{},"ip":"","items":[{"n":1112,"name":"日本語のテキスト","v":2,"tags":["Wort-1113","Wort-1114","x y-1115"],"sub":[{"n":1116,"x":"{braces} and {{double}}"}]},{"n":1117,"name":"quote\" and back\\slash"}],"nums":[2118,2119],"pair":{"a":15,"b":15.0,"c":16,"lo":19.5,"hi":20.5}}"#,
             )
         }
             .check(&RULE);
@@ -6738,9 +6744,9 @@ mod gen_161 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                31,
                 false,
-                r#"{"s":"İstanbul","n":103,"f":45.75,"e":0,"ip":"192.168.1.20","big":9007199254740993,"user":{"name":"UPPER lower 123","Role":"Straße"},"items":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"n":1157,"f":33.0,"b":true,"e":{},"ip":"","items":[{"n":1112,"name":"日本語のテキスト","v":2,"tags":["Wort-1113","Wort-1114","x y-1115"],"sub":[{"n":1116,"x":"{braces} and {{double}}"}]},{"n":1117,"name":"quote\" and back\\slash"}],"nums":[2118,2119],"pair":{"a":15,"b":15.0,"c":16,"lo":19.5,"hi":20.5}}"#,
             )
             .check(&RULE);
     }
@@ -6753,14 +6759,14 @@ mod gen_162 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" ünïcödé } ["x y-1269"]["Wort-1263","ü-1264"]"#),
-            dedup: Some(":1274"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R162"),
+            dedup: Some("defaultDedupString:Generated.R162"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                23,
+                13,
                 true,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","t":"","n":613,"f":3.5,"b":false,"z":null,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted":{"key":"日本語のテキスト"},"ключ":"ǅungla","user":{"name":"svc-deploy","id":25,"admin":true,"tags":["Wort-1263","ü-1264"]},"items":[{"n":1265,"name":"quote\" and back\\slash"},{"n":1266,"name":"alpha","v":10,"ok":false,"sub":[{"n":1267,"x":"tab\tand\nnewline"}]},{"n":1268,"name":"a*b?c[d]e","v":4,"ok":true,"tags":["x y-1269"]}],"matrix":[[1270,1271],[1272,1273,1274]]}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"Beta-Gamma","n":344,"f":-46.75,"b":false,"z":null,"e":{},"net":"2001:db8::/32","dotted.key":"İstanbul","ключ":"Straße","user":{"name":"Straße","id":96,"admin":true,"tags":["ü-1120"]},"items":[{"n":1121,"name":"path/to/file.txt","v":-3,"ok":false,"sub":[]}],"nums":[2122],"ips":[],"matrix":[[1123,1124],[1125,1126,1127]],"pair":{"a":13,"b":13.0,"c":14,"lo":23.5,"hi":24.5}}"#,
             )
         }
             .check(&RULE);
@@ -6769,9 +6775,9 @@ mod gen_162 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                19,
                 false,
-                r#"{"s":"日本語のテキスト","t":"","n":613,"f":3.5,"b":false,"z":null,"ip":"100.64.0.1","big":1.2345678901234568e+29,"dotted":{"key":"日本語のテキスト"},"ключ":"ǅungla","user":{"name":"svc-deploy","id":25,"admin":true,"tags":["Wort-1263","ü-1264"]},"items":[{"n":1265,"name":"quote\" and back\\slash"},{"n":1266,"name":"alpha","v":10,"ok":false,"sub":[{"n":1267,"x":"tab\tand\nnewline"}]},{"n":1268,"name":"a*b?c[d]e","v":4,"ok":true,"tags":["x y-1269"]}],"matrix":[[1270,1271],[1272,1273,1274]]}"#,
+                r#"{"eventName":"Epsilon","s":"İstanbul","t":"Beta-Gamma","n":344,"f":-46.75,"b":false,"z":null,"e":{},"net":"2001:db8::/32","dotted.key":"İstanbul","ключ":"Straße","user":{"name":"Straße","id":96,"admin":true,"tags":["ü-1120"]},"items":[{"n":1121,"name":"path/to/file.txt","v":-3,"ok":false,"sub":[]}],"nums":[2122],"ips":[],"pair":{"a":13,"b":13.0,"c":14,"lo":23.5,"hi":24.5}}"#,
             )
             .check(&RULE);
     }
@@ -6784,15 +6790,17 @@ mod gen_163 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R163"),
-            dedup: Some(r#"["ü-1276","ü-1277"]["ü-1276","ü-1277"]"#),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":"10.1.2.3","t1":"日本語のテキスト[1275]"}"#),
+            title: Some("Generated rule 163"),
+            dedup: Some("defaultDedupString:Generated.R163"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"eventName":"Beta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","t1":"{{\"n\":1129,\"name\":\"x\",\"tags\":[\"ü-1130\"],\"sub\":[{\"n\":1131,\"x\":8}]}}  \"quoted\" ","k2":[[1131]]}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                41,
+                28,
                 true,
-                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","f":35.75,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"İstanbul"},"items":[{"n":1275,"name":"日本語のテキスト"}],"nums":[],"words":["ü-1276","ü-1277"],"ips":["10.1.2.3","::ffff:10.0.0.1"],"pair":{"a":49,"b":49.0,"c":50,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","f":48.25,"net":"192.168.0.0/16","dotted.key":"path/to/file.txt","with space":"quote\" and back\\slash","user":{"name":"a*b?c[d]e","id":70,"admin":false,"tags":["ü-1128"]},"items":[{"n":1129,"name":"x","tags":["ü-1130"],"sub":[{"n":1131,"x":8}]}],"nums":[2132,2133],"words":["x y-1134"]}"#,
             )
         }
             .check(&RULE);
@@ -6801,9 +6809,9 @@ mod gen_163 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                35,
                 false,
-                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","f":35.75,"z":null,"ip":"8.8.8.8","net":"10.1.2.3","big":18446744073709551615,"dotted.key":"日本語のテキスト","dotted":{"key":"İstanbul"},"items":[{"n":1275,"name":"日本語のテキスト"}],"nums":[],"words":["ü-1276","ü-1277"],"pair":{"a":49,"b":49.0,"c":50,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Beta","s":"quote\" and back\\slash","f":48.25,"net":"192.168.0.0/16","dotted.key":"path/to/file.txt","with space":"quote\" and back\\slash","user":{"name":"a*b?c[d]e","id":70,"admin":false,"tags":["ü-1128"]},"items":[{"n":1129,"name":"x","tags":["ü-1130"],"sub":[{"n":1131,"x":8}]}],"words":["x y-1134"]}"#,
             )
             .check(&RULE);
     }
@@ -6818,12 +6826,12 @@ mod gen_164 {
         Case {
             title: Some("Generated rule 164"),
             dedup: Some("defaultDedupString:Generated.R164"),
-            severity: Some(::detections::Severity::Critical),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                22,
+                32,
                 true,
-                r#"{"eventName":"Zeta","s":"emoji 😀 inside","n":110,"f":41.75,"b":false,"e":"","ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"Beta-Gamma"},"user":{"name":"svc-deploy","id":61,"admin":true,"tags":[]},"items":[{"n":1278,"tags":[],"sub":[{"n":1279,"x":8}]},{"n":1280,"name":"x","v":14,"tags":["ü-1281"]}],"nums":[2282],"pair":{"a":23,"b":23.0,"c":24,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","n":49,"f":23.75,"b":false,"ip":"8.8.8.8","net":"192.168.0.0/16","user":{"name":"","admin":false,"tags":["x y-1135","w-1136"],"Role":"svc-deploy"},"items":[],"words":[],"ips":["10.1.2.3","2606:4700:4700::1111","::ffff:10.0.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -6832,9 +6840,9 @@ mod gen_164 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                38,
                 false,
-                r#"{"s":"emoji 😀 inside","n":110,"f":41.75,"b":false,"e":"","ip":"127.0.0.1","net":"192.168.0.0/16","dotted.key":"path/to/file.txt","dotted":{"key":"Beta-Gamma"},"user":{"name":"svc-deploy","id":61,"admin":true,"tags":[]},"items":[{"n":1278,"tags":[],"sub":[{"n":1279,"x":8}]},{"n":1280,"name":"x","v":14,"tags":["ü-1281"]}],"nums":[2282],"pair":{"a":23,"b":23.0,"c":24,"lo":15.5,"hi":16.5}}"#,
+                r#"{"s":"UPPER lower 123","n":49,"f":23.75,"b":false,"ip":"8.8.8.8","net":"192.168.0.0/16","user":{"name":"","admin":false,"tags":["x y-1135","w-1136"],"Role":"svc-deploy"},"items":[],"words":[],"ips":["10.1.2.3","2606:4700:4700::1111","::ffff:10.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -6847,17 +6855,14 @@ mod gen_165 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"[][{"n":1283,"v":-5,"ok":false}]"#),
-            dedup: Some(r#"{"a":14,"b":14.0,"c":15,"lo":28.5,"hi":29.5}:[-5]:15"#),
-            severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":["ü-1286","Wort-1287"],"t1":"1036{\"a\":14,\"b\":14.0,\"c\":15,\"lo\":28.5,\"hi\":29.5}"}"#,
-            ),
+            title: Some("[[]]"),
+            dedup: Some("[[]]"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                47,
+                44,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","n":1036,"f":37.75,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"tab\tand\nnewline","with space":"naïve café","items":[{"n":1283,"v":-5,"ok":false}],"nums":[2284,2285],"words":["ü-1286","Wort-1287"],"ips":[],"pair":{"a":14,"b":14.0,"c":15,"lo":28.5,"hi":29.5}}"#,
+                r#"{"eventName":"Beta","s":"","n":604,"f":-6.0,"b":false,"e":false,"net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","ключ":"İstanbul","user":{"name":"alpha","id":24,"admin":true},"items":[{"n":1137,"v":11,"ok":true,"sub":[]},{"n":1138,"ok":false}],"nums":[2139,2140,2141],"pair":{"a":15,"b":15.0,"c":16,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -6866,9 +6871,9 @@ mod gen_165 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                54,
+                50,
                 false,
-                r#"{"eventName":"Delta","s":"alpha","n":1036,"f":37.75,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"tab\tand\nnewline","with space":"naïve café","items":[{"n":1283,"v":-5,"ok":false}],"nums":[2284,2285],"words":["ü-1286","Wort-1287"],"ips":[]}"#,
+                r#"{"eventName":"Beta","s":"","n":604,"f":-6.0,"b":false,"e":false,"net":"10.0.0.0/8","dotted.key":"tab\tand\nnewline","ключ":"İstanbul","user":{"name":"alpha","id":24,"admin":true},"nums":[2139,2140,2141],"pair":{"a":15,"b":15.0,"c":16,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -6881,15 +6886,14 @@ mod gen_166 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R166"),
-            dedup: Some("defaultDedupString:Generated.R166"),
-            severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":[1288,1292],"t1":"trueNone{"}"#),
+            title: Some("[[]]Admin"),
+            dedup: Some("[[]]Admin"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                26,
                 true,
-                r#"{"eventName":"Zeta","s":"","t":"a*b?c[d]e","n":-322,"f":-20.0,"b":true,"e":0,"net":"192.168.0.0/16","with space":"Admin","user":{"name":"alpha","id":5,"Role":"UPPER lower 123"},"items":[{"n":1288,"name":"emoji 😀 inside","ok":false,"tags":["ü-1289","x y-1290","x y-1291"]},{"n":1292,"name":"a*b?c[d]e","v":-1,"ok":true,"tags":[],"sub":[{"n":1293,"x":0}]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"Admin","n":493,"f":-11.5,"b":false,"e":0.0,"ip":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"Admin","admin":false,"tags":["w-1142"],"Role":"x"},"items":[{"n":1143,"v":11,"ok":false,"tags":["x y-1144","ü-1145","w-1146"],"sub":[]},{"n":1147,"v":4,"ok":true}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":13.5,"hi":14.5}}"#,
             )
         }
             .check(&RULE);
@@ -6898,9 +6902,9 @@ mod gen_166 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                32,
                 false,
-                r#"{"eventName":"Zeta","s":"","t":"a*b?c[d]e","n":-322,"f":-20.0,"b":true,"e":0,"net":"192.168.0.0/16","with space":"Admin","user":{"name":"alpha","id":5,"Role":"UPPER lower 123"},"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Epsilon","s":"Beta-Gamma","t":"Admin","n":493,"f":-11.5,"b":false,"e":0.0,"ip":"10.1.2.3","big":1.2345678901234568e+29,"user":{"name":"Admin","admin":false,"tags":["w-1142"],"Role":"x"},"items":[{"n":1143,"v":11,"ok":false,"tags":["x y-1144","ü-1145","w-1146"],"sub":[]},{"n":1147,"v":4,"ok":true}],"words":[],"pair":{"a":5,"b":5.0,"c":6,"lo":13.5,"hi":14.5}}"#,
             )
             .check(&RULE);
     }
@@ -6914,13 +6918,14 @@ mod gen_167 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 167"),
-            dedup: Some("false:100.64.0.1:[1294,1295]"),
-            severity: Some(::detections::Severity::High),
+            dedup: Some("1150:[6]"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":["w-1153"],"k1":1152,"k2":91}"#),
             ..Case::new(
                 "witness matches",
-                20,
+                46,
                 true,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","t":"日本語のテキスト","f":-8.0,"e":"","ip":"100.64.0.1","net":"192.168.0.0/16","dotted.key":"svc-deploy","with space":"naïve café","user":{"name":"quote\" and back\\slash","id":57,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1294,"v":-1,"ok":false,"tags":[]},{"n":1295,"v":8,"ok":false,"tags":[]}],"nums":[2296,2297,2298],"words":["w-1299"],"ips":[],"pair":{"a":39,"b":39.0,"c":40,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Alpha","s":"alpha","n":283,"b":true,"big":18446744073709551615,"dotted":{"key":"naïve café"},"user":{"name":"svc-deploy","id":91,"admin":false,"tags":[],"Role":"İstanbul"},"items":[{"n":1148,"v":6,"ok":true,"tags":["x y-1149"],"sub":[{"n":1150,"x":7},{"n":1151,"x":4}]},{"n":1152,"name":"a*b?c[d]e","tags":["w-1153"]}],"pair":{"a":41,"b":41.0,"c":42,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -6929,9 +6934,9 @@ mod gen_167 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                53,
                 false,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","t":"日本語のテキスト","f":-8.0,"e":"","ip":"100.64.0.1","net":"192.168.0.0/16","dotted.key":"svc-deploy","with space":"naïve café","user":{"name":"quote\" and back\\slash","id":57,"admin":false,"tags":[],"Role":"Straße"},"items":[{"n":1294,"v":-1,"ok":false,"tags":[]},{"n":1295,"v":8,"ok":false,"tags":[]}],"nums":[2296,2297,2298],"words":["w-1299"],"ips":[]}"#,
+                r#"{"s":"alpha","n":283,"b":true,"big":18446744073709551615,"dotted":{"key":"naïve café"},"user":{"name":"svc-deploy","id":91,"admin":false,"tags":[],"Role":"İstanbul"},"items":[{"n":1148,"v":6,"ok":true,"tags":["x y-1149"],"sub":[{"n":1150,"x":7},{"n":1151,"x":4}]},{"n":1152,"name":"a*b?c[d]e","tags":["w-1153"]}],"pair":{"a":41,"b":41.0,"c":42,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -6944,14 +6949,14 @@ mod gen_168 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 168"),
-            dedup: Some("defaultDedupString:Generated.R168"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("{ in Alpha{"),
+            dedup: Some("{ in Alpha{"),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                16,
+                21,
                 true,
-                r#"{"eventName":"Alpha","s":"x","t":"svc-deploy","n":581,"z":null,"e":false,"net":"2001:db8::/32","dotted.key":"alpha","with space":"alpha","ключ":"tab\tand\nnewline","user":{"name":"{braces} and {{double}}","id":51,"tags":[]},"items":[{"n":1300,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["ü-1301"],"sub":[{"n":1302,"x":"quote\" and back\\slash"},{"n":1303,"x":8}]},{"n":1304,"name":"UPPER lower 123","v":0,"sub":[{"n":1305,"x":5}]},{"n":1306,"name":"UPPER lower 123","v":10,"ok":false}],"nums":[2307,2308],"matrix":[[1309,1310],[1311,1312,1313]]}"#,
+                r#"{"eventName":"Alpha","s":"Straße","t":"x","n":995,"z":null,"e":[],"net":"2001:db8::/32","dotted.key":"alpha","with space":"İstanbul","ключ":"Beta-Gamma","nums":[]}"#,
             )
         }
             .check(&RULE);
@@ -6960,9 +6965,9 @@ mod gen_168 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                27,
                 false,
-                r#"{"s":"x","t":"svc-deploy","n":581,"z":null,"e":false,"net":"2001:db8::/32","dotted.key":"alpha","with space":"alpha","ключ":"tab\tand\nnewline","user":{"name":"{braces} and {{double}}","id":51,"tags":[]},"items":[{"n":1300,"name":"tab\tand\nnewline","v":6,"ok":false,"tags":["ü-1301"],"sub":[{"n":1302,"x":"quote\" and back\\slash"},{"n":1303,"x":8}]},{"n":1304,"name":"UPPER lower 123","v":0,"sub":[{"n":1305,"x":5}]},{"n":1306,"name":"UPPER lower 123","v":10,"ok":false}],"nums":[2307,2308],"matrix":[[1309,1310],[1311,1312,1313]]}"#,
+                r#"{"eventName":"Alpha","t":"x","n":995,"z":null,"e":[],"net":"2001:db8::/32","dotted.key":"alpha","with space":"İstanbul","ключ":"Beta-Gamma","nums":[]}"#,
             )
             .check(&RULE);
     }
@@ -6975,17 +6980,15 @@ mod gen_169 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R169"),
-            dedup: Some(":"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"k0":[1322],"k1":"8.8.8.8","eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
+            title: Some("none1154} "),
+            dedup: Some(r#"[1157,1158]:{"name":"Admin"}:1159"#),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":true,"k1":[1157,1158],"k2":1159}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                41,
                 true,
-                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1352,"f":-1.5,"b":false,"z":null,"ip":"2606:4700:4700::1111","items":[{"n":1314,"name":"UPPER lower 123"}],"nums":[2315,2316,2317],"ips":["100.64.0.1","10.1.2.3","8.8.8.8"],"matrix":[[1318,1319],[1320,1321,1322]],"pair":{"a":25,"b":25.0,"c":26,"lo":37.5,"hi":38.5}}"#,
+                r#"{"eventName":"Gamma","s":"emoji 😀 inside","n":525,"e":0.0,"ip":"fe80::1","dotted.key":"emoji 😀 inside","ключ":"ǅungla","user":{"name":"Admin"},"items":[{"n":1154,"name":"ǅungla","ok":true},{"n":1155,"name":"ǅungla","tags":[]}],"nums":[2156],"matrix":[[1157,1158],[1159,1160,1161]]}"#,
             )
         }
             .check(&RULE);
@@ -6994,9 +6997,9 @@ mod gen_169 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                48,
                 false,
-                r#"{"eventName":"Epsilon","s":"","t":"alpha","n":1352,"f":-1.5,"b":false,"z":null,"ip":"2606:4700:4700::1111","nums":[2315,2316,2317],"ips":["100.64.0.1","10.1.2.3","8.8.8.8"],"matrix":[[1318,1319],[1320,1321,1322]],"pair":{"a":25,"b":25.0,"c":26,"lo":37.5,"hi":38.5}}"#,
+                r#"{"s":"emoji 😀 inside","n":525,"e":0.0,"ip":"fe80::1","dotted.key":"emoji 😀 inside","ключ":"ǅungla","user":{"name":"Admin"},"items":[{"n":1154,"name":"ǅungla","ok":true},{"n":1155,"name":"ǅungla","tags":[]}],"nums":[2156],"matrix":[[1157,1158],[1159,1160,1161]]}"#,
             )
             .check(&RULE);
     }
@@ -7009,15 +7012,14 @@ mod gen_170 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" back\slash {13.0"#),
-            dedup: Some(r#" back\slash {13.0"#),
+            title: Some(r#" "quoted"  "quoted" } {"#),
+            dedup: Some(r#" "quoted"  "quoted" } {"#),
             severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":35.5,"k1":[1325,1326,1327],"k2":null}"#),
             ..Case::new(
                 "witness matches",
-                21,
+                39,
                 true,
-                r#"{"eventName":"Delta","s":"x","t":"emoji 😀 inside","n":-352,"f":36.0,"ip":"","net":"2001:db8::/32","dotted.key":"Admin","items":[],"ips":["fe80::1"],"matrix":[[1323,1324],[1325,1326,1327]],"pair":{"a":13,"b":13.0,"c":14,"lo":34.5,"hi":35.5}}"#,
+                r#"{"eventName":"Delta","s":"path/to/file.txt","t":"x","n":1237,"f":-12.5,"z":null,"e":0,"net":"10.0.0.0/8","nums":[2162,2163],"words":["w-1164"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -7026,9 +7028,9 @@ mod gen_170 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                28,
+                45,
                 false,
-                r#"{"eventName":"Delta","s":"x","t":"emoji 😀 inside","n":-352,"f":36.0,"ip":"","net":"2001:db8::/32","dotted.key":"Admin","items":[],"ips":["fe80::1"],"pair":{"a":13,"b":13.0,"c":14,"lo":34.5,"hi":35.5}}"#,
+                r#"{"s":"path/to/file.txt","t":"x","n":1237,"f":-12.5,"z":null,"e":0,"net":"10.0.0.0/8","nums":[2162,2163],"words":["w-1164"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -7041,15 +7043,15 @@ mod gen_171 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("true"),
-            dedup: Some("true"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":"Zeta","k1":"日本語のテキスト"}"#),
+            title: Some("[[1170,1171],[1172,1173,1174]] ünïcödé "),
+            dedup: Some(r#"{"n":1165,"v":-1}:{"n":1165,"v":-1}"#),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"k0":1165}"#),
             ..Case::new(
                 "witness matches",
-                32,
+                28,
                 true,
-                r#"{"eventName":"Zeta","s":"tab\tand\nnewline","t":"日本語のテキスト","n":287,"b":true,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","dotted.key":"Admin","dotted":{"key":"x"},"words":["x y-1328","x y-1329","Wort-1330","Wort-1331"],"ips":[]}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"path/to/file.txt","n":212,"z":null,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"svc-deploy","items":[{"n":1165,"v":-1},{"n":1166,"name":"x","ok":true,"tags":[]},{"n":1167,"name":"quote\" and back\\slash","ok":false,"tags":["x y-1168","x y-1169"]}],"words":[],"ips":["100.64.0.1","192.168.1.20"],"matrix":[[1170,1171],[1172,1173,1174]]}"#,
             )
         }
             .check(&RULE);
@@ -7058,9 +7060,9 @@ mod gen_171 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                39,
+                35,
                 false,
-                r#"{"s":"tab\tand\nnewline","t":"日本語のテキスト","n":287,"b":true,"z":null,"ip":"fe80::1","net":"10.0.0.0/8","dotted.key":"Admin","dotted":{"key":"x"},"words":["x y-1328","x y-1329","Wort-1330","Wort-1331"],"ips":[]}"#,
+                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"path/to/file.txt","n":212,"z":null,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"svc-deploy","words":[],"ips":["100.64.0.1","192.168.1.20"],"matrix":[[1170,1171],[1172,1173,1174]]}"#,
             )
             .check(&RULE);
     }
@@ -7073,15 +7075,14 @@ mod gen_172 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("false1336日本語のテキスト1335"),
-            dedup: Some("false1336日本語のテキスト1335"),
+            title: Some("Generated rule 172"),
+            dedup: Some("defaultDedupString:Generated.R172"),
             severity: Some(::detections::Severity::Info),
-            context: Some(r#"{"k0":null,"k1":null,"k2":1334}"#),
             ..Case::new(
                 "witness matches",
-                20,
+                13,
                 true,
-                r#"{"eventName":"Beta","s":"ǅungla","n":-170,"b":false,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"alpha","ключ":"svc-deploy","user":{"name":"Admin","tags":["Wort-1332"]},"items":[{"n":1333,"name":"日本語のテキスト","ok":false},{"n":1334,"tags":[],"sub":[{"n":1335,"x":6},{"n":1336,"x":"svc-deploy"}]}],"ips":[]}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","t":"x","f":-18.75,"b":true,"ip":"100.64.0.1","user":{"name":"quote\" and back\\slash","id":18,"tags":[]},"items":[{"n":1175,"name":"quote\" and back\\slash","v":1,"ok":true,"tags":["x y-1176"]}],"words":["w-1177"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -7090,9 +7091,9 @@ mod gen_172 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                19,
                 false,
-                r#"{"s":"ǅungla","n":-170,"b":false,"e":false,"ip":"10.1.2.3","net":"2001:db8::/32","big":18446744073709551615,"dotted.key":"alpha","ключ":"svc-deploy","user":{"name":"Admin","tags":["Wort-1332"]},"items":[{"n":1333,"name":"日本語のテキスト","ok":false},{"n":1334,"tags":[],"sub":[{"n":1335,"x":6},{"n":1336,"x":"svc-deploy"}]}],"ips":[]}"#,
+                r#"{"s":"Beta-Gamma","t":"x","f":-18.75,"b":true,"ip":"100.64.0.1","user":{"name":"quote\" and back\\slash","id":18,"tags":[]},"items":[{"n":1175,"name":"quote\" and back\\slash","v":1,"ok":true,"tags":["x y-1176"]}],"words":["w-1177"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -7105,14 +7106,14 @@ mod gen_173 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("2339falseAlert: 47.5"),
-            dedup: Some("2339falseAlert: 47.5"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(r#"}  "quoted" [2178,2179,2180,2181]"#),
+            dedup: Some("2181"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                13,
+                22,
                 true,
-                r#"{"eventName":"Delta","s":"Straße","n":-482,"b":false,"e":{},"ip":"fe80::1","big":9007199254740993,"dotted.key":"İstanbul","dotted":{"key":"emoji 😀 inside"},"nums":[2337,2338,2339,2340],"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"","t":"","n":-222,"f":17.5,"b":true,"z":null,"e":0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"emoji 😀 inside","dotted":{"key":"Straße"},"user":{"name":"alpha","id":46,"admin":false},"items":[],"nums":[2178,2179,2180,2181],"words":["ü-1182"]}"#,
             )
         }
             .check(&RULE);
@@ -7121,9 +7122,9 @@ mod gen_173 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                28,
                 false,
-                r#"{"s":"Straße","n":-482,"b":false,"e":{},"ip":"fe80::1","big":9007199254740993,"dotted.key":"İstanbul","dotted":{"key":"emoji 😀 inside"},"nums":[2337,2338,2339,2340],"words":[],"pair":{"a":23,"b":23.0,"c":24,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"","t":"","n":-222,"f":17.5,"b":true,"z":null,"e":0,"ip":"::ffff:10.0.0.1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"emoji 😀 inside","user":{"name":"alpha","id":46,"admin":false},"items":[],"nums":[2178,2179,2180,2181],"words":["ü-1182"]}"#,
             )
             .check(&RULE);
     }
@@ -7136,15 +7137,15 @@ mod gen_174 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R174"),
-            dedup: Some(r#"["Beta-Gamma",""]:w-1351:false"#),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"k0":[[]],"k1":false}"#),
+            title: Some(" in "),
+            dedup: Some("w-1184:[2185,2186,2187]:2187"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(r#"{"k0":""}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                35,
                 true,
-                r#"{"eventName":"Beta","s":"日本語のテキスト","n":-357,"b":false,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"{braces} and {{double}}","user":{"name":"{braces} and {{double}}","id":15,"admin":false},"items":[{"n":1341,"name":"Beta-Gamma","v":6,"tags":["Wort-1342"],"sub":[]},{"n":1343,"name":"","ok":false,"tags":["ü-1344","Wort-1345","x y-1346"]},{"n":1347,"v":-1,"tags":["w-1348"]}],"words":["Wort-1349","ü-1350","w-1351"],"pair":{"a":20,"b":20.0,"c":21,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Beta","s":"","n":-32,"b":true,"z":null,"e":"","ip":"2606:4700:4700::1111","dotted.key":"tab\tand\nnewline","ключ":"ǅungla","user":{"name":"x","id":30,"admin":false,"tags":["x y-1183","w-1184"]},"items":[],"nums":[2185,2186,2187],"pair":{"a":33,"b":33.0,"c":34,"lo":25.5,"hi":26.5}}"#,
             )
         }
             .check(&RULE);
@@ -7153,9 +7154,9 @@ mod gen_174 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                42,
                 false,
-                r#"{"s":"日本語のテキスト","n":-357,"b":false,"e":0.0,"net":"2001:db8::/32","big":1.2345678901234568e+29,"ключ":"{braces} and {{double}}","user":{"name":"{braces} and {{double}}","id":15,"admin":false},"items":[{"n":1341,"name":"Beta-Gamma","v":6,"tags":["Wort-1342"],"sub":[]},{"n":1343,"name":"","ok":false,"tags":["ü-1344","Wort-1345","x y-1346"]},{"n":1347,"v":-1,"tags":["w-1348"]}],"words":["Wort-1349","ü-1350","w-1351"],"pair":{"a":20,"b":20.0,"c":21,"lo":42.5,"hi":43.5}}"#,
+                r#"{"eventName":"Beta","s":"","n":-32,"b":true,"z":null,"e":"","ip":"2606:4700:4700::1111","dotted.key":"tab\tand\nnewline","ключ":"ǅungla","items":[],"nums":[2185,2186,2187],"pair":{"a":33,"b":33.0,"c":34,"lo":25.5,"hi":26.5}}"#,
             )
             .check(&RULE);
     }
@@ -7168,15 +7169,15 @@ mod gen_175 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("235423542354{"),
-            dedup: Some("235423542354{"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(r#"{"t0":"{ #  in "}"#),
+            title: Some("Generated rule 175"),
+            dedup: Some("false:"),
+            severity: Some(::detections::Severity::Low),
+            context: Some(r#"{"t0":"{ \"quoted\" ","t1":"{8 # {"}"#),
             ..Case::new(
                 "witness matches",
-                39,
+                33,
                 true,
-                r#"{"eventName":"Gamma","s":"alpha","t":"path/to/file.txt","n":-293,"ip":"2606:4700:4700::1111","ключ":"a*b?c[d]e","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1352","w-1353"]},"items":[],"nums":[2354],"words":["w-1355","ü-1356","w-1357"]}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"Admin","n":825,"z":null,"net":"2001:db8::/32","big":1.2345678901234568e+29,"dotted":{"key":"quote\" and back\\slash"},"user":{"name":"{braces} and {{double}}","id":21,"tags":["Wort-1188","ü-1189","x y-1190"]},"items":[{"n":1191,"ok":false,"sub":[]},{"n":1192,"v":8,"sub":[{"n":1193,"x":8},{"n":1194,"x":"a*b?c[d]e"}]},{"n":1195,"v":14}],"nums":[2196,2197,2198],"words":["ü-1199","ü-1200"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
             )
         }
             .check(&RULE);
@@ -7185,9 +7186,9 @@ mod gen_175 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                46,
+                40,
                 false,
-                r#"{"eventName":"Gamma","s":"alpha","t":"path/to/file.txt","n":-293,"ключ":"a*b?c[d]e","user":{"name":"Beta-Gamma","id":86,"admin":true,"tags":["Wort-1352","w-1353"]},"items":[],"nums":[2354],"words":["w-1355","ü-1356","w-1357"]}"#,
+                r#"{"eventName":"Epsilon","s":"UPPER lower 123","t":"Admin","n":825,"z":null,"net":"2001:db8::/32","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"{braces} and {{double}}","id":21,"tags":["Wort-1188","ü-1189","x y-1190"]},"items":[{"n":1191,"ok":false,"sub":[]},{"n":1192,"v":8,"sub":[{"n":1193,"x":8},{"n":1194,"x":"a*b?c[d]e"}]},{"n":1195,"v":14}],"nums":[2196,2197,2198],"words":["ü-1199","ü-1200"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":18.5,"hi":19.5}}"#,
             )
             .check(&RULE);
     }
@@ -7200,17 +7201,14 @@ mod gen_176 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R176"),
-            dedup: Some("defaultDedupString:Generated.R176"),
+            title: Some("12031203192.168.0.0/16{"),
+            dedup: Some("1201"),
             severity: Some(::detections::Severity::Info),
-            context: Some(
-                r#"{"k0":["tab\tand\nnewline"],"eventName":"Zeta","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                28,
+                21,
                 true,
-                r#"{"eventName":"Zeta","s":"alpha","n":521,"f":23.0,"z":null,"ip":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"","admin":true,"tags":["ü-1358","x y-1359","x y-1360"],"Role":"日本語のテキスト"},"items":[{"n":1361,"name":"emoji 😀 inside","v":11,"ok":false,"sub":[{"n":1362,"x":"tab\tand\nnewline"},{"n":1363,"x":8}]},{"n":1364,"name":"naïve café","ok":false},{"n":1365,"tags":["ü-1366","Wort-1367","Wort-1368"]}],"nums":[2369],"words":[],"pair":{"a":8,"b":8.0,"c":9,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Delta","s":"","n":1453,"f":-0.25,"ip":"2001:db8::1","net":"192.168.0.0/16","big":-9223372036854775808,"ключ":"UPPER lower 123","user":{"name":"ǅungla","id":72,"Role":"x"},"items":[{"n":1201,"name":"emoji 😀 inside","ok":true,"tags":["Wort-1202"],"sub":[{"n":1203,"x":8}]}],"nums":[2204,2205,2206,2207],"pair":{"a":47,"b":47.0,"c":48,"lo":13.5,"hi":14.5}}"#,
             )
         }
             .check(&RULE);
@@ -7219,9 +7217,9 @@ mod gen_176 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                27,
                 false,
-                r#"{"eventName":"Zeta","s":"alpha","n":521,"f":23.0,"z":null,"ip":"10.0.0.0/8","dotted.key":"emoji 😀 inside","user":{"name":"","admin":true,"tags":["ü-1358","x y-1359","x y-1360"],"Role":"日本語のテキスト"},"nums":[2369],"words":[],"pair":{"a":8,"b":8.0,"c":9,"lo":9.5,"hi":10.5}}"#,
+                r#"{"s":"","n":1453,"f":-0.25,"ip":"2001:db8::1","net":"192.168.0.0/16","big":-9223372036854775808,"ключ":"UPPER lower 123","user":{"name":"ǅungla","id":72,"Role":"x"},"items":[{"n":1201,"name":"emoji 😀 inside","ok":true,"tags":["Wort-1202"],"sub":[{"n":1203,"x":8}]}],"nums":[2204,2205,2206,2207],"pair":{"a":47,"b":47.0,"c":48,"lo":13.5,"hi":14.5}}"#,
             )
             .check(&RULE);
     }
@@ -7234,14 +7232,14 @@ mod gen_177 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 177"),
-            dedup: Some("defaultDedupString:Generated.R177"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"["127.0.0.1"]} "#),
+            dedup: Some("[1215,1216,1217]:w-1208"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                42,
+                35,
                 true,
-                r#"{"eventName":"Zeta","s":"x","t":"Straße","n":-225,"net":"2001:db8::/32","user":{"name":"alpha","id":10,"admin":true},"nums":[2370,2371],"words":["x y-1372"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"quote\" and back\\slash","n":552,"f":45.5,"b":false,"e":[],"net":"10.1.2.3","dotted.key":"emoji 😀 inside","dotted":{"key":"x"},"user":{"name":"quote\" and back\\slash","admin":false,"tags":["w-1208","ü-1209"]},"items":[],"words":["Wort-1210","x y-1211","Wort-1212"],"ips":["127.0.0.1"],"matrix":[[1213,1214],[1215,1216,1217]]}"#,
             )
         }
             .check(&RULE);
@@ -7250,9 +7248,9 @@ mod gen_177 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                41,
                 false,
-                r#"{"s":"x","t":"Straße","n":-225,"net":"2001:db8::/32","user":{"name":"alpha","id":10,"admin":true},"nums":[2370,2371],"words":["x y-1372"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"s":"ǅungla","t":"quote\" and back\\slash","n":552,"f":45.5,"b":false,"e":[],"net":"10.1.2.3","dotted.key":"emoji 😀 inside","dotted":{"key":"x"},"user":{"name":"quote\" and back\\slash","admin":false,"tags":["w-1208","ü-1209"]},"items":[],"words":["Wort-1210","x y-1211","Wort-1212"],"ips":["127.0.0.1"],"matrix":[[1213,1214],[1215,1216,1217]]}"#,
             )
             .check(&RULE);
     }
@@ -7265,14 +7263,16 @@ mod gen_178 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Alert: {} 6.5"),
-            dedup: Some("Alert: {} 6.5"),
-            severity: Some(::detections::Severity::Info),
+            title: Some(
+                r#"[{"n":1218,"v":14,"sub":[]},{"n":1219,"name":"","v":4,"ok":true,"tags":["x y-1220","ü-1221","ü-1222"]},{"n":1223,"name":"日本語のテキスト","sub":[]}][{"n":1218,"v":14,"sub":[]},{"n":1219,"name":"","v":4,"ok":true,"tags":["x y-1220","ü-1221","ü-1222"]},{"n":1223,"name":"日本語のテキスト","sub":[]}]"#,
+            ),
+            dedup: Some(r#"["","日本語のテキスト"]:1219:[2224]"#),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                25,
+                23,
                 true,
-                r#"{"eventName":"Zeta","s":"svc-deploy","t":"ǅungla","n":777,"f":-21.75,"b":false,"ip":"","net":"10.1.2.3","dotted":{"key":"Admin"},"items":[{"n":1373,"v":14,"ok":true}],"nums":[],"words":[],"pair":{"a":36,"b":36.0,"c":37,"lo":5.5,"hi":6.5}}"#,
+                r#"{"eventName":"Epsilon","s":"svc-deploy","t":"{braces} and {{double}}","n":-86,"z":null,"e":0.0,"ip":"10.1.2.3","net":"192.168.0.0/16","big":-0.0,"items":[{"n":1218,"v":14,"sub":[]},{"n":1219,"name":"","v":4,"ok":true,"tags":["x y-1220","ü-1221","ü-1222"]},{"n":1223,"name":"日本語のテキスト","sub":[]}],"nums":[2224],"words":["ü-1225"],"ips":["192.168.1.20","127.0.0.1","::ffff:10.0.0.1"]}"#,
             )
         }
             .check(&RULE);
@@ -7281,9 +7281,9 @@ mod gen_178 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                29,
                 false,
-                r#"{"eventName":"Zeta","s":"svc-deploy","t":"ǅungla","n":777,"b":false,"ip":"","net":"10.1.2.3","dotted":{"key":"Admin"},"items":[{"n":1373,"v":14,"ok":true}],"nums":[],"words":[],"pair":{"a":36,"b":36.0,"c":37,"lo":5.5,"hi":6.5}}"#,
+                r#"{"s":"svc-deploy","t":"{braces} and {{double}}","n":-86,"z":null,"e":0.0,"ip":"10.1.2.3","net":"192.168.0.0/16","big":-0.0,"items":[{"n":1218,"v":14,"sub":[]},{"n":1219,"name":"","v":4,"ok":true,"tags":["x y-1220","ü-1221","ü-1222"]},{"n":1223,"name":"日本語のテキスト","sub":[]}],"nums":[2224],"words":["ü-1225"],"ips":["192.168.1.20","127.0.0.1","::ffff:10.0.0.1"]}"#,
             )
             .check(&RULE);
     }
@@ -7296,15 +7296,14 @@ mod gen_179 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R179"),
-            dedup: Some(" # {x|y}{"),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":"Delta","k1":"","t2":"{ ünïcödé  # "}"#),
+            title: Some(r#" back\slash "#),
+            dedup: Some(r#" back\slash "#),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                42,
+                52,
                 true,
-                r#"{"eventName":"Delta","s":"Beta-Gamma","n":-38,"z":null,"e":[],"ip":"2001:db8::1","ключ":"path/to/file.txt","user":{"name":"UPPER lower 123","id":87,"admin":false,"Role":""},"items":[{"n":1374,"name":"","tags":["ü-1375","x y-1376"]},{"n":1377,"name":"","v":1}],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Alpha","s":"日本語のテキスト","n":948,"f":-32.25,"e":0.0,"net":"10.0.0.0/8","dotted.key":"naïve café","dotted":{"key":"İstanbul"},"user":{"name":"Admin","id":23,"tags":[]},"items":[{"n":1226,"name":"ǅungla","v":4,"ok":false,"tags":[],"sub":[{"n":1227,"x":"Admin"},{"n":1228,"x":8}]},{"n":1229,"name":"UPPER lower 123","sub":[{"n":1230,"x":0}]},{"n":1231,"name":"","v":-4,"tags":["ü-1232","x y-1233"],"sub":[{"n":1234,"x":"a*b?c[d]e"}]}]}"#,
             )
         }
             .check(&RULE);
@@ -7313,9 +7312,9 @@ mod gen_179 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                49,
+                58,
                 false,
-                r#"{"s":"Beta-Gamma","n":-38,"z":null,"e":[],"ip":"2001:db8::1","ключ":"path/to/file.txt","user":{"name":"UPPER lower 123","id":87,"admin":false,"Role":""},"items":[{"n":1374,"name":"","tags":["ü-1375","x y-1376"]},{"n":1377,"name":"","v":1}],"ips":["100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":0.5,"hi":1.5}}"#,
+                r#"{"s":"日本語のテキスト","n":948,"f":-32.25,"e":0.0,"net":"10.0.0.0/8","dotted.key":"naïve café","dotted":{"key":"İstanbul"},"user":{"name":"Admin","id":23,"tags":[]},"items":[{"n":1226,"name":"ǅungla","v":4,"ok":false,"tags":[],"sub":[{"n":1227,"x":"Admin"},{"n":1228,"x":8}]},{"n":1229,"name":"UPPER lower 123","sub":[{"n":1230,"x":0}]},{"n":1231,"name":"","v":-4,"tags":["ü-1232","x y-1233"],"sub":[{"n":1234,"x":"a*b?c[d]e"}]}]}"#,
             )
             .check(&RULE);
     }
@@ -7328,14 +7327,15 @@ mod gen_180 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{ back\slash ["ü-1383","Wort-1384"]Alert: "#),
-            dedup: Some(r#"{ back\slash ["ü-1383","Wort-1384"]Alert: "#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some(r#"["ü-1239","w-1240","Wort-1241"] in "#),
+            dedup: Some(r#"["ü-1239","w-1240","Wort-1241"]"#),
+            severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":["x y-1238"],"k1":"fe80::1"}"#),
             ..Case::new(
                 "witness matches",
-                23,
+                30,
                 true,
-                r#"{"eventName":"Delta","s":"İstanbul","t":"svc-deploy","n":285,"z":null,"ip":"256.1.1.1","big":-0.0,"dotted.key":"","ключ":"emoji 😀 inside","user":{"name":"x","id":58,"admin":true,"Role":"Beta-Gamma"},"items":[{"n":1378,"name":"emoji 😀 inside","v":14},{"n":1379,"name":"日本語のテキスト","tags":["w-1380","Wort-1381","ü-1382"]}],"nums":[],"words":["ü-1383","Wort-1384"]}"#,
+                r#"{"eventName":"Zeta","s":"path/to/file.txt","t":"Straße","n":1156,"f":-45.5,"z":null,"ip":"fe80::1","net":"10.1.2.3","with space":"İstanbul","user":{"name":"Admin","id":2,"admin":true,"tags":["x y-1235"]},"items":[{"n":1236,"name":"İstanbul","v":13,"ok":true},{"n":1237,"ok":true,"tags":["x y-1238"]}],"words":["ü-1239","w-1240","Wort-1241"]}"#,
             )
         }
             .check(&RULE);
@@ -7344,9 +7344,9 @@ mod gen_180 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                37,
                 false,
-                r#"{"s":"İstanbul","t":"svc-deploy","n":285,"z":null,"ip":"256.1.1.1","big":-0.0,"dotted.key":"","ключ":"emoji 😀 inside","user":{"name":"x","id":58,"admin":true,"Role":"Beta-Gamma"},"items":[{"n":1378,"name":"emoji 😀 inside","v":14},{"n":1379,"name":"日本語のテキスト","tags":["w-1380","Wort-1381","ü-1382"]}],"nums":[],"words":["ü-1383","Wort-1384"]}"#,
+                r#"{"eventName":"Zeta","s":"path/to/file.txt","t":"Straße","n":1156,"f":-45.5,"z":null,"ip":"fe80::1","net":"10.1.2.3","with space":"İstanbul","user":{"name":"Admin","id":2,"admin":true,"tags":["x y-1235"]},"items":[{"n":1236,"name":"İstanbul","v":13,"ok":true},{"n":1237,"ok":true,"tags":["x y-1238"]}]}"#,
             )
             .check(&RULE);
     }
@@ -7359,14 +7359,14 @@ mod gen_181 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R181"),
-            dedup: Some("26:"),
+            title: Some(r#"{["Wort-1243","x y-1244","ü-1245"]{"#),
+            dedup: Some(r#"{["Wort-1243","x y-1244","ü-1245"]{"#),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
                 25,
                 true,
-                r#"{"eventName":"Gamma","s":"naïve café","b":true,"z":null,"ip":"192.168.1.20","dotted.key":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"Admin","id":26,"admin":false,"tags":["Wort-1385","Wort-1386"]},"nums":[2387,2388,2389],"words":[],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":29.5,"hi":30.5}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"","n":1064,"f":-7.0,"b":false,"z":null,"e":0,"ip":"127.0.0.1","dotted":{"key":"path/to/file.txt"},"user":{"name":"日本語のテキスト"},"items":[{"n":1242,"name":"İstanbul","v":-1,"tags":["Wort-1243","x y-1244","ü-1245"],"sub":[]},{"n":1246,"name":"日本語のテキスト","v":1,"ok":true},{"n":1247,"name":"x","v":1,"ok":false}],"nums":[],"ips":["2606:4700:4700::1111"],"matrix":[[1248,1249],[1250,1251,1252]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -7377,7 +7377,7 @@ mod gen_181 {
                 "witness without the first field",
                 31,
                 false,
-                r#"{"s":"naïve café","b":true,"z":null,"ip":"192.168.1.20","dotted.key":"日本語のテキスト","ключ":"UPPER lower 123","user":{"name":"Admin","id":26,"admin":false,"tags":["Wort-1385","Wort-1386"]},"nums":[2387,2388,2389],"words":[],"ips":["2001:db8::1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":4,"b":4.0,"c":5,"lo":29.5,"hi":30.5}}"#,
+                r#"{"s":"Beta-Gamma","t":"","n":1064,"f":-7.0,"b":false,"z":null,"e":0,"ip":"127.0.0.1","dotted":{"key":"path/to/file.txt"},"user":{"name":"日本語のテキスト"},"items":[{"n":1242,"name":"İstanbul","v":-1,"tags":["Wort-1243","x y-1244","ü-1245"],"sub":[]},{"n":1246,"name":"日本語のテキスト","v":1,"ok":true},{"n":1247,"name":"x","v":1,"ok":false}],"nums":[],"ips":["2606:4700:4700::1111"],"matrix":[[1248,1249],[1250,1251,1252]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -7390,14 +7390,17 @@ mod gen_182 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R182"),
-            dedup: Some("[5,1]"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some("a*b?c[d]e"),
+            dedup: Some("a*b?c[d]e"),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":["x y-1253","x y-1254"],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k2":null}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                15,
+                22,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":891,"f":-45.75,"z":null,"e":"","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"İstanbul","dotted":{"key":"UPPER lower 123"},"items":[{"n":1390,"name":"path/to/file.txt","v":5,"tags":["Wort-1391","Wort-1392"],"sub":[]},{"n":1393,"v":1,"ok":false,"tags":["w-1394"]},{"n":1395,"name":"","ok":false}],"nums":[2396],"words":[]}"#,
+                r#"{"eventName":"Epsilon","s":"","t":"日本語のテキスト","n":307,"f":28.0,"b":false,"ip":"10.1.2.3","net":"2001:db8::/32","dotted":{"key":"a*b?c[d]e"},"user":{"name":"x","admin":true,"tags":["x y-1253","x y-1254"]},"items":[],"nums":[2255],"ips":["2001:db8::1"]}"#,
             )
         }
             .check(&RULE);
@@ -7406,9 +7409,9 @@ mod gen_182 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                29,
                 false,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","n":891,"f":-45.75,"z":null,"e":"","net":"10.0.0.0/8","big":-9223372036854775808,"dotted.key":"İstanbul","items":[{"n":1390,"name":"path/to/file.txt","v":5,"tags":["Wort-1391","Wort-1392"],"sub":[]},{"n":1393,"v":1,"ok":false,"tags":["w-1394"]},{"n":1395,"name":"","ok":false}],"nums":[2396],"words":[]}"#,
+                r#"{"eventName":"Epsilon","s":"","t":"日本語のテキスト","n":307,"f":28.0,"b":false,"ip":"10.1.2.3","net":"2001:db8::/32","dotted":{"key":"a*b?c[d]e"},"items":[],"nums":[2255],"ips":["2001:db8::1"]}"#,
             )
             .check(&RULE);
     }
@@ -7421,15 +7424,14 @@ mod gen_183 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("} "),
-            dedup: Some(r#"{"key":"日本語のテキスト"}0.0İstanbul"#),
-            severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":106,"k1":[]}"#),
+            title: Some("Generated.R183"),
+            dedup: Some("defaultDedupString:Generated.R183"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                27,
+                19,
                 true,
-                r#"{"eventName":"Gamma","s":"İstanbul","t":"x","n":106,"f":10.0,"b":true,"e":0.0,"ip":"fe80::1","net":"2001:db8::/32","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","tags":["ü-1397","w-1398"],"Role":""},"items":[],"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"]}"#,
+                r#"{"eventName":"Alpha","s":"Admin","n":63,"f":-48.75,"ip":"192.168.1.20","net":"192.168.0.0/16","big":1e+300,"user":{"name":"quote\" and back\\slash","id":27,"admin":true,"tags":["ü-1256","Wort-1257","x y-1258"]},"items":[{"n":1259,"name":"x","v":-5,"ok":true}],"nums":[],"words":[],"matrix":[[1260,1261],[1262,1263,1264]],"pair":{"a":37,"b":37.0,"c":38,"lo":17.5,"hi":18.5}}"#,
             )
         }
             .check(&RULE);
@@ -7438,9 +7440,9 @@ mod gen_183 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                25,
                 false,
-                r#"{"s":"İstanbul","t":"x","n":106,"f":10.0,"b":true,"e":0.0,"ip":"fe80::1","net":"2001:db8::/32","dotted":{"key":"日本語のテキスト"},"user":{"name":"a*b?c[d]e","tags":["ü-1397","w-1398"],"Role":""},"items":[],"ips":["::ffff:10.0.0.1","100.64.0.1","2001:db8::1"]}"#,
+                r#"{"eventName":"Alpha","s":"Admin","n":63,"f":-48.75,"ip":"192.168.1.20","net":"192.168.0.0/16","big":1e+300,"items":[{"n":1259,"name":"x","v":-5,"ok":true}],"nums":[],"words":[],"matrix":[[1260,1261],[1262,1263,1264]],"pair":{"a":37,"b":37.0,"c":38,"lo":17.5,"hi":18.5}}"#,
             )
             .check(&RULE);
     }
@@ -7453,14 +7455,14 @@ mod gen_184 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R184"),
-            dedup: Some("defaultDedupString:Generated.R184"),
+            title: Some("Generated rule 184"),
+            dedup: Some(r#"["Wort-1265"]{["Wort-1265"]"#),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                21,
+                31,
                 true,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"{braces} and {{double}}","n":904,"b":true,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"tags":["ü-1399","Wort-1400"],"Role":"Beta-Gamma"},"items":[{"n":1401,"v":8,"tags":[]},{"n":1402,"ok":false,"sub":[]},{"n":1403,"name":"ǅungla","v":13,"sub":[{"n":1404,"x":4}]}],"matrix":[[1405,1406],[1407,1408,1409]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"svc-deploy","n":850,"f":27.5,"b":false,"z":null,"e":"","ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"with space":"{braces} and {{double}}","user":{"name":"path/to/file.txt","id":87,"tags":[]},"items":[],"nums":[],"words":["Wort-1265"],"ips":["2606:4700:4700::1111","192.168.1.20","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -7469,9 +7471,9 @@ mod gen_184 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                37,
                 false,
-                r#"{"s":"UPPER lower 123","t":"{braces} and {{double}}","n":904,"b":true,"ip":"2606:4700:4700::1111","net":"10.0.0.0/8","user":{"name":"tab\tand\nnewline","id":93,"tags":["ü-1399","Wort-1400"],"Role":"Beta-Gamma"},"items":[{"n":1401,"v":8,"tags":[]},{"n":1402,"ok":false,"sub":[]},{"n":1403,"name":"ǅungla","v":13,"sub":[{"n":1404,"x":4}]}],"matrix":[[1405,1406],[1407,1408,1409]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"svc-deploy","n":850,"f":27.5,"b":false,"z":null,"e":"","ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"path/to/file.txt","id":87,"tags":[]},"items":[],"nums":[],"words":["Wort-1265"],"ips":["2606:4700:4700::1111","192.168.1.20","8.8.8.8"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -7484,14 +7486,14 @@ mod gen_185 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" # ǅungla"),
-            dedup: Some("Beta:2411"),
+            title: Some("Generated.R185"),
+            dedup: Some("defaultDedupString:Generated.R185"),
             severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                17,
+                33,
                 true,
-                r#"{"eventName":"Beta","s":"ǅungla","t":"UPPER lower 123","n":-362,"f":-27.25,"z":null,"e":false,"ip":"192.168.1.20","with space":"quote\" and back\\slash","nums":[2410,2411],"words":["ü-1412","ü-1413","Wort-1414"],"pair":{"a":11,"b":11.0,"c":12,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"Straße","n":498,"f":-18.75,"b":true,"z":null,"e":false,"net":"2001:db8::/32","with space":"a*b?c[d]e","user":{"name":"İstanbul","id":4},"items":[{"n":1266,"name":"naïve café","v":2}],"nums":[2267,2268,2269,2270],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -7500,9 +7502,9 @@ mod gen_185 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                39,
                 false,
-                r#"{"s":"ǅungla","t":"UPPER lower 123","n":-362,"f":-27.25,"z":null,"e":false,"ip":"192.168.1.20","with space":"quote\" and back\\slash","nums":[2410,2411],"words":["ü-1412","ü-1413","Wort-1414"],"pair":{"a":11,"b":11.0,"c":12,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"日本語のテキスト","t":"Straße","n":498,"f":-18.75,"b":true,"z":null,"e":false,"with space":"a*b?c[d]e","user":{"name":"İstanbul","id":4},"items":[{"n":1266,"name":"naïve café","v":2}],"nums":[2267,2268,2269,2270],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -7515,14 +7517,14 @@ mod gen_186 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 186"),
-            dedup: Some("defaultDedupString:Generated.R186"),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated.R186"),
+            dedup: Some(":1271:w-1274"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                16,
+                23,
                 true,
-                r#"{"eventName":"Beta","n":146,"z":null,"e":"","ip":"127.0.0.1","with space":"svc-deploy","user":{"name":"Straße","id":39},"items":[{"n":1415}],"nums":[2416,2417,2418],"words":[],"matrix":[[1419,1420],[1421,1422,1423]]}"#,
+                r#"{"eventName":"Beta","s":"Beta-Gamma","n":1086,"b":true,"e":false,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123"},"items":[{"n":1271,"v":-2,"tags":["x y-1272","x y-1273"]}],"words":["w-1274","x y-1275","Wort-1276","w-1277"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":20.5,"hi":21.5}}"#,
             )
         }
             .check(&RULE);
@@ -7531,9 +7533,9 @@ mod gen_186 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                29,
                 false,
-                r#"{"eventName":"Beta","n":146,"z":null,"ip":"127.0.0.1","with space":"svc-deploy","user":{"name":"Straße","id":39},"items":[{"n":1415}],"nums":[2416,2417,2418],"words":[],"matrix":[[1419,1420],[1421,1422,1423]]}"#,
+                r#"{"s":"Beta-Gamma","n":1086,"b":true,"e":false,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"quote\" and back\\slash"},"user":{"name":"UPPER lower 123"},"items":[{"n":1271,"v":-2,"tags":["x y-1272","x y-1273"]}],"words":["w-1274","x y-1275","Wort-1276","w-1277"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}},"pair":{"a":28,"b":28.0,"c":29,"lo":20.5,"hi":21.5}}"#,
             )
             .check(&RULE);
     }
@@ -7546,14 +7548,14 @@ mod gen_187 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R187"),
-            dedup: Some("[]"),
+            title: Some("{x|y}{"),
+            dedup: Some("{x|y}{"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                35,
+                13,
                 true,
-                r#"{"eventName":"Zeta","s":"quote\" and back\\slash","t":"ǅungla","n":-117,"f":-48.75,"b":true,"big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"Admin","admin":false,"tags":["Wort-1424","ü-1425","ü-1426"],"Role":"path/to/file.txt"},"items":[],"nums":[],"ips":["192.168.1.20","10.1.2.3"]}"#,
+                r#"{"eventName":"Alpha","s":"svc-deploy","t":"alpha","n":1203,"f":31.5,"b":false,"z":null,"ip":"","net":"192.168.0.0/16","big":-0.0,"dotted.key":"{braces} and {{double}}","user":{"name":"naïve café","id":49,"admin":false,"tags":["ü-1278","Wort-1279","ü-1280"],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -7562,9 +7564,9 @@ mod gen_187 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                41,
+                19,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"ǅungla","n":-117,"f":-48.75,"b":true,"big":-9223372036854775808,"dotted.key":"tab\tand\nnewline","user":{"name":"Admin","admin":false,"tags":["Wort-1424","ü-1425","ü-1426"],"Role":"path/to/file.txt"},"items":[],"nums":[],"ips":["192.168.1.20","10.1.2.3"]}"#,
+                r#"{"s":"svc-deploy","t":"alpha","n":1203,"f":31.5,"b":false,"z":null,"ip":"","net":"192.168.0.0/16","big":-0.0,"dotted.key":"{braces} and {{double}}","user":{"name":"naïve café","id":49,"admin":false,"tags":["ü-1278","Wort-1279","ü-1280"],"Role":"tab\tand\nnewline"},"items":[],"nums":[],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -7577,14 +7579,17 @@ mod gen_188 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 188"),
-            dedup: Some("defaultDedupString:Generated.R188"),
-            severity: Some(::detections::Severity::High),
+            title: Some("{ # Alert: "),
+            dedup: Some(
+                r#"[{"n":1281,"tags":["Wort-1282"],"sub":[{"n":1283,"x":6}]},{"n":1284,"v":-4,"ok":false,"tags":["x y-1285"]},{"n":1286,"v":5,"ok":true,"tags":["ü-1287"],"sub":[]}]:false"#,
+            ),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(r#"{"k0":null}"#),
             ..Case::new(
                 "witness matches",
-                12,
+                41,
                 true,
-                r#"{"eventName":"Alpha","t":"svc-deploy","f":-40.5,"b":true,"z":null,"e":false,"ip":"256.1.1.1","dotted.key":"svc-deploy","user":{"name":"a*b?c[d]e","id":14,"admin":true,"Role":"alpha"},"items":[{"n":1427,"name":"日本語のテキスト","v":2},{"n":1428,"name":"quote\" and back\\slash","ok":true},{"n":1429,"name":"naïve café","v":-1,"sub":[{"n":1430,"x":"svc-deploy"}]}],"ips":["::ffff:10.0.0.1","10.1.2.3","127.0.0.1"],"pair":{"a":13,"b":13.0,"c":14,"lo":0.5,"hi":1.5}}"#,
+                r#"{"eventName":"Beta","s":"Straße","n":-286,"f":42.5,"b":false,"z":null,"ключ":"alpha","user":{"name":"","id":24},"items":[{"n":1281,"tags":["Wort-1282"],"sub":[{"n":1283,"x":6}]},{"n":1284,"v":-4,"ok":false,"tags":["x y-1285"]},{"n":1286,"v":5,"ok":true,"tags":["ü-1287"],"sub":[]}],"nums":[2288,2289],"words":["w-1290","ü-1291","w-1292"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":25,"b":25.0,"c":26,"lo":37.5,"hi":38.5}}"#,
             )
         }
             .check(&RULE);
@@ -7593,9 +7598,9 @@ mod gen_188 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                18,
+                48,
                 false,
-                r#"{"eventName":"Alpha","t":"svc-deploy","b":true,"z":null,"e":false,"ip":"256.1.1.1","dotted.key":"svc-deploy","user":{"name":"a*b?c[d]e","id":14,"admin":true,"Role":"alpha"},"items":[{"n":1427,"name":"日本語のテキスト","v":2},{"n":1428,"name":"quote\" and back\\slash","ok":true},{"n":1429,"name":"naïve café","v":-1,"sub":[{"n":1430,"x":"svc-deploy"}]}],"ips":["::ffff:10.0.0.1","10.1.2.3","127.0.0.1"],"pair":{"a":13,"b":13.0,"c":14,"lo":0.5,"hi":1.5}}"#,
+                r#"{"s":"Straße","n":-286,"f":42.5,"b":false,"z":null,"ключ":"alpha","user":{"name":"","id":24},"items":[{"n":1281,"tags":["Wort-1282"],"sub":[{"n":1283,"x":6}]},{"n":1284,"v":-4,"ok":false,"tags":["x y-1285"]},{"n":1286,"v":5,"ok":true,"tags":["ü-1287"],"sub":[]}],"nums":[2288,2289],"words":["w-1290","ü-1291","w-1292"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"100.64.0.1"}}}},"pair":{"a":25,"b":25.0,"c":26,"lo":37.5,"hi":38.5}}"#,
             )
             .check(&RULE);
     }
@@ -7609,13 +7614,13 @@ mod gen_189 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R189"),
-            dedup: Some(r#"["Wort-1433"]"#),
+            dedup: Some("defaultDedupString:Generated.R189"),
             severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                18,
+                15,
                 true,
-                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","f":34.25,"z":null,"net":"10.1.2.3","big":-9223372036854775808,"dotted":{"key":"alpha"},"items":[{"n":1431,"v":-5,"tags":["ü-1432","Wort-1433","x y-1434"]}],"nums":[2435,2436,2437],"words":["ü-1438","w-1439","Wort-1440"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":3.5,"hi":4.5}}"#,
+                r#"{"eventName":"Beta","t":"Beta-Gamma","n":196,"f":14.25,"b":false,"z":null,"e":false,"ip":"127.0.0.1","net":"2001:db8::/32","big":18446744073709551615,"ключ":"path/to/file.txt","items":[{"n":1293,"name":"naïve café","v":-1},{"n":1294,"v":7,"ok":false}],"nums":[],"words":["x y-1295","ü-1296","x y-1297","w-1298"],"matrix":[[1299,1300],[1301,1302,1303]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -7624,9 +7629,9 @@ mod gen_189 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                21,
                 false,
-                r#"{"eventName":"Gamma","s":"tab\tand\nnewline","f":34.25,"z":null,"big":-9223372036854775808,"dotted":{"key":"alpha"},"items":[{"n":1431,"v":-5,"tags":["ü-1432","Wort-1433","x y-1434"]}],"nums":[2435,2436,2437],"words":["ü-1438","w-1439","Wort-1440"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":6,"b":6.0,"c":7,"lo":3.5,"hi":4.5}}"#,
+                r#"{"t":"Beta-Gamma","n":196,"f":14.25,"b":false,"z":null,"e":false,"ip":"127.0.0.1","net":"2001:db8::/32","big":18446744073709551615,"ключ":"path/to/file.txt","items":[{"n":1293,"name":"naïve café","v":-1},{"n":1294,"v":7,"ok":false}],"nums":[],"words":["x y-1295","ü-1296","x y-1297","w-1298"],"matrix":[[1299,1300],[1301,1302,1303]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -7639,16 +7644,14 @@ mod gen_190 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 190"),
-            dedup: Some(
-                r#"Wort-1443:["192.168.1.20","fe80::1","2606:4700:4700::1111"]"#,
-            ),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R190"),
+            dedup: Some("defaultDedupString:Generated.R190"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                17,
+                19,
                 true,
-                r#"{"eventName":"Alpha","z":null,"dotted":{"key":"tab\tand\nnewline"},"ключ":"Beta-Gamma","items":[{"n":1441,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["x y-1442","Wort-1443"]},{"n":1444,"name":"İstanbul","v":10}],"nums":[],"words":["x y-1445","x y-1446"],"ips":["192.168.1.20","fe80::1","2606:4700:4700::1111"]}"#,
+                r#"{"eventName":"Beta","n":1137,"f":-43.5,"e":0,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"","with space":"UPPER lower 123","user":{"name":"Beta-Gamma","admin":false,"tags":["x y-1304","w-1305","w-1306"],"Role":"Admin"},"items":[{"n":1307,"name":"日本語のテキスト","v":-3,"ok":true,"tags":["x y-1308","x y-1309"]},{"n":1310,"name":"path/to/file.txt","v":-4},{"n":1311,"name":"a*b?c[d]e","sub":[{"n":1312,"x":""}]}],"nums":[],"pair":{"a":7,"b":7.0,"c":8,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -7657,9 +7660,9 @@ mod gen_190 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                25,
                 false,
-                r#"{"eventName":"Alpha","z":null,"dotted":{"key":"tab\tand\nnewline"},"ключ":"Beta-Gamma","items":[{"n":1441,"name":"日本語のテキスト","v":-3,"ok":false,"tags":["x y-1442","Wort-1443"]},{"n":1444,"name":"İstanbul","v":10}],"nums":[],"words":["x y-1445","x y-1446"]}"#,
+                r#"{"n":1137,"f":-43.5,"e":0,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"","with space":"UPPER lower 123","user":{"name":"Beta-Gamma","admin":false,"tags":["x y-1304","w-1305","w-1306"],"Role":"Admin"},"items":[{"n":1307,"name":"日本語のテキスト","v":-3,"ok":true,"tags":["x y-1308","x y-1309"]},{"n":1310,"name":"path/to/file.txt","v":-4},{"n":1311,"name":"a*b?c[d]e","sub":[{"n":1312,"x":""}]}],"nums":[],"pair":{"a":7,"b":7.0,"c":8,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -7673,13 +7676,16 @@ mod gen_191 {
     fn witness_matches() {
         Case {
             title: Some("Generated rule 191"),
-            dedup: Some("{x|y}w-1447"),
-            severity: Some(::detections::Severity::High),
+            dedup: Some("ü-1317:2001:db8::/32:2.5"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(
+                r#"{"eventName":"Alpha","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":"Straße"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                20,
+                32,
                 true,
-                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":550,"f":-33.5,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"svc-deploy","ключ":"a*b?c[d]e","user":{"name":"x","id":63,"admin":false,"tags":["w-1447","x y-1448","w-1449"],"Role":"alpha"},"items":[{"n":1450,"name":"a*b?c[d]e","v":8,"sub":[{"n":1451,"x":"Straße"}]},{"n":1452,"v":3,"ok":false,"sub":[]},{"n":1453,"name":"İstanbul","tags":[],"sub":[]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1454,1455],[1456,1457,1458]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","t":"Straße","f":25.75,"ip":"fe80::1","net":"2001:db8::/32","user":{"name":"Beta-Gamma","id":10,"admin":true,"Role":"UPPER lower 123"},"items":[{"n":1313,"sub":[]},{"n":1314,"name":"Straße","v":11,"ok":false,"tags":["ü-1315","x y-1316","ü-1317"]}],"pair":{"a":3,"b":3.0,"c":4,"lo":1.5,"hi":2.5}}"#,
             )
         }
             .check(&RULE);
@@ -7688,9 +7694,9 @@ mod gen_191 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                26,
+                39,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":550,"f":-33.5,"z":null,"e":"","ip":"8.8.8.8","net":"10.1.2.3","dotted.key":"svc-deploy","ключ":"a*b?c[d]e","user":{"name":"x","id":63,"admin":false,"tags":["w-1447","x y-1448","w-1449"],"Role":"alpha"},"items":[{"n":1450,"name":"a*b?c[d]e","v":8,"sub":[{"n":1451,"x":"Straße"}]},{"n":1452,"v":3,"ok":false,"sub":[]},{"n":1453,"name":"İstanbul","tags":[],"sub":[]}],"ips":["10.1.2.3","fe80::1"],"matrix":[[1454,1455],[1456,1457,1458]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}},"pair":{"a":11,"b":11.0,"c":12,"lo":1.5,"hi":2.5}}"#,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","t":"Straße","f":25.75,"ip":"fe80::1","net":"2001:db8::/32","user":{"name":"Beta-Gamma","id":10,"admin":true,"Role":"UPPER lower 123"},"pair":{"a":3,"b":3.0,"c":4,"lo":1.5,"hi":2.5}}"#,
             )
             .check(&RULE);
     }
@@ -7703,18 +7709,15 @@ mod gen_192 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(
-                r#"1459{[[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]]{"#,
-            ),
-            dedup: Some(
-                r#"1459{[[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]]{"#,
-            ),
+            title: Some("[1321,1322,1323][1321,1322,1323]Alert: } "),
+            dedup: Some("[1321,1322,1323][1321,1322,1323]Alert: } "),
             severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":null,"k1":null,"k2":null}"#),
             ..Case::new(
                 "witness matches",
-                18,
+                32,
                 true,
-                r#"{"eventName":"Gamma","s":"path/to/file.txt","t":"a*b?c[d]e","n":221,"b":false,"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"Beta-Gamma","with space":"quote\" and back\\slash","items":[{"n":1459,"name":"UPPER lower 123","v":9,"ok":false},{"n":1460,"name":"svc-deploy","v":14,"ok":false,"sub":[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]}],"ips":["10.1.2.3","192.168.1.20","8.8.8.8"],"pair":{"a":22,"b":22.0,"c":23,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","t":"naïve café","n":1466,"f":38.5,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"Beta-Gamma","user":{"name":"Admin"},"items":[{"n":1318,"name":"tab\tand\nnewline","v":2,"ok":false}],"nums":[],"words":[],"matrix":[[1319,1320],[1321,1322,1323]]}"#,
             )
         }
             .check(&RULE);
@@ -7723,9 +7726,9 @@ mod gen_192 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                39,
                 false,
-                r#"{"s":"path/to/file.txt","t":"a*b?c[d]e","n":221,"b":false,"ip":"100.64.0.1","big":9007199254740993,"dotted.key":"Beta-Gamma","with space":"quote\" and back\\slash","items":[{"n":1459,"name":"UPPER lower 123","v":9,"ok":false},{"n":1460,"name":"svc-deploy","v":14,"ok":false,"sub":[{"n":1461,"x":"UPPER lower 123"},{"n":1462,"x":3}]}],"ips":["10.1.2.3","192.168.1.20","8.8.8.8"],"pair":{"a":22,"b":22.0,"c":23,"lo":47.5,"hi":48.5}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","n":1466,"f":38.5,"e":false,"ip":"::ffff:10.0.0.1","big":18446744073709551615,"dotted.key":"Beta-Gamma","user":{"name":"Admin"},"items":[{"n":1318,"name":"tab\tand\nnewline","v":2,"ok":false}],"nums":[],"words":[],"matrix":[[1319,1320],[1321,1322,1323]]}"#,
             )
             .check(&RULE);
     }
@@ -7738,14 +7741,17 @@ mod gen_193 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("14701470{"),
-            dedup: Some("emoji 😀 inside"),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R193"),
+            dedup: Some("defaultDedupString:Generated.R193"),
+            severity: Some(::detections::Severity::Critical),
+            context: Some(
+                r#"{"k0":null,"k1":{"n":1324,"name":"path/to/file.txt","tags":["ü-1325","w-1326"]}}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                30,
+                17,
                 true,
-                r#"{"eventName":"Alpha","s":"quote\" and back\\slash","t":"emoji 😀 inside","n":528,"e":0,"ip":"2001:db8::1","user":{"name":"","id":89,"admin":false,"tags":["Wort-1463","x y-1464","ü-1465"]},"items":[{"n":1466,"v":1,"sub":[{"n":1467,"x":"Beta-Gamma"}]},{"n":1468,"name":"a*b?c[d]e","ok":false,"tags":["Wort-1469"]},{"n":1470,"name":"emoji 😀 inside","v":11,"tags":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Alpha","f":-4.0,"b":true,"e":0,"ip":"2001:db8::1","with space":"ǅungla","user":{"name":"alpha","admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1324,"name":"path/to/file.txt","tags":["ü-1325","w-1326"]},{"n":1327,"name":"Admin","ok":false},{"n":1328,"name":"a*b?c[d]e","v":11,"tags":[]}],"nums":[2329]}"#,
             )
         }
             .check(&RULE);
@@ -7754,9 +7760,9 @@ mod gen_193 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                36,
+                24,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"emoji 😀 inside","n":528,"e":0,"ip":"2001:db8::1","user":{"name":"","id":89,"admin":false,"tags":["Wort-1463","x y-1464","ü-1465"]},"items":[{"n":1466,"v":1,"sub":[{"n":1467,"x":"Beta-Gamma"}]},{"n":1468,"name":"a*b?c[d]e","ok":false,"tags":["Wort-1469"]},{"n":1470,"name":"emoji 😀 inside","v":11,"tags":[]}],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}}}"#,
+                r#"{"eventName":"Alpha","f":-4.0,"b":true,"e":0,"ip":"2001:db8::1","with space":"ǅungla","user":{"name":"alpha","admin":true,"tags":[],"Role":"İstanbul"},"items":[{"n":1324,"name":"path/to/file.txt","tags":["ü-1325","w-1326"]},{"n":1327,"name":"Admin","ok":false},{"n":1328,"name":"a*b?c[d]e","v":11,"tags":[]}]}"#,
             )
             .check(&RULE);
     }
@@ -7769,14 +7775,14 @@ mod gen_194 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 194"),
-            dedup: Some(r#"}  back\slash } "#),
-            severity: Some(::detections::Severity::Medium),
+            title: Some("Generated.R194"),
+            dedup: Some(r#"[1342,1345]:{"n":1332,"name":"İstanbul","v":-4,"ok":true}"#),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                15,
+                31,
                 true,
-                r#"{"eventName":"Gamma","s":"quote\" and back\\slash","t":"Beta-Gamma","n":685,"e":false,"ip":"2001:db8::1","net":"10.0.0.0/8","big":-9223372036854775808,"user":{"name":"tab\tand\nnewline","id":81,"admin":true},"items":[{"n":1471,"name":"Admin","v":2,"ok":true,"tags":["x y-1472","x y-1473"],"sub":[]},{"n":1474,"name":"{braces} and {{double}}","v":6,"tags":["ü-1475"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Epsilon","s":"ǅungla","n":960,"f":-25.0,"b":false,"z":null,"e":0.0,"net":"10.0.0.0/8","big":-0.0,"user":{"name":"tab\tand\nnewline","id":83,"tags":["Wort-1330","ü-1331"]},"items":[{"n":1332,"name":"İstanbul","v":-4,"ok":true},{"n":1333,"name":"UPPER lower 123","sub":[]}],"nums":[2334,2335,2336],"words":["w-1337","w-1338","Wort-1339","ü-1340"],"matrix":[[1341,1342],[1343,1344,1345]]}"#,
             )
         }
             .check(&RULE);
@@ -7785,9 +7791,9 @@ mod gen_194 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                37,
                 false,
-                r#"{"s":"quote\" and back\\slash","t":"Beta-Gamma","n":685,"e":false,"ip":"2001:db8::1","net":"10.0.0.0/8","big":-9223372036854775808,"user":{"name":"tab\tand\nnewline","id":81,"admin":true},"items":[{"n":1471,"name":"Admin","v":2,"ok":true,"tags":["x y-1472","x y-1473"],"sub":[]},{"n":1474,"name":"{braces} and {{double}}","v":6,"tags":["ü-1475"],"sub":[]}],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"8.8.8.8"}}}},"pair":{"a":18,"b":18.0,"c":19,"lo":18.5,"hi":19.5}}"#,
+                r#"{"s":"ǅungla","n":960,"f":-25.0,"b":false,"z":null,"e":0.0,"net":"10.0.0.0/8","big":-0.0,"user":{"name":"tab\tand\nnewline","id":83,"tags":["Wort-1330","ü-1331"]},"items":[{"n":1332,"name":"İstanbul","v":-4,"ok":true},{"n":1333,"name":"UPPER lower 123","sub":[]}],"nums":[2334,2335,2336],"words":["w-1337","w-1338","Wort-1339","ü-1340"],"matrix":[[1341,1342],[1343,1344,1345]]}"#,
             )
             .check(&RULE);
     }
@@ -7800,15 +7806,14 @@ mod gen_195 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R195"),
-            dedup: Some("defaultDedupString:Generated.R195"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(r#"{"k0":2479,"k1":"Beta","k2":38}"#),
+            title: Some(r#"{["Wort-1347"]"#),
+            dedup: Some(r#"{["Wort-1347"]"#),
+            severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
                 41,
                 true,
-                r#"{"eventName":"Beta","s":"quote\" and back\\slash","n":421,"b":true,"z":null,"e":false,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"emoji 😀 inside","ключ":"","user":{"name":"a*b?c[d]e","id":23,"admin":true,"tags":[]},"items":[{"n":1476,"name":"Beta-Gamma","v":14,"tags":["x y-1477","Wort-1478"]}],"nums":[2479],"words":["Wort-1480","ü-1481","Wort-1482"],"matrix":[[1483,1484],[1485,1486,1487]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":45.5,"hi":46.5}}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":583,"b":false,"e":0,"ip":"2001:db8::1","net":"10.0.0.0/8","dotted":{"key":"Admin"},"ключ":"emoji 😀 inside","items":[{"n":1346,"name":"Straße","v":-1,"ok":false,"tags":["Wort-1347"],"sub":[{"n":1348,"x":"ǅungla"}]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}},"pair":{"a":3,"b":3.0,"c":4,"lo":38.5,"hi":39.5}}"#,
             )
         }
             .check(&RULE);
@@ -7817,9 +7822,9 @@ mod gen_195 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                48,
+                47,
                 false,
-                r#"{"s":"quote\" and back\\slash","n":421,"b":true,"z":null,"e":false,"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"emoji 😀 inside","ключ":"","user":{"name":"a*b?c[d]e","id":23,"admin":true,"tags":[]},"items":[{"n":1476,"name":"Beta-Gamma","v":14,"tags":["x y-1477","Wort-1478"]}],"nums":[2479],"words":["Wort-1480","ü-1481","Wort-1482"],"matrix":[[1483,1484],[1485,1486,1487]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":37,"b":37.0,"c":38,"lo":45.5,"hi":46.5}}"#,
+                r#"{"eventName":"Beta","s":"svc-deploy","n":583,"b":false,"e":0,"ip":"2001:db8::1","net":"10.0.0.0/8","dotted":{"key":"Admin"},"ключ":"emoji 😀 inside","items":[{"n":1346,"name":"Straße","v":-1,"ok":false,"tags":["Wort-1347"],"sub":[{"n":1348,"x":"ǅungla"}]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -7832,14 +7837,14 @@ mod gen_196 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{"),
-            dedup: Some(r#"{"country":"US","ip":"100.64.0.1"}"#),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R196"),
+            dedup: Some(r#":[{"n":1349,"v":-1}]:[-1]"#),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                31,
+                42,
                 true,
-                r#"{"eventName":"Beta","s":"Beta-Gamma","n":-250,"b":true,"z":null,"user":{"name":"x","id":99,"tags":["ü-1488"]},"words":[],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","f":-31.25,"b":false,"e":{},"ip":"192.168.1.20","dotted":{"key":"日本語のテキスト"},"items":[{"n":1349,"v":-1}],"words":["x y-1350","w-1351","Wort-1352"]}"#,
             )
         }
             .check(&RULE);
@@ -7848,9 +7853,9 @@ mod gen_196 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                37,
+                48,
                 false,
-                r#"{"s":"Beta-Gamma","n":-250,"b":true,"z":null,"user":{"name":"x","id":99,"tags":["ü-1488"]},"words":[],"ips":["127.0.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"100.64.0.1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"UPPER lower 123","f":-31.25,"b":false,"e":{},"ip":"192.168.1.20","dotted":{"key":"日本語のテキスト"},"items":[{"n":1349,"v":-1}]}"#,
             )
             .check(&RULE);
     }
@@ -7863,14 +7868,14 @@ mod gen_197 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"} [1497,1499][["ü-1491","x y-1492"]]["x y-1492"]"#),
-            dedup: Some("[-2,7]:[1489,1490]:[[1497,1498],[1499,1500,1501]]"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Wort-1355} "),
+            dedup: Some("Wort-1355} "),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                45,
+                23,
                 true,
-                r#"{"eventName":"Beta","s":"x","t":"alpha","n":-491,"f":32.0,"z":null,"e":false,"net":"10.1.2.3","items":[{"n":1489,"v":-2,"ok":true},{"n":1490,"name":"{braces} and {{double}}","v":7,"tags":["ü-1491","x y-1492"],"sub":[]}],"words":["ü-1493","x y-1494","ü-1495","x y-1496"],"ips":["127.0.0.1"],"matrix":[[1497,1498],[1499,1500,1501]],"pair":{"a":4,"b":4.0,"c":5,"lo":39.5,"hi":40.5}}"#,
+                r#"{"eventName":"Alpha","s":"a*b?c[d]e","n":-382,"e":0.0,"ip":"fe80::1","net":"10.1.2.3","with space":"Beta-Gamma","items":[{"n":1353,"name":"a*b?c[d]e","v":2,"tags":["ü-1354","Wort-1355"],"sub":[]},{"n":1356,"ok":false,"sub":[{"n":1357,"x":1}]},{"n":1358,"name":"İstanbul","v":-4,"sub":[{"n":1359,"x":7},{"n":1360,"x":5}]}],"matrix":[[1361,1362],[1363,1364,1365]]}"#,
             )
         }
             .check(&RULE);
@@ -7879,9 +7884,9 @@ mod gen_197 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                51,
+                29,
                 false,
-                r#"{"s":"x","t":"alpha","n":-491,"f":32.0,"z":null,"e":false,"net":"10.1.2.3","items":[{"n":1489,"v":-2,"ok":true},{"n":1490,"name":"{braces} and {{double}}","v":7,"tags":["ü-1491","x y-1492"],"sub":[]}],"words":["ü-1493","x y-1494","ü-1495","x y-1496"],"ips":["127.0.0.1"],"matrix":[[1497,1498],[1499,1500,1501]],"pair":{"a":4,"b":4.0,"c":5,"lo":39.5,"hi":40.5}}"#,
+                r#"{"s":"a*b?c[d]e","n":-382,"e":0.0,"ip":"fe80::1","net":"10.1.2.3","with space":"Beta-Gamma","items":[{"n":1353,"name":"a*b?c[d]e","v":2,"tags":["ü-1354","Wort-1355"],"sub":[]},{"n":1356,"ok":false,"sub":[{"n":1357,"x":1}]},{"n":1358,"name":"İstanbul","v":-4,"sub":[{"n":1359,"x":7},{"n":1360,"x":5}]}],"matrix":[[1361,1362],[1363,1364,1365]]}"#,
             )
             .check(&RULE);
     }
@@ -7894,15 +7899,14 @@ mod gen_198 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R198"),
-            dedup: Some("defaultDedupString:Generated.R198"),
+            title: Some("[2366]{{"),
+            dedup: Some("[2366]{{"),
             severity: Some(::detections::Severity::High),
-            context: Some(r#"{"k0":true,"k1":[[1505,1506],[1507,1508,1509]]}"#),
             ..Case::new(
                 "witness matches",
-                26,
+                27,
                 true,
-                r#"{"eventName":"Gamma","s":"naïve café","f":-21.25,"b":true,"e":{},"ip":"2001:db8::1","net":"10.0.0.0/8","big":18446744073709551615,"user":{"name":"Straße","admin":true,"tags":["ü-1502"]},"nums":[2503,2504],"matrix":[[1505,1506],[1507,1508,1509]]}"#,
+                r#"{"eventName":"Gamma","s":"ǅungla","t":"İstanbul","n":-224,"f":3.75,"b":false,"z":null,"ip":"fe80::1","ключ":"path/to/file.txt","user":{"name":"alpha","admin":false},"items":[],"nums":[2366],"words":["Wort-1367","ü-1368","ü-1369"],"matrix":[[1370,1371],[1372,1373,1374]],"pair":{"a":10,"b":10.0,"c":11,"lo":8.5,"hi":9.5}}"#,
             )
         }
             .check(&RULE);
@@ -7913,7 +7917,7 @@ mod gen_198 {
                 "witness without the first field",
                 33,
                 false,
-                r#"{"eventName":"Gamma","s":"naïve café","f":-21.25,"b":true,"e":{},"ip":"2001:db8::1","net":"10.0.0.0/8","big":18446744073709551615,"nums":[2503,2504],"matrix":[[1505,1506],[1507,1508,1509]]}"#,
+                r#"{"s":"ǅungla","t":"İstanbul","n":-224,"f":3.75,"b":false,"z":null,"ip":"fe80::1","ключ":"path/to/file.txt","user":{"name":"alpha","admin":false},"items":[],"nums":[2366],"words":["Wort-1367","ü-1368","ü-1369"],"matrix":[[1370,1371],[1372,1373,1374]],"pair":{"a":10,"b":10.0,"c":11,"lo":8.5,"hi":9.5}}"#,
             )
             .check(&RULE);
     }
@@ -7931,9 +7935,9 @@ mod gen_199 {
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                15,
+                14,
                 true,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"ǅungla","n":1348,"b":false,"z":null,"e":0.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"dotted.key":"Straße","with space":"Beta-Gamma","user":{"name":"{braces} and {{double}}","id":83,"admin":false,"tags":["Wort-1510","ü-1511","w-1512"],"Role":"Straße"},"items":[{"n":1513,"name":"日本語のテキスト","v":11,"ok":false,"tags":["Wort-1514","Wort-1515"]}],"nums":[2516,2517,2518,2519],"words":[],"pair":{"a":2,"b":2.0,"c":3,"lo":18.5,"hi":19.5}}"#,
+                r#"{"eventName":"Delta","s":"ǅungla","t":"İstanbul","n":326,"f":22.25,"b":false,"ip":"192.168.1.20","dotted.key":"","user":{"name":"path/to/file.txt","id":60,"tags":["Wort-1375","w-1376","w-1377"],"Role":"{braces} and {{double}}"},"items":[{"n":1378,"name":"path/to/file.txt","tags":["x y-1379"],"sub":[{"n":1380,"x":2},{"n":1381,"x":5}]}],"nums":[2382,2383,2384,2385],"words":["ü-1386","Wort-1387","Wort-1388"],"pair":{"a":13,"b":13.0,"c":14,"lo":47.5,"hi":48.5}}"#,
             )
         }
             .check(&RULE);
@@ -7942,9 +7946,9 @@ mod gen_199 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                21,
+                20,
                 false,
-                r#"{"eventName":"Beta","s":"a*b?c[d]e","t":"ǅungla","n":1348,"b":false,"z":null,"e":0.0,"ip":"192.168.1.20","big":1.2345678901234568e+29,"dotted.key":"Straße","with space":"Beta-Gamma","items":[{"n":1513,"name":"日本語のテキスト","v":11,"ok":false,"tags":["Wort-1514","Wort-1515"]}],"nums":[2516,2517,2518,2519],"words":[],"pair":{"a":2,"b":2.0,"c":3,"lo":18.5,"hi":19.5}}"#,
+                r#"{"s":"ǅungla","t":"İstanbul","n":326,"f":22.25,"b":false,"ip":"192.168.1.20","dotted.key":"","user":{"name":"path/to/file.txt","id":60,"tags":["Wort-1375","w-1376","w-1377"],"Role":"{braces} and {{double}}"},"items":[{"n":1378,"name":"path/to/file.txt","tags":["x y-1379"],"sub":[{"n":1380,"x":2},{"n":1381,"x":5}]}],"nums":[2382,2383,2384,2385],"words":["ü-1386","Wort-1387","Wort-1388"],"pair":{"a":13,"b":13.0,"c":14,"lo":47.5,"hi":48.5}}"#,
             )
             .check(&RULE);
     }
@@ -7957,14 +7961,14 @@ mod gen_200 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("25202606:4700:4700::1111} "),
-            dedup: Some("defaultDedupString:Generated.R200"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R200"),
+            dedup: Some("[1397,1400]"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                38,
+                14,
                 true,
-                r#"{"eventName":"Zeta","n":1116,"e":0,"net":"192.168.0.0/16","ключ":"ǅungla","items":[],"nums":[2520],"words":["Wort-1521"],"ips":["2606:4700:4700::1111","fe80::1","10.1.2.3"],"matrix":[[1522,1523],[1524,1525,1526]]}"#,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"quote\" and back\\slash","n":955,"f":16.25,"b":false,"e":false,"ключ":"Admin","items":[{"n":1389,"v":-1,"tags":["x y-1390","ü-1391","x y-1392"]},{"n":1393,"name":"a*b?c[d]e","ok":true,"tags":["x y-1394","x y-1395"],"sub":[{"n":1396,"x":8}]}],"ips":["fe80::1"],"matrix":[[1397,1398],[1399,1400,1401]]}"#,
             )
         }
             .check(&RULE);
@@ -7973,9 +7977,9 @@ mod gen_200 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                44,
+                20,
                 false,
-                r#"{"eventName":"Zeta","n":1116,"e":0,"ключ":"ǅungla","items":[],"nums":[2520],"words":["Wort-1521"],"ips":["2606:4700:4700::1111","fe80::1","10.1.2.3"],"matrix":[[1522,1523],[1524,1525,1526]]}"#,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"quote\" and back\\slash","n":955,"f":16.25,"b":false,"e":false,"ключ":"Admin","items":[{"n":1389,"v":-1,"tags":["x y-1390","ü-1391","x y-1392"]},{"n":1393,"name":"a*b?c[d]e","ok":true,"tags":["x y-1394","x y-1395"],"sub":[{"n":1396,"x":8}]}],"ips":["fe80::1"]}"#,
             )
             .check(&RULE);
     }
@@ -7988,16 +7992,14 @@ mod gen_201 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("[1537]none"),
-            dedup: Some(
-                r#"[1533,1534]:[{"n":1527,"name":"tab\tand\nnewline","v":10,"tags":["Wort-1528"]},{"n":1529,"name":"日本語のテキスト","v":-4,"ok":true},{"n":1530,"ok":true,"sub":[{"n":1531,"x":3},{"n":1532,"x":3}]}]"#,
-            ),
+            title: Some("{"),
+            dedup: Some("{"),
             severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                28,
+                25,
                 true,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"UPPER lower 123","b":true,"z":null,"e":0,"ip":"not-an-ip","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"user":{"name":"ǅungla","id":86,"admin":false,"Role":"ǅungla"},"items":[{"n":1527,"name":"tab\tand\nnewline","v":10,"tags":["Wort-1528"]},{"n":1529,"name":"日本語のテキスト","v":-4,"ok":true},{"n":1530,"ok":true,"sub":[{"n":1531,"x":3},{"n":1532,"x":3}]}],"ips":["8.8.8.8","127.0.0.1"],"matrix":[[1533,1534],[1535,1536,1537]]}"#,
+                r#"{"eventName":"Gamma","s":"naïve café","n":68,"b":true,"ip":"1.2.3","dotted.key":"alpha","words":["ü-1402","ü-1403","w-1404"],"matrix":[[1405,1406],[1407,1408,1409]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":2,"b":2.0,"c":3,"lo":42.5,"hi":43.5}}"#,
             )
         }
             .check(&RULE);
@@ -8006,9 +8008,9 @@ mod gen_201 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                31,
                 false,
-                r#"{"eventName":"Epsilon","s":"emoji 😀 inside","t":"UPPER lower 123","b":true,"z":null,"e":0,"ip":"not-an-ip","net":"10.0.0.0/8","dotted":{"key":"svc-deploy"},"items":[{"n":1527,"name":"tab\tand\nnewline","v":10,"tags":["Wort-1528"]},{"n":1529,"name":"日本語のテキスト","v":-4,"ok":true},{"n":1530,"ok":true,"sub":[{"n":1531,"x":3},{"n":1532,"x":3}]}],"ips":["8.8.8.8","127.0.0.1"],"matrix":[[1533,1534],[1535,1536,1537]]}"#,
+                r#"{"s":"naïve café","n":68,"b":true,"ip":"1.2.3","dotted.key":"alpha","words":["ü-1402","ü-1403","w-1404"],"matrix":[[1405,1406],[1407,1408,1409]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":2,"b":2.0,"c":3,"lo":42.5,"hi":43.5}}"#,
             )
             .check(&RULE);
     }
@@ -8021,14 +8023,21 @@ mod gen_202 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 202"),
-            dedup: Some("Zeta"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(
+                r#"{"name":"x","admin":true}[["w-1411","ü-1412","x y-1413"]]Alert: {"#,
+            ),
+            dedup: Some(
+                r#"[[1425,1426],[1427,1428,1429]]:{"country":"DE","ip":"fe80::1"}:1428"#,
+            ),
+            severity: Some(::detections::Severity::Info),
+            context: Some(
+                r#"{"k0":1481,"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
+            ),
             ..Case::new(
                 "witness matches",
-                17,
+                28,
                 true,
-                r#"{"eventName":"Zeta","s":"naïve café","e":"","dotted.key":"tab\tand\nnewline","dotted":{"key":"日本語のテキスト"},"items":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"a*b?c[d]e","n":1481,"f":-45.5,"z":null,"big":1.2345678901234568e+29,"dotted":{"key":"path/to/file.txt"},"user":{"name":"x","admin":true},"items":[{"n":1410,"v":10,"tags":["w-1411","ü-1412","x y-1413"],"sub":[{"n":1414,"x":7},{"n":1415,"x":"Admin"}]},{"n":1416,"name":"Admin","v":11,"ok":true,"sub":[]},{"n":1417,"name":"UPPER lower 123","v":1,"sub":[]}],"nums":[2418,2419,2420],"words":["x y-1421","x y-1422","ü-1423","ü-1424"],"matrix":[[1425,1426],[1427,1428,1429]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -8037,9 +8046,9 @@ mod gen_202 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                35,
                 false,
-                r#"{"eventName":"Zeta","s":"naïve café","e":"","dotted.key":"tab\tand\nnewline","items":[],"ips":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"8.8.8.8"}}}},"pair":{"a":44,"b":44.0,"c":45,"lo":4.5,"hi":5.5}}"#,
+                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"a*b?c[d]e","n":1481,"f":-45.5,"z":null,"big":1.2345678901234568e+29,"dotted":{"key":"path/to/file.txt"},"user":{"name":"x","admin":true},"items":[{"n":1410,"v":10,"tags":["w-1411","ü-1412","x y-1413"],"sub":[{"n":1414,"x":7},{"n":1415,"x":"Admin"}]},{"n":1416,"name":"Admin","v":11,"ok":true,"sub":[]},{"n":1417,"name":"UPPER lower 123","v":1,"sub":[]}],"words":["x y-1421","x y-1422","ü-1423","ü-1424"],"matrix":[[1425,1426],[1427,1428,1429]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"fe80::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -8052,17 +8061,14 @@ mod gen_203 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#" ünïcödé [["ü-1539"]]"#),
-            dedup: Some("[]::{braces} and {{double}}"),
-            severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"eventName":"Gamma","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time","k1":[]}"#,
-            ),
+            title: Some("} } "),
+            dedup: Some("} } "),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                22,
+                18,
                 true,
-                r#"{"eventName":"Gamma","s":"","t":"İstanbul","n":-234,"f":16.25,"b":true,"z":null,"e":false,"ip":"8.8.8.8","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":29,"admin":false},"items":[{"n":1538,"name":"emoji 😀 inside","v":12,"tags":["ü-1539"],"sub":[]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"naïve café","n":1266,"f":22.0,"b":true,"z":null,"e":0,"dotted.key":"Straße","user":{"name":"emoji 😀 inside","id":50,"admin":false},"items":[{"n":1430,"v":6,"ok":true,"tags":["x y-1431","w-1432"],"sub":[{"n":1433,"x":8}]}],"words":[],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -8071,9 +8077,9 @@ mod gen_203 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                29,
+                24,
                 false,
-                r#"{"s":"","t":"İstanbul","n":-234,"f":16.25,"b":true,"z":null,"e":false,"ip":"8.8.8.8","big":1.2345678901234568e+29,"with space":"{braces} and {{double}}","user":{"name":"UPPER lower 123","id":29,"admin":false},"items":[{"n":1538,"name":"emoji 😀 inside","v":12,"tags":["ü-1539"],"sub":[]}],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Beta","s":"naïve café","n":1266,"f":22.0,"b":true,"z":null,"e":0,"dotted.key":"Straße","items":[{"n":1430,"v":6,"ok":true,"tags":["x y-1431","w-1432"],"sub":[{"n":1433,"x":8}]}],"words":[],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -8086,14 +8092,14 @@ mod gen_204 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{1542 # "),
-            dedup: Some("{1542 # "),
+            title: Some("Delta} "),
+            dedup: Some("Delta} "),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                13,
+                23,
                 true,
-                r#"{"eventName":"Gamma","s":"naïve café","t":"naïve café","n":-279,"f":13.0,"e":0,"ip":"192.168.1.20","items":[{"n":1540,"name":"a*b?c[d]e","v":10,"tags":[]},{"n":1541,"name":"ǅungla","v":2,"tags":[]},{"n":1542,"v":-3,"tags":["x y-1543","Wort-1544"]}],"nums":[2545,2546,2547],"words":["x y-1548","ü-1549","Wort-1550"]}"#,
+                r#"{"eventName":"Delta","s":"İstanbul","n":217,"f":40.25,"ip":"","net":"10.1.2.3","dotted":{"key":"x"},"with space":"a*b?c[d]e","user":{"name":"emoji 😀 inside","tags":[]},"nums":[],"ips":["2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -8102,9 +8108,9 @@ mod gen_204 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                19,
+                29,
                 false,
-                r#"{"eventName":"Gamma","s":"naïve café","t":"naïve café","n":-279,"f":13.0,"e":0,"ip":"192.168.1.20","nums":[2545,2546,2547],"words":["x y-1548","ü-1549","Wort-1550"]}"#,
+                r#"{"s":"İstanbul","n":217,"f":40.25,"ip":"","net":"10.1.2.3","dotted":{"key":"x"},"with space":"a*b?c[d]e","user":{"name":"emoji 😀 inside","tags":[]},"nums":[],"ips":["2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -8117,14 +8123,16 @@ mod gen_205 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R205"),
-            dedup: Some("[1557,1558]:[1551,1553,1556]:[[1552],[1554,1555]]"),
-            severity: Some(::detections::Severity::High),
+            title: Some(r#"naïve café "quoted" } "#),
+            dedup: Some(
+                r#"[[{"n":1435,"x":"emoji 😀 inside"},{"n":1436,"x":4}]]:[{"n":1435,"x":"emoji 😀 inside"}]"#,
+            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                17,
+                21,
                 true,
-                r#"{"eventName":"Epsilon","s":"İstanbul","t":"ǅungla","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":1551,"name":"a*b?c[d]e","ok":false,"sub":[{"n":1552,"x":"quote\" and back\\slash"}]},{"n":1553,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":1554,"x":3},{"n":1555,"x":4}]},{"n":1556,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[1557,1558],[1559,1560,1561]]}"#,
+                r#"{"eventName":"Delta","s":"alpha","t":"UPPER lower 123","n":1161,"f":35.25,"b":true,"z":null,"e":false,"net":"2001:db8::/32","big":18446744073709551615,"dotted":{"key":"naïve café"},"items":[{"n":1434,"sub":[{"n":1435,"x":"emoji 😀 inside"},{"n":1436,"x":4}]},{"n":1437,"name":"alpha","v":-3,"ok":false,"tags":[]}],"nums":[2438,2439],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -8133,9 +8141,9 @@ mod gen_205 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                27,
                 false,
-                r#"{"s":"İstanbul","t":"ǅungla","n":1462,"f":-16.5,"ip":"10.1.2.3","net":"10.1.2.3","with space":"Beta-Gamma","user":{"name":"x","id":14,"Role":"alpha"},"items":[{"n":1551,"name":"a*b?c[d]e","ok":false,"sub":[{"n":1552,"x":"quote\" and back\\slash"}]},{"n":1553,"name":"{braces} and {{double}}","ok":false,"tags":[],"sub":[{"n":1554,"x":3},{"n":1555,"x":4}]},{"n":1556,"name":"","v":1,"tags":[]}],"words":[],"matrix":[[1557,1558],[1559,1560,1561]]}"#,
+                r#"{"eventName":"Delta","t":"UPPER lower 123","n":1161,"f":35.25,"b":true,"z":null,"e":false,"net":"2001:db8::/32","big":18446744073709551615,"dotted":{"key":"naïve café"},"items":[{"n":1434,"sub":[{"n":1435,"x":"emoji 😀 inside"},{"n":1436,"x":4}]},{"n":1437,"name":"alpha","v":-3,"ok":false,"tags":[]}],"nums":[2438,2439],"words":[],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"::ffff:10.0.0.1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -8148,17 +8156,14 @@ mod gen_206 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("true"),
-            dedup: Some("true"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"k0":"ü-1571","k1":true,"k2":[{"n":1564,"x":5},{"n":1568,"x":"{braces} and {{double}}"}]}"#,
-            ),
+            title: Some("Generated.R206"),
+            dedup: Some("defaultDedupString:Generated.R206"),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                23,
+                15,
                 true,
-                r#"{"eventName":"Beta","s":"","n":961,"b":true,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"ǅungla","dotted":{"key":"a*b?c[d]e"},"user":{"name":"{braces} and {{double}}","id":31,"admin":true,"tags":["Wort-1562"]},"items":[{"n":1563,"name":"İstanbul","v":12,"ok":false,"sub":[{"n":1564,"x":5},{"n":1565,"x":""}]},{"n":1566,"name":"alpha","v":5,"sub":[]},{"n":1567,"name":"İstanbul","v":2,"sub":[{"n":1568,"x":"{braces} and {{double}}"},{"n":1569,"x":5}]}],"words":["x y-1570","ü-1571","Wort-1572","Wort-1573"],"pair":{"a":49,"b":49.0,"c":50,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":1200,"f":5.25,"b":false,"z":null,"e":"","net":"10.1.2.3","dotted":{"key":"İstanbul"},"with space":"x","ключ":"alpha","user":{"name":"Admin","Role":"naïve café"},"items":[{"n":1440,"name":"日本語のテキスト","v":9,"ok":false,"tags":["x y-1441","Wort-1442"]},{"n":1443,"name":"","v":12,"ok":true}],"nums":[2444,2445,2446,2447],"ips":[]}"#,
             )
         }
             .check(&RULE);
@@ -8167,9 +8172,9 @@ mod gen_206 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                30,
+                21,
                 false,
-                r#"{"eventName":"Beta","s":"","n":961,"b":true,"e":[],"net":"10.1.2.3","big":18446744073709551615,"dotted.key":"ǅungla","dotted":{"key":"a*b?c[d]e"},"user":{"name":"{braces} and {{double}}","id":31,"admin":true,"tags":["Wort-1562"]},"words":["x y-1570","ü-1571","Wort-1572","Wort-1573"],"pair":{"a":49,"b":49.0,"c":50,"lo":9.5,"hi":10.5}}"#,
+                r#"{"eventName":"Epsilon","s":"a*b?c[d]e","n":1200,"f":5.25,"b":false,"z":null,"e":"","net":"10.1.2.3","dotted":{"key":"İstanbul"},"with space":"x","ключ":"alpha","user":{"name":"Admin","Role":"naïve café"},"nums":[2444,2445,2446,2447],"ips":[]}"#,
             )
             .check(&RULE);
     }
@@ -8182,14 +8187,14 @@ mod gen_207 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated rule 207"),
+            title: Some("Generated.R207"),
             dedup: Some("defaultDedupString:Generated.R207"),
-            severity: Some(::detections::Severity::Low),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                18,
+                13,
                 true,
-                r#"{"eventName":"Delta","s":"alpha","f":49.5,"b":false,"e":0,"big":1.2345678901234568e+29,"user":{"name":"","admin":false},"items":[{"n":1574,"name":"svc-deploy","v":7},{"n":1575,"name":"path/to/file.txt","v":5,"ok":true,"tags":["ü-1576","ü-1577","ü-1578"]}],"nums":[2579,2580,2581,2582],"words":["Wort-1583","x y-1584","w-1585"],"ips":[]}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"","n":-138,"f":-40.5,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"a*b?c[d]e","id":15},"items":[{"n":1448}],"nums":[2449,2450],"words":["x y-1451","ü-1452","Wort-1453","Wort-1454"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -8198,9 +8203,9 @@ mod gen_207 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                24,
+                19,
                 false,
-                r#"{"s":"alpha","f":49.5,"b":false,"e":0,"big":1.2345678901234568e+29,"user":{"name":"","admin":false},"items":[{"n":1574,"name":"svc-deploy","v":7},{"n":1575,"name":"path/to/file.txt","v":5,"ok":true,"tags":["ü-1576","ü-1577","ü-1578"]}],"nums":[2579,2580,2581,2582],"words":["Wort-1583","x y-1584","w-1585"],"ips":[]}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"","f":-40.5,"e":"","ip":"192.168.1.20","net":"192.168.0.0/16","user":{"name":"a*b?c[d]e","id":15},"items":[{"n":1448}],"nums":[2449,2450],"words":["x y-1451","ü-1452","Wort-1453","Wort-1454"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2001:db8::1"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -8213,14 +8218,14 @@ mod gen_208 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("2604{{"),
-            dedup: Some("2604{{"),
+            title: Some("Generated rule 208"),
+            dedup: Some("{Gamma"),
             severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                16,
+                32,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","t":"日本語のテキスト","n":806,"f":25.75,"b":false,"z":null,"e":0.0,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"ǅungla"},"user":{"name":"Straße","id":88,"admin":true,"tags":["Wort-1586","x y-1587","ü-1588"]},"items":[{"n":1589,"ok":true,"tags":["Wort-1590","w-1591","ü-1592"],"sub":[{"n":1593,"x":6}]},{"n":1594,"name":"x","v":14,"tags":["ü-1595","x y-1596"],"sub":[{"n":1597,"x":2},{"n":1598,"x":"{braces} and {{double}}"}]},{"n":1599,"name":"svc-deploy","tags":["Wort-1600","w-1601","x y-1602"],"sub":[]}],"nums":[2603,2604],"matrix":[[1605,1606],[1607,1608,1609]]}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":-418,"z":null,"ip":"256.1.1.1","net":"10.1.2.3","big":1.2345678901234568e+29,"items":[],"nums":[],"ips":["127.0.0.1","100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -8229,9 +8234,9 @@ mod gen_208 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                22,
+                38,
                 false,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","t":"日本語のテキスト","n":806,"f":25.75,"b":false,"z":null,"e":0.0,"ip":"10.1.2.3","net":"192.168.0.0/16","dotted":{"key":"ǅungla"},"items":[{"n":1589,"ok":true,"tags":["Wort-1590","w-1591","ü-1592"],"sub":[{"n":1593,"x":6}]},{"n":1594,"name":"x","v":14,"tags":["ü-1595","x y-1596"],"sub":[{"n":1597,"x":2},{"n":1598,"x":"{braces} and {{double}}"}]},{"n":1599,"name":"svc-deploy","tags":["Wort-1600","w-1601","x y-1602"],"sub":[]}],"nums":[2603,2604],"matrix":[[1605,1606],[1607,1608,1609]]}"#,
+                r#"{"eventName":"Gamma","s":"svc-deploy","n":-418,"z":null,"net":"10.1.2.3","big":1.2345678901234568e+29,"items":[],"nums":[],"ips":["127.0.0.1","100.64.0.1"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"192.168.1.20"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -8245,13 +8250,13 @@ mod gen_209 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R209"),
-            dedup: Some(r#":["ü-1610","Wort-1611","Wort-1612","x y-1613"]:İstanbul"#),
-            severity: Some(::detections::Severity::Medium),
+            dedup: Some("defaultDedupString:Generated.R209"),
+            severity: Some(::detections::Severity::Critical),
             ..Case::new(
                 "witness matches",
-                21,
+                23,
                 true,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"emoji 😀 inside","z":null,"e":"","ip":"fe80::1","net":"2001:db8::/32","dotted.key":"svc-deploy","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"emoji 😀 inside","admin":false,"Role":"İstanbul"},"items":[],"words":["ü-1610","Wort-1611","Wort-1612","x y-1613"],"matrix":[[1614,1615],[1616,1617,1618]],"pair":{"a":35,"b":35.0,"c":36,"lo":2.5,"hi":3.5}}"#,
+                r#"{"eventName":"Beta","s":"İstanbul","t":"a*b?c[d]e","n":-10,"b":false,"ip":"8.8.8.8","dotted":{"key":"x"},"ключ":"İstanbul","user":{"name":"naïve café","id":63,"Role":""},"items":[{"n":1455,"name":"Admin","v":10,"sub":[]},{"n":1456,"name":"Admin","ok":true,"tags":["Wort-1457","ü-1458"]}],"nums":[2459,2460,2461],"words":[]}"#,
             )
         }
             .check(&RULE);
@@ -8260,9 +8265,9 @@ mod gen_209 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                29,
                 false,
-                r#"{"eventName":"Gamma","s":"UPPER lower 123","t":"emoji 😀 inside","z":null,"e":"","ip":"fe80::1","net":"2001:db8::/32","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"emoji 😀 inside","admin":false,"Role":"İstanbul"},"items":[],"words":["ü-1610","Wort-1611","Wort-1612","x y-1613"],"matrix":[[1614,1615],[1616,1617,1618]],"pair":{"a":35,"b":35.0,"c":36,"lo":2.5,"hi":3.5}}"#,
+                r#"{"s":"İstanbul","t":"a*b?c[d]e","n":-10,"b":false,"ip":"8.8.8.8","dotted":{"key":"x"},"ключ":"İstanbul","user":{"name":"naïve café","id":63,"Role":""},"items":[{"n":1455,"name":"Admin","v":10,"sub":[]},{"n":1456,"name":"Admin","ok":true,"tags":["Wort-1457","ü-1458"]}],"nums":[2459,2460,2461],"words":[]}"#,
             )
             .check(&RULE);
     }
@@ -8275,17 +8280,14 @@ mod gen_210 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in true"),
-            dedup: Some(" in true"),
-            severity: Some(::detections::Severity::Medium),
-            context: Some(
-                r#"{"k0":{"n":1620,"name":"日本語のテキスト","v":-1,"ok":true},"t1":"{\"n\":1619,\"name\":\"UPPER lower 123\",\"v\":12}{\"n\":1619,\"name\":\"UPPER lower 123\",\"v\":12}{\"n\":1619,\"name\":\"UPPER lower 123\",\"v\":12}} ","k2":2621}"#,
-            ),
+            title: Some("Generated rule 210"),
+            dedup: Some("[]"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                28,
+                25,
                 true,
-                r#"{"eventName":"Epsilon","s":"Straße","t":"tab\tand\nnewline","n":531,"z":null,"e":0.0,"ip":"not-an-ip","net":"10.0.0.0/8","big":1e+300,"items":[{"n":1619,"name":"UPPER lower 123","v":12},{"n":1620,"name":"日本語のテキスト","v":-1,"ok":true}],"nums":[2621,2622],"matrix":[[1623,1624],[1625,1626,1627]]}"#,
+                r#"{"eventName":"Zeta","s":"emoji 😀 inside","n":724,"f":48.25,"b":false,"e":0.0,"with space":"emoji 😀 inside","items":[],"words":["ü-1462","x y-1463"],"matrix":[[1464,1465],[1466,1467,1468]]}"#,
             )
         }
             .check(&RULE);
@@ -8294,9 +8296,9 @@ mod gen_210 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                31,
                 false,
-                r#"{"s":"Straße","t":"tab\tand\nnewline","n":531,"z":null,"e":0.0,"ip":"not-an-ip","net":"10.0.0.0/8","big":1e+300,"items":[{"n":1619,"name":"UPPER lower 123","v":12},{"n":1620,"name":"日本語のテキスト","v":-1,"ok":true}],"nums":[2621,2622],"matrix":[[1623,1624],[1625,1626,1627]]}"#,
+                r#"{"s":"emoji 😀 inside","n":724,"f":48.25,"b":false,"e":0.0,"with space":"emoji 😀 inside","items":[],"words":["ü-1462","x y-1463"],"matrix":[[1464,1465],[1466,1467,1468]]}"#,
             )
             .check(&RULE);
     }
@@ -8309,14 +8311,15 @@ mod gen_211 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("10"),
-            dedup: Some("10"),
-            severity: Some(::detections::Severity::Info),
+            title: Some("Generated.R211"),
+            dedup: Some("[1481]"),
+            severity: Some(::detections::Severity::Medium),
+            context: Some(r#"{"k0":[1477,1480],"k1":"alpha","k2":[1477,1478]}"#),
             ..Case::new(
                 "witness matches",
-                26,
+                22,
                 true,
-                r#"{"eventName":"Alpha","s":"UPPER lower 123","b":false,"z":null,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"svc-deploy","admin":false,"tags":[]},"items":[{"n":1628,"v":10,"ok":false,"tags":[],"sub":[]},{"n":1629,"name":"alpha","v":-2,"tags":["x y-1630","w-1631"],"sub":[{"n":1632,"x":"path/to/file.txt"},{"n":1633,"x":"a*b?c[d]e"}]},{"n":1634,"name":"Straße","v":-1,"tags":["w-1635","x y-1636","ü-1637"],"sub":[]}],"nums":[2638],"words":["Wort-1639","ü-1640"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"ǅungla","f":-34.25,"e":"","ip":"256.1.1.1","net":"192.168.0.0/16","user":{"name":"x","id":10,"admin":true},"items":[{"n":1469,"name":"tab\tand\nnewline","v":0,"ok":false,"tags":["x y-1470","ü-1471"]}],"nums":[2472,2473],"words":["Wort-1474","Wort-1475","x y-1476"],"ips":["8.8.8.8"],"matrix":[[1477,1478],[1479,1480,1481]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -8325,9 +8328,9 @@ mod gen_211 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                32,
+                29,
                 false,
-                r#"{"s":"UPPER lower 123","b":false,"z":null,"e":0,"ip":"1.2.3","net":"192.168.0.0/16","big":18446744073709551615,"user":{"name":"svc-deploy","admin":false,"tags":[]},"items":[{"n":1628,"v":10,"ok":false,"tags":[],"sub":[]},{"n":1629,"name":"alpha","v":-2,"tags":["x y-1630","w-1631"],"sub":[{"n":1632,"x":"path/to/file.txt"},{"n":1633,"x":"a*b?c[d]e"}]},{"n":1634,"name":"Straße","v":-1,"tags":["w-1635","x y-1636","ü-1637"],"sub":[]}],"nums":[2638],"words":["Wort-1639","ü-1640"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
+                r#"{"eventName":"Zeta","s":"alpha","t":"ǅungla","f":-34.25,"e":"","ip":"256.1.1.1","user":{"name":"x","id":10,"admin":true},"items":[{"n":1469,"name":"tab\tand\nnewline","v":0,"ok":false,"tags":["x y-1470","ü-1471"]}],"nums":[2472,2473],"words":["Wort-1474","Wort-1475","x y-1476"],"ips":["8.8.8.8"],"matrix":[[1477,1478],[1479,1480,1481]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"10.1.2.3"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -8340,14 +8343,15 @@ mod gen_212 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R212"),
-            dedup: Some("defaultDedupString:Generated.R212"),
+            title: Some("Alert: } {1482"),
+            dedup: Some("UPPER lower 12313} "),
             severity: Some(::detections::Severity::High),
+            context: Some(r#"{"k0":[[]],"k1":0}"#),
             ..Case::new(
                 "witness matches",
-                28,
+                20,
                 true,
-                r#"{"eventName":"Delta","t":"ǅungla","f":-48.25,"z":null,"e":false,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"naïve café","user":{"name":"path/to/file.txt","tags":["Wort-1641","w-1642"],"Role":"tab\tand\nnewline"},"items":[{"n":1643,"ok":true,"sub":[]},{"n":1644,"name":"Beta-Gamma","ok":true,"sub":[{"n":1645,"x":8}]},{"n":1646,"name":"tab\tand\nnewline","ok":true}],"nums":[2647,2648],"words":["ü-1649","x y-1650"],"ips":["2001:db8::1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":17.5,"hi":18.5}}"#,
+                r#"{"eventName":"Alpha","s":"İstanbul","t":"path/to/file.txt","n":521,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"日本語のテキスト"},"with space":"UPPER lower 123","items":[{"n":1482,"name":"Straße","v":11,"sub":[]}],"words":["w-1483"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
             )
         }
             .check(&RULE);
@@ -8356,9 +8360,9 @@ mod gen_212 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                34,
+                27,
                 false,
-                r#"{"t":"ǅungla","f":-48.25,"z":null,"e":false,"ip":"127.0.0.1","net":"10.0.0.0/8","ключ":"naïve café","user":{"name":"path/to/file.txt","tags":["Wort-1641","w-1642"],"Role":"tab\tand\nnewline"},"items":[{"n":1643,"ok":true,"sub":[]},{"n":1644,"name":"Beta-Gamma","ok":true,"sub":[{"n":1645,"x":8}]},{"n":1646,"name":"tab\tand\nnewline","ok":true}],"nums":[2647,2648],"words":["ü-1649","x y-1650"],"ips":["2001:db8::1","2606:4700:4700::1111"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"127.0.0.1"}}}},"pair":{"a":29,"b":29.0,"c":30,"lo":17.5,"hi":18.5}}"#,
+                r#"{"s":"İstanbul","t":"path/to/file.txt","n":521,"b":false,"e":0,"net":"10.1.2.3","dotted":{"key":"日本語のテキスト"},"with space":"UPPER lower 123","items":[{"n":1482,"name":"Straße","v":11,"sub":[]}],"words":["w-1483"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2001:db8::1"}}}},"pair":{"a":13,"b":13.0,"c":14,"lo":48.5,"hi":49.5}}"#,
             )
             .check(&RULE);
     }
@@ -8371,14 +8375,14 @@ mod gen_213 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("{w-1664"),
-            dedup: Some("{w-1664"),
+            title: Some("Generated rule 213"),
+            dedup: Some("defaultDedupString:Generated.R213"),
             severity: Some(::detections::Severity::High),
             ..Case::new(
                 "witness matches",
-                34,
+                24,
                 true,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","ключ":"日本語のテキスト","user":{"name":"Admin","admin":false,"tags":["x y-1651","Wort-1652"]},"items":[{"n":1653,"name":"Straße","tags":["w-1654","ü-1655","ü-1656"]}],"nums":[2657,2658,2659,2660],"words":["ü-1661","w-1662","ü-1663","w-1664"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"{braces} and {{double}}","n":641,"b":true,"z":null,"e":[],"ip":"2606:4700:4700::1111","big":1e+300,"with space":"Beta-Gamma","items":[{"n":1484,"name":"UPPER lower 123","ok":false,"tags":["x y-1485"]},{"n":1486,"sub":[]}],"nums":[],"words":[],"matrix":[[1487,1488],[1489,1490,1491]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
             )
         }
             .check(&RULE);
@@ -8387,9 +8391,9 @@ mod gen_213 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                30,
                 false,
-                r#"{"eventName":"Zeta","s":"{braces} and {{double}}","ключ":"日本語のテキスト","user":{"name":"Admin","admin":false,"tags":["x y-1651","Wort-1652"]},"items":[{"n":1653,"name":"Straße","tags":["w-1654","ü-1655","ü-1656"]}],"words":["ü-1661","w-1662","ü-1663","w-1664"],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"Beta-Gamma","t":"{braces} and {{double}}","n":641,"b":true,"z":null,"e":[],"ip":"2606:4700:4700::1111","big":1e+300,"with space":"Beta-Gamma","nums":[],"words":[],"matrix":[[1487,1488],[1489,1490,1491]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"192.168.1.20"}}}}}"#,
             )
             .check(&RULE);
     }
@@ -8404,15 +8408,12 @@ mod gen_214 {
         Case {
             title: Some("Generated.R214"),
             dedup: Some("defaultDedupString:Generated.R214"),
-            severity: Some(::detections::Severity::Critical),
-            context: Some(
-                r#"{"t0":" back\\slash -433{[\"x y-1669\",\"Wort-1670\",\"Wort-1671\"]"}"#,
-            ),
+            severity: Some(::detections::Severity::Medium),
             ..Case::new(
                 "witness matches",
-                16,
+                41,
                 true,
-                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":-433,"f":15.0,"e":0.0,"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"UPPER lower 123","with space":"ǅungla","user":{"name":"tab\tand\nnewline","id":35,"admin":false,"tags":["Wort-1665","ü-1666","ü-1667"]},"items":[{"n":1668,"v":7,"ok":false,"tags":["x y-1669","Wort-1670","Wort-1671"],"sub":[{"n":1672,"x":8},{"n":1673,"x":4}]},{"n":1674,"ok":false,"tags":["ü-1675","x y-1676"]}],"words":[],"pair":{"a":37,"b":37.0,"c":38,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":-500,"f":48.25,"b":false,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","dotted.key":"emoji 😀 inside","dotted":{"key":"emoji 😀 inside"},"user":{"name":"x","id":74,"admin":true,"tags":["ü-1492","Wort-1493","w-1494"]},"items":[{"n":1495,"name":"Beta-Gamma","v":-2,"ok":false,"tags":["w-1496","w-1497"],"sub":[]},{"n":1498,"name":"svc-deploy","v":3,"tags":["Wort-1499","ü-1500","Wort-1501"],"sub":[{"n":1502,"x":1}]},{"n":1503,"v":-1}],"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","8.8.8.8"],"matrix":[[1504,1505],[1506,1507,1508]],"pair":{"a":11,"b":11.0,"c":12,"lo":0.5,"hi":1.5}}"#,
             )
         }
             .check(&RULE);
@@ -8421,9 +8422,9 @@ mod gen_214 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                47,
                 false,
-                r#"{"eventName":"Zeta","s":"alpha","t":"日本語のテキスト","n":-433,"f":15.0,"e":0.0,"ip":"10.0.0.0/8","net":"10.0.0.0/8","dotted.key":"UPPER lower 123","with space":"ǅungla","user":{"name":"tab\tand\nnewline","id":35,"admin":false,"tags":["Wort-1665","ü-1666","ü-1667"]},"words":[],"pair":{"a":37,"b":37.0,"c":38,"lo":15.5,"hi":16.5}}"#,
+                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"quote\" and back\\slash","n":-500,"f":48.25,"b":false,"ip":"::ffff:10.0.0.1","net":"10.1.2.3","dotted.key":"emoji 😀 inside","dotted":{"key":"emoji 😀 inside"},"user":{"name":"x","id":74,"admin":true,"tags":["ü-1492","Wort-1493","w-1494"]},"ips":["::ffff:10.0.0.1","2606:4700:4700::1111","8.8.8.8"],"matrix":[[1504,1505],[1506,1507,1508]],"pair":{"a":11,"b":11.0,"c":12,"lo":0.5,"hi":1.5}}"#,
             )
             .check(&RULE);
     }
@@ -8436,14 +8437,14 @@ mod gen_215 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(" in [[]]"),
-            dedup: Some(" in [[]]"),
-            severity: Some(::detections::Severity::Critical),
+            title: Some(r#"["w-1510","w-1511"][1509]w-1517"#),
+            dedup: Some("a*b?c[d]e:1520"),
+            severity: Some(::detections::Severity::Low),
             ..Case::new(
                 "witness matches",
-                17,
+                27,
                 true,
-                r#"{"eventName":"Zeta","s":"a*b?c[d]e","t":"Beta-Gamma","n":-205,"e":false,"ip":"2001:db8::1","net":"2001:db8::/32","dotted.key":"Beta-Gamma","dotted":{"key":"日本語のテキスト"},"ключ":"x","items":[{"n":1677,"name":"naïve café","v":0,"sub":[]},{"n":1678,"v":6,"tags":["Wort-1679","x y-1680"]},{"n":1681,"name":"tab\tand\nnewline"}],"nums":[2682],"ips":["fe80::1","192.168.1.20","127.0.0.1"],"matrix":[[1683,1684],[1685,1686,1687]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","n":1168,"f":-17.25,"b":true,"z":null,"e":0,"ip":"2606:4700:4700::1111","big":18446744073709551615,"dotted":{"key":"alpha"},"ключ":"a*b?c[d]e","user":{"name":"","id":40},"items":[{"n":1509,"name":"emoji 😀 inside","v":-4,"tags":["w-1510","w-1511"]}],"nums":[2512,2513],"words":["Wort-1514","x y-1515","Wort-1516","w-1517"],"matrix":[[1518,1519],[1520,1521,1522]],"pair":{"a":40,"b":40.0,"c":41,"lo":40.5,"hi":41.5}}"#,
             )
         }
             .check(&RULE);
@@ -8452,9 +8453,9 @@ mod gen_215 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                23,
+                33,
                 false,
-                r#"{"s":"a*b?c[d]e","t":"Beta-Gamma","n":-205,"e":false,"ip":"2001:db8::1","net":"2001:db8::/32","dotted.key":"Beta-Gamma","dotted":{"key":"日本語のテキスト"},"ключ":"x","items":[{"n":1677,"name":"naïve café","v":0,"sub":[]},{"n":1678,"v":6,"tags":["Wort-1679","x y-1680"]},{"n":1681,"name":"tab\tand\nnewline"}],"nums":[2682],"ips":["fe80::1","192.168.1.20","127.0.0.1"],"matrix":[[1683,1684],[1685,1686,1687]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"10.1.2.3"}}}}}"#,
+                r#"{"eventName":"Gamma","s":"Beta-Gamma","n":1168,"f":-17.25,"b":true,"z":null,"e":0,"ip":"2606:4700:4700::1111","big":18446744073709551615,"dotted":{"key":"alpha"},"ключ":"a*b?c[d]e","user":{"name":"","id":40},"items":[{"n":1509,"name":"emoji 😀 inside","v":-4,"tags":["w-1510","w-1511"]}],"nums":[2512,2513],"words":["Wort-1514","x y-1515","Wort-1516","w-1517"],"matrix":[[1518,1519],[1520,1521,1522]]}"#,
             )
             .check(&RULE);
     }
@@ -8467,19 +8468,14 @@ mod gen_216 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R216"),
-            dedup: Some(
-                r#"[{"n":1689,"v":7,"ok":true,"sub":[]},{"n":1690,"v":13,"tags":["ü-1691","x y-1692","Wort-1693"],"sub":[{"n":1694,"x":"Admin"}]}]"#,
-            ),
+            title: Some("Generated rule 216"),
+            dedup: Some("defaultDedupString:Generated.R216"),
             severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":1698,"k1":["ü-1691"],"eventName":"Epsilon","eventSource":"<MISSING_ACCOUNT_ID>","awsRegion":"<MISSING_AWS_REGION>","recipientAccountId":"<MISSING_ACCOUNT_ID>","sourceIPAddress":"<MISSING_SOURCE_IP>","userAgent":"<MISSING_USER_AGENT>","userIdentity":"<MISSING_USER_IDENTITY>","PantherFlow Investigation":"union panther_signals.public.correlation_signals\n    , panther_logs.public.\n| where p_event_time between time.parse_timestamp('') - time.parse_timespan('30m') .. time.parse_timestamp('') + time.parse_timespan('30m')\n| sort p_event_time"}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                33,
+                31,
                 true,
-                r#"{"eventName":"Epsilon","s":"Admin","t":"","n":332,"f":48.0,"b":true,"z":null,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"svc-deploy","with space":"x","user":{"name":"日本語のテキスト","id":95,"admin":false,"tags":["w-1688"],"Role":"日本語のテキスト"},"items":[{"n":1689,"v":7,"ok":true,"sub":[]},{"n":1690,"v":13,"tags":["ü-1691","x y-1692","Wort-1693"],"sub":[{"n":1694,"x":"Admin"}]}],"words":["x y-1695","x y-1696"],"matrix":[[1697,1698],[1699,1700,1701]]}"#,
+                r#"{"eventName":"Delta","s":"tab\tand\nnewline","t":"","n":647,"b":true,"e":0,"items":[{"n":1523,"v":-5,"ok":false,"tags":[]},{"n":1524,"name":"path/to/file.txt","v":-2,"ok":true},{"n":1525,"name":"","v":2,"ok":true,"tags":["Wort-1526","Wort-1527"]}],"matrix":[[1528,1529],[1530,1531,1532]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":34.5,"hi":35.5}}"#,
             )
         }
             .check(&RULE);
@@ -8488,9 +8484,9 @@ mod gen_216 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                40,
+                37,
                 false,
-                r#"{"eventName":"Epsilon","t":"","n":332,"f":48.0,"b":true,"z":null,"ip":"::ffff:10.0.0.1","big":1.2345678901234568e+29,"dotted.key":"svc-deploy","with space":"x","user":{"name":"日本語のテキスト","id":95,"admin":false,"tags":["w-1688"],"Role":"日本語のテキスト"},"items":[{"n":1689,"v":7,"ok":true,"sub":[]},{"n":1690,"v":13,"tags":["ü-1691","x y-1692","Wort-1693"],"sub":[{"n":1694,"x":"Admin"}]}],"words":["x y-1695","x y-1696"],"matrix":[[1697,1698],[1699,1700,1701]]}"#,
+                r#"{"s":"tab\tand\nnewline","t":"","n":647,"b":true,"e":0,"items":[{"n":1523,"v":-5,"ok":false,"tags":[]},{"n":1524,"name":"path/to/file.txt","v":-2,"ok":true},{"n":1525,"name":"","v":2,"ok":true,"tags":["Wort-1526","Wort-1527"]}],"matrix":[[1528,1529],[1530,1531,1532]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"::ffff:10.0.0.1"}}}},"pair":{"a":7,"b":7.0,"c":8,"lo":34.5,"hi":35.5}}"#,
             )
             .check(&RULE);
     }
@@ -8504,16 +8500,13 @@ mod gen_217 {
     fn witness_matches() {
         Case {
             title: Some("Generated.R217"),
-            dedup: Some("naïve café:ü-1710:[5]"),
+            dedup: Some("defaultDedupString:Generated.R217"),
             severity: Some(::detections::Severity::Low),
-            context: Some(
-                r#"{"k0":1712,"k1":[{"n":1703,"name":"svc-deploy","v":-3,"ok":false},{"n":1704,"name":"naïve café","v":12,"ok":true,"tags":[],"sub":[{"n":1705,"x":"svc-deploy"},{"n":1706,"x":5}]},{"n":1707,"name":"İstanbul","tags":["w-1708","x y-1709","ü-1710"]}],"k2":[1705,1706]}"#,
-            ),
             ..Case::new(
                 "witness matches",
-                24,
+                43,
                 true,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-222,"z":null,"e":"","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"ǅungla","id":13,"admin":false,"tags":["x y-1702"]},"items":[{"n":1703,"name":"svc-deploy","v":-3,"ok":false},{"n":1704,"name":"naïve café","v":12,"ok":true,"tags":[],"sub":[{"n":1705,"x":"svc-deploy"},{"n":1706,"x":5}]},{"n":1707,"name":"İstanbul","tags":["w-1708","x y-1709","ü-1710"]}],"matrix":[[1711,1712],[1713,1714,1715]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"eventName":"Alpha","s":"svc-deploy","n":1112,"f":29.5,"b":false,"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"Admin","dotted":{"key":"x"},"user":{"name":"path/to/file.txt","admin":false,"tags":["w-1533"]},"items":[],"nums":[2534],"words":["Wort-1535","ü-1536","x y-1537"],"ips":["100.64.0.1","2001:db8::1"],"matrix":[[1538,1539],[1540,1541,1542]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":16.5,"hi":17.5}}"#,
             )
         }
             .check(&RULE);
@@ -8522,9 +8515,9 @@ mod gen_217 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                31,
+                49,
                 false,
-                r#"{"eventName":"Alpha","s":"{braces} and {{double}}","t":"Admin","n":-222,"z":null,"e":"","net":"10.0.0.0/8","dotted.key":"quote\" and back\\slash","user":{"name":"ǅungla","id":13,"admin":false,"tags":["x y-1702"]},"matrix":[[1711,1712],[1713,1714,1715]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"2606:4700:4700::1111"}}}}}"#,
+                r#"{"s":"svc-deploy","n":1112,"f":29.5,"b":false,"net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"Admin","dotted":{"key":"x"},"user":{"name":"path/to/file.txt","admin":false,"tags":["w-1533"]},"items":[],"nums":[2534],"words":["Wort-1535","ü-1536","x y-1537"],"ips":["100.64.0.1","2001:db8::1"],"matrix":[[1538,1539],[1540,1541,1542]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"US","ip":"fe80::1"}}}},"pair":{"a":48,"b":48.0,"c":49,"lo":16.5,"hi":17.5}}"#,
             )
             .check(&RULE);
     }
@@ -8537,14 +8530,14 @@ mod gen_218 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some(r#"{"name":"","id":84,"admin":false}44.5[1719,1720]44"#),
-            dedup: Some(r#"{"name":"","id":84,"admin":false}44.5[1719,1720]44"#),
-            severity: Some(::detections::Severity::High),
+            title: Some("Generated rule 218"),
+            dedup: Some("defaultDedupString:Generated.R218"),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                21,
+                19,
                 true,
-                r#"{"eventName":"Alpha","s":"Admin","n":573,"b":true,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false},"words":["x y-1716","x y-1717","Wort-1718"],"ips":["8.8.8.8","fe80::1","127.0.0.1"],"matrix":[[1719,1720],[1721,1722,1723]],"pair":{"a":44,"b":44.0,"c":45,"lo":43.5,"hi":44.5}}"#,
+                r#"{"eventName":"Delta","s":"quote\" and back\\slash","t":"Beta-Gamma","z":null,"e":{},"ip":"2606:4700:4700::1111","net":"2001:db8::/32","user":{"name":"x","id":92,"tags":["w-1543","w-1544","ü-1545"]},"items":[],"nums":[2546,2547,2548],"matrix":[[1549,1550],[1551,1552,1553]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
             )
         }
             .check(&RULE);
@@ -8553,9 +8546,9 @@ mod gen_218 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                27,
+                25,
                 false,
-                r#"{"s":"Admin","n":573,"b":true,"z":null,"e":[],"ip":"2606:4700:4700::1111","net":"192.168.0.0/16","dotted":{"key":"svc-deploy"},"user":{"name":"","id":84,"admin":false},"words":["x y-1716","x y-1717","Wort-1718"],"ips":["8.8.8.8","fe80::1","127.0.0.1"],"matrix":[[1719,1720],[1721,1722,1723]],"pair":{"a":44,"b":44.0,"c":45,"lo":43.5,"hi":44.5}}"#,
+                r#"{"s":"quote\" and back\\slash","t":"Beta-Gamma","z":null,"e":{},"ip":"2606:4700:4700::1111","net":"2001:db8::/32","user":{"name":"x","id":92,"tags":["w-1543","w-1544","ü-1545"]},"items":[],"nums":[2546,2547,2548],"matrix":[[1549,1550],[1551,1552,1553]],"p_enrichment":{"tor_exit_nodes":{"p_any_ip_addresses":{"exit":{"country":"DE","ip":"2606:4700:4700::1111"}}}},"pair":{"a":5,"b":5.0,"c":6,"lo":24.5,"hi":25.5}}"#,
             )
             .check(&RULE);
     }
@@ -8568,14 +8561,18 @@ mod gen_219 {
     #[test]
     fn witness_matches() {
         Case {
-            title: Some("Generated.R219"),
-            dedup: Some("[1732,1733][1732,1733]{x|y}"),
-            severity: Some(::detections::Severity::High),
+            title: Some(
+                r#"{"name":"{braces} and {{double}}","id":22,"admin":false,"tags":["w-1554"]}"#,
+            ),
+            dedup: Some(
+                r#"{"name":"{braces} and {{double}}","id":22,"admin":false,"tags":["w-1554"]}"#,
+            ),
+            severity: Some(::detections::Severity::Info),
             ..Case::new(
                 "witness matches",
-                29,
+                19,
                 true,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","n":86,"f":36.0,"b":false,"ip":"","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"","id":4,"admin":true,"tags":[]},"items":[{"n":1724,"name":"emoji 😀 inside","v":12,"tags":["ü-1725","x y-1726","ü-1727"]}],"nums":[],"words":["x y-1728","w-1729","w-1730","ü-1731"],"ips":["::ffff:10.0.0.1","192.168.1.20","10.1.2.3"],"matrix":[[1732,1733],[1734,1735,1736]]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","f":4.75,"b":false,"ip":"2001:db8::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"svc-deploy","dotted":{"key":""},"with space":"Beta-Gamma","user":{"name":"{braces} and {{double}}","id":22,"admin":false,"tags":["w-1554"]},"items":[],"nums":[2555,2556,2557]}"#,
             )
         }
             .check(&RULE);
@@ -8584,9 +8581,9 @@ mod gen_219 {
     fn witness_without_the_first_field() {
         Case::new(
                 "witness without the first field",
-                35,
+                25,
                 false,
-                r#"{"eventName":"Delta","s":"日本語のテキスト","n":86,"f":36.0,"b":false,"ip":"","dotted":{"key":"{braces} and {{double}}"},"user":{"name":"","id":4,"admin":true,"tags":[]},"items":[{"n":1724,"name":"emoji 😀 inside","v":12,"tags":["ü-1725","x y-1726","ü-1727"]}],"nums":[],"words":["x y-1728","w-1729","w-1730","ü-1731"],"ips":["::ffff:10.0.0.1","192.168.1.20","10.1.2.3"]}"#,
+                r#"{"eventName":"Epsilon","s":"naïve café","f":4.75,"b":false,"ip":"2001:db8::1","net":"192.168.0.0/16","big":18446744073709551615,"dotted.key":"svc-deploy","dotted":{"key":""},"with space":"Beta-Gamma","items":[],"nums":[2555,2556,2557]}"#,
             )
             .check(&RULE);
     }
@@ -10888,6 +10885,1402 @@ mod matches_glob {
     #[test]
     fn missing() {
         Case::new("missing", 26, false, "{}").check(&RULE);
+    }
+}
+
+/// `Semantics.MultiKeyConditions` (tests/rules/semantics/multi_key_conditions.yml)
+mod multi_key_conditions {
+    use super::Case;
+    use ::integration_tests::rules::multi_key_conditions::RULE;
+    #[test]
+    fn iequals_equal_once_both_are_lower_cased() {
+        Case::new(
+                "IEquals: equal once both are lower-cased",
+                122,
+                true,
+                r#"{"op":"IEquals","a":"ÄDMIN User","b":"ädmin USER"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iequals_lower_not_casefold_is_not_ss() {
+        Case::new(
+                "IEquals: lower, not casefold: ß is not ss",
+                125,
+                false,
+                r#"{"op":"IEquals","a":"Straße","b":"STRASSE"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iequals_final_sigma_as_python_lower_cases() {
+        Case::new(
+                "IEquals: final sigma, as Python lower-cases",
+                128,
+                true,
+                r#"{"op":"IEquals","a":"ΟΔΟΣ","b":"οδος"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iequals_numbers_are_not_strings() {
+        Case::new(
+                "IEquals: numbers are not strings",
+                131,
+                false,
+                r#"{"op":"IEquals","a":1,"b":1}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iequals_both_null() {
+        Case::new(
+                "IEquals: both null",
+                134,
+                false,
+                r#"{"op":"IEquals","a":null,"b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iequals_second_field_missing() {
+        Case::new(
+                "IEquals: second field missing",
+                137,
+                false,
+                r#"{"op":"IEquals","a":"x"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iequals_first_field_missing() {
+        Case::new(
+                "IEquals: first field missing",
+                140,
+                false,
+                r#"{"op":"IEquals","b":"x"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotequal_equal_ignoring_case() {
+        Case::new(
+                "IDoesNotEqual: equal ignoring case",
+                143,
+                false,
+                r#"{"op":"IDoesNotEqual","a":"Admin","b":"ADMIN"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotequal_different() {
+        Case::new(
+                "IDoesNotEqual: different",
+                146,
+                true,
+                r#"{"op":"IDoesNotEqual","a":"Admin","b":"root"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotequal_both_null() {
+        Case::new(
+                "IDoesNotEqual: both null",
+                149,
+                true,
+                r#"{"op":"IDoesNotEqual","a":null,"b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotequal_second_field_missing() {
+        Case::new(
+                "IDoesNotEqual: second field missing",
+                152,
+                true,
+                r#"{"op":"IDoesNotEqual","a":"x"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_a_prefix() {
+        Case::new(
+                "StartsWith: a prefix",
+                155,
+                true,
+                r#"{"op":"StartsWith","a":"arn:aws:iam::123:role/Admin","b":"arn:aws:iam::123:"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_not_a_prefix() {
+        Case::new(
+                "StartsWith: not a prefix",
+                158,
+                false,
+                r#"{"op":"StartsWith","a":"arn:aws:iam::123:role/Admin","b":"arn:aws:sts::"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_case_matters() {
+        Case::new(
+                "StartsWith: case matters",
+                161,
+                false,
+                r#"{"op":"StartsWith","a":"Admin","b":"adm"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_the_empty_string() {
+        Case::new(
+                "StartsWith: the empty string",
+                164,
+                true,
+                r#"{"op":"StartsWith","a":"x","b":""}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_itself() {
+        Case::new(
+                "StartsWith: itself",
+                167,
+                true,
+                r#"{"op":"StartsWith","a":"abc","b":"abc"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_second_field_missing() {
+        Case::new(
+                "StartsWith: second field missing",
+                170,
+                false,
+                r#"{"op":"StartsWith","a":"abc"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_second_field_null() {
+        Case::new(
+                "StartsWith: second field null",
+                173,
+                false,
+                r#"{"op":"StartsWith","a":"abc","b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_second_field_a_number() {
+        Case::new(
+                "StartsWith: second field a number",
+                176,
+                false,
+                r#"{"op":"StartsWith","a":"123","b":1}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_second_field_a_list() {
+        Case::new(
+                "StartsWith: second field a list",
+                179,
+                false,
+                r#"{"op":"StartsWith","a":"abc","b":["a"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_first_field_missing() {
+        Case::new(
+                "StartsWith: first field missing",
+                182,
+                false,
+                r#"{"op":"StartsWith","b":"a"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn startswith_first_field_a_list() {
+        Case::new(
+                "StartsWith: first field a list",
+                185,
+                false,
+                r#"{"op":"StartsWith","a":["abc"],"b":"a"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotstartwith_a_prefix() {
+        Case::new(
+                "DoesNotStartWith: a prefix",
+                188,
+                false,
+                r#"{"op":"DoesNotStartWith","a":"svc-deploy","b":"svc-"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotstartwith_not_a_prefix() {
+        Case::new(
+                "DoesNotStartWith: not a prefix",
+                191,
+                true,
+                r#"{"op":"DoesNotStartWith","a":"svc-deploy","b":"usr-"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotstartwith_second_field_missing() {
+        Case::new(
+                "DoesNotStartWith: second field missing",
+                194,
+                true,
+                r#"{"op":"DoesNotStartWith","a":"svc-deploy"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotstartwith_second_field_null() {
+        Case::new(
+                "DoesNotStartWith: second field null",
+                197,
+                true,
+                r#"{"op":"DoesNotStartWith","a":"svc-deploy","b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotstartwith_first_field_missing() {
+        Case::new(
+                "DoesNotStartWith: first field missing",
+                200,
+                true,
+                r#"{"op":"DoesNotStartWith","b":"svc-"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_a_prefix_ignoring_case() {
+        Case::new(
+                "IStartsWith: a prefix ignoring case",
+                203,
+                true,
+                r#"{"op":"IStartsWith","a":"ÄDMIN-user","b":"ädmin"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_the_second_field_lower_cased_too() {
+        Case::new(
+                "IStartsWith: the second field lower-cased too",
+                206,
+                true,
+                r#"{"op":"IStartsWith","a":"admin-user","b":"ADMIN"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_dotted_capital_i_lower_cases_to_two_characters() {
+        Case::new(
+                "IStartsWith: dotted capital I lower-cases to two characters",
+                209,
+                true,
+                r#"{"op":"IStartsWith","a":"İSTANBUL","b":"İst"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_not_a_prefix() {
+        Case::new(
+                "IStartsWith: not a prefix",
+                212,
+                false,
+                r#"{"op":"IStartsWith","a":"admin-user","b":"USER"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_second_field_missing() {
+        Case::new(
+                "IStartsWith: second field missing",
+                215,
+                false,
+                r#"{"op":"IStartsWith","a":"admin"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_second_field_a_boolean() {
+        Case::new(
+                "IStartsWith: second field a boolean",
+                218,
+                false,
+                r#"{"op":"IStartsWith","a":"true","b":true}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotstartwith_a_prefix_ignoring_case() {
+        Case::new(
+                "IDoesNotStartWith: a prefix ignoring case",
+                221,
+                false,
+                r#"{"op":"IDoesNotStartWith","a":"Admin","b":"aDM"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotstartwith_not_a_prefix() {
+        Case::new(
+                "IDoesNotStartWith: not a prefix",
+                224,
+                true,
+                r#"{"op":"IDoesNotStartWith","a":"Admin","b":"root"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotstartwith_second_field_missing() {
+        Case::new(
+                "IDoesNotStartWith: second field missing",
+                227,
+                true,
+                r#"{"op":"IDoesNotStartWith","a":"Admin"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn endswith_a_suffix() {
+        Case::new(
+                "EndsWith: a suffix",
+                230,
+                true,
+                r#"{"op":"EndsWith","a":"setup.exe","b":".exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn endswith_case_matters() {
+        Case::new(
+                "EndsWith: case matters",
+                233,
+                false,
+                r#"{"op":"EndsWith","a":"setup.exe","b":".EXE"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn endswith_second_field_missing() {
+        Case::new(
+                "EndsWith: second field missing",
+                236,
+                false,
+                r#"{"op":"EndsWith","a":"setup.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn endswith_second_field_an_object() {
+        Case::new(
+                "EndsWith: second field an object",
+                239,
+                false,
+                r#"{"op":"EndsWith","a":"setup.exe","b":{"x":".exe"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotendwith_a_suffix() {
+        Case::new(
+                "DoesNotEndWith: a suffix",
+                242,
+                false,
+                r#"{"op":"DoesNotEndWith","a":"setup.exe","b":".exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotendwith_not_a_suffix() {
+        Case::new(
+                "DoesNotEndWith: not a suffix",
+                245,
+                true,
+                r#"{"op":"DoesNotEndWith","a":"setup.exe","b":".dll"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotendwith_second_field_missing() {
+        Case::new(
+                "DoesNotEndWith: second field missing",
+                248,
+                true,
+                r#"{"op":"DoesNotEndWith","a":"setup.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iendswith_a_suffix_ignoring_case() {
+        Case::new(
+                "IEndsWith: a suffix ignoring case",
+                251,
+                true,
+                r#"{"op":"IEndsWith","a":"SETUP.EXE","b":".exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iendswith_the_kelvin_sign_lower_cases_to_k() {
+        Case::new(
+                "IEndsWith: the Kelvin sign lower-cases to k",
+                254,
+                true,
+                r#"{"op":"IEndsWith","a":"ok","b":"K"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iendswith_not_a_suffix() {
+        Case::new(
+                "IEndsWith: not a suffix",
+                257,
+                false,
+                r#"{"op":"IEndsWith","a":"SETUP.EXE","b":".dll"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn iendswith_second_field_null() {
+        Case::new(
+                "IEndsWith: second field null",
+                260,
+                false,
+                r#"{"op":"IEndsWith","a":"SETUP.EXE","b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotendwith_a_suffix_ignoring_case() {
+        Case::new(
+                "IDoesNotEndWith: a suffix ignoring case",
+                263,
+                false,
+                r#"{"op":"IDoesNotEndWith","a":"SETUP.EXE","b":".Exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotendwith_second_field_null() {
+        Case::new(
+                "IDoesNotEndWith: second field null",
+                266,
+                true,
+                r#"{"op":"IDoesNotEndWith","a":"SETUP.EXE","b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotendwith_second_field_missing() {
+        Case::new(
+                "IDoesNotEndWith: second field missing",
+                269,
+                true,
+                r#"{"op":"IDoesNotEndWith","a":"SETUP.EXE"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_a_substring() {
+        Case::new(
+                "Contains: a substring",
+                272,
+                true,
+                r#"{"op":"Contains","a":"hello world","b":"lo w"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_case_matters() {
+        Case::new(
+                "Contains: case matters",
+                275,
+                false,
+                r#"{"op":"Contains","a":"hello world","b":"LO W"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_a_list_with_a_string_element_containing_it() {
+        Case::new(
+                "Contains: a list with a string element containing it",
+                278,
+                true,
+                r#"{"op":"Contains","a":["alpha","beta"],"b":"bet"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_a_list_with_an_equal_number() {
+        Case::new(
+                "Contains: a list with an equal number",
+                281,
+                true,
+                r#"{"op":"Contains","a":[1,2],"b":2.0}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_a_list_with_an_equal_boolean() {
+        Case::new(
+                "Contains: a list with an equal boolean",
+                284,
+                true,
+                r#"{"op":"Contains","a":[true],"b":true}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_a_string_never_contains_a_number() {
+        Case::new(
+                "Contains: a string never contains a number",
+                287,
+                false,
+                r#"{"op":"Contains","a":"443","b":443}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_second_field_a_list() {
+        Case::new(
+                "Contains: second field a list",
+                290,
+                false,
+                r#"{"op":"Contains","a":["x"],"b":["x"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_second_field_an_object() {
+        Case::new(
+                "Contains: second field an object",
+                293,
+                false,
+                r#"{"op":"Contains","a":{"x":1},"b":{"x":1}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_second_field_null() {
+        Case::new(
+                "Contains: second field null",
+                296,
+                false,
+                r#"{"op":"Contains","a":[null],"b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_second_field_missing() {
+        Case::new(
+                "Contains: second field missing",
+                299,
+                false,
+                r#"{"op":"Contains","a":"abc"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn contains_first_field_a_number() {
+        Case::new(
+                "Contains: first field a number",
+                302,
+                false,
+                r#"{"op":"Contains","a":443,"b":"4"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotcontain_a_substring() {
+        Case::new(
+                "DoesNotContain: a substring",
+                305,
+                false,
+                r#"{"op":"DoesNotContain","a":"hello world","b":"lo w"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotcontain_not_a_substring() {
+        Case::new(
+                "DoesNotContain: not a substring",
+                308,
+                true,
+                r#"{"op":"DoesNotContain","a":"hello world","b":"bye"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotcontain_second_field_null() {
+        Case::new(
+                "DoesNotContain: second field null",
+                311,
+                true,
+                r#"{"op":"DoesNotContain","a":[null],"b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotcontain_second_field_missing() {
+        Case::new(
+                "DoesNotContain: second field missing",
+                314,
+                true,
+                r#"{"op":"DoesNotContain","a":"abc"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn icontains_a_substring_ignoring_case() {
+        Case::new(
+                "IContains: a substring ignoring case",
+                317,
+                true,
+                r#"{"op":"IContains","a":"Mozilla S3Browser 9.5","b":"s3BROWSER"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn icontains_a_list_element_containing_it_ignoring_case() {
+        Case::new(
+                "IContains: a list element containing it ignoring case",
+                320,
+                true,
+                r#"{"op":"IContains","a":["x","ÄBC"],"b":"äB"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn icontains_second_field_a_number() {
+        Case::new(
+                "IContains: second field a number",
+                323,
+                false,
+                r#"{"op":"IContains","a":"a1","b":1}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn icontains_second_field_missing() {
+        Case::new(
+                "IContains: second field missing",
+                326,
+                false,
+                r#"{"op":"IContains","a":"abc"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotcontain_a_substring_ignoring_case() {
+        Case::new(
+                "IDoesNotContain: a substring ignoring case",
+                329,
+                false,
+                r#"{"op":"IDoesNotContain","a":"TruffleHog/3.1","b":"trufflehog"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotcontain_not_a_substring() {
+        Case::new(
+                "IDoesNotContain: not a substring",
+                332,
+                true,
+                r#"{"op":"IDoesNotContain","a":"TruffleHog/3.1","b":"curl"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn idoesnotcontain_second_field_missing() {
+        Case::new(
+                "IDoesNotContain: second field missing",
+                335,
+                true,
+                r#"{"op":"IDoesNotContain","a":"abc"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_a_list_element() {
+        Case::new(
+                "Has: a list element",
+                338,
+                true,
+                r#"{"op":"Has","a":["x","y"],"b":"y"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_a_substring_of_a_string() {
+        Case::new(
+                "Has: a substring of a string",
+                341,
+                true,
+                r#"{"op":"Has","a":"abc","b":"b"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_a_key_of_a_map_ignoring_ascii_case() {
+        Case::new(
+                "Has: a key of a map, ignoring ASCII case",
+                344,
+                true,
+                r#"{"op":"Has","a":{"Admin":1},"b":"admin"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_a_list_with_an_equal_number() {
+        Case::new(
+                "Has: a list with an equal number",
+                347,
+                true,
+                r#"{"op":"Has","a":[1,2],"b":2}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_a_list_element_is_not_searched() {
+        Case::new(
+                "Has: a list element is not searched",
+                350,
+                false,
+                r#"{"op":"Has","a":["abc"],"b":"b"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_second_field_null() {
+        Case::new(
+                "Has: second field null",
+                353,
+                false,
+                r#"{"op":"Has","a":[null],"b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_second_field_a_list() {
+        Case::new(
+                "Has: second field a list",
+                356,
+                false,
+                r#"{"op":"Has","a":[["x"]],"b":["x"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn has_second_field_missing() {
+        Case::new("Has: second field missing", 359, false, r#"{"op":"Has","a":["x"]}"#)
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnothave_a_list_element() {
+        Case::new(
+                "DoesNotHave: a list element",
+                362,
+                false,
+                r#"{"op":"DoesNotHave","a":["x","y"],"b":"y"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnothave_no_such_element() {
+        Case::new(
+                "DoesNotHave: no such element",
+                365,
+                true,
+                r#"{"op":"DoesNotHave","a":["x","y"],"b":"z"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnothave_second_field_missing() {
+        Case::new(
+                "DoesNotHave: second field missing",
+                368,
+                true,
+                r#"{"op":"DoesNotHave","a":["x"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_an_element_of_the_list() {
+        Case::new(
+                "IsIn: an element of the list",
+                371,
+                true,
+                r#"{"op":"IsIn","a":"b","b":["a","b"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_numbers_by_value() {
+        Case::new(
+                "IsIn: numbers by value",
+                374,
+                true,
+                r#"{"op":"IsIn","a":2,"b":[1,2.0]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_a_string_is_not_a_number() {
+        Case::new(
+                "IsIn: a string is not a number",
+                377,
+                false,
+                r#"{"op":"IsIn","a":"2","b":[2]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_null_equals_a_null_element() {
+        Case::new(
+                "IsIn: null equals a null element",
+                380,
+                true,
+                r#"{"op":"IsIn","a":null,"b":[null]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_objects_compare_structurally() {
+        Case::new(
+                "IsIn: objects compare structurally",
+                383,
+                true,
+                r#"{"op":"IsIn","a":{"x":[1]},"b":[{"x":[1.0]}]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_the_empty_list() {
+        Case::new("IsIn: the empty list", 386, false, r#"{"op":"IsIn","a":"x","b":[]}"#)
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_second_field_a_string_not_a_list() {
+        Case::new(
+                "IsIn: second field a string, not a list",
+                389,
+                false,
+                r#"{"op":"IsIn","a":"x","b":"xyz"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_second_field_null() {
+        Case::new(
+                "IsIn: second field null",
+                392,
+                false,
+                r#"{"op":"IsIn","a":null,"b":null}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_second_field_missing() {
+        Case::new("IsIn: second field missing", 395, false, r#"{"op":"IsIn","a":"x"}"#)
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_first_field_missing() {
+        Case::new("IsIn: first field missing", 398, false, r#"{"op":"IsIn","b":[null]}"#)
+            .check(&RULE);
+    }
+    #[test]
+    fn isnotin_an_element_of_the_list() {
+        Case::new(
+                "IsNotIn: an element of the list",
+                401,
+                false,
+                r#"{"op":"IsNotIn","a":"b","b":["a","b"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isnotin_not_an_element() {
+        Case::new(
+                "IsNotIn: not an element",
+                404,
+                true,
+                r#"{"op":"IsNotIn","a":"c","b":["a","b"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isnotin_second_field_not_a_list() {
+        Case::new(
+                "IsNotIn: second field not a list",
+                407,
+                true,
+                r#"{"op":"IsNotIn","a":"x","b":"x"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isnotin_second_field_missing() {
+        Case::new(
+                "IsNotIn: second field missing",
+                410,
+                true,
+                r#"{"op":"IsNotIn","a":"x"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isnotin_first_field_missing() {
+        Case::new(
+                "IsNotIn: first field missing",
+                413,
+                true,
+                r#"{"op":"IsNotIn","b":["x"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_an_address_in_the_network() {
+        Case::new(
+                "IsIPAddressInCIDR: an address in the network",
+                416,
+                true,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3","b":"10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_an_address_as_a_network_of_one() {
+        Case::new(
+                "IsIPAddressInCIDR: an address as a network of one",
+                419,
+                true,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3","b":"10.1.2.3"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_overlapping_networks() {
+        Case::new(
+                "IsIPAddressInCIDR: overlapping networks",
+                422,
+                true,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.0.0.0/16","b":"10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_ipv6() {
+        Case::new(
+                "IsIPAddressInCIDR: IPv6",
+                425,
+                true,
+                r#"{"op":"IsIPAddressInCIDR","a":"2001:db8::1","b":"2001:db8::/32"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_an_address_outside() {
+        Case::new(
+                "IsIPAddressInCIDR: an address outside",
+                428,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"11.0.0.1","b":"10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_ipv4_is_not_in_an_ipv6_network() {
+        Case::new(
+                "IsIPAddressInCIDR: IPv4 is not in an IPv6 network",
+                431,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.0.0.1","b":"::/0"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_a_prefix_too_long_does_not_parse() {
+        Case::new(
+                "IsIPAddressInCIDR: a prefix too long does not parse",
+                434,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3","b":"10.0.0.0/33"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_blanks_do_not_parse() {
+        Case::new(
+                "IsIPAddressInCIDR: blanks do not parse",
+                437,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3","b":" 10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_a_signed_prefix_does_not_parse() {
+        Case::new(
+                "IsIPAddressInCIDR: a signed prefix does not parse",
+                440,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3","b":"10.0.0.0/+8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_not_a_cidr() {
+        Case::new(
+                "IsIPAddressInCIDR: not a CIDR",
+                443,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3","b":"banana"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_second_field_a_list() {
+        Case::new(
+                "IsIPAddressInCIDR: second field a list",
+                446,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3","b":["10.0.0.0/8"]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_second_field_missing() {
+        Case::new(
+                "IsIPAddressInCIDR: second field missing",
+                449,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"10.1.2.3"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressincidr_first_field_not_an_address() {
+        Case::new(
+                "IsIPAddressInCIDR: first field not an address",
+                452,
+                false,
+                r#"{"op":"IsIPAddressInCIDR","a":"banana","b":"0.0.0.0/0"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressnotincidr_an_address_in_the_network() {
+        Case::new(
+                "IsIPAddressNotInCIDR: an address in the network",
+                455,
+                false,
+                r#"{"op":"IsIPAddressNotInCIDR","a":"10.1.2.3","b":"10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressnotincidr_an_address_outside() {
+        Case::new(
+                "IsIPAddressNotInCIDR: an address outside",
+                458,
+                true,
+                r#"{"op":"IsIPAddressNotInCIDR","a":"11.0.0.1","b":"10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressnotincidr_not_a_cidr() {
+        Case::new(
+                "IsIPAddressNotInCIDR: not a CIDR",
+                461,
+                true,
+                r#"{"op":"IsIPAddressNotInCIDR","a":"10.1.2.3","b":"10.0.0.0/8x"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isipaddressnotincidr_second_field_missing() {
+        Case::new(
+                "IsIPAddressNotInCIDR: second field missing",
+                464,
+                true,
+                r#"{"op":"IsIPAddressNotInCIDR","a":"10.1.2.3"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_the_network_holds_the_address() {
+        Case::new(
+                "CIDRContainsIPAddresses: the network holds the address",
+                467,
+                true,
+                r#"{"op":"CIDRContainsIPAddresses","a":"10.0.0.0/8","b":"10.9.8.7"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_ipv6() {
+        Case::new(
+                "CIDRContainsIPAddresses: IPv6",
+                470,
+                true,
+                r#"{"op":"CIDRContainsIPAddresses","a":"2001:db8::/32","b":"2001:db8:ffff::1"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_an_address_outside() {
+        Case::new(
+                "CIDRContainsIPAddresses: an address outside",
+                473,
+                false,
+                r#"{"op":"CIDRContainsIPAddresses","a":"10.0.0.0/8","b":"11.0.0.1"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_the_second_field_must_be_an_address_not_a_network() {
+        Case::new(
+                "CIDRContainsIPAddresses: the second field must be an address, not a network",
+                476,
+                false,
+                r#"{"op":"CIDRContainsIPAddresses","a":"10.0.0.0/8","b":"10.1.0.0/16"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_leading_zeros_do_not_parse() {
+        Case::new(
+                "CIDRContainsIPAddresses: leading zeros do not parse",
+                479,
+                false,
+                r#"{"op":"CIDRContainsIPAddresses","a":"10.0.0.0/8","b":"010.1.1.1"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_the_first_field_does_not_parse() {
+        Case::new(
+                "CIDRContainsIPAddresses: the first field does not parse",
+                482,
+                false,
+                r#"{"op":"CIDRContainsIPAddresses","a":"10.0.0.0/40","b":"10.0.0.1"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_second_field_a_number() {
+        Case::new(
+                "CIDRContainsIPAddresses: second field a number",
+                485,
+                false,
+                r#"{"op":"CIDRContainsIPAddresses","a":"10.0.0.0/8","b":167772161}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrcontainsipaddresses_second_field_missing() {
+        Case::new(
+                "CIDRContainsIPAddresses: second field missing",
+                488,
+                false,
+                r#"{"op":"CIDRContainsIPAddresses","a":"10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrdoesnotcontainipaddresses_the_network_holds_the_address() {
+        Case::new(
+                "CIDRDoesNotContainIPAddresses: the network holds the address",
+                491,
+                false,
+                r#"{"op":"CIDRDoesNotContainIPAddresses","a":"10.0.0.0/8","b":"10.9.8.7"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrdoesnotcontainipaddresses_an_address_outside() {
+        Case::new(
+                "CIDRDoesNotContainIPAddresses: an address outside",
+                494,
+                true,
+                r#"{"op":"CIDRDoesNotContainIPAddresses","a":"10.0.0.0/8","b":"11.0.0.1"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrdoesnotcontainipaddresses_not_an_address() {
+        Case::new(
+                "CIDRDoesNotContainIPAddresses: not an address",
+                497,
+                true,
+                r#"{"op":"CIDRDoesNotContainIPAddresses","a":"10.0.0.0/8","b":"banana"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn cidrdoesnotcontainipaddresses_second_field_missing() {
+        Case::new(
+                "CIDRDoesNotContainIPAddresses: second field missing",
+                500,
+                true,
+                r#"{"op":"CIDRDoesNotContainIPAddresses","a":"10.0.0.0/8"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn matchesglob_the_glob_matches() {
+        Case::new(
+                "MatchesGlob: the glob matches",
+                503,
+                true,
+                r#"{"op":"MatchesGlob","a":"setup.exe","b":"*.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn matchesglob_case_matters() {
+        Case::new(
+                "MatchesGlob: case matters",
+                506,
+                false,
+                r#"{"op":"MatchesGlob","a":"setup.EXE","b":"*.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn matchesglob_a_negated_class() {
+        Case::new(
+                "MatchesGlob: a negated class",
+                509,
+                true,
+                r#"{"op":"MatchesGlob","a":"abc","b":"a[!x]c"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn matchesglob_an_unclosed_bracket_is_literal() {
+        Case::new(
+                "MatchesGlob: an unclosed bracket is literal",
+                512,
+                true,
+                r#"{"op":"MatchesGlob","a":"[a","b":"[a"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn matchesglob_the_whole_string_must_match() {
+        Case::new(
+                "MatchesGlob: the whole string must match",
+                515,
+                false,
+                r#"{"op":"MatchesGlob","a":"setup.exe.txt","b":"*.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn matchesglob_second_field_a_number() {
+        Case::new(
+                "MatchesGlob: second field a number",
+                518,
+                false,
+                r#"{"op":"MatchesGlob","a":"1","b":1}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn matchesglob_second_field_missing() {
+        Case::new(
+                "MatchesGlob: second field missing",
+                521,
+                false,
+                r#"{"op":"MatchesGlob","a":"setup.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotmatchglob_the_glob_matches() {
+        Case::new(
+                "DoesNotMatchGlob: the glob matches",
+                524,
+                false,
+                r#"{"op":"DoesNotMatchGlob","a":"setup.exe","b":"*.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotmatchglob_no_match() {
+        Case::new(
+                "DoesNotMatchGlob: no match",
+                527,
+                true,
+                r#"{"op":"DoesNotMatchGlob","a":"setup.dll","b":"*.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn doesnotmatchglob_second_field_missing() {
+        Case::new(
+                "DoesNotMatchGlob: second field missing",
+                530,
+                true,
+                r#"{"op":"DoesNotMatchGlob","a":"setup.exe"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_a_projection_is_a_list() {
+        Case::new(
+                "IsIn: a projection is a list",
+                533,
+                true,
+                r#"{"op":"IsInProjection","a":"y","items":[{"name":"x"},{},{"name":"y"}]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn isin_a_projection_that_finds_nothing_is_the_empty_list() {
+        Case::new(
+                "IsIn: a projection that finds nothing is the empty list",
+                536,
+                false,
+                r#"{"op":"IsInProjection","a":"y","items":[{}]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_inside_a_list_comprehension_fields_of_the_element() {
+        Case::new(
+                "IStartsWith inside a list comprehension: fields of the element",
+                539,
+                true,
+                r#"{"op":"ElementStartsWith","items":[{"name":"x","prefix":"y"},{"name":"Svc-Deploy","prefix":"SVC-"}]}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn istartswith_inside_a_list_comprehension_no_element_holds() {
+        Case::new(
+                "IStartsWith inside a list comprehension: no element holds",
+                542,
+                false,
+                r#"{"op":"ElementStartsWith","items":[{"name":"x","prefix":"y"},{"name":"Svc-Deploy"}]}"#,
+            )
+            .check(&RULE);
     }
 }
 
