@@ -21,4 +21,4 @@ env -u CI cargo build --release --quiet -p detect
 mkdir -p "$out"
 export PYTHONHASHSEED=${PYTHONHASHSEED:-0}
 exec nice "$venv/bin/python" scripts/python-equivalence/equivalence.py \
-  --ports "$root" --high-match "${HIGH_MATCH:-20000}" --detect "$root/target/release/detect" --corpus "$corpus" --out "$out" "$@"
+  --ports "$root" --exhaustive --high-match "${HIGH_MATCH:-20000}" --detect "$root/target/release/detect" --corpus "$corpus" --out "$out" "$@"

@@ -368,7 +368,42 @@ def mutations(log, seed, siblings=()):
     return out
 
 
-def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0):
+# `--exhaustive`: every field of every test log, one at a time, removed or given each of these
+# values (every JSON type, empty and not), and strings re-cased and cut.
+EXHAUSTIVE_VALUES = [None, "", 1, 0, True, False, ["x"], [], {}, "x", 1.5]
+
+
+def every_path(obj, path=()):
+    """The path of every value below `obj`: object keys and list indices."""
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        yield path + (k,)
+        yield from every_path(v, path + (k,))
+
+
+def exhaustive_variants(log):
+    """(name, event) for each field of `log` removed or replaced, one field at a time."""
+    for path in list(every_path(log)):
+        if not path or path[0] == "p_log_type":
+            continue
+        parent = at(log, path[:-1])
+        if isinstance(parent, dict):
+            ev = json.loads(json.dumps(log))
+            at(ev, path[:-1]).pop(path[-1])
+            yield f"drop {show_path(path)}", ev
+        for value in EXHAUSTIVE_VALUES:
+            ev = json.loads(json.dumps(log))
+            at(ev, path[:-1])[path[-1]] = value
+            yield f"set {show_path(path)} = {json.dumps(value)}", ev
+        current = at(log, path)
+        if isinstance(current, str) and current:
+            for value in (current.upper(), current.lower(), current[: len(current) // 2]):
+                ev = json.loads(json.dumps(log))
+                at(ev, path[:-1])[path[-1]] = value
+                yield f"set {show_path(path)} = {json.dumps(value)}", ev
+
+
+def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0, exhaustive=False):
     """[(label, event)]: the test logs of the compiled rules, their mutations, then `detect sample`."""
     events, seen = [], set()
 
@@ -383,7 +418,7 @@ def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0):
         events.append((label, text))
         return True
 
-    n_test = n_retyped = n_mut = 0
+    n_test = n_retyped = n_mut = n_exhaustive = 0
     for r in rules:
         logs = []  # (test number, label, log) of this rule
         for i, t in enumerate(r["tests"]):
@@ -406,6 +441,9 @@ def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0):
                 n_retyped += add(label, log)
             logs.append((i + 1, label, log))
         for n, label, log in logs:
+            if exhaustive:
+                for name, ev in exhaustive_variants(log):
+                    n_exhaustive += add(f"{label} / {name}", ev)
             siblings = [(m, other) for m, _, other in logs if m != n]
             for k in range(rounds):
                 for name, ev in mutations(log, f"{seed}/{r['id']}/{n - 1}" + (f"/{k}" if k else ""), siblings):
@@ -431,7 +469,8 @@ def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0):
             else:
                 n_high_added += added
     return events, {"test_logs": n_test, "retyped_test_logs": n_retyped, "mutations": n_mut,
-                    "probes": n_probes, "sample": n_sample_added, "high_match": n_high_added}
+                    "probes": n_probes, "sample": n_sample_added, "high_match": n_high_added,
+                    "exhaustive": n_exhaustive}
 
 
 # ------------------------------------------------------------------------------------------
@@ -648,6 +687,8 @@ def main():
     ap.add_argument("--events", type=int, default=20000, help="generated CloudTrail events (detect sample)")
     ap.add_argument("--high-match", type=int, default=0,
                     help="events of a high-match CloudTrail corpus (detect sample --attack-share 0.3)")
+    ap.add_argument("--exhaustive", action="store_true",
+                    help="also every field of every test log removed or given each JSON type, one at a time")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=1, help="rounds of mutations of each test log (each seeded apart)")
     ap.add_argument("--show", type=int, default=3, help="differences shown per rule")
@@ -670,7 +711,8 @@ def main():
     if lt_mismatch:
         print(f"  warning: log types differ between the YAML and detect for {lt_mismatch}")
 
-    events, counts = build_events(rules, args.detect, args.events, args.seed, args.rounds, args.high_match)
+    events, counts = build_events(rules, args.detect, args.events, args.seed, args.rounds, args.high_match,
+                                  args.exhaustive)
     events_path = os.path.join(args.out, "events.jsonl")
     with open(events_path, "w", encoding="utf-8") as f, \
             open(os.path.join(args.out, "labels.txt"), "w", encoding="utf-8") as g:
@@ -679,7 +721,8 @@ def main():
             g.write(label + "\n")
     print(f"events: {len(events)} ({counts['test_logs']} test logs, {counts['retyped_test_logs']} of them again under the "
           f"rule's log type, {counts['mutations']} mutations, {counts['probes']} probes, "
-          f"{counts['sample']} generated CloudTrail, {counts['high_match']} high-match generated CloudTrail, "
+          f"{counts['exhaustive']} exhaustive field variants, {counts['sample']} generated CloudTrail, "
+          f"{counts['high_match']} high-match generated CloudTrail, "
           f"duplicates dropped) -> {events_path}")
 
     matches, t_engine = run_engine(args.detect, events_path, args.out)
