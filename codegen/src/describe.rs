@@ -57,8 +57,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value, json};
 
 use crate::ir::{
-    CompareOp, ContextValue, Data, Expr, IpKind, Lit, Num, Ordering, Placeholder, Quantifier, Rule, Segment,
-    Severity, Skip, Template, TemplatePart, Test,
+    CompareOp, ContextValue, Data, DeepWalk, Expr, IpKind, Lit, Num, Ordering, Placeholder, Quantifier,
+    ReturnVal, Rule, Segment, Severity, Skip, Template, TemplatePart, Test,
 };
 
 /// The first line of every Markdown page written by `describe --out`: pages with it that no
@@ -265,6 +265,8 @@ pub struct PlaceholderOutput {
     pub python_str: bool,
     /// `!type`.
     pub type_name: bool,
+    /// `deep_walk(…)`: its keys and `return_val` (its default is `default`).
+    pub deep_walk: Option<(Vec<String>, &'static str)>,
     /// What it picks, in words.
     pub meaning: String,
 }
@@ -636,6 +638,43 @@ fn placeholder(p: &Placeholder) -> PlaceholderOutput {
         splits: p.splits.clone(),
         python_str: p.python,
         type_name: p.type_name,
+        deep_walk: None,
+        meaning,
+    }
+}
+
+/// `{deep_walk(…)}`, with what it prints in words.
+fn deep_walk(w: &DeepWalk) -> PlaceholderOutput {
+    let quoted = |s: &str| python_default(&Value::String(s.to_string()));
+    let mut args: Vec<String> = w.keys.iter().map(|k| quoted(k)).collect();
+    args.extend(w.default.as_deref().map(|d| format!("default={}", quoted(d))));
+    if w.return_val != ReturnVal::All {
+        args.push(format!("return_val={}", quoted(w.return_val.name())));
+    }
+    let text = format!("{{deep_walk({}){}}}", args.join(", "), if w.type_name { " !type" } else { "" });
+    let keys = w.keys.iter().map(|k| Value::String(k.clone()).to_string()).collect::<Vec<_>>().join(", ");
+    let default = w.default.as_ref().map_or("None".to_string(), |d| show(&Value::String(d.clone())));
+    let picked = match w.return_val {
+        ReturnVal::All => "the only one bare, several as a Python list",
+        ReturnVal::First => "the first of them",
+        ReturnVal::Last => "the last of them",
+    };
+    let mut meaning = format!(
+        "Panther's event.deep_walk through the keys {keys} (exact keys; every item of a list on the way): the values found, each once in the order first seen (a list's elements one by one, {default} for an item without the key), {picked}; {default} when there is none; as Python's str() prints it"
+    );
+    if w.type_name {
+        meaning.push_str(": the name of its Python type");
+    }
+    meaning.push_str("; raises where Python does (a value found that is an object, or a list in a list): Panther's fallback output");
+    PlaceholderOutput {
+        text,
+        fields: Vec::new(),
+        skips: Vec::new(),
+        default: w.default.clone().map(Value::String),
+        splits: Vec::new(),
+        python_str: false,
+        type_name: w.type_name,
+        deep_walk: Some((w.keys.clone(), w.return_val.name())),
         meaning,
     }
 }
@@ -646,6 +685,7 @@ fn template(t: &Template) -> TemplateOutput {
         .iter()
         .filter_map(|part| match part {
             TemplatePart::Field(p) => Some(placeholder(p)),
+            TemplatePart::Walk(w) => Some(deep_walk(w)),
             TemplatePart::Text(_) | TemplatePart::Value(_) => None,
         })
         .collect();
@@ -1044,7 +1084,7 @@ fn nodes_json(nodes: &[Node]) -> Value {
 }
 
 fn placeholder_json(p: &PlaceholderOutput) -> Value {
-    json!({
+    let mut json = json!({
         "text": p.text,
         "fields": p.fields,
         "skips": p.skips,
@@ -1053,7 +1093,12 @@ fn placeholder_json(p: &PlaceholderOutput) -> Value {
         "python_str": p.python_str,
         "type_name": p.type_name,
         "meaning": p.meaning,
-    })
+    });
+    // Only on a `deep_walk(…)`, so that the pages of other placeholders stay as they were.
+    if let (Some((keys, return_val)), Value::Object(m)) = (&p.deep_walk, &mut json) {
+        m.insert("deep_walk".into(), json!({"keys": keys, "return_val": return_val}));
+    }
+    json
 }
 
 fn template_json(t: &TemplateOutput) -> Value {

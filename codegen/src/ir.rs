@@ -284,6 +284,47 @@ pub enum TemplatePart {
     Field(Placeholder),
     /// `{$name}`: a `TemplateValues` entry.
     Value(String),
+    /// `{deep_walk('a', 'b', default='D')}` (an extension): Panther's `event.deep_walk`.
+    Walk(DeepWalk),
+}
+
+/// `{deep_walk('k1', 'k2', …, default='D', return_val='all')}`: Python's `str()` of Panther's
+/// `event.deep_walk(*keys, default=D, return_val=…)`, as an f-string prints it (or, with `!type`,
+/// the name of its type). It walks the raw event: keys match exactly, a list along the way is
+/// walked item by item (nested lists too), and the values found are kept once each in the order
+/// first seen (`1`, `1.0` and `True` are one value), the elements of a list value one by one; an
+/// item without the key gives `default` (when it is not `None`). It raises where Python does:
+/// a value found that is not hashable (an object, or a list inside a list value); and where it
+/// reads an integer beyond 64 bits, which compiled rules do not hold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeepWalk {
+    /// At least one.
+    pub keys: Vec<String>,
+    /// `default=`: a string, or Python's `None` when absent.
+    pub default: Option<String>,
+    pub return_val: ReturnVal,
+    /// `!type`: the name of the result's Python type (`str`, `list`, `NoneType`, …).
+    pub type_name: bool,
+}
+
+/// `deep_walk`'s `return_val`: which of the values found it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnVal {
+    /// `"all"`: the only value, or the list of them.
+    All,
+    First,
+    Last,
+}
+
+impl ReturnVal {
+    /// As Python writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReturnVal::All => "all",
+            ReturnVal::First => "first",
+            ReturnVal::Last => "last",
+        }
+    }
 }
 
 /// `{a.b}`, or with fallbacks (an extension): `{a.b | c.d || e ?? 'default'}` takes the
@@ -366,12 +407,13 @@ pub struct Case {
 }
 
 impl Rule {
-    /// Whether rendering `template` can raise: a placeholder that splits, or a template value
-    /// whose template can.
+    /// Whether rendering `template` can raise: a placeholder that splits, a `deep_walk` (which
+    /// may find an unhashable value), or a template value whose template can.
     pub fn can_raise(&self, template: &Template) -> bool {
         template.parts.iter().any(|p| match p {
             TemplatePart::Text(_) => false,
             TemplatePart::Field(f) => f.can_raise(),
+            TemplatePart::Walk(_) => true,
             TemplatePart::Value(name) => self.value_can_raise(name),
         })
     }

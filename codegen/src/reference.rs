@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::check::parse_cidr;
 use crate::ir::{
-    Cidr, CompareOp, ContextValue, Data, Expr, IpKind, Lit, Num, Ordering, Placeholder, Quantifier, Rule,
-    Segment, Severity, Skip, Template, TemplatePart, Test, TestCase,
+    Cidr, CompareOp, ContextValue, Data, DeepWalk, Expr, IpKind, Lit, Num, Ordering, Placeholder, Quantifier,
+    ReturnVal, Rule, Segment, Severity, Skip, Template, TemplatePart, Test, TestCase,
 };
 
 /// The value at `path`, or `None` when it does not resolve (§2).
@@ -515,6 +515,10 @@ fn render(rule: &Rule, template: &Template, event: &Value) -> Result<String, Str
         match part {
             TemplatePart::Text(t) => out.push_str(t),
             TemplatePart::Field(p) => out.push_str(&placeholder(p, event)?),
+            TemplatePart::Walk(w) => {
+                let found = deep_walk(w, event)?;
+                out.push_str(&if w.type_name { python_type(&found).to_string() } else { python_str(&found) });
+            }
             TemplatePart::Value(name) => {
                 let value = rule.template_values.iter().find(|v| v.name == *name).expect("checked");
                 let case = value.cases.iter().find(|c| c.conditions.iter().all(|e| holds(e, event, false)));
@@ -612,6 +616,132 @@ fn placeholder(p: &Placeholder, event: &Value) -> Result<String, String> {
     } else {
         display(value.as_ref())
     })
+}
+
+/// Panther's `event.deep_walk(*keys, default=…, return_val=…)`, as its Python reads (panther_core
+/// `PantherEvent.deep_walk`), on the event as JSON: the result as a Python value written in JSON
+/// (a list is a Python list, `null` is `None`). `Err` is the `repr` of what it raises.
+fn deep_walk(w: &DeepWalk, event: &Value) -> Result<Value, String> {
+    let no_fields = Value::Object(Map::new());
+    let event = if event.is_object() { event } else { &no_fields };
+    let default = w.default.clone().map_or(Value::Null, Value::String);
+    walk(event, &w.keys, &default, w.return_val)
+}
+
+/// One call of `deep_walk` on `obj` (Panther wraps each level in a new event and calls it
+/// again): it reads the raw values, so keys match exactly.
+fn walk(obj: &Value, keys: &[String], default: &Value, return_val: ReturnVal) -> Result<Value, String> {
+    let Some((key, _)) = keys.split_first() else {
+        // No key left: the value reached, or the default for `None` and for a list of empty
+        // lists (`_empty_list`).
+        fits_compiled_int(obj, true)?;
+        return Ok(if obj.is_null() || empty_list(obj) { default.clone() } else { obj.clone() });
+    };
+    match obj {
+        // `obj.get(key, default)`, walked with the keys after it.
+        Value::Object(map) => {
+            let next = map.get(key).unwrap_or(default);
+            fits_compiled_int(next, false)?;
+            walk(next, &keys[1..], default, return_val)
+        }
+        // Each item walked with all the keys; every value that is not `None` kept once
+        // (`found[value] = None` in an OrderedDict), a list's elements one by one.
+        Value::Array(items) => {
+            for item in items {
+                fits_compiled_int(item, false)?;
+            }
+            let mut found: Vec<Value> = Vec::new();
+            for item in items {
+                let values = match walk(item, keys, default, return_val)? {
+                    Value::Null => continue,
+                    Value::Array(elements) => elements,
+                    value => vec![value],
+                };
+                for value in values {
+                    let kind = match value {
+                        Value::Object(_) => "dict",
+                        Value::Array(_) => "list",
+                        _ => "",
+                    };
+                    if !kind.is_empty() {
+                        return Err(format!("TypeError(\"unhashable type: '{kind}'\")"));
+                    }
+                    if !found.iter().any(|f| python_equal(f, &value)) {
+                        found.push(value);
+                    }
+                }
+            }
+            Ok(match return_val {
+                _ if found.is_empty() => default.clone(),
+                ReturnVal::First => found.swap_remove(0),
+                ReturnVal::Last => found.pop().expect("not empty"),
+                ReturnVal::All if found.len() == 1 => found.pop().expect("one"),
+                ReturnVal::All => Value::Array(found),
+            })
+        }
+        // A string, number, boolean or `None`: nothing to walk into.
+        _ => Ok(default.clone()),
+    }
+}
+
+/// `_empty_list`: a list whose elements are all lists empty in this sense (`[]`, `[[], [[]]]`).
+fn empty_list(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.iter().all(empty_list),
+        _ => false,
+    }
+}
+
+/// Python's `==` between two hashable values of JSON: `1`, `1.0` and `True` are equal.
+fn python_equal(a: &Value, b: &Value) -> bool {
+    let numeric = |v: &Value| match v {
+        Value::Bool(b) => Some(Num::Int(i64::from(*b))),
+        Value::Number(n) => Some(number(n)),
+        _ => None,
+    };
+    match (numeric(a), numeric(b)) {
+        (Some(x), Some(y)) => compare_numbers(&x, &y) == Some(Cmp::Equal),
+        _ => a == b,
+    }
+}
+
+/// Compiled rules hold Python's integers in 64 bits: an integer beyond `i64` where Panther's
+/// `deep_walk` reads it (a value at a key, the items of a list it walks, anything inside the
+/// value it reaches: `deep`) is one they do not model, and they raise rather than print
+/// something else (`serde_json` reads larger integers as floats, for both).
+fn fits_compiled_int(v: &Value, deep: bool) -> Result<(), String> {
+    let fits = match v {
+        Value::Number(n) => n.as_u64().is_none() || n.as_i64().is_some(),
+        Value::Array(items) if deep => items.iter().all(|i| fits_compiled_int(i, true).is_ok()),
+        Value::Object(map) if deep => map.values().all(|i| fits_compiled_int(i, true).is_ok()),
+        _ => true,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err("OverflowError('integers beyond 64 bits are not supported by compiled rules')".into())
+    }
+}
+
+/// Python's `str()` of a plain value: a string as it is, anything else as its `repr`.
+fn python_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => py_raw(other),
+    }
+}
+
+/// The name of a plain value's Python type.
+fn python_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
 }
 
 /// Python's truth value of a JSON value.

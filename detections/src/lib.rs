@@ -82,8 +82,8 @@ pub mod prelude {
     pub use crate::filter;
     pub use crate::ip::Cidr;
     pub use crate::rule::{
-        Context, Discriminator, LogType, Rule, RuleMeta, Severity, context, json_constant,
-        pantherflow_investigation, raised_context,
+        Context, Discriminator, LogType, Rule, RuleMeta, Severity, context, deep_walk, deep_walk_type,
+        json_constant, pantherflow_investigation, raised_context,
     };
     pub use crate::value::{Lit, Num, Val, exactly_one, split_pieces};
     pub use serde_json::Value as Json;

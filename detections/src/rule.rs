@@ -270,6 +270,53 @@ pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, 
     Ok(Value::String(query))
 }
 
+/// A template's `{deep_walk('k1', 'k2', …, default='D', return_val='all')}`: Python's `str()` of
+/// Panther's `event.deep_walk(*keys, default=D, return_val=…)` (`default` is `None` when the
+/// template gives none), as an f-string prints it: the only value found bare, several as a
+/// Python list (`['a', 'b']`), nothing found as the default (`None`). `Err` is the `repr` of
+/// what Python raises: a value found that is not hashable (`TypeError("unhashable type:
+/// 'dict'")`); or of the `OverflowError` of an integer beyond 64 bits where it walks, which the
+/// runtime's Python values do not hold.
+pub fn deep_walk<E: Event + ?Sized>(
+    event: &E,
+    keys: &[&str],
+    default: Option<&str>,
+    return_val: &str,
+) -> Result<String, String> {
+    walked(event, keys, default, return_val, crate::py::str_of)
+}
+
+/// `{deep_walk(…) !type}`: the name of the Python type of what [`deep_walk`] prints (`str`,
+/// `list`, `NoneType`, `int`, `dict`, …).
+pub fn deep_walk_type<E: Event + ?Sized>(
+    event: &E,
+    keys: &[&str],
+    default: Option<&str>,
+    return_val: &str,
+) -> Result<&'static str, String> {
+    walked(event, keys, default, return_val, |found| found.type_name())
+}
+
+/// Panther's `deep_walk` (the Python runtime's, which compiled Python rules call) over the event,
+/// and `out` of its result.
+fn walked<E: Event + ?Sized, T>(
+    event: &E,
+    keys: &[&str],
+    default: Option<&str>,
+    return_val: &str,
+    out: impl FnOnce(&crate::py::Obj<'_>) -> T,
+) -> Result<T, String> {
+    use crate::py::Obj;
+    let no_fields = Map::new();
+    let object = event.object().unwrap_or(&no_fields);
+    let keys: Vec<Obj<'_>> = keys.iter().map(|k| Obj::str(k)).collect();
+    let default = default.map_or(Obj::None, Obj::str);
+    match crate::py::raw_deep_walk(object, &keys, default, return_val) {
+        Ok(found) => Ok(out(&found)),
+        Err(raised) => Err(raised.python_repr()),
+    }
+}
+
 /// The alert context of a rule whose `AlertContext` raised, as Panther gives it:
 /// `{"_error": repr(exception)}`.
 pub fn raised_context(repr: String) -> Context {

@@ -384,6 +384,7 @@ impl Vocab {
             for part in &t.parts {
                 match part {
                     TemplatePart::Field(p) => placeholder(p, v),
+                    TemplatePart::Walk(w) => v.deep_walk(w),
                     TemplatePart::Text(t) => v.string(t),
                     // Its cases are read below.
                     TemplatePart::Value(_) => {}
@@ -423,6 +424,21 @@ impl Vocab {
             ir::Data::Choice(p) => self.paths.extend(p.paths.iter().map(|p| p.segments.clone())),
             ir::Data::List(items) => items.iter().for_each(|i| self.data(i)),
             ir::Data::Map(entries) => entries.iter().for_each(|(_, d)| self.data(d)),
+        }
+    }
+
+    /// `deep_walk`'s keys as paths: as written, and with a list after each key but the last
+    /// (where it walks every item), so that events have objects and lists along the way.
+    fn deep_walk(&mut self, w: &ir::DeepWalk) {
+        let keys: Vec<Segment> = w.keys.iter().map(|k| Segment::Key(k.clone())).collect();
+        self.paths.push(keys.clone());
+        for at in 1..keys.len() {
+            let mut listed = keys.clone();
+            listed.insert(at, Segment::Each);
+            self.paths.push(listed);
+        }
+        if let Some(d) = &w.default {
+            self.string(d);
         }
     }
 

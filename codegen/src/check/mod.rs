@@ -772,6 +772,9 @@ impl<'s> Ctx<'s> {
             "alert_context",
             "dynamic_severity",
             "event",
+            // Functions of the prelude that generated templates call.
+            "deep_walk",
+            "deep_walk_type",
         ];
         let m = self.mapping(item, "template value", &["Name", "Cases"])?;
         let mut ok = true;

@@ -8,7 +8,10 @@ use std::ops::Range;
 
 use super::{Ctx, Mapping};
 use crate::diag::{Diagnostic, Span};
-use crate::ir::{ContextEntry, ContextValue, Data, Path, Placeholder, Segment, Skip, Template, TemplatePart};
+use crate::ir::{
+    ContextEntry, ContextValue, Data, DeepWalk, Path, Placeholder, ReturnVal, Segment, Skip, Template,
+    TemplatePart,
+};
 use crate::names;
 use crate::yaml::{Node, Value};
 
@@ -203,6 +206,139 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
         return Err("`!type` names the type of the value picked: it takes no `!split`".into());
     }
     Ok(Placeholder { paths, skips, default, splits, python, type_name })
+}
+
+/// The inside of `{...}` when it is a call of `deep_walk` (`None` otherwise): quoted keys, then
+/// optionally `default='…'` (or `None`) and `return_val='all' | 'first' | 'last'`, as Python
+/// writes the call (a trailing comma too); then optionally `!type`.
+fn parse_deep_walk(inner: &str) -> Option<Result<DeepWalk, String>> {
+    let text = inner.trim_start();
+    let (method, text) = match text.strip_prefix("event.") {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let args = text.strip_prefix("deep_walk")?.trim_start().strip_prefix('(')?;
+    if method {
+        return Some(Err("write `deep_walk(…)` without `event.`: it always walks the event".into()));
+    }
+    Some(deep_walk_call(args))
+}
+
+/// The arguments of `deep_walk(` up to its `)`, and what follows.
+fn deep_walk_call(mut rest: &str) -> Result<DeepWalk, String> {
+    const UNCLOSED: &str = "`deep_walk(` is never closed: end its arguments with `)`";
+    let mut keys = Vec::new();
+    let mut default: Option<Option<String>> = None;
+    let mut return_val: Option<ReturnVal> = None;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix(')') {
+            rest = after;
+            break;
+        }
+        if rest.is_empty() {
+            return Err(UNCLOSED.into());
+        }
+        if rest.starts_with(['\'', '"']) {
+            if default.is_some() || return_val.is_some() {
+                return Err("a key after a keyword argument: the keys come first, as in Python".into());
+            }
+            let (key, after) = quoted(rest)?;
+            keys.push(key);
+            rest = after;
+        } else {
+            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            let name = &rest[..end];
+            let Some(value) = rest[end..].trim_start().strip_prefix('=') else {
+                return Err(match name {
+                    "" => format!(
+                        "expected a quoted key, `default=` or `return_val=`, found `{}`",
+                        rest.chars().next().unwrap_or(' ')
+                    ),
+                    _ => format!("`{name}`: the keys of `deep_walk` are quoted strings, e.g. `'{name}'`"),
+                });
+            };
+            let value = value.trim_start();
+            let (value, after) = match value.strip_prefix("None") {
+                Some(after) if !after.starts_with(|c: char| c.is_alphanumeric() || c == '_') => (None, after),
+                _ if value.starts_with(['\'', '"']) => {
+                    let (text, after) = quoted(value)?;
+                    (Some(text), after)
+                }
+                _ => return Err(format!("`{name}=` takes a quoted string")),
+            };
+            match name {
+                "default" if default.is_some() => return Err("`default=` is given twice".into()),
+                "default" => default = Some(value),
+                "return_val" if return_val.is_some() => return Err("`return_val=` is given twice".into()),
+                "return_val" => {
+                    return_val = Some(match value.as_deref() {
+                        Some("all") => ReturnVal::All,
+                        Some("first") => ReturnVal::First,
+                        Some("last") => ReturnVal::Last,
+                        _ => {
+                            return Err("`return_val=` is 'all', 'first' or 'last' (for any other, Panther's deep_walk returns the text 'all')".into());
+                        }
+                    });
+                }
+                other => {
+                    let help = match crate::names::nearest(other, ["default", "return_val"]) {
+                        Some(near) => format!(": did you mean `{near}=`?"),
+                        None => ": it takes `default=` and `return_val=`".into(),
+                    };
+                    return Err(format!("`deep_walk` has no argument `{other}`{help}"));
+                }
+            }
+            rest = after;
+        }
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix(',') {
+            rest = after;
+        } else if rest.is_empty() {
+            return Err(UNCLOSED.into());
+        } else if !rest.starts_with(')') {
+            let found = rest.chars().next().unwrap_or(' ');
+            return Err(format!("expected `,` or `)` after an argument of `deep_walk`, found `{found}`"));
+        }
+    }
+    if keys.is_empty() {
+        return Err(
+            "`deep_walk()` names no key: give the keys to walk, e.g. `deep_walk('items', 'id')`".into()
+        );
+    }
+    let tail = rest.trim();
+    let conversion = tail.strip_prefix('!').map(str::trim);
+    let type_name = match (tail, conversion) {
+        ("", _) => false,
+        (_, Some("type")) => true,
+        (_, Some("s")) => {
+            return Err("`deep_walk(…)` prints Python's `str()` of its result already: drop `!s`".into());
+        }
+        (_, Some(_)) => return Err("after `deep_walk(…)` may come only `!type`".into()),
+        _ if tail.starts_with(['|', '?']) => {
+            return Err(
+                "`deep_walk(…)` takes no fallbacks: its `default=` stands for what is not found".into()
+            );
+        }
+        _ => return Err(format!("unexpected `{tail}` after `deep_walk(…)`")),
+    };
+    let return_val = return_val.unwrap_or(ReturnVal::All);
+    Ok(DeepWalk { keys, default: default.flatten(), return_val, type_name })
+}
+
+/// A quoted string at the start of `text` (without escapes), and the text after it.
+fn quoted(text: &str) -> Result<(String, &str), String> {
+    let quote = text.chars().next().expect("a quote");
+    let Some(close) = text[1..].find(quote).map(|i| i + 1) else {
+        return Err(format!("the quoted text {text} is never closed"));
+    };
+    let inner = &text[1..close];
+    if inner.contains('\\') {
+        return Err(format!(
+            "{quote}{inner}{quote} holds a backslash: escapes are not supported, write the text as it is"
+        ));
+    }
+    Ok((inner.to_string(), &text[close + 1..]))
 }
 
 /// A last alternative that is a Python literal rather than a key: `[]`, `{}`, `True`, `False`,
@@ -523,6 +659,27 @@ impl Ctx<'_> {
                         }
                         continue;
                     }
+                    if let Some(walk) = parse_deep_walk(inner) {
+                        let walk = match walk {
+                            Ok(w) => w,
+                            Err(why) => {
+                                self.report(
+                                    self.error(self.inner_span(node, i..close + 1), format!("bad `deep_walk` placeholder `{{{inner}}}` in {key}: {why}"))
+                                        .label("here")
+                                        .help("write Panther's `event.deep_walk` as `{deep_walk('responseElements', 'instancesSet', 'items', 'imageId', default='<AMI ID not found>')}`: quoted keys, then optionally `default='…'` and `return_val='all'` (or `'first'`, `'last'`), then optionally `!type`"),
+                                );
+                                return None;
+                            }
+                        };
+                        if !literal.is_empty() {
+                            parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
+                        }
+                        parts.push(TemplatePart::Walk(walk));
+                        while rest.peek().is_some_and(|&(j, _)| j <= close) {
+                            rest.next();
+                        }
+                        continue;
+                    }
                     let placeholder = match parse_placeholder(inner) {
                         Ok(p) => p,
                         Err(why) => {
@@ -559,6 +716,9 @@ impl Ctx<'_> {
         let text = self.string(node, "KeyValue")?;
         let inner = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}'));
         let parsed = match inner {
+            Some(inner) if parse_deep_walk(inner).is_some() => {
+                Err("`deep_walk(…)` makes text: use `KeyTemplate` for it".into())
+            }
             // One placeholder: no braces inside but quoted ones and a `{}` default.
             Some(inner) if !inner.replace("{}", "").contains(['{', '}']) || inner.contains(['\'', '"']) => {
                 parse_placeholder(inner).and_then(|p| {
@@ -813,6 +973,31 @@ mod tests {
         assert_eq!(parse_placeholder("a | 'open").unwrap_err(), "the quoted default 'open is never closed");
         assert_eq!(parse_placeholder("'x' | a").unwrap_err(), "a quoted default must come last");
         assert_eq!(closing_brace("{a | '}'} rest", 0), Some(8));
+    }
+
+    #[test]
+    fn deep_walk_calls() {
+        let walk = |t: &str| parse_deep_walk(t).expect("a call").expect("valid");
+        let w = walk(" deep_walk('a', \"b'c\", default='<{none}>' , return_val='last',) !type ");
+        assert_eq!(w.keys, ["a", "b'c"]);
+        assert_eq!(w.default.as_deref(), Some("<{none}>"));
+        assert_eq!(w.return_val, ReturnVal::Last);
+        assert!(w.type_name);
+        let w = walk("deep_walk ('a', default=None)");
+        assert_eq!((w.default, w.return_val, w.type_name), (None, ReturnVal::All, false));
+        assert!(parse_deep_walk("deep_walk").is_none() && parse_deep_walk("deep_walk.id").is_none());
+        let why = |t: &str| parse_deep_walk(t).expect("a call").unwrap_err();
+        assert!(why("deep_walk()").contains("names no key"));
+        assert!(why("deep_walk('a'").contains("never closed"));
+        assert!(why("deep_walk(a)").contains("quoted strings"));
+        assert!(why("deep_walk(default='x', 'a')").contains("keys come first"));
+        assert!(why("deep_walk('a', defualt='x')").contains("did you mean `default=`"));
+        assert!(why("deep_walk('a', return_val='All')").contains("'all', 'first' or 'last'"));
+        assert!(why("deep_walk('a', default='x', default='y')").contains("twice"));
+        assert!(why("deep_walk('a\\n')").contains("backslash"));
+        assert!(why("deep_walk('a') !s").contains("drop `!s`"));
+        assert!(why("deep_walk('a') | b").contains("no fallbacks"));
+        assert!(why("event.deep_walk('a')").contains("without `event.`"));
     }
 
     #[test]

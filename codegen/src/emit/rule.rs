@@ -529,6 +529,38 @@ fn format_call(rule: &Rule, parts: &[TemplatePart], paths: &Paths) -> Rendered {
                 bound.push((part, name.clone()));
                 name.clone()
             }
+            TemplatePart::Walk(walk) => {
+                raises = true;
+                let keys = walk.keys.iter().map(|k| str_lit(k));
+                let default = match &walk.default {
+                    Some(d) => {
+                        let d = str_lit(d);
+                        quote!(Some(#d))
+                    }
+                    None => quote!(None),
+                };
+                let return_val = walk.return_val.name();
+                let function = if walk.type_name { quote!(deep_walk_type) } else { quote!(deep_walk) };
+                let call = quote!(#function(event, &[#(#keys),*], #default, #return_val)?);
+                if let [_] = parts {
+                    let value = if walk.type_name { quote!(#call.to_string()) } else { call };
+                    return Rendered { lets: Vec::new(), value, raises };
+                }
+                // Named for the last key (`imageId`: `image_id`).
+                let last = walk.keys.last().expect("a key");
+                let base = local_name(&format_ident!("{}", crate::names::constant_case(last)));
+                let base = if walk.type_name { format!("{base}_type") } else { base };
+                let taken: Vec<String> = bound
+                    .iter()
+                    .map(|(_, b)| b.clone())
+                    .chain(rule.template_values.iter().map(|v| v.name.clone()))
+                    .collect();
+                let var = crate::names::unique(&base, &taken);
+                bound.push((part, var.clone()));
+                let ident = format_ident!("{}", var);
+                lets.push(quote!(let #ident = #call;));
+                var
+            }
             TemplatePart::Field(placeholder) => {
                 let constant = paths.ident(&placeholder.paths[0]);
                 let taken: Vec<String> = bound
@@ -676,7 +708,8 @@ fn template_value(rule: &Rule, value: &TemplateValue, emitter: &Emitter) -> Toke
 /// keyword, nor a name the generated code uses otherwise (the `event` parameter, list elements,
 /// closure parameters, functions of the prelude).
 fn local_name(constant: &proc_macro2::Ident) -> String {
-    const TAKEN: &[&str] = &["event", "value", "filter", "exactly_one", "context", "walk"];
+    const TAKEN: &[&str] =
+        &["event", "value", "filter", "exactly_one", "context", "walk", "deep_walk", "deep_walk_type"];
     let lower = constant.to_string().to_lowercase();
     match crate::names::snake_case(&lower, "field_") {
         Some(n) if !TAKEN.contains(&n.as_str()) && !n.starts_with("element") && !n.starts_with('_') => n,

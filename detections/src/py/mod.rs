@@ -27,7 +27,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 pub use builtins::*;
-pub use event::{DataModel, Event, Mapping, deep_get};
+pub use event::{DataModel, Event, Mapping, deep_get, raw_deep_walk};
 pub use fmt::{FormatSpec, float_repr, format_spec, json_repr, percent_format, repr_string, str_format};
 pub use ops::*;
 pub use rule::{PyFn, Python};

@@ -832,6 +832,9 @@ pub mod contains_string;
 /// `Semantics.DeepKey`, from `tests/rules/semantics/deep_key.yml`.
 pub mod deep_key;
 
+/// `Semantics.DeepWalk`, from `tests/rules/semantics/deep_walk.yml`.
+pub mod deep_walk;
+
 /// `Semantics.DefaultOutputs`, from `tests/rules/semantics/default_outputs.yml`.
 pub mod default_outputs;
 
@@ -1355,6 +1358,7 @@ pub static ALL: &[&::detections::Rule] = &[
     &contains_number::RULE,
     &contains_string::RULE,
     &deep_key::RULE,
+    &deep_walk::RULE,
     &default_outputs::RULE,
     &disabled_rule_is_still_tested::RULE,
     &does_not_contain::RULE,

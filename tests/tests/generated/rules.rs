@@ -9368,6 +9368,253 @@ mod deep_key {
     }
 }
 
+/// `Semantics.DeepWalk` (tests/rules/semantics/deep_walk.yml)
+mod deep_walk {
+    use super::Case;
+    use ::integration_tests::rules::deep_walk::RULE;
+    #[test]
+    fn three_items_from_one_ami() {
+        Case {
+            title: Some("amis=ami-1 ids=['i-1', 'i-2', 'i-3']"),
+            dedup: Some("i-1/i-3"),
+            context: Some(
+                r#"{"ami_type":"str","request":"{'instanceType': 't3.micro'}"}"#,
+            ),
+            ..Case::new(
+                "three items from one AMI",
+                29,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":"ami-1","instanceId":"i-1"},{"imageId":"ami-1","instanceId":"i-2"},{"imageId":"ami-1","instanceId":"i-3"}]}},"requestParameters":{"instanceType":"t3.micro"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn distinct_amis_in_first_seen_order() {
+        Case {
+            title: Some("amis=['ami-2', 'ami-1', 'ami-3'] ids=['i-1', 'i-2', 'i-3']"),
+            dedup: Some("i-1/i-3"),
+            context: Some(r#"{"ami_type":"list","request":"None"}"#),
+            ..Case::new(
+                "distinct AMIs in first-seen order",
+                35,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":"ami-2","instanceId":"i-1"},{"imageId":"ami-1","instanceId":"i-1"},{"imageId":"ami-2","instanceId":"i-2"},{"imageId":"ami-3","instanceId":"i-3"}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn missing_key_in_some_items() {
+        Case {
+            title: Some("amis=['ami-1', '<AMI ID not found>', 'ami-2'] ids=i-2"),
+            dedup: Some("-/i-2"),
+            context: Some(r#"{"ami_type":"list","request":"None"}"#),
+            ..Case::new(
+                "missing key in some items",
+                41,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":"ami-1"},{"instanceId":"i-2"},{"imageId":"ami-2"},{}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn imageid_as_a_list() {
+        Case {
+            title: Some("amis=['ami-1', 'ami-2', 'ami-3'] ids=i-1"),
+            dedup: Some("i-1/-"),
+            context: Some(r#"{"ami_type":"list","request":"None"}"#),
+            ..Case::new(
+                "imageId as a list",
+                47,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":["ami-1","ami-2"],"instanceId":["i-1"]},{"imageId":"ami-2","instanceId":[]},{"imageId":"ami-3"}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn nested_lists() {
+        Case {
+            title: Some(
+                "amis=['ami-1', 'ami-2', '<AMI ID not found>'] ids=['i-1', 'i-2', 'i-3']",
+            ),
+            dedup: Some("i-1/i-1"),
+            context: Some(r#"{"ami_type":"list","request":"None"}"#),
+            ..Case::new(
+                "nested lists",
+                53,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[[{"imageId":"ami-1","instanceId":"i-1"},{"imageId":"ami-2","instanceId":"i-2"}],[{"instanceId":"i-3"},[{"imageId":"ami-1","instanceId":"i-1"}]]]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn empty_lists() {
+        Case {
+            title: Some("amis=<AMI ID not found> ids=None"),
+            dedup: Some("-/-"),
+            context: Some(r#"{"ami_type":"str","request":"None"}"#),
+            ..Case::new(
+                "empty lists",
+                59,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":[],"instanceId":[[],[[]]]},{"imageId":[[]]}]}},"requestParameters":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn no_items_at_all() {
+        Case {
+            title: Some("amis=<AMI ID not found> ids=None"),
+            dedup: Some("-/-"),
+            context: Some(r#"{"ami_type":"str","request":"None"}"#),
+            ..Case::new(
+                "no items at all",
+                65,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[]}},"requestParameters":[[],[[]]]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn items_as_a_single_object() {
+        Case {
+            title: Some("amis=ami-1 ids=i-1"),
+            dedup: Some("i-1/i-1"),
+            context: Some(r#"{"ami_type":"str","request":"['a', {'b': None}]"}"#),
+            ..Case::new(
+                "items as a single object",
+                71,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":{"imageId":"ami-1","instanceId":"i-1"}}},"requestParameters":["a",{"b":null}]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_dict_value_raises() {
+        Case {
+            title: Some("Semantics.DeepWalk"),
+            dedup: Some("i-1/i-2"),
+            context: Some(r#"{"_error":"TypeError(\"unhashable type: 'dict'\")"}"#),
+            ..Case::new(
+                "a dict value raises",
+                77,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":"ami-1","instanceId":"i-1"},{"imageId":{"id":"ami-2"},"instanceId":"i-2"}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_list_inside_a_list_value_raises() {
+        Case {
+            title: Some("Semantics.DeepWalk"),
+            dedup: Some("i-1/i-1"),
+            context: Some(r#"{"_error":"TypeError(\"unhashable type: 'list'\")"}"#),
+            ..Case::new(
+                "a list inside a list value raises",
+                83,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":[["ami-1"]],"instanceId":"i-1"}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn null_values() {
+        Case {
+            title: Some("amis=['<AMI ID not found>', 'ami-1', None] ids=i-1"),
+            dedup: Some("-/i-1"),
+            context: Some(r#"{"ami_type":"list","request":"None"}"#),
+            ..Case::new(
+                "null values",
+                89,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":null,"instanceId":null},{"imageId":"ami-1","instanceId":"i-1"},{"imageId":[null,"ami-1"],"instanceId":null}]}},"requestParameters":null}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn numbers_and_booleans() {
+        Case {
+            title: Some("amis=[1, '1'] ids=[True, 1.5, 0]"),
+            dedup: Some("True/0"),
+            context: Some(
+                r#"{"ami_type":"list","request":"{'n': 1e+16, 't': True, 's': \"it's\"}"}"#,
+            ),
+            ..Case::new(
+                "numbers and booleans",
+                95,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":1,"instanceId":true},{"imageId":true,"instanceId":1.5},{"imageId":1.0,"instanceId":0},{"imageId":"1","instanceId":false}]}},"requestParameters":{"n":1e+16,"t":true,"s":"it's"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn scalars_among_the_items() {
+        Case {
+            title: Some("amis=['<AMI ID not found>', 'ami-1'] ids=None"),
+            dedup: Some("-/-"),
+            context: Some(r#"{"ami_type":"list","request":"None"}"#),
+            ..Case::new(
+                "scalars among the items",
+                101,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":["x",5,null,{"imageId":"ami-1"}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn keys_match_exactly() {
+        Case {
+            title: Some("amis=<AMI ID not found> ids=None"),
+            dedup: Some("-/-"),
+            context: Some(r#"{"ami_type":"str","request":"None"}"#),
+            ..Case::new(
+                "keys match exactly",
+                107,
+                true,
+                r#"{"ResponseElements":{"instancesSet":{"items":[{"imageId":"ami-1","instanceId":"i-1"}]}},"responseElements":{"instancesSet":{"Items":[{"imageId":"ami-2"}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn one_item_with_a_one_element_list() {
+        Case {
+            title: Some("amis=ami-1 ids=i-1"),
+            dedup: Some("i-1/i-1"),
+            context: Some(r#"{"ami_type":"str","request":"None"}"#),
+            ..Case::new(
+                "one item with a one-element list",
+                113,
+                true,
+                r#"{"responseElements":{"instancesSet":{"items":[{"imageId":["ami-1"],"instanceId":["i-1","i-1"]}]}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn nothing_there() {
+        Case {
+            title: Some("amis=<AMI ID not found> ids=None"),
+            dedup: Some("-/-"),
+            context: Some(r#"{"ami_type":"str","request":"None"}"#),
+            ..Case::new("nothing there", 119, true, "{}")
+        }
+            .check(&RULE);
+    }
+}
+
 /// `Semantics.DefaultOutputs` (tests/rules/semantics/default_outputs.yml)
 mod default_outputs {
     use super::Case;
