@@ -48,7 +48,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "User [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] deleted Bedrock model invocation logging configuration",
+            "User [{$actor_user}] deleted Bedrock model invocation logging configuration",
         ),
     },
     fields: &[
@@ -56,9 +56,15 @@ pub static RULE: Rule = Rule {
         &EVENT_NAME,
         &ERROR_CODE,
         &ERROR_MESSAGE,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &EVENT_TYPE,
+        &INVOKED_BY,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
         &SOURCE_IP_ADDRESS,
@@ -67,7 +73,12 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from(
+                "AWS.Bedrock.DeleteModelInvocationLoggingConfiguration",
+            ))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -86,18 +97,38 @@ static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
 /// `errorMessage`
 static ERROR_MESSAGE: Path = Path::new(&[Key("errorMessage")]);
 
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `eventType`
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `awsRegion`
 static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
@@ -132,13 +163,100 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `User [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] deleted Bedrock model invocation logging configuration`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME).or(event.field(&ARN)));
-    format!(
-        "User [{user_identity_user_name}] deleted Bedrock model invocation logging configuration"
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `User [{$actor_user}] deleted Bedrock model invocation logging configuration`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let actor_user = actor_user(event)?;
+    Ok(
+        format!(
+            "User [{actor_user}] deleted Bedrock model invocation logging configuration"
+        ),
     )
 }
 

@@ -35,7 +35,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "User [{userIdentity.arn}]performed a [{eventName}] action in AWS account [{recipientAccountId}].",
+            "User [{userIdentity.arn !s}]performed a [{eventName !s}] action in AWS account [{recipientAccountId !s}].",
         ),
     },
     fields: &[&EVENT_NAME, &ARN, &RECIPIENT_ACCOUNT_ID],
@@ -77,11 +77,11 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `User [{userIdentity.arn}]performed a [{eventName}] action in AWS account [{recipientAccountId}].`
+/// `AlertTitle`: `User [{userIdentity.arn !s}]performed a [{eventName !s}] action in AWS account [{recipientAccountId !s}].`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN);
-    let event_name = event.field(&EVENT_NAME);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let arn = event.field(&ARN).py_str();
+    let event_name = event.field(&EVENT_NAME).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "User [{arn}]performed a [{event_name}] action in AWS account [{recipient_account_id}]."
     )

@@ -37,7 +37,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "Password Policy Discovery detected in AWS CloudTrail from [{useridentity.arn | '<MISSING_ARN>'}]",
+            "Password Policy Discovery detected in AWS CloudTrail from [{useridentity.arn | '<MISSING_ARN>' !s}]",
         ),
     },
     fields: &[
@@ -108,9 +108,9 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `Password Policy Discovery detected in AWS CloudTrail from [{useridentity.arn | '<MISSING_ARN>'}]`
+/// `AlertTitle`: `Password Policy Discovery detected in AWS CloudTrail from [{useridentity.arn | '<MISSING_ARN>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN).or(Val::Str("<MISSING_ARN>"));
+    let arn = event.field(&ARN).or(Val::Str("<MISSING_ARN>")).py_str();
     format!("Password Policy Discovery detected in AWS CloudTrail from [{arn}]")
 }
 

@@ -38,15 +38,21 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "AWS CloudTrail region [{requestParameters.RegionName}] enabled by user [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}]",
+            "AWS CloudTrail region [{requestParameters.RegionName !s}] enabled by user [{$actor_user}]",
         ),
     },
     fields: &[
         &EVENT_NAME,
-        &REGION_NAME,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &EVENT_TYPE,
+        &INVOKED_BY,
+        &REGION_NAME,
         &EVENT_SOURCE,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
@@ -56,7 +62,10 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event)
+            .unwrap_or_else(|_| String::from("AWS.CloudTrail.EnableRegion"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -66,21 +75,41 @@ pub static RULE: Rule = Rule {
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
-/// `requestParameters.RegionName`
-static REGION_NAME: Path = Path::new(&[Key("requestParameters"), Key("RegionName")]);
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
 
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
+
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `eventType`
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
+
+/// `requestParameters.RegionName`
+static REGION_NAME: Path = Path::new(&[Key("requestParameters"), Key("RegionName")]);
 
 /// `eventSource`
 static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
@@ -109,15 +138,98 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `AWS CloudTrail region [{requestParameters.RegionName}] enabled by user [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}]`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let region_name = event.field(&REGION_NAME);
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME).or(event.field(&ARN)));
-    format!(
-        "AWS CloudTrail region [{region_name}] enabled by user [{user_identity_user_name}]"
-    )
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `AWS CloudTrail region [{requestParameters.RegionName !s}] enabled by user [{$actor_user}]`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let region_name = event.field(&REGION_NAME).py_str();
+    let actor_user = actor_user(event)?;
+    Ok(format!("AWS CloudTrail region [{region_name}] enabled by user [{actor_user}]"))
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

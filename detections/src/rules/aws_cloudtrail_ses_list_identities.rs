@@ -147,8 +147,8 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                 Json::String({
                     let recipient_account_id = event
                         .field(&RECIPIENT_ACCOUNT_ID)
-                        .or(Val::Str("None"));
-                    let event_region = event.field(&EVENT_REGION).or(Val::Str("None"));
+                        .py_str();
+                    let event_region = event.field(&EVENT_REGION).py_str();
                     format!("{recipient_account_id}_{event_region}")
                 }),
             ),

@@ -57,7 +57,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "CloudTrail [{requestParameters.name | '<UNKNOWN_NAME>'}] in account [{recipientAccountId}] was stopped/deleted",
+            "CloudTrail [{requestParameters.name | '<UNKNOWN_NAME>' !s}] in account [{recipientAccountId !s}] was stopped/deleted",
         ),
     },
     fields: &[
@@ -75,7 +75,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -126,18 +126,26 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `CloudTrail [{requestParameters.name | '<UNKNOWN_NAME>'}] in account [{recipientAccountId}] was stopped/deleted`
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&NAME).is_null() || event.field(&NAME).starts_with("") {
+        return event.field(&NAME).or(Val::Str("<UNKNOWN_NAME>")).to_string();
+    }
+    String::new()
+}
+
+/// `AlertTitle`: `CloudTrail [{requestParameters.name | '<UNKNOWN_NAME>' !s}] in account [{recipientAccountId !s}] was stopped/deleted`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let name = event.field(&NAME).or(Val::Str("<UNKNOWN_NAME>"));
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let name = event.field(&NAME).or(Val::Str("<UNKNOWN_NAME>")).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "CloudTrail [{name}] in account [{recipient_account_id}] was stopped/deleted"
     )
 }
 
-/// `GroupBy`: the dedup string, `requestParameters.name` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&NAME).to_string()
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

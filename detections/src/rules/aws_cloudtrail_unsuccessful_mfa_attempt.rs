@@ -36,7 +36,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "Failed MFA login from [{userIdenity.arn | 'No ARN'}] [{userIdentity.userName | 'No Username'}]",
+            "Failed MFA login from [{userIdenity.arn | 'No ARN' !s}] [{userIdentity.userName | 'No Username' !s}]",
         ),
     },
     fields: &[
@@ -111,10 +111,10 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `Failed MFA login from [{userIdenity.arn | 'No ARN'}] [{userIdentity.userName | 'No Username'}]`
+/// `AlertTitle`: `Failed MFA login from [{userIdenity.arn | 'No ARN' !s}] [{userIdentity.userName | 'No Username' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN).or(Val::Str("No ARN"));
-    let user_name = event.field(&USER_NAME).or(Val::Str("No Username"));
+    let arn = event.field(&ARN).or(Val::Str("No ARN")).py_str();
+    let user_name = event.field(&USER_NAME).or(Val::Str("No Username")).py_str();
     format!("Failed MFA login from [{arn}] [{user_name}]")
 }
 

@@ -48,7 +48,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "Suspicious GetSigninToken call from [{sourceIPAddress | '<unknown>'}] as [{userIdentity.arn | '<unknown>'}] with user agent [{userAgent | '<unknown>'}]",
+            "Suspicious GetSigninToken call from [{sourceIPAddress ?? '<unknown>' !s}] as [{userIdentity.arn | '<unknown>' !s}] with user agent [{userAgent ?? '<unknown>' !s}]",
         ),
     },
     fields: &[
@@ -104,19 +104,26 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         return Some(7);
     }
     let user_agent = event.field(&USER_AGENT);
-    if user_agent.contains("Jersey/${project.version}")
-        || user_agent.contains("Go-http-client/2.0")
+    if user_agent.exists()
+        && (!user_agent.starts_with("")
+            || user_agent.contains("Jersey/${project.version}"))
+        && (user_agent.is_null() || user_agent.starts_with("")
+            || user_agent.is_in(&[true, false]) || user_agent.at_least(0i64)
+            || user_agent.less_than(0i64) || user_agent.has("Jersey/${project.version}"))
     {
-        return Some(11);
+        return Some(13);
     }
     None
 }
 
-/// `AlertTitle`: `Suspicious GetSigninToken call from [{sourceIPAddress | '<unknown>'}] as [{userIdentity.arn | '<unknown>'}] with user agent [{userAgent | '<unknown>'}]`
+/// `AlertTitle`: `Suspicious GetSigninToken call from [{sourceIPAddress ?? '<unknown>' !s}] as [{userIdentity.arn | '<unknown>' !s}] with user agent [{userAgent ?? '<unknown>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let source_ip_address = event.field(&SOURCE_IP_ADDRESS).or(Val::Str("<unknown>"));
-    let arn = event.field(&ARN).or(Val::Str("<unknown>"));
-    let user_agent = event.field(&USER_AGENT).or(Val::Str("<unknown>"));
+    let source_ip_address = event
+        .field(&SOURCE_IP_ADDRESS)
+        .or_present(Val::Str("<unknown>"))
+        .py_str();
+    let arn = event.field(&ARN).or(Val::Str("<unknown>")).py_str();
+    let user_agent = event.field(&USER_AGENT).or_present(Val::Str("<unknown>")).py_str();
     format!(
         "Suspicious GetSigninToken call from [{source_ip_address}] as [{arn}] with user agent [{user_agent}]"
     )

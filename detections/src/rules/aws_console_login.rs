@@ -35,7 +35,7 @@ pub static RULE: Rule = Rule {
     decide_view: |event| decide(event),
     title: None,
     group_by: None,
-    context: Some(|event| alert_context(event)),
+    context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
 };
@@ -53,25 +53,54 @@ static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_NAME).equals("ConsoleLogin") {
-        return Some(6);
+        return Some(7);
     }
     None
 }
 
-/// `AlertContext`: each key with the value found (`null` when missing).
-pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
-    context([
-        (
-            "ip_and_username",
-            Json::String({
-                let source_ip_address = event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"));
-                let user_name = event
-                    .field(&USER_NAME)
-                    .or(Val::Str("<MISSING_USER_NAME>"));
-                format!("{source_ip_address}{user_name}")
-            }),
-        ),
-    ])
+/// `TemplateValues` `ip_and_username`: the template of the first case whose conditions hold.
+pub fn ip_and_username<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if (!event.field(&SOURCE_IP_ADDRESS).exists()
+        || event.field(&SOURCE_IP_ADDRESS).starts_with(""))
+        && (event.field(&USER_NAME).is_null() || event.field(&USER_NAME).starts_with(""))
+    {
+        return Ok({
+            let source_ip_address = event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"));
+            let user_name = event.field(&USER_NAME).or(Val::Str("<MISSING_USER_NAME>"));
+            format!("{source_ip_address}{user_name}")
+        });
+    }
+    if !event.field(&SOURCE_IP_ADDRESS).exists()
+        || event.field(&SOURCE_IP_ADDRESS).starts_with("")
+    {
+        return Err({
+            let user_name = event.field(&USER_NAME).py_type_name();
+            format!(
+                r#"TypeError('can only concatenate str (not "{user_name}") to str')"#
+            )
+        });
+    }
+    if event.field(&USER_NAME).is_null() || event.field(&USER_NAME).starts_with("") {
+        return Err({
+            let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_type_name();
+            format!(
+                r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and 'str'")"#
+            )
+        });
+    }
+    Err({
+        let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_type_name();
+        let user_name = event.field(&USER_NAME).py_type_name();
+        format!(
+            r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and '{user_name}'")"#
+        )
+    })
+}
+
+/// `AlertContext`: each key with the value found (`null` when missing); `Err` when
+/// a value raises, as Panther's helper does.
+pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
+    Ok(context([("ip_and_username", Json::String(ip_and_username(event)?))]))
 }

@@ -46,7 +46,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "AWS root login failed from [{sourceIPAddress}] in account [{recipientAccountId}]",
+            "AWS root login failed from [{sourceIPAddress !s}] in account [{recipientAccountId !s}]",
         ),
     },
     fields: &[
@@ -111,10 +111,10 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `AWS root login failed from [{sourceIPAddress}] in account [{recipientAccountId}]`
+/// `AlertTitle`: `AWS root login failed from [{sourceIPAddress !s}] in account [{recipientAccountId !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let source_ip_address = event.field(&SOURCE_IP_ADDRESS);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
         "AWS root login failed from [{source_ip_address}] in account [{recipient_account_id}]"
     )

@@ -45,7 +45,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "DNS logs have been deleted in {userIdentity.accountId | '<UNKNOWN ACCOUNT>'} in {awsRegion | '<UNKNOWN REGION>'}",
+            "DNS logs have been deleted in {userIdentity.accountId | '<UNKNOWN ACCOUNT>' !s} in {awsRegion ?? '<UNKNOWN REGION>' !s}",
         ),
     },
     fields: &[
@@ -120,10 +120,13 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `DNS logs have been deleted in {userIdentity.accountId | '<UNKNOWN ACCOUNT>'} in {awsRegion | '<UNKNOWN REGION>'}`
+/// `AlertTitle`: `DNS logs have been deleted in {userIdentity.accountId | '<UNKNOWN ACCOUNT>' !s} in {awsRegion ?? '<UNKNOWN REGION>' !s}`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let account_id = event.field(&ACCOUNT_ID).or(Val::Str("<UNKNOWN ACCOUNT>"));
-    let aws_region = event.field(&AWS_REGION).or(Val::Str("<UNKNOWN REGION>"));
+    let account_id = event.field(&ACCOUNT_ID).or(Val::Str("<UNKNOWN ACCOUNT>")).py_str();
+    let aws_region = event
+        .field(&AWS_REGION)
+        .or_present(Val::Str("<UNKNOWN REGION>"))
+        .py_str();
     format!("DNS logs have been deleted in {account_id} in {aws_region}")
 }
 

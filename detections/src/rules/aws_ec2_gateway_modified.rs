@@ -57,7 +57,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -117,9 +117,17 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&RECIPIENT_ACCOUNT_ID).to_string()
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&RECIPIENT_ACCOUNT_ID).starts_with("") {
+        return event.field(&RECIPIENT_ACCOUNT_ID).to_string();
+    }
+    String::new()
+}
+
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

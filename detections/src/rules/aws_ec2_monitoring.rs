@@ -40,8 +40,8 @@ pub static RULE: Rule = Rule {
     fields: &[
         &EVENT_SOURCE,
         &SOURCE_IP_ADDRESS,
-        &TYPE,
         &INVOKED_BY,
+        &TYPE,
         &ERROR_CODE,
         &EVENT_NAME,
         &USER_NAME,
@@ -62,11 +62,11 @@ static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 /// `sourceIPAddress`
 static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `userIdentity.type`
-static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
-
 /// `userIdentity.invokedBy`
 static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
+
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `errorCode`
 static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
@@ -89,18 +89,22 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         return Some(8);
     }
     let source_ip_address = event.field(&SOURCE_IP_ADDRESS);
-    if source_ip_address.exists() && source_ip_address.is_null() {
-        return Some(12);
+    if source_ip_address.exists() && !source_ip_address.starts_with("") {
+        return Some(14);
+    }
+    let invoked_by = event.field(&INVOKED_BY);
+    if !(invoked_by.is_null() || invoked_by.starts_with("")) {
+        return Some(17);
     }
     let invoked_by = event.field(&INVOKED_BY);
     if event.field(&SOURCE_IP_ADDRESS).ends_with(".amazonaws.com")
         || event.field(&TYPE).equals("AWSService") || invoked_by.equals("AWS Internal")
         || invoked_by.ends_with(".amazonaws.com")
     {
-        return Some(16);
+        return Some(21);
     }
     if event.field(&ERROR_CODE).equals("Client.DryRunOperation") {
-        return Some(30);
+        return Some(35);
     }
     if !event
         .field(&EVENT_NAME)
@@ -116,7 +120,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(33);
+        return Some(38);
     }
     None
 }

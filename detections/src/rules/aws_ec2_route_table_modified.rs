@@ -57,7 +57,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -94,10 +94,10 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(6);
+        return Some(7);
     }
     if !event
         .field(&EVENT_NAME)
@@ -113,14 +113,22 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(8);
+        return Some(9);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&RECIPIENT_ACCOUNT_ID).to_string()
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&RECIPIENT_ACCOUNT_ID).starts_with("") {
+        return event.field(&RECIPIENT_ACCOUNT_ID).to_string();
+    }
+    String::new()
+}
+
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

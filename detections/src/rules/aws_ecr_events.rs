@@ -59,7 +59,7 @@ pub static RULE: Rule = Rule {
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,
-    group_by: Some(|event| group_by(event)),
+    group_by: Some(|event| alert_dedup(event)),
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
     python: None,
@@ -93,24 +93,44 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&EVENT_SOURCE).equals("ecr.amazonaws.com") {
-        return Some(6);
+        return Some(7);
+    }
+    let account_id = event.field(&ACCOUNT_ID);
+    if !(account_id.is_null() || account_id.starts_with("") || account_id.at_least(0i64)
+        || account_id.less_than(0i64) || account_id.is_in(&[true, false]))
+    {
+        return Some(11);
     }
     let aws_region = event.field(&AWS_REGION);
     let account_id = event.field(&ACCOUNT_ID);
     if account_id.is_in(&["103456789012", "123456789012"])
         && (!account_id.equals("123456789012")
+            || !(aws_region.is_null() || aws_region.starts_with("")
+                || aws_region.at_least(0i64) || aws_region.less_than(0i64)
+                || aws_region.is_in(&[true, false]))
             || aws_region.is_in(&["us-west-1", "us-west-2"]))
         && (!account_id.equals("103456789012")
+            || !(aws_region.is_null() || aws_region.starts_with("")
+                || aws_region.at_least(0i64) || aws_region.less_than(0i64)
+                || aws_region.is_in(&[true, false]))
             || aws_region.is_in(&["us-east-1", "us-east-2"]))
     {
-        return Some(9);
+        return Some(17);
     }
     None
 }
 
-/// `GroupBy`: the dedup string, `recipientAccountId` joined with `:`.
-pub fn group_by<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&RECIPIENT_ACCOUNT_ID).to_string()
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&RECIPIENT_ACCOUNT_ID).starts_with("") {
+        return event.field(&RECIPIENT_ACCOUNT_ID).to_string();
+    }
+    String::new()
+}
+
+/// `AlertDedup`: `{$dedup}`
+pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

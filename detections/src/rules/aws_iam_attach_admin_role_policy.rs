@@ -169,7 +169,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("request_rolename", event.field(&ROLE_NAME).to_json()),
+            (
+                "request_rolename",
+                event.field(&ROLE_NAME).or(Val::Str("ROLENAME_NOT_FOUND")).to_json(),
+            ),
         ]),
     )
 }

@@ -99,16 +99,16 @@ static USER_NAME: Path = Path::new(&[Key("requestParameters"), Key("userName")])
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(4);
+        return Some(5);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(6);
+        return Some(7);
     }
     if !event.field(&EVENT_NAME).equals("AttachUserPolicy") {
-        return Some(8);
+        return Some(9);
     }
     if !event.field(&POLICY_ARN).ends_with("AdministratorAccess") {
-        return Some(11);
+        return Some(12);
     }
     None
 }
@@ -169,7 +169,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("request_username", event.field(&USER_NAME).to_json()),
+            (
+                "request_username",
+                event.field(&USER_NAME).or(Val::Str("USERNAME_NOT_FOUND")).to_json(),
+            ),
         ]),
     )
 }

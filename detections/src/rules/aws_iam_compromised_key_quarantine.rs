@@ -43,7 +43,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "Compromised Key quarantined for [{requestParameters.userName | '<USER_NAME_NOT_FOUND>'}] in AWS Account [{recipientAccountId | '<ACCOUNT_ID_NOT_FOUND>'}]",
+            "Compromised Key quarantined for [{requestParameters.userName | '<USER_NAME_NOT_FOUND>' !s}] in AWS Account [{recipientAccountId ?? '<ACCOUNT_ID_NOT_FOUND>' !s}]",
         ),
     },
     fields: &[
@@ -98,12 +98,16 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `Compromised Key quarantined for [{requestParameters.userName | '<USER_NAME_NOT_FOUND>'}] in AWS Account [{recipientAccountId | '<ACCOUNT_ID_NOT_FOUND>'}]`
+/// `AlertTitle`: `Compromised Key quarantined for [{requestParameters.userName | '<USER_NAME_NOT_FOUND>' !s}] in AWS Account [{recipientAccountId ?? '<ACCOUNT_ID_NOT_FOUND>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_name = event.field(&USER_NAME).or(Val::Str("<USER_NAME_NOT_FOUND>"));
+    let user_name = event
+        .field(&USER_NAME)
+        .or(Val::Str("<USER_NAME_NOT_FOUND>"))
+        .py_str();
     let recipient_account_id = event
         .field(&RECIPIENT_ACCOUNT_ID)
-        .or(Val::Str("<ACCOUNT_ID_NOT_FOUND>"));
+        .or_present(Val::Str("<ACCOUNT_ID_NOT_FOUND>"))
+        .py_str();
     format!(
         "Compromised Key quarantined for [{user_name}] in AWS Account [{recipient_account_id}]"
     )

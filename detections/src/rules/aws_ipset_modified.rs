@@ -35,7 +35,7 @@ pub static RULE: Rule = Rule {
         runbook: None,
         summary_attributes: &[],
         output_ids: &[],
-        alert_title: Some("IPSet was modified in [{recipientAccountId}]"),
+        alert_title: Some("IPSet was modified in [{recipientAccountId ?? '' !s}]"),
     },
     fields: &[
         &EVENT_SOURCE,
@@ -91,9 +91,12 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `IPSet was modified in [{recipientAccountId}]`
+/// `AlertTitle`: `IPSet was modified in [{recipientAccountId ?? '' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or_present(Val::Str(""))
+        .py_str();
     format!("IPSet was modified in [{recipient_account_id}]")
 }
 

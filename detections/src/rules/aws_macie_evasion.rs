@@ -44,7 +44,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "AWS Macie in AWS Account [{recipientAccountId}] Disabled/Updated by [{userIdentity.arn}]",
+            "AWS Macie in AWS Account [{recipientAccountId !s}] Disabled/Updated by [{userIdentity.arn !s}]",
         ),
     },
     fields: &[&EVENT_NAME, &EVENT_SOURCE, &RECIPIENT_ACCOUNT_ID, &ARN],
@@ -98,10 +98,10 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `AWS Macie in AWS Account [{recipientAccountId}] Disabled/Updated by [{userIdentity.arn}]`
+/// `AlertTitle`: `AWS Macie in AWS Account [{recipientAccountId !s}] Disabled/Updated by [{userIdentity.arn !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let arn = event.field(&ARN);
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
+    let arn = event.field(&ARN).py_str();
     format!(
         "AWS Macie in AWS Account [{recipient_account_id}] Disabled/Updated by [{arn}]"
     )

@@ -44,8 +44,8 @@ pub static RULE: Rule = Rule {
         &EVENT_SOURCE,
         &READ_ONLY,
         &SOURCE_IP_ADDRESS,
-        &TYPE,
         &INVOKED_BY,
+        &TYPE,
         &ERROR_CODE,
         &EVENT_NAME,
         &ITEMS,
@@ -75,11 +75,11 @@ static READ_ONLY: Path = Path::new(&[Key("readOnly")]);
 /// `sourceIPAddress`
 static SOURCE_IP_ADDRESS: Path = Path::new(&[Key("sourceIPAddress")]);
 
-/// `userIdentity.type`
-static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
-
 /// `userIdentity.invokedBy`
 static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
+
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `errorCode`
 static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
@@ -124,18 +124,22 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         return Some(9);
     }
     let source_ip_address = event.field(&SOURCE_IP_ADDRESS);
-    if source_ip_address.exists() && source_ip_address.is_null() {
-        return Some(11);
+    if source_ip_address.exists() && !source_ip_address.starts_with("") {
+        return Some(13);
+    }
+    let invoked_by = event.field(&INVOKED_BY);
+    if !(invoked_by.is_null() || invoked_by.starts_with("")) {
+        return Some(16);
     }
     let invoked_by = event.field(&INVOKED_BY);
     if event.field(&SOURCE_IP_ADDRESS).ends_with(".amazonaws.com")
         || event.field(&TYPE).equals("AWSService") || invoked_by.equals("AWS Internal")
         || invoked_by.ends_with(".amazonaws.com")
     {
-        return Some(15);
+        return Some(20);
     }
     if event.field(&ERROR_CODE).equals("Client.DryRunOperation") {
-        return Some(21);
+        return Some(26);
     }
     if !event
         .field(&EVENT_NAME)
@@ -175,7 +179,7 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
             ],
         )
     {
-        return Some(22);
+        return Some(27);
     }
     None
 }

@@ -43,7 +43,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "Manual RDS Snapshot Created in [{recipientAccountId}] for RDS instance [{responseElements.dBInstanceIdentifier}]",
+            "Manual RDS Snapshot Created in [{recipientAccountId ?? '' !s}] for RDS instance [{responseElements.dBInstanceIdentifier !s}]",
         ),
     },
     fields: &[
@@ -110,10 +110,13 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `Manual RDS Snapshot Created in [{recipientAccountId}] for RDS instance [{responseElements.dBInstanceIdentifier}]`
+/// `AlertTitle`: `Manual RDS Snapshot Created in [{recipientAccountId ?? '' !s}] for RDS instance [{responseElements.dBInstanceIdentifier !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
-    let d_b_instance_identifier = event.field(&D_B_INSTANCE_IDENTIFIER);
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or_present(Val::Str(""))
+        .py_str();
+    let d_b_instance_identifier = event.field(&D_B_INSTANCE_IDENTIFIER).py_str();
     format!(
         "Manual RDS Snapshot Created in [{recipient_account_id}] for RDS instance [{d_b_instance_identifier}]"
     )

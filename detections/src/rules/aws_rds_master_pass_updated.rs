@@ -42,7 +42,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "RDS Master Password Updated on [{responseElements.dBInstanceArn}]",
+            "RDS Master Password Updated on [{responseElements.dBInstanceArn !s}]",
         ),
     },
     fields: &[&EVENT_NAME, &EVENT_SOURCE, &MASTER_USER_PASSWORD, &D_B_INSTANCE_ARN],
@@ -86,8 +86,8 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `RDS Master Password Updated on [{responseElements.dBInstanceArn}]`
+/// `AlertTitle`: `RDS Master Password Updated on [{responseElements.dBInstanceArn !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let d_b_instance_arn = event.field(&D_B_INSTANCE_ARN);
+    let d_b_instance_arn = event.field(&D_B_INSTANCE_ARN).py_str();
     format!("RDS Master Password Updated on [{d_b_instance_arn}]")
 }

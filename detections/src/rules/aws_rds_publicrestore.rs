@@ -36,7 +36,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "Publicly Accessible RDS restore created in [{recipientAccountId}]",
+            "Publicly Accessible RDS restore created in [{recipientAccountId ?? '' !s}]",
         ),
     },
     fields: &[
@@ -99,9 +99,12 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `Publicly Accessible RDS restore created in [{recipientAccountId}]`
+/// `AlertTitle`: `Publicly Accessible RDS restore created in [{recipientAccountId ?? '' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or_present(Val::Str(""))
+        .py_str();
     format!("Publicly Accessible RDS restore created in [{recipient_account_id}]")
 }
 

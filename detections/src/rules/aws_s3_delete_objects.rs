@@ -38,7 +38,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "[AWS.CloudTrail] User [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] deleted many objects on [{requestParameters.bucketName}] bucket",
+            "[AWS.CloudTrail] User [{$actor_user}] deleted many objects on [{requestParameters.bucketName !s}] bucket",
         ),
     },
     fields: &[
@@ -46,9 +46,15 @@ pub static RULE: Rule = Rule {
         &ERROR_MESSAGE,
         &EVENT_SOURCE,
         &EVENT_NAME,
+        &TYPE,
         &USER_IDENTITY_USER_NAME,
+        &ACCOUNT_ID,
         &SESSION_ISSUER_USER_NAME,
-        &ARN,
+        &PRINCIPAL_ID,
+        &ADDITIONAL_EVENT_DATA_USER_NAME,
+        &SOURCE_IDENTITY,
+        &EVENT_TYPE,
+        &INVOKED_BY,
         &BUCKET_NAME,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
@@ -58,7 +64,9 @@ pub static RULE: Rule = Rule {
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
-    title: Some(|event| alert_title(event)),
+    title: Some(|event| {
+        alert_title(event).unwrap_or_else(|_| String::from("AWS.S3.DeleteObjects"))
+    }),
     group_by: None,
     context: Some(|event| alert_context(event).unwrap_or_else(raised_context)),
     severity: None,
@@ -77,18 +85,38 @@ static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `userIdentity.type`
+static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+
 /// `userIdentity.userName`
 static USER_IDENTITY_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("userName")],
 );
+
+/// `userIdentity.accountId`
+static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
 static SESSION_ISSUER_USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
 
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+/// `userIdentity.principalId`
+static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
+
+/// `additionalEventData.UserName`
+static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
+    &[Key("additionalEventData"), Key("UserName")],
+);
+
+/// `sourceIdentity`
+static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
+
+/// `eventType`
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
+
+/// `userIdentity.invokedBy`
+static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `requestParameters.bucketName`
 static BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
@@ -126,14 +154,101 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `[AWS.CloudTrail] User [{userIdentity.userName | userIdentity.sessionContext.sessionIssuer.userName | userIdentity.arn}] deleted many objects on [{requestParameters.bucketName}] bucket`
-pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let user_identity_user_name = event
-        .field(&USER_IDENTITY_USER_NAME)
-        .or(event.field(&SESSION_ISSUER_USER_NAME).or(event.field(&ARN)));
-    let bucket_name = event.field(&BUCKET_NAME);
-    format!(
-        "[AWS.CloudTrail] User [{user_identity_user_name}] deleted many objects on [{bucket_name}] bucket"
+/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
+pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&TYPE).equals("Root") {
+        return Ok(
+            event
+                .field(&USER_IDENTITY_USER_NAME)
+                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
+                .py_str(),
+        );
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
+    {
+        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
+    }
+    if event
+        .field(&TYPE)
+        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
+    {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
+    {
+        return Err({
+            let session_issuer_user_name = event
+                .field(&SESSION_ISSUER_USER_NAME)
+                .py_type_name();
+            format!(
+                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
+            )
+        });
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
+    {
+        return Ok(
+            split_pieces(
+                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
+                &[(":", 1)],
+            )?,
+        );
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
+        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
+    {
+        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&TYPE).equals("IdentityCenterUser") {
+        return Ok(
+            event
+                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
+                .or(Val::Str("UnknownIdentityCenterUser"))
+                .py_str(),
+        );
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
+        && event.field(&SOURCE_IDENTITY).exists()
+    {
+        return Ok(event.field(&SOURCE_IDENTITY).py_str());
+    }
+    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
+        return Ok({
+            let type_ = event.field(&TYPE);
+            format!("Unknown{type_}")
+        });
+    }
+    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
+        return Ok(
+            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
+        );
+    }
+    Ok(String::from("UnknownUser"))
+}
+
+/// `AlertTitle`: `[AWS.CloudTrail] User [{$actor_user}] deleted many objects on [{requestParameters.bucketName !s}] bucket`
+pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    let actor_user = actor_user(event)?;
+    let bucket_name = event.field(&BUCKET_NAME).py_str();
+    Ok(
+        format!(
+            "[AWS.CloudTrail] User [{actor_user}] deleted many objects on [{bucket_name}] bucket"
+        ),
     )
 }
 
@@ -193,7 +308,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                     .to_json(),
             ),
             ("PantherFlow Investigation", investigation),
-            ("bucketName", event.field(&BUCKET_NAME).to_json()),
+            (
+                "bucketName",
+                event.field(&BUCKET_NAME).or(Val::Str("UNKNOWN_BUCKET")).to_json(),
+            ),
         ]),
     )
 }

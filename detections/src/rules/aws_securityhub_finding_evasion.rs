@@ -34,7 +34,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "SecurityHub Findings have been modified in account: [{recipientAccountId}]",
+            "SecurityHub Findings have been modified in account: [{recipientAccountId ?? '' !s}]",
         ),
     },
     fields: &[
@@ -93,9 +93,12 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `SecurityHub Findings have been modified in account: [{recipientAccountId}]`
+/// `AlertTitle`: `SecurityHub Findings have been modified in account: [{recipientAccountId ?? '' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let recipient_account_id = event
+        .field(&RECIPIENT_ACCOUNT_ID)
+        .or_present(Val::Str(""))
+        .py_str();
     format!(
         "SecurityHub Findings have been modified in account: [{recipient_account_id}]"
     )

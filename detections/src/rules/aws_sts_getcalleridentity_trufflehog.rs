@@ -41,7 +41,7 @@ pub static RULE: Rule = Rule {
         ],
         output_ids: &[],
         alert_title: Some(
-            "TruffleHog credential validation detected from [{sourceIPAddress | '<unknown>'}] as [{userIdentity.arn | '<unknown>'}]",
+            "TruffleHog credential validation detected from [{sourceIPAddress ?? '<unknown>' !s}] as [{userIdentity.arn | '<unknown>' !s}]",
         ),
     },
     fields: &[
@@ -102,10 +102,13 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `AlertTitle`: `TruffleHog credential validation detected from [{sourceIPAddress | '<unknown>'}] as [{userIdentity.arn | '<unknown>'}]`
+/// `AlertTitle`: `TruffleHog credential validation detected from [{sourceIPAddress ?? '<unknown>' !s}] as [{userIdentity.arn | '<unknown>' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let source_ip_address = event.field(&SOURCE_IP_ADDRESS).or(Val::Str("<unknown>"));
-    let arn = event.field(&ARN).or(Val::Str("<unknown>"));
+    let source_ip_address = event
+        .field(&SOURCE_IP_ADDRESS)
+        .or_present(Val::Str("<unknown>"))
+        .py_str();
+    let arn = event.field(&ARN).or(Val::Str("<unknown>")).py_str();
     format!(
         "TruffleHog credential validation detected from [{source_ip_address}] as [{arn}]"
     )

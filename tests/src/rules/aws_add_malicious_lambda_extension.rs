@@ -56,6 +56,13 @@ pub static RULE: Rule = Rule {
         &SOURCE_IDENTITY,
         &EVENT_TYPE,
         &INVOKED_BY,
+        &LAYERS_0,
+        &LAYERS_1,
+        &LAYERS_2,
+        &LAYERS_3,
+        &LAYERS_4,
+        &FIELD,
+        &LAYERS_5,
         &FUNCTION_NAME,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
@@ -63,6 +70,11 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
         &USER_IDENTITY_ARN,
+        &LAYERS_0_ARN,
+        &LAYERS_1_ARN,
+        &LAYERS_2_ARN,
+        &LAYERS_3_ARN,
+        &LAYERS_4_ARN,
         &LAYERS_EACH_ARN,
     ],
     decide: |event| decide(event),
@@ -125,6 +137,27 @@ static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 /// `userIdentity.invokedBy`
 static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
+/// `responseElements.layers[0]`
+static LAYERS_0: Path = Path::new(&[Key("responseElements"), Key("layers"), Index(0)]);
+
+/// `responseElements.layers[1]`
+static LAYERS_1: Path = Path::new(&[Key("responseElements"), Key("layers"), Index(1)]);
+
+/// `responseElements.layers[2]`
+static LAYERS_2: Path = Path::new(&[Key("responseElements"), Key("layers"), Index(2)]);
+
+/// `responseElements.layers[3]`
+static LAYERS_3: Path = Path::new(&[Key("responseElements"), Key("layers"), Index(3)]);
+
+/// `responseElements.layers[4]`
+static LAYERS_4: Path = Path::new(&[Key("responseElements"), Key("layers"), Index(4)]);
+
+/// `the element`
+static FIELD: Path = Path::new(&[]);
+
+/// `responseElements.layers[5]`
+static LAYERS_5: Path = Path::new(&[Key("responseElements"), Key("layers"), Index(5)]);
+
 /// `responseElements.functionName`
 static FUNCTION_NAME: Path = Path::new(&[Key("responseElements"), Key("functionName")]);
 
@@ -145,6 +178,31 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 
 /// `userIdentity.arn`
 static USER_IDENTITY_ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+
+/// `responseElements.layers[0].arn`
+static LAYERS_0_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("layers"), Index(0), Key("arn")],
+);
+
+/// `responseElements.layers[1].arn`
+static LAYERS_1_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("layers"), Index(1), Key("arn")],
+);
+
+/// `responseElements.layers[2].arn`
+static LAYERS_2_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("layers"), Index(2), Key("arn")],
+);
+
+/// `responseElements.layers[3].arn`
+static LAYERS_3_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("layers"), Index(3), Key("arn")],
+);
+
+/// `responseElements.layers[4].arn`
+static LAYERS_4_ARN: Path = Path::new(
+    &[Key("responseElements"), Key("layers"), Index(4), Key("arn")],
+);
 
 /// `responseElements.layers[*].arn`
 static LAYERS_EACH_ARN: Path = Path::new(
@@ -266,6 +324,103 @@ pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
     Ok(String::from("UnknownUser"))
 }
 
+/// `TemplateValues` `layers_error`: the template of the first case whose conditions hold, else nothing.
+pub fn layers_error<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&LAYERS).is_null() {
+        return Ok(String::from(""));
+    }
+    if event.field(&LAYERS).starts_with("")
+        || !(event.field(&LAYERS).is_in(&[true, false])
+            || event.field(&LAYERS).at_least(0i64)
+            || event.field(&LAYERS).less_than(0i64)
+            || event.field(&LAYERS).all_elements(|_| true))
+    {
+        return Err(
+            String::from(r#"AttributeError("'str' object has no attribute 'get'")"#),
+        );
+    }
+    if !event.field(&LAYERS).all_elements(|_| true) {
+        return Err({
+            let layers = event.field(&LAYERS).py_type_name();
+            format!(r#"TypeError("'{layers}' object is not iterable")"#)
+        });
+    }
+    if event.field(&LAYERS_0).exists()
+        && (event.field(&LAYERS_0).is_null() || event.field(&LAYERS_0).starts_with("")
+            || event.field(&LAYERS_0).is_in(&[true, false])
+            || event.field(&LAYERS_0).at_least(0i64)
+            || event.field(&LAYERS_0).less_than(0i64)
+            || event.field(&LAYERS_0).all_elements(|_| true))
+    {
+        return Err({
+            let layers_0 = event.field(&LAYERS_0).py_type_name();
+            format!(r#"AttributeError("'{layers_0}' object has no attribute 'get'")"#)
+        });
+    }
+    if event.field(&LAYERS_1).exists()
+        && (event.field(&LAYERS_1).is_null() || event.field(&LAYERS_1).starts_with("")
+            || event.field(&LAYERS_1).is_in(&[true, false])
+            || event.field(&LAYERS_1).at_least(0i64)
+            || event.field(&LAYERS_1).less_than(0i64)
+            || event.field(&LAYERS_1).all_elements(|_| true))
+    {
+        return Err({
+            let layers_1 = event.field(&LAYERS_1).py_type_name();
+            format!(r#"AttributeError("'{layers_1}' object has no attribute 'get'")"#)
+        });
+    }
+    if event.field(&LAYERS_2).exists()
+        && (event.field(&LAYERS_2).is_null() || event.field(&LAYERS_2).starts_with("")
+            || event.field(&LAYERS_2).is_in(&[true, false])
+            || event.field(&LAYERS_2).at_least(0i64)
+            || event.field(&LAYERS_2).less_than(0i64)
+            || event.field(&LAYERS_2).all_elements(|_| true))
+    {
+        return Err({
+            let layers_2 = event.field(&LAYERS_2).py_type_name();
+            format!(r#"AttributeError("'{layers_2}' object has no attribute 'get'")"#)
+        });
+    }
+    if event.field(&LAYERS_3).exists()
+        && (event.field(&LAYERS_3).is_null() || event.field(&LAYERS_3).starts_with("")
+            || event.field(&LAYERS_3).is_in(&[true, false])
+            || event.field(&LAYERS_3).at_least(0i64)
+            || event.field(&LAYERS_3).less_than(0i64)
+            || event.field(&LAYERS_3).all_elements(|_| true))
+    {
+        return Err({
+            let layers_3 = event.field(&LAYERS_3).py_type_name();
+            format!(r#"AttributeError("'{layers_3}' object has no attribute 'get'")"#)
+        });
+    }
+    if event.field(&LAYERS_4).exists()
+        && (event.field(&LAYERS_4).is_null() || event.field(&LAYERS_4).starts_with("")
+            || event.field(&LAYERS_4).is_in(&[true, false])
+            || event.field(&LAYERS_4).at_least(0i64)
+            || event.field(&LAYERS_4).less_than(0i64)
+            || event.field(&LAYERS_4).all_elements(|_| true))
+    {
+        return Err({
+            let layers_4 = event.field(&LAYERS_4).py_type_name();
+            format!(r#"AttributeError("'{layers_4}' object has no attribute 'get'")"#)
+        });
+    }
+    if event
+        .field(&LAYERS)
+        .any_element(|element| {
+            element.is_null() || element.starts_with("") || element.is_in(&[true, false])
+                || element.at_least(0i64) || element.less_than(0i64)
+                || element.field(&FIELD).all_elements(|_| true)
+        })
+    {
+        return Err({
+            let layers_5 = event.field(&LAYERS_5).py_type_name();
+            format!(r#"AttributeError("'{layers_5}' object has no attribute 'get'")"#)
+        });
+    }
+    Ok(String::new())
+}
+
 /// `AlertTitle`: `[AWS.CloudTrail] User [{$actor_user}] updated Lambda function configuration with layers for [{responseElements.functionName | 'LAMBDA_NAME_NOT_FOUND' !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
     let actor_user = actor_user(event)?;
@@ -284,61 +439,126 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
 /// a value raises, as Panther's helper does.
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("identity_type", event.field(&TYPE).to_json()),
-            ("user_arn", event.field(&USER_IDENTITY_ARN).to_json()),
-            ("layer_arns", event.field(&LAYERS_EACH_ARN).to_json()),
-        ]),
-    )
+    let mut entries = context([
+        (
+            "eventName",
+            event
+                .field(&EVENT_NAME)
+                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                .to_json(),
+        ),
+        (
+            "eventSource",
+            event
+                .field(&EVENT_SOURCE)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "awsRegion",
+            event
+                .field(&AWS_REGION)
+                .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                .to_json(),
+        ),
+        (
+            "recipientAccountId",
+            event
+                .field(&RECIPIENT_ACCOUNT_ID)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "sourceIPAddress",
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                .to_json(),
+        ),
+        (
+            "userAgent",
+            event
+                .field(&USER_AGENT)
+                .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                .to_json(),
+        ),
+        (
+            "userIdentity",
+            event
+                .field(&USER_IDENTITY)
+                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                .to_json(),
+        ),
+        ("PantherFlow Investigation", investigation),
+        ("identity_type", event.field(&TYPE).to_json()),
+        ("user_arn", event.field(&USER_IDENTITY_ARN).to_json()),
+    ]);
+    if true {
+        entries.insert("layer_arns".into(), Json::String(layers_error(event)?));
+    }
+    if event.field(&LAYERS_0).exists() && !event.field(&LAYERS_1).exists() {
+        entries
+            .insert(
+                "layer_arns".into(),
+                Json::Array(Vec::from([event.field(&LAYERS_0_ARN).to_json()])),
+            );
+    }
+    if event.field(&LAYERS_1).exists() && !event.field(&LAYERS_2).exists() {
+        entries
+            .insert(
+                "layer_arns".into(),
+                Json::Array(
+                    Vec::from([
+                        event.field(&LAYERS_0_ARN).to_json(),
+                        event.field(&LAYERS_1_ARN).to_json(),
+                    ]),
+                ),
+            );
+    }
+    if event.field(&LAYERS_2).exists() && !event.field(&LAYERS_3).exists() {
+        entries
+            .insert(
+                "layer_arns".into(),
+                Json::Array(
+                    Vec::from([
+                        event.field(&LAYERS_0_ARN).to_json(),
+                        event.field(&LAYERS_1_ARN).to_json(),
+                        event.field(&LAYERS_2_ARN).to_json(),
+                    ]),
+                ),
+            );
+    }
+    if event.field(&LAYERS_3).exists() && !event.field(&LAYERS_4).exists() {
+        entries
+            .insert(
+                "layer_arns".into(),
+                Json::Array(
+                    Vec::from([
+                        event.field(&LAYERS_0_ARN).to_json(),
+                        event.field(&LAYERS_1_ARN).to_json(),
+                        event.field(&LAYERS_2_ARN).to_json(),
+                        event.field(&LAYERS_3_ARN).to_json(),
+                    ]),
+                ),
+            );
+    }
+    if event.field(&LAYERS_4).exists() && !event.field(&LAYERS_5).exists() {
+        entries
+            .insert(
+                "layer_arns".into(),
+                Json::Array(
+                    Vec::from([
+                        event.field(&LAYERS_0_ARN).to_json(),
+                        event.field(&LAYERS_1_ARN).to_json(),
+                        event.field(&LAYERS_2_ARN).to_json(),
+                        event.field(&LAYERS_3_ARN).to_json(),
+                        event.field(&LAYERS_4_ARN).to_json(),
+                    ]),
+                ),
+            );
+    }
+    if event.field(&LAYERS_5).exists() {
+        entries.insert("layer_arns".into(), event.field(&LAYERS_EACH_ARN).to_json());
+    }
+    Ok(entries)
 }

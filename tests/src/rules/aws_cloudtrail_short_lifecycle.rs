@@ -137,29 +137,29 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(8);
+        return Some(7);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(10);
+        return Some(9);
     }
     if !event.field(&EVENT_NAME).equals("PutBucketLifecycle") {
-        return Some(12);
+        return Some(11);
     }
     if event.field(&BUCKET_NAME).is_null_or_empty() {
-        return Some(15);
+        return Some(14);
     }
     let bucket_name = event.field(&BUCKET_NAME);
     if !(bucket_name.is_in(&["example_cloudtrail_bucket_name"])
         || (bucket_name.icontains("trail") && bucket_name.starts_with("")))
     {
-        return Some(17);
+        return Some(16);
     }
     if !event.field(&STATUS).equals("Enabled") {
-        return Some(29);
+        return Some(28);
     }
     let days = event.field(&DAYS);
     if !(days.is_null() || days.less_than(7i64) || days.is_in(&[true, false])) {
-        return Some(34);
+        return Some(33);
     }
     None
 }
@@ -254,7 +254,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
                 "lifecycleRuleID",
                 event.field(&ID).or_present(Val::Str("<UNKNOWN RULE ID>")).to_json(),
             ),
-            ("lifecycleRuleDurationDays", event.field(&DAYS).to_json()),
+            (
+                "lifecycleRuleDurationDays",
+                event.field(&DAYS).or(Val::Num(Num::Int(0))).to_json(),
+            ),
         ]),
     )
 }

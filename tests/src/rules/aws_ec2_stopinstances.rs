@@ -46,6 +46,9 @@ pub static RULE: Rule = Rule {
         &EVENT_NAME,
         &ITEMS,
         &INSTANCE_ID,
+        &ITEMS_0,
+        &ITEMS_0_INSTANCE_ID,
+        &FIELD,
         &ITEMS_EACH_INSTANCE_ID,
         &RECIPIENT_ACCOUNT_ID,
         &EVENT_SOURCE,
@@ -82,6 +85,25 @@ static ITEMS: Path = Path::new(
 /// `instanceId`
 static INSTANCE_ID: Path = Path::new(&[Key("instanceId")]);
 
+/// `requestParameters.instancesSet.items[0]`
+static ITEMS_0: Path = Path::new(
+    &[Key("requestParameters"), Key("instancesSet"), Key("items"), Index(0)],
+);
+
+/// `requestParameters.instancesSet.items[0].instanceId`
+static ITEMS_0_INSTANCE_ID: Path = Path::new(
+    &[
+        Key("requestParameters"),
+        Key("instancesSet"),
+        Key("items"),
+        Index(0),
+        Key("instanceId"),
+    ],
+);
+
+/// `the element`
+static FIELD: Path = Path::new(&[]);
+
 /// `requestParameters.instancesSet.items[*].instanceId`
 static ITEMS_EACH_INSTANCE_ID: Path = Path::new(
     &[
@@ -115,15 +137,109 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(19);
+        return Some(20);
     }
     if !event.field(&ERROR_MESSAGE).is_null_or_empty() {
-        return Some(21);
+        return Some(22);
     }
     if !event.field(&EVENT_NAME).equals("StopInstances") {
-        return Some(23);
+        return Some(24);
     }
     None
+}
+
+/// `TemplateValues` `comprehension`: the template of the first case whose conditions hold.
+pub fn comprehension<E: Event + ?Sized>(event: &E) -> Result<String, String> {
+    if event.field(&ITEMS).is_null() {
+        return Ok(String::from(""));
+    }
+    if event.field(&ITEMS).equals("") {
+        return Ok(String::from(""));
+    }
+    if event.field(&ITEMS).starts_with("") {
+        return Err(
+            String::from(r#"TypeError("string indices must be integers, not 'str'")"#),
+        );
+    }
+    if event.field(&ITEMS).is_in(&[true, false]) || event.field(&ITEMS).at_least(0i64)
+        || event.field(&ITEMS).less_than(0i64)
+    {
+        return Err({
+            let items = event.field(&ITEMS).py_type_name();
+            format!(r#"TypeError("'{items}' object is not iterable")"#)
+        });
+    }
+    if event.field(&ITEMS).all_elements(|element| element.field(&INSTANCE_ID).exists()) {
+        return Ok(String::from(""));
+    }
+    if event.field(&ITEMS).all_elements(|_| true)
+        && (event.field(&ITEMS_0).is_null()
+            || event.field(&ITEMS_0).is_in(&[true, false])
+            || event.field(&ITEMS_0).at_least(0i64)
+            || event.field(&ITEMS_0).less_than(0i64))
+    {
+        return Err({
+            let items_0 = event.field(&ITEMS_0).py_type_name();
+            format!(r#"TypeError("'{items_0}' object is not subscriptable")"#)
+        });
+    }
+    if event.field(&ITEMS).all_elements(|_| true)
+        && event.field(&ITEMS_0).starts_with("")
+    {
+        return Err(
+            String::from(r#"TypeError("string indices must be integers, not 'str'")"#),
+        );
+    }
+    if event.field(&ITEMS).all_elements(|_| true)
+        && event.field(&ITEMS_0).all_elements(|_| true)
+    {
+        return Err(
+            String::from(
+                "TypeError('tuple indices must be integers or slices, not str')",
+            ),
+        );
+    }
+    if event.field(&ITEMS).all_elements(|_| true)
+        && !event.field(&ITEMS_0_INSTANCE_ID).exists()
+    {
+        return Err(String::from("KeyError('instanceId')"));
+    }
+    if event.field(&ITEMS).any_element(|element| element.is_null()) {
+        return Err(
+            String::from(r#"TypeError("'NoneType' object is not subscriptable")"#),
+        );
+    }
+    if event.field(&ITEMS).any_element(|element| element.is_in(&[true, false])) {
+        return Err(String::from(r#"TypeError("'bool' object is not subscriptable")"#));
+    }
+    if event
+        .field(&ITEMS)
+        .any_element(|element| element.at_least(0i64) || element.less_than(0i64))
+    {
+        return Err(String::from(r#"TypeError("'int' object is not subscriptable")"#));
+    }
+    if event.field(&ITEMS).any_element(|element| element.starts_with("")) {
+        return Err(
+            String::from(r#"TypeError("string indices must be integers, not 'str'")"#),
+        );
+    }
+    if event
+        .field(&ITEMS)
+        .any_element(|element| element.field(&FIELD).all_elements(|_| true))
+    {
+        return Err(
+            String::from(
+                "TypeError('tuple indices must be integers or slices, not str')",
+            ),
+        );
+    }
+    if event.field(&ITEMS).all_elements(|_| true) {
+        return Err(String::from("KeyError('instanceId')"));
+    }
+    if event.field(&ITEMS).is_null_or_empty() {
+        return Ok(String::from(""));
+    }
+    Err(String::from(r#"TypeError("string indices must be integers, not 'str'")"#))
 }
 
 /// `TemplateValues` `instances`: the template of the first case whose conditions hold.
@@ -133,10 +249,11 @@ pub fn instances<E: Event + ?Sized>(event: &E) -> Result<String, String> {
     {
         return Ok(String::from("[]"));
     }
-    if event.field(&ITEMS).all_elements(|element| element.field(&INSTANCE_ID).exists()) {
-        return Ok(event.field(&ITEMS_EACH_INSTANCE_ID).py_str());
-    }
-    Ok(split_pieces(&event.field(&ITEMS_EACH_INSTANCE_ID), &[(",", 0)])?)
+    Ok({
+        let comprehension = comprehension(event)?;
+        let items_each_instance_id = event.field(&ITEMS_EACH_INSTANCE_ID).py_str();
+        format!("{comprehension}{items_each_instance_id}")
+    })
 }
 
 /// `AlertTitle`: `EC2 instances {$instances} stopped in account {recipientAccountId !s}.`
@@ -150,59 +267,76 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
 /// a value raises, as Panther's helper does.
 pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     let investigation = pantherflow_investigation(event)?;
-    Ok(
-        context([
-            (
-                "eventName",
-                event
-                    .field(&EVENT_NAME)
-                    .or_present(Val::Str("<MISSING_EVENT_NAME>"))
-                    .to_json(),
-            ),
-            (
-                "eventSource",
-                event
-                    .field(&EVENT_SOURCE)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "awsRegion",
-                event
-                    .field(&AWS_REGION)
-                    .or_present(Val::Str("<MISSING_AWS_REGION>"))
-                    .to_json(),
-            ),
-            (
-                "recipientAccountId",
-                event
-                    .field(&RECIPIENT_ACCOUNT_ID)
-                    .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
-                    .to_json(),
-            ),
-            (
-                "sourceIPAddress",
-                event
-                    .field(&SOURCE_IP_ADDRESS)
-                    .or_present(Val::Str("<MISSING_SOURCE_IP>"))
-                    .to_json(),
-            ),
-            (
-                "userAgent",
-                event
-                    .field(&USER_AGENT)
-                    .or_present(Val::Str("<MISSING_USER_AGENT>"))
-                    .to_json(),
-            ),
-            (
-                "userIdentity",
-                event
-                    .field(&USER_IDENTITY)
-                    .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
-                    .to_json(),
-            ),
-            ("PantherFlow Investigation", investigation),
-            ("instance_ids", event.field(&ITEMS_EACH_INSTANCE_ID).to_json()),
-        ]),
-    )
+    let mut entries = context([
+        (
+            "eventName",
+            event
+                .field(&EVENT_NAME)
+                .or_present(Val::Str("<MISSING_EVENT_NAME>"))
+                .to_json(),
+        ),
+        (
+            "eventSource",
+            event
+                .field(&EVENT_SOURCE)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "awsRegion",
+            event
+                .field(&AWS_REGION)
+                .or_present(Val::Str("<MISSING_AWS_REGION>"))
+                .to_json(),
+        ),
+        (
+            "recipientAccountId",
+            event
+                .field(&RECIPIENT_ACCOUNT_ID)
+                .or_present(Val::Str("<MISSING_ACCOUNT_ID>"))
+                .to_json(),
+        ),
+        (
+            "sourceIPAddress",
+            event
+                .field(&SOURCE_IP_ADDRESS)
+                .or_present(Val::Str("<MISSING_SOURCE_IP>"))
+                .to_json(),
+        ),
+        (
+            "userAgent",
+            event
+                .field(&USER_AGENT)
+                .or_present(Val::Str("<MISSING_USER_AGENT>"))
+                .to_json(),
+        ),
+        (
+            "userIdentity",
+            event
+                .field(&USER_IDENTITY)
+                .or_present(Val::Str("<MISSING_USER_IDENTITY>"))
+                .to_json(),
+        ),
+        ("PantherFlow Investigation", investigation),
+    ]);
+    if !event.field(&ITEMS).is_null() {
+        entries.insert("instance_ids".into(), Json::String(comprehension(event)?));
+    }
+    if event.field(&ITEMS).is_null_or_empty()
+        && !event.field(&ITEMS).is_in(&[Lit::Bool(false), Lit::from(0i64)])
+    {
+        entries.insert("instance_ids".into(), Json::Array(Vec::from([])));
+    }
+    if !event.field(&ITEMS).is_null_or_empty()
+        && event
+            .field(&ITEMS)
+            .all_elements(|element| element.field(&INSTANCE_ID).exists())
+    {
+        entries
+            .insert(
+                "instance_ids".into(),
+                event.field(&ITEMS_EACH_INSTANCE_ID).to_json(),
+            );
+    }
+    Ok(entries)
 }

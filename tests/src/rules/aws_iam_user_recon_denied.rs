@@ -54,9 +54,9 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &EVENT_SOURCE,
         &EVENT_NAME,
+        &ARN,
         &USER_NAME,
         &RECIPIENT_ACCOUNT_ID,
-        &ARN,
         &AWS_REGION,
         &USER_IDENTITY,
     ],
@@ -87,14 +87,14 @@ static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 /// `eventName`
 static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
+/// `userIdentity.arn`
+static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
+
 /// `userIdentity.userName`
 static USER_NAME: Path = Path::new(&[Key("userIdentity"), Key("userName")]);
 
 /// `recipientAccountId`
 static RECIPIENT_ACCOUNT_ID: Path = Path::new(&[Key("recipientAccountId")]);
-
-/// `userIdentity.arn`
-static ARN: Path = Path::new(&[Key("userIdentity"), Key("arn")]);
 
 /// `awsRegion`
 static AWS_REGION: Path = Path::new(&[Key("awsRegion")]);
@@ -111,14 +111,18 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     if !event.field(&TYPE).equals("IAMUser") {
         return Some(8);
     }
-    if event.field(&USER_AGENT).is_null() {
-        return Some(12);
+    if !event.field(&USER_AGENT).starts_with("") {
+        return Some(13);
     }
     if event.field(&USER_AGENT).starts_with("aws-internal/3") {
-        return Some(14);
+        return Some(16);
     }
-    if !event.field(&SOURCE_IP_ADDRESS).is_ip() {
-        return Some(18);
+    let source_ip_address = event.field(&SOURCE_IP_ADDRESS);
+    if !(source_ip_address.is_ip() || source_ip_address.is_in(&[true, false])
+        || (source_ip_address.at_least(0i64)
+            && source_ip_address.less_than(340282366920938500000000000000000000000f64)))
+    {
+        return Some(23);
     }
     let event_name = event.field(&EVENT_NAME);
     let event_source = event.field(&EVENT_SOURCE);
@@ -134,9 +138,17 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
         || (event_source.starts_with("rds")
             && (event_name.starts_with("Describe") || event_name.starts_with("List"))))
     {
-        return Some(21);
+        return Some(30);
     }
     None
+}
+
+/// `TemplateValues` `dedup`: the template of the first case whose conditions hold, else nothing.
+pub fn dedup<E: Event + ?Sized>(event: &E) -> String {
+    if event.field(&ARN).starts_with("") {
+        return event.field(&ARN).to_string();
+    }
+    String::new()
 }
 
 /// `AlertTitle`: `Reconnaissance activity denied to user [{userIdentity.userName !s}] in account [{recipientAccountId !s}]`
@@ -148,9 +160,9 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     )
 }
 
-/// `AlertDedup`: `{userIdentity.arn}`
+/// `AlertDedup`: `{$dedup}`
 pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
-    event.field(&ARN).to_string()
+    dedup(event)
 }
 
 /// `AlertContext`: each key with the value found (`null` when missing); `Err` when

@@ -36,7 +36,7 @@ pub static RULE: Rule = Rule {
         summary_attributes: &[],
         output_ids: &[],
         alert_title: Some(
-            "[{userIdentity.arn}] performed [{eventName}] in account [{recipientAccountId}]",
+            "[{userIdentity.arn !s}] performed [{eventName !s}] in account [{recipientAccountId !s}]",
         ),
     },
     fields: &[
@@ -89,29 +89,33 @@ static USER_IDENTITY: Path = Path::new(&[Key("userIdentity")]);
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
-    if event.field(&ARN).ends_with(":assumed-role/AWSServiceRoleForSSO/AWS-SSO") {
-        return Some(8);
+    let arn = event.field(&ARN);
+    if !(arn.is_null()
+        || (arn.starts_with("")
+            && !arn.ends_with(":assumed-role/AWSServiceRoleForSSO/AWS-SSO")))
+    {
+        return Some(9);
     }
     if !event.field(&ERROR_CODE).is_null_or_empty() {
-        return Some(12);
+        return Some(20);
     }
     if !event.field(&EVENT_SOURCE).equals("iam.amazonaws.com") {
-        return Some(14);
+        return Some(22);
     }
     if !event
         .field(&EVENT_NAME)
         .is_in(&["CreateSAMLProvider", "DeleteSAMLProvider", "UpdateSAMLProvider"])
     {
-        return Some(17);
+        return Some(25);
     }
     None
 }
 
-/// `AlertTitle`: `[{userIdentity.arn}] performed [{eventName}] in account [{recipientAccountId}]`
+/// `AlertTitle`: `[{userIdentity.arn !s}] performed [{eventName !s}] in account [{recipientAccountId !s}]`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
-    let arn = event.field(&ARN);
-    let event_name = event.field(&EVENT_NAME);
-    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID);
+    let arn = event.field(&ARN).py_str();
+    let event_name = event.field(&EVENT_NAME).py_str();
+    let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!("[{arn}] performed [{event_name}] in account [{recipient_account_id}]")
 }
 

@@ -11,7 +11,7 @@ mod aws_add_malicious_lambda_extension {
     fn iam_user_updates_lambda_configuration_with_layers() {
         Case::new(
                 "IAM User Updates Lambda Configuration with Layers",
-                71,
+                188,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AIDAI123456789EXAMPLE","arn":"arn:aws:iam::123456789012:user/john.developer","accountId":"123456789012","accessKeyId":"AKIAI123456789EXAMPLE","userName":"john.developer"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:malicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -21,7 +21,7 @@ mod aws_add_malicious_lambda_extension {
     fn assumedrole_updates_lambda_configuration_with_layers_normal_ci_cd() {
         Case::new(
                 "AssumedRole Updates Lambda Configuration with Layers (Normal CI/CD)",
-                108,
+                225,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{"layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:my-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -31,7 +31,7 @@ mod aws_add_malicious_lambda_extension {
     fn sso_assumedrole_updates_lambda_configuration_with_layers() {
         Case::new(
                 "SSO AssumedRole Updates Lambda Configuration with Layers",
-                157,
+                274,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"AROA123456789EXAMPLE:bob.ross","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DevAdmin_abc123/bob.ross","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA123456789EXAMPLE","arn":"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DevAdmin_abc123","accountId":"123456789012","userName":"AWSReservedSSO_DevAdmin_abc123"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:suspicious-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -41,7 +41,7 @@ mod aws_add_malicious_lambda_extension {
     fn federateduser_updates_lambda_configuration_with_layers() {
         Case::new(
                 "FederatedUser Updates Lambda Configuration with Layers",
-                207,
+                324,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"FederatedUser","principalId":"123456789012:federated-user","arn":"arn:aws:sts::123456789012:federated-user/federated-user","accountId":"123456789012","accessKeyId":"ASIA123456789EXAMPLE"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2.13.5 Python/3.11.4","requestParameters":{"functionName":"production-api"},"responseElements":{"functionName":"production-api","layers":[{"arn":"arn:aws:lambda:us-west-2:123456789012:layer:some-layer:1"}]},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -51,7 +51,7 @@ mod aws_add_malicious_lambda_extension {
     fn lambda_update_function_configuration_without_layers() {
         Case::new(
                 "Lambda Update Function Configuration without Layers",
-                243,
+                360,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"Tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.amazonaws.com","requestParameters":{"functionName":"my-lambda-function"},"responseElements":{},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012","p_log_type":"AWS.CloudTrail"}"#,
             )
@@ -105,7 +105,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "1-Day Lifecycle Rule on Known CT Bucket",
-                94,
+                90,
                 true,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -118,7 +118,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str(""))],
             ..Case::new(
                 "1-Day Lifecycle Rule on Assumed CT Bucket",
-                177,
+                173,
                 true,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -131,7 +131,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "Disabled 1-Day Lifecycle Rule on Known CT Bucket",
-                260,
+                256,
                 false,
                 r#"{"p_event_time":"2024-11-25 22:00:58.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-25 22:05:54.357893092","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":249,"bytesTransferredOut":0,"x-amz-id-2":"vf6Ehji6uE8ET3EJvRpIQva7eul9KSAUWVlf87sIKBmLQ0HgdGbswZiHYlVvSr1FdP5DiZze4DRZRAFppKpD4A=="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"e1ea136d-f372-4cd5-be5f-f317fc80214a","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-25 22:00:58.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"4XRNRGRFH6RES629","requestParameters":{"Host":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1},"Filter":{"Prefix":"*"},"ID":"nuke-cloudtrail-logs-after-1-day","Status":"Disabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"sample-cloudtrail-bucket-name.s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[sample-user-agent]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-25T16:53:42Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -144,7 +144,7 @@ mod aws_cloudtrail_short_lifecycle {
             mocks: &[("is_cloudtrail_bucket", ::detections::py::MockValue::Str("true"))],
             ..Case::new(
                 "730-Day Lifecycle Rule on Known CT Bucket",
-                343,
+                339,
                 false,
                 r#"{"p_event_time":"2024-11-26 17:26:06.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.113261939","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":309,"bytesTransferredOut":0,"x-amz-id-2":"xdjFGuP5MOmtnO6PCaHFNtvmnmUjGLngYLZlKRtdDAihd76he3U1M1QVXbs0q5vZr4Pv7ipRNUU="},"awsRegion":"us-west-2","eventCategory":"Management","eventID":"a8cfbde4-3b77-430a-b2f3-388d5bb75eb3","eventName":"PutBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:26:06.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"HAKZ6Z7PDPHET3TQ","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":730},"Filter":"","ID":"nuke-cloudtrail-logs-after-730-days","NoncurrentVersionExpiration":{"NoncurrentDays":730},"Status":"Enabled"},"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"},"bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -155,7 +155,7 @@ mod aws_cloudtrail_short_lifecycle {
     fn completely_unrelated_event() {
         Case::new(
                 "Completely Unrelated Event",
-                427,
+                423,
                 false,
                 r#"{"p_event_time":"2024-11-26 17:23:59.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 17:30:54.112906272","additionalEventData":{"AuthenticationMethod":"AuthHeader","CipherSuite":"TLS_AES_128_GCM_SHA256","SignatureVersion":"SigV4","bytesTransferredIn":0,"bytesTransferredOut":313,"x-amz-id-2":"CaKGcLO+fHGAWCSQD7+2dEACPcs+Az44FEQT3c5iu+YlJ8sFA++rPcYTr5xGx5/iwaxNWzWWaWQ="},"awsRegion":"us-west-2","errorCode":"NoSuchLifecycleConfiguration","errorMessage":"The lifecycle configuration does not exist","eventCategory":"Management","eventID":"41fd8553-6e3c-4942-ad03-aba324ec109e","eventName":"GetBucketLifecycle","eventSource":"s3.amazonaws.com","eventTime":"2024-11-26 17:23:59.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":true,"recipientAccountId":"111122223333","requestID":"BTYKZ7VY1EKRSMZM","requestParameters":{"Host":"s3.us-west-2.amazonaws.com","bucketName":"sample-cloudtrail-bucket-name","lifecycle":""},"resources":[{"accountId":"111122223333","arn":"arn:aws:s3:::sample-cloudtrail-bucket-name","type":"AWS::S3::Bucket"}],"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36]","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:23:25Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
@@ -171,7 +171,7 @@ mod aws_cloudtrail_unsuccessful_mfa_attempt {
     fn successful_login_w_mfa() {
         Case::new(
                 "Successful Login w/ MFA",
-                33,
+                34,
                 false,
                 r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true","MFAIdentifier":"arn:aws:iam::111122223333:u2f/user/anaya/default-AAAAAAAABBBBBBBBCCCCCCCCDD","MFAUsed":"Yes","MobileVersion":"No"},"awsRegion":"us-east-1","eventID":"fed06f42-cb12-4764-8c69-121063dc79b9","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2022-11-10T16:24:34Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"111122223333","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"sourceIPAddress":"192.0.2.0","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36","userIdentity":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:user/anaya","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"anaya"}}"#,
             )
@@ -181,7 +181,7 @@ mod aws_cloudtrail_unsuccessful_mfa_attempt {
     fn unsuccessful_login_w_mfa() {
         Case::new(
                 "Unsuccessful Login w/ MFA",
-                60,
+                61,
                 true,
                 r#"{"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true","MFAUsed":"Yes","MobileVersion":"No"},"awsRegion":"us-east-1","errorMessage":"Failed authentication","eventID":"d38ce1b3-4575-4cb8-a632-611b8243bfc3","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2022-11-10T16:24:34Z","eventType":"AwsConsoleSignIn","eventVersion":"1.05","recipientAccountId":"111122223333","requestParameters":null,"responseElements":{"ConsoleLogin":"Failure"},"sourceIPAddress":"192.0.2.0","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36","userIdentity":{"accessKeyId":"","accountId":"111122223333","principalId":"AIDACKCEVSQ6C2EXAMPLE","type":"IAMUser","userName":"anaya"}}"#,
             )
@@ -315,7 +315,7 @@ mod aws_console_getsignintoken {
     fn suspicious_getsignintoken() {
         Case::new(
                 "Suspicious GetSigninToken",
-                55,
+                65,
                 true,
                 r#"{"awsRegion":"us-east-1","eventName":"GetSigninToken","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userAgent":"python-requests/2.28.0","userIdentity":{"accessKeyId":"ASIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:sts::123456789012:assumed-role/MyRole/session","type":"AssumedRole"}}"#,
             )
@@ -325,7 +325,7 @@ mod aws_console_getsignintoken {
     fn legitimate_sso_portal_getsignintoken() {
         Case::new(
                 "Legitimate SSO Portal GetSigninToken",
-                74,
+                84,
                 false,
                 r#"{"awsRegion":"us-east-1","eventName":"GetSigninToken","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userAgent":"Jersey/${project.version}","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin/user@example.com"}}"#,
             )
@@ -335,7 +335,7 @@ mod aws_console_getsignintoken {
     fn unrelated_signin_event() {
         Case::new(
                 "Unrelated Signin Event",
-                91,
+                101,
                 false,
                 r#"{"awsRegion":"us-east-1","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012","sourceIPAddress":"203.0.113.50","userAgent":"Mozilla/5.0","userIdentity":{"type":"IAMUser","userName":"admin"}}"#,
             )
@@ -407,7 +407,7 @@ mod aws_ec2_monitoring {
     fn copyimage() {
         Case::new(
                 "CopyImage",
-                53,
+                58,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123456789101"],"p_any_aws_arns":["arn:aws:iam::123456789101:role/DevAdministrator","arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user"],"p_any_aws_instance_ids":["i-0381a3817f72a949d"],"p_any_domain_names":["AWS Internal"],"p_any_trace_ids":["ASIA5PZQZ5QHE2FUNXHR"],"p_event_time":"2022-09-29 22:25:17","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-09-29 22:27:25.748","p_row_id":"66011977ec1fd0cf9dacf7d913f08d06","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"CloudTrail Logs","readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-9ea34793cf25","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -417,7 +417,7 @@ mod aws_ec2_monitoring {
     fn runinstance() {
         Case::new(
                 "RunInstance",
-                118,
+                123,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"015c585b-cbc2-4f9e-9c52-a2f22f3c09f4","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-20 14:16:43","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/DevAdministrator","arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user"],"p_any_aws_instance_ids":["i-0d7e4b9be8a0de6ea"],"p_any_aws_tags":["Name:test2"],"p_any_domain_names":["AWS Internal","ip-111.111.111.111.ec2.internal"],"p_any_ip_addresses":["111.111.111.111"],"p_any_trace_ids":["ASIA5PZQZ5QHAW6RFPO5"],"p_any_usernames":["DevAdministrator"],"p_event_time":"2022-10-20 14:16:43","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-20 14:21:06.845","p_row_id":"be7b3bed9bb891e4a8b9f38d149909","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"25c95576-a825-44fd-971d-5a52c1e3b2be","requestParameters":{"blockDeviceMapping":{},"disableApiStop":false,"disableApiTermination":false,"ebsOptimized":false,"instanceType":"t1.micro","instancesSet":{"items":[{"imageId":"ami-026b57f3c383c2eec","keyName":"kp1","maxCount":1,"minCount":1}]},"monitoring":{"enabled":false},"networkInterfaceSet":{"items":[{"associatePublicIpAddress":true,"deviceIndex":0,"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9"}]}}]},"privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"Name","value":"test2"}]}]}},"responseElements":{"groupSet":{},"instancesSet":{"items":[{"amiLaunchIndex":0,"architecture":"x86_64","blockDeviceMapping":{},"capacityReservationSpecification":{"capacityReservationPreference":"open"},"cpuOptions":{"coreCount":1,"threadsPerCore":1},"currentInstanceBootMode":"bios","ebsOptimized":false,"enaSupport":true,"enclaveOptions":{"enabled":false},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"hypervisor":"xen","imageId":"ami-026b57f3c383c2eec","instanceId":"i-0d7e4b9be8a0de6ea","instanceState":{"code":0,"name":"pending"},"instanceType":"t1.micro","keyName":"kp1","launchTime":1666275403000.0,"maintenanceOptions":{"autoRecovery":"default"},"metadataOptions":{"httpEndpoint":"enabled","httpProtocolIpv4":"enabled","httpProtocolIpv6":"disabled","httpPutResponseHopLimit":1,"httpTokens":"optional","instanceMetadataTags":"disabled","state":"pending"},"monitoring":{"state":"disabled"},"networkInterfaceSet":{"items":[{"attachment":{"attachTime":1666275403000.0,"attachmentId":"eni-attach-0f01abecb268392c1","deleteOnTermination":true,"deviceIndex":0,"networkCardIndex":0,"status":"attaching"},"groupSet":{"items":[{"groupId":"sg-0aebfa21f302bded9","groupName":"launch-wizard-4"}]},"interfaceType":"interface","ipv6AddressesSet":{},"macAddress":"0a:47:b4:21:fe:8d","networkInterfaceId":"eni-08b298299ee7c922c","ownerId":"123123123123","privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111","privateIpAddressesSet":{"item":[{"primary":true,"privateDnsName":"ip-111.111.111.111.ec2.internal","privateIpAddress":"111.111.111.111"}]},"sourceDestCheck":true,"status":"in-use","subnetId":"subnet-0ae6d533cb0b18193","tagSet":{},"vpcId":"vpc-0f59e8f1222b0de6a"}]},"placement":{"availabilityZone":"us-east-1a","tenancy":"default"},"privateDnsName":"ip-111.111.111.111.ec2.internal","privateDnsNameOptions":{"enableResourceNameDnsAAAARecord":false,"enableResourceNameDnsARecord":true,"hostnameType":"ip-name"},"privateIpAddress":"111.111.111.111","productCodes":{},"rootDeviceName":"/dev/xvda","rootDeviceType":"ebs","sourceDestCheck":true,"stateReason":{"code":"pending","message":"pending"},"subnetId":"subnet-0ae6d533cb0b18193","tagSet":{"items":[{"key":"Name","value":"test2"}]},"virtualizationType":"hvm","vpcId":"vpc-0f59e8f1222b0de6a"}]},"ownerId":"123123123123","requestId":"25c95576-a825-44fd-971d-5a52c1e3b2be","reservationId":"r-02debcf2c4878bc7f"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHAW6RFPO5","accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/DevAdministrator/temp_user","principalId":"AROA5PZQZ5QHBULW27VAC:temp_user","sessionContext":{"attributes":{"creationDate":"2022-10-20T14:14:22Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -427,7 +427,7 @@ mod aws_ec2_monitoring {
     fn runinstance_dry_run() {
         Case::new(
                 "RunInstance - Dry Run ",
-                306,
+                311,
                 false,
                 r#"{"awsRegion":"us-west-2","errorCode":"Client.DryRunOperation","errorMessage":"Request would have succeeded, but DryRun flag is set.","eventCategory":"Management","eventID":"ab804e72-7237-49c6-8f20-c3ef09859e78","eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2022-10-13 16:35:33","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_any_aws_account_ids":["123123123123"],"p_any_aws_arns":["arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS"],"p_any_domain_names":["eks-nodegroup.amazonaws.com"],"p_any_usernames":["AWSServiceRoleForAmazonEKSNodegroup"],"p_event_time":"2022-10-13 16:35:33","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-10-13 16:42:16.583","p_row_id":"464736612772b0bd8dd8c5fc1384d209","p_source_id":"125a8146-e3ea-454b-aed7-9e08e735b670","p_source_label":"Panther Identity Org CloudTrail","readOnly":false,"recipientAccountId":"123123123123","requestID":"5e7636b9-d5b5-4bb1-8e37-f98ae7c04e52","requestParameters":{"availabilityZone":"us-west-2b","blockDeviceMapping":{},"clientToken":"27bec563-7673-4b80-8e00-3537e3b7ad6b","disableApiStop":false,"disableApiTermination":false,"instanceType":"m5.xlarge","instancesSet":{"items":[{"maxCount":1,"minCount":1}]},"launchTemplate":{"launchTemplateId":"lt-0622a7ff26539376a","version":"4"},"monitoring":{"enabled":false},"subnetId":"subnet-0d465e7cad854a993"},"sourceIPAddress":"eks-nodegroup.amazonaws.com","userAgent":"eks-nodegroup.amazonaws.com","userIdentity":{"accountId":"123123123123","arn":"arn:aws:sts::123123123123:assumed-role/AWSServiceRoleForAmazonEKSNodegroup/EKS","invokedBy":"eks-nodegroup.amazonaws.com","principalId":"AROAZBD2CNPWD5DHZ366F:EKS","sessionContext":{"attributes":{"creationDate":"2022-10-13T16:35:31Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123123123123","arn":"arn:aws:iam::123123123123:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup","principalId":"AROAZBD2CNPWD5DHZ366F","type":"Role","userName":"AWSServiceRoleForAmazonEKSNodegroup"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -437,7 +437,7 @@ mod aws_ec2_monitoring {
     fn copyimage_useridentity_null() {
         Case::new(
                 "CopyImage - UserIdentity Null",
-                374,
+                379,
                 true,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventID":"0ea3f05a-066c-43f9-8869-393ba67e7936","eventName":"CreateImage","eventSource":"ec2.amazonaws.com","eventTime":"2022-09-29 22:25:17","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":false,"recipientAccountId":"123456789101","requestID":"e686939a-a08a-4fd6-abf5-ffffffffffff","requestParameters":{"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"deleteOnTermination":true,"volumeSize":8}}]},"instanceId":"i-0381a3817f72a949d","name":"testimage","noReboot":false},"responseElements":{"imageId":"ami-06aaf5e4b77161786","requestId":"e686939a-a08a-4fd6-abf5-9ea34793cf25"},"sessionCredentialFromConsole":true,"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","userIdentity":{"accessKeyId":"ASIA5PZQZ5QHE2FUNXHR","accountId":"123456789101","arn":"arn:aws:sts::123456789101:assumed-role/DevAdministrator/test_user","principalId":"AROA5PZQZ5QHBULW27VAC:test_user","invokedBy":null,"sessionContext":{"attributes":{"creationDate":"2022-09-29T22:22:46Z","mfaAuthenticated":"true"},"sessionIssuer":{"accountId":"123456789101","arn":"arn:aws:iam::123456789101:role/DevAdministrator","principalId":"AROA5PZQZ5QHBULW27VAC","type":"Role","userName":"DevAdministrator"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -489,7 +489,7 @@ mod aws_ec2_stopinstances {
     fn cloudtrail_instances_were_stopped() {
         Case::new(
                 "CloudTrail Instances Were Stopped",
-                59,
+                135,
                 true,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"responseElements":{"requestId":"c308a950-e43e-444e-afc1-EXAMPLE73e49","instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}},{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":64,"name":"stopping"},"previousState":{"code":16,"name":"running"}}]}},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -499,7 +499,7 @@ mod aws_ec2_stopinstances {
     fn cloudtrail_instances_were_started() {
         Case::new(
                 "CloudTrail Instances Were Started",
-                143,
+                219,
                 false,
                 r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::123456789012:user/Mateo","accountId":"123456789012","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"Mateo","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:17:28Z","eventSource":"ec2.amazonaws.com","eventName":"StartInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.start-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]}},"responseElements":{"requestId":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","instancesSet":{"items":[{"instanceId":"i-EXAMPLEaff4840c22","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}},{"instanceId":"i-EXAMPLE56126103cb","currentState":{"code":0,"name":"pending"},"previousState":{"code":80,"name":"stopped"}}]}},"requestID":"e4336db0-149f-4a6b-844d-EXAMPLEb9d16","eventID":"e755e09c-42f9-4c5c-9064-EXAMPLE228c7","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -509,7 +509,7 @@ mod aws_ec2_stopinstances {
     fn error_stopping_cloudtrail_instances() {
         Case::new(
                 "Error Stopping CloudTrail Instances",
-                226,
+                302,
                 false,
                 r#"{"eventVersion":"1.05","errorCode":"SomeErrorCode","userIdentity":{"type":"IAMUser","principalId":"EXAMPLE6E4XEGITWATV6R","arn":"arn:aws:iam::777788889999:user/Nikki","accountId":"777788889999","accessKeyId":"AKIAI44QH8DHBEXAMPLE","userName":"Nikki","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2023-07-19T21:11:57Z","mfaAuthenticated":"false"}}},"eventTime":"2023-07-19T21:14:20Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.13.5 Python/3.11.4 Linux/4.14.255-314-253.539.amzn2.x86_64 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/ec2.stop-instances","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-EXAMPLE56126103cb"},{"instanceId":"i-EXAMPLEaff4840c22"}]},"force":false},"requestID":"c308a950-e43e-444e-afc1-EXAMPLE73e49","eventID":"9357a8cc-a0eb-46a1-b67e-EXAMPLE19b14","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"777788889999","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"},"sessionCredentialFromConsole":"true"}"#,
             )
@@ -621,7 +621,7 @@ mod aws_ec2_vpc_modified {
     fn vpc_modified() {
         Case::new(
                 "VPC Modified",
-                52,
+                59,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateVpc","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"cidrBlock":"0.0.0.0/26","instanceTenancy":"default","amazonProvidedIpv6CidrBlock":false},"responseElements":{"requestID":"1","vpc":{"vpcId":"vpc-1","state":"pending","ownerId":"123456789012","cidrBlock":"0.0.0.0/26","cidrBlockAssociationSet":{"items":[{"cidrBlock":"0.0.0.0/26","associationId":"vpc-cidr-assoc-1","cidrBlockState":{"state":"associated"}}]},"ipv6CidrBlockAssociationSet":{},"dhcpOptionsId":"dopt-1","instanceTenancy":"default","tagSet":{},"isDefault":false}},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -631,7 +631,7 @@ mod aws_ec2_vpc_modified {
     fn vpc_not_modified() {
         Case::new(
                 "VPC Not Modified",
-                126,
+                133,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"false","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeVpcs","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"Mozilla","requestParameters":{"vpcSet":{},"filterSet":{}},"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -641,7 +641,7 @@ mod aws_ec2_vpc_modified {
     fn error_modifying_vpc() {
         Case::new(
                 "Error Modifying VPC",
-                169,
+                176,
                 false,
                 r#"{"errorCode":"UnknownParameter","eventVersion":"1.05","userIdentity":{"type":"AssumedRole","principalId":"1111:tester","arn":"arn:aws:sts::123456789012:assumed-role/tester","accountId":"123456789012","accessKeyId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"1111","arn":"arn:aws:iam::123456789012:role/tester","accountId":"123456789012","userName":"tester"},"webIdFederationData":{},"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}}},"eventTime":"2019-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateVpc","awsRegion":"us-west-2","sourceIPAddress":"111.111.111.111","userAgent":"console.ec2.amazonaws.com","requestParameters":{"cidrBlock":"0.0.0.0/26","instanceTenancy":"default","amazonProvidedIpv6CidrBlock":false},"responseElements":{"requestID":"1","vpc":{"vpcId":"vpc-1","state":"pending","ownerId":"123456789012","cidrBlock":"0.0.0.0/26","cidrBlockAssociationSet":{"items":[{"cidrBlock":"0.0.0.0/26","associationId":"vpc-cidr-assoc-1","cidrBlockState":{"state":"associated"}}]},"ipv6CidrBlockAssociationSet":{},"dhcpOptionsId":"dopt-1","instanceTenancy":"default","tagSet":{},"isDefault":false}},"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -729,7 +729,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call() {
         Case::new(
                 "Unauthorized API Call",
-                79,
+                95,
                 true,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-sdk-go/1.32.7 (go1.14.6; linux; amd64) exec-env/AWS_Lambda_go1.x","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -739,7 +739,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call_from_within_aws_fqdn() {
         Case::new(
                 "Unauthorized API Call from Within AWS (FQDN)",
-                118,
+                134,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"sqs.amazonaws.com","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:Action on resource: arn:aws:iam::123456789012:resource","userAgent":"sqs.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -749,7 +749,7 @@ mod aws_iam_user_recon_denied {
     fn authorized_api_call() {
         Case::new(
                 "Authorized API Call",
-                156,
+                172,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateServiceLinkedRole","awsRegion":"us-east-1","sourceIPAddress":"111.111.111.111","userAgent":"signin.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -759,7 +759,7 @@ mod aws_iam_user_recon_denied {
     fn unauthorized_api_call_from_aws_console() {
         Case::new(
                 "Unauthorized API Call - From AWS console",
-                192,
+                208,
                 false,
                 r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"1111","arn":"arn:aws:iam::123456789012:user/tester","accountId":"123456789012","accessKeyId":"1","userName":"tester","sessionContext":{"attributes":{"mfaAuthenticated":"true","creationDate":"2019-01-01T00:00:00Z"}},"invokedBy":"signin.amazonaws.com"},"eventTime":"2019-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"40.185.186.6","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:GetRole on resource: arn:aws:iam::123456789012:role/FooBar","userAgent":"aws-internal/3 aws-sdk-java/1.12.124 Linux/4.9.273-0.1.ac.226.84.332.metal1.x86_64 OpenJDK_64-Bit_Server_VM/25.312-b07 java/1.8.0_312 vendor/Oracle_Corporation cfg/retry-mode/standard","requestParameters":null,"responseElements":null,"requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#,
             )
@@ -1283,7 +1283,7 @@ mod aws_saml_activity {
     fn createsamlprovider() {
         Case::new(
                 "CreateSAMLProvider",
-                29,
+                38,
                 true,
                 r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1293,7 +1293,7 @@ mod aws_saml_activity {
     fn deletesamlprovider() {
         Case::new(
                 "DeleteSAMLProvider",
-                62,
+                71,
                 true,
                 r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"DeleteSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1303,7 +1303,7 @@ mod aws_saml_activity {
     fn non_target_event() {
         Case::new(
                 "Non Target Event",
-                95,
+                104,
                 false,
                 r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"ListAccessKeys","eventSource":"iam.amazonaws.com","eventTime":"2021-10-13 18:35:08","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":true,"recipientAccountId":"0123456789","requestID":"requestID12345","sourceIPAddress":"1.2.3.4","userAgent":"console.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJKLMNOP","accountId":"0123456789","arn":"arn:aws:iam::0123456789:user/bob","principalId":"ABCDEF012345","sessionContext":{"attributes":{"creationDate":"2021-10-13T18:35:02Z","mfaAuthenticated":"true"},"sessionIssuer":{},"webIdFederationData":{}},"type":"IAMUser","userName":"bob"}}"#,
             )
@@ -1313,7 +1313,7 @@ mod aws_saml_activity {
     fn updatesamlprovider() {
         Case::new(
                 "UpdateSAMLProvider",
-                124,
+                133,
                 true,
                 r#"{"awsRegion":"us-east-1","eventID":"EID12345","eventName":"UpdateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2021-10-14 21:25:20","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"recipientAccountId":"0123456789","requestID":"ABC1234","sourceIPAddress":"1.2.3.4","userAgent":"cloudformation.amazonaws.com","userIdentity":{"accessKeyId":"ABCDEFGHIJK","accountId":"0123456789","arn":"arn:aws:sts::0123456789:assumed-role/role/account","invokedBy":"cloudformation.amazonaws.com","principalId":"0123456789:AWSCloudFormation","sessionContext":{"attributes":{"creationDate":"2021-10-14T21:25:20Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"0123456789","arn":"arn:aws:iam::0123456789:role/ServiceRole","principalId":"ABCDEFGI0123","type":"Role","userName":"ServiceRole"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1323,7 +1323,7 @@ mod aws_saml_activity {
     fn activity_from_awssso_service_managed_role() {
         Case::new(
                 "Activity from AWSSSO Service Managed Role",
-                157,
+                166,
                 false,
                 r#"{"awsRegion":"us-east-1","eventCategory":"Management","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","eventTime":"2022-12-12 21:46:17.000000000","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"p_alert_context":{"awsRegion":"us-east-1","eventName":"CreateSAMLProvider","eventSource":"iam.amazonaws.com","recipientAccountId":"123412341234","sourceIPAddress":"sso.amazonaws.com","userAgent":"sso.amazonaws.com","userIdentity":{"accessKeyId":"ASIAXXXXNLMHSP3MFXX","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO","invokedBy":"sso.amazonaws.com","principalId":"AROAT7BCMNLMONMOFFFFF:AWS-SSO","sessionContext":{"attributes":{"creationDate":"2022-12-12T21:46:16Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","principalId":"AROAT7BCMNLMONMOFFFFF","type":"Role","userName":"AWSServiceRoleForSSO"},"webIdFederationData":{}},"type":"AssumedRole"}},"p_alert_creation_time":"2022-12-12 21:51:37.115853000","p_alert_update_time":"2022-12-12 21:51:37.115853000","p_any_aws_account_ids":["123412341234"],"p_any_aws_arns":["arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","arn:aws:iam::123412341234:saml-provider/AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE","arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO"],"p_any_domain_names":["sso.amazonaws.com"],"p_any_trace_ids":["ASIAXXXXNLMHSP3MFXX"],"p_any_usernames":["AWSServiceRoleForSSO"],"p_event_time":"2022-12-12 21:46:17.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2022-12-12 21:49:13.694384486","p_rule_id":"AWS.Suspicious.SAML.Activity","p_source_label":"YourOrg - Cloudtrail - Label","readOnly":false,"recipientAccountId":"123412341234","requestID":"cb89df1f-6019-427f-9a69-00b8b904ce0d","requestParameters":{"name":"AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE","sAMLMetadataDocument":"<?xml version=\"1.0\" encoding=\"UTF-8\"?></xml>"},"responseElements":{"sAMLProviderArn":"arn:aws:iam::123412341234:saml-provider/AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE"},"sourceIPAddress":"sso.amazonaws.com","userAgent":"sso.amazonaws.com","userIdentity":{"accessKeyId":"ASIAXXXXNLMHSP3MFXX","accountId":"123412341234","arn":"arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO","invokedBy":"sso.amazonaws.com","principalId":"AROAT7BCMNLMONMOFFFFF:AWS-SSO","sessionContext":{"attributes":{"creationDate":"2022-12-12T21:46:16Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"123412341234","arn":"arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO","principalId":"AROAT7BCMNLMONMOFFFFF","type":"Role","userName":"AWSServiceRoleForSSO"},"webIdFederationData":{}},"type":"AssumedRole"}}"#,
             )
@@ -1365,7 +1365,7 @@ mod aws_sts_getcalleridentity_trufflehog {
     fn trufflehog_getcalleridentity() {
         Case::new(
                 "TruffleHog GetCallerIdentity",
-                49,
+                50,
                 true,
                 r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"TruffleHog","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/compromised-user","type":"IAMUser","userName":"compromised-user"}}"#,
             )
@@ -1375,7 +1375,7 @@ mod aws_sts_getcalleridentity_trufflehog {
     fn trufflehog_user_agent_variant() {
         Case::new(
                 "TruffleHog User Agent Variant",
-                69,
+                70,
                 true,
                 r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"trufflehog/3.63.0","userIdentity":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/compromised-user","type":"IAMUser","userName":"compromised-user"}}"#,
             )
@@ -1385,7 +1385,7 @@ mod aws_sts_getcalleridentity_trufflehog {
     fn normal_getcalleridentity() {
         Case::new(
                 "Normal GetCallerIdentity",
-                89,
+                90,
                 false,
                 r#"{"awsRegion":"us-east-1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.1","userAgent":"aws-cli/2.15.0","userIdentity":{"type":"IAMUser","userName":"admin-user"}}"#,
             )
@@ -1395,7 +1395,7 @@ mod aws_sts_getcalleridentity_trufflehog {
     fn different_sts_event_with_trufflehog_agent() {
         Case::new(
                 "Different STS Event with TruffleHog Agent",
-                106,
+                107,
                 false,
                 r#"{"awsRegion":"us-east-1","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2024-01-15T10:30:00Z","eventType":"AwsApiCall","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.42","userAgent":"TruffleHog","userIdentity":{"type":"IAMUser","userName":"compromised-user"}}"#,
             )
@@ -1483,7 +1483,7 @@ mod aws_vpc_flow_logs_deleted {
     fn logs_deleted() {
         Case::new(
                 "Logs Deleted",
-                40,
+                41,
                 true,
                 r#"{"p_event_time":"2024-11-26 19:29:38.000000000","p_log_type":"AWS.CloudTrail","p_parse_time":"2024-11-26 19:35:54.358700257","awsRegion":"us-west-2","eventCategory":"Management","eventID":"d5e6d49c-0be9-4c53-ab8a-c7ca86edd130","eventName":"DeleteFlowLogs","eventSource":"ec2.amazonaws.com","eventTime":"2024-11-26 19:29:38.000000000","eventType":"AwsApiCall","eventVersion":"1.10","managementEvent":true,"readOnly":false,"recipientAccountId":"111122223333","requestID":"1dcd7d36-72be-4aad-9e9d-93b88e0135ea","requestParameters":{"DeleteFlowLogsRequest":{"FlowLogId":{"content":"fl-0ef673ef70c4f07cc","tag":1}}},"responseElements":{"DeleteFlowLogsResponse":{"requestId":"1dcd7d36-72be-4aad-9e9d-93b88e0135ea","unsuccessful":"","xmlns":"http://ec2.amazonaws.com/doc/2016-11-15/"}},"sourceIPAddress":"1.2.3.4","tlsDetails":{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-west-2.amazonaws.com","tlsVersion":"TLSv1.3"},"userAgent":"sample-user-agent","userIdentity":{"accessKeyId":"SAMPLE_ACCESS_KEY","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins","principalId":"SAMPLE_PRINCIPAL_ID:leroy.jenkins","sessionContext":{"attributes":{"creationDate":"2024-11-26T17:05:50Z","mfaAuthenticated":"false"},"sessionIssuer":{"accountId":"111122223333","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-west-2/SampleRole","principalId":"SAMPLE_PRINCIPAL_ID","type":"Role","userName":"SampleRole"}},"type":"AssumedRole"}}"#,
             )
