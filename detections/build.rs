@@ -1,7 +1,7 @@
-//! Compiles every rule under `rules/` into `src/rules/` and `tests/rules.rs` (committed), or,
-//! with `CI=true`, fails if those files are stale. See the `codegen` crate.
+//! Compiles every rule under `rules/` (at the workspace root) into `src/rules/` and
+//! `tests/generated/rules.rs`, committed; with `CI=true`, fails if they are stale. See
+//! `codegen::Builder` (`codegen generate` does the same from the command line).
 
 fn main() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("crate in a workspace");
-    codegen::build::run(root, &codegen::Layout::detections());
+    codegen::Builder::new().rules("../rules").generated("src/rules").compile();
 }

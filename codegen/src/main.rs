@@ -404,16 +404,27 @@ fn expand(path: &Path) -> Result<(), String> {
         .iter()
         .find(|r| r.source == shown)
         .ok_or_else(|| format!("error: {} holds no rule that compiles\n", path.display()))?;
-    print!("{}", codegen::emit::rule_module(rule));
+    print!("{}", codegen::emit::rule_module(rule, &Layout::detections()));
     Ok(())
+}
+
+/// This repository's `detections` crate, as its `build.rs` builds it (keep the two alike: CI
+/// runs both, and a difference fails one of them).
+fn detections(root: &Path) -> codegen::Builder {
+    codegen::Builder::new()
+        .manifest_dir(root.join("detections"))
+        .rules("../rules")
+        .generated("src/rules")
+        .module_path("::detections::rules")
 }
 
 fn generate(check_only: bool) -> Result<(), String> {
     let root = workspace_root()?;
-    let (report, warnings) = codegen::build::generate(&root, &Layout::detections(), check_only)?;
-    for w in warnings {
+    let generated = detections(&root).check_only(check_only).generate()?;
+    for w in generated.warnings {
         eprintln!("warning: {w}");
     }
+    let report = generated.report;
     for f in &report.changed {
         eprintln!("wrote {f}");
     }

@@ -3,7 +3,7 @@
 //!
 //! It serves two purposes. `codegen test` runs a rule's `Tests:` with it in milliseconds,
 //! without building anything; and the differential tests compare it with the generated code on
-//! many events, so it shares no code with the runtime (`detections`): a mistake would have to
+//! many events, so it shares no code with the runtime (`detections-runtime`): a mistake would have to
 //! be made twice, in two different ways, to go unnoticed.
 //! Must not: be used on a hot path; it clones values freely.
 
@@ -830,7 +830,7 @@ fn py_str_repr(s: &str) -> String {
 }
 
 /// `str.isprintable()` for a non-ASCII character: the table of the runtime's `repr`
-/// (`detections/src/py/fmt.rs`, which this crate cannot use: it builds `detections`).
+/// (`runtime/src/py/fmt.rs`, copied: the interpreter shares no code with the runtime).
 fn printable(c: char) -> bool {
     const NOT_PRINTABLE: &[(u32, u32)] = &[
         (0x80, 0xa0),

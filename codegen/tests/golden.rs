@@ -27,7 +27,7 @@ fn rules_compile_to_their_golden_rust() {
         let rule = rule.unwrap_or_else(|| {
             panic!("{}", codegen::diag::render(&diags, std::slice::from_ref(&file), false))
         });
-        let actual = codegen::emit::rule_module(&rule);
+        let actual = codegen::emit::rule_module(&rule, &codegen::Layout::detections());
         let golden = case.with_extension("rs");
         if bless {
             fs::write(&golden, &actual).unwrap();

@@ -10,7 +10,7 @@
 //!
 //! On demand (`cargo test -p integration-tests --test hostile_rules -- --ignored`, about a
 //! minute the first time): the accepted cases are written, with their events as `Tests:`, into
-//! a scratch crate under `target/hostile-rules/`, built against `detections` by path, and its
+//! a scratch crate under `target/hostile-rules/`, built against `detections-runtime` by path, and its
 //! generated tests run: the real compiler and the compiled code (both paths) have the last word.
 //!
 //! Bugs these tests found (all fixed in codegen since, in d894e38) stay as regression cases in
@@ -46,10 +46,11 @@ enum Expect {
 
 fn layout() -> Layout {
     Layout {
-        rules_dir: "rules".into(),
+        rules_dirs: vec!["rules".into()],
         module_dir: "src/rules".into(),
         tests_file: "tests/generated/rules.rs".into(),
         registry_path: "::scratch::rules".into(),
+        runtime_path: codegen::emit::RUNTIME_CRATE.into(),
     }
 }
 
@@ -862,9 +863,9 @@ fn build_scratch(name: &str, cases: &[Case]) -> (bool, String) {
         &format!(
             "[package]\nname = \"hostile-rules-{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
              [lib]\nname = \"scratch\"\n\n\
-             [dependencies]\ndetections = {{ path = \"{d}\" }}\n\n[build-dependencies]\ncodegen = {{ path = \"{c}\" }}\n\n\
+             [dependencies]\ndetections-runtime = {{ path = \"{d}\" }}\n\n[build-dependencies]\ncodegen = {{ path = \"{c}\" }}\n\n\
              [profile.dev.build-override]\nopt-level = 1\n\n[workspace]\n",
-            d = path(&root.join("detections")),
+            d = path(&root.join("runtime")),
             c = path(&root.join("codegen")),
         ),
     );
@@ -872,9 +873,9 @@ fn build_scratch(name: &str, cases: &[Case]) -> (bool, String) {
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("copy Cargo.lock");
     write(
         "build.rs",
-        "fn main() {\n    let root = std::path::Path::new(env!(\"CARGO_MANIFEST_DIR\"));\n    let layout = codegen::Layout {\n        rules_dir: \"rules\".into(),\n        module_dir: \"src/rules\".into(),\n        tests_file: \"tests/generated/rules.rs\".into(),\n        registry_path: \"::scratch::rules\".into(),\n    };\n    codegen::build::run(root, &layout);\n}\n",
+        "fn main() {\n    codegen::Builder::new().rules(\"rules\").generated(\"src/rules\").module_path(\"::scratch::rules\").compile();\n}\n",
     );
-    write("src/lib.rs", "extern crate self as scratch;\npub mod rules;\n");
+    write("src/lib.rs", "pub mod rules;\n");
     write("tests/rules.rs", "include!(\"generated/rules.rs\");\n");
     for case in cases {
         let Expect::Compiles(events) = &case.expect else { continue };

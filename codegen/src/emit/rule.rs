@@ -16,7 +16,8 @@ use crate::ir::{
     TemplatePart, TemplateValue,
 };
 
-pub(super) fn module(rule: &Rule) -> TokenStream {
+/// The module of one rule; `runtime` is the path of the runtime crate (`::detections_runtime`).
+pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
     let docs = module_docs(rule).into_iter().map(|line| {
         let line = doc_safe(&line);
         quote!(#![doc = #line])
@@ -34,7 +35,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
             let fields = paths.idents().cloned().collect::<Vec<_>>();
             (quote!(#constants #decide), fields)
         });
-        return super::python::module(rule, quote!(#(#docs)*), meta(rule), filters);
+        return super::python::module(rule, runtime, quote!(#(#docs)*), meta(rule), filters);
     }
     let constants = paths.constants();
     let decide = decide(rule, &emitter);
@@ -198,7 +199,7 @@ pub(super) fn module(rule: &Rule) -> TokenStream {
     quote! {
         #(#docs)*
 
-        use ::detections::prelude::*;
+        use #runtime::prelude::*;
 
         #[doc = #rule_doc]
         pub static RULE: Rule = Rule {

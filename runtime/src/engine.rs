@@ -220,13 +220,6 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
 }
 
-impl Default for Engine {
-    /// Every enabled rule of the registry.
-    fn default() -> Engine {
-        Engine::new(crate::rules::by_log_type::ALL, &Selection::default())
-    }
-}
-
 impl Engine {
     /// The rules of `log_types` (a registry's `by_log_type::ALL`) that `selection` admits.
     pub fn new(log_types: &[&'static LogType], selection: &Selection) -> Engine {
@@ -409,66 +402,39 @@ mod tests {
         shared::<Engine>();
     }
 
-    /// The seed rule alone, so that these tests hold whatever other rules `rules/` holds (the
-    /// engine over fixture rules is tested in `tests/tests/engine.rs`).
-    fn seed() -> Engine {
-        let selection = Selection { rule_ids: vec!["AWS.EC2.StopInstances".into()], ..Selection::default() };
-        Engine::new(crate::rules::by_log_type::ALL, &selection)
-    }
-
-    #[test]
-    fn dispatches_by_given_or_embedded_log_type() {
-        let engine = seed();
-        let event = json!({"eventName": "StopInstances", "p_log_type": "AWS.CloudTrail"});
-        let found = engine.evaluate(&event, None).unwrap();
-        assert_eq!(found.iter().map(|m| m.rule.meta.id).collect::<Vec<_>>(), ["AWS.EC2.StopInstances"]);
-        let bare = json!({"eventName": "StopInstances"});
-        assert_eq!(engine.evaluate(&bare, Some("AWS.CloudTrail")).unwrap().len(), 1);
-        assert_eq!(engine.evaluate(&bare, None), Err(EventError::NoLogType));
-        assert_eq!(
-            engine.evaluate(&bare, Some("Nope.Log")),
-            Err(EventError::UnknownLogType { log_type: "Nope.Log".into() })
-        );
-    }
-
-    #[test]
-    fn malformed_bytes_are_typed_errors() {
-        let engine = seed();
-        let err = |b: &[u8]| engine.evaluate_bytes(b, Some("AWS.CloudTrail")).unwrap_err();
-        assert!(matches!(err(b"{\"a\": \xff}"), EventError::InvalidUtf8 { valid_up_to: 6 }));
-        assert!(matches!(err(b"{\"a\": "), EventError::InvalidJson { .. }));
-        assert_eq!(err(b"[1, 2]"), EventError::NotAnObject { found: "an array" });
-        assert!(matches!(err(b""), EventError::InvalidJson { .. }));
-        let ok = engine.evaluate_bytes(br#"{"eventName": "StopInstances"}"#, Some("AWS.CloudTrail")).unwrap();
-        assert_eq!(ok.matches.len(), 1);
-        assert_eq!(ok.log_type, "AWS.CloudTrail");
-        assert!(ok.event.is_some());
-        let none =
-            engine.evaluate_bytes(br#"{"eventName": "DescribeInstances"}"#, Some("AWS.CloudTrail")).unwrap();
-        assert!(none.matches.is_empty() && none.event.is_none());
-        let embedded =
-            engine.evaluate_bytes(br#"{"eventName": "StopInstances", "p_log_type": "AWS.CloudTrail"}"#, None);
-        assert_eq!(embedded.unwrap().matches.len(), 1);
-        assert_eq!(engine.evaluate_bytes(br#"{"eventName": "x"}"#, None).unwrap_err(), EventError::NoLogType);
-    }
-
     /// `p_log_type` is read as rules read fields, by both paths: exact key first, then ignoring
-    /// ASCII case (found by fuzzing: the generic path once read it exactly only).
+    /// ASCII case (found by fuzzing: the generic path once read it exactly only). The engine
+    /// over compiled rules is tested where there are rules (`detections/tests/engine.rs`,
+    /// `tests/tests/engine.rs`).
     #[test]
     fn both_paths_find_the_log_type_alike() {
-        let engine = seed();
-        for text in [
-            r#"{"P_LOG_TYPE": "x"}"#,
-            r#"{"P_Log_Type": "AWS.CloudTrail", "eventName": "StopInstances"}"#,
-            r#"{"P_LOG_TYPE": "x", "p_log_type": "AWS.CloudTrail", "eventName": "StopInstances"}"#,
-            r#"{"p_log_type": 7}"#,
+        let table = FieldTable::new([&P_LOG_TYPE]);
+        let mut scratch = Scratch::new();
+        for (text, expected) in [
+            (r#"{"P_LOG_TYPE": "x"}"#, Ok("x")),
+            (r#"{"P_Log_Type": "AWS.CloudTrail"}"#, Ok("AWS.CloudTrail")),
+            (r#"{"P_LOG_TYPE": "x", "p_log_type": "AWS.CloudTrail"}"#, Ok("AWS.CloudTrail")),
+            (r#"{"p_log_type": 7}"#, Err(EventError::NoLogType)),
+            (r#"{}"#, Err(EventError::NoLogType)),
         ] {
             let value: Value = serde_json::from_str(text).unwrap();
-            let fast = engine.evaluate_bytes(text.as_bytes(), None).map(|e| (e.log_type, e.matches.len()));
-            let generic = engine
-                .evaluate(&value, None)
-                .map(|m| (resolve_log_type(&value, None).unwrap().to_string(), m.len()));
-            assert_eq!(fast, generic, "{text}");
+            assert_eq!(resolve_log_type(&value, None), expected, "{text}");
+            let view = scratch.read(text.as_bytes(), &table).unwrap();
+            assert_eq!(resolve_log_type(&view, None), expected, "{text}");
         }
+        assert_eq!(resolve_log_type(&json!({"p_log_type": "a"}), Some("given")), Ok("given"));
+    }
+
+    #[test]
+    fn no_rules_no_log_type() {
+        let engine = Engine::new(&[], &Selection::default());
+        assert!(engine.rules().is_empty());
+        let unknown = EventError::UnknownLogType { log_type: "AWS.CloudTrail".into() };
+        assert_eq!(engine.evaluate(&json!({}), Some("AWS.CloudTrail")), Err(unknown.clone()));
+        assert_eq!(engine.evaluate_bytes(b"{}", Some("AWS.CloudTrail")).unwrap_err(), unknown);
+        assert_eq!(
+            engine.evaluate_bytes(b"[1]", None).unwrap_err(),
+            EventError::NotAnObject { found: "an array" }
+        );
     }
 }

@@ -77,12 +77,12 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     let fast = (rule.decide_view)(&view);
     if fast != decision {
         return Err(format!(
-            "{head}\n  the fast path decided {fast:?}, the Value path {decision:?}: a bug in detections"
+            "{head}\n  the fast path decided {fast:?}, the Value path {decision:?}: a bug in detections-runtime"
         ));
     }
     if matched && rule.outputs(&view) != rule.outputs(&event) {
         return Err(format!(
-            "{head}\n  the fast path gives other alert outputs than the Value path: a bug in detections\n  fast:  {:?}\n  Value: {:?}",
+            "{head}\n  the fast path gives other alert outputs than the Value path: a bug in detections-runtime\n  fast:  {:?}\n  Value: {:?}",
             rule.outputs(&view),
             rule.outputs(&event)
         ));
@@ -169,7 +169,7 @@ fn run_python(
         && (rule.decide_view)(&view) != decided
     {
         return Err(format!(
-            "{head}\n  the fast path decides otherwise than the Value path: a bug in detections"
+            "{head}\n  the fast path decides otherwise than the Value path: a bug in detections-runtime"
         ));
     }
     if matched != case.expected {

@@ -1,0 +1,3 @@
+fn main() {
+    codegen::Builder::new().rules("rules").generated("src/rules").compile();
+}
