@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! detect scan [FILES...]   newline-delimited JSON events in, alerts (or matches) out
+//! detect consume           the same over a NATS JetStream stream, alerts published to a subject
 //! detect rules             the compiled rules, as a table or JSON
 //! detect sample            seeded, realistic CloudTrail events (the shipped sample, benchmarks)
 //! ```
@@ -9,6 +10,7 @@
 //! Exit status: 0 when done (even if lines were rejected: they are reported), 2 on a usage
 //! error or an input that cannot be read.
 
+mod consume;
 mod input;
 mod list;
 mod output;
@@ -84,6 +86,7 @@ fn cli() -> Command {
                 .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("No summary on standard error"))
                 .args(selection.clone()),
         )
+        .subcommand(consume_command().args(selection.clone()))
         .subcommand(
             Command::new("sample")
                 .about("Writes seeded, realistic CloudTrail events as NDJSON (examples/cloudtrail.jsonl is `--events 3000 --seed 1`)")
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
     let matches = cli().get_matches();
     let result = match matches.subcommand() {
         Some(("scan", m)) => scan(m),
+        Some(("consume", m)) => consume(m),
         Some(("rules", m)) => list_rules(m),
         Some(("sample", m)) => sample(m),
         _ => unreachable!("a subcommand is required"),
@@ -182,6 +186,146 @@ fn scan(m: &ArgMatches) -> Result<ExitCode, String> {
         eprint!("{}", summary.render(options.matches, options.signals));
     }
     Ok(if summary.io_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn consume_command() -> Command {
+    let text = |name: &'static str, value: &'static str, default: &'static str, help: &'static str| {
+        Arg::new(name).long(name).value_name(value).default_value(default).help(help)
+    };
+    let duration = |name: &'static str, default: &'static str, help: &'static str| {
+        Arg::new(name)
+            .long(name)
+            .value_name("DURATION")
+            .value_parser(consume::parse_duration)
+            .default_value(default)
+            .help(help)
+    };
+    Command::new("consume")
+        .about(
+            "Evaluates the events of a NATS JetStream stream through a durable pull consumer that runners share, \
+             and publishes alerts as NDJSON records (those of `detect scan`) to a subject",
+        )
+        .arg(text("server", "URL", "nats://127.0.0.1:4222", "The NATS server"))
+        .arg(text("stream", "NAME", "EVENTS", "The stream of events (made if missing, with --subject)"))
+        .arg(
+            Arg::new("subject")
+                .long("subject")
+                .value_name("SUBJECT")
+                .action(ArgAction::Append)
+                .help("A subject of the stream when it is made (repeatable; default: events.>)"),
+        )
+        .arg(
+            Arg::new("filter")
+                .long("filter")
+                .value_name("SUBJECT")
+                .help("Only messages of this subject (the consumer's filter when it is made; default: the whole stream)"),
+        )
+        .arg(text("consumer", "NAME", "detect", "The durable consumer that runners share (made if missing)"))
+        .arg(text("output-subject", "SUBJECT", "detect.alerts", "Where alert (or match) records are published"))
+        .arg(text(
+            "dead-letter-subject",
+            "SUBJECT",
+            "detect.dead",
+            "Where messages that cannot be evaluated are published, as they came, with a Detect-Reason header",
+        ))
+        .arg(text(
+            "output-stream",
+            "NAME",
+            "DETECT",
+            "The stream made for the output and dead-letter subjects when no stream captures them",
+        ))
+        .arg(duration("duplicate-window", "2m", "The duplicate window of a stream made for the output"))
+        .arg(text("kv-bucket", "NAME", "detect", "The key-value bucket of the alerting windows (made if missing)"))
+        .arg(
+            Arg::new("batch")
+                .long("batch")
+                .value_name("N")
+                .value_parser(value_parser!(usize))
+                .default_value("1000")
+                .help("Messages fetched at a time"),
+        )
+        .arg(duration("fetch-wait", "1s", "How long a fetch waits for messages"))
+        .arg(duration("ack-wait", "30s", "The consumer's ack wait (when it is made): a crashed runner's messages come again after it"))
+        .arg(
+            Arg::new("max-ack-pending")
+                .long("max-ack-pending")
+                .value_name("N")
+                .value_parser(value_parser!(i64))
+                .default_value("10000")
+                .help("Messages delivered and not yet acked, for all runners (when the consumer is made)"),
+        )
+        .arg(Arg::new("drain").long("drain").action(ArgAction::SetTrue).help(
+            "Stop once every message of the stream is acked, closing every window first (the end of the input)",
+        ))
+        .arg(
+            Arg::new("flush-after")
+                .long("flush-after")
+                .value_name("DURATION")
+                .value_parser(consume::parse_duration)
+                .help("Close every window once the stream has been consumed and idle this long"),
+        )
+        .arg(duration(
+            "shutdown-grace",
+            "10s",
+            "On SIGTERM, how long to finish the messages in hand before handing the rest back",
+        ))
+        .arg(
+            Arg::new("log-type")
+                .long("log-type")
+                .value_name("TYPE")
+                .help("The log type of every event (default: each event's `p_log_type`)"),
+        )
+        .arg(Arg::new("matches").long("matches").action(ArgAction::SetTrue).help(
+            "Publish one record per (event, rule) match instead of alerts (source: the stream, line: the sequence)",
+        ))
+        .arg(
+            Arg::new("signals")
+                .long("signals")
+                .action(ArgAction::SetTrue)
+                .help("Also publish signals (windows of rules with CreateAlert: false)"),
+        )
+        .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("No summary on standard error"))
+}
+
+fn consume(m: &ArgMatches) -> Result<ExitCode, String> {
+    let log_type = m.get_one::<String>("log-type").cloned();
+    let engine = engine(m, log_type.as_deref())?;
+    if engine.rules().is_empty() {
+        return Err("no rule is selected".into());
+    }
+    let text = |name: &str| m.get_one::<String>(name).expect("has a default").clone();
+    let duration = |name: &str| *m.get_one::<std::time::Duration>(name).expect("has a default");
+    let subjects: Vec<String> = m
+        .get_many::<String>("subject")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_else(|| vec!["events.>".into()]);
+    let options = consume::Options {
+        server: text("server"),
+        stream: text("stream"),
+        subjects,
+        filter: m.get_one::<String>("filter").cloned(),
+        consumer: text("consumer"),
+        output_subject: text("output-subject"),
+        dead_letter_subject: text("dead-letter-subject"),
+        output_stream: text("output-stream"),
+        duplicate_window: duration("duplicate-window"),
+        kv_bucket: text("kv-bucket"),
+        batch: (*m.get_one::<usize>("batch").expect("has a default")).max(1),
+        fetch_wait: duration("fetch-wait"),
+        ack_wait: duration("ack-wait"),
+        max_ack_pending: *m.get_one::<i64>("max-ack-pending").expect("has a default"),
+        drain: m.get_flag("drain"),
+        flush_after: m.get_one::<std::time::Duration>("flush-after").copied(),
+        shutdown_grace: duration("shutdown-grace"),
+        log_type,
+        matches: m.get_flag("matches"),
+        signals: m.get_flag("signals"),
+    };
+    let summary = consume::consume(&engine, &options)?;
+    if !m.get_flag("quiet") {
+        eprint!("{}", summary.render(&options));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_rules(m: &ArgMatches) -> Result<ExitCode, String> {
