@@ -449,7 +449,10 @@ impl<'a> Runner<'a> {
 
 /// Takes up to `max` messages from the consumer, waiting at most `wait` for them. A pull is read
 /// until the server ends it, or until a little after it expired there: servers before 2.10 may
-/// not say that a pull expired until something else happens on the consumer.
+/// not say that a pull expired until something else happens on the consumer. The consumer
+/// takes one pull at a time (`max_waiting` 1, see `setup`), so that a batch is a contiguous
+/// range of the stream, which one runner can fold in one run: while another runner's pull is
+/// open the server refuses this one, and it is tried again shortly.
 async fn fetch(
     consumer: PullConsumer,
     max: usize,
@@ -457,18 +460,31 @@ async fn fetch(
 ) -> Result<Vec<jetstream::Message>, String> {
     let cannot = |e: &dyn std::fmt::Display| format!("cannot fetch: {e}");
     let deadline = tokio::time::Instant::now() + wait + Duration::from_millis(250);
-    let mut batch =
-        consumer.batch().max_messages(max).expires(wait).messages().await.map_err(|e| cannot(&e))?;
     let mut messages = Vec::new();
-    while let Ok(Some(message)) = tokio::time::timeout_at(deadline, batch.next()).await {
-        match message {
-            Ok(m) => messages.push(m),
-            Err(e) if messages.is_empty() => return Err(cannot(&e)),
-            Err(_) => break,
+    'pull: loop {
+        let mut batch =
+            consumer.batch().max_messages(max).expires(wait).messages().await.map_err(|e| cannot(&e))?;
+        while let Ok(Some(message)) = tokio::time::timeout_at(deadline, batch.next()).await {
+            match message {
+                Ok(m) => messages.push(m),
+                Err(e) if messages.is_empty() && e.to_string().contains("Exceeded MaxWaiting") => {
+                    if tokio::time::Instant::now() + BUSY >= deadline {
+                        break 'pull;
+                    }
+                    tokio::time::sleep(BUSY).await;
+                    continue 'pull;
+                }
+                Err(e) if messages.is_empty() => return Err(cannot(&e)),
+                Err(_) => break,
+            }
         }
+        break;
     }
     Ok(messages)
 }
+
+/// How long a runner waits before pulling again while another runner's pull is open.
+const BUSY: Duration = Duration::from_millis(5);
 
 /// The test hook: aborts the process at `point` of run `run` if `DETECT_CONSUME_CRASH` says so.
 fn crash_point(point: &str, run: u64) {

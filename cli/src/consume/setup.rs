@@ -81,6 +81,7 @@ pub async fn setup(o: &Options) -> Result<Setup, String> {
         max_deliver: -1,
         filter_subject: o.filter.clone().unwrap_or_default(),
         max_ack_pending: o.max_ack_pending,
+        max_waiting: 1,
         ..Default::default()
     };
     let mut consumer: PullConsumer = stream
