@@ -127,13 +127,19 @@ impl<'a> Runner<'a> {
                 return Ok(());
             }
             // The next batch is fetched while the messages in hand are folded and published.
-            // With messages in hand, the fetch takes little more than what is there. A pull
-            // always expires, and well within the ack wait: a pull the server cannot fill (the
-            // consumer's max ack pending reached) would otherwise stay open and take the same
-            // messages again when they time out.
-            let fetch = (!stopping).then(|| {
-                let wait = if self.held.is_empty() { self.o.fetch_wait } else { Duration::from_millis(50) };
-                fetch(self.setup.consumer.clone(), self.o.batch, wait.min(self.setup.ack_wait / 4))
+            // With messages in hand, the fetch takes only what is there (no wait), and none while
+            // a runner holds two batches it cannot fold yet (another runner has earlier ones):
+            // hoarding would only keep that runner waiting. A pull always expires, and well
+            // within the ack wait: a pull the server cannot fill (the consumer's max ack pending
+            // reached) would otherwise stay open and take the same messages again when they time
+            // out.
+            let fetch = (!stopping && self.held.len() < 2 * self.o.batch).then(|| {
+                let wait = if self.held.is_empty() {
+                    Some(self.o.fetch_wait.min(self.setup.ack_wait / 4))
+                } else {
+                    None
+                };
+                fetch(self.setup.consumer.clone(), self.o.batch, wait)
             });
             let fetching = async move {
                 match fetch {
@@ -398,7 +404,19 @@ impl<'a> Runner<'a> {
     async fn stream_consumed(&mut self) -> Result<bool, String> {
         let info =
             self.setup.consumer.get_info().await.map_err(|e| format!("cannot read the consumer: {e}"))?;
-        Ok(info.num_pending == 0 && info.num_ack_pending == 0)
+        if info.num_pending != 0 || info.num_ack_pending != 0 {
+            return Ok(false);
+        }
+        // A consumer made a moment ago may still count nothing pending (seen with nats-server
+        // 2.9 and two runners starting together): over the whole stream, the ack floor must
+        // also have reached the stream's last message.
+        if self.setup.filter != ">" {
+            return Ok(true);
+        }
+        let mut stream = self.setup.stream.clone();
+        let last =
+            stream.info().await.map_err(|e| format!("cannot read the stream: {e}"))?.state.last_sequence;
+        Ok(info.ack_floor.stream_sequence >= last)
     }
 
     /// The end of the input: closes every open window and publishes what reached its threshold.
@@ -447,28 +465,32 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Takes up to `max` messages from the consumer, waiting at most `wait` for them. A pull is read
-/// until the server ends it, or until a little after it expired there: servers before 2.10 may
-/// not say that a pull expired until something else happens on the consumer. The consumer
-/// takes one pull at a time (`max_waiting` 1, see `setup`), so that a batch is a contiguous
-/// range of the stream, which one runner can fold in one run: while another runner's pull is
-/// open the server refuses this one, and it is tried again shortly.
+/// Takes up to `max` messages from the consumer, waiting at most `wait` for them (`None`: only
+/// those already there). A pull is read until the server ends it, or until a little after it
+/// expired there: servers before 2.10 may not say that a pull expired until something else
+/// happens on the consumer. The consumer takes one pull at a time (`max_waiting` 1, see
+/// `setup`), so that a batch is a contiguous range of the stream, which one runner can fold in
+/// one run: while another runner's pull is open the server refuses this one, and a waiting
+/// pull is tried again shortly.
 async fn fetch(
     consumer: PullConsumer,
     max: usize,
-    wait: Duration,
+    wait: Option<Duration>,
 ) -> Result<Vec<jetstream::Message>, String> {
     let cannot = |e: &dyn std::fmt::Display| format!("cannot fetch: {e}");
-    let deadline = tokio::time::Instant::now() + wait + Duration::from_millis(250);
+    let deadline = tokio::time::Instant::now() + wait.unwrap_or_default() + Duration::from_millis(250);
     let mut messages = Vec::new();
     'pull: loop {
-        let mut batch =
-            consumer.batch().max_messages(max).expires(wait).messages().await.map_err(|e| cannot(&e))?;
+        let mut batch = match wait {
+            Some(wait) => consumer.batch().max_messages(max).expires(wait).messages().await,
+            None => consumer.fetch().max_messages(max).messages().await,
+        }
+        .map_err(|e| cannot(&e))?;
         while let Ok(Some(message)) = tokio::time::timeout_at(deadline, batch.next()).await {
             match message {
                 Ok(m) => messages.push(m),
                 Err(e) if messages.is_empty() && e.to_string().contains("Exceeded MaxWaiting") => {
-                    if tokio::time::Instant::now() + BUSY >= deadline {
+                    if wait.is_none() || tokio::time::Instant::now() + BUSY >= deadline {
                         break 'pull;
                     }
                     tokio::time::sleep(BUSY).await;
