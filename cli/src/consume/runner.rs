@@ -113,6 +113,10 @@ impl<'a> Runner<'a> {
         let mut stopped_at: Option<Instant> = None;
         let mut last_progress = Instant::now();
         let mut backoff = Backoff::default();
+        // Whether the clock stood still the last time this runner waited for it: the messages
+        // it waits for may be with a runner that died (they come again after the ack wait), so
+        // it fetches again, however much it holds.
+        let mut stalled = false;
         loop {
             let stopping = self.stop.load(Ordering::SeqCst);
             if stopping && stopped_at.get_or_insert_with(Instant::now).elapsed() >= self.o.shutdown_grace {
@@ -127,13 +131,13 @@ impl<'a> Runner<'a> {
                 return Ok(());
             }
             // The next batch is fetched while the messages in hand are folded and published.
-            // With messages in hand, the fetch takes only what is there (no wait), and none while
-            // a runner holds two batches it cannot fold yet (another runner has earlier ones):
-            // hoarding would only keep that runner waiting. A pull always expires, and well
-            // within the ack wait: a pull the server cannot fill (the consumer's max ack pending
-            // reached) would otherwise stay open and take the same messages again when they time
-            // out.
-            let fetch = (!stopping && self.held.len() < 2 * self.o.batch).then(|| {
+            // With messages in hand, the fetch takes only what is there (no wait), and none
+            // while a runner holds two batches it cannot fold yet because another runner has
+            // earlier ones: hoarding would only keep that runner waiting (unless the clock
+            // stalled). A pull always expires, and well within the ack wait: a pull the server
+            // cannot fill (the consumer's max ack pending reached) would otherwise stay open and
+            // take the same messages again when they time out.
+            let fetch = (!stopping && (stalled || self.held.len() < 2 * self.o.batch)).then(|| {
                 let wait = if self.held.is_empty() {
                     Some(self.o.fetch_wait.min(self.setup.ack_wait / 4))
                 } else {
@@ -173,7 +177,7 @@ impl<'a> Runner<'a> {
                     if fetched == 0 {
                         // Until another runner moves the clock (or a little while).
                         let state = self.state.as_mut().expect("alert mode has a state");
-                        state.changed(Duration::from_millis(200)).await;
+                        stalled = !state.changed(Duration::from_millis(200)).await;
                     }
                 }
                 Err(Error::Fatal(m)) => return Err(m),

@@ -257,22 +257,27 @@ impl State {
         }
     }
 
-    /// Waits until the clock changes (another runner committed), or `timeout` passes.
-    pub async fn changed(&mut self, timeout: Duration) {
+    /// Waits until the clock changes (another runner committed), or `timeout` passes; says
+    /// whether it changed.
+    pub async fn changed(&mut self, timeout: Duration) -> bool {
         if self.watch.is_none() {
             match self.kv.watch(self.clock_key()).await {
                 Ok(w) => self.watch = Some(w),
                 Err(_) => {
                     tokio::time::sleep(timeout).await;
-                    return;
+                    return false;
                 }
             }
         }
         let watch = self.watch.as_mut().expect("made above");
         match tokio::time::timeout(timeout, watch.next()).await {
-            Ok(Some(Ok(_))) | Err(_) => {}
+            Ok(Some(Ok(_))) => true,
+            Err(_) => false,
             // Ended or broken (a server restart): made again next time.
-            Ok(_) => self.watch = None,
+            Ok(_) => {
+                self.watch = None;
+                false
+            }
         }
     }
 
