@@ -512,69 +512,6 @@ fn a_server_restarted_under_a_running_consumer_loses_nothing() {
     assert_eq!(published(&server, OUTPUT), scan(&file, &["--signals"]), "{}", stderr(&out));
 }
 
-/// The throughput of `detect consume` through a local server against `detect scan` on the same
-/// events, in the same run (README.md gives the figures):
-/// `cargo test --release -p detect --test consume -- --ignored --nocapture throughput`.
-/// Events: `CONSUME_BENCH_EVENTS` (default 200,000) of the sample at its shipped attack share.
-#[test]
-#[ignore]
-fn throughput() {
-    let Some(server) = Server::start("throughput") else { return };
-    let events: u32 =
-        std::env::var("CONSUME_BENCH_EVENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(200_000);
-    let out = detect(&["sample", "--events", &events.to_string(), "--seed", "21"]);
-    let file = server.dir.join("bench.jsonl");
-    fs::write(&file, &out.stdout).unwrap();
-    let lines: Vec<Vec<u8>> =
-        out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect();
-    publish(&server.url(), &lines);
-    let timed = |c: &mut Command| {
-        let started = Instant::now();
-        let out = c.stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        (started.elapsed().as_secs_f64(), out)
-    };
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (mut scan1, mut scan2, mut consume) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..5 {
-        let path = file.to_str().unwrap();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_detect"));
-        scan1.push(timed(c.args(["scan", "--quiet", "--threads", "1", path])).0);
-        let mut c = Command::new(env!("CARGO_BIN_EXE_detect"));
-        scan2.push(timed(c.args(["scan", "--quiet", path])).0);
-        let consumer = format!("bench{run}");
-        let subject = format!("detect.bench{run}");
-        let output = format!("BENCH{run}");
-        let batch = std::env::var("CONSUME_BENCH_BATCH").unwrap_or_else(|_| "1000".into());
-        let mut c = consume_command(
-            &server,
-            &["--drain", "--consumer", &consumer, "--output-subject", &subject, "--output-stream", &output],
-        );
-        c.args(["--kv-bucket", &consumer, "--batch", &batch]);
-        let (secs, out) = timed(&mut c);
-        eprintln!(
-            "run {run}: scan --threads 1 {:.2} s, scan {:.2} s, consume {secs:.2} s",
-            scan1[run], scan2[run]
-        );
-        eprint!("{}", stderr(&out));
-        consume.push(secs);
-    }
-    let n = f64::from(events);
-    let (s1, s2, c) = (median(scan1), median(scan2), median(consume));
-    eprintln!(
-        "{events} events, medians of 5: scan --threads 1 {:.0} events/s, scan {:.0} events/s, consume {:.0} events/s \
-         ({:.2} of scan --threads 1, {:.2} of scan)",
-        n / s1,
-        n / s2,
-        n / c,
-        s1 / c,
-        s2 / c
-    );
-}
-
 #[test]
 fn an_idle_stream_closes_its_windows_after_flush_after() {
     let Some(server) = Server::start("idle") else { return };
