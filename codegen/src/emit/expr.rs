@@ -17,10 +17,13 @@ use super::{doc_safe, str_lit};
 use crate::ir::{Cidr, CompareOp, Expr, IpKind, Lit, Num, Ordering, Path, Quantifier, Segment, Test};
 use crate::names;
 
-/// The named path constants of one rule module.
+/// The named constants of one rule module: its paths, and its long or repeated string sets.
 pub(crate) struct Paths {
     names: BTreeMap<Path, Ident>,
     order: Vec<Path>,
+    /// Sets of strings (sorted, as `lit_set` prints them) hoisted into a `static`, in order of
+    /// first use, with their names and the path of their first use.
+    sets: Vec<(Vec<String>, Ident, String)>,
 }
 
 impl Paths {
@@ -86,7 +89,58 @@ impl Paths {
             taken.push(name.clone());
             names.insert(p.clone(), Ident::new(&name, Span::call_site()));
         }
-        Paths { names, order }
+        Paths { names, order, sets: Vec::new() }
+    }
+
+    /// Names the string sets of `exprs` that are long (more than [`HOIST_OVER`] strings) or
+    /// searched (more than [`SCAN_AT_MOST`]) and used more than once, so that `decide` reads `is_in_sorted(IMAGE_ID_VALUES)` and a set
+    /// written once in the YAML (or through an alias) is printed once.
+    pub fn hoisting_sets<'e>(mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Paths {
+        let mut uses: Vec<(Vec<String>, &Path, usize)> = Vec::new();
+        fn walk<'e>(expr: &'e Expr, subject: &'e Path, uses: &mut Vec<(Vec<String>, &'e Path, usize)>) {
+            match expr {
+                Expr::All(xs) | Expr::Any(xs) | Expr::None(xs) | Expr::OnlyOne(xs) => {
+                    xs.iter().for_each(|x| walk(x, subject, uses))
+                }
+                Expr::Test { path, test: Test::IsIn(set), .. } => {
+                    let Some(strs) = sorted_strs(set) else { return };
+                    let path = if path.segments.is_empty() { subject } else { path };
+                    match uses.iter_mut().find(|(s, _, _)| *s == strs) {
+                        Some(u) => u.2 += 1,
+                        None => uses.push((strs, path, 1)),
+                    }
+                }
+                Expr::Elements { path, body, .. } => body.iter().for_each(|x| walk(x, path, uses)),
+                Expr::Always(_) | Expr::Test { .. } | Expr::Compare { .. } => {}
+            }
+        }
+        let none = Path { text: String::new(), segments: Vec::new() };
+        for e in exprs {
+            walk(e, &none, &mut uses);
+        }
+        let mut taken: Vec<String> = self.names.values().map(Ident::to_string).collect();
+        for (strs, path, count) in uses {
+            if strs.len() <= HOIST_OVER && (count < 2 || strs.len() <= SCAN_AT_MOST) {
+                continue;
+            }
+            let base = match self.names.get(path) {
+                Some(ident) => format!("{ident}_VALUES"),
+                None => "VALUES".to_string(),
+            };
+            let name = std::iter::once(base.clone())
+                .chain((2..).map(|i| format!("{base}_{i}")))
+                .find(|c| !taken.contains(c))
+                .expect("unbounded");
+            taken.push(name.clone());
+            self.sets.push((strs, Ident::new(&name, Span::call_site()), path.text.clone()));
+        }
+        self
+    }
+
+    /// The name of a hoisted set.
+    fn set(&self, set: &[Lit]) -> Option<&Ident> {
+        let strs = sorted_strs(set)?;
+        self.sets.iter().find(|(s, _, _)| *s == strs).map(|(_, ident, _)| ident)
     }
 
     /// Every constant, in order.
@@ -110,8 +164,34 @@ impl Paths {
                 static #name: Path = #value;
             }
         });
-        quote!(#(#consts)*)
+        let sets = self.sets.iter().map(|(strs, name, path)| {
+            let doc = if path.is_empty() {
+                format!(" The {} values an `IsIn` tests.", strs.len())
+            } else {
+                doc_safe(&format!(" The {} values `{path}` is tested against (`IsIn`).", strs.len()))
+            };
+            let strs = strs.iter().map(|s| str_lit(s));
+            quote! {
+                #[doc = #doc]
+                static #name: &[&str] = &[#(#strs),*];
+            }
+        });
+        quote!(#(#consts)* #(#sets)*)
     }
+}
+
+/// An `IsIn` of more strings than this gets a named `static` (as does a searched one used twice).
+const HOIST_OVER: usize = 32;
+
+/// The strings of a set of strings only, sorted and without repeats (as `lit_set` prints them).
+fn sorted_strs(set: &[Lit]) -> Option<Vec<String>> {
+    let mut strs = set
+        .iter()
+        .map(|l| if let Lit::Str(s) = l { Some(s.clone()) } else { None })
+        .collect::<Option<Vec<_>>>()?;
+    strs.sort();
+    strs.dedup();
+    Some(strs)
 }
 
 /// `Path::new(&[Key("a"), Index(0), Each])`: a path as a constant expression.
@@ -270,10 +350,10 @@ impl Emitter<'_> {
                     if path.segments.is_empty() { quote!(#subject) } else { self.read(subject, path) };
                 if filter {
                     let v = format_ident!("value");
-                    let holds = test_call(&quote!(#v), test);
+                    let holds = test_call(&quote!(#v), test, self.paths);
                     Code::Atom(quote!(filter(#value, #negated, |#v| #holds)))
                 } else {
-                    let call = Code::Atom(test_call(&value, test));
+                    let call = Code::Atom(test_call(&value, test, self.paths));
                     if *negated { call.not() } else { call }
                 }
             }
@@ -349,7 +429,7 @@ fn element_name(subject: &Ident) -> Ident {
 const SCAN_AT_MOST: usize = 8;
 
 /// The method call that tests `value` for the positive form of `test`.
-fn test_call(value: &TokenStream, test: &Test) -> TokenStream {
+fn test_call(value: &TokenStream, test: &Test, constants: &Paths) -> TokenStream {
     let (method, arg) = match test {
         Test::Equals(l) => ("equals", lit(l)),
         Test::IEquals(s) => ("iequals", str_lit(s)),
@@ -376,8 +456,13 @@ fn test_call(value: &TokenStream, test: &Test) -> TokenStream {
             } else {
                 "is_in"
             };
-            let set = lit_set(set);
-            (method, quote!(&[#(#set),*]))
+            match constants.set(set) {
+                Some(name) => (method, quote!(#name)),
+                None => {
+                    let set = lit_set(set);
+                    (method, quote!(&[#(#set),*]))
+                }
+            }
         }
         Test::MatchesGlob(globs) => {
             let globs = globs.iter().map(|g| str_lit(g));

@@ -23,7 +23,7 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
         quote!(#![doc = #line])
     });
     let reserved = rule.python.as_ref().map(|p| p.constants.clone()).unwrap_or_default();
-    let paths = Paths::reserving(all_paths(rule), &reserved);
+    let paths = Paths::reserving(all_paths(rule), &reserved).hoisting_sets(all_exprs(rule));
     let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
     if rule.python.is_some() {
         // A Python rule's `InlineFilters` run compiled, before `rule()` (as Panther runs them
@@ -259,6 +259,15 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
         d.conditions.iter().for_each(|c| paths_of(c, &mut out));
     }
     out
+}
+
+/// Every condition of the rule, in the order of `all_paths`.
+fn all_exprs(rule: &Rule) -> Vec<&Expr> {
+    let steps = rule.filters.iter().chain(&rule.detection).map(|s| &s.expr);
+    let cases = rule.template_values.iter().flat_map(|v| &v.cases).flat_map(|c| &c.conditions);
+    let context = rule.context.iter().flat_map(|c| &c.conditions);
+    let severities = rule.dynamic_severities.iter().flat_map(|d| &d.conditions);
+    steps.chain(cases).chain(context).chain(severities).collect()
 }
 
 fn data_paths(d: &Data, out: &mut Vec<Path>) {
