@@ -69,6 +69,9 @@ pub struct Python {
     pub lowered: bool,
     /// The Rust names of the constants in `items` (other names of the module must differ).
     pub constants: Vec<String>,
+    /// The Rust names of its module-state variables in `items` (`global X`: `py::Global`
+    /// statics).
+    pub state: Vec<String>,
 }
 
 /// One compiled definition of a helper module (a `global` or a data model's `.py`).

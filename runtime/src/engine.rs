@@ -245,6 +245,11 @@ impl Engine {
             by_log_type.insert(log_type.name, Dispatch { narrowings, always });
         }
         rules.sort_by_key(|r| r.meta.source);
+        // A new engine imports the rules' modules anew: module state starts from the
+        // module-level values (on this thread; other threads start there anyway).
+        for py in rules.iter().filter_map(|r| r.python) {
+            py.reset_state();
+        }
         let discriminators =
             by_log_type.values().flat_map(|d: &Dispatch| d.narrowings.iter().map(|n| n.field));
         let table = FieldTable::new(

@@ -55,6 +55,21 @@ impl<'a> Case<'a> {
             panic!("{report}");
         }
     }
+
+    /// For a Python rule with module state: runs `cases[..i]` in order on a fresh import of
+    /// the module, as `pat test` runs a file's cases one after the other on one module (the
+    /// state carries from case to case), then checks `cases[i]`.
+    #[track_caller]
+    pub fn check_in_sequence(rule: &Rule, cases: &[Case], i: usize) {
+        let py = rule.python.expect("module state is a Python rule's");
+        py.reset_state();
+        for case in &cases[..i] {
+            if let Ok(event) = serde_json::from_str::<Value>(case.log) {
+                py.with_test_mocks(case.mocks, || py.run_all(&event));
+            }
+        }
+        cases[i].check(rule)
+    }
 }
 
 /// The verdict of `case`, or the failure report.
@@ -64,7 +79,7 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     let event: Value = serde_json::from_str(case.log)
         .map_err(|e| format!("{head}\n  the test log is not valid JSON: {e}"))?;
     if let Some(py) = rule.python {
-        return crate::py::with_mocks(case.mocks, || run_python(rule, py, case, &head, &event));
+        return py.with_test_mocks(case.mocks, || run_python(rule, py, case, &head, &event));
     }
     let decision = (rule.decide)(&event);
     let matched = decision.is_none();
@@ -154,6 +169,11 @@ fn run_python(
         Ok(m) => m,
         Err(e) => return Err(format!("{head}\n  rule() in {} raised {e}", py.source)),
     };
+    if !py.state.is_empty() {
+        // Each function runs once, as in `pat test`: a second run would see the state the
+        // first one left. (The engine decides with `rule()` alone for such rules.)
+        return judge_python(case, head, py, matched, results, rule);
+    }
     // The engine decides with `rule()`'s lowered conditions first (and, without `InlineFilters`,
     // must come to the same verdict), on both event paths.
     let decided = (rule.decide)(event);
@@ -172,6 +192,22 @@ fn run_python(
             "{head}\n  the fast path decides otherwise than the Value path: a bug in detections-runtime"
         ));
     }
+    verdict_of(case, head, py, matched, &results)?;
+    if !matched {
+        return Ok(());
+    }
+    check_expectations(head, case, rule.outputs(event))
+}
+
+/// `pat test`'s judgement of one run: the verdict expected, and no alert function raising on
+/// an expected match.
+fn verdict_of(
+    case: &Case,
+    head: &str,
+    py: &crate::py::Python,
+    matched: bool,
+    results: &crate::py::rule::Results,
+) -> Result<(), String> {
     if matched != case.expected {
         let word = |m: bool| if m { "match" } else { "no match" };
         return Err(format!(
@@ -183,13 +219,28 @@ fn run_python(
             if matched { "True" } else { "False" },
         ));
     }
+    if matched && let Some((function, e)) = results.first_error() {
+        return Err(format!("{head}\n  {function}() in {} raised {e}", py.source));
+    }
+    Ok(())
+}
+
+/// A case of a rule with module state, judged from its one run.
+fn judge_python(
+    case: &Case,
+    head: &str,
+    py: &crate::py::Python,
+    matched: bool,
+    results: crate::py::rule::Results,
+    rule: &Rule,
+) -> Result<(), String> {
+    verdict_of(case, head, py, matched, &results)?;
     if !matched {
         return Ok(());
     }
-    if let Some((function, e)) = results.first_error() {
-        return Err(format!("{head}\n  {function}() in {} raised {e}", py.source));
-    }
-    check_expectations(head, case, rule.outputs(event))
+    let outputs =
+        py.outputs_of(results.title, results.dedup, results.alert_context, results.severity, &rule.meta);
+    check_expectations(head, case, outputs)
 }
 
 /// Line `line` of the rule file, read from the workspace, for the report.

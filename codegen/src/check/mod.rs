@@ -578,6 +578,7 @@ impl<'s> Ctx<'s> {
                 data_models: Vec::new(),
                 lowered: false,
                 constants: Vec::new(),
+                state: Vec::new(),
             }),
         })
     }

@@ -42,6 +42,7 @@ pub(super) fn module(
     .map(function);
     let source = &py.file;
     let id = &rule.id;
+    let state = py.state.iter().map(|s| format_ident!("{}", s));
     let inline_filters = !rule.filters.is_empty();
     let models = py.data_models.iter().map(|(log_type, module)| {
         let m = format_ident!("{}", module);
@@ -93,6 +94,7 @@ pub(super) fn module(
             destinations: #destinations,
             data_models: &[#(#models),*],
             inline_filters: #inline_filters,
+            state: &[#(&#state),*],
         };
 
         #filter_items

@@ -22,7 +22,8 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
         let line = doc_safe(&line);
         quote!(#![doc = #line])
     });
-    let reserved = rule.python.as_ref().map(|p| p.constants.clone()).unwrap_or_default();
+    let reserved =
+        rule.python.as_ref().map(|p| [p.constants.clone(), p.state.clone()].concat()).unwrap_or_default();
     let paths = Paths::reserving(all_paths(rule), &reserved).hoisting_sets(all_exprs(rule));
     let emitter = Emitter { paths: &paths, locals: BTreeMap::new() };
     if rule.python.is_some() {

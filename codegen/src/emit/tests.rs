@@ -17,6 +17,32 @@ pub(super) fn tests_file(rules: &[Rule], layout: &Layout) -> String {
     let modules = rules.iter().filter(|r| !r.tests.is_empty()).map(|rule| {
         let module = format_ident!("{}", rule.module);
         let doc = doc_safe(&format!(" `{}` ({})", rule.id, rule.source));
+        if rule.python.as_ref().is_some_and(|p| !p.state.is_empty()) {
+            // Module state carries from case to case in `pat test`: each test replays the
+            // cases before it, in file order, on a fresh import.
+            let cases = rule.tests.iter().map(|case| case_expr(case, &runtime));
+            let tests = rule.tests.iter().enumerate().map(|(i, case)| {
+                let function = format_ident!("{}", case.function);
+                quote! {
+                    #[test]
+                    fn #function() {
+                        Case::check_in_sequence(&RULE, CASES, #i);
+                    }
+                }
+            });
+            return quote! {
+                #[doc = #doc]
+                mod #module {
+                    use super::Case;
+                    use #registry::#module::RULE;
+
+                    /// The cases in file order (the rule keeps module state between them).
+                    const CASES: &[Case<'static>] = &[#(#cases),*];
+
+                    #(#tests)*
+                }
+            };
+        }
         let tests = rule.tests.iter().map(|case| test_fn(case, &runtime));
         quote! {
             #[doc = #doc]
@@ -40,6 +66,17 @@ pub(super) fn tests_file(rules: &[Rule], layout: &Layout) -> String {
 
 fn test_fn(case: &TestCase, runtime: &TokenStream) -> TokenStream {
     let function = format_ident!("{}", case.function);
+    let case_expr = case_expr(case, runtime);
+    quote! {
+        #[test]
+        fn #function() {
+            #case_expr.check(&RULE);
+        }
+    }
+}
+
+/// The `Case` of a test case, as a constant expression.
+fn case_expr(case: &TestCase, runtime: &TokenStream) -> TokenStream {
     let name = str_lit(&case.name);
     let line = Literal::u32_unsuffixed(case.line);
     let expected = case.expected;
@@ -76,11 +113,5 @@ fn test_fn(case: &TestCase, runtime: &TokenStream) -> TokenStream {
         });
         fields.push(quote!(mocks: &[#(#mocks),*]));
     }
-    let case_expr = if fields.is_empty() { new } else { quote!(Case { #(#fields,)* ..#new }) };
-    quote! {
-        #[test]
-        fn #function() {
-            #case_expr.check(&RULE);
-        }
-    }
+    if fields.is_empty() { new } else { quote!(Case { #(#fields,)* ..#new }) }
 }

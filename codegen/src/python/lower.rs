@@ -35,6 +35,11 @@ pub struct Lowered {
 
 /// The necessary conditions of `rule()` that lower exactly.
 pub fn guards(program: &Program, module: &PyModule) -> Lowered {
+    // With module state, `rule()` runs on every event, as in CPython: what it assigns may be
+    // read later, so no guard may skip it.
+    if !module.state.is_empty() {
+        return Lowered { steps: Vec::new(), complete: false, raising: Vec::new() };
+    }
     match module.function("rule") {
         Some(f) => lower_function(program, module, f, 0),
         None => Lowered { steps: Vec::new(), complete: false, raising: Vec::new() },
@@ -542,7 +547,7 @@ impl Lower<'_> {
             return Some(value);
         }
         let (module, name) = self.program.origin(self.module, n.id.as_str())?;
-        if module.reassigned.contains(&name) {
+        if module.reassigned.contains(&name) || module.state.contains(&name) {
             return None;
         }
         module.constant(&name)

@@ -148,6 +148,7 @@ pub fn link(
                 py.functions = compiled.functions;
                 py.data_models = compiled.data_models;
                 py.constants = compiled.constants;
+                py.state = compiled.state;
 
                 py.items = compiled.items;
                 py.shared = compiled

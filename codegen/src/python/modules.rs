@@ -34,9 +34,11 @@ pub struct PyModule {
     /// Top-level assignments `NAME = value`, by name: the index of the (last) statement.
     pub constants: BTreeMap<String, usize>,
     pub imports: BTreeMap<String, Import>,
-    /// Names assigned more than once at the top level, or by `global` in a function: module
-    /// state rather than constants.
+    /// Names assigned more than once at the top level: not constants.
     pub reassigned: Vec<String>,
+    /// Names some function declares `global`: module state, kept from call to call (see the
+    /// runtime's `py::state`).
+    pub state: std::collections::BTreeSet<String>,
     /// For a rule's module: the names its test cases mock (`Mocks:`), which its own calls
     /// look up first.
     pub mocked: std::collections::BTreeSet<String>,
@@ -105,11 +107,13 @@ impl PyModule {
                 _ => {}
             }
         }
+        let mut globals = Vec::new();
         for stmt in &ast.body {
             if let Stmt::FunctionDef(f) = stmt {
-                collect_globals(&f.body, &mut reassigned);
+                collect_globals(&f.body, &mut globals);
             }
         }
+        let state = globals.into_iter().collect();
         reassigned.sort();
         reassigned.dedup();
         Ok(PyModule {
@@ -122,6 +126,7 @@ impl PyModule {
             constants,
             imports,
             reassigned,
+            state,
             mocked: Default::default(),
         })
     }
@@ -148,10 +153,13 @@ impl PyModule {
     }
 }
 
-fn collect_globals(body: &[Stmt], out: &mut Vec<String>) {
+/// The names of every `global` statement in `body`, its blocks and the functions defined in it.
+pub(super) fn collect_globals(body: &[Stmt], out: &mut Vec<String>) {
     for stmt in body {
         match stmt {
             Stmt::Global(g) => out.extend(g.names.iter().map(|n| n.id.to_string())),
+            Stmt::FunctionDef(f) => collect_globals(&f.body, out),
+            Stmt::With(s) => collect_globals(&s.body, out),
             Stmt::If(s) => {
                 collect_globals(&s.body, out);
                 for c in &s.elif_else_clauses {

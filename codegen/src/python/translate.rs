@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
+use ruff_python_ast::visitor::transformer::{Transformer, walk_expr};
 use ruff_python_ast::{self as ast, CmpOp, Expr, Number, Operator, Stmt, UnaryOp};
 use ruff_text_size::Ranged;
 
@@ -47,6 +48,8 @@ pub struct CompiledRule {
     pub data_models: Vec<(String, String)>,
     /// The Rust names of its module's constants.
     pub constants: Vec<String>,
+    /// The Rust names of its module-state variables (`global X`).
+    pub state: Vec<String>,
 }
 
 /// A data model, for `event.udm`: which log types it serves and how it maps each name.
@@ -83,6 +86,8 @@ pub struct HelperModule {
 enum Def {
     Function(String, String),
     Constant(String, String),
+    /// A module variable some function declares `global` (module state).
+    Global(String, String),
 }
 
 /// What translating one definition produced.
@@ -151,7 +156,7 @@ pub fn compile_rules(
         match compiled {
             Ok((mut compiled, needed)) => {
                 for def in needed {
-                    let (Def::Function(m, name) | Def::Constant(m, name)) = &def;
+                    let (Def::Function(m, name) | Def::Constant(m, name) | Def::Global(m, name)) = &def;
                     let (Some(Ok(item)), Some(helper)) = (cache.get(&def), program.get(m)) else { continue };
                     let Some(rust_module) = helper.rust_module.clone() else { continue };
                     let tokens = &item.tokens;
@@ -331,7 +336,7 @@ fn compile_rule(
         let item = cached(program, cache, &def)?;
         pending.extend(item.deps.iter().cloned());
         udm |= item.udm;
-        let (Def::Function(m, _) | Def::Constant(m, _)) = &def;
+        let (Def::Function(m, _) | Def::Constant(m, _) | Def::Global(m, _)) = &def;
         if *m == module.name {
             local_items.push((def, item.tokens));
         } else {
@@ -342,7 +347,7 @@ fn compile_rule(
     // Panther's functions first (in the runtime's order), then the file's other definitions.
     let rank = |d: &Def| match d {
         Def::Function(_, n) => RULE_FUNCTIONS.iter().position(|f| f == n).unwrap_or(usize::MAX),
-        Def::Constant(..) => usize::MAX,
+        Def::Constant(..) | Def::Global(..) => usize::MAX,
     };
     local_items.sort_by_key(|(d, _)| rank(d));
     let constants = local_items
@@ -350,6 +355,10 @@ fn compile_rule(
         .filter_map(
             |(d, _)| if let Def::Constant(_, n) = d { Some(const_ident(n).to_string()) } else { None },
         )
+        .collect();
+    let state = local_items
+        .iter()
+        .filter_map(|(d, _)| if let Def::Global(_, n) = d { Some(const_ident(n).to_string()) } else { None })
         .collect();
     let items = local_items.into_iter().map(|(_, t)| t);
     Ok((
@@ -359,6 +368,7 @@ fn compile_rule(
             shared: Vec::new(),
             data_models: Vec::new(),
             constants,
+            state,
         },
         shared,
         udm,
@@ -381,7 +391,7 @@ fn cached(
 
 fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)> {
     let (module_name, name) = match def {
-        Def::Function(m, n) | Def::Constant(m, n) => (m, n),
+        Def::Function(m, n) | Def::Constant(m, n) | Def::Global(m, n) => (m, n),
     };
     let module = program.get(module_name).expect("definitions refer to known modules");
     let at = |r: Reject| (module.file.path.clone(), r);
@@ -432,6 +442,33 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
             };
             let tokens = quote! { #[doc = #doc] pub static #ident: py::Const = #c; };
             Ok(Item { tokens, deps, udm: false })
+        }
+        Def::Global(..) => {
+            let ident = const_ident(name);
+            let doc = format!(
+                " `{name}` of `{}`: module state, which its functions assign (`global {name}`).",
+                module.file.path
+            );
+            let initial = match module.constants.get(name) {
+                None => quote!(None),
+                Some(_) => {
+                    let value = module.constant(name).expect("assigned names have a value");
+                    let c = (!module.reassigned.contains(name))
+                        .then(|| constant(program, module, value, 0))
+                        .flatten()
+                        .ok_or_else(|| at(Reject {
+                            span: span(value),
+                            what: format!("module state `{name}` whose module-level value is not a constant (a literal, or `re.compile` of one)"),
+                            help: None,
+                        }))?;
+                    quote!(Some(&#c))
+                }
+            };
+            let tokens = quote! {
+                #[doc = #doc]
+                static #ident: py::Global = py::Global::new(#name, #initial);
+            };
+            Ok(Item { tokens, deps: BTreeSet::new(), udm: false })
         }
     }
 }
@@ -527,6 +564,25 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
             let flags = Literal::i64_unsuffixed(flags);
             quote!(py::Const::Regex(#pattern, #flags))
         }
+        // `[f(x) for x in ITEMS]` over a constant collection of literals: the list built at
+        // import, element by element (`[re.compile(p) for p in PATTERNS]`).
+        Expr::ListComp(c) if c.generators.len() == 1 => {
+            let g = &c.generators[0];
+            let Expr::Name(var) = &g.target else { return None };
+            if g.is_async || !g.ifs.is_empty() {
+                return None;
+            }
+            let items = literal_items(program, module, &g.iter, depth)?;
+            let elements = items
+                .iter()
+                .map(|item| {
+                    let mut elt = (*c.elt).clone();
+                    Substitute { name: var.id.as_str(), value: item }.visit_expr(&mut elt);
+                    constant(&elt)
+                })
+                .collect::<Option<Vec<_>>>()?;
+            quote!(py::Const::List(&[#(#elements),*]))
+        }
         // `set([...])`, `frozenset({...})`, `tuple([...])`, `list(...)` of literals.
         Expr::Call(c) if c.arguments.keywords.is_empty() && c.arguments.args.len() <= 1 => {
             let Expr::Name(f) = &*c.func else { return None };
@@ -554,6 +610,48 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
     })
 }
 
+/// The items of a constant list, tuple or set (written out, or a module constant) when every
+/// one is a plain literal (so it means the same wherever it is substituted).
+fn literal_items(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Option<Vec<Expr>> {
+    if depth > 16 {
+        return None;
+    }
+    let items = match e {
+        Expr::Name(n) => {
+            let (m, v) = constant_value(program, module, n.id.as_str())?;
+            return literal_items(program, m, v, depth + 1);
+        }
+        Expr::List(l) => &l.elts,
+        Expr::Tuple(l) => &l.elts,
+        _ => return None,
+    };
+    let plain = |e: &Expr| {
+        matches!(
+            e,
+            Expr::StringLiteral(_) | Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_)
+        )
+    };
+    items.iter().all(plain).then(|| items.clone())
+}
+
+/// Replaces a comprehension's variable by one item's literal.
+struct Substitute<'a> {
+    name: &'a str,
+    value: &'a Expr,
+}
+
+impl Transformer for Substitute<'_> {
+    fn visit_expr(&self, expr: &mut Expr) {
+        if let Expr::Name(n) = expr
+            && n.id.as_str() == self.name
+        {
+            *expr = self.value.clone();
+            return;
+        }
+        walk_expr(self, expr);
+    }
+}
+
 /// The value of a module-level constant `name` of `module`, following imports.
 fn constant_value<'p>(
     program: &'p Program,
@@ -561,7 +659,7 @@ fn constant_value<'p>(
     name: &str,
 ) -> Option<(&'p PyModule, &'p Expr)> {
     let (module, name) = program.origin(module, name)?;
-    if module.reassigned.contains(&name) {
+    if module.reassigned.contains(&name) || module.state.contains(&name) {
         return None;
     }
     Some((module, module.constant(&name)?))
@@ -808,6 +906,8 @@ struct FnCx<'p> {
     nested: BTreeMap<String, String>,
     /// The caught exception's Rust variable in each enclosing `except` (for a bare `raise`).
     caught: Vec<Ident>,
+    /// The names this function declares `global`: module state it assigns.
+    globals: BTreeSet<String>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -863,11 +963,16 @@ impl<'p> FnCx<'p> {
             declared_at: BTreeMap::new(),
             top_statement: None,
             nested: BTreeMap::new(),
+            globals: BTreeSet::new(),
         };
-        let mut globals = BTreeSet::new();
-        find_globals(&f.body, &mut globals);
-        if let Some(g) = globals.iter().next() {
-            return reject(f, format!("`global {g}`: module state shared between a rule's functions"));
+        let globals = find_globals(&f.body);
+        if let Some(g) = globals.iter().next()
+            && module.rust_module.is_some()
+        {
+            return reject(
+                f,
+                format!("`global {g}` in a helper module: state shared by every rule that imports it"),
+            );
         }
         let sig = signature(&f.parameters, f)?;
         let mut assigned = BTreeSet::new();
@@ -878,10 +983,27 @@ impl<'p> FnCx<'p> {
             assigned.insert(v.clone());
         }
         let params = assigned.clone();
+        if let Some(p) = globals.iter().find(|g| params.contains(*g)) {
+            return reject(f, format!("`global {p}` of a parameter"));
+        }
         find_assigned(&f.body, &mut assigned);
         let mut walrus = BTreeSet::new();
         walrus_targets(&f.body, &mut walrus);
         assigned.extend(walrus.iter().cloned());
+        // What `global` names is module state, not a local.
+        assigned.retain(|n| !globals.contains(n));
+        walrus.retain(|n| !globals.contains(n));
+        // Module state is a `static` of the rule's module: a local of the same Rust name
+        // cannot be declared beside it.
+        if let Some(clash) =
+            assigned.iter().find(|n| module.state.iter().any(|s| const_ident(s) == local_ident(n)))
+        {
+            return reject(f, format!("a local variable `{clash}` named as the module state `{clash}`"));
+        }
+        if let Some((at, what)) = state_misuse(&f.body, &module.state, &globals) {
+            return Err(Reject { span: at, what, help: None });
+        }
+        cx.globals = globals;
         let mut maybe = BTreeSet::new();
         let mut bound = params;
         flow(&f.body, &mut bound, &assigned, &mut maybe);
@@ -1267,7 +1389,8 @@ impl<'p> FnCx<'p> {
             Stmt::ClassDef(c) => return reject(c, "a class"),
             Stmt::Try(t) => self.try_stmt(t)?,
             Stmt::With(w) => return reject(w, "`with`"),
-            Stmt::Global(g) => return reject(g, "`global`"),
+            // Resolved when the function is set up (`FnCx::globals`): nothing runs.
+            Stmt::Global(_) => quote!(),
             Stmt::Nonlocal(g) => return reject(g, "`nonlocal`"),
             Stmt::Import(i) => return reject(i, "an import inside a function"),
             Stmt::ImportFrom(i) => return reject(i, "an import inside a function"),
@@ -1450,6 +1573,10 @@ impl<'p> FnCx<'p> {
                     let id = local_ident(name);
                     return Ok(quote!(#id = #value;));
                 }
+                if self.globals.contains(name) {
+                    let id = self.global_ref(name);
+                    return Ok(quote!(py::store(&#id, &#value);));
+                }
                 match self.locals.get(name) {
                     Some(Storage::Plain) => {
                         let id = local_ident(name);
@@ -1513,6 +1640,10 @@ impl<'p> FnCx<'p> {
                 Storage::MaybeUnbound => Code::Obj(quote!(py::bound(&#id, #name)?.clone())),
             });
         }
+        if self.module.state.contains(name) {
+            let id = self.global_ref(name);
+            return Ok(Code::Obj(quote!(py::load(&#id)?)));
+        }
         if self.module.mocked.contains(name) {
             return reject(n, format!("the mocked function `{name}` used as a value"));
         }
@@ -1544,6 +1675,26 @@ impl<'p> FnCx<'p> {
             }
             _ => reject(n, format!("the name `{name}` as a value")),
         }
+    }
+
+    /// Whether `name`, read here, is module state (not a local of this function).
+    fn is_state(&self, name: &str) -> bool {
+        self.module.state.contains(name)
+            && !self.locals.contains_key(name)
+            && !self.scoped.iter().any(|s| s == name)
+    }
+
+    /// Whether `e` names `unittest.mock.MagicMock`.
+    fn is_magic_mock(&self, e: &Expr) -> bool {
+        let Expr::Name(n) = e else { return false };
+        !self.locals.contains_key(n.id.as_str())
+            && matches!(self.module.imports.get(n.id.as_str()), Some(Import::Item { module, name }) if module == "unittest.mock" && name == "MagicMock")
+    }
+
+    /// The `py::Global` static of module variable `name` of this module (module state).
+    fn global_ref(&mut self, name: &str) -> Ident {
+        self.deps.insert(Def::Global(self.module.name.clone(), name.to_string()));
+        const_ident(name)
     }
 
     fn constant_ref(&mut self, module: &str, name: &str) -> TokenStream {
@@ -1584,6 +1735,9 @@ impl<'p> FnCx<'p> {
         let mut module = module;
         let mut name = name.to_string();
         for _ in 0..16 {
+            if module.state.contains(&name) {
+                return reject(at, format!("module state `{name}` (`global {name}`) used here"));
+            }
             if module.functions.contains_key(&name) {
                 return Ok(Resolved::Function(module.name.clone(), name));
             }
@@ -2081,6 +2235,13 @@ impl<'p> FnCx<'p> {
                     let args = self.plain_args(c)?;
                     return Ok(Code::Obj(quote!(py::call(#f, &#args)?)));
                 }
+                if self.is_state(name) && !self.nested.contains_key(name) {
+                    if !c.arguments.args.is_empty() || !c.arguments.keywords.is_empty() {
+                        return reject(c, format!("calling module state `{name}` with arguments"));
+                    }
+                    let id = self.global_ref(name);
+                    return Ok(Code::Obj(quote!(py::state::call(&#id)?)));
+                }
                 let resolved = match self.nested.get(name) {
                     Some(hoisted) => Resolved::Function(self.module.name.clone(), hoisted.clone()),
                     None => self.resolve(self.module, name, n)?,
@@ -2429,6 +2590,19 @@ impl<'p> FnCx<'p> {
                 };
                 let f = format_ident!("{}", name);
                 Code::Obj(quote!(py::#f(&#items, #key, #default)?))
+            }
+            "isinstance" if self.is_magic_mock(&args[1]) => {
+                arity(2, 2)?;
+                // Only a test's mock of a module variable is a MagicMock.
+                match &args[0] {
+                    Expr::Name(n) if self.is_state(n.id.as_str()) => {
+                        let id = self.global_ref(n.id.as_str());
+                        Code::Bool(quote!(py::state::is_mock(&#id)))
+                    }
+                    other => {
+                        return reject(other, "`isinstance(…, MagicMock)` of a value other than module state");
+                    }
+                }
             }
             "isinstance" => {
                 arity(2, 2)?;
@@ -3245,14 +3419,124 @@ fn stmt_reads(s: &Stmt, name: &str) -> bool {
     found
 }
 
-fn find_globals(body: &[Stmt], out: &mut BTreeSet<String>) {
-    let mut v = Vec::new();
-    for s in body {
-        if let Stmt::Global(g) = s {
-            v.extend(g.names.iter().map(|n| n.id.to_string()));
+/// A use of module state the runtime cannot keep exactly, with where it is: a list, dict or set
+/// assigned to it (module state keeps immutable values only), or a change of it in place.
+fn state_misuse(
+    body: &[Stmt],
+    state: &BTreeSet<String>,
+    globals: &BTreeSet<String>,
+) -> Option<(Span, String)> {
+    use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
+    const MUTATORS: &[&str] = &[
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "clear",
+        "update",
+        "add",
+        "discard",
+        "setdefault",
+        "sort",
+        "reverse",
+        "popitem",
+    ];
+    fn container(e: &Expr) -> bool {
+        match e {
+            Expr::List(_)
+            | Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::ListComp(_)
+            | Expr::DictComp(_)
+            | Expr::SetComp(_) => true,
+            Expr::Call(c) => match &*c.func {
+                Expr::Name(n) => matches!(n.id.as_str(), "list" | "dict" | "set"),
+                Expr::Attribute(a) => a.attr.id.as_str() == "loads",
+                _ => false,
+            },
+            Expr::BinOp(b) => container(&b.left) || container(&b.right),
+            _ => false,
         }
     }
-    out.extend(v);
+    struct V<'a> {
+        state: &'a BTreeSet<String>,
+        globals: &'a BTreeSet<String>,
+        found: Option<(Span, String)>,
+    }
+    impl V<'_> {
+        fn named(&self, e: &Expr) -> Option<String> {
+            match e {
+                Expr::Name(n) if self.state.contains(n.id.as_str()) => Some(n.id.to_string()),
+                Expr::Subscript(s) => self.named(&s.value),
+                _ => None,
+            }
+        }
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if self.found.is_some() {
+                return;
+            }
+            let targets: Vec<&Expr> = match s {
+                Stmt::Assign(a) => a.targets.iter().collect(),
+                Stmt::AugAssign(a) => vec![&*a.target],
+                Stmt::Delete(d) => d.targets.iter().collect(),
+                _ => Vec::new(),
+            };
+            for t in targets {
+                if let Expr::Subscript(sub) = t
+                    && let Some(name) = self.named(&sub.value)
+                {
+                    self.found = Some((span(t), format!("changing module state `{name}` in place")));
+                    return;
+                }
+            }
+            if let Stmt::Assign(a) = s
+                && container(&a.value)
+                && let Some(Expr::Name(n)) = a
+                    .targets
+                    .iter()
+                    .find(|t| matches!(t, Expr::Name(n) if self.globals.contains(n.id.as_str())))
+            {
+                self.found = Some((
+                    span(&*a.value),
+                    format!(
+                        "a list, dict or set assigned to module state `{}` (compiled rules keep immutable values there)",
+                        n.id
+                    ),
+                ));
+                return;
+            }
+            walk_stmt(self, s);
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.found.is_some() {
+                return;
+            }
+            if let Expr::Call(c) = e
+                && let Expr::Attribute(a) = &*c.func
+                && MUTATORS.contains(&a.attr.id.as_str())
+                && let Some(name) = self.named(&a.value)
+            {
+                self.found = Some((span(e), format!("changing module state `{name}` in place")));
+                return;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V { state, globals, found: None };
+    v.visit_body(body);
+    v.found
+}
+
+/// The names a function's `global` statements declare (anywhere in its body, outside the
+/// functions defined in it).
+fn find_globals(body: &[Stmt]) -> BTreeSet<String> {
+    let mut v = Vec::new();
+    let own: Vec<Stmt> = body.iter().filter(|s| !matches!(s, Stmt::FunctionDef(_))).cloned().collect();
+    super::modules::collect_globals(&own, &mut v);
+    v.into_iter().collect()
 }
 
 /// The names a target binds.

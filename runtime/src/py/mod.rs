@@ -19,6 +19,7 @@ mod fmt;
 pub mod meth;
 mod ops;
 pub mod rule;
+pub mod state;
 pub mod stdlib;
 
 use std::cell::RefCell;
@@ -31,6 +32,7 @@ pub use event::{DataModel, Event, Mapping, deep_get, raw_deep_walk};
 pub use fmt::{FormatSpec, float_repr, format_spec, json_repr, percent_format, repr_string, str_format};
 pub use ops::*;
 pub use rule::{PyFn, Python};
+pub use state::{Global, load, store};
 
 /// The result of a Python operation: a value, or the exception CPython would raise.
 pub type R<T> = Result<T, Exc>;
@@ -478,15 +480,20 @@ thread_local! {
     static MOCKS: std::cell::Cell<&'static [(&'static str, MockValue)]> = const { std::cell::Cell::new(&[]) };
 }
 
+impl MockValue {
+    /// The value as `MagicMock(return_value=…)` returns it.
+    pub fn obj<'e>(self) -> Obj<'e> {
+        match self {
+            MockValue::Str(s) => Obj::str(s),
+            MockValue::Bool(b) => Obj::Bool(b),
+        }
+    }
+}
+
 /// What a mocked function returns while a test case mocks it (`MagicMock(return_value=…)`
 /// returns the value as written, whatever the arguments).
 pub fn mocked<'e>(name: &str) -> Option<Obj<'e>> {
-    MOCKS.with(|m| {
-        m.get().iter().find(|(n, _)| *n == name).map(|(_, v)| match v {
-            MockValue::Str(s) => Obj::str(s),
-            MockValue::Bool(b) => Obj::Bool(*b),
-        })
-    })
+    MOCKS.with(|m| m.get().iter().find(|(n, _)| *n == name).map(|(_, v)| v.obj()))
 }
 
 /// Runs `f` with `mocks` active on this thread (the test runner's `patch.multiple`).

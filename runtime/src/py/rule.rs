@@ -30,6 +30,9 @@ pub struct Python {
     /// Whether the rule has `InlineFilters` (the engine applies them; tests, like `pat test`,
     /// do not).
     pub inline_filters: bool,
+    /// The module variables its functions assign (`global X`), kept from call to call as
+    /// CPython keeps them: every function then runs when Panther runs it, in Panther's order.
+    pub state: &'static [&'static super::Global],
 }
 
 impl std::fmt::Debug for Python {
@@ -166,30 +169,47 @@ impl Python {
     }
 
     /// Every function the rule defines, as `pat test` runs them (all of them, whatever the
-    /// verdict).
+    /// verdict), in the order of `panther_core`'s `Rule.run`.
     pub fn run_all(&self, event: &dyn crate::Event) -> Results {
         let text = |name: &str, f: Option<PyFn>| f.map(|f| self.text(name, f, event));
-        Results {
-            rule: Some(self.matches(event)),
-            title: text("title", self.title),
-            dedup: self.dedup.map(|f| self.text("dedup", f, event)),
-            alert_context: self.alert_context.map(|f| self.context(f, event)),
-            severity: self.severity.map(|f| self.severity_of(f, event)),
-            description: text("description", self.description),
-            reference: text("reference", self.reference),
-            runbook: text("runbook", self.runbook),
-            destinations: self.destinations.map(|f| {
-                self.with_event(event, |e| match f(e)? {
-                    Obj::None => Ok(()),
-                    list if super::ops::kind(&list) == super::ops::Kind::List
-                        && super::items(&list)?.iter().all(|x| matches!(x, Obj::Str(_) | Obj::Bool(_))) =>
-                    {
-                        Ok(())
-                    }
-                    other => Err(type_error(self.id, "destinations", &other, "list")),
-                })
-            }),
-        }
+        let rule = Some(self.matches(event));
+        let title = text("title", self.title);
+        let description = text("description", self.description);
+        let reference = text("reference", self.reference);
+        let severity = self.severity.map(|f| self.severity_of(f, event));
+        let runbook = text("runbook", self.runbook);
+        let destinations = self.destinations.map(|f| self.destinations_of(f, event));
+        let dedup = text("dedup", self.dedup);
+        let alert_context = self.alert_context.map(|f| self.context(f, event));
+        Results { rule, title, dedup, alert_context, severity, description, reference, runbook, destinations }
+    }
+
+    fn destinations_of(&self, f: PyFn, event: &dyn crate::Event) -> R<()> {
+        self.with_event(event, |e| match f(e)? {
+            Obj::None => Ok(()),
+            list if super::ops::kind(&list) == super::ops::Kind::List
+                && super::items(&list)?.iter().all(|x| matches!(x, Obj::Str(_) | Obj::Bool(_))) =>
+            {
+                Ok(())
+            }
+            other => Err(type_error(self.id, "destinations", &other, "list")),
+        })
+    }
+
+    /// Runs `f` with a test case's `Mocks:` applied, as `patch.multiple` applies them to the
+    /// rule's module: mocked functions return their value, mocked module variables hold a
+    /// `MagicMock` until `f` returns.
+    pub fn with_test_mocks<T>(
+        &self,
+        mocks: &'static [(&'static str, super::MockValue)],
+        f: impl FnOnce() -> T,
+    ) -> T {
+        super::state::patched(self.state, mocks, || super::with_mocks(mocks, f))
+    }
+
+    /// Back to the state of a fresh import of the rule's module, on this thread.
+    pub fn reset_state(&self) {
+        super::state::reset(self.state);
     }
 
     /// The verdict as the engine's `decide` gives it: `None` for a match. An exception in
@@ -210,11 +230,40 @@ impl Python {
     /// missing or empty shows the `DisplayName`, else the `RuleID`; the dedup string falls back
     /// on the title, then on `defaultDedupString:<RuleID>`.
     pub fn outputs(&self, event: &dyn crate::Event, meta: &crate::RuleMeta) -> crate::Outputs {
+        // In the order of `panther_core`'s `Rule.run`. With module state, the functions whose
+        // results are not outputs here run too: they may assign what later ones read.
+        let stateful = !self.state.is_empty();
+        let title = self.title.map(|f| self.text("title", f, event));
+        if stateful {
+            let texts = [("description", self.description), ("reference", self.reference)];
+            for (name, f) in texts {
+                let _ = f.map(|f| self.text(name, f, event));
+            }
+        }
+        let severity = self.severity.map(|f| self.severity_of(f, event));
+        if stateful {
+            let _ = self.runbook.map(|f| self.text("runbook", f, event));
+            let _ = self.destinations.map(|f| self.destinations_of(f, event));
+        }
+        let dedup = self.dedup.map(|f| self.text("dedup", f, event));
+        let context = self.alert_context.map(|f| self.context(f, event));
+        self.outputs_of(title, dedup, context, severity, meta)
+    }
+
+    /// The alert outputs from each function's result, with Panther's defaults for the
+    /// functions that raised.
+    pub fn outputs_of(
+        &self,
+        title: Option<R<String>>,
+        dedup: Option<R<String>>,
+        context: Option<R<Map<String, Value>>>,
+        severity: Option<R<Option<Severity>>>,
+        meta: &crate::RuleMeta,
+    ) -> crate::Outputs {
         let default_dedup = || format!("defaultDedupString:{}", self.id);
-        let title_output: Option<String> =
-            self.title.map(|f| self.text("title", f, event).unwrap_or_else(|_| self.id.to_string()));
-        let dedup = match self.dedup {
-            Some(f) => match self.text("dedup", f, event) {
+        let title_output: Option<String> = title.map(|t| t.unwrap_or_else(|_| self.id.to_string()));
+        let dedup = match dedup {
+            Some(d) => match d {
                 Ok(d) if !d.is_empty() => d,
                 _ => default_dedup(),
             },
@@ -227,17 +276,17 @@ impl Python {
             Some(t) if !t.is_empty() => t,
             _ => meta.display_name.unwrap_or(meta.id).to_string(),
         };
-        let context = match self.alert_context {
+        let context = match context {
             None => Map::new(),
-            Some(f) => self.context(f, event).unwrap_or_else(|e| {
+            Some(c) => c.unwrap_or_else(|e| {
                 let mut m = Map::new();
                 m.insert("_error".into(), Value::String(e.python_repr()));
                 m
             }),
         };
-        let severity = match self.severity {
+        let severity = match severity {
             None => meta.severity,
-            Some(f) => self.severity_of(f, event).ok().flatten().unwrap_or(meta.severity),
+            Some(s) => s.ok().flatten().unwrap_or(meta.severity),
         };
         crate::Outputs { title, dedup, context, severity }
     }

@@ -790,6 +790,9 @@ pub mod python_control;
 /// `Fixture.Python.Model`, from `tests/rules/python/python_model.yml`.
 pub mod python_model;
 
+/// `Fixture.Python.State`, from `tests/rules/python/python_state.yml`.
+pub mod python_state;
+
 /// `Fixture.Python.Values`, from `tests/rules/python/python_values.yml`.
 pub mod python_values;
 
@@ -1344,6 +1347,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &gen_219::RULE,
     &python_control::RULE,
     &python_model::RULE,
+    &python_state::RULE,
     &python_values::RULE,
     &python_verdicts::RULE,
     &actor_user_preset::RULE,

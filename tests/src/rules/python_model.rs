@@ -60,6 +60,7 @@ static PYTHON: py::Python = py::Python {
     destinations: None,
     data_models: &[("Fixture.Python", &super::py::model_fixture_model::DATA_MODEL)],
     inline_filters: true,
+    state: &[],
 };
 
 /// `region`

@@ -8713,6 +8713,106 @@ mod python_model {
     }
 }
 
+/// `Fixture.Python.State` (tests/rules/python/python_state.yml)
+mod python_state {
+    use super::Case;
+    use ::integration_tests::rules::python_state::RULE;
+    /// The cases in file order (the rule keeps module state between them).
+    const CASES: &[Case<'static>] = &[
+        Case {
+            title: Some("[] case 1 after [<none yet>] pair ()"),
+            dedup: Some("-1"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"stage":"my.stage","whole":"copy into @My.Stage","seen":1,"local":"","pair":[]}"#,
+            ),
+            ..Case::new(
+                "A stage copy matches",
+                10,
+                true,
+                r#"{"query":"copy into @My.Stage from x","actors":["bob"]}"#,
+            )
+        },
+        Case {
+            title: Some("[admin-alice] case 2 after [-1] pair ('admin-alice', 2)"),
+            dedup: Some("admin-alice-2"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"stage":null,"whole":null,"seen":2,"local":"x","pair":["admin-alice",2]}"#,
+            ),
+            ..Case::new(
+                "An admin matches and the count carries over",
+                17,
+                true,
+                r#"{"actors":["bob","admin-alice"],"local":"x"}"#,
+            )
+        },
+        Case::new(
+            "Skipped events still count",
+            24,
+            false,
+            r#"{"kind":"skip","query":"COPY INTO @other"}"#,
+        ),
+        Case {
+            title: Some(
+                "[admin-carol] case 4 after [admin-alice-3] pair ('admin-carol', 4)",
+            ),
+            dedup: Some("admin-carol-4"),
+            severity: Some(::detections_runtime::Severity::High),
+            context: Some(
+                r#"{"stage":null,"whole":null,"seen":4,"local":"","pair":["admin-carol",4]}"#,
+            ),
+            ..Case::new(
+                "A risk sets the severity",
+                27,
+                true,
+                r#"{"kind":"risk","risk":"HIGH","actors":["admin-carol"]}"#,
+            )
+        },
+        Case {
+            title: Some(
+                "[admin-dave] case 5 after [admin-carol-4] pair ('admin-dave', 5)",
+            ),
+            dedup: Some("admin-dave-5"),
+            severity: Some(::detections_runtime::Severity::High),
+            context: Some(
+                r#"{"stage":"last","whole":"copy into @last","seen":5,"local":"","pair":["admin-dave",5]}"#,
+            ),
+            ..Case::new(
+                "The risk of an earlier case is still there",
+                34,
+                true,
+                r#"{"ask_risk":true,"actors":["admin-dave"],"query":"copy into @last"}"#,
+            )
+        },
+        Case::new("No match", 41, false, r#"{"actors":["eve"]}"#),
+    ];
+    #[test]
+    fn a_stage_copy_matches() {
+        Case::check_in_sequence(&RULE, CASES, 0usize);
+    }
+    #[test]
+    fn an_admin_matches_and_the_count_carries_over() {
+        Case::check_in_sequence(&RULE, CASES, 1usize);
+    }
+    #[test]
+    fn skipped_events_still_count() {
+        Case::check_in_sequence(&RULE, CASES, 2usize);
+    }
+    #[test]
+    fn a_risk_sets_the_severity() {
+        Case::check_in_sequence(&RULE, CASES, 3usize);
+    }
+    #[test]
+    fn the_risk_of_an_earlier_case_is_still_there() {
+        Case::check_in_sequence(&RULE, CASES, 4usize);
+    }
+    #[test]
+    fn no_match() {
+        Case::check_in_sequence(&RULE, CASES, 5usize);
+    }
+}
+
 /// `Fixture.Python.Values` (tests/rules/python/python_values.yml)
 mod python_values {
     use super::Case;

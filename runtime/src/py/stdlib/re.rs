@@ -184,6 +184,15 @@ pub struct Match<'e> {
 }
 
 impl<'e> Match<'e> {
+    /// The same match over its own copy of the text (for module state, which outlives events).
+    pub fn detach(&self) -> Match<'static> {
+        Match {
+            subject: super::super::Str::Owned(std::rc::Rc::from(self.subject.as_str())),
+            groups: self.groups.clone(),
+            names: self.names.clone(),
+        }
+    }
+
     pub fn text(&self, i: usize) -> Option<&str> {
         let (a, b) = (*self.groups.get(i)?)?;
         Some(&self.subject.as_str()[a..b])

@@ -5,7 +5,9 @@
 
 use ::detections_runtime::prelude::*;
 
-use super::super::{python_control, python_model, python_values, python_verdicts};
+use super::super::{
+    python_control, python_model, python_state, python_values, python_verdicts,
+};
 
 /// The log type's rules and how to dispatch its events.
 pub static LOG_TYPE: LogType = LogType {
@@ -13,6 +15,7 @@ pub static LOG_TYPE: LogType = LogType {
     rules: &[
         &python_control::RULE,
         &python_model::RULE,
+        &python_state::RULE,
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
@@ -22,7 +25,12 @@ pub static LOG_TYPE: LogType = LogType {
             values: BY_EVENT_NAME,
         },
     ],
-    always: &[&python_model::RULE, &python_values::RULE, &python_verdicts::RULE],
+    always: &[
+        &python_model::RULE,
+        &python_state::RULE,
+        &python_values::RULE,
+        &python_verdicts::RULE,
+    ],
 };
 
 /// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.

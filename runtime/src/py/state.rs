@@ -1,0 +1,237 @@
+//! Module state: the module variables a rule's functions assign (`global X`), which CPython keeps
+//! between calls, between Panther's functions of one event and between events of one process.
+//!
+//! Each such variable is a [`Global`] `static` of the rule's generated module; what it holds is
+//! per thread (a slot of this thread's table, at the index the variable takes on first use): a
+//! thread is one Python process, whose module was just imported (the variable holds its
+//! module-level value, or is unbound) until the engine or a test resets it ([`reset`]).
+//! Compiled code reads and writes it through [`load`] and [`store`]: a direct reference, never a
+//! look-up by name.
+//!
+//! Values outlive the event they came from, so they are kept detached from it: strings are copied,
+//! as are tuples and `re` matches (immutable, so a copy behaves as the original). What cannot be
+//! kept exactly (mutable containers, whose aliases would stop seeing each other's changes; parts
+//! of the event; functions) is remembered by its type only, and reading it raises an error the
+//! rule's `except` never catches: never a different answer.
+//!
+//! Must not: know which rule runs; generated code names the variables.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{Const, Exc, Obj, R, Str};
+
+/// What a module variable holds between calls.
+#[derive(Debug)]
+enum Stored {
+    /// What the module's import gave it (its module-level value, or unbound).
+    Imported,
+    Value(Obj<'static>),
+    /// A value that cannot be kept exactly: its Python type.
+    Unsupported(&'static str),
+    /// A test's `Mocks:` entry for the variable: `patch.multiple` puts a
+    /// `MagicMock(return_value=…)` in its place for the test.
+    Mock(super::MockValue),
+}
+
+/// One module variable of a rule: its name and its module-level value (what it holds now is
+/// per thread).
+#[derive(Debug)]
+pub struct Global {
+    name: &'static str,
+    /// The value the module's import gives it, or `None` when the module never assigns it.
+    initial: Option<&'static Const>,
+    /// Its slot in every thread's table, numbered on first use.
+    index: OnceLock<usize>,
+}
+
+impl Global {
+    pub const fn new(name: &'static str, initial: Option<&'static Const>) -> Global {
+        Global { name, initial, index: OnceLock::new() }
+    }
+
+    fn index(&self) -> usize {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        *self.index.get_or_init(|| NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Runs `f` on what the variable holds on this thread.
+    fn with<T>(&self, f: impl FnOnce(&mut Stored) -> T) -> T {
+        let i = self.index();
+        SLOTS.with(|slots| {
+            let mut slots = slots.borrow_mut();
+            if slots.len() <= i {
+                slots.resize_with(i + 1, || Stored::Imported);
+            }
+            f(&mut slots[i])
+        })
+    }
+}
+
+thread_local! {
+    /// What each module variable holds on this thread, by the variable's index.
+    static SLOTS: RefCell<Vec<Stored>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads module variable `g`: CPython's `NameError` when it was never assigned.
+pub fn load<'e>(g: &'static Global) -> R<Obj<'e>> {
+    g.with(|value| match value {
+        Stored::Imported => match g.initial {
+            Some(c) => Ok(Obj::from_const(c)),
+            None => Err(name_error(g)),
+        },
+        Stored::Value(v) => Ok(attach(v)),
+        Stored::Mock(_) => Err(Exc::unsupported(format!(
+            "module variable `{}` is a test's MagicMock: compiled rules only test it with \
+             `isinstance(…, MagicMock)` and call it",
+            g.name
+        ))),
+        Stored::Unsupported(kind) => Err(Exc::unsupported(format!(
+            "module variable `{}` holds a `{kind}` between function calls: compiled rules keep only \
+             immutable values (numbers, strings, tuples, `re` objects) in module state",
+            g.name
+        ))),
+    })
+}
+
+fn name_error(g: &Global) -> Exc {
+    Exc::new("NameError", format!("name '{}' is not defined", g.name))
+}
+
+/// `X = value` in a function that declares `global X`.
+pub fn store(g: &'static Global, value: &Obj<'_>) {
+    let stored = match detach(value) {
+        Ok(v) => Stored::Value(v),
+        Err(kind) => Stored::Unsupported(kind),
+    };
+    g.with(|slot| *slot = stored);
+}
+
+/// `isinstance(X, MagicMock)`: whether a test mocks the variable now.
+pub fn is_mock(g: &'static Global) -> bool {
+    g.with(|value| matches!(value, Stored::Mock(_)))
+}
+
+/// `X()`: a mock returns its value as written; any other value is called as Python calls it.
+pub fn call<'e>(g: &'static Global) -> R<Obj<'e>> {
+    if let Some(v) = g.with(|value| match value {
+        Stored::Mock(v) => Some(*v),
+        _ => None,
+    }) {
+        return Ok(v.obj());
+    }
+    super::call(&load(g)?, &[])
+}
+
+/// Runs `f` with `mocks` in place of the variables of `state` they name, then puts back what
+/// each held, as `unittest.mock.patch.multiple` does around a test.
+pub fn patched<T>(
+    state: &[&'static Global],
+    mocks: &[(&'static str, super::MockValue)],
+    f: impl FnOnce() -> T,
+) -> T {
+    let mut saved = Vec::new();
+    for g in state {
+        if let Some((_, v)) = mocks.iter().find(|(n, _)| *n == g.name) {
+            saved.push((*g, g.with(|value| std::mem::replace(value, Stored::Mock(*v)))));
+        }
+    }
+    let out = f();
+    for (g, value) in saved {
+        g.with(|slot| *slot = value);
+    }
+    out
+}
+
+/// Resets every variable of `state` to its module-level value (a fresh import), on this thread.
+pub fn reset(state: &[&'static Global]) {
+    for g in state {
+        g.with(|value| *value = Stored::Imported);
+    }
+}
+
+/// A value that no longer borrows from the event, or the type of one that cannot be kept.
+fn detach(x: &Obj<'_>) -> Result<Obj<'static>, &'static str> {
+    Ok(match x {
+        Obj::None => Obj::None,
+        Obj::Bool(b) => Obj::Bool(*b),
+        Obj::Int(i) => Obj::Int(*i),
+        Obj::Float(f) => Obj::Float(*f),
+        Obj::Str(Str::Owned(s)) => Obj::Str(Str::Owned(s.clone())),
+        Obj::Str(Str::Borrowed(s)) => Obj::Str(Str::Owned(Rc::from(*s))),
+        Obj::Const(c) => Obj::Const(c),
+        Obj::Regex(r) => Obj::Regex(r.clone()),
+        Obj::Native(n) => Obj::Native(n.clone()),
+        Obj::Match(m) => Obj::Match(Rc::new(m.detach())),
+        Obj::Tuple(items) => Obj::Tuple(items.iter().map(detach).collect::<Result<Rc<[_]>, _>>()?),
+        Obj::List(_) | Obj::Dict(_) | Obj::Set(_) | Obj::Json(_) | Obj::Event(_) | Obj::Func(_) => {
+            return Err(x.type_name());
+        }
+    })
+}
+
+/// A detached value, as a value of the running function.
+fn attach<'e>(x: &Obj<'static>) -> Obj<'e> {
+    match x {
+        Obj::None => Obj::None,
+        Obj::Bool(b) => Obj::Bool(*b),
+        Obj::Int(i) => Obj::Int(*i),
+        Obj::Float(f) => Obj::Float(*f),
+        Obj::Str(Str::Owned(s)) => Obj::Str(Str::Owned(s.clone())),
+        Obj::Str(Str::Borrowed(s)) => Obj::Str(Str::Borrowed(s)),
+        Obj::Const(c) => Obj::Const(c),
+        Obj::Regex(r) => Obj::Regex(r.clone()),
+        Obj::Native(n) => Obj::Native(n.clone()),
+        Obj::Match(m) => Obj::Match(m.clone()),
+        Obj::Tuple(items) => Obj::Tuple(items.iter().map(attach).collect()),
+        Obj::List(_) | Obj::Dict(_) | Obj::Set(_) | Obj::Json(_) | Obj::Event(_) | Obj::Func(_) => {
+            unreachable!("detach keeps no mutable container, event part or function")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static NEVER: Global = Global::new("NEVER", None);
+    static COUNT: Global = Global::new("COUNT", Some(&Const::Int(0)));
+
+    #[test]
+    fn unassigned_is_a_name_error_until_stored() {
+        reset(&[&NEVER]);
+        let e = load(&NEVER).unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str(), e.internal),
+            ("NameError", "name 'NEVER' is not defined", false)
+        );
+        store(&NEVER, &Obj::Int(7));
+        assert!(matches!(load(&NEVER), Ok(Obj::Int(7))));
+        reset(&[&NEVER]);
+        assert!(load(&NEVER).is_err());
+    }
+
+    #[test]
+    fn values_outlive_the_event_they_came_from() {
+        reset(&[&COUNT]);
+        assert!(matches!(load(&COUNT), Ok(Obj::Int(0))));
+        {
+            let text = String::from("from the event");
+            store(&COUNT, &Obj::tuple(vec![Obj::str(&text), Obj::Int(2)]));
+        }
+        let got = load(&COUNT).unwrap();
+        assert_eq!(crate::py::repr(&got), "('from the event', 2)");
+    }
+
+    #[test]
+    fn mutable_containers_raise_when_read_back() {
+        reset(&[&COUNT]);
+        store(&COUNT, &Obj::list(vec![Obj::Int(1)]));
+        let e = load(&COUNT).unwrap_err();
+        assert!(e.internal && e.message.contains("`list`"), "{e}");
+        store(&COUNT, &Obj::tuple(vec![Obj::list(Vec::new())]));
+        assert!(load(&COUNT).unwrap_err().internal);
+    }
+}
