@@ -278,13 +278,25 @@ impl Engine {
     /// an already parsed event; returns the matches with their alert outputs.
     pub fn evaluate(&self, event: &Value, log_type: Option<&str>) -> Result<Vec<Match>, EventError> {
         let mut matched = Vec::new();
-        self.matching_value(event, log_type, &mut matched)?;
+        self.decide_value(event, log_type, &mut matched)?;
         Ok(matched.into_iter().map(|rule| Match { rule, outputs: rule.outputs(event) }).collect())
     }
 
     /// The rules an already parsed event matches, pushed onto `out`: verdicts only, as
     /// [`Engine::matching`] gives for bytes.
     pub fn matching_value(
+        &self,
+        event: &Value,
+        log_type: Option<&str>,
+        out: &mut Vec<&'static Rule>,
+    ) -> Result<(), EventError> {
+        let start = out.len();
+        self.decide_value(event, log_type, out)?;
+        run_alert_functions(&out[start..], event);
+        Ok(())
+    }
+
+    fn decide_value(
         &self,
         event: &Value,
         log_type: Option<&str>,
@@ -320,7 +332,10 @@ impl Engine {
         log_type: Option<&str>,
         out: &mut Vec<&'static Rule>,
     ) -> Result<(), EventError> {
-        self.with_view(bytes, log_type, |_, _, rules| out.extend_from_slice(rules))
+        self.with_view(bytes, log_type, |view, _, rules| {
+            run_alert_functions(rules, view);
+            out.extend_from_slice(rules)
+        })
     }
 
     fn with_view(
@@ -347,6 +362,18 @@ impl Engine {
             scratch.matched = matched;
             Ok(())
         })
+    }
+}
+
+/// Verdicts only: the alert functions of matched rules with module state still run, as Panther
+/// runs them on every match, since they may assign what the next events read.
+fn run_alert_functions(matched: &[&'static Rule], event: &dyn crate::Event) {
+    for rule in matched {
+        if let Some(py) = rule.python
+            && !py.state.is_empty()
+        {
+            let _ = rule.outputs(event);
+        }
     }
 }
 

@@ -2600,7 +2600,10 @@ impl<'p> FnCx<'p> {
                         Code::Bool(quote!(py::state::is_mock(&#id)))
                     }
                     other => {
-                        return reject(other, "`isinstance(…, MagicMock)` of a value other than module state");
+                        return reject(
+                            other,
+                            "`isinstance(…, MagicMock)` of a value other than module state",
+                        );
                     }
                 }
             }
