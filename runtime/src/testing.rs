@@ -65,7 +65,7 @@ impl<'a> Case<'a> {
         py.reset_state();
         for case in &cases[..i] {
             if let Ok(event) = serde_json::from_str::<Value>(case.log) {
-                py.with_test_mocks(case.mocks, || py.run_all(&event));
+                crate::py::with_mocks(case.mocks, || py.run_all(&event));
             }
         }
         cases[i].check(rule)
@@ -79,7 +79,7 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     let event: Value = serde_json::from_str(case.log)
         .map_err(|e| format!("{head}\n  the test log is not valid JSON: {e}"))?;
     if let Some(py) = rule.python {
-        return py.with_test_mocks(case.mocks, || run_python(rule, py, case, &head, &event));
+        return crate::py::with_mocks(case.mocks, || run_python(rule, py, case, &head, &event));
     }
     let decision = (rule.decide)(&event);
     let matched = decision.is_none();

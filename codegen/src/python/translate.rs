@@ -1677,20 +1677,6 @@ impl<'p> FnCx<'p> {
         }
     }
 
-    /// Whether `name`, read here, is module state (not a local of this function).
-    fn is_state(&self, name: &str) -> bool {
-        self.module.state.contains(name)
-            && !self.locals.contains_key(name)
-            && !self.scoped.iter().any(|s| s == name)
-    }
-
-    /// Whether `e` names `unittest.mock.MagicMock`.
-    fn is_magic_mock(&self, e: &Expr) -> bool {
-        let Expr::Name(n) = e else { return false };
-        !self.locals.contains_key(n.id.as_str())
-            && matches!(self.module.imports.get(n.id.as_str()), Some(Import::Item { module, name }) if module == "unittest.mock" && name == "MagicMock")
-    }
-
     /// The `py::Global` static of module variable `name` of this module (module state).
     fn global_ref(&mut self, name: &str) -> Ident {
         self.deps.insert(Def::Global(self.module.name.clone(), name.to_string()));
@@ -2235,13 +2221,6 @@ impl<'p> FnCx<'p> {
                     let args = self.plain_args(c)?;
                     return Ok(Code::Obj(quote!(py::call(#f, &#args)?)));
                 }
-                if self.is_state(name) && !self.nested.contains_key(name) {
-                    if !c.arguments.args.is_empty() || !c.arguments.keywords.is_empty() {
-                        return reject(c, format!("calling module state `{name}` with arguments"));
-                    }
-                    let id = self.global_ref(name);
-                    return Ok(Code::Obj(quote!(py::state::call(&#id)?)));
-                }
                 let resolved = match self.nested.get(name) {
                     Some(hoisted) => Resolved::Function(self.module.name.clone(), hoisted.clone()),
                     None => self.resolve(self.module, name, n)?,
@@ -2590,22 +2569,6 @@ impl<'p> FnCx<'p> {
                 };
                 let f = format_ident!("{}", name);
                 Code::Obj(quote!(py::#f(&#items, #key, #default)?))
-            }
-            "isinstance" if self.is_magic_mock(&args[1]) => {
-                arity(2, 2)?;
-                // Only a test's mock of a module variable is a MagicMock.
-                match &args[0] {
-                    Expr::Name(n) if self.is_state(n.id.as_str()) => {
-                        let id = self.global_ref(n.id.as_str());
-                        Code::Bool(quote!(py::state::is_mock(&#id)))
-                    }
-                    other => {
-                        return reject(
-                            other,
-                            "`isinstance(…, MagicMock)` of a value other than module state",
-                        );
-                    }
-                }
             }
             "isinstance" => {
                 arity(2, 2)?;

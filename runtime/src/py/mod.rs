@@ -480,20 +480,15 @@ thread_local! {
     static MOCKS: std::cell::Cell<&'static [(&'static str, MockValue)]> = const { std::cell::Cell::new(&[]) };
 }
 
-impl MockValue {
-    /// The value as `MagicMock(return_value=…)` returns it.
-    pub fn obj<'e>(self) -> Obj<'e> {
-        match self {
-            MockValue::Str(s) => Obj::str(s),
-            MockValue::Bool(b) => Obj::Bool(b),
-        }
-    }
-}
-
 /// What a mocked function returns while a test case mocks it (`MagicMock(return_value=…)`
 /// returns the value as written, whatever the arguments).
 pub fn mocked<'e>(name: &str) -> Option<Obj<'e>> {
-    MOCKS.with(|m| m.get().iter().find(|(n, _)| *n == name).map(|(_, v)| v.obj()))
+    MOCKS.with(|m| {
+        m.get().iter().find(|(n, _)| *n == name).map(|(_, v)| match v {
+            MockValue::Str(s) => Obj::str(s),
+            MockValue::Bool(b) => Obj::Bool(*b),
+        })
+    })
 }
 
 /// Runs `f` with `mocks` active on this thread (the test runner's `patch.multiple`).

@@ -196,17 +196,6 @@ impl Python {
         })
     }
 
-    /// Runs `f` with a test case's `Mocks:` applied, as `patch.multiple` applies them to the
-    /// rule's module: mocked functions return their value, mocked module variables hold a
-    /// `MagicMock` until `f` returns.
-    pub fn with_test_mocks<T>(
-        &self,
-        mocks: &'static [(&'static str, super::MockValue)],
-        f: impl FnOnce() -> T,
-    ) -> T {
-        super::state::patched(self.state, mocks, || super::with_mocks(mocks, f))
-    }
-
     /// Back to the state of a fresh import of the rule's module, on this thread.
     pub fn reset_state(&self) {
         super::state::reset(self.state);

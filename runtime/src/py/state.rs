@@ -31,9 +31,6 @@ enum Stored {
     Value(Obj<'static>),
     /// A value that cannot be kept exactly: its Python type.
     Unsupported(&'static str),
-    /// A test's `Mocks:` entry for the variable: `patch.multiple` puts a
-    /// `MagicMock(return_value=…)` in its place for the test.
-    Mock(super::MockValue),
 }
 
 /// One module variable of a rule: its name and its module-level value (what it holds now is
@@ -83,11 +80,6 @@ pub fn load<'e>(g: &'static Global) -> R<Obj<'e>> {
             None => Err(name_error(g)),
         },
         Stored::Value(v) => Ok(attach(v)),
-        Stored::Mock(_) => Err(Exc::unsupported(format!(
-            "module variable `{}` is a test's MagicMock: compiled rules only test it with \
-             `isinstance(…, MagicMock)` and call it",
-            g.name
-        ))),
         Stored::Unsupported(kind) => Err(Exc::unsupported(format!(
             "module variable `{}` holds a `{kind}` between function calls: compiled rules keep only \
              immutable values (numbers, strings, tuples, `re` objects) in module state",
@@ -107,42 +99,6 @@ pub fn store(g: &'static Global, value: &Obj<'_>) {
         Err(kind) => Stored::Unsupported(kind),
     };
     g.with(|slot| *slot = stored);
-}
-
-/// `isinstance(X, MagicMock)`: whether a test mocks the variable now.
-pub fn is_mock(g: &'static Global) -> bool {
-    g.with(|value| matches!(value, Stored::Mock(_)))
-}
-
-/// `X()`: a mock returns its value as written; any other value is called as Python calls it.
-pub fn call<'e>(g: &'static Global) -> R<Obj<'e>> {
-    if let Some(v) = g.with(|value| match value {
-        Stored::Mock(v) => Some(*v),
-        _ => None,
-    }) {
-        return Ok(v.obj());
-    }
-    super::call(&load(g)?, &[])
-}
-
-/// Runs `f` with `mocks` in place of the variables of `state` they name, then puts back what
-/// each held, as `unittest.mock.patch.multiple` does around a test.
-pub fn patched<T>(
-    state: &[&'static Global],
-    mocks: &[(&'static str, super::MockValue)],
-    f: impl FnOnce() -> T,
-) -> T {
-    let mut saved = Vec::new();
-    for g in state {
-        if let Some((_, v)) = mocks.iter().find(|(n, _)| *n == g.name) {
-            saved.push((*g, g.with(|value| std::mem::replace(value, Stored::Mock(*v)))));
-        }
-    }
-    let out = f();
-    for (g, value) in saved {
-        g.with(|slot| *slot = value);
-    }
-    out
 }
 
 /// Resets every variable of `state` to its module-level value (a fresh import), on this thread.
