@@ -104,3 +104,31 @@ fn a_non_bool_verdict_is_an_error_not_a_match() {
     let outputs = rule.outputs(&json!({"verdict": true, "title": "t"}));
     assert_eq!((outputs.title.as_str(), outputs.dedup.as_str()), ("t", "t"));
 }
+
+#[test]
+fn module_state_carries_from_event_to_event_on_a_thread() {
+    // `Fixture.Python.State`: rule() counts events in SEEN; title() shows the dedup string of the
+    // previous alert (dedup() runs after it and assigns it).
+    let title = |engine: &Engine, event: serde_json::Value| {
+        let matches = engine.evaluate(&event, Some("Fixture.Python")).expect("valid");
+        assert_eq!(matches.len(), 1, "{event} matches");
+        (matches[0].outputs.title.clone(), matches[0].outputs.severity)
+    };
+    let engine = engine("Fixture.Python.State");
+    let (first, _) = title(&engine, json!({"actors": ["admin-a"]}));
+    assert_eq!(first, "[admin-a] case 1 after [<none yet>] pair ('admin-a', 1)");
+    // Verdicts only: the alert functions still run on a match, as in Panther.
+    let mut out = Vec::new();
+    engine
+        .matching(json!({"actors": ["admin-b"]}).to_string().as_bytes(), Some("Fixture.Python"), &mut out)
+        .expect("valid");
+    assert_eq!(out.len(), 1);
+    let (third, severity) = title(&engine, json!({"actors": ["admin-c"], "ask_risk": true}));
+    assert_eq!(third, "[admin-c] case 3 after [admin-b-2] pair ('admin-c', 3)");
+    // severity() read RISK, never assigned: NameError, so the rule's own severity.
+    assert_eq!(severity, detections::Severity::Medium);
+    // A new engine imports the module anew.
+    let engine = self::engine("Fixture.Python.State");
+    let (again, _) = title(&engine, json!({"actors": ["admin-d"]}));
+    assert_eq!(again, "[admin-d] case 1 after [<none yet>] pair ('admin-d', 1)");
+}

@@ -136,7 +136,7 @@ pub fn dedup<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 /// `alert_context` of `tests/rules/python/python_state.py`.
 pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let local_actor = py::meth::get(&event, &[Obj::str("local"), Obj::str("")])?;
-    let ACTOR_COPY = local_actor.clone();
+    let actor = local_actor.clone();
     Ok(
         Obj::dict(
             vec![
@@ -145,7 +145,7 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                 ?, & []) ? } else { Obj::None }), (Obj::str("whole"), if py::truthy(&
                 py::load(& STAGE) ?) { py::meth::group(& py::load(& STAGE) ?, &
                 [Obj::Int(0)]) ? } else { Obj::None }), (Obj::str("seen"), py::load(&
-                SEEN) ?), (Obj::str("local"), ACTOR_COPY.clone()), (Obj::str("pair"),
+                SEEN) ?), (Obj::str("local"), actor.clone()), (Obj::str("pair"),
                 py::list(& py::load(& PAIR) ?) ?)
             ],
         )?,
@@ -174,43 +174,23 @@ pub fn severity<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 /// `STAGE_EXPR` of `tests/rules/python/python_state.py`.
 pub static STAGE_EXPR: py::Const = py::Const::Regex("COPY\\s+INTO\\s+@([\\w\\.]+)", 2);
 
-thread_local! {
-    #[doc =
-    " `ACTOR` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global ACTOR`)."]
-    static ACTOR : py::Global = const { py::Global::new("ACTOR", Some(&
-    py::Const::Str(""))) };
-}
+/// `ACTOR` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global ACTOR`).
+static ACTOR: py::Global = py::Global::new("ACTOR", Some(&py::Const::Str("")));
 
-thread_local! {
-    #[doc =
-    " `LAST_DEDUP` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global LAST_DEDUP`)."]
-    static LAST_DEDUP : py::Global = const { py::Global::new("LAST_DEDUP", Some(&
-    py::Const::Str("<none yet>"))) };
-}
+/// `LAST_DEDUP` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global LAST_DEDUP`).
+static LAST_DEDUP: py::Global = py::Global::new(
+    "LAST_DEDUP",
+    Some(&py::Const::Str("<none yet>")),
+);
 
-thread_local! {
-    #[doc =
-    " `PAIR` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global PAIR`)."]
-    static PAIR : py::Global = const { py::Global::new("PAIR", Some(& py::Const::Tuple(&
-    []))) };
-}
+/// `PAIR` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global PAIR`).
+static PAIR: py::Global = py::Global::new("PAIR", Some(&py::Const::Tuple(&[])));
 
-thread_local! {
-    #[doc =
-    " `RISK` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global RISK`)."]
-    static RISK : py::Global = const { py::Global::new("RISK", None) };
-}
+/// `RISK` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global RISK`).
+static RISK: py::Global = py::Global::new("RISK", None);
 
-thread_local! {
-    #[doc =
-    " `SEEN` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global SEEN`)."]
-    static SEEN : py::Global = const { py::Global::new("SEEN", Some(& py::Const::Int(0)))
-    };
-}
+/// `SEEN` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global SEEN`).
+static SEEN: py::Global = py::Global::new("SEEN", Some(&py::Const::Int(0)));
 
-thread_local! {
-    #[doc =
-    " `STAGE` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global STAGE`)."]
-    static STAGE : py::Global = const { py::Global::new("STAGE", Some(& py::Const::None))
-    };
-}
+/// `STAGE` of `tests/rules/python/python_state.py`: module state, which its functions assign (`global STAGE`).
+static STAGE: py::Global = py::Global::new("STAGE", Some(&py::Const::None));
