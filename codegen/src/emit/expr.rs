@@ -24,6 +24,8 @@ pub(crate) struct Paths {
     /// Sets of strings (sorted, as `lit_set` prints them) hoisted into a `static`, in order of
     /// first use, with their names and the path of their first use.
     sets: Vec<(Vec<String>, Ident, String)>,
+    /// Names the module has already (a Python rule's constants and state).
+    reserved: Vec<String>,
 }
 
 impl Paths {
@@ -89,7 +91,7 @@ impl Paths {
             taken.push(name.clone());
             names.insert(p.clone(), Ident::new(&name, Span::call_site()));
         }
-        Paths { names, order, sets: Vec::new() }
+        Paths { names, order, sets: Vec::new(), reserved: reserved.to_vec() }
     }
 
     /// Names the string sets of `exprs` that are long (more than [`HOIST_OVER`] strings) or
@@ -118,7 +120,8 @@ impl Paths {
         for e in exprs {
             walk(e, &none, &mut uses);
         }
-        let mut taken: Vec<String> = self.names.values().map(Ident::to_string).collect();
+        let mut taken: Vec<String> =
+            self.names.values().map(Ident::to_string).chain(self.reserved.iter().cloned()).collect();
         for (strs, path, count) in uses {
             if strs.len() <= HOIST_OVER && (count < 2 || strs.len() <= SCAN_AT_MOST) {
                 continue;
