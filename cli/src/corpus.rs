@@ -124,6 +124,50 @@ pub struct Generator {
     attack_share: f64,
     attacks: Vec<Value>,
     total_weight: u32,
+    /// The share of IAM user calls made with a long-term access key (`AKIA…`).
+    long_term_keys: f64,
+}
+
+/// The two corpus shapes the benchmarks measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Real trails of automation: long-term keys rare, so few events match an enabled rule.
+    Low,
+    /// A trail where the signal `AWS.CloudTrail.UserAccessKeyAuth` (long-term access keys) fires
+    /// on about 15 % of events and 2 % are attacks (rules with large alert contexts among them):
+    /// the match path is hot.
+    High,
+}
+
+impl Profile {
+    /// `(attack share, share of IAM user calls with a long-term key)`.
+    pub fn shares(self) -> (f64, f64) {
+        match self {
+            Profile::Low => (0.002, 0.002),
+            // IAM users make 37 % of background calls and 98 % of those succeed: 0.41 of them
+            // with an AKIA key is 15 % of events.
+            Profile::High => (0.02, 0.41),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Low => "low",
+            Profile::High => "high",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Profile, String> {
+        match s {
+            "low" => Ok(Profile::Low),
+            "high" => Ok(Profile::High),
+            _ => Err(format!("unknown profile `{s}` (expected low or high)")),
+        }
+    }
 }
 
 /// 2024-03-01T00:00:00Z.
@@ -137,7 +181,20 @@ impl Generator {
             attack_share,
             attacks: attacks().into_iter().map(|(_, event)| event).collect(),
             total_weight: FAMILIES.iter().map(|f| f.2).sum(),
+            long_term_keys: Profile::Low.shares().1,
         }
+    }
+
+    /// A generator of `profile`'s shape. The same random draws as [`Generator::new`]: only the
+    /// shares differ.
+    pub fn with_profile(seed: u64, profile: Profile) -> Generator {
+        let (attack_share, long_term_keys) = profile.shares();
+        Generator { long_term_keys, ..Generator::new(seed, attack_share) }
+    }
+
+    /// The same generator with another share of attacks.
+    pub fn with_attack_share(self, attack_share: f64) -> Generator {
+        Generator { attack_share, ..self }
     }
 
     /// The next event, as one line of JSON (no newline), as Panther stores it: with
@@ -209,7 +266,7 @@ impl Generator {
                 "arn": format!("arn:aws:iam::{account}:user/{user}"),
                 "accountId": account,
                 // Long-term keys (AKIA) are rare: most IAM user calls come from console sessions.
-                "accessKeyId": format!("{}{}", if self.rng.chance(0.002) { "AKIA" } else { "ASIA" }, self.rng.upper(16)),
+                "accessKeyId": format!("{}{}", if self.rng.chance(self.long_term_keys) { "AKIA" } else { "ASIA" }, self.rng.upper(16)),
                 "userName": user,
             })
         } else if r < 99 {
@@ -444,6 +501,31 @@ mod tests {
             (0..200).map(|_| g.next_event()).collect()
         };
         assert_ne!(a, c);
+    }
+
+    /// The high-match profile: long-term access keys on about 15 % of events, so that the
+    /// signal `AWS.CloudTrail.UserAccessKeyAuth` fires on them; the low one keeps them rare.
+    #[test]
+    fn profiles_set_the_share_of_long_term_keys() {
+        let share = |profile| {
+            let mut g = Generator::with_profile(3, profile);
+            let n = 20_000;
+            let akia = (0..n)
+                .filter(|_| {
+                    let e: Value = serde_json::from_str(&g.next_event()).unwrap();
+                    e["userIdentity"]["accessKeyId"].as_str().is_some_and(|k| k.starts_with("AKIA"))
+                        && e.get("errorCode").is_none()
+                })
+                .count();
+            akia as f64 / n as f64
+        };
+        let high = share(Profile::High);
+        assert!((0.13..0.17).contains(&high), "{high}");
+        assert!(share(Profile::Low) < 0.01);
+        // The low profile is the generator of the shipped sample, draw for draw.
+        let mut a = Generator::with_profile(1, Profile::Low).with_attack_share(0.01);
+        let mut b = Generator::new(1, 0.01);
+        assert!((0..500).all(|_| a.next_event() == b.next_event()));
     }
 
     #[test]

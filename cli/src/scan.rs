@@ -48,6 +48,8 @@ pub struct Options {
     /// Report signals (`CreateAlert: false`) as well as alerts.
     pub signals: bool,
     pub max_line_bytes: usize,
+    /// A progress line on standard error when it is a terminal and the input large.
+    pub progress: bool,
 }
 
 /// A line that could not be evaluated.
@@ -485,7 +487,7 @@ impl Progress {
         let large = total.is_none_or(|t| t >= Self::LARGE);
         let now = Instant::now();
         Progress {
-            enabled: io::stderr().is_terminal() && large,
+            enabled: options.progress && io::stderr().is_terminal() && large,
             total,
             bytes: 0,
             lines: 0,
