@@ -142,7 +142,8 @@ fn main() {
             }
         };
         let name = a.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-        run(&a, &format!("input: {name}"), &lines, Corpus::Files(a.inputs.clone()));
+        let summary = format!("corpus: {} events of {name}, {}", lines.len(), sizes(&lines));
+        run(&a, &format!("input {name}"), &summary, &lines, Corpus::Files(a.inputs.clone()));
         return;
     }
     for &profile in &a.profiles {
@@ -153,8 +154,23 @@ fn main() {
         let lines: Vec<Vec<u8>> = (0..a.events).map(|_| generator.next_event().into_bytes()).collect();
         let share = a.attack_share.unwrap_or(profile.shares().0);
         let name = format!("profile {}, seed {}, attack share {share}", profile.name(), a.seed);
-        run(&a, &name, &lines, Corpus::Generated(profile));
+        // `scripts/panther-timing` reads this line up to the attack share.
+        let summary = format!(
+            "corpus: {} CloudTrail events, {}, seed {}, attack share {share}; profile {}",
+            lines.len(),
+            sizes(&lines),
+            a.seed,
+            profile.name()
+        );
+        run(&a, &name, &summary, &lines, Corpus::Generated(profile));
     }
+}
+
+/// `N MB (median M bytes)`.
+fn sizes(lines: &[Vec<u8>]) -> String {
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let median = if lines.is_empty() { 0 } else { median(lines.iter().map(Vec::len).collect()) };
+    format!("{:.1} MB (median {median} bytes)", bytes as f64 / 1e6)
 }
 
 /// Where the end-to-end rows read the events from.
@@ -227,19 +243,12 @@ fn scan_files(engine: &Engine, files: &[PathBuf], threads: usize, matches: bool,
 }
 
 /// Every row on one corpus, and its table.
-fn run(a: &Args, corpus_name: &str, lines: &[Vec<u8>], corpus: Corpus) {
+fn run(a: &Args, corpus_name: &str, summary: &str, lines: &[Vec<u8>], corpus: Corpus) {
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
     let all = Selection { include_disabled: true, log_types: vec![LOG_TYPE.into()], ..Default::default() };
     let engine = Engine::new(rules::by_log_type::ALL, &all);
     let table = FieldTable::new(engine.rules().iter().flat_map(|r| r.fields.iter().copied()));
-    eprintln!(
-        "corpus ({corpus_name}): {} events, {:.1} MB (median {} bytes); {} rules; {} rounds",
-        lines.len(),
-        bytes as f64 / 1e6,
-        median(lines.iter().map(Vec::len).collect()),
-        engine.rules().len(),
-        a.rounds
-    );
+    eprintln!("{summary}; {} rules; {} rounds", engine.rules().len(), a.rounds);
 
     if a.per_rule {
         per_rule(&engine, &table, lines);

@@ -46,10 +46,28 @@ impl Lines {
 
     /// Reads the next line into a fresh buffer: `(line number, line)`.
     pub fn next_line(&mut self) -> Option<(u64, Line)> {
+        let mut buf = Vec::new();
+        let (number, piece) = self.next_line_into(&mut buf)?;
+        Some((
+            number,
+            match piece {
+                Piece::Text(range) => {
+                    buf.truncate(range.end);
+                    Line::Text(buf)
+                }
+                Piece::TooLong(len) => Line::TooLong(len),
+                Piece::Broken(reason) => Line::Broken(reason),
+            },
+        ))
+    }
+
+    /// Reads the next line onto the end of `buf` (many lines share one buffer, so that reading
+    /// allocates per batch, not per line): `(line number, where it is in buf)`.
+    pub fn next_line_into(&mut self, buf: &mut Vec<u8>) -> Option<(u64, Piece)> {
         if self.done {
             return None;
         }
-        let mut buf = Vec::new();
+        let start = buf.len();
         let mut len = 0usize;
         loop {
             let chunk = match self.reader.fill_buf() {
@@ -58,7 +76,8 @@ impl Lines {
                 Err(e) => {
                     self.done = true;
                     self.number += 1;
-                    return Some((self.number, Line::Broken(describe(&e))));
+                    buf.truncate(start);
+                    return Some((self.number, Piece::Broken(describe(&e))));
                 }
             };
             if chunk.is_empty() {
@@ -82,12 +101,26 @@ impl Lines {
             }
         }
         self.number += 1;
-        if buf.last() == Some(&b'\r') && len <= self.max_line {
-            buf.pop();
-            len -= 1;
+        if len > self.max_line {
+            buf.truncate(start);
+            return Some((self.number, Piece::TooLong(len)));
         }
-        Some((self.number, if len > self.max_line { Line::TooLong(len) } else { Line::Text(buf) }))
+        if buf.last() == Some(&b'\r') && buf.len() > start {
+            buf.pop();
+        }
+        Some((self.number, Piece::Text(start..buf.len())))
     }
+}
+
+/// Where [`Lines::next_line_into`] put a line, or why it is not one.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// The line's bytes in the buffer.
+    Text(std::ops::Range<usize>),
+    /// Longer than the limit; its bytes were skipped, not kept.
+    TooLong(usize),
+    /// The input broke off here (a truncated gzip stream, a read error).
+    Broken(String),
 }
 
 /// Wraps `reader` in a gzip decoder if it starts with the gzip magic bytes.
@@ -137,6 +170,28 @@ mod tests {
         assert_eq!(got, [(1, text("a")), (2, text("")), (3, text("bcd")), (4, text("last"))]);
         assert!(lines_of(io::Cursor::new(Vec::new()), 100).is_empty());
         assert_eq!(lines_of(io::Cursor::new(b"x\n".to_vec()), 100), [(1, text("x"))]);
+    }
+
+    /// Lines read into one shared buffer are the lines read one by one.
+    #[test]
+    fn lines_share_a_buffer() {
+        let input = format!("a\r\n\n{}\nbcd\r\nlast\r", "y".repeat(50));
+        let mut lines =
+            Lines::new(gzip_aware(BufReader::with_capacity(7, io::Cursor::new(input.clone()))).unwrap(), 10);
+        let mut buf = b"kept".to_vec();
+        let mut got = Vec::new();
+        while let Some((n, piece)) = lines.next_line_into(&mut buf) {
+            got.push((
+                n,
+                match piece {
+                    Piece::Text(r) => Line::Text(buf[r].to_vec()),
+                    Piece::TooLong(len) => Line::TooLong(len),
+                    Piece::Broken(reason) => Line::Broken(reason),
+                },
+            ));
+        }
+        assert_eq!(got, lines_of(io::Cursor::new(input.into_bytes()), 10));
+        assert_eq!(buf, b"kepta".iter().chain(b"bcdlast").copied().collect::<Vec<_>>());
     }
 
     #[test]

@@ -14,11 +14,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use detections::time::{Millis, event_time};
-use detections::{Alerter, Engine, Kind, Match};
-use serde_json::Value;
+use detections::rule::Rule;
+use detections::time::Millis;
+use detections::{Alerter, Engine, FirstEvent, Kind, Match};
 
-use crate::input::{self, Line, Lines};
+use crate::input::{self, Lines, Piece};
 use crate::output;
 
 /// Where events come from.
@@ -89,18 +89,21 @@ const SHOWN_REJECTIONS: usize = 10;
 const BATCH_LINES: usize = 512;
 const BATCH_BYTES: u64 = 1 << 20;
 
+/// Numbered lines of one input, their bytes in one buffer.
 struct Batch {
     index: u64,
     source: Arc<str>,
-    lines: Vec<(u64, Line)>,
+    buf: Vec<u8>,
+    lines: Vec<(u64, Piece)>,
     bytes: u64,
 }
 
-/// What evaluating one line gave. The event is kept only when something matched.
+/// What evaluating one line gave. Where something matched: the line's place in the batch's
+/// buffer (its text, which an alert copies when it opens a window), log type and time.
 enum Outcome {
     Evaluated {
         matches: Vec<Match>,
-        event: Option<(Value, String, Option<Millis>)>,
+        event: Option<(std::ops::Range<usize>, &'static str, Option<Millis>)>,
         /// Python rules whose `rule()` raised on the event.
         errors: Vec<(&'static str, String)>,
     },
@@ -110,6 +113,8 @@ enum Outcome {
 struct Done {
     index: u64,
     source: Arc<str>,
+    /// The batch's buffer, which the outcomes' ranges point into.
+    buf: Vec<u8>,
     outcomes: Vec<(u64, Outcome)>,
     bytes: u64,
 }
@@ -122,7 +127,7 @@ pub fn scan(engine: &Engine, options: &Options, out: &mut dyn Write) -> io::Resu
     if options.threads <= 1 {
         let mut reader = Reader::new(options, progress);
         while let Some(batch) = reader.next_batch() {
-            let done = evaluate(engine, options.log_type.as_deref(), batch);
+            let done = evaluate(engine, options.log_type.as_deref(), Wanted::new(options), batch);
             collector.take(done)?;
         }
         collector.summary.io_errors = std::mem::take(&mut reader.io_errors);
@@ -135,7 +140,7 @@ pub fn scan(engine: &Engine, options: &Options, out: &mut dyn Write) -> io::Resu
             for _ in 0..options.threads {
                 let rx = Arc::clone(&batches_rx);
                 let tx = done_tx.clone();
-                s.spawn(move || worker(engine, options.log_type.as_deref(), &rx, &tx));
+                s.spawn(move || worker(engine, options.log_type.as_deref(), Wanted::new(options), &rx, &tx));
             }
             drop(done_tx);
             let reader = s.spawn(move || read_all(Reader::new(options, progress), &batches_tx));
@@ -161,14 +166,20 @@ fn read_all(mut reader: Reader, tx: &SyncSender<Batch>) -> (Vec<String>, usize) 
     (std::mem::take(&mut reader.io_errors), reader.files)
 }
 
-fn worker(engine: &Engine, log_type: Option<&str>, rx: &Mutex<Receiver<Batch>>, tx: &SyncSender<Done>) {
+fn worker(
+    engine: &Engine,
+    log_type: Option<&str>,
+    wanted: Wanted,
+    rx: &Mutex<Receiver<Batch>>,
+    tx: &SyncSender<Done>,
+) {
     loop {
         let batch = match rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
         let Ok(batch) = batch else { return };
-        if tx.send(evaluate(engine, log_type, batch)).is_err() {
+        if tx.send(evaluate(engine, log_type, wanted, batch)).is_err() {
             return;
         }
     }
@@ -188,35 +199,52 @@ fn collect_in_order(collector: &mut Collector, rx: &Receiver<Done>) -> io::Resul
     Ok(())
 }
 
-fn evaluate(engine: &Engine, log_type: Option<&str>, batch: Batch) -> Done {
+/// Which matches need every output: those written (all with `--matches`, alerts, and signals
+/// with `--signals`). The others (signals not shown) are only counted, by window: their dedup
+/// string is enough, and their event is not kept.
+#[derive(Clone, Copy)]
+struct Wanted {
+    all_signals: bool,
+}
+
+impl Wanted {
+    fn new(options: &Options) -> Wanted {
+        Wanted { all_signals: options.matches || options.signals }
+    }
+
+    fn all_outputs(self, rule: &Rule) -> bool {
+        self.all_signals || rule.meta.create_alert
+    }
+}
+
+fn evaluate(engine: &Engine, log_type: Option<&str>, wanted: Wanted, batch: Batch) -> Done {
+    let buf = batch.buf;
     let outcomes = batch
         .lines
         .into_iter()
-        .map(|(number, line)| {
-            let outcome = match line {
-                Line::Text(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+        .map(|(number, piece)| {
+            let outcome = match piece {
+                Piece::Text(range) if buf[range.clone()].iter().all(u8::is_ascii_whitespace) => {
                     Outcome::Rejected("empty line".into())
                 }
-                Line::Text(bytes) => match engine.evaluate_bytes(&bytes, log_type) {
+                Piece::Text(range) => match engine
+                    .scan_bytes_with(&buf[range.clone()], log_type, |rule| wanted.all_outputs(rule))
+                {
                     Ok(ev) => {
-                        // The event comes parsed only when a rule matched.
-                        let event = ev.event.map(|event| {
-                            let time = event_time(&event, &ev.log_type);
-                            (event, ev.log_type, time)
-                        });
+                        let event = (!ev.matches.is_empty()).then_some((range, ev.log_type, ev.time));
                         Outcome::Evaluated { matches: ev.matches, event, errors: ev.errors }
                     }
                     Err(e) => Outcome::Rejected(e.to_string()),
                 },
-                Line::TooLong(len) => {
+                Piece::TooLong(len) => {
                     Outcome::Rejected(format!("line of {len} bytes is longer than the limit"))
                 }
-                Line::Broken(reason) => Outcome::Rejected(reason),
+                Piece::Broken(reason) => Outcome::Rejected(reason),
             };
             (number, outcome)
         })
         .collect();
-    Done { index: batch.index, source: batch.source, outcomes, bytes: batch.bytes }
+    Done { index: batch.index, source: batch.source, buf, outcomes, bytes: batch.bytes }
 }
 
 /// Cuts the inputs into batches of numbered lines.
@@ -264,15 +292,16 @@ impl Reader {
             }
             let (source, lines) = self.current.as_mut().expect("an open input");
             let mut batch = Vec::with_capacity(BATCH_LINES);
+            let mut buf = Vec::with_capacity(BATCH_BYTES as usize + (16 << 10));
             let mut bytes = 0u64;
             while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
-                let Some((number, line)) = lines.next_line() else { break };
-                bytes += match &line {
-                    Line::Text(b) => b.len() as u64 + 1,
-                    Line::TooLong(n) => *n as u64 + 1,
-                    Line::Broken(_) => 0,
+                let Some((number, piece)) = lines.next_line_into(&mut buf) else { break };
+                bytes += match &piece {
+                    Piece::Text(range) => range.len() as u64 + 1,
+                    Piece::TooLong(n) => *n as u64 + 1,
+                    Piece::Broken(_) => 0,
                 };
-                batch.push((number, line));
+                batch.push((number, piece));
             }
             self.progress.advance(bytes, batch.len() as u64);
             if batch.is_empty() {
@@ -281,7 +310,7 @@ impl Reader {
             }
             let source = Arc::clone(source);
             self.index += 1;
-            return Some(Batch { index: self.index - 1, source, lines: batch, bytes });
+            return Some(Batch { index: self.index - 1, source, buf, lines: batch, bytes });
         }
     }
 }
@@ -298,6 +327,7 @@ struct Collector<'o> {
     alerter: Alerter,
     matches_mode: bool,
     signals: bool,
+    wanted: Wanted,
     summary: Summary,
 }
 
@@ -308,6 +338,7 @@ impl<'o> Collector<'o> {
             alerter: Alerter::new(),
             matches_mode: options.matches,
             signals: options.signals,
+            wanted: Wanted::new(options),
             summary: Summary::default(),
         }
     }
@@ -337,15 +368,25 @@ impl<'o> Collector<'o> {
                             });
                         }
                     }
-                    let Some((event, log_type, time)) = event else { continue };
+                    let Some((range, log_type, time)) = event else { continue };
                     self.summary.matched_events += 1;
-                    for m in &matches {
+                    for m in matches {
                         self.summary.matches += 1;
                         *self.summary.per_rule.entry(m.rule.meta.id).or_default() += 1;
                         if self.matches_mode {
-                            writeln!(self.out, "{}", output::matched(&done.source, line, m))?;
+                            output::write_matched(self.out, &done.source, line, &m)?;
                         } else {
-                            let closed = self.alerter.observe(m, time, &event, &log_type);
+                            // The text is copied only if the match opens a window of a record
+                            // that is written.
+                            let written = self.wanted.all_outputs(m.rule);
+                            let text = || {
+                                if !written {
+                                    return FirstEvent::Value(serde_json::Value::Null);
+                                }
+                                let text = String::from_utf8(done.buf[range.clone()].to_vec());
+                                FirstEvent::Text(text.expect("the scan validated UTF-8").into())
+                            };
+                            let closed = self.alerter.observe_owned(m, time, log_type, text);
                             self.report(closed)?;
                         }
                     }
@@ -362,7 +403,7 @@ impl<'o> Collector<'o> {
                 Kind::Signal => self.summary.signals += 1,
             }
             if a.kind == Kind::Alert || self.signals {
-                writeln!(self.out, "{}", output::alert(&a))?;
+                output::write_alert(self.out, &a)?;
             }
         }
         Ok(())

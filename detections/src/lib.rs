@@ -26,14 +26,14 @@
 //! let mut rejected = 0;
 //! let mut closed = Vec::new();
 //! for line in lines {
-//!     match engine.evaluate_bytes(line.as_bytes(), Some("AWS.CloudTrail")) {
+//!     match engine.scan_bytes(line.as_bytes(), Some("AWS.CloudTrail")) {
 //!         Ok(ev) => {
-//!             // The event is parsed into a `serde_json::Value` only when a rule matched.
-//!             let Some(event) = &ev.event else { continue };
-//!             let when = time::event_time(event, &ev.log_type);
-//!             for m in &ev.matches {
+//!             // Outputs and event time are read in the one pass over the bytes; the event's
+//!             // text is copied only when a match opens a window.
+//!             for m in ev.matches {
 //!                 assert_eq!(m.outputs.title, "EC2 instances ['i-0abc'] stopped in account 123456789012.");
-//!                 closed.extend(alerter.observe(m, when, event, &ev.log_type));
+//!                 assert_eq!(ev.time, time::parse_text("2024-03-01T10:00:00Z"));
+//!                 closed.extend(alerter.observe_text(m, ev.time, line, ev.log_type));
 //!             }
 //!         }
 //!         Err(e) => {

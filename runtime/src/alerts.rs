@@ -9,8 +9,10 @@
 //! and reported as signals. State is bounded: closed windows are dropped.
 //! Must not: evaluate rules (see `engine`) or decide output formats.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::engine::Match;
@@ -22,6 +24,49 @@ pub enum Kind {
     Alert,
     /// From a rule with `CreateAlert: false`: recorded, not alerted on.
     Signal,
+}
+
+/// The first matching event of a window: its text as read (copied once, when the window
+/// opened), parsed only when the alert is written; or an event given already parsed.
+#[derive(Clone, Debug)]
+pub enum FirstEvent {
+    /// Validated JSON text of one object.
+    Text(Box<str>),
+    Value(Value),
+}
+
+impl FirstEvent {
+    /// The event as a `serde_json::Value` (parsed now, from text).
+    pub fn to_value(&self) -> Cow<'_, Value> {
+        match self {
+            FirstEvent::Text(text) => Cow::Owned(serde_json::from_str(text).expect("validated JSON")),
+            FirstEvent::Value(value) => Cow::Borrowed(value),
+        }
+    }
+}
+
+impl From<Value> for FirstEvent {
+    fn from(value: Value) -> FirstEvent {
+        FirstEvent::Value(value)
+    }
+}
+
+/// Equal when the events are, however they are held.
+impl PartialEq for FirstEvent {
+    fn eq(&self, other: &FirstEvent) -> bool {
+        match (self, other) {
+            (FirstEvent::Text(a), FirstEvent::Text(b)) if a == b => true,
+            _ => self.to_value() == other.to_value(),
+        }
+    }
+}
+
+/// As the parsed event serialises (the text is not written as is: `serde_json` writes it
+/// compact, with its escapes and numbers in its own forms, and a repeated key once).
+impl Serialize for FirstEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
+    }
 }
 
 /// A closed window that reached its rule's threshold.
@@ -40,19 +85,21 @@ pub struct Alert {
     pub match_count: u64,
     pub first_event_time: Option<Millis>,
     pub last_event_time: Option<Millis>,
-    pub first_event: Value,
+    pub first_event: FirstEvent,
 }
 
 /// The alerting state for one stream of events.
 #[derive(Default)]
 pub struct Alerter {
-    /// Open windows, as the alert each will become.
-    windows: HashMap<(&'static str, String), Alert>,
+    /// Open windows, as the alert each will become, by rule and dedup string (two levels, so
+    /// that a match finds its window by the borrowed dedup string).
+    windows: HashMap<&'static str, HashMap<String, Alert>>,
     /// Open windows by (end, creation order): which close first.
     closing: BTreeMap<(Millis, u64), (&'static str, String)>,
     /// The latest event time seen.
     watermark: Option<Millis>,
     seq: u64,
+    open: usize,
 }
 
 impl Alerter {
@@ -63,6 +110,41 @@ impl Alerter {
     /// Records a match of an event that happened at `time` (`None`: at the latest time seen).
     /// Returns the windows this event's time closed, in the order they ended.
     pub fn observe(&mut self, m: &Match, time: Option<Millis>, event: &Value, log_type: &str) -> Vec<Alert> {
+        self.observe_with(Cow::Borrowed(m), time, log_type, || FirstEvent::Value(event.clone()))
+    }
+
+    /// [`Alerter::observe`] for an event held as its text (validated JSON, as the engine read
+    /// it): a match that joins an open window costs no allocation; one that opens a window
+    /// keeps its outputs and a copy of the text.
+    pub fn observe_text(
+        &mut self,
+        m: Match,
+        time: Option<Millis>,
+        event: &str,
+        log_type: &str,
+    ) -> Vec<Alert> {
+        self.observe_owned(m, time, log_type, || FirstEvent::Text(event.into()))
+    }
+
+    /// [`Alerter::observe`] taking the match, and the event only if the match opens a window
+    /// (`first_event` is called then, and only then).
+    pub fn observe_owned(
+        &mut self,
+        m: Match,
+        time: Option<Millis>,
+        log_type: &str,
+        first_event: impl FnOnce() -> FirstEvent,
+    ) -> Vec<Alert> {
+        self.observe_with(Cow::Owned(m), time, log_type, first_event)
+    }
+
+    fn observe_with(
+        &mut self,
+        m: Cow<'_, Match>,
+        time: Option<Millis>,
+        log_type: &str,
+        first_event: impl FnOnce() -> FirstEvent,
+    ) -> Vec<Alert> {
         let time = time.or(self.watermark);
         let closed = match time {
             Some(t) if self.watermark.is_none_or(|w| t > w) => {
@@ -71,8 +153,8 @@ impl Alerter {
             }
             _ => Vec::new(),
         };
-        let key = (m.rule.meta.id, m.outputs.dedup.clone());
-        if let Some(a) = self.windows.get_mut(&key) {
+        let id = m.rule.meta.id;
+        if let Some(a) = self.windows.get_mut(id).and_then(|w| w.get_mut(m.outputs.dedup.as_str())) {
             a.match_count += 1;
             a.first_event_time = min_time(a.first_event_time, time);
             a.last_event_time = max_time(a.last_event_time, time);
@@ -81,21 +163,24 @@ impl Alerter {
             let start = time.unwrap_or(0);
             let end = start.saturating_add(period);
             self.seq += 1;
+            self.open += 1;
+            let m = m.into_owned();
+            let dedup = m.outputs.dedup;
+            self.closing.insert((end, self.seq), (id, dedup.clone()));
             let alert = Alert {
                 rule: m.rule,
                 kind: if m.rule.meta.create_alert { Kind::Alert } else { Kind::Signal },
                 severity: m.outputs.severity,
-                title: m.outputs.title.clone(),
-                dedup: m.outputs.dedup.clone(),
-                context: m.outputs.context.clone(),
+                title: m.outputs.title,
+                dedup: dedup.clone(),
+                context: m.outputs.context,
                 log_type: log_type.to_string(),
                 match_count: 1,
                 first_event_time: time,
                 last_event_time: time,
-                first_event: event.clone(),
+                first_event: first_event(),
             };
-            self.closing.insert((end, self.seq), key.clone());
-            self.windows.insert(key, alert);
+            self.windows.entry(id).or_default().insert(dedup, alert);
         }
         closed
     }
@@ -107,7 +192,7 @@ impl Alerter {
 
     /// How many windows are open.
     pub fn open_windows(&self) -> usize {
-        self.windows.len()
+        self.open
     }
 
     fn close_until(&mut self, time: Millis) -> Vec<Alert> {
@@ -117,10 +202,11 @@ impl Alerter {
             if end > time {
                 break;
             }
-            let key = entry.remove();
-            if let Some(alert) = self.windows.remove(&key)
-                && alert.match_count >= u64::from(alert.rule.meta.threshold)
-            {
+            let (id, dedup) = entry.remove();
+            let Some(windows) = self.windows.get_mut(id) else { continue };
+            let Some(alert) = windows.remove(&dedup) else { continue };
+            self.open -= 1;
+            if alert.match_count >= u64::from(alert.rule.meta.threshold) {
                 alerts.push(alert);
             }
         }

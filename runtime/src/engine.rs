@@ -71,6 +71,20 @@ pub struct Evaluated {
     pub errors: Vec<(&'static str, String)>,
 }
 
+/// What evaluating an event's bytes gave, without the event: its log type, the rules it
+/// matched with their outputs, and (when something matched) its time, all read from the view the
+/// scan built. The caller keeps the bytes: an alert copies them once, when its window opens.
+#[derive(Clone, Debug)]
+pub struct Scanned {
+    pub log_type: &'static str,
+    /// The event time ([`crate::time::event_time`]) of a matched event; `None` without one, or
+    /// when nothing matched.
+    pub time: Option<crate::time::Millis>,
+    pub matches: Vec<Match>,
+    /// Rules compiled from Python whose `rule()` raised on this event: `(RuleID, exception)`.
+    pub errors: Vec<(&'static str, String)>,
+}
+
 /// Which rules an engine runs. The default is every enabled rule.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
@@ -252,8 +266,15 @@ impl Engine {
         }
         let discriminators =
             by_log_type.values().flat_map(|d: &Dispatch| d.narrowings.iter().map(|n| n.field));
+        // The event time of a match is read from the view too.
+        let times = by_log_type.keys().flat_map(|&t| crate::time::time_paths(t));
         let table = FieldTable::new(
-            rules.iter().flat_map(|r| r.fields.iter().copied()).chain(discriminators).chain([&P_LOG_TYPE]),
+            rules
+                .iter()
+                .flat_map(|r| r.fields.iter().copied())
+                .chain(discriminators)
+                .chain([&P_LOG_TYPE])
+                .chain(times),
         );
         Engine { rules, by_log_type, table }
     }
@@ -268,9 +289,10 @@ impl Engine {
         self.by_log_type.keys().copied()
     }
 
-    fn dispatch(&self, log_type: &str) -> Result<&Dispatch, EventError> {
+    fn dispatch(&self, log_type: &str) -> Result<(&'static str, &Dispatch), EventError> {
         self.by_log_type
-            .get(log_type)
+            .get_key_value(log_type)
+            .map(|(&name, dispatch)| (name, dispatch))
             .ok_or_else(|| EventError::UnknownLogType { log_type: log_type.to_string() })
     }
 
@@ -305,23 +327,64 @@ impl Engine {
         let Value::Object(_) = event else {
             return Err(EventError::NotAnObject { found: kind(event) });
         };
-        let dispatch = self.dispatch(resolve_log_type(event, log_type)?)?;
+        let (_, dispatch) = self.dispatch(resolve_log_type(event, log_type)?)?;
         dispatch.run(event, |rule| rule.matches(event), out);
         Ok(())
     }
 
-    /// Parses `bytes` (one JSON object) and evaluates it. Reading the event costs one pass over
-    /// the bytes and, unless a rule matches, no allocation.
+    /// Parses `bytes` (one JSON object) and evaluates it, giving the event as a
+    /// `serde_json::Value` when something matched. [`Engine::scan_bytes`] is the same without
+    /// that `Value`.
     pub fn evaluate_bytes(&self, bytes: &[u8], log_type: Option<&str>) -> Result<Evaluated, EventError> {
-        let mut evaluated = None;
+        let scanned = self.scan_bytes(bytes, log_type)?;
+        let event = (!scanned.matches.is_empty())
+            .then(|| serde_json::from_slice(bytes).expect("the scan validated the JSON"));
+        Ok(Evaluated {
+            event,
+            log_type: scanned.log_type.to_string(),
+            matches: scanned.matches,
+            errors: scanned.errors,
+        })
+    }
+
+    /// Parses `bytes` (one JSON object) and evaluates it: one pass over the bytes, and no
+    /// allocation unless a rule matches. The outputs of a match and the event time are read
+    /// from the view of that pass, without building the event.
+    pub fn scan_bytes(&self, bytes: &[u8], log_type: Option<&str>) -> Result<Scanned, EventError> {
+        self.scan_bytes_with(bytes, log_type, |_| true)
+    }
+
+    /// [`Engine::scan_bytes`], where the matches of rules for which `all_outputs` is false get
+    /// only their dedup string (which groups them into windows) and their rule's severity: no
+    /// title or context, for a caller that counts those matches without writing them (`detect
+    /// scan` and the signals it does not show).
+    pub fn scan_bytes_with(
+        &self,
+        bytes: &[u8],
+        log_type: Option<&str>,
+        all_outputs: impl Fn(&'static Rule) -> bool,
+    ) -> Result<Scanned, EventError> {
+        let mut scanned = None;
         self.with_view(bytes, log_type, |view, log_type, rules| {
+            let outputs = |rule: &'static Rule| {
+                if all_outputs(rule) {
+                    rule.outputs(view)
+                } else {
+                    Outputs {
+                        title: String::new(),
+                        dedup: rule.dedup(view),
+                        context: crate::rule::Context::new(),
+                        severity: rule.meta.severity,
+                    }
+                }
+            };
             let matches: Vec<Match> =
-                rules.iter().map(|&rule| Match { rule, outputs: rule.outputs(view) }).collect();
-            let event = (!matches.is_empty()).then(|| view.value().clone());
+                rules.iter().map(|&rule| Match { rule, outputs: outputs(rule) }).collect();
+            let time = if matches.is_empty() { None } else { crate::time::event_time(view, log_type) };
             let errors = crate::py::rule::take_rule_errors();
-            evaluated = Some(Evaluated { event, log_type: log_type.to_string(), matches, errors });
+            scanned = Some(Scanned { log_type, time, matches, errors });
         })?;
-        Ok(evaluated.expect("with_view calls back on success"))
+        Ok(scanned.expect("with_view calls back on success"))
     }
 
     /// The rules `bytes` (one JSON object) matches, pushed onto `out`: verdicts only, no
@@ -342,7 +405,7 @@ impl Engine {
         &self,
         bytes: &[u8],
         log_type: Option<&str>,
-        then: impl FnOnce(&View<'_>, &str, &[&'static Rule]),
+        then: impl FnOnce(&View<'_>, &'static str, &[&'static Rule]),
     ) -> Result<(), EventError> {
         crate::py::rule::clear_rule_errors();
         SCRATCH.with(|scratch| {
@@ -355,8 +418,7 @@ impl Engine {
                 DocumentError::NotAnObject(k) => EventError::NotAnObject { found: json_kind(k) },
                 DocumentError::TooLarge => EventError::TooLarge { bytes: bytes.len() },
             })?;
-            let log_type = resolve_log_type(&view, log_type)?;
-            let dispatch = self.dispatch(log_type)?;
+            let (log_type, dispatch) = self.dispatch(resolve_log_type(&view, log_type)?)?;
             dispatch.run(&view, |rule| (rule.decide_view)(&view).is_none(), &mut matched);
             then(&view, log_type, &matched);
             scratch.matched = matched;

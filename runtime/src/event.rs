@@ -71,6 +71,18 @@ pub trait Event {
     /// The whole event as a parsed JSON object, for rules compiled from Python (which may read
     /// any key). `None` when the event is not an object.
     fn object(&self) -> Option<&Map<String, Value>>;
+
+    /// The top-level members whose key starts with `prefix`, as the parsed object holds them:
+    /// each key once, in the order of its first occurrence, with its last value. An event view
+    /// reads them from its text without building the rest of the event.
+    fn members_with_prefix(&self, prefix: &str) -> Vec<(String, Value)> {
+        self.object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
 }
 
 impl Event for Value {

@@ -9,8 +9,8 @@
 //!
 //! | item | what |
 //! |---|---|
-//! | [`Engine`], [`Selection`], [`Evaluated`], [`Match`], [`EventError`] | choose rules (ids, tags, log types, minimum severity, disabled ones) and evaluate events given as bytes ([`Engine::evaluate_bytes`], [`Engine::matching`]) or as a parsed `serde_json::Value` ([`Engine::evaluate`]); an event that is not one JSON object, or whose log type no rule sees, is an [`EventError`] |
-//! | [`Alerter`], [`Alert`], [`Kind`] | matches grouped into alerts (or signals) by rule and dedup string in each rule's dedup window, on event time, with its threshold |
+//! | [`Engine`], [`Selection`], [`Scanned`], [`Evaluated`], [`Match`], [`EventError`] | choose rules (ids, tags, log types, minimum severity, disabled ones) and evaluate events given as bytes ([`Engine::scan_bytes`], [`Engine::evaluate_bytes`], [`Engine::matching`]) or as a parsed `serde_json::Value` ([`Engine::evaluate`]); an event that is not one JSON object, or whose log type no rule sees, is an [`EventError`] |
+//! | [`Alerter`], [`Alert`], [`FirstEvent`], [`Kind`] | matches grouped into alerts (or signals) by rule and dedup string in each rule's dedup window, on event time, with its threshold |
 //! | [`time`] | event time: [`time::event_time`] (`p_event_time`, else the log type's time field), RFC 3339 parsing and formatting |
 //! | [`Rule`], [`RuleMeta`], [`LogType`], [`Outputs`], [`Severity`], [`Context`] | a compiled rule: its metadata (id, severity, log types, tags, dedup period, threshold, source file…), its compiled functions, and the alert outputs of a match (title, dedup string, context, severity) |
 //! | [`Event`], [`Path`], [`Seg`] | reading a field of an event, whatever holds it (a `serde_json::Value` or the fast path's [`view::View`]) |
@@ -32,7 +32,7 @@
 //! # Example
 //!
 //! ```
-//! use detections_runtime::{Alert, Alerter, Engine, LogType, Selection, time};
+//! use detections_runtime::{Alert, Alerter, Engine, LogType, Selection};
 //!
 //! /// The alerts of `lines` (one JSON event each, of `log_type`) under the enabled rules of
 //! /// `rules` (a compiled crate's `rules::by_log_type::ALL`), and how many lines were rejected.
@@ -42,13 +42,13 @@
 //!     let mut alerter = Alerter::new(); // one per stream
 //!     let (mut alerts, mut rejected) = (Vec::new(), 0);
 //!     for line in lines {
-//!         match engine.evaluate_bytes(line.as_bytes(), Some(log_type)) {
+//!         match engine.scan_bytes(line.as_bytes(), Some(log_type)) {
 //!             Ok(ev) => {
-//!                 // The event is parsed into a `serde_json::Value` only when a rule matched.
-//!                 let Some(event) = &ev.event else { continue };
-//!                 let when = time::event_time(event, &ev.log_type);
-//!                 for m in &ev.matches {
-//!                     alerts.extend(alerter.observe(m, when, event, &ev.log_type));
+//!                 // Outputs and event time come from the one pass over the bytes; the event is
+//!                 // not parsed into a `serde_json::Value`, and its text is copied only when a
+//!                 // match opens an alert window.
+//!                 for m in ev.matches {
+//!                     alerts.extend(alerter.observe_text(m, ev.time, line, ev.log_type));
 //!                 }
 //!             }
 //!             Err(_) => rejected += 1, // not JSON, not an object, or a log type no rule sees
@@ -79,8 +79,8 @@ pub mod time;
 pub mod value;
 pub mod view;
 
-pub use alerts::{Alert, Alerter, Kind};
-pub use engine::{Engine, Evaluated, EventError, Match, Selection};
+pub use alerts::{Alert, Alerter, FirstEvent, Kind};
+pub use engine::{Engine, Evaluated, EventError, Match, Scanned, Selection};
 pub use event::{Event, Path, Seg};
 pub use rule::{Context, LogType, Outputs, Rule, RuleMeta, Severity};
 pub use value::{Lit, Num, Val};

@@ -212,12 +212,21 @@ impl Rule {
         if let Some(py) = self.python {
             return py.outputs(event, &self.meta);
         }
-        Outputs {
-            title: self.title(event),
-            dedup: self.dedup(event),
-            context: self.context(event),
-            severity: self.severity(event),
-        }
+        // The title is rendered once: without `GroupBy` it is the dedup string too.
+        let rendered = self.title.map(|f| f(event)).filter(|t| !t.is_empty());
+        let (title, dedup) = match (rendered, self.group_by) {
+            (Some(rendered), None) => {
+                let title = truncate(rendered);
+                (title.clone(), title)
+            }
+            (rendered, _) => {
+                let title = truncate(
+                    rendered.unwrap_or_else(|| self.meta.display_name.unwrap_or(self.meta.id).to_string()),
+                );
+                (title, self.dedup(event))
+            }
+        };
+        Outputs { title, dedup, context: self.context(event), severity: self.severity(event) }
     }
 }
 
@@ -255,14 +264,15 @@ pub fn pantherflow_investigation<E: Event + ?Sized>(event: &E) -> Result<Value, 
          .. time.parse_timestamp('{timestamp}') + time.parse_timespan('{INTERVAL}')\n"
     );
     let mut first = true;
-    for (key, value) in event.object().into_iter().flatten() {
-        if key.starts_with("p_any_") && key != "p_any_aws_account_ids" {
+    // The `p_any_*` members only: an event view reads them without building the event.
+    for (key, value) in event.members_with_prefix("p_any_") {
+        if key != "p_any_aws_account_ids" {
             // `value.copy()`: a plain list (or dict) of the raw values.
             if !(value.is_array() || value.is_object()) {
-                return Err(Val::from(value).py_attribute_error("copy"));
+                return Err(Val::from(&value).py_attribute_error("copy"));
             }
             let lead = if first { "| where" } else { "     or" };
-            query.push_str(&format!("{lead} arrays.overlap({key}, {})\n", crate::py::json_repr(value)));
+            query.push_str(&format!("{lead} arrays.overlap({key}, {})\n", crate::py::json_repr(&value)));
             first = false;
         }
     }

@@ -8,55 +8,68 @@
 
 use serde_json::Value;
 
-use crate::event::lookup;
+use crate::event::{Event, Path, Seg};
+use crate::value::Val;
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
 
+/// Panther's standard time field, read first.
+pub static P_EVENT_TIME: Path = Path::new(&[Seg::Key("p_event_time")]);
+
 /// The time field of log types that have one, besides `p_event_time`.
-const TIME_FIELDS: &[(&str, &str)] = &[
-    ("AWS.CloudTrail", "eventTime"),
-    ("AWS.CloudTrailDigest", "digestEndTime"),
-    ("AWS.GuardDuty", "updatedAt"),
-    ("AWS.S3ServerAccess", "time"),
-    ("AWS.VPCFlow", "start"),
-    ("Asana.Audit", "created_at"),
-    ("GCP.AuditLog", "timestamp"),
-    ("GitHub.Audit", "created_at"),
-    ("GSuite.ActivityEvent", "id.time"),
-    ("Netskope.Audit", "timestamp"),
-    ("Okta.SystemLog", "published"),
-    ("OneLogin.Events", "created_at"),
-    ("Slack.AuditLogs", "date_create"),
-    ("Zoom.Operation", "time"),
+pub static TIME_FIELDS: &[(&str, Path)] = &[
+    ("AWS.CloudTrail", Path::new(&[Seg::Key("eventTime")])),
+    ("AWS.CloudTrailDigest", Path::new(&[Seg::Key("digestEndTime")])),
+    ("AWS.GuardDuty", Path::new(&[Seg::Key("updatedAt")])),
+    ("AWS.S3ServerAccess", Path::new(&[Seg::Key("time")])),
+    ("AWS.VPCFlow", Path::new(&[Seg::Key("start")])),
+    ("Asana.Audit", Path::new(&[Seg::Key("created_at")])),
+    ("GCP.AuditLog", Path::new(&[Seg::Key("timestamp")])),
+    ("GitHub.Audit", Path::new(&[Seg::Key("created_at")])),
+    ("GSuite.ActivityEvent", Path::new(&[Seg::Key("id"), Seg::Key("time")])),
+    ("Netskope.Audit", Path::new(&[Seg::Key("timestamp")])),
+    ("Okta.SystemLog", Path::new(&[Seg::Key("published")])),
+    ("OneLogin.Events", Path::new(&[Seg::Key("created_at")])),
+    ("Slack.AuditLogs", Path::new(&[Seg::Key("date_create")])),
+    ("Zoom.Operation", Path::new(&[Seg::Key("time")])),
 ];
 
-/// When `event` happened: `p_event_time`, else the log type's time field, else `None`.
-pub fn event_time(event: &Value, log_type: &str) -> Option<Millis> {
-    let Value::Object(map) = event else { return None };
-    if let Some(t) = lookup(map, "p_event_time").and_then(parse) {
-        return Some(t);
+/// The paths [`event_time`] reads for `log_type`: what an event view must find.
+pub fn time_paths(log_type: &str) -> impl Iterator<Item = &'static Path> {
+    std::iter::once(&P_EVENT_TIME)
+        .chain(TIME_FIELDS.iter().filter(move |(t, _)| *t == log_type).map(|(_, path)| path))
+}
+
+/// When `event` happened: `p_event_time`, else the log type's time field, else `None`. Read as
+/// rules read fields (exact key first, then ignoring ASCII case), from a parsed event or from
+/// the view of its bytes alike.
+pub fn event_time<E: Event + ?Sized>(event: &E, log_type: &str) -> Option<Millis> {
+    time_paths(log_type).find_map(|path| parse_val(&event.field(path)))
+}
+
+/// [`parse`] of a value as rules read it.
+pub fn parse_val(value: &Val<'_>) -> Option<Millis> {
+    match value {
+        Val::Str(s) => parse_text(s),
+        Val::Num(n) => from_number(n.as_f64()),
+        _ => None,
     }
-    let (_, field) = TIME_FIELDS.iter().find(|(t, _)| *t == log_type)?;
-    let mut value = event;
-    for key in field.split('.') {
-        value = lookup(value.as_object()?, key)?;
-    }
-    parse(value)
 }
 
 /// A timestamp as a string (RFC 3339 or Panther's form) or as epoch seconds or milliseconds.
 pub fn parse(value: &Value) -> Option<Millis> {
     match value {
         Value::String(s) => parse_text(s),
-        Value::Number(n) => {
-            let f = n.as_f64()?;
-            // Numbers beyond 1e11 are milliseconds (1e11 seconds is the year 5138).
-            let millis = if f.abs() >= 1e11 { f } else { f * 1000.0 };
-            millis.is_finite().then_some(millis as Millis)
-        }
+        Value::Number(n) => from_number(n.as_f64()?),
         _ => None,
     }
+}
+
+/// Epoch seconds, or milliseconds for numbers beyond 1e11 (1e11 seconds is the year 5138).
+fn from_number(f: f64) -> Option<Millis> {
+    let millis = if f.abs() >= 1e11 { f } else { f * 1000.0 };
+    millis.is_finite().then_some(millis as Millis)
 }
 
 /// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM|±HHMM]`; without a zone, UTC.
@@ -199,5 +212,29 @@ mod tests {
         assert_eq!(event_time(&ev, "AWS.CloudTrail"), Some(1_689_801_261_000));
         let ev = json!({"id": {"time": "2023-07-19T21:14:20Z"}});
         assert_eq!(event_time(&ev, "GSuite.ActivityEvent"), Some(1_689_801_260_000));
+    }
+
+    /// The view of an event's bytes gives the time the parsed event gives.
+    #[test]
+    fn event_time_reads_the_view_as_the_value() {
+        use crate::view::{FieldTable, Scratch};
+        let table = FieldTable::new(TIME_FIELDS.iter().map(|(_, p)| p).chain([&P_EVENT_TIME]));
+        for text in [
+            r#"{"eventTime": "2023-07-19T21:14:20Z"}"#,
+            r#"{"P_EVENT_TIME": "2023-07-19 21:14:21.000", "eventTime": "2023-07-19T21:14:20Z"}"#,
+            r#"{"p_event_time": "not a time", "EVENTTIME": 1689801260}"#,
+            r#"{"p_event_time": 1689801260123, "eventTime": "2023-07-19T21:14:20Z"}"#,
+            r#"{"p_event_time": {"a": 1}, "eventtime": "2023-07-19T21:14:\u00320Z"}"#,
+            r#"{"p_event_time": -0, "id": {"time": "2023-07-19T21:14:20+02:00"}}"#,
+            r#"{"p_event_time": 1.5e300, "eventTime": null}"#,
+            r#"{}"#,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let mut scratch = Scratch::new();
+            let view = scratch.read(text.as_bytes(), &table).unwrap();
+            for (log_type, _) in TIME_FIELDS.iter().chain([&("Other.Log", P_EVENT_TIME)]) {
+                assert_eq!(event_time(&view, log_type), event_time(&value, log_type), "{text} {log_type}");
+            }
+        }
     }
 }

@@ -101,6 +101,11 @@ impl Num {
         }
     }
 
+    /// As `serde_json::Number::as_f64` gives it.
+    pub fn as_f64(self) -> f64 {
+        self.float()
+    }
+
     fn float(self) -> f64 {
         match self {
             Num::Int(i) => i as f64,

@@ -646,6 +646,27 @@ impl Event for View<'_> {
     fn object(&self) -> Option<&Map<String, Value>> {
         self.value().as_object()
     }
+
+    fn members_with_prefix(&self, prefix: &str) -> Vec<(String, Value)> {
+        if let Some(whole) = self.scratch.whole.get() {
+            return whole.members_with_prefix(prefix);
+        }
+        let mut found: Vec<(String, Value)> = Vec::new();
+        for (key, escaped, value, _) in json::members(self.text) {
+            let key = &self.text[key];
+            let key = if escaped { Cow::Owned(json::unescape(key)) } else { Cow::Borrowed(key) };
+            if !key.starts_with(prefix) {
+                continue;
+            }
+            let value: Value = serde_json::from_str(&self.text[value]).expect("validated JSON");
+            // A repeated key keeps its first place and takes the later value, as the parsed map.
+            match found.iter_mut().find(|(k, _)| *k == *key) {
+                Some((_, v)) => *v = value,
+                None => found.push((key.into_owned(), value)),
+            }
+        }
+        found
+    }
 }
 
 #[cfg(test)]
@@ -778,6 +799,26 @@ mod tests {
                 assert_eq!(fast.same_as(&slow), slow.same_as(&slow), "{text}: {:?}", path.segs);
                 assert_eq!(fast.to_string(), slow.to_string(), "{text}: {:?}", path.segs);
             }
+        }
+    }
+
+    /// The `p_any_*` members as the parsed object has them: a repeated key keeps its first place
+    /// and its last value, escaped keys are decoded; read from the text or from the parsed event.
+    #[test]
+    fn members_with_a_prefix_are_those_of_the_parsed_object() {
+        let table = FieldTable::new(PATHS);
+        for text in [
+            r#"{"p_any_ips": ["1.2.3.4"], "eventName": "x", "p_any_users": {"a": 1}, "p_any_ips": [5], "p_anyx": 1}"#,
+            r#"{"p_\u0061ny_ips": [1], "p_any_ips": [2], "P_ANY_IPS": [3], "p_any_": null, "n": {"p_any_deep": [1]}}"#,
+            r#"{}"#,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let expected = value.members_with_prefix("p_any_");
+            let mut scratch = Scratch::new();
+            let view = scratch.read(text.as_bytes(), &table).unwrap();
+            assert_eq!(view.members_with_prefix("p_any_"), expected, "{text}");
+            view.value();
+            assert_eq!(view.members_with_prefix("p_any_"), expected, "{text} (parsed)");
         }
     }
 

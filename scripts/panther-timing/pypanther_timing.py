@@ -111,7 +111,7 @@ def run_bench(bench, events, rounds, seed, share, rule_ids, only=ENGINE_ROW):
     rules = [arg for rule_id in rule_ids for arg in ("--rule", rule_id)]
     out = subprocess.run(
         [bench, "--events", str(events), "--rounds", str(rounds), "--seed", str(seed),
-         "--attack-share", str(share), "--only", only, *rules],
+         "--profile", "low", "--attack-share", str(share), "--only", only, *rules],
         check=True, capture_output=True, text=True,
     )
     rows = {}

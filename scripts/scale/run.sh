@@ -134,7 +134,7 @@ note "Of the $events benchmark events, $(grep -c '"rule_id":"Synthetic' "$logs/m
 note ""
 note "## bench --events $events --rounds 5 (load before: $(load))"
 note ""
-"$CARGO_TARGET_DIR/release/bench" --events "$events" --rounds 5 2>"$logs/bench.err" | tee -a "$results"
+"$CARGO_TARGET_DIR/release/bench" --events "$events" --rounds 5 --profile low 2>"$logs/bench.err" | tee -a "$results"
 note ""
 note "$(grep corpus: "$logs/bench.err")"
 note ""

@@ -89,6 +89,56 @@ fn an_event_that_matches_no_rule_allocates_nothing() {
     }
     assert!(unmatched > 10_000, "most events match nothing: {unmatched}");
     assert!(allocating.is_empty(), "unmatched events that allocated, by eventName: {allocating:?}");
+
+    // `detect scan`'s call: the verdicts with the outputs of matches, and the log type and time.
+    let mut unmatched = 0;
+    for event in &events {
+        let before = allocations();
+        let scanned = engine.scan_bytes(event.as_bytes(), None).expect("generated events are valid");
+        let made = allocations() - before;
+        if scanned.matches.is_empty() {
+            unmatched += 1;
+            if made > 0 {
+                let value: serde_json::Value = serde_json::from_str(event).unwrap();
+                *allocating.entry(value["eventName"].to_string()).or_default() += 1;
+            }
+        }
+    }
+    assert!(unmatched > 10_000, "most events match nothing: {unmatched}");
+    assert!(
+        allocating.is_empty(),
+        "unmatched events that allocated in scan_bytes, by eventName: {allocating:?}"
+    );
+}
+
+/// A match that joins a window already open costs the alerting stage no allocation: no copy of
+/// the event or of the outputs, no key built to find the window.
+#[test]
+fn a_match_in_an_open_window_allocates_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let engine = cloudtrail();
+    let mut generator = detect::corpus::Generator::new(5, 0.05);
+    let mut alerter = detections::Alerter::new();
+    let (mut joined, mut opened) = (0, 0);
+    for i in 0..20_000i64 {
+        let event = generator.next_event();
+        let scanned = engine.scan_bytes(event.as_bytes(), None).expect("generated events are valid");
+        for m in scanned.matches {
+            // Every match at one time: no window closes, each dedup string opens one once.
+            let open = alerter.open_windows();
+            let before = allocations();
+            let closed = alerter.observe_text(m, Some(1_700_000_000_000), &event, scanned.log_type);
+            let made = allocations() - before;
+            assert!(closed.is_empty());
+            if alerter.open_windows() == open {
+                joined += 1;
+                assert_eq!(made, 0, "a match joining an open window allocated (event {i})");
+            } else {
+                opened += 1;
+            }
+        }
+    }
+    assert!(joined > 100 && opened > 10, "{joined} matches joined a window, {opened} opened one");
 }
 
 /// Memory stays flat: evaluating many events with their alert outputs, and grouping them into

@@ -261,7 +261,7 @@ pub fn alert(w: &Window, rule: &'static Rule) -> Alert {
         match_count: w.match_count,
         first_event_time: w.first_event_time,
         last_event_time: w.last_event_time,
-        first_event: w.first_event.clone(),
+        first_event: w.first_event.clone().into(),
     }
 }
 
