@@ -89,6 +89,36 @@ const SHOWN_REJECTIONS: usize = 10;
 const BATCH_LINES: usize = 512;
 const BATCH_BYTES: u64 = 1 << 20;
 
+/// Batch buffers the collector is done with, for the reader to fill again: reading then costs
+/// no allocation, and no fresh pages from the system, per batch. Bounded by [`Pool::keep`].
+#[derive(Clone)]
+struct Pool {
+    buffers: Arc<Mutex<Vec<Vec<u8>>>>,
+    keep: usize,
+}
+
+impl Pool {
+    fn new(options: &Options) -> Pool {
+        // As many as can be in flight: in both channels, and one in each stage.
+        Pool { buffers: Arc::default(), keep: options.threads * 5 + 2 }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        let reused = self.buffers.lock().ok().and_then(|mut b| b.pop());
+        let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES as usize + (16 << 10)));
+        buf.clear();
+        buf
+    }
+
+    fn give_back(&self, buf: Vec<u8>) {
+        if let Ok(mut buffers) = self.buffers.lock()
+            && buffers.len() < self.keep
+        {
+            buffers.push(buf);
+        }
+    }
+}
+
 /// Numbered lines of one input, their bytes in one buffer.
 struct Batch {
     index: u64,
@@ -122,10 +152,11 @@ struct Done {
 /// Scans `options.inputs`, writing records to `out`; returns the summary.
 pub fn scan(engine: &Engine, options: &Options, out: &mut dyn Write) -> io::Result<Summary> {
     let started = Instant::now();
-    let mut collector = Collector::new(options, out);
+    let pool = Pool::new(options);
+    let mut collector = Collector::new(options, out, pool.clone());
     let progress = Progress::new(options);
     if options.threads <= 1 {
-        let mut reader = Reader::new(options, progress);
+        let mut reader = Reader::new(options, progress, pool);
         while let Some(batch) = reader.next_batch() {
             let done = evaluate(engine, options.log_type.as_deref(), Wanted::new(options), batch);
             collector.take(done)?;
@@ -143,7 +174,7 @@ pub fn scan(engine: &Engine, options: &Options, out: &mut dyn Write) -> io::Resu
                 s.spawn(move || worker(engine, options.log_type.as_deref(), Wanted::new(options), &rx, &tx));
             }
             drop(done_tx);
-            let reader = s.spawn(move || read_all(Reader::new(options, progress), &batches_tx));
+            let reader = s.spawn(move || read_all(Reader::new(options, progress, pool), &batches_tx));
             let collected = collect_in_order(&mut collector, &done_rx);
             let (io_errors, files) = reader.join().expect("reader thread");
             collected.map(|()| (io_errors, files))
@@ -256,11 +287,13 @@ struct Reader {
     io_errors: Vec<String>,
     files: usize,
     progress: Progress,
+    pool: Pool,
 }
 
 impl Reader {
-    fn new(options: &Options, progress: Progress) -> Reader {
+    fn new(options: &Options, progress: Progress, pool: Pool) -> Reader {
         Reader {
+            pool,
             inputs: options.inputs.clone().into_iter(),
             current: None,
             max_line: options.max_line_bytes,
@@ -292,7 +325,7 @@ impl Reader {
             }
             let (source, lines) = self.current.as_mut().expect("an open input");
             let mut batch = Vec::with_capacity(BATCH_LINES);
-            let mut buf = Vec::with_capacity(BATCH_BYTES as usize + (16 << 10));
+            let mut buf = self.pool.take();
             let mut bytes = 0u64;
             while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
                 let Some((number, piece)) = lines.next_line_into(&mut buf) else { break };
@@ -305,6 +338,7 @@ impl Reader {
             }
             self.progress.advance(bytes, batch.len() as u64);
             if batch.is_empty() {
+                self.pool.give_back(buf);
                 self.current = None;
                 continue;
             }
@@ -329,11 +363,13 @@ struct Collector<'o> {
     signals: bool,
     wanted: Wanted,
     summary: Summary,
+    pool: Pool,
 }
 
 impl<'o> Collector<'o> {
-    fn new(options: &Options, out: &'o mut dyn Write) -> Collector<'o> {
+    fn new(options: &Options, out: &'o mut dyn Write, pool: Pool) -> Collector<'o> {
         Collector {
+            pool,
             out,
             alerter: Alerter::new(),
             matches_mode: options.matches,
@@ -393,6 +429,7 @@ impl<'o> Collector<'o> {
                 }
             }
         }
+        self.pool.give_back(done.buf);
         Ok(())
     }
 
