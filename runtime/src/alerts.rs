@@ -6,7 +6,10 @@
 //! earlier time joins too). A window closes once an event time at or past its end has been
 //! seen, or at [`Alerter::flush`]; it is reported then, with its final match count, if it holds
 //! at least `Threshold` matches. Matches of `CreateAlert: false` rules are grouped the same way
-//! and reported as signals. State is bounded: closed windows are dropped.
+//! and reported as signals. State is bounded: closed windows are dropped. A window keeps the
+//! outputs of its first match and its first event, as text (copied once, parsed only when the
+//! alert is written) or as the `serde_json::Value` it was given; a further match costs a lookup
+//! by the borrowed dedup string and no allocation.
 //! Must not: evaluate rules (see `engine`) or decide output formats.
 
 use std::borrow::Cow;
