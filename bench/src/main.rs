@@ -19,7 +19,8 @@
 //! - end to end, `detect scan` itself (`detect::scan`, the enabled rules, each event's
 //!   `p_log_type`) over the corpus in a file: reading, splitting, evaluating, outputs, alerting,
 //!   records written as NDJSON to a sink; as is, with `--signals`, with `--matches`, and with
-//!   `--threads 2`. Their checksum is the number of records written.
+//!   `--threads 2`. Their checksum is the number of records written. With `--input` they read
+//!   the files given, so a gzip file's decompression is in them (the other rows time the lines).
 
 use std::hint::black_box;
 use std::io::{self, Write};
