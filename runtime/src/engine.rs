@@ -4,17 +4,20 @@
 //! minimum severity), dispatch by log type (given by the caller or read from `p_log_type`),
 //! and the typed errors of malformed input. An [`Engine`] is immutable, `Send + Sync`, and
 //! cheap to share across threads by reference.
-//! Must not: keep state across events (see `alerts`), or print.
+//! Must not: keep state across events (see `alerts`; the only state a rule keeps is what its
+//! Python writes to the engine's [`StateStore`], as Panther's caching helpers do), or print.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::event::{Event, Path, Seg};
 use crate::json::DocumentError;
 use crate::rule::{Discriminator, LogType, Outputs, Rule, Severity};
+use crate::store::{MemoryStore, StateStore};
 use crate::value::Val;
 use crate::view::{FieldTable, Scratch, View};
 
@@ -120,12 +123,23 @@ impl Selection {
 }
 
 /// Compiled rules, grouped by the log types they see.
-#[derive(Debug)]
 pub struct Engine {
     rules: Vec<&'static Rule>,
     by_log_type: BTreeMap<&'static str, Dispatch>,
     /// The fields any selected rule reads, and `p_log_type`: what the pass over an event finds.
     table: FieldTable,
+    /// What Python rules' caching helpers read and write (shared by every thread using this
+    /// engine).
+    store: Arc<dyn StateStore>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.rules.len())
+            .field("log_types", &self.by_log_type.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One log type's selected rules: those dispatched on a field's value, and the others.
@@ -276,7 +290,20 @@ impl Engine {
                 .chain([&P_LOG_TYPE])
                 .chain(times),
         );
-        Engine { rules, by_log_type, table }
+        Engine { rules, by_log_type, table, store: Arc::new(MemoryStore::new()) }
+    }
+
+    /// This engine with `store` as the key-value store of the caching helpers
+    /// (`panther_detection_helpers.caching`) that Python rules call, instead of its own
+    /// in-memory [`MemoryStore`]; engines given the same store share what rules write.
+    pub fn with_store(mut self, store: Arc<dyn StateStore>) -> Engine {
+        self.store = store;
+        self
+    }
+
+    /// The key-value store Python rules' caching helpers use.
+    pub fn store(&self) -> &Arc<dyn StateStore> {
+        &self.store
     }
 
     /// The selected rules, in the order of their files.
@@ -299,6 +326,7 @@ impl Engine {
     /// Runs the rules of the event's log type (`log_type`, else the event's `p_log_type`) on
     /// an already parsed event; returns the matches with their alert outputs.
     pub fn evaluate(&self, event: &Value, log_type: Option<&str>) -> Result<Vec<Match>, EventError> {
+        crate::py::kv::enter(&self.store);
         let mut matched = Vec::new();
         self.decide_value(event, log_type, &mut matched)?;
         Ok(matched.into_iter().map(|rule| Match { rule, outputs: rule.outputs(event) }).collect())
@@ -328,6 +356,7 @@ impl Engine {
             return Err(EventError::NotAnObject { found: kind(event) });
         };
         let (_, dispatch) = self.dispatch(resolve_log_type(event, log_type)?)?;
+        crate::py::kv::enter(&self.store);
         dispatch.run(event, |rule| rule.matches(event), out);
         Ok(())
     }
@@ -408,6 +437,7 @@ impl Engine {
         then: impl FnOnce(&View<'_>, &'static str, &[&'static Rule]),
     ) -> Result<(), EventError> {
         crate::py::rule::clear_rule_errors();
+        crate::py::kv::enter(&self.store);
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let mut matched = std::mem::take(&mut scratch.matched);

@@ -79,7 +79,10 @@ pub fn run(rule: &Rule, case: &Case) -> Result<(), String> {
     let event: Value = serde_json::from_str(case.log)
         .map_err(|e| format!("{head}\n  the test log is not valid JSON: {e}"))?;
     if let Some(py) = rule.python {
-        return crate::py::with_mocks(case.mocks, || run_python(rule, py, case, &head, &event));
+        // As under `pat test`: the mocks patched in, and no key-value store reachable.
+        return crate::py::kv::without_store(|| {
+            crate::py::with_mocks(case.mocks, || run_python(rule, py, case, &head, &event))
+        });
     }
     let decision = (rule.decide)(&event);
     let matched = decision.is_none();

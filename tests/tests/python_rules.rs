@@ -131,4 +131,104 @@ fn module_state_carries_from_event_to_event_on_a_thread() {
     let engine = self::engine("Fixture.Python.State");
     let (again, _) = title(&engine, json!({"actors": ["admin-d"]}));
     assert_eq!(again, "[admin-d] case 1 after [<none yet>] pair ('admin-d', 1)");
+/// The store fixture (`Fixture.Python.Store`) in an engine whose store's clock is `clock`.
+fn store_engine(clock: fn() -> f64) -> (Engine, std::sync::Arc<dyn detections::StateStore>) {
+    let store: std::sync::Arc<dyn detections::StateStore> =
+        std::sync::Arc::new(detections::MemoryStore::with_clock(clock));
+    (engine("Fixture.Python.Store").with_store(store.clone()), store)
+}
+
+/// Evaluates `event` once (the rule writes to the store: twice would count twice), returning
+/// the title of the match, if it matched.
+fn store_eval(engine: &Engine, event: serde_json::Value) -> Option<String> {
+    let evaluated =
+        engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    assert!(evaluated.errors.is_empty(), "{:?}", evaluated.errors);
+    evaluated.matches.first().map(|m| m.outputs.title.clone())
+}
+
+/// What the helpers do across events in production, as `panther_detection_helpers.caching`
+/// does over DynamoDB (expectations reasoned from its source: no DynamoDB runs here).
+#[test]
+fn the_store_keeps_state_across_events() {
+    fn clock() -> f64 {
+        1_700_000_000.25
+    }
+    let (engine, store) = store_engine(clock);
+    let distinct = |actor: &str, item: &str| json!({"mode": "distinct", "actor": actor, "item": item});
+    assert_eq!(store_eval(&engine, distinct("alice", "a")), None);
+    // First write: `epoch_seconds=3600`, relative to int(now).
+    let item = store.get("fixture-distinct-alice").unwrap().expect("written");
+    assert_eq!(item.string_set, Some(vec!["a".to_string()]));
+    assert_eq!(item.expires_at, Some(1_700_000_000 + 3600));
+    assert_eq!(store_eval(&engine, distinct("alice", "b")), None);
+    // Later writes pass `epoch_seconds=None`: put_string_set's TTL is then 90 days from now.
+    let item = store.get("fixture-distinct-alice").unwrap().expect("written");
+    assert_eq!(item.expires_at, Some(1_700_000_000 + 90 * 86_400));
+    assert_eq!(store_eval(&engine, distinct("bob", "z")), None, "another actor, another key");
+    // The title runs after rule() wrote the third item.
+    assert_eq!(store_eval(&engine, distinct("alice", "c")).as_deref(), Some("alice touched 3 items before"));
+    assert_eq!(store_eval(&engine, distinct("alice", "a")).as_deref(), Some("alice touched 3 items before"));
+    // check_account_age reads the string set another rule wrote (force_ttl_check=True).
+    let account = |a: &str| json!({"mode": "new_account", "account": a});
+    assert!(store_eval(&engine, account("fixture-distinct-alice")).is_some());
+    assert!(store_eval(&engine, account("fixture-distinct-nobody")).is_none());
+    assert!(store_eval(&engine, account("")).is_none());
+    // Dictionaries are JSON text; get_dictionary of a missing key is {}.
+    let login = |city: &str| json!({"mode": "location", "user": "carol", "city": city});
+    assert_eq!(store_eval(&engine, login("Paris")), None);
+    assert_eq!(store.get("carol").unwrap().and_then(|i| i.dictionary).as_deref(), Some("{\"Paris\": 1}"));
+    assert_eq!(store_eval(&engine, login("Paris")), None);
+    assert_eq!(store_eval(&engine, login("Lyon")).as_deref(), Some("carol logged in from Lyon"));
+    // Counters add up.
+    for _ in 0..3 {
+        assert!(store_eval(&engine, json!({"mode": "counter", "user": "dave", "by": 2})).is_some());
+    }
+    assert_eq!(store.get("fixture-counter-dave").unwrap().and_then(|i| i.count), Some(6));
+    // In production the store is reachable: the helper returns an empty set, no exception.
+    assert_eq!(store_eval(&engine, json!({"mode": "unreachable", "unreachable_matches": true})), None);
+}
+
+#[test]
+fn keys_expire_on_the_stores_clock() {
+    static NOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_700_000_000);
+    fn clock() -> f64 {
+        NOW.load(std::sync::atomic::Ordering::SeqCst) as f64
+    }
+    let (engine, _store) = store_engine(clock);
+    let distinct = |item: &str| json!({"mode": "distinct", "actor": "erin", "item": item});
+    assert_eq!(store_eval(&engine, distinct("a")), None);
+    assert_eq!(store_eval(&engine, distinct("b")), None);
+    // Still live one second before the 90-day TTL the second write set…
+    NOW.store(1_700_000_000 + 90 * 86_400 - 1, std::sync::atomic::Ordering::SeqCst);
+    assert!(store_eval(&engine, distinct("c")).is_some());
+    // …and gone once the clock reaches it (the third write set a new TTL: 90 days on).
+    NOW.store(1_700_000_000 + 2 * 90 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(store_eval(&engine, distinct("d")), None, "the items expired: d is the first again");
+    assert_eq!(store_eval(&engine, distinct("e")), None);
+    assert!(store_eval(&engine, distinct("f")).is_some());
+}
+
+#[test]
+fn engines_given_one_store_share_it() {
+    fn clock() -> f64 {
+        1_700_000_000.0
+    }
+    let (first, store) = store_engine(clock);
+    let second = engine("Fixture.Python.Store").with_store(store.clone());
+    let third = engine("Fixture.Python.Store"); // its own in-memory store
+    let distinct = |item: &str| json!({"mode": "distinct", "actor": "frank", "item": item});
+    assert_eq!(store_eval(&first, distinct("a")), None);
+    assert_eq!(store_eval(&second, distinct("b")), None);
+    assert_eq!(store_eval(&third, distinct("c")), None, "a store of its own saw only c");
+    assert!(store_eval(&first, distinct("c")).is_some(), "the shared store saw a and b");
+    // A counter increment that DynamoDB refuses is a rule error, never a different verdict.
+    let evaluated = first
+        .evaluate_bytes(
+            json!({"mode": "counter", "user": "x", "by": "2"}).to_string().as_bytes(),
+            Some("Fixture.Python"),
+        )
+        .expect("valid");
+    assert!(evaluated.matches.is_empty());
+    assert!(evaluated.errors[0].1.contains("counter increment of type 'str'"), "{:?}", evaluated.errors);
 }

@@ -173,7 +173,14 @@ fn lower_steps<'p>(
                 for c in &conjuncts {
                     match cx.condition(c) {
                         Some(e) => out.steps.push((line(*c), e)),
-                        None => all_lowered = false,
+                        None => {
+                            all_lowered = false;
+                            // A later step must not rule the event out before a write to the
+                            // key-value store that Python makes here.
+                            if reaches_store(program, module, f.name.id.as_str()) {
+                                break;
+                            }
+                        }
                     }
                 }
                 // A bool for sure: `all(…)`, or `and` of comparisons, `not`s and lowered helpers.
@@ -552,6 +559,76 @@ impl Lower<'_> {
         }
         module.constant(&name)
     }
+}
+
+/// Whether the function `name` of `module` may call a helper of the key-value store
+/// (`panther_detection_helpers.caching`), in its body (nested functions and lambdas included)
+/// or in a function of the program it names.
+fn reaches_store(program: &Program, module: &PyModule, name: &str) -> bool {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V<'p> {
+        program: &'p Program,
+        module: &'p PyModule,
+        seen: &'p mut std::collections::BTreeSet<(String, String)>,
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && !self.found
+            {
+                self.found = name_reaches(self.program, self.module, n.id.as_str(), self.seen);
+            }
+            walk_expr(self, e);
+        }
+    }
+    fn name_reaches(
+        program: &Program,
+        module: &PyModule,
+        name: &str,
+        seen: &mut std::collections::BTreeSet<(String, String)>,
+    ) -> bool {
+        let (mut module, mut name) = (module, name.to_string());
+        for _ in 0..16 {
+            if module.functions.contains_key(&name) {
+                if !seen.insert((module.name.clone(), name.clone())) {
+                    return false;
+                }
+                let Some(f) = module.function(&name) else { return false };
+                let mut v = V { program, module, seen, found: false };
+                for s in &f.body {
+                    v.visit_stmt(s);
+                }
+                // Functions defined in its body are reached by their names there.
+                let inner: Vec<String> =
+                    module.nested.get(&name).map(|m| m.values().cloned().collect()).unwrap_or_default();
+                let mut found = v.found;
+                for hoisted in inner {
+                    found = found || name_reaches(program, module, &hoisted, seen);
+                }
+                return found;
+            }
+            match module.imports.get(&name) {
+                Some(super::modules::Import::Item { module: m, name: n }) => {
+                    if m == "panther_detection_helpers.caching" {
+                        return true;
+                    }
+                    match program.get(m) {
+                        Some(next) => {
+                            module = next;
+                            name = n.clone();
+                        }
+                        None => return false,
+                    }
+                }
+                Some(super::modules::Import::Module(m)) => return m.starts_with("panther_detection_helpers"),
+                None => return false,
+            }
+        }
+        false
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    name_reaches(program, module, name, &mut seen)
 }
 
 /// How many times each name is assigned in a function body (anywhere in it).

@@ -1214,6 +1214,10 @@ impl<'p> FnCx<'p> {
             Stmt::Expr(e) => match &*e.value {
                 Expr::StringLiteral(_) => quote!(),
                 Expr::Call(c) if is_print(c) => quote!(),
+                Expr::Call(c) if let Some((f, mocked)) = self.kv_function(c) => {
+                    let v = self.kv_call(c, &f, mocked.as_deref(), true)?.obj();
+                    quote!(let _ = #v;)
+                }
                 v => {
                     let v = self.expr(v)?.obj();
                     quote!(let _ = #v;)
@@ -2225,6 +2229,12 @@ impl<'p> FnCx<'p> {
                     Some(hoisted) => Resolved::Function(self.module.name.clone(), hoisted.clone()),
                     None => self.resolve(self.module, name, n)?,
                 };
+                if let Resolved::Std(m, f) = &resolved
+                    && m == KV_MODULE
+                {
+                    let mocked = self.module.mocked.contains(name).then_some(name);
+                    return self.kv_call(c, &f.clone(), mocked, false);
+                }
                 if self.module.mocked.contains(name) && !self.nested.contains_key(name) {
                     return self.mocked_call(c, name, resolved);
                 }
@@ -3000,10 +3010,157 @@ impl<'p> FnCx<'p> {
             }
             ("fnmatch", "fnmatch" | "fnmatchcase") => self.std_call(c, module, name),
             ("ipaddress", _) => self.std_call(c, module, name),
+            (KV_MODULE, _) => self.kv_call(c, name, None, false),
             _ => reject(c, format!("`{module}.{name}`")),
         }
     }
 }
+
+impl FnCx<'_> {
+    /// The caching helper a call names (as its rule module binds it), and whether the rule's
+    /// tests mock that name.
+    fn kv_function(&self, c: &ast::ExprCall) -> Option<(String, Option<String>)> {
+        let Expr::Name(n) = &*c.func else { return None };
+        let name = n.id.as_str();
+        if self.locals.contains_key(name)
+            || self.scoped.iter().any(|s| s == name)
+            || self.nested.contains_key(name)
+        {
+            return None;
+        }
+        match self.resolve(self.module, name, n) {
+            Ok(Resolved::Std(m, f)) if m == KV_MODULE => {
+                Some((f, self.module.mocked.contains(name).then(|| name.to_string())))
+            }
+            _ => None,
+        }
+    }
+
+    /// A call of a caching helper of `panther_detection_helpers.caching` (the runtime's
+    /// `py::kv`, over the engine's key-value store). The arguments are evaluated in source
+    /// order and bound to the helper's parameters; under a test case's `Mocks:` of the name
+    /// (`mocked`), the mock's value is the result once the arguments are evaluated, as
+    /// `MagicMock` does. `discarded`: the call is a statement, so a helper whose result is a
+    /// `decimal.Decimal` may be called.
+    fn kv_call(&mut self, c: &ast::ExprCall, name: &str, mocked: Option<&str>, discarded: bool) -> T<Code> {
+        let Some(&(_, params, decimal)) = KV_FUNCTIONS.iter().find(|f| f.0 == name) else {
+            return reject(c, format!("`{KV_MODULE}.{name}`"));
+        };
+        if decimal && !discarded {
+            return reject(
+                c,
+                format!(
+                    "the value of `{name}` (a `decimal.Decimal` in Panther, which compiled rules do not model)"
+                ),
+            );
+        }
+        let mut binds = Vec::new();
+        let mut slots: Vec<Option<Ident>> = vec![None; params.len()];
+        for (i, a) in c.arguments.args.iter().enumerate() {
+            if matches!(a, Expr::Starred(_)) {
+                return reject(a, format!("`*` arguments to `{name}`"));
+            }
+            if i >= params.len() {
+                return reject(a, format!("too many arguments to `{name}`"));
+            }
+            let v = self.expr(a)?.obj();
+            let id = self.fresh("arg");
+            binds.push(quote!(let #id = #v;));
+            slots[i] = Some(id);
+        }
+        for k in &c.arguments.keywords {
+            let Some(arg) = &k.arg else { return reject(k, format!("`**` arguments to `{name}`")) };
+            let Some(i) = params.iter().position(|(p, _)| *p == arg.id.as_str()) else {
+                return reject(k, format!("the keyword argument `{}` of `{name}`", arg.id));
+            };
+            if slots[i].is_some() {
+                return reject(k, format!("`{}` given twice to `{name}`", arg.id));
+            }
+            let v = self.expr(&k.value)?.obj();
+            let id = self.fresh("arg");
+            binds.push(quote!(let #id = #v;));
+            slots[i] = Some(id);
+        }
+        let mut args = Vec::new();
+        for (slot, (p, default)) in slots.iter().zip(params.iter()) {
+            args.push(match (slot, default) {
+                (Some(id), _) => quote!(&#id),
+                (None, Some(KvDefault::False)) => quote!(&Obj::Bool(false)),
+                (None, Some(KvDefault::None)) => quote!(&Obj::None),
+                (None, Some(KvDefault::Int(i))) => {
+                    let i = Literal::i64_unsuffixed(*i);
+                    quote!(&Obj::Int(#i))
+                }
+                (None, None) => return reject(c, format!("missing argument `{p}` of `{name}`")),
+            });
+        }
+        let f = format_ident!("{}", name);
+        let call = if decimal {
+            quote!({ py::kv::#f(#(#args),*)?; Obj::None })
+        } else {
+            quote!(py::kv::#f(#(#args),*)?)
+        };
+        let call = match mocked {
+            Some(m) => quote!(match py::mocked(#m) { Some(value) => value, None => #call }),
+            None => call,
+        };
+        Ok(Code::Obj(quote!({ #(#binds)* #call })))
+    }
+}
+
+/// The module of Panther's key-value store helpers.
+const KV_MODULE: &str = "panther_detection_helpers.caching";
+
+/// A default value of a caching helper's parameter.
+enum KvDefault {
+    False,
+    None,
+    Int(i64),
+}
+
+/// Ninety days in seconds: the helpers' default TTL (`_EPOCH_SECONDS_DELTA_DEFAULT`).
+const KV_TTL: i64 = 90 * 24 * 60 * 60;
+
+/// The caching helpers compiled rules may call (`panther_detection_helpers` 1.0.2): their
+/// parameters with defaults (`None`: required), and whether Panther returns a
+/// `decimal.Decimal` (such a call may only be a statement). `kv_table` and `ttl_expired` are
+/// DynamoDB's own objects and stay rejected.
+#[allow(clippy::type_complexity)]
+const KV_FUNCTIONS: &[(&str, &[(&str, Option<KvDefault>)], bool)] = &[
+    ("get_string_set", &[("key", None), ("force_ttl_check", Some(KvDefault::False))], false),
+    ("put_string_set", &[("key", None), ("val", None), ("epoch_seconds", Some(KvDefault::None))], false),
+    (
+        "add_to_string_set",
+        &[("key", None), ("val", None), ("epoch_seconds", Some(KvDefault::Int(KV_TTL)))],
+        false,
+    ),
+    (
+        "remove_from_string_set",
+        &[("key", None), ("val", None), ("epoch_seconds", Some(KvDefault::Int(KV_TTL)))],
+        false,
+    ),
+    ("reset_string_set", &[("key", None)], false),
+    ("get_dictionary", &[("key", None), ("force_ttl_check", Some(KvDefault::False))], false),
+    ("put_dictionary", &[("key", None), ("val", None), ("epoch_seconds", Some(KvDefault::None))], false),
+    (
+        "increment_counter",
+        &[("key", None), ("val", Some(KvDefault::Int(1))), ("epoch_seconds", Some(KvDefault::Int(KV_TTL)))],
+        true,
+    ),
+    ("get_counter", &[("key", None), ("force_ttl_check", Some(KvDefault::False))], true),
+    ("reset_counter", &[("key", None)], false),
+    ("set_key_expiration", &[("key", None), ("epoch_seconds", None)], false),
+    (
+        "evaluate_threshold",
+        &[
+            ("key", None),
+            ("threshold", Some(KvDefault::Int(10))),
+            ("expiry_seconds", Some(KvDefault::Int(3600))),
+        ],
+        false,
+    ),
+    ("check_account_age", &[("key", None)], false),
+];
 
 /// Python methods compiled rules may call, with their parameter names (for keyword arguments).
 const METHODS: &[(&str, &[&str])] = &[

@@ -16,6 +16,7 @@
 mod builtins;
 mod event;
 mod fmt;
+pub mod kv;
 pub mod meth;
 mod ops;
 pub mod rule;
