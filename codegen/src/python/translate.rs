@@ -305,8 +305,11 @@ fn compile_rule(
         ));
     }
     for name in &module.mocked {
-        let what = if module.constants.contains_key(name) {
-            format!("a test mocks `{name}`, a module variable (Panther replaces it with a MagicMock object)")
+        let what = if module.constants.contains_key(name) && module.reassigned.contains(name) {
+            format!("a test mocks `{name}`, a module variable that is assigned more than once")
+        } else if module.constants.contains_key(name) {
+            // Read through `py::mocked_variable`: the test's MagicMock while it is mocked.
+            continue;
         } else if !module.functions.contains_key(name) && !module.imports.contains_key(name) {
             format!("a test mocks `{name}`, which the rule's module does not define")
         } else {
@@ -1649,6 +1652,11 @@ impl<'p> FnCx<'p> {
             return Ok(Code::Obj(quote!(py::load(&#id)?)));
         }
         if self.module.mocked.contains(name) {
+            if self.module.constants.contains_key(name) {
+                // A module variable a test mocks: Panther's test runner puts a MagicMock there.
+                let value = self.constant_ref(&self.module.name.clone(), name);
+                return Ok(Code::Obj(quote!(py::mocked_variable(#name).unwrap_or_else(|| #value))));
+            }
             return reject(n, format!("the mocked function `{name}` used as a value"));
         }
         match name {
@@ -3011,6 +3019,29 @@ impl<'p> FnCx<'p> {
             ("fnmatch", "fnmatch" | "fnmatchcase") => self.std_call(c, module, name),
             ("ipaddress", _) => self.std_call(c, module, name),
             (KV_MODULE, _) => self.kv_call(c, name, None, false),
+            // Logging changes no result: the arguments are evaluated (their exceptions
+            // propagate), the record goes nowhere a rule can see (`logging` reports its own
+            // formatting errors on stderr instead of raising).
+            ("logging", "debug" | "info" | "warning" | "error" | "critical") => {
+                let mut binds = Vec::new();
+                for a in &c.arguments.args {
+                    if matches!(a, Expr::Starred(_)) {
+                        return reject(a, format!("`*` arguments to `logging.{name}`"));
+                    }
+                    let v = self.expr(a)?.obj();
+                    binds.push(quote!(let _ = #v;));
+                }
+                for k in &c.arguments.keywords {
+                    if !k.arg.as_ref().is_some_and(|a| {
+                        matches!(a.id.as_str(), "exc_info" | "stack_info" | "stacklevel" | "extra")
+                    }) {
+                        return reject(k, format!("this keyword argument to `logging.{name}`"));
+                    }
+                    let v = self.expr(&k.value)?.obj();
+                    binds.push(quote!(let _ = #v;));
+                }
+                Ok(Code::Obj(quote!({ #(#binds)* Obj::None })))
+            }
             _ => reject(c, format!("`{module}.{name}`")),
         }
     }

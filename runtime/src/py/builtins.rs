@@ -33,6 +33,7 @@ pub fn int<'e>(x: &Obj<'e>, base: Option<&Obj<'e>>) -> R<Obj<'e>> {
     };
     match (x, base) {
         (Obj::Int(i), None) => Ok(Obj::Int(*i)),
+        (Obj::Native(n), None) if matches!(**n, super::stdlib::Native::MagicMock(_)) => Ok(Obj::Int(1)),
         (Obj::Bool(b), None) => Ok(Obj::Int(i64::from(*b))),
         (Obj::Float(f), None) => {
             if f.is_nan() {
@@ -110,6 +111,7 @@ pub fn float<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
         Obj::Int(i) => Ok(Obj::Float(*i as f64)),
         Obj::Bool(b) => Ok(Obj::Float(f64::from(u8::from(*b)))),
         Obj::Float(f) => Ok(Obj::Float(*f)),
+        Obj::Native(n) if matches!(**n, super::stdlib::Native::MagicMock(_)) => Ok(Obj::Float(1.0)),
         Obj::Str(s) => {
             let t = s.as_str().trim();
             let lower = t.to_ascii_lowercase();

@@ -492,6 +492,15 @@ pub fn mocked<'e>(name: &str) -> Option<Obj<'e>> {
     })
 }
 
+/// The `MagicMock` that stands for the module variable `name` while a test case mocks it
+/// (Panther's test runner patches every `Mocks:` entry with a `MagicMock`, whatever it
+/// replaces: its `returnValue` is what calling it would return).
+pub fn mocked_variable<'e>(name: &'static str) -> Option<Obj<'e>> {
+    MOCKS.with(|m| {
+        m.get().iter().any(|(n, _)| *n == name).then(|| Obj::Native(Rc::new(stdlib::Native::MagicMock(name))))
+    })
+}
+
 /// Runs `f` with `mocks` active on this thread (the test runner's `patch.multiple`).
 pub fn with_mocks<T>(mocks: &'static [(&'static str, MockValue)], f: impl FnOnce() -> T) -> T {
     let previous = MOCKS.with(|m| m.replace(mocks));

@@ -3,6 +3,7 @@ upstream's tests mock them, and unmocked as under `pat test`, where no store is 
 helper that reaches the table raises NoRegionError (written for this project)."""
 
 import json
+import logging
 
 from panther_detection_helpers.caching import (
     add_to_string_set,
@@ -13,6 +14,9 @@ from panther_detection_helpers.caching import (
     put_dictionary,
     put_string_set,
 )
+
+# A test mocks it: Panther's test runner then puts a MagicMock in its place.
+STRICT = False
 
 
 def seen_items(key):
@@ -44,6 +48,10 @@ def rule(event):
     if mode == "counter":
         increment_counter("fixture-counter-" + event.get("user", ""), event.get("by", 1))
         return True
+    if mode == "mocked_variable":
+        logging.debug("mode %s, strict %s", mode, STRICT)
+        # A MagicMock is truthy, contains nothing, iterates as empty, has length 0, is 1 as an int.
+        return bool(STRICT) and "x" not in STRICT and list(STRICT) == [] and len(STRICT) == 0 and int(STRICT) == 1
     if mode == "checks":
         # What the helpers check before they reach the table raises without a store too.
         try:

@@ -154,6 +154,52 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         };
         return Ok(Obj::Bool(true));
     }
+    if py::eq(&mode, &Obj::str("mocked_variable")) {
+        let _ = {
+            let _ = Obj::str("mode %s, strict %s");
+            let _ = mode.clone();
+            let _ = py::mocked_variable("STRICT")
+                .unwrap_or_else(|| Obj::from_const(&STRICT));
+            Obj::None
+        };
+        return Ok(
+            Obj::Bool(
+                py::truthy(
+                    &py::mocked_variable("STRICT")
+                        .unwrap_or_else(|| Obj::from_const(&STRICT)),
+                )
+                    && (!py::contains(
+                        &py::mocked_variable("STRICT")
+                            .unwrap_or_else(|| Obj::from_const(&STRICT)),
+                        &Obj::str("x"),
+                    )?)
+                    && py::eq(
+                        &py::list(
+                            &py::mocked_variable("STRICT")
+                                .unwrap_or_else(|| Obj::from_const(&STRICT)),
+                        )?,
+                        &Obj::list(Vec::new()),
+                    )
+                    && py::eq(
+                        &Obj::Int(
+                            py::len(
+                                &py::mocked_variable("STRICT")
+                                    .unwrap_or_else(|| Obj::from_const(&STRICT)),
+                            )?,
+                        ),
+                        &Obj::Int(0),
+                    )
+                    && py::eq(
+                        &py::int(
+                            &py::mocked_variable("STRICT")
+                                .unwrap_or_else(|| Obj::from_const(&STRICT)),
+                            None,
+                        )?,
+                        &Obj::Int(1),
+                    ),
+            ),
+        );
+    }
     if py::eq(&mode, &Obj::str("checks")) {
         let outcome_12: R<py::Flow<'e>> = (|| {
             let _ = {
@@ -309,3 +355,6 @@ pub fn seen_items<'e>(key: Obj<'e>) -> R<Obj<'e>> {
     }
     Ok(cached.clone())
 }
+
+/// `STRICT` of `tests/rules/python/python_store.py`.
+pub static STRICT: py::Const = py::Const::Bool(false);

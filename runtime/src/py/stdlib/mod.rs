@@ -16,6 +16,10 @@ pub enum Native {
     Ip(std::net::IpAddr),
     /// `ipaddress.ip_network(…)`: the network address (host bits clear) and prefix length.
     Net { addr: std::net::IpAddr, prefix: u8 },
+    /// The `MagicMock` a test case's `Mocks:` puts in place of the named module variable
+    /// (`patch.multiple` with `MagicMock(return_value=…)`): truthy, an empty container, `1`
+    /// as a number, equal only to itself.
+    MagicMock(&'static str),
 }
 
 impl Native {
@@ -25,6 +29,7 @@ impl Native {
             Native::Ip(std::net::IpAddr::V6(_)) => "IPv6Address",
             Native::Net { addr: std::net::IpAddr::V4(_), .. } => "IPv4Network",
             Native::Net { .. } => "IPv6Network",
+            Native::MagicMock(_) => "MagicMock",
         }
     }
 
@@ -32,6 +37,8 @@ impl Native {
         match self {
             Native::Ip(ip) => format!("{}('{ip}')", self.type_name()),
             Native::Net { addr, prefix } => format!("{}('{addr}/{prefix}')", self.type_name()),
+            // CPython prints the object's address, which changes from run to run.
+            Native::MagicMock(_) => "<MagicMock id='0'>".to_string(),
         }
     }
 
@@ -62,6 +69,7 @@ impl Native {
                 _ => Ok(false),
             },
             (Native::Net { .. }, other) => Err(super::Exc::attribute_error(other, "_version")),
+            (Native::MagicMock(_), _) => Ok(false),
             _ => Err(super::Exc::type_error(format!(
                 "argument of type '{}' is not iterable",
                 self.type_name()
@@ -70,6 +78,9 @@ impl Native {
     }
 
     pub fn iter<'e>(&self) -> R<Vec<Obj<'e>>> {
+        if let Native::MagicMock(_) = self {
+            return Ok(Vec::new());
+        }
         Err(super::Exc::type_error(format!("'{}' object is not iterable", self.type_name())))
     }
 
@@ -78,6 +89,7 @@ impl Native {
         match self {
             Native::Ip(ip) => ip.to_string(),
             Native::Net { addr, prefix } => format!("{addr}/{prefix}"),
+            Native::MagicMock(_) => self.repr(),
         }
     }
 }
