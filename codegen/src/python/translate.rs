@@ -1944,6 +1944,11 @@ impl<'p> FnCx<'p> {
             let v = self.expr(&a.value)?.by_ref();
             return Ok(Code::Obj(quote!(py::stdlib::ipaddress::attribute(#v, #name)?)));
         }
+        // The fields of `urllib.parse.urlparse`'s result (AttributeError on anything else).
+        if ["scheme", "netloc", "path", "params", "query", "fragment"].contains(&name) {
+            let v = self.expr(&a.value)?.by_ref();
+            return Ok(Code::Obj(quote!(py::stdlib::url::attribute(#v, #name)?)));
+        }
         reject(a, format!("the attribute `.{}`", a.attr.id))
     }
 
@@ -2765,6 +2770,17 @@ impl<'p> FnCx<'p> {
                 if c.arguments.args.is_empty() && c.arguments.keywords.is_empty() =>
             {
                 Ok(Code::Obj(quote!(Obj::dict(Vec::new())?)))
+            }
+            ("urllib.parse", f @ ("urlparse" | "unquote" | "parse_qs")) => {
+                if c.arguments.args.len() != 1
+                    || !c.arguments.keywords.is_empty()
+                    || matches!(c.arguments.args[0], Expr::Starred(_))
+                {
+                    return reject(c, format!("`urllib.parse.{f}` with other arguments than the string"));
+                }
+                let a = self.expr(&c.arguments.args[0])?.by_ref();
+                let f = format_ident!("{}", f);
+                Ok(Code::Obj(quote!(py::stdlib::url::#f(#a)?)))
             }
             ("functools", "reduce") => {
                 let args = &c.arguments.args;

@@ -93,6 +93,8 @@ pub(crate) fn kind(x: &Obj<'_>) -> Kind {
         Obj::Const(Const::Tuple(_)) | Obj::Tuple(_) => Kind::Tuple,
         Obj::Const(Const::Dict(_)) => Kind::Dict,
         Obj::Const(Const::Set(_)) | Obj::Set(_) => Kind::Set,
+        // A named tuple (`urlparse`'s result) is a tuple.
+        Obj::Native(n) if matches!(**n, super::stdlib::Native::ParseResult(_)) => Kind::Tuple,
         _ => Kind::Other,
     }
 }
@@ -285,6 +287,7 @@ pub fn len(x: &Obj<'_>) -> R<i64> {
         Obj::Tuple(t) => t.len(),
         Obj::Dict(d) => d.borrow().entries.len(),
         Obj::Native(n) if matches!(**n, super::stdlib::Native::MagicMock(_)) => 0,
+        Obj::Native(n) if matches!(**n, super::stdlib::Native::ParseResult(_)) => 6,
         _ => return Err(Exc::type_error(format!("object of type '{}' has no len()", x.type_name()))),
     };
     Ok(n as i64)
@@ -340,6 +343,9 @@ pub fn getitem<'e>(x: &Obj<'e>, key: &Obj<'e>) -> R<Obj<'e>> {
             Ok(Obj::string(s.as_str().chars().nth(j).expect("in range").to_string()))
         }
         Obj::Match(m) => m.group(key),
+        Obj::Native(n) if matches!(**n, super::stdlib::Native::ParseResult(_)) => {
+            getitem(&Obj::tuple(n.iter()?), key)
+        }
         _ => {
             let what = match kind(x) {
                 Kind::Tuple => "tuple",

@@ -8813,6 +8813,74 @@ mod python_state {
     }
 }
 
+/// `Fixture.Python.Url` (tests/rules/python/python_url.yml)
+mod python_url {
+    use super::Case;
+    use ::integration_tests::rules::python_url::RULE;
+    #[test]
+    fn a_sas_token_with_write_permission() {
+        Case {
+            title: Some("https|acct.blob.core.windows.net|/c/b.txt|v1|frag"),
+            dedup: Some("https|acct.blob.core.windows.net|/c/b.txt|v1|frag"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"params":{"sp":["rw","r"],"se":["2024-01-01"],"x y":["a+b"]},"repr":"ParseResult(scheme='https', netloc='acct.blob.core.windows.net', path='/c/b.txt', params='v1', query='sp=rw&se=2024-01-01&sp=r&blank=&x+y=a%2Bb', fragment='frag')","first":"https","len":6,"tuple":true,"decoded":"été %zz � é"}"#,
+            ),
+            ..Case::new(
+                "A SAS token with write permission",
+                10,
+                true,
+                r#"{"uri":"https://acct.blob.core.windows.net/c/b.txt;v1?sp=rw&se=2024-01-01&sp=r&blank=&x+y=a%2Bb#frag","raw":"%C3%A9t%C3%A9 %zz %FF é"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_encoded_token_path() {
+        Case {
+            title: Some("||/api/v1/namespaces/default/pods/p/exec||"),
+            dedup: Some("||/api/v1/namespaces/default/pods/p/exec||"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"params":{"command":["cat","/var/run/secrets/kubernetes.io/serviceaccount/token"]},"repr":"ParseResult(scheme='', netloc='', path='/api/v1/namespaces/default/pods/p/exec', params='', query='command=cat&command=%2Fvar%2Frun%2Fsecrets%2Fkubernetes.io%2Fserviceaccount%2Ftoken', fragment='')","first":"","len":6,"tuple":true,"decoded":"/var/run/secrets"}"#,
+            ),
+            ..Case::new(
+                "An encoded token path",
+                19,
+                true,
+                r#"{"uri":"/api/v1/namespaces/default/pods/p/exec?command=cat&command=%2Fvar%2Frun%2Fsecrets%2Fkubernetes.io%2Fserviceaccount%2Ftoken","raw":"/var/run/%73ecrets"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn read_only() {
+        Case::new(
+                "Read only",
+                28,
+                false,
+                r#"{"uri":"https://acct.blob.core.windows.net/c?sp=r"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn an_invalid_ipv6_url() {
+        Case {
+            title: Some("invalid"),
+            dedup: Some("invalid"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some("{}"),
+            ..Case::new(
+                "An invalid IPv6 URL",
+                31,
+                true,
+                r#"{"uri":"http://[::1/x?sp=w","invalid_matches":true}"#,
+            )
+        }
+            .check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Values` (tests/rules/python/python_values.yml)
 mod python_values {
     use super::Case;

@@ -4,6 +4,7 @@
 
 pub mod ipaddress;
 pub mod re;
+pub mod url;
 
 use std::cmp::Ordering;
 
@@ -20,6 +21,8 @@ pub enum Native {
     /// (`patch.multiple` with `MagicMock(return_value=…)`): truthy, an empty container, `1`
     /// as a number, equal only to itself.
     MagicMock(&'static str),
+    /// `urllib.parse.urlparse(…)`: a named tuple of its six fields (see [`url::FIELDS`]).
+    ParseResult(Box<[String; 6]>),
 }
 
 impl Native {
@@ -30,6 +33,7 @@ impl Native {
             Native::Net { addr: std::net::IpAddr::V4(_), .. } => "IPv4Network",
             Native::Net { .. } => "IPv6Network",
             Native::MagicMock(_) => "MagicMock",
+            Native::ParseResult(_) => "ParseResult",
         }
     }
 
@@ -39,6 +43,14 @@ impl Native {
             Native::Net { addr, prefix } => format!("{}('{addr}/{prefix}')", self.type_name()),
             // CPython prints the object's address, which changes from run to run.
             Native::MagicMock(_) => "<MagicMock id='0'>".to_string(),
+            Native::ParseResult(fields) => {
+                let parts: Vec<String> = url::FIELDS
+                    .iter()
+                    .zip(fields.iter())
+                    .map(|(name, value)| format!("{name}={}", super::fmt::repr_string(value)))
+                    .collect();
+                format!("ParseResult({})", parts.join(", "))
+            }
         }
     }
 
@@ -70,6 +82,7 @@ impl Native {
             },
             (Native::Net { .. }, other) => Err(super::Exc::attribute_error(other, "_version")),
             (Native::MagicMock(_), _) => Ok(false),
+            (Native::ParseResult(fields), x) => Ok(fields.iter().any(|f| x.as_str() == Some(f.as_str()))),
             _ => Err(super::Exc::type_error(format!(
                 "argument of type '{}' is not iterable",
                 self.type_name()
@@ -78,8 +91,12 @@ impl Native {
     }
 
     pub fn iter<'e>(&self) -> R<Vec<Obj<'e>>> {
-        if let Native::MagicMock(_) = self {
-            return Ok(Vec::new());
+        match self {
+            Native::MagicMock(_) => return Ok(Vec::new()),
+            Native::ParseResult(fields) => {
+                return Ok(fields.iter().map(|f| Obj::string(f.clone())).collect());
+            }
+            _ => {}
         }
         Err(super::Exc::type_error(format!("'{}' object is not iterable", self.type_name())))
     }
@@ -89,7 +106,7 @@ impl Native {
         match self {
             Native::Ip(ip) => ip.to_string(),
             Native::Net { addr, prefix } => format!("{addr}/{prefix}"),
-            Native::MagicMock(_) => self.repr(),
+            Native::MagicMock(_) | Native::ParseResult(_) => self.repr(),
         }
     }
 }
