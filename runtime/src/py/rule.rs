@@ -219,21 +219,17 @@ impl Python {
     /// missing or empty shows the `DisplayName`, else the `RuleID`; the dedup string falls back
     /// on the title, then on `defaultDedupString:<RuleID>`.
     pub fn outputs(&self, event: &dyn crate::Event, meta: &crate::RuleMeta) -> crate::Outputs {
-        // In the order of `panther_core`'s `Rule.run`. With module state, the functions whose
-        // results are not outputs here run too: they may assign what later ones read.
-        let stateful = !self.state.is_empty();
+        // In the order of `panther_core`'s `Rule.run`. The functions whose results are not
+        // outputs here run too: with module state they may assign what later ones read, and
+        // any of them may write to the key-value store (`py::kv`), which later events read.
         let title = self.title.map(|f| self.text("title", f, event));
-        if stateful {
-            let texts = [("description", self.description), ("reference", self.reference)];
-            for (name, f) in texts {
-                let _ = f.map(|f| self.text(name, f, event));
-            }
+        let texts = [("description", self.description), ("reference", self.reference)];
+        for (name, f) in texts {
+            let _ = f.map(|f| self.text(name, f, event));
         }
         let severity = self.severity.map(|f| self.severity_of(f, event));
-        if stateful {
-            let _ = self.runbook.map(|f| self.text("runbook", f, event));
-            let _ = self.destinations.map(|f| self.destinations_of(f, event));
-        }
+        let _ = self.runbook.map(|f| self.text("runbook", f, event));
+        let _ = self.destinations.map(|f| self.destinations_of(f, event));
         let dedup = self.dedup.map(|f| self.text("dedup", f, event));
         let context = self.alert_context.map(|f| self.context(f, event));
         self.outputs_of(title, dedup, context, severity, meta)
