@@ -306,7 +306,9 @@ fn compile_rule(
     }
     for name in &module.mocked {
         let what = if module.constants.contains_key(name) && module.reassigned.contains(name) {
-            format!("a test mocks `{name}`, a module variable that is assigned more than once")
+            format!(
+                "a test mocks `{name}`, module state (assigned more than once, or by `global`) that a MagicMock would replace"
+            )
         } else if module.constants.contains_key(name) {
             // Read through `py::mocked_variable`: the test's MagicMock while it is mocked.
             continue;
