@@ -67,6 +67,9 @@ fn cli() -> Command {
                 .arg(Arg::new("signals").long("signals").action(ArgAction::SetTrue).help(
                     "Also write signals (matches of rules with CreateAlert: false)",
                 ))
+                .arg(Arg::new("no-store").long("no-store").action(ArgAction::SetTrue).help(
+                    "No key-value store: Python rules' caching helpers raise NoRegionError, as under CPython without DynamoDB (for comparisons with it)",
+                ))
                 .arg(
                     Arg::new("threads")
                         .long("threads")
@@ -152,7 +155,10 @@ fn engine(m: &ArgMatches, log_type: Option<&str>) -> Result<Engine, String> {
 
 fn scan(m: &ArgMatches) -> Result<ExitCode, String> {
     let log_type = m.get_one::<String>("log-type").cloned();
-    let engine = engine(m, log_type.as_deref())?;
+    let mut engine = engine(m, log_type.as_deref())?;
+    if m.get_flag("no-store") {
+        engine = engine.with_store(std::sync::Arc::new(detections::NoStore));
+    }
     if engine.rules().is_empty() {
         return Err("no rule is selected".into());
     }

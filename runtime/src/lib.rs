@@ -13,7 +13,7 @@
 //! | [`Alerter`], [`Alert`], [`FirstEvent`], [`Kind`] | matches grouped into alerts (or signals) by rule and dedup string in each rule's dedup window, on event time, with its threshold |
 //! | [`time`] | event time: [`time::event_time`] (`p_event_time`, else the log type's time field), RFC 3339 parsing and formatting |
 //! | [`Rule`], [`RuleMeta`], [`LogType`], [`Outputs`], [`Severity`], [`Context`] | a compiled rule: its metadata (id, severity, log types, tags, dedup period, threshold, source file…), its compiled functions, and the alert outputs of a match (title, dedup string, context, severity) |
-//! | [`StateStore`], [`MemoryStore`], [`Item`], [`StoreError`] | the key-value store of Panther's caching helpers (`get_string_set`, `put_dictionary`, `increment_counter`, … with their expiry): an engine has an in-memory one by default; [`Engine::with_store`] plugs another (see [`store`]) |
+//! | [`StateStore`], [`MemoryStore`], [`NoStore`], [`Item`], [`StoreError`] | the key-value store of Panther's caching helpers (`get_string_set`, `put_dictionary`, `increment_counter`, … with their expiry): an engine has an in-memory one by default; [`Engine::with_store`] plugs another (see [`store`]) |
 //! | [`Event`], [`Path`], [`Seg`] | reading a field of an event, whatever holds it (a `serde_json::Value` or the fast path's [`view::View`]) |
 //! | [`Val`], [`Lit`], [`Num`] | the value found at a path, and the conditions of the rule format on it |
 //!
@@ -85,7 +85,7 @@ pub use alerts::{Alert, Alerter, FirstEvent, Kind};
 pub use engine::{Engine, Evaluated, EventError, Match, Scanned, Selection};
 pub use event::{Event, Path, Seg};
 pub use rule::{Context, LogType, Outputs, Rule, RuleMeta, Severity};
-pub use store::{Item, MemoryStore, StateStore, StoreError};
+pub use store::{Item, MemoryStore, NoStore, StateStore, StoreError};
 pub use value::{Lit, Num, Val};
 
 /// What generated rule modules import.

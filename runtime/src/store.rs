@@ -132,6 +132,33 @@ pub trait StateStore: Send + Sync {
     fn now(&self) -> f64 {
         wall_clock()
     }
+
+    /// Whether there is a store at all: `false` makes every helper that reaches the table raise
+    /// `NoRegionError`, as `panther_detection_helpers` does where no AWS region is configured
+    /// (see [`NoStore`]).
+    fn reachable(&self) -> bool {
+        true
+    }
+}
+
+/// No store, as CPython has outside Panther (`pat test`, or a comparison run): a helper that
+/// reaches the table raises `NoRegionError: You must specify a region.` (catchable, as in
+/// Python); the checks a helper makes before that still come first.
+#[derive(Debug, Default)]
+pub struct NoStore;
+
+impl StateStore for NoStore {
+    fn get(&self, _key: &str) -> Result<Option<Item>, StoreError> {
+        Err(StoreError { message: "no key-value store".into() })
+    }
+
+    fn update(&self, _key: &str, _f: &mut dyn FnMut(Option<Item>) -> Option<Item>) -> Result<(), StoreError> {
+        Err(StoreError { message: "no key-value store".into() })
+    }
+
+    fn reachable(&self) -> bool {
+        false
+    }
 }
 
 /// Seconds since the Unix epoch, now.

@@ -9,7 +9,8 @@ lists it), on the same events:
 * CPython side: the rule's `.py` from the corpus, loaded once by panther_core's `Rule` exactly as
   panther_analysis_tool sets it up (globals importable by `GlobalID`, data models chosen by the
   event's `p_log_type`), run in batch (production) mode: `Rule.run(event, {}, {}, batch_mode=True)`.
-* Compiled side: `detect scan --matches --all` over the same event file.
+* Compiled side: `detect scan --matches --all --no-store` over the same event file (no
+  key-value store on either side: the caching helpers raise NoRegionError in both).
 
 Every (event, rule) pair where the rule's log types hold the event's `p_log_type` is compared:
 verdict, and for a match title, dedup, severity and alert context. Differences are counted per
@@ -481,7 +482,7 @@ def run_engine(detect, events_path, out_dir):
     t0 = time.monotonic()
     with open(os.path.join(out_dir, "engine_matches.jsonl"), "w") as out, \
             open(os.path.join(out_dir, "engine_stderr.txt"), "w") as err:
-        subprocess.run(["nice", detect, "scan", "--matches", "--all", events_path], check=True, stdout=out,
+        subprocess.run(["nice", detect, "scan", "--matches", "--all", "--no-store", events_path], check=True, stdout=out,
                        stderr=err)
     elapsed = time.monotonic() - t0
     matches = {}

@@ -232,3 +232,19 @@ fn engines_given_one_store_share_it() {
     assert!(evaluated.matches.is_empty());
     assert!(evaluated.errors[0].1.contains("counter increment of type 'str'"), "{:?}", evaluated.errors);
 }
+
+#[test]
+fn without_a_store_the_helpers_raise_as_in_cpython() {
+    let engine = engine("Fixture.Python.Store").with_store(std::sync::Arc::new(detections::NoStore));
+    let event = json!({"mode": "new_account", "account": "123"});
+    let evaluated =
+        engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    assert!(evaluated.matches.is_empty());
+    assert_eq!(
+        evaluated.errors,
+        [("Fixture.Python.Store", "NoRegionError: You must specify a region.".to_string())]
+    );
+    // The rule catches it where it says so, as Python does.
+    let caught = json!({"mode": "unreachable", "unreachable_matches": true});
+    assert!(store_eval(&engine, caught).is_some());
+}

@@ -63,9 +63,11 @@ pub fn without_store<T>(f: impl FnOnce() -> T) -> T {
 /// `kv_table()`: the store, or what boto3 raises without a region.
 fn table() -> R<Arc<dyn StateStore>> {
     match CURRENT.with(|c| c.borrow().clone()) {
-        Some(Backend::Store(s)) => Ok(s),
+        Some(Backend::Store(s)) if s.reachable() => Ok(s),
         None => Ok(DEFAULT.clone()),
-        Some(Backend::Unreachable) => Err(Exc::new("NoRegionError", "You must specify a region.")),
+        Some(Backend::Store(_) | Backend::Unreachable) => {
+            Err(Exc::new("NoRegionError", "You must specify a region."))
+        }
     }
 }
 
@@ -573,5 +575,11 @@ mod tests {
             assert_eq!(increment_counter(&s("k"), &Obj::Int(1), &s("x")).unwrap_err().kind, "ValueError");
             assert_eq!(add_to_string_set(&s("k"), &Obj::Int(1), &Obj::None).unwrap_err().kind, "TypeError");
         });
+        // An engine given `NoStore` behaves alike.
+        let none: Arc<dyn StateStore> = Arc::new(crate::store::NoStore);
+        enter(&none);
+        let e = put_string_set(&s("k"), &s("v"), &Obj::None).unwrap_err();
+        assert_eq!(e.to_string(), "NoRegionError: You must specify a region.");
+        CURRENT.with(|c| *c.borrow_mut() = None);
     }
 }
