@@ -131,6 +131,8 @@ fn module_state_carries_from_event_to_event_on_a_thread() {
     let engine = self::engine("Fixture.Python.State");
     let (again, _) = title(&engine, json!({"actors": ["admin-d"]}));
     assert_eq!(again, "[admin-d] case 1 after [<none yet>] pair ('admin-d', 1)");
+}
+
 /// The store fixture (`Fixture.Python.Store`) in an engine whose store's clock is `clock`.
 fn store_engine(clock: fn() -> f64) -> (Engine, std::sync::Arc<dyn detections::StateStore>) {
     let store: std::sync::Arc<dyn detections::StateStore> =

@@ -305,7 +305,7 @@ fn compile_rule(
         ));
     }
     for name in &module.mocked {
-        let what = if module.constants.contains_key(name) && module.reassigned.contains(name) {
+        let what = if module.state.contains(name) || module.reassigned.contains(name) {
             format!(
                 "a test mocks `{name}`, module state (assigned more than once, or by `global`) that a MagicMock would replace"
             )

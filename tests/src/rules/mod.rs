@@ -793,6 +793,12 @@ pub mod python_model;
 /// `Fixture.Python.State`, from `tests/rules/python/python_state.yml`.
 pub mod python_state;
 
+/// `Fixture.Python.Store`, from `tests/rules/python/python_store.yml`.
+pub mod python_store;
+
+/// `Fixture.Python.Url`, from `tests/rules/python/python_url.yml`.
+pub mod python_url;
+
 /// `Fixture.Python.Values`, from `tests/rules/python/python_values.yml`.
 pub mod python_values;
 
@@ -1348,6 +1354,8 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_control::RULE,
     &python_model::RULE,
     &python_state::RULE,
+    &python_store::RULE,
+    &python_url::RULE,
     &python_values::RULE,
     &python_verdicts::RULE,
     &actor_user_preset::RULE,

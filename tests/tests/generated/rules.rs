@@ -8813,6 +8813,227 @@ mod python_state {
     }
 }
 
+/// `Fixture.Python.Store` (tests/rules/python/python_store.yml)
+mod python_store {
+    use super::Case;
+    use ::integration_tests::rules::python_store::RULE;
+    #[test]
+    fn third_distinct_item_mocked_store() {
+        Case {
+            title: Some("alice touched 2 items before"),
+            dedup: Some("alice touched 2 items before"),
+            severity: Some(::detections_runtime::Severity::Low),
+            mocks: &[
+                (
+                    "get_string_set",
+                    ::detections_runtime::py::MockValue::Str(r#"["a", "b"]"#),
+                ),
+                ("put_string_set", ::detections_runtime::py::MockValue::Str("")),
+            ],
+            ..Case::new(
+                "Third distinct item (mocked store)",
+                10,
+                true,
+                r#"{"mode":"distinct","actor":"alice","item":"c"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_known_item_mocked_store() {
+        Case {
+            mocks: &[
+                (
+                    "get_string_set",
+                    ::detections_runtime::py::MockValue::Str(r#"["a", "b"]"#),
+                ),
+                ("put_string_set", ::detections_runtime::py::MockValue::Str("")),
+            ],
+            ..Case::new(
+                "A known item (mocked store)",
+                21,
+                false,
+                r#"{"mode":"distinct","actor":"alice","item":"a"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn first_item_mocked_empty_store() {
+        Case {
+            mocks: &[
+                ("get_string_set", ::detections_runtime::py::MockValue::Str("")),
+                ("put_string_set", ::detections_runtime::py::MockValue::Str("")),
+            ],
+            ..Case::new(
+                "First item (mocked empty store)",
+                29,
+                false,
+                r#"{"mode":"distinct","actor":"bob","item":"a"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn new_account_mocked() {
+        Case {
+            title: Some("store fixture in mode new_account"),
+            dedup: Some("store fixture in mode new_account"),
+            severity: Some(::detections_runtime::Severity::Low),
+            mocks: &[
+                ("check_account_age", ::detections_runtime::py::MockValue::Bool(true)),
+            ],
+            ..Case::new(
+                "New account (mocked)",
+                37,
+                true,
+                r#"{"mode":"new_account","account":"123"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn old_account_mocked() {
+        Case {
+            mocks: &[
+                ("check_account_age", ::detections_runtime::py::MockValue::Bool(false)),
+            ],
+            ..Case::new(
+                "Old account (mocked)",
+                46,
+                false,
+                r#"{"mode":"new_account","account":"123"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn empty_account_never_reaches_the_store() {
+        Case::new(
+                "Empty account never reaches the store",
+                52,
+                false,
+                r#"{"mode":"new_account","account":""}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn login_from_a_new_city_mocked() {
+        Case {
+            title: Some("carol logged in from Lyon"),
+            dedup: Some("carol logged in from Lyon"),
+            severity: Some(::detections_runtime::Severity::Low),
+            mocks: &[
+                (
+                    "get_dictionary",
+                    ::detections_runtime::py::MockValue::Str(r#"{"Paris": 1}"#),
+                ),
+                ("put_dictionary", ::detections_runtime::py::MockValue::Bool(false)),
+            ],
+            ..Case::new(
+                "Login from a new city (mocked)",
+                55,
+                true,
+                r#"{"mode":"location","user":"carol","city":"Lyon"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn login_from_the_same_city_mocked() {
+        Case {
+            mocks: &[
+                (
+                    "get_dictionary",
+                    ::detections_runtime::py::MockValue::Str(r#"{"Paris": 1}"#),
+                ),
+                ("put_dictionary", ::detections_runtime::py::MockValue::Bool(false)),
+            ],
+            ..Case::new(
+                "Login from the same city (mocked)",
+                66,
+                false,
+                r#"{"mode":"location","user":"carol","city":"Paris"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn counter_mocked() {
+        Case {
+            title: Some("store fixture in mode counter"),
+            dedup: Some("store fixture in mode counter"),
+            severity: Some(::detections_runtime::Severity::Low),
+            mocks: &[
+                ("increment_counter", ::detections_runtime::py::MockValue::Str("7")),
+            ],
+            ..Case::new(
+                "Counter mocked",
+                74,
+                true,
+                r#"{"mode":"counter","user":"dave"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_mocked_module_variable_is_a_magicmock() {
+        Case {
+            title: Some("store fixture in mode mocked_variable"),
+            dedup: Some("store fixture in mode mocked_variable"),
+            severity: Some(::detections_runtime::Severity::Low),
+            mocks: &[("STRICT", ::detections_runtime::py::MockValue::Bool(false))],
+            ..Case::new(
+                "A mocked module variable is a MagicMock",
+                83,
+                true,
+                r#"{"mode":"mocked_variable"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn the_module_variable_itself() {
+        Case::new(
+                "The module variable itself",
+                92,
+                false,
+                r#"{"mode":"mocked_variable"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn checks_before_the_table() {
+        Case {
+            title: Some("store fixture in mode checks"),
+            dedup: Some("store fixture in mode checks"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new("Checks before the table", 95, true, r#"{"mode":"checks"}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn no_store_under_pat_test() {
+        Case {
+            title: Some("store fixture in mode unreachable"),
+            dedup: Some("store fixture in mode unreachable"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "No store under pat test",
+                101,
+                true,
+                r#"{"mode":"unreachable","unreachable_matches":true}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn no_store_no_match() {
+        Case::new("No store, no match", 107, false, r#"{"mode":"unreachable"}"#)
+            .check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Url` (tests/rules/python/python_url.yml)
 mod python_url {
     use super::Case;

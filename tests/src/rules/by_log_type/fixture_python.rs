@@ -6,7 +6,8 @@
 use ::detections_runtime::prelude::*;
 
 use super::super::{
-    python_control, python_model, python_state, python_values, python_verdicts,
+    python_control, python_model, python_state, python_store, python_url, python_values,
+    python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -16,6 +17,8 @@ pub static LOG_TYPE: LogType = LogType {
         &python_control::RULE,
         &python_model::RULE,
         &python_state::RULE,
+        &python_store::RULE,
+        &python_url::RULE,
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
@@ -28,6 +31,8 @@ pub static LOG_TYPE: LogType = LogType {
     always: &[
         &python_model::RULE,
         &python_state::RULE,
+        &python_store::RULE,
+        &python_url::RULE,
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
