@@ -13,12 +13,17 @@
 //! `file.py:line:col` naming the construct and the rule that needs it: never a guess.
 //! Must not: read files (sources arrive as [`SourceFile`]s) or touch the YAML front end.
 
+mod desugar;
 mod lower;
 mod modules;
+/// The runtime checks the patterns a rule computes with this same function.
+#[path = "../../../runtime/src/py/stdlib/re_check.rs"]
+mod re_check;
 mod translate;
 
 pub use modules::{Import, Program, PyModule};
-pub use translate::{CompiledRule, HelperModule, ModelSpec, ModelTarget, check_pattern, compile_rules};
+pub use re_check::check_pattern;
+pub use translate::{CompiledRule, HelperModule, ModelSpec, ModelTarget, compile_rules};
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 

@@ -46,7 +46,8 @@ pub struct PyModule {
 
 impl PyModule {
     pub fn new(name: String, rust_module: Option<String>, file: SourceFile) -> Result<PyModule, Diagnostic> {
-        let ast = super::parse(&file)?;
+        let mut ast = super::parse(&file)?;
+        super::desugar::rewrite(&mut ast, &file.text);
         let mut functions = BTreeMap::new();
         let mut nested = BTreeMap::new();
         let mut constants = BTreeMap::new();

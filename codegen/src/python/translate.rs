@@ -703,45 +703,36 @@ fn distinct_scalars(items: &[Expr]) -> bool {
 /// The literal pattern and flags of a `re` call; patterns whose meaning differs between
 /// Python's `re` and the `regex` crate are rejected.
 fn regex_args(c: &ast::ExprCall) -> T<(String, i64)> {
-    regex_args_in(c, None, 1)
+    match regex_args_in(c, None, 1, None)? {
+        Some(found) => Ok(found),
+        None => reject(c, "a regular expression that is not a string literal or a constant"),
+    }
 }
 
-/// [`regex_args`], with the pattern also read from a module constant holding a string.
+/// The pattern and flags of a `re` call when the pattern is known at build time: a literal, a
+/// module constant holding a string, or `local` (a local variable provably holding a literal).
+/// `None`: the pattern is computed at run time. A known pattern whose meaning differs between
+/// Python's `re` and the `regex` crate is rejected here.
 fn regex_args_in(
     c: &ast::ExprCall,
     scope: Option<(&Program, &PyModule)>,
     flags_at: usize,
-) -> T<(String, i64)> {
+    local: Option<&ast::ExprStringLiteral>,
+) -> T<Option<(String, i64)>> {
     let literal = match c.arguments.args.first() {
         Some(Expr::StringLiteral(p)) => Some(p),
-        Some(Expr::Name(n)) => {
+        Some(Expr::Name(n)) => local.or_else(|| {
             scope.and_then(|(program, module)| match constant_value(program, module, n.id.as_str()) {
                 Some((_, Expr::StringLiteral(p))) => Some(p),
                 _ => None,
             })
-        }
+        }),
         _ => None,
     };
-    let Some(p) = literal else {
-        return reject(c, "a regular expression that is not a string literal or a constant");
-    };
+    let flags = regex_call_flags(c, flags_at)?;
+    let Some(p) = literal else { return Ok(None) };
     let pattern = p.value.to_str().to_string();
-    let mut flags = 0;
-    let flag_expr = c.arguments.args.get(flags_at).or_else(|| {
-        c.arguments
-            .keywords
-            .iter()
-            .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "flags"))
-            .map(|k| &k.value)
-    });
-    if let Some(f) = flag_expr {
-        flags = regex_flags(f).ok_or_else(|| Reject {
-            span: span(f),
-            what: "regular expression flags other than re.I, re.M, re.S, re.X".into(),
-            help: None,
-        })?;
-    }
-    check_pattern(&pattern).map_err(|what| Reject {
+    super::check_pattern(&pattern).map_err(|what| Reject {
         span: span(p),
         what,
         help: Some(
@@ -749,7 +740,27 @@ fn regex_args_in(
                 .into(),
         ),
     })?;
-    Ok((pattern, flags))
+    Ok(Some((pattern, flags)))
+}
+
+/// The flags of a `re` call (positional at `flags_at`, or `flags=`): `re.I`, `re.M`, `re.S`,
+/// `re.X` and their `|`.
+fn regex_call_flags(c: &ast::ExprCall, flags_at: usize) -> T<i64> {
+    let flag_expr = c.arguments.args.get(flags_at).or_else(|| {
+        c.arguments
+            .keywords
+            .iter()
+            .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "flags"))
+            .map(|k| &k.value)
+    });
+    match flag_expr {
+        None => Ok(0),
+        Some(f) => regex_flags(f).ok_or_else(|| Reject {
+            span: span(f),
+            what: "regular expression flags other than re.I, re.M, re.S, re.X".into(),
+            help: None,
+        }),
+    }
 }
 
 fn regex_flags(e: &Expr) -> Option<i64> {
@@ -766,67 +777,6 @@ fn regex_flags(e: &Expr) -> Option<i64> {
         Expr::BinOp(b) if b.op == Operator::BitOr => Some(regex_flags(&b.left)? | regex_flags(&b.right)?),
         _ => None,
     }
-}
-
-/// Python `re` constructs the `regex` crate lacks or reads differently.
-pub fn check_pattern(p: &str) -> Result<(), String> {
-    let bytes = p.as_bytes();
-    let mut i = 0;
-    let mut in_class = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => {
-                match bytes.get(i + 1) {
-                    Some(b'1'..=b'9') => return Err("a backreference (`\\1`) in a regular expression".into()),
-                    Some(b'A' | b'b' | b'B' | b'd' | b'D' | b's' | b'S' | b'w' | b'W' | b'Z' | b'z') => {}
-                    Some(c) if !c.is_ascii_alphanumeric() => {}
-                    Some(b'n' | b't' | b'r' | b'f' | b'v' | b'x' | b'u' | b'0') => {}
-                    Some(c) => return Err(format!("the escape `\\{}` in a regular expression", *c as char)),
-                    None => return Err("a trailing backslash in a regular expression".into()),
-                }
-                i += 2;
-                continue;
-            }
-            b'[' if !in_class => in_class = true,
-            b']' if in_class => in_class = false,
-            b'(' if !in_class && bytes.get(i + 1) == Some(&b'?') => {
-                let rest = &p[i + 2..];
-                if rest.starts_with('=')
-                    || rest.starts_with('!')
-                    || rest.starts_with("<=")
-                    || rest.starts_with("<!")
-                {
-                    return Err("a lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`) in a regular expression".into());
-                }
-                if rest.starts_with("P=") {
-                    return Err("a named backreference (`(?P=name)`) in a regular expression".into());
-                }
-                if rest.starts_with('#') {
-                    return Err("a comment group (`(?#…)`) in a regular expression".into());
-                }
-                if rest.starts_with('(') {
-                    return Err("a conditional group in a regular expression".into());
-                }
-            }
-            b'{' if !in_class => {
-                // Python reads `{` that does not start `{m}`, `{m,}`, `{,n}` or `{m,n}` literally.
-                let close = p[i..].find('}').map(|j| &p[i + 1..i + j]);
-                let quantifier = close.is_some_and(|q| {
-                    let (a, b) = q.split_once(',').unwrap_or((q, "0"));
-                    !q.is_empty()
-                        && a.chars().all(|c| c.is_ascii_digit())
-                        && b.chars().all(|c| c.is_ascii_digit())
-                        && !(a.is_empty() && b.is_empty())
-                });
-                if !quantifier {
-                    return Err("a literal `{` in a regular expression (write `\\{`)".into());
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    Ok(())
 }
 
 /// How a local variable is stored: plain, or (when it may be read before Python binds it)
@@ -913,6 +863,8 @@ struct FnCx<'p> {
     caught: Vec<Ident>,
     /// The names this function declares `global`: module state it assigns.
     globals: BTreeSet<String>,
+    /// Locals assigned once, a string literal (for patterns known at build time).
+    constant_locals: BTreeMap<String, ast::ExprStringLiteral>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -951,6 +903,7 @@ const BUILTINS: &[&str] = &[
     "chr",
     "print",
     "next",
+    "hasattr",
 ];
 
 impl<'p> FnCx<'p> {
@@ -969,6 +922,7 @@ impl<'p> FnCx<'p> {
             top_statement: None,
             nested: BTreeMap::new(),
             globals: BTreeSet::new(),
+            constant_locals: BTreeMap::new(),
         };
         let globals = find_globals(&f.body);
         if let Some(g) = globals.iter().next()
@@ -1019,6 +973,10 @@ impl<'p> FnCx<'p> {
         maybe.extend(walrus.into_iter().filter(|n| !bound_params_contains(&f.parameters, n)));
         let mut counts = BTreeMap::new();
         count_assignments(&f.body, &mut counts);
+        cx.constant_locals = literal_assignments(&f.body)
+            .into_iter()
+            .filter(|(n, _)| counts.get(n) == Some(&1) && !bound_params_contains(&f.parameters, n))
+            .collect();
         for name in assigned {
             let storage = if maybe.contains(&name) { Storage::MaybeUnbound } else { Storage::Plain };
             if storage == Storage::Plain {
@@ -1041,6 +999,16 @@ impl<'p> FnCx<'p> {
             cx.locals.insert(name, storage);
         }
         Ok(cx)
+    }
+
+    /// The string literal a local variable holds wherever it is read: assigned once in the
+    /// function, by `name = "literal"`, not a parameter, and bound at every read.
+    fn constant_local(&self, n: &ast::ExprName) -> Option<ast::ExprStringLiteral> {
+        let name = n.id.as_str();
+        if self.scoped.iter().any(|s| s == name) || self.locals.get(name) != Some(&Storage::Plain) {
+            return None;
+        }
+        self.constant_locals.get(name).cloned()
     }
 
     fn fresh(&mut self, base: &str) -> Ident {
@@ -1418,7 +1386,14 @@ impl<'p> FnCx<'p> {
                 quote!(#(#out)*)
             }
             Stmt::Assert(a) => return reject(a, "`assert`"),
-            Stmt::Match(m) => return reject(m, "`match`"),
+            Stmt::Match(m) => {
+                let (at, what) = super::desugar::unsupported(m).unwrap_or((m.range, "`match`".into()));
+                return Err(Reject {
+                    span: Span::new(at.start().to_usize(), at.end().to_usize()),
+                    what,
+                    help: None,
+                });
+            }
             other => return reject(other, "this statement"),
         })
     }
@@ -2484,6 +2459,12 @@ impl<'p> FnCx<'p> {
                 let a = one(self)?;
                 Code::Obj(quote!(py::repr_obj(#a)))
             }
+            "hasattr" => {
+                arity(2, 2)?;
+                let x = self.expr(&args[0])?.by_ref();
+                let n = self.expr(&args[1])?.by_ref();
+                Code::Bool(quote!(py::hasattr(#x, #n)?))
+            }
             "bool" => {
                 let a = self
                     .expr(args.first().ok_or_else(|| Reject {
@@ -2914,12 +2895,34 @@ impl<'p> FnCx<'p> {
             }
             "format" => {
                 let args = self.elements(&c.arguments.args)?;
+                let spreads = c.arguments.keywords.iter().any(|k| k.arg.is_none());
                 let mut kws = Vec::new();
                 for k in &c.arguments.keywords {
-                    let Some(name) = &k.arg else { return reject(k, "`**` arguments in a call") };
-                    let v = self.expr(&k.value)?.obj();
-                    let name = name.id.as_str();
-                    kws.push(quote!((#name, #v)));
+                    let v = self.expr(&k.value)?;
+                    kws.push(match (&k.arg, spreads) {
+                        (Some(name), false) => {
+                            let (name, v) = (name.id.as_str(), v.obj());
+                            quote!((#name, #v))
+                        }
+                        (Some(name), true) => {
+                            let (name, v) = (name.id.as_str(), v.obj());
+                            quote!(.named(#name, #v)?)
+                        }
+                        (None, _) => {
+                            let v = v.by_ref();
+                            quote!(.spread(#v)?)
+                        }
+                    });
+                }
+                if spreads {
+                    // `**mapping`: the keywords are merged at run time, after the string and the
+                    // positional arguments are evaluated.
+                    let (r, a) = (self.fresh("recv"), self.fresh("args"));
+                    return Ok(Code::Obj(quote!({
+                        let #r = #recv;
+                        let #a = #args;
+                        py::meth::FormatKwargs::default()#(#kws)*.format(#r, &#a)?
+                    })));
                 }
                 return Ok(Code::Obj(quote!(py::meth::format_kw(#recv, &#args, &[#(#kws),*])?)));
             }
@@ -2959,15 +2962,14 @@ impl<'p> FnCx<'p> {
                     "sub" => 4,
                     _ => 2,
                 };
-                let (pattern, flags) = regex_args_in(c, Some((self.program, self.module)), flags_at)?;
-                let pat = quote!(py::stdlib::re::pattern(#pattern, #flags));
                 let args = &c.arguments.args;
-                let pos = |cx: &mut Self, i: usize| -> T<TokenStream> {
-                    match args.get(i) {
-                        Some(a) => Ok(cx.expr(a)?.by_ref()),
-                        None => reject(c, format!("`re.{name}` without enough arguments")),
-                    }
+                let local = match args.first() {
+                    Some(Expr::Name(n)) => self.constant_local(n),
+                    _ => None,
                 };
+                let known = regex_args_in(c, Some((self.program, self.module)), flags_at, local.as_ref())?;
+                // A local's pattern is checked here, and read from the local at run time.
+                let known = if local.is_some() { None } else { known };
                 let extra_kw = c
                     .arguments
                     .keywords
@@ -2976,13 +2978,59 @@ impl<'p> FnCx<'p> {
                 if extra_kw {
                     return reject(c, format!("keyword arguments to `re.{name}`"));
                 }
-                Ok(Code::Obj(match name {
-                    "compile" => quote!(Obj::Regex(#pat)),
-                    "match" | "search" | "fullmatch" => {
+                let wanted = match name {
+                    "compile" => 1,
+                    "match" | "search" | "fullmatch" | "findall" => {
                         if args.len() > 3 {
                             return reject(c, format!("`re.{name}` with flags as a positional argument"));
                         }
-                        let s = pos(self, 1)?;
+                        2
+                    }
+                    "split" => {
+                        if args.len() != 2 {
+                            return reject(c, "`re.split` with maxsplit or flags");
+                        }
+                        2
+                    }
+                    _ => {
+                        if args.len() != 3 {
+                            return reject(c, "`re.sub` with count or flags");
+                        }
+                        3
+                    }
+                };
+                if args.len() < wanted {
+                    return reject(c, format!("`re.{name}` without enough arguments"));
+                }
+                // The arguments, evaluated in order before the pattern is compiled (as Python
+                // does: a computed pattern that fails raises after its arguments).
+                let mut lets = Vec::new();
+                let mut refs = Vec::new();
+                let first = if known.is_some() { 1 } else { 0 };
+                for a in &args[first..wanted] {
+                    let v = self.expr(a)?;
+                    if known.is_some() {
+                        // A known pattern cannot fail: the arguments are read in place.
+                        refs.push(v.by_ref());
+                        continue;
+                    }
+                    let t = self.fresh("re_arg");
+                    let v = v.obj();
+                    lets.push(quote!(let #t = #v;));
+                    refs.push(quote!(&#t));
+                }
+                let pat = match known {
+                    Some((pattern, flags)) => quote!(py::stdlib::re::pattern(#pattern, #flags)),
+                    None => {
+                        let flags = regex_call_flags(c, flags_at)?;
+                        let p = refs.remove(0);
+                        quote!(py::stdlib::re::compile_obj(#p, #flags)?)
+                    }
+                };
+                let call = match name {
+                    "compile" => quote!(Obj::Regex(#pat)),
+                    "match" | "search" | "fullmatch" => {
+                        let s = &refs[0];
                         let how = match name {
                             "match" => quote!(Match),
                             "search" => quote!(Search),
@@ -2991,28 +3039,19 @@ impl<'p> FnCx<'p> {
                         quote!(#pat.find(#s, py::stdlib::re::How::#how)?)
                     }
                     "findall" => {
-                        if args.len() > 3 {
-                            return reject(c, "`re.findall` with flags as a positional argument");
-                        }
-                        let s = pos(self, 1)?;
+                        let s = &refs[0];
                         quote!(#pat.findall(#s)?)
                     }
                     "split" => {
-                        if args.len() != 2 {
-                            return reject(c, "`re.split` with maxsplit or flags");
-                        }
-                        let s = pos(self, 1)?;
+                        let s = &refs[0];
                         quote!(#pat.split(#s)?)
                     }
                     _ => {
-                        if args.len() != 3 {
-                            return reject(c, "`re.sub` with count or flags");
-                        }
-                        let r = pos(self, 1)?;
-                        let s = pos(self, 2)?;
+                        let (r, s) = (&refs[0], &refs[1]);
                         quote!(#pat.sub(#r, #s, 0)?)
                     }
-                }))
+                };
+                Ok(Code::Obj(if lets.is_empty() { call } else { quote!({ #(#lets)* #call }) }))
             }
             ("json", "loads") => {
                 let items = self.plain_args(c)?;
@@ -3520,6 +3559,30 @@ fn count_assignments(body: &[Stmt], out: &mut BTreeMap<String, usize>) {
     for s in body {
         v.visit_stmt(s);
     }
+}
+
+/// The locals assigned a string literal by `name = "…"` (anywhere in the body).
+fn literal_assignments(body: &[Stmt]) -> BTreeMap<String, ast::ExprStringLiteral> {
+    use ruff_python_ast::statement_visitor::{StatementVisitor, walk_stmt};
+    struct V(BTreeMap<String, ast::ExprStringLiteral>);
+    impl<'a> StatementVisitor<'a> for V {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::Assign(a) => {
+                    if let ([Expr::Name(n)], Expr::StringLiteral(l)) = (&a.targets[..], &*a.value) {
+                        self.0.insert(n.id.to_string(), l.clone());
+                    }
+                }
+                // A nested function's assignments are its own.
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => return,
+                _ => {}
+            }
+            walk_stmt(self, s);
+        }
+    }
+    let mut v = V(BTreeMap::new());
+    v.visit_body(body);
+    v.0
 }
 
 /// Whether a statement mentions the name at all.

@@ -788,6 +788,55 @@ pub fn format_kw<'e>(recv: &Obj<'e>, args: &[Obj<'e>], kwargs: &[(&str, Obj<'e>)
     super::fmt::str_format(text(recv, "format")?, args, kwargs)
 }
 
+/// The keyword arguments of `str.format(…)` when the call spreads a mapping (`**fields`),
+/// merged as CPython merges them, in order: `**` needs a mapping, a name given twice is
+/// `TypeError`. (`str.format` takes the merged dictionary as it is: a key that is not a
+/// string is never a field name, so it is left out.)
+#[derive(Default)]
+pub struct FormatKwargs<'e> {
+    entries: Vec<(Rc<str>, Obj<'e>)>,
+}
+
+impl<'e> FormatKwargs<'e> {
+    /// `name=value`.
+    pub fn named(mut self, name: &str, value: Obj<'e>) -> R<Self> {
+        self.add(name.into(), value)?;
+        Ok(self)
+    }
+
+    /// `**mapping`.
+    pub fn spread(mut self, mapping: &Obj<'e>) -> R<Self> {
+        if kind(mapping) != Kind::Dict {
+            return Err(Exc::type_error(format!(
+                "str.format() argument after ** must be a mapping, not {}",
+                mapping.type_name()
+            )));
+        }
+        for (k, v) in dict_items(mapping)? {
+            if let Obj::Str(k) = k {
+                self.add(k.as_str().into(), v)?;
+            }
+        }
+        Ok(self)
+    }
+
+    fn add(&mut self, name: Rc<str>, value: Obj<'e>) -> R<()> {
+        if self.entries.iter().any(|(n, _)| *n == name) {
+            return Err(Exc::type_error(format!(
+                "str.format() got multiple values for keyword argument '{name}'"
+            )));
+        }
+        self.entries.push((name, value));
+        Ok(())
+    }
+
+    /// `recv.format(*args, **self)`.
+    pub fn format(&self, recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+        let pairs: Vec<(&str, Obj<'e>)> = self.entries.iter().map(|(n, v)| (&**n, v.clone())).collect();
+        format_kw(recv, args, &pairs)
+    }
+}
+
 // Regular expressions: patterns and matches.
 
 fn pattern<'a>(recv: &'a Obj<'_>, name: &str) -> R<&'a Rc<super::stdlib::re::Pattern>> {

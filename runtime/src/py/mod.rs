@@ -13,6 +13,7 @@
 //! are read in place from the parsed JSON ([`Obj::Json`]) and behave like Panther's wrappers.
 //! Module-level constants of rules and helpers are [`Const`]s built at compile time.
 
+mod attrs;
 mod builtins;
 mod event;
 mod fmt;
@@ -28,6 +29,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
+pub use attrs::hasattr;
 pub use builtins::*;
 pub use event::{DataModel, Event, Mapping, deep_get, raw_deep_walk};
 pub use fmt::{FormatSpec, float_repr, format_spec, json_repr, percent_format, repr_string, str_format};

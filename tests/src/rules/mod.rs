@@ -784,6 +784,9 @@ pub mod gen_218;
 /// `Generated.R219`, from `tests/rules/generated/gen_219.yml`.
 pub mod gen_219;
 
+/// `Fixture.Python.Constructs`, from `tests/rules/python/python_constructs.yml`.
+pub mod python_constructs;
+
 /// `Fixture.Python.Control`, from `tests/rules/python/python_control.yml`.
 pub mod python_control;
 
@@ -1351,6 +1354,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &gen_217::RULE,
     &gen_218::RULE,
     &gen_219::RULE,
+    &python_constructs::RULE,
     &python_control::RULE,
     &python_model::RULE,
     &python_state::RULE,

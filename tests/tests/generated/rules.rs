@@ -8606,6 +8606,99 @@ mod gen_219 {
     }
 }
 
+/// `Fixture.Python.Constructs` (tests/rules/python/python_constructs.yml)
+mod python_constructs {
+    use super::Case;
+    use ::integration_tests::rules::python_constructs::RULE;
+    #[test]
+    fn a_service_principal_opens_a_port() {
+        Case {
+            title: Some("svc opened 22/tcp"),
+            dedup: Some("svc opened 22/tcp"),
+            severity: Some(::detections_runtime::Severity::Info),
+            context: Some(
+                r#"{"kind":"Service","found":"42","subs":"x-id-42 and _-7","split":["x-id-42 and ","-7"],"service":{"id":"iap"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[true,false,false,false,false,false,true],[false,false,false,false,false,false,true],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+            ),
+            ..Case::new(
+                "A service principal opens a port",
+                10,
+                true,
+                r#"{"principal":"0123abcd-0123-4567-89ab-0123456789ab","actor":"svc","port":22,"proto":"tcp","level":"info","prefix":"ID","name":"x-id-42 and ID-7","service":"iap","obj":{"k":1},"items":[1,2]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_user_closes_a_port() {
+        Case {
+            title: Some("ann closed 443"),
+            dedup: Some("ann closed 443"),
+            severity: Some(::detections_runtime::Severity::High),
+            context: Some(
+                r#"{"kind":"User","found":null,"subs":"","split":[""],"service":{"id":"none"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+            ),
+            ..Case::new(
+                "A user closes a port",
+                27,
+                true,
+                r#"{"principal":"ann@example.io","action":"close","actor":"ann","port":443,"level":4,"pattern":5,"service":"compute","method":"v1.instances.set"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_admin_role_in_a_group() {
+        Case {
+            title: Some("? opened ?/?"),
+            dedup: Some("? opened ?/?"),
+            severity: Some(::detections_runtime::Severity::Critical),
+            context: Some(
+                r#"{"kind":"Group","found":null,"subs":"","split":[""],"service":{"id":"compute"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+            ),
+            ..Case::new(
+                "An admin role in a group",
+                42,
+                true,
+                r#"{"principal":"admins","arn":"arn:aws:iam::123:role/CFNDeploy","level":true,"service":"compute","method":"get"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_level_that_is_no_case() {
+        Case {
+            title: Some("? opened ?/?"),
+            dedup: Some("? opened ?/?"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"kind":"User","found":null,"subs":"a_b_c","split":["a","b","c"],"service":{"id":"other dns"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+            ),
+            ..Case::new(
+                "A level that is no case",
+                54,
+                true,
+                r#"{"principal":"ann@example.io","level":[1],"prefix":"x","name":"axbxc","service":"dns"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_group_without_an_admin_role() {
+        Case::new(
+                "A group without an admin role",
+                66,
+                false,
+                r#"{"principal":"admins","arn":"arn:aws:iam::123:role/Reader"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn a_group_without_an_arn() {
+        Case::new("A group without an arn", 71, false, r#"{"principal":"ops"}"#)
+            .check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Control` (tests/rules/python/python_control.yml)
 mod python_control {
     use super::Case;

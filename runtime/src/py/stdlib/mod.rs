@@ -4,6 +4,7 @@
 
 pub mod ipaddress;
 pub mod re;
+pub mod re_check;
 pub mod url;
 
 use std::cmp::Ordering;

@@ -1,6 +1,7 @@
 //! Python's `re` on the `regex` crate. The compiler rejects patterns whose meaning differs
-//! between the two (lookaround, backreferences); what remains is translated here (`\Z`, `(?P=`)
-//! and run with CPython's API: `match` anchors at the start, `fullmatch` at both ends,
+//! between the two (lookaround, backreferences; [`super::re_check`]); a pattern computed at run
+//! time ([`compile_obj`]) goes through the same checker and is an error when it fails it. What
+//! remains is translated here (`\Z`, `(?P=`) and run with CPython's API: `match` anchors at the start, `fullmatch` at both ends,
 //! `search` anywhere. `$` in Python also matches before a final newline: a subject ending in a
 //! newline searched with a `$` pattern is an error rather than a possibly different answer.
 
@@ -262,6 +263,56 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
+thread_local! {
+    /// Patterns computed at run time, by flags then source, compiled once per thread (at most
+    /// [`MAX_COMPUTED`] of them, as CPython's `re` caches 512).
+    static COMPUTED: std::cell::RefCell<std::collections::HashMap<i64, std::collections::HashMap<Box<str>, Rc<Pattern>>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+const MAX_COMPUTED: usize = 512;
+
+/// The pattern a `re` function is handed at run time (`re.match(p, s)` with `p` a local, an
+/// element of a set, a compiled pattern): Python's `re._compile`. A compiled pattern is taken as
+/// it is (with flags, `ValueError`); a string is checked as the compiler checks literal
+/// patterns and compiled once per thread; anything else is `TypeError`. A pattern that fails
+/// the check (or that the `regex` crate rejects) raises here, where Python compiles it.
+pub fn compile_obj(pattern: &Obj<'_>, flags: i64) -> R<Rc<Pattern>> {
+    let p = match pattern {
+        Obj::Regex(_) if flags != 0 => {
+            return Err(Exc::value_error("cannot process flags argument with a compiled pattern"));
+        }
+        Obj::Regex(p) => p.clone(),
+        Obj::Str(s) => computed(s.as_str(), flags),
+        _ => return Err(Exc::type_error("first argument must be string or compiled pattern")),
+    };
+    p.compiled()?;
+    Ok(p)
+}
+
+fn computed(source: &str, flags: i64) -> Rc<Pattern> {
+    if let Some(p) = COMPUTED.with(|c| c.borrow().get(&flags).and_then(|m| m.get(source)).cloned()) {
+        return p;
+    }
+    let p = Rc::new(match super::re_check::check_pattern(source) {
+        Ok(()) => Pattern::new(source, flags),
+        Err(what) => Pattern {
+            source: source.to_string(),
+            compiled: Err(Exc::unsupported(format!(
+                "{what}, computed at run time ({source:?}): Python's `re` and the compiled engine differ on it"
+            ))),
+        },
+    });
+    COMPUTED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.values().map(|m| m.len()).sum::<usize>() >= MAX_COMPUTED {
+            c.clear();
+        }
+        c.entry(flags).or_default().insert(source.into(), p.clone());
+    });
+    p
+}
+
 /// The compiled form of a literal pattern, cached per thread.
 pub fn pattern(source: &'static str, flags: i64) -> Rc<Pattern> {
     if let Some(p) = PATTERNS.with(|c| c.borrow().get(&(source, flags)).cloned()) {
@@ -270,4 +321,29 @@ pub fn pattern(source: &'static str, flags: i64) -> Rc<Pattern> {
     let p = Rc::new(Pattern::new(source, flags));
     PATTERNS.with(|c| c.borrow_mut().insert((source, flags), p.clone()));
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computed_patterns_are_checked_and_compiled_once() {
+        let p = Obj::string("a(?!b)".into());
+        let err = compile_obj(&p, 0).unwrap_err();
+        assert_eq!(err.kind, "NotImplementedError");
+        assert!(err.message.contains("lookaround"), "{err}");
+        let ok = Obj::string(r"x-(\d+)".into());
+        let first = compile_obj(&ok, IGNORECASE).unwrap();
+        let again = compile_obj(&Obj::string(r"x-(\d+)".into()), IGNORECASE).unwrap();
+        assert!(Rc::ptr_eq(&first, &again));
+        let found = first.find(&Obj::str("X-42"), How::Search).unwrap();
+        assert!(matches!(found, Obj::Match(m) if m.text(1) == Some("42")));
+        // A compiled pattern is taken as it is; with flags, ValueError; anything else TypeError.
+        assert!(Rc::ptr_eq(&compile_obj(&Obj::Regex(first.clone()), 0).unwrap(), &first));
+        assert_eq!(compile_obj(&Obj::Regex(first), 2).unwrap_err().kind, "ValueError");
+        assert_eq!(compile_obj(&Obj::None, 0).unwrap_err().kind, "TypeError");
+        // Python 3.11 rejects `\z`.
+        assert!(compile_obj(&Obj::string(r"a\z".into()), 0).is_err());
+    }
 }
