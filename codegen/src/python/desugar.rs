@@ -12,10 +12,23 @@
 use ruff_python_ast::{self as ast, CmpOp, Expr, ModModule, Pattern, Singleton, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-/// Rewrites every `match` of the module that [`unsupported`] accepts, at any depth.
+/// Rewrites every `match` inside the module's functions that [`unsupported`] accepts, at any
+/// depth (one at the module's top level is left to the translation: it is not a function's).
 pub fn rewrite(module: &mut ModModule, text: &str) {
     let mut names = Names { text, next: 0 };
-    body(&mut module.body, &mut names);
+    for s in &mut module.body {
+        match s {
+            Stmt::FunctionDef(f) => body(&mut f.body, &mut names),
+            Stmt::ClassDef(c) => {
+                for s in &mut c.body {
+                    if let Stmt::FunctionDef(f) = s {
+                        body(&mut f.body, &mut names);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Fresh names for the subjects, unused anywhere in the file.

@@ -13,6 +13,7 @@
 //! `file.py:line:col` naming the construct and the rule that needs it: never a guess.
 //! Must not: read files (sources arrive as [`SourceFile`]s) or touch the YAML front end.
 
+mod classes;
 mod desugar;
 mod lower;
 mod modules;

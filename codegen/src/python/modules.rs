@@ -31,6 +31,9 @@ pub struct PyModule {
     /// For each function (by its name here), the functions defined in its body: their names
     /// there and their hoisted names.
     pub nested: BTreeMap<String, BTreeMap<String, String>>,
+    /// Top-level classes: for each, the index of its statement and its methods (name to the
+    /// hoisted name in `functions`).
+    pub classes: BTreeMap<String, (usize, BTreeMap<String, String>)>,
     /// Top-level assignments `NAME = value`, by name: the index of the (last) statement.
     pub constants: BTreeMap<String, usize>,
     pub imports: BTreeMap<String, Import>,
@@ -51,6 +54,7 @@ impl PyModule {
         let mut functions = BTreeMap::new();
         let mut nested = BTreeMap::new();
         let mut constants = BTreeMap::new();
+        let mut classes = BTreeMap::new();
         let mut imports = BTreeMap::new();
         let mut reassigned = Vec::new();
         for (i, stmt) in ast.body.iter().enumerate() {
@@ -71,6 +75,23 @@ impl PyModule {
                         }
                         nested.insert(f.name.id.to_string(), inner);
                     }
+                }
+                Stmt::ClassDef(c) => {
+                    // Methods are hoisted as `class_method` functions (the first free name).
+                    let mut methods = BTreeMap::new();
+                    let class = crate::names::snake_case(c.name.id.as_str(), "class_")
+                        .unwrap_or_else(|| "class".into())
+                        .to_ascii_lowercase();
+                    for (j, s) in c.body.iter().enumerate() {
+                        if let Stmt::FunctionDef(g) = s {
+                            let base = format!("{class}_{}", g.name.id.trim_matches('_'));
+                            let taken: Vec<String> = functions.keys().cloned().collect();
+                            let hoisted = crate::names::unique(&base, &taken);
+                            functions.insert(hoisted.clone(), (i, Some(j)));
+                            methods.insert(g.name.id.to_string(), hoisted);
+                        }
+                    }
+                    classes.insert(c.name.id.to_string(), (i, methods));
                 }
                 Stmt::Assign(a) => {
                     for target in &a.targets {
@@ -124,6 +145,7 @@ impl PyModule {
             ast,
             functions,
             nested,
+            classes,
             constants,
             imports,
             reassigned,
@@ -134,13 +156,26 @@ impl PyModule {
 
     pub fn function(&self, name: &str) -> Option<&ast::StmtFunctionDef> {
         let &(i, inner) = self.functions.get(name)?;
-        let Stmt::FunctionDef(f) = &self.ast.body[i] else { return None };
-        match inner {
-            None => Some(f),
-            Some(j) => match &f.body[j] {
-                Stmt::FunctionDef(g) => Some(g),
+        let body = match (&self.ast.body[i], inner) {
+            (Stmt::FunctionDef(f), None) => return Some(f),
+            (Stmt::FunctionDef(f), Some(_)) => &f.body,
+            (Stmt::ClassDef(c), Some(_)) => &c.body,
+            _ => return None,
+        };
+        match &body[inner?] {
+            Stmt::FunctionDef(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The class that defines the hoisted function `name`, if it is a method.
+    pub fn class_of_method(&self, name: &str) -> Option<&ast::StmtClassDef> {
+        match self.functions.get(name) {
+            Some(&(i, Some(_))) => match &self.ast.body[i] {
+                Stmt::ClassDef(c) => Some(c),
                 _ => None,
             },
+            _ => None,
         }
     }
 

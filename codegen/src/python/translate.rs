@@ -19,6 +19,7 @@ use ruff_python_ast::visitor::transformer::{Transformer, walk_expr};
 use ruff_python_ast::{self as ast, CmpOp, Expr, Number, Operator, Stmt, UnaryOp};
 use ruff_text_size::Ranged;
 
+use super::classes;
 use super::modules::{Import, Program, PyModule};
 use crate::diag::{Diagnostic, Span};
 
@@ -405,6 +406,20 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
             let f = module.function(name).expect("resolved functions exist");
             let mut cx = FnCx::new(program, module, f).map_err(at)?;
             cx.nested = module.nested.get(name).cloned().unwrap_or_default();
+            if let Some(class) = module.class_of_method(name) {
+                let Some(this) = f.parameters.posonlyargs.iter().chain(&f.parameters.args).next() else {
+                    return Err(at(Reject {
+                        span: span(f),
+                        what: "a method without `self`".into(),
+                        help: None,
+                    }));
+                };
+                cx.class = Some((
+                    module.name.clone(),
+                    class.name.id.to_string(),
+                    this.parameter.name.id.to_string(),
+                ));
+            }
             if let Some(&(outer, Some(_))) = module.functions.get(name) {
                 // A hoisted function may not read its enclosing function's variables.
                 if let Stmt::FunctionDef(enclosing) = &module.ast.body[outer] {
@@ -865,6 +880,8 @@ struct FnCx<'p> {
     globals: BTreeSet<String>,
     /// Locals assigned once, a string literal (for patterns known at build time).
     constant_locals: BTreeMap<String, ast::ExprStringLiteral>,
+    /// For a method: its class (module and name) and its first parameter (`self`).
+    class: Option<(String, String, String)>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -923,6 +940,7 @@ impl<'p> FnCx<'p> {
             nested: BTreeMap::new(),
             globals: BTreeSet::new(),
             constant_locals: BTreeMap::new(),
+            class: None,
         };
         let globals = find_globals(&f.body);
         if let Some(g) = globals.iter().next()
@@ -1092,7 +1110,9 @@ impl<'p> FnCx<'p> {
             let lines: Vec<String> = d.lines().map(|l| format!(" {}", l.trim())).collect();
             quote!(#(#[doc = #lines])*)
         });
-        let origin = if fn_name == f.name.id.as_str() {
+        let origin = if let Some((_, class, _)) = &self.class {
+            format!(" `{class}.{}` of `{}`.", f.name.id, self.module.file.path)
+        } else if fn_name == f.name.id.as_str() {
             format!(" `{}` of `{}`.", f.name.id, self.module.file.path)
         } else {
             format!(
@@ -1596,7 +1616,13 @@ impl<'p> FnCx<'p> {
                 let k = self.index(&s.slice)?.obj();
                 quote!(py::setitem(#v, #k, #value)?;)
             }
-            Expr::Attribute(a) => return reject(a, "assignment to an attribute"),
+            Expr::Attribute(a) => {
+                // The value first, then the object, as Python evaluates them.
+                let name = a.attr.id.as_str();
+                let t = self.fresh("value");
+                let obj = self.expr(&a.value)?.by_ref();
+                quote!({ let #t = #value; py::instance::setattr(#obj, #name, #t)?; })
+            }
             other => return reject(other, "this assignment target"),
         })
     }
@@ -1715,6 +1741,9 @@ impl<'p> FnCx<'p> {
             }
             if module.functions.contains_key(&name) {
                 return Ok(Resolved::Function(module.name.clone(), name));
+            }
+            if module.classes.contains_key(&name) {
+                return Ok(Resolved::Class(module.name.clone(), name));
             }
             if module.constants.contains_key(&name) {
                 if module.reassigned.contains(&name) {
@@ -1917,6 +1946,16 @@ impl<'p> FnCx<'p> {
             "prefixlen",
         ];
         let name = a.attr.id.as_str();
+        if classes::instance_attributes(self.program).contains(name) {
+            if IP_ATTRIBUTES.contains(&name) {
+                return reject(
+                    a,
+                    format!("the attribute `.{name}`, which both addresses and objects of a class have"),
+                );
+            }
+            let v = self.expr(&a.value)?.by_ref();
+            return Ok(Code::Obj(quote!(py::instance::getattr(#v, #name)?)));
+        }
         if IP_ATTRIBUTES.contains(&name) {
             let v = self.expr(&a.value)?.by_ref();
             return Ok(Code::Obj(quote!(py::stdlib::ipaddress::attribute(#v, #name)?)));
@@ -2234,6 +2273,7 @@ impl<'p> FnCx<'p> {
                     Resolved::Std(m, f) => self.std_call(c, &m, &f),
                     Resolved::Constant(..) => reject(n, format!("calling the module variable `{name}`")),
                     Resolved::Module(m) => reject(n, format!("calling the module `{m}`")),
+                    Resolved::Class(m, class) => self.instantiate(c, &m, &class),
                 }
             }
             other => reject(other, "calling this expression"),
@@ -2846,6 +2886,18 @@ impl<'p> FnCx<'p> {
             }
             return self.std_module_call(c, &m, method);
         }
+        // `super().m(…)` in a method: the next class of the chain that defines `m`.
+        if let Expr::Call(s) = &*a.value
+            && matches!(&*s.func, Expr::Name(n) if n.id.as_str() == "super")
+            && s.arguments.args.is_empty()
+            && s.arguments.keywords.is_empty()
+        {
+            return self.super_call(c, method);
+        }
+        // A method some class of the program defines: chosen by the receiver's class.
+        if !is_builtin_method(method) && classes::any_defines(self.program, method) {
+            return self.dispatch(c, a, method);
+        }
         if c.arguments.args.iter().any(|a| matches!(a, Expr::Starred(_)))
             && !matches!(method, "deep_get" | "deep_walk")
         {
@@ -2952,6 +3004,192 @@ impl<'p> FnCx<'p> {
         let args = slots[..given].iter().map(|s| s.clone().unwrap_or_else(|| quote!(Obj::None)));
         let f = method_fn(function);
         Ok(Code::Obj(quote!(py::meth::#f(#recv, &[#(#args),*])?)))
+    }
+
+    /// The arguments of a call, evaluated in order into variables: positional, then keywords.
+    #[allow(clippy::type_complexity)]
+    fn eval_args(&mut self, c: &ast::ExprCall) -> T<(Vec<Ident>, Vec<(String, Ident)>, Vec<TokenStream>)> {
+        let (mut pos, mut kws, mut lets) = (Vec::new(), Vec::new(), Vec::new());
+        for a in c.arguments.args.iter() {
+            if matches!(a, Expr::Starred(_)) {
+                return reject(a, "`*` arguments to a method of a class");
+            }
+            let v = self.expr(a)?.obj();
+            let id = self.fresh("arg");
+            lets.push(quote!(let #id = #v;));
+            pos.push(id);
+        }
+        for k in c.arguments.keywords.iter() {
+            let Some(name) = &k.arg else { return reject(k, "`**` arguments to a method of a class") };
+            let v = self.expr(&k.value)?.obj();
+            let id = self.fresh("arg");
+            lets.push(quote!(let #id = #v;));
+            kws.push((name.id.to_string(), id));
+        }
+        Ok((pos, kws, lets))
+    }
+
+    /// Evaluated arguments bound to the parameters of the function `fname` of `module` (`this`
+    /// first, when given): the Rust arguments, or why they do not fit.
+    fn bind(
+        &mut self,
+        module: &str,
+        fname: &str,
+        this: Option<TokenStream>,
+        pos: &[Ident],
+        kws: &[(String, Ident)],
+    ) -> T<Result<Vec<TokenStream>, String>> {
+        let program = self.program;
+        let m = program.get(module).expect("resolved module");
+        let f = m.function(fname).expect("resolved function");
+        let sig = signature(&f.parameters, f)?;
+        let given: Vec<TokenStream> =
+            this.into_iter().chain(pos.iter().map(|p| quote!(#p.clone()))).collect();
+        let mut slots: Vec<Option<TokenStream>> = vec![None; sig.positional.len()];
+        let mut rest = Vec::new();
+        for (i, g) in given.into_iter().enumerate() {
+            match slots.get_mut(i) {
+                Some(slot) => *slot = Some(g),
+                None => rest.push(g),
+            }
+        }
+        if !rest.is_empty() && sig.varargs.is_none() {
+            return Ok(Err(format!("too many positional arguments to `{}`", f.name.id)));
+        }
+        let mut kwonly: Vec<Option<TokenStream>> = vec![None; sig.keyword_only.len()];
+        for (k, v) in kws {
+            if let Some(i) = sig.positional.iter().position(|(p, _)| p == k) {
+                if slots[i].is_some() {
+                    return Ok(Err(format!("`{k}` given twice to `{}`", f.name.id)));
+                }
+                slots[i] = Some(quote!(#v.clone()));
+            } else if let Some(i) = sig.keyword_only.iter().position(|(p, _)| p == k) {
+                kwonly[i] = Some(quote!(#v.clone()));
+            } else {
+                return Ok(Err(format!("`{}` has no parameter `{k}`", f.name.id)));
+            }
+        }
+        let mut args = Vec::new();
+        for (slot, (p, default)) in slots.into_iter().zip(&sig.positional) {
+            args.push(match (slot, default) {
+                (Some(v), _) => v,
+                (None, Some(d)) => self.default_value(m, d)?,
+                (None, None) => return Ok(Err(format!("missing argument `{p}` of `{}`", f.name.id))),
+            });
+        }
+        if sig.varargs.is_some() {
+            args.push(quote!(Vec::from([#(#rest),*])));
+        }
+        for (slot, (p, default)) in kwonly.into_iter().zip(&sig.keyword_only) {
+            args.push(match (slot, default) {
+                (Some(v), _) => v,
+                (None, Some(d)) => self.default_value(m, d)?,
+                (None, None) => return Ok(Err(format!("missing argument `{p}` of `{}`", f.name.id))),
+            });
+        }
+        Ok(Ok(args))
+    }
+
+    /// The class chain of a class of the program, or a rejection at `at`.
+    fn class_chain(&self, at: &impl Ranged, module: &str, name: &str) -> T<Vec<classes::Class<'p>>> {
+        let program = self.program;
+        let m = program.get(module).expect("resolved module");
+        let class = classes::find(program, m, name).expect("resolved class");
+        classes::mro(program, class, &is_builtin_method).map_err(|(range, what)| {
+            let line = m.file.text[..range.start().to_usize()].matches('\n').count() + 1;
+            Reject {
+                span: span(at),
+                what: format!("the class `{name}` of `{}` (line {line}): {what}", m.file.path),
+                help: Some(
+                    "classes compile with methods, `__init__` and one base class of the program".into(),
+                ),
+            }
+        })
+    }
+
+    /// `Class(…)`: a new instance, its `__init__` (found in the class chain) called on it.
+    fn instantiate(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {
+        let chain = self.class_chain(c, module, name)?;
+        let (pos, kws, lets) = self.eval_args(c)?;
+        let obj = self.fresh("instance");
+        let init = match classes::resolve(&chain, "__init__") {
+            Some((owner, f)) => {
+                let owner_module = owner.module.name.clone();
+                let args =
+                    self.bind(&owner_module, f, Some(quote!(#obj.clone())), &pos, &kws)?.map_err(|why| {
+                        Reject { span: span(c), what: format!("`{name}(…)`: {why}"), help: None }
+                    })?;
+                let path = self.fn_path(&owner_module, f);
+                quote!(py::instance::init_result(#path(#(#args),*)?)?;)
+            }
+            None if pos.is_empty() && kws.is_empty() => quote!(),
+            None => return reject(c, format!("`{name}(…)` with arguments, without `__init__`")),
+        };
+        let methods = classes::all_methods(&chain);
+        let class_module = chain[0].module.name.clone();
+        Ok(Code::Obj(quote!({
+            static CLASS: py::instance::Class =
+                py::instance::Class { module: #class_module, name: #name, methods: &[#(#methods),*] };
+            #(#lets)*
+            let #obj = py::instance::instance(&CLASS);
+            #init
+            #obj
+        })))
+    }
+
+    /// `recv.method(…)` for a method some class of the program defines: the method of the
+    /// receiver's class (each class that has one is compared), else `AttributeError`.
+    fn dispatch(&mut self, c: &ast::ExprCall, a: &ast::ExprAttribute, method: &str) -> T<Code> {
+        let recv = self.expr(&a.value)?.obj();
+        let r = self.fresh("recv");
+        let (pos, kws, arg_lets) = self.eval_args(c)?;
+        let mut arms = Vec::new();
+        for chain in classes::all(self.program, &is_builtin_method) {
+            let Some((owner, f)) = classes::resolve(&chain, method) else { continue };
+            let (class_module, class_name) = (chain[0].module.name.clone(), chain[0].name());
+            let owner_module = owner.module.name.clone();
+            let call = match self.bind(&owner_module, f, Some(quote!(#r.clone())), &pos, &kws)? {
+                Ok(args) => {
+                    let path = self.fn_path(&owner_module, f);
+                    quote!(#path(#(#args),*)?)
+                }
+                Err(why) => {
+                    let why = format!("calling `{class_name}.{method}()`: {why}");
+                    quote!(Err::<Obj<'e>, _>(py::Exc::unsupported(#why))?)
+                }
+            };
+            arms.push(quote!(Some((#class_module, #class_name)) => #call,));
+        }
+        Ok(Code::Obj(quote!({
+            let #r = #recv;
+            #(#arg_lets)*
+            match py::instance::class_of(&#r) {
+                #(#arms)*
+                _ => py::instance::no_method(&#r, #method)?,
+            }
+        })))
+    }
+
+    /// `super().method(…)` in a method: the method of the next class of the chain.
+    fn super_call(&mut self, c: &ast::ExprCall, method: &str) -> T<Code> {
+        let Some((module, class, this)) = self.class.clone() else {
+            return reject(c, "`super()` outside a method of a class");
+        };
+        let chain = self.class_chain(c, &module, &class)?;
+        let Some((owner, f)) = classes::resolve(&chain[1..], method) else {
+            return reject(c, format!("`super().{method}()`: no base class of `{class}` defines it"));
+        };
+        let (pos, kws, lets) = self.eval_args(c)?;
+        let this = local_ident(&this);
+        let owner_module = owner.module.name.clone();
+        let args = self.bind(&owner_module, f, Some(quote!(#this.clone())), &pos, &kws)?.map_err(|why| {
+            Reject { span: span(c), what: format!("`super().{method}(…)`: {why}"), help: None }
+        })?;
+        let path = self.fn_path(&owner_module, f);
+        Ok(Code::Obj(quote!({
+            #(#lets)*
+            #path(#(#args),*)?
+        })))
     }
 
     fn std_module_call(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {
@@ -3250,6 +3488,11 @@ const KV_FUNCTIONS: &[(&str, &[(&str, Option<KvDefault>)], bool)] = &[
     ("check_account_age", &[("key", None)], false),
 ];
 
+/// Whether compiled code gives a built-in type the method `name` (a class may not define one).
+fn is_builtin_method(name: &str) -> bool {
+    matches!(name, "udm" | "deep_get" | "deep_walk" | "format") || METHODS.iter().any(|(m, _)| *m == name)
+}
+
 /// Python methods compiled rules may call, with their parameter names (for keyword arguments).
 const METHODS: &[(&str, &[&str])] = &[
     ("get", &["key", "default"]),
@@ -3334,6 +3577,8 @@ enum Resolved {
     Builtin(String),
     /// A name imported from a module outside the program (the standard library).
     Std(String, String),
+    /// A class of the program: its module and name.
+    Class(String, String),
 }
 
 enum Collect<'a> {

@@ -495,6 +495,7 @@ pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
             Native::Net { .. } => IPV6_NETWORK,
         },
         Obj::Func(_) => return Err(Exc::unsupported("hasattr on a function")),
+        Obj::Instance(i) => return Ok(super::instance::has(i, name)),
     };
     Ok(has(table))
 }

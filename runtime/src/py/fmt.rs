@@ -96,6 +96,10 @@ fn write_repr(out: &mut String, x: &Obj<'_>) {
         }
         Obj::Native(n) => out.push_str(&n.repr()),
         Obj::Func(_) => out.push_str("<function>"),
+        // CPython prints the address (`<m.C object at 0x7f…>`), which no run reproduces.
+        Obj::Instance(i) => {
+            let _ = write!(out, "<{}.{} object>", i.class.module, i.class.name);
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod attrs;
 mod builtins;
 mod event;
 mod fmt;
+pub mod instance;
 pub mod kv;
 pub mod meth;
 mod ops;
@@ -175,6 +176,8 @@ pub enum Obj<'e> {
     Native(Rc<stdlib::Native>),
     /// A function value (a lambda, or a function passed as an argument).
     Func(Func<'e>),
+    /// An object of a class the rule's Python defines.
+    Instance(Rc<instance::Instance<'e>>),
 }
 
 /// A function value: a lambda, or a function passed as an argument.
@@ -333,6 +336,15 @@ impl<'e> Obj<'e> {
             Obj::Match(_) => "re.Match",
             Obj::Native(n) => n.type_name(),
             Obj::Func(_) => "function",
+            Obj::Instance(i) => i.class.name,
+        }
+    }
+
+    /// The type as `<class '…'>` names it: a class of the rule's Python with its module.
+    pub fn class_path(&self) -> String {
+        match self {
+            Obj::Instance(i) => format!("{}.{}", i.class.module, i.class.name),
+            _ => self.type_name().to_string(),
         }
     }
 
@@ -384,7 +396,7 @@ pub fn truthy(x: &Obj<'_>) -> bool {
         Obj::Tuple(t) => !t.is_empty(),
         Obj::Dict(d) => !d.borrow().entries.is_empty(),
         Obj::Set(s) => !s.borrow().is_empty(),
-        Obj::Regex(_) | Obj::Match(_) | Obj::Func(_) => true,
+        Obj::Regex(_) | Obj::Match(_) | Obj::Func(_) | Obj::Instance(_) => true,
         Obj::Native(n) => n.truthy(),
     }
 }

@@ -52,6 +52,9 @@ pub fn eq(a: &Obj<'_>, b: &Obj<'_>) -> bool {
             _ => match (a, b) {
                 (Regex(x), Regex(y)) => std::rc::Rc::ptr_eq(x, y) || x.source == y.source,
                 (Native(x), Native(y)) => x.eq(y),
+                (Instance(x), Instance(y)) => {
+                    std::ptr::addr_eq(std::rc::Rc::as_ptr(x), std::rc::Rc::as_ptr(y))
+                }
                 _ => false,
             },
         },

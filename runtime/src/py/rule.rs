@@ -341,7 +341,7 @@ pub fn to_json(x: &Obj<'_>) -> R<Value> {
             _ => {
                 return Err(Exc::type_error(format!(
                     "object of type <class '{}'> is not JSON serializable",
-                    x.type_name()
+                    x.class_path()
                 )));
             }
         },

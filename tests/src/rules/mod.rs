@@ -784,6 +784,9 @@ pub mod gen_218;
 /// `Generated.R219`, from `tests/rules/generated/gen_219.yml`.
 pub mod gen_219;
 
+/// `Fixture.Python.Classes`, from `tests/rules/python/python_classes.yml`.
+pub mod python_classes;
+
 /// `Fixture.Python.Constructs`, from `tests/rules/python/python_constructs.yml`.
 pub mod python_constructs;
 
@@ -1354,6 +1357,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &gen_217::RULE,
     &gen_218::RULE,
     &gen_219::RULE,
+    &python_classes::RULE,
     &python_constructs::RULE,
     &python_control::RULE,
     &python_model::RULE,

@@ -350,20 +350,21 @@ pub fn kind_of<'e>(identifier: Obj<'e>) -> R<Obj<'e>> {
         "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
     );
     if py::truthy(
-        &py::stdlib::re::pattern(
-                "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-                0i64,
-            )
-            .find(&identifier, py::stdlib::re::How::Match)?,
+        &{
+            let re_arg_1 = uuid_pattern.clone();
+            let re_arg_2 = identifier.clone();
+            py::stdlib::re::compile_obj(&re_arg_1, 0i64)?
+                .find(&re_arg_2, py::stdlib::re::How::Match)?
+        },
     ) {
         return Ok(Obj::str("Service"));
     }
     if py::truthy(
         &{
-            let re_arg_1 = Obj::from_const(&EMAIL);
-            let re_arg_2 = identifier.clone();
-            py::stdlib::re::compile_obj(&re_arg_1, 0i64)?
-                .find(&re_arg_2, py::stdlib::re::How::Full)?
+            let re_arg_3 = Obj::from_const(&EMAIL);
+            let re_arg_4 = identifier.clone();
+            py::stdlib::re::compile_obj(&re_arg_3, 0i64)?
+                .find(&re_arg_4, py::stdlib::re::How::Full)?
         },
     ) {
         return Ok(Obj::str("User"));

@@ -8606,6 +8606,44 @@ mod gen_219 {
     }
 }
 
+/// `Fixture.Python.Classes` (tests/rules/python/python_classes.yml)
+mod python_classes {
+    use super::Case;
+    use ::integration_tests::rules::python_classes::RULE;
+    #[test]
+    fn an_amazon_address() {
+        Case {
+            title: Some("AMAZON.COM seen"),
+            dedup: Some("AMAZON.COM seen"),
+            severity: Some(::detections_runtime::Severity::Low),
+            context: Some(
+                r#"{"domain":"amazon.com","other":"other.example","missing":"none","seen":["ip","nothing"],"count":16,"has":[true,true,false,false],"same":[true,false,true,2],"errors":["method of None","attribute before it is set"]}"#,
+            ),
+            ..Case::new(
+                "An Amazon address",
+                10,
+                true,
+                r#"{"ip":"1.2.3.4","p_enrichment":{"asn_table":{"ip":{"domain":"amazon.com","asn":"AS16509"}},"other_table":{"ip":{"domain":"other.example"}}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn another_domain() {
+        Case::new(
+                "Another domain",
+                21,
+                false,
+                r#"{"ip":"1.2.3.4","p_enrichment":{"asn_table":{"ip":{"domain":"example.com"}}}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_enrichment() {
+        Case::new("No enrichment", 27, false, r#"{"ip":"1.2.3.4"}"#).check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Constructs` (tests/rules/python/python_constructs.yml)
 mod python_constructs {
     use super::Case;

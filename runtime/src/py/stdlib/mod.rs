@@ -233,7 +233,7 @@ fn dump(out: &mut String, x: &Obj<'_>, panther: bool) -> R<()> {
             _ if panther => {
                 return Err(super::Exc::type_error(format!(
                     "object of type <class '{}'> is not JSON serializable",
-                    x.type_name()
+                    x.class_path()
                 )));
             }
             _ => {

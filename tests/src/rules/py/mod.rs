@@ -4,6 +4,9 @@
 //! The helper modules (`global` analyses and data models) that compiled Python rules
 //! call: only the definitions some rule uses.
 
+/// Compiled from `tests/rules/python/fixture_classes.py`.
+pub mod fixture_classes;
+
 /// Compiled from `tests/rules/python/fixture_helpers.py`.
 pub mod fixture_helpers;
 
