@@ -2787,6 +2787,13 @@ impl<'p> FnCx<'p> {
                 let f = format_ident!("{}", name);
                 Ok(Code::Obj(quote!(py::stdlib::#f(&#items)?)))
             }
+            ("shlex", "split") => {
+                if c.arguments.args.len() != 1 || !c.arguments.keywords.is_empty() {
+                    return reject(c, "`shlex.split` with `comments` or `posix`");
+                }
+                let s = self.expr(&c.arguments.args[0])?.by_ref();
+                Ok(Code::Obj(quote!(py::stdlib::shlex::split(#s)?)))
+            }
             // An `OrderedDict` behaves as a dict for what rules do with it (insertion order,
             // lookups, keys); its repr and order-sensitive `==` are not modelled: documented.
             ("collections", "OrderedDict")
@@ -3144,6 +3151,7 @@ impl<'p> FnCx<'p> {
         let r = self.fresh("recv");
         let (pos, kws, arg_lets) = self.eval_args(c)?;
         let mut arms = Vec::new();
+        let mut having = Vec::new();
         for chain in classes::all(self.program, &is_builtin_method) {
             let Some((owner, f)) = classes::resolve(&chain, method) else { continue };
             let (class_module, class_name) = (chain[0].module.name.clone(), chain[0].name());
@@ -3159,9 +3167,19 @@ impl<'p> FnCx<'p> {
                 }
             };
             arms.push(quote!(Some((#class_module, #class_name)) => #call,));
+            having.push(quote!(Some((#class_module, #class_name))));
         }
+        // Python looks the method up before it evaluates the arguments.
+        let lookup = if having.is_empty() {
+            quote!(py::instance::no_method(&#r, #method)?;)
+        } else {
+            quote!(if !matches!(py::instance::class_of(&#r), #(#having)|*) {
+                py::instance::no_method(&#r, #method)?;
+            })
+        };
         Ok(Code::Obj(quote!({
             let #r = #recv;
+            #lookup
             #(#arg_lets)*
             match py::instance::class_of(&#r) {
                 #(#arms)*
@@ -3312,6 +3330,7 @@ impl<'p> FnCx<'p> {
                 Ok(Code::Obj(quote!(py::stdlib::json_dumps(#v)?)))
             }
             ("fnmatch", "fnmatch" | "fnmatchcase") => self.std_call(c, module, name),
+            ("shlex", "split") => self.std_call(c, module, name),
             ("ipaddress", _) => self.std_call(c, module, name),
             (KV_MODULE, _) => self.kv_call(c, name, None, false),
             // Logging changes no result: the arguments are evaluated (their exceptions

@@ -19,6 +19,12 @@ def alert_context(event):
         event.get("nothing").domain("ip")
     except AttributeError:
         errors.append("method of None")
+    try:
+        event.get("nothing").domain(int("not a number"))
+    except AttributeError:
+        errors.append("method looked up before the arguments")
+    except ValueError:
+        errors.append("arguments first")
     counter = Counter()
     try:
         counter.bump()

@@ -1,8 +1,9 @@
 """Fixture: computed regular expressions, `match` statements, `str.format(**mapping)` and
-`hasattr` (written for this project)."""
+`hasattr`, `shlex.split` (written for this project)."""
 
 import ipaddress
 import re
+import shlex
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
 ROLE_PATTERNS = {"arn:aws:iam::[0-9]+:role/Admin", "arn:aws:iam::[0-9]+:role/CFN.*"}
@@ -99,6 +100,10 @@ def alert_context(event):
         hasattr(event, 5)
     except TypeError:
         errors.append("attribute name")
+    try:
+        shlex.split("echo 'unclosed")
+    except ValueError:
+        errors.append("no closing quotation")
     values = [event, event.get("obj"), event.get("items"), prefix, [1], {}, ROLE_PATTERNS, EMAIL, None]
     values.append(ipaddress.ip_address("10.0.0.1"))
     return {
@@ -108,6 +113,7 @@ def alert_context(event):
         "split": re.split(prefix, event.get("name", "")),
         "service": service_context(event.get("service", ""), event.get("method", "")),
         "errors": errors,
+        "words": shlex.split(event.get("command", """sh -c 'a b' "c \\" d" e\\ f""")),
         "spread": "{x}-{y}".format(y=2, **{"x": 1, 3: "int key"}),
         "hasattr": [
             [hasattr(v, name) for name in ("get", "udm", "upper", "is_global", "append", "search", "_container")]

@@ -1,10 +1,11 @@
 //! The standard-library modules compiled rules use, as native code: `re` (Python's regular
-//! expressions on the `regex` crate, exact or an error), and the objects of `ipaddress` and
+//! expressions on the `regex` crate, exact or an error), `shlex.split`, and the objects of `ipaddress` and
 //! `datetime` ([`Native`]).
 
 pub mod ipaddress;
 pub mod re;
 pub mod re_check;
+pub mod shlex;
 pub mod url;
 
 use std::cmp::Ordering;
