@@ -3013,18 +3013,23 @@ impl<'p> FnCx<'p> {
         Ok(Code::Obj(quote!(py::meth::#f(#recv, &[#(#args),*])?)))
     }
 
-    /// The arguments of a call, evaluated in order into variables: positional, then keywords.
+    /// The arguments of a call, evaluated in order into variables: positional (a `*` one as a
+    /// `Vec` of its items), then keywords.
     #[allow(clippy::type_complexity)]
-    fn eval_args(&mut self, c: &ast::ExprCall) -> T<(Vec<Ident>, Vec<(String, Ident)>, Vec<TokenStream>)> {
+    fn eval_args(&mut self, c: &ast::ExprCall) -> T<(Vec<Arg>, Vec<(String, Ident)>, Vec<TokenStream>)> {
         let (mut pos, mut kws, mut lets) = (Vec::new(), Vec::new(), Vec::new());
         for a in c.arguments.args.iter() {
-            if matches!(a, Expr::Starred(_)) {
-                return reject(a, "`*` arguments to a method of a class");
+            if let Expr::Starred(s) = a {
+                let v = self.expr(&s.value)?.by_ref();
+                let id = self.fresh("items");
+                lets.push(quote!(let #id = py::iter(#v)?;));
+                pos.push(Arg::Star(id));
+                continue;
             }
             let v = self.expr(a)?.obj();
             let id = self.fresh("arg");
             lets.push(quote!(let #id = #v;));
-            pos.push(id);
+            pos.push(Arg::One(id));
         }
         for k in c.arguments.keywords.iter() {
             let Some(name) = &k.arg else { return reject(k, "`**` arguments to a method of a class") };
@@ -3043,21 +3048,34 @@ impl<'p> FnCx<'p> {
         module: &str,
         fname: &str,
         this: Option<TokenStream>,
-        pos: &[Ident],
+        pos: &[Arg],
         kws: &[(String, Ident)],
     ) -> T<Result<Vec<TokenStream>, String>> {
         let program = self.program;
         let m = program.get(module).expect("resolved module");
         let f = m.function(fname).expect("resolved function");
         let sig = signature(&f.parameters, f)?;
-        let given: Vec<TokenStream> =
-            this.into_iter().chain(pos.iter().map(|p| quote!(#p.clone()))).collect();
+        let this = this.map(Arg::Tokens);
         let mut slots: Vec<Option<TokenStream>> = vec![None; sig.positional.len()];
+        // What goes to `*args`: items pushed one by one, or extended by a `*` argument.
         let mut rest = Vec::new();
-        for (i, g) in given.into_iter().enumerate() {
-            match slots.get_mut(i) {
-                Some(slot) => *slot = Some(g),
-                None => rest.push(g),
+        let mut filled = 0;
+        for g in this.iter().chain(pos) {
+            match (g, slots.get_mut(filled)) {
+                (Arg::Star(_), Some(_)) => {
+                    return Ok(Err(format!("`*` arguments that fill named parameters of `{}`", f.name.id)));
+                }
+                (Arg::Star(s), None) => rest.push(quote!(items.extend(#s.iter().cloned());)),
+                (Arg::One(a), Some(slot)) => {
+                    *slot = Some(quote!(#a.clone()));
+                    filled += 1;
+                }
+                (Arg::Tokens(t), Some(slot)) => {
+                    *slot = Some(t.clone());
+                    filled += 1;
+                }
+                (Arg::One(a), None) => rest.push(quote!(items.push(#a.clone());)),
+                (Arg::Tokens(t), None) => rest.push(quote!(items.push(#t);)),
             }
         }
         if !rest.is_empty() && sig.varargs.is_none() {
@@ -3085,7 +3103,11 @@ impl<'p> FnCx<'p> {
             });
         }
         if sig.varargs.is_some() {
-            args.push(quote!(Vec::from([#(#rest),*])));
+            args.push(if rest.is_empty() {
+                quote!(Vec::new())
+            } else {
+                quote!({ let mut items = Vec::new(); #(#rest)* items })
+            });
         }
         for (slot, (p, default)) in kwonly.into_iter().zip(&sig.keyword_only) {
             args.push(match (slot, default) {
@@ -3598,6 +3620,15 @@ enum Resolved {
     Std(String, String),
     /// A class of the program: its module and name.
     Class(String, String),
+}
+
+/// A positional argument of a call whose arguments are evaluated first.
+enum Arg {
+    One(Ident),
+    /// `*xs`: the items (a `Vec`).
+    Star(Ident),
+    /// An expression given as it is (the object of a method).
+    Tokens(TokenStream),
 }
 
 enum Collect<'a> {

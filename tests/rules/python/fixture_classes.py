@@ -28,6 +28,9 @@ class Asn(Matches):
     def domain(self, field):
         return self._lookup(field, "domain")
 
+    def nested(self, field, *keys):
+        return self._lookup(field, *keys)
+
     def describe(self, field, upper=False):
         found = self.domain(field) or "none"
         return found.upper() if upper else found

@@ -37,6 +37,7 @@ def alert_context(event):
         "domain": asn.domain("ip"),
         "other": other.domain("ip"),
         "missing": asn.describe("nothing"),
+        "nested": [asn.nested("ip", *event.get("keys", ["asn"])), asn.nested("ip")],
         "seen": asn.seen,
         "count": counter.bump(by=5),
         "has": [hasattr(asn, "domain"), hasattr(asn, "table"), hasattr(asn, "nope"), hasattr(Counter(), "count")],
