@@ -71,6 +71,12 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                 && py::eq(
                     &{
                         let recv_1 = asn.clone();
+                        if !matches!(
+                            py::instance::class_of(& recv_1), Some(("fixture_classes",
+                            "Asn"))
+                        ) {
+                            py::instance::no_method(&recv_1, "domain")?;
+                        }
                         let arg_2 = Obj::str("ip");
                         match py::instance::class_of(&recv_1) {
                             Some(("fixture_classes", "Asn")) => {
@@ -96,6 +102,12 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             &py::str_of(
                 &{
                     let recv_1 = super::py::fixture_classes::get_asn(event.clone())?;
+                    if !matches!(
+                        py::instance::class_of(& recv_1), Some(("fixture_classes",
+                        "Asn"))
+                    ) {
+                        py::instance::no_method(&recv_1, "describe")?;
+                    }
                     let arg_2 = Obj::str("ip");
                     let arg_3 = Obj::Bool(true);
                     match py::instance::class_of(&recv_1) {
@@ -123,6 +135,11 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let outcome_3: R<py::Flow<'e>> = (|| {
         let _ = {
             let recv_1 = py::meth::get(&event, &[Obj::str("nothing")])?;
+            if !matches!(
+                py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn"))
+            ) {
+                py::instance::no_method(&recv_1, "domain")?;
+            }
             let arg_2 = Obj::str("ip");
             match py::instance::class_of(&recv_1) {
                 Some(("fixture_classes", "Asn")) => {
@@ -149,26 +166,23 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         }
         Err(error_4) => return Err(error_4),
     }
-    let counter = {
-        static CLASS: py::instance::Class = py::instance::Class {
-            module: "fixture_classes",
-            name: "Counter",
-            methods: &["bump", "start"],
-        };
-        let instance_5 = py::instance::instance(&CLASS);
-        instance_5
-    };
     let outcome_7: R<py::Flow<'e>> = (|| {
         let _ = {
-            let recv_6 = counter.clone();
-            match py::instance::class_of(&recv_6) {
-                Some(("fixture_classes", "Counter")) => {
-                    super::py::fixture_classes::counter_bump(
-                        recv_6.clone(),
-                        Obj::Int(1),
+            let recv_5 = py::meth::get(&event, &[Obj::str("nothing")])?;
+            if !matches!(
+                py::instance::class_of(& recv_5), Some(("fixture_classes", "Asn"))
+            ) {
+                py::instance::no_method(&recv_5, "domain")?;
+            }
+            let arg_6 = py::int(&Obj::str("not a number"), None)?;
+            match py::instance::class_of(&recv_5) {
+                Some(("fixture_classes", "Asn")) => {
+                    super::py::fixture_classes::asn_domain(
+                        recv_5.clone(),
+                        arg_6.clone(),
                     )?
                 }
-                _ => py::instance::no_method(&recv_6, "bump")?,
+                _ => py::instance::no_method(&recv_5, "domain")?,
             }
         };
         Ok(py::Flow::Normal)
@@ -184,82 +198,171 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         Err(error_8) if error_8.is_instance(&["AttributeError"]) => {
             let _ = py::meth::append(
                 &errors,
-                &[Obj::str("attribute before it is set")],
+                &[Obj::str("method looked up before the arguments")],
             )?;
+        }
+        Err(error_8) if error_8.is_instance(&["ValueError"]) => {
+            let _ = py::meth::append(&errors, &[Obj::str("arguments first")])?;
         }
         Err(error_8) => return Err(error_8),
     }
+    let counter = {
+        static CLASS: py::instance::Class = py::instance::Class {
+            module: "fixture_classes",
+            name: "Counter",
+            methods: &["bump", "start"],
+        };
+        let instance_9 = py::instance::instance(&CLASS);
+        instance_9
+    };
+    let outcome_11: R<py::Flow<'e>> = (|| {
+        let _ = {
+            let recv_10 = counter.clone();
+            if !matches!(
+                py::instance::class_of(& recv_10), Some(("fixture_classes", "Counter"))
+            ) {
+                py::instance::no_method(&recv_10, "bump")?;
+            }
+            match py::instance::class_of(&recv_10) {
+                Some(("fixture_classes", "Counter")) => {
+                    super::py::fixture_classes::counter_bump(
+                        recv_10.clone(),
+                        Obj::Int(1),
+                    )?
+                }
+                _ => py::instance::no_method(&recv_10, "bump")?,
+            }
+        };
+        Ok(py::Flow::Normal)
+    })();
+    match outcome_11 {
+        Ok(py::Flow::Normal) => {}
+        Ok(py::Flow::Return(v)) => {
+            return Ok(v);
+        }
+        Ok(py::Flow::Break | py::Flow::Continue) => {
+            unreachable!("no loop around this try")
+        }
+        Err(error_12) if error_12.is_instance(&["AttributeError"]) => {
+            let _ = py::meth::append(
+                &errors,
+                &[Obj::str("attribute before it is set")],
+            )?;
+        }
+        Err(error_12) => return Err(error_12),
+    }
     let _ = {
-        let recv_9 = counter.clone();
-        let arg_10 = Obj::Int(10);
-        match py::instance::class_of(&recv_9) {
+        let recv_13 = counter.clone();
+        if !matches!(
+            py::instance::class_of(& recv_13), Some(("fixture_classes", "Counter"))
+        ) {
+            py::instance::no_method(&recv_13, "start")?;
+        }
+        let arg_14 = Obj::Int(10);
+        match py::instance::class_of(&recv_13) {
             Some(("fixture_classes", "Counter")) => {
                 super::py::fixture_classes::counter_start(
-                    recv_9.clone(),
-                    arg_10.clone(),
+                    recv_13.clone(),
+                    arg_14.clone(),
                 )?
             }
-            _ => py::instance::no_method(&recv_9, "start")?,
+            _ => py::instance::no_method(&recv_13, "start")?,
         }
     };
     let _ = {
-        let recv_11 = counter.clone();
-        match py::instance::class_of(&recv_11) {
+        let recv_15 = counter.clone();
+        if !matches!(
+            py::instance::class_of(& recv_15), Some(("fixture_classes", "Counter"))
+        ) {
+            py::instance::no_method(&recv_15, "bump")?;
+        }
+        match py::instance::class_of(&recv_15) {
             Some(("fixture_classes", "Counter")) => {
-                super::py::fixture_classes::counter_bump(recv_11.clone(), Obj::Int(1))?
+                super::py::fixture_classes::counter_bump(recv_15.clone(), Obj::Int(1))?
             }
-            _ => py::instance::no_method(&recv_11, "bump")?,
+            _ => py::instance::no_method(&recv_15, "bump")?,
         }
     };
     let other = {
         static CLASS: py::instance::Class = py::instance::Class {
             module: "fixture_classes",
             name: "Asn",
-            methods: &["__init__", "_lookup", "_register", "describe", "domain"],
+            methods: &[
+                "__init__",
+                "_lookup",
+                "_register",
+                "describe",
+                "domain",
+                "nested",
+            ],
         };
-        let arg_12 = event.clone();
-        let arg_13 = Obj::str("other_table");
-        let instance_14 = py::instance::instance(&CLASS);
+        let arg_16 = event.clone();
+        let arg_17 = Obj::str("other_table");
+        let instance_18 = py::instance::instance(&CLASS);
         py::instance::init_result(
             super::py::fixture_classes::asn_init(
-                instance_14.clone(),
-                arg_12.clone(),
-                arg_13.clone(),
+                instance_18.clone(),
+                arg_16.clone(),
+                arg_17.clone(),
             )?,
         )?;
-        instance_14
+        instance_18
     };
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("domain"), { let recv_15 = asn.clone(); let arg_16 =
-                Obj::str("ip"); match py::instance::class_of(& recv_15) {
+                (Obj::str("domain"), { let recv_19 = asn.clone(); if !
+                matches!(py::instance::class_of(& recv_19), Some(("fixture_classes",
+                "Asn"))) { py::instance::no_method(& recv_19, "domain") ?; } let arg_20 =
+                Obj::str("ip"); match py::instance::class_of(& recv_19) {
                 Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_domain(recv_15.clone(), arg_16.clone())
-                ?, _ => py::instance::no_method(& recv_15, "domain") ?, } }),
-                (Obj::str("other"), { let recv_17 = other.clone(); let arg_18 =
-                Obj::str("ip"); match py::instance::class_of(& recv_17) {
+                super::py::fixture_classes::asn_domain(recv_19.clone(), arg_20.clone())
+                ?, _ => py::instance::no_method(& recv_19, "domain") ?, } }),
+                (Obj::str("other"), { let recv_21 = other.clone(); if !
+                matches!(py::instance::class_of(& recv_21), Some(("fixture_classes",
+                "Asn"))) { py::instance::no_method(& recv_21, "domain") ?; } let arg_22 =
+                Obj::str("ip"); match py::instance::class_of(& recv_21) {
                 Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_domain(recv_17.clone(), arg_18.clone())
-                ?, _ => py::instance::no_method(& recv_17, "domain") ?, } }),
-                (Obj::str("missing"), { let recv_19 = asn.clone(); let arg_20 =
-                Obj::str("nothing"); match py::instance::class_of(& recv_19) {
+                super::py::fixture_classes::asn_domain(recv_21.clone(), arg_22.clone())
+                ?, _ => py::instance::no_method(& recv_21, "domain") ?, } }),
+                (Obj::str("missing"), { let recv_23 = asn.clone(); if !
+                matches!(py::instance::class_of(& recv_23), Some(("fixture_classes",
+                "Asn"))) { py::instance::no_method(& recv_23, "describe") ?; } let arg_24
+                = Obj::str("nothing"); match py::instance::class_of(& recv_23) {
                 Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_describe(recv_19.clone(), arg_20.clone(),
-                Obj::Bool(false)) ?, _ => py::instance::no_method(& recv_19, "describe")
-                ?, } }), (Obj::str("seen"), py::instance::getattr(& asn, "seen") ?),
-                (Obj::str("count"), { let recv_21 = counter.clone(); let arg_22 =
-                Obj::Int(5); match py::instance::class_of(& recv_21) {
+                super::py::fixture_classes::asn_describe(recv_23.clone(), arg_24.clone(),
+                Obj::Bool(false)) ?, _ => py::instance::no_method(& recv_23, "describe")
+                ?, } }), (Obj::str("nested"), Obj::list(Vec::from([{ let recv_25 = asn
+                .clone(); if ! matches!(py::instance::class_of(& recv_25),
+                Some(("fixture_classes", "Asn"))) { py::instance::no_method(& recv_25,
+                "nested") ?; } let arg_26 = Obj::str("ip"); let items_27 = py::iter(&
+                py::meth::get(& event, & [Obj::str("keys"),
+                Obj::list(Vec::from([Obj::str("asn")]))]) ?) ?; match
+                py::instance::class_of(& recv_25) { Some(("fixture_classes", "Asn")) =>
+                super::py::fixture_classes::asn_nested(recv_25.clone(), arg_26.clone(), {
+                let mut items = Vec::new(); items.extend(items_27.iter().cloned()); items
+                }) ?, _ => py::instance::no_method(& recv_25, "nested") ?, } }, { let
+                recv_28 = asn.clone(); if ! matches!(py::instance::class_of(& recv_28),
+                Some(("fixture_classes", "Asn"))) { py::instance::no_method(& recv_28,
+                "nested") ?; } let arg_29 = Obj::str("ip"); match
+                py::instance::class_of(& recv_28) { Some(("fixture_classes", "Asn")) =>
+                super::py::fixture_classes::asn_nested(recv_28.clone(), arg_29.clone(),
+                Vec::new()) ?, _ => py::instance::no_method(& recv_28, "nested") ?, }
+                }]))), (Obj::str("seen"), py::instance::getattr(& asn, "seen") ?),
+                (Obj::str("count"), { let recv_30 = counter.clone(); if !
+                matches!(py::instance::class_of(& recv_30), Some(("fixture_classes",
+                "Counter"))) { py::instance::no_method(& recv_30, "bump") ?; } let arg_31
+                = Obj::Int(5); match py::instance::class_of(& recv_30) {
                 Some(("fixture_classes", "Counter")) =>
-                super::py::fixture_classes::counter_bump(recv_21.clone(), arg_22.clone())
-                ?, _ => py::instance::no_method(& recv_21, "bump") ?, } }),
+                super::py::fixture_classes::counter_bump(recv_30.clone(), arg_31.clone())
+                ?, _ => py::instance::no_method(& recv_30, "bump") ?, } }),
                 (Obj::str("has"), Obj::list(Vec::from([Obj::Bool(py::hasattr(& asn, &
                 Obj::str("domain")) ?), Obj::Bool(py::hasattr(& asn, & Obj::str("table"))
                 ?), Obj::Bool(py::hasattr(& asn, & Obj::str("nope")) ?),
                 Obj::Bool(py::hasattr(& { static CLASS : py::instance::Class =
                 py::instance::Class { module : "fixture_classes", name : "Counter",
-                methods : & ["bump", "start"] }; let instance_23 =
-                py::instance::instance(& CLASS); instance_23 }, & Obj::str("count"))
+                methods : & ["bump", "start"] }; let instance_32 =
+                py::instance::instance(& CLASS); instance_32 }, & Obj::str("count"))
                 ?)]))), (Obj::str("same"), Obj::list(Vec::from([Obj::Bool(py::eq(& asn, &
                 asn)), Obj::Bool(py::eq(& asn, & other)), Obj::Bool(py::ne(& asn, &
                 other)), Obj::Int(py::len(& Obj::set(Vec::from([asn.clone(), other

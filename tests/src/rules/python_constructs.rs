@@ -256,6 +256,23 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         }
         Err(error_23) => return Err(error_23),
     }
+    let outcome_24: R<py::Flow<'e>> = (|| {
+        let _ = py::stdlib::shlex::split(&Obj::str("echo 'unclosed"))?;
+        Ok(py::Flow::Normal)
+    })();
+    match outcome_24 {
+        Ok(py::Flow::Normal) => {}
+        Ok(py::Flow::Return(v)) => {
+            return Ok(v);
+        }
+        Ok(py::Flow::Break | py::Flow::Continue) => {
+            unreachable!("no loop around this try")
+        }
+        Err(error_25) if error_25.is_instance(&["ValueError"]) => {
+            let _ = py::meth::append(&errors, &[Obj::str("no closing quotation")])?;
+        }
+        Err(error_25) => return Err(error_25),
+    }
     let values = Obj::list(
         Vec::from([
             event.clone(),
@@ -284,27 +301,30 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                 (Obj::str("kind"), kind_of(py::meth::get(& event, &
                 [Obj::str("principal")]) ?) ?), (Obj::str("found"), if py::truthy(&
                 found) { py::meth::group(& found, & [Obj::Int(1)]) ? } else { Obj::None
-                }), (Obj::str("subs"), { let re_arg_24 = prefix.clone(); let re_arg_25 =
-                Obj::str("_"); let re_arg_26 = py::meth::get(& event, &
+                }), (Obj::str("subs"), { let re_arg_26 = prefix.clone(); let re_arg_27 =
+                Obj::str("_"); let re_arg_28 = py::meth::get(& event, &
                 [Obj::str("name"), Obj::str("")]) ?; py::stdlib::re::compile_obj(&
-                re_arg_24, 0i64) ? .sub(& re_arg_25, & re_arg_26, 0) ? }),
-                (Obj::str("split"), { let re_arg_27 = prefix.clone(); let re_arg_28 =
+                re_arg_26, 0i64) ? .sub(& re_arg_27, & re_arg_28, 0) ? }),
+                (Obj::str("split"), { let re_arg_29 = prefix.clone(); let re_arg_30 =
                 py::meth::get(& event, & [Obj::str("name"), Obj::str("")]) ?;
-                py::stdlib::re::compile_obj(& re_arg_27, 0i64) ? .split(& re_arg_28) ?
+                py::stdlib::re::compile_obj(& re_arg_29, 0i64) ? .split(& re_arg_30) ?
                 }), (Obj::str("service"), service_context(py::meth::get(& event, &
                 [Obj::str("service"), Obj::str("")]) ?, py::meth::get(& event, &
                 [Obj::str("method"), Obj::str("")]) ?) ?), (Obj::str("errors"), errors
-                .clone()), (Obj::str("spread"), { let recv_29 = & Obj::str("{x}-{y}");
-                let args_30 = Vec::new(); py::meth::FormatKwargs::default().named("y",
-                Obj::Int(2)) ? .spread(& Obj::dict(vec![(Obj::str("x"), Obj::Int(1)),
-                (Obj::Int(3), Obj::str("int key"))]) ?) ? .format(recv_29, & args_30) ?
-                }), (Obj::str("hasattr"), { let mut out_31 = Vec::new(); for v in
-                py::iter(& values) ? { out_31.push({ let mut out_32 = Vec::new(); for
-                name in py::iter(& Obj::tuple(Vec::from([Obj::str("get"),
-                Obj::str("udm"), Obj::str("upper"), Obj::str("is_global"),
-                Obj::str("append"), Obj::str("search"), Obj::str("_container")]))) ? {
-                out_32.push(Obj::Bool(py::hasattr(& v, & name) ?)); } Obj::list(out_32)
-                }); } Obj::list(out_31) })
+                .clone()), (Obj::str("words"), py::stdlib::shlex::split(& py::meth::get(&
+                event, & [Obj::str("command"),
+                Obj::str("sh -c 'a b' \"c \\\" d\" e\\ f")]) ?) ?), (Obj::str("spread"),
+                { let recv_31 = & Obj::str("{x}-{y}"); let args_32 = Vec::new();
+                py::meth::FormatKwargs::default().named("y", Obj::Int(2)) ? .spread(&
+                Obj::dict(vec![(Obj::str("x"), Obj::Int(1)), (Obj::Int(3),
+                Obj::str("int key"))]) ?) ? .format(recv_31, & args_32) ? }),
+                (Obj::str("hasattr"), { let mut out_33 = Vec::new(); for v in py::iter(&
+                values) ? { out_33.push({ let mut out_34 = Vec::new(); for name in
+                py::iter(& Obj::tuple(Vec::from([Obj::str("get"), Obj::str("udm"),
+                Obj::str("upper"), Obj::str("is_global"), Obj::str("append"),
+                Obj::str("search"), Obj::str("_container")]))) ? { out_34
+                .push(Obj::Bool(py::hasattr(& v, & name) ?)); } Obj::list(out_34) }); }
+                Obj::list(out_33) })
             ],
         )?,
     )

@@ -8617,7 +8617,7 @@ mod python_classes {
             dedup: Some("AMAZON.COM seen"),
             severity: Some(::detections_runtime::Severity::Low),
             context: Some(
-                r#"{"domain":"amazon.com","other":"other.example","missing":"none","seen":["ip","nothing"],"count":16,"has":[true,true,false,false],"same":[true,false,true,2],"errors":["method of None","attribute before it is set"]}"#,
+                r#"{"domain":"amazon.com","other":"other.example","missing":"none","nested":["AS16509",{"domain":"amazon.com","asn":"AS16509"}],"seen":["ip","nothing","ip","ip"],"count":16,"has":[true,true,false,false],"same":[true,false,true,2],"errors":["method of None","method looked up before the arguments","attribute before it is set"]}"#,
             ),
             ..Case::new(
                 "An Amazon address",
@@ -8655,7 +8655,7 @@ mod python_constructs {
             dedup: Some("svc opened 22/tcp"),
             severity: Some(::detections_runtime::Severity::Info),
             context: Some(
-                r#"{"kind":"Service","found":"42","subs":"x-id-42 and _-7","split":["x-id-42 and ","-7"],"service":{"id":"iap"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[true,false,false,false,false,false,true],[false,false,false,false,false,false,true],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+                r#"{"kind":"Service","found":"42","subs":"x-id-42 and _-7","split":["x-id-42 and ","-7"],"service":{"id":"iap"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name","no closing quotation"],"words":["sh","-c","a b","c \" d","e f"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[true,false,false,false,false,false,true],[false,false,false,false,false,false,true],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
             ),
             ..Case::new(
                 "A service principal opens a port",
@@ -8673,13 +8673,13 @@ mod python_constructs {
             dedup: Some("ann closed 443"),
             severity: Some(::detections_runtime::Severity::High),
             context: Some(
-                r#"{"kind":"User","found":null,"subs":"","split":[""],"service":{"id":"none"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+                r#"{"kind":"User","found":null,"subs":"","split":[""],"service":{"id":"none"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name","no closing quotation"],"words":["crontab","-e","x'y",""],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
             ),
             ..Case::new(
                 "A user closes a port",
                 27,
                 true,
-                r#"{"principal":"ann@example.io","action":"close","actor":"ann","port":443,"level":4,"pattern":5,"service":"compute","method":"v1.instances.set"}"#,
+                r#"{"principal":"ann@example.io","action":"close","actor":"ann","port":443,"level":4,"pattern":5,"service":"compute","method":"v1.instances.set","command":"crontab -e x\\'y \"\""}"#,
             )
         }
             .check(&RULE);
@@ -8691,11 +8691,11 @@ mod python_constructs {
             dedup: Some("? opened ?/?"),
             severity: Some(::detections_runtime::Severity::Critical),
             context: Some(
-                r#"{"kind":"Group","found":null,"subs":"","split":[""],"service":{"id":"compute"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+                r#"{"kind":"Group","found":null,"subs":"","split":[""],"service":{"id":"compute"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name","no closing quotation"],"words":["sh","-c","a b","c \" d","e f"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
             ),
             ..Case::new(
                 "An admin role in a group",
-                42,
+                43,
                 true,
                 r#"{"principal":"admins","arn":"arn:aws:iam::123:role/CFNDeploy","level":true,"service":"compute","method":"get"}"#,
             )
@@ -8709,11 +8709,11 @@ mod python_constructs {
             dedup: Some("? opened ?/?"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"kind":"User","found":null,"subs":"a_b_c","split":["a","b","c"],"service":{"id":"other dns"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
+                r#"{"kind":"User","found":null,"subs":"a_b_c","split":["a","b","c"],"service":{"id":"other dns"},"errors":["pattern type","flags with a compiled pattern","subject type","spread type","keyword twice","attribute name","no closing quotation"],"words":["sh","-c","a b","c \" d","e f"],"spread":"1-2","hasattr":[[true,true,false,false,false,false,true],[false,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,true,false,false,false,false],[false,false,false,false,true,false,false],[true,false,false,false,false,false,false],[false,false,false,false,false,false,false],[false,false,false,false,false,true,false],[false,false,false,false,false,false,false],[false,false,false,true,false,false,false]]}"#,
             ),
             ..Case::new(
                 "A level that is no case",
-                54,
+                55,
                 true,
                 r#"{"principal":"ann@example.io","level":[1],"prefix":"x","name":"axbxc","service":"dns"}"#,
             )
@@ -8724,7 +8724,7 @@ mod python_constructs {
     fn a_group_without_an_admin_role() {
         Case::new(
                 "A group without an admin role",
-                66,
+                67,
                 false,
                 r#"{"principal":"admins","arn":"arn:aws:iam::123:role/Reader"}"#,
             )
@@ -8732,7 +8732,7 @@ mod python_constructs {
     }
     #[test]
     fn a_group_without_an_arn() {
-        Case::new("A group without an arn", 71, false, r#"{"principal":"ops"}"#)
+        Case::new("A group without an arn", 72, false, r#"{"principal":"ops"}"#)
             .check(&RULE);
     }
 }

@@ -10,6 +10,11 @@ pub fn asn_describe<'e>(self_: Obj<'e>, field: Obj<'e>, upper: Obj<'e>) -> R<Obj
     let found = {
         let operand_3 = {
             let recv_1 = self_.clone();
+            if !matches!(
+                py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn"))
+            ) {
+                py::instance::no_method(&recv_1, "domain")?;
+            }
             let arg_2 = field.clone();
             match py::instance::class_of(&recv_1) {
                 Some(("fixture_classes", "Asn")) => {
@@ -27,6 +32,12 @@ pub fn asn_describe<'e>(self_: Obj<'e>, field: Obj<'e>, upper: Obj<'e>) -> R<Obj
 pub fn asn_domain<'e>(self_: Obj<'e>, field: Obj<'e>) -> R<Obj<'e>> {
     Ok({
         let recv_1 = self_.clone();
+        if !matches!(
+            py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn")) |
+            Some(("fixture_classes", "Matches"))
+        ) {
+            py::instance::no_method(&recv_1, "_lookup")?;
+        }
         let arg_2 = field.clone();
         let arg_3 = Obj::str("domain");
         match py::instance::class_of(&recv_1) {
@@ -34,14 +45,22 @@ pub fn asn_domain<'e>(self_: Obj<'e>, field: Obj<'e>) -> R<Obj<'e>> {
                 matches_lookup(
                     recv_1.clone(),
                     arg_2.clone(),
-                    Vec::from([arg_3.clone()]),
+                    {
+                        let mut items = Vec::new();
+                        items.push(arg_3.clone());
+                        items
+                    },
                 )?
             }
             Some(("fixture_classes", "Matches")) => {
                 matches_lookup(
                     recv_1.clone(),
                     arg_2.clone(),
-                    Vec::from([arg_3.clone()]),
+                    {
+                        let mut items = Vec::new();
+                        items.push(arg_3.clone());
+                        items
+                    },
                 )?
             }
             _ => py::instance::no_method(&recv_1, "_lookup")?,
@@ -58,6 +77,47 @@ pub fn asn_init<'e>(self_: Obj<'e>, event: Obj<'e>, table: Obj<'e>) -> R<Obj<'e>
         matches_register(self_.clone(), arg_1.clone(), arg_2.clone())?
     };
     Ok(Obj::None)
+}
+
+/// `Asn.nested` of `tests/rules/python/fixture_classes.py`.
+pub fn asn_nested<'e>(self_: Obj<'e>, field: Obj<'e>, keys: Vec<Obj<'e>>) -> R<Obj<'e>> {
+    let keys = Obj::tuple(keys);
+    Ok({
+        let recv_1 = self_.clone();
+        if !matches!(
+            py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn")) |
+            Some(("fixture_classes", "Matches"))
+        ) {
+            py::instance::no_method(&recv_1, "_lookup")?;
+        }
+        let arg_2 = field.clone();
+        let items_3 = py::iter(&keys)?;
+        match py::instance::class_of(&recv_1) {
+            Some(("fixture_classes", "Asn")) => {
+                matches_lookup(
+                    recv_1.clone(),
+                    arg_2.clone(),
+                    {
+                        let mut items = Vec::new();
+                        items.extend(items_3.iter().cloned());
+                        items
+                    },
+                )?
+            }
+            Some(("fixture_classes", "Matches")) => {
+                matches_lookup(
+                    recv_1.clone(),
+                    arg_2.clone(),
+                    {
+                        let mut items = Vec::new();
+                        items.extend(items_3.iter().cloned());
+                        items
+                    },
+                )?
+            }
+            _ => py::instance::no_method(&recv_1, "_lookup")?,
+        }
+    })
 }
 
 /// `Counter.bump` of `tests/rules/python/fixture_classes.py`.
@@ -91,7 +151,14 @@ pub fn get_asn<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             static CLASS: py::instance::Class = py::instance::Class {
                 module: "fixture_classes",
                 name: "Asn",
-                methods: &["__init__", "_lookup", "_register", "describe", "domain"],
+                methods: &[
+                    "__init__",
+                    "_lookup",
+                    "_register",
+                    "describe",
+                    "domain",
+                    "nested",
+                ],
             };
             let arg_1 = event.clone();
             let instance_2 = py::instance::instance(&CLASS);
