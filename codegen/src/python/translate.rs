@@ -1312,7 +1312,7 @@ impl<'p> FnCx<'p> {
                     Operator::Div => quote!(py::truediv),
                     Operator::FloorDiv => quote!(py::floordiv),
                     Operator::Mod => quote!(py::modulo),
-                    Operator::BitOr => quote!(py::bitor),
+                    Operator::BitOr => quote!(py::ior),
                     Operator::BitAnd => quote!(py::bitand),
                     _ => return reject(a, format!("the augmented assignment `{}=`", a.op.as_str())),
                 };

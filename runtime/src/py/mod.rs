@@ -468,6 +468,34 @@ pub fn iadd<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
     add(a, b)
 }
 
+/// `a |= b`: a dictionary or a set is updated in place (an alias sees it), anything else is
+/// `a | b`.
+pub fn ior<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
+    let plain = !matches!(b, Obj::Json(_) | Obj::Event(_));
+    match a {
+        Obj::Dict(d) if plain && ops::kind(b) == ops::Kind::Dict => {
+            let more = dict_items(b)?;
+            let mut d = d.borrow_mut();
+            for (k, v) in more {
+                d.insert(k, v)?;
+            }
+            Ok(a.clone())
+        }
+        Obj::Set(s) if ops::kind(b) == ops::Kind::Set => {
+            let more = items(b)?;
+            let mut s = s.borrow_mut();
+            for x in more {
+                hashable(&x)?;
+                if !s.iter().any(|y| eq(y, &x)) {
+                    s.push(x);
+                }
+            }
+            Ok(a.clone())
+        }
+        _ => bitor(a, b),
+    }
+}
+
 /// `functools.reduce(f, xs[, initial])`.
 pub fn reduce<'e>(f: &Obj<'e>, xs: &Obj<'e>, initial: Option<Obj<'e>>) -> R<Obj<'e>> {
     let mut items = iter(xs)?.into_iter();

@@ -46,6 +46,8 @@ def severity_of(level):
 
 def service_context(service, method):
     context = {"id": "none"}
+    # `|=` updates the dictionary in place: the alias sees it.
+    alias = context
     match service:
         case "iap":
             context |= {"id": "iap"}
@@ -55,7 +57,7 @@ def service_context(service, method):
             context |= {"id": "compute"}
         case other:
             context["id"] = "other " + other
-    return context
+    return alias
 
 
 def rule(event):

@@ -397,9 +397,10 @@ pub fn kind_of<'e>(identifier: Obj<'e>) -> R<Obj<'e>> {
 pub fn service_context<'e>(service: Obj<'e>, method: Obj<'e>) -> R<Obj<'e>> {
     let mut other: Obj<'e>;
     let mut context = Obj::dict(vec![(Obj::str("id"), Obj::str("none"))])?;
+    let alias = context.clone();
     let match_subject_2 = service.clone();
     if py::eq(&match_subject_2, &Obj::str("iap")) {
-        context = py::bitor(
+        context = py::ior(
             &context,
             &Obj::dict(vec![(Obj::str("id"), Obj::str("iap"))])?,
         )?;
@@ -413,7 +414,7 @@ pub fn service_context<'e>(service: Obj<'e>, method: Obj<'e>) -> R<Obj<'e>> {
             }
         },
     ) {} else if py::eq(&match_subject_2, &Obj::str("compute")) {
-        context = py::bitor(
+        context = py::ior(
             &context,
             &Obj::dict(vec![(Obj::str("id"), Obj::str("compute"))])?,
         )?;
@@ -421,7 +422,7 @@ pub fn service_context<'e>(service: Obj<'e>, method: Obj<'e>) -> R<Obj<'e>> {
         other = match_subject_2.clone();
         py::setitem(&context, Obj::str("id"), py::add(&Obj::str("other "), &other)?)?;
     }
-    Ok(context.clone())
+    Ok(alias.clone())
 }
 
 /// `severity_of` of `tests/rules/python/python_constructs.py`.
