@@ -79,9 +79,7 @@ impl PyModule {
                 Stmt::ClassDef(c) => {
                     // Methods are hoisted as `class_method` functions (the first free name).
                     let mut methods = BTreeMap::new();
-                    let class = crate::names::snake_case(c.name.id.as_str(), "class_")
-                        .unwrap_or_else(|| "class".into())
-                        .to_ascii_lowercase();
+                    let class = crate::names::constant_case(c.name.id.as_str()).to_ascii_lowercase();
                     for (j, s) in c.body.iter().enumerate() {
                         if let Stmt::FunctionDef(g) = s {
                             let base = format!("{class}_{}", g.name.id.trim_matches('_'));
