@@ -122,7 +122,13 @@ fn detach(x: &Obj<'_>) -> Result<Obj<'static>, &'static str> {
         Obj::Native(n) => Obj::Native(n.clone()),
         Obj::Match(m) => Obj::Match(Rc::new(m.detach())),
         Obj::Tuple(items) => Obj::Tuple(items.iter().map(detach).collect::<Result<Rc<[_]>, _>>()?),
-        Obj::List(_) | Obj::Dict(_) | Obj::Set(_) | Obj::Json(_) | Obj::Event(_) | Obj::Func(_) => {
+        Obj::List(_)
+        | Obj::Dict(_)
+        | Obj::Set(_)
+        | Obj::Json(_)
+        | Obj::Event(_)
+        | Obj::Func(_)
+        | Obj::Instance(_) => {
             return Err(x.type_name());
         }
     })
@@ -142,8 +148,14 @@ fn attach<'e>(x: &Obj<'static>) -> Obj<'e> {
         Obj::Native(n) => Obj::Native(n.clone()),
         Obj::Match(m) => Obj::Match(m.clone()),
         Obj::Tuple(items) => Obj::Tuple(items.iter().map(attach).collect()),
-        Obj::List(_) | Obj::Dict(_) | Obj::Set(_) | Obj::Json(_) | Obj::Event(_) | Obj::Func(_) => {
-            unreachable!("detach keeps no mutable container, event part or function")
+        Obj::List(_)
+        | Obj::Dict(_)
+        | Obj::Set(_)
+        | Obj::Json(_)
+        | Obj::Event(_)
+        | Obj::Func(_)
+        | Obj::Instance(_) => {
+            unreachable!("detach keeps no mutable container, event part, function or object")
         }
     }
 }

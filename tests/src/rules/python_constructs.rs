@@ -60,6 +60,7 @@ static PYTHON: py::Python = py::Python {
     destinations: None,
     data_models: &[],
     inline_filters: false,
+    state: &[],
 };
 
 /// `rule` of `tests/rules/python/python_constructs.py`.

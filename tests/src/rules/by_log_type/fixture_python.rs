@@ -6,19 +6,19 @@
 use ::detections_runtime::prelude::*;
 
 use super::super::{
-    python_control, python_model, python_state, python_store, python_url, python_values,
-    python_verdicts,
+    python_classes, python_constructs, python_control, python_model, python_state,
+    python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
 pub static LOG_TYPE: LogType = LogType {
     name: "Fixture.Python",
     rules: &[
+        &python_classes::RULE,
+        &python_constructs::RULE,
         &python_control::RULE,
         &python_model::RULE,
         &python_state::RULE,
-        &python_store::RULE,
-        &python_url::RULE,
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
@@ -29,10 +29,10 @@ pub static LOG_TYPE: LogType = LogType {
         },
     ],
     always: &[
+        &python_classes::RULE,
+        &python_constructs::RULE,
         &python_model::RULE,
         &python_state::RULE,
-        &python_store::RULE,
-        &python_url::RULE,
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
