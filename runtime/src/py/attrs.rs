@@ -493,6 +493,10 @@ pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
             Native::Ip(_) => IPV6_ADDRESS,
             Native::Net { addr: std::net::IpAddr::V4(_), .. } => IPV4_NETWORK,
             Native::Net { .. } => IPV6_NETWORK,
+            // A `MagicMock` makes up attributes as they are asked for (except some), and a
+            // `ParseResult` has many besides its fields: neither table is kept.
+            Native::MagicMock(_) => return Err(Exc::unsupported("hasattr on a mocked value (a MagicMock)")),
+            Native::ParseResult(_) => return Err(Exc::unsupported("hasattr on a urllib.parse ParseResult")),
         },
         Obj::Func(_) => return Err(Exc::unsupported("hasattr on a function")),
         Obj::Instance(i) => return Ok(super::instance::has(i, name)),

@@ -7,7 +7,7 @@ use ::detections_runtime::prelude::*;
 
 use super::super::{
     python_classes, python_constructs, python_control, python_model, python_state,
-    python_values, python_verdicts,
+    python_store, python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -19,6 +19,8 @@ pub static LOG_TYPE: LogType = LogType {
         &python_control::RULE,
         &python_model::RULE,
         &python_state::RULE,
+        &python_store::RULE,
+        &python_url::RULE,
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
@@ -33,6 +35,8 @@ pub static LOG_TYPE: LogType = LogType {
         &python_constructs::RULE,
         &python_model::RULE,
         &python_state::RULE,
+        &python_store::RULE,
+        &python_url::RULE,
         &python_values::RULE,
         &python_verdicts::RULE,
     ],
