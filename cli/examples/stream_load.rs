@@ -153,8 +153,7 @@ async fn read_stream(
     name: &str,
     subject: Option<&str>,
 ) -> Result<Vec<(u64, i128, jetstream::Message)>, String> {
-    let s = js.get_stream(name).await.map_err(|e| format!("no stream {name}: {e}"))?;
-    let mut s = s;
+    let mut s = js.get_stream(name).await.map_err(|e| format!("no stream {name}: {e}"))?;
     let last = s.info().await.map_err(|e| e.to_string())?.state.last_sequence;
     let c = s
         .create_consumer(consumer::pull::OrderedConfig {

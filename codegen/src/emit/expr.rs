@@ -501,15 +501,10 @@ fn test_call(value: &TokenStream, test: &Test, constants: &Paths) -> TokenStream
 /// The set of an `IsIn`: plain literals when they share a type (sorted strings read well and
 /// are stable), `Lit::…` values when they mix types.
 fn lit_set(set: &[Lit]) -> Vec<TokenStream> {
-    let all_str = set.iter().all(|l| matches!(l, Lit::Str(_)));
     let all_num = set.iter().all(|l| matches!(l, Lit::Num(_)));
     let all_bool = set.iter().all(|l| matches!(l, Lit::Bool(_)));
-    if all_str {
-        let mut strs: Vec<&str> =
-            set.iter().map(|l| if let Lit::Str(s) = l { s.as_str() } else { unreachable!() }).collect();
-        strs.sort_unstable();
-        strs.dedup();
-        strs.into_iter().map(str_lit).collect()
+    if let Some(strs) = sorted_strs(set) {
+        strs.iter().map(|s| str_lit(s)).collect()
     } else if all_bool || (all_num && set.iter().all(|l| matches!(l, Lit::Num(Num::Int(_))))) {
         set.iter().map(lit).collect()
     } else {
