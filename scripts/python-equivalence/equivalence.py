@@ -482,7 +482,7 @@ def run_engine(detect, events_path, out_dir):
     t0 = time.monotonic()
     with open(os.path.join(out_dir, "engine_matches.jsonl"), "w") as out, \
             open(os.path.join(out_dir, "engine_stderr.txt"), "w") as err:
-        subprocess.run(["nice", detect, "scan", "--matches", "--all", "--no-store", events_path], check=True, stdout=out,
+        subprocess.run(["nice", detect, "scan", "--threads", "1", "--matches", "--all", "--no-store", events_path], check=True, stdout=out,
                        stderr=err)
     elapsed = time.monotonic() - t0
     matches = {}
