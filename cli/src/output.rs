@@ -125,8 +125,19 @@ mod tests {
         );
         let rule = engine.rules()[0];
         // Escapes, spacing, a number in another form and a repeated key: the text is not
-        // what is written.
-        let text = r#"{ "eventName" : "StopInstances", "n": 1.0e2, "s": "\u00e9\/", "n": [1, {"a": null}], "p_log_type": "AWS.CloudTrail" }"#;
+        // what is written. The second is already in `serde_json`'s form: written as is.
+        let texts = [
+            r#"{ "eventName" : "StopInstances", "n": 1.0e2, "s": "\u00e9\/", "n": [1, {"a": null}], "p_log_type": "AWS.CloudTrail" }"#,
+            r#"{"eventName":"StopInstances","n":[1,-2,2.5,{"a":null}],"s":"é\n\u0001","p_log_type":"AWS.CloudTrail"}"#,
+        ];
+        for (i, text) in texts.into_iter().enumerate() {
+            assert_eq!(detections::serde_form::is_serde_form(text), i == 1);
+            records_of(rule, text);
+        }
+    }
+
+    /// An alert of `text` from each path, and a match: written as the `json!` records were.
+    fn records_of(rule: &'static detections::Rule, text: &str) {
         let context: Context = [("k".to_string(), json!({"x": [1.5, "y", null]}))].into_iter().collect();
         let m = Match {
             rule,

@@ -64,11 +64,19 @@ impl PartialEq for FirstEvent {
     }
 }
 
-/// As the parsed event serialises (the text is not written as is: `serde_json` writes it
-/// compact, with its escapes and numbers in its own forms, and a repeated key once).
+/// As the parsed event serialises: the text as is when it is already in that form (compact,
+/// `serde_json`'s escapes, numbers in its forms, no repeated key: `serde_form`), else through a
+/// parsed `Value`.
 impl Serialize for FirstEvent {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(serializer)
+        match self {
+            FirstEvent::Text(text) if crate::serde_form::is_serde_form(text) => {
+                let raw: &serde_json::value::RawValue =
+                    serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
+                raw.serialize(serializer)
+            }
+            _ => self.to_value().serialize(serializer),
+        }
     }
 }
 

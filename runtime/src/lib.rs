@@ -28,7 +28,7 @@
 //!
 //! Lower level, public for tests, fuzzing and benchmarks: [`json`] (the one-pass JSON scanner),
 //! [`view`] (the event view over the bytes it builds), [`value`], [`event`], [`ip`] (addresses
-//! and networks), [`rule`].
+//! and networks), [`rule`], [`serde_form`] (whether a JSON text is already in `serde_json`'s form).
 //!
 //! # Example
 //!
@@ -75,6 +75,7 @@ pub mod ip;
 pub mod json;
 pub mod py;
 pub mod rule;
+pub mod serde_form;
 pub mod store;
 pub mod testing;
 pub mod time;

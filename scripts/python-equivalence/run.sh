@@ -20,7 +20,14 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import panther_core, 
   "$venv/bin/pip" install --quiet 'panther_analysis_tool==1.11.1' panther_detection_helpers pycountry pyyaml
 fi
 # A conformance run rebuilds the scratch workspace: wait for one in progress to finish.
-while pgrep -f 'scripts/conformance/run.sh' > /dev/null; do
+# (Only one of this checkout: other checkouts have their own scratch copy.)
+conformance_running() {
+  for pid in $(pgrep -f 'scripts/conformance/run.sh'); do
+    [ "$(readlink "/proc/$pid/cwd")" = "$root" ] && [ "$pid" != $$ ] && return 0
+  done
+  return 1
+}
+while conformance_running; do
   echo "python-equivalence: waiting for the conformance run in progress" >&2
   sleep 20
 done
