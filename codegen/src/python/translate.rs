@@ -921,6 +921,7 @@ const BUILTINS: &[&str] = &[
     "print",
     "next",
     "hasattr",
+    "getattr",
 ];
 
 impl<'p> FnCx<'p> {
@@ -1946,6 +1947,12 @@ impl<'p> FnCx<'p> {
             "prefixlen",
         ];
         let name = a.attr.id.as_str();
+        // The attributes of `policyuniverse`'s objects and condition tuples, in a module that
+        // imports it (elsewhere they stay rejected at build time).
+        if POLICYUNIVERSE_ATTRIBUTES.contains(&name) && imports_policyuniverse(self.module) {
+            let v = self.expr(&a.value)?.by_ref();
+            return Ok(Code::Obj(quote!(py::attribute(#v, #name)?)));
+        }
         if classes::instance_attributes(self.program).contains(name) {
             if IP_ATTRIBUTES.contains(&name) {
                 return reject(
@@ -2491,6 +2498,16 @@ impl<'p> FnCx<'p> {
                 Code::Obj(quote!(Obj::Int(py::len(#a)?)))
             }
             "str" if args.is_empty() => Code::Obj(quote!(Obj::str(""))),
+            // `str(uuid.uuid4())`: a fresh random UUID (the runtime's `uuid` module says why this
+            // is CPython's meaning though no value can equal CPython's).
+            "str"
+                if args.len() == 1
+                    && matches!(&args[0], Expr::Call(u) if self.names_std(&u.func, "uuid", "uuid4")
+                    && u.arguments.args.is_empty()
+                    && u.arguments.keywords.is_empty()) =>
+            {
+                Code::Obj(quote!(Obj::string(py::stdlib::uuid::uuid4_string())))
+            }
             "str" => {
                 let a = one(self)?;
                 Code::Obj(quote!(py::str(#a)))
@@ -2498,6 +2515,19 @@ impl<'p> FnCx<'p> {
             "repr" => {
                 let a = one(self)?;
                 Code::Obj(quote!(py::repr_obj(#a)))
+            }
+            "getattr" => {
+                arity(2, 3)?;
+                let x = self.expr(&args[0])?.by_ref();
+                let n = self.expr(&args[1])?.by_ref();
+                let d = match args.get(2) {
+                    Some(d) => {
+                        let d = self.expr(d)?.obj();
+                        quote!(Some(#d))
+                    }
+                    None => quote!(None),
+                };
+                Code::Obj(quote!(py::getattr(#x, #n, #d)?))
             }
             "hasattr" => {
                 arity(2, 2)?;
@@ -2812,6 +2842,17 @@ impl<'p> FnCx<'p> {
                 let f = format_ident!("{}", f);
                 Ok(Code::Obj(quote!(py::stdlib::url::#f(#a)?)))
             }
+            ("policyuniverse.policy", "Policy") | ("policyuniverse.statement", "Statement") => {
+                if c.arguments.args.len() != 1
+                    || !c.arguments.keywords.is_empty()
+                    || matches!(c.arguments.args[0], Expr::Starred(_))
+                {
+                    return reject(c, format!("`{name}` with other arguments than the document"));
+                }
+                let a = self.expr(&c.arguments.args[0])?.by_ref();
+                let f = format_ident!("{}", name.to_ascii_lowercase());
+                Ok(Code::Obj(quote!(py::stdlib::policyuniverse::#f(#a)?)))
+            }
             ("functools", "reduce") => {
                 let args = &c.arguments.args;
                 if !c.arguments.keywords.is_empty() || !(2..=3).contains(&args.len()) {
@@ -2876,6 +2917,58 @@ impl<'p> FnCx<'p> {
         }
     }
 
+    /// Whether `e` names `module.name` of the standard library (`name` imported from it, or
+    /// `module.name`).
+    fn names_std(&self, e: &Expr, module: &str, name: &str) -> bool {
+        let unbound = |n: &str| !self.locals.contains_key(n) && !self.scoped.iter().any(|s| s == n);
+        match e {
+            Expr::Name(n) if unbound(n.id.as_str()) => {
+                matches!(self.resolve(self.module, n.id.as_str(), n), Ok(Resolved::Std(m, f)) if m == module && f == name)
+            }
+            Expr::Attribute(a) => match &*a.value {
+                Expr::Name(n) if unbound(n.id.as_str()) && a.attr.id.as_str() == name => {
+                    matches!(self.resolve(self.module, n.id.as_str(), n), Ok(Resolved::Module(m)) if m == module)
+                        && self.program.get(module).is_none()
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// `SequenceMatcher(None, a, b[, autojunk=…]).ratio()` (the runtime's `difflib` port):
+    /// `isjunk` must be `None`, written as such.
+    fn sequence_matcher_ratio(&mut self, sm: &ast::ExprCall, call: &ast::ExprCall) -> T<Code> {
+        let args = &sm.arguments.args;
+        if !call.arguments.args.is_empty() || !call.arguments.keywords.is_empty() {
+            return reject(call, "`ratio()` with arguments");
+        }
+        if args.len() != 3
+            || !matches!(args[0], Expr::NoneLiteral(_))
+            || args.iter().any(|a| matches!(a, Expr::Starred(_)))
+        {
+            return reject(
+                sm,
+                "`SequenceMatcher` other than `SequenceMatcher(None, a, b)` (an `isjunk` function)",
+            );
+        }
+        let a = self.expr(&args[1])?.obj();
+        let b = self.expr(&args[2])?.obj();
+        let mut autojunk = quote!(true);
+        for k in &sm.arguments.keywords {
+            match &k.arg {
+                Some(n) if n.id.as_str() == "autojunk" => autojunk = self.expr(&k.value)?.cond(),
+                _ => return reject(k, "this keyword argument to `SequenceMatcher`"),
+            }
+        }
+        let (va, vb) = (self.fresh("a"), self.fresh("b"));
+        Ok(Code::Obj(quote!({
+            let #va = #a;
+            let #vb = #b;
+            py::stdlib::difflib::ratio(&#va, &#vb, #autojunk)?
+        })))
+    }
+
     fn method_call(&mut self, c: &ast::ExprCall, a: &ast::ExprAttribute) -> T<Code> {
         let method = a.attr.id.as_str();
         // `module.function(...)`: a helper module or the standard library.
@@ -2900,6 +2993,30 @@ impl<'p> FnCx<'p> {
             && s.arguments.keywords.is_empty()
         {
             return self.super_call(c, method);
+        }
+        // `SequenceMatcher(None, a, b).ratio()`: the one use of `difflib` that compiles.
+        if method == "ratio"
+            && let Expr::Call(inner) = &*a.value
+            && self.names_std(&inner.func, "difflib", "SequenceMatcher")
+        {
+            return self.sequence_matcher_ratio(inner, c);
+        }
+        // A method of `policyuniverse`'s objects (the receiver's type is known at run time).
+        if POLICYUNIVERSE_METHODS.contains(&method) && imports_policyuniverse(self.module) {
+            if classes::any_defines(self.program, method) {
+                return reject(
+                    a,
+                    format!(
+                        "the method `.{method}()`, which both policyuniverse and a class of the program define"
+                    ),
+                );
+            }
+            if !c.arguments.args.is_empty() || !c.arguments.keywords.is_empty() {
+                return reject(c, format!("`.{method}()` with arguments"));
+            }
+            let recv = self.expr(&a.value)?.by_ref();
+            let f = format_ident!("{}", method);
+            return Ok(Code::Bool(quote!(py::stdlib::policyuniverse::#f(#recv)?)));
         }
         // A method some class of the program defines: chosen by the receiver's class.
         if !is_builtin_method(method) && classes::any_defines(self.program, method) {
@@ -3530,6 +3647,32 @@ const KV_FUNCTIONS: &[(&str, &[(&str, Option<KvDefault>)], bool)] = &[
 ];
 
 /// Whether compiled code gives a built-in type the method `name` (a class may not define one).
+/// The attributes of `policyuniverse`'s `Policy`, `Statement` and `Condition` that compile.
+const POLICYUNIVERSE_ATTRIBUTES: &[&str] = &[
+    "policy",
+    "statements",
+    "statement",
+    "condition_entries",
+    "principals",
+    "actions",
+    "effect",
+    "category",
+    "value",
+];
+
+/// The methods of `policyuniverse`'s objects that compile (the runtime's port).
+const POLICYUNIVERSE_METHODS: &[&str] =
+    &["is_internet_accessible", "is_condition_internet_accessible", "uses_not_principal"];
+
+/// Whether `module` imports from `policyuniverse`.
+fn imports_policyuniverse(module: &PyModule) -> bool {
+    module.imports.values().any(|i| match i {
+        Import::Module(m) | Import::Item { module: m, .. } => {
+            m == "policyuniverse" || m.starts_with("policyuniverse.")
+        }
+    })
+}
+
 fn is_builtin_method(name: &str) -> bool {
     matches!(name, "udm" | "deep_get" | "deep_walk" | "format") || METHODS.iter().any(|(m, _)| *m == name)
 }

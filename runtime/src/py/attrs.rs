@@ -442,6 +442,30 @@ use super::stdlib::Native;
 use super::{Const, Exc, Obj, R};
 use serde_json::Value;
 
+/// `x.name` for an attribute compiled code reads by name: of a `policyuniverse` object or named
+/// tuple, or of an object of the rule's classes; `AttributeError` where the type has no such
+/// attribute, an error where it has one this runtime does not model.
+pub fn attribute<'e>(x: &Obj<'e>, name: &str) -> R<Obj<'e>> {
+    match super::stdlib::policyuniverse::attribute(x, name) {
+        Some(r) => r,
+        None => super::instance::getattr(x, name),
+    }
+}
+
+/// `getattr(x, name[, default])`: [`attribute`], with `default` for an `AttributeError`.
+pub fn getattr<'e>(x: &Obj<'e>, name: &Obj<'e>, default: Option<Obj<'e>>) -> R<Obj<'e>> {
+    let Obj::Str(n) = name else {
+        return Err(Exc::type_error(format!("attribute name must be string, not '{}'", name.type_name())));
+    };
+    if n.as_str().starts_with("__") {
+        return Err(Exc::unsupported(format!("getattr with the special name {:?}", n.as_str())));
+    }
+    match (attribute(x, n.as_str()), default) {
+        (Err(e), Some(d)) if e.kind == "AttributeError" && !e.internal => Ok(d),
+        (r, _) => r,
+    }
+}
+
 /// `hasattr(x, name)`. What this runtime does not tell apart is an error: a special name, a
 /// set that may be a `frozenset`, a dictionary that may be an `OrderedDict`, a function.
 pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
@@ -500,6 +524,12 @@ pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
         },
         Obj::Func(_) => return Err(Exc::unsupported("hasattr on a function")),
         Obj::Instance(i) => return Ok(super::instance::has(i, name)),
+        // A named tuple: its fields, the tuple's methods and those `namedtuple` adds.
+        Obj::NamedTuple(t) => {
+            return Ok(t.fields.contains(&name)
+                || has(TUPLE)
+                || ["_asdict", "_field_defaults", "_fields", "_make", "_replace"].contains(&name));
+        }
     };
     Ok(has(table))
 }

@@ -64,6 +64,19 @@ fn write_repr(out: &mut String, x: &Obj<'_>) {
         Obj::Const(c) => write_const(out, c),
         Obj::List(l) => write_seq(out, "[", "]", &l.borrow(), false),
         Obj::Tuple(t) => write_seq(out, "(", ")", t, true),
+        Obj::NamedTuple(t) => {
+            out.push_str(t.name);
+            out.push('(');
+            for (i, (f, v)) in t.fields.iter().zip(t.items.iter()).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(f);
+                out.push('=');
+                write_repr(out, v);
+            }
+            out.push(')');
+        }
         Obj::Set(s) => {
             let s = s.borrow();
             if s.is_empty() {
@@ -487,7 +500,16 @@ pub fn format_spec(x: &Obj<'_>, spec: &str) -> R<String> {
             };
             (signed(v.is_sign_negative(), text, f.sign), true)
         }
-        (Obj::None | Obj::List(_) | Obj::Dict(_) | Obj::Tuple(_) | Obj::Json(_) | Obj::Const(_), _) => {
+        (
+            Obj::None
+            | Obj::List(_)
+            | Obj::Dict(_)
+            | Obj::Tuple(_)
+            | Obj::NamedTuple(_)
+            | Obj::Json(_)
+            | Obj::Const(_),
+            _,
+        ) => {
             return Err(Exc::type_error(format!(
                 "unsupported format string passed to {}.__format__",
                 x.type_name()
@@ -552,6 +574,7 @@ pub fn percent_format<'e>(template: &Obj<'e>, args: &Obj<'e>) -> R<Obj<'e>> {
     let Obj::Str(t) = template else { return Err(Exc::type_error("not a string")) };
     let args: Vec<Obj<'e>> = match args {
         Obj::Tuple(items) => items.to_vec(),
+        Obj::NamedTuple(t) => t.items.to_vec(),
         other => vec![other.clone()],
     };
     let mut out = String::new();

@@ -97,7 +97,7 @@ fn affix<'e>(recv: &Obj<'e>, args: &[Obj<'e>], name: &str, test: fn(&str, &str) 
     }
     let found = match &arg(args, 0) {
         Obj::Str(p) => test(s, p.as_str()),
-        t @ (Obj::Tuple(_) | Obj::Const(Const::Tuple(_))) => {
+        t @ (Obj::Tuple(_) | Obj::NamedTuple(_) | Obj::Const(Const::Tuple(_))) => {
             let mut any = false;
             for p in items(t)? {
                 match p {

@@ -30,7 +30,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-pub use attrs::hasattr;
+pub use attrs::{attribute, getattr, hasattr};
 pub use builtins::*;
 pub use event::{DataModel, Event, Mapping, deep_get, raw_deep_walk};
 pub use fmt::{FormatSpec, float_repr, format_spec, json_repr, percent_format, repr_string, str_format};
@@ -178,6 +178,24 @@ pub enum Obj<'e> {
     Func(Func<'e>),
     /// An object of a class the rule's Python defines.
     Instance(Rc<instance::Instance<'e>>),
+    /// A named tuple of a library the runtime ports (`policyuniverse`'s `Condition`): a tuple
+    /// whose items are also attributes.
+    NamedTuple(Rc<NamedTuple<'e>>),
+}
+
+/// A `collections.namedtuple` value: its class (name and fields) and its items.
+#[derive(Debug)]
+pub struct NamedTuple<'e> {
+    pub name: &'static str,
+    pub fields: &'static [&'static str],
+    pub items: Box<[Obj<'e>]>,
+}
+
+impl<'e> NamedTuple<'e> {
+    /// The item named `field`.
+    pub fn field(&self, field: &str) -> Option<&Obj<'e>> {
+        self.fields.iter().position(|f| *f == field).map(|i| &self.items[i])
+    }
 }
 
 /// A function value: a lambda, or a function passed as an argument.
@@ -337,6 +355,7 @@ impl<'e> Obj<'e> {
             Obj::Native(n) => n.type_name(),
             Obj::Func(_) => "function",
             Obj::Instance(i) => i.class.name,
+            Obj::NamedTuple(t) => t.name,
         }
     }
 
@@ -371,6 +390,7 @@ pub fn hashable(key: &Obj<'_>) -> R<()> {
             Err(Exc::type_error(format!("unhashable type: '{}'", key.type_name())))
         }
         Obj::Tuple(items) => items.iter().try_for_each(hashable),
+        Obj::NamedTuple(t) => t.items.iter().try_for_each(hashable),
         _ => Ok(()),
     }
 }
@@ -394,6 +414,7 @@ pub fn truthy(x: &Obj<'_>) -> bool {
         },
         Obj::List(l) => !l.borrow().is_empty(),
         Obj::Tuple(t) => !t.is_empty(),
+        Obj::NamedTuple(t) => !t.items.is_empty(),
         Obj::Dict(d) => !d.borrow().entries.is_empty(),
         Obj::Set(s) => !s.borrow().is_empty(),
         Obj::Regex(_) | Obj::Match(_) | Obj::Func(_) | Obj::Instance(_) => true,

@@ -93,7 +93,7 @@ pub(crate) fn kind(x: &Obj<'_>) -> Kind {
         Obj::Json(Value::Array(_)) | Obj::List(_) => Kind::List,
         Obj::Json(_) | Obj::Event(_) | Obj::Dict(_) => Kind::Dict,
         Obj::Const(Const::List(_)) => Kind::List,
-        Obj::Const(Const::Tuple(_)) | Obj::Tuple(_) => Kind::Tuple,
+        Obj::Const(Const::Tuple(_)) | Obj::Tuple(_) | Obj::NamedTuple(_) => Kind::Tuple,
         Obj::Const(Const::Dict(_)) => Kind::Dict,
         Obj::Const(Const::Set(_)) | Obj::Set(_) => Kind::Set,
         // A named tuple (`urlparse`'s result) is a tuple.
@@ -196,9 +196,11 @@ pub fn contains(haystack: &Obj<'_>, needle: &Obj<'_>) -> R<bool> {
             hashable(needle)?;
             Ok(items(haystack)?.iter().any(|i| eq(i, needle)))
         }
-        Obj::Const(Const::List(_) | Const::Tuple(_)) | Obj::List(_) | Obj::Tuple(_) | Obj::Json(_) => {
-            Ok(items(haystack)?.iter().any(|i| eq(i, needle)))
-        }
+        Obj::Const(Const::List(_) | Const::Tuple(_))
+        | Obj::List(_)
+        | Obj::Tuple(_)
+        | Obj::NamedTuple(_)
+        | Obj::Json(_) => Ok(items(haystack)?.iter().any(|i| eq(i, needle))),
         Obj::Native(n) => n.contains(needle),
         _ => Err(Exc::type_error(format!("argument of type '{}' is not iterable", haystack.type_name()))),
     }
@@ -218,6 +220,7 @@ pub fn items<'e>(x: &Obj<'e>) -> R<Vec<Obj<'e>>> {
         }
         Obj::List(l) | Obj::Set(l) => Ok(l.borrow().clone()),
         Obj::Tuple(t) => Ok(t.to_vec()),
+        Obj::NamedTuple(t) => Ok(t.items.to_vec()),
         _ => iter(x),
     }
 }
@@ -243,7 +246,12 @@ pub fn iter<'e>(x: &Obj<'e>) -> R<Vec<Obj<'e>>> {
         Obj::Event(e) => Ok(e.value.keys().map(|k| Obj::str(k)).collect()),
         Obj::Const(Const::Dict(d)) => Ok(d.iter().map(|(k, _)| Obj::from_const(k)).collect()),
         Obj::Dict(d) => Ok(d.borrow().entries.iter().map(|(k, _)| k.clone()).collect()),
-        Obj::Json(Value::Array(_)) | Obj::Const(_) | Obj::List(_) | Obj::Set(_) | Obj::Tuple(_) => items(x),
+        Obj::Json(Value::Array(_))
+        | Obj::Const(_)
+        | Obj::List(_)
+        | Obj::Set(_)
+        | Obj::Tuple(_)
+        | Obj::NamedTuple(_) => items(x),
         Obj::Native(n) => n.iter(),
         _ => Err(Exc::type_error(format!("'{}' object is not iterable", x.type_name()))),
     }
@@ -256,6 +264,7 @@ fn with_seq<'e, T>(x: &Obj<'e>, f: impl FnOnce(Seq<'_, 'e>) -> R<T>) -> Option<R
         Obj::Const(Const::List(c) | Const::Tuple(c)) => Some(f(Seq::Const(c))),
         Obj::List(l) => Some(f(Seq::Objs(&l.borrow()))),
         Obj::Tuple(t) => Some(f(Seq::Objs(t))),
+        Obj::NamedTuple(t) => Some(f(Seq::Objs(&t.items))),
         _ => None,
     }
 }
@@ -288,6 +297,7 @@ pub fn len(x: &Obj<'_>) -> R<i64> {
         Obj::Const(Const::Dict(d)) => d.len(),
         Obj::List(l) | Obj::Set(l) => l.borrow().len(),
         Obj::Tuple(t) => t.len(),
+        Obj::NamedTuple(t) => t.items.len(),
         Obj::Dict(d) => d.borrow().entries.len(),
         Obj::Native(n) if matches!(**n, super::stdlib::Native::MagicMock(_)) => 0,
         Obj::Native(n) if matches!(**n, super::stdlib::Native::ParseResult(_)) => 6,

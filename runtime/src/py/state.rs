@@ -128,7 +128,8 @@ fn detach(x: &Obj<'_>) -> Result<Obj<'static>, &'static str> {
         | Obj::Json(_)
         | Obj::Event(_)
         | Obj::Func(_)
-        | Obj::Instance(_) => {
+        | Obj::Instance(_)
+        | Obj::NamedTuple(_) => {
             return Err(x.type_name());
         }
     })
@@ -154,7 +155,8 @@ fn attach<'e>(x: &Obj<'static>) -> Obj<'e> {
         | Obj::Json(_)
         | Obj::Event(_)
         | Obj::Func(_)
-        | Obj::Instance(_) => {
+        | Obj::Instance(_)
+        | Obj::NamedTuple(_) => {
             unreachable!("detach keeps no mutable container, event part, function or object")
         }
     }

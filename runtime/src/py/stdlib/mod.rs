@@ -1,12 +1,15 @@
 //! The standard-library modules compiled rules use, as native code: `re` (Python's regular
 //! expressions on the `regex` crate, exact or an error), `shlex.split`, and the objects of `ipaddress` and
-//! `datetime` ([`Native`]).
+//! `datetime` ([`Native`]); and the third-party `policyuniverse` that Panther's runtime ships.
 
+pub mod difflib;
 pub mod ipaddress;
+pub mod policyuniverse;
 pub mod re;
 pub mod re_check;
 pub mod shlex;
 pub mod url;
+pub mod uuid;
 
 use std::cmp::Ordering;
 
