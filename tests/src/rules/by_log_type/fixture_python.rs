@@ -6,8 +6,8 @@
 use ::detections_runtime::prelude::*;
 
 use super::super::{
-    python_classes, python_constructs, python_control, python_model, python_state,
-    python_store, python_url, python_values, python_verdicts,
+    python_classes, python_constructs, python_control, python_model, python_policy,
+    python_state, python_store, python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -18,6 +18,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_constructs::RULE,
         &python_control::RULE,
         &python_model::RULE,
+        &python_policy::RULE,
         &python_state::RULE,
         &python_store::RULE,
         &python_url::RULE,
@@ -34,6 +35,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_classes::RULE,
         &python_constructs::RULE,
         &python_model::RULE,
+        &python_policy::RULE,
         &python_state::RULE,
         &python_store::RULE,
         &python_url::RULE,
