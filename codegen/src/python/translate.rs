@@ -3646,7 +3646,6 @@ const KV_FUNCTIONS: &[(&str, &[(&str, Option<KvDefault>)], bool)] = &[
     ("check_account_age", &[("key", None)], false),
 ];
 
-/// Whether compiled code gives a built-in type the method `name` (a class may not define one).
 /// The attributes of `policyuniverse`'s `Policy`, `Statement` and `Condition` that compile.
 const POLICYUNIVERSE_ATTRIBUTES: &[&str] = &[
     "policy",
@@ -3673,6 +3672,7 @@ fn imports_policyuniverse(module: &PyModule) -> bool {
     })
 }
 
+/// Whether compiled code gives a built-in type the method `name` (a class may not define one).
 fn is_builtin_method(name: &str) -> bool {
     matches!(name, "udm" | "deep_get" | "deep_walk" | "format") || METHODS.iter().any(|(m, _)| *m == name)
 }
