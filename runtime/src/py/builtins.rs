@@ -397,7 +397,8 @@ pub fn isinstance(x: &Obj<'_>, types: &[Type]) -> bool {
         // Panther's wrappers are `Mapping`s but not `dict`s, and its list a `Sequence`.
         Type::Dict => matches!(x, Obj::Dict(_) | Obj::Const(Const::Dict(_))),
         Type::List => matches!(x, Obj::List(_) | Obj::Const(Const::List(_))),
-        Type::Tuple => matches!(x, Obj::Tuple(_) | Obj::NamedTuple(_) | Obj::Const(Const::Tuple(_))),
+        // Named tuples (`urlparse`'s result, policyuniverse's conditions) are tuples.
+        Type::Tuple => kind(x) == Kind::Tuple,
         Type::Set => matches!(x, Obj::Set(_) | Obj::Const(Const::Set(_))),
         Type::Mapping => kind(x) == Kind::Dict,
         Type::Sequence => matches!(kind(x), Kind::List | Kind::Tuple) || matches!(x, Obj::Str(_)),

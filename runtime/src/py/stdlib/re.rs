@@ -26,6 +26,8 @@ struct Compiled {
     /// `\A(?:p)\z`: `re.fullmatch`.
     whole: regex::Regex,
     has_dollar: bool,
+    /// Case-insensitive somewhere (the flag, or `i` in an inline flag group).
+    ignores_case: bool,
 }
 
 pub const IGNORECASE: i64 = 2;
@@ -69,8 +71,18 @@ impl Compiled {
             at_start: compile(&format!("{flags}\\A(?:{translated})"))?,
             whole: compile(&format!("{flags}\\A(?:{translated})\\z"))?,
             has_dollar: source.contains('$') && !flags.contains('m'),
+            ignores_case: flags.contains('i') || inline_ignorecase(source),
         })
     }
+}
+
+/// Whether an inline flag group (`(?i)`, `(?ai:…)`, `(?-i:…)` is counted too) names `i`.
+fn inline_ignorecase(source: &str) -> bool {
+    source.match_indices("(?").any(|(i, _)| {
+        let flags = &source[i + 2..];
+        let end = flags.find([')', ':']).unwrap_or(flags.len());
+        flags[..end].chars().all(|c| c.is_ascii_alphabetic() || c == '-') && flags[..end].contains('i')
+    })
 }
 
 impl Pattern {
@@ -78,6 +90,13 @@ impl Pattern {
         if self.compiled()?.has_dollar && text.ends_with('\n') {
             return Err(Exc::unsupported(
                 "a `$` pattern on text ending in a newline (Python's `$` also matches before it)",
+            ));
+        }
+        // CPython compares `İ` (U+0130) and `ı` (U+0131) by their lower case, `i`, so `(?i)i`
+        // matches both; the `regex` crate's case folding has neither.
+        if self.compiled()?.ignores_case && text.contains(['\u{130}', '\u{131}']) {
+            return Err(Exc::unsupported(
+                "a case-insensitive pattern on text with `İ` or `ı` (Python folds them to `i`)",
             ));
         }
         Ok(())
@@ -345,5 +364,20 @@ mod tests {
         assert_eq!(compile_obj(&Obj::None, 0).unwrap_err().kind, "TypeError");
         // Python 3.11 rejects `\z`.
         assert!(compile_obj(&Obj::string(r"a\z".into()), 0).is_err());
+    }
+
+    /// CPython: `re.search("(?i)admin", "ADMİN")` matches; the `regex` crate would not: an error.
+    #[test]
+    fn dotted_and_dotless_i_under_ignorecase_are_errors() {
+        let search = |p: &str, flags: i64, text: &str| {
+            Pattern::new(p, flags).find(&Obj::string(text.into()), How::Search).map(|m| !m.is_none())
+        };
+        assert!(search("admin", IGNORECASE, "ADMİN").is_err());
+        assert!(search("(?i)admin", 0, "admın").is_err());
+        assert!(search("(?i:x)admin", 0, "admİn").is_err());
+        assert_eq!(search("admin", 0, "ADMİN").ok(), Some(false));
+        assert_eq!(search("(?P<n>admin)", 0, "admİn").ok(), Some(false));
+        assert_eq!(search("admin", IGNORECASE, "ADMIN").ok(), Some(true));
+        assert!(inline_ignorecase("(?ai)x") && inline_ignorecase("(?-i:x)") && !inline_ignorecase("(?:i)"));
     }
 }

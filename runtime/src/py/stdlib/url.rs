@@ -224,6 +224,10 @@ mod tests {
             crate::py::str_of(&p),
             "ParseResult(scheme='http', netloc='a', path='/b', params='', query='', fragment='')"
         );
+        // `ParseResult` is a named tuple: a `tuple` and a `Sequence`, not a `list`.
+        use crate::py::{Type, isinstance};
+        assert!(isinstance(&p, &[Type::Tuple]) && isinstance(&p, &[Type::Sequence]));
+        assert!(!isinstance(&p, &[Type::List]));
         assert_eq!(
             parsed("mailto:a@b;c"),
             "ParseResult(scheme='mailto', netloc='', path='a@b;c', params='', query='', fragment='')"
