@@ -306,9 +306,13 @@ fn compile_rule(
         ));
     }
     for name in &module.mocked {
-        let what = if module.state.contains(name) || module.reassigned.contains(name) {
+        let what = if module.state.contains(name) {
+            // Read and written through `py::load_mocked`/`store_mocked`: the test's MagicMock,
+            // then what the case assigns, while it is mocked.
+            continue;
+        } else if module.reassigned.contains(name) {
             format!(
-                "a test mocks `{name}`, module state (assigned more than once, or by `global`) that a MagicMock would replace"
+                "a test mocks `{name}`, a module variable assigned more than once at module level, that a MagicMock would replace"
             )
         } else if module.constants.contains_key(name) {
             // Read through `py::mocked_variable`: the test's MagicMock while it is mocked.
@@ -560,23 +564,20 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
         }
         Expr::Set(l) => {
             let items = l.elts.iter().map(constant).collect::<Option<Vec<_>>>()?;
-            if !distinct_scalars(&l.elts) {
+            if !distinct(program, module, &l.elts, depth) {
                 return None;
             }
             quote!(py::Const::Set(&[#(#items),*]))
         }
         Expr::Dict(d) => {
             let mut entries = Vec::new();
-            let keys: Vec<Expr> = d.items.iter().filter_map(|i| i.key.clone()).collect();
-            if keys.len() != d.items.len() || !distinct_scalars(&keys) {
-                return None;
-            }
-            for item in &d.items {
-                let k = constant(item.key.as_ref()?)?;
-                let v = constant(&item.value)?;
-                entries.push(quote!((#k, #v)));
-            }
+            dict_entries(program, module, d, depth, &mut entries)?;
+            let entries = entries.into_iter().map(|(_, k, v)| quote!((#k, #v)));
             quote!(py::Const::Dict(&[#(#entries),*]))
+        }
+        Expr::Call(c) if let Some((addr, prefix)) = network_literal(module, c) => {
+            let [a, b, c, d] = addr.octets();
+            quote!(py::Const::Net(std::net::IpAddr::V4(std::net::Ipv4Addr::new(#a, #b, #c, #d)), #prefix))
         }
         Expr::Call(c) if matches!(&*c.func, Expr::Attribute(a) if a.attr.id.as_str() == "compile" && matches!(&*a.value, Expr::Name(m) if m.id.as_str() == "re")) =>
         {
@@ -616,7 +617,7 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
             let items = inner.iter().map(constant).collect::<Option<Vec<_>>>()?;
             match f.id.as_str() {
                 "set" | "frozenset" => {
-                    if !distinct_scalars(&inner) {
+                    if !distinct(program, module, &inner, depth) {
                         return None;
                     }
                     quote!(py::Const::Set(&[#(#items),*]))
@@ -685,34 +686,145 @@ fn constant_value<'p>(
     Some((module, module.constant(&name)?))
 }
 
-/// Whether set members or dictionary keys are distinct string or integer literals: duplicates
-/// (or `1` and `True`) would make a constant that differs from what Python builds.
-fn distinct_scalars(items: &[Expr]) -> bool {
-    let mut seen = BTreeSet::new();
-    items.iter().all(|e| match e {
-        Expr::StringLiteral(s) => seen.insert(format!("s:{}", s.value.to_str())),
-        Expr::NumberLiteral(n) => match &n.value {
-            Number::Int(i) => seen.insert(format!("i:{}", i)),
-            _ => false,
-        },
-        Expr::Tuple(t) => {
-            t.elts.iter().all(|e| matches!(e, Expr::StringLiteral(_))) && {
-                let key: Vec<String> = t
-                    .elts
-                    .iter()
-                    .map(|e| {
-                        if let Expr::StringLiteral(s) = e {
-                            s.value.to_str().to_string()
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .collect();
-                seen.insert(format!("t:{key:?}"))
+/// The entries of a constant dictionary display, as CPython builds it at import: in order,
+/// `**OTHER` merging another constant dictionary's, a repeated key keeping its first place and
+/// taking the last value. Each entry: its key's identity ([`const_key`]), key, value.
+fn dict_entries(
+    program: &Program,
+    module: &PyModule,
+    d: &ast::ExprDict,
+    depth: usize,
+    out: &mut Vec<(String, TokenStream, TokenStream)>,
+) -> Option<()> {
+    if depth > 16 {
+        return None;
+    }
+    for item in &d.items {
+        let Some(key) = &item.key else {
+            let (m, inner) = resolve_constant(program, module, &item.value, depth + 1)?;
+            let Expr::Dict(inner) = inner else { return None };
+            dict_entries(program, m, inner, depth + 1, out)?;
+            continue;
+        };
+        let id = const_key(program, module, key, depth + 1)?;
+        let k = constant(program, module, key, depth + 1)?;
+        let v = constant(program, module, &item.value, depth + 1)?;
+        match out.iter_mut().find(|(existing, _, _)| *existing == id) {
+            Some(entry) => entry.2 = v,
+            None => out.push((id, k, v)),
+        }
+    }
+    Some(())
+}
+
+/// Follows a name (or `module.NAME`) to the constant expression it stands for.
+fn resolve_constant<'p>(
+    program: &'p Program,
+    module: &'p PyModule,
+    e: &'p Expr,
+    depth: usize,
+) -> Option<(&'p PyModule, &'p Expr)> {
+    if depth > 16 {
+        return None;
+    }
+    let (m, v) = match e {
+        Expr::Name(n) => constant_value(program, module, n.id.as_str())?,
+        Expr::Attribute(a) => {
+            let Expr::Name(n) = &*a.value else { return None };
+            let Some(Import::Module(m)) = module.imports.get(n.id.as_str()) else { return None };
+            constant_value(program, program.get(m)?, a.attr.id.as_str())?
+        }
+        _ => return Some((module, e)),
+    };
+    resolve_constant(program, m, v, depth + 1)
+}
+
+/// `ipaddress.ip_network("a.b.c.d/p")` (or `IPv4Network`, strict) of an IPv4 literal that
+/// CPython accepts exactly so: decimal octets without leading zeros, a decimal prefix length,
+/// no host bits set. Anything else (IPv6, netmasks, `strict=False`) is not a constant here.
+fn network_literal(module: &PyModule, c: &ast::ExprCall) -> Option<(std::net::Ipv4Addr, u8)> {
+    let callee = match &*c.func {
+        Expr::Name(f)
+            if !module.functions.contains_key(f.id.as_str())
+                && !module.constants.contains_key(f.id.as_str()) =>
+        {
+            match module.imports.get(f.id.as_str())? {
+                Import::Item { module: m, name } if m == "ipaddress" => name.as_str(),
+                _ => return None,
             }
         }
-        _ => false,
+        Expr::Attribute(a) => match (&*a.value, module.imports.get(a.value.as_name_expr()?.id.as_str())?) {
+            (Expr::Name(_), Import::Module(m)) if m == "ipaddress" => a.attr.id.as_str(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    if !matches!(callee, "ip_network" | "IPv4Network") || !c.arguments.keywords.is_empty() {
+        return None;
+    }
+    let [Expr::StringLiteral(text)] = &c.arguments.args[..] else { return None };
+    let text = text.value.to_str();
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (text, "32"),
+    };
+    let decimal = |s: &str, max: u32| -> Option<u32> {
+        let ok = !s.is_empty()
+            && s.len() <= 3
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'));
+        ok.then(|| s.parse::<u32>().ok()).flatten().filter(|&v| v <= max)
+    };
+    let octets: Vec<u8> = addr.split('.').map(|o| decimal(o, 255).map(|v| v as u8)).collect::<Option<_>>()?;
+    let [a, b, c2, d] = octets[..] else { return None };
+    let prefix = decimal(prefix, 32)? as u8;
+    let bits = u32::from_be_bytes([a, b, c2, d]);
+    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    (bits & !mask == 0).then(|| (std::net::Ipv4Addr::from(bits), prefix))
+}
+
+/// A hashable constant's identity at build time (set members, dictionary keys): two are equal
+/// exactly when the Python values are equal. `None` for what is not known so exactly (floats,
+/// booleans, which equal `1` and `0`).
+fn const_key(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Option<String> {
+    if depth > 16 {
+        return None;
+    }
+    let (module, e) = resolve_constant(program, module, e, depth)?;
+    Some(match e {
+        Expr::StringLiteral(s) => format!("s:{:?}", s.value.to_str()),
+        Expr::NumberLiteral(n) => match &n.value {
+            Number::Int(i) => format!("i:{}", i.as_i64()?),
+            _ => return None,
+        },
+        Expr::UnaryOp(u) if u.op == UnaryOp::USub => match &*u.operand {
+            Expr::NumberLiteral(ast::ExprNumberLiteral { value: Number::Int(i), .. }) => {
+                format!("i:{}", -i.as_i64()?)
+            }
+            _ => return None,
+        },
+        Expr::NoneLiteral(_) => "n".into(),
+        Expr::Tuple(t) => {
+            let keys = t
+                .elts
+                .iter()
+                .map(|e| const_key(program, module, e, depth + 1))
+                .collect::<Option<Vec<_>>>()?;
+            format!("t:{keys:?}")
+        }
+        Expr::Call(c) => {
+            let (addr, prefix) = network_literal(module, c)?;
+            format!("net:{addr}/{prefix}")
+        }
+        _ => return None,
     })
+}
+
+/// Whether set members are distinct constants ([`const_key`]): duplicates (or `1` and `True`)
+/// would make a constant that differs from what Python builds.
+fn distinct(program: &Program, module: &PyModule, items: &[Expr], depth: usize) -> bool {
+    let mut seen = BTreeSet::new();
+    items.iter().all(|e| const_key(program, module, e, depth + 1).is_some_and(|k| seen.insert(k)))
 }
 
 /// The literal pattern and flags of a `re` call; patterns whose meaning differs between
@@ -1580,6 +1692,9 @@ impl<'p> FnCx<'p> {
                 }
                 if self.globals.contains(name) {
                     let id = self.global_ref(name);
+                    if self.module.mocked.contains(name) {
+                        return Ok(quote!(py::store_mocked(&#id, &#value);));
+                    }
                     return Ok(quote!(py::store(&#id, &#value);));
                 }
                 match self.locals.get(name) {
@@ -1653,6 +1768,9 @@ impl<'p> FnCx<'p> {
         }
         if self.module.state.contains(name) {
             let id = self.global_ref(name);
+            if self.module.mocked.contains(name) {
+                return Ok(Code::Obj(quote!(py::load_mocked(&#id)?)));
+            }
             return Ok(Code::Obj(quote!(py::load(&#id)?)));
         }
         if self.module.mocked.contains(name) {
@@ -2256,7 +2374,11 @@ impl<'p> FnCx<'p> {
             Expr::Attribute(a) => self.method_call(c, a),
             Expr::Name(n) => {
                 let name = n.id.as_str();
-                if self.locals.contains_key(name) || self.scoped.iter().any(|s| s == name) {
+                // A local, or module state (which holds a MagicMock while a test mocks it).
+                if self.locals.contains_key(name)
+                    || self.scoped.iter().any(|s| s == name)
+                    || (self.module.state.contains(name) && !self.nested.contains_key(name))
+                {
                     let f = self.name(n)?.by_ref();
                     let args = self.plain_args(c)?;
                     return Ok(Code::Obj(quote!(py::call(#f, &#args)?)));
@@ -2797,6 +2919,9 @@ impl<'p> FnCx<'p> {
                 "collections.abc.Sequence" | "typing.Sequence" | "Sequence" => quote!(py::Type::Sequence),
                 "collections.abc.Iterable" | "typing.Iterable" | "Iterable" => quote!(py::Type::Iterable),
                 "bytes" | "bytearray" => quote!(py::Type::Bytes),
+                "unittest.mock.MagicMock" | "mock.MagicMock" => quote!(py::Type::MagicMock),
+                "panther_core.immutable.ImmutableList" => quote!(py::Type::ImmutableList),
+                "panther_core.immutable.ImmutableCaseInsensitiveDict" => quote!(py::Type::ImmutableDict),
                 _ => return reject(e, format!("`isinstance` with the type `{name}`")),
             };
             Ok(ty)
@@ -4132,9 +4257,24 @@ fn state_misuse(
             _ => false,
         }
     }
+    /// `isinstance(X, MagicMock)`: the name `X`. Under it, `X` holds a test's MagicMock, so an
+    /// assignment to `X` there only ever runs inside a test case that mocks `X`, whose value
+    /// the runtime keeps exactly for the rest of the case (`py::store_mocked`).
+    fn mock_test(e: &Expr) -> Option<&str> {
+        let Expr::Call(c) = e else { return None };
+        let (Expr::Name(f), [Expr::Name(x), ty]) = (&*c.func, &c.arguments.args[..]) else { return None };
+        let is_mock = match ty {
+            Expr::Name(t) => t.id.as_str() == "MagicMock",
+            Expr::Attribute(a) => a.attr.id.as_str() == "MagicMock",
+            _ => false,
+        };
+        (f.id.as_str() == "isinstance" && is_mock && c.arguments.keywords.is_empty()).then(|| x.id.as_str())
+    }
     struct V<'a> {
         state: &'a BTreeSet<String>,
         globals: &'a BTreeSet<String>,
+        /// The names tested by the enclosing `if isinstance(X, MagicMock):` blocks.
+        mock_guarded: Vec<String>,
         found: Option<(Span, String)>,
     }
     impl V<'_> {
@@ -4165,12 +4305,27 @@ fn state_misuse(
                     return;
                 }
             }
+            if let Stmt::If(i) = s
+                && let Some(x) = mock_test(&i.test)
+            {
+                self.visit_expr(&i.test);
+                self.mock_guarded.push(x.to_string());
+                self.visit_body(&i.body);
+                self.mock_guarded.pop();
+                for clause in &i.elif_else_clauses {
+                    if let Some(t) = &clause.test {
+                        self.visit_expr(t);
+                    }
+                    self.visit_body(&clause.body);
+                }
+                return;
+            }
             if let Stmt::Assign(a) = s
                 && container(&a.value)
-                && let Some(Expr::Name(n)) = a
-                    .targets
-                    .iter()
-                    .find(|t| matches!(t, Expr::Name(n) if self.globals.contains(n.id.as_str())))
+                && let Some(Expr::Name(n)) = a.targets.iter().find(|t| {
+                    matches!(t, Expr::Name(n) if self.globals.contains(n.id.as_str())
+                        && !self.mock_guarded.iter().any(|g| g == n.id.as_str()))
+                })
             {
                 self.found = Some((
                     span(&*a.value),
@@ -4198,7 +4353,7 @@ fn state_misuse(
             walk_expr(self, e);
         }
     }
-    let mut v = V { state, globals, found: None };
+    let mut v = V { state, globals, mock_guarded: Vec::new(), found: None };
     v.visit_body(body);
     v.found
 }

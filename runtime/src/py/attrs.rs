@@ -511,6 +511,8 @@ pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
         Obj::Const(Const::Bool(_)) => BOOL,
         Obj::Const(Const::Int(_)) => INT,
         Obj::Const(Const::Float(_)) => FLOAT,
+        Obj::Const(Const::Net(std::net::IpAddr::V4(_), _)) => IPV4_NETWORK,
+        Obj::Const(Const::Net(..)) => IPV6_NETWORK,
         Obj::Match(_) => MATCH,
         Obj::Native(n) => match &**n {
             Native::Ip(std::net::IpAddr::V4(_)) => IPV4_ADDRESS,

@@ -384,6 +384,13 @@ pub enum Type {
     Iterable,
     /// `bytes`: no value of a compiled rule is one (events are JSON).
     Bytes,
+    /// `unittest.mock.MagicMock`: what a test case's `Mocks:` puts in a module variable.
+    MagicMock,
+    /// `panther_core.immutable.ImmutableList`: an array of the event.
+    ImmutableList,
+    /// `panther_core.immutable.ImmutableCaseInsensitiveDict`: an object of the event, or the
+    /// event itself (`PantherEvent` is one).
+    ImmutableDict,
 }
 
 /// `isinstance(x, (T, …))`.
@@ -404,5 +411,8 @@ pub fn isinstance(x: &Obj<'_>, types: &[Type]) -> bool {
         Type::Sequence => matches!(kind(x), Kind::List | Kind::Tuple) || matches!(x, Obj::Str(_)),
         Type::Iterable => !matches!(kind(x), Kind::Scalar | Kind::Other) || matches!(x, Obj::Str(_)),
         Type::Bytes => false,
+        Type::MagicMock => matches!(x, Obj::Native(n) if matches!(**n, super::stdlib::Native::MagicMock(_))),
+        Type::ImmutableList => matches!(x, Obj::Json(serde_json::Value::Array(_))),
+        Type::ImmutableDict => matches!(x, Obj::Json(serde_json::Value::Object(_)) | Obj::Event(_)),
     })
 }

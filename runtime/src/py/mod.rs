@@ -36,7 +36,7 @@ pub use event::{DataModel, Event, Mapping, deep_get, raw_deep_walk};
 pub use fmt::{FormatSpec, float_repr, format_spec, json_repr, percent_format, repr_string, str_format};
 pub use ops::*;
 pub use rule::{PyFn, Python};
-pub use state::{Global, load, store};
+pub use state::{Global, load, load_mocked, store, store_mocked};
 
 /// The result of a Python operation: a value, or the exception CPython would raise.
 pub type R<T> = Result<T, Exc>;
@@ -230,6 +230,8 @@ pub enum Const {
     Set(&'static [Const]),
     /// `re.compile(source, flags)`.
     Regex(&'static str, i64),
+    /// `ipaddress.ip_network(…)` of a literal: the network address and prefix length.
+    Net(std::net::IpAddr, u8),
 }
 
 /// A dictionary built at run time, in insertion order.
@@ -322,6 +324,9 @@ impl<'e> Obj<'e> {
             Const::Float(f) => Obj::Float(*f),
             Const::Str(s) => Obj::str(s),
             Const::Regex(source, flags) => Obj::Regex(stdlib::re::pattern(source, *flags)),
+            Const::Net(addr, prefix) => {
+                Obj::Native(Rc::new(stdlib::Native::Net { addr: *addr, prefix: *prefix }))
+            }
             Const::List(_) | Const::Tuple(_) | Const::Dict(_) | Const::Set(_) => Obj::Const(c),
         }
     }
@@ -461,6 +466,10 @@ pub fn arg<'e>(args: &[Obj<'e>], i: usize) -> Obj<'e> {
 pub fn call<'e>(f: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     match f {
         Obj::Func(f) => f.call(args),
+        // `MagicMock(return_value=…)` returns its value whatever the arguments.
+        Obj::Native(n) if let stdlib::Native::MagicMock(name) = **n => mocked(name).ok_or_else(|| {
+            Exc::unsupported(format!("the MagicMock of `{name}` called after its test case ended"))
+        }),
         other => Err(Exc::type_error(format!("'{}' object is not callable", other.type_name()))),
     }
 }
@@ -565,9 +574,19 @@ pub fn mocked_variable<'e>(name: &'static str) -> Option<Obj<'e>> {
 }
 
 /// Runs `f` with `mocks` active on this thread (the test runner's `patch.multiple`).
+/// When `f` returns, what the case assigned to a mocked module variable is dropped and the
+/// variable holds what it held before, as `patch.multiple` restores the original on exit.
+/// The event the case runs on must outlive this call (see [`state::load_mocked`]).
 pub fn with_mocks<T>(mocks: &'static [(&'static str, MockValue)], f: impl FnOnce() -> T) -> T {
     let previous = MOCKS.with(|m| m.replace(mocks));
+    let patched = state::begin_patch();
     let out = f();
+    state::end_patch(patched);
     MOCKS.with(|m| m.set(previous));
     out
+}
+
+/// Whether a test case on this thread mocks `name` now.
+pub(crate) fn is_mocked(name: &str) -> bool {
+    MOCKS.with(|m| m.get().iter().any(|(n, _)| *n == name))
 }

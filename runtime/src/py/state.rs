@@ -101,6 +101,60 @@ pub fn store(g: &'static Global, value: &Obj<'_>) {
     g.with(|slot| *slot = stored);
 }
 
+thread_local! {
+    /// What the running test case assigned to the module variables it mocks, by name: the
+    /// variable's value for the rest of the case, dropped when the case ends (`patch.multiple`
+    /// then restores the original). Lifetimes erased: see [`load_mocked`].
+    static PATCHED: RefCell<Vec<(&'static str, Obj<'static>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads module variable `g`, which some test case of the rule mocks: while one does, the
+/// test's `MagicMock`, or what the case assigned to it since (the very object: the case keeps
+/// one event, so lists, dicts and sets stay shared as in CPython); otherwise [`load`].
+pub fn load_mocked<'e>(g: &'static Global) -> R<Obj<'e>> {
+    if !super::is_mocked(g.name) {
+        return load(g);
+    }
+    let patched = PATCHED.with(|p| p.borrow().iter().find(|(n, _)| *n == g.name).map(|(_, v)| v.clone()));
+    Ok(match patched {
+        // SAFETY: the value was stored during this test case, whose event outlives the case
+        // (`with_mocks` drops the value when the case ends, before its caller drops the event),
+        // and no other event is evaluated inside a case: every borrow it holds is still valid.
+        #[allow(unsafe_code)]
+        Some(v) => unsafe { std::mem::transmute::<Obj<'static>, Obj<'e>>(v) },
+        None => Obj::Native(Rc::new(super::stdlib::Native::MagicMock(g.name))),
+    })
+}
+
+/// `X = value` for a module variable some test case mocks: while one does, the value of `X`
+/// for the rest of that case (see [`load_mocked`]); otherwise [`store`].
+pub fn store_mocked(g: &'static Global, value: &Obj<'_>) {
+    if !super::is_mocked(g.name) {
+        return store(g, value);
+    }
+    // SAFETY: see `load_mocked`; the value is dropped when the case ends.
+    #[allow(unsafe_code)]
+    let value = unsafe { std::mem::transmute::<Obj<'_>, Obj<'static>>(value.clone()) };
+    PATCHED.with(|p| {
+        let mut p = p.borrow_mut();
+        match p.iter_mut().find(|(n, _)| *n == g.name) {
+            Some(slot) => slot.1 = value,
+            None => p.push((g.name, value)),
+        }
+    });
+}
+
+/// The start of a test case's mocks: what earlier (enclosing) cases patched is set aside.
+pub(crate) fn begin_patch() -> Vec<(&'static str, Obj<'static>)> {
+    PATCHED.with(|p| std::mem::take(&mut *p.borrow_mut()))
+}
+
+/// The end of a test case's mocks: what it assigned to mocked variables is dropped.
+pub(crate) fn end_patch(previous: Vec<(&'static str, Obj<'static>)>) {
+    let ended = PATCHED.with(|p| std::mem::replace(&mut *p.borrow_mut(), previous));
+    drop(ended);
+}
+
 /// Resets every variable of `state` to its module-level value (a fresh import), on this thread.
 pub fn reset(state: &[&'static Global]) {
     for g in state {
