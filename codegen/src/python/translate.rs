@@ -424,29 +424,11 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
                     this.parameter.name.id.to_string(),
                 ));
             }
-            if let Some(&(outer, Some(_))) = module.functions.get(name) {
-                // A hoisted function may not read its enclosing function's variables.
-                if let Stmt::FunctionDef(enclosing) = &module.ast.body[outer] {
-                    let mut enclosing_locals = BTreeSet::new();
-                    find_assigned(&enclosing.body, &mut enclosing_locals);
-                    for p in enclosing.parameters.iter() {
-                        enclosing_locals.insert(p.name().id.to_string());
-                    }
-                    let mut reads = BTreeSet::new();
-                    for s in &f.body {
-                        stmt_names_read(s, &mut reads);
-                    }
-                    if let Some(captured) =
-                        reads.iter().find(|n| enclosing_locals.contains(*n) && !cx.locals.contains_key(*n))
-                    {
-                        return Err(at(Reject {
-                            span: span(f),
-                            what: format!(
-                                "a function defined inside a function that reads its variable `{captured}`"
-                            ),
-                            help: None,
-                        }));
-                    }
+            cx.current = name.clone();
+            if module.class_of_method(name).is_none() {
+                cx.captured = captures(program, module, name).map_err(at)?;
+                for c in &cx.captured {
+                    cx.locals.insert(c.clone(), Storage::Plain);
                 }
             }
             let tokens = cx.function(f, name).map_err(at)?;
@@ -460,8 +442,8 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
             let Some(c) = constant(program, module, value, 0) else {
                 return Err(at(Reject {
                     span: span(value),
-                    what: format!("module variable `{name}` is not a constant (a literal, or `re.compile` of one)"),
-                    help: Some("compiled rules read module variables that are literals: strings, numbers, lists, tuples, sets and dictionaries of them, other constants, and `re.compile` of a literal".into()),
+                    what: format!("module variable `{name}` is not a constant (a literal, or `re.compile` or `ip_network` of one)"),
+                    help: Some("compiled rules read module variables that are literals: strings, numbers, lists, tuples, sets and dictionaries of them (with `**` of constant dictionaries), other constants, `re.compile` of a literal, and `ipaddress.ip_network` of an IPv4 literal".into()),
                 }));
             };
             let tokens = quote! { #[doc = #doc] pub static #ident: py::Const = #c; };
@@ -482,7 +464,7 @@ fn translate_def(program: &Program, def: &Def) -> Result<Item, (String, Reject)>
                         .flatten()
                         .ok_or_else(|| at(Reject {
                             span: span(value),
-                            what: format!("module state `{name}` whose module-level value is not a constant (a literal, or `re.compile` of one)"),
+                            what: format!("module state `{name}` whose module-level value is not a constant (a literal, or `re.compile` or `ip_network` of one)"),
                             help: None,
                         }))?;
                     quote!(Some(&#c))
@@ -994,6 +976,11 @@ struct FnCx<'p> {
     constant_locals: BTreeMap<String, ast::ExprStringLiteral>,
     /// For a method: its class (module and name) and its first parameter (`self`).
     class: Option<(String, String, String)>,
+    /// The function's name in its module (hoisted name for a nested one).
+    current: String,
+    /// For a nested function: the variables of its enclosing function it reads, received as
+    /// leading arguments (see [`captures`]).
+    captured: Vec<String>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -1054,6 +1041,8 @@ impl<'p> FnCx<'p> {
             globals: BTreeSet::new(),
             constant_locals: BTreeMap::new(),
             class: None,
+            current: String::new(),
+            captured: Vec::new(),
         };
         let globals = find_globals(&f.body);
         if let Some(g) = globals.iter().next()
@@ -1167,6 +1156,10 @@ impl<'p> FnCx<'p> {
         let name = fn_ident(name);
         let mut params = Vec::new();
         let mut prologue = Vec::new();
+        for c in &self.captured {
+            let id = local_ident(c);
+            params.push(quote!(#id: Obj<'e>));
+        }
         for (p, _) in &sig.positional {
             let id = local_ident(p);
             params.push(quote!(#id: Obj<'e>));
@@ -1186,6 +1179,7 @@ impl<'p> FnCx<'p> {
             .chain(&sig.keyword_only)
             .map(|(n, _)| n.clone())
             .chain(sig.varargs.clone())
+            .chain(self.captured.iter().cloned())
             .collect();
         // Parameters that are assigned again are rebound mutably; other locals are declared up
         // front (Rust checks that each is assigned before it is read).
@@ -1724,6 +1718,27 @@ impl<'p> FnCx<'p> {
             Expr::List(t) if !t.elts.iter().any(|e| matches!(e, Expr::Starred(_))) => {
                 self.unpack(&t.elts, value)?
             }
+            // `a, *rest, b = value`: one starred target takes the middle items as a list.
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                let stars: Vec<usize> = elts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| matches!(e, Expr::Starred(_)))
+                    .map(|(i, _)| i)
+                    .collect();
+                let [star] = stars[..] else { return reject(target, "several starred assignment targets") };
+                let after = elts.len() - star - 1;
+                let parts = self.fresh("parts");
+                let mut out = vec![quote!(let #parts = py::unpack_star(&#value, #star, #after)?;)];
+                for (i, t) in elts.iter().enumerate() {
+                    let t = match t {
+                        Expr::Starred(s) => &*s.value,
+                        t => t,
+                    };
+                    out.push(self.assign_target(t, quote!(#parts[#i].clone()))?);
+                }
+                quote!(#(#out)*)
+            }
             Expr::Subscript(s) => {
                 if matches!(&*s.slice, Expr::Slice(_)) {
                     return reject(s, "assignment to a slice");
@@ -1983,12 +1998,34 @@ impl<'p> FnCx<'p> {
                 let items = self.elements(&l.elts)?;
                 Code::Obj(quote!(Obj::set(#items)?))
             }
+            Expr::Dict(d) if d.items.iter().any(|i| i.key.is_none()) => {
+                // `{**a, k: v}`: entries added left to right, a mapping's as it is reached.
+                let entries = self.fresh("entries");
+                let mut steps = Vec::new();
+                for item in &d.items {
+                    let v = self.expr(&item.value)?;
+                    steps.push(match &item.key {
+                        None => {
+                            let m = v.by_ref();
+                            quote!(#entries.extend(py::dict_unpack(#m)?);)
+                        }
+                        Some(k) => {
+                            let k = self.expr(k)?.obj();
+                            let v = v.obj();
+                            quote!({ let k = #k; #entries.push((k, #v)); })
+                        }
+                    });
+                }
+                Code::Obj(quote!({
+                    let mut #entries = Vec::new();
+                    #(#steps)*
+                    Obj::dict(#entries)?
+                }))
+            }
             Expr::Dict(d) => {
                 let mut entries = Vec::new();
                 for item in &d.items {
-                    let Some(k) = &item.key else {
-                        return reject(&item.value, "`**` in a dictionary display");
-                    };
+                    let Some(k) = &item.key else { unreachable!("`**` entries are handled above") };
                     let k = self.expr(k)?.obj();
                     let v = self.expr(&item.value)?.obj();
                     entries.push(quote!((#k, #v)));
@@ -2460,7 +2497,7 @@ impl<'p> FnCx<'p> {
         let m = program.get(module).expect("resolved module");
         let f = m.function(name).expect("resolved function");
         let sig = signature(&f.parameters, f)?;
-        let mut args = Vec::new();
+        let mut args = self.captured_args(c, module, name)?;
         let mut given = given.into_iter();
         for (p, default) in &sig.positional {
             args.push(match (given.next(), default) {
@@ -2483,6 +2520,44 @@ impl<'p> FnCx<'p> {
         }
         let path = self.fn_path(module, name);
         Ok(Code::Obj(quote!(#path(#(#args),*)?)))
+    }
+
+    /// The values of the enclosing function's variables that nested function `name` reads
+    /// (its leading arguments), when this is that enclosing function.
+    fn captured_args(&self, c: &ast::ExprCall, module: &str, name: &str) -> T<Vec<TokenStream>> {
+        let m = self.program.get(module).expect("resolved module");
+        if m.class_of_method(name).is_some() || !matches!(m.functions.get(name), Some((_, Some(_)))) {
+            return Ok(Vec::new());
+        }
+        let captured = captures(self.program, m, name)?;
+        if captured.is_empty() {
+            return Ok(Vec::new());
+        }
+        let enclosing = match m.functions.get(name).map(|&(i, _)| &m.ast.body[i]) {
+            Some(Stmt::FunctionDef(outer)) => outer.name.id.to_string(),
+            _ => String::new(),
+        };
+        if module != self.module.name || enclosing != self.current {
+            return reject(
+                c,
+                format!(
+                    "calling `{name}`, which reads variables of `{enclosing}`, from outside `{enclosing}`"
+                ),
+            );
+        }
+        captured
+            .iter()
+            .map(|v| match self.locals.get(v) {
+                Some(Storage::Plain) => {
+                    let id = local_ident(v);
+                    Ok(quote!(#id.clone()))
+                }
+                _ => reject(
+                    c,
+                    format!("a nested function reading `{v}`, which may be unbound when it is called"),
+                ),
+            })
+            .collect()
     }
 
     fn user_call(&mut self, c: &ast::ExprCall, module: &str, name: &str) -> T<Code> {
@@ -2526,7 +2601,7 @@ impl<'p> FnCx<'p> {
                 return reject(k, format!("`{name}` has no parameter `{}`", arg.id));
             }
         }
-        let mut args = Vec::new();
+        let mut args = self.captured_args(c, module, name)?;
         for (slot, (p, default)) in slots.into_iter().zip(&sig.positional) {
             args.push(match (slot, default) {
                 (Some(v), _) => v,
@@ -3805,6 +3880,8 @@ fn is_builtin_method(name: &str) -> bool {
 /// Python methods compiled rules may call, with their parameter names (for keyword arguments).
 const METHODS: &[(&str, &[&str])] = &[
     ("get", &["key", "default"]),
+    ("subnet_of", &["other"]),
+    ("supernet_of", &["other"]),
     ("keys", &[]),
     ("values", &[]),
     ("items", &[]),
@@ -4208,6 +4285,105 @@ fn bound_params_contains(p: &ast::Parameters, name: &str) -> bool {
         .chain(p.kwonlyargs.iter())
         .any(|a| a.parameter.name.id.as_str() == name)
         || p.vararg.as_ref().is_some_and(|v| v.name.id.as_str() == name)
+}
+
+/// The variables of its enclosing function that the nested function `hoisted` reads: CPython
+/// reads them from the enclosing call's cells when the nested function runs. Compiled, each is
+/// passed as a leading argument, its value at the call; exact when the variable is bound once,
+/// before the `def`, and never again (a parameter never rebound, or one top-level
+/// `name = value` statement), so the value at any call is the one the cell holds. Otherwise
+/// rejected.
+fn captures(program: &Program, module: &PyModule, hoisted: &str) -> T<Vec<String>> {
+    let Some(&(outer, Some(j))) = module.functions.get(hoisted) else { return Ok(Vec::new()) };
+    let Stmt::FunctionDef(enclosing) = &module.ast.body[outer] else { return Ok(Vec::new()) };
+    let f = module.function(hoisted).expect("hoisted functions exist");
+    let own = FnCx::new(program, module, f)?.locals;
+    let mut enclosing_locals = BTreeSet::new();
+    find_assigned(&enclosing.body, &mut enclosing_locals);
+    let params: BTreeSet<String> = enclosing.parameters.iter().map(|p| p.name().id.to_string()).collect();
+    let mut reads = BTreeSet::new();
+    for s in &f.body {
+        stmt_names_read(s, &mut reads);
+    }
+    let mut out = Vec::new();
+    for v in reads {
+        if own.contains_key(&v) || !(enclosing_locals.contains(&v) || params.contains(&v)) {
+            continue;
+        }
+        let bound_at: Vec<usize> =
+            enclosing.body.iter().enumerate().filter(|(_, s)| may_bind(s, &v)).map(|(k, _)| k).collect();
+        let once_before = match bound_at[..] {
+            [] => params.contains(&v),
+            [k] => {
+                !params.contains(&v)
+                    && k < j
+                    && matches!(&enclosing.body[k], Stmt::Assign(a)
+                        if matches!(&a.targets[..], [Expr::Name(n)] if n.id.as_str() == v))
+            }
+            _ => false,
+        };
+        if !once_before {
+            return reject(
+                f,
+                format!(
+                    "a function defined inside a function that reads its variable `{v}`, which is not bound once before the `def`"
+                ),
+            );
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Whether a statement may bind `name` in the function whose body holds it (conservatively:
+/// also in functions and comprehensions inside it, and in any `match`).
+fn may_bind(s: &Stmt, name: &str) -> bool {
+    use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
+    struct V<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            let named = |id: &str| id == self.name;
+            self.found |= match s {
+                Stmt::FunctionDef(f) => named(f.name.id.as_str()),
+                Stmt::ClassDef(c) => named(c.name.id.as_str()),
+                Stmt::Import(i) => i.names.iter().any(|a| {
+                    named(
+                        a.asname
+                            .as_ref()
+                            .map_or(a.name.id.split('.').next().unwrap_or_default(), |n| n.id.as_str()),
+                    )
+                }),
+                Stmt::ImportFrom(i) => i
+                    .names
+                    .iter()
+                    .any(|a| named(a.asname.as_ref().map_or(a.name.id.as_str(), |n| n.id.as_str()))),
+                Stmt::Global(g) => g.names.iter().any(|n| named(n.id.as_str())),
+                Stmt::Nonlocal(g) => g.names.iter().any(|n| named(n.id.as_str())),
+                Stmt::Try(t) => t.handlers.iter().any(|h| {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    h.name.as_ref().is_some_and(|n| named(n.id.as_str()))
+                }),
+                Stmt::Match(_) => true,
+                _ => false,
+            };
+            walk_stmt(self, s);
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && !n.ctx.is_load()
+                && n.id.as_str() == self.name
+            {
+                self.found = true;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V { name, found: false };
+    v.visit_stmt(s);
+    v.found
 }
 
 /// Whether a statement reads the name `name`.

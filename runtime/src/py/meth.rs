@@ -52,6 +52,33 @@ pub fn upper<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
     Ok(Obj::string(text(recv, "upper")?.to_uppercase()))
 }
 
+/// `network.subnet_of(other)`.
+pub fn subnet_of<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    network_method(recv, args, "subnet_of")?;
+    super::stdlib::ipaddress::is_subnet_of(recv, &arg(args, 0))
+}
+
+/// `network.supernet_of(other)`.
+pub fn supernet_of<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    network_method(recv, args, "supernet_of")?;
+    super::stdlib::ipaddress::is_subnet_of(&arg(args, 0), recv)
+}
+
+/// The `AttributeError` of a network method on anything else.
+fn network_method(recv: &Obj<'_>, args: &[Obj<'_>], name: &str) -> R<()> {
+    match recv {
+        Obj::Native(n) if matches!(**n, super::stdlib::Native::Net { .. }) => match args.len() {
+            1 => Ok(()),
+            0 => Err(Exc::type_error(format!("{name}() missing 1 required positional argument: 'other'"))),
+            n => Err(Exc::type_error(format!(
+                "{name}() takes 2 positional arguments but {} were given",
+                n + 1
+            ))),
+        },
+        _ => Err(Exc::attribute_error(recv, name)),
+    }
+}
+
 pub fn casefold<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     lower(recv, args)
 }

@@ -474,6 +474,24 @@ pub fn call<'e>(f: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     }
 }
 
+/// `a, *rest, b = value` (`before` targets, the starred one, `after` targets): the items, with
+/// the middle ones as one list, or CPython's `ValueError`.
+pub fn unpack_star<'e>(value: &Obj<'e>, before: usize, after: usize) -> R<Vec<Obj<'e>>> {
+    let mut items = iter(value)?;
+    if items.len() < before + after {
+        return Err(Exc::value_error(format!(
+            "not enough values to unpack (expected at least {}, got {})",
+            before + after,
+            items.len()
+        )));
+    }
+    let tail = items.split_off(items.len() - after);
+    let middle = items.split_off(before);
+    items.push(Obj::list(middle));
+    items.extend(tail);
+    Ok(items)
+}
+
 /// `a, b = value`: exactly `n` items, or CPython's `ValueError`.
 pub fn unpack<'e>(value: &Obj<'e>, n: usize) -> R<Vec<Obj<'e>>> {
     let items = iter(value)?;

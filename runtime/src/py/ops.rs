@@ -238,6 +238,15 @@ pub fn dict_items<'e>(x: &Obj<'e>) -> R<Vec<(Obj<'e>, Obj<'e>)>> {
     }
 }
 
+/// `{**x}`: the pairs of mapping `x`, or CPython's `TypeError`.
+pub fn dict_unpack<'e>(x: &Obj<'e>) -> R<Vec<(Obj<'e>, Obj<'e>)>> {
+    match x {
+        Obj::Instance(_) => Err(Exc::unsupported("`**` of an object of a class in a dictionary display")),
+        _ if kind(x) == Kind::Dict => dict_items(x),
+        _ => Err(Exc::type_error(format!("'{}' object is not a mapping", x.type_name()))),
+    }
+}
+
 /// `for x in obj`: the items Python's iteration yields (a dict's keys, a string's characters).
 pub fn iter<'e>(x: &Obj<'e>) -> R<Vec<Obj<'e>>> {
     match x {

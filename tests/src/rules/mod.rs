@@ -796,8 +796,8 @@ pub mod python_control;
 /// `Fixture.Python.Model`, from `tests/rules/python/python_model.yml`.
 pub mod python_model;
 
-/// `Fixture.Python.Policy`, from `tests/rules/python/python_policy.yml`.
-pub mod python_policy;
+/// `Fixture.Python.ModVars`, from `tests/rules/python/python_modvars.yml`.
+pub mod python_modvars;
 
 /// `Fixture.Python.State`, from `tests/rules/python/python_state.yml`.
 pub mod python_state;
@@ -1364,7 +1364,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_constructs::RULE,
     &python_control::RULE,
     &python_model::RULE,
-    &python_policy::RULE,
+    &python_modvars::RULE,
     &python_state::RULE,
     &python_store::RULE,
     &python_url::RULE,

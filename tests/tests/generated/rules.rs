@@ -8844,199 +8844,151 @@ mod python_model {
     }
 }
 
-/// `Fixture.Python.Policy` (tests/rules/python/python_policy.yml)
-mod python_policy {
+/// `Fixture.Python.ModVars` (tests/rules/python/python_modvars.yml)
+mod python_modvars {
     use super::Case;
-    use ::integration_tests::rules::python_policy::RULE;
-    #[test]
-    fn a_wildcard_principal_without_conditions() {
+    use ::integration_tests::rules::python_modvars::RULE;
+    /// The cases in file order (the rule keeps module state between them).
+    const CASES: &[Case<'static>] = &[
         Case {
-            title: Some("Allow:True:False:True"),
-            dedup: Some("Allow:True:False:True"),
+            title: Some("bob allow=[] seen=never"),
+            dedup: Some("bob allow=[] seen=never"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"statements":[{"principals":["*"],"actions":["s3:*","s3:GetObject"],"conditions":[],"categories":[],"values":[],"tuple":null,"key":[],"has":[true,true,false],"raw_condition_keys":[]}],"all_principals":["*"],"n_conditions":0,"direct":true}"#,
+                r#"{"who":"<nobody>","where":"<nowhere>","star":[1,[2,3],["a"],"b"],"extra":{"a":1,"kind":"alpha","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["first",1],"nested":["PASSWORD"],"list_type":[true,true,true,false,false]}"#,
             ),
             ..Case::new(
-                "A wildcard principal without conditions",
+                "A kind of a constant key",
                 10,
                 true,
-                r#"{"policy":"{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": [\"s3:GetObject\", \"s3:*\"]}]}"}"#,
+                r#"{"user":"bob","kind":"alpha","extra":{"a":1,"kind":"x"},"extra_list":[1,2]}"#,
             )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn lower_case_keys_read_through_panther_s_wrapper() {
+        },
         Case {
-            title: Some("Allow:True:False:True"),
-            dedup: Some("Allow:True:False:True"),
+            title: Some("dave allow=['alice', 'carol', 'appended'] seen=mocked"),
+            dedup: Some("dave allow=['alice', 'carol', 'appended'] seen=mocked"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"statements":[{"principals":["123456789012","arn:aws:iam::*:root"],"actions":["sts:AssumeRole"],"conditions":[],"categories":[],"values":[],"tuple":null,"key":[],"has":[true,true,false],"raw_condition_keys":[]}],"all_principals":["123456789012","arn:aws:iam::*:root"],"n_conditions":0,"direct":true}"#,
+                r#"{"who":"Dave","where":"<nowhere>","star":[1,[2,3],["a"],"b"],"extra":{"kind":"top","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["none",0],"nested":["PASSWORD"],"list_type":[false,false,true,true,false]}"#,
             ),
+            mocks: &[
+                (
+                    "ALLOW_LIST",
+                    ::detections_runtime::py::MockValue::Str(r#"["alice", "carol"]"#),
+                ),
+            ],
             ..Case::new(
-                "Lower-case keys read through Panther's wrapper",
-                18,
+                "A mocked allow list, rebound and extended",
+                17,
                 true,
-                r#"{"policy":{"statement":{"effect":"Allow","principal":{"aws":["arn:aws:iam::*:root","123456789012"]},"action":"sts:AssumeRole"}}}"#,
+                r#"{"user":"dave","kind":"top","actor":{"name":"Dave"}}"#,
             )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn lower_case_keys_in_a_json_string_are_not_the_policy_s() {
-        Case::new(
-                "Lower-case keys in a JSON string are not the policy's",
-                26,
-                false,
-                r#"{"policy":"{\"statement\": {\"effect\": \"Allow\", \"principal\": \"*\"}}"}"#,
-            )
-            .check(&RULE);
-    }
-    #[test]
-    fn a_source_ip_range_limits_access() {
-        Case::new(
-                "A source IP range limits access",
-                30,
-                false,
-                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"*\"}, \"Condition\": {\"IpAddress\": {\"aws:SourceIp\": [\"10.0.0.0/8\", \"192.168.0.0/16\"]}, \"StringNotEquals\": {\"aws:SourceVpc\": \"vpc-1\"}}}]}"}"#,
-            )
-            .check(&RULE);
-    }
-    #[test]
-    fn any_source_ip() {
+        },
         Case {
-            title: Some("Allow:True:False:True"),
-            dedup: Some("Allow:True:False:True"),
+            mocks: &[
+                (
+                    "ALLOW_LIST",
+                    ::detections_runtime::py::MockValue::Str(r#"["alice", "carol"]"#),
+                ),
+            ],
+            ..Case::new(
+                "The mocked allow list holds",
+                27,
+                false,
+                r#"{"user":"carol","kind":"top"}"#,
+            )
+        },
+        Case {
+            mocks: &[("ALLOW_LIST", ::detections_runtime::py::MockValue::Str("[]"))],
+            ..Case::new(
+                "What the mocked case appended holds in it",
+                33,
+                false,
+                r#"{"user":"appended","kind":"top"}"#,
+            )
+        },
+        Case {
+            title: Some("carol allow=[] seen=mocked"),
+            dedup: Some("carol allow=[] seen=mocked"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"statements":[{"principals":["*"],"actions":[],"conditions":["Condition(category='cidr', value='0.0.0.0/0')"],"categories":["cidr"],"values":["0.0.0.0/0"],"tuple":true,"key":["none"],"has":[true,true,false],"raw_condition_keys":["IpAddress"]}],"all_principals":["*"],"n_conditions":1,"direct":true}"#,
+                r#"{"who":"<nobody>","where":"home","star":[1,[2,3],["a"],"b"],"extra":{"kind":"mid","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["none",0],"nested":["OIDC","SAML"],"list_type":[false,false,true,true,false]}"#,
             ),
             ..Case::new(
-                "Any source IP",
-                34,
+                "Unmocked again, the module-level list is back",
+                39,
                 true,
-                r#"{"policy":{"Statement":[{"Effect":"Allow","Principal":"*","Condition":{"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}}]}}"#,
+                r#"{"user":"carol","kind":"mid","place":"home","idp":"G"}"#,
             )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn an_organization_and_a_user_id_limit_access() {
-        Case::new(
-                "An organization and a user id limit access",
-                42,
-                false,
-                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Condition\": {\"StringEquals\": {\"aws:PrincipalOrgID\": \"o-abc123\", \"aws:userid\": \"AROAEXAMPLE:*\"}}}]}"}"#,
-            )
-            .check(&RULE);
-    }
-    #[test]
-    fn any_organization() {
+        },
         Case {
-            title: Some("Allow:True:False:True"),
-            dedup: Some("Allow:True:False:True"),
+            title: Some("erin allow=[] seen=mocked"),
+            dedup: Some("erin allow=[] seen=mocked"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"statements":[{"principals":["*"],"actions":[],"conditions":["Condition(category='organization', value='o-*/r-ab/ou-*')","Condition(category='arn', value='arn:aws:s3:::bucket')"],"categories":["organization","arn"],"values":["o-*/r-ab/ou-*","arn:aws:s3:::bucket"],"tuple":true,"key":["none","none"],"has":[true,true,false],"raw_condition_keys":["ForAnyValue:StringLike","ArnLike"]}],"all_principals":["*"],"n_conditions":2,"direct":true}"#,
+                r#"{"who":"<nobody>","where":"<nowhere>","star":[1,[2,3],["a"],"b"],"extra":{"kind":"net","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["none",0],"nested":["PASSWORD"],"list_type":[false,false,true,true,false],"nets":[["10.0.0.0/8",false,false],["172.16.0.0/12",false,false],["192.168.0.0/16",false,false]],"hosts":[false,true],"version":"TypeError","address":"TypeError"}"#,
             ),
             ..Case::new(
-                "Any organization",
+                "A network outside every allowed one",
                 46,
                 true,
-                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Condition\": {\"ForAnyValue:StringLike\": {\"aws:PrincipalOrgPaths\": \"o-*/r-ab/ou-*\"}, \"ArnLike\": {\"aws:SourceArn\": \"arn:aws:s3:::bucket\"}}}]}"}"#,
+                r#"{"user":"erin","kind":"net","ip":"8.8.8.0/24"}"#,
             )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn a_denial_and_an_account_condition() {
+        },
         Case::new(
-                "A denial and an account condition",
-                54,
-                false,
-                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Deny\", \"Principal\": \"*\"}, {\"Effect\": \"Allow\", \"Principal\": {\"Service\": \"s3.amazonaws.com\"}, \"Condition\": {\"StringEquals\": {\"AWS:SourceAccount\": \"111122223333\"}}}]}"}"#,
-            )
-            .check(&RULE);
-    }
-    #[test]
-    fn notprincipal() {
-        Case {
-            title: Some("Allow:True:True:True"),
-            dedup: Some("Allow:True:True:True"),
-            severity: Some(::detections_runtime::Severity::Medium),
-            context: Some(
-                r#"{"statements":[{"principals":[],"actions":[],"conditions":["Condition(category='vpce', value='vpce-*')"],"categories":["vpce"],"values":["vpce-*"],"tuple":true,"key":["none"],"has":[true,true,false],"raw_condition_keys":["StringLike"]}],"all_principals":[],"n_conditions":1,"direct":true}"#,
-            ),
-            ..Case::new(
-                "NotPrincipal",
-                58,
-                true,
-                r#"{"policy":"{\"Statement\": {\"Effect\": \"Allow\", \"NotPrincipal\": {\"AWS\": \"arn:aws:iam::111122223333:root\"}, \"Condition\": {\"StringLike\": {\"aws:SourceVpce\": \"vpce-*\"}}}}"}"#,
-            )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn a_statement_that_is_no_mapping() {
-        Case {
-            title: Some("AttributeError"),
-            dedup: Some("AttributeError"),
-            severity: Some(::detections_runtime::Severity::Medium),
-            context: Some(r#"{"error":"AttributeError"}"#),
-            ..Case::new(
-                "A statement that is no mapping",
-                66,
-                true,
-                r#"{"policy":"{\"Statement\": [\"not a statement\"]}","expect_error":"AttributeError"}"#,
-            )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn an_unhashable_principal() {
-        Case {
-            title: Some("TypeError"),
-            dedup: Some("TypeError"),
-            severity: Some(::detections_runtime::Severity::Medium),
-            context: Some(r#"{"error":"TypeError"}"#),
-            ..Case::new(
-                "An unhashable principal",
-                73,
-                true,
-                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": [[\"nested\"]]}}]}","expect_error":"TypeError"}"#,
-            )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn a_principal_that_is_no_string() {
-        Case {
-            title: Some("Allow:True:False:TypeError"),
-            dedup: Some("Allow:True:False:TypeError"),
-            severity: Some(::detections_runtime::Severity::Medium),
-            context: Some(
-                r#"{"statements":[{"principals":[12],"actions":[],"conditions":[],"categories":[],"values":[],"tuple":null,"key":[],"has":[true,true,false],"raw_condition_keys":[]}],"all_principals":[12],"n_conditions":0,"direct":true}"#,
-            ),
-            ..Case::new(
-                "A principal that is no string",
-                80,
-                true,
-                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": [12]}}]}","expect_error":"TypeError in verdict"}"#,
-            )
-        }
-            .check(&RULE);
-    }
-    #[test]
-    fn a_condition_that_is_no_mapping() {
+            "A network inside an allowed one",
+            53,
+            false,
+            r#"{"user":"erin","kind":"net","ip":"192.168.4.0/24"}"#,
+        ),
         Case::new(
-                "A condition that is no mapping",
-                87,
-                false,
-                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Condition\": [\"x\"]}]}","expect_error":"TypeError"}"#,
-            )
-            .check(&RULE);
+            "A host inside an allowed network",
+            56,
+            false,
+            r#"{"user":"erin","kind":"net","ip":"172.20.1.1"}"#,
+        ),
+        Case::new(
+            "A kind none of the constants has",
+            59,
+            false,
+            r#"{"user":"frank","kind":"gamma"}"#,
+        ),
+    ];
+    #[test]
+    fn a_kind_of_a_constant_key() {
+        Case::check_in_sequence(&RULE, CASES, 0usize);
+    }
+    #[test]
+    fn a_mocked_allow_list_rebound_and_extended() {
+        Case::check_in_sequence(&RULE, CASES, 1usize);
+    }
+    #[test]
+    fn the_mocked_allow_list_holds() {
+        Case::check_in_sequence(&RULE, CASES, 2usize);
+    }
+    #[test]
+    fn what_the_mocked_case_appended_holds_in_it() {
+        Case::check_in_sequence(&RULE, CASES, 3usize);
+    }
+    #[test]
+    fn unmocked_again_the_module_level_list_is_back() {
+        Case::check_in_sequence(&RULE, CASES, 4usize);
+    }
+    #[test]
+    fn a_network_outside_every_allowed_one() {
+        Case::check_in_sequence(&RULE, CASES, 5usize);
+    }
+    #[test]
+    fn a_network_inside_an_allowed_one() {
+        Case::check_in_sequence(&RULE, CASES, 6usize);
+    }
+    #[test]
+    fn a_host_inside_an_allowed_network() {
+        Case::check_in_sequence(&RULE, CASES, 7usize);
+    }
+    #[test]
+    fn a_kind_none_of_the_constants_has() {
+        Case::check_in_sequence(&RULE, CASES, 8usize);
     }
 }
 

@@ -132,6 +132,39 @@ pub fn network<'e>(x: &Obj<'e>, strict: bool, kind: Kind) -> R<Obj<'e>> {
     Ok(Obj::Native(std::rc::Rc::new(Native::Net { addr: from_bits(bits & mask, ip.is_ipv4()), prefix })))
 }
 
+/// `a.subnet_of(b)` (`supernet_of` swaps them): CPython's `_is_subnet_of`, whose
+/// `AttributeError` on a value that is not a network becomes a `TypeError`.
+pub fn is_subnet_of<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
+    let net = |x: &Obj<'e>| match x {
+        Obj::Native(n) => match **n {
+            Native::Net { addr, prefix } => Some((addr, prefix)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (Some((a_addr, a_prefix)), Some((b_addr, b_prefix))) = (net(a), net(b)) else {
+        return Err(Exc::type_error(format!(
+            "Unable to test subnet containment between {} and {}",
+            crate::py::str_of(a),
+            crate::py::str_of(b)
+        )));
+    };
+    if a_addr.is_ipv4() != b_addr.is_ipv4() {
+        return Err(Exc::type_error(format!(
+            "{} and {} are not of the same version",
+            crate::py::str_of(a),
+            crate::py::str_of(b)
+        )));
+    }
+    let width = if a_addr.is_ipv4() { 32 } else { 128 };
+    let range = |addr: IpAddr, prefix: u8| {
+        let bits = bits_of(addr);
+        (bits, bits | (!mask(width, prefix) & mask(width, width)))
+    };
+    let ((a_lo, a_hi), (b_lo, b_hi)) = (range(a_addr, a_prefix), range(b_addr, b_prefix));
+    Ok(Obj::Bool(b_lo <= a_lo && b_hi >= a_hi))
+}
+
 pub(super) fn bits_of(ip: IpAddr) -> u128 {
     match ip {
         IpAddr::V4(a) => u32::from(a).into(),

@@ -6,7 +6,7 @@
 use ::detections_runtime::prelude::*;
 
 use super::super::{
-    python_classes, python_constructs, python_control, python_model, python_policy,
+    python_classes, python_constructs, python_control, python_model, python_modvars,
     python_state, python_store, python_url, python_values, python_verdicts,
 };
 
@@ -18,7 +18,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_constructs::RULE,
         &python_control::RULE,
         &python_model::RULE,
-        &python_policy::RULE,
+        &python_modvars::RULE,
         &python_state::RULE,
         &python_store::RULE,
         &python_url::RULE,
@@ -35,7 +35,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_classes::RULE,
         &python_constructs::RULE,
         &python_model::RULE,
-        &python_policy::RULE,
+        &python_modvars::RULE,
         &python_state::RULE,
         &python_store::RULE,
         &python_url::RULE,
