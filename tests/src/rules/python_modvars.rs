@@ -51,7 +51,7 @@ static PYTHON: py::Python = py::Python {
     source: "tests/rules/python/python_modvars.py",
     rule,
     title: Some(title),
-    dedup: None,
+    dedup: Some(dedup),
     alert_context: Some(alert_context),
     severity: None,
     description: None,
@@ -133,6 +133,21 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         out.push_str(&py::str_of(&py::load(&SEEN_MOCK)?));
         Obj::string(out)
     })
+}
+
+/// `dedup` of `tests/rules/python/python_modvars.py`.
+pub fn dedup<'e>(event: Obj<'e>) -> R<Obj<'e>> {
+    let prefix = py::meth::get(&event, &[Obj::str("user"), Obj::str("")])?;
+    Ok(
+        py::add(
+            &tagged_in_dedup(
+                prefix.clone(),
+                py::meth::get(&event, &[Obj::str("kind")])?,
+                Obj::str(":"),
+            )?,
+            &tagged_in_dedup(prefix.clone(), Obj::str("x"), Obj::str("/"))?,
+        )?,
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_modvars.py`.
@@ -393,6 +408,21 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         }
     }
     Ok(context.clone())
+}
+
+/// `tagged` of `tests/rules/python/python_modvars.py` (defined inside `dedup`).
+pub fn tagged_in_dedup<'e>(
+    prefix: Obj<'e>,
+    suffix: Obj<'e>,
+    sep: Obj<'e>,
+) -> R<Obj<'e>> {
+    Ok({
+        let mut out = String::new();
+        out.push_str(&py::str_of(&prefix));
+        out.push_str(&py::str_of(&sep));
+        out.push_str(&py::str_of(&suffix));
+        Obj::string(out)
+    })
 }
 
 /// `BY_KIND` of `tests/rules/python/python_modvars.py`.

@@ -8852,7 +8852,7 @@ mod python_modvars {
     const CASES: &[Case<'static>] = &[
         Case {
             title: Some("bob allow=[] seen=never"),
-            dedup: Some("bob allow=[] seen=never"),
+            dedup: Some("bob:alphabob/x"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
                 r#"{"who":"<nobody>","where":"<nowhere>","star":[1,[2,3],["a"],"b"],"extra":{"a":1,"kind":"alpha","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["first",1],"nested":["PASSWORD"],"list_type":[true,true,true,false,false]}"#,
@@ -8866,7 +8866,7 @@ mod python_modvars {
         },
         Case {
             title: Some("dave allow=['alice', 'carol', 'appended'] seen=mocked"),
-            dedup: Some("dave allow=['alice', 'carol', 'appended'] seen=mocked"),
+            dedup: Some("dave:topdave/x"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
                 r#"{"who":"Dave","where":"<nowhere>","star":[1,[2,3],["a"],"b"],"extra":{"kind":"top","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["none",0],"nested":["PASSWORD"],"list_type":[false,false,true,true,false]}"#,
@@ -8909,7 +8909,7 @@ mod python_modvars {
         },
         Case {
             title: Some("carol allow=[] seen=mocked"),
-            dedup: Some("carol allow=[] seen=mocked"),
+            dedup: Some("carol:midcarol/x"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
                 r#"{"who":"<nobody>","where":"home","star":[1,[2,3],["a"],"b"],"extra":{"kind":"mid","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["none",0],"nested":["OIDC","SAML"],"list_type":[false,false,true,true,false]}"#,
@@ -8923,7 +8923,7 @@ mod python_modvars {
         },
         Case {
             title: Some("erin allow=[] seen=mocked"),
-            dedup: Some("erin allow=[] seen=mocked"),
+            dedup: Some("erin:neterin/x"),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
                 r#"{"who":"<nobody>","where":"<nowhere>","star":[1,[2,3],["a"],"b"],"extra":{"kind":"net","low":10,"mid":20,"high":30,"top":40},"bad":"TypeError","merged":{"low":10,"mid":20,"high":30,"top":40},"by_kind":["none",0],"nested":["PASSWORD"],"list_type":[false,false,true,true,false],"nets":[["10.0.0.0/8",false,false],["172.16.0.0/12",false,false],["192.168.0.0/16",false,false]],"hosts":[false,true],"version":"TypeError","address":"TypeError"}"#,
