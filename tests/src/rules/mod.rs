@@ -799,6 +799,9 @@ pub mod python_model;
 /// `Fixture.Python.ModVars`, from `tests/rules/python/python_modvars.yml`.
 pub mod python_modvars;
 
+/// `Fixture.Python.Policy`, from `tests/rules/python/python_policy.yml`.
+pub mod python_policy;
+
 /// `Fixture.Python.State`, from `tests/rules/python/python_state.yml`.
 pub mod python_state;
 
@@ -1365,6 +1368,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_control::RULE,
     &python_model::RULE,
     &python_modvars::RULE,
+    &python_policy::RULE,
     &python_state::RULE,
     &python_store::RULE,
     &python_url::RULE,

@@ -8992,6 +8992,202 @@ mod python_modvars {
     }
 }
 
+/// `Fixture.Python.Policy` (tests/rules/python/python_policy.yml)
+mod python_policy {
+    use super::Case;
+    use ::integration_tests::rules::python_policy::RULE;
+    #[test]
+    fn a_wildcard_principal_without_conditions() {
+        Case {
+            title: Some("Allow:True:False:True"),
+            dedup: Some("Allow:True:False:True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"statements":[{"principals":["*"],"actions":["s3:*","s3:GetObject"],"conditions":[],"categories":[],"values":[],"tuple":null,"key":[],"has":[true,true,false],"raw_condition_keys":[]}],"all_principals":["*"],"n_conditions":0,"direct":true}"#,
+            ),
+            ..Case::new(
+                "A wildcard principal without conditions",
+                10,
+                true,
+                r#"{"policy":"{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": [\"s3:GetObject\", \"s3:*\"]}]}"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn lower_case_keys_read_through_panther_s_wrapper() {
+        Case {
+            title: Some("Allow:True:False:True"),
+            dedup: Some("Allow:True:False:True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"statements":[{"principals":["123456789012","arn:aws:iam::*:root"],"actions":["sts:AssumeRole"],"conditions":[],"categories":[],"values":[],"tuple":null,"key":[],"has":[true,true,false],"raw_condition_keys":[]}],"all_principals":["123456789012","arn:aws:iam::*:root"],"n_conditions":0,"direct":true}"#,
+            ),
+            ..Case::new(
+                "Lower-case keys read through Panther's wrapper",
+                18,
+                true,
+                r#"{"policy":{"statement":{"effect":"Allow","principal":{"aws":["arn:aws:iam::*:root","123456789012"]},"action":"sts:AssumeRole"}}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn lower_case_keys_in_a_json_string_are_not_the_policy_s() {
+        Case::new(
+                "Lower-case keys in a JSON string are not the policy's",
+                26,
+                false,
+                r#"{"policy":"{\"statement\": {\"effect\": \"Allow\", \"principal\": \"*\"}}"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn a_source_ip_range_limits_access() {
+        Case::new(
+                "A source IP range limits access",
+                30,
+                false,
+                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"*\"}, \"Condition\": {\"IpAddress\": {\"aws:SourceIp\": [\"10.0.0.0/8\", \"192.168.0.0/16\"]}, \"StringNotEquals\": {\"aws:SourceVpc\": \"vpc-1\"}}}]}"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn any_source_ip() {
+        Case {
+            title: Some("Allow:True:False:True"),
+            dedup: Some("Allow:True:False:True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"statements":[{"principals":["*"],"actions":[],"conditions":["Condition(category='cidr', value='0.0.0.0/0')"],"categories":["cidr"],"values":["0.0.0.0/0"],"tuple":true,"key":["none"],"has":[true,true,false],"raw_condition_keys":["IpAddress"]}],"all_principals":["*"],"n_conditions":1,"direct":true}"#,
+            ),
+            ..Case::new(
+                "Any source IP",
+                34,
+                true,
+                r#"{"policy":{"Statement":[{"Effect":"Allow","Principal":"*","Condition":{"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}}]}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_organization_and_a_user_id_limit_access() {
+        Case::new(
+                "An organization and a user id limit access",
+                42,
+                false,
+                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Condition\": {\"StringEquals\": {\"aws:PrincipalOrgID\": \"o-abc123\", \"aws:userid\": \"AROAEXAMPLE:*\"}}}]}"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn any_organization() {
+        Case {
+            title: Some("Allow:True:False:True"),
+            dedup: Some("Allow:True:False:True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"statements":[{"principals":["*"],"actions":[],"conditions":["Condition(category='organization', value='o-*/r-ab/ou-*')","Condition(category='arn', value='arn:aws:s3:::bucket')"],"categories":["organization","arn"],"values":["o-*/r-ab/ou-*","arn:aws:s3:::bucket"],"tuple":true,"key":["none","none"],"has":[true,true,false],"raw_condition_keys":["ForAnyValue:StringLike","ArnLike"]}],"all_principals":["*"],"n_conditions":2,"direct":true}"#,
+            ),
+            ..Case::new(
+                "Any organization",
+                46,
+                true,
+                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Condition\": {\"ForAnyValue:StringLike\": {\"aws:PrincipalOrgPaths\": \"o-*/r-ab/ou-*\"}, \"ArnLike\": {\"aws:SourceArn\": \"arn:aws:s3:::bucket\"}}}]}"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_denial_and_an_account_condition() {
+        Case::new(
+                "A denial and an account condition",
+                54,
+                false,
+                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Deny\", \"Principal\": \"*\"}, {\"Effect\": \"Allow\", \"Principal\": {\"Service\": \"s3.amazonaws.com\"}, \"Condition\": {\"StringEquals\": {\"AWS:SourceAccount\": \"111122223333\"}}}]}"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn notprincipal() {
+        Case {
+            title: Some("Allow:True:True:True"),
+            dedup: Some("Allow:True:True:True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"statements":[{"principals":[],"actions":[],"conditions":["Condition(category='vpce', value='vpce-*')"],"categories":["vpce"],"values":["vpce-*"],"tuple":true,"key":["none"],"has":[true,true,false],"raw_condition_keys":["StringLike"]}],"all_principals":[],"n_conditions":1,"direct":true}"#,
+            ),
+            ..Case::new(
+                "NotPrincipal",
+                58,
+                true,
+                r#"{"policy":"{\"Statement\": {\"Effect\": \"Allow\", \"NotPrincipal\": {\"AWS\": \"arn:aws:iam::111122223333:root\"}, \"Condition\": {\"StringLike\": {\"aws:SourceVpce\": \"vpce-*\"}}}}"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_statement_that_is_no_mapping() {
+        Case {
+            title: Some("AttributeError"),
+            dedup: Some("AttributeError"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(r#"{"error":"AttributeError"}"#),
+            ..Case::new(
+                "A statement that is no mapping",
+                66,
+                true,
+                r#"{"policy":"{\"Statement\": [\"not a statement\"]}","expect_error":"AttributeError"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_unhashable_principal() {
+        Case {
+            title: Some("TypeError"),
+            dedup: Some("TypeError"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(r#"{"error":"TypeError"}"#),
+            ..Case::new(
+                "An unhashable principal",
+                73,
+                true,
+                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": [[\"nested\"]]}}]}","expect_error":"TypeError"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_principal_that_is_no_string() {
+        Case {
+            title: Some("Allow:True:False:TypeError"),
+            dedup: Some("Allow:True:False:TypeError"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"statements":[{"principals":[12],"actions":[],"conditions":[],"categories":[],"values":[],"tuple":null,"key":[],"has":[true,true,false],"raw_condition_keys":[]}],"all_principals":[12],"n_conditions":0,"direct":true}"#,
+            ),
+            ..Case::new(
+                "A principal that is no string",
+                80,
+                true,
+                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": [12]}}]}","expect_error":"TypeError in verdict"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_condition_that_is_no_mapping() {
+        Case::new(
+                "A condition that is no mapping",
+                87,
+                false,
+                r#"{"policy":"{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Condition\": [\"x\"]}]}","expect_error":"TypeError"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `Fixture.Python.State` (tests/rules/python/python_state.yml)
 mod python_state {
     use super::Case;

@@ -7,7 +7,7 @@ use ::detections_runtime::prelude::*;
 
 use super::super::{
     python_classes, python_constructs, python_control, python_model, python_modvars,
-    python_state, python_store, python_url, python_values, python_verdicts,
+    python_policy, python_state, python_store, python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -19,6 +19,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_control::RULE,
         &python_model::RULE,
         &python_modvars::RULE,
+        &python_policy::RULE,
         &python_state::RULE,
         &python_store::RULE,
         &python_url::RULE,
@@ -36,6 +37,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_constructs::RULE,
         &python_model::RULE,
         &python_modvars::RULE,
+        &python_policy::RULE,
         &python_state::RULE,
         &python_store::RULE,
         &python_url::RULE,
