@@ -92,6 +92,7 @@ fn lower_steps<'p>(
         aliases: Default::default(),
         may_raise: Default::default(),
         raising: Default::default(),
+        loose: Default::default(),
     };
     let mut assigned = std::collections::BTreeMap::<String, usize>::new();
     count_assigned(&f.body, &mut assigned);
@@ -130,7 +131,7 @@ fn lower_steps<'p>(
             {
                 let c = cx.condition(&s.test).expect("checked");
                 out.steps.push((line(&*s.test), c));
-                out.complete = !cx.may_raise.get();
+                out.complete = !cx.may_raise.get() && !cx.loose.get();
                 return (out, Some(cx));
             }
             // `if a: …` … `if b: …` then `return False`: a True return is inside some branch, so
@@ -165,7 +166,7 @@ fn lower_steps<'p>(
             Stmt::Return(r) => {
                 let Some(v) = &r.value else { return (out, Some(cx)) };
                 if matches!(&**v, Expr::BooleanLiteral(b) if b.value) {
-                    out.complete = !cx.may_raise.get();
+                    out.complete = !cx.may_raise.get() && !cx.loose.get();
                     return (out, Some(cx));
                 }
                 let conjuncts = cx.conjuncts(v);
@@ -184,9 +185,8 @@ fn lower_steps<'p>(
                     }
                 }
                 // A bool for sure: `all(…)`, or `and` of comparisons, `not`s and lowered helpers.
-                let boolean =
-                    cx.is_all(v) || conjuncts.iter().all(|c| is_boolean(c) || cx.helper(c).is_some());
-                out.complete = all_lowered && boolean && !cx.may_raise.get();
+                let boolean = cx.is_all(v) || conjuncts.iter().all(|c| cx.boolean(c));
+                out.complete = all_lowered && boolean && !cx.may_raise.get() && !cx.loose.get();
                 return (out, Some(cx));
             }
             _ => return (out, Some(cx)),
@@ -232,6 +232,10 @@ struct Lower<'p> {
     may_raise: std::cell::Cell<bool>,
     /// The conditions that may raise in Python (as their IR, printed).
     raising: std::cell::RefCell<Vec<String>>,
+    /// Whether a lowered condition may hold in the IR where Python raises (`"x" in f.lower()`
+    /// on a list field): right as a step (Python gives no alert either way), but such a
+    /// function is never lowered completely.
+    loose: std::cell::Cell<bool>,
 }
 
 impl Lower<'_> {
@@ -253,6 +257,68 @@ impl Lower<'_> {
             }
             _ => vec![e],
         }
+    }
+
+    /// Whether a lowered conjunct's value is always a `bool`: a comparison, a `not`,
+    /// `str.startswith`/`endswith` (on the string a lowered field must be), `any`/`all`, or a
+    /// helper lowered completely.
+    fn boolean(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Name(n) if self.aliases.contains_key(n.id.as_str()) => {
+                self.boolean(&self.aliases[n.id.as_str()])
+            }
+            Expr::BoolOp(b) => b.values.iter().all(|v| self.boolean(v)),
+            Expr::Call(c) => {
+                matches!(&*c.func, Expr::Attribute(a) if matches!(a.attr.id.as_str(), "startswith" | "endswith"))
+                    || matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "any" | "all") && !self.shadowed(n.id.as_str()))
+                    || self.helper(e).is_some()
+            }
+            _ => is_boolean(e),
+        }
+    }
+
+    /// `any(cond for x in STRINGS)` / `all(…)`: the condition with each string in place of `x`,
+    /// as `Any` / `All` (the loop variable stands only for the constant's items).
+    fn over_strings(&self, e: &Expr) -> Option<ir::Expr> {
+        use ruff_python_ast::visitor::transformer::Transformer;
+        let Expr::Call(c) = e else { return None };
+        let Expr::Name(f) = &*c.func else { return None };
+        let any = match f.id.as_str() {
+            "any" => true,
+            "all" => false,
+            _ => return None,
+        };
+        if self.shadowed(f.id.as_str()) || !c.arguments.keywords.is_empty() || c.arguments.args.len() != 1 {
+            return None;
+        }
+        let Expr::Generator(g) = &c.arguments.args[0] else { return None };
+        let [comp] = g.generators.as_slice() else { return None };
+        let Expr::Name(var) = &comp.target else { return None };
+        if !comp.ifs.is_empty() || comp.is_async || var.id.as_str() == self.event {
+            return None;
+        }
+        // The element must not bind names of its own (a nested comprehension or lambda).
+        if has_scope(&g.elt) {
+            return None;
+        }
+        let items = match self.resolve(&comp.iter)? {
+            Expr::Tuple(t) => &t.elts,
+            Expr::List(t) => &t.elts,
+            _ => return None,
+        };
+        let items: Vec<Expr> = items.iter().map(|i| self.resolve(i).cloned()).collect::<Option<_>>()?;
+        if items.is_empty() || !items.iter().all(|i| matches!(i, Expr::StringLiteral(_))) {
+            return None;
+        }
+        let parts = items
+            .iter()
+            .map(|item| {
+                let mut elt = (*g.elt).clone();
+                Substitute { name: var.id.as_str(), value: item }.visit_expr(&mut elt);
+                self.condition(&elt)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(if any { ir::Expr::Any(parts) } else { ir::Expr::All(parts) })
     }
 
     fn is_all(&self, e: &Expr) -> bool {
@@ -319,8 +385,36 @@ impl Lower<'_> {
         if let Some(h) = self.helper(e) {
             return Some(h);
         }
+        if let Some(e) = self.over_strings(e) {
+            return Some(e);
+        }
         match e {
             Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.condition(&u.operand).map(|e| self.negate(e)),
+            // `"text" in field.lower()` (lower-case ASCII text): the field's string contains it,
+            // ignoring case as `str.lower` does. A list field raises in Python where `IContains`
+            // may hold (see `loose`); a missing, null or other field is false or raises.
+            Expr::Compare(c)
+                if c.ops.len() == 1
+                    && matches!(c.ops[0], CmpOp::In | CmpOp::NotIn)
+                    && let Some(text) = self.string(&c.left)
+                    && let Expr::Call(call) = &c.comparators[0]
+                    && let Expr::Attribute(a) = &*call.func
+                    && a.attr.id.as_str() == "lower"
+                    && call.arguments.args.is_empty()
+                    && call.arguments.keywords.is_empty()
+                    && text.is_ascii()
+                    && text == text.to_ascii_lowercase()
+                    && let Some((path, default)) = self.field(&a.value) =>
+            {
+                // A default that contains the text would match a missing field.
+                if default.as_ref().is_some_and(|d| d.to_lowercase().contains(text.as_str())) {
+                    return None;
+                }
+                self.loose.set(true);
+                let e = ir::Expr::Test { path, test: Test::IContains(text), negated: false };
+                self.raising.borrow_mut().push(format!("{e:?}"));
+                Some(if c.ops[0] == CmpOp::NotIn { self.negate(e) } else { e })
+            }
             // `all([a, b])` / `any([a, b])` of conditions.
             Expr::Call(c)
                 if matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "all" | "any") && !self.shadowed(n.id.as_str()))
@@ -447,6 +541,12 @@ impl Lower<'_> {
     /// `event.get("k"[, "default"])` or `event.deep_get("a", "b"[, default="d"])`: the path,
     /// and the string default (`None` for Python's `None`).
     fn field(&self, e: &Expr) -> Option<(Path, Option<String>)> {
+        // A local assigned the field once before: the field (the event does not change).
+        if let Expr::Name(n) = e
+            && let Some(value) = self.aliases.get(n.id.as_str())
+        {
+            return self.field(value);
+        }
         let Expr::Call(c) = e else { return None };
         let Expr::Attribute(a) = &*c.func else { return None };
         let Expr::Name(recv) = &*a.value else { return None };
@@ -633,6 +733,49 @@ fn reaches_store(program: &Program, module: &PyModule, name: &str) -> bool {
     }
     let mut seen = std::collections::BTreeSet::new();
     name_reaches(program, module, name, &mut seen)
+}
+
+/// Replaces a generator's variable by one item's literal.
+struct Substitute<'a> {
+    name: &'a str,
+    value: &'a Expr,
+}
+
+impl ruff_python_ast::visitor::transformer::Transformer for Substitute<'_> {
+    fn visit_expr(&self, expr: &mut Expr) {
+        if let Expr::Name(n) = expr
+            && n.id.as_str() == self.name
+        {
+            *expr = self.value.clone();
+            return;
+        }
+        ruff_python_ast::visitor::transformer::walk_expr(self, expr);
+    }
+}
+
+/// Whether an expression binds names of its own (a comprehension, lambda or `:=`).
+fn has_scope(e: &Expr) -> bool {
+    use ruff_python_ast::visitor::{Visitor, walk_expr};
+    struct V(bool);
+    impl<'a> Visitor<'a> for V {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if matches!(
+                e,
+                Expr::Generator(_)
+                    | Expr::ListComp(_)
+                    | Expr::SetComp(_)
+                    | Expr::DictComp(_)
+                    | Expr::Lambda(_)
+                    | Expr::Named(_)
+            ) {
+                self.0 = true;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
 }
 
 /// How many times each name is assigned in a function body (anywhere in it).

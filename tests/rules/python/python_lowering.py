@@ -1,0 +1,15 @@
+"""Fixture: a rule() that lowers completely: any() over a constant's strings, and a local read
+from a nested field (written for this project)."""
+
+ACTIONS = ["Add", "Delete"]
+
+
+def rule(event):
+    if event.get("errorCode"):
+        return False
+    policy = event.deep_get("requestParameters", "policyArn", default="NOT_FOUND")
+    return any(event.get("eventName", "").startswith(a) for a in ACTIONS) and policy.endswith("Admin")
+
+
+def title(event):
+    return f"{event.get('eventName')} of {event.deep_get('requestParameters', 'policyArn')}"
