@@ -101,11 +101,13 @@ fn lower_steps<'p>(
     for (i, stmt) in f.body.iter().enumerate() {
         match stmt {
             Stmt::Expr(e) if i == 0 && matches!(&*e.value, Expr::StringLiteral(_)) => continue,
-            // `name = condition` or `name = [literals]`, assigned only here: an alias.
+            // `name = condition`, `name = event.get(…)` or `name = [literals]`, assigned only
+            // here: an alias.
             Stmt::Assign(a)
                 if a.targets.len() == 1
                     && matches!(&a.targets[0], Expr::Name(n) if assigned.get(n.id.as_str()) == Some(&1) && n.id.as_str() != cx.event)
                     && (cx.condition(&a.value).is_some()
+                        || cx.field(&a.value).is_some()
                         || cx.strings(&a.value).is_some()
                         || cx.string(&a.value).is_some()) =>
             {
