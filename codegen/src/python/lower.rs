@@ -6,13 +6,17 @@
 //! Exact or not at all. A condition is lowered only when the IR says exactly what CPython says
 //! of it for every event: `event.get("k")` and `event.deep_get("a", "b")` compared with `==`,
 //! `!=`, `in`, `not in` (string literals or constants of strings), `is None`, truthiness and
-//! `not`. Only necessary conditions are taken: the leading `if …: return False` guards, and the
-//! conjuncts of `return a and b` or `return all([a, b])` (an expression that raises instead gives
-//! no alert either). A `rule()` lowered completely (its steps are all of it) is not run by the
-//! engine: only when none of its conditions can raise in Python where the IR says false
-//! (`startswith` on a null, a list looked up in a set). One reading differs: a step matches keys ASCII case-insensitively as
-//! declarative rules do, where Panther also matches a non-ASCII key that `str.lower()` maps to
-//! the ASCII one (the Kelvin sign `K` to `k`).
+//! `not`, also through a local assigned the field once; `startswith`/`endswith`; `any`/`all` of
+//! a generator over a constant's strings; `"text" in field.lower()` (a step only: on a list
+//! Python raises where the IR's `IContains` may hold). Only necessary conditions are taken: the
+//! leading `if …: return False` guards, and the conjuncts of `return a and b` or
+//! `return all([a, b])` (an expression that raises instead gives no alert either). A `rule()`
+//! lowered completely (its steps are all of it) is not run by the engine: only when no condition
+//! that can raise in Python is negated, where the IR would say true (`startswith` on a null, a
+//! list looked up in a set), and none may hold where Python raises (`loose`). One reading
+//! differs: a step matches keys ASCII case-insensitively as declarative rules do, where Panther
+//! also matches a non-ASCII key that `str.lower()` maps to the ASCII one (the Kelvin sign `K`
+//! to `k`).
 //! Must not: decide anything the Python does not (the steps are implied by `rule()`).
 
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt, UnaryOp};
