@@ -266,8 +266,8 @@ impl Lower<'_> {
     }
 
     /// Whether a lowered conjunct's value is always a `bool`: a comparison, a `not`,
-    /// `str.startswith`/`endswith` (on the string a lowered field must be), `any`/`all`, or a
-    /// helper lowered completely.
+    /// `str.startswith`/`endswith` (on the string a lowered field must be), `any`/`all`/`bool`,
+    /// or a helper lowered completely.
     fn boolean(&self, e: &Expr) -> bool {
         match e {
             Expr::Name(n) if self.aliases.contains_key(n.id.as_str()) => {
@@ -276,7 +276,7 @@ impl Lower<'_> {
             Expr::BoolOp(b) => b.values.iter().all(|v| self.boolean(v)),
             Expr::Call(c) => {
                 matches!(&*c.func, Expr::Attribute(a) if matches!(a.attr.id.as_str(), "startswith" | "endswith"))
-                    || matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "any" | "all") && !self.shadowed(n.id.as_str()))
+                    || matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "any" | "all" | "bool") && !self.shadowed(n.id.as_str()))
                     || self.helper(e).is_some()
             }
             _ => is_boolean(e),
@@ -396,6 +396,14 @@ impl Lower<'_> {
         }
         match e {
             Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.condition(&u.operand).map(|e| self.negate(e)),
+            // `bool(x)`: the truth of `x`.
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "bool" && !self.shadowed("bool"))
+                    && c.arguments.keywords.is_empty()
+                    && c.arguments.args.len() == 1 =>
+            {
+                self.condition(&c.arguments.args[0])
+            }
             // `"text" in field.lower()` (lower-case ASCII text): the field's string contains it,
             // ignoring case as `str.lower` does. A list field raises in Python where `IContains`
             // may hold (see `loose`); a missing, null or other field is false or raises.

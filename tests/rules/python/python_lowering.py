@@ -1,5 +1,5 @@
-"""Fixture: a rule() that lowers completely: any() over a constant's strings, and a local read
-from a nested field (written for this project)."""
+"""Fixture: a rule() that lowers completely: any() over a constant's strings, a local read from
+a nested field, bool() (written for this project)."""
 
 ACTIONS = ["Add", "Delete"]
 
@@ -8,7 +8,11 @@ def rule(event):
     if event.get("errorCode"):
         return False
     policy = event.deep_get("requestParameters", "policyArn", default="NOT_FOUND")
-    return any(event.get("eventName", "").startswith(a) for a in ACTIONS) and policy.endswith("Admin")
+    return (
+        any(event.get("eventName", "").startswith(a) for a in ACTIONS)
+        and policy.endswith("Admin")
+        and bool(event.deep_get("userIdentity", "userName"))
+    )
 
 
 def title(event):
