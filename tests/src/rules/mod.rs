@@ -793,6 +793,12 @@ pub mod python_constructs;
 /// `Fixture.Python.Control`, from `tests/rules/python/python_control.yml`.
 pub mod python_control;
 
+/// `Fixture.Python.Lowering`, from `tests/rules/python/python_lowering.yml`.
+pub mod python_lowering;
+
+/// `Fixture.Python.LoweringPartial`, from `tests/rules/python/python_lowering_partial.yml`.
+pub mod python_lowering_partial;
+
 /// `Fixture.Python.Model`, from `tests/rules/python/python_model.yml`.
 pub mod python_model;
 
@@ -1366,6 +1372,8 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_classes::RULE,
     &python_constructs::RULE,
     &python_control::RULE,
+    &python_lowering::RULE,
+    &python_lowering_partial::RULE,
     &python_model::RULE,
     &python_modvars::RULE,
     &python_policy::RULE,

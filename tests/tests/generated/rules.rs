@@ -8810,6 +8810,232 @@ mod python_control {
     }
 }
 
+/// `Fixture.Python.Lowering` (tests/rules/python/python_lowering.yml)
+mod python_lowering {
+    use super::Case;
+    use ::integration_tests::rules::python_lowering::RULE;
+    #[test]
+    fn an_added_admin_policy() {
+        Case {
+            title: Some("AddUserPolicy of arn:aws:iam::aws:policy/Admin"),
+            dedup: Some("AddUserPolicy of arn:aws:iam::aws:policy/Admin"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "An added admin policy",
+                10,
+                true,
+                r#"{"eventName":"AddUserPolicy","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/Admin"},"userIdentity":{"userName":"ann"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_deleted_admin_policy() {
+        Case {
+            title: Some("DeleteRolePolicy of x/Admin"),
+            dedup: Some("DeleteRolePolicy of x/Admin"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "A deleted admin policy",
+                16,
+                true,
+                r#"{"eventName":"DeleteRolePolicy","requestParameters":{"policyArn":"x/Admin"},"userIdentity":{"userName":"ann"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn another_action() {
+        Case::new(
+                "Another action",
+                22,
+                false,
+                r#"{"eventName":"ListPolicies","requestParameters":{"policyArn":"x/Admin"},"userIdentity":{"userName":"ann"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn a_prefix_in_the_middle() {
+        Case::new(
+                "A prefix in the middle",
+                25,
+                false,
+                r#"{"eventName":"PreAddUser","requestParameters":{"policyArn":"x/Admin"},"userIdentity":{"userName":"ann"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn another_policy() {
+        Case::new(
+                "Another policy",
+                28,
+                false,
+                r#"{"eventName":"AddUserPolicy","requestParameters":{"policyArn":"x/ReadOnly"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_policy_the_default() {
+        Case::new(
+                "No policy (the default)",
+                31,
+                false,
+                r#"{"eventName":"AddUserPolicy"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_event_name_the_default() {
+        Case::new(
+                "No event name (the default)",
+                34,
+                false,
+                r#"{"requestParameters":{"policyArn":"x/Admin"},"userIdentity":{"userName":"ann"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn an_error() {
+        Case::new(
+                "An error",
+                37,
+                false,
+                r#"{"eventName":"AddUserPolicy","errorCode":"AccessDenied","requestParameters":{"policyArn":"x/Admin"},"userIdentity":{"userName":"ann"}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn an_empty_error() {
+        Case {
+            title: Some("AddUserPolicy of x/Admin"),
+            dedup: Some("AddUserPolicy of x/Admin"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "An empty error",
+                40,
+                true,
+                r#"{"eventName":"AddUserPolicy","errorCode":"","requestParameters":{"policyArn":"x/Admin"},"userIdentity":{"userName":"ann"}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_empty_user_name() {
+        Case::new(
+                "An empty user name",
+                46,
+                false,
+                r#"{"eventName":"AddUserPolicy","requestParameters":{"policyArn":"x/Admin"},"userIdentity":{"userName":""}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_user() {
+        Case::new(
+                "No user",
+                49,
+                false,
+                r#"{"eventName":"AddUserPolicy","requestParameters":{"policyArn":"x/Admin"}}"#,
+            )
+            .check(&RULE);
+    }
+}
+
+/// `Fixture.Python.LoweringPartial` (tests/rules/python/python_lowering_partial.yml)
+mod python_lowering_partial {
+    use super::Case;
+    use ::integration_tests::rules::python_lowering_partial::RULE;
+    #[test]
+    fn trufflehog() {
+        Case {
+            title: Some("Fixture.Python.LoweringPartial"),
+            dedup: Some("defaultDedupString:Fixture.Python.LoweringPartial"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "TruffleHog",
+                10,
+                true,
+                r#"{"userAgent":"Mozilla/5.0 TruffleHog/3.0","requestParameters":{"flag":false}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn upper_case() {
+        Case {
+            title: Some("Fixture.Python.LoweringPartial"),
+            dedup: Some("defaultDedupString:Fixture.Python.LoweringPartial"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "Upper case",
+                16,
+                true,
+                r#"{"userAgent":"TRUFFLEHOG","requestParameters":{"flag":false}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn upper_case_beside_non_ascii_text() {
+        Case {
+            title: Some("Fixture.Python.LoweringPartial"),
+            dedup: Some("defaultDedupString:Fixture.Python.LoweringPartial"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "Upper case beside non-ASCII text",
+                22,
+                true,
+                r#"{"userAgent":"ÉTÉ TRUFFLEHOG Ω","requestParameters":{"flag":false}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn another_agent() {
+        Case::new(
+                "Another agent",
+                28,
+                false,
+                r#"{"userAgent":"aws-cli/2.0","requestParameters":{"flag":false}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_agent_the_default() {
+        Case::new(
+                "No agent (the default)",
+                31,
+                false,
+                r#"{"requestParameters":{"flag":false}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn the_flag_set() {
+        Case::new(
+                "The flag set",
+                34,
+                false,
+                r#"{"userAgent":"trufflehog","requestParameters":{"flag":true}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn the_flag_a_zero() {
+        Case::new(
+                "The flag a zero",
+                37,
+                false,
+                r#"{"userAgent":"trufflehog","requestParameters":{"flag":0}}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn no_flag() {
+        Case::new("No flag", 40, false, r#"{"userAgent":"trufflehog"}"#).check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Model` (tests/rules/python/python_model.yml)
 mod python_model {
     use super::Case;
