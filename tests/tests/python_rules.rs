@@ -58,6 +58,25 @@ fn an_exception_in_rule_is_no_match() {
     assert!(evaluated.errors.is_empty());
 }
 
+/// `a or b` where `a` raises: CPython stops there (a rule error, no alert), so the IR's `Any`
+/// (false, then `b`) must not decide alone.
+#[test]
+fn a_disjunct_that_raises_is_no_match_though_the_next_holds() {
+    let engine = engine("Fixture.Python.LoweringOr");
+    let event = json!({"path": null, "verb": "delete"});
+    assert!(matched(&engine, &event).is_empty());
+    let evaluated =
+        engine.evaluate_bytes(event.to_string().as_bytes(), Some("Fixture.Python")).expect("valid");
+    assert_eq!(
+        evaluated.errors,
+        [(
+            "Fixture.Python.LoweringOr",
+            "AttributeError: 'NoneType' object has no attribute 'startswith'".to_string()
+        )]
+    );
+    assert_eq!(matched(&engine, &json!({"path": "/home", "verb": "delete"})), ["Fixture.Python.LoweringOr"]);
+}
+
 #[test]
 fn outputs_are_the_same_from_bytes_and_from_values() {
     let engine = engine("Fixture.Python.Values");

@@ -211,6 +211,23 @@ fn is_boolean(e: &Expr) -> bool {
     }
 }
 
+/// Whether these conditions all test one field with the same kind of test, unnegated (so a
+/// value that makes one raise in Python makes each raise).
+fn one_field_one_way(parts: &[ir::Expr]) -> bool {
+    fn tests(e: &ir::Expr, out: &mut Vec<(Path, std::mem::Discriminant<Test>)>) -> bool {
+        match e {
+            ir::Expr::Test { path, test, negated: false } => {
+                out.push((path.clone(), std::mem::discriminant(test)));
+                true
+            }
+            ir::Expr::Any(parts) => parts.iter().all(|p| tests(p, out)),
+            _ => false,
+        }
+    }
+    let mut found = Vec::new();
+    parts.iter().all(|p| tests(p, &mut found)) && found.windows(2).all(|w| w[0] == w[1])
+}
+
 fn returns_false(body: &[Stmt]) -> bool {
     matches!(body, [Stmt::Return(r)] if matches!(r.value.as_deref(), Some(Expr::BooleanLiteral(b)) if !b.value))
 }
@@ -324,6 +341,9 @@ impl Lower<'_> {
                 self.condition(&elt)
             })
             .collect::<Option<Vec<_>>>()?;
+        if any {
+            self.note_disjuncts(&parts, true);
+        }
         Some(if any { ir::Expr::Any(parts) } else { ir::Expr::All(parts) })
     }
 
@@ -442,6 +462,9 @@ impl Lower<'_> {
                     unreachable!("matched")
                 };
                 let parts = elts.iter().map(|v| self.condition(v)).collect::<Option<Vec<_>>>()?;
+                if !self.is_all(e) {
+                    self.note_disjuncts(&parts, false);
+                }
                 Some(if self.is_all(e) { ir::Expr::All(parts) } else { ir::Expr::Any(parts) })
             }
             // `field.startswith("p")` / `.endswith(("a", "b"))`: a string field with that prefix or
@@ -484,6 +507,9 @@ impl Lower<'_> {
             // The truth of `a and b` / `a or b` is the truths' conjunction / disjunction.
             Expr::BoolOp(b) => {
                 let parts = b.values.iter().map(|v| self.condition(v)).collect::<Option<Vec<_>>>()?;
+                if b.op == ast::BoolOp::Or {
+                    self.note_disjuncts(&parts, true);
+                }
                 Some(match b.op {
                     ast::BoolOp::And => ir::Expr::All(parts),
                     ast::BoolOp::Or => ir::Expr::Any(parts),
@@ -604,6 +630,23 @@ impl Lower<'_> {
         match self.resolve(e)? {
             Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
             _ => None,
+        }
+    }
+
+    /// Disjuncts (`a or b`, `any(…)`) that may raise in Python: Python stops at the first that
+    /// raises (`lazy`; a list display, `any([a, b])`, raises if any element does), where the
+    /// IR's `Any` reads on and may hold, so such a function is not lowered completely (see
+    /// `may_raise`). Unless every disjunct tests one field the same way (`f.startswith(a) or
+    /// f.startswith(b)`): then they raise together, and the IR says false.
+    fn note_disjuncts(&self, parts: &[ir::Expr], lazy: bool) {
+        let checked = if lazy { &parts[..parts.len().saturating_sub(1)] } else { parts };
+        let raising = self.raising.borrow();
+        let may_raise = |e: &ir::Expr| {
+            let printed = format!("{e:?}");
+            raising.iter().any(|r| printed.contains(r.as_str()))
+        };
+        if checked.iter().any(may_raise) && !one_field_one_way(parts) {
+            self.may_raise.set(true);
         }
     }
 

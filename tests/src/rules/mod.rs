@@ -796,6 +796,9 @@ pub mod python_control;
 /// `Fixture.Python.Lowering`, from `tests/rules/python/python_lowering.yml`.
 pub mod python_lowering;
 
+/// `Fixture.Python.LoweringOr`, from `tests/rules/python/python_lowering_or.yml`.
+pub mod python_lowering_or;
+
 /// `Fixture.Python.LoweringPartial`, from `tests/rules/python/python_lowering_partial.yml`.
 pub mod python_lowering_partial;
 
@@ -1373,6 +1376,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_constructs::RULE,
     &python_control::RULE,
     &python_lowering::RULE,
+    &python_lowering_or::RULE,
     &python_lowering_partial::RULE,
     &python_model::RULE,
     &python_modvars::RULE,

@@ -8941,6 +8941,57 @@ mod python_lowering {
     }
 }
 
+/// `Fixture.Python.LoweringOr` (tests/rules/python/python_lowering_or.yml)
+mod python_lowering_or {
+    use super::Case;
+    use ::integration_tests::rules::python_lowering_or::RULE;
+    #[test]
+    fn admin_path() {
+        Case {
+            title: Some("Fixture.Python.LoweringOr"),
+            dedup: Some("defaultDedupString:Fixture.Python.LoweringOr"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "Admin path",
+                10,
+                true,
+                r#"{"path":"/admin/users","verb":"get"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn delete_elsewhere() {
+        Case {
+            title: Some("Fixture.Python.LoweringOr"),
+            dedup: Some("defaultDedupString:Fixture.Python.LoweringOr"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new(
+                "Delete elsewhere",
+                16,
+                true,
+                r#"{"path":"/home","verb":"delete"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn delete_without_a_path() {
+        Case {
+            title: Some("Fixture.Python.LoweringOr"),
+            dedup: Some("defaultDedupString:Fixture.Python.LoweringOr"),
+            severity: Some(::detections_runtime::Severity::Low),
+            ..Case::new("Delete without a path", 22, true, r#"{"verb":"delete"}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn read_elsewhere() {
+        Case::new("Read elsewhere", 28, false, r#"{"path":"/home","verb":"get"}"#)
+            .check(&RULE);
+    }
+}
+
 /// `Fixture.Python.LoweringPartial` (tests/rules/python/python_lowering_partial.yml)
 mod python_lowering_partial {
     use super::Case;

@@ -7,8 +7,8 @@ use ::detections_runtime::prelude::*;
 
 use super::super::{
     python_classes, python_constructs, python_control, python_lowering,
-    python_lowering_partial, python_model, python_modvars, python_policy, python_state,
-    python_store, python_url, python_values, python_verdicts,
+    python_lowering_or, python_lowering_partial, python_model, python_modvars,
+    python_policy, python_state, python_store, python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -19,6 +19,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_constructs::RULE,
         &python_control::RULE,
         &python_lowering::RULE,
+        &python_lowering_or::RULE,
         &python_lowering_partial::RULE,
         &python_model::RULE,
         &python_modvars::RULE,
@@ -39,6 +40,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_classes::RULE,
         &python_constructs::RULE,
         &python_lowering::RULE,
+        &python_lowering_or::RULE,
         &python_lowering_partial::RULE,
         &python_model::RULE,
         &python_modvars::RULE,
