@@ -8,4 +8,6 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import panther_core' 
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet 'panther_analysis_tool==1.11.1' panther_detection_helpers pyyaml
 fi
+# Naive datetimes are local time to CPython: UTC, as on Panther (the compiled rules assume it).
+export TZ=UTC
 exec "$venv/bin/python" scripts/python-fixtures/expect.py

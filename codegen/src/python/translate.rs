@@ -20,6 +20,8 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Number, Operator, Stmt, UnaryOp}
 use ruff_text_size::Ranged;
 
 use super::classes;
+
+mod dates;
 use super::modules::{Import, Program, PyModule};
 use crate::diag::{Diagnostic, Span};
 
@@ -586,6 +588,8 @@ fn constant(program: &Program, module: &PyModule, e: &Expr, depth: usize) -> Opt
                 .collect::<Option<Vec<_>>>()?;
             quote!(py::Const::List(&[#(#elements),*]))
         }
+        // `timedelta(hours=12)`, `datetime(2030, 6, 2)` of integer literals.
+        Expr::Call(c) if dates::date_constant(module, c).is_some() => dates::date_constant(module, c)?,
         // `set([...])`, `frozenset({...})`, `tuple([...])`, `list(...)` of literals.
         Expr::Call(c) if c.arguments.keywords.is_empty() && c.arguments.args.len() <= 1 => {
             let Expr::Name(f) = &*c.func else { return None };
@@ -1079,7 +1083,13 @@ impl<'p> FnCx<'p> {
         {
             return reject(f, format!("a local variable `{clash}` named as the module state `{clash}`"));
         }
-        if let Some((at, what)) = state_misuse(&f.body, &module.state, &globals) {
+        // A class of the program (`IPInfoLocation(event)`), and a module variable whose
+        // module-level value is a list, dict or set (`x = set()`), for `state_misuse`.
+        let is_class =
+            |name: &str| program.origin(module, name).is_some_and(|(m, n)| m.classes.contains_key(&n));
+        let container_state = |name: &str| module.constant(name).is_some_and(container_display);
+        if let Some((at, what)) = state_misuse(&f.body, &module.state, &globals, &is_class, &container_state)
+        {
             return Err(Reject { span: at, what, help: None });
         }
         cx.globals = globals;
@@ -2115,8 +2125,18 @@ impl<'p> FnCx<'p> {
                     format!("the attribute `.{name}`, which both addresses and objects of a class have"),
                 );
             }
+            if dates::DATE_ATTRIBUTES.contains(&name) {
+                return reject(
+                    a,
+                    format!("the attribute `.{name}`, which both dates and objects of a class have"),
+                );
+            }
             let v = self.expr(&a.value)?.by_ref();
             return Ok(Code::Obj(quote!(py::instance::getattr(#v, #name)?)));
+        }
+        if dates::DATE_ATTRIBUTES.contains(&name) {
+            let v = self.expr(&a.value)?.by_ref();
+            return Ok(Code::Obj(quote!(py::stdlib::datetime::attribute(#v, #name)?)));
         }
         if IP_ATTRIBUTES.contains(&name) {
             let v = self.expr(&a.value)?.by_ref();
@@ -2313,9 +2333,11 @@ impl<'p> FnCx<'p> {
             };
             captures.push(quote!(let #id = #value;));
         }
+        // A lambda without parameters does not name its (empty) arguments.
+        let args = if names.is_empty() { quote!(_) } else { quote!(args) };
         Ok(Code::Obj(quote!({
             #(#captures)*
-            Obj::func(move |args: &[Obj<'e>]| { #(#binds)* Ok(#body) })
+            Obj::func(move |#args: &[Obj<'e>]| { #(#binds)* Ok(#body) })
         })))
     }
 
@@ -3053,6 +3075,8 @@ impl<'p> FnCx<'p> {
                 let f = format_ident!("{}", name.to_ascii_lowercase());
                 Ok(Code::Obj(quote!(py::stdlib::policyuniverse::#f(#a)?)))
             }
+            ("datetime", class @ ("datetime" | "timedelta")) => self.date_construct(c, class),
+            ("time", _) => self.time_call(c, name),
             ("functools", "reduce") => {
                 let args = &c.arguments.args;
                 if !c.arguments.keywords.is_empty() || !(2..=3).contains(&args.len()) {
@@ -3171,6 +3195,10 @@ impl<'p> FnCx<'p> {
 
     fn method_call(&mut self, c: &ast::ExprCall, a: &ast::ExprAttribute) -> T<Code> {
         let method = a.attr.id.as_str();
+        // `datetime.fromisoformat(…)` & co.: a class method of `datetime`.
+        if let Some(class) = self.date_class(&a.value) {
+            return self.date_class_method(c, class, method);
+        }
         // `module.function(...)`: a helper module or the standard library.
         if let Expr::Name(n) = &*a.value
             && !self.locals.contains_key(n.id.as_str())
@@ -3303,6 +3331,9 @@ impl<'p> FnCx<'p> {
                 return Ok(Code::Obj(quote!(py::meth::format_kw(#recv, &#args, &[#(#kws),*])?)));
             }
             _ => {}
+        }
+        if method == "strftime" {
+            self.check_strftime(c)?;
         }
         let Some((function, params)) = METHODS.iter().find(|(m, _)| *m == method).map(|(m, p)| (*m, *p))
         else {
@@ -3670,6 +3701,7 @@ impl<'p> FnCx<'p> {
             }
             ("fnmatch", "fnmatch" | "fnmatchcase") => self.std_call(c, module, name),
             ("shlex", "split") => self.std_call(c, module, name),
+            ("datetime" | "time", _) => self.std_call(c, module, name),
             ("ipaddress", _) => self.std_call(c, module, name),
             (KV_MODULE, _) => self.kv_call(c, name, None, false),
             // Logging changes no result: the arguments are evaluated (their exceptions
@@ -3945,6 +3977,10 @@ const METHODS: &[(&str, &[&str])] = &[
     ("search", &["string"]),
     ("fullmatch", &["string"]),
     ("findall", &["string"]),
+    ("timestamp", &[]),
+    ("isoformat", &[]),
+    ("strftime", &["format"]),
+    ("total_seconds", &[]),
 ];
 
 /// The `py::meth` function of a method (Rust keywords and clashes get a suffix).
@@ -4399,6 +4435,8 @@ fn state_misuse(
     body: &[Stmt],
     state: &BTreeSet<String>,
     globals: &BTreeSet<String>,
+    is_class: &dyn Fn(&str) -> bool,
+    container_state: &dyn Fn(&str) -> bool,
 ) -> Option<(Span, String)> {
     use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
     const MUTATORS: &[&str] = &[
@@ -4416,23 +4454,6 @@ fn state_misuse(
         "reverse",
         "popitem",
     ];
-    fn container(e: &Expr) -> bool {
-        match e {
-            Expr::List(_)
-            | Expr::Dict(_)
-            | Expr::Set(_)
-            | Expr::ListComp(_)
-            | Expr::DictComp(_)
-            | Expr::SetComp(_) => true,
-            Expr::Call(c) => match &*c.func {
-                Expr::Name(n) => matches!(n.id.as_str(), "list" | "dict" | "set"),
-                Expr::Attribute(a) => a.attr.id.as_str() == "loads",
-                _ => false,
-            },
-            Expr::BinOp(b) => container(&b.left) || container(&b.right),
-            _ => false,
-        }
-    }
     /// `isinstance(X, MagicMock)`: the name `X`. Under it, `X` holds a test's MagicMock, so an
     /// assignment to `X` there only ever runs inside a test case that mocks `X`, whose value
     /// the runtime keeps exactly for the rest of the case (`py::store_mocked`).
@@ -4451,6 +4472,8 @@ fn state_misuse(
         globals: &'a BTreeSet<String>,
         /// The names tested by the enclosing `if isinstance(X, MagicMock):` blocks.
         mock_guarded: Vec<String>,
+        is_class: &'a dyn Fn(&str) -> bool,
+        container_state: &'a dyn Fn(&str) -> bool,
         found: Option<(Span, String)>,
     }
     impl V<'_> {
@@ -4458,6 +4481,26 @@ fn state_misuse(
             match e {
                 Expr::Name(n) if self.state.contains(n.id.as_str()) => Some(n.id.to_string()),
                 Expr::Subscript(s) => self.named(&s.value),
+                _ => None,
+            }
+        }
+        /// What makes a value assigned to module state `target` mutable, when it is: a list,
+        /// dict or set built there, an object of a class, or a set operation on a variable
+        /// whose module-level value is a container (`x = set()`).
+        fn mutable(&self, e: &Expr, target: &str) -> Option<&'static str> {
+            match e {
+                _ if container_display(e) => Some("a list, dict or set"),
+                Expr::Call(c) if matches!(&*c.func, Expr::Name(n) if (self.is_class)(n.id.as_str())) => {
+                    Some("an object of a class")
+                }
+                Expr::BinOp(b)
+                    if matches!(
+                        b.op,
+                        Operator::BitOr | Operator::BitAnd | Operator::Sub | Operator::BitXor
+                    ) && (self.container_state)(target) =>
+                {
+                    Some("a set operation's result")
+                }
                 _ => None,
             }
         }
@@ -4496,21 +4539,23 @@ fn state_misuse(
                 }
                 return;
             }
-            if let Stmt::Assign(a) = s
-                && container(&a.value)
-                && let Some(Expr::Name(n)) = a.targets.iter().find(|t| {
-                    matches!(t, Expr::Name(n) if self.globals.contains(n.id.as_str())
-                        && !self.mock_guarded.iter().any(|g| g == n.id.as_str()))
-                })
-            {
-                self.found = Some((
-                    span(&*a.value),
-                    format!(
-                        "a list, dict or set assigned to module state `{}` (compiled rules keep immutable values there)",
-                        n.id
-                    ),
-                ));
-                return;
+            if let Stmt::Assign(a) = s {
+                for t in &a.targets {
+                    if let Expr::Name(n) = t
+                        && self.globals.contains(n.id.as_str())
+                        && !self.mock_guarded.iter().any(|g| g == n.id.as_str())
+                        && let Some(what) = self.mutable(&a.value, n.id.as_str())
+                    {
+                        self.found = Some((
+                            span(&*a.value),
+                            format!(
+                                "{what} assigned to module state `{}` (compiled rules keep immutable values there)",
+                                n.id
+                            ),
+                        ));
+                        return;
+                    }
+                }
             }
             walk_stmt(self, s);
         }
@@ -4529,9 +4574,29 @@ fn state_misuse(
             walk_expr(self, e);
         }
     }
-    let mut v = V { state, globals, mock_guarded: Vec::new(), found: None };
+    let mut v = V { state, globals, mock_guarded: Vec::new(), is_class, container_state, found: None };
     v.visit_body(body);
     v.found
+}
+
+/// A list, dict or set built by the expression itself (a display, a comprehension,
+/// `list()`/`dict()`/`set()`, `json.loads`, or a binary operation on one).
+fn container_display(e: &Expr) -> bool {
+    match e {
+        Expr::List(_)
+        | Expr::Dict(_)
+        | Expr::Set(_)
+        | Expr::ListComp(_)
+        | Expr::DictComp(_)
+        | Expr::SetComp(_) => true,
+        Expr::Call(c) => match &*c.func {
+            Expr::Name(n) => matches!(n.id.as_str(), "list" | "dict" | "set"),
+            Expr::Attribute(a) => a.attr.id.as_str() == "loads",
+            _ => false,
+        },
+        Expr::BinOp(b) => container_display(&b.left) || container_display(&b.right),
+        _ => false,
+    }
 }
 
 /// The names a function's `global` statements declare (anywhere in its body, outside the

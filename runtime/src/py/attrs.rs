@@ -514,6 +514,8 @@ pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
         Obj::Const(Const::Net(std::net::IpAddr::V4(_), _)) => IPV4_NETWORK,
         Obj::Const(Const::Net(..)) => IPV6_NETWORK,
         Obj::Match(_) => MATCH,
+        // Read as a `Native` value, never held as this.
+        Obj::Const(Const::Date(_)) => return Err(Exc::unsupported("hasattr on a datetime or timedelta")),
         Obj::Native(n) => match &**n {
             Native::Ip(std::net::IpAddr::V4(_)) => IPV4_ADDRESS,
             Native::Ip(_) => IPV6_ADDRESS,
@@ -523,6 +525,9 @@ pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
             // `ParseResult` has many besides its fields: neither table is kept.
             Native::MagicMock(_) => return Err(Exc::unsupported("hasattr on a mocked value (a MagicMock)")),
             Native::ParseResult(_) => return Err(Exc::unsupported("hasattr on a urllib.parse ParseResult")),
+            Native::DateTime(_) | Native::TimeDelta(_) => {
+                return Err(Exc::unsupported("hasattr on a datetime or timedelta"));
+            }
         },
         Obj::Func(_) => return Err(Exc::unsupported("hasattr on a function")),
         Obj::Instance(i) => return Ok(super::instance::has(i, name)),

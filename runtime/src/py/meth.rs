@@ -905,3 +905,23 @@ pub fn groups<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
 pub fn groupdict<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
     re_match(recv, "groupdict")?.groupdict()
 }
+
+/// `datetime.timestamp()`.
+pub fn timestamp<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    super::stdlib::datetime::method(recv, "timestamp", args)
+}
+
+/// `datetime.isoformat()`.
+pub fn isoformat<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    super::stdlib::datetime::method(recv, "isoformat", args)
+}
+
+/// `datetime.strftime(format)`.
+pub fn strftime<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    super::stdlib::datetime::method(recv, "strftime", args)
+}
+
+/// `timedelta.total_seconds()`.
+pub fn total_seconds<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    super::stdlib::datetime::method(recv, "total_seconds", args)
+}

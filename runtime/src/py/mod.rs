@@ -232,6 +232,8 @@ pub enum Const {
     Regex(&'static str, i64),
     /// `ipaddress.ip_network(…)` of a literal: the network address and prefix length.
     Net(std::net::IpAddr, u8),
+    /// `timedelta(…)` or `datetime(…)` of literals.
+    Date(stdlib::datetime::DateConst),
 }
 
 /// A dictionary built at run time, in insertion order.
@@ -327,6 +329,7 @@ impl<'e> Obj<'e> {
             Const::Net(addr, prefix) => {
                 Obj::Native(Rc::new(stdlib::Native::Net { addr: *addr, prefix: *prefix }))
             }
+            Const::Date(d) => stdlib::datetime::from_const(d),
             Const::List(_) | Const::Tuple(_) | Const::Dict(_) | Const::Set(_) => Obj::Const(c),
         }
     }
@@ -368,6 +371,9 @@ impl<'e> Obj<'e> {
     pub fn class_path(&self) -> String {
         match self {
             Obj::Instance(i) => format!("{}.{}", i.class.module, i.class.name),
+            Obj::Native(n) if matches!(**n, stdlib::Native::DateTime(_) | stdlib::Native::TimeDelta(_)) => {
+                format!("datetime.{}", self.type_name())
+            }
             _ => self.type_name().to_string(),
         }
     }

@@ -146,7 +146,7 @@ pub(crate) fn order(a: &Obj<'_>, b: &Obj<'_>, op: &str) -> R<Option<Ordering>> {
     match (a, b) {
         (Bool(_) | Int(_) | Float(_), Bool(_) | Int(_) | Float(_)) => Ok(num_cmp(a, b)),
         (Str(x), Str(y)) => Ok(Some(x.as_str().cmp(y.as_str()))),
-        (Native(x), Native(y)) => x.order(y).map(Some).ok_or_else(|| unorderable(a, b, op)),
+        (Native(x), Native(y)) => x.order(y)?.map(Some).ok_or_else(|| unorderable(a, b, op)),
         _ => match (kind(a), kind(b)) {
             (Kind::List, Kind::List) | (Kind::Tuple, Kind::Tuple) => {
                 let (x, y) = (items(a)?, items(b)?);
@@ -528,6 +528,9 @@ pub fn add<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
     if matches!(a, Obj::Json(_) | Obj::Event(_)) || matches!(b, Obj::Json(_) | Obj::Event(_)) {
         return Err(unsupported_operands("+", a, b));
     }
+    if let Some(r) = super::stdlib::datetime::add(a, b) {
+        return r;
+    }
     match (a, b) {
         (Obj::Str(x), Obj::Str(y)) => Ok(Obj::string([x.as_str(), y.as_str()].concat())),
         (Obj::Str(_), _) => {
@@ -564,8 +567,8 @@ pub fn sub<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
         let other = items(b)?;
         return Obj::set(items(a)?.into_iter().filter(|i| !other.iter().any(|j| eq(i, j))).collect());
     }
-    if let (Obj::Native(x), Obj::Native(y)) = (a, b) {
-        return x.sub(y).ok_or_else(|| unsupported_operands("-", a, b));
+    if let Some(r) = super::stdlib::datetime::sub(a, b) {
+        return r;
     }
     Err(unsupported_operands("-", a, b))
 }
@@ -671,7 +674,9 @@ pub fn neg<'e>(a: &Obj<'e>) -> R<Obj<'e>> {
         Obj::Bool(b) => Ok(Obj::Int(-i64::from(*b))),
         Obj::Int(i) => checked(i.checked_neg()),
         Obj::Float(f) => Ok(Obj::Float(-f)),
-        _ => Err(Exc::type_error(format!("bad operand type for unary -: '{}'", a.type_name()))),
+        _ => super::stdlib::datetime::neg(a).unwrap_or_else(|| {
+            Err(Exc::type_error(format!("bad operand type for unary -: '{}'", a.type_name())))
+        }),
     }
 }
 

@@ -793,6 +793,9 @@ pub mod python_constructs;
 /// `Fixture.Python.Control`, from `tests/rules/python/python_control.yml`.
 pub mod python_control;
 
+/// `Fixture.Python.Datetime`, from `tests/rules/python/python_datetime.yml`.
+pub mod python_datetime;
+
 /// `Fixture.Python.Lowering`, from `tests/rules/python/python_lowering.yml`.
 pub mod python_lowering;
 
@@ -1375,6 +1378,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_classes::RULE,
     &python_constructs::RULE,
     &python_control::RULE,
+    &python_datetime::RULE,
     &python_lowering::RULE,
     &python_lowering_or::RULE,
     &python_lowering_partial::RULE,

@@ -8810,6 +8810,120 @@ mod python_control {
     }
 }
 
+/// `Fixture.Python.Datetime` (tests/rules/python/python_datetime.yml)
+mod python_datetime {
+    use super::Case;
+    use ::integration_tests::rules::python_datetime::RULE;
+    #[test]
+    fn panther_s_event_time_with_nanoseconds_a_long_span() {
+        Case {
+            title: Some(
+                "2025-02-14 19:42:57.123456 | datetime.datetime(2025, 2, 14, 19, 42, 57, 123456) | 2025-02-14T19:42:57.123456 | 1739559600.0 | 1739562177.123456",
+            ),
+            dedup: Some(
+                "2025-02-14 19:42:57.123456 | datetime.datetime(2025, 2, 14, 19, 42, 57, 123456) | 2025-02-14T19:42:57.123456 | 1739559600.0 | 1739562177.123456",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"strftime":"2025-02-14 19:42:57.123456 045 Fri Friday Feb February PM 07 25 %","fields":[2025,2,14,19,42,57,123456],"diff":"1 day, 0:00:06.123455","diff_repr":"datetime.timedelta(days=1, seconds=6, microseconds=123455)","compare_naive":false,"equal_naive":false,"minus_naive":"datetime.timedelta(days=410, seconds=70977, microseconds=123456)","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1739562177.0,"clock":[true,true,true],"diff_seconds":[1,6,123455,86406.123455]}"#,
+            ),
+            ..Case::new(
+                "Panther's event time with nanoseconds, a long span",
+                10,
+                true,
+                r#"{"p_event_time":"2025-02-14 19:42:57.123456789","start":"2025-02-13T19:42:51.000001Z","bad":"2025-02-30T19:42:57"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_short_span() {
+        Case::new(
+                "A short span",
+                20,
+                false,
+                r#"{"p_event_time":"2025-02-14 19:42:57","start":"2025-02-14T07:42:52.5Z"}"#,
+            )
+            .check(&RULE);
+    }
+    #[test]
+    fn an_aware_time_with_an_offset() {
+        Case {
+            title: Some(
+                "2024-02-29 23:59:59.500000-05:30 | datetime.datetime(2024, 2, 29, 23, 59, 59, 500000, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=66600))) | 2024-02-29T23:59:59.500000-05:30 | 1709269200.0 | 1709270999.5",
+            ),
+            dedup: Some(
+                "2024-02-29 23:59:59.500000-05:30 | datetime.datetime(2024, 2, 29, 23, 59, 59, 500000, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=66600))) | 2024-02-29T23:59:59.500000-05:30 | 1709269200.0 | 1709270999.5",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"strftime":"2024-02-29 23:59:59.500000 060 Thu Thursday Feb February PM 11 24 %","fields":[2024,2,29,23,59,59,500000],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1709251199.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
+            ),
+            ..Case::new(
+                "An aware time with an offset",
+                25,
+                true,
+                r#"{"p_event_time":"2024-02-29T23:59:59.5-05:30","aware":true,"start":"not a time","bad":"2024-13-01"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_aware_time_in_utc() {
+        Case {
+            title: Some(
+                "2024-01-01 00:00:00+00:00 | datetime.datetime(2024, 1, 1, 0, 0, tzinfo=datetime.timezone.utc) | 2024-01-01T00:00:00+00:00 | 1704067200.0 | 1704067200.0",
+            ),
+            dedup: Some(
+                "2024-01-01 00:00:00+00:00 | datetime.datetime(2024, 1, 1, 0, 0, tzinfo=datetime.timezone.utc) | 2024-01-01T00:00:00+00:00 | 1704067200.0 | 1704067200.0",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"strftime":"2024-01-01 00:00:00.000000 001 Mon Monday Jan January AM 12 24 %","fields":[2024,1,1,0,0,0,0],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1704067200.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
+            ),
+            ..Case::new(
+                "An aware time in UTC",
+                36,
+                true,
+                r#"{"p_event_time":"2024-01-01T00:00:00Z","aware":true,"start":"2024-01-01T00:00:00.000000Z","bad":"2024"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_aware_time_with_a_whole_hour_offset() {
+        Case {
+            title: Some(
+                "2024-06-30 12:30:00.250000+01:00 | datetime.datetime(2024, 6, 30, 12, 30, 0, 250000, tzinfo=datetime.timezone(datetime.timedelta(seconds=3600))) | 2024-06-30T12:30:00.250000+01:00 | 1719745200.0 | 1719747000.25",
+            ),
+            dedup: Some(
+                "2024-06-30 12:30:00.250000+01:00 | datetime.datetime(2024, 6, 30, 12, 30, 0, 250000, tzinfo=datetime.timezone(datetime.timedelta(seconds=3600))) | 2024-06-30T12:30:00.250000+01:00 | 1719745200.0 | 1719747000.25",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"strftime":"2024-06-30 12:30:00.250000 182 Sun Sunday Jun June PM 12 24 %","fields":[2024,6,30,12,30,0,250000],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1719750600.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
+            ),
+            ..Case::new(
+                "An aware time with a whole-hour offset",
+                47,
+                true,
+                r#"{"p_event_time":"2024-06-30T12:30:00.25+0100","aware":true,"start":"2024-06-30T11:30:00.25Z","bad":"2024-06-30T12:30:00+25:00"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn no_event_time_a_start_after_it() {
+        Case::new(
+                "No event time, a start after it",
+                58,
+                false,
+                r#"{"start":"1970-01-02T00:00:00.1Z","bad":"1970-01-01 12"}"#,
+            )
+            .check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Lowering` (tests/rules/python/python_lowering.yml)
 mod python_lowering {
     use super::Case;

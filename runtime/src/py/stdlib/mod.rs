@@ -1,7 +1,9 @@
 //! The standard-library modules compiled rules use, as native code: `re` (Python's regular
-//! expressions on the `regex` crate, exact or an error), `shlex.split`, and the objects of `ipaddress` and
-//! `datetime` ([`Native`]); and the third-party `policyuniverse` that Panther's runtime ships.
+//! expressions on the `regex` crate, exact or an error), `shlex.split`, `datetime`, and the
+//! objects of `ipaddress`, `urllib.parse` and `datetime` ([`Native`]); and the third-party
+//! `policyuniverse` that Panther's runtime ships.
 
+pub mod datetime;
 pub mod difflib;
 pub mod ipaddress;
 pub mod policyuniverse;
@@ -28,6 +30,10 @@ pub enum Native {
     MagicMock(&'static str),
     /// `urllib.parse.urlparse(…)`: a named tuple of its six fields (see [`url::FIELDS`]).
     ParseResult(Box<[String; 6]>),
+    /// `datetime.datetime`.
+    DateTime(datetime::DateTime),
+    /// `datetime.timedelta`.
+    TimeDelta(datetime::TimeDelta),
 }
 
 impl Native {
@@ -39,6 +45,8 @@ impl Native {
             Native::Net { .. } => "IPv6Network",
             Native::MagicMock(_) => "MagicMock",
             Native::ParseResult(_) => "ParseResult",
+            Native::DateTime(_) => "datetime",
+            Native::TimeDelta(_) => "timedelta",
         }
     }
 
@@ -56,22 +64,24 @@ impl Native {
                     .collect();
                 format!("ParseResult({})", parts.join(", "))
             }
+            Native::DateTime(d) => d.repr(),
+            Native::TimeDelta(t) => t.repr(),
         }
     }
 
     pub fn truthy(&self) -> bool {
-        true
+        !matches!(self, Native::TimeDelta(t) if t.0 == 0)
     }
 
-    pub fn order(&self, other: &Native) -> Option<Ordering> {
-        match (self, other) {
+    /// The ordering of two values of one orderable type (`Ok(None)`: not orderable), or
+    /// CPython's error (naive and aware dates).
+    pub fn order(&self, other: &Native) -> R<Option<Ordering>> {
+        Ok(match (self, other) {
             (Native::Ip(a), Native::Ip(b)) if a.is_ipv4() == b.is_ipv4() => Some(a.cmp(b)),
+            (Native::DateTime(a), Native::DateTime(b)) => Some(datetime::order_datetimes(a, b)?),
+            (Native::TimeDelta(a), Native::TimeDelta(b)) => Some(a.cmp(b)),
             _ => None,
-        }
-    }
-
-    pub fn sub<'e>(&self, _other: &Native) -> Option<Obj<'e>> {
-        None
+        })
     }
 
     /// `x in self`: an address in a network.
@@ -112,6 +122,8 @@ impl Native {
             Native::Ip(ip) => ip.to_string(),
             Native::Net { addr, prefix } => format!("{addr}/{prefix}"),
             Native::MagicMock(_) | Native::ParseResult(_) => self.repr(),
+            Native::DateTime(d) => d.isoformat(' '),
+            Native::TimeDelta(t) => t.str(),
         }
     }
 }

@@ -6,9 +6,9 @@
 use ::detections_runtime::prelude::*;
 
 use super::super::{
-    python_classes, python_constructs, python_control, python_lowering,
-    python_lowering_or, python_lowering_partial, python_model, python_modvars,
-    python_policy, python_state, python_store, python_url, python_values, python_verdicts,
+    python_classes, python_constructs, python_control, python_datetime, python_lowering,
+    python_lowering_partial, python_model, python_modvars, python_policy, python_state,
+    python_store, python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -18,8 +18,8 @@ pub static LOG_TYPE: LogType = LogType {
         &python_classes::RULE,
         &python_constructs::RULE,
         &python_control::RULE,
+        &python_datetime::RULE,
         &python_lowering::RULE,
-        &python_lowering_or::RULE,
         &python_lowering_partial::RULE,
         &python_model::RULE,
         &python_modvars::RULE,
@@ -39,8 +39,8 @@ pub static LOG_TYPE: LogType = LogType {
     always: &[
         &python_classes::RULE,
         &python_constructs::RULE,
+        &python_datetime::RULE,
         &python_lowering::RULE,
-        &python_lowering_or::RULE,
         &python_lowering_partial::RULE,
         &python_model::RULE,
         &python_modvars::RULE,

@@ -1,0 +1,5 @@
+from datetime import datetime
+
+
+def rule(event):
+    return datetime.strptime(event.get("when"), "%d %b %Y").year > 2020
