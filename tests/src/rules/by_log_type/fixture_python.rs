@@ -7,8 +7,8 @@ use ::detections_runtime::prelude::*;
 
 use super::super::{
     python_classes, python_constructs, python_control, python_datetime, python_lowering,
-    python_lowering_partial, python_model, python_modvars, python_policy, python_state,
-    python_store, python_url, python_values, python_verdicts,
+    python_lowering_or, python_lowering_partial, python_model, python_modvars,
+    python_policy, python_state, python_store, python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -20,6 +20,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_control::RULE,
         &python_datetime::RULE,
         &python_lowering::RULE,
+        &python_lowering_or::RULE,
         &python_lowering_partial::RULE,
         &python_model::RULE,
         &python_modvars::RULE,
@@ -41,6 +42,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_constructs::RULE,
         &python_datetime::RULE,
         &python_lowering::RULE,
+        &python_lowering_or::RULE,
         &python_lowering_partial::RULE,
         &python_model::RULE,
         &python_modvars::RULE,
