@@ -57,5 +57,7 @@ echo "python-equivalence: build took $(( $(date +%s) - start )) s" >&2
 # A fixed string-hash seed makes CPython's set iteration order, hence the figures, reproducible
 # (Panther's own processes are salted at random; see README.md).
 export PYTHONHASHSEED=${PYTHONHASHSEED:-0}
+# Panther's runtime runs in UTC; a naive `datetime` is UTC in the compiled rules too.
+export TZ=UTC
 exec nice "$venv/bin/python" scripts/python-equivalence/equivalence.py \
   --detect "$conf/target/release/detect" --corpus "$corpus" --rejected "$out/rejected.txt" --out "$out" "$@"
