@@ -309,7 +309,8 @@ pub fn float_repr(f: f64) -> String {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    halfway_to_even(&mut digits, exp, f.abs());
     let mut out = String::new();
     if neg {
         out.push('-');
@@ -342,6 +343,44 @@ pub fn float_repr(f: f64) -> String {
         }
     }
     out
+}
+
+/// Rust's shortest digits break a tie upwards, CPython's (David Gay's) to the even digit: when
+/// `x` lies exactly halfway between two shortest candidates that both read back as `x`
+/// (`225973436403.453125`: `…45312` or `…45313`), take the even one.
+fn halfway_to_even(digits: &mut String, exp: i32, x: f64) {
+    let n = digits.len();
+    let last = digits.as_bytes()[n - 1] - b'0';
+    if last % 2 == 0 {
+        return;
+    }
+    let reads_back = |d: &str| {
+        let text = if d.len() > 1 { format!("{}.{}e{exp}", &d[..1], &d[1..]) } else { format!("{d}e{exp}") };
+        text.parse::<f64>() == Ok(x)
+    };
+    for other in [last - 1, last + 1] {
+        if other > 9 {
+            continue;
+        }
+        let mut candidate = digits.clone();
+        candidate.replace_range(n - 1.., &other.to_string());
+        if !reads_back(&candidate) {
+            continue;
+        }
+        // Halfway: `x`'s exact decimal expansion is the lower candidate then a single 5.
+        let lower = if other < last { &candidate } else { &*digits };
+        let exact = format!("{:.*e}", 1100, x);
+        let (mantissa, e) = exact.split_once('e').expect("LowerExp has an exponent");
+        let exact_digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+        let halfway = e.parse::<i32>() == Ok(exp)
+            && exact_digits.strip_prefix(lower.as_str()).is_some_and(|rest| {
+                rest.strip_prefix('5').is_some_and(|zeros| zeros.bytes().all(|b| b == b'0'))
+            });
+        if halfway {
+            *digits = candidate;
+            return;
+        }
+    }
 }
 
 /// A parsed format spec: `[[fill]align][sign][#][0][width][grouping][.precision][type]`.
@@ -715,6 +754,23 @@ pub fn str_obj<'e>(x: &Obj<'e>) -> Obj<'e> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Halfway between two shortest forms, CPython takes the even digit (pinned from CPython
+    /// 3.11's `repr`).
+    #[test]
+    fn float_ties_go_to_even_as_in_cpython() {
+        for (f, s) in [
+            (225973436403.453125, "225973436403.45312"),
+            (-225973436403.453125, "-225973436403.45312"),
+            (0.5, "0.5"),
+            (2.5, "2.5"),
+            (1e23, "1e+23"),
+            (5e-324, "5e-324"),
+            (123456.78125, "123456.78125"),
+        ] {
+            assert_eq!(float_repr(f), s, "{f:e}");
+        }
+    }
 
     #[test]
     fn floats_print_as_cpython() {
