@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use crate::event::{Event, Path, Seg};
+use crate::py::stdlib::calendar::{civil_from_days, days_from_civil};
 use crate::value::Val;
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
@@ -131,17 +132,6 @@ pub fn parse_text(s: &str) -> Option<Millis> {
     Some(seconds * 1000 + millis)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// RFC 3339 in UTC with milliseconds: `2023-07-19T21:14:20.000Z`.
 pub fn format(millis: Millis) -> String {
     let seconds = millis.div_euclid(1000);
@@ -150,18 +140,6 @@ pub fn format(millis: Millis) -> String {
     let rem = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]

@@ -13,6 +13,10 @@
 //! `file.py:line:col` naming the construct and the rule that needs it: never a guess.
 //! Must not: read files (sources arrive as [`SourceFile`]s) or touch the YAML front end.
 
+/// `datetime` constants are computed with the runtime's own calendar arithmetic.
+#[path = "../../../runtime/src/py/stdlib/calendar.rs"]
+#[allow(dead_code)] // (not every function of it is needed here)
+mod calendar;
 mod classes;
 mod desugar;
 mod lower;

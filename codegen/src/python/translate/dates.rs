@@ -9,6 +9,7 @@ use quote::quote;
 use ruff_python_ast::{self as ast, Expr, Number, UnaryOp};
 
 use super::{Code, FnCx, Resolved, T, reject};
+use crate::python::calendar;
 use crate::python::modules::{Import, PyModule};
 
 /// The parameters of `datetime(…)` (naive: `tzinfo` and `fold` are rejected) and
@@ -265,14 +266,7 @@ pub(super) fn date_constant(module: &PyModule, c: &ast::ExprCall) -> Option<Toke
         let wall_us = datetime_wall_us(year, month, day, f(hour), f(minute), f(second), f(us))?;
         return Some(quote!(py::Const::Date(py::stdlib::datetime::DateConst::DateTime(#wall_us))));
     }
-    let [days, seconds, micro, milli, minutes, hours, weeks] = v.map(|x| x.unwrap_or(0));
-    let secs = days
-        .checked_mul(86_400)?
-        .checked_add(weeks.checked_mul(7 * 86_400)?)?
-        .checked_add(hours.checked_mul(3600)?)?
-        .checked_add(minutes.checked_mul(60)?)?
-        .checked_add(seconds)?;
-    let us = secs.checked_mul(1_000_000)?.checked_add(milli.checked_mul(1000)?)?.checked_add(micro)?;
+    let us = calendar::timedelta_us(v.map(|x| x.unwrap_or(0)))?;
     if us.div_euclid(86_400_000_000).abs() > 999_999_999 {
         return None;
     }
@@ -282,16 +276,9 @@ pub(super) fn date_constant(module: &PyModule, c: &ast::ExprCall) -> Option<Toke
 /// Microseconds since 1970-01-01 of a valid naive `datetime`'s fields (the runtime's
 /// arithmetic: proleptic Gregorian calendar).
 fn datetime_wall_us(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64, us: i64) -> Option<i64> {
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let dim = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return None,
-    };
     let ok = (1..=9999).contains(&y)
-        && (1..=dim).contains(&d)
+        && (1..=12).contains(&m)
+        && (1..=calendar::days_in_month(y, m)).contains(&d)
         && (0..24).contains(&hh)
         && (0..60).contains(&mm)
         && (0..60).contains(&ss)
@@ -299,11 +286,7 @@ fn datetime_wall_us(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64, us: i64) 
     if !ok {
         return None;
     }
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let days = calendar::days_from_civil(y, m, d);
     Some(days * 86_400_000_000 + ((hh * 60 + mm) * 60 + ss) * 1_000_000 + us)
 }
 

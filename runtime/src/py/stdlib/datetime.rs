@@ -15,6 +15,7 @@ use std::rc::Rc;
 
 use super::super::{Exc, Obj, R};
 use super::Native;
+use super::calendar::{civil_from_days, days_from_civil, days_in_month};
 
 const US_PER_SECOND: i64 = 1_000_000;
 const US_PER_DAY: i64 = 86_400 * US_PER_SECOND;
@@ -46,43 +47,6 @@ impl PartialEq for DateTime {
 
 fn native<'e>(n: Native) -> Obj<'e> {
     Obj::Native(Rc::new(n))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
-fn is_leap(y: i64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// The broken-down fields of a `datetime`'s wall clock.
@@ -406,18 +370,7 @@ pub fn datetime<'e>(args: &[Obj<'e>; 7]) -> R<Obj<'e>> {
     Ok(native(Native::DateTime(DateTime::new(f, None)?)))
 }
 
-/// The microseconds of `timedelta(days, seconds, microseconds, milliseconds, minutes, hours,
-/// weeks)` with integer arguments (the compiler uses it for constants too).
-pub fn timedelta_us(v: [i64; 7]) -> Option<i64> {
-    let [days, seconds, micro, milli, minutes, hours, weeks] = v;
-    let secs = days
-        .checked_mul(86_400)?
-        .checked_add(weeks.checked_mul(7 * 86_400)?)?
-        .checked_add(hours.checked_mul(3600)?)?
-        .checked_add(minutes.checked_mul(60)?)?
-        .checked_add(seconds)?;
-    secs.checked_mul(US_PER_SECOND)?.checked_add(milli.checked_mul(1000)?)?.checked_add(micro)
-}
+pub use super::calendar::timedelta_us;
 
 /// `timedelta(days=0, seconds=0, microseconds=0, milliseconds=0, minutes=0, hours=0, weeks=0)`.
 pub fn timedelta<'e>(args: &[Obj<'e>; 7]) -> R<Obj<'e>> {
@@ -821,16 +774,6 @@ mod tests {
 
     fn iso(s: &str) -> R<String> {
         fromisoformat(&Obj::str(s)).map(|o| super::super::super::repr(&o))
-    }
-
-    #[test]
-    fn civil_round_trip() {
-        for days in [-719_162, -1, 0, 1, 10_957, 19_000, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(days_from_civil(1, 1, 1), -719_162);
     }
 
     #[test]

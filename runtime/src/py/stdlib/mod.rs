@@ -3,6 +3,7 @@
 //! objects of `ipaddress`, `urllib.parse` and `datetime` ([`Native`]); and the third-party
 //! `policyuniverse` that Panther's runtime ships.
 
+pub mod calendar;
 pub mod datetime;
 pub mod difflib;
 pub mod ipaddress;
