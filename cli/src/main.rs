@@ -75,7 +75,7 @@ fn cli() -> Command {
                         .long("threads")
                         .value_name("N")
                         .value_parser(value_parser!(usize))
-                        .help("Worker threads (default: the number of cores); output is the same for any N"),
+                        .help("Worker threads (default: the number of cores); output is the same for any N, except for a Python rule whose module state (`global`) carries from one event to the next: that state is per thread"),
                 )
                 .arg(
                     Arg::new("max-line-bytes")
