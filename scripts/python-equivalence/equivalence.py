@@ -54,6 +54,7 @@ FIELDS = ["verdict", "title", "dedup", "severity", "context"]
 # (the same elements in another order); any other difference still counts.
 SET_ORDER = {
     "Crowdstrike.AdminRoleAssigned": "title: ', '.join(list(set(roles) & ADMIN_ROLES))",
+    "Crowdstrike.IpAllowlistChanged": "alert_context: changes.* = list(set(list1) - set(list2))",
     "Proofpoint.MultipleThreats": "alert_context: threatTypes/classifications = list(set(...))",
     "Proofpoint.ThreatCampaign": "alert_context: campaignIDs = list(set(...))",
 }
