@@ -640,20 +640,20 @@ impl Lower<'_> {
     /// f.startswith(b)`): then they raise together, and the IR says false.
     fn note_disjuncts(&self, parts: &[ir::Expr], lazy: bool) {
         let checked = if lazy { &parts[..parts.len().saturating_sub(1)] } else { parts };
-        let raising = self.raising.borrow();
-        let may_raise = |e: &ir::Expr| {
-            let printed = format!("{e:?}");
-            raising.iter().any(|r| printed.contains(r.as_str()))
-        };
-        if checked.iter().any(may_raise) && !one_field_one_way(parts) {
+        if checked.iter().any(|e| self.contains_raising(e)) && !one_field_one_way(parts) {
             self.may_raise.set(true);
         }
     }
 
+    /// Whether `e` holds a condition that may raise in Python (one of `raising`).
+    fn contains_raising(&self, e: &ir::Expr) -> bool {
+        let printed = format!("{e:?}");
+        self.raising.borrow().iter().any(|r| printed.contains(r.as_str()))
+    }
+
     /// `not e`, noting when `e` may raise in Python (see `may_raise`).
     fn negate(&self, e: ir::Expr) -> ir::Expr {
-        let printed = format!("{e:?}");
-        if self.raising.borrow().iter().any(|r| printed.contains(r.as_str())) {
+        if self.contains_raising(&e) {
             self.may_raise.set(true);
         }
         not(e)

@@ -94,7 +94,7 @@ impl Pattern {
         }
         // CPython compares `İ` (U+0130) and `ı` (U+0131) by their lower case, `i`, so `(?i)i`
         // matches both; the `regex` crate's case folding has neither.
-        if self.compiled()?.ignores_case && text.contains(['\u{130}', '\u{131}']) {
+        if self.compiled()?.ignores_case && !text.is_ascii() && text.contains(['\u{130}', '\u{131}']) {
             return Err(Exc::unsupported(
                 "a case-insensitive pattern on text with `İ` or `ı` (Python folds them to `i`)",
             ));
