@@ -3076,6 +3076,7 @@ impl<'p> FnCx<'p> {
                 Ok(Code::Obj(quote!(py::stdlib::policyuniverse::#f(#a)?)))
             }
             ("datetime", class @ ("datetime" | "timedelta")) => self.date_construct(c, class),
+            ("base64", "b64decode") => self.b64decode(c),
             ("time", _) => self.time_call(c, name),
             ("functools", "reduce") => {
                 let args = &c.arguments.args;
@@ -3139,6 +3140,40 @@ impl<'p> FnCx<'p> {
             }
             _ => reject(c, format!("`{module}.{name}`")),
         }
+    }
+
+    /// `base64.b64decode(s[, validate=…])`, `altchars` left out (or `None`).
+    fn b64decode(&mut self, c: &ast::ExprCall) -> T<Code> {
+        let args = &c.arguments.args;
+        if args.is_empty() || args.iter().any(|a| matches!(a, Expr::Starred(_))) {
+            return reject(c, "`b64decode` without its string argument");
+        }
+        let mut altchars = args.get(1);
+        let mut validate = args.get(2);
+        if args.len() > 3 {
+            return reject(c, "`b64decode` with more than 3 arguments");
+        }
+        for k in &c.arguments.keywords {
+            match k.arg.as_ref().map(|a| a.id.as_str()) {
+                Some("altchars") if altchars.is_none() => altchars = Some(&k.value),
+                Some("validate") if validate.is_none() => validate = Some(&k.value),
+                _ => return reject(k, "this keyword argument to `b64decode`"),
+            }
+        }
+        if altchars.is_some_and(|a| !matches!(a, Expr::NoneLiteral(_))) {
+            return reject(c, "`b64decode` with `altchars`");
+        }
+        let s = self.expr(&args[0])?.obj();
+        let validate = match validate {
+            None => quote!(Obj::Bool(false)),
+            Some(v) => self.expr(v)?.obj(),
+        };
+        let (vs, vv) = (self.fresh("s"), self.fresh("validate"));
+        Ok(Code::Obj(quote!({
+            let #vs = #s;
+            let #vv = #validate;
+            py::stdlib::bytes::b64decode(&#vs, &#vv)?
+        })))
     }
 
     /// Whether `e` names `module.name` of the standard library (`name` imported from it, or
@@ -3703,6 +3738,7 @@ impl<'p> FnCx<'p> {
             ("shlex", "split") => self.std_call(c, module, name),
             ("datetime" | "time", _) => self.std_call(c, module, name),
             ("ipaddress", _) => self.std_call(c, module, name),
+            ("base64", "b64decode") => self.std_call(c, module, name),
             (KV_MODULE, _) => self.kv_call(c, name, None, false),
             // Logging changes no result: the arguments are evaluated (their exceptions
             // propagate), the record goes nowhere a rule can see (`logging` reports its own
@@ -3981,6 +4017,11 @@ const METHODS: &[(&str, &[&str])] = &[
     ("isoformat", &[]),
     ("strftime", &["format"]),
     ("total_seconds", &[]),
+    ("isprintable", &[]),
+    ("isascii", &[]),
+    ("ljust", &["width", "fillchar"]),
+    ("encode", &["encoding", "errors"]),
+    ("decode", &["encoding", "errors"]),
 ];
 
 /// The `py::meth` function of a method (Rust keywords and clashes get a suffix).

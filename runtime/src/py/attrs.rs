@@ -528,6 +528,7 @@ pub fn hasattr(x: &Obj<'_>, name: &Obj<'_>) -> R<bool> {
             Native::DateTime(_) | Native::TimeDelta(_) => {
                 return Err(Exc::unsupported("hasattr on a datetime or timedelta"));
             }
+            Native::Bytes(_) => return Err(super::stdlib::bytes::unmodelled("hasattr")),
         },
         Obj::Func(_) => return Err(Exc::unsupported("hasattr on a function")),
         Obj::Instance(i) => return Ok(super::instance::has(i, name)),

@@ -34,6 +34,9 @@ pub fn int<'e>(x: &Obj<'e>, base: Option<&Obj<'e>>) -> R<Obj<'e>> {
     match (x, base) {
         (Obj::Int(i), None) => Ok(Obj::Int(*i)),
         (Obj::Native(n), None) if matches!(**n, super::stdlib::Native::MagicMock(_)) => Ok(Obj::Int(1)),
+        (Obj::Native(n), _) if matches!(**n, super::stdlib::Native::Bytes(_)) => {
+            Err(super::stdlib::bytes::unmodelled("int()"))
+        }
         (Obj::Bool(b), None) => Ok(Obj::Int(i64::from(*b))),
         (Obj::Float(f), None) => {
             if f.is_nan() {
@@ -112,6 +115,9 @@ pub fn float<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
         Obj::Bool(b) => Ok(Obj::Float(f64::from(u8::from(*b)))),
         Obj::Float(f) => Ok(Obj::Float(*f)),
         Obj::Native(n) if matches!(**n, super::stdlib::Native::MagicMock(_)) => Ok(Obj::Float(1.0)),
+        Obj::Native(n) if matches!(**n, super::stdlib::Native::Bytes(_)) => {
+            Err(super::stdlib::bytes::unmodelled("float()"))
+        }
         Obj::Str(s) => {
             let t = s.as_str().trim();
             let lower = t.to_ascii_lowercase();
@@ -350,6 +356,7 @@ pub fn ord<'e>(x: &Obj<'e>) -> R<Obj<'e>> {
         Obj::Str(s) if s.as_str().chars().count() == 1 => {
             Ok(Obj::Int(s.as_str().chars().next().expect("one") as i64))
         }
+        _ if super::stdlib::bytes::as_bytes(x).is_some() => Err(super::stdlib::bytes::unmodelled("ord()")),
         _ => Err(Exc::type_error("ord() expected a character")),
     }
 }
@@ -382,7 +389,7 @@ pub enum Type {
     Sequence,
     /// `collections.abc.Iterable`.
     Iterable,
-    /// `bytes`: no value of a compiled rule is one (events are JSON).
+    /// `bytes` (`str.encode`, `base64.b64decode`).
     Bytes,
     /// `unittest.mock.MagicMock`: what a test case's `Mocks:` puts in a module variable.
     MagicMock,
@@ -408,9 +415,10 @@ pub fn isinstance(x: &Obj<'_>, types: &[Type]) -> bool {
         Type::Tuple => kind(x) == Kind::Tuple,
         Type::Set => matches!(x, Obj::Set(_) | Obj::Const(Const::Set(_))),
         Type::Mapping => kind(x) == Kind::Dict,
+        Type::Sequence | Type::Iterable if super::stdlib::bytes::as_bytes(x).is_some() => true,
         Type::Sequence => matches!(kind(x), Kind::List | Kind::Tuple) || matches!(x, Obj::Str(_)),
         Type::Iterable => !matches!(kind(x), Kind::Scalar | Kind::Other) || matches!(x, Obj::Str(_)),
-        Type::Bytes => false,
+        Type::Bytes => super::stdlib::bytes::as_bytes(x).is_some(),
         Type::MagicMock => matches!(x, Obj::Native(n) if matches!(**n, super::stdlib::Native::MagicMock(_))),
         Type::ImmutableList => matches!(x, Obj::Json(serde_json::Value::Array(_))),
         Type::ImmutableDict => matches!(x, Obj::Json(serde_json::Value::Object(_)) | Obj::Event(_)),

@@ -257,7 +257,7 @@ fn repr_string_into(out: &mut String, s: &str) {
 }
 
 /// `str.isprintable()` for a non-ASCII character (see the module docs for the table's scope).
-fn printable(c: char) -> bool {
+pub(crate) fn printable(c: char) -> bool {
     let u = c as u32;
     const NOT_PRINTABLE: &[(u32, u32)] = &[
         (0x80, 0xa0),

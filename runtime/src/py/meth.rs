@@ -925,3 +925,71 @@ pub fn strftime<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
 pub fn total_seconds<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
     super::stdlib::datetime::method(recv, "total_seconds", args)
 }
+
+/// `str.isprintable()`: ASCII from 0x20 to 0x7e, and the non-ASCII characters of `repr`'s
+/// table (see `py::fmt`); true for the empty string.
+pub fn isprintable<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
+    let s = text(recv, "isprintable")?;
+    Ok(Obj::Bool(
+        s.chars().all(|c| if c.is_ascii() { (' '..='~').contains(&c) } else { super::fmt::printable(c) }),
+    ))
+}
+
+/// `str.isascii()` (true for the empty string).
+pub fn isascii<'e>(recv: &Obj<'e>, _: &[Obj<'e>]) -> R<Obj<'e>> {
+    Ok(Obj::Bool(text(recv, "isascii")?.is_ascii()))
+}
+
+/// `str.ljust(width[, fillchar])`.
+pub fn ljust<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    let s = text(recv, "ljust")?;
+    let width = match args.first() {
+        Some(Obj::Int(w)) => *w,
+        Some(Obj::Bool(b)) => i64::from(*b),
+        Some(other) => {
+            return Err(Exc::type_error(format!(
+                "'{}' object cannot be interpreted as an integer",
+                other.type_name()
+            )));
+        }
+        None => return Err(Exc::type_error("ljust expected at least 1 argument, got 0")),
+    };
+    let fill = match arg(args, 1) {
+        Obj::None if args.len() < 2 => ' ',
+        Obj::Str(f) => {
+            let mut cs = f.as_str().chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) => c,
+                _ => return Err(Exc::type_error("The fill character must be exactly one character long")),
+            }
+        }
+        other => {
+            return Err(Exc::type_error(format!(
+                "The fill character must be a unicode character, not {}",
+                other.type_name()
+            )));
+        }
+    };
+    let len = s.chars().count() as i64;
+    if width <= len {
+        return Ok(recv.clone());
+    }
+    let mut out = String::with_capacity(s.len() + (width - len) as usize);
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(fill, (width - len) as usize));
+    Ok(Obj::string(out))
+}
+
+/// `str.encode(encoding="utf-8", errors="strict")`.
+pub fn encode<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    let s = text(recv, "encode")?;
+    super::stdlib::bytes::encode(s, &arg(args, 0), &arg(args, 1))
+}
+
+/// `bytes.decode(encoding="utf-8", errors="strict")`.
+pub fn decode<'e>(recv: &Obj<'e>, args: &[Obj<'e>]) -> R<Obj<'e>> {
+    match super::stdlib::bytes::as_bytes(recv) {
+        Some(b) => super::stdlib::bytes::decode(b, &arg(args, 0), &arg(args, 1)),
+        None => Err(Exc::attribute_error(recv, "decode")),
+    }
+}

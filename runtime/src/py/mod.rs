@@ -92,6 +92,10 @@ impl Exc {
         Exc::new("IndexError", message)
     }
     pub fn attribute_error(obj: &Obj<'_>, name: &str) -> Exc {
+        // `bytes` has many of `str`'s methods, which compiled rules do not model on it.
+        if stdlib::bytes::as_bytes(obj).is_some() {
+            return stdlib::bytes::unmodelled(&format!("`.{name}`"));
+        }
         Exc::new("AttributeError", format!("'{}' object has no attribute '{name}'", obj.type_name()))
     }
     /// What this runtime does not model: an error, never a silently different result.
@@ -109,10 +113,13 @@ impl Exc {
 impl Exc {
     /// `repr()` of the exception, as Panther writes it into an `_error` context.
     pub fn python_repr(&self) -> String {
-        if self.kind == "KeyError" {
-            return format!("KeyError({})", self.message);
+        // These keep their arguments' `repr` as the message.
+        if matches!(self.kind, "KeyError" | "UnicodeDecodeError" | "UnicodeEncodeError") {
+            return format!("{}({})", self.kind, self.message);
         }
-        format!("{}({})", self.kind, fmt::repr_string(&self.message))
+        // CPython prints the class's own name, without its module (`binascii.Error`: `Error`).
+        let name = self.kind.rsplit('.').next().unwrap_or(self.kind);
+        format!("{name}({})", fmt::repr_string(&self.message))
     }
 }
 

@@ -310,6 +310,7 @@ pub fn len(x: &Obj<'_>) -> R<i64> {
         Obj::Dict(d) => d.borrow().entries.len(),
         Obj::Native(n) if matches!(**n, super::stdlib::Native::MagicMock(_)) => 0,
         Obj::Native(n) if matches!(**n, super::stdlib::Native::ParseResult(_)) => 6,
+        Obj::Native(n) if let super::stdlib::Native::Bytes(b) = &**n => b.len(),
         _ => return Err(Exc::type_error(format!("object of type '{}' has no len()", x.type_name()))),
     };
     Ok(n as i64)
@@ -367,6 +368,23 @@ pub fn getitem<'e>(x: &Obj<'e>, key: &Obj<'e>) -> R<Obj<'e>> {
         Obj::Match(m) => m.group(key),
         Obj::Native(n) if matches!(**n, super::stdlib::Native::ParseResult(_)) => {
             getitem(&Obj::tuple(n.iter()?), key)
+        }
+        Obj::Native(n) if let super::stdlib::Native::Bytes(b) = &**n => {
+            let i = match key {
+                Obj::Int(i) => *i,
+                Obj::Bool(v) => i64::from(*v),
+                _ => {
+                    return Err(Exc::type_error(format!(
+                        "byte indices must be integers or slices, not {}",
+                        key.type_name()
+                    )));
+                }
+            };
+            let j = if i < 0 { i + b.len() as i64 } else { i };
+            match usize::try_from(j).ok().and_then(|j| b.get(j)) {
+                Some(&c) => Ok(Obj::Int(i64::from(c))),
+                None => Err(Exc::index_error("index out of range")),
+            }
         }
         _ => {
             let what = match kind(x) {
@@ -462,6 +480,9 @@ fn slice_indices(len: usize, start: &Obj<'_>, stop: &Obj<'_>, step: &Obj<'_>) ->
 
 /// `x[start:stop:step]` (`Obj::None` for an omitted bound).
 pub fn slice<'e>(x: &Obj<'e>, start: &Obj<'e>, stop: &Obj<'e>, step: &Obj<'e>) -> R<Obj<'e>> {
+    if super::stdlib::bytes::as_bytes(x).is_some() {
+        return Err(super::stdlib::bytes::unmodelled("slicing"));
+    }
     if let Obj::Str(s) = x {
         let s = s.as_str();
         if s.is_ascii() {
@@ -517,8 +538,18 @@ fn unsupported_operands(op: &str, a: &Obj<'_>, b: &Obj<'_>) -> Exc {
     ))
 }
 
+/// Bytes in `+`, `*` or `%`, whose bytes results compiled rules do not model.
+fn bytes_operand(a: &Obj<'_>, b: &Obj<'_>, op: &str) -> R<()> {
+    use super::stdlib::bytes::{as_bytes, unmodelled};
+    if as_bytes(a).is_some() || as_bytes(b).is_some() {
+        return Err(unmodelled(&format!("`{op}`")));
+    }
+    Ok(())
+}
+
 /// `a + b`.
 pub fn add<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
+    bytes_operand(a, b, "+")?;
     if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
         return checked(x.checked_add(y));
     }
@@ -575,6 +606,7 @@ pub fn sub<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
 
 /// `a * b`.
 pub fn mul<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
+    bytes_operand(a, b, "*")?;
     if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
         return checked(x.checked_mul(y));
     }
@@ -624,6 +656,9 @@ fn floor_div(x: i64, y: i64) -> Option<i64> {
 
 /// `a % b` on numbers (string formatting with `%` is [`super::percent_format`]).
 pub fn modulo<'e>(a: &Obj<'e>, b: &Obj<'e>) -> R<Obj<'e>> {
+    if super::stdlib::bytes::as_bytes(a).is_some() {
+        return Err(super::stdlib::bytes::unmodelled("`%`"));
+    }
     if let Obj::Str(_) = a {
         return super::percent_format(a, b);
     }

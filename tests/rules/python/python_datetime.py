@@ -47,7 +47,7 @@ def alert_context(event):
     start = outcome(lambda: datetime.strptime(event.get("start"), FORMAT))
     diff = outcome(lambda: when - start)
     context = {
-        "strftime": when.strftime("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %p %I %y %%"),
+        "strftime": when.strftime("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %p %I %y %% %s"),
         "fields": [when.year, when.month, when.day, when.hour, when.minute, when.second, when.microsecond],
         "diff": str(diff),
         "diff_repr": repr(diff),

@@ -2,6 +2,6 @@ from datetime import datetime, timedelta
 
 
 def rule(event):
-    # `%s` is glibc's seconds since the epoch in local time: not modelled.
+    # `%c` is the locale's date and time: not modelled.
     expiry = datetime.now() + timedelta(days=3)
-    return bool(expiry.strftime("%s"))
+    return bool(expiry.strftime("%c"))

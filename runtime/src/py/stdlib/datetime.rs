@@ -299,6 +299,10 @@ impl DateTime {
                 'b' => out.push_str(&month[..3]),
                 'B' => out.push_str(month),
                 'p' => out.push_str(if f.hour < 12 { "AM" } else { "PM" }),
+                // glibc's seconds since the epoch: `mktime` of the fields in local time, which is
+                // UTC on Panther (`TZ=UTC`); CPython passes the fields of an aware value as they
+                // are, so its offset is ignored too.
+                's' => out.push_str(&self.wall_us.div_euclid(1_000_000).to_string()),
                 '%' => out.push('%'),
                 other => {
                     return Err(Exc::unsupported(format!("the `strftime` directive `%{other}`")));
@@ -310,7 +314,7 @@ impl DateTime {
 }
 
 /// The directives `strftime` supports (the compiler checks a literal format with it).
-pub const STRFTIME_DIRECTIVES: &str = "YymdHIMSfjaAbBp%";
+pub const STRFTIME_DIRECTIVES: &str = "YymdHIMSfjaAbBps%";
 /// The directives `strptime` supports.
 pub const STRPTIME_DIRECTIVES: &str = "YmdHMSf%";
 

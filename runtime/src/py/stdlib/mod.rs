@@ -3,6 +3,7 @@
 //! objects of `ipaddress`, `urllib.parse` and `datetime` ([`Native`]); and the third-party
 //! `policyuniverse` that Panther's runtime ships.
 
+pub mod bytes;
 pub mod calendar;
 pub mod datetime;
 pub mod difflib;
@@ -35,6 +36,8 @@ pub enum Native {
     DateTime(datetime::DateTime),
     /// `datetime.timedelta`.
     TimeDelta(datetime::TimeDelta),
+    /// `bytes` (from `str.encode` and `base64.b64decode`; see [`bytes`]).
+    Bytes(Box<[u8]>),
 }
 
 impl Native {
@@ -48,6 +51,7 @@ impl Native {
             Native::ParseResult(_) => "ParseResult",
             Native::DateTime(_) => "datetime",
             Native::TimeDelta(_) => "timedelta",
+            Native::Bytes(_) => "bytes",
         }
     }
 
@@ -67,11 +71,16 @@ impl Native {
             }
             Native::DateTime(d) => d.repr(),
             Native::TimeDelta(t) => t.repr(),
+            Native::Bytes(b) => bytes::repr(b),
         }
     }
 
     pub fn truthy(&self) -> bool {
-        !matches!(self, Native::TimeDelta(t) if t.0 == 0)
+        match self {
+            Native::TimeDelta(t) => t.0 != 0,
+            Native::Bytes(b) => !b.is_empty(),
+            _ => true,
+        }
     }
 
     /// The ordering of two values of one orderable type (`Ok(None)`: not orderable), or
@@ -81,6 +90,7 @@ impl Native {
             (Native::Ip(a), Native::Ip(b)) if a.is_ipv4() == b.is_ipv4() => Some(a.cmp(b)),
             (Native::DateTime(a), Native::DateTime(b)) => Some(datetime::order_datetimes(a, b)?),
             (Native::TimeDelta(a), Native::TimeDelta(b)) => Some(a.cmp(b)),
+            (Native::Bytes(a), Native::Bytes(b)) => Some(a.cmp(b)),
             _ => None,
         })
     }
@@ -99,6 +109,7 @@ impl Native {
             (Native::Net { .. }, other) => Err(super::Exc::attribute_error(other, "_version")),
             (Native::MagicMock(_), _) => Ok(false),
             (Native::ParseResult(fields), x) => Ok(fields.iter().any(|f| x.as_str() == Some(f.as_str()))),
+            (Native::Bytes(b), x) => bytes::contains(b, x),
             _ => Err(super::Exc::type_error(format!(
                 "argument of type '{}' is not iterable",
                 self.type_name()
@@ -112,6 +123,7 @@ impl Native {
             Native::ParseResult(fields) => {
                 return Ok(fields.iter().map(|f| Obj::string(f.clone())).collect());
             }
+            Native::Bytes(b) => return Ok(b.iter().map(|&c| Obj::Int(i64::from(c))).collect()),
             _ => {}
         }
         Err(super::Exc::type_error(format!("'{}' object is not iterable", self.type_name())))
@@ -122,7 +134,7 @@ impl Native {
         match self {
             Native::Ip(ip) => ip.to_string(),
             Native::Net { addr, prefix } => format!("{addr}/{prefix}"),
-            Native::MagicMock(_) | Native::ParseResult(_) => self.repr(),
+            Native::MagicMock(_) | Native::ParseResult(_) | Native::Bytes(_) => self.repr(),
             Native::DateTime(d) => d.isoformat(' '),
             Native::TimeDelta(t) => t.str(),
         }
