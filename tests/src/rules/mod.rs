@@ -784,6 +784,9 @@ pub mod gen_218;
 /// `Generated.R219`, from `tests/rules/generated/gen_219.yml`.
 pub mod gen_219;
 
+/// `Fixture.Python.Bytes`, from `tests/rules/python/python_bytes.yml`.
+pub mod python_bytes;
+
 /// `Fixture.Python.Classes`, from `tests/rules/python/python_classes.yml`.
 pub mod python_classes;
 
@@ -1375,6 +1378,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &gen_217::RULE,
     &gen_218::RULE,
     &gen_219::RULE,
+    &python_bytes::RULE,
     &python_classes::RULE,
     &python_constructs::RULE,
     &python_control::RULE,

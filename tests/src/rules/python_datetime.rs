@@ -136,7 +136,7 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let context = Obj::dict(
         vec![
             (Obj::str("strftime"), py::meth::strftime(& when, &
-            [Obj::str("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %p %I %y %%")]) ?),
+            [Obj::str("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %p %I %y %% %s")]) ?),
             (Obj::str("fields"), Obj::list(Vec::from([py::stdlib::datetime::attribute(&
             when, "year") ?, py::stdlib::datetime::attribute(& when, "month") ?,
             py::stdlib::datetime::attribute(& when, "day") ?,

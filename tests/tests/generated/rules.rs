@@ -8606,6 +8606,174 @@ mod gen_219 {
     }
 }
 
+/// `Fixture.Python.Bytes` (tests/rules/python/python_bytes.yml)
+mod python_bytes {
+    use super::Case;
+    use ::integration_tests::rules::python_bytes::RULE;
+    #[test]
+    fn padded_ascii() {
+        Case {
+            title: Some("hello world|hello world|True"),
+            dedup: Some("hello world|hello world|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'hello world'","repr":"b'hello world'","f":"[b'hello world']","len":11,"bool":true,"items":[104,101,108,108],"first":104,"last":100,"in":true,"eq":false,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("Padded ASCII", 10, true, r#"{"b64":"aGVsbG8gd29ybGQ="}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn unpadded_so_invalid_when_validated() {
+        Case {
+            title: Some("invalid|hello|True"),
+            dedup: Some("invalid|hello|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'-'","repr":"b'-'","f":"[b'-']","len":1,"bool":true,"items":[45],"first":45,"last":45,"in":false,"eq":false,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new(
+                "Unpadded, so invalid when validated",
+                17,
+                true,
+                r#"{"b64":"aGVsbG8"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn utf_16_le() {
+        Case {
+            title: Some("hi é|hi é|True"),
+            dedup: Some("hi é|hi é|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'h\\x00i\\x00 \\x00\\xe9\\x00'","repr":"b'h\\x00i\\x00 \\x00\\xe9\\x00'","f":"[b'h\\x00i\\x00 \\x00\\xe9\\x00']","len":8,"bool":true,"items":[104,0,105,0],"first":104,"last":0,"in":true,"eq":false,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("UTF-16-LE", 24, true, r#"{"b64":"aABpACAA6QA="}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn utf_8_after_the_others_fail() {
+        Case {
+            title: Some("é€😀|é€😀|True"),
+            dedup: Some("é€😀|é€😀|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'\\xc3\\xa9\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80'","repr":"b'\\xc3\\xa9\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80'","f":"[b'\\xc3\\xa9\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80']","len":9,"bool":true,"items":[195,169,226,130],"first":195,"last":128,"in":false,"eq":false,"eq_str":false,"lt":false,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new(
+                "UTF-8 after the others fail",
+                31,
+                true,
+                r#"{"b64":"w6nigqzwn5iA"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn undecodable_bytes() {
+        Case {
+            title: Some("undecodable|undecodable|True"),
+            dedup: Some("undecodable|undecodable|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'\\xff\\xff\\xff'","repr":"b'\\xff\\xff\\xff'","f":"[b'\\xff\\xff\\xff']","len":3,"bool":true,"items":[255,255,255],"first":255,"last":255,"in":false,"eq":false,"eq_str":false,"lt":false,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("Undecodable bytes", 38, true, r#"{"b64":"////"}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn nul_bytes_and_quotes() {
+        Case {
+            title: Some("\0\0'\"\\\t\n|\0\0'\"\\\t\n|True"),
+            dedup: Some("\0\0'\"\\\t\n|\0\0'\"\\\t\n|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'\\x00\\x00\\'\"\\\\\\t\\n'","repr":"b'\\x00\\x00\\'\"\\\\\\t\\n'","f":"[b'\\x00\\x00\\'\"\\\\\\t\\n']","len":7,"bool":true,"items":[0,0,39,34],"first":0,"last":10,"in":false,"eq":false,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("Nul bytes and quotes", 45, true, r#"{"b64":"AAAnIlwJCg=="}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn non_alphabet_characters_skipped_unless_validated() {
+        Case {
+            title: Some("invalid|hello|True"),
+            dedup: Some("invalid|hello|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'-'","repr":"b'-'","f":"[b'-']","len":1,"bool":true,"items":[45],"first":45,"last":45,"in":false,"eq":false,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new(
+                "Non-alphabet characters skipped unless validated",
+                52,
+                true,
+                r#"{"b64":"aGVs bG8-"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn excess_data_after_padding() {
+        Case {
+            title: Some("invalid|hi|True"),
+            dedup: Some("invalid|hi|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'hi'","repr":"b'hi'","f":"[b'hi']","len":2,"bool":true,"items":[104,105],"first":104,"last":105,"in":true,"eq":false,"eq_str":false,"lt":false,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("Excess data after padding", 59, true, r#"{"b64":"aGk=aGk="}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn one_digit_too_many() {
+        Case {
+            title: Some("invalid|hell|True"),
+            dedup: Some("invalid|hell|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'-'","repr":"b'-'","f":"[b'-']","len":1,"bool":true,"items":[45],"first":45,"last":45,"in":false,"eq":false,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("One digit too many", 66, true, r#"{"b64":"aGVsbA"}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn not_ascii() {
+        Case {
+            title: Some("invalid|invalid|False"),
+            dedup: Some("invalid|invalid|False"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b''","repr":"b''","f":"[b'']","len":0,"bool":false,"items":[],"first":null,"last":null,"in":false,"eq":null,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":false,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("Not ASCII", 73, true, r#"{"b64":"héllo wörld"}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn leading_padding() {
+        Case {
+            title: Some("invalid|invalid|True"),
+            dedup: Some("invalid|invalid|True"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"str":"b'-'","repr":"b'-'","f":"[b'-']","len":1,"bool":true,"items":[45],"first":45,"last":45,"in":false,"eq":false,"eq_str":false,"lt":true,"isinstance":true,"printable":1.0,"isascii":true,"utf8":"é€😀","utf16":"hé€😀","ljust":"ab   |abcdef|é€€"}"#,
+            ),
+            ..Case::new("Leading padding", 80, true, r#"{"b64":"=aGk"}"#)
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn empty() {
+        Case::new("Empty", 87, false, r#"{"b64":""}"#).check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Classes` (tests/rules/python/python_classes.yml)
 mod python_classes {
     use super::Case;
@@ -8825,7 +8993,7 @@ mod python_datetime {
             ),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"strftime":"2025-02-14 19:42:57.123456 045 Fri Friday Feb February PM 07 25 %","fields":[2025,2,14,19,42,57,123456],"diff":"1 day, 0:00:06.123455","diff_repr":"datetime.timedelta(days=1, seconds=6, microseconds=123455)","compare_naive":false,"equal_naive":false,"minus_naive":"datetime.timedelta(days=410, seconds=70977, microseconds=123456)","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1739562177.0,"clock":[true,true,true],"diff_seconds":[1,6,123455,86406.123455]}"#,
+                r#"{"strftime":"2025-02-14 19:42:57.123456 045 Fri Friday Feb February PM 07 25 % 1739562177","fields":[2025,2,14,19,42,57,123456],"diff":"1 day, 0:00:06.123455","diff_repr":"datetime.timedelta(days=1, seconds=6, microseconds=123455)","compare_naive":false,"equal_naive":false,"minus_naive":"datetime.timedelta(days=410, seconds=70977, microseconds=123456)","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1739562177.0,"clock":[true,true,true],"diff_seconds":[1,6,123455,86406.123455]}"#,
             ),
             ..Case::new(
                 "Panther's event time with nanoseconds, a long span",
@@ -8857,7 +9025,7 @@ mod python_datetime {
             ),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"strftime":"2024-02-29 23:59:59.500000 060 Thu Thursday Feb February PM 11 24 %","fields":[2024,2,29,23,59,59,500000],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1709251199.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
+                r#"{"strftime":"2024-02-29 23:59:59.500000 060 Thu Thursday Feb February PM 11 24 % 1709251199","fields":[2024,2,29,23,59,59,500000],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1709251199.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
             ),
             ..Case::new(
                 "An aware time with an offset",
@@ -8879,7 +9047,7 @@ mod python_datetime {
             ),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"strftime":"2024-01-01 00:00:00.000000 001 Mon Monday Jan January AM 12 24 %","fields":[2024,1,1,0,0,0,0],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1704067200.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
+                r#"{"strftime":"2024-01-01 00:00:00.000000 001 Mon Monday Jan January AM 12 24 % 1704067200","fields":[2024,1,1,0,0,0,0],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1704067200.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
             ),
             ..Case::new(
                 "An aware time in UTC",
@@ -8901,7 +9069,7 @@ mod python_datetime {
             ),
             severity: Some(::detections_runtime::Severity::Medium),
             context: Some(
-                r#"{"strftime":"2024-06-30 12:30:00.250000 182 Sun Sunday Jun June PM 12 24 %","fields":[2024,6,30,12,30,0,250000],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1719750600.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
+                r#"{"strftime":"2024-06-30 12:30:00.250000 182 Sun Sunday Jun June PM 12 24 % 1719750600","fields":[2024,6,30,12,30,0,250000],"diff":"TypeError","diff_repr":"'TypeError'","compare_naive":"TypeError","equal_naive":false,"minus_naive":"TypeError","grace":["12:00:05","datetime.timedelta(seconds=43205)",43205.0,false,true],"span":["-1 day, 0:00:00.000001","datetime.timedelta(seconds=86399, microseconds=999999)",-1,0],"until":["datetime.datetime(2030, 6, 2, 0, 0)","2030-06-02 12:00:05",1906588800.0],"max":"datetime.timedelta(days=1)","bad_iso":"ValueError","bad_time":"ValueError","not_str":"TypeError","feb30":"ValueError","short":"datetime.datetime(2024, 3, 5, 7, 8, 9)","mktime":1719750600.0,"clock":[true,true,true],"diff_seconds":"TypeError"}"#,
             ),
             ..Case::new(
                 "An aware time with a whole-hour offset",

@@ -1,2 +1,2 @@
 def rule(event):
-    return event.get("user", "").encode("utf-8") == b"root"
+    return event.get("user", "").expandtabs(4) == "root"

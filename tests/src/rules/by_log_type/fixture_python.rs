@@ -6,15 +6,17 @@
 use ::detections_runtime::prelude::*;
 
 use super::super::{
-    python_classes, python_constructs, python_control, python_datetime, python_lowering,
-    python_lowering_or, python_lowering_partial, python_model, python_modvars,
-    python_policy, python_state, python_store, python_url, python_values, python_verdicts,
+    python_bytes, python_classes, python_constructs, python_control, python_datetime,
+    python_lowering, python_lowering_or, python_lowering_partial, python_model,
+    python_modvars, python_policy, python_state, python_store, python_url, python_values,
+    python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
 pub static LOG_TYPE: LogType = LogType {
     name: "Fixture.Python",
     rules: &[
+        &python_bytes::RULE,
         &python_classes::RULE,
         &python_constructs::RULE,
         &python_control::RULE,
@@ -38,6 +40,7 @@ pub static LOG_TYPE: LogType = LogType {
         },
     ],
     always: &[
+        &python_bytes::RULE,
         &python_classes::RULE,
         &python_constructs::RULE,
         &python_datetime::RULE,
