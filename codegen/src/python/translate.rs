@@ -22,6 +22,7 @@ use ruff_text_size::Ranged;
 use super::classes;
 
 mod dates;
+mod state;
 use super::modules::{Import, Program, PyModule};
 use crate::diag::{Diagnostic, Span};
 
@@ -1088,7 +1089,16 @@ impl<'p> FnCx<'p> {
         let is_class =
             |name: &str| program.origin(module, name).is_some_and(|(m, n)| m.classes.contains_key(&n));
         let container_state = |name: &str| module.constant(name).is_some_and(container_display);
-        if let Some((at, what)) = state_misuse(&f.body, &module.state, &globals, &is_class, &container_state)
+        // A fresh container the runtime keeps as a copy (`FnCx::fresh_state`), or the read that
+        // prevents it.
+        let kept_copy = |name: &str, value: &Expr| {
+            if module.mocked.contains(name) || !state::fresh_container(module, value) {
+                return Err(None);
+            }
+            state::escaping_read(module, name).map_or(Ok(()), |read| Err(Some(read)))
+        };
+        if let Some((at, what)) =
+            state_misuse(&f.body, &module.state, &globals, &is_class, &container_state, &kept_copy)
         {
             return Err(Reject { span: at, what, help: None });
         }
@@ -1403,7 +1413,12 @@ impl<'p> FnCx<'p> {
             }
             Stmt::Assign(a) => {
                 let value = self.expr(&a.value)?.obj();
-                if a.targets.len() == 1 {
+                if let [Expr::Name(n)] = &a.targets[..]
+                    && self.fresh_state(n.id.as_str(), &a.value)
+                {
+                    let id = self.global_ref(n.id.as_str());
+                    quote!(py::store_fresh(&#id, &#value);)
+                } else if a.targets.len() == 1 {
                     self.assign_target(&a.targets[0], value)?
                 } else {
                     let tmp = self.fresh("value");
@@ -1834,6 +1849,18 @@ impl<'p> FnCx<'p> {
             }
             _ => reject(n, format!("the name `{name}` as a value")),
         }
+    }
+
+    /// Whether `name = value` stores a list, dict or set in module state that the runtime may
+    /// keep as a copy (`py::store_fresh`; see `state`): `name` is declared `global` here and no
+    /// test mocks it, `value` is built by the assignment, and every read of `name` in the module
+    /// only inspects or copies it.
+    fn fresh_state(&self, name: &str, value: &Expr) -> bool {
+        self.globals.contains(name)
+            && !self.module.mocked.contains(name)
+            && !self.scoped.iter().any(|s| s == name)
+            && state::fresh_container(self.module, value)
+            && state::escaping_read(self.module, name).is_none()
     }
 
     /// The `py::Global` static of module variable `name` of this module (module state).
@@ -4478,6 +4505,7 @@ fn state_misuse(
     globals: &BTreeSet<String>,
     is_class: &dyn Fn(&str) -> bool,
     container_state: &dyn Fn(&str) -> bool,
+    kept_copy: &dyn Fn(&str, &Expr) -> Result<(), Option<Span>>,
 ) -> Option<(Span, String)> {
     use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
     const MUTATORS: &[&str] = &[
@@ -4515,6 +4543,7 @@ fn state_misuse(
         mock_guarded: Vec<String>,
         is_class: &'a dyn Fn(&str) -> bool,
         container_state: &'a dyn Fn(&str) -> bool,
+        kept_copy: &'a dyn Fn(&str, &Expr) -> Result<(), Option<Span>>,
         found: Option<(Span, String)>,
     }
     impl V<'_> {
@@ -4587,6 +4616,25 @@ fn state_misuse(
                         && !self.mock_guarded.iter().any(|g| g == n.id.as_str())
                         && let Some(what) = self.mutable(&a.value, n.id.as_str())
                     {
+                        let kept = if a.targets.len() == 1 {
+                            (self.kept_copy)(n.id.as_str(), &a.value)
+                        } else {
+                            Err(None)
+                        };
+                        match kept {
+                            Ok(()) => continue,
+                            Err(Some(read)) => {
+                                self.found = Some((
+                                    read,
+                                    format!(
+                                        "module state `{x}` read where the list, dict or set it holds may be kept or changed (compiled rules keep one there only when every read inspects or copies it: `len({x})`, `list({x})`, `v in {x}`, `{x} | v`, a loop over it)",
+                                        x = n.id
+                                    ),
+                                ));
+                                return;
+                            }
+                            Err(None) => {}
+                        }
                         self.found = Some((
                             span(&*a.value),
                             format!(
@@ -4615,7 +4663,8 @@ fn state_misuse(
             walk_expr(self, e);
         }
     }
-    let mut v = V { state, globals, mock_guarded: Vec::new(), is_class, container_state, found: None };
+    let mut v =
+        V { state, globals, mock_guarded: Vec::new(), is_class, container_state, kept_copy, found: None };
     v.visit_body(body);
     v.found
 }

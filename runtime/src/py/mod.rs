@@ -36,7 +36,7 @@ pub use event::{DataModel, Event, Mapping, deep_get, raw_deep_walk};
 pub use fmt::{FormatSpec, float_repr, format_spec, json_repr, percent_format, repr_string, str_format};
 pub use ops::*;
 pub use rule::{PyFn, Python};
-pub use state::{Global, load, load_mocked, store, store_mocked};
+pub use state::{Global, load, load_mocked, store, store_fresh, store_mocked};
 
 /// The result of a Python operation: a value, or the exception CPython would raise.
 pub type R<T> = Result<T, Exc>;

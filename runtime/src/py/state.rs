@@ -9,10 +9,11 @@
 //! look-up by name.
 //!
 //! Values outlive the event they came from, so they are kept detached from it: strings are copied,
-//! as are tuples and `re` matches (immutable, so a copy behaves as the original). What cannot be
-//! kept exactly (mutable containers, whose aliases would stop seeing each other's changes; parts
-//! of the event; functions) is remembered by its type only, and reading it raises an error the
-//! rule's `except` never catches: never a different answer.
+//! as are tuples and `re` matches (immutable, so a copy behaves as the original). A list, dict or
+//! set is kept only through [`store_fresh`], which the compiler emits where a copy is exact (see
+//! there). What cannot be kept exactly (other mutable containers, whose aliases would stop seeing
+//! each other's changes; parts of the event; functions) is remembered by its type only, and
+//! reading it raises an error the rule's `except` never catches: never a different answer.
 //!
 //! Must not: know which rule runs; generated code names the variables.
 
@@ -21,7 +22,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Const, Exc, Obj, R, Str};
+use super::{Const, Dict, Exc, Obj, R, Str};
 
 /// What a module variable holds between calls.
 #[derive(Debug)]
@@ -82,7 +83,8 @@ pub fn load<'e>(g: &'static Global) -> R<Obj<'e>> {
         Stored::Value(v) => Ok(attach(v)),
         Stored::Unsupported(kind) => Err(Exc::unsupported(format!(
             "module variable `{}` holds a `{kind}` between function calls: compiled rules keep only \
-             immutable values (numbers, strings, tuples, `re` objects) in module state",
+             immutable values (numbers, strings, tuples, `re` objects) in module state, and lists, \
+             dicts and sets of them that the assignment builds",
             g.name
         ))),
     })
@@ -96,6 +98,44 @@ fn name_error(g: &Global) -> Exc {
 pub fn store(g: &'static Global, value: &Obj<'_>) {
     let stored = match detach(value) {
         Ok(v) => Stored::Value(v),
+        Err(kind) => Stored::Unsupported(kind),
+    };
+    g.with(|slot| *slot = stored);
+}
+
+/// `X = value` in a function that declares `global X`, where `value` is built by the assignment
+/// itself (a display, a comprehension, `list()`/`dict()`/`set()`/`sorted()`, a binary operation)
+/// and every read of `X` in the module only inspects or copies it (`len(X)`, `list(X)`, `x in X`,
+/// `X | y`, iteration, …): the compiler proves both before it emits this call.
+///
+/// A list, dict or set is then kept as a copy, and every read gets a copy of its own. This is
+/// exact: no other reference to the fresh container exists when it is stored, no read lets one
+/// escape (none is bound to a name, put in a container, returned or passed to a function that
+/// could keep it), and nothing changes `X` in place, so no code can tell a copy from the original
+/// by a change made through one and missed by the other (and `X is …` is not among the reads the
+/// compiler accepts). Its items must be immutable (numbers, strings, tuples of them, …: `detach`
+/// keeps nothing else), since an item that is itself a container may be shared with other names;
+/// one that is not makes the variable unreadable, as [`store`] does.
+pub fn store_fresh(g: &'static Global, value: &Obj<'_>) {
+    let copy = |items: &[Obj<'_>]| items.iter().map(detach).collect::<Result<Vec<_>, _>>();
+    let stored = match value {
+        Obj::List(items) => copy(&items.borrow()).map(|v| Obj::List(Rc::new(RefCell::new(v)))),
+        Obj::Set(items) => copy(&items.borrow()).map(|v| Obj::Set(Rc::new(RefCell::new(v)))),
+        Obj::Dict(d) => d
+            .borrow()
+            .entries
+            .iter()
+            .map(|(k, v)| Ok((detach(k)?, detach(v)?)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|entries| Obj::Dict(Rc::new(RefCell::new(Dict { entries })))),
+        other => detach(other),
+    };
+    let stored = match stored {
+        Ok(v) => Stored::Value(v),
+        // The container's type when an item cannot be kept: what a read reports.
+        Err(_) if matches!(value, Obj::List(_) | Obj::Set(_) | Obj::Dict(_)) => {
+            Stored::Unsupported(value.type_name())
+        }
         Err(kind) => Stored::Unsupported(kind),
     };
     g.with(|slot| *slot = stored);
@@ -203,15 +243,14 @@ fn attach<'e>(x: &Obj<'static>) -> Obj<'e> {
         Obj::Native(n) => Obj::Native(n.clone()),
         Obj::Match(m) => Obj::Match(m.clone()),
         Obj::Tuple(items) => Obj::Tuple(items.iter().map(attach).collect()),
-        Obj::List(_)
-        | Obj::Dict(_)
-        | Obj::Set(_)
-        | Obj::Json(_)
-        | Obj::Event(_)
-        | Obj::Func(_)
-        | Obj::Instance(_)
-        | Obj::NamedTuple(_) => {
-            unreachable!("detach keeps no mutable container, event part, function or object")
+        // Kept by `store_fresh` only: each read gets its own copy (see there).
+        Obj::List(items) => Obj::list(items.borrow().iter().map(attach).collect()),
+        Obj::Set(items) => Obj::Set(Rc::new(RefCell::new(items.borrow().iter().map(attach).collect()))),
+        Obj::Dict(d) => Obj::Dict(Rc::new(RefCell::new(Dict {
+            entries: d.borrow().entries.iter().map(|(k, v)| (attach(k), attach(v))).collect(),
+        }))),
+        Obj::Json(_) | Obj::Event(_) | Obj::Func(_) | Obj::Instance(_) | Obj::NamedTuple(_) => {
+            unreachable!("detach keeps no event part, function or object")
         }
     }
 }
@@ -257,5 +296,34 @@ mod tests {
         assert!(e.internal && e.message.contains("`list`"), "{e}");
         store(&COUNT, &Obj::tuple(vec![Obj::list(Vec::new())]));
         assert!(load(&COUNT).unwrap_err().internal);
+    }
+
+    #[test]
+    fn fresh_containers_are_kept_as_copies() {
+        reset(&[&COUNT]);
+        {
+            let text = String::from("from the event");
+            let set = Obj::set(vec![Obj::str(&text), Obj::Int(2), Obj::tuple(vec![Obj::str("t")])]).unwrap();
+            store_fresh(&COUNT, &set);
+            // A change to what was stored (none can happen in compiled code) is not seen.
+            if let Obj::Set(items) = &set {
+                items.borrow_mut().clear();
+            }
+        }
+        let first = load(&COUNT).unwrap();
+        assert_eq!(crate::py::repr(&first), "{'from the event', 2, ('t',)}");
+        // Each read is a copy of its own.
+        if let Obj::Set(items) = &first {
+            items.borrow_mut().clear();
+        }
+        assert_eq!(crate::py::repr(&load(&COUNT).unwrap()), "{'from the event', 2, ('t',)}");
+        let dict = Obj::dict(vec![(Obj::str("k"), Obj::list(vec![Obj::Int(1)]))]).unwrap();
+        store_fresh(&COUNT, &dict);
+        let e = load(&COUNT).unwrap_err();
+        assert!(e.internal && e.message.contains("`dict`"), "{e}");
+        store_fresh(&COUNT, &Obj::list(vec![Obj::Int(1), Obj::str("a")]));
+        assert_eq!(crate::py::repr(&load(&COUNT).unwrap()), "[1, 'a']");
+        store_fresh(&COUNT, &Obj::Int(3));
+        assert!(matches!(load(&COUNT), Ok(Obj::Int(3))));
     }
 }

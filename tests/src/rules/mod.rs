@@ -820,6 +820,9 @@ pub mod python_policy;
 /// `Fixture.Python.State`, from `tests/rules/python/python_state.yml`.
 pub mod python_state;
 
+/// `Fixture.Python.StateContainers`, from `tests/rules/python/python_state_containers.yml`.
+pub mod python_state_containers;
+
 /// `Fixture.Python.Store`, from `tests/rules/python/python_store.yml`.
 pub mod python_store;
 
@@ -1390,6 +1393,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_modvars::RULE,
     &python_policy::RULE,
     &python_state::RULE,
+    &python_state_containers::RULE,
     &python_store::RULE,
     &python_url::RULE,
     &python_values::RULE,

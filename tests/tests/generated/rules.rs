@@ -9847,6 +9847,89 @@ mod python_state {
     }
 }
 
+/// `Fixture.Python.StateContainers` (tests/rules/python/python_state_containers.yml)
+mod python_state_containers {
+    use super::Case;
+    use ::integration_tests::rules::python_state_containers::RULE;
+    /// The cases in file order (the rule keeps module state between them).
+    const CASES: &[Case<'static>] = &[
+        Case::new(
+            "Two users are not enough",
+            10,
+            false,
+            r#"{"name":"first","users":["bob","alice"]}"#,
+        ),
+        Case {
+            title: Some("3 users after second: alice, bob, carol"),
+            dedup: Some("first-second"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"seen":["alice","bob","carol"],"history":["first","second"],"last":{"name":"second","users":2,"new":["carol"]},"first":"first","counts":["alice=5","carol=5"],"any_admin":false,"copy":["first","second"],"has_root":false}"#,
+            ),
+            ..Case::new(
+                "A third user carries the set over",
+                13,
+                true,
+                r#"{"name":"second","users":["alice","carol"]}"#,
+            )
+        },
+        Case::new(
+            "Skipped events still add their users",
+            20,
+            false,
+            r#"{"kind":"skip","name":"critical","users":["admin-dave"]}"#,
+        ),
+        Case {
+            title: Some("4 users after fourth: admin-dave, alice, bob, carol"),
+            dedup: Some("first-second-critical-fourth"),
+            severity: Some(::detections_runtime::Severity::High),
+            context: Some(
+                r#"{"seen":["admin-dave","alice","bob","carol"],"history":["first","second","critical","fourth"],"last":{"name":"fourth","users":0,"new":[]},"first":"first","counts":[],"any_admin":true,"copy":["first","second","critical","fourth"],"has_root":false}"#,
+            ),
+            ..Case::new(
+                "No new user, the history carries the critical name",
+                23,
+                true,
+                r#"{"name":"fourth","users":[]}"#,
+            )
+        },
+        Case {
+            title: Some("5 users after fifth: admin-dave, alice, bob, carol, root"),
+            dedup: Some("first-second-critical-fourth-fifth"),
+            severity: Some(::detections_runtime::Severity::High),
+            context: Some(
+                r#"{"seen":["admin-dave","alice","bob","carol","root"],"history":["first","second","critical","fourth","fifth"],"last":{"name":"fifth","users":2,"new":["root"]},"first":"first","counts":["bob=3","root=4"],"any_admin":true,"copy":["first","second","critical","fourth","fifth"],"has_root":true}"#,
+            ),
+            ..Case::new(
+                "Root is seen",
+                30,
+                true,
+                r#"{"name":"fifth","users":["root","bob"]}"#,
+            )
+        },
+    ];
+    #[test]
+    fn two_users_are_not_enough() {
+        Case::check_in_sequence(&RULE, CASES, 0usize);
+    }
+    #[test]
+    fn a_third_user_carries_the_set_over() {
+        Case::check_in_sequence(&RULE, CASES, 1usize);
+    }
+    #[test]
+    fn skipped_events_still_add_their_users() {
+        Case::check_in_sequence(&RULE, CASES, 2usize);
+    }
+    #[test]
+    fn no_new_user_the_history_carries_the_critical_name() {
+        Case::check_in_sequence(&RULE, CASES, 3usize);
+    }
+    #[test]
+    fn root_is_seen() {
+        Case::check_in_sequence(&RULE, CASES, 4usize);
+    }
+}
+
 /// `Fixture.Python.Store` (tests/rules/python/python_store.yml)
 mod python_store {
     use super::Case;

@@ -8,4 +8,7 @@ def rule(event):
 
 
 def title(event):
-    return f"{SEEN}"
+    # An alias: a change through it would show in SEEN in CPython, not in a copy.
+    seen = SEEN
+    seen.append("title")
+    return f"{seen}"
