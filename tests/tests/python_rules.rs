@@ -152,6 +152,26 @@ fn module_state_carries_from_event_to_event_on_a_thread() {
     assert_eq!(again, "[admin-d] case 1 after [<none yet>] pair ('admin-d', 1)");
 }
 
+#[test]
+fn containers_in_module_state_outlive_the_events_they_came_from() {
+    // `Fixture.Python.StateContainers`: rule() keeps the set of users seen and the list of event
+    // names (fresh containers, read elsewhere only through copies); the expectations are those
+    // CPython gives for the fixture's first two test cases.
+    let engine = engine("Fixture.Python.StateContainers");
+    let eval = |event: serde_json::Value| {
+        // The event's bytes are dropped before module state is read again.
+        let bytes = event.to_string().into_bytes();
+        let evaluated = engine.evaluate_bytes(&bytes, Some("Fixture.Python")).expect("valid");
+        assert!(evaluated.errors.is_empty(), "{:?}", evaluated.errors);
+        evaluated.matches.first().map(|m| (m.outputs.title.clone(), m.outputs.dedup.clone()))
+    };
+    assert_eq!(eval(json!({"name": "first", "users": ["bob", "alice"]})), None);
+    assert_eq!(
+        eval(json!({"name": "second", "users": ["alice", "carol"]})),
+        Some(("3 users after second: alice, bob, carol".to_string(), "first-second".to_string()))
+    );
+}
+
 /// The store fixture (`Fixture.Python.Store`) in an engine whose store's clock is `clock`.
 fn store_engine(clock: fn() -> f64) -> (Engine, std::sync::Arc<dyn detections::StateStore>) {
     let store: std::sync::Arc<dyn detections::StateStore> =

@@ -1095,7 +1095,7 @@ impl<'p> FnCx<'p> {
             if module.mocked.contains(name) || !state::fresh_container(module, value) {
                 return Err(None);
             }
-            state::escaping_read(module, name).map_or(Ok(()), |read| Err(Some(read)))
+            state::escaping_read(program, module, name).map_or(Ok(()), |read| Err(Some(read)))
         };
         if let Some((at, what)) =
             state_misuse(&f.body, &module.state, &globals, &is_class, &container_state, &kept_copy)
@@ -1860,7 +1860,7 @@ impl<'p> FnCx<'p> {
             && !self.module.mocked.contains(name)
             && !self.scoped.iter().any(|s| s == name)
             && state::fresh_container(self.module, value)
-            && state::escaping_read(self.module, name).is_none()
+            && state::escaping_read(self.program, self.module, name).is_none()
     }
 
     /// The `py::Global` static of module variable `name` of this module (module state).
@@ -4505,7 +4505,7 @@ fn state_misuse(
     globals: &BTreeSet<String>,
     is_class: &dyn Fn(&str) -> bool,
     container_state: &dyn Fn(&str) -> bool,
-    kept_copy: &dyn Fn(&str, &Expr) -> Result<(), Option<Span>>,
+    kept_copy: &dyn Fn(&str, &Expr) -> Result<(), Option<(Span, state::Escape)>>,
 ) -> Option<(Span, String)> {
     use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
     const MUTATORS: &[&str] = &[
@@ -4543,7 +4543,7 @@ fn state_misuse(
         mock_guarded: Vec<String>,
         is_class: &'a dyn Fn(&str) -> bool,
         container_state: &'a dyn Fn(&str) -> bool,
-        kept_copy: &'a dyn Fn(&str, &Expr) -> Result<(), Option<Span>>,
+        kept_copy: &'a dyn Fn(&str, &Expr) -> Result<(), Option<(Span, state::Escape)>>,
         found: Option<(Span, String)>,
     }
     impl V<'_> {
@@ -4623,11 +4623,16 @@ fn state_misuse(
                         };
                         match kept {
                             Ok(()) => continue,
-                            Err(Some(read)) => {
+                            Err(Some((read, state::Escape::Changed))) => {
+                                self.found =
+                                    Some((read, format!("changing module state `{}` in place", n.id)));
+                                return;
+                            }
+                            Err(Some((read, state::Escape::Kept))) => {
                                 self.found = Some((
                                     read,
                                     format!(
-                                        "module state `{x}` read where the list, dict or set it holds may be kept or changed (compiled rules keep one there only when every read inspects or copies it: `len({x})`, `list({x})`, `v in {x}`, `{x} | v`, a loop over it)",
+                                        "module state `{x}` read where the list, dict or set it holds may be kept or compared by identity (compiled rules keep one there only when every read inspects or copies it, as `len({x})`, `list({x})`, `v in {x}` or a loop over it do)",
                                         x = n.id
                                     ),
                                 ));

@@ -17,7 +17,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::span;
 use crate::diag::Span;
-use crate::python::modules::{Import, PyModule};
+use crate::python::modules::{Import, Program, PyModule};
 
 /// Builtins that read their arguments without keeping them (a result that holds the items
 /// holds only immutable ones, as the runtime checks on store). Not `min`/`max`, which return
@@ -110,22 +110,33 @@ pub fn fresh_container(module: &PyModule, e: &Expr) -> bool {
     }
 }
 
+/// Why a read of module state keeps a copy from being exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escape {
+    /// The container is changed in place (`X[k] = v`, `X.add(v)`).
+    Changed,
+    /// The container itself may be kept (bound to a name, put in a container, returned, passed
+    /// to a function that may keep it) or compared by identity.
+    Kept,
+}
+
 /// The first read of module state `name` in `module` whose value may escape: be bound to a name,
 /// put in a container, returned, passed to a function that may keep it, compared by identity, or
-/// have a method called that changes it. `None` when every read only inspects or copies it.
-pub fn escaping_read(module: &PyModule, name: &str) -> Option<Span> {
-    let mut v = Reads { module, name, consumed: BTreeSet::new(), found: None };
+/// changed in place. `None` when every read only inspects or copies it.
+pub fn escaping_read(program: &Program, module: &PyModule, name: &str) -> Option<(Span, Escape)> {
+    let mut v = Reads { program, module, name, consumed: BTreeSet::new(), found: None };
     v.visit_body(&module.ast.body);
     v.found
 }
 
 struct Reads<'m> {
+    program: &'m Program,
     module: &'m PyModule,
     name: &'m str,
     /// The expressions whose value is only inspected or copied where they stand (parents are
     /// visited first, and mark their children here).
     consumed: BTreeSet<(u32, u32)>,
-    found: Option<Span>,
+    found: Option<(Span, Escape)>,
 }
 
 fn key(r: TextRange) -> (u32, u32) {
@@ -154,7 +165,17 @@ impl Reads<'_> {
                         Some(Import::Item { module, .. }) if module == "panther_detection_helpers.caching"
                     )
             }
-            Expr::Attribute(a) => READING_METHODS.contains(&a.attr.id.as_str()),
+            // A method of a builtin type, unless a class of the program has one of that name
+            // (which may keep its argument).
+            Expr::Attribute(a) => {
+                let method = a.attr.id.as_str();
+                READING_METHODS.contains(&method)
+                    && !self
+                        .program
+                        .modules
+                        .values()
+                        .any(|m| m.classes.values().any(|(_, methods)| methods.contains_key(method)))
+            }
             _ => false,
         }
     }
@@ -190,9 +211,20 @@ impl<'a> Visitor<'a> for Reads<'_> {
             return;
         }
         let consumed = self.is_consumed(e);
+        let is_state = |x: &Expr| matches!(x, Expr::Name(n) if n.id.as_str() == self.name);
+        let changed = match e {
+            Expr::Subscript(s) => !s.ctx.is_load() && is_state(&s.value),
+            Expr::Call(c) => matches!(&*c.func, Expr::Attribute(a)
+                if is_state(&a.value) && (MUTATORS.contains(&a.attr.id.as_str()) || a.attr.id.starts_with('_'))),
+            _ => false,
+        };
+        if changed {
+            self.found = Some((span(e), Escape::Changed));
+            return;
+        }
         match e {
             Expr::Name(n) if n.ctx.is_load() && n.id.as_str() == self.name && !consumed => {
-                self.found = Some(span(e));
+                self.found = Some((span(e), Escape::Kept));
                 return;
             }
             // `a or b` is one of its operands: read only where the whole is.
@@ -269,14 +301,19 @@ mod tests {
         PyModule::new("m".into(), None, file).expect("valid Python")
     }
 
+    /// The first read of `X` that escapes in a program of module `text` alone, with where it is.
+    fn first_escape(text: &str) -> Option<String> {
+        let program = Program { modules: [("m".to_string(), module(text))].into() };
+        let m = &program.modules["m"];
+        escaping_read(&program, m, "X").map(|(s, why)| {
+            let (line, col) = m.file.line_col(s.start);
+            format!("{line}:{col} {} {why:?}", &text[s.start..s.end])
+        })
+    }
+
     /// The text of the first read of `X` that escapes, if any.
     fn escaping(body: &str) -> Option<String> {
-        let text = format!("X = set()\n\ndef rule(event):\n    global X\n    X = {{1}}\n{body}");
-        let m = module(&text);
-        escaping_read(&m, "X").map(|s| {
-            let (line, col) = m.file.line_col(s.start);
-            format!("{line}:{col} {}", &text[s.start..s.end])
-        })
+        first_escape(&format!("X = set()\n\ndef rule(event):\n    global X\n    X = {{1}}\n{body}"))
     }
 
     #[test]
@@ -299,18 +336,26 @@ mod tests {
     #[test]
     fn reads_that_may_keep_or_change_the_container_escape() {
         for (read, expected) in [
-            ("    y = X\n", "6:9 X"),
-            ("    return X\n", "6:12 X"),
-            ("    return {\"k\": X}\n", "6:18 X"),
-            ("    return helper(X)\n", "6:19 X"),
-            ("    return X or []\n", "6:12 X"),
-            ("    return X is X\n", "6:12 X"),
-            ("    f = X.add\n", "6:9 X"),
-            ("    return max(X, {2})\n", "6:16 X"),
-            ("    return [X]\n", "6:13 X"),
+            ("    y = X\n", "6:9 X Kept"),
+            ("    return X\n", "6:12 X Kept"),
+            ("    return {\"k\": X}\n", "6:18 X Kept"),
+            ("    return helper(X)\n", "6:19 X Kept"),
+            ("    return X or []\n", "6:12 X Kept"),
+            ("    return X is X\n", "6:12 X Kept"),
+            ("    f = X.add\n", "6:9 X Kept"),
+            ("    return max(X, {2})\n", "6:16 X Kept"),
+            ("    return [X]\n", "6:13 X Kept"),
+            ("    X[0] = 1\n", "6:5 X[0] Changed"),
+            ("    X.add(2)\n", "6:5 X.add(2) Changed"),
         ] {
             assert_eq!(escaping(read).as_deref(), Some(expected), "{read}");
         }
+    }
+
+    #[test]
+    fn a_class_method_named_as_a_reading_method_may_keep_its_argument() {
+        let text = "class Keeper:\n    def update(self, x):\n        self.kept = x\n\ndef rule(event):\n    global X\n    X = {1}\n    Keeper().update(X)\n";
+        assert_eq!(first_escape(text).as_deref(), Some("8:21 X Kept"));
     }
 
     #[test]
