@@ -8,8 +8,8 @@ use ::detections_runtime::prelude::*;
 use super::super::{
     python_bytes, python_classes, python_constructs, python_control, python_datetime,
     python_lowering, python_lowering_or, python_lowering_partial, python_model,
-    python_modvars, python_policy, python_state, python_store, python_url, python_values,
-    python_verdicts,
+    python_modvars, python_policy, python_state, python_state_containers, python_store,
+    python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
@@ -28,6 +28,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_modvars::RULE,
         &python_policy::RULE,
         &python_state::RULE,
+        &python_state_containers::RULE,
         &python_store::RULE,
         &python_url::RULE,
         &python_values::RULE,
@@ -51,6 +52,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_modvars::RULE,
         &python_policy::RULE,
         &python_state::RULE,
+        &python_state_containers::RULE,
         &python_store::RULE,
         &python_url::RULE,
         &python_values::RULE,
