@@ -51,7 +51,9 @@ struct Group {
 
 /// Where a group's children are in [`FieldTable::entries`]: a small open-addressing table whose
 /// multiplier was chosen (among a few) for fewest collisions, so that one probe usually settles
-/// a member's key.
+/// a member's key. Its slots are probed by their one-byte tags ([`FieldTable::tags`]) first: most
+/// members are keys no rule reads, and a tag turns them away from a compact array that stays in
+/// the cache, without loading the 56-byte slot.
 #[derive(Clone, Copy, Debug, Default)]
 struct Index {
     seed: u64,
@@ -80,12 +82,20 @@ struct Entry {
 const EMPTY: u32 = u32::MAX;
 
 impl Index {
+    /// The key's home slot, and its tag: seven more bits of the same hash, with the high bit set
+    /// so that no tag is [`NO_TAG`].
     #[inline]
-    fn home(self, folded: Ends, len: usize) -> usize {
+    fn home(self, folded: Ends, len: usize) -> (usize, u8) {
         let mixed = folded.head ^ folded.tail.rotate_left(29) ^ len as u64;
-        (mixed.wrapping_mul(self.seed) >> self.shift) as usize
+        let hash = mixed.wrapping_mul(self.seed);
+        // `shift` is 64 minus the index's bits (a few: slots are four per child), so the seven
+        // bits below the home's are there.
+        (((hash >> self.shift) as usize), ((hash >> (self.shift - 7)) as u8 & 0x7F) | 0x80)
     }
 }
+
+/// The tag of an empty slot.
+const NO_TAG: u8 = 0;
 
 /// A key's first and last eight bytes (overlapping, or zero-padded when shorter) as words: two
 /// compares tell whether a key of up to 16 bytes is another.
@@ -103,9 +113,7 @@ impl Ends {
                 Ends { head: u64::from_le_bytes(*head), tail: u64::from_le_bytes(*tail) }
             }
             _ => {
-                let mut buf = [0; 8];
-                buf[..key.len()].copy_from_slice(key);
-                let word = u64::from_le_bytes(buf);
+                let word = short_word(key);
                 Ends { head: word, tail: word }
             }
         }
@@ -130,6 +138,26 @@ impl Ends {
     }
 }
 
+/// A key of under eight bytes as a little-endian word padded with zeros, from two overlapping
+/// loads (the bytes both loads cover are the same, so or-ing them is exact): no copy through a
+/// buffer of variable length, which is a call to `memcpy`.
+#[inline]
+fn short_word(key: &[u8]) -> u64 {
+    let n = key.len();
+    debug_assert!(n < 8);
+    if n >= 4 {
+        let lo = u32::from_le_bytes(key[..4].try_into().expect("four bytes"));
+        let hi = u32::from_le_bytes(key[n - 4..].try_into().expect("four bytes"));
+        u64::from(lo) | u64::from(hi) << (8 * (n - 4))
+    } else if n >= 2 {
+        let lo = u16::from_le_bytes(key[..2].try_into().expect("two bytes"));
+        let hi = u16::from_le_bytes(key[n - 2..].try_into().expect("two bytes"));
+        u64::from(lo) | u64::from(hi) << (8 * (n - 2))
+    } else {
+        key.first().map_or(0, |&b| u64::from(b))
+    }
+}
+
 /// The key paths some rules read, as a trie of keys grouped by case-folded key, with a flat
 /// index from (group, member key) to the next group, and a table from path to the node of its
 /// longest all-keys prefix.
@@ -140,6 +168,8 @@ pub struct FieldTable {
     /// Per group: where its children are in `entries`.
     indexes: Vec<Index>,
     entries: Vec<Entry>,
+    /// The tag of each of `entries` ([`Index::home`]), or [`NO_TAG`] for an empty one.
+    tags: Vec<u8>,
     /// Every declared path by its address (generated paths are statics), then by its keys:
     /// (path, node, how many leading segments the node covers). Open addressing.
     by_address: Vec<Option<(&'static Path, u32, u32)>>,
@@ -153,6 +183,7 @@ impl FieldTable {
             groups: vec![Group::default()],
             indexes: Vec::new(),
             entries: Vec::new(),
+            tags: Vec::new(),
             by_address: Vec::new(),
             by_segs: Vec::new(),
         };
@@ -249,27 +280,30 @@ impl FieldTable {
                 continue;
             }
             let bits = (children.len() * 4).next_power_of_two().trailing_zeros().max(3);
-            let mut best: Option<(usize, Index, Vec<Entry>)> = None;
+            let mut best: Option<(usize, Index, Vec<Entry>, Vec<u8>)> = None;
             for seed in SEEDS {
                 let index =
                     Index { seed, shift: 64 - bits, start: self.entries.len() as u32, len: 1 << bits };
                 let mut slots = vec![empty; 1 << bits];
+                let mut tags = vec![NO_TAG; 1 << bits];
                 let mut collisions = 0;
                 for child in &children {
-                    let mut i = index.home(child.folded, child.len as usize);
+                    let (mut i, tag) = index.home(child.folded, child.len as usize);
                     while slots[i].len != EMPTY {
                         collisions += 1;
                         i = (i + 1) & (slots.len() - 1);
                     }
                     slots[i] = *child;
+                    tags[i] = tag;
                 }
                 if best.as_ref().is_none_or(|(c, ..)| collisions < *c) {
-                    best = Some((collisions, index, slots));
+                    best = Some((collisions, index, slots, tags));
                 }
             }
-            let (_, index, slots) = best.expect("seeds were tried");
+            let (_, index, slots, tags) = best.expect("seeds were tried");
             self.indexes.push(index);
             self.entries.extend(slots);
+            self.tags.extend(tags);
         }
     }
 
@@ -293,6 +327,11 @@ impl FieldTable {
 
     /// The entry of the group one level below `group` whose key equals `key` ignoring ASCII
     /// case, and whether `key` is spelt exactly as the group's first key.
+    ///
+    /// Every member of every object the rules read into comes here, so the common cases are
+    /// kept short: a key no rule reads ends at an empty slot's tag; a key spelt as the group's
+    /// first one, of up to 16 bytes, is settled by comparing its first and last eight bytes.
+    /// Longer keys and other spellings are compared out of line.
     #[inline(always)]
     fn child(&self, group: u32, key: &[u8]) -> Option<(u32, bool)> {
         let index = self.indexes[group as usize];
@@ -301,23 +340,42 @@ impl FieldTable {
         }
         let ends = Ends::of(key);
         let folded = ends.folded(key.len());
-        let mut i = index.home(folded, key.len());
+        let (mut i, tag) = index.home(folded, key.len());
+        let mask = index.len as usize - 1;
+        let tags = &self.tags[index.start as usize..][..index.len as usize];
         loop {
-            let at = index.start + i as u32;
-            let entry = &self.entries[at as usize];
-            if entry.len == EMPTY {
+            let found = tags[i & mask];
+            if found == NO_TAG {
                 return None;
             }
-            if entry.folded == folded && entry.len as usize == key.len() {
-                let first = || self.groups[entry.group as usize].key.as_bytes();
-                if entry.ends == ends && (key.len() <= 16 || key == first()) {
-                    return Some((at, true));
-                }
-                if key.eq_ignore_ascii_case(first()) {
-                    return Some((at, false));
+            if found == tag {
+                let at = index.start + (i & mask) as u32;
+                let entry = &self.entries[at as usize];
+                if entry.folded == folded && entry.len as usize == key.len() {
+                    if entry.ends == ends && key.len() <= 16 {
+                        return Some((at, true));
+                    }
+                    if let Some(exact) = self.same_key(entry, key) {
+                        return Some((at, exact));
+                    }
                 }
             }
-            i = (i + 1) & (index.len as usize - 1);
+            i += 1;
+        }
+    }
+
+    /// Whether `key` is the entry's group's key (`Some(true)`), or equal to it ignoring ASCII
+    /// case (`Some(false)`): the full comparison, for keys longer than 16 bytes or spelt
+    /// otherwise than the group's first key.
+    #[inline(never)]
+    fn same_key(&self, entry: &Entry, key: &[u8]) -> Option<bool> {
+        let first = self.groups[entry.group as usize].key.as_bytes();
+        if key == first {
+            Some(true)
+        } else if key.eq_ignore_ascii_case(first) {
+            Some(false)
+        } else {
+            None
         }
     }
 
@@ -828,6 +886,68 @@ mod tests {
         let table = FieldTable::new(PATHS);
         assert!(scratch.read(br#"{"a": 1,}"#, &table).is_err());
         assert!(matches!(scratch.read(b"[1]", &table), Err(json::DocumentError::NotAnObject(Kind::Array))));
+    }
+
+    #[test]
+    fn long_keys_that_share_their_ends_are_compared_in_full() {
+        // 20-byte keys with the same first and last eight bytes (so the same hash and tag):
+        // only the full comparison tells them apart; spellings equal ignoring case still match.
+        const LONG: &[Path] = &[
+            Path::new(&[Key("abcdefghMIDDstuvwxyz")]),
+            Path::new(&[Key("abcdefghMIDEstuvwxyz")]),
+            Path::new(&[Key("ABCDEFGHmidfSTUVWXYZ")]),
+        ];
+        let table = FieldTable::new(LONG);
+        for text in [
+            r#"{"abcdefghMIDDstuvwxyz": 1, "abcdefghMIDEstuvwxyz": 2, "abcdefghMIDFstuvwxyz": 3}"#,
+            r#"{"abcdefghMIDXstuvwxyz": 1, "abcdefghmidestuvwxyz": 2, "ABCDEFGHmidfSTUVWXYZ": 3}"#,
+            r#"{"ABCDEFGHMIDDSTUVWXYZ": 1, "abcdefghMIDDstuvwxyz": 4, "abcdefghmiddstuvwxyz": 5}"#,
+            r#"{"abcdefghMID\u0044stuvwxyz": 1, "abcdefghMIDEstuvwxyZ": 2}"#,
+        ] {
+            let mut scratch = Scratch::new();
+            let view = scratch.read(text.as_bytes(), &table).unwrap();
+            let value: Value = serde_json::from_str(text).unwrap();
+            for path in LONG {
+                assert_eq!(view.field(path), value.field(path), "{text}: {:?}", path.segs);
+            }
+        }
+    }
+
+    #[test]
+    fn short_keys_are_padded_words() {
+        for len in 0..8 {
+            let key: Vec<u8> = (1..=len as u8).map(|b| b'a' + b).collect();
+            let mut buf = [0; 8];
+            buf[..len].copy_from_slice(&key);
+            assert_eq!(short_word(&key), u64::from_le_bytes(buf), "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn many_keys_in_one_object_are_found_by_their_tags() {
+        // Enough keys for tags to collide, and members of every length around the word sizes.
+        let keys: Vec<String> = (0..300).map(|i| format!("{}{i}", "k".repeat(i % 19))).collect();
+        let paths: Vec<&'static Path> = keys
+            .iter()
+            .map(|k| {
+                &*Box::leak(Box::new(Path::new(Box::leak(Box::new([Key(Box::leak(
+                    k.clone().into_boxed_str(),
+                ))])))))
+            })
+            .collect();
+        let table = FieldTable::new(paths.iter().copied());
+        let members: Vec<String> = keys.iter().step_by(2).map(|k| format!("\"{k}\":\"v{k}\"")).collect();
+        let text = format!("{{{},\"other\":1,\"K0\":2}}", members.join(","));
+        let mut scratch = Scratch::new();
+        let view = scratch.read(text.as_bytes(), &table).expect("valid");
+        for (i, (key, path)) in keys.iter().zip(&paths).enumerate() {
+            let want = format!("v{key}");
+            match view.field(path) {
+                Val::Str(s) if i % 2 == 0 => assert_eq!(s, want),
+                Val::Missing if i % 2 == 1 => {}
+                other => panic!("{key}: {other:?}"),
+            }
+        }
     }
 
     #[test]
