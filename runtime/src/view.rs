@@ -51,9 +51,7 @@ struct Group {
 
 /// Where a group's children are in [`FieldTable::entries`]: a small open-addressing table whose
 /// multiplier was chosen (among a few) for fewest collisions, so that one probe usually settles
-/// a member's key. Its slots are probed by their one-byte tags ([`FieldTable::tags`]) first: most
-/// members are keys no rule reads, and a tag turns them away from a compact array that stays in
-/// the cache, without loading the 56-byte slot.
+/// a member's key.
 #[derive(Clone, Copy, Debug, Default)]
 struct Index {
     seed: u64,
@@ -82,20 +80,12 @@ struct Entry {
 const EMPTY: u32 = u32::MAX;
 
 impl Index {
-    /// The key's home slot, and its tag: seven more bits of the same hash, with the high bit set
-    /// so that no tag is [`NO_TAG`].
     #[inline]
-    fn home(self, folded: Ends, len: usize) -> (usize, u8) {
+    fn home(self, folded: Ends, len: usize) -> usize {
         let mixed = folded.head ^ folded.tail.rotate_left(29) ^ len as u64;
-        let hash = mixed.wrapping_mul(self.seed);
-        // `shift` is 64 minus the index's bits (a few: slots are four per child), so the seven
-        // bits below the home's are there.
-        (((hash >> self.shift) as usize), ((hash >> (self.shift - 7)) as u8 & 0x7F) | 0x80)
+        (mixed.wrapping_mul(self.seed) >> self.shift) as usize
     }
 }
-
-/// The tag of an empty slot.
-const NO_TAG: u8 = 0;
 
 /// A key's first and last eight bytes (overlapping, or zero-padded when shorter) as words: two
 /// compares tell whether a key of up to 16 bytes is another.
@@ -168,8 +158,6 @@ pub struct FieldTable {
     /// Per group: where its children are in `entries`.
     indexes: Vec<Index>,
     entries: Vec<Entry>,
-    /// The tag of each of `entries` ([`Index::home`]), or [`NO_TAG`] for an empty one.
-    tags: Vec<u8>,
     /// Every declared path by its address (generated paths are statics), then by its keys:
     /// (path, node, how many leading segments the node covers). Open addressing.
     by_address: Vec<Option<(&'static Path, u32, u32)>>,
@@ -183,7 +171,6 @@ impl FieldTable {
             groups: vec![Group::default()],
             indexes: Vec::new(),
             entries: Vec::new(),
-            tags: Vec::new(),
             by_address: Vec::new(),
             by_segs: Vec::new(),
         };
@@ -280,30 +267,27 @@ impl FieldTable {
                 continue;
             }
             let bits = (children.len() * 4).next_power_of_two().trailing_zeros().max(3);
-            let mut best: Option<(usize, Index, Vec<Entry>, Vec<u8>)> = None;
+            let mut best: Option<(usize, Index, Vec<Entry>)> = None;
             for seed in SEEDS {
                 let index =
                     Index { seed, shift: 64 - bits, start: self.entries.len() as u32, len: 1 << bits };
                 let mut slots = vec![empty; 1 << bits];
-                let mut tags = vec![NO_TAG; 1 << bits];
                 let mut collisions = 0;
                 for child in &children {
-                    let (mut i, tag) = index.home(child.folded, child.len as usize);
+                    let mut i = index.home(child.folded, child.len as usize);
                     while slots[i].len != EMPTY {
                         collisions += 1;
                         i = (i + 1) & (slots.len() - 1);
                     }
                     slots[i] = *child;
-                    tags[i] = tag;
                 }
                 if best.as_ref().is_none_or(|(c, ..)| collisions < *c) {
-                    best = Some((collisions, index, slots, tags));
+                    best = Some((collisions, index, slots));
                 }
             }
-            let (_, index, slots, tags) = best.expect("seeds were tried");
+            let (_, index, slots) = best.expect("seeds were tried");
             self.indexes.push(index);
             self.entries.extend(slots);
-            self.tags.extend(tags);
         }
     }
 
@@ -329,9 +313,9 @@ impl FieldTable {
     /// case, and whether `key` is spelt exactly as the group's first key.
     ///
     /// Every member of every object the rules read into comes here, so the common cases are
-    /// kept short: a key no rule reads ends at an empty slot's tag; a key spelt as the group's
-    /// first one, of up to 16 bytes, is settled by comparing its first and last eight bytes.
-    /// Longer keys and other spellings are compared out of line.
+    /// kept short (a key no rule reads ends at an empty slot; a key spelt as the group's first
+    /// one, of up to 16 bytes, is settled by comparing its first and last eight bytes) and the
+    /// rest out of line: the loop then needs few registers and spills less.
     #[inline(always)]
     fn child(&self, group: u32, key: &[u8]) -> Option<(u32, bool)> {
         let index = self.indexes[group as usize];
@@ -340,24 +324,21 @@ impl FieldTable {
         }
         let ends = Ends::of(key);
         let folded = ends.folded(key.len());
-        let (mut i, tag) = index.home(folded, key.len());
+        let mut i = index.home(folded, key.len());
         let mask = index.len as usize - 1;
-        let tags = &self.tags[index.start as usize..][..index.len as usize];
+        let slots = &self.entries[index.start as usize..][..index.len as usize];
         loop {
-            let found = tags[i & mask];
-            if found == NO_TAG {
+            let entry = &slots[i & mask];
+            if entry.len == EMPTY {
                 return None;
             }
-            if found == tag {
+            if entry.folded == folded && entry.len as usize == key.len() {
                 let at = index.start + (i & mask) as u32;
-                let entry = &self.entries[at as usize];
-                if entry.folded == folded && entry.len as usize == key.len() {
-                    if entry.ends == ends && key.len() <= 16 {
-                        return Some((at, true));
-                    }
-                    if let Some(exact) = self.same_key(entry, key) {
-                        return Some((at, exact));
-                    }
+                if entry.ends == ends && key.len() <= 16 {
+                    return Some((at, true));
+                }
+                if let Some(exact) = self.same_key(entry, key) {
+                    return Some((at, exact));
                 }
             }
             i += 1;
@@ -890,7 +871,7 @@ mod tests {
 
     #[test]
     fn long_keys_that_share_their_ends_are_compared_in_full() {
-        // 20-byte keys with the same first and last eight bytes (so the same hash and tag):
+        // 20-byte keys with the same first and last eight bytes (so the same hash):
         // only the full comparison tells them apart; spellings equal ignoring case still match.
         const LONG: &[Path] = &[
             Path::new(&[Key("abcdefghMIDDstuvwxyz")]),
@@ -924,8 +905,8 @@ mod tests {
     }
 
     #[test]
-    fn many_keys_in_one_object_are_found_by_their_tags() {
-        // Enough keys for tags to collide, and members of every length around the word sizes.
+    fn many_keys_in_one_object_are_found() {
+        // Enough keys for probes to collide, and members of every length around the word sizes.
         let keys: Vec<String> = (0..300).map(|i| format!("{}{i}", "k".repeat(i % 19))).collect();
         let paths: Vec<&'static Path> = keys
             .iter()
