@@ -986,6 +986,12 @@ struct FnCx<'p> {
     /// For a nested function: the variables of its enclosing function it reads, received as
     /// leading arguments (see [`captures`]).
     captured: Vec<String>,
+    /// Locals that only `for` loops bind and only their bodies read (see [`loop_only`]): bound
+    /// by the Rust loop itself, as Python's binding after the loop is never observed.
+    loop_locals: BTreeSet<String>,
+    /// Locals declared with `let` where a nested block first assigns them (see
+    /// [`block_declaration`]): the target's range, and whether it is assigned again.
+    declared_in: BTreeMap<String, (ruff_text_size::TextRange, bool)>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -1048,6 +1054,8 @@ impl<'p> FnCx<'p> {
             class: None,
             current: String::new(),
             captured: Vec::new(),
+            loop_locals: BTreeSet::new(),
+            declared_in: BTreeMap::new(),
         };
         let globals = find_globals(&f.body);
         if let Some(g) = globals.iter().next()
@@ -1136,6 +1144,19 @@ impl<'p> FnCx<'p> {
                     }
                 }
             }
+            if storage == Storage::Plain
+                && !cx.declared_at.contains_key(&name)
+                && !bound_params_contains(&f.parameters, &name)
+                && loop_only(&f.body, &name)
+            {
+                cx.loop_locals.insert(name.clone());
+            } else if storage == Storage::Plain
+                && !cx.declared_at.contains_key(&name)
+                && !bound_params_contains(&f.parameters, &name)
+                && let Some(range) = block_declaration(&f.body, &name)
+            {
+                cx.declared_in.insert(name.clone(), (range, counts.get(&name).copied().unwrap_or(0) > 1));
+            }
             cx.locals.insert(name, storage);
         }
         Ok(cx)
@@ -1220,7 +1241,10 @@ impl<'p> FnCx<'p> {
                 continue;
             }
             let id = local_ident(name);
-            if self.declared_at.contains_key(name) {
+            if self.declared_at.contains_key(name)
+                || self.loop_locals.contains(name)
+                || self.declared_in.contains_key(name)
+            {
                 continue;
             }
             prologue.push(match storage {
@@ -1249,8 +1273,14 @@ impl<'p> FnCx<'p> {
                 fn_name.rsplit("_in_").next().unwrap_or("")
             )
         };
-        let hoisted =
-            self.locals.keys().any(|n| !param_names.contains(n) && !self.declared_at.contains_key(n));
+        // Declared up front, or by a `let mut` (assigned again: Rust may find a value unread).
+        let hoisted = self.locals.keys().any(|n| {
+            !param_names.contains(n)
+                && match (self.declared_at.get(n), self.declared_in.get(n)) {
+                    (Some(&(_, mutable)), _) | (_, Some(&(_, mutable))) => mutable,
+                    _ => !self.loop_locals.contains(n) || assigned_in_loop(&f.body, n),
+                }
+        });
         let unused = if hoisted || !rebinds.is_empty() {
             quote!(#[allow(unused_mut, unused_assignments)])
         } else {
@@ -1364,8 +1394,7 @@ impl<'p> FnCx<'p> {
                     return reject(s, "`async for`");
                 }
                 let iter = self.expr(&s.iter)?.by_ref();
-                let item = self.fresh("item");
-                let bind = self.assign_target(&s.target, quote!(#item))?;
+                let (item, bind) = self.loop_target(s)?;
                 let broke = (!s.orelse.is_empty() && contains_break(&s.body)).then(|| self.fresh("broke"));
                 self.frames.push(Frame::Loop(broke.clone()));
                 let body = self.block(&s.body);
@@ -1565,7 +1594,7 @@ impl<'p> FnCx<'p> {
         match self.frames.last() {
             Some(Frame::Try) => quote!(return Ok(py::Flow::#flow);),
             Some(Frame::Loop(Some(broke))) if plain.to_string() == "break" => {
-                quote!({ #broke = true; break; })
+                quote!(#broke = true; break;)
             }
             _ => quote!(#plain;),
         }
@@ -1719,6 +1748,15 @@ impl<'p> FnCx<'p> {
                 match self.locals.get(name) {
                     Some(Storage::Plain) => {
                         let id = local_ident(name);
+                        if let Some(&(range, mutable)) = self.declared_in.get(name)
+                            && range == n.range
+                        {
+                            return Ok(if mutable {
+                                quote!(let mut #id = #value;)
+                            } else {
+                                quote!(let #id = #value;)
+                            });
+                        }
                         match (self.declared_at.get(name), self.top_statement) {
                             (Some(&(at, mutable)), Some(now)) if at == now => {
                                 if mutable {
@@ -1781,6 +1819,63 @@ impl<'p> FnCx<'p> {
             }
             other => return reject(other, "this assignment target"),
         })
+    }
+
+    /// The Rust loop variable of `for target in …` and the statements that bind the target from
+    /// it. A loop-local name (see [`loop_only`]) is the loop variable itself (`for item in`, or
+    /// `let` from the unpacked item); any other target is assigned from a fresh loop variable.
+    fn loop_target(&mut self, s: &ast::StmtFor) -> T<(TokenStream, TokenStream)> {
+        // `None` for a name the body never mentions.
+        let binding = |n: &ast::ExprName| {
+            let name = n.id.as_str();
+            let id = local_ident(name);
+            if !s.body.iter().any(|b| stmt_mentions(b, name)) {
+                None
+            } else if s.body.iter().any(|b| stmt_assigns(b, name)) {
+                Some(quote!(mut #id))
+            } else {
+                Some(quote!(#id))
+            }
+        };
+        match &*s.target {
+            Expr::Name(n) if self.loop_locals.contains(n.id.as_str()) => {
+                let pattern = binding(n).unwrap_or_else(|| quote!(_));
+                Ok((pattern, quote!()))
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. })
+                if elts
+                    .iter()
+                    .any(|e| matches!(e, Expr::Name(n) if self.loop_locals.contains(n.id.as_str())))
+                    && !elts.iter().any(|e| matches!(e, Expr::Starred(_))) =>
+            {
+                let item = self.fresh("item");
+                let parts = self.fresh("parts");
+                let count = elts.len();
+                let mut binds = Vec::new();
+                for (i, e) in elts.iter().enumerate() {
+                    match e {
+                        Expr::Name(n) if self.loop_locals.contains(n.id.as_str()) => {
+                            if let Some(pattern) = binding(n) {
+                                binds.push(quote!(let #pattern = #parts[#i].clone();));
+                            }
+                        }
+                        e => binds.push(self.assign_target(e, quote!(#parts[#i].clone()))?),
+                    }
+                }
+                let bind = if binds.is_empty() {
+                    // Nothing read: the item is unpacked only for the error of a wrong length.
+                    quote!(py::unpack(&#item, #count)?;)
+                } else {
+                    quote!(let #parts = py::unpack(&#item, #count)?; #(#binds)*)
+                };
+                Ok((quote!(#item), bind))
+            }
+            target => {
+                let item = self.fresh("item");
+                let bind = self.assign_target(target, quote!(#item))?;
+                Ok((quote!(#item), bind))
+            }
+        }
     }
 
     fn unpack(&mut self, targets: &[Expr], value: TokenStream) -> T<TokenStream> {
@@ -2199,18 +2294,15 @@ impl<'p> FnCx<'p> {
                 parts.push(match e {
                     Expr::Starred(s) => {
                         let v = self.expr(&s.value)?.by_ref();
-                        quote!(items.extend(py::iter(#v)?);)
+                        (true, quote!(py::iter(#v)?))
                     }
-                    e => {
-                        let v = self.expr(e)?.obj();
-                        quote!(items.push(#v);)
-                    }
+                    e => (false, self.expr(e)?.obj()),
                 });
             }
-            return Ok(quote!({ let mut items = Vec::new(); #(#parts)* items }));
+            return Ok(vec_of(parts));
         }
         let items = elts.iter().map(|e| self.expr(e).map(Code::obj)).collect::<T<Vec<_>>>()?;
-        Ok(if items.is_empty() { quote!(Vec::new()) } else { quote!(Vec::from([#(#items),*])) })
+        Ok(if items.is_empty() { quote!(Vec::new()) } else { quote!(vec![#(#items),*]) })
     }
 
     fn boolop(&mut self, b: &ast::ExprBoolOp) -> T<Code> {
@@ -2266,21 +2358,20 @@ impl<'p> FnCx<'p> {
         Ok(Code::Bool(quote!({ #(#out)* #acc })))
     }
 
+    /// An f-string as one `format!`: its literal text in the format string (braces doubled),
+    /// each replacement field a `{}` whose argument is the field's text (evaluated in order).
     fn fstring(&mut self, f: &ast::ExprFString) -> T<Code> {
-        let mut pieces = Vec::new();
+        let mut format = String::new();
+        let mut args = Vec::new();
+        let literal =
+            |format: &mut String, text: &str| format.push_str(&text.replace('{', "{{").replace('}', "}}"));
         for part in f.value.iter() {
             match part {
-                ast::FStringPart::Literal(l) => {
-                    let s = l.value.to_string();
-                    pieces.push(quote!(out.push_str(#s);));
-                }
+                ast::FStringPart::Literal(l) => literal(&mut format, &l.value),
                 ast::FStringPart::FString(fs) => {
                     for element in &fs.elements {
                         match element {
-                            ast::InterpolatedStringElement::Literal(l) => {
-                                let s = l.value.to_string();
-                                pieces.push(quote!(out.push_str(#s);));
-                            }
+                            ast::InterpolatedStringElement::Literal(l) => literal(&mut format, &l.value),
                             ast::InterpolatedStringElement::Interpolation(i) => {
                                 if i.debug_text.is_some() {
                                     return reject(i, "an f-string `=` specifier");
@@ -2310,14 +2401,15 @@ impl<'p> FnCx<'p> {
                                         quote!(py::format_spec(#value, #s)?)
                                     }
                                 };
-                                pieces.push(quote!(out.push_str(&#text);));
+                                format.push_str("{}");
+                                args.push(text);
                             }
                         }
                     }
                 }
             }
         }
-        Ok(Code::Obj(quote!({ let mut out = String::new(); #(#pieces)* Obj::string(out) })))
+        Ok(Code::Obj(quote!(Obj::string(format!(#format #(, #args)*)))))
     }
 
     fn lambda(&mut self, l: &ast::ExprLambda) -> T<Code> {
@@ -2423,6 +2515,21 @@ impl<'p> FnCx<'p> {
         let (item, decls, bind) = if let Expr::Name(n) = &first.target {
             self.scoped.push(n.id.to_string());
             (local_ident(n.id.as_str()), Vec::new(), quote!())
+        } else if let Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) =
+            &first.target
+            && elts.iter().all(|e| matches!(e, Expr::Name(_)))
+        {
+            // `for a, b in …`: each name bound by a `let` from the unpacked item.
+            let item = self.fresh("item");
+            let parts = self.fresh("parts");
+            let count = elts.len();
+            let binds = elts.iter().enumerate().map(|(i, e)| {
+                let id = local_ident(e.as_name_expr().map_or("", |n| n.id.as_str()));
+                quote!(let #id = #parts[#i].clone();)
+            });
+            let bind = quote!(let #parts = py::unpack(&#item, #count)?; #(#binds)*);
+            self.scoped.extend(elts.iter().filter_map(|e| e.as_name_expr()).map(|n| n.id.to_string()));
+            (item, Vec::new(), bind)
         } else {
             let mut targets = Vec::new();
             target_names(&first.target, &mut targets);
@@ -2557,7 +2664,7 @@ impl<'p> FnCx<'p> {
         }
         let rest: Vec<TokenStream> = given.map(|v| quote!(#v.clone())).collect();
         if sig.varargs.is_some() {
-            args.push(quote!(Vec::from([#(#rest),*])));
+            args.push(if rest.is_empty() { quote!(Vec::new()) } else { quote!(vec![#(#rest),*]) });
         } else if !rest.is_empty() {
             return reject(c, format!("too many arguments to `{name}`"));
         }
@@ -2663,21 +2770,13 @@ impl<'p> FnCx<'p> {
                 let p: Vec<proc_macro2::TokenTree> = p.clone().into_iter().collect();
                 match (&p[0], &p[1]) {
                     (proc_macro2::TokenTree::Ident(k), proc_macro2::TokenTree::Group(g)) if k == "Extend" => {
-                        let inner = g.stream();
-                        quote!(items.extend(#inner);)
+                        (true, g.stream())
                     }
-                    (_, proc_macro2::TokenTree::Group(g)) => {
-                        let inner = g.stream();
-                        quote!(items.push(#inner);)
-                    }
+                    (_, proc_macro2::TokenTree::Group(g)) => (false, g.stream()),
                     _ => unreachable!("varargs parts are Push(…) or Extend(…)"),
                 }
             });
-            args.push(if varargs.is_empty() {
-                quote!(Vec::new())
-            } else {
-                quote!({ let mut items = Vec::new(); #(#parts)* items })
-            });
+            args.push(vec_of(parts.collect()));
         }
         for (slot, (p, default)) in kwonly.into_iter().zip(&sig.keyword_only) {
             args.push(match (slot, default) {
@@ -2939,11 +3038,8 @@ impl<'p> FnCx<'p> {
                     return reject(c, "`next` of something other than a generator expression");
                 };
                 let default = match args.get(1) {
-                    Some(d) => {
-                        let d = self.expr(d)?.obj();
-                        quote!(Ok(#d))
-                    }
-                    None => quote!(Err(py::Exc::new("StopIteration", ""))),
+                    Some(d) => self.expr(d)?.obj(),
+                    None => quote!(Err(py::Exc::new("StopIteration", ""))?),
                 };
                 let found = self.fresh("first");
                 let n_scoped = self.scoped.len();
@@ -2958,7 +3054,7 @@ impl<'p> FnCx<'p> {
                     }
                     match #found {
                         Some(v) => v,
-                        None => #default?,
+                        None => #default,
                     }
                 }))
             }
@@ -3009,7 +3105,7 @@ impl<'p> FnCx<'p> {
         let label = syn_label(found);
         self.generator_loops(generators, &mut |cx| {
             let v = cx.expr(elt)?.obj();
-            Ok(quote!({ #found = Some(#v); break #label; }))
+            Ok(quote!(#found = Some(#v); break #label;))
         })
     }
 
@@ -3475,7 +3571,7 @@ impl<'p> FnCx<'p> {
                 (Arg::Star(_), Some(_)) => {
                     return Ok(Err(format!("`*` arguments that fill named parameters of `{}`", f.name.id)));
                 }
-                (Arg::Star(s), None) => rest.push(quote!(items.extend(#s.iter().cloned());)),
+                (Arg::Star(s), None) => rest.push((true, quote!(#s.iter().cloned()))),
                 (Arg::One(a), Some(slot)) => {
                     *slot = Some(quote!(#a.clone()));
                     filled += 1;
@@ -3484,8 +3580,8 @@ impl<'p> FnCx<'p> {
                     *slot = Some(t.clone());
                     filled += 1;
                 }
-                (Arg::One(a), None) => rest.push(quote!(items.push(#a.clone());)),
-                (Arg::Tokens(t), None) => rest.push(quote!(items.push(#t);)),
+                (Arg::One(a), None) => rest.push((false, quote!(#a.clone()))),
+                (Arg::Tokens(t), None) => rest.push((false, t.clone())),
             }
         }
         if !rest.is_empty() && sig.varargs.is_none() {
@@ -3513,11 +3609,7 @@ impl<'p> FnCx<'p> {
             });
         }
         if sig.varargs.is_some() {
-            args.push(if rest.is_empty() {
-                quote!(Vec::new())
-            } else {
-                quote!({ let mut items = Vec::new(); #(#rest)* items })
-            });
+            args.push(vec_of(rest));
         }
         for (slot, (p, default)) in kwonly.into_iter().zip(&sig.keyword_only) {
             args.push(match (slot, default) {
@@ -4327,6 +4419,226 @@ fn literal_assignments(body: &[Stmt]) -> BTreeMap<String, ast::ExprStringLiteral
     let mut v = V(BTreeMap::new());
     v.visit_body(body);
     v.0
+}
+
+/// A vector of items in order, each one item or (`true`) an iterator spliced in (`*x`):
+/// `vec![a, b]` unless something is spliced, then pushed and extended one by one.
+fn vec_of(parts: Vec<(bool, TokenStream)>) -> TokenStream {
+    if parts.is_empty() {
+        quote!(Vec::new())
+    } else if parts.iter().all(|(spliced, _)| !spliced) {
+        let items = parts.into_iter().map(|(_, t)| t);
+        quote!(vec![#(#items),*])
+    } else if let [(true, t)] = &parts[..] {
+        quote!(Vec::from_iter(#t))
+    } else {
+        let steps = parts
+            .into_iter()
+            .map(|(spliced, t)| if spliced { quote!(items.extend(#t);) } else { quote!(items.push(#t);) });
+        quote!({ let mut items = Vec::new(); #(#steps)* items })
+    }
+}
+
+/// Whether a statement assigns the name (anywhere in it).
+fn stmt_assigns(s: &Stmt, name: &str) -> bool {
+    let mut assigned = BTreeSet::new();
+    find_assigned(std::slice::from_ref(s), &mut assigned);
+    assigned.contains(name)
+}
+
+/// Whether the body of a `for` loop binding `name` assigns it again (a `for mut` binding).
+fn assigned_in_loop(body: &[Stmt], name: &str) -> bool {
+    use ruff_python_ast::statement_visitor::{StatementVisitor, walk_stmt};
+    struct V<'n>(&'n str, bool);
+    impl<'a> StatementVisitor<'a> for V<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if let Stmt::For(f) = s
+                && binds_name(&f.target, self.0)
+            {
+                self.1 |= f.body.iter().any(|b| stmt_assigns(b, self.0));
+            }
+            walk_stmt(self, s);
+        }
+    }
+    let mut v = V(name, false);
+    v.visit_body(body);
+    v.1
+}
+
+/// Whether a `for` target binds the name, as itself or as an item of a tuple or list.
+fn binds_name(target: &Expr, name: &str) -> bool {
+    let mut names = Vec::new();
+    target_names(target, &mut names);
+    names.iter().any(|n| n == name)
+}
+
+/// Whether the local `name` is bound only by `for` loops and mentioned only in their bodies, so
+/// that the value Python leaves bound after a loop is never observed and the Rust loop variable
+/// can be the local itself. Not when a loop's iterable or `else` mentions it, a loop inside
+/// such a body binds it again, a nested function, class or lambda mentions it (it would read
+/// the binding later), or a target binds it other than as a name or an item of a flat tuple.
+fn loop_only(body: &[Stmt], name: &str) -> bool {
+    use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
+    struct V<'n> {
+        name: &'n str,
+        /// The loops binding the name around the current node.
+        depth: usize,
+        /// Nested functions, classes and lambdas around the current node.
+        scopes: usize,
+        loops: usize,
+        outside: bool,
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::For(f) if binds_name(&f.target, self.name) => {
+                    let flat = match &*f.target {
+                        Expr::Name(_) => true,
+                        Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                            elts.iter().all(|e| !binds_name(e, self.name) || matches!(e, Expr::Name(_)))
+                                && !elts.iter().any(|e| matches!(e, Expr::Starred(_)))
+                        }
+                        _ => false,
+                    };
+                    if self.depth > 0 || self.scopes > 0 || !flat {
+                        self.outside = true;
+                        return;
+                    }
+                    self.loops += 1;
+                    self.visit_expr(&f.iter);
+                    self.visit_body(&f.orelse);
+                    self.depth += 1;
+                    self.visit_body(&f.body);
+                    self.depth -= 1;
+                }
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {
+                    self.scopes += 1;
+                    walk_stmt(self, s);
+                    self.scopes -= 1;
+                }
+                Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::Delete(_) => {
+                    let mut found = false;
+                    for_each_name(std::slice::from_ref(s), &[], &mut |n| found |= n.id.as_str() == self.name);
+                    let names = match s {
+                        Stmt::Global(g) => g.names.iter().map(|n| n.id.as_str()).collect(),
+                        Stmt::Nonlocal(g) => g.names.iter().map(|n| n.id.as_str()).collect(),
+                        _ => Vec::new(),
+                    };
+                    self.outside |= found || names.contains(&self.name);
+                    walk_stmt(self, s);
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Name(n) if n.id.as_str() == self.name => {
+                    self.outside |= self.depth == 0 || self.scopes > 0;
+                }
+                Expr::Lambda(_) => {
+                    self.scopes += 1;
+                    walk_expr(self, e);
+                    self.scopes -= 1;
+                }
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut v = V { name, depth: 0, scopes: 0, loops: 0, outside: false };
+    v.visit_body(body);
+    v.loops > 0 && !v.outside
+}
+
+/// Where to declare a local that a nested block (of an `if`, a loop, …) holds every mention of:
+/// the range of the target of that block's first statement mentioning it, when that statement
+/// is `name = value` (whose value does not read it). Each run of the block then assigns it
+/// before any read, so no value from an earlier run (or from before the block) is observed, and
+/// `let` there is exact. Not when a nested function, class or lambda mentions it (it would
+/// read the binding later).
+fn block_declaration(body: &[Stmt], name: &str) -> Option<ruff_text_size::TextRange> {
+    fn blocks<'a>(body: &'a [Stmt], out: &mut Vec<&'a [Stmt]>) {
+        let push = |b: &'a [Stmt], out: &mut Vec<&'a [Stmt]>| {
+            out.push(b);
+            blocks(b, out);
+        };
+        for s in body {
+            match s {
+                Stmt::If(i) => {
+                    push(&i.body, out);
+                    i.elif_else_clauses.iter().for_each(|c| push(&c.body, out));
+                }
+                Stmt::For(f) => {
+                    push(&f.body, out);
+                    push(&f.orelse, out);
+                }
+                Stmt::While(w) => {
+                    push(&w.body, out);
+                    push(&w.orelse, out);
+                }
+                Stmt::Try(t) => {
+                    push(&t.body, out);
+                    for h in &t.handlers {
+                        let ast::ExceptHandler::ExceptHandler(h) = h;
+                        push(&h.body, out);
+                    }
+                    push(&t.orelse, out);
+                    push(&t.finalbody, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let count = |stmts: &[Stmt], exprs: &[&Expr]| {
+        let mut n = 0;
+        for_each_name(stmts, exprs, &mut |e| n += usize::from(e.id.as_str() == name));
+        n
+    };
+    let total = count(body, &[]);
+    if total == 0 || mentioned_in_scope(body, name) {
+        return None;
+    }
+    let mut all = Vec::new();
+    blocks(body, &mut all);
+    // Blocks holding every mention nest; in pre-order, the innermost comes last.
+    let block = all.into_iter().filter(|b| count(b, &[]) == total).last()?;
+    match block.iter().find(|s| stmt_mentions(s, name))? {
+        Stmt::Assign(a)
+            if a.targets.len() == 1
+                && matches!(&a.targets[0], Expr::Name(n) if n.id.as_str() == name)
+                && count(&[], &[&a.value]) == 0 =>
+        {
+            Some(a.targets[0].range())
+        }
+        _ => None,
+    }
+}
+
+/// Whether a function, class or lambda defined in `body` mentions the name.
+fn mentioned_in_scope(body: &[Stmt], name: &str) -> bool {
+    use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
+    struct V<'n>(&'n str, usize, bool);
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            let scope = matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_));
+            self.1 += usize::from(scope);
+            walk_stmt(self, s);
+            self.1 -= usize::from(scope);
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Name(n) if n.id.as_str() == self.0 => self.2 |= self.1 > 0,
+                Expr::Lambda(_) => {
+                    self.1 += 1;
+                    walk_expr(self, e);
+                    self.1 -= 1;
+                }
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut v = V(name, 0, false);
+    v.visit_body(body);
+    v.2
 }
 
 /// Whether a statement mentions the name at all.
