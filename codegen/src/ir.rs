@@ -398,6 +398,9 @@ impl Placeholder {
 pub struct TemplateValue {
     pub name: String,
     pub cases: Vec<Case>,
+    /// The built-in preset it comes from (`TemplateValues: [{Preset: name}]`), if any: compiled
+    /// once, in the generated `presets` module, rather than in each rule that uses it.
+    pub preset: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

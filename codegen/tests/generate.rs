@@ -94,6 +94,44 @@ fn writes_then_finds_up_to_date_then_reports_stale_then_removes() {
 }
 
 #[test]
+fn a_preset_is_compiled_once_and_goes_with_its_last_rule() {
+    let root = scratch("preset");
+    let with_preset = RULE.replace(
+        "Detection:",
+        "TemplateValues:\n  - Preset: aws_actor_user\nAlertTitle: \"{$actor_user} ran\"\nDetection:",
+    );
+    fs::write(root.join("rules/one.yml"), with_preset.replace("Scratch.Rule", "Scratch.One")).unwrap();
+    fs::write(root.join("rules/two.yml"), with_preset.replace("Scratch.Rule", "Scratch.Two")).unwrap();
+    generate(&root, &layout(), false).expect("rules with a preset");
+    let preset = fs::read_to_string(root.join("out/src/rules/presets/aws_actor_user.rs")).unwrap();
+    assert!(preset.contains("pub fn actor_user<E: Event + ?Sized>(event: &E)"), "{preset}");
+    assert!(preset.contains("pub static TYPE: Path"), "{preset}");
+    let registry = fs::read_to_string(root.join("out/src/rules/mod.rs")).unwrap();
+    assert!(registry.contains("pub mod presets;"), "{registry}");
+    for rule in ["one", "two"] {
+        let module = fs::read_to_string(root.join(format!("out/src/rules/{rule}.rs"))).unwrap();
+        assert!(module.contains("use super::presets::aws_actor_user::actor_user;"), "{module}");
+        assert!(module.contains("&super::presets::aws_actor_user::TYPE,"), "{module}");
+        assert!(!module.contains("fn actor_user"), "{module}");
+    }
+    // Without a rule that uses it, the preset's module goes.
+    for rule in ["one", "two"] {
+        fs::write(
+            root.join(format!("rules/{rule}.yml")),
+            RULE.replace("Scratch.Rule", &format!("Scratch.{rule}")),
+        )
+        .unwrap();
+    }
+    let (report, _) = generate(&root, &layout(), false).expect("refresh");
+    assert_eq!(report.removed, ["out/src/rules/presets/aws_actor_user.rs", "out/src/rules/presets/mod.rs"]);
+    // The module name is taken: a rule file may not have it.
+    fs::write(root.join("rules/presets.yml"), RULE.replace("Scratch.Rule", "Scratch.Presets")).unwrap();
+    let message = generate(&root, &layout(), false).expect_err("reserved name");
+    assert!(message.contains("the file name `presets` is reserved"), "{message}");
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
 fn bad_rules_fail_with_every_diagnostic_and_write_nothing() {
     let root = scratch("bad");
     fs::write(root.join("rules/a.yml"), RULE.replace("Condition: Equals", "Condition: Equal")).unwrap();

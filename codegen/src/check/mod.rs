@@ -102,10 +102,14 @@ fn cross_file(files: &[SourceFile], rules: &[Rule]) -> Vec<Diagnostic> {
             );
             by_id.insert(&first.id, first);
         }
-        if rule.module == "by_log_type" {
+        if rule.module == "by_log_type" || rule.module == "presets" {
             diags.push(
-                Diagnostic::error(&rule.source, Span::default(), "the file name `by_log_type` is reserved")
-                    .help("generated code uses a module of that name: rename the rule file"),
+                Diagnostic::error(
+                    &rule.source,
+                    Span::default(),
+                    format!("the file name `{}` is reserved", rule.module),
+                )
+                .help("generated code uses a module of that name: rename the rule file"),
             );
         }
         if let Some(first) = by_module.insert(&rule.module, rule) {
@@ -747,8 +751,9 @@ impl<'s> Ctx<'s> {
             return None;
         };
         let mut inner = Ctx { file: &file, diags: Vec::new(), template_values: self.template_values.clone() };
-        let values = inner.template_values(entries);
+        let mut values = inner.template_values(entries);
         assert!(inner.diags.is_empty(), "a built-in preset has errors: {:?}", inner.diags);
+        values.iter_mut().flatten().for_each(|v| v.preset = Some(name.to_string()));
         for v in values.iter().flatten() {
             if self.template_values.contains(&v.name) {
                 self.report(
@@ -848,7 +853,7 @@ impl<'s> Ctx<'s> {
         }
         let name = name.filter(|_| ok)?;
         self.template_values.push(name.clone());
-        Some(ir::TemplateValue { name, cases: parsed })
+        Some(ir::TemplateValue { name, cases: parsed, preset: None })
     }
 
     fn dynamic_severities(&mut self, node: &Node) -> Option<Vec<ir::DynamicSeverity>> {

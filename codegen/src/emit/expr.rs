@@ -26,6 +26,8 @@ pub(crate) struct Paths {
     sets: Vec<(Vec<String>, Ident, String)>,
     /// Names the module has already (a Python rule's constants and state).
     reserved: Vec<String>,
+    /// Path constants other modules read (a preset's, which its rules list in `fields`).
+    public: bool,
 }
 
 impl Paths {
@@ -91,7 +93,12 @@ impl Paths {
             taken.push(name.clone());
             names.insert(p.clone(), Ident::new(&name, Span::call_site()));
         }
-        Paths { names, order, sets: Vec::new(), reserved: reserved.to_vec() }
+        Paths { names, order, sets: Vec::new(), reserved: reserved.to_vec(), public: false }
+    }
+
+    /// The path constants made `pub`.
+    pub fn public(self) -> Paths {
+        Paths { public: true, ..self }
     }
 
     /// Names the string sets of `exprs` that are long (more than [`HOIST_OVER`] strings) or
@@ -158,13 +165,14 @@ impl Paths {
     /// `/// \`a.b[*].c\`` + `static C: Path = Path::new(&[Key("a"), Key("b"), Each, Key("c")]);`
     /// (`static`: one address per path, which the event view recognises without comparing keys).
     pub fn constants(&self) -> TokenStream {
+        let vis = if self.public { quote!(pub) } else { quote!() };
         let consts = self.order.iter().map(|p| {
             let name = &self.names[p];
             let doc = doc_safe(&format!(" `{}`", p.text));
             let value = path_tokens(p);
             quote! {
                 #[doc = #doc]
-                static #name: Path = #value;
+                #vis static #name: Path = #value;
             }
         });
         let sets = self.sets.iter().map(|(strs, name, path)| {

@@ -8,6 +8,7 @@
 
 mod dispatch;
 mod expr;
+mod presets;
 mod python;
 mod registry;
 mod rule;
@@ -118,6 +119,7 @@ pub fn emit(rules: &[Rule], layout: &Layout) -> Vec<GeneratedFile> {
     });
     files.extend(dispatch::files(rules, layout));
     files.extend(python::shared_files(rules, layout));
+    files.extend(presets::files(rules, layout));
     files.push(GeneratedFile { path: layout.tests_file.clone(), contents: tests::tests_file(rules, layout) });
     files
 }

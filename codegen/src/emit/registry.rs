@@ -16,10 +16,16 @@ pub(super) fn registry(rules: &[Rule], layout: &Layout) -> String {
     let runtime = layout.runtime();
     let modules: Vec<_> = rules.iter().map(|r| format_ident!("{}", r.module)).collect();
     let docs = rules.iter().map(|r| doc_safe(&format!(" `{}`, from `{}`.", r.id, r.source)));
+    let presets = rules.iter().any(|r| r.template_values.iter().any(|v| v.preset.is_some())).then(|| {
+        quote!(
+            pub mod presets;
+        )
+    });
     let tokens: TokenStream = quote! {
         #![doc = #doc]
 
         pub mod by_log_type;
+        #presets
         pub mod py;
 
         #(

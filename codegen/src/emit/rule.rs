@@ -43,7 +43,10 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
     let event = format_ident!("event");
     // A parameter the body does not read is `_event`.
     let param = |body: &TokenStream| if mentions(body, &event) { quote!(event) } else { quote!(_event) };
-    let template_values = rule.template_values.iter().map(|v| template_value(rule, v, &emitter));
+    // A preset's values are compiled once, in the `presets` module (see `presets`).
+    let template_values =
+        rule.template_values.iter().filter(|v| v.preset.is_none()).map(|v| template_value(rule, v, &emitter));
+    let (preset_fields, preset_uses) = super::presets::rule_items(rule);
     // An output that can raise (`!split`, Panther's PantherFlow helper) returns a `Result`; the
     // rule's entry gives Panther's fallback instead: the RuleID as title, the default dedup
     // string, `{"_error": ...}` as context.
@@ -195,12 +198,13 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
     };
     let severity_fn = function(!rule.dynamic_severities.is_empty(), "dynamic_severity");
     let meta = meta(rule);
-    let fields = paths.idents();
+    let fields = paths.idents().map(|p| quote!(#p)).chain(preset_fields);
     let rule_doc = doc_safe(&format!(" The rule `{}`: its metadata and compiled functions.", rule.id));
     quote! {
         #(#docs)*
 
         use #runtime::prelude::*;
+        #(#preset_uses)*
 
         #[doc = #rule_doc]
         pub static RULE: Rule = Rule {
@@ -231,18 +235,8 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
     for step in rule.filters.iter().chain(&rule.detection) {
         paths_of(&step.expr, &mut out);
     }
-    let template_paths = |t: &Template| -> Vec<crate::ir::Path> {
-        t.parts
-            .iter()
-            .filter_map(|p| if let TemplatePart::Field(f) = p { Some(f.paths.clone()) } else { None })
-            .flatten()
-            .collect()
-    };
-    for v in &rule.template_values {
-        for case in &v.cases {
-            case.conditions.iter().for_each(|c| paths_of(c, &mut out));
-            out.extend(template_paths(&case.template));
-        }
+    for v in rule.template_values.iter().filter(|v| v.preset.is_none()) {
+        value_paths(v, &mut out);
     }
     out.extend(rule.title.iter().chain(&rule.dedup).flat_map(template_paths));
     out.extend(rule.group_by.iter().cloned());
@@ -262,10 +256,31 @@ fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {
     out
 }
 
-/// Every condition of the rule, in the order of `all_paths`.
+fn template_paths(t: &Template) -> Vec<Path> {
+    t.parts
+        .iter()
+        .filter_map(|p| if let TemplatePart::Field(f) = p { Some(f.paths.clone()) } else { None })
+        .flatten()
+        .collect()
+}
+
+/// The paths a template value reads, in order.
+pub(super) fn value_paths(v: &TemplateValue, out: &mut Vec<Path>) {
+    for case in &v.cases {
+        case.conditions.iter().for_each(|c| paths_of(c, out));
+        out.extend(template_paths(&case.template));
+    }
+}
+
+/// The conditions of a template value's cases.
+pub(super) fn value_exprs(v: &TemplateValue) -> impl Iterator<Item = &Expr> {
+    v.cases.iter().flat_map(|c| &c.conditions)
+}
+
+/// Every condition of the rule (but for the presets' values), in the order of `all_paths`.
 fn all_exprs(rule: &Rule) -> Vec<&Expr> {
     let steps = rule.filters.iter().chain(&rule.detection).map(|s| &s.expr);
-    let cases = rule.template_values.iter().flat_map(|v| &v.cases).flat_map(|c| &c.conditions);
+    let cases = rule.template_values.iter().filter(|v| v.preset.is_none()).flat_map(value_exprs);
     let context = rule.context.iter().flat_map(|c| &c.conditions);
     let severities = rule.dynamic_severities.iter().flat_map(|d| &d.conditions);
     steps.chain(cases).chain(context).chain(severities).collect()
@@ -309,8 +324,11 @@ fn data(d: &Data, paths: &Paths) -> TokenStream {
             quote!(#value.to_json())
         }
         Data::List(items) => {
+            if items.is_empty() {
+                return quote!(Json::Array(Vec::new()));
+            }
             let items = items.iter().map(|i| data(i, paths));
-            quote!(Json::Array(Vec::from([#(#items),*])))
+            quote!(Json::Array(vec![#(#items),*]))
         }
         Data::Map(entries) => {
             let entries = entries.iter().map(|(k, v)| {
@@ -668,7 +686,7 @@ fn choice(placeholder: &Placeholder, paths: &Paths) -> TokenStream {
 }
 
 /// A `TemplateValues` entry as a function: the first case whose conditions hold.
-fn template_value(rule: &Rule, value: &TemplateValue, emitter: &Emitter) -> TokenStream {
+pub(super) fn template_value(rule: &Rule, value: &TemplateValue, emitter: &Emitter) -> TokenStream {
     let event = format_ident!("event");
     let name = format_ident!("{}", value.name);
     let raises = rule.value_can_raise(&value.name);
