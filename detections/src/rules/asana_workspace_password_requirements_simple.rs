@@ -81,6 +81,6 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let old_value = event.field(&OLD_VALUE).or(Val::Str("<OLD_VAL_NOT_FOUND>")).py_str();
     let new_value = event.field(&NEW_VALUE).or(Val::Str("<NEW_VAL_NOT_FOUND>")).py_str();
     format!(
-        "Asana user [{email}] changed your organization's password requirements from [{old_value}] to [{new_value}]."
+        "Asana user [{email}] changed your organization's password requirements from [{old_value}] to [{new_value}].",
     )
 }

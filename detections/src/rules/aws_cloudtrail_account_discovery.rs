@@ -83,6 +83,6 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let event_name = event.field(&EVENT_NAME).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "User [{arn}]performed a [{event_name}] action in AWS account [{recipient_account_id}]."
+        "User [{arn}]performed a [{event_name}] action in AWS account [{recipient_account_id}].",
     )
 }

@@ -162,7 +162,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let trail_name = event.field(&TRAIL_NAME).or(Val::Str("<UNKNOWN_NAME>")).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "Management events have been exluded from CloudTrail [{trail_name}] in account [{recipient_account_id}]"
+        "Management events have been exluded from CloudTrail [{trail_name}] in account [{recipient_account_id}]",
     )
 }
 

@@ -186,7 +186,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let days = event.field(&DAYS).or(Val::Str("0")).py_str();
     let plural = plural(event);
     format!(
-        "S3 Bucket {bucket_name} in account {account_id} has new rule {id} set to delete CloudTrail logs after {days} day{plural}"
+        "S3 Bucket {bucket_name} in account {account_id} has new rule {id} set to delete CloudTrail logs after {days} day{plural}",
     )
 }
 

@@ -139,7 +139,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let name = event.field(&NAME).or(Val::Str("<UNKNOWN_NAME>")).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "CloudTrail [{name}] in account [{recipient_account_id}] was stopped/deleted"
+        "CloudTrail [{name}] in account [{recipient_account_id}] was stopped/deleted",
     )
 }
 

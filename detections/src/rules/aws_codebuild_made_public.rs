@@ -109,7 +109,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let arn = event.field(&ARN).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "AWS CodeBuild Project made Public by {arn} in account {recipient_account_id}"
+        "AWS CodeBuild Project made Public by {arn} in account {recipient_account_id}",
     )
 }
 

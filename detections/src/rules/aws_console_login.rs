@@ -78,7 +78,7 @@ pub fn ip_and_username<E: Event + ?Sized>(event: &E) -> Result<String, String> {
         return Err({
             let user_name = event.field(&USER_NAME).py_type_name();
             format!(
-                r#"TypeError('can only concatenate str (not "{user_name}") to str')"#
+                r#"TypeError('can only concatenate str (not "{user_name}") to str')"#,
             )
         });
     }
@@ -86,7 +86,7 @@ pub fn ip_and_username<E: Event + ?Sized>(event: &E) -> Result<String, String> {
         return Err({
             let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_type_name();
             format!(
-                r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and 'str'")"#
+                r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and 'str'")"#,
             )
         });
     }
@@ -94,7 +94,7 @@ pub fn ip_and_username<E: Event + ?Sized>(event: &E) -> Result<String, String> {
         let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_type_name();
         let user_name = event.field(&USER_NAME).py_type_name();
         format!(
-            r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and '{user_name}'")"#
+            r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and '{user_name}'")"#,
         )
     })
 }

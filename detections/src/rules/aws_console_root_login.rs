@@ -173,7 +173,7 @@ pub fn title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
             let country = event.field(&COUNTRY).py_str();
             let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
             format!(
-                "AWS root login detected from ({source_ip_address} in {city}, {region} in {country}) in account [{recipient_account_id}]"
+                "AWS root login detected from ({source_ip_address} in {city}, {region} in {country}) in account [{recipient_account_id}]",
             )
         });
     }

@@ -116,7 +116,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "AWS root login failed from [{source_ip_address}] in account [{recipient_account_id}]"
+        "AWS root login failed from [{source_ip_address}] in account [{recipient_account_id}]",
     )
 }
 

@@ -135,7 +135,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let value_field = event.field(&VALUE).or(event.field(&INSTANCE_TYPE)).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "EC2 instance with a suspicious type '{value_field}' was launched in in {recipient_account_id}"
+        "EC2 instance with a suspicious type '{value_field}' was launched in in {recipient_account_id}",
     )
 }
 

@@ -152,7 +152,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
     let aws_region = event.field(&AWS_REGION).py_str();
     Ok(
         format!(
-            "{get_raises}{arn} ec2 activity found for {event_name} in account {recipient_account_id} in region {aws_region}."
+            "{get_raises}{arn} ec2 activity found for {event_name} in account {recipient_account_id} in region {aws_region}.",
         ),
     )
 }

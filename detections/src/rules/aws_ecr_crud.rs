@@ -138,7 +138,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     let aws_region = event.field(&AWS_REGION).py_str();
     format!(
-        "[{arn}] performed ECR {event_name} in [{recipient_account_id} {aws_region}]."
+        "[{arn}] performed ECR {event_name} in [{recipient_account_id} {aws_region}].",
     )
 }
 

@@ -109,6 +109,6 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_present(Val::Str("<ACCOUNT_ID_NOT_FOUND>"))
         .py_str();
     format!(
-        "Compromised Key quarantined for [{user_name}] in AWS Account [{recipient_account_id}]"
+        "Compromised Key quarantined for [{user_name}] in AWS Account [{recipient_account_id}]",
     )
 }

@@ -133,7 +133,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_present(Val::Str("<NO_AWS_REGION_FOUND>"))
         .py_str();
     format!(
-        "{arn} IAM user group activity event found: {event_name} in account {recipient_account_id} in region {aws_region}."
+        "{arn} IAM user group activity event found: {event_name} in account {recipient_account_id} in region {aws_region}.",
     )
 }
 

@@ -119,7 +119,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let user_name = event.field(&USER_NAME).py_str();
     let access_key_id = event.field(&ACCESS_KEY_ID).py_str();
     format!(
-        "[{user_name}]'s AWS IAM Access Key ID [{access_key_id}] was exposed and quarantined by AWS"
+        "[{user_name}]'s AWS IAM Access Key ID [{access_key_id}] was exposed and quarantined by AWS",
     )
 }
 

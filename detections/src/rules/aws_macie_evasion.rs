@@ -103,6 +103,6 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     let arn = event.field(&ARN).py_str();
     format!(
-        "AWS Macie in AWS Account [{recipient_account_id}] Disabled/Updated by [{arn}]"
+        "AWS Macie in AWS Account [{recipient_account_id}] Disabled/Updated by [{arn}]",
     )
 }

@@ -267,7 +267,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     Ok(
         format!(
-            "AWS Event [{event_name}] Instance ID [{title_instance_id}] AWS Account ID [{recipient_account_id}]"
+            "AWS Event [{event_name}] Instance ID [{title_instance_id}] AWS Account ID [{recipient_account_id}]",
         ),
     )
 }

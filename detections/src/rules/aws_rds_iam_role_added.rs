@@ -173,7 +173,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
         .py_str();
     format!(
-        "IAM Role Added to RDS {resource_type}: [{d_b_instance_identifier}] role [{role_arn}] by [{user_name}]"
+        "IAM Role Added to RDS {resource_type}: [{d_b_instance_identifier}] role [{role_arn}] by [{user_name}]",
     )
 }
 

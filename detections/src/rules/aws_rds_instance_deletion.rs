@@ -191,7 +191,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .py_str();
     let snapshot_warning = snapshot_warning(event);
     format!(
-        "RDS {kind} Deleted: [{d_b_instance_identifier}] by [{user_name}]{snapshot_warning}"
+        "RDS {kind} Deleted: [{d_b_instance_identifier}] by [{user_name}]{snapshot_warning}",
     )
 }
 

@@ -149,7 +149,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
         .py_str();
     format!(
-        "RDS Log Downloaded: [{log_file_name}] from [{d_b_instance_identifier}] by [{user_name}]"
+        "RDS Log Downloaded: [{log_file_name}] from [{d_b_instance_identifier}] by [{user_name}]",
     )
 }
 
@@ -166,7 +166,7 @@ pub fn alert_dedup<E: Event + ?Sized>(event: &E) -> String {
         .py_str();
     let log_file_name = event.field(&LOG_FILE_NAME).or(Val::Str("unknown")).py_str();
     format!(
-        "{recipient_account_id}:{aws_region}:{d_b_instance_identifier}:{log_file_name}"
+        "{recipient_account_id}:{aws_region}:{d_b_instance_identifier}:{log_file_name}",
     )
 }
 

@@ -118,7 +118,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .py_str();
     let d_b_instance_identifier = event.field(&D_B_INSTANCE_IDENTIFIER).py_str();
     format!(
-        "Manual RDS Snapshot Created in [{recipient_account_id}] for RDS instance [{d_b_instance_identifier}]"
+        "Manual RDS Snapshot Created in [{recipient_account_id}] for RDS instance [{d_b_instance_identifier}]",
     )
 }
 

@@ -167,7 +167,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
         .py_str();
     format!(
-        "RDS Security Group Ingress Authorized: [{d_b_security_group_name}] from [{c_idrip}] by [{user_name}]"
+        "RDS Security Group Ingress Authorized: [{d_b_security_group_name}] from [{c_idrip}] by [{user_name}]",
     )
 }
 

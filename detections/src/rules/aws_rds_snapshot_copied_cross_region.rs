@@ -171,7 +171,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let source_region = event.field(&SOURCE_REGION).or(Val::Str("<UNKNOWN>")).py_str();
     let aws_region = event.field(&AWS_REGION).or_present(Val::Str("<UNKNOWN>")).py_str();
     format!(
-        "RDS {resource_type} Copied Cross-Region: [{source_db_snapshot_identifier}] from [{source_region}] to [{aws_region}]"
+        "RDS {resource_type} Copied Cross-Region: [{source_db_snapshot_identifier}] from [{source_region}] to [{aws_region}]",
     )
 }
 

@@ -181,7 +181,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
         .py_str();
     format!(
-        "RDS {resource_type} Enumeration: {scope} snapshots queried by [{user_name}]"
+        "RDS {resource_type} Enumeration: {scope} snapshots queried by [{user_name}]",
     )
 }
 

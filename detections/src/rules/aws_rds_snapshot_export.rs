@@ -159,7 +159,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
         .py_str();
     Ok(
         format!(
-            "RDS Snapshot Export: [{source_arn}] exported to S3 bucket [{s3_bucket_name}] by [{user_name}]"
+            "RDS Snapshot Export: [{source_arn}] exported to S3 bucket [{s3_bucket_name}] by [{user_name}]",
         ),
     )
 }

@@ -13,6 +13,8 @@
 
 use ::detections_runtime::prelude::*;
 
+use super::presets::aws_actor_user::actor_user;
+
 /// The rule `AWS.S3.CopyObjectWithClientSideEncryption`: its metadata and compiled functions.
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -51,21 +53,21 @@ pub static RULE: Rule = Rule {
         &EVENT_SOURCE,
         &EVENT_NAME,
         &X_AMZ_SERVER_SIDE_ENCRYPTION_CUSTOMER_ALGORITHM,
-        &TYPE,
-        &USER_IDENTITY_USER_NAME,
-        &ACCOUNT_ID,
-        &SESSION_ISSUER_USER_NAME,
-        &PRINCIPAL_ID,
-        &ADDITIONAL_EVENT_DATA_USER_NAME,
-        &SOURCE_IDENTITY,
-        &EVENT_TYPE,
-        &INVOKED_BY,
         &BUCKET_NAME,
         &AWS_REGION,
         &RECIPIENT_ACCOUNT_ID,
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
         &USER_IDENTITY,
+        &super::presets::aws_actor_user::TYPE,
+        &super::presets::aws_actor_user::USER_IDENTITY_USER_NAME,
+        &super::presets::aws_actor_user::ACCOUNT_ID,
+        &super::presets::aws_actor_user::SESSION_ISSUER_USER_NAME,
+        &super::presets::aws_actor_user::PRINCIPAL_ID,
+        &super::presets::aws_actor_user::ADDITIONAL_EVENT_DATA_USER_NAME,
+        &super::presets::aws_actor_user::SOURCE_IDENTITY,
+        &super::presets::aws_actor_user::EVENT_TYPE,
+        &super::presets::aws_actor_user::INVOKED_BY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -97,39 +99,6 @@ static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 static X_AMZ_SERVER_SIDE_ENCRYPTION_CUSTOMER_ALGORITHM: Path = Path::new(
     &[Key("requestParameters"), Key("x-amz-server-side-encryption-customer-algorithm")],
 );
-
-/// `userIdentity.type`
-static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
-
-/// `userIdentity.userName`
-static USER_IDENTITY_USER_NAME: Path = Path::new(
-    &[Key("userIdentity"), Key("userName")],
-);
-
-/// `userIdentity.accountId`
-static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
-
-/// `userIdentity.sessionContext.sessionIssuer.userName`
-static SESSION_ISSUER_USER_NAME: Path = Path::new(
-    &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
-);
-
-/// `userIdentity.principalId`
-static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
-
-/// `additionalEventData.UserName`
-static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
-    &[Key("additionalEventData"), Key("UserName")],
-);
-
-/// `sourceIdentity`
-static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
-
-/// `eventType`
-static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
-
-/// `userIdentity.invokedBy`
-static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `requestParameters.bucketName`
 static BUCKET_NAME: Path = Path::new(&[Key("requestParameters"), Key("bucketName")]);
@@ -170,100 +139,13 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     None
 }
 
-/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
-pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
-    if event.field(&TYPE).equals("Root") {
-        return Ok(
-            event
-                .field(&USER_IDENTITY_USER_NAME)
-                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
-                .py_str(),
-        );
-    }
-    if event
-        .field(&TYPE)
-        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
-        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
-    {
-        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
-    }
-    if event
-        .field(&TYPE)
-        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
-    {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
-        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
-    {
-        return Err({
-            let session_issuer_user_name = event
-                .field(&SESSION_ISSUER_USER_NAME)
-                .py_type_name();
-            format!(
-                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
-            )
-        });
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
-    {
-        return Ok(
-            split_pieces(
-                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
-                &[(":", 1)],
-            )?,
-        );
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
-    {
-        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&TYPE).equals("IdentityCenterUser") {
-        return Ok(
-            event
-                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
-                .or(Val::Str("UnknownIdentityCenterUser"))
-                .py_str(),
-        );
-    }
-    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
-        && event.field(&SOURCE_IDENTITY).exists()
-    {
-        return Ok(event.field(&SOURCE_IDENTITY).py_str());
-    }
-    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
-        return Ok(
-            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
-        );
-    }
-    Ok(String::from("UnknownUser"))
-}
-
 /// `AlertTitle`: `[AWS.CloudTrail] User [{$actor_user}] copied many objects on [{requestParameters.bucketName !s}] bucket`
 pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
     let actor_user = actor_user(event)?;
     let bucket_name = event.field(&BUCKET_NAME).py_str();
     Ok(
         format!(
-            "[AWS.CloudTrail] User [{actor_user}] copied many objects on [{bucket_name}] bucket"
+            "[AWS.CloudTrail] User [{actor_user}] copied many objects on [{bucket_name}] bucket",
         ),
     )
 }

@@ -100,7 +100,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_present(Val::Str(""))
         .py_str();
     format!(
-        "SecurityHub Findings have been modified in account: [{recipient_account_id}]"
+        "SecurityHub Findings have been modified in account: [{recipient_account_id}]",
     )
 }
 

@@ -110,7 +110,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .py_str();
     let arn = event.field(&ARN).or(Val::Str("<unknown>")).py_str();
     format!(
-        "TruffleHog credential validation detected from [{source_ip_address}] as [{arn}]"
+        "TruffleHog credential validation detected from [{source_ip_address}] as [{arn}]",
     )
 }
 

@@ -135,7 +135,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_present(Val::Str("<unknown>"))
         .py_str();
     format!(
-        "IAM user [{user_name}] called GetSessionToken in account [{recipient_account_id}]"
+        "IAM user [{user_name}] called GetSessionToken in account [{recipient_account_id}]",
     )
 }
 

@@ -112,7 +112,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let method_name = event.field(&METHOD_NAME);
     let project_id = event.field(&PROJECT_ID);
     format!(
-        "[GCP]: [{principal_email}] performed [{method_name}] on project [{project_id}]"
+        "[GCP]: [{principal_email}] performed [{method_name}] on project [{project_id}]",
     )
 }
 

@@ -114,7 +114,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let principal_email = event.field(&PRINCIPAL_EMAIL);
     let project_id = event.field(&PROJECT_ID);
     format!(
-        "[GCP]: [{principal_email}] created or modified pod which is attached to the host's network in project [{project_id}]"
+        "[GCP]: [{principal_email}] created or modified pod which is attached to the host's network in project [{project_id}]",
     )
 }
 

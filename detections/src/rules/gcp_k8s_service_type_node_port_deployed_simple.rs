@@ -134,7 +134,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let principal_email = event.field(&PRINCIPAL_EMAIL);
     let project_id = event.field(&PROJECT_ID);
     format!(
-        "[GCP]: [{principal_email}] created NodePort service in project [{project_id}]"
+        "[GCP]: [{principal_email}] created NodePort service in project [{project_id}]",
     )
 }
 

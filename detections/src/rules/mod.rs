@@ -5,6 +5,8 @@
 
 pub mod by_log_type;
 
+pub mod presets;
+
 pub mod py;
 
 /// `Asana.Workspace.Password.Requirements.Simple`, from `rules/asana/asana_workspace_password_requirements_simple.yml`.

@@ -9,6 +9,8 @@
 
 use ::detections_runtime::prelude::*;
 
+use super::presets::aws_actor_user::actor_user;
+
 /// The rule `Semantics.ActorUserPreset`: its metadata and compiled functions.
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -34,15 +36,15 @@ pub static RULE: Rule = Rule {
         alert_title: Some("[{$actor_user}]"),
     },
     fields: &[
-        &TYPE,
-        &USER_IDENTITY_USER_NAME,
-        &ACCOUNT_ID,
-        &SESSION_ISSUER_USER_NAME,
-        &PRINCIPAL_ID,
-        &ADDITIONAL_EVENT_DATA_USER_NAME,
-        &SOURCE_IDENTITY,
-        &EVENT_TYPE,
-        &INVOKED_BY,
+        &super::presets::aws_actor_user::TYPE,
+        &super::presets::aws_actor_user::USER_IDENTITY_USER_NAME,
+        &super::presets::aws_actor_user::ACCOUNT_ID,
+        &super::presets::aws_actor_user::SESSION_ISSUER_USER_NAME,
+        &super::presets::aws_actor_user::PRINCIPAL_ID,
+        &super::presets::aws_actor_user::ADDITIONAL_EVENT_DATA_USER_NAME,
+        &super::presets::aws_actor_user::SOURCE_IDENTITY,
+        &super::presets::aws_actor_user::EVENT_TYPE,
+        &super::presets::aws_actor_user::INVOKED_BY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -55,130 +57,10 @@ pub static RULE: Rule = Rule {
     python: None,
 };
 
-/// `userIdentity.type`
-static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
-
-/// `userIdentity.userName`
-static USER_IDENTITY_USER_NAME: Path = Path::new(
-    &[Key("userIdentity"), Key("userName")],
-);
-
-/// `userIdentity.accountId`
-static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
-
-/// `userIdentity.sessionContext.sessionIssuer.userName`
-static SESSION_ISSUER_USER_NAME: Path = Path::new(
-    &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
-);
-
-/// `userIdentity.principalId`
-static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
-
-/// `additionalEventData.UserName`
-static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
-    &[Key("additionalEventData"), Key("UserName")],
-);
-
-/// `sourceIdentity`
-static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
-
-/// `eventType`
-static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
-
-/// `userIdentity.invokedBy`
-static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
-
 /// `Detection`: `None` when `event` matches, else the YAML line of the first top-level
 /// expression that does not hold.
 pub fn decide<E: Event + ?Sized>(_event: &E) -> Option<u32> {
     None
-}
-
-/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
-pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
-    if event.field(&TYPE).equals("Root") {
-        return Ok(
-            event
-                .field(&USER_IDENTITY_USER_NAME)
-                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
-                .py_str(),
-        );
-    }
-    if event
-        .field(&TYPE)
-        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
-        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
-    {
-        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
-    }
-    if event
-        .field(&TYPE)
-        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
-    {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
-        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
-    {
-        return Err({
-            let session_issuer_user_name = event
-                .field(&SESSION_ISSUER_USER_NAME)
-                .py_type_name();
-            format!(
-                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
-            )
-        });
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
-    {
-        return Ok(
-            split_pieces(
-                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
-                &[(":", 1)],
-            )?,
-        );
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
-    {
-        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&TYPE).equals("IdentityCenterUser") {
-        return Ok(
-            event
-                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
-                .or(Val::Str("UnknownIdentityCenterUser"))
-                .py_str(),
-        );
-    }
-    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
-        && event.field(&SOURCE_IDENTITY).exists()
-    {
-        return Ok(event.field(&SOURCE_IDENTITY).py_str());
-    }
-    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
-        return Ok(
-            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
-        );
-    }
-    Ok(String::from("UnknownUser"))
 }
 
 /// `AlertTitle`: `[{$actor_user}]`

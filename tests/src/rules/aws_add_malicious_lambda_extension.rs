@@ -11,6 +11,8 @@
 
 use ::detections_runtime::prelude::*;
 
+use super::presets::aws_actor_user::actor_user;
+
 /// The rule `AWS.Lambda.UpdateFunctionConfiguration`: its metadata and compiled functions.
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -48,14 +50,7 @@ pub static RULE: Rule = Rule {
         &EVENT_NAME,
         &LAYERS,
         &TYPE,
-        &SESSION_ISSUER_USER_NAME,
-        &USER_IDENTITY_USER_NAME,
-        &ACCOUNT_ID,
-        &PRINCIPAL_ID,
-        &ADDITIONAL_EVENT_DATA_USER_NAME,
-        &SOURCE_IDENTITY,
-        &EVENT_TYPE,
-        &INVOKED_BY,
+        &USER_NAME,
         &LAYERS_0,
         &LAYERS_1,
         &LAYERS_2,
@@ -76,6 +71,15 @@ pub static RULE: Rule = Rule {
         &LAYERS_3_ARN,
         &LAYERS_4_ARN,
         &LAYERS_EACH_ARN,
+        &super::presets::aws_actor_user::TYPE,
+        &super::presets::aws_actor_user::USER_IDENTITY_USER_NAME,
+        &super::presets::aws_actor_user::ACCOUNT_ID,
+        &super::presets::aws_actor_user::SESSION_ISSUER_USER_NAME,
+        &super::presets::aws_actor_user::PRINCIPAL_ID,
+        &super::presets::aws_actor_user::ADDITIONAL_EVENT_DATA_USER_NAME,
+        &super::presets::aws_actor_user::SOURCE_IDENTITY,
+        &super::presets::aws_actor_user::EVENT_TYPE,
+        &super::presets::aws_actor_user::INVOKED_BY,
     ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
@@ -108,34 +112,9 @@ static LAYERS: Path = Path::new(&[Key("responseElements"), Key("layers")]);
 static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// `userIdentity.sessionContext.sessionIssuer.userName`
-static SESSION_ISSUER_USER_NAME: Path = Path::new(
+static USER_NAME: Path = Path::new(
     &[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")],
 );
-
-/// `userIdentity.userName`
-static USER_IDENTITY_USER_NAME: Path = Path::new(
-    &[Key("userIdentity"), Key("userName")],
-);
-
-/// `userIdentity.accountId`
-static ACCOUNT_ID: Path = Path::new(&[Key("userIdentity"), Key("accountId")]);
-
-/// `userIdentity.principalId`
-static PRINCIPAL_ID: Path = Path::new(&[Key("userIdentity"), Key("principalId")]);
-
-/// `additionalEventData.UserName`
-static ADDITIONAL_EVENT_DATA_USER_NAME: Path = Path::new(
-    &[Key("additionalEventData"), Key("UserName")],
-);
-
-/// `sourceIdentity`
-static SOURCE_IDENTITY: Path = Path::new(&[Key("sourceIdentity")]);
-
-/// `eventType`
-static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
-
-/// `userIdentity.invokedBy`
-static INVOKED_BY: Path = Path::new(&[Key("userIdentity"), Key("invokedBy")]);
 
 /// `responseElements.layers[0]`
 static LAYERS_0: Path = Path::new(&[Key("responseElements"), Key("layers"), Index(0)]);
@@ -230,98 +209,11 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
     let type_ = event.field(&TYPE);
     if !(type_.is_in(&["FederatedUser", "IAMUser"])
         || (type_.equals("AssumedRole")
-            && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")))
+            && event.field(&USER_NAME).starts_with("AWSReservedSSO_")))
     {
         return Some(21);
     }
     None
-}
-
-/// `TemplateValues` `actor_user`: the template of the first case whose conditions hold.
-pub fn actor_user<E: Event + ?Sized>(event: &E) -> Result<String, String> {
-    if event.field(&TYPE).equals("Root") {
-        return Ok(
-            event
-                .field(&USER_IDENTITY_USER_NAME)
-                .or(event.field(&ACCOUNT_ID).or(Val::Str("UnknownRootUser")))
-                .py_str(),
-        );
-    }
-    if event
-        .field(&TYPE)
-        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
-        && !event.field(&USER_IDENTITY_USER_NAME).is_null()
-    {
-        return Ok(event.field(&USER_IDENTITY_USER_NAME).py_str());
-    }
-    if event
-        .field(&TYPE)
-        .is_in(&["Directory", "IAMUser", "SAMLUser", "Unknown", "WebIdentityUser"])
-    {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
-        && !event.field(&SESSION_ISSUER_USER_NAME).starts_with("")
-    {
-        return Err({
-            let session_issuer_user_name = event
-                .field(&SESSION_ISSUER_USER_NAME)
-                .py_type_name();
-            format!(
-                r#"AttributeError("'{session_issuer_user_name}' object has no attribute 'startswith'")"#
-            )
-        });
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && event.field(&SESSION_ISSUER_USER_NAME).starts_with("AWSReservedSSO_")
-    {
-        return Ok(
-            split_pieces(
-                &event.field(&PRINCIPAL_ID).or(Val::Str("Unknown")),
-                &[(":", 1)],
-            )?,
-        );
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"])
-        && !event.field(&SESSION_ISSUER_USER_NAME).is_null()
-    {
-        return Ok(event.field(&SESSION_ISSUER_USER_NAME).py_str());
-    }
-    if event.field(&TYPE).is_in(&["AssumedRole", "FederatedUser", "Role"]) {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&TYPE).equals("IdentityCenterUser") {
-        return Ok(
-            event
-                .field(&ADDITIONAL_EVENT_DATA_USER_NAME)
-                .or(Val::Str("UnknownIdentityCenterUser"))
-                .py_str(),
-        );
-    }
-    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"])
-        && event.field(&SOURCE_IDENTITY).exists()
-    {
-        return Ok(event.field(&SOURCE_IDENTITY).py_str());
-    }
-    if event.field(&TYPE).is_in(&["AWSAccount", "AWSService"]) {
-        return Ok({
-            let type_ = event.field(&TYPE);
-            format!("Unknown{type_}")
-        });
-    }
-    if event.field(&EVENT_TYPE).equals("AwsServiceEvent") {
-        return Ok(
-            event.field(&INVOKED_BY).or(Val::Str("UnknownAwsServiceEvent")).py_str(),
-        );
-    }
-    Ok(String::from("UnknownUser"))
 }
 
 /// `TemplateValues` `layers_error`: the template of the first case whose conditions hold, else nothing.
@@ -430,7 +322,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> Result<String, String> {
         .py_str();
     Ok(
         format!(
-            "[AWS.CloudTrail] User [{actor_user}] updated Lambda function configuration with layers for [{function_name}]"
+            "[AWS.CloudTrail] User [{actor_user}] updated Lambda function configuration with layers for [{function_name}]",
         ),
     )
 }
@@ -500,7 +392,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
         entries
             .insert(
                 "layer_arns".into(),
-                Json::Array(Vec::from([event.field(&LAYERS_0_ARN).to_json()])),
+                Json::Array(vec![event.field(&LAYERS_0_ARN).to_json()]),
             );
     }
     if event.field(&LAYERS_1).exists() && !event.field(&LAYERS_2).exists() {
@@ -508,10 +400,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
             .insert(
                 "layer_arns".into(),
                 Json::Array(
-                    Vec::from([
+                    vec![
                         event.field(&LAYERS_0_ARN).to_json(),
                         event.field(&LAYERS_1_ARN).to_json(),
-                    ]),
+                    ],
                 ),
             );
     }
@@ -520,11 +412,11 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
             .insert(
                 "layer_arns".into(),
                 Json::Array(
-                    Vec::from([
+                    vec![
                         event.field(&LAYERS_0_ARN).to_json(),
                         event.field(&LAYERS_1_ARN).to_json(),
                         event.field(&LAYERS_2_ARN).to_json(),
-                    ]),
+                    ],
                 ),
             );
     }
@@ -533,12 +425,12 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
             .insert(
                 "layer_arns".into(),
                 Json::Array(
-                    Vec::from([
+                    vec![
                         event.field(&LAYERS_0_ARN).to_json(),
                         event.field(&LAYERS_1_ARN).to_json(),
                         event.field(&LAYERS_2_ARN).to_json(),
                         event.field(&LAYERS_3_ARN).to_json(),
-                    ]),
+                    ],
                 ),
             );
     }
@@ -547,13 +439,13 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
             .insert(
                 "layer_arns".into(),
                 Json::Array(
-                    Vec::from([
+                    vec![
                         event.field(&LAYERS_0_ARN).to_json(),
                         event.field(&LAYERS_1_ARN).to_json(),
                         event.field(&LAYERS_2_ARN).to_json(),
                         event.field(&LAYERS_3_ARN).to_json(),
                         event.field(&LAYERS_4_ARN).to_json(),
-                    ]),
+                    ],
                 ),
             );
     }

@@ -88,7 +88,7 @@ pub fn source_ip<E: Event + ?Sized>(event: &E) -> Result<String, String> {
     Err({
         let source_ip_address = event.field(&SOURCE_IP_ADDRESS).py_type_name();
         format!(
-            r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and 'str'")"#
+            r#"TypeError("unsupported operand type(s) for +: '{source_ip_address}' and 'str'")"#,
         )
     })
 }

@@ -125,7 +125,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let arn = event.field(&ARN).or(Val::Str("<unknown>")).py_str();
     let user_agent = event.field(&USER_AGENT).or_present(Val::Str("<unknown>")).py_str();
     format!(
-        "Suspicious GetSigninToken call from [{source_ip_address}] as [{arn}] with user agent [{user_agent}]"
+        "Suspicious GetSigninToken call from [{source_ip_address}] as [{arn}] with user agent [{user_agent}]",
     )
 }
 

@@ -131,6 +131,6 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let event_name = event.field(&EVENT_NAME).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "[{user_name}] triggered a CloudTrail action [{event_name}] within AWS Account ID: [{recipient_account_id}]"
+        "[{user_name}] triggered a CloudTrail action [{event_name}] within AWS Account ID: [{recipient_account_id}]",
     )
 }

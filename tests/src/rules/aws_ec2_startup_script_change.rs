@@ -120,7 +120,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     let aws_region = event.field(&AWS_REGION).py_str();
     format!(
-        "[{arn}] modified the startup script for  [{instance_id}] in [{recipient_account_id}] - [{aws_region}]"
+        "[{arn}] modified the startup script for  [{instance_id}] in [{recipient_account_id}] - [{aws_region}]",
     )
 }
 
@@ -188,10 +188,10 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
             (
                 "instance_ids",
                 Json::Array(
-                    Vec::from([
+                    vec![
                         event.field(&INSTANCE_ID).to_json(),
                         Json::from("no_instance_id"),
-                    ]),
+                    ],
                 ),
             ),
         ]),

@@ -325,7 +325,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     if event.field(&ITEMS).is_null_or_empty()
         && !event.field(&ITEMS).is_in(&[Lit::Bool(false), Lit::from(0i64)])
     {
-        entries.insert("instance_ids".into(), Json::Array(Vec::from([])));
+        entries.insert("instance_ids".into(), Json::Array(Vec::new()));
     }
     if !event.field(&ITEMS).is_null_or_empty()
         && event

@@ -156,7 +156,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let user_name = event.field(&USER_NAME).py_str();
     let recipient_account_id = event.field(&RECIPIENT_ACCOUNT_ID).py_str();
     format!(
-        "Reconnaissance activity denied to user [{user_name}] in account [{recipient_account_id}]"
+        "Reconnaissance activity denied to user [{user_name}] in account [{recipient_account_id}]",
     )
 }
 

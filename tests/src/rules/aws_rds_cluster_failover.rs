@@ -157,7 +157,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
         .py_str();
     format!(
-        "RDS {cluster_type} Failover Initiated: [{d_b_cluster_identifier}] by [{user_name}]"
+        "RDS {cluster_type} Failover Initiated: [{d_b_cluster_identifier}] by [{user_name}]",
     )
 }
 

@@ -192,7 +192,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
         .or_truthy(event.field(&PRINCIPAL_ID).or(Val::Str("<UNKNOWN_USER>")))
         .py_str();
     format!(
-        "RDS {resource_type} Deletion Protection Disabled: [{d_b_instance_identifier}] by [{user_name}]"
+        "RDS {resource_type} Deletion Protection Disabled: [{d_b_instance_identifier}] by [{user_name}]",
     )
 }
 

@@ -5,6 +5,8 @@
 
 pub mod by_log_type;
 
+pub mod presets;
+
 pub mod py;
 
 /// `AWS.Lambda.UpdateFunctionConfiguration`, from `tests/rules/cloudtrail/aws_add_malicious_lambda_extension.yml`.
@@ -799,6 +801,9 @@ pub mod python_control;
 /// `Fixture.Python.Datetime`, from `tests/rules/python/python_datetime.yml`.
 pub mod python_datetime;
 
+/// `Fixture.Python.Loops`, from `tests/rules/python/python_loops.yml`.
+pub mod python_loops;
+
 /// `Fixture.Python.Lowering`, from `tests/rules/python/python_lowering.yml`.
 pub mod python_lowering;
 
@@ -1386,6 +1391,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_constructs::RULE,
     &python_control::RULE,
     &python_datetime::RULE,
+    &python_loops::RULE,
     &python_lowering::RULE,
     &python_lowering_or::RULE,
     &python_lowering_partial::RULE,

@@ -73,8 +73,8 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                     &{
                         let recv_1 = asn.clone();
                         if !matches!(
-                            py::instance::class_of(& recv_1), Some(("fixture_classes",
-                            "Asn"))
+                            py::instance::class_of(&recv_1),
+                            Some(("fixture_classes", "Asn"))
                         ) {
                             py::instance::no_method(&recv_1, "domain")?;
                         }
@@ -97,36 +97,36 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 
 /// `title` of `tests/rules/python/python_classes.py`.
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(
-            &py::str_of(
-                &{
-                    let recv_1 = super::py::fixture_classes::get_asn(event.clone())?;
-                    if !matches!(
-                        py::instance::class_of(& recv_1), Some(("fixture_classes",
-                        "Asn"))
-                    ) {
-                        py::instance::no_method(&recv_1, "describe")?;
-                    }
-                    let arg_2 = Obj::str("ip");
-                    let arg_3 = Obj::Bool(true);
-                    match py::instance::class_of(&recv_1) {
-                        Some(("fixture_classes", "Asn")) => {
-                            super::py::fixture_classes::asn_describe(
-                                recv_1.clone(),
-                                arg_2.clone(),
-                                arg_3.clone(),
-                            )?
+    Ok(
+        Obj::string(
+            format!(
+                "{} seen",
+                py::str_of(
+                    &{
+                        let recv_1 = super::py::fixture_classes::get_asn(event.clone())?;
+                        if !matches!(
+                            py::instance::class_of(&recv_1),
+                            Some(("fixture_classes", "Asn"))
+                        ) {
+                            py::instance::no_method(&recv_1, "describe")?;
                         }
-                        _ => py::instance::no_method(&recv_1, "describe")?,
-                    }
-                },
+                        let arg_2 = Obj::str("ip");
+                        let arg_3 = Obj::Bool(true);
+                        match py::instance::class_of(&recv_1) {
+                            Some(("fixture_classes", "Asn")) => {
+                                super::py::fixture_classes::asn_describe(
+                                    recv_1.clone(),
+                                    arg_2.clone(),
+                                    arg_3.clone(),
+                                )?
+                            }
+                            _ => py::instance::no_method(&recv_1, "describe")?,
+                        }
+                    },
+                ),
             ),
-        );
-        out.push_str(" seen");
-        Obj::string(out)
-    })
+        ),
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_classes.py`.
@@ -137,7 +137,8 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         let _ = {
             let recv_1 = py::meth::get(&event, &[Obj::str("nothing")])?;
             if !matches!(
-                py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn"))
+                py::instance::class_of(&recv_1),
+                Some(("fixture_classes", "Asn"))
             ) {
                 py::instance::no_method(&recv_1, "domain")?;
             }
@@ -171,7 +172,8 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         let _ = {
             let recv_5 = py::meth::get(&event, &[Obj::str("nothing")])?;
             if !matches!(
-                py::instance::class_of(& recv_5), Some(("fixture_classes", "Asn"))
+                py::instance::class_of(&recv_5),
+                Some(("fixture_classes", "Asn"))
             ) {
                 py::instance::no_method(&recv_5, "domain")?;
             }
@@ -220,7 +222,8 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         let _ = {
             let recv_10 = counter.clone();
             if !matches!(
-                py::instance::class_of(& recv_10), Some(("fixture_classes", "Counter"))
+                py::instance::class_of(&recv_10),
+                Some(("fixture_classes", "Counter"))
             ) {
                 py::instance::no_method(&recv_10, "bump")?;
             }
@@ -255,7 +258,8 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let _ = {
         let recv_13 = counter.clone();
         if !matches!(
-            py::instance::class_of(& recv_13), Some(("fixture_classes", "Counter"))
+            py::instance::class_of(&recv_13),
+            Some(("fixture_classes", "Counter"))
         ) {
             py::instance::no_method(&recv_13, "start")?;
         }
@@ -273,7 +277,8 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let _ = {
         let recv_15 = counter.clone();
         if !matches!(
-            py::instance::class_of(& recv_15), Some(("fixture_classes", "Counter"))
+            py::instance::class_of(&recv_15),
+            Some(("fixture_classes", "Counter"))
         ) {
             py::instance::no_method(&recv_15, "bump")?;
         }
@@ -312,62 +317,189 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("domain"), { let recv_19 = asn.clone(); if !
-                matches!(py::instance::class_of(& recv_19), Some(("fixture_classes",
-                "Asn"))) { py::instance::no_method(& recv_19, "domain") ?; } let arg_20 =
-                Obj::str("ip"); match py::instance::class_of(& recv_19) {
-                Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_domain(recv_19.clone(), arg_20.clone())
-                ?, _ => py::instance::no_method(& recv_19, "domain") ?, } }),
-                (Obj::str("other"), { let recv_21 = other.clone(); if !
-                matches!(py::instance::class_of(& recv_21), Some(("fixture_classes",
-                "Asn"))) { py::instance::no_method(& recv_21, "domain") ?; } let arg_22 =
-                Obj::str("ip"); match py::instance::class_of(& recv_21) {
-                Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_domain(recv_21.clone(), arg_22.clone())
-                ?, _ => py::instance::no_method(& recv_21, "domain") ?, } }),
-                (Obj::str("missing"), { let recv_23 = asn.clone(); if !
-                matches!(py::instance::class_of(& recv_23), Some(("fixture_classes",
-                "Asn"))) { py::instance::no_method(& recv_23, "describe") ?; } let arg_24
-                = Obj::str("nothing"); match py::instance::class_of(& recv_23) {
-                Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_describe(recv_23.clone(), arg_24.clone(),
-                Obj::Bool(false)) ?, _ => py::instance::no_method(& recv_23, "describe")
-                ?, } }), (Obj::str("nested"), Obj::list(Vec::from([{ let recv_25 = asn
-                .clone(); if ! matches!(py::instance::class_of(& recv_25),
-                Some(("fixture_classes", "Asn"))) { py::instance::no_method(& recv_25,
-                "nested") ?; } let arg_26 = Obj::str("ip"); let items_27 = py::iter(&
-                py::meth::get(& event, & [Obj::str("keys"),
-                Obj::list(Vec::from([Obj::str("asn")]))]) ?) ?; match
-                py::instance::class_of(& recv_25) { Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_nested(recv_25.clone(), arg_26.clone(), {
-                let mut items = Vec::new(); items.extend(items_27.iter().cloned()); items
-                }) ?, _ => py::instance::no_method(& recv_25, "nested") ?, } }, { let
-                recv_28 = asn.clone(); if ! matches!(py::instance::class_of(& recv_28),
-                Some(("fixture_classes", "Asn"))) { py::instance::no_method(& recv_28,
-                "nested") ?; } let arg_29 = Obj::str("ip"); match
-                py::instance::class_of(& recv_28) { Some(("fixture_classes", "Asn")) =>
-                super::py::fixture_classes::asn_nested(recv_28.clone(), arg_29.clone(),
-                Vec::new()) ?, _ => py::instance::no_method(& recv_28, "nested") ?, }
-                }]))), (Obj::str("seen"), py::instance::getattr(& asn, "seen") ?),
-                (Obj::str("count"), { let recv_30 = counter.clone(); if !
-                matches!(py::instance::class_of(& recv_30), Some(("fixture_classes",
-                "Counter"))) { py::instance::no_method(& recv_30, "bump") ?; } let arg_31
-                = Obj::Int(5); match py::instance::class_of(& recv_30) {
-                Some(("fixture_classes", "Counter")) =>
-                super::py::fixture_classes::counter_bump(recv_30.clone(), arg_31.clone())
-                ?, _ => py::instance::no_method(& recv_30, "bump") ?, } }),
-                (Obj::str("has"), Obj::list(Vec::from([Obj::Bool(py::hasattr(& asn, &
-                Obj::str("domain")) ?), Obj::Bool(py::hasattr(& asn, & Obj::str("table"))
-                ?), Obj::Bool(py::hasattr(& asn, & Obj::str("nope")) ?),
-                Obj::Bool(py::hasattr(& { static CLASS : py::instance::Class =
-                py::instance::Class { module : "fixture_classes", name : "Counter",
-                methods : & ["bump", "start"] }; let instance_32 =
-                py::instance::instance(& CLASS); instance_32 }, & Obj::str("count"))
-                ?)]))), (Obj::str("same"), Obj::list(Vec::from([Obj::Bool(py::eq(& asn, &
-                asn)), Obj::Bool(py::eq(& asn, & other)), Obj::Bool(py::ne(& asn, &
-                other)), Obj::Int(py::len(& Obj::set(Vec::from([asn.clone(), other
-                .clone(), asn.clone()])) ?) ?)]))), (Obj::str("errors"), errors.clone())
+                (
+                    Obj::str("domain"),
+                    {
+                        let recv_19 = asn.clone();
+                        if !matches!(
+                            py::instance::class_of(&recv_19),
+                            Some(("fixture_classes", "Asn"))
+                        ) {
+                            py::instance::no_method(&recv_19, "domain")?;
+                        }
+                        let arg_20 = Obj::str("ip");
+                        match py::instance::class_of(&recv_19) {
+                            Some(("fixture_classes", "Asn")) => {
+                                super::py::fixture_classes::asn_domain(
+                                    recv_19.clone(),
+                                    arg_20.clone(),
+                                )?
+                            }
+                            _ => py::instance::no_method(&recv_19, "domain")?,
+                        }
+                    },
+                ),
+                (
+                    Obj::str("other"),
+                    {
+                        let recv_21 = other.clone();
+                        if !matches!(
+                            py::instance::class_of(&recv_21),
+                            Some(("fixture_classes", "Asn"))
+                        ) {
+                            py::instance::no_method(&recv_21, "domain")?;
+                        }
+                        let arg_22 = Obj::str("ip");
+                        match py::instance::class_of(&recv_21) {
+                            Some(("fixture_classes", "Asn")) => {
+                                super::py::fixture_classes::asn_domain(
+                                    recv_21.clone(),
+                                    arg_22.clone(),
+                                )?
+                            }
+                            _ => py::instance::no_method(&recv_21, "domain")?,
+                        }
+                    },
+                ),
+                (
+                    Obj::str("missing"),
+                    {
+                        let recv_23 = asn.clone();
+                        if !matches!(
+                            py::instance::class_of(&recv_23),
+                            Some(("fixture_classes", "Asn"))
+                        ) {
+                            py::instance::no_method(&recv_23, "describe")?;
+                        }
+                        let arg_24 = Obj::str("nothing");
+                        match py::instance::class_of(&recv_23) {
+                            Some(("fixture_classes", "Asn")) => {
+                                super::py::fixture_classes::asn_describe(
+                                    recv_23.clone(),
+                                    arg_24.clone(),
+                                    Obj::Bool(false),
+                                )?
+                            }
+                            _ => py::instance::no_method(&recv_23, "describe")?,
+                        }
+                    },
+                ),
+                (
+                    Obj::str("nested"),
+                    Obj::list(
+                        vec![
+                            {
+                                let recv_25 = asn.clone();
+                                if !matches!(
+                                    py::instance::class_of(&recv_25),
+                                    Some(("fixture_classes", "Asn"))
+                                ) {
+                                    py::instance::no_method(&recv_25, "nested")?;
+                                }
+                                let arg_26 = Obj::str("ip");
+                                let items_27 = py::iter(
+                                    &py::meth::get(
+                                        &event,
+                                        &[Obj::str("keys"), Obj::list(vec![Obj::str("asn")])],
+                                    )?,
+                                )?;
+                                match py::instance::class_of(&recv_25) {
+                                    Some(("fixture_classes", "Asn")) => {
+                                        super::py::fixture_classes::asn_nested(
+                                            recv_25.clone(),
+                                            arg_26.clone(),
+                                            Vec::from_iter(items_27.iter().cloned()),
+                                        )?
+                                    }
+                                    _ => py::instance::no_method(&recv_25, "nested")?,
+                                }
+                            },
+                            {
+                                let recv_28 = asn.clone();
+                                if !matches!(
+                                    py::instance::class_of(&recv_28),
+                                    Some(("fixture_classes", "Asn"))
+                                ) {
+                                    py::instance::no_method(&recv_28, "nested")?;
+                                }
+                                let arg_29 = Obj::str("ip");
+                                match py::instance::class_of(&recv_28) {
+                                    Some(("fixture_classes", "Asn")) => {
+                                        super::py::fixture_classes::asn_nested(
+                                            recv_28.clone(),
+                                            arg_29.clone(),
+                                            Vec::new(),
+                                        )?
+                                    }
+                                    _ => py::instance::no_method(&recv_28, "nested")?,
+                                }
+                            },
+                        ],
+                    ),
+                ),
+                (Obj::str("seen"), py::instance::getattr(&asn, "seen")?),
+                (
+                    Obj::str("count"),
+                    {
+                        let recv_30 = counter.clone();
+                        if !matches!(
+                            py::instance::class_of(&recv_30),
+                            Some(("fixture_classes", "Counter"))
+                        ) {
+                            py::instance::no_method(&recv_30, "bump")?;
+                        }
+                        let arg_31 = Obj::Int(5);
+                        match py::instance::class_of(&recv_30) {
+                            Some(("fixture_classes", "Counter")) => {
+                                super::py::fixture_classes::counter_bump(
+                                    recv_30.clone(),
+                                    arg_31.clone(),
+                                )?
+                            }
+                            _ => py::instance::no_method(&recv_30, "bump")?,
+                        }
+                    },
+                ),
+                (
+                    Obj::str("has"),
+                    Obj::list(
+                        vec![
+                            Obj::Bool(py::hasattr(&asn, &Obj::str("domain"))?),
+                            Obj::Bool(py::hasattr(&asn, &Obj::str("table"))?),
+                            Obj::Bool(py::hasattr(&asn, &Obj::str("nope"))?),
+                            Obj::Bool(
+                                py::hasattr(
+                                    &{
+                                        static CLASS: py::instance::Class = py::instance::Class {
+                                            module: "fixture_classes",
+                                            name: "Counter",
+                                            methods: &["bump", "start"],
+                                        };
+                                        let instance_32 = py::instance::instance(&CLASS);
+                                        instance_32
+                                    },
+                                    &Obj::str("count"),
+                                )?,
+                            ),
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("same"),
+                    Obj::list(
+                        vec![
+                            Obj::Bool(py::eq(&asn, &asn)),
+                            Obj::Bool(py::eq(&asn, &other)),
+                            Obj::Bool(py::ne(&asn, &other)),
+                            Obj::Int(
+                                py::len(
+                                    &Obj::set(vec![asn.clone(), other.clone(), asn.clone()])?,
+                                )?,
+                            ),
+                        ],
+                    ),
+                ),
+                (Obj::str("errors"), errors.clone()),
             ],
         )?,
     )

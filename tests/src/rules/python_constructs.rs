@@ -85,9 +85,7 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let fields = {
         let mut out_1 = Vec::new();
         for key in py::iter(
-            &Obj::tuple(
-                Vec::from([Obj::str("actor"), Obj::str("port"), Obj::str("proto")]),
-            ),
+            &Obj::tuple(vec![Obj::str("actor"), Obj::str("port"), Obj::str("proto")]),
         )? {
             out_1
                 .push((
@@ -275,17 +273,17 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         Err(error_25) => return Err(error_25),
     }
     let values = Obj::list(
-        Vec::from([
+        vec![
             event.clone(),
             py::meth::get(&event, &[Obj::str("obj")])?,
             py::meth::get(&event, &[Obj::str("items")])?,
             prefix.clone(),
-            Obj::list(Vec::from([Obj::Int(1)])),
+            Obj::list(vec![Obj::Int(1)]),
             Obj::dict(vec![])?,
             Obj::from_const(&ROLE_PATTERNS),
             Obj::from_const(&EMAIL),
             Obj::None,
-        ]),
+        ],
     );
     let _ = py::meth::append(
         &values,
@@ -299,33 +297,109 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("kind"), kind_of(py::meth::get(& event, &
-                [Obj::str("principal")]) ?) ?), (Obj::str("found"), if py::truthy(&
-                found) { py::meth::group(& found, & [Obj::Int(1)]) ? } else { Obj::None
-                }), (Obj::str("subs"), { let re_arg_26 = prefix.clone(); let re_arg_27 =
-                Obj::str("_"); let re_arg_28 = py::meth::get(& event, &
-                [Obj::str("name"), Obj::str("")]) ?; py::stdlib::re::compile_obj(&
-                re_arg_26, 0i64) ? .sub(& re_arg_27, & re_arg_28, 0) ? }),
-                (Obj::str("split"), { let re_arg_29 = prefix.clone(); let re_arg_30 =
-                py::meth::get(& event, & [Obj::str("name"), Obj::str("")]) ?;
-                py::stdlib::re::compile_obj(& re_arg_29, 0i64) ? .split(& re_arg_30) ?
-                }), (Obj::str("service"), service_context(py::meth::get(& event, &
-                [Obj::str("service"), Obj::str("")]) ?, py::meth::get(& event, &
-                [Obj::str("method"), Obj::str("")]) ?) ?), (Obj::str("errors"), errors
-                .clone()), (Obj::str("words"), py::stdlib::shlex::split(& py::meth::get(&
-                event, & [Obj::str("command"),
-                Obj::str("sh -c 'a b' \"c \\\" d\" e\\ f")]) ?) ?), (Obj::str("spread"),
-                { let recv_31 = & Obj::str("{x}-{y}"); let args_32 = Vec::new();
-                py::meth::FormatKwargs::default().named("y", Obj::Int(2)) ? .spread(&
-                Obj::dict(vec![(Obj::str("x"), Obj::Int(1)), (Obj::Int(3),
-                Obj::str("int key"))]) ?) ? .format(recv_31, & args_32) ? }),
-                (Obj::str("hasattr"), { let mut out_33 = Vec::new(); for v in py::iter(&
-                values) ? { out_33.push({ let mut out_34 = Vec::new(); for name in
-                py::iter(& Obj::tuple(Vec::from([Obj::str("get"), Obj::str("udm"),
-                Obj::str("upper"), Obj::str("is_global"), Obj::str("append"),
-                Obj::str("search"), Obj::str("_container")]))) ? { out_34
-                .push(Obj::Bool(py::hasattr(& v, & name) ?)); } Obj::list(out_34) }); }
-                Obj::list(out_33) })
+                (
+                    Obj::str("kind"),
+                    kind_of(py::meth::get(&event, &[Obj::str("principal")])?)?,
+                ),
+                (
+                    Obj::str("found"),
+                    if py::truthy(&found) {
+                        py::meth::group(&found, &[Obj::Int(1)])?
+                    } else {
+                        Obj::None
+                    },
+                ),
+                (
+                    Obj::str("subs"),
+                    {
+                        let re_arg_26 = prefix.clone();
+                        let re_arg_27 = Obj::str("_");
+                        let re_arg_28 = py::meth::get(
+                            &event,
+                            &[Obj::str("name"), Obj::str("")],
+                        )?;
+                        py::stdlib::re::compile_obj(&re_arg_26, 0i64)?
+                            .sub(&re_arg_27, &re_arg_28, 0)?
+                    },
+                ),
+                (
+                    Obj::str("split"),
+                    {
+                        let re_arg_29 = prefix.clone();
+                        let re_arg_30 = py::meth::get(
+                            &event,
+                            &[Obj::str("name"), Obj::str("")],
+                        )?;
+                        py::stdlib::re::compile_obj(&re_arg_29, 0i64)?.split(&re_arg_30)?
+                    },
+                ),
+                (
+                    Obj::str("service"),
+                    service_context(
+                        py::meth::get(&event, &[Obj::str("service"), Obj::str("")])?,
+                        py::meth::get(&event, &[Obj::str("method"), Obj::str("")])?,
+                    )?,
+                ),
+                (Obj::str("errors"), errors.clone()),
+                (
+                    Obj::str("words"),
+                    py::stdlib::shlex::split(
+                        &py::meth::get(
+                            &event,
+                            &[
+                                Obj::str("command"),
+                                Obj::str("sh -c 'a b' \"c \\\" d\" e\\ f"),
+                            ],
+                        )?,
+                    )?,
+                ),
+                (
+                    Obj::str("spread"),
+                    {
+                        let recv_31 = &Obj::str("{x}-{y}");
+                        let args_32 = Vec::new();
+                        py::meth::FormatKwargs::default()
+                            .named("y", Obj::Int(2))?
+                            .spread(
+                                &Obj::dict(
+                                    vec![
+                                        (Obj::str("x"), Obj::Int(1)),
+                                        (Obj::Int(3), Obj::str("int key")),
+                                    ],
+                                )?,
+                            )?
+                            .format(recv_31, &args_32)?
+                    },
+                ),
+                (
+                    Obj::str("hasattr"),
+                    {
+                        let mut out_33 = Vec::new();
+                        for v in py::iter(&values)? {
+                            out_33
+                                .push({
+                                    let mut out_34 = Vec::new();
+                                    for name in py::iter(
+                                        &Obj::tuple(
+                                            vec![
+                                                Obj::str("get"),
+                                                Obj::str("udm"),
+                                                Obj::str("upper"),
+                                                Obj::str("is_global"),
+                                                Obj::str("append"),
+                                                Obj::str("search"),
+                                                Obj::str("_container"),
+                                            ],
+                                        ),
+                                    )? {
+                                        out_34.push(Obj::Bool(py::hasattr(&v, &name)?));
+                                    }
+                                    Obj::list(out_34)
+                                });
+                        }
+                        Obj::list(out_33)
+                    },
+                ),
             ],
         )?,
     )
@@ -337,20 +411,17 @@ pub fn severity<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 }
 
 /// `admin_role` of `tests/rules/python/python_constructs.py`.
-#[allow(unused_mut, unused_assignments)]
 pub fn admin_role<'e>(arn: Obj<'e>) -> R<Obj<'e>> {
-    let mut pattern: Obj<'e>;
-    for item_1 in py::iter(
+    for pattern in py::iter(
         &py::sorted(&Obj::from_const(&ROLE_PATTERNS), &Obj::None, &Obj::Bool(false))?,
     )? {
-        pattern = item_1;
         if py::gt(
             &Obj::Int(
                 py::len(
                     &{
-                        let re_arg_2 = pattern.clone();
-                        let re_arg_3 = arn.clone();
-                        py::stdlib::re::compile_obj(&re_arg_2, 0i64)?.findall(&re_arg_3)?
+                        let re_arg_1 = pattern.clone();
+                        let re_arg_2 = arn.clone();
+                        py::stdlib::re::compile_obj(&re_arg_1, 0i64)?.findall(&re_arg_2)?
                     },
                 )?,
             ),
@@ -396,7 +467,6 @@ pub fn kind_of<'e>(identifier: Obj<'e>) -> R<Obj<'e>> {
 /// `service_context` of `tests/rules/python/python_constructs.py`.
 #[allow(unused_mut, unused_assignments)]
 pub fn service_context<'e>(service: Obj<'e>, method: Obj<'e>) -> R<Obj<'e>> {
-    let mut other: Obj<'e>;
     let mut context = Obj::dict(vec![(Obj::str("id"), Obj::str("none"))])?;
     let alias = context.clone();
     let match_subject_2 = service.clone();
@@ -420,7 +490,7 @@ pub fn service_context<'e>(service: Obj<'e>, method: Obj<'e>) -> R<Obj<'e>> {
             &Obj::dict(vec![(Obj::str("id"), Obj::str("compute"))])?,
         )?;
     } else {
-        other = match_subject_2.clone();
+        let other = match_subject_2.clone();
         py::setitem(&context, Obj::str("id"), py::add(&Obj::str("other "), &other)?)?;
     }
     Ok(alias.clone())

@@ -77,51 +77,44 @@ pub fn decide<E: Event + ?Sized>(event: &E) -> Option<u32> {
 }
 
 /// `rule` of `tests/rules/python/python_control.py`.
-#[allow(unused_mut, unused_assignments)]
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    let mut item: Obj<'e>;
     if !py::contains(
         &Obj::from_const(&SUSPICIOUS),
         &py::meth::get(&event, &[Obj::str("eventName")])?,
     )? {
         return Ok(Obj::Bool(false));
     }
-    for item_1 in py::iter(
+    for item in py::iter(
         &py::meth::get(&event, &[Obj::str("items"), Obj::list(Vec::new())])?,
     )? {
-        item = item_1;
         if py::truthy(&py::meth::get(&item, &[Obj::str("skip")])?) {
             return Ok(Obj::Bool(false));
         }
     }
     Ok(
         Obj::Bool({
-            let mut found_2 = false;
-            'found_2: {
+            let mut found_1 = false;
+            'found_1: {
                 for u in py::iter(
                     &{
-                        let operand_3 = super::py::fixture_helpers::walk(
+                        let operand_2 = super::py::fixture_helpers::walk(
                             event.clone(),
-                            {
-                                let mut items = Vec::new();
-                                items.push(Obj::str("actors"));
-                                items
-                            },
+                            vec![Obj::str("actors")],
                         )?;
-                        if py::truthy(&operand_3) {
-                            operand_3
+                        if py::truthy(&operand_2) {
+                            operand_2
                         } else {
                             Obj::list(Vec::new())
                         }
                     },
                 )? {
                     if py::truthy(&super::py::fixture_helpers::is_admin(u.clone())?) {
-                        found_2 = true;
-                        break 'found_2;
+                        found_1 = true;
+                        break 'found_1;
                     }
                 }
             }
-            found_2
+            found_1
         }),
     )
 }
@@ -131,14 +124,7 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let actors = {
         let mut out_1 = Vec::new();
         for a in py::iter(
-            &super::py::fixture_helpers::walk(
-                event.clone(),
-                {
-                    let mut items = Vec::new();
-                    items.push(Obj::str("actors"));
-                    items
-                },
-            )?,
+            &super::py::fixture_helpers::walk(event.clone(), vec![Obj::str("actors")])?,
         )? {
             if py::truthy(&super::py::fixture_helpers::is_admin(a.clone())?) {
                 out_1.push(a.clone());
@@ -151,28 +137,26 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         'first_2: {
             for a in py::iter(&actors)? {
                 if py::truthy(&py::meth::endswith(&a, &[Obj::str("1")])?) {
-                    {
-                        first_2 = Some(a.clone());
-                        break 'first_2;
-                    }
+                    first_2 = Some(a.clone());
+                    break 'first_2;
                 }
             }
         }
         match first_2 {
             Some(v) => v,
-            None => Ok(Obj::str("no-one"))?,
+            None => Obj::str("no-one"),
         }
     };
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("eventName")])?));
-        out.push_str(" by ");
-        out.push_str(&py::str_of(&py::meth::join(&Obj::str(", "), &[actors.clone()])?));
-        out.push_str(" (first ");
-        out.push_str(&py::str_of(&first));
-        out.push_str(")");
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!(
+                "{} by {} (first {})",
+                py::str_of(&py::meth::get(&event, &[Obj::str("eventName")])?),
+                py::str_of(&py::meth::join(&Obj::str(", "), &[actors.clone()])?),
+                py::str_of(&first),
+            ),
+        ),
+    )
 }
 
 /// `dedup` of `tests/rules/python/python_control.py`.
@@ -180,12 +164,7 @@ pub fn dedup<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         super::py::fixture_helpers::deep_lookup(
             event.clone(),
-            {
-                let mut items = Vec::new();
-                items.push(Obj::str("source"));
-                items.push(Obj::str("account"));
-                items
-            },
+            vec![Obj::str("source"), Obj::str("account")],
             Obj::str("unknown"),
         )?,
     )
@@ -196,20 +175,14 @@ pub fn dedup<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let mut address: Option<Obj<'e>> = None;
     let mut domain: Obj<'e>;
-    let mut index: Obj<'e>;
-    let mut item: Obj<'e>;
-    let mut limit: Obj<'e>;
     let mut match_: Option<Obj<'e>> = None;
     let mut network: Option<Obj<'e>> = None;
     let mut parsed: Option<Obj<'e>> = None;
-    let mut v: Obj<'e>;
     parsed = Some(Obj::dict(vec![])?);
     let outcome_1: R<py::Flow<'e>> = (|| {
         parsed = Some(
             py::stdlib::json_loads(
-                &Vec::from([
-                    py::meth::get(&event, &[Obj::str("payload"), Obj::str("")])?,
-                ]),
+                &vec![py::meth::get(&event, &[Obj::str("payload"), Obj::str("")])?],
             )?,
         );
         Ok(py::Flow::Normal)
@@ -275,13 +248,11 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         ),
     )? {
         let parts_6 = py::unpack(&item_5, 2usize)?;
-        index = parts_6[0usize].clone();
-        item = parts_6[1usize].clone();
+        let index = parts_6[0usize].clone();
+        let item = parts_6[1usize].clone();
         if py::gt(&index, &Obj::Int(5))? {
-            {
-                broke_7 = true;
-                break;
-            }
+            broke_7 = true;
+            break;
         }
         if py::truthy(
             &{
@@ -318,62 +289,113 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         domain = Obj::None;
     }
     let loops = Obj::list(Vec::new());
-    for item_9 in py::iter(&Obj::tuple(Vec::from([Obj::Int(5), Obj::Int(2)])))? {
-        limit = item_9;
-        let mut broke_11 = false;
-        for item_10 in py::iter(
-            &Obj::list(Vec::from([Obj::Int(1), Obj::Int(2), Obj::Int(3)])),
-        )? {
-            v = item_10;
+    for limit in py::iter(&Obj::tuple(vec![Obj::Int(5), Obj::Int(2)]))? {
+        let mut broke_9 = false;
+        for v in py::iter(&Obj::list(vec![Obj::Int(1), Obj::Int(2), Obj::Int(3)]))? {
             if py::eq(&v, &Obj::Int(3)) {
                 continue;
             }
             if py::eq(&v, &limit) {
-                {
-                    broke_11 = true;
-                    break;
-                }
+                broke_9 = true;
+                break;
             }
         }
-        if !broke_11 {
+        if !broke_9 {
             let _ = py::meth::append(
                 &loops,
-                &[
-                    {
-                        let mut out = String::new();
-                        out.push_str("no break below ");
-                        out.push_str(&py::str_of(&limit));
-                        Obj::string(out)
-                    },
-                ],
+                &[Obj::string(format!("no break below {}", py::str_of(&limit)))],
             )?;
         }
     }
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("trusted"), py::str(& { let arg_12 = py::meth::get(& event, &
-                [Obj::str("source")]) ?; match py::mocked("trusted_accounts") {
-                Some(value) => value, None => trusted_accounts(arg_12.clone()) ?, } })),
-                (Obj::str("loops"), loops.clone()), (Obj::str("parsed"), py::bound(&
-                parsed, "parsed") ? .clone()), (Obj::str("network"), py::bound(& network,
-                "network") ? .clone()), (Obj::str("total"), total.clone()),
-                (Obj::str("domain"), domain.clone()), (Obj::str("globbed"), { let mut
-                out_13 = Vec::new(); for name in py::iter(& py::meth::get(& event, &
-                [Obj::str("files"), Obj::list(Vec::new())]) ?) ? { out_13
-                .push(py::stdlib::fnmatch(& Vec::from([name.clone(), Obj::str("*.exe")]))
-                ?); } Obj::list(out_13) }), (Obj::str("ranks"), { let mut out_14 =
-                Vec::new(); for name in py::iter(& Obj::list(Vec::from([Obj::str("low"),
-                Obj::str("HIGH"), Obj::str("other")]))) ? { out_14.push((name.clone(),
-                super::py::fixture_helpers::severity_rank(name.clone(), Obj::Int(- 1))
-                ?)); } Obj::dict(out_14) ? }), (Obj::str("in_net"),
-                Obj::Bool(py::contains(& py::stdlib::ipaddress::network(&
-                Obj::str("10.0.0.0/8"), true, py::stdlib::ipaddress::Kind::Any) ?, &
-                py::stdlib::ipaddress::address(& Obj::str("10.1.2.3"),
-                py::stdlib::ipaddress::Kind::Any) ?) ?)), (Obj::str("json"),
-                py::stdlib::json_dumps(& Obj::dict(vec![(Obj::str("a"),
-                Obj::list(Vec::from([Obj::Int(1), Obj::str("é")]))), (Obj::str("b"),
-                Obj::None)]) ?) ?)
+                (
+                    Obj::str("trusted"),
+                    py::str(
+                        &{
+                            let arg_10 = py::meth::get(&event, &[Obj::str("source")])?;
+                            match py::mocked("trusted_accounts") {
+                                Some(value) => value,
+                                None => trusted_accounts(arg_10.clone())?,
+                            }
+                        },
+                    ),
+                ),
+                (Obj::str("loops"), loops.clone()),
+                (Obj::str("parsed"), py::bound(&parsed, "parsed")?.clone()),
+                (Obj::str("network"), py::bound(&network, "network")?.clone()),
+                (Obj::str("total"), total.clone()),
+                (Obj::str("domain"), domain.clone()),
+                (
+                    Obj::str("globbed"),
+                    {
+                        let mut out_11 = Vec::new();
+                        for name in py::iter(
+                            &py::meth::get(
+                                &event,
+                                &[Obj::str("files"), Obj::list(Vec::new())],
+                            )?,
+                        )? {
+                            out_11
+                                .push(
+                                    py::stdlib::fnmatch(&vec![name.clone(), Obj::str("*.exe")])?,
+                                );
+                        }
+                        Obj::list(out_11)
+                    },
+                ),
+                (
+                    Obj::str("ranks"),
+                    {
+                        let mut out_12 = Vec::new();
+                        for name in py::iter(
+                            &Obj::list(
+                                vec![Obj::str("low"), Obj::str("HIGH"), Obj::str("other")],
+                            ),
+                        )? {
+                            out_12
+                                .push((
+                                    name.clone(),
+                                    super::py::fixture_helpers::severity_rank(
+                                        name.clone(),
+                                        Obj::Int(-1),
+                                    )?,
+                                ));
+                        }
+                        Obj::dict(out_12)?
+                    },
+                ),
+                (
+                    Obj::str("in_net"),
+                    Obj::Bool(
+                        py::contains(
+                            &py::stdlib::ipaddress::network(
+                                &Obj::str("10.0.0.0/8"),
+                                true,
+                                py::stdlib::ipaddress::Kind::Any,
+                            )?,
+                            &py::stdlib::ipaddress::address(
+                                &Obj::str("10.1.2.3"),
+                                py::stdlib::ipaddress::Kind::Any,
+                            )?,
+                        )?,
+                    ),
+                ),
+                (
+                    Obj::str("json"),
+                    py::stdlib::json_dumps(
+                        &Obj::dict(
+                            vec![
+                                (
+                                    Obj::str("a"),
+                                    Obj::list(vec![Obj::Int(1), Obj::str("é")]),
+                                ),
+                                (Obj::str("b"), Obj::None),
+                            ],
+                        )?,
+                    )?,
+                ),
             ],
         )?,
     )
@@ -402,7 +424,7 @@ pub fn hasattr_like<'e>(item: Obj<'e>) -> R<Obj<'e>> {
 pub fn trusted_accounts<'e>(source: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         if py::truthy(&source) {
-            Obj::list(Vec::from([Obj::str("123"), Obj::str("456")]))
+            Obj::list(vec![Obj::str("123"), Obj::str("456")])
         } else {
             Obj::list(Vec::new())
         },

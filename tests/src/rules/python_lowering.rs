@@ -150,21 +150,21 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 
 /// `title` of `tests/rules/python/python_lowering.py`.
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("eventName")])?));
-        out.push_str(" of ");
-        out.push_str(
-            &py::str_of(
-                &py::meth::deep_get(
-                    &event,
-                    &[Obj::str("requestParameters"), Obj::str("policyArn")],
-                    Obj::None,
-                )?,
+    Ok(
+        Obj::string(
+            format!(
+                "{} of {}",
+                py::str_of(&py::meth::get(&event, &[Obj::str("eventName")])?),
+                py::str_of(
+                    &py::meth::deep_get(
+                        &event,
+                        &[Obj::str("requestParameters"), Obj::str("policyArn")],
+                        Obj::None,
+                    )?,
+                ),
             ),
-        );
-        Obj::string(out)
-    })
+        ),
+    )
 }
 
 /// `ACTIONS` of `tests/rules/python/python_lowering.py`.

@@ -88,23 +88,22 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 
 /// `title` of `tests/rules/python/python_model.py`.
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(
-            &py::str_of(&py::meth::udm(&event, &[Obj::str("actor")], Obj::None)?),
-        );
-        out.push_str(" did ");
-        out.push_str(
-            &py::str_of(&py::meth::udm(&event, &[Obj::str("action")], Obj::None)?),
-        );
-        out.push_str(" from ");
-        out.push_str(
-            &py::str_of(
-                &py::meth::udm(&event, &[Obj::str("source_ip")], Obj::str("nowhere"))?,
+    Ok(
+        Obj::string(
+            format!(
+                "{} did {} from {}",
+                py::str_of(&py::meth::udm(&event, &[Obj::str("actor")], Obj::None)?),
+                py::str_of(&py::meth::udm(&event, &[Obj::str("action")], Obj::None)?),
+                py::str_of(
+                    &py::meth::udm(
+                        &event,
+                        &[Obj::str("source_ip")],
+                        Obj::str("nowhere"),
+                    )?,
+                ),
             ),
-        );
-        Obj::string(out)
-    })
+        ),
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_model.py`.
@@ -112,12 +111,26 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("details"), py::meth::udm(& event, & [Obj::str("details")],
-                Obj::None) ?), (Obj::str("unmapped"), py::meth::udm(& event, &
-                [Obj::str("region")], Obj::None) ?), (Obj::str("p_udm"), py::meth::udm(&
-                event, & [Obj::str("custom")], Obj::None) ?), (Obj::str("nested"),
-                py::meth::udm(& event, & [Obj::str("target"), Obj::str("kind")],
-                Obj::None) ?)
+                (
+                    Obj::str("details"),
+                    py::meth::udm(&event, &[Obj::str("details")], Obj::None)?,
+                ),
+                (
+                    Obj::str("unmapped"),
+                    py::meth::udm(&event, &[Obj::str("region")], Obj::None)?,
+                ),
+                (
+                    Obj::str("p_udm"),
+                    py::meth::udm(&event, &[Obj::str("custom")], Obj::None)?,
+                ),
+                (
+                    Obj::str("nested"),
+                    py::meth::udm(
+                        &event,
+                        &[Obj::str("target"), Obj::str("kind")],
+                        Obj::None,
+                    )?,
+                ),
             ],
         )?,
     )
@@ -125,12 +138,14 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 
 /// `description` of `tests/rules/python/python_model.py`.
 pub fn description<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("verb")])?));
-        out.push_str(" happened");
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!(
+                "{} happened",
+                py::str_of(&py::meth::get(&event, &[Obj::str("verb")])?),
+            ),
+        ),
+    )
 }
 
 /// `runbook` of `tests/rules/python/python_model.py`.

@@ -64,19 +64,16 @@ static PYTHON: py::Python = py::Python {
 };
 
 /// `rule` of `tests/rules/python/python_modvars.py`.
-#[allow(unused_mut, unused_assignments)]
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    let mut alias: Obj<'e>;
-    let mut net: Obj<'e>;
     if py::isinstance(&py::load_mocked(&ALLOW_LIST)?, &[py::Type::MagicMock]) {
         py::store(&SEEN_MOCK, &Obj::str("mocked"));
         py::store_mocked(
             &ALLOW_LIST,
             &py::stdlib::json_loads(
-                &Vec::from([py::call(&py::load_mocked(&ALLOW_LIST)?, &Vec::new())?]),
+                &vec![py::call(&py::load_mocked(&ALLOW_LIST)?, &Vec::new())?],
             )?,
         );
-        alias = py::load_mocked(&ALLOW_LIST)?;
+        let alias = py::load_mocked(&ALLOW_LIST)?;
         let _ = py::meth::append(&alias, &[Obj::str("appended")])?;
     }
     if py::contains(
@@ -86,7 +83,7 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         return Ok(Obj::Bool(false));
     }
     if py::eq(&py::meth::get(&event, &[Obj::str("kind")])?, &Obj::str("net")) {
-        net = py::stdlib::ipaddress::network(
+        let net = py::stdlib::ipaddress::network(
             &py::meth::get(&event, &[Obj::str("ip")])?,
             true,
             py::stdlib::ipaddress::Kind::Any,
@@ -124,15 +121,16 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 
 /// `title` of `tests/rules/python/python_modvars.py`.
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("user")])?));
-        out.push_str(" allow=");
-        out.push_str(&py::str_of(&py::load_mocked(&ALLOW_LIST)?));
-        out.push_str(" seen=");
-        out.push_str(&py::str_of(&py::load(&SEEN_MOCK)?));
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!(
+                "{} allow={} seen={}",
+                py::str_of(&py::meth::get(&event, &[Obj::str("user")])?),
+                py::str_of(&py::load_mocked(&ALLOW_LIST)?),
+                py::str_of(&py::load(&SEEN_MOCK)?),
+            ),
+        ),
+    )
 }
 
 /// `dedup` of `tests/rules/python/python_modvars.py`.
@@ -156,15 +154,13 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let mut default: Obj<'e>;
     let mut first: Obj<'e>;
     let mut init: Obj<'e>;
-    let mut key: Obj<'e>;
     let mut last: Obj<'e>;
-    let mut net: Obj<'e>;
     let mut path: Obj<'e>;
     let mut rest: Obj<'e>;
     let context = Obj::dict(vec![])?;
     for item_1 in py::iter(&py::meth::items_of(&Obj::from_const(&FIELDS), &[])?)? {
         let parts_2 = py::unpack(&item_1, 2usize)?;
-        key = parts_2[0usize].clone();
+        let key = parts_2[0usize].clone();
         let parts_3 = py::unpack_star(&parts_2[1usize].clone(), 0usize, 1usize)?;
         path = parts_3[0usize].clone();
         default = parts_3[1usize].clone();
@@ -173,17 +169,13 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             key.clone(),
             py::meth::deep_get(
                 &event,
-                &{
-                    let mut items = Vec::new();
-                    items.extend(py::iter(&path)?);
-                    items
-                },
+                &Vec::from_iter(py::iter(&path)?),
                 default.clone(),
             )?,
         )?;
     }
     let parts_4 = py::unpack_star(
-        &Obj::list(Vec::from([Obj::Int(1), Obj::Int(2), Obj::Int(3)])),
+        &Obj::list(vec![Obj::Int(1), Obj::Int(2), Obj::Int(3)]),
         1usize,
         0usize,
     )?;
@@ -195,7 +187,7 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     py::setitem(
         &context,
         Obj::str("star"),
-        Obj::list(Vec::from([first.clone(), rest.clone(), init.clone(), last.clone()])),
+        Obj::list(vec![first.clone(), rest.clone(), init.clone(), last.clone()]),
     )?;
     let extra = {
         let mut entries_6 = Vec::new();
@@ -274,7 +266,7 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         &context,
         Obj::str("list_type"),
         Obj::list(
-            Vec::from([
+            vec![
                 Obj::Bool(
                     py::isinstance(
                         &py::meth::get(&event, &[Obj::str("extra_list")])?,
@@ -303,12 +295,12 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                         &[py::Type::MagicMock],
                     ),
                 ),
-            ]),
+            ],
         ),
     )?;
     let ip = py::meth::get(&event, &[Obj::str("ip")])?;
     if py::truthy(&ip) {
-        net = py::stdlib::ipaddress::network(
+        let net = py::stdlib::ipaddress::network(
             &ip,
             true,
             py::stdlib::ipaddress::Kind::Any,
@@ -333,11 +325,11 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                     out_10
                         .push(
                             Obj::list(
-                                Vec::from([
+                                vec![
                                     py::str(&n),
                                     py::meth::subnet_of(&net, &[n.clone()])?,
                                     py::meth::supernet_of(&n, &[net.clone()])?,
-                                ]),
+                                ],
                             ),
                         );
                 }
@@ -416,13 +408,11 @@ pub fn tagged_in_dedup<'e>(
     suffix: Obj<'e>,
     sep: Obj<'e>,
 ) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&prefix));
-        out.push_str(&py::str_of(&sep));
-        out.push_str(&py::str_of(&suffix));
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!("{}{}{}", py::str_of(&prefix), py::str_of(&sep), py::str_of(&suffix)),
+        ),
+    )
 }
 
 /// `BY_KIND` of `tests/rules/python/python_modvars.py`.

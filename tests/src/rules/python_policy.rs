@@ -113,7 +113,6 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let mut error: Obj<'e>;
     let mut policy: Obj<'e>;
-    let mut s: Obj<'e>;
     let parts_1 = py::unpack(&_load(event.clone())?, 2usize)?;
     policy = parts_1[0usize].clone();
     error = parts_1[1usize].clone();
@@ -121,52 +120,43 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         return Ok(error.clone());
     }
     let parts = Obj::list(Vec::new());
-    for item_2 in py::iter(&py::attribute(&policy, "statements")?)? {
-        s = item_2;
+    for s in py::iter(&py::attribute(&policy, "statements")?)? {
         let _ = py::meth::append(
             &parts,
             &[
-                {
-                    let mut out = String::new();
-                    out.push_str(&py::str_of(&py::attribute(&s, "effect")?));
-                    out.push_str(":");
-                    out.push_str(
-                        &py::str_of(
+                Obj::string(
+                    format!(
+                        "{}:{}:{}:{}",
+                        py::str_of(&py::attribute(&s, "effect")?),
+                        py::str_of(
                             &Obj::Bool(
                                 py::stdlib::policyuniverse::is_condition_internet_accessible(
                                     &s,
                                 )?,
                             ),
                         ),
-                    );
-                    out.push_str(":");
-                    out.push_str(
-                        &py::str_of(
+                        py::str_of(
                             &Obj::Bool(
                                 py::stdlib::policyuniverse::uses_not_principal(&s)?,
                             ),
                         ),
-                    );
-                    out.push_str(":");
-                    out.push_str(&py::str_of(&_verdict(s.clone())?));
-                    Obj::string(out)
-                },
+                        py::str_of(&_verdict(s.clone())?),
+                    ),
+                ),
             ],
         )?;
     }
     Ok({
-        let operand_3 = py::meth::join(&Obj::str(" | "), &[parts.clone()])?;
-        if py::truthy(&operand_3) { operand_3 } else { Obj::str("no statements") }
+        let operand_2 = py::meth::join(&Obj::str(" | "), &[parts.clone()])?;
+        if py::truthy(&operand_2) { operand_2 } else { Obj::str("no statements") }
     })
 }
 
 /// `alert_context` of `tests/rules/python/python_policy.py`.
 #[allow(unused_mut, unused_assignments)]
 pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    let mut entries: Obj<'e>;
     let mut error: Obj<'e>;
     let mut policy: Obj<'e>;
-    let mut statement: Obj<'e>;
     let parts_1 = py::unpack(&_load(event.clone())?, 2usize)?;
     policy = parts_1[0usize].clone();
     error = parts_1[1usize].clone();
@@ -174,41 +164,118 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         return Ok(Obj::dict(vec![(Obj::str("error"), error.clone())])?);
     }
     let out = Obj::dict(vec![(Obj::str("statements"), Obj::list(Vec::new()))])?;
-    for item_2 in py::iter(&py::attribute(&policy, "statements")?)? {
-        statement = item_2;
-        entries = py::attribute(&statement, "condition_entries")?;
+    for statement in py::iter(&py::attribute(&policy, "statements")?)? {
+        let entries = py::attribute(&statement, "condition_entries")?;
         let _ = py::meth::append(
             &py::getitem(&out, &Obj::str("statements"))?,
             &[
                 Obj::dict(
                     vec![
-                        (Obj::str("principals"), py::sorted(& py::attribute(& statement,
-                        "principals") ?, & Obj::None, & Obj::Bool(false)) ?),
-                        (Obj::str("actions"), py::sorted(& py::attribute(& statement,
-                        "actions") ?, & Obj::None, & Obj::Bool(false)) ?),
-                        (Obj::str("conditions"), { let mut out_3 = Vec::new(); for c in
-                        py::iter(& entries) ? { out_3.push(py::repr_obj(& c)); }
-                        Obj::list(out_3) }), (Obj::str("categories"), { let mut out_4 =
-                        Vec::new(); for c in py::iter(& entries) ? { out_4
-                        .push(py::attribute(& c, "category") ?); } Obj::list(out_4) }),
-                        (Obj::str("values"), { let mut out_5 = Vec::new(); for c in
-                        py::iter(& entries) ? { out_5.push(py::attribute(& c, "value")
-                        ?); } Obj::list(out_5) }), (Obj::str("tuple"), if py::truthy(&
-                        entries) { Obj::Bool(py::eq(& py::getitem(& entries, &
-                        Obj::Int(0)) ?, & Obj::tuple(Vec::from([py::getitem(&
-                        py::getitem(& entries, & Obj::Int(0)) ?, & Obj::Int(0)) ?,
-                        py::attribute(& py::getitem(& entries, & Obj::Int(0)) ?, "value")
-                        ?])))) } else { Obj::None }), (Obj::str("key"), { let mut out_6 =
-                        Vec::new(); for c in py::iter(& entries) ? { out_6
-                        .push(py::getattr(& c, & Obj::str("key"), Some(Obj::str("none")))
-                        ?); } Obj::list(out_6) }), (Obj::str("has"),
-                        Obj::list(Vec::from([Obj::Bool(py::hasattr(& statement, &
-                        Obj::str("statement")) ?), Obj::Bool(py::hasattr(& statement, &
-                        Obj::str("effect")) ?), Obj::Bool(py::hasattr(& statement, &
-                        Obj::str("nope")) ?)]))), (Obj::str("raw_condition_keys"),
-                        py::list(& py::meth::keys(& py::meth::get(& py::attribute(&
-                        statement, "statement") ?, & [Obj::str("Condition"),
-                        Obj::dict(vec![]) ?]) ?, & []) ?) ?)
+                        (
+                            Obj::str("principals"),
+                            py::sorted(
+                                &py::attribute(&statement, "principals")?,
+                                &Obj::None,
+                                &Obj::Bool(false),
+                            )?,
+                        ),
+                        (
+                            Obj::str("actions"),
+                            py::sorted(
+                                &py::attribute(&statement, "actions")?,
+                                &Obj::None,
+                                &Obj::Bool(false),
+                            )?,
+                        ),
+                        (
+                            Obj::str("conditions"),
+                            {
+                                let mut out_2 = Vec::new();
+                                for c in py::iter(&entries)? {
+                                    out_2.push(py::repr_obj(&c));
+                                }
+                                Obj::list(out_2)
+                            },
+                        ),
+                        (
+                            Obj::str("categories"),
+                            {
+                                let mut out_3 = Vec::new();
+                                for c in py::iter(&entries)? {
+                                    out_3.push(py::attribute(&c, "category")?);
+                                }
+                                Obj::list(out_3)
+                            },
+                        ),
+                        (
+                            Obj::str("values"),
+                            {
+                                let mut out_4 = Vec::new();
+                                for c in py::iter(&entries)? {
+                                    out_4.push(py::attribute(&c, "value")?);
+                                }
+                                Obj::list(out_4)
+                            },
+                        ),
+                        (
+                            Obj::str("tuple"),
+                            if py::truthy(&entries) {
+                                Obj::Bool(
+                                    py::eq(
+                                        &py::getitem(&entries, &Obj::Int(0))?,
+                                        &Obj::tuple(
+                                            vec![
+                                                py::getitem(
+                                                    &py::getitem(&entries, &Obj::Int(0))?,
+                                                    &Obj::Int(0),
+                                                )?,
+                                                py::attribute(
+                                                    &py::getitem(&entries, &Obj::Int(0))?,
+                                                    "value",
+                                                )?,
+                                            ],
+                                        ),
+                                    ),
+                                )
+                            } else {
+                                Obj::None
+                            },
+                        ),
+                        (
+                            Obj::str("key"),
+                            {
+                                let mut out_5 = Vec::new();
+                                for c in py::iter(&entries)? {
+                                    out_5
+                                        .push(
+                                            py::getattr(&c, &Obj::str("key"), Some(Obj::str("none")))?,
+                                        );
+                                }
+                                Obj::list(out_5)
+                            },
+                        ),
+                        (
+                            Obj::str("has"),
+                            Obj::list(
+                                vec![
+                                    Obj::Bool(py::hasattr(&statement, &Obj::str("statement"))?),
+                                    Obj::Bool(py::hasattr(&statement, &Obj::str("effect"))?),
+                                    Obj::Bool(py::hasattr(&statement, &Obj::str("nope"))?),
+                                ],
+                            ),
+                        ),
+                        (
+                            Obj::str("raw_condition_keys"),
+                            py::list(
+                                &py::meth::keys(
+                                    &py::meth::get(
+                                        &py::attribute(&statement, "statement")?,
+                                        &[Obj::str("Condition"), Obj::dict(vec![])?],
+                                    )?,
+                                    &[],
+                                )?,
+                            )?,
+                        ),
                     ],
                 )?,
             ],
@@ -237,8 +304,12 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                     &Obj::dict(
                         vec![
                             (Obj::str("Effect"), Obj::str("Allow")),
-                            (Obj::str("Principal"), Obj::dict(vec![(Obj::str("AWS"),
-                            Obj::str("arn:aws:iam::*:root"))]) ?)
+                            (
+                                Obj::str("Principal"),
+                                Obj::dict(
+                                    vec![(Obj::str("AWS"), Obj::str("arn:aws:iam::*:root"))],
+                                )?,
+                            ),
                         ],
                     )?,
                 )?,
@@ -249,17 +320,16 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 }
 
 /// `_load` of `tests/rules/python/python_policy.py`.
+#[allow(unused_mut, unused_assignments)]
 pub fn _load<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let mut doc = py::meth::get(&event, &[Obj::str("policy")])?;
     if py::isinstance(&doc, &[py::Type::Str]) {
-        doc = py::stdlib::json_loads(&Vec::from([doc.clone()]))?;
+        doc = py::stdlib::json_loads(&vec![doc.clone()])?;
     }
     let outcome_1: R<py::Flow<'e>> = (|| {
         return Ok(
             py::Flow::Return(
-                Obj::tuple(
-                    Vec::from([py::stdlib::policyuniverse::policy(&doc)?, Obj::None]),
-                ),
+                Obj::tuple(vec![py::stdlib::policyuniverse::policy(&doc)?, Obj::None]),
             ),
         );
     })();
@@ -272,10 +342,10 @@ pub fn _load<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             unreachable!("no loop around this try")
         }
         Err(error_2) if error_2.is_instance(&["AttributeError"]) => {
-            return Ok(Obj::tuple(Vec::from([Obj::None, Obj::str("AttributeError")])));
+            return Ok(Obj::tuple(vec![Obj::None, Obj::str("AttributeError")]));
         }
         Err(error_2) if error_2.is_instance(&["TypeError"]) => {
-            return Ok(Obj::tuple(Vec::from([Obj::None, Obj::str("TypeError")])));
+            return Ok(Obj::tuple(vec![Obj::None, Obj::str("TypeError")]));
         }
         Err(error_2) => return Err(error_2),
     }

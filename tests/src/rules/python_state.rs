@@ -64,9 +64,7 @@ static PYTHON: py::Python = py::Python {
 };
 
 /// `rule` of `tests/rules/python/python_state.py`.
-#[allow(unused_mut, unused_assignments)]
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    let mut actor: Obj<'e>;
     py::store(&SEEN, &py::iadd(&py::load(&SEEN)?, &Obj::Int(1))?);
     py::store(
         &STAGE,
@@ -87,13 +85,12 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             )?,
         );
     }
-    for item_1 in py::iter(
+    for actor in py::iter(
         &py::meth::get(&event, &[Obj::str("actors"), Obj::list(Vec::new())])?,
     )? {
-        actor = item_1;
         if py::truthy(&py::meth::startswith(&actor, &[Obj::str("admin")])?) {
             py::store(&ACTOR, &actor.clone());
-            py::store(&PAIR, &Obj::tuple(Vec::from([actor.clone(), py::load(&SEEN)?])));
+            py::store(&PAIR, &Obj::tuple(vec![actor.clone(), py::load(&SEEN)?]));
             return Ok(Obj::Bool(true));
         }
     }
@@ -103,18 +100,17 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 /// `title` of `tests/rules/python/python_state.py`.
 #[allow(unused_variables)]
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str("[");
-        out.push_str(&py::str_of(&py::load(&ACTOR)?));
-        out.push_str("] case ");
-        out.push_str(&py::str_of(&py::load(&SEEN)?));
-        out.push_str(" after [");
-        out.push_str(&py::str_of(&py::load(&LAST_DEDUP)?));
-        out.push_str("] pair ");
-        out.push_str(&py::str_of(&py::load(&PAIR)?));
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!(
+                "[{}] case {} after [{}] pair {}",
+                py::str_of(&py::load(&ACTOR)?),
+                py::str_of(&py::load(&SEEN)?),
+                py::str_of(&py::load(&LAST_DEDUP)?),
+                py::str_of(&py::load(&PAIR)?),
+            ),
+        ),
+    )
 }
 
 /// `dedup` of `tests/rules/python/python_state.py`.
@@ -122,13 +118,13 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 pub fn dedup<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     py::store(
         &LAST_DEDUP,
-        &{
-            let mut out = String::new();
-            out.push_str(&py::str_of(&py::load(&ACTOR)?));
-            out.push_str("-");
-            out.push_str(&py::str_of(&py::load(&SEEN)?));
-            Obj::string(out)
-        },
+        &Obj::string(
+            format!(
+                "{}-{}",
+                py::str_of(&py::load(&ACTOR)?),
+                py::str_of(&py::load(&SEEN)?),
+            ),
+        ),
     );
     Ok(py::load(&LAST_DEDUP)?)
 }
@@ -140,13 +136,28 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("stage"), if py::truthy(& py::load(& STAGE) ?) {
-                py::meth::lower(& py::meth::group(& py::load(& STAGE) ?, & [Obj::Int(1)])
-                ?, & []) ? } else { Obj::None }), (Obj::str("whole"), if py::truthy(&
-                py::load(& STAGE) ?) { py::meth::group(& py::load(& STAGE) ?, &
-                [Obj::Int(0)]) ? } else { Obj::None }), (Obj::str("seen"), py::load(&
-                SEEN) ?), (Obj::str("local"), actor.clone()), (Obj::str("pair"),
-                py::list(& py::load(& PAIR) ?) ?)
+                (
+                    Obj::str("stage"),
+                    if py::truthy(&py::load(&STAGE)?) {
+                        py::meth::lower(
+                            &py::meth::group(&py::load(&STAGE)?, &[Obj::Int(1)])?,
+                            &[],
+                        )?
+                    } else {
+                        Obj::None
+                    },
+                ),
+                (
+                    Obj::str("whole"),
+                    if py::truthy(&py::load(&STAGE)?) {
+                        py::meth::group(&py::load(&STAGE)?, &[Obj::Int(0)])?
+                    } else {
+                        Obj::None
+                    },
+                ),
+                (Obj::str("seen"), py::load(&SEEN)?),
+                (Obj::str("local"), actor.clone()),
+                (Obj::str("pair"), py::list(&py::load(&PAIR)?)?),
             ],
         )?,
     )

@@ -66,20 +66,16 @@ static PYTHON: py::Python = py::Python {
 /// `rule` of `tests/rules/python/python_store.py`.
 #[allow(unused_mut, unused_assignments)]
 pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    let mut items: Obj<'e>;
-    let mut key: Obj<'e>;
-    let mut last: Obj<'e>;
-    let mut seen: Obj<'e>;
     let mode = py::meth::get(&event, &[Obj::str("mode")])?;
     if py::eq(&mode, &Obj::str("distinct")) {
-        key = py::add(
+        let key = py::add(
             &Obj::str("fixture-distinct-"),
             &py::meth::get(&event, &[Obj::str("actor"), Obj::str("")])?,
         )?;
-        seen = seen_items(key.clone())?;
-        items = py::bitor(
+        let seen = seen_items(key.clone())?;
+        let items = py::bitor(
             &seen,
-            &Obj::set(Vec::from([py::meth::get(&event, &[Obj::str("item")])?]))?,
+            &Obj::set(vec![py::meth::get(&event, &[Obj::str("item")])?])?,
         )?;
         if py::truthy(&py::sub(&items, &seen)?) {
             let _ = {
@@ -104,7 +100,7 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         });
     }
     if py::eq(&mode, &Obj::str("location")) {
-        last = {
+        let mut last = {
             let arg_5 = py::meth::get(&event, &[Obj::str("user")])?;
             match py::mocked("get_dictionary") {
                 Some(value) => value,
@@ -113,7 +109,7 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         };
         if py::isinstance(&last, &[py::Type::Str]) {
             last = if py::truthy(&last) {
-                py::stdlib::json_loads(&Vec::from([last.clone()]))?
+                py::stdlib::json_loads(&vec![last.clone()])?
             } else {
                 Obj::dict(vec![])?
             };
@@ -121,7 +117,7 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         let _ = {
             let arg_6 = py::meth::get(&event, &[Obj::str("user")])?;
             let arg_7 = Obj::dict(
-                vec![(py::meth::get(& event, & [Obj::str("city")]) ?, Obj::Int(1))],
+                vec![(py::meth::get(&event, &[Obj::str("city")])?, Obj::Int(1))],
             )?;
             match py::mocked("put_dictionary") {
                 Some(value) => value,
@@ -206,7 +202,7 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             let _ = {
                 let arg_10 = Obj::str("k");
                 let arg_11 = Obj::list(
-                    Vec::from([Obj::str("not"), Obj::str("a"), Obj::str("dict")]),
+                    vec![Obj::str("not"), Obj::str("a"), Obj::str("dict")],
                 );
                 match py::mocked("put_dictionary") {
                     Some(value) => value,
@@ -298,46 +294,43 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let mode = py::meth::get(&event, &[Obj::str("mode")])?;
     if py::eq(&mode, &Obj::str("distinct")) {
-        return Ok({
-            let mut out = String::new();
-            out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("actor")])?));
-            out.push_str(" touched ");
-            out.push_str(
-                &py::str_of(
-                    &Obj::Int(
-                        py::len(
-                            &seen_items(
-                                py::add(
-                                    &Obj::str("fixture-distinct-"),
-                                    &py::meth::get(&event, &[Obj::str("actor"), Obj::str("")])?,
+        return Ok(
+            Obj::string(
+                format!(
+                    "{} touched {} items before",
+                    py::str_of(&py::meth::get(&event, &[Obj::str("actor")])?),
+                    py::str_of(
+                        &Obj::Int(
+                            py::len(
+                                &seen_items(
+                                    py::add(
+                                        &Obj::str("fixture-distinct-"),
+                                        &py::meth::get(&event, &[Obj::str("actor"), Obj::str("")])?,
+                                    )?,
                                 )?,
                             )?,
-                        )?,
+                        ),
                     ),
                 ),
-            );
-            out.push_str(" items before");
-            Obj::string(out)
-        });
+            ),
+        );
     }
     if py::eq(&mode, &Obj::str("location")) {
-        return Ok({
-            let mut out = String::new();
-            out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("user")])?));
-            out.push_str(" logged in from ");
-            out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("city")])?));
-            Obj::string(out)
-        });
+        return Ok(
+            Obj::string(
+                format!(
+                    "{} logged in from {}",
+                    py::str_of(&py::meth::get(&event, &[Obj::str("user")])?),
+                    py::str_of(&py::meth::get(&event, &[Obj::str("city")])?),
+                ),
+            ),
+        );
     }
-    Ok({
-        let mut out = String::new();
-        out.push_str("store fixture in mode ");
-        out.push_str(&py::str_of(&mode));
-        Obj::string(out)
-    })
+    Ok(Obj::string(format!("store fixture in mode {}", py::str_of(&mode))))
 }
 
 /// `seen_items` of `tests/rules/python/python_store.py`.
+#[allow(unused_mut, unused_assignments)]
 pub fn seen_items<'e>(key: Obj<'e>) -> R<Obj<'e>> {
     let mut cached = {
         let arg_1 = key.clone();
@@ -349,7 +342,7 @@ pub fn seen_items<'e>(key: Obj<'e>) -> R<Obj<'e>> {
     };
     if py::isinstance(&cached, &[py::Type::Str]) {
         cached = if py::truthy(&cached) {
-            py::set(&py::stdlib::json_loads(&Vec::from([cached.clone()]))?)?
+            py::set(&py::stdlib::json_loads(&vec![cached.clone()])?)?
         } else {
             Obj::set(Vec::new())?
         };

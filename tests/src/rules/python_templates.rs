@@ -144,7 +144,7 @@ pub fn alert_title<E: Event + ?Sized>(event: &E) -> String {
     let flag = event.field(&FLAG).py_str();
     let n = event.field(&N).py_str();
     format!(
-        "RDS {kind} deleted: [{instance}] by [{user_name}] in {aws_region}{warning}; ids={items_each_id} tags={tags} flag={flag} n={n}"
+        "RDS {kind} deleted: [{instance}] by [{user_name}] in {aws_region}{warning}; ids={items_each_id} tags={tags} flag={flag} n={n}",
     )
 }
 
@@ -202,7 +202,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
         (
             "ids",
             Json::Array(
-                Vec::from([
+                vec![
                     event.field(&INSTANCE).to_json(),
                     Json::from("no_instance_id"),
                     Json::from(3),
@@ -211,16 +211,13 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
                             (
                                 "monitored",
                                 Json::Array(
-                                    Vec::from([
-                                        Json::from("GetObject"),
-                                        Json::from("PutObject"),
-                                    ]),
+                                    vec![Json::from("GetObject"), Json::from("PutObject")],
                                 ),
                             ),
                             ("on", Json::Bool(true)),
                         ]),
                     ),
-                ]),
+                ],
             ),
         ),
     ]);

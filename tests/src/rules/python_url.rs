@@ -96,7 +96,7 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
                 &py::getitem(
                     &py::meth::get(
                         &params,
-                        &[Obj::str("sp"), Obj::list(Vec::from([Obj::str("")]))],
+                        &[Obj::str("sp"), Obj::list(vec![Obj::str("")])],
                     )?,
                     &Obj::Int(0),
                 )?,
@@ -135,56 +135,45 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         }
         Err(error_2) => return Err(error_2),
     }
-    Ok({
-        let mut out = String::new();
-        out.push_str(
-            &py::str_of(
-                &py::stdlib::url::attribute(
-                    &py::bound(&parsed, "parsed")?.clone(),
-                    "scheme",
-                )?,
-            ),
-        );
-        out.push_str("|");
-        out.push_str(
-            &py::str_of(
-                &py::stdlib::url::attribute(
-                    &py::bound(&parsed, "parsed")?.clone(),
-                    "netloc",
-                )?,
-            ),
-        );
-        out.push_str("|");
-        out.push_str(
-            &py::str_of(
-                &py::stdlib::url::unquote(
+    Ok(
+        Obj::string(
+            format!(
+                "{}|{}|{}|{}|{}",
+                py::str_of(
                     &py::stdlib::url::attribute(
                         &py::bound(&parsed, "parsed")?.clone(),
-                        "path",
+                        "scheme",
                     )?,
-                )?,
+                ),
+                py::str_of(
+                    &py::stdlib::url::attribute(
+                        &py::bound(&parsed, "parsed")?.clone(),
+                        "netloc",
+                    )?,
+                ),
+                py::str_of(
+                    &py::stdlib::url::unquote(
+                        &py::stdlib::url::attribute(
+                            &py::bound(&parsed, "parsed")?.clone(),
+                            "path",
+                        )?,
+                    )?,
+                ),
+                py::str_of(
+                    &py::stdlib::url::attribute(
+                        &py::bound(&parsed, "parsed")?.clone(),
+                        "params",
+                    )?,
+                ),
+                py::str_of(
+                    &py::stdlib::url::attribute(
+                        &py::bound(&parsed, "parsed")?.clone(),
+                        "fragment",
+                    )?,
+                ),
             ),
-        );
-        out.push_str("|");
-        out.push_str(
-            &py::str_of(
-                &py::stdlib::url::attribute(
-                    &py::bound(&parsed, "parsed")?.clone(),
-                    "params",
-                )?,
-            ),
-        );
-        out.push_str("|");
-        out.push_str(
-            &py::str_of(
-                &py::stdlib::url::attribute(
-                    &py::bound(&parsed, "parsed")?.clone(),
-                    "fragment",
-                )?,
-            ),
-        );
-        Obj::string(out)
-    })
+        ),
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_url.py`.
@@ -209,18 +198,39 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("params"), py::stdlib::url::parse_qs(&
-                py::stdlib::url::attribute(& parsed, "query") ?) ?), (Obj::str("repr"),
-                py::repr_obj(& parsed)), (Obj::str("first"), py::getitem(& parsed, &
-                Obj::Int(0)) ?), (Obj::str("len"), Obj::Int(py::len(& parsed) ?)),
-                (Obj::str("tuple"), Obj::Bool(py::eq(& parsed, &
-                Obj::tuple(Vec::from([scheme.clone(), netloc.clone(),
-                py::stdlib::url::attribute(& parsed, "path") ?,
-                py::stdlib::url::attribute(& parsed, "params") ?,
-                py::stdlib::url::attribute(& parsed, "query") ?,
-                py::stdlib::url::attribute(& parsed, "fragment") ?]))))),
-                (Obj::str("decoded"), py::stdlib::url::unquote(& py::meth::get(& event, &
-                [Obj::str("raw"), Obj::str("")]) ?) ?)
+                (
+                    Obj::str("params"),
+                    py::stdlib::url::parse_qs(
+                        &py::stdlib::url::attribute(&parsed, "query")?,
+                    )?,
+                ),
+                (Obj::str("repr"), py::repr_obj(&parsed)),
+                (Obj::str("first"), py::getitem(&parsed, &Obj::Int(0))?),
+                (Obj::str("len"), Obj::Int(py::len(&parsed)?)),
+                (
+                    Obj::str("tuple"),
+                    Obj::Bool(
+                        py::eq(
+                            &parsed,
+                            &Obj::tuple(
+                                vec![
+                                    scheme.clone(),
+                                    netloc.clone(),
+                                    py::stdlib::url::attribute(&parsed, "path")?,
+                                    py::stdlib::url::attribute(&parsed, "params")?,
+                                    py::stdlib::url::attribute(&parsed, "query")?,
+                                    py::stdlib::url::attribute(&parsed, "fragment")?,
+                                ],
+                            ),
+                        ),
+                    ),
+                ),
+                (
+                    Obj::str("decoded"),
+                    py::stdlib::url::unquote(
+                        &py::meth::get(&event, &[Obj::str("raw"), Obj::str("")])?,
+                    )?,
+                ),
             ],
         )?,
     )

@@ -94,32 +94,23 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 /// `title` of `tests/rules/python/python_values.py`.
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let user = py::meth::get(&event, &[Obj::str("user")])?;
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&user));
-        out.push_str(" ");
-        out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("tags")])?));
-        out.push_str(" ");
-        out.push_str(
-            &py::str_of(
-                &Obj::list(
-                    Vec::from([
-                        Obj::Int(1),
-                        Obj::Float(2.5f64),
-                        Obj::None,
-                        Obj::Bool(true),
-                    ]),
+    Ok(
+        Obj::string(
+            format!(
+                "{} {} {} {} {} {}",
+                py::str_of(&user),
+                py::str_of(&py::meth::get(&event, &[Obj::str("tags")])?),
+                py::str_of(
+                    &Obj::list(
+                        vec![Obj::Int(1), Obj::Float(2.5f64), Obj::None, Obj::Bool(true)],
+                    ),
                 ),
+                py::str_of(&py::meth::get(&event, &[Obj::str("missing")])?),
+                py::str_of(&Obj::Float(10000000000000000f64)),
+                py::str_of(&py::add(&Obj::Float(0.1f64), &Obj::Float(0.2f64))?),
             ),
-        );
-        out.push_str(" ");
-        out.push_str(&py::str_of(&py::meth::get(&event, &[Obj::str("missing")])?));
-        out.push_str(" ");
-        out.push_str(&py::str_of(&Obj::Float(10000000000000000f64)));
-        out.push_str(" ");
-        out.push_str(&py::str_of(&py::add(&Obj::Float(0.1f64), &Obj::Float(0.2f64))?));
-        Obj::string(out)
-    })
+        ),
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_values.py`.
@@ -134,137 +125,505 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("repr_list"), py::str(& Obj::list(Vec::from([Obj::str("a"),
-                Obj::str("it's"), Obj::str("q\"uote"), Obj::None, Obj::Bool(false),
-                Obj::Int(3), Obj::Float(2f64)])))), (Obj::str("repr_dict"), { let mut out
-                = String::new(); out.push_str(& py::str_of(&
-                Obj::dict(vec![(Obj::str("k"), Obj::list(Vec::from([Obj::Int(1),
-                Obj::tuple(Vec::from([Obj::Int(2)]))]))), (Obj::str("n"), Obj::None)])
-                ?)); Obj::string(out) }), (Obj::str("repr_wrapped"), py::str(&
-                py::meth::get(& event, & [Obj::str("user")]) ?)),
-                (Obj::str("repr_wrapped_list"), py::repr_obj(& tags)),
-                (Obj::str("repr_copy"), py::str(& py::meth::copy(& py::meth::get(& event,
-                & [Obj::str("user"), Obj::dict(vec![]) ?]) ?, & []) ?)),
-                (Obj::str("and_or"), Obj::list(Vec::from([{ let operand_1 = count
-                .clone(); if py::truthy(& operand_1) { Obj::str("yes") } else { operand_1
-                } }, { let operand_2 = count.clone(); if py::truthy(& operand_2) {
-                operand_2 } else { Obj::str("none") } }, { let operand_3 =
-                py::meth::get(& event, & [Obj::str("zero")]) ?; if py::truthy(&
-                operand_3) { operand_3 } else { Obj::str("zero") } }, { let operand_4 =
-                Obj::str(""); if py::truthy(& operand_4) { Obj::Int(1) } else { operand_4
-                } }]))), (Obj::str("truthiness"),
-                Obj::list(Vec::from([Obj::Bool(py::truthy(& Obj::list(Vec::new()))),
-                Obj::Bool(py::truthy(& Obj::dict(vec![]) ?)), Obj::Bool(py::truthy(&
-                Obj::str(""))), Obj::Bool(py::truthy(& Obj::Float(0f64))),
-                Obj::Bool(py::truthy(& Obj::str("0"))), Obj::Bool(py::truthy(&
-                tags))]))), (Obj::str("equality"),
-                Obj::list(Vec::from([Obj::Bool(py::eq(& Obj::Int(1), &
-                Obj::Float(1f64))), Obj::Bool(py::eq(& Obj::Bool(true), & Obj::Int(1))),
-                Obj::Bool(py::eq(& Obj::str("1"), & Obj::Int(1))), Obj::Bool(py::eq(&
-                tags, & Obj::list(Vec::from([Obj::str("x"), Obj::str("Y")])))),
-                Obj::Bool(py::eq(& tags, & Obj::tuple(Vec::from([Obj::str("x"),
-                Obj::str("Y")])))), Obj::Bool(py::is(& Obj::None, & Obj::None))]))),
-                (Obj::str("membership"), Obj::list(Vec::from([Obj::Bool(py::contains(&
-                tags, & Obj::str("x")) ?), Obj::Bool(py::contains(& Obj::str("abc"), &
-                Obj::str("b")) ?), Obj::Bool(py::contains(& event, & Obj::str("USER"))
-                ?), Obj::Bool(py::contains(& py::meth::get(& event, & [Obj::str("user"),
-                Obj::dict(vec![]) ?]) ?, & Obj::str("name")) ?), Obj::Bool(py::contains(&
-                py::meth::values(& Obj::from_const(& LIMITS), & []) ?, & Obj::Int(2))
-                ?)]))), (Obj::str("ordering"), Obj::list(Vec::from([Obj::Bool(py::lt(&
-                Obj::Int(1), & Obj::Float(2.5f64)) ?), Obj::Bool(py::lt(& Obj::str("a"),
-                & Obj::str("b")) ?), Obj::Bool(py::lt(& Obj::list(Vec::from([Obj::Int(1),
-                Obj::Int(2)])), & Obj::list(Vec::from([Obj::Int(1), Obj::Int(3)]))) ?),
-                Obj::Bool(py::le(& Obj::tuple(Vec::from([Obj::Int(1), Obj::str("a")])), &
-                Obj::tuple(Vec::from([Obj::Int(1), Obj::str("a")]))) ?)]))),
-                (Obj::str("arithmetic"), Obj::list(Vec::from([py::floordiv(& Obj::Int(7),
-                & Obj::Int(2)) ?, py::floordiv(& Obj::Int(- 7), & Obj::Int(2)) ?,
-                py::modulo(& Obj::Int(7), & Obj::Int(- 3)) ?, if false { py::pow(&
-                Obj::Int(2), & Obj::Int(0)) ? } else { py::truediv(& Obj::Int(5), &
-                Obj::Int(2)) ? }, py::mul(& Obj::str("ab"), & Obj::Int(2)) ?]))),
-                (Obj::str("strings"), Obj::list(Vec::from([py::meth::upper(& user, & [])
-                ?, py::meth::strip(& Obj::str(" x "), & []) ?, py::meth::split(&
-                Obj::str("a,b,,c"), & [Obj::str(",")]) ?, py::meth::split(&
-                Obj::str("a b  c"), & []) ?, py::meth::join(& Obj::str("-"), &
-                [Obj::from_const(& NAMES)]) ?, py::slice(& Obj::str("abc"), & Obj::None,
-                & Obj::None, & Obj::Int(- 1)) ?, py::slice(& Obj::str("hello"), &
-                Obj::Int(1), & Obj::Int(3), & Obj::None) ?, py::meth::title(&
-                Obj::str("Hello World"), & []) ?, py::meth::partition(& Obj::str("x=1"),
-                & [Obj::str("=")]) ?]))), (Obj::str("methods"),
-                Obj::list(Vec::from([py::meth::startswith(& Obj::str("abc"), &
-                [Obj::tuple(Vec::from([Obj::str("x"), Obj::str("a")]))]) ?,
-                py::meth::endswith(& Obj::str("abc"), & [Obj::str("bc")]) ?,
-                py::meth::replace(& Obj::str("aXbX"), & [Obj::str("X"), Obj::str("-"),
-                Obj::Int(1)]) ?, py::meth::find(& Obj::str("abc"), & [Obj::str("c")]) ?,
-                py::meth::capitalize(& py::meth::lower(& Obj::str("ABC"), & []) ?, & [])
-                ?, py::modulo(& Obj::str("%s-%d"), & Obj::tuple(Vec::from([Obj::str("n"),
-                Obj::Int(4)]))) ?, py::meth::format_kw(& Obj::str("{} {name}"), &
-                Vec::from([Obj::Int(1)]), & [("name", Obj::str("n"))]) ?]))),
-                (Obj::str("numbers"), Obj::list(Vec::from([py::int(& Obj::str("42"),
-                None) ?, py::float(& Obj::str("1.5")) ?, py::round(& Obj::Float(2.5f64),
-                & Obj::None) ?, py::round(& Obj::Float(3.5f64), & Obj::None) ?, py::abs(&
-                Obj::Int(- 3)) ?, Obj::Int(py::len(& tags) ?), py::sum(&
-                Obj::list(Vec::from([Obj::Int(1), Obj::Int(2), Obj::Int(3)])),
-                Obj::Int(0)) ?, py::max(& Vec::from([Obj::list(Vec::from([Obj::Int(3),
-                Obj::Int(1), Obj::Int(2)]))]), & Obj::None, None) ?, py::min(&
-                Vec::from([Obj::str("bca")]), & Obj::None, None) ?, { let mut out =
-                String::new(); out.push_str(& py::format_spec(& Obj::Float(3.14159f64),
-                ".2f") ?); Obj::string(out) }, { let mut out = String::new(); out
-                .push_str(& py::format_spec(& Obj::Int(1234567), ",") ?);
-                Obj::string(out) }, { let mut out = String::new(); out.push_str(&
-                py::format_spec(& Obj::Int(7), "03d") ?); Obj::string(out) }]))),
-                (Obj::str("containers"), Obj::list(Vec::from([py::sorted(&
-                Obj::list(Vec::from([Obj::str("b"), Obj::str("C"), Obj::str("a")])), &
-                Obj::None, & Obj::Bool(false)) ?, py::sorted(&
-                Obj::list(Vec::from([Obj::Int(3), Obj::Int(1), Obj::Int(2)])), &
-                Obj::None, & Obj::Bool(true)) ?, py::list(& py::reversed(&
-                Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))) ?) ?, py::dict(&
-                Obj::list(py::zip(& Vec::from([Obj::list(Vec::from([Obj::str("a"),
-                Obj::str("b")])), Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))])) ?))
-                ?, { let mut out_5 = Vec::new(); for item_6 in py::iter(&
-                Obj::list(py::enumerate(& Obj::from_const(& NAMES), 0) ?)) ? { let i :
-                Obj < 'e >; let __ : Obj < 'e >; let parts_7 = py::unpack(& item_6,
-                2usize) ?; i = parts_7[0usize].clone(); __ = parts_7[1usize].clone();
-                out_5.push(i.clone()); } Obj::list(out_5) }]))), (Obj::str("deep_get"),
-                Obj::list(Vec::from([py::meth::deep_get(& event, & [Obj::str("user"),
-                Obj::str("NAME")], Obj::None) ?, py::meth::deep_get(& event, &
-                [Obj::str("user"), Obj::str("missing")], Obj::str("d")) ?,
-                py::meth::deep_get(& event, & [Obj::str("tags"), Obj::Int(0)], Obj::None)
-                ?]))), (Obj::str("deep_walk"), Obj::list(Vec::from([py::meth::deep_walk(&
-                event, & [Obj::str("records"), Obj::str("id")], Obj::None, &
-                Obj::str("all")) ?, py::meth::deep_walk(& event, & [Obj::str("records"),
-                Obj::str("id")], Obj::None, & Obj::str("first")) ?, py::meth::deep_walk(&
-                event, & [Obj::str("records"), Obj::str("ID")], Obj::None, &
-                Obj::str("all")) ?]))), (Obj::str("case"),
-                Obj::list(Vec::from([py::meth::get(& py::meth::get(& event, &
-                [Obj::str("USER"), Obj::dict(vec![]) ?]) ?, & [Obj::str("NAME")]) ?,
-                py::getitem(& py::getitem(& event, & Obj::str("User")) ?, &
-                Obj::str("Name")) ?]))), (Obj::str("generators"),
-                Obj::list(Vec::from([Obj::Bool({ let mut found_8 = true; 'found_8 : { for
-                x in py::iter(& Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))) ? { if
-                ! (py::gt(& x, & Obj::Int(1)) ?) { found_8 = false; break 'found_8; } } }
-                found_8 }), Obj::Bool({ let mut found_9 = true; 'found_9 : { for x in
-                py::iter(& Obj::list(Vec::from([Obj::Int(1), Obj::Int(2)]))) ? { if !
-                (py::gt(& x, & Obj::Int(0)) ?) { found_9 = false; break 'found_9; } } }
-                found_9 }), Obj::Bool({ let mut found_10 = false; 'found_10 : { for x in
-                py::iter(& Obj::list(Vec::from([Obj::Int(1)]))) ? { if py::gt(& x, &
-                Obj::Int(5)) ? { found_10 = true; break 'found_10; } } } found_10 }),
-                Obj::Bool({ let mut found_11 = false; 'found_11 : { for x in py::iter(&
-                Obj::list(Vec::from([Obj::Int(1)]))) ? { if py::gt(& x, & Obj::Int(0)) ?
-                { found_11 = true; break 'found_11; } } } found_11 }), Obj::Bool({ let
-                mut found_12 = true; 'found_12 : { for v in py::iter(&
-                Obj::list(Vec::new())) ? { if ! (py::truthy(& v)) { found_12 = false;
-                break 'found_12; } } } found_12 }), { let mut first_13 : Option < Obj <
-                'e >> = None; 'first_13 : { for v in py::iter(&
-                Obj::list(Vec::from([Obj::Int(3), Obj::Int(4)]))) ? { if py::gt(& v, &
-                Obj::Int(3)) ? { { first_13 = Some(v.clone()); break 'first_13; } } } }
-                match first_13 { Some(v) => v, None => Ok(Obj::None) ?, } }, { let mut
-                out_14 = Vec::new(); for item_15 in py::iter(& py::meth::items_of(&
-                Obj::dict(vec![(Obj::str("a"), Obj::Int(1)), (Obj::str("b"),
-                Obj::Int(0))]) ?, & []) ?) ? { let k : Obj < 'e >; let v : Obj < 'e >;
-                let parts_16 = py::unpack(& item_15, 2usize) ?; k = parts_16[0usize]
-                .clone(); v = parts_16[1usize].clone(); if py::truthy(& v) { out_14
-                .push(k.clone()); } } Obj::list(out_14) }]))), (Obj::str("count"), count
-                .clone()), (Obj::str("limits"), Obj::from_const(& LIMITS))
+                (
+                    Obj::str("repr_list"),
+                    py::str(
+                        &Obj::list(
+                            vec![
+                                Obj::str("a"),
+                                Obj::str("it's"),
+                                Obj::str("q\"uote"),
+                                Obj::None,
+                                Obj::Bool(false),
+                                Obj::Int(3),
+                                Obj::Float(2f64),
+                            ],
+                        ),
+                    ),
+                ),
+                (
+                    Obj::str("repr_dict"),
+                    Obj::string(
+                        format!(
+                            "{}",
+                            py::str_of(
+                                &Obj::dict(
+                                    vec![
+                                        (
+                                            Obj::str("k"),
+                                            Obj::list(vec![Obj::Int(1), Obj::tuple(vec![Obj::Int(2)])]),
+                                        ),
+                                        (Obj::str("n"), Obj::None),
+                                    ],
+                                )?,
+                            ),
+                        ),
+                    ),
+                ),
+                (
+                    Obj::str("repr_wrapped"),
+                    py::str(&py::meth::get(&event, &[Obj::str("user")])?),
+                ),
+                (Obj::str("repr_wrapped_list"), py::repr_obj(&tags)),
+                (
+                    Obj::str("repr_copy"),
+                    py::str(
+                        &py::meth::copy(
+                            &py::meth::get(
+                                &event,
+                                &[Obj::str("user"), Obj::dict(vec![])?],
+                            )?,
+                            &[],
+                        )?,
+                    ),
+                ),
+                (
+                    Obj::str("and_or"),
+                    Obj::list(
+                        vec![
+                            {
+                                let operand_1 = count.clone();
+                                if py::truthy(&operand_1) {
+                                    Obj::str("yes")
+                                } else {
+                                    operand_1
+                                }
+                            },
+                            {
+                                let operand_2 = count.clone();
+                                if py::truthy(&operand_2) {
+                                    operand_2
+                                } else {
+                                    Obj::str("none")
+                                }
+                            },
+                            {
+                                let operand_3 = py::meth::get(&event, &[Obj::str("zero")])?;
+                                if py::truthy(&operand_3) {
+                                    operand_3
+                                } else {
+                                    Obj::str("zero")
+                                }
+                            },
+                            {
+                                let operand_4 = Obj::str("");
+                                if py::truthy(&operand_4) { Obj::Int(1) } else { operand_4 }
+                            },
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("truthiness"),
+                    Obj::list(
+                        vec![
+                            Obj::Bool(py::truthy(&Obj::list(Vec::new()))),
+                            Obj::Bool(py::truthy(&Obj::dict(vec![])?)),
+                            Obj::Bool(py::truthy(&Obj::str(""))),
+                            Obj::Bool(py::truthy(&Obj::Float(0f64))),
+                            Obj::Bool(py::truthy(&Obj::str("0"))),
+                            Obj::Bool(py::truthy(&tags)),
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("equality"),
+                    Obj::list(
+                        vec![
+                            Obj::Bool(py::eq(&Obj::Int(1), &Obj::Float(1f64))),
+                            Obj::Bool(py::eq(&Obj::Bool(true), &Obj::Int(1))),
+                            Obj::Bool(py::eq(&Obj::str("1"), &Obj::Int(1))),
+                            Obj::Bool(
+                                py::eq(
+                                    &tags,
+                                    &Obj::list(vec![Obj::str("x"), Obj::str("Y")]),
+                                ),
+                            ),
+                            Obj::Bool(
+                                py::eq(
+                                    &tags,
+                                    &Obj::tuple(vec![Obj::str("x"), Obj::str("Y")]),
+                                ),
+                            ),
+                            Obj::Bool(py::is(&Obj::None, &Obj::None)),
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("membership"),
+                    Obj::list(
+                        vec![
+                            Obj::Bool(py::contains(&tags, &Obj::str("x"))?),
+                            Obj::Bool(py::contains(&Obj::str("abc"), &Obj::str("b"))?),
+                            Obj::Bool(py::contains(&event, &Obj::str("USER"))?),
+                            Obj::Bool(
+                                py::contains(
+                                    &py::meth::get(
+                                        &event,
+                                        &[Obj::str("user"), Obj::dict(vec![])?],
+                                    )?,
+                                    &Obj::str("name"),
+                                )?,
+                            ),
+                            Obj::Bool(
+                                py::contains(
+                                    &py::meth::values(&Obj::from_const(&LIMITS), &[])?,
+                                    &Obj::Int(2),
+                                )?,
+                            ),
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("ordering"),
+                    Obj::list(
+                        vec![
+                            Obj::Bool(py::lt(&Obj::Int(1), &Obj::Float(2.5f64))?),
+                            Obj::Bool(py::lt(&Obj::str("a"), &Obj::str("b"))?),
+                            Obj::Bool(
+                                py::lt(
+                                    &Obj::list(vec![Obj::Int(1), Obj::Int(2)]),
+                                    &Obj::list(vec![Obj::Int(1), Obj::Int(3)]),
+                                )?,
+                            ),
+                            Obj::Bool(
+                                py::le(
+                                    &Obj::tuple(vec![Obj::Int(1), Obj::str("a")]),
+                                    &Obj::tuple(vec![Obj::Int(1), Obj::str("a")]),
+                                )?,
+                            ),
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("arithmetic"),
+                    Obj::list(
+                        vec![
+                            py::floordiv(&Obj::Int(7), &Obj::Int(2))?,
+                            py::floordiv(&Obj::Int(-7), &Obj::Int(2))?,
+                            py::modulo(&Obj::Int(7), &Obj::Int(-3))?,
+                            if false {
+                                py::pow(&Obj::Int(2), &Obj::Int(0))?
+                            } else {
+                                py::truediv(&Obj::Int(5), &Obj::Int(2))?
+                            },
+                            py::mul(&Obj::str("ab"), &Obj::Int(2))?,
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("strings"),
+                    Obj::list(
+                        vec![
+                            py::meth::upper(&user, &[])?,
+                            py::meth::strip(&Obj::str(" x "), &[])?,
+                            py::meth::split(&Obj::str("a,b,,c"), &[Obj::str(",")])?,
+                            py::meth::split(&Obj::str("a b  c"), &[])?,
+                            py::meth::join(&Obj::str("-"), &[Obj::from_const(&NAMES)])?,
+                            py::slice(
+                                &Obj::str("abc"),
+                                &Obj::None,
+                                &Obj::None,
+                                &Obj::Int(-1),
+                            )?,
+                            py::slice(
+                                &Obj::str("hello"),
+                                &Obj::Int(1),
+                                &Obj::Int(3),
+                                &Obj::None,
+                            )?,
+                            py::meth::title(&Obj::str("Hello World"), &[])?,
+                            py::meth::partition(&Obj::str("x=1"), &[Obj::str("=")])?,
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("methods"),
+                    Obj::list(
+                        vec![
+                            py::meth::startswith(
+                                &Obj::str("abc"),
+                                &[Obj::tuple(vec![Obj::str("x"), Obj::str("a")])],
+                            )?,
+                            py::meth::endswith(&Obj::str("abc"), &[Obj::str("bc")])?,
+                            py::meth::replace(
+                                &Obj::str("aXbX"),
+                                &[Obj::str("X"), Obj::str("-"), Obj::Int(1)],
+                            )?,
+                            py::meth::find(&Obj::str("abc"), &[Obj::str("c")])?,
+                            py::meth::capitalize(
+                                &py::meth::lower(&Obj::str("ABC"), &[])?,
+                                &[],
+                            )?,
+                            py::modulo(
+                                &Obj::str("%s-%d"),
+                                &Obj::tuple(vec![Obj::str("n"), Obj::Int(4)]),
+                            )?,
+                            py::meth::format_kw(
+                                &Obj::str("{} {name}"),
+                                &vec![Obj::Int(1)],
+                                &[("name", Obj::str("n"))],
+                            )?,
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("numbers"),
+                    Obj::list(
+                        vec![
+                            py::int(&Obj::str("42"), None)?,
+                            py::float(&Obj::str("1.5"))?,
+                            py::round(&Obj::Float(2.5f64), &Obj::None)?,
+                            py::round(&Obj::Float(3.5f64), &Obj::None)?,
+                            py::abs(&Obj::Int(-3))?,
+                            Obj::Int(py::len(&tags)?),
+                            py::sum(
+                                &Obj::list(vec![Obj::Int(1), Obj::Int(2), Obj::Int(3)]),
+                                Obj::Int(0),
+                            )?,
+                            py::max(
+                                &vec![
+                                    Obj::list(vec![Obj::Int(3), Obj::Int(1), Obj::Int(2)]),
+                                ],
+                                &Obj::None,
+                                None,
+                            )?,
+                            py::min(&vec![Obj::str("bca")], &Obj::None, None)?,
+                            Obj::string(
+                                format!(
+                                    "{}",
+                                    py::format_spec(&Obj::Float(3.14159f64), ".2f")?,
+                                ),
+                            ),
+                            Obj::string(
+                                format!("{}", py::format_spec(&Obj::Int(1234567), ",")?),
+                            ),
+                            Obj::string(
+                                format!("{}", py::format_spec(&Obj::Int(7), "03d")?),
+                            ),
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("containers"),
+                    Obj::list(
+                        vec![
+                            py::sorted(
+                                &Obj::list(
+                                    vec![Obj::str("b"), Obj::str("C"), Obj::str("a")],
+                                ),
+                                &Obj::None,
+                                &Obj::Bool(false),
+                            )?,
+                            py::sorted(
+                                &Obj::list(vec![Obj::Int(3), Obj::Int(1), Obj::Int(2)]),
+                                &Obj::None,
+                                &Obj::Bool(true),
+                            )?,
+                            py::list(
+                                &py::reversed(&Obj::list(vec![Obj::Int(1), Obj::Int(2)]))?,
+                            )?,
+                            py::dict(
+                                &Obj::list(
+                                    py::zip(
+                                        &vec![
+                                            Obj::list(vec![Obj::str("a"), Obj::str("b")]),
+                                            Obj::list(vec![Obj::Int(1), Obj::Int(2)]),
+                                        ],
+                                    )?,
+                                ),
+                            )?,
+                            {
+                                let mut out_5 = Vec::new();
+                                for item_6 in py::iter(
+                                    &Obj::list(py::enumerate(&Obj::from_const(&NAMES), 0)?),
+                                )? {
+                                    let parts_7 = py::unpack(&item_6, 2usize)?;
+                                    let i = parts_7[0usize].clone();
+                                    let __ = parts_7[1usize].clone();
+                                    out_5.push(i.clone());
+                                }
+                                Obj::list(out_5)
+                            },
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("deep_get"),
+                    Obj::list(
+                        vec![
+                            py::meth::deep_get(
+                                &event,
+                                &[Obj::str("user"), Obj::str("NAME")],
+                                Obj::None,
+                            )?,
+                            py::meth::deep_get(
+                                &event,
+                                &[Obj::str("user"), Obj::str("missing")],
+                                Obj::str("d"),
+                            )?,
+                            py::meth::deep_get(
+                                &event,
+                                &[Obj::str("tags"), Obj::Int(0)],
+                                Obj::None,
+                            )?,
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("deep_walk"),
+                    Obj::list(
+                        vec![
+                            py::meth::deep_walk(
+                                &event,
+                                &[Obj::str("records"), Obj::str("id")],
+                                Obj::None,
+                                &Obj::str("all"),
+                            )?,
+                            py::meth::deep_walk(
+                                &event,
+                                &[Obj::str("records"), Obj::str("id")],
+                                Obj::None,
+                                &Obj::str("first"),
+                            )?,
+                            py::meth::deep_walk(
+                                &event,
+                                &[Obj::str("records"), Obj::str("ID")],
+                                Obj::None,
+                                &Obj::str("all"),
+                            )?,
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("case"),
+                    Obj::list(
+                        vec![
+                            py::meth::get(
+                                &py::meth::get(
+                                    &event,
+                                    &[Obj::str("USER"), Obj::dict(vec![])?],
+                                )?,
+                                &[Obj::str("NAME")],
+                            )?,
+                            py::getitem(
+                                &py::getitem(&event, &Obj::str("User"))?,
+                                &Obj::str("Name"),
+                            )?,
+                        ],
+                    ),
+                ),
+                (
+                    Obj::str("generators"),
+                    Obj::list(
+                        vec![
+                            Obj::Bool({
+                                let mut found_8 = true;
+                                'found_8: {
+                                    for x in py::iter(
+                                        &Obj::list(vec![Obj::Int(1), Obj::Int(2)]),
+                                    )? {
+                                        if !(py::gt(&x, &Obj::Int(1))?) {
+                                            found_8 = false;
+                                            break 'found_8;
+                                        }
+                                    }
+                                }
+                                found_8
+                            }),
+                            Obj::Bool({
+                                let mut found_9 = true;
+                                'found_9: {
+                                    for x in py::iter(
+                                        &Obj::list(vec![Obj::Int(1), Obj::Int(2)]),
+                                    )? {
+                                        if !(py::gt(&x, &Obj::Int(0))?) {
+                                            found_9 = false;
+                                            break 'found_9;
+                                        }
+                                    }
+                                }
+                                found_9
+                            }),
+                            Obj::Bool({
+                                let mut found_10 = false;
+                                'found_10: {
+                                    for x in py::iter(&Obj::list(vec![Obj::Int(1)]))? {
+                                        if py::gt(&x, &Obj::Int(5))? {
+                                            found_10 = true;
+                                            break 'found_10;
+                                        }
+                                    }
+                                }
+                                found_10
+                            }),
+                            Obj::Bool({
+                                let mut found_11 = false;
+                                'found_11: {
+                                    for x in py::iter(&Obj::list(vec![Obj::Int(1)]))? {
+                                        if py::gt(&x, &Obj::Int(0))? {
+                                            found_11 = true;
+                                            break 'found_11;
+                                        }
+                                    }
+                                }
+                                found_11
+                            }),
+                            Obj::Bool({
+                                let mut found_12 = true;
+                                'found_12: {
+                                    for v in py::iter(&Obj::list(Vec::new()))? {
+                                        if !(py::truthy(&v)) {
+                                            found_12 = false;
+                                            break 'found_12;
+                                        }
+                                    }
+                                }
+                                found_12
+                            }),
+                            {
+                                let mut first_13: Option<Obj<'e>> = None;
+                                'first_13: {
+                                    for v in py::iter(
+                                        &Obj::list(vec![Obj::Int(3), Obj::Int(4)]),
+                                    )? {
+                                        if py::gt(&v, &Obj::Int(3))? {
+                                            first_13 = Some(v.clone());
+                                            break 'first_13;
+                                        }
+                                    }
+                                }
+                                match first_13 {
+                                    Some(v) => v,
+                                    None => Obj::None,
+                                }
+                            },
+                            {
+                                let mut out_14 = Vec::new();
+                                for item_15 in py::iter(
+                                    &py::meth::items_of(
+                                        &Obj::dict(
+                                            vec![
+                                                (Obj::str("a"), Obj::Int(1)),
+                                                (Obj::str("b"), Obj::Int(0)),
+                                            ],
+                                        )?,
+                                        &[],
+                                    )?,
+                                )? {
+                                    let parts_16 = py::unpack(&item_15, 2usize)?;
+                                    let k = parts_16[0usize].clone();
+                                    let v = parts_16[1usize].clone();
+                                    if py::truthy(&v) {
+                                        out_14.push(k.clone());
+                                    }
+                                }
+                                Obj::list(out_14)
+                            },
+                        ],
+                    ),
+                ),
+                (Obj::str("count"), count.clone()),
+                (Obj::str("limits"), Obj::from_const(&LIMITS)),
             ],
         )?,
     )

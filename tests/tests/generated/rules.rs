@@ -9092,6 +9092,45 @@ mod python_datetime {
     }
 }
 
+/// `Fixture.Python.Loops` (tests/rules/python/python_loops.yml)
+mod python_loops {
+    use super::Case;
+    use ::integration_tests::rules::python_loops::RULE;
+    #[test]
+    fn items_and_pairs() {
+        Case {
+            title: Some("c ['a', 'b', 'c', 'C', 'B', 'A']"),
+            dedup: Some("q=6 last=r"),
+            severity: Some(::detections_runtime::Severity::Low),
+            context: Some(
+                r#"{"out":[0,1,2,"no x after c"],"count":3,"last_tag":["c","c"]}"#,
+            ),
+            ..Case::new(
+                "Items and pairs",
+                10,
+                true,
+                r#"{"items":["a","b","c"],"pairs":{"p":1,"q":3,"r":2}}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_stop_item() {
+        Case::new("A stop item", 17, false, r#"{"items":["a","stop"]}"#).check(&RULE);
+    }
+    #[test]
+    fn an_x_item() {
+        Case {
+            title: Some("y ['x', 'y', 'Y', 'X']"),
+            dedup: Some("k=10 last=k"),
+            severity: Some(::detections_runtime::Severity::Low),
+            context: Some(r#"{"out":[0,1],"count":3,"last_tag":["y","y"]}"#),
+            ..Case::new("An x item", 20, true, r#"{"items":["x","y"],"pairs":{"k":5}}"#)
+        }
+            .check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Lowering` (tests/rules/python/python_lowering.yml)
 mod python_lowering {
     use super::Case;

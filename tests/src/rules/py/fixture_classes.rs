@@ -11,7 +11,8 @@ pub fn asn_describe<'e>(self_: Obj<'e>, field: Obj<'e>, upper: Obj<'e>) -> R<Obj
         let operand_3 = {
             let recv_1 = self_.clone();
             if !matches!(
-                py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn"))
+                py::instance::class_of(&recv_1),
+                Some(("fixture_classes", "Asn"))
             ) {
                 py::instance::no_method(&recv_1, "domain")?;
             }
@@ -33,8 +34,8 @@ pub fn asn_domain<'e>(self_: Obj<'e>, field: Obj<'e>) -> R<Obj<'e>> {
     Ok({
         let recv_1 = self_.clone();
         if !matches!(
-            py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn")) |
-            Some(("fixture_classes", "Matches"))
+            py::instance::class_of(&recv_1),
+            Some(("fixture_classes", "Asn")) | Some(("fixture_classes", "Matches"))
         ) {
             py::instance::no_method(&recv_1, "_lookup")?;
         }
@@ -42,26 +43,10 @@ pub fn asn_domain<'e>(self_: Obj<'e>, field: Obj<'e>) -> R<Obj<'e>> {
         let arg_3 = Obj::str("domain");
         match py::instance::class_of(&recv_1) {
             Some(("fixture_classes", "Asn")) => {
-                matches_lookup(
-                    recv_1.clone(),
-                    arg_2.clone(),
-                    {
-                        let mut items = Vec::new();
-                        items.push(arg_3.clone());
-                        items
-                    },
-                )?
+                matches_lookup(recv_1.clone(), arg_2.clone(), vec![arg_3.clone()])?
             }
             Some(("fixture_classes", "Matches")) => {
-                matches_lookup(
-                    recv_1.clone(),
-                    arg_2.clone(),
-                    {
-                        let mut items = Vec::new();
-                        items.push(arg_3.clone());
-                        items
-                    },
-                )?
+                matches_lookup(recv_1.clone(), arg_2.clone(), vec![arg_3.clone()])?
             }
             _ => py::instance::no_method(&recv_1, "_lookup")?,
         }
@@ -85,8 +70,8 @@ pub fn asn_nested<'e>(self_: Obj<'e>, field: Obj<'e>, keys: Vec<Obj<'e>>) -> R<O
     Ok({
         let recv_1 = self_.clone();
         if !matches!(
-            py::instance::class_of(& recv_1), Some(("fixture_classes", "Asn")) |
-            Some(("fixture_classes", "Matches"))
+            py::instance::class_of(&recv_1),
+            Some(("fixture_classes", "Asn")) | Some(("fixture_classes", "Matches"))
         ) {
             py::instance::no_method(&recv_1, "_lookup")?;
         }
@@ -97,22 +82,14 @@ pub fn asn_nested<'e>(self_: Obj<'e>, field: Obj<'e>, keys: Vec<Obj<'e>>) -> R<O
                 matches_lookup(
                     recv_1.clone(),
                     arg_2.clone(),
-                    {
-                        let mut items = Vec::new();
-                        items.extend(items_3.iter().cloned());
-                        items
-                    },
+                    Vec::from_iter(items_3.iter().cloned()),
                 )?
             }
             Some(("fixture_classes", "Matches")) => {
                 matches_lookup(
                     recv_1.clone(),
                     arg_2.clone(),
-                    {
-                        let mut items = Vec::new();
-                        items.extend(items_3.iter().cloned());
-                        items
-                    },
+                    Vec::from_iter(items_3.iter().cloned()),
                 )?
             }
             _ => py::instance::no_method(&recv_1, "_lookup")?,
@@ -192,7 +169,6 @@ pub fn matches_lookup<'e>(
     keys: Vec<Obj<'e>>,
 ) -> R<Obj<'e>> {
     let keys = Obj::tuple(keys);
-    let mut key: Obj<'e>;
     let _ = py::meth::append(&py::instance::getattr(&self_, "seen")?, &[field.clone()])?;
     let mut found = py::meth::get(
         &{
@@ -201,8 +177,7 @@ pub fn matches_lookup<'e>(
         },
         &[field.clone()],
     )?;
-    for item_2 in py::iter(&keys)? {
-        key = item_2;
+    for key in py::iter(&keys)? {
         found = if py::truthy(&found) {
             py::meth::get(&found, &[key.clone()])?
         } else {

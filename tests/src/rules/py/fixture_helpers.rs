@@ -68,7 +68,7 @@ pub fn flatten_in_walk<'e>(value: Obj<'e>) -> R<Obj<'e>> {
         if py::is(&value, &Obj::None) {
             Obj::list(Vec::new())
         } else {
-            Obj::list(Vec::from([value.clone()]))
+            Obj::list(vec![value.clone()])
         },
     )
 }
@@ -109,16 +109,9 @@ pub fn walk<'e>(obj: Obj<'e>, keys: Vec<Obj<'e>>) -> R<Obj<'e>> {
         return Ok(
             walk(
                 py::meth::get(&obj, &[py::getitem(&keys, &Obj::Int(0))?])?,
-                {
-                    let mut items = Vec::new();
-                    items
-                        .extend(
-                            py::iter(
-                                &py::slice(&keys, &Obj::Int(1), &Obj::None, &Obj::None)?,
-                            )?,
-                        );
-                    items
-                },
+                Vec::from_iter(
+                    py::iter(&py::slice(&keys, &Obj::Int(1), &Obj::None, &Obj::None)?)?,
+                ),
             )?,
         );
     }

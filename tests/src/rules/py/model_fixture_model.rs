@@ -18,30 +18,23 @@ pub static DATA_MODEL: py::DataModel = py::DataModel {
 
 /// `get_action` of `tests/rules/python/fixture_model.py`.
 pub fn get_action<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(
-            &py::str_of(
-                &py::meth::get(&event, &[Obj::str("verb"), Obj::str("unknown")])?,
+    Ok(
+        Obj::string(
+            format!(
+                "{}:{}",
+                py::str_of(
+                    &py::meth::get(&event, &[Obj::str("verb"), Obj::str("unknown")])?,
+                ),
+                py::str_of(
+                    &super::fixture_helpers::deep_lookup(
+                        event.clone(),
+                        vec![Obj::str("target"), Obj::str("kind")],
+                        Obj::str("none"),
+                    )?,
+                ),
             ),
-        );
-        out.push_str(":");
-        out.push_str(
-            &py::str_of(
-                &super::fixture_helpers::deep_lookup(
-                    event.clone(),
-                    {
-                        let mut items = Vec::new();
-                        items.push(Obj::str("target"));
-                        items.push(Obj::str("kind"));
-                        items
-                    },
-                    Obj::str("none"),
-                )?,
-            ),
-        );
-        Obj::string(out)
-    })
+        ),
+    )
 }
 
 /// `get_details` of `tests/rules/python/fixture_model.py`.
@@ -49,9 +42,18 @@ pub fn get_details<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("verb"), py::meth::get(& event, & [Obj::str("verb")]) ?),
-                (Obj::str("count"), Obj::Int(py::len(& py::meth::get(& event, &
-                [Obj::str("items"), Obj::list(Vec::new())]) ?) ?))
+                (Obj::str("verb"), py::meth::get(&event, &[Obj::str("verb")])?),
+                (
+                    Obj::str("count"),
+                    Obj::Int(
+                        py::len(
+                            &py::meth::get(
+                                &event,
+                                &[Obj::str("items"), Obj::list(Vec::new())],
+                            )?,
+                        )?,
+                    ),
+                ),
             ],
         )?,
     )
