@@ -1301,6 +1301,24 @@ impl<'p> FnCx<'p> {
         })
     }
 
+    /// A literal, a module constant, or a local bound wherever it is read: evaluating it can
+    /// neither raise nor do anything else, so when does not matter.
+    fn inert(&self, e: &Expr) -> bool {
+        match e {
+            Expr::NoneLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_) => true,
+            Expr::Name(n) => {
+                let name = n.id.as_str();
+                self.scoped.iter().any(|s| s == name)
+                    || self.locals.get(name) == Some(&Storage::Plain)
+                    || (!self.locals.contains_key(name) && self.module.constants.contains_key(name))
+            }
+            _ => false,
+        }
+    }
+
     fn immutable_default(&self, e: &Expr) -> bool {
         match e {
             Expr::NoneLiteral(_)
@@ -3038,6 +3056,12 @@ impl<'p> FnCx<'p> {
                     return reject(c, "`next` of something other than a generator expression");
                 };
                 let default = match args.get(1) {
+                    // CPython evaluates the default before the generator runs; compiled, it is
+                    // evaluated only when nothing is found, which is the same only for a value
+                    // that cannot raise.
+                    Some(d) if !self.inert(d) => {
+                        return reject(d, "a `next` default that is not a constant or a variable");
+                    }
                     Some(d) => self.expr(d)?.obj(),
                     None => quote!(Err(py::Exc::new("StopIteration", ""))?),
                 };
