@@ -96,15 +96,16 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             Obj::str("="),
         ],
     )?;
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&decoded(text.clone(), Obj::Bool(true))?));
-        out.push_str("|");
-        out.push_str(&py::str_of(&decoded(padded.clone(), Obj::Bool(false))?));
-        out.push_str("|");
-        out.push_str(&py::str_of(&ascii_only(text.clone())?));
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!(
+                "{}|{}|{}",
+                py::str_of(&decoded(text.clone(), Obj::Bool(true))?),
+                py::str_of(&decoded(padded.clone(), Obj::Bool(false))?),
+                py::str_of(&ascii_only(text.clone())?),
+            ),
+        ),
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_bytes.py`.
@@ -135,33 +136,98 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("str"), py::str(& raw)), (Obj::str("repr"), py::repr_obj(&
-                raw)), (Obj::str("f"), { let mut out = String::new(); out.push_str("[");
-                out.push_str(& py::str_of(& raw)); out.push_str("]"); Obj::string(out)
-                }), (Obj::str("len"), Obj::Int(py::len(& raw) ?)), (Obj::str("bool"),
-                Obj::Bool(py::truthy(& raw))), (Obj::str("items"), py::slice(& py::list(&
-                raw) ?, & Obj::None, & Obj::Int(4), & Obj::None) ?), (Obj::str("first"),
-                if py::truthy(& raw) { py::getitem(& raw, & Obj::Int(0)) ? } else {
-                Obj::None }), (Obj::str("last"), if py::truthy(& raw) { py::getitem(&
-                raw, & Obj::Int(- 1)) ? } else { Obj::None }), (Obj::str("in"),
-                Obj::Bool(py::contains(& raw, & Obj::Int(104)) ?)), (Obj::str("eq"), if
-                py::truthy(& ascii_only(text.clone()) ?) { Obj::Bool(py::eq(& raw, &
-                py::meth::encode(& text, & [Obj::str("ascii"), Obj::str("strict")]) ?)) }
-                else { Obj::None }), (Obj::str("eq_str"), Obj::Bool(py::eq(& raw, &
-                text))), (Obj::str("lt"), Obj::Bool(py::lt(& raw, & py::meth::encode(&
-                Obj::str("hi"), & []) ?) ?)), (Obj::str("isinstance"),
-                Obj::Bool(py::isinstance(& raw, & [py::Type::Bytes]))),
-                (Obj::str("printable"), py::round(& printable, & Obj::Int(3)) ?),
-                (Obj::str("isascii"), py::meth::isascii(& text, & []) ?),
-                (Obj::str("utf8"), py::meth::decode(& py::meth::encode(&
-                Obj::str("é€😀"), & [Obj::str("utf-8")]) ?, & [Obj::str("utf8")])
-                ?), (Obj::str("utf16"), py::meth::decode(& py::meth::encode(&
-                Obj::str("hé€😀"), & [Obj::str("utf-16-le")]) ?, &
-                [Obj::str("UTF-16-LE")]) ?), (Obj::str("ljust"), py::add(& py::add(&
-                py::add(& py::add(& py::meth::ljust(& Obj::str("ab"), & [Obj::Int(5)]) ?,
-                & Obj::str("|")) ?, & py::meth::ljust(& Obj::str("abcdef"), &
-                [Obj::Int(2), Obj::str("*")]) ?) ?, & Obj::str("|")) ?, &
-                py::meth::ljust(& Obj::str("é"), & [Obj::Int(3), Obj::str("€")]) ?) ?)
+                (Obj::str("str"), py::str(&raw)),
+                (Obj::str("repr"), py::repr_obj(&raw)),
+                (Obj::str("f"), Obj::string(format!("[{}]", py::str_of(&raw)))),
+                (Obj::str("len"), Obj::Int(py::len(&raw)?)),
+                (Obj::str("bool"), Obj::Bool(py::truthy(&raw))),
+                (
+                    Obj::str("items"),
+                    py::slice(&py::list(&raw)?, &Obj::None, &Obj::Int(4), &Obj::None)?,
+                ),
+                (
+                    Obj::str("first"),
+                    if py::truthy(&raw) {
+                        py::getitem(&raw, &Obj::Int(0))?
+                    } else {
+                        Obj::None
+                    },
+                ),
+                (
+                    Obj::str("last"),
+                    if py::truthy(&raw) {
+                        py::getitem(&raw, &Obj::Int(-1))?
+                    } else {
+                        Obj::None
+                    },
+                ),
+                (Obj::str("in"), Obj::Bool(py::contains(&raw, &Obj::Int(104))?)),
+                (
+                    Obj::str("eq"),
+                    if py::truthy(&ascii_only(text.clone())?) {
+                        Obj::Bool(
+                            py::eq(
+                                &raw,
+                                &py::meth::encode(
+                                    &text,
+                                    &[Obj::str("ascii"), Obj::str("strict")],
+                                )?,
+                            ),
+                        )
+                    } else {
+                        Obj::None
+                    },
+                ),
+                (Obj::str("eq_str"), Obj::Bool(py::eq(&raw, &text))),
+                (
+                    Obj::str("lt"),
+                    Obj::Bool(py::lt(&raw, &py::meth::encode(&Obj::str("hi"), &[])?)?),
+                ),
+                (
+                    Obj::str("isinstance"),
+                    Obj::Bool(py::isinstance(&raw, &[py::Type::Bytes])),
+                ),
+                (Obj::str("printable"), py::round(&printable, &Obj::Int(3))?),
+                (Obj::str("isascii"), py::meth::isascii(&text, &[])?),
+                (
+                    Obj::str("utf8"),
+                    py::meth::decode(
+                        &py::meth::encode(&Obj::str("é€😀"), &[Obj::str("utf-8")])?,
+                        &[Obj::str("utf8")],
+                    )?,
+                ),
+                (
+                    Obj::str("utf16"),
+                    py::meth::decode(
+                        &py::meth::encode(
+                            &Obj::str("hé€😀"),
+                            &[Obj::str("utf-16-le")],
+                        )?,
+                        &[Obj::str("UTF-16-LE")],
+                    )?,
+                ),
+                (
+                    Obj::str("ljust"),
+                    py::add(
+                        &py::add(
+                            &py::add(
+                                &py::add(
+                                    &py::meth::ljust(&Obj::str("ab"), &[Obj::Int(5)])?,
+                                    &Obj::str("|"),
+                                )?,
+                                &py::meth::ljust(
+                                    &Obj::str("abcdef"),
+                                    &[Obj::Int(2), Obj::str("*")],
+                                )?,
+                            )?,
+                            &Obj::str("|"),
+                        )?,
+                        &py::meth::ljust(
+                            &Obj::str("é"),
+                            &[Obj::Int(3), Obj::str("€")],
+                        )?,
+                    )?,
+                ),
             ],
         )?,
     )
@@ -192,7 +258,6 @@ pub fn ascii_only<'e>(text: Obj<'e>) -> R<Obj<'e>> {
 /// `decoded` of `tests/rules/python/python_bytes.py`.
 #[allow(unused_mut, unused_assignments)]
 pub fn decoded<'e>(text: Obj<'e>, validate: Obj<'e>) -> R<Obj<'e>> {
-    let mut codec: Obj<'e>;
     let mut raw: Option<Obj<'e>> = None;
     let outcome_3: R<py::Flow<'e>> = (|| {
         raw = Some({
@@ -215,20 +280,17 @@ pub fn decoded<'e>(text: Obj<'e>, validate: Obj<'e>) -> R<Obj<'e>> {
         }
         Err(error_4) => return Err(error_4),
     }
-    for item_5 in py::iter(
-        &Obj::list(
-            Vec::from([Obj::str("ascii"), Obj::str("utf-16-le"), Obj::str("utf-8")]),
-        ),
+    for codec in py::iter(
+        &Obj::list(vec![Obj::str("ascii"), Obj::str("utf-16-le"), Obj::str("utf-8")]),
     )? {
-        codec = item_5;
-        let outcome_6: R<py::Flow<'e>> = (|| {
+        let outcome_5: R<py::Flow<'e>> = (|| {
             return Ok(
                 py::Flow::Return(
                     py::meth::decode(&py::bound(&raw, "raw")?.clone(), &[codec.clone()])?,
                 ),
             );
         })();
-        match outcome_6 {
+        match outcome_5 {
             Ok(py::Flow::Normal) => {}
             Ok(py::Flow::Return(v)) => {
                 return Ok(v);
@@ -239,10 +301,10 @@ pub fn decoded<'e>(text: Obj<'e>, validate: Obj<'e>) -> R<Obj<'e>> {
             Ok(py::Flow::Continue) => {
                 continue;
             }
-            Err(error_7) if error_7.is_instance(&["UnicodeDecodeError"]) => {
+            Err(error_6) if error_6.is_instance(&["UnicodeDecodeError"]) => {
                 continue;
             }
-            Err(error_7) => return Err(error_7),
+            Err(error_6) => return Err(error_6),
         }
     }
     Ok(Obj::str("undecodable"))

@@ -92,19 +92,18 @@ pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         &py::floordiv(&py::meth::timestamp(&when, &[])?, &Obj::Int(3600))?,
         &Obj::Int(3600),
     )?;
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&when));
-        out.push_str(" | ");
-        out.push_str(&py::str_of(&py::repr_obj(&when)));
-        out.push_str(" | ");
-        out.push_str(&py::str_of(&py::meth::isoformat(&when, &[])?));
-        out.push_str(" | ");
-        out.push_str(&py::str_of(&offset));
-        out.push_str(" | ");
-        out.push_str(&py::str_of(&py::meth::timestamp(&when, &[])?));
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!(
+                "{} | {} | {} | {} | {}",
+                py::str_of(&when),
+                py::str_of(&py::repr_obj(&when)),
+                py::str_of(&py::meth::isoformat(&when, &[])?),
+                py::str_of(&offset),
+                py::str_of(&py::meth::timestamp(&when, &[])?),
+            ),
+        ),
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_datetime.py`.
@@ -135,61 +134,228 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     })?;
     let context = Obj::dict(
         vec![
-            (Obj::str("strftime"), py::meth::strftime(& when, &
-            [Obj::str("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %p %I %y %% %s")]) ?),
-            (Obj::str("fields"), Obj::list(Vec::from([py::stdlib::datetime::attribute(&
-            when, "year") ?, py::stdlib::datetime::attribute(& when, "month") ?,
-            py::stdlib::datetime::attribute(& when, "day") ?,
-            py::stdlib::datetime::attribute(& when, "hour") ?,
-            py::stdlib::datetime::attribute(& when, "minute") ?,
-            py::stdlib::datetime::attribute(& when, "second") ?,
-            py::stdlib::datetime::attribute(& when, "microsecond") ?]))),
-            (Obj::str("diff"), py::str(& diff)), (Obj::str("diff_repr"), py::repr_obj(&
-            diff)), (Obj::str("compare_naive"), outcome({ let naive = naive.clone(); let
-            when = when.clone(); Obj::func(move | _ : & [Obj < 'e >] | {
-            Ok(Obj::Bool(py::lt(& when, & naive) ?)) }) }) ?), (Obj::str("equal_naive"),
-            Obj::Bool(py::eq(& when, & naive))), (Obj::str("minus_naive"), outcome({ let
-            naive = naive.clone(); let when = when.clone(); Obj::func(move | _ : & [Obj <
-            'e >] | { Ok(py::repr_obj(& py::sub(& when, & naive) ?)) }) }) ?),
-            (Obj::str("grace"), Obj::list(Vec::from([py::str(& Obj::from_const(& GRACE)),
-            py::repr_obj(& Obj::from_const(& GRACE)), py::meth::total_seconds(&
-            Obj::from_const(& GRACE), & []) ?, Obj::Bool(py::truthy(& { let arg_6 =
-            Obj::Int(0); py::stdlib::datetime::timedelta(& [arg_6, Obj::Int(0),
-            Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0)]) ? })),
-            Obj::Bool(py::truthy(& Obj::from_const(& GRACE)))]))), (Obj::str("span"),
-            Obj::list(Vec::from([py::str(& py::getitem(& Obj::from_const(& LIMITS), &
-            Obj::str("span")) ?), py::repr_obj(& py::neg(& py::getitem(&
-            Obj::from_const(& LIMITS), & Obj::str("span")) ?) ?),
-            py::stdlib::datetime::attribute(& py::getitem(& Obj::from_const(& LIMITS), &
-            Obj::str("span")) ?, "days") ?, py::stdlib::datetime::attribute(&
-            py::getitem(& Obj::from_const(& LIMITS), & Obj::str("span")) ?, "seconds")
-            ?]))), (Obj::str("until"), Obj::list(Vec::from([py::repr_obj(& py::getitem(&
-            Obj::from_const(& LIMITS), & Obj::str("until")) ?), py::str(& py::add(&
-            py::getitem(& Obj::from_const(& LIMITS), & Obj::str("until")) ?, &
-            Obj::from_const(& GRACE)) ?), py::meth::timestamp(& py::getitem(&
-            Obj::from_const(& LIMITS), & Obj::str("until")) ?, & []) ?]))),
-            (Obj::str("max"), py::repr_obj(& py::max(& Vec::from([Obj::from_const(&
-            GRACE), { let arg_7 = Obj::Int(1); py::stdlib::datetime::timedelta(& [arg_7,
-            Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0),
-            Obj::Int(0)]) ? }, { let arg_8 = Obj::Int(3);
-            py::stdlib::datetime::timedelta(& [Obj::Int(0), Obj::Int(0), Obj::Int(0),
-            Obj::Int(0), arg_8, Obj::Int(0), Obj::Int(0)]) ? }]), & Obj::None, None) ?)),
-            (Obj::str("bad_iso"), outcome({ let event = event.clone(); Obj::func(move | _
-            : & [Obj < 'e >] | { Ok(py::stdlib::datetime::fromisoformat(& py::meth::get(&
-            event, & [Obj::str("bad"), Obj::str("")]) ?) ?) }) }) ?),
-            (Obj::str("bad_time"), outcome({ let event = event.clone(); Obj::func(move |
-            _ : & [Obj < 'e >] | { Ok({ let text_9 = py::meth::get(& event, &
-            [Obj::str("bad"), Obj::str("")]) ?; let format_10 = Obj::str("%Y-%m-%d");
-            py::stdlib::datetime::strptime(& text_9, & format_10) ? }) }) }) ?),
-            (Obj::str("not_str"), outcome({ Obj::func(move | _ : & [Obj < 'e >] | { Ok({
-            let text_11 = Obj::None; let format_12 = Obj::str("%Y");
-            py::stdlib::datetime::strptime(& text_11, & format_12) ? }) }) }) ?),
-            (Obj::str("feb30"), outcome({ Obj::func(move | _ : & [Obj < 'e >] | { Ok({
-            let text_13 = Obj::str("2023-02-29"); let format_14 = Obj::str("%Y-%m-%d");
-            py::stdlib::datetime::strptime(& text_13, & format_14) ? }) }) }) ?),
-            (Obj::str("short"), py::repr_obj(& { let text_15 =
-            Obj::str("2024-3-5 7:8:9"); let format_16 = Obj::str("%Y-%m-%d %H:%M:%S");
-            py::stdlib::datetime::strptime(& text_15, & format_16) ? }))
+            (
+                Obj::str("strftime"),
+                py::meth::strftime(
+                    &when,
+                    &[Obj::str("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %p %I %y %% %s")],
+                )?,
+            ),
+            (
+                Obj::str("fields"),
+                Obj::list(
+                    vec![
+                        py::stdlib::datetime::attribute(&when, "year")?,
+                        py::stdlib::datetime::attribute(&when, "month")?,
+                        py::stdlib::datetime::attribute(&when, "day")?,
+                        py::stdlib::datetime::attribute(&when, "hour")?,
+                        py::stdlib::datetime::attribute(&when, "minute")?,
+                        py::stdlib::datetime::attribute(&when, "second")?,
+                        py::stdlib::datetime::attribute(&when, "microsecond")?,
+                    ],
+                ),
+            ),
+            (Obj::str("diff"), py::str(&diff)),
+            (Obj::str("diff_repr"), py::repr_obj(&diff)),
+            (
+                Obj::str("compare_naive"),
+                outcome({
+                    let naive = naive.clone();
+                    let when = when.clone();
+                    Obj::func(move |_: &[Obj<'e>]| {
+                        Ok(Obj::Bool(py::lt(&when, &naive)?))
+                    })
+                })?,
+            ),
+            (Obj::str("equal_naive"), Obj::Bool(py::eq(&when, &naive))),
+            (
+                Obj::str("minus_naive"),
+                outcome({
+                    let naive = naive.clone();
+                    let when = when.clone();
+                    Obj::func(move |_: &[Obj<'e>]| {
+                        Ok(py::repr_obj(&py::sub(&when, &naive)?))
+                    })
+                })?,
+            ),
+            (
+                Obj::str("grace"),
+                Obj::list(
+                    vec![
+                        py::str(&Obj::from_const(&GRACE)),
+                        py::repr_obj(&Obj::from_const(&GRACE)),
+                        py::meth::total_seconds(&Obj::from_const(&GRACE), &[])?,
+                        Obj::Bool(
+                            py::truthy(
+                                &{
+                                    let arg_6 = Obj::Int(0);
+                                    py::stdlib::datetime::timedelta(
+                                        &[
+                                            arg_6,
+                                            Obj::Int(0),
+                                            Obj::Int(0),
+                                            Obj::Int(0),
+                                            Obj::Int(0),
+                                            Obj::Int(0),
+                                            Obj::Int(0),
+                                        ],
+                                    )?
+                                },
+                            ),
+                        ),
+                        Obj::Bool(py::truthy(&Obj::from_const(&GRACE))),
+                    ],
+                ),
+            ),
+            (
+                Obj::str("span"),
+                Obj::list(
+                    vec![
+                        py::str(
+                            &py::getitem(&Obj::from_const(&LIMITS), &Obj::str("span"))?,
+                        ),
+                        py::repr_obj(
+                            &py::neg(
+                                &py::getitem(&Obj::from_const(&LIMITS), &Obj::str("span"))?,
+                            )?,
+                        ),
+                        py::stdlib::datetime::attribute(
+                            &py::getitem(&Obj::from_const(&LIMITS), &Obj::str("span"))?,
+                            "days",
+                        )?,
+                        py::stdlib::datetime::attribute(
+                            &py::getitem(&Obj::from_const(&LIMITS), &Obj::str("span"))?,
+                            "seconds",
+                        )?,
+                    ],
+                ),
+            ),
+            (
+                Obj::str("until"),
+                Obj::list(
+                    vec![
+                        py::repr_obj(
+                            &py::getitem(&Obj::from_const(&LIMITS), &Obj::str("until"))?,
+                        ),
+                        py::str(
+                            &py::add(
+                                &py::getitem(
+                                    &Obj::from_const(&LIMITS),
+                                    &Obj::str("until"),
+                                )?,
+                                &Obj::from_const(&GRACE),
+                            )?,
+                        ),
+                        py::meth::timestamp(
+                            &py::getitem(&Obj::from_const(&LIMITS), &Obj::str("until"))?,
+                            &[],
+                        )?,
+                    ],
+                ),
+            ),
+            (
+                Obj::str("max"),
+                py::repr_obj(
+                    &py::max(
+                        &vec![
+                            Obj::from_const(&GRACE),
+                            {
+                                let arg_7 = Obj::Int(1);
+                                py::stdlib::datetime::timedelta(
+                                    &[
+                                        arg_7,
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                    ],
+                                )?
+                            },
+                            {
+                                let arg_8 = Obj::Int(3);
+                                py::stdlib::datetime::timedelta(
+                                    &[
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                        arg_8,
+                                        Obj::Int(0),
+                                        Obj::Int(0),
+                                    ],
+                                )?
+                            },
+                        ],
+                        &Obj::None,
+                        None,
+                    )?,
+                ),
+            ),
+            (
+                Obj::str("bad_iso"),
+                outcome({
+                    let event = event.clone();
+                    Obj::func(move |_: &[Obj<'e>]| {
+                        Ok(
+                            py::stdlib::datetime::fromisoformat(
+                                &py::meth::get(&event, &[Obj::str("bad"), Obj::str("")])?,
+                            )?,
+                        )
+                    })
+                })?,
+            ),
+            (
+                Obj::str("bad_time"),
+                outcome({
+                    let event = event.clone();
+                    Obj::func(move |_: &[Obj<'e>]| {
+                        Ok({
+                            let text_9 = py::meth::get(
+                                &event,
+                                &[Obj::str("bad"), Obj::str("")],
+                            )?;
+                            let format_10 = Obj::str("%Y-%m-%d");
+                            py::stdlib::datetime::strptime(&text_9, &format_10)?
+                        })
+                    })
+                })?,
+            ),
+            (
+                Obj::str("not_str"),
+                outcome({
+                    Obj::func(move |_: &[Obj<'e>]| {
+                        Ok({
+                            let text_11 = Obj::None;
+                            let format_12 = Obj::str("%Y");
+                            py::stdlib::datetime::strptime(&text_11, &format_12)?
+                        })
+                    })
+                })?,
+            ),
+            (
+                Obj::str("feb30"),
+                outcome({
+                    Obj::func(move |_: &[Obj<'e>]| {
+                        Ok({
+                            let text_13 = Obj::str("2023-02-29");
+                            let format_14 = Obj::str("%Y-%m-%d");
+                            py::stdlib::datetime::strptime(&text_13, &format_14)?
+                        })
+                    })
+                })?,
+            ),
+            (
+                Obj::str("short"),
+                py::repr_obj(
+                    &{
+                        let text_15 = Obj::str("2024-3-5 7:8:9");
+                        let format_16 = Obj::str("%Y-%m-%d %H:%M:%S");
+                        py::stdlib::datetime::strptime(&text_15, &format_16)?
+                    },
+                ),
+            ),
         ],
     )?;
     py::setitem(
@@ -201,13 +367,13 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         &context,
         Obj::str("clock"),
         Obj::list(
-            Vec::from([
+            vec![
                 Obj::Bool(py::gt(&py::stdlib::datetime::now()?, &naive)?),
                 Obj::Bool(py::gt(&py::stdlib::datetime::now()?, &naive)?),
                 Obj::Bool(
                     py::gt(&py::stdlib::datetime::time()?, &Obj::Float(1600000000f64))?,
                 ),
-            ]),
+            ],
         ),
     )?;
     if py::isinstance(&diff, &[py::Type::Str]) {
@@ -217,12 +383,12 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
             &context,
             Obj::str("diff_seconds"),
             Obj::list(
-                Vec::from([
+                vec![
                     py::stdlib::datetime::attribute(&diff, "days")?,
                     py::stdlib::datetime::attribute(&diff, "seconds")?,
                     py::stdlib::datetime::attribute(&diff, "microseconds")?,
                     py::meth::total_seconds(&diff, &[])?,
-                ]),
+                ],
             ),
         )?;
     }

@@ -74,18 +74,19 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
         &HISTORY,
         &py::add(
             &py::load(&HISTORY)?,
-            &Obj::list(
-                Vec::from([py::meth::get(&event, &[Obj::str("name"), Obj::str("?")])?]),
-            ),
+            &Obj::list(vec![py::meth::get(&event, &[Obj::str("name"), Obj::str("?")])?]),
         )?,
     );
     py::store_fresh(
         &LAST,
         &Obj::dict(
             vec![
-                (Obj::str("name"), py::meth::get(& event, & [Obj::str("name")]) ?),
-                (Obj::str("users"), Obj::Int(py::len(& users) ?)), (Obj::str("new"),
-                py::tuple(& py::sorted(& new, & Obj::None, & Obj::Bool(false)) ?) ?)
+                (Obj::str("name"), py::meth::get(&event, &[Obj::str("name")])?),
+                (Obj::str("users"), Obj::Int(py::len(&users)?)),
+                (
+                    Obj::str("new"),
+                    py::tuple(&py::sorted(&new, &Obj::None, &Obj::Bool(false))?)?,
+                ),
             ],
         )?,
     );
@@ -113,22 +114,21 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 /// `title` of `tests/rules/python/python_state_containers.py`.
 #[allow(unused_variables)]
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&Obj::Int(py::len(&py::load(&SEEN)?)?)));
-        out.push_str(" users after ");
-        out.push_str(&py::str_of(&py::getitem(&py::load(&HISTORY)?, &Obj::Int(-1))?));
-        out.push_str(": ");
-        out.push_str(
-            &py::str_of(
-                &py::meth::join(
-                    &Obj::str(", "),
-                    &[py::sorted(&py::load(&SEEN)?, &Obj::None, &Obj::Bool(false))?],
-                )?,
+    Ok(
+        Obj::string(
+            format!(
+                "{} users after {}: {}",
+                py::str_of(&Obj::Int(py::len(&py::load(&SEEN)?)?)),
+                py::str_of(&py::getitem(&py::load(&HISTORY)?, &Obj::Int(-1))?),
+                py::str_of(
+                    &py::meth::join(
+                        &Obj::str(", "),
+                        &[py::sorted(&py::load(&SEEN)?, &Obj::None, &Obj::Bool(false))?],
+                    )?,
+                ),
             ),
-        );
-        Obj::string(out)
-    })
+        ),
+    )
 }
 
 /// `dedup` of `tests/rules/python/python_state_containers.py`.
@@ -143,37 +143,80 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("seen"), py::sorted(& py::load(& SEEN) ?, & Obj::None, &
-                Obj::Bool(false)) ?), (Obj::str("history"), py::list(& py::load(&
-                HISTORY) ?) ?), (Obj::str("last"), py::dict(& py::load(& LAST) ?) ?),
-                (Obj::str("first"), if py::truthy(& py::load(& HISTORY) ?) {
-                py::getitem(& py::load(& HISTORY) ?, & Obj::Int(0)) ? } else { Obj::None
-                }), (Obj::str("counts"), { let mut out_1 = Vec::new(); for item_2 in
-                py::iter(& py::meth::items_of(& py::load(& COUNTS) ?, & []) ?) ? { let k
-                : Obj < 'e >; let v : Obj < 'e >; let parts_3 = py::unpack(& item_2,
-                2usize) ?; k = parts_3[0usize].clone(); v = parts_3[1usize].clone();
-                out_1.push({ let mut out = String::new(); out.push_str(& py::str_of(&
-                k)); out.push_str("="); out.push_str(& py::str_of(& v)); Obj::string(out)
-                }); } Obj::list(out_1) }), (Obj::str("any_admin"), Obj::Bool({ let mut
-                found_4 = false; 'found_4 : { for u in py::iter(& py::load(& SEEN) ?) ? {
-                if py::truthy(& py::meth::startswith(& u, & [Obj::str("admin")]) ?) {
-                found_4 = true; break 'found_4; } } } found_4 })), (Obj::str("copy"),
-                Obj::list({ let mut items = Vec::new(); items.extend(py::iter(&
-                py::load(& HISTORY) ?) ?); items })), (Obj::str("has_root"),
-                Obj::Bool(py::contains(& py::load(& SEEN) ?, & Obj::str("root")) ? &&
-                py::eq(& Obj::Int(py::len(& py::load(& LAST) ?) ?), & Obj::Int(3))))
+                (
+                    Obj::str("seen"),
+                    py::sorted(&py::load(&SEEN)?, &Obj::None, &Obj::Bool(false))?,
+                ),
+                (Obj::str("history"), py::list(&py::load(&HISTORY)?)?),
+                (Obj::str("last"), py::dict(&py::load(&LAST)?)?),
+                (
+                    Obj::str("first"),
+                    if py::truthy(&py::load(&HISTORY)?) {
+                        py::getitem(&py::load(&HISTORY)?, &Obj::Int(0))?
+                    } else {
+                        Obj::None
+                    },
+                ),
+                (
+                    Obj::str("counts"),
+                    {
+                        let mut out_1 = Vec::new();
+                        for item_2 in py::iter(
+                            &py::meth::items_of(&py::load(&COUNTS)?, &[])?,
+                        )? {
+                            let parts_3 = py::unpack(&item_2, 2usize)?;
+                            let k = parts_3[0usize].clone();
+                            let v = parts_3[1usize].clone();
+                            out_1
+                                .push(
+                                    Obj::string(
+                                        format!("{}={}", py::str_of(&k), py::str_of(&v)),
+                                    ),
+                                );
+                        }
+                        Obj::list(out_1)
+                    },
+                ),
+                (
+                    Obj::str("any_admin"),
+                    Obj::Bool({
+                        let mut found_4 = false;
+                        'found_4: {
+                            for u in py::iter(&py::load(&SEEN)?)? {
+                                if py::truthy(
+                                    &py::meth::startswith(&u, &[Obj::str("admin")])?,
+                                ) {
+                                    found_4 = true;
+                                    break 'found_4;
+                                }
+                            }
+                        }
+                        found_4
+                    }),
+                ),
+                (
+                    Obj::str("copy"),
+                    Obj::list(Vec::from_iter(py::iter(&py::load(&HISTORY)?)?)),
+                ),
+                (
+                    Obj::str("has_root"),
+                    Obj::Bool(
+                        py::contains(&py::load(&SEEN)?, &Obj::str("root"))?
+                            && py::eq(
+                                &Obj::Int(py::len(&py::load(&LAST)?)?),
+                                &Obj::Int(3),
+                            ),
+                    ),
+                ),
             ],
         )?,
     )
 }
 
 /// `severity` of `tests/rules/python/python_state_containers.py`.
-#[allow(unused_mut, unused_assignments)]
 #[allow(unused_variables)]
 pub fn severity<'e>(event: Obj<'e>) -> R<Obj<'e>> {
-    let mut name: Obj<'e>;
-    for item_1 in py::iter(&py::load(&HISTORY)?)? {
-        name = item_1;
+    for name in py::iter(&py::load(&HISTORY)?)? {
         if py::eq(&name, &Obj::str("critical")) {
             return Ok(Obj::str("HIGH"));
         }
