@@ -1707,6 +1707,8 @@ impl<'p> FnCx<'p> {
                 let Expr::Name(n) = cur else { return reject(e, "this exception class") };
                 let base = match self.resolve(self.module, n.id.as_str(), n) {
                     Ok(Resolved::Module(m)) => m,
+                    // `parser.ParserError` of `from dateutil import parser`.
+                    Ok(Resolved::Std(m, c)) if m == "dateutil" && c == "parser" => "dateutil.parser".into(),
                     _ => n.id.to_string(),
                 };
                 parts.push(base);
@@ -1736,6 +1738,7 @@ impl<'p> FnCx<'p> {
             "ipaddress.NetmaskValueError",
             "binascii.Error",
             "re.error",
+            "dateutil.parser.ParserError",
         ];
         let canonical = match name.as_str() {
             "json.decoder.JSONDecodeError" => "json.JSONDecodeError".to_string(),
@@ -3380,6 +3383,10 @@ impl<'p> FnCx<'p> {
         // `datetime.fromisoformat(…)` & co.: a class method of `datetime`.
         if let Some(class) = self.date_class(&a.value) {
             return self.date_class_method(c, class, method);
+        }
+        // `parser.parse(s)` of `from dateutil import parser`.
+        if self.is_dateutil_parser(&a.value) {
+            return self.dateutil_call(c, method);
         }
         // `module.function(...)`: a helper module or the standard library.
         if let Expr::Name(n) = &*a.value

@@ -69,7 +69,7 @@ impl Exc {
                 &["ValueError"]
             }
             "UnicodeDecodeError" | "UnicodeEncodeError" => &["UnicodeError", "ValueError"],
-            "binascii.Error" => &["ValueError"],
+            "binascii.Error" | "dateutil.parser.ParserError" => &["ValueError"],
             _ => &[],
         };
         classes.iter().any(|c| {

@@ -798,6 +798,9 @@ pub mod python_constructs;
 /// `Fixture.Python.Control`, from `tests/rules/python/python_control.yml`.
 pub mod python_control;
 
+/// `Fixture.Python.Dates`, from `tests/rules/python/python_dates.yml`.
+pub mod python_dates;
+
 /// `Fixture.Python.Datetime`, from `tests/rules/python/python_datetime.yml`.
 pub mod python_datetime;
 
@@ -1390,6 +1393,7 @@ pub static ALL: &[&::detections_runtime::Rule] = &[
     &python_classes::RULE,
     &python_constructs::RULE,
     &python_control::RULE,
+    &python_dates::RULE,
     &python_datetime::RULE,
     &python_loops::RULE,
     &python_lowering::RULE,

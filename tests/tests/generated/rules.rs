@@ -8978,6 +8978,180 @@ mod python_control {
     }
 }
 
+/// `Fixture.Python.Dates` (tests/rules/python/python_dates.yml)
+mod python_dates {
+    use super::Case;
+    use ::integration_tests::rules::python_dates::RULE;
+    #[test]
+    fn a_zone_letter_after_the_seconds_iso_times_with_offsets() {
+        Case {
+            title: Some(
+                "2021-05-20 15:53:47+00:00 | datetime.datetime(2021, 5, 20, 15, 53, 47, tzinfo=datetime.timezone.utc)",
+            ),
+            dedup: Some(
+                "2021-05-20 15:53:47+00:00 | datetime.datetime(2021, 5, 20, 15, 53, 47, tzinfo=datetime.timezone.utc)",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"2021-08-31 15:46:02.123456+00:00","latest_repr":"datetime.datetime(2021, 8, 31, 15, 46, 2, 123456, tzinfo=tzlocal())","epoch":"datetime.datetime(2021, 5, 3, 0, 0, 0, 500000)","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "A zone letter after the seconds, ISO times with offsets",
+                10,
+                true,
+                r#"{"time":"2021-05-20 15:53:47Z","times":["2021-08-31T15:46:02.123456789Z","2021-08-31 17:46:02+05:30","2021-08-31T10:00-0400"],"epoch":"1620000000.5"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_month_name_twelve_hour_clock() {
+        Case {
+            title: Some("2024-01-05 00:30:00 | datetime.datetime(2024, 1, 5, 0, 30)"),
+            dedup: Some("2024-01-05 00:30:00 | datetime.datetime(2024, 1, 5, 0, 30)"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"2024-01-05 00:00:01","latest_repr":"datetime.datetime(2024, 1, 5, 0, 0, 1)","epoch":"datetime.datetime(2021, 5, 3, 0, 0)","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "A month name, twelve-hour clock",
+                20,
+                true,
+                r#"{"time":"jan 05, 2024 12:30:00 am","times":["2024-01-05","2024-01-05T00:00:01"],"epoch":"1620000000.0000005"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_zone_name() {
+        Case {
+            title: Some(
+                "2024-02-29 23:59:59.500000 | datetime.datetime(2024, 2, 29, 23, 59, 59, 500000)",
+            ),
+            dedup: Some(
+                "2024-02-29 23:59:59.500000 | datetime.datetime(2024, 2, 29, 23, 59, 59, 500000)",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"error","latest_repr":"'error'","epoch":"ValueError","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "A zone name",
+                30,
+                true,
+                r#"{"time":"2024 Feb 29 23:59:59.5 GMT","times":["2024-01-05","2024-01-05T00:00:01Z"],"epoch":"999999999999"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_offset_with_seconds_and_a_two_digit_year() {
+        Case {
+            title: Some(
+                "1969-12-31 23:59:59-01:30:15.250000 | datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=80984, microseconds=750000)))",
+            ),
+            dedup: Some(
+                "1969-12-31 23:59:59-01:30:15.250000 | datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=80984, microseconds=750000)))",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"error","latest_repr":"'error'","epoch":"datetime.datetime(1970, 1, 1, 0, 0)","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "An offset with seconds and a two-digit year",
+                40,
+                true,
+                r#"{"time":"12/31/69 23:59:59 -01:30:15.25","times":[]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn a_weekday_and_a_full_month() {
+        Case {
+            title: Some("2024-06-30 12:05:00 | datetime.datetime(2024, 6, 30, 12, 5)"),
+            dedup: Some("2024-06-30 12:05:00 | datetime.datetime(2024, 6, 30, 12, 5)"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"2024-06-30 12:30:00+00:00","latest_repr":"datetime.datetime(2024, 6, 30, 12, 30, tzinfo=tzlocal())","epoch":"datetime.datetime(1969, 12, 31, 23, 59, 58, 750000)","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "A weekday and a full month",
+                49,
+                true,
+                r#"{"time":"Sunday, 30 June 2024 12:05 PM","times":["2024-06-30 12:30:00+00:00"],"epoch":"-1.25"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_abbreviated_weekday_and_a_two_digit_year() {
+        Case {
+            title: Some("2024-06-30 00:00:00 | datetime.datetime(2024, 6, 30, 0, 0)"),
+            dedup: Some("2024-06-30 00:00:00 | datetime.datetime(2024, 6, 30, 0, 0)"),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"error","latest_repr":"'error'","epoch":"datetime.datetime(1970, 1, 1, 0, 0)","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "An abbreviated weekday and a two-digit year",
+                59,
+                true,
+                r#"{"time":"sun 30 JUN 24"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn nanoseconds_go_to_dateutil() {
+        Case {
+            title: Some(
+                "2021-08-31 15:46:02 | datetime.datetime(2021, 8, 31, 15, 46, 2)",
+            ),
+            dedup: Some(
+                "2021-08-31 15:46:02 | datetime.datetime(2021, 8, 31, 15, 46, 2)",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"error","latest_repr":"'error'","epoch":"datetime.datetime(1970, 1, 1, 0, 0)","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "Nanoseconds go to dateutil",
+                67,
+                true,
+                r#"{"time":"2021-08-31 15:46:02.000000000"}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn an_offset_dateutil_reads() {
+        Case {
+            title: Some(
+                "2024-06-30 12:30:00-04:00 | datetime.datetime(2024, 6, 30, 12, 30, tzinfo=tzoffset(None, -14400))",
+            ),
+            dedup: Some(
+                "2024-06-30 12:30:00-04:00 | datetime.datetime(2024, 6, 30, 12, 30, tzinfo=tzoffset(None, -14400))",
+            ),
+            severity: Some(::detections_runtime::Severity::Medium),
+            context: Some(
+                r#"{"latest":"2024-06-30 12:30:00-04:00","latest_repr":"datetime.datetime(2024, 6, 30, 12, 30, tzinfo=tzoffset(None, -14400))","epoch":"datetime.datetime(1970, 1, 1, 0, 0)","not_str":"'error'"}"#,
+            ),
+            ..Case::new(
+                "An offset dateutil reads",
+                75,
+                true,
+                r#"{"time":"2024-06-30T12:30:00-0400","times":["2024-06-30T12:30:00-0400","2024-06-30 16:29:59Z"]}"#,
+            )
+        }
+            .check(&RULE);
+    }
+    #[test]
+    fn not_a_string() {
+        Case::new("Not a string", 84, false, r#"{"time":12}"#).check(&RULE);
+    }
+}
+
 /// `Fixture.Python.Datetime` (tests/rules/python/python_datetime.yml)
 mod python_datetime {
     use super::Case;

@@ -1,7 +1,8 @@
 //! `datetime` and `time` in compiled rules: the classes `datetime` and `timedelta` (constructed,
-//! and `datetime`'s `fromisoformat`, `strptime`, `now`, `today`, `utcnow`), their constants at
-//! module level, their attributes and methods, and `time.time()`; the values and their
-//! semantics are the runtime's `py::stdlib::datetime`. Everything else of the two modules is
+//! and `datetime`'s `fromisoformat`, `strptime`, `utcfromtimestamp`, `now`, `today`, `utcnow`),
+//! their constants at module level, their attributes and methods, `time.time()`, and
+//! `dateutil.parser.parse(s)`; the values and their semantics are the runtime's
+//! `py::stdlib::datetime` and `py::stdlib::dateutil`. Everything else of these modules is
 //! rejected here, with the construct named.
 
 use proc_macro2::TokenStream;
@@ -25,7 +26,7 @@ pub(super) const DATE_ATTRIBUTES: &[&str] =
 /// The directives the runtime's `strftime` and `strptime` support (a literal format is checked
 /// at build time).
 const STRFTIME_DIRECTIVES: &str = "YymdHIMSfjaAbBps%";
-const STRPTIME_DIRECTIVES: &str = "YmdHMSf%";
+const STRPTIME_DIRECTIVES: &str = "YymdHIMSfzZaAbBp%";
 
 /// Why a literal format cannot be compiled, if it cannot.
 fn check_format(format: &str, supported: &str, once: bool) -> Option<String> {
@@ -46,6 +47,10 @@ fn check_format(format: &str, supported: &str, once: bool) -> Option<String> {
             Some(d) => return Some(format!("the directive `%{d}`")),
             None => return Some("a format ending in `%`".into()),
         }
+    }
+    // A named `timezone` (the runtime's `strptime` rejects it too).
+    if once && seen.contains('z') && seen.contains('Z') {
+        return Some("both `%z` and `%Z`".into());
     }
     None
 }
@@ -136,8 +141,8 @@ impl FnCx<'_> {
         Ok(Code::Obj(quote!({ #(#lets)* py::stdlib::datetime::#f(&[#(#args),*])? })))
     }
 
-    /// `datetime.fromisoformat(s)`, `datetime.strptime(s, format)`, `datetime.now()`,
-    /// `datetime.today()`, `datetime.utcnow()`.
+    /// `datetime.fromisoformat(s)`, `datetime.strptime(s, format)`,
+    /// `datetime.utcfromtimestamp(t)`, `datetime.now()`, `datetime.today()`, `datetime.utcnow()`.
     pub(super) fn date_class_method(&mut self, c: &ast::ExprCall, class: &str, method: &str) -> T<Code> {
         if class != "datetime" {
             return reject(c, format!("`{class}.{method}`"));
@@ -166,6 +171,10 @@ impl FnCx<'_> {
                     py::stdlib::datetime::strptime(&#s, &#f)?
                 })))
             }
+            ("utcfromtimestamp", 1) => {
+                let t = self.expr(&args[0])?.by_ref();
+                Ok(Code::Obj(quote!(py::stdlib::datetime::utcfromtimestamp(#t)?)))
+            }
             // Local time is UTC (Panther's), so the three are the same clock.
             ("now" | "today" | "utcnow", 0) => Ok(Code::Obj(quote!(py::stdlib::datetime::now()?))),
             ("now" | "today" | "utcnow", _) => reject(
@@ -174,6 +183,28 @@ impl FnCx<'_> {
             ),
             _ => reject(c, format!("`datetime.{method}` with {} arguments", args.len())),
         }
+    }
+
+    /// Whether `e` names dateutil's `parser` module (`from dateutil import parser`).
+    pub(super) fn is_dateutil_parser(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Name(n)
+            if !self.locals.contains_key(n.id.as_str())
+                && !self.scoped.iter().any(|s| s == n.id.as_str())
+                && matches!(self.resolve(self.module, n.id.as_str(), n),
+                    Ok(Resolved::Std(m, c)) if m == "dateutil" && c == "parser"))
+    }
+
+    /// `parser.parse(s)`, without keyword arguments (the runtime's `dateutil` module).
+    pub(super) fn dateutil_call(&mut self, c: &ast::ExprCall, method: &str) -> T<Code> {
+        let args = &c.arguments.args;
+        if method != "parse" {
+            return reject(c, format!("`dateutil.parser.{method}`"));
+        }
+        if args.len() != 1 || !c.arguments.keywords.is_empty() || matches!(args[0], Expr::Starred(_)) {
+            return reject(c, "`dateutil.parser.parse` with other arguments than the string");
+        }
+        let s = self.expr(&args[0])?.by_ref();
+        Ok(Code::Obj(quote!(py::stdlib::dateutil::parse(#s)?)))
     }
 
     /// `time.time()` and `time.mktime(d.timetuple())`.
@@ -304,7 +335,9 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(check_format("%Y-%m-%dT%H:%M:%S.%fZ", STRPTIME_DIRECTIVES, true), None);
-        assert_eq!(check_format("%d %b", STRPTIME_DIRECTIVES, true).as_deref(), Some("the directive `%b`"));
+        assert_eq!(check_format("%d %b %I %p %z", STRPTIME_DIRECTIVES, true), None);
+        assert_eq!(check_format("%d %j", STRPTIME_DIRECTIVES, true).as_deref(), Some("the directive `%j`"));
+        assert_eq!(check_format("%z %Z", STRPTIME_DIRECTIVES, true).as_deref(), Some("both `%z` and `%Z`"));
         assert_eq!(check_format("%s", STRFTIME_DIRECTIVES, false), None);
         assert_eq!(check_format("%c", STRFTIME_DIRECTIVES, false).as_deref(), Some("the directive `%c`"));
     }

@@ -28,6 +28,20 @@ const MAX_DAYS: i64 = 999_999_999;
 pub struct DateTime {
     pub wall_us: i64,
     pub offset: Option<i64>,
+    /// The class of the `tzinfo` of an aware value (only its `repr` tells them apart).
+    pub tz: Tz,
+}
+
+/// The `tzinfo` classes an aware value can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tz {
+    /// `datetime.timezone` (`fromisoformat`, `strptime`).
+    Timezone,
+    /// dateutil's `tzlocal()`: a zero offset parsed by `dateutil.parser.parse` (local time is
+    /// UTC, see the module documentation).
+    DateutilLocal,
+    /// dateutil's `tzoffset(None, seconds)`.
+    DateutilOffset,
 }
 
 /// A `timedelta`, in microseconds.
@@ -88,7 +102,7 @@ impl DateTime {
         let days = days_from_civil(f.year, f.month, f.day);
         let wall_us =
             days * US_PER_DAY + ((f.hour * 60 + f.minute) * 60 + f.second) * US_PER_SECOND + f.microsecond;
-        Ok(DateTime { wall_us, offset })
+        Ok(DateTime { wall_us, offset, tz: Tz::Timezone })
     }
 
     pub fn fields(&self) -> Fields {
@@ -110,7 +124,7 @@ impl DateTime {
     /// A value moved by `us` microseconds, within `datetime`'s years 1 to 9999.
     fn shifted(&self, us: i64) -> R<DateTime> {
         let wall_us = self.wall_us.checked_add(us).ok_or_else(out_of_range)?;
-        let out = DateTime { wall_us, offset: self.offset };
+        let out = DateTime { wall_us, ..*self };
         if !(1..=9999).contains(&out.fields().year) {
             return Err(out_of_range());
         }
@@ -226,10 +240,16 @@ impl DateTime {
         }
         let list: Vec<String> = parts.iter().map(i64::to_string).collect();
         let mut out = format!("datetime.datetime({}", list.join(", "));
-        match self.offset {
-            None => {}
-            Some(0) => out.push_str(", tzinfo=datetime.timezone.utc"),
-            Some(off) => out.push_str(&format!(", tzinfo=datetime.timezone({})", TimeDelta(off).repr())),
+        match (self.offset, self.tz) {
+            (None, _) => {}
+            (Some(_), Tz::DateutilLocal) => out.push_str(", tzinfo=tzlocal()"),
+            (Some(off), Tz::DateutilOffset) => {
+                out.push_str(&format!(", tzinfo=tzoffset(None, {})", off.div_euclid(US_PER_SECOND)))
+            }
+            (Some(0), Tz::Timezone) => out.push_str(", tzinfo=datetime.timezone.utc"),
+            (Some(off), Tz::Timezone) => {
+                out.push_str(&format!(", tzinfo=datetime.timezone({})", TimeDelta(off).repr()))
+            }
         }
         out.push(')');
         out
@@ -315,8 +335,6 @@ impl DateTime {
 
 /// The directives `strftime` supports (the compiler checks a literal format with it).
 pub const STRFTIME_DIRECTIVES: &str = "YymdHIMSfjaAbBps%";
-/// The directives `strptime` supports.
-pub const STRPTIME_DIRECTIVES: &str = "YmdHMSf%";
 
 /// The wall clock, as microseconds since the Unix epoch.
 fn now_us() -> R<i64> {
@@ -328,7 +346,7 @@ fn now_us() -> R<i64> {
 
 /// `datetime.now()`, `datetime.today()`, `datetime.utcnow()`: naive, the wall clock in UTC.
 pub fn now<'e>() -> R<Obj<'e>> {
-    Ok(native(Native::DateTime(DateTime { wall_us: now_us()?, offset: None })))
+    Ok(native(Native::DateTime(DateTime { wall_us: now_us()?, offset: None, tz: Tz::Timezone })))
 }
 
 /// `time.time()`.
@@ -496,6 +514,53 @@ pub fn fromisoformat<'e>(s: &Obj<'e>) -> R<Obj<'e>> {
     Ok(native(Native::DateTime(DateTime::new(f, offset)?)))
 }
 
+/// The regular expression `_strptime` builds for a directive in the C locale (its
+/// `TimeRE`), or `None` for a directive not supported.
+fn directive_regex(d: char) -> Option<&'static str> {
+    Some(match d {
+        'd' => r"(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])",
+        'f' => r"(?P<f>[0-9]{1,6})",
+        'H' => r"(?P<H>2[0-3]|[0-1]\d|\d)",
+        'I' => r"(?P<I>1[0-2]|0[1-9]|[1-9])",
+        'm' => r"(?P<m>1[0-2]|0[1-9]|[1-9])",
+        'M' => r"(?P<M>[0-5]\d|\d)",
+        'S' => r"(?P<S>6[0-1]|[0-5]\d|\d)",
+        'y' => r"(?P<y>\d\d)",
+        'Y' => r"(?P<Y>\d\d\d\d)",
+        'z' => r"(?P<z>[+-]\d\d:?[0-5]\d(:?[0-5]\d(\.\d{1,6})?)?|(?-i:Z))",
+        // The C locale's names, lower-cased and longest first, as `TimeRE.__seqToRE` joins them.
+        'a' => r"(?P<a>mon|tue|wed|thu|fri|sat|sun)",
+        'A' => r"(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)",
+        'b' => r"(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+        'B' => {
+            r"(?P<B>september|february|november|december|january|october|august|march|april|june|july|may)"
+        }
+        'p' => r"(?P<p>am|pm)",
+        // `LocaleTime.timezone` under `TZ=UTC`: {'utc', 'gmt', tzname[0].lower()} and no
+        // daylight-saving names.
+        'Z' => r"(?P<Z>utc|gmt)",
+        '%' => "%",
+        _ => return None,
+    })
+}
+
+const MONTHS_ABBR: [&str; 12] =
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS_FULL: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// The regular expression `_strptime` builds for `format`, or the directive it does not
 /// support.
 fn strptime_regex(format: &str) -> Result<String, char> {
@@ -504,17 +569,7 @@ fn strptime_regex(format: &str) -> Result<String, char> {
     while let Some(c) = chars.next() {
         if c == '%' {
             let d = chars.next().ok_or('%')?;
-            out.push_str(match d {
-                'd' => r"(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])",
-                'f' => r"(?P<f>[0-9]{1,6})",
-                'H' => r"(?P<H>2[0-3]|[0-1]\d|\d)",
-                'm' => r"(?P<m>1[0-2]|0[1-9]|[1-9])",
-                'M' => r"(?P<M>[0-5]\d|\d)",
-                'S' => r"(?P<S>6[0-1]|[0-5]\d|\d)",
-                'Y' => r"(?P<Y>\d\d\d\d)",
-                '%' => "%",
-                other => return Err(other),
-            });
+            out.push_str(directive_regex(d).ok_or(d)?);
         } else if is_space(c) {
             // `_strptime` turns each run of whitespace into `\s+`.
             while chars.peek().is_some_and(|c| is_space(*c)) {
@@ -534,8 +589,12 @@ fn is_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
-/// Whether `format` uses only the `strptime` directives supported, each once (the compiler
-/// checks a literal format with it).
+/// The directives `strptime` supports.
+pub const STRPTIME_DIRECTIVES: &str = "YymdHIMSfzZaAbBp%";
+
+/// Whether `format` uses only the `strptime` directives supported, each once (CPython's
+/// regular expression rejects a repeated group), and not both `%z` and `%Z` (a named
+/// `timezone`, not modelled). The compiler checks a literal format with it.
 pub fn strptime_format_supported(format: &str) -> Result<(), String> {
     let mut seen = String::new();
     let mut chars = format.chars();
@@ -554,10 +613,81 @@ pub fn strptime_format_supported(format: &str) -> Result<(), String> {
             }
         }
     }
+    if seen.contains('z') && seen.contains('Z') {
+        return Err("both `%z` and `%Z`".into());
+    }
     Ok(())
 }
 
-/// `datetime.strptime(string, format)`.
+/// The order in which directives appear in `format` (`_strptime` reads the groups in that
+/// order, so a later `%H` overrides an earlier `%I`).
+fn directives(format: &str) -> Vec<char> {
+    let mut out = Vec::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c == '%'
+            && let Some(d) = chars.next()
+            && d != '%'
+        {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// `int(s)` of a group `\d` matched: other scripts' digits (which `int()` reads) are not
+/// modelled.
+fn group_int(s: &str) -> R<i64> {
+    digits(s.trim_start_matches(' '))
+        .ok_or_else(|| Exc::unsupported(format!("`strptime` of the non-ASCII digits {s:?}")))
+}
+
+/// CPython's `int(s)` error for a string that is not an integer.
+fn int_literal_error(s: &str) -> Exc {
+    Exc::value_error(format!("invalid literal for int() with base 10: {}", super::super::repr_string(s)))
+}
+
+/// The UTC offset `_strptime` reads from a `%z` group, in microseconds.
+fn strptime_offset(found: &str) -> R<i64> {
+    if found == "Z" {
+        return Ok(0);
+    }
+    if !found.is_ascii() {
+        return Err(Exc::unsupported(format!("`strptime` of the non-ASCII digits {found:?}")));
+    }
+    let mut z = found.to_string();
+    if z.as_bytes()[3] == b':' {
+        z.remove(3);
+        if z.len() > 5 {
+            if z.as_bytes()[5] != b':' {
+                return Err(Exc::value_error(format!("Inconsistent use of : in {found}")));
+            }
+            z.remove(5);
+        }
+    }
+    let int = |s: &str| -> R<i64> { digits(s).ok_or_else(|| int_literal_error(s)) };
+    let hours = int(&z[1..3])?;
+    let minutes = int(&z[3..5])?;
+    let seconds = if z.len() > 5 { int(&z[5..z.len().min(7)])? } else { 0 };
+    let remainder = z.get(8..).unwrap_or("");
+    let fraction = int(&format!("{remainder:0<6}"))?;
+    let us = ((hours * 60 + minutes) * 60 + seconds) * US_PER_SECOND + fraction;
+    Ok(if z.starts_with('-') { -us } else { us })
+}
+
+/// `datetime.timezone(offset)`'s range check.
+fn check_offset(us: i64) -> R<()> {
+    if us.abs() >= US_PER_DAY {
+        return Err(Exc::value_error(format!(
+            "offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), not {}.",
+            TimeDelta(us).repr()
+        )));
+    }
+    Ok(())
+}
+
+/// `datetime.strptime(string, format)`, as CPython 3.11's `_strptime` in the C locale with
+/// `TZ=UTC`.
 pub fn strptime<'e>(s: &Obj<'e>, format: &Obj<'e>) -> R<Obj<'e>> {
     for (i, a) in [s, format].iter().enumerate() {
         if a.as_str().is_none() {
@@ -581,32 +711,102 @@ pub fn strptime<'e>(s: &Obj<'e>, format: &Obj<'e>) -> R<Obj<'e>> {
     if end != text.len() {
         return Err(Exc::value_error(format!("unconverted data remains: {}", &text[end..])));
     }
-    let field = |name: &str, default: i64| -> R<i64> {
-        match m.name(name) {
-            None => Ok(default),
-            // `\d` also matches other scripts' digits, which `int()` reads: not modelled.
-            Some(g) => digits(g.as_str().trim_start()).ok_or_else(|| {
-                Exc::unsupported(format!("`strptime` of the non-ASCII digits {:?}", g.as_str()))
-            }),
+    let (mut year, mut month, mut day) = (None, 1, 1);
+    let (mut hour, mut minute, mut second, mut microsecond) = (0, 0, 0, 0);
+    let mut offset = None;
+    for d in directives(format) {
+        let Some(g) = m.name(&d.to_string()).map(|g| g.as_str()) else { continue };
+        // Names matched case-insensitively outside ASCII (`ſ` for `s`…) are looked up
+        // lower-cased by CPython, which may then fail: not modelled.
+        if "abABpZ".contains(d) && !g.is_ascii() {
+            return Err(Exc::unsupported(format!("`strptime` of the name {g:?}")));
+        }
+        let name = g.to_ascii_lowercase();
+        match d {
+            'y' => {
+                let y = group_int(g)?;
+                year = Some(if y <= 68 { y + 2000 } else { y + 1900 });
+            }
+            'Y' => year = Some(group_int(g)?),
+            'm' => month = group_int(g)?,
+            'b' => month = MONTHS_ABBR.iter().position(|n| *n == name).map_or(1, |i| i as i64 + 1),
+            'B' => month = MONTHS_FULL.iter().position(|n| *n == name).map_or(1, |i| i as i64 + 1),
+            'd' => day = group_int(g)?,
+            'H' => hour = group_int(g)?,
+            'I' => {
+                hour = group_int(g)?;
+                let ampm = m.name("p").map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_default();
+                if ampm.is_empty() || ampm == "am" {
+                    if hour == 12 {
+                        hour = 0;
+                    }
+                } else if hour != 12 {
+                    hour += 12;
+                }
+            }
+            'M' => minute = group_int(g)?,
+            'S' => second = group_int(g)?,
+            'f' => microsecond = group_int(&format!("{g:0<6}"))?,
+            'z' => offset = Some(strptime_offset(g)?),
+            // The weekday (without a week number) and the zone name (`tz`, without `%z`) do not
+            // change the value.
+            _ => {}
+        }
+    }
+    // `_strptime` checks the date (February 29th without a year against 1904, then uses 1900),
+    // then `timezone(offset)`, then the `datetime` constructor the time.
+    let leap_fix = year.is_none() && month == 2 && day == 29;
+    let year = year.unwrap_or(1900);
+    let date_year = if leap_fix { 1904 } else { year };
+    let midnight = Fields { year: date_year, month, day, hour: 0, minute: 0, second: 0, microsecond: 0 };
+    DateTime::new(midnight, None)?;
+    if let Some(off) = offset {
+        check_offset(off)?;
+    }
+    let f = Fields { year, month, day, hour, minute, second, microsecond };
+    Ok(native(Native::DateTime(DateTime::new(f, offset)?)))
+}
+
+/// `datetime.utcfromtimestamp(t)`: naive UTC; a float rounded half-even to microseconds as
+/// CPython's `_PyTime_DoubleToDenominator` does.
+pub fn utcfromtimestamp<'e>(t: &Obj<'e>) -> R<Obj<'e>> {
+    let (secs, us) = match t {
+        Obj::Int(i) => (*i, 0),
+        Obj::Bool(b) => (i64::from(*b), 0),
+        Obj::Float(x) => {
+            // Beyond this (and NaN or infinities) CPython's errors depend on the platform's
+            // `time_t` and `gmtime`: not modelled.
+            if !x.is_finite() || x.abs() > 1e12 {
+                return Err(Exc::unsupported(format!("`datetime.utcfromtimestamp({x})`")));
+            }
+            let (int, frac) = (x.trunc(), x.fract());
+            let mut us = (frac * 1e6).round_ties_even();
+            let mut int = int;
+            if us >= 1e6 {
+                us -= 1e6;
+                int += 1.0;
+            } else if us < 0.0 {
+                us += 1e6;
+                int -= 1.0;
+            }
+            (int as i64, us as i64)
+        }
+        other => {
+            return Err(Exc::type_error(format!(
+                "'{}' object cannot be interpreted as an integer",
+                other.type_name()
+            )));
         }
     };
-    let microsecond = match m.name("f") {
-        None => 0,
-        Some(g) => {
-            let six: String = g.as_str().chars().chain(std::iter::repeat('0')).take(6).collect();
-            digits(&six).unwrap_or(0)
-        }
-    };
-    let f = Fields {
-        year: field("Y", 1900)?,
-        month: field("m", 1)?,
-        day: field("d", 1)?,
-        hour: field("H", 0)?,
-        minute: field("M", 0)?,
-        second: field("S", 0)?,
-        microsecond,
-    };
-    Ok(native(Native::DateTime(DateTime::new(f, None)?)))
+    if secs.abs() > 1_000_000_000_000 {
+        return Err(Exc::unsupported(format!("`datetime.utcfromtimestamp({secs})`")));
+    }
+    let wall_us = secs * US_PER_SECOND + us;
+    let (year, _, _) = civil_from_days(wall_us.div_euclid(US_PER_DAY));
+    if !(1..=9999).contains(&year) {
+        return Err(Exc::value_error(format!("year {year} is out of range")));
+    }
+    Ok(native(Native::DateTime(DateTime { wall_us, offset: None, tz: Tz::Timezone })))
 }
 
 fn as_datetime(x: &Obj<'_>) -> Option<DateTime> {
@@ -747,7 +947,9 @@ pub fn method<'e>(x: &Obj<'e>, name: &str, args: &[Obj<'e>]) -> R<Obj<'e>> {
 pub fn from_const<'e>(c: &DateConst) -> Obj<'e> {
     match *c {
         DateConst::TimeDelta(us) => native(Native::TimeDelta(TimeDelta(us))),
-        DateConst::DateTime(wall_us) => native(Native::DateTime(DateTime { wall_us, offset: None })),
+        DateConst::DateTime(wall_us) => {
+            native(Native::DateTime(DateTime { wall_us, offset: None, tz: Tz::Timezone }))
+        }
     }
 }
 

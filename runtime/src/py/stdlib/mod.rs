@@ -1,11 +1,12 @@
 //! The standard-library modules compiled rules use, as native code: `re` (Python's regular
 //! expressions on the `regex` crate, exact or an error), `shlex.split`, `datetime`, and the
 //! objects of `ipaddress`, `urllib.parse` and `datetime` ([`Native`]); and the third-party
-//! `policyuniverse` that Panther's runtime ships.
+//! `policyuniverse` and `dateutil.parser.parse` that Panther's runtime ships.
 
 pub mod bytes;
 pub mod calendar;
 pub mod datetime;
+pub mod dateutil;
 pub mod difflib;
 pub mod ipaddress;
 pub mod policyuniverse;

@@ -6,8 +6,8 @@
 use ::detections_runtime::prelude::*;
 
 use super::super::{
-    python_bytes, python_classes, python_constructs, python_control, python_datetime,
-    python_loops, python_lowering, python_lowering_or, python_lowering_partial,
+    python_bytes, python_classes, python_constructs, python_control, python_dates,
+    python_datetime, python_loops, python_lowering, python_lowering_or, python_lowering_partial,
     python_model, python_modvars, python_policy, python_state, python_state_containers,
     python_store, python_url, python_values, python_verdicts,
 };
@@ -20,6 +20,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_classes::RULE,
         &python_constructs::RULE,
         &python_control::RULE,
+        &python_dates::RULE,
         &python_datetime::RULE,
         &python_loops::RULE,
         &python_lowering::RULE,
@@ -45,6 +46,7 @@ pub static LOG_TYPE: LogType = LogType {
         &python_bytes::RULE,
         &python_classes::RULE,
         &python_constructs::RULE,
+        &python_dates::RULE,
         &python_datetime::RULE,
         &python_loops::RULE,
         &python_lowering::RULE,
