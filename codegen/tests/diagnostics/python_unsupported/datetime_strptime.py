@@ -2,4 +2,4 @@ from datetime import datetime
 
 
 def rule(event):
-    return datetime.strptime(event.get("when"), "%d %b %Y").year > 2020
+    return datetime.strptime(event.get("when"), "%d %j %Y").year > 2020

@@ -7,9 +7,11 @@
 //! wall clock in UTC, and `timestamp()` of a naive value reads it as UTC. Comparing or
 //! subtracting naive and aware values raises CPython's `TypeError`; `==` between them is false.
 //! `fromisoformat` takes the forms the corpus' timestamps use (a `YYYY-MM-DD` date, `T` or a
-//! space, `HH[:MM[:SS[.f…]]]`, then `Z` or `±HH:MM[:SS]`/`±HHMM`), `strptime` and `strftime`
-//! the directives `%Y %m %d %H %M %S %f` (and `%y %j %a %A %b %B %p %%` for `strftime`); any
-//! other input is an error that `except` does not catch, never another answer.
+//! space, `HH[:MM[:SS[.f…]]]`, then `Z` or `±HH:MM[:SS]`/`±HHMM`), `strptime` the directives
+//! of CPython's `_strptime` in the C locale but the week and day-of-year ones (`%j %U %W %G %V
+//! %u %w %c %x %X`), `strftime` `%Y %y %m %d %H %I %M %S %f %j %a %A %b %B %p %s %%`; any
+//! other input is an error that `except` does not catch, never another answer. Aware values
+//! from dateutil keep their `tzinfo` class for `repr` ([`Tz`]).
 
 use std::rc::Rc;
 
