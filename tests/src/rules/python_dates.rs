@@ -75,13 +75,11 @@ pub fn rule<'e>(event: Obj<'e>) -> R<Obj<'e>> {
 /// `title` of `tests/rules/python/python_dates.py`.
 pub fn title<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     let when = resolve(py::meth::get(&event, &[Obj::str("time")])?)?;
-    Ok({
-        let mut out = String::new();
-        out.push_str(&py::str_of(&when));
-        out.push_str(" | ");
-        out.push_str(&py::str_of(&py::repr_obj(&when)));
-        Obj::string(out)
-    })
+    Ok(
+        Obj::string(
+            format!("{} | {}", py::str_of(&when), py::str_of(&py::repr_obj(&when))),
+        ),
+    )
 }
 
 /// `alert_context` of `tests/rules/python/python_dates.py`.
@@ -89,12 +87,30 @@ pub fn alert_context<'e>(event: Obj<'e>) -> R<Obj<'e>> {
     Ok(
         Obj::dict(
             vec![
-                (Obj::str("latest"), py::str(& latest(py::meth::get(& event, &
-                [Obj::str("times"), Obj::list(Vec::new())]) ?) ?)),
-                (Obj::str("latest_repr"), py::repr_obj(& latest(py::meth::get(& event, &
-                [Obj::str("times"), Obj::list(Vec::new())]) ?) ?)), (Obj::str("epoch"),
-                epoch(event.clone()) ?), (Obj::str("not_str"), py::repr_obj(&
-                latest(Obj::list(Vec::from([Obj::None]))) ?))
+                (
+                    Obj::str("latest"),
+                    py::str(
+                        &latest(
+                            py::meth::get(
+                                &event,
+                                &[Obj::str("times"), Obj::list(Vec::new())],
+                            )?,
+                        )?,
+                    ),
+                ),
+                (
+                    Obj::str("latest_repr"),
+                    py::repr_obj(
+                        &latest(
+                            py::meth::get(
+                                &event,
+                                &[Obj::str("times"), Obj::list(Vec::new())],
+                            )?,
+                        )?,
+                    ),
+                ),
+                (Obj::str("epoch"), epoch(event.clone())?),
+                (Obj::str("not_str"), py::repr_obj(&latest(Obj::list(vec![Obj::None]))?)),
             ],
         )?,
     )
@@ -137,7 +153,7 @@ pub fn latest<'e>(times: Obj<'e>) -> R<Obj<'e>> {
         return Ok(
             py::Flow::Return(
                 py::max(
-                    &Vec::from([
+                    &vec![
                         {
                             let mut out_1 = Vec::new();
                             for t in py::iter(&times)? {
@@ -145,7 +161,7 @@ pub fn latest<'e>(times: Obj<'e>) -> R<Obj<'e>> {
                             }
                             Obj::list(out_1)
                         },
-                    ]),
+                    ],
                     &Obj::None,
                     None,
                 )?,
@@ -169,21 +185,18 @@ pub fn latest<'e>(times: Obj<'e>) -> R<Obj<'e>> {
 }
 
 /// `resolve` of `tests/rules/python/python_dates.py`.
-#[allow(unused_mut, unused_assignments)]
 pub fn resolve<'e>(text: Obj<'e>) -> R<Obj<'e>> {
-    let mut each: Obj<'e>;
-    for item_1 in py::iter(&Obj::from_const(&FORMATS))? {
-        each = item_1;
-        let outcome_4: R<py::Flow<'e>> = (|| {
+    for each in py::iter(&Obj::from_const(&FORMATS))? {
+        let outcome_3: R<py::Flow<'e>> = (|| {
             return Ok(
                 py::Flow::Return({
-                    let text_2 = text.clone();
-                    let format_3 = each.clone();
-                    py::stdlib::datetime::strptime(&text_2, &format_3)?
+                    let text_1 = text.clone();
+                    let format_2 = each.clone();
+                    py::stdlib::datetime::strptime(&text_1, &format_2)?
                 }),
             );
         })();
-        match outcome_4 {
+        match outcome_3 {
             Ok(py::Flow::Normal) => {}
             Ok(py::Flow::Return(v)) => {
                 return Ok(v);
@@ -194,16 +207,16 @@ pub fn resolve<'e>(text: Obj<'e>) -> R<Obj<'e>> {
             Ok(py::Flow::Continue) => {
                 continue;
             }
-            Err(error_5) if error_5.is_instance(&["ValueError", "TypeError"]) => {
+            Err(error_4) if error_4.is_instance(&["ValueError", "TypeError"]) => {
                 continue;
             }
-            Err(error_5) => return Err(error_5),
+            Err(error_4) => return Err(error_4),
         }
     }
-    let outcome_6: R<py::Flow<'e>> = (|| {
+    let outcome_5: R<py::Flow<'e>> = (|| {
         return Ok(py::Flow::Return(py::stdlib::dateutil::parse(&text)?));
     })();
-    match outcome_6 {
+    match outcome_5 {
         Ok(py::Flow::Normal) => {}
         Ok(py::Flow::Return(v)) => {
             return Ok(v);
@@ -212,14 +225,14 @@ pub fn resolve<'e>(text: Obj<'e>) -> R<Obj<'e>> {
             unreachable!("no loop around this try")
         }
         Err(
-            error_7,
-        ) if error_7
+            error_6,
+        ) if error_6
             .is_instance(
                 &["ValueError", "TypeError", "dateutil.parser.ParserError"],
             ) => {
             return Ok(Obj::None);
         }
-        Err(error_7) => return Err(error_7),
+        Err(error_6) => return Err(error_6),
     }
     Ok(Obj::None)
 }

@@ -7,9 +7,9 @@ use ::detections_runtime::prelude::*;
 
 use super::super::{
     python_bytes, python_classes, python_constructs, python_control, python_dates,
-    python_datetime, python_loops, python_lowering, python_lowering_or, python_lowering_partial,
-    python_model, python_modvars, python_policy, python_state, python_state_containers,
-    python_store, python_url, python_values, python_verdicts,
+    python_datetime, python_loops, python_lowering, python_lowering_or,
+    python_lowering_partial, python_model, python_modvars, python_policy, python_state,
+    python_state_containers, python_store, python_url, python_values, python_verdicts,
 };
 
 /// The log type's rules and how to dispatch its events.
