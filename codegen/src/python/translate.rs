@@ -4851,21 +4851,6 @@ fn state_misuse(
     kept_copy: &dyn Fn(&str, &Expr) -> Result<(), Option<(Span, state::Escape)>>,
 ) -> Option<(Span, String)> {
     use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
-    const MUTATORS: &[&str] = &[
-        "append",
-        "extend",
-        "insert",
-        "remove",
-        "pop",
-        "clear",
-        "update",
-        "add",
-        "discard",
-        "setdefault",
-        "sort",
-        "reverse",
-        "popitem",
-    ];
     /// `isinstance(X, MagicMock)`: the name `X`. Under it, `X` holds a test's MagicMock, so an
     /// assignment to `X` there only ever runs inside a test case that mocks `X`, whose value
     /// the runtime keeps exactly for the rest of the case (`py::store_mocked`).
@@ -5002,7 +4987,7 @@ fn state_misuse(
             }
             if let Expr::Call(c) = e
                 && let Expr::Attribute(a) = &*c.func
-                && MUTATORS.contains(&a.attr.id.as_str())
+                && state::MUTATORS.contains(&a.attr.id.as_str())
                 && let Some(name) = self.named(&a.value)
             {
                 self.found = Some((span(e), format!("changing module state `{name}` in place")));

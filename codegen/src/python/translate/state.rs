@@ -61,7 +61,7 @@ const READING_METHODS: &[&str] = &[
 ];
 
 /// Methods that change their object in place (and any `_`-prefixed one, as `__ior__`).
-const MUTATORS: &[&str] = &[
+pub const MUTATORS: &[&str] = &[
     "append",
     "extend",
     "insert",
