@@ -12,6 +12,10 @@ lists it), on the same events:
 * Compiled side: `detect scan --matches --all --no-store` over the same event file (no
   key-value store on either side: the caching helpers raise NoRegionError in both).
 
+With `--store`, both sides have a key-value store: CPython's caching helpers run unchanged
+against an in-process DynamoDB (moto; see `KvStore`), the engine with its default in-memory
+store; both take the events in file order, each event through all its rules before the next.
+
 Every (event, rule) pair where the rule's log types hold the event's `p_log_type` is compared:
 verdict, and for a match title, dedup, severity and alert context. Differences are counted per
 field and listed with the event. A `rule()` that raises in CPython is a rule error in Panther (no
@@ -57,6 +61,9 @@ SET_ORDER = {
     "Crowdstrike.IpAllowlistChanged": "alert_context: changes.* = list(set(list1) - set(list2))",
     "Proofpoint.MultipleThreats": "alert_context: threatTypes/classifications = list(set(...))",
     "Proofpoint.ThreatCampaign": "alert_context: campaignIDs = list(set(...))",
+    # These two alert only with a key-value store (`--store`).
+    "AWS.SSM.DecryptSSMParams": "alert_context: accessedParams = list(cached_params | accessed_params)",
+    "AWS.SSM.DistributedCommand": "alert_context: instanceIds = list(cached_ids | target_instance_ids)",
 }
 
 
@@ -186,6 +193,83 @@ def make_rule(info):
     if isinstance(spec.get("DedupPeriodMinutes"), int):
         config["dedupPeriodMinutes"] = spec["DedupPeriodMinutes"]
     return Rule(config)
+
+
+class KvStore:
+    """`--store`: the caching helpers of `panther_detection_helpers.caching`, unchanged, against
+    an in-process DynamoDB (moto's `mock_aws`), with the table they expect: named by
+    `KV_STORE_TABLE_NAME` (default `panther-kv-store`), hash key `key` (a string), TTL attribute
+    `expiresAt` (DynamoDB deletes expired items late; the helpers check the TTL themselves where
+    they pass `force_ttl_check=True`).
+
+    The helpers reach the table through `caching.kv_table()`: it is wrapped to record which rule
+    reached which key on the current event (the calls go through unchanged). A key reached by two
+    rules on one event would make the outcome depend on the order of the rules within the event,
+    which the engine does not promise to share with this script: such events are listed."""
+
+    def __init__(self):
+        # Fake credentials and a region, and nothing that could point boto3 at a real endpoint.
+        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "ENABLE_FIPS"):
+            os.environ.pop(var, None)
+        os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing",
+                          AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing")
+        # The helpers log at import: without a handler in place, that would be `basicConfig()`,
+        # printing every exception panther_core swallows to stderr.
+        if not logging.getLogger().handlers:
+            logging.getLogger().addHandler(logging.NullHandler())
+        import boto3  # noqa: PLC0415 - only with --store
+        from moto import mock_aws  # noqa: PLC0415 - only with --store (moto is in the store's venv)
+        from panther_detection_helpers import caching  # noqa: PLC0415
+
+        self.mock = mock_aws()
+        self.mock.start()
+        self.table_name = os.getenv("KV_STORE_TABLE_NAME", "panther-kv-store")
+        self.client = boto3.client("dynamodb")
+        self.client.create_table(
+            TableName=self.table_name,
+            KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST")
+        self.client.update_time_to_live(
+            TableName=self.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
+        caching._KV_TABLE = None  # noqa: SLF001 - built anew, inside the mock
+        self.rule, self.touched = None, {}
+        self.calls = collections.Counter()  # rule id -> table calls
+        self.keys = collections.defaultdict(set)  # rule id -> keys reached
+        self.shared = []  # (event index, key, rule ids) reached by more than one rule on an event
+        real, recorder = caching.kv_table, self
+
+        class Recorded:
+            def __init__(self, table):
+                self._table = table
+
+            def __getattr__(self, name):
+                attr = getattr(self._table, name)
+                if name not in ("get_item", "put_item", "update_item", "delete_item"):
+                    return attr
+
+                def call(**kwargs):
+                    key = (kwargs.get("Key") or kwargs.get("Item") or {}).get("key")
+                    recorder.calls[recorder.rule] += 1
+                    recorder.keys[recorder.rule].add(key)
+                    recorder.touched.setdefault(key, set()).add(recorder.rule)
+                    return attr(**kwargs)
+                return call
+
+        caching.kv_table = lambda: Recorded(real())
+
+    def end_event(self, idx):
+        for key, rids in self.touched.items():
+            if len(rids) > 1:
+                self.shared.append((idx, key, sorted(rids)))
+        self.touched.clear()
+
+    def items(self):
+        return self.client.scan(TableName=self.table_name, Select="COUNT")["Count"]
+
+    def stop(self):
+        self.mock.stop()
 
 
 def fmt_exc(exc):
@@ -479,12 +563,14 @@ def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0, exhausti
 # The two sides
 
 
-def run_engine(detect, events_path, out_dir):
+def run_engine(detect, events_path, out_dir, store=False):
+    """`detect scan` over the events, one thread (events in file order). `store`: with the
+    engine's default in-memory key-value store, else `--no-store`."""
     t0 = time.monotonic()
+    cmd = ["nice", detect, "scan", "--threads", "1", "--matches", "--all"] + ([] if store else ["--no-store"])
     with open(os.path.join(out_dir, "engine_matches.jsonl"), "w") as out, \
             open(os.path.join(out_dir, "engine_stderr.txt"), "w") as err:
-        subprocess.run(["nice", detect, "scan", "--threads", "1", "--matches", "--all", "--no-store", events_path], check=True, stdout=out,
-                       stderr=err)
+        subprocess.run(cmd + [events_path], check=True, stdout=out, stderr=err)
     elapsed = time.monotonic() - t0
     matches = {}
     with open(os.path.join(out_dir, "engine_matches.jsonl")) as f:
@@ -494,9 +580,12 @@ def run_engine(detect, events_path, out_dir):
     return matches, elapsed
 
 
-def run_cpython(rules, events, corpus, tmpdir):
+def run_cpython(rules, events, corpus, tmpdir, store=None):
     """{(event index, rule id): outputs} for alerts, {(index, id): error} for rule() errors,
-    the number of pairs evaluated, setup errors, and the seconds spent (loading, evaluating)."""
+    the number of pairs evaluated, setup errors, and the seconds spent (loading, evaluating).
+    Event-major: each event through every rule of its log type (in the order of the rule
+    files, as `detect rules` lists them) before the next event, as the engine does with one
+    thread; `store`, a `KvStore`, records the keys each rule reaches."""
     t0 = time.monotonic()
     setup_globals(corpus, tmpdir)
     models = DataModels(corpus)
@@ -542,6 +631,8 @@ def run_cpython(rules, events, corpus, tmpdir):
                 pairs += 1
                 per_rule_pairs[r["id"]] += 1
                 handler.msgs.clear()
+                if store is not None:
+                    store.rule = r["id"]
                 res = det.run(event, {}, {}, batch_mode=True)
                 if res.detection_exception is not None:
                     errors[(idx, r["id"])] = fmt_exc(res.detection_exception)
@@ -556,6 +647,8 @@ def run_cpython(rules, events, corpus, tmpdir):
                     "alert_context": res.alert_context_output,
                     "swallowed": list(handler.msgs),
                 }
+            if store is not None:
+                store.end_event(idx)
             # Rules share the event, as in one Panther process; deep_walk hands out raw containers,
             # so check that no rule changed it.
             if json.dumps(raw, allow_nan=False, ensure_ascii=False) != text:
@@ -716,7 +809,12 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=1, help="rounds of mutations of each test log (each seeded apart)")
     ap.add_argument("--show", type=int, default=3, help="differences shown per rule")
+    ap.add_argument("--store", action="store_true",
+                    help="a key-value store on both sides: CPython's caching helpers against an in-process "
+                         "DynamoDB (moto), the engine with its in-memory store; output under OUT/store")
     args = ap.parse_args()
+    if args.store:
+        args.out = os.path.join(args.out, "store")
     os.makedirs(args.out, exist_ok=True)
 
     if args.ports:
@@ -749,17 +847,21 @@ def main():
           f"{counts['high_match']} high-match generated CloudTrail, "
           f"duplicates dropped) -> {events_path}")
 
-    matches, t_engine = run_engine(args.detect, events_path, args.out)
+    matches, t_engine = run_engine(args.detect, events_path, args.out, store=args.store)
     compared = {r["id"] for r in rules}
     matches = {k: m for k, m in matches.items() if k[1] in compared}
     print(f"compiled: {len(matches)} matches in {t_engine:.2f} s")
 
     tmpdir = tempfile.mkdtemp(prefix="python-equivalence-")
+    store = KvStore() if args.store else None
     try:
         alerts, errors, pairs, per_rule_pairs, setup_errors, mutated, t_load, t_eval = run_cpython(
-            rules, events, args.corpus, tmpdir)
+            rules, events, args.corpus, tmpdir, store)
+        store_items = store.items() if store else None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+        if store:
+            store.stop()
     print(f"CPython: {pairs} (event, rule) pairs, {len(alerts)} alerts, {len(errors)} rule() errors, "
           f"in {t_eval:.2f} s (+ {t_load:.2f} s loading {len(rules)} rules)")
 
@@ -828,6 +930,26 @@ def main():
     print(f"differing pairs: {len(diffs)} ({len(unexplained)} unexplained)   per field: "
           + ", ".join(f"{f} {field_counts[f]}" for f in FIELDS))
     print(f"time: compiled {t_engine:.2f} s, CPython {t_eval:.2f} s (+ {t_load:.2f} s loading)")
+    store_summary = None
+    if store:
+        store_summary = {
+            "rules_reaching_the_store": {rid: {"calls": store.calls[rid], "keys": len(store.keys[rid])}
+                                         for rid in sorted(store.calls)},
+            "items_at_the_end": store_items,
+            "keys_reached_by_several_rules": sorted({k for ks in store.keys.values() for k in ks
+                                                     if sum(k in o for o in store.keys.values()) > 1}),
+            "events_with_a_key_reached_by_several_rules": [
+                {"line": i + 1, "key": k, "rules": rids} for i, k, rids in store.shared],
+        }
+        print("store (CPython side): " + ", ".join(
+            f"{rid} {v['calls']} calls on {v['keys']} keys"
+            for rid, v in store_summary["rules_reaching_the_store"].items())
+              + f"; {store_items} items at the end; keys reached by several rules: "
+              f"{len(store_summary['keys_reached_by_several_rules'])}; events where two rules reached one key: "
+              f"{len(store.shared)}")
+        if store.shared:
+            print("warning: on these events the outcome may depend on the order of the rules: "
+                  + "; ".join(f"line {i + 1} {k!r} {rids}" for i, k, rids in store.shared[:10]))
     if mutated:
         print(f"warning: {len(mutated)} events were changed by a rule during CPython's evaluation "
               f"(lines {[i + 1 for i in mutated[:10]]})")
@@ -883,6 +1005,7 @@ def main():
         "unexplained_pairs": len(unexplained), "unexplained_rules": sorted({d[0] for d in unexplained}), "differences_per_field": {f: field_counts[f] for f in FIELDS},
         "differing_rules": sorted(by_rule), "setup_errors": setup_errors, "events_changed_by_rules": len(mutated),
         "seconds": {"compiled": round(t_engine, 2), "cpython": round(t_eval, 2), "cpython_load": round(t_load, 2)},
+        "store": store_summary,
     }
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)

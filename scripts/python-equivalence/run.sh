@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The compiled Python rules against CPython running the same rules under Panther's runtime
 # (panther_core, batch mode), on the same events. See README.md in this folder.
-# Usage: scripts/python-equivalence/run.sh [--events N] [--seed S] [--rounds R] [--show K]
+# Usage: scripts/python-equivalence/run.sh [--events N] [--seed S] [--rounds R] [--show K] [--store]
 #   --events N  generated CloudTrail events (`detect sample`), default 20000
 #   --rounds R  rounds of seeded mutations of each test log, default 1
-# Environment: CORPUS (default ../shared/corpus/panther-analysis), PAT_VENV (default target/pat-venv).
+#   --store     a key-value store on both sides: CPython's caching helpers against an in-process
+#               DynamoDB (moto, in the venv KV_VENV), the engine with its in-memory store
+# Environment: CORPUS (default ../shared/corpus/panther-analysis), PAT_VENV (default target/pat-venv),
+#   KV_VENV (default target/kv-venv: Panther's runtime and moto, for --store).
 # Exit status 1 on any unexplained difference.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +17,20 @@ venv=${PAT_VENV:-$root/target/pat-venv}
 conf=$root/target/conformance
 ws=$conf/ws
 out=$root/target/python-equivalence
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import panther_core, panther_detection_helpers' 2>/dev/null; then
+store=""
+for arg in "$@"; do
+  if [ "$arg" = "--store" ]; then store=1; fi
+done
+if [ -n "$store" ]; then
+  # moto goes into a venv of its own (PAT_VENV may be shared): Panther's runtime and moto.
+  venv=${KV_VENV:-$root/target/kv-venv}
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import panther_core, panther_detection_helpers, moto' 2>/dev/null; then
+    echo "python-equivalence: installing Panther's runtime and moto (PyPI) into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'panther_analysis_tool==1.11.1' 'panther_detection_helpers==1.0.2' \
+      pycountry pyyaml 'moto[dynamodb]'
+  fi
+elif [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import panther_core, panther_detection_helpers' 2>/dev/null; then
   echo "python-equivalence: installing Panther's runtime (PyPI) into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet 'panther_analysis_tool==1.11.1' panther_detection_helpers pycountry pyyaml
