@@ -102,6 +102,44 @@ PROBES = [
 ]
 
 
+def store_probes(day):
+    """`--store` only: events that make the key-value store's readers find what its writers
+    stored. The indicator rules store a new user (`CreateUser`) or account
+    (`CreateAccountResult`) until the event's time plus 3 days, an absolute time compared with the
+    wall clock: with the test logs' old times it has expired at once. These events carry `day`
+    (the run's date, midnight UTC), so their items are live, and the readers that follow
+    (`AWS.Console.LoginWithoutMFA`, `AWS.CloudTrail.AMIModifiedForPublicAccess`) see them."""
+    t = f"{day} 00:00:00"
+    user, account = "probe-new-user", "999900000001"
+    login = {"p_log_type": "AWS.CloudTrail", "p_event_time": t, "eventName": "ConsoleLogin",
+             "eventSource": "signin.amazonaws.com", "responseElements": {"ConsoleLogin": "Success"},
+             "additionalEventData": {"MFAUsed": "No"}, "recipientAccountId": "123456789012",
+             "userIdentity": {"type": "IAMUser", "userName": "probe-old-user"}}
+    ami = {"p_log_type": "AWS.CloudTrail", "p_event_time": t, "eventName": "ModifyImageAttribute",
+           "eventSource": "ec2.amazonaws.com", "recipientAccountId": "123456789012",
+           "requestParameters": {"launchPermission": {"add": {"items": [{"userId": user}]}}},
+           "responseElements": {"user": {"userId": user}}}
+    return [
+        ("store probe: ConsoleLogin without MFA of a user not stored (alerts)", login),
+        ("store probe: ModifyImageAttribute for a user not stored (no alert)", ami),
+        # Standard.NewUserAccountCreated stores `{user}-{user id}`; the readers look up
+        # `{userName}-{actor}` and `{userId}-{user id}`: the same key when all are `user`.
+        ("store probe: CreateUser (Standard.NewUserAccountCreated stores the new user)",
+         {"p_log_type": "AWS.CloudTrail", "p_event_time": t, "p_row_id": "probe-row-user",
+          "eventName": "CreateUser", "eventSource": "iam.amazonaws.com",
+          "recipientAccountId": "123456789012", "responseElements": {"user": {"userName": user, "userId": user}}}),
+        ("store probe: ConsoleLogin without MFA of the stored new user (no alert)",
+         dict(login, userIdentity={"type": "IAMUser", "userName": user})),
+        ("store probe: ModifyImageAttribute for the stored new user (alerts)", dict(ami, eventID="probe-ami-2")),
+        ("store probe: CreateAccountResult (Standard.NewAWSAccountCreated stores the new account)",
+         {"p_log_type": "AWS.CloudTrail", "p_event_time": t, "p_row_id": "probe-row-account",
+          "eventName": "CreateAccountResult", "eventSource": "organizations.amazonaws.com",
+          "serviceEventDetails": json.dumps({"createAccountStatus": {"accountId": account}})}),
+        ("store probe: ConsoleLogin without MFA into the stored new account (no alert)",
+         dict(login, recipientAccountId=account)),
+    ]
+
+
 def load_yaml(path):
     with open(path, "rb") as f:
         return yaml.load(f, Loader=Loader)  # nosec - PAT's safe loader
@@ -489,8 +527,9 @@ def exhaustive_variants(log):
                 yield f"set {show_path(path)} = {json.dumps(value)}", ev
 
 
-def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0, exhaustive=False):
-    """[(label, event)]: the test logs of the compiled rules, their mutations, then `detect sample`."""
+def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0, exhaustive=False, store=False):
+    """[(label, event)]: the test logs of the compiled rules, their mutations, then `detect sample`
+    (and with `store`, `store_probes` last)."""
     events, seen = [], set()
 
     def add(label, ev):
@@ -554,9 +593,13 @@ def build_events(rules, detect, n_sample, seed, rounds, n_high_match=0, exhausti
                 n_sample_added += added
             else:
                 n_high_added += added
+    n_store_probes = 0
+    if store:
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        n_store_probes = sum(add(label, ev) for label, ev in store_probes(day))
     return events, {"test_logs": n_test, "retyped_test_logs": n_retyped, "mutations": n_mut,
                     "probes": n_probes, "sample": n_sample_added, "high_match": n_high_added,
-                    "exhaustive": n_exhaustive}
+                    "exhaustive": n_exhaustive, "store_probes": n_store_probes}
 
 
 # ------------------------------------------------------------------------------------------
@@ -834,7 +877,7 @@ def main():
         print(f"  warning: log types differ between the YAML and detect for {lt_mismatch}")
 
     events, counts = build_events(rules, args.detect, args.events, args.seed, args.rounds, args.high_match,
-                                  args.exhaustive)
+                                  args.exhaustive, args.store)
     events_path = os.path.join(args.out, "events.jsonl")
     with open(events_path, "w", encoding="utf-8") as f, \
             open(os.path.join(args.out, "labels.txt"), "w", encoding="utf-8") as g:
@@ -843,6 +886,7 @@ def main():
             g.write(label + "\n")
     print(f"events: {len(events)} ({counts['test_logs']} test logs, {counts['retyped_test_logs']} of them again under the "
           f"rule's log type, {counts['mutations']} mutations, {counts['probes']} probes, "
+          f"{counts['store_probes']} store probes, "
           f"{counts['exhaustive']} exhaustive field variants, {counts['sample']} generated CloudTrail, "
           f"{counts['high_match']} high-match generated CloudTrail, "
           f"duplicates dropped) -> {events_path}")
