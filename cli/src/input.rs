@@ -1,12 +1,15 @@
-//! Reading newline-delimited events: files (plain or gzip) or standard input, line by line,
-//! with a bound on line length so that one huge line cannot exhaust memory.
+//! Reading newline-delimited events: files (plain or gzip) or standard input, in batches of
+//! lines, with a bound on line length so that one huge line cannot exhaust memory.
 //!
 //! Owns line splitting (`\n`, with a trailing `\r` dropped), the line-length limit, gzip
 //! detection (by magic bytes), and turning read errors (a truncated `.gz`) into a last line that
-//! the scan reports. Must not: parse JSON.
+//! the scan reports. The input is read straight into the caller's batch buffer and cut there:
+//! no copy of the bytes but the kernel's, except for the one line a batch ends in the middle of.
+//! Must not: parse JSON.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -21,17 +24,37 @@ pub enum Line {
     Broken(String),
 }
 
+/// The most one `read` asks for: a batch ends after the read in which it reached its size, so
+/// this bounds how far past it a batch goes.
+const READ: usize = 256 << 10;
+
 /// Lines of one input, numbered from 1.
 pub struct Lines {
-    reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn Read + Send>,
     max_line: usize,
     number: u64,
     done: bool,
+    /// The start of the line the last batch ended in the middle of.
+    carry: Vec<u8>,
+    /// The length so far of a line longer than the limit, whose bytes are being skipped.
+    skipping: Option<usize>,
+    /// For [`Lines::next_line`]: a batch read, and the lines of it not yet returned.
+    single: (Vec<u8>, VecDeque<(u64, Piece)>),
 }
 
 impl Lines {
-    pub fn new(reader: Box<dyn BufRead + Send>, max_line: usize) -> Lines {
-        Lines { reader, max_line, number: 0, done: false }
+    /// Lines of `reader`, which is read in large pieces (a `BufReader` hands those straight
+    /// through, bypassing its buffer).
+    pub fn new(reader: Box<dyn Read + Send>, max_line: usize) -> Lines {
+        Lines {
+            reader,
+            max_line,
+            number: 0,
+            done: false,
+            carry: Vec::new(),
+            skipping: None,
+            single: (Vec::new(), VecDeque::new()),
+        }
     }
 
     /// Opens a file, decompressing it if it is gzip.
@@ -46,73 +69,96 @@ impl Lines {
 
     /// Reads the next line into a fresh buffer: `(line number, line)`.
     pub fn next_line(&mut self) -> Option<(u64, Line)> {
-        let mut buf = Vec::new();
-        let (number, piece) = self.next_line_into(&mut buf)?;
+        if self.single.1.is_empty() {
+            let mut buf = std::mem::take(&mut self.single.0);
+            let mut batch = Vec::new();
+            self.fill(&mut buf, &mut batch, 1, 1);
+            self.single = (buf, batch.into());
+        }
+        let (number, piece) = self.single.1.pop_front()?;
         Some((
             number,
             match piece {
-                Piece::Text(range) => {
-                    buf.truncate(range.end);
-                    Line::Text(buf)
-                }
+                Piece::Text(range) => Line::Text(self.single.0[range].to_vec()),
                 Piece::TooLong(len) => Line::TooLong(len),
                 Piece::Broken(reason) => Line::Broken(reason),
             },
         ))
     }
 
-    /// Reads the next line onto the end of `buf` (many lines share one buffer, so that reading
-    /// allocates per batch, not per line): `(line number, where it is in buf)`.
-    pub fn next_line_into(&mut self, buf: &mut Vec<u8>) -> Option<(u64, Piece)> {
-        if self.done {
-            return None;
+    /// Reads lines into `buf` until at least `max_lines` lines or `max_bytes` bytes are in it
+    /// (or the input ends), appending `(line number, where the line is in buf)` to `lines`.
+    /// `buf`'s length is its usable size, not what it holds (so that reusing a buffer costs no
+    /// zeroing): lines are read into it from the start, it grows for a line that does not fit,
+    /// and bytes past the last line are left over.
+    pub fn fill(
+        &mut self,
+        buf: &mut Vec<u8>,
+        lines: &mut Vec<(u64, Piece)>,
+        max_lines: usize,
+        max_bytes: usize,
+    ) {
+        let first = lines.len();
+        let mut filled = self.carry.len();
+        if buf.len() < filled + READ {
+            buf.resize(filled + READ, 0);
         }
-        let start = buf.len();
-        let mut len = 0usize;
-        loop {
-            let chunk = match self.reader.fill_buf() {
-                Ok(chunk) => chunk,
+        buf[..filled].copy_from_slice(&self.carry);
+        self.carry.clear();
+        // Where the line being read starts.
+        let mut line = 0;
+        while !self.done && lines.len() - first < max_lines && line < max_bytes {
+            if buf.len() - filled < READ {
+                buf.resize(filled + READ, 0);
+            }
+            let n = match self.reader.read(&mut buf[filled..filled + READ]) {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
+                    // The line it broke off in is the broken one.
                     self.done = true;
+                    self.skipping = None;
                     self.number += 1;
-                    buf.truncate(start);
-                    return Some((self.number, Piece::Broken(describe(&e))));
+                    lines.push((self.number, Piece::Broken(describe(&e))));
+                    return;
                 }
             };
-            if chunk.is_empty() {
+            if n == 0 {
                 self.done = true;
-                if len == 0 {
-                    return None;
+                if line < filled || self.skipping.is_some() {
+                    lines.push(self.cut(buf, line, filled));
                 }
-                break;
+                return;
             }
-            let (take, newline) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => (i, true),
-                None => (chunk.len(), false),
-            };
-            if len + take <= self.max_line {
-                buf.extend_from_slice(&chunk[..take]);
+            for newline in memchr::memchr_iter(b'\n', &buf[filled..filled + n]) {
+                let end = filled + newline;
+                lines.push(self.cut(buf, line, end));
+                line = end + 1;
             }
-            len += take;
-            self.reader.consume(take + usize::from(newline));
-            if newline {
-                break;
+            filled += n;
+            // A line over the limit: count its bytes and drop them.
+            if filled - line > self.max_line {
+                *self.skipping.get_or_insert(0) += filled - line;
+                filled = line;
             }
         }
+        self.carry.extend_from_slice(&buf[line..filled]);
+    }
+
+    /// The line `start..end` of `buf` (without its newline), numbered.
+    fn cut(&mut self, buf: &[u8], start: usize, end: usize) -> (u64, Piece) {
         self.number += 1;
-        if len > self.max_line {
-            buf.truncate(start);
-            return Some((self.number, Piece::TooLong(len)));
-        }
-        if buf.last() == Some(&b'\r') && buf.len() > start {
-            buf.pop();
-        }
-        Some((self.number, Piece::Text(start..buf.len())))
+        let piece = match self.skipping.take() {
+            Some(skipped) => Piece::TooLong(skipped + end - start),
+            None if end - start > self.max_line => Piece::TooLong(end - start),
+            None if end > start && buf[end - 1] == b'\r' => Piece::Text(start..end - 1),
+            None => Piece::Text(start..end),
+        };
+        (self.number, piece)
     }
 }
 
-/// Where [`Lines::next_line_into`] put a line, or why it is not one.
+/// Where [`Lines::fill`] put a line, or why it is not one.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Piece {
     /// The line's bytes in the buffer.
@@ -124,13 +170,9 @@ pub enum Piece {
 }
 
 /// Wraps `reader` in a gzip decoder if it starts with the gzip magic bytes.
-fn gzip_aware<R: BufRead + Send + 'static>(mut reader: R) -> io::Result<Box<dyn BufRead + Send>> {
+fn gzip_aware<R: BufRead + Send + 'static>(mut reader: R) -> io::Result<Box<dyn Read + Send>> {
     let is_gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if is_gzip {
-        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(reader)))
-    } else {
-        Box::new(reader)
-    })
+    Ok(if is_gzip { Box::new(MultiGzDecoder::new(reader)) } else { Box::new(reader) })
 }
 
 fn describe(e: &io::Error) -> String {
@@ -153,7 +195,7 @@ mod tests {
 
     /// Reads all of `r` through a tiny buffer, so that lines straddle reads.
     fn lines_of(r: impl Read + Send + 'static, max: usize) -> Vec<(u64, Line)> {
-        let mut lines = Lines::new(gzip_aware(BufReader::with_capacity(7, r)).unwrap(), max);
+        let mut lines = Lines::new(Box::new(Tiny(gzip_aware(BufReader::with_capacity(7, r)).unwrap())), max);
         std::iter::from_fn(|| lines.next_line()).collect()
     }
     use flate2::Compression;
@@ -172,26 +214,47 @@ mod tests {
         assert_eq!(lines_of(io::Cursor::new(b"x\n".to_vec()), 100), [(1, text("x"))]);
     }
 
-    /// Lines read into one shared buffer are the lines read one by one.
+    /// Lines read in batches into one buffer are the lines read one by one, however the reads
+    /// cut them and wherever a batch ends.
     #[test]
-    fn lines_share_a_buffer() {
-        let input = format!("a\r\n\n{}\nbcd\r\nlast\r", "y".repeat(50));
-        let mut lines =
-            Lines::new(gzip_aware(BufReader::with_capacity(7, io::Cursor::new(input.clone()))).unwrap(), 10);
-        let mut buf = b"kept".to_vec();
-        let mut got = Vec::new();
-        while let Some((n, piece)) = lines.next_line_into(&mut buf) {
-            got.push((
-                n,
-                match piece {
-                    Piece::Text(r) => Line::Text(buf[r].to_vec()),
-                    Piece::TooLong(len) => Line::TooLong(len),
-                    Piece::Broken(reason) => Line::Broken(reason),
-                },
-            ));
+    fn batches_hold_the_lines() {
+        let input = format!("a\r\n\n{}\nbcd\r\n{}\nlast\r", "y".repeat(50), "z".repeat(25));
+        for (max_lines, max_bytes) in [(1, 1), (2, 3), (3, 100), (100, 100)] {
+            let mut lines = Lines::new(Box::new(Tiny(io::Cursor::new(input.clone()))), 10);
+            let mut buf = b"reused".to_vec();
+            let mut got = Vec::new();
+            loop {
+                let mut batch = Vec::new();
+                lines.fill(&mut buf, &mut batch, max_lines, max_bytes);
+                if batch.is_empty() {
+                    break;
+                }
+                got.extend(batch.into_iter().map(|(n, piece)| match piece {
+                    Piece::Text(r) => (n, Line::Text(buf[r].to_vec())),
+                    Piece::TooLong(len) => (n, Line::TooLong(len)),
+                    Piece::Broken(reason) => (n, Line::Broken(reason)),
+                }));
+            }
+            let expected = [
+                (1, text("a")),
+                (2, text("")),
+                (3, Line::TooLong(50)),
+                (4, text("bcd")),
+                (5, Line::TooLong(25)),
+                (6, text("last")),
+            ];
+            assert_eq!(got, expected, "batches of {max_lines} lines, {max_bytes} bytes");
         }
-        assert_eq!(got, lines_of(io::Cursor::new(input.into_bytes()), 10));
-        assert_eq!(buf, b"kepta".iter().chain(b"bcdlast").copied().collect::<Vec<_>>());
+    }
+
+    /// A reader that returns at most 7 bytes a read.
+    struct Tiny<R>(R);
+
+    impl<R: Read> Read for Tiny<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(7);
+            self.0.read(&mut buf[..n])
+        }
     }
 
     #[test]

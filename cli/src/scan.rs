@@ -87,7 +87,7 @@ pub struct Summary {
 /// How many rejections the summary lists.
 const SHOWN_REJECTIONS: usize = 10;
 const BATCH_LINES: usize = 512;
-const BATCH_BYTES: u64 = 1 << 20;
+const BATCH_BYTES: usize = 1 << 20;
 
 /// Batch buffers the collector is done with, for the reader to fill again: reading then costs
 /// no allocation, and no fresh pages from the system, per batch. Bounded by [`Pool::keep`].
@@ -103,11 +103,9 @@ impl Pool {
         Pool { buffers: Arc::default(), keep: options.threads * 5 + 2 }
     }
 
+    /// A buffer to read a batch into (its length is its size: see [`Lines::fill`]).
     fn take(&self) -> Vec<u8> {
-        let reused = self.buffers.lock().ok().and_then(|mut b| b.pop());
-        let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES as usize + (16 << 10)));
-        buf.clear();
-        buf
+        self.buffers.lock().ok().and_then(|mut b| b.pop()).unwrap_or_default()
     }
 
     fn give_back(&self, buf: Vec<u8>) {
@@ -326,16 +324,15 @@ impl Reader {
             let (source, lines) = self.current.as_mut().expect("an open input");
             let mut batch = Vec::with_capacity(BATCH_LINES);
             let mut buf = self.pool.take();
-            let mut bytes = 0u64;
-            while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
-                let Some((number, piece)) = lines.next_line_into(&mut buf) else { break };
-                bytes += match &piece {
+            lines.fill(&mut buf, &mut batch, BATCH_LINES, BATCH_BYTES);
+            let bytes = batch
+                .iter()
+                .map(|(_, piece)| match piece {
                     Piece::Text(range) => range.len() as u64 + 1,
                     Piece::TooLong(n) => *n as u64 + 1,
                     Piece::Broken(_) => 0,
-                };
-                batch.push((number, piece));
-            }
+                })
+                .sum();
             self.progress.advance(bytes, batch.len() as u64);
             if batch.is_empty() {
                 self.pool.give_back(buf);
