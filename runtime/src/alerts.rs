@@ -13,7 +13,9 @@
 //! Must not: evaluate rules (see `engine`) or decide output formats.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -103,7 +105,8 @@ pub struct Alert {
 #[derive(Default)]
 pub struct Alerter {
     /// Open windows, as the alert each will become, by rule and dedup string (two levels, so
-    /// that a match finds its window by the borrowed dedup string).
+    /// that a match finds its window by the borrowed dedup string). The alert's own `dedup` is
+    /// left empty while it is open: the key holds it.
     windows: HashMap<&'static str, HashMap<String, Alert>>,
     /// Open windows by (end, creation order): which close first.
     closing: BTreeMap<(Millis, u64), (&'static str, String)>,
@@ -183,7 +186,7 @@ impl Alerter {
                 kind: if m.rule.meta.create_alert { Kind::Alert } else { Kind::Signal },
                 severity: m.outputs.severity,
                 title: m.outputs.title,
-                dedup: dedup.clone(),
+                dedup: String::new(),
                 context: m.outputs.context,
                 log_type: log_type.to_string(),
                 match_count: 1,
@@ -215,7 +218,8 @@ impl Alerter {
             }
             let (id, dedup) = entry.remove();
             let Some(windows) = self.windows.get_mut(id) else { continue };
-            let Some(alert) = windows.remove(&dedup) else { continue };
+            let Some((_, mut alert)) = windows.remove_entry(&dedup) else { continue };
+            alert.dedup = dedup;
             self.open -= 1;
             if alert.match_count >= u64::from(alert.rule.meta.threshold) {
                 alerts.push(alert);
