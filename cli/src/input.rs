@@ -3,16 +3,21 @@
 //!
 //! Owns line splitting (`\n`, with a trailing `\r` dropped), the line-length limit, gzip
 //! detection (by magic bytes), and turning read errors (a truncated `.gz`) into a last line that
-//! the scan reports. The input is read straight into the caller's batch buffer and cut there:
-//! no copy of the bytes but the kernel's, except for the one line a batch ends in the middle of.
-//! Must not: parse JSON.
+//! the scan reports. A large plain file is mapped into memory and its lines are cut where they
+//! lie: no copy of the bytes at all (pages the scan is done with are handed back, see
+//! [`release`], so memory stays flat however large the file). Other inputs are read straight
+//! into the caller's batch buffer and cut there: no copy but the kernel's, except for the one
+//! line a batch ends in the middle of. Must not: parse JSON.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::{Deref, Range};
 use std::path::Path;
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
+use memmap2::Mmap;
 
 /// One line of input, or why it is not one.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,9 +33,38 @@ pub enum Line {
 /// this bounds how far past it a batch goes.
 const READ: usize = 256 << 10;
 
+/// Files at least this large are mapped rather than read (below, reading costs less than
+/// setting up the mapping).
+const MAP_FROM: u64 = 4 << 20;
+
+/// The bytes a batch's lines are in.
+pub enum Text {
+    /// A buffer the lines were read into (its length is its size, not what it holds).
+    Owned(Vec<u8>),
+    /// The whole input file, mapped.
+    Mapped(Arc<Mmap>),
+}
+
+impl Deref for Text {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Owned(buf) => buf,
+            Text::Mapped(map) => map,
+        }
+    }
+}
+
+enum Source {
+    Read(Box<dyn Read + Send>),
+    /// A mapped file, where the next line starts, and the file (to see whether it shrank).
+    Mapped(Arc<Mmap>, usize, Option<File>),
+}
+
 /// Lines of one input, numbered from 1.
 pub struct Lines {
-    reader: Box<dyn Read + Send>,
+    source: Source,
     max_line: usize,
     number: u64,
     done: bool,
@@ -39,27 +73,47 @@ pub struct Lines {
     /// The length so far of a line longer than the limit, whose bytes are being skipped.
     skipping: Option<usize>,
     /// For [`Lines::next_line`]: a batch read, and the lines of it not yet returned.
-    single: (Vec<u8>, VecDeque<(u64, Piece)>),
+    single: (Option<Text>, VecDeque<(u64, Piece)>),
 }
 
 impl Lines {
     /// Lines of `reader`, which is read in large pieces (a `BufReader` hands those straight
     /// through, bypassing its buffer).
     pub fn new(reader: Box<dyn Read + Send>, max_line: usize) -> Lines {
+        Lines::of(Source::Read(reader), max_line)
+    }
+
+    fn of(source: Source, max_line: usize) -> Lines {
         Lines {
-            reader,
+            source,
             max_line,
             number: 0,
             done: false,
             carry: Vec::new(),
             skipping: None,
-            single: (Vec::new(), VecDeque::new()),
+            single: (None, VecDeque::new()),
         }
     }
 
-    /// Opens a file, decompressing it if it is gzip.
+    /// Opens a file, decompressing it if it is gzip; a large plain file is mapped.
     pub fn open(path: &Path, max_line: usize) -> io::Result<Lines> {
-        Ok(Lines::new(gzip_aware(BufReader::with_capacity(1 << 16, File::open(path)?))?, max_line))
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_file() && meta.len() >= MAP_FROM {
+            // SAFETY: the mapping is read-only, and the bytes are only read. A file that
+            // another process truncates while its pages are read would fault (SIGBUS) where
+            // `read` sees a short file: each batch first checks the file's size, and the scan
+            // goes on reading if it shrank (see `batch`), which leaves only the batches already
+            // cut at that moment exposed.
+            #[allow(unsafe_code)]
+            if let Ok(map) = unsafe { Mmap::map(&file) }
+                && !map.starts_with(&GZIP_MAGIC)
+            {
+                let _ = map.advise(memmap2::Advice::Sequential);
+                return Ok(Lines::of(Source::Mapped(Arc::new(map), 0, Some(file)), max_line));
+            }
+        }
+        Ok(Lines::new(gzip_aware(BufReader::with_capacity(1 << 16, file))?, max_line))
     }
 
     /// Standard input, decompressing it if it is gzip.
@@ -70,20 +124,77 @@ impl Lines {
     /// Reads the next line into a fresh buffer: `(line number, line)`.
     pub fn next_line(&mut self) -> Option<(u64, Line)> {
         if self.single.1.is_empty() {
-            let mut buf = std::mem::take(&mut self.single.0);
+            let buf = match self.single.0.take() {
+                Some(Text::Owned(buf)) => buf,
+                _ => Vec::new(),
+            };
             let mut batch = Vec::new();
-            self.fill(&mut buf, &mut batch, 1, 1);
-            self.single = (buf, batch.into());
+            let (text, _) = self.batch(|| buf, &mut batch, 1, 1);
+            self.single = (Some(text), batch.into());
         }
         let (number, piece) = self.single.1.pop_front()?;
+        let text = self.single.0.as_deref().unwrap_or_default();
         Some((
             number,
             match piece {
-                Piece::Text(range) => Line::Text(self.single.0[range].to_vec()),
+                Piece::Text(range) => Line::Text(text[range].to_vec()),
                 Piece::TooLong(len) => Line::TooLong(len),
                 Piece::Broken(reason) => Line::Broken(reason),
             },
         ))
+    }
+
+    /// The next batch of lines: at least `max_lines` lines or `max_bytes` bytes (or the rest of
+    /// the input), appended to `lines` as `(line number, where the line is in the text)`; returns
+    /// the text they are in and the part of it they span (for [`release`]). A mapped file's
+    /// lines are where they lie; other inputs are read into the buffer `buffer` gives (see
+    /// [`Lines::fill`]).
+    pub fn batch(
+        &mut self,
+        buffer: impl FnOnce() -> Vec<u8>,
+        lines: &mut Vec<(u64, Piece)>,
+        max_lines: usize,
+        max_bytes: usize,
+    ) -> (Text, Range<usize>) {
+        if let Source::Mapped(map, at, file @ Some(_)) = &mut self.source
+            && file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.len() < map.len() as u64)
+            && let Some(mut file) = file.take()
+        {
+            // Shrunk under the scan (truncated by a log rotation?): read what is left instead.
+            use std::io::{Seek, SeekFrom};
+            let reader: Box<dyn Read + Send> = match file.seek(SeekFrom::Start(*at as u64)) {
+                Ok(_) => Box::new(BufReader::with_capacity(1 << 16, file)),
+                Err(_) => Box::new(io::empty()),
+            };
+            self.source = Source::Read(reader);
+        }
+        let Source::Mapped(map, at, _) = &mut self.source else {
+            let mut buf = buffer();
+            self.fill(&mut buf, lines, max_lines, max_bytes);
+            return (Text::Owned(buf), 0..0);
+        };
+        let (map, start) = (Arc::clone(map), *at);
+        let first = lines.len();
+        let mut line = start;
+        for newline in memchr::memchr_iter(b'\n', &map[start..]) {
+            let end = start + newline;
+            let cut = self.cut(&map, line, end);
+            lines.push(cut);
+            line = end + 1;
+            if lines.len() - first >= max_lines || line - start >= max_bytes {
+                break;
+            }
+        }
+        if lines.len() - first < max_lines && line - start < max_bytes && line < map.len() {
+            // The last line, without a newline.
+            let cut = self.cut(&map, line, map.len());
+            lines.push(cut);
+            line = map.len();
+        }
+        if let Source::Mapped(_, at, _) = &mut self.source {
+            *at = line;
+        }
+        (Text::Mapped(map), start..line)
     }
 
     /// Reads lines into `buf` until at least `max_lines` lines or `max_bytes` bytes are in it
@@ -111,7 +222,10 @@ impl Lines {
             if buf.len() - filled < READ {
                 buf.resize(filled + READ, 0);
             }
-            let n = match self.reader.read(&mut buf[filled..filled + READ]) {
+            let Source::Read(reader) = &mut self.source else {
+                unreachable!("a mapped file is cut in place, not read")
+            };
+            let n = match reader.read(&mut buf[filled..filled + READ]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -169,9 +283,29 @@ pub enum Piece {
     Broken(String),
 }
 
+/// Hands the pages of `text` the scan is done with back to the system: those wholly inside
+/// `done`, which must follow everything done before (the batches of a mapped file, in order).
+/// Without it, a mapped file's pages would count towards the scan's memory until the end.
+pub fn release(text: &Text, done: Range<usize>) {
+    // Aligned for pages up to 64 KiB.
+    const ALIGN: usize = 64 << 10;
+    let Text::Mapped(map) = text else { return };
+    let start = done.start / ALIGN * ALIGN;
+    let end = done.end / ALIGN * ALIGN;
+    if start < end {
+        // SAFETY: a read-only shared mapping of a file: after MADV_DONTNEED its pages read
+        // the file again, the same bytes, so no reader (here or in another thread) sees a
+        // change; and the pages before `done.end` belong to batches already finished.
+        #[allow(unsafe_code)]
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+    }
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Wraps `reader` in a gzip decoder if it starts with the gzip magic bytes.
 fn gzip_aware<R: BufRead + Send + 'static>(mut reader: R) -> io::Result<Box<dyn Read + Send>> {
-    let is_gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let is_gzip = reader.fill_buf()?.starts_with(&GZIP_MAGIC);
     Ok(if is_gzip { Box::new(MultiGzDecoder::new(reader)) } else { Box::new(reader) })
 }
 
@@ -245,6 +379,113 @@ mod tests {
             ];
             assert_eq!(got, expected, "batches of {max_lines} lines, {max_bytes} bytes");
         }
+    }
+
+    /// Every batch of `lines`, the lines copied out.
+    fn all_batches(lines: &mut Lines, max_lines: usize, max_bytes: usize) -> Vec<(u64, Line)> {
+        let mut buf = b"reused".to_vec();
+        let mut got = Vec::new();
+        loop {
+            let mut batch = Vec::new();
+            let (text, span) = lines.batch(|| std::mem::take(&mut buf), &mut batch, max_lines, max_bytes);
+            if batch.is_empty() {
+                return got;
+            }
+            if let Text::Mapped(_) = text {
+                let first =
+                    batch.iter().find_map(|(_, p)| if let Piece::Text(r) = p { Some(r.start) } else { None });
+                assert!(first.is_none_or(|start| span.start <= start), "{span:?} holds the batch");
+            }
+            got.extend(batch.into_iter().map(|(n, piece)| match piece {
+                Piece::Text(r) => (n, Line::Text(text[r].to_vec())),
+                Piece::TooLong(len) => (n, Line::TooLong(len)),
+                Piece::Broken(reason) => (n, Line::Broken(reason)),
+            }));
+            release(&text, span);
+            if let Text::Owned(b) = text {
+                buf = b;
+            }
+        }
+    }
+
+    /// A file of this test's own.
+    fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("detect-input-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// A mapped file gives the lines that reading it gives, in batches of any size, with or
+    /// without a last newline.
+    #[test]
+    fn mapped_files_give_the_lines_read_ones_do() {
+        for input in [
+            format!("a\r\n\n{}\nbcd\r\n{}\nlast\r", "y".repeat(50), "z".repeat(25)),
+            format!("{}\nx\n\n", "w".repeat(11)),
+            String::new(),
+            "\n".into(),
+        ] {
+            let path = temp_file("mapped", input.as_bytes());
+            let file = File::open(&path).unwrap();
+            for (max_lines, max_bytes) in [(1, 1), (2, 3), (3, 100), (100, 100)] {
+                // SAFETY: the test's own file, which nothing else writes.
+                #[allow(unsafe_code)]
+                let mapped = match unsafe { Mmap::map(&file) } {
+                    Ok(map) => Source::Mapped(Arc::new(map), 0, None),
+                    // An empty file cannot be mapped on every system.
+                    Err(_) if input.is_empty() => continue,
+                    Err(e) => panic!("{e}"),
+                };
+                let got = all_batches(&mut Lines::of(mapped, 10), max_lines, max_bytes);
+                let read =
+                    all_batches(&mut Lines::new(Box::new(Tiny(io::Cursor::new(input.clone()))), 10), 1, 1);
+                assert_eq!(got, read, "{input:?} in batches of {max_lines} lines, {max_bytes} bytes");
+            }
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+
+    /// `open` maps a large plain file, not a gzip one, and both read as they should.
+    #[test]
+    fn large_files_are_mapped_unless_gzip() {
+        let line = format!("{{\"n\": \"{}\"}}\n", "v".repeat(100));
+        let count = (MAP_FROM as usize / line.len()) + 10;
+        let plain = temp_file("large", line.repeat(count).as_bytes());
+        let mut lines = Lines::open(&plain, 1000).unwrap();
+        assert!(matches!(lines.source, Source::Mapped(..)));
+        let got = all_batches(&mut lines, 512, 1 << 20);
+        assert_eq!(got.len(), count);
+        assert!(got.iter().enumerate().all(|(i, (n, l))| *n == i as u64 + 1 && *l == text(line.trim_end())));
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(line.repeat(count).as_bytes()).unwrap();
+        let mut gz = enc.finish().unwrap();
+        gz.resize(MAP_FROM as usize + 1, 0); // past the threshold (the stream's end is earlier)
+        let gzip = temp_file("large.gz", &gz);
+        let lines = Lines::open(&gzip, 1000).unwrap();
+        assert!(matches!(lines.source, Source::Read(_)));
+        std::fs::remove_file(plain).unwrap();
+        std::fs::remove_file(gzip).unwrap();
+    }
+
+    /// A mapped file that shrinks during the scan is read from there on: the lines left, and
+    /// no fault on the pages that are gone.
+    #[test]
+    fn a_file_truncated_during_the_scan_is_read_to_its_new_end() {
+        let line = format!("{{\"n\": \"{}\"}}\n", "v".repeat(100));
+        let count = (MAP_FROM as usize / line.len()) + 10;
+        let path = temp_file("shrinks", line.repeat(count).as_bytes());
+        let mut lines = Lines::open(&path, 1000).unwrap();
+        let mut first = Vec::new();
+        let _ = lines.batch(Vec::new, &mut first, 512, 1 << 30);
+        assert_eq!(first.len(), 512);
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len((line.len() * 600 + 5) as u64).unwrap();
+        let rest = all_batches(&mut lines, 512, 1 << 20);
+        assert!(matches!(lines.source, Source::Read(_)));
+        assert_eq!(rest.len(), 600 - 512 + 1, "the lines left and the cut one");
+        assert_eq!(rest[0], (513, text(line.trim_end())));
+        assert_eq!(rest.last().unwrap(), &(601, text(&line[..5])));
+        std::fs::remove_file(path).unwrap();
     }
 
     /// A reader that returns at most 7 bytes a read.

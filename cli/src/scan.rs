@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ use detections::rule::Rule;
 use detections::time::Millis;
 use detections::{Alerter, Engine, FirstEvent, Kind, Match};
 
-use crate::input::{self, Lines, Piece};
+use crate::input::{self, Lines, Piece, Text};
 use crate::output;
 
 /// Where events come from.
@@ -108,7 +109,8 @@ impl Pool {
         self.buffers.lock().ok().and_then(|mut b| b.pop()).unwrap_or_default()
     }
 
-    fn give_back(&self, buf: Vec<u8>) {
+    fn give_back(&self, text: Text) {
+        let Text::Owned(buf) = text else { return };
         if let Ok(mut buffers) = self.buffers.lock()
             && buffers.len() < self.keep
         {
@@ -117,11 +119,13 @@ impl Pool {
     }
 }
 
-/// Numbered lines of one input, their bytes in one buffer.
+/// Numbered lines of one input, their bytes in one buffer (or mapped file).
 struct Batch {
     index: u64,
     source: Arc<str>,
-    buf: Vec<u8>,
+    text: Text,
+    /// The part of `text` the lines span.
+    span: Range<usize>,
     lines: Vec<(u64, Piece)>,
     bytes: u64,
 }
@@ -141,8 +145,9 @@ enum Outcome {
 struct Done {
     index: u64,
     source: Arc<str>,
-    /// The batch's buffer, which the outcomes' ranges point into.
-    buf: Vec<u8>,
+    /// The batch's text, which the outcomes' ranges point into, and the part its lines span.
+    text: Text,
+    span: Range<usize>,
     outcomes: Vec<(u64, Outcome)>,
     bytes: u64,
 }
@@ -247,7 +252,7 @@ impl Wanted {
 }
 
 fn evaluate(engine: &Engine, log_type: Option<&str>, wanted: Wanted, batch: Batch) -> Done {
-    let buf = batch.buf;
+    let buf = &batch.text[..];
     let outcomes = batch
         .lines
         .into_iter()
@@ -273,7 +278,14 @@ fn evaluate(engine: &Engine, log_type: Option<&str>, wanted: Wanted, batch: Batc
             (number, outcome)
         })
         .collect();
-    Done { index: batch.index, source: batch.source, buf, outcomes, bytes: batch.bytes }
+    Done {
+        index: batch.index,
+        source: batch.source,
+        text: batch.text,
+        span: batch.span,
+        outcomes,
+        bytes: batch.bytes,
+    }
 }
 
 /// Cuts the inputs into batches of numbered lines.
@@ -323,8 +335,7 @@ impl Reader {
             }
             let (source, lines) = self.current.as_mut().expect("an open input");
             let mut batch = Vec::with_capacity(BATCH_LINES);
-            let mut buf = self.pool.take();
-            lines.fill(&mut buf, &mut batch, BATCH_LINES, BATCH_BYTES);
+            let (text, span) = lines.batch(|| self.pool.take(), &mut batch, BATCH_LINES, BATCH_BYTES);
             let bytes = batch
                 .iter()
                 .map(|(_, piece)| match piece {
@@ -335,13 +346,13 @@ impl Reader {
                 .sum();
             self.progress.advance(bytes, batch.len() as u64);
             if batch.is_empty() {
-                self.pool.give_back(buf);
+                self.pool.give_back(text);
                 self.current = None;
                 continue;
             }
             let source = Arc::clone(source);
             self.index += 1;
-            return Some(Batch { index: self.index - 1, source, buf, lines: batch, bytes });
+            return Some(Batch { index: self.index - 1, source, text, span, lines: batch, bytes });
         }
     }
 }
@@ -416,7 +427,7 @@ impl<'o> Collector<'o> {
                                 if !written {
                                     return FirstEvent::Value(serde_json::Value::Null);
                                 }
-                                let text = String::from_utf8(done.buf[range.clone()].to_vec());
+                                let text = String::from_utf8(done.text[range.clone()].to_vec());
                                 FirstEvent::Text(text.expect("the scan validated UTF-8").into())
                             };
                             let closed = self.alerter.observe_owned(m, time, log_type, text);
@@ -426,7 +437,8 @@ impl<'o> Collector<'o> {
                 }
             }
         }
-        self.pool.give_back(done.buf);
+        input::release(&done.text, done.span);
+        self.pool.give_back(done.text);
         Ok(())
     }
 
