@@ -660,27 +660,27 @@ impl Fill for Pass<'_> {
         }
         let key = &text[key];
         let index = table.indexes[group as usize];
-        let ends = Ends::of(key);
-        let at = index.start as usize + index.home(ends, key.len());
-        let entry = &table.entries[at];
-        // A key at its home slot is settled there, in any index.
-        if entry.whole_len as usize == key.len() && entry.ends == ends {
-            let node = entry.node;
-            if node != NO_NODE
-                && self.found[node as usize].generation != self.generation
-                && self.inside(entry.check_parent)
-            {
-                let pick = Pick { key: span, key_escaped: false, exact: true };
-                self.found[node as usize] = Found::picked(self.generation, pick);
-                return Some((entry.group, entry.descend));
+        if index.perfect {
+            let ends = Ends::of(key);
+            let at = index.start as usize + index.home(ends, key.len());
+            let entry = &table.entries[at];
+            if entry.whole_len as usize == key.len() && entry.ends == ends {
+                let node = entry.node;
+                if node != NO_NODE
+                    && self.found[node as usize].generation != self.generation
+                    && self.inside(entry.check_parent)
+                {
+                    let pick = Pick { key: span, key_escaped: false, exact: true };
+                    self.found[node as usize] = Found::picked(self.generation, pick);
+                    return Some((entry.group, entry.descend));
+                }
+                // Several spellings, a repeated key, a member of a parent's other spelling.
+                return self.offer(text, at as u32, key, span, false);
             }
-            // Several spellings, a repeated key, a member of a parent's other spelling.
-            return self.offer(text, at as u32, key, span, false);
-        }
-        // In a collision-free index a key that is neither there nor another spelling of it is
-        // no rule's.
-        if index.perfect && !entry.may_fold(ends, key.len()) {
-            return None;
+            // Neither the key there nor another spelling of it: no rule's.
+            if !entry.may_fold(ends, key.len()) {
+                return None;
+            }
         }
         self.member_slow(text, group, span)
     }
