@@ -263,8 +263,8 @@ impl FieldTable {
         n
     }
 
-    /// Builds every group's index of its children: collision-free where a multiplier of a
-    /// few tried at a few table sizes gives one, else with fewest collisions (linear probing).
+    /// Builds every group's index of its children: collision-free where one of 64 multipliers
+    /// at one of up to three table sizes gives one, else with fewest collisions (linear probing).
     fn index_groups(&mut self) {
         let empty = Entry {
             ends: Ends::default(),
@@ -308,7 +308,10 @@ impl FieldTable {
             }
             let least = (children.len() * 4).next_power_of_two().trailing_zeros().max(MIN_BITS);
             let mut best: Option<(usize, Index, Vec<Entry>)> = None;
-            'sizes: for bits in least..least + 3 {
+            // Larger tables only for small levels (up to 1,024 slots), so as not to spread a
+            // level's keys over many cache lines.
+            let most = if least >= 10 { least } else { (least + 2).min(10) };
+            'sizes: for bits in least..=most {
                 for &seed in &seeds {
                     let start = self.entries.len() as u32;
                     let index = Index { seed, shift: 64 - bits, start, len: 1 << bits, perfect: false, node };
@@ -1006,6 +1009,21 @@ mod tests {
                 assert_eq!(view.field(path), value.field(path), "{text}: {:?}", path.segs);
             }
         }
+    }
+
+    #[test]
+    fn small_levels_are_indexed_without_collisions() {
+        // The home-slot path (collision-free levels) and the probing fallback both run in these
+        // tests: the small tables here are collision-free, the 300 keys of one object are not.
+        let table = FieldTable::new(PATHS);
+        assert!(table.indexes.iter().all(|index| index.perfect));
+        let keys: Vec<String> = (0..300).map(|i| format!("key{i}")).collect();
+        let paths: Vec<&'static Path> = keys
+            .iter()
+            .map(|k| &*Box::leak(Box::new(Path::new(Box::leak(Box::new([Key(k.clone().leak())]))))))
+            .collect();
+        let table = FieldTable::new(paths.iter().copied());
+        assert!(!table.indexes[0].perfect);
     }
 
     #[test]
