@@ -293,7 +293,7 @@ impl FieldTable {
                 [n] => n,
                 _ => NO_NODE,
             };
-            let children: Vec<Entry> = self.groups[g].children.iter().map(|&c| self.entry(c)).collect();
+            let children: Vec<Entry> = self.groups[g].children.iter().map(|&c| self.entry(g, c)).collect();
             if children.is_empty() {
                 let shift = 64 - MIN_BITS;
                 self.indexes.push(Index {
@@ -340,16 +340,14 @@ impl FieldTable {
         }
     }
 
-    fn entry(&self, group: u32) -> Entry {
+    /// The entry for `group`, a child of `above`.
+    fn entry(&self, above: usize, group: u32) -> Entry {
         let g = &self.groups[group as usize];
         let (node, check_parent) = match g.nodes[..] {
             [n] => {
-                let parent = self.nodes[n as usize].parent;
-                let implied = parent == NO_NODE || {
-                    let parents = self.groups.iter().find(|p| p.nodes.contains(&parent));
-                    parents.is_some_and(|p| p.nodes.len() == 1)
-                };
-                (n, if implied { NO_NODE } else { parent })
+                // The node's parent is one of `above`'s nodes (none at the top).
+                let implied = above == 0 || self.groups[above].nodes.len() == 1;
+                (n, if implied { NO_NODE } else { self.nodes[n as usize].parent })
             }
             _ => (NO_NODE, NO_NODE),
         };
