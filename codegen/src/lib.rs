@@ -99,6 +99,7 @@ pub mod names;
 pub mod optimise;
 pub mod python;
 pub mod reference;
+pub mod required;
 pub mod sync;
 pub mod yaml;
 

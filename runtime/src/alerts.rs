@@ -269,6 +269,7 @@ mod tests {
                 alert_title: None,
             },
             fields: &[],
+            required: &[],
             decide: |_| None,
             decide_view: |_| None,
             title: None,

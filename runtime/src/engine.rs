@@ -146,7 +146,50 @@ impl fmt::Debug for Engine {
 #[derive(Debug)]
 struct Dispatch {
     narrowings: Vec<Narrowing>,
-    always: Vec<&'static Rule>,
+    always: Vec<Candidate>,
+}
+
+/// How many of a rule's required fields the prefilter checks (those most likely absent first).
+const CHECKED: usize = 3;
+const NO_NODE: u32 = u32::MAX;
+
+/// A rule to run, with the view nodes of up to [`CHECKED`] fields it cannot match without
+/// (`Rule::required`): when the pass over an event found one of them missing, the rule cannot
+/// match and is not called. One load per field from what the pass found, instead of a call
+/// into the rule's code and a hashed lookup of its first field.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    rule: &'static Rule,
+    /// Padded with [`NO_NODE`].
+    required: [u32; CHECKED],
+}
+
+impl Candidate {
+    /// `rule`'s candidate, leaving out the node of `dispatched_on` (which the dispatch already
+    /// found).
+    fn new(rule: &'static Rule, table: &FieldTable, dispatched_on: Option<&Path>) -> Candidate {
+        let skip = dispatched_on.and_then(|p| table.key_node(p));
+        let mut paths: Vec<&Path> = rule.required.to_vec();
+        // Nested fields first: a field of a request is absent from more events than a
+        // top-level one every event of the log type has.
+        paths.sort_by_key(|p| std::cmp::Reverse(p.segs.len()));
+        let mut required = [NO_NODE; CHECKED];
+        let nodes = paths.into_iter().filter_map(|p| table.key_node(p)).filter(|&n| Some(n) != skip);
+        let mut taken = 0;
+        for node in nodes {
+            if taken < CHECKED && !required[..taken].contains(&node) {
+                required[taken] = node;
+                taken += 1;
+            }
+        }
+        Candidate { rule, required }
+    }
+
+    /// Whether `view` has every checked field (else the rule cannot match it).
+    #[inline]
+    fn may_match(&self, view: &View<'_>) -> bool {
+        self.required.iter().all(|&node| node == NO_NODE || view.found(node))
+    }
 }
 
 /// A discriminating field and, by its value, the selected rules that can match (the others
@@ -158,14 +201,22 @@ struct Narrowing {
 }
 
 /// A value of a discriminating field (with its hash) and the rules it can match.
-type ValueRules = (u64, &'static str, Box<[&'static Rule]>);
+type ValueRules = (u64, &'static str, Box<[Candidate]>);
 
 impl Narrowing {
-    fn new(discriminator: &'static Discriminator, admits: impl Fn(&Rule) -> bool) -> Narrowing {
+    fn new(
+        discriminator: &'static Discriminator,
+        admits: impl Fn(&Rule) -> bool,
+        table: &FieldTable,
+    ) -> Narrowing {
+        let field = Some(&discriminator.field);
         let values: Vec<_> = discriminator
             .values
             .iter()
-            .map(|&(value, rules)| (value, rules.iter().copied().filter(|r| admits(r)).collect::<Box<[_]>>()))
+            .map(|&(value, rules)| {
+                let rules = rules.iter().copied().filter(|r| admits(r));
+                (value, rules.map(|r| Candidate::new(r, table, field)).collect::<Box<[_]>>())
+            })
             .filter(|(_, rules)| !rules.is_empty())
             .collect();
         let mut slots = vec![None; (values.len() * 2).next_power_of_two().max(8)];
@@ -182,7 +233,7 @@ impl Narrowing {
     }
 
     #[inline]
-    fn candidates(&self, value: &str) -> &[&'static Rule] {
+    fn candidates(&self, value: &str) -> &[Candidate] {
         let hash = hash(value.as_bytes());
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
@@ -219,21 +270,21 @@ impl Dispatch {
     fn run<E: Event + ?Sized>(
         &self,
         event: &E,
-        decide: impl Fn(&'static Rule) -> bool,
+        decide: impl Fn(&Candidate) -> bool,
         out: &mut Vec<&'static Rule>,
     ) {
         let start = out.len();
         for narrowing in &self.narrowings {
             let Val::Str(value) = event.field(narrowing.field) else { continue };
-            for &rule in narrowing.candidates(value) {
-                if decide(rule) {
-                    out.push(rule);
+            for candidate in narrowing.candidates(value) {
+                if decide(candidate) {
+                    out.push(candidate.rule);
                 }
             }
         }
-        for &rule in &self.always {
-            if decide(rule) {
-                out.push(rule);
+        for candidate in &self.always {
+            if decide(candidate) {
+                out.push(candidate.rule);
             }
         }
         // In the order of the rule files, whichever list a rule came from.
@@ -252,7 +303,7 @@ impl Engine {
     /// The rules of `log_types` (a registry's `by_log_type::ALL`) that `selection` admits.
     pub fn new(log_types: &[&'static LogType], selection: &Selection) -> Engine {
         let mut rules: Vec<&'static Rule> = Vec::new();
-        let mut by_log_type = BTreeMap::new();
+        let mut selected: Vec<&'static LogType> = Vec::new();
         for &log_type in log_types {
             if !selection.log_types.is_empty() && !selection.log_types.iter().any(|t| t == log_type.name) {
                 continue;
@@ -262,15 +313,12 @@ impl Engine {
             if admitted.is_empty() {
                 continue;
             }
-            let narrowings =
-                log_type.dispatch.iter().map(|d| Narrowing::new(d, |r| selection.admits(r))).collect();
-            let always = log_type.always.iter().copied().filter(|r| selection.admits(r)).collect();
             for rule in &admitted {
                 if !rules.iter().any(|r| r.meta.id == rule.meta.id) {
                     rules.push(rule);
                 }
             }
-            by_log_type.insert(log_type.name, Dispatch { narrowings, always });
+            selected.push(log_type);
         }
         rules.sort_by_key(|r| r.meta.source);
         // A new engine imports the rules' modules anew: module state starts from the
@@ -278,10 +326,9 @@ impl Engine {
         for py in rules.iter().filter_map(|r| r.python) {
             py.reset_state();
         }
-        let discriminators =
-            by_log_type.values().flat_map(|d: &Dispatch| d.narrowings.iter().map(|n| n.field));
+        let discriminators = selected.iter().flat_map(|t| t.dispatch.iter().map(|d| &d.field));
         // The event time of a match is read from the view too.
-        let times = by_log_type.keys().flat_map(|&t| crate::time::time_paths(t));
+        let times = selected.iter().flat_map(|t| crate::time::time_paths(t.name));
         let table = FieldTable::new(
             rules
                 .iter()
@@ -290,6 +337,22 @@ impl Engine {
                 .chain([&P_LOG_TYPE])
                 .chain(times),
         );
+        // The prefilter's nodes are those of this table.
+        let by_log_type = selected
+            .into_iter()
+            .map(|log_type| {
+                let admits = |r: &Rule| selection.admits(r);
+                let narrowings =
+                    log_type.dispatch.iter().map(|d| Narrowing::new(d, admits, &table)).collect();
+                let always = log_type
+                    .always
+                    .iter()
+                    .filter(|r| admits(r))
+                    .map(|&r| Candidate::new(r, &table, None))
+                    .collect();
+                (log_type.name, Dispatch { narrowings, always })
+            })
+            .collect();
         Engine { rules, by_log_type, table, store: Arc::new(MemoryStore::new()) }
     }
 
@@ -357,7 +420,7 @@ impl Engine {
         };
         let (_, dispatch) = self.dispatch(resolve_log_type(event, log_type)?)?;
         crate::py::kv::enter(&self.store);
-        dispatch.run(event, |rule| rule.matches(event), out);
+        dispatch.run(event, |candidate| candidate.rule.matches(event), out);
         Ok(())
     }
 
@@ -449,7 +512,11 @@ impl Engine {
                 DocumentError::TooLarge => EventError::TooLarge { bytes: bytes.len() },
             })?;
             let (log_type, dispatch) = self.dispatch(resolve_log_type(&view, log_type)?)?;
-            dispatch.run(&view, |rule| (rule.decide_view)(&view).is_none(), &mut matched);
+            dispatch.run(
+                &view,
+                |candidate| candidate.may_match(&view) && (candidate.rule.decide_view)(&view).is_none(),
+                &mut matched,
+            );
             then(&view, log_type, &matched);
             scratch.matched = matched;
             Ok(())

@@ -92,6 +92,9 @@ pub struct Rule {
     pub meta: RuleMeta,
     /// Every field the rule reads (conditions and outputs): what an event view prepares.
     pub fields: &'static [&'static Path],
+    /// Fields the rule cannot match without (a subset of `fields`, all paths of keys): on an
+    /// event where one of them is missing, `decide` fails, so the engine need not call it.
+    pub required: &'static [&'static Path],
     /// `None` when the event matches, else the YAML line of the first top-level expression of
     /// `InlineFilters` or `Detection` that does not hold.
     pub decide: fn(&dyn Event) -> Option<u32>,
@@ -375,6 +378,7 @@ mod tests {
                 alert_title: None,
             },
             fields: &[],
+            required: &[],
             decide: |_| None,
             decide_view: |_| None,
             title,

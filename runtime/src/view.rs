@@ -798,6 +798,27 @@ impl Event for View<'_> {
     }
 }
 
+/// The engine's prefilter: which required fields (`Rule::required`) an event lacks, read from
+/// what the pass found, without calling the rule.
+impl FieldTable {
+    /// The node of `path` when it is a declared path of keys only: an id for [`View::found`].
+    pub fn key_node(&self, path: &Path) -> Option<u32> {
+        match self.lookup(path) {
+            Some((node, covered)) if covered == path.segs.len() => Some(node),
+            _ => None,
+        }
+    }
+}
+
+impl View<'_> {
+    /// Whether the pass found a value for `node` (from [`FieldTable::key_node`]); when it did
+    /// not, the node's path reads as [`Val::Missing`].
+    #[inline]
+    pub fn found(&self, node: u32) -> bool {
+        self.slot(node).is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,8 @@
 //! - (a) the generated code over the `serde_json::Value`, (b) the generated code over the fast
 //!   view of the bytes and (c) `codegen::reference::decide` over the `Value` must return the
 //!   same `Option<u32>` (the match, or the line of the step that decided);
+//! - on a match, every field of `Rule::required` is one the view found (the engine skips the
+//!   rule on an event without one);
 //! - on a match, `Rule::outputs` over the view, over the `Value`, and `reference::outputs` must
 //!   give the same title, dedup string, context (keys in order, values) and severity;
 //! - for a sample, the engine's `evaluate` (on the `Value`) and `evaluate_bytes` must give the
@@ -194,6 +196,15 @@ impl Check<'_> {
                 }
                 if a.is_none() {
                     counts.matches.fetch_add(1, Ordering::Relaxed);
+                    // The engine skips a rule on an event that lacks a required field.
+                    let lacking = s
+                        .compiled
+                        .required
+                        .iter()
+                        .find(|&&p| s.table.key_node(p).is_none_or(|n| !view.found(n)));
+                    if let Some(path) = lacking {
+                        return Some(format!("matches without the required field {:?}", path.segs));
+                    }
                     let (ov, ob, or) = (
                         s.compiled.outputs(&value),
                         s.compiled.outputs(&view),

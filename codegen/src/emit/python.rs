@@ -17,7 +17,7 @@ pub(super) fn module(
     runtime: &TokenStream,
     docs: TokenStream,
     meta: TokenStream,
-    filters: Option<(TokenStream, Vec<proc_macro2::Ident>)>,
+    filters: Option<(TokenStream, Vec<proc_macro2::Ident>, Vec<proc_macro2::Ident>)>,
 ) -> TokenStream {
     let py = rule.python.as_ref().expect("a Python rule");
     let items: TokenStream = py.items.parse().expect("the Python front end emits valid Rust");
@@ -49,15 +49,19 @@ pub(super) fn module(
         quote!((#log_type, &super::py::#m::DATA_MODEL))
     });
     let rule_doc = doc_safe(&format!(" The rule `{}`: its metadata and compiled functions.", rule.id));
-    let (decide, fields, filter_items) = match filters {
+    // The fields its lowered conditions require: `rule()` runs only when they all hold.
+    let (decide, fields, required, filter_items) = match filters {
         // `rule()` is exactly its lowered steps: the engine decides without the Python.
-        Some((items, fields)) if py.lowered => {
-            (quote!(|event| decide(event)), quote!(&[#(&#fields),*]), items)
+        Some((items, fields, required)) if py.lowered => {
+            (quote!(|event| decide(event)), quote!(&[#(&#fields),*]), quote!(&[#(&#required),*]), items)
         }
-        Some((items, fields)) => {
-            (quote!(|event| decide(event).or_else(|| PYTHON.decide(event))), quote!(&[#(&#fields),*]), items)
-        }
-        None => (quote!(|event| PYTHON.decide(event)), quote!(&[]), quote!()),
+        Some((items, fields, required)) => (
+            quote!(|event| decide(event).or_else(|| PYTHON.decide(event))),
+            quote!(&[#(&#fields),*]),
+            quote!(&[#(&#required),*]),
+            items,
+        ),
+        None => (quote!(|event| PYTHON.decide(event)), quote!(&[]), quote!(&[]), quote!()),
     };
     let python_doc = doc_safe(&format!(" The Panther functions of `{source}`, compiled."));
     quote! {
@@ -70,6 +74,7 @@ pub(super) fn module(
         pub static RULE: Rule = Rule {
             meta: #meta,
             fields: #fields,
+            required: #required,
             decide: #decide,
             decide_view: #decide,
             title: None,

@@ -34,7 +34,7 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
             let constants = paths.constants();
             let decide = decide(rule, &emitter);
             let fields = paths.idents().cloned().collect::<Vec<_>>();
-            (quote!(#constants #decide), fields)
+            (quote!(#constants #decide), fields, required_idents(rule, &paths))
         });
         return super::python::module(rule, runtime, quote!(#(#docs)*), meta(rule), filters);
     }
@@ -199,6 +199,7 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
     let severity_fn = function(!rule.dynamic_severities.is_empty(), "dynamic_severity");
     let meta = meta(rule);
     let fields = paths.idents().map(|p| quote!(#p)).chain(preset_fields);
+    let required = required_idents(rule, &paths);
     let rule_doc = doc_safe(&format!(" The rule `{}`: its metadata and compiled functions.", rule.id));
     quote! {
         #(#docs)*
@@ -210,6 +211,7 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
         pub static RULE: Rule = Rule {
             meta: #meta,
             fields: &[#(&#fields),*],
+            required: &[#(&#required),*],
             decide: |event| decide(event),
             decide_view: |event| decide(event),
             title: #title_fn,
@@ -228,6 +230,11 @@ pub(super) fn module(rule: &Rule, runtime: &TokenStream) -> TokenStream {
         #context
         #severity
     }
+}
+
+/// The constants of the fields the rule cannot match without (see `crate::required`).
+fn required_idents(rule: &Rule, paths: &Paths) -> Vec<Ident> {
+    crate::required::required_paths(rule).iter().map(|p| paths.ident(p).clone()).collect()
 }
 
 fn all_paths(rule: &Rule) -> Vec<crate::ir::Path> {

@@ -62,6 +62,7 @@ pub static RULE: Rule = Rule {
         &BUCKET_NAME,
         &RESOURCES_EACH_ARN,
     ],
+    required: &[&EVENT_NAME, &RESOURCES, &MINUTES, &MAX_MINUTES],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&EVENT_TYPE, &NEW_VALUE, &EMAIL, &OLD_VALUE],
+    required: &[&EVENT_TYPE, &NEW_VALUE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

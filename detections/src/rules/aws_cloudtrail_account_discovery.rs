@@ -39,6 +39,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&EVENT_NAME, &ARN, &RECIPIENT_ACCOUNT_ID],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -48,6 +48,7 @@ pub static RULE: Rule = Rule {
         &USER_IDENTITY,
         &EVENT_REGION,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

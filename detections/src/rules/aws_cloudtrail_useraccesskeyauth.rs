@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&ERROR_CODE, &ERROR_MESSAGE, &ACCESS_KEY_ID, &SOURCE_IP_ADDRESS, &ARN],
+    required: &[&ACCESS_KEY_ID],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

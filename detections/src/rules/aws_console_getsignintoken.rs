@@ -61,6 +61,7 @@ pub static RULE: Rule = Rule {
         &RECIPIENT_ACCOUNT_ID,
         &USER_IDENTITY,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -67,6 +67,7 @@ pub static RULE: Rule = Rule {
         &ARN,
         &MFA_USED,
     ],
+    required: &[&EVENT_NAME, &TYPE, &CONSOLE_LOGIN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

@@ -60,6 +60,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
     ],
+    required: &[&EVENT_NAME, &TYPE, &CONSOLE_LOGIN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -61,6 +61,7 @@ pub static RULE: Rule = Rule {
         &USER_IDENTITY,
         &UNKNOWN_LOG_ID,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -69,6 +69,7 @@ pub static RULE: Rule = Rule {
         &ERROR_CODE,
         &ERROR_MESSAGE,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

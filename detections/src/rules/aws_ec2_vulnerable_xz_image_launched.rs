@@ -52,6 +52,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
     ],
+    required: &[&EVENT_NAME, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

@@ -63,6 +63,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
     ],
+    required: &[&EVENT_NAME, &TYPE, &ROLE_ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

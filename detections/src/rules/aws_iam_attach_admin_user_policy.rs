@@ -53,6 +53,7 @@ pub static RULE: Rule = Rule {
         &USER_IDENTITY,
         &USER_NAME,
     ],
+    required: &[&EVENT_NAME, &POLICY_ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -53,6 +53,7 @@ pub static RULE: Rule = Rule {
         &USER_NAME,
         &RECIPIENT_ACCOUNT_ID,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME, &POLICY_ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

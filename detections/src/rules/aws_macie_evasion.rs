@@ -48,6 +48,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&EVENT_NAME, &EVENT_SOURCE, &RECIPIENT_ACCOUNT_ID, &ARN],
+    required: &[&EVENT_NAME, &EVENT_SOURCE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

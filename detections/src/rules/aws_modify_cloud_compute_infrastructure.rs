@@ -54,6 +54,7 @@ pub static RULE: Rule = Rule {
         &RECIPIENT_ACCOUNT_ID,
         &AWS_REGION,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

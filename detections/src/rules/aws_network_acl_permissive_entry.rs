@@ -58,6 +58,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
     ],
+    required: &[&EVENT_NAME, &CIDR_BLOCK, &RULE_ACTION, &EGRESS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -66,6 +66,7 @@ pub static RULE: Rule = Rule {
         &USER_IDENTITY,
         &APPLY_IMMEDIATELY,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

@@ -71,6 +71,7 @@ pub static RULE: Rule = Rule {
         &D_B_INSTANCE_AUTOMATED_BACKUP_ARN,
         &D_B_CLUSTER_AUTOMATED_BACKUP_ARN,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -72,6 +72,7 @@ pub static RULE: Rule = Rule {
         &D_B_CLUSTER_ARN,
         &FEATURE_NAME,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -68,6 +68,7 @@ pub static RULE: Rule = Rule {
         &FINAL_DB_CLUSTER_SNAPSHOT_IDENTIFIER,
         &DELETE_AUTOMATED_BACKUPS,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -79,6 +79,7 @@ pub static RULE: Rule = Rule {
         &V_PC_SECURITY_GROUP_IDS,
         &D_B_SUBNET_GROUP_NAME,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME, &PUBLICLY_ACCESSIBLE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -64,6 +64,7 @@ pub static RULE: Rule = Rule {
         &MARKER,
         &NUMBER_OF_LINES,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -46,6 +46,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&EVENT_NAME, &EVENT_SOURCE, &MASTER_USER_PASSWORD, &D_B_INSTANCE_ARN],
+    required: &[&EVENT_NAME, &EVENT_SOURCE, &MASTER_USER_PASSWORD],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

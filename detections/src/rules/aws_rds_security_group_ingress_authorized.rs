@@ -71,6 +71,7 @@ pub static RULE: Rule = Rule {
         &E_C2_SECURITY_GROUP_ID,
         &E_C2_SECURITY_GROUP_OWNER_ID,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -65,6 +65,7 @@ pub static RULE: Rule = Rule {
         &KMS_KEY_ID,
         &COPY_TAGS,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME, &SOURCE_REGION, &AWS_REGION],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

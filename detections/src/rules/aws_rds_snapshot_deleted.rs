@@ -70,6 +70,7 @@ pub static RULE: Rule = Rule {
         &D_B_SNAPSHOT_ARN,
         &D_B_CLUSTER_SNAPSHOT_ARN,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

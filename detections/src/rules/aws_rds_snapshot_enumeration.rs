@@ -70,6 +70,7 @@ pub static RULE: Rule = Rule {
         &USER_IDENTITY,
         &MAX_RECORDS,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

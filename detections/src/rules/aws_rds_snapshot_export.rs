@@ -65,6 +65,7 @@ pub static RULE: Rule = Rule {
         &KMS_KEY_ID,
         &IAM_ROLE_ARN,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

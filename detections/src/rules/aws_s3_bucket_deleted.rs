@@ -62,6 +62,7 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_AGENT,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

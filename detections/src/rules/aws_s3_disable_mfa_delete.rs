@@ -70,6 +70,7 @@ pub static RULE: Rule = Rule {
         &super::presets::aws_actor_user::EVENT_TYPE,
         &super::presets::aws_actor_user::INVOKED_BY,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME, &MFA_DELETE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

@@ -71,6 +71,7 @@ pub static RULE: Rule = Rule {
         &super::presets::aws_actor_user::EVENT_TYPE,
         &super::presets::aws_actor_user::INVOKED_BY,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME, &STATUS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

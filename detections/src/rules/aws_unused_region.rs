@@ -61,6 +61,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
     ],
+    required: &[&AWS_REGION, &READ_ONLY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

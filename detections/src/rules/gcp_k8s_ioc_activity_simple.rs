@@ -52,6 +52,7 @@ pub static RULE: Rule = Rule {
         &SERVICE_NAME,
         &OPERATION,
     ],
+    required: &[&PRODUCER, &TOR_EXIT_NODES],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

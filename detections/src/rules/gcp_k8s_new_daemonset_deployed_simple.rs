@@ -49,6 +49,7 @@ pub static RULE: Rule = Rule {
         &RESOURCE_NAME,
         &SERVICE_NAME,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -54,6 +54,7 @@ pub static RULE: Rule = Rule {
         &SERVICE_NAME,
         &SPEC,
     ],
+    required: &[&METHOD_NAME, &TYPE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&AUDIT_LOG_EVENT, &USER],
+    required: &[&AUDIT_LOG_EVENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

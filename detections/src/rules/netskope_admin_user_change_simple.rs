@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("User [{user}] performed [{audit_log_event}]"),
     },
     fields: &[&AUDIT_LOG_EVENT, &USER],
+    required: &[&AUDIT_LOG_EVENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("[{user}] deleted many objects in a short time"),
     },
     fields: &[&AUDIT_LOG_EVENT, &USER],
+    required: &[&AUDIT_LOG_EVENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&IS_NETSKOPE_PERSONNEL, &AUDIT_LOG_EVENT, &USER],
+    required: &[&IS_NETSKOPE_PERSONNEL],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("Many unauthorized API calls from user [{user}]"),
     },
     fields: &[&DATA_VALUES_0, &USER],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &ROLE_ARN, &TYPE],
+    required: &[&EVENT_NAME, &ROLE_ARN],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&USER, &NAME, &ID, &IP, &FLAGS, &KEY, &HERE, &FLAGS_0, &ADMIN],
+    required: &[&USER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

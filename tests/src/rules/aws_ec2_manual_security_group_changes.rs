@@ -60,6 +60,7 @@ pub static RULE: Rule = Rule {
         &SOURCE_IP_ADDRESS,
         &USER_IDENTITY,
     ],
+    required: &[&EVENT_NAME, &RECIPIENT_ACCOUNT_ID, &USER_AGENT],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

@@ -63,6 +63,7 @@ pub static RULE: Rule = Rule {
         &TARGET_DB_INSTANCE_IDENTIFIER,
         &TARGET_DB_CLUSTER_IDENTIFIER,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

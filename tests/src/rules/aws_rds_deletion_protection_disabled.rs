@@ -75,6 +75,7 @@ pub static RULE: Rule = Rule {
         &BACKUP_RETENTION_PERIOD,
         &PUBLICLY_ACCESSIBLE,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME, &DELETION_PROTECTION],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -69,6 +69,11 @@ pub static RULE: Rule = Rule {
         &super::presets::aws_actor_user::EVENT_TYPE,
         &super::presets::aws_actor_user::INVOKED_BY,
     ],
+    required: &[
+        &EVENT_SOURCE,
+        &EVENT_NAME,
+        &X_AMZ_SERVER_SIDE_ENCRYPTION_CUSTOMER_ALGORITHM,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

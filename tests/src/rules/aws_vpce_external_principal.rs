@@ -76,6 +76,14 @@ pub static RULE: Rule = Rule {
         &super::presets::aws_actor_user::EVENT_TYPE,
         &super::presets::aws_actor_user::INVOKED_BY,
     ],
+    required: &[
+        &EVENT_TYPE,
+        &EVENT_CATEGORY,
+        &TYPE,
+        &PRINCIPAL_ID,
+        &RECIPIENT_ACCOUNT_ID,
+        &ACCOUNT_ID,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

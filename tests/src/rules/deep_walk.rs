@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| {

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&A],
+    required: &[&A],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&SECRET_ID_LIST],
+    required: &[&SECRET_ID_LIST],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&V, &NUMS, &ABSENT_LAST6, &WORDS],
+    required: &[&NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{nums[-1]}"),
     },
     fields: &[&TAGS_0, &NUMS_0, &RO_LE, &TAGS_LAST, &V, &NUMS_LAST],
+    required: &[&RO_LE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} "),
     },
     fields: &[&EVENT_NAME, &WORDS_LAST, &W_ORDS_2, &NUMS_LAST, &NAME],
+    required: &[&EVENT_NAME, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

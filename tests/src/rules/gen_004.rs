@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &TAGS,
         &SUB_0_N,
     ],
+    required: &[&DOTTED_KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&W_O_RD_S_2, &IPS_EACH, &COUNTRY, &SUB_LAST, &X, &EXIT],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

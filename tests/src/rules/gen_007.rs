@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &SUB_LAST, &ADMIN, &NAME],
+    required: &[&EVENT_NAME, &NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &ITEMS_EACH_V,
         &M_ATR_IX_LAST_EACH,
     ],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

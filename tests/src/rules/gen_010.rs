@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&IPS_0, &IPS, &A],
+    required: &[&IPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &LO,
         &EV_EN_TN_AME,
     ],
+    required: &[&IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

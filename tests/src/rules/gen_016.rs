@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &B,
         &IPS,
     ],
+    required: &[&EVENT_NAME, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

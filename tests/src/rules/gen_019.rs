@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENTNAME, &TA_GS, &N],
+    required: &[&EVENTNAME, &TA_GS, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

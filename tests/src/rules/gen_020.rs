@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
         &TAGS_0,
         &ITEMS_EACH,
     ],
+    required: &[&NET, &LO],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

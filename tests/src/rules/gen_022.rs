@@ -34,6 +34,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &N_U_MS, &ABSENT_LAST6],
+    required: &[&EVENT_NAME, &N_U_MS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(r#" ünïcödé  back\slash {{"#),
     },
     fields: &[&EVENT_NAME, &N_UMS_0, &WORDS_0, &WOR_DS_LAST2, &T, &KEY, &B, &N],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

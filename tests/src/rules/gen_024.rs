@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &TAGS_EACH,
         &WORDS_LAST1,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{eventName}"),
     },
     fields: &[&EVENT_NAME, &TAGS_0, &TAGS_LAST1, &NAME, &WORDS_0, &SUB, &WORDS_LAST],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

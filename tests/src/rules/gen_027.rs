@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &ABSENT, &N, &I_T_EM_S_LAST1],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{pair.hi}"),
     },
     fields: &[&MATRIX_0_LAST, &M_A_TRI_X_0_LAST, &MATRIX_EACH_0, &NAME, &HI],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

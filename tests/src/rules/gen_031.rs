@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} {matrix[*][2]}{matrix[*][2] ?? 'none'}{{"),
     },
     fields: &[&F, &WORDS, &TAGS, &P_ANY_IP_ADDRESSES, &MATRIX_EACH_2],
+    required: &[&F, &WORDS, &P_ANY_IP_ADDRESSES],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

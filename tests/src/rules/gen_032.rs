@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{absent[-7]}"),
     },
     fields: &[&FIELD, &NUMS_0, &WORDS, &WORDS_EACH, &WORDS_LAST2, &B, &ABSENT_LAST6],
+    required: &[&FIELD],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

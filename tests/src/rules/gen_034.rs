@@ -39,6 +39,7 @@ pub static RULE: Rule = Rule {
         &ID,
         &MATRIX_0_LAST,
     ],
+    required: &[&EVENT_NAME, &E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

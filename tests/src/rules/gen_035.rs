@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
         &ABSENT,
         &MATRIX_LAST,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

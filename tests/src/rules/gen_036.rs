@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &EVENT_NAME_ABSENT,
         &ITE_MS_0,
     ],
+    required: &[&EVENT_NAME, &U_SER_TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

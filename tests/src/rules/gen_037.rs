@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
         &SUB_LAST_X,
         &P_ANY_IP_ADDRESSES,
     ],
+    required: &[&B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &MATRIX_EACH_0,
         &ABSENT,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &ROLE, &IPS, &DOTTED_KEY, &IT_EMS_EACH, &B, &NET],
+    required: &[&EVENT_NAME, &ROLE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NUMS, &NAME, &NET, &ABSENT_LAST6, &SU_B],
+    required: &[&NUMS, &NET],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

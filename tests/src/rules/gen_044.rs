@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&C],
+    required: &[&C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&MATRIX_LAST_0, &MATRIX_LAST, &ADMIN],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{"),
     },
     fields: &[&EVENT_NAME, &NUMS_EACH, &ITEMS, &NAME, &N, &IP],
+    required: &[&EVENT_NAME, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&B_IG, &ITEMS, &TAGS_LAST, &EVENT_NAME, &IP, &NUMS, &FIELD, &IPS_2, &C],
+    required: &[&B_IG, &EVENT_NAME, &C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENTNAME, &COUNTRY, &CO_UN_T_RY, &T, &E, &ADMIN, &USER, &KEY, &ABSENT],
+    required: &[&EVENTNAME, &COUNTRY, &CO_UN_T_RY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &I_PS, &IPS, &SUB_LAST, &X, &SUB_0],
+    required: &[&EVENT_NAME, &I_PS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &TOR_EXIT_NODES,
         &B,
     ],
+    required: &[&EVENT_NAME, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&WORDS_LAST, &ABSENT_LAST6, &WORDS, &SUB_LAST, &N, &WORDS_2, &ABSENT],
+    required: &[&WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &WORDS_LAST,
         &ADMIN,
     ],
+    required: &[&B, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&T_AG_S_0, &TAGS_EACH, &ITEMS],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &S,
         &NAME,
     ],
+    required: &[&EXIT_COUNTRY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

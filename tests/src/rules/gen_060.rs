@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&N, &S, &SUB_0_X, &ITEMS, &SUB_EACH_X, &SUB, &X],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &USER_AGENT,
         &USER_IDENTITY,
     ],
+    required: &[&WORDS, &IPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &W_O_RD_S, &WO_R_DS_LAST1],
+    required: &[&EVENT_NAME, &W_O_RD_S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NUMS_LAST1, &CO_UN_T_RY, &SUB_0_N, &V, &IT_E_MS, &N, &TAGS],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

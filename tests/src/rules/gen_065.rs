@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&E_VE_N_TNAM_E, &SUB_0, &ABSENT, &SUB_0_N, &NAME, &ITEMS, &TAGS, &N],
+    required: &[&ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

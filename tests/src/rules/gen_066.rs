@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &ROLE, &NUMS_LAST, &FIELD, &IPS_0, &N, &IPS],
+    required: &[&EVENT_NAME, &ROLE, &FIELD],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} "),
     },
     fields: &[&NAME, &ITEMS, &N, &SUB, &S, &WORDS_EACH, &TAGS_EACH, &IT_EM_S_LAST1],
+    required: &[&ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{"),
     },
     fields: &[&EVENT_NAME, &TAGS, &NAME, &B],
+    required: &[&EVENT_NAME, &TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

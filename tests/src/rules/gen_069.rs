@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(r#" "quoted" }}  back\slash "#),
     },
     fields: &[&EVENTNAME, &MATRIX_EACH_LAST1, &TAGS_EACH, &TAGS_2, &MATRIX_0_LAST, &NET],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

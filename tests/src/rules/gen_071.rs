@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
         &USER,
         &T,
     ],
+    required: &[&NAME, &S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &DOTTED_KEY,
         &NUMS_EACH,
     ],
+    required: &[&P_AI_R_A],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

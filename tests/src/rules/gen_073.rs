@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
         &USER_ADMIN,
         &SUB,
     ],
+    required: &[&N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

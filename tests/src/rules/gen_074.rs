@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &SUB_EACH_N,
         &NUMS_0,
     ],
+    required: &[&WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -45,6 +45,7 @@ pub static RULE: Rule = Rule {
         &ITEMS_LAST,
         &ABSENT,
     ],
+    required: &[&L_O, &P_ANY_IP_ADDRESSES],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

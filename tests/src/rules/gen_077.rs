@@ -39,6 +39,7 @@ pub static RULE: Rule = Rule {
         &NUMS_EACH,
         &MATRIX_LAST_EACH,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
         &E,
         &B,
     ],
+    required: &[&EVENT_NAME, &TAGS, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

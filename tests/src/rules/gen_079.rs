@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &IP,
         &USER,
     ],
+    required: &[&EVENT_NAME, &IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

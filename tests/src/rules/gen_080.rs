@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
         &ITEMS_EACH,
         &TOR_EXIT_NODES,
     ],
+    required: &[&IP, &COUNTRY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &C,
         &MATRIX_EACH_LAST,
     ],
+    required: &[&C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NUMS_LAST2, &NUMS, &C, &TAGS, &TAGS_0, &DOTTED_KEY, &TAGS_LAST, &B],
+    required: &[&NUMS, &DOTTED_KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -53,6 +53,7 @@ pub static RULE: Rule = Rule {
         &TAGS,
         &ITEMS_LAST_V,
     ],
+    required: &[&NAME, &ITEMS, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

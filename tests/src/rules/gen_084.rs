@@ -45,6 +45,7 @@ pub static RULE: Rule = Rule {
         &ITEMS,
         &TAGS_EACH,
     ],
+    required: &[&EVENT_NAME, &USER_TAGS, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

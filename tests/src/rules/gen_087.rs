@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &NUMS,
         &LO,
     ],
+    required: &[&C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NAME, &A, &ABSENT, &P_ANY_IP_ADDRESSES],
+    required: &[&NAME, &A],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{matrix[-1][0] !s}"),
     },
     fields: &[&EVENT_NAME, &TAGS_LAST, &MATRIX_LAST_0],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{{{"),
     },
     fields: &[&ABSENT_LAST6, &X, &WORDS_2, &WORDS_LAST2],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

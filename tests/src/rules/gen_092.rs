@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{{matrix[0]} #  ünïcödé "),
     },
     fields: &[&N, &NA_ME, &N_AME, &MATRIX_0_LAST, &MATRIX_0],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &ABSENT,
         &PAIR,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&ABSENT_LAST6, &EVENT_NAME, &S, &NUMS_2],
+    required: &[&EVENT_NAME, &S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

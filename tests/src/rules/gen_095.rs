@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &IPS_EACH,
         &A_BSENT,
     ],
+    required: &[&EVENT_NAME, &WITH_SPACE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

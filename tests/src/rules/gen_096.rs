@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(" ünïcödé {absent[-7] ?? n !s}"),
     },
     fields: &[&EVENTNAME, &S, &ABSENT_LAST6, &N, &ABSENT, &LO, &NUMS_EACH],
+    required: &[&EVENTNAME, &S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

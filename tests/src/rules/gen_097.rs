@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{f || eventName.absent}"),
     },
     fields: &[&EVENT_NAME, &ITEMS_0_N, &NAME, &F, &ABSENT, &DOTTED_KEY, &TAGS, &SUB, &N],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &USER,
         &F,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &DOTTED_KEY,
         &WORDS_EACH,
     ],
+    required: &[&KEY, &EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

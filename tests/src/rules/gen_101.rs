@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &WORDS,
         &I_PS_0,
     ],
+    required: &[&T],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

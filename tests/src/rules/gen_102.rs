@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{items[-2].name !s}"),
     },
     fields: &[&NAME, &TAGS_0, &SUB_EACH, &SUB, &TAGS_EACH, &X],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} {{"),
     },
     fields: &[&BI_G, &NUMS, &EVENTNAME, &N, &NAME, &T_AG_S, &EVENT_NAME, &NET, &OK],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

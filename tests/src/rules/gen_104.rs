@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{b !s}"),
     },
     fields: &[&TAGS_0, &WOR_DS, &WORDS_0, &B],
+    required: &[&WOR_DS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

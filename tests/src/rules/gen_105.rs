@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} {{"),
     },
     fields: &[&MATRIX_LAST_2, &TAGS_EACH, &TAGS, &N, &MATRIX_0_0],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

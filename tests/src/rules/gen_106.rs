@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&N_AM_E, &ABSENT, &F, &N],
+    required: &[&F, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{pair.hi}{eventName.absent ?? 'none'}"),
     },
     fields: &[&EVENT_NAME, &B, &NUMS, &ABSENT, &HI, &N_AM_E, &ITEMS_EACH, &NAME],
+    required: &[&EVENT_NAME, &B, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{items[*].tags || e || ''}"),
     },
     fields: &[&V, &TAGS, &E],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

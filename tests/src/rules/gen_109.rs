@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{items[-2].n}"),
     },
     fields: &[&EVENT_NAME, &BIG, &ITEMS_0_V, &ITEMS_LAST1_V, &N],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

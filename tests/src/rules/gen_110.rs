@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
         &SUB_EACH,
         &ITE_MS_LAST_SUB_EACH_X,
     ],
+    required: &[&EVENT_NAME, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

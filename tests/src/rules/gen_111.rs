@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&ABS_ENT, &DOTTED, &EVENT_NAME, &IT_EM_S_LAST_N, &ITEMS_LAST_N, &V, &NUMS],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &NUMS,
         &USER,
     ],
+    required: &[&EVENT_NAME, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

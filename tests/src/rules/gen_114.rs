@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} "),
     },
     fields: &[&EVENT_NAME, &V, &NUMS_0, &ITEMS_EACH_N, &C, &NA_ME, &X, &I_TE_MS_2_N],
+    required: &[&EVENT_NAME, &NA_ME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -48,6 +48,11 @@ pub static RULE: Rule = Rule {
         &B,
         &WORDS_LAST2,
     ],
+    required: &[
+        &EVENT_NAME,
+        &P_A_NY_IP_AD_DRESSE_S_EXIT_IP,
+        &P_ANY_IP_ADDRESSES_EXIT_IP,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&FIELD, &IP, &WORDS_EACH, &ITEMS, &T_AGS_EACH, &I_PS_EACH],
+    required: &[&IP, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -34,6 +34,11 @@ pub static RULE: Rule = Rule {
         &P_ANY_IP_ADDRESSES_EXIT_IP,
         &P_ANY_I_P_A_DDR_E_SS_ES_EXIT_IP,
     ],
+    required: &[
+        &EVENT_NAME,
+        &P_ANY_IP_ADDRESSES_EXIT_IP,
+        &P_ANY_I_P_A_DDR_E_SS_ES_EXIT_IP,
+    ],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

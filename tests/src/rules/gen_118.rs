@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &IPS_LAST,
         &MATRIX_LAST,
     ],
+    required: &[&T],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

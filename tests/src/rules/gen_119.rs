@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(r#"{{ back\slash {ips[-1]}Alert: "#),
     },
     fields: &[&N, &DOTTED_KEY, &IPS_LAST, &ADMIN, &B],
+    required: &[&N, &DOTTED_KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{e}"),
     },
     fields: &[&EVENT_NAME, &E, &IPS_0, &MATRIX_0_LAST, &MATRIX_EACH_LAST],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(r#"{user.tags[0] || 'none' !s}{ips[-1]}{{ "quoted" "#),
     },
     fields: &[&EVENT_NAME, &NAME, &TAGS_0, &IPS_LAST, &MATRIX_EACH_2, &IPS_EACH],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

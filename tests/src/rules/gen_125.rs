@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&IP, &ITEMS, &SUB_EACH, &USER, &ADMIN, &F, &IPS, &ITEMS_EACH],
+    required: &[&IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

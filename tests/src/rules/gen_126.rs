@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&DOTTED_KEY, &M_ATR_IX_0_LAST, &AB_SE_NT, &WO_RDS_EACH, &ROLE],
+    required: &[&DOTTED_KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

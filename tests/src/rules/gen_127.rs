@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(" in {items[-1].ok}"),
     },
     fields: &[&EVENT_NAME, &IP, &OK, &I_TE_MS_LAST, &ITEMS_0, &ITEMS_LAST, &NUMS_0],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -51,6 +51,7 @@ pub static RULE: Rule = Rule {
         &SU_B_LAST_X,
         &LO,
     ],
+    required: &[&EVENT_NAME, &TO_R_E_X_IT_NODE_S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

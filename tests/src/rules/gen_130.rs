@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(r#"{ip !s} "quoted" {matrix[0][*] ?? '{x|y}'}"#),
     },
     fields: &[&EVENTNAME, &IP, &MATRIX_0_EACH, &EVENT_NAME],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

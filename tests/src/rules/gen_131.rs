@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&USER_TAGS_EACH, &ITEMS_0_TAGS_EACH, &ABSENT, &KEY],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &SUB_EACH_N,
         &TAGS_0,
     ],
+    required: &[&C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

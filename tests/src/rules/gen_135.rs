@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{t | eventName !s}{{{words ?? ''}"),
     },
     fields: &[&EVENTNAME, &NUMS, &T, &EVENT_NAME, &WORDS, &USER, &ABSENT, &BIG],
+    required: &[&EVENTNAME, &NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

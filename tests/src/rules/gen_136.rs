@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{matrix[-1][-2] ?? absent !s}}} "),
     },
     fields: &[&EVENTNAME, &MATRIX_LAST_LAST1, &ABSENT, &KEY],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

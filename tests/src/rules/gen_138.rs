@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} }} {{"),
     },
     fields: &[&EVENT_NAME],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

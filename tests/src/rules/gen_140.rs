@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{pair.hi}"),
     },
     fields: &[&TAGS_0, &ABSENT, &ADMIN, &HI, &AB_SENT, &S_UB_EACH],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

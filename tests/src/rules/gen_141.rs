@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} Alert: {pair.a | 'none'}"),
     },
     fields: &[&EVENT_NAME, &NET, &ITEMS, &SUB, &A, &E],
+    required: &[&EVENT_NAME, &NET, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

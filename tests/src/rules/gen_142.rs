@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{}} {items[-2].tags[0]}"),
     },
     fields: &[&EVENT_NAME, &TAGS_0, &ABSENT, &MATRIX],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &V,
         &DOTTED_KEY,
     ],
+    required: &[&T],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

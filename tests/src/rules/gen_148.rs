@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("}} {items[*] || user ?? 'none'}{{{matrix[*][0]}"),
     },
     fields: &[&M_AT_RI_X_0_0, &ITEMS_EACH, &USER, &MATRIX_EACH_0, &MATRIX_0_EACH, &TAGS],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

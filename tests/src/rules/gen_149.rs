@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&EVENT_NAME, &ABSENT, &EXIT],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&HI, &MATRIX_EACH_LAST1],
+    required: &[&HI],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

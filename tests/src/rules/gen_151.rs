@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NU_MS_2, &U_S_ER],
+    required: &[&U_S_ER],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

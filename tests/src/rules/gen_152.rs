@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{words ?? '{x|y}'}Alert: "),
     },
     fields: &[&B, &T_AGS, &WORDS],
+    required: &[&B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -45,6 +45,7 @@ pub static RULE: Rule = Rule {
         &F,
         &USER,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &SUB_LAST,
         &TAGS,
     ],
+    required: &[&NUMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

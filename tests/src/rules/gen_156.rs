@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NAME, &EVENT_NAME, &N, &COUNTRY],
+    required: &[&EVENT_NAME, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{{words[-3] ?? eventName ?? 'none' !s}{ip !s}{{"),
     },
     fields: &[&EVENTNAME, &WORDS, &WORDS_LAST2, &EVENT_NAME, &IP],
+    required: &[&EVENTNAME, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &ABS_EN_T, &NAME, &TA_GS, &NET],
+    required: &[&EVENT_NAME, &NAME, &TA_GS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
         &MATRIX_EACH_LAST,
         &S_UB,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

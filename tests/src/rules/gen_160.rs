@@ -46,6 +46,7 @@ pub static RULE: Rule = Rule {
         &ITEMS,
         &N,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

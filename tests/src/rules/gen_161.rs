@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(" in "),
     },
     fields: &[&EVENT_NAME, &TAGS, &ITEMS_LAST_N, &S_UB_0, &ITEMS_0_N, &I_TEMS_0],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

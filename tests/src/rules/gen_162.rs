@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&MATRIX_0_LAST],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

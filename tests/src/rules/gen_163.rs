@@ -45,6 +45,7 @@ pub static RULE: Rule = Rule {
         &ITEMS_0,
         &SUB_EACH_N,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &V,
         &SUB,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{items[*].sub}{user.name}"),
     },
     fields: &[&P_AN_Y_IP_A_DDRES_SES, &SUB, &NAME, &C, &ITEMS, &N],
+    required: &[&P_AN_Y_IP_A_DDRES_SES],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

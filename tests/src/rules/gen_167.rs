@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &ITEMS_LAST_N,
         &ID,
     ],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

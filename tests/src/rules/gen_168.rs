@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{ in {eventName || nums[*] | ''}{{"),
     },
     fields: &[&S, &E_EACH, &EVENT_NAME, &NUMS_EACH],
+    required: &[&S],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

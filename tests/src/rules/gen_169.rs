@@ -46,6 +46,7 @@ pub static RULE: Rule = Rule {
         &OK,
         &MATRIX_0_EACH,
     ],
+    required: &[&EVENT_NAME, &N],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(r#" "quoted"  "quoted" }} {{"#),
     },
     fields: &[&NUMS_LAST, &EVENT_NAME, &Z, &WORDS],
+    required: &[&EVENT_NAME, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

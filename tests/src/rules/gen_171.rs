@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{matrix | '{x|y}'} ünïcödé "),
     },
     fields: &[&TAGS_0, &T_AGS_LAST, &TAGS_LAST, &MATRIX, &ITEMS_0, &N],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(r#"}}  "quoted" {nums ?? '{x|y}'}"#),
     },
     fields: &[&KEY, &ITEMS, &TAGS_EACH, &TAG_S, &NUMS, &NUMS_LAST],
+    required: &[&KEY, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

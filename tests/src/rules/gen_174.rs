@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some(" in "),
     },
     fields: &[&ID, &NUMS_LAST1, &TAGS, &B, &TAGS_LAST, &NUMS, &NUMS_2, &E],
+    required: &[&ID, &B],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&ABSENT, &EVENT_NAME_ABSENT, &BIG, &OK, &V, &PAIR],
+    required: &[&BIG],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -33,6 +33,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{items[0].sub[0].n}{items[0].sub[0].n ?? nums[-1]}{net}{{"),
     },
     fields: &[&EVENT_NAME, &NUMS, &SUB_0_N, &NUMS_LAST, &NET, &ITEMS_0_N],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &MATRIX_LAST_EACH,
         &TAGS_0,
     ],
+    required: &[&EVENT_NAME, &NET, &WORDS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{items | eventName}{items || '{x|y}'}"),
     },
     fields: &[&EVENT_NAME, &TAGS_0, &S, &ITEMS, &NAME, &N, &NUMS],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -41,6 +41,7 @@ pub static RULE: Rule = Rule {
         &NET,
         &SUB_EACH_N,
     ],
+    required: &[&EVENTNAME, &USER_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

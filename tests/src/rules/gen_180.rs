@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
         &ITEMS_LAST_TAGS,
         &IP,
     ],
+    required: &[&USER_TAGS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

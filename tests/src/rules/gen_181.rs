@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{{items[0].tags[*] || 'none'}{{"),
     },
     fields: &[&EVENT_NAME, &TAGS_EACH, &ITEMS_2, &B, &SUB],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -38,6 +38,7 @@ pub static RULE: Rule = Rule {
         &WORDS_EACH,
         &IPS,
     ],
+    required: &[&WI_TH_SPAC_E],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

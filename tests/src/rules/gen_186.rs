@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &TAGS_EACH, &WORDS_LAST2, &ABS_ENT, &N, &WORDS_0],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

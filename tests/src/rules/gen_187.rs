@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{absent | '{x|y}'}{{{absent}"),
     },
     fields: &[&EVENT_NAME, &ABSENT],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
         &ITEMS,
         &ABSENT_LAST6,
     ],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &USER_IDENTITY,
         &T,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
         &AB_S_EN_T,
         &NAME,
     ],
+    required: &[&T],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NUMS_0, &AB_S_EN_T, &ITEMS_0],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

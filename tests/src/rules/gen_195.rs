@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{{items[0].tags}"),
     },
     fields: &[&P_ENRICHMENT, &C, &TAGS_0, &TAGS, &IP, &ITEMS, &N, &ABSENT_LAST6],
+    required: &[&C],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &DOT_TE_D,
         &WORDS_LAST1,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{items[0].tags[-1] ?? '' !s}}} "),
     },
     fields: &[&ITEMS_2_V, &EVENT_NAME, &ITEMS_0_V, &NET, &TAGS_LAST],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{nums || matrix[0][-1]}{{{{"),
     },
     fields: &[&MATRIX_0_EACH, &ABSENT, &EVENT_NAME, &MATRIX, &T, &NUMS, &MATRIX_0_LAST],
+    required: &[&EVENT_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

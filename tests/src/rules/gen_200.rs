@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&MATRIX_EACH_LAST, &MA_T_RIX_EACH_LAST1],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{{"),
     },
     fields: &[&EVENTNAME, &MATRIX_LAST_2, &EVENT_NAME],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

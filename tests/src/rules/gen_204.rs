@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{eventName}}} "),
     },
     fields: &[&EVENT_NAME, &IPS, &KEY],
+    required: &[&EVENT_NAME, &IPS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

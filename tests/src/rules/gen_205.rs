@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         ),
     },
     fields: &[&S, &DOTTED, &NAME, &ABSENT, &KEY, &SUB, &SUB_0],
+    required: &[&S, &DOTTED],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&IP, &ITEMS, &SUB_EACH, &TAGS, &EXIT_IP, &TOR_EXIT_NODES, &EVENT_NAME, &N],
+    required: &[&IP, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_NAME, &ITEMS, &N, &NUMS],
+    required: &[&EVENT_NAME, &ITEMS],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

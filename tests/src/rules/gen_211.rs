@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&NET, &MATRIX_EACH_2, &M_AT_RIX_EACH_LAST1, &S, &MATRIX_0_EACH],
+    required: &[&NET],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("Alert: }} {{{items[0].n}"),
     },
     fields: &[&EVENTNAME, &N, &WITH_SPACE, &A, &COUNTRY, &SUB, &E],
+    required: &[&EVENTNAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

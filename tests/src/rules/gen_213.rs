@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&N, &W_IT_H_S_PA_CE, &TA_GS, &ABS_E_NT, &ABSENT],
+    required: &[&W_IT_H_S_PA_CE],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

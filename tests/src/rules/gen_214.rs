@@ -39,6 +39,7 @@ pub static RULE: Rule = Rule {
         &TAGS,
         &ADMIN,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
         &FIELD,
         &MATRIX_LAST_0,
     ],
+    required: &[&HI],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

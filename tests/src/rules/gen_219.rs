@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{user}"),
     },
     fields: &[&TAGS_0, &DOTTED_KEY, &KEY, &USER],
+    required: &[&DOTTED_KEY],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

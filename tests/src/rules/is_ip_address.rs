@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&IP],
+    required: &[&IP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

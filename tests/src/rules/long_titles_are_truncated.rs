@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{s}"),
     },
     fields: &[&S],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

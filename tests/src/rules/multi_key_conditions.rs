@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&OP, &A, &B, &ITEMS_EACH_NAME, &ITEMS, &NAME, &PREFIX],
+    required: &[&OP],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&EVENT_SOURCE, &EVENT_NAME, &USER_IDENTITY],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

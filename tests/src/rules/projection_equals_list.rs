@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&ID],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

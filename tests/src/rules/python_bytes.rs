@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&B64],
+    required: &[&B64],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

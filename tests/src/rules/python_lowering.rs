@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&ERROR_CODE, &EVENT_NAME, &POLICY_ARN, &USER_NAME],
+    required: &[&EVENT_NAME, &POLICY_ARN, &USER_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&REGION],
+    required: &[],
     decide: |event| decide(event).or_else(|| PYTHON.decide(event)),
     decide_view: |event| decide(event).or_else(|| PYTHON.decide(event)),
     title: None,

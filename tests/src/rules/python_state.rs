@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[],
+    required: &[],
     decide: |event| PYTHON.decide(event),
     decide_view: |event| PYTHON.decide(event),
     title: None,

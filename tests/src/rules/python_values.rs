@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
         alert_title: None,
     },
     fields: &[&KIND, &SKIP],
+    required: &[&KIND],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: None,

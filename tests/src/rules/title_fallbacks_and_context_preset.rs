@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
         &USER_IDENTITY,
         &BUCKET_NAME,
     ],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

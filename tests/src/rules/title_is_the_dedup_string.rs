@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("{bucket}"),
     },
     fields: &[&BUCKET],
+    required: &[],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
