@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
         &ARN,
         &RECIPIENT_ACCOUNT_ID,
     ],
+    required: &[&EVENT_SOURCE, &EVENT_NAME, &REQUEST_PARAMETERS_USER_NAME],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
         alert_title: Some("MFA verification failed for {actor.alternateId}"),
     },
     fields: &[&EVENT_TYPE, &RESULT, &REASON, &ALTERNATE_ID],
+    required: &[&EVENT_TYPE, &RESULT, &REASON],
     decide: |event| decide(event),
     decide_view: |event| decide(event),
     title: Some(|event| alert_title(event)),
