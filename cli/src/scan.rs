@@ -87,8 +87,8 @@ pub struct Summary {
 
 /// How many rejections the summary lists.
 const SHOWN_REJECTIONS: usize = 10;
-const BATCH_LINES: usize = 512;
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_LINES: usize = 2048;
+const BATCH_BYTES: usize = 2 << 20;
 
 /// Batch buffers the collector is done with, for the reader to fill again: reading then costs
 /// no allocation, and no fresh pages from the system, per batch. Bounded by [`Pool::keep`].
