@@ -445,12 +445,17 @@ mod tests {
         }
     }
 
+    /// A file just over the mapping threshold: its path, its one repeated line, how many.
+    fn large_file(name: &str) -> (std::path::PathBuf, String, usize) {
+        let line = format!("{{\"n\": \"{}\"}}\n", "v".repeat(100));
+        let count = (MAP_FROM as usize / line.len()) + 10;
+        (temp_file(name, line.repeat(count).as_bytes()), line, count)
+    }
+
     /// `open` maps a large plain file, not a gzip one, and both read as they should.
     #[test]
     fn large_files_are_mapped_unless_gzip() {
-        let line = format!("{{\"n\": \"{}\"}}\n", "v".repeat(100));
-        let count = (MAP_FROM as usize / line.len()) + 10;
-        let plain = temp_file("large", line.repeat(count).as_bytes());
+        let (plain, line, count) = large_file("large");
         let mut lines = Lines::open(&plain, 1000).unwrap();
         assert!(matches!(lines.source, Source::Mapped(..)));
         let got = all_batches(&mut lines, 512, 1 << 20);
@@ -471,9 +476,7 @@ mod tests {
     /// no fault on the pages that are gone.
     #[test]
     fn a_file_truncated_during_the_scan_is_read_to_its_new_end() {
-        let line = format!("{{\"n\": \"{}\"}}\n", "v".repeat(100));
-        let count = (MAP_FROM as usize / line.len()) + 10;
-        let path = temp_file("shrinks", line.repeat(count).as_bytes());
+        let (path, line, _) = large_file("shrinks");
         let mut lines = Lines::open(&path, 1000).unwrap();
         let mut first = Vec::new();
         let _ = lines.batch(Vec::new, &mut first, 512, 1 << 30);
