@@ -19,7 +19,7 @@ use crate::json::DocumentError;
 use crate::rule::{Discriminator, LogType, Outputs, Rule, Severity};
 use crate::store::{MemoryStore, StateStore};
 use crate::value::Val;
-use crate::view::{FieldTable, Scratch, View};
+use crate::view::{FieldTable, Presence, Scratch, View};
 
 /// Why an event could not be evaluated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,7 +125,11 @@ impl Selection {
 /// Compiled rules, grouped by the log types they see.
 pub struct Engine {
     rules: Vec<&'static Rule>,
-    by_log_type: BTreeMap<&'static str, Dispatch>,
+    /// By log type, sorted by name: a few, compared by length first.
+    by_log_type: Vec<(&'static str, Dispatch)>,
+    /// Whether a selected rule is compiled from Python: only those reach the caching helpers'
+    /// store and record rule errors (thread-local state, left alone without them).
+    python: bool,
     /// The fields any selected rule reads, and `p_log_type`: what the pass over an event finds.
     table: FieldTable,
     /// What Python rules' caching helpers read and write (shared by every thread using this
@@ -137,7 +141,7 @@ impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
             .field("rules", &self.rules.len())
-            .field("log_types", &self.by_log_type.keys().collect::<Vec<_>>())
+            .field("log_types", &self.log_types().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -145,6 +149,8 @@ impl fmt::Debug for Engine {
 /// One log type's selected rules: those dispatched on a field's value, and the others.
 #[derive(Debug)]
 struct Dispatch {
+    /// The log type's name, to find it by.
+    name: Words,
     narrowings: Vec<Narrowing>,
     always: Vec<Candidate>,
 }
@@ -185,23 +191,26 @@ impl Candidate {
         Candidate { rule, required }
     }
 
-    /// Whether `view` has every checked field (else the rule cannot match it).
+    /// Whether the event has every checked field (else the rule cannot match it).
     #[inline]
-    fn may_match(&self, view: &View<'_>) -> bool {
-        self.required.iter().all(|&node| node == NO_NODE || view.found(node))
+    fn may_match(&self, present: Presence<'_>) -> bool {
+        self.required.iter().all(|&node| node == NO_NODE || present.has(node))
     }
 }
 
 /// A discriminating field and, by its value, the selected rules that can match (the others
-/// require another value): an open-addressing table, so that an `eventName` costs one hash.
+/// require another value): an open-addressing table of small slots (a part of the hash and
+/// where the value is), so that an `eventName` costs one hash of its words and one compare.
 #[derive(Debug)]
 struct Narrowing {
     field: &'static Path,
-    slots: Vec<Option<ValueRules>>,
+    /// `0` when empty, else the hash's high half and one more than the value's place in
+    /// `values`.
+    slots: Vec<u64>,
+    values: Vec<(Words, &'static str, Box<[Candidate]>)>,
 }
 
-/// A value of a discriminating field (with its hash) and the rules it can match.
-type ValueRules = (u64, &'static str, Box<[Candidate]>);
+const HIGH: u64 = 0xFFFF_FFFF_0000_0000;
 
 impl Narrowing {
     fn new(
@@ -209,57 +218,94 @@ impl Narrowing {
         admits: impl Fn(&Rule) -> bool,
         table: &FieldTable,
     ) -> Narrowing {
-        let field = Some(&discriminator.field);
+        let field = Some(discriminator.field);
         let values: Vec<_> = discriminator
             .values
             .iter()
             .map(|&(value, rules)| {
                 let rules = rules.iter().copied().filter(|r| admits(r));
-                (value, rules.map(|r| Candidate::new(r, table, field)).collect::<Box<[_]>>())
+                (
+                    Words::of(value),
+                    value,
+                    rules.map(|r| Candidate::new(r, table, field)).collect::<Box<[_]>>(),
+                )
             })
-            .filter(|(_, rules)| !rules.is_empty())
+            .filter(|(.., rules)| !rules.is_empty())
             .collect();
-        let mut slots = vec![None; (values.len() * 2).next_power_of_two().max(8)];
+        let mut slots = vec![0; (values.len() * 2).next_power_of_two().max(8)];
         let mask = slots.len() - 1;
-        for (value, rules) in values {
-            let hash = hash(value.as_bytes());
+        for (at, (words, ..)) in values.iter().enumerate() {
+            let hash = words.hash();
             let mut i = hash as usize & mask;
-            while slots[i].is_some() {
+            while slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            slots[i] = Some((hash, value, rules));
+            slots[i] = (hash & HIGH) | (at as u64 + 1);
         }
-        Narrowing { field: &discriminator.field, slots }
+        Narrowing { field: discriminator.field, slots, values }
     }
 
-    #[inline]
+    #[inline(always)]
     fn candidates(&self, value: &str) -> &[Candidate] {
-        let hash = hash(value.as_bytes());
+        let words = Words::of(value);
+        let hash = words.hash();
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
         loop {
-            match &self.slots[i] {
-                None => return &[],
-                Some((h, v, rules)) if *h == hash && *v == value => return rules,
-                Some(_) => i = (i + 1) & mask,
+            let slot = self.slots[i];
+            if slot == 0 {
+                return &[];
             }
+            if (slot ^ hash) & HIGH == 0 {
+                let (known, text, rules) = &self.values[(slot & !HIGH) as usize - 1];
+                // Up to 24 bytes the words are the whole string.
+                if *known == words && (value.len() <= 24 || *text == value) {
+                    return rules;
+                }
+            }
+            i = (i + 1) & mask;
         }
     }
 }
 
-/// A quick hash of a short string, eight bytes at a time.
-#[inline]
-fn hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (bytes.len() as u64).wrapping_mul(K);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        h = (h ^ u64::from_le_bytes(chunk.try_into().expect("eight bytes"))).wrapping_mul(K).rotate_left(31);
+/// A string's length, its first and last eight bytes as words (overlapping, or padded with
+/// zeros under eight bytes) and its bytes 8 to 16 beyond 16 bytes: equal words mean equal
+/// strings up to 24 bytes, read without a loop or a call to `memcmp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Words {
+    len: usize,
+    head: u64,
+    tail: u64,
+    mid: u64,
+}
+
+impl Words {
+    #[inline]
+    fn of(text: &str) -> Words {
+        let bytes = text.as_bytes();
+        let n = bytes.len();
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+        if n >= 8 {
+            Words { len: n, head: word(0), tail: word(n - 8), mid: if n > 16 { word(8) } else { 0 } }
+        } else {
+            // Two overlapping loads (the bytes both cover are the same, so or-ing them is exact).
+            let padded = if n >= 4 {
+                let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
+                u64::from(half(0)) | u64::from(half(n - 4)) << (8 * (n - 4))
+            } else {
+                bytes.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b))
+            };
+            Words { len: n, head: padded, tail: padded, mid: 0 }
+        }
     }
-    let mut tail = [0; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(K);
-    h ^ (h >> 32)
+
+    #[inline]
+    fn hash(&self) -> u64 {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let h = (self.head ^ self.tail.rotate_left(29) ^ self.mid.rotate_left(43) ^ self.len as u64)
+            .wrapping_mul(K);
+        h ^ (h >> 29)
+    }
 }
 
 /// Where the log type is when the caller does not say.
@@ -326,7 +372,7 @@ impl Engine {
         for py in rules.iter().filter_map(|r| r.python) {
             py.reset_state();
         }
-        let discriminators = selected.iter().flat_map(|t| t.dispatch.iter().map(|d| &d.field));
+        let discriminators = selected.iter().flat_map(|t| t.dispatch.iter().map(|d| d.field));
         // The event time of a match is read from the view too.
         let times = selected.iter().flat_map(|t| crate::time::time_paths(t.name));
         let table = FieldTable::new(
@@ -338,7 +384,7 @@ impl Engine {
                 .chain(times),
         );
         // The prefilter's nodes are those of this table.
-        let by_log_type = selected
+        let by_log_type: BTreeMap<_, _> = selected
             .into_iter()
             .map(|log_type| {
                 let admits = |r: &Rule| selection.admits(r);
@@ -350,10 +396,12 @@ impl Engine {
                     .filter(|r| admits(r))
                     .map(|&r| Candidate::new(r, &table, None))
                     .collect();
-                (log_type.name, Dispatch { narrowings, always })
+                (log_type.name, Dispatch { name: Words::of(log_type.name), narrowings, always })
             })
             .collect();
-        Engine { rules, by_log_type, table, store: Arc::new(MemoryStore::new()) }
+        let python = rules.iter().any(|r| r.python.is_some());
+        let by_log_type = by_log_type.into_iter().collect();
+        Engine { rules, by_log_type, python, table, store: Arc::new(MemoryStore::new()) }
     }
 
     /// This engine with `store` as the key-value store of the caching helpers
@@ -376,20 +424,38 @@ impl Engine {
 
     /// The log types some selected rule sees.
     pub fn log_types(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.by_log_type.keys().copied()
+        self.by_log_type.iter().map(|(name, _)| *name)
     }
 
+    #[inline(always)]
     fn dispatch(&self, log_type: &str) -> Result<(&'static str, &Dispatch), EventError> {
-        self.by_log_type
-            .get_key_value(log_type)
-            .map(|(&name, dispatch)| (name, dispatch))
-            .ok_or_else(|| EventError::UnknownLogType { log_type: log_type.to_string() })
+        let found = if self.by_log_type.len() <= 8 {
+            let words = Words::of(log_type);
+            self.by_log_type.iter().find(|(name, dispatch)| {
+                dispatch.name == words && (log_type.len() <= 24 || *name == log_type)
+            })
+        } else {
+            let at = self.by_log_type.binary_search_by(|(name, _)| (*name).cmp(log_type));
+            at.ok().map(|i| &self.by_log_type[i])
+        };
+        match found {
+            Some((name, dispatch)) => Ok((name, dispatch)),
+            None => Err(unknown_log_type(log_type)),
+        }
+    }
+
+    /// Makes this engine's store the one Python rules reach on this thread, if it has any.
+    #[inline]
+    fn enter_store(&self) {
+        if self.python {
+            crate::py::kv::enter(&self.store);
+        }
     }
 
     /// Runs the rules of the event's log type (`log_type`, else the event's `p_log_type`) on
     /// an already parsed event; returns the matches with their alert outputs.
     pub fn evaluate(&self, event: &Value, log_type: Option<&str>) -> Result<Vec<Match>, EventError> {
-        crate::py::kv::enter(&self.store);
+        self.enter_store();
         let mut matched = Vec::new();
         self.decide_value(event, log_type, &mut matched)?;
         Ok(matched.into_iter().map(|rule| Match { rule, outputs: rule.outputs(event) }).collect())
@@ -419,7 +485,7 @@ impl Engine {
             return Err(EventError::NotAnObject { found: kind(event) });
         };
         let (_, dispatch) = self.dispatch(resolve_log_type(event, log_type)?)?;
-        crate::py::kv::enter(&self.store);
+        self.enter_store();
         dispatch.run(event, |candidate| candidate.rule.matches(event), out);
         Ok(())
     }
@@ -473,7 +539,7 @@ impl Engine {
             let matches: Vec<Match> =
                 rules.iter().map(|&rule| Match { rule, outputs: outputs(rule) }).collect();
             let time = if matches.is_empty() { None } else { crate::time::event_time(view, log_type) };
-            let errors = crate::py::rule::take_rule_errors();
+            let errors = if self.python { crate::py::rule::take_rule_errors() } else { Vec::new() };
             scanned = Some(Scanned { log_type, time, matches, errors });
         })?;
         Ok(scanned.expect("with_view calls back on success"))
@@ -499,8 +565,10 @@ impl Engine {
         log_type: Option<&str>,
         then: impl FnOnce(&View<'_>, &'static str, &[&'static Rule]),
     ) -> Result<(), EventError> {
-        crate::py::rule::clear_rule_errors();
-        crate::py::kv::enter(&self.store);
+        if self.python {
+            crate::py::rule::clear_rule_errors();
+        }
+        self.enter_store();
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let mut matched = std::mem::take(&mut scratch.matched);
@@ -512,9 +580,12 @@ impl Engine {
                 DocumentError::TooLarge => EventError::TooLarge { bytes: bytes.len() },
             })?;
             let (log_type, dispatch) = self.dispatch(resolve_log_type(&view, log_type)?)?;
+            let (present, view_ref) = (view.presence(), &view);
             dispatch.run(
                 &view,
-                |candidate| candidate.may_match(&view) && (candidate.rule.decide_view)(&view).is_none(),
+                move |candidate| {
+                    candidate.may_match(present) && (candidate.rule.decide_view)(view_ref).is_none()
+                },
                 &mut matched,
             );
             then(&view, log_type, &matched);
@@ -534,6 +605,11 @@ fn run_alert_functions(matched: &[&'static Rule], event: &dyn crate::Event) {
             let _ = rule.outputs(event);
         }
     }
+}
+
+#[cold]
+fn unknown_log_type(log_type: &str) -> EventError {
+    EventError::UnknownLogType { log_type: log_type.to_string() }
 }
 
 /// `serde_json`-style: the message, with the line and column.
@@ -558,6 +634,7 @@ fn json_kind(kind: crate::json::Kind) -> &'static str {
 
 /// The log type given, else the event's `p_log_type`, read as rules read fields (exact key
 /// first, then ignoring ASCII case): one reading for both paths.
+#[inline]
 fn resolve_log_type<'a, E: Event + ?Sized>(
     event: &'a E,
     given: Option<&'a str>,
@@ -614,6 +691,38 @@ mod tests {
             assert_eq!(resolve_log_type(&view, None), expected, "{text}");
         }
         assert_eq!(resolve_log_type(&json!({"p_log_type": "a"}), Some("given")), Ok("given"));
+    }
+
+    /// Up to 24 bytes, a string's words are the string: equal words, equal strings; beyond, the
+    /// narrowing compares the strings too.
+    #[test]
+    fn words_tell_strings_apart_up_to_24_bytes() {
+        let strings: Vec<String> = (0..=30)
+            .flat_map(|n| {
+                let base: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+                let mut variants = vec![base.clone()];
+                for at in 0..n {
+                    let mut other = base.clone().into_bytes();
+                    other[at] = b'Z';
+                    variants.push(String::from_utf8(other).unwrap());
+                }
+                variants.push(format!("{base}\0"));
+                variants
+            })
+            .collect();
+        for a in &strings {
+            for b in &strings {
+                let same = Words::of(a) == Words::of(b);
+                if a.len() <= 24 || b.len() <= 24 {
+                    assert_eq!(same, a == b, "{a:?} {b:?}");
+                } else if a == b {
+                    assert!(same);
+                }
+                if same {
+                    assert_eq!(Words::of(a).hash(), Words::of(b).hash());
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! can implement it without any change to the generated code.
 //! Must not: evaluate conditions (see `value`).
 
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+
 use serde_json::{Map, Value};
 
 use crate::json;
@@ -24,10 +27,37 @@ pub enum Seg {
 
 /// A key path, as compiled from `Key`, `DeepKey`, `KeyPath` or `Enrichment`, with a hash of its
 /// segments (computed at compile time) by which event views find their slot for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Generated paths are `static`s, so each also remembers where it was last found: the field
+/// table that resolved it and its node there (see [`crate::view`]). A rule's read of a declared
+/// path is then one load of that memo, not a hashed probe; a path read through another table
+/// (several engines with different rules in one process) is probed and remembered anew.
 pub struct Path {
     pub segs: &'static [Seg],
     pub hash: u64,
+    /// `(table id << 32) | node`, or 0 before any table resolved it (no table has id 0).
+    pub(crate) memo: AtomicU64,
+}
+
+/// Paths are their segments: the memo is a cache.
+impl PartialEq for Path {
+    fn eq(&self, other: &Path) -> bool {
+        self.segs == other.segs
+    }
+}
+
+impl Eq for Path {}
+
+impl std::hash::Hash for Path {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.segs.hash(state)
+    }
+}
+
+impl fmt::Debug for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Path").field("segs", &self.segs).finish_non_exhaustive()
+    }
 }
 
 impl Path {
@@ -59,7 +89,7 @@ impl Path {
             hash = (hash ^ 0xFF).wrapping_mul(PRIME);
             i += 1;
         }
-        Path { segs, hash }
+        Path { segs, hash, memo: AtomicU64::new(0) }
     }
 }
 
@@ -244,7 +274,7 @@ mod tests {
         let ev = json!({"items": [{"id": 1}, {"name": "x"}, {"id": null}, {"ID": 4}], "l": [10, 20, 30]});
         assert_eq!(
             ev.field(&ITEMS_IDS),
-            Val::Each(vec![Val::Num(Num::Int(1)), Val::Null, Val::Num(Num::Int(4))])
+            Val::Each(vec![Val::Num(Num::Int(1)), Val::Null, Val::Num(Num::Int(4))].into())
         );
         let last = Path::new(&[Seg::Key("l"), Seg::Index(-1)]);
         assert_eq!(ev.field(&last), Val::Num(Num::Int(30)));
@@ -253,7 +283,7 @@ mod tests {
         let too_negative = Path::new(&[Seg::Key("l"), Seg::Index(-4)]);
         assert_eq!(ev.field(&too_negative), Val::Missing);
         // A projection that finds nothing is an empty list; one over a non-list is missing.
-        assert_eq!(json!({"items": [{"a": 1}]}).field(&ITEMS_IDS), Val::Each(vec![]));
+        assert_eq!(json!({"items": [{"a": 1}]}).field(&ITEMS_IDS), Val::Each(vec![].into()));
         assert_eq!(json!({"items": {"id": 1}}).field(&ITEMS_IDS), Val::Missing);
         assert_eq!(json!({}).field(&ITEMS_IDS), Val::Missing);
     }
@@ -265,7 +295,7 @@ mod tests {
         let one = |i| Val::Num(Num::Int(i));
         assert_eq!(
             ev.field(&path),
-            Val::Each(vec![Val::Each(vec![one(1), one(2)]), Val::Each(vec![one(3)])])
+            Val::Each(vec![Val::Each(vec![one(1), one(2)].into()), Val::Each(vec![one(3)].into())].into())
         );
     }
 

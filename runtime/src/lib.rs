@@ -87,7 +87,7 @@ pub use engine::{Engine, Evaluated, EventError, Match, Scanned, Selection};
 pub use event::{Event, Path, Seg};
 pub use rule::{Context, LogType, Outputs, Rule, RuleMeta, Severity};
 pub use store::{Item, MemoryStore, NoStore, StateStore, StoreError};
-pub use value::{Lit, Num, Val};
+pub use value::{Items, Lit, Num, Val};
 
 /// What generated rule modules import.
 pub mod prelude {
@@ -99,7 +99,7 @@ pub mod prelude {
         Context, Discriminator, LogType, Rule, RuleMeta, Severity, context, deep_walk, deep_walk_type,
         json_constant, pantherflow_investigation, raised_context,
     };
-    pub use crate::value::{Lit, Num, Val, exactly_one, split_pieces};
+    pub use crate::value::{Items, Lit, Num, Val, exactly_one, split_pieces};
     pub use serde_json::Value as Json;
     pub use std::cmp::Ordering;
 }

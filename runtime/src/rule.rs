@@ -141,7 +141,8 @@ pub struct LogType {
 /// that string (any other value rules them out).
 #[derive(Debug)]
 pub struct Discriminator {
-    pub field: Path,
+    /// A `static` (a path remembers where it was found, which a constant cannot).
+    pub field: &'static Path,
     pub values: &'static [(&'static str, &'static [&'static Rule])],
 }
 

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use serde_json::{Map, Value};
 
@@ -31,7 +32,53 @@ pub enum Val<'a> {
     /// holding no backslash (so that every string in it is its own text).
     Raw(&'a str),
     /// What a `[*]` projection found: one value per element that has the rest of the path.
-    Each(Vec<Val<'a>>),
+    Each(Items<'a>),
+}
+
+/// The values of a `[*]` projection: a list that frees itself out of line, so that dropping a
+/// [`Val`] of any other kind (what rules read nearly always) is a comparison, not a call into
+/// the recursive drop of lists of values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Items<'a>(ManuallyDrop<Vec<Val<'a>>>);
+
+impl Drop for Items<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0.capacity() != 0 {
+            free(std::mem::take(&mut *self.0));
+        }
+    }
+}
+
+#[inline(never)]
+fn free(items: Vec<Val<'_>>) {
+    drop(items)
+}
+
+impl<'a> Items<'a> {
+    pub fn new() -> Items<'a> {
+        Items::default()
+    }
+}
+
+impl<'a> From<Vec<Val<'a>>> for Items<'a> {
+    fn from(items: Vec<Val<'a>>) -> Items<'a> {
+        Items(ManuallyDrop::new(items))
+    }
+}
+
+impl<'a> FromIterator<Val<'a>> for Items<'a> {
+    fn from_iter<I: IntoIterator<Item = Val<'a>>>(iter: I) -> Items<'a> {
+        Items::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl<'a> std::ops::Deref for Items<'a> {
+    type Target = [Val<'a>];
+
+    fn deref(&self) -> &[Val<'a>] {
+        &self.0
+    }
 }
 
 /// A JSON number, kept as exact as it was parsed.
@@ -252,7 +299,17 @@ impl<'a> Val<'a> {
     }
 
     /// `IsNullOrEmpty`: missing, or a value Python treats as false.
+    #[inline]
     pub fn is_null_or_empty(&self) -> bool {
+        match self {
+            Val::Missing | Val::Null => true,
+            Val::Str(s) => s.is_empty(),
+            other => other.is_empty_value(),
+        }
+    }
+
+    /// [`Val::is_null_or_empty`] of the rarer kinds.
+    fn is_empty_value(&self) -> bool {
         match self {
             Val::Missing | Val::Null => true,
             Val::Bool(b) => !b,
@@ -327,12 +384,15 @@ impl<'a> Val<'a> {
 
     // ----- strings -----
 
-    /// `StartsWith`: a string field with this prefix.
+    /// `StartsWith`: a string field with this prefix (inlined: a constant prefix is compared
+    /// word by word, without a call to `memcmp`).
+    #[inline]
     pub fn starts_with(&self, prefix: &str) -> bool {
         matches!(self, Val::Str(s) if s.starts_with(prefix))
     }
 
     /// `EndsWith`: a string field with this suffix.
+    #[inline]
     pub fn ends_with(&self, suffix: &str) -> bool {
         matches!(self, Val::Str(s) if s.ends_with(suffix))
     }
@@ -885,7 +945,7 @@ mod tests {
             with(full.clone(), |v| assert!(!v.is_null_or_empty(), "{full}"));
         }
         assert!(Val::Missing.is_null_or_empty());
-        assert!(Val::Each(vec![]).is_null_or_empty());
+        assert!(Val::Each(vec![].into()).is_null_or_empty());
     }
 
     #[test]
@@ -989,7 +1049,7 @@ mod tests {
         assert!(!Val::Missing.same_as(&Val::Missing));
         assert!(Val::Null.same_as(&Val::Null));
         assert!(!Val::from(&json!("1")).same_as(&Val::from(&json!(1))));
-        let proj = Val::Each(vec![Val::Num(Num::Int(1)), Val::Num(Num::Int(2))]);
+        let proj = Val::Each(vec![Val::Num(Num::Int(1)), Val::Num(Num::Int(2))].into());
         assert!(proj.same_as(&Val::from(&json!([1, 2]))));
         assert_eq!(Val::from(&json!(3)).compare_with(&Val::from(&json!(2.5))), Some(Ordering::Greater));
         assert_eq!(Val::from(&json!("3")).compare_with(&Val::from(&json!(2))), None);
@@ -1023,7 +1083,7 @@ mod tests {
             assert!(!Val::Missing.is_in_field(&list) && !s("x").is_in_field(&list));
         });
         assert!(!s("x").is_in_field(&s("xyz")), "a string is not a list");
-        assert!(s("b").is_in_field(&Val::Each(vec![s("a"), s("b")])));
+        assert!(s("b").is_in_field(&Val::Each(vec![s("a"), s("b")].into())));
         assert!(
             s("setup.exe").matches_glob_field(&s("*.exe")) && !s("setup.EXE").matches_glob_field(&s("*.exe"))
         );
@@ -1038,7 +1098,7 @@ mod tests {
         with(json!(1.5), |v| assert_eq!(v.to_string(), "1.5"));
         with(json!(false), |v| assert_eq!(v.to_string(), "false"));
         with(json!({"b": 1, "a": [true, null]}), |v| assert_eq!(v.to_string(), r#"{"b":1,"a":[true,null]}"#));
-        let proj = Val::Each(vec![Val::Str("i-1"), Val::Str("i-2")]);
+        let proj = Val::Each(vec![Val::Str("i-1"), Val::Str("i-2")].into());
         assert_eq!(proj.to_string(), r#"["i-1","i-2"]"#);
     }
 

@@ -14,6 +14,8 @@
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::ops::Range;
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::Relaxed;
 
 use serde_json::{Map, Value};
 
@@ -178,7 +180,17 @@ pub struct FieldTable {
     /// (path, node, how many leading segments the node covers). Open addressing.
     by_address: Vec<Option<(&'static Path, u32, u32)>>,
     by_segs: Vec<Option<(&'static Path, u32, u32)>>,
+    /// This table's number, unique in the process, under which a [`Path`] remembers its node
+    /// here (its memo); [`UNNUMBERED`] when the numbers ran out.
+    id: u32,
 }
+
+/// The id of tables that leave paths' memos alone (once 2³² − 2 tables were made): no memo ever
+/// holds it, and no path's initial memo (0) matches a table.
+const UNNUMBERED: u32 = u32::MAX;
+
+/// The next table's id: from 1, so that a memo of 0 is no table's.
+static NEXT_TABLE: AtomicU32 = AtomicU32::new(1);
 
 impl FieldTable {
     pub fn new(paths: impl IntoIterator<Item = &'static Path>) -> FieldTable {
@@ -189,6 +201,9 @@ impl FieldTable {
             entries: Vec::new(),
             by_address: Vec::new(),
             by_segs: Vec::new(),
+            id: NEXT_TABLE
+                .fetch_update(Relaxed, Relaxed, |n| n.checked_add(1).filter(|&next| next <= UNNUMBERED))
+                .unwrap_or(UNNUMBERED),
         };
         let mut declared = Vec::new();
         for path in paths {
@@ -226,8 +241,19 @@ impl FieldTable {
                 i = (i + 1) & (capacity - 1);
             }
             table.by_segs[i] = entry;
+            if covered as usize == path.segs.len() {
+                table.remember(path, node);
+            }
         }
         table
+    }
+
+    /// Makes `path` remember that its node in this table is `node` (a path of keys only).
+    #[inline]
+    fn remember(&self, path: &Path, node: u32) {
+        if self.id != UNNUMBERED {
+            path.memo.store(u64::from(self.id) << 32 | u64::from(node), Relaxed);
+        }
     }
 
     /// The group for `key` one level below `group`, created if new.
@@ -704,6 +730,21 @@ impl Fill for Pass<'_> {
     }
 }
 
+impl<'a> View<'a> {
+    /// [`Event::field`] without the memo: by the table's index of paths.
+    #[inline(never)]
+    fn field_looked_up(&self, path: &Path) -> Val<'a> {
+        match self.table.lookup(path) {
+            Some((node, covered)) if covered == path.segs.len() => {
+                self.table.remember(path, node);
+                self.val(node)
+            }
+            Some((node, covered)) => walk(self.val(node), &path.segs[covered..]),
+            None => Val::from(self.value()).field(path),
+        }
+    }
+}
+
 /// One event's text and the fields the pass found in it.
 pub struct View<'a> {
     text: &'a str,
@@ -722,20 +763,47 @@ impl<'a> View<'a> {
         self.scratch.whole.get_or_init(|| serde_json::from_str(self.text).expect("validated JSON"))
     }
 
+    #[inline(always)]
     fn slot(&self, node: u32) -> Option<Slot> {
         let found = &self.scratch.found[node as usize];
         if found.generation == self.scratch.generation { found.slot } else { None }
     }
 
-    /// The value of `node`: strings, numbers and literals here, the rest out of line.
-    #[inline]
+    /// The value of `node`: a string without escapes (what rules read most) or nothing here,
+    /// the rest out of line.
+    #[inline(always)]
     fn val(&self, node: u32) -> Val<'a> {
-        let Some(Slot { kind, start, end }) = self.slot(node) else { return Val::Missing };
+        match self.slot(node) {
+            Some(Slot { kind: Kind::String { escaped: false }, start, end }) => {
+                Val::Str(self.unquoted(start, end))
+            }
+            Some(Slot { kind, start, end }) => self.other(node, kind, start, end),
+            None => Val::Missing,
+        }
+    }
+
+    #[inline(never)]
+    fn other(&self, node: u32, kind: Kind, start: u32, end: u32) -> Val<'a> {
         match kind {
-            Kind::String { escaped: false } => Val::Str(&self.text[start as usize + 1..end as usize - 1]),
             Kind::Null => Val::Null,
             Kind::Bool(b) => Val::Bool(b),
             _ => self.decoded(node, kind, &self.text[start as usize..end as usize]),
+        }
+    }
+
+    /// The text between the quotes of the string at `start..end` of the event's text, which the
+    /// pass over this text found (so both ends are quotes, and the range is in the text).
+    #[inline]
+    fn unquoted(&self, start: u32, end: u32) -> &'a str {
+        let (start, end) = (start as usize + 1, end as usize - 1);
+        let bytes = &self.text.as_bytes()[start..end];
+        debug_assert!(self.text.as_bytes()[start - 1] == b'"' && self.text.as_bytes()[end] == b'"');
+        // SAFETY: the text is a `str`, and a range that follows a quote and ends before one
+        // starts and ends on character boundaries (a quote is one byte, never part of another
+        // character's encoding). The checked slice above keeps it in bounds.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::str::from_utf8_unchecked(bytes)
         }
     }
 
@@ -763,13 +831,16 @@ impl<'a> View<'a> {
 }
 
 impl Event for View<'_> {
-    #[inline]
+    /// A declared path of keys that this view's table resolved last is one load of its memo;
+    /// anything else is looked up (and remembered) out of line. Inlined into the rules, so that
+    /// a test of the value found works on it directly.
+    #[inline(always)]
     fn field(&self, path: &Path) -> Val<'_> {
-        match self.table.lookup(path) {
-            Some((node, covered)) if covered == path.segs.len() => self.val(node),
-            Some((node, covered)) => walk(self.val(node), &path.segs[covered..]),
-            None => Val::from(self.value()).field(path),
+        let memo = path.memo.load(Relaxed);
+        if (memo >> 32) as u32 == self.table.id {
+            return self.val(memo as u32);
         }
+        self.field_looked_up(path)
     }
 
     fn object(&self) -> Option<&Map<String, Value>> {
@@ -810,12 +881,35 @@ impl FieldTable {
     }
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
     /// Whether the pass found a value for `node` (from [`FieldTable::key_node`]); when it did
     /// not, the node's path reads as [`Val::Missing`].
     #[inline]
     pub fn found(&self, node: u32) -> bool {
         self.slot(node).is_some()
+    }
+
+    /// [`View::found`] for many nodes: what it reads, taken once (so that a loop that calls
+    /// rules in between need not load it again).
+    #[inline]
+    pub fn presence(&self) -> Presence<'a> {
+        Presence { found: &self.scratch.found, generation: self.scratch.generation }
+    }
+}
+
+/// Which nodes the pass over an event found (see [`View::presence`]).
+#[derive(Clone, Copy)]
+pub struct Presence<'a> {
+    found: &'a [Found],
+    generation: u32,
+}
+
+impl Presence<'_> {
+    /// [`View::found`].
+    #[inline]
+    pub fn has(self, node: u32) -> bool {
+        let found = &self.found[node as usize];
+        found.generation == self.generation && found.slot.is_some()
     }
 }
 
@@ -825,7 +919,7 @@ mod tests {
     use crate::event::Seg::{Each, Index, Key};
     use serde_json::json;
 
-    const PATHS: &[Path] = &[
+    static PATHS: [Path; 7] = [
         Path::new(&[Key("eventName")]),
         Path::new(&[Key("userIdentity"), Key("type")]),
         Path::new(&[Key("userIdentity"), Key("sessionContext"), Key("sessionIssuer"), Key("userName")]),
@@ -837,7 +931,7 @@ mod tests {
 
     /// Every path reads the same through the view as through `serde_json::Value`.
     fn agree(text: &str, extra: &[Path]) {
-        let table = FieldTable::new(PATHS);
+        let table = FieldTable::new(&PATHS);
         let mut scratch = Scratch::new();
         let view = scratch.read(text.as_bytes(), &table).expect("valid");
         let value: Value = serde_json::from_str(text).unwrap();
@@ -888,14 +982,14 @@ mod tests {
     /// Rules may spell one key differently: each spelling is looked up on its own.
     #[test]
     fn spellings_of_one_key_are_looked_up_separately() {
-        const VARIANTS: &[Path] = &[
+        static VARIANTS: [Path; 5] = [
             Path::new(&[Key("userIdentity"), Key("arn")]),
             Path::new(&[Key("useridentity"), Key("arn")]),
             Path::new(&[Key("USERIDENTITY"), Key("ARN")]),
             Path::new(&[Key("userIdentity")]),
             Path::new(&[Key("useridentity")]),
         ];
-        let table = FieldTable::new(VARIANTS);
+        let table = FieldTable::new(&VARIANTS);
         for text in [
             r#"{"useridentity": {"arn": "a"}}"#,
             r#"{"userIdentity": {"arn": "a"}, "useridentity": {"arn": "b", "ARN": "c"}}"#,
@@ -906,7 +1000,7 @@ mod tests {
             let mut scratch = Scratch::new();
             let view = scratch.read(text.as_bytes(), &table).unwrap();
             let value: Value = serde_json::from_str(text).unwrap();
-            for path in VARIANTS {
+            for path in &VARIANTS {
                 assert_eq!(view.field(path), value.field(path), "{text}: {:?}", path.segs);
             }
         }
@@ -915,7 +1009,7 @@ mod tests {
     /// Objects and lists read in place behave as the same values parsed.
     #[test]
     fn containers_read_in_place_behave_as_parsed_ones() {
-        const DEEP: &[Path] = &[
+        static DEEP: [Path; 6] = [
             Path::new(&[Key("requestParameters"), Key("a"), Index(1), Key("b")]),
             Path::new(&[Key("requestParameters"), Key("a"), Index(-1)]),
             Path::new(&[Key("requestParameters"), Key("a"), Index(-9)]),
@@ -929,12 +1023,12 @@ mod tests {
             r#"{"requestParameters": {"a": [{"b": "q"}, {"B": "r", "b": "s"}], "m": {"K ": 0}, "l": []}}"#,
             r#"{"requestParameters": {"A": [1], "a": {"1": 2}, "m": {"k": "esc\"aped"}}}"#,
         ];
-        let table = FieldTable::new(PATHS.iter().chain(DEEP));
+        let table = FieldTable::new(PATHS.iter().chain(&DEEP));
         for text in texts {
             let mut scratch = Scratch::new();
             let view = scratch.read(text.as_bytes(), &table).unwrap();
             let value: Value = serde_json::from_str(text).unwrap();
-            for path in PATHS.iter().chain(DEEP) {
+            for path in PATHS.iter().chain(&DEEP) {
                 let (fast, slow) = (view.field(path), value.field(path));
                 assert_eq!(fast, slow, "{text}: {:?}", path.segs);
                 assert_eq!(fast.is_null_or_empty(), slow.is_null_or_empty(), "{text}: {:?}", path.segs);
@@ -956,7 +1050,7 @@ mod tests {
     /// and its last value, escaped keys are decoded; read from the text or from the parsed event.
     #[test]
     fn members_with_a_prefix_are_those_of_the_parsed_object() {
-        let table = FieldTable::new(PATHS);
+        let table = FieldTable::new(&PATHS);
         for text in [
             r#"{"p_any_ips": ["1.2.3.4"], "eventName": "x", "p_any_users": {"a": 1}, "p_any_ips": [5], "p_anyx": 1}"#,
             r#"{"p_\u0061ny_ips": [1], "p_any_ips": [2], "P_ANY_IPS": [3], "p_any_": null, "n": {"p_any_deep": [1]}}"#,
@@ -972,10 +1066,39 @@ mod tests {
         }
     }
 
+    /// A path remembers its node in the table that resolved it last; read through another
+    /// table (another engine's), it is looked up there and still reads its own field.
+    #[test]
+    fn paths_read_alike_through_tables_that_number_them_differently() {
+        static NAME: Path = Path::new(&[Key("eventName")]);
+        static TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
+        static ITEMS: Path = Path::new(&[Key("items"), Each, Key("id")]);
+        let first = FieldTable::new([&NAME, &TYPE, &ITEMS]);
+        let second = FieldTable::new([&ITEMS, &TYPE, &NAME]);
+        assert_ne!(first.key_node(&NAME), second.key_node(&NAME));
+        let only_type = FieldTable::new([&TYPE]);
+        let text = r#"{"eventName": "n", "userIdentity": {"type": "t"}, "items": [{"id": 1}]}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        let (mut a, mut b, mut c) = (Scratch::new(), Scratch::new(), Scratch::new());
+        let (a, b, c) = (
+            a.read(text.as_bytes(), &first).unwrap(),
+            b.read(text.as_bytes(), &second).unwrap(),
+            c.read(text.as_bytes(), &only_type).unwrap(),
+        );
+        let equal = Path::new(&[Key("userIdentity"), Key("type")]);
+        for _ in 0..3 {
+            for view in [&a, &b, &c, &b, &a] {
+                for path in [&NAME, &TYPE, &ITEMS, &equal] {
+                    assert_eq!(view.field(path), value.field(path), "{:?}", path.segs);
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_what_serde_json_rejects() {
         let mut scratch = Scratch::new();
-        let table = FieldTable::new(PATHS);
+        let table = FieldTable::new(&PATHS);
         assert!(scratch.read(br#"{"a": 1,}"#, &table).is_err());
         assert!(matches!(scratch.read(b"[1]", &table), Err(json::DocumentError::NotAnObject(Kind::Array))));
     }
@@ -984,12 +1107,12 @@ mod tests {
     fn long_keys_that_share_their_ends_are_compared_in_full() {
         // 20-byte keys with the same first and last eight bytes (so the same hash):
         // only the full comparison tells them apart; spellings equal ignoring case still match.
-        const LONG: &[Path] = &[
+        static LONG: [Path; 3] = [
             Path::new(&[Key("abcdefghMIDDstuvwxyz")]),
             Path::new(&[Key("abcdefghMIDEstuvwxyz")]),
             Path::new(&[Key("ABCDEFGHmidfSTUVWXYZ")]),
         ];
-        let table = FieldTable::new(LONG);
+        let table = FieldTable::new(&LONG);
         for text in [
             r#"{"abcdefghMIDDstuvwxyz": 1, "abcdefghMIDEstuvwxyz": 2, "abcdefghMIDFstuvwxyz": 3}"#,
             r#"{"abcdefghMIDXstuvwxyz": 1, "abcdefghmidestuvwxyz": 2, "ABCDEFGHmidfSTUVWXYZ": 3}"#,
@@ -999,7 +1122,7 @@ mod tests {
             let mut scratch = Scratch::new();
             let view = scratch.read(text.as_bytes(), &table).unwrap();
             let value: Value = serde_json::from_str(text).unwrap();
-            for path in LONG {
+            for path in &LONG {
                 assert_eq!(view.field(path), value.field(path), "{text}: {:?}", path.segs);
             }
         }
@@ -1009,13 +1132,13 @@ mod tests {
     fn keys_over_the_whole_words_are_compared_in_full() {
         // 17 to 24 bytes are held whole by three words; from 25 bytes, keys equal in their
         // first 16 and last 8 bytes differ in the bytes between, which only the full comparison sees.
-        const KEYS: &[Path] = &[
+        static KEYS: [Path; 4] = [
             Path::new(&[Key("abcdefgh01234567XYZtuvwxyz")]),
             Path::new(&[Key("abcdefgh01234567QRStuvwxyz")]),
             Path::new(&[Key("abcdefgh01234567Xtuvwxyz")]),
             Path::new(&[Key("abcdefgh01234568Xtuvwxyz")]),
         ];
-        let table = FieldTable::new(KEYS);
+        let table = FieldTable::new(&KEYS);
         for text in [
             r#"{"abcdefgh01234567XYZtuvwxyz": 1, "abcdefgh01234567QRStuvwxyz": 2, "abcdefgh01234567Xtuvwxyz": 3}"#,
             r#"{"abcdefgh01234567ABCtuvwxyz": 1, "ABCDEFGH01234567qrsTUVWXYZ": 2, "abcdefgh01234569Xtuvwxyz": 3}"#,
@@ -1024,7 +1147,7 @@ mod tests {
             let mut scratch = Scratch::new();
             let view = scratch.read(text.as_bytes(), &table).unwrap();
             let value: Value = serde_json::from_str(text).unwrap();
-            for path in KEYS {
+            for path in &KEYS {
                 assert_eq!(view.field(path), value.field(path), "{text}: {:?}", path.segs);
             }
         }
@@ -1034,7 +1157,7 @@ mod tests {
     fn small_levels_are_indexed_without_collisions() {
         // The home-slot path (collision-free levels) and the probing fallback both run in these
         // tests: the small tables here are collision-free, the 300 keys of one object are not.
-        let table = FieldTable::new(PATHS);
+        let table = FieldTable::new(&PATHS);
         assert!(table.indexes.iter().all(|index| index.perfect));
         let keys: Vec<String> = (0..300).map(|i| format!("key{i}")).collect();
         let paths: Vec<&'static Path> = keys
@@ -1084,7 +1207,7 @@ mod tests {
 
     #[test]
     fn scratch_is_reused_between_events() {
-        let table = FieldTable::new(PATHS);
+        let table = FieldTable::new(&PATHS);
         let mut scratch = Scratch::new();
         for name in ["a", "b", "c", "d\\n"] {
             let text = format!(

@@ -102,7 +102,8 @@ fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
     let all = rules.iter().map(|r| rule_ref(r));
     let always_refs = remaining.iter().map(|r| rule_ref(r));
     let name = str_lit(log_type);
-    let mut static_names: Vec<String> = Vec::new();
+    // The module's own static is taken.
+    let mut static_names: Vec<String> = vec!["LOG_TYPE".into()];
     let mut entries = Vec::new();
     let mut tables = Vec::new();
     for (field, by_value) in &dispatchers {
@@ -110,8 +111,17 @@ fn log_type_module(log_type: &str, rules: &[&Rule], layout: &Layout) -> String {
         let name = names::unique(&base, &static_names);
         static_names.push(name.clone());
         let ident = format_ident!("{}", name);
+        // A `static` of its own: a path remembers where it was found, which needs an address.
+        let path_name = names::unique(&names::constant_case(&field.text), &static_names);
+        static_names.push(path_name.clone());
+        let path_ident = format_ident!("{}", path_name);
         let path = path_tokens(field);
-        entries.push(quote!(Discriminator { field: #path, values: #ident }));
+        entries.push(quote!(Discriminator { field: &#path_ident, values: #ident }));
+        let path_doc = doc_safe(&format!(" `{}`, the field dispatched on.", field.text));
+        tables.push(quote! {
+            #[doc = #path_doc]
+            static #path_ident: Path = #path;
+        });
         let rows = by_value.iter().map(|(value, group)| {
             let value = str_lit(value);
             let refs = group.iter().map(|r| rule_ref(r));

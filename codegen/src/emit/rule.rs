@@ -674,7 +674,7 @@ fn choice(placeholder: &Placeholder, paths: &Paths) -> TokenStream {
             quote!(Val::Num(Num::Int(#n)))
         }
         // A plain list, as `Each` is (Python's `[]`, not Panther's wrapper).
-        serde_json::Value::Array(_) => quote!(Val::Each(Vec::new())),
+        serde_json::Value::Array(_) => quote!(Val::Each(Items::new())),
         other => {
             let text = str_lit(&other.to_string());
             quote!(Val::Raw(#text))

@@ -355,7 +355,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
     entries
         .insert(
             "resources".into(),
-            event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+            event.field(&RESOURCES).or_present(Val::Each(Items::new())).to_json(),
         );
     entries
         .insert(

@@ -272,7 +272,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
             ),
             (
                 "resources",
-                event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+                event.field(&RESOURCES).or_present(Val::Each(Items::new())).to_json(),
             ),
             (
                 "actor_user",

@@ -290,7 +290,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Result<Context, String> {
         ("api_call", event.field(&EVENT_NAME).or_present(Val::Str("unknown")).to_json()),
         (
             "resources",
-            event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+            event.field(&RESOURCES).or_present(Val::Each(Items::new())).to_json(),
         ),
         (
             "request_parameters",

@@ -184,7 +184,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
         ),
         (
             "resources",
-            event.field(&RESOURCES).or_present(Val::Each(Vec::new())).to_json(),
+            event.field(&RESOURCES).or_present(Val::Each(Items::new())).to_json(),
         ),
         (
             "skip_or_false",
@@ -197,7 +197,7 @@ pub fn alert_context<E: Event + ?Sized>(event: &E) -> Context {
         (
             "resources_text",
             Json::String(
-                event.field(&RESOURCES).or_present(Val::Each(Vec::new())).py_str(),
+                event.field(&RESOURCES).or_present(Val::Each(Items::new())).py_str(),
             ),
         ),
         (

@@ -13,12 +13,15 @@ pub static LOG_TYPE: LogType = LogType {
     rules: &[&asana_workspace_password_requirements_simple::RULE],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("details"), Key("new_value")]),
+            field: &DETAILS_NEW_VALUE,
             values: BY_DETAILS_NEW_VALUE,
         },
     ],
     always: &[],
 };
+
+/// `details.new_value`, the field dispatched on.
+static DETAILS_NEW_VALUE: Path = Path::new(&[Key("details"), Key("new_value")]);
 
 /// The rules dispatched on `details.new_value`, by its value: an event with another value runs none of them.
 static BY_DETAILS_NEW_VALUE: &[(&str, &[&Rule])] = &[

@@ -174,15 +174,15 @@ pub static LOG_TYPE: LogType = LogType {
     ],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("eventName")]),
+            field: &EVENT_NAME,
             values: BY_EVENT_NAME,
         },
         Discriminator {
-            field: Path::new(&[Key("errorCode")]),
+            field: &ERROR_CODE,
             values: BY_ERROR_CODE,
         },
         Discriminator {
-            field: Path::new(&[Key("eventSource")]),
+            field: &EVENT_SOURCE,
             values: BY_EVENT_SOURCE,
         },
     ],
@@ -194,6 +194,9 @@ pub static LOG_TYPE: LogType = LogType {
         &aws_vpce_external_principal::RULE,
     ],
 };
+
+/// `eventName`, the field dispatched on.
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
 static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
@@ -654,11 +657,17 @@ static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
     ("UploadLayerPart", &[&aws_ecr_crud::RULE]),
 ];
 
+/// `errorCode`, the field dispatched on.
+static ERROR_CODE: Path = Path::new(&[Key("errorCode")]);
+
 /// The rules dispatched on `errorCode`, by its value: an event with another value runs none of them.
 static BY_ERROR_CODE: &[(&str, &[&Rule])] = &[
     ("AccessDenied", &[&aws_iam_user_recon_denied::RULE]),
     ("VpceAccessDenied", &[&aws_vpce_access_denied::RULE]),
 ];
+
+/// `eventSource`, the field dispatched on.
+static EVENT_SOURCE: Path = Path::new(&[Key("eventSource")]);
 
 /// The rules dispatched on `eventSource`, by its value: an event with another value runs none of them.
 static BY_EVENT_SOURCE: &[(&str, &[&Rule])] = &[

@@ -40,7 +40,7 @@ pub static LOG_TYPE: LogType = LogType {
     ],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("protoPayload"), Key("methodName")]),
+            field: &PROTO_PAYLOAD_METHOD_NAME,
             values: BY_PROTO_PAYLOAD_METHOD_NAME,
         },
     ],
@@ -58,6 +58,11 @@ pub static LOG_TYPE: LogType = LogType {
         &gcp_serviceusage_apikeys_create_privilege_escalation_simple::RULE,
     ],
 };
+
+/// `protoPayload.methodName`, the field dispatched on.
+static PROTO_PAYLOAD_METHOD_NAME: Path = Path::new(
+    &[Key("protoPayload"), Key("methodName")],
+);
 
 /// The rules dispatched on `protoPayload.methodName`, by its value: an event with another value runs none of them.
 static BY_PROTO_PAYLOAD_METHOD_NAME: &[(&str, &[&Rule])] = &[

@@ -23,7 +23,7 @@ pub static LOG_TYPE: LogType = LogType {
     ],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("audit_log_event")]),
+            field: &AUDIT_LOG_EVENT,
             values: BY_AUDIT_LOG_EVENT,
         },
     ],
@@ -33,6 +33,9 @@ pub static LOG_TYPE: LogType = LogType {
         &netskope_unauthorized_api_calls_simple::RULE,
     ],
 };
+
+/// `audit_log_event`, the field dispatched on.
+static AUDIT_LOG_EVENT: Path = Path::new(&[Key("audit_log_event")]);
 
 /// The rules dispatched on `audit_log_event`, by its value: an event with another value runs none of them.
 static BY_AUDIT_LOG_EVENT: &[(&str, &[&Rule])] = &[

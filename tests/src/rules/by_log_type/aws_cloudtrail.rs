@@ -70,11 +70,11 @@ pub static LOG_TYPE: LogType = LogType {
     ],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("eventName")]),
+            field: &EVENT_NAME,
             values: BY_EVENT_NAME,
         },
         Discriminator {
-            field: Path::new(&[Key("userIdentity"), Key("type")]),
+            field: &USER_IDENTITY_TYPE,
             values: BY_USER_IDENTITY_TYPE,
         },
     ],
@@ -86,6 +86,9 @@ pub static LOG_TYPE: LogType = LogType {
         &aws_unused_region::RULE,
     ],
 };
+
+/// `eventName`, the field dispatched on.
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
 static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
@@ -232,6 +235,9 @@ static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
     ("UpdateTrail", &[&aws_vpce_sensitive_api_calls::RULE]),
     ("UploadLayerPart", &[&aws_ecr_crud::RULE]),
 ];
+
+/// `userIdentity.type`, the field dispatched on.
+static USER_IDENTITY_TYPE: Path = Path::new(&[Key("userIdentity"), Key("type")]);
 
 /// The rules dispatched on `userIdentity.type`, by its value: an event with another value runs none of them.
 static BY_USER_IDENTITY_TYPE: &[(&str, &[&Rule])] = &[

@@ -38,7 +38,7 @@ pub static LOG_TYPE: LogType = LogType {
     ],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("eventName")]),
+            field: &EVENT_NAME,
             values: BY_EVENT_NAME,
         },
     ],
@@ -63,6 +63,9 @@ pub static LOG_TYPE: LogType = LogType {
         &python_verdicts::RULE,
     ],
 };
+
+/// `eventName`, the field dispatched on.
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
 static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[

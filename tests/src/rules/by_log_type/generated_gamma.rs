@@ -140,11 +140,11 @@ pub static LOG_TYPE: LogType = LogType {
     ],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("eventName")]),
+            field: &EVENT_NAME,
             values: BY_EVENT_NAME,
         },
         Discriminator {
-            field: Path::new(&[Key("EVENTNAME")]),
+            field: &EVENTNAME,
             values: BY_EVENTNAME,
         },
     ],
@@ -203,6 +203,9 @@ pub static LOG_TYPE: LogType = LogType {
         &gen_214::RULE,
     ],
 };
+
+/// `eventName`, the field dispatched on.
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
 static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
@@ -316,6 +319,9 @@ static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[
         ],
     ),
 ];
+
+/// `EVENTNAME`, the field dispatched on.
+static EVENTNAME: Path = Path::new(&[Key("EVENTNAME")]);
 
 /// The rules dispatched on `EVENTNAME`, by its value: an event with another value runs none of them.
 static BY_EVENTNAME: &[(&str, &[&Rule])] = &[
