@@ -13,12 +13,15 @@ pub static LOG_TYPE: LogType = LogType {
     rules: &[&iam_access_key_for_another_user::RULE],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("eventName")]),
+            field: &EVENT_NAME,
             values: BY_EVENT_NAME,
         },
     ],
     always: &[],
 };
+
+/// `eventName`, the field dispatched on.
+static EVENT_NAME: Path = Path::new(&[Key("eventName")]);
 
 /// The rules dispatched on `eventName`, by its value: an event with another value runs none of them.
 static BY_EVENT_NAME: &[(&str, &[&Rule])] = &[

@@ -13,12 +13,15 @@ pub static LOG_TYPE: LogType = LogType {
     rules: &[&mfa_verification_failed::RULE],
     dispatch: &[
         Discriminator {
-            field: Path::new(&[Key("eventType")]),
+            field: &EVENT_TYPE,
             values: BY_EVENT_TYPE,
         },
     ],
     always: &[],
 };
+
+/// `eventType`, the field dispatched on.
+static EVENT_TYPE: Path = Path::new(&[Key("eventType")]);
 
 /// The rules dispatched on `eventType`, by its value: an event with another value runs none of them.
 static BY_EVENT_TYPE: &[(&str, &[&Rule])] = &[
