@@ -83,11 +83,57 @@ impl Fill for () {
     fn value(&mut self, _: u32, _: Range<usize>, _: Kind) {}
 }
 
-/// The length of the run of string characters that need no attention (not `"`, `\\`, a
-/// control character or a non-ASCII byte) at the start of `bytes`; `None` when the run reaches
-/// the end. Many bytes at a time: the scanning of strings is most of the work of reading an event.
-#[inline]
-fn plain_run(bytes: &[u8]) -> Option<usize> {
+/// The position of the first string character at or after `i` that needs attention (`"`, `\\`,
+/// a control character or a non-ASCII byte); `None` when there is none before the end. Many
+/// bytes at a time: the scanning of strings is most of the work of reading an event.
+#[inline(always)]
+fn plain_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+    debug_assert!(i <= bytes.len());
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        while i + 16 <= bytes.len() {
+            let found = special16(bytes, i);
+            if found != 0 {
+                return Some(i + found.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+        // The last few bytes: the text's last sixteen, less those already seen (no loop, no copy).
+        if let Some(last) = bytes.len().checked_sub(16) {
+            // `i` is in `last + 1..=last + 16`, so the shift is under 32.
+            let found = special16(bytes, last) >> (i - last);
+            return if found != 0 { Some(i + found.trailing_zeros() as usize) } else { None };
+        }
+    }
+    plain_end_words(bytes, i)
+}
+
+/// The bits of the special bytes (see [`plain_end`]) of `bytes[at..at + 16]`.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn special16(bytes: &[u8], at: usize) -> u32 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    assert!(at + 16 <= bytes.len());
+    // SAFETY: SSE2 is enabled (the `cfg` above); `at..at + 16` is in bounds (asserted, which the
+    // callers' own bounds let the compiler drop), and `loadu` has no alignment requirement. As
+    // signed bytes, the non-ASCII ones are negative, so `< 0x20` finds them and the control
+    // characters at once.
+    #[allow(unsafe_code)]
+    unsafe {
+        let v = _mm_loadu_si128(bytes.as_ptr().add(at).cast::<__m128i>());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        let other = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), other)) as u32
+    }
+}
+
+/// [`plain_end`] eight bytes at a time, for texts under sixteen bytes and targets without SSE2.
+#[inline(never)]
+fn plain_end_words(bytes: &[u8], mut i: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let special = |word: u64| {
@@ -97,32 +143,6 @@ fn plain_run(bytes: &[u8]) -> Option<usize> {
         let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
         quote | backslash | control | (word & HIGHS)
     };
-    let mut i = 0;
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
-        };
-        // Sixteen bytes at a time with SSE2, which every x86-64 has. As signed bytes, the
-        // non-ASCII ones are negative, so `< 0x20` finds them and the control characters at once.
-        while let Some(chunk) = bytes.get(i..i + 16) {
-            // SAFETY: SSE2 is enabled (the `cfg` above); `chunk` is 16 readable bytes, and `loadu` has no
-            // alignment requirement.
-            #[allow(unsafe_code)]
-            let found = unsafe {
-                let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-                let other = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), other))
-            };
-            if found != 0 {
-                return Some(i + found.trailing_zeros() as usize);
-            }
-            i += 16;
-        }
-    }
     while let Some(chunk) = bytes.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
         let found = special(word);
@@ -172,15 +192,36 @@ impl<F: Fill> Scanner<'_, F> {
         }
     }
 
+    /// The byte at the current position once whitespace is skipped. Compact JSON has none
+    /// between tokens, and every whitespace byte is at most `b' '`: one compare in the common case.
+    #[inline(always)]
+    fn next(&mut self) -> Option<u8> {
+        match self.b.get(self.i) {
+            Some(&c) if c > b' ' => Some(c),
+            _ => self.next_after_ws(),
+        }
+    }
+
+    #[inline(never)]
+    fn next_after_ws(&mut self) -> Option<u8> {
+        self.ws();
+        self.peek()
+    }
+
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
-    /// A value at the current position; returns its kind. `depth` counts open containers.
+    /// A value at the current position (after any whitespace); returns its kind. `depth` counts
+    /// open containers.
     fn value(&mut self, depth: usize) -> Result<Kind, Stop> {
         match self.peek() {
             Some(b'"') => self.string().map(|escaped| Kind::String { escaped }),
+            Some(b' ' | b'\t' | b'\n' | b'\r') => {
+                self.ws();
+                self.value(depth)
+            }
             Some(b'{') => {
                 self.object(depth + 1, None)?;
                 Ok(Kind::Object)
@@ -198,9 +239,11 @@ impl<F: Fill> Scanner<'_, F> {
         }
     }
 
-    fn literal(&mut self, word: &[u8], kind: Kind) -> Result<Kind, Stop> {
-        if self.b[self.i..].starts_with(word) {
-            self.i += word.len();
+    #[inline(always)]
+    fn literal<const N: usize>(&mut self, word: &[u8; N], kind: Kind) -> Result<Kind, Stop> {
+        // A compare of fixed length: word loads, no call.
+        if self.b.get(self.i..self.i + N) == Some(word.as_slice()) {
+            self.i += N;
             Ok(kind)
         } else {
             self.err("expected ident")
@@ -274,12 +317,12 @@ impl<F: Fill> Scanner<'_, F> {
         let mut escaped = false;
         loop {
             // The common case: a run of plain characters.
-            let Some(n) = plain_run(&self.b[self.i..]) else {
+            let Some(at) = plain_end(self.b, self.i) else {
                 self.i = self.b.len();
                 return self.err("EOF while parsing a string");
             };
-            self.i += n;
-            match self.b[self.i] {
+            self.i = at;
+            match self.b[at] {
                 b'"' => {
                     self.i += 1;
                     return Ok(escaped);
@@ -358,20 +401,16 @@ impl<F: Fill> Scanner<'_, F> {
             return self.err("recursion limit exceeded");
         }
         self.i += 1;
-        self.ws();
-        if self.peek() == Some(b']') {
+        if self.next() == Some(b']') {
             self.i += 1;
             return Ok(());
         }
         loop {
-            self.ws();
             self.value(depth)?;
-            self.ws();
-            match self.peek() {
+            match self.next() {
                 Some(b',') => {
                     self.i += 1;
-                    self.ws();
-                    if self.peek() == Some(b']') {
+                    if self.next() == Some(b']') {
                         return self.err("trailing comma");
                     }
                 }
@@ -391,36 +430,40 @@ impl<F: Fill> Scanner<'_, F> {
             return self.err("recursion limit exceeded");
         }
         self.i += 1;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(());
+        match self.next() {
+            Some(b'"') => {}
+            Some(b'}') => {
+                self.i += 1;
+                return Ok(());
+            }
+            Some(_) => return self.err("key must be a string"),
+            None => return self.err("EOF while parsing an object"),
         }
         loop {
-            self.ws();
-            match self.peek() {
-                Some(b'"') => {}
-                Some(_) => return self.err("key must be a string"),
-                None => return self.err("EOF while parsing an object"),
-            }
+            // At a key's `"`.
             let key_start = self.i + 1;
             let key_escaped = self.string()?;
             let chosen = target
                 .and_then(|object| self.fill.member(self.b, object, key_start..self.i - 1, key_escaped));
-            self.ws();
-            match self.peek() {
+            match self.next() {
                 Some(b':') => self.i += 1,
                 Some(_) => return self.err("expected `:`"),
                 None => return self.err("EOF while parsing an object"),
             }
-            self.ws();
             match chosen {
+                // Most values are strings: scanned here, without the call to `value`.
+                None if self.peek() == Some(b'"') => {
+                    self.string()?;
+                }
                 None => {
                     self.value(depth)?;
                 }
                 Some((node, descend)) => {
+                    let first = self.next();
                     let start = self.i;
-                    let kind = if descend && self.peek() == Some(b'{') {
+                    let kind = if first == Some(b'"') {
+                        Kind::String { escaped: self.string()? }
+                    } else if descend && first == Some(b'{') {
                         self.object(depth + 1, Some(node))?;
                         Kind::Object
                     } else {
@@ -429,13 +472,14 @@ impl<F: Fill> Scanner<'_, F> {
                     self.fill.value(node, start..self.i, kind);
                 }
             }
-            self.ws();
-            match self.peek() {
+            match self.next() {
                 Some(b',') => {
                     self.i += 1;
-                    self.ws();
-                    if self.peek() == Some(b'}') {
-                        return self.err("trailing comma");
+                    match self.next() {
+                        Some(b'"') => {}
+                        Some(b'}') => return self.err("trailing comma"),
+                        Some(_) => return self.err("key must be a string"),
+                        None => return self.err("EOF while parsing an object"),
                     }
                 }
                 Some(b'}') => {
@@ -831,6 +875,10 @@ mod tests {
         assert_eq!(number("1e400"), None);
     }
 
+    fn plain_run(bytes: &[u8]) -> Option<usize> {
+        plain_end(bytes, 0)
+    }
+
     #[test]
     fn plain_runs_stop_at_quotes_backslashes_and_control_characters() {
         for text in [
@@ -856,6 +904,160 @@ mod tests {
                 let expected = if special(byte) { Some(at) } else { None };
                 assert_eq!(plain_run(&bytes), expected, "{byte:#x} at {at}");
                 assert_eq!(plain_run(&bytes[at..]), expected.map(|_| 0), "{byte:#x} first");
+            }
+        }
+    }
+
+    #[test]
+    fn plain_ends_from_every_start() {
+        // Lengths on both sides of the sixteen-byte loads (texts under sixteen bytes take the
+        // eight-byte path, longer ones end on the overlapping load of their last sixteen).
+        let special = |c: u8| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c);
+        for len in 0..50 {
+            for at in (0..len).map(Some).chain([None]) {
+                for byte in [b'"', b'\\', 0x1f, 0x80, 0xff, b'x'] {
+                    let mut bytes = vec![b'a'; len];
+                    if let Some(at) = at {
+                        bytes[at] = byte;
+                    }
+                    for start in 0..=len {
+                        let expected = (start..len).find(|&i| special(bytes[i]));
+                        assert_eq!(
+                            plain_end(&bytes, start),
+                            expected,
+                            "{len} bytes, {byte:#x} at {at:?}, from {start}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Accepts or rejects `bytes` as serde_json does, with or without a reader picking members;
+    /// returns what the reader was offered (keys, and each value's text), if accepted.
+    fn check(bytes: &[u8]) -> Option<(Vec<(u32, String, bool)>, Vec<(u32, String, Kind)>)> {
+        let serde = serde_json::from_slice::<Value>(bytes).map(|v| v.is_object());
+        let ours = match document(bytes, &mut ()) {
+            Ok(_) => Ok(true),
+            Err(DocumentError::NotAnObject(_)) => Ok(false),
+            Err(e) => Err(e),
+        };
+        let text = String::from_utf8_lossy(bytes);
+        assert_eq!(serde.is_ok(), ours.is_ok(), "{text:?}: serde {serde:?}, ours {ours:?}");
+        if let (Ok(a), Ok(b)) = (&serde, &ours) {
+            assert_eq!(a, b, "{text:?}");
+        }
+        let mut record = Record::default();
+        let picked = document(bytes, &mut record);
+        assert_eq!(picked.is_ok(), ours == Ok(true), "{text:?}: {picked:?}");
+        picked.ok()?;
+        // The values themselves rather than their ranges, which whitespace moves.
+        let values = record.1.iter().map(|(t, range, k)| {
+            let (a, b) = range.split_once("..").unwrap();
+            let value = &text[a.parse::<usize>().unwrap()..b.parse::<usize>().unwrap()];
+            assert_eq!(value.trim(), value, "{text:?}: a value's range starts and ends at it");
+            (*t, serde_json::from_str::<Value>(value).unwrap().to_string(), *k)
+        });
+        Some((record.0, values.collect()))
+    }
+
+    /// `text` with `space` before and after every token outside strings.
+    fn spaced(text: &str, space: &str) -> String {
+        let (mut out, mut in_string, mut escape) = (String::new(), false, false);
+        for c in text.chars() {
+            if in_string {
+                out.push(c);
+                (in_string, escape) = (escape || c != '"', !escape && c == '\\');
+                continue;
+            }
+            match c {
+                '"' => {
+                    out.push_str(space);
+                    out.push(c);
+                    in_string = true;
+                }
+                '{' | '}' | '[' | ']' | ',' | ':' => {
+                    out.push_str(space);
+                    out.push(c);
+                    out.push_str(space);
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// The compact fast paths (no whitespace between tokens, string values scanned in the object
+    /// loop) against serde_json: every prefix, every spacing, trailing commas, missing separators.
+    #[test]
+    fn compact_and_spaced_documents_every_prefix() {
+        let docs = [
+            r#"{"a":1,"bb":"x","ccc":[1,"two",{"d":null},[],{}],"e":{"f":true,"g":false},"h":-1.5e3}"#
+                .to_string(),
+            format!(
+                r#"{{"{}":"{}","k":"{}","{}":{{"{}":1}}}}"#,
+                "k".repeat(15),
+                "v".repeat(16),
+                "w".repeat(33),
+                "d".repeat(16),
+                "e".repeat(17)
+            ),
+            r#"{"esc\"aped\u00e9key":"v\\","é":"ü","keyé0123456789abcdef":"x","a":[]}"#.to_string(),
+            r#"{"d":{"e":[{"f":"g"}],"f":{"g":"h"}},"d":"again","t":true,"n":null}"#.to_string(),
+            r#"{"a":"","":"","b":[""],"c":{"":{}}}"#.to_string(),
+        ];
+        for doc in &docs {
+            let compact = check(doc.as_bytes()).unwrap_or_else(|| panic!("{doc}: rejected"));
+            for end in 0..doc.len() {
+                check(&doc.as_bytes()[..end]);
+            }
+            for space in [" ", "\t", "\n", "\r", " \r\n\t "] {
+                let spaced = spaced(doc, space);
+                assert_eq!(check(spaced.as_bytes()).as_ref(), Some(&compact), "{spaced:?}");
+                for end in 0..spaced.len() {
+                    check(&spaced.as_bytes()[..end]);
+                }
+            }
+            for (i, c) in doc.char_indices() {
+                let (before, after) = doc.split_at(i);
+                // Trailing commas, doubled commas, missing separators, stray bytes.
+                if matches!(c, '}' | ']') {
+                    check(format!("{before},{after}").as_bytes());
+                    check(format!("{before} , {after}").as_bytes());
+                }
+                if matches!(c, ',' | ':') {
+                    check(format!("{before}{}", &after[1..]).as_bytes());
+                    check(format!("{before}{c}{after}").as_bytes());
+                }
+                for stray in ["x", "\u{1}", "\"", "é"] {
+                    check(format!("{before}{stray}{after}").as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Keys and string values with a special byte at every place across the sixteen-byte loads.
+    #[test]
+    fn special_bytes_in_keys_and_values_at_every_position() {
+        for len in [1, 7, 8, 15, 16, 17, 31, 32, 33] {
+            for at in 0..len {
+                for special in
+                    [&b"\\n"[..], b"\\u00e9", b"\\x", b"\x01", b"\xc3\xa9", b"\xff", b"\xc3", b"\xed\xa0\x80"]
+                {
+                    let mut s = vec![b'k'; len];
+                    s.splice(at..at + 1, special.iter().copied());
+                    let mut key = b"{\"".to_vec();
+                    key.extend(&s);
+                    key.extend(b"\":1,\"v\":2}");
+                    check(&key);
+                    let mut value = b"{\"a\":\"".to_vec();
+                    value.extend(&s);
+                    value.extend(b"\",\"b\":[\"");
+                    value.extend(&s);
+                    value.extend(b"\"]}");
+                    check(&value);
+                    check(&value[..value.len() - 1]);
+                }
             }
         }
     }
