@@ -313,11 +313,23 @@ impl<F: Fill> Scanner<'_, F> {
     /// A string at the current `"`; returns whether it holds escapes.
     #[inline(always)]
     fn string(&mut self) -> Result<bool, Stop> {
-        self.i += 1;
+        // The common case: plain characters up to the closing quote.
+        match plain_end(self.b, self.i + 1) {
+            Some(at) if self.b[at] == b'"' => {
+                self.i = at + 1;
+                Ok(false)
+            }
+            end => self.string_rest(end),
+        }
+    }
+
+    /// The rest of a string from its first character that needs attention (`end`, as
+    /// [`plain_end`] found it): escapes, non-ASCII characters, errors.
+    #[inline(never)]
+    fn string_rest(&mut self, mut end: Option<usize>) -> Result<bool, Stop> {
         let mut escaped = false;
         loop {
-            // The common case: a run of plain characters.
-            let Some(at) = plain_end(self.b, self.i) else {
+            let Some(at) = end else {
                 self.i = self.b.len();
                 return self.err("EOF while parsing a string");
             };
@@ -334,6 +346,7 @@ impl<F: Fill> Scanner<'_, F> {
                 c if c >= 0x80 => self.non_ascii()?,
                 _ => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
             }
+            end = plain_end(self.b, self.i);
         }
     }
 
@@ -445,10 +458,15 @@ impl<F: Fill> Scanner<'_, F> {
             let key_escaped = self.string()?;
             let chosen = target
                 .and_then(|object| self.fill.member(self.b, object, key_start..self.i - 1, key_escaped));
-            match self.next() {
-                Some(b':') => self.i += 1,
-                Some(_) => return self.err("expected `:`"),
-                None => return self.err("EOF while parsing an object"),
+            // Compact JSON: the `:` right after the key.
+            if self.peek() == Some(b':') {
+                self.i += 1;
+            } else {
+                match self.next() {
+                    Some(b':') => self.i += 1,
+                    Some(_) => return self.err("expected `:`"),
+                    None => return self.err("EOF while parsing an object"),
+                }
             }
             match chosen {
                 // Most values are strings: scanned here, without the call to `value`.
@@ -471,6 +489,18 @@ impl<F: Fill> Scanner<'_, F> {
                     };
                     self.fill.value(node, start..self.i, kind);
                 }
+            }
+            // Compact JSON: `,"` (the next key) or `}` right after the value.
+            match self.b.get(self.i..self.i + 2) {
+                Some(b",\"") => {
+                    self.i += 1;
+                    continue;
+                }
+                Some([b'}', _]) => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => {}
             }
             match self.next() {
                 Some(b',') => {
