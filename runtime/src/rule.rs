@@ -235,7 +235,8 @@ impl Rule {
 }
 
 fn truncate(text: String) -> String {
-    if text.chars().count() <= MAX_OUTPUT_CHARS {
+    // No more bytes than the limit: no more characters either, without counting them.
+    if text.len() <= MAX_OUTPUT_CHARS || text.chars().count() <= MAX_OUTPUT_CHARS {
         return text;
     }
     let keep: String = text.chars().take(MAX_OUTPUT_CHARS - TRUNCATED.chars().count()).collect();

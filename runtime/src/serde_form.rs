@@ -7,18 +7,26 @@
 //! `preserve_order` and `float_roundtrip`) differs; when unsure, it says no and the caller takes
 //! the `Value` path.
 
+/// A hash of a key, to tell keys apart quickly (FNV-1a).
+fn hash(key: &[u8]) -> u64 {
+    key.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
 /// Deeper nesting than this is answered "no" (the `Value` path handles it).
 const MAX_DEPTH: usize = 128;
 
 /// True if `serde_json::to_string(&serde_json::from_str::<Value>(text)?)` would give `text`.
 pub fn is_serde_form(text: &str) -> bool {
-    let mut c = Cursor { b: text.as_bytes(), i: 0 };
+    let mut c = Cursor { b: text.as_bytes(), i: 0, keys: Vec::new() };
     c.value(0) && c.i == c.b.len()
 }
 
 struct Cursor<'t> {
     b: &'t [u8],
     i: usize,
+    /// The keys of the objects being read, each object's after its parent's (a stack): with
+    /// their hashes, to find a repeated key without comparing every pair.
+    keys: Vec<(u64, &'t [u8])>,
 }
 
 impl<'t> Cursor<'t> {
@@ -57,23 +65,32 @@ impl<'t> Cursor<'t> {
         if self.eat(b'}') {
             return true;
         }
-        let mut keys: Vec<&'t [u8]> = Vec::new();
-        loop {
-            let Some(key) = self.string() else { return false };
-            keys.push(key);
+        let first = self.keys.len();
+        // Which of 128 buckets this object's keys' hashes fell in: a key whose bucket is new
+        // is new (most are), else it is compared with the keys before it.
+        let mut buckets = 0u128;
+        let unique = loop {
+            let Some(key) = self.string() else { break false };
+            let hash = hash(key);
+            let bucket = 1u128 << (hash % 128);
+            if buckets & bucket != 0 && self.keys[first..].iter().any(|&(h, k)| h == hash && k == key) {
+                // A repeated key keeps one entry in the parsed map: the text would not come back.
+                break false;
+            }
+            buckets |= bucket;
+            self.keys.push((hash, key));
             if !self.eat(b':') || !self.value(depth) {
-                return false;
+                break false;
             }
             if self.eat(b'}') {
-                break;
+                break true;
             }
             if !self.eat(b',') {
-                return false;
+                break false;
             }
-        }
-        // A repeated key keeps one entry in the parsed map: the text would not come back.
-        keys.sort_unstable();
-        keys.windows(2).all(|w| w[0] != w[1])
+        };
+        self.keys.truncate(first);
+        unique
     }
 
     fn array(&mut self, depth: usize) -> bool {
@@ -103,6 +120,7 @@ impl<'t> Cursor<'t> {
         }
         let start = self.i;
         loop {
+            self.skip_plain();
             match *self.b.get(self.i)? {
                 b'"' => {
                     self.i += 1;
@@ -135,6 +153,29 @@ impl<'t> Cursor<'t> {
                 0x00..=0x1f => return None,
                 _ => self.i += 1,
             }
+        }
+    }
+
+    /// Skips the bytes of a string that stand for themselves, eight at a time: to the first
+    /// quote, backslash or control character, or to the last eight bytes of the text.
+    fn skip_plain(&mut self) {
+        const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+        const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+        // The high bit of each byte of `word` that is zero. Exact for the first such byte (a
+        // later byte may be flagged wrongly, by the borrow), which is all that is read here.
+        let zeros = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            // Bytes below 0x20 (from 0x80 up, a byte's high bit in `word` rules it out), quotes,
+            // backslashes.
+            let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+            let special = zeros(word ^ (ONES * u64::from(b'"'))) | zeros(word ^ (ONES * u64::from(b'\\')));
+            let flagged = control | special;
+            if flagged != 0 {
+                self.i += flagged.trailing_zeros() as usize / 8;
+                return;
+            }
+            self.i += 8;
         }
     }
 
@@ -230,6 +271,32 @@ mod tests {
     fn deep_nesting_takes_the_value_path() {
         let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
         assert!(!is_serde_form(&deep));
+    }
+
+    /// Strings are read eight bytes at a time: a quote, a backslash, a control character or a
+    /// repeated key at every place in a long string or a wide object is seen where it is.
+    #[test]
+    fn agrees_at_every_offset_of_long_strings_and_wide_objects() {
+        for len in 0..40 {
+            for at in 0..len {
+                for special in ["\"", "\\\"", "\\n", "\u{1}", "\\u0001", "é", "\u{7f}", "\\/"] {
+                    let mut s: String = "abcdefghij".chars().cycle().take(len).collect();
+                    s.replace_range(at..at + 1, special);
+                    let text = format!("{{\"k\":\"{s}\",\"l\":[\"{s}\"]}}");
+                    assert_eq!(is_serde_form(&text), round_trips(&text), "{text:?}");
+                }
+            }
+        }
+        for keys in 1..40 {
+            for repeated in 0..keys {
+                let members: Vec<String> =
+                    (0..keys).map(|i| format!("\"key{i}\":{{\"key{i}\":{i}}}")).collect();
+                let unique = format!("{{{}}}", members.join(","));
+                assert!(is_serde_form(&unique) && round_trips(&unique), "{unique}");
+                let again = format!("{{{},\"key{repeated}\":1}}", members.join(","));
+                assert!(!is_serde_form(&again) && !round_trips(&again), "{again}");
+            }
+        }
     }
 
     /// Every prefix-cut and one-byte change of a realistic event: never a yes that does not

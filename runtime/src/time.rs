@@ -76,12 +76,10 @@ fn from_number(f: f64) -> Option<Millis> {
 /// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM|±HHMM]`; without a zone, UTC.
 pub fn parse_text(s: &str) -> Option<Millis> {
     let b = s.trim().as_bytes();
+    // At most four ASCII digits: no overflow, and no need of `str::parse`.
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let digits = b.get(range)?;
-        if !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(digits).ok()?.parse().ok()
+        digits.iter().try_fold(0, |n, &d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
@@ -139,7 +137,25 @@ pub fn format(millis: Millis) -> String {
     let days = seconds.div_euclid(86_400);
     let rem = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    let (hour, minute, second) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    if !(0..=9999).contains(&year) {
+        return format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{ms:03}Z");
+    }
+    // The digits written one by one: a record has two of these, and `format!` costs more than
+    // the rest of the arithmetic.
+    let mut text = [0u8; 24];
+    let fields = [(year, 4, b'-'), (month, 2, b'-'), (day, 2, b'T'), (hour, 2, b':'), (minute, 2, b':')];
+    let mut at = 0;
+    for (value, width, after) in fields.into_iter().chain([(second, 2, b'.'), (ms, 3, b'Z')]) {
+        let mut rest = value;
+        for place in (at..at + width).rev() {
+            text[place] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        text[at + width] = after;
+        at += width + 1;
+    }
+    String::from_utf8(text.to_vec()).expect("ASCII digits")
 }
 
 #[cfg(test)]
@@ -179,6 +195,11 @@ mod tests {
             assert_eq!(parse_text(&format(t)), Some(t), "{}", format(t));
         }
         assert_eq!(format(1_689_801_260_000), "2023-07-19T21:14:20.000Z");
+        assert_eq!(format(1_689_801_260_007), "2023-07-19T21:14:20.007Z");
+        assert_eq!(format(-62_135_596_800_000), "0001-01-01T00:00:00.000Z");
+        // Beyond four digits of year: as `format!` writes it.
+        assert_eq!(format(-62_198_755_200_000), "-001-01-01T00:00:00.000Z");
+        assert_eq!(format(253_402_300_800_000), "10000-01-01T00:00:00.000Z");
     }
 
     #[test]
