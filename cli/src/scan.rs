@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -148,6 +149,12 @@ struct Done {
     /// The batch's text, which the outcomes' ranges point into, and the part its lines span.
     text: Text,
     span: Range<usize>,
+    /// How many lines the batch had.
+    lines: u64,
+    /// How many of them were evaluated with nothing to report (no match, no rule error): only
+    /// counted, as most lines are.
+    quiet: u64,
+    /// The other lines' outcomes, in order.
     outcomes: Vec<(u64, Outcome)>,
     bytes: u64,
 }
@@ -156,12 +163,13 @@ struct Done {
 pub fn scan(engine: &Engine, options: &Options, out: &mut dyn Write) -> io::Result<Summary> {
     let started = Instant::now();
     let pool = Pool::new(options);
-    let mut collector = Collector::new(options, out, pool.clone());
+    let wanted = Wanted::new(engine, options);
+    let mut collector = Collector::new(engine, options, wanted.clone(), out, pool.clone());
     let progress = Progress::new(options);
     if options.threads <= 1 {
         let mut reader = Reader::new(options, progress, pool);
         while let Some(batch) = reader.next_batch() {
-            let done = evaluate(engine, options.log_type.as_deref(), Wanted::new(options), batch);
+            let done = evaluate(engine, options.log_type.as_deref(), &wanted, batch);
             collector.take(done)?;
         }
         collector.summary.io_errors = std::mem::take(&mut reader.io_errors);
@@ -174,7 +182,8 @@ pub fn scan(engine: &Engine, options: &Options, out: &mut dyn Write) -> io::Resu
             for _ in 0..options.threads {
                 let rx = Arc::clone(&batches_rx);
                 let tx = done_tx.clone();
-                s.spawn(move || worker(engine, options.log_type.as_deref(), Wanted::new(options), &rx, &tx));
+                let wanted = wanted.clone();
+                s.spawn(move || worker(engine, options.log_type.as_deref(), &wanted, &rx, &tx));
             }
             drop(done_tx);
             let reader = s.spawn(move || read_all(Reader::new(options, progress, pool), &batches_tx));
@@ -203,7 +212,7 @@ fn read_all(mut reader: Reader, tx: &SyncSender<Batch>) -> (Vec<String>, usize) 
 fn worker(
     engine: &Engine,
     log_type: Option<&str>,
-    wanted: Wanted,
+    wanted: &Wanted,
     rx: &Mutex<Receiver<Batch>>,
     tx: &SyncSender<Done>,
 ) {
@@ -233,56 +242,150 @@ fn collect_in_order(collector: &mut Collector, rx: &Receiver<Done>) -> io::Resul
     Ok(())
 }
 
-/// Which matches need every output: those written (all with `--matches`, alerts, and signals
-/// with `--signals`). The others (signals not shown) are only counted, by window: their dedup
-/// string is enough, and their event is not kept.
-#[derive(Clone, Copy)]
+/// Which outputs of a match are computed, and where. Matches of signals not shown are only
+/// counted, by window: their dedup string is enough, and their event is not kept. Of those
+/// written (all with `--matches`, alerts, and signals with `--signals`), a window's record holds
+/// the outputs of its first match only: without `--matches`, a match may get only its dedup
+/// string where the event is evaluated (which window it joins), and the rest once it opens a
+/// window (`Collector::take`), from a new pass over its text; see [`Deferral`]. Rules compiled
+/// from Python are the exception: their functions run on every match where the event is
+/// evaluated, as Panther runs them, since they may keep state.
+#[derive(Clone)]
 struct Wanted {
     all_signals: bool,
+    matches: bool,
+    deferral: Arc<Deferral>,
 }
 
 impl Wanted {
-    fn new(options: &Options) -> Wanted {
-        Wanted { all_signals: options.matches || options.signals }
+    fn new(engine: &Engine, options: &Options) -> Wanted {
+        Wanted {
+            all_signals: options.matches || options.signals,
+            matches: options.matches,
+            deferral: Arc::new(Deferral::new(engine)),
+        }
     }
 
-    fn all_outputs(self, rule: &Rule) -> bool {
+    /// Whether `rule`'s matches are written (as records of their own, or in their window's).
+    fn written(&self, rule: &Rule) -> bool {
         self.all_signals || rule.meta.create_alert
+    }
+
+    /// Whether `rule`'s matches may get their outputs besides the dedup string only once they
+    /// open a window.
+    fn deferrable(&self, rule: &Rule) -> bool {
+        !self.matches && rule.python.is_none() && self.written(rule)
+    }
+
+    /// Whether every output of `rule`'s matches is computed where the event is evaluated.
+    fn all_outputs(&self, rule: &'static Rule) -> bool {
+        if self.deferrable(rule) {
+            return !self.deferral.deferred(rule);
+        }
+        self.matches || (rule.python.is_some() && self.written(rule))
     }
 }
 
-fn evaluate(engine: &Engine, log_type: Option<&str>, wanted: Wanted, batch: Batch) -> Done {
+/// Which rules' matches get their outputs only if they open a window. That saves the outputs
+/// (an alert context can cost more than reading the event) of the matches that join a window,
+/// and costs a second pass over the event for those that open one: worth it for a rule most
+/// of whose matches join a window. So each rule starts deferred, and the collector, which sees
+/// which matches open windows, keeps it so while fewer than one match in [`Deferral::EAGER`]
+/// does. The records are the same either way (the outputs of a rule not compiled from Python
+/// are a function of the event); only the cost differs (and with several threads, when the
+/// workers see a change).
+struct Deferral {
+    /// The engine's rules by address, sorted: where each one's flag is.
+    rules: Vec<usize>,
+    deferred: Vec<AtomicBool>,
+}
+
+impl Deferral {
+    /// A rule stays deferred while fewer than one in this many of its matches open a window.
+    const EAGER: u64 = 4;
+    /// Matches seen before the first decision.
+    const WARM_UP: u64 = 16;
+
+    fn new(engine: &Engine) -> Deferral {
+        let mut rules: Vec<usize> = engine.rules().iter().map(|&r| address(r)).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        let deferred = rules.iter().map(|_| AtomicBool::new(true)).collect();
+        Deferral { rules, deferred }
+    }
+
+    fn slot(&self, rule: &Rule) -> Option<usize> {
+        self.rules.binary_search(&address(rule)).ok()
+    }
+
+    fn deferred(&self, rule: &Rule) -> bool {
+        self.slot(rule).is_some_and(|i| self.deferred[i].load(Ordering::Relaxed))
+    }
+}
+
+fn address(rule: &Rule) -> usize {
+    std::ptr::from_ref(rule) as usize
+}
+
+/// The collector's count, per rule of [`Deferral::rules`], of matches and of windows they
+/// opened.
+#[derive(Default)]
+struct Openings {
+    counts: Vec<(u64, u64)>,
+}
+
+impl Openings {
+    /// Counts a match of `rule` that opened a window or not, and decides whether the rule's
+    /// later matches are deferred.
+    fn count(&mut self, deferral: &Deferral, rule: &Rule, opened: bool) {
+        let Some(i) = deferral.slot(rule) else { return };
+        if self.counts.len() <= i {
+            self.counts.resize(deferral.rules.len(), (0, 0));
+        }
+        let (matches, opens) = &mut self.counts[i];
+        *matches += 1;
+        *opens += u64::from(opened);
+        if *matches >= Deferral::WARM_UP {
+            deferral.deferred[i].store(*opens * Deferral::EAGER < *matches, Ordering::Relaxed);
+        }
+    }
+}
+
+fn evaluate(engine: &Engine, log_type: Option<&str>, wanted: &Wanted, batch: Batch) -> Done {
     let buf = &batch.text[..];
-    let outcomes = batch
-        .lines
-        .into_iter()
-        .map(|(number, piece)| {
-            let outcome = match piece {
-                Piece::Text(range) if buf[range.clone()].iter().all(u8::is_ascii_whitespace) => {
-                    Outcome::Rejected("empty line".into())
-                }
-                Piece::Text(range) => match engine
-                    .scan_bytes_with(&buf[range.clone()], log_type, |rule| wanted.all_outputs(rule))
-                {
+    let lines = batch.lines.len() as u64;
+    let mut quiet = 0;
+    let mut outcomes = Vec::new();
+    for (number, piece) in batch.lines {
+        let outcome = match piece {
+            Piece::Text(range) if buf[range.clone()].iter().all(u8::is_ascii_whitespace) => {
+                Outcome::Rejected("empty line".into())
+            }
+            Piece::Text(range) => {
+                match engine.scan_bytes_with(&buf[range.clone()], log_type, |rule| wanted.all_outputs(rule)) {
+                    Ok(ev) if ev.matches.is_empty() && ev.errors.is_empty() => {
+                        quiet += 1;
+                        continue;
+                    }
                     Ok(ev) => {
                         let event = (!ev.matches.is_empty()).then_some((range, ev.log_type, ev.time));
                         Outcome::Evaluated { matches: ev.matches, event, errors: ev.errors }
                     }
                     Err(e) => Outcome::Rejected(e.to_string()),
-                },
-                Piece::TooLong(len) => {
-                    Outcome::Rejected(format!("line of {len} bytes is longer than the limit"))
                 }
-                Piece::Broken(reason) => Outcome::Rejected(reason),
-            };
-            (number, outcome)
-        })
-        .collect();
+            }
+            Piece::TooLong(len) => Outcome::Rejected(format!("line of {len} bytes is longer than the limit")),
+            Piece::Broken(reason) => Outcome::Rejected(reason),
+        };
+        outcomes.push((number, outcome));
+    }
     Done {
         index: batch.index,
         source: batch.source,
         text: batch.text,
         span: batch.span,
+        lines,
+        quiet,
         outcomes,
         bytes: batch.bytes,
     }
@@ -363,34 +466,52 @@ impl Drop for Reader {
     }
 }
 
+/// Whether the scan gave `m` its dedup string only (a computed title is never empty: it falls
+/// back to the rule's name).
+fn dedup_only(m: &Match) -> bool {
+    m.outputs.title.is_empty()
+}
+
 /// Takes evaluated batches in order: counts, alerting, output.
 struct Collector<'o> {
+    /// What computes the deferred outputs of matches that open windows.
+    engine: &'o Engine,
     out: &'o mut dyn Write,
     alerter: Alerter,
     matches_mode: bool,
     signals: bool,
     wanted: Wanted,
+    openings: Openings,
     summary: Summary,
     pool: Pool,
 }
 
 impl<'o> Collector<'o> {
-    fn new(options: &Options, out: &'o mut dyn Write, pool: Pool) -> Collector<'o> {
+    fn new(
+        engine: &'o Engine,
+        options: &Options,
+        wanted: Wanted,
+        out: &'o mut dyn Write,
+        pool: Pool,
+    ) -> Collector<'o> {
         Collector {
+            engine,
             pool,
             out,
             alerter: Alerter::new(),
             matches_mode: options.matches,
             signals: options.signals,
-            wanted: Wanted::new(options),
+            wanted,
+            openings: Openings::default(),
             summary: Summary::default(),
         }
     }
 
     fn take(&mut self, done: Done) -> io::Result<()> {
         self.summary.bytes += done.bytes;
+        self.summary.lines += done.lines;
+        self.summary.evaluated += done.quiet;
         for (line, outcome) in done.outcomes {
-            self.summary.lines += 1;
             match outcome {
                 Outcome::Rejected(reason) => {
                     self.summary.rejected += 1;
@@ -420,17 +541,29 @@ impl<'o> Collector<'o> {
                         if self.matches_mode {
                             output::write_matched(self.out, &done.source, line, &m)?;
                         } else {
-                            // The text is copied only if the match opens a window of a record
-                            // that is written.
-                            let written = self.wanted.all_outputs(m.rule);
-                            let text = || {
+                            // The text is copied, and deferred outputs computed, only if the
+                            // match opens a window of a record that is written.
+                            let rule = m.rule;
+                            let written = self.wanted.written(rule);
+                            let deferrable = self.wanted.deferrable(rule);
+                            let engine = self.engine;
+                            let mut opened = false;
+                            let open = |m: &mut Match| {
+                                opened = true;
                                 if !written {
                                     return FirstEvent::Value(serde_json::Value::Null);
                                 }
-                                let text = String::from_utf8(done.text[range.clone()].to_vec());
-                                FirstEvent::Text(text.expect("the scan validated UTF-8").into())
+                                let bytes = &done.text[range.clone()];
+                                if deferrable && dedup_only(m) {
+                                    m.outputs = engine.outputs_of(rule, bytes).expect("evaluated before");
+                                }
+                                let text = std::str::from_utf8(bytes).expect("the scan validated UTF-8");
+                                FirstEvent::Text(text.into())
                             };
-                            let closed = self.alerter.observe_owned(m, time, log_type, text);
+                            let closed = self.alerter.observe_opening(m, time, log_type, open);
+                            if deferrable {
+                                self.openings.count(&self.wanted.deferral, rule, opened);
+                            }
                             self.report(closed)?;
                         }
                     }

@@ -285,3 +285,37 @@ fn the_shipped_sample_raises_alerts_of_several_rules() {
     let (lines, evaluated, rejected) = counts(&text(&out.stderr));
     assert_eq!((lines, evaluated, rejected), (3000, 3000, 0));
 }
+
+/// An alert's title, context and severity are those of a match of its rule with its dedup
+/// string, as `--matches` writes them (every output computed when the event is evaluated): also
+/// where the scan computed them only when the match opened the window (most rules here), or
+/// changed its mind about doing so (the signal that fires on 15 % of the high profile's events,
+/// nearly each match opening a window of its own).
+#[test]
+fn alerts_have_the_outputs_of_their_matches() {
+    let dir = scratch("deferred");
+    let path = dir.join("high.jsonl");
+    let sample = detect(&["sample", "--profile", "high", "--events", "6000", "--attack-share", "0.2"], None);
+    assert_eq!(sample.status.code(), Some(0));
+    fs::write(&path, &sample.stdout).unwrap();
+    let file = path.to_str().unwrap();
+    let key = |r: &Value| {
+        let field = |k: &str| r[k].to_string();
+        [field("rule_id"), field("dedup"), field("title"), field("severity"), field("context")]
+    };
+    let matches = detect(&["scan", "--matches", file], None);
+    assert_eq!(matches.status.code(), Some(0));
+    let matched: BTreeSet<[String; 5]> =
+        text(&matches.stdout).lines().map(|l| key(&serde_json::from_str(l).unwrap())).collect();
+    for threads in ["1", "2"] {
+        let alerts = detect(&["scan", "--signals", "--threads", threads, file], None);
+        assert_eq!(alerts.status.code(), Some(0));
+        let records: Vec<Value> =
+            text(&alerts.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let rules: BTreeSet<&str> = records.iter().map(|r| r["rule_id"].as_str().unwrap()).collect();
+        assert!(records.len() > 500 && rules.len() > 10, "{} records of {rules:?}", records.len());
+        for r in &records {
+            assert!(matched.contains(&key(r)), "no match has the outputs of {r}");
+        }
+    }
+}

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 
 use foldhash::HashMap;
 
@@ -124,7 +125,7 @@ impl Alerter {
     /// Records a match of an event that happened at `time` (`None`: at the latest time seen).
     /// Returns the windows this event's time closed, in the order they ended.
     pub fn observe(&mut self, m: &Match, time: Option<Millis>, event: &Value, log_type: &str) -> Vec<Alert> {
-        self.observe_with(Cow::Borrowed(m), time, log_type, || FirstEvent::Value(event.clone()))
+        self.observe_with(Cow::Borrowed(m), time, log_type, |_| FirstEvent::Value(event.clone()))
     }
 
     /// [`Alerter::observe`] for an event held as its text (validated JSON, as the engine read
@@ -149,7 +150,22 @@ impl Alerter {
         log_type: &str,
         first_event: impl FnOnce() -> FirstEvent,
     ) -> Vec<Alert> {
-        self.observe_with(Cow::Owned(m), time, log_type, first_event)
+        self.observe_with(Cow::Owned(m), time, log_type, |_| first_event())
+    }
+
+    /// [`Alerter::observe_owned`] for a match that may carry only its dedup string: `open` is
+    /// called when (and only when) the match opens a window, and may complete the match's
+    /// other outputs before the window keeps them (the dedup string it was observed with stays
+    /// the window's key). Most matches join an open window, whose outputs are its first match's:
+    /// theirs need not be computed.
+    pub fn observe_opening(
+        &mut self,
+        m: Match,
+        time: Option<Millis>,
+        log_type: &str,
+        open: impl FnOnce(&mut Match) -> FirstEvent,
+    ) -> Vec<Alert> {
+        self.observe_with(Cow::Owned(m), time, log_type, open)
     }
 
     fn observe_with(
@@ -157,7 +173,7 @@ impl Alerter {
         m: Cow<'_, Match>,
         time: Option<Millis>,
         log_type: &str,
-        first_event: impl FnOnce() -> FirstEvent,
+        open: impl FnOnce(&mut Match) -> FirstEvent,
     ) -> Vec<Alert> {
         let time = time.or(self.watermark);
         let closed = match time {
@@ -168,34 +184,52 @@ impl Alerter {
             _ => Vec::new(),
         };
         let id = m.rule.meta.id;
-        if let Some(a) = self.windows.get_mut(id).and_then(|w| w.get_mut(m.outputs.dedup.as_str())) {
-            a.match_count += 1;
-            a.first_event_time = min_time(a.first_event_time, time);
-            a.last_event_time = max_time(a.last_event_time, time);
-        } else {
-            let period = Millis::from(m.rule.meta.dedup_period_minutes) * 60_000;
-            let start = time.unwrap_or(0);
-            let end = start.saturating_add(period);
-            self.seq += 1;
-            self.open += 1;
-            let m = m.into_owned();
-            let dedup = m.outputs.dedup;
-            self.closing.insert((end, self.seq), (id, dedup.clone()));
-            let alert = Alert {
-                rule: m.rule,
-                kind: if m.rule.meta.create_alert { Kind::Alert } else { Kind::Signal },
-                severity: m.outputs.severity,
-                title: m.outputs.title,
-                dedup: String::new(),
-                context: m.outputs.context,
-                log_type: log_type.to_string(),
-                match_count: 1,
-                first_event_time: time,
-                last_event_time: time,
-                first_event: first_event(),
-            };
-            self.windows.entry(id).or_default().insert(dedup, alert);
-        }
+        let windows = self.windows.entry(id).or_default();
+        // An owned dedup string finds or keys the window in one lookup; a borrowed one is
+        // looked up first, so that joining a window copies nothing.
+        let (mut m, entry) = match m {
+            Cow::Owned(mut m) => {
+                let dedup = std::mem::take(&mut m.outputs.dedup);
+                (m, windows.entry(dedup))
+            }
+            Cow::Borrowed(m) => match windows.get_mut(m.outputs.dedup.as_str()) {
+                Some(a) => {
+                    a.join(time);
+                    return closed;
+                }
+                None => {
+                    let mut m = m.clone();
+                    let dedup = std::mem::take(&mut m.outputs.dedup);
+                    (m, windows.entry(dedup))
+                }
+            },
+        };
+        let entry = match entry {
+            Entry::Occupied(window) => {
+                window.into_mut().join(time);
+                return closed;
+            }
+            Entry::Vacant(entry) => entry,
+        };
+        let period = Millis::from(m.rule.meta.dedup_period_minutes) * 60_000;
+        let end = time.unwrap_or(0).saturating_add(period);
+        self.seq += 1;
+        self.open += 1;
+        let first_event = open(&mut m);
+        self.closing.insert((end, self.seq), (id, entry.key().clone()));
+        entry.insert(Alert {
+            rule: m.rule,
+            kind: if m.rule.meta.create_alert { Kind::Alert } else { Kind::Signal },
+            severity: m.outputs.severity,
+            title: m.outputs.title,
+            dedup: String::new(),
+            context: m.outputs.context,
+            log_type: log_type.to_string(),
+            match_count: 1,
+            first_event_time: time,
+            last_event_time: time,
+            first_event,
+        });
         closed
     }
 
@@ -226,6 +260,15 @@ impl Alerter {
             }
         }
         alerts
+    }
+}
+
+impl Alert {
+    /// A later match at `time` joins this (open) window.
+    fn join(&mut self, time: Option<Millis>) {
+        self.match_count += 1;
+        self.first_event_time = min_time(self.first_event_time, time);
+        self.last_event_time = max_time(self.last_event_time, time);
     }
 }
 
@@ -351,6 +394,33 @@ mod tests {
             .map(|x| (x.rule.meta.dedup_period_minutes, x.dedup.as_str(), x.match_count))
             .collect();
         assert_eq!(summary, [(60, "alice", 2), (60, "bob", 1), (61, "alice", 1)]);
+    }
+
+    /// `open` runs for the match that opens a window only; what it sets is kept, but the window
+    /// stays keyed by the dedup string the match came with.
+    #[test]
+    fn outputs_completed_on_opening_are_the_window_s() {
+        let r = rule(1, 10, true);
+        let mut a = Alerter::new();
+        let mut opened = 0;
+        for minute in [0, 1, 2] {
+            let mut m = hit(r, "alice");
+            m.outputs.title = String::new();
+            a.observe_opening(m, Some(minute * MIN), "Test.Log", |m| {
+                opened += 1;
+                m.outputs.title = format!("completed at minute {minute}");
+                m.outputs.dedup = "ignored".into();
+                FirstEvent::Value(json!({"minute": minute}))
+            });
+        }
+        let alerts = a.flush();
+        assert_eq!(opened, 1);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!((alerts[0].title.as_str(), alerts[0].dedup.as_str()), ("completed at minute 0", "alice"));
+        assert_eq!(
+            (alerts[0].match_count, alerts[0].first_event.to_value().into_owned()),
+            (3, json!({"minute": 0}))
+        );
     }
 
     #[test]

@@ -545,6 +545,20 @@ impl Engine {
         Ok(scanned.expect("with_view calls back on success"))
     }
 
+    /// The outputs of `rule`'s match of `bytes` (an event this engine evaluated), computed now
+    /// from a new pass over the bytes: for a caller that had [`Engine::scan_bytes_with`] give
+    /// the match its dedup string only and needs the rest later, once the match opens an alert
+    /// window whose record is written. Only for a rule whose outputs are a function of the event
+    /// alone: not one compiled from Python, whose functions may read and write state and so run
+    /// when the event is evaluated.
+    pub fn outputs_of(&self, rule: &'static Rule, bytes: &[u8]) -> Result<Outputs, EventError> {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let view = scratch.read(bytes, &self.table).map_err(|e| read_error(bytes, e))?;
+            Ok(rule.outputs(&view))
+        })
+    }
+
     /// The rules `bytes` (one JSON object) matches, pushed onto `out`: verdicts only, no
     /// outputs, and no allocation once `out` and the thread's buffers have grown.
     pub fn matching(
@@ -573,12 +587,7 @@ impl Engine {
             let mut scratch = scratch.borrow_mut();
             let mut matched = std::mem::take(&mut scratch.matched);
             matched.clear();
-            let view = scratch.read(bytes, &self.table).map_err(|e| match e {
-                DocumentError::Json(e) => EventError::InvalidJson { message: describe(bytes, &e) },
-                DocumentError::InvalidUtf8 { valid_up_to } => EventError::InvalidUtf8 { valid_up_to },
-                DocumentError::NotAnObject(k) => EventError::NotAnObject { found: json_kind(k) },
-                DocumentError::TooLarge => EventError::TooLarge { bytes: bytes.len() },
-            })?;
+            let view = scratch.read(bytes, &self.table).map_err(|e| read_error(bytes, e))?;
             let (log_type, dispatch) = self.dispatch(resolve_log_type(&view, log_type)?)?;
             let (present, view_ref) = (view.presence(), &view);
             dispatch.run(
@@ -610,6 +619,16 @@ fn run_alert_functions(matched: &[&'static Rule], event: &dyn crate::Event) {
 #[cold]
 fn unknown_log_type(log_type: &str) -> EventError {
     EventError::UnknownLogType { log_type: log_type.to_string() }
+}
+
+/// Why the pass over `bytes` failed.
+fn read_error(bytes: &[u8], e: DocumentError) -> EventError {
+    match e {
+        DocumentError::Json(e) => EventError::InvalidJson { message: describe(bytes, &e) },
+        DocumentError::InvalidUtf8 { valid_up_to } => EventError::InvalidUtf8 { valid_up_to },
+        DocumentError::NotAnObject(k) => EventError::NotAnObject { found: json_kind(k) },
+        DocumentError::TooLarge => EventError::TooLarge { bytes: bytes.len() },
+    }
 }
 
 /// `serde_json`-style: the message, with the line and column.
