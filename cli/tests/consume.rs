@@ -199,6 +199,15 @@ fn consume_command(server: &Server, args: &[&str]) -> Command {
     c
 }
 
+/// A runner whose every fetch waits 5 ms first (`DETECT_CONSUME_PAUSE_MS`): for the tests that
+/// stop it mid-stream or need two runners to share the work, which a fast engine on a busy
+/// machine could otherwise finish before the test gets to act.
+fn paced_command(server: &Server, args: &[&str]) -> Command {
+    let mut c = consume_command(server, args);
+    c.env("DETECT_CONSUME_PAUSE_MS", "5");
+    c
+}
+
 /// Waits for a runner, killing it (and failing) if it runs for more than two minutes.
 fn finish(mut child: Child) -> Output {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -382,8 +391,8 @@ fn two_runners_share_a_stream_and_publish_what_scan_writes() {
     let (file, lines) = sample(&server.dir, 3000, 13);
     publish(&server.url(), &lines);
     let args = ["--drain", "--signals", "--batch", "25"];
-    let a = consume_command(&server, &args).spawn().unwrap();
-    let b = consume_command(&server, &args).spawn().unwrap();
+    let a = paced_command(&server, &args).spawn().unwrap();
+    let b = paced_command(&server, &args).spawn().unwrap();
     let (a, b) = (finish(a), finish(b));
     assert!(a.status.success() && b.status.success(), "{}\n{}", stderr(&a), stderr(&b));
     assert_eq!(published(&server, OUTPUT), scan(&file, &["--signals"]), "{}\n{}", stderr(&a), stderr(&b));
@@ -405,7 +414,7 @@ fn runners_killed_at_random_points_lose_and_duplicate_nothing() {
     let args = ["--signals", "--batch", "16", "--ack-wait", "1s", "--max-ack-pending", "256"];
     let total = lines.len() as u64;
     // The first runner stops gracefully: SIGTERM, exit status 0, nothing left unacked.
-    let mut runner = consume_command(&server, &args).spawn().unwrap();
+    let mut runner = paced_command(&server, &args).spawn().unwrap();
     wait_for_progress(&server, &mut runner, 300 + rng.below(300));
     Command::new("kill").args(["-TERM", &runner.id().to_string()]).status().unwrap();
     let out = finish(runner);
@@ -415,7 +424,7 @@ fn runners_killed_at_random_points_lose_and_duplicate_nothing() {
     // Runners that crash where it harms most: after writing windows and publishing alerts but
     // before committing the clock, and after committing before acking.
     for point in ["before-commit:2", "before-ack:2", "before-commit:5"] {
-        let mut c = consume_command(&server, &args);
+        let mut c = paced_command(&server, &args);
         let out = finish(c.arg("--drain").env("DETECT_CONSUME_CRASH", point).spawn().unwrap());
         assert!(stderr(&out).contains("aborting"), "{point}: {}", stderr(&out));
         let (floor, pending) = progress(&server.url());
@@ -424,7 +433,7 @@ fn runners_killed_at_random_points_lose_and_duplicate_nothing() {
     // SIGKILL at random points: once the runner got past a random sequence in the next fifth of
     // what is left (it first waits for the messages the last one died with), or at once.
     for round in 0..5 {
-        let mut runner = consume_command(&server, &args).spawn().unwrap();
+        let mut runner = paced_command(&server, &args).spawn().unwrap();
         let (floor, _) = progress(&server.url());
         let target = if round == 2 { 0 } else { floor + 1 + rng.below((total - floor) / 5) };
         wait_for_progress(&server, &mut runner, target);
@@ -502,7 +511,7 @@ fn a_server_restarted_under_a_running_consumer_loses_nothing() {
     let Some(mut server) = Server::start("restart") else { return };
     let (file, lines) = sample(&server.dir, 4000, 16);
     publish(&server.url(), &lines);
-    let mut runner = consume_command(&server, &["--drain", "--signals", "--batch", "16", "--ack-wait", "2s"])
+    let mut runner = paced_command(&server, &["--drain", "--signals", "--batch", "16", "--ack-wait", "2s"])
         .spawn()
         .unwrap();
     // Killed and restarted twice, each time once the runner got a fifth further into the stream.

@@ -12,12 +12,13 @@
 //! still working on them, and waits for the clock to reach them.
 //! With `--matches` there is no alerting state: each batch's records are published, then acked.
 //! For tests, `DETECT_CONSUME_CRASH=before-commit:N` (or `before-ack:N`) aborts the process at
-//! that point of its N-th run, where a crash is the most harmful.
+//! that point of its N-th run, where a crash is the most harmful, and `DETECT_CONSUME_PAUSE_MS=N`
+//! delays every fetch by N ms, so that a test can stop a runner mid-stream however fast it gets.
 //! Must not: know record formats (see `publish`) or the fold's rules (see `fold`).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
@@ -482,6 +483,9 @@ async fn fetch(
     wait: Option<Duration>,
 ) -> Result<Vec<jetstream::Message>, String> {
     let cannot = |e: &dyn std::fmt::Display| format!("cannot fetch: {e}");
+    if let Some(pause) = test_pause() {
+        tokio::time::sleep(pause).await;
+    }
     let deadline = tokio::time::Instant::now() + wait.unwrap_or_default() + Duration::from_millis(250);
     let mut messages = Vec::new();
     'pull: loop {
@@ -519,6 +523,15 @@ fn crash_point(point: &str, run: u64) {
         eprintln!("detect consume: DETECT_CONSUME_CRASH={wanted}: aborting");
         std::process::abort();
     }
+}
+
+/// The other test hook: how long `DETECT_CONSUME_PAUSE_MS` says each fetch waits first.
+fn test_pause() -> Option<Duration> {
+    static PAUSE: OnceLock<Option<Duration>> = OnceLock::new();
+    *PAUSE.get_or_init(|| {
+        let millis = std::env::var("DETECT_CONSUME_PAUSE_MS").ok()?.parse().ok()?;
+        Some(Duration::from_millis(millis))
+    })
 }
 
 /// Alerts and signals among the closed windows.
