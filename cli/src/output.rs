@@ -13,7 +13,8 @@ use detections::{Alert, FirstEvent, Kind, Match};
 use serde::Serialize;
 use serde_json::Value;
 
-/// An alert or signal record, borrowing from the alert.
+/// An alert or signal record, borrowing from the alert. `first_event` is last, and `None` only
+/// where [`write_alert`] appends the event's text itself.
 #[derive(Serialize)]
 struct AlertRecord<'a> {
     kind: &'static str,
@@ -26,7 +27,8 @@ struct AlertRecord<'a> {
     first_event_time: Option<String>,
     last_event_time: Option<String>,
     context: &'a Context,
-    first_event: &'a FirstEvent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_event: Option<&'a FirstEvent>,
 }
 
 fn alert_record(a: &Alert) -> AlertRecord<'_> {
@@ -41,7 +43,7 @@ fn alert_record(a: &Alert) -> AlertRecord<'_> {
         first_event_time: a.first_event_time.map(time::format),
         last_event_time: a.last_event_time.map(time::format),
         context: &a.context,
-        first_event: &a.first_event,
+        first_event: Some(&a.first_event),
     }
 }
 
@@ -74,48 +76,21 @@ pub fn alert(a: &Alert) -> Value {
     serde_json::to_value(alert_record(a)).expect("a record serialises")
 }
 
-/// The fields of [`AlertRecord`] before `first_event`, the last one.
-#[derive(Serialize)]
-struct AlertHead<'a> {
-    kind: &'static str,
-    rule_id: &'static str,
-    severity: &'static str,
-    title: &'a str,
-    dedup: &'a str,
-    log_type: &'a str,
-    match_count: u64,
-    first_event_time: Option<String>,
-    last_event_time: Option<String>,
-    context: &'a Context,
-}
-
 /// [`alert`], written as one line. A first event held as text already in the form
 /// `serde_json` writes (`serde_form`) is copied into the line as it is, after the other
 /// fields: the same bytes, without going through `serde_json` again.
 pub fn write_alert(out: &mut dyn Write, a: &Alert) -> io::Result<()> {
-    let r = alert_record(a);
-    let FirstEvent::Text(text) = r.first_event else {
-        serde_json::to_writer(&mut *out, &r)?;
-        return out.write_all(b"\n");
+    let mut r = alert_record(a);
+    let text = match r.first_event {
+        Some(FirstEvent::Text(text)) if detections::serde_form::is_serde_form(text) => text,
+        _ => {
+            serde_json::to_writer(&mut *out, &r)?;
+            return out.write_all(b"\n");
+        }
     };
-    if !detections::serde_form::is_serde_form(text) {
-        serde_json::to_writer(&mut *out, &r)?;
-        return out.write_all(b"\n");
-    }
-    let head = AlertHead {
-        kind: r.kind,
-        rule_id: r.rule_id,
-        severity: r.severity,
-        title: r.title,
-        dedup: r.dedup,
-        log_type: r.log_type,
-        match_count: r.match_count,
-        first_event_time: r.first_event_time,
-        last_event_time: r.last_event_time,
-        context: r.context,
-    };
+    r.first_event = None;
     let mut line = Vec::with_capacity(text.len() + 512);
-    serde_json::to_writer(&mut line, &head)?;
+    serde_json::to_writer(&mut line, &r)?;
     // `{…}` without its closing brace, then the last field.
     line.pop();
     line.extend_from_slice(b",\"first_event\":");
