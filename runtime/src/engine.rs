@@ -20,6 +20,7 @@ use crate::rule::{Discriminator, LogType, Outputs, Rule, Severity};
 use crate::store::{MemoryStore, StateStore};
 use crate::value::Val;
 use crate::view::{FieldTable, Presence, Scratch, View};
+use crate::words::{Ends, WHOLE};
 
 /// Why an event could not be evaluated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -258,8 +259,8 @@ impl Narrowing {
             }
             if (slot ^ hash) & HIGH == 0 {
                 let (known, text, rules) = &self.values[(slot & !HIGH) as usize - 1];
-                // Up to 24 bytes the words are the whole string.
-                if *known == words && (value.len() <= 24 || *text == value) {
+                // Up to `WHOLE` bytes the words are the whole string.
+                if *known == words && (value.len() <= WHOLE || *text == value) {
                     return rules;
                 }
             }
@@ -268,42 +269,25 @@ impl Narrowing {
     }
 }
 
-/// A string's length, its first and last eight bytes as words (overlapping, or padded with
-/// zeros under eight bytes) and its bytes 8 to 16 beyond 16 bytes: equal words mean equal
-/// strings up to 24 bytes, read without a loop or a call to `memcmp`.
+/// A string's length and its words ([`Ends`]): equal `Words` mean equal strings up to
+/// [`WHOLE`] bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Words {
     len: usize,
-    head: u64,
-    tail: u64,
-    mid: u64,
+    ends: Ends,
 }
 
 impl Words {
     #[inline]
     fn of(text: &str) -> Words {
-        let bytes = text.as_bytes();
-        let n = bytes.len();
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
-        if n >= 8 {
-            Words { len: n, head: word(0), tail: word(n - 8), mid: if n > 16 { word(8) } else { 0 } }
-        } else {
-            // Two overlapping loads (the bytes both cover are the same, so or-ing them is exact).
-            let padded = if n >= 4 {
-                let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
-                u64::from(half(0)) | u64::from(half(n - 4)) << (8 * (n - 4))
-            } else {
-                bytes.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b))
-            };
-            Words { len: n, head: padded, tail: padded, mid: 0 }
-        }
+        Words { len: text.len(), ends: Ends::of(text.as_bytes()) }
     }
 
     #[inline]
     fn hash(&self) -> u64 {
         const K: u64 = 0x9E37_79B9_7F4A_7C15;
-        let h = (self.head ^ self.tail.rotate_left(29) ^ self.mid.rotate_left(43) ^ self.len as u64)
-            .wrapping_mul(K);
+        let Ends { head, tail, mid } = self.ends;
+        let h = (head ^ tail.rotate_left(29) ^ mid.rotate_left(43) ^ self.len as u64).wrapping_mul(K);
         h ^ (h >> 29)
     }
 }
@@ -432,7 +416,7 @@ impl Engine {
         let found = if self.by_log_type.len() <= 8 {
             let words = Words::of(log_type);
             self.by_log_type.iter().find(|(name, dispatch)| {
-                dispatch.name == words && (log_type.len() <= 24 || *name == log_type)
+                dispatch.name == words && (log_type.len() <= WHOLE || *name == log_type)
             })
         } else {
             let at = self.by_log_type.binary_search_by(|(name, _)| (*name).cmp(log_type));

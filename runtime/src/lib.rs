@@ -29,6 +29,8 @@
 //! Lower level, public for tests, fuzzing and benchmarks: [`json`] (the one-pass JSON scanner),
 //! [`view`] (the event view over the bytes it builds), [`value`], [`event`], [`ip`] (addresses
 //! and networks), [`rule`], [`serde_form`] (whether a JSON text is already in `serde_json`'s form).
+//! Private: `words` (a short string as machine words, for the view's key tables and the
+//! engine's dispatch).
 //!
 //! # Example
 //!
@@ -81,6 +83,7 @@ pub mod testing;
 pub mod time;
 pub mod value;
 pub mod view;
+mod words;
 
 pub use alerts::{Alert, Alerter, FirstEvent, Kind};
 pub use engine::{Engine, Evaluated, EventError, Match, Scanned, Selection};
